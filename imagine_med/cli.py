@@ -1,0 +1,53 @@
+"""The `imagine-med` command line.
+
+Each subcommand lives in its own module under `imagine_med.commands` exposing
+`add_parser(subparsers)`, which registers it and sets `func` (parsed args -> exit code). The
+table below is the only list of them; those modules import heavy things inside `func` only,
+so `imagine-med parse` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+# subcommand -> module providing add_parser(subparsers)
+COMMANDS: dict[str, str] = {
+    "parse": "imagine_med.commands.prompt",
+    "generate": "imagine_med.commands.generate",
+    "run": "imagine_med.commands.run",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="imagine-med",
+        description="Synthetic medical images for teaching. Visualizes, never diagnoses.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    seen: set[str] = set()
+    for module_name in COMMANDS.values():
+        if module_name in seen:
+            continue
+        seen.add(module_name)
+        importlib.import_module(module_name).add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""`imagine-med generate PROMPT --out DIR`: render a case locally, without the queue."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("generate", help="render a prompt's four variants into a folder")
+    p.add_argument("prompt")
+    p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default ./out)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from imagine_med.case import render_case, write_case
+    from imagine_med.engine.base import EngineError
+    from imagine_med.prompt import PromptError, parse
+
+    try:
+        specs = parse(args.prompt)
+    except PromptError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    for i, spec in enumerate(specs):
+        out = args.out if len(specs) == 1 else args.out / f"case-{i + 1}"
+        try:
+            result = render_case(spec)
+        except EngineError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 3
+        write_case(result, out)
+        print(f"{out}/grid.png  ({spec.describe()}; seed {result.seed})")
+        if spec.unparsed:
+            print(f"  ignored: {', '.join(spec.unparsed)}")
+    return 0

@@ -1,0 +1,97 @@
+"""What every engine takes and returns.
+
+An engine renders ONE variant of a `CaseSpec` for one seed. The job layer (`imagine_med.case`)
+calls it four times (or in one batch, for engines that prefer it), adds the visible label,
+composes the grid and writes the public output files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from imagine_med.prompt.spec import CaseSpec
+
+# progress(fraction in [0, 1], short stage name)
+ProgressFn = Callable[[float, str], None]
+
+
+def no_progress(_fraction: float, _stage: str) -> None:
+    return None
+
+
+class EngineError(Exception):
+    """A request an engine cannot serve; `message` is safe to show to the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class FindingResult:
+    """Where a requested finding ended up in the image (bbox in pixels: x0, y0, x1, y1)."""
+
+    name: str
+    label_id: int
+    bbox: tuple[int, int, int, int] | None
+    laterality: str | None = None
+    location: str | None = None
+    description: str = ""
+
+
+@dataclass
+class RenderResult:
+    """One rendered variant.
+
+    `pixels` is the display image (H, W) or (H, W, 3) uint8. `raw` keeps physical values where
+    they exist (CT in HU as float32/int16) for DICOM export. `label_map` is (H, W) uint8 with
+    0 = background and `labels` naming every id that occurs.
+    """
+
+    pixels: np.ndarray
+    label_map: np.ndarray
+    labels: dict[int, str]
+    findings: list[FindingResult]
+    pixel_spacing_mm: tuple[float, float]
+    answer_key: str
+    tags: dict[str, str] = field(default_factory=dict)
+    raw: np.ndarray | None = None
+    raw_unit: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.pixels.dtype != np.uint8:
+            raise TypeError(f"pixels must be uint8, got {self.pixels.dtype}")
+        if self.label_map.shape != self.pixels.shape[:2]:
+            raise ValueError(
+                f"label map {self.label_map.shape} does not match pixels {self.pixels.shape[:2]}"
+            )
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    """One variant to render. `variation` in [0, 1] asks for anatomy near `base_seed`'s (V buttons);
+    `init` carries a previous variant's pixels for image-to-image engines (Refine, upscale)."""
+
+    spec: CaseSpec
+    seed: int
+    width: int
+    height: int
+    variation: float = 0.0
+    base_seed: int | None = None
+    init: np.ndarray | None = None
+    strength: float | None = None
+
+
+@runtime_checkable
+class Renderer(Protocol):
+    """Renders one (engine, modality) pair; may keep warm state (models, cached anatomy)."""
+
+    engine: str
+    version: str
+
+    def render(self, request: RenderRequest, progress: ProgressFn = no_progress) -> RenderResult:
+        ...

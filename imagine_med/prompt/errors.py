@@ -1,0 +1,12 @@
+"""The single exception type of the prompt language."""
+
+from __future__ import annotations
+
+
+class PromptError(ValueError):
+    """A prompt that cannot be turned into a spec. `message` is written for the user: it says
+    what was wrong, what is allowed and, where it can, what they probably meant."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

