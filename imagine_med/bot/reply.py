@@ -1,0 +1,112 @@
+"""Platform-neutral messages: the core returns these, each adapter renders them.
+
+Keeping one neutral shape is what lets the Discord and Slack adapters stay thin and guarantees
+that both platforms say the same thing (the same "interpreted as" line, the same buttons).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from imagine_med.bot.ids import Action, encode
+
+Style = Literal["primary", "secondary", "success", "danger"]
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    custom_id: str
+    style: Style = "secondary"
+
+
+@dataclass
+class Attachment:
+    """A file to upload. `alt` describes the synthetic findings (Slack alt text, Discord
+    description); `spoiler` hides it behind a click where the platform can."""
+
+    path: Path
+    filename: str
+    alt: str = ""
+    spoiler: bool = False
+
+
+@dataclass
+class Reply:
+    """One message. `ephemeral` replies are shown to the user concerned only (errors, answer
+    keys); `rows` are button rows in display order."""
+
+    text: str
+    attachments: list[Attachment] = field(default_factory=list)
+    rows: list[list[Button]] = field(default_factory=list)
+    ephemeral: bool = False
+    job_id: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def buttons(self) -> list[Button]:
+        return [b for row in self.rows for b in row]
+
+    def full_text(self) -> str:
+        return "\n".join([self.text, *(f"_{n}_" for n in self.notes)])
+
+
+@dataclass(frozen=True)
+class FormField:
+    key: str
+    label: str
+    initial: str = ""
+    placeholder: str = ""
+    max_length: int = 1000
+    multiline: bool = True
+
+
+@dataclass(frozen=True)
+class Form:
+    """A small form (Discord modal, Slack modal view): Refine and Reject-with-reason. Its
+    custom id is the button's, so the submission carries the job and variant."""
+
+    custom_id: str
+    title: str
+    fields: tuple[FormField, ...]
+
+
+def grid_rows(job_id: str, *, cancellable: bool = False) -> list[list[Button]]:
+    """The buttons under a 2x2 grid: U1-U4, V1-V4, then reroll / Refine / Answer key."""
+    ups = [Button(f"U{i}", encode(Action.UPSCALE, job_id, i)) for i in range(1, 5)]
+    vars_ = [Button(f"V{i}", encode(Action.VARY, job_id, i)) for i in range(1, 5)]
+    tools = [
+        Button("🔄 Reroll", encode(Action.REROLL, job_id)),
+        Button("✏️ Refine", encode(Action.REFINE, job_id, 0)),
+        Button("🔑 Answer key", encode(Action.ANSWER, job_id, 0)),
+    ]
+    rows = [ups, vars_, tools]
+    if cancellable:
+        rows.append(cancel_row(job_id)[0])
+    return rows
+
+
+def single_rows(job_id: str, index: int, *, offer_4x: bool) -> list[list[Button]]:
+    """The buttons under one upscaled variant."""
+    row = [
+        Button("Vary (subtle)", encode(Action.VARY, job_id, index)),
+        Button("Vary (strong)", encode(Action.VARY_STRONG, job_id, index)),
+        Button("✏️ Refine", encode(Action.REFINE, job_id, index)),
+        Button("🔑 Answer key", encode(Action.ANSWER, job_id, index)),
+    ]
+    if offer_4x:
+        row.insert(0, Button("Upscale 4x", encode(Action.UPSCALE4, job_id, index), "primary"))
+    return [row]
+
+
+def cancel_row(job_id: str) -> list[list[Button]]:
+    return [[Button("Cancel", encode(Action.CANCEL, job_id), "danger")]]
+
+
+def moderation_rows(item_id: str) -> list[list[Button]]:
+    return [[
+        Button("Approve", encode(Action.APPROVE, item_id), "success"),
+        Button("Reject…", encode(Action.REJECT, item_id), "danger"),
+    ]]
