@@ -62,6 +62,7 @@ class CaseSpec(_Frozen):
     prompt: str = ""
     modality: Modality
     region: str | None = None
+    laterality: Laterality | None = Field(default=None, description="body side, e.g. left knee")
     view: str | None = None
     plane: str | None = None
     sequence: str | None = None

@@ -1,0 +1,195 @@
+"""Text -> tokens -> matched phrases, driven entirely by the tables in `vocab.py`.
+
+Kept apart from the grammar so the phrase index is built once per process and the parser reads
+as the rules it applies.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from imagine_med.prompt import vocab
+
+TOKEN_RE = re.compile(r"\d+(?:\.\d+)?%?|[^\W\d_]+\d*|[^\W_]+|[,;.!?()]", re.UNICODE)
+SEPARATORS = frozenset(",;.!?()")
+CONJUNCTIONS = frozenset({"and", "with", "plus", "also", "but", "without"})
+VERTEBRA_RE = re.compile(r"^(c[1-7]|t(?:[1-9]|1[0-2])|l[1-5]|s1)$")
+LEVEL_CUES = frozenset({"at", "level", "through", "of"})
+ORDINALS = {w: i for i, w in enumerate(
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split(), 1
+)}
+UNITS_MM = {"mm": 1.0, "cm": 10.0, "millimetre": 1.0, "millimeter": 1.0, "centimetre": 10.0,
+            "centimeter": 10.0, "millimetres": 1.0, "millimeters": 1.0, "centimetres": 10.0,
+            "centimeters": 10.0}
+AGE_UNITS = {"year": 1.0, "years": 1.0, "yr": 1.0, "yrs": 1.0, "y": 1.0, "yo": 1.0,
+             "month": 1 / 12, "months": 1 / 12, "mo": 1 / 12, "week": 1 / 52, "weeks": 1 / 52,
+             "day": 1 / 365, "days": 1 / 365}
+
+
+@dataclass
+class Token:
+    norm: str
+    orig: str
+    start: int
+    end: int
+
+
+@dataclass
+class Match:
+    """A run of tokens [i, j) meaning one or more (field, value) facts."""
+
+    i: int
+    j: int
+    facts: list[tuple[str, object]]
+    text: str
+
+
+@dataclass
+class Lexed:
+    tokens: list[Token]
+    matches: list[Match] = field(default_factory=list)
+    unknown: list[int] = field(default_factory=list)  # token indexes nobody understood
+
+
+def normalise(text: str) -> str:
+    """NFKC, and control / zero-width characters turned into spaces."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c
+                   for c in text)
+
+
+def tokenize(text: str) -> list[Token]:
+    return [Token(m.group().lower(), m.group(), m.start(), m.end())
+            for m in TOKEN_RE.finditer(text)]
+
+
+def _phrase_key(phrase: str) -> tuple[str, ...]:
+    return tuple(t.norm for t in tokenize(phrase))
+
+
+@lru_cache(maxsize=1)
+def phrase_index() -> tuple[dict[tuple[str, ...], list[tuple[str, object]]], int]:
+    """Every vocabulary phrase -> the facts it states; and the longest phrase length."""
+    index: dict[tuple[str, ...], list[tuple[str, object]]] = {}
+
+    def add(phrase: str, fact: tuple[str, object]) -> None:
+        key = _phrase_key(phrase)
+        if key and fact not in index.setdefault(key, []):
+            index[key].append(fact)
+
+    tables: list[tuple[str, dict[str, list[str]]]] = [
+        ("modality", vocab.MODALITIES), ("region", vocab.REGIONS), ("view", vocab.VIEWS),
+        ("plane", vocab.PLANES), ("sequence", vocab.SEQUENCES), ("stain", vocab.STAINS),
+        ("level", vocab.LEVELS), ("laterality", vocab.LATERALITY),
+        ("location", vocab.LOCATIONS), ("severity", vocab.SEVERITY),
+        ("modifier", vocab.MODIFIERS), ("age_group", vocab.AGE_GROUPS), ("sex", vocab.SEXES),
+    ]
+    for name, table in tables:
+        for canonical, phrases in table.items():
+            for phrase in [*phrases, canonical.replace("_", " ")]:
+                add(phrase, (name, canonical))
+    for canonical, phrases in vocab.WINDOWS.items():
+        for phrase in phrases:
+            if vocab.WINDOW_TEXT_REQUIRES in phrase.split():
+                add(phrase, ("window", canonical))
+    for canonical, (_regions, phrases) in vocab.FINDINGS.items():
+        for phrase in [*phrases, canonical.replace("_", " ")]:
+            add(phrase, ("finding", canonical))
+    for phrase, facts in vocab.COMPOUNDS.items():
+        for fact in facts.items():
+            add(phrase, fact)
+    for phrase in vocab.NORMAL:
+        add(phrase, ("normal", True))
+    longest = max(len(k) for k in index)
+    return index, longest
+
+
+def _number(tok: Token) -> float | None:
+    try:
+        return float(tok.norm.rstrip("%"))
+    except ValueError:
+        return None
+
+
+def _pattern_at(tokens: list[Token], i: int, prev_word: str | None) -> Match | None:
+    """Numbers, ages, sizes, extents, vertebral levels and rib numbers."""
+    tok = tokens[i]
+    nxt = tokens[i + 1].norm if i + 1 < len(tokens) else None
+    nxt2 = tokens[i + 2].norm if i + 2 < len(tokens) else None
+    if tok.norm.endswith("%") and (value := _number(tok)) is not None and 0 <= value <= 100:
+        return Match(i, i + 1, [("extent", value / 100.0)], tok.orig)
+    value = _number(tok)
+    if value is not None:
+        if nxt in UNITS_MM:
+            return Match(i, i + 2, [("size_mm", value * UNITS_MM[nxt])], f"{tok.orig} {nxt}")
+        if nxt in AGE_UNITS:
+            j = i + 2 + (nxt2 in ("old", "o"))
+            years = value * AGE_UNITS[nxt]
+            facts: list[tuple[str, object]] = [("age", years)]
+            return Match(i, j, facts, " ".join(t.orig for t in tokens[i:j]))
+        if nxt in ("m", "f") and i + 1 < len(tokens) and tokens[i + 1].start == tok.end:
+            sex = "male" if nxt == "m" else "female"
+            return Match(i, i + 2, [("age", value), ("sex", sex)], tok.orig + nxt)
+        if prev_word in ("aged", "age") and value.is_integer():
+            return Match(i, i + 1, [("age", value)], tok.orig)
+        if nxt in ("st", "nd", "rd", "th") and nxt2 in ("rib", "ribs") and 1 <= value <= 12:
+            return Match(i, i + 3, [("location", f"rib_{int(value)}")], f"{tok.orig} rib")
+        return None
+    if tok.norm in ORDINALS and nxt in ("rib", "ribs"):
+        return Match(i, i + 2, [("location", f"rib_{ORDINALS[tok.norm]}")], f"{tok.orig} rib")
+    if tok.norm in ("rib", "ribs") and nxt is not None and nxt.isdigit() and 1 <= int(nxt) <= 12:
+        return Match(i, i + 2, [("location", f"rib_{int(nxt)}")], f"rib {nxt}")
+    if VERTEBRA_RE.match(tok.norm):
+        is_sequence = tok.norm in ("t1", "t2") and prev_word not in LEVEL_CUES
+        if not is_sequence:
+            return Match(i, i + 1, [("level", tok.norm)], tok.orig)
+    return None
+
+
+def lex(text: str) -> Lexed:
+    """Greedy longest-match of vocabulary phrases over the tokens of `text`."""
+    index, longest = phrase_index()
+    tokens = tokenize(text)
+    out = Lexed(tokens)
+    i = 0
+    prev_word: str | None = None
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok.norm in SEPARATORS:
+            i += 1
+            prev_word = None
+            continue
+        match = _pattern_at(tokens, i, prev_word)
+        if match is None:
+            for n in range(min(longest, len(tokens) - i), 0, -1):
+                key = tuple(t.norm for t in tokens[i:i + n])
+                facts = index.get(key)
+                if not facts:
+                    continue
+                if n == 1 and key[0] in vocab.UPPERCASE_ONLY and not tok.orig.isupper():
+                    continue
+                match = Match(i, i + n, list(facts), " ".join(t.orig for t in tokens[i:i + n]))
+                break
+        if match is not None:
+            out.matches.append(match)
+            prev_word = tokens[match.j - 1].norm
+            i = match.j
+            continue
+        if tok.norm not in vocab.STOPWORDS and tok.norm not in CONJUNCTIONS:
+            out.unknown.append(i)
+        prev_word = tok.norm
+        i += 1
+    return out
+
+
+def clause_ids(lexed: Lexed) -> list[int]:
+    """Clause number of every token: commas, full stops and conjunctions start a new one."""
+    ids, clause = [], 0
+    for tok in lexed.tokens:
+        if tok.norm in SEPARATORS or tok.norm in CONJUNCTIONS:
+            clause += 1
+        ids.append(clause)
+    return ids

@@ -1,0 +1,501 @@
+"""The prompt vocabulary, as data.
+
+Every table maps a canonical value to the phrases clinicians write for it. The parser turns
+these into one phrase index (longest match wins), so adding a synonym is a one-line change here
+and never an if-chain in the parser. Phrases are written in their normalised form: lower case,
+punctuation replaced by spaces (so "T2-weighted" is written "t2 weighted", "H&E" is "h e").
+"""
+
+from __future__ import annotations
+
+MODALITIES: dict[str, list[str]] = {
+    "xray": ["x ray", "xray", "x rays", "radiograph", "radiographs", "radiography", "plain film",
+             "plain radiograph", "film", "roentgenogram", "dx", "cr"],
+    "ct": ["ct", "cat scan", "ct scan", "computed tomography", "cect", "ncct", "mdct"],
+    "mri": ["mri", "mr", "magnetic resonance", "magnetic resonance imaging", "mr imaging",
+            "nmr"],
+    "us": ["ultrasound", "us", "sonogram", "sonography", "ultrasonography", "usg", "doppler",
+           "sonographic"],
+    "histo": ["histology", "histopathology", "histological", "histologic", "biopsy",
+              "micrograph", "photomicrograph", "pathology slide", "slide", "core biopsy",
+              "resection specimen"],
+    "derm": ["dermatoscopy", "dermoscopy", "dermatoscopic", "dermoscopic", "dermatoscope",
+             "epiluminescence microscopy"],
+    "fundus": ["fundus", "fundus photo", "fundus photograph", "fundus photography",
+               "fundus image", "retinal photograph", "retinal photo", "fundoscopy",
+               "funduscopy", "ophthalmoscopy", "fundal photograph"],
+}
+
+# Phrases that carry several facts at once.
+COMPOUNDS: dict[str, dict[str, str]] = {
+    "cxr": {"modality": "xray", "region": "chest"},
+    "chest film": {"modality": "xray", "region": "chest"},
+    "hrct": {"modality": "ct", "region": "chest"},
+    "ctpa": {"modality": "ct", "region": "chest"},
+    "axr": {"modality": "xray", "region": "abdomen"},
+    "opg": {"modality": "xray", "region": "teeth", "view": "panoramic"},
+    "orthopantomogram": {"modality": "xray", "region": "teeth", "view": "panoramic"},
+    "panorex": {"modality": "xray", "region": "teeth", "view": "panoramic"},
+    "dental panoramic": {"modality": "xray", "region": "teeth", "view": "panoramic"},
+    "echocardiogram": {"modality": "us", "region": "heart"},
+    "echo": {"modality": "us", "region": "heart"},
+    "mammogram": {"modality": "xray", "region": "breast"},
+    "mammography": {"modality": "xray", "region": "breast"},
+    "supine": {"view": "ap"},
+    "portable": {"view": "ap"},
+    "erect": {"view": "pa"},
+    "skin lesion": {"region": "skin"},
+    "retina": {"region": "retina"},
+}
+
+REGIONS: dict[str, list[str]] = {
+    "chest": ["chest", "thorax", "thoracic", "lung", "lungs", "pulmonary", "chest wall"],
+    "brain": ["brain", "head", "cerebral", "cranial", "intracranial", "neuro", "cerebrum"],
+    "abdomen": ["abdomen", "abdominal", "belly"],
+    "pelvis": ["pelvis", "pelvic"],
+    "spine": ["spine", "spinal", "cervical spine", "c spine", "lumbar spine", "l spine",
+              "thoracic spine", "t spine", "vertebral column"],
+    "knee": ["knee", "knees"],
+    "hand": ["hand", "hands", "finger", "fingers"],
+    "wrist": ["wrist", "wrists", "scaphoid"],
+    "ankle": ["ankle", "ankles"],
+    "foot": ["foot", "feet", "toe", "toes"],
+    "shoulder": ["shoulder", "shoulders"],
+    "hip": ["hip", "hips"],
+    "elbow": ["elbow", "elbows"],
+    "teeth": ["teeth", "tooth", "dental", "jaw", "jaws", "mandible", "maxilla", "dentition"],
+    "heart": ["heart", "cardiac"],
+    "liver": ["liver", "hepatic"],
+    "kidney": ["kidney", "kidneys", "renal"],
+    "gallbladder": ["gallbladder", "gall bladder", "biliary"],
+    "thyroid": ["thyroid"],
+    "breast": ["breast", "breasts"],
+    "colon": ["colon", "colonic", "colorectal", "bowel", "large bowel"],
+    "stomach": ["stomach", "gastric"],
+    "lymph_node": ["lymph node", "lymph nodes", "node"],
+    "prostate": ["prostate", "prostatic"],
+    "skin": ["skin", "cutaneous", "dermal", "mole"],
+    "retina": ["retinal", "eye", "ocular", "optic disc"],
+}
+
+VIEWS: dict[str, list[str]] = {
+    "pa": ["pa", "p a", "posteroanterior", "postero anterior"],
+    "ap": ["ap", "a p", "anteroposterior", "antero posterior"],
+    "lateral": ["lateral", "lat", "lateral view", "left lateral"],
+    "oblique": ["oblique"],
+    "panoramic": ["panoramic", "pantomogram"],
+    "decubitus": ["decubitus", "lateral decubitus"],
+}
+
+PLANES: dict[str, list[str]] = {
+    "axial": ["axial", "transverse", "transaxial", "axial slice", "axial section"],
+    "coronal": ["coronal", "cor"],
+    "sagittal": ["sagittal", "sag"],
+}
+
+SEQUENCES: dict[str, list[str]] = {
+    "t1": ["t1", "t1 weighted", "t1w", "t1wi"],
+    "t2": ["t2", "t2 weighted", "t2w", "t2wi", "t2 tse", "t2 fse"],
+    "flair": ["flair", "t2 flair", "fluid attenuated inversion recovery"],
+    "pd": ["pd", "proton density", "pd weighted", "pdw"],
+    "dwi": ["dwi", "diffusion weighted", "diffusion weighted imaging", "diffusion"],
+    "adc": ["adc", "adc map", "apparent diffusion coefficient"],
+    "stir": ["stir", "short tau inversion recovery"],
+    "t1c": ["t1c", "t1 c", "t1 post contrast", "t1 post gadolinium", "post contrast t1",
+            "contrast enhanced t1", "t1 gad", "t1 gd", "t1 with contrast", "t1 post gad"],
+    "swi": ["swi", "susceptibility weighted", "susceptibility weighted imaging"],
+    "gre": ["gre", "gradient echo", "t2 star", "t2*"],
+}
+
+STAINS: dict[str, list[str]] = {
+    "he": ["he", "h e", "h and e", "hematoxylin and eosin", "haematoxylin and eosin",
+           "hematoxylin eosin", "haematoxylin eosin", "h e stained", "he stained"],
+    "pas": ["pas", "periodic acid schiff", "periodic acid schiff stain", "pas stained"],
+    "ihc": ["ihc", "immunohistochemistry", "immunohistochemical", "immunostain", "dab",
+            "immunoperoxidase"],
+}
+
+# CT display windows: name -> (centre, width) in HU.
+WINDOW_PRESETS: dict[str, tuple[float, float]] = {
+    "lung": (-600, 1500),
+    "mediastinum": (40, 400),
+    "bone": (400, 1800),
+    "soft_tissue": (50, 350),
+    "brain": (40, 80),
+    "subdural": (75, 215),
+    "stroke": (32, 8),
+    "liver": (60, 160),
+    "abdomen": (40, 400),
+}
+WINDOWS: dict[str, list[str]] = {
+    "lung": ["lung window", "lung windows", "pulmonary window", "lung"],
+    "mediastinum": ["mediastinal window", "mediastinum window", "mediastinal", "mediastinum"],
+    "bone": ["bone window", "bone windows", "bone"],
+    "soft_tissue": ["soft tissue window", "soft tissue windows", "soft tissue"],
+    "brain": ["brain window", "brain"],
+    "subdural": ["subdural window", "subdural"],
+    "stroke": ["stroke window", "stroke"],
+    "liver": ["liver window", "liver"],
+    "abdomen": ["abdominal window", "abdomen window", "abdomen"],
+}
+# In free text only the explicit "... window" phrases select a window ("lung" alone is a
+# region); the bare names are for the --window flag.
+WINDOW_TEXT_REQUIRES = "window"
+
+LEVELS: dict[str, list[str]] = {
+    "thoracic_inlet": ["thoracic inlet"],
+    "lung_apices": ["lung apices", "apices", "lung apex"],
+    "aortic_arch": ["aortic arch", "level of the aortic arch"],
+    "carina": ["carina", "tracheal bifurcation", "level of the carina"],
+    "pulmonary_trunk": ["pulmonary trunk", "main pulmonary artery", "pulmonary artery"],
+    "heart": ["four chamber", "cardiac level", "level of the heart", "ventricles of the heart"],
+    "lung_bases": ["lung bases", "bases", "lung base"],
+    "basal_ganglia": ["basal ganglia", "level of the basal ganglia", "thalami"],
+    "lateral_ventricles": ["lateral ventricles", "bodies of the lateral ventricles"],
+    "centrum_semiovale": ["centrum semiovale", "corona radiata"],
+    "vertex": ["vertex", "high convexity"],
+    "posterior_fossa": ["posterior fossa", "cerebellum level", "fourth ventricle"],
+    "midbrain": ["midbrain", "level of the midbrain"],
+    "pons": ["pons", "level of the pons"],
+    "orbits": ["orbits", "level of the orbits"],
+}
+# Vertebral levels (c1-c7, t1-t12, l1-l5, s1) are recognised by pattern in the parser.
+
+LATERALITY: dict[str, list[str]] = {
+    "right": ["right", "rt", "right sided", "right side", "dextral"],
+    "left": ["left", "lt", "left sided", "left side", "sinistral"],
+    "bilateral": ["bilateral", "both", "bilat", "b l", "bilaterally", "both sides",
+                  "bibasal", "bibasilar"],
+}
+
+# Locations; the value after the colon is the laterality the location implies, if any.
+LOCATIONS: dict[str, list[str]] = {
+    "rul:right": ["rul", "right upper lobe", "right upper lobar"],
+    "rml:right": ["rml", "right middle lobe", "middle lobe"],
+    "rll:right": ["rll", "right lower lobe"],
+    "lul:left": ["lul", "left upper lobe"],
+    "lingula:left": ["lingula", "lingular"],
+    "lll:left": ["lll", "left lower lobe"],
+    "upper_lobe": ["upper lobe", "upper lobes"],
+    "lower_lobe": ["lower lobe", "lower lobes"],
+    "upper_zone": ["upper zone", "upper zones"],
+    "mid_zone": ["mid zone", "middle zone", "mid zones"],
+    "lower_zone": ["lower zone", "lower zones"],
+    "apex": ["apex", "apical"],
+    "base": ["base", "basal", "basilar"],
+    "perihilar": ["perihilar", "hilar", "hilum"],
+    "mca": ["mca", "middle cerebral artery", "middle cerebral"],
+    "aca": ["aca", "anterior cerebral artery", "anterior cerebral"],
+    "pca": ["pca", "posterior cerebral artery", "posterior cerebral"],
+    "pica": ["pica", "posterior inferior cerebellar artery"],
+    "basilar": ["basilar", "basilar artery"],
+    "watershed": ["watershed", "border zone", "borderzone"],
+    "frontal_lobe": ["frontal lobe", "frontal"],
+    "parietal_lobe": ["parietal lobe", "parietal"],
+    "temporal_lobe": ["temporal lobe", "temporal"],
+    "occipital_lobe": ["occipital lobe", "occipital"],
+    "cerebellum": ["cerebellum", "cerebellar"],
+    "thalamus": ["thalamus", "thalamic"],
+    "internal_capsule": ["internal capsule"],
+    "periventricular": ["periventricular"],
+    "distal_radius": ["distal radius", "distal radial"],
+    "femoral_neck": ["femoral neck", "neck of femur", "nof"],
+    "tibial_plateau": ["tibial plateau"],
+    "medial_meniscus": ["medial meniscus"],
+    "lateral_meniscus": ["lateral meniscus"],
+    "macula": ["macula", "macular"],
+    "optic_disc": ["optic nerve head"],
+    "third_molar": ["third molar", "wisdom tooth", "wisdom teeth"],
+}
+
+# lateralised generic location -> specific location
+LOCATION_COMBINE: dict[tuple[str, str], str] = {
+    ("right", "upper_lobe"): "rul",
+    ("left", "upper_lobe"): "lul",
+    ("right", "lower_lobe"): "rll",
+    ("left", "lower_lobe"): "lll",
+}
+
+SEVERITY: dict[str, list[str]] = {
+    "mild": ["mild", "minimal", "small", "slight", "trace", "subtle", "tiny", "early", "minor"],
+    "moderate": ["moderate", "medium", "moderately"],
+    "severe": ["severe", "large", "massive", "extensive", "marked", "gross", "huge",
+               "big", "advanced", "florid", "dense"],
+}
+
+MODIFIERS: dict[str, list[str]] = {
+    "acute": ["acute", "hyperacute"],
+    "subacute": ["subacute"],
+    "chronic": ["chronic", "longstanding", "long standing"],
+    "spiculated": ["spiculated", "spiculate"],
+    "cavitating": ["cavitating", "cavitated", "cavitary"],
+    "tension": ["tension"],
+    "loculated": ["loculated"],
+    "calcified": ["calcified", "calcifying"],
+    "air_bronchograms": ["air bronchograms", "air bronchogram"],
+    "displaced": ["displaced"],
+    "comminuted": ["comminuted"],
+    "haemorrhagic": ["haemorrhagic", "hemorrhagic"],
+    "macrovesicular": ["macrovesicular", "large droplet"],
+    "microvesicular": ["microvesicular", "small droplet"],
+    "ring_enhancing": ["ring enhancing", "rim enhancing"],
+    "multifocal": ["multifocal", "multiple"],
+    "lobar": ["lobar"],
+}
+
+# Findings: canonical -> (regions it belongs to, phrases). The first region is its home,
+# used to infer the region (and so the modality) when the prompt names neither.
+FINDINGS: dict[str, tuple[tuple[str, ...], list[str]]] = {
+    # chest
+    "consolidation": (("chest",), ["consolidation", "consolidations", "airspace opacity",
+                       "airspace disease", "air space disease", "pneumonia", "pneumonias",
+                       "lobar pneumonia", "bronchopneumonia", "airspace consolidation"]),
+    "pleural_effusion": (("chest",), ["pleural effusion", "pleural effusions", "effusion",
+                          "effusions", "hydrothorax", "pleural fluid"]),
+    "pneumothorax": (("chest",), ["pneumothorax", "pneumothoraces", "ptx", "collapsed lung"]),
+    "nodule": (("chest",), ["nodule", "pulmonary nodule", "lung nodule", "coin lesion",
+               "solitary pulmonary nodule", "spn"]),
+    "mass": (("chest", "brain", "breast", "abdomen"), ["mass", "lung mass", "tumour", "tumor",
+             "neoplasm", "lung cancer", "bronchogenic carcinoma", "lesion"]),
+    "cavity": (("chest",), ["cavity", "cavitating lesion", "cavitation", "lung abscess",
+               "abscess"]),
+    "cardiomegaly": (("chest",), ["cardiomegaly", "enlarged heart", "cardiac enlargement",
+                     "enlarged cardiac silhouette"]),
+    "pulmonary_edema": (("chest",), ["pulmonary oedema", "pulmonary edema", "oedema", "edema",
+                        "chf", "heart failure", "congestive heart failure", "fluid overload",
+                        "bat wing", "batwing", "kerley b lines", "kerley lines"]),
+    "collapse": (("chest",), ["collapse", "lobar collapse", "atelectasis", "volume loss"]),
+    "emphysema": (("chest",), ["emphysema", "copd", "hyperinflation", "hyperinflated",
+                  "hyperexpanded", "hyperexpansion", "bullae", "bullous"]),
+    "fibrosis": (("chest", "liver"), ["fibrosis", "interstitial fibrosis", "pulmonary fibrosis",
+                 "ipf", "uip", "interstitial lung disease", "ild", "honeycombing",
+                 "reticulation"]),
+    "miliary_nodules": (("chest",), ["miliary", "miliary nodules", "miliary tb",
+                        "miliary tuberculosis", "miliary pattern"]),
+    "pneumoperitoneum": (("chest", "abdomen"), ["pneumoperitoneum", "free air", "free gas",
+                         "air under the diaphragm", "free intraperitoneal air"]),
+    "rib_fracture": (("chest",), ["rib fracture", "rib fractures", "fractured rib",
+                     "broken rib"]),
+    "hiatus_hernia": (("chest",), ["hiatus hernia", "hiatal hernia"]),
+    "mediastinal_widening": (("chest",), ["widened mediastinum", "mediastinal widening",
+                             "wide mediastinum"]),
+    "et_tube": (("chest",), ["endotracheal tube", "ett", "et tube", "ng tube"]),
+    "central_line": (("chest",), ["central line", "cvc", "central venous catheter", "picc",
+                     "picc line"]),
+    "pacemaker": (("chest",), ["pacemaker", "pacer", "icd", "cardiac device"]),
+    # brain
+    "infarct": (("brain",), ["infarct", "infarction", "infarcts", "stroke", "ischaemic stroke",
+                "ischemic stroke", "cva", "ischaemia", "ischemia"]),
+    "haemorrhage": (("brain",), ["haemorrhage", "hemorrhage", "bleed", "ich",
+                    "intracerebral haemorrhage", "intracerebral hemorrhage", "haematoma",
+                    "hematoma", "intraparenchymal haemorrhage"]),
+    "subdural_haematoma": (("brain",), ["subdural haematoma", "subdural hematoma", "sdh",
+                           "subdural haemorrhage", "subdural hemorrhage"]),
+    "extradural_haematoma": (("brain",), ["extradural haematoma", "epidural hematoma",
+                             "epidural haematoma", "extradural hematoma", "edh"]),
+    "subarachnoid_haemorrhage": (("brain",), ["subarachnoid haemorrhage",
+                                 "subarachnoid hemorrhage", "sah"]),
+    "glioma": (("brain",), ["glioma", "glioblastoma", "gbm", "astrocytoma"]),
+    "meningioma": (("brain",), ["meningioma"]),
+    "metastases": (("brain", "chest", "liver"), ["metastases", "metastasis", "mets",
+                   "metastatic disease"]),
+    "ms_plaques": (("brain",), ["ms plaques", "demyelination", "multiple sclerosis",
+                   "demyelinating plaques", "white matter lesions"]),
+    "hydrocephalus": (("brain",), ["hydrocephalus", "ventriculomegaly"]),
+    "atrophy": (("brain",), ["atrophy", "cerebral atrophy", "volume loss of the brain"]),
+    # liver / histology
+    "steatosis": (("liver",), ["steatosis", "fatty liver", "fatty change", "nafld", "masld",
+                  "hepatic steatosis", "fatty infiltration"]),
+    "cirrhosis": (("liver",), ["cirrhosis", "cirrhotic"]),
+    "hepatitis": (("liver",), ["hepatitis", "interface hepatitis"]),
+    "adenocarcinoma": (("colon", "stomach", "prostate", "lung", "breast"),
+                       ["adenocarcinoma", "carcinoma"]),
+    "granuloma": (("lung", "lymph_node", "liver", "skin"), ["granuloma", "granulomas",
+                  "granulomatous inflammation"]),
+    "glomerulosclerosis": (("kidney",), ["glomerulosclerosis", "diabetic nephropathy",
+                           "kimmelstiel wilson"]),
+    "dysplasia": (("colon", "stomach"), ["dysplasia", "dysplastic"]),
+    "necrosis": (("liver", "kidney", "lymph_node"), ["necrosis", "necrotic", "caseation"]),
+    # dermatoscopy
+    "melanoma": (("skin",), ["melanoma", "malignant melanoma"]),
+    "naevus": (("skin",), ["naevus", "nevus", "nevi", "naevi", "benign mole"]),
+    "basal_cell_carcinoma": (("skin",), ["basal cell carcinoma", "bcc", "rodent ulcer"]),
+    "squamous_cell_carcinoma": (("skin",), ["squamous cell carcinoma", "scc"]),
+    "seborrhoeic_keratosis": (("skin",), ["seborrhoeic keratosis", "seborrheic keratosis"]),
+    "dermatofibroma": (("skin",), ["dermatofibroma"]),
+    # fundus
+    "diabetic_retinopathy": (("retina",), ["diabetic retinopathy", "npdr", "pdr",
+                             "proliferative diabetic retinopathy"]),
+    "hypertensive_retinopathy": (("retina",), ["hypertensive retinopathy", "av nicking"]),
+    "papilloedema": (("retina",), ["papilloedema", "papilledema", "disc swelling"]),
+    "glaucomatous_cupping": (("retina",), ["glaucoma", "glaucomatous cupping", "cupping",
+                             "enlarged cup"]),
+    "macular_degeneration": (("retina",), ["macular degeneration", "amd", "armd", "drusen"]),
+    "retinal_vein_occlusion": (("retina",), ["retinal vein occlusion", "crvo", "brvo"]),
+    "retinal_detachment": (("retina",), ["retinal detachment"]),
+    # musculoskeletal
+    "fracture": (("wrist", "hip", "ankle", "hand", "foot", "knee", "shoulder", "elbow",
+                  "spine"), ["fracture", "fractures", "fx", "break", "broken"]),
+    "dislocation": (("shoulder", "elbow", "hip", "hand"), ["dislocation", "dislocated"]),
+    "osteoarthritis": (("knee", "hip", "hand"), ["osteoarthritis", "oa",
+                       "degenerative joint disease", "joint space narrowing"]),
+    "joint_effusion": (("knee", "elbow", "ankle"), ["joint effusion", "knee effusion"]),
+    # ultrasound / abdomen
+    "gallstones": (("gallbladder",), ["gallstones", "gallstone", "cholelithiasis"]),
+    "hydronephrosis": (("kidney",), ["hydronephrosis"]),
+    "cyst": (("kidney", "liver", "thyroid", "breast"), ["cyst", "simple cyst"]),
+    "ascites": (("abdomen",), ["ascites"]),
+    # dental
+    "caries": (("teeth",), ["caries", "dental caries", "cavity in tooth"]),
+    "periapical_lesion": (("teeth",), ["periapical lesion", "periapical abscess",
+                          "periapical lucency"]),
+    "impacted_tooth": (("teeth",), ["impacted tooth", "impacted third molar", "impaction",
+                       "impacted"]),
+}
+
+# Short forms that mean a modality or stain only when written in capitals ("US" is
+# ultrasound, "us" is a pronoun; "HE" is H&E, "he" is not; "MR" vs "Mr. Nguyen").
+UPPERCASE_ONLY: frozenset[str] = frozenset({"us", "mr", "he", "dx", "cr", "oa", "ich", "dab"})
+
+# A finding word that means something else in another region ("effusion" in a knee is a
+# joint effusion, a "cavity" in a tooth is caries).
+FINDING_IN_REGION: dict[tuple[str, str], str] = {
+    ("pleural_effusion", "knee"): "joint_effusion",
+    ("pleural_effusion", "elbow"): "joint_effusion",
+    ("pleural_effusion", "ankle"): "joint_effusion",
+    ("cavity", "teeth"): "caries",
+    ("collapse", "spine"): "fracture",
+    ("fibrosis", "liver"): "cirrhosis",
+}
+
+# Words that set the finding-free "normal" study.
+NORMAL: list[str] = ["normal", "no acute findings", "unremarkable", "healthy",
+                     "no abnormality", "no abnormalities", "within normal limits", "wnl",
+                     "no acute abnormality"]
+
+AGE_GROUPS: dict[str, list[str]] = {
+    "neonate": ["neonate", "neonatal", "newborn", "preterm"],
+    "infant": ["infant", "baby", "toddler"],
+    "child": ["child", "children", "paediatric", "pediatric", "kid", "boy child",
+              "girl child", "school age"],
+    "adolescent": ["adolescent", "teenager", "teen", "teenage"],
+    "adult": ["adult", "middle aged", "middle age"],
+    "elderly": ["elderly", "older adult", "geriatric", "old age"],
+}
+
+SEXES: dict[str, list[str]] = {
+    "male": ["male", "man", "men", "boy", "gentleman", "his"],
+    "female": ["female", "woman", "women", "girl", "lady", "her", "pregnant"],
+}
+
+# Filler words a prompt is made of that carry nothing for the spec; everything else that
+# matches no table is reported back as "ignored".
+STOPWORDS: frozenset[str] = frozenset(
+    """a an the of in at on to for with without and or but by from into onto over under
+    generate create produce make render draw give show showing shows shown depict depicting
+    demonstrate demonstrating demonstrates illustrate illustrating displaying display
+    image images picture pictures photo photograph scan scans study slice slices view views
+    sequence weighted stained stain staining level levels territory territories
+    suggestive suggesting consistent compatible typical classic classical example examples
+    involving involvement affecting approximately about around roughly nearly some
+    please patient case cases teaching finding findings appearance appearances feature
+    features sign signs pattern seen visible there is are was were be being which that
+    this these those who year years old aged age yo y o sex
+    hepatocytes cells tissue parenchyma specimen field high power low magnification
+    sample samples sized size like within its their an side lobe zone obtained taken
+    acquired performed level also plus very quite well""".split()
+)
+
+# Flags: canonical option -> aliases (without dashes).
+FLAGS: dict[str, list[str]] = {
+    "modality": ["modality", "m"],
+    "view": ["view"],
+    "plane": ["plane"],
+    "seq": ["seq", "sequence"],
+    "stain": ["stain"],
+    "window": ["window", "w"],
+    "level": ["level"],
+    "age": ["age"],
+    "sex": ["sex", "gender"],
+    "seed": ["seed", "sameseed"],
+    "ar": ["ar", "aspect"],
+    "size": ["size"],
+    "no": ["no"],
+    "engine": ["engine"],
+    "steps": ["steps"],
+    "repeat": ["repeat", "r"],
+    "region": ["region", "body"],
+}
+
+# Which modalities each field makes sense for. A prompt that sets a field for another
+# modality is an error naming both.
+FIELD_MODALITIES: dict[str, frozenset[str]] = {
+    "view": frozenset({"xray"}),
+    "plane": frozenset({"ct", "mri", "us"}),
+    "sequence": frozenset({"mri"}),
+    "stain": frozenset({"histo"}),
+    "window": frozenset({"ct"}),
+    "level": frozenset({"ct", "mri"}),
+}
+
+# Modalities that can image each region. Histology organs are regions too.
+REGION_MODALITIES: dict[str, frozenset[str]] = {
+    "chest": frozenset({"xray", "ct", "mri", "us"}),
+    "brain": frozenset({"ct", "mri", "us"}),
+    "abdomen": frozenset({"xray", "ct", "mri", "us"}),
+    "pelvis": frozenset({"xray", "ct", "mri", "us"}),
+    "spine": frozenset({"xray", "ct", "mri"}),
+    "knee": frozenset({"xray", "ct", "mri", "us"}),
+    "hand": frozenset({"xray", "ct", "mri", "us"}),
+    "wrist": frozenset({"xray", "ct", "mri", "us"}),
+    "ankle": frozenset({"xray", "ct", "mri", "us"}),
+    "foot": frozenset({"xray", "ct", "mri", "us"}),
+    "shoulder": frozenset({"xray", "ct", "mri", "us"}),
+    "hip": frozenset({"xray", "ct", "mri", "us"}),
+    "elbow": frozenset({"xray", "ct", "mri", "us"}),
+    "teeth": frozenset({"xray", "ct"}),
+    "heart": frozenset({"ct", "mri", "us"}),
+    "liver": frozenset({"ct", "mri", "us", "histo"}),
+    "kidney": frozenset({"ct", "mri", "us", "histo"}),
+    "gallbladder": frozenset({"ct", "mri", "us"}),
+    "thyroid": frozenset({"us", "ct", "histo"}),
+    "breast": frozenset({"xray", "mri", "us", "histo"}),
+    "colon": frozenset({"ct", "histo"}),
+    "stomach": frozenset({"ct", "histo"}),
+    "lymph_node": frozenset({"ct", "us", "histo"}),
+    "prostate": frozenset({"mri", "us", "histo"}),
+    "lung": frozenset({"histo"}),
+    "skin": frozenset({"derm", "histo"}),
+    "retina": frozenset({"fundus"}),
+}
+
+# For histology, a body region names the organ sampled.
+HISTO_REGION: dict[str, str] = {"chest": "lung"}
+# Regions the other way round: "lung" outside histology is the chest.
+IMAGING_REGION: dict[str, str] = {"lung": "chest"}
+
+# The region a modality implies when the prompt names none.
+MODALITY_DEFAULT_REGION: dict[str, str] = {"derm": "skin", "fundus": "retina"}
+# The modality a region implies when the prompt names none.
+REGION_DEFAULT_MODALITY: dict[str, str] = {
+    "chest": "xray", "teeth": "xray", "skin": "derm", "retina": "fundus", "wrist": "xray",
+    "hand": "xray", "ankle": "xray", "foot": "xray", "knee": "xray", "hip": "xray",
+    "elbow": "xray", "shoulder": "xray", "spine": "xray", "brain": "mri",
+    "gallbladder": "us",
+}
+# The modality a field implies.
+FIELD_DEFAULT_MODALITY: dict[str, str] = {
+    "sequence": "mri", "stain": "histo", "window": "ct",
+}
+
+# Defaults filled in after parsing, so engines see a complete spec.
+DEFAULT_VIEW: dict[str, str] = {"chest": "pa", "teeth": "panoramic"}
+DEFAULT_XRAY_VIEW = "pa"
+DEFAULT_PLANE = "axial"
+DEFAULT_SEQUENCE = "t2"
+DEFAULT_STAIN = "he"
+DEFAULT_WINDOW: dict[str, str] = {"chest": "lung", "brain": "brain"}
+DEFAULT_WINDOW_OTHER = "soft_tissue"
+
+# Views that fit only some regions.
+VIEW_REGIONS: dict[str, frozenset[str]] = {"panoramic": frozenset({"teeth"})}
