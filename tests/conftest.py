@@ -57,3 +57,32 @@ def database_url(request: pytest.FixtureRequest, tmp_path, postgres_url) -> str:
     if postgres_url is None:
         pytest.skip("no PostgreSQL reachable at 127.0.0.1:5432")
     return postgres_url
+
+
+@pytest.fixture
+def store_url(database_url: str) -> Iterator[str]:
+    """`database_url`, migrated to head; on PostgreSQL inside a schema of its own (dropped after),
+    so concurrent test runs sharing the `test` database never see each other's tables."""
+    from imagine_med.store import migrate
+
+    if not database_url.startswith("postgresql"):
+        migrate(database_url)
+        yield database_url
+        return
+    import sqlalchemy as sa
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(database_url)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    url = f"{database_url}?options=-csearch_path%3D{schema}"
+    try:
+        migrate(url)
+        yield url
+    finally:
+        from imagine_med.store.db import dispose_engine
+
+        dispose_engine(url)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()

@@ -1,0 +1,84 @@
+"""Reads and writes of the queue's tables, in one place, so callers never hand-write queries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from imagine_med.store.models import ImageRow, JobRow, PostedMessage
+
+_JOB_COLUMNS = {c.key for c in JobRow.__table__.columns}
+
+
+def upsert_job(session: Session, fields: dict[str, Any]) -> JobRow:
+    """Create or update a job row from a mapping of column values (unknown keys are ignored)."""
+    values = {k: v for k, v in fields.items() if k in _JOB_COLUMNS}
+    row = session.get(JobRow, values["id"])
+    if row is None:
+        row = JobRow(**values)
+        session.add(row)
+    else:
+        for key, value in values.items():
+            setattr(row, key, value)
+    session.flush()
+    return row
+
+
+def get_job(session: Session, job_id: str) -> JobRow | None:
+    return session.get(JobRow, job_id)
+
+
+def list_jobs(
+    session: Session,
+    *,
+    user_id: str | None = None,
+    statuses: tuple[str, ...] = (),
+    limit: int = 50,
+) -> list[JobRow]:
+    """Newest first."""
+    query = select(JobRow).order_by(JobRow.created_at.desc()).limit(limit)
+    if user_id is not None:
+        query = query.where(JobRow.user_id == user_id)
+    if statuses:
+        query = query.where(JobRow.status.in_(statuses))
+    return list(session.scalars(query))
+
+
+def replace_images(session: Session, job_id: str, images: list[dict[str, Any]]) -> None:
+    """Record the images of a job (a retried job replaces the rows of its earlier try)."""
+    session.execute(delete(ImageRow).where(ImageRow.job_id == job_id))
+    for image in images:
+        session.add(ImageRow(job_id=job_id, **image))
+    session.flush()
+
+
+def job_images(session: Session, job_id: str) -> list[ImageRow]:
+    return list(session.scalars(select(ImageRow).where(ImageRow.job_id == job_id)))
+
+
+def mark_posted(
+    session: Session, job_id: str, platform: str, message_ref: str, kind: str = "result"
+) -> bool:
+    """Record a post; False (and nothing changed) if this job already has one of this kind."""
+    try:
+        with session.begin_nested():
+            session.add(
+                PostedMessage(job_id=job_id, platform=platform, kind=kind, message_ref=message_ref)
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def posted(session: Session, job_id: str, platform: str, kind: str = "result") -> str | None:
+    """The message reference posted for this job, if any."""
+    return session.scalar(
+        select(PostedMessage.message_ref).where(
+            PostedMessage.job_id == job_id,
+            PostedMessage.platform == platform,
+            PostedMessage.kind == kind,
+        )
+    )
