@@ -54,7 +54,7 @@ def parse(text: str, *, max_specs: int = MAX_SPECS,
     variants = expand_permutations(text, max_specs)
     specs: list[CaseSpec] = []
     for variant in variants:
-        spec, repeat = _parse_single(variant, original=text)
+        spec, repeat = _parse_single(variant, original=variant)
         if (len(specs) + repeat > max_specs and repeat > 1) or len(variants) * repeat > max_specs:
             raise PromptError(
                 f"This prompt asks for {len(variants) * repeat} jobs "
@@ -145,7 +145,10 @@ def split_flags(text: str) -> tuple[str, Flags]:
         else:
             if canon in flags.values:
                 raise PromptError(f"--{canon} is given twice.")
-            flags.values[canon] = value_words[0]
+            value = value_words[0].rstrip(",;.")
+            if not value:
+                raise PromptError(f"--{canon} needs a value, as in {_flag_example(canon)}.")
+            flags.values[canon] = value
             free.extend(value_words[1:])
         i = j
     return " ".join(free), flags
@@ -352,7 +355,8 @@ def _parse_single(text: str, original: str) -> tuple[CaseSpec, int]:
     _orphans(facts, update)
     _check(update)
     _defaults(update)
-    update["unparsed"] = tuple(facts.unparsed)
+    extra = update.pop("_unparsed_extra", [])
+    update["unparsed"] = tuple(dict.fromkeys([*facts.unparsed, *extra]))  # type: ignore[misc]
     update["prompt"] = original
     try:
         spec = CaseSpec(**update)  # type: ignore[arg-type]
@@ -387,8 +391,10 @@ def _read_level(flag: str | None, facts: Facts, update: dict[str, object]) -> No
             level = norm
         else:
             level = _choose("level", flag, vocab.LEVELS)
-    update["level"] = _merge("level", level, _one(facts, "level"), "level")
-    update["_level_from_text"] = flag is None and update["level"] is not None
+    text = _one(facts, "level")
+    update["level"] = _merge("level", level, text, "level")
+    if flag is None and text is not None:
+        update["_level_text"] = text[1]
 
 
 def _read_demographics(fv: dict[str, str], facts: Facts, update: dict[str, object]) -> None:
@@ -541,13 +547,13 @@ def _orphans(facts: Facts, update: dict[str, object]) -> None:
 def _check(update: dict[str, object]) -> None:
     """Combinations that make no sense are errors naming both sides."""
     modality = str(update["modality"])
-    level_from_text = bool(update.pop("_level_from_text", False))
+    level_text = update.pop("_level_text", None)
     for name, allowed in vocab.FIELD_MODALITIES.items():
         value = update.get(name)
         if value is None or modality in allowed:
             continue
-        if name == "level" and level_from_text:
-            update["level"] = None  # "at the lung bases" on a film is a place, not a slice
+        if name == "level" and level_text is not None:
+            _level_as_place(update, str(level_text))
             continue
         label = {"sequence": "MRI sequence", "stain": "stain", "window": "CT window",
                  "plane": "slice plane", "view": "radiograph view", "level": "slice level"}
@@ -586,6 +592,22 @@ def _check(update: dict[str, object]) -> None:
     if update.get("steps") is not None and update.get("engine", "phantom") != "diffusion":
         raise PromptError("--steps applies to the diffusion engine; add --engine diffusion "
                           "or drop --steps.")
+
+
+def _level_as_place(update: dict[str, object], text: str) -> None:
+    """On a projection image "at the lung bases" places the findings; it selects no slice."""
+    place = vocab.LEVEL_AS_LOCATION.get(str(update["level"]))
+    update["level"] = None
+    findings = update["findings"]
+    assert isinstance(findings, list)
+    unplaced = [f for f in findings if f.get("location") is None]
+    if place is None or not unplaced:
+        unparsed = update.setdefault("_unparsed_extra", [])
+        assert isinstance(unparsed, list)
+        unparsed.append(text)
+        return
+    for f in unplaced:
+        f["location"] = place
 
 
 def _modality_name(modality: str) -> str:

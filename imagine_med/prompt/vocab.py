@@ -104,7 +104,7 @@ SEQUENCES: dict[str, list[str]] = {
     "t1c": ["t1c", "t1 c", "t1 post contrast", "t1 post gadolinium", "post contrast t1",
             "contrast enhanced t1", "t1 gad", "t1 gd", "t1 with contrast", "t1 post gad"],
     "swi": ["swi", "susceptibility weighted", "susceptibility weighted imaging"],
-    "gre": ["gre", "gradient echo", "t2 star", "t2*"],
+    "gre": ["gre", "gradient echo", "t2 star", "t2star"],
 }
 
 STAINS: dict[str, list[str]] = {
@@ -182,7 +182,7 @@ LOCATIONS: dict[str, list[str]] = {
     "mid_zone": ["mid zone", "middle zone", "mid zones"],
     "lower_zone": ["lower zone", "lower zones"],
     "apex": ["apex", "apical"],
-    "base": ["base", "basal", "basilar"],
+    "base": ["base", "basal"],
     "perihilar": ["perihilar", "hilar", "hilum"],
     "mca": ["mca", "middle cerebral artery", "middle cerebral"],
     "aca": ["aca", "anterior cerebral artery", "anterior cerebral"],
@@ -279,7 +279,7 @@ FINDINGS: dict[str, tuple[tuple[str, ...], list[str]]] = {
     "hiatus_hernia": (("chest",), ["hiatus hernia", "hiatal hernia"]),
     "mediastinal_widening": (("chest",), ["widened mediastinum", "mediastinal widening",
                              "wide mediastinum"]),
-    "et_tube": (("chest",), ["endotracheal tube", "ett", "et tube", "ng tube"]),
+    "et_tube": (("chest",), ["endotracheal tube", "ett", "et tube", "tracheal tube"]),
     "central_line": (("chest",), ["central line", "cvc", "central venous catheter", "picc",
                      "picc line"]),
     "pacemaker": (("chest",), ["pacemaker", "pacer", "icd", "cardiac device"]),
@@ -349,7 +349,7 @@ FINDINGS: dict[str, tuple[tuple[str, ...], list[str]]] = {
     "caries": (("teeth",), ["caries", "dental caries", "cavity in tooth"]),
     "periapical_lesion": (("teeth",), ["periapical lesion", "periapical abscess",
                           "periapical lucency"]),
-    "impacted_tooth": (("teeth",), ["impacted tooth", "impacted third molar", "impaction",
+    "impacted_tooth": (("teeth",), ["impacted tooth", "impaction",
                        "impacted"]),
 }
 
@@ -366,7 +366,11 @@ FINDING_IN_REGION: dict[tuple[str, str], str] = {
     ("cavity", "teeth"): "caries",
     ("collapse", "spine"): "fracture",
     ("fibrosis", "liver"): "cirrhosis",
+    ("fracture", "chest"): "rib_fracture",
 }
+
+# A slice level named in the text of a projection image is a place ("at the lung bases").
+LEVEL_AS_LOCATION: dict[str, str] = {"lung_bases": "base", "lung_apices": "apex"}
 
 # Words that set the finding-free "normal" study.
 NORMAL: list[str] = ["normal", "no acute findings", "unremarkable", "healthy",

@@ -12,7 +12,7 @@ from functools import lru_cache
 from PIL import Image, ImageDraw, ImageFont
 
 LABEL_TEXT = "SYNTHETIC - NOT FOR DIAGNOSIS"
-BAND_FRACTION = 0.075  # of the image width
+BAND_FRACTION = 0.085  # of the image width
 MIN_BAND_PX = 16
 BAND_COLOUR = 0
 TEXT_COLOUR = 255
@@ -29,7 +29,7 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 def fit_font(text: str, max_width: int, max_height: int) -> ImageFont.FreeTypeFont:
     """The largest default-font size whose rendering of `text` fits the box."""
-    size = max(6, int(max_height * 0.72))
+    size = max(6, int(max_height * 1.6))
     while size > 6:
         font = _font(size)
         left, top, right, bottom = font.getbbox(text)
@@ -50,7 +50,7 @@ def add_label_band(image: Image.Image, tag: str | None = None) -> Image.Image:
     out.paste(image, (0, 0))
     draw = ImageDraw.Draw(out)
     fg = TEXT_COLOUR if mode == "L" else (255, 255, 255)
-    pad = max(2, band // 6)
+    pad = max(2, band // 8)
     left_reserved = 0
     if tag:
         tag_font = fit_font(tag, band * 2, band - 2 * pad)
