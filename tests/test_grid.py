@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from imagine_med.grid import cell_box, compose_grid, gutter_px
-from imagine_med.provenance.visible import LABEL_TEXT, add_label_band, band_height
+from imagine_med.provenance.visible import LABEL_TEXT, add_label_band, band_height, label_lines
 
 
 def _variant(value: int, size: tuple[int, int] = (256, 256)) -> Image.Image:
@@ -59,9 +59,10 @@ def test_label_is_legible_at_thumbnail_size(width: int) -> None:
     assert rows.size and cols.size
     text_height = rows[-1] - rows[0] + 1
     text_width = cols[-1] - cols[0] + 1
-    assert text_width >= 0.6 * width, "label should span most of the width"
-    thumb_scale = 200 / width
-    assert text_height * thumb_scale >= 5 or width <= 200, "too small once shrunk"
+    assert text_width >= 0.5 * width, "label should span most of the width"
+    # a chat client shows a cell at >= ~200 px wide (grid ~400 px): letters must stay >= 5 px
+    thumb_scale = min(1.0, 200 / width)
+    assert text_height * thumb_scale >= 5, "too small once shrunk"
     # anti-aliasing softens thin strokes, so judge contrast by the brightest stroke pixels
     assert band[~text].mean() < 40 and np.percentile(band[text], 75) > 200, "low contrast"
 
@@ -82,6 +83,7 @@ def test_grid_cells_carry_their_numbers() -> None:
 
 def test_label_text_is_the_agreed_wording() -> None:
     assert LABEL_TEXT == "SYNTHETIC - NOT FOR DIAGNOSIS"
+    assert " ".join(label_lines(128)).replace("SYNTHETIC ", "SYNTHETIC - ") == LABEL_TEXT
 
 
 def test_rgb_images_keep_colour() -> None:

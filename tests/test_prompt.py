@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from pydantic import ValidationError
 
 from imagine_med.prompt import CaseSpec, PromptError, parse, parse_one
 from imagine_med.prompt.lexer import phrase_index
@@ -234,7 +235,7 @@ def test_ten_kilobyte_input_is_refused_cleanly() -> None:
 
 def test_spec_is_immutable_and_json_round_trips() -> None:
     s = parse_one(ISSUE_PROMPTS["mri"])
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         s.modality = "ct"  # type: ignore[misc]
     again = CaseSpec.model_validate(json.loads(s.model_dump_json()))
     assert again == s

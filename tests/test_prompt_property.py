@@ -5,8 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from imagine_med.prompt import PromptError, parse
-from imagine_med.prompt import vocab
+from imagine_med.prompt import PromptError, parse, vocab
 from imagine_med.prompt.spec import CaseSpec
 
 WORDS = sorted({p for table in (vocab.MODALITIES, vocab.REGIONS, vocab.SEQUENCES, vocab.VIEWS,

@@ -18,8 +18,19 @@ BAND_COLOUR = 0
 TEXT_COLOUR = 255
 
 
+TWO_LINE_BELOW_PX = 320  # narrower images break the label in two, to keep the letters large
+
+
 def band_height(width: int) -> int:
+    if width < TWO_LINE_BELOW_PX:
+        return max(MIN_BAND_PX, round(width * BAND_FRACTION * 2.2))
     return max(MIN_BAND_PX, round(width * BAND_FRACTION))
+
+
+def label_lines(width: int) -> list[str]:
+    if width < TWO_LINE_BELOW_PX:
+        return ["SYNTHETIC", "NOT FOR DIAGNOSIS"]
+    return [LABEL_TEXT]
 
 
 @lru_cache(maxsize=64)
@@ -53,19 +64,24 @@ def add_label_band(image: Image.Image, tag: str | None = None) -> Image.Image:
     pad = max(2, band // 8)
     left_reserved = 0
     if tag:
-        tag_font = fit_font(tag, band * 2, band - 2 * pad)
+        side = min(band - 2 * pad, max(12, round(width * 0.1)))
+        tag_font = fit_font(tag, side - 4, side - 6)
         tl, tt, tr, tb = tag_font.getbbox(tag)
-        box_w = max(band - 2 * pad, tr - tl + 2 * pad)
-        draw.rectangle([pad, height + pad, pad + box_w, height + band - pad], outline=fg, width=1)
+        box_w = max(side, tr - tl + 6)
+        y0 = height + (band - side) / 2
+        draw.rectangle([pad, y0, pad + box_w, y0 + side], outline=fg, width=1)
         draw.text(
-            (pad + (box_w - (tr - tl)) / 2 - tl, height + (band - (tb - tt)) / 2 - tt),
+            (pad + (box_w - (tr - tl)) / 2 - tl, y0 + (side - (tb - tt)) / 2 - tt),
             tag, fill=fg, font=tag_font,
         )
         left_reserved = pad + box_w + pad
     avail = width - 2 * left_reserved - 2 * pad
-    font = fit_font(LABEL_TEXT, avail, band - 2 * pad)
-    left, top, right, bottom = font.getbbox(LABEL_TEXT)
-    x = (width - (right - left)) / 2 - left
-    y = height + (band - (bottom - top)) / 2 - top
-    draw.text((x, y), LABEL_TEXT, fill=fg, font=font)
+    lines = label_lines(width)
+    line_h = (band - 2 * pad) / len(lines)
+    font = fit_font(max(lines, key=len), avail, int(line_h * 0.9))
+    for k, line in enumerate(lines):
+        left, top, right, bottom = font.getbbox(line)
+        x = (width - (right - left)) / 2 - left
+        y = height + pad + k * line_h + (line_h - (bottom - top)) / 2 - top
+        draw.text((x, y), line, fill=fg, font=font)
     return out
