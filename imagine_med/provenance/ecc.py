@@ -1,0 +1,93 @@
+"""Error correction for the invisible mark: a K=7, rate-1/3 convolutional code, soft Viterbi.
+
+Why not Reed-Solomon: the detector gets a *soft* value (a correlation) per coded bit, and after
+JPEG + downscaling many of them are weak. A soft-decision Viterbi decoder uses those magnitudes and
+gains roughly 2-3 dB over hard-decision RS at this message length, which is the difference between
+surviving a 50% downscale of a 512 px image or not. The keyed MAC inside the message (see
+`watermark.py`) does the job RS's "uncorrectable" flag would otherwise do: it rejects wrong decodes.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+K = 7  # constraint length
+POLYS = (0o133, 0o171, 0o165)  # the LTE rate-1/3 generators
+N_STATES = 1 << (K - 1)
+RATE = len(POLYS)
+
+
+def coded_length(n_bits: int) -> int:
+    """Coded bits for an n-bit message (the encoder adds K-1 zero tail bits)."""
+    return (n_bits + K - 1) * RATE
+
+
+def _parity(x: int) -> int:
+    return bin(x).count("1") & 1
+
+
+@lru_cache(maxsize=1)
+def _trellis() -> tuple[np.ndarray, np.ndarray]:
+    """outputs[state, bit] -> RATE output bits; next_state[state, bit]. State = last K-1 bits."""
+    outputs = np.zeros((N_STATES, 2, RATE), dtype=np.int8)
+    next_state = np.zeros((N_STATES, 2), dtype=np.int64)
+    for state in range(N_STATES):
+        for bit in (0, 1):
+            reg = (bit << (K - 1)) | state  # newest bit in the top position
+            outputs[state, bit] = [_parity(reg & p) for p in POLYS]
+            next_state[state, bit] = reg >> 1
+    return outputs, next_state
+
+
+def encode(bits: np.ndarray) -> np.ndarray:
+    """Message bits (0/1) -> coded bits (0/1), zero-terminated."""
+    outputs, next_state = _trellis()
+    state = 0
+    out = []
+    for b in np.concatenate([np.asarray(bits, dtype=np.int64), np.zeros(K - 1, dtype=np.int64)]):
+        out.append(outputs[state, b])
+        state = next_state[state, b]
+    return np.concatenate(out).astype(np.uint8)
+
+
+def viterbi(soft: np.ndarray, n_bits: int) -> tuple[np.ndarray, float]:
+    """Soft values (positive = bit 0, negative = bit 1), length coded_length(n_bits) -> the most
+    likely message and its correlation with `soft` normalised to [-1, 1] (1 = every coded bit
+    agrees with full confidence)."""
+    soft = np.asarray(soft, dtype=np.float64)
+    steps = n_bits + K - 1
+    if soft.shape != (steps * RATE,):
+        raise ValueError(f"expected {steps * RATE} soft values, got {soft.shape}")
+    outputs, next_state = _trellis()
+    # prev-state/bit pairs that lead into each state: each state has exactly two predecessors.
+    signs = 1.0 - 2.0 * outputs.astype(np.float64)  # (S, 2, R): +1 for coded 0
+    src = np.repeat(np.arange(N_STATES), 2)
+    bit = np.tile([0, 1], N_STATES)
+    dst = next_state[src, bit]
+    order = np.argsort(dst, kind="stable")
+    src, bit, dst = src[order], bit[order], dst[order]
+    src2 = src.reshape(N_STATES, 2)
+    bit2 = bit.reshape(N_STATES, 2)
+    metric = np.full(N_STATES, -np.inf)
+    metric[0] = 0.0
+    choice = np.zeros((steps, N_STATES), dtype=np.int8)
+    chunks = soft.reshape(steps, RATE)
+    for t in range(steps):
+        branch = signs @ chunks[t]  # (S, 2)
+        if t >= n_bits:  # tail: only zero bits are allowed
+            branch = branch.copy()
+            branch[:, 1] = -np.inf
+        cand = metric[src2] + branch[src2, bit2]  # (S, 2)
+        pick = np.argmax(cand, axis=1)
+        choice[t] = pick
+        metric = cand[np.arange(N_STATES), pick]
+    state = 0
+    bits = np.zeros(steps, dtype=np.uint8)
+    for t in range(steps - 1, -1, -1):
+        k = choice[t, state]
+        bits[t] = bit2[state, k]
+        state = src2[state, k]
+    total = float(np.abs(soft).sum()) or 1.0
+    return bits[:n_bits], float(metric[0]) / total
