@@ -15,6 +15,15 @@ from imagine_med.engine.base import EngineError, Renderer
 # Later engines add their rows here.
 RENDERERS: dict[tuple[str, str], str] = {}
 
+# The diffusion engine: one local checkpoint (IMAGINE_MED_DIFFUSION_MODEL) serves every modality
+# through per-modality prompt templates; all rows share one loaded model.
+RENDERERS.update(
+    {
+        ("diffusion", m): "imagine_med.engine.diffusion.engine:create_renderer"
+        for m in ("xray", "ct", "mri", "us", "histo", "derm", "fundus")
+    }
+)
+
 _cache: dict[tuple[str, str], Renderer] = {}
 _lock = threading.Lock()
 
