@@ -19,6 +19,10 @@ COMMANDS: dict[str, str] = {
     "parse": "imagine_med.commands.prompt",
     "generate": "imagine_med.commands.generate",
     "run": "imagine_med.commands.run",
+    "worker": "imagine_med.commands.worker",
+    "submit": "imagine_med.commands.submit",
+    "jobs": "imagine_med.commands.jobs",
+    "cancel": "imagine_med.commands.jobs",
 }
 
 

@@ -20,7 +20,11 @@ def alembic_config(url: str) -> Config:
 
 def migrate(url: str, revision: str = "head") -> None:
     """Bring the database at `url` to `revision` (idempotent)."""
+    import logging
+
     from alembic import command
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
     from imagine_med.store.db import make_engine
 

@@ -1,0 +1,90 @@
+"""`imagine-med jobs [ID]` (list or show) and `imagine-med cancel ID`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("jobs", help="list queued/running/recent jobs, or show one")
+    p.add_argument("job_id", nargs="?")
+    p.add_argument("--status", action="append", default=[],
+                   choices=("queued", "running", "done", "failed", "cancelled", "held"))
+    p.add_argument("--limit", type=int, default=30)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run_jobs)
+    c = sub.add_parser("cancel", help="cancel a job (yours, or anyone's with --moderator)")
+    c.add_argument("job_id")
+    c.add_argument("--user", help="cancel as this user (default: your login name)")
+    c.add_argument("--moderator", action="store_true", help="act as a moderator")
+    c.set_defaults(func=run_cancel)
+
+
+def _queue():  # type: ignore[no-untyped-def]
+    from imagine_med.queue.api import JobQueue
+
+    return JobQueue()
+
+
+def _age(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    s = max(0, int(time.time() - ts))
+    return f"{s}s" if s < 120 else f"{s // 60}m" if s < 7200 else f"{s // 3600}h"
+
+
+def run_jobs(args: argparse.Namespace) -> int:
+    from imagine_med.queue.types import QueueError
+
+    try:
+        jq = _queue()
+        if args.job_id:
+            info = jq.status(args.job_id)
+            if info is None:
+                print(f"error: there is no job {args.job_id}", file=sys.stderr)
+                return 2
+            doc = {k: v for k, v in vars(info).items() if v not in (None, "", {}, ())}
+            doc["position"] = jq.position(info.id)
+            print(json.dumps(doc, indent=2, default=str))
+            return 0
+        jobs = jq.list_jobs(statuses=tuple(args.status), limit=args.limit)
+        counts = jq.counts()
+    except QueueError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 4
+    if args.json:
+        print(json.dumps([vars(j) for j in jobs], default=str))
+        return 0
+    print("waiting: " + ", ".join(f"{k[7:]} {v}" for k, v in counts.items() if k.startswith(
+        "queued_")) + f"; running {counts['running']}; held {counts['held']}")
+    for j in jobs:
+        extra = ""
+        if j.status == "queued":
+            extra = f"#{jq.position(j.id)} in line"
+        elif j.status == "running":
+            extra = f"{round(100 * (j.progress or 0))}% on {j.worker}"
+        elif j.status in ("failed", "cancelled"):
+            extra = (j.error or "")[:60]
+        prompt = (j.prompt or "")[:48]
+        print(f"{j.id}  {j.status:<9} {j.lane:<8} {j.user_key:<24} {_age(j.created_at):>4}  "
+              f"{prompt!r} {extra}")
+    return 0
+
+
+def run_cancel(args: argparse.Namespace) -> int:
+    from imagine_med.commands.submit import cli_requester
+    from imagine_med.queue.types import QueueError
+
+    try:
+        jq = _queue()
+        who = cli_requester(args.user, ["moderator"] if args.moderator else [])
+        outcome = jq.cancel(args.job_id, who, roles=who.roles)
+    except QueueError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 4
+    text = {"cancelled": "cancelled", "cancelling": "cancelling (it stops at its next step)"}
+    print(f"{args.job_id}: {text.get(outcome, f'already {outcome}; nothing to cancel')}")
+    return 0

@@ -1,0 +1,101 @@
+"""`imagine-med submit PROMPT [--wait] [--out DIR]`: send a prompt through the job queue."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("submit", help="queue a prompt for the workers (--wait to get the files)")
+    p.add_argument("prompt")
+    p.add_argument("--wait", action="store_true", help="show progress and write the files")
+    p.add_argument("--out", type=Path, default=Path("out"), help="output folder with --wait")
+    p.add_argument("--user", help="submit as this user (default: your login name)")
+    p.add_argument("--role", action="append", default=[], help="a role, e.g. instructor")
+    p.add_argument("--lane", choices=("priority", "normal", "batch"))
+    p.add_argument("--timeout", type=float, default=None, help="give up waiting after SECONDS")
+    p.set_defaults(func=run)
+
+
+def cli_requester(user: str | None, roles: list[str]):  # type: ignore[no-untyped-def]
+    import getpass
+    import socket
+
+    from imagine_med.queue.types import Requester
+
+    return Requester(
+        platform="cli", user=user or getpass.getuser(), team=socket.gethostname(),
+        channel="terminal", roles=tuple(roles),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from imagine_med.prompt import PromptError, parse
+    from imagine_med.queue.types import QueueError
+
+    try:
+        specs = parse(args.prompt)
+    except PromptError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    try:
+        from imagine_med.queue.api import JobQueue
+
+        jq = JobQueue()
+        requester = cli_requester(args.user, args.role)
+        since = jq.stream_tail("cli") if args.wait else "0-0"
+        refs = jq.submit(specs, requester, lane=args.lane, prompt=args.prompt)
+    except QueueError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 4
+    except Exception as exc:  # Redis reachable at first but failing, store errors
+        print(f"error: could not queue the job: {exc}", file=sys.stderr)
+        return 4
+    for ref, spec in zip(refs, specs, strict=True):
+        where = jq.position(ref.id)
+        line = f"queued {ref.id}  ({spec.describe()})"
+        print(line + (f"  #{where} in line" if where else ""))
+    if not args.wait:
+        print("follow with: imagine-med jobs   (cancel: imagine-med cancel ID)")
+        return 0
+    return _wait(jq, refs, specs, args.out, since, args.timeout)
+
+
+def _wait(jq, refs, specs, out: Path, since: str, timeout: float | None) -> int:  # type: ignore[no-untyped-def]
+    index = {r.id: i for i, r in enumerate(refs)}
+    failures = 0
+    tty = sys.stderr.isatty()
+    try:
+        for ev in jq.watch(list(index), "cli", since, timeout_s=timeout):
+            i = index[ev.job_id]
+            label = f"[{i + 1}/{len(refs)}] " if len(refs) > 1 else ""
+            if ev.type == "progress":
+                pct = round(100 * float(ev.data.get("progress") or 0))
+                msg = f"{label}Generating... {pct}%"
+                print(("\r" + msg) if tty else msg, end="" if tty else "\n", file=sys.stderr)
+            elif ev.type in ("started", "requeued", "held", "queued"):
+                text = {"started": "started", "requeued": "worker lost; queued again",
+                        "held": "held for review", "queued": "queued"}[ev.type]
+                print(f"{label}{text}", file=sys.stderr)
+            elif ev.type == "done":
+                if tty:
+                    print(file=sys.stderr)
+                dest = out if len(refs) == 1 else out / f"case-{i + 1}"
+                jq.export(ev.job_id, dest)
+                seed = (ev.data.get("result") or {}).get("seed")
+                print(f"{dest}/grid.png  ({specs[i].describe()}; seed {seed})")
+                if specs[i].unparsed:
+                    print(f"  ignored: {', '.join(specs[i].unparsed)}")
+            else:
+                failures += 1
+                why = ev.data.get("error") or ev.data.get("message") or ev.type
+                print(f"\n{label}{ev.type}: {why}", file=sys.stderr)
+    except TimeoutError:
+        print(f"\nstill not finished after {timeout:g}s; see `imagine-med jobs`", file=sys.stderr)
+        return 5
+    except KeyboardInterrupt:
+        print("\nstopped waiting; the jobs stay queued (imagine-med cancel ID)", file=sys.stderr)
+        return 130
+    return 3 if failures else 0

@@ -1,0 +1,83 @@
+"""`imagine-med worker`: a long-lived queue worker with warm engines (see imagine_med.queue)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+
+def _pair(text: str) -> tuple[str, str]:
+    engine, sep, modality = text.partition(":")
+    if not sep or not engine or not modality:
+        raise argparse.ArgumentTypeError(
+            f"expected ENGINE:MODALITY (e.g. phantom:xray), not {text!r}"
+        )
+    return engine, modality
+
+
+def _plugin(text: str) -> tuple[str, str, str]:
+    pair, sep, target = text.partition("=")
+    if not sep or ":" not in target:
+        raise argparse.ArgumentTypeError(
+            f"expected ENGINE:MODALITY=module:factory, not {text!r}"
+        )
+    engine, modality = _pair(pair)
+    return engine, modality, target
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("worker", help="run a queue worker (renders jobs; keeps engines warm)")
+    p.add_argument("--name", help="worker name (default: host-pid-random)")
+    p.add_argument("--warm", type=_pair, action="append", default=None, metavar="ENGINE:MODALITY",
+                   help="build this renderer before taking jobs (default: every phantom one)")
+    p.add_argument("--renderer", type=_plugin, action="append", default=[],
+                   metavar="ENGINE:MODALITY=module:factory",
+                   help="register an extra renderer (plugins, tests)")
+    p.add_argument("--burst", action="store_true", help="quit when no job is waiting")
+    p.add_argument("--max-jobs", type=int, help="quit after this many jobs")
+    p.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
+    p.add_argument("--log-format", choices=("json", "text"), default="json")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from imagine_med.engine import registry
+    from imagine_med.observability.logs import setup_logging
+    from imagine_med.queue.api import JobQueue
+    from imagine_med.queue.connection import connect
+    from imagine_med.queue.types import QueueError
+    from imagine_med.queue.worker import ImagineWorker, warm_up
+    from imagine_med.store import migrate
+
+    setup_logging(logging.DEBUG if args.verbose else logging.INFO, args.log_format == "json")
+    log = logging.getLogger("imagine_med.worker")
+    for engine, modality, target in args.renderer:
+        registry.register(engine, modality, target)
+    try:
+        jq = JobQueue()
+        jq.redis.ping()
+    except QueueError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        print(f"error: cannot reach Redis at {jq.redis_url}: {exc}", file=sys.stderr)
+        return 2
+    migrate(jq.database_url)
+    pairs = args.warm if args.warm is not None else [
+        p for p in registry.available() if p[0] == "phantom"
+    ]
+    try:
+        timings = warm_up(pairs)
+    except Exception as exc:
+        print(f"error: could not load a renderer: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 3
+    worker = ImagineWorker(jq, connect(jq.redis_url, decode=False), name=args.name)
+    if args.metrics_port:
+        from imagine_med.observability.metrics import serve
+
+        serve(jq, args.metrics_port)
+    log.info("worker %s ready", worker.name,
+             extra={"prefix": jq.prefix, "warm_s": {k: round(v, 3) for k, v in timings.items()}})
+    worker.work(burst=args.burst, max_jobs=args.max_jobs, logging_level="WARNING")
+    return 0

@@ -1,0 +1,1 @@
+"""Structured logs (JSON lines carrying the job id) and Prometheus metrics."""

@@ -1,0 +1,234 @@
+"""What a worker does with one job: render it, store the files, record the outcome.
+
+`execute` is the function rq runs (in the worker process itself, never a fork), so the
+renderers the registry keeps warm serve every job after the first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from imagine_med.queue.api import JobQueue, info_to_row
+from imagine_med.queue.types import JobInfo
+from imagine_med.store import repo, session_scope
+
+log = logging.getLogger("imagine_med.queue.tasks")
+
+VARIATION_STRENGTH = {"subtle": 0.3, "strong": 0.7}
+
+
+class JobCancelled(Exception):
+    pass
+
+
+class LeaseLost(Exception):
+    """Another worker owns the job now (this one was presumed dead); drop the work."""
+
+
+@dataclass
+class Current:
+    """The job a worker is running, shared with its keeper thread."""
+
+    job_id: str
+    attempt: int
+    lease_value: str
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    lost: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class Runtime:
+    """Process-wide state of a worker: set once at startup, used by every job."""
+
+    queue: JobQueue
+    worker_name: str
+    current: Current | None = None
+
+
+_runtime: Runtime | None = None
+
+
+def set_runtime(runtime: Runtime | None) -> None:
+    global _runtime
+    _runtime = runtime
+
+
+def runtime() -> Runtime:
+    if _runtime is None:
+        raise RuntimeError("imagine_med.queue.tasks.execute runs inside `imagine-med worker` only")
+    return _runtime
+
+
+class Progress:
+    """The engine's progress callback: throttled progress events, and the cancel check."""
+
+    def __init__(self, rt: Runtime, info: JobInfo, current: Current) -> None:
+        self.rt, self.info, self.current = rt, info, current
+        self.last = 0.0
+        self.interval = rt.queue.conf.progress_interval_s
+
+    def __call__(self, fraction: float, stage: str) -> None:
+        if self.current.lost.is_set():
+            raise LeaseLost(self.info.id)
+        if self.current.cancelled.is_set():
+            raise JobCancelled(self.info.id)
+        now = time.monotonic()
+        if now - self.last < self.interval and fraction < 1.0:
+            return
+        self.last = now
+        q = self.rt.queue
+        fraction = max(0.0, min(1.0, float(fraction)))
+        i = self.info
+        pipe = q.redis.pipeline(transaction=False)
+        pipe.hset(q.keys.job(i.id), mapping={"progress": f"{fraction:.3f}", "stage": stage})
+        pipe.xadd(
+            q.keys.events(i.platform),
+            {
+                "type": "progress", "job_id": i.id, "platform": i.platform, "team": i.team or "",
+                "channel": i.channel or "", "user": i.user, "user_key": i.user_key,
+                "reply_target": json.dumps(i.reply_target), "kind": i.kind,
+                "group_id": i.group_id or "", "group_index": str(i.group_index),
+                "group_size": str(i.group_size), "status": "running", "tries": str(i.tries),
+                "max_tries": str(i.max_tries), "lane": i.lane, "ts": repr(time.time()),
+                "progress": f"{fraction:.3f}", "stage": stage,
+            },
+            maxlen=q.conf.stream_maxlen, approximate=True,
+        )
+        pipe.execute()
+
+
+def _render(info: JobInfo, progress: Progress) -> Any:
+    """Run the job's kind through render_case."""
+    from imagine_med.case import random_seed, render_case
+    from imagine_med.prompt.spec import CaseSpec
+
+    spec = CaseSpec.model_validate(info.spec)
+    p = info.params
+    if info.kind in ("imagine", "refine"):
+        seed = p.get("parent_seed") if info.kind == "refine" and spec.seed is None else None
+        return render_case(spec, seed=seed, progress=progress)
+    if info.kind == "reroll":
+        return render_case(spec.model_copy(update={"seed": None}), progress=progress)
+    if info.kind == "upscale":
+        scale = int(p.get("scale", 2))
+        big = spec.model_copy(update={"width": spec.width * scale, "height": spec.height * scale})
+        return render_case(big, seeds=[int(p["parent_seed"])], progress=progress)
+    if info.kind == "variation":
+        return render_case(
+            spec.model_copy(update={"seed": None}), seed=random_seed(), progress=progress,
+            variation=VARIATION_STRENGTH[p.get("strength", "subtle")],
+            base_seed=int(p["parent_seed"]),
+        )
+    raise ValueError(f"unknown job kind {info.kind!r}")
+
+
+def _store_files(q: JobQueue, result: Any) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    from imagine_med.case import write_case
+
+    files: dict[str, str] = {}
+    images: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="imagine-med-job-") as tmp:
+        for name, path in sorted(write_case(result, tmp).items()):
+            data = Path(path).read_bytes()
+            suffix = Path(name).suffix
+            key = q.blobs.put(data, suffix)
+            files[name] = key
+            if suffix == ".png":
+                from PIL import Image
+
+                with Image.open(path) as im:
+                    w, h = im.size
+                images.append(
+                    {"name": name, "sha256": key[:64], "size": len(data), "width": w, "height": h}
+                )
+    return files, images
+
+
+def execute(job_id: str, attempt: int) -> dict[str, Any]:
+    """Run one try of a job. Failures are recorded (and published) and then re-raised, so rq's
+    own registries show them too."""
+    rt = runtime()
+    q = rt.queue
+    h = q.redis.hgetall(q.keys.job(job_id))
+    info = JobInfo.from_hash(h)
+    current = Current(job_id, attempt, f"{rt.worker_name}#{attempt}")
+    rt.current = current
+    t0 = time.monotonic()
+    status, fields, images, error = "done", {}, [], None
+    try:
+        if info.kind == "ping":
+            result_doc: dict[str, Any] = {"pong": True}
+        else:
+            result = _render(info, Progress(rt, info, current))
+            files, images = _store_files(q, result)
+            result_doc = {
+                "files": files,
+                "paths": {n: str(q.blobs.local_path(k)) for n, k in files.items()},
+                "seed": result.seed, "seeds": result.seeds, "engine": result.engine,
+                "engine_version": result.engine_version,
+                "interpreted_as": result.spec.describe(),
+            }
+        fields = {"result": json.dumps(result_doc), "progress": "1.000"}
+    except LeaseLost:
+        log.warning("job %s: lease lost, another worker has it now; dropping this try", job_id)
+        rt.current = None
+        return {"dropped": True}
+    except JobCancelled:
+        status, fields = "cancelled", {"message": "Cancelled while rendering."}
+    except Exception as exc:
+        message = getattr(exc, "message", None)  # EngineError & co: a refusal, not a crash
+        if message is None:
+            error = exc
+            message = _describe_failure(exc, q.conf.job_timeout_s)
+        status, fields = "failed", {"error": message}
+    render_s = time.monotonic() - t0
+    rt.current = None
+    if q.redis.get(q.keys.lease(job_id)) != current.lease_value:
+        log.warning("job %s: lease lost before finishing; result discarded", job_id)
+        return {"dropped": True}
+    now = time.time()
+    final = JobInfo.from_hash({**h, **fields, "status": status, "finished_at": repr(now),
+                               "tries": str(attempt), "worker": rt.worker_name})
+    _store_outcome(q, final, images)
+    ok = q.scripts.finish(
+        args=[q.prefix, job_id, rt.worker_name, str(attempt), status, repr(now),
+              q.conf.stream_maxlen, f"{render_s:.6f}", q.conf.job_ttl_s, json.dumps(fields)]
+    )
+    if not ok:
+        log.warning("job %s: finished after losing its lease; outcome not published", job_id)
+    log.info("job %s %s in %.3fs", job_id, status, render_s,
+             extra={"job_id": job_id, "status": status, "render_s": round(render_s, 4)})
+    if error is not None:
+        raise error
+    return {"status": status}
+
+
+def _describe_failure(exc: BaseException, timeout_s: int) -> str:
+    from rq.timeouts import JobTimeoutException
+
+    if isinstance(exc, JobTimeoutException):
+        return f"The job took longer than its {timeout_s} s time limit and was stopped."
+    return f"The render failed unexpectedly ({type(exc).__name__}); the team has been told."
+
+
+def _store_outcome(q: JobQueue, info: JobInfo, images: list[dict[str, Any]]) -> None:
+    """Write the outcome to the store before announcing it, retrying once on a race with the
+    submitter's own insert (PostgreSQL) or a busy SQLite file."""
+    for attempt in range(3):
+        try:
+            with session_scope(q.engine) as session:
+                repo.upsert_job(session, info_to_row(info))
+                if images:
+                    repo.replace_images(session, info.id, images)
+            return
+        except Exception:
+            if attempt == 2:
+                raise
+            time.sleep(0.05 * (attempt + 1))

@@ -1,0 +1,167 @@
+"""The worker: a long-lived rq worker that never forks, with warm engines and job leases.
+
+rq's default Worker forks a child per job, so any state built inside a job (a loaded model, a
+cached anatomy) dies with the child, and forking after a GPU context exists is unsafe. This
+worker subclasses rq's SimpleWorker (runs jobs in-process) and replaces how jobs are picked:
+instead of popping rq's FIFO list it claims the next job fairly (priority lanes, round-robin
+between users, per-user running limit) through one Lua script, then hands rq a job to execute,
+so rq's registries, timeouts (SIGALRM in this main thread), and worker bookkeeping still apply.
+
+The gap rq leaves (a SIGKILLed worker's job just sits in its started registry until moved to
+"failed") is closed by leases: a keeper thread renews the running job's lease, and every
+worker's keeper also reaps expired leases, requeueing those jobs (at most max_tries tries) and
+then reporting them failed to their owner.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from typing import Any
+
+import redis
+from rq import Queue, SimpleWorker
+from rq.job import Job
+from rq.worker import WorkerStatus
+
+from imagine_med.queue.api import JobQueue
+from imagine_med.queue.config import LANES
+from imagine_med.queue.tasks import Runtime, execute, set_runtime
+
+log = logging.getLogger("imagine_med.queue.worker")
+
+RENEW = r"""
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {0, redis.call('EXISTS', KEYS[2])} end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return {1, redis.call('EXISTS', KEYS[2])}
+"""
+
+
+class Keeper(threading.Thread):
+    """Renews the current job's lease, notices a cancel request, reaps dead workers' jobs."""
+
+    def __init__(self, rt: Runtime) -> None:
+        super().__init__(name="lease-keeper", daemon=True)
+        self.rt = rt
+        self.stopped = threading.Event()
+        self.renew = rt.queue.redis.register_script(RENEW)
+
+    def run(self) -> None:
+        q = self.rt.queue
+        lease_ms = int(q.conf.lease_s * 1000)
+        beat = q.conf.lease_s / 3
+        last_reap = 0.0
+        while not self.stopped.wait(beat):
+            try:
+                current = self.rt.current
+                if current is not None:
+                    kept, cancel = self.renew(
+                        keys=[q.keys.lease(current.job_id), q.keys.cancel(current.job_id)],
+                        args=[current.lease_value, lease_ms],
+                    )
+                    if not kept:
+                        current.lost.set()
+                    if cancel:
+                        current.cancelled.set()
+                if time.monotonic() - last_reap >= q.conf.lease_s / 2:
+                    last_reap = time.monotonic()
+                    for job_id, outcome in q.reap():
+                        log.warning("job %s: worker lost, %s", job_id, outcome,
+                                    extra={"job_id": job_id})
+            except redis.RedisError as exc:
+                log.warning("keeper: Redis error %s", exc)
+            except Exception:
+                log.exception("keeper failed")
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+class ImagineWorker(SimpleWorker):
+    def __init__(self, jq: JobQueue, raw: redis.Redis, name: str | None = None) -> None:
+        self.jq = jq
+        self.job_queue = Queue(jq.keys.rq_queue, connection=raw)
+        name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
+        super().__init__(
+            [self.job_queue], connection=raw, name=name,
+            default_result_ttl=jq.conf.rq_result_ttl_s,
+        )
+        self.rt = Runtime(jq, self.name)
+        set_runtime(self.rt)
+        self.keeper = Keeper(self.rt)
+        self._last_beat = 0.0
+
+    def claim(self) -> tuple[str, int] | None:
+        c = self.jq.conf
+        got = self.jq.scripts.claim(
+            args=[self.jq.prefix, self.name, repr(time.time()), int(c.lease_s * 1000),
+                  c.max_running_per_user, c.stream_maxlen, *LANES]
+        )
+        return (got[0], int(got[1])) if got else None
+
+    def dequeue_job_and_maintain_ttl(
+        self, timeout: int | None, max_idle_time: int | None = None
+    ) -> tuple[Job, Queue] | None:
+        self.set_state(WorkerStatus.IDLE)
+        self.procline("waiting for jobs")
+        idle_since = time.monotonic()
+        backoff = 0.5
+        while True:
+            now = time.monotonic()
+            if now - self._last_beat > 5:
+                self.heartbeat()
+                self._last_beat = now
+            try:
+                claimed = self.claim()
+                backoff = 0.5
+            except redis.ConnectionError as exc:
+                log.error("Redis unreachable (%s); retrying in %.1fs", exc, backoff)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 30)
+                continue
+            if claimed is not None:
+                job_id, attempt = claimed
+                c = self.jq.conf
+                job = Job.create(
+                    execute, args=(job_id, attempt), connection=self.connection,
+                    id=f"{job_id}-{attempt}", origin=self.job_queue.name,
+                    timeout=c.job_timeout_s, result_ttl=c.rq_result_ttl_s,
+                    failure_ttl=7 * 24 * 3600, description=f"imagine-med job {job_id}",
+                )
+                job.save()
+                return job, self.job_queue
+            if timeout is None:
+                return None  # burst mode: nothing to do
+            if max_idle_time is not None and now - idle_since > max_idle_time:
+                return None
+            self.jq.redis.blpop([self.jq.keys.wake], timeout=1)
+
+    def execute_job(self, job: Job, queue: Queue) -> Any:
+        from imagine_med.observability.logs import job_context
+
+        with job_context(str(job.args[0])):
+            return super().execute_job(job, queue)
+
+    def work(self, *args: Any, **kwargs: Any) -> bool:
+        self.keeper.start()
+        try:
+            return super().work(*args, **kwargs)
+        finally:
+            self.keeper.stop()
+            set_runtime(None)
+
+
+def warm_up(pairs: list[tuple[str, str]]) -> dict[str, float]:
+    """Build renderers now, so the first job does not pay for it; returns seconds per pair."""
+    from imagine_med.engine.registry import get_renderer
+
+    timings = {}
+    for engine, modality in pairs:
+        t0 = time.perf_counter()
+        get_renderer(engine, modality)
+        timings[f"{engine}:{modality}"] = time.perf_counter() - t0
+    return timings
