@@ -117,6 +117,15 @@ def validate(changes: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _engine(url: str) -> Engine:
+    """The store's shared engine (WAL and a busy timeout on SQLite) when available."""
+    try:
+        from imagine_med.store import make_engine
+    except ImportError:  # pragma: no cover - the store ships with the package
+        return create_engine(url)
+    return make_engine(url)
+
+
 def _as_bool(key: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -130,9 +139,7 @@ def _as_bool(key: str, value: Any) -> bool:
 
 class PreferenceStore:
     def __init__(self, database_url: str | Engine) -> None:
-        self.engine = (
-            database_url if isinstance(database_url, Engine) else create_engine(database_url)
-        )
+        self.engine = database_url if isinstance(database_url, Engine) else _engine(database_url)
         metadata.create_all(self.engine, checkfirst=True)
 
     def get(self, platform: str, scope: Scope, subject: str) -> Prefs:

@@ -36,7 +36,7 @@ class Attachment:
 @dataclass
 class Reply:
     """One message. `ephemeral` replies are shown to the user concerned only (errors, answer
-    keys); `rows` are button rows in display order."""
+    keys); `rows` are button rows in display order; `job_id` marks a job's status message."""
 
     text: str
     attachments: list[Attachment] = field(default_factory=list)
@@ -44,6 +44,7 @@ class Reply:
     ephemeral: bool = False
     job_id: str | None = None
     notes: list[str] = field(default_factory=list)
+    replaces: bool = False  # replaces the message whose button was pressed (Cancel, review)
 
     @property
     def buttons(self) -> list[Button]:

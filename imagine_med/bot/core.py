@@ -1,0 +1,543 @@
+"""The platform-neutral bot: parse -> moderate -> submit -> the message to show.
+
+Adapters turn platform events into calls of `BotCore` and render the `Outcome`s it returns;
+they never parse prompts, check permissions or word messages themselves. That is what makes
+the same prompt read the same on Discord and Slack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from PIL import Image
+
+from imagine_med.bot import text
+from imagine_med.bot.config import BotConfig
+from imagine_med.bot.helptext import help_text
+from imagine_med.bot.ids import Action, ComponentId, ComponentIdError, decode, encode
+from imagine_med.bot.images import label_overlay
+from imagine_med.bot.jobs import JobRefused, JobService, JobView, Who
+from imagine_med.bot.prefs import PreferenceError, PreferenceStore, Prefs, validate
+from imagine_med.bot.reply import (
+    Attachment,
+    Form,
+    FormField,
+    Reply,
+    cancel_row,
+    grid_rows,
+    moderation_rows,
+    single_rows,
+)
+from imagine_med.bot.targets import StatusMessages
+from imagine_med.prompt import PromptError, parse
+from imagine_med.prompt.spec import CaseSpec
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Typed slash-command options -> the prompt flag each one stands for.
+OPTION_FLAGS = {"modality": "modality", "view": "view", "sequence": "seq", "stain": "stain"}
+VARIATION = {Action.VARY: "subtle", Action.VARY_STRONG: "strong"}
+KIND_WORDS = {
+    "imagine": "", "upscale": "Upscale", "variation": "Variations", "reroll": "Reroll",
+    "refine": "Refine",
+}
+
+
+@dataclass
+class Outcome:
+    """What an adapter must do after an event.
+
+    `replies` go to the user (ephemeral) or the channel, in order; a reply with `job_id` is the
+    status message of that job, and the adapter stores where it posted it with
+    `BotCore.remember_target`. `form` is opened in response to a button. `moderation` replies go
+    to the moderators' channel.
+    """
+
+    replies: list[Reply] = field(default_factory=list)
+    form: Form | None = None
+    moderation: list[Reply] = field(default_factory=list)
+    jobs: list[JobView] = field(default_factory=list)
+
+    @classmethod
+    def error(cls, message: str) -> Outcome:
+        return cls(replies=[Reply(message, ephemeral=True)])
+
+
+class BotCore:
+    def __init__(self, jobs: JobService, prefs: PreferenceStore, config: BotConfig | None = None,
+                 moderation: Any | None = None, targets: StatusMessages | None = None) -> None:
+        self.jobs = jobs
+        self.prefs = prefs
+        self.config = config or BotConfig()
+        self.moderation = moderation if moderation is not None else _load_moderation()
+        self.targets = targets or StatusMessages(prefs.engine)
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    async def _io(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Blocking store/queue calls run off the event loop (the 3-second budget)."""
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    def allowed(self, who: Who) -> bool:
+        allow = self.config.allowed_channels
+        return not allow or who.channel_id in allow
+
+    def is_moderator(self, who: Who) -> bool:
+        return who.is_moderator or who.user_id in self.config.moderators
+
+    async def guarded(self, who: Who, make: Callable[[], Any]) -> Outcome:
+        """Run a handler; any unexpected exception becomes a private message with a reference
+        (logged with its traceback), never a traceback in a channel."""
+        try:
+            return await make()
+        except Exception:
+            ref = uuid.uuid4().hex[:8]
+            log.exception("bot handler failed (ref %s, %s user %s)", ref, who.platform,
+                          who.user_id)
+            return Outcome.error(text.INTERNAL.format(ref=ref))
+
+    # ---- prompt composition -------------------------------------------------------------
+
+    def compose(self, prompt: str, options: dict[str, str | None], prefs: Prefs) -> list[CaseSpec]:
+        """Parse the prompt with typed options as flags; user/channel defaults (modality, size)
+        apply only where the prompt does not decide (a default that conflicts is dropped)."""
+        base = prompt.strip()
+        for name, flag in OPTION_FLAGS.items():
+            value = (options.get(name) or "").strip()
+            if value:
+                base += f" --{flag} {value}"
+        size = ""
+        if prefs.size and "--size" not in base.lower() and "--ar" not in base.lower():
+            size = f" --size {prefs.size}"
+        candidates = []
+        if prefs.modality and not (options.get("modality") or "").strip():
+            candidates.append(f"{base} --modality {prefs.modality}{size}")
+        if size:
+            candidates.append(base + size)
+        candidates.append(base)
+        for i, candidate in enumerate(candidates):
+            try:
+                return parse(candidate)
+            except PromptError:
+                if i == len(candidates) - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    # ---- /imagine-med -------------------------------------------------------------------
+
+    async def imagine(self, who: Who, prompt: str,
+                      options: dict[str, str | None] | None = None,
+                      target: dict[str, Any] | None = None) -> Outcome:
+        """`/imagine-med`: `target` is where the adapter will answer (channel, interaction
+        token or response URL); the queue keeps it with each job."""
+        if not self.allowed(who):
+            return Outcome.error(text.NOT_ALLOWED_HERE)
+        if not prompt.strip():
+            return Outcome.error(text.EMPTY_PROMPT)
+        prefs = await self._io(self.prefs.effective, who.platform, who.user_id, who.channel_id)
+        try:
+            specs = self.compose(prompt, options or {}, prefs)
+        except PromptError as exc:
+            return Outcome.error(f"I could not read that prompt: {exc.message}")
+        return await self._screen_and_submit(who, prompt, specs, kind="imagine", target=target)
+
+    async def _screen_and_submit(self, who: Who, prompt: str, specs: list[CaseSpec], *,
+                                 kind: str, target: dict[str, Any] | None,
+                                 parent: str | None = None, index: int | None = None
+                                 ) -> Outcome:
+        """Moderation first: block -> a private refusal; hold -> the jobs are parked for review
+        and the moderators' channel gets Approve / Reject buttons; allow -> queued."""
+        verdict = self.moderation.screen(prompt) if self.moderation is not None else None
+        decision = getattr(verdict, "decision", "allow")
+        reason = getattr(verdict, "reason", "") or ""
+        if decision == "block":
+            return Outcome.error(text.blocked(reason))
+        hold = decision == "hold"
+        out = await self._submit_all(who, specs, kind=kind, parent=parent, index=index,
+                                     target=target, hold=hold, prompt=prompt)
+        if not hold or not out.jobs:
+            return out
+        held = Outcome.error(text.held(reason))
+        for job in out.jobs:
+            shown = getattr(verdict, "redacted", "") or prompt
+            rules = ", ".join(getattr(verdict, "rule_ids", ()) or ()) or "-"
+            held.moderation.append(Reply(
+                f"Held prompt from <@{who.user_id}> ({who.platform}, channel {who.channel_id}), "
+                f"job `{job.id}`:\n> {shown}\nrules: {rules}" + (f" ({reason})" if reason else ""),
+                rows=moderation_rows(job.id), job_id=job.id,
+            ))
+        return held
+
+    async def _submit_all(self, who: Who, specs: list[CaseSpec], *, kind: str,
+                          parent: str | None = None, index: int | None = None,
+                          params: dict[str, Any] | None = None, hold: bool = False,
+                          target: dict[str, Any] | None = None, prompt: str | None = None
+                          ) -> Outcome:
+        """Queue all specs or none; each job's status message is one reply."""
+        full_target = {"platform": who.platform, "channel": who.channel_id, **(target or {})}
+        if hold:  # no public status message: results of an approved job are posted anew
+            full_target["held"] = True
+        try:
+            jobs = await self._io(self.jobs.submit, specs, who, kind=kind, parent=parent,
+                                  index=index, params=params, hold=hold,
+                                  reply_target=full_target, prompt=prompt)
+        except JobRefused as exc:
+            return Outcome.error(exc.message)
+        return Outcome(replies=[self.status_reply(j) for j in jobs], jobs=jobs)
+
+    # ---- messages for a job -------------------------------------------------------------
+
+    def _what(self, job: JobView) -> str:
+        word = KIND_WORDS.get(job.kind, job.kind)
+        if job.parent_index and word:
+            word += f" of variant {job.parent_index}"
+        return word
+
+    def status_reply(self, job: JobView) -> Reply:
+        """The message a job shows while it waits or runs (with its Cancel button)."""
+        what = self._what(job)
+        head = f"<@{job.owner}> "  # the same mention syntax on Discord and Slack
+        lines = [head + (text.progress(job.fraction, job.stage, what) if job.state == "running"
+                         else text.queued(job.position, what))]
+        if job.spec is not None:
+            lines.append(text.interpreted(job.spec))
+        return Reply("\n".join(lines), rows=cancel_row(job.id), job_id=job.id)
+
+    def progress_reply(self, job: JobView, fraction: float, stage: str) -> Reply:
+        lines = [f"<@{job.owner}> " + text.progress(fraction, stage, self._what(job))]
+        if job.spec is not None:
+            lines.append(text.interpreted(job.spec))
+        return Reply("\n".join(lines), rows=cancel_row(job.id), job_id=job.id)
+
+    def ended_reply(self, job: JobView) -> Reply:
+        """A failed or cancelled job's final word (no buttons)."""
+        if job.state == "cancelled":
+            body = job.error or "Cancelled."
+        else:
+            body = text.failed(job.error or "the renderer stopped without saying why")
+        lines = [f"<@{job.owner}> {self._what(job) + ' — ' if self._what(job) else ''}{body}"]
+        if job.spec is not None:
+            lines.append(text.interpreted(job.spec))
+        return Reply("\n".join(lines), job_id=job.id)
+
+    def result_reply(self, job: JobView) -> Reply:
+        """The finished job: the watermarked grid (or the upscaled image) with its buttons."""
+        if "grid.png" not in job.files and "variant-1.png" not in job.files:
+            raise ValueError(f"job {job.id} has no images")
+        lines = [f"<@{job.owner}> {self._what(job)}".rstrip()]
+        spec = job.spec
+        if spec is not None:
+            lines.append(text.interpreted(spec))
+        doc = _case_doc(job.files)
+        alt = _alt_text(doc, spec)
+        lines.append(f"_{text.DISCLAIMER}_ · job `{job.id}`")
+        single = job.files.get("variant-1.png") if job.kind == "upscale" else None
+        if single is not None or "grid.png" not in job.files:
+            single = single or job.files["variant-1.png"]
+            index = job.parent_index or 1
+            width = (doc or {}).get("size", {}).get("width") or (spec.width if spec else 0)
+            offer_4x = (job.params.get("scale", 2) < 4
+                        and width * 2 <= self.config.max_upscale_px)
+            return Reply("\n".join(lines), job_id=job.id,
+                         attachments=[Attachment(single, f"imagine-med-{job.id}.png", alt)],
+                         rows=single_rows(job.id, index, offer_4x=offer_4x))
+        grid = job.files["grid.png"]
+        return Reply("\n".join(lines), job_id=job.id,
+                     attachments=[Attachment(grid, f"imagine-med-{job.id}.png", alt)],
+                     rows=grid_rows(job.id))
+
+    # ---- buttons ------------------------------------------------------------------------
+
+    async def press(self, who: Who, custom_id: str,
+                    target: dict[str, Any] | None = None) -> Outcome:
+        try:
+            cid = decode(custom_id)
+        except ComponentIdError:
+            return Outcome.error("That button is not one of imagine-med's.")
+        if cid.action in (Action.APPROVE, Action.REJECT):
+            return await self._review(who, cid, reason=None)
+        if not self.allowed(who):
+            return Outcome.error(text.NOT_ALLOWED_HERE)
+        job = await self._io(self.jobs.get, cid.job_id)
+        if job is None:
+            return Outcome.error(text.BUTTON_UNKNOWN.format(job=cid.job_id))
+        if cid.action is Action.CANCEL:
+            return await self._cancel(who, job)
+        if cid.action is Action.ANSWER:
+            return self.answer_key(job, cid.index)
+        if job.state != "done":
+            return Outcome.error(
+                f"Job {job.id} is {job.state}; its buttons work once its images are ready."
+            )
+        if cid.action is Action.REFINE:
+            return Outcome(form=self.refine_form(job, cid.index))
+        if cid.action is Action.REROLL:
+            return await self._derive(who, job, "reroll", None, {}, target)
+        if cid.action in (Action.UPSCALE, Action.UPSCALE4):
+            scale = 4 if cid.action is Action.UPSCALE4 else 2
+            width = job.spec.width if job.spec else 512
+            if width * scale > self.config.max_upscale_px:
+                return Outcome.error(
+                    f"A {scale}x upscale of a {width}-pixel image would be {width * scale} "
+                    f"pixels wide; the limit is {self.config.max_upscale_px}."
+                )
+            return await self._derive(who, job, "upscale", cid.index, {"scale": scale}, target)
+        strength = VARIATION[cid.action]
+        return await self._derive(who, job, "variation", cid.index, {"strength": strength},
+                                  target)
+
+    async def _derive(self, who: Who, job: JobView, kind: str, index: int | None,
+                      params: dict[str, Any], target: dict[str, Any] | None) -> Outcome:
+        """A new job from a finished one; it belongs to the clicker and counts against them."""
+        if job.spec is None:
+            return Outcome.error(f"Job {job.id} has no spec to work from.")
+        return await self._submit_all(who, [job.spec], kind=kind, parent=job.id, index=index,
+                                      params=params, target=target)
+
+    async def _cancel(self, who: Who, job: JobView) -> Outcome:
+        owner = who.platform == job.platform and who.user_id == job.owner
+        if not (owner or self.is_moderator(who)):
+            return Outcome.error(text.CANCEL_NOT_OWNER)
+        if not job.active:
+            return Outcome.error(f"Job {job.id} is already {job.state}; nothing to cancel.")
+        try:
+            result = await self._io(self.jobs.cancel, job.id, who)
+        except JobRefused as exc:
+            return Outcome.error(exc.message)
+        if result not in ("cancelled", "cancelling"):
+            return Outcome.error(f"Job {job.id} is already {result}; nothing to cancel.")
+        job.state = "cancelled"
+        final = self.ended_reply(job)
+        if not owner:
+            final.text = final.text.replace("Cancelled.", text.cancelled(by_owner=False))
+        final.replaces = True
+        return Outcome(replies=[final])
+
+    def refine_form(self, job: JobView, index: int) -> Form:
+        fields = [FormField("prompt", "Prompt (anatomy of the chosen variant is kept)",
+                            initial=job.prompt[:1000],
+                            placeholder="e.g. add: left pleural effusion")]
+        if index == 0:
+            fields.append(FormField("variant", "Variant to keep (1-4)", initial="1",
+                                    max_length=1, multiline=False))
+        return Form(encode(Action.REFINE, job.id, index), f"Refine job {job.id}"[:45],
+                    tuple(fields))
+
+    async def submit_form(self, who: Who, custom_id: str, values: dict[str, str],
+                          target: dict[str, Any] | None = None) -> Outcome:
+        try:
+            cid = decode(custom_id)
+        except ComponentIdError:
+            return Outcome.error("That form is not one of imagine-med's.")
+        if cid.action is Action.REJECT:
+            return await self._review(who, cid, reason=values.get("reason", ""))
+        if cid.action is not Action.REFINE:
+            return Outcome.error("That form is not one of imagine-med's.")
+        job = await self._io(self.jobs.get, cid.job_id)
+        if job is None:
+            return Outcome.error(text.BUTTON_UNKNOWN.format(job=cid.job_id))
+        index = cid.index
+        if index == 0:
+            raw = (values.get("variant") or "").strip()
+            if raw not in {"1", "2", "3", "4"}:
+                return Outcome.error(f"Variant must be 1, 2, 3 or 4; got {raw!r}.")
+            index = int(raw)
+        prompt = (values.get("prompt") or "").strip()
+        if not prompt:
+            return Outcome.error(text.EMPTY_PROMPT)
+        try:
+            specs = parse(prompt)
+        except PromptError as exc:
+            return Outcome.error(f"I could not read that prompt: {exc.message}")
+        if len(specs) != 1:
+            return Outcome.error("Refine takes one case; remove permutations and --repeat.")
+        return await self._screen_and_submit(who, prompt, specs, kind="refine", target=target,
+                                             parent=job.id, index=index)
+
+    # ---- answer key ---------------------------------------------------------------------
+
+    def answer_key(self, job: JobView, index: int) -> Outcome:
+        """Findings and a label overlay, for the clicker's eyes only."""
+        if job.state != "done" or not job.files:
+            return Outcome.error(f"Job {job.id} has no images yet, so no answer key.")
+        doc = _case_doc(job.files)
+        if doc is None:
+            return Outcome.error(f"Job {job.id} has no case record (case.json) to answer from.")
+        return Outcome(replies=[answer_reply(job, doc, index)])
+
+    # ---- moderators' review buttons -----------------------------------------------------
+
+    async def _review(self, who: Who, cid: ComponentId, reason: str | None) -> Outcome:
+        """Approve releases a held job into the queue; Reject (after a form for the reason)
+        cancels it, and its owner is told the reason."""
+        if not self.is_moderator(who):
+            return Outcome.error(text.MODERATOR_ONLY)
+        if cid.action is Action.REJECT and reason is None:
+            return Outcome(form=Form(cid.encode(), "Reject held prompt", (
+                FormField("reason", "Reason (shown to the requester)", max_length=300),
+            )))
+        record = getattr(self.moderation, "record_review", None)
+        if cid.action is Action.APPROVE:
+            state = await self._io(self.jobs.release, cid.job_id)
+            if state != "queued":
+                return Outcome.error(f"Job {cid.job_id} is {state}; it was not held any more.")
+            if record is not None:
+                await self._io(record, cid.job_id, "approve", who.user_id, "")
+            return Outcome(replies=[Reply(f"Approved by <@{who.user_id}> (job `{cid.job_id}`).",
+                                          replaces=True)])
+        state = await self._io(self.jobs.reject, cid.job_id, reason or "")
+        if state != "cancelled":
+            return Outcome.error(f"Job {cid.job_id} is {state}; it was not held any more.")
+        if record is not None:
+            await self._io(record, cid.job_id, "reject", who.user_id, reason or "")
+        return Outcome(replies=[Reply(
+            f"Rejected by <@{who.user_id}> (job `{cid.job_id}`): {reason}", replaces=True)])
+
+    # ---- other commands -----------------------------------------------------------------
+
+    def help(self) -> Outcome:
+        return Outcome(replies=[Reply(help_text(), ephemeral=True)])
+
+    async def show(self, who: Who, job_id: str) -> Outcome:
+        job_id = job_id.strip().strip("`")
+        if not job_id:
+            return Outcome.error("Give the job id, e.g. /imagine-med-show job:7f3a9c2e.")
+        job = await self._io(self.jobs.get, job_id)
+        if job is None:
+            return Outcome.error(f"No job {job_id!r}. Job ids are shown under each result.")
+        if job.state == "done":
+            return Outcome(replies=[self.result_reply(job)])
+        if job.active:
+            return Outcome(replies=[self.status_reply(job)])
+        return Outcome(replies=[self.ended_reply(job)])
+
+    async def info(self, who: Who) -> Outcome:
+        mine = await self._io(self.jobs.user_jobs, who)
+        length = await self._io(self.jobs.queue_length)
+        active = [j for j in mine if j.active]
+        lines = [f"Queue: {text.plural(length, 'job')} waiting."]
+        if not active:
+            lines.append("You have no running or queued jobs.")
+        for j in active:
+            where = (f"running {round(j.fraction * 100)}%" if j.state == "running"
+                     else f"#{j.position} in line" if j.position else j.state)
+            desc = j.spec.describe() if j.spec else j.prompt
+            lines.append(f"• `{j.id}` {where}: {desc}")
+        return Outcome(replies=[Reply("\n".join(lines), ephemeral=True)])
+
+    async def settings(self, who: Who, scope: str, changes: dict[str, Any]) -> Outcome:
+        if scope not in ("user", "channel"):
+            return Outcome.error(f"Scope must be 'user' or 'channel', got {scope!r}.")
+        try:
+            valid = validate({k: v for k, v in changes.items() if v is not None})
+        except PreferenceError as exc:
+            return Outcome.error(exc.message)
+        subject = who.user_id if scope == "user" else who.channel_id
+        if valid and scope == "channel" and not (self.is_moderator(who)
+                                                  or who.can_manage_channel):
+            return Outcome.error(text.CHANNEL_SETTINGS_MODERATOR_ONLY)
+        if valid:
+            await self._io(self.prefs.update, who.platform, scope, subject, valid)
+        here = await self._io(self.prefs.get, who.platform, scope, subject)
+        eff = await self._io(self.prefs.effective, who.platform, who.user_id, who.channel_id)
+        head = "Saved. " if valid else ""
+        return Outcome(replies=[Reply(
+            f"{head}Your {scope} defaults: {here.describe()}\n"
+            f"In effect here: {eff.describe()}", ephemeral=True)])
+
+    # ---- delivery bookkeeping -----------------------------------------------------------
+
+    async def remember_target(self, job_id: str, platform: str,
+                              target: dict[str, Any]) -> None:
+        """Where a job's status message was posted, so the delivery loop (possibly after a
+        restart) can edit it."""
+        await self._io(self.targets.remember, job_id, platform, target)
+
+    def target_of(self, job: JobView) -> dict[str, Any]:
+        """The job's reply target from submit time, completed by its status message."""
+        posted = self.targets.get(job.id, job.platform) or {}
+        return {**(job.reply_target or {}), **posted}
+
+
+# ---- case files -------------------------------------------------------------------------
+
+def _case_doc(files: dict[str, Path]) -> dict[str, Any] | None:
+    path = files.get("case.json")
+    if path is None or not path.exists():
+        return None
+    return json.loads(path.read_text())
+
+
+def _alt_text(doc: dict[str, Any] | None, spec: CaseSpec | None) -> str:
+    """Alt text that says what the synthetic image shows (Slack alt_txt, Discord description)."""
+    desc = (doc or {}).get("interpreted_as") or (spec.describe() if spec else "")
+    return f"Synthetic teaching image (not a real patient): {desc}"[:1000]
+
+
+def answer_reply(job: JobView, doc: dict[str, Any], index: int) -> Reply:
+    variants = doc.get("variants") or []
+    pick = next((v for v in variants if v.get("index") == index), None) if index else None
+    findings = (pick or doc).get("findings") or []
+    key = (pick or doc).get("answer_key") or "normal study"
+    label = f"variant {index}" if pick else "this case"
+    lines = [f"🔑 Answer key for {label} (job `{job.id}`): {key}"]
+    for f in findings:
+        where = ", ".join(x for x in (f.get("laterality"), f.get("location")) if x)
+        lines.append(f"• {f.get('description') or f['name'].replace('_', ' ')}"
+                     + (f" ({where})" if where and not f.get("description") else ""))
+    attachments = []
+    if job.files:
+        overlay = _overlay_file(job.id, job.files, doc, index)
+        if overlay is not None:
+            attachments.append(Attachment(overlay, f"SPOILER_answer-{job.id}-{index}.png",
+                                          "Label overlay of the synthetic findings",
+                                          spoiler=True))
+    return Reply("\n".join(lines), attachments=attachments, ephemeral=True, job_id=job.id)
+
+
+def _overlay_file(job_id: str, files: dict[str, Path], doc: dict[str, Any],
+                  index: int) -> Path | None:
+    """variant-N.png tinted by its labels (all four tiled for index 0), cached per job."""
+    target = Path(tempfile.gettempdir()) / "imagine-med-answers" / f"{job_id}-{index}.png"
+    if target.exists():
+        return target
+    tiles = []
+    for i in [index] if index else [1, 2, 3, 4]:
+        img, lab = files.get(f"variant-{i}.png"), files.get(f"variant-{i}.labels.png")
+        if img is None or lab is None:
+            continue
+        labels = next((v.get("labels") for v in doc.get("variants", []) if v.get("index") == i),
+                      None) or doc.get("labels") or {}
+        tiles.append(label_overlay(img, lab, labels))
+    if not tiles:
+        return None
+    if len(tiles) == 1:
+        out = tiles[0]
+    else:
+        w, h = max(t.width for t in tiles), max(t.height for t in tiles)
+        out = Image.new("RGB", (2 * w, 2 * h))
+        for i, t in enumerate(tiles):
+            out.paste(t, ((i % 2) * w, (i // 2) * h))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(f".{uuid.uuid4().hex[:6]}.tmp.png")
+    out.save(tmp)
+    tmp.replace(target)
+    return target
+
+
+def _load_moderation() -> Any | None:
+    """The moderation module when it is installed (issue 6), else None (allow everything)."""
+    try:
+        import imagine_med.moderation as moderation
+    except ImportError:  # pragma: no cover - the package always exists
+        return None
+    return moderation if hasattr(moderation, "screen") else None

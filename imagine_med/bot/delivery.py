@@ -1,0 +1,153 @@
+"""The delivery loop: the queue's event stream -> edits and posts on one platform.
+
+Each adapter runs one loop over its platform's stream through a consumer group, so a restarted
+bot picks up where it stopped. An event is acknowledged only after its message went out, and a
+final message is posted at most once: the queue's record of posted messages is checked before
+posting and written right after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Protocol
+
+from imagine_med.bot.core import BotCore
+from imagine_med.bot.jobs import JobEvent, JobView
+from imagine_med.bot.reply import Reply
+from imagine_med.bot.throttle import ThrottleBank
+
+log = logging.getLogger(__name__)
+MAX_FAILURES = 3
+# How long a final event waits for its job's status message to be recorded (the adapter posts
+# it right after submit; a very fast job can finish first).
+STATUS_GRACE_S = 15.0
+
+
+class NotReady(Exception):
+    """The event cannot be shown yet; leave it pending and retry."""
+
+
+class Poster(Protocol):
+    """What an adapter does with a job's messages. `target` is the job's reply target merged
+    with its status message's location (see BotCore.target_of)."""
+
+    platform: str
+
+    async def edit_status(self, job: JobView, target: dict[str, Any], reply: Reply) -> None: ...
+
+    async def post_result(self, job: JobView, target: dict[str, Any], reply: Reply) -> str:
+        """Post the finished job; return a reference to the posted message."""
+        ...
+
+    async def post_private(self, job: JobView, target: dict[str, Any], reply: Reply) -> None:
+        """Tell the job's owner something only they should see (auto answer key, a rejected
+        held prompt)."""
+        ...
+
+
+class DeliveryLoop:
+    def __init__(self, core: BotCore, poster: Poster, *, group: str | None = None,
+                 consumer: str = "bot-1", interval: float | None = None) -> None:
+        self.core = core
+        self.poster = poster
+        self.platform = poster.platform
+        self.group = group or f"bot-{poster.platform}"
+        self.consumer = consumer
+        self.throttle = ThrottleBank(
+            min_interval=core.config.progress_interval_s if interval is None else interval
+        )
+        self._failures: dict[str, int] = {}
+        self._stop = asyncio.Event()
+
+    async def run_once(self, block_ms: int = 1000) -> int:
+        """Read and handle one batch of events; returns how many were acknowledged."""
+        jobs = self.core.jobs
+        events = await asyncio.to_thread(
+            jobs.read_events, self.platform, self.group, self.consumer, block_ms
+        )
+        done = 0
+        for event in events:
+            try:
+                await self.handle(event)
+            except NotReady:
+                await asyncio.to_thread(jobs.retry_pending, self.platform, self.group,
+                                        self.consumer)
+                break  # keep stream order: later events of the job wait behind this one
+            except Exception:
+                n = self._failures[event.entry_id] = self._failures.get(event.entry_id, 0) + 1
+                log.exception("delivering %s of job %s failed (%d/%d)", event.type,
+                              event.job_id, n, MAX_FAILURES)
+                if n < MAX_FAILURES:
+                    await asyncio.to_thread(jobs.retry_pending, self.platform, self.group,
+                                            self.consumer)
+                    break
+            self._failures.pop(event.entry_id, None)
+            await asyncio.to_thread(jobs.ack, self.platform, self.group, self.consumer, event)
+            done += 1
+        return done
+
+    async def run_forever(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if not await self.run_once():
+                    await asyncio.sleep(0.05)
+            except Exception:  # Redis down: wait and retry, never kill the bot
+                log.exception("delivery loop error; retrying in 5 s")
+                await asyncio.sleep(5)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def handle(self, event: JobEvent) -> None:
+        core, jobs = self.core, self.core.jobs
+        if event.type not in ("started", "progress", "done", "failed", "cancelled"):
+            return
+        job = await asyncio.to_thread(jobs.get, event.job_id)
+        if job is None or job.reply_target is None:
+            return  # not submitted from a chat, or already forgotten
+        target = await asyncio.to_thread(core.target_of, job)
+        if event.type in ("started", "progress"):
+            if job.state != "running" or not _has_status(target):
+                return  # stale (the job has ended) or no status message to edit
+            if self.throttle.should_emit(job.id, event.fraction, event.stage):
+                reply = core.progress_reply(job, event.fraction, event.stage)
+                await self.poster.edit_status(job, target, reply)
+            return
+        if not _has_status(target) and not _held(job):
+            age = time.time() - (job.created_at or 0)
+            if age < STATUS_GRACE_S:
+                raise NotReady(job.id)
+        self.throttle.forget(job.id)
+        kind = "result" if event.type == "done" else "ended"
+        if await asyncio.to_thread(jobs.posted, job.id, self.platform, kind) is not None:
+            return  # posted before a restart; just acknowledge
+        if event.type == "done" and job.state == "done":
+            ref = await self.poster.post_result(job, target, core.result_reply(job))
+            await asyncio.to_thread(jobs.mark_posted, job.id, self.platform, kind, ref)
+            if await self._answer_key_auto(job):
+                for reply in core.answer_key(job, 0).replies:
+                    await self.poster.post_private(job, target, reply)
+            return
+        reply = core.ended_reply(job)
+        if _has_status(target):
+            await self.poster.edit_status(job, target, reply)
+        else:  # held then rejected: only its owner hears about it
+            reply.ephemeral = True
+            await self.poster.post_private(job, target, reply)
+        await asyncio.to_thread(jobs.mark_posted, job.id, self.platform, kind, "status")
+
+    async def _answer_key_auto(self, job: JobView) -> bool:
+        prefs = await asyncio.to_thread(
+            self.core.prefs.effective, job.platform, job.owner, job.channel or ""
+        )
+        return bool(prefs.answer_key_auto)
+
+
+def _has_status(target: dict[str, Any]) -> bool:
+    return bool(target.get("message") or target.get("ts"))
+
+
+def _held(job: JobView) -> bool:
+    return bool((job.reply_target or {}).get("held"))

@@ -1,0 +1,116 @@
+"""What the bot needs from the job queue, as one narrow interface.
+
+The core talks only to `JobService`; `imagine_med.bot.queue_backend.QueueJobs` implements it
+over `imagine_med.queue.JobQueue`. Keeping the seam this narrow keeps queue details out of the
+adapters (and adapters' details out of the queue).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from imagine_med.prompt.spec import CaseSpec
+
+ACTIVE: frozenset[str] = frozenset({"held", "queued", "running"})
+
+
+class JobRefused(Exception):
+    """The queue refused (a limit, an unknown or unfinished parent, Redis down); `message` says
+    which and what to do, and is shown to the user as is."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Who:
+    """The person behind an event, as the adapter saw them."""
+
+    platform: str  # "discord" | "slack"
+    user_id: str
+    channel_id: str
+    team_id: str | None = None  # Discord guild / Slack workspace
+    user_name: str = ""
+    is_moderator: bool = False  # platform permission or listed in IMAGINE_MED_BOT_MODERATORS
+    can_manage_channel: bool = False
+
+
+@dataclass
+class JobView:
+    """A job as the bot shows it."""
+
+    id: str
+    kind: str
+    state: str  # held | queued | running | done | failed | cancelled
+    owner: str  # user id on the job's platform
+    platform: str
+    channel: str | None
+    prompt: str
+    spec: CaseSpec | None
+    position: int | None = None  # 1 = next to start; None when not waiting
+    fraction: float = 0.0
+    stage: str = ""
+    error: str | None = None
+    files: dict[str, Path] = field(default_factory=dict)  # grid.png, variant-N.png, case.json
+    parent_id: str | None = None
+    parent_index: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    reply_target: dict[str, Any] | None = None
+    created_at: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """One entry of the queue's event stream; acknowledge it only after it has been shown."""
+
+    entry_id: str
+    job_id: str
+    type: str  # queued | held | started | progress | requeued | done | failed | cancelled
+    fraction: float = 0.0
+    stage: str = ""
+
+
+class JobService(Protocol):
+    def submit(self, specs: Sequence[CaseSpec], who: Who, *, kind: str = "imagine",
+               parent: str | None = None, index: int | None = None,
+               params: dict[str, Any] | None = None, hold: bool = False,
+               reply_target: dict[str, Any] | None = None,
+               prompt: str | None = None) -> list[JobView]:
+        """All or nothing; raises JobRefused."""
+        ...
+
+    def get(self, job_id: str) -> JobView | None: ...
+
+    def cancel(self, job_id: str, who: Who) -> str:
+        """'cancelled', 'cancelling', or the state of a job that had already ended; raises
+        JobRefused when `who` may not."""
+        ...
+
+    def release(self, job_id: str) -> str: ...
+
+    def reject(self, job_id: str, reason: str) -> str: ...
+
+    def user_jobs(self, who: Who) -> list[JobView]: ...
+
+    def queue_length(self) -> int: ...
+
+    def read_events(self, platform: str, group: str, consumer: str,
+                    block_ms: int) -> list[JobEvent]: ...
+
+    def retry_pending(self, platform: str, group: str, consumer: str) -> None:
+        """Offer this consumer's unacknowledged events again on the next read."""
+        ...
+
+    def ack(self, platform: str, group: str, consumer: str, event: JobEvent) -> None: ...
+
+    def mark_posted(self, job_id: str, platform: str, kind: str, message_ref: str) -> bool: ...
+
+    def posted(self, job_id: str, platform: str, kind: str) -> str | None: ...

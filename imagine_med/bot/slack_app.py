@@ -1,0 +1,291 @@
+"""The Slack adapter (slack-bolt, async): slash commands, buttons and modals -> `BotCore`.
+
+Every handler acknowledges first (Slack's 3-second limit) and does the work afterwards. Messages
+are posted with the bot token (chat.postMessage / files_upload_v2), which never expires, so a
+late result needs no response_url. `SLACK_API_URL` points the Web API client elsewhere (tests,
+proxies). HTTP mode serves bolt's usual `/slack/events`; Socket Mode needs SLACK_APP_TOKEN.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from imagine_med.bot import ids
+from imagine_med.bot import slack_render as render
+from imagine_med.bot.core import BotCore, Outcome
+from imagine_med.bot.jobs import JobView, Who
+from imagine_med.bot.reply import Reply
+
+log = logging.getLogger(__name__)
+PLATFORM = "slack"
+EVENTS_PATH = "/slack/events"
+COMMANDS = ("/imagine-med", "/imagine-med-help", "/imagine-med-show", "/imagine-med-info",
+            "/imagine-med-settings")
+SETTING_KEYS = {"modality": "modality", "size": "size", "answer_key": "answer_key_auto",
+                "answer_key_auto": "answer_key_auto", "dm": "dm_results",
+                "dm_results": "dm_results"}
+
+
+def parse_settings_text(raw: str) -> tuple[str, dict[str, str], list[str]]:
+    """`modality=ct size=768 scope=channel` -> (scope, changes, words not understood)."""
+    scope, changes, bad = "user", {}, []
+    for word in raw.split():
+        key, sep, value = word.partition("=")
+        key = key.lower().lstrip("-")
+        if not sep:
+            bad.append(word)
+        elif key == "scope":
+            scope = value.lower()
+        elif key in SETTING_KEYS:
+            changes[SETTING_KEYS[key]] = value
+        else:
+            changes[key] = value  # validate() names it as unknown
+    return scope, changes, bad
+
+
+class SlackBot:
+    def __init__(self, core: BotCore, *, token: str, signing_secret: str,
+                 api_url: str = "https://slack.com/api/") -> None:
+        self.core = core
+        self.platform = PLATFORM
+        self.client = AsyncWebClient(token=token, base_url=api_url)
+        self.app = AsyncApp(client=self.client, signing_secret=signing_secret)
+        self._dm_channels: dict[str, str] = {}
+        a = self.app
+        a.command("/imagine-med")(self._cmd_imagine)
+        a.command("/imagine-med-help")(self._cmd_help)
+        a.command("/imagine-med-show")(self._cmd_show)
+        a.command("/imagine-med-info")(self._cmd_info)
+        a.command("/imagine-med-settings")(self._cmd_settings)
+        a.action(re.compile(f"^{ids.PATTERN}$"))(self._on_button)
+        a.view(re.compile(f"^{ids.PATTERN}$"))(self._on_form)
+
+    # ---- who -----------------------------------------------------------------------------
+
+    def _who(self, body: dict[str, Any], channel: str | None = None) -> Who:
+        user = body.get("user_id") or (body.get("user") or {}).get("id", "")
+        channel = channel or body.get("channel_id") or (body.get("channel") or {}).get("id", "")
+        team = body.get("team_id") or (body.get("team") or {}).get("id")
+        name = body.get("user_name") or (body.get("user") or {}).get("username", "")
+        return Who(PLATFORM, user, channel, team, name,
+                   is_moderator=user in self.core.config.moderators)
+
+    # ---- slash commands ------------------------------------------------------------------
+
+    async def _cmd_imagine(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        who = self._who(body)
+        outcome = await self.core.guarded(
+            who, lambda: self.core.imagine(who, body.get("text", ""), target=_target(body))
+        )
+        await self.deliver(who, outcome, body)
+
+    async def _cmd_help(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        await self.deliver(self._who(body), self.core.help(), body)
+
+    async def _cmd_show(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        who = self._who(body)
+        outcome = await self.core.guarded(
+            who, lambda: self.core.show(who, body.get("text", "").replace("job:", ""))
+        )
+        await self.deliver(who, outcome, body)
+
+    async def _cmd_info(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        who = self._who(body)
+        await self.deliver(who, await self.core.guarded(who, lambda: self.core.info(who)), body)
+
+    async def _cmd_settings(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        who = self._who(body)
+        scope, changes, bad = parse_settings_text(body.get("text", ""))
+        if bad:
+            outcome = Outcome.error(
+                f"I could not read {', '.join(map(repr, bad))}. Write settings as key=value, "
+                "e.g. `/imagine-med-settings modality=ct size=768 answer_key=yes dm=no "
+                "scope=channel`."
+            )
+        else:
+            outcome = await self.core.guarded(
+                who, lambda: self.core.settings(who, scope, changes)
+            )
+        await self.deliver(who, outcome, body)
+
+    # ---- buttons and forms ---------------------------------------------------------------
+
+    async def _on_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        who = self._who(body)
+        outcome = await self.core.guarded(
+            who, lambda: self.core.press(who, action["action_id"], target=_target(body))
+        )
+        if outcome.form is not None:
+            await self.client.views_open(
+                trigger_id=body["trigger_id"],
+                view=render.modal(outcome.form, {"channel": who.channel_id}),
+            )
+        source = (body.get("container") or {}).get("message_ts")
+        await self.deliver(who, outcome, body, source_ts=source)
+
+    async def _on_form(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        await ack()
+        meta = json.loads(view.get("private_metadata") or "{}")
+        who = self._who(body, channel=meta.get("channel"))
+        values = render.form_values(view)
+        outcome = await self.core.guarded(
+            who, lambda: self.core.submit_form(who, view["callback_id"], values,
+                                               target=_target(body))
+        )
+        await self.deliver(who, outcome, body)
+
+    # ---- posting -------------------------------------------------------------------------
+
+    async def deliver(self, who: Who, outcome: Outcome, body: dict[str, Any],
+                      source_ts: str | None = None) -> None:
+        """Post an outcome: private replies to the user, job status messages to the channel
+        (remembered for the delivery loop), moderation items to the moderators' channel."""
+        for reply in outcome.replies:
+            try:
+                await self._post_reply(who, reply, body, source_ts, outcome)
+            except SlackApiError as exc:
+                log.warning("slack post failed: %s", exc.response.get("error"))
+                await self._private(who, _slack_error_text(exc), body)
+        modchan = self.core.config.moderation_channel
+        for reply in outcome.moderation:
+            if modchan:
+                await self.client.chat_postMessage(channel=modchan, text=render.fallback_text(
+                    reply), blocks=render.blocks(reply))
+
+    async def _post_reply(self, who: Who, reply: Reply, body: dict[str, Any],
+                          source_ts: str | None, outcome: Outcome) -> None:
+        if reply.ephemeral:
+            await self._private(who, reply, body)
+            return
+        job = next((j for j in outcome.jobs if j.id == reply.job_id), None)
+        if job is not None:  # a new job's status message
+            resp = await self.client.chat_postMessage(
+                channel=who.channel_id, text=render.fallback_text(reply),
+                blocks=render.blocks(reply),
+            )
+            await self.core.remember_target(job.id, PLATFORM, {
+                "channel": resp["channel"], "ts": resp["ts"], "posted_at": time.time(),
+            })
+            return
+        if source_ts and reply.replaces:  # e.g. Cancel: the pressed message changes
+            await self.client.chat_update(channel=who.channel_id, ts=source_ts,
+                                          text=render.fallback_text(reply),
+                                          blocks=render.blocks(reply))
+            return
+        await self._post_public(who.channel_id, reply)
+
+    async def _post_public(self, channel: str, reply: Reply) -> str:
+        """A message with its image (files_upload_v2) followed by its buttons."""
+        ts = ""
+        for att in reply.attachments:
+            up = await self.client.files_upload_v2(
+                channel=channel, file=att.path.read_bytes(), filename=att.filename,
+                title=att.filename, alt_txt=att.alt[:1000],
+                initial_comment=render.mrkdwn(reply.full_text()),
+            )
+            ts = (up.get("file") or {}).get("id", ts)
+        if reply.rows or not reply.attachments:
+            resp = await self.client.chat_postMessage(
+                channel=channel, text=render.fallback_text(reply),
+                blocks=render.blocks(reply, with_text=not reply.attachments),
+            )
+            ts = resp["ts"]
+        return ts
+
+    async def _private(self, who: Who, reply: Reply | str, body: dict[str, Any]) -> None:
+        """Only `who` sees it: an ephemeral message; its images go to a direct message, since
+        Slack cannot attach files to ephemeral messages."""
+        if isinstance(reply, str):
+            reply = Reply(reply, ephemeral=True)
+        try:
+            await self.client.chat_postEphemeral(
+                channel=who.channel_id, user=who.user_id, text=render.fallback_text(reply),
+                blocks=render.blocks(reply),
+            )
+        except SlackApiError:
+            url = body.get("response_url")
+            if not url:
+                raise
+            from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+            await AsyncWebhookClient(url).send(text=render.fallback_text(reply),
+                                               response_type="ephemeral")
+        if reply.attachments:
+            dm = await self._dm(who.user_id)
+            for att in reply.attachments:
+                await self.client.files_upload_v2(
+                    channel=dm, file=att.path.read_bytes(), filename=att.filename,
+                    title=att.filename, alt_txt=att.alt[:1000],
+                    initial_comment=render.mrkdwn(reply.text.splitlines()[0]),
+                )
+
+    async def _dm(self, user: str) -> str:
+        if user not in self._dm_channels:
+            resp = await self.client.conversations_open(users=user)
+            self._dm_channels[user] = resp["channel"]["id"]
+        return self._dm_channels[user]
+
+    # ---- delivery loop (Poster) ----------------------------------------------------------
+
+    async def edit_status(self, job: JobView, target: dict[str, Any], reply: Reply) -> None:
+        await self.client.chat_update(channel=target["channel"], ts=target["ts"],
+                                      text=render.fallback_text(reply),
+                                      blocks=render.blocks(reply))
+
+    async def post_result(self, job: JobView, target: dict[str, Any], reply: Reply) -> str:
+        """Results go out with the bot token (never expires): the image through
+        files_upload_v2, its buttons right below; the status message is then removed."""
+        channel = target.get("channel") or job.channel or ""
+        prefs = await self.core._io(self.core.prefs.effective, PLATFORM, job.owner, channel)
+        dest = await self._dm(job.owner) if prefs.dm_results else channel
+        ref = await self._post_public(dest, reply)
+        if target.get("ts"):
+            try:
+                await self.client.chat_delete(channel=target["channel"], ts=target["ts"])
+            except SlackApiError as exc:
+                log.info("could not delete status message: %s", exc.response.get("error"))
+        return json.dumps({"channel": dest, "ref": ref})
+
+    async def post_private(self, job: JobView, target: dict[str, Any], reply: Reply) -> None:
+        channel = target.get("channel") or job.channel or ""
+        await self._private(Who(PLATFORM, job.owner, channel), reply, {})
+
+    # ---- serving -------------------------------------------------------------------------
+
+    def web_app(self, path: str = EVENTS_PATH) -> Any:
+        """The aiohttp application of HTTP mode (bolt's server, `/slack/events`)."""
+        from slack_bolt.app.async_server import AsyncSlackAppServer
+
+        return AsyncSlackAppServer(port=0, path=path, app=self.app).web_app
+
+    async def socket_mode(self, app_token: str) -> None:
+        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+        await AsyncSocketModeHandler(self.app, app_token).start_async()
+
+
+def _target(body: dict[str, Any]) -> dict[str, Any]:
+    """What the queue keeps with a job: the response URL (valid 30 minutes), for reference."""
+    return {"response_url": body.get("response_url") or None, "created_at": time.time()}
+
+
+def _slack_error_text(exc: SlackApiError) -> str:
+    code = exc.response.get("error", "unknown_error")
+    if code in ("not_in_channel", "channel_not_found"):
+        return ("I cannot post in this channel. Invite me first (`/invite @imagine-med`), "
+                "then run the command again.")
+    return f"Slack refused the message ({code}). Nothing was posted."
