@@ -11,6 +11,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generate", help="render a prompt's four variants into a folder")
     p.add_argument("prompt")
     p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default ./out)")
+    p.add_argument(
+        "--model", type=Path, default=None, metavar="PATH",
+        help="diffusion checkpoint (diffusers folder or .safetensors); uses the diffusion engine",
+    )
     p.set_defaults(func=run)
 
 
@@ -24,6 +28,14 @@ def run(args: argparse.Namespace) -> int:
     except PromptError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
+    if args.model is not None:
+        import os
+
+        from imagine_med.settings import get_settings
+
+        os.environ["IMAGINE_MED_DIFFUSION_MODEL"] = str(args.model)
+        get_settings.cache_clear()
+        specs = [s.model_copy(update={"engine": "diffusion"}) for s in specs]
     for i, spec in enumerate(specs):
         out = args.out if len(specs) == 1 else args.out / f"case-{i + 1}"
         try:
