@@ -156,8 +156,24 @@ def case_document(result: CaseResult, files: dict[str, Any] | None = None) -> di
     return doc
 
 
-def write_case(result: CaseResult, out_dir: Path | str) -> dict[str, Path]:
-    """Write grid.png, variant-N.png, variant-N.labels.png and case.json into out_dir."""
+def write_case(
+    result: CaseResult, out_dir: Path | str, job_id: str | None = None
+) -> dict[str, Path]:
+    """Write grid.png, variant-N.png, variant-N.labels.png and case.json into out_dir.
+
+    Images are stamped (invisible mark + metadata, `imagine_med.provenance.stamp`) for `job_id`;
+    the default id is derived from the case, so the same prompt and seed give identical bytes."""
+    from imagine_med.provenance.stamp import (
+        GRID_VARIANT,
+        default_job_id,
+        provenance_document,
+        save_stamped_png,
+    )
+
+    job_id = job_id or default_job_id(
+        result.spec.model_dump(mode="json"), result.seeds, result.engine, result.engine_version
+    )
+    stamp = {"job_id": job_id, "engine": result.engine, "prompt": result.spec.prompt}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
@@ -165,7 +181,7 @@ def write_case(result: CaseResult, out_dir: Path | str) -> dict[str, Path]:
     for i, (img, v) in enumerate(zip(images, result.variants, strict=True)):
         labelled = add_label_band(img)
         p = out / f"variant-{i + 1}.png"
-        labelled.save(p, optimize=False)
+        save_stamped_png(labelled, p, variant=i + 1, **stamp)
         paths[p.name] = p
         lab = np.zeros((labelled.height, labelled.width), dtype=np.uint8)
         lab[: v.label_map.shape[0], : v.label_map.shape[1]] = v.label_map
@@ -173,9 +189,11 @@ def write_case(result: CaseResult, out_dir: Path | str) -> dict[str, Path]:
         Image.fromarray(lab, mode="L").save(lp)
         paths[lp.name] = lp
     gp = out / "grid.png"
-    compose_grid(images).save(gp)
+    save_stamped_png(compose_grid(images), gp, variant=GRID_VARIANT, **stamp)
     paths[gp.name] = gp
     cp = out / "case.json"
-    cp.write_text(json.dumps(case_document(result), indent=2, sort_keys=False) + "\n")
+    doc = case_document(result)
+    doc["provenance"] = provenance_document(job_id, result.engine)
+    cp.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n")
     paths[cp.name] = cp
     return paths

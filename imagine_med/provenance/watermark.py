@@ -18,9 +18,10 @@ Design (why each part is there):
   MAC; a rate-1/3 convolutional code (`ecc.py`) spreads these 72 bits over 234 coded bits, each
   owning two bins.
 * **False positives.** A file counts as marked only when the sync correlation peak has z >= 5
-  (null: the max of 16384 roughly Gaussian shift scores) AND the decoded MAC matches (2^-24 for a
-  random message). With at most `MAX_CANDIDATES` period hypotheses tried per image, the bound is
-  MAX_CANDIDATES * 16384 * Q(5) * 2^-24 < 1e-9 per image.
+  (null: the max of 16384 roughly Gaussian shift scores, about 4.4 +- 0.3) AND the decoded 24-bit
+  MAC matches (2^-24 = 6e-8 for a message decoded from noise). At most `MAX_CANDIDATES` messages
+  are decoded per image, so P(false positive) <= 4 * 2^-24 = 2.4e-7 even ignoring the sync test;
+  with it, `Detection.p_false` gives the tighter bound for the observed peak.
 * **Strength.** The delta follows local texture (a local standard deviation) and is scaled to a
   target PSNR of 41 dB (always >= 40 dB); black areas get the clipped positive half of it.
 """
@@ -53,6 +54,7 @@ N_TRIALS = MAX_CANDIDATES * 11  # sync reads per image, at most
 TARGET_PSNR_DB = 41.0
 MIN_PSNR_DB = 40.0
 MIN_PERIOD = 44.0  # below this the band's top bins fold over Nyquist
+MIN_EMBED = T  # smallest side (px) that gets a mark: one full tile
 ROLE_SYNC, ROLE_TEMPLATE = -1, -2
 N_TPL = 12  # strong bins that make the scale findable (see `_scan_periods`)
 TPL_R = (12, 18)
@@ -220,31 +222,39 @@ def _texture_mask(y: np.ndarray) -> np.ndarray:
     return np.clip(0.5 + sd / 12.0, 0.5, 2.0).astype(np.float32)
 
 
-def embed(pixels: np.ndarray, payload: Payload, key: bytes) -> np.ndarray:
-    """Return a marked copy of `pixels` (uint8, (H, W) or (H, W, 3)); deterministic."""
+def embed_with_delta(
+    pixels: np.ndarray, payload: Payload, key: bytes
+) -> tuple[np.ndarray, np.ndarray]:
+    """(marked uint8 copy, the unclipped luminance delta it was made from). The delta lets a
+    caller mark other units too (DICOM CT adds it in HU, scaled by the window, so air far below
+    the window still carries the whole mark)."""
     a = np.asarray(pixels)
     if a.dtype != np.uint8 or a.ndim not in (2, 3):
         raise WatermarkError("the mark needs an 8-bit grayscale or RGB image")
     h, w = a.shape[:2]
-    if min(h, w) < 2 * T:
-        raise WatermarkError(f"image {w}x{h} is too small to carry the mark (min {2 * T} px)")
+    if min(h, w) < MIN_EMBED:
+        raise WatermarkError(f"image {w}x{h} is too small to carry the mark (min {MIN_EMBED} px)")
     size = tile_size(h, w)
     tile = _tile(payload, key, size)
     pattern = np.tile(tile, (h // size + 1, w // size + 1))[:h, :w]
-    y = luminance(a)
-    delta = pattern * _texture_mask(y)
+    delta = pattern * _texture_mask(luminance(a))
     base = a.astype(np.float32)
-    d3 = delta if a.ndim == 2 else delta[..., None]
     # Scale to the target PSNR, measured after clipping and rounding (two passes are enough).
     gain = 255.0 / 10 ** (TARGET_PSNR_DB / 20) / float(np.sqrt(np.mean(delta**2)))
-    for _ in range(2):
-        out = np.clip(np.rint(base + gain * d3), 0, 255)
+    for _ in range(3):
+        d = gain * delta
+        out = np.clip(np.rint(base + (d if a.ndim == 2 else d[..., None])), 0, 255)
         mse = float(np.mean((out - base) ** 2))
-        psnr = 10 * math.log10(255.0**2 / max(mse, 1e-12))
-        if psnr >= TARGET_PSNR_DB - 0.3:
+        got = 10 * math.log10(255.0**2 / max(mse, 1e-12))
+        if got >= TARGET_PSNR_DB - 0.3:
             break
-        gain *= 10 ** ((psnr - TARGET_PSNR_DB) / 20)
-    return out.astype(np.uint8)
+        gain *= 10 ** ((got - TARGET_PSNR_DB) / 20)
+    return out.astype(np.uint8), (gain * delta).astype(np.float32)
+
+
+def embed(pixels: np.ndarray, payload: Payload, key: bytes) -> np.ndarray:
+    """Return a marked copy of `pixels` (uint8, (H, W) or (H, W, 3)); deterministic."""
+    return embed_with_delta(pixels, payload, key)[0]
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -366,7 +376,10 @@ def _read_tile(folded: np.ndarray, code: _Code) -> tuple[float, np.ndarray]:
     z = (flat[i] - float(flat.mean())) / (float(flat.std()) + 1e-12)
     dy, dx = divmod(i, T)
     ramp = np.exp(2j * np.pi * (code.ky * dy + code.kx * dx) / T)
-    vals = (gc * ramp).real
+    # Bins much louder than typical hold host structure (or the intermodulation of a mark
+    # clipped at black), not mark: damp them so a few cannot outvote the rest.
+    mag = np.abs(g)
+    vals = (gc * ramp).real / np.maximum(1.0, mag / (1.5 * float(np.median(mag)) + 1e-12))
     pay = code.role >= 0
     soft = np.bincount(code.role[pay], weights=vals[pay], minlength=ecc.coded_length(MESSAGE_BITS))
     return float(z), soft
@@ -420,14 +433,17 @@ def detect(pixels: np.ndarray, key: bytes) -> Detection:
     """Look for the mark in an 8-bit image of any size (already decoded from PNG/JPEG/DICOM)."""
     y = luminance(pixels)
     none = Detection(False, None, 0.0, 0.5, None, 1.0)
-    if min(y.shape) < 2 * MIN_PERIOD:
+    if min(y.shape) < MIN_PERIOD:
         return none
     y, d = _decimate(y)
     code = _code(key)
     W = _whiten(y)
-    periods = _scan_periods(np.abs(W) ** 2, y.shape, code)
-    if not periods:
-        return none
+    periods = _scan_periods(np.abs(W) ** 2, y.shape, code)[: MAX_CANDIDATES - 2]
+    # The unscaled tile sizes are always worth a try: they cover small or cropped originals
+    # whose few periods the template scan cannot see.
+    for t in sorted({tile_size(*y.shape) / d, T / d}):
+        if t >= MIN_PERIOD and all(abs(p - t) > 0.01 * t for p in periods):
+            periods.append(t)
     best = none
     n_coded = ecc.coded_length(MESSAGE_BITS)
     for p in periods:
@@ -441,7 +457,7 @@ def detect(pixels: np.ndarray, key: bytes) -> Detection:
         payload = Payload.from_int(value >> MAC_BITS)
         ok = _bits_to_int(_message_bits(payload, code)) == value
         agree = float(np.mean((soft < 0) == (ecc.encode(bits)[:n_coded] == 1)))
-        p_false = min(1.0, N_TRIALS * T * T * _q(z)) * 2.0**-MAC_BITS
+        p_false = min(1.0, N_TRIALS * T * T * _q(z)) * MAX_CANDIDATES * 2.0**-MAC_BITS
         det = Detection(ok, payload if ok else None, z, agree, (py * d, px * d), p_false)
         if ok:
             return det

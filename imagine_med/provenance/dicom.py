@@ -1,0 +1,347 @@
+"""DICOM export: every file says, in its attributes AND in its pixels, that it is synthetic.
+
+Each variant becomes one single-frame image of the IOD that fits the modality:
+
+| spec modality | IOD (SOP class)                | Modality | pixels                               |
+|---------------|--------------------------------|----------|--------------------------------------|
+| ct            | CT Image                       | CT       | int16 HU via RescaleSlope/Intercept  |
+| mri           | MR Image                       | MR       | display image in 16-bit container    |
+| xray          | CR Image (DX when tags say DX) | CR / DX  | 8-bit display image                  |
+| us            | Ultrasound Image               | US       | 8-bit display image                  |
+| histo         | VL Microscopic Image           | GM       | RGB                                  |
+| derm, fundus  | VL Photographic Image          | XC       | RGB                                  |
+
+Always: SyntheticData (0008,001C) = YES, ImageType DERIVED\\SECONDARY, BurnedInAnnotation YES (the
+"SYNTHETIC - NOT FOR DIAGNOSIS" band is part of the pixels), PatientIdentityRemoved YES, patient
+name SYNTHETIC^CASE, patient id SYNTH-<job id>, and no date, physician or institution. The pixels
+carry the same invisible mark as the PNGs (for CT it is added in HU, scaled by the window, so a
+viewer applying the stored window shows the marked image). The label map goes into a DICOM SEG
+(highdicom) referencing the image. UIDs are derived from the job id: same job, same files.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+from PIL import Image
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+from imagine_med import __version__
+from imagine_med.provenance import watermark as wm
+from imagine_med.provenance.stamp import key_material, mark_image, payload_for
+from imagine_med.provenance.visible import add_label_band
+
+PATIENT_NAME = "SYNTHETIC^CASE"
+UID_PREFIX = None  # pydicom's 2.25 form: no registered root needed
+MANUFACTURER = "imagine-med (synthetic)"
+
+
+@dataclass(frozen=True)
+class Iod:
+    sop_class: str
+    modality: str
+    kind: str  # "ct" | "mr" | "gray8" | "rgb"
+
+
+IODS: dict[str, Iod] = {
+    "ct": Iod("1.2.840.10008.5.1.4.1.1.2", "CT", "ct"),
+    "mri": Iod("1.2.840.10008.5.1.4.1.1.4", "MR", "mr"),
+    "xray": Iod("1.2.840.10008.5.1.4.1.1.1", "CR", "gray8"),
+    "xray-dx": Iod("1.2.840.10008.5.1.4.1.1.1.1", "DX", "gray8"),
+    "us": Iod("1.2.840.10008.5.1.4.1.1.6.1", "US", "gray8"),
+    "histo": Iod("1.2.840.10008.5.1.4.1.1.77.1.2", "GM", "rgb"),
+    "derm": Iod("1.2.840.10008.5.1.4.1.1.77.1.4", "XC", "rgb"),
+    "fundus": Iod("1.2.840.10008.5.1.4.1.1.77.1.4", "XC", "rgb"),
+}
+
+
+class DicomExportError(ValueError):
+    """A result that cannot be exported as asked; `message` is user-safe."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def window_to_uint8(values: np.ndarray, center: float, width: float) -> np.ndarray:
+    """The display mapping used both ways (export and verify): linear over [c - w/2, c + w/2]."""
+    lo = center - width / 2.0
+    out = (np.asarray(values, dtype=np.float64) - lo) * (255.0 / width)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def fit_window(raw: np.ndarray, display: np.ndarray) -> tuple[float, float]:
+    """The window (center, width) that maps `raw` onto the engine's 8-bit `display`, fitted on the
+    unclipped pixels; engines differ in how they name windows, the pixels never lie."""
+    r = np.asarray(raw, dtype=np.float64).ravel()
+    d = np.asarray(display, dtype=np.float64).ravel()
+    m = (d > 2) & (d < 253)
+    if m.sum() < 16 or np.ptp(r[m]) == 0:
+        lo, hi = float(np.percentile(r, 1)), float(np.percentile(r, 99))
+        hi = hi if hi > lo else lo + 1.0
+        return (lo + hi) / 2.0, hi - lo
+    slope, intercept = np.polyfit(r[m], d[m], 1)
+    if slope <= 0:
+        raise DicomExportError("the display image is not a windowing of the raw values")
+    width = 255.0 / slope
+    lo = -intercept / slope
+    return round(lo + width / 2.0, 1), round(width, 1)
+
+
+def _uid(job_id: str, *parts: Any) -> str:
+    return generate_uid(prefix=UID_PREFIX, entropy_srcs=["imagine-med", job_id, *map(str, parts)])
+
+
+def _iod_for(modality: str, tags: dict[str, str]) -> Iod:
+    if modality == "xray" and tags.get("modality", "").upper() == "DX":
+        return IODS["xray-dx"]
+    if modality not in IODS:
+        raise DicomExportError(f"no DICOM mapping for modality {modality!r}")
+    return IODS[modality]
+
+
+def _base(job_id: str, iod: Iod, variant: int, sex: str | None, prompt: str) -> Dataset:
+    ds = Dataset()
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.SOPClassUID = iod.sop_class
+    ds.SOPInstanceUID = _uid(job_id, "image", variant)
+    ds.InstanceCreatorUID = _uid("imagine-med", "creator")
+    # Patient: nobody.
+    ds.PatientName = PATIENT_NAME
+    ds.PatientID = f"SYNTH-{job_id}"[:64]
+    ds.PatientBirthDate = ""
+    ds.PatientSex = {"male": "M", "female": "F"}.get(sex or "", "O")
+    ds.PatientIdentityRemoved = "YES"
+    ds.DeidentificationMethod = "Synthetic image generated by imagine-med; no real patient"
+    # Study / series
+    ds.StudyInstanceUID = _uid(job_id, "study")
+    ds.StudyDate = ""
+    ds.StudyTime = ""
+    ds.ReferringPhysicianName = ""
+    ds.StudyID = job_id[:16]
+    ds.AccessionNumber = ""
+    ds.StudyDescription = "SYNTHETIC - NOT FOR DIAGNOSIS"
+    ds.Modality = iod.modality
+    ds.SeriesInstanceUID = _uid(job_id, "series", iod.modality)
+    ds.SeriesNumber = 1
+    ds.SeriesDescription = f"imagine-med synthetic: {prompt}"[:64]
+    ds.Manufacturer = MANUFACTURER
+    ds.ManufacturerModelName = "imagine-med"
+    ds.SoftwareVersions = __version__
+    ds.InstanceNumber = variant
+    ds.PatientOrientation = ""
+    ds.Laterality = ""
+    ds.SyntheticData = "YES"
+    ds.ImageType = ["DERIVED", "SECONDARY"]
+    ds.BurnedInAnnotation = "YES"
+    ds.RecognizableVisualFeatures = "NO"
+    ds.ImageComments = "Synthetic image for teaching. Not a real patient. Not for diagnosis."
+    return ds
+
+
+def _pixels_gray(ds: Dataset, a: np.ndarray, bits: int) -> None:
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.Rows, ds.Columns = a.shape
+    ds.BitsAllocated = bits
+    ds.BitsStored = bits
+    ds.HighBit = bits - 1
+    ds.PixelRepresentation = 1 if a.dtype == np.int16 else 0
+    ds.PixelData = np.ascontiguousarray(a).tobytes()
+
+
+def _plane(ds: Dataset, job_id: str, spacing: tuple[float, float]) -> None:
+    ds.FrameOfReferenceUID = _uid(job_id, "frame")
+    ds.PositionReferenceIndicator = ""
+    ds.PixelSpacing = [f"{spacing[0]:.6g}", f"{spacing[1]:.6g}"]
+    ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    ds.ImagePositionPatient = [0, 0, 0]
+    ds.SliceThickness = f"{max(spacing):.6g}"
+
+
+def build_dataset(
+    variant_result: Any,
+    *,
+    job_id: str,
+    variant: int,
+    modality: str,
+    prompt: str = "",
+    sex: str | None = None,
+    settings: Any = None,
+) -> Dataset:
+    """One RenderResult -> one marked, labelled DICOM image dataset (not yet saved)."""
+    v = variant_result
+    iod = _iod_for(modality, v.tags)
+    key, key_id = key_material(settings)
+    display = Image.fromarray(v.pixels)
+    labelled = add_label_band(display)
+    marked_img = mark_image(labelled, job_id, variant, key, key_id) or labelled
+    ds = _base(job_id, iod, variant, sex, prompt)
+    if iod.kind == "ct":
+        if v.raw is None or (v.raw_unit or "").upper() != "HU":
+            raise DicomExportError("CT export needs the engine's raw values in HU")
+        raw = np.asarray(v.raw, dtype=np.float64)
+        if raw.shape != v.pixels.shape[:2]:
+            raise DicomExportError(f"raw HU {raw.shape} does not match pixels {v.pixels.shape}")
+        gray = np.asarray(display.convert("L"), dtype=np.float64)
+        wc, ww = fit_window(raw, gray)
+        lo = wc - ww / 2.0
+        band_l = np.asarray(labelled.convert("L"))
+        base = band_l.astype(np.float64) * (ww / 255.0) + lo
+        base[: raw.shape[0]] = raw  # exact HU above the band, the band's text in window units
+        if min(band_l.shape) >= wm.MIN_EMBED:
+            _, delta = wm.embed_with_delta(band_l, payload_for(job_id, variant, key_id), key)
+            base = base + delta * (ww / 255.0)  # unclipped: air below the window keeps it too
+        hu = np.clip(np.rint(base), -1024, 31743)
+        ds.ImageType = ["DERIVED", "SECONDARY", "AXIAL"]
+        ds.PatientPosition = ""
+        ds.RescaleIntercept = -1024
+        ds.RescaleSlope = 1
+        ds.RescaleType = "HU"
+        ds.WindowCenter = f"{wc:.6g}"
+        ds.WindowWidth = f"{ww:.6g}"
+        ds.KVP = ""
+        ds.AcquisitionNumber = ""
+        _plane(ds, job_id, v.pixel_spacing_mm)
+        _pixels_gray(ds, (hu + 1024).astype(np.uint16), 16)
+    elif iod.kind == "mr":
+        gray = np.asarray(marked_img.convert("L"), dtype=np.uint16)
+        ds.ImageType = ["DERIVED", "SECONDARY", "OTHER"]
+        ds.PatientPosition = ""
+        ds.ScanningSequence = "RM"  # research mode: no real sequence was run
+        ds.SequenceVariant = "NONE"
+        ds.ScanOptions = ""
+        ds.MRAcquisitionType = "2D"
+        ds.EchoTime = ""
+        ds.EchoTrainLength = ""
+        ds.RepetitionTime = ""
+        ds.SequenceName = str(v.tags.get("sequence", ""))[:16]
+        ds.WindowCenter = "127.5"
+        ds.WindowWidth = "255"
+        _plane(ds, job_id, v.pixel_spacing_mm)
+        _pixels_gray(ds, gray, 16)
+    elif iod.kind == "gray8":
+        gray = np.asarray(marked_img.convert("L"), dtype=np.uint8)
+        if iod.modality in ("CR", "DX"):
+            del ds.Laterality  # CR/DX: not allowed without a paired body part
+            ds.BodyPartExamined = str(v.tags.get("region", "CHEST")).upper()[:16]
+            ds.ViewPosition = str(v.tags.get("view", "")).upper()[:16]
+            ds.ImagerPixelSpacing = [f"{s:.6g}" for s in v.pixel_spacing_mm]
+        _pixels_gray(ds, gray, 8)
+    else:
+        rgb = np.asarray(marked_img.convert("RGB"), dtype=np.uint8)
+        ds.SamplesPerPixel = 3
+        ds.PhotometricInterpretation = "RGB"
+        ds.PlanarConfiguration = 0
+        ds.Rows, ds.Columns = rgb.shape[:2]
+        ds.BitsAllocated = 8
+        ds.BitsStored = 8
+        ds.HighBit = 7
+        ds.PixelRepresentation = 0
+        ds.AcquisitionContextSequence = []
+        ds.LossyImageCompression = "00"
+        ds.PixelData = rgb.tobytes()
+    if iod.modality == "US":
+        ds.LossyImageCompression = "00"
+    return ds
+
+
+def _file_meta(ds: Dataset) -> FileMetaDataset:
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.ImplementationClassUID = _uid("imagine-med", "implementation")
+    meta.ImplementationVersionName = f"IMAGINEMED{__version__}"[:16]
+    return meta
+
+
+def save_dataset(ds: Dataset, path: Path | str) -> None:
+    ds.file_meta = _file_meta(ds)
+    ds.save_as(path, enforce_file_format=True)
+
+
+def build_seg(
+    image: Dataset, label_map: np.ndarray, labels: dict[int, str], job_id: str
+) -> Dataset:
+    """A DICOM SEG of the label map over `image` (highdicom), one segment per label id."""
+    import highdicom as hd
+    from pydicom.sr.codedict import codes
+
+    ids = sorted(i for i in labels if i != 0 and np.any(label_map == i))
+    if not ids:
+        raise DicomExportError("the label map is empty")
+    full = np.zeros((int(image.Rows), int(image.Columns)), dtype=np.uint8)
+    for n, i in enumerate(ids, start=1):
+        full[: label_map.shape[0], : label_map.shape[1]][label_map == i] = n
+    algo = hd.AlgorithmIdentificationSequence(
+        name="imagine-med", version=__version__, family=codes.cid7162.ArtificialIntelligence
+    )
+    segments = [
+        hd.seg.SegmentDescription(
+            segment_number=n,
+            segment_label=labels[i][:64],
+            segmented_property_category=codes.SCT.Tissue,
+            segmented_property_type=codes.SCT.Tissue,
+            algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
+            algorithm_identification=algo,
+        )
+        for n, i in enumerate(ids, start=1)
+    ]
+    seg = hd.seg.Segmentation(
+        source_images=[image],
+        pixel_array=full,
+        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+        segment_descriptions=segments,
+        series_instance_uid=_uid(job_id, "seg-series"),
+        series_number=2,
+        sop_instance_uid=_uid(job_id, "seg", image.InstanceNumber),
+        instance_number=int(image.InstanceNumber),
+        manufacturer=MANUFACTURER,
+        manufacturer_model_name="imagine-med",
+        software_versions=__version__,
+        device_serial_number="0",
+        content_label="LABELS",
+        content_description="Synthetic ground-truth labels",
+        omit_empty_frames=False,
+    )
+    seg.SyntheticData = "YES"
+    if "PatientOrientation" not in seg:
+        seg.PatientOrientation = ""
+    seg.PatientIdentityRemoved = "YES"
+    return seg
+
+
+def write_dicom_case(result: Any, out_dir: Path | str, job_id: str, settings: Any = None) -> dict:
+    """variant-N.dcm (+ variant-N.seg.dcm where highdicom can build it) for a CaseResult.
+    Returns {file name: path} and, under "seg_skipped", why any SEG was not written."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
+    spec = result.spec
+    for i, v in enumerate(result.variants, start=1):
+        ds = build_dataset(
+            v, job_id=job_id, variant=i, modality=spec.modality, prompt=spec.prompt,
+            sex=spec.sex, settings=settings,
+        )
+        p = out / f"variant-{i}.dcm"
+        save_dataset(ds, p)
+        paths[p.name] = p
+        try:
+            seg = build_seg(pydicom.dcmread(p), v.label_map, v.labels, job_id)
+        except (DicomExportError, ValueError, TypeError, AttributeError) as exc:
+            skipped[f"variant-{i}.seg.dcm"] = str(getattr(exc, "message", exc))[:200]
+            continue
+        sp = out / f"variant-{i}.seg.dcm"
+        seg.save_as(sp)
+        paths[sp.name] = sp
+    if skipped:
+        (out / "dicom-notes.json").write_text(json.dumps({"seg_skipped": skipped}, indent=2))
+    return paths
