@@ -199,8 +199,11 @@ class SlackBot:
             )
             ts = (up.get("file") or {}).get("id", ts)
         if reply.rows or not reply.attachments:
+            text = render.fallback_text(reply)
+            if reply.attachments:  # the text went with the image; this carries the buttons
+                text = f"U = upscale, V = variations (job {reply.job_id})"
             resp = await self.client.chat_postMessage(
-                channel=channel, text=render.fallback_text(reply),
+                channel=channel, text=text,
                 blocks=render.blocks(reply, with_text=not reply.attachments),
             )
             ts = resp["ts"]

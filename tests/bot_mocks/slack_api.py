@@ -7,6 +7,7 @@ response URLs. Tests read `calls` to assert what the bot sent, in order.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import itertools
@@ -32,6 +33,7 @@ class Call:
 class SlackMock:
     calls: list[Call] = field(default_factory=list)
     fail: dict[str, str] = field(default_factory=dict)  # method -> Slack error code
+    gate: asyncio.Event | None = None  # when set up, chat.postMessage waits for it
     server: TestServer | None = None
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -66,10 +68,12 @@ class SlackMock:
     async def _params(self, request: web.Request) -> dict[str, Any]:
         raw = await request.read()
         ctype = request.headers.get("Content-Type", "")
+        out: dict[str, Any] = dict(request.query)  # slack_sdk sends some methods' args here
         if ctype.startswith("application/json"):
-            return json.loads(raw or b"{}")
-        parsed = urllib.parse.parse_qs(raw.decode(), keep_blank_values=True)
-        out: dict[str, Any] = {k: v[0] for k, v in parsed.items()}
+            out.update(json.loads(raw or b"{}"))
+        else:
+            parsed = urllib.parse.parse_qs(raw.decode(), keep_blank_values=True)
+            out.update({k: v[0] for k, v in parsed.items()})
         for key in ("blocks", "files", "view"):
             if isinstance(out.get(key), str):
                 out[key] = json.loads(out[key])
@@ -80,6 +84,8 @@ class SlackMock:
         params = await self._params(request)
         token = request.headers.get("Authorization", "").removeprefix("Bearer ") or None
         self.calls.append(Call(method, params, token))
+        if method == "chat.postMessage" and self.gate is not None:
+            await self.gate.wait()
         if method in self.fail:
             return web.json_response({"ok": False, "error": self.fail[method]})
         return web.json_response({"ok": True, **self._answer(method, params)})

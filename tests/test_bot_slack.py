@@ -1,0 +1,284 @@
+"""The Slack adapter in HTTP mode, against a local mock of Slack's Web API and the real queue.
+
+Requests are signed as Slack signs them; the bolt app serves `/slack/events` on a local port;
+a burst worker process renders with a small labelled test renderer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from bot_mocks.slack_api import (
+    SlackMock,
+    block_actions_body,
+    sign,
+    slash_body,
+    view_submission_body,
+)
+from bot_mocks.stack import Stack, make_stack
+
+from imagine_med.bot import ids
+from imagine_med.bot.delivery import DeliveryLoop
+from imagine_med.bot.ids import Action
+from imagine_med.bot.slack_app import SlackBot, parse_settings_text
+
+SECRET = "test-signing-secret"
+PROMPT = "PA chest x-ray, right upper lobe consolidation --seed 7"
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+class Harness:
+    def __init__(self, stack: Stack, mock: SlackMock, bot: SlackBot, http: TestClient) -> None:
+        self.stack, self.mock, self.bot, self.http = stack, mock, bot, http
+        self.loop = DeliveryLoop(stack.core, bot)
+
+    async def post(self, body: str, secret: str = SECRET) -> tuple[int, str]:
+        r = await self.http.post("/slack/events", data=body, headers={**sign(secret, body),
+                                                                      **FORM})
+        return r.status, await r.text()
+
+    async def command(self, command: str, text: str = "", user: str = "U1") -> None:
+        status, _ = await self.post(slash_body(command, text, user=user,
+                                               response_url=self.mock.response_url()))
+        assert status == 200
+
+    async def settle(self, method: str, n: int = 1) -> None:
+        """Wait until the handler (which runs after the ack) has made `n` calls of `method`."""
+        for _ in range(200):
+            if len(self.mock.of(method)) >= n:
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"no {method} call; calls: {self.mock.methods()}")
+
+    async def deliver(self, until: str = "chat.postMessage", n: int = 1) -> None:
+        for _ in range(40):
+            await self.loop.run_once(block_ms=50)
+            if len(self.mock.of(until)) >= n:
+                return
+        raise AssertionError(f"delivery made no {until}; calls: {self.mock.methods()}")
+
+    def job_of_status(self, call_index: int = -1) -> str:
+        """The job id behind the Cancel button of a posted status message."""
+        msg = self.mock.of("chat.postMessage")[call_index]
+        cancel = [ids.decode(e["action_id"]) for b in msg.params["blocks"]
+                  if b["type"] == "actions" for e in b["elements"]]
+        assert cancel and cancel[0].action is Action.CANCEL
+        return cancel[0].job_id
+
+    async def finished_job(self) -> str:
+        """Imagine PROMPT, render it, deliver it: the job id of a posted grid."""
+        await self.command("/imagine-med", PROMPT)
+        await self.settle("chat.postMessage")
+        job = self.job_of_status()
+        await asyncio.to_thread(self.stack.work)
+        await self.deliver("files.completeUploadExternal")
+        await self.settle("chat.postMessage", 2)
+        return job
+
+
+@pytest.fixture
+async def slack(redis_url: str, namespace: str, tmp_path: Path) -> AsyncIterator[Harness]:
+    stack = make_stack(redis_url, namespace, tmp_path, moderators="UMOD")
+    mock = await SlackMock().start()
+    bot = SlackBot(stack.core, token="xoxb-test", signing_secret=SECRET, api_url=mock.url)
+    http = TestClient(TestServer(bot.web_app()))
+    await http.start_server()
+    try:
+        yield Harness(stack, mock, bot, http)
+    finally:
+        await http.close()
+        await mock.close()
+        stack.close()
+
+
+def _buttons(params: dict) -> list[str]:
+    return [e["action_id"] for b in params.get("blocks") or [] if b["type"] == "actions"
+            for e in b["elements"]]
+
+
+async def test_slash_command_acks_before_the_work_and_queues_a_job(slack: Harness) -> None:
+    slack.mock.gate = asyncio.Event()  # the Web API hangs until we let it go
+    t0 = time.monotonic()
+    status, body = await asyncio.wait_for(slack.post(slash_body(
+        "/imagine-med", PROMPT, response_url=slack.mock.response_url())), timeout=3)
+    assert status == 200 and body == ""  # the ack, sent while chat.postMessage still hangs
+    assert time.monotonic() - t0 < 3.0
+    await slack.settle("chat.postMessage")  # the handler reached Slack only after the ack
+    slack.mock.gate.set()
+    await asyncio.sleep(0.2)
+    msg = slack.mock.of("chat.postMessage")[0]
+    assert msg.token == "xoxb-test" and msg.params["channel"] == "C1"
+    assert "<@U1> Queued (#1 in line)" in msg.params["text"]
+    assert "interpreted as: PA chest X-ray · consolidation (right, RUL) · 512x512 · seed 7" in (
+        msg.params["text"])
+    job_id = slack.job_of_status()
+    info = slack.stack.queue.status(job_id)
+    assert info is not None and info.status == "queued" and info.user == "U1"
+    assert info.platform == "slack" and info.channel == "C1"
+
+
+async def test_result_is_uploaded_with_files_upload_v2_then_buttons(slack: Harness) -> None:
+    job = await slack.finished_job()
+    methods = slack.mock.methods()
+    i = methods.index("files.getUploadURLExternal")
+    assert methods[i:i + 4] == ["files.getUploadURLExternal", "upload",
+                                "files.completeUploadExternal", "chat.postMessage"]
+    get_url, upload, complete, buttons = slack.mock.calls[i:i + 4]
+    assert get_url.params["alt_txt"].startswith("Synthetic teaching image (not a real patient)")
+    assert "consolidation (right, RUL)" in get_url.params["alt_txt"]
+    assert upload.body[:8] == b"\x89PNG\r\n\x1a\n" and int(get_url.params["length"]) == len(
+        upload.body)
+    assert complete.params["channel_id"] == "C1"
+    assert complete.params["files"][0]["id"] == upload.params["file_id"]
+    comment = complete.params["initial_comment"]
+    assert "interpreted as: PA chest X-ray · consolidation (right, RUL)" in comment
+    assert f"job `{job}`" in comment
+    decoded = [ids.decode(a) for a in _buttons(buttons.params)]
+    assert [(d.action, d.index) for d in decoded[:8]] == (
+        [(Action.UPSCALE, i) for i in range(1, 5)] + [(Action.VARY, i) for i in range(1, 5)])
+    assert {d.action for d in decoded[8:]} == {Action.REROLL, Action.REFINE, Action.ANSWER}
+    assert all(d.job_id == job for d in decoded)
+    # the status message is removed once the grid is up, and the post is recorded once
+    assert slack.mock.of("chat.delete")[0].params["channel"] == "C1"
+    assert slack.stack.queue.posted(job, "slack") is not None
+    before = len(slack.mock.calls)
+    slack.stack.queue.redis.xgroup_setid(slack.stack.queue.keys.events("slack"), "bot-slack",
+                                         "0")  # replay the whole stream, as after a crash
+    for _ in range(5):
+        await slack.loop.run_once(block_ms=50)
+    assert "files.completeUploadExternal" not in slack.mock.methods()[before:]
+
+
+async def test_progress_edits_while_rendering(slack: Harness) -> None:
+    await slack.command("/imagine-med", "PA chest x-ray, left pleural effusion slow")
+    await slack.settle("chat.postMessage")
+    status_ts = slack.mock.of("chat.postMessage")[0]
+    assert "ignored: slow" in status_ts.params["text"]
+    worker = asyncio.create_task(asyncio.to_thread(slack.stack.work))
+    while not worker.done():
+        await slack.loop.run_once(block_ms=100)
+    await worker
+    await slack.deliver("files.completeUploadExternal")
+    updates = [c.params["text"] for c in slack.mock.of("chat.update")]
+    assert updates, slack.mock.methods()
+    assert all("Rendering" in u and "%" in u for u in updates)
+    assert all(_buttons(c.params) and ids.decode(_buttons(c.params)[0]).action is Action.CANCEL
+               for c in slack.mock.of("chat.update"))
+    # the edits come before the result
+    methods = slack.mock.methods()
+    assert max(i for i, m in enumerate(methods) if m == "chat.update") < methods.index(
+        "files.completeUploadExternal")
+
+
+async def test_bad_signature_is_rejected_without_side_effects(slack: Harness) -> None:
+    body = slash_body("/imagine-med", PROMPT)
+    status, _ = await slack.post(body, secret="not-the-secret")
+    assert status == 401
+    stale = {**sign(SECRET, body, timestamp=int(time.time()) - 3600), **FORM}
+    r = await slack.http.post("/slack/events", data=body, headers=stale)
+    assert r.status == 401  # a replayed (old) request, correctly signed, is refused too
+    await asyncio.sleep(0.2)
+    assert slack.mock.calls == []
+
+
+async def test_bad_prompt_answers_only_the_user(slack: Harness) -> None:
+    await slack.command("/imagine-med", "chest x-ray --modality ct")
+    await slack.settle("chat.postEphemeral")
+    eph = slack.mock.of("chat.postEphemeral")[0].params
+    assert eph["user"] == "U1"
+    assert "--modality says ct" in eph["text"] and "Traceback" not in eph["text"]
+    assert not slack.mock.of("chat.postMessage")
+
+
+async def test_buttons_upscale_answer_key_refine_and_cancel(slack: Harness) -> None:
+    job = await slack.finished_job()
+    # U2 by another user: a new upscale job that belongs to the clicker
+    status, _ = await slack.post(block_actions_body(ids.encode(Action.UPSCALE, job, 2),
+                                                    user="U2"))
+    assert status == 200
+    await slack.settle("chat.postMessage", 3)
+    up = slack.job_of_status()
+    info = slack.stack.queue.status(up)
+    assert info is not None and info.kind == "upscale" and info.user == "U2"
+    assert info.params["variant"] == 2 and info.params["scale"] == 2
+    assert "Upscale of variant 2" in slack.mock.of("chat.postMessage")[-1].params["text"]
+
+    # Cancel by someone else: refused, privately; by the owner: the message changes
+    await slack.post(block_actions_body(ids.encode(Action.CANCEL, up), user="U3"))
+    await slack.settle("chat.postEphemeral")
+    refusal = slack.mock.of("chat.postEphemeral")[-1].params
+    assert refusal["user"] == "U3" and "can cancel it" in refusal["text"]
+    await slack.post(block_actions_body(ids.encode(Action.CANCEL, up), user="U2",
+                                        message_ts="111.222"))
+    await slack.settle("chat.update")
+    upd = slack.mock.of("chat.update")[-1].params
+    assert upd["ts"] == "111.222" and "Cancelled." in upd["text"] and not _buttons(upd)
+    assert slack.stack.queue.status(up).status == "cancelled"  # type: ignore[union-attr]
+
+    # Answer key: ephemeral findings, overlay image by direct message
+    n_eph = len(slack.mock.of("chat.postEphemeral"))
+    await slack.post(block_actions_body(ids.encode(Action.ANSWER, job, 3), user="U4"))
+    await slack.settle("chat.postEphemeral", n_eph + 1)
+    key = slack.mock.of("chat.postEphemeral")[-1].params
+    assert key["user"] == "U4" and "Answer key for variant 3" in key["text"]
+    assert "consolidation" in key["text"]
+    await slack.settle("files.completeUploadExternal", 2)
+    assert slack.mock.of("conversations.open")[-1].params["users"] == "U4"
+    assert slack.mock.of("files.completeUploadExternal")[-1].params["channel_id"] == "DU4"
+
+    # Refine: a modal prefilled with the prompt; submitting it queues a refine job
+    await slack.post(block_actions_body(ids.encode(Action.REFINE, job, 0), user="U2"))
+    await slack.settle("views.open")
+    view = slack.mock.of("views.open")[0].params["view"]
+    assert view["callback_id"] == ids.encode(Action.REFINE, job, 0)
+    assert view["blocks"][0]["element"]["initial_value"] == PROMPT
+    n_posts = len(slack.mock.of("chat.postMessage"))
+    await slack.post(view_submission_body(view["callback_id"], {
+        "prompt": PROMPT.replace("--seed 7", "") + ", left pleural effusion", "variant": "4"}))
+    await slack.settle("chat.postMessage", n_posts + 1)
+    refined = slack.stack.queue.status(slack.job_of_status())
+    assert refined is not None and refined.kind == "refine" and refined.params["variant"] == 4
+    names = [f["name"] for f in refined.spec["findings"]]  # type: ignore[index]
+    assert names == ["consolidation", "pleural_effusion"]
+
+
+async def test_settings_and_info(slack: Harness) -> None:
+    await slack.command("/imagine-med-settings", "modality=ct size=768")
+    await slack.settle("chat.postEphemeral")
+    assert "modality: ct; size: 768" in slack.mock.of("chat.postEphemeral")[0].params["text"]
+    await slack.command("/imagine-med-settings", "scope=channel modality=mri")
+    await slack.settle("chat.postEphemeral", 2)
+    assert "Only moderators" in slack.mock.of("chat.postEphemeral")[1].params["text"]
+    # the default applies where the prompt does not decide the modality
+    await slack.command("/imagine-med", "chest, lung nodule")
+    await slack.settle("chat.postMessage")
+    assert "chest CT" in slack.mock.of("chat.postMessage")[0].params["text"]
+    assert "768x768" in slack.mock.of("chat.postMessage")[0].params["text"]
+    await slack.command("/imagine-med-info")
+    await slack.settle("chat.postEphemeral", 3)
+    info = slack.mock.of("chat.postEphemeral")[2].params["text"]
+    assert "1 job waiting" in info and "#1 in line" in info
+
+
+def test_settings_text_parsing() -> None:
+    assert parse_settings_text("scope=channel modality=ct dm=yes") == (
+        "channel", {"modality": "ct", "dm_results": "yes"}, [])
+    assert parse_settings_text("modality ct")[2] == ["modality", "ct"]
+
+
+def test_block_kit_limits() -> None:
+    from imagine_med.bot.reply import Reply, grid_rows
+    from imagine_med.bot.slack_render import blocks
+
+    out = blocks(Reply("x" * 7000, rows=grid_rows("j1")))
+    sections = [b for b in out if b["type"] == "section"]
+    assert len(sections) == 3 and all(len(b["text"]["text"]) <= 3000 for b in sections)
+    actions = [b for b in out if b["type"] == "actions"]
+    assert len({b["block_id"] for b in actions}) == len(actions) == 3
+    assert json.dumps(out)  # serialisable as Slack requires
