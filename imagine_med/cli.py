@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "submit": "imagine_med.commands.submit",
     "jobs": "imagine_med.commands.jobs",
     "cancel": "imagine_med.commands.jobs",
+    "verify": "imagine_med.commands.verify",
 }
 
 

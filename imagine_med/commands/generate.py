@@ -15,6 +15,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--model", type=Path, default=None, metavar="PATH",
         help="diffusion checkpoint (diffusers folder or .safetensors); uses the diffusion engine",
     )
+    p.add_argument(
+        "--format", choices=("png", "dicom", "both"), default="png",
+        help="png (default): grid + variants; dicom: variant-N.dcm + SEG labels; both",
+    )
     p.set_defaults(func=run)
 
 
@@ -43,8 +47,19 @@ def run(args: argparse.Namespace) -> int:
         except EngineError as exc:
             print(f"error: {exc.message}", file=sys.stderr)
             return 3
-        write_case(result, out)
-        print(f"{out}/grid.png  ({spec.describe()}; seed {result.seed})")
+        fmt = getattr(args, "format", "png")
+        if fmt in ("png", "both"):
+            write_case(result, out)
+        if fmt in ("dicom", "both"):
+            from imagine_med.provenance.dicom import DicomExportError, write_dicom_case
+
+            try:
+                write_dicom_case(result, out, write_json=fmt == "dicom")
+            except DicomExportError as exc:
+                print(f"error: {exc.message}", file=sys.stderr)
+                return 4
+        first = "grid.png" if fmt != "dicom" else "variant-1.dcm"
+        print(f"{out}/{first}  ({spec.describe()}; seed {result.seed})")
         if spec.unparsed:
             print(f"  ignored: {', '.join(spec.unparsed)}")
     return 0

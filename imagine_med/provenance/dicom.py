@@ -318,12 +318,24 @@ def build_seg(
     return seg
 
 
-def write_dicom_case(result: Any, out_dir: Path | str, job_id: str, settings: Any = None) -> dict:
-    """variant-N.dcm (+ variant-N.seg.dcm where highdicom can build it) for a CaseResult.
-    Returns {file name: path} and, under "seg_skipped", why any SEG was not written."""
+def write_dicom_case(
+    result: Any,
+    out_dir: Path | str,
+    job_id: str | None = None,
+    *,
+    write_json: bool = False,
+    settings: Any = None,
+) -> dict[str, Path]:
+    """variant-N.dcm (+ variant-N.seg.dcm where highdicom can build it) for a CaseResult, and
+    case.json when `write_json` (a DICOM-only export still needs its answer key). The job id
+    defaults to the one `write_case` uses, so PNG and DICOM of one case verify alike."""
+    from imagine_med.case import case_document
+    from imagine_med.provenance.stamp import case_job_id, provenance_document
+
+    job_id = job_id or case_job_id(result)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths: dict[str, Any] = {}
+    paths: dict[str, Path] = {}
     skipped: dict[str, str] = {}
     spec = result.spec
     for i, v in enumerate(result.variants, start=1):
@@ -344,4 +356,10 @@ def write_dicom_case(result: Any, out_dir: Path | str, job_id: str, settings: An
         paths[sp.name] = sp
     if skipped:
         (out / "dicom-notes.json").write_text(json.dumps({"seg_skipped": skipped}, indent=2))
+    if write_json:
+        doc = case_document(result)
+        doc["provenance"] = provenance_document(job_id, result.engine, settings)
+        cp = out / "case.json"
+        cp.write_text(json.dumps(doc, indent=2) + "\n")
+        paths[cp.name] = cp
     return paths

@@ -15,6 +15,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -39,6 +40,13 @@ def default_job_id(spec_json: dict, seeds: Sequence[int], engine: str, engine_ve
         sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:10]
+
+
+def case_job_id(result: Any) -> str:
+    """The default job id of a rendered case, as `write_case` computes it."""
+    return default_job_id(
+        result.spec.model_dump(mode="json"), result.seeds, result.engine, result.engine_version
+    )
 
 
 def mark_image(

@@ -87,6 +87,10 @@ def _dicom_pixels(data: bytes) -> tuple[np.ndarray, dict[str, str]]:
         for k in ("SyntheticData", "PatientName", "Modality", "BurnedInAnnotation")
         if k in ds
     }
+    if ds.get("Modality", "") == "SEG":
+        raise ImageReadError(
+            "a DICOM segmentation (the labels), not an image: verify the image it references"
+        )
     if "PixelData" not in ds:
         raise ImageReadError(f"DICOM object without an image ({ds.get('Modality', '?')})")
     try:
