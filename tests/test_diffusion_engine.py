@@ -285,3 +285,18 @@ def test_sdxl_checkpoints_load_and_render(tmp_path):
     out = r.render_batch(requests())
     assert [x.pixels.shape for x in out] == [(SIZE, SIZE)] * 4
     assert mad(out[0].pixels, out[1].pixels) > 1.0
+
+
+def test_upscale_uses_the_configured_upscaler_pipeline(model_dir, tmp_path):
+    up_dir = rw.save_upscaler(tmp_path / "x4")
+    renderer = build_renderer(
+        model_dir, device="cpu",
+        options=DiffusionOptions(guidance="none", steps=2, upscaler=up_dir),
+    )
+    assert renderer.pipes.upscaler is not None
+    init = renderer.render(requests()[0]).pixels
+    big = SPEC.model_copy(update={"width": 128, "height": 128})
+    out = renderer.render_batch(requests(big, init=init))
+    assert [r.pixels.shape for r in out] == [(128, 128)] * 4
+    assert {r.tags["upscaled_by"] for r in out} == {"upscaler"}
+    assert mad(out[0].pixels, out[1].pixels) > 1.0  # each variant has its own seed

@@ -341,6 +341,8 @@ class DiffusionRenderer:
         }
         if job.strength is not None:
             tags["strength"] = f"{job.strength:g}"
+        if job.mode == "upscale":
+            tags["upscaled_by"] = "upscaler" if "upscaler" in job.notes else "image to image"
         if job.plan.guided and job.guides is not None:
             guide = job.guides[index]
             how = _guidance_words(job)

@@ -157,5 +157,37 @@ def save_controlnet(folder: Path, model_folder: Path) -> Path:
     return folder
 
 
+def save_upscaler(folder: Path, seed: int = 0) -> Path:
+    """A tiny x4 upscaler pipeline (StableDiffusionUpscalePipeline layout: the UNet sees the
+    noisy latents and the low-resolution image, 4 + 3 channels, and the noise level as a class)."""
+    from diffusers import (
+        AutoencoderKL,
+        DDIMScheduler,
+        DDPMScheduler,
+        StableDiffusionUpscalePipeline,
+        UNet2DConditionModel,
+    )
+    from transformers import CLIPTextModel
+
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(
+        sample_size=16, in_channels=7, out_channels=4, layers_per_block=1,
+        block_out_channels=(32, 64), down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=32,
+        attention_head_dim=4, norm_num_groups=16, num_class_embeds=400,
+    )
+    vae = AutoencoderKL(
+        in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1,
+        block_out_channels=(8, 8, 16), down_block_types=("DownEncoderBlock2D",) * 3,
+        up_block_types=("UpDecoderBlock2D",) * 3, norm_num_groups=4, scaling_factor=0.08333,
+    )
+    StableDiffusionUpscalePipeline(
+        vae=vae, text_encoder=CLIPTextModel(_clip_config("tiny")), tokenizer=offline_tokenizer(),
+        unet=unet, low_res_scheduler=DDPMScheduler(), max_noise_level=350,
+        scheduler=DDIMScheduler(prediction_type="v_prediction"),
+    ).save_pretrained(str(folder), safe_serialization=True)
+    return folder
+
+
 def model_class(folder: Path) -> str:
     return str(json.loads((folder / "model_index.json").read_text())["_class_name"])
