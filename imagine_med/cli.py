@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "jobs": "imagine_med.commands.jobs",
     "cancel": "imagine_med.commands.jobs",
     "verify": "imagine_med.commands.verify",
+    "moderate": "imagine_med.commands.moderate",
 }
 
 

@@ -1,0 +1,90 @@
+"""Screening cost per prompt, over the labelled corpus (goal: median <= 2 ms).
+
+Each prompt is screened `--repeat` times; the table gives per-prompt median and p95 of the best
+of those runs, for the full `screen` and for its stages, plus a same-run baseline (one
+`str.lower()` and one precompiled regex search) so the numbers can be compared across machines.
+Also prints the corpus scores (PHI recall, misuse recall, clinical false-positive rate).
+
+    .venv/bin/python bench/moderation.py [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from imagine_med.moderation import screen
+from imagine_med.moderation.eponyms import protected_spans
+from imagine_med.moderation.evaluate import CORPUS_DATE, load, score
+from imagine_med.moderation.misuse import find_misuse
+from imagine_med.moderation.normalize import normalize
+from imagine_med.moderation.phi import find_phi
+from imagine_med.moderation.screen import ScreenContext
+
+ROOT = Path(__file__).resolve().parents[1]
+_BASELINE = re.compile(r"\b(?:ssn|mrn|dob)\b")
+
+
+def _per_prompt_ms(fn: Callable[[str], object], prompts: list[str], repeat: int) -> list[float]:
+    out = []
+    for p in prompts:
+        best = float("inf")
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            fn(p)
+            best = min(best, time.perf_counter() - t0)
+        out.append(best * 1000)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    rows = load(ROOT / "tests/data/moderation_corpus.jsonl")
+    holdout = load(ROOT / "tests/data/moderation_holdout.jsonl")
+    prompts = [r["prompt"] for r in rows + holdout]
+    ctx = ScreenContext(today=CORPUS_DATE)
+    screen(prompts[0], ctx)  # warm imports and regex caches
+
+    def phi_stage(p: str) -> object:
+        n = normalize(p)
+        return find_phi(n.text, n.folded, CORPUS_DATE)
+
+    def misuse_stage(p: str) -> object:
+        n = normalize(p)
+        return find_misuse(n.folded, protected_spans(n.folded))
+
+    stages: list[tuple[str, Callable[[str], object]]] = [
+        ("baseline: lower() + 1 regex", lambda p: _BASELINE.search(p.lower())),
+        ("normalize", normalize),
+        ("normalize + PHI", phi_stage),
+        ("normalize + misuse", misuse_stage),
+        ("screen (full)", lambda p: screen(p, ctx)),
+    ]
+    print(f"{len(prompts)} prompts, best of {args.repeat} runs each\n")
+    print(f"{'stage':32} {'median ms':>10} {'p95 ms':>8} {'max ms':>8} {'x baseline':>11}")
+    base = None
+    for name, fn in stages:
+        ms = _per_prompt_ms(fn, prompts, args.repeat)
+        med = statistics.median(ms)
+        p95 = statistics.quantiles(ms, n=20)[-1]
+        base = base or med
+        print(f"{name:32} {med:10.3f} {p95:8.3f} {max(ms):8.3f} {med / base:11.1f}")
+    print()
+    print(f"{'corpus':10} {'n':>4} {'PHI recall':>11} {'misuse recall':>14} {'clinical FPR':>13}")
+    for name, data in (("corpus", rows), ("holdout", holdout)):
+        s = score(data)
+        print(f"{name:10} {s.total:4d} {s.phi_recall:11.3f} {s.misuse_recall:14.3f} "
+              f"{s.false_positive_rate:13.3%}")
+
+
+if __name__ == "__main__":
+    main()

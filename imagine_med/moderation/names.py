@@ -1,0 +1,114 @@
+"""Word lists for recognising personal names without a statistical model (runs offline).
+
+A name is recognised by context ("patient X", "Mr X", "named X"), or by a known first name
+followed by a capitalised word ("Maria Garcia"), or by a known first name and surname in any case
+("john smith"). The lists are common given names and surnames across the languages a teaching
+hospital meets; they need not be complete, since context rules catch unknown names.
+"""
+
+from __future__ import annotations
+
+FIRST_NAMES: frozenset[str] = frozenset("""
+aaron abdul abdullah abigail adam adrian agnes ahmed ahmad aisha alan albert alejandro alex
+alexander alexandra alexis alfred ali alice alicia alison amanda amelia amir amit amy ana
+anastasia andre andrea andreas andrew andrei angela anil anita ann anna anne annie anthony
+antonio anya arjun arthur ashley aubrey audrey ava barbara beatrice ben benjamin bernard
+beth betty beverly bianca boris brandon brenda brian bridget brittany bruce bryan caitlin
+camila carl carla carlos carmen carol caroline carolyn catherine cecilia charles charlie
+charlotte chen cheryl chloe chris christian christina christine christopher cindy claire
+clara claudia colin connor craig cristina cynthia daniel daniela danielle darius darren
+david deborah debra deepak denise dennis derek diana diane diego dimitri dmitri dolores
+dominic donald donna doris dorothy douglas dylan edward eileen elaine elena eli elijah
+elizabeth ella ellen emily emma eric erica erik esther ethan eugene eva evelyn fatima
+felipe fernando fiona florence frances francesca francis francisco gabriel gabriela gareth
+gary george georgia gerald gloria gordon gregory greta hamza hannah harold harry hassan
+heidi helen henry hiroshi howard hugo hussein ian ibrahim igor ingrid irene isaac isabel
+isabella ivan jacob jacqueline james jamie jan jane janet janice jasmine jason javier
+jean jeffrey jennifer jeremy jessica jesus joan joanna joe joel johanna john jonathan
+jorge jose joseph joshua joyce juan judith julia julian julie justin karen karim katarzyna
+kate katherine kathleen kathryn katie kayla keith kelly kenneth kevin kim kimberly kofi
+krishna kumar kyle laura lauren lawrence leah leila leo leon leonard liam linda lisa
+lois louis louise lucas lucia lucy luis luke lydia magdalena mahmoud malik manuel margaret
+maria marie marilyn mario marion marta martha martin mary matthew maureen megan mehmet
+melissa mia michael michelle miguel mikhail ming mohamed mohammad mohammed monica mustafa
+nadia nancy naomi natalia natasha nathan neil nicholas nicola nicole nikolai nina noah
+noor nora norma oliver olivia omar oscar pablo pamela patricia patrick paul paula pauline
+pedro peter philip phillip piotr pooja priya rachel rafael rahul raj rajesh ralph ramon
+raquel rebecca ricardo richard rita robert roberto robin rodrigo roger ronald rosa ross
+ruth ryan sam samantha samir samuel sandra sanjay sara sarah scott sean sergei sergio
+shannon sharon sheila shirley simon sofia sophia sophie stanley stefan stephanie stephen
+steven susan svetlana sylvia tanya tara teresa terry theresa thomas timothy tina tobias
+todd tomas tony tracy tyler valentina valerie vanessa vera veronica victoria vijay vincent
+virginia vivian walter wanda wayne wei wendy william xavier yasmin yusuf yuki zachary zainab
+zoe zhang
+""".split())
+
+SURNAMES: frozenset[str] = frozenset("""
+abbott adams ahmed akhtar al-rashid ali allen alvarez anderson andersen bailey baker banerjee
+barnes bauer becker begum bell bennett bianchi brooks brown bruno butler campbell carter
+castillo chan chang chatterjee chen cheng choi chopra clark clarke cohen collins cook cooper
+costa cruz das davies davis diaz dubois edwards evans fernandez ferrari fischer fisher flores
+foster garcia gomez gonzalez gonzales gray green gupta gutierrez hall hansen harris hernandez
+hill hoffmann huang hughes ivanov ivanova jackson james jensen jimenez johnson jones kaur
+kelly khan kim king kowalski kowalska kumar lambert larsen lee lewis li lin liu lopez martin
+martinez mehta meyer miller mitchell moore morales moreno morgan morris muller murphy nguyen
+nielsen novak o'brien o'connor okafor okonkwo ortiz parker patel perez petrov petrova phillips
+popescu price ramirez ramos reddy reyes richter rivera roberts robinson rodriguez rogers romano
+rossi ruiz russo sanchez santos schmidt schneider schulz scott shah sharma silva singh
+smirnov smirnova smith sokolov stewart sullivan suzuki tanaka taylor thomas thompson torres
+turner walker wang ward watson weber white williams wilson wong wood wright wu yadav yamamoto
+yang young zhang zhao zimmermann nowak wojcik kowalczyk lewandowski mahmoud hassan haddad
+mensah owusu adeyemi oyelaran mbeki dlamini nakamura sato watanabe takahashi kobayashi park
+tran pham le hoang vu dang bui ivanovic jovanovic horvat kovacs nagy papadopoulos yilmaz
+kaya demir sahin celik fernandes pereira oliveira alves ribeiro carvalho connor
+""".split())
+
+# Given names or surnames that are also everyday or clinical words: a lower-case one is not
+# taken as a name, since "grey matter", "brown tumour" and "mark the lesion" are not people.
+AMBIGUOUS: frozenset[str] = frozenset("""
+april august autumn amber angel art bell bill brown black buck carter chase cook crystal dale
+dawn don drew faith frank gene ginger grace green grey gray guy hall hill holly hope hunter
+iris ivy jack jade joy june king lane le lee li long mark mason max may miles moon olive
+park pat penny price ray reed rich robin rose ruby sky summer sue sunny terry todd turner
+vera violet wade ward white will wood woody young
+""".split())
+
+# Words that end a name-after-trigger search: "patient with ...", "patient A", "Mr Big".
+STOPWORDS: frozenset[str] = frozenset("""
+a an and any are as at be been being but by came come comes did do does for from had has
+have having he her his i if in into is it its male female man men woman women boy girl child
+of on or our presenting presents presented who whose with was were she their them they this
+that the these those to under undergoing was x y z aged age year years old yo is was seen
+scheduled referred admitted post status positioning position education safety consent care
+information demographics history data record records file files details identifier summary
+number id name names notes portal chart list lists group groups population cohort
+""".split())
+
+# Capitalised words common at the start of prompts or in title-case prompts; not names.
+CLINICAL_CAPS: frozenset[str] = frozenset("""
+abdomen abdominal acute adult anterior ap axial bilateral brain breast chest chronic clinical
+coronal create ct derm dermatology distal doppler dwi echo elderly fundus generate h&e hand head
+hip histology image images infant knee lateral left lumbar lung make mri mr neck oblique pa
+pelvis photo portable posterior proximal radiograph render right sagittal scan show skin skull
+spine teaching thoracic ultrasound upper lower wrist x-ray xray cxr ctpa flair please
+synthetic case study view views series slide lecture exam review study liver kidney heart
+""".split())
+
+# Public figures: a prompt naming one is refused (medical images of real people).
+PUBLIC_FIGURES = [
+    "taylor swift", "donald trump", "trump", "barack obama", "obama", "michelle obama",
+    "elon musk", "musk", "kim kardashian", "kardashian", "king charles", "queen elizabeth",
+    "prince harry", "prince william", "kate middleton", "princess diana", "meghan markle",
+    "joe biden", "biden", "kamala harris", "vladimir putin", "putin", "volodymyr zelensky",
+    "zelensky", "zelenskyy", "xi jinping", "narendra modi", "emmanuel macron", "angela merkel",
+    "rishi sunak", "boris johnson", "keir starmer", "justin trudeau", "pope francis",
+    "pope leo", "beyonce", "rihanna", "lady gaga", "madonna", "britney spears", "selena gomez",
+    "ariana grande", "billie eilish", "justin bieber", "kanye west", "oprah", "tom cruise",
+    "tom hanks", "brad pitt", "angelina jolie", "leonardo dicaprio", "scarlett johansson",
+    "jennifer aniston", "jennifer lawrence", "emma watson", "cristiano ronaldo", "lionel messi",
+    "messi", "lebron james", "michael jordan", "serena williams", "roger federer",
+    "usain bolt", "mark zuckerberg", "zuckerberg", "bill gates", "jeff bezos", "bezos",
+    "steve jobs", "albert einstein", "einstein", "marilyn monroe", "michael jackson",
+    "elvis presley", "stephen hawking", "greta thunberg", "dalai lama", "shakira",
+    "harry styles", "ed sheeran", "dwayne johnson", "keanu reeves", "morgan freeman",
+]

@@ -1,0 +1,133 @@
+"""`screen(prompt)`: the verdict every prompt gets before it may be queued.
+
+Pure and fast (a few hundred microseconds): no I/O, no state. The verdict carries the
+decision, the rule ids that fired, a reason the user can read, the prompt with PHI replaced by
+tags, and the SHA-256 of the raw prompt. Only the redacted text and the hash may be stored or
+logged; the raw prompt stays with the caller.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from imagine_med.moderation.eponyms import protected_spans
+from imagine_med.moderation.misuse import REASONS, find_misuse
+from imagine_med.moderation.normalize import normalize
+from imagine_med.moderation.phi import LABELS, TAGS, find_phi
+from imagine_med.moderation.rules import SEVERITY, Decision, Hit
+
+POLICY_VERSION = "2026.11-1"
+
+_PHI_REASON = (
+    "This prompt seems to contain patient identifiers ({what}). imagine-med makes synthetic "
+    "teaching images and must never receive real patient details: remove them and try again."
+)
+_HOLD_SUFFIX = " Your request is waiting for a moderator."
+
+
+@dataclass(frozen=True)
+class ScreenContext:
+    """Who is asking and where; `today` fixes the date for age-from-birth-year checks."""
+
+    user_id: str | None = None
+    platform: str | None = None
+    channel_id: str | None = None
+    today: date | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    decision: Decision
+    rule_ids: tuple[str, ...]
+    reason: str
+    redacted_prompt: str
+    prompt_sha256: str
+    hits: tuple[Hit, ...] = field(default=(), repr=False)
+    policy_version: str = POLICY_VERSION
+
+    @property
+    def phi(self) -> bool:
+        return any(r.startswith("phi.") for r in self.rule_ids)
+
+    @property
+    def redacted(self) -> str:
+        """Alias of `redacted_prompt` (the chat adapters' name for it)."""
+        return self.redacted_prompt
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision == "allow"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "decision": self.decision,
+            "rule_ids": list(self.rule_ids),
+            "reason": self.reason,
+            "redacted_prompt": self.redacted_prompt,
+            "prompt_sha256": self.prompt_sha256,
+            "phi": self.phi,
+            "policy_version": self.policy_version,
+        }
+
+
+def prompt_hash(prompt: str) -> str:
+    return hashlib.sha256(prompt.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def redact(text: str, hits: list[Hit]) -> str:
+    """Replace every PHI span with its tag; overlapping spans merge into the first one's tag."""
+    spans = sorted((h.start, h.end, TAGS[h.kind]) for h in hits if h.rule_id.startswith("phi."))
+    out: list[str] = []
+    pos = 0
+    cur: tuple[int, int, str] | None = None
+    for start, end, tag in spans:
+        if cur is not None and start < cur[1]:
+            cur = (cur[0], max(cur[1], end), cur[2])
+            continue
+        if cur is not None:
+            out.append(text[pos : cur[0]] + cur[2])
+            pos = cur[1]
+        cur = (start, end, tag)
+    if cur is not None:
+        out.append(text[pos : cur[0]] + cur[2])
+        pos = cur[1]
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _reason(decision: Decision, hits: list[Hit]) -> str:
+    if decision == "allow":
+        return "OK"
+    parts: list[str] = []
+    phi_kinds = list(dict.fromkeys(h.kind for h in hits if h.rule_id.startswith("phi.")))
+    if phi_kinds:
+        parts.append(_PHI_REASON.format(what=", ".join(LABELS[k] for k in phi_kinds)))
+    worst = [h for h in hits if SEVERITY[h.decision] == SEVERITY[decision]] or hits
+    for rule_id in dict.fromkeys(h.rule_id for h in worst if not h.rule_id.startswith("phi.")):
+        parts.append(REASONS[rule_id])
+    text = " ".join(dict.fromkeys(parts))
+    return text + _HOLD_SUFFIX if decision == "hold" else text
+
+
+def screen(prompt: str, context: ScreenContext | None = None) -> Verdict:
+    """Screen one raw prompt: allow, hold (a moderator decides) or block."""
+    today = (context.today if context and context.today else None) or date.today()
+    norm = normalize(prompt)
+    hits = find_phi(norm.text, norm.folded, today)
+    hits.extend(find_misuse(norm.folded, protected_spans(norm.folded)))
+    decision: Decision = "allow"
+    for h in hits:
+        if SEVERITY[h.decision] > SEVERITY[decision]:
+            decision = h.decision
+    rule_ids = tuple(dict.fromkeys(h.rule_id for h in hits))
+    return Verdict(
+        decision=decision,
+        rule_ids=rule_ids,
+        reason=_reason(decision, hits),
+        redacted_prompt=redact(norm.text, hits),
+        prompt_sha256=prompt_hash(prompt),
+        hits=tuple(hits),
+    )
