@@ -34,6 +34,9 @@ class DiffusionOptions(BaseSettings):
     dtype: DTypeName = "auto"
     compile: CompileMode = "auto"
     compile_mode: str = "default"
+    # With compile on, trace and build kernels at load (a 4-variant grid at the default size),
+    # so the first user does not wait for it.
+    warmup: bool = True
     steps: int = Field(default=30, ge=1, le=150)
     guidance_scale: float = Field(default=7.5, ge=0.0, le=30.0)
     refine_strength: float = Field(default=0.55, gt=0.0, le=1.0)

@@ -135,6 +135,16 @@ class DiffusionRenderer:
             done += len(group)
         return results
 
+    def warm_up(self, size: int, batch: int = 4) -> None:
+        """One short grid through the compiled UNet (batch x2 for guidance) at the usual size,
+        so compilation happens at load rather than in the first user's job."""
+        size = round8(size)
+        with self._lock, torch.inference_mode():
+            self.pipes.text2img(
+                ["warm-up"] * batch, num_inference_steps=2, width=size, height=size,
+                guidance_scale=self.options.guidance_scale, output_type="latent",
+            )
+
     # -- one batch ----------------------------------------------------------------------------
 
     def _render_group(
@@ -432,6 +442,7 @@ def build_renderer(
     device: str = "cuda",
     options: DiffusionOptions | None = None,
     data_dir: Path = Path("data"),
+    warmup_size: int = 512,
 ) -> DiffusionRenderer:
     """Resolve, load and speed up a checkpoint; every failure is an EngineError that says what
     to fix."""
@@ -456,7 +467,10 @@ def build_renderer(
             cache_dir=speed.compile_cache_dir(data_dir),
         )
     )
-    return DiffusionRenderer(pipes, opts)
+    renderer = DiffusionRenderer(pipes, opts)
+    if compile_models and opts.warmup:
+        renderer.warm_up(warmup_size)
+    return renderer
 
 
 def create_renderer() -> DiffusionRenderer:
@@ -477,5 +491,6 @@ def create_renderer() -> DiffusionRenderer:
                 device=settings.diffusion_device,
                 options=opts,
                 data_dir=settings.data_dir,
+                warmup_size=settings.default_size,
             )
         return _shared[key]
