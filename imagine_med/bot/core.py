@@ -198,6 +198,10 @@ class BotCore:
 
     def _what(self, job: JobView) -> str:
         word = KIND_WORDS.get(job.kind, job.kind)
+        if job.kind == "upscale":
+            word += f" {job.params.get('scale', 2)}x"
+        elif job.kind == "variation":
+            word = f"{str(job.params.get('strength', 'subtle')).title()} variations"
         if job.parent_index and word:
             word += f" of variant {job.parent_index}"
         return word

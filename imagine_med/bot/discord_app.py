@@ -110,7 +110,7 @@ def files_of(reply: Reply, limit: int) -> tuple[list[discord.File], list[str]]:
     """Attachments fitted under the upload limit, and notes for those re-encoded."""
     files, notes = [], []
     for att in reply.attachments:
-        enc = fit_upload(att.path, limit)
+        enc = fit_upload(att.path, limit, att.filename)
         name = enc.filename
         if att.spoiler and not name.startswith("SPOILER_"):
             name = f"SPOILER_{name}"

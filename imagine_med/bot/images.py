@@ -19,15 +19,16 @@ class Encoded:
     note: str | None  # said to the user when the original could not be sent as is
 
 
-def fit_upload(path: Path, limit: int) -> Encoded:
+def fit_upload(path: Path, limit: int, filename: str | None = None) -> Encoded:
     """The file itself if it fits under `limit` bytes; else a JPEG at falling quality, then
     halved sizes. The note says what was done, so the user knows the upload is not the PNG."""
     raw = path.read_bytes()
+    name = filename or path.name
     if len(raw) <= limit:
-        return Encoded(raw, path.name, None)
+        return Encoded(raw, name, None)
     img = Image.open(io.BytesIO(raw))
     img = img.convert("L" if img.mode in ("L", "I;16", "I") else "RGB")
-    stem = path.stem
+    stem = Path(name).stem
     scale = 1.0
     while True:
         scaled = img if scale == 1.0 else img.resize(

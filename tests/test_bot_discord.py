@@ -1,0 +1,287 @@
+"""The Discord adapter: real discord.py objects built from interaction payloads shaped as
+Discord documents them, talking to a local mock of Discord's REST API, over the real queue."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import discord
+import pytest
+from bot_mocks.discord_api import (
+    APP_ID,
+    CHANNEL_ID,
+    MANAGE_MESSAGES,
+    DiscordMock,
+    Req,
+    command,
+    component,
+    modal_submit,
+)
+from bot_mocks.stack import Stack, make_stack
+from PIL import Image
+
+from imagine_med.bot import ids
+from imagine_med.bot.delivery import DeliveryLoop
+from imagine_med.bot.discord_app import DiscordBot, ImagineButton
+from imagine_med.bot.ids import Action
+
+PROMPT = "PA chest x-ray, right upper lobe consolidation --seed 7"
+INTERPRETED = "interpreted as: PA chest X-ray · consolidation (right, RUL) · 512x512 · seed 7"
+OWNER = "1700000000000000001"
+OTHER = "1700000000000000002"
+
+
+class Harness:
+    def __init__(self, stack: Stack, mock: DiscordMock) -> None:
+        self.stack, self.mock = stack, mock
+        self.bots: list[DiscordBot] = []
+
+    async def start_bot(self) -> DiscordBot:
+        """A fresh bot process, as after a restart: new client, new view store."""
+        bot = DiscordBot(self.stack.core, sync_commands=False)
+        await bot.client.login("bot-token")
+        self.bots.append(bot)
+        return bot
+
+    async def until(self, method: str, prefix: str, n: int = 1) -> list[Req]:
+        for _ in range(300):
+            found = self.mock.of(method, prefix)
+            if len(found) >= n:
+                return found
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"no {method} {prefix}: {self.mock.summary()}")
+
+    def after_login(self) -> list[Req]:
+        return [r for r in self.mock.requests if not r.path.startswith(("/users/@me",
+                                                                        "/oauth2"))]
+
+    async def imagine(self, bot: DiscordBot, prompt: str = PROMPT, **opts: object) -> str:
+        bot.client._connection.parse_interaction_create(
+            command("imagine-med", {"prompt": prompt, **opts}, user=OWNER, token="tok-cmd"))
+        patch = (await self.until("PATCH", f"/webhooks/{APP_ID}/tok-cmd/messages/@original"))[0]
+        return _custom_ids(patch.payload)[0].job_id
+
+    async def deliver(self, bot: DiscordBot, passes: int = 8) -> None:
+        loop = DeliveryLoop(self.stack.core, bot)
+        for _ in range(passes):
+            await loop.run_once(block_ms=50)
+
+
+def _custom_ids(payload: dict) -> list[ids.ComponentId]:
+    return [ids.decode(c["custom_id"]) for row in payload.get("components") or []
+            for c in row["components"]]
+
+
+@pytest.fixture
+async def dc(redis_url: str, namespace: str, tmp_path: Path,
+             monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Harness]:
+    stack = make_stack(redis_url, namespace, tmp_path)
+    mock = await DiscordMock().start()
+    monkeypatch.setattr(discord.http.Route, "BASE", mock.base)
+    h = Harness(stack, mock)
+    try:
+        yield h
+    finally:
+        for bot in h.bots:
+            await bot.client.close()
+        await mock.close()
+        stack.close()
+
+
+async def test_defer_first_then_status_then_grid(dc: Harness) -> None:
+    bot = await dc.start_bot()
+    job = await dc.imagine(bot)
+    first, status = dc.after_login()[:2]
+    assert first.method == "POST" and first.path.endswith("/tok-cmd/callback")
+    assert first.payload == {"type": 5}  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE, public
+    assert status.payload["content"] == f"<@{OWNER}> Queued (#1 in line)\n{INTERPRETED}"
+    assert [(c.action, c.job_id) for c in _custom_ids(status.payload)] == [(Action.CANCEL, job)]
+
+    await asyncio.to_thread(dc.stack.work)
+    await dc.deliver(bot)
+    edits = dc.mock.of("PATCH", f"/webhooks/{APP_ID}/tok-cmd/messages/1400000000000000000")
+    assert len(edits) == 1  # the status message became the grid (token still valid)
+    grid = edits[0]
+    assert INTERPRETED in grid.payload["content"] and f"job `{job}`" in grid.payload["content"]
+    assert grid.files == [(f"imagine-med-{job}.png", grid.files[0][1])]
+    att = grid.payload["attachments"][0]
+    assert att["description"].startswith("Synthetic teaching image (not a real patient)")
+    cids = _custom_ids(grid.payload)
+    assert [(c.action, c.index) for c in cids[:8]] == (
+        [(Action.UPSCALE, i) for i in range(1, 5)] + [(Action.VARY, i) for i in range(1, 5)])
+    assert {c.action for c in cids[8:]} == {Action.REROLL, Action.REFINE, Action.ANSWER}
+    assert dc.stack.queue.posted(job, "discord") == f"{CHANNEL_ID}:1400000000000000000"
+    assert not dc.mock.of("POST", "/channels")  # nothing posted with the bot token
+
+
+async def test_buttons_survive_a_restart(dc: Harness) -> None:
+    bot = await dc.start_bot()
+    job = await dc.imagine(bot)
+    await asyncio.to_thread(dc.stack.work)
+    await dc.deliver(bot)
+    await bot.client.close()
+
+    restarted = await dc.start_bot()  # nothing in memory knows the grid's buttons
+    n = len(dc.mock.requests)
+    restarted.client._connection.parse_interaction_create(
+        component(ids.encode(Action.UPSCALE, job, 2), user=OTHER, token="tok-btn"))
+    post = (await dc.until("POST", f"/webhooks/{APP_ID}/tok-btn"))[0]
+    callback = dc.mock.requests[n]
+    assert callback.path.endswith("/tok-btn/callback") and callback.payload == {"type": 6}
+    assert post.payload["content"].startswith(f"<@{OTHER}> Upscale 2x of variant 2 — Queued")
+    up = _custom_ids(post.payload)[0]
+    assert up.action is Action.CANCEL and up.job_id != job
+    info = dc.stack.queue.status(up.job_id)
+    assert info is not None and info.kind == "upscale" and info.user == OTHER
+    assert info.params["parent_id"] == job and info.params["variant"] == 2
+
+
+
+@pytest.mark.xfail(reason="queue/case: an upscale renders one variant, and write_case's grid "
+                          "needs four, so the job fails (reported to the queue's owner)",
+                   strict=False)
+async def test_upscale_result_is_one_image_with_its_buttons(dc: Harness) -> None:
+    bot = await dc.start_bot()
+    job = await dc.imagine(bot)
+    await asyncio.to_thread(dc.stack.work)
+    await dc.deliver(bot)
+    bot.client._connection.parse_interaction_create(
+        component(ids.encode(Action.UPSCALE, job, 2), user=OTHER, token="tok-btn"))
+    post = (await dc.until("POST", f"/webhooks/{APP_ID}/tok-btn"))[0]
+    up = _custom_ids(post.payload)[0].job_id
+    await asyncio.to_thread(dc.stack.work)
+    await dc.deliver(bot)
+    assert dc.stack.queue.status(up).status == "done"  # type: ignore[union-attr]
+    edit = dc.mock.of("PATCH", f"/webhooks/{APP_ID}/tok-btn/messages/")[-1]
+    assert edit.files and "Upscale 2x of variant 2" in edit.payload["content"]
+    actions = [c.action for c in _custom_ids(edit.payload)]
+    assert actions[0] is Action.UPSCALE4 and Action.VARY_STRONG in actions
+    path = dc.stack.queue.files(up)["variant-1.png"]
+    assert Image.open(path).width == 1024
+
+
+def test_dynamic_item_template_parses_every_action() -> None:
+    for action in Action:
+        index = 3 if action in ids.INDEXED | ids.GRID_OR_INDEXED else 0
+        cid = ids.encode(action, "f" * 32, index)
+        match = ImagineButton.__discord_ui_compiled_template__.fullmatch(cid)
+        assert match is not None and match["job"] == "f" * 32
+        assert ids.decode(match.string) == ids.ComponentId(action, "f" * 32, index)
+
+
+async def test_late_result_uses_the_bot_token_and_big_uploads_shrink(dc: Harness) -> None:
+    dc.stack.core.config.discord_token_ttl_s = 0  # the interaction token has expired
+    dc.stack.core.config.discord_upload_limit = 200_000  # the grid PNG is ~0.8 MB
+    bot = await dc.start_bot()
+    job = await dc.imagine(bot)
+    await asyncio.to_thread(dc.stack.work)
+    await dc.deliver(bot)
+    posts = dc.mock.of("POST", f"/channels/{CHANNEL_ID}/messages")
+    assert len(posts) == 1 and posts[0].auth == "Bot bot-token"
+    post = posts[0]
+    name, size = post.files[0]
+    assert name == f"imagine-med-{job}.jpg" and size <= 200_000
+    assert "upload limit, so this is a JPEG" in post.payload["content"]
+    assert INTERPRETED in post.payload["content"]
+    # the old status message loses its Cancel button, edited with the bot token too
+    old = dc.mock.of("PATCH", f"/channels/{CHANNEL_ID}/messages/1400000000000000000")
+    assert old and old[0].payload["components"] == [] and "result is below" in (
+        old[0].payload["content"])
+    assert not dc.mock.of("PATCH", f"/webhooks/{APP_ID}/tok-cmd/messages/1400")
+
+
+async def test_errors_are_private_and_specific(dc: Harness) -> None:
+    bot = await dc.start_bot()
+    bot.client._connection.parse_interaction_create(
+        command("imagine-med", {"prompt": "chest x-ray", "modality": "ct"}, token="tok-err"))
+    follow = (await dc.until("POST", f"/webhooks/{APP_ID}/tok-err"))[0]
+    steps = [f"{r.method} {r.path}" for r in dc.after_login()]
+    assert steps == [
+        "POST /interactions/" + dc.after_login()[0].path.split("/")[2] + "/tok-err/callback",
+        f"DELETE /webhooks/{APP_ID}/tok-err/messages/@original",
+        f"POST /webhooks/{APP_ID}/tok-err",
+    ]
+    assert follow.payload["flags"] & 64  # ephemeral
+    assert "--modality says ct" in follow.payload["content"]
+    assert "Traceback" not in follow.payload["content"]
+
+    # a stranger cannot cancel; the refusal is ephemeral too
+    job = await dc.imagine(bot)
+    bot.client._connection.parse_interaction_create(
+        component(ids.encode(Action.CANCEL, job), user=OTHER, token="tok-x"))
+    refusal = (await dc.until("POST", f"/webhooks/{APP_ID}/tok-x"))[0]
+    assert refusal.payload["flags"] & 64 and "can cancel it" in refusal.payload["content"]
+    # a moderator (Manage Messages) can
+    bot.client._connection.parse_interaction_create(
+        component(ids.encode(Action.CANCEL, job), user=OTHER, token="tok-mod",
+                  perms=MANAGE_MESSAGES))
+    edit = (await dc.until("PATCH", f"/webhooks/{APP_ID}/tok-mod/messages/@original"))[0]
+    assert "Cancelled by a moderator." in edit.payload["content"]
+    assert edit.payload["components"] == []
+    assert dc.stack.queue.status(job).status == "cancelled"  # type: ignore[union-attr]
+
+
+async def test_refine_modal_and_answer_key(dc: Harness) -> None:
+    bot = await dc.start_bot()
+    job = await dc.imagine(bot)
+    await asyncio.to_thread(dc.stack.work)
+    await dc.deliver(bot)
+
+    refine = ids.encode(Action.REFINE, job, 3)
+    bot.client._connection.parse_interaction_create(component(refine, token="tok-ref"))
+    modal = (await dc.until("POST", "/interactions/", 2))[-1]  # the first: the command's
+    assert modal.path.endswith("/tok-ref/callback")
+    assert modal.payload["type"] == 9 and modal.payload["data"]["custom_id"] == refine
+    field = modal.payload["data"]["components"][0]["components"][0]
+    assert field["custom_id"] == "prompt" and field["value"] == PROMPT
+    bot.client._connection.parse_interaction_create(modal_submit(
+        refine, {"prompt": "PA chest x-ray, right upper lobe consolidation, "
+                           "left pleural effusion"}, token="tok-sub"))
+    status = (await dc.until("PATCH", f"/webhooks/{APP_ID}/tok-sub/messages/@original"))[0]
+    assert "Refine of variant 3" in status.payload["content"]
+    refined = dc.stack.queue.status(_custom_ids(status.payload)[0].job_id)
+    assert refined is not None and refined.kind == "refine"
+    assert refined.params["variant"] == 3 and refined.user == OTHER
+
+    bot.client._connection.parse_interaction_create(
+        component(ids.encode(Action.ANSWER, job, 2), token="tok-key"))
+    key = (await dc.until("POST", f"/webhooks/{APP_ID}/tok-key"))[0]
+    assert key.payload["flags"] & 64
+    assert "Answer key for variant 2" in key.payload["content"]
+    assert "consolidation" in key.payload["content"]
+    assert key.files and key.files[0][0].startswith("SPOILER_")
+
+
+async def test_autocomplete_and_settings(dc: Harness) -> None:
+    bot = await dc.start_bot()
+    bot.client._connection.parse_interaction_create(command(
+        "imagine-med", {"prompt": "brain mri", "sequence": "fl"}, kind=4, focused="sequence",
+        token="tok-ac"))
+    ac = (await dc.until("POST", "/interactions/"))[0]
+    assert ac.payload["type"] == 8
+    assert [c["value"] for c in ac.payload["data"]["choices"]] == ["flair"]
+
+    bot.client._connection.parse_interaction_create(command(
+        "imagine-med-settings", {"modality": "ct", "size": 768}, token="tok-set"))
+    saved = (await dc.until("PATCH", f"/webhooks/{APP_ID}/tok-set/messages/@original"))[0]
+    callback = dc.mock.of("POST", "/interactions/")[-1]
+    assert callback.payload == {"type": 5, "data": {"flags": 64}}  # private from the start
+    assert "Saved." in saved.payload["content"] and "modality: ct; size: 768" in (
+        saved.payload["content"])
+    bot.client._connection.parse_interaction_create(command(
+        "imagine-med-help", {}, token="tok-help"))
+    helped = (await dc.until("PATCH", f"/webhooks/{APP_ID}/tok-help/messages/@original"))[0]
+    text = helped.payload.get("content") or helped.payload["embeds"][0]["description"]
+    assert "--modality" in text and "SYNTHETIC" in text
+
+
+def test_the_help_text_fits_an_embed() -> None:
+    from imagine_med.bot.discord_app import content_of
+    from imagine_med.bot.helptext import help_text
+    from imagine_med.bot.reply import Reply
+
+    content, embed = content_of(Reply(help_text()))
+    assert len(content) <= 2000
+    assert embed is None or len(embed.description or "") <= 4096
