@@ -25,6 +25,8 @@ COMMANDS: dict[str, str] = {
     "cancel": "imagine_med.commands.jobs",
     "verify": "imagine_med.commands.verify",
     "moderate": "imagine_med.commands.moderate",
+    "discord": "imagine_med.commands.bots",
+    "slack": "imagine_med.commands.bots",
 }
 
 

@@ -156,7 +156,7 @@ class BotCore:
                                  ) -> Outcome:
         """Moderation first: block -> a private refusal; hold -> the jobs are parked for review
         and the moderators' channel gets Approve / Reject buttons; allow -> queued."""
-        verdict = self.moderation.screen(prompt) if self.moderation is not None else None
+        verdict = self._screen(who, prompt)
         decision = getattr(verdict, "decision", "allow")
         reason = getattr(verdict, "reason", "") or ""
         if decision == "block":
@@ -176,6 +176,15 @@ class BotCore:
                 rows=moderation_rows(job.id), job_id=job.id,
             ))
         return held
+
+    def _screen(self, who: Who, prompt: str) -> Any:
+        if self.moderation is None:
+            return None
+        context = getattr(self.moderation, "ScreenContext", None)
+        if context is None:
+            return self.moderation.screen(prompt)
+        return self.moderation.screen(prompt, context(user_id=who.user_id, platform=who.platform,
+                                                      channel_id=who.channel_id))
 
     async def _submit_all(self, who: Who, specs: list[CaseSpec], *, kind: str,
                           parent: str | None = None, index: int | None = None,

@@ -1,0 +1,151 @@
+"""Starting the adapters: build the core over the real queue, run each adapter with its delivery
+loop. Used by `imagine-med discord`, `imagine-med slack` and `make run` (`run_configured`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from dataclasses import dataclass
+
+from imagine_med.bot.config import BotConfig
+from imagine_med.bot.core import BotCore
+from imagine_med.bot.delivery import DeliveryLoop
+from imagine_med.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+class BotSetupError(Exception):
+    """A missing token or an unreachable service; `message` says what to set or start."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SlackMode:
+    http: bool = False
+    host: str = "0.0.0.0"
+    port: int = 3000
+
+
+def build_core(settings: Settings | None = None, config: BotConfig | None = None) -> BotCore:
+    from imagine_med.bot.prefs import PreferenceStore
+    from imagine_med.bot.queue_backend import QueueJobs
+    from imagine_med.queue import JobQueue, QueueError
+    from imagine_med.store import migrate
+
+    settings = settings or get_settings()
+    try:
+        queue = JobQueue(settings=settings)
+        queue.redis.ping()
+    except QueueError as exc:
+        raise BotSetupError(exc.message) from exc
+    except Exception as exc:
+        raise BotSetupError(f"Cannot reach Redis ({exc}); set REDIS_URL or start Redis.") from exc
+    migrate(queue.database_url)
+    return BotCore(QueueJobs(queue), PreferenceStore(queue.database_url), config or BotConfig())
+
+
+def configured(settings: Settings) -> list[str]:
+    """Adapters whose tokens are set in the environment."""
+    out = []
+    if settings.discord_token:
+        out.append("discord")
+    if settings.slack_bot_token and (settings.slack_app_token or settings.slack_signing_secret):
+        out.append("slack")
+    return out
+
+
+def check_discord(settings: Settings) -> None:
+    if not settings.discord_token:
+        raise BotSetupError("Set DISCORD_TOKEN (the bot token from the Discord developer "
+                            "portal) to start the Discord adapter.")
+
+
+def check_slack(settings: Settings, mode: SlackMode) -> None:
+    if not settings.slack_bot_token:
+        raise BotSetupError("Set SLACK_BOT_TOKEN (xoxb-...) to start the Slack adapter.")
+    if mode.http and not settings.slack_signing_secret:
+        raise BotSetupError("HTTP mode verifies Slack's signatures: set SLACK_SIGNING_SECRET.")
+    if not mode.http and not settings.slack_app_token:
+        raise BotSetupError("Socket Mode needs SLACK_APP_TOKEN (xapp-...); or use --http with "
+                            "SLACK_SIGNING_SECRET.")
+
+
+def _consumer_name(platform: str) -> str:
+    return f"{platform}-{socket.gethostname()}"
+
+
+async def run_discord(core: BotCore, settings: Settings) -> None:
+    from imagine_med.bot.discord_app import DiscordBot
+
+    check_discord(settings)
+    assert settings.discord_token is not None
+    bot = DiscordBot(core)
+    loop = DeliveryLoop(core, bot, consumer=_consumer_name("discord"))
+
+    async def deliver_when_ready() -> None:
+        await bot.client.wait_until_ready()
+        await loop.run_forever()
+
+    delivery = asyncio.create_task(deliver_when_ready())
+    try:
+        await bot.start(settings.discord_token.get_secret_value())
+    finally:
+        loop.stop()
+        delivery.cancel()
+        await bot.client.close()
+
+
+async def run_slack(core: BotCore, settings: Settings, mode: SlackMode = SlackMode()) -> None:
+    from imagine_med.bot.slack_app import EVENTS_PATH, SlackBot
+
+    check_slack(settings, mode)
+    assert settings.slack_bot_token is not None
+    secret = settings.slack_signing_secret.get_secret_value() if (
+        settings.slack_signing_secret) else ""
+    bot = SlackBot(core, token=settings.slack_bot_token.get_secret_value(),
+                   signing_secret=secret, api_url=settings.slack_api_url)
+    loop = DeliveryLoop(core, bot, consumer=_consumer_name("slack"))
+    delivery = asyncio.create_task(loop.run_forever())
+    try:
+        if mode.http:
+            from aiohttp import web
+
+            runner = web.AppRunner(bot.web_app())
+            await runner.setup()
+            await web.TCPSite(runner, mode.host, mode.port).start()
+            log.info("Slack adapter listening on http://%s:%d%s", mode.host, mode.port,
+                     EVENTS_PATH)
+            try:
+                await asyncio.Event().wait()
+            finally:
+                await runner.cleanup()
+        else:
+            assert settings.slack_app_token is not None
+            await bot.socket_mode(settings.slack_app_token.get_secret_value())
+    finally:
+        loop.stop()
+        delivery.cancel()
+
+
+async def run_configured(settings: Settings | None = None,
+                         slack_mode: SlackMode | None = None) -> list[str]:
+    """Run every adapter whose tokens are set (for `make run`); returns their names, or an
+    empty list at once when none is configured."""
+    settings = settings or get_settings()
+    names = configured(settings)
+    if not names:
+        return []
+    core = build_core(settings)
+    mode = slack_mode or SlackMode(http=not settings.slack_app_token)
+    tasks = []
+    if "discord" in names:
+        tasks.append(run_discord(core, settings))
+    if "slack" in names:
+        tasks.append(run_slack(core, settings, mode))
+    await asyncio.gather(*tasks)
+    return names

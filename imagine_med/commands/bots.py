@@ -1,0 +1,67 @@
+"""`imagine-med discord` and `imagine-med slack [--http --port N]`: run one chat adapter.
+
+Tokens come from the environment (DISCORD_TOKEN; SLACK_BOT_TOKEN with SLACK_APP_TOKEN for
+Socket Mode or SLACK_SIGNING_SECRET for HTTP mode); see docs/bots.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Awaitable, Callable
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    d = sub.add_parser("discord", help="run the Discord bot (needs DISCORD_TOKEN)")
+    d.set_defaults(func=run_discord)
+    s = sub.add_parser(
+        "slack", help="run the Slack bot (Socket Mode; --http to serve /slack/events instead)"
+    )
+    s.add_argument("--http", action="store_true",
+                   help="HTTP mode: serve Slack's requests at /slack/events (needs "
+                        "SLACK_SIGNING_SECRET) instead of Socket Mode (needs SLACK_APP_TOKEN)")
+    s.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to listen on")
+    s.add_argument("--port", type=int, default=3000, help="HTTP mode: port (default 3000)")
+    s.set_defaults(func=run_slack)
+
+
+def _run(make: Callable[[], Awaitable[None]]) -> int:
+    import asyncio
+
+    from imagine_med.bot.runner import BotSetupError
+
+    try:
+        asyncio.run(make())
+    except BotSetupError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def run_discord(args: argparse.Namespace) -> int:
+    from imagine_med.bot import runner
+    from imagine_med.settings import get_settings
+
+    settings = get_settings()
+
+    async def main() -> None:
+        runner.check_discord(settings)  # say what is missing before connecting to anything
+        await runner.run_discord(runner.build_core(settings), settings)
+
+    return _run(main)
+
+
+def run_slack(args: argparse.Namespace) -> int:
+    from imagine_med.bot import runner
+    from imagine_med.settings import get_settings
+
+    settings = get_settings()
+    mode = runner.SlackMode(http=args.http, host=args.host, port=args.port)
+
+    async def main() -> None:
+        runner.check_slack(settings, mode)
+        await runner.run_slack(runner.build_core(settings), settings, mode)
+
+    return _run(main)
