@@ -285,3 +285,39 @@ def test_the_help_text_fits_an_embed() -> None:
     content, embed = content_of(Reply(help_text()))
     assert len(content) <= 2000
     assert embed is None or len(embed.description or "") <= 4096
+
+
+async def test_same_prompt_reads_the_same_on_discord_and_slack(dc: Harness) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+    from bot_mocks.slack_api import SlackMock, sign, slash_body
+
+    from imagine_med.bot.slack_app import SlackBot
+
+    prompt = "axial brain MRI flair, left MCA acute infarct, elderly woman, blorp --seed 3"
+    bot = await dc.start_bot()
+    await dc.imagine(bot, prompt)
+    discord_text = dc.mock.of("PATCH", f"/webhooks/{APP_ID}/tok-cmd/messages/@original")[0]
+
+    mock = await SlackMock().start()
+    slack = SlackBot(dc.stack.core, token="xoxb-test", signing_secret="s", api_url=mock.url)
+    http = TestClient(TestServer(slack.web_app()))
+    await http.start_server()
+    try:
+        body = slash_body("/imagine-med", prompt)
+        r = await http.post("/slack/events", data=body, headers={
+            **sign("s", body), "Content-Type": "application/x-www-form-urlencoded"})
+        assert r.status == 200
+        for _ in range(200):
+            if mock.of("chat.postMessage"):
+                break
+            await asyncio.sleep(0.02)
+        slack_text = mock.of("chat.postMessage")[0].params["text"]
+    finally:
+        await http.close()
+        await mock.close()
+
+    def lines(text: str) -> list[str]:
+        return [ln for ln in text.splitlines() if ln.startswith(("interpreted as:", "ignored:"))]
+
+    assert lines(discord_text.payload["content"]) == lines(slack_text)
+    assert len(lines(slack_text)) == 2 and lines(slack_text)[1] == "ignored: blorp"

@@ -84,7 +84,8 @@ class Harness:
 
 @pytest.fixture
 async def slack(redis_url: str, namespace: str, tmp_path: Path) -> AsyncIterator[Harness]:
-    stack = make_stack(redis_url, namespace, tmp_path, moderators="UMOD")
+    stack = make_stack(redis_url, namespace, tmp_path, moderators="UMOD",
+                       moderation_channel="CMOD")
     mock = await SlackMock().start()
     bot = SlackBot(stack.core, token="xoxb-test", signing_secret=SECRET, api_url=mock.url)
     http = TestClient(TestServer(bot.web_app()))
@@ -207,7 +208,7 @@ async def test_buttons_upscale_answer_key_refine_and_cancel(slack: Harness) -> N
     info = slack.stack.queue.status(up)
     assert info is not None and info.kind == "upscale" and info.user == "U2"
     assert info.params["variant"] == 2 and info.params["scale"] == 2
-    assert "Upscale of variant 2" in slack.mock.of("chat.postMessage")[-1].params["text"]
+    assert "Upscale 2x of variant 2" in slack.mock.of("chat.postMessage")[-1].params["text"]
 
     # Cancel by someone else: refused, privately; by the owner: the message changes
     await slack.post(block_actions_body(ids.encode(Action.CANCEL, up), user="U3"))
@@ -266,6 +267,54 @@ async def test_settings_and_info(slack: Harness) -> None:
     assert "1 job waiting" in info and "#1 in line" in info
 
 
+async def test_moderation_block_hold_approve_reject(slack: Harness) -> None:
+    await slack.command("/imagine-med", "PA chest x-ray of Barack Obama")
+    await slack.settle("chat.postEphemeral")
+    blocked = slack.mock.of("chat.postEphemeral")[0].params
+    assert blocked["user"] == "U1" and "public figures" in blocked["text"]
+    assert not slack.mock.of("chat.postMessage")
+
+    held_prompt = "PA chest x-ray, make it look like a real scan"
+    await slack.command("/imagine-med", held_prompt)
+    await slack.command("/imagine-med", held_prompt)
+    await slack.settle("chat.postMessage", 2)
+    notices = slack.mock.of("chat.postEphemeral")[1:]
+    assert all("held for review by a moderator" in n.params["text"] for n in notices)
+    reviews = slack.mock.of("chat.postMessage")
+    assert all(r.params["channel"] == "CMOD" for r in reviews)  # nothing public in C1
+    first, second = (ids.decode(_buttons(r.params)[0]).job_id for r in reviews)
+    assert [ids.decode(b).action for b in _buttons(reviews[0].params)] == [Action.APPROVE,
+                                                                        Action.REJECT]
+    assert slack.stack.queue.status(first).status == "held"  # type: ignore[union-attr]
+
+    await slack.post(block_actions_body(ids.encode(Action.APPROVE, first), user="U2",
+                                        channel="CMOD"))
+    await slack.settle("chat.postEphemeral", 4)
+    assert "Only moderators" in slack.mock.of("chat.postEphemeral")[-1].params["text"]
+    await slack.post(block_actions_body(ids.encode(Action.APPROVE, first), user="UMOD",
+                                        channel="CMOD", message_ts="5.5"))
+    await slack.settle("chat.update")
+    assert "Approved by <@UMOD>" in slack.mock.of("chat.update")[0].params["text"]
+    assert slack.stack.queue.status(first).status == "queued"  # type: ignore[union-attr]
+
+    await slack.post(block_actions_body(ids.encode(Action.REJECT, second), user="UMOD",
+                                        channel="CMOD"))
+    await slack.settle("views.open")
+    form = slack.mock.of("views.open")[0].params["view"]
+    await slack.post(view_submission_body(form["callback_id"], {"reason": "not for teaching"},
+                                          user="UMOD", channel="CMOD"))
+    for _ in range(100):
+        if slack.stack.queue.status(second).status == "cancelled":  # type: ignore[union-attr]
+            break
+        await asyncio.sleep(0.02)
+    assert slack.stack.queue.status(second).error == "not for teaching"  # type: ignore[union-attr]
+    # the delivery loop tells the requester, privately, why
+    n = len(slack.mock.of("chat.postEphemeral"))
+    await slack.deliver("chat.postEphemeral", n + 1)
+    told = slack.mock.of("chat.postEphemeral")[-1].params
+    assert told["user"] == "U1" and "not for teaching" in told["text"]
+
+
 def test_settings_text_parsing() -> None:
     assert parse_settings_text("scope=channel modality=ct dm=yes") == (
         "channel", {"modality": "ct", "dm_results": "yes"}, [])
@@ -282,3 +331,53 @@ def test_block_kit_limits() -> None:
     actions = [b for b in out if b["type"] == "actions"]
     assert len({b["block_id"] for b in actions}) == len(actions) == 3
     assert json.dumps(out)  # serialisable as Slack requires
+
+
+async def test_imagine_med_slack_http_command_serves_slack_events(
+        redis_url: str, namespace: str, tmp_path: Path) -> None:
+    """`imagine-med slack --http --port N` as a process: bolt's /slack/events, SLACK_API_URL."""
+    import socket
+    import subprocess
+    import sys
+
+    stack = make_stack(redis_url, namespace, tmp_path)
+    mock = await SlackMock().start()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**stack.env, "SLACK_BOT_TOKEN": "xoxb-cli", "SLACK_SIGNING_SECRET": SECRET,
+           "SLACK_API_URL": mock.url}
+    env.pop("SLACK_APP_TOKEN", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "imagine_med.cli", "slack", "--http", "--host", "127.0.0.1",
+         "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        import aiohttp
+
+        body = slash_body("/imagine-med", PROMPT, response_url=mock.response_url())
+        async with aiohttp.ClientSession() as session:
+            for _ in range(300):  # the process imports and connects first
+                try:
+                    async with session.post(f"http://127.0.0.1:{port}/slack/events",
+                                            data=body, headers={**sign(SECRET, body), **FORM}
+                                            ) as r:
+                        assert r.status == 200
+                        break
+                except aiohttp.ClientConnectionError:
+                    assert proc.poll() is None, proc.stdout.read().decode()  # type: ignore[union-attr]
+                    await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the slack command never listened")
+        for _ in range(200):
+            if mock.of("chat.postMessage"):
+                break
+            await asyncio.sleep(0.05)
+        post = mock.of("chat.postMessage")[0]
+        assert post.token == "xoxb-cli" and "Queued (#1 in line)" in post.params["text"]
+        assert "interpreted as: PA chest X-ray · consolidation (right, RUL)" in post.params["text"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        await mock.close()
+        stack.close()
+    assert proc.returncode is not None
