@@ -216,11 +216,17 @@ def luminance(pixels: np.ndarray) -> np.ndarray:
 
 
 def _texture_mask(y: np.ndarray) -> np.ndarray:
-    """Local standard deviation (9x9), mapped to a gain in [0.5, 2]: stronger in texture."""
-    m = ndimage.uniform_filter(y, 9)
-    v = ndimage.uniform_filter(y * y, 9) - m * m
-    sd = np.sqrt(np.maximum(v, 0.0))
-    return np.clip(0.5 + sd / 12.0, 0.5, 2.0).astype(np.float32)
+    """Gain in [0.5, 2] from the standard deviation of 8x8 blocks (smoothed over 3x3 blocks):
+    stronger in texture, where it is masked and where JPEG keeps it. Blocks, not a sliding
+    window, because that is 10x cheaper at 1024 px (the embed time budget is 50 ms)."""
+    b = 8
+    h, w = y.shape
+    hb, wb = -(-h // b), -(-w // b)
+    pad = np.pad(y, ((0, hb * b - h), (0, wb * b - w)), mode="edge")
+    sd = pad.reshape(hb, b, wb, b).std(axis=(1, 3))
+    sd = ndimage.uniform_filter(sd, 3, mode="nearest")
+    gain = np.clip(0.5 + sd / 12.0, 0.5, 2.0).astype(np.float32)
+    return np.repeat(np.repeat(gain, b, axis=0), b, axis=1)[:h, :w]
 
 
 def embed_with_delta(
