@@ -381,3 +381,37 @@ async def test_imagine_med_slack_http_command_serves_slack_events(
         await mock.close()
         stack.close()
     assert proc.returncode is not None
+
+
+async def test_show_dm_results_auto_answer_key_and_allow_list(slack: Harness) -> None:
+    await slack.command("/imagine-med-settings", "dm=yes answer_key=yes")
+    await slack.settle("chat.postEphemeral")
+    await slack.command("/imagine-med", PROMPT)
+    await slack.settle("chat.postMessage")
+    job = slack.job_of_status()
+    await asyncio.to_thread(slack.stack.work)
+    await slack.deliver("files.completeUploadExternal", 2)  # the grid, then the answer overlay
+    grid, overlay = slack.mock.of("files.completeUploadExternal")[:2]
+    assert grid.params["channel_id"] == "DU1"  # results by direct message
+    assert overlay.params["channel_id"] == "DU1" and "Answer key" in overlay.params[
+        "initial_comment"]
+    assert "consolidation" in slack.mock.of("chat.postEphemeral")[-1].params["text"]
+
+    # /imagine-med-show re-posts the job, with its buttons, where it is asked for
+    await slack.command("/imagine-med-show", f"job:{job}", user="U7")
+    await slack.settle("files.completeUploadExternal", 3)
+    assert slack.mock.of("files.completeUploadExternal")[2].params["channel_id"] == "C1"
+    await slack.settle("chat.postMessage", 3)
+    shown = slack.mock.of("chat.postMessage")[-1].params
+    assert {ids.decode(b).job_id for b in _buttons(shown)} == {job}
+    await slack.command("/imagine-med-show", "nope", user="U7")
+    await slack.settle("chat.postEphemeral", 3)
+    assert "No job 'nope'" in slack.mock.of("chat.postEphemeral")[-1].params["text"]
+
+    # a channel outside the allow-list gets a private explanation and nothing else
+    slack.stack.core.config.allowed_channels = frozenset({"C9"})
+    n = len(slack.mock.of("chat.postMessage"))
+    await slack.command("/imagine-med", PROMPT)
+    await slack.settle("chat.postEphemeral", 4)
+    assert "not enabled in this channel" in slack.mock.of("chat.postEphemeral")[-1].params["text"]
+    assert len(slack.mock.of("chat.postMessage")) == n

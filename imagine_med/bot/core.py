@@ -511,7 +511,7 @@ def answer_reply(job: JobView, doc: dict[str, Any], index: int) -> Reply:
     if job.files:
         overlay = _overlay_file(job.id, job.files, doc, index)
         if overlay is not None:
-            attachments.append(Attachment(overlay, f"SPOILER_answer-{job.id}-{index}.png",
+            attachments.append(Attachment(overlay, f"answer-{job.id}-{index}.png",
                                           "Label overlay of the synthetic findings",
                                           spoiler=True))
     return Reply("\n".join(lines), attachments=attachments, ephemeral=True, job_id=job.id)
@@ -528,9 +528,11 @@ def _overlay_file(job_id: str, files: dict[str, Path], doc: dict[str, Any],
         img, lab = files.get(f"variant-{i}.png"), files.get(f"variant-{i}.labels.png")
         if img is None or lab is None:
             continue
-        labels = next((v.get("labels") for v in doc.get("variants", []) if v.get("index") == i),
-                      None) or doc.get("labels") or {}
-        tiles.append(label_overlay(img, lab, labels))
+        variant = next((v for v in doc.get("variants", []) if v.get("index") == i), doc)
+        # the answer is the findings: tint those, not every anatomical label
+        labels = {str(f["label_id"]): f["name"] for f in variant.get("findings") or []
+                  if f.get("label_id")}
+        tiles.append(label_overlay(img, lab, labels, title=f"variant {i}"))
     if not tiles:
         return None
     if len(tiles) == 1:

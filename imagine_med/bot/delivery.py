@@ -127,8 +127,11 @@ class DeliveryLoop:
             ref = await self.poster.post_result(job, target, core.result_reply(job))
             await asyncio.to_thread(jobs.mark_posted, job.id, self.platform, kind, ref)
             if await self._answer_key_auto(job):
-                for reply in core.answer_key(job, 0).replies:
-                    await self.poster.post_private(job, target, reply)
+                try:  # best effort: the grid is out and recorded; never post it twice for this
+                    for reply in core.answer_key(job, 0).replies:
+                        await self.poster.post_private(job, target, reply)
+                except Exception:
+                    log.exception("automatic answer key for job %s failed", job.id)
             return
         reply = core.ended_reply(job)
         if _has_status(target):

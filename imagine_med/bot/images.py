@@ -60,7 +60,7 @@ def _palette(n: int) -> list[tuple[int, int, int]]:
 
 
 def label_overlay(image_path: Path, labels_path: Path, labels: dict[str, str],
-                  alpha: float = 0.45) -> Image.Image:
+                  alpha: float = 0.45, title: str = "") -> Image.Image:
     """The variant with each labelled region tinted in its own colour and a legend below.
 
     `labels` maps label id (as in case.json: string keys) to a name; id 0 is background. Regions
@@ -87,6 +87,9 @@ def label_overlay(image_path: Path, labels_path: Path, labels: dict[str, str],
     if not ids:
         draw.text((8, base.height + 4), "no labelled findings (normal case)", fill=(255, 255, 255),
                   font=font)
+    if title:
+        tw = draw.textlength(title, font=font)
+        draw.text((base.width - tw - 8, base.height + 4), title, fill=(255, 255, 255), font=font)
     for row, i in enumerate(ids):
         y = base.height + 4 + row * line_h
         draw.rectangle((8, y + 2, 8 + font_px, y + 2 + font_px), fill=colours[i])

@@ -63,7 +63,7 @@ class DiscordMock:
         return [f"{r.method} {r.path}" for r in self.requests]
 
     async def start(self) -> DiscordMock:
-        app = web.Application()
+        app = web.Application(client_max_size=64 * 2**20)  # uploads are megabytes
         app.router.add_route("*", "/api/v10/{tail:.*}", self._handle)
         self.server = TestServer(app)
         await self.server.start_server()

@@ -53,7 +53,7 @@ class SlackMock:
         return [c for c in self.calls if c.method == method]
 
     async def start(self) -> SlackMock:
-        app = web.Application()
+        app = web.Application(client_max_size=64 * 2**20)  # uploads are megabytes
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_post("/response/{name}", self._response)
