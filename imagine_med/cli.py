@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "cancel": "imagine_med.commands.jobs",
     "verify": "imagine_med.commands.verify",
     "moderate": "imagine_med.commands.moderate",
+    "mod": "imagine_med.commands.mod",
     "discord": "imagine_med.commands.bots",
     "slack": "imagine_med.commands.bots",
 }
