@@ -145,3 +145,23 @@ def test_registry_loads_the_model_once_for_every_modality(fresh_registry, model_
     ct = registry.get_renderer("diffusion", "ct")
     assert xray is ct and xray.engine == "diffusion"
     assert xray.pipes.source.path == model_dir and xray.pipes.device.type == "cpu"
+
+
+def test_generate_with_model_writes_a_diffusion_case(fresh_registry, model_dir, tmp_path, capsys):
+    from imagine_med.cli import main
+
+    fresh_registry.setenv("IMAGINE_MED_DIFFUSION_MODEL", "")  # restored after the test
+    fresh_registry.setenv("IMAGINE_MED_DIFFUSION_DEVICE", "cpu")
+    fresh_registry.setenv("IMAGINE_MED_DIFFUSION_GUIDANCE", "none")
+    prompt = "cxr right upper lobe consolidation --engine diffusion --size 64 --steps 2 --seed 5"
+    assert main(["generate", prompt, "--model", str(model_dir), "--out", str(tmp_path / "c")]) == 0
+    doc = json.loads((tmp_path / "c" / "case.json").read_text())
+    assert doc["engine"] == "diffusion" and model_dir.name in doc["engine_version"]
+    assert len(doc["variants"]) == 4
+    assert {v["tags"]["guided"] for v in doc["variants"]} == {"none"}
+    assert "no ground-truth labels" in doc["answer_key"].lower()
+
+    registry._cache.pop(("diffusion", "xray"), None)  # a new process would start cold
+    missing = tmp_path / "nowhere"
+    assert main(["generate", "cxr", "--model", str(missing), "--out", str(tmp_path / "d")]) == 3
+    assert f"{missing}, which does not exist" in capsys.readouterr().err
