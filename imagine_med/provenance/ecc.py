@@ -54,6 +54,21 @@ def encode(bits: np.ndarray) -> np.ndarray:
     return np.concatenate(out).astype(np.uint8)
 
 
+@lru_cache(maxsize=1)
+def _predecessors() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For each state: its two predecessor states, the input bit on those edges (the same for
+    both: the newest bit), and the index (0-7) of the coded triple each edge emits."""
+    outputs, next_state = _trellis()
+    src = np.repeat(np.arange(N_STATES), 2)
+    bit = np.tile([0, 1], N_STATES)
+    dst = next_state[src, bit]
+    order = np.argsort(dst, kind="stable")
+    src, bit = src[order].reshape(N_STATES, 2), bit[order].reshape(N_STATES, 2)
+    weights = 1 << np.arange(RATE - 1, -1, -1)
+    pattern = (outputs[src, bit] * weights).sum(axis=-1)  # (S, 2)
+    return src, bit[:, 0], pattern[:, 0], pattern[:, 1]
+
+
 def viterbi(soft: np.ndarray, n_bits: int) -> tuple[np.ndarray, float]:
     """Soft values (positive = bit 0, negative = bit 1), length coded_length(n_bits) -> the most
     likely message and its correlation with `soft` normalised to [-1, 1] (1 = every coded bit
@@ -62,34 +77,27 @@ def viterbi(soft: np.ndarray, n_bits: int) -> tuple[np.ndarray, float]:
     steps = n_bits + K - 1
     if soft.shape != (steps * RATE,):
         raise ValueError(f"expected {steps * RATE} soft values, got {soft.shape}")
-    outputs, next_state = _trellis()
-    # prev-state/bit pairs that lead into each state: each state has exactly two predecessors.
-    signs = 1.0 - 2.0 * outputs.astype(np.float64)  # (S, 2, R): +1 for coded 0
-    src = np.repeat(np.arange(N_STATES), 2)
-    bit = np.tile([0, 1], N_STATES)
-    dst = next_state[src, bit]
-    order = np.argsort(dst, kind="stable")
-    src, bit, dst = src[order], bit[order], dst[order]
-    src2 = src.reshape(N_STATES, 2)
-    bit2 = bit.reshape(N_STATES, 2)
+    src, bit, pat0, pat1 = _predecessors()
+    # Metric of each of the 2^RATE possible coded triples at every step, in one product.
+    triples = (np.arange(1 << RATE)[:, None] >> np.arange(RATE - 1, -1, -1)[None, :]) & 1
+    pm = soft.reshape(steps, RATE) @ (1.0 - 2.0 * triples).T  # (steps, 8)
+    tail = bit == 1  # states entered by a 1: forbidden while flushing the zero tail
     metric = np.full(N_STATES, -np.inf)
     metric[0] = 0.0
-    choice = np.zeros((steps, N_STATES), dtype=np.int8)
-    chunks = soft.reshape(steps, RATE)
+    choice = np.zeros((steps, N_STATES), dtype=bool)
+    s0, s1 = src[:, 0], src[:, 1]
     for t in range(steps):
-        branch = signs @ chunks[t]  # (S, 2)
-        if t >= n_bits:  # tail: only zero bits are allowed
-            branch = branch.copy()
-            branch[:, 1] = -np.inf
-        cand = metric[src2] + branch[src2, bit2]  # (S, 2)
-        pick = np.argmax(cand, axis=1)
+        c0 = metric[s0] + pm[t, pat0]
+        c1 = metric[s1] + pm[t, pat1]
+        pick = c1 > c0
+        metric = np.where(pick, c1, c0)
+        if t >= n_bits:
+            metric[tail] = -np.inf
         choice[t] = pick
-        metric = cand[np.arange(N_STATES), pick]
     state = 0
     bits = np.zeros(steps, dtype=np.uint8)
     for t in range(steps - 1, -1, -1):
-        k = choice[t, state]
-        bits[t] = bit2[state, k]
-        state = src2[state, k]
+        bits[t] = bit[state]
+        state = src[state, int(choice[t, state])]
     total = float(np.abs(soft).sum()) or 1.0
     return bits[:n_bits], float(metric[0]) / total
