@@ -385,7 +385,11 @@ class ModerationService:
                reason: str = "") -> ReviewResult:
         """A moderator's decision on a held prompt (by case or job id) or an appeal (by appeal
         id). Approving a hold releases its jobs into the queue; rejecting one cancels them with
-        `reason` shown to the requester. A rejection needs a reason."""
+        `reason` shown to the requester. A rejection needs a reason.
+
+        The case is claimed first (pending -> deciding) and the queue is called outside any
+        transaction of ours (the queue writes the same database); if the queue fails, the case
+        goes back to pending and the error is raised."""
         self._require_moderator(roles)
         reason = (reason or "").strip()
         if not approve and not reason:
@@ -393,19 +397,60 @@ class ModerationService:
         with self._tx() as s:
             appeal = s.get(Appeal, item_id)
             if appeal is not None:
-                return self._decide_appeal(s, appeal, moderator, approve, reason)
-            case_id = self._case_id(s, item_id)
-            case = s.get(ModerationCase, case_id) if case_id else None
-            if case is None:
-                raise NotFound(f"Nothing to decide under {item_id!r}: no held prompt, job or "
-                               "appeal has that id (see `imagine-med mod queue`).")
+                if appeal.status != "pending":
+                    raise AlreadyDecided(f"Appeal {appeal.id} is already {appeal.status}.")
+                case = s.get(ModerationCase, appeal.case_id)
+                assert case is not None  # foreign key
+                if case.status != "pending":  # an appeal of a block: no jobs to move
+                    return self._decide_appeal(s, appeal, case, moderator, approve, reason)
+                kind = "appeal"
+            else:
+                case_id = self._case_id(s, item_id)
+                case = s.get(ModerationCase, case_id) if case_id else None
+                if case is None:
+                    raise NotFound(f"Nothing to decide under {item_id!r}: no held prompt, job "
+                                   "or appeal has that id (see `imagine-med mod queue`).")
+                kind = "hold"
             if case.status != "pending":
                 raise AlreadyDecided(f"Case {case.id} is already {case.status}.")
-            result = self._decide_hold(s, case, moderator, approve, reason, item_id, "hold")
+            case.status = "deciding"
+            case_id = case.id
+            job_ids = list(s.scalars(select(CaseJob.job_id).where(CaseJob.case_id == case.id)))
+        try:
+            released, rejected = self._move_jobs(job_ids, approve, reason)
+        except Exception as exc:
+            with self._tx() as s:
+                claimed = s.get(ModerationCase, case_id)
+                if claimed is not None and claimed.status == "deciding":
+                    claimed.status = "pending"
+            detail = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            raise ModerationError(
+                f"The queue could not carry out the decision ({detail}); case {case_id} is "
+                "still pending, so try again once the queue is back."
+            ) from exc
+        with self._tx() as s:
+            case = s.get(ModerationCase, case_id)
+            assert case is not None
+            result = self._finish_hold(s, case, moderator, approve, reason, item_id, kind,
+                                       job_ids, released, rejected)
             for a in s.scalars(select(Appeal).where(Appeal.case_id == case.id,
                                                     Appeal.status == "pending")):
                 self._close_appeal(s, a, case, moderator, approve, reason)
             return result
+
+    def _move_jobs(self, job_ids: list[str], approve: bool, reason: str
+                   ) -> tuple[list[str], list[str]]:
+        released: list[str] = []
+        rejected: list[str] = []
+        if self.queue is None:
+            return released, rejected
+        for job_id in job_ids:
+            if approve:
+                if self.queue.release(job_id) == "queued":
+                    released.append(job_id)
+            elif self.queue.reject(job_id, f"Rejected by a moderator: {reason}") == "cancelled":
+                rejected.append(job_id)
+        return released, rejected
 
     def record_review(self, job_id: str, action: str, moderator: str, reason: str = "") -> None:
         """Record a decision an adapter already carried out on the queue (release/reject)."""
@@ -419,22 +464,13 @@ class ModerationService:
                             reason=reason or None)
                 return
             if case.status == "pending":
-                self._decide_hold(s, case, moderator, approve, reason, job_id, "hold",
-                                  touch_queue=False)
+                jobs = list(s.scalars(select(CaseJob.job_id).where(CaseJob.case_id == case.id)))
+                self._finish_hold(s, case, moderator, approve, reason, job_id, "hold", jobs,
+                                  [], [])
 
-    def _decide_hold(self, s: Session, case: ModerationCase, moderator: str, approve: bool,
-                     reason: str, item_id: str, kind: str, *, touch_queue: bool = True
-                     ) -> ReviewResult:
-        job_ids = list(s.scalars(select(CaseJob.job_id).where(CaseJob.case_id == case.id)))
-        released: list[str] = []
-        rejected: list[str] = []
-        if touch_queue and self.queue is not None:
-            for job_id in job_ids:
-                if approve:
-                    if self.queue.release(job_id) == "queued":
-                        released.append(job_id)
-                elif self.queue.reject(job_id, f"Rejected by a moderator: {reason}") == "cancelled":
-                    rejected.append(job_id)
+    def _finish_hold(self, s: Session, case: ModerationCase, moderator: str, approve: bool,
+                     reason: str, item_id: str, kind: str, job_ids: list[str],
+                     released: list[str], rejected: list[str]) -> ReviewResult:
         case.status = "approved" if approve else "rejected"
         case.decided_by, case.decided_at, case.decision_note = moderator, self.now(), reason
         for job_id in job_ids or [None]:
@@ -499,16 +535,9 @@ class ModerationService:
                         decision="appeal", reason=appeal.text_redacted or None)
             return appeal.id
 
-    def _decide_appeal(self, s: Session, appeal: Appeal, moderator: str, approve: bool,
-                       reason: str) -> ReviewResult:
-        if appeal.status != "pending":
-            raise AlreadyDecided(f"Appeal {appeal.id} is already {appeal.status}.")
-        case = s.get(ModerationCase, appeal.case_id)
-        assert case is not None  # foreign key
-        if case.status == "pending":  # an appeal of a hold decides the hold
-            result = self._decide_hold(s, case, moderator, approve, reason, appeal.id, "appeal")
-            self._close_appeal(s, appeal, case, moderator, approve, reason)
-            return result
+    def _decide_appeal(self, s: Session, appeal: Appeal, case: ModerationCase, moderator: str,
+                       approve: bool, reason: str) -> ReviewResult:
+        """An appeal of a refused request (an appeal of a hold is decided with the hold)."""
         self._close_appeal(s, appeal, case, moderator, approve, reason)
         if approve:
             case.status = "overturned"
