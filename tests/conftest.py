@@ -86,3 +86,7 @@ def store_url(database_url: str) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+# The queue's fixtures (`qenv`, `queue_workers`) live with their helpers.
+from queue_support import qenv, queue_workers  # noqa: E402, F401
