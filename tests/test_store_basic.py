@@ -27,10 +27,15 @@ def test_migrate_creates_tables_and_is_idempotent(store_url: str) -> None:
     engine = make_engine(store_url)
     names = set(sa.inspect(engine).get_table_names())
     assert {"jobs", "images", "posted_messages", "alembic_version"} <= names
+    from alembic.script import ScriptDirectory
+
+    from imagine_med.store import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config(store_url))
+    assert len(script.get_heads()) == 1, "migrations must form one line (set down_revision)"
     with engine.connect() as conn:
-        assert conn.execute(sa.text("select version_num from alembic_version")).scalar() == (
-            "0001_queue"
-        )
+        version = conn.execute(sa.text("select version_num from alembic_version")).scalar()
+    assert version == script.get_current_head()
 
 
 def test_job_upsert_roundtrip(store_url: str) -> None:
