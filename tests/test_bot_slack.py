@@ -307,7 +307,11 @@ async def test_moderation_block_hold_approve_reject(slack: Harness) -> None:
         if slack.stack.queue.status(second).status == "cancelled":  # type: ignore[union-attr]
             break
         await asyncio.sleep(0.02)
-    assert slack.stack.queue.status(second).error == "not for teaching"  # type: ignore[union-attr]
+    assert slack.stack.queue.status(second).error == (  # type: ignore[union-attr]
+        "Rejected by a moderator: not for teaching")
+    service = slack.stack.core.jobs.moderation  # type: ignore[attr-defined]
+    assert service.pending() == []  # both decisions are on the moderation record
+    assert service.verify_audit().ok
     # the delivery loop tells the requester, privately, why
     n = len(slack.mock.of("chat.postEphemeral"))
     await slack.deliver("chat.postEphemeral", n + 1)

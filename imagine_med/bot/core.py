@@ -74,11 +74,10 @@ class Outcome:
 
 class BotCore:
     def __init__(self, jobs: JobService, prefs: PreferenceStore, config: BotConfig | None = None,
-                 moderation: Any | None = None, targets: StatusMessages | None = None) -> None:
+                 targets: StatusMessages | None = None) -> None:
         self.jobs = jobs
         self.prefs = prefs
         self.config = config or BotConfig()
-        self.moderation = moderation if moderation is not None else _load_moderation()
         self.targets = targets or StatusMessages(prefs.engine)
 
     # ---- helpers ------------------------------------------------------------------------
@@ -154,51 +153,43 @@ class BotCore:
                                  kind: str, target: dict[str, Any] | None,
                                  parent: str | None = None, index: int | None = None
                                  ) -> Outcome:
-        """Moderation first: block -> a private refusal; hold -> the jobs are parked for review
-        and the moderators' channel gets Approve / Reject buttons; allow -> queued."""
-        verdict = self._screen(who, prompt)
-        decision = getattr(verdict, "decision", "allow")
-        reason = getattr(verdict, "reason", "") or ""
-        if decision == "block":
-            return Outcome.error(text.blocked(reason))
-        hold = decision == "hold"
-        out = await self._submit_all(who, specs, kind=kind, parent=parent, index=index,
-                                     target=target, hold=hold, prompt=prompt)
-        if not hold or not out.jobs:
-            return out
-        held = Outcome.error(text.held(reason))
-        for job in out.jobs:
-            shown = getattr(verdict, "redacted", "") or prompt
-            rules = ", ".join(getattr(verdict, "rule_ids", ()) or ()) or "-"
+        """Moderation, then the queue (both behind `jobs.submit_screened`): block -> a private
+        refusal; hold -> the jobs are parked and the moderators' channel gets Approve / Reject
+        buttons; allow -> queued."""
+        full_target = {"platform": who.platform, "channel": who.channel_id, **(target or {})}
+        try:
+            screened, jobs = await self._io(
+                self.jobs.submit_screened, prompt, specs, who, kind=kind, parent=parent,
+                index=index, reply_target=full_target)
+        except JobRefused as exc:
+            return Outcome.error(exc.message)
+        if screened.decision == "block":
+            return Outcome.error(text.blocked(screened.reason))
+        if screened.decision != "hold":
+            return Outcome(replies=[self.status_reply(j) for j in jobs], jobs=jobs)
+        held = Outcome.error(text.held(screened.reason))
+        rules = ", ".join(screened.rule_ids) or "-"
+        for job in jobs:
+            # no public status message: results of an approved job are posted anew
+            await self.remember_target(job.id, who.platform, {"held": True})
             held.moderation.append(Reply(
                 f"Held prompt from <@{who.user_id}> ({who.platform}, channel {who.channel_id}), "
-                f"job `{job.id}`:\n> {shown}\nrules: {rules}" + (f" ({reason})" if reason else ""),
+                f"job `{job.id}`:\n> {screened.redacted or '(redacted)'}\nrules: {rules}"
+                + (f" ({screened.reason})" if screened.reason else ""),
                 rows=moderation_rows(job.id), job_id=job.id,
             ))
         return held
 
-    def _screen(self, who: Who, prompt: str) -> Any:
-        if self.moderation is None:
-            return None
-        context = getattr(self.moderation, "ScreenContext", None)
-        if context is None:
-            return self.moderation.screen(prompt)
-        return self.moderation.screen(prompt, context(user_id=who.user_id, platform=who.platform,
-                                                      channel_id=who.channel_id))
-
     async def _submit_all(self, who: Who, specs: list[CaseSpec], *, kind: str,
                           parent: str | None = None, index: int | None = None,
-                          params: dict[str, Any] | None = None, hold: bool = False,
-                          target: dict[str, Any] | None = None, prompt: str | None = None
-                          ) -> Outcome:
-        """Queue all specs or none; each job's status message is one reply."""
+                          params: dict[str, Any] | None = None,
+                          target: dict[str, Any] | None = None) -> Outcome:
+        """Queue all specs or none (no new prompt, so no screening: U/V/reroll of a job that
+        was screened already); each job's status message is one reply."""
         full_target = {"platform": who.platform, "channel": who.channel_id, **(target or {})}
-        if hold:  # no public status message: results of an approved job are posted anew
-            full_target["held"] = True
         try:
             jobs = await self._io(self.jobs.submit, specs, who, kind=kind, parent=parent,
-                                  index=index, params=params, hold=hold,
-                                  reply_target=full_target, prompt=prompt)
+                                  index=index, params=params, reply_target=full_target)
         except JobRefused as exc:
             return Outcome.error(exc.message)
         return Outcome(replies=[self.status_reply(j) for j in jobs], jobs=jobs)
@@ -391,29 +382,23 @@ class BotCore:
 
     async def _review(self, who: Who, cid: ComponentId, reason: str | None) -> Outcome:
         """Approve releases a held job into the queue; Reject (after a form for the reason)
-        cancels it, and its owner is told the reason."""
+        cancels it, and its owner is told the reason (by the delivery loop)."""
         if not self.is_moderator(who):
             return Outcome.error(text.MODERATOR_ONLY)
         if cid.action is Action.REJECT and reason is None:
             return Outcome(form=Form(cid.encode(), "Reject held prompt", (
                 FormField("reason", "Reason (shown to the requester)", max_length=300),
             )))
-        record = getattr(self.moderation, "record_review", None)
-        if cid.action is Action.APPROVE:
-            state = await self._io(self.jobs.release, cid.job_id)
-            if state != "queued":
-                return Outcome.error(f"Job {cid.job_id} is {state}; it was not held any more.")
-            if record is not None:
-                await self._io(record, cid.job_id, "approve", who.user_id, "")
-            return Outcome(replies=[Reply(f"Approved by <@{who.user_id}> (job `{cid.job_id}`).",
-                                          replaces=True)])
-        state = await self._io(self.jobs.reject, cid.job_id, reason or "")
-        if state != "cancelled":
-            return Outcome.error(f"Job {cid.job_id} is {state}; it was not held any more.")
-        if record is not None:
-            await self._io(record, cid.job_id, "reject", who.user_id, reason or "")
-        return Outcome(replies=[Reply(
-            f"Rejected by <@{who.user_id}> (job `{cid.job_id}`): {reason}", replaces=True)])
+        approve = cid.action is Action.APPROVE
+        mod = Who(who.platform, who.user_id, who.channel_id, who.team_id, who.user_name,
+                  is_moderator=True, can_manage_channel=who.can_manage_channel)
+        try:
+            await self._io(self.jobs.review, cid.job_id, mod, approve, reason or "")
+        except JobRefused as exc:
+            return Outcome.error(exc.message)
+        verdict = "Approved" if approve else f"Rejected ({reason})"
+        return Outcome(replies=[Reply(f"{verdict} by <@{who.user_id}> (job `{cid.job_id}`).",
+                                      replaces=True)])
 
     # ---- other commands -----------------------------------------------------------------
 
@@ -548,11 +533,3 @@ def _overlay_file(job_id: str, files: dict[str, Path], doc: dict[str, Any],
     tmp.replace(target)
     return target
 
-
-def _load_moderation() -> Any | None:
-    """The moderation module when it is installed (issue 6), else None (allow everything)."""
-    try:
-        import imagine_med.moderation as moderation
-    except ImportError:  # pragma: no cover - the package always exists
-        return None
-    return moderation if hasattr(moderation, "screen") else None

@@ -68,24 +68,29 @@ class DeliveryLoop:
             jobs.read_events, self.platform, self.group, self.consumer, block_ms
         )
         done = 0
+        waiting: set[str] = set()  # jobs with an event left pending: keep their order
         for event in events:
+            if event.job_id in waiting:
+                continue
             try:
                 await self.handle(event)
             except NotReady:
-                await asyncio.to_thread(jobs.retry_pending, self.platform, self.group,
-                                        self.consumer)
-                break  # keep stream order: later events of the job wait behind this one
+                waiting.add(event.job_id)
+                continue
             except Exception:
                 n = self._failures[event.entry_id] = self._failures.get(event.entry_id, 0) + 1
                 log.exception("delivering %s of job %s failed (%d/%d)", event.type,
                               event.job_id, n, MAX_FAILURES)
                 if n < MAX_FAILURES:
-                    await asyncio.to_thread(jobs.retry_pending, self.platform, self.group,
-                                            self.consumer)
-                    break
+                    waiting.add(event.job_id)
+                    continue
             self._failures.pop(event.entry_id, None)
             await asyncio.to_thread(jobs.ack, self.platform, self.group, self.consumer, event)
             done += 1
+        if waiting:  # offer the pending ones again on the next read, after a short pause
+            await asyncio.to_thread(jobs.retry_pending, self.platform, self.group,
+                                    self.consumer)
+            await asyncio.sleep(0.2)
         return done
 
     async def run_forever(self) -> None:
@@ -115,10 +120,9 @@ class DeliveryLoop:
                 reply = core.progress_reply(job, event.fraction, event.stage)
                 await self.poster.edit_status(job, target, reply)
             return
-        if not _has_status(target) and not _held(job):
-            age = time.time() - (job.created_at or 0)
-            if age < STATUS_GRACE_S:
-                raise NotReady(job.id)
+        fresh = time.time() - (job.created_at or 0) < STATUS_GRACE_S
+        if not _has_status(target) and not target.get("held") and fresh:
+            raise NotReady(job.id)  # its status message is being posted right now
         self.throttle.forget(job.id)
         kind = "result" if event.type == "done" else "ended"
         if await asyncio.to_thread(jobs.posted, job.id, self.platform, kind) is not None:
@@ -136,7 +140,7 @@ class DeliveryLoop:
         reply = core.ended_reply(job)
         if _has_status(target):
             await self.poster.edit_status(job, target, reply)
-        else:  # held then rejected: only its owner hears about it
+        else:  # e.g. held, then rejected: only its owner hears about it
             reply.ephemeral = True
             await self.poster.post_private(job, target, reply)
         await asyncio.to_thread(jobs.mark_posted, job.id, self.platform, kind, "status")
@@ -151,6 +155,3 @@ class DeliveryLoop:
 def _has_status(target: dict[str, Any]) -> bool:
     return bool(target.get("message") or target.get("ts"))
 
-
-def _held(job: JobView) -> bool:
-    return bool((job.reply_target or {}).get("held"))

@@ -68,6 +68,18 @@ class JobView:
 
 
 @dataclass(frozen=True)
+class Screened:
+    """Moderation's word on a prompt: allow | hold | block, why, and the prompt with any
+    identifiers redacted (what moderators are shown)."""
+
+    decision: str
+    reason: str = ""
+    rule_ids: tuple[str, ...] = ()
+    redacted: str = ""
+    case_id: str | None = None
+
+
+@dataclass(frozen=True)
 class JobEvent:
     """One entry of the queue's event stream; acknowledge it only after it has been shown."""
 
@@ -79,12 +91,25 @@ class JobEvent:
 
 
 class JobService(Protocol):
+    def submit_screened(self, prompt: str, specs: Sequence[CaseSpec], who: Who, *,
+                        kind: str = "imagine", parent: str | None = None,
+                        index: int | None = None,
+                        reply_target: dict[str, Any] | None = None
+                        ) -> tuple[Screened, list[JobView]]:
+        """A new prompt: screen it (and record that), then queue its jobs (parked when held,
+        none when blocked). Raises JobRefused."""
+        ...
+
     def submit(self, specs: Sequence[CaseSpec], who: Who, *, kind: str = "imagine",
                parent: str | None = None, index: int | None = None,
-               params: dict[str, Any] | None = None, hold: bool = False,
-               reply_target: dict[str, Any] | None = None,
-               prompt: str | None = None) -> list[JobView]:
-        """All or nothing; raises JobRefused."""
+               params: dict[str, Any] | None = None,
+               reply_target: dict[str, Any] | None = None) -> list[JobView]:
+        """Follow-ups of a screened job (upscale, variation, reroll): all or nothing."""
+        ...
+
+    def review(self, job_id: str, moderator: Who, approve: bool, reason: str) -> None:
+        """A moderator's decision on a held job; raises JobRefused (not held any more, no
+        reason for a rejection, ...)."""
         ...
 
     def get(self, job_id: str) -> JobView | None: ...
@@ -93,10 +118,6 @@ class JobService(Protocol):
         """'cancelled', 'cancelling', or the state of a job that had already ended; raises
         JobRefused when `who` may not."""
         ...
-
-    def release(self, job_id: str) -> str: ...
-
-    def reject(self, job_id: str, reason: str) -> str: ...
 
     def user_jobs(self, who: Who) -> list[JobView]: ...
 

@@ -1,11 +1,13 @@
-"""`JobService` over the real queue (`imagine_med.queue.JobQueue`)."""
+"""`JobService` over the real queue (`imagine_med.queue.JobQueue`) and, when given, the
+moderation service (`imagine_med.moderation.service.ModerationService`), which screens and
+records every prompt and carries out moderators' decisions."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from imagine_med.bot.jobs import JobEvent, JobRefused, JobView, Who
+from imagine_med.bot.jobs import JobEvent, JobRefused, JobView, Screened, Who
 from imagine_med.prompt.spec import CaseSpec
 from imagine_med.queue import JobQueue, QueueError, Requester
 from imagine_med.queue.types import JobInfo
@@ -20,18 +22,66 @@ def requester(who: Who, reply_target: dict[str, Any] | None = None) -> Requester
                      user_name=who.user_name or None)
 
 
+def _screened(verdict: Any, case_id: str | None = None) -> Screened:
+    return Screened(decision=verdict.decision, reason=verdict.reason or "",
+                    rule_ids=tuple(verdict.rule_ids), redacted=verdict.redacted,
+                    case_id=case_id if case_id is not None else getattr(verdict, "case_id", None))
+
+
 class QueueJobs:
-    def __init__(self, queue: JobQueue) -> None:
+    def __init__(self, queue: JobQueue, moderation: Any | None = None) -> None:
         self.queue = queue
+        self.moderation = moderation
         self._consumers: dict[tuple[str, str, str], Any] = {}
 
     # ---- jobs ----------------------------------------------------------------------------
 
+    def submit_screened(self, prompt: str, specs: Sequence[CaseSpec], who: Who, *,
+                        kind: str = "imagine", parent: str | None = None,
+                        index: int | None = None,
+                        reply_target: dict[str, Any] | None = None
+                        ) -> tuple[Screened, list[JobView]]:
+        req = requester(who, reply_target)
+        try:
+            if kind in FOLLOWUPS:  # a refine: screened, but a follow-up cannot be parked
+                sc = self._check(prompt, req)
+                if sc.decision == "hold":
+                    return Screened("block", f"{sc.reason} A refinement cannot wait for a "
+                                    "moderator; start it with /imagine-med instead.",
+                                    sc.rule_ids, sc.redacted, sc.case_id), []
+                if sc.decision == "block":
+                    return sc, []
+                return sc, self.submit(specs, who, kind=kind, parent=parent, index=index,
+                                       reply_target=reply_target)
+            if self.moderation is not None:  # screen, record, queue (parked when held)
+                sub = self.moderation.submit(prompt, list(specs), req, kind=kind)
+                return _screened(sub.screening), self._views(sub.jobs)
+            sc = self._check(prompt, req)
+            if sc.decision == "block":
+                return sc, []
+            refs = self.queue.submit(list(specs), req, kind=kind, hold=sc.decision == "hold",
+                                     prompt=prompt)
+            return sc, self._views(refs)
+        except QueueError as exc:
+            raise JobRefused(exc.message) from exc
+        except Exception as exc:  # the moderation service's errors carry `.message` too
+            message = getattr(exc, "message", None)
+            if not isinstance(message, str):
+                raise
+            raise JobRefused(message) from exc
+
+    def _check(self, prompt: str, req: Requester) -> Screened:
+        if self.moderation is not None:
+            return _screened(self.moderation.check(prompt, req))
+        from imagine_med.moderation import ScreenContext, screen
+
+        return _screened(screen(prompt, ScreenContext(user_id=req.user, platform=req.platform,
+                                                      channel_id=req.channel)))
+
     def submit(self, specs: Sequence[CaseSpec], who: Who, *, kind: str = "imagine",
                parent: str | None = None, index: int | None = None,
-               params: dict[str, Any] | None = None, hold: bool = False,
-               reply_target: dict[str, Any] | None = None,
-               prompt: str | None = None) -> list[JobView]:
+               params: dict[str, Any] | None = None,
+               reply_target: dict[str, Any] | None = None) -> list[JobView]:
         req = requester(who, reply_target)
         p = params or {}
         try:
@@ -44,9 +94,12 @@ class QueueJobs:
                     spec=specs[0] if kind == "refine" else None,
                 )
             else:
-                refs = self.queue.submit(list(specs), req, kind=kind, hold=hold, prompt=prompt)
+                refs = self.queue.submit(list(specs), req, kind=kind)
         except QueueError as exc:
             raise JobRefused(exc.message) from exc
+        return self._views(refs)
+
+    def _views(self, refs: Sequence[Any]) -> list[JobView]:
         views = [self.get(ref.id) for ref in refs]
         return [v for v in views if v is not None]
 
@@ -77,11 +130,23 @@ class QueueJobs:
         except QueueError as exc:
             raise JobRefused(exc.message) from exc
 
-    def release(self, job_id: str) -> str:
-        return self.queue.release(job_id)
-
-    def reject(self, job_id: str, reason: str) -> str:
-        return self.queue.reject(job_id, reason=reason or "Rejected by a moderator.")
+    def review(self, job_id: str, moderator: Who, approve: bool, reason: str) -> None:
+        if self.moderation is not None:
+            try:
+                self.moderation.decide(job_id, moderator.user_id, ("moderator",), approve,
+                                       reason)
+            except Exception as exc:
+                message = getattr(exc, "message", None)
+                if not isinstance(message, str):
+                    raise
+                raise JobRefused(message) from exc
+            return
+        if not approve and not reason.strip():
+            raise JobRefused("Give a reason for the rejection; the requester will see it.")
+        state = (self.queue.release(job_id) if approve
+                 else self.queue.reject(job_id, f"Rejected by a moderator: {reason}"))
+        if state != ("queued" if approve else "cancelled"):
+            raise JobRefused(f"Job {job_id} is {state}; it was not held any more.")
 
     def user_jobs(self, who: Who) -> list[JobView]:
         return [self._view(i) for i in self.queue.user_jobs(requester(who), active_only=True)]
@@ -111,8 +176,8 @@ class QueueJobs:
         self._consumer(platform, group, consumer)._own_pending_done = False
 
     def ack(self, platform: str, group: str, consumer: str, event: JobEvent) -> None:
-        c = self._consumer(platform, group, consumer)
-        self.queue.redis.xack(c.stream, group, event.entry_id)
+        stream = self._consumer(platform, group, consumer).stream
+        self.queue.redis.xack(stream, group, event.entry_id)
 
     def mark_posted(self, job_id: str, platform: str, kind: str, message_ref: str) -> bool:
         return self.queue.mark_posted(job_id, platform, message_ref, kind=kind)

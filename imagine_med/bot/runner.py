@@ -46,7 +46,18 @@ def build_core(settings: Settings | None = None, config: BotConfig | None = None
     except Exception as exc:
         raise BotSetupError(f"Cannot reach Redis ({exc}); set REDIS_URL or start Redis.") from exc
     migrate(queue.database_url)
-    return BotCore(QueueJobs(queue), PreferenceStore(queue.database_url), config or BotConfig())
+    return BotCore(QueueJobs(queue, _moderation_service(queue, settings)),
+                   PreferenceStore(queue.database_url), config or BotConfig())
+
+
+def _moderation_service(queue: object, settings: Settings) -> object | None:
+    """The moderation service (records, reviews, strikes) when installed; without it prompts
+    are still screened, by the pure screening function."""
+    try:
+        from imagine_med.moderation.service import ModerationService
+    except ImportError:  # pragma: no cover - the service ships with the package
+        return None
+    return ModerationService(queue=queue, settings=settings)
 
 
 def configured(settings: Settings) -> list[str]:

@@ -13,6 +13,7 @@ from imagine_med.bot.config import BotConfig
 from imagine_med.bot.core import BotCore
 from imagine_med.bot.prefs import PreferenceStore
 from imagine_med.bot.queue_backend import QueueJobs
+from imagine_med.moderation.service import ModerationService
 from imagine_med.queue import JobQueue
 from imagine_med.settings import Settings
 
@@ -59,6 +60,7 @@ def make_stack(redis_url: str, namespace: str, tmp: Path, **config: object) -> S
                         redis_prefix=namespace)
     queue = JobQueue(redis_url, namespace, db, settings=settings,
                      files_dir=tmp / "data" / "files")
-    core = BotCore(QueueJobs(queue), PreferenceStore(db),
+    moderation = ModerationService(queue=queue, settings=settings)
+    core = BotCore(QueueJobs(queue, moderation), PreferenceStore(db),
                    BotConfig(progress_interval_s=0, **config))  # type: ignore[arg-type]
     return Stack(queue, core, env)
