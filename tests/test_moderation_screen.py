@@ -19,6 +19,7 @@ from imagine_med.moderation.normalize import normalize
 DATA = Path(__file__).parent / "data"
 CORPUS = load(DATA / "moderation_corpus.jsonl")
 HOLDOUT = load(DATA / "moderation_holdout.jsonl")
+HOLDOUT2 = load(DATA / "moderation_holdout2.jsonl")
 CTX = ScreenContext(today=CORPUS_DATE)
 PHI_KINDS = {
     "name", "ssn", "phone", "fax", "email", "url", "ip", "date", "dob", "age90", "mrn",
@@ -40,7 +41,8 @@ def test_corpus_is_large_and_covers_every_category() -> None:
                for r in CORPUS if r["label"] == "clean") >= 100
 
 
-@pytest.mark.parametrize("name,rows", [("corpus", CORPUS), ("holdout", HOLDOUT)])
+@pytest.mark.parametrize("name,rows", [("corpus", CORPUS), ("holdout", HOLDOUT),
+                                       ("holdout2", HOLDOUT2)])
 def test_goals(name: str, rows: list[dict]) -> None:
     s = score(rows)
     detail = json.dumps(s.misses, indent=1, ensure_ascii=False)
@@ -54,7 +56,7 @@ def test_every_corpus_decision_matches_its_label() -> None:
     assert s.exact_rate >= 0.97, json.dumps(s.misses, indent=1, ensure_ascii=False)
 
 
-@pytest.mark.parametrize("row", [r for r in CORPUS + HOLDOUT if r["label"] == "phi"],
+@pytest.mark.parametrize("row", [r for r in CORPUS + HOLDOUT + HOLDOUT2 if r["label"] == "phi"],
                          ids=lambda r: r["kind"])
 def test_phi_is_redacted_and_the_raw_prompt_is_not_in_the_verdict(row: dict) -> None:
     v = screen(row["prompt"], CTX)

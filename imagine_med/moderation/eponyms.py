@@ -41,7 +41,7 @@ mobitz modic monro monteggia morgagni morison morton moyamoya muehrcke munchause
 naboth nabothian negri nelson niemann nikolsky noonan oddi ogilvie ollier ortolani osgood
 osler ota paget pancoast parinaud parkinson patau pelizaeus perthes peutz peyronie phalen
 pick pickwickian pierre plummer pompe potter pott prader preiser prinzmetal quincke quervain
-ramsay rasmussen ranvier rathke raynaud recklinghausen reed reidel reiter rett reye reynolds
+ramsay rasmussen ranvier rathke raynaud recklinghausen reed reidel reiter rett reye reynolds ringer
 riedel rigler robertson robin rolando romano romberg rosai rotor roth rotter rovsing russell
 salter sachs santorini scarpa schatzki scheuermann schiller schilder schlatter schmorl
 schuller schonlein schwann segond sertoli sever sezary sheehan shenton sinding sipple
@@ -68,7 +68,7 @@ paralysis pattern phenomenon plaque plaques point pouch procedure pupil pulse re
 ring rings rosettes sarcoma scale score sequence shunt sign signs space spots stage staging
 striae syndrome test thickness thyroiditis tract triad triangle tube tumor tumour tumours
 tumors type ulcer vasculitis vein waves zone zones disorder disorders lymphadenopathy
-carcinoma pentad dysplasia vertebra appearance spot criterion
+carcinoma pentad dysplasia vertebra appearance spot criterion lactate solution
 """.split()
 
 # "<structure> of <eponym>": pouch of Douglas, circle of Willis, tetralogy of Fallot.

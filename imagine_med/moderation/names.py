@@ -92,6 +92,23 @@ hip histology image images infant knee lateral left lumbar lung make mri mr neck
 pelvis photo portable posterior proximal radiograph render right sagittal scan show skin skull
 spine teaching thoracic ultrasound upper lower wrist x-ray xray cxr ctpa flair please
 synthetic case study view views series slide lecture exam review study liver kidney heart
+arm arms leg legs foot feet hands shoulder shoulders elbow ankle ankles finger fingers toe toes
+thumb neck back face eye eyes ear ears nose mouth tongue teeth tooth jaw rib ribs lungs heart
+kidneys bladder bowel colon stomach pancreas spleen uterus ovary ovaries prostate testis bone
+bones joint joints muscle tendon ligament thigh calf forearm humerus femur tibia fibula radius
+ulna clavicle scapula sternum aorta artery vein orbit orbits sinus sinuses both middle medial
+normal abnormal severe mild moderate large small multiple single unilateral early late new
+old young male female child children pediatric paediatric paediatrics pediatrics neonatal
+showing shows with without render draw display demonstrate depict depicting generate view
+finding findings lesion lesions mass tumour tumor cancer fracture fractures pneumonia effusion
+infarct stroke bleed haemorrhage hemorrhage edema oedema nodule nodules cyst cysts stone stones
+disease syndrome infection abscess ulcer rash burn burns wound wounds trauma injury injuries
+radiograph radiographs sonogram ultrasound photograph picture section stain biopsy pathology
+contrast enhanced enhancement phase arterial venous delayed window bone soft tissue plain film
+angiogram angiography venogram mammogram mammography echo echocardiogram fluoroscopy barium
+nuclear pet spect scintigraphy dexa fundus retina retinal optic slit lamp dermoscopy
+emergency department intensive unit ward clinic hospital room theatre surgery surgical post
+pre operative follow up initial repeat versus vs and or the a an of in on at for to from by
 """.split())
 
 # Public figures: a prompt naming one is refused (medical images of real people).

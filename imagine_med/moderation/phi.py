@@ -100,7 +100,7 @@ _ID_LABELS: dict[str, str] = {
         "credit card", "card (number|no)", "bank account", "iban", "sort code", "subscriber id",
     ),
     "record": _labels(
-        "mrn", "medical record", "med rec", "record", "mr ?(#|no|number)",
+        "mrn", "medical rec(ord)?", "med rec", "record", "rec ?(#|no)", "mr ?(#|no|number)",
         "(hospital|hosp|unit|clinic|ward|case|file) (number|no|nr|id|#)", "chart",
         "patient (id|identifier|number|no|#)", "pt (id|#|no|number)", "nhs", "chi number",
         "health card", "accession", "encounter", "visit (number|id|no)", "case (number|id)",
@@ -170,7 +170,7 @@ _TABLE: list[tuple[str, str, re.Pattern[str]]] = [
     ("phi.phone", "phone", re.compile(rf"{_B}{_UK}{_E}")),
     ("phi.phone", "phone", re.compile(
         rf"(?:{_PHONE_LABEL})[\s:#=.\-]*(?:(?:is|no|number|me|at|on)\b[\s:#=.\-]*)*"
-        rf"(?P<v>(?=(?:[\s().\-]*\d){{7}})\+?\d[\d\s().\-]{{5,}}\d|{_NUMWORDS})",
+        rf"(?P<v>(?=(?:[\s().\-]*\d){{7}})[+(]?\d[\d\s().\-]{{5,}}\d|{_NUMWORDS})",
         re.IGNORECASE)),
     ("phi.email", "email", re.compile(
         r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+", re.IGNORECASE)),
@@ -369,11 +369,16 @@ def find_names(text: str, skip: list[tuple[int, int]]) -> Iterator[Hit]:
         is_soft_title = low in {"ms", "miss", "mx"} and not is_title
         if (is_title or is_soft_title) and i + 1 < n and toks.gap(i + 1).strip() in ("", "."):
             nxt = items[i + 1][2]
-            ok = (
-                _namelike(nxt, lower_ok=True) or _bare(nxt).lower() in EPONYMS
-                if is_title
-                else _known(_bare(nxt))
-            )
+            bare = _bare(nxt)
+            if not is_title:
+                ok = _known(bare)
+            elif tok.islower() and low != "mr":  # "mrs o'sullivan", "mister hughes"
+                ok = bare.isalpha() or _SURNAME_SHAPE.fullmatch(bare.lower()) is not None
+                ok = ok and bare.lower() not in CLINICAL_CAPS
+            elif tok.islower():  # "mr angiography" is magnetic resonance
+                ok = _known(bare) or _SURNAME_SHAPE.fullmatch(bare.lower()) is not None
+            else:
+                ok = _namelike(nxt, lower_ok=True) or bare.lower() in EPONYMS
             if ok and _bare(nxt).lower() not in STOPWORDS:
                 hit = (i + 1, _extend(toks, i + 1))
         # "patient John Smith", "named Olivia", "pt: smith, john", "initials J.S."
@@ -388,6 +393,12 @@ def find_names(text: str, skip: list[tuple[int, int]]) -> Iterator[Hit]:
                     strong or low in {"patient", "pt"}
                 ):
                     hit = (j, j)
+                elif (
+                    cand.isalpha() and cand.lower() not in STOPWORDS
+                    and j + 1 < n and toks.gap(j + 1).strip() == ","
+                    and _bare(items[j + 1][2]).lower() in FIRST_NAMES
+                ):
+                    hit = (j, j + 1)
                 elif _namelike(cand, lower_ok=True) and (
                     strong
                     or _known(_bare(cand))
@@ -435,11 +446,30 @@ def find_names(text: str, skip: list[tuple[int, int]]) -> Iterator[Hit]:
             i = b + 1
             continue
         i += 1
+    for m in _CAP_PAIR.finditer(text):
+        first, last = m.group("a"), m.group("b")
+        if _overlaps(m.span(), skip) or not (
+            _namelike(first, lower_ok=False) and _namelike(last, lower_ok=False)
+        ):
+            continue
+        if first.lower() in EPONYMS or last.lower() in EPONYMS:
+            continue
+        if m.group("pre") or m.group("poss") or m.group("age"):
+            yield Hit("phi.name", "name", m.start("a"), m.end("b"), "block")
     for m in _INITIAL_SURNAME.finditer(text):
         if _bare(m.group("s")).lower() in SURNAMES and not _overlaps(m.span(), skip):
             yield Hit("phi.name", "name", m.start(), m.end(), "block")
 
 
+# Two capitalised words read as a person when "for" or "of" comes before them ("x-ray for
+# Benedikt Krause"; not "from", which names hospitals and vendors), or when a possessive
+# ("Tomás Herrera's knee") or an age ("Okeke, 41") follows.
+_CAPWORD = r"[A-ZÀ-Þ][a-zß-ÿ]+(?:['’\-][A-ZÀ-Þ]?[a-zß-ÿ]+)*"
+_CAP_PAIR = re.compile(
+    rf"(?:(?P<pre>\b(?:for|of)\s+)|(?<![\w'’\-]))"
+    rf"(?P<a>{_CAPWORD})\s+(?P<b>{_CAPWORD})"
+    rf"(?:(?P<poss>['’]s\b)|(?P<age>,\s*\d{{1,3}}\b(?![.%]))|(?=[\s,.;:)]|$))"
+)
 _SURNAME_SHAPE = re.compile(r"(?:o['’]|mc|mac|fitz)[a-z]{3,}")
 _INITIAL_SURNAME = re.compile(r"(?<![\w.])[A-Z]\.\s?(?P<s>[A-Z][a-z'’\-]+)")
 
