@@ -15,6 +15,10 @@ from imagine_med.engine.base import EngineError, Renderer
 # Later engines add their rows here.
 RENDERERS: dict[tuple[str, str], str] = {}
 
+# The phantom engine (default): a seeded 3D chest model rendered as radiographs and CT slices.
+RENDERERS[("phantom", "xray")] = "imagine_med.engine.phantom.renderer:xray_renderer"
+RENDERERS[("phantom", "ct")] = "imagine_med.engine.phantom.renderer:ct_renderer"
+
 # The diffusion engine: one local checkpoint (IMAGINE_MED_DIFFUSION_MODEL) serves every modality
 # through per-modality prompt templates; all rows share one loaded model.
 RENDERERS.update(

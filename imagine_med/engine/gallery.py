@@ -1,0 +1,98 @@
+"""Contact sheets of every phantom finding (PA, lateral, CT), so anyone can see the engine's
+output in the repository: `python -m imagine_med.engine.gallery docs/gallery`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from imagine_med.engine.base import RenderRequest
+from imagine_med.engine.phantom.labels import SUPPORTED_FINDINGS
+from imagine_med.engine.registry import get_renderer
+from imagine_med.prompt.spec import CaseSpec, Finding
+
+# one representative request per finding (the lobe/side a teaching file would use)
+EXAMPLES: dict[str, Finding] = {
+    "consolidation": Finding(name="consolidation", laterality="right", location="rul"),
+    "pleural_effusion": Finding(name="pleural_effusion", laterality="left"),
+    "pneumothorax": Finding(name="pneumothorax", laterality="right", severity="severe"),
+    "nodule": Finding(name="nodule", laterality="right", location="rul", size_mm=18),
+    "mass": Finding(name="mass", laterality="left", location="lul", modifiers=("spiculated",)),
+    "cavity": Finding(name="cavity", laterality="right", location="rul"),
+    "cardiomegaly": Finding(name="cardiomegaly", severity="severe"),
+    "pulmonary_edema": Finding(name="pulmonary_edema"),
+    "collapse": Finding(name="collapse", laterality="left", location="lll", severity="severe"),
+    "emphysema": Finding(name="emphysema"),
+    "fibrosis": Finding(name="fibrosis"),
+    "miliary_nodules": Finding(name="miliary_nodules"),
+    "pneumoperitoneum": Finding(name="pneumoperitoneum", severity="moderate"),
+    "rib_fracture": Finding(name="rib_fracture", laterality="right", location="rib_7",
+                            severity="severe"),
+    "hiatus_hernia": Finding(name="hiatus_hernia", severity="severe"),
+    "mediastinal_widening": Finding(name="mediastinal_widening", severity="severe"),
+    "et_tube": Finding(name="et_tube"),
+    "central_line": Finding(name="central_line", laterality="right"),
+    "pacemaker": Finding(name="pacemaker"),
+}
+VIEWS = {"pa": ("xray", {"view": "pa"}), "lateral": ("xray", {"view": "lateral"}),
+         "ap": ("xray", {"view": "ap"}), "ct": ("ct", {"plane": "axial"})}
+
+
+def spec_for(name: str | None, sheet: str, seed: int = 11) -> CaseSpec:
+    modality, extra = VIEWS[sheet]
+    findings = () if name is None else (EXAMPLES[name],)
+    if name == "pneumoperitoneum" and modality == "ct":
+        extra = {**extra, "level": "lung_bases"}
+    return CaseSpec(modality=modality, region="chest", findings=findings, seed=seed,
+                    sex="male", age=52, **extra)
+
+
+def tile(spec: CaseSpec, caption: str, size: int, seed: int) -> Image.Image:
+    renderer = get_renderer("phantom", spec.modality)
+    res = renderer.render(RenderRequest(spec=spec, seed=seed, width=size, height=size))
+    img = Image.fromarray(res.pixels).convert("L")
+    d = ImageDraw.Draw(img)
+    font = ImageFont.load_default(size=max(9, size // 14))
+    d.rectangle([0, size - size // 9, size, size], fill=0)
+    d.text((3, size - size // 9), caption, fill=255, font=font)
+    return img
+
+
+def build_sheets(out_dir: Path, size: int = 176, cols: int = 5, seed: int = 11,
+                 sheets: tuple[str, ...] = ("pa", "lateral", "ct")) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names: list[str | None] = [None, *SUPPORTED_FINDINGS]
+    written = []
+    for sheet in sheets:
+        tiles = [tile(spec_for(n, sheet, seed), (n or "normal").replace("_", " "), size, seed)
+                 for n in names]
+        rows = -(-len(tiles) // cols)
+        g = 2
+        canvas = Image.new("L", (cols * size + (cols - 1) * g, rows * size + (rows - 1) * g), 40)
+        for i, t in enumerate(tiles):
+            canvas.paste(t, ((i % cols) * (size + g), (i // cols) * (size + g)))
+        path = out_dir / f"phantom-{sheet}.png"
+        canvas.save(path, optimize=True)
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("out_dir", nargs="?", default="docs/gallery")
+    ap.add_argument("--size", type=int, default=176)
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--sheets", default="pa,lateral,ct")
+    args = ap.parse_args(argv)
+    paths = build_sheets(Path(args.out_dir), args.size, seed=args.seed,
+                         sheets=tuple(s for s in args.sheets.split(",") if s))
+    for p in paths:
+        print(f"{p} ({p.stat().st_size // 1024} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

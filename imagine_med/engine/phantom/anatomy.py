@@ -1,0 +1,715 @@
+"""The seeded, parametric 3D chest: body wall, lobes and fissures, airways and vessels, heart and
+great vessels, diaphragm, upper abdomen, spine, ribs, shoulder girdle and breasts.
+
+Every size comes from a seeded draw inside adult (or age-scaled) ranges, so no two seeds share
+a geometry and none is measured from a real person. `Adjust` carries what pathology changes in
+the normal anatomy (heart size, dome height, mediastinal shift, recoil of a lung, ...), so the
+disease is built into the model rather than painted on an image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.special import ndtr
+
+from imagine_med.engine.phantom.geometry import (
+    Convex,
+    Solid,
+    Tubes,
+    axis_rotation,
+    box,
+    cylinder_q,
+    dome_q,
+    ellipsoid,
+    ellipsoid_q,
+    halfspace,
+    rotation,
+)
+from imagine_med.engine.phantom.scene import Component, Scene
+
+SIDES = {"right": -1.0, "left": 1.0}
+LOBES = ("rul", "rml", "rll", "lul", "lingula", "lll")
+LOBE_SIDE = {"rul": "right", "rml": "right", "rll": "right", "lul": "left", "lingula": "left",
+             "lll": "left"}
+
+
+class Rand:
+    """Seeded draws; with `variation` > 0 every draw is pulled toward the base seed's draw,
+    so a "V" variant keeps the anatomy of the image it came from, only nudged."""
+
+    def __init__(self, seed: int, base_seed: int | None = None, variation: float = 0.0):
+        self.a = np.random.default_rng(seed)
+        self.v = float(np.clip(variation, 0.0, 1.0))
+        self.b = np.random.default_rng(base_seed) if base_seed is not None and self.v > 0 else None
+
+    def normal(self, size=None):
+        z = self.a.standard_normal(size)
+        if self.b is not None:
+            zb = self.b.standard_normal(size)
+            v = self.v
+            z = ((1 - v) * zb + v * z) / np.sqrt((1 - v) ** 2 + v**2)
+        return z
+
+    def uniform(self, lo: float, hi: float, size=None):
+        return lo + (hi - lo) * ndtr(self.normal(size))
+
+    def choice(self, options):
+        i = int(self.uniform(0, len(options) - 1e-9))
+        return options[i]
+
+    def chance(self, p: float) -> bool:
+        return bool(self.uniform(0, 1) < p)
+
+
+@dataclass
+class Adjust:
+    """How findings alter the normal anatomy before it is built."""
+
+    ctr: float | None = None
+    dome_shift: dict[str, float] = field(default_factory=lambda: {"right": 0.0, "left": 0.0})
+    dome_flatten: float = 1.0
+    shift_x: float = 0.0  # mediastinal shift, + toward the patient's left
+    lung_material: str = "lung"
+    vessel_scale_upper: float = 1.0
+    vessel_scale_periphery: float = 1.0
+    rib_fracture: tuple[str, int, float, float] | None = None  # side, rib, phi, displacement
+    liver_top_drop: float = 0.0
+    mediastinum_widen: float = 1.0
+
+
+@dataclass
+class Anatomy:
+    """Named pieces the pathology builder reuses (so a finding follows the anatomy)."""
+
+    scene: Scene
+    lobe_pieces: dict[str, Convex]
+    lobe_holes: dict[str, list[Convex]]
+    side_envelope: dict[str, Convex]
+    side_holes: dict[str, list[Convex]]
+    cavity: Convex
+    domes: dict[str, object]
+    heart: list[Convex]
+    hila: dict[str, np.ndarray]
+    trees: dict[str, Tubes]
+    bronchi: dict[str, Tubes]
+    ribs: dict[tuple[str, int], np.ndarray]
+    body_pieces: list[Convex]
+    comps: dict[str, Component]
+
+
+def size_for_age(age: int | None, age_group: str | None) -> float:
+    if age is None:
+        age = {"neonate": 0, "infant": 1, "child": 7, "adolescent": 15, "elderly": 75}.get(
+            age_group or "", 40)
+    if age >= 17:
+        return 1.0
+    return float(0.36 + 0.64 * (1 - np.exp(-age / 6.5)) / (1 - np.exp(-17 / 6.5)))
+
+
+def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
+                  view: str = "pa") -> Anatomy:
+    female = sex == "female"
+    s = size_for_age(age, None) * (0.93 if female and age >= 14 else 1.0)
+    s *= rand.uniform(0.94, 1.06)
+    wf = rand.uniform(0.92, 1.08)  # habitus: width
+    df = rand.uniform(0.92, 1.08)  # habitus: depth
+    fat = s * rand.uniform(8, 24) * (1.25 if female else 1.0) * (0.6 if age < 14 else 1.0)
+    elderly = age >= 65
+    hv = 24.0 * s * rand.uniform(0.96, 1.04)
+
+    def zT(k: float) -> float:
+        return -(k - 5.0) * hv
+
+    a_mid = 134.0 * s * wf
+    b_mid = 94.0 * s * df
+    y_cav = -4.0 * s
+    insp = rand.uniform(-10, 10) * s
+    if view == "ap":
+        insp += 18 * s  # supine, less inspiration: domes higher
+    z_dome_r = zT(9.8) + insp + adjust.dome_shift["right"]
+    dome_gap = rand.uniform(8, 24) * s if rand.chance(0.93) else rand.uniform(0, 4)
+    z_dome_l = zT(9.8) + insp - dome_gap + adjust.dome_shift["left"]
+    zc = zT(9.6) + insp  # level of the widest lung
+    apex_z = zT(1) + rand.uniform(14, 28) * s
+    rz_cav = apex_z + 3 - zc
+    cav_center = np.array([0.0, y_cav, zc])
+    cav_radii = np.array([a_mid, b_mid, rz_cav])
+    cavity = ellipsoid(cav_center, cav_radii)
+
+    def cav_ab(z: float) -> tuple[float, float]:
+        f = np.sqrt(max(1e-4, 1 - ((z - zc) / rz_cav) ** 2))
+        return a_mid * f, b_mid * f
+
+    land: dict[str, float] = {
+        "size": s, "z_carina": 0.0, "z_dome_right": z_dome_r, "z_dome_left": z_dome_l,
+        "z_apex": apex_z, "hv": hv, "a_mid": a_mid, "b_mid": b_mid, "y_cav": y_cav,
+        "fat": fat,
+    }
+    for k in range(1, 13):
+        land[f"t{k}"] = zT(k)
+    land["z_arch"] = zT(3.6) + (8 * s if elderly else 0)
+    land["z_pulmonary_trunk"] = zT(5.8)
+    land["z_heart"] = (zT(5.8) + z_dome_l) / 2
+    land["z_bases"] = z_dome_r - 12 * s
+    land["z_inlet"] = zT(1)
+    land["z_apices"] = apex_z - 25 * s
+
+    scene = Scene(components=[], landmarks=land, posture=posture)
+    comps: dict[str, Component] = {}
+    shift = adjust.shift_x
+
+    # ---- body wall: fat envelope (torso, shoulders cap, neck) with a muscle layer inside --
+    z_top = zT(1) + 18 * s
+    rx_b, ry_b = a_mid + 14 * s + fat, b_mid + 14 * s + fat * 0.9
+    torso = Convex([cylinder_q([0, 0, 0], [rx_b, ry_b]), halfspace([0, 0, 1], z_top)],
+                   (np.array([-rx_b, -ry_b, zT(14)]), np.array([rx_b, ry_b, z_top])))
+    cap = ellipsoid([0, 0, z_top], [rx_b, ry_b * 0.92, 62 * s], None,
+                    halfspace([0, 0, -1], -z_top))
+    neck_r = np.array([52, 50]) * s * (1.0 + fat / (100 * s))
+    neck = Convex([cylinder_q([0, 8 * s, 0], neck_r), halfspace([0, 0, -1], -z_top)],
+                  (np.array([-neck_r[0], -60 * s, z_top]), np.array([neck_r[0], 60 * s,
+                                                                      z_top + 260 * s])))
+    cap_solid = Solid([cap.with_()])
+    body_pieces = [torso, cap]
+    scene.add(Component("subcutaneous_fat", "fat", "air", Solid([torso]), label_priority=1))
+    scene.add(Component("subcutaneous_fat", "fat", "air", cap_solid, label_priority=1))
+    scene.add(Component("muscle", "muscle", "air", Solid([neck], [cap]), label_priority=1))
+    mrx, mry = rx_b - fat, ry_b - fat * 0.9
+    torso_m = Convex([cylinder_q([0, 0, 0], [mrx, mry]), halfspace([0, 0, 1], z_top)],
+                     (np.array([-mrx, -mry, zT(14)]), np.array([mrx, mry, z_top])))
+    cap_m = ellipsoid([0, 0, z_top], [mrx, mry * 0.92, 62 * s - fat], None,
+                      halfspace([0, 0, -1], -z_top))
+    scene.add(Component("muscle", "muscle", "fat", Solid([torso_m]), label_priority=2))
+    scene.add(Component("muscle", "muscle", "fat", Solid([cap_m]), label_priority=2))
+    # the thoracic cavity (and upper abdomen): mediastinal / extrapleural fat by default
+    cav_piece = cavity.with_(halfspace([0, 0, 1], z_top - 4 * s))
+    scene.add(Component("mediastinal_fat", "cavity", "muscle", Solid([cav_piece]),
+                        label_priority=3, label_min_mm=30))
+
+    if female and age >= 13:
+        bsz = s * rand.uniform(0.8, 1.25) * min(1.0, (age - 12) / 6)
+        for sx in SIDES.values():
+            c = np.array([sx * 0.52 * rx_b, ry_b - 18 * s, z_dome_r + 10 * s])
+            br = ellipsoid(c, np.array([68, 58, 62]) * bsz)
+            scene.add(Component("breast", "breast", "air", Solid([br], [torso]),
+                                label_priority=4, label_min_mm=8))
+
+    # ---- mediastinum, heart, great vessels -------------------------------------------------
+    med = ellipsoid([2 * s + shift, y_cav - 6 * s, zT(4.2)],
+                    np.array([25 * adjust.mediastinum_widen * s, b_mid * 0.72, 235 * s]))
+    para = ellipsoid([shift * 0.3 + 4 * s, y_cav - b_mid + 34 * s, zT(6)],
+                     np.array([38, 40, 260]) * s)
+    knob_c = np.array([24 * s + shift + (6 * s if elderly else 0), -16 * s, land["z_arch"]])
+    knob = ellipsoid(knob_c, np.array([16 if not elderly else 19, 26, 16]) * s)
+    d_top = np.array([22 * s + shift, -38 * s, land["z_arch"] - 15 * s])
+    d_bot = np.array([10 * s + shift * 0.4, y_cav - b_mid + 42 * s, zT(11)])
+    desc = ellipsoid((d_top + d_bot) / 2, [13 * s, 13 * s, np.linalg.norm(d_top - d_bot) / 2],
+                     axis_rotation(d_top - d_bot))
+    trunk = ellipsoid([22 * s + shift, 20 * s, land["z_pulmonary_trunk"]],
+                      np.array([17, 19, 24]) * s)
+    svc_top = np.array([-24 * s + shift, 10 * s, zT(1.5)])
+    svc_bot = np.array([-22 * s + shift, 14 * s, zT(6.5)])
+    svc = ellipsoid((svc_top + svc_bot) / 2, [12 * s, 12 * s,
+                                             np.linalg.norm(svc_top - svc_bot) / 2],
+                    axis_rotation(svc_top - svc_bot))
+
+    # heart: ventricles (tilted ellipsoid) + right atrium, scaled to the target CTR
+    ctr = adjust.ctr if adjust.ctr is not None else rand.uniform(0.435, 0.475)
+    if age < 2 and adjust.ctr is None:
+        ctr = rand.uniform(0.5, 0.56)
+    axis = np.array([0.72, 0.40, -0.56]) + rand.normal(3) * 0.05
+    Rh = axis_rotation(axis)
+    base_z = z_dome_l - 12 * s
+    hc = np.array([18 * s + shift, 28 * s, z_dome_l + 70 * s])
+    hr = np.array([56, 52, 100]) * s * rand.uniform(0.95, 1.05, 3)
+    rac = np.array([-26 * s + shift, 8 * s, z_dome_r + 42 * s])
+    rar = np.array([26, 32, 62]) * s
+
+    def half(R, radii, i):
+        return float(np.sqrt(((R[i] * radii) ** 2).sum()))
+
+    ref = np.array([8 * s + shift, 15 * s, base_z])
+    thorax = 2 * (a_mid - 3 * s)
+    hc0, rac0, hr0, rar0 = hc, rac, hr, rar
+
+    def scaled(f: float):
+        fy = np.array([f, 1.0, f])
+        return (ref + (hc0 - ref) * fy, ref + (rac0 - ref) * fy,
+                hr0 * np.array([f, 1.15, f]), rar0 * np.array([f, 1.1, f]))
+
+    def width(f: float) -> float:
+        c1, c2, r1, r2 = scaled(f)
+        return (c1[0] + half(Rh, r1, 0)) - (c2[0] - r2[0])
+
+    f = 1.0
+    for _ in range(4):
+        f *= ctr * thorax * 0.965 / width(f)
+    hc, rac, hr, rar = scaled(f)
+    # the heart rests on the diaphragm: drop it until its lowest point is below the base
+    sink = (hc[2] - half(Rh, hr, 2)) - (base_z - 6 * s)
+    hc[2] -= sink
+    rac[2] = min(rac[2], base_z - 10 * s + rar[2])
+    base_clip = halfspace([0, 0, -1], -base_z)
+    heart_main = ellipsoid(hc, hr, Rh, base_clip)
+    heart_ra = ellipsoid(rac, rar, None, base_clip)
+    # left atrium: the posterior chamber, lying on the oesophagus in front of the spine
+    lac = np.array([12 * s + shift, hc[1] - 52 * s, hc[2] + 26 * s])
+    heart_la = ellipsoid(lac, np.array([50 * f, 38, 40 * f]) * s, None, base_clip)
+    heart = [heart_main, heart_ra, heart_la]
+    land["ctr_target"] = ctr
+    land["heart_top"] = float(hc[2] + hr.max() * 0.6)
+    scene.add(Component("heart", "blood", "cavity", Solid([heart_main]), label_priority=30,
+                        label_min_mm=5))
+    scene.add(Component("heart", "blood", "cavity", Solid([heart_ra], [heart_main]),
+                        label_priority=30, label_min_mm=5))
+    scene.add(Component("heart", "blood", "cavity", Solid([heart_la], [heart_main, heart_ra]),
+                        label_priority=30, label_min_mm=5))
+    scene.points["heart_center"] = hc
+
+    # aorta, pulmonary arteries, SVC, oesophagus as tubes
+    zA = land["z_arch"]
+    root = np.array([4 * s + shift, 24 * s, hc[2] + 40 * s])
+    aorta_pts = np.array([
+        root, [-10 * s + shift, 26 * s, zA - 30 * s], [-8 * s + shift, 16 * s, zA - 4 * s],
+        [6 * s + shift, 2 * s, zA + 8 * s], [20 * s + shift, -14 * s, zA + 4 * s],
+        d_top, [18 * s + shift * 0.8, -44 * s, zA - 60 * s], d_bot,
+        [6 * s, d_bot[1] + 4 * s, zT(13)],
+    ])
+    ar = np.array([15, 15, 14, 13, 13, 12, 12, 11, 11]) * s * (1.1 if elderly else 1.0)
+    scene.add(Component("aorta", "blood", "cavity", tubes=Tubes.from_polyline(aorta_pts, ar),
+                        label_priority=28, blur_px=2.0, xray=False))
+    scene.add(Component("aorta", "blood", "cavity", Solid([knob]), label_priority=27, ct=False,
+                        label_min_mm=8))
+    hila = {"right": np.array([-46 * s + shift * 0.5, -2 * s, -30 * s]),
+            "left": np.array([44 * s + shift * 0.5, -8 * s, -12 * s])}
+    tr_c = np.array([22 * s + shift, 20 * s, land["z_pulmonary_trunk"]])
+    rpa = np.array([tr_c, [0 + shift, 10 * s, -20 * s], [-26 * s + shift * 0.7, 4 * s, -26 * s],
+                    hila["right"]])
+    lpa = np.array([tr_c, [32 * s + shift, 8 * s, -4 * s], [40 * s + shift * 0.7, -4 * s,
+                                                            -6 * s], hila["left"]])
+    pa = Tubes.concat([Tubes.from_polyline(rpa, np.array([13, 11, 10, 9]) * s),
+                       Tubes.from_polyline(lpa, np.array([13, 11, 10, 9]) * s)])
+    scene.add(Component("pulmonary_artery", "blood", "lung", tubes=pa, label_priority=26,
+                        blur_px=1.5, xray_gain=0.7))
+    svc_t = Tubes.from_polyline(np.array([svc_top + np.array([0, 0, 90 * s]), svc_top, svc_bot]),
+                                np.array([10, 11, 12]) * s)
+    scene.add(Component("svc", "blood", "cavity", tubes=svc_t, xray=False, label_priority=25))
+    eso = Tubes.from_polyline(np.array([[4 * s, 0, zT(-1)], [6 * s + shift, -24 * s, zT(4)],
+                                        [8 * s + shift, -30 * s, zT(8)],
+                                        [20 * s, -10 * s, z_dome_l - 20 * s]]), 8 * s)
+    scene.add(Component("esophagus", "muscle", "cavity", tubes=eso, xray=False, label_priority=24))
+
+    # airway: trachea + main bronchi (air in the mediastinum)
+    carina = np.array([0 + shift * 0.8, -6 * s, 0.0])
+    trachea = np.array([[0, 14 * s, zT(-1.5)], [-2 * s + shift * 0.3, 8 * s, zT(2)],
+                        [-1 * s + shift * 0.6, 0, zT(3.8)], carina])
+    rmb = np.array([carina, [-20 * s + shift * 0.6, -8 * s, -16 * s],
+                    hila["right"] + np.array([8, -4, 4]) * s])
+    lmb = np.array([carina, [22 * s + shift * 0.6, -10 * s, -10 * s],
+                    hila["left"] + np.array([-8, -4, 0]) * s])
+    airway = Tubes.concat([Tubes.from_polyline(trachea, 9 * s), Tubes.from_polyline(rmb, 7 * s),
+                           Tubes.from_polyline(lmb, 6 * s)])
+    scene.add(Component("trachea", "air", "cavity", tubes=airway, label_priority=29, blur_px=1.2,
+                        shell_mm=1.5, shell_material="soft"))
+    scene.points["carina"] = carina
+    land["x_carina"] = float(carina[0])
+
+    # ---- diaphragm domes, liver, stomach, spleen -----------------------------------------
+    kx = 0.0056 / (s * wf) ** 2 * adjust.dome_flatten
+    ky = 0.0040 / (s * df) ** 2 * adjust.dome_flatten
+    dome_r = dome_q([-58 * s, 8 * s, z_dome_r], kx, ky)
+    dome_l = dome_q([56 * s, 4 * s, z_dome_l], kx, ky)
+    dome_r_c = Convex([dome_r], (np.array([-400, -400, -600]), np.array([400, 400, z_dome_r])))
+    dome_l_c = Convex([dome_l], (np.array([-400, -400, -600]), np.array([400, 400, z_dome_l])))
+    dt = 5 * s + adjust.liver_top_drop
+    liver_env = ellipsoid([-30 * s, 0, z_dome_r - 95 * s], np.array([165, 125, 115]) * s)
+    liver = liver_env.with_(dome_q([-58 * s, 8 * s, z_dome_r - dt], kx, ky), *cavity.quadrics,
+                            halfspace([0, 0, 1], z_dome_r - dt))
+    comps["liver"] = scene.add(Component("liver", "liver", "cavity", Solid([liver]),
+                                         label_priority=20, label_min_mm=20))
+    stom = ellipsoid([62 * s, 6 * s, z_dome_l - 60 * s], np.array([50, 52, 62]) * s,
+                     rotation(roll=0.3), dome_q([56 * s, 4 * s, z_dome_l - 5 * s], kx, ky))
+    spleen = ellipsoid([92 * s, -58 * s, z_dome_l - 58 * s], np.array([30, 52, 55]) * s,
+                       rotation(yaw=0.5), dome_q([56 * s, 4 * s, z_dome_l - 5 * s], kx, ky),
+                       *cavity.quadrics)
+    scene.add(Component("spleen", "spleen", "cavity", Solid([spleen]), label_priority=19,
+                        label_min_mm=20))
+    scene.add(Component("stomach", "soft", "cavity", Solid([stom], [spleen]), label_priority=20,
+                        label_min_mm=20))
+    bubble_h = rand.uniform(14, 32) * s
+    top_st = z_dome_l - 5 * s
+    if posture == "upright":
+        bclip = halfspace([0, 0, -1], -(top_st - bubble_h))
+    else:
+        bclip = halfspace([0, -1, 0], -(6 * s + 52 * s - bubble_h * 0.8))
+    bubble = stom.with_(bclip)
+    scene.add(Component("gastric_bubble", "air", "soft", Solid([bubble]), label_priority=21,
+                        label_min_mm=6))
+    land["z_bubble"] = top_st
+
+    # ---- lungs: lobes by fissures ----------------------------------------------------------
+    floor_r = halfspace([0, 0, -1], -(z_dome_r - 95 * s))
+    floor_l = halfspace([0, 0, -1], -(z_dome_l - 95 * s))
+    env = ellipsoid_q(cav_center, cav_radii - 3 * s)
+    envelope_bounds = (cav_center - cav_radii, cav_center + cav_radii)
+    side_env: dict[str, Convex] = {
+        "right": Convex([env, halfspace([1, 0, 0], shift * 0.5), floor_r], envelope_bounds),
+        "left": Convex([env, halfspace([-1, 0, 0], -shift * 0.5), floor_l], envelope_bounds),
+    }
+    common_holes = [dome_r_c, dome_l_c, med, para]
+    side_holes = {"right": [*common_holes, heart_ra, heart_main, svc],
+                  "left": [*common_holes, heart_main, knob, desc, trunk]}
+
+    post_y, ant_y = y_cav - b_mid, y_cav + b_mid
+    tilt = rand.normal(2) * 0.04
+
+    def oblique(z_post: float, z_ant: float, lat_tilt: float):
+        p0 = np.array([0, post_y, z_post])
+        p1 = np.array([0, ant_y * 0.6, z_ant])
+        t = p1 - p0
+        n = np.array([lat_tilt, -t[2], t[1]])  # up/anterior side is n.p >= d
+        n /= np.linalg.norm(n)
+        return n, float(n @ p0)
+
+    n_r, d_r = oblique(zT(4.6), z_dome_r - 8 * s, tilt[0])
+    n_l, d_l = oblique(zT(4.0), z_dome_l - 8 * s, tilt[1])
+    z_h = rand.uniform(-42, -26) * s
+    z_ling = rand.uniform(-55, -40) * s
+    land["z_horizontal_fissure"] = z_h
+    up_r, low_r = halfspace(-n_r, -d_r), halfspace(n_r, d_r)
+    up_l, low_l = halfspace(-n_l, -d_l), halfspace(n_l, d_l)
+    lobe_q = {
+        "rul": [up_r, halfspace([0, 0, -1], -z_h)],
+        "rml": [up_r, halfspace([0, 0, 1], z_h)],
+        "rll": [low_r],
+        "lul": [up_l, halfspace([0, 0, -1], -z_ling)],
+        "lingula": [up_l, halfspace([0, 0, 1], z_ling)],
+        "lll": [low_l],
+    }
+    lobe_pieces: dict[str, Convex] = {}
+    lobe_holes: dict[str, list[Convex]] = {}
+    for lobe in LOBES:
+        side = LOBE_SIDE[lobe]
+        piece = side_env[side].with_(*lobe_q[lobe])
+        holes = list(side_holes[side])
+        lobe_pieces[lobe], lobe_holes[lobe] = piece, holes
+        comps[f"lung_{lobe}"] = scene.add(Component(
+            f"lung_{lobe}", adjust.lung_material, "cavity", Solid([piece], holes),
+            label_priority=15, label_min_mm=10))
+    # fissures: 1 mm pleural sheets; visible where seen edge-on
+    hf = side_env["right"].with_(up_r, halfspace([0, 0, 1], z_h + 0.6), halfspace([0, 0, -1],
+                                                                               -(z_h - 0.6)))
+    scene.add(Component("fissure", "soft", "lung", Solid([hf], side_holes["right"]),
+                        label_priority=16, label_min_mm=40, labelled=False, xray_gain=0.3))
+    for side, n, d in (("right", n_r, d_r), ("left", n_l, d_l)):
+        sheet = side_env[side].with_(halfspace(n, d + 0.6), halfspace(-n, -(d - 0.6)))
+        scene.add(Component("fissure", "soft", "lung", Solid([sheet], side_holes[side]),
+                            label_priority=16, label_min_mm=40, labelled=False))
+    scene.params["oblique_right"] = float(d_r)
+    scene.points["oblique_n_right"], scene.points["oblique_n_left"] = n_r, n_l
+    scene.params["oblique_left"] = float(d_l)
+
+    # ---- vascular and bronchial trees per lobe ---------------------------------------------
+    jitter = rand.normal((4096, 3))
+    lobe_roots = {
+        "rul": hila["right"] + np.array([0, 2, 22]) * s,
+        "rml": hila["right"] + np.array([-2, 16, -12]) * s,
+        "rll": hila["right"] + np.array([0, -10, -16]) * s,
+        "lul": hila["left"] + np.array([0, 0, 18]) * s,
+        "lingula": hila["left"] + np.array([4, 16, -16]) * s,
+        "lll": hila["left"] + np.array([2, -12, -20]) * s,
+    }
+    n_attr = {"rul": 110, "rml": 55, "rll": 140, "lul": 105, "lingula": 50, "lll": 130}
+    trees: dict[str, Tubes] = {}
+    bronchi: dict[str, Tubes] = {}
+    cand = rand.uniform(0, 1, (2600, 3))
+    for i, lobe in enumerate(LOBES):
+        piece = lobe_pieces[lobe]
+        lo, hi = piece.bounds
+        pts = lo + cand * (hi - lo)
+        sol = Solid([piece], lobe_holes[lobe])
+        pts = pts[sol.inside(pts)][: n_attr[lobe]]
+        if len(pts) < 4:
+            trees[lobe] = bronchi[lobe] = Tubes.concat([])
+            continue
+        root = lobe_roots[lobe]
+        segs = _grow_tree(root, pts, 0.75 * s, jitter, i * 600)
+        trees[lobe] = segs
+        bronchi[lobe] = _bronchi_from(segs, s)
+    for lobe in LOBES:
+        t = trees[lobe]
+        if not len(t):
+            continue
+        zmid = (t.p0[:, 2] + t.p1[:, 2]) / 2
+        up = np.clip((zmid - hila[LOBE_SIDE[lobe]][2]) / (80 * s), 0, 1)
+        gain = 1 + (adjust.vessel_scale_upper - 1) * up
+        if adjust.vessel_scale_periphery != 1.0:
+            per = np.clip((np.linalg.norm(t.p0 - hila[LOBE_SIDE[lobe]], axis=1) - 40 * s)
+                          / (60 * s), 0, 1)
+            gain = gain * (1 + (adjust.vessel_scale_periphery - 1) * per)
+        # upright gravity: lower-zone vessels a little larger
+        grav = 1 + 0.12 * np.clip(-(zmid - hila[LOBE_SIDE[lobe]][2]) / (80 * s), -1, 1)
+        t.r0 *= gain * grav
+        t.r1 *= gain * grav
+        comps[f"vessels_{lobe}"] = scene.add(Component(
+            "pulmonary_vessels", "blood", "lung", tubes=t, label_priority=17,
+                            blur_px=0.6, xray_gain=1.5, fade_with="consolidation", labelled=True,
+                            label_min_mm=2.5))
+        comps[f"bronchi_{lobe}"] = scene.add(Component(
+            "airway", "air", "lung", tubes=bronchi[lobe], label_priority=17,
+                            blur_px=0.6, shell_mm=0.8, shell_material="soft",
+                            show_with="consolidation", labelled=False))
+
+    # ---- bones -----------------------------------------------------------------------------
+    ribs = _ribs(rand, s, zT, cav_ab, y_cav, hv, adjust)
+    for comp in ribs["components"].values():
+        scene.add(comp)
+    _spine(scene, s, zT, y_cav, b_mid, elderly)
+    _sternum(scene, s, zT, y_cav, b_mid)
+    _shoulders(scene, rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top, view)
+
+    land["thorax_width"] = thorax
+    scene.params.update({"kx": kx, "ky": ky, "s": s, "elderly": float(elderly)})
+    scene.points.update({"hilum_right": hila["right"], "hilum_left": hila["left"],
+                         "knob": knob_c, "dome_right_apex": np.array([-58 * s, 8 * s, z_dome_r]),
+                         "dome_left_apex": np.array([56 * s, 4 * s, z_dome_l]), "root": root,
+                         "trachea_top": trachea[0], "svc_bot": svc_bot, "svc_top": svc_top,
+                         "heart_apex": hc + Rh[:, 2] * hr[2] * 0.8})
+    return Anatomy(scene, lobe_pieces, lobe_holes, side_env, side_holes, cavity,
+                   {"right": dome_r, "left": dome_l}, heart, hila, trees, bronchi,
+                   ribs["centerlines"], body_pieces, comps)
+
+
+def _scaler(center, f):
+    center = np.asarray(center, float)
+
+    def fn(p):
+        return center + (p - center) * f
+
+    return fn
+
+
+def _grow_tree(root: np.ndarray, pts: np.ndarray, r_leaf: float, jitter: np.ndarray,
+               j0: int) -> Tubes:
+    """Space-filling branching: each node heads for the centroid of the lung region it serves
+    and splits that region in two along its long axis; radii follow Murray's law r^3 = sum."""
+    p0s: list[np.ndarray] = []
+    p1s: list[np.ndarray] = []
+    rs: list[float] = []
+    counter = [j0]
+
+    def rec(p: np.ndarray, group: np.ndarray, depth: int) -> None:
+        n = len(group)
+        if n <= 2 or depth > 14:
+            for q in group:
+                p0s.append(p)
+                p1s.append(q)
+                rs.append(r_leaf)
+            return
+        c = group.mean(axis=0)
+        j = jitter[counter[0] % len(jitter)]
+        counter[0] += 1
+        q = p + (c - p) * 0.5 + j * 2.0
+        r = r_leaf * n ** (1 / 3)
+        p0s.append(p)
+        p1s.append(q)
+        rs.append(r)
+        centred = group - c
+        _w, v = np.linalg.eigh(centred.T @ centred)
+        proj = centred @ v[:, -1]
+        left = proj < np.median(proj)
+        rec(q, group[left], depth + 1)
+        rec(q, group[~left], depth + 1)
+
+    rec(np.asarray(root, float), pts, 0)
+    r = np.array(rs)
+    return Tubes(np.array(p0s), np.array(p1s), r, r * 0.85)
+
+
+def _bronchi_from(t: Tubes, s: float) -> Tubes:
+    """Bronchi run beside their arteries (the 'signet ring' pairs on CT)."""
+    keep = t.r0 >= 1.6 * s
+    sub = t.subset(keep)
+    if not len(sub):
+        return sub
+    d = sub.p1 - sub.p0
+    d /= np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-6)
+    ref = np.where(np.abs(d[:, 2:3]) > 0.9, np.array([[1.0, 0, 0]]), np.array([[0, 0, 1.0]]))
+    off = np.cross(d, ref)
+    off /= np.maximum(np.linalg.norm(off, axis=1, keepdims=True), 1e-6)
+    rb0, rb1 = sub.r0 * 0.9, sub.r1 * 0.9
+    dist = (sub.r0 + rb0 + 0.8)[:, None]
+    return Tubes(sub.p0 + off * dist, sub.p1 + off * dist, rb0, rb1)
+
+
+def _ribs(rand: Rand, s, zT, cav_ab, y_cav, hv, adjust: Adjust) -> dict:
+    """Twelve pairs of ribs as tubes following the inner chest wall: posterior arcs nearly
+    horizontal by the spine, then curving down round the side; anterior arcs sloping down
+    toward the (radiolucent) costal cartilage."""
+    ends = [2.55, 2.45, 2.4, 2.35, 2.3, 2.25, 2.15, 2.0, 1.85, 1.65, 1.35, 1.0]
+    drops = [32, 62, 78, 88, 95, 100, 104, 100, 90, 72, 48, 30]
+    comps: dict[str, Component] = {}
+    centerlines: dict[tuple[str, int], np.ndarray] = {}
+    parts: dict[tuple[str, str], list[Tubes]] = {}
+    jit = rand.normal((2, 12, 3)) * 0.04
+    for si, (side, sx) in enumerate(SIDES.items()):
+        for k in range(1, 13):
+            j = jit[si, k - 1]
+            phi0, phi1 = 0.22, ends[k - 1] * (1 + j[0] * 0.3)
+            phis = np.linspace(phi0, phi1, 28)
+            t = (phis - phi0) / (phi1 - phi0)
+            z_post = zT(k) + 0.25 * hv
+            drop = drops[k - 1] * s * (1 + j[1])
+            z = z_post - drop * t**1.55
+            r_rib = (4.2 + 1.8 * t) * s * (0.8 if k == 1 else 1.0)
+            pts = []
+            for ph, zz, rr in zip(phis, z, r_rib, strict=True):
+                a, b = cav_ab(zz)
+                pts.append([sx * (a + rr + 1.5) * np.sin(ph), y_cav - (b + rr + 1.5) * np.cos(ph),
+                            zz])
+            pts = np.array(pts)
+            centerlines[(side, k)] = pts
+            frac = adjust.rib_fracture
+            pieces = [(pts, r_rib, phis)]
+            if frac is not None and frac[0] == side and frac[1] == k:
+                i = int(np.clip(np.searchsorted(phis, frac[2]), 2, len(phis) - 3))
+                disp = np.array([sx * -0.6, 0.3, -0.8]) * frac[3]
+                a_pts, b_pts = pts[: i + 1].copy(), pts[i:].copy()
+                gap = (b_pts[1] - b_pts[0]) * 0.25
+                a_pts[-1] = a_pts[-1] - gap
+                b_pts[0] = b_pts[0] + gap
+                b_pts = b_pts + disp * np.exp(-np.arange(len(b_pts)) / 6.0)[:, None]
+                pieces = [(a_pts, r_rib[: i + 1], phis[: i + 1]), (b_pts, r_rib[i:], phis[i:])]
+            for ppts, rr, pp in pieces:
+                # split into posterior and anterior arcs so their crossings add up on a film
+                post = pp <= 1.55
+                for arc, m in (("post", post), ("ant", ~post)):
+                    idx = np.flatnonzero(m)
+                    if len(idx) < 1:
+                        continue
+                    lo_i, hi_i = idx[0], min(idx[-1] + 1, len(ppts) - 1)
+                    if hi_i - lo_i < 1:
+                        continue
+                    seg = Tubes.from_polyline(ppts[lo_i: hi_i + 1], rr[lo_i: hi_i + 1])
+                    parts.setdefault((side, arc), []).append(seg)
+    for (side, arc), lst in parts.items():
+        comps[f"{side}_{arc}"] = Component(
+            "ribs", "rib", "muscle", tubes=Tubes.concat(lst), shell_mm=1.3 * s,
+            shell_material="cortical", label_priority=8, blur_px=1.4, outline=1.3 * s,
+            xray_gain=0.9 if arc == "ant" else 1.0)
+    return {"components": comps, "centerlines": centerlines}
+
+
+def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
+    """Vertebral bodies as one column whose disc spaces are a texture (cheap to integrate), and
+    the neural arches (pedicles, laminae, transverse and spinous processes) as short tubes."""
+    y_b = y_cav - b_mid + 24 * s
+    top, bot = zT(-1.5), zT(14.5)
+    rx, ry = 19 * s, 15 * s
+    column = Convex([cylinder_q([0, y_b, 0], [rx, ry]), halfspace([0, 0, 1], top),
+                     halfspace([0, 0, -1], -bot)],
+                    (np.array([-rx, y_b - ry, bot]), np.array([rx, y_b + ry, top])))
+    levels = np.array([zT(k) for k in range(-1, 16)])
+    hv = zT(0) - zT(1)
+
+    def disc_hu(p: np.ndarray) -> np.ndarray:
+        # distance to the nearest disc (half-way between vertebral centres)
+        ph = ((p[:, 2] - levels[0]) / hv - 0.5) % 1.0
+        d = np.abs(ph - 0.5) * hv  # 0 at a disc centre
+        near_edge = np.hypot((p[:, 0]) / rx, (p[:, 1] - y_b) / ry) > 0.88
+        return np.where(d < 2.5 * s, 90.0,
+                        np.where((d < 3.7 * s) | near_edge, 1100.0, 360.0))
+
+    scene.add(Component("spine", "cancellous", "cavity", Solid([column]), shell_mm=1.8 * s,
+                        shell_material="cortical", label_priority=9, label_min_mm=3,
+                        xray_gain=0.45 if not elderly else 0.35, ct_texture=disc_hu,
+                        xray_texture="vertebral"))
+    scene.params["spine_z0"] = float(levels[0])
+    scene.params["spine_hv"] = float(hv)
+    scene.params["spine_y"] = float(y_b)
+    p0, p1, r0, r1 = [], [], [], []
+
+    def seg(a, b, ra, rb):
+        p0.append(a)
+        p1.append(b)
+        r0.append(ra)
+        r1.append(rb)
+
+    for k in range(-1, 15):
+        z = zT(k)
+        yb = y_b - ry
+        for sx in (-1, 1):
+            ped_a = np.array([sx * (rx - 4 * s), yb + 2 * s, z + 2 * s])
+            ped_b = np.array([sx * (rx - 3 * s), yb - 12 * s, z + 2 * s])
+            seg(ped_a, ped_b, 4.5 * s, 4.5 * s)
+            lam_a = ped_b
+            lam_b = np.array([0, yb - 24 * s, z - 2 * s])
+            seg(lam_a, lam_b, 3.5 * s, 3.5 * s)
+            tp = np.array([sx * 30 * s, yb - 20 * s, z + 1 * s])
+            seg(ped_b, tp, 4.5 * s, 3.5 * s)
+        sp = np.array([0, yb - 44 * s, z - 16 * s])
+        seg(np.array([0, yb - 24 * s, z - 2 * s]), sp, 4.0 * s, 2.8 * s)
+    arch = Tubes(np.array(p0), np.array(p1), np.array(r0), np.array(r1))
+    scene.add(Component("spine", "cancellous", "muscle", tubes=arch, shell_mm=1.2 * s,
+                        shell_material="cortical", label_priority=9, blur_px=1.4,
+                        xray_gain=0.35, outline=0.8 * s))
+    scene.landmarks["y_spine"] = float(y_b)
+
+
+def _sternum(scene: Scene, s, zT, y_cav, b_mid) -> None:
+    y_f = y_cav + b_mid + 6 * s
+    top, bot = zT(2.3), zT(9.2)
+    n = np.array([0, np.cos(0.28), -np.sin(0.28)])  # leaning: the top sits further back
+    mid = np.array([0, y_f, (top + bot) / 2])
+    d = float(n @ mid)
+    st = Convex([halfspace(n, d), halfspace(-n, -(d - 11 * s)),
+                 halfspace([1, 0, 0], 15 * s), halfspace([-1, 0, 0], 15 * s),
+                 halfspace([0, 0, 1], top), halfspace([0, 0, -1], -bot)],
+                (np.array([-15 * s, y_f - 40 * s, bot]), np.array([15 * s, y_f + 30 * s, top])))
+    scene.add(Component("sternum", "cancellous", "muscle", Solid([st]), shell_mm=1.2 * s,
+                        shell_material="cortical", label_priority=9, label_min_mm=3,
+                        xray_gain=0.9))
+
+
+def _shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top, view) -> None:
+    clav_parts, scap_pieces, hum_pieces = [], [], []
+    protract = 34 * s if view == "pa" else 4 * s
+    for sx in (-1.0, 1.0):
+        zc = zT(1) - 4 * s + rand.uniform(-6, 6) * s
+        y_a = y_cav + b_mid
+        pts = np.array([[sx * 16 * s, y_a + 2 * s, zc], [sx * 50 * s, y_a - 4 * s, zc + 6 * s],
+                        [sx * 92 * s, y_a - 22 * s, zc + 16 * s],
+                        [sx * 126 * s, y_cav + 12 * s, zc + 24 * s],
+                        [sx * (rx_b - 26 * s), y_cav - 14 * s, zc + 30 * s]])
+        clav_parts.append(Tubes.from_polyline(pts, np.array([8, 6.5, 5.5, 6, 7.5]) * s))
+        # scapula: a thin triangular plate on the back of the chest
+        b = b_mid + 10 * s
+        S = np.array([sx * (52 * s + protract), y_cav - b, zT(1.8)])
+        I_ = np.array([sx * (78 * s + protract), y_cav - b + 6 * s, zT(7.2)])
+        G = np.array([sx * (a_mid + 18 * s + protract * 0.3), y_cav - 40 * s, zT(2.2)])
+        n = np.cross(I_ - S, G - S)
+        n /= np.linalg.norm(n)
+        qs = [halfspace(n, n @ S + 3 * s), halfspace(-n, -(n @ S - 3 * s))]
+        for P, Q, R in ((S, I_, G), (I_, G, S), (G, S, I_)):
+            e = np.cross(n, Q - P)
+            e /= np.linalg.norm(e)
+            if e @ (R - P) > 0:
+                e = -e
+            qs.append(halfspace(e, e @ P))
+        pts3 = np.array([S, I_, G])
+        scap_pieces.append(Convex(qs, (pts3.min(axis=0) - 4 * s, pts3.max(axis=0) + 4 * s)))
+        hum_pieces.append(ellipsoid([sx * (rx_b - 14 * s), y_cav - 22 * s, zT(1) - 6 * s],
+                                    np.array([24, 24, 26]) * s))
+    scene.add(Component("clavicle", "rib", "muscle", tubes=Tubes.concat(clav_parts),
+                        shell_mm=1.5 * s, shell_material="cortical", label_priority=11,
+                        blur_px=1.4, outline=1.5 * s))
+    scene.add(Component("scapula", "cortical", "muscle", Solid(scap_pieces), label_priority=7,
+                        label_min_mm=3, xray_gain=0.55))
+    scene.add(Component("humerus", "cancellous", "muscle", Solid(hum_pieces), shell_mm=2.0 * s,
+                        shell_material="cortical", label_priority=11, label_min_mm=3))
+
+
+def box_convex(lo, hi) -> Convex:
+    return box(lo, hi)

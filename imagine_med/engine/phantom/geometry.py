@@ -1,0 +1,369 @@
+"""Analytic solids for the chest phantom: convex quadric pieces, CSG differences and tube sets.
+
+Why quadrics: a ray meets a convex quadric in ONE interval that has a closed form, so the
+radiograph's path lengths are exact and cheap at full resolution (no ray marching), and a CT
+slice is a sign test on the same equations. So the radiograph and the CT of one case come from
+literally the same 3D model.
+
+Coordinates are patient millimetres: +x = patient's LEFT, +y = ANTERIOR, +z = SUPERIOR.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+BIG = 1.0e9
+_EPS = 1e-12
+
+
+class Rays:
+    """Unit ray directions kept as separate component arrays: numpy's (N,3)@(3,3) matmul is
+    slow, while six fused products per quadric are cheap."""
+
+    def __init__(self, dx: np.ndarray, dy: np.ndarray, dz: np.ndarray):
+        self.dx, self.dy, self.dz = dx, dy, dz
+        self.xx, self.yy, self.zz = dx * dx, dy * dy, dz * dz
+        self.xy, self.xz, self.yz = dx * dy, dx * dz, dy * dz
+
+    @staticmethod
+    def from_dirs(d: np.ndarray) -> Rays:
+        return Rays(d[..., 0], d[..., 1], d[..., 2])
+
+    def crop(self, y0: int, y1: int, x0: int, x1: int) -> Rays:
+        r = Rays.__new__(Rays)
+        for k in ("dx", "dy", "dz", "xx", "yy", "zz", "xy", "xz", "yz"):
+            setattr(r, k, getattr(self, k)[y0:y1, x0:x1])
+        return r
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.dx.shape
+
+    def dot(self, v) -> np.ndarray:
+        return self.dx * v[0] + self.dy * v[1] + self.dz * v[2]
+
+    def quad(self, A: np.ndarray) -> np.ndarray:
+        return (A[0, 0] * self.xx + A[1, 1] * self.yy + A[2, 2] * self.zz
+                + 2 * A[0, 1] * self.xy + 2 * A[0, 2] * self.xz + 2 * A[1, 2] * self.yz)
+
+
+@dataclass(frozen=True)
+class Quadric:
+    """The set p^T A p + b.p + c <= 0, convex along every line (ellipsoid, cylinder, paraboloid
+    interior, half-space). `kind`/`params` let the solid be shrunk for cortical shells."""
+
+    A: np.ndarray
+    b: np.ndarray
+    c: float
+    kind: str = "general"
+    params: tuple = ()
+
+    def value(self, p: np.ndarray) -> np.ndarray:
+        return np.einsum("...i,ij,...j->...", p, self.A, p) + p @ self.b + self.c
+
+    def interval(self, src: np.ndarray, r: Rays) -> tuple[np.ndarray, np.ndarray]:
+        """Entry/exit distances along rays src + t d (unit d); empty = (BIG, -BIG)."""
+        if self.kind == "halfspace":
+            n, dd = self.params
+            nd = r.dot(n)
+            gap = dd - float(n @ src)
+            safe = np.where(np.abs(nd) > _EPS, nd, _EPS)
+            root = gap / safe
+            inside = gap >= 0
+            par_s, par_e = (-BIG, BIG) if inside else (BIG, -BIG)
+            s = np.where(nd < -_EPS, root, np.where(nd > _EPS, -BIG, par_s))
+            e = np.where(nd > _EPS, root, np.where(nd < -_EPS, BIG, par_e))
+            return s, e
+        A = self.A
+        a = r.quad(A)
+        bb = r.dot(2.0 * (A @ src) + self.b)
+        cc = float(src @ A @ src + self.b @ src + self.c)
+        disc = bb * bb - 4.0 * a * cc
+        root = np.sqrt(np.maximum(disc, 0.0))
+        inv = 0.5 / np.maximum(a, 1e-14)
+        s = (-bb - root) * inv
+        e = (-bb + root) * inv
+        bad = disc < 0
+        s[bad] = BIG
+        e[bad] = -BIG
+        return s, e
+
+    def shrunk(self, mm: float) -> Quadric:
+        if self.kind == "ellipsoid":
+            center, R, radii = self.params
+            return ellipsoid_q(center, np.maximum(np.asarray(radii) - mm, 0.5), R)
+        if self.kind == "halfspace":
+            n, d = self.params
+            return halfspace(n, d - mm)
+        if self.kind == "cylinder":
+            center, R, radii = self.params
+            return cylinder_q(center, np.maximum(np.asarray(radii) - mm, 0.5), R)
+        return self
+
+
+def rotation(yaw: float = 0.0, pitch: float = 0.0, roll: float = 0.0) -> np.ndarray:
+    """Rotation matrix: roll about y (coronal tilt), pitch about x, yaw about z (radians)."""
+    cy, sy = np.cos(yaw), np.sin(yaw)
+    cp, sp = np.cos(pitch), np.sin(pitch)
+    cr, sr = np.cos(roll), np.sin(roll)
+    rz = np.array([[cy, -sy, 0], [sy, cy, 0], [0, 0, 1.0]])
+    rx = np.array([[1.0, 0, 0], [0, cp, -sp], [0, sp, cp]])
+    ry = np.array([[cr, 0, sr], [0, 1.0, 0], [-sr, 0, cr]])
+    return rz @ rx @ ry
+
+
+def axis_rotation(axis: np.ndarray) -> np.ndarray:
+    """A rotation whose third column is `axis` (for solids elongated along a direction)."""
+    w = np.asarray(axis, float)
+    w = w / np.linalg.norm(w)
+    helper = np.array([1.0, 0, 0]) if abs(w[0]) < 0.9 else np.array([0, 1.0, 0])
+    u = np.cross(helper, w)
+    u /= np.linalg.norm(u)
+    v = np.cross(w, u)
+    return np.stack([u, v, w], axis=1)
+
+
+def ellipsoid_q(center, radii, R: np.ndarray | None = None) -> Quadric:
+    center = np.asarray(center, float)
+    radii = np.asarray(radii, float)
+    R = np.eye(3) if R is None else np.asarray(R, float)
+    M = R @ np.diag(1.0 / radii**2) @ R.T
+    return Quadric(M, -2.0 * M @ center, float(center @ M @ center - 1.0), "ellipsoid",
+                   (center, R, radii))
+
+
+def cylinder_q(center, radii, R: np.ndarray | None = None) -> Quadric:
+    """Elliptic cylinder; radii (r_u, r_v) across the axis R[:, 2] (default: along z)."""
+    center = np.asarray(center, float)
+    radii = np.asarray(radii, float)
+    R = np.eye(3) if R is None else np.asarray(R, float)
+    M = R @ np.diag([1.0 / radii[0] ** 2, 1.0 / radii[1] ** 2, 0.0]) @ R.T
+    return Quadric(M, -2.0 * M @ center, float(center @ M @ center - 1.0), "cylinder",
+                   (center, R, radii))
+
+
+def halfspace(normal, d: float) -> Quadric:
+    """n.p <= d (n need not be unit; it is normalised so `d` is in mm)."""
+    n = np.asarray(normal, float)
+    k = np.linalg.norm(n)
+    n, d = n / k, d / k
+    return Quadric(np.zeros((3, 3)), n, -float(d), "halfspace", (n, float(d)))
+
+
+def dome_q(apex, kx: float, ky: float) -> Quadric:
+    """The region BELOW a downward-opening paraboloid dome with its top at `apex`."""
+    x0, y0, z0 = (float(v) for v in apex)
+    A = np.diag([kx, ky, 0.0])
+    b = np.array([-2 * kx * x0, -2 * ky * y0, 1.0])
+    c = kx * x0 * x0 + ky * y0 * y0 - z0
+    return Quadric(A, b, c, "dome", (apex, kx, ky))
+
+
+def plane_through(p0, normal_hint) -> tuple[np.ndarray, float]:
+    n = np.asarray(normal_hint, float)
+    n = n / np.linalg.norm(n)
+    return n, float(n @ np.asarray(p0, float))
+
+
+@dataclass
+class Convex:
+    """Intersection of quadrics; `bounds` (lo, hi) is an axis-aligned box containing it."""
+
+    quadrics: list[Quadric]
+    bounds: tuple[np.ndarray, np.ndarray]
+
+    def interval(self, src, d: Rays) -> tuple[np.ndarray, np.ndarray]:
+        s = np.zeros(d.shape)
+        e = np.full(d.shape, BIG)
+        for q in self.quadrics:
+            qs, qe = q.interval(src, d)
+            np.maximum(s, qs, out=s)
+            np.minimum(e, qe, out=e)
+        return s, e
+
+    def inside(self, p: np.ndarray) -> np.ndarray:
+        m = np.ones(p.shape[:-1], bool)
+        for q in self.quadrics:
+            m &= q.value(p) <= 0
+        return m
+
+    def shrunk(self, mm: float) -> Convex:
+        return Convex([q.shrunk(mm) for q in self.quadrics], self.bounds)
+
+    def with_(self, *extra: Quadric) -> Convex:
+        return Convex([*self.quadrics, *extra], self.bounds)
+
+
+def ellipsoid(center, radii, R: np.ndarray | None = None, *clips: Quadric) -> Convex:
+    q = ellipsoid_q(center, radii, R)
+    Rm = np.eye(3) if R is None else np.asarray(R)
+    half = np.sqrt(((Rm * np.asarray(radii, float)[None, :]) ** 2).sum(axis=1))
+    c = np.asarray(center, float)
+    return Convex([q, *clips], (c - half, c + half))
+
+
+def box(lo, hi) -> Convex:
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    qs = []
+    for i in range(3):
+        n = np.zeros(3)
+        n[i] = 1
+        qs += [halfspace(n, hi[i]), halfspace(-n, -lo[i])]
+    return Convex(qs, (lo, hi))
+
+
+def union_length(s: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Total length covered by k intervals per ray ((N,k) arrays), by a vectorised sweep."""
+    if s.shape[1] == 1:
+        return np.maximum(e[:, 0] - s[:, 0], 0.0)
+    order = np.argsort(s, axis=1)
+    s = np.take_along_axis(s, order, 1)
+    e = np.take_along_axis(e, order, 1)
+    prev = np.maximum.accumulate(e, axis=1)
+    prev = np.concatenate([np.full((s.shape[0], 1), -BIG), prev[:, :-1]], axis=1)
+    return np.maximum(e - np.maximum(s, prev), 0.0).sum(axis=1)
+
+
+@dataclass
+class Solid:
+    """Union of (assumed disjoint) convex pieces minus a union of convex holes."""
+
+    pieces: list[Convex]
+    holes: list[Convex] = field(default_factory=list)
+
+    @property
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        lo = np.min([p.bounds[0] for p in self.pieces], axis=0)
+        hi = np.max([p.bounds[1] for p in self.pieces], axis=0)
+        return lo, hi
+
+    def path_length(self, src, d, cache: dict | None = None) -> np.ndarray:
+        total = np.zeros(d.shape)
+        holes = [_cached(h, src, d, cache) for h in self.holes]
+        for piece in self.pieces:
+            s, e = _cached(piece, src, d, cache)
+            length = np.maximum(e - s, 0.0)
+            if holes:
+                hs = np.stack([np.maximum(h[0], s) for h in holes], axis=1)
+                he = np.stack([np.minimum(h[1], e) for h in holes], axis=1)
+                he = np.maximum(he, hs)
+                length = length - union_length(hs, he)
+            total += np.maximum(length, 0.0)
+        return total
+
+    def inside(self, p: np.ndarray) -> np.ndarray:
+        m = np.zeros(p.shape[:-1], bool)
+        for piece in self.pieces:
+            m |= piece.inside(p)
+        for h in self.holes:
+            m &= ~h.inside(p)
+        return m
+
+    def shrunk(self, mm: float) -> Solid:
+        return Solid([p.shrunk(mm) for p in self.pieces], self.holes)
+
+
+def _cached(cv: Convex, src, d, cache):
+    if cache is None:
+        return cv.interval(src, d)
+    key = id(cv)
+    if key not in cache:
+        cache[key] = (cv, cv.interval(src, d))  # keep cv alive so its id stays unique
+    return cache[key][1]
+
+
+@dataclass
+class Tubes:
+    """Capsule segments p0->p1 with radii r0->r1 (mm): ribs, vessels, bronchi, lines, dots."""
+
+    p0: np.ndarray
+    p1: np.ndarray
+    r0: np.ndarray
+    r1: np.ndarray
+
+    @staticmethod
+    def from_polyline(points, radii) -> Tubes:
+        pts = np.asarray(points, float)
+        r = np.broadcast_to(np.asarray(radii, float), (len(pts),))
+        return Tubes(pts[:-1], pts[1:], r[:-1].copy(), r[1:].copy())
+
+    @staticmethod
+    def concat(parts: list[Tubes]) -> Tubes:
+        parts = [p for p in parts if len(p.p0)]
+        if not parts:
+            z = np.zeros((0, 3))
+            return Tubes(z, z, np.zeros(0), np.zeros(0))
+        return Tubes(*(np.concatenate([getattr(p, a) for p in parts]) for a in
+                       ("p0", "p1", "r0", "r1")))
+
+    def __len__(self) -> int:
+        return len(self.p0)
+
+    @property
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        r = np.maximum(self.r0, self.r1)[:, None]
+        lo = np.minimum(self.p0, self.p1) - r
+        hi = np.maximum(self.p0, self.p1) + r
+        return lo.min(axis=0), hi.max(axis=0)
+
+    def transformed(self, fn) -> Tubes:
+        return Tubes(fn(self.p0), fn(self.p1), self.r0.copy(), self.r1.copy())
+
+    def subset(self, mask: np.ndarray) -> Tubes:
+        return Tubes(self.p0[mask], self.p1[mask], self.r0[mask], self.r1[mask])
+
+    def signed_distance(self, p: np.ndarray, idx) -> np.ndarray:
+        """min over segments idx of (|p - axis| - r) in mm, for (N,3) points."""
+        best = np.full(p.shape[0], np.inf)
+        for i in idx:
+            a, b = self.p0[i], self.p1[i]
+            ab = b - a
+            L2 = float(ab @ ab)
+            t = np.zeros(p.shape[0]) if L2 < 1e-9 else np.clip((p - a) @ ab / L2, 0, 1)
+            q = a + t[:, None] * ab
+            r = self.r0[i] + t * (self.r1[i] - self.r0[i])
+            dist = np.sqrt(((p - q) ** 2).sum(axis=1)) - r
+            np.minimum(best, dist, out=best)
+        return best
+
+
+def affine_quadric(q: Quadric, T: np.ndarray, t: np.ndarray) -> Quadric:
+    """The image of q under p' = c + S (p - c), given the inverse map p = T p' + t."""
+    if q.kind == "halfspace":
+        n, d = q.params
+        return halfspace(T.T @ n, d - float(n @ t))
+    A = T.T @ q.A @ T
+    b = 2.0 * T.T @ q.A @ t + T.T @ q.b
+    c = float(t @ q.A @ t + q.b @ t + q.c)
+    return Quadric(A, b, c)
+
+
+def scale_about(cv: Convex, center, factors) -> Convex:
+    """Convex scaled about `center` by per-axis `factors` (a lung recoiling to its hilum)."""
+    center = np.asarray(center, float)
+    S = np.diag(np.asarray(factors, float))
+    T = np.linalg.inv(S)
+    t = center - T @ center
+    lo, hi = cv.bounds
+    corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
+                        for z in (lo[2], hi[2])])
+    moved = center + (corners - center) @ S.T
+    return Convex([affine_quadric(q, T, t) for q in cv.quadrics],
+                  (moved.min(axis=0), moved.max(axis=0)))
+
+
+def up_paraboloid_above(apex, k: float) -> Quadric:
+    """The region ABOVE an upward-opening paraboloid z = z0 + k r^2 (convex): fluid menisci."""
+    x0, y0, z0 = (float(v) for v in apex)
+    A = np.diag([k, k, 0.0])
+    b = np.array([-2 * k * x0, -2 * k * y0, -1.0])
+    c = k * (x0 * x0 + y0 * y0) + z0
+    return Quadric(A, b, c, "upbowl", (apex, k))
+
+
+def intersect_bounds(a, b):
+    lo = np.maximum(a[0], b[0])
+    hi = np.minimum(a[1], b[1])
+    return lo, np.maximum(hi, lo)

@@ -1,0 +1,57 @@
+"""Tissue materials: CT number (HU) and linear attenuation for radiographs.
+
+Values follow ../shared/reference/physics.md ("CT numbers" and "Linear attenuation" tables,
+70 keV column); mu for tissues not in the attenuation table uses mu = mu_water * (1 + HU/1000),
+the link that file gives between the two tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MU_WATER_70 = 0.194  # cm^-1 at 70 keV (physics.md)
+
+
+@dataclass(frozen=True)
+class Material:
+    name: str
+    hu: float
+    mu: float  # cm^-1 at 70 keV
+
+    @property
+    def mu_mm(self) -> float:
+        return self.mu / 10.0
+
+
+def _from_hu(name: str, hu: float) -> Material:
+    return Material(name, hu, MU_WATER_70 * (1.0 + hu / 1000.0))
+
+
+M: dict[str, Material] = {
+    "air": Material("air", -1000.0, 0.0002),
+    "lung": Material("lung", -850.0, 0.050),
+    "fat": Material("fat", -100.0, 0.179),
+    # the thoracic cavity's filler: mediastinal fat on CT, but on a film the mediastinum is a
+    # mix of vessels, thymus, nodes and fat, which attenuates like soft tissue
+    "cavity": Material("cavity", -100.0, 0.191),
+    "water": Material("water", 0.0, 0.194),
+    "fluid": _from_hu("fluid", 10.0),
+    "soft": Material("soft", 40.0, 0.191),
+    "muscle": Material("muscle", 45.0, 0.202),
+    "blood": _from_hu("blood", 40.0),
+    "liver": _from_hu("liver", 55.0),
+    "spleen": _from_hu("spleen", 45.0),
+    "breast": _from_hu("breast", -40.0),
+    "consolidation": _from_hu("consolidation", 35.0),
+    "ground_glass": _from_hu("ground_glass", -450.0),
+    "emphysema": _from_hu("emphysema", -950.0),
+    "cancellous": _from_hu("cancellous", 380.0),
+    "rib": Material("rib", 380.0, 0.34),
+    "cortical": Material("cortical", 1300.0, 0.502),
+    "cartilage": _from_hu("cartilage", 100.0),
+    "calcium": _from_hu("calcium", 600.0),
+    "tumour": _from_hu("tumour", 35.0),
+    "plastic": _from_hu("plastic", 120.0),
+    "radiopaque": Material("radiopaque", 2500.0, 1.2),
+    "metal": Material("metal", 3000.0, 4.0),
+}

@@ -1,0 +1,621 @@
+"""Pathology built into the 3D chest, so a case's radiograph and CT agree.
+
+Two steps: `plan_findings` turns the request into placed findings and the changes they make
+to normal anatomy before it is built (a bigger heart, a pushed-over mediastinum, flat domes);
+`add_findings` then edits the built model (a recoiled lung, a fluid level clipping the lobes)
+and adds each finding's own components, all carrying the finding's label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from imagine_med.engine.base import EngineError
+from imagine_med.engine.phantom.anatomy import LOBE_SIDE, LOBES, Adjust, Anatomy, Rand
+from imagine_med.engine.phantom.geometry import (
+    Convex,
+    Solid,
+    Tubes,
+    box,
+    dome_q,
+    ellipsoid,
+    ellipsoid_q,
+    halfspace,
+    rotation,
+    scale_about,
+    up_paraboloid_above,
+)
+from imagine_med.engine.phantom.labels import DEVICES, SUPPORTED_FINDINGS
+from imagine_med.engine.phantom.scene import Component
+from imagine_med.engine.phantom.textures import holes_hu, honeycomb_hu
+from imagine_med.prompt.spec import Finding
+
+ZONE_LOBE = {
+    ("right", "upper_zone"): "rul", ("right", "mid_zone"): "rml", ("right", "lower_zone"): "rll",
+    ("left", "upper_zone"): "lul", ("left", "mid_zone"): "lingula", ("left", "lower_zone"): "lll",
+    ("right", "apex"): "rul", ("left", "apex"): "lul", ("right", "base"): "rll",
+    ("left", "base"): "lll",
+}
+SEVERITY = {"mild": 0, "moderate": 1, "severe": 2}
+LUNG_FINDINGS = {"consolidation", "nodule", "mass", "cavity", "collapse"}
+SIDED = {"pleural_effusion", "pneumothorax", "rib_fracture"}
+
+
+@dataclass
+class Placed:
+    """A requested finding resolved to a place in this seed's anatomy."""
+
+    name: str
+    side: str | None
+    lobe: str | None
+    zone: str | None
+    severity: str
+    size_mm: float | None
+    extent: float | None
+    modifiers: tuple[str, ...]
+    rib: int | None = None
+    center: np.ndarray | None = None
+    facts: dict = field(default_factory=dict)
+
+    @property
+    def level(self) -> int:
+        return SEVERITY[self.severity]
+
+
+def _other(side: str) -> str:
+    return "left" if side == "right" else "right"
+
+
+def resolve(finding: Finding, rand: Rand) -> Placed:
+    name = finding.name
+    if name not in SUPPORTED_FINDINGS:
+        raise EngineError(
+            f"The phantom chest cannot show '{name.replace('_', ' ')}'. It renders: "
+            + ", ".join(n.replace("_", " ") for n in SUPPORTED_FINDINGS) + ".")
+    loc = finding.location
+    side = finding.laterality
+    lobe = zone = None
+    rib = None
+    if loc in LOBES:
+        lobe = loc
+        lobe_side = LOBE_SIDE[loc]
+        if side in ("left", "right") and side != lobe_side:
+            raise EngineError(f"The {loc.upper()} is in the {lobe_side} lung, but the prompt says "
+                              f"{side}. Use a {side} lobe or drop the side.")
+        side = lobe_side
+    elif loc and loc.startswith("rib_"):
+        try:
+            rib = int(loc.split("_")[1])
+        except ValueError:
+            rib = None
+        if rib is None or not 1 <= rib <= 12:
+            raise EngineError(f"'{loc}' is not a rib; use rib_1 to rib_12.")
+    elif loc in ("upper_zone", "mid_zone", "lower_zone", "apex", "base"):
+        zone = loc
+    elif loc is not None and name not in DEVICES:
+        raise EngineError(
+            f"'{loc.replace('_', ' ')}' is not a place in the phantom chest. Use a lobe (RUL, "
+            "RML, RLL, LUL, lingula, LLL), a zone (upper, mid, lower zone, apex, base) or a rib.")
+    # every finding draws the same number of values, so variants stay comparable
+    side_draw = rand.uniform(0, 1)
+    lobe_draw = rand.uniform(0, 1)
+    if side is None and (name in LUNG_FINDINGS or name in SIDED):
+        side = "right" if side_draw < 0.55 else "left"
+    if side == "bilateral" and name in LUNG_FINDINGS:
+        side = "right" if side_draw < 0.55 else "left"
+    if name in LUNG_FINDINGS and lobe is None:
+        if zone is not None:
+            lobe = ZONE_LOBE[(side, zone)]
+        else:
+            options = [lb for lb in LOBES if LOBE_SIDE[lb] == side]
+            if name == "collapse":
+                options = [lb for lb in options if lb in ("rul", "rml", "rll", "lul", "lll")]
+            lobe = options[int(lobe_draw * len(options)) % len(options)]
+    severity = finding.severity or "moderate"
+    return Placed(name, side, lobe, zone, severity, finding.size_mm, finding.extent,
+                  tuple(finding.modifiers), rib)
+
+
+def plan_findings(findings: tuple[Finding, ...], exclude: tuple[str, ...], rand: Rand,
+                  posture: str) -> tuple[list[Placed], Adjust]:
+    placed = [resolve(f, rand) for f in findings if f.name not in exclude
+              and not (f.name in DEVICES and "devices" in exclude)]
+    adj = Adjust()
+    for p in placed:
+        lvl = p.level
+        if p.name == "cardiomegaly":
+            adj.ctr = [0.57, 0.62, 0.68][lvl]
+        elif p.name == "pulmonary_edema":
+            adj.ctr = max(adj.ctr or 0, 0.58)
+            adj.vessel_scale_upper = 1.45
+        elif p.name == "emphysema":
+            adj.dome_shift = {"right": -36.0, "left": -34.0}
+            adj.dome_flatten = 0.45
+            adj.ctr = 0.39
+            adj.vessel_scale_periphery = 0.55
+        elif p.name == "fibrosis":
+            adj.dome_shift = {k: v + 14 for k, v in adj.dome_shift.items()}
+        elif p.name == "pneumothorax" and "tension" in p.modifiers:
+            adj.shift_x += 24.0 if p.side == "right" else -24.0
+            adj.dome_shift[p.side] -= 22.0
+            adj.dome_flatten = min(adj.dome_flatten, 0.7)
+        elif p.name == "collapse":
+            adj.shift_x += (-7.0 if p.side == "right" else 7.0)
+            if p.lobe in ("rll", "lll", "rml"):
+                adj.dome_shift[p.side] += 12.0
+        elif p.name == "pleural_effusion" and lvl == 2:
+            adj.shift_x += (12.0 if p.side == "right" else -12.0)
+        elif p.name == "rib_fracture":
+            p.rib = p.rib or int(5 + rand.uniform(0, 4))
+            phi = 1.25 + rand.uniform(0, 0.5)
+            adj.rib_fracture = (p.side, p.rib, phi, [2.5, 4.0, 6.5][lvl])
+            p.facts["phi"] = phi
+        elif p.name == "mediastinal_widening":
+            adj.mediastinum_widen = [1.5, 1.9, 2.3][lvl]
+        elif p.name == "pneumoperitoneum":
+            adj.liver_top_drop = [7.0, 12.0, 20.0][lvl] if posture == "upright" else 0.0
+    return placed, adj
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _lobe_solid(an: Anatomy, lobe: str, *clips) -> Solid:
+    return Solid([an.lobe_pieces[lobe].with_(*clips)], an.lobe_holes[lobe])
+
+
+def _lobe_points(an: Anatomy, lobe: str, rand: Rand, n: int = 500) -> np.ndarray:
+    piece = an.lobe_pieces[lobe]
+    lo, hi = piece.bounds
+    cand = lo + rand.uniform(0, 1, (n, 3)) * (hi - lo)
+    comp = an.comps[f"lung_{lobe}"]
+    pts = cand[comp.solid.inside(cand)]
+    if len(pts) == 0:
+        return ((lo + hi) / 2)[None]
+    return pts
+
+
+def _deep_point(pts: np.ndarray, rand: Rand, spread: float = 0.35) -> np.ndarray:
+    """A point well inside the lobe: near its centroid, nudged by a seeded offset."""
+    c = pts.mean(axis=0)
+    sd = pts.std(axis=0)
+    target = c + rand.normal(3) * sd * spread
+    return pts[np.argmin(((pts - target) ** 2).sum(axis=1))]
+
+
+def _replace_lobe(an: Anatomy, lobe: str, solid: Solid) -> None:
+    an.comps[f"lung_{lobe}"].solid = solid
+    an.lobe_pieces[lobe] = solid.pieces[0]
+
+
+def add_findings(an: Anatomy, placed: list[Placed], rand: Rand) -> None:
+    for p in placed:
+        _BUILDERS[p.name](an, p, rand)
+
+
+def _add(an: Anatomy, p: Placed, material: str, container: str, solid=None, tubes=None,
+         **kw) -> Component:
+    kw.setdefault("label_priority", 60)
+    return an.scene.add(Component(p.name, material, container, solid=solid, tubes=tubes,
+                                  finding=p.name, **kw))
+
+
+def _consolidation(an: Anatomy, p: Placed, rand: Rand) -> None:
+    pts = _lobe_points(an, p.lobe, rand)
+    c = _deep_point(pts, rand, 0.2)
+    lobar = p.extent is None and p.size_mm is None and p.severity != "mild"
+    lobar = lobar or (p.extent is not None and p.extent >= 0.75)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    if lobar:
+        blob = ellipsoid_q(c, (hi - lo) * 0.75 + 20)
+    else:
+        frac = p.extent if p.extent is not None else 0.4
+        r = (p.size_mm / 2) if p.size_mm else None
+        radii = np.full(3, r) if r else np.maximum((hi - lo) * (0.2 + 0.35 * frac), 18)
+        blob = ellipsoid_q(c, radii, rotation(*(rand.normal(3) * 0.4)))
+    core = _lobe_solid(an, p.lobe, blob)
+    halo = _lobe_solid(an, p.lobe, ellipsoid_q(c, np.asarray(blob.params[2]) * 1.18 + 4))
+    rng_seed = int(rand.uniform(0, 1e6))
+
+    def tex(q: np.ndarray) -> np.ndarray:
+        g = np.random.default_rng(rng_seed)
+        k = g.normal(size=(6, 3)) / 9.0
+        ph = g.uniform(0, 6.3, 6)
+        wave = np.sin(q @ k.T + ph).sum(axis=1) / 2.4
+        return 38 + 18 * wave
+
+    _add(an, p, "ground_glass", "lung", halo, label_priority=59, xray_texture="ground",
+         labelled=False, xray_gain=0.6)
+    _add(an, p, "consolidation", "lung", core, xray_texture="fluffy", ct_texture=tex,
+         label_min_mm=12)
+    br = an.bronchi[p.lobe]
+    if len(br):
+        an.scene.add(Component("airway", "air", "lung", tubes=br, xray=False, labelled=False,
+                               shell_mm=0.8, shell_material="consolidation"))
+    p.center = c
+    p.facts["lobar"] = lobar
+    p.facts["air_bronchograms"] = True
+
+
+def _effusion(an: Anatomy, p: Placed, rand: Rand, sides=None, level=None) -> None:
+    s = an.scene.landmarks["size"]
+    for side in sides or ([p.side] if p.side in ("left", "right") else ["right", "left"]):
+        lvl = p.level if level is None else level
+        zd = an.scene.landmarks[f"z_dome_{side}"]
+        sx = -1 if side == "right" else 1
+        lobes = [lb for lb in LOBES if LOBE_SIDE[lb] == side]
+        if an.scene.posture == "upright":
+            z0 = zd + [-38, 10, 75][lvl] * s
+            clip = up_paraboloid_above([sx * 25 * s, 30 * s, z0], 0.0075 / s)
+            neg = Convex([clip], (np.array([-500, -500, z0]), np.array([500, 500, 600])))
+        else:
+            yb = an.scene.landmarks["y_cav"] - an.scene.landmarks["b_mid"]
+            depth = [28, 55, 95][lvl] * s
+            clip = halfspace([0, -1, 0], -(yb + depth))
+            neg = Convex([clip], (np.array([-500, yb + depth, -600]), np.array([500, 500, 600])))
+        for lb in lobes:
+            comp = an.comps[f"lung_{lb}"]
+            _replace_lobe(an, lb, Solid([comp.solid.pieces[0].with_(clip)], comp.solid.holes))
+        sol = Solid([an.side_envelope[side]], [*an.side_holes[side], neg])
+        _add(an, p, "fluid", "cavity", sol, label_min_mm=8)
+        if p.center is None:
+            p.center = np.array([sx * 90 * s, -40 * s, zd - 10 * s])
+
+
+def _pneumothorax(an: Anatomy, p: Placed, rand: Rand) -> None:
+    s = an.scene.landmarks["size"]
+    side = p.side if p.side in ("left", "right") else "right"
+    sx = -1 if side == "right" else 1
+    tension = "tension" in p.modifiers
+    f = 0.45 if tension else [0.9, 0.8, 0.66][p.level]
+    if p.extent is not None:
+        f = float(np.clip(1 - p.extent * 0.6, 0.4, 0.97))
+    hil = an.hila[side]
+    if an.scene.posture == "upright":
+        anchor = np.array([hil[0] * 1.1, hil[1], an.scene.landmarks[f"z_dome_{side}"] - 5 * s])
+    else:
+        anchor = np.array([hil[0] + sx * 20 * s, an.scene.landmarks["y_cav"] - 70 * s, hil[2]])
+    lobes = [lb for lb in LOBES if LOBE_SIDE[lb] == side]
+    env = an.side_envelope[side]
+    fac = [f, 0.5 + 0.5 * f, f]  # mostly apical and lateral air, as in an upright patient
+    shrunk = scale_about(env, anchor, fac)
+    for lb in lobes:
+        comp = an.comps[f"lung_{lb}"]
+        piece = scale_about(comp.solid.pieces[0], anchor, fac)
+        _replace_lobe(an, lb, Solid([piece], comp.solid.holes))
+
+        def fn(q, a=anchor):
+            return a + (q - a) * np.asarray(fac)
+
+        for key in (f"vessels_{lb}", f"bronchi_{lb}"):
+            if key in an.comps:
+                an.comps[key].tubes = an.comps[key].tubes.transformed(fn)
+    # the pleural space now holds air; a thin visceral pleural line bounds the lung
+    _add(an, p, "air", "cavity", Solid([env], [*an.side_holes[side], shrunk]), label_min_mm=6,
+         label_priority=58)
+    inner = scale_about(env.shrunk(1.0), anchor, fac)
+    _add(an, p, "soft", "lung", Solid([shrunk], [*an.side_holes[side], inner]), labelled=False,
+         xray_gain=0.7)
+    p.center = np.array([sx * 95 * s, 0, an.scene.landmarks["z_apex"] - 60 * s])
+    p.facts.update({"tension": tension, "fraction": round(1 - f**3, 2)})
+
+
+def _nodule_like(an: Anatomy, p: Placed, rand: Rand, default_mm: float) -> tuple:
+    pts = _lobe_points(an, p.lobe, rand)
+    c = _deep_point(pts, rand, 0.45)
+    d = p.size_mm or default_mm * [0.7, 1.0, 1.5][p.level]
+    return c, d / 2
+
+
+def _nodule(an: Anatomy, p: Placed, rand: Rand, default_mm: float = 16.0) -> None:
+    c, r = _nodule_like(an, p, rand, default_mm)
+    calcified = "calcified" in p.modifiers
+    mat = "calcium" if calcified else "tumour"
+    _add(an, p, mat, "lung", Solid([ellipsoid(c, [r, r * 0.95, r * 0.92])]), label_min_mm=2)
+    for _ in range(3):
+        off = rand.normal(3)
+        off = off / np.linalg.norm(off) * r * 0.55
+        bump = ellipsoid(c + off, np.full(3, r * 0.55))
+        _add(an, p, mat, "lung", Solid([bump], [ellipsoid(c, [r, r * 0.95, r * 0.92])]),
+             label_min_mm=2)
+    if "spiculated" in p.modifiers:
+        _spicules(an, p, rand, c, r)
+    p.center = c
+    p.facts["diameter_mm"] = round(2 * r)
+
+
+def _spicules(an, p, rand, c, r) -> None:
+    dirs = rand.normal((14, 3))
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    lengths = r * (0.6 + rand.uniform(0, 1, 14) * 0.9)
+    p0 = c + dirs * r * 0.8
+    p1 = c + dirs * (r + lengths)[:, None]
+    _add(an, p, "tumour", "lung", tubes=Tubes(p0, p1, np.full(14, 1.4), np.full(14, 0.4)),
+         blur_px=0.6, label_priority=61)
+
+
+def _mass(an: Anatomy, p: Placed, rand: Rand) -> None:
+    _nodule(an, p, rand, default_mm=52.0)
+
+
+def _cavity(an: Anatomy, p: Placed, rand: Rand) -> None:
+    c, r = _nodule_like(an, p, rand, 42.0)
+    wall = [4.0, 6.0, 9.0][p.level]
+    outer = ellipsoid(c, [r, r * 0.95, r])
+    inner = ellipsoid(c, np.array([r, r * 0.95, r]) - wall)
+    _add(an, p, "tumour", "lung", Solid([outer], [inner]), label_min_mm=2)
+    if an.scene.posture == "upright":
+        lvl = c[2] - r * 0.35
+        air = inner.with_(halfspace([0, 0, -1], -lvl))
+        fluid = inner.with_(halfspace([0, 0, 1], lvl))
+    else:
+        lvl = c[1] - r * 0.35
+        air = inner.with_(halfspace([0, -1, 0], -lvl))
+        fluid = inner.with_(halfspace([0, 1, 0], lvl))
+    _add(an, p, "air", "lung", Solid([air]), label_min_mm=1)
+    _add(an, p, "fluid", "lung", Solid([fluid]), label_min_mm=1)
+    p.center = c
+    p.facts.update({"diameter_mm": round(2 * r), "wall_mm": wall})
+
+
+def _cardiomegaly(an: Anatomy, p: Placed, rand: Rand) -> None:
+    # the heart itself is enlarged at build time; the finding label is the heart's outline
+    for cv in an.heart[:2]:
+        _add(an, p, "blood", "blood", Solid([cv]), xray=True, label_min_mm=5,
+             label_priority=31, xray_gain=0.0)
+    p.center = an.scene.points["heart_center"]
+    p.facts["ctr"] = an.scene.landmarks["ctr_target"]
+
+
+def _edema(an: Anatomy, p: Placed, rand: Rand) -> None:
+    s = an.scene.landmarks["size"]
+    mat = "consolidation" if p.level == 2 else "ground_glass"
+    for side in ("right", "left"):
+        hil = an.hila[side]
+        sx = -1 if side == "right" else 1
+        blob = ellipsoid_q(hil + np.array([sx * 22, 5, -8]) * s, np.array([62, 80, 78]) * s)
+        for lb in LOBES:
+            if LOBE_SIDE[lb] == side:
+                _add(an, p, mat, "lung", _lobe_solid(an, lb, blob), xray_texture="fluffy",
+                     label_min_mm=15, xray_gain=0.8)
+        # Kerley B lines: short septal plates at the lateral bases, seen edge-on
+        zd = an.scene.landmarks[f"z_dome_{side}"]
+        plates = []
+        for k in range(9):
+            z = zd + (8 + k * 7.5) * s + rand.uniform(-2, 2)
+            a = an.scene.landmarks["a_mid"]
+            x_out = sx * (a - 4 * s) * np.sqrt(max(0.2, 1 - ((z - zd) / 260) ** 2))
+            x_in = x_out - sx * (13 + rand.uniform(0, 8)) * s
+            lo = np.array([min(x_in, x_out), -30 * s, z - 0.6])
+            hi = np.array([max(x_in, x_out), 30 * s, z + 0.6])
+            plates.append(box(lo, hi))
+        holes = [an.comps[f"lung_{lb}"].solid for lb in LOBES if LOBE_SIDE[lb] == side]
+        del holes
+        _add(an, p, "soft", "lung", Solid(plates), label_min_mm=20, xray_gain=1.6)
+    _effusion(an, p, rand, sides=["right", "left"], level=0)
+    p.center = an.hila["right"]
+    p.side = "bilateral"
+
+
+def _collapse(an: Anatomy, p: Placed, rand: Rand) -> None:
+    s = an.scene.landmarks["size"]
+    lobe = p.lobe
+    comp = an.comps[f"lung_{lobe}"]
+    piece = comp.solid.pieces[0]
+    hil = an.hila[LOBE_SIDE[lobe]]
+    sx = -1 if LOBE_SIDE[lobe] == "right" else 1
+    anchors = {
+        "rul": np.array([-30 * s, 0, an.scene.landmarks["z_apex"] - 45 * s]),
+        "rml": np.array([hil[0] + 10 * s, 30 * s, hil[2] - 25 * s]),
+        "rll": np.array([-28 * s, -50 * s, an.scene.landmarks["z_dome_right"] + 8 * s]),
+        "lul": np.array([28 * s, 25 * s, hil[2] + 35 * s]),
+        "lingula": np.array([hil[0] + 5 * s, 30 * s, hil[2] - 30 * s]),
+        "lll": np.array([30 * s, -50 * s, an.scene.landmarks["z_dome_left"] + 10 * s]),
+    }
+    anchor = anchors[lobe]
+    del sx
+    f = [0.6, 0.48, 0.36][p.level]
+    collapsed = scale_about(piece, anchor, [f, f, f])
+    _add(an, p, "consolidation", "lung", Solid([collapsed], comp.solid.holes), label_min_mm=10)
+    p.center = anchor
+    p.facts["fraction"] = f
+
+
+def _emphysema(an: Anatomy, p: Placed, rand: Rand) -> None:
+    s = an.scene.landmarks["size"]
+    zcut = an.scene.landmarks["z_horizontal_fissure"] - 20 * s
+    centres = rand.uniform(-1, 1, (900, 3)) * np.array([140, 100, 160]) * s
+    centres[:, 2] += zcut + 120 * s
+    radii = rand.uniform(1.5, 4.5, 900) * s
+
+    def tex(q, c=centres, r=radii):
+        return holes_hu(q, c, r, base=-915.0)
+
+    for lb in LOBES:
+        _add(an, p, "emphysema", "lung", _lobe_solid(an, lb, halfspace([0, 0, -1], -zcut)),
+             ct_texture=tex, label_min_mm=25, label_priority=40, xray_gain=0.8)
+    # apical bullae
+    for side in ("right", "left"):
+        sx = -1 if side == "right" else 1
+        lb = "rul" if side == "right" else "lul"
+        c = np.array([sx * 60 * s, 0, an.scene.landmarks["z_apex"] - 38 * s]) + rand.normal(3) * 5
+        r = rand.uniform(16, 26) * s
+        b = ellipsoid_q(c, [r, r, r * 0.85])
+        _add(an, p, "air", "lung", _lobe_solid(an, lb, b), label_min_mm=8, label_priority=41)
+    p.center = np.array([-60 * s, 0, zcut + 60 * s])
+    p.side = "bilateral"
+
+
+def _fibrosis(an: Anatomy, p: Placed, rand: Rand) -> None:
+    s = an.scene.landmarks["size"]
+    zc = an.scene.landmarks["z_horizontal_fissure"] - 25 * s
+    seeds = rand.uniform(-1, 1, (2500, 3)) * np.array([150, 110, 110]) * s
+    seeds[:, 2] += zc - 80 * s
+
+    def tex(q, sd=seeds):
+        return honeycomb_hu(q, sd, cyst=-900.0, wall=30.0, wall_mm=1.3 * s)
+
+    for lb in ("rll", "lll", "rml", "lingula"):
+        side = LOBE_SIDE[lb]
+        inner = an.side_envelope[side].shrunk(28 * s)
+        sol = Solid([an.lobe_pieces[lb].with_(halfspace([0, 0, 1], zc))],
+                    [*an.lobe_holes[lb], inner])
+        _add(an, p, "ground_glass", "lung", sol, ct_texture=tex, xray_texture="reticular",
+             label_min_mm=6, xray_gain=0.9)
+    p.center = np.array([-100 * s, -40 * s, an.scene.landmarks["z_dome_right"] + 20 * s])
+    p.side = "bilateral"
+
+
+def _miliary(an: Anatomy, p: Placed, rand: Rand) -> None:
+    pts_all = []
+    n = [500, 900, 1400][p.level]
+    for lb in LOBES:
+        pts = _lobe_points(an, lb, rand, n=700)
+        pts_all.append(pts[: n // 6 + 40])
+    pts = np.concatenate(pts_all)
+    r = rand.uniform(0.9, 1.5, len(pts)) * an.scene.landmarks["size"]
+    _add(an, p, "tumour", "lung", tubes=Tubes(pts, pts.copy(), r, r), blur_px=0.7,
+         label_min_mm=0.5, xray_gain=1.5)
+    p.center = an.hila["right"] + np.array([-40, 0, 20])
+    p.side = "bilateral"
+
+
+def _pneumoperitoneum(an: Anatomy, p: Placed, rand: Rand) -> None:
+    s = an.scene.landmarks["size"]
+    kx, ky = an.scene.params["kx"], an.scene.params["ky"]
+    zr = an.scene.landmarks["z_dome_right"]
+    if an.scene.posture == "upright":
+        t = [7.0, 12.0, 20.0][p.level]
+        apex = an.scene.points["dome_right_apex"]
+        top = dome_q(apex - [0, 0, 4 * s], kx, ky)
+        bot = dome_q(apex - [0, 0, 4 * s + t], kx, ky)
+        reg = Convex([top, *an.cavity.quadrics, halfspace([0, 0, -1], -(zr - 70 * s)),
+                      halfspace([1, 0, 0], 20 * s)],
+                     (np.array([-300, -300, zr - 80 * s]), np.array([40, 300, zr])))
+        hole = Convex([bot], (np.array([-400, -400, -600]), np.array([400, 400, zr])))
+        _add(an, p, "air", "cavity", Solid([reg], [hole]), label_min_mm=5)
+        p.center = apex - [0, 0, 8 * s]
+    else:
+        yf = an.scene.landmarks["y_cav"] + an.scene.landmarks["b_mid"]
+        depth = [10, 18, 30][p.level] * s
+        reg = Convex([*an.cavity.quadrics, halfspace([0, -1, 0], -(yf - depth)),
+                      dome_q(an.scene.points["dome_right_apex"] - [0, 0, 4 * s], kx, ky),
+                      halfspace([0, 0, 1], zr - 15 * s)],
+                     (np.array([-200, yf - depth, zr - 200]), np.array([200, yf, zr])))
+        _add(an, p, "air", "cavity", Solid([reg]), label_min_mm=5, label_priority=62)
+        p.center = np.array([-20 * s, yf - depth / 2, zr - 40 * s])
+    p.side = None
+
+
+def _rib_fracture(an: Anatomy, p: Placed, rand: Rand) -> None:
+    s = an.scene.landmarks["size"]
+    pts = an.ribs[(p.side, p.rib)]
+    phis = np.linspace(0.22, 1, len(pts))  # only for indexing
+    del phis
+    i = int(np.clip((p.facts.get("phi", 1.4) - 0.22) / (2.3 - 0.22) * len(pts), 1, len(pts) - 2))
+    c = pts[i]
+    _add(an, p, "soft", "soft", Solid([ellipsoid(c, np.full(3, 11 * s))]), label_min_mm=1,
+         xray_gain=0.0, label_priority=70, ct_label_only=True)
+    p.center = c
+
+
+def _hiatus(an: Anatomy, p: Placed, rand: Rand) -> None:
+    s = an.scene.landmarks["size"]
+    zl = an.scene.landmarks["z_dome_left"]
+    r = (p.size_mm / 2 if p.size_mm else [24, 32, 42][p.level]) * s
+    c = np.array([8 * s, an.scene.landmarks["y_spine"] + 30 * s + r * 0.4, zl + r * 0.55])
+    outer = ellipsoid(c, [r * 1.15, r * 0.9, r])
+    inner = ellipsoid(c, np.array([r * 1.15, r * 0.9, r]) - 4 * s)
+    for lb in ("rll", "lll"):
+        comp = an.comps[f"lung_{lb}"]
+        comp.solid = Solid(comp.solid.pieces, [*comp.solid.holes, outer])
+        an.lobe_holes[lb] = comp.solid.holes
+    _add(an, p, "soft", "cavity", Solid([outer]), label_min_mm=6)
+    if an.scene.posture == "upright":
+        air = inner.with_(halfspace([0, 0, -1], -(c[2] - r * 0.15)))
+    else:
+        air = inner.with_(halfspace([0, -1, 0], -(c[1] + r * 0.2)))
+    _add(an, p, "air", "soft", Solid([air]), label_min_mm=3)
+    p.center = c
+
+
+def _widening(an: Anatomy, p: Placed, rand: Rand) -> None:
+    s = an.scene.landmarks["size"]
+    w = [42, 52, 62][p.level] * s
+    c = np.array([2 * s, -5 * s, an.scene.landmarks["z_arch"] + 5 * s])
+    mass = ellipsoid(c, np.array([w, 45 * s, 70 * s]))
+    for lb in LOBES:
+        comp = an.comps[f"lung_{lb}"]
+        comp.solid = Solid(comp.solid.pieces, [*comp.solid.holes, mass])
+        an.lobe_holes[lb] = comp.solid.holes
+    _add(an, p, "soft", "cavity", Solid([mass]), label_min_mm=20, label_priority=35)
+    p.center = c
+    p.facts["width_mm"] = round(2 * w)
+
+
+def _et_tube(an: Anatomy, p: Placed, rand: Rand) -> None:
+    s = an.scene.landmarks["size"]
+    car = an.scene.points["carina"]
+    tip_h = (p.size_mm or rand.uniform(40, 60)) * s
+    top = an.scene.points["trachea_top"] + np.array([0, 10, 160]) * s
+    mid = an.scene.points["trachea_top"]
+    tip = car + np.array([0, 6 * s, tip_h])
+    line = np.array([top, mid, (mid + tip) / 2, tip])
+    _add(an, p, "plastic", "air", tubes=Tubes.from_polyline(line, 4.2 * s), blur_px=0.8,
+         label_priority=80, label_min_mm=1, xray_gain=1.0)
+    stripe = Tubes.from_polyline(line + np.array([2.5 * s, 0, 0]), 0.6)
+    _add(an, p, "radiopaque", "air", tubes=stripe,
+         blur_px=0.5, label_priority=80, xray_gain=1.0)
+    p.center = tip
+    p.facts["tip_above_carina_mm"] = round(tip_h)
+
+
+def _central_line(an: Anatomy, p: Placed, rand: Rand) -> None:
+    s = an.scene.landmarks["size"]
+    left = p.side == "left"
+    sx = 1 if left else -1
+    svc_b, svc_t = an.scene.points["svc_bot"], an.scene.points["svc_top"]
+    tip = svc_b + np.array([0, 0, -8 * s])
+    pts = np.array([[sx * 40 * s, 20 * s, an.scene.landmarks["z_apex"] + 110 * s],
+                    [sx * 34 * s, 18 * s, an.scene.landmarks["z_apex"] + 20 * s],
+                    svc_t + np.array([sx * 8 * s, 0, 10 * s]) if left else svc_t,
+                    (svc_t + tip) / 2, tip])
+    if left:
+        pts = np.insert(pts, 2, [[20 * s, 25 * s, svc_t[2] + 5 * s]], axis=0)
+    _add(an, p, "radiopaque", "blood", tubes=Tubes.from_polyline(pts, 1.1), blur_px=0.5,
+         label_priority=80, xray_gain=0.6)
+    p.center = tip
+    p.side = p.side or "right"
+
+
+def _pacemaker(an: Anatomy, p: Placed, rand: Rand) -> None:
+    s = an.scene.landmarks["size"]
+    L = an.scene.landmarks
+    gen_c = np.array([75 * s, L["b_mid"] + L["fat"] + 10 * s, L["t1"] - 30 * s])
+    gen = ellipsoid(gen_c, np.array([24, 4.5, 21]) * s, rotation(roll=0.3))
+    _add(an, p, "metal", "fat", Solid([gen]), label_priority=81, label_min_mm=1)
+    apex = an.scene.points["heart_apex"]
+    svc_t = an.scene.points["svc_top"]
+    ra = an.scene.points["svc_bot"] + np.array([2, 0, -18]) * s
+    lead = np.array([gen_c + np.array([-14, -4, 6]) * s, [45 * s, 30 * s, L["t1"] - 12 * s],
+                     svc_t, ra, (ra + apex) / 2 + [0, 0, -10 * s], apex])
+    lead2 = np.array([gen_c + np.array([-12, -4, 2]) * s, [43 * s, 28 * s, L["t1"] - 14 * s],
+                      svc_t + np.array([3, 0, 0]), ra + np.array([4, 6, 14]) * s])
+    _add(an, p, "radiopaque", "blood", tubes=Tubes.concat([Tubes.from_polyline(lead, 1.0),
+                                                          Tubes.from_polyline(lead2, 1.0)]),
+         blur_px=0.5, label_priority=80)
+    p.center = gen_c
+    p.side = "left"
+
+
+_BUILDERS = {
+    "consolidation": _consolidation, "pleural_effusion": _effusion,
+    "pneumothorax": _pneumothorax, "nodule": _nodule, "mass": _mass, "cavity": _cavity,
+    "cardiomegaly": _cardiomegaly, "pulmonary_edema": _edema, "collapse": _collapse,
+    "emphysema": _emphysema, "fibrosis": _fibrosis, "miliary_nodules": _miliary,
+    "pneumoperitoneum": _pneumoperitoneum, "rib_fracture": _rib_fracture,
+    "hiatus_hernia": _hiatus, "mediastinal_widening": _widening, "et_tube": _et_tube,
+    "central_line": _central_line, "pacemaker": _pacemaker,
+}
