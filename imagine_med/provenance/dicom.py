@@ -21,6 +21,7 @@ viewer applying the stored window shows the marked image). The label map goes in
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ import numpy as np
 import pydicom
 from PIL import Image
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import ExplicitVRLittleEndian
 
 from imagine_med import __version__
 from imagine_med.provenance import watermark as wm
@@ -38,7 +39,6 @@ from imagine_med.provenance.stamp import key_material, mark_image, payload_for
 from imagine_med.provenance.visible import add_label_band
 
 PATIENT_NAME = "SYNTHETIC^CASE"
-UID_PREFIX = None  # pydicom's 2.25 form: no registered root needed
 MANUFACTURER = "imagine-med (synthetic)"
 
 
@@ -95,7 +95,11 @@ def fit_window(raw: np.ndarray, display: np.ndarray) -> tuple[float, float]:
 
 
 def _uid(job_id: str, *parts: Any) -> str:
-    return generate_uid(prefix=UID_PREFIX, entropy_srcs=["imagine-med", job_id, *map(str, parts)])
+    """A 2.25 (UUID-derived) UID from a hash of the job and the parts: the same job exports the
+    same UIDs, and no registered root is needed. (pydicom's generate_uid ignores its entropy
+    sources when prefix is None.)"""
+    blob = "|".join(["imagine-med", job_id, *map(str, parts)]).encode()
+    return f"2.25.{int.from_bytes(hashlib.sha256(blob).digest()[:16], 'big')}"
 
 
 def _iod_for(modality: str, tags: dict[str, str]) -> Iod:
