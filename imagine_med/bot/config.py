@@ -31,6 +31,9 @@ class BotConfig(BaseSettings):
     # Interaction tokens: Discord's live 15 min, Slack's response_url 30 min; keep a margin.
     discord_token_ttl_s: float = 14 * 60
     slack_response_url_ttl_s: float = 29 * 60
+    # Discord server (guild) id to sync the slash commands to at startup: they appear at once
+    # there, while global commands can take a while to propagate.
+    discord_guild: str | None = None
     # Largest upscaled side the 4x button is offered for.
     max_upscale_px: int = 2048
 

@@ -397,7 +397,13 @@ class DiscordBot:
     async def start(self, token: str) -> None:
         await self.client.login(token)
         if self.sync_commands:
-            await self.tree.sync()
+            guild_id = self.core.config.discord_guild
+            if guild_id:
+                guild = discord.Object(id=int(guild_id))
+                self.tree.copy_global_to(guild=guild)
+                await self.tree.sync(guild=guild)
+            else:
+                await self.tree.sync()
         await self.client.connect()
 
 
