@@ -101,12 +101,13 @@ class Workers:
     def __init__(self, qenv: QueueEnv) -> None:
         self.qenv = qenv
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.tag = qenv.prefix.rsplit(":", 1)[-1][:6]  # rq worker names are global to a Redis
 
     def start(self, n: int = 1, *, test_engine: bool = True, wait: bool = True,
               **env: str) -> list[str]:
         names = []
         for _ in range(n):
-            name = f"w{len(self.procs) + 1}"
+            name = f"{self.tag}-w{len(self.procs) + 1}"
             cmd = [sys.executable, "-m", "imagine_med.cli", "worker", "--name", name,
                    "--log-format", "text"]
             if test_engine:

@@ -22,9 +22,8 @@ def migrate(url: str, revision: str = "head") -> None:
     """Bring the database at `url` to `revision` (idempotent)."""
     import logging
 
-    from alembic import command
-
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    from alembic import command
 
     from imagine_med.store.db import make_engine
 
