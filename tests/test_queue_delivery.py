@@ -1,0 +1,121 @@
+"""Event delivery through Redis consumer groups: restarts never lose or duplicate a result.
+Also the metrics page, which reads the same live state."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+
+from queue_support import QueueEnv, claim, finish, spec, who
+
+from imagine_med.observability.metrics import render, serve
+
+
+def _finished_job(jq) -> str:
+    ref = jq.submit([spec()], who("alice"))[0]
+    job_id, attempt = claim(jq)
+    assert finish(jq, job_id, attempt, fields={"result": '{"files": {}}'}) == 1
+    return ref.id
+
+
+class Adapter:
+    """Posts like a chat adapter: final results are counted per job."""
+
+    def __init__(self) -> None:
+        self.posts: list[str] = []
+        self.edits: list[str] = []
+
+    def __call__(self, event) -> str | None:
+        if event.terminal:
+            self.posts.append(event.job_id)
+            return f"msg-{len(self.posts)}"
+        self.edits.append(event.type)
+        return None
+
+
+def test_restart_after_posting_before_ack_posts_once(qenv: QueueEnv) -> None:
+    jq = qenv.queue()
+    consumer = jq.consumer("cli", "bot", "node-1")  # group exists before the job runs
+    job_id = _finished_job(jq)
+    adapter = Adapter()
+    for event in consumer.read(block_ms=100):  # post everything ... then crash before ack
+        ref = adapter(event)
+        if ref:
+            jq.mark_posted(event.job_id, "cli", ref)
+    assert adapter.posts == [job_id]
+
+    restarted = qenv.queue().consumer("cli", "bot", "node-1")  # new process, same name
+    assert restarted.deliver(adapter, block_ms=100) == 2  # queued + started re-offered
+    assert adapter.posts == [job_id]  # ... but the result is not posted again
+    assert jq.posted(job_id, "cli") == "msg-1"
+    assert restarted.deliver(adapter, block_ms=100) == 0
+    assert jq.redis.xpending(restarted.stream, "bot")["pending"] == 0
+
+
+def test_restart_before_posting_still_delivers_once(qenv: QueueEnv) -> None:
+    jq = qenv.queue()
+    jq.consumer("cli", "bot", "node-1")
+    job_id = _finished_job(jq)
+    crashed = qenv.queue().consumer("cli", "bot", "node-1")
+    assert [e.type for e in crashed.read(block_ms=100)] == ["queued", "started", "done"]
+    # node-1 never comes back; node-2 claims what it left once it has been idle long enough
+    replacement = qenv.queue().consumer("cli", "bot", "node-2", claim_idle_s=0.2)
+    adapter = Adapter()
+    time.sleep(0.3)
+    while replacement.deliver(adapter, block_ms=100):
+        pass
+    assert adapter.posts == [job_id]
+    assert jq.redis.xpending(replacement.stream, "bot")["pending"] == 0
+
+
+def test_a_failing_post_is_offered_again(qenv: QueueEnv) -> None:
+    jq = qenv.queue()
+    consumer = jq.consumer("cli", "bot", "node-1")
+    job_id = _finished_job(jq)
+    attempts: list[str] = []
+
+    def flaky(event) -> str | None:
+        if event.terminal:
+            attempts.append(event.job_id)
+            if len(attempts) == 1:
+                raise ConnectionError("chat API down")
+            return "msg"
+        return None
+
+    while consumer.deliver(flaky, block_ms=100) or len(attempts) < 2:
+        pass
+    assert attempts == [job_id, job_id] and jq.posted(job_id, "cli") == "msg"
+
+
+def test_metrics_page(qenv: QueueEnv) -> None:
+    jq = qenv.queue()
+    _finished_job(jq)
+    jq.submit([spec(), spec()], who("bob"))
+    jq.submit([spec()], who("ines", "instructor"))
+    job_id, attempt = claim(jq)  # ines's (priority) job now runs
+    finish(jq, job_id, attempt, status="failed", fields={"error": "x"})
+    claim(jq)
+    text = render(jq)
+    samples = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines() if line and not line.startswith("#")
+    }
+    assert samples['imagine_med_queue_length{lane="normal"}'] == 1
+    assert samples['imagine_med_queue_length{lane="priority"}'] == 0
+    assert samples["imagine_med_jobs_running"] == 1
+    assert samples['imagine_med_jobs_total{status="done"}'] == 1
+    assert samples["imagine_med_jobs_failed_total"] == 1
+    assert samples["imagine_med_queue_wait_seconds_count"] == 3
+    assert samples["imagine_med_render_seconds_count"] == 1
+    assert 0 <= samples['imagine_med_queue_wait_seconds{quantile="0.95"}'] < 60
+    assert "# TYPE imagine_med_render_seconds summary" in text
+
+    server = serve(jq, 0)
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            body = resp.read().decode()
+            assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        assert "imagine_med_jobs_running 1" in body
+    finally:
+        server.shutdown()
