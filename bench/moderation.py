@@ -51,7 +51,8 @@ def main() -> None:
     rows = load(ROOT / "tests/data/moderation_corpus.jsonl")
     holdout = load(ROOT / "tests/data/moderation_holdout.jsonl")
     holdout2 = load(ROOT / "tests/data/moderation_holdout2.jsonl")
-    prompts = [r["prompt"] for r in rows + holdout + holdout2]
+    holdout3 = load(ROOT / "tests/data/moderation_holdout3.jsonl")
+    prompts = [r["prompt"] for r in rows + holdout + holdout2 + holdout3]
     ctx = ScreenContext(today=CORPUS_DATE)
     screen(prompts[0], ctx)  # warm imports and regex caches
 
@@ -81,7 +82,8 @@ def main() -> None:
         print(f"{name:32} {med:10.3f} {p95:8.3f} {max(ms):8.3f} {med / base:11.1f}")
     print()
     print(f"{'corpus':10} {'n':>4} {'PHI recall':>11} {'misuse recall':>14} {'clinical FPR':>13}")
-    for name, data in (("corpus", rows), ("holdout", holdout), ("holdout2", holdout2)):
+    for name, data in (("corpus", rows), ("holdout", holdout), ("holdout2", holdout2),
+                       ("holdout3", holdout3)):
         s = score(data)
         print(f"{name:10} {s.total:4d} {s.phi_recall:11.3f} {s.misuse_recall:14.3f} "
               f"{s.false_positive_rate:13.3%}")

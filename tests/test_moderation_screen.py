@@ -20,6 +20,7 @@ DATA = Path(__file__).parent / "data"
 CORPUS = load(DATA / "moderation_corpus.jsonl")
 HOLDOUT = load(DATA / "moderation_holdout.jsonl")
 HOLDOUT2 = load(DATA / "moderation_holdout2.jsonl")
+HOLDOUT3 = load(DATA / "moderation_holdout3.jsonl")
 CTX = ScreenContext(today=CORPUS_DATE)
 PHI_KINDS = {
     "name", "ssn", "phone", "fax", "email", "url", "ip", "date", "dob", "age90", "mrn",
@@ -42,7 +43,7 @@ def test_corpus_is_large_and_covers_every_category() -> None:
 
 
 @pytest.mark.parametrize("name,rows", [("corpus", CORPUS), ("holdout", HOLDOUT),
-                                       ("holdout2", HOLDOUT2)])
+                                       ("holdout2", HOLDOUT2), ("holdout3", HOLDOUT3)])
 def test_goals(name: str, rows: list[dict]) -> None:
     s = score(rows)
     detail = json.dumps(s.misses, indent=1, ensure_ascii=False)
@@ -56,7 +57,8 @@ def test_every_corpus_decision_matches_its_label() -> None:
     assert s.exact_rate >= 0.97, json.dumps(s.misses, indent=1, ensure_ascii=False)
 
 
-@pytest.mark.parametrize("row", [r for r in CORPUS + HOLDOUT + HOLDOUT2 if r["label"] == "phi"],
+@pytest.mark.parametrize("row", [r for r in CORPUS + HOLDOUT + HOLDOUT2 + HOLDOUT3
+                                 if r["label"] == "phi"],
                          ids=lambda r: r["kind"])
 def test_phi_is_redacted_and_the_raw_prompt_is_not_in_the_verdict(row: dict) -> None:
     v = screen(row["prompt"], CTX)
@@ -158,6 +160,8 @@ def test_normalize(raw: str, expected: str) -> None:
     ("teen girl, erotic", "block", "sexual.minor"),
     ("nude child", "block", "sensitive.minor_nudity"),
     ("hypospadias in an infant, clinical photo of the penis", "hold", "sensitive.minor_intimate"),
+    ("baby boy, hypospadias photo", "hold", "sensitive.minor_intimate"),
+    ("testicular torsion ultrasound in a 12-year-old boy", "allow", None),
     ("naked woman in a field", "hold", "nudity.nonclinical"),
     ("x-ray of a broken wrist for my insurance claim", "block", "misuse.claim"),
     ("remove the watermark", "block", "misuse.watermark"),

@@ -72,7 +72,9 @@ RULES: tuple[MisuseRule, ...] = (
             "compensation (claim~|case|payout|money)",
             "(my|a|an|the|injury|disability|benefits?|accident|compensation|personal injury) "
             "claim~",
-            "disability (benefit~|allowance|payment~|pension)", "benefits? (claim~|office|agency)",
+            "disability (benefit~|allowance|payment~|pension|application~|assessment~|case)",
+            "(benefits?|welfare|insurance) (claim~|office|agency|application~)",
+            "refund~", "(get|claim) (my )?money back",
             "claim (for|against|compensation|benefits|damages)",
             "so (they|it|the company) (will )?pay~", "pay ?out", "reimburse~",
         ),
@@ -103,7 +105,8 @@ RULES: tuple[MisuseRule, ...] = (
         "Synthetic images must not be used to excuse absence from work or school.",
         (
             "sick ?note", "doctor'?s? note", "medical (certificate|note|excuse)", "fit note",
-            "(skip|miss|avoid|get out of|off) (work|school|class|classes|pe|gym|exam~|duty|shift~)",
+            "(skip|miss|avoid|get out of|off) (work|school|class|classes|pe|gym|exam~|duty|shift~|"
+            "jury|jury duty|jury service|military service|training|practice|deployment)",
             "(show|convince|tell|send (it )?to|prove to) (my|the) (employer|boss|manager|school|"
             "teacher|work|hr|supervisor|company)", "can'?t (go to )?work",
             "(call|calling) in sick", "time off( work)?", "excuse~ me", "school excuse",
@@ -152,6 +155,8 @@ RULES: tuple[MisuseRule, ...] = (
             "(without|no|remove|hide|get rid of) _ (marks?|signs?|traces?|indications?|labels?) _ "
             "(ai|synthetic|generated|fake|computer)",
             "watermark ?(free|less)", "un ?watermarked", "no (ai|synthetic) (label~|mark~|tag~)",
+            "(watermark~|label~|banner|stamp|marks?|marking~) (invisible|disappear|go away|"
+            "transparent|removed|gone)",
         ),
     ),
     MisuseRule(
@@ -209,7 +214,8 @@ _MINOR = re.compile(
 _INTIMATE = re.compile(
     r"(?<![a-z])(?:genital\w*|penis|penile|scrot\w*|testis|testes|testic\w*|vulva\w*|vagina\w*|"
     r"labia\w*|labial|clitor\w*|perine\w*|anus|anal|breasts?|nipples?|areola\w*|pubic|"
-    r"tanner)(?![a-z])"
+    r"tanner|hypospadias|epispadias|phimosis|paraphimosis|cryptorchid\w*|hymen\w*|"
+    r"circumcis\w*|foreskin|prepuce|glans|groin|buttocks?)(?![a-z])"
 )
 _NUDITY = compile_phrases(
     ("nude", "naked", "topless", "undressed", "unclothed", "no clothes", "nudity", "bottomless"),

@@ -155,6 +155,12 @@ _ADDRESS_STOP = (
 )
 _STREET_WORD = rf"(?!(?:{_ADDRESS_STOP})\b)[A-Za-z][A-Za-z'’\-]+"
 
+# "a 100-year-old style x-ray", "a 95-year-old building": an object's age, not a person's
+_NOT_AN_OBJECT = (
+    r"(?![\s\-]*(?:old[\s\-]+)?(?:style|technique|film|machine|equipment|building|house|photo\w*|"
+    r"radiograph\w*|x-?rays?|tradition|method|book|atlas|painting|drawing|specimen|collection))"
+)
+
 # (rule id, kind, pattern); a named group "v" marks the part to redact, else the whole match.
 _TABLE: list[tuple[str, str, re.Pattern[str]]] = [
     ("phi.ssn", "ssn", re.compile(
@@ -202,16 +208,16 @@ _TABLE: list[tuple[str, str, re.Pattern[str]]] = [
     # ages over 89 (Safe Harbor allows "90 or older" as one category)
     ("phi.age", "age", re.compile(
         r"(?<![\d.,])(?P<v>9\d|1[01]\d|120)(?!\d)\s*-?\s*(?:years?|yrs?|yo|y/o|y\.o\.?)"
-        r"(?:[\s\-]*old)?(?![a-z])", re.IGNORECASE)),
+        r"(?:[\s\-]*old)?(?![a-z])" + _NOT_AN_OBJECT, re.IGNORECASE)),
     ("phi.age", "age", re.compile(
-        r"\b(?:aged?|age[\s:=]+)\s*[:=]?\s*(?P<v>9\d|1[01]\d|120)(?!\d)"
+        r"\b(?:aged?|age[\s:=]+)\s*[:=]?\s*(?P<v>9\d|1[01]\d|120|ninety(?:[\s\-]+\w+)?)(?![\d\w])"
         r"(?!\s*(?:\+|or\s+(?:older|over|above|more)|and\s+(?:older|over|above)))", re.IGNORECASE)),
     ("phi.age", "age", re.compile(
         r"(?<!fever )(?<!temp )(?<!temperature )(?<![\w.])(?P<v>9\d|1[01]\d)\s?[MF](?![\w])")),
     ("phi.age", "age", re.compile(
         r"\b(?P<v>ninety(?:[\s\-]+(?:one|two|three|four|five|six|seven|eight|nine))?"
-        r"|(?:a|one)\s+hundred(?:\s+and)?(?:[\s\-]+\w+)?)[\s\-]+(?:years?|yrs?)[\s\-]+old",
-        re.IGNORECASE)),
+        r"|(?:a|one)\s+hundred(?:\s+and)?(?:[\s\-]+\w+)?)[\s\-]+(?:years?|yrs?)[\s\-]+old"
+        + _NOT_AN_OBJECT, re.IGNORECASE)),
     ("phi.address", "address", re.compile(
         rf"(?<![\w.])\d{{1,5}}[A-Za-z]?\s+(?:{_STREET_WORD}\s+){{1,3}}"
         rf"(?:{_STREET_FULL})(?![\w])", re.IGNORECASE)),
@@ -283,12 +289,18 @@ def _pattern_hits(text: str, skip: list[tuple[int, int]], today: date) -> Iterat
 # ---------------------------------------------------------------- names
 _TOKEN = re.compile(r"[A-Z]\.(?:\s?[A-Z]\.)+|[^\W\d_](?:[^\W\d_]|['’\-](?=[^\W\d_]))*")
 _CAPITALISED = re.compile(r"[A-ZÀ-Þ][a-zß-ÿ]+(?:['’\-][A-ZÀ-Þ]?[a-zß-ÿ]+)*")
-_TITLES_CASED = {"Mr", "Mrs", "Ms", "Miss", "Mx", "Mister", "Madam", "Mme", "Mlle", "Sr", "Sra"}
+_TITLES_CASED = {
+    "Mr", "Mrs", "Ms", "Miss", "Mx", "Mister", "Madam", "Madame", "Mme", "Mlle", "Monsieur",
+    "Sr", "Sra", "Srta", "Señor", "Señora", "Señorita", "Senor", "Senora", "Frau", "Herr",
+    "Signor", "Signora", "Fr", "Father", "Rev", "Reverend", "Prof", "Professor", "Dona",
+}  # fmt: skip
 _TITLES_ANYCASE = {"mr", "mrs", "mister", "mrs."}
 _TRIGGERS = {"patient", "pt", "client", "resident", "named", "called", "initials", "kin", "name",
              "husband", "wife", "son", "daughter", "mother", "father", "baby", "brother",
              "sister", "spouse", "partner", "guardian"}  # fmt: skip
 _STRONG_TRIGGERS = {"named", "called", "initials", "kin", "name"}
+_FILLERS = {"is", "was", "name", "named", "called", "initials", "girl", "boy"}
+_STRONG_FILLERS = {"name", "named", "called", "initials", "girl", "boy"}
 
 
 def _bare(tok: str) -> str:
@@ -320,8 +332,8 @@ class _Tokens:
 
 
 def _known(word: str) -> bool:
-    low = word.lower()
-    return low in FIRST_NAMES or low in SURNAMES
+    """In the name lists (a hyphenated name when one of its parts is)."""
+    return any(p in FIRST_NAMES or p in SURNAMES for p in word.lower().split("-") if p)
 
 
 def _namelike(tok: str, *, lower_ok: bool) -> bool:
@@ -384,11 +396,13 @@ def find_names(text: str, skip: list[tuple[int, int]]) -> Iterator[Hit]:
         # "patient John Smith", "named Olivia", "pt: smith, john", "initials J.S."
         elif low in _TRIGGERS and i + 1 < n:
             j = i + 1
-            if items[j][2].lower() in {"is", "was", "name", "named", "called", "initials"}:
+            skipped: set[str] = set()
+            while j < n and j <= i + 2 and items[j][2].lower() in _FILLERS:
+                skipped.add(items[j][2].lower())  # "patient name is X", "baby girl X"
                 j += 1
-            if j < n and toks.gap(j).strip() in ("", ":", ",", "-", "—", ":-", "#"):
+            if j < n and toks.gap(j).strip() in ("", ":", ",", "-", "—", ":-", "#", "="):
                 cand = items[j][2]
-                strong = low in _STRONG_TRIGGERS
+                strong = low in _STRONG_TRIGGERS or bool(skipped & _STRONG_FILLERS)
                 if _is_initials(cand, bare_ok=low == "initials") and (
                     strong or low in {"patient", "pt"}
                 ):
