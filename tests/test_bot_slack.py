@@ -418,3 +418,29 @@ async def test_show_dm_results_auto_answer_key_and_allow_list(slack: Harness) ->
     await slack.settle("chat.postEphemeral", 4)
     assert "not enabled in this channel" in slack.mock.of("chat.postEphemeral")[-1].params["text"]
     assert len(slack.mock.of("chat.postMessage")) == n
+
+
+async def test_internal_failures_never_reach_the_channel(slack: Harness) -> None:
+    import redis
+
+    from imagine_med.queue.scripts import Scripts
+
+    q = slack.stack.queue
+    real = q.redis, q.scripts
+    q.redis = redis.Redis(host="127.0.0.1", port=1, decode_responses=True,
+                          socket_connect_timeout=0.2)  # Redis is gone
+    q.scripts = Scripts(q.redis)
+    try:
+        await slack.command("/imagine-med-show", "0123456789abcdef")
+        await slack.command("/imagine-med", PROMPT)
+        await slack.settle("chat.postEphemeral", 2)
+    finally:
+        q.redis, q.scripts = real
+    texts = [c.params["text"] for c in slack.mock.of("chat.postEphemeral")]
+    assert not slack.mock.of("chat.postMessage")
+    for text in texts:
+        assert "Traceback" not in text and "ConnectionError" not in text
+    show, imagine = texts  # an unexpected failure: a reference, logged with its traceback
+    assert "Something went wrong on our side" in show and "(reference " in show
+    assert imagine.startswith("The job queue is not reachable right now")  # a known one
+    assert "Nothing was queued" in imagine
