@@ -19,6 +19,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--format", choices=("png", "dicom", "both"), default="png",
         help="png (default): grid + variants; dicom: variant-N.dcm + SEG labels; both",
     )
+    p.add_argument(
+        "--c2pa", action="store_true",
+        help="also sign the PNGs with a C2PA manifest (local key; needs the c2pa extra)",
+    )
     p.set_defaults(func=run)
 
 
@@ -40,6 +44,12 @@ def run(args: argparse.Namespace) -> int:
         os.environ["IMAGINE_MED_DIFFUSION_MODEL"] = str(args.model)
         get_settings.cache_clear()
         specs = [s.model_copy(update={"engine": "diffusion"}) for s in specs]
+    if getattr(args, "c2pa", False):
+        from imagine_med.provenance.c2pa_sign import C2paUnavailable, available
+
+        if not available():
+            print(f"error: {C2paUnavailable().message}", file=sys.stderr)
+            return 2
     for i, spec in enumerate(specs):
         out = args.out if len(specs) == 1 else args.out / f"case-{i + 1}"
         try:
@@ -50,6 +60,11 @@ def run(args: argparse.Namespace) -> int:
         fmt = getattr(args, "format", "png")
         if fmt in ("png", "both"):
             write_case(result, out)
+            if getattr(args, "c2pa", False):
+                from imagine_med.provenance.c2pa_sign import sign_case_dir
+                from imagine_med.settings import get_settings
+
+                sign_case_dir(out, result.engine, get_settings().data_dir / "c2pa")
         if fmt in ("dicom", "both"):
             from imagine_med.provenance.dicom import DicomExportError, write_dicom_case
 

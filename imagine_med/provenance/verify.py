@@ -156,6 +156,7 @@ def verify_bytes(
         pixels, claims = load_pixels(data)
     except ImageReadError as exc:
         return VerifyResult(name=name, marked=False, error=exc.message)
+    _c2pa_claims(data, claims, s)
     det = wm.detect(pixels, key)
     res = VerifyResult(
         name=name, marked=det.marked, confidence=det.confidence, p_false=det.p_false,
@@ -170,6 +171,25 @@ def verify_bytes(
             else f"unknown (key bits {p.key_bits})"
         )
     return res
+
+
+def _c2pa_claims(data: bytes, claims: dict[str, str], s: Settings) -> None:
+    """Add the C2PA manifest's validation state to the claims, when the extra is installed."""
+    from imagine_med.provenance import c2pa_sign
+
+    if not c2pa_sign.available():
+        return
+    mime = "application/dicom" if data[128:132] == b"DICM" else None
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        mime = "image/png"
+    elif data[:3] == b"\xff\xd8\xff":
+        mime = "image/jpeg"
+    if mime is None or mime == "application/dicom":
+        return
+    ca = s.data_dir / "c2pa" / "ca.pem"
+    found = c2pa_sign.read_manifest(data, mime, ca.read_bytes() if ca.exists() else None)
+    if found:
+        claims["c2pa"] = str(found["state"])
 
 
 def verify_file(path: Path | str, settings: Settings | None = None) -> VerifyResult:
