@@ -27,6 +27,7 @@ from imagine_med.bot import ids
 from imagine_med.bot.delivery import DeliveryLoop
 from imagine_med.bot.ids import Action
 from imagine_med.bot.slack_app import SlackBot, parse_settings_text
+from imagine_med.queue import Requester
 
 SECRET = "test-signing-secret"
 PROMPT = "PA chest x-ray, right upper lobe consolidation --seed 7"
@@ -444,3 +445,13 @@ async def test_internal_failures_never_reach_the_channel(slack: Harness) -> None
     assert "Something went wrong on our side" in show and "(reference " in show
     assert imagine.startswith("The job queue is not reachable right now")  # a known one
     assert "Nothing was queued" in imagine
+
+
+async def test_channel_the_bot_is_not_in_withdraws_the_job(slack: Harness) -> None:
+    slack.mock.fail["chat.postMessage"] = "not_in_channel"
+    await slack.command("/imagine-med", PROMPT)
+    await slack.settle("chat.postEphemeral")
+    told = slack.mock.of("chat.postEphemeral")[0].params["text"]
+    assert "Invite me first" in told
+    jobs = slack.stack.queue.user_jobs(Requester("slack", "U1", team="T1"))
+    assert [j.status for j in jobs] == ["cancelled"]  # it will not run for nobody to see

@@ -460,6 +460,13 @@ class BotCore:
         restart) can edit it."""
         await self._io(self.targets.remember, job_id, platform, target)
 
+    async def withdraw(self, job_id: str, who: Who) -> None:
+        """Cancel a job the adapter could not show (e.g. the bot is not in the channel)."""
+        try:
+            await self._io(self.jobs.cancel, job_id, who)
+        except JobRefused as exc:
+            log.warning("could not withdraw job %s: %s", job_id, exc.message)
+
     def target_of(self, job: JobView) -> dict[str, Any]:
         """The job's reply target from submit time, completed by its status message."""
         posted = self.targets.get(job.id, job.platform) or {}

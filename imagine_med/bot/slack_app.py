@@ -159,12 +159,21 @@ class SlackBot:
                 await self._post_reply(who, reply, body, source_ts, outcome)
             except SlackApiError as exc:
                 log.warning("slack post failed: %s", exc.response.get("error"))
+                if any(j.id == reply.job_id for j in outcome.jobs) and reply.job_id:
+                    await self.core.withdraw(reply.job_id, who)  # nowhere to show it
                 await self._private(who, _slack_error_text(exc), body)
         modchan = self.core.config.moderation_channel
         for reply in outcome.moderation:
-            if modchan:
+            if not modchan:
+                log.warning("held job %s: set IMAGINE_MED_BOT_MODERATION_CHANNEL to post "
+                            "review buttons (or use `imagine-med mod`)", reply.job_id)
+                continue
+            try:
                 await self.client.chat_postMessage(channel=modchan, text=render.fallback_text(
                     reply), blocks=render.blocks(reply))
+            except SlackApiError as exc:
+                log.error("cannot post to the moderation channel %s: %s", modchan,
+                          exc.response.get("error"))
 
     async def _post_reply(self, who: Who, reply: Reply, body: dict[str, Any],
                           source_ts: str | None, outcome: Outcome) -> None:
