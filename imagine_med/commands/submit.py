@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
 def _wait(jq, refs, specs, out: Path, since: str, timeout: float | None) -> int:  # type: ignore[no-untyped-def]
     index = {r.id: i for i, r in enumerate(refs)}
     failures = 0
+    shown: dict[str, int] = {}
     tty = sys.stderr.isatty()
     try:
         for ev in jq.watch(list(index), "cli", since, timeout_s=timeout):
@@ -73,6 +74,9 @@ def _wait(jq, refs, specs, out: Path, since: str, timeout: float | None) -> int:
             label = f"[{i + 1}/{len(refs)}] " if len(refs) > 1 else ""
             if ev.type == "progress":
                 pct = round(100 * float(ev.data.get("progress") or 0))
+                if shown.get(ev.job_id) == pct:
+                    continue
+                shown[ev.job_id] = pct
                 msg = f"{label}Generating... {pct}%"
                 print(("\r" + msg) if tty else msg, end="" if tty else "\n", file=sys.stderr)
             elif ev.type in ("started", "requeued", "held", "queued"):

