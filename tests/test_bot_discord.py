@@ -321,3 +321,18 @@ async def test_same_prompt_reads_the_same_on_discord_and_slack(dc: Harness) -> N
 
     assert lines(discord_text.payload["content"]) == lines(slack_text)
     assert len(lines(slack_text)) == 2 and lines(slack_text)[1] == "ignored: blorp"
+
+
+async def test_a_refused_status_message_withdraws_the_job(dc: Harness) -> None:
+    dc.mock.fail[f"PATCH /webhooks/{APP_ID}/tok-cmd/messages/@original"] = (
+        403, 50013, "Missing Permissions")
+    bot = await dc.start_bot()
+    bot.client._connection.parse_interaction_create(
+        command("imagine-med", {"prompt": PROMPT}, user=OWNER, token="tok-cmd"))
+    told = (await dc.until("POST", f"/webhooks/{APP_ID}/tok-cmd"))[0]
+    assert told.payload["flags"] & 64
+    assert "Discord refused the message (403: Missing Permissions)" in told.payload["content"]
+    from imagine_med.queue import Requester
+
+    jobs = dc.stack.queue.user_jobs(Requester("discord", OWNER, team="1300000000000000001"))
+    assert [j.status for j in jobs] == ["cancelled"]

@@ -310,16 +310,25 @@ class DiscordBot:
                                                 **({"view": view} if view else {}), **kwargs)
                 continue
             job = next((j for j in outcome.jobs if j.id == reply.job_id), None)
-            if original_free:
-                msg = await interaction.edit_original_response(attachments=files, view=view,
-                                                               **kwargs)
-                original_free = False
-            elif pressed and reply.replaces:  # e.g. Cancel: the pressed message changes
-                msg = await interaction.edit_original_response(view=view, **kwargs)
-            else:
-                msg = await interaction.followup.send(wait=True, files=files,
-                                                      **({"view": view} if view else {}),
-                                                      **kwargs)
+            try:
+                if original_free:
+                    msg = await interaction.edit_original_response(attachments=files,
+                                                                   view=view, **kwargs)
+                    original_free = False
+                elif pressed and reply.replaces:  # e.g. Cancel: the pressed message changes
+                    msg = await interaction.edit_original_response(view=view, **kwargs)
+                else:
+                    msg = await interaction.followup.send(wait=True, files=files,
+                                                          **({"view": view} if view else {}),
+                                                          **kwargs)
+            except discord.HTTPException as exc:
+                log.warning("discord post failed: %s", exc)
+                if job is not None:  # nowhere to show it: do not let it run unseen
+                    await self.core.withdraw(job.id, self.who(interaction))
+                await interaction.followup.send(
+                    f"Discord refused the message ({exc.status}: {exc.text or 'no detail'}). "
+                    "Check that I can send messages and attach files here.", ephemeral=True)
+                continue
             if job is not None:
                 await self.core.remember_target(job.id, PLATFORM, {
                     "message": str(msg.id), "channel": str(interaction.channel_id),
@@ -329,10 +338,16 @@ class DiscordBot:
             await interaction.delete_original_response()
         modchan = self.core.config.moderation_channel
         for reply in outcome.moderation:
-            if modchan:
-                content, embed = content_of(reply)
+            if not modchan:
+                log.warning("held job %s: set IMAGINE_MED_BOT_MODERATION_CHANNEL to post "
+                            "review buttons (or use `imagine-med mod`)", reply.job_id)
+                continue
+            content, embed = content_of(reply)
+            try:
                 await self.client.get_partial_messageable(int(modchan)).send(
                     content=content or None, embed=embed, view=view_of(reply))
+            except discord.HTTPException as exc:
+                log.error("cannot post to the moderation channel %s: %s", modchan, exc)
 
     # ---- delivery loop (Poster) ----------------------------------------------------------
 

@@ -49,6 +49,8 @@ def _user(uid: str, name: str, bot: bool = False) -> dict[str, Any]:
 class DiscordMock:
     requests: list[Req] = field(default_factory=list)
     server: TestServer | None = None
+    fail: dict[str, tuple[int, int, str]] = field(default_factory=dict)  # "METHOD /path" ->
+    # (HTTP status, Discord error code, message), as Discord answers a refused request
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1400000000000000001))
 
     @property
@@ -96,6 +98,9 @@ class DiscordMock:
                                  request.headers.get("Authorization"), dict(request.query)))
         parts = path.strip("/").split("/")
         m = request.method
+        if f"{m} {path}" in self.fail:
+            status, code, message = self.fail[f"{m} {path}"]
+            return _json({"message": message, "code": code}, status=status)
         if m == "GET" and path == "/users/@me":
             return _json(_user(BOT_ID, "imagine-med", bot=True))
         if m == "GET" and path == "/oauth2/applications/@me":
