@@ -201,3 +201,20 @@ def test_generate_dicom_only_writes_case_json_and_no_png(tmp_path: Path) -> None
     assert {"variant-1.dcm", "case.json"} <= names
     assert not any(n.endswith(".png") for n in names)
     assert verify_file(tmp_path / "variant-1.dcm").marked
+
+
+@pytest.mark.skipif(("phantom", "ct") not in RENDERERS, reason="phantom CT engine not installed")
+def test_rerender_dicom_for_a_stored_job_matches_its_pngs(tmp_path: Path) -> None:
+    """The bot's DICOM button: from a finished job's spec + seeds, same job id, same pixels."""
+    from imagine_med.case import render_case, write_case
+    from imagine_med.prompt import parse
+
+    spec = parse("axial chest CT --seed 8")[0]
+    result = render_case(spec)
+    write_case(result, tmp_path / "png", job_id="c0ffee0001")
+    paths = D.rerender_dicom(
+        spec.model_dump(mode="json"), result.seeds, tmp_path / "dcm", job_id="c0ffee0001"
+    )
+    assert "variant-1.dcm" in paths and "case.json" in paths
+    res = verify_file(paths["variant-1.dcm"])
+    assert res.marked and res.job_tag == "c0ffee0001" and res.variant == "1"

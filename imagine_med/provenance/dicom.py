@@ -367,3 +367,20 @@ def write_dicom_case(
         cp.write_text(json.dumps(doc, indent=2) + "\n")
         paths[cp.name] = cp
     return paths
+
+
+def rerender_dicom(
+    spec: dict[str, Any],
+    seeds: list[int],
+    out_dir: Path | str,
+    job_id: str | None = None,
+    settings: Any = None,
+) -> dict[str, Path]:
+    """DICOM for a finished job, e.g. behind a bot's "DICOM" button: the stored PNGs have no HU,
+    so re-render the case from its spec and seeds (the engines are deterministic per seed) and
+    export that. Pass the job's id so the DICOM files verify as the same job as its PNGs."""
+    from imagine_med.case import render_case
+    from imagine_med.prompt.spec import CaseSpec
+
+    result = render_case(CaseSpec.model_validate(spec), seeds=list(seeds))
+    return write_dicom_case(result, out_dir, job_id, write_json=True, settings=settings)
