@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import urllib.parse
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -455,3 +456,19 @@ async def test_channel_the_bot_is_not_in_withdraws_the_job(slack: Harness) -> No
     assert "Invite me first" in told
     jobs = slack.stack.queue.user_jobs(Requester("slack", "U1", team="T1"))
     assert [j.status for j in jobs] == ["cancelled"]  # it will not run for nobody to see
+
+
+async def test_socket_mode_receives_a_slash_command(slack: Harness) -> None:
+    handler = slack.bot.socket_mode_handler("xapp-test")
+    await handler.connect_async()
+    try:
+        opened = slack.mock.of("apps.connections.open")[0]
+        assert opened.token == "xapp-test"  # the app-level token, at SLACK_API_URL
+        payload = dict(urllib.parse.parse_qsl(slash_body("/imagine-med", PROMPT)))
+        await slack.mock.outbox.put({"envelope_id": "env-1", "type": "slash_commands",
+                                     "accepts_response_payload": True, "payload": payload})
+        await slack.settle("chat.postMessage")
+        assert [a["envelope_id"] for a in slack.mock.acks] == ["env-1"]  # acknowledged
+        assert "Queued (#1 in line)" in slack.mock.of("chat.postMessage")[0].params["text"]
+    finally:
+        await handler.close_async()

@@ -284,10 +284,16 @@ class SlackBot:
 
         return AsyncSlackAppServer(port=0, path=path, app=self.app).web_app
 
-    async def socket_mode(self, app_token: str) -> None:
+    def socket_mode_handler(self, app_token: str) -> Any:
+        """Socket Mode (no public URL): Slack's events arrive over a WebSocket opened with the
+        app-level token; apps.connections.open goes to SLACK_API_URL like every other call."""
         from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
-        await AsyncSocketModeHandler(self.app, app_token).start_async()
+        return AsyncSocketModeHandler(self.app, app_token,
+                                      web_client=AsyncWebClient(base_url=self.client.base_url))
+
+    async def socket_mode(self, app_token: str) -> None:
+        await self.socket_mode_handler(app_token).start_async()
 
 
 def _target(body: dict[str, Any]) -> dict[str, Any]:

@@ -34,6 +34,9 @@ class SlackMock:
     calls: list[Call] = field(default_factory=list)
     fail: dict[str, str] = field(default_factory=dict)  # method -> Slack error code
     gate: asyncio.Event | None = None  # when set up, chat.postMessage waits for it
+    # Socket Mode: envelopes to push to the connected app, and the acks it sent back
+    outbox: asyncio.Queue = field(default_factory=asyncio.Queue)
+    acks: list[dict[str, Any]] = field(default_factory=list)
     server: TestServer | None = None
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -57,6 +60,7 @@ class SlackMock:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_post("/response/{name}", self._response)
+        app.router.add_get("/socket", self._socket)
         self.server = TestServer(app)
         await self.server.start_server()
         return self
@@ -111,9 +115,32 @@ class SlackMock:
         if method == "files.completeUploadExternal":
             files = p.get("files") or []
             return {"files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+        if method == "apps.connections.open":
+            assert self.server is not None
+            return {"url": str(self.server.make_url("/socket")).replace("http", "ws", 1)}
         if method == "views.open":
             return {"view": {"id": "V1", **(p.get("view") or {})}}
         return {}
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Slack's Socket Mode server side: hello, then envelopes; the app acks each one."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json({"type": "hello", "num_connections": 1,
+                            "connection_info": {"app_id": "A1"}})
+
+        async def pump() -> None:
+            while True:
+                await ws.send_json(await self.outbox.get())
+
+        pumping = asyncio.create_task(pump())
+        try:
+            async for msg in ws:
+                if msg.type == web.WSMsgType.TEXT:
+                    self.acks.append(json.loads(msg.data))
+        finally:
+            pumping.cancel()
+        return ws
 
     async def _upload(self, request: web.Request) -> web.Response:
         body = await request.read()
