@@ -577,11 +577,12 @@ def _ribs(rand: Rand, s, zT, cav_ab, y_cav, hv, adjust: Adjust) -> dict:
                 i = int(np.clip(np.searchsorted(phis, frac[2]), 2, len(phis) - 3))
                 disp = np.array([sx * -0.6, 0.3, -0.8]) * frac[3]
                 a_pts, b_pts = pts[: i + 1].copy(), pts[i:].copy()
-                gap = (b_pts[1] - b_pts[0]) * 0.25
+                gap = (b_pts[1] - b_pts[0]) * 0.6
                 a_pts[-1] = a_pts[-1] - gap
                 b_pts[0] = b_pts[0] + gap
                 b_pts = b_pts + disp * np.exp(-np.arange(len(b_pts)) / 6.0)[:, None]
                 pieces = [(a_pts, r_rib[: i + 1], phis[: i + 1]), (b_pts, r_rib[i:], phis[i:])]
+                centerlines[("fracture", 0)] = pts[i] + disp * 0.4
             for ppts, rr, pp in pieces:
                 # split into posterior and anterior arcs so their crossings add up on a film
                 post = pp <= 1.55
@@ -598,7 +599,7 @@ def _ribs(rand: Rand, s, zT, cav_ab, y_cav, hv, adjust: Adjust) -> dict:
         comps[f"{side}_{arc}"] = Component(
             "ribs", "rib", "muscle", tubes=Tubes.concat(lst), shell_mm=1.3 * s,
             shell_material="cortical", label_priority=8, blur_px=1.4, outline=1.3 * s,
-            xray_gain=0.9 if arc == "ant" else 1.0)
+            xray_gain=0.62 if arc == "ant" else 1.0)
     return {"components": comps, "centerlines": centerlines}
 
 

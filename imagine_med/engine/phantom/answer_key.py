@@ -82,7 +82,8 @@ def sentence(p: Placed, modality: str) -> str:
                 "(pneumoperitoneum)." if not ct else "Free intraperitoneal gas anteriorly "
                 "beneath the abdominal wall (pneumoperitoneum).")
     if n == "rib_fracture":
-        return f"Displaced fracture of the {side} {_ordinal(p.rib or 6)} rib (lateral arc)."
+        return (f"Displaced fracture of the {side} {_ordinal(p.rib or 6)} rib (posterolateral "
+                "arc), with a step in the cortex.")
     if n == "hiatus_hernia":
         return ("Hiatus hernia: a retrocardiac soft-tissue mass containing an air-fluid level, "
                 "just above the diaphragm.")

@@ -46,7 +46,7 @@ M: dict[str, Material] = {
     "ground_glass": _from_hu("ground_glass", -450.0),
     "emphysema": _from_hu("emphysema", -950.0),
     "cancellous": _from_hu("cancellous", 380.0),
-    "rib": Material("rib", 380.0, 0.34),
+    "rib": Material("rib", 380.0, 0.37),
     "cortical": Material("cortical", 1300.0, 0.502),
     "cartilage": _from_hu("cartilage", 100.0),
     "calcium": _from_hu("calcium", 600.0),

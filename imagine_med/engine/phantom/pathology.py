@@ -149,8 +149,8 @@ def plan_findings(findings: tuple[Finding, ...], exclude: tuple[str, ...], rand:
             adj.shift_x += (12.0 if p.side == "right" else -12.0)
         elif p.name == "rib_fracture":
             p.rib = p.rib or int(5 + rand.uniform(0, 4))
-            phi = 1.25 + rand.uniform(0, 0.5)
-            adj.rib_fracture = (p.side, p.rib, phi, [2.5, 4.0, 6.5][lvl])
+            phi = 0.85 + rand.uniform(0, 0.3)  # posterolateral arc: seen in profile on PA
+            adj.rib_fracture = (p.side, p.rib, phi, [4.0, 6.5, 9.0][lvl])
             p.facts["phi"] = phi
         elif p.name == "mediastinal_widening":
             adj.mediastinum_widen = [1.5, 1.9, 2.3][lvl]
@@ -475,9 +475,9 @@ def _miliary(an: Anatomy, p: Placed, rand: Rand) -> None:
         pts = _lobe_points(an, lb, rand, n=700)
         pts_all.append(pts[: n // 6 + 40])
     pts = np.concatenate(pts_all)
-    r = rand.uniform(0.9, 1.5, len(pts)) * an.scene.landmarks["size"]
+    r = rand.uniform(1.1, 1.7, len(pts)) * an.scene.landmarks["size"]
     _add(an, p, "tumour", "lung", tubes=Tubes(pts, pts.copy(), r, r), blur_px=0.7,
-         label_min_mm=0.5, xray_gain=1.5)
+         label_min_mm=0.5, xray_gain=2.6)
     p.center = an.hila["right"] + np.array([-40, 0, 20])
     p.side = "bilateral"
 
@@ -511,12 +511,8 @@ def _pneumoperitoneum(an: Anatomy, p: Placed, rand: Rand) -> None:
 
 def _rib_fracture(an: Anatomy, p: Placed, rand: Rand) -> None:
     s = an.scene.landmarks["size"]
-    pts = an.ribs[(p.side, p.rib)]
-    phis = np.linspace(0.22, 1, len(pts))  # only for indexing
-    del phis
-    i = int(np.clip((p.facts.get("phi", 1.4) - 0.22) / (2.3 - 0.22) * len(pts), 1, len(pts) - 2))
-    c = pts[i]
-    _add(an, p, "soft", "soft", Solid([ellipsoid(c, np.full(3, 11 * s))]), label_min_mm=1,
+    c = an.ribs[("fracture", 0)]
+    _add(an, p, "soft", "soft", Solid([ellipsoid(c, np.full(3, 9 * s))]), label_min_mm=1,
          xray_gain=0.0, label_priority=70, ct_label_only=True)
     p.center = c
 

@@ -306,7 +306,7 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int =
             mask = mask * (fill(comp.show_with) > 0.3)
         if comp.outline > 0 and comp.shell_material:
             dsh = M[comp.shell_material].mu_mm - M[comp.material].mu_mm
-            contrib = contrib + dsh * comp.outline * 2.5 * edge
+            contrib = contrib + dsh * comp.outline * 5.0 * edge
         key = round(comp.blur_px, 1)
         buckets[key] = buckets.get(key, 0) + contrib
         full_lengths[comp.label] = full_lengths.get(comp.label, 0) + img

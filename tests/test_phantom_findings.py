@@ -1,0 +1,119 @@
+"""Every phantom finding, generated alone, shows: its label is non-empty and the image differs
+from the same-seed normal study inside that label. Plus the engine's refusals and options."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from imagine_med.case import render_case, write_case
+from imagine_med.engine.base import EngineError, RenderRequest
+from imagine_med.engine.gallery import EXAMPLES
+from imagine_med.engine.phantom.labels import ANATOMY, FINDINGS, SUPPORTED_FINDINGS
+from imagine_med.engine.registry import get_renderer
+from imagine_med.prompt.spec import CaseSpec
+
+KEYWORD = {"cavity": "cavitating", "pulmonary_edema": "oedema", "collapse": "collapse",
+           "miliary_nodules": "miliary", "pneumoperitoneum": "pneumoperitoneum",
+           "rib_fracture": "fracture", "mediastinal_widening": "widened superior mediastinum",
+           "et_tube": "endotracheal tube", "central_line": "central venous catheter",
+           "fibrosis": "fibrosis", "hiatus_hernia": "hiatus hernia"}
+SIZE = 224
+SEED = 31
+
+
+def _spec(modality: str, finding: str | None, **kw) -> CaseSpec:
+    findings = () if finding is None else (EXAMPLES[finding],)
+    extra = {"view": "pa"} if modality == "xray" else {"plane": "axial"}
+    extra.update(kw)
+    return CaseSpec(modality=modality, region="chest", findings=findings, seed=SEED,
+                    width=SIZE, height=SIZE, sex="male", age=50, **extra)
+
+
+def _written(spec: CaseSpec, out: Path) -> tuple[np.ndarray, np.ndarray, dict]:
+    write_case(render_case(spec), out)
+    doc = json.loads((out / "case.json").read_text())
+    pix = np.asarray(Image.open(out / "variant-1.png").convert("L"))[:SIZE].astype(float)
+    lab = np.asarray(Image.open(out / "variant-1.labels.png"))[:SIZE]
+    return pix, lab, doc
+
+
+@pytest.fixture(scope="module")
+def normals(tmp_path_factory) -> dict[str, np.ndarray]:
+    return {m: _written(_spec(m, None), tmp_path_factory.mktemp(f"n-{m}"))[0]
+            for m in ("xray", "ct")}
+
+
+@pytest.mark.parametrize("name", SUPPORTED_FINDINGS)
+def test_finding_visible_on_film(name, normals, tmp_path):
+    pix, lab, doc = _written(_spec("xray", name), tmp_path)
+    mask = lab == FINDINGS[name]
+    assert mask.sum() >= 12, f"{name}: label nearly empty ({mask.sum()} px)"
+    diff = np.abs(pix - normals["xray"])
+    assert diff[mask].mean() > 4.0, f"{name}: mean change inside label {diff[mask].mean():.2f}"
+    assert doc["findings"][0]["name"] == name and doc["findings"][0]["bbox"] is not None
+    assert KEYWORD.get(name, name.replace("_", " ")) in doc["answer_key"].lower()
+
+
+CT_FINDINGS = ("consolidation", "pleural_effusion", "pneumothorax", "nodule", "cavity",
+               "emphysema", "fibrosis", "hiatus_hernia", "pacemaker")
+
+
+@pytest.mark.parametrize("name", CT_FINDINGS)
+def test_finding_visible_on_ct(name, normals, tmp_path):
+    pix, lab, _doc = _written(_spec("ct", name), tmp_path)
+    mask = lab == FINDINGS[name]
+    assert mask.sum() >= 12, f"{name}: label nearly empty"
+    diff = np.abs(pix - normals["ct"])
+    assert diff[mask].mean() > 4.0, f"{name}: mean change inside label {diff[mask].mean():.2f}"
+
+
+def test_non_chest_region_is_refused():
+    spec = CaseSpec(modality="xray", region="knee", seed=1)
+    with pytest.raises(EngineError, match="chest"):
+        render_case(spec)
+
+
+def test_unsupported_finding_is_refused():
+    from imagine_med.prompt.spec import Finding
+
+    spec = CaseSpec(modality="xray", region="chest", seed=1,
+                    findings=(Finding(name="infarct"),))
+    with pytest.raises(EngineError, match="consolidation"):
+        render_case(spec)
+    spec = CaseSpec(modality="xray", region="chest", seed=1, view="oblique")
+    with pytest.raises(EngineError, match="lateral"):
+        render_case(spec)
+
+
+def test_variation_stays_near_the_base_seed():
+    r = get_renderer("phantom", "xray")
+    base = _spec("xray", None)
+    ref = r.render(RenderRequest(spec=base, seed=100, width=SIZE, height=SIZE)).label_map
+    other = r.render(RenderRequest(spec=base, seed=200, width=SIZE, height=SIZE)).label_map
+    subtle = r.render(RenderRequest(spec=base, seed=200, width=SIZE, height=SIZE,
+                                    variation=0.15, base_seed=100)).label_map
+    strong = r.render(RenderRequest(spec=base, seed=200, width=SIZE, height=SIZE,
+                                    variation=0.5, base_seed=100)).label_map
+    d_subtle, d_strong, d_other = ((ref != m).mean() for m in (subtle, strong, other))
+    assert 0 < d_subtle < d_strong < d_other
+
+
+def test_views_aspect_and_marker():
+    r = get_renderer("phantom", "xray")
+    for view in ("ap", "lateral"):
+        spec = _spec("xray", None, view=view)
+        res = r.render(RenderRequest(spec=spec, seed=3, width=320, height=400))
+        assert res.pixels.shape == (400, 320)
+        assert ANATOMY["side_marker"] in res.labels
+        assert res.tags["view"] in ("AP", "LATERAL")
+    ct = get_renderer("phantom", "ct")
+    for plane in ("coronal", "sagittal"):
+        res = ct.render(RenderRequest(spec=_spec("ct", None, plane=plane), seed=3, width=256,
+                                      height=192))
+        assert res.raw is not None and res.raw.shape == (192, 256)
+        assert res.tags["plane"] == plane
