@@ -81,6 +81,18 @@ def main() -> None:
         base = base or med
         print(f"{name:32} {med:10.3f} {p95:8.3f} {max(ms):8.3f} {med / base:11.1f}")
     print()
+    # Long hostile input must cost time linear in its length (no regex backtracking blow-up).
+    hostile = {
+        "4000 digits": "1" * 4000, "hyphenated run": "-".join(["ab"] * 1300),
+        "one long word": "a" * 4000, "dotted digits": ".".join(["1"] * 2000),
+        "spaced letters": " ".join("a" * 2000), "caps words": " ".join(["Abc"] * 1000),
+    }
+    print(f"{'hostile input (4000 chars)':32} {'ms':>10} {'x 400 chars':>12}")
+    for name, text in hostile.items():
+        long_ms = min(_per_prompt_ms(lambda p: screen(p, ctx), [text[:4000]], 2))
+        short_ms = min(_per_prompt_ms(lambda p: screen(p, ctx), [text[:400]], 2))
+        print(f"{name:32} {long_ms:10.1f} {long_ms / short_ms:12.1f}")
+    print()
     print(f"{'corpus':10} {'n':>4} {'PHI recall':>11} {'misuse recall':>14} {'clinical FPR':>13}")
     for name, data in (("corpus", rows), ("holdout", holdout), ("holdout2", holdout2),
                        ("holdout3", holdout3)):

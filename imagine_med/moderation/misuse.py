@@ -228,7 +228,7 @@ _PHOTO = re.compile(
 _CLINICAL = re.compile(
     r"(?<![a-z])(?:x-?ray\w*|xray|radiograph\w*|ct|mri|scan\w*|ultrasound|sonograph\w*|"
     r"dermatolog\w*|derm|clinical|medical|patient\w*|lesions?|rash\w*|psoria\w*|eczema|"
-    r"\w+itis|\w+oma|\w+omas|\w+osis|ulcer\w*|wound\w*|burns?|fractur\w*|injur\w*|biops\w*|"
+    r"[a-z]+(?:itis|omas?|osis)|ulcer\w*|wound\w*|burns?|fractur\w*|injur\w*|biops\w*|"
     r"histolog\w*|tumou?r\w*|cancer\w*|nev(?:us|i)|naev\w*|moles?|scars?|infection\w*|disease\w*|"
     r"syndrome\w*|atlas|teaching|anatom\w*|surg\w*|post-?op\w*|exam\w*|screening|vitiligo|"
     r"herpes|syphilis|warts?|lichen|tinea|scabies|lice|abscess\w*|trauma\w*|bruis\w*|"

@@ -179,14 +179,14 @@ _TABLE: list[tuple[str, str, re.Pattern[str]]] = [
         rf"(?P<v>(?=(?:[\s().\-]*\d){{7}})[+(]?\d[\d\s().\-]{{5,}}\d|{_NUMWORDS})",
         re.IGNORECASE)),
     ("phi.email", "email", re.compile(
-        r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+", re.IGNORECASE)),
+        r"(?<![\w.+\-])[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+", re.IGNORECASE)),
     ("phi.email", "email", re.compile(
-        rf"(?<![\w.])[\w.+\-]+{_AT}[\w\-]+(?:{_SDOT}[\w\-]+)*{_SDOT}{_TLD_STRONG}\b",
+        rf"(?<![\w.+\-])[\w.+\-]+{_AT}[\w\-]+(?:{_SDOT}[\w\-]+)*{_SDOT}{_TLD_STRONG}\b",
         re.IGNORECASE)),
     ("phi.url", "url", re.compile(r"\b(?:https?|hxxps?|ftp|sftp)://\S+", re.IGNORECASE)),
     ("phi.url", "url", re.compile(r"\bwww\d?\.\S+", re.IGNORECASE)),
     ("phi.url", "url", re.compile(
-        rf"(?<![\w@.])(?:[a-z0-9][a-z0-9\-]*{_DOT})+{_TLD}(?:/\S*)?(?![\w\-])",
+        rf"(?<![\w@.\-])(?:[a-z0-9][a-z0-9\-]*{_DOT})+{_TLD}(?:/\S*)?(?![\w\-])",
         re.IGNORECASE)),
     ("phi.ip", "ip", re.compile(
         r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])")),
@@ -264,8 +264,19 @@ def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
     return any(span[0] < b and a < span[1] for a, b in spans)
 
 
+# A pattern runs only if the text holds what it cannot match without (speed on long input).
+_NEEDS: dict[str, re.Pattern[str]] = {
+    "email": re.compile(r"@|\bat\b|[\[({]\s*at\s*[\])}]", re.IGNORECASE),
+    "url": re.compile(r"[./]|\bdot\b", re.IGNORECASE),
+    "ip": re.compile(r"[.:]"),
+}
+
+
 def _pattern_hits(text: str, skip: list[tuple[int, int]], today: date) -> Iterator[Hit]:
+    present = {kind: bool(p.search(text)) for kind, p in _NEEDS.items()}
     for rule_id, kind, pattern in _TABLE:
+        if not present.get(kind, True):
+            continue
         for m in pattern.finditer(text):
             span = m.span("v") if "v" in pattern.groupindex and m.group("v") else m.span()
             if _overlaps(span, skip):
