@@ -300,3 +300,17 @@ def test_upscale_uses_the_configured_upscaler_pipeline(model_dir, tmp_path):
     assert [r.pixels.shape for r in out] == [(128, 128)] * 4
     assert {r.tags["upscaled_by"] for r in out} == {"upscaler"}
     assert mad(out[0].pixels, out[1].pixels) > 1.0  # each variant has its own seed
+
+
+def test_gpu_speed_settings_do_not_change_the_pictures(model_dir, plain):
+    """Fused QKV projections and channels_last (on by default on a GPU) are exact rewrites."""
+    from imagine_med.engine.diffusion import speed
+    from imagine_med.engine.diffusion.engine import DiffusionRenderer
+    from imagine_med.engine.diffusion.loader import load_pipelines, resolve_checkpoint
+
+    pipes = load_pipelines(resolve_checkpoint(model_dir), plain.pipes.device, plain.pipes.dtype)
+    done = speed.optimize(pipes, compile_models=False, fuse_qkv=True)
+    assert {"sdpa", "fused-qkv", "channels_last"} <= set(done)
+    fast = DiffusionRenderer(pipes, plain.options)
+    for a, b in zip(fast.render_batch(requests()), plain.render_batch(requests()), strict=True):
+        assert mad(a.pixels, b.pixels) < 0.5

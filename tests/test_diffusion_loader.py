@@ -165,3 +165,17 @@ def test_generate_with_model_writes_a_diffusion_case(fresh_registry, model_dir, 
     missing = tmp_path / "nowhere"
     assert main(["generate", "cxr", "--model", str(missing), "--out", str(tmp_path / "d")]) == 3
     assert f"{missing}, which does not exist" in capsys.readouterr().err
+
+
+def test_compile_cache_lives_in_the_data_dir_unless_the_user_chose(monkeypatch, tmp_path):
+    from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+
+    from imagine_med.engine.diffusion.speed import compile_cache_dir
+
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
+    assert compile_cache_dir(tmp_path) == tmp_path.resolve() / "torch-compile-cache"
+    # torch writes its own default into the variable once it has looked; that is not a choice
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", default_cache_dir())
+    assert compile_cache_dir(tmp_path) == tmp_path.resolve() / "torch-compile-cache"
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "mine"))
+    assert compile_cache_dir(tmp_path) == tmp_path / "mine"

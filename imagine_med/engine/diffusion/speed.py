@@ -18,8 +18,19 @@ log = logging.getLogger(__name__)
 
 
 def compile_cache_dir(data_dir: Path) -> Path:
-    """Where inductor keeps compiled kernels, so a restarted worker skips most recompilation."""
-    return Path(os.environ.get("TORCHINDUCTOR_CACHE_DIR") or data_dir / "torch-compile-cache")
+    """Where inductor keeps compiled kernels, so a restarted worker skips most recompilation:
+    TORCHINDUCTOR_CACHE_DIR when the user set it, else under the data dir (torch writes its
+    /tmp default into that variable once it has looked, so that value does not count)."""
+    env = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+    try:
+        from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+
+        torch_default: str | None = os.path.abspath(default_cache_dir())
+    except ImportError:
+        torch_default = None
+    if env and os.path.abspath(env) != torch_default:
+        return Path(env)
+    return (data_dir / "torch-compile-cache").resolve()
 
 
 def _sdpa(module: torch.nn.Module | None) -> None:
@@ -62,7 +73,7 @@ def optimize(
     if compile_models:
         if cache_dir is not None:
             cache_dir.mkdir(parents=True, exist_ok=True)
-            os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir))
+            os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(cache_dir)
         import torch._inductor.config as inductor_config
 
         inductor_config.fx_graph_cache = True
