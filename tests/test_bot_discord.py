@@ -53,6 +53,15 @@ class Harness:
             await asyncio.sleep(0.02)
         raise AssertionError(f"no {method} {prefix}: {self.mock.summary()}")
 
+    async def callback(self, token: str) -> Req:
+        """The interaction response (defer, modal, ...) sent for the interaction `token`."""
+        for _ in range(300):
+            for r in self.mock.of("POST", "/interactions/"):
+                if r.path.endswith(f"/{token}/callback"):
+                    return r
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"no callback for {token}: {self.mock.summary()}")
+
     def after_login(self) -> list[Req]:
         return [r for r in self.mock.requests if not r.path.startswith(("/users/@me",
                                                                         "/oauth2"))]
@@ -116,7 +125,7 @@ async def test_defer_first_then_status_then_grid(dc: Harness) -> None:
     assert not dc.mock.of("POST", "/channels")  # nothing posted with the bot token
 
 
-async def test_buttons_survive_a_restart(dc: Harness) -> None:
+async def test_buttons_survive_a_restart_upscale_refine_answer(dc: Harness) -> None:
     bot = await dc.start_bot()
     job = await dc.imagine(bot)
     await asyncio.to_thread(dc.stack.work)
@@ -137,12 +146,57 @@ async def test_buttons_survive_a_restart(dc: Harness) -> None:
     assert info is not None and info.kind == "upscale" and info.user == OTHER
     assert info.params["parent_id"] == job and info.params["variant"] == 2
 
+    # Refine (a modal, which cannot follow a defer) and the answer key, on the restarted bot
+    refine = ids.encode(Action.REFINE, job, 3)
+    restarted.client._connection.parse_interaction_create(component(refine, token="tok-ref"))
+    modal = await dc.callback("tok-ref")
+    assert modal.payload["type"] == 9 and modal.payload["data"]["custom_id"] == refine
+    field = modal.payload["data"]["components"][0]["components"][0]
+    assert field["custom_id"] == "prompt" and field["value"] == PROMPT
+    restarted.client._connection.parse_interaction_create(modal_submit(
+        refine, {"prompt": "PA chest x-ray, right upper lobe consolidation, "
+                           "left pleural effusion"}, token="tok-sub"))
+    status = (await dc.until("PATCH", f"/webhooks/{APP_ID}/tok-sub/messages/@original"))[0]
+    assert "Refine of variant 3" in status.payload["content"]
+    refined = dc.stack.queue.status(_custom_ids(status.payload)[0].job_id)
+    assert refined is not None and refined.kind == "refine"
+    assert refined.params["variant"] == 3 and refined.user == OTHER
+
+    restarted.client._connection.parse_interaction_create(
+        component(ids.encode(Action.ANSWER, job, 2), token="tok-key"))
+    key = (await dc.until("POST", f"/webhooks/{APP_ID}/tok-key"))[0]
+    assert key.payload["flags"] & 64
+    assert "Answer key for variant 2" in key.payload["content"]
+    assert "consolidation" in key.payload["content"]
+    assert key.files and key.files[0][0].startswith("SPOILER_")
+
+
+
+def _skip_while_single_variant_cases_fail() -> None:
+    """The queue renders an upscale as a one-variant case; write_case needs four for its grid.
+    Check that cheaply here, rather than with two worker runs."""
+    import tempfile
+
+    from bot_mocks.renderer import make
+
+    from imagine_med.case import CaseResult, RenderRequest, write_case
+    from imagine_med.prompt import parse_one
+
+    spec = parse_one("PA chest x-ray, right upper lobe consolidation --size 64")
+    result = CaseResult(spec, 1, [1], [make().render(RenderRequest(spec, 1, 64, 64))],
+                        "phantom", "bot-test-1")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            write_case(result, tmp)
+    except ValueError as exc:
+        pytest.xfail(f"one-variant cases cannot be written yet: {exc}")
 
 
 @pytest.mark.xfail(reason="queue/case: an upscale renders one variant, and write_case's grid "
                           "needs four, so the job fails (reported to the queue's owner)",
                    strict=False)
 async def test_upscale_result_is_one_image_with_its_buttons(dc: Harness) -> None:
+    _skip_while_single_variant_cases_fail()
     bot = await dc.start_bot()
     job = await dc.imagine(bot)
     await asyncio.to_thread(dc.stack.work)
@@ -221,37 +275,6 @@ async def test_errors_are_private_and_specific(dc: Harness) -> None:
     assert "Cancelled by a moderator." in edit.payload["content"]
     assert edit.payload["components"] == []
     assert dc.stack.queue.status(job).status == "cancelled"  # type: ignore[union-attr]
-
-
-async def test_refine_modal_and_answer_key(dc: Harness) -> None:
-    bot = await dc.start_bot()
-    job = await dc.imagine(bot)
-    await asyncio.to_thread(dc.stack.work)
-    await dc.deliver(bot)
-
-    refine = ids.encode(Action.REFINE, job, 3)
-    bot.client._connection.parse_interaction_create(component(refine, token="tok-ref"))
-    modal = (await dc.until("POST", "/interactions/", 2))[-1]  # the first: the command's
-    assert modal.path.endswith("/tok-ref/callback")
-    assert modal.payload["type"] == 9 and modal.payload["data"]["custom_id"] == refine
-    field = modal.payload["data"]["components"][0]["components"][0]
-    assert field["custom_id"] == "prompt" and field["value"] == PROMPT
-    bot.client._connection.parse_interaction_create(modal_submit(
-        refine, {"prompt": "PA chest x-ray, right upper lobe consolidation, "
-                           "left pleural effusion"}, token="tok-sub"))
-    status = (await dc.until("PATCH", f"/webhooks/{APP_ID}/tok-sub/messages/@original"))[0]
-    assert "Refine of variant 3" in status.payload["content"]
-    refined = dc.stack.queue.status(_custom_ids(status.payload)[0].job_id)
-    assert refined is not None and refined.kind == "refine"
-    assert refined.params["variant"] == 3 and refined.user == OTHER
-
-    bot.client._connection.parse_interaction_create(
-        component(ids.encode(Action.ANSWER, job, 2), token="tok-key"))
-    key = (await dc.until("POST", f"/webhooks/{APP_ID}/tok-key"))[0]
-    assert key.payload["flags"] & 64
-    assert "Answer key for variant 2" in key.payload["content"]
-    assert "consolidation" in key.payload["content"]
-    assert key.files and key.files[0][0].startswith("SPOILER_")
 
 
 async def test_autocomplete_and_settings(dc: Harness) -> None:

@@ -126,7 +126,7 @@ async def test_slash_command_acks_before_the_work_and_queues_a_job(slack: Harnes
     assert info.platform == "slack" and info.channel == "C1"
 
 
-async def test_result_is_uploaded_with_files_upload_v2_then_buttons(slack: Harness) -> None:
+async def test_result_upload_then_buttons_upscale_cancel_answer_refine(slack: Harness) -> None:
     job = await slack.finished_job()
     methods = slack.mock.methods()
     i = methods.index("files.getUploadURLExternal")
@@ -157,51 +157,7 @@ async def test_result_is_uploaded_with_files_upload_v2_then_buttons(slack: Harne
         await slack.loop.run_once(block_ms=50)
     assert "files.completeUploadExternal" not in slack.mock.methods()[before:]
 
-
-async def test_progress_edits_while_rendering(slack: Harness) -> None:
-    await slack.command("/imagine-med", "PA chest x-ray, left pleural effusion slow")
-    await slack.settle("chat.postMessage")
-    status_ts = slack.mock.of("chat.postMessage")[0]
-    assert "ignored: slow" in status_ts.params["text"]
-    worker = asyncio.create_task(asyncio.to_thread(slack.stack.work))
-    while not worker.done():
-        await slack.loop.run_once(block_ms=100)
-    await worker
-    await slack.deliver("files.completeUploadExternal")
-    updates = [c.params["text"] for c in slack.mock.of("chat.update")]
-    assert updates, slack.mock.methods()
-    assert all("Rendering" in u and "%" in u for u in updates)
-    assert all(_buttons(c.params) and ids.decode(_buttons(c.params)[0]).action is Action.CANCEL
-               for c in slack.mock.of("chat.update"))
-    # the edits come before the result
-    methods = slack.mock.methods()
-    assert max(i for i, m in enumerate(methods) if m == "chat.update") < methods.index(
-        "files.completeUploadExternal")
-
-
-async def test_bad_signature_is_rejected_without_side_effects(slack: Harness) -> None:
-    body = slash_body("/imagine-med", PROMPT)
-    status, _ = await slack.post(body, secret="not-the-secret")
-    assert status == 401
-    stale = {**sign(SECRET, body, timestamp=int(time.time()) - 3600), **FORM}
-    r = await slack.http.post("/slack/events", data=body, headers=stale)
-    assert r.status == 401  # a replayed (old) request, correctly signed, is refused too
-    await asyncio.sleep(0.2)
-    assert slack.mock.calls == []
-
-
-async def test_bad_prompt_answers_only_the_user(slack: Harness) -> None:
-    await slack.command("/imagine-med", "chest x-ray --modality ct")
-    await slack.settle("chat.postEphemeral")
-    eph = slack.mock.of("chat.postEphemeral")[0].params
-    assert eph["user"] == "U1"
-    assert "--modality says ct" in eph["text"] and "Traceback" not in eph["text"]
-    assert not slack.mock.of("chat.postMessage")
-
-
-async def test_buttons_upscale_answer_key_refine_and_cancel(slack: Harness) -> None:
-    job = await slack.finished_job()
-    # U2 by another user: a new upscale job that belongs to the clicker
+    # the buttons: U2 by another user is a new upscale job that belongs to the clicker
     status, _ = await slack.post(block_actions_body(ids.encode(Action.UPSCALE, job, 2),
                                                     user="U2"))
     assert status == 200
@@ -249,6 +205,49 @@ async def test_buttons_upscale_answer_key_refine_and_cancel(slack: Harness) -> N
     assert refined is not None and refined.kind == "refine" and refined.params["variant"] == 4
     names = [f["name"] for f in refined.spec["findings"]]  # type: ignore[index]
     assert names == ["consolidation", "pleural_effusion"]
+
+
+
+
+async def test_progress_edits_while_rendering(slack: Harness) -> None:
+    await slack.command("/imagine-med", "PA chest x-ray, left pleural effusion slow")
+    await slack.settle("chat.postMessage")
+    status_ts = slack.mock.of("chat.postMessage")[0]
+    assert "ignored: slow" in status_ts.params["text"]
+    worker = asyncio.create_task(asyncio.to_thread(slack.stack.work))
+    while not worker.done():
+        await slack.loop.run_once(block_ms=100)
+    await worker
+    await slack.deliver("files.completeUploadExternal")
+    updates = [c.params["text"] for c in slack.mock.of("chat.update")]
+    assert updates, slack.mock.methods()
+    assert all("Rendering" in u and "%" in u for u in updates)
+    assert all(_buttons(c.params) and ids.decode(_buttons(c.params)[0]).action is Action.CANCEL
+               for c in slack.mock.of("chat.update"))
+    # the edits come before the result
+    methods = slack.mock.methods()
+    assert max(i for i, m in enumerate(methods) if m == "chat.update") < methods.index(
+        "files.completeUploadExternal")
+
+
+async def test_bad_signature_is_rejected_without_side_effects(slack: Harness) -> None:
+    body = slash_body("/imagine-med", PROMPT)
+    status, _ = await slack.post(body, secret="not-the-secret")
+    assert status == 401
+    stale = {**sign(SECRET, body, timestamp=int(time.time()) - 3600), **FORM}
+    r = await slack.http.post("/slack/events", data=body, headers=stale)
+    assert r.status == 401  # a replayed (old) request, correctly signed, is refused too
+    await asyncio.sleep(0.2)
+    assert slack.mock.calls == []
+
+
+async def test_bad_prompt_answers_only_the_user(slack: Harness) -> None:
+    await slack.command("/imagine-med", "chest x-ray --modality ct")
+    await slack.settle("chat.postEphemeral")
+    eph = slack.mock.of("chat.postEphemeral")[0].params
+    assert eph["user"] == "U1"
+    assert "--modality says ct" in eph["text"] and "Traceback" not in eph["text"]
+    assert not slack.mock.of("chat.postMessage")
 
 
 async def test_settings_and_info(slack: Harness) -> None:
