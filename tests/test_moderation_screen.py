@@ -88,6 +88,9 @@ EPONYM_PROMPTS = [
     "Ramsay Hunt syndrome", "Stevens-Johnson syndrome", "Budd-Chiari syndrome",
     "Alzheimer disease", "Huntington disease", "Kaposi sarcoma", "Ewing sarcoma",
     "Burkitt lymphoma", "Hashimoto thyroiditis", "Meckel diverticulum", "Zenker diverticulum",
+    "Vincent angina", "Todd paralysis", "Claude Bernard Horner syndrome", "Louis Bar syndrome",
+    "Stevens Johnson syndrome", "Lou Gehrig's disease", "Kennedy disease", "Ringer lactate",
+    "Hand-Schüller-Christian disease", "Creutzfeldt-Jakob disease", "Kellgren-Lawrence grade 3",
 ]
 
 

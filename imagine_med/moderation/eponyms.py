@@ -86,6 +86,9 @@ MULTI_WORD = [
     "charcot marie tooth", "kimmelstiel wilson", "wolff parkinson white", "still disease",
     "call exner", "kayser fleischer", "reed sternberg", "howell jolly", "golden s",
     "jacksonian march", "march fracture", "mary joseph", "down syndrome",
+    "claude bernard horner", "bernard horner", "louis bar", "adams stokes", "stevens johnson",
+    "dubin johnson", "pierre marie", "marie strumpell", "sinding larsen", "legg calve perthes",
+    "brown sequard", "osgood schlatter", "hill sachs", "salter harris", "lou gehrig's",
 ]
 
 _multi_alt = "|".join(re.escape(m).replace(r"\ ", r"[\s\-]+") for m in MULTI_WORD)

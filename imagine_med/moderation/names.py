@@ -41,6 +41,22 @@ steven susan svetlana sylvia tanya tara teresa terry theresa thomas timothy tina
 todd tomas tony tracy tyler valentina valerie vanessa vera veronica victoria vijay vincent
 virginia vivian walter wanda wayne wei wendy william xavier yasmin yusuf yuki zachary zainab
 zoe zhang
+abebe adaeze adebayo adriana agnieszka aiden aleksandr aleksandra alessandro alfredo alina
+amara amina anders andrzej aneesh anjali antonella antonia arash aryan asha ashok astrid
+ayesha bartosz beatriz benedikt bilal bogdan bruno callum camille carmela cheng chiara
+chidi chinonso chloe cormac dagmar daisuke damien dariusz declan deepa dina dmitry dorota
+eamon elif emeka emilia enrique esra fabian farah farid fatih fernanda finn florian
+francois frederik gaurav giovanni giulia goran grzegorz gunther hana hanna harriet hamid
+hans heinrich helga hemant henrik hiro hui ifeoma ines ioana irina isaac isabella ishaan
+jakob jamal janusz jiho jin joao jonas jorge josefina jovan jun kamala karin kasia katya
+kenji khalid kiran klaus kwame lars laszlo lena leonie lin ling lorenzo lucas ludmila
+magnus mai makoto malgorzata manon marcin mariam marisol marko mateo mathilde matteo
+maximilian mei mehdi miguel milan min mina miriam mohsen nadia nasser nikhil niamh nils
+nkechi nnamdi obinna oksana olga olumide omar oren pavel pawel pierre pietro priyanka
+radu rafal ravi reza rizwan roman rui ruth saanvi sabine sadia salma sandeep santiago
+saoirse sebastian seo shira shreya sigrid simone siobhan sipho soren stanislaw sunil
+tadeusz takeshi tamar tariq thabo thiago tiago tomasz tomas ulrike umar usha valentin
+vasily vikram vladimir wojciech xin yara yasmin yosef youssef yuri zainab zofia zoltan
 """.split())
 
 SURNAMES: frozenset[str] = frozenset("""
@@ -61,6 +77,16 @@ yang young zhang zhao zimmermann nowak wojcik kowalczyk lewandowski mahmoud hass
 mensah owusu adeyemi oyelaran mbeki dlamini nakamura sato watanabe takahashi kobayashi park
 tran pham le hoang vu dang bui ivanovic jovanovic horvat kovacs nagy papadopoulos yilmaz
 kaya demir sahin celik fernandes pereira oliveira alves ribeiro carvalho connor
+abdullah adeyemi agarwal almeida andrade antonov aziz baptiste bergstrom bhatt borges
+brennan byrne castro chaudhry dasgupta delgado dimitrov doherty dominguez eriksson
+farouk ferreira fitzgerald gallagher garrido gill goldberg greenberg gruber guerrero
+haddad hakimi hashemi hoffman ibrahim iyer jansen janssen jovanovic kapoor katz keller
+kennedy khalil kozlov krause kruger kuznetsov lindqvist lombardi lorenzo mahler malik
+marino mazur medina melnyk mendes moretti murray nair nakamura navarro novakova obi
+oconnell odonnell okeke okonjo olsen omalley osullivan pavlov peters petersen pham pinto
+quinn rahman rao rashid reilly rocha romero rosen rossi saleh salazar schafer schwartz
+serrano shapiro sharif siddiqui sokolova soto stein svensson tan tiwari vargas vasquez
+vogel volkov wagner walsh weiss yilmaz yusuf zhou zielinski
 """.split())
 
 # Given names or surnames that are also everyday or clinical words: a lower-case one is not
