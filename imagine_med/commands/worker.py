@@ -31,6 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", help="worker name (default: host-pid-random)")
     p.add_argument("--warm", type=_pair, action="append", default=None, metavar="ENGINE:MODALITY",
                    help="build this renderer before taking jobs (default: every phantom one)")
+    p.add_argument("--no-warm", action="store_true",
+                   help="build renderers lazily, on their first job (benchmarks)")
     p.add_argument("--renderer", type=_plugin, action="append", default=[],
                    metavar="ENGINE:MODALITY=module:factory",
                    help="register an extra renderer (plugins, tests)")
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: cannot reach Redis at {jq.redis_url}: {exc}", file=sys.stderr)
         return 2
     migrate(jq.database_url)
-    pairs = args.warm if args.warm is not None else [
+    pairs = [] if args.no_warm else args.warm if args.warm is not None else [
         p for p in registry.available() if p[0] == "phantom"
     ]
     try:

@@ -200,7 +200,7 @@ class JobQueue:
             )
         with session_scope(self.engine) as session:
             for job in jobs:
-                repo.upsert_job(session, info_to_row(JobInfo.from_hash(job)))
+                repo.insert_job(session, info_to_row(JobInfo.from_hash(job)))
             session.flush()
             try:
                 ok, active = self.scripts.submit(
@@ -365,7 +365,8 @@ class JobQueue:
 
     # ----------------------------------------------------------------- changing
 
-    def _sync_row(self, job_id: str) -> None:
+    def sync_row(self, job_id: str) -> None:
+        """Copy a job's live record from Redis to the store."""
         h = self.redis.hgetall(self.keys.job(job_id))
         if h.get("id"):
             with session_scope(self.engine) as session:
@@ -393,7 +394,7 @@ class JobQueue:
             args=[self.prefix, job_id, repr(time.time()), self.conf.stream_maxlen, reason]
         ))
         if outcome == "cancelled":
-            self._sync_row(job_id)
+            self.sync_row(job_id)
         return outcome
 
     def hold(self, job_id: str, reason: str = "Held for review.") -> str:
@@ -402,7 +403,7 @@ class JobQueue:
             args=[self.prefix, job_id, repr(time.time()), self.conf.stream_maxlen, reason]
         ))
         if outcome == "held":
-            self._sync_row(job_id)
+            self.sync_row(job_id)
         return outcome
 
     def release(self, job_id: str) -> str:
@@ -411,7 +412,7 @@ class JobQueue:
             args=[self.prefix, job_id, repr(time.time()), self.conf.stream_maxlen]
         ))
         if outcome == "queued":
-            self._sync_row(job_id)
+            self.sync_row(job_id)
         return outcome
 
     def reject(self, job_id: str, reason: str = "Rejected by a moderator.") -> str:
@@ -425,7 +426,7 @@ class JobQueue:
             args=[self.prefix, job_id, repr(time.time()), self.conf.stream_maxlen, reason]
         ))
         if outcome == "cancelled":
-            self._sync_row(job_id)
+            self.sync_row(job_id)
         return outcome
 
     def reap(self) -> list[tuple[str, str]]:
@@ -433,7 +434,7 @@ class JobQueue:
         out = self.scripts.reap(args=[self.prefix, repr(time.time()), self.conf.stream_maxlen])
         pairs = list(zip(out[::2], out[1::2], strict=True))
         for jid, _outcome in pairs:
-            self._sync_row(jid)
+            self.sync_row(jid)
         return pairs
 
     # ----------------------------------------------------------------- delivery

@@ -117,7 +117,9 @@ for li = 7, #ARGV do
         redis.call('LPUSH', p..':stats:wait', tostring(tonumber(now) - queued_at))
         redis.call('LTRIM', p..':stats:wait', 0, 999)
         emit(p, jid, 'started', {}, maxlen, now)
-        return {jid, tostring(tries)}
+        local out = {jid, tostring(tries)}
+        for _, v in ipairs(redis.call('HGETALL', key)) do out[#out + 1] = v end
+        return out
       end
     end
   end

@@ -17,7 +17,7 @@ from typing import Any
 
 from imagine_med.queue.api import JobQueue, info_to_row
 from imagine_med.queue.types import JobInfo
-from imagine_med.store import repo, session_scope
+from imagine_med.store import repo
 
 log = logging.getLogger("imagine_med.queue.tasks")
 
@@ -50,6 +50,7 @@ class Runtime:
     queue: JobQueue
     worker_name: str
     current: Current | None = None
+    prefetched: dict[str, dict[str, str]] = field(default_factory=dict)  # claimed job records
 
 
 _runtime: Runtime | None = None
@@ -156,17 +157,19 @@ def execute(job_id: str, attempt: int) -> dict[str, Any]:
     own registries show them too."""
     rt = runtime()
     q = rt.queue
-    h = q.redis.hgetall(q.keys.job(job_id))
+    h = rt.prefetched.pop(job_id, None) or q.redis.hgetall(q.keys.job(job_id))
     info = JobInfo.from_hash(h)
     current = Current(job_id, attempt, f"{rt.worker_name}#{attempt}")
     rt.current = current
     t0 = time.monotonic()
+    render_s = 0.0
     status, fields, images, error = "done", {}, [], None
     try:
         if info.kind == "ping":
             result_doc: dict[str, Any] = {"pong": True}
         else:
             result = _render(info, Progress(rt, info, current))
+            render_s = time.monotonic() - t0
             files, images = _store_files(q, result)
             result_doc = {
                 "files": files,
@@ -175,7 +178,8 @@ def execute(job_id: str, attempt: int) -> dict[str, Any]:
                 "engine_version": result.engine_version,
                 "interpreted_as": result.spec.describe(),
             }
-        fields = {"result": json.dumps(result_doc), "progress": "1.000"}
+        fields = {"result": json.dumps(result_doc), "progress": "1.000",
+                  "render_s": f"{render_s:.4f}", "run_s": f"{time.monotonic() - t0:.4f}"}
     except LeaseLost:
         log.warning("job %s: lease lost, another worker has it now; dropping this try", job_id)
         rt.current = None
@@ -188,9 +192,8 @@ def execute(job_id: str, attempt: int) -> dict[str, Any]:
             error = exc
             message = _describe_failure(exc, q.conf.job_timeout_s)
         status, fields = "failed", {"error": message}
-    render_s = time.monotonic() - t0
     rt.current = None
-    if q.redis.get(q.keys.lease(job_id)) != current.lease_value:
+    if current.lost.is_set():
         log.warning("job %s: lease lost before finishing; result discarded", job_id)
         return {"dropped": True}
     now = time.time()
@@ -201,10 +204,13 @@ def execute(job_id: str, attempt: int) -> dict[str, Any]:
         args=[q.prefix, job_id, rt.worker_name, str(attempt), status, repr(now),
               q.conf.stream_maxlen, f"{render_s:.6f}", q.conf.job_ttl_s, json.dumps(fields)]
     )
-    if not ok:
+    if not ok:  # the lease was lost meanwhile: the queue's record wins over this late try
         log.warning("job %s: finished after losing its lease; outcome not published", job_id)
-    log.info("job %s %s in %.3fs", job_id, status, render_s,
-             extra={"job_id": job_id, "status": status, "render_s": round(render_s, 4)})
+        q.sync_row(job_id)
+    run_s = time.monotonic() - t0
+    log.info("job %s %s in %.3fs", job_id, status, run_s,
+             extra={"job_id": job_id, "status": status, "render_s": round(render_s, 4),
+                    "run_s": round(run_s, 4)})
     if error is not None:
         raise error
     return {"status": status}
@@ -223,10 +229,7 @@ def _store_outcome(q: JobQueue, info: JobInfo, images: list[dict[str, Any]]) -> 
     submitter's own insert (PostgreSQL) or a busy SQLite file."""
     for attempt in range(3):
         try:
-            with session_scope(q.engine) as session:
-                repo.upsert_job(session, info_to_row(info))
-                if images:
-                    repo.replace_images(session, info.id, images)
+            repo.record_outcome(q.engine, info_to_row(info), images)
             return
         except Exception:
             if attempt == 2:

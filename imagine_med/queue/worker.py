@@ -25,7 +25,10 @@ from typing import Any
 
 import redis
 from rq import Queue, SimpleWorker
+from rq.executions import Execution
 from rq.job import Job
+from rq.registry import StartedJobRegistry
+from rq.utils import now
 from rq.worker import WorkerStatus
 
 from imagine_med.queue.api import JobQueue
@@ -82,6 +85,13 @@ class Keeper(threading.Thread):
 
 
 class ImagineWorker(SimpleWorker):
+    """rq's SimpleWorker with a fair claim and fewer Redis round trips per job.
+
+    rq spends about a dozen round trips on bookkeeping per job; here they are folded into two
+    pipelines (one before, one after the job), which is most of the per-job cost of a no-op.
+    rq's job dependencies and repeats are not used by imagine-med, so success handling skips them.
+    """
+
     def __init__(self, jq: JobQueue, raw: redis.Redis, name: str | None = None) -> None:
         self.jq = jq
         self.job_queue = Queue(jq.keys.rq_queue, connection=raw)
@@ -95,26 +105,27 @@ class ImagineWorker(SimpleWorker):
         self.keeper = Keeper(self.rt)
         self._last_beat = 0.0
 
+    # ---- choosing the next job
+
     def claim(self) -> tuple[str, int] | None:
         c = self.jq.conf
         got = self.jq.scripts.claim(
             args=[self.jq.prefix, self.name, repr(time.time()), int(c.lease_s * 1000),
                   c.max_running_per_user, c.stream_maxlen, *LANES]
         )
-        return (got[0], int(got[1])) if got else None
+        if not got:
+            return None
+        job_id, attempt, flat = got[0], int(got[1]), got[2:]
+        self.rt.prefetched[job_id] = dict(zip(flat[::2], flat[1::2], strict=True))
+        return job_id, attempt
 
     def dequeue_job_and_maintain_ttl(
         self, timeout: int | None, max_idle_time: int | None = None
     ) -> tuple[Job, Queue] | None:
-        self.set_state(WorkerStatus.IDLE)
-        self.procline("waiting for jobs")
         idle_since = time.monotonic()
         backoff = 0.5
         while True:
-            now = time.monotonic()
-            if now - self._last_beat > 5:
-                self.heartbeat()
-                self._last_beat = now
+            self.heartbeat()
             try:
                 claimed = self.claim()
                 backoff = 0.5
@@ -132,19 +143,69 @@ class ImagineWorker(SimpleWorker):
                     timeout=c.job_timeout_s, result_ttl=c.rq_result_ttl_s,
                     failure_ttl=7 * 24 * 3600, description=f"imagine-med job {job_id}",
                 )
-                job.save()
                 return job, self.job_queue
             if timeout is None:
                 return None  # burst mode: nothing to do
-            if max_idle_time is not None and now - idle_since > max_idle_time:
+            if max_idle_time is not None and time.monotonic() - idle_since > max_idle_time:
                 return None
+            if self.get_state() != WorkerStatus.IDLE:
+                self.set_state(WorkerStatus.IDLE)
+                self.procline("waiting for jobs")
             self.jq.redis.blpop([self.jq.keys.wake], timeout=1)
+
+    # ---- rq bookkeeping, in two pipelines per job
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+        if pipeline is None:
+            if time.monotonic() - self._last_beat < 2.0:
+                return
+            self._last_beat = time.monotonic()
+        super().heartbeat(timeout, pipeline=pipeline)
 
     def execute_job(self, job: Job, queue: Queue) -> Any:
         from imagine_med.observability.logs import job_context
 
         with job_context(str(job.args[0])):
-            return super().execute_job(job, queue)
+            self.prepare_execution(job)
+            self.perform_job(job, queue)
+
+    def prepare_execution(self, job: Job) -> Execution:
+        """Save the job, open its execution and mark this worker busy: one round trip."""
+        with self.connection.pipeline() as pipe:
+            ttl = self.get_heartbeat_ttl(job)
+            job.save(pipeline=pipe)
+            self.execution = Execution.create(job, ttl, pipeline=pipe, worker_name=self.name)
+            self.set_state(WorkerStatus.BUSY, pipeline=pipe)
+            self.set_current_job_id(job.id, pipeline=pipe)
+            self.set_current_job_working_time(0, pipeline=pipe)
+            self.heartbeat(ttl, pipeline=pipe)
+            job.prepare_for_execution(self.name, pipeline=pipe)
+            pipe.execute()
+        return self.execution
+
+    def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
+        self.procline(f"running {job.id}")  # the bookkeeping was done in prepare_execution
+
+    def handle_execution_ended(self, job: Job, queue: Queue, heartbeat_ttl: int) -> None:
+        job.ended_at = now()  # no separate heartbeat: the job's end is recorded right after
+
+    def handle_job_success(
+        self, job: Job, queue: Queue, started_job_registry: StartedJobRegistry
+    ) -> None:
+        with self.connection.pipeline() as pipe:
+            self.increment_successful_job_count(pipeline=pipe)
+            self.increment_total_working_time(job.ended_at - job.started_at, pipe)  # type: ignore[operator]
+            result_ttl = job.get_result_ttl(self.default_result_ttl)
+            if result_ttl != 0:
+                job._handle_success(
+                    result_ttl, pipeline=pipe, worker_name=self.name,
+                    execution_id=self.execution.id if self.execution else None,
+                    execution_started_at=self.execution.created_at if self.execution else None,
+                    execution_ended_at=job.ended_at,
+                )
+            job.cleanup(result_ttl, pipeline=pipe, remove_from_queue=False)
+            self.cleanup_execution(job, pipeline=pipe)
+            pipe.execute()
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         self.keeper.start()

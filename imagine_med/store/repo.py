@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -13,18 +13,44 @@ from imagine_med.store.models import ImageRow, JobRow, PostedMessage
 _JOB_COLUMNS = {c.key for c in JobRow.__table__.columns}
 
 
-def upsert_job(session: Session, fields: dict[str, Any]) -> JobRow:
+def upsert_job(session: Session, fields: dict[str, Any]) -> None:
     """Create or update a job row from a mapping of column values (unknown keys are ignored)."""
     values = {k: v for k, v in fields.items() if k in _JOB_COLUMNS}
-    row = session.get(JobRow, values["id"])
-    if row is None:
-        row = JobRow(**values)
-        session.add(row)
-    else:
-        for key, value in values.items():
-            setattr(row, key, value)
+    job_id = values["id"]
+    if len(values) > 1:  # one UPDATE in the common case (a worker finishing a known job)
+        changed = session.execute(
+            update(JobRow).where(JobRow.id == job_id).values(
+                {k: v for k, v in values.items() if k != "id"}
+            ).execution_options(synchronize_session=False)
+        )
+        if changed.rowcount:  # type: ignore[attr-defined]
+            return None
+    session.add(JobRow(**values))
     session.flush()
-    return row
+    return None
+
+
+def record_outcome(engine: Engine, fields: dict[str, Any], images: list[dict[str, Any]]) -> None:
+    """A worker's end-of-job write (job row + its images) in one short Core transaction:
+    the hot path of every job, so it skips the ORM unit of work."""
+    values = {k: v for k, v in fields.items() if k in _JOB_COLUMNS}
+    jobs, image_table = JobRow.__table__, ImageRow.__table__
+    with engine.begin() as conn:
+        changed = conn.execute(
+            update(jobs).where(jobs.c.id == values["id"]).values(
+                {k: v for k, v in values.items() if k != "id"}
+            )
+        )
+        if not changed.rowcount:
+            conn.execute(insert(jobs).values(values))
+        if images:
+            conn.execute(delete(image_table).where(image_table.c.job_id == values["id"]))
+            conn.execute(insert(image_table), [{"job_id": values["id"], **i} for i in images])
+
+
+def insert_job(session: Session, fields: dict[str, Any]) -> None:
+    """Add a new job row (unknown keys are ignored)."""
+    session.add(JobRow(**{k: v for k, v in fields.items() if k in _JOB_COLUMNS}))
 
 
 def get_job(session: Session, job_id: str) -> JobRow | None:
