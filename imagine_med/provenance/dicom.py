@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -277,6 +278,8 @@ def build_seg(
     """A DICOM SEG of the label map over `image` (highdicom), one segment per label id."""
     import highdicom as hd
     from pydicom.sr.codedict import codes
+
+    logging.getLogger("highdicom").setLevel(logging.WARNING)  # it logs every copied module
 
     ids = sorted(i for i in labels if i != 0 and np.any(label_map == i))
     if not ids:
