@@ -5,9 +5,11 @@ Design (why each part is there):
 * **Luminance only.** The same delta is added to R, G and B, so any grayscale conversion
   (PIL 'L', ITU-R 601/709 Y) keeps it intact, and 4:2:0 chroma subsampling cannot touch it.
 * **A periodic tile.** The pattern repeats every `T` pixels. The detector finds the period from
-  the autocorrelation of the whitened image (so a rescale is undone) and folds the image onto one
-  tile; the unknown crop offset then becomes a cyclic shift, found by correlating with a keyed
-  synchronisation pattern. That is how the mark survives crops and screenshots.
+  12 strong "template" bins in the whitened spectrum (so a rescale is undone; plain
+  autocorrelation was measured to be too weak on textured images), refines it on the sync peak,
+  and folds the image onto one tile, each pixel weighted by 1 / local variance; the unknown crop
+  offset then becomes a cyclic shift, found by correlating with a keyed synchronisation
+  pattern. That is how the mark survives crops and screenshots.
 * **Defined in the tile's Fourier domain.** Every coefficient sits on a DFT bin (ky, kx) of the
   tile with 4 <= |k| <= 20 cycles per tile: mid frequencies that outlive JPEG quality 70 and a 50%
   downscale, and a bin means the same thing whatever the tile's size in pixels, so the detector
@@ -15,8 +17,8 @@ Design (why each part is there):
 * **Keyed.** Bin phases, the split between sync and payload bins and the MAC all come from HMACs
   of the secret key, so nobody without it can detect, read or forge the mark.
 * **Payload.** 40-bit job tag, 3-bit variant (0 = the grid), 5-bit key id, then a 24-bit keyed
-  MAC; a rate-1/3 convolutional code (`ecc.py`) spreads these 72 bits over 240 coded bits, each
-  owning two bins.
+  MAC; a K=9 rate-1/3 convolutional code (`ecc.py`, soft Viterbi) spreads these 72 bits over 240
+  coded bits, each owning two bins. Bins much louder than typical are damped before voting.
 * **False positives.** A file counts as marked only when the decoded 24-bit keyed MAC matches:
   2^-24 = 6e-8 for a message decoded from an unmarked image (the MAC is an HMAC, so noise cannot
   aim at it). At most `MAX_CANDIDATES` messages are decoded per image (one per period
