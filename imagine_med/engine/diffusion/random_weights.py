@@ -66,7 +66,7 @@ def _vae(size: Size) -> Any:
     return AutoencoderKL(
         in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1,
         block_out_channels=(8, 8, 16, 16), down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4, norm_num_groups=4, sample_size=64,
+        up_block_types=("UpDecoderBlock2D",) * 4, norm_num_groups=4, sample_size=128,
     )
 
 
