@@ -275,13 +275,18 @@ def test_memory_check_refuses_what_cannot_fit(plain):
     assert req.width == 2048  # the size used above is one the spec allows
 
 
-def test_sdxl_checkpoints_load_and_render(tmp_path):
+def test_sdxl_checkpoints_load_and_render(tmp_path, phantom):
     folder = rw.save_pipeline(tmp_path / "tiny-sdxl", family="sdxl")
-    r = build_renderer(folder, device="cpu", options=DiffusionOptions(guidance="none", steps=2))
+    r = build_renderer(folder, device="cpu", options=DiffusionOptions(guidance="auto", steps=2))
     assert r.pipes.family == "sdxl" and "sdxl" in r.version
-    out = r.render_batch(requests())
-    assert [x.pixels.shape for x in out] == [(SIZE, SIZE)] * 4
+    fundus = CaseSpec(modality="fundus", region="retina", width=SIZE, height=SIZE, steps=2)
+    out = r.render_batch(requests(fundus))  # no phantom for fundus: plain text to image
+    assert [x.pixels.shape for x in out] == [(SIZE, SIZE, 3)] * 4
+    assert {x.tags["mode"] for x in out} == {"text2img"}
     assert mad(out[0].pixels, out[1].pixels) > 1.0
+    guided = r.render_batch(requests())  # chest X-ray: SDXL image to image from the phantom
+    assert {x.tags["guided"] for x in guided} == {"phantom"}
+    assert all(x.labels and x.label_map.any() for x in guided)
 
 
 def test_upscale_uses_the_configured_upscaler_pipeline(model_dir, tmp_path):
