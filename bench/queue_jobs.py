@@ -23,4 +23,5 @@ def render(prompt: str, out: str) -> dict[str, float]:
     result = render_case(spec)
     t2 = time.perf_counter()
     write_case(result, out)
-    return {"setup_s": t1 - t0, "render_s": t2 - t1, "pid": os.getpid()}
+    t3 = time.perf_counter()
+    return {"setup_s": t1 - t0, "render_s": t2 - t1, "files_s": t3 - t2, "pid": os.getpid()}

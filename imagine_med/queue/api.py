@@ -46,9 +46,6 @@ from imagine_med.settings import Settings, get_settings
 from imagine_med.store import make_engine, repo, session_scope
 from imagine_med.store.blobs import LocalBlobStore
 
-_JSON_FIELDS = ("roles", "reply_target", "spec", "params", "result")
-_TIME_FIELDS = ("created_at", "started_at", "finished_at")
-
 
 def _ts(value: float | None) -> datetime | None:
     return datetime.fromtimestamp(value, UTC) if value is not None else None
@@ -198,10 +195,11 @@ class JobQueue:
                     "status": "held" if hold else "queued",
                 }
             )
-        with session_scope(self.engine) as session:
-            for job in jobs:
-                repo.insert_job(session, info_to_row(JobInfo.from_hash(job)))
-            session.flush()
+        rows = [info_to_row(JobInfo.from_hash(job)) for job in jobs]
+        conn = self.engine.connect()
+        try:
+            tx = conn.begin()
+            repo.insert_jobs(conn, rows)  # written, not committed: undone if Redis says no
             try:
                 ok, active = self.scripts.submit(
                     args=[
@@ -211,11 +209,13 @@ class JobQueue:
                     ]
                 )
             except redis.RedisError as exc:
-                raise wrap_errors(exc, self.redis_url) from exc  # rolls the rows back
+                tx.rollback()
+                raise wrap_errors(exc, self.redis_url) from exc
             if not ok:
+                tx.rollback()
                 raise LimitExceeded(self._limit_message(int(active), n))
             try:
-                session.commit()
+                tx.commit()
             except Exception:
                 for job in jobs:  # compensate: the store refused, so the queue must forget
                     self.scripts.cancel(
@@ -223,6 +223,8 @@ class JobQueue:
                               self.conf.stream_maxlen, "Not stored; please resubmit."]
                     )
                 raise
+        finally:
+            conn.close()
         status = "held" if hold else "queued"
         return [JobRef(j["id"], status, lane, group_id, i, n) for i, j in enumerate(jobs)]
 

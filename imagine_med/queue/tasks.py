@@ -178,8 +178,9 @@ def execute(job_id: str, attempt: int) -> dict[str, Any]:
                 "engine_version": result.engine_version,
                 "interpreted_as": result.spec.describe(),
             }
+        run_s = time.monotonic() - t0
         fields = {"result": json.dumps(result_doc), "progress": "1.000",
-                  "render_s": f"{render_s:.4f}", "run_s": f"{time.monotonic() - t0:.4f}"}
+                  "render_s": f"{render_s:.4f}", "files_s": f"{run_s - render_s:.4f}"}
     except LeaseLost:
         log.warning("job %s: lease lost, another worker has it now; dropping this try", job_id)
         rt.current = None

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from imagine_med.store.db import utcnow
 from imagine_med.store.models import ImageRow, JobRow, PostedMessage
 
 _JOB_COLUMNS = {c.key for c in JobRow.__table__.columns}
@@ -48,9 +49,15 @@ def record_outcome(engine: Engine, fields: dict[str, Any], images: list[dict[str
             conn.execute(insert(image_table), [{"job_id": values["id"], **i} for i in images])
 
 
-def insert_job(session: Session, fields: dict[str, Any]) -> None:
-    """Add a new job row (unknown keys are ignored)."""
-    session.add(JobRow(**{k: v for k, v in fields.items() if k in _JOB_COLUMNS}))
+def insert_jobs(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert new job rows on a Core connection (the submit path; unknown keys are ignored)."""
+    now = utcnow()
+    conn.execute(
+        insert(JobRow.__table__),
+        [{"created_at": now, "roles": [], "params": {}, "tries": 0, "max_tries": 3,
+          "group_index": 0, "group_size": 1, "prompt": "",
+          **{k: v for k, v in r.items() if k in _JOB_COLUMNS}} for r in rows],
+    )
 
 
 def get_job(session: Session, job_id: str) -> JobRow | None:
