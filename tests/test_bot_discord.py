@@ -4,6 +4,7 @@ Discord documents them, talking to a local mock of Discord's REST API, over the 
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -99,7 +100,16 @@ async def dc(redis_url: str, namespace: str, tmp_path: Path,
         stack.close()
 
 
-async def test_defer_first_then_status_then_grid(dc: Harness) -> None:
+async def test_defer_first_then_status_grid_and_dicom(dc: Harness,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import zipfile
+
+    import pydicom
+
+    from imagine_med.engine import registry
+
+    monkeypatch.setitem(registry.RENDERERS, ("phantom", "xray"), "bot_mocks.renderer:make")
+    monkeypatch.setattr(registry, "_cache", {})  # the DICOM button re-renders in-process
     bot = await dc.start_bot()
     job = await dc.imagine(bot)
     first, status = dc.after_login()[:2]
@@ -120,9 +130,30 @@ async def test_defer_first_then_status_then_grid(dc: Harness) -> None:
     cids = _custom_ids(grid.payload)
     assert [(c.action, c.index) for c in cids[:8]] == (
         [(Action.UPSCALE, i) for i in range(1, 5)] + [(Action.VARY, i) for i in range(1, 5)])
-    assert {c.action for c in cids[8:]} == {Action.REROLL, Action.REFINE, Action.ANSWER}
+    assert {c.action for c in cids[8:]} == {Action.REROLL, Action.REFINE, Action.ANSWER,
+                                        Action.DICOM}
     assert dc.stack.queue.posted(job, "discord") == f"{CHANNEL_ID}:1400000000000000000"
     assert not dc.mock.of("POST", "/channels")  # nothing posted with the bot token
+
+    # DICOM: a private zip of the chosen variant as DICOM (+ its labels, case.json)
+    bot.client._connection.parse_interaction_create(
+        component(ids.encode(Action.DICOM, job, 2), user=OTHER, token="tok-dcm"))
+    sent = (await dc.until("POST", f"/webhooks/{APP_ID}/tok-dcm"))[0]
+    assert (await dc.callback("tok-dcm")).payload == {"type": 6}
+    assert sent.payload["flags"] & 64 and "DICOM of variant 2" in sent.payload["content"]
+    with zipfile.ZipFile(io.BytesIO(sent.data[0])) as z:
+        names = z.namelist()
+        assert "variant-2.dcm" in names and "case.json" in names
+        assert not any(n.startswith(("variant-1", "variant-3")) for n in names)
+        dcm = z.read("variant-2.dcm")
+    ds = pydicom.dcmread(io.BytesIO(dcm))
+    png = dc.stack.queue.files(job)["variant-2.png"]
+    assert (ds.Columns, ds.Rows) == Image.open(png).size  # the same picture, band included
+    assert str(ds.get("SyntheticData", "")) == "YES"
+    from imagine_med.provenance.verify import verify_bytes
+
+    from_dicom, from_png = verify_bytes(dcm), verify_bytes(png.read_bytes())
+    assert from_dicom.marked and from_dicom.job_tag == from_png.job_tag  # one case, two forms
 
 
 async def test_buttons_survive_a_restart_upscale_refine_answer(dc: Harness) -> None:

@@ -145,7 +145,8 @@ async def test_result_upload_then_buttons_upscale_cancel_answer_refine(slack: Ha
     decoded = [ids.decode(a) for a in _buttons(buttons.params)]
     assert [(d.action, d.index) for d in decoded[:8]] == (
         [(Action.UPSCALE, i) for i in range(1, 5)] + [(Action.VARY, i) for i in range(1, 5)])
-    assert {d.action for d in decoded[8:]} == {Action.REROLL, Action.REFINE, Action.ANSWER}
+    assert {d.action for d in decoded[8:]} == {Action.REROLL, Action.REFINE, Action.ANSWER,
+                                        Action.DICOM}
     assert all(d.job_id == job for d in decoded)
     # the status message is removed once the grid is up, and the post is recorded once
     assert slack.mock.of("chat.delete")[0].params["channel"] == "C1"

@@ -278,6 +278,8 @@ class BotCore:
             return await self._cancel(who, job)
         if cid.action is Action.ANSWER:
             return self.answer_key(job, cid.index)
+        if cid.action is Action.DICOM:
+            return await self.dicom(job, cid.index)
         if job.state != "done":
             return Outcome.error(
                 f"Job {job.id} is {job.state}; its buttons work once its images are ready."
@@ -377,6 +379,30 @@ class BotCore:
         if doc is None:
             return Outcome.error(f"Job {job.id} has no case record (case.json) to answer from.")
         return Outcome(replies=[answer_reply(job, doc, index)])
+
+    # ---- DICOM export -------------------------------------------------------------------
+
+    async def dicom(self, job: JobView, index: int) -> Outcome:
+        """The case as DICOM (variant-N.dcm with its SEG labels, case.json), zipped, for the
+        clicker only. The stored PNGs hold no physical values, so the case is re-rendered from
+        its spec and seeds (engines are deterministic per seed)."""
+        if job.state != "done" or job.spec is None or not job.seeds:
+            return Outcome.error(f"Job {job.id} has no finished images to export yet.")
+        try:
+            archive = await self._io(_dicom_zip, job, index)
+        except ImportError:
+            return Outcome.error("DICOM export is not installed on this bot.")
+        except Exception as exc:
+            message = getattr(exc, "message", None)
+            if not isinstance(message, str):
+                raise
+            return Outcome.error(f"DICOM export failed: {message}")
+        what = f"variant {index}" if index else "all four variants"
+        return Outcome(replies=[Reply(
+            f"DICOM of {what} (job `{job.id}`): images with their label segmentations and "
+            f"case.json. {text.DISCLAIMER}",
+            attachments=[Attachment(archive, archive.name, "Synthetic DICOM export")],
+            ephemeral=True, job_id=job.id)])
 
     # ---- moderators' review buttons -----------------------------------------------------
 
@@ -540,3 +566,27 @@ def _overlay_file(job_id: str, files: dict[str, Path], doc: dict[str, Any],
     tmp.replace(target)
     return target
 
+
+def _dicom_zip(job: JobView, index: int) -> Path:
+    """Re-render and export as DICOM into a zip (cached per job and variant)."""
+    import zipfile
+
+    from imagine_med.provenance.dicom import rerender_dicom
+
+    assert job.spec is not None
+    target = Path(tempfile.gettempdir()) / "imagine-med-dicom" / f"{job.id}-{index}.zip"
+    if target.exists():
+        return target
+    with tempfile.TemporaryDirectory(prefix="imagine-med-dicom-") as tmp:
+        # all four seeds even for one variant: the files then carry the same case identity
+        # (and verify as the same job) as the posted PNGs
+        files = rerender_dicom(job.spec.model_dump(mode="json"), job.seeds, tmp)
+        keep = {n: p for n, p in files.items()
+                if not index or n.startswith(f"variant-{index}.") or not n.startswith("variant")}
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part = target.with_suffix(f".{uuid.uuid4().hex[:6]}.part")
+        with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, path in sorted(keep.items()):
+                z.write(path, name)
+        part.replace(target)
+    return target

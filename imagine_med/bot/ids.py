@@ -28,12 +28,13 @@ class Action(StrEnum):
     CANCEL = "c"  # cancel while queued or running
     APPROVE = "ma"  # moderator: release a held prompt
     REJECT = "mr"  # moderator: reject a held prompt (opens a form for the reason)
+    DICOM = "d"  # DICOM export of the case (variant N, or all four), to the clicker only
 
 
-# Actions that need a variant number 1-4; REFINE and ANSWER also accept 0 (the whole grid);
-# the others carry 0.
+# Actions that need a variant number 1-4; REFINE, ANSWER and DICOM also accept 0 (the whole
+# grid); the others carry 0.
 INDEXED = frozenset({Action.UPSCALE, Action.UPSCALE4, Action.VARY, Action.VARY_STRONG})
-GRID_OR_INDEXED = frozenset({Action.REFINE, Action.ANSWER})
+GRID_OR_INDEXED = frozenset({Action.REFINE, Action.ANSWER, Action.DICOM})
 
 _JOB_RE = r"[A-Za-z0-9_.-]{1,64}"
 _ACTIONS = "|".join(sorted((a.value for a in Action), key=len, reverse=True))

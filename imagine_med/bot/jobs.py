@@ -61,6 +61,7 @@ class JobView:
     params: dict[str, Any] = field(default_factory=dict)
     reply_target: dict[str, Any] | None = None
     created_at: float | None = None
+    seeds: list[int] = field(default_factory=list)  # of the rendered variants, once done
 
     @property
     def active(self) -> bool:

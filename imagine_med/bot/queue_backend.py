@@ -122,6 +122,7 @@ class QueueJobs:
             error=info.error, files=files, parent_id=info.params.get("parent_id"),
             parent_index=int(variant) if variant else None, params=info.params,
             reply_target=info.reply_target, created_at=info.created_at,
+            seeds=[int(x) for x in (info.result or {}).get("seeds") or []],
         )
 
     def cancel(self, job_id: str, who: Who) -> str:

@@ -82,6 +82,7 @@ def grid_rows(job_id: str, *, cancellable: bool = False) -> list[list[Button]]:
         Button("🔄 Reroll", encode(Action.REROLL, job_id)),
         Button("✏️ Refine", encode(Action.REFINE, job_id, 0)),
         Button("🔑 Answer key", encode(Action.ANSWER, job_id, 0)),
+        Button("DICOM", encode(Action.DICOM, job_id, 0)),
     ]
     rows = [ups, vars_, tools]
     if cancellable:
@@ -99,7 +100,7 @@ def single_rows(job_id: str, index: int, *, offer_4x: bool) -> list[list[Button]
     ]
     if offer_4x:
         row.insert(0, Button("Upscale 4x", encode(Action.UPSCALE4, job_id, index), "primary"))
-    return [row]
+    return [row, [Button("DICOM", encode(Action.DICOM, job_id, 1))]]
 
 
 def cancel_row(job_id: str) -> list[list[Button]]:

@@ -32,6 +32,7 @@ class Req:
     files: list[tuple[str, int]]
     auth: str | None
     query: dict[str, str]
+    data: list[bytes] = field(default_factory=list)  # the uploaded files' bytes
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -75,11 +76,12 @@ class DiscordMock:
         if self.server is not None:
             await self.server.close()
 
-    async def _read(self, request: web.Request) -> tuple[dict[str, Any], list[tuple[str, int]]]:
+    async def _read(self, request: web.Request
+                    ) -> tuple[dict[str, Any], list[tuple[str, int]], list[bytes]]:
         ctype = request.headers.get("Content-Type", "")
         if ctype.startswith("multipart/"):
             payload: dict[str, Any] = {}
-            files = []
+            files, blobs = [], []
             reader = await request.multipart()
             while (part := await reader.next()) is not None:
                 data = await part.read()  # type: ignore[union-attr]
@@ -87,15 +89,17 @@ class DiscordMock:
                     payload = json.loads(data)
                 else:
                     files.append((part.filename or "", len(data)))  # type: ignore[union-attr]
-            return payload, files
+                    blobs.append(bytes(data))
+            return payload, files, blobs
         raw = await request.read()
-        return (json.loads(raw) if raw else {}), []
+        return (json.loads(raw) if raw else {}), [], []
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = "/" + request.match_info["tail"]
-        payload, files = await self._read(request)
+        payload, files, blobs = await self._read(request)
         self.requests.append(Req(request.method, path, payload, files,
-                                 request.headers.get("Authorization"), dict(request.query)))
+                                 request.headers.get("Authorization"), dict(request.query),
+                                 blobs))
         parts = path.strip("/").split("/")
         m = request.method
         if f"{m} {path}" in self.fail:
