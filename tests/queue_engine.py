@@ -47,7 +47,8 @@ class QueueTestRenderer:
         return RenderResult(
             pixels=pixels, label_map=np.zeros((h, w), dtype=np.uint8), labels={}, findings=[],
             pixel_spacing_mm=(1.0, 1.0), answer_key="test",
-            tags={"pid": str(os.getpid()), "renders": str(self.renders)},
+            tags={"pid": str(os.getpid()), "renders": str(self.renders),
+                  "variation": str(request.variation), "base_seed": str(request.base_seed)},
         )
 
 

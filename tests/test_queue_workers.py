@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 from queue_support import QueueEnv, Workers, events_since, spec, wait_for, who
 
+from imagine_med.queue.types import QueueError
 from imagine_med.store import session_scope
 from imagine_med.store.models import ImageRow
 
@@ -120,3 +122,33 @@ def test_timeout_cancel_and_the_worker_carries_on(qenv: QueueEnv, queue_workers:
     wait_for(lambda: jq.status(cancelled.id).status == "cancelled", what="cancel")
     wait_for(lambda: jq.status(quick.id).status == "done", what="next job")
     assert jq.counts()["running"] == 0
+
+
+def test_followups_upscale_variation_reroll_refine(
+    qenv: QueueEnv, queue_workers: Workers
+) -> None:
+    jq = qenv.queue()
+    queue_workers.start(1)
+    alice = who("alice")
+    parent = jq.submit([spec("first")], alice)[0]
+    with pytest.raises(QueueError, match="not finished"):
+        jq.submit_followup(parent.id, "upscale", alice, variant=1)
+    wait_for(lambda: jq.status(parent.id).status == "done", what="parent job")
+    seeds = jq.status(parent.id).result["seeds"]
+    with pytest.raises(QueueError, match="between 1 and 4"):
+        jq.submit_followup(parent.id, "upscale", alice, variant=5)
+    up = jq.submit_followup(parent.id, "upscale", alice, variant=2, scale=2)[0]
+    var = jq.submit_followup(parent.id, "variation", alice, variant=3, strength="strong")[0]
+    reroll = jq.submit_followup(parent.id, "reroll", alice)[0]
+    refine = jq.submit_followup(parent.id, "refine", alice, variant=4, spec=spec("refined"))[0]
+    ids = [up.id, var.id, reroll.id, refine.id]
+    wait_for(lambda: all(jq.status(j).status == "done" for j in ids), what="follow-ups")
+    docs = {j: json.loads(jq.files(j)["case.json"].read_text()) for j in ids}
+    assert [v["seed"] for v in docs[up.id]["variants"]] == [seeds[1]]  # one image, same seed
+    assert docs[up.id]["variants"][0]["width"] == 128  # 64 px x 2
+    assert set(jq.files(up.id)) == {"variant-1.png", "variant-1.labels.png", "case.json"}
+    assert {v["tags"]["variation"] for v in docs[var.id]["variants"]} == {"0.7"}
+    assert {v["tags"]["base_seed"] for v in docs[var.id]["variants"]} == {str(seeds[2])}
+    assert docs[reroll.id]["seed"] != seeds[0] and len(docs[reroll.id]["variants"]) == 4
+    assert docs[refine.id]["seed"] == seeds[3] and docs[refine.id]["prompt"] == "refined"
+    assert jq.status(up.id).params["parent_id"] == parent.id

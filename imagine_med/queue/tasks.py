@@ -130,13 +130,41 @@ def _render(info: JobInfo, progress: Progress) -> Any:
     raise ValueError(f"unknown job kind {info.kind!r}")
 
 
+def write_single(result: Any, out: Path) -> dict[str, Path]:
+    """The files of a one-image result (an upscale): variant-1.png, its label map and
+    case.json, stamped as `write_case` stamps them; no grid, as there is nothing to grid."""
+    import numpy as np
+    from PIL import Image
+
+    from imagine_med.case import case_document
+    from imagine_med.provenance.stamp import case_job_id, provenance_document, save_stamped_png
+    from imagine_med.provenance.visible import add_label_band
+
+    job_id = case_job_id(result)
+    variant = result.variants[0]
+    labelled = add_label_band(result.images()[0])
+    paths = {"variant-1.png": out / "variant-1.png", "variant-1.labels.png":
+             out / "variant-1.labels.png", "case.json": out / "case.json"}
+    save_stamped_png(labelled, paths["variant-1.png"], job_id=job_id, variant=1,
+                     engine=result.engine, prompt=result.spec.prompt)
+    lab = np.zeros((labelled.height, labelled.width), dtype=np.uint8)
+    lab[: variant.label_map.shape[0], : variant.label_map.shape[1]] = variant.label_map
+    Image.fromarray(lab, mode="L").save(paths["variant-1.labels.png"])
+    doc = case_document(result)
+    doc["provenance"] = provenance_document(job_id, result.engine)
+    paths["case.json"].write_text(json.dumps(doc, indent=2) + "\n")
+    return paths
+
+
 def _store_files(q: JobQueue, result: Any) -> tuple[dict[str, str], list[dict[str, Any]]]:
-    from imagine_med.case import write_case
+    from imagine_med.case import VARIANTS, write_case
 
     files: dict[str, str] = {}
     images: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="imagine-med-job-") as tmp:
-        for name, path in sorted(write_case(result, tmp).items()):
+        many = len(result.variants) == VARIANTS
+        written = write_case(result, tmp) if many else write_single(result, Path(tmp))
+        for name, path in sorted(written.items()):
             data = Path(path).read_bytes()
             suffix = Path(name).suffix
             key = q.blobs.put(data, suffix)
@@ -177,6 +205,7 @@ def execute(job_id: str, attempt: int) -> dict[str, Any]:
                 "seed": result.seed, "seeds": result.seeds, "engine": result.engine,
                 "engine_version": result.engine_version,
                 "interpreted_as": result.spec.describe(),
+                "provenance_id": _provenance_id(result),
             }
         run_s = time.monotonic() - t0
         fields = {"result": json.dumps(result_doc), "progress": "1.000",
@@ -215,6 +244,14 @@ def execute(job_id: str, attempt: int) -> dict[str, Any]:
     if error is not None:
         raise error
     return {"status": status}
+
+
+def _provenance_id(result: Any) -> str:
+    """The id the images' invisible mark carries (derived from the case), to find the job
+    from a verified image."""
+    from imagine_med.provenance.stamp import case_job_id
+
+    return case_job_id(result)
 
 
 def _describe_failure(exc: BaseException, timeout_s: int) -> str:
