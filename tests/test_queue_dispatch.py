@@ -175,3 +175,35 @@ def test_expired_lease_requeues_then_fails_after_max_tries(qenv: QueueEnv) -> No
     assert types == ["queued", "started", "requeued", "started", "failed"]
     with session_scope(jq.engine) as s:
         assert s.get(JobRow, ref.id).status == "failed"
+
+
+def test_job_records_on_sqlite_and_postgresql(
+    store_url: str, redis_url: str, namespace: str, tmp_path
+) -> None:
+    """The store side of a job's life on each backend: submit, a worker's outcome write (with
+    images), cancel, a refused submit rolled back."""
+    from imagine_med.queue.api import JobInfo, info_to_row
+    from imagine_med.store import repo
+
+    env = QueueEnv(redis_url, namespace, store_url, tmp_path / "data")
+    jq = env.queue(max_running_per_user=1, max_queued_per_user=1)
+    done, other = jq.submit([spec("first"), spec("second")], who("alice"))
+    job_id, attempt = claim(jq)
+    info = JobInfo.from_hash({**jq.redis.hgetall(jq.keys.job(job_id)), "status": "done",
+                              "result": '{"seed": 5}'})
+    repo.record_outcome(jq.engine, info_to_row(info),
+                        [{"name": "grid.png", "sha256": "f" * 64, "size": 3}])
+    assert finish(jq, job_id, attempt) == 1
+    assert jq.cancel(other.id, who("alice")) == "cancelled"
+    jq.submit([spec("third"), spec("fourth")], who("alice"))  # 1 running + 1 waiting
+    with pytest.raises(LimitExceeded):
+        jq.submit([spec("fifth")], who("alice"))
+    with session_scope(jq.engine) as s:
+        rows = {r.prompt: r for r in s.query(JobRow)}
+        assert set(rows) == {"first", "second", "third", "fourth"}
+        assert rows["first"].status == "done" and rows["first"].result == {"seed": 5}
+        assert rows["second"].status == "cancelled"
+        assert [i.name for i in repo.job_images(s, done.id)] == ["grid.png"]
+    assert jq.status(done.id).status == "done"
+    jq.redis.delete(jq.keys.job(done.id))  # once Redis forgets, status comes from the store
+    assert jq.status(done.id).result == {"seed": 5}
