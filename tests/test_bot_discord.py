@@ -361,3 +361,26 @@ async def test_a_refused_status_message_withdraws_the_job(dc: Harness) -> None:
 
     jobs = dc.stack.queue.user_jobs(Requester("discord", OWNER, team="1300000000000000001"))
     assert [j.status for j in jobs] == ["cancelled"]
+
+
+async def test_verify_an_attached_image(dc: Harness, tmp_path: Path) -> None:
+    from bot_mocks.discord_api import attachment
+    from bot_mocks.renderer import render_locally
+
+    grid = render_locally(tmp_path / "case", "PA chest x-ray, left pleural effusion --seed 5")
+    dc.mock.cdn["grid.png"] = grid["grid.png"].read_bytes()
+    buf = io.BytesIO()
+    Image.new("L", (256, 256), 90).save(buf, "PNG")
+    dc.mock.cdn["plain.png"] = buf.getvalue()
+    bot = await dc.start_bot()
+    for name, token in (("grid.png", "tok-v1"), ("plain.png", "tok-v2")):
+        att = attachment(f"19000000000000000{len(token)}{token[-1]}", name,
+                         dc.mock.cdn_url(name), len(dc.mock.cdn[name]))
+        bot.client._connection.parse_interaction_create(command(
+            "imagine-med-verify", attachments={"image": att}, token=token))
+    marked = (await dc.until("PATCH", f"/webhooks/{APP_ID}/tok-v1/messages/@original"))[0]
+    plain = (await dc.until("PATCH", f"/webhooks/{APP_ID}/tok-v2/messages/@original"))[0]
+    assert (await dc.callback("tok-v1")).payload == {"type": 5, "data": {"flags": 64}}
+    assert marked.payload["content"].startswith("grid.png: MARKED synthetic (imagine-med)")
+    assert "variant grid" in marked.payload["content"]
+    assert plain.payload["content"].startswith("plain.png: NOT marked")

@@ -472,3 +472,19 @@ async def test_socket_mode_receives_a_slash_command(slack: Harness) -> None:
         assert "Queued (#1 in line)" in slack.mock.of("chat.postMessage")[0].params["text"]
     finally:
         await handler.close_async()
+
+
+async def test_verify_a_shared_file(slack: Harness, tmp_path: Path) -> None:
+    from bot_mocks.renderer import render_locally
+
+    case = render_locally(tmp_path / "case", "PA chest x-ray, left pleural effusion --seed 5")
+    slack.mock.files["F0VARIANT3"] = ("variant-3.png", case["variant-3.png"].read_bytes())
+    await slack.command("/imagine-med-verify",
+                        "https://mock.slack.com/files/U1/F0VARIANT3/variant-3.png")
+    await slack.command("/imagine-med-verify", "this one")
+    await slack.settle("chat.postEphemeral", 2)
+    texts = sorted(c.params["text"] for c in slack.mock.of("chat.postEphemeral"))
+    assert texts[0].startswith("Give the image's link or file id")
+    assert texts[1].startswith("variant-3.png: MARKED synthetic (imagine-med)")
+    assert "variant 3" in texts[1]
+    assert slack.mock.of("download")[0].token == "xoxb-test"

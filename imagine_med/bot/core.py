@@ -46,6 +46,7 @@ T = TypeVar("T")
 # Typed slash-command options -> the prompt flag each one stands for.
 OPTION_FLAGS = {"modality": "modality", "view": "view", "sequence": "seq", "stain": "stain"}
 VARIATION = {Action.VARY: "subtle", Action.VARY_STRONG: "strong"}
+MAX_VERIFY_BYTES = 25 * 2**20
 KIND_WORDS = {
     "imagine": "", "upscale": "Upscale", "variation": "Variations", "reroll": "Reroll",
     "refine": "Refine",
@@ -427,6 +428,24 @@ class BotCore:
                                       replaces=True)])
 
     # ---- other commands -----------------------------------------------------------------
+
+    def too_big_to_verify(self, name: str, size: int) -> Outcome | None:
+        if size <= MAX_VERIFY_BYTES:
+            return None
+        return Outcome.error(f"{name} is {size / 2**20:.1f} MiB; images up to "
+                             f"{MAX_VERIFY_BYTES // 2**20} MiB can be checked.")
+
+    async def verify(self, who: Who, data: bytes, name: str) -> Outcome:
+        """`/imagine-med-verify`: is this image one of ours? (the invisible watermark)"""
+        refused = self.too_big_to_verify(name, len(data))
+        if refused is not None:
+            return refused
+        try:
+            from imagine_med.provenance.verify import verify_bytes
+        except ImportError:
+            return Outcome.error("Image verification is not installed on this bot.")
+        result = await self._io(verify_bytes, data, name)
+        return Outcome(replies=[Reply(result.summary(), ephemeral=True)])
 
     def help(self) -> Outcome:
         return Outcome(replies=[Reply(help_text(), ephemeral=True)])

@@ -216,6 +216,22 @@ class DiscordBot:
             who = self.who(interaction)
             await self.deliver(interaction, await core.guarded(who, lambda: core.info(who)))
 
+        @tree.command(name="imagine-med-verify",
+                      description="Check an image for imagine-med's invisible watermark")
+        @app_commands.describe(image="the image (PNG, JPEG or DICOM) to check")
+        async def verify(interaction: discord.Interaction[Any], image: discord.Attachment
+                         ) -> None:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            who = self.who(interaction)
+
+            async def run() -> Outcome:
+                refused = core.too_big_to_verify(image.filename, image.size)
+                if refused is not None:  # do not download it
+                    return refused
+                return await core.verify(who, await image.read(), image.filename)
+
+            await self.deliver(interaction, await core.guarded(who, run))
+
         @tree.command(name="imagine-med-settings",
                       description="Your (or this channel's) defaults; no options shows them")
         @app_commands.describe(

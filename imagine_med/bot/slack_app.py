@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from imagine_med.bot import ids
 from imagine_med.bot import slack_render as render
-from imagine_med.bot.core import BotCore, Outcome
+from imagine_med.bot.core import MAX_VERIFY_BYTES, BotCore, Outcome
 from imagine_med.bot.jobs import JobView, Who
 from imagine_med.bot.reply import Reply
 
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
 COMMANDS = ("/imagine-med", "/imagine-med-help", "/imagine-med-show", "/imagine-med-info",
-            "/imagine-med-settings")
+            "/imagine-med-settings", "/imagine-med-verify")
 SETTING_KEYS = {"modality": "modality", "size": "size", "answer_key": "answer_key_auto",
                 "answer_key_auto": "answer_key_auto", "dm": "dm_results",
                 "dm_results": "dm_results"}
@@ -65,6 +65,7 @@ class SlackBot:
         a.command("/imagine-med-show")(self._cmd_show)
         a.command("/imagine-med-info")(self._cmd_info)
         a.command("/imagine-med-settings")(self._cmd_settings)
+        a.command("/imagine-med-verify")(self._cmd_verify)
         a.action(re.compile(f"^{ids.PATTERN}$"))(self._on_button)
         a.view(re.compile(f"^{ids.PATTERN}$"))(self._on_form)
 
@@ -121,6 +122,41 @@ class SlackBot:
             )
         await self.deliver(who, outcome, body)
 
+    async def _cmd_verify(self, ack: Any, body: dict[str, Any]) -> None:
+        """`/imagine-med-verify <file link or id>`: slash commands carry no files, so the file
+        is named by its link (Share > Copy link) and fetched with the bot token."""
+        await ack()
+        who = self._who(body)
+        m = re.search(r"\b(F[A-Z0-9]{6,})\b", body.get("text", ""))
+        if m is None:
+            outcome = Outcome.error(
+                "Give the image's link or file id, e.g. `/imagine-med-verify "
+                "https://yourteam.slack.com/files/U123/F0123ABCD/grid.png` (Share → Copy link)."
+            )
+        else:
+            outcome = await self.core.guarded(who, lambda: self._verify_file(who, m.group(1)))
+        await self.deliver(who, outcome, body)
+
+    async def _verify_file(self, who: Who, file_id: str) -> Outcome:
+        try:
+            info = (await self.client.files_info(file=file_id))["file"]
+        except SlackApiError as exc:
+            return Outcome.error(f"I cannot open file {file_id} "
+                                 f"({_code(exc)}); is it shared in this channel?")
+        if int(info.get("size") or 0) > MAX_VERIFY_BYTES:
+            return Outcome.error(f"{info.get('name')} is too large to check here.")
+        import aiohttp
+
+        headers = {"Authorization": f"Bearer {self.client.token}"}
+        async with aiohttp.ClientSession() as session, session.get(
+            info["url_private_download"], headers=headers
+        ) as resp:
+            if resp.status != 200:
+                return Outcome.error(f"Slack did not hand over {info.get('name')} "
+                                     f"(HTTP {resp.status}).")
+            data = await resp.read()
+        return await self.core.verify(who, data, info.get("name") or file_id)
+
     # ---- buttons and forms ---------------------------------------------------------------
 
     async def _on_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -158,7 +194,7 @@ class SlackBot:
             try:
                 await self._post_reply(who, reply, body, source_ts, outcome)
             except SlackApiError as exc:
-                log.warning("slack post failed: %s", exc.response.get("error"))
+                log.warning("slack post failed: %s", _code(exc))
                 if any(j.id == reply.job_id for j in outcome.jobs) and reply.job_id:
                     await self.core.withdraw(reply.job_id, who)  # nowhere to show it
                 await self._private(who, _slack_error_text(exc), body)
@@ -173,7 +209,7 @@ class SlackBot:
                     reply), blocks=render.blocks(reply))
             except SlackApiError as exc:
                 log.error("cannot post to the moderation channel %s: %s", modchan,
-                          exc.response.get("error"))
+                          _code(exc))
 
     async def _post_reply(self, who: Who, reply: Reply, body: dict[str, Any],
                           source_ts: str | None, outcome: Outcome) -> None:
@@ -269,7 +305,7 @@ class SlackBot:
             try:
                 await self.client.chat_delete(channel=target["channel"], ts=target["ts"])
             except SlackApiError as exc:
-                log.info("could not delete status message: %s", exc.response.get("error"))
+                log.info("could not delete status message: %s", _code(exc))
         return json.dumps({"channel": dest, "ref": ref})
 
     async def post_private(self, job: JobView, target: dict[str, Any], reply: Reply) -> None:
@@ -301,8 +337,16 @@ def _target(body: dict[str, Any]) -> dict[str, Any]:
     return {"response_url": body.get("response_url") or None, "created_at": time.time()}
 
 
+def _code(exc: SlackApiError) -> str:
+    """Slack's error code ("not_in_channel"), or the HTTP status when the body is not JSON."""
+    data = getattr(exc.response, "data", None)
+    if isinstance(data, dict) and data.get("error"):
+        return str(data["error"])
+    return f"HTTP {getattr(exc.response, 'status_code', '?')}"
+
+
 def _slack_error_text(exc: SlackApiError) -> str:
-    code = exc.response.get("error", "unknown_error")
+    code = _code(exc)
     if code in ("not_in_channel", "channel_not_found"):
         return ("I cannot post in this channel. Invite me first (`/invite @imagine-med`), "
                 "then run the command again.")

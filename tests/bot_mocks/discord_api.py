@@ -50,6 +50,7 @@ def _user(uid: str, name: str, bot: bool = False) -> dict[str, Any]:
 class DiscordMock:
     requests: list[Req] = field(default_factory=list)
     server: TestServer | None = None
+    cdn: dict[str, bytes] = field(default_factory=dict)  # attachments served at /cdn/<name>
     fail: dict[str, tuple[int, int, str]] = field(default_factory=dict)  # "METHOD /path" ->
     # (HTTP status, Discord error code, message), as Discord answers a refused request
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1400000000000000001))
@@ -68,6 +69,7 @@ class DiscordMock:
     async def start(self) -> DiscordMock:
         app = web.Application(client_max_size=64 * 2**20)  # uploads are megabytes
         app.router.add_route("*", "/api/v10/{tail:.*}", self._handle)
+        app.router.add_get("/cdn/{name}", self._cdn)
         self.server = TestServer(app)
         await self.server.start_server()
         return self
@@ -75,6 +77,14 @@ class DiscordMock:
     async def close(self) -> None:
         if self.server is not None:
             await self.server.close()
+
+    def cdn_url(self, name: str) -> str:
+        assert self.server is not None
+        return str(self.server.make_url(f"/cdn/{name}"))
+
+    async def _cdn(self, request: web.Request) -> web.Response:
+        data = self.cdn.get(request.match_info["name"])
+        return web.Response(status=404) if data is None else web.Response(body=data)
 
     async def _read(self, request: web.Request
                     ) -> tuple[dict[str, Any], list[tuple[str, int]], list[bytes]]:
@@ -182,8 +192,10 @@ _iids = itertools.count(1600000000000000001)
 
 def command(name: str, options: dict[str, Any] | None = None, *, user: str = "1700000000000000001",
             token: str = "tok-cmd", perms: int = 0, kind: int = 2,
-            focused: str | None = None) -> dict[str, Any]:
-    """An APPLICATION_COMMAND (type 2) or, with kind=4 and `focused`, an autocomplete."""
+            focused: str | None = None,
+            attachments: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """An APPLICATION_COMMAND (type 2) or, with kind=4 and `focused`, an autocomplete.
+    `attachments` maps an option name to an attachment object (type 11 option, resolved)."""
     opts = []
     for key, value in (options or {}).items():
         t = 5 if isinstance(value, bool) else 4 if isinstance(value, int) else 3
@@ -191,9 +203,19 @@ def command(name: str, options: dict[str, Any] | None = None, *, user: str = "17
         if key == focused:
             opt["focused"] = True
         opts.append(opt)
+    resolved: dict[str, Any] = {}
+    for key, att in (attachments or {}).items():
+        opts.append({"name": key, "type": 11, "value": att["id"]})
+        resolved.setdefault("attachments", {})[att["id"]] = att
     data = _base(kind, token, user, perms, next(_iids))
-    data["data"] = {"id": "1800000000000000001", "name": name, "type": 1, "options": opts}
+    data["data"] = {"id": "1800000000000000001", "name": name, "type": 1, "options": opts,
+                    **({"resolved": resolved} if resolved else {})}
     return data
+
+
+def attachment(aid: str, filename: str, url: str, size: int) -> dict[str, Any]:
+    return {"id": aid, "filename": filename, "size": size, "url": url, "proxy_url": url,
+            "content_type": "image/png"}
 
 
 def component(custom_id: str, *, user: str = "1700000000000000002", token: str = "tok-btn",

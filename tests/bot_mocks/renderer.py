@@ -9,6 +9,7 @@ the parser ignores) makes each variant take ~0.8 s, long enough to watch progres
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -57,3 +58,24 @@ class BotTestRenderer:
 
 def make() -> BotTestRenderer:
     return BotTestRenderer()
+
+
+def render_locally(out_dir: Path, prompt: str) -> dict[str, Path]:
+    """A case written in this process (watermarked by write_case like a worker's), with this
+    renderer registered only for the call."""
+    from imagine_med.case import render_case, write_case
+    from imagine_med.engine import registry
+    from imagine_med.prompt import parse_one
+
+    spec = parse_one(prompt)
+    key = (spec.engine, spec.modality)
+    saved = registry.RENDERERS.get(key)
+    registry.register(*key, "bot_mocks.renderer:make")
+    try:
+        return write_case(render_case(spec), out_dir)
+    finally:
+        if saved is None:
+            registry.RENDERERS.pop(key, None)
+            registry._cache.pop(key, None)
+        else:
+            registry.register(*key, saved)

@@ -35,6 +35,7 @@ class SlackMock:
     fail: dict[str, str] = field(default_factory=dict)  # method -> Slack error code
     gate: asyncio.Event | None = None  # when set up, chat.postMessage waits for it
     # Socket Mode: envelopes to push to the connected app, and the acks it sent back
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # id -> (name, bytes)
     outbox: asyncio.Queue = field(default_factory=asyncio.Queue)
     acks: list[dict[str, Any]] = field(default_factory=list)
     server: TestServer | None = None
@@ -57,10 +58,11 @@ class SlackMock:
 
     async def start(self) -> SlackMock:
         app = web.Application(client_max_size=64 * 2**20)  # uploads are megabytes
-        app.router.add_post("/api/{method}", self._api)
+        app.router.add_route("*", "/api/{method}", self._api)  # most POST; some GET
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_post("/response/{name}", self._response)
         app.router.add_get("/socket", self._socket)
+        app.router.add_get("/files-pri/{file_id}", self._download)
         self.server = TestServer(app)
         await self.server.start_server()
         return self
@@ -118,6 +120,12 @@ class SlackMock:
         if method == "apps.connections.open":
             assert self.server is not None
             return {"url": str(self.server.make_url("/socket")).replace("http", "ws", 1)}
+        if method == "files.info":
+            name, data = self.files[p["file"]]
+            assert self.server is not None
+            return {"file": {"id": p["file"], "name": name, "size": len(data),
+                             "url_private_download": str(self.server.make_url(
+                                 f"/files-pri/{p['file']}"))}}
         if method == "views.open":
             return {"view": {"id": "V1", **(p.get("view") or {})}}
         return {}
@@ -141,6 +149,14 @@ class SlackMock:
         finally:
             pumping.cancel()
         return ws
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """A private file: only with the bot token, as Slack requires."""
+        self.calls.append(Call("download", dict(request.match_info),
+                               request.headers.get("Authorization", "").removeprefix("Bearer ")))
+        if not request.headers.get("Authorization", "").startswith("Bearer xoxb-"):
+            return web.Response(status=403)
+        return web.Response(body=self.files[request.match_info["file_id"]][1])
 
     async def _upload(self, request: web.Request) -> web.Response:
         body = await request.read()
