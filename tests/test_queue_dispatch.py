@@ -207,3 +207,23 @@ def test_job_records_on_sqlite_and_postgresql(
     assert jq.status(done.id).status == "done"
     jq.redis.delete(jq.keys.job(done.id))  # once Redis forgets, status comes from the store
     assert jq.status(done.id).result == {"seed": 5}
+
+
+def test_jobs_lost_by_redis_are_recovered_from_the_store(qenv: QueueEnv) -> None:
+    jq = qenv.queue()
+    first, second = jq.submit([spec("a"), spec("b")], who("alice"))
+    held = jq.submit([spec("c")], who("bob"), hold=True)[0]
+    running = jq.submit([spec("d")], who("carol"))[0]
+    done_id, attempt = claim(jq)
+    assert done_id == first.id and finish(jq, done_id, attempt) == 1
+    jq.sync_row(done_id)
+    assert claim(jq)[0] == running.id  # carol's job is running when Redis is lost
+    keys = list(jq.redis.scan_iter(match=f"{jq.prefix}:*", count=1000))
+    jq.redis.delete(*keys)  # everything under this prefix: a restart without persistence
+    assert set(jq.recover()) == {second.id, held.id, running.id}
+    assert jq.status(held.id).status == "held"
+    order = []
+    while (got := claim(jq)) is not None:
+        order.append(got[0])
+    assert sorted(order) == sorted([second.id, running.id])  # nothing lost; done not re-run
+    assert jq.recover() == []  # idempotent

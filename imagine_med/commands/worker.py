@@ -66,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: cannot reach Redis at {jq.redis_url}: {exc}", file=sys.stderr)
         return 2
     migrate(jq.database_url)
+    recovered = jq.recover()
+    if recovered:
+        log.warning("re-queued %d job(s) the store knew but Redis had lost", len(recovered))
     pairs = [] if args.no_warm else args.warm if args.warm is not None else [
         p for p in registry.available() if p[0] == "phantom"
     ]

@@ -15,6 +15,7 @@ submit leaves nothing behind. Errors are `QueueError`s whose `.message` is for t
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import time
 import uuid
@@ -46,6 +47,8 @@ from imagine_med.settings import Settings, get_settings
 from imagine_med.store import make_engine, repo, session_scope
 from imagine_med.store.blobs import LocalBlobStore
 
+log = logging.getLogger("imagine_med.queue")
+
 
 def _ts(value: float | None) -> datetime | None:
     return datetime.fromtimestamp(value, UTC) if value is not None else None
@@ -63,6 +66,20 @@ def info_to_row(info: JobInfo) -> dict[str, Any]:
         "tries": info.tries, "max_tries": info.max_tries, "worker": info.worker,
         "error": info.error, "result": info.result, "created_at": _ts(info.created_at),
         "started_at": _ts(info.started_at), "finished_at": _ts(info.finished_at),
+    }
+
+
+def info_to_hash(info: JobInfo) -> dict[str, str]:
+    """The Redis record of a job (the inverse of JobInfo.from_hash), for recovery."""
+    return {
+        "id": info.id, "kind": info.kind, "lane": info.lane, "user_key": info.user_key,
+        "platform": info.platform, "team": info.team or "", "channel": info.channel or "",
+        "user": info.user, "roles": json.dumps(list(info.roles)),
+        "reply_target": json.dumps(info.reply_target), "prompt": info.prompt,
+        "spec": json.dumps(info.spec), "params": json.dumps(info.params),
+        "group_id": info.group_id or "", "group_index": str(info.group_index),
+        "group_size": str(info.group_size), "tries": str(info.tries),
+        "max_tries": str(info.max_tries), "created_at": repr(info.created_at or time.time()),
     }
 
 
@@ -226,6 +243,9 @@ class JobQueue:
         finally:
             conn.close()
         status = "held" if hold else "queued"
+        for job in jobs:
+            log.info("job %s %s for %s (%s, lane %s)", job["id"], status, requester.user_key,
+                     kind, lane, extra={"job_id": job["id"]})
         return [JobRef(j["id"], status, lane, group_id, i, n) for i, j in enumerate(jobs)]
 
     def submit_followup(
@@ -438,6 +458,31 @@ class JobQueue:
         for jid, _outcome in pairs:
             self.sync_row(jid)
         return pairs
+
+    def recover(self) -> list[str]:
+        """Queue again the jobs the store records as waiting, held or running but Redis no
+        longer knows (a Redis restarted without its data). Workers call it at startup; a lock
+        keeps two of them from doing it twice. Returns the recovered job ids."""
+        if not self.redis.set(f"{self.prefix}:recover-lock", "1", nx=True, ex=60):
+            return []
+        try:
+            with session_scope(self.engine) as session:
+                rows = [row_to_info(r) for r in repo.list_jobs(
+                    session, statuses=("queued", "held", "running"), limit=100_000)]
+            pipe = self.redis.pipeline(transaction=False)
+            for info in rows:
+                pipe.exists(self.keys.job(info.id))
+            lost = [i for i, known in zip(rows, pipe.execute(), strict=True) if not known]
+            for info in sorted(lost, key=lambda i: i.created_at or 0):
+                held = info.status == "held"
+                self.scripts.submit(args=[
+                    self.prefix, info.user_key, info.lane, 1_000_000, "1" if held else "0",
+                    repr(time.time()), self.conf.stream_maxlen, ",".join(LANES),
+                    json.dumps(info_to_hash(info)),
+                ])
+            return [i.id for i in lost]
+        finally:
+            self.redis.delete(f"{self.prefix}:recover-lock")
 
     # ----------------------------------------------------------------- delivery
 
