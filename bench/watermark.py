@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+# The repo root instead of bench/ itself: bench/ holds scripts named like stdlib modules (queue).
+sys.path.remove(str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from imagine_med.provenance import ecc
