@@ -9,6 +9,8 @@ from xml.etree import ElementTree
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from imagine_med.case import CaseResult, write_case
@@ -176,3 +178,25 @@ def test_small_images_keep_band_and_metadata_without_mark(tmp_path: Path) -> Non
     assert im.info["imagine-med:watermark"].startswith("none")
     assert im.height > 96  # the visible band is there
     assert not verify_file(tmp_path / "variant-1.png").marked
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.binary(max_size=2048))
+def test_verify_never_raises_on_arbitrary_bytes(data: bytes) -> None:
+    res = verify_bytes(data, "upload")
+    assert not res.marked
+    assert res.error is None or "Traceback" not in res.error
+
+
+def test_verify_reads_odd_but_valid_images() -> None:
+    """16-bit grayscale, palette and RGBA uploads are read, not refused."""
+    a = medical_like("xray", 8)
+    for im in (
+        Image.fromarray(a.astype(np.uint16) * 256),
+        Image.fromarray(a).convert("P"),
+        Image.fromarray(a).convert("RGBA"),
+    ):
+        buf = io.BytesIO()
+        im.save(buf, "PNG")
+        res = verify_bytes(buf.getvalue(), im.mode)
+        assert res.error is None and not res.marked
