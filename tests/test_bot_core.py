@@ -74,10 +74,16 @@ def test_grid_buttons_carry_job_and_variant() -> None:
 
 
 def test_single_rows_offer_4x_only_when_it_fits() -> None:
-    with_4x = [ids.decode(b.custom_id).action for b in single_rows("j", 3, offer_4x=True)[0]]
-    without = [ids.decode(b.custom_id).action for b in single_rows("j", 3, offer_4x=False)[0]]
-    assert Action.UPSCALE4 in with_4x and Action.UPSCALE4 not in without
-    assert {Action.VARY, Action.VARY_STRONG} <= set(without)
+    with_4x = [ids.decode(b.custom_id) for b in single_rows("up", "grid", 3, offer_4x=True)[0]]
+    without = [ids.decode(b.custom_id) for b in single_rows("up", "grid", 3, offer_4x=False)[0]]
+    assert Action.UPSCALE4 in {c.action for c in with_4x}
+    assert Action.UPSCALE4 not in {c.action for c in without}
+    # 4x and variations start from the grid's variant; the answer key is this image's own
+    by_action = {c.action: c for c in with_4x}
+    assert (by_action[Action.UPSCALE4].job_id, by_action[Action.UPSCALE4].index) == ("grid", 3)
+    assert (by_action[Action.VARY_STRONG].job_id, by_action[Action.VARY_STRONG].index) == (
+        "grid", 3)
+    assert (by_action[Action.ANSWER].job_id, by_action[Action.ANSWER].index) == ("up", 1)
 
 
 # --- progress throttling ------------------------------------------------------------------

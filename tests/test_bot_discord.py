@@ -208,10 +208,19 @@ async def test_buttons_survive_a_restart_upscale_refine_answer(dc: Harness) -> N
     assert final is not None and final.status == "done", final
     edit = dc.mock.of("PATCH", f"/webhooks/{APP_ID}/tok-btn/messages/")[-1]
     assert edit.files and "Upscale 2x of variant 2" in edit.payload["content"]
-    actions = [c.action for c in _custom_ids(edit.payload)]
-    assert actions[0] is Action.UPSCALE4 and Action.VARY_STRONG in actions
+    cids = _custom_ids(edit.payload)
+    assert cids[0] == ids.ComponentId(Action.UPSCALE4, job, 2)  # from the grid's variant 2
+    assert ids.ComponentId(Action.VARY_STRONG, job, 2) in cids
+    assert ids.ComponentId(Action.ANSWER, up.job_id, 1) in cids
     path = dc.stack.queue.files(up.job_id)["variant-1.png"]
     assert Image.open(path).width == 1024
+    restarted.client._connection.parse_interaction_create(
+        component(cids[0].encode(), user=OWNER, token="tok-4x"))
+    four = (await dc.until("POST", f"/webhooks/{APP_ID}/tok-4x"))[0]
+    assert "Upscale 4x of variant 2 — Queued" in four.payload["content"]
+    info4 = dc.stack.queue.status(_custom_ids(four.payload)[0].job_id)
+    assert info4 is not None and info4.params["scale"] == 4
+    assert info4.params["parent_id"] == job
 
 
 def test_dynamic_item_template_parses_every_action() -> None:

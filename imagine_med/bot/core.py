@@ -249,12 +249,13 @@ class BotCore:
         if single is not None or "grid.png" not in job.files:
             single = single or job.files["variant-1.png"]
             index = job.parent_index or 1
-            width = (doc or {}).get("size", {}).get("width") or (spec.width if spec else 0)
+            base = spec.width if spec is not None else 0  # the grid's size, before upscaling
             offer_4x = (job.params.get("scale", 2) < 4
-                        and width * 2 <= self.config.max_upscale_px)
+                        and 0 < base * 4 <= self.config.max_upscale_px)
             return Reply("\n".join(lines), job_id=job.id,
                          attachments=[Attachment(single, f"imagine-med-{job.id}.png", alt)],
-                         rows=single_rows(job.id, index, offer_4x=offer_4x))
+                         rows=single_rows(job.id, job.parent_id or job.id, index,
+                                          offer_4x=offer_4x))
         grid = job.files["grid.png"]
         return Reply("\n".join(lines), job_id=job.id,
                      attachments=[Attachment(grid, f"imagine-med-{job.id}.png", alt)],
@@ -539,6 +540,8 @@ def answer_reply(job: JobView, doc: dict[str, Any], index: int) -> Reply:
     findings = (pick or doc).get("findings") or []
     key = (pick or doc).get("answer_key") or "normal study"
     label = f"variant {index}" if pick else "this case"
+    if job.kind == "upscale" and job.parent_index:
+        label = f"upscaled variant {job.parent_index}"
     lines = [f"🔑 Answer key for {label} (job `{job.id}`): {key}"]
     for f in findings:
         where = ", ".join(x for x in (f.get("laterality"), f.get("location")) if x)
@@ -599,7 +602,12 @@ def _dicom_zip(job: JobView, index: int) -> Path:
     with tempfile.TemporaryDirectory(prefix="imagine-med-dicom-") as tmp:
         # all four seeds even for one variant: the files then carry the same case identity
         # (and verify as the same job) as the posted PNGs
-        files = rerender_dicom(job.spec.model_dump(mode="json"), job.seeds, tmp)
+        spec = job.spec
+        if job.kind == "upscale":  # the job's spec is the grid's; its image is scale x larger
+            scale = int(job.params.get("scale", 2))
+            spec = spec.model_copy(update={"width": spec.width * scale,
+                                           "height": spec.height * scale})
+        files = rerender_dicom(spec.model_dump(mode="json"), job.seeds, tmp)
         keep = {n: p for n, p in files.items()
                 if not index or n.startswith(f"variant-{index}.") or not n.startswith("variant")}
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -90,16 +90,19 @@ def grid_rows(job_id: str, *, cancellable: bool = False) -> list[list[Button]]:
     return rows
 
 
-def single_rows(job_id: str, index: int, *, offer_4x: bool) -> list[list[Button]]:
-    """The buttons under one upscaled variant."""
+def single_rows(job_id: str, parent_id: str, index: int, *,
+                offer_4x: bool) -> list[list[Button]]:
+    """The buttons under one upscaled variant: 4x and variations work from the original grid's
+    variant (`parent_id`, `index`); the answer key and DICOM are this image's own."""
     row = [
-        Button("Vary (subtle)", encode(Action.VARY, job_id, index)),
-        Button("Vary (strong)", encode(Action.VARY_STRONG, job_id, index)),
-        Button("✏️ Refine", encode(Action.REFINE, job_id, index)),
-        Button("🔑 Answer key", encode(Action.ANSWER, job_id, index)),
+        Button("Vary (subtle)", encode(Action.VARY, parent_id, index)),
+        Button("Vary (strong)", encode(Action.VARY_STRONG, parent_id, index)),
+        Button("✏️ Refine", encode(Action.REFINE, parent_id, index)),
+        Button("🔑 Answer key", encode(Action.ANSWER, job_id, 1)),
     ]
     if offer_4x:
-        row.insert(0, Button("Upscale 4x", encode(Action.UPSCALE4, job_id, index), "primary"))
+        row.insert(0, Button("Upscale 4x", encode(Action.UPSCALE4, parent_id, index),
+                             "primary"))
     return [row, [Button("DICOM", encode(Action.DICOM, job_id, 1))]]
 
 
