@@ -543,10 +543,13 @@ def answer_reply(job: JobView, doc: dict[str, Any], index: int) -> Reply:
     if job.kind == "upscale" and job.parent_index:
         label = f"upscaled variant {job.parent_index}"
     lines = [f"🔑 Answer key for {label} (job `{job.id}`): {key}"]
-    for f in findings:
+    for f in findings:  # the labelled findings, unless the key's prose already says them
+        desc = f.get("description") or ""
+        if desc and desc in key:
+            continue
         where = ", ".join(x for x in (f.get("laterality"), f.get("location")) if x)
-        lines.append(f"• {f.get('description') or f['name'].replace('_', ' ')}"
-                     + (f" ({where})" if where and not f.get("description") else ""))
+        lines.append(f"• {desc or f['name'].replace('_', ' ')}"
+                     + (f" ({where})" if where and not desc else ""))
     attachments = []
     if job.files:
         overlay = _overlay_file(job.id, job.files, doc, index)
