@@ -4,7 +4,7 @@ Each variant becomes one single-frame image of the IOD that fits the modality:
 
 | spec modality | IOD (SOP class)                | Modality | pixels                               |
 |---------------|--------------------------------|----------|--------------------------------------|
-| ct            | CT Image                       | CT       | int16 HU via RescaleSlope/Intercept  |
+| ct            | CT Image                       | CT       | HU via RescaleSlope/Intercept        |
 | mri           | MR Image                       | MR       | display image in 16-bit container    |
 | xray          | CR Image (DX when tags say DX) | CR / DX  | 8-bit display image                  |
 | us            | Ultrasound Image               | US       | 8-bit display image                  |
@@ -41,6 +41,8 @@ from imagine_med.provenance.visible import add_label_band
 
 PATIENT_NAME = "SYNTHETIC^CASE"
 MANUFACTURER = "imagine-med (synthetic)"
+# Stored CT values are HU - HU_MIN: room below air's -1024 keeps the mark's negative half there.
+HU_MIN = -2048
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,7 @@ def _plane(ds: Dataset, job_id: str, spacing: tuple[float, float]) -> None:
     ds.PixelSpacing = [f"{spacing[0]:.6g}", f"{spacing[1]:.6g}"]
     ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
     ds.ImagePositionPatient = [0, 0, 0]
-    ds.SliceThickness = f"{max(spacing):.6g}"
+    ds.SliceThickness = f"{max(spacing):.6g}"  # nominal (a 2-D image); SEG needs a value
 
 
 def build_dataset(
@@ -186,8 +188,11 @@ def build_dataset(
     key, key_id = key_material(settings)
     display = Image.fromarray(v.pixels)
     labelled = add_label_band(display)
-    marked_img = mark_image(labelled, job_id, variant, key, key_id) or labelled
     ds = _base(job_id, iod, variant, sex, prompt)
+    # CT is marked in HU below; everything else stores the marked display image.
+    marked_img = labelled if iod.kind == "ct" else (
+        mark_image(labelled, job_id, variant, key, key_id) or labelled
+    )
     if iod.kind == "ct":
         if v.raw is None or (v.raw_unit or "").upper() != "HU":
             raise DicomExportError("CT export needs the engine's raw values in HU")
@@ -203,10 +208,10 @@ def build_dataset(
         if min(band_l.shape) >= wm.MIN_EMBED:
             _, delta = wm.embed_with_delta(band_l, payload_for(job_id, variant, key_id), key)
             base = base + delta * (ww / 255.0)  # unclipped: air below the window keeps it too
-        hu = np.clip(np.rint(base), -1024, 31743)
+        hu = np.clip(np.rint(base), HU_MIN, HU_MIN + 65535)
         ds.ImageType = ["DERIVED", "SECONDARY", "AXIAL"]
         ds.PatientPosition = ""
-        ds.RescaleIntercept = -1024
+        ds.RescaleIntercept = HU_MIN
         ds.RescaleSlope = 1
         ds.RescaleType = "HU"
         ds.WindowCenter = f"{wc:.6g}"
@@ -214,7 +219,7 @@ def build_dataset(
         ds.KVP = ""
         ds.AcquisitionNumber = ""
         _plane(ds, job_id, v.pixel_spacing_mm)
-        _pixels_gray(ds, (hu + 1024).astype(np.uint16), 16)
+        _pixels_gray(ds, (hu - HU_MIN).astype(np.uint16), 16)
     elif iod.kind == "mr":
         gray = np.asarray(marked_img.convert("L"), dtype=np.uint16)
         ds.ImageType = ["DERIVED", "SECONDARY", "OTHER"]
