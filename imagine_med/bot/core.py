@@ -8,22 +8,17 @@ the same prompt read the same on Discord and Slack.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
-from PIL import Image
-
 from imagine_med.bot import text
+from imagine_med.bot.casefiles import alt_text, answer_reply, case_doc, dicom_zip
 from imagine_med.bot.config import BotConfig
 from imagine_med.bot.helptext import help_text
 from imagine_med.bot.ids import Action, ComponentId, ComponentIdError, decode, encode
-from imagine_med.bot.images import label_overlay
 from imagine_med.bot.jobs import JobRefused, JobService, JobView, Who
 from imagine_med.bot.prefs import PreferenceError, PreferenceStore, Prefs, validate
 from imagine_med.bot.reply import (
@@ -242,8 +237,8 @@ class BotCore:
         spec = job.spec
         if spec is not None:
             lines.append(text.interpreted(spec))
-        doc = _case_doc(job.files)
-        alt = _alt_text(doc, spec)
+        doc = case_doc(job.files)
+        alt = alt_text(doc, spec)
         lines.append(f"_{text.DISCLAIMER}_ · job `{job.id}`")
         single = job.files.get("variant-1.png") if job.kind == "upscale" else None
         if single is not None or "grid.png" not in job.files:
@@ -377,7 +372,7 @@ class BotCore:
         """Findings and a label overlay, for the clicker's eyes only."""
         if job.state != "done" or not job.files:
             return Outcome.error(f"Job {job.id} has no images yet, so no answer key.")
-        doc = _case_doc(job.files)
+        doc = case_doc(job.files)
         if doc is None:
             return Outcome.error(f"Job {job.id} has no case record (case.json) to answer from.")
         return Outcome(replies=[answer_reply(job, doc, index)])
@@ -391,7 +386,7 @@ class BotCore:
         if job.state != "done" or job.spec is None or not job.seeds:
             return Outcome.error(f"Job {job.id} has no finished images to export yet.")
         try:
-            archive = await self._io(_dicom_zip, job, index)
+            archive = await self._io(dicom_zip, job, index)
         except ImportError:
             return Outcome.error("DICOM export is not installed on this bot.")
         except Exception as exc:
@@ -517,106 +512,3 @@ class BotCore:
         """The job's reply target from submit time, completed by its status message."""
         posted = self.targets.get(job.id, job.platform) or {}
         return {**(job.reply_target or {}), **posted}
-
-
-# ---- case files -------------------------------------------------------------------------
-
-def _case_doc(files: dict[str, Path]) -> dict[str, Any] | None:
-    path = files.get("case.json")
-    if path is None or not path.exists():
-        return None
-    return json.loads(path.read_text())
-
-
-def _alt_text(doc: dict[str, Any] | None, spec: CaseSpec | None) -> str:
-    """Alt text that says what the synthetic image shows (Slack alt_txt, Discord description)."""
-    desc = (doc or {}).get("interpreted_as") or (spec.describe() if spec else "")
-    return f"Synthetic teaching image (not a real patient): {desc}"[:1000]
-
-
-def answer_reply(job: JobView, doc: dict[str, Any], index: int) -> Reply:
-    variants = doc.get("variants") or []
-    pick = next((v for v in variants if v.get("index") == index), None) if index else None
-    findings = (pick or doc).get("findings") or []
-    key = (pick or doc).get("answer_key") or "normal study"
-    label = f"variant {index}" if pick else "this case"
-    if job.kind == "upscale" and job.parent_index:
-        label = f"upscaled variant {job.parent_index}"
-    lines = [f"🔑 Answer key for {label} (job `{job.id}`): {key}"]
-    for f in findings:  # the labelled findings, unless the key's prose already says them
-        desc = f.get("description") or ""
-        if desc and desc in key:
-            continue
-        where = ", ".join(x for x in (f.get("laterality"), f.get("location")) if x)
-        lines.append(f"• {desc or f['name'].replace('_', ' ')}"
-                     + (f" ({where})" if where and not desc else ""))
-    attachments = []
-    if job.files:
-        overlay = _overlay_file(job.id, job.files, doc, index)
-        if overlay is not None:
-            attachments.append(Attachment(overlay, f"answer-{job.id}-{index}.png",
-                                          "Label overlay of the synthetic findings",
-                                          spoiler=True))
-    return Reply("\n".join(lines), attachments=attachments, ephemeral=True, job_id=job.id)
-
-
-def _overlay_file(job_id: str, files: dict[str, Path], doc: dict[str, Any],
-                  index: int) -> Path | None:
-    """variant-N.png tinted by its labels (all four tiled for index 0), cached per job."""
-    target = Path(tempfile.gettempdir()) / "imagine-med-answers" / f"{job_id}-{index}.png"
-    if target.exists():
-        return target
-    tiles = []
-    for i in [index] if index else [1, 2, 3, 4]:
-        img, lab = files.get(f"variant-{i}.png"), files.get(f"variant-{i}.labels.png")
-        if img is None or lab is None:
-            continue
-        variant = next((v for v in doc.get("variants", []) if v.get("index") == i), doc)
-        # the answer is the findings: tint those, not every anatomical label
-        labels = {str(f["label_id"]): f["name"] for f in variant.get("findings") or []
-                  if f.get("label_id")}
-        tiles.append(label_overlay(img, lab, labels, title=f"variant {i}"))
-    if not tiles:
-        return None
-    if len(tiles) == 1:
-        out = tiles[0]
-    else:
-        w, h = max(t.width for t in tiles), max(t.height for t in tiles)
-        out = Image.new("RGB", (2 * w, 2 * h))
-        for i, t in enumerate(tiles):
-            out.paste(t, ((i % 2) * w, (i // 2) * h))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".{uuid.uuid4().hex[:6]}.tmp.png")
-    out.save(tmp)
-    tmp.replace(target)
-    return target
-
-
-def _dicom_zip(job: JobView, index: int) -> Path:
-    """Re-render and export as DICOM into a zip (cached per job and variant)."""
-    import zipfile
-
-    from imagine_med.provenance.dicom import rerender_dicom
-
-    assert job.spec is not None
-    target = Path(tempfile.gettempdir()) / "imagine-med-dicom" / f"{job.id}-{index}.zip"
-    if target.exists():
-        return target
-    with tempfile.TemporaryDirectory(prefix="imagine-med-dicom-") as tmp:
-        # all four seeds even for one variant: the files then carry the same case identity
-        # (and verify as the same job) as the posted PNGs
-        spec = job.spec
-        if job.kind == "upscale":  # the job's spec is the grid's; its image is scale x larger
-            scale = int(job.params.get("scale", 2))
-            spec = spec.model_copy(update={"width": spec.width * scale,
-                                           "height": spec.height * scale})
-        files = rerender_dicom(spec.model_dump(mode="json"), job.seeds, tmp)
-        keep = {n: p for n, p in files.items()
-                if not index or n.startswith(f"variant-{index}.") or not n.startswith("variant")}
-        target.parent.mkdir(parents=True, exist_ok=True)
-        part = target.with_suffix(f".{uuid.uuid4().hex[:6]}.part")
-        with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as z:
-            for name, path in sorted(keep.items()):
-                z.write(path, name)
-        part.replace(target)
-    return target
