@@ -199,8 +199,8 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     # ---- mediastinum, heart, great vessels -------------------------------------------------
     med = ellipsoid([2 * s + shift, y_cav - 6 * s, zT(4.2)],
                     np.array([25 * adjust.mediastinum_widen * s, b_mid * 0.72, 235 * s]))
-    para = ellipsoid([shift * 0.3 + 4 * s, y_cav - b_mid + 34 * s, zT(6)],
-                     np.array([38, 40, 260]) * s)
+    para = ellipsoid([shift * 0.3 + 3 * s, y_cav - b_mid + 32 * s, zT(6)],
+                     np.array([27, 38, 260]) * s)
     knob_c = np.array([24 * s + shift + (6 * s if elderly else 0), -16 * s, land["z_arch"]])
     knob = ellipsoid(knob_c, np.array([16 if not elderly else 19, 26, 16]) * s)
     d_top = np.array([22 * s + shift, -38 * s, land["z_arch"] - 15 * s])
@@ -260,6 +260,11 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     heart = [heart_main, heart_ra, heart_la]
     land["ctr_target"] = ctr
     land["heart_top"] = float(hc[2] + hr.max() * 0.6)
+    # CT only: one myocardial hull so the chambers read as one heart (no contrast in them)
+    hull_c = (hc * 2 + rac + lac) / 4
+    hull = ellipsoid(hull_c, np.array([0.9 * hr[0], 0.9 * hr[1], 0.8 * hr[2]]) * 0.85, Rh,
+                     base_clip)
+    scene.add(Component("heart", "blood", "cavity", Solid([hull]), xray=False))
     scene.add(Component("heart", "blood", "cavity", Solid([heart_main]), label_priority=30,
                         label_min_mm=5))
     scene.add(Component("heart", "blood", "cavity", Solid([heart_ra], [heart_main]),
@@ -405,8 +410,10 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
                         label_priority=16, label_min_mm=40, labelled=False, xray_gain=0.3))
     for side, n, d in (("right", n_r, d_r), ("left", n_l, d_l)):
         sheet = side_env[side].with_(halfspace(n, d + 0.6), halfspace(-n, -(d - 0.6)))
+        # oblique fissures are seen en face on a frontal film: drawn on laterals only
         scene.add(Component("fissure", "soft", "lung", Solid([sheet], side_holes[side]),
-                            label_priority=16, label_min_mm=40, labelled=False))
+                            label_priority=16, label_min_mm=40, labelled=False,
+                            xray_gain=0.4, film_views=("lateral",)))
     scene.params["oblique_right"] = float(d_r)
     scene.points["oblique_n_right"], scene.points["oblique_n_left"] = n_r, n_l
     scene.params["oblique_left"] = float(d_l)
@@ -518,10 +525,10 @@ def _grow_tree(root: np.ndarray, pts: np.ndarray, r_leaf: float, jitter: np.ndar
         rs.append(r)
         centred = group - c
         _w, v = np.linalg.eigh(centred.T @ centred)
-        proj = centred @ v[:, -1]
-        left = proj < np.median(proj)
-        rec(q, group[left], depth + 1)
-        rec(q, group[~left], depth + 1)
+        order = np.argsort(centred @ v[:, -1])
+        half = n // 2
+        rec(q, group[order[:half]], depth + 1)
+        rec(q, group[order[half:]], depth + 1)
 
     rec(np.asarray(root, float), pts, 0)
     r = np.array(rs)
@@ -625,8 +632,8 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
 
     scene.add(Component("spine", "cancellous", "cavity", Solid([column]), shell_mm=1.8 * s,
                         shell_material="cortical", label_priority=9, label_min_mm=3,
-                        xray_gain=0.45 if not elderly else 0.35, ct_texture=disc_hu,
-                        xray_texture="vertebral"))
+                        xray_gain=0.35 if not elderly else 0.28, ct_texture=disc_hu,
+                        xray_texture="vertebral", view_gain={"lateral": 1.0}))
     scene.params["spine_z0"] = float(levels[0])
     scene.params["spine_hv"] = float(hv)
     scene.params["spine_y"] = float(y_b)
@@ -655,7 +662,7 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
     arch = Tubes(np.array(p0), np.array(p1), np.array(r0), np.array(r1))
     scene.add(Component("spine", "cancellous", "muscle", tubes=arch, shell_mm=1.2 * s,
                         shell_material="cortical", label_priority=9, blur_px=1.4,
-                        xray_gain=0.35, outline=0.8 * s))
+                        xray_gain=0.3, view_gain={"lateral": 0.8}))
     scene.landmarks["y_spine"] = float(y_b)
 
 
@@ -669,9 +676,10 @@ def _sternum(scene: Scene, s, zT, y_cav, b_mid) -> None:
                  halfspace([1, 0, 0], 15 * s), halfspace([-1, 0, 0], 15 * s),
                  halfspace([0, 0, 1], top), halfspace([0, 0, -1], -bot)],
                 (np.array([-15 * s, y_f - 40 * s, bot]), np.array([15 * s, y_f + 30 * s, top])))
+    # on a frontal film the sternum hides in the spine's shadow; on a lateral it stands out
     scene.add(Component("sternum", "cancellous", "muscle", Solid([st]), shell_mm=1.2 * s,
                         shell_material="cortical", label_priority=9, label_min_mm=3,
-                        xray_gain=0.9))
+                        xray_gain=0.25, view_gain={"lateral": 1.0}))
 
 
 def _shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top, view) -> None:
@@ -708,8 +716,10 @@ def _shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top
                         blur_px=1.4, outline=1.5 * s))
     scene.add(Component("scapula", "cortical", "muscle", Solid(scap_pieces), label_priority=7,
                         label_min_mm=3, xray_gain=0.55))
+    # arms are raised out of the field for a lateral film
     scene.add(Component("humerus", "cancellous", "muscle", Solid(hum_pieces), shell_mm=2.0 * s,
-                        shell_material="cortical", label_priority=11, label_min_mm=3))
+                        shell_material="cortical", label_priority=11, label_min_mm=3,
+                        film_views=("pa", "ap")))
 
 
 def box_convex(lo, hi) -> Convex:

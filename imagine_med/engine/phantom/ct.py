@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 from scipy import ndimage
 
 from imagine_med.engine.phantom.geometry import Convex, Solid, Tubes
@@ -46,6 +47,19 @@ class Plane:
         else:  # sagittal: columns anterior->posterior; rows superior->inferior
             out[..., 0], out[..., 1], out[..., 2] = self.level, self.cu - cc, self.cv - rr
         return out
+
+    def grid(self, r0: int, r1: int, c0: int, c1: int) -> tuple:
+        """(x, y, z) of pixels [r0:r1, c0:c1] as broadcastable arrays: rows and columns each
+        vary along one patient axis, the third is the plane's level."""
+        cols = (np.arange(c0, c1) - (self.width - 1) / 2) * self.px
+        rows = (np.arange(r0, r1) - (self.height - 1) / 2) * self.px
+        u = cols[None, :]
+        v = rows[:, None]
+        if self.name == "axial":
+            return self.cu + u, self.cv - v, np.float64(self.level)
+        if self.name == "coronal":
+            return self.cu + u, np.float64(self.level), self.cv - v
+        return np.float64(self.level), self.cu - u, self.cv - v
 
     def axes(self) -> tuple[int, int, int]:
         """(patient axis of columns, of rows, normal axis)."""
@@ -85,58 +99,86 @@ def make_plane(scene: Scene, plane: str, level: float, width: int, height: int) 
     return Plane(plane, level, width, height, px, 0.0, (top + bottom) / 2)
 
 
-def _inside_convex(cv: Convex, pts: np.ndarray) -> np.ndarray:
-    x, y, z = pts[..., 0], pts[..., 1], pts[..., 2]
-    m = np.ones(x.shape, bool)
-    for q in cv.quadrics:
-        A, b = q.A, q.b
-        if q.kind == "halfspace":
-            val = b[0] * x + b[1] * y + b[2] * z + q.c
-        else:
-            val = (A[0, 0] * x * x + A[1, 1] * y * y + A[2, 2] * z * z
-                   + 2 * (A[0, 1] * x * y + A[0, 2] * x * z + A[1, 2] * y * z)
-                   + b[0] * x + b[1] * y + b[2] * z + q.c)
-        m &= val <= 0
-    return m
-
-
 def _solid_mask(solid: Solid, plane: Plane, piece: Convex, crop) -> np.ndarray:
     r0, r1, c0, c1 = crop
-    pts = plane.coords(r0, r1, c0, c1)
-    m = _inside_convex(piece, pts)
+    xyz = plane.grid(r0, r1, c0, c1)
+    m = piece.inside_xyz(*xyz).copy()
     if m.any():
         for h in solid.holes:
             lo, hi = h.bounds
             if plane.crop(lo, hi) is None:
                 continue
-            m &= ~_inside_convex(h, pts)
+            m &= ~h.inside_xyz(*xyz)
     return m
 
 
-def _tube_sd(t: Tubes, plane: Plane, crop_box=None):
-    """Signed distance (mm) to the tube set on the plane's pixels near it: (sd, box) list."""
+def _tube_sd(t: Tubes, plane: Plane) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
+    """Signed distance (mm) to a tube set on the plane pixels near it, all segments at once:
+    every (segment, pixel-in-its-box) pair is evaluated in one vectorised pass."""
     _au, _av, an = plane.axes()
     r = np.maximum(t.r0, t.r1)
     d0 = t.p0[:, an] - plane.level
     d1 = t.p1[:, an] - plane.level
-    near = (np.minimum(d0, d1) <= r) & (np.maximum(d0, d1) >= -r)
-    out = []
-    for i in np.flatnonzero(near):
+    near = np.flatnonzero((np.minimum(d0, d1) <= r) & (np.maximum(d0, d1) >= -r))
+    boxes = []
+    for i in near:
         lo = np.minimum(t.p0[i], t.p1[i]) - r[i]
         hi = np.maximum(t.p0[i], t.p1[i]) + r[i]
-        box = plane.crop(lo, hi)
-        if box is None:
-            continue
-        r0, r1, c0, c1 = box
-        pts = plane.coords(r0, r1, c0, c1).reshape(-1, 3)
-        sd = t.signed_distance(pts, [i]).reshape(r1 - r0, c1 - c0)
-        out.append((sd, box))
-    return out
+        bx = plane.crop(lo, hi)
+        if bx is not None:
+            boxes.append((i, *bx))
+    if not boxes:
+        return None
+    bb = np.array(boxes)
+    seg, r0, r1, c0, c1 = bb.T
+    R0, R1, C0, C1 = r0.min(), r1.max(), c0.min(), c1.max()
+    hh, ww = r1 - r0, c1 - c0
+    n = hh * ww
+    owner = np.repeat(np.arange(len(bb)), n)
+    k = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    rows = r0[owner] + k // ww[owner]
+    cols = c0[owner] + k % ww[owner]
+    pts = plane.coords(0, 1, 0, 1)[0, 0]  # level along the normal
+    P = np.empty((len(k), 3))
+    au, av, _ = plane.axes()
+    su = -1.0 if plane.name == "sagittal" else 1.0
+    P[:, au] = plane.cu + su * (cols - (plane.width - 1) / 2) * plane.px
+    P[:, av] = plane.cv - (rows - (plane.height - 1) / 2) * plane.px
+    P[:, an] = pts[an]
+    si = seg[owner]
+    a = t.p0[si]
+    ab = t.p1[si] - a
+    L2 = np.maximum((ab * ab).sum(axis=1), 1e-9)
+    u = np.clip(((P - a) * ab).sum(axis=1) / L2, 0, 1)
+    q = a + u[:, None] * ab
+    rad = t.r0[si] + u * (t.r1[si] - t.r0[si])
+    sd = np.sqrt(((P - q) ** 2).sum(axis=1)) - rad
+    img = np.full((R1 - R0, C1 - C0), np.inf)
+    np.minimum.at(img, (rows - R0, cols - C0), sd)
+    return img, (R0, R1, C0, C1)
 
 
 def render_slice(scene: Scene, plane: Plane, rng: np.random.Generator, noise_hu: float = 11.0
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Returns (HU float32 HxW, label map uint8)."""
+    """Returns (HU float32 HxW, label map uint8). Above 640 px the anatomy is evaluated on a
+    coarser grid and interpolated; the noise grain is always added at full resolution."""
+    H, W = plane.height, plane.width
+    f = int(np.ceil(max(H, W) / 640))
+    if f > 1:
+        coarse = Plane(plane.name, plane.level, -(-W // f), -(-H // f), plane.px * f,
+                       plane.cu, plane.cv)
+        hu_c, lab_c = _paint(scene, coarse)
+        hu = np.asarray(Image.fromarray(hu_c.astype(np.float32)).resize((W, H), Image.BICUBIC))
+        labels = np.asarray(Image.fromarray(lab_c).resize((W, H), Image.NEAREST))
+        hu = ndimage.gaussian_filter(hu.astype(np.float64), 0.5)
+    else:
+        hu, labels = _paint(scene, plane)
+        hu = ndimage.gaussian_filter(hu, 0.55)
+    hu += ct_noise((H, W), rng, noise_hu, plane.px)
+    return hu.astype(np.float32), labels
+
+
+def _paint(scene: Scene, plane: Plane) -> tuple[np.ndarray, np.ndarray]:
     H, W = plane.height, plane.width
     hu = np.full((H, W), -1000.0)
     labels = np.zeros((H, W), np.uint8)
@@ -172,10 +214,10 @@ def render_slice(scene: Scene, plane: Plane, rng: np.random.Generator, noise_hu:
                 if lid is not None:
                     labels[r0:r1, c0:c1][m] = lid
         elif comp.tubes is not None and len(comp.tubes):
-            for sd, (r0, r1, c0, c1) in _tube_sd(comp.tubes, plane):
+            found = _tube_sd(comp.tubes, plane)
+            if found is not None:
+                sd, (r0, r1, c0, c1) = found
                 m = sd <= 0
-                if not m.any():
-                    continue
                 sub = hu[r0:r1, c0:c1]
                 if comp.shell_mm > 0 and shell_val is not None:
                     sub[m & (sd > -comp.shell_mm)] = shell_val
@@ -184,9 +226,7 @@ def render_slice(scene: Scene, plane: Plane, rng: np.random.Generator, noise_hu:
                     sub[m] = val
                 if lid is not None:
                     labels[r0:r1, c0:c1][m] = lid
-    hu = ndimage.gaussian_filter(hu, 0.55)
-    hu += ct_noise((H, W), rng, noise_hu, plane.px)
-    return hu.astype(np.float32), labels
+    return hu, labels
 
 
 def ct_noise(shape, rng: np.random.Generator, sigma: float, px: float) -> np.ndarray:

@@ -61,7 +61,17 @@ class Quadric:
     params: tuple = ()
 
     def value(self, p: np.ndarray) -> np.ndarray:
-        return np.einsum("...i,ij,...j->...", p, self.A, p) + p @ self.b + self.c
+        return self.value_xyz(p[..., 0], p[..., 1], p[..., 2])
+
+    def value_xyz(self, x, y, z) -> np.ndarray:
+        """f at points given as broadcastable coordinate arrays (a slice grid is separable)."""
+        b = self.b
+        lin = b[0] * x + b[1] * y + b[2] * z + self.c
+        if self.kind == "halfspace":
+            return lin
+        A = self.A
+        return (A[0, 0] * x * x + A[1, 1] * y * y + A[2, 2] * z * z
+                + 2 * (A[0, 1] * x * y + A[0, 2] * x * z + A[1, 2] * y * z) + lin)
 
     def interval(self, src: np.ndarray, r: Rays) -> tuple[np.ndarray, np.ndarray]:
         """Entry/exit distances along rays src + t d (unit d); empty = (BIG, -BIG)."""
@@ -184,10 +194,14 @@ class Convex:
         return s, e
 
     def inside(self, p: np.ndarray) -> np.ndarray:
-        m = np.ones(p.shape[:-1], bool)
+        return self.inside_xyz(p[..., 0], p[..., 1], p[..., 2])
+
+    def inside_xyz(self, x, y, z) -> np.ndarray:
+        m = None
         for q in self.quadrics:
-            m &= q.value(p) <= 0
-        return m
+            v = q.value_xyz(x, y, z) <= 0
+            m = v if m is None else (m & v)
+        return np.broadcast_to(m, np.broadcast_shapes(np.shape(x), np.shape(y), np.shape(z)))
 
     def shrunk(self, mm: float) -> Convex:
         return Convex([q.shrunk(mm) for q in self.quadrics], self.bounds)

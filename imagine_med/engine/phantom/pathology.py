@@ -434,8 +434,8 @@ def _emphysema(an: Anatomy, p: Placed, rand: Rand) -> None:
         return holes_hu(q, c, r, base=-915.0)
 
     for lb in LOBES:
-        _add(an, p, "emphysema", "lung", _lobe_solid(an, lb, halfspace([0, 0, -1], -zcut)),
-             ct_texture=tex, label_min_mm=25, label_priority=40, xray_gain=0.8)
+        _add(an, p, "emphysema", "lung", _lobe_solid(an, lb), ct_texture=tex, label_min_mm=25,
+             label_priority=40, xray_gain=0.6)
     # apical bullae
     for side in ("right", "left"):
         sx = -1 if side == "right" else 1
@@ -451,17 +451,19 @@ def _emphysema(an: Anatomy, p: Placed, rand: Rand) -> None:
 def _fibrosis(an: Anatomy, p: Placed, rand: Rand) -> None:
     s = an.scene.landmarks["size"]
     zc = an.scene.landmarks["z_horizontal_fissure"] - 25 * s
-    seeds = rand.uniform(-1, 1, (2500, 3)) * np.array([150, 110, 110]) * s
-    seeds[:, 2] += zc - 80 * s
+    seeds = rand.uniform(-1, 1, (24000, 3)) * np.array([150, 110, 70]) * s
+    seeds[:, 2] += zc - 70 * s
 
     def tex(q, sd=seeds):
         return honeycomb_hu(q, sd, cyst=-900.0, wall=30.0, wall_mm=1.3 * s)
 
-    for lb in ("rll", "lll", "rml", "lingula"):
+    zd = min(an.scene.landmarks["z_dome_right"], an.scene.landmarks["z_dome_left"])
+    for lb in ("rll", "lll"):
         side = LOBE_SIDE[lb]
         inner = an.side_envelope[side].shrunk(28 * s)
-        sol = Solid([an.lobe_pieces[lb].with_(halfspace([0, 0, 1], zc))],
-                    [*an.lobe_holes[lb], inner])
+        sx = -1 if side == "right" else 1
+        basal = ellipsoid_q([sx * 80 * s, -30 * s, zd - 20 * s], np.array([120, 150, 115]) * s)
+        sol = Solid([an.lobe_pieces[lb].with_(basal)], [*an.lobe_holes[lb], inner])
         _add(an, p, "ground_glass", "lung", sol, ct_texture=tex, xray_texture="reticular",
              label_min_mm=6, xray_gain=0.9)
     p.center = np.array([-100 * s, -40 * s, an.scene.landmarks["z_dome_right"] + 20 * s])
@@ -477,7 +479,7 @@ def _miliary(an: Anatomy, p: Placed, rand: Rand) -> None:
     pts = np.concatenate(pts_all)
     r = rand.uniform(1.1, 1.7, len(pts)) * an.scene.landmarks["size"]
     _add(an, p, "tumour", "lung", tubes=Tubes(pts, pts.copy(), r, r), blur_px=0.7,
-         label_min_mm=0.5, xray_gain=2.6)
+         label_min_mm=0.5, xray_gain=3.2)
     p.center = an.hila["right"] + np.array([-40, 0, 20])
     p.side = "bilateral"
 

@@ -93,6 +93,12 @@ def slice_level(spec, b: Built, plane: str) -> tuple[float, str]:
              "lung_bases": L["z_bases"]}
     named.update({f"t{k}": L[f"t{k}"] for k in range(1, 13)})
     level = spec.level
+    if level is not None and level.startswith("mm:"):
+        # an exact plane position, as reported in a previous result's `level_mm` tag
+        try:
+            return float(level[3:]), level
+        except ValueError:
+            raise EngineError(f"'{level}' is not a slice position; use e.g. mm:-12.5.") from None
     if level is not None and level not in named:
         raise EngineError(f"Unknown CT level '{level}'. Use one of: "
                           + ", ".join(CT_LEVELS) + ".")

@@ -42,6 +42,8 @@ class Component:
     show_with: str | None = None  # tubes shown ONLY where this label fills the ray
     finding: str | None = None  # the finding this component belongs to
     ct_label_only: bool = False  # CT: mark the label, keep the tissue values (fracture site)
+    film_views: tuple[str, ...] | None = None  # films it shows on (None: all)
+    view_gain: dict[str, float] | None = None  # per-view film gain (overrides xray_gain)
 
 
 @dataclass
