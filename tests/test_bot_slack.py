@@ -488,3 +488,26 @@ async def test_verify_a_shared_file(slack: Harness, tmp_path: Path) -> None:
     assert texts[1].startswith("variant-3.png: MARKED synthetic (imagine-med)")
     assert "variant 3" in texts[1]
     assert slack.mock.of("download")[0].token == "xoxb-test"
+
+
+async def test_cancel_a_running_job(slack: Harness) -> None:
+    await slack.command("/imagine-med", "PA chest x-ray, left pleural effusion slow")
+    await slack.settle("chat.postMessage")
+    job = slack.job_of_status()
+    worker = asyncio.create_task(asyncio.to_thread(slack.stack.work))
+    for _ in range(600):  # until the worker has it
+        info = slack.stack.queue.status(job)
+        if info is not None and info.status == "running":
+            break
+        await asyncio.sleep(0.05)
+    await slack.post(block_actions_body(ids.encode(Action.CANCEL, job), user="U1",
+                                        message_ts="9.9"))
+    await slack.settle("chat.update")
+    first = slack.mock.of("chat.update")[0].params
+    assert first["ts"] == "9.9" and "Cancelling…" in first["text"] and not _buttons(first)
+    await worker
+    assert slack.stack.queue.status(job).status == "cancelled"  # type: ignore[union-attr]
+    n = len(slack.mock.of("chat.update"))
+    await slack.deliver("chat.update", n + 1)  # the stream's "cancelled" settles the message
+    assert "Cancelled" in slack.mock.of("chat.update")[-1].params["text"]
+    assert not slack.mock.of("files.completeUploadExternal")  # no result for a cancelled job

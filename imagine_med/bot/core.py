@@ -318,10 +318,10 @@ class BotCore:
             return Outcome.error(exc.message)
         if result not in ("cancelled", "cancelling"):
             return Outcome.error(f"Job {job.id} is already {result}; nothing to cancel.")
-        job.state = "cancelled"
+        job.state, job.error = "cancelled", text.cancelled(by_owner=owner)
+        if result == "cancelling":  # running: it stops at its next step, then says so
+            job.error = text.CANCELLING
         final = self.ended_reply(job)
-        if not owner:
-            final.text = final.text.replace("Cancelled.", text.cancelled(by_owner=False))
         final.replaces = True
         return Outcome(replies=[final])
 

@@ -64,8 +64,8 @@ def help_text() -> str:
     return (
         "**imagine-med** renders SYNTHETIC medical images for teaching. "
         "It visualizes, never diagnoses.\n\n"
-        "**Usage:** `/imagine-med prompt: PA chest x-ray, right upper lobe consolidation, "
-        "adult male --seed 7`\n"
+        "**Usage:** `/imagine-med PA chest x-ray, right upper lobe consolidation, "
+        "adult male --seed 7` (on Discord, in the `prompt` option)\n"
         "Typed options (modality, view, sequence, stain) are an alternative to flags.\n\n"
         f"**Renderers installed:** {describe_available()}\n"
         f"**Modalities:** {', '.join(sorted(vocab.MODALITIES))}\n"

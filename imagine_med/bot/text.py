@@ -37,6 +37,9 @@ def cancelled(by_owner: bool) -> str:
     return "Cancelled." if by_owner else "Cancelled by a moderator."
 
 
+CANCELLING = "Cancelling… (a running job stops at its next step)"
+
+
 def failed(message: str) -> str:
     return f"This job failed: {message}"
 

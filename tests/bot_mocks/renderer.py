@@ -3,7 +3,7 @@
 It stands in for the phantom engine (a plugin registered with the worker's --renderer), so the
 answer key and the label overlay have real labels to show. Pixels depend on the seed, so
 variants differ and an upscale re-renders at the asked size. The word "slow" in a prompt (which
-the parser ignores) makes each variant take ~0.8 s, long enough to watch progress edits.
+the parser ignores) makes each variant take ~1.2 s, long enough to watch progress edits.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class BotTestRenderer:
     def render(self, request: RenderRequest, progress: ProgressFn = no_progress) -> RenderResult:
         h, w = request.height, request.width
         rng = np.random.default_rng(request.seed)
-        slow = 0.4 if "slow" in request.spec.unparsed else 0.0  # to watch progress edits
+        slow = 0.6 if "slow" in request.spec.unparsed else 0.0  # to watch progress edits
         progress(0.2, "anatomy")
         time.sleep(slow)
         pixels = rng.integers(40, 90, (h, w), dtype=np.uint8)

@@ -54,6 +54,7 @@ def make_stack(redis_url: str, namespace: str, tmp: Path, **config: object) -> S
         **os.environ, "REDIS_URL": redis_url, "DATABASE_URL": db,
         "IMAGINE_MED_REDIS_PREFIX": namespace, "IMAGINE_MED_DATA_DIR": str(tmp / "data"),
         "IMAGINE_MED_PROGRESS_INTERVAL_S": "0",
+        "IMAGINE_MED_LEASE_S": "3",  # the worker notices a cancel within lease/3 = 1 s
         "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
     }
     settings = Settings(redis_url=redis_url, database_url=db, data_dir=tmp / "data",
