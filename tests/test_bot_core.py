@@ -12,7 +12,13 @@ from PIL import Image
 from imagine_med.bot import ids
 from imagine_med.bot.ids import Action, ComponentId, ComponentIdError
 from imagine_med.bot.images import fit_upload, label_overlay
-from imagine_med.bot.prefs import PreferenceError, PreferenceStore, Prefs, validate
+from imagine_med.bot.prefs import (
+    PreferenceError,
+    PreferenceStore,
+    Prefs,
+    preferences,
+    validate,
+)
 from imagine_med.bot.reply import grid_rows, single_rows
 from imagine_med.bot.throttle import ProgressThrottle, ThrottleBank
 
@@ -129,6 +135,22 @@ def test_preferences_resolve_user_over_channel(database_url: str) -> None:
     assert store.effective(plat, "U1", "C1").modality == "ct"
     # a second store on the same database sees the same rows (bot restart)
     assert PreferenceStore(database_url).get(plat, "user", "U1").dm_results is True
+    with store.engine.begin() as conn:  # leave the shared PostgreSQL as it was
+        conn.execute(preferences.delete().where(preferences.c.platform == plat))
+
+
+def test_status_messages_are_remembered_across_restarts(database_url: str) -> None:
+    from imagine_med.bot.targets import StatusMessages, status_messages
+
+    engine = PreferenceStore(database_url).engine
+    job = f"job{np.random.randint(1e9)}"
+    StatusMessages(engine).remember(job, "slack", {"channel": "C1", "ts": "1.2"})
+    StatusMessages(engine).remember(job, "slack", {"channel": "C1", "ts": "3.4"})  # replaced
+    again = StatusMessages(engine)
+    assert again.get(job, "slack") == {"channel": "C1", "ts": "3.4"}
+    assert again.get(job, "discord") is None
+    with engine.begin() as conn:
+        conn.execute(status_messages.delete().where(status_messages.c.job_id == job))
 
 
 @pytest.mark.parametrize(
