@@ -207,7 +207,11 @@ def build_dataset(
         base[: raw.shape[0]] = raw  # exact HU above the band, the band's text in window units
         if min(band_l.shape) >= wm.MIN_EMBED:
             _, delta = wm.embed_with_delta(band_l, payload_for(job_id, variant, key_id), key)
-            base = base + delta * (ww / 255.0)  # unclipped: air below the window keeps it too
+            # In HU, scaled by the engine's window and unclipped, so air below the window keeps
+            # it too. Re-windowing narrower magnifies it, but no more than the image's own noise
+            # and texture, which the mark's strength follows (measured: a 400 HU scale instead
+            # made it undetectable under the phantom's CT noise).
+            base = base + delta * (ww / 255.0)
         hu = np.clip(np.rint(base), HU_MIN, HU_MIN + 65535)
         ds.ImageType = ["DERIVED", "SECONDARY", "AXIAL"]
         ds.PatientPosition = ""
