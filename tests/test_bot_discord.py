@@ -232,13 +232,23 @@ def test_dynamic_item_template_parses_every_action() -> None:
         assert ids.decode(match.string) == ids.ComponentId(action, "f" * 32, index)
 
 
-async def test_late_result_uses_the_bot_token_and_big_uploads_shrink(dc: Harness) -> None:
+async def test_late_progress_and_result_use_the_bot_token_big_uploads_shrink(
+        dc: Harness) -> None:
     dc.stack.core.config.discord_token_ttl_s = 0  # the interaction token has expired
     dc.stack.core.config.discord_upload_limit = 200_000  # the grid PNG is ~0.8 MB
     bot = await dc.start_bot()
-    job = await dc.imagine(bot)
-    await asyncio.to_thread(dc.stack.work)
+    job = await dc.imagine(bot, PROMPT + " slow")
+    loop = DeliveryLoop(dc.stack.core, bot)
+    worker = asyncio.create_task(asyncio.to_thread(dc.stack.work))
+    while not worker.done():  # deliver progress while it renders
+        await loop.run_once(block_ms=100)
+    await worker
     await dc.deliver(bot)
+    status = f"/channels/{CHANNEL_ID}/messages/1400000000000000000"
+    progress = [r for r in dc.mock.of("PATCH", status) if "Rendering" in r.payload["content"]]
+    assert progress and all(r.auth == "Bot bot-token" for r in progress)
+    assert all(_custom_ids(r.payload)[0].action is Action.CANCEL for r in progress)
+    assert "ignored: slow" in progress[0].payload["content"]
     posts = dc.mock.of("POST", f"/channels/{CHANNEL_ID}/messages")
     assert len(posts) == 1 and posts[0].auth == "Bot bot-token"
     post = posts[0]
@@ -247,9 +257,9 @@ async def test_late_result_uses_the_bot_token_and_big_uploads_shrink(dc: Harness
     assert "upload limit, so this is a JPEG" in post.payload["content"]
     assert INTERPRETED in post.payload["content"]
     # the old status message loses its Cancel button, edited with the bot token too
-    old = dc.mock.of("PATCH", f"/channels/{CHANNEL_ID}/messages/1400000000000000000")
-    assert old and old[0].payload["components"] == [] and "result is below" in (
-        old[0].payload["content"])
+    old = dc.mock.of("PATCH", status)[-1]
+    assert old.payload["components"] == [] and "result is below" in old.payload["content"]
+    assert dc.mock.requests.index(old) > dc.mock.requests.index(post)
     assert not dc.mock.of("PATCH", f"/webhooks/{APP_ID}/tok-cmd/messages/1400")
 
 
