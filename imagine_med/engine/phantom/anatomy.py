@@ -191,8 +191,10 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     if female and age >= 13:
         bsz = s * rand.uniform(0.8, 1.25) * min(1.0, (age - 12) / 6)
         for sx in SIDES.values():
-            c = np.array([sx * 0.52 * rx_b, ry_b - 18 * s, z_dome_r + 10 * s])
-            br = ellipsoid(c, np.array([68, 58, 62]) * bsz)
+            # set deep in the chest wall: only the lower part protrudes, so the upper margin
+            # fades into the wall and the inframammary fold is the sharp edge
+            c = np.array([sx * 0.46 * rx_b, ry_b - 34 * s, z_dome_r - 2 * s])
+            br = ellipsoid(c, np.array([60, 66, 66]) * bsz, rotation(pitch=-0.35))
             scene.add(Component("breast", "breast", "air", Solid([br], [torso]),
                                 label_priority=4, label_min_mm=8))
 
@@ -407,7 +409,8 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     hf = side_env["right"].with_(up_r, halfspace([0, 0, 1], z_h + 0.6), halfspace([0, 0, -1],
                                                                                -(z_h - 0.6)))
     scene.add(Component("fissure", "soft", "lung", Solid([hf], side_holes["right"]),
-                        label_priority=16, label_min_mm=40, labelled=False, xray_gain=0.3))
+                        label_priority=16, label_min_mm=40, labelled=False, xray_gain=0.3,
+                        view_gain={"lateral": 0.12}))
     for side, n, d in (("right", n_r, d_r), ("left", n_l, d_l)):
         sheet = side_env[side].with_(halfspace(n, d + 0.6), halfspace(-n, -(d - 0.6)))
         # oblique fissures are seen en face on a frontal film: drawn on laterals only
@@ -679,7 +682,7 @@ def _sternum(scene: Scene, s, zT, y_cav, b_mid) -> None:
     # on a frontal film the sternum hides in the spine's shadow; on a lateral it stands out
     scene.add(Component("sternum", "cancellous", "muscle", Solid([st]), shell_mm=1.2 * s,
                         shell_material="cortical", label_priority=9, label_min_mm=3,
-                        xray_gain=0.25, view_gain={"lateral": 1.0}))
+                        xray_gain=0.25, view_gain={"lateral": 0.6}))
 
 
 def _shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top, view) -> None:

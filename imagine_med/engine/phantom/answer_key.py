@@ -23,9 +23,10 @@ def _sev(p: Placed) -> str:
     return {"mild": "small", "moderate": "moderate", "severe": "large"}[p.severity]
 
 
-def sentence(p: Placed, modality: str) -> str:
+def sentence(p: Placed, modality: str, supine: bool = False) -> str:
     n = p.name
     ct = modality == "ct"
+    supine = supine or ct
     side = p.side if p.side in ("left", "right") else None
     if n == "consolidation":
         lobe = LOBE_NAME[p.lobe]
@@ -35,9 +36,17 @@ def sentence(p: Placed, modality: str) -> str:
             text += f"; {SILHOUETTE[p.lobe]}"
         return text + "."
     if n == "pleural_effusion":
+        if side is None:
+            return (f"{_sev(p).capitalize()} bilateral pleural effusions" + (
+                ", layering posteriorly." if supine else ": both costophrenic angles are "
+                "blunted, with menisci rising laterally."))
         if ct:
             return (f"{_sev(p).capitalize()} {side} pleural effusion layering dependently "
                     "(posteriorly) with fluid attenuation, compressing the adjacent lung.")
+        if supine:
+            return (f"{_sev(p).capitalize()} {side} pleural effusion layering posteriorly: a "
+                    f"veil-like haze over the {side} hemithorax with the vessels still seen "
+                    "through it (supine film).")
         return (f"{_sev(p).capitalize()} {side} pleural effusion: the {side} costophrenic angle "
                 "is blunted with a meniscus rising laterally.")
     if n == "pneumothorax":
@@ -106,8 +115,13 @@ def _ordinal(k: int) -> str:
     return {1: "1st", 2: "2nd", 3: "3rd"}.get(k, f"{k}th")
 
 
+def _who(age: int, sex: str) -> str:
+    when = "newborn" if age == 0 else "1 year" if age == 1 else f"{age} years"
+    return f"{'Male' if sex == 'male' else 'Female'}, {when}."
+
+
 def normal_text(modality: str, view: str, ctr: float, age: int, sex: str) -> str:
-    who = f"{'Male' if sex == 'male' else 'Female'}, {age} years."
+    who = _who(age, sex)
     if modality == "ct":
         return (f"{who} Normal CT chest: clear lungs with normal fissures, bronchi and vessels; "
                 "normal heart and great vessels; no effusion, no pneumothorax; bones intact.")
@@ -124,9 +138,9 @@ def compose(placed: list[Placed], modality: str, view: str, ctr: float, age: int
             sex: str) -> str:
     if not placed:
         return normal_text(modality, view, ctr, age, sex)
-    who = f"{'Male' if sex == 'male' else 'Female'}, {age} years."
+    who = _who(age, sex)
     film = ("CT chest" if modality == "ct" else
             {"pa": "PA chest radiograph", "ap": "AP supine chest radiograph",
              "lateral": "Lateral chest radiograph"}[view])
-    body = " ".join(sentence(p, modality) for p in placed)
+    body = " ".join(sentence(p, modality, supine=view == "ap") for p in placed)
     return f"{who} {film}. Findings: {body} The rest of the study is normal."
