@@ -95,7 +95,8 @@ def wait_workers(r, queue_name: str, n: int, timeout: float = 120) -> None:  # t
 # ------------------------------------------------------------------------- imagine-med
 
 
-def bench_ours(url: str, tmp: Path, n_lat: int, n_tp: int) -> dict[str, float]:
+def bench_ours(url: str, tmp: Path, n_lat: int, n_tp: int, db: str | None = None,
+               ) -> dict[str, float]:
     from imagine_med.prompt import parse
     from imagine_med.prompt.spec import CaseSpec
     from imagine_med.queue.api import JobQueue
@@ -105,7 +106,7 @@ def bench_ours(url: str, tmp: Path, n_lat: int, n_tp: int) -> dict[str, float]:
     from imagine_med.store import migrate
 
     prefix = f"bench:{uuid.uuid4().hex[:8]}"
-    db = f"sqlite:///{tmp / 'ours.db'}"
+    db = db or f"sqlite:///{tmp / 'ours.db'}"
     migrate(db)
     limits = {"max_running_per_user": 10_000, "max_queued_per_user": 100_000}
     jq = JobQueue(url, prefix, db, settings=Settings(data_dir=tmp / "data"),
@@ -141,15 +142,18 @@ def bench_ours(url: str, tmp: Path, n_lat: int, n_tp: int) -> dict[str, float]:
         out["lat_p50"], out["lat_p95"] = pct(latencies, 0.5), pct(latencies, 0.95)
         out["start_p50"] = pct(starts, 0.5)
 
-        procs.spawn([*worker, f"{tag}-2"], env, "ours-2")
-        wait_workers(jq.redis, jq.keys.rq_queue, 2)
-        pids = [pr.pid for pr in procs.procs]
-        cpu0 = cpu_seconds(pids)
+        # throughput: queue everything first (from 50 users), then start 2 workers at once
+        procs.stop()
         first = jq.stream_tail("cli")
         target = int(jq.redis.get(jq.keys.stat("done")) or 0) + n_tp
         for i in range(0, n_tp, 10):
             jq.submit([ping] * min(10, n_tp - i), Requester("cli", user=f"u{i // 10 % 50}"),
                       kind="ping")
+        for n in (2, 3):
+            procs.spawn([*worker, f"{tag}-{n}"], env, f"ours-{n}")
+        pids = [pr.pid for pr in procs.procs]
+        wait_workers(jq.redis, jq.keys.rq_queue, 2)  # CPU from here on: no start-up costs
+        cpu0, done0 = cpu_seconds(pids), int(jq.redis.get(jq.keys.stat("done")) or 0)
         deadline = time.monotonic() + 600
         while int(jq.redis.get(jq.keys.stat("done")) or 0) < target:
             if time.monotonic() > deadline:
@@ -159,11 +163,11 @@ def bench_ours(url: str, tmp: Path, n_lat: int, n_tp: int) -> dict[str, float]:
         started = [float(f["ts"]) for _, f in events if f["type"] == "started"]
         ended = [float(f["ts"]) for _, f in events if f["type"] == "done"]
         out["throughput"] = n_tp / (max(ended) - min(started))
-        out["cpu_ms"] = (cpu_seconds(pids) - cpu0) / n_tp * 1000
+        out["cpu_ms"] = (cpu_seconds(pids) - cpu0) / (target - done0) * 1000
         procs.stop()
 
         # a real job on a fresh worker, then a second one: engine built once, kept warm
-        procs.spawn([*worker, f"{tag}-3"], env, "ours-3")
+        procs.spawn([*worker, f"{tag}-4"], env, "ours-4")
         wait_workers(jq.redis, jq.keys.rq_queue, 1)
         for n in (1, 2):
             spec = parse(PROMPT.format(seed=n))[0]
@@ -215,11 +219,13 @@ def bench_rq(url: str, tmp: Path, n_lat: int, n_tp: int, worker_class: str | Non
             latencies.append(time.perf_counter() - t0)
         out["lat_p50"], out["lat_p95"] = pct(latencies, 0.5), pct(latencies, 0.95)
 
-        procs.spawn([*cmd, "--name", f"{qname}-2", qname], env, f"rq-{label}-2")
-        wait_workers(raw, qname, 2)
-        pids = [pr.pid for pr in procs.procs]
-        cpu0 = cpu_seconds(pids)
+        procs.stop()
         jobs = [q.enqueue("bench.queue_jobs.noop", result_ttl=600) for _ in range(n_tp)]
+        for n in (2, 3):
+            procs.spawn([*cmd, "--name", f"{qname}-{n}", qname], env, f"rq-{label}-{n}")
+        pids = [pr.pid for pr in procs.procs]
+        wait_workers(raw, qname, 2)
+        cpu0, done0 = cpu_seconds(pids), q.finished_job_registry.count
         deadline = time.monotonic() + 900
         while q.finished_job_registry.count < n_tp + n_lat:
             if time.monotonic() > deadline:
@@ -229,10 +235,10 @@ def bench_rq(url: str, tmp: Path, n_lat: int, n_tp: int, worker_class: str | Non
         started = [j.started_at.timestamp() for j in fetched if j and j.started_at]
         ended = [j.ended_at.timestamp() for j in fetched if j and j.ended_at]
         out["throughput"] = n_tp / (max(ended) - min(started))
-        out["cpu_ms"] = (cpu_seconds(pids) - cpu0) / n_tp * 1000
+        out["cpu_ms"] = (cpu_seconds(pids) - cpu0) / (n_tp + n_lat - done0) * 1000
         procs.stop()
 
-        procs.spawn([*cmd, "--name", f"{qname}-3", qname], env, f"rq-{label}-3")
+        procs.spawn([*cmd, "--name", f"{qname}-4", qname], env, f"rq-{label}-4")
         wait_workers(raw, qname, 1)
         for n in (1, 2):
             t0 = time.perf_counter()
@@ -253,6 +259,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--latency-jobs", type=int, default=200)
     ap.add_argument("--throughput-jobs", type=int, default=2000)
+    ap.add_argument("--postgres", metavar="URL", help="also run imagine-med with this empty "
+                    "PostgreSQL database as its store (e.g. postgresql+psycopg://...)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-queue-") as d:
         tmp = Path(d)
@@ -266,6 +274,9 @@ def main() -> int:
             "rq SimpleWorker": bench_rq(url, tmp, args.latency_jobs, args.throughput_jobs,
                                         "rq.worker.SimpleWorker"),
         }
+        if args.postgres:
+            runs["imagine-med, PostgreSQL store"] = bench_ours(
+                url, tmp, args.latency_jobs, args.throughput_jobs, db=args.postgres)
         if lite is not None:
             lite.shutdown()  # type: ignore[attr-defined]
     names = list(runs)

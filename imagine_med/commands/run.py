@@ -125,8 +125,8 @@ class Stack:
             from imagine_med.observability.metrics import serve
 
             try:
-                self.metrics = serve(jq, port)
-                lines.append(("Metrics", f"http://127.0.0.1:{port}/metrics"))
+                self.metrics = serve(jq, port, host=jq.conf.metrics_host)
+                lines.append(("Metrics", f"http://{jq.conf.metrics_host}:{port}/metrics"))
             except OSError as exc:
                 lines.append(("Metrics", f"not started: port {port} ({exc.strerror})"))
 

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     if args.metrics_port:
         from imagine_med.observability.metrics import serve
 
-        serve(jq, args.metrics_port)
+        serve(jq, args.metrics_port, host=jq.conf.metrics_host)
     log.info("worker %s ready", worker.name,
              extra={"prefix": jq.prefix, "warm_s": {k: round(v, 3) for k, v in timings.items()}})
     worker.work(burst=args.burst, max_jobs=args.max_jobs, logging_level="WARNING")

@@ -30,6 +30,7 @@ class QueueSettings(BaseSettings):
     progress_interval_s: float = Field(default=0.5, ge=0.0)
     files_dir: Path | None = None  # default: <data_dir>/files
     metrics_port: int = 9464
+    metrics_host: str = "127.0.0.1"  # 0.0.0.0 to let a Prometheus on another machine scrape
     stream_maxlen: int = 100_000
     job_ttl_s: int = 7 * 24 * 3600  # how long Redis keeps a finished job's record
     rq_result_ttl_s: int = 3600

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,22 +32,30 @@ def upsert_job(session: Session, fields: dict[str, Any]) -> None:
     return None
 
 
+@functools.cache
+def _update_job_statement(columns: tuple[str, ...]) -> Any:
+    """UPDATE jobs SET <columns> WHERE id = :job_id, built once per column set, so its
+    compiled form is reused by every job (statement construction costs more than SQLite)."""
+    jobs = JobRow.__table__
+    return update(jobs).where(jobs.c.id == bindparam("job_id")).values(
+        {c: bindparam(c) for c in columns}
+    )
+
+
 def record_outcome(engine: Engine, fields: dict[str, Any], images: list[dict[str, Any]]) -> None:
     """A worker's end-of-job write (job row + its images) in one short Core transaction:
     the hot path of every job, so it skips the ORM unit of work."""
     values = {k: v for k, v in fields.items() if k in _JOB_COLUMNS}
-    jobs, image_table = JobRow.__table__, ImageRow.__table__
+    job_id = values["id"]
+    rest = {k: v for k, v in sorted(values.items()) if k != "id"}
+    image_table = ImageRow.__table__
     with engine.begin() as conn:
-        changed = conn.execute(
-            update(jobs).where(jobs.c.id == values["id"]).values(
-                {k: v for k, v in values.items() if k != "id"}
-            )
-        )
+        changed = conn.execute(_update_job_statement(tuple(rest)), {"job_id": job_id, **rest})
         if not changed.rowcount:
-            conn.execute(insert(jobs).values(values))
+            conn.execute(insert(JobRow.__table__), values)
         if images:
-            conn.execute(delete(image_table).where(image_table.c.job_id == values["id"]))
-            conn.execute(insert(image_table), [{"job_id": values["id"], **i} for i in images])
+            conn.execute(delete(image_table).where(image_table.c.job_id == job_id))
+            conn.execute(insert(image_table), [{"job_id": job_id, **i} for i in images])
 
 
 def insert_jobs(conn: Connection, rows: list[dict[str, Any]]) -> None:
