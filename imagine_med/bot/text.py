@@ -62,7 +62,7 @@ CANCEL_NOT_OWNER = "Only the person who started this job, or a moderator, can ca
 MODERATOR_ONLY = "Only moderators can review held prompts."
 CHANNEL_SETTINGS_MODERATOR_ONLY = (
     "Only moderators (or members who can manage the channel) can change channel defaults; "
-    "use scope:user for your own."
+    "set your own defaults instead (scope: user)."
 )
 EMPTY_PROMPT = (
     "The prompt is empty. Describe an image, e.g. "
