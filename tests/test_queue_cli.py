@@ -95,3 +95,34 @@ def test_worker_without_redis_fails_clearly(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 2 and "cannot reach Redis" in result.stderr
+
+
+def test_jobs_and_cancel_commands(qenv, tmp_path: Path) -> None:
+    import getpass
+    import socket
+
+    from queue_support import spec
+
+    from imagine_med.queue.types import Requester
+
+    jq = qenv.queue()
+    me = Requester("cli", user=getpass.getuser(), team=socket.gethostname(), channel="terminal")
+    mine = jq.submit([spec("mine")], me)[0]
+    theirs = jq.submit([spec("theirs")], Requester("cli", user="someone-else"))[0]
+    env = qenv.env()
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "imagine_med.cli", *args], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=60)
+
+    listed = cli("jobs")
+    assert listed.returncode == 0, listed.stderr
+    assert "waiting: priority 0, normal 2" in listed.stdout
+    assert f"{mine.id}  queued" in listed.stdout and "#1 in line" in listed.stdout
+    refused = cli("cancel", theirs.id)
+    assert refused.returncode == 4 and "or a moderator" in refused.stderr
+    assert cli("cancel", mine.id).stdout.strip() == f"{mine.id}: cancelled"
+    assert cli("cancel", theirs.id, "--moderator").returncode == 0
+    assert {jq.status(mine.id).status, jq.status(theirs.id).status} == {"cancelled"}
+    shown = cli("jobs", mine.id)
+    assert shown.returncode == 0 and '"status": "cancelled"' in shown.stdout

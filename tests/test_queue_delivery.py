@@ -119,3 +119,26 @@ def test_metrics_page(qenv: QueueEnv) -> None:
         assert "imagine_med_jobs_running 1" in body
     finally:
         server.shutdown()
+
+
+def test_json_logs_carry_the_job_id(capsys) -> None:
+    import json
+    import logging
+
+    from imagine_med.observability.logs import job_context, setup_logging
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        setup_logging(logging.INFO, json_lines=True)
+        log = logging.getLogger("imagine_med.test")
+        with job_context("job-123"):
+            log.info("rendering %s", "x", extra={"stage": "render"})
+        log.info("between jobs")
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+    first, second = (json.loads(line) for line in capsys.readouterr().err.splitlines()[-2:])
+    assert first["job_id"] == "job-123" and first["msg"] == "rendering x"
+    assert first["stage"] == "render" and first["level"] == "info"
+    assert "job_id" not in second
