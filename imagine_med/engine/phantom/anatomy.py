@@ -200,7 +200,8 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
 
     # ---- mediastinum, heart, great vessels -------------------------------------------------
     med = ellipsoid([2 * s + shift, y_cav - 6 * s, zT(4.2)],
-                    np.array([25 * adjust.mediastinum_widen * s, b_mid * 0.72, 235 * s]))
+                    np.array([25 * adjust.mediastinum_widen * (1.2 if view == "ap" else 1.0) * s,
+                              b_mid * 0.72, 235 * s]))
     para = ellipsoid([shift * 0.3 + 3 * s, y_cav - b_mid + 32 * s, zT(6)],
                      np.array([27, 38, 260]) * s)
     knob_c = np.array([24 * s + shift + (6 * s if elderly else 0), -16 * s, land["z_arch"]])
@@ -465,7 +466,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
         t.r1 *= gain * grav
         comps[f"vessels_{lobe}"] = scene.add(Component(
             "pulmonary_vessels", "blood", "lung", tubes=t, label_priority=17,
-                            blur_px=0.6, xray_gain=1.5, fade_with="consolidation", labelled=True,
+                            blur_px=0.6, xray_gain=2.2, fade_with="consolidation", labelled=True,
                             label_min_mm=2.5))
         comps[f"bronchi_{lobe}"] = scene.add(Component(
             "airway", "air", "lung", tubes=bronchi[lobe], label_priority=17,
@@ -504,7 +505,8 @@ def _scaler(center, f):
 def _grow_tree(root: np.ndarray, pts: np.ndarray, r_leaf: float, jitter: np.ndarray,
                j0: int) -> Tubes:
     """Space-filling branching: each node heads for the centroid of the lung region it serves
-    and splits that region in two along its long axis; radii follow Murray's law r^3 = sum."""
+    and splits that region in two across its principal axis; radii follow Murray's law
+    (r^3 of a parent = sum of its children's)."""
     p0s: list[np.ndarray] = []
     p1s: list[np.ndarray] = []
     rs: list[float] = []
@@ -526,10 +528,11 @@ def _grow_tree(root: np.ndarray, pts: np.ndarray, r_leaf: float, jitter: np.ndar
         p0s.append(p)
         p1s.append(q)
         rs.append(r)
+        # split the region in two across its principal axis
         centred = group - c
         _w, v = np.linalg.eigh(centred.T @ centred)
-        order = np.argsort(centred @ v[:, -1])
         half = n // 2
+        order = np.argpartition(centred @ v[:, -1], half)
         rec(q, group[order[:half]], depth + 1)
         rec(q, group[order[half:]], depth + 1)
 

@@ -247,7 +247,7 @@ def _effusion(an: Anatomy, p: Placed, rand: Rand, sides=None, level=None) -> Non
         sx = -1 if side == "right" else 1
         lobes = [lb for lb in LOBES if LOBE_SIDE[lb] == side]
         if an.scene.posture == "upright":
-            z0 = zd + [-38, 10, 75][lvl] * s
+            z0 = zd + [-38, -12, 45][lvl] * s
             clip = up_paraboloid_above([sx * 25 * s, 30 * s, z0], 0.0075 / s)
             neg = Convex([clip], (np.array([-500, -500, z0]), np.array([500, 500, 600])))
         else:
