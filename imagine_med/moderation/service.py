@@ -670,8 +670,11 @@ class ModerationService:
         return len(rows)
 
     def verify_audit(self) -> AuditCheck:
-        """Recompute the hash chain: an edited, removed or reordered entry is reported."""
-        with session_scope(self.engine) as s:
+        """Recompute the hash chain: an edited, removed or reordered entry is reported.
+
+        Runs under the same head-row lock as the writers: read outside it, a write landing
+        between reading the entries and the head looked like a broken chain."""
+        with self._tx() as s:
             head = s.get(AuditHead, 1)
             prev, n = "", 0
             for e in s.scalars(select(AuditEntry).order_by(AuditEntry.seq)):
