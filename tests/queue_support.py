@@ -38,13 +38,13 @@ def who(user: str, *roles: str, platform: str = "cli") -> Requester:
 
 
 def claim(
-    jq: JobQueue, worker: str = "w-test", lease_s: float | None = None
+    jq: JobQueue, worker: str = "w-test", lease_s: float | None = None, engines: str = "*"
 ) -> tuple[str, int] | None:
     """What a worker's dequeue does, without running anything."""
     c = jq.conf
     got = jq.scripts.claim(
         args=[jq.prefix, worker, repr(time.time()), int((lease_s or c.lease_s) * 1000),
-              c.max_running_per_user, c.stream_maxlen, *LANES]
+              c.max_running_per_user, c.stream_maxlen, engines, *LANES]
     )
     return (got[0], int(got[1])) if got else None
 

@@ -227,3 +227,19 @@ def test_jobs_lost_by_redis_are_recovered_from_the_store(qenv: QueueEnv) -> None
         order.append(got[0])
     assert sorted(order) == sorted([second.id, running.id])  # nothing lost; done not re-run
     assert jq.recover() == []  # idempotent
+
+
+def test_workers_take_only_jobs_of_engines_they_serve(qenv: QueueEnv) -> None:
+    jq = qenv.queue()
+    phantom = jq.submit([spec()], who("alice"))[0]
+    diffusion = jq.submit([spec(engine="diffusion")], who("bob"))[0]
+    assert claim(jq, engines="diffusion")[0] == diffusion.id  # alice's turn, but not for it
+    assert claim(jq, engines="diffusion") is None
+    assert claim(jq, engines="phantom,diffusion")[0] == phantom.id
+    # with a phantom worker alive and none for diffusion, diffusion jobs are refused at once
+    jq.announce_engines(["phantom"], "w-cpu")
+    with pytest.raises(QueueError, match="No worker renders with the diffusion engine"):
+        jq.submit([spec(engine="diffusion")], who("bob"))
+    jq.submit([spec()], who("bob"))
+    jq.announce_engines(["diffusion"], "w-gpu")
+    jq.submit([spec(engine="diffusion")], who("bob"))

@@ -26,6 +26,16 @@ def _plugin(text: str) -> tuple[str, str, str]:
     return engine, modality, target
 
 
+def _engines(text: str | None, settings: object) -> tuple[str, ...]:
+    """The engines a worker serves; () means any."""
+    if text is None:
+        return ("phantom", "diffusion") if getattr(settings, "diffusion_model", None) else (
+            "phantom",)
+    if text.strip() == "any":
+        return ()
+    return tuple(e.strip() for e in text.split(",") if e.strip())
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("worker", help="run a queue worker (renders jobs; keeps engines warm)")
     p.add_argument("--name", help="worker name (default: host-pid-random)")
@@ -36,6 +46,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--renderer", type=_plugin, action="append", default=[],
                    metavar="ENGINE:MODALITY=module:factory",
                    help="register an extra renderer (plugins, tests)")
+    p.add_argument("--engines", default=None, metavar="LIST",
+                   help="engines whose jobs this worker takes, e.g. phantom,diffusion, or any "
+                        "(default: phantom, plus diffusion when IMAGINE_MED_DIFFUSION_MODEL is "
+                        "set)")
     p.add_argument("--burst", action="store_true", help="quit when no job is waiting")
     p.add_argument("--max-jobs", type=int, help="quit after this many jobs")
     p.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
@@ -77,12 +91,14 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:
         print(f"error: could not load a renderer: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 3
-    worker = ImagineWorker(jq, connect(jq.redis_url, decode=False), name=args.name)
+    worker = ImagineWorker(jq, connect(jq.redis_url, decode=False), name=args.name,
+                           engines=_engines(args.engines, jq.settings))
     if args.metrics_port:
         from imagine_med.observability.metrics import serve
 
         serve(jq, args.metrics_port, host=jq.conf.metrics_host)
     log.info("worker %s ready", worker.name,
-             extra={"prefix": jq.prefix, "warm_s": {k: round(v, 3) for k, v in timings.items()}})
+             extra={"prefix": jq.prefix, "engines": list(worker.engines) or "any",
+                    "warm_s": {k: round(v, 3) for k, v in timings.items()}})
     worker.work(burst=args.burst, max_jobs=args.max_jobs, logging_level="WARNING")
     return 0

@@ -18,6 +18,7 @@ import json
 import logging
 import shutil
 import time
+import typing
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -77,7 +78,8 @@ def info_to_hash(info: JobInfo) -> dict[str, str]:
         "user": info.user, "roles": json.dumps(list(info.roles)),
         "reply_target": json.dumps(info.reply_target), "prompt": info.prompt,
         "spec": json.dumps(info.spec), "params": json.dumps(info.params),
-        "group_id": info.group_id or "", "group_index": str(info.group_index),
+        "engine": (info.spec or {}).get("engine", "phantom"), "group_id": info.group_id or "",
+        "group_index": str(info.group_index),
         "group_size": str(info.group_size), "tries": str(info.tries),
         "max_tries": str(info.max_tries), "created_at": repr(info.created_at or time.time()),
     }
@@ -192,6 +194,7 @@ class JobQueue:
                 f"This request makes {n} jobs, more than the {self.user_limit} one person may "
                 "have queued at once. Split it into smaller requests."
             )
+        self._check_engines({s.engine for s in specs})
         now = time.time()
         group_id = uuid.uuid4().hex
         jobs: list[dict[str, str]] = []
@@ -206,6 +209,7 @@ class JobQueue:
                     "reply_target": json.dumps(requester.reply_target),
                     "prompt": prompt if prompt is not None else spec.prompt,
                     "spec": spec.model_dump_json(), "params": json.dumps(params or {}),
+                    "engine": spec.engine,
                     "group_id": group_id, "group_index": str(i), "group_size": str(n),
                     "tries": "0", "max_tries": str(self.conf.max_tries),
                     "timeout": str(self.conf.job_timeout_s), "created_at": repr(now),
@@ -247,6 +251,35 @@ class JobQueue:
             log.info("job %s %s for %s (%s, lane %s)", job["id"], status, requester.user_key,
                      kind, lane, extra={"job_id": job["id"]})
         return [JobRef(j["id"], status, lane, group_id, i, n) for i, j in enumerate(jobs)]
+
+    def announce_engines(self, engines: Iterable[str], worker: str, ttl_s: int = 30) -> None:
+        """A worker says which engines it serves (refreshed with its heartbeat)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for engine in engines:
+            pipe.set(self.keys.served(engine), worker, ex=ttl_s)
+        pipe.execute()
+
+    def _check_engines(self, engines: set[str]) -> None:
+        """Refuse jobs no live worker can render, when workers are running at all (with none
+        running, jobs wait for the first to start)."""
+        from imagine_med.prompt.spec import EngineName
+
+        known = [*typing.get_args(EngineName), "*"]
+        try:
+            alive = dict(zip(known, self.redis.mget([self.keys.served(e) for e in known]),
+                             strict=True))
+        except redis.RedisError as exc:
+            raise wrap_errors(exc, self.redis_url) from exc
+        if not any(alive.values()) or alive["*"]:
+            return
+        missing = sorted(e for e in engines if not alive.get(e))
+        if missing:
+            serving = ", ".join(e for e, w in alive.items() if w and e != "*")
+            raise QueueError(
+                f"No worker renders with the {' or '.join(missing)} engine here right now "
+                f"(running: {serving}). Ask with --engine {serving.split(', ')[0]} or ask an "
+                "admin to start a worker for it."
+            )
 
     def submit_followup(
         self,

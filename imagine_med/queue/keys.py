@@ -36,6 +36,10 @@ class Keys:
     def stat(self, name: str) -> str:
         return f"{self.prefix}:stats:{name}"
 
+    def served(self, engine: str) -> str:
+        """Present while some live worker renders with `engine` ('*': a worker of any)."""
+        return f"{self.prefix}:served:{engine}"
+
     @property
     def inflight(self) -> str:
         return f"{self.prefix}:inflight"

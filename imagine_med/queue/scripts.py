@@ -88,11 +88,16 @@ if keep > 0 then redis.call('ZREMRANGEBYRANK', p..':userjobs:'..user, 0, keep - 
 return {1, active}
 """
 
-# ARGV: prefix, worker, now, lease_ms, max_running, maxlen, lanes...
+# ARGV: prefix, worker, now, lease_ms, max_running, maxlen, engines_csv ('*': any), lanes...
+# A worker only takes jobs for engines it serves (a CPU box never takes a diffusion job);
+# skipping a user's unserved jobs keeps that user's place in the ring.
 CLAIM = PRELUDE + r"""
 local p, worker, now = ARGV[1], ARGV[2], ARGV[3]
 local lease_ms, maxrun, maxlen = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
-for li = 7, #ARGV do
+local any_engine = ARGV[7] == '*'
+local served = {}
+for e in string.gmatch(ARGV[7], '[^,]+') do served[e] = true end
+for li = 8, #ARGV do
   local lane = ARGV[li]
   local ring = p..':ring:'..lane
   local n = redis.call('LLEN', ring)
@@ -103,7 +108,19 @@ for li = 7, #ARGV do
     if redis.call('SCARD', p..':running:'..user) >= maxrun then
       redis.call('RPUSH', ring, user)
     else
-      local jid = redis.call('LPOP', pend)
+      local jid = nil
+      if any_engine then
+        jid = redis.call('LPOP', pend)
+      else
+        for _, cand in ipairs(redis.call('LRANGE', pend, 0, -1)) do
+          local engine = redis.call('HGET', p..':job:'..cand, 'engine')
+          if (not engine) or served[engine] then
+            redis.call('LREM', pend, 1, cand)
+            jid = cand
+            break
+          end
+        end
+      end
       if redis.call('LLEN', pend) > 0 then redis.call('RPUSH', ring, user) end
       if jid then
         local key = p..':job:'..jid

@@ -47,9 +47,10 @@ return {1, redis.call('EXISTS', KEYS[2])}
 class Keeper(threading.Thread):
     """Renews the current job's lease, notices a cancel request, reaps dead workers' jobs."""
 
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, engines: tuple[str, ...] = ()) -> None:
         super().__init__(name="lease-keeper", daemon=True)
         self.rt = rt
+        self.engines = engines or ("*",)
         self.stopped = threading.Event()
         self.renew = rt.queue.redis.register_script(RENEW)
 
@@ -58,8 +59,9 @@ class Keeper(threading.Thread):
         lease_ms = int(q.conf.lease_s * 1000)
         beat = q.conf.lease_s / 3
         last_reap = 0.0
-        while not self.stopped.wait(beat):
+        while True:
             try:
+                q.announce_engines(self.engines, self.rt.worker_name, ttl_s=int(beat * 6) + 5)
                 current = self.rt.current
                 if current is not None:
                     kept, cancel = self.renew(
@@ -79,6 +81,8 @@ class Keeper(threading.Thread):
                 log.warning("keeper: Redis error %s", exc)
             except Exception:
                 log.exception("keeper failed")
+            if self.stopped.wait(beat):
+                return
 
     def stop(self) -> None:
         self.stopped.set()
@@ -92,8 +96,12 @@ class ImagineWorker(SimpleWorker):
     rq's job dependencies and repeats are not used by imagine-med, so success handling skips them.
     """
 
-    def __init__(self, jq: JobQueue, raw: redis.Redis, name: str | None = None) -> None:
+    def __init__(
+        self, jq: JobQueue, raw: redis.Redis, name: str | None = None,
+        engines: tuple[str, ...] = (),
+    ) -> None:
         self.jq = jq
+        self.engines = engines  # () = any engine
         self.job_queue = Queue(jq.keys.rq_queue, connection=raw)
         name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
         super().__init__(
@@ -102,7 +110,7 @@ class ImagineWorker(SimpleWorker):
         )
         self.rt = Runtime(jq, self.name)
         set_runtime(self.rt)
-        self.keeper = Keeper(self.rt)
+        self.keeper = Keeper(self.rt, engines)
         self._last_beat = 0.0
 
     # ---- choosing the next job
@@ -111,7 +119,8 @@ class ImagineWorker(SimpleWorker):
         c = self.jq.conf
         got = self.jq.scripts.claim(
             args=[self.jq.prefix, self.name, repr(time.time()), int(c.lease_s * 1000),
-                  c.max_running_per_user, c.stream_maxlen, *LANES]
+                  c.max_running_per_user, c.stream_maxlen, ",".join(self.engines) or "*",
+                  *LANES]
         )
         if not got:
             return None
