@@ -59,10 +59,9 @@ class VerifyResult:
                 f"{self.name}: NOT marked{claim}; no imagine-med watermark found "
                 f"(best sync z={self.sync_z:.1f})"
             )
-        which = "the grid of 4 variants" if self.variant == "grid" else f"variant {self.variant}"
         return (
-            f"{self.name}: MARKED synthetic (imagine-med): job {self.job_tag}, {which}, "
-            f"key {self.key_id}; confidence {self.confidence:.9f} "
+            f"{self.name}: MARKED synthetic (imagine-med): job {self.job_tag}, variant "
+            f"{self.variant}, key {self.key_id}; confidence {self.confidence:.9f} "
             f"(bit agreement {self.bit_agreement:.0%}, sync z={self.sync_z:.1f})"
         )
 
