@@ -121,8 +121,5 @@ def test_jobs_and_cancel_commands(qenv, tmp_path: Path) -> None:
     assert f"{mine.id}  queued" in listed.stdout and "#1 in line" in listed.stdout
     refused = cli("cancel", theirs.id)
     assert refused.returncode == 4 and "or a moderator" in refused.stderr
-    assert cli("cancel", mine.id).stdout.strip() == f"{mine.id}: cancelled"
-    assert cli("cancel", theirs.id, "--moderator").returncode == 0
-    assert {jq.status(mine.id).status, jq.status(theirs.id).status} == {"cancelled"}
-    shown = cli("jobs", mine.id)
-    assert shown.returncode == 0 and '"status": "cancelled"' in shown.stdout
+    assert cli("cancel", theirs.id, "--moderator").stdout.strip() == f"{theirs.id}: cancelled"
+    assert jq.status(theirs.id).status == "cancelled" and jq.status(mine.id).status == "queued"

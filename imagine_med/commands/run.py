@@ -116,7 +116,8 @@ class Stack:
             self.commands[name] = [*me, "worker", "--name", f"{host}-{os.getpid()}-{i}",
                                    "--log-format", "json"]
             self._spawn(name, env, log_dir)
-            lines.append((f"Worker {i}", f"phantom engine, pid {self.procs[name].pid}, "
+            engines = "phantom + diffusion" if settings.diffusion_model else "phantom"
+            lines.append((f"Worker {i}", f"{engines} engine, pid {self.procs[name].pid}, "
                                          f"log {log_dir / (name + '.log')}"))
 
         port = self.args.metrics_port

@@ -27,7 +27,7 @@ from typing import Any
 
 import redis
 
-from imagine_med.prompt.spec import CaseSpec
+from imagine_med.prompt.spec import CaseSpec, EngineName
 from imagine_med.queue.config import LANES, QueueSettings, get_queue_settings
 from imagine_med.queue.connection import connect, resolve_url, wrap_errors
 from imagine_med.queue.keys import Keys
@@ -49,6 +49,7 @@ from imagine_med.store import make_engine, repo, session_scope
 from imagine_med.store.blobs import LocalBlobStore
 
 log = logging.getLogger("imagine_med.queue")
+ENGINES: tuple[str, ...] = typing.get_args(EngineName)
 
 
 def _ts(value: float | None) -> datetime | None:
@@ -194,7 +195,6 @@ class JobQueue:
                 f"This request makes {n} jobs, more than the {self.user_limit} one person may "
                 "have queued at once. Split it into smaller requests."
             )
-        self._check_engines({s.engine for s in specs})
         now = time.time()
         group_id = uuid.uuid4().hex
         jobs: list[dict[str, str]] = []
@@ -222,19 +222,22 @@ class JobQueue:
             tx = conn.begin()
             repo.insert_jobs(conn, rows)  # written, not committed: undone if Redis says no
             try:
-                ok, active = self.scripts.submit(
+                reply = self.scripts.submit(
                     args=[
                         self.prefix, requester.user_key, lane, self.user_limit,
                         "1" if hold else "0", repr(now), self.conf.stream_maxlen,
-                        ",".join(LANES), *[json.dumps(j) for j in jobs],
+                        ",".join(LANES), ",".join(sorted({s.engine for s in specs})),
+                        ",".join(ENGINES), *[json.dumps(j) for j in jobs],
                     ]
                 )
             except redis.RedisError as exc:
                 tx.rollback()
                 raise wrap_errors(exc, self.redis_url) from exc
-            if not ok:
+            if int(reply[0]) != 1:
                 tx.rollback()
-                raise LimitExceeded(self._limit_message(int(active), n))
+                if int(reply[0]) == 0:
+                    raise LimitExceeded(self._limit_message(int(reply[1]), n))
+                raise QueueError(self._engine_message(reply[1], reply[2].split(",")))
             try:
                 tx.commit()
             except Exception:
@@ -259,27 +262,13 @@ class JobQueue:
             pipe.set(self.keys.served(engine), worker, ex=ttl_s)
         pipe.execute()
 
-    def _check_engines(self, engines: set[str]) -> None:
-        """Refuse jobs no live worker can render, when workers are running at all (with none
-        running, jobs wait for the first to start)."""
-        from imagine_med.prompt.spec import EngineName
-
-        known = [*typing.get_args(EngineName), "*"]
-        try:
-            alive = dict(zip(known, self.redis.mget([self.keys.served(e) for e in known]),
-                             strict=True))
-        except redis.RedisError as exc:
-            raise wrap_errors(exc, self.redis_url) from exc
-        if not any(alive.values()) or alive["*"]:
-            return
-        missing = sorted(e for e in engines if not alive.get(e))
-        if missing:
-            serving = ", ".join(e for e, w in alive.items() if w and e != "*")
-            raise QueueError(
-                f"No worker renders with the {' or '.join(missing)} engine here right now "
-                f"(running: {serving}). Ask with --engine {serving.split(', ')[0]} or ask an "
-                "admin to start a worker for it."
-            )
+    @staticmethod
+    def _engine_message(missing: str, serving: list[str]) -> str:
+        return (
+            f"No worker renders with the {missing} engine here right now (running: "
+            f"{', '.join(serving)}). Use --engine {serving[0]}, or ask an admin to start a "
+            f"worker for {missing}."
+        )
 
     def submit_followup(
         self,
@@ -510,8 +499,8 @@ class JobQueue:
                 held = info.status == "held"
                 self.scripts.submit(args=[
                     self.prefix, info.user_key, info.lane, 1_000_000, "1" if held else "0",
-                    repr(time.time()), self.conf.stream_maxlen, ",".join(LANES),
-                    json.dumps(info_to_hash(info)),
+                    repr(time.time()), self.conf.stream_maxlen, ",".join(LANES), "",
+                    ",".join(ENGINES), json.dumps(info_to_hash(info)),
                 ])
             return [i.id for i in lost]
         finally:

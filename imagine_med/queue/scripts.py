@@ -51,17 +51,33 @@ local function wake(p, n)
 end
 """
 
-# ARGV: prefix, user_key, lane, limit, held(0/1), now, maxlen, lanes_csv, job_json...
+# ARGV: prefix, user_key, lane, limit, held(0/1), now, maxlen, lanes_csv,
+#       needed_engines_csv, known_engines_csv, job_json...
+# Returns {1, active} (queued), {0, active} (over the user's limit) or {-1, engine, serving_csv}
+# (workers are running but none serves `engine`; with no worker at all, jobs wait).
 SUBMIT = PRELUDE + r"""
 local p, user, lane = ARGV[1], ARGV[2], ARGV[3]
 local limit, held, now, maxlen = tonumber(ARGV[4]), ARGV[5] == '1', ARGV[6], ARGV[7]
-local n = #ARGV - 8
+local n = #ARGV - 10
+if redis.call('EXISTS', p..':served:*') == 0 then
+  local serving = {}
+  for e in string.gmatch(ARGV[10], '[^,]+') do
+    if redis.call('EXISTS', p..':served:'..e) == 1 then serving[#serving + 1] = e end
+  end
+  if #serving > 0 then
+    local alive = {}
+    for _, e in ipairs(serving) do alive[e] = true end
+    for e in string.gmatch(ARGV[9], '[^,]+') do
+      if not alive[e] then return {-1, e, table.concat(serving, ',')} end
+    end
+  end
+end
 local active = redis.call('SCARD', p..':running:'..user)
 for l in string.gmatch(ARGV[8], '[^,]+') do
   active = active + redis.call('LLEN', p..':pending:'..l..':'..user)
 end
 if (not held) and active + n > limit then return {0, active} end
-for i = 9, #ARGV do
+for i = 11, #ARGV do
   local job = cjson.decode(ARGV[i])
   local jid = job['id']
   local flat = {}
