@@ -432,10 +432,10 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
         "lingula": hila["left"] + np.array([4, 16, -16]) * s,
         "lll": hila["left"] + np.array([2, -12, -20]) * s,
     }
-    n_attr = {"rul": 110, "rml": 55, "rll": 140, "lul": 105, "lingula": 50, "lll": 130}
+    n_attr = {"rul": 140, "rml": 70, "rll": 180, "lul": 135, "lingula": 65, "lll": 165}
     trees: dict[str, Tubes] = {}
     bronchi: dict[str, Tubes] = {}
-    cand = rand.uniform(0, 1, (2600, 3))
+    cand = rand.uniform(0, 1, (3400, 3))
     for i, lobe in enumerate(LOBES):
         piece = lobe_pieces[lobe]
         lo, hi = piece.bounds
@@ -506,37 +506,47 @@ def _grow_tree(root: np.ndarray, pts: np.ndarray, r_leaf: float, jitter: np.ndar
                j0: int) -> Tubes:
     """Space-filling branching: each node heads for the centroid of the lung region it serves
     and splits that region in two across its principal axis; radii follow Murray's law
-    (r^3 of a parent = sum of its children's)."""
-    p0s: list[np.ndarray] = []
-    p1s: list[np.ndarray] = []
-    rs: list[float] = []
-    counter = [j0]
-
-    def rec(p: np.ndarray, group: np.ndarray, depth: int) -> None:
-        n = len(group)
-        if n <= 2 or depth > 14:
-            for q in group:
-                p0s.append(p)
+    (r^3 of a parent = sum of its children's). Built one generation at a time, every node of a
+    generation in the same numpy pass."""
+    pts = np.asarray(pts, float)
+    p0s, p1s, rs = [], [], []
+    # each live node: a contiguous slice [start, end) of `pts` and its position
+    starts = np.array([0])
+    ends = np.array([len(pts)])
+    pos = np.asarray(root, float)[None, :]
+    counter = j0
+    for _depth in range(16):
+        sizes = ends - starts
+        leaf = sizes <= 2
+        for k in np.flatnonzero(leaf):  # leaves: one twig to each remaining target
+            for q in pts[starts[k]:ends[k]]:
+                p0s.append(pos[k])
                 p1s.append(q)
                 rs.append(r_leaf)
-            return
-        c = group.mean(axis=0)
-        j = jitter[counter[0] % len(jitter)]
-        counter[0] += 1
-        q = p + (c - p) * 0.5 + j * 2.0
-        r = r_leaf * n ** (1 / 3)
-        p0s.append(p)
-        p1s.append(q)
-        rs.append(r)
-        # split the region in two across its principal axis
-        centred = group - c
-        _w, v = np.linalg.eigh(centred.T @ centred)
-        half = n // 2
-        order = np.argpartition(centred @ v[:, -1], half)
-        rec(q, group[order[:half]], depth + 1)
-        rec(q, group[order[half:]], depth + 1)
-
-    rec(np.asarray(root, float), pts, 0)
+        keep = ~leaf
+        if not keep.any():
+            break
+        starts, ends, pos, sizes = starts[keep], ends[keep], pos[keep], sizes[keep]
+        owner = np.repeat(np.arange(len(starts)), sizes)
+        idx = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
+        sub = pts[idx]
+        c = np.add.reduceat(sub, np.r_[0, np.cumsum(sizes)[:-1]]) / sizes[:, None]
+        centred = sub - c[owner]
+        outer = centred[:, :, None] * centred[:, None, :]
+        cov = np.add.reduceat(outer, np.r_[0, np.cumsum(sizes)[:-1]])
+        _w, v = np.linalg.eigh(cov)
+        proj = (centred * v[owner, :, -1]).sum(axis=1)
+        order = np.lexsort((proj, owner))
+        pts[idx] = sub[order]  # each node's slice now sorted along its principal axis
+        j = jitter[(counter + np.arange(len(starts))) % len(jitter)]
+        counter += len(starts)
+        q = pos + (c - pos) * 0.5 + j * 2.0
+        p0s.extend(pos)
+        p1s.extend(q)
+        rs.extend(r_leaf * sizes ** (1 / 3))
+        half = starts + sizes // 2
+        starts, ends = np.r_[starts, half], np.r_[half, ends]
+        pos = np.r_[q, q]
     r = np.array(rs)
     return Tubes(np.array(p0s), np.array(p1s), r, r * 0.85)
 

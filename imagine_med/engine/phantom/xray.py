@@ -200,17 +200,18 @@ def _resize(img: np.ndarray, h: int, w: int, nearest: bool = False) -> np.ndarra
     return np.asarray(Image.fromarray(img.astype(np.float32)).resize((w, h), mode))
 
 
-def draw_tubes(t: Tubes, view: View, src_dirs_fn=None) -> tuple[np.ndarray, np.ndarray,
-                                                                 np.ndarray]:
-    """Full-resolution path-length image (mm) of a tube set, plus its outline image."""
+def draw_tubes(t: Tubes, view: View, outline: bool = False
+               ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Full-resolution path-length image (mm) of a tube set, its outline image (cortical
+    edges, when asked) and its footprint mask."""
     W, H = view.width, view.height
     img = Image.new("F", (W, H), 0.0)
-    edge = Image.new("F", (W, H), 0.0)
     dr = ImageDraw.Draw(img)
-    de = ImageDraw.Draw(edge)
+    edge = Image.new("F", (W, H), 0.0) if outline else None
+    de = ImageDraw.Draw(edge) if edge is not None else None
     if not len(t):
         z = np.zeros((H, W), np.float32)
-        return z, z, z
+        return z, None, z > 0
     u0, v0, m0 = view.project(t.p0)
     u1, v1, m1 = view.project(t.p1)
     rho0 = t.r0 * m0 / view.px
@@ -246,13 +247,14 @@ def draw_tubes(t: Tubes, view: View, src_dirs_fn=None) -> tuple[np.ndarray, np.n
         dr.polygon(poly, fill=value)
         if a1 > 1.5:
             dr.ellipse([u1[i] - a1, v1[i] - a1, u1[i] + a1, v1[i] + a1], fill=value)
-        if a0 > 2.0:
+        if de is not None and a0 > 2.0:
             de.line([poly[0], poly[1]], fill=1.0, width=1)
             de.line([poly[2], poly[3]], fill=1.0, width=1)
     arr = np.asarray(img, dtype=np.float32)
     if splat is not None:
         arr = np.maximum(arr, splat)  # thin tubes: same overwrite rule as the drawn ones
-    return arr, np.asarray(edge, dtype=np.float32), (arr > 0).astype(np.float32)
+    edges = np.asarray(edge, dtype=np.float32) if edge is not None else None
+    return arr, edges, arr > 0
 
 
 def _splat_thin(u0, v0, u1, v1, plen, mass_per_px, W: int, H: int) -> np.ndarray | None:
@@ -326,21 +328,22 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         if comp.show_with and comp.show_with not in lengths:
             continue
         delta = (M[comp.material].mu_mm - M[comp.container].mu_mm) * comp.xray_gain
-        img, edge, mask = draw_tubes(comp.tubes, view)
+        outline = comp.outline > 0 and comp.shell_material is not None
+        img, edge, mask = draw_tubes(comp.tubes, view, outline)
         contrib = delta * img
         if comp.fade_with and comp.fade_with in lengths:
             contrib = contrib * (1 - fill(comp.fade_with))
         if comp.show_with:
             contrib = contrib * fill(comp.show_with)
-            mask = mask * (fill(comp.show_with) > 0.3)
-        if comp.outline > 0 and comp.shell_material:
+            mask = mask & (fill(comp.show_with) > 0.3)
+        if outline and edge is not None:
             dsh = M[comp.shell_material].mu_mm - M[comp.material].mu_mm
             contrib = contrib + dsh * comp.outline * 5.0 * edge
         key = 0.6 if comp.blur_px < 1.0 else 1.4  # two blur passes for all tube sets
         buckets[key] = buckets.get(key, 0) + contrib
         full_lengths[comp.label] = full_lengths.get(comp.label, 0) + img
         if comp.labelled:
-            tube_layers.append((comp.label_priority, order, comp.label, mask > 0))
+            tube_layers.append((comp.label_priority, order, comp.label, mask))
     for sigma, img in buckets.items():
         line += ndimage.gaussian_filter(np.asarray(img, np.float32), sigma, truncate=3)
     # tubes are drawn on top of solids of lower priority only
