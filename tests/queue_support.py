@@ -12,16 +12,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from imagine_med.prompt.spec import CaseSpec
-from imagine_med.queue.api import JobQueue
-from imagine_med.queue.config import LANES, QueueSettings
-from imagine_med.queue.types import Requester
-from imagine_med.settings import Settings
-from imagine_med.store import migrate
+if TYPE_CHECKING:  # imported lazily: conftest loads this module for every test session
+    from imagine_med.prompt.spec import CaseSpec
+    from imagine_med.queue.api import JobQueue
+    from imagine_med.queue.types import Requester
 
 TESTS_DIR = Path(__file__).resolve().parent
 ROOT = TESTS_DIR.parent
@@ -29,10 +27,14 @@ ROOT = TESTS_DIR.parent
 
 def spec(prompt: str = "", **kw: Any) -> CaseSpec:
     """A tiny spec for the test engine (prompt words steer it: sleep=, fail=, suicide=)."""
+    from imagine_med.prompt.spec import CaseSpec
+
     return CaseSpec(modality="xray", prompt=prompt, width=64, height=64, **kw)
 
 
 def who(user: str, *roles: str, platform: str = "cli") -> Requester:
+    from imagine_med.queue.types import Requester
+
     return Requester(platform=platform, user=user, team="t1", channel="c1", roles=roles,
                      reply_target={"thread": f"th-{user}"})
 
@@ -41,6 +43,8 @@ def claim(
     jq: JobQueue, worker: str = "w-test", lease_s: float | None = None, engines: str = "*"
 ) -> tuple[str, int] | None:
     """What a worker's dequeue does, without running anything."""
+    from imagine_med.queue.config import LANES
+
     c = jq.conf
     got = jq.scripts.claim(
         args=[jq.prefix, worker, repr(time.time()), int((lease_s or c.lease_s) * 1000),
@@ -66,6 +70,10 @@ class QueueEnv:
     conf: dict[str, Any] = field(default_factory=dict)
 
     def queue(self, **conf: Any) -> JobQueue:
+        from imagine_med.queue.api import JobQueue
+        from imagine_med.queue.config import QueueSettings
+        from imagine_med.settings import Settings
+
         merged = {**self.conf, **conf}
         return JobQueue(
             self.redis_url, self.prefix, self.database_url,
@@ -90,6 +98,8 @@ class QueueEnv:
 
 @pytest.fixture
 def qenv(redis_url: str, namespace: str, tmp_path: Path) -> QueueEnv:
+    from imagine_med.store import migrate
+
     db = f"sqlite:///{tmp_path / 'queue.db'}"
     migrate(db)
     return QueueEnv(redis_url, namespace, db, tmp_path / "data")
