@@ -32,8 +32,13 @@ def cli_requester(user: str | None, roles: list[str]):  # type: ignore[no-untype
 
 
 def run(args: argparse.Namespace) -> int:
+    import logging
+
     from imagine_med.prompt import PromptError, parse
     from imagine_med.queue.types import QueueError
+
+    if not args.verbose:  # the queue's per-job log lines are for servers, not this terminal
+        logging.getLogger("imagine_med.queue").setLevel(logging.WARNING)
 
     try:
         specs = parse(args.prompt)

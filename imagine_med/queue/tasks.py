@@ -25,7 +25,7 @@ VARIATION_STRENGTH = {"subtle": 0.3, "strong": 0.7}
 
 
 class JobCancelled(Exception):
-    pass
+    """Raised from the progress callback when the owner or a moderator cancelled the job."""
 
 
 class LeaseLost(Exception):
@@ -181,8 +181,9 @@ def _store_files(q: JobQueue, result: Any) -> tuple[dict[str, str], list[dict[st
 
 
 def execute(job_id: str, attempt: int) -> dict[str, Any]:
-    """Run one try of a job. Failures are recorded (and published) and then re-raised, so rq's
-    own registries show them too."""
+    """Run one try of a job: render, store files and row, then publish the outcome. A refusal
+    (an error with a user-facing `.message`) is a failed job; an unexpected error is also
+    re-raised after being recorded, so rq's failed registry and logs show its traceback."""
     rt = runtime()
     q = rt.queue
     h = rt.prefetched.pop(job_id, None) or q.redis.hgetall(q.keys.job(job_id))
