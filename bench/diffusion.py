@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)  # bench/ holds queue.py: keep the standard library's `queue` visible
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch

@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)  # bench/ holds queue.py: keep the standard library's `queue` visible
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from imagine_med.moderation import screen
