@@ -165,7 +165,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     rx_b, ry_b = a_mid + 14 * s + fat, b_mid + 14 * s + fat * 0.9
     torso = Convex([cylinder_q([0, 0, 0], [rx_b, ry_b]), halfspace([0, 0, 1], z_top)],
                    (np.array([-rx_b, -ry_b, zT(14)]), np.array([rx_b, ry_b, z_top])))
-    cap = ellipsoid([0, 0, z_top], [rx_b, ry_b * 0.92, 62 * s], None,
+    cap = ellipsoid([0, 0, z_top], [rx_b, ry_b, 62 * s], None,
                     halfspace([0, 0, -1], -z_top))
     neck_r = np.array([52, 50]) * s * (1.0 + fat / (100 * s))
     neck = Convex([cylinder_q([0, 8 * s, 0], neck_r), halfspace([0, 0, -1], -z_top)],
@@ -179,7 +179,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     mrx, mry = rx_b - fat, ry_b - fat * 0.9
     torso_m = Convex([cylinder_q([0, 0, 0], [mrx, mry]), halfspace([0, 0, 1], z_top)],
                      (np.array([-mrx, -mry, zT(14)]), np.array([mrx, mry, z_top])))
-    cap_m = ellipsoid([0, 0, z_top], [mrx, mry * 0.92, 62 * s - fat], None,
+    cap_m = ellipsoid([0, 0, z_top], [mrx, mry, 62 * s - fat], None,
                       halfspace([0, 0, -1], -z_top))
     scene.add(Component("muscle", "muscle", "fat", Solid([torso_m]), label_priority=2))
     scene.add(Component("muscle", "muscle", "fat", Solid([cap_m]), label_priority=2))
@@ -358,8 +358,8 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     land["z_bubble"] = top_st
 
     # ---- lungs: lobes by fissures ----------------------------------------------------------
-    floor_r = halfspace([0, 0, -1], -(z_dome_r - 95 * s))
-    floor_l = halfspace([0, 0, -1], -(z_dome_l - 95 * s))
+    floor_r = halfspace([0, 0, -1], -(z_dome_r - 125 * s))
+    floor_l = halfspace([0, 0, -1], -(z_dome_l - 125 * s))
     env = ellipsoid_q(cav_center, cav_radii - 3 * s)
     envelope_bounds = (cav_center - cav_radii, cav_center + cav_radii)
     side_env: dict[str, Convex] = {

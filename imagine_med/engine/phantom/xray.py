@@ -379,19 +379,24 @@ def _detector(line: np.ndarray, view: View, rng: np.random.Generator,
     q = -np.log(det)
     # mild dynamic-range equalisation and edge enhancement, as digital chest units apply
     small = q[::4, ::4]
-    big = ndimage.gaussian_filter(small, 40.0 / (px * 4), mode="nearest")
+    big = ndimage.gaussian_filter(small, 28.0 / (px * 4), mode="nearest")
     big = _resize(big - big.mean(), q.shape[0], q.shape[1]).astype(np.float64)
     fine = ndimage.gaussian_filter(q, 1.6 / px, truncate=3)
-    enh = q - 0.3 * big + 0.6 * (q - fine)
+    enh = q - 0.45 * big + 0.6 * (q - fine)
     sub = (slice(None, None, 2), slice(None, None, 2))  # percentiles on every 4th pixel
     es, qs = enh[sub], q[sub]
     body = qs > 0.3
     if body.sum() < 50:
         body = np.ones_like(qs, bool)
     lo = np.percentile(es[body], 10)  # the darker lung: what a chest unit's histogram finds
+    chest = body
     if lung is not None and lung[sub].sum() > 50:
         lo = min(lo, np.percentile(es[lung[sub]], 20))
-    hi = np.percentile(es[body], 99.8)
+        rows = np.flatnonzero(lung[sub].any(axis=1))
+        chest = body.copy()
+        chest[: rows.min()] = False
+        chest[rows.max() + 1:] = False  # the abdomen below may burn out, as on a real film
+    hi = np.percentile(es[chest], 99.5)
     t = (enh - lo) / max(hi - lo, 1e-6)
     knee = 0.82  # soft shoulder: dense regions keep their gradation instead of clipping
     t = np.where(t > knee, knee + 0.2 * np.tanh((t - knee) / 0.2), t)
