@@ -208,7 +208,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     knob = ellipsoid(knob_c, np.array([16 if not elderly else 19, 26, 16]) * s)
     d_top = np.array([22 * s + shift, -38 * s, land["z_arch"] - 15 * s])
     d_bot = np.array([10 * s + shift * 0.4, y_cav - b_mid + 42 * s, zT(11)])
-    desc = ellipsoid((d_top + d_bot) / 2, [13 * s, 13 * s, np.linalg.norm(d_top - d_bot) / 2],
+    desc = ellipsoid((d_top + d_bot) / 2, [17 * s, 17 * s, np.linalg.norm(d_top - d_bot) / 2],
                      axis_rotation(d_top - d_bot))
     trunk = ellipsoid([22 * s + shift, 20 * s, land["z_pulmonary_trunk"]],
                       np.array([17, 19, 24]) * s)
@@ -248,7 +248,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
 
     f = 1.0
     for _ in range(4):
-        f *= ctr * thorax * 0.965 / width(f)
+        f *= ctr * thorax * 0.9 / width(f)
     hc, rac, hr, rar = scaled(f)
     # the heart rests on the diaphragm: drop it until its lowest point is below the base
     sink = (hc[2] - half(Rh, hr, 2)) - (base_z - 6 * s)
@@ -258,8 +258,8 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     heart_main = ellipsoid(hc, hr, Rh, base_clip)
     heart_ra = ellipsoid(rac, rar, None, base_clip)
     # left atrium: the posterior chamber, lying on the oesophagus in front of the spine
-    lac = np.array([12 * s + shift, hc[1] - 52 * s, hc[2] + 26 * s])
-    heart_la = ellipsoid(lac, np.array([50 * f, 38, 40 * f]) * s, None, base_clip)
+    lac = np.array([14 * s + shift, hc[1] - 58 * s, hc[2] + 20 * s])
+    heart_la = ellipsoid(lac, np.array([40 * f, 44, 44 * f]) * s, None, base_clip)
     heart = [heart_main, heart_ra, heart_la]
     land["ctr_target"] = ctr
     land["heart_top"] = float(hc[2] + hr.max() * 0.6)
