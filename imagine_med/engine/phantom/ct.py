@@ -178,11 +178,25 @@ def render_slice(scene: Scene, plane: Plane, rng: np.random.Generator, noise_hu:
     return hu.astype(np.float32), labels
 
 
+def _paint_order(scene: Scene) -> list:
+    """Painter's order: anatomy, then diffuse lung disease, then the vessels and airways (seen
+    through ground glass, emphysema and reticulation on CT), then focal findings and devices."""
+    def rank(c) -> int:
+        if c.finding is None:
+            return 2 if c.label in ("pulmonary_vessels", "airway") else 0
+        return 1 if c.finding in _DIFFUSE else 3
+
+    return sorted(scene.components, key=rank)
+
+
+_DIFFUSE = {"emphysema", "pulmonary_edema", "fibrosis"}
+
+
 def _paint(scene: Scene, plane: Plane) -> tuple[np.ndarray, np.ndarray]:
     H, W = plane.height, plane.width
     hu = np.full((H, W), -1000.0)
     labels = np.zeros((H, W), np.uint8)
-    for comp in scene.components:
+    for comp in _paint_order(scene):
         if not comp.ct:
             continue
         lid = label_id(comp.label) if comp.labelled else None

@@ -426,12 +426,13 @@ def _collapse(an: Anatomy, p: Placed, rand: Rand) -> None:
 def _emphysema(an: Anatomy, p: Placed, rand: Rand) -> None:
     s = an.scene.landmarks["size"]
     zcut = an.scene.landmarks["z_horizontal_fissure"] - 20 * s
-    centres = rand.uniform(-1, 1, (900, 3)) * np.array([140, 100, 160]) * s
-    centres[:, 2] += zcut + 120 * s
-    radii = rand.uniform(1.5, 4.5, 900) * s
+    centres = rand.uniform(-1, 1, (4000, 3)) * np.array([140, 100, 170]) * s
+    centres[:, 2] += zcut + 100 * s
+    # centrilobular holes, larger and more crowded toward the apices
+    radii = rand.uniform(1.5, 4.0, 4000) * s * (1 + np.clip((centres[:, 2] - zcut) / 200, 0, 1))
 
     def tex(q, c=centres, r=radii):
-        return holes_hu(q, c, r, base=-915.0)
+        return holes_hu(q, c, r, base=-885.0, hole=-1000.0)
 
     for lb in LOBES:
         _add(an, p, "emphysema", "lung", _lobe_solid(an, lb), ct_texture=tex, label_min_mm=25,

@@ -24,7 +24,8 @@ CT_LEVELS = ("thoracic_inlet", "lung_apices", "aortic_arch", "carina", "pulmonar
              "heart", "lung_bases", *(f"t{k}" for k in range(1, 13)))
 
 
-def _findings(placed: list[Placed], labels: np.ndarray) -> list[FindingResult]:
+def _findings(placed: list[Placed], labels: np.ndarray, modality: str = "xray",
+              supine: bool = False) -> list[FindingResult]:
     out = []
     seen: set[str] = set()
     for p in placed:
@@ -37,7 +38,7 @@ def _findings(placed: list[Placed], labels: np.ndarray) -> list[FindingResult]:
             xs) else None
         location = p.lobe or p.zone or (f"rib_{p.rib}" if p.rib else None)
         out.append(FindingResult(p.name, lid, bbox, p.side, location,
-                                 answer_key.sentence(p, "x")))
+                                 answer_key.sentence(p, modality, supine)))
     return out
 
 
@@ -71,7 +72,8 @@ class PhantomXray:
         ctr = b.scene.landmarks["ctr_target"]
         return RenderResult(
             pixels=pixels, label_map=labels, labels=_labels_present(labels),
-            findings=_findings(b.placed, labels), pixel_spacing_mm=(v.px, v.px),
+            findings=_findings(b.placed, labels, "xray", view == "ap"),
+            pixel_spacing_mm=(v.px, v.px),
             answer_key=answer_key.compose(b.placed, "xray", view, ctr, b.age, b.sex),
             tags={"modality": "CR", "view": view.upper() if view != "lateral" else "LATERAL",
                   "engine": "phantom", "sex": b.sex, "age": str(b.age)},
@@ -157,7 +159,7 @@ class PhantomCT:
         progress(1.0, "done")
         return RenderResult(
             pixels=pixels, label_map=labels, labels=_labels_present(labels),
-            findings=_findings(b.placed, labels), pixel_spacing_mm=(plane.px, plane.px),
+            findings=_findings(b.placed, labels, "ct"), pixel_spacing_mm=(plane.px, plane.px),
             answer_key=answer_key.compose(b.placed, "ct", plane_name,
                                           b.scene.landmarks["ctr_target"], b.age, b.sex),
             tags={"modality": "CT", "plane": plane_name, "level": level_name,
