@@ -202,8 +202,8 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     med = ellipsoid([2 * s + shift, y_cav - 6 * s, zT(4.2)],
                     np.array([25 * adjust.mediastinum_widen * (1.2 if view == "ap" else 1.0) * s,
                               b_mid * 0.72, 235 * s]))
-    para = ellipsoid([shift * 0.3 + 3 * s, y_cav - b_mid + 32 * s, zT(6)],
-                     np.array([27, 38, 260]) * s)
+    para = ellipsoid([shift * 0.3 + 2 * s, y_cav - b_mid + 30 * s, zT(6)],
+                     np.array([22, 36, 260]) * s)
     knob_c = np.array([24 * s + shift + (6 * s if elderly else 0), -16 * s, land["z_arch"]])
     knob = ellipsoid(knob_c, np.array([16 if not elderly else 19, 26, 16]) * s)
     d_top = np.array([22 * s + shift, -38 * s, land["z_arch"] - 15 * s])
@@ -219,14 +219,14 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
                     axis_rotation(svc_top - svc_bot))
 
     # heart: ventricles (tilted ellipsoid) + right atrium, scaled to the target CTR
-    ctr = adjust.ctr if adjust.ctr is not None else rand.uniform(0.435, 0.475)
+    ctr = adjust.ctr if adjust.ctr is not None else rand.uniform(0.43, 0.47)
     if age < 2 and adjust.ctr is None:
         ctr = rand.uniform(0.5, 0.56)
-    axis = np.array([0.72, 0.40, -0.56]) + rand.normal(3) * 0.05
+    axis = np.array([0.78, 0.22, -0.58]) + rand.normal(3) * 0.05
     Rh = axis_rotation(axis)
     base_z = z_dome_l - 12 * s
-    hc = np.array([18 * s + shift, 28 * s, z_dome_l + 70 * s])
-    hr = np.array([56, 52, 100]) * s * rand.uniform(0.95, 1.05, 3)
+    hc = np.array([18 * s + shift, 22 * s, z_dome_l + 70 * s])
+    hr = np.array([56, 60, 100]) * s * rand.uniform(0.95, 1.05, 3)
     rac = np.array([-26 * s + shift, 8 * s, z_dome_r + 42 * s])
     rar = np.array([26, 32, 62]) * s
 
@@ -248,7 +248,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
 
     f = 1.0
     for _ in range(4):
-        f *= ctr * thorax * 0.9 / width(f)
+        f *= ctr * thorax * 0.87 / width(f)
     hc, rac, hr, rar = scaled(f)
     # the heart rests on the diaphragm: drop it until its lowest point is below the base
     sink = (hc[2] - half(Rh, hr, 2)) - (base_z - 6 * s)
