@@ -8,14 +8,21 @@ job (what the wall time would be on an idle core: the engine is single-threaded)
 
 from __future__ import annotations
 
-import argparse
-import os
-import resource
-import statistics
-import time
+import sys
+from pathlib import Path
 
-from imagine_med.case import render_case
-from imagine_med.prompt.spec import CaseSpec, Finding
+# bench/ holds a queue.py that would shadow the standard library's `queue` (which thread pools
+# need) when this script runs as `python bench/engine.py`: drop the script's folder from the path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+from imagine_med.case import render_case  # noqa: E402
+from imagine_med.prompt.spec import CaseSpec, Finding  # noqa: E402
 
 JOBS = [
     ("xray", "PA", {"view": "pa"}, 0.5),
