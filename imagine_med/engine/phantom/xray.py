@@ -312,7 +312,7 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
             layers.append((comp.label_priority, order, comp.label, full > comp.label_min_mm))
     for _p, _o, name, mask in sorted(layers, key=lambda t: (t[0], t[1])):
         coarse_labels[mask] = label_id(name)
-    line = _resize(coarse_line, H, W).astype(np.float64)
+    line = _resize(coarse_line, H, W).astype(np.float32)
     labels = _resize(coarse_labels, H, W, nearest=True).copy()
     fills: dict[str, np.ndarray] = {}
 
@@ -347,10 +347,10 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
     for sigma, img in buckets.items():
         line += ndimage.gaussian_filter(np.asarray(img, np.float32), sigma, truncate=3)
     # tubes are drawn on top of solids of lower priority only
-    solid_prio = np.zeros((H, W), np.int16)
-    prio_of = {label_id(n): p for p, _o, n, _m in layers}
-    for lid, p in prio_of.items():
-        solid_prio[labels == lid] = p
+    lut = np.zeros(256, np.int16)
+    for p, _o, n, _m in layers:
+        lut[label_id(n)] = p
+    solid_prio = lut[labels]
     for p, _o, name, mask in sorted(tube_layers, key=lambda t: (t[0], t[1])):
         m = mask & (solid_prio <= p)
         labels[m] = label_id(name)
@@ -380,7 +380,7 @@ def _detector(line: np.ndarray, view: View, rng: np.random.Generator,
     # mild dynamic-range equalisation and edge enhancement, as digital chest units apply
     small = q[::4, ::4]
     big = ndimage.gaussian_filter(small, 28.0 / (px * 4), mode="nearest")
-    big = _resize(big - big.mean(), q.shape[0], q.shape[1]).astype(np.float64)
+    big = _resize(big - big.mean(), q.shape[0], q.shape[1])
     fine = ndimage.gaussian_filter(q, 1.6 / px, truncate=3)
     enh = q - 0.45 * big + 0.6 * (q - fine)
     sub = (slice(None, None, 2), slice(None, None, 2))  # percentiles on every 4th pixel
