@@ -161,6 +161,7 @@ def write_case(
 ) -> dict[str, Path]:
     """Write grid.png, variant-N.png, variant-N.labels.png and case.json into out_dir.
 
+    A one-image result (an upscale) has no grid: there is nothing to grid.
     Images are stamped (invisible mark + metadata, `imagine_med.provenance.stamp`) for `job_id`;
     the default id is derived from the case, so the same prompt and seed give identical bytes."""
     from imagine_med.provenance.stamp import (
@@ -188,9 +189,10 @@ def write_case(
         lp = out / f"variant-{i + 1}.labels.png"
         Image.fromarray(lab, mode="L").save(lp)
         paths[lp.name] = lp
-    gp = out / "grid.png"
-    save_stamped_png(compose_grid(images), gp, variant=GRID_VARIANT, **stamp)
-    paths[gp.name] = gp
+    if len(images) == VARIANTS:
+        gp = out / "grid.png"
+        save_stamped_png(compose_grid(images), gp, variant=GRID_VARIANT, **stamp)
+        paths[gp.name] = gp
     cp = out / "case.json"
     doc = case_document(result)
     doc["provenance"] = provenance_document(job_id, result.engine)

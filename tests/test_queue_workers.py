@@ -152,3 +152,23 @@ def test_followups_upscale_variation_reroll_refine(
     assert docs[reroll.id]["seed"] != seeds[0] and len(docs[reroll.id]["variants"]) == 4
     assert docs[refine.id]["seed"] == seeds[3] and docs[refine.id]["prompt"] == "refined"
     assert jq.status(up.id).params["parent_id"] == parent.id
+
+
+def test_image_to_image_followups_get_the_parent_pixels(
+    qenv: QueueEnv, queue_workers: Workers
+) -> None:
+    """Engines whose output is not a function of the seed (diffusion) refine, vary and upscale
+    the chosen picture itself: the worker reads it back from the store, label band cut off."""
+    import numpy as np
+
+    from imagine_med.queue.tasks import _parent_pixels
+
+    jq = qenv.queue()
+    queue_workers.start(1)
+    parent = jq.submit([spec("first")], who("alice"))[0]
+    wait_for(lambda: jq.status(parent.id).status == "done", what="parent job")
+    seeds = jq.status(parent.id).result["seeds"]
+    for variant in (1, 3):
+        pixels = _parent_pixels(jq, {"parent_id": parent.id, "variant": variant})
+        assert pixels.shape == (64, 64)
+        assert np.all(pixels == seeds[variant - 1] % 251), "the test engine fills with seed % 251"

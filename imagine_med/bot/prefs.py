@@ -16,7 +16,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     Integer,
-    MetaData,
     String,
     Table,
     create_engine,
@@ -25,12 +24,14 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 
 from imagine_med.prompt.spec import Modality
+from imagine_med.store.db import Base
 
 Scope = Literal["user", "channel"]
 MODALITIES: tuple[str, ...] = get_args(Modality)
 SIZES: tuple[int, ...] = (256, 384, 512, 768, 1024)
 
-metadata = MetaData()
+# On the store's metadata, so Alembic (revision 0003_bot) owns these tables.
+metadata = Base.metadata
 preferences = Table(
     "bot_preferences",
     metadata,
@@ -140,7 +141,7 @@ def _as_bool(key: str, value: Any) -> bool:
 class PreferenceStore:
     def __init__(self, database_url: str | Engine) -> None:
         self.engine = database_url if isinstance(database_url, Engine) else _engine(database_url)
-        metadata.create_all(self.engine, checkfirst=True)
+        preferences.create(self.engine, checkfirst=True)  # databases never migrated
 
     def get(self, platform: str, scope: Scope, subject: str) -> Prefs:
         with self.engine.connect() as conn:

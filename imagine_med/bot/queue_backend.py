@@ -174,7 +174,7 @@ class QueueJobs:
         ]
 
     def retry_pending(self, platform: str, group: str, consumer: str) -> None:
-        self._consumer(platform, group, consumer)._own_pending_done = False
+        self._consumer(platform, group, consumer).retry_pending()
 
     def ack(self, platform: str, group: str, consumer: str, event: JobEvent) -> None:
         stream = self._consumer(platform, group, consumer).stream

@@ -79,6 +79,11 @@ class EventConsumer:
         )
         return self._parse(reply[0][1]) if reply else []
 
+    def retry_pending(self) -> None:
+        """Offer this consumer's unacknowledged events again on the next read (after a failed
+        post, or when an adapter reconnects)."""
+        self._own_pending_done = False
+
     def ack(self, *events: Event) -> None:
         if events:
             self.queue.redis.xack(self.stream, self.group, *[e.id for e in events])
@@ -100,7 +105,7 @@ class EventConsumer:
                 ref = handler(event)
             except Exception:
                 log.exception("posting event %s of job %s failed", event.type, event.job_id)
-                self._own_pending_done = False  # retry it on the next read
+                self.retry_pending()
                 break
             if event.terminal and ref is not None:
                 self.queue.mark_posted(event.job_id, self.platform, str(ref))

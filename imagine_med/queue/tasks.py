@@ -105,65 +105,65 @@ class Progress:
         pipe.execute()
 
 
-def _render(info: JobInfo, progress: Progress) -> Any:
+def _parent_pixels(q: JobQueue, params: dict[str, Any]) -> Any:
+    """The chosen parent variant's pixels, label band cut off, for image-to-image engines.
+
+    The phantom re-renders a variant exactly from its seed, so only engines whose output is
+    not a function of the seed (diffusion) need the picture itself."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from imagine_med.provenance.visible import band_height
+
+    parent = q.status(str(params["parent_id"]))
+    if parent is None or not parent.result:
+        return None
+    key = (parent.result.get("files") or {}).get(f"variant-{params['variant']}.png")
+    if key is None:
+        return None
+    with Image.open(io.BytesIO(q.blobs.get(key))) as im:
+        pixels = np.asarray(im.convert("L" if im.mode in ("L", "I;16") else "RGB"))
+    return pixels[: pixels.shape[0] - band_height(pixels.shape[1])]
+
+
+def _render(q: JobQueue, info: JobInfo, progress: Progress) -> Any:
     """Run the job's kind through render_case."""
     from imagine_med.case import random_seed, render_case
     from imagine_med.prompt.spec import CaseSpec
 
     spec = CaseSpec.model_validate(info.spec)
     p = info.params
+    follows = info.kind in ("refine", "upscale", "variation") and "parent_seed" in p
+    init = _parent_pixels(q, p) if follows and spec.engine != "phantom" else None
+    base_seed = int(p["parent_seed"]) if follows else None
     if info.kind in ("imagine", "refine"):
         seed = p.get("parent_seed") if info.kind == "refine" and spec.seed is None else None
-        return render_case(spec, seed=seed, progress=progress)
+        return render_case(spec, seed=seed, progress=progress, init=init, base_seed=base_seed)
     if info.kind == "reroll":
         return render_case(spec.model_copy(update={"seed": None}), progress=progress)
     if info.kind == "upscale":
         scale = int(p.get("scale", 2))
         big = spec.model_copy(update={"width": spec.width * scale, "height": spec.height * scale})
-        return render_case(big, seeds=[int(p["parent_seed"])], progress=progress)
+        return render_case(big, seeds=[int(p["parent_seed"])], progress=progress, init=init,
+                           base_seed=base_seed)
     if info.kind == "variation":
         return render_case(
             spec.model_copy(update={"seed": None}), seed=random_seed(), progress=progress,
             variation=VARIATION_STRENGTH[p.get("strength", "subtle")],
-            base_seed=int(p["parent_seed"]),
+            base_seed=base_seed, init=init,
         )
     raise ValueError(f"unknown job kind {info.kind!r}")
 
 
-def write_single(result: Any, out: Path) -> dict[str, Path]:
-    """The files of a one-image result (an upscale): variant-1.png, its label map and
-    case.json, stamped as `write_case` stamps them; no grid, as there is nothing to grid."""
-    import numpy as np
-    from PIL import Image
-
-    from imagine_med.case import case_document
-    from imagine_med.provenance.stamp import case_job_id, provenance_document, save_stamped_png
-    from imagine_med.provenance.visible import add_label_band
-
-    job_id = case_job_id(result)
-    variant = result.variants[0]
-    labelled = add_label_band(result.images()[0])
-    paths = {"variant-1.png": out / "variant-1.png", "variant-1.labels.png":
-             out / "variant-1.labels.png", "case.json": out / "case.json"}
-    save_stamped_png(labelled, paths["variant-1.png"], job_id=job_id, variant=1,
-                     engine=result.engine, prompt=result.spec.prompt)
-    lab = np.zeros((labelled.height, labelled.width), dtype=np.uint8)
-    lab[: variant.label_map.shape[0], : variant.label_map.shape[1]] = variant.label_map
-    Image.fromarray(lab, mode="L").save(paths["variant-1.labels.png"])
-    doc = case_document(result)
-    doc["provenance"] = provenance_document(job_id, result.engine)
-    paths["case.json"].write_text(json.dumps(doc, indent=2) + "\n")
-    return paths
-
-
 def _store_files(q: JobQueue, result: Any) -> tuple[dict[str, str], list[dict[str, Any]]]:
-    from imagine_med.case import VARIANTS, write_case
+    from imagine_med.case import write_case
 
     files: dict[str, str] = {}
     images: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="imagine-med-job-") as tmp:
-        many = len(result.variants) == VARIANTS
-        written = write_case(result, tmp) if many else write_single(result, Path(tmp))
+        written = write_case(result, tmp)
         for name, path in sorted(written.items()):
             data = Path(path).read_bytes()
             suffix = Path(name).suffix
@@ -197,7 +197,7 @@ def execute(job_id: str, attempt: int) -> dict[str, Any]:
         if info.kind == "ping":
             result_doc: dict[str, Any] = {"pong": True}
         else:
-            result = _render(info, Progress(rt, info, current))
+            result = _render(q, info, Progress(rt, info, current))
             render_s = time.monotonic() - t0
             files, images = _store_files(q, result)
             result_doc = {

@@ -18,7 +18,12 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 # Modules that declare tables on Base; Alembic's env imports them (add yours here).
-MODEL_MODULES: list[str] = ["imagine_med.store.models", "imagine_med.moderation.models"]
+MODEL_MODULES: list[str] = [
+    "imagine_med.store.models",
+    "imagine_med.moderation.models",
+    "imagine_med.bot.prefs",
+    "imagine_med.bot.targets",
+]
 
 
 class Base(DeclarativeBase):
