@@ -32,8 +32,12 @@ test: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
+# Each script prints a table; diffusion's is meant for a GPU machine (`--help` for a CPU smoke run).
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/queue.py
+	$(BIN)/python bench/watermark.py
+	$(BIN)/python bench/moderation.py
 
 gallery: $(TEST_STAMP)
 	$(BIN)/python -m imagine_med.engine.gallery docs/gallery
