@@ -183,6 +183,12 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
                       halfspace([0, 0, -1], -z_top))
     scene.add(Component("muscle", "muscle", "fat", Solid([torso_m]), label_priority=2))
     scene.add(Component("muscle", "muscle", "fat", Solid([cap_m]), label_priority=2))
+    # lateral film: the arms are raised, so the shoulder girdle's bulk outside the chest wall
+    # leaves the beam (a film-only correction; the label map keeps the body outline)
+    wall = ellipsoid(cav_center, cav_radii + np.array([14 * s + fat, 14 * s + fat, 85 * s]))
+    for piece in (torso, cap):
+        scene.add(Component("body", "air", "fat", Solid([piece], [wall]),
+                            labelled=False, ct=False, film_views=("lateral",)))
     # the thoracic cavity (and upper abdomen): mediastinal / extrapleural fat by default
     cav_piece = cavity.with_(halfspace([0, 0, 1], z_top - 4 * s))
     scene.add(Component("mediastinal_fat", "cavity", "muscle", Solid([cav_piece]),
