@@ -69,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _wait(jq, refs, specs, out: Path, since: str, timeout: float | None) -> int:  # type: ignore[no-untyped-def]
+    import redis
+
     index = {r.id: i for i, r in enumerate(refs)}
     failures = 0
     shown: dict[str, int] = {}
@@ -107,4 +109,8 @@ def _wait(jq, refs, specs, out: Path, since: str, timeout: float | None) -> int:
     except KeyboardInterrupt:
         print("\nstopped waiting; the jobs stay queued (imagine-med cancel ID)", file=sys.stderr)
         return 130
+    except redis.RedisError as exc:
+        print(f"\nlost the connection to Redis while waiting ({exc}); jobs already queued are "
+              "kept and finish when it is back: see `imagine-med jobs`", file=sys.stderr)
+        return 6
     return 3 if failures else 0
