@@ -266,7 +266,10 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     # left atrium: the posterior chamber, lying on the oesophagus in front of the spine
     lac = np.array([14 * s + shift, hc[1] - 58 * s, hc[2] + 20 * s])
     heart_la = ellipsoid(lac, np.array([40 * f, 44, 44 * f]) * s, None, base_clip)
-    heart = [heart_main, heart_ra, heart_la]
+    # left ventricle: the thick posterolateral chamber that makes the left heart border dense
+    lvc = hc + np.array([18 * f, -24, -14 * f]) * s
+    heart_lv = ellipsoid(lvc, np.array([36 * f, 46, 44 * f]) * s, None, base_clip)
+    heart = [heart_main, heart_ra, heart_la, heart_lv]
     land["ctr_target"] = ctr
     land["heart_top"] = float(hc[2] + hr.max() * 0.6)
     # CT only: one myocardial hull so the chambers read as one heart (no contrast in them)
@@ -279,6 +282,9 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     scene.add(Component("heart", "blood", "cavity", Solid([heart_ra], [heart_main]),
                         label_priority=30, label_min_mm=5))
     scene.add(Component("heart", "blood", "cavity", Solid([heart_la], [heart_main, heart_ra]),
+                        label_priority=30, label_min_mm=5))
+    scene.add(Component("heart", "blood", "cavity",
+                        Solid([heart_lv], [heart_main, heart_ra, heart_la]),
                         label_priority=30, label_min_mm=5))
     scene.points["heart_center"] = hc
 
@@ -373,8 +379,8 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
         "left": Convex([env, halfspace([-1, 0, 0], -shift * 0.5), floor_l], envelope_bounds),
     }
     common_holes = [dome_r_c, dome_l_c, med, para]
-    side_holes = {"right": [*common_holes, heart_ra, heart_main, svc],
-                  "left": [*common_holes, heart_main, knob, desc, trunk]}
+    side_holes = {"right": [*common_holes, heart_ra, heart_main, heart_la, svc],
+                  "left": [*common_holes, heart_main, heart_la, heart_lv, knob, desc, trunk]}
 
     post_y, ant_y = y_cav - b_mid, y_cav + b_mid
     tilt = rand.normal(2) * 0.04
