@@ -12,18 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from imagine_med.errors import UserError
 from imagine_med.prompt.spec import CaseSpec
 
 ACTIVE: frozenset[str] = frozenset({"held", "queued", "running"})
 
 
-class JobRefused(Exception):
+class JobRefused(UserError):
     """The queue refused (a limit, an unknown or unfinished parent, Redis down); `message` says
     which and what to do, and is shown to the user as is."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
+from imagine_med.errors import UserError
 from imagine_med.prompt.spec import Modality
 from imagine_med.store.db import Base
 
@@ -46,10 +47,8 @@ preferences = Table(
 )
 
 
-class PreferenceError(ValueError):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class PreferenceError(UserError, ValueError):
+    """A setting name or value the user may not set."""
 
 
 @dataclass(frozen=True)

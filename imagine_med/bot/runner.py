@@ -11,17 +11,14 @@ from dataclasses import dataclass
 from imagine_med.bot.config import BotConfig
 from imagine_med.bot.core import BotCore
 from imagine_med.bot.delivery import DeliveryLoop
+from imagine_med.errors import UserError
 from imagine_med.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 
-class BotSetupError(Exception):
+class BotSetupError(UserError):
     """A missing token or an unreachable service; `message` says what to set or start."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)

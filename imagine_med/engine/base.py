@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from imagine_med.errors import UserError
 from imagine_med.prompt.spec import CaseSpec
 
 # progress(fraction in [0, 1], short stage name)
@@ -23,12 +24,8 @@ def no_progress(_fraction: float, _stage: str) -> None:
     return None
 
 
-class EngineError(Exception):
+class EngineError(UserError):
     """A request an engine cannot serve; `message` is safe to show to the user."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from typing import IO, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from imagine_med.errors import UserError
 from imagine_med.moderation.config import ModerationSettings, get_moderation_settings
 from imagine_med.moderation.models import (
     AUDIT_FIELDS,
@@ -49,12 +50,8 @@ from imagine_med.store.db import make_engine, session_scope, utcnow
 log = logging.getLogger("imagine_med.moderation")
 
 
-class ModerationError(Exception):
+class ModerationError(UserError):
     """A refusal or failure; `message` is written for the person who asked."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class NotModerator(ModerationError):

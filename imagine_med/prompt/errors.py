@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
+from imagine_med.errors import UserError
 
-class PromptError(ValueError):
+
+class PromptError(UserError, ValueError):
     """A prompt that cannot be turned into a spec. `message` is written for the user: it says
     what was wrong, what is allowed and, where it can, what they probably meant."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message

@@ -35,6 +35,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 
 from imagine_med import __version__
+from imagine_med.errors import UserError
 from imagine_med.provenance import watermark as wm
 from imagine_med.provenance.stamp import key_material, mark_image, payload_for
 from imagine_med.provenance.visible import add_label_band
@@ -64,12 +65,8 @@ IODS: dict[str, Iod] = {
 }
 
 
-class DicomExportError(ValueError):
+class DicomExportError(UserError, ValueError):
     """A result that cannot be exported as asked; `message` is user-safe."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def window_to_uint8(values: np.ndarray, center: float, width: float) -> np.ndarray:

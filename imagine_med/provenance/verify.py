@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from imagine_med.errors import UserError
 from imagine_med.provenance import watermark as wm
 from imagine_med.provenance.metadata import read_png_fields
 from imagine_med.settings import Settings, get_settings
@@ -22,12 +23,8 @@ from imagine_med.settings import Settings, get_settings
 MAX_PIXELS = 50_000_000  # refuse decompression bombs politely
 
 
-class ImageReadError(ValueError):
+class ImageReadError(UserError, ValueError):
     """The bytes are not an image we can read; `message` is user-safe."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass

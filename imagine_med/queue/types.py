@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from imagine_med.errors import UserError
+
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled", "held"]
 TERMINAL: frozenset[str] = frozenset({"done", "failed", "cancelled"})
 JobKind = Literal["imagine", "upscale", "variation", "reroll", "refine", "ping"]
@@ -121,12 +123,8 @@ class Event:
         return self.type in TERMINAL
 
 
-class QueueError(Exception):
+class QueueError(UserError):
     """Anything the queue refuses or cannot do; `message` is written for the end user."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class LimitExceeded(QueueError):
