@@ -206,7 +206,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
 
     # ---- mediastinum, heart, great vessels -------------------------------------------------
     med = ellipsoid([2 * s + shift, y_cav - 6 * s, zT(4.2)],
-                    np.array([25 * adjust.mediastinum_widen * (1.2 if view == "ap" else 1.0) * s,
+                    np.array([19 * adjust.mediastinum_widen * (1.2 if view == "ap" else 1.0) * s,
                               b_mid * 0.72, 235 * s]))
     para = ellipsoid([shift * 0.3 + 2 * s, y_cav - b_mid + 30 * s, zT(6)],
                      np.array([22, 36, 260]) * s)
@@ -331,8 +331,9 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
                     hila["left"] + np.array([-8, -4, 0]) * s])
     airway = Tubes.concat([Tubes.from_polyline(trachea, 9 * s), Tubes.from_polyline(rmb, 7 * s),
                            Tubes.from_polyline(lmb, 6 * s)])
+    # gain: the air column must read through the dense mediastinum, as processed films show it
     scene.add(Component("trachea", "air", "cavity", tubes=airway, label_priority=29, blur_px=1.2,
-                        shell_mm=1.5, shell_material="soft"))
+                        shell_mm=1.5, shell_material="soft", xray_gain=1.8))
     scene.points["carina"] = carina
     land["x_carina"] = float(carina[0])
 
