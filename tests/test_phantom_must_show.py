@@ -164,3 +164,8 @@ def test_ct_hounsfield_units(tmp_path):
         heart = v.label_map == HEART
         assert heart.sum() > 500
         assert abs(float(np.median(v.raw[heart])) - 40) <= 30
+        # radiological orientation: patient's left on the viewer's right, anterior at the top
+        hy, hx = np.nonzero(heart)
+        sy, _sx = np.nonzero(v.label_map == ANATOMY["spine"])
+        assert hx.mean() > v.label_map.shape[1] / 2
+        assert sy.mean() > hy.mean()
