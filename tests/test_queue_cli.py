@@ -123,3 +123,34 @@ def test_jobs_and_cancel_commands(qenv, tmp_path: Path) -> None:
     assert refused.returncode == 4 and "or a moderator" in refused.stderr
     assert cli("cancel", theirs.id, "--moderator").stdout.strip() == f"{theirs.id}: cancelled"
     assert jq.status(theirs.id).status == "cancelled" and jq.status(mine.id).status == "queued"
+
+
+def test_submit_screens_the_prompt_like_the_bot(qenv, tmp_path: Path) -> None:
+    """A prompt with patient identifiers is refused and never reaches the queue or the store
+    (only its redacted form is audited); a held one is parked for a moderator."""
+    import sqlalchemy as sa
+
+    env = qenv.env()
+
+    def submit(prompt: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "imagine_med.cli", "submit", prompt],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+
+    raw = "PA chest x-ray, MRN 4829173, right upper lobe consolidation"
+    blocked = submit(raw)
+    assert blocked.returncode == 4, blocked.stdout + blocked.stderr
+    assert "patient identifiers" in blocked.stderr and "Traceback" not in blocked.stderr
+    jq = qenv.queue()
+    assert jq.counts() == {"queued_priority": 0, "queued_normal": 0, "queued_batch": 0,
+                           "running": 0, "held": 0}
+    assert not list(jq.redis.scan_iter(f"{qenv.prefix}:job:*"))
+    engine = sa.create_engine(qenv.database_url)
+    with engine.connect() as conn:
+        dumped = "\n".join(str(row) for table in ("jobs", "moderation_audit", "moderation_cases")
+                           for row in conn.execute(sa.text(f"SELECT * FROM {table}")))
+    engine.dispose()
+    assert "4829173" not in dumped and "MRN [ID]" in dumped
+
+    held = submit("PA chest x-ray that looks like a real patient's film")
+    assert held.returncode == 0, held.stderr
+    assert "moderator" in held.stderr and jq.counts()["held"] == 1

@@ -34,8 +34,8 @@ def cli_requester(user: str | None, roles: list[str]):  # type: ignore[no-untype
 def run(args: argparse.Namespace) -> int:
     import logging
 
+    from imagine_med.errors import UserError
     from imagine_med.prompt import PromptError, parse
-    from imagine_med.queue.types import QueueError
 
     if not args.verbose:  # the queue's per-job log lines are for servers, not this terminal
         logging.getLogger("imagine_med.queue").setLevel(logging.WARNING)
@@ -46,18 +46,27 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
     try:
+        from imagine_med.moderation.service import ModerationService
         from imagine_med.queue.api import JobQueue
 
         jq = JobQueue()
         requester = cli_requester(args.user, args.role)
         since = jq.stream_tail("cli") if args.wait else "0-0"
-        refs = jq.submit(specs, requester, lane=args.lane, prompt=args.prompt)
-    except QueueError as exc:
+        # Screened like a chat prompt: a blocked one (patient identifiers) never reaches the
+        # queue or the store, a held one waits for a moderator.
+        sub = ModerationService(queue=jq).submit(args.prompt, specs, requester, lane=args.lane)
+    except UserError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 4
     except Exception as exc:  # Redis reachable at first but failing, store errors
         print(f"error: could not queue the job: {exc}", file=sys.stderr)
         return 4
+    if sub.screening.decision == "block":
+        print(f"error: refused: {sub.screening.reason}", file=sys.stderr)
+        return 4
+    refs = sub.jobs
+    if sub.screening.decision == "hold":
+        print(f"held: {sub.screening.reason}", file=sys.stderr)
     for ref, spec in zip(refs, specs, strict=True):
         where = jq.position(ref.id)
         line = f"queued {ref.id}  ({spec.describe()})"
