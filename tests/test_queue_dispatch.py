@@ -6,8 +6,6 @@ processes, so orderings are deterministic; tests/test_queue_workers.py runs real
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from queue_support import QueueEnv, claim, events_since, finish, spec, who
 
@@ -120,6 +118,8 @@ def test_cancel_by_owner_or_moderator_only(qenv: QueueEnv) -> None:
     assert jq.cancel(b.id, who("mod", "moderator")) == "cancelled"
     assert jq.cancel(a.id, who("alice")) == "cancelled"  # already: reports the final status
     assert claim(jq) is None  # nothing left to run
+    for ref in (a, b):  # ended records expire like finished ones, not linger forever
+        assert 0 < jq.redis.ttl(jq.keys.job(ref.id)) <= jq.conf.job_ttl_s
     events = events_since(jq, since)
     assert [e.type for e in events if e.job_id == a.id] == ["queued", "cancelled"]
     with session_scope(jq.engine) as s:
@@ -149,26 +149,29 @@ def test_hold_release_reject(qenv: QueueEnv) -> None:
     assert jq.reject(q2.id, "Contains a patient name.") == "cancelled"
     info = jq.status(q2.id)
     assert (info.status, info.error) == ("cancelled", "Contains a patient name.")
+    assert jq.redis.ttl(jq.keys.job(q2.id)) > 0
     types = [e.type for e in events_since(jq, since) if e.job_id == q2.id]
     assert types == ["queued", "held", "cancelled"]
 
 
 def test_expired_lease_requeues_then_fails_after_max_tries(qenv: QueueEnv) -> None:
-    jq = qenv.queue(max_tries=2, lease_s=0.3)
+    jq = qenv.queue(max_tries=2)
     since = jq.stream_tail("cli")
     ref = jq.submit([spec()], who("alice"))[0]
-    job_id, attempt = claim(jq, worker="doomed-1")
+    job_id, attempt = claim(jq, worker="doomed-1", lease_s=60)
     assert attempt == 1 and jq.reap() == []  # lease still valid
-    time.sleep(0.45)
+    jq.redis.delete(jq.keys.lease(job_id))  # the lease runs out (its worker froze)
     assert jq.reap() == [(ref.id, "requeued")]
     assert jq.status(ref.id).status == "queued" and jq.position(ref.id) == 1
-    job_id, attempt = claim(jq, worker="doomed-2")
+    assert jq.redis.ttl(jq.keys.job(ref.id)) == -1  # still live: must not expire
+    job_id, attempt = claim(jq, worker="doomed-2", lease_s=60)
     assert attempt == 2
     assert finish(jq, job_id, 1, worker="doomed-1") == 0  # a stale try cannot finish it
-    time.sleep(0.45)
+    jq.redis.delete(jq.keys.lease(job_id))
     assert jq.reap() == [(ref.id, "failed")]
     info = jq.status(ref.id)
     assert info.status == "failed" and "2 tries" in info.error
+    assert jq.redis.ttl(jq.keys.job(ref.id)) > 0
     assert jq.redis.zcard(jq.keys.inflight) == 0
     assert jq.redis.scard(jq.keys.running(who("alice").user_key)) == 0
     types = [e.type for e in events_since(jq, since)]

@@ -244,7 +244,8 @@ class JobQueue:
                 for job in jobs:  # compensate: the store refused, so the queue must forget
                     self.scripts.cancel(
                         args=[self.prefix, job["id"], repr(time.time()),
-                              self.conf.stream_maxlen, "Not stored; please resubmit."]
+                              self.conf.stream_maxlen, "Not stored; please resubmit.",
+                              self.conf.job_ttl_s]
                     )
                 raise
         finally:
@@ -435,7 +436,8 @@ class JobQueue:
                 "Only the person who asked for this job, or a moderator, can cancel it."
             )
         outcome = str(self.scripts.cancel(
-            args=[self.prefix, job_id, repr(time.time()), self.conf.stream_maxlen, reason]
+            args=[self.prefix, job_id, repr(time.time()), self.conf.stream_maxlen, reason,
+                  self.conf.job_ttl_s]
         ))
         if outcome == "cancelled":
             self.sync_row(job_id)
@@ -467,7 +469,8 @@ class JobQueue:
         if info.status != "held":
             return info.status
         outcome = str(self.scripts.cancel(
-            args=[self.prefix, job_id, repr(time.time()), self.conf.stream_maxlen, reason]
+            args=[self.prefix, job_id, repr(time.time()), self.conf.stream_maxlen, reason,
+                  self.conf.job_ttl_s]
         ))
         if outcome == "cancelled":
             self.sync_row(job_id)
@@ -475,7 +478,9 @@ class JobQueue:
 
     def reap(self) -> list[tuple[str, str]]:
         """Requeue (or fail, after max tries) running jobs whose worker lost its lease."""
-        out = self.scripts.reap(args=[self.prefix, repr(time.time()), self.conf.stream_maxlen])
+        out = self.scripts.reap(
+            args=[self.prefix, repr(time.time()), self.conf.stream_maxlen, self.conf.job_ttl_s]
+        )
         pairs = list(zip(out[::2], out[1::2], strict=True))
         for jid, _outcome in pairs:
             self.sync_row(jid)

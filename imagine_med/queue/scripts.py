@@ -189,9 +189,10 @@ wake(p, 1)
 return 1
 """
 
-# ARGV: prefix, job_id, now, maxlen, reason
+# ARGV: prefix, job_id, now, maxlen, reason, ttl (a cancelled record expires like a finished one)
 CANCEL = PRELUDE + r"""
 local p, jid, now, maxlen, reason = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local ttl = tonumber(ARGV[6] or '0')
 local key = p..':job:'..jid
 local h = redis.call('HMGET', key, 'status', 'lane', 'user_key')
 local st = h[1]
@@ -201,6 +202,7 @@ if st == 'queued' or st == 'held' then
   redis.call('HSET', key, 'status', 'cancelled', 'finished_at', now, 'error', reason)
   redis.call('INCR', p..':stats:cancelled')
   emit(p, jid, 'cancelled', {'message', reason}, maxlen, now)
+  if ttl > 0 then redis.call('EXPIRE', key, ttl) end
   return 'cancelled'
 end
 if st == 'running' then
@@ -238,11 +240,13 @@ wake(p, 1)
 return 'queued'
 """
 
-# ARGV: prefix, now, maxlen
+# ARGV: prefix, now, maxlen, ttl
 # Jobs whose lease expired (worker killed or frozen): requeue at the front of the user's line,
-# or fail once max_tries is used up; a cancel requested meanwhile wins.
+# or fail once max_tries is used up; a cancel requested meanwhile wins. Ended records expire
+# after `ttl` seconds, like finished ones.
 REAP = PRELUDE + r"""
 local p, now, maxlen = ARGV[1], ARGV[2], ARGV[3]
+local ttl = tonumber(ARGV[4] or '0')
 local out = {}
 for _, jid in ipairs(redis.call('ZRANGE', p..':inflight', 0, -1)) do
   if redis.call('EXISTS', p..':lease:'..jid) == 0 then
@@ -257,6 +261,7 @@ for _, jid in ipairs(redis.call('ZRANGE', p..':inflight', 0, -1)) do
         redis.call('HSET', key, 'status', 'cancelled', 'finished_at', now)
         redis.call('INCR', p..':stats:cancelled')
         emit(p, jid, 'cancelled', {'message', 'Cancelled.'}, maxlen, now)
+        if ttl > 0 then redis.call('EXPIRE', key, ttl) end
         out[#out + 1] = jid; out[#out + 1] = 'cancelled'
       elseif tonumber(h[4] or '0') < tonumber(h[5] or '1') then
         redis.call('HSET', key, 'status', 'queued', 'queued_at', now, 'worker', '',
@@ -271,6 +276,7 @@ for _, jid in ipairs(redis.call('ZRANGE', p..':inflight', 0, -1)) do
         redis.call('HSET', key, 'status', 'failed', 'finished_at', now, 'error', msg)
         redis.call('INCR', p..':stats:failed')
         emit(p, jid, 'failed', {'error', msg}, maxlen, now)
+        if ttl > 0 then redis.call('EXPIRE', key, ttl) end
         out[#out + 1] = jid; out[#out + 1] = 'failed'
       end
     end
