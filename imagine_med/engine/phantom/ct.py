@@ -182,8 +182,11 @@ def _paint_order(scene: Scene) -> list:
     """Painter's order: anatomy, then diffuse lung disease, then the vessels and airways (seen
     through ground glass, emphysema and reticulation on CT), then focal findings and devices."""
     def rank(c) -> int:
+        tree = c.label in ("pulmonary_vessels", "airway")
         if c.finding is None:
-            return 2 if c.label in ("pulmonary_vessels", "airway") else 0
+            return 2 if tree else 0
+        if tree:
+            return 4  # air bronchograms on top of their consolidation
         return 1 if c.finding in _DIFFUSE else 3
 
     return sorted(scene.components, key=rank)

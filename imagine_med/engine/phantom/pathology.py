@@ -233,7 +233,8 @@ def _consolidation(an: Anatomy, p: Placed, rand: Rand) -> None:
     br = an.bronchi[p.lobe]
     if len(br):
         an.scene.add(Component("airway", "air", "lung", tubes=br, xray=False, labelled=False,
-                               shell_mm=0.8, shell_material="consolidation"))
+                               shell_mm=0.8, shell_material="consolidation",
+                               finding=p.name))
     p.center = c
     p.facts["lobar"] = lobar
     p.facts["air_bronchograms"] = True
