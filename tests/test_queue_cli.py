@@ -97,6 +97,18 @@ def test_worker_without_redis_fails_clearly(tmp_path: Path) -> None:
     assert result.returncode == 2 and "cannot reach Redis" in result.stderr
 
 
+@pytest.mark.parametrize("url", ["redis://:s3cret-pw@127.0.0.1:1/0", "not-a-redis-url"])
+def test_worker_redis_errors_hide_the_password_and_the_traceback(tmp_path: Path,
+                                                                 url: str) -> None:
+    env = {**_env(tmp_path), "REDIS_URL": url}
+    result = subprocess.run(
+        [sys.executable, "-m", "imagine_med.cli", "worker"], cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2 and result.stderr.startswith("error: "), result.stderr
+    assert "s3cret-pw" not in result.stderr and "Traceback" not in result.stderr
+
+
 def test_jobs_and_cancel_commands(qenv, tmp_path: Path) -> None:
     import getpass
     import socket

@@ -71,7 +71,7 @@ class Stack:
         from imagine_med.observability.logs import setup_logging
         from imagine_med.queue.api import JobQueue
         from imagine_med.queue.config import get_queue_settings
-        from imagine_med.queue.connection import start_embedded
+        from imagine_med.queue.connection import public_url, start_embedded
         from imagine_med.queue.types import QueueError
         from imagine_med.settings import get_settings
         from imagine_med.store import migrate
@@ -87,7 +87,7 @@ class Stack:
         try:
             if settings.redis_url:
                 redis_url = settings.redis_url
-                lines.append(("Redis", f"{redis_url.split('@')[-1]} (REDIS_URL)"))
+                lines.append(("Redis", f"{public_url(redis_url)} (REDIS_URL)"))
             else:
                 self.embedded = start_embedded(settings)
                 redis_url = self.embedded.url
@@ -105,7 +105,7 @@ class Stack:
             self.shutdown()
             return 2
         where = "SQLite" if db_url.startswith("sqlite") else "DATABASE_URL"
-        lines.append(("Store", f"{where} {db_url.split('@')[-1]}; files in {jq.blobs.root}"))
+        lines.append(("Store", f"{where} {public_url(db_url)}; files in {jq.blobs.root}"))
 
         env = dict(os.environ, REDIS_URL=redis_url, DATABASE_URL=db_url,
                    IMAGINE_MED_DATA_DIR=str(data_dir))

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from imagine_med.engine import registry
     from imagine_med.observability.logs import setup_logging
     from imagine_med.queue.api import JobQueue
-    from imagine_med.queue.connection import connect
+    from imagine_med.queue.connection import connect, public_url
     from imagine_med.queue.types import QueueError
     from imagine_med.queue.worker import ImagineWorker, warm_up
     from imagine_med.store import migrate
@@ -70,16 +70,23 @@ def run(args: argparse.Namespace) -> int:
     log = logging.getLogger("imagine_med.worker")
     for engine, modality, target in args.renderer:
         registry.register(engine, modality, target)
+    jq = None
     try:
         jq = JobQueue()
         jq.redis.ping()
     except QueueError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
-    except Exception as exc:
-        print(f"error: cannot reach Redis at {jq.redis_url}: {exc}", file=sys.stderr)
+    except Exception as exc:  # a malformed URL fails in JobQueue() itself
+        where = f" at {public_url(jq.redis_url)}" if jq is not None else ""
+        print(f"error: cannot reach Redis{where}: {exc}", file=sys.stderr)
         return 2
-    migrate(jq.database_url)
+    try:
+        migrate(jq.database_url)
+    except Exception as exc:
+        print(f"error: cannot open the store at {public_url(jq.database_url)}: {exc}",
+              file=sys.stderr)
+        return 2
     recovered = jq.recover()
     if recovered:
         log.warning("re-queued %d job(s) the store knew but Redis had lost", len(recovered))

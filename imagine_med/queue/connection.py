@@ -96,8 +96,13 @@ def start_embedded(settings: Settings) -> EmbeddedRedis:
     return EmbeddedRedis(server=server, url=f"unix://{sock}?db=0", socket=sock)
 
 
+def public_url(url: str) -> str:
+    """`url` without its credentials, for messages and logs."""
+    return url.split("@")[-1]
+
+
 def wrap_errors(exc: redis.RedisError, url: str) -> QueueUnavailable:
-    where = url.split("@")[-1]
+    where = public_url(url)
     return QueueUnavailable(
         f"The job queue is not reachable right now (Redis at {where}: {exc}). "
         "Nothing was queued; try again in a minute."
