@@ -333,7 +333,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
                            Tubes.from_polyline(lmb, 6 * s)])
     # gain: the air column must read through the dense mediastinum, as processed films show it
     scene.add(Component("trachea", "air", "cavity", tubes=airway, label_priority=29, blur_px=1.2,
-                        shell_mm=1.5, shell_material="soft", xray_gain=1.8))
+                        shell_mm=1.5, shell_material="soft", xray_gain=1.45))
     scene.points["carina"] = carina
     land["x_carina"] = float(carina[0])
 
