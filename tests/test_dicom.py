@@ -218,3 +218,26 @@ def test_rerender_dicom_for_a_stored_job_matches_its_pngs(tmp_path: Path) -> Non
     assert "variant-1.dcm" in paths and "case.json" in paths
     res = verify_file(paths["variant-1.dcm"])
     assert res.marked and res.job_tag == "c0ffee0001" and res.variant == "1"
+
+
+@pytest.mark.parametrize(("tag", "view", "position", "orientation"), [
+    ("CR", "LATERAL", "LL", ["P", "F"]),  # the phantom's lateral: left side to the detector
+    ("CR", "PA", "PA", ["L", "F"]),
+    ("DX", "AP", "AP", ["L", "F"]),
+])
+def test_projection_films_name_view_and_orientation(tmp_path: Path, tag: str, view: str,
+                                                    position: str, orientation: list[str]
+                                                    ) -> None:
+    res = _result("xray", tag)
+    res.tags.update(view=view, region="chest")
+    path = tmp_path / "film.dcm"
+    D.save_dataset(D.build_dataset(res, job_id=JOB, variant=1, modality="xray"), path)
+    ds = pydicom.dcmread(path)
+    assert ds.Modality == tag and ds.ViewPosition == position
+    assert list(ds.PatientOrientation) == orientation
+    if shutil.which("dciodvfy") is None:
+        return
+    out = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, timeout=60)
+    lines = (out.stdout + out.stderr).splitlines()
+    assert [ln for ln in lines if ln.startswith("Error") and "(0x0008,0x001c)" not in ln] == []
+    assert not [ln for ln in lines if "View Position" in ln]

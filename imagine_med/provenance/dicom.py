@@ -65,6 +65,14 @@ IODS: dict[str, Iod] = {
 }
 
 
+# Engines' view tags -> DICOM View Position (defined terms: AP, PA, LL, RL, ...); a lateral
+# chest film is taken left side to the detector (LL). Patient Orientation is the direction of
+# the image rows, then columns, as displayed: frontal films face the viewer (patient's left on
+# the image right), laterals show the patient's front on the image left.
+VIEW_POSITION = {"PA": "PA", "AP": "AP", "LATERAL": "LL", "LL": "LL", "RL": "RL"}
+PATIENT_ORIENTATION = {"PA": ["L", "F"], "AP": ["L", "F"], "LL": ["P", "F"], "RL": ["A", "F"]}
+
+
 class DicomExportError(UserError, ValueError):
     """A result that cannot be exported as asked; `message` is user-safe."""
 
@@ -242,8 +250,12 @@ def build_dataset(
         if iod.modality in ("CR", "DX"):
             del ds.Laterality  # CR/DX: not allowed without a paired body part
             ds.BodyPartExamined = str(v.tags.get("region", "CHEST")).upper()[:16]
-            ds.ViewPosition = str(v.tags.get("view", "")).upper()[:16]
+            view = VIEW_POSITION.get(str(v.tags.get("view", "")).upper(), "")
+            ds.ViewPosition = view
+            ds.PatientOrientation = PATIENT_ORIENTATION.get(view, "")
             ds.ImagerPixelSpacing = [f"{s:.6g}" for s in v.pixel_spacing_mm]
+        if iod.modality == "DX":
+            _dx_modules(ds)
         _pixels_gray(ds, gray, 8)
     else:
         rgb = np.asarray(marked_img.convert("RGB"), dtype=np.uint8)
@@ -261,6 +273,32 @@ def build_dataset(
     if iod.modality == "US":
         ds.LossyImageCompression = "00"
     return ds
+
+
+def _dx_modules(ds: Dataset) -> None:
+    """The DX Series, DX Image, DX Anatomy, detector and positioning attributes a DX (for
+    presentation) image needs; the synthetic film has no detector or positioner to describe."""
+    ds.PresentationIntentType = "FOR PRESENTATION"
+    ds.ImageType = ["DERIVED", "SECONDARY", ""]  # DX: value 3 is type 2 (empty allowed)
+    ds.ImageLaterality = "U"  # unpaired: the chest
+    region = Dataset()
+    if ds.BodyPartExamined == "CHEST":  # PS3.16 Annex L: CHEST <-> SCT 43799004 "Chest"
+        region.CodeValue, region.CodingSchemeDesignator = "43799004", "SCT"
+        region.CodeMeaning = "Chest"
+    ds.AnatomicRegionSequence = [region] if "CodeValue" in region else []
+    ds.WindowCenter, ds.WindowWidth = "127.5", "255"
+    ds.PixelIntensityRelationship = "LIN"
+    ds.PixelIntensityRelationshipSign = -1  # bone is bright: high values = less beam
+    ds.RescaleIntercept = 0
+    ds.RescaleSlope = 1
+    ds.RescaleType = "US"
+    ds.PresentationLUTShape = "IDENTITY"
+    ds.LossyImageCompression = "00"
+    ds.DetectorType = ""
+    ds.PositionerType = ""
+    ds.AcquisitionContextSequence = []
+    if not ds.PatientOrientation:  # type 1 for DX: a frontal film unless the view says else
+        ds.PatientOrientation = ["L", "F"]
 
 
 def _file_meta(ds: Dataset) -> FileMetaDataset:
