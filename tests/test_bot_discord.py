@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -47,7 +48,8 @@ class Harness:
         return bot
 
     async def until(self, method: str, prefix: str, n: int = 1) -> list[Req]:
-        for _ in range(300):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
             found = self.mock.of(method, prefix)
             if len(found) >= n:
                 return found
@@ -56,7 +58,8 @@ class Harness:
 
     async def callback(self, token: str) -> Req:
         """The interaction response (defer, modal, ...) sent for the interaction `token`."""
-        for _ in range(300):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
             for r in self.mock.of("POST", "/interactions/"):
                 if r.path.endswith(f"/{token}/callback"):
                     return r

@@ -33,6 +33,7 @@ from imagine_med.queue import Requester
 SECRET = "test-signing-secret"
 PROMPT = "PA chest x-ray, right upper lobe consolidation --seed 7"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+WAIT_S = 30.0  # generous: the machine running the tests may be loaded
 
 
 class Harness:
@@ -52,14 +53,16 @@ class Harness:
 
     async def settle(self, method: str, n: int = 1) -> None:
         """Wait until the handler (which runs after the ack) has made `n` calls of `method`."""
-        for _ in range(200):
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
             if len(self.mock.of(method)) >= n:
                 return
             await asyncio.sleep(0.02)
         raise AssertionError(f"no {method} call; calls: {self.mock.methods()}")
 
     async def deliver(self, until: str = "chat.postMessage", n: int = 1) -> None:
-        for _ in range(40):
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
             await self.loop.run_once(block_ms=50)
             if len(self.mock.of(until)) >= n:
                 return
