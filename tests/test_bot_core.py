@@ -16,7 +16,6 @@ from imagine_med.bot.prefs import (
     PreferenceError,
     PreferenceStore,
     Prefs,
-    preferences,
     validate,
 )
 from imagine_med.bot.reply import grid_rows, single_rows
@@ -121,9 +120,9 @@ def test_throttle_bank_is_per_job() -> None:
 
 # --- preferences --------------------------------------------------------------------------
 
-def test_preferences_resolve_user_over_channel(database_url: str) -> None:
-    store = PreferenceStore(database_url)
-    plat = f"t{np.random.randint(1e9)}"  # PostgreSQL is shared between runs
+def test_preferences_resolve_user_over_channel(store_url: str) -> None:
+    store = PreferenceStore(store_url)  # on PostgreSQL: a schema of this test's own
+    plat = "slack"
     store.update(plat, "channel", "C1", validate({"modality": "ct", "size": "768"}))
     store.update(plat, "user", "U1", validate({"modality": "MRI", "dm_results": "yes"}))
     eff = store.effective(plat, "U1", "C1")
@@ -134,23 +133,19 @@ def test_preferences_resolve_user_over_channel(database_url: str) -> None:
     store.update(plat, "user", "U1", {"modality": None})
     assert store.effective(plat, "U1", "C1").modality == "ct"
     # a second store on the same database sees the same rows (bot restart)
-    assert PreferenceStore(database_url).get(plat, "user", "U1").dm_results is True
-    with store.engine.begin() as conn:  # leave the shared PostgreSQL as it was
-        conn.execute(preferences.delete().where(preferences.c.platform == plat))
+    assert PreferenceStore(store_url).get(plat, "user", "U1").dm_results is True
 
 
-def test_status_messages_are_remembered_across_restarts(database_url: str) -> None:
-    from imagine_med.bot.targets import StatusMessages, status_messages
+def test_status_messages_are_remembered_across_restarts(store_url: str) -> None:
+    from imagine_med.bot.targets import StatusMessages
 
-    engine = PreferenceStore(database_url).engine
-    job = f"job{np.random.randint(1e9)}"
+    engine = PreferenceStore(store_url).engine
+    job = "job-1"
     StatusMessages(engine).remember(job, "slack", {"channel": "C1", "ts": "1.2"})
     StatusMessages(engine).remember(job, "slack", {"channel": "C1", "ts": "3.4"})  # replaced
     again = StatusMessages(engine)
     assert again.get(job, "slack") == {"channel": "C1", "ts": "3.4"}
     assert again.get(job, "discord") is None
-    with engine.begin() as conn:
-        conn.execute(status_messages.delete().where(status_messages.c.job_id == job))
 
 
 @pytest.mark.parametrize(
