@@ -36,9 +36,29 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def namespace() -> str:
-    """A unique Redis key prefix for one test."""
-    return f"imtest:{uuid.uuid4().hex[:10]}"
+def namespace(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A unique Redis key prefix for one test. Its keys (and rq's, which embed it) are deleted
+    afterwards, so reruns on the shared Redis do not pile up state."""
+    ns = f"imtest:{uuid.uuid4().hex[:10]}"
+    yield ns
+    if "redis_url" not in request.fixturenames:
+        return
+    import redis
+
+    client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+    try:
+        batch = []
+        for key in client.scan_iter(match=f"*{ns}*", count=5000):
+            batch.append(key)
+            if len(batch) >= 500:
+                client.delete(*batch)
+                batch.clear()
+        if batch:
+            client.delete(*batch)
+    except redis.RedisError:
+        pass  # a test that stopped its Redis on purpose
+    finally:
+        client.close()
 
 
 @pytest.fixture(scope="session")
