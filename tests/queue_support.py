@@ -122,10 +122,11 @@ class Workers:
                    "--log-format", "text"]
             if test_engine:
                 cmd += ["--renderer", "phantom:xray=queue_engine:make", "--warm", "phantom:xray"]
-            log = open(self.qenv.data_dir.parent / f"{name}.log", "wb")  # noqa: SIM115
-            self.procs[name] = subprocess.Popen(
-                cmd, env=self.qenv.env(**env), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
-            )
+            with open(self.qenv.data_dir.parent / f"{name}.log", "wb") as log:  # child keeps it
+                self.procs[name] = subprocess.Popen(
+                    cmd, env=self.qenv.env(**env), stdout=log, stderr=subprocess.STDOUT,
+                    cwd=ROOT,
+                )
             names.append(name)
         if wait:
             self.wait_ready(names)

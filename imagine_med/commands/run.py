@@ -60,11 +60,11 @@ class Stack:
         self.stopping = False
 
     def _spawn(self, name: str, env: dict[str, str], log_dir: Path) -> None:
-        log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 (the child owns it)
-        self.procs[name] = subprocess.Popen(
-            self.commands[name], env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches us only; we stop children in order
-        )
+        with open(log_dir / f"{name}.log", "ab") as log:  # the child keeps its own copy
+            self.procs[name] = subprocess.Popen(
+                self.commands[name], env=env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches us only; we stop children in order
+            )
 
     def run(self) -> int:
         from imagine_med.cli import COMMANDS
