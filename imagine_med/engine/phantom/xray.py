@@ -101,8 +101,16 @@ class _RayCache:
         d = view.rays(scale, 0, 0, self.gw, self.gh).reshape(self.gh, self.gw, 3)
         self.rays = Rays.from_dirs(d)
         self.store: dict[int, tuple[Convex, np.ndarray, np.ndarray]] = {}
+        self.crops: dict[tuple[int, int], tuple] = {}  # keeps the bounds alive with the crop
 
     def crop_of(self, cv_bounds) -> tuple[int, int, int, int] | None:
+        key = (id(cv_bounds[0]), id(cv_bounds[1]))
+        hit = self.crops.get(key)
+        if hit is None:
+            hit = self.crops[key] = (cv_bounds, self._crop(cv_bounds))
+        return hit[1]
+
+    def _crop(self, cv_bounds) -> tuple[int, int, int, int] | None:
         lo, hi = cv_bounds
         corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
                             for z in (lo[2], hi[2])])
