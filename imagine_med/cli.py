@@ -55,7 +55,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line, never a traceback (-v shows it)
+        if args.verbose:
+            raise
+        from imagine_med.errors import UserError
+
+        text = exc.message if isinstance(exc, UserError) else (
+            f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        )  # first line only: a database error's later lines echo the statement's parameters
+        print(f"error: {text} (rerun with -v for details)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

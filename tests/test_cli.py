@@ -50,3 +50,12 @@ def test_generate_unknown_renderer_is_a_clear_error(tmp_path, capsys) -> None:
     assert code == 3
     assert "cannot render fundus" in err and "Available:" in err
     assert not (tmp_path / "grid.png").exists(), "never a placeholder image"
+
+
+def test_unexpected_errors_are_one_line_without_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["mod", "--database-url", "not-a-database-url", "queue"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ArgumentError: Could not parse") and err.count("\n") == 1
+    assert "Traceback" not in err
