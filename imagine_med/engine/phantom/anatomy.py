@@ -208,8 +208,10 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     med = ellipsoid([2 * s + shift, y_cav - 6 * s, zT(4.2)],
                     np.array([19 * adjust.mediastinum_widen * (1.2 if view == "ap" else 1.0) * s,
                               b_mid * 0.72, 235 * s]))
-    para = ellipsoid([shift * 0.3 + 2 * s, y_cav - b_mid + 30 * s, zT(6)],
-                     np.array([22, 36, 260]) * s)
+    # the spine's own space: the lungs reach the vertebral bodies on both sides and, in the
+    # azygo-oesophageal recess, come close to the midline in front of them
+    para = ellipsoid([shift * 0.3 + 1 * s, y_cav - b_mid + 24 * s, zT(6)],
+                     np.array([22, 22, 260]) * s)
     knob_c = np.array([24 * s + shift + (6 * s if elderly else 0), -16 * s, land["z_arch"]])
     knob = ellipsoid(knob_c, np.array([16 if not elderly else 19, 26, 16]) * s)
     d_top = np.array([22 * s + shift, -38 * s, land["z_arch"] - 15 * s])
