@@ -79,7 +79,7 @@ TYPICAL = [
     ("DWI brain, acute right ACA infarct", {"modality": "mri", "sequence": "dwi"},
      [("infarct", "right", "aca")]),
     ("non-contrast head CT, left subdural haematoma", {"modality": "ct", "region": "brain",
-                                                       "window": "brain"},
+                                                       "window": None},
      [("subdural_haematoma", "left", None)]),
     ("sonogram of the gallbladder showing gallstones", {"modality": "us",
                                                         "region": "gallbladder"},

@@ -627,12 +627,11 @@ def _defaults(update: dict[str, object]) -> None:
         update["sequence"] = vocab.DEFAULT_SEQUENCE
     if modality == "histo" and update.get("stain") is None:
         update["stain"] = vocab.DEFAULT_STAIN
-    if modality == "ct":
-        if update.get("window") is None:
-            update["window"] = vocab.DEFAULT_WINDOW.get(str(region), vocab.DEFAULT_WINDOW_OTHER)
-        if update["window"] != "custom":
-            c, w = vocab.WINDOW_PRESETS[str(update["window"])]
-            update["window_center"], update["window_width"] = float(c), float(w)
+    # No window asked for: the engine picks one that shows the findings (mediastinal for an
+    # effusion, bone for a fracture), so only a named preset is filled in here.
+    if modality == "ct" and update.get("window") not in (None, "custom"):
+        c, w = vocab.WINDOW_PRESETS[str(update["window"])]
+        update["window_center"], update["window_width"] = float(c), float(w)
     findings = update["findings"]
     assert isinstance(findings, list)
     built = []

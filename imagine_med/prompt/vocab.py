@@ -498,8 +498,6 @@ DEFAULT_XRAY_VIEW = "pa"
 DEFAULT_PLANE = "axial"
 DEFAULT_SEQUENCE = "t2"
 DEFAULT_STAIN = "he"
-DEFAULT_WINDOW: dict[str, str] = {"chest": "lung", "brain": "brain"}
-DEFAULT_WINDOW_OTHER = "soft_tissue"
 
 # Views that fit only some regions.
 VIEW_REGIONS: dict[str, frozenset[str]] = {"panoramic": frozenset({"teeth"})}
