@@ -241,3 +241,31 @@ def test_projection_films_name_view_and_orientation(tmp_path: Path, tag: str, vi
     lines = (out.stdout + out.stderr).splitlines()
     assert [ln for ln in lines if ln.startswith("Error") and "(0x0008,0x001c)" not in ln] == []
     assert not [ln for ln in lines if "View Position" in ln]
+
+
+@pytest.mark.skipif(("phantom", "xray") not in RENDERERS, reason="phantom engine not installed")
+def test_dicom_of_a_variation_job_shows_the_posted_picture(tmp_path: Path) -> None:
+    """The bot's DICOM button re-renders a job: a variation must be re-rendered as one (from its
+    parent's seed), not as a fresh case with the same seeds."""
+    import uuid
+    import zipfile
+
+    from imagine_med.bot.casefiles import dicom_zip
+    from imagine_med.bot.jobs import JobView
+    from imagine_med.case import render_case
+    from imagine_med.prompt import parse
+    from imagine_med.queue.tasks import follow_up_kwargs
+
+    spec = parse("PA chest x-ray, right upper lobe consolidation --size 128")[0]
+    params = {"parent_id": "p", "variant": 1, "parent_seed": 77, "strength": "strong"}
+    posted = render_case(spec, seed=123, **follow_up_kwargs("variation", params))
+    job = JobView(id=f"var-{uuid.uuid4().hex}", kind="variation", state="done", owner="U1",
+                  platform="slack", channel="C1", prompt=spec.prompt, spec=spec,
+                  params=params, seeds=posted.seeds)
+    with zipfile.ZipFile(dicom_zip(job, 1)) as z:
+        z.extract("variant-1.dcm", tmp_path)
+    shown = pydicom.dcmread(tmp_path / "variant-1.dcm").pixel_array
+    want = D.write_dicom_case(posted, tmp_path / "posted")["variant-1.dcm"]
+    fresh = render_case(spec, seeds=posted.seeds).variants[0]
+    assert np.array_equal(shown, pydicom.dcmread(want).pixel_array)
+    assert not np.array_equal(fresh.pixels, posted.variants[0].pixels)

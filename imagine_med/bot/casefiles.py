@@ -93,6 +93,7 @@ def dicom_zip(job: JobView, index: int) -> Path:
     import zipfile
 
     from imagine_med.provenance.dicom import rerender_dicom
+    from imagine_med.queue.tasks import follow_up_kwargs
 
     assert job.spec is not None
     target = Path(tempfile.gettempdir()) / "imagine-med-dicom" / f"{job.id}-{index}.zip"
@@ -106,7 +107,8 @@ def dicom_zip(job: JobView, index: int) -> Path:
             scale = int(job.params.get("scale", 2))
             spec = spec.model_copy(update={"width": spec.width * scale,
                                            "height": spec.height * scale})
-        files = rerender_dicom(spec.model_dump(mode="json"), job.seeds, tmp)
+        files = rerender_dicom(spec.model_dump(mode="json"), job.seeds, tmp,
+                               **follow_up_kwargs(job.kind, job.params))
         keep = {n: p for n, p in files.items()
                 if not index or n.startswith(f"variant-{index}.") or not n.startswith("variant")}
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -422,12 +422,18 @@ def rerender_dicom(
     out_dir: Path | str,
     job_id: str | None = None,
     settings: Any = None,
+    *,
+    variation: float = 0.0,
+    base_seed: int | None = None,
 ) -> dict[str, Path]:
     """DICOM for a finished job, e.g. behind a bot's "DICOM" button: the stored PNGs have no HU,
     so re-render the case from its spec and seeds (the engines are deterministic per seed) and
-    export that. Pass the job's id so the DICOM files verify as the same job as its PNGs."""
+    export that. Pass the job's id so the DICOM files verify as the same job as its PNGs, and a
+    follow-up's `variation` / `base_seed` (see queue.tasks.follow_up_kwargs) so they show the
+    same picture."""
     from imagine_med.case import render_case
     from imagine_med.prompt.spec import CaseSpec
 
-    result = render_case(CaseSpec.model_validate(spec), seeds=list(seeds))
+    result = render_case(CaseSpec.model_validate(spec), seeds=list(seeds), variation=variation,
+                         base_seed=base_seed)
     return write_dicom_case(result, out_dir, job_id, write_json=True, settings=settings)

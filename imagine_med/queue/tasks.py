@@ -128,6 +128,18 @@ def _parent_pixels(q: JobQueue, params: dict[str, Any]) -> Any:
     return pixels[: pixels.shape[0] - band_height(pixels.shape[1])]
 
 
+def follow_up_kwargs(kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    """What render_case needs besides the spec and seeds to reproduce a follow-up's pixels
+    (base_seed, variation strength): the worker renders with it, a re-render (the bot's DICOM
+    export) must too, or it shows another picture than the one posted."""
+    if kind not in ("refine", "upscale", "variation") or "parent_seed" not in params:
+        return {}
+    out: dict[str, Any] = {"base_seed": int(params["parent_seed"])}
+    if kind == "variation":
+        out["variation"] = VARIATION_STRENGTH[params.get("strength", "subtle")]
+    return out
+
+
 def _render(q: JobQueue, info: JobInfo, progress: Progress) -> Any:
     """Run the job's kind through render_case."""
     from imagine_med.case import random_seed, render_case
@@ -135,9 +147,9 @@ def _render(q: JobQueue, info: JobInfo, progress: Progress) -> Any:
 
     spec = CaseSpec.model_validate(info.spec)
     p = info.params
-    follows = info.kind in ("refine", "upscale", "variation") and "parent_seed" in p
+    base_seed = follow_up_kwargs(info.kind, p).get("base_seed")
+    follows = base_seed is not None
     init = _parent_pixels(q, p) if follows and spec.engine != "phantom" else None
-    base_seed = int(p["parent_seed"]) if follows else None
     if info.kind in ("imagine", "refine"):
         seed = p.get("parent_seed") if info.kind == "refine" and spec.seed is None else None
         return render_case(spec, seed=seed, progress=progress, init=init, base_seed=base_seed)
@@ -151,7 +163,7 @@ def _render(q: JobQueue, info: JobInfo, progress: Progress) -> Any:
     if info.kind == "variation":
         return render_case(
             spec.model_copy(update={"seed": None}), seed=random_seed(), progress=progress,
-            variation=VARIATION_STRENGTH[p.get("strength", "subtle")],
+            variation=follow_up_kwargs(info.kind, p).get("variation", 0.0),
             base_seed=base_seed, init=init,
         )
     raise ValueError(f"unknown job kind {info.kind!r}")
