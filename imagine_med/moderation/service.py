@@ -158,6 +158,14 @@ def _new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
+def _csv_cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (a prompt starting with `=`, `+`, `-`,
+    `@`) gets a leading apostrophe in the CSV export; jsonl keeps the exact text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def _fmt(when: datetime) -> str:
     return when.strftime("%Y-%m-%d %H:%M UTC")
 
@@ -663,7 +671,8 @@ class ModerationService:
             writer = csv.DictWriter(out, fieldnames=[*AUDIT_FIELDS, "prev_hash", "row_hash"])
             writer.writeheader()
             for r in rows:
-                writer.writerow({**r, "rule_ids": ";".join(r["rule_ids"])})
+                writer.writerow({k: _csv_cell(v) for k, v in
+                                 {**r, "rule_ids": ";".join(r["rule_ids"])}.items()})
         return len(rows)
 
     def verify_audit(self) -> AuditCheck:
