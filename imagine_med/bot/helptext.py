@@ -27,15 +27,6 @@ FLAG_HELP: dict[str, str] = {
 }
 
 
-def option_choices(field: str) -> list[str]:
-    """Canonical values for a typed option (autocomplete): modality, view, sequence, stain."""
-    table = {
-        "modality": vocab.MODALITIES,
-        "view": vocab.VIEWS,
-        "sequence": vocab.SEQUENCES,
-        "stain": vocab.STAINS,
-    }[field]
-    return sorted(table)
 
 
 def autocomplete(field: str, typed: str, limit: int = 25) -> list[str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from imagine_med.prompt.spec import CaseSpec
 
 DISCLAIMER = "Synthetic teaching image, not a real patient, not for diagnosis."
@@ -46,10 +44,6 @@ def failed(message: str) -> str:
 
 def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def bullet(lines: Iterable[str]) -> str:
-    return "\n".join(f"• {line}" for line in lines)
 
 
 # --- errors shown to the user concerned only ---------------------------------------------

@@ -77,13 +77,6 @@ class DicomExportError(UserError, ValueError):
     """A result that cannot be exported as asked; `message` is user-safe."""
 
 
-def window_to_uint8(values: np.ndarray, center: float, width: float) -> np.ndarray:
-    """The display mapping used both ways (export and verify): linear over [c - w/2, c + w/2]."""
-    lo = center - width / 2.0
-    out = (np.asarray(values, dtype=np.float64) - lo) * (255.0 / width)
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
-
-
 def fit_window(raw: np.ndarray, display: np.ndarray) -> tuple[float, float]:
     """The window (center, width) that maps `raw` onto the engine's 8-bit `display`, fitted on the
     unclipped pixels; engines differ in how they name windows, the pixels never lie."""

@@ -13,8 +13,6 @@ Keys are built from the prefix inside the scripts, so this needs one Redis (not 
 
 from __future__ import annotations
 
-from typing import Any
-
 from redis import Redis
 
 PRELUDE = r"""
@@ -297,7 +295,3 @@ class Scripts:
         self.hold = redis.register_script(HOLD)
         self.release = redis.register_script(RELEASE)
         self.reap = redis.register_script(REAP)
-
-
-def as_str(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

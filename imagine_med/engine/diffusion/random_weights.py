@@ -7,7 +7,6 @@ small vocabulary written here. The images are noise, which is all timing and plu
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
@@ -187,7 +186,3 @@ def save_upscaler(folder: Path, seed: int = 0) -> Path:
         scheduler=DDIMScheduler(prediction_type="v_prediction"),
     ).save_pretrained(str(folder), safe_serialization=True)
     return folder
-
-
-def model_class(folder: Path) -> str:
-    return str(json.loads((folder / "model_index.json").read_text())["_class_name"])
