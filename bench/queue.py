@@ -95,6 +95,15 @@ def wait_workers(r, queue_name: str, n: int, timeout: float = 120) -> None:  # t
 # ------------------------------------------------------------------------- imagine-med
 
 
+def drop_keys(client: object, tag: str) -> None:
+    """Delete one run's keys from the (possibly shared) Redis: its prefix and rq's keys that
+    embed it. rq's per-job keys expire on their own (result_ttl)."""
+    for pattern in (f"{tag}:*", f"rq:*{tag}*"):
+        keys = list(client.scan_iter(match=pattern, count=5000))  # type: ignore[attr-defined]
+        for i in range(0, len(keys), 500):
+            client.delete(*keys[i : i + 500])  # type: ignore[attr-defined]
+
+
 def bench_ours(url: str, tmp: Path, n_lat: int, n_tp: int, db: str | None = None,
                ) -> dict[str, float]:
     from imagine_med.prompt import parse
@@ -184,6 +193,7 @@ def bench_ours(url: str, tmp: Path, n_lat: int, n_tp: int, db: str | None = None
                     raise SystemExit(f"phantom job failed: {ev.data}")
     finally:
         procs.stop()
+        drop_keys(jq.redis, prefix)
     return out
 
 
@@ -252,6 +262,7 @@ def bench_rq(url: str, tmp: Path, n_lat: int, n_tp: int, worker_class: str | Non
             out[f"job{n}_files"] = result.return_value["files_s"]
     finally:
         procs.stop()
+        drop_keys(raw, qname)
     return out
 
 
