@@ -26,6 +26,7 @@ from imagine_med.engine.phantom.geometry import (
     ellipsoid_q,
     halfspace,
     rotation,
+    up_paraboloid_above,
 )
 from imagine_med.engine.phantom.scene import Component, Scene
 
@@ -205,15 +206,29 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
                                 label_priority=4, label_min_mm=8))
 
     # ---- mediastinum, heart, great vessels -------------------------------------------------
-    med = ellipsoid([2 * s + shift, y_cav - 6 * s, zT(4.2)],
-                    np.array([19 * adjust.mediastinum_widen * (1.2 if view == "ap" else 1.0) * s,
-                              b_mid * 0.72, 235 * s]))
+    # the superior mediastinum: one deep ellipsoid (sternum-side narrow, so the lungs still
+    # meet in front of it) whose coronal outline is curved, widest at the arch, narrowing to
+    # the thoracic inlet; its borders join the SVC (right) and aortic knob (left) holes
+    widen = adjust.mediastinum_widen * (1.2 if view == "ap" else 1.0)
+    med = ellipsoid([-3 * s + shift, y_cav - 20 * s, zT(2.6)],
+                    np.array([27 * widen * s, b_mid * 0.5, 105 * s]))
+    # below the carina: the subcarinal / posterior mediastinum between heart and spine
+    # and the oesophagus below it: the azygo-oesophageal recess lets the lungs come close to
+    # the midline behind the heart, so the retrocardiac spine is seen through lung, not fat
+    med_low = ellipsoid([6 * s + shift, -28 * s, zT(7)], np.array([13, 15, 95]) * s)
     # the spine's own space: the lungs reach the vertebral bodies on both sides and, in the
     # azygo-oesophageal recess, come close to the midline in front of them
-    para = ellipsoid([shift * 0.3 + 1 * s, y_cav - b_mid + 24 * s, zT(6)],
-                     np.array([22, 22, 260]) * s)
+    # a rhombus in cross-section (four planes): the lung thins linearly toward the midline
+    # instead of stepping off a cylinder, so the paraspinal lung has no ruler-straight edge
+    pc = np.array([shift * 0.3 + 1 * s, y_cav - b_mid + 24 * s])
+    pa_, pb_ = 31 * s, 25 * s
+    para = Convex([halfspace([sx / pa_, sy / pb_, 0], 1 + sx * pc[0] / pa_ + sy * pc[1] / pb_)
+                   for sx in (-1, 1) for sy in (-1, 1)]
+                  + [halfspace([0, 0, 1], zT(-2)), halfspace([0, 0, -1], -zT(14))],
+                  (np.array([pc[0] - pa_, pc[1] - pb_, zT(14)]),
+                   np.array([pc[0] + pa_, pc[1] + pb_, zT(-2)])))
     knob_c = np.array([24 * s + shift + (6 * s if elderly else 0), -16 * s, land["z_arch"]])
-    knob = ellipsoid(knob_c, np.array([16 if not elderly else 19, 26, 16]) * s)
+    knob = ellipsoid(knob_c, np.array([17 if not elderly else 20, 34, 17]) * s)
     d_top = np.array([22 * s + shift, -38 * s, land["z_arch"] - 15 * s])
     d_bot = np.array([10 * s + shift * 0.4, y_cav - b_mid + 42 * s, zT(11)])
     desc = ellipsoid((d_top + d_bot) / 2, [17 * s, 17 * s, np.linalg.norm(d_top - d_bot) / 2],
@@ -222,7 +237,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
                       np.array([17, 19, 24]) * s)
     svc_top = np.array([-24 * s + shift, 10 * s, zT(1.5)])
     svc_bot = np.array([-22 * s + shift, 14 * s, zT(6.5)])
-    svc = ellipsoid((svc_top + svc_bot) / 2, [12 * s, 12 * s,
+    svc = ellipsoid((svc_top + svc_bot) / 2 - np.array([0, 8 * s, 0]), [12 * s, 30 * s,
                                              np.linalg.norm(svc_top - svc_bot) / 2],
                     axis_rotation(svc_top - svc_bot))
 
@@ -266,8 +281,8 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     heart_main = ellipsoid(hc, hr, Rh, base_clip)
     heart_ra = ellipsoid(rac, rar, None, base_clip)
     # left atrium: the posterior chamber, lying on the oesophagus in front of the spine
-    lac = np.array([14 * s + shift, hc[1] - 58 * s, hc[2] + 20 * s])
-    heart_la = ellipsoid(lac, np.array([40 * f, 44, 44 * f]) * s, None, base_clip)
+    lac = np.array([14 * s + shift, hc[1] - 46 * s, hc[2] + 22 * s])
+    heart_la = ellipsoid(lac, np.array([38 * f, 28, 40 * f]) * s, None, base_clip)
     # left ventricle: the thick posterolateral chamber that makes the left heart border dense
     lvc = hc + np.array([18 * f, -24, -14 * f]) * s
     heart_lv = ellipsoid(lvc, np.array([36 * f, 46, 44 * f]) * s, None, base_clip)
@@ -381,7 +396,11 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
         "right": Convex([env, halfspace([1, 0, 0], shift * 0.5), floor_r], envelope_bounds),
         "left": Convex([env, halfspace([-1, 0, 0], -shift * 0.5), floor_l], envelope_bounds),
     }
-    common_holes = [dome_r_c, dome_l_c, med, para]
+    # the anterior mediastinum (thymic fat): the lungs meet in front of the great vessels
+    # only along a curved anterior junction, never along the midline plane itself
+    ant_med = ellipsoid([shift * 0.6, y_cav + b_mid * 0.55, zT(4.5)],
+                        np.array([13 * s, b_mid * 0.6, 170 * s]))
+    common_holes = [dome_r_c, dome_l_c, med, med_low, para, ant_med]
     side_holes = {"right": [*common_holes, heart_ra, heart_main, heart_la, svc],
                   "left": [*common_holes, heart_main, heart_la, heart_lv, knob, desc, trunk]}
 
@@ -403,9 +422,19 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     land["z_horizontal_fissure"] = z_h
     up_r, low_r = halfspace(-n_r, -d_r), halfspace(n_r, d_r)
     up_l, low_l = halfspace(-n_l, -d_l), halfspace(n_l, d_l)
+    # the horizontal fissure is a shallow bowl, lowest laterally and rising ~1 cm toward the
+    # hilum, so on a film it is a gently curved line rather than a ruler edge
+    bowl_apex = np.array([-95 * s + shift, 20 * s, z_h])
+    k_bowl = 0.0014 / s
+
+    def above_bowl(dz: float) -> Convex:
+        return Convex([up_paraboloid_above(bowl_apex + np.array([0, 0, dz]), k_bowl)],
+                      envelope_bounds)
+
+    rul_bowl = above_bowl(0.0)
     lobe_q = {
-        "rul": [up_r, halfspace([0, 0, -1], -z_h)],
-        "rml": [up_r, halfspace([0, 0, 1], z_h)],
+        "rul": [up_r, *rul_bowl.quadrics],
+        "rml": [up_r, halfspace([0, 0, 1], z_h + 40 * s)],
         "rll": [low_r],
         "lul": [up_l, halfspace([0, 0, -1], -z_ling)],
         "lingula": [up_l, halfspace([0, 0, 1], z_ling)],
@@ -416,15 +445,16 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     for lobe in LOBES:
         side = LOBE_SIDE[lobe]
         piece = side_env[side].with_(*lobe_q[lobe])
-        holes = list(side_holes[side])
+        holes = list(side_holes[side]) + ([rul_bowl] if lobe == "rml" else [])
         lobe_pieces[lobe], lobe_holes[lobe] = piece, holes
         comps[f"lung_{lobe}"] = scene.add(Component(
             f"lung_{lobe}", adjust.lung_material, "cavity", Solid([piece], holes),
             label_priority=15, label_min_mm=10))
     # fissures: 1 mm pleural sheets; visible where seen edge-on
-    hf = side_env["right"].with_(up_r, halfspace([0, 0, 1], z_h + 0.6), halfspace([0, 0, -1],
-                                                                               -(z_h - 0.6)))
-    scene.add(Component("fissure", "soft", "lung", Solid([hf], side_holes["right"]),
+    hf = side_env["right"].with_(up_r, *above_bowl(-0.6).quadrics,
+                                 halfspace([0, 0, 1], z_h + 40 * s))
+    scene.add(Component("fissure", "soft", "lung",
+                        Solid([hf], [*side_holes["right"], above_bowl(0.6)]),
                         label_priority=16, label_min_mm=40, labelled=False, xray_gain=0.3,
                         view_gain={"lateral": 0.12}))
     for side, n, d in (("right", n_r, d_r), ("left", n_l, d_l)):
@@ -486,7 +516,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
                             blur_px=0.6, xray_gain=2.2, fade_with="consolidation", labelled=True,
                             label_min_mm=2.5))
         comps[f"bronchi_{lobe}"] = scene.add(Component(
-            "airway", "air", "lung", tubes=bronchi[lobe], label_priority=17,
+            "airway", "air", "consolidation", tubes=bronchi[lobe], label_priority=17,
                             blur_px=0.6, shell_mm=0.8, shell_material="soft",
                             show_with="consolidation", labelled=False))
 
@@ -665,7 +695,7 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
 
     scene.add(Component("spine", "cancellous", "cavity", Solid([column]), shell_mm=1.8 * s,
                         shell_material="cortical", label_priority=9, label_min_mm=3,
-                        xray_gain=0.35 if not elderly else 0.28, ct_texture=disc_hu,
+                        xray_gain=0.3 if not elderly else 0.24, ct_texture=disc_hu,
                         xray_texture="vertebral", view_gain={"lateral": 1.0}))
     scene.params["spine_z0"] = float(levels[0])
     scene.params["spine_hv"] = float(hv)
@@ -695,7 +725,7 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
     arch = Tubes(np.array(p0), np.array(p1), np.array(r0), np.array(r1))
     scene.add(Component("spine", "cancellous", "muscle", tubes=arch, shell_mm=1.2 * s,
                         shell_material="cortical", label_priority=9, blur_px=1.4,
-                        xray_gain=0.3, view_gain={"lateral": 0.8}))
+                        xray_gain=0.55, view_gain={"lateral": 0.8}))
     scene.landmarks["y_spine"] = float(y_b)
 
 

@@ -31,9 +31,9 @@ M: dict[str, Material] = {
     "air": Material("air", -1000.0, 0.0002),
     "lung": Material("lung", -850.0, 0.050),
     "fat": Material("fat", -100.0, 0.179),
-    # the thoracic cavity's filler: mediastinal fat on CT, but on a film the mediastinum is a
-    # mix of vessels, thymus, nodes and fat, which attenuates like soft tissue
-    "cavity": Material("cavity", -100.0, 0.191),
+    # the thoracic cavity's filler: mediastinal fat on CT; on a film the mediastinum is a mix
+    # of fat, thymus, nodes and small vessels, between fat and water (less than the heart)
+    "cavity": Material("cavity", -100.0, 0.185),
     "water": Material("water", 0.0, 0.194),
     "fluid": _from_hu("fluid", 10.0),
     "soft": Material("soft", 40.0, 0.191),

@@ -385,14 +385,18 @@ def _detector(line: np.ndarray, view: View, rng: np.random.Generator,
     noisy = counts + np.sqrt(counts) * rng.standard_normal((h, w), dtype=np.float32)
     det = ndimage.gaussian_filter(np.maximum(noisy / n0, 1e-5), max(0.35 / px, 0.4), truncate=3)
     q = -np.log(det)
-    # mild dynamic-range equalisation and edge enhancement, as digital chest units apply
+    # chest-unit processing, as multi-scale systems do it: a broad equalisation, then a
+    # base/detail split where the base (structures over ~5 mm) goes through a compressive
+    # film curve and the detail (bone edges, vessels, disc spaces) is added back boosted, so
+    # the thick mediastinum and shoulders sit in the light greys with the spine seen through
     small = q[::4, ::4]
-    big = ndimage.gaussian_filter(small, 28.0 / (px * 4), mode="nearest")
-    big = _resize(big - big.mean(), q.shape[0], q.shape[1])
-    fine = ndimage.gaussian_filter(q, 1.6 / px, truncate=3)
-    enh = q - 0.45 * big + 0.6 * (q - fine)
+    big = ndimage.gaussian_filter(small, 40.0 / (px * 4), mode="nearest")
+    qe = q - _resize(0.72 * (big - big.mean()), q.shape[0], q.shape[1])
+    base = _resize(ndimage.gaussian_filter(qe[::2, ::2], 4.0 / (px * 2), mode="nearest"),
+                   q.shape[0], q.shape[1])
+    detail = qe - base
     sub = (slice(None, None, 2), slice(None, None, 2))  # percentiles on every 4th pixel
-    es, qs = enh[sub], q[sub]
+    es, qs = base[sub], q[sub]
     body = qs > 0.3
     if body.sum() < 50:
         body = np.ones_like(qs, bool)
@@ -405,10 +409,12 @@ def _detector(line: np.ndarray, view: View, rng: np.random.Generator,
         chest[: rows.min()] = False
         chest[rows.max() + 1:] = False  # the abdomen below may burn out, as on a real film
     hi = np.percentile(es[chest], 99.5)
-    t = (enh - lo) / max(hi - lo, 1e-6)
-    knee = 0.82  # soft shoulder: dense regions keep their gradation instead of clipping
-    t = np.where(t > knee, knee + 0.2 * np.tanh((t - knee) / 0.2), t)
-    out = 42 + 200 * t
+    span = max(hi - lo, 1e-6)
+    t = (base - lo) / span
+    knee = 0.5  # above it the base is compressed: dense regions keep their gradation
+    t = np.where(t > knee, knee + 0.36 * np.tanh((t - knee) / 0.36), t)
+    t = np.clip(t, 0, None) ** 1.1 + 2.2 * detail / span
+    out = 24 + 232 * t
     out[q < 0.05] = np.minimum(out[q < 0.05], 10)
     return np.clip(out, 0, 255).astype(np.uint8)
 
