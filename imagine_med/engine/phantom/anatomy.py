@@ -517,7 +517,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
                             label_min_mm=2.5))
         comps[f"bronchi_{lobe}"] = scene.add(Component(
             "airway", "air", "consolidation", tubes=bronchi[lobe], label_priority=17,
-                            blur_px=0.6, shell_mm=0.8, shell_material="soft",
+                            blur_px=0.6, shell_mm=0.8, shell_material="soft", xray_gain=2.6,
                             show_with="consolidation", labelled=False))
 
     # ---- bones -----------------------------------------------------------------------------

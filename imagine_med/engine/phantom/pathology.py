@@ -209,14 +209,21 @@ def _consolidation(an: Anatomy, p: Placed, rand: Rand) -> None:
     lobar = lobar or (p.extent is not None and p.extent >= 0.75)
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     if lobar:
-        blob = ellipsoid_q(c, (hi - lo) * 0.75 + 20)
+        # the airspace fills the lobe up to its fissure, but its pleural and apical margins
+        # stop short and fade (halos below), as a real lobar pneumonia's do
+        span = hi - lo
+        side = -1.0 if LOBE_SIDE[p.lobe] == "right" else 1.0
+        c = (lo + hi) / 2 + np.array([-side * 0.1, 0.0, -0.12]) * span
+        blob = ellipsoid_q(c, span * np.array([0.46, 0.56, 0.58]))
     else:
         frac = p.extent if p.extent is not None else 0.4
         r = (p.size_mm / 2) if p.size_mm else None
         radii = np.full(3, r) if r else np.maximum((hi - lo) * (0.2 + 0.35 * frac), 18)
         blob = ellipsoid_q(c, radii, rotation(*(rand.normal(3) * 0.4)))
     core = _lobe_solid(an, p.lobe, blob)
-    halo = _lobe_solid(an, p.lobe, ellipsoid_q(c, np.asarray(blob.params[2]) * 1.18 + 4))
+    radii = np.asarray(blob.params[2])
+    halo = _lobe_solid(an, p.lobe, ellipsoid_q(c, radii * 1.18 + 4))
+    halo2 = _lobe_solid(an, p.lobe, ellipsoid_q(c, radii * 1.4 + 8))
     rng_seed = int(rand.uniform(0, 1e6))
 
     def tex(q: np.ndarray) -> np.ndarray:
@@ -227,7 +234,9 @@ def _consolidation(an: Anatomy, p: Placed, rand: Rand) -> None:
         return 38 + 18 * wave
 
     _add(an, p, "ground_glass", "lung", halo, label_priority=59, xray_texture="ground",
-         labelled=False, xray_gain=0.6)
+         labelled=False, xray_gain=0.8)
+    _add(an, p, "ground_glass", "lung", halo2, label_priority=59, xray_texture="patchy",
+         labelled=False, xray_gain=0.5)
     _add(an, p, "consolidation", "lung", core, xray_texture="fluffy", ct_texture=tex,
          label_min_mm=12)
     br = an.bronchi[p.lobe]

@@ -38,10 +38,13 @@ def film_texture(name: str, length: np.ndarray, scene, view, scale: int = 1) -> 
     mm = view.px * scale
     if name == "fluffy":
         n = smooth_noise((h, w), 16.0 / mm, seed) + 0.5 * smooth_noise((h, w), 6.0 / mm, seed + 1)
-        return np.clip(0.92 + 0.09 * n, 0.7, 1.1)
+        return np.clip(0.9 + 0.14 * n, 0.6, 1.2)
     if name == "ground":
-        n = smooth_noise((h, w), 14.0 / mm, seed)
-        return np.clip(0.9 + 0.15 * n, 0.6, 1.2)
+        n = smooth_noise((h, w), 14.0 / mm, seed) + 0.6 * smooth_noise((h, w), 6.0 / mm, seed + 3)
+        return np.clip(0.85 + 0.35 * n, 0.15, 1.5)
+    if name == "patchy":  # acinar rosettes at the fading margin of an airspace opacity
+        n = smooth_noise((h, w), 9.0 / mm, seed) + 0.5 * smooth_noise((h, w), 4.0 / mm, seed + 5)
+        return np.clip(0.6 + 0.7 * n, 0.0, 1.8)
     if name == "reticular":
         ys, xs = np.nonzero(length > 0)
         out = np.ones((h, w))
@@ -65,7 +68,7 @@ def film_texture(name: str, length: np.ndarray, scene, view, scale: int = 1) -> 
         z = view.det_center[2] - (rows - (view.height - 1) / 2) * view.px / t
         ph = ((z - z0) / hv - 0.5) % 1.0
         d = np.abs(ph - 0.5) * hv
-        f = np.where(d < 2.2, 0.55, np.where(d < 3.6, 1.35, 1.0))
+        f = np.where(d < 2.4, 0.35, np.where(d < 4.0, 1.5, 1.0))
         return np.repeat(f[:, None], w, axis=1)
     return np.ones((h, w))
 

@@ -307,13 +307,17 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         gain = (comp.view_gain or {}).get(view.name, comp.xray_gain)
         delta = (M[comp.material].mu_mm - M[comp.container].mu_mm) * gain
         full = solid_lengths(comp.solid, cache)
+        tex = film_texture(comp.xray_texture, full, scene, view, scale) \
+            if comp.xray_texture else None
         if comp.shell_mm > 0 and comp.shell_material:
             inner = solid_lengths(comp.solid.shrunk(comp.shell_mm), cache)
             dsh = (M[comp.shell_material].mu_mm - M[comp.material].mu_mm) * gain
-            coarse_line += dsh * np.maximum(full - inner, 0)
+            shell = dsh * np.maximum(full - inner, 0)
+            # a textured solid's cortex follows the texture (no end plate across a disc)
+            coarse_line += shell if tex is None else shell * np.clip(tex - 0.4, 0, None)
         contrib = delta * full
-        if comp.xray_texture:
-            contrib = contrib * film_texture(comp.xray_texture, full, scene, view, scale)
+        if tex is not None:
+            contrib = contrib * tex
         coarse_line += contrib
         lengths[comp.label] = lengths.get(comp.label, 0) + full
         if comp.labelled:
@@ -413,8 +417,8 @@ def _detector(line: np.ndarray, view: View, rng: np.random.Generator,
     t = (base - lo) / span
     knee = 0.5  # above it the base is compressed: dense regions keep their gradation
     t = np.where(t > knee, knee + 0.36 * np.tanh((t - knee) / 0.36), t)
-    t = np.clip(t, 0, None) ** 1.1 + 2.2 * detail / span
-    out = 24 + 232 * t
+    t = np.clip(t, 0, None) ** 1.1 + 1.9 * detail / span
+    out = 36 + 218 * t
     out[q < 0.05] = np.minimum(out[q < 0.05], 10)
     return np.clip(out, 0, 255).astype(np.uint8)
 
