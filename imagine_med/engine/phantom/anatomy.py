@@ -200,7 +200,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
         for sx in SIDES.values():
             # set deep in the chest wall: only the lower part protrudes, so the upper margin
             # fades into the wall and the inframammary fold is the sharp edge
-            c = np.array([sx * 0.46 * rx_b, ry_b - 34 * s, z_dome_r - 2 * s])
+            c = np.array([sx * 0.46 * rx_b, ry_b - 22 * s, z_dome_r - 14 * s])
             br = ellipsoid(c, np.array([60, 66, 66]) * bsz, rotation(pitch=-0.35))
             scene.add(Component("breast", "breast", "air", Solid([br], [torso]),
                                 label_priority=4, label_min_mm=8))
@@ -215,13 +215,13 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     # below the carina: the subcarinal / posterior mediastinum between heart and spine
     # and the oesophagus below it: the azygo-oesophageal recess lets the lungs come close to
     # the midline behind the heart, so the retrocardiac spine is seen through lung, not fat
-    med_low = ellipsoid([6 * s + shift, -28 * s, zT(7)], np.array([13, 15, 95]) * s)
+    med_low = ellipsoid([7 * s + shift, -30 * s, zT(7)], np.array([11, 13, 95]) * s)
     # the spine's own space: the lungs reach the vertebral bodies on both sides and, in the
     # azygo-oesophageal recess, come close to the midline in front of them
     # a rhombus in cross-section (four planes): the lung thins linearly toward the midline
     # instead of stepping off a cylinder, so the paraspinal lung has no ruler-straight edge
     pc = np.array([shift * 0.3 + 1 * s, y_cav - b_mid + 24 * s])
-    pa_, pb_ = 31 * s, 25 * s
+    pa_, pb_ = 30 * s, 24 * s
     para = Convex([halfspace([sx / pa_, sy / pb_, 0], 1 + sx * pc[0] / pa_ + sy * pc[1] / pb_)
                    for sx in (-1, 1) for sy in (-1, 1)]
                   + [halfspace([0, 0, 1], zT(-2)), halfspace([0, 0, -1], -zT(14))],
@@ -281,8 +281,8 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     heart_main = ellipsoid(hc, hr, Rh, base_clip)
     heart_ra = ellipsoid(rac, rar, None, base_clip)
     # left atrium: the posterior chamber, lying on the oesophagus in front of the spine
-    lac = np.array([14 * s + shift, hc[1] - 46 * s, hc[2] + 22 * s])
-    heart_la = ellipsoid(lac, np.array([38 * f, 28, 40 * f]) * s, None, base_clip)
+    lac = np.array([12 * s + shift, hc[1] - 40 * s, hc[2] + 22 * s])
+    heart_la = ellipsoid(lac, np.array([34 * f, 22, 38 * f]) * s, None, base_clip)
     # left ventricle: the thick posterolateral chamber that makes the left heart border dense
     lvc = hc + np.array([18 * f, -24, -14 * f]) * s
     heart_lv = ellipsoid(lvc, np.array([36 * f, 46, 44 * f]) * s, None, base_clip)

@@ -69,6 +69,10 @@ def film_texture(name: str, length: np.ndarray, scene, view, scale: int = 1) -> 
         ph = ((z - z0) / hv - 0.5) % 1.0
         d = np.abs(ph - 0.5) * hv
         f = np.where(d < 2.4, 0.35, np.where(d < 4.0, 1.5, 1.0))
+        if view.name == "lateral":
+            # lateral "spine sign": the upper thoracic spine sits behind the shoulder girdle,
+            # the lower one behind more lung, so the vertebrae get darker toward the diaphragm
+            f = f * np.clip(1.0 + (z - scene.landmarks["z_carina"]) / 260.0, 0.55, 1.35)
         return np.repeat(f[:, None], w, axis=1)
     return np.ones((h, w))
 

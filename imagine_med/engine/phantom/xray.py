@@ -415,9 +415,9 @@ def _detector(line: np.ndarray, view: View, rng: np.random.Generator,
     hi = np.percentile(es[chest], 99.5)
     span = max(hi - lo, 1e-6)
     t = (base - lo) / span
-    knee = 0.5  # above it the base is compressed: dense regions keep their gradation
-    t = np.where(t > knee, knee + 0.36 * np.tanh((t - knee) / 0.36), t)
-    t = np.clip(t, 0, None) ** 1.1 + 1.9 * detail / span
+    knee = 0.45  # above it the base is compressed: dense regions keep their gradation
+    t = np.where(t > knee, knee + 0.3 * np.tanh((t - knee) / 0.3), t)
+    t = np.clip(t, 0, None) ** 1.1 + 1.6 * detail / span
     out = 36 + 218 * t
     out[q < 0.05] = np.minimum(out[q < 0.05], 10)
     return np.clip(out, 0, 255).astype(np.uint8)
