@@ -220,13 +220,8 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     # azygo-oesophageal recess, come close to the midline in front of them
     # a rhombus in cross-section (four planes): the lung thins linearly toward the midline
     # instead of stepping off a cylinder, so the paraspinal lung has no ruler-straight edge
-    pc = np.array([shift * 0.3 + 1 * s, y_cav - b_mid + 24 * s])
-    pa_, pb_ = 30 * s, 24 * s
-    para = Convex([halfspace([sx / pa_, sy / pb_, 0], 1 + sx * pc[0] / pa_ + sy * pc[1] / pb_)
-                   for sx in (-1, 1) for sy in (-1, 1)]
-                  + [halfspace([0, 0, 1], zT(-2)), halfspace([0, 0, -1], -zT(14))],
-                  (np.array([pc[0] - pa_, pc[1] - pb_, zT(14)]),
-                   np.array([pc[0] + pa_, pc[1] + pb_, zT(-2)])))
+    para = _rhombus(shift * 0.3 + 1 * s, y_cav - b_mid + 24 * s, 30 * s, 24 * s, zT(-2),
+                    zT(14))
     knob_c = np.array([24 * s + shift + (6 * s if elderly else 0), -16 * s, land["z_arch"]])
     knob = ellipsoid(knob_c, np.array([17 if not elderly else 20, 34, 17]) * s)
     d_top = np.array([22 * s + shift, -38 * s, land["z_arch"] - 15 * s])
@@ -398,8 +393,8 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     }
     # the anterior mediastinum (thymic fat): the lungs meet in front of the great vessels
     # only along a curved anterior junction, never along the midline plane itself
-    ant_med = ellipsoid([shift * 0.6, y_cav + b_mid * 0.55, zT(4.5)],
-                        np.array([13 * s, b_mid * 0.6, 170 * s]))
+    ant_med = _rhombus(shift * 0.6, y_cav + b_mid * 0.55, 16 * s, b_mid * 0.6, zT(-2),
+                       zT(12))
     common_holes = [dome_r_c, dome_l_c, med, med_low, para, ant_med]
     side_holes = {"right": [*common_holes, heart_ra, heart_main, heart_la, svc],
                   "left": [*common_holes, heart_main, heart_la, heart_lv, knob, desc, trunk]}
@@ -509,8 +504,11 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
             gain = gain * (1 + (adjust.vessel_scale_periphery - 1) * per)
         # upright gravity: lower-zone vessels a little larger
         grav = 1 + 0.12 * np.clip(-(zmid - hila[LOBE_SIDE[lobe]][2]) / (80 * s), -1, 1)
-        t.r0 *= gain * grav
-        t.r1 *= gain * grav
+        # the outer third of the lung shows few vessels: twigs thin out away from the hilum
+        far = np.linalg.norm((t.p0 + t.p1) / 2 - hila[LOBE_SIDE[lobe]], axis=1)
+        taper = np.clip(1.3 - far / (120 * s), 0.35, 1.0) if view != "ct" else 1.0
+        t.r0 *= gain * grav * taper
+        t.r1 *= gain * grav * taper
         comps[f"vessels_{lobe}"] = scene.add(Component(
             "pulmonary_vessels", "blood", "lung", tubes=t, label_priority=17,
                             blur_px=0.6, xray_gain=2.2, fade_with="consolidation", labelled=True,
@@ -538,6 +536,15 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     return Anatomy(scene, lobe_pieces, lobe_holes, side_env, side_holes, cavity,
                    {"right": dome_r, "left": dome_l}, heart, hila, trees, bronchi,
                    ribs["centerlines"], body_pieces, comps)
+
+
+def _rhombus(cx: float, cy: float, ax: float, by: float, ztop: float, zbot: float) -> Convex:
+    """A vertical prism with a rhombic cross-section (half-diagonals ax across, by deep): the
+    lung beside it thins linearly to nothing, so on a film it leaves no step edge."""
+    planes = [halfspace([sx / ax, sy / by, 0], 1 + sx * cx / ax + sy * cy / by)
+              for sx in (-1, 1) for sy in (-1, 1)]
+    return Convex([*planes, halfspace([0, 0, 1], ztop), halfspace([0, 0, -1], -zbot)],
+                  (np.array([cx - ax, cy - by, zbot]), np.array([cx + ax, cy + by, ztop])))
 
 
 def _scaler(center, f):
