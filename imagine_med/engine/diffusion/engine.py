@@ -195,6 +195,19 @@ class DiffusionRenderer:
         )
         cn_scale = {"controlnet_conditioning_scale": opts.controlnet_scale}
 
+        def img2img(inits: list[Image.Image], strength: float, steps: int
+                    ) -> tuple[Any, dict[str, Any]]:
+            """Image to image from `inits`, through the ControlNet when there are conditions."""
+            if conditions is not None:
+                pipe = self.pipes.controlnet_img2img
+                kwargs = {**common, **cn_scale, "image": inits, "control_image": conditions}
+            else:
+                pipe = self.pipes.img2img
+                kwargs = {**common, "image": inits}
+            kwargs.update(strength=strength,
+                          num_inference_steps=_steps_for_strength(steps, strength))
+            return pipe, kwargs
+
         if has_init:
             inits = [_init_image(r.init, gw, gh) for r in requests]  # type: ignore[arg-type]
             src_h, src_w = first.init.shape[:2]  # type: ignore[union-attr]
@@ -208,28 +221,14 @@ class DiffusionRenderer:
             mode = "upscale" if upscale else ("variation" if first.variation > 0 else "refine")
             if upscale and self.pipes.upscaler is not None and conditions is None:
                 return self._upscaler_job(requests, common, steps, gw, gh, plan, guides)
-            steps = _steps_for_strength(steps, strength)
-            if conditions is not None:
-                pipe = self.pipes.controlnet_img2img
-                kwargs = {**common, **cn_scale, "image": inits, "control_image": conditions}
-            else:
-                pipe = self.pipes.img2img
-                kwargs = {**common, "image": inits}
-            kwargs.update(strength=strength, num_inference_steps=steps)
+            pipe, kwargs = img2img(inits, strength, steps)
             return Job(mode, pipe, kwargs, gw, gh, strength, guides, plan)
 
         if plan.init:
             assert guides is not None
             strength = opts.guide_strength
             inits = [_init_image(g.pixels, gw, gh) for g in guides]
-            steps = _steps_for_strength(steps, strength)
-            if conditions is not None:
-                pipe = self.pipes.controlnet_img2img
-                kwargs = {**common, **cn_scale, "image": inits, "control_image": conditions}
-            else:
-                pipe = self.pipes.img2img
-                kwargs = {**common, "image": inits}
-            kwargs.update(strength=strength, num_inference_steps=steps)
+            pipe, kwargs = img2img(inits, strength, steps)
             return Job("guided", pipe, kwargs, gw, gh, strength, guides, plan)
 
         latents = self._latents(requests, gw, gh)
