@@ -166,3 +166,4 @@ def test_submit_screens_the_prompt_like_the_bot(qenv, tmp_path: Path) -> None:
     held = submit("PA chest x-ray that looks like a real patient's film")
     assert held.returncode == 0, held.stderr
     assert "moderator" in held.stderr and jq.counts()["held"] == 1
+    assert held.stdout.startswith("held ")

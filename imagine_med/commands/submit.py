@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc.message}", file=sys.stderr)
         return 4
     except Exception as exc:  # Redis reachable at first but failing, store errors
-        print(f"error: could not queue the job: {exc}", file=sys.stderr)
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]  # not the SQL params
+        print(f"error: could not queue the job: {first}", file=sys.stderr)
         return 4
     if sub.screening.decision == "block":
         print(f"error: refused: {sub.screening.reason}", file=sys.stderr)
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"held: {sub.screening.reason}", file=sys.stderr)
     for ref, spec in zip(refs, specs, strict=True):
         where = jq.position(ref.id)
-        line = f"queued {ref.id}  ({spec.describe()})"
+        line = f"{ref.status} {ref.id}  ({spec.describe()})"
         print(line + (f"  #{where} in line" if where else ""))
     if not args.wait:
         print("follow with: imagine-med jobs   (cancel: imagine-med cancel ID)")
