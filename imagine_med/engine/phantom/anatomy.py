@@ -210,8 +210,8 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     # meet in front of it) whose coronal outline is curved, widest at the arch, narrowing to
     # the thoracic inlet; its borders join the SVC (right) and aortic knob (left) holes
     widen = adjust.mediastinum_widen * (1.2 if view == "ap" else 1.0)
-    med = ellipsoid([-3 * s + shift, y_cav - 20 * s, zT(2.6)],
-                    np.array([27 * widen * s, b_mid * 0.5, 105 * s]))
+    med = ellipsoid([-3 * s + shift, y_cav - 20 * s, zT(2.3)],
+                    np.array([28 * widen * s, b_mid * 0.5, 82 * s]))
     # below the carina: the subcarinal / posterior mediastinum between heart and spine
     # and the oesophagus below it: the azygo-oesophageal recess lets the lungs come close to
     # the midline behind the heart, so the retrocardiac spine is seen through lung, not fat
@@ -538,13 +538,21 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
                    ribs["centerlines"], body_pieces, comps)
 
 
-def _rhombus(cx: float, cy: float, ax: float, by: float, ztop: float, zbot: float) -> Convex:
-    """A vertical prism with a rhombic cross-section (half-diagonals ax across, by deep): the
-    lung beside it thins linearly to nothing, so on a film it leaves no step edge."""
-    planes = [halfspace([sx / ax, sy / by, 0], 1 + sx * cx / ax + sy * cy / by)
+def _rhombus(cx: float, cy: float, ax: float, by: float, ztop: float, zbot: float,
+             taper: float = 0.5) -> Convex:
+    """A prism with a rhombic cross-section (half-diagonals ax across, by deep at mid-height):
+    the lung beside it thins linearly to nothing, so on a film it leaves no step edge; it
+    widens downward (`taper`: relative change of width top to bottom), as the mediastinum
+    does toward the heart, so its sides are not vertical lines either."""
+    zm = (ztop + zbot) / 2
+    k = taper / (ztop - zbot)  # d(width)/dz relative to ax, negative up
+    # sx (x - cx) / ax + sy (y - cy) / by <= 1 + k (zm - z)
+    planes = [halfspace([sx / ax, sy / by, k], 1 + sx * cx / ax + sy * cy / by + k * zm)
               for sx in (-1, 1) for sy in (-1, 1)]
+    grow = 1 + taper / 2
     return Convex([*planes, halfspace([0, 0, 1], ztop), halfspace([0, 0, -1], -zbot)],
-                  (np.array([cx - ax, cy - by, zbot]), np.array([cx + ax, cy + by, ztop])))
+                  (np.array([cx - ax * grow, cy - by * grow, zbot]),
+                   np.array([cx + ax * grow, cy + by * grow, ztop])))
 
 
 def _scaler(center, f):
