@@ -214,7 +214,7 @@ def _consolidation(an: Anatomy, p: Placed, rand: Rand) -> None:
         span = hi - lo
         side = -1.0 if LOBE_SIDE[p.lobe] == "right" else 1.0
         c = (lo + hi) / 2 + np.array([-side * 0.1, 0.0, -0.12]) * span
-        blob = ellipsoid_q(c, span * np.array([0.46, 0.56, 0.58]))
+        blob = ellipsoid_q(c, span * np.array([0.42, 0.56, 0.56]))
     else:
         frac = p.extent if p.extent is not None else 0.4
         r = (p.size_mm / 2) if p.size_mm else None
@@ -222,8 +222,14 @@ def _consolidation(an: Anatomy, p: Placed, rand: Rand) -> None:
         blob = ellipsoid_q(c, radii, rotation(*(rand.normal(3) * 0.4)))
     core = _lobe_solid(an, p.lobe, blob)
     radii = np.asarray(blob.params[2])
-    halo = _lobe_solid(an, p.lobe, ellipsoid_q(c, radii * 1.18 + 4))
-    halo2 = _lobe_solid(an, p.lobe, ellipsoid_q(c, radii * 1.4 + 8))
+    # halos are shells round the core (the core's own texture stays intact); their patchy
+    # film textures make the margin fade in acinar clumps instead of one smooth edge
+    lobe_bounds = an.lobe_pieces[p.lobe].bounds
+    inner = [Convex([blob], lobe_bounds)]
+    halo_q = ellipsoid_q(c, radii * 1.2 + 4)
+    halo = Solid([an.lobe_pieces[p.lobe].with_(halo_q)], [*an.lobe_holes[p.lobe], *inner])
+    halo2 = Solid([an.lobe_pieces[p.lobe].with_(ellipsoid_q(c, radii * 1.45 + 8))],
+                  [*an.lobe_holes[p.lobe], *inner, Convex([halo_q], lobe_bounds)])
     rng_seed = int(rand.uniform(0, 1e6))
 
     def tex(q: np.ndarray) -> np.ndarray:
@@ -233,10 +239,10 @@ def _consolidation(an: Anatomy, p: Placed, rand: Rand) -> None:
         wave = np.sin(q @ k.T + ph).sum(axis=1) / 2.4
         return 38 + 18 * wave
 
-    _add(an, p, "ground_glass", "lung", halo, label_priority=59, xray_texture="ground",
-         labelled=False, xray_gain=0.8)
+    _add(an, p, "ground_glass", "lung", halo, label_priority=59, xray_texture="patchy",
+         labelled=False, xray_gain=1.6)
     _add(an, p, "ground_glass", "lung", halo2, label_priority=59, xray_texture="patchy",
-         labelled=False, xray_gain=0.5)
+         labelled=False, xray_gain=0.9)
     _add(an, p, "consolidation", "lung", core, xray_texture="fluffy", ct_texture=tex,
          label_min_mm=12)
     br = an.bronchi[p.lobe]
