@@ -142,3 +142,21 @@ def test_json_logs_carry_the_job_id(capsys) -> None:
     assert first["job_id"] == "job-123" and first["msg"] == "rendering x"
     assert first["stage"] == "render" and first["level"] == "info"
     assert "job_id" not in second
+
+
+def test_pending_entries_trimmed_from_the_stream_do_not_block_the_rest(qenv: QueueEnv) -> None:
+    jq = qenv.queue()
+    crashed = jq.consumer("cli", "bot", "node-1")
+    first = _finished_job(jq)
+    assert len(crashed.read(count=3, block_ms=100)) == 3  # read, never acknowledged
+    for entry_id, _ in jq.redis.xrange(crashed.stream):  # trimmed away meanwhile
+        jq.redis.xdel(crashed.stream, entry_id)
+    second = _finished_job(jq)
+    assert crashed.read(count=10, block_ms=100)  # pending now: 3 gone + 3 of the second job
+    restarted = qenv.queue().consumer("cli", "bot", "node-1")
+    adapter = Adapter()
+    restarted.deliver(adapter, count=3, block_ms=100)  # a page of trimmed entries first
+    while restarted.deliver(adapter, count=3, block_ms=100):
+        pass
+    assert adapter.posts == [second] and first not in adapter.posts
+    assert jq.redis.xpending(restarted.stream, "bot")["pending"] == 0

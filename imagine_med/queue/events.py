@@ -50,21 +50,27 @@ class EventConsumer:
                 raise
 
     def _parse(self, entries: list) -> list[Event]:
+        """Events of the entries; pending entries the stream has trimmed since (no fields) are
+        acknowledged, or they would fill every re-read of the pending list forever."""
         from imagine_med.queue.api import parse_event
 
+        gone = [eid for eid, fields in entries if not fields]
+        if gone:
+            self.queue.redis.xack(self.stream, self.group, *gone)
         return [parse_event(eid, fields) for eid, fields in entries if fields]
 
     def read(self, count: int = 32, block_ms: int = 2000) -> list[Event]:
         """Next events for this consumer: first its own unacknowledged ones (after a restart),
         then entries abandoned by dead consumers, then new ones (blocking up to block_ms)."""
         r = self.queue.redis
-        if not self._own_pending_done:
+        while not self._own_pending_done:
             reply = r.xreadgroup(self.group, self.consumer, {self.stream: "0"}, count=count)
             entries = reply[0][1] if reply else []
             events = self._parse(entries)
             if events:
                 return events
-            self._own_pending_done = True
+            if not entries:  # else a page of trimmed entries, acknowledged: read on
+                self._own_pending_done = True
         now = time.monotonic()
         if now - self._last_claim > max(self.claim_idle_ms / 4000, 1.0):
             self._last_claim = now
