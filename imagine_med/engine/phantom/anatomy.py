@@ -538,6 +538,11 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
                    ribs["centerlines"], body_pieces, comps)
 
 
+def _kyphosis(z: float, s: float) -> float:
+    """Posterior offset (mm) of the thoracic spine: its normal kyphosis, deepest mid-chest."""
+    return 9.0 * s * max(0.0, 1.0 - ((z + 60.0 * s) / (230.0 * s)) ** 2)
+
+
 def _rhombus(cx: float, cy: float, ax: float, by: float, ztop: float, zbot: float,
              taper: float = 0.5) -> Convex:
     """A prism with a rhombic cross-section (half-diagonals ax across, by deep at mid-height):
@@ -702,16 +707,35 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
 
     def disc_hu(p: np.ndarray) -> np.ndarray:
         # distance to the nearest disc (half-way between vertebral centres)
-        ph = ((p[:, 2] - levels[0]) / hv - 0.5) % 1.0
+        ph = ((p[:, 2] - levels[0]) / hv) % 1.0  # 0.5 half-way between body centres
         d = np.abs(ph - 0.5) * hv  # 0 at a disc centre
         near_edge = np.hypot((p[:, 0]) / rx, (p[:, 1] - y_b) / ry) > 0.88
         return np.where(d < 2.5 * s, 90.0,
                         np.where((d < 3.7 * s) | near_edge, 1100.0, 360.0))
 
+    # CT: the column with its disc texture; films: separate vertebral bodies (waisted, with
+    # rounded end plates) whose disc spaces are real gaps, stacked along a gentle kyphosis
     scene.add(Component("spine", "cancellous", "cavity", Solid([column]), shell_mm=1.8 * s,
                         shell_material="cortical", label_priority=9, label_min_mm=3,
-                        xray_gain=0.3 if not elderly else 0.24, ct_texture=disc_hu,
-                        xray_texture="vertebral", view_gain={"lateral": 1.0}))
+                        ct_texture=disc_hu, xray=False))
+    bodies = []
+    disc = 4.5 * s
+    half_h = (hv - disc) / 2
+    for k in range(-2, 15):
+        zc_k = zT(k)
+        if zc_k + half_h > top or zc_k - half_h < bot:
+            continue
+        yk = y_b - _kyphosis(zc_k, s)
+        c = np.array([0.0, yk, zc_k])
+        bodies.append(Convex(
+            [cylinder_q(c, [rx, ry]), halfspace([0, 0, 1], zc_k + half_h),
+             halfspace([0, 0, -1], -(zc_k - half_h)),
+             ellipsoid_q(c, [rx * 1.18, ry * 1.22, half_h * 1.55])],
+            (c - np.array([rx, ry, half_h]), c + np.array([rx, ry, half_h]))))
+    scene.add(Component("spine", "cancellous", "cavity", Solid(bodies), shell_mm=1.8 * s,
+                        shell_material="cortical", label_priority=9, label_min_mm=3,
+                        xray_gain=0.3 if not elderly else 0.24, ct=False,
+                        view_gain={"lateral": 1.0 if not elderly else 0.8}))
     scene.params["spine_z0"] = float(levels[0])
     scene.params["spine_hv"] = float(hv)
     scene.params["spine_y"] = float(y_b)
@@ -725,7 +749,7 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
 
     for k in range(-1, 15):
         z = zT(k)
-        yb = y_b - ry
+        yb = y_b - ry - _kyphosis(z, s)
         for sx in (-1, 1):
             ped_a = np.array([sx * (rx - 4 * s), yb + 2 * s, z + 2 * s])
             ped_b = np.array([sx * (rx - 3 * s), yb - 12 * s, z + 2 * s])

@@ -72,7 +72,7 @@ def film_texture(name: str, length: np.ndarray, scene, view, scale: int = 1) -> 
         if view.name == "lateral":
             # lateral "spine sign": the upper thoracic spine sits behind the shoulder girdle,
             # the lower one behind more lung, so the vertebrae get darker toward the diaphragm
-            f = f * np.clip(1.0 + (z - scene.landmarks["z_carina"]) / 260.0, 0.55, 1.35)
+            f = f * np.clip(1.0 + (z - scene.landmarks["z_carina"]) / 600.0, 0.75, 1.2)
         return np.repeat(f[:, None], w, axis=1)
     return np.ones((h, w))
 
