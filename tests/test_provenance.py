@@ -200,3 +200,24 @@ def test_verify_reads_odd_but_valid_images() -> None:
         im.save(buf, "PNG")
         res = verify_bytes(buf.getvalue(), im.mode)
         assert res.error is None and not res.marked
+
+
+def test_the_public_development_key_is_warned_about(caplog, monkeypatch) -> None:
+    """Marks made with the published default key prove nothing: say so, once per process."""
+    import logging
+
+    from imagine_med.provenance import stamp
+    from imagine_med.settings import Settings
+
+    stamp._warn_development_key.cache_clear()
+    monkeypatch.delenv("IMAGINE_MED_WATERMARK_KEY", raising=False)
+    with caplog.at_level(logging.WARNING, logger="imagine_med.provenance.stamp"):
+        stamp.key_material(Settings())
+        stamp.key_material(Settings())
+    assert sum("public development key" in r.message for r in caplog.records) == 1
+    caplog.clear()
+    monkeypatch.setenv("IMAGINE_MED_WATERMARK_KEY", "a-real-secret")
+    stamp._warn_development_key.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="imagine_med.provenance.stamp"):
+        key, _ = stamp.key_material(Settings())
+    assert key == b"a-real-secret" and not caplog.records

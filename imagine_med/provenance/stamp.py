@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +27,26 @@ from imagine_med.provenance.metadata import Provenance, png_info
 from imagine_med.settings import Settings, get_settings
 
 GRID_VARIANT = 0
+DEVELOPMENT_KEY = Settings.model_fields["watermark_key"].default.get_secret_value()
+log = logging.getLogger(__name__)
 
 
 def key_material(settings: Settings | None = None) -> tuple[bytes, str]:
     """(secret key bytes, key id) from the settings (IMAGINE_MED_WATERMARK_KEY / _KEY_ID)."""
     s = settings or get_settings()
-    return s.watermark_key.get_secret_value().encode("utf-8"), s.watermark_key_id
+    key = s.watermark_key.get_secret_value()
+    if key == DEVELOPMENT_KEY:
+        _warn_development_key()
+    return key.encode("utf-8"), s.watermark_key_id
+
+
+@lru_cache(maxsize=1)
+def _warn_development_key() -> None:
+    """Once per process: marks made with the published key prove nothing to outsiders."""
+    log.warning(
+        "IMAGINE_MED_WATERMARK_KEY is not set: images are marked with the public development "
+        "key, so anyone could forge or strip the mark. Set a secret key for any shared install."
+    )
 
 
 def default_job_id(spec_json: dict, seeds: Sequence[int], engine: str, engine_version: str) -> str:
