@@ -233,3 +233,25 @@ def test_concurrent_appends_keep_one_chain(store_url: str, clock: Clock) -> None
         list(pool.map(work, range(4)))
     check = svc.verify_audit()
     assert check.ok and check.entries == 24
+
+
+def test_a_decision_abandoned_mid_way_is_freed_after_a_while(store_url: str,
+                                                             clock: Clock) -> None:
+    """A moderator process that died between claiming a case and finishing must not leave
+    it undecidable forever: after STALE_CLAIM it is back in the queue and can be decided."""
+    from imagine_med.moderation.models import ModerationCase
+    from imagine_med.moderation.service import STALE_CLAIM
+
+    svc = service(store_url, clock)
+    case_id = svc.check("a famous actress's mammogram", BEN).case_id
+    assert case_id
+    with session_scope(svc.engine) as s:  # what a crash right after the claim leaves behind
+        case = s.get(ModerationCase, case_id)
+        case.status, case.decided_at = "deciding", clock()
+    assert svc.pending() == []
+    with pytest.raises(AlreadyDecided):
+        svc.decide(case_id, "mod1", MOD, approve=True)
+    clock.advance(seconds=STALE_CLAIM.total_seconds() + 1)
+    assert [i.case_id for i in svc.pending()] == [case_id]
+    res = svc.decide(case_id, "mod1", MOD, approve=False, reason="no real people")
+    assert res.case_status == "rejected"

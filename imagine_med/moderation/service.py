@@ -50,6 +50,10 @@ from imagine_med.store.db import make_engine, session_scope, utcnow
 log = logging.getLogger("imagine_med.moderation")
 
 
+# A decision claimed longer ago than this by a process that never finished it is free again.
+STALE_CLAIM = timedelta(minutes=5)
+
+
 class ModerationError(UserError):
     """A refusal or failure; `message` is written for the person who asked."""
 
@@ -343,8 +347,11 @@ class ModerationService:
         items: list[ReviewItem] = []
         with session_scope(self.engine) as s:
             cases = s.scalars(
-                select(ModerationCase).where(ModerationCase.status == "pending")
-                .order_by(ModerationCase.created_at).limit(limit)
+                select(ModerationCase).where(
+                    (ModerationCase.status == "pending")
+                    | ((ModerationCase.status == "deciding")
+                       & (ModerationCase.decided_at < self.now() - STALE_CLAIM))
+                ).order_by(ModerationCase.created_at).limit(limit)
             ).all()
             for c in cases:
                 items.append(self._item(s, c, c.id, "hold", c.created_at))
@@ -416,9 +423,10 @@ class ModerationService:
                     raise NotFound(f"Nothing to decide under {item_id!r}: no held prompt, job "
                                    "or appeal has that id (see `imagine-med mod queue`).")
                 kind = "hold"
-            if case.status != "pending":
+            if case.status != "pending" and not self._stale_claim(case):
                 raise AlreadyDecided(f"Case {case.id} is already {case.status}.")
             case.status = "deciding"
+            case.decided_at = self.now()  # when claimed; overwritten when decided
             case_id = case.id
             job_ids = list(s.scalars(select(CaseJob.job_id).where(CaseJob.case_id == case.id)))
         try:
@@ -442,6 +450,12 @@ class ModerationService:
                                                     Appeal.status == "pending")):
                 self._close_appeal(s, a, case, moderator, approve, reason)
             return result
+
+    def _stale_claim(self, case: ModerationCase) -> bool:
+        """A claim left by a process that died mid-decision: free again after STALE_CLAIM.
+        Re-deciding is safe, as releasing or rejecting an already moved job changes nothing."""
+        return (case.status == "deciding" and case.decided_at is not None
+                and self.now() - case.decided_at > STALE_CLAIM)
 
     def _move_jobs(self, job_ids: list[str], approve: bool, reason: str
                    ) -> tuple[list[str], list[str]]:
