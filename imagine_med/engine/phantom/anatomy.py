@@ -222,6 +222,9 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     # instead of stepping off a cylinder, so the paraspinal lung has no ruler-straight edge
     para = _rhombus(shift * 0.3 + 1 * s, y_cav - b_mid + 24 * s, 30 * s, 24 * s, zT(-2),
                     zT(14))
+    if view == "ct":  # a slice sees the cross-section itself: the lung hugs the round body
+        para = ellipsoid([shift * 0.3 + 1 * s, y_cav - b_mid + 24 * s, zT(6)],
+                         np.array([21, 19, 230]) * s)
     knob_c = np.array([24 * s + shift + (6 * s if elderly else 0), -16 * s, land["z_arch"]])
     knob = ellipsoid(knob_c, np.array([17 if not elderly else 20, 34, 17]) * s)
     d_top = np.array([22 * s + shift, -38 * s, land["z_arch"] - 15 * s])
@@ -395,6 +398,9 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     # only along a curved anterior junction, never along the midline plane itself
     ant_med = _rhombus(shift * 0.6, y_cav + b_mid * 0.55, 16 * s, b_mid * 0.6, zT(-2),
                        zT(12))
+    if view == "ct":  # on a slice: the thin triangle of thymic fat behind the sternum
+        ant_med = _rhombus(shift * 0.6, y_cav + b_mid * 0.75, 9 * s, b_mid * 0.4, zT(-2),
+                           zT(12))
     common_holes = [dome_r_c, dome_l_c, med, med_low, para, ant_med]
     side_holes = {"right": [*common_holes, heart_ra, heart_main, heart_la, svc],
                   "left": [*common_holes, heart_main, heart_la, heart_lv, knob, desc, trunk]}
@@ -734,7 +740,7 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
             (c - np.array([rx, ry, half_h]), c + np.array([rx, ry, half_h]))))
     scene.add(Component("spine", "cancellous", "cavity", Solid(bodies), shell_mm=1.8 * s,
                         shell_material="cortical", label_priority=9, label_min_mm=3,
-                        xray_gain=0.3 if not elderly else 0.24, ct=False,
+                        xray_gain=0.3 if not elderly else 0.24, ct=False, xray_texture="spine_sign",
                         view_gain={"lateral": 1.0 if not elderly else 0.8}))
     scene.params["spine_z0"] = float(levels[0])
     scene.params["spine_hv"] = float(hv)

@@ -55,6 +55,15 @@ def film_texture(name: str, length: np.ndarray, scene, view, scale: int = 1) -> 
         net = ndimage.gaussian_filter(net, 0.6)
         out[y0:y1, x0:x1] = 0.25 + 1.7 * net
         return out
+    if name == "spine_sign":
+        # lateral "spine sign": the upper thoracic spine sits behind the shoulder girdle, the
+        # lower one behind more lung, so the vertebrae get darker toward the diaphragm
+        if view.name != "lateral":
+            return np.ones((h, w))
+        rows = np.arange(h) * scale + (scale - 1) / 2
+        z = view.det_center[2] - (rows - (view.height - 1) / 2) * view.px * 0.9
+        f = np.clip(1.0 + (z - scene.landmarks["z_carina"]) / 350.0, 0.6, 1.25)
+        return np.repeat(f[:, None], w, axis=1)
     if name == "vertebral":
         # disc spaces: lucent bands at each intervertebral level along the image rows
         z0, hv = scene.params["spine_z0"], scene.params["spine_hv"]
