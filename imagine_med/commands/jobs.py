@@ -47,6 +47,8 @@ def run_jobs(args: argparse.Namespace) -> int:
                 print(f"error: there is no job {args.job_id}", file=sys.stderr)
                 return 2
             doc = {k: v for k, v in vars(info).items() if v not in (None, "", {}, ())}
+            if "reply_target" in doc:  # may hold a platform's interaction token: show keys only
+                doc["reply_target"] = {k: "…" for k in doc["reply_target"]}
             doc["position"] = jq.position(info.id)
             print(json.dumps(doc, indent=2, default=str))
             return 0
@@ -56,7 +58,8 @@ def run_jobs(args: argparse.Namespace) -> int:
         print(f"error: {exc.message}", file=sys.stderr)
         return 4
     if args.json:
-        print(json.dumps([vars(j) for j in jobs], default=str))
+        print(json.dumps([{**vars(j), "reply_target": {k: "…" for k in j.reply_target or {}}}
+                          for j in jobs], default=str))
         return 0
     print("waiting: " + ", ".join(f"{k[7:]} {v}" for k, v in counts.items() if k.startswith(
         "queued_")) + f"; running {counts['running']}; held {counts['held']}")
