@@ -300,7 +300,12 @@ def _pneumothorax(an: Anatomy, p: Placed, rand: Rand) -> None:
     for lb in lobes:
         comp = an.comps[f"lung_{lb}"]
         piece = scale_about(comp.solid.pieces[0], anchor, fac)
-        _replace_lobe(an, lb, Solid([piece], comp.solid.holes))
+        # a lobe's own boundary holes (the curved horizontal fissure) recoil with it
+        shared = {id(h) for h in an.side_holes[side]}
+        holes = [h if id(h) in shared else scale_about(h, anchor, fac)
+                 for h in comp.solid.holes]
+        _replace_lobe(an, lb, Solid([piece], holes))
+        an.lobe_holes[lb] = holes
 
         def fn(q, a=anchor):
             return a + (q - a) * np.asarray(fac)
