@@ -164,7 +164,15 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     # ---- body wall: fat envelope (torso, shoulders cap, neck) with a muscle layer inside --
     z_top = zT(1) + 18 * s
     rx_b, ry_b = a_mid + 14 * s + fat, b_mid + 14 * s + fat * 0.9
-    torso = Convex([cylinder_q([0, 0, 0], [rx_b, ry_b]), halfspace([0, 0, 1], z_top)],
+    # the flanks curve in toward the waist (a tall ellipsoid clips the cylinder), so the body
+    # outline on a film is not a pair of ruler-straight vertical lines
+    z_waist = z_top + 40 * s
+
+    def waist(rx: float, ry: float):
+        return ellipsoid_q([0, 0, z_waist], [rx * 1.1, ry * 1.25, 620 * s])
+
+    torso = Convex([cylinder_q([0, 0, 0], [rx_b, ry_b]), halfspace([0, 0, 1], z_top),
+                    waist(rx_b, ry_b)],
                    (np.array([-rx_b, -ry_b, zT(14)]), np.array([rx_b, ry_b, z_top])))
     cap = ellipsoid([0, 0, z_top], [rx_b, ry_b, 62 * s], None,
                     halfspace([0, 0, -1], -z_top))
@@ -178,7 +186,8 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     scene.add(Component("subcutaneous_fat", "fat", "air", cap_solid, label_priority=1))
     scene.add(Component("muscle", "muscle", "air", Solid([neck], [cap]), label_priority=1))
     mrx, mry = rx_b - fat, ry_b - fat * 0.9
-    torso_m = Convex([cylinder_q([0, 0, 0], [mrx, mry]), halfspace([0, 0, 1], z_top)],
+    torso_m = Convex([cylinder_q([0, 0, 0], [mrx, mry]), halfspace([0, 0, 1], z_top),
+                      waist(mrx, mry)],
                      (np.array([-mrx, -mry, zT(14)]), np.array([mrx, mry, z_top])))
     cap_m = ellipsoid([0, 0, z_top], [mrx, mry, 62 * s - fat], None,
                       halfspace([0, 0, -1], -z_top))
