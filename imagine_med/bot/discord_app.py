@@ -40,6 +40,16 @@ STYLES = {
 FORM_ACTIONS = frozenset({Action.REFINE, Action.REJECT})
 
 
+
+def _completer(option: str) -> Any:
+    """An autocomplete callback for one typed option, from the prompt vocabulary."""
+
+    async def complete(_i: discord.Interaction[Any], current: str
+                       ) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=v, value=v) for v in autocomplete(option, current)]
+
+    return complete
+
 class ImagineButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ids.PATTERN):
     """Every imagine-med button; rebuilt from its custom id by discord.py after a restart."""
 
@@ -163,21 +173,9 @@ class DiscordBot:
     def _register(self) -> None:
         core, tree = self.core, self.tree
 
-        async def ac_modality(_i: discord.Interaction[Any], current: str
-                              ) -> list[app_commands.Choice[str]]:
-            return [app_commands.Choice(name=v, value=v) for v in autocomplete("modality", current)]
-
-        async def ac_view(_i: discord.Interaction[Any], current: str
-                          ) -> list[app_commands.Choice[str]]:
-            return [app_commands.Choice(name=v, value=v) for v in autocomplete("view", current)]
-
-        async def ac_sequence(_i: discord.Interaction[Any], current: str
-                              ) -> list[app_commands.Choice[str]]:
-            return [app_commands.Choice(name=v, value=v) for v in autocomplete("sequence", current)]
-
-        async def ac_stain(_i: discord.Interaction[Any], current: str
-                           ) -> list[app_commands.Choice[str]]:
-            return [app_commands.Choice(name=v, value=v) for v in autocomplete("stain", current)]
+        ac_modality, ac_view, ac_sequence, ac_stain = (
+            _completer(f) for f in ("modality", "view", "sequence", "stain")
+        )
 
         @tree.command(name="imagine-med", description="Render a synthetic teaching image")
         @app_commands.describe(
