@@ -106,9 +106,17 @@ def _solid_mask(solid: Solid, plane: Plane, piece: Convex, crop) -> np.ndarray:
     if m.any():
         for h in solid.holes:
             lo, hi = h.bounds
-            if plane.crop(lo, hi) is None:
+            hc = plane.crop(lo, hi)
+            if hc is None:
                 continue
-            m &= ~h.inside_xyz(*xyz)
+            # test a hole only on its own box within the piece's (most holes are small)
+            a0, a1 = max(hc[0], r0), min(hc[1], r1)
+            b0, b1 = max(hc[2], c0), min(hc[3], c1)
+            if a1 <= a0 or b1 <= b0:
+                continue
+            box = m[a0 - r0:a1 - r0, b0 - c0:b1 - c0]
+            if box.any():
+                box &= ~h.inside_xyz(*plane.grid(a0, a1, b0, b1))
     return m
 
 

@@ -100,7 +100,7 @@ class _RayCache:
         self.gh = -(-view.height // scale)
         d = view.rays(scale, 0, 0, self.gw, self.gh).reshape(self.gh, self.gw, 3)
         self.rays = Rays.from_dirs(d)
-        self.store: dict[int, tuple[Convex, np.ndarray, np.ndarray]] = {}
+        self.store: dict[object, tuple[Convex, np.ndarray, np.ndarray]] = {}
         self.crops: dict[tuple[int, int], tuple] = {}  # keeps the bounds alive with the crop
 
     def crop_of(self, cv_bounds) -> tuple[int, int, int, int] | None:
@@ -132,6 +132,26 @@ class _RayCache:
             s, e = q.interval(self.view.source, self.rays)
             hit = self.store[key] = (q, s, e)
         return hit[1], hit[2]
+
+    def hole_interval(self, cv: Convex, hcrop, crop):
+        """A hole's interval on `crop`, integrated only on the hole's own box (once per hole,
+        shared by every lobe it cuts) and empty elsewhere."""
+        key = ("hole", id(cv))
+        hit = self.store.get(key)
+        if hit is None:
+            hit = self.store[key] = (cv, *self.interval(cv, hcrop, False))
+        _cv, hs, he = hit
+        x0, y0, x1, y1 = crop
+        s = np.full((y1 - y0, x1 - x0), 1e9)
+        e = np.full((y1 - y0, x1 - x0), -1e9)
+        ax0, ay0 = max(x0, hcrop[0]), max(y0, hcrop[1])
+        ax1, ay1 = min(x1, hcrop[2]), min(y1, hcrop[3])
+        if ax1 > ax0 and ay1 > ay0:
+            dst = (slice(ay0 - y0, ay1 - y0), slice(ax0 - x0, ax1 - x0))
+            src = (slice(ay0 - hcrop[1], ay1 - hcrop[1]), slice(ax0 - hcrop[0], ax1 - hcrop[0]))
+            s[dst] = hs[src]
+            e[dst] = he[src]
+        return s, e
 
     def interval(self, cv: Convex, crop, big: bool):
         """Interval of a convex on the crop; big convexes reuse per-quadric full-grid results
@@ -172,7 +192,7 @@ def solid_lengths(solid: Solid, cache: _RayCache) -> np.ndarray:
                     continue
                 if not (hcrop[0] < x1 and hcrop[2] > x0 and hcrop[1] < y1 and hcrop[3] > y0):
                     continue
-                a, b = cache.interval(h, crop, True)
+                a, b = cache.hole_interval(h, hcrop, crop)
                 lo = np.maximum(a, s)
                 hs.append(lo.ravel())
                 he.append(np.maximum(np.minimum(b, e), lo).ravel())
