@@ -333,10 +333,10 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
                     hila["right"]])
     lpa = np.array([tr_c, [32 * s + shift, 8 * s, -4 * s], [40 * s + shift * 0.7, -4 * s,
                                                             -6 * s], hila["left"]])
-    pa = Tubes.concat([Tubes.from_polyline(rpa, np.array([13, 11, 10, 9]) * s),
-                       Tubes.from_polyline(lpa, np.array([13, 11, 10, 9]) * s)])
+    pa = Tubes.concat([Tubes.from_polyline(rpa, np.array([13, 12, 11, 10]) * s),
+                       Tubes.from_polyline(lpa, np.array([13, 12, 11, 10]) * s)])
     scene.add(Component("pulmonary_artery", "blood", "lung", tubes=pa, label_priority=26,
-                        blur_px=1.5, xray_gain=0.7))
+                        blur_px=1.5, xray_gain=1.0))
     svc_t = Tubes.from_polyline(np.array([svc_top + np.array([0, 0, 90 * s]), svc_top, svc_bot]),
                                 np.array([10, 11, 12]) * s)
     scene.add(Component("svc", "blood", "cavity", tubes=svc_t, xray=False, label_priority=25))
