@@ -44,7 +44,7 @@ def film_texture(name: str, length: np.ndarray, scene, view, scale: int = 1) -> 
         return np.clip(0.85 + 0.35 * n, 0.15, 1.5)
     if name == "patchy":  # acinar rosettes at the fading margin of an airspace opacity
         n = smooth_noise((h, w), 9.0 / mm, seed) + 0.5 * smooth_noise((h, w), 4.0 / mm, seed + 5)
-        return np.clip(0.6 + 0.7 * n, 0.0, 1.8)
+        return np.clip(0.75 + 0.5 * n, 0.1, 1.6)
     if name == "reticular":
         ys, xs = np.nonzero(length > 0)
         out = np.ones((h, w))
