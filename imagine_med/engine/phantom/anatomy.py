@@ -754,32 +754,40 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
     scene.params["spine_z0"] = float(levels[0])
     scene.params["spine_hv"] = float(hv)
     scene.params["spine_y"] = float(y_b)
-    p0, p1, r0, r1 = [], [], [], []
 
-    def seg(a, b, ra, rb):
-        p0.append(a)
-        p1.append(b)
-        r0.append(ra)
-        r1.append(rb)
+    def arch_tubes(kyph: float, reach: float) -> Tubes:
+        p0, p1, r0, r1 = [], [], [], []
 
-    for k in range(-1, 15):
-        z = zT(k)
-        yb = y_b - ry - _kyphosis(z, s)
-        for sx in (-1, 1):
-            ped_a = np.array([sx * (rx - 4 * s), yb + 2 * s, z + 2 * s])
-            ped_b = np.array([sx * (rx - 3 * s), yb - 12 * s, z + 2 * s])
-            seg(ped_a, ped_b, 4.5 * s, 4.5 * s)
-            lam_a = ped_b
-            lam_b = np.array([0, yb - 24 * s, z - 2 * s])
-            seg(lam_a, lam_b, 3.5 * s, 3.5 * s)
-            tp = np.array([sx * 30 * s, yb - 20 * s, z + 1 * s])
-            seg(ped_b, tp, 4.5 * s, 3.5 * s)
-        sp = np.array([0, yb - 44 * s, z - 16 * s])
-        seg(np.array([0, yb - 24 * s, z - 2 * s]), sp, 4.0 * s, 2.8 * s)
-    arch = Tubes(np.array(p0), np.array(p1), np.array(r0), np.array(r1))
-    scene.add(Component("spine", "cancellous", "muscle", tubes=arch, shell_mm=1.2 * s,
-                        shell_material="cortical", label_priority=9, blur_px=1.4,
-                        xray_gain=0.55, view_gain={"lateral": 0.8}))
+        def seg(a, b, ra, rb):
+            p0.append(a)
+            p1.append(b)
+            r0.append(ra)
+            r1.append(rb)
+
+        for k in range(-1, 15):
+            z = zT(k)
+            yb = y_b - ry - kyph * _kyphosis(z, s)
+            for sx in (-1, 1):
+                ped_a = np.array([sx * (rx - 4 * s), yb + 2 * s, z + 2 * s])
+                ped_b = np.array([sx * (rx - 3 * s), yb - 12 * s * reach, z + 2 * s])
+                seg(ped_a, ped_b, 4.5 * s, 4.5 * s)
+                lam_b = np.array([0, yb - 24 * s * reach, z - 2 * s])
+                seg(ped_b, lam_b, 3.5 * s, 3.5 * s)
+                tp = np.array([sx * 30 * s, yb - 20 * s * reach, z + 1 * s])
+                seg(ped_b, tp, 4.5 * s, 3.5 * s)
+            sp = np.array([0, yb - 44 * s * reach, z - 16 * s])
+            seg(np.array([0, yb - 24 * s * reach, z - 2 * s]), sp, 4.0 * s, 2.8 * s)
+        return Tubes(np.array(p0), np.array(p1), np.array(r0), np.array(r1))
+
+    # films: the arches follow the kyphosis of the film's vertebral bodies; CT: they sit on the
+    # CT column (no kyphosis) and reach a little less far back, so the spinous process stays
+    # inside the paraspinal muscles instead of poking through the skin
+    scene.add(Component("spine", "cancellous", "muscle", tubes=arch_tubes(1.0, 1.0),
+                        shell_mm=1.2 * s, shell_material="cortical", label_priority=9,
+                        blur_px=1.4, xray_gain=0.55, view_gain={"lateral": 0.8}, ct=False))
+    scene.add(Component("spine", "cancellous", "muscle", tubes=arch_tubes(0.0, 0.8),
+                        shell_mm=1.2 * s, shell_material="cortical", label_priority=9,
+                        xray=False))
     scene.landmarks["y_spine"] = float(y_b)
 
 

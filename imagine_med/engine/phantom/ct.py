@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from imagine_med.engine.phantom.ct_wall import refine_axial
 from imagine_med.engine.phantom.geometry import Convex, Solid, Tubes
 from imagine_med.engine.phantom.labels import label_id
 from imagine_med.engine.phantom.materials import M
@@ -251,6 +252,10 @@ def _paint(scene: Scene, plane: Plane) -> tuple[np.ndarray, np.ndarray]:
                     sub[m] = val
                 if lid is not None:
                     labels[r0:r1, c0:c1][m] = lid
+    if plane.name == "axial":
+        x, y, _z = plane.grid(0, H, 0, W)
+        x, y = np.broadcast_to(x, (H, W)), np.broadcast_to(y, (H, W))
+        refine_axial(hu, labels, x, y, plane.px, scene)
     return hu, labels
 
 

@@ -1,0 +1,113 @@
+"""Axial CT detail of the chest wall, drawn on the slice plane only.
+
+The 3D model's wall is a fat envelope over a uniform muscle shell: right for a film's
+attenuation, but on an axial slice it reads as a thick grey ring. Here the slice's wall is
+re-painted as a reader expects it: skin, subcutaneous fat, pectoralis anteriorly, a thin
+intercostal layer on the ribs, serratus/latissimus laterally and the paraspinal muscles either
+side of the spine (which also carry the body outline round the spinous process). Ribs get a
+cortex and a marrow cavity. Only pixels labelled fat, muscle, rib or outside air change, so
+every other structure (and every finding) keeps its pixels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+from scipy.spatial import ConvexHull
+
+from imagine_med.engine.phantom.labels import ANATOMY, LUNG_LABELS
+from imagine_med.engine.phantom.materials import M
+from imagine_med.engine.phantom.scene import Scene
+
+_FAT, _MUS, _RIB = ANATOMY["subcutaneous_fat"], ANATOMY["muscle"], ANATOMY["ribs"]
+_WALL_BONES = (ANATOMY["ribs"], ANATOMY["scapula"], ANATOMY["clavicle"], ANATOMY["humerus"])
+
+
+def refine_axial(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray,
+                 px: float, scene: Scene) -> None:
+    """In place: the chest wall of an axial slice (x: patient left +, y: anterior +, in mm)."""
+    L = scene.landmarks
+    if "y_spine" not in L:
+        return
+    s = L["size"]
+    fat_mm = L["fat"]
+    y_sp = L["y_spine"]
+    y_back = y_sp - 15 * s  # posterior surface of the vertebral body
+    outside = labels == 0
+    # paraspinal muscles: two rounded bellies either side of the spinous process
+    para = np.zeros(labels.shape, bool)
+    for sx in (-1, 1):
+        para |= ((x - sx * 22 * s) / (19 * s)) ** 2 + ((y - y_back + 13 * s) / (16 * s)) ** 2 <= 1
+    para &= np.isin(labels, (0, _FAT, _MUS))
+    grow = para & outside
+    body = ~outside | para
+    # the fat over the back follows the muscle bulge (a thinner layer than elsewhere)
+    cover = max(3.0, 0.55 * fat_mm) / px
+    if grow.any():
+        near = ndimage.distance_transform_edt(~para) <= cover
+        add_fat = near & outside & ~para & (y < y_back)
+        labels[add_fat] = _FAT
+        hu[add_fat] = M["fat"].hu
+        body |= add_fat
+    labels[para] = _MUS
+    hu[para] = M["muscle"].hu
+
+    wall = np.isin(labels, (_FAT, _MUS)) & ~para
+    contents = body & ~wall & ~para & ~np.isin(labels, _WALL_BONES)
+    d_cav = ndimage.distance_transform_edt(~contents) * px
+    # pectoralis: a lens anteriorly, thickest at mid-clavicular line, none at the midline
+    ax = np.abs(x)
+    pec_t = 15 * s * np.clip(1 - ((ax - 68 * s) / (52 * s)) ** 2, 0, 1) * (y > 0.15 * np.abs(x))
+    # serratus / latissimus: a thin band round the back and sides
+    lat_t = 7 * s * (y < 0.35 * (ax - 40 * s)) * (ax > 35 * s)
+    muscle_t = 3.5 * s + np.maximum(pec_t, lat_t)
+    keep = wall & (d_cav <= muscle_t)
+    # intercostal muscle round the ribs, and the scapular muscles round the blade
+    for lid, mm in ((_RIB, 2.5 * s), (ANATOMY["scapula"], 9 * s)):
+        bone = labels == lid
+        if bone.any():
+            keep |= wall & (ndimage.distance_transform_edt(~bone) * px <= mm)
+    to_fat = wall & ~keep
+    labels[to_fat], hu[to_fat] = _FAT, M["fat"].hu
+    labels[keep], hu[keep] = _MUS, M["muscle"].hu
+    # skin: a thin soft-tissue line on the outline
+    d_skin = ndimage.distance_transform_edt(body) * px
+    skin = body & (d_skin <= 1.6) & np.isin(labels, (_FAT, _MUS))
+    hu[skin] = 20.0
+    # ribs: cortex round a marrow cavity
+    rib = labels == _RIB
+    if rib.any():
+        marrow = ndimage.binary_erosion(rib, iterations=max(1, round(1.4 * s / px)))
+        hu[rib & ~marrow] = M["cortical"].hu
+        hu[marrow] = 330.0
+    _mediastinum(hu, labels, x, y, px)
+
+
+_MEDIASTINAL = tuple(ANATOMY[n] for n in ("aorta", "svc", "pulmonary_artery", "esophagus",
+                                          "trachea", "heart", "sternum"))
+_LUNGISH = tuple(ANATOMY[n] for n in (*LUNG_LABELS, "pulmonary_vessels", "fissure"))
+
+
+def _mediastinum(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray,
+                 px: float) -> None:
+    """Mediastinal fat inside the convex hull of the great vessels, airway, oesophagus, heart,
+    sternum and vertebral body: the 3D lungs reach too far medially on an axial slice, which
+    left the vessels floating in lung and a sharp air triangle behind the sternum."""
+    pts = np.isin(labels, _MEDIASTINAL)
+    spine = labels == ANATOMY["spine"]
+    if spine.any():
+        ys = y[spine]
+        pts |= spine & (y >= np.median(ys))  # the front half of the vertebral body
+    if pts.sum() < 10:
+        return
+    P = np.column_stack([x[pts], y[pts]])
+    try:
+        hull = ConvexHull(P)
+    except Exception:  # degenerate (collinear) point set: nothing to fill
+        return
+    inside = np.ones(labels.shape, bool)
+    for a, b, c in hull.equations:
+        inside &= a * x + b * y + c <= -1.5  # a little inside the hull: lung touches vessels
+    fill = inside & np.isin(labels, _LUNGISH)
+    labels[fill] = ANATOMY["mediastinal_fat"]
+    hu[fill] = M["cavity"].hu
