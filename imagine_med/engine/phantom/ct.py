@@ -255,7 +255,7 @@ def _paint(scene: Scene, plane: Plane) -> tuple[np.ndarray, np.ndarray]:
     if plane.name == "axial":
         x, y, _z = plane.grid(0, H, 0, W)
         x, y = np.broadcast_to(x, (H, W)), np.broadcast_to(y, (H, W))
-        refine_axial(hu, labels, x, y, plane.px, scene)
+        refine_axial(hu, labels, x, y, plane.px, scene, plane.level)
     return hu, labels
 
 
