@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
-from scipy.spatial import ConvexHull
 
 from imagine_med.engine.phantom.labels import ANATOMY, LUNG_LABELS
 from imagine_med.engine.phantom.materials import M
@@ -38,6 +37,10 @@ def refine_axial(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarra
     para = np.zeros(labels.shape, bool)
     for sx in (-1, 1):
         para |= ((x - sx * 22 * s) / (19 * s)) ** 2 + ((y - y_back + 13 * s) / (16 * s)) ** 2 <= 1
+    # ... and the muscle round the spinous process, which on some slices reaches further back
+    arch = (labels == ANATOMY["spine"]) & (y < y_back - 6 * s)
+    if arch.any():
+        para |= (ndimage.distance_transform_edt(~arch) * px <= 5 * s) & (y < y_back)
     para &= np.isin(labels, (0, _FAT, _MUS))
     grow = para & outside
     body = ~outside | para
@@ -91,7 +94,7 @@ _LUNGISH = tuple(ANATOMY[n] for n in (*LUNG_LABELS, "pulmonary_vessels", "fissur
 
 def _mediastinum(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray,
                  px: float) -> None:
-    """Mediastinal fat inside the convex hull of the great vessels, airway, oesophagus, heart,
+    """Mediastinal fat between the great vessels, airway, oesophagus, heart,
     sternum and vertebral body: the 3D lungs reach too far medially on an axial slice, which
     left the vessels floating in lung and a sharp air triangle behind the sternum."""
     pts = np.isin(labels, _MEDIASTINAL)
@@ -101,14 +104,11 @@ def _mediastinum(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarra
         pts |= spine & (y >= np.median(ys))  # the front half of the vertebral body
     if pts.sum() < 10:
         return
-    P = np.column_stack([x[pts], y[pts]])
-    try:
-        hull = ConvexHull(P)
-    except Exception:  # degenerate (collinear) point set: nothing to fill
-        return
-    inside = np.ones(labels.shape, bool)
-    for a, b, c in hull.equations:
-        inside &= a * x + b * y + c <= -1.5  # a little inside the hull: lung touches vessels
+    # a closing (dilate, then erode, by R): fills the fat between neighbouring structures but
+    # not the wide wedges a convex hull would add in front of the heart or beside the spine
+    R = 15.0 / px
+    grown = ndimage.distance_transform_edt(~pts) <= R
+    inside = ndimage.distance_transform_edt(grown) > R + 1.5 / px
     fill = inside & np.isin(labels, _LUNGISH)
     labels[fill] = ANATOMY["mediastinal_fat"]
     hu[fill] = M["cavity"].hu
