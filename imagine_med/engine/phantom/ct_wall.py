@@ -22,6 +22,15 @@ _FAT, _MUS, _RIB = ANATOMY["subcutaneous_fat"], ANATOMY["muscle"], ANATOMY["ribs
 _WALL_BONES = (ANATOMY["ribs"], ANATOMY["scapula"], ANATOMY["clavicle"], ANATOMY["humerus"])
 
 
+def _dist(mask: np.ndarray) -> np.ndarray:
+    """Distance (px) from each True pixel to the nearest False one: the larger of the
+    chessboard and the scaled city-block chamfer distances, an octagonal lower bound within
+    8 % of the Euclidean distance at a fifth of the cost of an exact transform."""
+    chess = ndimage.distance_transform_cdt(mask, metric="chessboard").astype(np.float32)
+    taxi = ndimage.distance_transform_cdt(mask, metric="taxicab").astype(np.float32)
+    return np.maximum(chess, taxi * np.float32(1 / np.sqrt(2)))
+
+
 def refine_axial(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray,
                  px: float, scene: Scene, level: float = 0.0) -> None:
     """In place: the chest wall of an axial slice (x: patient left +, y: anterior +, in mm)."""
@@ -40,14 +49,14 @@ def refine_axial(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarra
     # ... and the muscle round the spinous process, which on some slices reaches further back
     arch = (labels == ANATOMY["spine"]) & (y < y_back - 6 * s)
     if arch.any():
-        para |= (ndimage.distance_transform_edt(~arch) * px <= 5 * s) & (y < y_back)
+        para |= (_dist(~arch) * px <= 5 * s) & (y < y_back)
     para &= np.isin(labels, (0, _FAT, _MUS))
     grow = para & outside
     body = ~outside | para
     # the fat over the back follows the muscle bulge (a thinner layer than elsewhere)
     cover = max(3.0, 0.55 * fat_mm) / px
     if grow.any():
-        near = ndimage.distance_transform_edt(~para) <= cover
+        near = _dist(~para) <= cover
         add_fat = near & outside & ~para & (y < y_back)
         labels[add_fat] = _FAT
         hu[add_fat] = M["fat"].hu
@@ -57,7 +66,7 @@ def refine_axial(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarra
 
     wall = np.isin(labels, (_FAT, _MUS)) & ~para
     contents = body & ~wall & ~para & ~np.isin(labels, _WALL_BONES)
-    d_cav = ndimage.distance_transform_edt(~contents) * px
+    d_cav = _dist(~contents) * px
     # pectoralis: a lens anteriorly, thickest at mid-clavicular line, none at the midline
     ax = np.abs(x)
     pec_t = 15 * s * np.clip(1 - ((ax - 68 * s) / (52 * s)) ** 2, 0, 1) * (y > 0.15 * np.abs(x))
@@ -69,12 +78,12 @@ def refine_axial(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarra
     for lid, mm in ((_RIB, 2.5 * s), (ANATOMY["scapula"], 9 * s)):
         bone = labels == lid
         if bone.any():
-            keep |= wall & (ndimage.distance_transform_edt(~bone) * px <= mm)
+            keep |= wall & (_dist(~bone) * px <= mm)
     to_fat = wall & ~keep
     labels[to_fat], hu[to_fat] = _FAT, M["fat"].hu
     labels[keep], hu[keep] = _MUS, M["muscle"].hu
     # skin: a thin soft-tissue line on the outline
-    d_skin = ndimage.distance_transform_edt(body) * px
+    d_skin = _dist(body) * px
     skin = body & (d_skin <= 1.6) & np.isin(labels, (_FAT, _MUS))
     hu[skin] = 20.0
     # ribs: cortex round a marrow cavity
@@ -107,8 +116,8 @@ def _mediastinum(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarra
     # a closing (dilate, then erode, by R): fills the fat between neighbouring structures but
     # not the wide wedges a convex hull would add in front of the heart or beside the spine
     R = 15.0 / px
-    grown = ndimage.distance_transform_edt(~pts) <= R
-    inside = ndimage.distance_transform_edt(grown) > R + 1.5 / px
+    grown = _dist(~pts) <= R
+    inside = _dist(grown) > R + 1.5 / px
     fill = inside & np.isin(labels, _LUNGISH)
     labels[fill] = ANATOMY["mediastinal_fat"]
     hu[fill] = M["cavity"].hu
@@ -123,7 +132,7 @@ def _lung_vessels(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarr
     if lung.sum() < 200:
         return
     med = labels == ANATOMY["mediastinal_fat"]
-    d_med = ndimage.distance_transform_edt(~med) * px if med.any() else None
+    d_med = _dist(~med) * px if med.any() else None
     rng = np.random.default_rng([int(scene.params.get("tex_seed", 0)),
                                  round(abs(level) * 10), int(level < 0)])
     rows, cols = np.nonzero(lung)
