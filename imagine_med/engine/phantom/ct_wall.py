@@ -31,6 +31,20 @@ def _dist(mask: np.ndarray) -> np.ndarray:
     return np.maximum(chess, taxi * np.float32(1 / np.sqrt(2)))
 
 
+def _near(mask: np.ndarray, r_px: float) -> np.ndarray:
+    """Pixels within r_px of a True pixel of mask, computed only on mask's box widened by
+    r_px (most of these masks are small)."""
+    out = np.zeros(mask.shape, bool)
+    rows, cols = np.nonzero(np.any(mask, axis=1))[0], np.nonzero(np.any(mask, axis=0))[0]
+    if not len(rows):
+        return out
+    m = int(np.ceil(r_px)) + 2
+    r0, r1 = max(0, rows[0] - m), min(mask.shape[0], rows[-1] + m + 1)
+    c0, c1 = max(0, cols[0] - m), min(mask.shape[1], cols[-1] + m + 1)
+    out[r0:r1, c0:c1] = _dist(~mask[r0:r1, c0:c1]) <= r_px
+    return out
+
+
 def refine_axial(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray,
                  px: float, scene: Scene, level: float = 0.0) -> None:
     """In place: the chest wall of an axial slice (x: patient left +, y: anterior +, in mm)."""
@@ -49,14 +63,14 @@ def refine_axial(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarra
     # ... and the muscle round the spinous process, which on some slices reaches further back
     arch = (labels == ANATOMY["spine"]) & (y < y_back - 6 * s)
     if arch.any():
-        para |= (_dist(~arch) * px <= 5 * s) & (y < y_back)
+        para |= _near(arch, 5 * s / px) & (y < y_back)
     para &= np.isin(labels, (0, _FAT, _MUS))
     grow = para & outside
     body = ~outside | para
     # the fat over the back follows the muscle bulge (a thinner layer than elsewhere)
     cover = max(3.0, 0.55 * fat_mm) / px
     if grow.any():
-        near = _dist(~para) <= cover
+        near = _near(para, cover)
         add_fat = near & outside & ~para & (y < y_back)
         labels[add_fat] = _FAT
         hu[add_fat] = M["fat"].hu
@@ -78,7 +92,7 @@ def refine_axial(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarra
     for lid, mm in ((_RIB, 2.5 * s), (ANATOMY["scapula"], 9 * s)):
         bone = labels == lid
         if bone.any():
-            keep |= wall & (_dist(~bone) * px <= mm)
+            keep |= wall & _near(bone, mm / px)
     to_fat = wall & ~keep
     labels[to_fat], hu[to_fat] = _FAT, M["fat"].hu
     labels[keep], hu[keep] = _MUS, M["muscle"].hu
@@ -116,8 +130,11 @@ def _mediastinum(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarra
     # a closing (dilate, then erode, by R): fills the fat between neighbouring structures but
     # not the wide wedges a convex hull would add in front of the heart or beside the spine
     R = 15.0 / px
-    grown = _dist(~pts) <= R
-    inside = _dist(grown) > R + 1.5 / px
+    grown = _near(pts, R)
+    inside = np.zeros(grown.shape, bool)
+    rows, cols = np.nonzero(np.any(grown, axis=1))[0], np.nonzero(np.any(grown, axis=0))[0]
+    box = slice(max(0, rows[0] - 1), rows[-1] + 2), slice(max(0, cols[0] - 1), cols[-1] + 2)
+    inside[box] = _dist(grown[box]) > R + 1.5 / px
     fill = inside & np.isin(labels, _LUNGISH)
     labels[fill] = ANATOMY["mediastinal_fat"]
     hu[fill] = M["cavity"].hu
