@@ -87,7 +87,9 @@ def refine_axial(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarra
     # serratus / latissimus: a thin band round the back and sides
     lat_t = 7 * s * (y < 0.35 * (ax - 40 * s)) * (ax > 35 * s)
     muscle_t = 3.5 * s + np.maximum(pec_t, lat_t)
-    keep = wall & (d_cav <= muscle_t)
+    d_skin = _dist(body) * px
+    # deeper than the subcutaneous fat (shoulder girdle, neck): muscle, not a fat pad
+    keep = wall & ((d_cav <= muscle_t) | (d_skin > fat_mm + 10 * s))
     # intercostal muscle round the ribs, and the scapular muscles round the blade
     for lid, mm in ((_RIB, 2.5 * s), (ANATOMY["scapula"], 9 * s)):
         bone = labels == lid
@@ -97,7 +99,6 @@ def refine_axial(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarra
     labels[to_fat], hu[to_fat] = _FAT, M["fat"].hu
     labels[keep], hu[keep] = _MUS, M["muscle"].hu
     # skin: a thin soft-tissue line on the outline
-    d_skin = _dist(body) * px
     skin = body & (d_skin <= 1.6) & np.isin(labels, (_FAT, _MUS))
     hu[skin] = 20.0
     # ribs: cortex round a marrow cavity
