@@ -101,6 +101,13 @@ def refine_axial(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarra
     # skin: a thin soft-tissue line on the outline
     skin = body & (d_skin <= 1.6) & np.isin(labels, (_FAT, _MUS))
     hu[skin] = 20.0
+    # the scapular blade is a thin plate (a few mm), not the model's thick slab
+    scap = labels == ANATOMY["scapula"]
+    if scap.any():
+        k = round(1.8 * s / px)
+        if k >= 1:
+            rim = scap & ~ndimage.binary_erosion(scap, iterations=k)
+            labels[rim], hu[rim] = _MUS, M["muscle"].hu
     # ribs: cortex round a marrow cavity
     rib = labels == _RIB
     if rib.any():
