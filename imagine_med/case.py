@@ -21,6 +21,7 @@ from imagine_med.engine.base import (
     RenderRequest,
     RenderResult,
     no_progress,
+    render_all,
 )
 from imagine_med.engine.registry import get_renderer
 from imagine_med.grid import compose_grid
@@ -79,18 +80,7 @@ def render_case(
         )
         for s in seeds
     ]
-    batch = getattr(renderer, "render_batch", None)
-    if batch is not None:
-        results = list(batch(requests, progress))
-    else:
-        results = []
-        n = len(requests)
-        for i, req in enumerate(requests):
-
-            def sub(frac: float, stage: str, i: int = i) -> None:
-                progress((i + max(0.0, min(1.0, frac))) / n, stage)
-
-            results.append(renderer.render(req, sub))
+    results = render_all(renderer, requests, progress)
     progress(1.0, "done")
     return CaseResult(
         spec=spec, seed=seed, seeds=seeds, variants=results,

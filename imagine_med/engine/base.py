@@ -92,3 +92,21 @@ class Renderer(Protocol):
 
     def render(self, request: RenderRequest, progress: ProgressFn = no_progress) -> RenderResult:
         ...
+
+
+def render_all(renderer: Renderer, requests: list[RenderRequest],
+               progress: ProgressFn = no_progress) -> list[RenderResult]:
+    """Every request through the renderer: one batch where it has `render_batch`, else in turn,
+    each variant reporting its share of the overall progress."""
+    batch = getattr(renderer, "render_batch", None)
+    if batch is not None:
+        return list(batch(requests, progress))
+    n = len(requests)
+    results = []
+    for i, req in enumerate(requests):
+
+        def sub(frac: float, stage: str, i: int = i) -> None:
+            progress((i + max(0.0, min(1.0, frac))) / n, stage)
+
+        results.append(renderer.render(req, sub))
+    return results

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from imagine_med.engine.base import EngineError, ProgressFn, Renderer, RenderRequest, RenderResult
+from imagine_med.engine.base import (
+    EngineError,
+    ProgressFn,
+    Renderer,
+    RenderRequest,
+    RenderResult,
+    render_all,
+)
 
 
 def phantom_for(modality: str) -> Renderer | None:
@@ -33,14 +40,7 @@ def render_guides(
     phantom: Renderer, requests: list[RenderRequest], progress: ProgressFn
 ) -> list[RenderResult]:
     """The phantom's render of each request (same spec, seed and size), in one batch if it can."""
-    plain = [_guide_request(r) for r in requests]
-    batch = getattr(phantom, "render_batch", None)
-    if batch is not None:
-        return list(batch(plain, progress))
-    out = []
-    for i, req in enumerate(plain):
-        out.append(phantom.render(req, lambda f, s, i=i: progress((i + f) / len(plain), s)))
-    return out
+    return render_all(phantom, [_guide_request(r) for r in requests], progress)
 
 
 def _guide_request(r: RenderRequest) -> RenderRequest:

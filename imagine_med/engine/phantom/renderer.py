@@ -46,17 +46,6 @@ def _labels_present(labels: np.ndarray) -> dict[int, str]:
     return {int(i): NAMES[int(i)] for i in np.unique(labels) if i}
 
 
-def _batch(renderer, requests: list[RenderRequest], progress: ProgressFn) -> list[RenderResult]:
-    """Variants render one after another: on the shared 2-core machine worker threads only
-    added CPU time (GIL contention) for no gain in latency."""
-    n = len(requests)
-    out = []
-    for i, r in enumerate(requests):
-        out.append(renderer.render(r, lambda f, s, i=i: progress((i + max(0.0, min(1.0, f))) / n,
-                                                              s)))
-    return out
-
-
 def _seed_rng(seed: int, salt: int) -> np.random.Generator:
     return np.random.default_rng([seed, salt])
 
@@ -89,10 +78,6 @@ class PhantomXray:
             tags={"modality": "CR", "view": view.upper() if view != "lateral" else "LATERAL",
                   "engine": "phantom", "sex": b.sex, "age": str(b.age)},
         )
-
-    def render_batch(self, requests: list[RenderRequest],
-                     progress: ProgressFn = no_progress) -> list[RenderResult]:
-        return _batch(self, requests, progress)
 
 
 def slice_level(spec, b: Built, plane: str) -> tuple[float, str]:
@@ -176,10 +161,6 @@ class PhantomCT:
                   "age": str(b.age)},
             raw=np.clip(np.round(hu), -1024, 3071).astype(np.int16), raw_unit="HU",
         )
-
-    def render_batch(self, requests: list[RenderRequest],
-                     progress: ProgressFn = no_progress) -> list[RenderResult]:
-        return _batch(self, requests, progress)
 
 
 def xray_renderer() -> PhantomXray:
