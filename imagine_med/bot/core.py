@@ -493,6 +493,17 @@ class BotCore:
             f"{head}Your {scope} defaults: {here.describe()}\n"
             f"In effect here: {eff.describe()}", ephemeral=True)])
 
+    def moderation_posts(self, outcome: Outcome) -> tuple[str | None, list[Reply]]:
+        """The moderators' channel and the review posts to put there; with no channel
+        configured, none (each held job is logged so an admin can use `imagine-med mod`)."""
+        channel = self.config.moderation_channel
+        if not channel:
+            for reply in outcome.moderation:
+                log.warning("held job %s: set IMAGINE_MED_BOT_MODERATION_CHANNEL to post "
+                            "review buttons (or use `imagine-med mod`)", reply.job_id)
+            return None, []
+        return channel, list(outcome.moderation)
+
     # ---- delivery bookkeeping -----------------------------------------------------------
 
     async def remember_target(self, job_id: str, platform: str,

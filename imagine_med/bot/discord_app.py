@@ -350,12 +350,8 @@ class DiscordBot:
                 })
         if original_free or original_private:  # nothing said: do not leave "thinking…"
             await interaction.delete_original_response()
-        modchan = self.core.config.moderation_channel
-        for reply in outcome.moderation:
-            if not modchan:
-                log.warning("held job %s: set IMAGINE_MED_BOT_MODERATION_CHANNEL to post "
-                            "review buttons (or use `imagine-med mod`)", reply.job_id)
-                continue
+        modchan, reviews = self.core.moderation_posts(outcome)
+        for reply in reviews:
             content, embed = content_of(reply)
             try:
                 await self.client.get_partial_messageable(int(modchan)).send(

@@ -198,12 +198,8 @@ class SlackBot:
                 if any(j.id == reply.job_id for j in outcome.jobs) and reply.job_id:
                     await self.core.withdraw(reply.job_id, who)  # nowhere to show it
                 await self._private(who, _slack_error_text(exc), body)
-        modchan = self.core.config.moderation_channel
-        for reply in outcome.moderation:
-            if not modchan:
-                log.warning("held job %s: set IMAGINE_MED_BOT_MODERATION_CHANNEL to post "
-                            "review buttons (or use `imagine-med mod`)", reply.job_id)
-                continue
+        modchan, reviews = self.core.moderation_posts(outcome)
+        for reply in reviews:
             try:
                 await self.client.chat_postMessage(channel=modchan, text=render.fallback_text(
                     reply), blocks=render.blocks(reply))
