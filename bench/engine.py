@@ -2,8 +2,10 @@
 
 Prints median and p95 seconds per job, the goal where the issue sets one, and the process's
 peak resident memory. Run: `python bench/engine.py [--repeats N] [--sizes 512,1024]`.
-The machine is shared, so the load average is printed too, and the median CPU seconds of a
-job (what the wall time would be on an idle core: the engine is single-threaded).
+Each job is timed twice in the same run: its variants one after another in this process (with
+that process's CPU seconds: what the job costs on one idle core), and on the render pool
+(engine.parallel), the default wherever more than one core is free. The machine is shared, so
+the load average is printed too; read the ratio column, not the absolute seconds.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import time  # noqa: E402
 
 from imagine_med.case import render_case  # noqa: E402
 from imagine_med.prompt.spec import CaseSpec, Finding  # noqa: E402
+from imagine_med.settings import get_settings  # noqa: E402
 
 JOBS = [
     ("xray", "PA", {"view": "pa"}, 0.5),
@@ -35,34 +38,52 @@ JOBS = [
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    """Peak resident memory of this process or of its largest render process."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, kids) / 1024.0
 
 
-def bench(repeats: int, sizes: list[int], with_finding: bool) -> None:
+def _use_processes(n: int) -> None:
+    os.environ["IMAGINE_MED_RENDER_PROCESSES"] = str(n)
+    get_settings.cache_clear()
+
+
+def _time_jobs(spec: CaseSpec, repeats: int) -> tuple[list[float], list[float]]:
+    render_case(spec, seed=1)  # warm: imports, registry, the pool, first-call caches
+    times, cpu = [], []
+    for i in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        render_case(spec, seed=1000 + i)
+        times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return sorted(times), cpu
+
+
+def bench(repeats: int, sizes: list[int], with_finding: bool, pool: int) -> None:
     findings = (Finding(name="consolidation", laterality="right", location="rul"),) \
         if with_finding else ()
     what = "RUL consolidation" if findings else "none"
     print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; "
           f"{repeats} jobs of 4 variants each; findings: {what}")
-    print(f"{'modality':8} {'view':9} {'size':>5} {'median s':>9} {'p95 s':>7} {'cpu s':>7} "
-          f"{'goal s':>7}")
+    print("1 proc: the variants one after another in this process (cpu s: its CPU time); "
+          f"pool: on {pool} render processes (engine.parallel)")
+    print(f"{'modality':8} {'view':9} {'size':>5} {'1 proc s':>9} {'cpu s':>7} "
+          f"{'pool s':>7} {'p95 s':>7} {'ratio':>6} {'goal s':>7}")
     for size in sizes:
         for modality, name, extra, goal in JOBS:
             spec = CaseSpec(modality=modality, region="chest", width=size, height=size,
                             findings=findings, **extra)
-            render_case(spec, seed=1)  # warm: imports, registry, first-call caches
-            times, cpu = [], []
-            for i in range(repeats):
-                t0, c0 = time.perf_counter(), time.process_time()
-                render_case(spec, seed=1000 + i)
-                times.append(time.perf_counter() - t0)
-                cpu.append(time.process_time() - c0)
-            times.sort()
+            _use_processes(1)
+            one, cpu = _time_jobs(spec, repeats)
+            _use_processes(pool)
+            times, _ = _time_jobs(spec, repeats)
             p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
             g = f"{goal:.1f}" if goal is not None and size == 512 else "-"
-            print(f"{modality:8} {name:9} {size:5d} {statistics.median(times):9.3f} "
-                  f"{p95:7.3f} {statistics.median(cpu):7.3f} {g:>7}")
-    print(f"peak resident memory: {_peak_mb():.0f} MB (goal 1536 MB)")
+            med, med1 = statistics.median(times), statistics.median(one)
+            print(f"{modality:8} {name:9} {size:5d} {med1:9.3f} {statistics.median(cpu):7.3f} "
+                  f"{med:7.3f} {p95:7.3f} {med / med1:6.2f} {g:>7}")
+    print(f"peak resident memory: {_peak_mb():.0f} MB per process (goal 1536 MB)")
 
 
 def main() -> None:
@@ -70,8 +91,9 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--sizes", default="512,1024")
     ap.add_argument("--finding", action="store_true", help="add a RUL consolidation")
+    ap.add_argument("--processes", type=int, default=2, help="render processes for the pool")
     args = ap.parse_args()
-    bench(args.repeats, [int(s) for s in args.sizes.split(",")], args.finding)
+    bench(args.repeats, [int(s) for s in args.sizes.split(",")], args.finding, args.processes)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     max_permutations: int = 12
     default_size: int = 512
     default_engine: str = "phantom"
+    # CPU engines render a job's variants on this many processes (0: one per core, at most 4)
+    render_processes: int = Field(default=0, ge=0, le=64)
 
     # provenance: HMAC key for the invisible watermark; the default is for development only.
     watermark_key: SecretStr = SecretStr("imagine-med-development-key")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from imagine_med.engine.base import (
@@ -12,6 +14,7 @@ from imagine_med.engine.base import (
     RenderResult,
     no_progress,
 )
+from imagine_med.engine.parallel import fan_out
 from imagine_med.engine.phantom import answer_key
 from imagine_med.engine.phantom.ct import WINDOWS, make_plane, render_slice, window
 from imagine_med.engine.phantom.labels import NAMES, label_id
@@ -50,7 +53,18 @@ def _seed_rng(seed: int, salt: int) -> np.random.Generator:
     return np.random.default_rng([seed, salt])
 
 
-class PhantomXray:
+class _Batched:
+    """A job's variants on the render pool (engine.parallel): same bytes as one by one, since
+    every variant draws only from its own seed."""
+
+    render: Callable[[RenderRequest], RenderResult]
+
+    def render_batch(self, requests: list[RenderRequest], progress: ProgressFn = no_progress
+                     ) -> list[RenderResult]:
+        return fan_out(self.render, requests, progress, warm=(__name__,))
+
+
+class PhantomXray(_Batched):
     """PA, AP (supine) and lateral chest films from the 3D phantom."""
 
     engine = "phantom"
@@ -125,7 +139,7 @@ def default_window(placed: list[Placed]) -> str:
     return "lung"
 
 
-class PhantomCT:
+class PhantomCT(_Batched):
     """Axial, coronal and sagittal chest CT slices in HU from the same 3D phantom."""
 
     engine = "phantom"

@@ -1,0 +1,129 @@
+"""The variants of one job rendered on several cores, for CPU engines.
+
+A job's four variants are independent, and the job's latency is what a user waits for. The
+work is processes, not threads: a phantom variant is thousands of small numpy calls that hold
+the GIL (two threads measured slower than one). The pool starts through a fork server, so a
+multi-threaded host (the bot's event loops, the worker's lease thread) is never forked, and it
+stays warm between jobs; a pool whose process died is replaced and the job rendered in-process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+from typing import TypeVar
+
+from imagine_med.engine.base import ProgressFn, no_progress
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_pool: ProcessPoolExecutor | None = None
+_pool_size = 0
+_lock = threading.Lock()
+
+
+def process_count() -> int:
+    """IMAGINE_MED_RENDER_PROCESSES, where 0 means one per usable core (at most 4: a job has 4
+    variants) and 1 renders in-process."""
+    from imagine_med.settings import get_settings
+
+    n = get_settings().render_processes
+    if n > 0:
+        return n
+    return max(1, min(4, len(os.sched_getaffinity(0))))
+
+
+def _init(owner: int, modules: tuple[str, ...]) -> None:
+    """Pool initializer: follow the owner out (a SIGKILLed worker must not leave its render
+    processes behind: they hold memory and keep the fork server alive), then import the engine
+    once per process rather than inside the first job."""
+    import importlib
+
+    threading.Thread(target=_exit_with, args=(owner,), daemon=True,
+                     name="render-owner-watch").start()
+    for name in modules:
+        importlib.import_module(name)
+
+
+def _exit_with(owner: int) -> None:
+    import select
+
+    try:
+        fd = os.pidfd_open(owner)
+    except (AttributeError, OSError):  # no pidfd: poll for the owner instead
+        while True:
+            try:
+                os.kill(owner, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            threading.Event().wait(1.0)
+    select.select([fd], [], [])
+    os._exit(0)
+
+
+def _get_pool(size: int, warm: tuple[str, ...]) -> ProcessPoolExecutor:
+    global _pool, _pool_size
+    with _lock:
+        if _pool is None or _pool_size != size:
+            if _pool is not None:
+                _pool.shutdown(wait=False, cancel_futures=True)
+            _pool = ProcessPoolExecutor(size, mp_context=get_context("forkserver"),
+                                        initializer=_init, initargs=(os.getpid(), warm))
+            _pool_size = size
+        return _pool
+
+
+def _discard(pool: ProcessPoolExecutor) -> None:
+    global _pool
+    with _lock:
+        if _pool is pool:
+            _pool = None
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def fan_out(fn: Callable[[T], R], items: Sequence[T], progress: ProgressFn = no_progress,
+            warm: tuple[str, ...] = ()) -> list[R]:
+    """fn over items, in order, on the render pool when there is more than one item and more
+    than one process; progress advances as each item finishes. `fn` must be picklable (a
+    module-level function or a method of a picklable object)."""
+    n = len(items)
+    size = min(process_count(), n)
+    if size <= 1:
+        return _serial(fn, items, progress)
+    pool = _get_pool(process_count(), warm)
+    try:
+        futures: list[Future[R]] = [pool.submit(fn, item) for item in items]
+        pending = set(futures)
+        while pending:
+            _done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            progress((n - len(pending)) / n, "render")
+        return [f.result() for f in futures]
+    except BrokenProcessPool:
+        log.warning("a render process died; the pool is replaced and this job rendered in-process")
+        _discard(pool)
+        return _serial(fn, items, progress)
+
+
+def _serial(fn: Callable[[T], R], items: Sequence[T], progress: ProgressFn) -> list[R]:
+    out = []
+    for i, item in enumerate(items):
+        out.append(fn(item))
+        progress((i + 1) / len(items), "render")
+    return out
+
+
+def shutdown() -> None:
+    """Stop the pool (tests, and a worker's clean exit)."""
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
