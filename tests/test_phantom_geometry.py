@@ -60,3 +60,19 @@ def test_union_length_matches_brute_force():
     brute = np.array([(((grid[:, None] >= s[i]) & (grid[:, None] < e[i])).any(axis=1)).sum()
                       * (grid[1] - grid[0]) for i in range(len(s))])
     assert np.allclose(union_length(s, e), brute, atol=0.01)
+
+
+def test_curves_pass_through_their_control_points_without_corners():
+    """Catheters and leads are drawn along a spline: it meets every control point, and no two
+    consecutive pieces turn by more than ~25 degrees, where the polyline turns by 90."""
+    from imagine_med.engine.phantom.geometry import Tubes, catmull_rom
+
+    ctrl = np.array([[0, 0, 0], [40, 0, 0], [40, 40, 0], [80, 40, 20.0]])
+    curve = catmull_rom(ctrl, 12)
+    assert all(np.min(np.linalg.norm(curve - c, axis=1)) < 1e-9 for c in ctrl)
+    seg = np.diff(curve, axis=0)
+    seg /= np.linalg.norm(seg, axis=1, keepdims=True)
+    turn = np.degrees(np.arccos(np.clip((seg[1:] * seg[:-1]).sum(axis=1), -1, 1)))
+    assert turn.max() < 25
+    tubes = Tubes.from_curve(ctrl, [1.0, 2.0, 3.0, 4.0], per_segment=12)
+    assert tubes.r0[0] == 1.0 and tubes.r1[-1] == 4.0 and np.all(np.diff(tubes.r0) >= 0)

@@ -304,6 +304,16 @@ class Tubes:
         return Tubes(pts[:-1], pts[1:], r[:-1].copy(), r[1:].copy())
 
     @staticmethod
+    def from_curve(points, radii, per_segment: int = 8) -> Tubes:
+        """A smooth tube through control points (centripetal Catmull-Rom): catheters, leads
+        and tubes bend, they have no corners."""
+        pts = np.asarray(points, float)
+        r = np.broadcast_to(np.asarray(radii, float), (len(pts),))
+        curve = catmull_rom(pts, per_segment)
+        knots = np.linspace(0, len(pts) - 1, len(curve))
+        return Tubes.from_polyline(curve, np.interp(knots, np.arange(len(pts)), r))
+
+    @staticmethod
     def concat(parts: list[Tubes]) -> Tubes:
         parts = [p for p in parts if len(p.p0)]
         if not parts:
@@ -341,6 +351,30 @@ class Tubes:
             dist = np.sqrt(((p - q) ** 2).sum(axis=1)) - r
             np.minimum(best, dist, out=best)
         return best
+
+
+def catmull_rom(pts: np.ndarray, per_segment: int) -> np.ndarray:
+    """Points along the centripetal Catmull-Rom spline through `pts` (no cusps or overshoot
+    where control points bunch up), `per_segment` samples per span, ends included."""
+    if len(pts) < 3:
+        return pts
+    ext = np.vstack([2 * pts[0] - pts[1], pts, 2 * pts[-1] - pts[-2]])
+    out = []
+    u = np.linspace(0, 1, per_segment, endpoint=False)[:, None]
+    for i in range(1, len(ext) - 2):
+        p0, p1, p2, p3 = ext[i - 1: i + 3]
+        t1 = np.linalg.norm(p1 - p0) ** 0.5 + 1e-9
+        t2 = t1 + np.linalg.norm(p2 - p1) ** 0.5 + 1e-9
+        t3 = t2 + np.linalg.norm(p3 - p2) ** 0.5 + 1e-9
+        t = t1 + u * (t2 - t1)
+        a1 = (t1 - t) / t1 * p0 + t / t1 * p1
+        a2 = (t2 - t) / (t2 - t1) * p1 + (t - t1) / (t2 - t1) * p2
+        a3 = (t3 - t) / (t3 - t2) * p2 + (t - t2) / (t3 - t2) * p3
+        b1 = (t2 - t) / t2 * a1 + t / t2 * a2
+        b2 = (t3 - t) / (t3 - t1) * a2 + (t - t1) / (t3 - t1) * a3
+        out.append((t2 - t) / (t2 - t1) * b1 + (t - t1) / (t2 - t1) * b2)
+    out.append(pts[-1:])
+    return np.vstack(out)
 
 
 def affine_quadric(q: Quadric, T: np.ndarray, t: np.ndarray) -> Quadric:
