@@ -263,7 +263,9 @@ def _effusion(an: Anatomy, p: Placed, rand: Rand, sides=None, level=None) -> Non
         sx = -1 if side == "right" else 1
         lobes = [lb for lb in LOBES if LOBE_SIDE[lb] == side]
         if an.scene.posture == "upright":
-            z0 = zd + [-38, -12, 45][lvl] * s
+            # small: the costophrenic angle only; moderate: over the dome with a lateral
+            # meniscus; large: to the mid zone
+            z0 = zd + [-30, 14, 60][lvl] * s
             clip = up_paraboloid_above([sx * 25 * s, 30 * s, z0], 0.0075 / s)
             neg = Convex([clip], (np.array([-500, -500, z0]), np.array([500, 500, 600])))
         else:
@@ -314,19 +316,31 @@ def _pneumothorax(an: Anatomy, p: Placed, rand: Rand) -> None:
             if key in an.comps:
                 an.comps[key].tubes = an.comps[key].tubes.transformed(fn)
     # the pleural space now holds air; a thin visceral pleural line bounds the lung
-    _add(an, p, "air", "cavity", Solid([env], [*an.side_holes[side], shrunk]), label_min_mm=6,
-         label_priority=58)
+    # the hemithorax envelope's medial face is the midline plane: air up to it would draw a
+    # sharp vertical edge beside the spine, so the air stops at an oblique plane (the beam
+    # meets it at 50 degrees: its path length ramps) just medial to the hilum
+    oblique = halfspace([-sx, 0.85, 0], float(np.array([-sx, 0.85, 0]) @ (hil * [0.6, 1, 1])))
+    _add(an, p, "air", "cavity", Solid([env.with_(oblique)], [*an.side_holes[side], shrunk]),
+         label_min_mm=6, label_priority=58)
+    # the visceral pleural line shows only where the lung edge meets the beam along a curve
+    # (apex and lateral wall); against the mediastinum the recoiled lung's face is flat, and a
+    # shell there would draw a long straight line down the heart border
     inner = scale_about(env.shrunk(1.0), anchor, fac)
-    _add(an, p, "soft", "lung", Solid([shrunk], [*an.side_holes[side], inner]), labelled=False,
-         xray_gain=0.7)
+    lateral = halfspace([-sx, 0, 0], -sx * hil[0] - 15 * s)
+    _add(an, p, "soft", "lung", Solid([shrunk.with_(lateral)], [*an.side_holes[side], inner]),
+         labelled=False, xray_gain=0.7)
     p.center = np.array([sx * 95 * s, 0, an.scene.landmarks["z_apex"] - 60 * s])
     p.facts.update({"tension": tension, "fraction": round(1 - f**3, 2)})
 
 
 def _nodule_like(an: Anatomy, p: Placed, rand: Rand, default_mm: float) -> tuple:
-    pts = _lobe_points(an, p.lobe, rand)
-    c = _deep_point(pts, rand, 0.45)
+    """A lesion in the lobe's lung field, lateral to the hilum: a lobe's centroid often
+    projects onto the hilar vessels, where a teaching nodule would hide."""
     d = p.size_mm or default_mm * [0.7, 1.0, 1.5][p.level]
+    pts = _lobe_points(an, p.lobe, rand, n=1500)
+    hil = an.hila[LOBE_SIDE[p.lobe]]
+    lateral = pts[np.abs(pts[:, 0]) > abs(hil[0]) + 0.6 * d + 15 * an.scene.landmarks["size"]]
+    c = _deep_point(lateral if len(lateral) >= 8 else pts, rand, 0.45)
     return c, d / 2
 
 
