@@ -488,24 +488,43 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
         "lll": hila["left"] + np.array([2, -12, -20]) * s,
     }
     n_attr = {"rul": 140, "rml": 70, "rll": 180, "lul": 135, "lingula": 65, "lll": 165}
-    if view == "ct":  # a slice shows every vessel it cuts: grow denser trees for CT
-        n_attr = {k: 3 * v for k, v in n_attr.items()}
+    ct = view == "ct"
+    if ct:  # a slice shows every vessel it cuts: denser, finer trees whose twigs stop
+        # about a centimetre short of the pleura, as the visible vessels of a real lung do
+        n_attr = {k: 6 * v for k, v in n_attr.items()}
     trees: dict[str, Tubes] = {}
     bronchi: dict[str, Tubes] = {}
-    cand = rand.uniform(0, 1, (10000 if view == "ct" else 3400, 3))
+    cand = rand.uniform(0, 1, (20000 if ct else 3400, 3))
+    targets: dict[str, np.ndarray] = {}
     for i, lobe in enumerate(LOBES):
         piece = lobe_pieces[lobe]
         lo, hi = piece.bounds
         pts = lo + cand * (hi - lo)
-        sol = Solid([piece], lobe_holes[lobe])
-        pts = pts[sol.inside(pts)][: n_attr[lobe]]
+        if ct:
+            pts = pts[_inside(Solid([piece.shrunk(9 * s)], lobe_holes[lobe]), pts)]
+        else:
+            pts = pts[Solid([piece], lobe_holes[lobe]).inside(pts)]
+        pts = pts[: n_attr[lobe]]
+        trees[lobe] = bronchi[lobe] = Tubes.concat([])
         if len(pts) < 4:
-            trees[lobe] = bronchi[lobe] = Tubes.concat([])
             continue
-        root = lobe_roots[lobe]
-        segs = _grow_tree(root, pts, 0.75 * s, jitter, i * 600)
-        trees[lobe] = segs
-        bronchi[lobe] = _bronchi_from(segs, s)
+        if ct:
+            targets[lobe] = pts
+            continue
+        segs, _ = _grow_tree(lobe_roots[lobe][None], pts, [len(pts)], 0.75 * s, jitter, i * 600)
+        trees[lobe], bronchi[lobe] = segs, _bronchi_from(segs, s)
+    if targets:  # CT: all lobes' trees grown together (one numpy pass per generation)
+        grown = list(targets)
+        roots = np.array([lobe_roots[lb] for lb in grown])
+        r_twig = 0.55 * s
+        segs, grp = _grow_tree(roots, np.concatenate(list(targets.values())),
+                               [len(v) for v in targets.values()], r_twig, jitter, 0,
+                               leaf_size=1, wobble=1.5)
+        segs, grp = _terminal_forks(segs, grp, segs.r0 == r_twig, roots, jitter, s)
+        segs.r0, segs.r1 = np.minimum(segs.r0, 5.5 * s), np.minimum(segs.r1, 5 * s)
+        for k, lobe in enumerate(grown):
+            trees[lobe] = segs.subset(grp == k)
+            bronchi[lobe] = _bronchi_from(trees[lobe], s, min_r=1.6 * s, scale=1.0)
     for lobe in LOBES:
         t = trees[lobe]
         if not len(t):
@@ -584,33 +603,38 @@ def _scaler(center, f):
     return fn
 
 
-def _grow_tree(root: np.ndarray, pts: np.ndarray, r_leaf: float, jitter: np.ndarray,
-               j0: int) -> Tubes:
+def _grow_tree(roots: np.ndarray, pts: np.ndarray, counts, r_leaf: float, jitter: np.ndarray,
+               j0: int, exponent: float = 3.0, leaf_size: int = 2, wobble: float = 2.0
+               ) -> tuple[Tubes, np.ndarray]:
     """Space-filling branching: each node heads for the centroid of the lung region it serves
     and splits that region in two across its principal axis; radii follow Murray's law
-    (r^3 of a parent = sum of its children's). Built one generation at a time, every node of a
-    generation in the same numpy pass."""
+    (r^exponent of a parent = sum of its children's). Built one generation at a time, every
+    node of a generation in the same numpy pass. A node serving `leaf_size` targets or fewer
+    ends in one twig to each of them. One tree per root, from the next `counts[k]` targets;
+    returns the segments and the tree (root index) of each."""
     pts = np.asarray(pts, float)
-    p0s, p1s, rs = [], [], []
-    # each live node: a contiguous slice [start, end) of `pts` and its position
-    starts = np.array([0])
-    ends = np.array([len(pts)])
-    pos = np.asarray(root, float)[None, :]
+    p0s, p1s, rs, gs = [], [], [], []
+    # each live node: a contiguous slice [start, end) of `pts`, its position and its tree
+    ends = np.cumsum(counts)
+    starts = ends - np.asarray(counts)
+    pos = np.asarray(roots, float)
+    grp = np.arange(len(pos))
     counter = j0
-    for _depth in range(16):
+    for _depth in range(24):
         sizes = ends - starts
-        leaf = sizes <= 2
-        for k in np.flatnonzero(leaf):  # leaves: one twig to each remaining target
-            for q in pts[starts[k]:ends[k]]:
-                p0s.append(pos[k])
-                p1s.append(q)
-                rs.append(r_leaf)
+        leaf = sizes <= leaf_size
+        if leaf.any():  # leaves: one twig to each remaining target
+            p0s.append(np.repeat(pos[leaf], sizes[leaf], axis=0))
+            p1s.append(pts[_ranges(starts[leaf], sizes[leaf])])
+            rs.append(np.full(int(sizes[leaf].sum()), r_leaf))
+            gs.append(np.repeat(grp[leaf], sizes[leaf]))
         keep = ~leaf
         if not keep.any():
             break
-        starts, ends, pos, sizes = starts[keep], ends[keep], pos[keep], sizes[keep]
+        starts, ends, pos, sizes, grp = (starts[keep], ends[keep], pos[keep], sizes[keep],
+                                         grp[keep])
         owner = np.repeat(np.arange(len(starts)), sizes)
-        idx = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
+        idx = _ranges(starts, sizes)
         sub = pts[idx]
         c = np.add.reduceat(sub, np.r_[0, np.cumsum(sizes)[:-1]]) / sizes[:, None]
         centred = sub - c[owner]
@@ -622,20 +646,75 @@ def _grow_tree(root: np.ndarray, pts: np.ndarray, r_leaf: float, jitter: np.ndar
         pts[idx] = sub[order]  # each node's slice now sorted along its principal axis
         j = jitter[(counter + np.arange(len(starts))) % len(jitter)]
         counter += len(starts)
-        q = pos + (c - pos) * 0.5 + j * 2.0
-        p0s.extend(pos)
-        p1s.extend(q)
-        rs.extend(r_leaf * sizes ** (1 / 3))
+        q = pos + (c - pos) * 0.5 + j * wobble
+        p0s.append(pos)
+        p1s.append(q)
+        rs.append(r_leaf * sizes ** (1 / exponent))
+        gs.append(grp)
         half = starts + sizes // 2
         starts, ends = np.r_[starts, half], np.r_[half, ends]
-        pos = np.r_[q, q]
-    r = np.array(rs)
-    return Tubes(np.array(p0s), np.array(p1s), r, r * 0.85)
+        pos, grp = np.r_[q, q], np.r_[grp, grp]
+    r = np.concatenate(rs)
+    return Tubes(np.concatenate(p0s), np.concatenate(p1s), r, r * 0.85), np.concatenate(gs)
 
 
-def _bronchi_from(t: Tubes, s: float) -> Tubes:
-    """Bronchi run beside their arteries (the 'signet ring' pairs on CT)."""
-    keep = t.r0 >= 1.1 * s
+def _ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """The indices of the slices [start, start + size), one after another."""
+    return np.arange(sizes.sum()) + np.repeat(starts - (np.cumsum(sizes) - sizes), sizes)
+
+
+def _inside(sol: Solid, pts: np.ndarray) -> np.ndarray:
+    """Solid.inside for a cloud of points, each quadric tested only on the points that passed
+    the ones before (most candidates fall outside a lobe on its first planes)."""
+    keep = np.arange(len(pts))
+    for piece in sol.pieces:  # the tree's lobes are single pieces
+        for q in piece.quadrics:
+            keep = keep[q.value(pts[keep]) <= 0]
+    for h in sol.holes:
+        lo, hi = h.bounds
+        p = pts[keep]
+        near = np.flatnonzero(np.all((p >= lo) & (p <= hi), axis=1))
+        if len(near):
+            keep = np.delete(keep, near[h.inside(p[near])])
+    out = np.zeros(len(pts), bool)
+    out[keep] = True
+    return out
+
+
+def _terminal_forks(t: Tubes, grp: np.ndarray, leaf: np.ndarray, roots: np.ndarray,
+                    jitter: np.ndarray, s: float) -> tuple[Tubes, np.ndarray]:
+    """Two more generations of forks at every twig's end (CT): each twig splits into two
+    thinner ones about 30 degrees either side of a course between its own and the way out
+    from its tree's root (the hilum), and each of those again in a plane turned a quarter
+    round. The cheap way to the density of small vessels a slice cuts through (as dots, and
+    as short lines that point away from the hilum); the tree stays in 3D, so every plane
+    sees the same vessels. Returns the tree with its forks, and the tree of each segment."""
+    parts, groups = [t], [grp]
+    a, b, r, g = t.p0[leaf], t.p1[leaf], t.r1[leaf], grp[leaf]
+    out = b - roots[g]
+    d = (b - a) / np.maximum(np.linalg.norm(b - a, axis=1, keepdims=True), 1e-6)
+    d += out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-6)
+    d /= np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-6)
+    j = jitter[np.arange(len(d)) % len(jitter)]
+    e = j - (j * d).sum(axis=1, keepdims=True) * d
+    e /= np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-6)
+    for length in (6.0 * s, 4.0 * s):
+        kids_d = [np.cos(0.5) * d + sgn * np.sin(0.5) * e for sgn in (1.0, -1.0)]
+        r = r * 0.9
+        ends = [b + k * length for k in kids_d]
+        parts += [Tubes(b, q, r, r * 0.85) for q in ends]
+        groups += [g, g]
+        e = np.cross(np.concatenate(kids_d), np.concatenate([e, e]))  # next fork plane
+        b, d = np.concatenate(ends), np.concatenate(kids_d)
+        r, g = np.concatenate([r, r]) * 0.85, np.concatenate([g, g])
+    return Tubes.concat(parts), np.concatenate(groups)
+
+
+def _bronchi_from(t: Tubes, s: float, min_r: float | None = None, scale: float = 0.9
+                  ) -> Tubes:
+    """Bronchi run beside their arteries (the 'signet ring' pairs on CT), `scale` times their
+    radius, along the arteries of radius `min_r` (default 1.1 s) and more."""
+    keep = t.r0 >= (1.1 * s if min_r is None else min_r)
     sub = t.subset(keep)
     if not len(sub):
         return sub
@@ -644,7 +723,7 @@ def _bronchi_from(t: Tubes, s: float) -> Tubes:
     ref = np.where(np.abs(d[:, 2:3]) > 0.9, np.array([[1.0, 0, 0]]), np.array([[0, 0, 1.0]]))
     off = np.cross(d, ref)
     off /= np.maximum(np.linalg.norm(off, axis=1, keepdims=True), 1e-6)
-    rb0, rb1 = sub.r0 * 0.9, sub.r1 * 0.9
+    rb0, rb1 = sub.r0 * scale, sub.r1 * scale
     dist = (sub.r0 + rb0 + 0.8)[:, None]
     return Tubes(sub.p0 + off * dist, sub.p1 + off * dist, rb0, rb1)
 

@@ -115,7 +115,6 @@ def refine_axial(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarra
         hu[rib & ~marrow] = M["cortical"].hu
         hu[marrow] = 330.0
     _mediastinum(hu, labels, x, y, px)
-    _lung_vessels(hu, labels, x, y, px, scene, level)
 
 
 _MEDIASTINAL = tuple(ANATOMY[n] for n in ("aorta", "svc", "pulmonary_artery", "esophagus",
@@ -146,52 +145,3 @@ def _mediastinum(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarra
     fill = inside & np.isin(labels, _LUNGISH)
     labels[fill] = ANATOMY["mediastinal_fat"]
     hu[fill] = M["cavity"].hu
-
-
-def _lung_vessels(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray,
-                  px: float, scene: Scene, level: float) -> None:
-    """The small pulmonary vessels a slice cuts: dots and short, forked dashes pointing away
-    from the hilum, thick near it and fading to sub-millimetre dots at the periphery. The 3D
-    vessel tree carries the large branches; these are the ones too small to model in 3D."""
-    lung = np.isin(labels, tuple(ANATOMY[n] for n in LUNG_LABELS))
-    if lung.sum() < 200:
-        return
-    med = labels == ANATOMY["mediastinal_fat"]
-    d_med = _dist(~med) * px if med.any() else None
-    rng = np.random.default_rng([int(scene.params.get("tex_seed", 0)),
-                                 round(abs(level) * 10), int(level < 0)])
-    rows, cols = np.nonzero(lung)
-    area_mm2 = lung.sum() * px * px
-    n = int(area_mm2 / 200)
-    pick = rng.integers(0, len(rows), n)
-    H, W = hu.shape
-    for i in pick:
-        r, c = rows[i], cols[i]
-        d = d_med[r, c] if d_med is not None else 60.0
-        f = float(np.clip(1 - d / 75.0, 0.0, 1.0))  # 1 at the hilum, 0 at the periphery
-        if rng.random() > 0.35 + 0.65 * f:
-            continue  # sparser toward the periphery
-        rad = 0.3 + 1.6 * f ** 2 * rng.uniform(0.6, 1.1)
-        # direction: away from the nearest mediastinum (the hilum), with some spread
-        ang = np.arctan2(y[r, c] - scene.landmarks["y_cav"], x[r, c]) + rng.normal(0, 0.5)
-        length = rng.uniform(0.0, 7.0) * (0.3 + f) if rng.random() < 0.5 else 0.0
-        segs = [(ang, length)]
-        if length > 4 and rng.random() < 0.4:
-            segs.append((ang + rng.choice([-1, 1]) * rng.uniform(0.4, 0.8), length * 0.7))
-        x0, y0 = x[r, c], y[r, c]
-        reach = (length + rad + 2) / px
-        r0, r1 = max(0, int(r - reach)), min(H, int(r + reach) + 2)
-        c0, c1 = max(0, int(c - reach)), min(W, int(c + reach) + 2)
-        bx, by = x[r0:r1, c0:c1], y[r0:r1, c0:c1]
-        dist = np.full(bx.shape, np.inf)
-        for a, ln in segs:
-            ux, uy = np.cos(a), np.sin(a)
-            t = np.clip((bx - x0) * ux + (by - y0) * uy, 0, ln)
-            dist = np.minimum(dist, np.hypot(bx - x0 - t * ux, by - y0 - t * uy))
-            rad *= 0.8
-        # partial volume: a vessel thinner than a pixel shows as a fainter dot
-        peak = min(1.0, 2 * rad / px)
-        w = np.clip((rad + 0.5 * px - dist) / px, 0, 1) * peak
-        box = lung[r0:r1, c0:c1]
-        sub = hu[r0:r1, c0:c1]
-        sub[box] = np.maximum(sub[box], -850 + 890 * w[box])
