@@ -466,13 +466,13 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     scene.add(Component("fissure", "soft", "lung",
                         Solid([hf], [*side_holes["right"], above_bowl(0.6)]),
                         label_priority=16, label_min_mm=40, labelled=False, xray_gain=0.3,
-                        view_gain={"lateral": 0.12}))
+                        view_gain={"lateral": 0.12}, ct_texture=_fissure_hu))
     for side, n, d in (("right", n_r, d_r), ("left", n_l, d_l)):
         sheet = side_env[side].with_(halfspace(n, d + 0.6), halfspace(-n, -(d - 0.6)))
         # oblique fissures are seen en face on a frontal film: drawn on laterals only
         scene.add(Component("fissure", "soft", "lung", Solid([sheet], side_holes[side]),
                             label_priority=16, label_min_mm=40, labelled=False,
-                            xray_gain=0.4, film_views=("lateral",)))
+                            xray_gain=0.4, film_views=("lateral",), ct_texture=_fissure_hu))
     scene.params["oblique_right"] = float(d_r)
     scene.points["oblique_n_right"], scene.points["oblique_n_left"] = n_r, n_l
     scene.params["oblique_left"] = float(d_l)
@@ -524,7 +524,8 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
         segs.r0, segs.r1 = np.minimum(segs.r0, 5.5 * s), np.minimum(segs.r1, 5 * s)
         for k, lobe in enumerate(grown):
             trees[lobe] = segs.subset(grp == k)
-            bronchi[lobe] = _bronchi_from(trees[lobe], s, min_r=1.6 * s, scale=1.0)
+            bronchi[lobe] = _bronchi_from(trees[lobe], s, min_r=1.6 * s, scale=1.0,
+                                          side=np.array([0.0, -0.6, 0.8]))
     for lobe in LOBES:
         t = trees[lobe]
         if not len(t):
@@ -570,6 +571,12 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     return Anatomy(scene, lobe_pieces, lobe_holes, side_env, side_holes, cavity,
                    {"right": dome_r, "left": dome_l}, heart, hila, trees, bronchi,
                    ribs["centerlines"], body_pieces, comps)
+
+
+def _fissure_hu(p: np.ndarray) -> np.ndarray:
+    """CT: a fissure is a pleural sheet a fraction of a millimetre thick, so the model's 1.2 mm
+    sheet shows with its partial volume: a fine grey line, not a white one."""
+    return np.full(len(p), -380.0)
 
 
 def _kyphosis(z: float, s: float) -> float:
@@ -710,18 +717,25 @@ def _terminal_forks(t: Tubes, grp: np.ndarray, leaf: np.ndarray, roots: np.ndarr
     return Tubes.concat(parts), np.concatenate(groups)
 
 
-def _bronchi_from(t: Tubes, s: float, min_r: float | None = None, scale: float = 0.9
-                  ) -> Tubes:
+def _bronchi_from(t: Tubes, s: float, min_r: float | None = None, scale: float = 0.9,
+                  side: np.ndarray | None = None) -> Tubes:
     """Bronchi run beside their arteries (the 'signet ring' pairs on CT), `scale` times their
-    radius, along the arteries of radius `min_r` (default 1.1 s) and more."""
+    radius, along the arteries of radius `min_r` (default 1.1 s) and more. With `side` (a
+    direction), every bronchus lies on that side of its artery, so consecutive pieces of a
+    bronchus join up instead of stepping from one side to the other."""
     keep = t.r0 >= (1.1 * s if min_r is None else min_r)
     sub = t.subset(keep)
     if not len(sub):
         return sub
     d = sub.p1 - sub.p0
     d /= np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-6)
-    ref = np.where(np.abs(d[:, 2:3]) > 0.9, np.array([[1.0, 0, 0]]), np.array([[0, 0, 1.0]]))
-    off = np.cross(d, ref)
+    if side is None:
+        ref = np.where(np.abs(d[:, 2:3]) > 0.9, np.array([[1.0, 0, 0]]),
+                       np.array([[0, 0, 1.0]]))
+        off = np.cross(d, ref)
+    else:
+        off = side - (d @ side)[:, None] * d
+        off += 0.3 * np.cross(d, side)  # never zero: a vessel along `side` still gets one
     off /= np.maximum(np.linalg.norm(off, axis=1, keepdims=True), 1e-6)
     rb0, rb1 = sub.r0 * scale, sub.r1 * scale
     dist = (sub.r0 + rb0 + 0.8)[:, None]

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from imagine_med.engine.phantom.ct_wall import refine_axial
+from imagine_med.engine.phantom.ct_wall import refine_wall
 from imagine_med.engine.phantom.geometry import Convex, Solid, Tubes
 from imagine_med.engine.phantom.labels import label_id
 from imagine_med.engine.phantom.materials import M
@@ -170,8 +170,8 @@ def _tube_pairs(t: Tubes, plane: Plane, pad: float = 0.0):
 
 
 def _axis_gap(t: Tubes, plane: Plane, pix: tuple, seg: np.ndarray, owner: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Offset (in-plane squared, along the normal) from each pixel to the nearest point of
+              ) -> tuple[np.ndarray, ...]:
+    """Offset (along columns, rows and the normal) from each pixel to the nearest point of
     its segment's axis, and the tube's radius there; per-axis arrays, not (N, 3) rows,
     which numpy handles several times faster."""
     au, av, an = plane.axes()
@@ -183,22 +183,37 @@ def _axis_gap(t: Tubes, plane: Plane, pix: tuple, seg: np.ndarray, owner: np.nda
     gu, gv, gn = du - u * bu, dv - u * bv, dn - u * bn
     r0 = t.r0[seg][owner]
     rad = r0 + u * (t.r1[seg][owner] - r0)
-    return gu * gu + gv * gv, gn, rad
+    return gu, gv, gn, rad
 
 
-def _tube_sd(t: Tubes, plane: Plane) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
-    """Signed distance (mm) to a tube set on the plane pixels near it, all segments at once."""
+def _tube_sd(t: Tubes, plane: Plane, flat: tuple[float, float, float] | None = None
+             ) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
+    """Signed distance (mm) to a tube set on the plane pixels near it, all segments at once;
+    with `flat` (f, x0, y0), tubes of elliptical section, f times as thick along the
+    horizontal ray from the vertical axis through (x0, y0) as across it (ribs)."""
     found = _tube_pairs(t, plane)
     if found is None:
         return None
     pix, seg, owner, rows, cols, (R0, R1, C0, C1) = found
-    g2, gn, rad = _axis_gap(t, plane, pix, seg, owner)
-    sd = np.sqrt(g2 + gn * gn) - rad
+    gu, gv, gn, rad = _axis_gap(t, plane, pix, seg, owner)
+    if flat is None:
+        sd = np.sqrt(gu * gu + gv * gv + gn * gn) - rad
+    else:  # across the chest wall (radially from the axis through flat[1:]) the tube is
+        # flat[0] times as thick as along it
+        g = [gu, gv, gn]
+        au, av, an = plane.axes()
+        p = {au: pix[0], av: pix[1], an: plane.level}
+        gx, gy = g[(au, av, an).index(0)], g[(au, av, an).index(1)]
+        ox, oy = p[0] - gx - flat[1], p[1] - gy - flat[2]
+        inv = 1.0 / np.maximum(np.sqrt(ox * ox + oy * oy), 1e-6)
+        g_r = (gx * ox + gy * oy) * inv
+        sd = np.sqrt(gu * gu + gv * gv + gn * gn + g_r * g_r * (1 / flat[0] ** 2 - 1)) - rad
     img = np.full((R1 - R0, C1 - C0), np.inf)
     np.minimum.at(img, (rows - R0, cols - C0), sd)
     return img, (R0, R1, C0, C1)
 
 
+RIB_FLAT = 0.55  # a rib is about half as thick (through the chest wall) as it is tall
 SLAB_MM = 1.0  # half the reconstructed slice thickness seen by the lung vessels
 
 
@@ -211,9 +226,9 @@ def _tube_cover(t: Tubes, plane: Plane, slab: float = SLAB_MM
     if found is None:
         return None
     pix, seg, owner, rows, cols, (R0, R1, C0, C1) = found
-    g2, gn, rad = _axis_gap(t, plane, pix, seg, owner)
+    gu, gv, gn, rad = _axis_gap(t, plane, pix, seg, owner)
     gn = np.maximum(np.abs(gn) - slab, 0.0)
-    dist = np.sqrt(g2 + gn * gn)
+    dist = np.sqrt(gu * gu + gv * gv + gn * gn)
     px = plane.px
     # partial volume across the slab: a thin vessel lying in the slice fills only 2r of its
     # thickness (a grey line), one crossing it fills the whole depth (a bright dot)
@@ -308,8 +323,11 @@ def _paint(scene: Scene, plane: Plane) -> tuple[np.ndarray, np.ndarray]:
                 sub += (val - sub) * cov
                 if lid is not None:
                     labels[r0:r1, c0:c1][cov >= 0.5] = lid
+        elif comp.tubes is not None and len(comp.tubes) and _lung_bronchi(comp):
+            _paint_bronchi(hu, comp.tubes, plane, val, shell_val)
         elif comp.tubes is not None and len(comp.tubes):
-            found = _tube_sd(comp.tubes, plane)
+            flat = (RIB_FLAT, 0.0, scene.landmarks["y_cav"]) if comp.label == "ribs" else None
+            found = _tube_sd(comp.tubes, plane, flat)
             if found is not None:
                 sd, (r0, r1, c0, c1) = found
                 m = sd <= 0
@@ -321,11 +339,34 @@ def _paint(scene: Scene, plane: Plane) -> tuple[np.ndarray, np.ndarray]:
                     sub[m] = val
                 if lid is not None:
                     labels[r0:r1, c0:c1][m] = lid
-    if plane.name == "axial":
-        x, y, _z = plane.grid(0, H, 0, W)
-        x, y = np.broadcast_to(x, (H, W)), np.broadcast_to(y, (H, W))
-        refine_axial(hu, labels, x, y, plane.px, scene, plane.level)
+    x, y, z = (np.broadcast_to(a, (H, W)) for a in plane.grid(0, H, 0, W))
+    refine_wall(hu, labels, x, y, z, plane.px, scene)
     return hu, labels
+
+
+def _lung_bronchi(comp) -> bool:
+    """The lobes' bronchial trees (not the air bronchograms of a consolidation)."""
+    return comp.label == "airway" and comp.finding is None and comp.shell_material is not None
+
+
+BRONCHUS_LUMEN = 0.72  # lumen radius / outer radius: a wall about a seventh of the diameter
+
+
+def _paint_bronchi(hu: np.ndarray, t: Tubes, plane: Plane, air: float, wall: float) -> None:
+    """Bronchi as thin-walled air tubes with the vessels' partial volume: a ring beside its
+    artery where one crosses the slice, a pair of thin lines where one runs in it."""
+    found = _tube_cover(t, plane)
+    if found is None:
+        return
+    cov, (r0, r1, c0, c1) = found
+    sub = hu[r0:r1, c0:c1]
+    sub += (wall - sub) * cov
+    lumen = Tubes(t.p0, t.p1, t.r0 * BRONCHUS_LUMEN, t.r1 * BRONCHUS_LUMEN)
+    found = _tube_cover(lumen, plane)
+    if found is not None:
+        cov, (r0, r1, c0, c1) = found
+        sub = hu[r0:r1, c0:c1]
+        sub += (air - sub) * cov
 
 
 def ct_noise(shape, rng: np.random.Generator, sigma: float, px: float) -> np.ndarray:

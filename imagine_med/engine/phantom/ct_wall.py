@@ -45,9 +45,12 @@ def _near(mask: np.ndarray, r_px: float) -> np.ndarray:
     return out
 
 
-def refine_axial(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray,
-                 px: float, scene: Scene, level: float = 0.0) -> None:
-    """In place: the chest wall of an axial slice (x: patient left +, y: anterior +, in mm)."""
+def refine_wall(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray,
+                z: np.ndarray, px: float, scene: Scene) -> None:
+    """In place: the chest wall of a slice in any plane (x: patient left +, y: anterior +,
+    z: superior +, in mm, one per pixel). Distances are measured in the slice, which is
+    where the wall meets it roughly square-on (the sides on a coronal slice, the front and
+    back on a sagittal one)."""
     L = scene.landmarks
     if "y_spine" not in L:
         return
@@ -62,8 +65,13 @@ def refine_axial(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarra
         para |= ((x - sx * 22 * s) / (19 * s)) ** 2 + ((y - y_back + 13 * s) / (16 * s)) ** 2 <= 1
     # ... and the muscle round the spinous process, which on some slices reaches further back
     arch = (labels == ANATOMY["spine"]) & (y < y_back - 6 * s)
+    vertical = bool(z[0, 0] != z[-1, 0])  # rows run head to foot (coronal, sagittal)
     if arch.any():
-        para |= _near(arch, 5 * s / px) & (y < y_back)
+        round_arch = _near(arch, 5 * s / px)
+        if vertical:  # one muscle mass behind the column of spinous processes, not a comb
+            k = int(L["hv"] * 1.2 / px) | 1
+            round_arch = ndimage.binary_closing(round_arch, np.ones((k, 1), bool))
+        para |= round_arch & (y < y_back)
     para &= np.isin(labels, (0, _FAT, _MUS))
     grow = para & outside
     body = ~outside | para
@@ -84,6 +92,7 @@ def refine_axial(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarra
     # pectoralis: a lens anteriorly, thickest at mid-clavicular line, none at the midline
     ax = np.abs(x)
     pec_t = 15 * s * np.clip(1 - ((ax - 68 * s) / (52 * s)) ** 2, 0, 1) * (y > 0.15 * np.abs(x))
+    pec_t = pec_t * (z > L["t7"])  # the pectoralis ends at about the sixth rib in front
     # serratus / latissimus: a thin band round the back and sides
     lat_t = 7 * s * (y < 0.35 * (ax - 40 * s)) * (ax > 35 * s)
     muscle_t = 3.5 * s + np.maximum(pec_t, lat_t)
@@ -114,7 +123,7 @@ def refine_axial(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarra
         marrow = ndimage.binary_erosion(rib, iterations=max(1, round(1.4 * s / px)))
         hu[rib & ~marrow] = M["cortical"].hu
         hu[marrow] = 330.0
-    _mediastinum(hu, labels, x, y, px)
+    _mediastinum(hu, labels, y, px, 25.0 if vertical else 15.0)
 
 
 _MEDIASTINAL = tuple(ANATOMY[n] for n in ("aorta", "svc", "pulmonary_artery", "esophagus",
@@ -122,11 +131,13 @@ _MEDIASTINAL = tuple(ANATOMY[n] for n in ("aorta", "svc", "pulmonary_artery", "e
 _LUNGISH = tuple(ANATOMY[n] for n in (*LUNG_LABELS, "pulmonary_vessels", "fissure"))
 
 
-def _mediastinum(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray,
-                 px: float) -> None:
+def _mediastinum(hu: np.ndarray, labels: np.ndarray, y: np.ndarray, px: float,
+                 reach_mm: float) -> None:
     """Mediastinal fat between the great vessels, airway, oesophagus, heart,
-    sternum and vertebral body: the 3D lungs reach too far medially on an axial slice, which
-    left the vessels floating in lung and a sharp air triangle behind the sternum."""
+    sternum and vertebral body, wherever they lie within `reach_mm` of each other: the 3D
+    lungs reach too far medially, which left the vessels floating in lung and a sharp air
+    triangle behind the sternum (a longer reach on coronal and sagittal slices, where the
+    structures stack over a longer span)."""
     pts = np.isin(labels, _MEDIASTINAL)
     spine = labels == ANATOMY["spine"]
     if spine.any():
@@ -136,7 +147,7 @@ def _mediastinum(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarra
         return
     # a closing (dilate, then erode, by R): fills the fat between neighbouring structures but
     # not the wide wedges a convex hull would add in front of the heart or beside the spine
-    R = 15.0 / px
+    R = reach_mm / px
     grown = _near(pts, R)
     inside = np.zeros(grown.shape, bool)
     rows, cols = np.nonzero(np.any(grown, axis=1))[0], np.nonzero(np.any(grown, axis=0))[0]
