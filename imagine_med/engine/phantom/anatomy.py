@@ -463,16 +463,16 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     # fissures: 1 mm pleural sheets; visible where seen edge-on
     hf = side_env["right"].with_(up_r, *above_bowl(-0.6).quadrics,
                                  halfspace([0, 0, 1], z_h + 40 * s))
-    scene.add(Component("fissure", "soft", "lung",
+    scene.add(Component("fissure", "pleura", "lung",
                         Solid([hf], [*side_holes["right"], above_bowl(0.6)]),
                         label_priority=16, label_min_mm=40, labelled=False, xray_gain=0.3,
-                        view_gain={"lateral": 0.12}, ct_texture=_fissure_hu))
+                        view_gain={"lateral": 0.12}))
     for side, n, d in (("right", n_r, d_r), ("left", n_l, d_l)):
         sheet = side_env[side].with_(halfspace(n, d + 0.6), halfspace(-n, -(d - 0.6)))
         # oblique fissures are seen en face on a frontal film: drawn on laterals only
-        scene.add(Component("fissure", "soft", "lung", Solid([sheet], side_holes[side]),
+        scene.add(Component("fissure", "pleura", "lung", Solid([sheet], side_holes[side]),
                             label_priority=16, label_min_mm=40, labelled=False,
-                            xray_gain=0.4, film_views=("lateral",), ct_texture=_fissure_hu))
+                            xray_gain=0.4, film_views=("lateral",)))
     scene.params["oblique_right"] = float(d_r)
     scene.points["oblique_n_right"], scene.points["oblique_n_left"] = n_r, n_l
     scene.params["oblique_left"] = float(d_l)
@@ -571,12 +571,6 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     return Anatomy(scene, lobe_pieces, lobe_holes, side_env, side_holes, cavity,
                    {"right": dome_r, "left": dome_l}, heart, hila, trees, bronchi,
                    ribs["centerlines"], body_pieces, comps)
-
-
-def _fissure_hu(p: np.ndarray) -> np.ndarray:
-    """CT: a fissure is a pleural sheet a fraction of a millimetre thick, so the model's 1.2 mm
-    sheet shows with its partial volume: a fine grey line, not a white one."""
-    return np.full(len(p), -380.0)
 
 
 def _kyphosis(z: float, s: float) -> float:

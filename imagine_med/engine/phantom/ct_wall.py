@@ -70,7 +70,9 @@ def refine_wall(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray
         round_arch = _near(arch, 5 * s / px)
         if vertical:  # one muscle mass behind the column of spinous processes, not a comb
             k = int(L["hv"] * 1.2 / px) | 1
-            round_arch = ndimage.binary_closing(round_arch, np.ones((k, 1), bool))
+            cols = np.flatnonzero(round_arch.any(axis=0))
+            box = np.s_[:, max(0, cols[0] - 1):cols[-1] + 2]
+            round_arch[box] = ndimage.binary_closing(round_arch[box], np.ones((k, 1), bool))
         para |= round_arch & (y < y_back)
     para &= np.isin(labels, (0, _FAT, _MUS))
     grow = para & outside
