@@ -339,8 +339,7 @@ def _paint(scene: Scene, plane: Plane) -> tuple[np.ndarray, np.ndarray]:
                     sub[m] = val
                 if lid is not None:
                     labels[r0:r1, c0:c1][m] = lid
-    x, y, z = (np.broadcast_to(a, (H, W)) for a in plane.grid(0, H, 0, W))
-    refine_wall(hu, labels, x, y, z, plane.px, scene)
+    refine_wall(hu, labels, *plane.grid(0, H, 0, W), plane.px, scene)
     return hu, labels
 
 

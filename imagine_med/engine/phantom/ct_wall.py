@@ -48,9 +48,10 @@ def _near(mask: np.ndarray, r_px: float) -> np.ndarray:
 def refine_wall(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray,
                 z: np.ndarray, px: float, scene: Scene) -> None:
     """In place: the chest wall of a slice in any plane (x: patient left +, y: anterior +,
-    z: superior +, in mm, one per pixel). Distances are measured in the slice, which is
-    where the wall meets it roughly square-on (the sides on a coronal slice, the front and
-    back on a sagittal one)."""
+    z: superior +, in mm, as arrays that broadcast to the slice: a row, a column or a scalar
+    each, so most of the arithmetic stays 1-D). Distances are measured in the slice, which
+    is where the wall meets it roughly square-on (the sides on a coronal slice, the front
+    and back on a sagittal one)."""
     L = scene.landmarks
     if "y_spine" not in L:
         return
@@ -65,7 +66,7 @@ def refine_wall(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray
         para |= ((x - sx * 22 * s) / (19 * s)) ** 2 + ((y - y_back + 13 * s) / (16 * s)) ** 2 <= 1
     # ... and the muscle round the spinous process, which on some slices reaches further back
     arch = (labels == ANATOMY["spine"]) & (y < y_back - 6 * s)
-    vertical = bool(z[0, 0] != z[-1, 0])  # rows run head to foot (coronal, sagittal)
+    vertical = np.ndim(z) > 0 and np.shape(z)[0] > 1  # rows run head to foot
     if arch.any():
         round_arch = _near(arch, 5 * s / px)
         if vertical:  # one muscle mass behind the column of spinous processes, not a comb
@@ -143,7 +144,7 @@ def _mediastinum(hu: np.ndarray, labels: np.ndarray, y: np.ndarray, px: float,
     pts = np.isin(labels, _MEDIASTINAL)
     spine = labels == ANATOMY["spine"]
     if spine.any():
-        ys = y[spine]
+        ys = np.broadcast_to(y, labels.shape)[spine]
         pts |= spine & (y >= np.median(ys))  # the front half of the vertebral body
     if pts.sum() < 10:
         return
