@@ -450,27 +450,66 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
         "lingula": [up_l, halfspace([0, 0, 1], z_ling)],
         "lll": [low_l],
     }
+    # CT: each oblique fissure is a gently curved sheet (a sphere of half a metre radius with
+    # the lower lobe inside it, bulging ~1 cm toward the upper lobe mid-way), so a slice
+    # shows an arc, not a ruler line; the upper lobes take the sphere as a hole. Films keep
+    # the planes (the lateral film draws the fissure edge-on).
+    curved: dict[str, tuple[np.ndarray, float]] = {}
+    if view == "ct":
+        for side, n, z_post, z_ant in (("right", n_r, zT(4.6), z_dome_r - 8 * s),
+                                       ("left", n_l, zT(4.0), z_dome_l - 8 * s)):
+            # turned about the vertical so the lateral edge runs further forward than the
+            # hilar one (two arcs in a shallow V on an axial slice, not one line across)
+            p0 = np.array([0.0, post_y, z_post])
+            n = n + np.array([-SIDES[side] * 0.25, 0.0, 0.0])
+            n /= np.linalg.norm(n)
+            m = np.array([SIDES[side] * 0.45 * a_mid, (post_y + ant_y * 0.6) / 2,
+                          (z_post + z_ant) / 2])
+            m -= (n @ (m - p0)) * n
+            curved[side] = (m - n * 500 * s, 500 * s)
+        for lobe in LOBES:  # the planes give way to the spheres
+            lobe_q[lobe] = [q for q in lobe_q[lobe] if q.kind != "halfspace" or
+                            not any(q is h for h in (up_r, low_r, up_l, low_l))]
+        for lobe in ("rll", "lll"):
+            c, R = curved[LOBE_SIDE[lobe]]
+            lobe_q[lobe].append(ellipsoid_q(c, [R, R, R]))
+
+    def lower_hole(side: str, dr: float = 0.0) -> list[Convex]:
+        if side not in curved:
+            return []
+        c, R = curved[side]
+        return [Convex([ellipsoid_q(c, [R + dr] * 3)], envelope_bounds)]
+
     lobe_pieces: dict[str, Convex] = {}
     lobe_holes: dict[str, list[Convex]] = {}
     for lobe in LOBES:
         side = LOBE_SIDE[lobe]
         piece = side_env[side].with_(*lobe_q[lobe])
         holes = list(side_holes[side]) + ([rul_bowl] if lobe == "rml" else [])
+        if lobe not in ("rll", "lll"):
+            holes += lower_hole(side)
         lobe_pieces[lobe], lobe_holes[lobe] = piece, holes
         comps[f"lung_{lobe}"] = scene.add(Component(
             f"lung_{lobe}", adjust.lung_material, "cavity", Solid([piece], holes),
             label_priority=15, label_min_mm=10))
     # fissures: 1 mm pleural sheets; visible where seen edge-on
-    hf = side_env["right"].with_(up_r, *above_bowl(-0.6).quadrics,
+    hf = side_env["right"].with_(*([] if curved else [up_r]), *above_bowl(-0.6).quadrics,
                                  halfspace([0, 0, 1], z_h + 40 * s))
     scene.add(Component("fissure", "pleura", "lung",
-                        Solid([hf], [*side_holes["right"], above_bowl(0.6)]),
+                        Solid([hf], [*side_holes["right"], above_bowl(0.6),
+                                     *lower_hole("right")]),
                         label_priority=16, label_min_mm=40, labelled=False, xray_gain=0.3,
                         view_gain={"lateral": 0.12}))
     for side, n, d in (("right", n_r, d_r), ("left", n_l, d_l)):
-        sheet = side_env[side].with_(halfspace(n, d + 0.6), halfspace(-n, -(d - 0.6)))
+        if side in curved:
+            c, R = curved[side]
+            sheet = side_env[side].with_(ellipsoid_q(c, [R + 0.6] * 3))
+            sheet_holes = [*side_holes[side], *lower_hole(side, -0.6)]
+        else:
+            sheet = side_env[side].with_(halfspace(n, d + 0.6), halfspace(-n, -(d - 0.6)))
+            sheet_holes = side_holes[side]
         # oblique fissures are seen en face on a frontal film: drawn on laterals only
-        scene.add(Component("fissure", "pleura", "lung", Solid([sheet], side_holes[side]),
+        scene.add(Component("fissure", "pleura", "lung", Solid([sheet], sheet_holes),
                             label_priority=16, label_min_mm=40, labelled=False,
                             xray_gain=0.4, film_views=("lateral",)))
     scene.params["oblique_right"] = float(d_r)
