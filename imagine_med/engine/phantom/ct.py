@@ -264,11 +264,15 @@ def render_slice(scene: Scene, plane: Plane, rng: np.random.Generator, noise_hu:
 
 
 def _paint_order(scene: Scene) -> list:
-    """Painter's order: anatomy, then diffuse lung disease, then the vessels and airways (seen
-    through ground glass, emphysema and reticulation on CT), then focal findings and devices."""
-    def rank(c) -> int:
+    """Painter's order: anatomy, then diffuse lung disease, then the mediastinal tubes (the
+    lungs are not carved round all of them: the ascending aorta would be painted over), then
+    the vessels and airways (seen through ground glass, emphysema and reticulation on CT),
+    then focal findings and devices."""
+    def rank(c) -> float:
         tree = c.label in ("pulmonary_vessels", "airway")
         if c.finding is None:
+            if c.tubes is not None and c.label in _GREAT_TUBES:
+                return 1.5
             return 2 if tree else 0
         if tree:
             return 4  # air bronchograms on top of their consolidation
@@ -278,6 +282,7 @@ def _paint_order(scene: Scene) -> list:
 
 
 _DIFFUSE = {"emphysema", "pulmonary_edema", "fibrosis"}
+_GREAT_TUBES = {"aorta", "svc", "pulmonary_artery", "esophagus", "trachea"}
 
 
 def _paint(scene: Scene, plane: Plane) -> tuple[np.ndarray, np.ndarray]:

@@ -127,6 +127,30 @@ def refine_wall(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray
         hu[rib & ~marrow] = M["cortical"].hu
         hu[marrow] = 330.0
     _mediastinum(hu, labels, y, px, 25.0 if vertical else 15.0)
+    _neural_arch(hu, labels, x, y, s, y_back, not vertical)
+
+
+_SOFT = tuple(ANATOMY[n] for n in ("subcutaneous_fat", "muscle", "mediastinal_fat", "spine"))
+
+
+def _neural_arch(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray, s: float,
+                 y_back: float, ring: bool) -> None:
+    """The spinal canal behind the vertebral bodies (cord and CSF, soft tissue), and on an
+    axial slice the bony ring round it (pedicles and laminae, a cortex on cancellous bone):
+    the 3D arches are short tubes at each level, which most slices miss or cut as a dash."""
+    y_c = y_back - 8.5 * s
+    e_can = np.sqrt((x / (8.5 * s)) ** 2 + ((y - y_c) / (7.5 * s)) ** 2)
+    soft = np.isin(labels, _SOFT)
+    if ring:
+        e_out = np.sqrt((x / (15 * s)) ** 2 + ((y - y_c + 1.5 * s) / (14 * s)) ** 2)
+        bone = soft & (e_out <= 1) & (e_can > 1) & (y < y_back + 2 * s)
+        cortex = bone & ((e_out > 1 - 1.3 / (15 * s)) | (e_can < 1 + 1.3 / (7.5 * s)))
+        labels[bone] = ANATOMY["spine"]
+        hu[bone] = M["cancellous"].hu
+        hu[cortex] = M["cortical"].hu
+    canal = soft & (e_can <= 1)
+    labels[canal] = ANATOMY["body"]
+    hu[canal] = 20.0
 
 
 _MEDIASTINAL = tuple(ANATOMY[n] for n in ("aorta", "svc", "pulmonary_artery", "esophagus",
