@@ -372,6 +372,15 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     liver_env = ellipsoid([-30 * s, 0, z_dome_r - 95 * s], np.array([165, 125, 115]) * s)
     liver = liver_env.with_(dome_q([-58 * s, 8 * s, z_dome_r - dt], kx, ky), *cavity.quadrics,
                             halfspace([0, 0, 1], z_dome_r - dt))
+    if view == "ct":  # the domes as a muscle sheet, not a fat gap between lung and liver
+        for apex, dq in (([-58 * s, 8 * s, z_dome_r], dome_r), ([56 * s, 4 * s, z_dome_l],
+                                                                 dome_l)):
+            sheet = Convex([dq, *cavity.quadrics], (cav_center - cav_radii,
+                                                     np.r_[cav_center[:2] + cav_radii[:2],
+                                                           apex[2]]))
+            under = Convex([dome_q(np.array(apex) - [0, 0, 5 * s], kx, ky)], sheet.bounds)
+            scene.add(Component("diaphragm", "muscle", "cavity", Solid([sheet], [under]),
+                                xray=False, label_priority=18))
     comps["liver"] = scene.add(Component("liver", "liver", "cavity", Solid([liver]),
                                          label_priority=20, label_min_mm=20))
     stom = ellipsoid([62 * s, 6 * s, z_dome_l - 60 * s], np.array([50, 52, 62]) * s,
