@@ -45,6 +45,20 @@ def _near(mask: np.ndarray, r_px: float) -> np.ndarray:
     return out
 
 
+def _bridge(body: np.ndarray, where: np.ndarray, r_px: float) -> np.ndarray:
+    """Outside pixels a closing of `body` by r_px adds round `where` (the skin spans the
+    notches where the paraspinal bulge meets the flank instead of stepping into them)."""
+    out = np.zeros(body.shape, bool)
+    rows, cols = np.nonzero(np.any(where, axis=1))[0], np.nonzero(np.any(where, axis=0))[0]
+    m = int(np.ceil(r_px)) * 2 + 2
+    r0, r1 = max(0, rows[0] - m), min(body.shape[0], rows[-1] + m + 1)
+    c0, c1 = max(0, cols[0] - m), min(body.shape[1], cols[-1] + m + 1)
+    b = body[r0:r1, c0:c1]
+    grown = np.pad(_dist(~b) <= r_px, 1)  # beyond the box: far from the body
+    out[r0:r1, c0:c1] = (_dist(grown)[1:-1, 1:-1] > r_px) & ~b
+    return out
+
+
 def refine_wall(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray,
                 z: np.ndarray, px: float, scene: Scene) -> None:
     """In place: the chest wall of a slice in any plane (x: patient left +, y: anterior +,
@@ -83,6 +97,7 @@ def refine_wall(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray
     if grow.any():
         near = _near(para, cover)
         add_fat = near & outside & ~para & (y < y_back)
+        add_fat |= _bridge(body | add_fat, near, 35.0 / px) & (y < y_back)
         labels[add_fat] = _FAT
         hu[add_fat] = M["fat"].hu
         body |= add_fat
