@@ -354,6 +354,7 @@ def _lung_bronchi(comp) -> bool:
 
 
 BRONCHUS_LUMEN = 0.72  # lumen radius / outer radius: a wall about a seventh of the diameter
+BRONCHUS_WALL = 0.8  # mm, at least: the wall of a small bronchus still shows as a fine line
 
 
 def _paint_bronchi(hu: np.ndarray, t: Tubes, plane: Plane, air: float, wall: float) -> None:
@@ -365,7 +366,8 @@ def _paint_bronchi(hu: np.ndarray, t: Tubes, plane: Plane, air: float, wall: flo
     cov, (r0, r1, c0, c1) = found
     sub = hu[r0:r1, c0:c1]
     sub += (wall - sub) * cov
-    lumen = Tubes(t.p0, t.p1, t.r0 * BRONCHUS_LUMEN, t.r1 * BRONCHUS_LUMEN)
+    lumen = Tubes(t.p0, t.p1, t.r0 - np.maximum(t.r0 * (1 - BRONCHUS_LUMEN), BRONCHUS_WALL),
+                  t.r1 - np.maximum(t.r1 * (1 - BRONCHUS_LUMEN), BRONCHUS_WALL))
     found = _tube_cover(lumen, plane)
     if found is not None:
         cov, (r0, r1, c0, c1) = found

@@ -142,7 +142,21 @@ def refine_wall(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray
         hu[rib & ~marrow] = M["cortical"].hu
         hu[marrow] = 330.0
     _mediastinum(hu, labels, y, px, 25.0 if vertical else 15.0)
+    _dependent_density(hu, labels, y, L)
     _neural_arch(hu, labels, x, y, s, y_back, not vertical)
+
+
+_LUNG = tuple(ANATOMY[n] for n in LUNG_LABELS)
+
+
+def _dependent_density(hu: np.ndarray, labels: np.ndarray, y: np.ndarray, L: dict) -> None:
+    """Supine lungs are denser toward the back (blood and less air in the dependent part):
+    about 80 HU from front to back, centred on the lung's own value."""
+    lung = np.isin(labels, _LUNG)
+    if not lung.any():
+        return
+    depth = np.clip((L["y_cav"] + L["b_mid"] - y) / (2 * L["b_mid"]), 0, 1)
+    hu += np.where(lung, -35.0 + 80.0 * depth ** 1.5, 0.0)
 
 
 _SOFT = tuple(ANATOMY[n] for n in ("subcutaneous_fat", "muscle", "mediastinal_fat", "spine"))
