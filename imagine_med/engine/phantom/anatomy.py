@@ -98,6 +98,8 @@ class Anatomy:
     ribs: dict[tuple[str, int], np.ndarray]
     body_pieces: list[Convex]
     comps: dict[str, Component]
+    # CT: the bronchi down to ~2 mm across, for air bronchograms (empty: use `bronchi`)
+    air_bronchi: dict[str, Tubes] = field(default_factory=dict)
 
 
 def size_for_age(age: int | None, age_group: str | None) -> float:
@@ -542,6 +544,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
         n_attr = {k: 6 * v for k, v in n_attr.items()}
     trees: dict[str, Tubes] = {}
     bronchi: dict[str, Tubes] = {}
+    air_bronchi: dict[str, Tubes] = {}
     cand = rand.uniform(0, 1, (20000 if ct else 3400, 3))
     targets: dict[str, np.ndarray] = {}
     for i, lobe in enumerate(LOBES):
@@ -574,6 +577,8 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
             trees[lobe] = segs.subset(grp == k)
             bronchi[lobe] = _bronchi_from(trees[lobe], s, min_r=1.6 * s, scale=1.0,
                                           side=np.array([0.0, -0.6, 0.8]))
+            air_bronchi[lobe] = _bronchi_from(trees[lobe], s, min_r=0.9 * s, scale=1.0,
+                                              side=np.array([0.0, -0.6, 0.8]))
     for lobe in LOBES:
         t = trees[lobe]
         if not len(t):
@@ -618,7 +623,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
                          "heart_apex": hc + Rh[:, 2] * hr[2] * 0.8})
     return Anatomy(scene, lobe_pieces, lobe_holes, side_env, side_holes, cavity,
                    {"right": dome_r, "left": dome_l}, heart, hila, trees, bronchi,
-                   ribs["centerlines"], body_pieces, comps)
+                   ribs["centerlines"], body_pieces, comps, air_bronchi)
 
 
 def _kyphosis(z: float, s: float) -> float:

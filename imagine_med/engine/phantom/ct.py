@@ -330,6 +330,9 @@ def _paint(scene: Scene, plane: Plane) -> tuple[np.ndarray, np.ndarray]:
                     labels[r0:r1, c0:c1][cov >= 0.5] = lid
         elif comp.tubes is not None and len(comp.tubes) and _lung_bronchi(comp):
             _paint_bronchi(hu, comp.tubes, plane, val, shell_val)
+        elif comp.tubes is not None and len(comp.tubes) and comp.label == "airway" and (
+                comp.finding == "consolidation"):
+            _paint_bronchograms(hu, labels, comp.tubes, plane, val)
         elif comp.tubes is not None and len(comp.tubes):
             flat = (RIB_FLAT, 0.0, scene.landmarks["y_cav"]) if comp.label == "ribs" else None
             found = _tube_sd(comp.tubes, plane, flat)
@@ -373,6 +376,19 @@ def _paint_bronchi(hu: np.ndarray, t: Tubes, plane: Plane, air: float, wall: flo
         cov, (r0, r1, c0, c1) = found
         sub = hu[r0:r1, c0:c1]
         sub += (air - sub) * cov
+
+
+def _paint_bronchograms(hu: np.ndarray, labels: np.ndarray, t: Tubes, plane: Plane,
+                        air: float) -> None:
+    """Air bronchograms: the bronchial lumens, with partial volume, only where the slice shows
+    consolidation (their walls vanish into it): dark branching tubes and dots."""
+    lumen = Tubes(t.p0, t.p1, t.r0 * BRONCHUS_LUMEN, t.r1 * BRONCHUS_LUMEN)
+    found = _tube_cover(lumen, plane)
+    if found is None:
+        return
+    cov, (r0, r1, c0, c1) = found
+    sub = hu[r0:r1, c0:c1]
+    sub += (air - sub) * cov * (labels[r0:r1, c0:c1] == label_id("consolidation"))
 
 
 def ct_noise(shape, rng: np.random.Generator, sigma: float, px: float) -> np.ndarray:
