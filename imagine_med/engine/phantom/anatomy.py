@@ -317,13 +317,16 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     # aorta, pulmonary arteries, SVC, oesophagus as tubes
     zA = land["z_arch"]
     root = np.array([4 * s + shift, 24 * s, hc[2] + 40 * s])
+    # (CT only: the film draws the knob) the arch sweeps from in front of the trachea round
+    # its left side to the back, a 'hockey stick' on an axial slice at its top
     aorta_pts = np.array([
-        root, [-10 * s + shift, 26 * s, zA - 30 * s], [-8 * s + shift, 16 * s, zA - 4 * s],
-        [6 * s + shift, 2 * s, zA + 8 * s], [20 * s + shift, -14 * s, zA + 4 * s],
+        root, [-10 * s + shift, 26 * s, zA - 30 * s], [-4 * s + shift, 24 * s, zA - 4 * s],
+        [12 * s + shift, 18 * s, zA + 6 * s], [22 * s + shift, 2 * s, zA + 7 * s],
+        [22 * s + shift, -16 * s, zA + 2 * s],
         d_top, [18 * s + shift * 0.8, -44 * s, zA - 60 * s], d_bot,
         [6 * s, d_bot[1] + 4 * s, zT(13)],
     ])
-    ar = np.array([15, 15, 14, 13, 13, 12, 12, 11, 11]) * s * (1.1 if elderly else 1.0)
+    ar = np.array([15, 15, 14, 13, 13, 12.5, 12, 12, 11, 11]) * s * (1.1 if elderly else 1.0)
     scene.add(Component("aorta", "blood", "cavity", tubes=Tubes.from_polyline(aorta_pts, ar),
                         label_priority=28, blur_px=2.0, xray=False))
     scene.add(Component("aorta", "blood", "cavity", Solid([knob]), label_priority=27, ct=False,
