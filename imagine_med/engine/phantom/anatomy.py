@@ -570,7 +570,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     if targets:  # CT: all lobes' trees grown together (one numpy pass per generation)
         grown = list(targets)
         roots = np.array([lobe_roots[lb] for lb in grown])
-        r_twig = 0.55 * s
+        r_twig = 0.7 * s
         segs, grp = _grow_tree(roots, np.concatenate(list(targets.values())),
                                [len(v) for v in targets.values()], r_twig, jitter, 0,
                                leaf_size=1, wobble=1.5)
