@@ -425,6 +425,10 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
         ant_med = _rhombus(shift * 0.6, y_cav + b_mid * 0.75, 9 * s, b_mid * 0.4, zT(-2),
                            zT(12))
     common_holes = [dome_r_c, dome_l_c, med, med_low, para, ant_med]
+    if view == "ct":  # above the arch the neck's structures part the apices into two caps
+        top = apex_z + 10 * s
+        common_holes.append(ellipsoid([shift * 0.5, y_cav - 8 * s, top],
+                                      [26 * s, 0.75 * b_mid, top - land["z_arch"]]))
     side_holes = {"right": [*common_holes, heart_ra, heart_main, heart_la, svc],
                   "left": [*common_holes, heart_main, heart_la, heart_lv, knob, desc, trunk]}
 
