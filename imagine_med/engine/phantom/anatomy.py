@@ -98,6 +98,8 @@ class Anatomy:
     ribs: dict[tuple[str, int], np.ndarray]
     body_pieces: list[Convex]
     comps: dict[str, Component]
+    # CT: the bronchi down to ~2 mm across, for air bronchograms (empty: use `bronchi`)
+    air_bronchi: dict[str, Tubes] = field(default_factory=dict)
 
 
 def size_for_age(age: int | None, age_group: str | None) -> float:
@@ -315,13 +317,16 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     # aorta, pulmonary arteries, SVC, oesophagus as tubes
     zA = land["z_arch"]
     root = np.array([4 * s + shift, 24 * s, hc[2] + 40 * s])
+    # (CT only: the film draws the knob) the arch sweeps from in front of the trachea round
+    # its left side to the back, a 'hockey stick' on an axial slice at its top
     aorta_pts = np.array([
-        root, [-10 * s + shift, 26 * s, zA - 30 * s], [-8 * s + shift, 16 * s, zA - 4 * s],
-        [6 * s + shift, 2 * s, zA + 8 * s], [20 * s + shift, -14 * s, zA + 4 * s],
+        root, [-10 * s + shift, 26 * s, zA - 30 * s], [-4 * s + shift, 24 * s, zA - 4 * s],
+        [12 * s + shift, 18 * s, zA + 6 * s], [22 * s + shift, 2 * s, zA + 7 * s],
+        [22 * s + shift, -16 * s, zA + 2 * s],
         d_top, [18 * s + shift * 0.8, -44 * s, zA - 60 * s], d_bot,
         [6 * s, d_bot[1] + 4 * s, zT(13)],
     ])
-    ar = np.array([15, 15, 14, 13, 13, 12, 12, 11, 11]) * s * (1.1 if elderly else 1.0)
+    ar = np.array([15, 15, 14, 13, 13, 12.5, 12, 12, 11, 11]) * s * (1.1 if elderly else 1.0)
     scene.add(Component("aorta", "blood", "cavity", tubes=Tubes.from_polyline(aorta_pts, ar),
                         label_priority=28, blur_px=2.0, xray=False))
     scene.add(Component("aorta", "blood", "cavity", Solid([knob]), label_priority=27, ct=False,
@@ -372,6 +377,15 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     liver_env = ellipsoid([-30 * s, 0, z_dome_r - 95 * s], np.array([165, 125, 115]) * s)
     liver = liver_env.with_(dome_q([-58 * s, 8 * s, z_dome_r - dt], kx, ky), *cavity.quadrics,
                             halfspace([0, 0, 1], z_dome_r - dt))
+    if view == "ct":  # the domes as a muscle sheet, not a fat gap between lung and liver
+        for apex, dq in (([-58 * s, 8 * s, z_dome_r], dome_r), ([56 * s, 4 * s, z_dome_l],
+                                                                 dome_l)):
+            sheet = Convex([dq, *cavity.quadrics], (cav_center - cav_radii,
+                                                     np.r_[cav_center[:2] + cav_radii[:2],
+                                                           apex[2]]))
+            under = Convex([dome_q(np.array(apex) - [0, 0, 5 * s], kx, ky)], sheet.bounds)
+            scene.add(Component("diaphragm", "muscle", "cavity", Solid([sheet], [under]),
+                                xray=False, label_priority=18))
     comps["liver"] = scene.add(Component("liver", "liver", "cavity", Solid([liver]),
                                          label_priority=20, label_min_mm=20))
     stom = ellipsoid([62 * s, 6 * s, z_dome_l - 60 * s], np.array([50, 52, 62]) * s,
@@ -411,6 +425,10 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
         ant_med = _rhombus(shift * 0.6, y_cav + b_mid * 0.75, 9 * s, b_mid * 0.4, zT(-2),
                            zT(12))
     common_holes = [dome_r_c, dome_l_c, med, med_low, para, ant_med]
+    if view == "ct":  # above the arch the neck's structures part the apices into two caps
+        top = apex_z + 10 * s
+        common_holes.append(ellipsoid([shift * 0.5, y_cav - 8 * s, top],
+                                      [26 * s, 0.75 * b_mid, top - land["z_arch"]]))
     side_holes = {"right": [*common_holes, heart_ra, heart_main, heart_la, svc],
                   "left": [*common_holes, heart_main, heart_la, heart_lv, knob, desc, trunk]}
 
@@ -450,27 +468,66 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
         "lingula": [up_l, halfspace([0, 0, 1], z_ling)],
         "lll": [low_l],
     }
+    # CT: each oblique fissure is a gently curved sheet (a sphere of half a metre radius with
+    # the lower lobe inside it, bulging ~1 cm toward the upper lobe mid-way), so a slice
+    # shows an arc, not a ruler line; the upper lobes take the sphere as a hole. Films keep
+    # the planes (the lateral film draws the fissure edge-on).
+    curved: dict[str, tuple[np.ndarray, float]] = {}
+    if view == "ct":
+        for side, n, z_post, z_ant in (("right", n_r, zT(4.6), z_dome_r - 8 * s),
+                                       ("left", n_l, zT(4.0), z_dome_l - 8 * s)):
+            # turned about the vertical so the lateral edge runs further forward than the
+            # hilar one (two arcs in a shallow V on an axial slice, not one line across)
+            p0 = np.array([0.0, post_y, z_post])
+            n = n + np.array([-SIDES[side] * 0.25, 0.0, 0.0])
+            n /= np.linalg.norm(n)
+            m = np.array([SIDES[side] * 0.45 * a_mid, (post_y + ant_y * 0.6) / 2,
+                          (z_post + z_ant) / 2])
+            m -= (n @ (m - p0)) * n
+            curved[side] = (m - n * 500 * s, 500 * s)
+        for lobe in LOBES:  # the planes give way to the spheres
+            lobe_q[lobe] = [q for q in lobe_q[lobe] if q.kind != "halfspace" or
+                            not any(q is h for h in (up_r, low_r, up_l, low_l))]
+        for lobe in ("rll", "lll"):
+            c, R = curved[LOBE_SIDE[lobe]]
+            lobe_q[lobe].append(ellipsoid_q(c, [R, R, R]))
+
+    def lower_hole(side: str, dr: float = 0.0) -> list[Convex]:
+        if side not in curved:
+            return []
+        c, R = curved[side]
+        return [Convex([ellipsoid_q(c, [R + dr] * 3)], envelope_bounds)]
+
     lobe_pieces: dict[str, Convex] = {}
     lobe_holes: dict[str, list[Convex]] = {}
     for lobe in LOBES:
         side = LOBE_SIDE[lobe]
         piece = side_env[side].with_(*lobe_q[lobe])
         holes = list(side_holes[side]) + ([rul_bowl] if lobe == "rml" else [])
+        if lobe not in ("rll", "lll"):
+            holes += lower_hole(side)
         lobe_pieces[lobe], lobe_holes[lobe] = piece, holes
         comps[f"lung_{lobe}"] = scene.add(Component(
             f"lung_{lobe}", adjust.lung_material, "cavity", Solid([piece], holes),
             label_priority=15, label_min_mm=10))
     # fissures: 1 mm pleural sheets; visible where seen edge-on
-    hf = side_env["right"].with_(up_r, *above_bowl(-0.6).quadrics,
+    hf = side_env["right"].with_(*([] if curved else [up_r]), *above_bowl(-0.6).quadrics,
                                  halfspace([0, 0, 1], z_h + 40 * s))
-    scene.add(Component("fissure", "soft", "lung",
-                        Solid([hf], [*side_holes["right"], above_bowl(0.6)]),
+    scene.add(Component("fissure", "pleura", "lung",
+                        Solid([hf], [*side_holes["right"], above_bowl(0.6),
+                                     *lower_hole("right")]),
                         label_priority=16, label_min_mm=40, labelled=False, xray_gain=0.3,
                         view_gain={"lateral": 0.12}))
     for side, n, d in (("right", n_r, d_r), ("left", n_l, d_l)):
-        sheet = side_env[side].with_(halfspace(n, d + 0.6), halfspace(-n, -(d - 0.6)))
+        if side in curved:
+            c, R = curved[side]
+            sheet = side_env[side].with_(ellipsoid_q(c, [R + 0.6] * 3))
+            sheet_holes = [*side_holes[side], *lower_hole(side, -0.6)]
+        else:
+            sheet = side_env[side].with_(halfspace(n, d + 0.6), halfspace(-n, -(d - 0.6)))
+            sheet_holes = side_holes[side]
         # oblique fissures are seen en face on a frontal film: drawn on laterals only
-        scene.add(Component("fissure", "soft", "lung", Solid([sheet], side_holes[side]),
+        scene.add(Component("fissure", "pleura", "lung", Solid([sheet], sheet_holes),
                             label_priority=16, label_min_mm=40, labelled=False,
                             xray_gain=0.4, film_views=("lateral",)))
     scene.params["oblique_right"] = float(d_r)
@@ -488,24 +545,47 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
         "lll": hila["left"] + np.array([2, -12, -20]) * s,
     }
     n_attr = {"rul": 140, "rml": 70, "rll": 180, "lul": 135, "lingula": 65, "lll": 165}
-    if view == "ct":  # a slice shows every vessel it cuts: grow denser trees for CT
-        n_attr = {k: 3 * v for k, v in n_attr.items()}
+    ct = view == "ct"
+    if ct:  # a slice shows every vessel it cuts: denser, finer trees whose twigs stop
+        # about a centimetre short of the pleura, as the visible vessels of a real lung do
+        n_attr = {k: 6 * v for k, v in n_attr.items()}
     trees: dict[str, Tubes] = {}
     bronchi: dict[str, Tubes] = {}
-    cand = rand.uniform(0, 1, (10000 if view == "ct" else 3400, 3))
+    air_bronchi: dict[str, Tubes] = {}
+    cand = rand.uniform(0, 1, (20000 if ct else 3400, 3))
+    targets: dict[str, np.ndarray] = {}
     for i, lobe in enumerate(LOBES):
         piece = lobe_pieces[lobe]
         lo, hi = piece.bounds
         pts = lo + cand * (hi - lo)
-        sol = Solid([piece], lobe_holes[lobe])
-        pts = pts[sol.inside(pts)][: n_attr[lobe]]
+        if ct:
+            pts = pts[_inside(Solid([piece.shrunk(9 * s)], lobe_holes[lobe]), pts)]
+        else:
+            pts = pts[Solid([piece], lobe_holes[lobe]).inside(pts)]
+        pts = pts[: n_attr[lobe]]
+        trees[lobe] = bronchi[lobe] = Tubes.concat([])
         if len(pts) < 4:
-            trees[lobe] = bronchi[lobe] = Tubes.concat([])
             continue
-        root = lobe_roots[lobe]
-        segs = _grow_tree(root, pts, 0.75 * s, jitter, i * 600)
-        trees[lobe] = segs
-        bronchi[lobe] = _bronchi_from(segs, s)
+        if ct:
+            targets[lobe] = pts
+            continue
+        segs, _ = _grow_tree(lobe_roots[lobe][None], pts, [len(pts)], 0.75 * s, jitter, i * 600)
+        trees[lobe], bronchi[lobe] = segs, _bronchi_from(segs, s)
+    if targets:  # CT: all lobes' trees grown together (one numpy pass per generation)
+        grown = list(targets)
+        roots = np.array([lobe_roots[lb] for lb in grown])
+        r_twig = 0.7 * s
+        segs, grp = _grow_tree(roots, np.concatenate(list(targets.values())),
+                               [len(v) for v in targets.values()], r_twig, jitter, 0,
+                               leaf_size=1, wobble=1.5)
+        segs, grp = _terminal_forks(segs, grp, segs.r0 == r_twig, roots, jitter, s)
+        segs.r0, segs.r1 = np.minimum(segs.r0, 5.5 * s), np.minimum(segs.r1, 5 * s)
+        for k, lobe in enumerate(grown):
+            trees[lobe] = segs.subset(grp == k)
+            bronchi[lobe] = _bronchi_from(trees[lobe], s, min_r=1.6 * s, scale=1.0,
+                                          side=np.array([0.0, -0.6, 0.8]))
+            air_bronchi[lobe] = _bronchi_from(trees[lobe], s, min_r=0.9 * s, scale=1.0,
+                                              side=np.array([0.0, -0.6, 0.8]))
     for lobe in LOBES:
         t = trees[lobe]
         if not len(t):
@@ -550,7 +630,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
                          "heart_apex": hc + Rh[:, 2] * hr[2] * 0.8})
     return Anatomy(scene, lobe_pieces, lobe_holes, side_env, side_holes, cavity,
                    {"right": dome_r, "left": dome_l}, heart, hila, trees, bronchi,
-                   ribs["centerlines"], body_pieces, comps)
+                   ribs["centerlines"], body_pieces, comps, air_bronchi)
 
 
 def _kyphosis(z: float, s: float) -> float:
@@ -584,33 +664,38 @@ def _scaler(center, f):
     return fn
 
 
-def _grow_tree(root: np.ndarray, pts: np.ndarray, r_leaf: float, jitter: np.ndarray,
-               j0: int) -> Tubes:
+def _grow_tree(roots: np.ndarray, pts: np.ndarray, counts, r_leaf: float, jitter: np.ndarray,
+               j0: int, exponent: float = 3.0, leaf_size: int = 2, wobble: float = 2.0
+               ) -> tuple[Tubes, np.ndarray]:
     """Space-filling branching: each node heads for the centroid of the lung region it serves
     and splits that region in two across its principal axis; radii follow Murray's law
-    (r^3 of a parent = sum of its children's). Built one generation at a time, every node of a
-    generation in the same numpy pass."""
+    (r^exponent of a parent = sum of its children's). Built one generation at a time, every
+    node of a generation in the same numpy pass. A node serving `leaf_size` targets or fewer
+    ends in one twig to each of them. One tree per root, from the next `counts[k]` targets;
+    returns the segments and the tree (root index) of each."""
     pts = np.asarray(pts, float)
-    p0s, p1s, rs = [], [], []
-    # each live node: a contiguous slice [start, end) of `pts` and its position
-    starts = np.array([0])
-    ends = np.array([len(pts)])
-    pos = np.asarray(root, float)[None, :]
+    p0s, p1s, rs, gs = [], [], [], []
+    # each live node: a contiguous slice [start, end) of `pts`, its position and its tree
+    ends = np.cumsum(counts)
+    starts = ends - np.asarray(counts)
+    pos = np.asarray(roots, float)
+    grp = np.arange(len(pos))
     counter = j0
-    for _depth in range(16):
+    for _depth in range(24):
         sizes = ends - starts
-        leaf = sizes <= 2
-        for k in np.flatnonzero(leaf):  # leaves: one twig to each remaining target
-            for q in pts[starts[k]:ends[k]]:
-                p0s.append(pos[k])
-                p1s.append(q)
-                rs.append(r_leaf)
+        leaf = sizes <= leaf_size
+        if leaf.any():  # leaves: one twig to each remaining target
+            p0s.append(np.repeat(pos[leaf], sizes[leaf], axis=0))
+            p1s.append(pts[_ranges(starts[leaf], sizes[leaf])])
+            rs.append(np.full(int(sizes[leaf].sum()), r_leaf))
+            gs.append(np.repeat(grp[leaf], sizes[leaf]))
         keep = ~leaf
         if not keep.any():
             break
-        starts, ends, pos, sizes = starts[keep], ends[keep], pos[keep], sizes[keep]
+        starts, ends, pos, sizes, grp = (starts[keep], ends[keep], pos[keep], sizes[keep],
+                                         grp[keep])
         owner = np.repeat(np.arange(len(starts)), sizes)
-        idx = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
+        idx = _ranges(starts, sizes)
         sub = pts[idx]
         c = np.add.reduceat(sub, np.r_[0, np.cumsum(sizes)[:-1]]) / sizes[:, None]
         centred = sub - c[owner]
@@ -622,29 +707,91 @@ def _grow_tree(root: np.ndarray, pts: np.ndarray, r_leaf: float, jitter: np.ndar
         pts[idx] = sub[order]  # each node's slice now sorted along its principal axis
         j = jitter[(counter + np.arange(len(starts))) % len(jitter)]
         counter += len(starts)
-        q = pos + (c - pos) * 0.5 + j * 2.0
-        p0s.extend(pos)
-        p1s.extend(q)
-        rs.extend(r_leaf * sizes ** (1 / 3))
+        q = pos + (c - pos) * 0.5 + j * wobble
+        p0s.append(pos)
+        p1s.append(q)
+        rs.append(r_leaf * sizes ** (1 / exponent))
+        gs.append(grp)
         half = starts + sizes // 2
         starts, ends = np.r_[starts, half], np.r_[half, ends]
-        pos = np.r_[q, q]
-    r = np.array(rs)
-    return Tubes(np.array(p0s), np.array(p1s), r, r * 0.85)
+        pos, grp = np.r_[q, q], np.r_[grp, grp]
+    r = np.concatenate(rs)
+    return Tubes(np.concatenate(p0s), np.concatenate(p1s), r, r * 0.85), np.concatenate(gs)
 
 
-def _bronchi_from(t: Tubes, s: float) -> Tubes:
-    """Bronchi run beside their arteries (the 'signet ring' pairs on CT)."""
-    keep = t.r0 >= 1.1 * s
+def _ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """The indices of the slices [start, start + size), one after another."""
+    return np.arange(sizes.sum()) + np.repeat(starts - (np.cumsum(sizes) - sizes), sizes)
+
+
+def _inside(sol: Solid, pts: np.ndarray) -> np.ndarray:
+    """Solid.inside for a cloud of points, each quadric tested only on the points that passed
+    the ones before (most candidates fall outside a lobe on its first planes)."""
+    keep = np.arange(len(pts))
+    for piece in sol.pieces:  # the tree's lobes are single pieces
+        for q in piece.quadrics:
+            keep = keep[q.value(pts[keep]) <= 0]
+    for h in sol.holes:
+        lo, hi = h.bounds
+        p = pts[keep]
+        near = np.flatnonzero(np.all((p >= lo) & (p <= hi), axis=1))
+        if len(near):
+            keep = np.delete(keep, near[h.inside(p[near])])
+    out = np.zeros(len(pts), bool)
+    out[keep] = True
+    return out
+
+
+def _terminal_forks(t: Tubes, grp: np.ndarray, leaf: np.ndarray, roots: np.ndarray,
+                    jitter: np.ndarray, s: float) -> tuple[Tubes, np.ndarray]:
+    """Two more generations of forks at every twig's end (CT): each twig splits into two
+    thinner ones about 30 degrees either side of a course between its own and the way out
+    from its tree's root (the hilum), and each of those again in a plane turned a quarter
+    round. The cheap way to the density of small vessels a slice cuts through (as dots, and
+    as short lines that point away from the hilum); the tree stays in 3D, so every plane
+    sees the same vessels. Returns the tree with its forks, and the tree of each segment."""
+    parts, groups = [t], [grp]
+    a, b, r, g = t.p0[leaf], t.p1[leaf], t.r1[leaf], grp[leaf]
+    out = b - roots[g]
+    d = (b - a) / np.maximum(np.linalg.norm(b - a, axis=1, keepdims=True), 1e-6)
+    d += out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-6)
+    d /= np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-6)
+    j = jitter[np.arange(len(d)) % len(jitter)]
+    e = j - (j * d).sum(axis=1, keepdims=True) * d
+    e /= np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-6)
+    for length in (6.0 * s, 4.0 * s):
+        kids_d = [np.cos(0.5) * d + sgn * np.sin(0.5) * e for sgn in (1.0, -1.0)]
+        r = r * 0.9
+        ends = [b + k * length for k in kids_d]
+        parts += [Tubes(b, q, r, r * 0.85) for q in ends]
+        groups += [g, g]
+        e = np.cross(np.concatenate(kids_d), np.concatenate([e, e]))  # next fork plane
+        b, d = np.concatenate(ends), np.concatenate(kids_d)
+        r, g = np.concatenate([r, r]) * 0.85, np.concatenate([g, g])
+    return Tubes.concat(parts), np.concatenate(groups)
+
+
+def _bronchi_from(t: Tubes, s: float, min_r: float | None = None, scale: float = 0.9,
+                  side: np.ndarray | None = None) -> Tubes:
+    """Bronchi run beside their arteries (the 'signet ring' pairs on CT), `scale` times their
+    radius, along the arteries of radius `min_r` (default 1.1 s) and more. With `side` (a
+    direction), every bronchus lies on that side of its artery, so consecutive pieces of a
+    bronchus join up instead of stepping from one side to the other."""
+    keep = t.r0 >= (1.1 * s if min_r is None else min_r)
     sub = t.subset(keep)
     if not len(sub):
         return sub
     d = sub.p1 - sub.p0
     d /= np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-6)
-    ref = np.where(np.abs(d[:, 2:3]) > 0.9, np.array([[1.0, 0, 0]]), np.array([[0, 0, 1.0]]))
-    off = np.cross(d, ref)
+    if side is None:
+        ref = np.where(np.abs(d[:, 2:3]) > 0.9, np.array([[1.0, 0, 0]]),
+                       np.array([[0, 0, 1.0]]))
+        off = np.cross(d, ref)
+    else:
+        off = side - (d @ side)[:, None] * d
+        off += 0.3 * np.cross(d, side)  # never zero: a vessel along `side` still gets one
     off /= np.maximum(np.linalg.norm(off, axis=1, keepdims=True), 1e-6)
-    rb0, rb1 = sub.r0 * 0.9, sub.r1 * 0.9
+    rb0, rb1 = sub.r0 * scale, sub.r1 * scale
     dist = (sub.r0 + rb0 + 0.8)[:, None]
     return Tubes(sub.p0 + off * dist, sub.p1 + off * dist, rb0, rb1)
 

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from imagine_med.engine.phantom.ct_wall import refine_axial
+from imagine_med.engine.phantom.ct_wall import refine_wall
 from imagine_med.engine.phantom.geometry import Convex, Solid, Tubes
 from imagine_med.engine.phantom.labels import label_id
 from imagine_med.engine.phantom.materials import M
@@ -121,49 +121,125 @@ def _solid_mask(solid: Solid, plane: Plane, piece: Convex, crop) -> np.ndarray:
     return m
 
 
-def _tube_sd(t: Tubes, plane: Plane) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
-    """Signed distance (mm) to a tube set on the plane pixels near it, all segments at once:
-    every (segment, pixel-in-its-box) pair is evaluated in one vectorised pass."""
-    _au, _av, an = plane.axes()
-    r = np.maximum(t.r0, t.r1)
+def _tube_pairs(t: Tubes, plane: Plane, pad: float = 0.0):
+    """Every (segment, pixel-in-its-box) pair of the segments near the plane, for one
+    vectorised pass: ((u, v) patient coordinates of the pixels, the segments boxed, the box
+    of each pair, rows, cols, union box), or None. `pad` (mm) widens the segments' reach
+    along the plane normal (a slab)."""
+    au, av, an = plane.axes()
+    rmax = np.maximum(t.r0, t.r1)
+    reach = rmax + pad
     d0 = t.p0[:, an] - plane.level
     d1 = t.p1[:, an] - plane.level
-    near = np.flatnonzero((np.minimum(d0, d1) <= r) & (np.maximum(d0, d1) >= -r))
-    boxes = []
-    for i in near:
-        lo = np.minimum(t.p0[i], t.p1[i]) - r[i]
-        hi = np.maximum(t.p0[i], t.p1[i]) + r[i]
-        bx = plane.crop(lo, hi)
-        if bx is not None:
-            boxes.append((i, *bx))
-    if not boxes:
+    near = np.flatnonzero((np.minimum(d0, d1) <= reach) & (np.maximum(d0, d1) >= -reach))
+    if not len(near):
         return None
-    bb = np.array(boxes)
-    seg, r0, r1, c0, c1 = bb.T
-    R0, R1, C0, C1 = r0.min(), r1.max(), c0.min(), c1.max()
+    # only the part of a segment within its reach of the plane can touch it: clip each
+    # segment to that part before boxing it (an oblique vessel's box shrinks to its cut)
+    a, b, e0, e1 = t.p0[near], t.p1[near], d0[near], d1[near]
+    dn = e1 - e0
+    safe = np.where(np.abs(dn) > 1e-9, dn, 1e-9)
+    ta, tb = (-reach[near] - e0) / safe, (reach[near] - e0) / safe
+    rr = rmax[near]  # in the plane, a tube reaches its radius round its axis
+    lo_t = np.where(np.abs(dn) > 1e-9, np.clip(np.minimum(ta, tb), 0, 1), 0.0)
+    hi_t = np.where(np.abs(dn) > 1e-9, np.clip(np.maximum(ta, tb), 0, 1), 1.0)
+    ab = b - a
+    qa, qb = a + lo_t[:, None] * ab, a + hi_t[:, None] * ab
+    su = -1.0 if plane.name == "sagittal" else 1.0
+    cols = np.sort(np.stack([(qa[:, au] - plane.cu) * su, (qb[:, au] - plane.cu) * su]), 0)
+    rows = np.sort(np.stack([plane.cv - qa[:, av], plane.cv - qb[:, av]]), 0)
+    c0 = np.floor((cols[0] - rr) / plane.px + (plane.width - 1) / 2).astype(int) - 1
+    c1 = np.ceil((cols[1] + rr) / plane.px + (plane.width - 1) / 2).astype(int) + 2
+    r0 = np.floor((rows[0] - rr) / plane.px + (plane.height - 1) / 2).astype(int) - 1
+    r1 = np.ceil((rows[1] + rr) / plane.px + (plane.height - 1) / 2).astype(int) + 2
+    c0, r0 = np.maximum(c0, 0), np.maximum(r0, 0)
+    c1, r1 = np.minimum(c1, plane.width), np.minimum(r1, plane.height)
+    ok = (c1 > c0) & (r1 > r0)
+    if not ok.any():
+        return None
+    seg, r0, r1, c0, c1 = near[ok], r0[ok], r1[ok], c0[ok], c1[ok]
     hh, ww = r1 - r0, c1 - c0
     n = hh * ww
-    owner = np.repeat(np.arange(len(bb)), n)
+    owner = np.repeat(np.arange(len(seg)), n)
     k = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
     rows = r0[owner] + k // ww[owner]
     cols = c0[owner] + k % ww[owner]
-    pts = plane.coords(0, 1, 0, 1)[0, 0]  # level along the normal
-    P = np.empty((len(k), 3))
-    au, av, _ = plane.axes()
-    su = -1.0 if plane.name == "sagittal" else 1.0
-    P[:, au] = plane.cu + su * (cols - (plane.width - 1) / 2) * plane.px
-    P[:, av] = plane.cv - (rows - (plane.height - 1) / 2) * plane.px
-    P[:, an] = pts[an]
-    si = seg[owner]
-    a = t.p0[si]
-    ab = t.p1[si] - a
-    L2 = np.maximum((ab * ab).sum(axis=1), 1e-9)
-    u = np.clip(((P - a) * ab).sum(axis=1) / L2, 0, 1)
-    q = a + u[:, None] * ab
-    rad = t.r0[si] + u * (t.r1[si] - t.r0[si])
-    sd = np.sqrt(((P - q) ** 2).sum(axis=1)) - rad
+    pu = plane.cu + su * (cols - (plane.width - 1) / 2) * plane.px
+    pv = plane.cv - (rows - (plane.height - 1) / 2) * plane.px
+    return (pu, pv), seg, owner, rows, cols, (r0.min(), r1.max(), c0.min(), c1.max())
+
+
+def _axis_gap(t: Tubes, plane: Plane, pix: tuple, seg: np.ndarray, owner: np.ndarray
+              ) -> tuple[np.ndarray, ...]:
+    """Offset (along columns, rows and the normal) from each pixel to the nearest point of
+    its segment's axis, and the tube's radius there; per-axis arrays, not (N, 3) rows,
+    which numpy handles several times faster."""
+    au, av, an = plane.axes()
+    a, ab = t.p0[seg], t.p1[seg] - t.p0[seg]
+    inv = 1.0 / np.maximum((ab * ab).sum(axis=1), 1e-9)
+    du, dv, dn = (pix[0] - a[owner, au], pix[1] - a[owner, av], plane.level - a[owner, an])
+    bu, bv, bn = ab[owner, au], ab[owner, av], ab[owner, an]
+    u = np.clip((du * bu + dv * bv + dn * bn) * inv[owner], 0, 1)
+    gu, gv, gn = du - u * bu, dv - u * bv, dn - u * bn
+    r0 = t.r0[seg][owner]
+    rad = r0 + u * (t.r1[seg][owner] - r0)
+    return gu, gv, gn, rad
+
+
+def _tube_sd(t: Tubes, plane: Plane, flat: tuple[float, float, float] | None = None
+             ) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
+    """Signed distance (mm) to a tube set on the plane pixels near it, all segments at once;
+    with `flat` (f, x0, y0), tubes of elliptical section, f times as thick along the
+    horizontal ray from the vertical axis through (x0, y0) as across it (ribs)."""
+    found = _tube_pairs(t, plane)
+    if found is None:
+        return None
+    pix, seg, owner, rows, cols, (R0, R1, C0, C1) = found
+    gu, gv, gn, rad = _axis_gap(t, plane, pix, seg, owner)
+    if flat is None:
+        sd = np.sqrt(gu * gu + gv * gv + gn * gn) - rad
+    else:  # across the chest wall (radially from the axis through flat[1:]) the tube is
+        # flat[0] times as thick as along it
+        g = [gu, gv, gn]
+        au, av, an = plane.axes()
+        p = {au: pix[0], av: pix[1], an: plane.level}
+        gx, gy = g[(au, av, an).index(0)], g[(au, av, an).index(1)]
+        ox, oy = p[0] - gx - flat[1], p[1] - gy - flat[2]
+        inv = 1.0 / np.maximum(np.sqrt(ox * ox + oy * oy), 1e-6)
+        g_r = (gx * ox + gy * oy) * inv
+        sd = np.sqrt(gu * gu + gv * gv + gn * gn + g_r * g_r * (1 / flat[0] ** 2 - 1)) - rad
     img = np.full((R1 - R0, C1 - C0), np.inf)
     np.minimum.at(img, (rows - R0, cols - C0), sd)
+    return img, (R0, R1, C0, C1)
+
+
+RIB_FLAT = 0.55  # a rib is about half as thick (through the chest wall) as it is tall
+SLAB_MM = 1.0  # half the reconstructed slice thickness seen by the lung vessels
+
+
+def _tube_cover(t: Tubes, plane: Plane, slab: float = SLAB_MM
+                ) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
+    """Fraction of each pixel a tube set fills, seen through a slab `slab` mm either side of
+    the plane: a vessel crossing the slice is a round dot, one lying in it a short branching
+    line, and one thinner than a pixel a fainter dot (partial volume), never a broken dash."""
+    found = _tube_pairs(t, plane, slab + 0.5 * plane.px)
+    if found is None:
+        return None
+    pix, seg, owner, rows, cols, (R0, R1, C0, C1) = found
+    gu, gv, gn, rad = _axis_gap(t, plane, pix, seg, owner)
+    gn = np.maximum(np.abs(gn) - slab, 0.0)
+    dist = np.sqrt(gu * gu + gv * gv + gn * gn)
+    px = plane.px
+    # partial volume across the slab: a thin vessel lying in the slice fills only 2r of its
+    # thickness (a grey line), one crossing it fills the whole depth (a bright dot)
+    ab = t.p1[seg] - t.p0[seg]
+    an = plane.axes()[2]
+    sin2 = 1 - ab[:, an] ** 2 / np.maximum((ab * ab).sum(axis=1), 1e-9)
+    flat = (1.0 / (slab * np.sqrt(np.maximum(sin2, 1e-4))))[owner]
+    cov = (np.clip((rad + 0.5 * px - dist) / px, 0, 1) * np.minimum(1.0, 2 * rad / px)
+           * np.minimum(1.0, rad * flat))
+    img = np.zeros((R1 - R0, C1 - C0))
+    np.maximum.at(img, (rows - R0, cols - C0), cov)
     return img, (R0, R1, C0, C1)
 
 
@@ -188,11 +264,15 @@ def render_slice(scene: Scene, plane: Plane, rng: np.random.Generator, noise_hu:
 
 
 def _paint_order(scene: Scene) -> list:
-    """Painter's order: anatomy, then diffuse lung disease, then the vessels and airways (seen
-    through ground glass, emphysema and reticulation on CT), then focal findings and devices."""
-    def rank(c) -> int:
+    """Painter's order: anatomy, then diffuse lung disease, then the mediastinal tubes (the
+    lungs are not carved round all of them: the ascending aorta would be painted over), then
+    the vessels and airways (seen through ground glass, emphysema and reticulation on CT),
+    then focal findings and devices."""
+    def rank(c) -> float:
         tree = c.label in ("pulmonary_vessels", "airway")
         if c.finding is None:
+            if c.tubes is not None and c.label in _GREAT_TUBES:
+                return 1.5
             return 2 if tree else 0
         if tree:
             return 4  # air bronchograms on top of their consolidation
@@ -202,6 +282,7 @@ def _paint_order(scene: Scene) -> list:
 
 
 _DIFFUSE = {"emphysema", "pulmonary_edema", "fibrosis"}
+_GREAT_TUBES = {"aorta", "svc", "pulmonary_artery", "esophagus", "trachea"}
 
 
 def _paint(scene: Scene, plane: Plane) -> tuple[np.ndarray, np.ndarray]:
@@ -239,8 +320,22 @@ def _paint(scene: Scene, plane: Plane) -> tuple[np.ndarray, np.ndarray]:
                     sub[m & ~core] = shell_val
                 if lid is not None:
                     labels[r0:r1, c0:c1][m] = lid
+        elif comp.tubes is not None and len(comp.tubes) and comp.label == "pulmonary_vessels":
+            found = _tube_cover(comp.tubes, plane)
+            if found is not None:
+                cov, (r0, r1, c0, c1) = found
+                sub = hu[r0:r1, c0:c1]
+                sub += (val - sub) * cov
+                if lid is not None:
+                    labels[r0:r1, c0:c1][cov >= 0.5] = lid
+        elif comp.tubes is not None and len(comp.tubes) and _lung_bronchi(comp):
+            _paint_bronchi(hu, comp.tubes, plane, val, shell_val)
+        elif comp.tubes is not None and len(comp.tubes) and comp.label == "airway" and (
+                comp.finding == "consolidation"):
+            _paint_bronchograms(hu, labels, comp.tubes, plane, val)
         elif comp.tubes is not None and len(comp.tubes):
-            found = _tube_sd(comp.tubes, plane)
+            flat = (RIB_FLAT, 0.0, scene.landmarks["y_cav"]) if comp.label == "ribs" else None
+            found = _tube_sd(comp.tubes, plane, flat)
             if found is not None:
                 sd, (r0, r1, c0, c1) = found
                 m = sd <= 0
@@ -252,11 +347,48 @@ def _paint(scene: Scene, plane: Plane) -> tuple[np.ndarray, np.ndarray]:
                     sub[m] = val
                 if lid is not None:
                     labels[r0:r1, c0:c1][m] = lid
-    if plane.name == "axial":
-        x, y, _z = plane.grid(0, H, 0, W)
-        x, y = np.broadcast_to(x, (H, W)), np.broadcast_to(y, (H, W))
-        refine_axial(hu, labels, x, y, plane.px, scene, plane.level)
+    refine_wall(hu, labels, *plane.grid(0, H, 0, W), plane.px, scene)
     return hu, labels
+
+
+def _lung_bronchi(comp) -> bool:
+    """The lobes' bronchial trees (not the air bronchograms of a consolidation)."""
+    return comp.label == "airway" and comp.finding is None and comp.shell_material is not None
+
+
+BRONCHUS_LUMEN = 0.72  # lumen radius / outer radius: a wall about a seventh of the diameter
+BRONCHUS_WALL = 0.8  # mm, at least: the wall of a small bronchus still shows as a fine line
+
+
+def _paint_bronchi(hu: np.ndarray, t: Tubes, plane: Plane, air: float, wall: float) -> None:
+    """Bronchi as thin-walled air tubes with the vessels' partial volume: a ring beside its
+    artery where one crosses the slice, a pair of thin lines where one runs in it."""
+    found = _tube_cover(t, plane)
+    if found is None:
+        return
+    cov, (r0, r1, c0, c1) = found
+    sub = hu[r0:r1, c0:c1]
+    sub += (wall - sub) * cov
+    lumen = Tubes(t.p0, t.p1, t.r0 - np.maximum(t.r0 * (1 - BRONCHUS_LUMEN), BRONCHUS_WALL),
+                  t.r1 - np.maximum(t.r1 * (1 - BRONCHUS_LUMEN), BRONCHUS_WALL))
+    found = _tube_cover(lumen, plane)
+    if found is not None:
+        cov, (r0, r1, c0, c1) = found
+        sub = hu[r0:r1, c0:c1]
+        sub += (air - sub) * cov
+
+
+def _paint_bronchograms(hu: np.ndarray, labels: np.ndarray, t: Tubes, plane: Plane,
+                        air: float) -> None:
+    """Air bronchograms: the bronchial lumens, with partial volume, only where the slice shows
+    consolidation (their walls vanish into it): dark branching tubes and dots."""
+    lumen = Tubes(t.p0, t.p1, t.r0 * BRONCHUS_LUMEN, t.r1 * BRONCHUS_LUMEN)
+    found = _tube_cover(lumen, plane)
+    if found is None:
+        return
+    cov, (r0, r1, c0, c1) = found
+    sub = hu[r0:r1, c0:c1]
+    sub += (air - sub) * cov * (labels[r0:r1, c0:c1] == label_id("consolidation"))
 
 
 def ct_noise(shape, rng: np.random.Generator, sigma: float, px: float) -> np.ndarray:

@@ -45,9 +45,27 @@ def _near(mask: np.ndarray, r_px: float) -> np.ndarray:
     return out
 
 
-def refine_axial(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray,
-                 px: float, scene: Scene, level: float = 0.0) -> None:
-    """In place: the chest wall of an axial slice (x: patient left +, y: anterior +, in mm)."""
+def _bridge(body: np.ndarray, where: np.ndarray, r_px: float) -> np.ndarray:
+    """Outside pixels a closing of `body` by r_px adds round `where` (the skin spans the
+    notches where the paraspinal bulge meets the flank instead of stepping into them)."""
+    out = np.zeros(body.shape, bool)
+    rows, cols = np.nonzero(np.any(where, axis=1))[0], np.nonzero(np.any(where, axis=0))[0]
+    m = int(np.ceil(r_px)) * 2 + 2
+    r0, r1 = max(0, rows[0] - m), min(body.shape[0], rows[-1] + m + 1)
+    c0, c1 = max(0, cols[0] - m), min(body.shape[1], cols[-1] + m + 1)
+    b = body[r0:r1, c0:c1]
+    grown = np.pad(_dist(~b) <= r_px, 1)  # beyond the box: far from the body
+    out[r0:r1, c0:c1] = (_dist(grown)[1:-1, 1:-1] > r_px) & ~b
+    return out
+
+
+def refine_wall(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray,
+                z: np.ndarray, px: float, scene: Scene) -> None:
+    """In place: the chest wall of a slice in any plane (x: patient left +, y: anterior +,
+    z: superior +, in mm, as arrays that broadcast to the slice: a row, a column or a scalar
+    each, so most of the arithmetic stays 1-D). Distances are measured in the slice, which
+    is where the wall meets it roughly square-on (the sides on a coronal slice, the front
+    and back on a sagittal one)."""
     L = scene.landmarks
     if "y_spine" not in L:
         return
@@ -62,8 +80,15 @@ def refine_axial(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarra
         para |= ((x - sx * 22 * s) / (19 * s)) ** 2 + ((y - y_back + 13 * s) / (16 * s)) ** 2 <= 1
     # ... and the muscle round the spinous process, which on some slices reaches further back
     arch = (labels == ANATOMY["spine"]) & (y < y_back - 6 * s)
+    vertical = np.ndim(z) > 0 and np.shape(z)[0] > 1  # rows run head to foot
     if arch.any():
-        para |= _near(arch, 5 * s / px) & (y < y_back)
+        round_arch = _near(arch, 5 * s / px)
+        if vertical:  # one muscle mass behind the column of spinous processes, not a comb
+            k = int(L["hv"] * 1.2 / px) | 1
+            cols = np.flatnonzero(round_arch.any(axis=0))
+            box = np.s_[:, max(0, cols[0] - 1):cols[-1] + 2]
+            round_arch[box] = ndimage.binary_closing(round_arch[box], np.ones((k, 1), bool))
+        para |= round_arch & (y < y_back)
     para &= np.isin(labels, (0, _FAT, _MUS))
     grow = para & outside
     body = ~outside | para
@@ -72,6 +97,7 @@ def refine_axial(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarra
     if grow.any():
         near = _near(para, cover)
         add_fat = near & outside & ~para & (y < y_back)
+        add_fat |= _bridge(body | add_fat, near, 35.0 / px) & (y < y_back)
         labels[add_fat] = _FAT
         hu[add_fat] = M["fat"].hu
         body |= add_fat
@@ -84,6 +110,7 @@ def refine_axial(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarra
     # pectoralis: a lens anteriorly, thickest at mid-clavicular line, none at the midline
     ax = np.abs(x)
     pec_t = 15 * s * np.clip(1 - ((ax - 68 * s) / (52 * s)) ** 2, 0, 1) * (y > 0.15 * np.abs(x))
+    pec_t = pec_t * (z > L["t7"])  # the pectoralis ends at about the sixth rib in front
     # serratus / latissimus: a thin band round the back and sides
     lat_t = 7 * s * (y < 0.35 * (ax - 40 * s)) * (ax > 35 * s)
     muscle_t = 3.5 * s + np.maximum(pec_t, lat_t)
@@ -114,8 +141,66 @@ def refine_axial(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarra
         marrow = ndimage.binary_erosion(rib, iterations=max(1, round(1.4 * s / px)))
         hu[rib & ~marrow] = M["cortical"].hu
         hu[marrow] = 330.0
-    _mediastinum(hu, labels, x, y, px)
-    _lung_vessels(hu, labels, x, y, px, scene, level)
+    _pericardium(hu, labels, px)
+    _mediastinum(hu, labels, y, px, 25.0 if vertical else 15.0)
+    _dependent_density(hu, labels, y, L)
+    _neural_arch(hu, labels, x, y, s, y_back, not vertical)
+
+
+def _pericardium(hu: np.ndarray, labels: np.ndarray, px: float) -> None:
+    """The heart's outline as a reader sees it without contrast: a thin pericardial line
+    over a band of epicardial fat (2-6 mm, thickest in a few places round the outline, as in
+    the grooves and at the apex) over the myocardium and blood, instead of a uniform blob."""
+    heart = labels == ANATOMY["heart"]
+    if heart.sum() < 50:
+        return
+    rows, cols = np.nonzero(np.any(heart, axis=1))[0], np.nonzero(np.any(heart, axis=0))[0]
+    box = np.s_[max(0, rows[0] - 1):rows[-1] + 2, max(0, cols[0] - 1):cols[-1] + 2]
+    h = heart[box]
+    d = _dist(h) * px  # mm inside the outline
+    rr, cc = np.nonzero(h)
+    ang = np.arctan2(np.arange(h.shape[0])[:, None] - rr.mean(),
+                     np.arange(h.shape[1])[None, :] - cc.mean())
+    t = 2.0 + 4.0 * np.clip(np.sin(3 * ang + 0.7), 0, 1) ** 2
+    fat = h & (d > 1.3) & (d <= 1.3 + t)
+    labels[box][fat] = ANATOMY["mediastinal_fat"]
+    hu[box][fat] = M["fat"].hu
+
+
+_LUNG = tuple(ANATOMY[n] for n in LUNG_LABELS)
+
+
+def _dependent_density(hu: np.ndarray, labels: np.ndarray, y: np.ndarray, L: dict) -> None:
+    """Supine lungs are denser toward the back (blood and less air in the dependent part):
+    about 80 HU from front to back, centred on the lung's own value."""
+    lung = np.isin(labels, _LUNG)
+    if not lung.any():
+        return
+    depth = np.clip((L["y_cav"] + L["b_mid"] - y) / (2 * L["b_mid"]), 0, 1)
+    hu += np.where(lung, -35.0 + 80.0 * depth ** 1.5, 0.0)
+
+
+_SOFT = tuple(ANATOMY[n] for n in ("subcutaneous_fat", "muscle", "mediastinal_fat", "spine"))
+
+
+def _neural_arch(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray, s: float,
+                 y_back: float, ring: bool) -> None:
+    """The spinal canal behind the vertebral bodies (cord and CSF, soft tissue), and on an
+    axial slice the bony ring round it (pedicles and laminae, a cortex on cancellous bone):
+    the 3D arches are short tubes at each level, which most slices miss or cut as a dash."""
+    y_c = y_back - 8.5 * s
+    e_can = np.sqrt((x / (8.5 * s)) ** 2 + ((y - y_c) / (7.5 * s)) ** 2)
+    soft = np.isin(labels, _SOFT)
+    if ring:
+        e_out = np.sqrt((x / (15 * s)) ** 2 + ((y - y_c + 1.5 * s) / (14 * s)) ** 2)
+        bone = soft & (e_out <= 1) & (e_can > 1) & (y < y_back + 2 * s)
+        cortex = bone & ((e_out > 1 - 1.3 / (15 * s)) | (e_can < 1 + 1.3 / (7.5 * s)))
+        labels[bone] = ANATOMY["spine"]
+        hu[bone] = M["cancellous"].hu
+        hu[cortex] = M["cortical"].hu
+    canal = soft & (e_can <= 1)
+    labels[canal] = ANATOMY["body"]
+    hu[canal] = 20.0
 
 
 _MEDIASTINAL = tuple(ANATOMY[n] for n in ("aorta", "svc", "pulmonary_artery", "esophagus",
@@ -123,21 +208,23 @@ _MEDIASTINAL = tuple(ANATOMY[n] for n in ("aorta", "svc", "pulmonary_artery", "e
 _LUNGISH = tuple(ANATOMY[n] for n in (*LUNG_LABELS, "pulmonary_vessels", "fissure"))
 
 
-def _mediastinum(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray,
-                 px: float) -> None:
+def _mediastinum(hu: np.ndarray, labels: np.ndarray, y: np.ndarray, px: float,
+                 reach_mm: float) -> None:
     """Mediastinal fat between the great vessels, airway, oesophagus, heart,
-    sternum and vertebral body: the 3D lungs reach too far medially on an axial slice, which
-    left the vessels floating in lung and a sharp air triangle behind the sternum."""
+    sternum and vertebral body, wherever they lie within `reach_mm` of each other: the 3D
+    lungs reach too far medially, which left the vessels floating in lung and a sharp air
+    triangle behind the sternum (a longer reach on coronal and sagittal slices, where the
+    structures stack over a longer span)."""
     pts = np.isin(labels, _MEDIASTINAL)
     spine = labels == ANATOMY["spine"]
     if spine.any():
-        ys = y[spine]
+        ys = np.broadcast_to(y, labels.shape)[spine]
         pts |= spine & (y >= np.median(ys))  # the front half of the vertebral body
     if pts.sum() < 10:
         return
     # a closing (dilate, then erode, by R): fills the fat between neighbouring structures but
     # not the wide wedges a convex hull would add in front of the heart or beside the spine
-    R = 15.0 / px
+    R = reach_mm / px
     grown = _near(pts, R)
     inside = np.zeros(grown.shape, bool)
     rows, cols = np.nonzero(np.any(grown, axis=1))[0], np.nonzero(np.any(grown, axis=0))[0]
@@ -146,52 +233,3 @@ def _mediastinum(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarra
     fill = inside & np.isin(labels, _LUNGISH)
     labels[fill] = ANATOMY["mediastinal_fat"]
     hu[fill] = M["cavity"].hu
-
-
-def _lung_vessels(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray,
-                  px: float, scene: Scene, level: float) -> None:
-    """The small pulmonary vessels a slice cuts: dots and short, forked dashes pointing away
-    from the hilum, thick near it and fading to sub-millimetre dots at the periphery. The 3D
-    vessel tree carries the large branches; these are the ones too small to model in 3D."""
-    lung = np.isin(labels, tuple(ANATOMY[n] for n in LUNG_LABELS))
-    if lung.sum() < 200:
-        return
-    med = labels == ANATOMY["mediastinal_fat"]
-    d_med = _dist(~med) * px if med.any() else None
-    rng = np.random.default_rng([int(scene.params.get("tex_seed", 0)),
-                                 round(abs(level) * 10), int(level < 0)])
-    rows, cols = np.nonzero(lung)
-    area_mm2 = lung.sum() * px * px
-    n = int(area_mm2 / 200)
-    pick = rng.integers(0, len(rows), n)
-    H, W = hu.shape
-    for i in pick:
-        r, c = rows[i], cols[i]
-        d = d_med[r, c] if d_med is not None else 60.0
-        f = float(np.clip(1 - d / 75.0, 0.0, 1.0))  # 1 at the hilum, 0 at the periphery
-        if rng.random() > 0.35 + 0.65 * f:
-            continue  # sparser toward the periphery
-        rad = 0.3 + 1.6 * f ** 2 * rng.uniform(0.6, 1.1)
-        # direction: away from the nearest mediastinum (the hilum), with some spread
-        ang = np.arctan2(y[r, c] - scene.landmarks["y_cav"], x[r, c]) + rng.normal(0, 0.5)
-        length = rng.uniform(0.0, 7.0) * (0.3 + f) if rng.random() < 0.5 else 0.0
-        segs = [(ang, length)]
-        if length > 4 and rng.random() < 0.4:
-            segs.append((ang + rng.choice([-1, 1]) * rng.uniform(0.4, 0.8), length * 0.7))
-        x0, y0 = x[r, c], y[r, c]
-        reach = (length + rad + 2) / px
-        r0, r1 = max(0, int(r - reach)), min(H, int(r + reach) + 2)
-        c0, c1 = max(0, int(c - reach)), min(W, int(c + reach) + 2)
-        bx, by = x[r0:r1, c0:c1], y[r0:r1, c0:c1]
-        dist = np.full(bx.shape, np.inf)
-        for a, ln in segs:
-            ux, uy = np.cos(a), np.sin(a)
-            t = np.clip((bx - x0) * ux + (by - y0) * uy, 0, ln)
-            dist = np.minimum(dist, np.hypot(bx - x0 - t * ux, by - y0 - t * uy))
-            rad *= 0.8
-        # partial volume: a vessel thinner than a pixel shows as a fainter dot
-        peak = min(1.0, 2 * rad / px)
-        w = np.clip((rad + 0.5 * px - dist) / px, 0, 1) * peak
-        box = lung[r0:r1, c0:c1]
-        sub = hu[r0:r1, c0:c1]
-        sub[box] = np.maximum(sub[box], -850 + 890 * w[box])

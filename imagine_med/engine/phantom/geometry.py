@@ -66,12 +66,20 @@ class Quadric:
     def value_xyz(self, x, y, z) -> np.ndarray:
         """f at points given as broadcastable coordinate arrays (a slice grid is separable)."""
         b = self.b
-        lin = b[0] * x + b[1] * y + b[2] * z + self.c
         if self.kind == "halfspace":
-            return lin
+            return b[0] * x + b[1] * y + b[2] * z + self.c
+        # grouped by variable, so on a slice grid (x a row, y a column, z a scalar, or the
+        # like) most terms stay 1-D and only the final sums fill the whole grid
         A = self.A
-        return (A[0, 0] * x * x + A[1, 1] * y * y + A[2, 2] * z * z
-                + 2 * (A[0, 1] * x * y + A[0, 2] * x * z + A[1, 2] * y * z) + lin)
+        tx = A[0, 0] * x + b[0]
+        if A[0, 1]:
+            tx = tx + 2 * A[0, 1] * y
+        if A[0, 2]:
+            tx = tx + 2 * A[0, 2] * z
+        ty = A[1, 1] * y + b[1]
+        if A[1, 2]:
+            ty = ty + 2 * A[1, 2] * z
+        return tx * x + ty * y + ((A[2, 2] * z + b[2]) * z + self.c)
 
     def interval(self, src: np.ndarray, r: Rays) -> tuple[np.ndarray, np.ndarray]:
         """Entry/exit distances along rays src + t d (unit d); empty = (BIG, -BIG)."""

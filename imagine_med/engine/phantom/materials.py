@@ -37,6 +37,9 @@ M: dict[str, Material] = {
     "water": Material("water", 0.0, 0.194),
     "fluid": _from_hu("fluid", 10.0),
     "soft": Material("soft", 40.0, 0.191),
+    # a fissure: soft tissue on a film; on CT the model's 1.2 mm sheet stands for pleura a
+    # fraction of a millimetre thick, so it shows with its partial volume (a fine grey line)
+    "pleura": Material("pleura", -380.0, 0.191),
     "muscle": Material("muscle", 45.0, 0.202),
     "blood": _from_hu("blood", 40.0),
     "liver": _from_hu("liver", 55.0),

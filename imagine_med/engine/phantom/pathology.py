@@ -245,7 +245,7 @@ def _consolidation(an: Anatomy, p: Placed, rand: Rand) -> None:
          labelled=False, xray_gain=0.9)
     _add(an, p, "consolidation", "lung", core, xray_texture="fluffy", ct_texture=tex,
          label_min_mm=12)
-    br = an.bronchi[p.lobe]
+    br = an.air_bronchi.get(p.lobe, an.bronchi[p.lobe])
     if len(br):
         an.scene.add(Component("airway", "air", "lung", tubes=br, xray=False, labelled=False,
                                shell_mm=0.8, shell_material="consolidation",

@@ -97,7 +97,7 @@ class PhantomXray(_Batched):
 def slice_level(spec, b: Built, plane: str) -> tuple[float, str]:
     L = b.scene.landmarks
     named = {"thoracic_inlet": L["z_inlet"], "lung_apices": L["z_apices"],
-             "aortic_arch": L["z_arch"], "carina": L["z_carina"] - 4 * L["size"],
+             "aortic_arch": L["z_arch"] + 5 * L["size"], "carina": L["z_carina"] - 4 * L["size"],
              "pulmonary_trunk": L["z_pulmonary_trunk"], "heart": L["z_heart"],
              "lung_bases": L["z_bases"]}
     named.update({f"t{k}": L[f"t{k}"] for k in range(1, 13)})
