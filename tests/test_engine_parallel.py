@@ -114,3 +114,26 @@ def _alive(pid: int) -> bool:
             return f.read().split(") ")[1][0] != "Z"
     except FileNotFoundError:
         return False
+
+
+_UNGUARDED = """
+import os
+os.environ["IMAGINE_MED_RENDER_PROCESSES"] = "2"
+from imagine_med.engine import parallel
+print([parallel.fan_out(abs, [-1, -2, -3]) for _ in range(5)], flush=True)
+"""
+
+
+def test_a_script_without_a_main_guard_still_renders_and_stops_retrying(tmp_path):
+    """Every new process re-runs an unguarded script, so its pool can never start: each job
+    still completes, and after three lost pools the process stops trying."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(_UNGUARDED)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == str([[1, 2, 3]] * 5)
+    assert done.stderr.count("rendering in-process from now on") == 1

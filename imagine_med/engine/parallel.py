@@ -27,6 +27,8 @@ R = TypeVar("R")
 
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
+_broken = 0  # pools lost in a row; at _GIVE_UP the process renders in-process from then on
+_GIVE_UP = 3
 _lock = threading.Lock()
 
 
@@ -94,9 +96,9 @@ def fan_out(fn: Callable[[T], R], items: Sequence[T], progress: ProgressFn = no_
     """fn over items, in order, on the render pool when there is more than one item and more
     than one process; progress advances as each item finishes. `fn` must be picklable (a
     module-level function or a method of a picklable object)."""
+    global _broken
     n = len(items)
-    size = min(process_count(), n)
-    if size <= 1:
+    if min(process_count(), n) <= 1 or _broken >= _GIVE_UP:
         return _serial(fn, items, progress)
     pool = _get_pool(process_count(), warm)
     try:
@@ -105,11 +107,21 @@ def fan_out(fn: Callable[[T], R], items: Sequence[T], progress: ProgressFn = no_
         while pending:
             _done, pending = wait(pending, return_when=FIRST_COMPLETED)
             progress((n - len(pending)) / n, "render")
-        return [f.result() for f in futures]
+        results = [f.result() for f in futures]
     except BrokenProcessPool:
-        log.warning("a render process died; the pool is replaced and this job rendered in-process")
         _discard(pool)
+        _broken += 1
+        if _broken >= _GIVE_UP:
+            # e.g. a script without an `if __name__ == "__main__":` guard, which every new
+            # process re-runs: retrying would only repeat the failure
+            log.error("render processes failed %d times in a row; rendering in-process from "
+                      "now on (IMAGINE_MED_RENDER_PROCESSES=1 makes that the setting)", _broken)
+        else:
+            log.warning("a render process died; the pool is replaced and this job rendered "
+                        "in-process")
         return _serial(fn, items, progress)
+    _broken = 0
+    return results
 
 
 def _serial(fn: Callable[[T], R], items: Sequence[T], progress: ProgressFn) -> list[R]:
@@ -121,9 +133,10 @@ def _serial(fn: Callable[[T], R], items: Sequence[T], progress: ProgressFn) -> l
 
 
 def shutdown() -> None:
-    """Stop the pool (tests, and a worker's clean exit)."""
-    global _pool
+    """Stop the pool and forget past failures (tests, and a worker's clean exit)."""
+    global _pool, _broken
     with _lock:
         pool, _pool = _pool, None
+        _broken = 0
     if pool is not None:
         pool.shutdown(wait=True, cancel_futures=True)
