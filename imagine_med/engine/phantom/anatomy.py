@@ -253,7 +253,9 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     if age < 2 and adjust.ctr is None:
         ctr = rand.uniform(0.5, 0.56)
     axis = np.array([0.78, 0.22, -0.58]) + rand.normal(3) * 0.05
-    Rh = axis_rotation(axis)
+    # the ellipsoid's second axis (radius hr[1], the deep one) must be the one nearest to y:
+    # axis_rotation's first column is, which made the heart a thin coronal disc on films
+    Rh = axis_rotation(axis)[:, [1, 0, 2]]
     base_z = z_dome_l - 12 * s
     hc = np.array([18 * s + shift, 22 * s, z_dome_l + 70 * s])
     hr = np.array([56, 60, 100]) * s * rand.uniform(0.95, 1.05, 3)
@@ -278,7 +280,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
 
     f = 1.0
     for _ in range(4):
-        f *= ctr * thorax * 0.87 / width(f)
+        f *= ctr * thorax * 0.95 / width(f)
     hc, rac, hr, rar = scaled(f)
     # the heart rests on the diaphragm: drop it until its lowest point is below the base
     sink = (hc[2] - half(Rh, hr, 2)) - (base_z - 6 * s)
@@ -357,7 +359,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
                            Tubes.from_polyline(lmb, 6 * s)])
     # gain: the air column must read through the dense mediastinum, as processed films show it
     scene.add(Component("trachea", "air", "cavity", tubes=airway, label_priority=29, blur_px=1.2,
-                        shell_mm=1.5, shell_material="soft", xray_gain=1.45))
+                        shell_mm=1.5, shell_material="soft", xray_gain=2.0))
     scene.points["carina"] = carina
     land["x_carina"] = float(carina[0])
 
