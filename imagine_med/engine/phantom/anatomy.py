@@ -272,7 +272,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     def scaled(f: float):
         fy = np.array([f, 1.0, f])
         return (ref + (hc0 - ref) * fy, ref + (rac0 - ref) * fy,
-                hr0 * np.array([f, 1.15, f]), rar0 * np.array([f, 1.1, f]))
+                hr0 * np.array([f, 0.85, f]), rar0 * np.array([f, 1.1, f]))
 
     def width(f: float) -> float:
         c1, c2, r1, r2 = scaled(f)
