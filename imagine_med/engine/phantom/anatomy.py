@@ -174,10 +174,21 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     torso = Convex([cylinder_q([0, 0, 0], [rx_b, ry_b]), halfspace([0, 0, 1], z_top),
                     waist(rx_b, ry_b)],
                    (np.array([-rx_b, -ry_b, zT(14)]), np.array([rx_b, ry_b, z_top])))
-    cap = ellipsoid([0, 0, z_top], [rx_b, ry_b, 62 * s], None,
-                    halfspace([0, 0, -1], -z_top))
     neck_r = np.array([52, 50]) * s * (1.0 + fat / (100 * s))
-    neck = Convex([cylinder_q([0, 8 * s, 0], neck_r), halfspace([0, 0, -1], -z_top)],
+    # the trapezius slopes from the neck down to the shoulder tips: two planes roof the cap,
+    # so the shoulders are not a rounded box
+    slope = np.radians(28)
+
+    def roof(inset: float) -> list:
+        d = np.sin(slope) * neck_r[0] + np.cos(slope) * (z_top + 58 * s) - inset
+        return [halfspace([sx * np.sin(slope), 0, np.cos(slope)], d) for sx in (-1, 1)]
+
+    cap = ellipsoid([0, 0, z_top], [rx_b, ry_b, 62 * s], None,
+                    halfspace([0, 0, -1], -z_top), *roof(0.0))
+    # the neck narrows upward (a tall ellipsoid, not a cylinder)
+    neck = Convex([ellipsoid_q([0, 8 * s, z_top - 40 * s], [neck_r[0] * 1.12, neck_r[1] * 1.06,
+                                                            260 * s]),
+                   halfspace([0, 0, -1], -z_top)],
                   (np.array([-neck_r[0], -60 * s, z_top]), np.array([neck_r[0], 60 * s,
                                                                       z_top + 260 * s])))
     cap_solid = Solid([cap.with_()])
@@ -190,7 +201,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
                       waist(mrx, mry)],
                      (np.array([-mrx, -mry, zT(14)]), np.array([mrx, mry, z_top])))
     cap_m = ellipsoid([0, 0, z_top], [mrx, mry, 62 * s - fat], None,
-                      halfspace([0, 0, -1], -z_top))
+                      halfspace([0, 0, -1], -z_top), *roof(fat))
     scene.add(Component("muscle", "muscle", "fat", Solid([torso_m]), label_priority=2))
     scene.add(Component("muscle", "muscle", "fat", Solid([cap_m]), label_priority=2))
     # lateral film: the arms are raised, so the shoulder girdle's bulk outside the chest wall
@@ -541,7 +552,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
         scene.add(comp)
     _spine(scene, s, zT, y_cav, b_mid, elderly)
     _sternum(scene, s, zT, y_cav, b_mid)
-    _shoulders(scene, rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top, view)
+    _shoulders(scene, rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top, view, body_pieces)
 
     land["thorax_width"] = thorax
     scene.params.update({"kx": kx, "ky": ky, "s": s, "elderly": float(elderly)})
@@ -809,44 +820,102 @@ def _sternum(scene: Scene, s, zT, y_cav, b_mid) -> None:
                         xray_gain=0.25, view_gain={"lateral": 0.6}))
 
 
-def _shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top, view) -> None:
-    clav_parts, scap_pieces, hum_pieces = [], [], []
+def _shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top, view,
+               body: list[Convex]) -> None:
+    """Clavicles, scapulae and humeri; on frontal films also the glenoids, acromia, humeral
+    shafts and the soft tissue of the shoulders and of the arms hanging at the sides."""
+    clav_parts, scap_pieces, scap_film, hum_pieces = [], [], [], []
+    girdle, soft = [], []
     protract = 34 * s if view == "pa" else 4 * s
     for sx in (-1.0, 1.0):
         zc = zT(1) - 4 * s + rand.uniform(-6, 6) * s
-        y_a = y_cav + b_mid
-        pts = np.array([[sx * 16 * s, y_a + 2 * s, zc], [sx * 50 * s, y_a - 4 * s, zc + 6 * s],
-                        [sx * 92 * s, y_a - 22 * s, zc + 16 * s],
-                        [sx * 126 * s, y_cav + 12 * s, zc + 24 * s],
-                        [sx * (rx_b - 26 * s), y_cav - 14 * s, zc + 30 * s]])
-        clav_parts.append(Tubes.from_polyline(pts, np.array([8, 6.5, 5.5, 6, 7.5]) * s))
+        head = np.array([sx * (rx_b - 14 * s), y_cav - 22 * s, zT(1) - 6 * s])
+        clav_parts.append(_clavicle(sx, s, zT, y_cav + b_mid, y_cav, head, zc))
         # scapula: a thin triangular plate on the back of the chest
         b = b_mid + 10 * s
         S = np.array([sx * (52 * s + protract), y_cav - b, zT(1.8)])
         I_ = np.array([sx * (78 * s + protract), y_cav - b + 6 * s, zT(7.2)])
         G = np.array([sx * (a_mid + 18 * s + protract * 0.3), y_cav - 40 * s, zT(2.2)])
-        n = np.cross(I_ - S, G - S)
-        n /= np.linalg.norm(n)
-        qs = [halfspace(n, n @ S + 3 * s), halfspace(-n, -(n @ S - 3 * s))]
-        for P, Q, R in ((S, I_, G), (I_, G, S), (G, S, I_)):
-            e = np.cross(n, Q - P)
-            e /= np.linalg.norm(e)
-            if e @ (R - P) > 0:
-                e = -e
-            qs.append(halfspace(e, e @ P))
-        pts3 = np.array([S, I_, G])
-        scap_pieces.append(Convex(qs, (pts3.min(axis=0) - 4 * s, pts3.max(axis=0) + 4 * s)))
-        hum_pieces.append(ellipsoid([sx * (rx_b - 14 * s), y_cav - 22 * s, zT(1) - 6 * s],
-                                    np.array([24, 24, 26]) * s))
+        scap_pieces.append(_plate(S, I_, G, 3 * s))
+        # films: the plate's lateral angle carries the glenoid, just medial to the head
+        scap_film.append(_plate(S, I_, head + np.array([-sx * 30 * s, -12 * s, -12 * s]),
+                                3 * s))
+        hum_pieces.append(ellipsoid(head, np.array([24, 24, 26]) * s))
+        girdle.append(_girdle_tubes(sx, s, S, head))
+        # the arm hangs a little abducted: in the field's edge, apart from the chest below
+        # the axilla; the deltoid rounds the shoulder over the humeral head
+        elbow = np.array([sx * (rx_b + 64 * s), y_cav - 6 * s, head[2] - 310 * s])
+        top = head + np.array([sx * 6 * s, 0, 14 * s])
+        arm = ellipsoid((top + elbow) / 2, [40 * s, 44 * s, np.linalg.norm(top - elbow) / 2],
+                        axis_rotation(top - elbow))
+        deltoid = ellipsoid(head + np.array([sx * 8 * s, 0, 6 * s]), np.array([40, 46, 50]) * s)
+        soft.append(Solid([deltoid], body))
+        soft.append(Solid([arm], [*body, deltoid]))
     scene.add(Component("clavicle", "rib", "muscle", tubes=Tubes.concat(clav_parts),
                         shell_mm=1.5 * s, shell_material="cortical", label_priority=11,
-                        blur_px=1.4, outline=1.5 * s))
+                        blur_px=1.4, outline=1.5 * s, xray_gain=1.4))
     scene.add(Component("scapula", "cortical", "muscle", Solid(scap_pieces), label_priority=7,
-                        label_min_mm=3, xray_gain=0.55))
-    # arms are raised out of the field for a lateral film
-    scene.add(Component("humerus", "cancellous", "muscle", Solid(hum_pieces), shell_mm=2.0 * s,
+                        label_min_mm=3, xray_gain=0.55, xray=False))
+    scene.add(Component("scapula", "cortical", "muscle", Solid(scap_film), label_priority=7,
+                        label_min_mm=3, xray_gain=0.55, ct=False))
+    # arms are raised out of the field for a lateral film (and for CT: no shafts, no arms)
+    scene.add(Component("humerus", "rib", "muscle", Solid(hum_pieces), shell_mm=2.0 * s,
                         shell_material="cortical", label_priority=11, label_min_mm=3,
                         film_views=("pa", "ap")))
+    scene.add(Component("humerus", "rib", "muscle", tubes=Tubes.concat(girdle),
+                        shell_mm=2.0 * s, shell_material="cortical", label_priority=11,
+                        blur_px=1.4, outline=1.5 * s, film_views=("pa", "ap"), ct=False))
+    for piece in soft:
+        scene.add(Component("muscle", "soft", "air", piece, label_priority=1, ct=False,
+                            film_views=("pa", "ap")))
+
+
+def _clavicle(sx: float, s: float, zT, y_front: float, y_cav: float, head: np.ndarray,
+              zc: float) -> Tubes:
+    """An S-curved clavicle from the manubrium (low, anterior, bulbous end) rising to the
+    acromioclavicular joint above the humeral head (flat, broad end)."""
+    x_ac = abs(head[0]) - 18 * s
+    z_med, z_lat = zc - 22 * s, head[2] + 32 * s
+    fx = np.array([0.13, 0.33, 0.58, 0.8, 0.93, 1.0])
+    gz = np.array([0.0, 0.08, 0.3, 0.6, 0.85, 1.0])  # flat medially, sweeping up laterally
+    ys = np.array([y_front + 2 * s, y_front - 2 * s, y_front - 14 * s, y_cav + 40 * s,
+                   y_cav + 10 * s, head[1] + 8 * s])
+    pts = np.stack([sx * fx * x_ac, ys, z_med + gz * (z_lat - z_med)], axis=1)
+    return Tubes.from_polyline(pts, np.array([9, 7, 6, 6, 6.5, 8]) * s)
+
+
+def _plate(S: np.ndarray, I_: np.ndarray, G: np.ndarray, half: float) -> Convex:
+    """A flat triangular plate (the scapular blade) through three corners."""
+    n = np.cross(I_ - S, G - S)
+    n /= np.linalg.norm(n)
+    qs = [halfspace(n, n @ S + half), halfspace(-n, -(n @ S - half))]
+    for P, Q, R in ((S, I_, G), (I_, G, S), (G, S, I_)):
+        e = np.cross(n, Q - P)
+        e /= np.linalg.norm(e)
+        if e @ (R - P) > 0:
+            e = -e
+        qs.append(halfspace(e, e @ P))
+    pts3 = np.array([S, I_, G])
+    return Convex(qs, (pts3.min(axis=0) - 4 * half / 3, pts3.max(axis=0) + 4 * half / 3))
+
+
+def _girdle_tubes(sx: float, s: float, S: np.ndarray, head: np.ndarray) -> Tubes:
+    """Film-only bones round the shoulder joint: the glenoid rim medial to the head, the
+    scapular spine running up into the acromion over the head, and the humeral shaft."""
+    glen = head + np.array([-sx * 27 * s, -6 * s, 0])
+    up = np.array([0, 0, 17 * s])
+    glenoid = Tubes.from_polyline(np.array([glen + up, glen, glen - up]), np.array([5, 8, 5]) * s)
+    spine_root = S + np.array([sx * 6 * s, 4 * s, -16 * s])
+    acromion = Tubes.from_polyline(np.array([
+        spine_root, head + np.array([-sx * 40 * s, -34 * s, 26 * s]),
+        head + np.array([-sx * 8 * s, -10 * s, 38 * s]),
+        head + np.array([sx * 12 * s, -4 * s, 34 * s])]), np.array([3, 4.5, 7, 6]) * s)
+    down = np.array([sx * 0.2, 0.02, -1.0])
+    down /= np.linalg.norm(down)
+    # drawn from the elbow up, so the rounded end sits in the head (no flat end across it)
+    shaft = Tubes.from_polyline(np.array([head + down * 300 * s, head + down * 60 * s,
+                                          head + down * 20 * s]), np.array([11, 12, 13]) * s)
+    return Tubes.concat([glenoid, acromion, shaft])
 
 
 def box_convex(lo, hi) -> Convex:
