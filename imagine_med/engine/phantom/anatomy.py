@@ -875,13 +875,13 @@ def _clavicle(sx: float, s: float, zT, y_front: float, y_cav: float, head: np.nd
     """An S-curved clavicle from the manubrium (low, anterior, bulbous end) rising to the
     acromioclavicular joint above the humeral head (flat, broad end)."""
     x_ac = abs(head[0]) - 18 * s
-    z_med, z_lat = zc - 22 * s, head[2] + 32 * s
+    z_med, z_lat = zc - 16 * s, head[2] + 26 * s
     fx = np.array([0.13, 0.33, 0.58, 0.8, 0.93, 1.0])
     gz = np.array([0.0, 0.08, 0.3, 0.6, 0.85, 1.0])  # flat medially, sweeping up laterally
     ys = np.array([y_front + 2 * s, y_front - 2 * s, y_front - 14 * s, y_cav + 40 * s,
                    y_cav + 10 * s, head[1] + 8 * s])
     pts = np.stack([sx * fx * x_ac, ys, z_med + gz * (z_lat - z_med)], axis=1)
-    return Tubes.from_polyline(pts, np.array([9, 7, 6, 6, 6.5, 8]) * s)
+    return Tubes.from_polyline(pts, np.array([8, 6, 5.5, 5.5, 6, 7.5]) * s)
 
 
 def _plate(S: np.ndarray, I_: np.ndarray, G: np.ndarray, half: float) -> Convex:
@@ -914,7 +914,7 @@ def _girdle_tubes(sx: float, s: float, S: np.ndarray, head: np.ndarray) -> Tubes
     down /= np.linalg.norm(down)
     # drawn from the elbow up, so the rounded end sits in the head (no flat end across it)
     shaft = Tubes.from_polyline(np.array([head + down * 300 * s, head + down * 60 * s,
-                                          head + down * 20 * s]), np.array([11, 12, 13]) * s)
+                                          head + down * 24 * s]), np.array([11, 12, 12]) * s)
     return Tubes.concat([glenoid, acromion, shaft])
 
 

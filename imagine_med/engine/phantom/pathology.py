@@ -243,9 +243,14 @@ def _consolidation(an: Anatomy, p: Placed, rand: Rand) -> None:
          labelled=False, xray_gain=1.6)
     _add(an, p, "ground_glass", "lung", halo2, label_priority=59, xray_texture="patchy",
          labelled=False, xray_gain=0.9)
-    _add(an, p, "consolidation", "lung", core, xray_texture="fluffy", ct_texture=tex,
+    _add(an, p, "consolidation", "lung", core, xray_texture="airspace", ct_texture=tex,
          label_min_mm=12)
     br = an.bronchi[p.lobe]
+    film_br = an.comps.get(f"bronchi_{p.lobe}")
+    if film_br is not None:
+        # the film's air bronchograms: long branching lucencies through a near-homogeneous
+        # opacity, so they need more contrast than the few dark dots the plain gain gives
+        film_br.xray_gain = 4.2
     if len(br):
         an.scene.add(Component("airway", "air", "lung", tubes=br, xray=False, labelled=False,
                                shell_mm=0.8, shell_material="consolidation",
