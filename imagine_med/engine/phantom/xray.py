@@ -372,8 +372,12 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
             dsh = M[comp.shell_material].mu_mm - M[comp.material].mu_mm
             contrib = contrib + dsh * comp.outline * 5.0 * edge
         key = 0.6 if comp.blur_px < 1.0 else 1.4  # two blur passes for all tube sets
-        buckets[key] = buckets.get(key, 0) + contrib
-        full_lengths[comp.label] = full_lengths.get(comp.label, 0) + img
+        if key in buckets:
+            buckets[key] += contrib
+        else:
+            buckets[key] = contrib  # a fresh array: it is summed into in place
+        if comp.label in _FINDING_NAMES:  # only findings' path lengths are returned
+            full_lengths[comp.label] = full_lengths.get(comp.label, 0) + img
         if comp.labelled:
             tube_layers.append((comp.label_priority, order, comp.label, mask))
     for sigma, img in buckets.items():
@@ -387,12 +391,12 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         m = mask & (solid_prio <= p)
         labels[m] = label_id(name)
         solid_prio[m] = p
-    lung_ids = [label_id(n) for n in LUNG_LABELS]
-    pixels = _detector(line, view, rng, np.isin(labels, lung_ids))
+    is_lung = np.zeros(256, bool)
+    is_lung[[label_id(n) for n in LUNG_LABELS]] = True
+    pixels = _detector(line, view, rng, is_lung[labels])
     out_lengths = {k: _resize(v, H, W) for k, v in lengths.items() if k in _FINDING_NAMES}
     for k, v in full_lengths.items():
-        if k in _FINDING_NAMES:
-            out_lengths[k] = out_lengths.get(k, 0) + v
+        out_lengths[k] = out_lengths.get(k, 0) + v
     return pixels, labels, out_lengths
 
 
