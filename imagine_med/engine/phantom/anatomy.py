@@ -825,7 +825,7 @@ def _shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top
     """Clavicles, scapulae and humeri; on frontal films also the glenoids, acromia, humeral
     shafts and the soft tissue of the shoulders and of the arms hanging at the sides."""
     clav_parts, scap_pieces, scap_film, hum_pieces = [], [], [], []
-    girdle, soft = [], []
+    girdle, shafts, soft = [], [], []
     protract = 34 * s if view == "pa" else 4 * s
     for sx in (-1.0, 1.0):
         zc = zT(1) - 4 * s + rand.uniform(-6, 6) * s
@@ -842,6 +842,7 @@ def _shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top
                                 3 * s))
         hum_pieces.append(ellipsoid(head, np.array([24, 24, 26]) * s))
         girdle.append(_girdle_tubes(sx, s, S, head))
+        shafts.append(_humeral_shaft(sx, s, head))
         # the arm hangs a little abducted: in the field's edge, apart from the chest below
         # the axilla; the deltoid rounds the shoulder over the humeral head
         elbow = np.array([sx * (rx_b + 64 * s), y_cav - 6 * s, head[2] - 310 * s])
@@ -862,6 +863,9 @@ def _shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top
     scene.add(Component("humerus", "rib", "muscle", Solid(hum_pieces), shell_mm=2.0 * s,
                         shell_material="cortical", label_priority=11, label_min_mm=3,
                         film_views=("pa", "ap")))
+    scene.add(Component("humerus", "rib", "muscle", Solid(shafts, hum_pieces), shell_mm=2.0 * s,
+                        shell_material="cortical", label_priority=11, label_min_mm=3,
+                        film_views=("pa", "ap"), ct=False))
     scene.add(Component("humerus", "rib", "muscle", tubes=Tubes.concat(girdle),
                         shell_mm=2.0 * s, shell_material="cortical", label_priority=11,
                         blur_px=1.4, outline=1.5 * s, film_views=("pa", "ap"), ct=False))
@@ -900,8 +904,8 @@ def _plate(S: np.ndarray, I_: np.ndarray, G: np.ndarray, half: float) -> Convex:
 
 
 def _girdle_tubes(sx: float, s: float, S: np.ndarray, head: np.ndarray) -> Tubes:
-    """Film-only bones round the shoulder joint: the glenoid rim medial to the head, the
-    scapular spine running up into the acromion over the head, and the humeral shaft."""
+    """Film-only bones round the shoulder joint: the glenoid rim medial to the head and the
+    scapular spine running up into the acromion over the head."""
     glen = head + np.array([-sx * 27 * s, -6 * s, 0])
     up = np.array([0, 0, 17 * s])
     glenoid = Tubes.from_polyline(np.array([glen + up, glen, glen - up]), np.array([5, 8, 5]) * s)
@@ -910,12 +914,21 @@ def _girdle_tubes(sx: float, s: float, S: np.ndarray, head: np.ndarray) -> Tubes
         spine_root, head + np.array([-sx * 40 * s, -34 * s, 26 * s]),
         head + np.array([-sx * 8 * s, -10 * s, 38 * s]),
         head + np.array([sx * 12 * s, -4 * s, 34 * s])]), np.array([3, 4.5, 7, 6]) * s)
+    return Tubes.concat([glenoid, acromion])
+
+
+def _humeral_shaft(sx: float, s: float, head: np.ndarray) -> Convex:
+    """The shaft as a solid: a cylinder rounded off inside the head (which is cut out of it),
+    so the neck merges into the head with no edge (a tube's end cap left a ring there)."""
     down = np.array([sx * 0.2, 0.02, -1.0])
     down /= np.linalg.norm(down)
-    # drawn from the elbow up, so the rounded end sits in the head (no flat end across it)
-    shaft = Tubes.from_polyline(np.array([head + down * 300 * s, head + down * 60 * s,
-                                          head + down * 24 * s]), np.array([11, 12, 12]) * s)
-    return Tubes.concat([glenoid, acromion, shaft])
+    R = axis_rotation(down)
+    end = head + down * 320 * s
+    tip = ellipsoid_q(head + down * 150 * s, [60 * s, 60 * s, 158 * s], R)
+    lo = np.minimum(head, end) - 14 * s
+    hi = np.maximum(head, end) + 14 * s
+    return Convex([cylinder_q(head, [11.5 * s, 11.5 * s], R), tip,
+                   halfspace(down, float(down @ end))], (lo, hi))
 
 
 def box_convex(lo, hi) -> Convex:
