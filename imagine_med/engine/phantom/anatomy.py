@@ -879,9 +879,9 @@ def _clavicle(sx: float, s: float, zT, y_front: float, y_cav: float, head: np.nd
     """An S-curved clavicle from the manubrium (low, anterior, bulbous end) rising to the
     acromioclavicular joint above the humeral head (flat, broad end)."""
     x_ac = abs(head[0]) - 18 * s
-    z_med, z_lat = zc - 16 * s, head[2] + 26 * s
+    z_med, z_lat = zc - 10 * s, head[2] + 22 * s
     fx = np.array([0.13, 0.33, 0.58, 0.8, 0.93, 1.0])
-    gz = np.array([0.0, 0.08, 0.3, 0.6, 0.85, 1.0])  # flat medially, sweeping up laterally
+    gz = np.array([0.0, 0.12, 0.38, 0.65, 0.87, 1.0])  # flat medially, sweeping up laterally
     ys = np.array([y_front + 2 * s, y_front - 2 * s, y_front - 14 * s, y_cav + 40 * s,
                    y_cav + 10 * s, head[1] + 8 * s])
     pts = np.stack([sx * fx * x_ac, ys, z_med + gz * (z_lat - z_med)], axis=1)

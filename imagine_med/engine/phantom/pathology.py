@@ -213,8 +213,8 @@ def _consolidation(an: Anatomy, p: Placed, rand: Rand) -> None:
         # stop short and fade (halos below), as a real lobar pneumonia's do
         span = hi - lo
         side = -1.0 if LOBE_SIDE[p.lobe] == "right" else 1.0
-        c = (lo + hi) / 2 + np.array([-side * 0.1, 0.0, -0.12]) * span
-        blob = ellipsoid_q(c, span * np.array([0.42, 0.56, 0.56]))
+        c = (lo + hi) / 2 + np.array([-side * 0.04, 0.0, -0.12]) * span
+        blob = ellipsoid_q(c, span * np.array([0.48, 0.56, 0.56]))
     else:
         frac = p.extent if p.extent is not None else 0.4
         r = (p.size_mm / 2) if p.size_mm else None
@@ -462,7 +462,7 @@ def _emphysema(an: Anatomy, p: Placed, rand: Rand) -> None:
 
     for lb in LOBES:
         _add(an, p, "emphysema", "lung", _lobe_solid(an, lb), ct_texture=tex, label_min_mm=25,
-             label_priority=40, xray_gain=0.6)
+             label_priority=40)
     # apical bullae
     for side in ("right", "left"):
         sx = -1 if side == "right" else 1
