@@ -209,8 +209,8 @@ def _consolidation(an: Anatomy, p: Placed, rand: Rand) -> None:
     lobar = lobar or (p.extent is not None and p.extent >= 0.75)
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     if lobar:
-        # the airspace fills the lobe up to its fissure, but its pleural and apical margins
-        # stop short and fade (halos below), as a real lobar pneumonia's do
+        # the airspace fills the lobe up to its fissure and (nearly) to the chest wall; the
+        # apex and the outermost rim fade through the halos below, as in lobar pneumonia
         span = hi - lo
         side = -1.0 if LOBE_SIDE[p.lobe] == "right" else 1.0
         c = (lo + hi) / 2 + np.array([-side * 0.04, 0.0, -0.12]) * span
