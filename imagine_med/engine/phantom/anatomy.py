@@ -366,11 +366,12 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
                     hila["right"] + np.array([8, -4, 4]) * s])
     lmb = np.array([carina, [22 * s + shift * 0.6, -10 * s, -10 * s],
                     hila["left"] + np.array([-8, -4, 0]) * s])
-    airway = Tubes.concat([Tubes.from_polyline(trachea, 9 * s), Tubes.from_polyline(rmb, 7 * s),
-                           Tubes.from_polyline(lmb, 6 * s)])
-    # gain: the air column must read through the dense mediastinum, as processed films show it
-    scene.add(Component("trachea", "air", "cavity", tubes=airway, label_priority=29, blur_px=1.2,
-                        shell_mm=1.5, shell_material="soft", xray_gain=2.0))
+    main_bronchi = Tubes.concat([Tubes.from_polyline(rmb, 7 * s), Tubes.from_polyline(lmb, 6 * s)])
+    # gain: the air column must read through the dense mediastinum, as processed films show it;
+    # the main bronchi run into the hila beside lung, so they need far less
+    for tubes, gain in ((Tubes.from_polyline(trachea, 9 * s), 2.0), (main_bronchi, 1.4)):
+        scene.add(Component("trachea", "air", "cavity", tubes=tubes, label_priority=29,
+                            blur_px=1.2, shell_mm=1.5, shell_material="soft", xray_gain=gain))
     scene.points["carina"] = carina
     land["x_carina"] = float(carina[0])
 
