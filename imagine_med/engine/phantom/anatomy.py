@@ -763,7 +763,7 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
             (c - np.array([rx, ry, half_h]), c + np.array([rx, ry, half_h]))))
     scene.add(Component("spine", "cancellous", "cavity", Solid(bodies), shell_mm=1.8 * s,
                         shell_material="cortical", label_priority=9, label_min_mm=3,
-                        xray_gain=0.3 if not elderly else 0.24, ct=False, xray_texture="spine_sign",
+                        xray_gain=0.22 if not elderly else 0.18, ct=False, xray_texture="spine_sign",
                         view_gain={"lateral": 1.0 if not elderly else 0.8}))
     scene.params["spine_z0"] = float(levels[0])
     scene.params["spine_hv"] = float(hv)
