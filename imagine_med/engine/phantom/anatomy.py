@@ -763,7 +763,8 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
             (c - np.array([rx, ry, half_h]), c + np.array([rx, ry, half_h]))))
     scene.add(Component("spine", "cancellous", "cavity", Solid(bodies), shell_mm=1.8 * s,
                         shell_material="cortical", label_priority=9, label_min_mm=3,
-                        xray_gain=0.22 if not elderly else 0.18, ct=False, xray_texture="spine_sign",
+                        xray_gain=0.22 if not elderly else 0.18, ct=False,
+                        xray_texture="spine_sign",
                         view_gain={"lateral": 1.0 if not elderly else 0.8}))
     scene.params["spine_z0"] = float(levels[0])
     scene.params["spine_hv"] = float(hv)
@@ -867,7 +868,7 @@ def _shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top
     scene.add(Component("humerus", "rib", "muscle", Solid(shafts, hum_pieces), shell_mm=2.0 * s,
                         shell_material="cortical", label_priority=11, label_min_mm=3,
                         film_views=("pa", "ap"), ct=False))
-    scene.add(Component("humerus", "rib", "muscle", tubes=Tubes.concat(girdle),
+    scene.add(Component("scapula", "rib", "muscle", tubes=Tubes.concat(girdle),
                         shell_mm=2.0 * s, shell_material="cortical", label_priority=11,
                         blur_px=1.4, outline=1.5 * s, film_views=("pa", "ap"), ct=False))
     for piece in soft:
