@@ -369,7 +369,9 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     main_bronchi = Tubes.concat([Tubes.from_polyline(rmb, 7 * s), Tubes.from_polyline(lmb, 6 * s)])
     # gain: the air column must read through the dense mediastinum, as processed films show it;
     # the main bronchi run into the hila beside lung, so they need far less
-    for tubes, gain in ((Tubes.from_polyline(trachea, 9 * s), 2.0), (main_bronchi, 1.4)):
+    # the trachea is drawn from the carina up, so its rounded end cap sits in the neck instead
+    # of showing as a dark disc at the carina
+    for tubes, gain in ((Tubes.from_polyline(trachea[::-1], 9 * s), 2.0), (main_bronchi, 1.4)):
         scene.add(Component("trachea", "air", "cavity", tubes=tubes, label_priority=29,
                             blur_px=1.2, shell_mm=1.5, shell_material="soft", xray_gain=gain))
     scene.points["carina"] = carina
