@@ -176,10 +176,21 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     torso = Convex([cylinder_q([0, 0, 0], [rx_b, ry_b]), halfspace([0, 0, 1], z_top),
                     waist(rx_b, ry_b)],
                    (np.array([-rx_b, -ry_b, zT(14)]), np.array([rx_b, ry_b, z_top])))
-    cap = ellipsoid([0, 0, z_top], [rx_b, ry_b, 62 * s], None,
-                    halfspace([0, 0, -1], -z_top))
     neck_r = np.array([52, 50]) * s * (1.0 + fat / (100 * s))
-    neck = Convex([cylinder_q([0, 8 * s, 0], neck_r), halfspace([0, 0, -1], -z_top)],
+    # the trapezius slopes from the neck down to the shoulder tips: two planes roof the cap,
+    # so the shoulders are not a rounded box
+    slope = np.radians(28)
+
+    def roof(inset: float) -> list:
+        d = np.sin(slope) * neck_r[0] + np.cos(slope) * (z_top + 58 * s) - inset
+        return [halfspace([sx * np.sin(slope), 0, np.cos(slope)], d) for sx in (-1, 1)]
+
+    cap = ellipsoid([0, 0, z_top], [rx_b, ry_b, 62 * s], None,
+                    halfspace([0, 0, -1], -z_top), *roof(0.0))
+    # the neck narrows upward (a tall ellipsoid, not a cylinder)
+    neck = Convex([ellipsoid_q([0, 8 * s, z_top - 40 * s], [neck_r[0] * 1.12, neck_r[1] * 1.06,
+                                                            260 * s]),
+                   halfspace([0, 0, -1], -z_top)],
                   (np.array([-neck_r[0], -60 * s, z_top]), np.array([neck_r[0], 60 * s,
                                                                       z_top + 260 * s])))
     cap_solid = Solid([cap.with_()])
@@ -192,7 +203,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
                       waist(mrx, mry)],
                      (np.array([-mrx, -mry, zT(14)]), np.array([mrx, mry, z_top])))
     cap_m = ellipsoid([0, 0, z_top], [mrx, mry, 62 * s - fat], None,
-                      halfspace([0, 0, -1], -z_top))
+                      halfspace([0, 0, -1], -z_top), *roof(fat))
     scene.add(Component("muscle", "muscle", "fat", Solid([torso_m]), label_priority=2))
     scene.add(Component("muscle", "muscle", "fat", Solid([cap_m]), label_priority=2))
     # lateral film: the arms are raised, so the shoulder girdle's bulk outside the chest wall
@@ -255,7 +266,9 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     if age < 2 and adjust.ctr is None:
         ctr = rand.uniform(0.5, 0.56)
     axis = np.array([0.78, 0.22, -0.58]) + rand.normal(3) * 0.05
-    Rh = axis_rotation(axis)
+    # the ellipsoid's second axis (radius hr[1], the deep one) must be the one nearest to y:
+    # axis_rotation's first column is, which made the heart a thin coronal disc on films
+    Rh = axis_rotation(axis)[:, [1, 0, 2]]
     base_z = z_dome_l - 12 * s
     hc = np.array([18 * s + shift, 22 * s, z_dome_l + 70 * s])
     hr = np.array([56, 60, 100]) * s * rand.uniform(0.95, 1.05, 3)
@@ -272,7 +285,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     def scaled(f: float):
         fy = np.array([f, 1.0, f])
         return (ref + (hc0 - ref) * fy, ref + (rac0 - ref) * fy,
-                hr0 * np.array([f, 1.15, f]), rar0 * np.array([f, 1.1, f]))
+                hr0 * np.array([f, 0.85, f]), rar0 * np.array([f, 1.1, f]))
 
     def width(f: float) -> float:
         c1, c2, r1, r2 = scaled(f)
@@ -280,7 +293,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
 
     f = 1.0
     for _ in range(4):
-        f *= ctr * thorax * 0.87 / width(f)
+        f *= ctr * thorax * 0.95 / width(f)
     hc, rac, hr, rar = scaled(f)
     # the heart rests on the diaphragm: drop it until its lowest point is below the base
     sink = (hc[2] - half(Rh, hr, 2)) - (base_z - 6 * s)
@@ -358,11 +371,14 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
                     hila["right"] + np.array([8, -4, 4]) * s])
     lmb = np.array([carina, [22 * s + shift * 0.6, -10 * s, -10 * s],
                     hila["left"] + np.array([-8, -4, 0]) * s])
-    airway = Tubes.concat([Tubes.from_polyline(trachea, 9 * s), Tubes.from_polyline(rmb, 7 * s),
-                           Tubes.from_polyline(lmb, 6 * s)])
-    # gain: the air column must read through the dense mediastinum, as processed films show it
-    scene.add(Component("trachea", "air", "cavity", tubes=airway, label_priority=29, blur_px=1.2,
-                        shell_mm=1.5, shell_material="soft", xray_gain=1.45))
+    main_bronchi = Tubes.concat([Tubes.from_polyline(rmb, 7 * s), Tubes.from_polyline(lmb, 6 * s)])
+    # gain: the air column must read through the dense mediastinum, as processed films show it;
+    # the main bronchi run into the hila beside lung, so they need far less
+    # the trachea is drawn from the carina up, so its rounded end cap sits in the neck instead
+    # of showing as a dark disc at the carina
+    for tubes, gain in ((Tubes.from_polyline(trachea[::-1], 9 * s), 2.0), (main_bronchi, 1.4)):
+        scene.add(Component("trachea", "air", "cavity", tubes=tubes, label_priority=29,
+                            blur_px=1.2, shell_mm=1.5, shell_material="soft", xray_gain=gain))
     scene.points["carina"] = carina
     land["x_carina"] = float(carina[0])
 
@@ -619,7 +635,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
         scene.add(comp)
     _spine(scene, s, zT, y_cav, b_mid, elderly)
     _sternum(scene, s, zT, y_cav, b_mid)
-    _shoulders(scene, rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top, view)
+    _shoulders(scene, rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top, view, body_pieces)
 
     land["thorax_width"] = thorax
     scene.params.update({"kx": kx, "ky": ky, "s": s, "elderly": float(elderly)})
@@ -896,7 +912,8 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
             (c - np.array([rx, ry, half_h]), c + np.array([rx, ry, half_h]))))
     scene.add(Component("spine", "cancellous", "cavity", Solid(bodies), shell_mm=1.8 * s,
                         shell_material="cortical", label_priority=9, label_min_mm=3,
-                        xray_gain=0.3 if not elderly else 0.24, ct=False, xray_texture="spine_sign",
+                        xray_gain=0.22 if not elderly else 0.18, ct=False,
+                        xray_texture="spine_sign",
                         view_gain={"lateral": 1.0 if not elderly else 0.8}))
     scene.params["spine_z0"] = float(levels[0])
     scene.params["spine_hv"] = float(hv)
@@ -954,44 +971,115 @@ def _sternum(scene: Scene, s, zT, y_cav, b_mid) -> None:
                         xray_gain=0.25, view_gain={"lateral": 0.6}))
 
 
-def _shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top, view) -> None:
-    clav_parts, scap_pieces, hum_pieces = [], [], []
+def _shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top, view,
+               body: list[Convex]) -> None:
+    """Clavicles, scapulae and humeri; on frontal films also the glenoids, acromia, humeral
+    shafts and the soft tissue of the shoulders and of the arms hanging at the sides."""
+    clav_parts, scap_pieces, scap_film, hum_pieces = [], [], [], []
+    girdle, shafts, soft = [], [], []
     protract = 34 * s if view == "pa" else 4 * s
     for sx in (-1.0, 1.0):
         zc = zT(1) - 4 * s + rand.uniform(-6, 6) * s
-        y_a = y_cav + b_mid
-        pts = np.array([[sx * 16 * s, y_a + 2 * s, zc], [sx * 50 * s, y_a - 4 * s, zc + 6 * s],
-                        [sx * 92 * s, y_a - 22 * s, zc + 16 * s],
-                        [sx * 126 * s, y_cav + 12 * s, zc + 24 * s],
-                        [sx * (rx_b - 26 * s), y_cav - 14 * s, zc + 30 * s]])
-        clav_parts.append(Tubes.from_polyline(pts, np.array([8, 6.5, 5.5, 6, 7.5]) * s))
+        head = np.array([sx * (rx_b - 14 * s), y_cav - 22 * s, zT(1) - 6 * s])
+        clav_parts.append(_clavicle(sx, s, zT, y_cav + b_mid, y_cav, head, zc))
         # scapula: a thin triangular plate on the back of the chest
         b = b_mid + 10 * s
         S = np.array([sx * (52 * s + protract), y_cav - b, zT(1.8)])
         I_ = np.array([sx * (78 * s + protract), y_cav - b + 6 * s, zT(7.2)])
         G = np.array([sx * (a_mid + 18 * s + protract * 0.3), y_cav - 40 * s, zT(2.2)])
-        n = np.cross(I_ - S, G - S)
-        n /= np.linalg.norm(n)
-        qs = [halfspace(n, n @ S + 3 * s), halfspace(-n, -(n @ S - 3 * s))]
-        for P, Q, R in ((S, I_, G), (I_, G, S), (G, S, I_)):
-            e = np.cross(n, Q - P)
-            e /= np.linalg.norm(e)
-            if e @ (R - P) > 0:
-                e = -e
-            qs.append(halfspace(e, e @ P))
-        pts3 = np.array([S, I_, G])
-        scap_pieces.append(Convex(qs, (pts3.min(axis=0) - 4 * s, pts3.max(axis=0) + 4 * s)))
-        hum_pieces.append(ellipsoid([sx * (rx_b - 14 * s), y_cav - 22 * s, zT(1) - 6 * s],
-                                    np.array([24, 24, 26]) * s))
+        scap_pieces.append(_plate(S, I_, G, 3 * s))
+        # films: the plate's lateral angle carries the glenoid, just medial to the head
+        scap_film.append(_plate(S, I_, head + np.array([-sx * 30 * s, -12 * s, -12 * s]),
+                                3 * s))
+        hum_pieces.append(ellipsoid(head, np.array([24, 24, 26]) * s))
+        girdle.append(_girdle_tubes(sx, s, S, head))
+        shafts.append(_humeral_shaft(sx, s, head))
+        # the arm hangs a little abducted: in the field's edge, apart from the chest below
+        # the axilla; the deltoid rounds the shoulder over the humeral head
+        elbow = np.array([sx * (rx_b + 64 * s), y_cav - 6 * s, head[2] - 310 * s])
+        top = head + np.array([sx * 6 * s, 0, 14 * s])
+        arm = ellipsoid((top + elbow) / 2, [40 * s, 44 * s, np.linalg.norm(top - elbow) / 2],
+                        axis_rotation(top - elbow))
+        deltoid = ellipsoid(head + np.array([sx * 8 * s, 0, 6 * s]), np.array([40, 46, 50]) * s)
+        soft.append(Solid([deltoid], body))
+        soft.append(Solid([arm], [*body, deltoid]))
     scene.add(Component("clavicle", "rib", "muscle", tubes=Tubes.concat(clav_parts),
                         shell_mm=1.5 * s, shell_material="cortical", label_priority=11,
-                        blur_px=1.4, outline=1.5 * s))
+                        blur_px=1.4, outline=1.5 * s, xray_gain=1.4))
     scene.add(Component("scapula", "cortical", "muscle", Solid(scap_pieces), label_priority=7,
-                        label_min_mm=3, xray_gain=0.55))
-    # arms are raised out of the field for a lateral film
-    scene.add(Component("humerus", "cancellous", "muscle", Solid(hum_pieces), shell_mm=2.0 * s,
+                        label_min_mm=3, xray_gain=0.55, xray=False))
+    scene.add(Component("scapula", "cortical", "muscle", Solid(scap_film), label_priority=7,
+                        label_min_mm=3, xray_gain=0.55, ct=False))
+    # arms are raised out of the field for a lateral film (and for CT: no shafts, no arms)
+    scene.add(Component("humerus", "rib", "muscle", Solid(hum_pieces), shell_mm=2.0 * s,
                         shell_material="cortical", label_priority=11, label_min_mm=3,
                         film_views=("pa", "ap")))
+    scene.add(Component("humerus", "rib", "muscle", Solid(shafts, hum_pieces), shell_mm=2.0 * s,
+                        shell_material="cortical", label_priority=11, label_min_mm=3,
+                        film_views=("pa", "ap"), ct=False))
+    scene.add(Component("scapula", "rib", "muscle", tubes=Tubes.concat(girdle),
+                        shell_mm=2.0 * s, shell_material="cortical", label_priority=11,
+                        blur_px=1.4, outline=1.5 * s, film_views=("pa", "ap"), ct=False))
+    for piece in soft:
+        scene.add(Component("muscle", "soft", "air", piece, label_priority=1, ct=False,
+                            film_views=("pa", "ap")))
+
+
+def _clavicle(sx: float, s: float, zT, y_front: float, y_cav: float, head: np.ndarray,
+              zc: float) -> Tubes:
+    """An S-curved clavicle from the manubrium (low, anterior, bulbous end) rising to the
+    acromioclavicular joint above the humeral head (flat, broad end)."""
+    x_ac = abs(head[0]) - 18 * s
+    z_med, z_lat = zc - 10 * s, head[2] + 22 * s
+    fx = np.array([0.13, 0.33, 0.58, 0.8, 0.93, 1.0])
+    gz = np.array([0.0, 0.12, 0.38, 0.65, 0.87, 1.0])  # flat medially, sweeping up laterally
+    ys = np.array([y_front + 2 * s, y_front - 2 * s, y_front - 14 * s, y_cav + 40 * s,
+                   y_cav + 10 * s, head[1] + 8 * s])
+    pts = np.stack([sx * fx * x_ac, ys, z_med + gz * (z_lat - z_med)], axis=1)
+    return Tubes.from_polyline(pts, np.array([8, 6, 5.5, 5.5, 6, 7.5]) * s)
+
+
+def _plate(S: np.ndarray, I_: np.ndarray, G: np.ndarray, half: float) -> Convex:
+    """A flat triangular plate (the scapular blade) through three corners."""
+    n = np.cross(I_ - S, G - S)
+    n /= np.linalg.norm(n)
+    qs = [halfspace(n, n @ S + half), halfspace(-n, -(n @ S - half))]
+    for P, Q, R in ((S, I_, G), (I_, G, S), (G, S, I_)):
+        e = np.cross(n, Q - P)
+        e /= np.linalg.norm(e)
+        if e @ (R - P) > 0:
+            e = -e
+        qs.append(halfspace(e, e @ P))
+    pts3 = np.array([S, I_, G])
+    return Convex(qs, (pts3.min(axis=0) - 4 * half / 3, pts3.max(axis=0) + 4 * half / 3))
+
+
+def _girdle_tubes(sx: float, s: float, S: np.ndarray, head: np.ndarray) -> Tubes:
+    """Film-only bones round the shoulder joint: the glenoid rim medial to the head and the
+    scapular spine running up into the acromion over the head."""
+    glen = head + np.array([-sx * 27 * s, -6 * s, 0])
+    up = np.array([0, 0, 17 * s])
+    glenoid = Tubes.from_polyline(np.array([glen + up, glen, glen - up]), np.array([5, 8, 5]) * s)
+    spine_root = S + np.array([sx * 6 * s, 4 * s, -16 * s])
+    acromion = Tubes.from_polyline(np.array([
+        spine_root, head + np.array([-sx * 40 * s, -34 * s, 26 * s]),
+        head + np.array([-sx * 8 * s, -10 * s, 38 * s]),
+        head + np.array([sx * 12 * s, -4 * s, 34 * s])]), np.array([3, 4.5, 7, 6]) * s)
+    return Tubes.concat([glenoid, acromion])
+
+
+def _humeral_shaft(sx: float, s: float, head: np.ndarray) -> Convex:
+    """The shaft as a solid: a cylinder rounded off inside the head (which is cut out of it),
+    so the neck merges into the head with no edge (a tube's end cap left a ring there)."""
+    down = np.array([sx * 0.2, 0.02, -1.0])
+    down /= np.linalg.norm(down)
+    R = axis_rotation(down)
+    end = head + down * 320 * s
+    tip = ellipsoid_q(head + down * 150 * s, [60 * s, 60 * s, 158 * s], R)
+    lo = np.minimum(head, end) - 14 * s
+    hi = np.maximum(head, end) + 14 * s
+    return Convex([cylinder_q(head, [11.5 * s, 11.5 * s], R), tip,
+                   halfspace(down, float(down @ end))], (lo, hi))
 
 
 def box_convex(lo, hi) -> Convex:

@@ -209,12 +209,12 @@ def _consolidation(an: Anatomy, p: Placed, rand: Rand) -> None:
     lobar = lobar or (p.extent is not None and p.extent >= 0.75)
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     if lobar:
-        # the airspace fills the lobe up to its fissure, but its pleural and apical margins
-        # stop short and fade (halos below), as a real lobar pneumonia's do
+        # the airspace fills the lobe up to its fissure and (nearly) to the chest wall; the
+        # apex and the outermost rim fade through the halos below, as in lobar pneumonia
         span = hi - lo
         side = -1.0 if LOBE_SIDE[p.lobe] == "right" else 1.0
-        c = (lo + hi) / 2 + np.array([-side * 0.1, 0.0, -0.12]) * span
-        blob = ellipsoid_q(c, span * np.array([0.42, 0.56, 0.56]))
+        c = (lo + hi) / 2 + np.array([-side * 0.04, 0.0, -0.12]) * span
+        blob = ellipsoid_q(c, span * np.array([0.48, 0.56, 0.56]))
     else:
         frac = p.extent if p.extent is not None else 0.4
         r = (p.size_mm / 2) if p.size_mm else None
@@ -243,9 +243,14 @@ def _consolidation(an: Anatomy, p: Placed, rand: Rand) -> None:
          labelled=False, xray_gain=1.6)
     _add(an, p, "ground_glass", "lung", halo2, label_priority=59, xray_texture="patchy",
          labelled=False, xray_gain=0.9)
-    _add(an, p, "consolidation", "lung", core, xray_texture="fluffy", ct_texture=tex,
+    _add(an, p, "consolidation", "lung", core, xray_texture="airspace", ct_texture=tex,
          label_min_mm=12)
     br = an.air_bronchi.get(p.lobe, an.bronchi[p.lobe])
+    film_br = an.comps.get(f"bronchi_{p.lobe}")
+    if film_br is not None:
+        # the film's air bronchograms: long branching lucencies through a near-homogeneous
+        # opacity, so they need more contrast than the few dark dots the plain gain gives
+        film_br.xray_gain = 4.2
     if len(br):
         an.scene.add(Component("airway", "air", "lung", tubes=br, xray=False, labelled=False,
                                shell_mm=0.8, shell_material="consolidation",
@@ -471,7 +476,7 @@ def _emphysema(an: Anatomy, p: Placed, rand: Rand) -> None:
 
     for lb in LOBES:
         _add(an, p, "emphysema", "lung", _lobe_solid(an, lb), ct_texture=tex, label_min_mm=25,
-             label_priority=40, xray_gain=0.6)
+             label_priority=40)
     # apical bullae
     for side in ("right", "left"):
         sx = -1 if side == "right" else 1

@@ -42,9 +42,12 @@ def film_texture(name: str, length: np.ndarray, scene, view, scale: int = 1) -> 
     if name == "ground":
         n = smooth_noise((h, w), 14.0 / mm, seed) + 0.6 * smooth_noise((h, w), 6.0 / mm, seed + 3)
         return np.clip(0.85 + 0.35 * n, 0.15, 1.5)
+    if name == "airspace":  # lobar consolidation: near-homogeneous, a faint mottle only
+        n = smooth_noise((h, w), 24.0 / mm, seed) + 0.4 * smooth_noise((h, w), 8.0 / mm, seed + 2)
+        return np.clip(0.97 + 0.035 * n, 0.85, 1.1)
     if name == "patchy":  # acinar rosettes at the fading margin of an airspace opacity
-        n = smooth_noise((h, w), 9.0 / mm, seed) + 0.5 * smooth_noise((h, w), 4.0 / mm, seed + 5)
-        return np.clip(0.75 + 0.5 * n, 0.1, 1.6)
+        n = smooth_noise((h, w), 12.0 / mm, seed) + 0.5 * smooth_noise((h, w), 6.0 / mm, seed + 5)
+        return np.clip(0.8 + 0.3 * n, 0.3, 1.4)
     if name == "reticular":
         ys, xs = np.nonzero(length > 0)
         out = np.ones((h, w))

@@ -372,8 +372,12 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
             dsh = M[comp.shell_material].mu_mm - M[comp.material].mu_mm
             contrib = contrib + dsh * comp.outline * 5.0 * edge
         key = 0.6 if comp.blur_px < 1.0 else 1.4  # two blur passes for all tube sets
-        buckets[key] = buckets.get(key, 0) + contrib
-        full_lengths[comp.label] = full_lengths.get(comp.label, 0) + img
+        if key in buckets:
+            buckets[key] += contrib
+        else:
+            buckets[key] = contrib  # a fresh array: it is summed into in place
+        if comp.label in _FINDING_NAMES:  # only findings' path lengths are returned
+            full_lengths[comp.label] = full_lengths.get(comp.label, 0) + img
         if comp.labelled:
             tube_layers.append((comp.label_priority, order, comp.label, mask))
     for sigma, img in buckets.items():
@@ -387,12 +391,12 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         m = mask & (solid_prio <= p)
         labels[m] = label_id(name)
         solid_prio[m] = p
-    lung_ids = [label_id(n) for n in LUNG_LABELS]
-    pixels = _detector(line, view, rng, np.isin(labels, lung_ids))
+    is_lung = np.zeros(256, bool)
+    is_lung[[label_id(n) for n in LUNG_LABELS]] = True
+    pixels = _detector(line, view, rng, is_lung[labels])
     out_lengths = {k: _resize(v, H, W) for k, v in lengths.items() if k in _FINDING_NAMES}
     for k, v in full_lengths.items():
-        if k in _FINDING_NAMES:
-            out_lengths[k] = out_lengths.get(k, 0) + v
+        out_lengths[k] = out_lengths.get(k, 0) + v
     return pixels, labels, out_lengths
 
 
@@ -409,15 +413,17 @@ def _detector(line: np.ndarray, view: View, rng: np.random.Generator,
     noisy = counts + np.sqrt(counts) * rng.standard_normal((h, w), dtype=np.float32)
     det = ndimage.gaussian_filter(np.maximum(noisy / n0, 1e-5), max(0.35 / px, 0.4), truncate=3)
     q = -np.log(det)
-    # chest-unit processing, as multi-scale systems do it: a broad equalisation, then a
-    # base/detail split where the base (structures over ~5 mm) goes through a compressive
-    # film curve and the detail (bone edges, vessels, disc spaces) is added back boosted, so
-    # the thick mediastinum and shoulders sit in the light greys with the spine seen through
+    # chest-unit processing, as multi-scale systems do it: a broad equalisation, then three
+    # bands. The coarse band (over ~1 cm: heart, mediastinum, shoulders, abdomen) goes through
+    # a film curve that saturates in the dense range, so the mediastinum, spine strip and
+    # heart all sit in one light grey; the middle band (trachea, vessel and heart borders) is
+    # added back as it is and the fine band (bone edges, vessels, disc spaces) boosted, so
+    # the spine is seen through the heart only by its edges
     small = q[::4, ::4]
     big = ndimage.gaussian_filter(small, 40.0 / (px * 4), mode="nearest")
     qe = q - _resize(0.72 * (big - big.mean()), q.shape[0], q.shape[1])
-    base = _resize(ndimage.gaussian_filter(qe[::2, ::2], 4.0 / (px * 2), mode="nearest"),
-                   q.shape[0], q.shape[1])
+    b4 = ndimage.gaussian_filter(qe[::2, ::2], 4.0 / (px * 2), mode="nearest")
+    base = _resize(b4, q.shape[0], q.shape[1])
     detail = qe - base
     sub = (slice(None, None, 2), slice(None, None, 2))  # percentiles on every 4th pixel
     es, qs = base[sub], q[sub]
@@ -434,9 +440,13 @@ def _detector(line: np.ndarray, view: View, rng: np.random.Generator,
         chest[rows.max() + 1:] = False  # the abdomen below may burn out, as on a real film
     hi = np.percentile(es[chest], 99.5)
     span = max(hi - lo, 1e-6)
-    t = (base - lo) / span
-    knee = 0.45  # above it the base is compressed: dense regions keep their gradation
-    t = np.where(t > knee, knee + 0.3 * np.tanh((t - knee) / 0.3), t)
+    # the coarse band: the base smoothed to ~12 mm (4 mm -> 12 mm adds sigma sqrt(128)), on
+    # a quarter grid: it is smooth
+    cq = ndimage.gaussian_filter(b4[::2, ::2], np.sqrt(128.0) / (px * 4), mode="nearest")
+    tc = (cq - lo) / span
+    knee, a = 0.55, 0.1  # above the knee the coarse band saturates toward knee + a
+    tc = np.where(tc > knee, knee + a * (1 - np.exp(-(tc - knee) / a)), tc) - cq / span
+    t = _resize(_resize(tc, *b4.shape) + b4 / span, q.shape[0], q.shape[1])
     t = np.clip(t, 0, None) ** 1.1 + 1.6 * detail / span
     out = 36 + 218 * t
     out[q < 0.05] = np.minimum(out[q < 0.05], 10)
