@@ -512,17 +512,22 @@ def _fibrosis(an: Anatomy, p: Placed, rand: Rand) -> None:
 
 
 def _miliary(an: Anatomy, p: Placed, rand: Rand) -> None:
+    """Innumerable 1-3 mm nodules spread evenly through both lungs: each one is faint, their
+    number makes the fine granular pattern. A lobe's box is mostly outside it, so candidates
+    are drawn until the lobe holds its share (by volume: the fraction that lands inside)."""
+    per_cm3 = [1.2, 2.2, 3.6][p.level]  # candidate nodules per cm3 of the lobe's box
     pts_all = []
-    n = [500, 900, 1400][p.level]
     for lb in LOBES:
-        pts = _lobe_points(an, lb, rand, n=700)
-        pts_all.append(pts[: n // 6 + 40])
+        lo, hi = an.lobe_pieces[lb].bounds
+        n_box = int(per_cm3 * float(np.prod(hi - lo)) / 1e3)
+        pts_all.append(_lobe_points(an, lb, rand, n=max(n_box, 50)))
     pts = np.concatenate(pts_all)
-    r = rand.uniform(1.1, 1.7, len(pts)) * an.scene.landmarks["size"]
+    r = rand.uniform(0.8, 1.4, len(pts)) * an.scene.landmarks["size"]
     _add(an, p, "tumour", "lung", tubes=Tubes(pts, pts.copy(), r, r), blur_px=0.7,
          label_min_mm=0.5, xray_gain=3.2)
     p.center = an.hila["right"] + np.array([-40, 0, 20])
     p.side = "bilateral"
+    p.facts["count"] = len(pts)
 
 
 def _pneumoperitoneum(an: Anatomy, p: Placed, rand: Rand) -> None:
