@@ -28,6 +28,7 @@ from imagine_med.engine.phantom.geometry import (
     up_paraboloid_above,
 )
 from imagine_med.engine.phantom.labels import DEVICES, SUPPORTED_FINDINGS
+from imagine_med.engine.phantom.materials import M
 from imagine_med.engine.phantom.scene import Component
 from imagine_med.engine.phantom.textures import holes_hu, honeycomb_hu
 from imagine_med.prompt.spec import Finding
@@ -304,8 +305,14 @@ def _pneumothorax(an: Anatomy, p: Placed, rand: Rand) -> None:
     env = an.side_envelope[side]
     fac = [f, 0.5 + 0.5 * f, f]  # mostly apical and lateral air, as in an upright patient
     shrunk = scale_about(env, anchor, fac)
+    # the recoiled lung keeps its mass in a smaller volume, so on a film it is denser than
+    # normal lung: mu scales by 1/volume (capped at soft tissue), which is what sets the
+    # collapsed lung's grey against the black of the pleural air
+    mu_lung, mu_cav = M["lung"].mu_mm, M["cavity"].mu_mm
+    dense = min(mu_lung / float(np.prod(fac)), M["soft"].mu_mm)
     for lb in lobes:
         comp = an.comps[f"lung_{lb}"]
+        comp.xray_gain *= (dense - mu_cav) / (mu_lung - mu_cav)
         piece = scale_about(comp.solid.pieces[0], anchor, fac)
         # a lobe's own boundary holes (the curved horizontal fissure) recoil with it
         shared = {id(h) for h in an.side_holes[side]}
