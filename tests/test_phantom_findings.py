@@ -57,12 +57,36 @@ def _changed_inside(name: str, pix: np.ndarray, normal: np.ndarray, mask: np.nda
     assert inside > 1.3 * outside, f"{name}: inside {inside:.2f} vs outside {outside:.2f}"
 
 
+# How plainly each finding shows on a 224 px film, in grey levels: the signed mean change
+# inside its label (+ brighter, - darker), or for thin and granular findings ("p90") the 90th
+# percentile of the absolute change. About 60% of what the engine gives now: a floor under
+# "differs from normal" so a finding cannot fade back to something nobody would see.
+FILM_CONSPICUITY: dict[str, tuple[str, float]] = {
+    "consolidation": ("mean", 30), "pleural_effusion": ("mean", 24),
+    "pneumothorax": ("mean", -13), "nodule": ("mean", 12), "mass": ("mean", 21),
+    "cavity": ("mean", 14), "cardiomegaly": ("mean", 18), "pulmonary_edema": ("mean", 19),
+    "collapse": ("mean", 16), "emphysema": ("mean", -9), "fibrosis": ("mean", 11),
+    "miliary_nodules": ("p90", 5), "pneumoperitoneum": ("mean", -21),
+    "rib_fracture": ("p90", 7), "hiatus_hernia": ("p90", 28),
+    "mediastinal_widening": ("mean", 12), "et_tube": ("p90", 8), "central_line": ("p90", 8),
+    "pacemaker": ("mean", 25),
+}
+
+
+def test_every_finding_has_a_conspicuity_floor():
+    assert set(FILM_CONSPICUITY) == set(SUPPORTED_FINDINGS)
+
+
 @pytest.mark.parametrize("name", SUPPORTED_FINDINGS)
 def test_finding_visible_on_film(name, normals, tmp_path):
     pix, lab, doc = _written(_spec("xray", name), tmp_path)
     mask = lab == FINDINGS[name]
     assert mask.sum() >= 12, f"{name}: label nearly empty ({mask.sum()} px)"
     _changed_inside(name, pix, normals["xray"], mask)
+    kind, floor = FILM_CONSPICUITY[name]
+    change = (pix - normals["xray"])[mask]
+    shown = change.mean() if kind == "mean" else np.percentile(np.abs(change), 90)
+    assert shown * np.sign(floor) >= abs(floor), f"{name}: {kind} change {shown:.1f}, floor {floor}"
     assert doc["findings"][0]["name"] == name and doc["findings"][0]["bbox"] is not None
     assert KEYWORD.get(name, name.replace("_", " ")) in doc["answer_key"].lower()
 

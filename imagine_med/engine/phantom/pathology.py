@@ -313,6 +313,8 @@ def _pneumothorax(an: Anatomy, p: Placed, rand: Rand) -> None:
     for lb in lobes:
         comp = an.comps[f"lung_{lb}"]
         comp.xray_gain *= (dense - mu_cav) / (mu_lung - mu_cav)
+        comp.label_priority = 59  # the film's pneumothorax label: pleural air with no lung
+        # in front of or behind it, the lucent rim a reader points at
         piece = scale_about(comp.solid.pieces[0], anchor, fac)
         # a lobe's own boundary holes (the curved horizontal fissure) recoil with it
         shared = {id(h) for h in an.side_holes[side]}
