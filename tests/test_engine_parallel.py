@@ -137,3 +137,13 @@ def test_a_script_without_a_main_guard_still_renders_and_stops_retrying(tmp_path
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == str([[1, 2, 3]] * 5)
     assert done.stderr.count("rendering in-process from now on") == 1
+
+
+def test_auto_uses_only_the_cores_idle_now(processes):
+    """The default (0) renders in-process on a busy machine; a fixed setting is obeyed."""
+    assert parallel.spare_cores(4, "0.50 0.40 0.30 1/200 999") == 4  # only the reader runs
+    assert parallel.spare_cores(4, "3.90 3.00 2.00 3/200 999") == 2
+    assert parallel.spare_cores(2, "4.00 3.00 2.00 5/200 999") == 1
+    assert parallel.spare_cores(2, "garbled") == 2
+    processes(3)
+    assert parallel.process_count() == 3
