@@ -55,6 +55,9 @@ M: dict[str, Material] = {
     "calcium": _from_hu("calcium", 600.0),
     "tumour": _from_hu("tumour", 35.0),
     "plastic": _from_hu("plastic", 120.0),
-    "radiopaque": Material("radiopaque", 2500.0, 1.2),
+    # devices: CT clips at the scanner's top number, while on a film a barium-loaded stripe
+    # (catheters, the ET tube's line) and metal (lead coils, generator can) attenuate far
+    # more than the HU link gives; a 1 mm stripe must show like a rib's edge
+    "radiopaque": Material("radiopaque", 2500.0, 3.0),
     "metal": Material("metal", 3000.0, 4.0),
 }

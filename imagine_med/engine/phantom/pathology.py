@@ -620,7 +620,7 @@ def _et_tube(an: Anatomy, p: Placed, rand: Rand) -> None:
                      mid + np.array([0, 4, 45]) * s, mid, (mid + tip) / 2, tip])
     _add(an, p, "plastic", "air", tubes=Tubes.from_curve(ctrl, 4.2 * s), blur_px=0.8,
          label_priority=80, label_min_mm=1, xray_gain=1.0)
-    stripe = Tubes.from_curve(ctrl + np.array([2.5 * s, 0, 0]), 0.6)
+    stripe = Tubes.from_curve(ctrl + np.array([2.5 * s, 0, 0]), 0.8)
     _add(an, p, "radiopaque", "air", tubes=stripe, blur_px=0.5, label_priority=80)
     p.center = tip
     p.facts["tip_above_carina_mm"] = round(tip_h)
@@ -642,7 +642,7 @@ def _central_line(an: Anatomy, p: Placed, rand: Rand) -> None:
         ctrl.append([12 * s, 22 * s, svc_t[2] + 12 * s])
     ctrl += [svc_t + np.array([0, 0, 6 * s]), (svc_t + tip) / 2, tip]
     _add(an, p, "radiopaque", "blood", tubes=Tubes.from_curve(np.array(ctrl), 1.1),
-         blur_px=0.5, label_priority=80, xray_gain=0.6)
+         blur_px=0.5, label_priority=80)
     p.center = tip
     p.side = p.side or "right"
 
@@ -668,7 +668,7 @@ def _pacemaker(an: Anatomy, p: Placed, rand: Rand) -> None:
     atrial = np.array([*(np.array(loop[:2]) - np.array([0, 0, 4 * s])), *entry,
                        ra + np.array([0, 4, 4]) * s, ra + np.array([6, 14, 18]) * s])
     leads = Tubes.concat([Tubes.from_curve(rv, 1.2), Tubes.from_curve(atrial, 1.1)])
-    _add(an, p, "radiopaque", "blood", tubes=leads, blur_px=0.5, label_priority=80)
+    _add(an, p, "metal", "blood", tubes=leads, blur_px=0.5, label_priority=80)
     p.center = gen_c
     p.side = "left"
 
