@@ -845,9 +845,11 @@ def _ribs(rand: Rand, s, zT, cav_ab, y_cav, hv, adjust: Adjust) -> dict:
                 i = int(np.clip(np.searchsorted(phis, frac[2]), 2, len(phis) - 3))
                 disp = np.array([sx * -0.6, 0.3, -0.8]) * frac[3]
                 a_pts, b_pts = pts[: i + 1].copy(), pts[i:].copy()
-                gap = (b_pts[1] - b_pts[0]) * 0.6
-                a_pts[-1] = a_pts[-1] - gap
-                b_pts[0] = b_pts[0] + gap
+                # a 2-3 mm lucent break: the proximal end stops a rib radius short (its drawn
+                # end cap reaches that far), the distal fragment starts 1.5 mm on
+                along = (b_pts[1] - b_pts[0]) / np.linalg.norm(b_pts[1] - b_pts[0])
+                a_pts[-1] = a_pts[-1] - along * (r_rib[i] + 1.5 * s)
+                b_pts[0] = b_pts[0] + along * 1.5 * s
                 b_pts = b_pts + disp * np.exp(-np.arange(len(b_pts)) / 6.0)[:, None]
                 pieces = [(a_pts, r_rib[: i + 1], phis[: i + 1]), (b_pts, r_rib[i:], phis[i:])]
                 centerlines[("fracture", 0)] = pts[i] + disp * 0.4

@@ -91,7 +91,7 @@ def sentence(p: Placed, modality: str, supine: bool = False) -> str:
                 "(pneumoperitoneum)." if not ct else "Free intraperitoneal gas anteriorly "
                 "beneath the abdominal wall (pneumoperitoneum).")
     if n == "rib_fracture":
-        return (f"Displaced fracture of the {side} {_ordinal(p.rib or 6)} rib (posterolateral "
+        return (f"Displaced fracture of the {side} {_ordinal(p.rib or 6)} rib (posterior "
                 "arc), with a step in the cortex.")
     if n == "hiatus_hernia":
         return ("Hiatus hernia: a retrocardiac soft-tissue mass containing an air-fluid level, "

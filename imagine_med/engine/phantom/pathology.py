@@ -150,7 +150,9 @@ def plan_findings(findings: tuple[Finding, ...], exclude: tuple[str, ...], rand:
             adj.shift_x += (12.0 if p.side == "right" else -12.0)
         elif p.name == "rib_fracture":
             p.rib = p.rib or int(5 + rand.uniform(0, 4))
-            phi = 0.85 + rand.uniform(0, 0.3)  # posterolateral arc: seen in profile on PA
+            # the posterior arc where it crosses the lung field (40-65% of the half-width on a
+            # PA film): a break there shows against aerated lung, not in the rib crowd at the wall
+            phi = 0.45 + rand.uniform(0, 0.25)
             adj.rib_fracture = (p.side, p.rib, phi, [4.0, 6.5, 9.0][lvl])
             p.facts["phi"] = phi
         elif p.name == "mediastinal_widening":
