@@ -374,9 +374,11 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     main_bronchi = Tubes.concat([Tubes.from_polyline(rmb, 7 * s), Tubes.from_polyline(lmb, 6 * s)])
     # gain: the air column must read through the dense mediastinum, as processed films show it;
     # the main bronchi run into the hila beside lung, so they need far less
-    # the trachea is drawn from the carina up, so its rounded end cap sits in the neck instead
-    # of showing as a dark disc at the carina
-    for tubes, gain in ((Tubes.from_polyline(trachea[::-1], 9 * s), 2.0), (main_bronchi, 1.4)):
+    # the trachea is drawn from the carina up to the larynx, above the film's top edge, so
+    # neither end shows a rounded cap (a dark disc at the carina, a dome in the neck)
+    larynx = trachea[0] + np.array([0, 4, 60]) * s
+    airway = Tubes.from_polyline(np.vstack([trachea[::-1], larynx]), 9 * s)
+    for tubes, gain in ((airway, 2.0), (main_bronchi, 1.4)):
         scene.add(Component("trachea", "air", "cavity", tubes=tubes, label_priority=29,
                             blur_px=1.2, shell_mm=1.5, shell_material="soft", xray_gain=gain))
     scene.points["carina"] = carina

@@ -445,8 +445,9 @@ def _detector(line: np.ndarray, view: View, rng: np.random.Generator,
     cq = ndimage.gaussian_filter(b4[::2, ::2], np.sqrt(128.0) / (px * 4), mode="nearest")
     tc = (cq - lo) / span
     knee, a = 0.55, 0.1  # above the knee the coarse band saturates toward knee + a
-    tc = np.where(tc > knee, knee + a * (1 - np.exp(-(tc - knee) / a)), tc) - cq / span
-    t = _resize(_resize(tc, *b4.shape) + b4 / span, q.shape[0], q.shape[1])
+    fc = np.where(tc > knee, knee + a * (1 - np.exp(-(tc - knee) / a)), tc)
+    # the curved coarse band plus the middle band (4 mm base minus coarse band) as it is
+    t = _resize(_resize(fc - cq / span, *b4.shape) + b4 / span, q.shape[0], q.shape[1])
     t = np.clip(t, 0, None) ** 1.1 + 1.6 * detail / span
     out = 36 + 218 * t
     out[q < 0.05] = np.minimum(out[q < 0.05], 10)
