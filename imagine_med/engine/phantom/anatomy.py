@@ -222,10 +222,24 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
         for sx in SIDES.values():
             # set deep in the chest wall: only the lower part protrudes, so the upper margin
             # fades into the wall and the inframammary fold is the sharp edge
-            c = np.array([sx * 0.46 * rx_b, ry_b - 22 * s, z_dome_r - 14 * s])
-            br = ellipsoid(c, np.array([60, 66, 66]) * bsz, rotation(pitch=-0.35))
-            scene.add(Component("breast", "breast", "air", Solid([br], [torso]),
-                                label_priority=4, label_min_mm=8))
+            # upright, the breast hangs: thickest at its lower pole, tapering up into the wall;
+            # supine it flattens and falls to the side. A thinner cap (AP radius well under
+            # the others) keeps it a soft density over the lower zones, not a bright disc
+            if posture == "supine":
+                c = np.array([sx * 0.6 * rx_b, ry_b - 26 * s, z_dome_r - 22 * s])
+                radii, pitch = np.array([64, 42, 58]), -0.6
+            else:
+                c = np.array([sx * 0.46 * rx_b, ry_b - 24 * s, z_dome_r - 18 * s])
+                radii, pitch = np.array([58, 50, 60]), -0.55
+            # three nested shells, each a third of the density: where the breast meets the
+            # chest wall its thickness rises in three small steps at different heights, so
+            # that junction fades instead of drawing a sharp arc across the chest
+            for k, f in enumerate((1.0, 0.86, 0.72)):
+                br = ellipsoid(c - [0, (1 - f) * 20 * s, 0], radii * bsz * f,
+                               rotation(pitch=pitch))
+                scene.add(Component("breast", "breast", "air", Solid([br], [torso]),
+                                    label_priority=4, label_min_mm=8, labelled=k == 0,
+                                    xray_gain=1 / 3, ct=k == 0))
 
     # ---- mediastinum, heart, great vessels -------------------------------------------------
     # the superior mediastinum: one deep ellipsoid (sternum-side narrow, so the lungs still
