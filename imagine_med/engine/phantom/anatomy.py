@@ -439,7 +439,8 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     # only along a curved anterior junction, never along the midline plane itself
     ant_med = _rhombus(shift * 0.6, y_cav + b_mid * 0.55, 16 * s, b_mid * 0.6, zT(-2),
                        zT(12))
-    if view == "ct":  # on a slice: the thin triangle of thymic fat behind the sternum
+    if view in ("ct", "lateral"):  # a slice, or a lateral film's retrosternal clear space:
+        # only the thin triangle of thymic fat behind the sternum
         ant_med = _rhombus(shift * 0.6, y_cav + b_mid * 0.75, 9 * s, b_mid * 0.4, zT(-2),
                            zT(12))
     common_holes = [dome_r_c, dome_l_c, med, med_low, para, ant_med]
@@ -638,6 +639,8 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     _spine(scene, s, zT, y_cav, b_mid, elderly)
     _sternum(scene, s, zT, y_cav, b_mid)
     _shoulders(scene, rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top, view, body_pieces)
+    if view == "lateral":
+        _lateral_film(scene, s, zT, cavity, wall, [dome_r_c, dome_l_c, para], torso)
 
     land["thorax_width"] = thorax
     scene.params.update({"kx": kx, "ky": ky, "s": s, "elderly": float(elderly)})
@@ -1088,3 +1091,36 @@ def _humeral_shaft(sx: float, s: float, head: np.ndarray) -> Convex:
 
 def box_convex(lo, hi) -> Convex:
     return box(lo, hi)
+
+
+def _lateral_film(scene: Scene, s: float, zT, cavity: Convex, wall: Convex,
+                  lung_holes: list[Convex], torso: Convex) -> None:
+    """Lateral-film-only corrections to the oval chest model. A real thorax is widest at the
+    back (the lungs fill the paravertebral gutters beside the spine), so on a lateral the
+    posterior lungs overlie the vertebral bodies; the paraspinal muscles bulge behind the
+    spine, so the back of the body lies well behind the spinous processes; the clavicles,
+    lifted with the raised arms, are crossed obliquely rather than along their length."""
+    (cc, _R, cr) = cavity.quadrics[0].params
+    gutter = ellipsoid(cc + np.array([0, -0.42 * cr[1], -8 * s]),
+                       cr * np.array([1.0, 0.62, 0.97]), None,
+                       halfspace([0, -1, 0], cr[1] - cc[1] - 6 * s))
+    scene.add(Component("lung_gutter", "lung", "muscle", Solid([gutter], [cavity, *lung_holes]),
+                        labelled=False, ct=False))
+    # filled in only outside the torso as the film shows it (clipped to the wall)
+    shown = Convex([*torso.quadrics, *wall.quadrics], torso.bounds)
+    wc, _Rw, wr = wall.quadrics[0].params
+    back = np.array([0, 14 * s, 0])  # the back outline: the wall's curve, further back
+    bulge = ellipsoid([0, 20 * s - torso.bounds[1][1], zT(7)], np.array([70, 40, 300]) * s,
+                      None, ellipsoid_q(wc - back, wr + back),
+                      halfspace([0, 0, 1], torso.bounds[1][2] + 20 * s))
+    scene.add(Component("muscle", "muscle", "air", Solid([bulge], [shown]), labelled=False,
+                        ct=False))
+    for comp in scene.find("clavicle"):
+        comp.view_gain = {"lateral": 0.5}
+    # the end plates are seen edge-on: a thinner cortex keeps the bodies from reading as
+    # hollow boxes
+    for comp in scene.find("spine"):
+        if comp.solid is not None and comp.xray:
+            comp.shell_mm = 0.8 * s
+        elif comp.xray:  # the neural arches: pedicles and spinous processes behind the bodies
+            comp.view_gain = {"lateral": 1.2}
