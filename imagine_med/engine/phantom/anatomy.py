@@ -208,9 +208,16 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     scene.add(Component("muscle", "muscle", "fat", Solid([cap_m]), label_priority=2))
     # lateral film: the arms are raised, so the shoulder girdle's bulk outside the chest wall
     # leaves the beam (a film-only correction; the label map keeps the body outline)
-    wall = ellipsoid(cav_center, cav_radii + np.array([14 * s + fat, 14 * s + fat, 85 * s]))
-    for piece in (torso, cap):
-        scene.add(Component("body", "air", "fat", Solid([piece], [wall]),
+    # the front outline is its own curve (an elliptic cylinder across the body): straight
+    # down the sternum, curving back above the manubrium toward the neck
+    side_x = [[0, 0, 1.0], [1.0, 0, 0], [0, 1.0, 0]]  # cylinder axis along x
+    front = cylinder_q(cav_center - np.array([0, 40 * s, 0]),
+                       [ry_b - y_cav + 44 * s, cav_radii[2] + 48 * s], side_x)
+    wall = ellipsoid(cav_center, cav_radii + np.array([14 * s + fat, 14 * s + fat, 85 * s]),
+                     None, front)
+    for piece, tissue, under in ((torso, "air", "fat"), (cap, "air", "fat"),
+                                 (torso_m, "fat", "muscle"), (cap_m, "fat", "muscle")):
+        scene.add(Component("body", tissue, under, Solid([piece], [wall]),
                             labelled=False, ct=False, film_views=("lateral",)))
     # the thoracic cavity (and upper abdomen): mediastinal / extrapleural fat by default
     cav_piece = cavity.with_(halfspace([0, 0, 1], z_top - 4 * s))
@@ -1109,14 +1116,20 @@ def _lateral_film(scene: Scene, s: float, zT, cavity: Convex, wall: Convex,
     # filled in only outside the torso as the film shows it (clipped to the wall)
     shown = Convex([*torso.quadrics, *wall.quadrics], torso.bounds)
     wc, _Rw, wr = wall.quadrics[0].params
-    back = np.array([0, 14 * s, 0])  # the back outline: the wall's curve, further back
-    bulge = ellipsoid([0, 20 * s - torso.bounds[1][1], zT(7)], np.array([70, 40, 300]) * s,
-                      None, ellipsoid_q(wc - back, wr + back),
-                      halfspace([0, 0, 1], torso.bounds[1][2] + 20 * s))
+    # the back outline: the wall's back curve, 28 mm further back
+    top = torso.bounds[1][2] + 40 * s  # rounded off above the shoulders, into the neck
+    bulge = ellipsoid([0, 60 * s - torso.bounds[1][1], zT(9)], [70 * s, 80 * s, top - zT(9)],
+                      None, ellipsoid_q(wc - np.array([0, 14 * s, 0]),
+                                        wr + np.array([0, 14 * s, 100 * s])))
     scene.add(Component("muscle", "muscle", "air", Solid([bulge], [shown]), labelled=False,
                         ct=False))
     for comp in scene.find("clavicle"):
         comp.view_gain = {"lateral": 0.5}
+    for comp in scene.find("sternum"):
+        comp.film_views = ("pa", "ap")
+    scene.add(Component("sternum", "cancellous", "muscle", _lateral_sternum(s, zT, cc, cr),
+                        shell_mm=0.8 * s, shell_material="cortical", label_priority=9,
+                        label_min_mm=3, xray_gain=1.0, ct=False))
     # the end plates are seen edge-on: a thinner cortex keeps the bodies from reading as
     # hollow boxes
     for comp in scene.find("spine"):
@@ -1124,3 +1137,29 @@ def _lateral_film(scene: Scene, s: float, zT, cavity: Convex, wall: Convex,
             comp.shell_mm = 0.8 * s
         elif comp.xray:  # the neural arches: pedicles and spinous processes behind the bodies
             comp.view_gain = {"lateral": 1.2}
+
+
+def _lateral_sternum(s: float, zT, cc: np.ndarray, cr: np.ndarray) -> Solid:
+    """The sternum as a lateral film shows it: a gently curved plate just in front of the
+    cavity, so it slopes forward from the manubrium (set back at the thoracic inlet) to the
+    xiphoid; a wider, thicker manubrium meets the body at the sternal angle (T4-5)."""
+
+    def front(z: float) -> np.ndarray:
+        f = np.sqrt(max(1e-4, 1 - ((z - cc[2]) / cr[2]) ** 2))
+        return np.array([0.0, cc[1] + cr[1] * f + 6 * s, z])
+
+    pieces = []
+    angle = zT(4.4)
+    for z0, z1, half_w, thick in ((zT(2.3), angle + 2 * s, 25 * s, 14 * s),
+                                  (angle - 2 * s, zT(6.6), 15 * s, 11 * s),
+                                  (zT(6.6), zT(9.2), 15 * s, 10 * s)):
+        p0, p1 = front(z0), front(z1)
+        t = p1 - p0
+        n = np.array([0.0, -t[2], t[1]]) / np.hypot(t[1], t[2])  # anterior unit normal
+        d = float(n @ p0)
+        lo = np.array([-half_w, min(p0[1], p1[1]) - thick - 2 * s, z1])
+        hi = np.array([half_w, max(p0[1], p1[1]) + 2 * s, z0])
+        pieces.append(Convex([halfspace(n, d), halfspace(-n, -(d - thick)),
+                              halfspace([1, 0, 0], half_w), halfspace([-1, 0, 0], half_w),
+                              halfspace([0, 0, 1], z0), halfspace([0, 0, -1], -z1)], (lo, hi)))
+    return Solid(pieces)
