@@ -647,7 +647,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     _sternum(scene, s, zT, y_cav, b_mid)
     _shoulders(scene, rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top, view, body_pieces)
     if view == "lateral":
-        _lateral_film(scene, s, zT, cavity, wall, [dome_r_c, dome_l_c, para], torso)
+        _lateral_film(scene, s, zT, cavity, wall, [dome_r_c, dome_l_c, para], body_pieces)
 
     land["thorax_width"] = thorax
     scene.params.update({"kx": kx, "ky": ky, "s": s, "elderly": float(elderly)})
@@ -1101,7 +1101,7 @@ def box_convex(lo, hi) -> Convex:
 
 
 def _lateral_film(scene: Scene, s: float, zT, cavity: Convex, wall: Convex,
-                  lung_holes: list[Convex], torso: Convex) -> None:
+                  lung_holes: list[Convex], body: list[Convex]) -> None:
     """Lateral-film-only corrections to the oval chest model. A real thorax is widest at the
     back (the lungs fill the paravertebral gutters beside the spine), so on a lateral the
     posterior lungs overlie the vertebral bodies; the paraspinal muscles bulge behind the
@@ -1114,14 +1114,15 @@ def _lateral_film(scene: Scene, s: float, zT, cavity: Convex, wall: Convex,
     scene.add(Component("lung_gutter", "lung", "muscle", Solid([gutter], [cavity, *lung_holes]),
                         labelled=False, ct=False))
     # filled in only outside the torso as the film shows it (clipped to the wall)
-    shown = Convex([*torso.quadrics, *wall.quadrics], torso.bounds)
+    shown = [Convex([*piece.quadrics, *wall.quadrics], piece.bounds) for piece in body]
+    torso = body[0]
     wc, _Rw, wr = wall.quadrics[0].params
     # the back outline: the wall's back curve, 28 mm further back
     top = torso.bounds[1][2] + 40 * s  # rounded off above the shoulders, into the neck
-    bulge = ellipsoid([0, 60 * s - torso.bounds[1][1], zT(9)], [70 * s, 80 * s, top - zT(9)],
+    bulge = ellipsoid([0, 50 * s - torso.bounds[1][1], zT(9)], [70 * s, 80 * s, top - zT(9)],
                       None, ellipsoid_q(wc - np.array([0, 14 * s, 0]),
                                         wr + np.array([0, 14 * s, 100 * s])))
-    scene.add(Component("muscle", "muscle", "air", Solid([bulge], [shown]), labelled=False,
+    scene.add(Component("muscle", "muscle", "air", Solid([bulge], shown), labelled=False,
                         ct=False))
     for comp in scene.find("clavicle"):
         comp.view_gain = {"lateral": 0.5}
