@@ -1128,6 +1128,11 @@ def _lateral_film(scene: Scene, s: float, zT, cavity: Convex, wall: Convex,
         comp.view_gain = {"lateral": 0.5}
     for comp in scene.find("sternum"):
         comp.film_views = ("pa", "ap")
+    # the aortic arch (the CT tube: ascending, arch, descending) outlined by lung above the
+    # hila; frontal films draw only the knob
+    for comp in scene.find("aorta"):
+        if comp.tubes is not None:
+            comp.xray, comp.xray_gain = True, 6.0
     scene.add(Component("sternum", "cancellous", "muscle", _lateral_sternum(s, zT, cc, cr),
                         shell_mm=0.8 * s, shell_material="cortical", label_priority=9,
                         label_min_mm=3, xray_gain=1.0, ct=False))
