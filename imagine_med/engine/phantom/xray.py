@@ -359,7 +359,8 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
     for order, comp in enumerate(tube_jobs, start=len(scene.components)):
         if comp.show_with and comp.show_with not in lengths:
             continue
-        delta = (M[comp.material].mu_mm - M[comp.container].mu_mm) * comp.xray_gain
+        gain = (comp.view_gain or {}).get(view.name, comp.xray_gain)
+        delta = (M[comp.material].mu_mm - M[comp.container].mu_mm) * gain
         outline = comp.outline > 0 and comp.shell_material is not None
         img, edge, mask = draw_tubes(comp.tubes, view, outline)
         contrib = delta * img
