@@ -548,7 +548,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
             continue
         comps[f"vessels_{lobe}"] = scene.add(Component(
             "pulmonary_vessels", "blood", "lung", tubes=trees[lobe], label_priority=17,
-                            blur_px=0.6, xray_gain=2.2, fade_with="consolidation", labelled=True,
+                            blur_px=1.0, xray_gain=2.8, fade_with="consolidation", labelled=True,
                             label_min_mm=2.5))
         comps[f"bronchi_{lobe}"] = scene.add(Component(
             "airway", "air", "consolidation", tubes=bronchi[lobe], label_priority=17,
@@ -635,7 +635,7 @@ def _stems(s: float, hila: dict, lac: np.ndarray, f: float
     art = _bend(h, _unit(course), root, np.full(6, 8.5 * s), r_end, _STEM_PIECES)
     up = np.array([_VEIN[lb][1] for lb in LOBES])
     v_root = h + np.array([_VEIN[lb][0] for lb in LOBES]) * mirror
-    entry = lac + np.c_[mirror[:, 0] * 26 * f, np.full(6, 4 * s), 10 * s * up]
+    entry = lac + np.c_[mirror[:, 0] * 34 * f, np.full(6, 4 * s), 10 * s * up]  # its wall
     vein = _bend(entry, _unit(np.c_[mirror[:, 0], np.zeros(6), 0.3 * up]), v_root,
                  np.full(6, 7 * s), np.full(6, 4.5 * s), _STEM_PIECES)
     stems = {}
@@ -694,7 +694,7 @@ def _lung_trees(rand: Rand, s: float, hila: dict, lac: np.ndarray, f: float,
     segs, grp, tip = _grow_tree(roots[k], np.concatenate(targets), counts, r_twig, jitter, 0,
                                 exponent=3.0 if ct else 2.7, leaf_size=1 if ct else 2,
                                 wobble=1.5 if ct else 2.0,
-                                dirs=dirs[k], pieces=(2, 1) if ct else (3, 1))
+                                dirs=dirs[k], pieces=(2, 2) if ct else (3, 2))
     if ct:
         segs, grp = _terminal_forks(segs, grp, tip, roots[k], jitter, s)
         segs.r0, segs.r1 = np.minimum(segs.r0, 5.5 * s), np.minimum(segs.r1, 5 * s)
@@ -769,9 +769,9 @@ def _grow_tree(roots: np.ndarray, pts: np.ndarray, counts, r_leaf: float, jitter
         if leaf.any():  # leaves: one twig to each remaining target
             n = int(sizes[leaf].sum())
             a = np.repeat(pos[leaf], sizes[leaf], axis=0)
-            seg = _bend(a, np.repeat(tan[leaf], sizes[leaf], axis=0),
-                        pts[_ranges(starts[leaf], sizes[leaf])], np.full(n, r_leaf),
-                        np.full(n, 0.8 * r_leaf), pieces[1])
+            ta = np.repeat(tan[leaf], sizes[leaf], axis=0)
+            seg = _bend(a, ta, a + _lean(ta, pts[_ranges(starts[leaf], sizes[leaf])] - a),
+                        np.full(n, r_leaf), np.full(n, 0.8 * r_leaf), pieces[1])
             tip = np.zeros((n, pieces[1]), bool)
             tip[:, -1] = True
             out.append((*seg[:4], np.repeat(np.repeat(grp[leaf], sizes[leaf]), pieces[1]),
@@ -794,8 +794,8 @@ def _grow_tree(roots: np.ndarray, pts: np.ndarray, counts, r_leaf: float, jitter
         pts[idx] = sub[order]  # each node's slice now sorted along its principal axis
         j = jitter[(counter + np.arange(len(starts))) % len(jitter)]
         counter += len(starts)
-        reach = np.linalg.norm(c - pos, axis=1, keepdims=True)
-        q = pos + (c - pos) * 0.4 + tan * reach * 0.15 + j * wobble
+        step = (c - pos) * 0.4 + tan * np.linalg.norm(c - pos, axis=1, keepdims=True) * 0.15
+        q = pos + _lean(tan, step) + j * wobble
         big = sizes - sizes // 2
         seg = _bend(pos, tan, q, r_leaf * sizes ** (1 / exponent),
                     r_leaf * big ** (1 / exponent), pieces[0])
@@ -807,7 +807,7 @@ def _grow_tree(roots: np.ndarray, pts: np.ndarray, counts, r_leaf: float, jitter
     return Tubes(p0, p1, r0, r1), g, tip
 
 
-MAX_TURN = 0.55  # rad: a daughter leaves its parent's course at most ~32 degrees off
+MAX_TURN = 0.5  # rad: a daughter leaves its parent's course at most ~29 degrees off
 
 
 def _bend(a: np.ndarray, tan: np.ndarray, b: np.ndarray, r0: np.ndarray, r1: np.ndarray,
@@ -818,17 +818,28 @@ def _bend(a: np.ndarray, tan: np.ndarray, b: np.ndarray, r0: np.ndarray, r1: np.
     branch, and the course at each b."""
     chord = b - a
     length = np.linalg.norm(chord, axis=1, keepdims=True)
-    d = chord / np.maximum(length, 1e-9)
-    cos = np.clip((tan * d).sum(axis=1, keepdims=True), -1.0, 1.0)
-    turn = np.minimum(np.arccos(cos), MAX_TURN)
-    w = _unit(d - cos * tan)
-    start = np.cos(turn) * tan + np.sin(turn) * w
-    ctrl = a + start * (0.45 * length)
-    u = np.linspace(0.0, 1.0, n + 1)[None, :, None]
+    ctrl = a + _toward(tan, chord / np.maximum(length, 1e-9), MAX_TURN) * (0.45 * length)
+    # pieces shorter at the ends, so the first and last follow the curve's tangents
+    u = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n + 1)))[None, :, None]
     pts = (1 - u) ** 2 * a[:, None] + 2 * u * (1 - u) * ctrl[:, None] + u**2 * b[:, None]
     rr = r0[:, None] + (r1 - r0)[:, None] * u[..., 0]
     return (pts[:, :-1].reshape(-1, 3), pts[:, 1:].reshape(-1, 3), rr[:, :-1].ravel(),
             rr[:, 1:].ravel(), _unit(b - ctrl))
+
+
+def _lean(tan: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """A branch's chord `step`, turned to within 1.6 MAX_TURN of its parent's course (same
+    length): daughters lean on the parent's course, no branch turns back on itself."""
+    length = np.linalg.norm(step, axis=1, keepdims=True)
+    return _toward(tan, step / np.maximum(length, 1e-9), 1.6 * MAX_TURN) * length
+
+
+def _toward(tan: np.ndarray, d: np.ndarray, limit: float) -> np.ndarray:
+    """The unit direction d, turned back toward the course `tan` until at most `limit`
+    radians off it."""
+    cos = np.clip((tan * d).sum(axis=1, keepdims=True), -1.0, 1.0)
+    turn = np.minimum(np.arccos(cos), limit)
+    return np.cos(turn) * tan + np.sin(turn) * _unit(d - cos * tan)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -861,15 +872,16 @@ def _inside(sol: Solid, pts: np.ndarray) -> np.ndarray:
 def _terminal_forks(t: Tubes, grp: np.ndarray, leaf: np.ndarray, roots: np.ndarray,
                     jitter: np.ndarray, s: float) -> tuple[Tubes, np.ndarray]:
     """Two more generations of forks at every twig's end (CT): each twig splits into two
-    thinner ones about 30 degrees either side of a course between its own and the way out
-    from its tree's root (the hilum), and each of those again in a plane turned a quarter
-    round. The cheap way to the density of small vessels a slice cuts through (as dots, and
-    as short lines that point away from the hilum); the tree stays in 3D, so every plane
-    sees the same vessels. Returns the tree with its forks, and the tree of each segment."""
+    thinner ones about 30 degrees either side of a course between its own (weighted two to
+    one) and the way out from its tree's root (the hilum), and each of those again in a plane
+    turned a quarter round. The cheap way to the density of small vessels a slice cuts
+    through (as dots, and as short lines that point away from the hilum); the tree stays in
+    3D, so every plane sees the same vessels. Returns the tree with its forks, and the tree
+    of each segment."""
     parts, groups = [t], [grp]
     a, b, r, g = t.p0[leaf], t.p1[leaf], t.r1[leaf], grp[leaf]
     out = b - roots[g]
-    d = (b - a) / np.maximum(np.linalg.norm(b - a, axis=1, keepdims=True), 1e-6)
+    d = 2 * (b - a) / np.maximum(np.linalg.norm(b - a, axis=1, keepdims=True), 1e-6)
     d += out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-6)
     d /= np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-6)
     j = jitter[np.arange(len(d)) % len(jitter)]
