@@ -660,9 +660,9 @@ def _lung_trees(rand: Rand, s: float, hila: dict, lac: np.ndarray, f: float,
     down to ~2 mm for air bronchograms, per lobe, and the stems per side."""
     jitter = rand.normal((4096, 3))
     ct = view == "ct"
-    n_attr = {"rul": 140, "rml": 70, "rll": 180, "lul": 135, "lingula": 65, "lll": 165}
+    n_attr = {"rul": 112, "rml": 56, "rll": 144, "lul": 108, "lingula": 52, "lll": 132}
     if ct:
-        n_attr = {k: 6 * v for k, v in n_attr.items()}
+        n_attr = {k: round(7.5 * v) for k, v in n_attr.items()}
     cand = rand.uniform(0, 1, (20000 if ct else 3400, 3))
     stems, roots, dirs = _stems(s, hila, lac, f)
     targets, counts, grown = [], [], []
@@ -690,11 +690,11 @@ def _lung_trees(rand: Rand, s: float, hila: dict, lac: np.ndarray, f: float,
     if not grown:
         return trees, bronchi, air_bronchi, sides
     k = np.array([2 * LOBES.index(lb) + i for lb in grown for i in (0, 1)])
-    r_twig = (0.7 if ct else 0.95) * s
+    r_twig = (0.7 if ct else 0.85) * s
     segs, grp, tip = _grow_tree(roots[k], np.concatenate(targets), counts, r_twig, jitter, 0,
                                 exponent=3.0 if ct else 2.7, leaf_size=1 if ct else 2,
                                 wobble=1.5 if ct else 2.0,
-                                dirs=dirs[k], pieces=(2, 2) if ct else (3, 2))
+                                dirs=dirs[k], pieces=(2, 2))
     if ct:
         segs, grp = _terminal_forks(segs, grp, tip, roots[k], jitter, s)
         segs.r0, segs.r1 = np.minimum(segs.r0, 5.5 * s), np.minimum(segs.r1, 5 * s)
