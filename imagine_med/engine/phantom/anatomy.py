@@ -338,8 +338,8 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
                     hila["right"]])
     lpa = np.array([tr_c, [32 * s + shift, 8 * s, -4 * s], [40 * s + shift * 0.7, -4 * s,
                                                             -6 * s], hila["left"]])
-    pa = Tubes.concat([Tubes.from_curve(rpa, np.array([13, 12, 11, 10]) * s, 4),
-                       Tubes.from_curve(lpa, np.array([13, 12, 11, 10]) * s, 4)])
+    pa = Tubes.concat([Tubes.from_curve(rpa, np.array([13, 12, 11, 10]) * s, 2),
+                       Tubes.from_curve(lpa, np.array([13, 12, 11, 10]) * s, 2)])
     scene.add(Component("pulmonary_artery", "blood", "lung", tubes=pa, label_priority=26,
                         blur_px=1.5, xray_gain=1.0))
     svc_t = Tubes.from_polyline(np.array([svc_top + np.array([0, 0, 90 * s]), svc_top, svc_bot]),
