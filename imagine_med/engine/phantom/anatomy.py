@@ -694,7 +694,7 @@ def _lung_trees(rand: Rand, s: float, hila: dict, lac: np.ndarray, f: float,
     segs, grp, tip = _grow_tree(roots[k], np.concatenate(targets), counts, r_twig, jitter, 0,
                                 exponent=3.0 if ct else 2.7, leaf_size=1 if ct else 2,
                                 wobble=1.5 if ct else 2.0,
-                                dirs=dirs[k], pieces=(2, 2))
+                                dirs=dirs[k], pieces=(2, 1) if ct else (2, 2))
     if ct:
         segs, grp = _terminal_forks(segs, grp, tip, roots[k], jitter, s)
         segs.r0, segs.r1 = np.minimum(segs.r0, 5.5 * s), np.minimum(segs.r1, 5 * s)
@@ -707,9 +707,8 @@ def _lung_trees(rand: Rand, s: float, hila: dict, lac: np.ndarray, f: float,
         art = segs.subset(slice(cut[2 * i], cut[2 * i + 1]))
         t = segs.subset(slice(cut[2 * i], cut[2 * i + 2]))
         if ct:
-            side_dir = np.array([0.0, -0.6, 0.8])
-            bronchi[lobe] = _bronchi_from(art, s, min_r=1.6 * s, scale=1.0, side=side_dir)
-            air_bronchi[lobe] = _bronchi_from(art, s, min_r=0.9 * s, scale=1.0, side=side_dir)
+            air = _bronchi_from(art, s, min_r=0.9 * s, scale=1.0, side=np.array([0, -0.6, 0.8]))
+            air_bronchi[lobe], bronchi[lobe] = air, air.subset(air.r0 >= 1.6 * s)
         else:
             bronchi[lobe] = _bronchi_from(art, s)
         trees[lobe] = _vessel_sizes(t, hila[side], s, adjust, upright, not ct)
@@ -807,6 +806,10 @@ def _grow_tree(roots: np.ndarray, pts: np.ndarray, counts, r_leaf: float, jitter
     return Tubes(p0, p1, r0, r1), g, tip
 
 
+# where a branch of n pieces is cut: pieces shorter at the ends, so the first and last follow
+# the curve's tangents
+_SPACING = {n: (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n + 1)))[None, :, None]
+            for n in (1, 2, 3, 4)}
 MAX_TURN = 0.5  # rad: a daughter leaves its parent's course at most ~29 degrees off
 
 
@@ -819,8 +822,7 @@ def _bend(a: np.ndarray, tan: np.ndarray, b: np.ndarray, r0: np.ndarray, r1: np.
     chord = b - a
     length = np.linalg.norm(chord, axis=1, keepdims=True)
     ctrl = a + _toward(tan, chord / np.maximum(length, 1e-9), MAX_TURN) * (0.45 * length)
-    # pieces shorter at the ends, so the first and last follow the curve's tangents
-    u = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n + 1)))[None, :, None]
+    u = _SPACING[n]
     pts = (1 - u) ** 2 * a[:, None] + 2 * u * (1 - u) * ctrl[:, None] + u**2 * b[:, None]
     rr = r0[:, None] + (r1 - r0)[:, None] * u[..., 0]
     return (pts[:, :-1].reshape(-1, 3), pts[:, 1:].reshape(-1, 3), rr[:, :-1].ravel(),
