@@ -889,13 +889,13 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
         # distance to the nearest disc (half-way between vertebral centres)
         ph = ((p[:, 2] - levels[0]) / hv) % 1.0  # 0.5 half-way between body centres
         d = np.abs(ph - 0.5) * hv  # 0 at a disc centre
-        near_edge = np.hypot((p[:, 0]) / rx, (p[:, 1] - y_b) / ry) > 0.88
-        return np.where(d < 2.5 * s, 90.0,
-                        np.where((d < 3.7 * s) | near_edge, 1100.0, 360.0))
+        # a thin end plate (a slice through it is mostly its partial volume, not a white
+        # disc of cortex) and cancellous bone inside the body's cortical shell
+        return np.where(d < 2.5 * s, 90.0, np.where(d < 3.3 * s, 650.0, 300.0))
 
     # CT: the column with its disc texture; films: separate vertebral bodies (waisted, with
     # rounded end plates) whose disc spaces are real gaps, stacked along a gentle kyphosis
-    scene.add(Component("spine", "cancellous", "cavity", Solid([column]), shell_mm=1.8 * s,
+    scene.add(Component("spine", "cancellous", "cavity", Solid([column]), shell_mm=1.2 * s,
                         shell_material="cortical", label_priority=9, label_min_mm=3,
                         ct_texture=disc_hu, xray=False))
     bodies = []
@@ -921,7 +921,7 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
     scene.params["spine_hv"] = float(hv)
     scene.params["spine_y"] = float(y_b)
 
-    def arch_tubes(kyph: float, reach: float) -> Tubes:
+    def arch_tubes() -> Tubes:
         p0, p1, r0, r1 = [], [], [], []
 
         def seg(a, b, ra, rb):
@@ -932,28 +932,24 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
 
         for k in range(-1, 15):
             z = zT(k)
-            yb = y_b - ry - kyph * _kyphosis(z, s)
+            yb = y_b - ry - _kyphosis(z, s)
             for sx in (-1, 1):
                 ped_a = np.array([sx * (rx - 4 * s), yb + 2 * s, z + 2 * s])
-                ped_b = np.array([sx * (rx - 3 * s), yb - 12 * s * reach, z + 2 * s])
+                ped_b = np.array([sx * (rx - 3 * s), yb - 12 * s, z + 2 * s])
                 seg(ped_a, ped_b, 4.5 * s, 4.5 * s)
-                lam_b = np.array([0, yb - 24 * s * reach, z - 2 * s])
+                lam_b = np.array([0, yb - 24 * s, z - 2 * s])
                 seg(ped_b, lam_b, 3.5 * s, 3.5 * s)
-                tp = np.array([sx * 30 * s, yb - 20 * s * reach, z + 1 * s])
+                tp = np.array([sx * 30 * s, yb - 20 * s, z + 1 * s])
                 seg(ped_b, tp, 4.5 * s, 3.5 * s)
-            sp = np.array([0, yb - 44 * s * reach, z - 16 * s])
-            seg(np.array([0, yb - 24 * s * reach, z - 2 * s]), sp, 4.0 * s, 2.8 * s)
+            sp = np.array([0, yb - 44 * s, z - 16 * s])
+            seg(np.array([0, yb - 24 * s, z - 2 * s]), sp, 4.0 * s, 2.8 * s)
         return Tubes(np.array(p0), np.array(p1), np.array(r0), np.array(r1))
 
-    # films: the arches follow the kyphosis of the film's vertebral bodies; CT: they sit on the
-    # CT column (no kyphosis) and reach a little less far back, so the spinous process stays
-    # inside the paraspinal muscles instead of poking through the skin
-    scene.add(Component("spine", "cancellous", "muscle", tubes=arch_tubes(1.0, 1.0),
+    # films: the arches follow the kyphosis of the film's vertebral bodies; CT draws its own
+    # posterior elements on the slice (ct_spine.py)
+    scene.add(Component("spine", "cancellous", "muscle", tubes=arch_tubes(),
                         shell_mm=1.2 * s, shell_material="cortical", label_priority=9,
                         blur_px=1.4, xray_gain=0.55, view_gain={"lateral": 0.8}, ct=False))
-    scene.add(Component("spine", "cancellous", "muscle", tubes=arch_tubes(0.0, 0.8),
-                        shell_mm=1.2 * s, shell_material="cortical", label_priority=9,
-                        xray=False))
     scene.landmarks["y_spine"] = float(y_b)
 
 
