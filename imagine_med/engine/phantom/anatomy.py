@@ -16,6 +16,7 @@ from scipy.special import ndtr
 
 from imagine_med.engine.phantom.geometry import (
     Convex,
+    Quadric,
     Solid,
     Tubes,
     axis_rotation,
@@ -412,7 +413,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     scene.add(Component("spleen", "spleen", "cavity", Solid([spleen]), label_priority=19,
                         label_min_mm=20))
     scene.add(Component("stomach", "soft", "cavity", Solid([stom], [spleen]), label_priority=20,
-                        label_min_mm=20))
+                        label_min_mm=20, ct=view != "ct"))
     bubble_h = rand.uniform(14, 32) * s
     top_st = z_dome_l - 5 * s
     if posture == "upright":
@@ -421,8 +422,12 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
         bclip = halfspace([0, -1, 0], -(6 * s + 52 * s - bubble_h * 0.8))
     bubble = stom.with_(bclip)
     scene.add(Component("gastric_bubble", "air", "soft", Solid([bubble]), label_priority=21,
-                        label_min_mm=6))
+                        label_min_mm=6, ct=view != "ct"))
     land["z_bubble"] = top_st
+    if view == "ct":
+        _ct_stomach(scene, s, z_dome_l, dome_q([56 * s, 4 * s, z_dome_l - 5 * s], kx, ky),
+                    cavity, spleen, bubble_h)
+        _ct_liver_veins(scene, s, z_dome_r - dt, y_cav - b_mid + 39 * s)
 
     # ---- lungs: lobes by fissures ----------------------------------------------------------
     floor_r = halfspace([0, 0, -1], -(z_dome_r - 125 * s))
@@ -647,6 +652,40 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     return Anatomy(scene, lobe_pieces, lobe_holes, side_env, side_holes, cavity,
                    {"right": dome_r, "left": dome_l}, heart, hila, trees, bronchi,
                    ribs["centerlines"], body_pieces, comps, air_bronchi)
+
+
+def _ct_stomach(scene: Scene, s: float, z_dome: float, under_dome: Quadric, cavity: Convex,
+                spleen: Convex, bubble_h: float) -> None:
+    """CT: the stomach filling the space under the left dome (the film's smaller one left a
+    fat rim round it on a slice), a muscular wall round fluid, and its gas in front of a
+    flat air-fluid level (supine), instead of a uniform soft-tissue blob."""
+    wall = 4 * s
+    c, r = np.array([64 * s, 2 * s, z_dome - 55 * s]), np.array([58, 60, 66]) * s
+    stom = ellipsoid(c, r, rotation(roll=0.3), under_dome, *cavity.quadrics)
+    scene.add(Component("stomach", "fluid", "cavity", Solid([stom], [spleen]), shell_mm=wall,
+                        shell_material="muscle", label_priority=20, xray=False))
+    y_air = c[1] + r[1] - 0.8 * bubble_h - 8 * s
+    gas = stom.shrunk(wall).with_(halfspace([0, -1, 0], -y_air))
+    scene.add(Component("gastric_bubble", "air", "fluid", Solid([gas]), label_priority=21,
+                        xray=False))
+
+
+def _ct_liver_veins(scene: Scene, s: float, z_top: float, y_spine_front: float) -> None:
+    """CT: the IVC rising in front of the spine to meet the right, middle and left hepatic
+    veins just under the dome (unenhanced blood, a little darker than liver), then leaving
+    for the right atrium; drawn only inside the liver, so never in lung or fat."""
+    conf = np.array([-38 * s, -8 * s, z_top - 9 * s])  # the confluence, under the dome
+    ivc = np.array([[-22 * s, y_spine_front + 18 * s, z_top - 150 * s],
+                    [-30 * s, y_spine_front + 25 * s, z_top - 40 * s], conf,
+                    conf + np.array([8, 6, 25]) * s])
+    veins = [Tubes.from_polyline(ivc, np.array([11, 11, 9, 9]) * s)]
+    for mid, end, r in (([-35, -12, -6], [-80, -20, -25], 6.5),  # right
+                        ([-8, 30, -8], [-15, 65, -30], 5.5),  # middle
+                        ([25, 25, -8], [55, 40, -25], 5.0)):  # left
+        pts = np.array([conf, conf + np.array(mid) * s, conf + np.array(end) * s])
+        veins.append(Tubes.from_polyline(pts, np.array([r, 0.65 * r, 0.4 * r]) * s))
+    scene.add(Component("liver", "blood", "liver", tubes=Tubes.concat(veins), xray=False,
+                        show_with="liver"))
 
 
 def _kyphosis(z: float, s: float) -> float:
