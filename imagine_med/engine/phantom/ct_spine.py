@@ -73,40 +73,18 @@ def draw_vertebrae(hu: np.ndarray, labels: np.ndarray, x, y, z, px: float,
     box = np.s_[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     bx, by, bz = bx[box], by[box], bz[box]
     lab, h = labels[box], hu[box]
-    z_lo, z_hi = float(bz.min()), float(bz.max())
     post = np.zeros(bx.shape, bool)
     neck = np.zeros(bx.shape, bool)
-    ax = np.abs(bx)
     for k in range(-1, 15):
-        zc = L["t5"] - (k - 5) * hv
-        if zc + 14 * s < z_lo or zc - 2.2 * hv > z_hi:
-            continue
-        # pedicles: posterolateral bars from the upper two thirds of the body to the canal
-        ped_z = ((bz - zc - 2 * s) / (8 * s)) ** 4
-        post |= (((ax - 11 * s) / (3.8 * s)) ** 2 + ((by - y_back + 2 * s) / (9 * s)) ** 4
-                 + ped_z) <= 1
-        # ... which close the canal's front corners against the body
-        post |= ((bx / (11 * s)) ** 2 + ((by - y_c) / (10 * s)) ** 2 + ped_z <= 1) & (by > y_c)
-        # laminae: a roof behind the canal meeting at the spinous process, shingled (lower
-        # further back)
-        dz = bz - zc + 0.35 * np.maximum(y_c - by, 0)
-        post |= (((np.abs(bx / (16 * s)) ** 1.5 + np.abs((by - y_c) / (14 * s)) ** 1.5) <= 1)
-                 & (by < y_c + s) & (dz > -11 * s) & (dz < 9 * s))
-        # transverse processes: out and back from the pedicle-lamina junction
-        for sx in (-1, 1):
-            post |= _capsule(bx, by, bz, (sx * 12 * s, y_c + s, zc + 3 * s),
-                             (sx * 28 * s, y_c - 8 * s, zc + 3 * s), 4.5 * s, 4 * s, fz=1.5) <= 0
-        # spinous process: a thin blade sloping down and back to a tip inside the back muscles
-        tilt = np.radians(_SP_TILT[k])
-        reach = 19 * s
-        base = (0.0, y_c - 9 * s, zc - 2 * s)
-        tip = (0.0, base[1] - reach, base[2] - reach * np.tan(tilt))
-        post |= _capsule(bx, by, bz, base, tip, 4.5 * s, 3.5 * s, fx=0.6) <= 0
+        for lo, hi, part in _parts(L["t5"] - (k - 5) * hv, k, s, y_back, y_c):
+            w = _window(bx, by, bz, lo, hi)
+            if w is not None:
+                post[w] |= part(bx[w], by[w], bz[w])
     for p in _rib_starts(scene, s, y_back):  # rib neck and head, to the body's side
-        if abs(p[2] - 0.5 * (z_lo + z_hi)) > 0.5 * (z_hi - z_lo) + 20 * s:
-            continue
-        head = (np.sign(p[0]) * 16 * s, y_back + 5 * s, p[2] + 0.23 * hv)
-        neck |= _capsule(bx, by, bz, p, head, 4 * s, 4.5 * s) <= 0
+        head = np.array([np.sign(p[0]) * 16 * s, y_back + 5 * s, p[2] + 0.23 * hv])
+        w = _window(bx, by, bz, np.minimum(p, head) - 5 * s, np.maximum(p, head) + 5 * s)
+        if w is not None:
+            neck[w] |= _capsule(bx[w], by[w], bz[w], p, head, 4 * s, 4.5 * s) <= 0
     free = np.isin(lab, _YIELDS)
     neck &= free
     lab[neck], h[neck] = _RIB, M["rib"].hu
@@ -116,6 +94,56 @@ def draw_vertebrae(hu: np.ndarray, labels: np.ndarray, x, y, z, px: float,
         free | (lab == _SPINE))
     lab[canal], h[canal] = _BODY, CSF_HU
     _cortex(h, (lab == _SPINE) & (h >= 200), px)
+
+
+def _parts(zc: float, k: int, s: float, y_back: float, y_c: float) -> list:
+    """Level k's posterior elements (body centre at zc) as (box low, box high, inside test)."""
+    v = np.array
+
+    def pedicles(x, y, z):  # posterolateral bars from the upper two thirds of the body
+        ped_z = ((z - zc - 2 * s) / (8 * s)) ** 4
+        m = (((np.abs(x) - 11 * s) / (3.8 * s)) ** 2 + ((y - y_back + 2 * s) / (9 * s)) ** 4
+             + ped_z) <= 1
+        # ... which close the canal's front corners against the body
+        return m | ((x / (11 * s)) ** 2 + ((y - y_c) / (10 * s)) ** 2 + ped_z <= 1) & (y > y_c)
+
+    def laminae(x, y, z):  # a roof behind the canal meeting at the spinous process,
+        dz = z - zc + 0.35 * np.maximum(y_c - y, 0)  # shingled (lower further back)
+        return (((np.abs(x / (16 * s)) ** 1.5 + np.abs((y - y_c) / (14 * s)) ** 1.5) <= 1)
+                & (y < y_c + s) & (dz > -11 * s) & (dz < 9 * s))
+
+    def transverse(sx):  # out and back from the pedicle-lamina junction
+        a, b = v([sx * 12 * s, y_c + s, zc + 3 * s]), v([sx * 28 * s, y_c - 8 * s, zc + 3 * s])
+        pad = v([4.5, 4.5, 6.8]) * s
+        return (np.minimum(a, b) - pad, np.maximum(a, b) + pad,
+                lambda x, y, z: _capsule(x, y, z, a, b, 4.5 * s, 4 * s, fz=1.5) <= 0)
+
+    # spinous process: a thin blade sloping down and back to a tip inside the back muscles
+    reach = 19 * s
+    base = v([0.0, y_c - 9 * s, zc - 2 * s])
+    tip = base + v([0.0, -reach, -reach * np.tan(np.radians(_SP_TILT[k]))])
+    return [(v([-15 * s, y_back - 11 * s, zc - 6 * s]), v([15 * s, y_back + 7 * s, zc + 10 * s]),
+             pedicles),
+            (v([-16 * s, y_c - 14 * s, zc - 16 * s]), v([16 * s, y_c + s, zc + 9 * s]), laminae),
+            transverse(-1), transverse(1),
+            (np.minimum(base, tip) - 4.5 * s, np.maximum(base, tip) + 4.5 * s,
+             lambda x, y, z: _capsule(x, y, z, base, tip, 4.5 * s, 3.5 * s, fx=0.6) <= 0)]
+
+
+def _window(bx: np.ndarray, by: np.ndarray, bz: np.ndarray, lo, hi
+            ) -> tuple[slice, slice] | None:
+    """The pixel box of a slice (coordinate grids varying along rows or columns only) that
+    holds its points within the 3D box [lo, hi], or None."""
+    rows, cols = np.ones(bx.shape[0], bool), np.ones(bx.shape[1], bool)
+    for g, a, b in ((bx, lo[0], hi[0]), (by, lo[1], hi[1]), (bz, lo[2], hi[2])):
+        if g.shape[0] > 1 and g[0, 0] != g[-1, 0]:
+            rows &= (g[:, 0] >= a) & (g[:, 0] <= b)
+        else:
+            cols &= (g[0, :] >= a) & (g[0, :] <= b)
+    r, c = np.flatnonzero(rows), np.flatnonzero(cols)
+    if not len(r) or not len(c):
+        return None
+    return slice(r[0], r[-1] + 1), slice(c[0], c[-1] + 1)
 
 
 def _cortex(h: np.ndarray, bone: np.ndarray, px: float, mm: float = 1.3) -> None:
