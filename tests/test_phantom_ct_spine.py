@@ -1,5 +1,5 @@
-"""CT vertebrae: a bony ring round the spinal canal, cancellous bone inside a cortex, and
-spinous processes sloping down on a sagittal slice."""
+"""CT bones of the midline: a bony ring round the spinal canal, cancellous bone inside a
+cortex, spinous processes sloping down and a three-part sternum on a sagittal slice."""
 
 from __future__ import annotations
 
@@ -76,3 +76,16 @@ def test_sagittal_spinous_processes_slope_down():
     assert len(slopes) >= 3 and np.median(slopes) > 1.3  # steeper than 50 degrees
     # each spans more than a level's height: they overlap like roof tiles
     assert np.median(heights) > L["hv"]
+
+
+def test_sagittal_sternum_is_manubrium_body_and_xiphoid_leaning_forward_below():
+    for seed in (2, 5):
+        _hu, lab, p, _L = _slice("sagittal", 0.0, seed)
+        st = lab == ANATOMY["sternum"]
+        blobs, n = ndimage.label(st)
+        sizes = ndimage.sum(st, blobs, range(1, n + 1)) * p.px ** 2
+        assert (sizes > 40).sum() == 3  # three bones, parted by thin joints
+        rows, cols = np.nonzero(st)
+        top, bottom = cols[rows <= np.percentile(rows, 10)], cols[rows >= np.percentile(rows, 90)]
+        # columns run anterior -> posterior: the lower end sits further forward
+        assert (top.mean() - bottom.mean()) * p.px > 8

@@ -643,6 +643,8 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     _shoulders(scene, rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top, view, body_pieces)
 
     land["thorax_width"] = thorax
+    if view == "ct":
+        _ct_sternum(scene, s, zT, cav_ab, y_cav)
     scene.params.update({"kx": kx, "ky": ky, "s": s, "elderly": float(elderly)})
     scene.points.update({"hilum_right": hila["right"], "hilum_left": hila["left"],
                          "knob": knob_c, "dome_right_apex": np.array([-58 * s, 8 * s, z_dome_r]),
@@ -652,6 +654,38 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     return Anatomy(scene, lobe_pieces, lobe_holes, side_env, side_holes, cavity,
                    {"right": dome_r, "left": dome_l}, heart, hila, trees, bronchi,
                    ribs["centerlines"], body_pieces, comps, air_bronchi)
+
+
+def _ct_sternum(scene: Scene, s: float, zT, cav_ab, y_cav: float) -> None:
+    """CT: the sternum as a reader sees it on a sagittal slice, in place of the film's straight
+    slab: a thick manubrium, the sternal angle (a thin joint), the body and a thin tapering
+    xiphoid, lying on the front of the thoracic cavity, so it follows the chest's gentle
+    curve (forward as it goes down)."""
+    for c in scene.find("sternum"):
+        c.ct = False
+    # (top, bottom) in vertebral levels, half-widths at top and bottom, thickness (mm / s)
+    parts = ((2.4, 4.45, 27, 15, 13), (4.55, 8.6, 14, 16, 10.5), (8.7, 10.1, 9, 3, 5))
+    pieces = []
+    for k0, k1, w0, w1, th in parts:
+        z0, z1 = zT(k0), zT(k1)
+        p0 = np.array([0.0, y_cav + cav_ab(z0)[1] - 2 * s, z0])  # back surface, top
+        p1 = np.array([0.0, y_cav + cav_ab(z1)[1] - 2 * s, z1])  # ... bottom
+        d = (p0 - p1) / np.linalg.norm(p0 - p1)  # up along the bone
+        n = np.array([0.0, d[2], -d[1]])  # forward, normal to it in the midsagittal plane
+        # the sides narrow (or widen) from top to bottom
+        tan = (w0 - w1) * s / (z0 - z1)
+        side = [halfspace(np.array([sx, 0.0, -tan]) / np.hypot(1, tan),
+                          (w1 * s - tan * z1) / np.hypot(1, tan)) for sx in (1.0, -1.0)]
+        mid = 0.5 * (p0 + p1) + n * th * s / 2
+        lo = np.minimum(p0, p1) - np.array([max(w0, w1) * s, 2 * s, 0])
+        hi = np.maximum(p0, p1) + np.array([max(w0, w1) * s, th * s + 2 * s, 0])
+        pieces.append(Convex([halfspace(-n, -float(n @ p0)), halfspace(n, float(n @ p0) + th * s),
+                              halfspace([0, 0, 1], z0), halfspace([0, 0, -1], -z1), *side,
+                              ellipsoid_q(mid, [max(w0, w1) * s * 1.05, th * s * 0.62,
+                                                float(np.linalg.norm(p0 - p1))],
+                                          np.column_stack([[1.0, 0, 0], n, d]))], (lo, hi)))
+    scene.add(Component("sternum", "cancellous", "muscle", Solid(pieces), shell_mm=1.2 * s,
+                        shell_material="cortical", label_priority=9, xray=False))
 
 
 def _ct_stomach(scene: Scene, s: float, z_dome: float, under_dome: Quadric, cavity: Convex,
