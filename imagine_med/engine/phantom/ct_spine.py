@@ -14,14 +14,16 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from imagine_med.engine.phantom.labels import ANATOMY, LUNG_LABELS
+from imagine_med.engine.phantom.labels import ANATOMY, FINDINGS, LUNG_LABELS
 from imagine_med.engine.phantom.materials import M
 from imagine_med.engine.phantom.scene import Scene
 
 _SPINE, _RIB, _BODY = ANATOMY["spine"], ANATOMY["ribs"], ANATOMY["body"]
-# tissue a bone may replace: soft tissue and the lung's medial edge, never a finding
-_YIELDS = tuple(ANATOMY[n] for n in ("body", "subcutaneous_fat", "muscle", "mediastinal_fat",
-                                     "pulmonary_vessels", "fissure", *LUNG_LABELS))
+# tissue a bone may replace: soft tissue, the lung's medial edge and pleural fluid (the
+# model's pleural space reaches round the spine), never another finding
+_YIELDS = (*(ANATOMY[n] for n in ("body", "subcutaneous_fat", "muscle", "mediastinal_fat",
+                                  "pulmonary_vessels", "fissure", *LUNG_LABELS)),
+           FINDINGS["pleural_effusion"])
 # spinous process tilt below the horizontal (degrees) by level, C6 (-1) .. L2 (14): steepest
 # mid-thoracic, where each process overlaps the one below
 _SP_TILT = dict(zip(range(-1, 15), (12, 18, 28, 35, 45, 55, 62, 65, 65, 62, 55, 45, 32, 22,
