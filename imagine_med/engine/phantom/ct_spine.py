@@ -68,11 +68,10 @@ def draw_vertebrae(hu: np.ndarray, labels: np.ndarray, x, y, z, px: float,
     y_c = y_back - 6.5 * s  # canal centre: its front indents the body's back a little
     shape = labels.shape
     bx, by, bz = (np.broadcast_to(v, shape) for v in (x, y, z))
-    near = (np.abs(bx) < 42 * s) & (by > y_back - 42 * s) & (by < y_back + 10 * s)
-    rows, cols = np.flatnonzero(near.any(axis=1)), np.flatnonzero(near.any(axis=0))
-    if not len(rows):
+    box = _window(bx, by, bz, (-42 * s, y_back - 42 * s, -np.inf),
+                  (42 * s, y_back + 10 * s, np.inf))
+    if box is None:
         return
-    box = np.s_[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     bx, by, bz = bx[box], by[box], bz[box]
     lab, h = labels[box], hu[box]
     post = np.zeros(bx.shape, bool)
