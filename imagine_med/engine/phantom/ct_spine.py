@@ -114,10 +114,10 @@ def _parts(zc: float, k: int, s: float, y_back: float, y_c: float) -> list:
                 & (y < y_c + s) & (dz > -11 * s) & (dz < 9 * s))
 
     def transverse(sx):  # out and back from the pedicle-lamina junction
-        a, b = v([sx * 12 * s, y_c + s, zc + 3 * s]), v([sx * 28 * s, y_c - 8 * s, zc + 3 * s])
-        pad = v([4.5, 4.5, 6.8]) * s
+        a, b = v([sx * 12 * s, y_c + s, zc + 2 * s]), v([sx * 28 * s, y_c - 8 * s, zc + 2 * s])
+        pad = v([4.5, 4.5, 7.7]) * s  # as tall as the pedicles they spring from
         return (np.minimum(a, b) - pad, np.maximum(a, b) + pad,
-                lambda x, y, z: _capsule(x, y, z, a, b, 4.5 * s, 4 * s, fz=1.5) <= 0)
+                lambda x, y, z: _capsule(x, y, z, a, b, 4.5 * s, 4 * s, fz=1.7) <= 0)
 
     # spinous process: a thin blade sloping down and back to a tip inside the back muscles
     reach = 19 * s
