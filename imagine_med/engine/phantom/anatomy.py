@@ -16,6 +16,7 @@ from scipy.special import ndtr
 
 from imagine_med.engine.phantom.geometry import (
     Convex,
+    Quadric,
     Solid,
     Tubes,
     axis_rotation,
@@ -435,7 +436,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     scene.add(Component("spleen", "spleen", "cavity", Solid([spleen]), label_priority=19,
                         label_min_mm=20))
     scene.add(Component("stomach", "soft", "cavity", Solid([stom], [spleen]), label_priority=20,
-                        label_min_mm=20))
+                        label_min_mm=20, ct=view != "ct"))
     bubble_h = rand.uniform(14, 32) * s
     top_st = z_dome_l - 5 * s
     if posture == "upright":
@@ -444,8 +445,12 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
         bclip = halfspace([0, -1, 0], -(6 * s + 52 * s - bubble_h * 0.8))
     bubble = stom.with_(bclip)
     scene.add(Component("gastric_bubble", "air", "soft", Solid([bubble]), label_priority=21,
-                        label_min_mm=6))
+                        label_min_mm=6, ct=view != "ct"))
     land["z_bubble"] = top_st
+    if view == "ct":
+        _ct_stomach(scene, s, z_dome_l, dome_q([56 * s, 4 * s, z_dome_l - 5 * s], kx, ky),
+                    cavity, spleen, bubble_h)
+        _ct_liver_veins(scene, s, z_dome_r - dt, y_cav - b_mid + 39 * s)
 
     # ---- lungs: lobes by fissures ----------------------------------------------------------
     floor_r = halfspace([0, 0, -1], -(z_dome_r - 125 * s))
@@ -606,6 +611,8 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
         _lateral_film(scene, s, zT, cavity, wall, [dome_r_c, dome_l_c, para], body_pieces)
 
     land["thorax_width"] = thorax
+    if view == "ct":
+        _ct_sternum(scene, s, zT, cav_ab, y_cav)
     scene.params.update({"kx": kx, "ky": ky, "s": s, "elderly": float(elderly)})
     scene.points.update({"hilum_right": hila["right"], "hilum_left": hila["left"],
                          "knob": knob_c, "dome_right_apex": np.array([-58 * s, 8 * s, z_dome_r]),
@@ -615,6 +622,72 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     return Anatomy(scene, lobe_pieces, lobe_holes, side_env, side_holes, cavity,
                    {"right": dome_r, "left": dome_l}, heart, hila, trees, bronchi,
                    ribs["centerlines"], body_pieces, comps, air_bronchi)
+
+
+def _ct_sternum(scene: Scene, s: float, zT, cav_ab, y_cav: float) -> None:
+    """CT: the sternum as a reader sees it on a sagittal slice, in place of the film's straight
+    slab: a thick manubrium, the sternal angle (a thin joint), the body and a thin tapering
+    xiphoid, lying on the front of the thoracic cavity, so it follows the chest's gentle
+    curve (forward as it goes down)."""
+    for c in scene.find("sternum"):
+        c.ct = False
+    # (top, bottom) in vertebral levels, half-widths at top and bottom, thickness (mm / s)
+    parts = ((2.4, 4.45, 27, 15, 13), (4.55, 8.6, 14, 16, 10.5), (8.7, 10.1, 9, 3, 5))
+    pieces = []
+    for k0, k1, w0, w1, th in parts:
+        z0, z1 = zT(k0), zT(k1)
+        p0 = np.array([0.0, y_cav + cav_ab(z0)[1] - 2 * s, z0])  # back surface, top
+        p1 = np.array([0.0, y_cav + cav_ab(z1)[1] - 2 * s, z1])  # ... bottom
+        d = (p0 - p1) / np.linalg.norm(p0 - p1)  # up along the bone
+        n = np.array([0.0, d[2], -d[1]])  # forward, normal to it in the midsagittal plane
+        # the sides narrow (or widen) from top to bottom
+        tan = (w0 - w1) * s / (z0 - z1)
+        side = [halfspace(np.array([sx, 0.0, -tan]) / np.hypot(1, tan),
+                          (w1 * s - tan * z1) / np.hypot(1, tan)) for sx in (1.0, -1.0)]
+        mid = 0.5 * (p0 + p1) + n * th * s / 2
+        lo = np.minimum(p0, p1) - np.array([max(w0, w1) * s, 2 * s, 0])
+        hi = np.maximum(p0, p1) + np.array([max(w0, w1) * s, th * s + 2 * s, 0])
+        pieces.append(Convex([halfspace(-n, -float(n @ p0)), halfspace(n, float(n @ p0) + th * s),
+                              halfspace([0, 0, 1], z0), halfspace([0, 0, -1], -z1), *side,
+                              ellipsoid_q(mid, [max(w0, w1) * s * 1.05, th * s * 0.62,
+                                                float(np.linalg.norm(p0 - p1))],
+                                          np.column_stack([[1.0, 0, 0], n, d]))], (lo, hi)))
+    scene.add(Component("sternum", "cancellous", "muscle", Solid(pieces), shell_mm=1.2 * s,
+                        shell_material="cortical", label_priority=9, xray=False))
+
+
+def _ct_stomach(scene: Scene, s: float, z_dome: float, under_dome: Quadric, cavity: Convex,
+                spleen: Convex, bubble_h: float) -> None:
+    """CT: the stomach filling the space under the left dome (the film's smaller one left a
+    fat rim round it on a slice), a muscular wall round fluid, and its gas in front of a
+    flat air-fluid level (supine), instead of a uniform soft-tissue blob."""
+    wall = 4 * s
+    c, r = np.array([64 * s, 2 * s, z_dome - 55 * s]), np.array([58, 60, 66]) * s
+    stom = ellipsoid(c, r, rotation(roll=0.3), under_dome, *cavity.quadrics)
+    scene.add(Component("stomach", "fluid", "cavity", Solid([stom], [spleen]), shell_mm=wall,
+                        shell_material="muscle", label_priority=20, xray=False))
+    y_air = c[1] + r[1] - 0.8 * bubble_h - 8 * s
+    gas = stom.shrunk(wall).with_(halfspace([0, -1, 0], -y_air))
+    scene.add(Component("gastric_bubble", "air", "fluid", Solid([gas]), label_priority=21,
+                        xray=False))
+
+
+def _ct_liver_veins(scene: Scene, s: float, z_top: float, y_spine_front: float) -> None:
+    """CT: the IVC rising in front of the spine to meet the right, middle and left hepatic
+    veins just under the dome (unenhanced blood, a little darker than liver), then leaving
+    for the right atrium; drawn only inside the liver, so never in lung or fat."""
+    conf = np.array([-38 * s, -8 * s, z_top - 9 * s])  # the confluence, under the dome
+    ivc = np.array([[-22 * s, y_spine_front + 18 * s, z_top - 150 * s],
+                    [-30 * s, y_spine_front + 25 * s, z_top - 40 * s], conf,
+                    conf + np.array([8, 6, 25]) * s])
+    veins = [Tubes.from_polyline(ivc, np.array([11, 11, 9, 9]) * s)]
+    for mid, end, r in (([-35, -12, -6], [-80, -20, -25], 6.5),  # right
+                        ([-8, 30, -8], [-15, 65, -30], 5.5),  # middle
+                        ([25, 25, -8], [55, 40, -25], 5.0)):  # left
+        pts = np.array([conf, conf + np.array(mid) * s, conf + np.array(end) * s])
+        veins.append(Tubes.from_polyline(pts, np.array([r, 0.65 * r, 0.4 * r]) * s))
+    scene.add(Component("liver", "blood", "liver", tubes=Tubes.concat(veins), xray=False,
+                        show_with="liver"))
 
 
 def _kyphosis(z: float, s: float) -> float:
@@ -1045,13 +1118,13 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
         # distance to the nearest disc (half-way between vertebral centres)
         ph = ((p[:, 2] - levels[0]) / hv) % 1.0  # 0.5 half-way between body centres
         d = np.abs(ph - 0.5) * hv  # 0 at a disc centre
-        near_edge = np.hypot((p[:, 0]) / rx, (p[:, 1] - y_b) / ry) > 0.88
-        return np.where(d < 2.5 * s, 90.0,
-                        np.where((d < 3.7 * s) | near_edge, 1100.0, 360.0))
+        # a thin end plate (a slice through it is mostly its partial volume, not a white
+        # disc of cortex) and cancellous bone inside the body's cortical shell
+        return np.where(d < 2.5 * s, 90.0, np.where(d < 3.3 * s, 650.0, 300.0))
 
     # CT: the column with its disc texture; films: separate vertebral bodies (waisted, with
     # rounded end plates) whose disc spaces are real gaps, stacked along a gentle kyphosis
-    scene.add(Component("spine", "cancellous", "cavity", Solid([column]), shell_mm=1.8 * s,
+    scene.add(Component("spine", "cancellous", "cavity", Solid([column]), shell_mm=1.2 * s,
                         shell_material="cortical", label_priority=9, label_min_mm=3,
                         ct_texture=disc_hu, xray=False))
     bodies = []
@@ -1077,7 +1150,7 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
     scene.params["spine_hv"] = float(hv)
     scene.params["spine_y"] = float(y_b)
 
-    def arch_tubes(kyph: float, reach: float) -> Tubes:
+    def arch_tubes() -> Tubes:
         p0, p1, r0, r1 = [], [], [], []
 
         def seg(a, b, ra, rb):
@@ -1088,28 +1161,24 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
 
         for k in range(-1, 15):
             z = zT(k)
-            yb = y_b - ry - kyph * _kyphosis(z, s)
+            yb = y_b - ry - _kyphosis(z, s)
             for sx in (-1, 1):
                 ped_a = np.array([sx * (rx - 4 * s), yb + 2 * s, z + 2 * s])
-                ped_b = np.array([sx * (rx - 3 * s), yb - 12 * s * reach, z + 2 * s])
+                ped_b = np.array([sx * (rx - 3 * s), yb - 12 * s, z + 2 * s])
                 seg(ped_a, ped_b, 4.5 * s, 4.5 * s)
-                lam_b = np.array([0, yb - 24 * s * reach, z - 2 * s])
+                lam_b = np.array([0, yb - 24 * s, z - 2 * s])
                 seg(ped_b, lam_b, 3.5 * s, 3.5 * s)
-                tp = np.array([sx * 30 * s, yb - 20 * s * reach, z + 1 * s])
+                tp = np.array([sx * 30 * s, yb - 20 * s, z + 1 * s])
                 seg(ped_b, tp, 4.5 * s, 3.5 * s)
-            sp = np.array([0, yb - 44 * s * reach, z - 16 * s])
-            seg(np.array([0, yb - 24 * s * reach, z - 2 * s]), sp, 4.0 * s, 2.8 * s)
+            sp = np.array([0, yb - 44 * s, z - 16 * s])
+            seg(np.array([0, yb - 24 * s, z - 2 * s]), sp, 4.0 * s, 2.8 * s)
         return Tubes(np.array(p0), np.array(p1), np.array(r0), np.array(r1))
 
-    # films: the arches follow the kyphosis of the film's vertebral bodies; CT: they sit on the
-    # CT column (no kyphosis) and reach a little less far back, so the spinous process stays
-    # inside the paraspinal muscles instead of poking through the skin
-    scene.add(Component("spine", "cancellous", "muscle", tubes=arch_tubes(1.0, 1.0),
+    # films: the arches follow the kyphosis of the film's vertebral bodies; CT draws its own
+    # posterior elements on the slice (ct_spine.py)
+    scene.add(Component("spine", "cancellous", "muscle", tubes=arch_tubes(),
                         shell_mm=1.2 * s, shell_material="cortical", label_priority=9,
                         blur_px=1.4, xray_gain=0.55, view_gain={"lateral": 0.8}, ct=False))
-    scene.add(Component("spine", "cancellous", "muscle", tubes=arch_tubes(0.0, 0.8),
-                        shell_mm=1.2 * s, shell_material="cortical", label_priority=9,
-                        xray=False))
     scene.landmarks["y_spine"] = float(y_b)
 
 

@@ -339,6 +339,8 @@ def _paint(scene: Scene, plane: Plane) -> tuple[np.ndarray, np.ndarray]:
             if found is not None:
                 sd, (r0, r1, c0, c1) = found
                 m = sd <= 0
+                if comp.show_with is not None:  # e.g. hepatic veins: inside the liver only
+                    m &= labels[r0:r1, c0:c1] == label_id(comp.show_with)
                 sub = hu[r0:r1, c0:c1]
                 if comp.shell_mm > 0 and shell_val is not None:
                     sub[m & (sd > -comp.shell_mm)] = shell_val

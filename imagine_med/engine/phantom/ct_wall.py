@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from imagine_med.engine.phantom.ct_spine import draw_vertebrae
 from imagine_med.engine.phantom.labels import ANATOMY, LUNG_LABELS
 from imagine_med.engine.phantom.materials import M
 from imagine_med.engine.phantom.scene import Scene
@@ -73,6 +74,7 @@ def refine_wall(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray
     fat_mm = L["fat"]
     y_sp = L["y_spine"]
     y_back = y_sp - 15 * s  # posterior surface of the vertebral body
+    draw_vertebrae(hu, labels, x, y, z, px, scene)
     outside = labels == 0
     # paraspinal muscles: two rounded bellies either side of the spinous process
     para = np.zeros(labels.shape, bool)
@@ -144,7 +146,6 @@ def refine_wall(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray
     _pericardium(hu, labels, px)
     _mediastinum(hu, labels, y, px, 25.0 if vertical else 15.0)
     _dependent_density(hu, labels, y, L)
-    _neural_arch(hu, labels, x, y, s, y_back, not vertical)
 
 
 def _pericardium(hu: np.ndarray, labels: np.ndarray, px: float) -> None:
@@ -178,29 +179,6 @@ def _dependent_density(hu: np.ndarray, labels: np.ndarray, y: np.ndarray, L: dic
         return
     depth = np.clip((L["y_cav"] + L["b_mid"] - y) / (2 * L["b_mid"]), 0, 1)
     hu += np.where(lung, -35.0 + 80.0 * depth ** 1.5, 0.0)
-
-
-_SOFT = tuple(ANATOMY[n] for n in ("subcutaneous_fat", "muscle", "mediastinal_fat", "spine"))
-
-
-def _neural_arch(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray, s: float,
-                 y_back: float, ring: bool) -> None:
-    """The spinal canal behind the vertebral bodies (cord and CSF, soft tissue), and on an
-    axial slice the bony ring round it (pedicles and laminae, a cortex on cancellous bone):
-    the 3D arches are short tubes at each level, which most slices miss or cut as a dash."""
-    y_c = y_back - 8.5 * s
-    e_can = np.sqrt((x / (8.5 * s)) ** 2 + ((y - y_c) / (7.5 * s)) ** 2)
-    soft = np.isin(labels, _SOFT)
-    if ring:
-        e_out = np.sqrt((x / (15 * s)) ** 2 + ((y - y_c + 1.5 * s) / (14 * s)) ** 2)
-        bone = soft & (e_out <= 1) & (e_can > 1) & (y < y_back + 2 * s)
-        cortex = bone & ((e_out > 1 - 1.3 / (15 * s)) | (e_can < 1 + 1.3 / (7.5 * s)))
-        labels[bone] = ANATOMY["spine"]
-        hu[bone] = M["cancellous"].hu
-        hu[cortex] = M["cortical"].hu
-    canal = soft & (e_can <= 1)
-    labels[canal] = ANATOMY["body"]
-    hu[canal] = 20.0
 
 
 _MEDIASTINAL = tuple(ANATOMY[n] for n in ("aorta", "svc", "pulmonary_artery", "esophagus",
