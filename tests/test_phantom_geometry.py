@@ -76,3 +76,17 @@ def test_curves_pass_through_their_control_points_without_corners():
     assert turn.max() < 25
     tubes = Tubes.from_curve(ctrl, [1.0, 2.0, 3.0, 4.0], per_segment=12)
     assert tubes.r0[0] == 1.0 and tubes.r1[-1] == 4.0 and np.all(np.diff(tubes.r0) >= 0)
+
+
+def test_solid_membership_is_the_union_of_pieces_minus_the_holes():
+    """Solid.inside prunes (quadric by quadric, holes by their box); the answer must be the
+    plain set formula, for several pieces and overlapping holes."""
+    rng = np.random.default_rng(5)
+    a = ellipsoid([0, 0, 0], [40, 30, 20], rotation(0.3, 0.2, 0.1))
+    b = ellipsoid([35, 0, 5], [25, 25, 25]).with_(halfspace([0, 0, 1], 10))
+    holes = [ellipsoid([10, 0, 0], [12, 12, 12]), ellipsoid([30, 5, 0], [10, 20, 8])]
+    pts = rng.uniform(-60, 60, (20000, 3))
+    expected = (a.inside(pts) | b.inside(pts)) & ~holes[0].inside(pts) & ~holes[1].inside(pts)
+    got = Solid([a, b], holes).inside(pts)
+    assert expected.sum() > 500 and np.array_equal(got, expected)
+    assert Solid([a, b], holes).inside(pts.reshape(100, 200, 3)).shape == (100, 200)

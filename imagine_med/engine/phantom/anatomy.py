@@ -786,7 +786,7 @@ def _lung_trees(rand: Rand, s: float, hila: dict, lac: np.ndarray, f: float,
         lo, hi = piece.bounds
         pts = lo + cand * (hi - lo)
         if ct:
-            pts = pts[_inside(Solid([piece.shrunk(9 * s)], lobe_holes[lobe]), pts)]
+            pts = pts[Solid([piece.shrunk(9 * s)], lobe_holes[lobe]).inside(pts)]
         else:
             pts = pts[Solid([piece], lobe_holes[lobe]).inside(pts)]
         pts = pts[: n_attr[lobe]]
@@ -966,24 +966,6 @@ def _unit(v: np.ndarray) -> np.ndarray:
 def _ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     """The indices of the slices [start, start + size), one after another."""
     return np.arange(sizes.sum()) + np.repeat(starts - (np.cumsum(sizes) - sizes), sizes)
-
-
-def _inside(sol: Solid, pts: np.ndarray) -> np.ndarray:
-    """Solid.inside for a cloud of points, each quadric tested only on the points that passed
-    the ones before (most candidates fall outside a lobe on its first planes)."""
-    keep = np.arange(len(pts))
-    for piece in sol.pieces:  # the tree's lobes are single pieces
-        for q in piece.quadrics:
-            keep = keep[q.value(pts[keep]) <= 0]
-    for h in sol.holes:
-        lo, hi = h.bounds
-        p = pts[keep]
-        near = np.flatnonzero(np.all((p >= lo) & (p <= hi), axis=1))
-        if len(near):
-            keep = np.delete(keep, near[h.inside(p[near])])
-    out = np.zeros(len(pts), bool)
-    out[keep] = True
-    return out
 
 
 def _terminal_forks(t: Tubes, grp: np.ndarray, leaf: np.ndarray, roots: np.ndarray,

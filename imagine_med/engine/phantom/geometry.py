@@ -276,12 +276,22 @@ class Solid:
         return total
 
     def inside(self, p: np.ndarray) -> np.ndarray:
-        m = np.zeros(p.shape[:-1], bool)
+        """Membership of points (..., 3). Each quadric is evaluated only on the points that
+        passed the ones before, and a hole only on the points inside its box: most
+        candidates scattered over a lobe's box fall outside it on its first planes."""
+        flat = p.reshape(-1, 3)
+        out = np.zeros(len(flat), bool)
         for piece in self.pieces:
-            m |= piece.inside(p)
+            keep = np.flatnonzero(~out)
+            for q in piece.quadrics:
+                keep = keep[q.value(flat[keep]) <= 0]
+            out[keep] = True
         for h in self.holes:
-            m &= ~h.inside(p)
-        return m
+            lo, hi = h.bounds
+            idx = np.flatnonzero(out)
+            near = idx[np.all((flat[idx] >= lo) & (flat[idx] <= hi), axis=1)]
+            out[near[h.inside(flat[near])]] = False
+        return out.reshape(p.shape[:-1])
 
     def shrunk(self, mm: float) -> Solid:
         return Solid([p.shrunk(mm) for p in self.pieces], self.holes)
