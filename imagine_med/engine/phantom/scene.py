@@ -45,6 +45,9 @@ class Component:
     film_views: tuple[str, ...] | None = None  # films it shows on (None: all)
     view_gain: dict[str, float] | None = None  # per-view film gain (overrides xray_gain)
 
+    def film_gain(self, view: str) -> float:
+        return (self.view_gain or {}).get(view, self.xray_gain)
+
 
 @dataclass
 class Scene:

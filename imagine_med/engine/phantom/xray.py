@@ -324,7 +324,7 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         if comp.solid is None:
             tube_jobs.append(comp)
             continue
-        gain = (comp.view_gain or {}).get(view.name, comp.xray_gain)
+        gain = comp.film_gain(view.name)
         delta = (M[comp.material].mu_mm - M[comp.container].mu_mm) * gain
         full = solid_lengths(comp.solid, cache)
         tex = film_texture(comp.xray_texture, full, scene, view, scale) \
@@ -359,7 +359,7 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
     for order, comp in enumerate(tube_jobs, start=len(scene.components)):
         if comp.show_with and comp.show_with not in lengths:
             continue
-        gain = (comp.view_gain or {}).get(view.name, comp.xray_gain)
+        gain = comp.film_gain(view.name)
         delta = (M[comp.material].mu_mm - M[comp.container].mu_mm) * gain
         outline = comp.outline > 0 and comp.shell_material is not None
         img, edge, mask = draw_tubes(comp.tubes, view, outline)
