@@ -321,13 +321,10 @@ def _paint(scene: Scene, plane: Plane) -> tuple[np.ndarray, np.ndarray]:
                 if lid is not None:
                     labels[r0:r1, c0:c1][m] = lid
         elif comp.tubes is not None and len(comp.tubes) and comp.label == "pulmonary_vessels":
-            found = _tube_cover(comp.tubes, plane)
-            if found is not None:
+            found = _blend_tubes(hu, comp.tubes, plane, val)
+            if found is not None and lid is not None:
                 cov, (r0, r1, c0, c1) = found
-                sub = hu[r0:r1, c0:c1]
-                sub += (val - sub) * cov
-                if lid is not None:
-                    labels[r0:r1, c0:c1][cov >= 0.5] = lid
+                labels[r0:r1, c0:c1][cov >= 0.5] = lid
         elif comp.tubes is not None and len(comp.tubes) and _lung_bronchi(comp):
             _paint_bronchi(hu, comp.tubes, plane, val, shell_val)
         elif comp.tubes is not None and len(comp.tubes) and comp.label == "airway" and (
@@ -362,22 +359,27 @@ BRONCHUS_LUMEN = 0.72  # lumen radius / outer radius: a wall about a seventh of 
 BRONCHUS_WALL = 0.8  # mm, at least: the wall of a small bronchus still shows as a fine line
 
 
-def _paint_bronchi(hu: np.ndarray, t: Tubes, plane: Plane, air: float, wall: float) -> None:
-    """Bronchi as thin-walled air tubes with the vessels' partial volume: a ring beside its
-    artery where one crosses the slice, a pair of thin lines where one runs in it."""
+def _blend_tubes(hu: np.ndarray, t: Tubes, plane: Plane, value: float,
+                 only: np.ndarray | None = None):
+    """Blend `value` into the slice by the fraction of each pixel the tubes fill (partial
+    volume, `_tube_cover`), where `only` (a full-slice mask) allows; the cover and its box,
+    or None where the tubes miss the slice."""
     found = _tube_cover(t, plane)
-    if found is None:
-        return
-    cov, (r0, r1, c0, c1) = found
-    sub = hu[r0:r1, c0:c1]
-    sub += (wall - sub) * cov
-    lumen = Tubes(t.p0, t.p1, t.r0 - np.maximum(t.r0 * (1 - BRONCHUS_LUMEN), BRONCHUS_WALL),
-                  t.r1 - np.maximum(t.r1 * (1 - BRONCHUS_LUMEN), BRONCHUS_WALL))
-    found = _tube_cover(lumen, plane)
     if found is not None:
         cov, (r0, r1, c0, c1) = found
         sub = hu[r0:r1, c0:c1]
-        sub += (air - sub) * cov
+        sub += (value - sub) * (cov if only is None else cov * only[r0:r1, c0:c1])
+    return found
+
+
+def _paint_bronchi(hu: np.ndarray, t: Tubes, plane: Plane, air: float, wall: float) -> None:
+    """Bronchi as thin-walled air tubes with the vessels' partial volume: a ring beside its
+    artery where one crosses the slice, a pair of thin lines where one runs in it."""
+    if _blend_tubes(hu, t, plane, wall) is None:
+        return
+    lumen = Tubes(t.p0, t.p1, t.r0 - np.maximum(t.r0 * (1 - BRONCHUS_LUMEN), BRONCHUS_WALL),
+                  t.r1 - np.maximum(t.r1 * (1 - BRONCHUS_LUMEN), BRONCHUS_WALL))
+    _blend_tubes(hu, lumen, plane, air)
 
 
 def _paint_bronchograms(hu: np.ndarray, labels: np.ndarray, t: Tubes, plane: Plane,
@@ -385,12 +387,7 @@ def _paint_bronchograms(hu: np.ndarray, labels: np.ndarray, t: Tubes, plane: Pla
     """Air bronchograms: the bronchial lumens, with partial volume, only where the slice shows
     consolidation (their walls vanish into it): dark branching tubes and dots."""
     lumen = Tubes(t.p0, t.p1, t.r0 * BRONCHUS_LUMEN, t.r1 * BRONCHUS_LUMEN)
-    found = _tube_cover(lumen, plane)
-    if found is None:
-        return
-    cov, (r0, r1, c0, c1) = found
-    sub = hu[r0:r1, c0:c1]
-    sub += (air - sub) * cov * (labels[r0:r1, c0:c1] == label_id("consolidation"))
+    _blend_tubes(hu, lumen, plane, air, only=labels == label_id("consolidation"))
 
 
 def ct_noise(shape, rng: np.random.Generator, sigma: float, px: float) -> np.ndarray:
