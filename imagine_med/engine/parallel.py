@@ -131,7 +131,7 @@ def fan_out(fn: Callable[[T], R], items: Sequence[T], progress: ProgressFn = no_
     width = min(process_count(), n)
     if width <= 1 or _broken >= _GIVE_UP:
         return _serial(fn, items, progress)
-    pool = _get_pool(max(width, _capacity()), warm)
+    pool = _get_pool(_capacity(), warm)  # width <= capacity: the pool keeps its size
     shares = [list(range(k, n, width)) for k in range(width)]
     try:
         futures = {pool.submit(_apply_all, fn, [items[i] for i in share]): share
