@@ -15,12 +15,17 @@ RELEASE = "1.1"
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+def source_files(package_dir: Path = PACKAGE_DIR) -> list[Path]:
+    """Every .py file of the package, subpackages included, in a fixed order."""
+    return sorted(p for p in package_dir.rglob("*.py") if "__pycache__" not in p.parts)
+
+
 def source_digest(package_dir: Path = PACKAGE_DIR) -> str:
-    """sha256 over the package's .py files (sorted by name, line endings normalised, so a
-    Windows checkout gives the same digest), first 10 hex digits."""
+    """sha256 over the package's .py files (relative paths and contents, line endings
+    normalised so a Windows checkout gives the same digest), first 10 hex digits."""
     h = hashlib.sha256()
-    for path in sorted(package_dir.glob("*.py")):
-        h.update(path.name.encode() + b"\0")
+    for path in source_files(package_dir):
+        h.update(path.relative_to(package_dir).as_posix().encode() + b"\0")
         h.update(path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
     return h.hexdigest()[:10]
 
