@@ -46,6 +46,11 @@ def _size_word(percent: float) -> str:
     return "small" if percent < 15 else "moderate" if percent < 40 else "large"
 
 
+def _volume_word(ml: float) -> str:
+    """An effusion's size by its volume (a film hides ~200 ml; a litre is large)."""
+    return "small" if ml < 300 else "moderate" if ml < 1000 else "large"
+
+
 def _silhouette(p: Placed, seen: Seen) -> str:
     border = SILHOUETTE[p.lobe]
     if border not in seen.borders:
@@ -79,11 +84,13 @@ def sentence(p: Placed, seen: Seen, view: str) -> str:
         return text + "."
     if n == "pleural_effusion":
         pct = m["percent"]
+        size_word = _volume_word(seen.volume_ml) if seen.volume_ml else _size_word(pct)
         if side is None:
-            return (f"{_size_word(pct).capitalize()} bilateral pleural effusions, {pct:.0f}% of "
+            return (f"{size_word.capitalize()} bilateral pleural effusions, {pct:.0f}% of "
                     f"the lung fields {where}" + (", layering posteriorly." if supine else
                                                   ", blunting both costophrenic angles."))
-        size = (f"{_size_word(pct).capitalize()} {side} pleural effusion ({pct:.0f}% of the "
+        vol = f"about {seen.volume_ml:.0f} ml; " if seen.volume_ml else ""
+        size = (f"{size_word.capitalize()} {side} pleural effusion ({vol}{pct:.0f}% of the "
                 f"{side} hemithorax {where})")
         if ct:
             return f"{size}, layering dependently (posteriorly) with fluid attenuation."
