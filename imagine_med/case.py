@@ -96,6 +96,7 @@ def _finding_json(f: Any) -> dict[str, Any]:
         "label_id": f.label_id,
         "bbox": list(f.bbox) if f.bbox is not None else None,
         "description": f.description,
+        "measurements": dict(getattr(f, "measurements", {}) or {}),
     }
 
 

@@ -30,7 +30,9 @@ class EngineError(UserError):
 
 @dataclass(frozen=True)
 class FindingResult:
-    """Where a requested finding ended up in the image (bbox in pixels: x0, y0, x1, y1)."""
+    """Where a requested finding ended up in the image (bbox in pixels: x0, y0, x1, y1; None
+    where the image does not show it). `measurements` are taken from the rendered image
+    (sizes in mm, ratios, percentages), never copied from the request."""
 
     name: str
     label_id: int
@@ -38,6 +40,7 @@ class FindingResult:
     laterality: str | None = None
     location: str | None = None
     description: str = ""
+    measurements: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

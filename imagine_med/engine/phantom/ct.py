@@ -385,9 +385,14 @@ def _paint_bronchi(hu: np.ndarray, t: Tubes, plane: Plane, air: float, wall: flo
 def _paint_bronchograms(hu: np.ndarray, labels: np.ndarray, t: Tubes, plane: Plane,
                         air: float) -> None:
     """Air bronchograms: the bronchial lumens, with partial volume, only where the slice shows
-    consolidation (their walls vanish into it): dark branching tubes and dots."""
+    consolidation (their walls vanish into it): dark branching tubes and dots, labelled
+    `air_bronchogram` so the answer key names them only where a slice shows them."""
     lumen = Tubes(t.p0, t.p1, t.r0 * BRONCHUS_LUMEN, t.r1 * BRONCHUS_LUMEN)
-    _blend_tubes(hu, lumen, plane, air, only=labels == label_id("consolidation"))
+    inside = labels == label_id("consolidation")
+    found = _blend_tubes(hu, lumen, plane, air, only=inside)
+    if found is not None:  # labelled where the lumen fills at least half a pixel
+        cov, (r0, r1, c0, c1) = found
+        labels[r0:r1, c0:c1][(cov >= 0.5) & inside[r0:r1, c0:c1]] = label_id("air_bronchogram")
 
 
 def ct_noise(shape, rng: np.random.Generator, sigma: float, px: float) -> np.ndarray:

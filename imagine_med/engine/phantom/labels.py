@@ -26,10 +26,19 @@ FINDINGS: dict[str, int] = {
 SUPPORTED_FINDINGS = tuple(FINDINGS)
 DEVICES = ("et_tube", "central_line", "pacemaker")
 
-NAMES: dict[int, str] = {v: k for k, v in {**ANATOMY, **FINDINGS}.items()}
+# Parts of a finding with their own label, so the answer key states them only where they were
+# drawn: the bronchi seen through a consolidation, a cavity's lumen (air and fluid).
+FEATURES: dict[str, int] = {"air_bronchogram": 116, "cavity_lumen": 117}
+FEATURE_OF: dict[str, str] = {"air_bronchogram": "consolidation", "cavity_lumen": "cavity"}
+
+NAMES: dict[int, str] = {v: k for k, v in {**ANATOMY, **FINDINGS, **FEATURES}.items()}
+_IDS: dict[str, int] = {**ANATOMY, **FINDINGS, **FEATURES}
 
 
 def label_id(name: str) -> int:
-    if name in ANATOMY:
-        return ANATOMY[name]
-    return FINDINGS[name]
+    return _IDS[name]
+
+
+def finding_ids(name: str) -> tuple[int, ...]:
+    """Every label id a finding's pixels carry: its own and those of its parts."""
+    return (FINDINGS[name], *(FEATURES[f] for f, of in FEATURE_OF.items() if of == name))

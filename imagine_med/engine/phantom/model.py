@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from imagine_med.engine.base import EngineError
@@ -41,9 +42,12 @@ def posture_for(spec: CaseSpec) -> str:
 
 
 def build(spec: CaseSpec, seed: int, variation: float = 0.0, base_seed: int | None = None,
-          view: str = "pa") -> Built:
+          view: str = "pa",
+          slice_target: Callable[[Scene], tuple[int, float] | None] | None = None) -> Built:
     """Anatomy and pathology draw from separate seeded streams, so a case with a finding and
-    the same-seed normal study show the same patient."""
+    the same-seed normal study show the same patient. `slice_target` gives, from the built
+    anatomy, the CT plane (axis, position) a prompt's named level puts the slice on: lesions
+    are then placed where their lobe meets it."""
     check_region(spec)
     rand = Rand(seed, base_seed, variation)
     prand = Rand(seed ^ 0x5EED5EED, None if base_seed is None else base_seed ^ 0x5EED5EED,
@@ -56,6 +60,9 @@ def build(spec: CaseSpec, seed: int, variation: float = 0.0, base_seed: int | No
     posture = posture_for(spec)
     placed, adjust = plan_findings(spec.findings, spec.exclude, prand, posture)
     an = build_anatomy(rand, sex, age, posture, adjust, view)
+    target = slice_target(an.scene) if slice_target is not None else None
+    for p in placed:
+        p.target = target
     add_findings(an, placed, prand)
     an.scene.params["tex_seed"] = float(seed % (2**31))
     return Built(an.scene, an, placed, age, sex)

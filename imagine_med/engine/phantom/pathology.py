@@ -59,6 +59,9 @@ class Placed:
     rib: int | None = None
     center: np.ndarray | None = None
     facts: dict = field(default_factory=dict)
+    # a CT slice plane (patient axis 0/1/2, position mm) the finding should cross: set when
+    # the prompt names a level, so a lesion is placed where its lobe meets that slice
+    target: tuple[int, float] | None = None
 
     @property
     def level(self) -> int:
@@ -180,6 +183,28 @@ def _lobe_points(an: Anatomy, lobe: str, rand: Rand, n: int = 500) -> np.ndarray
     return pts
 
 
+def _near_target(an: Anatomy, p: Placed, pts: np.ndarray, step: float = 2.5) -> np.ndarray:
+    """Where a lesion may be centred when the prompt names a slice level: the lobe's points
+    on that plane (a grid, no seeded draws, so variants stay comparable), so the slice cuts
+    the lesion through its middle; the 8 lobe points nearest the plane where the lobe does
+    not reach it. Without a target, `pts` unchanged."""
+    if p.target is None or len(pts) == 0:
+        return pts
+    axis, level = p.target
+    lo, hi = an.lobe_pieces[p.lobe].bounds
+    u, v = [k for k in range(3) if k != axis]
+    gu = np.arange(lo[u], hi[u] + step, step)
+    gv = np.arange(lo[v], hi[v] + step, step)
+    grid = np.zeros((len(gu) * len(gv), 3))
+    grid[:, u] = np.repeat(gu, len(gv))
+    grid[:, v] = np.tile(gv, len(gu))
+    grid[:, axis] = level
+    on_plane = grid[an.comps[f"lung_{p.lobe}"].solid.inside(grid)]
+    if len(on_plane):
+        return on_plane
+    return pts[np.argsort(np.abs(pts[:, axis] - level))[:8]]
+
+
 def _deep_point(pts: np.ndarray, rand: Rand, spread: float = 0.35) -> np.ndarray:
     """A point well inside the lobe: near its centroid, nudged by a seeded offset."""
     c = pts.mean(axis=0)
@@ -199,17 +224,17 @@ def add_findings(an: Anatomy, placed: list[Placed], rand: Rand) -> None:
 
 
 def _add(an: Anatomy, p: Placed, material: str, container: str, solid=None, tubes=None,
-         **kw) -> Component:
+         label: str | None = None, **kw) -> Component:
     kw.setdefault("label_priority", 60)
-    return an.scene.add(Component(p.name, material, container, solid=solid, tubes=tubes,
-                                  finding=p.name, **kw))
+    return an.scene.add(Component(label or p.name, material, container, solid=solid,
+                                  tubes=tubes, finding=p.name, **kw))
 
 
 def _consolidation(an: Anatomy, p: Placed, rand: Rand) -> None:
     pts = _lobe_points(an, p.lobe, rand)
-    c = _deep_point(pts, rand, 0.2)
     lobar = p.extent is None and p.size_mm is None and p.severity != "mild"
     lobar = lobar or (p.extent is not None and p.extent >= 0.75)
+    c = _deep_point(pts if lobar else _near_target(an, p, pts), rand, 0.2)
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     if lobar:
         # the airspace fills the lobe up to its fissure and (nearly) to the chest wall; the
@@ -252,8 +277,11 @@ def _consolidation(an: Anatomy, p: Placed, rand: Rand) -> None:
     film_br = an.comps.get(f"bronchi_{p.lobe}")
     if film_br is not None:
         # the film's air bronchograms: long branching lucencies through a near-homogeneous
-        # opacity, so they need more contrast than the few dark dots the plain gain gives
+        # opacity, so they need more contrast than the few dark dots the plain gain gives;
+        # labelled where they cross the consolidation's label
         film_br.xray_gain = 4.2
+        film_br.labelled, film_br.label_as = True, "air_bronchogram"
+        film_br.label_within, film_br.label_priority = "consolidation", 61
     if len(br):
         an.scene.add(Component("airway", "air", "lung", tubes=br, xray=False, labelled=False,
                                shell_mm=0.8, shell_material="consolidation",
@@ -355,6 +383,7 @@ def _nodule_like(an: Anatomy, p: Placed, rand: Rand, default_mm: float) -> tuple
     d = p.size_mm or default_mm * [0.7, 1.0, 1.5][p.level]
     pts = _lobe_points(an, p.lobe, rand, n=1500)
     hil = an.hila[LOBE_SIDE[p.lobe]]
+    pts = _near_target(an, p, pts)
     lateral = pts[np.abs(pts[:, 0]) > abs(hil[0]) + 0.6 * d + 15 * an.scene.landmarks["size"]]
     c = _deep_point(lateral if len(lateral) >= 8 else pts, rand, 0.45)
     return c, d / 2
@@ -405,8 +434,8 @@ def _cavity(an: Anatomy, p: Placed, rand: Rand) -> None:
         lvl = c[1] - r * 0.35
         air = inner.with_(halfspace([0, -1, 0], -lvl))
         fluid = inner.with_(halfspace([0, 1, 0], lvl))
-    _add(an, p, "air", "lung", Solid([air]), label_min_mm=1)
-    _add(an, p, "fluid", "lung", Solid([fluid]), label_min_mm=1)
+    _add(an, p, "air", "lung", Solid([air]), label_min_mm=1, label="cavity_lumen")
+    _add(an, p, "fluid", "lung", Solid([fluid]), label_min_mm=1, label="cavity_lumen")
     p.center = c
     p.facts.update({"diameter_mm": round(2 * r), "wall_mm": wall})
 
@@ -430,7 +459,7 @@ def _edema(an: Anatomy, p: Placed, rand: Rand) -> None:
         for lb in LOBES:
             if LOBE_SIDE[lb] == side:
                 _add(an, p, mat, "lung", _lobe_solid(an, lb, blob), xray_texture="fluffy",
-                     label_min_mm=15, xray_gain=0.8)
+                     label_min_mm=15, xray_gain=0.8, label_priority=22)  # under the heart
         # Kerley B lines: short septal plates at the lateral bases, seen edge-on
         zd = an.scene.landmarks[f"z_dome_{side}"]
         plates = []
@@ -485,9 +514,11 @@ def _emphysema(an: Anatomy, p: Placed, rand: Rand) -> None:
     def tex(q, c=centres, r=radii):
         return holes_hu(q, c, r, base=-885.0, hole=-1000.0)
 
+    # film labels: over the lungs and their vessels, under the heart and mediastinum, so a
+    # film's label map keeps the heart's outline (its CTR is measured from it)
     for lb in LOBES:
         _add(an, p, "emphysema", "lung", _lobe_solid(an, lb), ct_texture=tex, label_min_mm=25,
-             label_priority=40)
+             label_priority=22)
     # apical bullae
     for side in ("right", "left"):
         sx = -1 if side == "right" else 1
@@ -495,7 +526,7 @@ def _emphysema(an: Anatomy, p: Placed, rand: Rand) -> None:
         c = np.array([sx * 60 * s, 0, an.scene.landmarks["z_apex"] - 38 * s]) + rand.normal(3) * 5
         r = rand.uniform(16, 26) * s
         b = ellipsoid_q(c, [r, r, r * 0.85])
-        _add(an, p, "air", "lung", _lobe_solid(an, lb, b), label_min_mm=8, label_priority=41)
+        _add(an, p, "air", "lung", _lobe_solid(an, lb, b), label_min_mm=8, label_priority=23)
     p.center = np.array([-60 * s, 0, zcut + 60 * s])
     p.side = "bilateral"
 

@@ -16,32 +16,81 @@ from imagine_med.engine.base import (
 )
 from imagine_med.engine.parallel import fan_out
 from imagine_med.engine.phantom import answer_key
+from imagine_med.engine.phantom.answer_key import Seen
 from imagine_med.engine.phantom.ct import WINDOWS, make_plane, render_slice, window
+from imagine_med.engine.phantom.extent import Extent, extent
 from imagine_med.engine.phantom.labels import NAMES, label_id
+from imagine_med.engine.phantom.measure import borders_met, ctr, finding_mask, measure_finding
 from imagine_med.engine.phantom.model import CT_PLANES, XRAY_VIEWS, Built, build
 from imagine_med.engine.phantom.pathology import Placed
+from imagine_med.engine.phantom.scene import Scene
+from imagine_med.engine.phantom.version import VERSION
 from imagine_med.engine.phantom.xray import make_view, render_film, side_marker
 
-VERSION = "1.0"
 CT_LEVELS = ("thoracic_inlet", "lung_apices", "aortic_arch", "carina", "pulmonary_trunk",
              "heart", "lung_bases", *(f"t{k}" for k in range(1, 13)))
+NORMAL_AXIS = {"axial": 2, "coronal": 1, "sagittal": 0}  # patient axis across each plane
+# findings whose built volume the key quotes (solids a reader could measure in 3D)
+VOLUME_FINDINGS = {"nodule", "mass", "cavity", "consolidation", "collapse", "pleural_effusion",
+                   "pneumothorax", "hiatus_hernia", "pneumoperitoneum"}
+
+__all__ = ["VERSION", "PhantomCT", "PhantomXray", "ct_renderer", "xray_renderer"]
 
 
-def _findings(placed: list[Placed], labels: np.ndarray, modality: str = "xray",
-              supine: bool = False) -> list[FindingResult]:
+class _Extents:
+    """Each finding's 3D extent, sampled once per render and only when asked for."""
+
+    def __init__(self, scene: Scene, ct: bool):
+        self.scene, self.ct = scene, ct
+        self.cache: dict[str, Extent] = {}
+
+    def __call__(self, name: str) -> Extent:
+        if name not in self.cache:
+            self.cache[name] = extent(self.scene, name, self.ct)
+        return self.cache[name]
+
+
+def _observe(b: Built, labels: np.ndarray, spacing: tuple[float, float], view: str,
+             extents: _Extents, hu: np.ndarray | None = None, level: float | None = None
+             ) -> list[tuple[Placed, Seen]]:
+    """What this image shows of each requested finding (first of each name): measured on its
+    label map, or, on a CT slice that misses it, how far away it lies."""
     out = []
-    seen: set[str] = set()
-    for p in placed:
-        if p.name in seen:
+    names: set[str] = set()
+    axis = NORMAL_AXIS.get(view)
+    for p in b.placed:
+        if p.name in names:
             continue
-        seen.add(p.name)
-        lid = label_id(p.name)
-        ys, xs = np.nonzero(labels == lid)
+        names.add(p.name)
+        present = bool(finding_mask(labels, p.name).any())
+        volume = extents(p.name).volume_ml if p.name in VOLUME_FINDINGS else None
+        offset = None
+        if not present and axis is not None and level is not None:
+            offset = extents(p.name).offset(axis, level)
+        out.append((p, Seen(
+            present=present,
+            measurements=measure_finding(p.name, labels, spacing, view, p.side, hu),
+            borders=borders_met(labels, p.name) if present and axis is None else (),
+            offset_mm=offset, axis=axis,
+            volume_ml=round(volume, 1) if volume else None)))
+    return out
+
+
+def _findings(observed: list[tuple[Placed, Seen]], labels: np.ndarray, view: str
+              ) -> list[FindingResult]:
+    out = []
+    for p, seen in observed:
+        ys, xs = np.nonzero(finding_mask(labels, p.name))
         bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) if len(
             xs) else None
         location = p.lobe or p.zone or (f"rib_{p.rib}" if p.rib else None)
-        out.append(FindingResult(p.name, lid, bbox, p.side, location,
-                                 answer_key.sentence(p, modality, supine)))
+        m = dict(seen.measurements)
+        if seen.volume_ml is not None:
+            m["volume_ml"] = seen.volume_ml
+        if seen.offset_mm is not None and seen.offset_mm == seen.offset_mm:
+            m["offset_mm"] = round(seen.offset_mm, 1)
+        out.append(FindingResult(p.name, label_id(p.name), bbox, p.side, location,
+                                 answer_key.sentence(p, seen, view), m))
     return out
 
 
@@ -83,50 +132,87 @@ class PhantomXray(_Batched):
         pixels, labels, _ = render_film(b.scene, v, _seed_rng(request.seed, 1))
         side_marker(pixels, labels, v)
         progress(1.0, "done")
-        ctr = b.scene.landmarks["ctr_target"]
+        spacing = (v.px, v.px)
+        observed = _observe(b, labels, spacing, view, _Extents(b.scene, ct=False))
         return RenderResult(
             pixels=pixels, label_map=labels, labels=_labels_present(labels),
-            findings=_findings(b.placed, labels, "xray", view == "ap"),
-            pixel_spacing_mm=(v.px, v.px),
-            answer_key=answer_key.compose(b.placed, "xray", view, ctr, b.age, b.sex),
+            findings=_findings(observed, labels, view),
+            pixel_spacing_mm=spacing,
+            answer_key=answer_key.compose([p for p, _ in observed], [s for _, s in observed],
+                                          "xray", view, ctr(labels), b.age, b.sex),
             tags={"modality": "CR", "view": view.upper() if view != "lateral" else "LATERAL",
                   "engine": "phantom", "sex": b.sex, "age": str(b.age)},
         )
 
 
-def slice_level(spec, b: Built, plane: str) -> tuple[float, str]:
-    L = b.scene.landmarks
+def named_level(spec, scene: Scene, plane: str) -> tuple[float, str] | None:
+    """The slice position the prompt names (a level, or `mm:<value>` from a previous result's
+    `level_mm` tag); None when it names none."""
+    L = scene.landmarks
     named = {"thoracic_inlet": L["z_inlet"], "lung_apices": L["z_apices"],
              "aortic_arch": L["z_arch"] + 5 * L["size"], "carina": L["z_carina"] - 4 * L["size"],
              "pulmonary_trunk": L["z_pulmonary_trunk"], "heart": L["z_heart"],
              "lung_bases": L["z_bases"]}
     named.update({f"t{k}": L[f"t{k}"] for k in range(1, 13)})
     level = spec.level
-    if level is not None and level.startswith("mm:"):
+    if level is None:
+        return None
+    if level.startswith("mm:"):
         # an exact plane position, as reported in a previous result's `level_mm` tag
         try:
             return float(level[3:]), level
         except ValueError:
             raise EngineError(f"'{level}' is not a slice position; use e.g. mm:-12.5.") from None
-    if level is not None and level not in named:
+    if level not in named:
         raise EngineError(f"Unknown CT level '{level}'. Use one of: "
                           + ", ".join(CT_LEVELS) + ".")
-    centre = next((p.center for p in b.placed if p.center is not None), None)
     if plane == "axial":
-        if level:
-            return float(named[level]), level
-        if centre is not None:
-            return float(centre[2]), "finding"
-        return float(named["carina"]), "carina"
+        return float(named[level]), level
     if plane == "coronal":
-        if centre is not None and not level:
-            return float(centre[1]), "finding"
         if level == "heart":
-            return float(b.scene.points["heart_center"][1]), level
-        return float(b.scene.points["carina"][1]), level or "carina"
-    if centre is not None and not level:
-        return float(centre[0]), "finding"
-    return float(b.scene.points["carina"][0]), level or "midline"
+            return float(scene.points["heart_center"][1]), level
+        return float(scene.points["carina"][1]), level
+    return float(scene.points["carina"][0]), level
+
+
+def level_target(spec, plane: str):
+    """For `build`: the plane a named level puts the slice on, as (axis, position), so
+    lesions are placed across it. None for exact `mm:` positions (a re-slice of a case must
+    find its lesions where they were) and for prompts naming no level."""
+    if spec.level is None or spec.level.startswith("mm:"):
+        return None
+
+    def target(scene: Scene) -> tuple[int, float] | None:
+        found = named_level(spec, scene, plane)
+        return None if found is None else (NORMAL_AXIS[plane], found[0])
+
+    return target
+
+
+def slice_level(spec, b: Built, plane: str, extents: _Extents | None = None
+                ) -> tuple[float, str]:
+    """The named level; else through the first finding (its centre, or the middle of what
+    was built where the centre's plane would miss it, e.g. a posteriorly layering effusion
+    on a coronal slice); else the carina (axial, coronal) or the midline (sagittal)."""
+    found = named_level(spec, b.scene, plane)
+    if found is not None:
+        return found
+    axis = NORMAL_AXIS[plane]
+    extents = extents or _Extents(b.scene, ct=True)
+    for p in b.placed:
+        if p.center is None:
+            continue
+        ext = extents(p.name)
+        level = float(p.center[axis])
+        if len(ext.points) and ext.offset(axis, level) != 0.0:
+            level = ext.median(axis)
+        return level, "finding"
+    if plane == "axial":
+        L = b.scene.landmarks
+        return float(L["z_carina"] - 4 * L["size"]), "carina"
+    if plane == "coronal":
+        return float(b.scene.points["carina"][1]), "carina"
+    return float(b.scene.points["carina"][0]), "midline"
 
 
 def default_window(placed: list[Placed]) -> str:
@@ -151,9 +237,11 @@ class PhantomCT(_Batched):
         if plane_name not in CT_PLANES:
             raise EngineError(f"CT planes are axial, coronal and sagittal; not '{plane_name}'.")
         progress(0.05, "anatomy")
-        b = build(spec, request.seed, request.variation, request.base_seed, "ct")
+        b = build(spec, request.seed, request.variation, request.base_seed, "ct",
+                  level_target(spec, plane_name))
         progress(0.5, "slice")
-        level, level_name = slice_level(spec, b, plane_name)
+        extents = _Extents(b.scene, ct=True)
+        level, level_name = slice_level(spec, b, plane_name, extents)
         plane = make_plane(b.scene, plane_name, level, request.width, request.height)
         hu, labels = render_slice(b.scene, plane, _seed_rng(request.seed, 2))
         wname = spec.window or default_window(b.placed)
@@ -164,11 +252,13 @@ class PhantomCT(_Batched):
         ww = spec.window_width if spec.window_width is not None else ww
         pixels = window(hu, wc, ww)
         progress(1.0, "done")
+        spacing = (plane.px, plane.px)
+        observed = _observe(b, labels, spacing, plane_name, extents, hu, level)
         return RenderResult(
             pixels=pixels, label_map=labels, labels=_labels_present(labels),
-            findings=_findings(b.placed, labels, "ct"), pixel_spacing_mm=(plane.px, plane.px),
-            answer_key=answer_key.compose(b.placed, "ct", plane_name,
-                                          b.scene.landmarks["ctr_target"], b.age, b.sex),
+            findings=_findings(observed, labels, plane_name), pixel_spacing_mm=spacing,
+            answer_key=answer_key.compose([p for p, _ in observed], [s for _, s in observed],
+                                          "ct", plane_name, None, b.age, b.sex),
             tags={"modality": "CT", "plane": plane_name, "level": level_name,
                   "level_mm": f"{level:.1f}", "window": wname, "window_center": f"{wc:g}",
                   "window_width": f"{ww:g}", "engine": "phantom", "sex": b.sex,

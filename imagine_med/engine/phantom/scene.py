@@ -44,6 +44,8 @@ class Component:
     ct_label_only: bool = False  # CT: mark the label, keep the tissue values (fracture site)
     film_views: tuple[str, ...] | None = None  # films it shows on (None: all)
     view_gain: dict[str, float] | None = None  # per-view film gain (overrides xray_gain)
+    label_as: str | None = None  # film: the label-map name when it is not `label`
+    label_within: str | None = None  # film tubes: label only pixels already of this label
 
     def film_gain(self, view: str) -> float:
         return (self.view_gain or {}).get(view, self.xray_gain)

@@ -354,7 +354,7 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         return fills[name]
 
     buckets: dict[float, np.ndarray] = {}
-    tube_layers: list[tuple[int, int, str, np.ndarray]] = []
+    tube_layers: list[tuple[int, int, str, np.ndarray, str | None]] = []
     full_lengths: dict[str, np.ndarray] = {}
     for order, comp in enumerate(tube_jobs, start=len(scene.components)):
         if comp.show_with and comp.show_with not in lengths:
@@ -380,7 +380,8 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         if comp.label in _FINDING_NAMES:  # only findings' path lengths are returned
             full_lengths[comp.label] = full_lengths.get(comp.label, 0) + img
         if comp.labelled:
-            tube_layers.append((comp.label_priority, order, comp.label, mask))
+            tube_layers.append((comp.label_priority, order, comp.label_as or comp.label, mask,
+                                comp.label_within))
     for sigma, img in buckets.items():
         line += ndimage.gaussian_filter(np.asarray(img, np.float32), sigma, truncate=3)
     # tubes are drawn on top of solids of lower priority only
@@ -388,8 +389,10 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
     for p, _o, n, _m in layers:
         lut[label_id(n)] = p
     solid_prio = lut[labels]
-    for p, _o, name, mask in sorted(tube_layers, key=lambda t: (t[0], t[1])):
+    for p, _o, name, mask, within in sorted(tube_layers, key=lambda t: (t[0], t[1])):
         m = mask & (solid_prio <= p)
+        if within is not None:
+            m &= labels == label_id(within)
         labels[m] = label_id(name)
         solid_prio[m] = p
     is_lung = np.zeros(256, bool)
