@@ -18,6 +18,8 @@ RENDERERS: dict[tuple[str, str], str] = {}
 # The phantom engine (default): a seeded 3D chest model rendered as radiographs and CT slices.
 RENDERERS[("phantom", "xray")] = "imagine_med.engine.phantom.renderer:xray_renderer"
 RENDERERS[("phantom", "ct")] = "imagine_med.engine.phantom.renderer:ct_renderer"
+# brain MRI from the 3D head (the chest CT renderer hands head CT to the head, see renderer.py)
+RENDERERS[("phantom", "mri")] = "imagine_med.engine.phantom.renderer_head:mri_renderer"
 
 # The diffusion engine: one local checkpoint (IMAGINE_MED_DIFFUSION_MODEL) serves every modality
 # through per-modality prompt templates; all rows share one loaded model.

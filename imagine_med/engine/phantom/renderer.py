@@ -233,6 +233,10 @@ class PhantomCT(_Batched):
 
     def render(self, request: RenderRequest, progress: ProgressFn = no_progress) -> RenderResult:
         spec = request.spec
+        if spec.region in ("brain", "head"):
+            from imagine_med.engine.phantom.renderer_head import head_ct_renderer
+
+            return head_ct_renderer().render(request, progress)
         plane_name = (spec.plane or "axial").lower()
         if plane_name not in CT_PLANES:
             raise EngineError(f"CT planes are axial, coronal and sagittal; not '{plane_name}'.")
