@@ -40,7 +40,11 @@ CONFUSABLE_TABLE = str.maketrans(CONFUSABLES)
 
 _WORD = re.compile(r"[^\W\d_]{2,}")
 # A run of 3+ single letters/digits joined by one repeated separator: "s e x", "M.R.N", "1-2-3".
-_SPACED = re.compile(r"(?<![^\W_])[^\W_](?P<sep>[ .\-_*])[^\W_](?:(?P=sep)[^\W_])+(?![^\W_])")
+# Never next to a number's decimal part ("1.5 2 3" keeps the parser's token "1.5").
+_SPACED = re.compile(
+    r"(?<![^\W_])(?<![^\W_][.,])[^\W_](?P<sep>[ .\-_*])[^\W_](?:(?P=sep)[^\W_])+"
+    r"(?![^\W_]|[.,][^\W_])"
+)
 _SPACES = re.compile(r"\s+")
 _GAPS = re.compile(r" {2,}")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 import probablepeople
 
@@ -54,9 +55,29 @@ def _plain(word: str, *, eponym_ok: bool = False) -> bool:
     return len(k) >= 2 and k not in banned and not any(part in banned for part in k.split("-"))
 
 
-def _shaped(*words: str, order: str) -> bool:
+# probablepeople costs ~0.2 ms a call: a text gets at most this many, and a candidate past the
+# budget counts as a name (fail closed), so a wall of capitalised pairs stays fast.
+MODEL_CALLS = 12
+
+
+class Budget:
+    """Model calls left for one text (one per screen, so screens in threads don't share)."""
+
+    def __init__(self, calls: int = MODEL_CALLS) -> None:
+        self.left = calls
+
+
+def _shaped(budget: Budget, *words: str, order: str) -> bool:
     """probablepeople labels the words as one person's name (`order` "first last" or
     "last, first")."""
+    if budget.left <= 0:
+        return True
+    budget.left -= 1
+    return _model_says_person(tuple(words), order)
+
+
+@lru_cache(maxsize=4096)
+def _model_says_person(words: tuple[str, ...], order: str) -> bool:
     text = ", ".join(words) if order == "last, first" else " ".join(words)
     labels = [label for _tok, label in probablepeople.parse(text)]
     if not labels or any(label not in _PERSON_LABELS for label in labels):
@@ -84,7 +105,7 @@ def _eponym_next(words: _Words, j: int) -> bool:
     )
 
 
-def _title_pair(a: str, b: str) -> bool:
+def _title_pair(a: str, b: str, budget: Budget) -> bool:
     """"Hamish Cartwright", "Zebedee Quince", "JANE ROE"."""
     if _CAPS.fullmatch(a) and _CAPS.fullmatch(b):
         return _key(a) in ANY_FIRST and _key(b) in ANY_LAST and _plain(a) and _plain(b)
@@ -98,10 +119,10 @@ def _title_pair(a: str, b: str) -> bool:
         return True
     if known == 0 and (_MEDICAL_END.search(_key(a)) or _MEDICAL_END.search(_key(b))):
         return False
-    return _shaped(_bare(a), _bare(b), order="first last")
+    return _shaped(budget, _bare(a), _bare(b), order="first last")
 
 
-def _inverted(a: str, b: str) -> bool:
+def _inverted(a: str, b: str, budget: Budget) -> bool:
     """"Roe, Jane", "ROE, JANE", "Nakashima, Rei"."""
     shape = (_TITLE.fullmatch(a) and _TITLE.fullmatch(b)) or (_CAPS.fullmatch(a)
                                                               and _CAPS.fullmatch(b))
@@ -110,7 +131,7 @@ def _inverted(a: str, b: str) -> bool:
     known = (_key(a) in ANY_LAST) + (_key(b) in ANY_FIRST)
     if not _plain(a, eponym_ok=_key(b) in ANY_FIRST) or known == 0:
         return False
-    return known == 2 or _shaped(a.title(), b.title(), order="last, first")
+    return known == 2 or _shaped(budget, a.title(), b.title(), order="last, first")
 
 
 def _initial(words: _Words, i: int) -> bool:
@@ -138,7 +159,7 @@ def _lower_pair(a: str, b: str) -> bool:
     )
 
 
-def _after_cue(words: _Words, i: int) -> bool:
+def _after_cue(words: _Words, i: int, budget: Budget) -> bool:
     """"x-ray for dorothy pembroke": after "for"/"of"/"belonging to", a listed first name in
     lower case and any plain word that probablepeople reads as its surname."""
     if i == 0 or words.gap(i) != " " or _key(words.word(i - 1)) not in ("for", "of", "to"):
@@ -148,7 +169,7 @@ def _after_cue(words: _Words, i: int) -> bool:
     return (
         a.islower() and b.islower() and len(b) >= 3 and ka in ANY_FIRST
         and ka not in AMBIGUOUS and _plain(a) and _plain(b)
-        and _shaped(a.title(), b.title(), order="first last")
+        and _shaped(budget, a.title(), b.title(), order="first last")
     )
 
 
@@ -159,6 +180,7 @@ def _bare(word: str) -> str:
 def find_uncued_names(text: str, skip: list[tuple[int, int]]) -> Iterator[Hit]:
     """PHI name hits for names written with no cue (spans index `text`)."""
     words = _Words(text, skip)
+    budget = Budget()
     n = len(words.items)
     i = 0
     while i + 1 < n:
@@ -166,8 +188,8 @@ def find_uncued_names(text: str, skip: list[tuple[int, int]]) -> Iterator[Hit]:
         gap = words.gap(i + 1)
         found = (
             (gap in _GAPS_PAIR and not _eponym_next(words, i + 1)
-             and (_title_pair(a, b) or _lower_pair(a, b) or _after_cue(words, i)))
-            or (gap in _GAPS_INVERTED and _inverted(a, _bare(b)))
+             and (_title_pair(a, b, budget) or _lower_pair(a, b) or _after_cue(words, i, budget)))
+            or (gap in _GAPS_INVERTED and _inverted(a, _bare(b), budget))
             or _initial(words, i)
         )
         if found:

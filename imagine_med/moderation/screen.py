@@ -36,7 +36,7 @@ _TOO_LONG_REASON = (
     "This prompt is longer than {limit} characters once invisible characters and repeated "
     "spaces are removed; shorten it and try again."
 )
-_TRUNCATED = " [TRUNCATED]"
+_TOO_LONG_TAG = "[TOO LONG]"
 
 
 @dataclass(frozen=True)
@@ -163,19 +163,22 @@ def _not_split_words(hits: list[Hit], norm: Normalized) -> list[Hit]:
 def screen(prompt: str, context: ScreenContext | None = None) -> Verdict:
     """Screen one raw prompt: allow, hold (a moderator decides) or block.
 
-    Reads at most MAX_SCREEN_CHARS normalised characters (each view); a longer prompt is
-    blocked as `input.too_long` and only its screened part is kept, redacted."""
+    Reads at most MAX_SCREEN_CHARS normalised characters; a longer prompt is blocked as
+    `input.too_long` before any detector runs, and its redacted form keeps none of it."""
     today = (context.today if context and context.today else None) or date.today()
     norm = normalize(prompt, limit=MAX_SCREEN_CHARS)
+    if norm.length > MAX_SCREEN_CHARS:
+        # Refused before any detector runs, and nothing of the text is kept: it was not read.
+        hits = [Hit(TOO_LONG, "length", 0, 0, "block")]
+        return Verdict(decision="block", rule_ids=(TOO_LONG,), reason=_reason("block", hits),
+                       redacted_prompt=_TOO_LONG_TAG, prompt_sha256=prompt_hash(prompt),
+                       hits=tuple(hits))
     hits = _not_split_words(_detect(norm, today), norm)
     if norm.joined is not None:
         seen = {h.rule_id for h in hits}
         for h in _detect(norm.joined, today):
             if h.rule_id.startswith("phi.") or h.rule_id not in seen:
                 hits.append(_mapped(h, norm.joined_to_text, norm.text))
-    too_long = norm.length > MAX_SCREEN_CHARS
-    if too_long:
-        hits.append(Hit(TOO_LONG, "length", 0, 0, "block"))
     decision: Decision = "allow"
     for h in hits:
         if SEVERITY[h.decision] > SEVERITY[decision]:
@@ -185,7 +188,7 @@ def screen(prompt: str, context: ScreenContext | None = None) -> Verdict:
         decision=decision,
         rule_ids=rule_ids,
         reason=_reason(decision, hits),
-        redacted_prompt=redact(norm.text, hits) + (_TRUNCATED if too_long else ""),
+        redacted_prompt=redact(norm.text, hits),
         prompt_sha256=prompt_hash(prompt),
         hits=tuple(hits),
     )
