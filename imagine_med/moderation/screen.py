@@ -142,20 +142,25 @@ def _mapped(hit: Hit, to_text: tuple[int, ...], text: str) -> Hit:
     return Hit(hit.rule_id, hit.kind, start, end, hit.decision)
 
 
-def _not_split_words(hits: list[Hit], norm: Normalized) -> list[Hit]:
-    """Drop name hits made of the fragments of one word that a format character split
-    ("ute\u200brine fibroids" reads "ute rine" to the parser, and is "uterine")."""
+def _not_split_words(hits: list[Hit], norm: Normalized, joined: list[Hit]) -> list[Hit]:
+    """Drop hits made of the fragments of a word that a format character split: the parser
+    reads "ute\u200brine" as "ute rine" (not a name: it is "uterine") and "spondy\u200bloli
+    \u200bsthesis" as holding "loli". A name hit over a split counts unless the joined word is
+    clinical; any other hit at a split counts only if the joined view found the same rule."""
     splits = norm.splits()
     if not splits:
         return hits
+    joined_rules = {h.rule_id for h in joined}
     out = []
     for h in hits:
-        inside = [i for i in range(h.start, h.end) if i in splits]
-        if h.rule_id == "phi.name" and inside:
+        touching = any(i in splits for i in range(h.start - 1, h.end + 1))
+        if touching and h.rule_id == "phi.name":
             glued = "".join(c for i, c in enumerate(norm.text[h.start : h.end], h.start)
                             if i not in splits)
             if any(split_word(w) for w in glued.split()):
                 continue
+        elif touching and not h.rule_id.startswith("phi.") and h.rule_id not in joined_rules:
+            continue
         out.append(h)
     return out
 
@@ -173,10 +178,12 @@ def screen(prompt: str, context: ScreenContext | None = None) -> Verdict:
         return Verdict(decision="block", rule_ids=(TOO_LONG,), reason=_reason("block", hits),
                        redacted_prompt=_TOO_LONG_TAG, prompt_sha256=prompt_hash(prompt),
                        hits=tuple(hits))
-    hits = _not_split_words(_detect(norm, today), norm)
+    hits = _detect(norm, today)
     if norm.joined is not None:
+        joined = _detect(norm.joined, today)
+        hits = _not_split_words(hits, norm, joined)
         seen = {h.rule_id for h in hits}
-        for h in _detect(norm.joined, today):
+        for h in joined:
             if h.rule_id.startswith("phi.") or h.rule_id not in seen:
                 hits.append(_mapped(h, norm.joined_to_text, norm.text))
     decision: Decision = "allow"
