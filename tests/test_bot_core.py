@@ -243,3 +243,24 @@ def test_token_buckets_refill_and_take_from_all_or_none(redis_url: str,
     assert Rate.parse("20/600") == Rate(20, 600) and Rate.parse("0") is None
     with pytest.raises(ValueError, match="20/600"):
         Rate.parse("twenty")
+
+
+def test_one_review_decides_the_whole_held_prompt_without_the_service(
+        redis_url: str, namespace: str, tmp_path: Path) -> None:
+    from bot_mocks.stack import make_stack
+
+    from imagine_med.bot.jobs import Who
+    from imagine_med.bot.queue_backend import QueueJobs
+    from imagine_med.prompt import parse
+
+    stack = make_stack(redis_url, namespace, tmp_path)
+    try:
+        jobs = QueueJobs(stack.queue, moderation=None)  # the pure screen, no records
+        prompt = "{PA, AP} chest x-ray, make it look like a real scan"
+        who = Who("slack", "U1", "C1", "T1")
+        screened, held = jobs.submit_screened(prompt, parse(prompt), who)
+        assert screened.decision == "hold" and [j.state for j in held] == ["held", "held"]
+        jobs.review(held[1].id, Who("slack", "UMOD", "CMOD", "T1", is_moderator=True), True, "")
+        assert [jobs.get(j.id).state for j in held] == ["queued", "queued"]  # type: ignore[union-attr]
+    finally:
+        stack.close()

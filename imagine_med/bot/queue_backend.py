@@ -167,10 +167,21 @@ class QueueJobs:
             return
         if not approve and not reason.strip():
             raise JobRefused("Give a reason for the rejection; the requester will see it.")
-        state = (self.queue.release(job_id) if approve
-                 else self.queue.reject(job_id, f"Rejected by a moderator: {reason}"))
-        if state != ("queued" if approve else "cancelled"):
-            raise JobRefused(f"Job {job_id} is {state}; it was not held any more.")
+        for jid in self._held_with(job_id):  # one review post stands for the whole prompt
+            state = (self.queue.release(jid) if approve
+                     else self.queue.reject(jid, f"Rejected by a moderator: {reason}"))
+            if jid == job_id and state != ("queued" if approve else "cancelled"):
+                raise JobRefused(f"Job {job_id} is {state}; it was not held any more.")
+
+    def _held_with(self, job_id: str) -> list[str]:
+        """`job_id` first, then the other held jobs of the same prompt (its group)."""
+        info = self.queue.status(job_id)
+        if info is None or not info.group_id:
+            return [job_id]
+        return [job_id] + [j.id for j in self.queue.user_jobs(info.user_key, active_only=True,
+                                                              limit=200)
+                           if j.group_id == info.group_id and j.id != job_id
+                           and j.status == "held"]
 
     def user_jobs(self, who: Who) -> list[JobView]:
         return [self._view(i) for i in self.queue.user_jobs(requester(who), active_only=True)]
