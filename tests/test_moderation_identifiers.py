@@ -90,3 +90,11 @@ def test_spaced_and_spelled_dates_and_birth_years(prompt: str, rule: str) -> Non
 
 def test_an_impossible_date_is_not_a_date() -> None:
     assert screen("31 02 1961 hip x-ray", CTX).decision == "allow"
+
+
+@pytest.mark.parametrize("mention", ["@everyone", "@here", "<@U999>", "<!channel>"])
+def test_chat_mentions_are_not_handles_but_handles_still_are(mention: str) -> None:
+    """Mentions are defused by the adapters, so moderation holds or allows them on their merits;
+    a handle one letter away from a broadcast word is still an identifier."""
+    assert screen(f"PA chest x-ray, left pleural effusion {mention}").decision == "allow"
+    assert "phi.handle" in screen("PA chest x-ray of @everyone_jroe").rule_ids

@@ -48,6 +48,14 @@ photo photos picture pictures post posts story stories page profile video videos
 image images the a an my his her their our to of on for and or with from by message dm chat
 group account handle user username name filter style like friend friends
 """.split())
+# Chat mentions are not identifiers of a patient: "@everyone"/"@here"/"@channel" broadcast, and
+# "<@U123>"/"<@!123>"/"<@&123>" point at a member or role of the workspace. The adapters defuse
+# them (docs/bots.md); blocking them here would only hide that path from its tests.
+_BROADCAST = frozenset({"@everyone", "@here", "@channel"})
+
+
+def _chat_mention(text: str, start: int, end: int) -> bool:
+    return text[start:end].lower() in _BROADCAST or (start > 0 and text[start - 1] == "<")
 
 
 _DATE_SHAPE = re.compile(r"\d{1,4}([./\- ])\d{1,2}\1\d{1,4}")
@@ -101,7 +109,8 @@ def find_handles(text: str) -> Iterator[tuple[int, int]]:
     """Spans of social media handles."""
     for m in _HANDLES.finditer(text):
         if m.group("p") is None:
-            yield m.span()
+            if not _chat_mention(text, *m.span()):
+                yield m.span()
             continue
         value = m.group("v")
         sep = text[m.end("p") : m.start("v")]
