@@ -1,4 +1,5 @@
-"""Screening cost per prompt, over the labelled corpus (goal: median <= 2 ms).
+"""Screening cost per prompt, over the labelled corpora (goal: p95 <= 2 ms), and the worst of
+30 hostile 50 kB inputs (goal: < 50 ms each).
 
 Each prompt is screened `--repeat` times; the table gives per-prompt median and p95 of the best
 of those runs, for the full `screen` and for its stages, plus a same-run baseline (one
@@ -31,6 +32,15 @@ from imagine_med.moderation.phi import find_phi
 from imagine_med.moderation.screen import ScreenContext
 
 ROOT = Path(__file__).resolve().parents[1]
+HOSTILE_UNITS = [
+    "a. ", "a.", "1", "1 ", "1.", "ab-", "a", "Abc ", "a at ", "a@", "a.b@c.", "a.com/", "1:",
+    "ab:", "a b ", "Jane Roe ", "jane roe ", "Roe, Jane, ", "J. ", "one two ", "12/12/",
+    "third of ", "12 Elm ", "+1 ", "a#1", "(1)", "O'", "Kerley B lines ", "a\u200b", "@a ",
+]
+
+
+def _fill(unit: str, n: int) -> str:
+    return (unit * (n // len(unit) + 1))[:n]
 _BASELINE = re.compile(r"\b(?:ssn|mrn|dob)\b")
 
 
@@ -54,7 +64,9 @@ def main() -> None:
     holdout = load(ROOT / "tests/data/moderation_holdout.jsonl")
     holdout2 = load(ROOT / "tests/data/moderation_holdout2.jsonl")
     holdout3 = load(ROOT / "tests/data/moderation_holdout3.jsonl")
-    prompts = [r["prompt"] for r in rows + holdout + holdout2 + holdout3]
+    regression = load(ROOT / "tests/data/moderation_regression.jsonl")
+    holdout4 = load(ROOT / "tests/data/moderation_holdout4.jsonl")
+    prompts = [r["prompt"] for r in rows + holdout + holdout2 + holdout3 + regression + holdout4]
     ctx = ScreenContext(today=CORPUS_DATE)
     screen(prompts[0], ctx)  # warm imports and regex caches
 
@@ -83,21 +95,22 @@ def main() -> None:
         base = base or med
         print(f"{name:32} {med:10.3f} {p95:8.3f} {max(ms):8.3f} {med / base:11.1f}")
     print()
-    # Long hostile input must cost time linear in its length (no regex backtracking blow-up).
-    hostile = {
-        "4000 digits": "1" * 4000, "hyphenated run": "-".join(["ab"] * 1300),
-        "one long word": "a" * 4000, "dotted digits": ".".join(["1"] * 2000),
-        "spaced letters": " ".join("a" * 2000), "caps words": " ".join(["Abc"] * 1000),
-    }
-    print(f"{'hostile input (4000 chars)':32} {'ms':>10} {'x 400 chars':>12}")
-    for name, text in hostile.items():
-        long_ms = min(_per_prompt_ms(lambda p: screen(p, ctx), [text[:4000]], 2))
-        short_ms = min(_per_prompt_ms(lambda p: screen(p, ctx), [text[:400]], 2))
-        print(f"{name:32} {long_ms:10.1f} {long_ms / short_ms:12.1f}")
+    # Hostile input: 50 kB of one repeated unit each (capped inside screen()), and the same
+    # units at 3,900 characters, under the cap, where every detector runs.
+    print(f"{'hostile input (x30)':32} {'50 kB ms':>10} {'3.9 kB ms':>10} {'x 390 chars':>12}")
+    worst_big = worst_cap = 0.0
+    for unit in HOSTILE_UNITS:
+        big = min(_per_prompt_ms(lambda p: screen(p, ctx), [_fill(unit, 50_000)], 3))
+        cap = min(_per_prompt_ms(lambda p: screen(p, ctx), [_fill(unit, 3_900)], 3))
+        small = min(_per_prompt_ms(lambda p: screen(p, ctx), [_fill(unit, 390)], 3))
+        worst_big, worst_cap = max(worst_big, big), max(worst_cap, cap)
+        print(f"{unit!r:32} {big:10.1f} {cap:10.1f} {cap / small:12.1f}")
+    print(f"{'worst':32} {worst_big:10.1f} {worst_cap:10.1f}")
     print()
     print(f"{'corpus':10} {'n':>4} {'PHI recall':>11} {'misuse recall':>14} {'clinical FPR':>13}")
     for name, data in (("corpus", rows), ("holdout", holdout), ("holdout2", holdout2),
-                       ("holdout3", holdout3)):
+                       ("holdout3", holdout3), ("regression", regression),
+                       ("holdout4", holdout4)):
         s = score(data)
         print(f"{name:10} {s.total:4d} {s.phi_recall:11.3f} {s.misuse_recall:14.3f} "
               f"{s.false_positive_rate:13.3%}")

@@ -7,11 +7,16 @@ and SLACK_API_URL. Secrets are SecretStr, so they never appear in a repr or a lo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The published default watermark key: marks made with it prove nothing (anyone can forge or
+# strip them), so a service others use must not run on it (`watermark_key_refusal`).
+DEVELOPMENT_WATERMARK_KEY = "imagine-med-development-key"
 
 
 def _alias(name: str) -> AliasChoices:
@@ -20,6 +25,9 @@ def _alias(name: str) -> AliasChoices:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IMAGINE_MED_", extra="ignore")
+
+    # "production" makes a service refuse the public development watermark key (below)
+    env: str = "development"
 
     # storage
     data_dir: Path = Path("data")
@@ -51,8 +59,30 @@ class Settings(BaseSettings):
     render_processes: int = Field(default=0, ge=0, le=64)
 
     # provenance: HMAC key for the invisible watermark; the default is for development only.
-    watermark_key: SecretStr = SecretStr("imagine-med-development-key")
+    watermark_key: SecretStr = SecretStr(DEVELOPMENT_WATERMARK_KEY)
     watermark_key_id: str = "dev"
+
+    @property
+    def development_watermark_key(self) -> bool:
+        return self.watermark_key.get_secret_value() == DEVELOPMENT_WATERMARK_KEY
+
+    def watermark_key_refusal(self, adapters: Sequence[str] = ()) -> str | None:
+        """Why a service must not start, or None. On the public development key anyone can
+        forge the mark on any image, or subtract it so that verify says NOT marked: fine for a
+        local CLI run (stamp.py warns), not for a chat bot others use, nor in production."""
+        if not self.development_watermark_key:
+            return None
+        if not adapters and self.env.strip().lower() != "production":
+            return None
+        why = (f"the {' and '.join(adapters)} adapter{'s' if len(adapters) > 1 else ''} "
+               "would publish images" if adapters else "IMAGINE_MED_ENV is production")
+        return (
+            f"Refusing to start: {why} marked with the public development watermark key, "
+            "which anyone can use to forge or remove the mark. Set IMAGINE_MED_WATERMARK_KEY "
+            "to a secret (e.g. the output of `python -c \"import secrets; "
+            "print(secrets.token_urlsafe(32))\"`) and IMAGINE_MED_WATERMARK_KEY_ID to a short "
+            "name for it."
+        )
 
     # diffusion engine
     diffusion_model: Path | None = None

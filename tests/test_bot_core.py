@@ -202,3 +202,65 @@ def test_label_overlay_tints_labelled_regions(tmp_path: Path) -> None:
     assert tuple(outside) == (128, 128, 128)
     assert tuple(inside) != (128, 128, 128)
     json.dumps({"ok": True})
+
+
+# --- user text, rate limits ---------------------------------------------------------------
+
+def test_user_text_spans_cannot_be_forged_or_closed_early() -> None:
+    from imagine_med.bot import markup
+    from imagine_med.bot.slack_render import mrkdwn
+
+    typed = f"a{markup.CLOSE}<!channel>{markup.OPEN}*b*"  # tries to leave its span
+    text = "<@U1> ok\nignored: " + markup.said(typed) + " **done**"
+    assert markup.spans(text) == [("<@U1> ok\nignored: ", False), ("a<!channel>*b*", True),
+                                  (" **done**", False)]
+    assert markup.plain(text) == "<@U1> ok\nignored: a<!channel>*b* **done**"
+    assert mrkdwn(text, mentions=("U1",)) == (
+        "<@U1> ok\nignored: `a&lt;!channel&gt;*b*` *done*")
+    assert mrkdwn(text) .startswith("&lt;@U1&gt; ok")  # a mention not asked for is text
+    # an opening mark typed into unmarked text only widens what is escaped
+    assert markup.spans("x" + markup.OPEN + "<!here>") == [("x", False), ("<!here>", True)]
+
+
+def test_token_buckets_refill_and_take_from_all_or_none(redis_url: str,
+                                                        namespace: str) -> None:
+    import redis
+
+    from imagine_med.bot.ratelimit import Rate, RateLimiter
+
+    clock = FakeClock()
+    lim = RateLimiter(redis.Redis.from_url(redis_url), namespace, clock=clock)
+    person, channel = lim.bucket("u1", Rate(2, 60)), lim.bucket("c", Rate(3, 60))
+    other = lim.bucket("u2", Rate(2, 60))
+    assert lim.take([person, channel]) == 0 and lim.take([person, channel]) == 0
+    assert 29 < lim.take([person, channel]) <= 30  # one token per 30 s
+    assert lim.take([other, channel]) == 0  # the channel's last token
+    assert lim.take([other, channel]) > 0  # refused by the channel: `other` keeps its token
+    clock.now += 30
+    assert lim.take([other]) == 0 and lim.take([other]) == 0  # 1 left + 1 refilled
+    assert lim.take([other]) > 0
+    assert lim.take([lim.bucket("u3", None)]) == 0  # no rate configured: no limit
+    assert Rate.parse("20/600") == Rate(20, 600) and Rate.parse("0") is None
+    with pytest.raises(ValueError, match="20/600"):
+        Rate.parse("twenty")
+
+
+def test_one_review_decides_the_whole_held_prompt_without_the_service(
+        redis_url: str, namespace: str, tmp_path: Path) -> None:
+    from bot_mocks.stack import make_stack
+
+    from imagine_med.bot.jobs import Who
+    from imagine_med.bot.queue_backend import QueueJobs
+    from imagine_med.prompt import parse
+
+    stack = make_stack(redis_url, namespace, tmp_path)
+    try:
+        jobs = QueueJobs(stack.queue, moderation=None)  # the pure screen, no records
+        prompt = "{PA, AP} chest x-ray, make it look like a real scan"
+        who = Who("slack", "U1", "C1", "T1")
+        screened, held = jobs.submit_screened(prompt, parse(prompt), who)
+        assert screened.decision == "hold" and [j.state for j in held] == ["held", "held"]
+        jobs.review(held[1].id, Who("slack", "UMOD", "CMOD", "T1", is_moderator=True), True, "")
+        assert [jobs.get(j.id).state for j in held] == ["queued", "queued"]  # type: ignore[union-attr]
+    finally:
+        stack.close()

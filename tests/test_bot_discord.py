@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,9 +14,13 @@ import discord
 import pytest
 from bot_mocks.discord_api import (
     APP_ID,
+    CHANNEL_B,
     CHANNEL_ID,
+    GUILD_B,
+    GUILD_ID,
     MANAGE_MESSAGES,
     DiscordMock,
+    Place,
     Req,
     command,
     component,
@@ -33,6 +38,8 @@ PROMPT = "PA chest x-ray, right upper lobe consolidation --seed 7"
 INTERPRETED = "interpreted as: PA chest X-ray · consolidation (right, RUL) · 512x512 · seed 7"
 OWNER = "1700000000000000001"
 OTHER = "1700000000000000002"
+MOD_ROLE = "1350000000000000001"  # guild A's moderator role (configured below)
+MOD_CHANNEL = "1300000000000000009"  # guild A's moderators' channel
 
 
 class Harness:
@@ -90,7 +97,9 @@ def _custom_ids(payload: dict) -> list[ids.ComponentId]:
 @pytest.fixture
 async def dc(redis_url: str, namespace: str, tmp_path: Path,
              monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Harness]:
-    stack = make_stack(redis_url, namespace, tmp_path)
+    stack = make_stack(redis_url, namespace, tmp_path,
+                       moderators=f"discord:{GUILD_ID}:role:{MOD_ROLE}",
+                       moderation_channels=f"discord:{GUILD_ID}:{MOD_CHANNEL}")
     mock = await DiscordMock().start()
     monkeypatch.setattr(discord.http.Route, "BASE", mock.base)
     h = Harness(stack, mock)
@@ -127,6 +136,7 @@ async def test_defer_first_then_status_grid_and_dicom(dc: Harness,
     assert len(edits) == 1  # the status message became the grid (token still valid)
     grid = edits[0]
     assert INTERPRETED in grid.payload["content"] and f"job `{job}`" in grid.payload["content"]
+    assert grid.payload["allowed_mentions"] == {"parse": [], "users": [int(OWNER)]}
     assert grid.files == [(f"imagine-med-{job}.png", grid.files[0][1])]
     att = grid.payload["attachments"][0]
     assert att["description"].startswith("Synthetic teaching image (not a real patient)")
@@ -180,13 +190,21 @@ async def test_buttons_survive_a_restart_upscale_refine_answer(dc: Harness) -> N
     assert info is not None and info.kind == "upscale" and info.user == OTHER
     assert info.params["parent_id"] == job and info.params["variant"] == 2
 
-    # Refine (a modal, which cannot follow a defer) and the answer key, on the restarted bot
+    # Refine (a modal, which cannot follow a defer) and the answer key, on the restarted bot;
+    # the prompt is prefilled for its owner only
     refine = ids.encode(Action.REFINE, job, 3)
+    restarted.client._connection.parse_interaction_create(
+        component(refine, user=OWNER, token="tok-own"))
+    mine = await dc.callback("tok-own")
+    assert mine.payload["type"] == 9 and mine.payload["data"]["custom_id"] == refine
+    field = mine.payload["data"]["components"][0]["components"][0]
+    assert field["custom_id"] == "prompt" and field["value"] == PROMPT
     restarted.client._connection.parse_interaction_create(component(refine, token="tok-ref"))
     modal = await dc.callback("tok-ref")
     assert modal.payload["type"] == 9 and modal.payload["data"]["custom_id"] == refine
     field = modal.payload["data"]["components"][0]["components"][0]
-    assert field["custom_id"] == "prompt" and field["value"] == PROMPT
+    assert field["custom_id"] == "prompt" and not field.get("value")
+    assert "right upper lobe" not in json.dumps(modal.payload)  # nothing of the prompt
     restarted.client._connection.parse_interaction_create(modal_submit(
         refine, {"prompt": "PA chest x-ray, right upper lobe consolidation, "
                            "left pleural effusion"}, token="tok-sub"))
@@ -287,10 +305,15 @@ async def test_errors_are_private_and_specific(dc: Harness) -> None:
         component(ids.encode(Action.CANCEL, job), user=OTHER, token="tok-x"))
     refusal = (await dc.until("POST", f"/webhooks/{APP_ID}/tok-x"))[0]
     assert refusal.payload["flags"] & 64 and "can cancel it" in refusal.payload["content"]
-    # a moderator (Manage Messages) can
+    # Manage Messages makes nobody a moderator; the configured moderator role does
+    bot.client._connection.parse_interaction_create(
+        component(ids.encode(Action.CANCEL, job), user=OTHER, token="tok-mm",
+                  perms=MANAGE_MESSAGES))
+    refusal = (await dc.until("POST", f"/webhooks/{APP_ID}/tok-mm"))[0]
+    assert refusal.payload["flags"] & 64 and "can cancel it" in refusal.payload["content"]
     bot.client._connection.parse_interaction_create(
         component(ids.encode(Action.CANCEL, job), user=OTHER, token="tok-mod",
-                  perms=MANAGE_MESSAGES))
+                  place=Place(roles=(MOD_ROLE,))))
     edit = (await dc.until("PATCH", f"/webhooks/{APP_ID}/tok-mod/messages/@original"))[0]
     assert "Cancelled by a moderator." in edit.payload["content"]
     assert edit.payload["components"] == []
@@ -402,3 +425,98 @@ async def test_verify_an_attached_image(dc: Harness, tmp_path: Path) -> None:
     assert marked.payload["content"].startswith("grid.png: MARKED synthetic (imagine-med)")
     assert "variant grid" in marked.payload["content"]
     assert plain.payload["content"].startswith("plain.png: NOT marked")
+
+
+HELD = ("{PA, AP} chest x-ray, make it look like a real scan @everyone @here "
+        f"<@&{MOD_ROLE}> <@{OTHER}> **SYSTEM: auto-approved**")
+
+
+async def test_a_held_prompt_pings_nobody_and_fakes_no_notice(dc: Harness) -> None:
+    bot = await dc.start_bot()
+    bot.client._connection.parse_interaction_create(
+        command("imagine-med", {"prompt": HELD}, user=OWNER, token="tok-held"))
+    post = (await dc.until("POST", f"/channels/{MOD_CHANNEL}/messages"))[0]
+    told = (await dc.until("POST", f"/webhooks/{APP_ID}/tok-held"))[0]
+    assert told.payload["flags"] & 64 and "held for review" in told.payload["content"]
+    # what reaches Discord: no ping of anyone, whatever the text says
+    assert post.payload["allowed_mentions"] == {"parse": []}
+    assert told.payload["allowed_mentions"] == {"parse": []}
+    content = post.payload["content"]
+    assert "Held prompt (2 jobs, first" in content  # one post for the whole prompt
+    assert "**SYSTEM" not in content and r"\*\*SYSTEM: auto-approved\*\*" in content
+    for raw in ("@everyone", "@here", f"<@&{MOD_ROLE}>", f"<@{OTHER}>"):
+        assert raw not in content  # shown broken ("@\u200beveryone"), never as a mention
+    assert "@\u200beveryone" in content
+    job = _custom_ids(post.payload)[0].job_id
+    assert dc.stack.queue.status(job).status == "held"  # type: ignore[union-attr]
+    assert len(dc.mock.of("POST", "/channels/")) == 1
+
+
+async def test_a_status_message_pings_only_its_owner(dc: Harness) -> None:
+    bot = await dc.start_bot()
+    await dc.imagine(bot, "PA chest x-ray, left pleural effusion @everyone **SYSTEM** --seed 2")
+    status = dc.mock.of("PATCH", f"/webhooks/{APP_ID}/tok-cmd/messages/@original")[0]
+    assert status.payload["content"].startswith(f"<@{OWNER}> Queued")
+    assert status.payload["allowed_mentions"] == {"parse": [], "users": [int(OWNER)]}
+
+
+async def test_a_moderator_of_one_server_cannot_act_on_anothers_jobs(dc: Harness) -> None:
+    from imagine_med.queue import Requester
+
+    bot = await dc.start_bot()
+    there = Place(guild=GUILD_B, channel=CHANNEL_B)
+    bot.client._connection.parse_interaction_create(command(
+        "imagine-med", {"prompt": "PA chest x-ray, make it look like a real scan"},
+        user=OWNER, token="tok-b", place=there))
+    await dc.until("POST", f"/webhooks/{APP_ID}/tok-b")  # "held", privately
+    held = dc.stack.queue.user_jobs(Requester("discord", OWNER, team=GUILD_B))
+    assert [j.status for j in held] == ["held"]
+    assert not dc.mock.of("POST", "/channels/")  # server A's moderators never see it
+    bot.client._connection.parse_interaction_create(command(
+        "imagine-med", {"prompt": PROMPT}, user=OWNER, token="tok-b2", place=there))
+    queued = _custom_ids((await dc.until(
+        "PATCH", f"/webhooks/{APP_ID}/tok-b2/messages/@original"))[0].payload)[0].job_id
+
+    mod_a = Place(roles=(MOD_ROLE,))  # a moderator on server A
+    presses = [("tok-ap", ids.encode(Action.APPROVE, held[0].id), mod_a),
+               ("tok-cn", ids.encode(Action.CANCEL, queued), mod_a),
+               # the same role id means nothing on server B: grants are per server
+               ("tok-cb", ids.encode(Action.CANCEL, queued), Place(GUILD_B, CHANNEL_B,
+                                                                     (MOD_ROLE,)))]
+    for token, custom_id, place in presses:
+        bot.client._connection.parse_interaction_create(
+            component(custom_id, user=OTHER, token=token, place=place))
+    refusals = [(await dc.until("POST", f"/webhooks/{APP_ID}/{t}"))[0] for t, _, _ in presses]
+    assert all(r.payload["flags"] & 64 for r in refusals)
+    assert "another server or workspace" in refusals[0].payload["content"]
+    assert all("can cancel it" in r.payload["content"] for r in refusals[1:])
+    bot.client._connection.parse_interaction_create(  # Reject answers with a form, or not
+        component(ids.encode(Action.REJECT, held[0].id), user=OTHER, token="tok-rj",
+                  place=mod_a))
+    rejected = (await dc.until("PATCH", f"/webhooks/{APP_ID}/tok-rj/messages/@original"))[0]
+    assert "another server or workspace" in rejected.payload["content"]
+    assert (await dc.callback("tok-rj")).payload["type"] == 5  # a deferral, no modal
+    assert dc.stack.queue.status(held[0].id).status == "held"  # type: ignore[union-attr]
+    assert dc.stack.queue.status(queued).status == "queued"  # type: ignore[union-attr]
+    # on their own server the same moderator can
+    home = await dc.imagine(bot)
+    bot.client._connection.parse_interaction_create(
+        component(ids.encode(Action.CANCEL, home), user=OTHER, token="tok-home", place=mod_a))
+    await dc.until("PATCH", f"/webhooks/{APP_ID}/tok-home/messages/@original")
+    assert dc.stack.queue.status(home).status == "cancelled"  # type: ignore[union-attr]
+
+
+async def test_lanes_follow_configuration_not_permissions(dc: Harness) -> None:
+    bot = await dc.start_bot()
+    for token, perms, place in (("tok-mm", MANAGE_MESSAGES, Place()),
+                                ("tok-role", 0, Place(roles=(MOD_ROLE,)))):
+        bot.client._connection.parse_interaction_create(command(
+            "imagine-med", {"prompt": PROMPT}, user=OTHER, token=token, perms=perms,
+            place=place))
+    lanes = []
+    for token in ("tok-mm", "tok-role"):
+        patch = (await dc.until("PATCH", f"/webhooks/{APP_ID}/{token}/messages/@original"))[0]
+        info = dc.stack.queue.status(_custom_ids(patch.payload)[0].job_id)
+        assert info is not None
+        lanes.append(info.lane)
+    assert lanes == ["normal", "priority"]

@@ -22,7 +22,7 @@ from bot_mocks.slack_api import (
     slash_body,
     view_submission_body,
 )
-from bot_mocks.stack import Stack, make_stack
+from bot_mocks.stack import TEST_WATERMARK_KEY, Stack, make_stack
 
 from imagine_med.bot import ids
 from imagine_med.bot.delivery import DeliveryLoop
@@ -89,8 +89,8 @@ class Harness:
 
 @pytest.fixture
 async def slack(redis_url: str, namespace: str, tmp_path: Path) -> AsyncIterator[Harness]:
-    stack = make_stack(redis_url, namespace, tmp_path, moderators="UMOD",
-                       moderation_channel="CMOD")
+    stack = make_stack(redis_url, namespace, tmp_path, moderators="slack:T1:user:UMOD",
+                       moderation_channels="slack:T1:CMOD")
     mock = await SlackMock().start()
     bot = SlackBot(stack.core, token="xoxb-test", signing_secret=SECRET, api_url=mock.url)
     http = TestClient(TestServer(bot.web_app()))
@@ -195,12 +195,18 @@ async def test_result_upload_then_buttons_upscale_cancel_answer_refine(slack: Ha
     assert slack.mock.of("conversations.open")[-1].params["users"] == "U4"
     assert slack.mock.of("files.completeUploadExternal")[-1].params["channel_id"] == "DU4"
 
-    # Refine: a modal prefilled with the prompt; submitting it queues a refine job
-    await slack.post(block_actions_body(ids.encode(Action.REFINE, job, 0), user="U2"))
+    # Refine: a modal prefilled with the prompt for its owner only; submitting it queues a
+    # refine job that belongs to whoever submitted it
+    await slack.post(block_actions_body(ids.encode(Action.REFINE, job, 0), user="U1"))
     await slack.settle("views.open")
-    view = slack.mock.of("views.open")[0].params["view"]
+    own = slack.mock.of("views.open")[0].params["view"]
+    assert own["blocks"][0]["element"]["initial_value"] == PROMPT
+    await slack.post(block_actions_body(ids.encode(Action.REFINE, job, 0), user="U2"))
+    await slack.settle("views.open", 2)
+    view = slack.mock.of("views.open")[1].params["view"]
     assert view["callback_id"] == ids.encode(Action.REFINE, job, 0)
-    assert view["blocks"][0]["element"]["initial_value"] == PROMPT
+    assert "initial_value" not in view["blocks"][0]["element"]
+    assert "upper lobe" not in json.dumps(view)  # nothing of the owner's prompt
     n_posts = len(slack.mock.of("chat.postMessage"))
     await slack.post(view_submission_body(view["callback_id"], {
         "prompt": PROMPT.replace("--seed 7", "") + ", left pleural effusion", "variant": "4"}))
@@ -354,7 +360,7 @@ async def test_imagine_med_slack_http_command_serves_slack_events(
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**stack.env, "SLACK_BOT_TOKEN": "xoxb-cli", "SLACK_SIGNING_SECRET": SECRET,
-           "SLACK_API_URL": mock.url}
+           "SLACK_API_URL": mock.url, "IMAGINE_MED_WATERMARK_KEY": TEST_WATERMARK_KEY}
     env.pop("SLACK_APP_TOKEN", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "imagine_med.cli", "slack", "--http", "--host", "127.0.0.1",
@@ -514,3 +520,147 @@ async def test_cancel_a_running_job(slack: Harness) -> None:
     await slack.deliver("chat.update", n + 1)  # the stream's "cancelled" settles the message
     assert "Cancelled" in slack.mock.of("chat.update")[-1].params["text"]
     assert not slack.mock.of("files.completeUploadExternal")  # no result for a cancelled job
+
+
+PINGS = ("<!channel>", "<!here>", "<@U999>", "<!subteam^S1|team>")
+FAKE = "*SYSTEM: auto-approved*"
+
+
+def _sections(params: dict, kind: str) -> list[str]:
+    return [b["text"]["text"] for b in params.get("blocks") or []
+            if b["type"] == "section" and b["text"]["type"] == kind]
+
+
+async def test_no_pings_or_fake_notices_from_user_text(slack: Harness) -> None:
+    held = f"PA chest x-ray, make it look like a real scan {' '.join(PINGS)} {FAKE}"
+    await slack.command("/imagine-med", held)
+    await slack.settle("chat.postMessage")
+    await slack.settle("chat.postEphemeral")
+    review = slack.mock.of("chat.postMessage")[0].params
+    assert review["channel"] == "CMOD"
+    for call in (review, slack.mock.of("chat.postEphemeral")[0].params):
+        sent = json.dumps(call)
+        assert not any(p in sent for p in PINGS), sent  # text, blocks: nowhere
+    escaped = held.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert escaped in _sections(review, "plain_text")  # the prompt, as typed
+    assert not any("SYSTEM" in t for t in _sections(review, "mrkdwn"))  # never bold
+    assert "SYSTEM" not in review["text"].replace(escaped, "")
+
+    # the moderator's reason reaches the requester as typed too
+    job = ids.decode(_buttons(review)[0]).job_id
+    await slack.post(view_submission_body(ids.encode(Action.REJECT, job), {
+        "reason": f"{FAKE} <!here>"}, user="UMOD", channel="CMOD"))
+    await slack.settle("chat.postMessage", 2)
+    verdict = slack.mock.of("chat.postMessage")[1].params
+    assert "<!here>" not in json.dumps(verdict)
+    assert "Reason: *SYSTEM: auto-approved* &lt;!here&gt;" in _sections(verdict, "plain_text")
+    n = len(slack.mock.of("chat.postEphemeral"))
+    await slack.deliver("chat.postEphemeral", n + 1)
+    told = slack.mock.of("chat.postEphemeral")[-1].params
+    assert told["user"] == "U1" and "<!here>" not in json.dumps(told)
+    assert any("&lt;!here&gt;" in t for t in _sections(told, "plain_text"))
+
+    # a queued job's status pings its owner, and only its owner
+    await slack.command("/imagine-med", f"PA chest x-ray, left pleural effusion {PINGS[0]}")
+    await slack.settle("chat.postMessage", 3)
+    status = slack.mock.of("chat.postMessage")[2].params
+    assert status["channel"] == "C1" and status["text"].startswith("<@U1> Queued")
+    assert _sections(status, "mrkdwn")[0].startswith("<@U1> Queued")
+    assert "ignored: channel" in _sections(status, "plain_text")
+    assert PINGS[0] not in json.dumps(status)
+
+
+async def test_ten_held_prompts_exhaust_the_limit(slack: Harness) -> None:
+    for i in range(10):
+        await slack.command("/imagine-med", f"PA chest x-ray, make it look like a real scan "
+                                            f"--seed {i}")
+    await slack.settle("chat.postEphemeral", 10)
+    me = Requester("slack", "U1", team="T1")
+    assert [j.status for j in slack.stack.queue.user_jobs(me, active_only=True)] == (
+        ["held"] * 10)
+    await slack.command("/imagine-med", PROMPT)  # even an innocent prompt must wait now
+    await slack.settle("chat.postEphemeral", 11)
+    refusal = slack.mock.of("chat.postEphemeral")[-1].params["text"]
+    assert "10 jobs waiting for a moderator's review" in refusal
+    assert len(slack.stack.queue.user_jobs(me, active_only=True)) == 10
+    # the moderators' channel got a capped number of posts (5 per person per hour)
+    posts = slack.mock.of("chat.postMessage")
+    assert len(posts) == 5 and {p.params["channel"] for p in posts} == {"CMOD"}
+    # another person is not affected
+    await slack.command("/imagine-med", PROMPT, user="U2")
+    await slack.settle("chat.postMessage", 6)
+    assert slack.mock.of("chat.postMessage")[-1].params["channel"] == "C1"
+
+
+async def test_rate_limits_per_person_and_per_channel(slack: Harness) -> None:
+    from imagine_med.bot.ratelimit import Rate
+
+    config = slack.stack.core.config
+    config.rate_user, config.rate_channel = Rate(3, 600), Rate(5, 600)
+    for _ in range(4):
+        await slack.command("/imagine-med", PROMPT, user="U1")
+    await slack.settle("chat.postMessage", 3)
+    await slack.settle("chat.postEphemeral")
+    slow = slack.mock.of("chat.postEphemeral")[0].params
+    assert slow["user"] == "U1" and slow["text"].startswith(
+        "Slow down: imagine-med takes at most 3 commands per 10 minutes per person and 5 "
+        "commands per 10 minutes per channel. Try again in ")
+    for _ in range(3):  # the channel has 2 commands left
+        await slack.command("/imagine-med", PROMPT, user="U2")
+    await slack.settle("chat.postEphemeral", 2)
+    assert slack.mock.of("chat.postEphemeral")[1].params["user"] == "U2"
+    await slack.post(slash_body("/imagine-med", PROMPT, user="U2", channel="C2"))
+    await slack.settle("chat.postMessage", 6)  # U2's refused command cost them nothing
+    assert [c.params["channel"] for c in slack.mock.of("chat.postMessage")] == (
+        ["C1"] * 5 + ["C2"])
+
+
+async def test_show_only_where_its_owner_could_see_it(slack: Harness) -> None:
+    job = await slack.finished_job()
+    uploads = len(slack.mock.of("files.completeUploadExternal"))
+    refusals = [
+        ("U7", "C2", "T1", "made in another channel"),  # someone else, elsewhere
+        ("U1", "C1", "T2", f"No job '{job}'"),  # another workspace does not know it
+    ]
+    for user, channel, team, _ in refusals:
+        await slack.post(slash_body("/imagine-med-show", f"job:{job}", user=user,
+                                    channel=channel, team=team))
+    await slack.settle("chat.postEphemeral", 2)
+    for call, (user, channel, _, says) in zip(slack.mock.of("chat.postEphemeral"), refusals,
+                                              strict=True):
+        assert (call.params["user"], call.params["channel"]) == (user, channel)
+        assert says in call.params["text"]
+    # its owner may show it anywhere: posted there, pinging nobody
+    await slack.post(slash_body("/imagine-med-show", f"job:{job}", user="U1", channel="C2"))
+    await slack.settle("files.completeUploadExternal", uploads + 1)
+    shown = slack.mock.of("files.completeUploadExternal")[-1].params
+    assert shown["channel_id"] == "C2" and f"job `{job}`" in shown["initial_comment"]
+    assert "<@U1>" not in shown["initial_comment"]
+    # not in a channel outside the allow-list, not even its owner
+    slack.stack.core.config.allowed_channels = frozenset({"C1"})
+    await slack.post(slash_body("/imagine-med-show", f"job:{job}", user="U1", channel="C2"))
+    await slack.settle("chat.postEphemeral", 3)
+    assert "not enabled in this channel" in slack.mock.of("chat.postEphemeral")[-1].params[
+        "text"]
+    assert len(slack.mock.of("files.completeUploadExternal")) == uploads + 1
+
+
+async def test_moderators_by_channel_membership_in_their_workspace(slack: Harness) -> None:
+    from imagine_med.bot.access import Grant
+
+    config = slack.stack.core.config
+    config.moderators = frozenset({Grant.parse("slack:T1:channel:CMODS")})
+    slack.mock.members["CMODS"] = ["U5", "U6", "U8"]
+    await slack.command("/imagine-med", PROMPT)
+    await slack.settle("chat.postMessage")
+    job = slack.job_of_status()
+    await slack.post(block_actions_body(ids.encode(Action.CANCEL, job), user="U4"))
+    await slack.settle("chat.postEphemeral")
+    assert "can cancel it" in slack.mock.of("chat.postEphemeral")[0].params["text"]
+    await slack.post(block_actions_body(ids.encode(Action.CANCEL, job), user="U8",
+                                        message_ts="7.7"))
+    await slack.settle("chat.update")
+    assert "Cancelled by a moderator." in slack.mock.of("chat.update")[0].params["text"]
+    assert slack.stack.queue.status(job).status == "cancelled"  # type: ignore[union-attr]
+    pages = [c.params.get("cursor") for c in slack.mock.of("conversations.members")]
+    assert pages == [None, "page-2"]  # asked once (then cached), every page read

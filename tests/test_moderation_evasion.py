@@ -44,7 +44,9 @@ def test_disguised_phi_and_misuse_keep_their_verdict(case: tuple[dict, str]) -> 
     row, prompt = case
     plain, masked = screen(row["prompt"], CTX), screen(prompt, CTX)
     assert masked.decision == plain.decision, (prompt, masked.rule_ids)
-    assert set(masked.rule_ids) == set(plain.rule_ids), prompt
+    # A format character splits a word where the parser splits it, so the disguised text may
+    # show a second reading ("14\u200b.11.2019" is also "14 .11.2019"); it never hides one.
+    assert set(plain.rule_ids) <= set(masked.rule_ids), prompt
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])

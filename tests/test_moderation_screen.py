@@ -145,13 +145,22 @@ def test_age_from_birth_year_uses_the_context_date() -> None:
 
 
 @pytest.mark.parametrize("raw,expected", [
-    ("J\u200bohn", "John"), ("\uff11\uff12\uff13", "123"), ("J\u043ehn", "John"),
+    ("\uff11\uff12\uff13", "123"), ("J\u043ehn", "John"),
     ("j o h n  s m i t h", "john smith"), ("s.e.x.y", "sexy"), ("8.8.8.8", "8.8.8.8"),
     ("\u0434\u0430", "\u0434\u0430"),  # a Cyrillic word with a non-look-alike letter stays
     ("a   b", "a b"),
 ])
 def test_normalize(raw: str, expected: str) -> None:
     assert normalize(raw).text == expected
+
+
+def test_a_format_character_splits_the_screened_text_as_it_splits_the_parsers() -> None:
+    """The parser reads "J\u200bohn" as two words; moderation screens that text, and the
+    word a reader sees ("John") as a second view mapped back onto it."""
+    norm = normalize("J\u200bohn Smith")
+    assert norm.text == "J ohn Smith"
+    assert norm.joined is not None and norm.joined.text == "John Smith"
+    assert [norm.text[i] for i in norm.joined_to_text] == list("John Smith")
 
 
 @pytest.mark.parametrize("prompt,decision,rule", [

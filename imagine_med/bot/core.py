@@ -8,6 +8,7 @@ the same prompt read the same on Discord and Slack.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import uuid
 from collections.abc import Callable
@@ -15,12 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from imagine_med.bot import text
+from imagine_med.bot.access import ChannelMembers, granted
 from imagine_med.bot.casefiles import alt_text, answer_reply, case_doc, dicom_zip
 from imagine_med.bot.config import BotConfig
 from imagine_med.bot.helptext import help_text
 from imagine_med.bot.ids import Action, ComponentId, ComponentIdError, decode, encode
-from imagine_med.bot.jobs import JobRefused, JobService, JobView, Who
+from imagine_med.bot.jobs import JobRefused, JobService, JobView, Screened, Who
+from imagine_med.bot.markup import said
 from imagine_med.bot.prefs import PreferenceError, PreferenceStore, Prefs, validate
+from imagine_med.bot.ratelimit import RateLimiter, wait_text
 from imagine_med.bot.reply import (
     Attachment,
     Form,
@@ -55,13 +59,14 @@ class Outcome:
     `replies` go to the user (ephemeral) or the channel, in order; a reply with `job_id` is the
     status message of that job, and the adapter stores where it posted it with
     `BotCore.remember_target`. `form` is opened in response to a button. `moderation` replies go
-    to the moderators' channel.
+    to `moderation_channel`, the moderators' channel of the requester's guild/workspace.
     """
 
     replies: list[Reply] = field(default_factory=list)
     form: Form | None = None
     moderation: list[Reply] = field(default_factory=list)
     jobs: list[JobView] = field(default_factory=list)
+    moderation_channel: str | None = None
 
     @classmethod
     def error(cls, message: str) -> Outcome:
@@ -69,12 +74,19 @@ class Outcome:
 
 
 class BotCore:
+    """`limiter` holds the per-person and per-channel rate limits (Redis token buckets; None:
+    no rate limit, for embedding without Redis). Adapters register how they tell channel
+    membership (`use_channel_members`) for channel grants of moderators."""
+
     def __init__(self, jobs: JobService, prefs: PreferenceStore, config: BotConfig | None = None,
-                 targets: StatusMessages | None = None) -> None:
+                 targets: StatusMessages | None = None,
+                 limiter: RateLimiter | None = None) -> None:
         self.jobs = jobs
         self.prefs = prefs
         self.config = config or BotConfig()
         self.targets = targets or StatusMessages(prefs.engine)
+        self.limiter = limiter
+        self.members: dict[str, ChannelMembers] = {}
 
     # ---- helpers ------------------------------------------------------------------------
 
@@ -86,8 +98,43 @@ class BotCore:
         allow = self.config.allowed_channels
         return not allow or who.channel_id in allow
 
-    def is_moderator(self, who: Who) -> bool:
-        return who.is_moderator or who.user_id in self.config.moderators
+    def use_channel_members(self, platform: str, members: ChannelMembers) -> None:
+        self.members[platform] = members
+
+    async def identify(self, who: Who) -> Who:
+        """`who` with the rights configuration gives them in their own guild/workspace
+        (moderator, priority lane); whatever the adapter set is replaced."""
+        members = self.members.get(who.platform)
+        return dataclasses.replace(
+            who,
+            is_moderator=await granted(self.config.moderators, who, members),
+            priority=await granted(self.config.priority, who, members),
+        )
+
+    async def throttled(self, who: Who) -> Outcome | None:
+        """Take a token from the person's and the channel's buckets; a refusal says which
+        limit and when to try again."""
+        if self.limiter is None:
+            return None
+        c, lim = self.config, self.limiter
+        person = lim.bucket(f"user:{who.platform}:{who.team_id or '-'}:{who.user_id}",
+                            c.rate_user)
+        channel = lim.bucket(f"channel:{who.platform}:{who.team_id or '-'}:{who.channel_id}",
+                             c.rate_channel)
+        wait = await self._io(lim.take, [person, channel])
+        if wait <= 0:
+            return None
+        return Outcome.error(text.rate_limited(c.rate_user, c.rate_channel, wait_text(wait)))
+
+    async def _may_post_review(self, who: Who) -> bool:
+        """At most `rate_moderation_posts` review posts per person: beyond it held prompts
+        still wait for a decision (`imagine-med mod queue`) but do not flood the channel."""
+        if self.limiter is None:
+            return True
+        bucket = self.limiter.bucket(
+            f"modposts:{who.platform}:{who.team_id or '-'}:{who.user_id}",
+            self.config.rate_moderation_posts)
+        return await self._io(self.limiter.take, [bucket]) <= 0
 
     async def guarded(self, who: Who, make: Callable[[], Any]) -> Outcome:
         """Run a handler; any unexpected exception becomes a private message with a reference
@@ -138,11 +185,15 @@ class BotCore:
             return Outcome.error(text.NOT_ALLOWED_HERE)
         if not prompt.strip():
             return Outcome.error(text.EMPTY_PROMPT)
+        refused = await self.throttled(who)
+        if refused is not None:
+            return refused
+        who = await self.identify(who)
         prefs = await self._io(self.prefs.effective, who.platform, who.user_id, who.channel_id)
         try:
             specs = self.compose(prompt, options or {}, prefs)
         except PromptError as exc:
-            return Outcome.error(f"I could not read that prompt: {exc.message}")
+            return Outcome.error(text.unreadable(exc.message))
         return await self._screen_and_submit(who, prompt, specs, kind="imagine", target=target)
 
     async def _screen_and_submit(self, who: Who, prompt: str, specs: list[CaseSpec], *,
@@ -164,17 +215,35 @@ class BotCore:
         if screened.decision != "hold":
             return Outcome(replies=[self.status_reply(j) for j in jobs], jobs=jobs)
         held = Outcome.error(text.held(screened.reason))
-        rules = ", ".join(screened.rule_ids) or "-"
         for job in jobs:
             # no public status message: results of an approved job are posted anew
             await self.remember_target(job.id, who.platform, {"held": True})
-            held.moderation.append(Reply(
-                f"Held prompt from <@{who.user_id}> ({who.platform}, channel {who.channel_id}), "
-                f"job `{job.id}`:\n> {screened.redacted or '(redacted)'}\nrules: {rules}"
-                + (f" ({screened.reason})" if screened.reason else ""),
-                rows=moderation_rows(job.id), job_id=job.id,
-            ))
+        if jobs and await self._may_post_review(who):
+            # one post per prompt: deciding on any of its jobs decides the whole prompt
+            held.moderation.append(self.review_post(who, screened, jobs))
+            held.moderation_channel = self.config.moderation_channel_for(who.platform,
+                                                                         who.team_id)
+        elif jobs:
+            log.warning("held prompt (jobs %s) of %s user %s not posted for review: over "
+                        "IMAGINE_MED_BOT_RATE_MODERATION_POSTS; see `imagine-med mod queue`",
+                        ", ".join(j.id for j in jobs), who.platform, who.user_id)
         return held
+
+    def review_post(self, who: Who, screened: Screened, jobs: list[JobView]) -> Reply:
+        """The moderators' post for a held prompt: who, where, why, the redacted prompt (as
+        typed: no pings, no formatting), Approve / Reject. It pings nobody."""
+        first = jobs[0]
+        count = f"job `{first.id}`" if len(jobs) == 1 else (
+            f"{len(jobs)} jobs, first `{first.id}`")
+        rules = ", ".join(screened.rule_ids) or "-"
+        lines = [
+            f"Held prompt ({count}) on {who.platform}, channel {who.channel_id}, from:",
+            said(who.user_name or "?") + f" (user id {who.user_id})",
+            f"rules: {rules}" + (f" ({screened.reason})" if screened.reason else ""),
+            "Prompt, identifiers redacted:",
+            said(screened.redacted or "(redacted)"),
+        ]
+        return Reply("\n".join(lines), rows=moderation_rows(first.id), job_id=first.id)
 
     async def _submit_all(self, who: Who, specs: list[CaseSpec], *, kind: str,
                           parent: str | None = None, index: int | None = None,
@@ -210,24 +279,33 @@ class BotCore:
                          else text.queued(job.position, what))]
         if job.spec is not None:
             lines.append(text.interpreted(job.spec))
-        return Reply("\n".join(lines), rows=cancel_row(job.id), job_id=job.id)
+        return Reply("\n".join(lines), rows=cancel_row(job.id), job_id=job.id,
+                     mentions=(job.owner,))
 
     def progress_reply(self, job: JobView, fraction: float, stage: str) -> Reply:
         lines = [f"<@{job.owner}> " + text.progress(fraction, stage, self._what(job))]
         if job.spec is not None:
             lines.append(text.interpreted(job.spec))
-        return Reply("\n".join(lines), rows=cancel_row(job.id), job_id=job.id)
+        return Reply("\n".join(lines), rows=cancel_row(job.id), job_id=job.id,
+                     mentions=(job.owner,))
 
-    def ended_reply(self, job: JobView) -> Reply:
-        """A failed or cancelled job's final word (no buttons)."""
-        if job.state == "cancelled":
-            body = job.error or "Cancelled."
+    def ended_reply(self, job: JobView, note: str | None = None) -> Reply:
+        """A failed or cancelled job's final word (no buttons). `note` is the core's own
+        word (a cancel just done); otherwise the queue's error follows on a line of its own,
+        quoted as typed, since it can carry a moderator's reason."""
+        what = self._what(job)
+        lead = f"<@{job.owner}> {what + ' — ' if what else ''}"
+        if note is not None:
+            lines = [lead + note]
+        elif job.state == "cancelled":
+            lines = [lead + "Cancelled."]
+            if job.error:
+                lines.append(said(job.error))
         else:
-            body = text.failed(job.error or "the renderer stopped without saying why")
-        lines = [f"<@{job.owner}> {self._what(job) + ' — ' if self._what(job) else ''}{body}"]
+            lines = [lead + text.failed(), said(job.error or text.NO_REASON)]
         if job.spec is not None:
             lines.append(text.interpreted(job.spec))
-        return Reply("\n".join(lines), job_id=job.id)
+        return Reply("\n".join(lines), job_id=job.id, mentions=(job.owner,))
 
     def result_reply(self, job: JobView) -> Reply:
         """The finished job: the watermarked grid (or the upscaled image) with its buttons."""
@@ -250,11 +328,11 @@ class BotCore:
             return Reply("\n".join(lines), job_id=job.id,
                          attachments=[Attachment(single, f"imagine-med-{job.id}.png", alt)],
                          rows=single_rows(job.id, job.parent_id or job.id, index,
-                                          offer_4x=offer_4x))
+                                          offer_4x=offer_4x), mentions=(job.owner,))
         grid = job.files["grid.png"]
         return Reply("\n".join(lines), job_id=job.id,
                      attachments=[Attachment(grid, f"imagine-med-{job.id}.png", alt)],
-                     rows=grid_rows(job.id))
+                     rows=grid_rows(job.id), mentions=(job.owner,))
 
     # ---- buttons ------------------------------------------------------------------------
 
@@ -264,6 +342,7 @@ class BotCore:
             cid = decode(custom_id)
         except ComponentIdError:
             return Outcome.error("That button is not one of imagine-med's.")
+        who = await self.identify(who)
         if cid.action in (Action.APPROVE, Action.REJECT):
             return await self._review(who, cid, reason=None)
         if not self.allowed(who):
@@ -282,7 +361,7 @@ class BotCore:
                 f"Job {job.id} is {job.state}; its buttons work once its images are ready."
             )
         if cid.action is Action.REFINE:
-            return Outcome(form=self.refine_form(job, cid.index))
+            return Outcome(form=self.refine_form(job, cid.index, who))
         if cid.action is Action.REROLL:
             return await self._derive(who, job, "reroll", None, {}, target)
         if cid.action in (Action.UPSCALE, Action.UPSCALE4):
@@ -303,12 +382,16 @@ class BotCore:
         """A new job from a finished one; it belongs to the clicker and counts against them."""
         if job.spec is None:
             return Outcome.error(f"Job {job.id} has no spec to work from.")
+        refused = await self.throttled(who)
+        if refused is not None:
+            return refused
         return await self._submit_all(who, [job.spec], kind=kind, parent=job.id, index=index,
                                       params=params, target=target)
 
     async def _cancel(self, who: Who, job: JobView) -> Outcome:
-        owner = who.platform == job.platform and who.user_id == job.owner
-        if not (owner or self.is_moderator(who)):
+        """Its owner, or a moderator of the job's own guild/workspace."""
+        owner = job.owned_by(who)
+        if not (owner or (who.is_moderator and job.same_team(who))):
             return Outcome.error(text.CANCEL_NOT_OWNER)
         if not job.active:
             return Outcome.error(f"Job {job.id} is already {job.state}; nothing to cancel.")
@@ -318,17 +401,21 @@ class BotCore:
             return Outcome.error(exc.message)
         if result not in ("cancelled", "cancelling"):
             return Outcome.error(f"Job {job.id} is already {result}; nothing to cancel.")
-        job.state, job.error = "cancelled", text.cancelled(by_owner=owner)
-        if result == "cancelling":  # running: it stops at its next step, then says so
-            job.error = text.CANCELLING
-        final = self.ended_reply(job)
+        job.state = "cancelled"
+        note = text.CANCELLING if result == "cancelling" else text.cancelled(by_owner=owner)
+        final = self.ended_reply(job, note)  # running: it stops at its next step, then says so
         final.replaces = True
         return Outcome(replies=[final])
 
-    def refine_form(self, job: JobView, index: int) -> Form:
+    def refine_form(self, job: JobView, index: int, who: Who) -> Form:
+        """The Refine form. Only the job's owner gets their own prompt prefilled: anyone may
+        refine a grid in the channel, but the prompt's full text is the owner's (the channel
+        saw only what the parser understood)."""
+        mine = job.owned_by(who)
         fields = [FormField("prompt", "Prompt (anatomy of the chosen variant is kept)",
-                            initial=job.prompt[:1000],
-                            placeholder="e.g. add: left pleural effusion")]
+                            initial=job.prompt[:1000] if mine else "",
+                            placeholder="e.g. add: left pleural effusion" if mine else
+                            "describe the case, e.g. PA chest x-ray, left pleural effusion")]
         if index == 0:
             fields.append(FormField("variant", "Variant to keep (1-4)", initial="1",
                                     max_length=1, multiline=False))
@@ -341,6 +428,7 @@ class BotCore:
             cid = decode(custom_id)
         except ComponentIdError:
             return Outcome.error("That form is not one of imagine-med's.")
+        who = await self.identify(who)
         if cid.action is Action.REJECT:
             return await self._review(who, cid, reason=values.get("reason", ""))
         if cid.action is not Action.REFINE:
@@ -357,10 +445,13 @@ class BotCore:
         prompt = (values.get("prompt") or "").strip()
         if not prompt:
             return Outcome.error(text.EMPTY_PROMPT)
+        refused = await self.throttled(who)
+        if refused is not None:
+            return refused
         try:
             specs = parse(prompt)
         except PromptError as exc:
-            return Outcome.error(f"I could not read that prompt: {exc.message}")
+            return Outcome.error(text.unreadable(exc.message))
         if len(specs) != 1:
             return Outcome.error("Refine takes one case; remove permutations and --repeat.")
         return await self._screen_and_submit(who, prompt, specs, kind="refine", target=target,
@@ -405,23 +496,28 @@ class BotCore:
 
     async def _review(self, who: Who, cid: ComponentId, reason: str | None) -> Outcome:
         """Approve releases a held job into the queue; Reject (after a form for the reason)
-        cancels it, and its owner is told the reason (by the delivery loop)."""
-        if not self.is_moderator(who):
+        cancels it, and its owner is told the reason (by the delivery loop). Only moderators
+        of the job's own guild/workspace may decide."""
+        if not who.is_moderator:
             return Outcome.error(text.MODERATOR_ONLY)
+        job = await self._io(self.jobs.get, cid.job_id)
+        if job is None or not job.same_team(who):
+            return Outcome.error(text.MODERATOR_OTHER_TEAM)
         if cid.action is Action.REJECT and reason is None:
             return Outcome(form=Form(cid.encode(), "Reject held prompt", (
                 FormField("reason", "Reason (shown to the requester)", max_length=300),
             )))
         approve = cid.action is Action.APPROVE
-        mod = Who(who.platform, who.user_id, who.channel_id, who.team_id, who.user_name,
-                  is_moderator=True, can_manage_channel=who.can_manage_channel)
         try:
-            await self._io(self.jobs.review, cid.job_id, mod, approve, reason or "")
+            await self._io(self.jobs.review, cid.job_id, who, approve, reason or "")
         except JobRefused as exc:
             return Outcome.error(exc.message)
-        verdict = "Approved" if approve else f"Rejected ({reason})"
-        return Outcome(replies=[Reply(f"{verdict} by <@{who.user_id}> (job `{cid.job_id}`).",
-                                      replaces=True)])
+        verdict = "Approved" if approve else "Rejected"
+        lines = [f"{verdict} by <@{who.user_id}> (job `{cid.job_id}`)."]
+        if not approve:
+            lines.append("Reason: " + said(reason or ""))
+        return Outcome(replies=[Reply("\n".join(lines), replaces=True,
+                                      mentions=(who.user_id,))])
 
     # ---- other commands -----------------------------------------------------------------
 
@@ -447,17 +543,34 @@ class BotCore:
         return Outcome(replies=[Reply(help_text(), ephemeral=True)])
 
     async def show(self, who: Who, job_id: str) -> Outcome:
+        """`/imagine-med-show`: re-post a job where its owner could see it: in the channel it
+        was made in (by anyone there), or wherever its owner asks. It pings nobody."""
+        if not self.allowed(who):
+            return Outcome.error(text.NOT_ALLOWED_HERE)
         job_id = job_id.strip().strip("`")
         if not job_id:
             return Outcome.error("Give the job id, e.g. /imagine-med-show job:7f3a9c2e.")
+        refused = await self.throttled(who)
+        if refused is not None:
+            return refused
         job = await self._io(self.jobs.get, job_id)
-        if job is None:
-            return Outcome.error(f"No job {job_id!r}. Job ids are shown under each result.")
+        if job is None or not job.same_team(who):  # another server's job: not for here
+            return Outcome.error(text.no_job(job_id))
+        mine = job.owned_by(who)
+        if not (mine or job.channel == who.channel_id):
+            return Outcome.error(text.SHOW_ELSEWHERE.format(job=job.id))
+        if job.state == "held":
+            if not mine:
+                return Outcome.error(text.no_job(job_id))
+            return Outcome.error(text.held(""))
         if job.state == "done":
-            return Outcome(replies=[self.result_reply(job)])
-        if job.active:
-            return Outcome(replies=[self.status_reply(job)])
-        return Outcome(replies=[self.ended_reply(job)])
+            reply = self.result_reply(job)
+        elif job.active:
+            reply = self.status_reply(job)
+        else:
+            reply = self.ended_reply(job)
+        reply.mentions = ()
+        return Outcome(replies=[reply])
 
     async def info(self, who: Who) -> Outcome:
         mine = await self._io(self.jobs.user_jobs, who)
@@ -469,7 +582,7 @@ class BotCore:
         for j in active:
             where = (f"running {round(j.fraction * 100)}%" if j.state == "running"
                      else f"#{j.position} in line" if j.position else j.state)
-            desc = j.spec.describe() if j.spec else j.prompt
+            desc = j.spec.describe() if j.spec else said(j.prompt)
             lines.append(f"• `{j.id}` {where}: {desc}")
         return Outcome(replies=[Reply("\n".join(lines), ephemeral=True)])
 
@@ -481,8 +594,8 @@ class BotCore:
         except PreferenceError as exc:
             return Outcome.error(exc.message)
         subject = who.user_id if scope == "user" else who.channel_id
-        if valid and scope == "channel" and not (self.is_moderator(who)
-                                                  or who.can_manage_channel):
+        who = await self.identify(who)
+        if valid and scope == "channel" and not (who.is_moderator or who.can_manage_channel):
             return Outcome.error(text.CHANNEL_SETTINGS_MODERATOR_ONLY)
         if valid:
             await self._io(self.prefs.update, who.platform, scope, subject, valid)
@@ -494,13 +607,15 @@ class BotCore:
             f"In effect here: {eff.describe()}", ephemeral=True)])
 
     def moderation_posts(self, outcome: Outcome) -> tuple[str | None, list[Reply]]:
-        """The moderators' channel and the review posts to put there; with no channel
-        configured, none (each held job is logged so an admin can use `imagine-med mod`)."""
-        channel = self.config.moderation_channel
+        """The moderators' channel of the requester's guild/workspace and the review posts to
+        put there; with no channel configured for it, none (each held job is logged so an
+        admin can use `imagine-med mod`)."""
+        channel = outcome.moderation_channel
         if not channel:
             for reply in outcome.moderation:
-                log.warning("held job %s: set IMAGINE_MED_BOT_MODERATION_CHANNEL to post "
-                            "review buttons (or use `imagine-med mod`)", reply.job_id)
+                log.warning("held job %s: set IMAGINE_MED_BOT_MODERATION_CHANNELS for its "
+                            "server/workspace to post review buttons (or use `imagine-med "
+                            "mod`)", reply.job_id)
             return None, []
         return channel, list(outcome.moderation)
 

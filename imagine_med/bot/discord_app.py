@@ -5,6 +5,11 @@ whose custom id carries the job id and variant, so they keep working after a res
 messages are edited through the interaction webhook while its token lives (15 minutes); later
 results are posted with the bot token as a channel message. Uploads over the bot limit (10 MiB)
 fall back to a smaller encoding, and the message says so.
+
+No message pings anyone unless it means to: the client's default is `AllowedMentions.none()`
+(no @everyone, @here, role or user pings, whatever the text holds), and each message opts in
+exactly the users its `Reply.mentions` names (a job's owner, when their job moves on). Text a
+user typed is markdown-escaped, so a prompt cannot post a bold fake notice.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from imagine_med.bot import ids
+from imagine_med.bot import ids, markup
 from imagine_med.bot.core import BotCore, Outcome
 from imagine_med.bot.helptext import autocomplete
 from imagine_med.bot.ids import Action, ComponentId
@@ -108,9 +113,26 @@ def _button(b: Button, row: int) -> ImagineButton:
     return ImagineButton(ids.decode(b.custom_id), b.label, b.style, row)
 
 
+def _as_typed(text: str) -> str:
+    """User text as the characters typed: markdown and mentions escaped."""
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+
+
+def render_text(text: str) -> str:
+    """The core's text for Discord: its own markdown as is, user text escaped."""
+    return markup.render(text, lambda t: t, _as_typed)
+
+
+def mentions_of(reply: Reply) -> discord.AllowedMentions:
+    """Only the users the reply means to ping; never @everyone, @here or roles."""
+    users = [discord.Object(id=int(u)) for u in reply.mentions if u.isdigit()]
+    return discord.AllowedMentions(everyone=False, roles=False, users=users or False,
+                                   replied_user=False)
+
+
 def content_of(reply: Reply) -> tuple[str, discord.Embed | None]:
     """Message text, or an embed when it is longer than Discord's 2,000 characters."""
-    body = reply.full_text()
+    body = render_text(reply.full_text())
     if len(body) <= CONTENT_LIMIT:
         return body, None
     return "", discord.Embed(description=body[:4096])
@@ -135,7 +157,8 @@ class ImagineClient(discord.Client):
     """A discord.Client that knows its bot (for DynamicItem callbacks)."""
 
     def __init__(self, bot: DiscordBot, **kwargs: Any) -> None:
-        super().__init__(intents=discord.Intents(guilds=True), **kwargs)
+        super().__init__(intents=discord.Intents(guilds=True),
+                         allowed_mentions=discord.AllowedMentions.none(), **kwargs)
         self.imagine = bot
 
     async def setup_hook(self) -> None:
@@ -149,6 +172,7 @@ class DiscordBot:
         self.client = ImagineClient(self)
         self.tree = app_commands.CommandTree(self.client)
         self.sync_commands = sync_commands
+        core.use_channel_members(PLATFORM, self)
         self._register()
 
     @property
@@ -158,15 +182,22 @@ class DiscordBot:
     # ---- who -----------------------------------------------------------------------------
 
     def who(self, interaction: discord.Interaction[Any]) -> Who:
+        """The facts of the interaction; moderator rights come from configuration
+        (BotCore.identify), never from a permission such as Manage Messages."""
         perms = interaction.permissions
         return Who(
             PLATFORM, str(interaction.user.id), str(interaction.channel_id or ""),
             str(interaction.guild_id) if interaction.guild_id else None,
             interaction.user.name,
-            is_moderator=bool(perms.manage_messages) or str(interaction.user.id)
-            in self.core.config.moderators,
             can_manage_channel=bool(perms.manage_channels),
+            roles=_role_ids(interaction.user),
         )
+
+    async def is_member(self, who: Who, channel_id: str) -> bool:
+        """A channel grant on Discord: Discord delivers an interaction from a channel only to
+        those who can see it, so acting from that (private) channel proves membership.
+        Elsewhere, role and user grants apply."""
+        return bool(who.channel_id) and who.channel_id == channel_id
 
     # ---- commands ------------------------------------------------------------------------
 
@@ -310,7 +341,8 @@ class DiscordBot:
             if notes:
                 content, embed = content_of(Reply(reply.text, notes=reply.notes + notes))
             view = view_of(reply)
-            kwargs: dict[str, Any] = {"content": content or None, "embed": embed}
+            kwargs: dict[str, Any] = {"content": content or None, "embed": embed,
+                                      "allowed_mentions": mentions_of(reply)}
             if reply.ephemeral:
                 if original_private:  # a private defer: its "thinking" message is ours
                     await interaction.edit_original_response(
@@ -340,8 +372,10 @@ class DiscordBot:
                 if job is not None:  # nowhere to show it: do not let it run unseen
                     await self.core.withdraw(job.id, self.who(interaction))
                 await interaction.followup.send(
-                    f"Discord refused the message ({exc.status}: {exc.text or 'no detail'}). "
-                    "Check that I can send messages and attach files here.", ephemeral=True)
+                    f"Discord refused the message ({exc.status}: "
+                    f"{_as_typed(exc.text or 'no detail')}). "
+                    "Check that I can send messages and attach files here.", ephemeral=True,
+                    allowed_mentions=discord.AllowedMentions.none())
                 continue
             if job is not None:
                 await self.core.remember_target(job.id, PLATFORM, {
@@ -355,7 +389,8 @@ class DiscordBot:
             content, embed = content_of(reply)
             try:
                 await self.client.get_partial_messageable(int(modchan)).send(
-                    content=content or None, embed=embed, view=view_of(reply))
+                    content=content or None, embed=embed, view=view_of(reply),
+                    allowed_mentions=mentions_of(reply))
             except discord.HTTPException as exc:
                 log.error("cannot post to the moderation channel %s: %s", modchan, exc)
 
@@ -375,35 +410,41 @@ class DiscordBot:
     async def edit_status(self, job: JobView, target: dict[str, Any], reply: Reply) -> None:
         content, embed = content_of(reply)
         view = view_of(reply)
+        mentions = mentions_of(reply)
         if self._fresh(target):
             await self._webhook(target).edit_message(
-                int(target["message"]), content=content or None, embed=embed, view=view)
+                int(target["message"]), content=content or None, embed=embed, view=view,
+                allowed_mentions=mentions)
             return
         channel = self.client.get_partial_messageable(int(target["channel"]))
         await channel.get_partial_message(int(target["message"])).edit(
-            content=content or None, embed=embed, view=view)
+            content=content or None, embed=embed, view=view, allowed_mentions=mentions)
 
     async def post_result(self, job: JobView, target: dict[str, Any], reply: Reply) -> str:
         """Edit the status message into the result while the token lives; after that (or for
         results by direct message) post a new message with the bot token."""
         files, notes = files_of(reply, self.limit)
         if notes:
-            reply = Reply(reply.text, reply.attachments, reply.rows, notes=reply.notes + notes)
+            reply = Reply(reply.text, reply.attachments, reply.rows, notes=reply.notes + notes,
+                          mentions=reply.mentions)
         content, embed = content_of(reply)
         view = view_of(reply)
+        mentions = mentions_of(reply)
         channel_id = str(target.get("channel") or job.channel or "")
         prefs = await self.core._io(self.core.prefs.effective, PLATFORM, job.owner, channel_id)
         if prefs.dm_results:
             user = await self.client.fetch_user(int(job.owner))
-            msg = await user.send(content=content or None, embed=embed, files=files, view=view)
+            msg = await user.send(content=content or None, embed=embed, files=files, view=view,
+                                  allowed_mentions=mentions)
             return f"dm:{msg.channel.id}:{msg.id}"
         if self._fresh(target) and target.get("message"):
             msg = await self._webhook(target).edit_message(
                 int(target["message"]), content=content or None, embed=embed,
-                attachments=files, view=view)
+                attachments=files, view=view, allowed_mentions=mentions)
             return f"{channel_id}:{msg.id}"
         channel = self.client.get_partial_messageable(int(channel_id))
-        msg = await channel.send(content=content or None, embed=embed, files=files, view=view)
+        msg = await channel.send(content=content or None, embed=embed, files=files, view=view,
+                                 allowed_mentions=mentions)
         if target.get("message"):  # the old status message no longer needs its Cancel button
             with contextlib.suppress(discord.HTTPException):
                 await channel.get_partial_message(int(target["message"])).edit(
@@ -415,7 +456,8 @@ class DiscordBot:
         files, _ = files_of(reply, self.limit)
         content, embed = content_of(reply)
         user = await self.client.fetch_user(int(job.owner))
-        await user.send(content=content or None, embed=embed, files=files)
+        await user.send(content=content or None, embed=embed, files=files,
+                        allowed_mentions=mentions_of(reply))
 
     # ---- running -------------------------------------------------------------------------
 
@@ -430,6 +472,13 @@ class DiscordBot:
             else:
                 await self.tree.sync()
         await self.client.connect()
+
+
+def _role_ids(user: discord.User | discord.Member) -> tuple[str, ...]:
+    """The member's role ids as the interaction payload lists them (`member.roles`). discord.py
+    keeps them on the Member even when the guild's roles are not cached, which `.roles`
+    (Role objects, from the cache) needs."""
+    return tuple(str(r) for r in getattr(user, "_roles", ()))
 
 
 def _target(interaction: discord.Interaction[Any]) -> dict[str, Any]:

@@ -31,9 +31,11 @@ class Who:
     user_id: str
     channel_id: str
     team_id: str | None = None  # Discord guild / Slack workspace
-    user_name: str = ""
-    is_moderator: bool = False  # platform permission or listed in IMAGINE_MED_BOT_MODERATORS
-    can_manage_channel: bool = False
+    user_name: str = ""  # display name: typed by the user, so quoted with markup.said
+    is_moderator: bool = False  # set by BotCore.identify from configuration, for team_id only
+    can_manage_channel: bool = False  # the platform's own "manage this channel" permission
+    roles: tuple[str, ...] = ()  # platform role ids (Discord), for role grants
+    priority: bool = False  # set by BotCore.identify: the priority lane is configured for them
 
 
 @dataclass
@@ -59,6 +61,13 @@ class JobView:
     reply_target: dict[str, Any] | None = None
     created_at: float | None = None
     seeds: list[int] = field(default_factory=list)  # of the rendered variants, once done
+    team: str | None = None  # the owner's Discord guild / Slack workspace
+
+    def owned_by(self, who: Who) -> bool:
+        return (who.platform, who.team_id, who.user_id) == (self.platform, self.team, self.owner)
+
+    def same_team(self, who: Who) -> bool:
+        return (who.platform, who.team_id) == (self.platform, self.team)
 
     @property
     def active(self) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from imagine_med.bot.jobs import JobEvent, JobRefused, JobView, Screened, Who
+from imagine_med.bot.limits import UserLimits
 from imagine_med.prompt.spec import CaseSpec
 from imagine_med.queue import JobQueue, QueueError, Requester
 from imagine_med.queue.types import JobInfo
@@ -16,7 +17,11 @@ FOLLOWUPS = ("upscale", "variation", "reroll", "refine")
 
 
 def requester(who: Who, reply_target: dict[str, Any] | None = None) -> Requester:
-    roles = ("moderator",) if who.is_moderator else ()
+    """The queue's view of `who`. Its roles come only from configuration (BotCore.identify):
+    a configured moderator of their own guild/workspace, or a configured priority user (the
+    queue's "instructor" role: the priority lane), never from a platform permission."""
+    roles = (("moderator",) if who.is_moderator else ()) + (
+        ("instructor",) if who.priority else ())
     return Requester(platform=who.platform, user=who.user_id, team=who.team_id,
                      channel=who.channel_id, roles=roles, reply_target=reply_target,
                      user_name=who.user_name or None)
@@ -32,6 +37,7 @@ class QueueJobs:
     def __init__(self, queue: JobQueue, moderation: Any | None = None) -> None:
         self.queue = queue
         self.moderation = moderation
+        self.limits = UserLimits(queue)
         self._consumers: dict[tuple[str, str, str], Any] = {}
 
     # ---- jobs ----------------------------------------------------------------------------
@@ -42,6 +48,14 @@ class QueueJobs:
                         reply_target: dict[str, Any] | None = None
                         ) -> tuple[Screened, list[JobView]]:
         req = requester(who, reply_target)
+        with self.limits.admitting(req, len(specs)):  # held jobs count too
+            return self._submit_screened(prompt, specs, who, req, kind=kind, parent=parent,
+                                         index=index, reply_target=reply_target)
+
+    def _submit_screened(self, prompt: str, specs: Sequence[CaseSpec], who: Who,
+                         req: Requester, *, kind: str, parent: str | None,
+                         index: int | None, reply_target: dict[str, Any] | None
+                         ) -> tuple[Screened, list[JobView]]:
         try:
             if kind in FOLLOWUPS:  # a refine: screened, but a follow-up cannot be parked
                 sc = self._check(prompt, req)
@@ -51,8 +65,8 @@ class QueueJobs:
                                     sc.rule_ids, sc.redacted, sc.case_id), []
                 if sc.decision == "block":
                     return sc, []
-                return sc, self.submit(specs, who, kind=kind, parent=parent, index=index,
-                                       reply_target=reply_target)
+                return sc, self._submit(specs, who, kind=kind, parent=parent, index=index,
+                                        reply_target=reply_target)
             if self.moderation is not None:  # screen, record, queue (parked when held)
                 sub = self.moderation.submit(prompt, list(specs), req, kind=kind)
                 return _screened(sub.screening), self._views(sub.jobs)
@@ -82,6 +96,14 @@ class QueueJobs:
                parent: str | None = None, index: int | None = None,
                params: dict[str, Any] | None = None,
                reply_target: dict[str, Any] | None = None) -> list[JobView]:
+        with self.limits.admitting(requester(who), len(specs)):  # held jobs count too
+            return self._submit(specs, who, kind=kind, parent=parent, index=index,
+                                params=params, reply_target=reply_target)
+
+    def _submit(self, specs: Sequence[CaseSpec], who: Who, *, kind: str = "imagine",
+                parent: str | None = None, index: int | None = None,
+                params: dict[str, Any] | None = None,
+                reply_target: dict[str, Any] | None = None) -> list[JobView]:
         req = requester(who, reply_target)
         p = params or {}
         try:
@@ -123,6 +145,7 @@ class QueueJobs:
             parent_index=int(variant) if variant else None, params=info.params,
             reply_target=info.reply_target, created_at=info.created_at,
             seeds=[int(x) for x in (info.result or {}).get("seeds") or []],
+            team=info.team,
         )
 
     def cancel(self, job_id: str, who: Who) -> str:
@@ -144,10 +167,21 @@ class QueueJobs:
             return
         if not approve and not reason.strip():
             raise JobRefused("Give a reason for the rejection; the requester will see it.")
-        state = (self.queue.release(job_id) if approve
-                 else self.queue.reject(job_id, f"Rejected by a moderator: {reason}"))
-        if state != ("queued" if approve else "cancelled"):
-            raise JobRefused(f"Job {job_id} is {state}; it was not held any more.")
+        for jid in self._held_with(job_id):  # one review post stands for the whole prompt
+            state = (self.queue.release(jid) if approve
+                     else self.queue.reject(jid, f"Rejected by a moderator: {reason}"))
+            if jid == job_id and state != ("queued" if approve else "cancelled"):
+                raise JobRefused(f"Job {job_id} is {state}; it was not held any more.")
+
+    def _held_with(self, job_id: str) -> list[str]:
+        """`job_id` first, then the other held jobs of the same prompt (its group)."""
+        info = self.queue.status(job_id)
+        if info is None or not info.group_id:
+            return [job_id]
+        return [job_id] + [j.id for j in self.queue.user_jobs(info.user_key, active_only=True,
+                                                              limit=200)
+                           if j.group_id == info.group_id and j.id != job_id
+                           and j.status == "held"]
 
     def user_jobs(self, who: Who) -> list[JobView]:
         return [self._view(i) for i in self.queue.user_jobs(requester(who), active_only=True)]

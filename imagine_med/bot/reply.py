@@ -36,7 +36,12 @@ class Attachment:
 @dataclass
 class Reply:
     """One message. `ephemeral` replies are shown to the user concerned only (errors, answer
-    keys); `rows` are button rows in display order; `job_id` marks a job's status message."""
+    keys); `rows` are button rows in display order; `job_id` marks a job's status message.
+
+    `text` is in the core's markup, with user-typed text marked by `markup.said`. `mentions`
+    are the user ids this message means to ping (a job's owner when its status or result
+    comes); every other mention in the text is shown without notifying anyone, and
+    @everyone/@here/channel/role pings never fire."""
 
     text: str
     attachments: list[Attachment] = field(default_factory=list)
@@ -45,6 +50,7 @@ class Reply:
     job_id: str | None = None
     notes: list[str] = field(default_factory=list)
     replaces: bool = False  # replaces the message whose button was pressed (Cancel, review)
+    mentions: tuple[str, ...] = ()
 
     @property
     def buttons(self) -> list[Button]:

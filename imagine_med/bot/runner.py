@@ -7,12 +7,16 @@ import asyncio
 import logging
 import socket
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from imagine_med.bot.config import BotConfig
 from imagine_med.bot.core import BotCore
 from imagine_med.bot.delivery import DeliveryLoop
 from imagine_med.errors import UserError
 from imagine_med.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from imagine_med.queue import JobQueue
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +32,37 @@ class SlackMode:
     port: int = 3000
 
 
-def build_core(settings: Settings | None = None, config: BotConfig | None = None) -> BotCore:
+def bot_config() -> BotConfig:
+    """IMAGINE_MED_BOT_* from the environment; a setting that cannot be read is a setup error
+    that names it, not a traceback."""
+    from pydantic import ValidationError
+
+    try:
+        return BotConfig()
+    except ValidationError as exc:
+        problems = "; ".join(f"IMAGINE_MED_BOT_{'_'.join(map(str, e['loc'])).upper()}: "
+                             f"{e['msg'].removeprefix('Value error, ')}" if e["loc"] else
+                             e["msg"].removeprefix("Value error, ") for e in exc.errors())
+        raise BotSetupError(problems) from exc
+
+
+def assemble_core(queue: JobQueue, moderation: object | None, config: BotConfig) -> BotCore:
+    """The core over a queue: jobs (with held-aware limits), preferences and status messages
+    in the queue's database, rate limits in the queue's Redis."""
     from imagine_med.bot.prefs import PreferenceStore
     from imagine_med.bot.queue_backend import QueueJobs
+    from imagine_med.bot.ratelimit import RateLimiter
+
+    return BotCore(QueueJobs(queue, moderation), PreferenceStore(queue.database_url), config,
+                   limiter=RateLimiter(queue.redis, f"{queue.prefix}:bot"))
+
+
+def build_core(settings: Settings | None = None, config: BotConfig | None = None) -> BotCore:
     from imagine_med.queue import JobQueue, QueueError
     from imagine_med.store import migrate
 
     settings = settings or get_settings()
+    config = config or bot_config()
     try:
         queue = JobQueue(settings=settings)
         queue.redis.ping()
@@ -43,8 +71,7 @@ def build_core(settings: Settings | None = None, config: BotConfig | None = None
     except Exception as exc:
         raise BotSetupError(f"Cannot reach Redis ({exc}); set REDIS_URL or start Redis.") from exc
     migrate(queue.database_url)
-    return BotCore(QueueJobs(queue, _moderation_service(queue, settings)),
-                   PreferenceStore(queue.database_url), config or BotConfig())
+    return assemble_core(queue, _moderation_service(queue, settings), config)
 
 
 def _moderation_service(queue: object, settings: Settings) -> object | None:
@@ -67,10 +94,18 @@ def configured(settings: Settings) -> list[str]:
     return out
 
 
+def check_watermark_key(settings: Settings, adapters: list[str]) -> None:
+    """Chat adapters publish images: never with the public development watermark key."""
+    refusal = settings.watermark_key_refusal(adapters)
+    if refusal is not None:
+        raise BotSetupError(refusal)
+
+
 def check_discord(settings: Settings) -> None:
     if not settings.discord_token:
         raise BotSetupError("Set DISCORD_TOKEN (the bot token from the Discord developer "
                             "portal) to start the Discord adapter.")
+    check_watermark_key(settings, ["Discord"])
 
 
 def check_slack(settings: Settings, mode: SlackMode) -> None:
@@ -81,6 +116,7 @@ def check_slack(settings: Settings, mode: SlackMode) -> None:
     if not mode.http and not settings.slack_app_token:
         raise BotSetupError("Socket Mode needs SLACK_APP_TOKEN (xapp-...); or use --http with "
                             "SLACK_SIGNING_SECRET.")
+    check_watermark_key(settings, ["Slack"])
 
 
 def _consumer_name(platform: str) -> str:
@@ -148,6 +184,7 @@ async def run_configured(settings: Settings | None = None,
     names = configured(settings)
     if not names:
         return []
+    check_watermark_key(settings, [n.capitalize() for n in names])
     core = build_core(settings)
     mode = slack_mode or SlackMode(http=not settings.slack_app_token)
     tasks = []

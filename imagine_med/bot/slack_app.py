@@ -4,6 +4,9 @@ Every handler acknowledges first (Slack's 3-second limit) and does the work afte
 are posted with the bot token (chat.postMessage / files_upload_v2), which never expires, so a
 late result needs no response_url. `SLACK_API_URL` points the Web API client elsewhere (tests,
 proxies). HTTP mode serves bolt's usual `/slack/events`; Socket Mode needs SLACK_APP_TOKEN.
+
+Every text goes out escaped (slack_render): a prompt's `<!channel>` or `<@U123>` is shown, not
+sent as a ping; only a job's owner is mentioned on purpose.
 """
 
 from __future__ import annotations
@@ -59,6 +62,8 @@ class SlackBot:
         self.client = AsyncWebClient(token=token, base_url=api_url)
         self.app = AsyncApp(client=self.client, signing_secret=signing_secret)
         self._dm_channels: dict[str, str] = {}
+        self._members: dict[str, tuple[float, frozenset[str]]] = {}
+        core.use_channel_members(PLATFORM, self)
         a = self.app
         a.command("/imagine-med")(self._cmd_imagine)
         a.command("/imagine-med-help")(self._cmd_help)
@@ -76,8 +81,30 @@ class SlackBot:
         channel = channel or body.get("channel_id") or (body.get("channel") or {}).get("id", "")
         team = body.get("team_id") or (body.get("team") or {}).get("id")
         name = body.get("user_name") or (body.get("user") or {}).get("username", "")
-        return Who(PLATFORM, user, channel, team, name,
-                   is_moderator=user in self.core.config.moderators)
+        return Who(PLATFORM, user, channel, team, name)  # rights: BotCore.identify
+
+    async def is_member(self, who: Who, channel_id: str) -> bool:
+        """A channel grant on Slack: the channel's members (conversations.members, needs the
+        channels:read / groups:read scope), cached for `channel_members_ttl_s`."""
+        now = time.monotonic()
+        cached = self._members.get(channel_id)
+        if cached is None or now - cached[0] > self.core.config.channel_members_ttl_s:
+            members: set[str] = set()
+            cursor = None
+            try:
+                while True:
+                    resp = await self.client.conversations_members(
+                        channel=channel_id, limit=1000, **({"cursor": cursor} if cursor else {}))
+                    members.update(resp.get("members") or [])
+                    cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+                    if not cursor:
+                        break
+            except SlackApiError as exc:
+                log.error("cannot list the members of moderator channel %s (%s); add the "
+                          "channels:read / groups:read scope", channel_id, _code(exc))
+                return False
+            cached = self._members[channel_id] = (now, frozenset(members))
+        return who.user_id in cached[1]
 
     # ---- slash commands ------------------------------------------------------------------
 
@@ -236,7 +263,7 @@ class SlackBot:
             up = await self.client.files_upload_v2(
                 channel=channel, file=att.path.read_bytes(), filename=att.filename,
                 title=att.filename, alt_txt=att.alt[:1000],
-                initial_comment=render.mrkdwn(reply.full_text()),
+                initial_comment=render.mrkdwn(reply.full_text(), reply.mentions),
             )
             ts = (up.get("file") or {}).get("id", ts)
         if reply.rows or not reply.attachments:
@@ -267,6 +294,7 @@ class SlackBot:
             from slack_sdk.webhook.async_client import AsyncWebhookClient
 
             await AsyncWebhookClient(url).send(text=render.fallback_text(reply),
+                                               blocks=render.blocks(reply),
                                                response_type="ephemeral")
         if reply.attachments:
             dm = await self._dm(who.user_id)
@@ -274,7 +302,7 @@ class SlackBot:
                 await self.client.files_upload_v2(
                     channel=dm, file=att.path.read_bytes(), filename=att.filename,
                     title=att.filename, alt_txt=att.alt[:1000],
-                    initial_comment=render.mrkdwn(reply.text.splitlines()[0]),
+                    initial_comment=render.mrkdwn(reply.text.splitlines()[0], reply.mentions),
                 )
 
     async def _dm(self, user: str) -> str:

@@ -1,24 +1,62 @@
-"""Neutral `Reply`/`Form` -> Slack Block Kit. Pure functions: no I/O, easy to test."""
+"""Neutral `Reply`/`Form` -> Slack Block Kit. Pure functions: no I/O, easy to test.
+
+Slack reads `&`, `<` and `>` as markup (`<!channel>`, `<@U123>`, `<!subteam^S1>`, links), so
+every character of text is escaped; only the mentions a reply names in `Reply.mentions` are
+turned back into real ones. Text a user typed (marked with `markup.said`) is shown in
+`plain_text` elements, or as inline code where only mrkdwn is allowed (an upload's comment), so
+that "*SYSTEM: auto-approved*" in a prompt reads as typed rather than as a bold notice.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
+from imagine_med.bot import markup
 from imagine_med.bot.reply import Button, Form, Reply
 
 SECTION_LIMIT = 3000  # Slack's limit for a section's text
 TEXT_LIMIT = 3900  # chat.postMessage's `text` fallback is truncated by Slack past ~4000
 
 
-def mrkdwn(text: str) -> str:
-    """Discord-flavoured markdown (the core's) -> Slack mrkdwn: **bold** -> *bold*."""
-    return re.sub(r"\*\*(.+?)\*\*", r"*\1*", text)
+def escape(text: str) -> str:
+    """Slack's three control characters as entities: the text then shows as typed."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _sections(text: str) -> list[dict[str, Any]]:
-    body = mrkdwn(text)
+def _trusted(text: str, mentions: Iterable[str]) -> str:
+    """The core's own markup -> mrkdwn: **bold** -> *bold*; escaped, except the pings the
+    reply asks for (`<@id>` of an id in `mentions`)."""
+    out = escape(re.sub(r"\*\*(.+?)\*\*", r"*\1*", text))
+    for uid in mentions:
+        if not re.fullmatch(r"[A-Za-z0-9]+", uid):
+            continue  # not a user id: nothing to turn back into a mention
+        out = out.replace(f"&lt;@{escape(uid)}&gt;", f"<@{uid}>")
+    return out
+
+
+def _code(text: str) -> str:
+    """User text inside mrkdwn: inline code (no bold, links or mentions), on one line."""
+    flat = " ".join(text.replace("`", "\u02cb").split())
+    return f"`{escape(flat)}`" if flat else ""
+
+
+def mrkdwn(text: str, mentions: Iterable[str] = ()) -> str:
+    """The core's text -> Slack mrkdwn, user text as inline code (upload comments)."""
+    keep = tuple(mentions)
+    return markup.render(text, lambda t: _trusted(t, keep), _code)
+
+
+def fallback_text(reply: Reply) -> str:
+    """The plain `text` Slack shows in notifications and to screen readers: user text
+    escaped (never a ping) but not reformatted, so it reads the same as on Discord."""
+    keep = reply.mentions
+    return markup.render(reply.full_text(), lambda t: _trusted(t, keep), escape)[:TEXT_LIMIT]
+
+
+def _chunks(body: str) -> list[str]:
     chunks: list[str] = []
     while body:
         if len(body) <= SECTION_LIMIT:
@@ -28,7 +66,29 @@ def _sections(text: str) -> list[dict[str, Any]]:
         cut = cut if cut > 0 else SECTION_LIMIT
         chunks.append(body[:cut])
         body = body[cut:].lstrip("\n")
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": c}} for c in chunks]
+    return chunks
+
+
+def _sections(text: str, mentions: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Consecutive lines of the bot's own text become mrkdwn sections; a line that quotes
+    user text becomes a plain_text section (as typed: no formatting, links or mentions)."""
+    keep = tuple(mentions)
+    groups: list[tuple[bool, list[str]]] = []
+    for line in markup.lines(text):
+        has_user = any(user for _, user in line)
+        body = ("".join(escape(c) for c, _ in line) if has_user
+                else "".join(_trusted(c, keep) for c, _ in line))
+        if groups and groups[-1][0] == has_user and not has_user:
+            groups[-1][1].append(body)
+        else:
+            groups.append((has_user, [body]))
+    out: list[dict[str, Any]] = []
+    for plain, bodies in groups:
+        kind = "plain_text" if plain else "mrkdwn"
+        for chunk in _chunks("\n".join(bodies)):
+            if chunk.strip():
+                out.append({"type": "section", "text": {"type": kind, "text": chunk}})
+    return out
 
 
 def button(b: Button) -> dict[str, Any]:
@@ -53,13 +113,8 @@ def action_blocks(reply: Reply) -> list[dict[str, Any]]:
 
 
 def blocks(reply: Reply, *, with_text: bool = True) -> list[dict[str, Any]]:
-    out = _sections(reply.full_text()) if with_text else []
+    out = _sections(reply.full_text(), reply.mentions) if with_text else []
     return out + action_blocks(reply)
-
-
-def fallback_text(reply: Reply) -> str:
-    """The plain `text` Slack shows in notifications and to screen readers."""
-    return mrkdwn(reply.full_text())[:TEXT_LIMIT]
 
 
 def modal(form: Form, metadata: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,13 @@
-"""Every sentence the bot says, in one place, so both platforms word things identically."""
+"""Every sentence the bot says, in one place, so both platforms word things identically.
+
+Whatever a person typed is quoted with `said` (see markup.py), so that it is shown as typed and
+never read as markup or mentions.
+"""
 
 from __future__ import annotations
 
+from imagine_med.bot.markup import said
+from imagine_med.bot.ratelimit import Rate
 from imagine_med.prompt.spec import CaseSpec
 
 DISCLAIMER = "Synthetic teaching image, not a real patient, not for diagnosis."
@@ -12,7 +18,7 @@ def interpreted(spec: CaseSpec) -> str:
     text on every platform for the same prompt."""
     lines = [f"interpreted as: {spec.describe()}"]
     if spec.unparsed:
-        lines.append(f"ignored: {', '.join(spec.unparsed)}")
+        lines.append("ignored: " + said(", ".join(spec.unparsed)))
     return "\n".join(lines)
 
 
@@ -38,8 +44,27 @@ def cancelled(by_owner: bool) -> str:
 CANCELLING = "Cancelling… (a running job stops at its next step)"
 
 
-def failed(message: str) -> str:
-    return f"This job failed: {message}"
+def failed() -> str:
+    return "This job failed:"
+
+
+NO_REASON = "the renderer stopped without saying why"
+
+
+def unreadable(message: str) -> str:
+    """A PromptError for the user; its message can quote what they typed."""
+    return "I could not read that prompt: " + said(message)
+
+
+def no_job(job_id: str) -> str:
+    return "No job " + said(repr(job_id)) + ". Job ids are shown under each result."
+
+
+def rate_limited(person: Rate | None, channel: Rate | None, wait: str) -> str:
+    limits = [f"{r.describe()} {who}" for r, who in ((person, "per person"),
+                                                      (channel, "per channel")) if r]
+    return (f"Slow down: imagine-med takes at most {' and '.join(limits)}. "
+            f"Try again in {wait}.")
 
 
 def plural(n: int, word: str) -> str:
@@ -54,6 +79,14 @@ NOT_ALLOWED_HERE = (
 )
 CANCEL_NOT_OWNER = "Only the person who started this job, or a moderator, can cancel it."
 MODERATOR_ONLY = "Only moderators can review held prompts."
+MODERATOR_OTHER_TEAM = (
+    "That held prompt comes from another server or workspace; only its own moderators can "
+    "decide on it."
+)
+SHOW_ELSEWHERE = (
+    "Job {job} was made in another channel. Only the person who made it can show it here; "
+    "anyone can show it in the channel it was made in."
+)
 CHANNEL_SETTINGS_MODERATOR_ONLY = (
     "Only moderators (or members who can manage the channel) can change channel defaults; "
     "set your own defaults instead (scope: user)."

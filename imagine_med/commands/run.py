@@ -59,6 +59,14 @@ class Stack:
         self.metrics: Any = None
         self.stopping = False
 
+    def _adapters(self, settings: Any) -> list[str]:
+        """The chat adapters this run would start (their tokens are set)."""
+        if self.args.no_adapters:
+            return []
+        from imagine_med.bot.runner import configured
+
+        return [name.capitalize() for name in configured(settings)]
+
     def _spawn(self, name: str, env: dict[str, str], log_dir: Path) -> None:
         with open(log_dir / f"{name}.log", "ab") as log:  # the child keeps its own copy
             self.procs[name] = subprocess.Popen(
@@ -78,6 +86,10 @@ class Stack:
 
         setup_logging(json_lines=False)
         settings = get_settings()
+        refusal = settings.watermark_key_refusal(self._adapters(settings))
+        if refusal is not None:  # before anything starts: adapters publish marked images
+            print(f"error: {refusal}", file=sys.stderr)
+            return 2
         data_dir = settings.data_dir.resolve()
         log_dir = data_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)

@@ -89,6 +89,7 @@ MULTI_WORD = [
     "claude bernard horner", "bernard horner", "louis bar", "adams stokes", "stevens johnson",
     "dubin johnson", "pierre marie", "marie strumpell", "sinding larsen", "legg calve perthes",
     "brown sequard", "osgood schlatter", "hill sachs", "salter harris", "lou gehrig's",
+    "ann arbor", "factor v leiden", "hunt and hess", "spetzler martin",
 ]
 
 _multi_alt = "|".join(re.escape(m).replace(r"\ ", r"[\s\-]+") for m in MULTI_WORD)

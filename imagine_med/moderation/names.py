@@ -8,6 +8,12 @@ hospital meets; they need not be complete, since context rules catch unknown nam
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from imagine_med.prompt import vocab
+
 FIRST_NAMES: frozenset[str] = frozenset("""
 aaron abdul abdullah abigail adam adrian agnes ahmed ahmad aisha alan albert alejandro alex
 alexander alexandra alexis alfred ali alice alicia alison amanda amelia amir amit amy ana
@@ -155,3 +161,65 @@ PUBLIC_FIGURES = [
     "elvis presley", "stephen hawking", "greta thunberg", "dalai lama", "shakira",
     "harry styles", "ed sheeran", "dwayne johnson", "keanu reeves", "morgan freeman",
 ]
+
+
+def _vocabulary_words() -> Iterator[str]:
+    """Every word of the prompt parser's vocabulary (modalities, regions, findings, ...)."""
+    tables = (vocab.MODALITIES, vocab.REGIONS, vocab.VIEWS, vocab.PLANES, vocab.SEQUENCES,
+              vocab.STAINS, vocab.LEVELS, vocab.LATERALITY, vocab.LOCATIONS, vocab.SEVERITY,
+              vocab.MODIFIERS, vocab.AGE_GROUPS, vocab.SEXES, vocab.WINDOWS)
+    phrases = [p for table in tables for ps in table.values() for p in ps]
+    phrases += [p for _regions, ps in vocab.FINDINGS.values() for p in ps]
+    phrases += list(vocab.COMPOUNDS) + list(vocab.NORMAL) + list(vocab.STOPWORDS)
+    for phrase in phrases:
+        yield from re.findall(r"[a-z]+", phrase.lower())
+
+
+# ---------------------------------------------------------------- census lists and their limits
+_CENSUS = Path(__file__).with_name("data") / "census_names.txt"
+
+
+def _census() -> tuple[frozenset[str], frozenset[str]]:
+    """(first names, surnames) of the shipped census list (see `namelists.py`)."""
+    first: set[str] = set()
+    last: set[str] = set()
+    target = first
+    for line in _CENSUS.read_text(encoding="utf-8").splitlines():
+        if line == "[first]":
+            target = first
+        elif line == "[last]":
+            target = last
+        elif line and not line.startswith("#"):
+            target.add(line)
+    return frozenset(first), frozenset(last)
+
+
+CENSUS_FIRST, CENSUS_LAST = _census()
+ANY_FIRST: frozenset[str] = CENSUS_FIRST | FIRST_NAMES
+ANY_LAST: frozenset[str] = CENSUS_LAST | SURNAMES
+
+# Census names that are also words a teaching prompt uses (anatomy, findings, verbs, everyday
+# words): a listed name only counts as evidence when it is not one of these.
+CLINICAL_WORDS: frozenset[str] = frozenset("""
+angle back blood body bone born box brain burns call case chamber check cheek cherry child
+colon core corpus cotton crown day days degree delta dot echo fall fast field finger free
+garden glass hand head heart height her high honey kidney knee lamp line lines loop lower lung
+major mallet man march marrow mass may natal newborn old patch pick post power puff purpura
+rash red ring root roots runner shin small stage stone stump swallow to wall way wedge weeks
+white wing units unit sign signs hump lesion lesions mark marks pattern patterns film films
+cell cells tissue fluid free gas air wave waves rib ribs lobe lobes spine disc discs joint
+render show generate make draw depict illustrate create simulate visualise visualize display
+produce give want need please picture photo photograph scan scans image images plate plates
+series slice slices view views grade grades type types class zone zones score scale level
+group factor vitamin hepatitis protein antigen virus strain stain stains nodule nodules
+weber kerley hampton chilaiditi pancoast hashimoto crohn wilms ewing fitzpatrick glasgow
+hounsfield apgar tanner neer garden gustilo schatzker mayo pugh meld fisher hunt hess
+spetzler arbor bosniak gleason breslow bethesda mobitz wenckebach lown
+nyha killip forrest los angeles savary prague paris vienna montreal rockall blatchford
+wells geneva perc curb centor alvarado ranson caprini
+new york heart association fontaine rutherford kellgren outerbridge
+""".split())
+VOCABULARY_WORDS: frozenset[str] = frozenset(_vocabulary_words())
+NOT_NAMES: frozenset[str] = (
+    STOPWORDS | CLINICAL_CAPS | AMBIGUOUS | CLINICAL_WORDS | VOCABULARY_WORDS
+)

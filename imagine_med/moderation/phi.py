@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterator
 from datetime import date
 
+from imagine_med.moderation.contact import find_handles, find_phones, find_webmail
+from imagine_med.moderation.dates import find_old_ages, find_written_dates
 from imagine_med.moderation.eponyms import EPONYMS, protected_spans
 from imagine_med.moderation.names import (
     AMBIGUOUS,
@@ -21,6 +23,9 @@ from imagine_med.moderation.names import (
     STOPWORDS,
     SURNAMES,
 )
+from imagine_med.moderation.person import find_uncued_names
+from imagine_med.moderation.photos import find_face_photos
+from imagine_med.moderation.places import find_addresses
 from imagine_med.moderation.rules import Hit, fuzzy
 
 # Tag written in place of each kind in the redacted prompt.
@@ -28,7 +33,8 @@ TAGS: dict[str, str] = {
     "name": "[NAME]", "ssn": "[SSN]", "phone": "[PHONE]", "fax": "[FAX]", "email": "[EMAIL]",
     "url": "[URL]", "ip": "[IP]", "date": "[DATE]", "dob": "[DOB]", "age": "[AGE>89]",
     "record": "[ID]", "account": "[ACCOUNT]", "licence": "[LICENCE]", "vehicle": "[VEHICLE]",
-    "device": "[DEVICE]", "address": "[ADDRESS]", "zip": "[ZIP]",
+    "device": "[DEVICE]", "address": "[ADDRESS]", "zip": "[ZIP]", "handle": "[HANDLE]",
+    "photo": "[FACE PHOTO]",
 }  # fmt: skip
 
 LABELS: dict[str, str] = {
@@ -38,6 +44,7 @@ LABELS: dict[str, str] = {
     "age": "an age over 89", "record": "a record or ID number", "account": "an account number",
     "licence": "a licence or certificate number", "vehicle": "a vehicle identifier",
     "device": "a device serial number", "address": "an address", "zip": "a ZIP or postcode",
+    "handle": "a social media handle", "photo": "a full-face photograph of a real person",
 }  # fmt: skip
 
 # ---------------------------------------------------------------- flags (never PHI)
@@ -64,6 +71,7 @@ _B = r"(?<![\w./\-:])"  # no word, dot, slash, dash or colon just before
 _E = r"(?![\w/\-:]|\.\d)"  # nor just after (a final full stop is fine)
 
 _VALUE = (
+    r"[A-Z]{1,3}\s?\d{2,6}(?:\s\d{2,6}){1,4}(?!\w)|"  # "RX 88 12 44": letters, spaced digit groups
     r"(?:\(\d{2}\))?"  # GS1 application identifier, e.g. (01)
     r"(?=(?:[A-Za-z()\-./]*\d){3})"  # at least 3 digits before any space
     r"[A-Za-z0-9](?:[A-Za-z0-9]|[\-./](?=[A-Za-z0-9])|\s(?=\d{2,}))*"
@@ -87,7 +95,7 @@ _ID_LABELS: dict[str, str] = {
         "vehicle (id|identification)",
     ),
     "device": _labels(
-        "serial (number|no|num|#)?", "s/n", "sn@(?=\\s*[:#])", "device (id|identifier|serial)",
+        "serial (number|no|num|#)?", "s/n", "sn", "device (id|identifier|serial)",
         "udi", "imei", "implant (id|serial)", "lot (number|no)",
     ),
     "licence": _labels(
@@ -169,6 +177,9 @@ _TABLE: list[tuple[str, str, re.Pattern[str]]] = [
     ("phi.ssn", "ssn", re.compile(rf"{_B}\d{{3}}-\d{{2}}-\d{{4}}{_E}")),
     ("phi.device", "device", re.compile(
         r"(?<![\w:])(?:[0-9a-f]{2}[:\-]){5}[0-9a-f]{2}(?![\w:])", re.IGNORECASE)),
+    ("phi.vehicle", "vehicle", re.compile(  # "plate AB12 CDE": a registration's shape after "plate"
+        r"(?i:\bplate)\s+(?P<v>[A-Z]{2}\d{2}\s?[A-Z]{3}"
+        r"|(?=[A-Z0-9\-]{0,7}\d)(?=[A-Z0-9\-]{0,7}[A-Z])[A-Z0-9][A-Z0-9\-]{4,7})(?![\w\-])")),
     ("phi.fax", "fax", re.compile(
         rf"(?:{_FAX_LABEL})(?:[\s:#=.\-]|\b(?:no|number|to|at|it|results?|the|me)\b){{0,12}}"
         rf"(?P<v>{_INTL}|{_NANP}|{_UK}|\d{{7,12}})", re.IGNORECASE)),
@@ -503,10 +514,31 @@ def _possessive(tok: str) -> int:
     return 2 if tok.endswith(("'s", "’s")) else 0
 
 
+def _library_hits(text: str, folded: str, flags: list[tuple[int, int]], today: date,
+                  found: list[Hit]) -> Iterator[Hit]:
+    """Hits of the library-backed detectors (phonenumbers, python-dateutil) and of the shapes
+    the table does not know; a span another rule already found is not reported twice."""
+    taken = flags + [(h.start, h.end) for h in found]
+    for span in find_written_dates(text):
+        if not _overlaps(span, taken):
+            dob = _DOB_CONTEXT.search(text, max(0, span[0] - 24), span[0]) is not None
+            yield Hit("phi.dob" if dob else "phi.date", "dob" if dob else "date", *span, "block")
+            taken.append(span)
+    for kind, spans in (("age", find_old_ages(text, today)), ("phone", find_phones(text)),
+                        ("email", find_webmail(text)), ("handle", find_handles(text)),
+                        ("photo", find_face_photos(folded)), ("address", find_addresses(text))):
+        for span in spans:
+            if not _overlaps(span, taken):
+                yield Hit(f"phi.{kind}", kind, *span, "block")
+                taken.append(span)
+
+
 def find_phi(text: str, folded: str, today: date) -> list[Hit]:
     """All PHI hits in the normalised text (spans index `text`)."""
     flags = [m.span() for m in _FLAGS.finditer(text)]
     skip = flags + protected_spans(folded)
     hits = list(_pattern_hits(text, flags, today))
+    hits.extend(_library_hits(text, folded, flags, today, hits))
     hits.extend(find_names(text, skip))
+    hits.extend(find_uncued_names(text, skip))
     return hits

@@ -7,11 +7,13 @@ as the rules it applies.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from imagine_med.prompt import vocab
+from imagine_med.prompt.text import normalise
+
+__all__ = ["Lexed", "Match", "Token", "clause_ids", "lex", "normalise", "tokenize"]
 
 TOKEN_RE = re.compile(r"\d+(?:\.\d+)?%?|[^\W\d_]+\d*|[^\W_]+|[,;.!?()]", re.UNICODE)
 SEPARATORS = frozenset(",;.!?()")
@@ -52,13 +54,6 @@ class Lexed:
     tokens: list[Token]
     matches: list[Match] = field(default_factory=list)
     unknown: list[int] = field(default_factory=list)  # token indexes nobody understood
-
-
-def normalise(text: str) -> str:
-    """NFKC, and control / zero-width characters turned into spaces."""
-    text = unicodedata.normalize("NFKC", text)
-    return "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c
-                   for c in text)
 
 
 def tokenize(text: str) -> list[Token]:

@@ -17,10 +17,10 @@ from pydantic import ValidationError
 
 from imagine_med.prompt import vocab
 from imagine_med.prompt.errors import PromptError
-from imagine_med.prompt.lexer import Lexed, clause_ids, lex, normalise, tokenize
+from imagine_med.prompt.lexer import Lexed, clause_ids, lex, tokenize
 from imagine_med.prompt.spec import SEED_MAX, CaseSpec, Finding
+from imagine_med.prompt.text import MAX_PROMPT_CHARS, clean_prompt
 
-MAX_PROMPT_CHARS = 4000
 MAX_SPECS = 12
 DEFAULT_SIZE = 512
 FLAG_RE = re.compile(r"^(?:--|—|–|-)([A-Za-z][A-Za-z_-]*)$")
@@ -44,7 +44,7 @@ def parse(text: str, *, max_specs: int = MAX_SPECS,
     """Parse a prompt into one spec per permutation and repeat."""
     if not isinstance(text, str):
         raise PromptError("The prompt must be text.")
-    text = normalise(text).strip()
+    text = clean_prompt(text)  # the same text moderation screens and the bot stores
     if not text:
         raise PromptError(f"The prompt is empty. Describe the image you want, {EXAMPLE}.")
     if len(text) > max_chars:

@@ -19,6 +19,8 @@ APP_ID = "1200000000000000001"
 BOT_ID = "1200000000000000002"
 GUILD_ID = "1300000000000000001"
 CHANNEL_ID = "1300000000000000002"
+GUILD_B = "1310000000000000001"  # another server the bot is on
+CHANNEL_B = "1310000000000000002"
 TIMESTAMP = "2026-01-01T00:00:00.000000+00:00"
 MANAGE_MESSAGES = 1 << 13
 USE_APP_COMMANDS = 1 << 31
@@ -170,19 +172,32 @@ class DiscordMock:
         }
 
 
-def _base(kind: int, token: str, user: str, perms: int, iid: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Place:
+    """Where an interaction happens and the member's roles there."""
+
+    guild: str = GUILD_ID
+    channel: str = CHANNEL_ID
+    roles: tuple[str, ...] = ()
+
+
+HERE = Place()
+
+
+def _base(kind: int, token: str, user: str, perms: int, iid: int,
+          place: Place = HERE) -> dict[str, Any]:
     return {
         "id": str(iid), "application_id": APP_ID, "type": kind, "token": token, "version": 1,
-        "guild_id": GUILD_ID,
-        "channel_id": CHANNEL_ID,
-        "channel": {"id": CHANNEL_ID, "type": 0, "guild_id": GUILD_ID, "name": "teaching",
+        "guild_id": place.guild,
+        "channel_id": place.channel,
+        "channel": {"id": place.channel, "type": 0, "guild_id": place.guild, "name": "teaching",
                     "position": 0, "permission_overwrites": [], "nsfw": False,
                     "parent_id": None, "flags": 0},
-        "member": {"user": _user(user, f"user-{user[-4:]}"), "roles": [], "joined_at": TIMESTAMP,
-                   "deaf": False, "mute": False, "flags": 0, "pending": False,
-                   "permissions": str(perms | USE_APP_COMMANDS)},
+        "member": {"user": _user(user, f"user-{user[-4:]}"), "roles": list(place.roles),
+                   "joined_at": TIMESTAMP, "deaf": False, "mute": False, "flags": 0,
+                   "pending": False, "permissions": str(perms | USE_APP_COMMANDS)},
         "app_permissions": str((1 << 50) - 1), "locale": "en-US", "guild_locale": "en-US",
-        "entitlements": [], "authorizing_integration_owners": {"0": GUILD_ID}, "context": 0,
+        "entitlements": [], "authorizing_integration_owners": {"0": place.guild}, "context": 0,
         "attachment_size_limit": 10 * 1024 * 1024,
     }
 
@@ -193,7 +208,8 @@ _iids = itertools.count(1600000000000000001)
 def command(name: str, options: dict[str, Any] | None = None, *, user: str = "1700000000000000001",
             token: str = "tok-cmd", perms: int = 0, kind: int = 2,
             focused: str | None = None,
-            attachments: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+            attachments: dict[str, dict[str, Any]] | None = None,
+            place: Place = HERE) -> dict[str, Any]:
     """An APPLICATION_COMMAND (type 2) or, with kind=4 and `focused`, an autocomplete.
     `attachments` maps an option name to an attachment object (type 11 option, resolved)."""
     opts = []
@@ -207,7 +223,7 @@ def command(name: str, options: dict[str, Any] | None = None, *, user: str = "17
     for key, att in (attachments or {}).items():
         opts.append({"name": key, "type": 11, "value": att["id"]})
         resolved.setdefault("attachments", {})[att["id"]] = att
-    data = _base(kind, token, user, perms, next(_iids))
+    data = _base(kind, token, user, perms, next(_iids), place)
     data["data"] = {"id": "1800000000000000001", "name": name, "type": 1, "options": opts,
                     **({"resolved": resolved} if resolved else {})}
     return data
@@ -219,12 +235,13 @@ def attachment(aid: str, filename: str, url: str, size: int) -> dict[str, Any]:
 
 
 def component(custom_id: str, *, user: str = "1700000000000000002", token: str = "tok-btn",
-              perms: int = 0, message_id: str = "1400000000000000000") -> dict[str, Any]:
+              perms: int = 0, message_id: str = "1400000000000000000",
+              place: Place = HERE) -> dict[str, Any]:
     """A MESSAGE_COMPONENT (type 3) interaction: a button click on one of our messages."""
-    data = _base(3, token, user, perms, next(_iids))
+    data = _base(3, token, user, perms, next(_iids), place)
     data["data"] = {"custom_id": custom_id, "component_type": 2}
     data["message"] = {
-        "id": message_id, "channel_id": CHANNEL_ID, "type": 20, "content": "grid",
+        "id": message_id, "channel_id": place.channel, "type": 20, "content": "grid",
         "author": _user(BOT_ID, "imagine-med", True), "attachments": [], "embeds": [],
         "mentions": [], "mention_roles": [], "pinned": False, "mention_everyone": False,
         "tts": False, "timestamp": TIMESTAMP, "edited_timestamp": None, "flags": 0,
@@ -236,9 +253,9 @@ def component(custom_id: str, *, user: str = "1700000000000000002", token: str =
 
 
 def modal_submit(custom_id: str, values: dict[str, str], *, user: str = "1700000000000000002",
-                 token: str = "tok-modal") -> dict[str, Any]:
+                 token: str = "tok-modal", place: Place = HERE) -> dict[str, Any]:
     """A MODAL_SUBMIT (type 5) interaction."""
-    data = _base(5, token, user, 0, next(_iids))
+    data = _base(5, token, user, 0, next(_iids), place)
     data["data"] = {"custom_id": custom_id, "components": [
         {"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]}
         for k, v in values.items()

@@ -33,6 +33,7 @@ class Call:
 class SlackMock:
     calls: list[Call] = field(default_factory=list)
     fail: dict[str, str] = field(default_factory=dict)  # method -> Slack error code
+    members: dict[str, list[str]] = field(default_factory=dict)  # conversations.members
     gate: asyncio.Event | None = None  # when set up, chat.postMessage waits for it
     # Socket Mode: envelopes to push to the connected app, and the acks it sent back
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # id -> (name, bytes)
@@ -128,6 +129,13 @@ class SlackMock:
                                  f"/files-pri/{p['file']}"))}}
         if method == "views.open":
             return {"view": {"id": "V1", **(p.get("view") or {})}}
+        if method == "conversations.members":  # two pages, as Slack paginates
+            everyone = self.members.get(str(p.get("channel")), [])
+            half = len(everyone) // 2
+            if p.get("cursor") == "page-2":
+                return {"members": everyone[half:], "response_metadata": {"next_cursor": ""}}
+            return {"members": everyone[:half],
+                    "response_metadata": {"next_cursor": "page-2" if everyone else ""}}
         return {}
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
@@ -177,10 +185,10 @@ def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]
 
 
 def slash_body(command: str, text: str, *, user: str = "U1", channel: str = "C1",
-               response_url: str = "", trigger_id: str = "trig-1") -> str:
+               response_url: str = "", trigger_id: str = "trig-1", team: str = "T1") -> str:
     """A slash-command request body as Slack sends it (form-encoded)."""
     return urllib.parse.urlencode({
-        "token": "legacy", "team_id": "T1", "team_domain": "mock", "channel_id": channel,
+        "token": "legacy", "team_id": team, "team_domain": "mock", "channel_id": channel,
         "channel_name": "teaching", "user_id": user, "user_name": f"user-{user}",
         "command": command, "text": text, "api_app_id": "A1", "is_enterprise_install": "false",
         "response_url": response_url, "trigger_id": trigger_id,

@@ -11,14 +11,16 @@ from pathlib import Path
 
 from imagine_med.bot.config import BotConfig
 from imagine_med.bot.core import BotCore
-from imagine_med.bot.prefs import PreferenceStore
-from imagine_med.bot.queue_backend import QueueJobs
+from imagine_med.bot.runner import assemble_core
 from imagine_med.moderation.service import ModerationService
 from imagine_med.queue import JobQueue
 from imagine_med.settings import Settings
 
 TESTS = Path(__file__).resolve().parents[1]
 MODALITIES = ("xray", "ct", "mri")
+# `imagine-med discord|slack` refuse the public development key: tests that start one as a
+# process set this one (workers and this process keep the default, so marks verify here).
+TEST_WATERMARK_KEY = "bot-tests-secret-watermark-key"
 
 
 @dataclass
@@ -58,6 +60,6 @@ def make_stack(redis_url: str, namespace: str, tmp: Path, **config: object) -> S
     queue = JobQueue(redis_url, namespace, db, settings=settings,
                      files_dir=tmp / "data" / "files")
     moderation = ModerationService(queue=queue, settings=settings)
-    core = BotCore(QueueJobs(queue, moderation), PreferenceStore(db),
-                   BotConfig(progress_interval_s=0, **config))  # type: ignore[arg-type]
+    core = assemble_core(queue, moderation,  # as `imagine-med discord|slack` builds it
+                         BotConfig(progress_interval_s=0, **config))  # type: ignore[arg-type]
     return Stack(queue, core, env)
