@@ -61,7 +61,7 @@ SCALP_SKIN = 2.0
 INNER_TABLE, OUTER_TABLE = 1.6, 1.9
 CORTEX = 2.7          # grey-matter ribbon
 SULCUS_DEPTH = 17.0   # how deep the convexity sulci cut
-GYRUS_WAVELENGTH = 26.0  # gyri ~1 cm wide, sulci ~1.5-2 cm apart
+GYRUS_WAVELENGTH = 30.0  # gyri ~1 cm wide, sulci ~1.5-2 cm apart
 
 
 @dataclass
@@ -440,6 +440,10 @@ class HeadModel:
         cx, cy, cz = 0.0, -5.0 * self.size, 8.0 * self.size
         vx, vy, vz = c.qx - F32(cx), c.qy - F32(cy), c.qz - F32(cz)
         r = np.sqrt(vx * vx + vy * vy + vz * vz) + F32(1e-3)
+        # sulci wander as they go in: the ray turns a little with depth (not straight spokes)
+        turn = F32(0.09) * np.sin(r * F32(0.3) + F32(4) * vz / r + F32(self.folia_phase))
+        cos_t, sin_t = np.cos(turn), np.sin(turn)
+        vx, vy = vx * cos_t - vy * sin_t, vx * sin_t + vy * cos_t
         k = F32(70.0) / r
         return self.gyri.distance(vx * k, vy * k, vz * k) / k
 
