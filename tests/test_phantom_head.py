@@ -117,6 +117,7 @@ def test_head_ct_medians_and_subdural(tmp_path):
     f = doc["findings"][0]
     assert f["measurements"]["midline_shift_mm"] >= 2
     assert "midline shift" in f["description"]
+    assert 3 <= f["measurements"]["max_thickness_mm"] <= 20  # built 10 mm at its thickest
 
 
 def test_normal_study_says_normal(tmp_path):

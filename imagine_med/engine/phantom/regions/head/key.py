@@ -65,21 +65,17 @@ def midline_shift_mm(labels: np.ndarray, px: float) -> float | None:
             near = near[np.abs(near - centre) < 0.25 * len(cols)]
             mark = float(np.median(near)) if len(near) else None
         if mark is not None:
-            off = abs(mark - centre) * px
+            off = float(abs(mark - centre) * px)
             best = off if best is None else max(best, off)
     return None if best is None else round(best, 1)
 
 
 def max_thickness_mm(mask: np.ndarray, px: float) -> float:
-    """Longest run across rows or columns: a crescent's thickness where it is thickest."""
-    runs = 0
-    for m in (mask, mask.T):
-        for row in m:
-            if row.any():
-                d = np.diff(np.concatenate([[0], row.astype(np.int8), [0]]))
-                starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-                runs = max(runs, int((ends - starts).max()))
-    return round(runs * px, 1)
+    """A crescent's thickness where it is thickest: twice the largest distance from inside
+    it to its edge (a run along rows or columns would follow the crescent's length)."""
+    from scipy.ndimage import distance_transform_edt
+
+    return round(float(2.0 * distance_transform_edt(mask).max()) * px, 1)
 
 
 def built_extent(head: HeadModel, name: str, center: tuple[float, float, float],
