@@ -107,7 +107,6 @@ async def test_defer_first_then_status_grid_and_dicom(dc: Harness) -> None:
     import zipfile
 
     import numpy as np
-
     import pydicom
 
     bot = await dc.start_bot()

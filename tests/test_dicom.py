@@ -3,7 +3,6 @@ invisible mark inside the pixels, dciodvfy (when dicom3tools is installed), and 
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import numpy as np
 import pydicom
 import pytest
 from pydicom.pixels import apply_modality_lut
+from tooling import need_program
 
 from imagine_med.cli import main
 from imagine_med.engine.base import RenderResult
@@ -158,9 +158,9 @@ def test_seg_holds_the_label_map(exported, mod: str, tmp_path: Path) -> None:
     assert "segmentation" in (verify_file(sp).error or "")
 
 
-@pytest.mark.skipif(shutil.which("dciodvfy") is None, reason="dicom3tools (dciodvfy) not installed")
 @pytest.mark.parametrize("mod", list(CASES))
 def test_dciodvfy_finds_no_errors(exported, mod: str, tmp_path: Path) -> None:
+    need_program("dciodvfy", "dicom3tools")
     path, res = exported[mod]
     seg = tmp_path / "seg.dcm"
     D.build_seg(pydicom.dcmread(path), res.label_map, res.labels, JOB).save_as(seg)
@@ -216,8 +216,7 @@ def test_projection_films_name_view_and_orientation(tmp_path: Path, tag: str, vi
     ds = pydicom.dcmread(path)
     assert ds.Modality == tag and ds.ViewPosition == position
     assert list(ds.PatientOrientation) == orientation
-    if shutil.which("dciodvfy") is None:
-        return
+    need_program("dciodvfy", "dicom3tools")
     out = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, timeout=60)
     lines = (out.stdout + out.stderr).splitlines()
     assert [ln for ln in lines if ln.startswith("Error") and "(0x0008,0x001c)" not in ln] == []
