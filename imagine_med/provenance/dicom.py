@@ -111,6 +111,11 @@ def _iod_for(modality: str, tags: dict[str, str]) -> Iod:
     return IODS[modality]
 
 
+def _lo(text: str) -> str:
+    """A Long String value: at most 64 bytes as stored (UTF-8), never a split character."""
+    return text.encode("utf-8")[:64].decode("utf-8", "ignore")
+
+
 def _base(job_id: str, iod: Iod, variant: int, sex: str | None, description: str) -> Dataset:
     ds = Dataset()
     ds.SpecificCharacterSet = "ISO_IR 192"
@@ -137,7 +142,7 @@ def _base(job_id: str, iod: Iod, variant: int, sex: str | None, description: str
     ds.SeriesNumber = 1
     # The canonical description of the case (CaseSpec.describe), never the prompt's own words:
     # free text may carry identifiers that moderation missed, and DICOM tags travel far.
-    ds.SeriesDescription = f"SYNTHETIC {description}".strip()[:64]
+    ds.SeriesDescription = _lo(f"SYNTHETIC {description.replace(' · ', ', ')}".strip())
     ds.Manufacturer = MANUFACTURER
     ds.ManufacturerModelName = "imagine-med"
     ds.SoftwareVersions = __version__
