@@ -184,7 +184,7 @@ def _store_files(q: JobQueue, result: Any) -> tuple[dict[str, str], list[dict[st
             suffix = Path(name).suffix
             key = q.blobs.put(data, suffix)
             files[name] = key
-            if suffix == ".png":
+            if suffix == ".png" and not name.startswith("_"):  # "_...": internal (CT values)
                 from PIL import Image
 
                 with Image.open(path) as im:
