@@ -40,6 +40,14 @@ def run(args: argparse.Namespace) -> int:
     if not args.verbose:  # the queue's per-job log lines are for servers, not this terminal
         logging.getLogger("imagine_med.queue").setLevel(logging.WARNING)
 
+    from imagine_med.commands.exitcodes import Exit
+    from imagine_med.commands.outdir import out_dir_problem
+    from imagine_med.engine.registry import Unavailable
+
+    problem = out_dir_problem(args.out) if args.wait else None
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return Exit.USAGE
     try:
         specs = parse(args.prompt)
     except PromptError as exc:
@@ -50,11 +58,15 @@ def run(args: argparse.Namespace) -> int:
         from imagine_med.queue.api import JobQueue
 
         jq = JobQueue()
+        jq.check_renderable(specs)  # before screening and queueing: never queued to fail
         requester = cli_requester(args.user, args.role)
         since = jq.stream_tail("cli") if args.wait else "0-0"
         # Screened like a chat prompt: a blocked one (patient identifiers) never reaches the
         # queue or the store, a held one waits for a moderator.
         sub = ModerationService(queue=jq).submit(args.prompt, specs, requester, lane=args.lane)
+    except Unavailable as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return Exit.UNAVAILABLE
     except UserError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 4

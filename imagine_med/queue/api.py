@@ -257,11 +257,45 @@ class JobQueue:
         return [JobRef(j["id"], status, lane, group_id, i, n) for i, j in enumerate(jobs)]
 
     def announce_engines(self, engines: Iterable[str], worker: str, ttl_s: int = 30) -> None:
-        """A worker says which engines it serves (refreshed with its heartbeat)."""
+        """A worker says which engines it serves, and what exactly it renders (its registry
+        rows), refreshed with its heartbeat."""
+        from imagine_med.engine import registry
+
+        engines = tuple(engines)
+        rows = [o.to_json() for o in registry.offers(self.settings)
+                if "*" in engines or not engines or o.engine in engines]
         pipe = self.redis.pipeline(transaction=False)
         for engine in engines:
             pipe.set(self.keys.served(engine), worker, ex=ttl_s)
+        pipe.set(self.keys.offers(worker), json.dumps(rows), ex=ttl_s)
         pipe.execute()
+
+    def served_offers(self) -> list[Any] | None:
+        """The registry rows live workers announce (None while no worker is live)."""
+        from imagine_med.engine.registry import Offer
+
+        keys = list(self.redis.scan_iter(match=self.keys.offers("*"), count=500))
+        if not keys:
+            return None
+        rows: dict[tuple[str, str, str | None], Offer] = {}
+        for doc in self.redis.mget(keys):
+            for row in json.loads(doc or "[]"):
+                offer = Offer.from_json(row)
+                rows.setdefault((offer.engine, offer.modality, offer.region), offer)
+        return list(rows.values())
+
+    def check_renderable(self, specs: Sequence[CaseSpec]) -> None:
+        """Refuse, before anything is queued, a spec no engine here renders (registry.
+        Unavailable, whose message names what is available): what live workers announce, or
+        with no worker running yet, what this process's configuration offers."""
+        from imagine_med.engine import registry
+
+        try:
+            rows = self.served_offers()
+        except redis.RedisError as exc:
+            raise wrap_errors(exc, self.redis_url) from exc
+        for spec in specs:
+            registry.check(spec, rows if rows is not None else None, self.settings)
 
     @staticmethod
     def _engine_message(missing: str, serving: list[str]) -> str:
@@ -284,7 +318,8 @@ class JobQueue:
         lane: str | None = None,
     ) -> list[JobRef]:
         """U/V/reroll/refine on a finished job: upscale (variant, scale), variation (variant,
-        strength subtle|strong), reroll (same spec, new seed), refine (variant seed + new spec).
+        strength subtle|strong), reroll (same spec, new seed), refine (variant seed + new spec);
+        dicom (variant, 0 for all): its stored files exported as DICOM by a worker.
         """
         parent = self.status(parent_id)
         if parent is None:
@@ -294,6 +329,12 @@ class JobQueue:
         base = CaseSpec.model_validate(parent.spec)
         seeds: list[int] = parent.result.get("seeds") or []
         params: dict[str, Any] = {"parent_id": parent_id}
+        if kind == "dicom":
+            count = len(parent.result.get("seeds") or []) or 1
+            if variant is not None and not 0 <= variant <= count:
+                raise QueueError(f"Pick a variant between 1 and {count} (0 for all).")
+            params["variant"] = variant or 0
+            return self.submit([base], requester, lane=lane, kind=kind, params=params)
         if kind in ("upscale", "variation", "refine"):
             if variant is None or not 1 <= variant <= len(seeds):
                 raise QueueError(f"Pick a variant between 1 and {len(seeds)}.")
@@ -328,6 +369,31 @@ class JobQueue:
         with session_scope(self.engine) as session:
             row = repo.get_job(session, job_id)
             return row_to_info(row) if row is not None else None
+
+    def resolve(self, ref: str) -> list[JobInfo]:
+        """The jobs a user's reference names, newest first: a job id, a unique start of one
+        (6+ characters), or the 10-hex-digit id that `verify` reads from an image's mark
+        (derived from the case, so jobs of the same prompt and seed share it)."""
+        from sqlalchemy import String, cast, select
+
+        from imagine_med.store.models import JobRow
+
+        ref = ref.strip().strip("`").lower()
+        exact = self.status(ref) if ref else None
+        if exact is not None:
+            return [exact]
+        if len(ref) < 6 or any(c not in "0123456789abcdef" for c in ref):
+            return []
+        with session_scope(self.engine) as session:
+            by_prefix = select(JobRow).where(JobRow.id.startswith(ref, autoescape=True))
+            marked = select(JobRow).where(cast(JobRow.result, String).contains(ref))
+            rows = {r.id: r for q in (by_prefix, marked)
+                    for r in session.scalars(q.order_by(JobRow.created_at.desc()).limit(50))}
+            infos = [row_to_info(r) for r in rows.values()
+                     if r.id.startswith(ref)
+                     or (r.result or {}).get("provenance_id") == ref]
+        infos.sort(key=lambda i: i.created_at or 0, reverse=True)
+        return [self.status(i.id) or i for i in infos]
 
     def position(self, job_id: str) -> int | None:
         """1-based place in line under round-robin (None unless queued): how many jobs would be
@@ -575,11 +641,14 @@ class JobQueue:
         return out
 
     def export(self, job_id: str, out_dir: Path | str) -> dict[str, Path]:
-        """Copy a finished job's files into a folder under their public names."""
+        """Copy a finished job's public files into a folder under their public names (files
+        kept for the workers' own use, named "_...", stay in the store)."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         written = {}
         for name, path in self.files(job_id).items():
+            if name.startswith("_"):
+                continue
             dest = out / name
             shutil.copyfile(path, dest)
             written[name] = dest

@@ -174,14 +174,17 @@ def _store_files(q: JobQueue, result: Any) -> tuple[dict[str, str], list[dict[st
 
     files: dict[str, str] = {}
     images: list[dict[str, Any]] = []
+    from imagine_med.provenance.dicom import write_raw_hu
+
     with tempfile.TemporaryDirectory(prefix="imagine-med-job-") as tmp:
         written = write_case(result, tmp)
+        written.update(write_raw_hu(result, tmp))  # CT values, for a later DICOM export
         for name, path in sorted(written.items()):
             data = Path(path).read_bytes()
             suffix = Path(name).suffix
             key = q.blobs.put(data, suffix)
             files[name] = key
-            if suffix == ".png":
+            if suffix == ".png" and not name.startswith("_"):  # "_...": internal (CT values)
                 from PIL import Image
 
                 with Image.open(path) as im:
@@ -208,6 +211,14 @@ def execute(job_id: str, attempt: int) -> dict[str, Any]:
     try:
         if info.kind == "ping":
             result_doc: dict[str, Any] = {"pong": True}
+        elif info.kind == "dicom":  # no render: the parent's stored files, as DICOM
+            from imagine_med.queue.exports import export_dicom
+
+            files, images = export_dicom(q, info)
+            result_doc = {"files": files,
+                          "paths": {n: str(q.blobs.local_path(k)) for n, k in files.items()},
+                          "parent_id": info.params.get("parent_id"),
+                          "variant": info.params.get("variant")}
         else:
             result = _render(q, info, Progress(rt, info, current))
             render_s = time.monotonic() - t0

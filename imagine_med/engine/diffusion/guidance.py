@@ -28,7 +28,7 @@ def phantom_for(modality: str) -> Renderer | None:
     """The phantom renderer for this modality, or None where the phantom does not serve it."""
     from imagine_med.engine.registry import RENDERERS, get_renderer
 
-    if ("phantom", modality) not in RENDERERS:
+    if not any(k[:2] == ("phantom", modality) for k in RENDERERS):
         return None
     try:
         return get_renderer("phantom", modality)
