@@ -476,10 +476,13 @@ class JobQueue:
             self.sync_row(job_id)
         return outcome
 
-    def reap(self) -> list[tuple[str, str]]:
-        """Requeue (or fail, after max tries) running jobs whose worker lost its lease."""
+    def reap(self, dead_worker: str | None = None) -> list[tuple[str, str]]:
+        """Requeue (or fail, after max tries) running jobs whose worker lost its lease.
+        `dead_worker`: a worker known to have exited (a supervisor saw it die); its jobs are
+        taken back at once rather than when their leases run out."""
         out = self.scripts.reap(
-            args=[self.prefix, repr(time.time()), self.conf.stream_maxlen, self.conf.job_ttl_s]
+            args=[self.prefix, repr(time.time()), self.conf.stream_maxlen, self.conf.job_ttl_s,
+                  dead_worker or ""]
         )
         pairs = list(zip(out[::2], out[1::2], strict=True))
         for jid, _outcome in pairs:

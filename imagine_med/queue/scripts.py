@@ -248,15 +248,23 @@ wake(p, 1)
 return 'queued'
 """
 
-# ARGV: prefix, now, maxlen, ttl
+# ARGV: prefix, now, maxlen, ttl[, dead_worker]
 # Jobs whose lease expired (worker killed or frozen): requeue at the front of the user's line,
 # or fail once max_tries is used up; a cancel requested meanwhile wins. Ended records expire
-# after `ttl` seconds, like finished ones.
+# after `ttl` seconds, like finished ones. `dead_worker` names a worker known to be dead (its
+# supervisor saw it exit): its leases count as expired now, instead of after lease_s.
 REAP = PRELUDE + r"""
 local p, now, maxlen = ARGV[1], ARGV[2], ARGV[3]
 local ttl = tonumber(ARGV[4] or '0')
+local dead = ARGV[5]
 local out = {}
 for _, jid in ipairs(redis.call('ZRANGE', p..':inflight', 0, -1)) do
+  if dead and dead ~= '' then
+    local lease = redis.call('GET', p..':lease:'..jid)
+    if lease and string.sub(lease, 1, #dead + 1) == dead..'#' then
+      redis.call('DEL', p..':lease:'..jid)
+    end
+  end
   if redis.call('EXISTS', p..':lease:'..jid) == 0 then
     local key = p..':job:'..jid
     local h = redis.call('HMGET', key, 'status', 'lane', 'user_key', 'tries', 'max_tries', 'worker')
