@@ -180,6 +180,20 @@ def test_expired_lease_requeues_then_fails_after_max_tries(qenv: QueueEnv) -> No
         assert s.get(JobRow, ref.id).status == "failed"
 
 
+def test_a_worker_known_dead_loses_its_jobs_at_once(qenv: QueueEnv) -> None:
+    """`imagine-med run` saw the worker exit: its jobs are requeued without waiting out the
+    lease, and only that worker's (a name that merely starts with it is someone else)."""
+    jq = qenv.queue(max_running_per_user=5)
+    mine, theirs = jq.submit([spec(), spec()], who("alice"))
+    claim(jq, worker="host-w1-abc", lease_s=60)
+    claim(jq, worker="host-w1-abcd", lease_s=60)
+    assert jq.reap(dead_worker="host-w1-ab") == []  # no such worker: nothing is touched
+    assert jq.reap(dead_worker="host-w1-abc") == [(mine.id, "requeued")]
+    assert jq.status(mine.id).status == "queued" and jq.position(mine.id) == 1
+    assert jq.status(theirs.id).status == "running"
+    assert jq.redis.exists(jq.keys.lease(theirs.id))
+
+
 def test_job_records_on_sqlite_and_postgresql(
     store_url: str, redis_url: str, namespace: str, tmp_path
 ) -> None:

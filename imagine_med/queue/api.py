@@ -20,7 +20,7 @@ import shutil
 import time
 import typing
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ import redis
 
 from imagine_med.prompt.spec import CaseSpec, EngineName
 from imagine_med.queue.config import LANES, QueueSettings, get_queue_settings
-from imagine_med.queue.connection import connect, resolve_url, wrap_errors
+from imagine_med.queue.connection import Backoff, connect, resolve_url, wrap_errors
 from imagine_med.queue.keys import Keys
 from imagine_med.queue.scripts import Scripts
 from imagine_med.queue.types import (
@@ -542,10 +542,13 @@ class JobQueue:
             self.sync_row(job_id)
         return outcome
 
-    def reap(self) -> list[tuple[str, str]]:
-        """Requeue (or fail, after max tries) running jobs whose worker lost its lease."""
+    def reap(self, dead_worker: str | None = None) -> list[tuple[str, str]]:
+        """Requeue (or fail, after max tries) running jobs whose worker lost its lease.
+        `dead_worker`: a worker known to have exited (a supervisor saw it die); its jobs are
+        taken back at once rather than when their leases run out."""
         out = self.scripts.reap(
-            args=[self.prefix, repr(time.time()), self.conf.stream_maxlen, self.conf.job_ttl_s]
+            args=[self.prefix, repr(time.time()), self.conf.stream_maxlen, self.conf.job_ttl_s,
+                  dead_worker or ""]
         )
         pairs = list(zip(out[::2], out[1::2], strict=True))
         for jid, _outcome in pairs:
@@ -602,23 +605,44 @@ class JobQueue:
 
     def watch(
         self, job_ids: Iterable[str], platform: str, since: str = "0-0", block_ms: int = 1000,
-        timeout_s: float | None = None,
+        timeout_s: float | None = None, reconnect_s: float = 0.0,
+        on_reconnect: Callable[[BaseException | None, float], None] | None = None,
     ) -> Iterator[Event]:
         """Events of some jobs (no consumer group: for a caller waiting on its own jobs), until
-        every one of them has ended."""
+        every one of them has ended.
+
+        `reconnect_s` > 0: a lost connection to Redis (restarted, briefly unreachable) is
+        retried with backoff for up to that many seconds in a row, resuming after the last
+        event seen, so nothing is missed or repeated; past it the error is raised.
+        `on_reconnect(exc, delay)` hears about each retry, and `(None, 0)` once it is back."""
         waiting = set(job_ids)
         stream = self.keys.events(platform)
         deadline = time.monotonic() + timeout_s if timeout_s else None
         last = since
+        retry = Backoff(reconnect_s)
         while waiting:
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"{len(waiting)} job(s) still unfinished")
-            reply = self.redis.xread({stream: last}, count=200, block=block_ms)
+            try:
+                reply = self.redis.xread({stream: last}, count=200, block=block_ms)
+                if not reply:
+                    for jid in list(waiting):  # jobs that ended before `since`, or expired
+                        info = self.status(jid)
+                        if info is None or info.status in TERMINAL:
+                            waiting.discard(jid)
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                delay = retry.next_delay()
+                if delay is None:
+                    raise
+                if on_reconnect is not None:
+                    on_reconnect(exc, delay)
+                time.sleep(delay)
+                continue
+            if retry.failures:
+                retry.reset()
+                if on_reconnect is not None:
+                    on_reconnect(None, 0.0)
             if not reply:
-                for jid in list(waiting):  # jobs that ended before `since`, or expired
-                    info = self.status(jid)
-                    if info is None or info.status in TERMINAL:
-                        waiting.discard(jid)
                 continue
             for entry_id, fields in reply[0][1]:
                 last = entry_id

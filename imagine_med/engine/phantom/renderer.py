@@ -110,7 +110,7 @@ class _Batched:
 
     def render_batch(self, requests: list[RenderRequest], progress: ProgressFn = no_progress
                      ) -> list[RenderResult]:
-        return fan_out(self.render, requests, progress, warm=(__name__,))
+        return fan_out(self.render, requests, progress, warm=(__name__,), staged=self.render)
 
 
 class PhantomXray(_Batched):
