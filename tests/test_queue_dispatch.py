@@ -260,3 +260,15 @@ def test_workers_take_only_jobs_of_engines_they_serve(qenv: QueueEnv) -> None:
     jq.submit([spec()], who("bob"))
     jq.announce_engines(["diffusion"], "w-gpu")
     jq.submit([spec(engine="diffusion")], who("bob"))
+
+
+def test_zero_width_padding_is_stripped_before_storage(qenv: QueueEnv) -> None:
+    """500,000 trailing zero-width characters once passed the length check (it is made after
+    normalisation) and were stored as typed; the stored prompt is the text the parser reads."""
+    jq = qenv.queue()
+    padded = "PA chest\u200bx-ray,\u00a0left  effusion" + "\u200b\u2060\ufeff" * 166_667
+    ref = jq.submit([spec()], who("alice"), prompt=padded)[0]
+    with session_scope(jq.engine) as s:
+        stored = s.get(JobRow, ref.id).prompt
+    assert stored == "PA chest x-ray, left effusion"
+    assert jq.status(ref.id).prompt == stored

@@ -28,6 +28,7 @@ from typing import Any
 import redis
 
 from imagine_med.prompt.spec import CaseSpec, EngineName
+from imagine_med.prompt.text import clean_prompt
 from imagine_med.queue.config import LANES, QueueSettings, get_queue_settings
 from imagine_med.queue.connection import Backoff, connect, resolve_url, wrap_errors
 from imagine_med.queue.keys import Keys
@@ -207,7 +208,7 @@ class JobQueue:
                     "user": requester.user, "user_name": requester.user_name or "",
                     "roles": json.dumps(list(requester.roles)),
                     "reply_target": json.dumps(requester.reply_target),
-                    "prompt": prompt if prompt is not None else spec.prompt,
+                    "prompt": clean_prompt(prompt if prompt is not None else spec.prompt),
                     "spec": spec.model_dump_json(), "params": json.dumps(params or {}),
                     "engine": spec.engine,
                     "group_id": group_id, "group_index": str(i), "group_size": str(n),
