@@ -136,3 +136,26 @@ def test_case_file_and_chart_numbers_with_separators(prompt: str) -> None:
 def test_numbers_and_words_near_the_new_rules_stay_allowed(prompt: str) -> None:
     v = screen(f"{prompt}, chest x-ray teaching image", CTX)
     assert v.decision == "allow", (prompt, v.rule_ids, v.redacted_prompt)
+
+
+@pytest.mark.parametrize("prompt", [
+    "x-ray for K Ashgrove", "CT belonging to W Ormerod", "F Dunsmore's knee MRI",
+    "hip film - P Wetherby, 81", "his name's Barnaby Quist", "she goes by Dot Fenwick",
+    "known as Rory Blackwood", "aka Lottie Fairbairn", "surname Penhaligon",
+    "her name is petronella ashby", "nigel thistlewood", "gregory fairclough",
+    "echo for cuthbert ashdown",
+])
+def test_names_with_initials_cues_or_lower_case_unlisted_surnames(prompt: str) -> None:
+    assert "phi.name" in screen(f"{prompt}, chest x-ray", CTX).rule_ids
+
+
+@pytest.mark.parametrize("prompt", [
+    "for E Coli pyelonephritis", "C Diff colitis", "for T Cell lymphoma", "A Fib",
+    "also known as Wilms tumour", "a finding known as the Kerley B lines",
+    "a tumour called a Pancoast tumour", "aka Chilaiditi sign", "sometimes called Ewing sarcoma",
+    "known as Hashimoto thyroiditis", "L Knee", "C Spine", "Weber B",
+    "the skeleton and cotton wool", "will render the valley sign",
+])
+def test_clinical_words_near_the_new_name_rules_stay_allowed(prompt: str) -> None:
+    v = screen(f"{prompt}, teaching image", CTX)
+    assert v.decision == "allow", (prompt, v.rule_ids, v.redacted_prompt)
