@@ -68,7 +68,8 @@ def _start_together(env: QueueEnv, tag: str, logs: Path) -> None:
         "slack": [*me, "slack", "--http", "--host", "127.0.0.1", "--port", str(port)],
     }
     environ = env.env(SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET="test-secret",
-                      SLACK_API_URL="http://127.0.0.1:9/api/")
+                      SLACK_API_URL="http://127.0.0.1:9/api/",
+                      IMAGINE_MED_WATERMARK_KEY="concurrent-start-key")  # not the dev key
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
         for name, cmd in commands.items():
