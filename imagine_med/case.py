@@ -72,7 +72,7 @@ def render_case(
     """Render the four variants of `spec` (seed: the spec's, else the argument, else random)."""
     seed = spec.seed if spec.seed is not None else (seed if seed is not None else random_seed())
     seeds = seeds or variant_seeds(seed)
-    renderer = get_renderer(spec.engine, spec.modality)
+    renderer = get_renderer(spec.engine, spec.modality, spec.region)
     requests = [
         RenderRequest(
             spec=spec, seed=s, width=spec.width, height=spec.height, variation=variation,

@@ -11,8 +11,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
+
+from imagine_med.commands.exitcodes import Exit, epilog
+
+# Long-running services log their INFO lines (a worker's jobs, a bot's connections); the other
+# commands print results, and only warnings besides, unless -v.
+SERVICES = frozenset({"run", "worker", "discord", "slack"})
 
 # subcommand -> module providing add_parser(subparsers)
 COMMANDS: dict[str, str] = {
@@ -22,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "worker": "imagine_med.commands.worker",
     "submit": "imagine_med.commands.submit",
     "jobs": "imagine_med.commands.jobs",
+    "fetch": "imagine_med.commands.fetch",
     "cancel": "imagine_med.commands.jobs",
     "verify": "imagine_med.commands.verify",
     "moderate": "imagine_med.commands.moderate",
@@ -35,8 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="imagine-med",
         description="Synthetic medical images for teaching. Visualizes, never diagnoses.",
+        epilog=epilog(), formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="debug logging, and tracebacks for unexpected errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     seen: set[str] = set()
@@ -51,15 +61,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    quiet = logging.INFO if args.command in SERVICES else logging.WARNING
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if args.verbose else quiet,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # here, so a closed pipe is caught below and not at exit
+        return code
+    except BrokenPipeError:
+        return _pipe_closed()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return Exit.INTERRUPTED
     except Exception as exc:  # one line, never a traceback (-v shows it)
         if args.verbose:
             raise
@@ -69,7 +84,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
         )  # first line only: a database error's later lines echo the statement's parameters
         print(f"error: {text} (rerun with -v for details)", file=sys.stderr)
-        return 1
+        return Exit.ERROR
+
+
+def _pipe_closed() -> int:
+    """The reader of stdout left (`imagine-med jobs | head -1`): stop quietly, as `cat` would.
+    stdout now points at /dev/null so the interpreter's final flush cannot complain either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return Exit.PIPE_CLOSED
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -112,16 +112,12 @@ async def dc(redis_url: str, namespace: str, tmp_path: Path,
         stack.close()
 
 
-async def test_defer_first_then_status_grid_and_dicom(dc: Harness,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_defer_first_then_status_grid_and_dicom(dc: Harness) -> None:
     import zipfile
 
+    import numpy as np
     import pydicom
 
-    from imagine_med.engine import registry
-
-    monkeypatch.setitem(registry.RENDERERS, ("phantom", "xray"), "bot_mocks.renderer:make")
-    monkeypatch.setattr(registry, "_cache", {})  # the DICOM button re-renders in-process
     bot = await dc.start_bot()
     job = await dc.imagine(bot)
     first, status = dc.after_login()[:2]
@@ -148,25 +144,37 @@ async def test_defer_first_then_status_grid_and_dicom(dc: Harness,
     assert dc.stack.queue.posted(job, "discord") == f"{CHANNEL_ID}:1400000000000000000"
     assert not dc.mock.of("POST", "/channels")  # nothing posted with the bot token
 
-    # DICOM: a private zip of the chosen variant as DICOM (+ its labels, case.json)
+    # DICOM: a worker converts the posted files (a `dicom` job of the clicker's), and the zip
+    # of the chosen variant (+ its labels, case.json) reaches the clicker privately
     bot.client._connection.parse_interaction_create(
         component(ids.encode(Action.DICOM, job, 2), user=OTHER, token="tok-dcm"))
-    sent = (await dc.until("POST", f"/webhooks/{APP_ID}/tok-dcm"))[0]
-    assert (await dc.callback("tok-dcm")).payload == {"type": 6}
-    assert sent.payload["flags"] & 64 and "DICOM of variant 2" in sent.payload["content"]
-    with zipfile.ZipFile(io.BytesIO(sent.data[0])) as z:
+    told = (await dc.until("POST", f"/webhooks/{APP_ID}/tok-dcm"))[0]
+    assert told.payload["flags"] & 64 and "Preparing the DICOM of variant 2" in (
+        told.payload["content"])
+    assert not told.files  # the bot made nothing itself
+    exports = [j for j in dc.stack.queue.list_jobs() if j.kind == "dicom"]
+    assert [(j.params["parent_id"], j.params["variant"], j.user) for j in exports] == [
+        (job, 2, OTHER)]
+    await asyncio.to_thread(dc.stack.work)
+    await dc.deliver(bot)
+    dms = [r for r in dc.mock.of("POST", "/channels/") if r.files]
+    assert len(dms) == 1 and "DICOM of variant 2" in dms[0].payload["content"]
+    assert dms[0].files[0][0] == f"imagine-med-{job}-dicom-2.zip"
+    with zipfile.ZipFile(io.BytesIO(dms[0].data[0])) as z:
         names = z.namelist()
         assert "variant-2.dcm" in names and "case.json" in names
         assert not any(n.startswith(("variant-1", "variant-3")) for n in names)
         dcm = z.read("variant-2.dcm")
     ds = pydicom.dcmread(io.BytesIO(dcm))
     png = dc.stack.queue.files(job)["variant-2.png"]
-    assert (ds.Columns, ds.Rows) == Image.open(png).size  # the same picture, band included
+    assert np.array_equal(ds.pixel_array, np.asarray(Image.open(png).convert("L")))  # as posted
     assert str(ds.get("SyntheticData", "")) == "YES"
     from imagine_med.provenance.verify import verify_bytes
 
     from_dicom, from_png = verify_bytes(dcm), verify_bytes(png.read_bytes())
     assert from_dicom.marked and from_dicom.job_tag == from_png.job_tag  # one case, two forms
+    await dc.deliver(bot)
+    assert len([r for r in dc.mock.of("POST", "/channels/") if r.files]) == 1  # posted once
 
 
 async def test_buttons_survive_a_restart_upscale_refine_answer(dc: Harness) -> None:
@@ -359,7 +367,7 @@ async def test_same_prompt_reads_the_same_on_discord_and_slack(dc: Harness) -> N
 
     from imagine_med.bot.slack_app import SlackBot
 
-    prompt = "axial brain MRI flair, left MCA acute infarct, elderly woman, blorp --seed 3"
+    prompt = "axial chest CT, left lower lobe mass, elderly woman, blorp --seed 3"
     bot = await dc.start_bot()
     await dc.imagine(bot, prompt)
     discord_text = dc.mock.of("PATCH", f"/webhooks/{APP_ID}/tok-cmd/messages/@original")[0]

@@ -29,6 +29,7 @@ def _run(args: list[str], tmp: Path, **env: str) -> subprocess.CompletedProcess[
     (["discord"], {"DISCORD_TOKEN": "token"}),
     (["run"], {"DISCORD_TOKEN": "token"}),  # make run with an adapter configured
     (["run", "--no-adapters"], {"IMAGINE_MED_ENV": "production"}),
+    (["worker", "--burst"], {"IMAGINE_MED_ENV": "production"}),  # a worker marks what is posted
 ])
 def test_services_refuse_the_development_key(args: list[str], env: dict[str, str],
                                              tmp_path: Path) -> None:

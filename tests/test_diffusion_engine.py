@@ -83,11 +83,10 @@ def make_stand_in() -> StandInPhantom:
 def phantom(monkeypatch: pytest.MonkeyPatch):
     """The registry's phantom chest renderer; a stand-in only if the real one has not landed."""
     key = ("phantom", "xray")
-    if key not in registry.RENDERERS:
-        monkeypatch.setitem(registry.RENDERERS, key, f"{__name__}:make_stand_in")
-        registry._cache.pop(key, None)
+    if not any(k[:2] == key for k in registry.RENDERERS):
+        replaced = registry.register(*key, f"{__name__}:make_stand_in")
         yield registry.get_renderer(*key)
-        registry._cache.pop(key, None)
+        registry.restore(*key, replaced)
     else:
         yield registry.get_renderer(*key)
 
@@ -255,7 +254,7 @@ def test_controlnet_on_the_label_map_shapes_the_image(model_dir, tmp_path, phant
 
 def test_guidance_falls_back_to_plain_where_the_phantom_does_not_serve(guided):
     spec = CaseSpec(modality="fundus", region="retina", width=SIZE, height=SIZE, steps=2)
-    assert ("phantom", "fundus") not in registry.RENDERERS
+    assert registry.find("phantom", "fundus", "retina", registry.RENDERERS.values()) is None
     out = guided.render_batch(requests(spec, seeds=[1]))
     assert out[0].tags["guided"] == "none" and out[0].labels == {}
 

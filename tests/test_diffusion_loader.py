@@ -116,7 +116,7 @@ def fresh_registry(monkeypatch: pytest.MonkeyPatch):
     """Settings and warm renderers rebuilt for this test only."""
     from imagine_med.engine.diffusion import engine
 
-    keys = [k for k in registry.RENDERERS if k[0] == "diffusion"]
+    keys = [k[:2] for k in registry.RENDERERS if k[0] == "diffusion"]
     get_settings.cache_clear()
     for key in keys:
         registry._cache.pop(key, None)
@@ -139,7 +139,7 @@ def test_registry_without_a_model_explains_what_to_set(fresh_registry):
 def test_registry_loads_the_model_once_for_every_modality(fresh_registry, model_dir):
     fresh_registry.setenv("IMAGINE_MED_DIFFUSION_MODEL", str(model_dir))
     fresh_registry.setenv("IMAGINE_MED_DIFFUSION_DEVICE", "cpu")
-    served = {m for e, m in registry.RENDERERS if e == "diffusion"}
+    served = {m for e, m, _region in registry.RENDERERS if e == "diffusion"}
     assert {"xray", "ct", "mri", "us", "histo", "derm", "fundus"} <= served
     xray = registry.get_renderer("diffusion", "xray")
     ct = registry.get_renderer("diffusion", "ct")

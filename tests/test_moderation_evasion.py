@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from imagine_med.moderation import ScreenContext, screen
 from imagine_med.moderation.evaluate import CORPUS_DATE, load
+from imagine_med.prompt import PromptError, parse
 
 ROWS = [r for r in load(Path(__file__).parent / "data" / "moderation_corpus.jsonl")
         if not r.get("evasion")]
@@ -52,6 +53,13 @@ def test_disguised_phi_and_misuse_keep_their_verdict(case: tuple[dict, str]) -> 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(disguised(CLEAN))
 def test_disguised_clinical_prompts_stay_allowed(case: tuple[dict, str]) -> None:
+    """Where the parser still reads the disguised prompt. A format character inside a flag
+    ("--s\u200beed 12345678") splits it where the parser splits it: the parser refuses the
+    unknown option and nothing is queued, while moderation reads "12345678" as free text."""
     _row, prompt = case
+    try:
+        parse(prompt)
+    except PromptError:
+        assume(False)
     v = screen(prompt, CTX)
     assert v.decision == "allow", (prompt, v.rule_ids)

@@ -98,3 +98,64 @@ def test_chat_mentions_are_not_handles_but_handles_still_are(mention: str) -> No
     a handle one letter away from a broadcast word is still an identifier."""
     assert screen(f"PA chest x-ray, left pleural effusion {mention}").decision == "allow"
     assert "phi.handle" in screen("PA chest x-ray of @everyone_jroe").rule_ids
+
+
+@pytest.mark.parametrize("prompt", [
+    "ultrasound on February twentieth 2021", "CT on March the fifth, 2022",
+    "MRI on august thirty-first 2021", "x-ray from December first nineteen ninety-nine",
+    "echo on June twelve, 2021", "scan on the second of May two thousand and three",
+    "CT on april twelve twenty twenty-two",
+])
+def test_dates_with_a_spelled_day_or_year(prompt: str) -> None:
+    assert "phi.date" in screen(f"{prompt}, hip x-ray", CTX).rule_ids
+
+
+@pytest.mark.parametrize("prompt", [
+    "he is ninety-three", "she's 97", "my grandfather, a hundred and one,",
+    "ninety-two yo woman", "aged one hundred and four", "mum turned ninety-five last week",
+    "at the age of ninety-one",
+])
+def test_ages_over_89_in_words_or_after_a_person(prompt: str) -> None:
+    assert "phi.age" in screen(f"{prompt} hip x-ray", CTX).rule_ids
+
+
+@pytest.mark.parametrize("prompt", [
+    "case file 2019/0871", "case ref 22/01934", "file no 2020-55120", "chart 71-30-448",
+    "accession RAD 23 4471 09", "episode 44 1902-7", "admission number 7731 2209",
+])
+def test_case_file_and_chart_numbers_with_separators(prompt: str) -> None:
+    assert "phi.record" in screen(f"{prompt}, abdominal CT", CTX).rule_ids
+
+
+@pytest.mark.parametrize("prompt", [
+    "teaching case 3 of 10", "case 2/5", "flexion to ninety degrees", "SpO2 is 92",
+    "heart rate a hundred and twenty", "ninety percent stenosis", "patient aged 90 or older",
+    "he is 95 kg", "study 12345 mm slab", "may two lesions", "the first of three views",
+    "2 march fractures", "grade 2/4 murmur",
+])
+def test_numbers_and_words_near_the_new_rules_stay_allowed(prompt: str) -> None:
+    v = screen(f"{prompt}, chest x-ray teaching image", CTX)
+    assert v.decision == "allow", (prompt, v.rule_ids, v.redacted_prompt)
+
+
+@pytest.mark.parametrize("prompt", [
+    "x-ray for K Ashgrove", "CT belonging to W Ormerod", "F Dunsmore's knee MRI",
+    "hip film - P Wetherby, 81", "his name's Barnaby Quist", "she goes by Dot Fenwick",
+    "known as Rory Blackwood", "aka Lottie Fairbairn", "surname Penhaligon",
+    "her name is petronella ashby", "nigel thistlewood", "gregory fairclough",
+    "echo for cuthbert ashdown",
+])
+def test_names_with_initials_cues_or_lower_case_unlisted_surnames(prompt: str) -> None:
+    assert "phi.name" in screen(f"{prompt}, chest x-ray", CTX).rule_ids
+
+
+@pytest.mark.parametrize("prompt", [
+    "for E Coli pyelonephritis", "C Diff colitis", "for T Cell lymphoma", "A Fib",
+    "also known as Wilms tumour", "a finding known as the Kerley B lines",
+    "a tumour called a Pancoast tumour", "aka Chilaiditi sign", "sometimes called Ewing sarcoma",
+    "known as Hashimoto thyroiditis", "L Knee", "C Spine", "Weber B",
+    "the skeleton and cotton wool", "will render the valley sign",
+])
+def test_clinical_words_near_the_new_name_rules_stay_allowed(prompt: str) -> None:
+    v = screen(f"{prompt}, teaching image", CTX)
+    assert v.decision == "allow", (prompt, v.rule_ids, v.redacted_prompt)

@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 from queue_support import ROOT
 
-from imagine_med.engine import registry
-
 PROMPT = "PA chest x-ray, right upper lobe consolidation --seed 7 --size 256"
 
 
@@ -32,7 +30,6 @@ def _cli(tmp_path: Path, *args: str, timeout: float = 120) -> subprocess.Complet
     )
 
 
-@pytest.mark.skipif(("phantom", "xray") not in registry.RENDERERS, reason="no phantom engine")
 def test_run_stack_submit_wait_matches_generate(tmp_path: Path) -> None:
     """`imagine-med run` with nothing configured: embedded Redis, SQLite, a phantom worker.
     `submit --wait` writes byte-identical files to `generate`, and Ctrl-C stops everything."""

@@ -180,6 +180,20 @@ def test_expired_lease_requeues_then_fails_after_max_tries(qenv: QueueEnv) -> No
         assert s.get(JobRow, ref.id).status == "failed"
 
 
+def test_a_worker_known_dead_loses_its_jobs_at_once(qenv: QueueEnv) -> None:
+    """`imagine-med run` saw the worker exit: its jobs are requeued without waiting out the
+    lease, and only that worker's (a name that merely starts with it is someone else)."""
+    jq = qenv.queue(max_running_per_user=5)
+    mine, theirs = jq.submit([spec(), spec()], who("alice"))
+    claim(jq, worker="host-w1-abc", lease_s=60)
+    claim(jq, worker="host-w1-abcd", lease_s=60)
+    assert jq.reap(dead_worker="host-w1-ab") == []  # no such worker: nothing is touched
+    assert jq.reap(dead_worker="host-w1-abc") == [(mine.id, "requeued")]
+    assert jq.status(mine.id).status == "queued" and jq.position(mine.id) == 1
+    assert jq.status(theirs.id).status == "running"
+    assert jq.redis.exists(jq.keys.lease(theirs.id))
+
+
 def test_job_records_on_sqlite_and_postgresql(
     store_url: str, redis_url: str, namespace: str, tmp_path
 ) -> None:
@@ -246,3 +260,15 @@ def test_workers_take_only_jobs_of_engines_they_serve(qenv: QueueEnv) -> None:
     jq.submit([spec()], who("bob"))
     jq.announce_engines(["diffusion"], "w-gpu")
     jq.submit([spec(engine="diffusion")], who("bob"))
+
+
+def test_zero_width_padding_is_stripped_before_storage(qenv: QueueEnv) -> None:
+    """500,000 trailing zero-width characters once passed the length check (it is made after
+    normalisation) and were stored as typed; the stored prompt is the text the parser reads."""
+    jq = qenv.queue()
+    padded = "PA chest\u200bx-ray,\u00a0left  effusion" + "\u200b\u2060\ufeff" * 166_667
+    ref = jq.submit([spec()], who("alice"), prompt=padded)[0]
+    with session_scope(jq.engine) as s:
+        stored = s.get(JobRow, ref.id).prompt
+    assert stored == "PA chest x-ray, left effusion"
+    assert jq.status(ref.id).prompt == stored

@@ -1,5 +1,6 @@
 """A finished job's files as the bot shows them: alt text, the answer key with its label
-overlay, and the DICOM export. Pure functions over `JobView.files`; no platform code."""
+overlay, and the finished DICOM export. Functions over `JobView.files`; no platform code, and
+no engine work (DICOM files are made by a worker, see `imagine_med.queue.exports`)."""
 
 from __future__ import annotations
 
@@ -56,10 +57,24 @@ def answer_reply(job: JobView, doc: dict[str, Any], index: int) -> Reply:
     return Reply("\n".join(lines), attachments=attachments, ephemeral=True, job_id=job.id)
 
 
+_private_dir: Path | None = None
+
+
+def private_dir() -> Path:
+    """This process's own folder for files it makes to post (answer overlays): created by
+    mkdtemp (mode 0700, an unpredictable name), so nothing another user or process left in
+    the shared temp directory is ever taken for ours."""
+    global _private_dir
+    if _private_dir is None or not _private_dir.is_dir():
+        _private_dir = Path(tempfile.mkdtemp(prefix="imagine-med-bot-"))
+    return _private_dir
+
+
 def overlay_file(job_id: str, files: dict[str, Path], doc: dict[str, Any],
                   index: int) -> Path | None:
-    """variant-N.png tinted by its labels (all four tiled for index 0), cached per job."""
-    target = Path(tempfile.gettempdir()) / "imagine-med-answers" / f"{job_id}-{index}.png"
+    """variant-N.png tinted by its labels (all four tiled for index 0), cached per job in
+    this process's private folder."""
+    target = private_dir() / f"answer-{job_id}-{index}.png"
     if target.exists():
         return target
     tiles = []
@@ -81,40 +96,24 @@ def overlay_file(job_id: str, files: dict[str, Path], doc: dict[str, Any],
         out = Image.new("RGB", (2 * w, 2 * h))
         for i, t in enumerate(tiles):
             out.paste(t, ((i % 2) * w, (i // 2) * h))
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(f".{uuid.uuid4().hex[:6]}.tmp.png")
     out.save(tmp)
     tmp.replace(target)
     return target
 
 
-def dicom_zip(job: JobView, index: int) -> Path:
-    """Re-render and export as DICOM into a zip (cached per job and variant)."""
-    import zipfile
-
-    from imagine_med.provenance.dicom import rerender_dicom
-    from imagine_med.queue.tasks import follow_up_kwargs
-
-    assert job.spec is not None
-    target = Path(tempfile.gettempdir()) / "imagine-med-dicom" / f"{job.id}-{index}.zip"
-    if target.exists():
-        return target
-    with tempfile.TemporaryDirectory(prefix="imagine-med-dicom-") as tmp:
-        # all four seeds even for one variant: the files then carry the same case identity
-        # (and verify as the same job) as the posted PNGs
-        spec = job.spec
-        if job.kind == "upscale":  # the job's spec is the grid's; its image is scale x larger
-            scale = int(job.params.get("scale", 2))
-            spec = spec.model_copy(update={"width": spec.width * scale,
-                                           "height": spec.height * scale})
-        files = rerender_dicom(spec.model_dump(mode="json"), job.seeds, tmp,
-                               **follow_up_kwargs(job.kind, job.params))
-        keep = {n: p for n, p in files.items()
-                if not index or n.startswith(f"variant-{index}.") or not n.startswith("variant")}
-        target.parent.mkdir(parents=True, exist_ok=True)
-        part = target.with_suffix(f".{uuid.uuid4().hex[:6]}.part")
-        with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as z:
-            for name, path in sorted(keep.items()):
-                z.write(path, name)
-        part.replace(target)
-    return target
+def dicom_reply(job: JobView) -> Reply:
+    """A finished `dicom` job: its zip (made by a worker from the posted files), privately."""
+    archive = job.files.get("dicom.zip")
+    index = int(job.params.get("variant") or 0)
+    parent = job.parent_id or job.id
+    what = f"variant {index}" if index else "all variants"
+    if archive is None:
+        return Reply(f"The DICOM export of job `{parent}` has no file to post.",
+                     ephemeral=True, job_id=job.id)
+    return Reply(
+        f"DICOM of {what} (job `{parent}`): the posted images with their label segmentations "
+        "and case.json.",
+        attachments=[Attachment(archive, f"imagine-med-{parent}-dicom-{index or 'all'}.zip",
+                                "Synthetic DICOM export")],
+        ephemeral=True, job_id=job.id)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from imagine_med.bot import text
 from imagine_med.bot.access import ChannelMembers, granted
-from imagine_med.bot.casefiles import alt_text, answer_reply, case_doc, dicom_zip
+from imagine_med.bot.casefiles import alt_text, answer_reply, case_doc, dicom_reply
 from imagine_med.bot.config import BotConfig
 from imagine_med.bot.helptext import help_text
 from imagine_med.bot.ids import Action, ComponentId, ComponentIdError, decode, encode
@@ -48,7 +48,7 @@ VARIATION = {Action.VARY: "subtle", Action.VARY_STRONG: "strong"}
 MAX_VERIFY_BYTES = 25 * 2**20
 KIND_WORDS = {
     "imagine": "", "upscale": "Upscale", "variation": "Variations", "reroll": "Reroll",
-    "refine": "Refine",
+    "refine": "Refine", "dicom": "DICOM export",
 }
 
 
@@ -194,7 +194,19 @@ class BotCore:
             specs = self.compose(prompt, options or {}, prefs)
         except PromptError as exc:
             return Outcome.error(text.unreadable(exc.message))
+        refused = await self._unrenderable(specs)
+        if refused is not None:
+            return refused
         return await self._screen_and_submit(who, prompt, specs, kind="imagine", target=target)
+
+    async def _unrenderable(self, specs: list[CaseSpec]) -> Outcome | None:
+        """A prompt nothing here can render is refused now, with what is available, rather
+        than queued to fail in a worker."""
+        try:
+            await self._io(self.jobs.check_renderable, specs)
+        except JobRefused as exc:
+            return Outcome.error(exc.message)
+        return None
 
     async def _screen_and_submit(self, who: Who, prompt: str, specs: list[CaseSpec], *,
                                  kind: str, target: dict[str, Any] | None,
@@ -355,7 +367,7 @@ class BotCore:
         if cid.action is Action.ANSWER:
             return self.answer_key(job, cid.index)
         if cid.action is Action.DICOM:
-            return await self.dicom(job, cid.index)
+            return await self.dicom(who, job, cid.index, target)
         if job.state != "done":
             return Outcome.error(
                 f"Job {job.id} is {job.state}; its buttons work once its images are ready."
@@ -454,6 +466,9 @@ class BotCore:
             return Outcome.error(text.unreadable(exc.message))
         if len(specs) != 1:
             return Outcome.error("Refine takes one case; remove permutations and --repeat.")
+        refused = await self._unrenderable(specs)
+        if refused is not None:
+            return refused
         return await self._screen_and_submit(who, prompt, specs, kind="refine", target=target,
                                              parent=job.id, index=index)
 
@@ -470,27 +485,27 @@ class BotCore:
 
     # ---- DICOM export -------------------------------------------------------------------
 
-    async def dicom(self, job: JobView, index: int) -> Outcome:
+    async def dicom(self, who: Who, job: JobView, index: int,
+                    target: dict[str, Any] | None = None) -> Outcome:
         """The case as DICOM (variant-N.dcm with its SEG labels, case.json), zipped, for the
-        clicker only. The stored PNGs hold no physical values, so the case is re-rendered from
-        its spec and seeds (engines are deterministic per seed)."""
-        if job.state != "done" or job.spec is None or not job.seeds:
+        clicker only. A worker makes it from the job's stored files (the pixels that were
+        posted), as a `dicom` job of the clicker's; the delivery loop posts the zip."""
+        if job.state != "done" or not job.files:
             return Outcome.error(f"Job {job.id} has no finished images to export yet.")
+        full_target = {"platform": who.platform, "channel": who.channel_id, **(target or {})}
         try:
-            archive = await self._io(dicom_zip, job, index)
-        except ImportError:
-            return Outcome.error("DICOM export is not installed on this bot.")
-        except Exception as exc:
-            message = getattr(exc, "message", None)
-            if not isinstance(message, str):
-                raise
-            return Outcome.error(f"DICOM export failed: {message}")
-        what = f"variant {index}" if index else "all four variants"
+            await self._io(self.jobs.submit, [job.spec] if job.spec else [], who, kind="dicom",
+                           parent=job.id, index=index, reply_target=full_target)
+        except JobRefused as exc:
+            return Outcome.error(exc.message)
+        what = f"variant {index}" if index else "all variants"
         return Outcome(replies=[Reply(
-            f"DICOM of {what} (job `{job.id}`): images with their label segmentations and "
-            f"case.json. {text.DISCLAIMER}",
-            attachments=[Attachment(archive, archive.name, "Synthetic DICOM export")],
-            ephemeral=True, job_id=job.id)])
+            f"Preparing the DICOM of {what} (job `{job.id}`); it comes to you privately in a "
+            f"moment. {text.DISCLAIMER}", ephemeral=True, job_id=job.id)])
+
+    def dicom_ready(self, job: JobView) -> Reply:
+        """The finished export, for its requester only."""
+        return dicom_reply(job)
 
     # ---- moderators' review buttons -----------------------------------------------------
 

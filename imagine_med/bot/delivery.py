@@ -113,6 +113,9 @@ class DeliveryLoop:
         if job is None or job.reply_target is None:
             return  # not submitted from a chat, or already forgotten
         target = await asyncio.to_thread(core.target_of, job)
+        if job.kind == "dicom":
+            await self._deliver_export(job, target, event)
+            return
         if event.type in ("started", "progress"):
             if job.state != "running" or not _has_status(target):
                 return  # stale (the job has ended) or no status message to edit
@@ -144,6 +147,24 @@ class DeliveryLoop:
             reply.ephemeral = True
             await self.poster.post_private(job, target, reply)
         await asyncio.to_thread(jobs.mark_posted, job.id, self.platform, kind, "status")
+
+    async def _deliver_export(self, job: JobView, target: dict[str, Any],
+                              event: JobEvent) -> None:
+        """A DICOM export has no status message: its requester gets the zip, or why not,
+        privately, once."""
+        if event.type not in ("done", "failed", "cancelled"):
+            return
+        jobs = self.core.jobs
+        kind = "result" if event.type == "done" else "ended"
+        if await asyncio.to_thread(jobs.posted, job.id, self.platform, kind) is not None:
+            return
+        if event.type == "done" and job.state == "done":
+            reply = self.core.dicom_ready(job)
+        else:
+            reply = self.core.ended_reply(job)
+            reply.ephemeral = True
+        await self.poster.post_private(job, target, reply)
+        await asyncio.to_thread(jobs.mark_posted, job.id, self.platform, kind, "private")
 
     async def _answer_key_auto(self, job: JobView) -> bool:
         prefs = await asyncio.to_thread(

@@ -107,6 +107,11 @@ class JobService(Protocol):
         none when blocked). Raises JobRefused."""
         ...
 
+    def check_renderable(self, specs: Sequence[CaseSpec]) -> None:
+        """Raise JobRefused, naming what is available, for a spec nothing here renders: asked
+        before screening and queueing, so such a prompt never waits in line to fail."""
+        ...
+
     def submit(self, specs: Sequence[CaseSpec], who: Who, *, kind: str = "imagine",
                parent: str | None = None, index: int | None = None,
                params: dict[str, Any] | None = None,

@@ -13,7 +13,7 @@ from imagine_med.prompt.spec import CaseSpec
 from imagine_med.queue import JobQueue, QueueError, Requester
 from imagine_med.queue.types import JobInfo
 
-FOLLOWUPS = ("upscale", "variation", "reroll", "refine")
+FOLLOWUPS = ("upscale", "variation", "reroll", "refine", "dicom")
 
 
 def requester(who: Who, reply_target: dict[str, Any] | None = None) -> Requester:
@@ -79,6 +79,17 @@ class QueueJobs:
         except QueueError as exc:
             raise JobRefused(exc.message) from exc
         except Exception as exc:  # the moderation service's errors carry `.message` too
+            message = getattr(exc, "message", None)
+            if not isinstance(message, str):
+                raise
+            raise JobRefused(message) from exc
+
+    def check_renderable(self, specs: Sequence[CaseSpec]) -> None:
+        try:
+            self.queue.check_renderable(specs)
+        except QueueError as exc:
+            raise JobRefused(exc.message) from exc
+        except Exception as exc:  # registry.Unavailable: what is missing, what is available
             message = getattr(exc, "message", None)
             if not isinstance(message, str):
                 raise

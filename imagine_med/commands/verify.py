@@ -17,7 +17,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "verify",
         help="check images (PNG, JPEG, DICOM...) for the imagine-med watermark",
         description="For each file: marked or not, the payload (job, variant, key id) and a "
-        "confidence. Exit 0 when all files are marked, 1 otherwise.",
+        "confidence. The job printed is the id `imagine-med jobs JOB` and `imagine-med fetch "
+        "JOB --out DIR` accept. Exit 0 when all files are marked, 1 otherwise.",
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--json", action="store_true", help="one JSON object per line")

@@ -64,8 +64,13 @@ def run(args: argparse.Namespace) -> int:
     from imagine_med.queue.connection import connect, public_url
     from imagine_med.queue.types import QueueError
     from imagine_med.queue.worker import ImagineWorker, warm_up
+    from imagine_med.settings import get_settings
     from imagine_med.store import migrate
 
+    refusal = get_settings().watermark_key_refusal()  # its images are published in production
+    if refusal is not None:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
     setup_logging(logging.DEBUG if args.verbose else logging.INFO, args.log_format == "json")
     log = logging.getLogger("imagine_med.worker")
     for engine, modality, target in args.renderer:

@@ -51,7 +51,7 @@ def spec_for(name: str | None, sheet: str, seed: int = 11) -> CaseSpec:
 
 
 def tile(spec: CaseSpec, caption: str, size: int, seed: int) -> Image.Image:
-    renderer = get_renderer("phantom", spec.modality)
+    renderer = get_renderer("phantom", spec.modality, spec.region)
     res = renderer.render(RenderRequest(spec=spec, seed=seed, width=size, height=size))
     img = Image.fromarray(res.pixels).convert("L")
     d = ImageDraw.Draw(img)

@@ -120,27 +120,35 @@ def _discard(pool: ProcessPoolExecutor) -> None:
 
 
 def fan_out(fn: Callable[[T], R], items: Sequence[T], progress: ProgressFn = no_progress,
-            warm: tuple[str, ...] = ()) -> list[R]:
+            warm: tuple[str, ...] = (),
+            staged: Callable[[T, ProgressFn], R] | None = None) -> list[R]:
     """fn over items, in order, on the render pool when there is more than one item and more
     than one process to use now; progress advances as work finishes. The pool keeps its size
     (starting processes costs a second); a job that may use fewer hands each process a share
     of the items. `fn` must be picklable (a module-level function or a method of a picklable
-    object)."""
+    object). `staged(item, progress)`, when given, is what runs in this process instead of
+    `fn`: progress then also reaches the caller between the stages of each item, so a progress
+    callback that raises (a cancelled job) stops the work there, not only between items."""
     global _broken
     n = len(items)
     width = min(process_count(), n)
     if width <= 1 or _broken >= _GIVE_UP:
-        return _serial(fn, items, progress)
+        return _serial(fn, items, progress, staged)
     pool = _get_pool(_capacity(), warm)  # width <= capacity: the pool keeps its size
     shares = [list(range(k, n, width)) for k in range(width)]
     try:
         futures = {pool.submit(_apply_all, fn, [items[i] for i in share]): share
                    for share in shares}
         pending, done_items = set(futures), 0
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            done_items += sum(len(futures[f]) for f in done)
-            progress(done_items / n, "render")
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                done_items += sum(len(futures[f]) for f in done)
+                progress(done_items / n, "render")
+        except BaseException:  # progress raised (job cancelled): drop the shares not started
+            for f in pending:
+                f.cancel()
+            raise
         results: list[R | None] = [None] * n
         for f, share in futures.items():
             for i, r in zip(share, f.result(), strict=True):
@@ -156,7 +164,7 @@ def fan_out(fn: Callable[[T], R], items: Sequence[T], progress: ProgressFn = no_
         else:
             log.warning("a render process died; the pool is replaced and this job rendered "
                         "in-process")
-        return _serial(fn, items, progress)
+        return _serial(fn, items, progress, staged)
     _broken = 0
     return results  # type: ignore[return-value]
 
@@ -165,11 +173,20 @@ def _apply_all(fn: Callable[[T], R], items: list[T]) -> list[R]:
     return [fn(x) for x in items]
 
 
-def _serial(fn: Callable[[T], R], items: Sequence[T], progress: ProgressFn) -> list[R]:
+def _serial(fn: Callable[[T], R], items: Sequence[T], progress: ProgressFn,
+            staged: Callable[[T, ProgressFn], R] | None = None) -> list[R]:
+    n = len(items)
     out = []
     for i, item in enumerate(items):
-        out.append(fn(item))
-        progress((i + 1) / len(items), "render")
+        if staged is None:
+            out.append(fn(item))
+        else:
+
+            def sub(frac: float, stage: str, i: int = i) -> None:
+                progress((i + max(0.0, min(1.0, frac))) / n, stage)
+
+            out.append(staged(item, sub))
+        progress((i + 1) / n, "render")
     return out
 
 

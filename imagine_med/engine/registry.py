@@ -1,68 +1,258 @@
-"""Maps (engine, modality) to the renderer that serves it.
+"""What can be rendered here: rows keyed by (engine, modality, region), each naming its renderer.
 
-Entries are import paths, so asking for the phantom engine never imports torch. A renderer is
-built once per process and kept warm (the queue's workers rely on that).
+Why one table: the same rows answer "which renderer serves this job" (the worker) and "can this
+prompt be rendered at all" (the bot and the CLI, before anything is queued), so the refusal a
+user sees up front and the renderer a worker builds never disagree. A new region or modality is
+one row. Targets are import paths, so asking for the phantom engine never imports torch; a
+renderer is built once per process and kept warm (the queue's workers rely on that).
+
+An engine is *configured* when its rows need no setting, or the setting they need is present
+(the diffusion engine needs a checkpoint, IMAGINE_MED_DIFFUSION_MODEL); only configured engines
+are offered or listed as available.
 """
 
 from __future__ import annotations
 
 import importlib
 import threading
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from imagine_med.engine.base import EngineError, Renderer
 
-# (engine, modality) -> "module:factory"; the factory takes no arguments and returns a Renderer.
-# Later engines add their rows here.
-RENDERERS: dict[tuple[str, str], str] = {}
+ANY_REGION = None  # a row for every region (an engine that draws whatever the prompt names)
 
-# The phantom engine (default): a seeded 3D chest model rendered as radiographs and CT slices.
-RENDERERS[("phantom", "xray")] = "imagine_med.engine.phantom.renderer:xray_renderer"
-RENDERERS[("phantom", "ct")] = "imagine_med.engine.phantom.renderer:ct_renderer"
-# brain MRI from the 3D head (the chest CT renderer hands head CT to the head, see renderer.py)
-RENDERERS[("phantom", "mri")] = "imagine_med.engine.phantom.renderer_head:mri_renderer"
 
-# The diffusion engine: one local checkpoint (IMAGINE_MED_DIFFUSION_MODEL) serves every modality
-# through per-modality prompt templates; all rows share one loaded model.
-RENDERERS.update(
-    {
-        ("diffusion", m): "imagine_med.engine.diffusion.engine:create_renderer"
-        for m in ("xray", "ct", "mri", "us", "histo", "derm", "fundus")
-    }
-)
+@dataclass(frozen=True)
+class Offer:
+    """One row: `engine` renders `modality` of `region` (None: any region) with `target`
+    ("module:factory"). `views` / `planes` list what it renders (None: not restricted).
+    `needs` names the setting that must be set for the engine to be usable here."""
 
-_cache: dict[tuple[str, str], Renderer] = {}
+    engine: str
+    modality: str
+    region: str | None
+    target: str
+    views: tuple[str, ...] | None = None
+    planes: tuple[str, ...] | None = None
+    needs: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Offer:
+        views, planes = doc.get("views"), doc.get("planes")
+        return cls(doc["engine"], doc["modality"], doc.get("region"), doc["target"],
+                   tuple(views) if views is not None else None,
+                   tuple(planes) if planes is not None else None, doc.get("needs"))
+
+
+class Unavailable(EngineError):
+    """A request that no configured engine renders; `message` names what is available."""
+
+
+# (engine, modality, region) -> Offer
+RENDERERS: dict[tuple[str, str, str | None], Offer] = {}
+
+
+def add(offer: Offer) -> None:
+    RENDERERS[(offer.engine, offer.modality, offer.region)] = offer
+
+
+# The phantom engine (default): a seeded 3D chest rendered as radiographs and CT slices.
+# Keep views/planes equal to engine.phantom.model.XRAY_VIEWS / CT_PLANES (a test checks).
+add(Offer("phantom", "xray", "chest", "imagine_med.engine.phantom.renderer:xray_renderer",
+          views=("pa", "ap", "lateral")))
+add(Offer("phantom", "ct", "chest", "imagine_med.engine.phantom.renderer:ct_renderer",
+          planes=("axial", "coronal", "sagittal")))
+# The head (regions/head): one seeded 3D head as head CT and brain MRI. The region is the
+# parser's name for brain/head prompts ("brain"); keep planes equal to renderer_head.PLANES.
+add(Offer("phantom", "ct", "brain", "imagine_med.engine.phantom.renderer_head:head_ct_renderer",
+          planes=("axial", "coronal", "sagittal")))
+add(Offer("phantom", "mri", "brain", "imagine_med.engine.phantom.renderer_head:mri_renderer",
+          planes=("axial", "coronal", "sagittal")))
+
+# The diffusion engine: one local checkpoint serves every modality and region through
+# per-modality prompt templates; all rows share one loaded model.
+for _m in ("xray", "ct", "mri", "us", "histo", "derm", "fundus"):
+    add(Offer("diffusion", _m, ANY_REGION, "imagine_med.engine.diffusion.engine:create_renderer",
+              needs="diffusion_model"))
+
+MODALITY_NAMES = {"xray": "X-ray", "ct": "CT", "mri": "MRI", "us": "ultrasound",
+                  "histo": "histology", "derm": "dermoscopy", "fundus": "fundus photo"}
+VIEW_NAMES = {"pa": "PA", "ap": "AP"}
+# How a row's region reads where it is not the parser's word for it ("CT head", "MRI brain").
+REGION_NAMES = {("ct", "brain"): "head"}
+SETTING_ENV = {"diffusion_model": "IMAGINE_MED_DIFFUSION_MODEL"}
+
+# (engine, modality) -> {target: warm renderer}
+_cache: dict[tuple[str, str], dict[str, Renderer]] = {}
 _lock = threading.Lock()
 
 
-def available() -> list[tuple[str, str]]:
-    return sorted(RENDERERS)
+def _settings(settings: Any) -> Any:
+    if settings is not None:
+        return settings
+    from imagine_med.settings import get_settings
+
+    return get_settings()
 
 
-def describe_available() -> str:
-    if not RENDERERS:
-        return "no renderers are installed yet"
+def is_configured(offer: Offer, settings: Any = None) -> bool:
+    return offer.needs is None or bool(getattr(_settings(settings), offer.needs, None))
+
+
+def offers(settings: Any = None) -> list[Offer]:
+    """The rows of configured engines, in a stable order (engine, modality, region)."""
+    s = _settings(settings)
+    order = list(MODALITY_NAMES)
+    rank = {k: i for i, k in enumerate(RENDERERS)}  # within a modality: the table's order
+    return sorted((o for o in RENDERERS.values() if is_configured(o, s)),
+                  key=lambda o: (o.engine != "phantom", o.engine,
+                                 order.index(o.modality) if o.modality in order else len(order),
+                                 o.modality, rank.get((o.engine, o.modality, o.region), 0),
+                                 o.region or ""))
+
+
+def available(settings: Any = None) -> list[tuple[str, str]]:
+    """(engine, modality) pairs of configured engines (what a worker can warm up)."""
+    return sorted({(o.engine, o.modality) for o in offers(settings)})
+
+
+def region_name(modality: str, region: str) -> str:
+    return REGION_NAMES.get((modality, region), region.replace("_", " "))
+
+
+def _names(words: Iterable[str]) -> str:
+    return ", ".join(VIEW_NAMES.get(w, w) for w in words)
+
+
+def describe(rows: Iterable[Offer]) -> str:
+    """e.g. "phantom — X-ray chest (PA, AP, lateral), CT chest (axial, coronal, sagittal)"."""
     by_engine: dict[str, list[str]] = {}
-    for engine, modality in available():
-        by_engine.setdefault(engine, []).append(modality)
-    return "; ".join(f"{e}: {', '.join(m)}" for e, m in by_engine.items())
+    for o in rows:
+        what = MODALITY_NAMES.get(o.modality, o.modality)
+        if o.region is not None:
+            what += f" {region_name(o.modality, o.region)}"
+        detail = o.views if o.views is not None else o.planes
+        if detail:
+            what += f" ({_names(detail)})"
+        by_engine.setdefault(o.engine, []).append(what)
+    if not by_engine:
+        return "nothing (no engine is configured)"
+    parts = []
+    for engine, items in by_engine.items():
+        any_region = all(o.region is None for o in rows if o.engine == engine)
+        parts.append(f"{engine} — {', '.join(items)}" + (" (any region)" if any_region else ""))
+    return "; ".join(parts)
 
 
-def get_renderer(engine: str, modality: str) -> Renderer:
-    """The warm renderer for this pair, or an EngineError listing what exists."""
-    key = (engine, modality)
-    if key not in RENDERERS:
-        raise EngineError(
-            f"The {engine} engine cannot render {modality} yet. Available: {describe_available()}."
-        )
+def describe_available(settings: Any = None) -> str:
+    rows = offers(settings)
+    return describe(rows)
+
+
+def _asked(modality: str, region: str | None, view: str | None = None) -> str:
+    """The request in its own words: "MRI brain", "X-ray teeth (panoramic view)"."""
+    what = MODALITY_NAMES.get(modality, modality)
+    what = f"{what} {region_name(modality, region)}" if region else what
+    if view:
+        what += f" ({VIEW_NAMES.get(view, view)} view)"
+    return what[0].upper() + what[1:]
+
+
+def find(engine: str, modality: str, region: str | None,
+         rows: Iterable[Offer]) -> Offer | None:
+    """The row serving this request: its own region first, then an any-region row; a request
+    naming no region takes the engine's first row for the modality (the phantom's chest)."""
+    candidates = [o for o in rows if o.engine == engine and o.modality == modality]
+    exact = [o for o in candidates if region is not None and o.region == region]
+    anywhere = [o for o in candidates if o.region is None]
+    if exact or anywhere:
+        return (exact or anywhere)[0]
+    if region is None and candidates:
+        return candidates[0]
+    return None
+
+
+def check(spec: Any, rows: Iterable[Offer] | None = None, settings: Any = None) -> Offer:
+    """The row that will render `spec`, or Unavailable saying, in the words of the request,
+    what is missing and what is available. `rows` defaults to this process's configured rows
+    (the queue passes what its live workers announce)."""
+    rows = list(offers(settings) if rows is None else rows)
+    listing = describe(rows)
+    engine, modality, region = spec.engine, spec.modality, spec.region
+    asked = _asked(modality, region)
+    if not any(o.engine == engine for o in rows):
+        known = [o for o in RENDERERS.values() if o.engine == engine and o.needs]
+        if known:
+            env = SETTING_ENV.get(known[0].needs or "", known[0].needs)
+            raise Unavailable(f"The {engine} engine is not set up here (no checkpoint: {env} "
+                              f"is not set), so {asked} cannot be rendered with it; "
+                              f"available: {listing}.")
+        raise Unavailable(f"There is no {engine} engine here; available: {listing}.")
+    view = getattr(spec, "view", None) if modality == "xray" else None
+    row = find(engine, modality, region, rows)
+    if row is None:
+        elsewhere = [o.engine for o in rows
+                     if o.engine != engine and find(o.engine, modality, region, [o])]
+        hint = f" (it is with --engine {elsewhere[0]})" if elsewhere else ""
+        raise Unavailable(f"{_asked(modality, region, view)} is not available yet from the "
+                          f"{engine} engine{hint}; available: {listing}.")
+    if row.views is not None and view is not None and view not in row.views:
+        raise Unavailable(f"{_asked(modality, region, view)} is not available yet; "
+                          f"available: {listing}.")
+    plane = getattr(spec, "plane", None)
+    if row.planes is not None and plane is not None and plane not in row.planes:
+        raise Unavailable(f"{asked} in the {plane} plane is not available yet; available: "
+                          f"{listing}.")
+    return row
+
+
+def get_renderer(engine: str, modality: str, region: str | None = None) -> Renderer:
+    """The warm renderer for this request, or an EngineError listing what exists. Built from
+    any row, configured or not: an engine that lacks its setting says so itself."""
+    row = find(engine, modality, region, RENDERERS.values())
+    if row is None:
+        raise Unavailable(f"{_asked(modality, region)} is not available yet from the {engine} "
+                          f"engine; available: {describe_available()}.")
     with _lock:
-        if key not in _cache:
-            module_name, _, factory_name = RENDERERS[key].partition(":")
+        warm = _cache.setdefault((engine, modality), {})
+        if row.target not in warm:
+            module_name, _, factory_name = row.target.partition(":")
             factory = getattr(importlib.import_module(module_name), factory_name)
-            _cache[key] = factory()
-        return _cache[key]
+            warm[row.target] = factory()
+        return warm[row.target]
 
 
-def register(engine: str, modality: str, target: str) -> None:
-    """Add or replace a renderer (plugins, tests)."""
-    RENDERERS[(engine, modality)] = target
-    _cache.pop((engine, modality), None)
+def register(engine: str, modality: str, target: str, region: str | None = ANY_REGION, *,
+             views: tuple[str, ...] | None = None, planes: tuple[str, ...] | None = None
+             ) -> list[Offer]:
+    """Add a row (plugins, tests); returns the rows it replaced, for `restore`. A row without
+    a region serves every region of its modality and replaces the pair's other rows: that is
+    what the worker's `--renderer ENGINE:MODALITY=module:factory` means."""
+    pair = (engine, modality)
+    replaced = [o for k, o in RENDERERS.items()
+                if k[:2] == pair and (region is ANY_REGION or k[2] == region)]
+    for o in replaced:
+        del RENDERERS[(o.engine, o.modality, o.region)]
+    add(Offer(engine, modality, region, target, views, planes))
+    forget(engine, modality)
+    return replaced
+
+
+def restore(engine: str, modality: str, rows: Iterable[Offer]) -> None:
+    """Undo `register`: the pair's rows become `rows` again."""
+    for key in [k for k in RENDERERS if k[:2] == (engine, modality)]:
+        del RENDERERS[key]
+    for o in rows:
+        add(o)
+    forget(engine, modality)
+
+
+def forget(engine: str, modality: str) -> None:
+    """Drop warm renderers of (engine, modality): the next job builds afresh."""
+    with _lock:
+        _cache.pop((engine, modality), None)

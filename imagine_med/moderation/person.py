@@ -19,7 +19,15 @@ from functools import lru_cache
 import probablepeople
 
 from imagine_med.moderation.eponyms import EPONYMS, HEAD_NOUNS
-from imagine_med.moderation.names import AMBIGUOUS, ANY_FIRST, ANY_LAST, NOT_NAMES
+from imagine_med.moderation.names import (
+    AMBIGUOUS,
+    ANY_FIRST,
+    ANY_LAST,
+    CLINICAL_CAPS,
+    NOT_NAMES,
+    STOPWORDS,
+    VOCABULARY_WORDS,
+)
 from imagine_med.moderation.rules import Hit
 
 _WORDS = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
@@ -33,6 +41,36 @@ _MEDICAL_END = re.compile(
     r"graphy|gram|algia|uria|ism|ase|ine|ide|ic|al|ary|ous|ive|ular|form|cele|rrhage|lysis)$"
 )
 _HEADS = frozenset(HEAD_NOUNS)
+# Endings of surnames that no census list holds ("haverford", "thistlethwaite", "fairclough",
+# "ashdown", "brackenbury"), and the everyday words that share them.
+_SURNAME_END = re.compile(
+    r"..(?:ford|ton|ley|leigh|worth|wood|well|field|ham|hurst|bury|borough|thwaite|shaw"
+    r"|cliffe|croft|bridge|combe|moor|dale|stead|wick|brook|holt|clough|down|by|sson|berg"
+    r"|stein|mann|ski|wicz|czyk|enko|chuk|ovic|ovich|opoulos|escu|oglu|ez)$"
+)
+_WORDS_WITH_SURNAME_ENDS = frozenset("""
+skeleton cotton button photon proton piston carton baton crouton wanton bottom valley
+trolley alley barley medley volley galley afford hardwood wormwood driftwood farewell
+baby ruby nearby lobby hobby standby derby rugby abby breakdown lockdown countdown
+meltdown slowdown shutdown touchdown download markdown sundown iceberg unwell indwell
+therapeutic outstead instead homestead bedstead sideways
+""".split())
+# Words after a single capital that are not surnames ("E Coli", "C Diff", "V Tach", "D Dimer").
+_NOT_AFTER_INITIAL = frozenset("""
+coli diff difficile pylori aureus tach fib flutter dimer fever wave waves tube tubes score
+scores section spine cell cells lymphocyte lymphocytes shaped line lines point arm graft
+protein ring sign symptoms test tests level segment stripe zone lead leads loop pouch
+""".split())
+_INITIAL_CUES = frozenset({"patient", "pt", "of", "for", "to", "by", "from", "as", "re", "and",
+                           "belonging", "mrs", "mr", "ms", "dr"})
+# Cues that name a person: "her name's X", "goes by X", "aka X", "known as X", "surname X".
+_NAME_CUE = re.compile(
+    r"(?<![\w])(?:name(?:['’]s|\s+(?:is|was))|named|called|nicknamed|goes\s+by|went\s+by"
+    r"|known\s+as|aka|a\.k\.a\.?|by\s+the\s+name\s+of|answers\s+to|christened"
+    r"|(?:sur|fore|first\s+|last\s+|full\s+|maiden\s+|given\s+)name(?:\s+is)?)"
+    r"(?:\s+the\s+name(?:\s+of)?)?\s*[:\-]?\s*(?=[^\W\d_])",
+    re.IGNORECASE,
+)
 _GAPS_PAIR = frozenset({" "})
 _GAPS_INITIAL = frozenset({" ", ".", ". ", ""})
 _GAPS_INVERTED = frozenset({",", ", "})
@@ -135,28 +173,98 @@ def _inverted(a: str, b: str, budget: Budget) -> bool:
 
 
 def _initial(words: _Words, i: int) -> bool:
-    """"J Roe", "J. Roe", "T.Nguyen": a capital initial, then a listed surname."""
+    """"J Roe", "J. Roe", "T.Nguyen": a capital initial, then a listed surname; or, after a cue
+    ("for N Haverford", "belonging to W Ormerod"), at the start, before a possessive or an age
+    ("T Okereke's", "H Brackenbury, 34"), any plain capitalised word read as a surname."""
     a, b = words.word(i), _bare(words.word(i + 1))
     gap = words.gap(i + 1)
     if len(a) != 1 or not a.isupper() or gap not in _GAPS_INITIAL:
         return False
     if a in "AI" and not gap.startswith("."):
         return False  # "A Smith fracture", "I"
-    if gap == "" or (i > 0 and words.gap(i) == " " and _key(words.word(i - 1)) not in (
-        "patient", "pt", "of", "for", "to", "by", "from"
-    ) and words.word(i - 1)[:1].isupper()):
+    prev = _key(words.word(i - 1)) if i > 0 else ""
+    if gap == "" or (i > 0 and words.gap(i) == " " and prev not in _INITIAL_CUES
+                     and words.word(i - 1)[:1].isupper()):
         return gap == "." and _key(b) in ANY_LAST and _plain(b)  # "Kerley B Lines"; "T.Nguyen"
-    return bool(_TITLE.fullmatch(b)) and _key(b) in ANY_LAST and _plain(b)
+    if not (_TITLE.fullmatch(b) and _plain(b)):
+        return False
+    if _key(b) in ANY_LAST:
+        return True
+    k = _key(b)
+    if len(k) < 4 or k in _NOT_AFTER_INITIAL or _MEDICAL_END.search(k) or k in EPONYMS:
+        return False
+    after = words.text[words.items[i + 1].end() - (len(words.word(i + 1)) - len(b)):][:6]
+    cued = (
+        i == 0 or prev in _INITIAL_CUES
+        or (bool(words.gap(i).strip(" ")) and words.gap(i).strip(" ")[-1] in ",;:-—–([")
+        or words.word(i + 1).endswith(("'s", "’s")) or re.match(r"[’']s\b|,\s*\d", after)
+    )
+    return bool(cued)
+
+
+def _surname_shaped(word: str) -> bool:
+    """A lower-case word no list holds that ends like a surname ("haverford")."""
+    k = _key(word)
+    return (
+        word.islower() and len(k) >= 5 and k not in _WORDS_WITH_SURNAME_ENDS
+        and k not in NOT_NAMES and k not in EPONYMS and not _MEDICAL_END.search(k)
+        and _SURNAME_END.search(k) is not None
+    )
 
 
 def _lower_pair(a: str, b: str) -> bool:
-    """"jane roe", "helen bradshaw's": both listed, neither ambiguous nor a clinical word."""
+    """"jane roe", "helen bradshaw's": both listed, neither ambiguous nor a clinical word;
+    "nigel haverford", "oswald pemberton": a listed first name (or a listed surname) and a word
+    that ends like a surname."""
     ka, kb = _key(a), _key(b)
-    return (
-        a.islower() and b.islower() and len(ka) >= 3 and len(kb) >= 3
-        and ka in ANY_FIRST and kb in ANY_LAST and ka not in AMBIGUOUS and kb not in AMBIGUOUS
-        and _plain(a, eponym_ok=True) and _plain(b)
-    )
+    if not (a.islower() and b.islower() and len(ka) >= 3 and len(kb) >= 3
+            and ka not in AMBIGUOUS and kb not in AMBIGUOUS
+            and _plain(a, eponym_ok=True)):
+        return False
+    if ka in ANY_FIRST and kb in ANY_LAST and _plain(b):
+        return True
+    if not _surname_shaped(b):
+        return False
+    return ka in ANY_FIRST or (ka in ANY_LAST and kb in ANY_LAST)
+
+
+def _cued_names(text: str, words: _Words) -> Iterator[Hit]:
+    """"her name's Imogen Pryce", "goes by Dot Fenwick", "aka Lottie Fairbairn", "her name is
+    petronella ashby": one or two name words after a cue."""
+    starts = {m.start(): k for k, m in enumerate(words.items)}
+    for cue in _NAME_CUE.finditer(text):
+        j = starts.get(cue.end())
+        if j is None:
+            continue
+        end = j
+        if not _cue_word(words.word(j)):
+            # "name is petronella ashby": an unlisted lower-case word, then a surname
+            nxt = words.word(j + 1)
+            first = words.word(j)
+            if not (first.islower() and _plain(first) and not _MEDICAL_END.search(_key(first))
+                    and j + 1 < len(words.items) and words.gap(j + 1) == " " and nxt.islower()
+                    and ((_key(nxt) in ANY_LAST and _plain(nxt)) or _surname_shaped(nxt))):
+                continue
+        if j + 1 < len(words.items) and words.gap(j + 1) == " " and _cue_word(
+            words.word(j + 1), second=True
+        ):
+            end = j + 1
+        last = words.word(end)
+        cut = 2 if last.endswith(("'s", "’s")) else 0
+        yield Hit("phi.name", "name", words.items[j].start(), words.items[end].end() - cut,
+                  "block")
+
+
+def _cue_word(word: str, *, second: bool = False) -> bool:
+    """A word after a name cue that can be (part of) a name: capitalised and not a clinical,
+    vocabulary or eponym word, or in lower case and listed in the census."""
+    k = _key(word)
+    if len(k) < 2 or k in STOPWORDS or k in CLINICAL_CAPS or k in EPONYMS:
+        return False
+    if _TITLE.fullmatch(_bare(word)) or _CAPS.fullmatch(_bare(word)):
+        return k not in VOCABULARY_WORDS and not (second and k in NOT_NAMES)
+    listed = k in ANY_FIRST or k in ANY_LAST or (second and _surname_shaped(word))
+    return word.islower() and listed and k not in NOT_NAMES
 
 
 def _after_cue(words: _Words, i: int, budget: Budget) -> bool:
@@ -167,7 +275,8 @@ def _after_cue(words: _Words, i: int, budget: Budget) -> bool:
     a, b = words.word(i), _bare(words.word(i + 1))
     ka = _key(a)
     return (
-        a.islower() and b.islower() and len(b) >= 3 and ka in ANY_FIRST
+        a.islower() and b.islower() and len(b) >= 3
+        and (ka in ANY_FIRST or (ka in ANY_LAST and _surname_shaped(b)))
         and ka not in AMBIGUOUS and _plain(a) and _plain(b)
         and _shaped(budget, a.title(), b.title(), order="first last")
     )
@@ -198,6 +307,7 @@ def find_uncued_names(text: str, skip: list[tuple[int, int]]) -> Iterator[Hit]:
             i += 2
             continue
         i += 1
+    yield from _cued_names(text, words)
 
 
 def split_word(glued: str) -> bool:

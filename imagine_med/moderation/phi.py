@@ -175,6 +175,16 @@ _TABLE: list[tuple[str, str, re.Pattern[str]]] = [
         rf"(?:{_SSN_LABEL})[\s:#=.\-]*(?:(?:no|number|is)\b[\s:#=.\-]*)?"
         rf"(?P<v>\d{{3}}[\s.\-]?\d{{2}}[\s.\-]?\d{{4}}|{_NUMWORDS})", re.IGNORECASE)),
     ("phi.ssn", "ssn", re.compile(rf"{_B}\d{{3}}-\d{{2}}-\d{{4}}{_E}")),
+    # a case, file, chart, reference or episode number with separators ("case file 2023/0441",
+    # "case ref 19/00452", "episode 44 1902-7"): the label alone is a weak cue ("case 3 of 10",
+    # "file 2/5"), so the value needs five digits or more and is not a measurement.
+    ("phi.record", "record", re.compile(
+        r"(?<![\w])(?:case|file|chart|folder|ref|reference|episode|admission|specimen|sample"
+        r"|lab|requisition|order|exam|study|encounter|accession)"
+        r"(?:\s+(?:file|ref|reference|folder|record))?\.?\s*[:#=]?\s*"
+        r"(?:(?:no|nr|number|num)\.?\s*[:#=]?\s*)?"
+        r"(?P<v>(?=(?:[A-Z]{1,4}[\s\-]?)?(?:[/\-\s]?\d){5})(?:[A-Z]{1,4}[\s\-]?)?\d+"
+        r"(?:[/\-\s]\d+)*)(?![\w/\-.]|\s*(?:mm|cm|ml|mg|kg|hu|%|x\b|°))", re.IGNORECASE)),
     ("phi.device", "device", re.compile(
         r"(?<![\w:])(?:[0-9a-f]{2}[:\-]){5}[0-9a-f]{2}(?![\w:])", re.IGNORECASE)),
     ("phi.vehicle", "vehicle", re.compile(  # "plate AB12 CDE": a registration's shape after "plate"

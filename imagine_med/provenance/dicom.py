@@ -111,7 +111,12 @@ def _iod_for(modality: str, tags: dict[str, str]) -> Iod:
     return IODS[modality]
 
 
-def _base(job_id: str, iod: Iod, variant: int, sex: str | None, prompt: str) -> Dataset:
+def _lo(text: str) -> str:
+    """A Long String value: at most 64 bytes as stored (UTF-8), never a split character."""
+    return text.encode("utf-8")[:64].decode("utf-8", "ignore")
+
+
+def _base(job_id: str, iod: Iod, variant: int, sex: str | None, description: str) -> Dataset:
     ds = Dataset()
     ds.SpecificCharacterSet = "ISO_IR 192"
     ds.SOPClassUID = iod.sop_class
@@ -135,7 +140,9 @@ def _base(job_id: str, iod: Iod, variant: int, sex: str | None, prompt: str) -> 
     ds.Modality = iod.modality
     ds.SeriesInstanceUID = _uid(job_id, "series", iod.modality)
     ds.SeriesNumber = 1
-    ds.SeriesDescription = f"imagine-med synthetic: {prompt}"[:64]
+    # The canonical description of the case (CaseSpec.describe), never the prompt's own words:
+    # free text may carry identifiers that moderation missed, and DICOM tags travel far.
+    ds.SeriesDescription = _lo(f"SYNTHETIC {description.replace(' · ', ', ')}".strip())
     ds.Manufacturer = MANUFACTURER
     ds.ManufacturerModelName = "imagine-med"
     ds.SoftwareVersions = __version__
@@ -176,19 +183,25 @@ def build_dataset(
     job_id: str,
     variant: int,
     modality: str,
-    prompt: str = "",
+    description: str = "",
     sex: str | None = None,
     settings: Any = None,
+    posted: Image.Image | None = None,
 ) -> Dataset:
-    """One RenderResult -> one marked, labelled DICOM image dataset (not yet saved)."""
+    """One RenderResult -> one marked, labelled DICOM image dataset (not yet saved).
+
+    `posted`: the variant exactly as it was posted (label band and invisible mark already in
+    it), for an export of a finished job; its pixels are stored as they are, so the DICOM shows
+    what the chat showed. Without it (a fresh render) the band and the mark are added here.
+    `description` goes into SeriesDescription: pass the spec's canonical description."""
     v = variant_result
     iod = _iod_for(modality, v.tags)
     key, key_id = key_material(settings)
     display = Image.fromarray(v.pixels)
-    labelled = add_label_band(display)
-    ds = _base(job_id, iod, variant, sex, prompt)
+    labelled = add_label_band(display) if posted is None else posted
+    ds = _base(job_id, iod, variant, sex, description)
     # CT is marked in HU below; everything else stores the marked display image.
-    marked_img = labelled if iod.kind == "ct" else (
+    marked_img = labelled if iod.kind == "ct" or posted is not None else (
         mark_image(labelled, job_id, variant, key, key_id) or labelled
     )
     if iod.kind == "ct":
@@ -209,7 +222,10 @@ def build_dataset(
             # it too. Re-windowing narrower magnifies it, but no more than the image's own noise
             # and texture, which the mark's strength follows (measured: a 400 HU scale instead
             # made it undetectable under the phantom's CT noise).
-            base = base + delta * (ww / 255.0)
+            if posted is None:
+                base = base + delta * (ww / 255.0)
+            else:  # the posted band already carries its mark: add it to the HU rows only
+                base[: raw.shape[0]] += delta[: raw.shape[0]] * (ww / 255.0)
         hu = np.clip(np.rint(base), HU_MIN, HU_MIN + 65535)
         ds.ImageType = ["DERIVED", "SECONDARY", "AXIAL"]
         ds.PatientPosition = ""
@@ -384,7 +400,7 @@ def write_dicom_case(
     spec = result.spec
     for i, v in enumerate(result.variants, start=1):
         ds = build_dataset(
-            v, job_id=job_id, variant=i, modality=spec.modality, prompt=spec.prompt,
+            v, job_id=job_id, variant=i, modality=spec.modality, description=spec.describe(),
             sex=spec.sex, settings=settings,
         )
         p = out / f"variant-{i}.dcm"
@@ -409,24 +425,93 @@ def write_dicom_case(
     return paths
 
 
-def rerender_dicom(
-    spec: dict[str, Any],
-    seeds: list[int],
+# A finished job's CT values, stored beside its public files (the PNGs hold only the windowed
+# picture): 16-bit PNG of HU + RAW_OFFSET, lossless. The leading "_" keeps it out of exports.
+RAW_NAME = "_variant-{index}.hu.png"
+RAW_OFFSET = 32768
+
+
+def write_raw_hu(result: Any, out_dir: Path | str) -> dict[str, Path]:
+    """`_variant-N.hu.png` for each variant that has HU values (CT), so a later DICOM export of
+    the job can store exact HU without rendering again."""
+    out = Path(out_dir)
+    paths: dict[str, Path] = {}
+    for i, v in enumerate(result.variants, start=1):
+        if v.raw is None or (v.raw_unit or "").upper() != "HU":
+            continue
+        hu = np.clip(np.rint(np.asarray(v.raw, dtype=np.float64)), -RAW_OFFSET, RAW_OFFSET - 1)
+        p = out / RAW_NAME.format(index=i)
+        Image.fromarray((hu + RAW_OFFSET).astype(np.uint16)).save(p)
+        paths[p.name] = p
+    return paths
+
+
+def read_raw_hu(path: Path | str) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im).astype(np.int32) - RAW_OFFSET
+
+
+def write_dicom_from_files(
+    files: dict[str, Path],
     out_dir: Path | str,
-    job_id: str | None = None,
-    settings: Any = None,
     *,
-    variation: float = 0.0,
-    base_seed: int | None = None,
+    variants: list[int] | None = None,
+    settings: Any = None,
 ) -> dict[str, Path]:
-    """DICOM for a finished job, e.g. behind a bot's "DICOM" button: the stored PNGs have no HU,
-    so re-render the case from its spec and seeds (the engines are deterministic per seed) and
-    export that. Pass the job's id so the DICOM files verify as the same job as its PNGs, and a
-    follow-up's `variation` / `base_seed` (see queue.tasks.follow_up_kwargs) so they show the
-    same picture."""
-    from imagine_med.case import render_case
+    """DICOM of a finished job from its stored files (the queue's `dicom` job): each
+    variant-N.png exactly as posted (band and mark included), its label map, its HU where the
+    job stored them, and case.json for the spec and spacing. Nothing is rendered again, so the
+    export shows the posted picture even where a render is not reproducible (diffusion).
+    `variants`: the indexes to export (default: all). Writes variant-N.dcm, variant-N.seg.dcm
+    and case.json; the job id (UIDs, mark) is the one the posted PNGs carry."""
+    from imagine_med.engine.base import RenderResult
     from imagine_med.prompt.spec import CaseSpec
 
-    result = render_case(CaseSpec.model_validate(spec), seeds=list(seeds), variation=variation,
-                         base_seed=base_seed)
-    return write_dicom_case(result, out_dir, job_id, write_json=True, settings=settings)
+    if "case.json" not in files:
+        raise DicomExportError("this job has no case.json to export from")
+    doc = json.loads(Path(files["case.json"]).read_text())
+    job_id = (doc.get("provenance") or {}).get("job_id")
+    if not job_id:
+        raise DicomExportError("this job's case.json has no provenance id")
+    spec = CaseSpec.model_validate(doc["spec"])
+    entries = [e for e in doc.get("variants") or []
+               if variants is None or int(e["index"]) in variants]
+    if not entries:
+        raise DicomExportError(f"this job has no variant {variants}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    for e in entries:
+        i, h = int(e["index"]), int(e["height"])
+        image, labels_image = files.get(e["image"]), files.get(e["labels_image"])
+        if image is None or labels_image is None:
+            raise DicomExportError(f"variant {i}'s stored images are missing")
+        with Image.open(image) as im:
+            posted = im.convert("L" if im.mode in ("L", "I", "I;16") else "RGB")
+        label_map = np.asarray(Image.open(labels_image).convert("L"))[:h]
+        raw_path = files.get(RAW_NAME.format(index=i))
+        raw = read_raw_hu(raw_path) if raw_path is not None else None
+        v = RenderResult(
+            pixels=np.asarray(posted)[:h], label_map=label_map,
+            labels={int(k): n for k, n in (e.get("labels") or {}).items()}, findings=[],
+            pixel_spacing_mm=tuple(e.get("pixel_spacing_mm") or doc["pixel_spacing_mm"]),
+            answer_key="", tags=dict(e.get("tags") or {}), raw=raw,
+            raw_unit="HU" if raw is not None else None,
+        )
+        ds = build_dataset(v, job_id=job_id, variant=i, modality=spec.modality,
+                           description=spec.describe(), sex=spec.sex, settings=settings,
+                           posted=posted)
+        p = out / f"variant-{i}.dcm"
+        save_dataset(ds, p)
+        paths[p.name] = p
+        try:
+            seg = build_seg(pydicom.dcmread(p), v.label_map, v.labels, job_id)
+        except (DicomExportError, ValueError, TypeError, AttributeError):
+            continue  # an image without labels (or a label map SEG cannot hold): image only
+        sp = out / f"variant-{i}.seg.dcm"
+        seg.save_as(sp)
+        paths[sp.name] = sp
+    cp = out / "case.json"
+    cp.write_text(Path(files["case.json"]).read_text())
+    paths[cp.name] = cp
+    return paths

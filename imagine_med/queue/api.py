@@ -20,7 +20,7 @@ import shutil
 import time
 import typing
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,9 @@ from typing import Any
 import redis
 
 from imagine_med.prompt.spec import CaseSpec, EngineName
+from imagine_med.prompt.text import clean_prompt
 from imagine_med.queue.config import LANES, QueueSettings, get_queue_settings
-from imagine_med.queue.connection import connect, resolve_url, wrap_errors
+from imagine_med.queue.connection import Backoff, connect, resolve_url, wrap_errors
 from imagine_med.queue.keys import Keys
 from imagine_med.queue.scripts import Scripts
 from imagine_med.queue.types import (
@@ -207,7 +208,7 @@ class JobQueue:
                     "user": requester.user, "user_name": requester.user_name or "",
                     "roles": json.dumps(list(requester.roles)),
                     "reply_target": json.dumps(requester.reply_target),
-                    "prompt": prompt if prompt is not None else spec.prompt,
+                    "prompt": clean_prompt(prompt if prompt is not None else spec.prompt),
                     "spec": spec.model_dump_json(), "params": json.dumps(params or {}),
                     "engine": spec.engine,
                     "group_id": group_id, "group_index": str(i), "group_size": str(n),
@@ -257,11 +258,45 @@ class JobQueue:
         return [JobRef(j["id"], status, lane, group_id, i, n) for i, j in enumerate(jobs)]
 
     def announce_engines(self, engines: Iterable[str], worker: str, ttl_s: int = 30) -> None:
-        """A worker says which engines it serves (refreshed with its heartbeat)."""
+        """A worker says which engines it serves, and what exactly it renders (its registry
+        rows), refreshed with its heartbeat."""
+        from imagine_med.engine import registry
+
+        engines = tuple(engines)
+        rows = [o.to_json() for o in registry.offers(self.settings)
+                if "*" in engines or not engines or o.engine in engines]
         pipe = self.redis.pipeline(transaction=False)
         for engine in engines:
             pipe.set(self.keys.served(engine), worker, ex=ttl_s)
+        pipe.set(self.keys.offers(worker), json.dumps(rows), ex=ttl_s)
         pipe.execute()
+
+    def served_offers(self) -> list[Any] | None:
+        """The registry rows live workers announce (None while no worker is live)."""
+        from imagine_med.engine.registry import Offer
+
+        keys = list(self.redis.scan_iter(match=self.keys.offers("*"), count=500))
+        if not keys:
+            return None
+        rows: dict[tuple[str, str, str | None], Offer] = {}
+        for doc in self.redis.mget(keys):
+            for row in json.loads(doc or "[]"):
+                offer = Offer.from_json(row)
+                rows.setdefault((offer.engine, offer.modality, offer.region), offer)
+        return list(rows.values())
+
+    def check_renderable(self, specs: Sequence[CaseSpec]) -> None:
+        """Refuse, before anything is queued, a spec no engine here renders (registry.
+        Unavailable, whose message names what is available): what live workers announce, or
+        with no worker running yet, what this process's configuration offers."""
+        from imagine_med.engine import registry
+
+        try:
+            rows = self.served_offers()
+        except redis.RedisError as exc:
+            raise wrap_errors(exc, self.redis_url) from exc
+        for spec in specs:
+            registry.check(spec, rows if rows is not None else None, self.settings)
 
     @staticmethod
     def _engine_message(missing: str, serving: list[str]) -> str:
@@ -284,7 +319,8 @@ class JobQueue:
         lane: str | None = None,
     ) -> list[JobRef]:
         """U/V/reroll/refine on a finished job: upscale (variant, scale), variation (variant,
-        strength subtle|strong), reroll (same spec, new seed), refine (variant seed + new spec).
+        strength subtle|strong), reroll (same spec, new seed), refine (variant seed + new spec);
+        dicom (variant, 0 for all): its stored files exported as DICOM by a worker.
         """
         parent = self.status(parent_id)
         if parent is None:
@@ -294,6 +330,12 @@ class JobQueue:
         base = CaseSpec.model_validate(parent.spec)
         seeds: list[int] = parent.result.get("seeds") or []
         params: dict[str, Any] = {"parent_id": parent_id}
+        if kind == "dicom":
+            count = len(parent.result.get("seeds") or []) or 1
+            if variant is not None and not 0 <= variant <= count:
+                raise QueueError(f"Pick a variant between 1 and {count} (0 for all).")
+            params["variant"] = variant or 0
+            return self.submit([base], requester, lane=lane, kind=kind, params=params)
         if kind in ("upscale", "variation", "refine"):
             if variant is None or not 1 <= variant <= len(seeds):
                 raise QueueError(f"Pick a variant between 1 and {len(seeds)}.")
@@ -328,6 +370,31 @@ class JobQueue:
         with session_scope(self.engine) as session:
             row = repo.get_job(session, job_id)
             return row_to_info(row) if row is not None else None
+
+    def resolve(self, ref: str) -> list[JobInfo]:
+        """The jobs a user's reference names, newest first: a job id, a unique start of one
+        (6+ characters), or the 10-hex-digit id that `verify` reads from an image's mark
+        (derived from the case, so jobs of the same prompt and seed share it)."""
+        from sqlalchemy import String, cast, select
+
+        from imagine_med.store.models import JobRow
+
+        ref = ref.strip().strip("`").lower()
+        exact = self.status(ref) if ref else None
+        if exact is not None:
+            return [exact]
+        if len(ref) < 6 or any(c not in "0123456789abcdef" for c in ref):
+            return []
+        with session_scope(self.engine) as session:
+            by_prefix = select(JobRow).where(JobRow.id.startswith(ref, autoescape=True))
+            marked = select(JobRow).where(cast(JobRow.result, String).contains(ref))
+            rows = {r.id: r for q in (by_prefix, marked)
+                    for r in session.scalars(q.order_by(JobRow.created_at.desc()).limit(50))}
+            infos = [row_to_info(r) for r in rows.values()
+                     if r.id.startswith(ref)
+                     or (r.result or {}).get("provenance_id") == ref]
+        infos.sort(key=lambda i: i.created_at or 0, reverse=True)
+        return [self.status(i.id) or i for i in infos]
 
     def position(self, job_id: str) -> int | None:
         """1-based place in line under round-robin (None unless queued): how many jobs would be
@@ -476,10 +543,13 @@ class JobQueue:
             self.sync_row(job_id)
         return outcome
 
-    def reap(self) -> list[tuple[str, str]]:
-        """Requeue (or fail, after max tries) running jobs whose worker lost its lease."""
+    def reap(self, dead_worker: str | None = None) -> list[tuple[str, str]]:
+        """Requeue (or fail, after max tries) running jobs whose worker lost its lease.
+        `dead_worker`: a worker known to have exited (a supervisor saw it die); its jobs are
+        taken back at once rather than when their leases run out."""
         out = self.scripts.reap(
-            args=[self.prefix, repr(time.time()), self.conf.stream_maxlen, self.conf.job_ttl_s]
+            args=[self.prefix, repr(time.time()), self.conf.stream_maxlen, self.conf.job_ttl_s,
+                  dead_worker or ""]
         )
         pairs = list(zip(out[::2], out[1::2], strict=True))
         for jid, _outcome in pairs:
@@ -536,23 +606,44 @@ class JobQueue:
 
     def watch(
         self, job_ids: Iterable[str], platform: str, since: str = "0-0", block_ms: int = 1000,
-        timeout_s: float | None = None,
+        timeout_s: float | None = None, reconnect_s: float = 0.0,
+        on_reconnect: Callable[[BaseException | None, float], None] | None = None,
     ) -> Iterator[Event]:
         """Events of some jobs (no consumer group: for a caller waiting on its own jobs), until
-        every one of them has ended."""
+        every one of them has ended.
+
+        `reconnect_s` > 0: a lost connection to Redis (restarted, briefly unreachable) is
+        retried with backoff for up to that many seconds in a row, resuming after the last
+        event seen, so nothing is missed or repeated; past it the error is raised.
+        `on_reconnect(exc, delay)` hears about each retry, and `(None, 0)` once it is back."""
         waiting = set(job_ids)
         stream = self.keys.events(platform)
         deadline = time.monotonic() + timeout_s if timeout_s else None
         last = since
+        retry = Backoff(reconnect_s)
         while waiting:
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"{len(waiting)} job(s) still unfinished")
-            reply = self.redis.xread({stream: last}, count=200, block=block_ms)
+            try:
+                reply = self.redis.xread({stream: last}, count=200, block=block_ms)
+                if not reply:
+                    for jid in list(waiting):  # jobs that ended before `since`, or expired
+                        info = self.status(jid)
+                        if info is None or info.status in TERMINAL:
+                            waiting.discard(jid)
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                delay = retry.next_delay()
+                if delay is None:
+                    raise
+                if on_reconnect is not None:
+                    on_reconnect(exc, delay)
+                time.sleep(delay)
+                continue
+            if retry.failures:
+                retry.reset()
+                if on_reconnect is not None:
+                    on_reconnect(None, 0.0)
             if not reply:
-                for jid in list(waiting):  # jobs that ended before `since`, or expired
-                    info = self.status(jid)
-                    if info is None or info.status in TERMINAL:
-                        waiting.discard(jid)
                 continue
             for entry_id, fields in reply[0][1]:
                 last = entry_id
@@ -575,11 +666,14 @@ class JobQueue:
         return out
 
     def export(self, job_id: str, out_dir: Path | str) -> dict[str, Path]:
-        """Copy a finished job's files into a folder under their public names."""
+        """Copy a finished job's public files into a folder under their public names (files
+        kept for the workers' own use, named "_...", stay in the store)."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         written = {}
         for name, path in self.files(job_id).items():
+            if name.startswith("_"):
+                continue
             dest = out / name
             shutil.copyfile(path, dest)
             written[name] = dest

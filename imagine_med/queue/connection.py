@@ -96,6 +96,30 @@ def start_embedded(settings: Settings) -> EmbeddedRedis:
     return EmbeddedRedis(server=server, url=f"unix://{sock}?db=0", socket=sock)
 
 
+class Backoff:
+    """Delays for retrying a lost connection: 0.5 s doubling to `cap_s`, for at most `budget_s`
+    seconds of failures in a row (`next_delay()` is None once spent; 0 = never retry)."""
+
+    def __init__(self, budget_s: float, first_s: float = 0.5, cap_s: float = 10.0) -> None:
+        self.budget_s, self.first_s, self.cap_s = budget_s, first_s, cap_s
+        self.reset()
+
+    def reset(self) -> None:
+        self.failures = 0
+        self.since = 0.0
+
+    def next_delay(self) -> float | None:
+        now = time.monotonic()
+        if self.failures == 0:
+            self.since = now
+        elapsed = now - self.since
+        if elapsed >= self.budget_s:
+            return None
+        delay = min(self.cap_s, self.first_s * 2 ** self.failures, self.budget_s - elapsed)
+        self.failures += 1
+        return delay
+
+
 def public_url(url: str) -> str:
     """`url` without its credentials, for messages and logs."""
     return url.split("@")[-1]

@@ -40,6 +40,10 @@ class Keys:
         """Present while some live worker renders with `engine` ('*': a worker of any)."""
         return f"{self.prefix}:served:{engine}"
 
+    def offers(self, worker: str) -> str:
+        """What a live worker renders: its registry rows as JSON (expires with the worker)."""
+        return f"{self.prefix}:offers:{worker}"
+
     @property
     def inflight(self) -> str:
         return f"{self.prefix}:inflight"

@@ -159,6 +159,9 @@ return false
 """
 
 # ARGV: prefix, job_id, worker, try, status, now, maxlen, render_s, ttl, fields_json
+# Returns 0 (this try no longer owns the job), 1 (published as given) or 2 (published as
+# cancelled): a cancel requested while the job ran wins over its outcome, whatever the worker
+# saw, so a "cancelling" job always ends "cancelled" and no result of it is published.
 FINISH = PRELUDE + r"""
 local p, jid, worker, try, status, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local maxlen, render_s, ttl = ARGV[7], ARGV[8], tonumber(ARGV[9])
@@ -167,6 +170,13 @@ local cur = redis.call('HMGET', key, 'status', 'worker', 'tries', 'user_key')
 if cur[1] ~= 'running' or cur[2] ~= worker or cur[3] ~= try then return 0 end
 local extra = {}
 local fields = cjson.decode(ARGV[10])
+local reason = redis.call('GET', p..':cancel:'..jid)
+local outcome = 1
+if reason and status ~= 'cancelled' then
+  status = 'cancelled'
+  fields = {message = reason, error = reason}
+  outcome = 2
+end
 local flat = {'status', status, 'finished_at', now}
 for k, v in pairs(fields) do
   flat[#flat + 1] = k; flat[#flat + 1] = v
@@ -184,7 +194,7 @@ end
 emit(p, jid, status, extra, maxlen, now)
 if ttl > 0 then redis.call('EXPIRE', key, ttl) end
 wake(p, 1)
-return 1
+return outcome
 """
 
 # ARGV: prefix, job_id, now, maxlen, reason, ttl (a cancelled record expires like a finished one)
@@ -238,15 +248,23 @@ wake(p, 1)
 return 'queued'
 """
 
-# ARGV: prefix, now, maxlen, ttl
+# ARGV: prefix, now, maxlen, ttl[, dead_worker]
 # Jobs whose lease expired (worker killed or frozen): requeue at the front of the user's line,
 # or fail once max_tries is used up; a cancel requested meanwhile wins. Ended records expire
-# after `ttl` seconds, like finished ones.
+# after `ttl` seconds, like finished ones. `dead_worker` names a worker known to be dead (its
+# supervisor saw it exit): its leases count as expired now, instead of after lease_s.
 REAP = PRELUDE + r"""
 local p, now, maxlen = ARGV[1], ARGV[2], ARGV[3]
 local ttl = tonumber(ARGV[4] or '0')
+local dead = ARGV[5]
 local out = {}
 for _, jid in ipairs(redis.call('ZRANGE', p..':inflight', 0, -1)) do
+  if dead and dead ~= '' then
+    local lease = redis.call('GET', p..':lease:'..jid)
+    if lease and string.sub(lease, 1, #dead + 1) == dead..'#' then
+      redis.call('DEL', p..':lease:'..jid)
+    end
+  end
   if redis.call('EXISTS', p..':lease:'..jid) == 0 then
     local key = p..':job:'..jid
     local h = redis.call('HMGET', key, 'status', 'lane', 'user_key', 'tries', 'max_tries', 'worker')

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import redis
+
 from imagine_med.queue.api import JobQueue, info_to_row
 from imagine_med.queue.types import JobInfo
 from imagine_med.store import repo
@@ -67,8 +69,27 @@ def runtime() -> Runtime:
     return _runtime
 
 
+def check_cancelled(q: JobQueue, current: Current) -> None:
+    """Raise JobCancelled if a cancel was requested for the running job, LeaseLost if another
+    worker owns it now. Asks Redis itself (one EXISTS) rather than waiting for the keeper's
+    next beat (a third of the lease, 5 s): a phantom job is over in about a second, so a cancel
+    noticed only by the keeper came too late and the job "finished as done" (issue 12). A Redis
+    error here is not the job's failure; the keeper's check still stands."""
+    if current.lost.is_set():
+        raise LeaseLost(current.job_id)
+    if not current.cancelled.is_set():
+        try:
+            if q.redis.exists(q.keys.cancel(current.job_id)):
+                current.cancelled.set()
+        except redis.RedisError:
+            pass
+    if current.cancelled.is_set():
+        raise JobCancelled(current.job_id)
+
+
 class Progress:
-    """The engine's progress callback: throttled progress events, and the cancel check."""
+    """The engine's progress callback: throttled progress events, and the cancel check (run on
+    every call, so between every stage and variant the engine reports)."""
 
     def __init__(self, rt: Runtime, info: JobInfo, current: Current) -> None:
         self.rt, self.info, self.current = rt, info, current
@@ -76,10 +97,7 @@ class Progress:
         self.interval = rt.queue.conf.progress_interval_s
 
     def __call__(self, fraction: float, stage: str) -> None:
-        if self.current.lost.is_set():
-            raise LeaseLost(self.info.id)
-        if self.current.cancelled.is_set():
-            raise JobCancelled(self.info.id)
+        check_cancelled(self.rt.queue, self.current)
         now = time.monotonic()
         if now - self.last < self.interval and fraction < 1.0:
             return
@@ -174,14 +192,17 @@ def _store_files(q: JobQueue, result: Any) -> tuple[dict[str, str], list[dict[st
 
     files: dict[str, str] = {}
     images: list[dict[str, Any]] = []
+    from imagine_med.provenance.dicom import write_raw_hu
+
     with tempfile.TemporaryDirectory(prefix="imagine-med-job-") as tmp:
         written = write_case(result, tmp)
+        written.update(write_raw_hu(result, tmp))  # CT values, for a later DICOM export
         for name, path in sorted(written.items()):
             data = Path(path).read_bytes()
             suffix = Path(name).suffix
             key = q.blobs.put(data, suffix)
             files[name] = key
-            if suffix == ".png":
+            if suffix == ".png" and not name.startswith("_"):  # "_...": internal (CT values)
                 from PIL import Image
 
                 with Image.open(path) as im:
@@ -208,10 +229,20 @@ def execute(job_id: str, attempt: int) -> dict[str, Any]:
     try:
         if info.kind == "ping":
             result_doc: dict[str, Any] = {"pong": True}
+        elif info.kind == "dicom":  # no render: the parent's stored files, as DICOM
+            from imagine_med.queue.exports import export_dicom
+
+            files, images = export_dicom(q, info)
+            result_doc = {"files": files,
+                          "paths": {n: str(q.blobs.local_path(k)) for n, k in files.items()},
+                          "parent_id": info.params.get("parent_id"),
+                          "variant": info.params.get("variant")}
         else:
             result = _render(q, info, Progress(rt, info, current))
             render_s = time.monotonic() - t0
+            check_cancelled(q, current)  # between rendering and storing the files
             files, images = _store_files(q, result)
+            check_cancelled(q, current)  # before the store records the job as done
             result_doc = {
                 "files": files,
                 "paths": {n: str(q.blobs.local_path(k)) for n, k in files.items()},
@@ -228,7 +259,7 @@ def execute(job_id: str, attempt: int) -> dict[str, Any]:
         rt.current = None
         return {"dropped": True}
     except JobCancelled:
-        status, fields = "cancelled", {"message": "Cancelled while rendering."}
+        status, fields, images = "cancelled", _cancelled_fields(q, job_id), []
     except Exception as exc:
         message = getattr(exc, "message", None)  # EngineError & co: a refusal, not a crash
         if message is None:
@@ -243,12 +274,17 @@ def execute(job_id: str, attempt: int) -> dict[str, Any]:
     final = JobInfo.from_hash({**h, **fields, "status": status, "finished_at": repr(now),
                                "tries": str(attempt), "worker": rt.worker_name})
     _store_outcome(q, final, images)
-    ok = q.scripts.finish(
+    published = q.scripts.finish(
         args=[q.prefix, job_id, rt.worker_name, str(attempt), status, repr(now),
               q.conf.stream_maxlen, f"{render_s:.6f}", q.conf.job_ttl_s, json.dumps(fields)]
     )
-    if not ok:  # the lease was lost meanwhile: the queue's record wins over this late try
+    if not published:  # the lease was lost meanwhile: the queue's record wins over this late try
         log.warning("job %s: finished after losing its lease; outcome not published", job_id)
+        q.sync_row(job_id)
+    elif published == 2:  # a cancel landed after the last check: the script honoured it
+        log.info("job %s: cancelled just before it finished; its result is not published",
+                 job_id, extra={"job_id": job_id})
+        status = "cancelled"
         q.sync_row(job_id)
     run_s = time.monotonic() - t0
     log.info("job %s %s in %.3fs", job_id, status, run_s,
@@ -257,6 +293,16 @@ def execute(job_id: str, attempt: int) -> dict[str, Any]:
     if error is not None:
         raise error
     return {"status": status}
+
+
+def _cancelled_fields(q: JobQueue, job_id: str) -> dict[str, str]:
+    """The outcome fields of a job stopped by a cancel: the reason its canceller gave."""
+    try:
+        reason = q.redis.get(q.keys.cancel(job_id))
+    except redis.RedisError:
+        reason = None
+    reason = reason or "Cancelled while rendering."
+    return {"message": reason, "error": reason}
 
 
 def _provenance_id(result: Any) -> str:

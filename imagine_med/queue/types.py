@@ -11,8 +11,9 @@ from imagine_med.errors import UserError
 
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled", "held"]
 TERMINAL: frozenset[str] = frozenset({"done", "failed", "cancelled"})
-JobKind = Literal["imagine", "upscale", "variation", "reroll", "refine", "ping"]
-JOB_KINDS: tuple[str, ...] = ("imagine", "upscale", "variation", "reroll", "refine", "ping")
+JobKind = Literal["imagine", "upscale", "variation", "reroll", "refine", "ping", "dicom"]
+JOB_KINDS: tuple[str, ...] = ("imagine", "upscale", "variation", "reroll", "refine", "ping",
+                              "dicom")
 Lane = Literal["priority", "normal", "batch"]
 
 

@@ -139,8 +139,9 @@ class DiscordMock:
         if m == "PUT" and parts[0] == "applications":
             return _json([])
         if m == "POST" and path == "/users/@me/channels":
-            return _json({"id": "1500" + payload["recipient_id"][-10:], "type": 1,
-                                      "recipients": [_user(payload["recipient_id"], "u")]})
+            recipient = str(payload["recipient_id"])  # discord.py sends it as a number
+            return _json({"id": "1500" + recipient[-10:], "type": 1,
+                          "recipients": [_user(recipient, "u")]})
         if m == "GET" and parts[0] == "users":
             return _json(_user(parts[1], f"user-{parts[1][-4:]}"))
         if parts[0] == "webhooks" and m in ("POST", "PATCH", "GET"):

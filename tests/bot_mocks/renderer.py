@@ -69,13 +69,8 @@ def render_locally(out_dir: Path, prompt: str) -> dict[str, Path]:
 
     spec = parse_one(prompt)
     key = (spec.engine, spec.modality)
-    saved = registry.RENDERERS.get(key)
-    registry.register(*key, "bot_mocks.renderer:make")
+    replaced = registry.register(*key, "bot_mocks.renderer:make")
     try:
         return write_case(render_case(spec), out_dir)
     finally:
-        if saved is None:
-            registry.RENDERERS.pop(key, None)
-            registry._cache.pop(key, None)
-        else:
-            registry.register(*key, saved)
+        registry.restore(*key, replaced)

@@ -110,7 +110,7 @@ class _Batched:
 
     def render_batch(self, requests: list[RenderRequest], progress: ProgressFn = no_progress
                      ) -> list[RenderResult]:
-        return fan_out(self.render, requests, progress, warm=(__name__,))
+        return fan_out(self.render, requests, progress, warm=(__name__,), staged=self.render)
 
 
 class PhantomXray(_Batched):
@@ -233,10 +233,6 @@ class PhantomCT(_Batched):
 
     def render(self, request: RenderRequest, progress: ProgressFn = no_progress) -> RenderResult:
         spec = request.spec
-        if spec.region in ("brain", "head"):
-            from imagine_med.engine.phantom.renderer_head import head_ct_renderer
-
-            return head_ct_renderer().render(request, progress)
         plane_name = (spec.plane or "axial").lower()
         if plane_name not in CT_PLANES:
             raise EngineError(f"CT planes are axial, coronal and sagittal; not '{plane_name}'.")

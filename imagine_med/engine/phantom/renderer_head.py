@@ -92,10 +92,14 @@ class _HeadBase:
 
     def render_batch(self, requests: list[RenderRequest], progress: ProgressFn = no_progress
                      ) -> list[RenderResult]:
-        return fan_out(self.render, requests, progress, warm=(__name__,))
+        return fan_out(self.render, requests, progress, warm=(__name__,), staged=self.render)
 
     def _setup(self, request: RenderRequest, progress: ProgressFn):
         spec = request.spec
+        if not is_head(spec) and spec.region is not None:
+            what = "MRI of the brain" if self.modality == "mri" else "CT of the head"
+            raise EngineError(f"This phantom renderer draws {what} only; it has no "
+                              f"{spec.region.replace('_', ' ')} model.")
         plane = (spec.plane or "axial").lower()
         if plane not in PLANES:
             raise EngineError(f"Head planes are axial, coronal and sagittal; not '{plane}'.")
@@ -179,9 +183,6 @@ class PhantomMRI(_HeadBase):
 
     def render(self, request: RenderRequest, progress: ProgressFn = no_progress) -> RenderResult:
         spec = request.spec
-        if not is_head(spec) and spec.region is not None:
-            raise EngineError(f"The phantom renders MRI of the brain only; it has no "
-                              f"{spec.region.replace('_', ' ')} MRI model.")
         seq = (spec.sequence or "t2").lower()
         if seq not in SEQUENCES:
             raise EngineError(f"Unknown MRI sequence '{seq}'. Use: {', '.join(SEQUENCES)}.")
@@ -194,7 +195,8 @@ class PhantomMRI(_HeadBase):
         findings, sentences = self._findings(head, labels, image, grid, seq)
         progress(1.0, "done")
         tags = {"modality": "MR", "level": level_name, "sequence": seq, "field": field,
-                "tr_ms": f"{sq.tr:g}", "te_ms": f"{sq.te:g}", "window_center": f"{wc:.1f}",
+                "tr_ms": f"{sq.tr:g}", "te_ms": f"{sq.te:g}", "flip_deg": f"{sq.flip:g}",
+                "window_center": f"{wc:.1f}",
                 "window_width": f"{ww:.1f}", "sequence_description": sq.description}
         if sq.ti is not None:
             tags["ti_ms"] = f"{sq.ti:g}"
