@@ -15,11 +15,8 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 import redis
 from queue_support import ROOT
-
-from imagine_med.engine import registry
 
 PROMPT = "PA chest x-ray, right upper lobe consolidation --seed 7 --size 512"
 
@@ -47,7 +44,6 @@ def _wait_for(predicate, timeout: float, what: str):  # type: ignore[no-untyped-
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.mark.skipif(("phantom", "xray") not in registry.RENDERERS, reason="no phantom engine")
 def test_sigkilled_worker_under_run_is_replaced_and_the_waiting_client_gets_its_files(
     tmp_path: Path,
 ) -> None:

@@ -193,7 +193,8 @@ def _initial(words: _Words, i: int) -> bool:
     k = _key(b)
     if len(k) < 4 or k in _NOT_AFTER_INITIAL or _MEDICAL_END.search(k) or k in EPONYMS:
         return False
-    after = words.text[words.items[i + 1].end() - (len(words.word(i + 1)) - len(b)):][:6]
+    at = words.items[i + 1].end() - (len(words.word(i + 1)) - len(b))
+    after = words.text[at : at + 6]
     cued = (
         i == 0 or prev in _INITIAL_CUES
         or (bool(words.gap(i).strip(" ")) and words.gap(i).strip(" ")[-1] in ",;:-—–([")
