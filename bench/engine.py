@@ -34,6 +34,12 @@ JOBS = [
     ("ct", "axial", {"plane": "axial", "level": "carina"}, 1.0),
     ("ct", "coronal", {"plane": "coronal"}, 1.0),
     ("ct", "sagittal", {"plane": "sagittal"}, 1.0),
+    # the head (issue 14): axial through the basal ganglia, 4 variants, goal 0.5 s
+    ("mri", "T2 head", {"plane": "axial", "sequence": "t2", "level": "basal_ganglia",
+                        "region": "brain"}, 0.5),
+    ("mri", "DWI head", {"plane": "axial", "sequence": "dwi", "level": "basal_ganglia",
+                         "region": "brain"}, 0.5),
+    ("ct", "CT head", {"plane": "axial", "level": "basal_ganglia", "region": "brain"}, 0.5),
 ]
 
 
@@ -72,8 +78,9 @@ def bench(repeats: int, sizes: list[int], with_finding: bool, pool: int) -> None
           f"{'pool s':>7} {'p95 s':>7} {'ratio':>6} {'goal s':>7}")
     for size in sizes:
         for modality, name, extra, goal in JOBS:
-            spec = CaseSpec(modality=modality, region="chest", width=size, height=size,
-                            findings=findings, **extra)
+            extra = {"region": "chest", **extra}
+            spec = CaseSpec(modality=modality, width=size, height=size,
+                            findings=findings if extra["region"] == "chest" else (), **extra)
             _use_processes(1)
             one, cpu = _time_jobs(spec, repeats)
             _use_processes(pool)

@@ -14,11 +14,12 @@ from imagine_med.bot.jobs import Who
 
 WHO = Who("discord", "1700000000000000001", "1200000000000000001", "1300000000000000001")
 AVAILABLE = ("available: phantom — X-ray chest (PA, AP, lateral), CT chest (axial, coronal, "
+             "sagittal), CT head (axial, coronal, sagittal), MRI brain (axial, coronal, "
              "sagittal)")
 
 
 @pytest.mark.parametrize(("prompt", "said"), [
-    ("axial brain MRI flair, left MCA acute infarct", "MRI brain is not available yet"),
+    ("sagittal knee MRI, torn meniscus", "MRI knee is not available yet"),
     ("dental panoramic x-ray, caries", "X-ray teeth (panoramic view) is not available yet"),
     ("ultrasound of the liver", "Ultrasound liver is not available yet"),
     ("oblique chest x-ray", "X-ray chest (oblique view) is not available yet"),

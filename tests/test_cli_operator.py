@@ -42,13 +42,14 @@ def no_info_lines(stderr: str) -> None:
 
 def test_submit_refuses_what_nothing_renders_before_queueing(qenv, tmp_path: Path) -> None:
     env = qenv.env()
-    for prompt, asked in (("axial brain MRI, left MCA infarct", "MRI brain"),
+    for prompt, asked in (("sagittal knee MRI, torn meniscus", "MRI knee"),
                           ("dental panoramic x-ray", "X-ray teeth (panoramic view)"),
                           ("PA chest x-ray --engine diffusion", "diffusion engine is not set up")):
         out = cli(env, tmp_path, "submit", prompt)
         assert out.returncode == Exit.UNAVAILABLE, out.stderr
         assert asked in out.stderr, out.stderr
         assert ("available: phantom — X-ray chest (PA, AP, lateral), CT chest (axial, "
+                "coronal, sagittal), CT head (axial, coronal, sagittal), MRI brain (axial, "
                 "coronal, sagittal)") in out.stderr
         assert "diffusion —" not in out.stderr  # no checkpoint here: not offered
         assert "chest views" not in out.stderr and "Traceback" not in out.stderr
@@ -64,10 +65,10 @@ def test_workers_offers_decide_what_is_available(qenv, tmp_path: Path) -> None:
     from imagine_med.prompt import parse_one
 
     jq = qenv.queue()
-    mri = parse_one("axial brain MRI")
-    with pytest.raises(registry.Unavailable, match="MRI brain is not available yet"):
+    mri = parse_one("sagittal knee MRI")
+    with pytest.raises(registry.Unavailable, match="MRI knee is not available yet"):
         jq.check_renderable([mri])
-    replaced = registry.register("phantom", "mri", "bot_mocks.renderer:make")
+    replaced = registry.register("phantom", "mri", "bot_mocks.renderer:make")  # any region
     try:  # what a worker started with --renderer phantom:mri=... announces
         jq.announce_engines(["phantom"], "w-test", ttl_s=30)
     finally:
@@ -146,7 +147,7 @@ def test_generate_and_parse_print_no_info_logs(tmp_path: Path) -> None:
     parsed = cli(env, tmp_path, "parse", "axial chest CT at the carina")
     assert parsed.returncode == 0
     no_info_lines(parsed.stderr)
-    refused = cli(env, tmp_path, "generate", "MRI brain", "--out", "m")
+    refused = cli(env, tmp_path, "generate", "MRI knee", "--out", "m")
     assert refused.returncode == Exit.UNAVAILABLE and not (tmp_path / "m").exists()
 
 

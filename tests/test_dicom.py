@@ -302,3 +302,62 @@ def test_no_prompt_text_reaches_any_dicom_tag(tmp_path: Path, path: str) -> None
         assert leaks == [], f"{p.name}: {leaks}"
     ds = pydicom.dcmread(dicoms[0])
     assert "PA chest X-ray" in ds.SeriesDescription
+
+
+def _dciodvfy_errors(path: Path) -> list[str]:
+    out = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, timeout=60)
+    return [ln for ln in (out.stdout + out.stderr).splitlines()
+            if ln.startswith("Error") and "(0x0008,0x001c)" not in ln]  # see above
+
+
+# The head (issue 14): MR objects carry the simulated sequence's TR/TE/TI and field; head CT is
+# HU. Both from a fresh render (generate) and from a finished job's stored files (the queue's
+# DICOM job), each checked by dciodvfy.
+HEAD_CASES = {
+    "t2": ("axial T2 brain MRI, acute left MCA infarct --size 128 --seed 3",
+           ["SE"], 4000.0, 100.0, None),
+    "flair": ("coronal FLAIR brain MRI, acute left MCA infarct --size 128 --seed 3",
+              ["SE", "IR"], 9000.0, 120.0, (2000.0, 3000.0)),
+    "dwi": ("axial DWI head MRI, hyperacute left MCA infarct --size 128 --seed 3",
+            ["SE", "EP"], 5000.0, 90.0, None),
+    "swi": ("sagittal SWI brain MRI --size 128 --seed 3", ["GR"], 30.0, 20.0, None),
+    "ct": ("CT head, acute right subdural haematoma --size 128 --seed 3", None, None, None, None),
+}
+
+
+@pytest.mark.parametrize("path", ["generate", "stored"])
+@pytest.mark.parametrize("case", list(HEAD_CASES))
+def test_head_mr_and_ct_conform(tmp_path: Path, case: str, path: str) -> None:
+    prompt, scanning, tr, te, ti = HEAD_CASES[case]
+    files, result = _stored_job(tmp_path, prompt)
+    assert result.spec.region == "brain"
+    if path == "generate":
+        out = D.write_dicom_case(result, tmp_path / "dcm")
+    else:
+        out = D.write_dicom_from_files(files, tmp_path / "dcm", variants=[1])
+    ds = pydicom.dcmread(out["variant-1.dcm"])
+    assert ds.SyntheticData == "YES" and ds.BodyPartExamined == "HEAD"
+    assert "Laterality" not in ds  # unpaired: absent rather than empty
+    plane = result.variants[0].tags["plane"]
+    assert list(map(int, ds.ImageOrientationPatient)) == D.PLANE_ORIENTATION[plane]
+    if case == "ct":
+        assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.2" and ds.Modality == "CT"
+        assert ds.RescaleType == "HU"
+        hu = apply_modality_lut(ds.pixel_array, ds)[:128]
+        assert np.percentile(hu, 99.5) > 700  # the skull
+        assert abs(float(ds.WindowCenter) - 40) < 5 and abs(float(ds.WindowWidth) - 80) < 10
+    else:
+        assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.4" and ds.Modality == "MR"  # MR Image
+        got = [ds.ScanningSequence] if isinstance(ds.ScanningSequence, str) else list(
+            ds.ScanningSequence)
+        assert got == scanning
+        assert float(ds.RepetitionTime) == tr and float(ds.EchoTime) == te
+        assert float(ds.MagneticFieldStrength) == 1.5 and ds.ImagedNucleus == "1H"
+        if ti is None:
+            assert "InversionTime" not in ds
+        else:  # FLAIR: the TI that nulls CSF, as the engine computed it
+            assert ti[0] < float(ds.InversionTime) < ti[1]
+            assert float(ds.InversionTime) == float(result.variants[0].tags["ti_ms"])
+    need_program("dciodvfy", "dicom3tools")
+    for name in ("variant-1.dcm", "variant-1.seg.dcm"):
+        assert _dciodvfy_errors(out[name]) == [], name

@@ -13,6 +13,10 @@ import pytest
 from queue_support import ROOT
 
 PROMPT = "PA chest x-ray, right upper lobe consolidation --seed 7 --size 256"
+# the head's rows (issue 14) through the same stack: MRI and head CT, small and quick
+HEAD_PROMPTS = ("Create a T2-weighted axial brain MRI slice at the level of the basal ganglia "
+                "demonstrating an acute left MCA territory infarct. --seed 7 --size 128",
+                "CT head, acute right subdural haematoma --seed 7 --size 128")
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -50,16 +54,20 @@ def test_run_stack_submit_wait_matches_generate(tmp_path: Path) -> None:
         sock = tmp_path / "data" / "redis.sock"
         assert sock.exists()
 
-        queued = _cli(tmp_path, "submit", PROMPT, "--wait", "--out", "q")
-        assert queued.returncode == 0, queued.stderr
-        assert "Generating..." in queued.stderr and "q/grid.png" in queued.stdout
-        direct = _cli(tmp_path, "generate", PROMPT, "--out", "g")
-        assert direct.returncode == 0, direct.stderr
-        names = sorted(p.name for p in (tmp_path / "q").iterdir())
-        assert names == sorted(p.name for p in (tmp_path / "g").iterdir())
-        assert {"grid.png", "case.json", "variant-4.labels.png"} <= set(names)
-        for name in names:
-            assert (tmp_path / "q" / name).read_bytes() == (tmp_path / "g" / name).read_bytes()
+        for n, prompt in enumerate((PROMPT, *HEAD_PROMPTS)):
+            q, g = f"q{n}", f"g{n}"
+            queued = _cli(tmp_path, "submit", prompt, "--wait", "--out", q)
+            assert queued.returncode == 0, queued.stderr
+            assert "Generating..." in queued.stderr and f"{q}/grid.png" in queued.stdout
+            direct = _cli(tmp_path, "generate", prompt, "--out", g)
+            assert direct.returncode == 0, direct.stderr
+            names = sorted(p.name for p in (tmp_path / q).iterdir())
+            assert names == sorted(p.name for p in (tmp_path / g).iterdir())
+            assert {"grid.png", "case.json", "variant-4.labels.png"} <= set(names)
+            for name in names:
+                assert (tmp_path / q / name).read_bytes() == (tmp_path / g / name).read_bytes()
+            if prompt in HEAD_PROMPTS:
+                assert '"region": "brain"' in (tmp_path / q / "case.json").read_text()
 
         listed = _cli(tmp_path, "jobs")
         assert listed.returncode == 0 and " done " in listed.stdout

@@ -16,28 +16,68 @@ from imagine_med.settings import Settings
 
 def test_phantom_rows_match_the_engine() -> None:
     from imagine_med.engine.phantom.model import CT_PLANES, XRAY_VIEWS
+    from imagine_med.engine.phantom.renderer_head import PLANES as HEAD_PLANES
 
     assert registry.RENDERERS[("phantom", "xray", "chest")].views == XRAY_VIEWS
     assert registry.RENDERERS[("phantom", "ct", "chest")].planes == CT_PLANES
+    assert registry.RENDERERS[("phantom", "ct", "brain")].planes == HEAD_PLANES
+    assert registry.RENDERERS[("phantom", "mri", "brain")].planes == HEAD_PLANES
 
 
-@pytest.mark.parametrize(("modality", "view", "plane"), [
-    ("xray", v, None) for v in ("pa", "ap", "lateral")] + [
-    ("ct", None, p) for p in ("axial", "coronal", "sagittal")])
-def test_every_offered_view_and_plane_renders(modality: str, view: str | None,
+def _offered() -> list[tuple[str, str, str | None, str | None]]:
+    """(modality, region, view, plane) for every view and plane a phantom row offers."""
+    out = []
+    for (engine, modality, region), row in registry.RENDERERS.items():
+        if engine != "phantom":
+            continue
+        out += [(modality, region, v, None) for v in row.views or ()]
+        out += [(modality, region, None, p) for p in row.planes or ()]
+    return out
+
+
+@pytest.mark.parametrize(("modality", "region", "view", "plane"), _offered())
+def test_every_offered_view_and_plane_renders(modality: str, region: str, view: str | None,
                                               plane: str | None) -> None:
-    spec = CaseSpec(modality=modality, region="chest", view=view, plane=plane,
+    spec = CaseSpec(modality=modality, region=region, view=view, plane=plane,
                     width=96, height=96)
     row = registry.check(spec, settings=Settings())
-    renderer = registry.get_renderer("phantom", modality, "chest")
+    renderer = registry.get_renderer("phantom", modality, region)
     out = renderer.render(RenderRequest(spec=spec, seed=3, width=96, height=96))
-    assert row.engine == "phantom" and out.pixels.shape[:2] == (96, 96)
+    assert row.engine == "phantom" and row.region == region
+    assert out.pixels.shape[:2] == (96, 96)
 
 
-@pytest.mark.parametrize("modality", ["xray", "ct"])
+def test_head_prompts_reach_the_head_rows() -> None:
+    """"brain" and "head" both parse to the head's region; the rows serve them, the listing
+    names them, and the chest CT renderer no longer draws heads itself."""
+    from imagine_med.prompt import parse_one
+
+    for prompt, modality in [("T2 axial brain MRI", "mri"), ("MRI head", "mri"),
+                             ("CT head, acute subdural", "ct"), ("non-contrast CT brain", "ct")]:
+        spec = parse_one(prompt)
+        assert (spec.modality, spec.region) == (modality, "brain"), prompt
+        assert registry.check(spec, settings=Settings()).region == "brain"
+    listing = registry.describe_available(Settings())
+    assert "CT head (axial, coronal, sagittal)" in listing
+    assert "MRI brain (axial, coronal, sagittal)" in listing
+    chest_ct = registry.get_renderer("phantom", "ct", "chest")
+    head_ct = registry.get_renderer("phantom", "ct", "brain")
+    assert chest_ct is not head_ct
+    spec = CaseSpec(modality="ct", region="brain", width=64, height=64)
+    with pytest.raises(EngineError):
+        chest_ct.render(RenderRequest(spec=spec, seed=1, width=64, height=64))
+    with pytest.raises(registry.Unavailable, match=r"CT head .*MRI brain"):
+        registry.check(CaseSpec(modality="mri", region="knee"), settings=Settings())
+
+
+@pytest.mark.parametrize("modality", ["xray", "ct", "mri"])
 def test_refused_up_front_exactly_where_the_engine_refuses(modality: str) -> None:
-    """For every region the prompt language knows: check() accepts iff the phantom renders."""
-    renderer = registry.get_renderer("phantom", modality)
+    """For every region the prompt language knows: check() accepts iff one of the phantom's
+    renderers of this modality renders it (each renderer refuses regions it has no model of)."""
+    renderers = list({o.target: registry.get_renderer("phantom", modality, o.region)
+                      for o in registry.RENDERERS.values()
+                      if (o.engine, o.modality) == ("phantom", modality)}.values())
+    assert renderers
     for region in sorted(vocab.REGIONS):
         spec = CaseSpec(modality=modality, region=region, width=64, height=64)
         try:
@@ -45,14 +85,17 @@ def test_refused_up_front_exactly_where_the_engine_refuses(modality: str) -> Non
             accepted = True
         except registry.Unavailable as exc:
             accepted = False
-            assert exc.message.startswith(("X-ray", "CT")) and region.replace("_", " ") in (
-                exc.message)
-        try:
-            renderer.render(RenderRequest(spec=spec, seed=1, width=64, height=64))
-            rendered = True
-        except EngineError:
-            rendered = False
-        assert accepted == rendered, region
+            assert exc.message.startswith(("X-ray", "CT", "MRI")) and region.replace(
+                "_", " ") in exc.message
+        rendered = []
+        for renderer in renderers:
+            try:
+                renderer.render(RenderRequest(spec=spec, seed=1, width=64, height=64))
+                rendered.append(True)
+            except EngineError:
+                rendered.append(False)
+        assert accepted == any(rendered), region
+        assert sum(rendered) <= 1, region  # one renderer per region: no hand-offs
 
 
 def test_diffusion_is_offered_only_with_a_checkpoint(tmp_path: Path) -> None:
@@ -65,9 +108,12 @@ def test_diffusion_is_offered_only_with_a_checkpoint(tmp_path: Path) -> None:
     assert registry.check(spec, settings=configured).engine == "diffusion"
     listing = registry.describe_available(configured)
     assert listing.startswith("phantom — X-ray chest") and "diffusion — X-ray, CT, MRI" in listing
-    with pytest.raises(registry.Unavailable, match=r"MRI brain .* \(it is with --engine "
+    assert registry.check(spec.model_copy(update={"engine": "phantom"}),
+                          settings=configured).engine == "phantom"
+    knee = spec.model_copy(update={"engine": "phantom", "region": "knee"})
+    with pytest.raises(registry.Unavailable, match=r"MRI knee .* \(it is with --engine "
                                                    r"diffusion\)"):
-        registry.check(spec.model_copy(update={"engine": "phantom"}), settings=configured)
+        registry.check(knee, settings=configured)
 
 
 def test_a_new_region_is_one_row() -> None:

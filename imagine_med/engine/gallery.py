@@ -51,7 +51,7 @@ def spec_for(name: str | None, sheet: str, seed: int = 11) -> CaseSpec:
 
 
 def tile(spec: CaseSpec, caption: str, size: int, seed: int) -> Image.Image:
-    renderer = get_renderer("phantom", spec.modality)
+    renderer = get_renderer("phantom", spec.modality, spec.region)
     res = renderer.render(RenderRequest(spec=spec, seed=seed, width=size, height=size))
     img = Image.fromarray(res.pixels).convert("L")
     d = ImageDraw.Draw(img)
@@ -80,15 +80,56 @@ def build_sheets(out_dir: Path, size: int = 176, cols: int = 5, seed: int = 11,
     return written
 
 
+HEAD_ROWS: dict[str, tuple[Finding, ...]] = {
+    "normal": (),
+    "hyperacute L MCA infarct": (Finding(name="infarct", laterality="left", location="mca",
+                                         modifiers=("hyperacute",)),),
+    "acute L MCA infarct": (Finding(name="infarct", laterality="left", location="mca",
+                                    modifiers=("acute",)),),
+    "R putaminal haemorrhage": (Finding(name="haemorrhage", laterality="right",
+                                        modifiers=("acute",)),),
+    "acute L subdural": (Finding(name="subdural_haematoma", laterality="left",
+                                 modifiers=("acute",)),),
+    "R glioblastoma": (Finding(name="glioma", laterality="right", location="frontal_lobe"),),
+}
+HEAD_COLUMNS = (("t1", "mri"), ("t2", "mri"), ("flair", "mri"), ("dwi", "mri"),
+                ("t1c", "mri"), ("ct", "ct"))
+
+
+def build_head_sheet(out_dir: Path, size: int = 176, seed: int = 11) -> Path:
+    """Rows: normal and each head finding; columns: T1, T2, FLAIR, DWI, T1c, CT (brain
+    window), all axial through the basal ganglia (the glioma's own level)."""
+    tiles = []
+    for caption, findings in HEAD_ROWS.items():
+        for seq, modality in HEAD_COLUMNS:
+            level = None if findings and findings[0].name == "glioma" else "basal_ganglia"
+            spec = CaseSpec(modality=modality, region="brain", plane="axial", level=level,
+                            sequence=seq if modality == "mri" else None, findings=findings,
+                            seed=seed, sex="male", age=58)
+            label = f"{caption} {seq.upper()}" if seq != "ct" else f"{caption} CT"
+            tiles.append(tile(spec, label, size, seed))
+    cols = len(HEAD_COLUMNS)
+    rows, g = len(HEAD_ROWS), 2
+    canvas = Image.new("L", (cols * size + (cols - 1) * g, rows * size + (rows - 1) * g), 40)
+    for i, t in enumerate(tiles):
+        canvas.paste(t, ((i % cols) * (size + g), (i // cols) * (size + g)))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "phantom-head.png"
+    canvas.save(path, optimize=True)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("out_dir", nargs="?", default="docs/gallery")
     ap.add_argument("--size", type=int, default=176)
     ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--sheets", default="pa,lateral,ct")
+    ap.add_argument("--sheets", default="pa,lateral,ct,head")
     args = ap.parse_args(argv)
-    paths = build_sheets(Path(args.out_dir), args.size, seed=args.seed,
-                         sheets=tuple(s for s in args.sheets.split(",") if s))
+    sheets = tuple(s for s in args.sheets.split(",") if s and s != "head")
+    paths = build_sheets(Path(args.out_dir), args.size, seed=args.seed, sheets=sheets)
+    if "head" in args.sheets.split(","):
+        paths.append(build_head_sheet(Path(args.out_dir), args.size, args.seed))
     for p in paths:
         print(f"{p} ({p.stat().st_size // 1024} KiB)")
     return 0

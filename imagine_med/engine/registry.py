@@ -67,6 +67,12 @@ add(Offer("phantom", "xray", "chest", "imagine_med.engine.phantom.renderer:xray_
           views=("pa", "ap", "lateral")))
 add(Offer("phantom", "ct", "chest", "imagine_med.engine.phantom.renderer:ct_renderer",
           planes=("axial", "coronal", "sagittal")))
+# The head (regions/head): one seeded 3D head as head CT and brain MRI. The region is the
+# parser's name for brain/head prompts ("brain"); keep planes equal to renderer_head.PLANES.
+add(Offer("phantom", "ct", "brain", "imagine_med.engine.phantom.renderer_head:head_ct_renderer",
+          planes=("axial", "coronal", "sagittal")))
+add(Offer("phantom", "mri", "brain", "imagine_med.engine.phantom.renderer_head:mri_renderer",
+          planes=("axial", "coronal", "sagittal")))
 
 # The diffusion engine: one local checkpoint serves every modality and region through
 # per-modality prompt templates; all rows share one loaded model.
@@ -77,6 +83,8 @@ for _m in ("xray", "ct", "mri", "us", "histo", "derm", "fundus"):
 MODALITY_NAMES = {"xray": "X-ray", "ct": "CT", "mri": "MRI", "us": "ultrasound",
                   "histo": "histology", "derm": "dermoscopy", "fundus": "fundus photo"}
 VIEW_NAMES = {"pa": "PA", "ap": "AP"}
+# How a row's region reads where it is not the parser's word for it ("CT head", "MRI brain").
+REGION_NAMES = {("ct", "brain"): "head"}
 SETTING_ENV = {"diffusion_model": "IMAGINE_MED_DIFFUSION_MODEL"}
 
 # (engine, modality) -> {target: warm renderer}
@@ -100,15 +108,21 @@ def offers(settings: Any = None) -> list[Offer]:
     """The rows of configured engines, in a stable order (engine, modality, region)."""
     s = _settings(settings)
     order = list(MODALITY_NAMES)
+    rank = {k: i for i, k in enumerate(RENDERERS)}  # within a modality: the table's order
     return sorted((o for o in RENDERERS.values() if is_configured(o, s)),
                   key=lambda o: (o.engine != "phantom", o.engine,
                                  order.index(o.modality) if o.modality in order else len(order),
-                                 o.modality, o.region or ""))
+                                 o.modality, rank.get((o.engine, o.modality, o.region), 0),
+                                 o.region or ""))
 
 
 def available(settings: Any = None) -> list[tuple[str, str]]:
     """(engine, modality) pairs of configured engines (what a worker can warm up)."""
     return sorted({(o.engine, o.modality) for o in offers(settings)})
+
+
+def region_name(modality: str, region: str) -> str:
+    return REGION_NAMES.get((modality, region), region.replace("_", " "))
 
 
 def _names(words: Iterable[str]) -> str:
@@ -121,7 +135,7 @@ def describe(rows: Iterable[Offer]) -> str:
     for o in rows:
         what = MODALITY_NAMES.get(o.modality, o.modality)
         if o.region is not None:
-            what += f" {o.region.replace('_', ' ')}"
+            what += f" {region_name(o.modality, o.region)}"
         detail = o.views if o.views is not None else o.planes
         if detail:
             what += f" ({_names(detail)})"
@@ -143,7 +157,7 @@ def describe_available(settings: Any = None) -> str:
 def _asked(modality: str, region: str | None, view: str | None = None) -> str:
     """The request in its own words: "MRI brain", "X-ray teeth (panoramic view)"."""
     what = MODALITY_NAMES.get(modality, modality)
-    what = f"{what} {region.replace('_', ' ')}" if region else what
+    what = f"{what} {region_name(modality, region)}" if region else what
     if view:
         what += f" ({VIEW_NAMES.get(view, view)} view)"
     return what[0].upper() + what[1:]

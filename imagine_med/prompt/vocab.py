@@ -122,8 +122,8 @@ WINDOW_PRESETS: dict[str, tuple[float, float]] = {
     "bone": (400, 1800),
     "soft_tissue": (50, 350),
     "brain": (40, 80),
-    "subdural": (75, 215),
-    "stroke": (32, 8),
+    "subdural": (75, 200),
+    "stroke": (40, 40),
     "liver": (60, 160),
     "abdomen": (40, 400),
 }
@@ -224,7 +224,8 @@ SEVERITY: dict[str, list[str]] = {
 }
 
 MODIFIERS: dict[str, list[str]] = {
-    "acute": ["acute", "hyperacute"],
+    "hyperacute": ["hyperacute"],
+    "acute": ["acute"],
     "subacute": ["subacute"],
     "chronic": ["chronic", "longstanding", "long standing"],
     "spiculated": ["spiculated", "spiculate"],

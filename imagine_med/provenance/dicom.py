@@ -73,6 +73,69 @@ VIEW_POSITION = {"PA": "PA", "AP": "AP", "LATERAL": "LL", "LL": "LL", "RL": "RL"
 PATIENT_ORIENTATION = {"PA": ["L", "F"], "AP": ["L", "F"], "LL": ["P", "F"], "RL": ["A", "F"]}
 
 
+# MR: the simulated sequence's family by the engines' sequence names -> Scanning Sequence and
+# Sequence Variant (PS3.3 C.8.3.1 defined terms). Unknown names stay "RM" (research mode).
+MR_SCANNING = {
+    "t1": (["SE"], "NONE"), "t1c": (["SE"], "NONE"), "pd": (["SE"], "SK"),
+    "t2": (["SE"], "SK"), "flair": (["SE", "IR"], "SK"), "stir": (["SE", "IR"], "SK"),
+    "dwi": (["SE", "EP"], "NONE"), "adc": (["SE", "EP"], "NONE"),
+    "swi": (["GR"], "SP"), "gre": (["GR"], "SP"),
+}
+# The engines' region words -> Body Part Examined; regions here are unpaired (no Laterality).
+BODY_PART = {"brain": "HEAD", "head": "HEAD"}
+# Cross-sections: direction cosines of the image rows and columns (LPS) per plane, with the
+# patient's left on the image right (axial, coronal) and anterior on the left (sagittal).
+PLANE_ORIENTATION = {"axial": [1, 0, 0, 0, 1, 0], "coronal": [1, 0, 0, 0, 0, -1],
+                     "sagittal": [0, 1, 0, 0, 0, -1]}
+MR_FIELD_MHZ = 42.577478  # 1H gyromagnetic ratio / 2 pi, MHz per tesla
+
+
+def _ds_number(text: Any) -> str:
+    try:
+        return f"{float(text):.6g}"
+    except (TypeError, ValueError):
+        return ""
+
+
+def _mr_sequence(ds: Dataset, tags: dict[str, str]) -> None:
+    """MR Image module attributes from the engine's sequence tags (TR/TE/TI in ms, field)."""
+    seq = str(tags.get("sequence", "")).lower()
+    scanning, variant = MR_SCANNING.get(seq, (["RM"], "NONE"))
+    ds.ScanningSequence = scanning if len(scanning) > 1 else scanning[0]
+    ds.SequenceVariant = variant
+    ds.ScanOptions = ""
+    ds.MRAcquisitionType = "2D"
+    ds.RepetitionTime = _ds_number(tags.get("tr_ms"))
+    ds.EchoTime = _ds_number(tags.get("te_ms"))
+    ds.EchoTrainLength = ""
+    if "IR" in scanning or tags.get("ti_ms"):
+        ds.InversionTime = _ds_number(tags.get("ti_ms"))  # type 2C: present with IR
+    if tags.get("flip_deg"):
+        ds.FlipAngle = _ds_number(tags["flip_deg"])
+    field = str(tags.get("field", "")).upper().rstrip("T")
+    if _ds_number(field):
+        ds.MagneticFieldStrength = _ds_number(field)
+        ds.ImagingFrequency = f"{float(field) * MR_FIELD_MHZ:.6g}"
+    ds.ImagedNucleus = "1H"
+    name = (tags.get("sequence_description") or seq.upper())
+    ds.SequenceName = name.encode("ascii", "ignore").decode()[:16]
+    if seq == "adc":
+        ds.ImageType = ["DERIVED", "SECONDARY", "DIFFUSION MAP"]
+
+
+def _body_part(ds: Dataset, tags: dict[str, str]) -> None:
+    """Region and plane of a cross-section where the engine says them (the head)."""
+    part = BODY_PART.get(str(tags.get("region", "")).lower())
+    if part is None:
+        return
+    ds.BodyPartExamined = part
+    if not ds.get("Laterality"):
+        del ds.Laterality  # unpaired: absent, not empty
+    orientation = PLANE_ORIENTATION.get(str(tags.get("plane", "")).lower())
+    if orientation is not None:
+        ds.ImageOrientationPatient = orientation
+
+
 class DicomExportError(UserError, ValueError):
     """A result that cannot be exported as asked; `message` is user-safe."""
 
@@ -93,6 +156,17 @@ def fit_window(raw: np.ndarray, display: np.ndarray) -> tuple[float, float]:
     width = 255.0 / slope
     lo = -intercept / slope
     return round(lo + width / 2.0, 1), round(width, 1)
+
+
+def tag_window(tags: dict[str, str]) -> tuple[float, float] | None:
+    """The window the engine says it applied (window_center / window_width tags), if any. A
+    posted image carries the invisible mark, which lifts clipped pixels (air and bone under a
+    narrow 80 HU brain window) off 0 and 255, so fitting on it alone would be thrown off."""
+    try:
+        wc, ww = float(tags["window_center"]), float(tags["window_width"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (wc, ww) if ww > 0 else None
 
 
 def _uid(job_id: str, *parts: Any) -> str:
@@ -211,7 +285,7 @@ def build_dataset(
         if raw.shape != v.pixels.shape[:2]:
             raise DicomExportError(f"raw HU {raw.shape} does not match pixels {v.pixels.shape}")
         gray = np.asarray(display.convert("L"), dtype=np.float64)
-        wc, ww = fit_window(raw, gray)
+        wc, ww = tag_window(v.tags) or fit_window(raw, gray)
         lo = wc - ww / 2.0
         band_l = np.asarray(labelled.convert("L"))
         base = band_l.astype(np.float64) * (ww / 255.0) + lo
@@ -237,22 +311,17 @@ def build_dataset(
         ds.KVP = ""
         ds.AcquisitionNumber = ""
         _plane(ds, job_id, v.pixel_spacing_mm)
+        _body_part(ds, v.tags)
         _pixels_gray(ds, (hu - HU_MIN).astype(np.uint16), 16)
     elif iod.kind == "mr":
         gray = np.asarray(marked_img.convert("L"), dtype=np.uint16)
         ds.ImageType = ["DERIVED", "SECONDARY", "OTHER"]
         ds.PatientPosition = ""
-        ds.ScanningSequence = "RM"  # research mode: no real sequence was run
-        ds.SequenceVariant = "NONE"
-        ds.ScanOptions = ""
-        ds.MRAcquisitionType = "2D"
-        ds.EchoTime = ""
-        ds.EchoTrainLength = ""
-        ds.RepetitionTime = ""
-        ds.SequenceName = str(v.tags.get("sequence", ""))[:16]
+        _mr_sequence(ds, v.tags)
         ds.WindowCenter = "127.5"
         ds.WindowWidth = "255"
         _plane(ds, job_id, v.pixel_spacing_mm)
+        _body_part(ds, v.tags)
         _pixels_gray(ds, gray, 16)
     elif iod.kind == "gray8":
         gray = np.asarray(marked_img.convert("L"), dtype=np.uint8)

@@ -229,12 +229,15 @@ class ImagineWorker(SimpleWorker):
 
 
 def warm_up(pairs: list[tuple[str, str]]) -> dict[str, float]:
-    """Build renderers now, so the first job does not pay for it; returns seconds per pair."""
-    from imagine_med.engine.registry import get_renderer
+    """Build renderers now (every region's row of each pair), so the first job does not pay
+    for it; returns seconds per pair."""
+    from imagine_med.engine.registry import RENDERERS, get_renderer
 
     timings = {}
     for engine, modality in pairs:
         t0 = time.perf_counter()
-        get_renderer(engine, modality)
+        regions = [k[2] for k in RENDERERS if k[:2] == (engine, modality)] or [None]
+        for region in dict.fromkeys(regions):
+            get_renderer(engine, modality, region)
         timings[f"{engine}:{modality}"] = time.perf_counter() - t0
     return timings

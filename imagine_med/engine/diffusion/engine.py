@@ -100,7 +100,7 @@ class DiffusionRenderer:
         pipes: Pipelines,
         options: DiffusionOptions | None = None,
         *,
-        phantom_lookup: Callable[[str], Renderer | None] = guidance.phantom_for,
+        phantom_lookup: Callable[..., Renderer | None] = guidance.phantom_for,
     ) -> None:
         self.pipes = pipes
         self.options = options or DiffusionOptions()
@@ -168,7 +168,8 @@ class DiffusionRenderer:
         gw, gh = round8(first.width), round8(first.height)
         steps = spec.steps or opts.steps
         has_init = first.init is not None
-        phantom = None if opts.guidance == "none" else self.phantom_lookup(spec.modality)
+        phantom = (None if opts.guidance == "none"
+                   else self.phantom_lookup(spec.modality, spec.region))
         plan = guidance.plan_guidance(
             opts.guidance,
             has_phantom=phantom is not None,

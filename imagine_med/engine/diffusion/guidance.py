@@ -24,14 +24,15 @@ from imagine_med.engine.base import (
 )
 
 
-def phantom_for(modality: str) -> Renderer | None:
-    """The phantom renderer for this modality, or None where the phantom does not serve it."""
-    from imagine_med.engine.registry import RENDERERS, get_renderer
+def phantom_for(modality: str, region: str | None = None) -> Renderer | None:
+    """The phantom renderer for this modality and region, or None where the phantom does not
+    serve it."""
+    from imagine_med.engine.registry import RENDERERS, find, get_renderer
 
-    if not any(k[:2] == ("phantom", modality) for k in RENDERERS):
+    if find("phantom", modality, region, RENDERERS.values()) is None:
         return None
     try:
-        return get_renderer("phantom", modality)
+        return get_renderer("phantom", modality, region)
     except EngineError:
         return None
 

@@ -1,0 +1,1 @@
+"""Body regions of the phantom: each builds a seeded 3D model behind `regions.base.Region`."""

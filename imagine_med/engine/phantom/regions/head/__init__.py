@@ -1,0 +1,1 @@
+"""The head: a seeded 3D head (skull, CSF, folded cortex, nuclei, territories), findings."""

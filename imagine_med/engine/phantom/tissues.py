@@ -1,0 +1,120 @@
+"""The phantom's one tissue table: every physical property a modality needs, per tissue.
+
+A region's structures name a tissue from this table and a finding names a tissue change
+(`changed`), so one anatomy gives every contrast (BrainWeb's habit: anatomy as tissue
+fractions, physics kept apart). Sources are ../shared/reference/physics.md:
+- HU: "CT numbers" and "Neuro additions" (head CT: grey 35-40, white 25-30, CSF 0-15,
+  oedema 10-20, acute clot 50-90, bone 700-1900, fat -60 to -120).
+- mu (cm^-1, 70 keV): "Linear attenuation", else mu = mu_water * (1 + HU/1000).
+- MR at 1.5 T and 3 T: "MRI relaxation" (T1/T2 ranges, BrainWeb PD), "Neuro additions"
+  (ADC in 1e-6 mm^2/s: white 700-800, grey 800-900, CSF ~3000). T2* (not tabulated there)
+  is taken a little below T2 for soft tissue, far below it for bone and blood products.
+Acoustic and optical columns are left to the issues that render ultrasound and photographs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+MU_WATER_70 = 0.194  # cm^-1 at 70 keV (physics.md)
+FIELDS = ("1.5T", "3T")
+
+
+@dataclass(frozen=True)
+class MR:
+    """Relaxation at one field strength: PD (water = 1), T1/T2/T2* in ms, ADC in 1e-6 mm^2/s."""
+
+    pd: float
+    t1: float
+    t2: float
+    t2s: float
+    adc: float
+
+
+@dataclass(frozen=True)
+class Tissue:
+    """One tissue: `hu` (CT), `mu` (cm^-1 at 70 keV, films), `mr` per field, `gd_mM` the
+    gadolinium concentration it holds after a standard dose (0 behind an intact barrier)."""
+
+    name: str
+    hu: float
+    mr: dict[str, MR]
+    gd_mM: float = 0.0
+    mu: float = field(default=-1.0)
+
+    def __post_init__(self) -> None:
+        if self.mu < 0:
+            object.__setattr__(self, "mu", MU_WATER_70 * max(0.0, 1.0 + self.hu / 1000.0))
+
+
+def _mr(pd: float, t1: tuple[float, float], t2: tuple[float, float],
+        t2s: tuple[float, float], adc: float) -> dict[str, MR]:
+    """(1.5 T, 3 T) pairs into a per-field dict; ADC does not depend on the field."""
+    return {f: MR(pd, t1[i], t2[i], t2s[i], adc) for i, f in enumerate(FIELDS)}
+
+
+TISSUES: dict[str, Tissue] = {t.name: t for t in (
+    # air: no protons, -1000 HU
+    Tissue("air", -1000.0, _mr(0.0, (1e4, 1e4), (1.0, 1.0), (1.0, 1.0), 0.0), mu=0.0002),
+    # brain (physics.md MRI table: GM 1000-1124 / 95-100 at 1.5 T, 1300-1820 / 90-99 at 3 T;
+    # WM 680-884 / 72-80 and 890-1084 / 69-80; BrainWeb PD 0.86 / 0.77)
+    Tissue("grey_matter", 38.0, _mr(0.86, (1100, 1600), (98, 92), (66, 50), 850)),
+    Tissue("white_matter", 27.0, _mr(0.77, (780, 1000), (76, 72), (56, 42), 750)),
+    # deep grey nuclei: between cortex and white matter on every contrast (iron, myelin)
+    Tissue("deep_grey", 34.0, _mr(0.82, (950, 1350), (84, 78), (50, 36), 800)),
+    # CSF ~4200 / ~2000 at 1.5 T, ~4300 / ~2000 at 3 T; HU 5; ADC ~3000
+    Tissue("csf", 6.0, _mr(1.0, (4200, 4300), (2000, 2000), (1500, 1200), 3000)),
+    # dura (falx, tentorium): fibrous, short T2, a little denser than brain on CT
+    Tissue("dura", 50.0, _mr(0.5, (900, 1100), (40, 38), (25, 20), 900), gd_mM=0.2),
+    # fat: 260-343 / 60-80 at 1.5 T, 370-380 / 70-130 at 3 T; HU -100
+    Tissue("fat", -100.0, _mr(1.0, (300, 375), (70, 90), (40, 30), 20), mu=0.179),
+    # muscle (temporalis, extraocular): 1000-1130 / 35-45, ~1400 / 30-50; HU 45
+    Tissue("muscle", 45.0, _mr(0.9, (1050, 1400), (40, 40), (30, 25), 1500), mu=0.202),
+    # skin and galea: soft tissue
+    Tissue("skin", 40.0, _mr(0.8, (900, 1200), (45, 42), (30, 25), 1000)),
+    # skull tables: cortical bone 1000-1900 HU, almost no MR signal (T2 < 1 ms)
+    Tissue("cortical_bone", 1400.0, _mr(0.05, (1000, 1200), (1.0, 1.0), (0.5, 0.5), 0.0),
+           mu=0.502),
+    # diploe: cancellous bone 200-700 HU holding fatty marrow (bright on T1)
+    Tissue("diploe", 550.0, _mr(0.7, (380, 450), (60, 70), (20, 15), 50)),
+    # vitreous and aqueous: water
+    Tissue("vitreous", 5.0, _mr(1.0, (4000, 4100), (1500, 1500), (1000, 800), 2900)),
+    # lens: protein-rich, short T2, dense on CT
+    Tissue("lens", 100.0, _mr(0.6, (800, 1000), (20, 20), (15, 12), 300)),
+    # unenhanced blood in the dural venous sinuses: HU 40; flowing blood would void on SE
+    Tissue("blood", 42.0, _mr(0.9, (1400, 1900), (180, 150), (60, 40), 1500), gd_mM=1.0),
+    # --- tissues findings bring ---
+    # vasogenic oedema: HU 10-20; T1/T2 ~1200-1400 / 120-200 at 1.5 T, ~1600-2000 at 3 T;
+    # free water raises the ADC
+    Tissue("oedema", 16.0, _mr(0.88, (1300, 1800), (170, 160), (110, 95), 1400)),
+    # viable tumour (Gach: 1011 / 100 at 1.5 T, 1175 / 100 at 3 T), leaky vessels: enhances
+    Tissue("tumour", 36.0, _mr(0.85, (1011, 1175), (100, 100), (60, 45), 900), gd_mM=0.35),
+    # necrosis: near-fluid, does not enhance
+    Tissue("necrosis", 14.0, _mr(0.95, (2200, 2800), (300, 280), (150, 120), 2200)),
+    # clotted blood by age (physics.md: CT 50-90 HU acute; MR T1/T2 hyperacute iso/bright,
+    # acute iso/dark, early subacute bright/dark, late subacute bright/bright; Gach clot
+    # 1550 / 200 at 1.5 T). Deoxy- and intracellular methaemoglobin shorten T2 and T2*.
+    Tissue("blood_hyperacute", 58.0, _mr(0.9, (1100, 1600), (200, 200), (80, 50), 650)),
+    Tissue("blood_acute", 72.0, _mr(0.9, (1050, 1500), (45, 40), (12, 8), 550)),
+    Tissue("blood_early_subacute", 60.0, _mr(0.9, (350, 450), (50, 45), (12, 8), 500)),
+    Tissue("blood_late_subacute", 40.0, _mr(0.95, (380, 480), (250, 220), (90, 60), 1200)),
+    Tissue("blood_chronic", 10.0, _mr(1.0, (3500, 3800), (900, 900), (300, 200), 2800)),
+)}
+
+# r1 relaxivity of gadolinium chelates (physics.md: ~4-5 L/mmol/s, gadobutrol, 1.5-3 T)
+R1_GD_PER_MM_PER_S = 4.5
+
+
+def tissue(name: str) -> Tissue:
+    return TISSUES[name]
+
+
+def changed(base: Tissue, name: str, *, hu_delta: float = 0.0, t1: float = 1.0, t2: float = 1.0,
+            t2s: float = 1.0, pd: float = 1.0, adc: float = 1.0, gd_mM: float | None = None
+            ) -> Tissue:
+    """`base` with a change a finding makes (factors on T1/T2/T2*/PD/ADC, a shift in HU, a
+    new gadolinium uptake): an infarct keeps grey matter grey matter, with less diffusion."""
+    mr = {f: MR(min(1.0, m.pd * pd), m.t1 * t1, m.t2 * t2, m.t2s * t2s, m.adc * adc)
+          for f, m in base.mr.items()}
+    return replace(base, name=name, hu=base.hu + hu_delta, mr=mr,
+                   gd_mM=base.gd_mM if gd_mM is None else gd_mM, mu=-1.0)
