@@ -38,7 +38,7 @@ CONFUSABLES: dict[str, str] = {
 }  # fmt: skip
 CONFUSABLE_TABLE = str.maketrans(CONFUSABLES)
 
-_WORD = re.compile(r"[^\W\d_]{2,}")
+_WORD = re.compile(r"[^\W\d_]+")  # one letter too: "y/\u043e" is "y/o" with a Cyrillic o
 # A run of 3+ single letters/digits joined by one repeated separator: "s e x", "M.R.N", "1-2-3".
 # Never next to a number's decimal part ("1.5 2 3" keeps the parser's token "1.5").
 _SPACED = re.compile(
