@@ -272,3 +272,23 @@ def test_zero_width_padding_is_stripped_before_storage(qenv: QueueEnv) -> None:
         stored = s.get(JobRow, ref.id).prompt
     assert stored == "PA chest x-ray, left effusion"
     assert jq.status(ref.id).prompt == stored
+
+
+def test_held_jobs_count_toward_the_limit_whoever_submits(qenv: QueueEnv) -> None:
+    """Ten held prompts once made 120 held jobs: the queue itself (CLI, bots, any caller) counts
+    held jobs in the per-user limit and caps them at the waiting allowance."""
+    jq = qenv.queue()
+    for _ in range(10):
+        jq.submit([spec()], who("alice"), hold=True)
+    with pytest.raises(LimitExceeded, match="10 job\\(s\\) waiting for a moderator's review"):
+        jq.submit([spec()], who("alice"), hold=True)
+    for _ in range(3):
+        jq.submit([spec()], who("alice"))  # 10 held + 3 = 13, the running + waiting limit
+    with pytest.raises(LimitExceeded, match="13 job\\(s\\) running or waiting \\(10 held"):
+        jq.submit([spec()], who("alice"))
+    with pytest.raises(LimitExceeded, match="held for review at once"):
+        jq.submit([spec() for _ in range(11)], who("bob"), hold=True)
+    jq.submit([spec()], who("bob"), hold=True)  # others are unaffected
+    assert jq.release(jq.user_jobs(who("alice"), limit=50)[-1].id)  # a decision frees a place
+    with pytest.raises(LimitExceeded):  # released, it now waits: still 13 live
+        jq.submit([spec()], who("alice"))

@@ -160,14 +160,19 @@ class JobQueue:
     def user_limit(self) -> int:
         return self.conf.max_running_per_user + self.conf.max_queued_per_user
 
-    def _limit_message(self, active: int, n: int) -> str:
+    def _limit_message(self, active: int, held: int, n: int) -> str:
         c = self.conf
         what = "a job" if n == 1 else f"{n} jobs"
+        if held and held + n > c.max_queued_per_user and active + held + n <= self.user_limit:
+            return (f"You have {held} job(s) waiting for a moderator's review, and each person "
+                    f"may have at most {c.max_queued_per_user}. Wait for a decision before "
+                    "asking for more.")
+        held_note = f" ({held} held for a moderator's review)" if held else ""
         return (
-            f"Your queue is full: you have {active} job(s) running or waiting, and each person "
-            f"may have at most {c.max_running_per_user} running and {c.max_queued_per_user} "
-            f"more waiting. {what.capitalize()} could not be added; wait for one to finish or "
-            "cancel one, then try again."
+            f"Your queue is full: you have {active + held} job(s) running or waiting"
+            f"{held_note}, and each person may have at most {c.max_running_per_user} running "
+            f"and {c.max_queued_per_user} more waiting. {what.capitalize()} could not be "
+            "added; wait for one to finish or cancel one, then try again."
         )
 
     def submit(
@@ -191,10 +196,12 @@ class JobQueue:
             raise QueueError(f"Unknown job kind {kind!r}; kinds are: {', '.join(JOB_KINDS)}.")
         lane = self.lane_for(requester, lane)
         n = len(specs)
-        if n > self.user_limit and not hold:
+        most = self.conf.max_queued_per_user if hold else self.user_limit
+        if n > most:
+            held = " held for review" if hold else ""
             raise LimitExceeded(
-                f"This request makes {n} jobs, more than the {self.user_limit} one person may "
-                "have queued at once. Split it into smaller requests."
+                f"This request makes {n} jobs, more than the {most} one person may have"
+                f"{held} at once. Split it into smaller requests."
             )
         now = time.time()
         group_id = uuid.uuid4().hex
@@ -228,7 +235,8 @@ class JobQueue:
                         self.prefix, requester.user_key, lane, self.user_limit,
                         "1" if hold else "0", repr(now), self.conf.stream_maxlen,
                         ",".join(LANES), ",".join(sorted({s.engine for s in specs})),
-                        ",".join(ENGINES), *[json.dumps(j) for j in jobs],
+                        ",".join(ENGINES), self.conf.max_queued_per_user,
+                        *[json.dumps(j) for j in jobs],
                     ]
                 )
             except redis.RedisError as exc:
@@ -237,7 +245,7 @@ class JobQueue:
             if int(reply[0]) != 1:
                 tx.rollback()
                 if int(reply[0]) == 0:
-                    raise LimitExceeded(self._limit_message(int(reply[1]), n))
+                    raise LimitExceeded(self._limit_message(int(reply[1]), int(reply[2]), n))
                 raise QueueError(self._engine_message(reply[1], reply[2].split(",")))
             try:
                 tx.commit()
@@ -575,7 +583,7 @@ class JobQueue:
                 self.scripts.submit(args=[
                     self.prefix, info.user_key, info.lane, 1_000_000, "1" if held else "0",
                     repr(time.time()), self.conf.stream_maxlen, ",".join(LANES), "",
-                    ",".join(ENGINES), json.dumps(info_to_hash(info)),
+                    ",".join(ENGINES), 1_000_000, json.dumps(info_to_hash(info)),
                 ])
             return [i.id for i in lost]
         finally:

@@ -50,13 +50,16 @@ end
 """
 
 # ARGV: prefix, user_key, lane, limit, held(0/1), now, maxlen, lanes_csv,
-#       needed_engines_csv, known_engines_csv, job_json...
-# Returns {1, active} (queued), {0, active} (over the user's limit) or {-1, engine, serving_csv}
-# (workers are running but none serves `engine`; with no worker at all, jobs wait).
+#       needed_engines_csv, known_engines_csv, max_held, job_json...
+# Returns {1, active, held} (queued), {0, active, held} (over the user's limit) or
+# {-1, engine, serving_csv} (workers are running but none serves `engine`; with no worker at
+# all, jobs wait). Held jobs count toward the limit (they would run once released), and one
+# user may have at most max_held of them: a stream of held prompts is not a way round it.
 SUBMIT = PRELUDE + r"""
 local p, user, lane = ARGV[1], ARGV[2], ARGV[3]
 local limit, held, now, maxlen = tonumber(ARGV[4]), ARGV[5] == '1', ARGV[6], ARGV[7]
-local n = #ARGV - 10
+local max_held = tonumber(ARGV[11])
+local n = #ARGV - 11
 if redis.call('EXISTS', p..':served:*') == 0 then
   local serving = {}
   for e in string.gmatch(ARGV[10], '[^,]+') do
@@ -74,8 +77,14 @@ local active = redis.call('SCARD', p..':running:'..user)
 for l in string.gmatch(ARGV[8], '[^,]+') do
   active = active + redis.call('LLEN', p..':pending:'..l..':'..user)
 end
-if (not held) and active + n > limit then return {0, active} end
-for i = 11, #ARGV do
+local parked = 0
+for _, jid in ipairs(redis.call('ZRANGE', p..':userjobs:'..user, 0, -1)) do
+  if redis.call('HGET', p..':job:'..jid, 'status') == 'held' then parked = parked + 1 end
+end
+if active + parked + n > limit or (held and parked + n > max_held) then
+  return {0, active, parked}
+end
+for i = 12, #ARGV do
   local job = cjson.decode(ARGV[i])
   local jid = job['id']
   local flat = {}
@@ -99,7 +108,7 @@ if not held then
 end
 local keep = redis.call('ZCARD', p..':userjobs:'..user) - 200
 if keep > 0 then redis.call('ZREMRANGEBYRANK', p..':userjobs:'..user, 0, keep - 1) end
-return {1, active}
+return {1, active, parked}
 """
 
 # ARGV: prefix, worker, now, lease_ms, max_running, maxlen, engines_csv ('*': any), lanes...
