@@ -49,7 +49,7 @@ def magnification(prompt: str) -> int:
 def stain_of(spec) -> str:
     """H&E, PAS, or PAS-D ('PAS-D', 'D-PAS', 'PAS with diastase')."""
     stain = (spec.stain or "he").lower()
-    if stain == "pas" and _DIASTASE.search(spec.prompt or ""):
+    if stain == "pas" and _DIASTASE.search(spec.prompt or ""):  # a spec from older vocabulary
         return "pas_d"
     if stain not in STAINS:
         raise EngineError(f"The phantom liver is stained with {', '.join(STAIN_NAMES.values())}"
@@ -98,7 +98,8 @@ def measure(fld: LiverField, labels: np.ndarray, instances: np.ndarray, nuclei: 
             "microvesicular_hepatocytes": float(cells.micro.sum()),
             "nucleus_offset_steatotic": round(shift_st, 3),
             "nucleus_offset_other": round(shift_other, 3),
-            "hepatocyte_nucleus_median_um": round(float(np.median(sizes)), 2) if len(sizes) else 0.0,
+            "hepatocyte_nucleus_median_um":
+                round(float(np.median(sizes)), 2) if len(sizes) else 0.0,
             "red_cell_median_um": round(float(np.median(rbc)), 2) if len(rbc) else 0.0,
             "binucleate_percent": round(100.0 * len(fld.binucleate) / max(n, 1), 1)}
 
@@ -153,7 +154,8 @@ class PhantomHisto:
         conc = stain_maps(fld, stain)
         slide = microscopy.draw_slide("pas" if stain == "pas_d" else stain,
                                       np.random.default_rng([request.seed, 16]))
-        rgb, seen = microscopy.render(conc, slide, mag, px, np.random.default_rng([request.seed, 17]))
+        rgb, seen = microscopy.render(conc, slide, mag, px,
+                                      np.random.default_rng([request.seed, 17]))
         cv = fld.canvas
         m = measure(fld, cv.labels, cv.instances, cv.nuclei, px)
         findings, sentences = [], []

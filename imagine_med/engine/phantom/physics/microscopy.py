@@ -6,7 +6,8 @@ recover the concentration maps from the written RGB (Ruifrok & Johnston's colour
 deconvolution).
 
 Optical density vectors: ../shared/reference/physics.md, "Histopathology stains"
-(Macenko's H&E reference, Ruifrok-Johnston H-DAB and H-PAS). Concentrations are optical densities in decadic units
+(Macenko's H&E reference, Ruifrok-Johnston H-DAB and H-PAS). Concentrations are optical
+densities in decadic units
 (OD = -log10(I / I0)) per unit of stain: pixel channel c has OD_c = sum_s C_s * v_s[c].
 Objective resolution: Abbe/Rayleigh 0.61 lambda / NA at lambda 0.55 um; numerical apertures
 of usual plan objectives (4x 0.13, 10x 0.30, 20x 0.75, 40x 0.95). Scanner sampling from

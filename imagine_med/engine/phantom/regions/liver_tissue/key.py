@@ -82,7 +82,8 @@ def nucleus_displacement(cells: Cells, instances: np.ndarray, px: float) -> tupl
     flat = comp.ravel()
     n = comp.max() + 1
     cnt = np.bincount(flat, minlength=n).astype(float)
-    cx, cy = np.bincount(flat, xs, n) / np.maximum(cnt, 1), np.bincount(flat, ys, n) / np.maximum(cnt, 1)
+    cx = np.bincount(flat, xs, n) / np.maximum(cnt, 1)
+    cy = np.bincount(flat, ys, n) / np.maximum(cnt, 1)
     ncnt = np.bincount(flat, nuc.ravel(), n)
     nx = np.bincount(flat, xs * nuc.ravel(), n) / np.maximum(ncnt, 1)
     ny = np.bincount(flat, ys * nuc.ravel(), n) / np.maximum(ncnt, 1)

@@ -126,8 +126,9 @@ class Canvas:
                                      "biliary": "bile_duct", "smooth_muscle": "hepatic_artery"
                                      }[kind]]
         self.instances[sl][m] = ident
-        self.nuclei.append({"id": ident, "class": kind, "x_um": round(cx - self.x0, 2),
-                            "y_um": round(cy - self.y0, 2), "diameter_um": round(2 * np.sqrt(a * b), 2)})
+        self.nuclei.append({"id": ident, "class": kind, "x_um": round(float(cx - self.x0), 2),
+                            "y_um": round(float(cy - self.y0), 2),
+                            "diameter_um": round(float(2 * np.sqrt(a * b)), 2)})
         return ident
 
 
@@ -182,7 +183,7 @@ def place_field(lobule: Lobule, width_um: float, height_um: float, view: str,
     if view == "central_vein":
         d = rng.uniform(0.1, 0.45) * half
     elif view == "portal_tract":
-        d = dist - rng.uniform(0.15, 0.4) * half
+        d = dist - rng.uniform(0.55, 0.85) * half
     else:
         d = dist / 2
     d += 0.0
@@ -215,7 +216,8 @@ def plate_seeds(lobule: Lobule, box: tuple[float, float, float, float],
         gaps = np.diff(np.append(angles, angles[0] + 2 * np.pi)) * r
         wide = np.nonzero(gaps > 1.75 * spacing)[0]
         if len(wide):
-            mids = angles[wide] + gaps[wide] / r / 2 + rng.uniform(-0.08, 0.08, len(wide)) * spacing / r
+            mids = angles[wide] + gaps[wide] / r / 2 \
+                + rng.uniform(-0.08, 0.08, len(wide)) * spacing / r
             angles = np.concatenate([angles, mids])
             ids = np.concatenate([ids, np.arange(next_id, next_id + len(wide))])
             next_id += len(wide)
@@ -306,6 +308,8 @@ def room(seeds: np.ndarray, plates: np.ndarray) -> np.ndarray:
     (half the distance to the nearest neighbour, less the sinusoid for another plate's)."""
     from scipy.spatial import cKDTree
 
+    if len(seeds) < 3:
+        return np.full(len(seeds), 10.0)
     tree = cKDTree(seeds)
     d, j = tree.query(seeds, k=min(7, len(seeds)))
     other = plates[j[:, 1:]] != plates[:, None]
@@ -322,7 +326,7 @@ def choose_cells(cells: np.ndarray, seeds: np.ndarray, fraction: float, rng,
     edge = set(edge[edge >= 0].tolist())
     exclude = exclude or set()
     inner = [int(c) for c in present if int(c) not in edge and int(c) not in exclude]
-    k = int(round(fraction * len(inner)))
+    k = round(fraction * len(inner))
     chosen = set(rng.choice(inner, size=k, replace=False).tolist()) if k else set()
     cut = [int(c) for c in present if int(c) in edge and int(c) not in exclude]
     chosen |= {c for c in cut if rng.uniform() < fraction}
@@ -434,7 +438,8 @@ def paint_sinusoid_cells(cv: Canvas, sinus: np.ndarray, rng, textures) -> None:
                 got = cv.ellipse(x, y, a + 2.0, b + 2.0, radial)
                 if got is not None:
                     sl, m, _ = got
-                    _set(cv, m, "kupffer_cytoplasm", sl=sl)
+                    _set(cv, m & (cv.labels[sl] == LABELS["sinusoid"]), "kupffer_cytoplasm",
+                         sl=sl)
             comp = "kupffer_nucleus" if kupffer else "endothelial_nucleus"
             cv.nucleus(x, y, a, b, radial, "kupffer" if kupffer else "endothelial",
                        STAIN[comp][0], textures["chromatin"], None)
