@@ -127,8 +127,8 @@ def changed(base: Tissue, name: str, *, hu_delta: float = 0.0, t1: float = 1.0, 
 # cytoplasm and collagen pink, red cells bright eosinophilic, fat and lumina empty); the
 # colour of each stain is its optical-density vector in physics.md (physics/microscopy.py).
 STAIN_COLUMNS: dict[str, tuple[float, float, float, float]] = {
-    "hepatocyte_cytoplasm": (0.09, 0.30, 0.55, 0.0),
-    "cell_membrane": (0.08, 0.42, 0.30, 0.0),
+    "hepatocyte_cytoplasm": (0.09, 0.30, 0.55, 0.07),
+    "cell_membrane": (0.08, 0.42, 0.30, 0.10),
     "hepatocyte_nucleus": (0.80, 0.10, 0.0, 0.0),
     "kupffer_nucleus": (1.00, 0.10, 0.0, 0.0),
     "endothelial_nucleus": (0.95, 0.10, 0.0, 0.0),

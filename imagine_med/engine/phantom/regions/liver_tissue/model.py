@@ -182,6 +182,8 @@ def place_field(lobule: Lobule, width_um: float, height_um: float, view: str,
     half = min(width_um, height_um) / 2
     if view == "central_vein":
         d = rng.uniform(0.1, 0.45) * half
+    elif view == "parenchyma":
+        d = rng.uniform(0.9, 1.6) * half
     elif view == "portal_tract":
         d = dist - rng.uniform(0.55, 0.85) * half
     else:
@@ -237,7 +239,7 @@ def plate_seeds(lobule: Lobule, box: tuple[float, float, float, float],
     plates = np.concatenate(pid) if pid else np.zeros(0, int)
     ok = np.ones(len(seeds), bool)
     for (px_, py_, pr) in lobule.portal:  # the limiting plate starts at the tract
-        ok &= np.hypot(seeds[:, 0] - px_, seeds[:, 1] - py_) > pr + 12.0
+        ok &= np.hypot(seeds[:, 0] - px_, seeds[:, 1] - py_) > pr * 0.8
     return seeds[ok], plates[ok]
 
 
@@ -299,7 +301,7 @@ def paint_parenchyma(cv: Canvas, seeds, plates, rng, textures) -> tuple[np.ndarr
     b[:-1, :] |= (cells[:-1, :] != cells[1:, :]) & tissue[1:, :]
     b &= tissue
     cv.labels[b] = LABELS["cell_border"]
-    _set(cv, sinus, "plasma", scale=0.6, label="sinusoid")
+    _set(cv, sinus, "plasma", scale=1.4, label="sinusoid")
     return cells, sinus
 
 
@@ -325,12 +327,24 @@ def choose_cells(cells: np.ndarray, seeds: np.ndarray, fraction: float, rng,
     edge = np.unique(np.concatenate([cells[0], cells[-1], cells[:, 0], cells[:, -1]]))
     edge = set(edge[edge >= 0].tolist())
     exclude = exclude or set()
-    inner = [int(c) for c in present if int(c) not in edge and int(c) not in exclude]
-    k = round(fraction * len(inner))
+    everyone = [int(c) for c in present if int(c) not in edge]  # what a count will see
+    inner = [c for c in everyone if c not in exclude]
+    k = min(len(inner), round(fraction * len(everyone)))
     chosen = set(rng.choice(inner, size=k, replace=False).tolist()) if k else set()
     cut = [int(c) for c in present if int(c) in edge and int(c) not in exclude]
     chosen |= {c for c in cut if rng.uniform() < fraction}
     return chosen
+
+
+def microvesicles(cv: Canvas, textures, spacing: float = 2.6, radius: float = 0.85
+                  ) -> np.ndarray:
+    """Small round fat vacuoles (1-2 um) on a jittered hexagonal lattice."""
+    y = cv.ys[:, None] + 0.6 * textures["vacuole"] * spacing
+    x = cv.xs[None, :] + 0.6 * textures["fine"] * spacing
+    v = y / (spacing * 0.866)
+    u = x / spacing + 0.5 * (np.floor(v) % 2)
+    d = np.hypot((u - np.floor(u) - 0.5) * spacing, (v - np.floor(v) - 0.5) * spacing * 0.866)
+    return d < radius * (1.0 + 0.25 * textures["chromatin"])
 
 
 def paint_hepatocytes(cv: Canvas, fld: LiverField, seeds, plates, rng, textures,
@@ -338,15 +352,21 @@ def paint_hepatocytes(cv: Canvas, fld: LiverField, seeds, plates, rng, textures,
     """Nuclei (5% binucleate) and the steatosis findings: one large droplet pushing the
     nucleus to the edge (macrovesicular), or a foamy cytoplasm of small vacuoles around a
     central nucleus (microvesicular)."""
-    cells = np.where(cv.labels == LABELS["cell_border"], -2, fld.cell_ids)
+    # what is still parenchyma after the vessels and portal tracts were painted
+    cells = np.where(cv.labels == LABELS["hepatocyte"], fld.cell_ids, -2)
+    lost = set(range(len(seeds))) - set(np.unique(cells[cells >= 0]).tolist())
+    for i, (sx, sy) in enumerate(seeds):  # a seed under a vessel or the tract: no nucleus
+        c, r = int((sx - cv.x0) / cv.px), int((sy - cv.y0) / cv.px)
+        if 0 <= r < cv.h and 0 <= c < cv.w and cells[r, c] != i:
+            lost.add(i)
     rooms = room(seeds, plates)
     if macro > 0:
-        fld.steatotic = choose_cells(cells, seeds, macro, rng)
+        fld.steatotic = choose_cells(cells, seeds, macro, rng, exclude=lost)
     if micro > 0:
-        fld.micro = choose_cells(cells, seeds, micro, rng, exclude=fld.steatotic)
-    present = set(np.unique(cells[cells >= 0]).tolist())
+        fld.micro = choose_cells(cells, seeds, micro, rng, exclude=fld.steatotic | lost)
+    present = set(np.unique(cells[cells >= 0]).tolist()) - lost
     mean_d, sd_d = SIZES["hepatocyte_nucleus"]
-    vac = textures["vacuole"] > 1.0
+    vac = microvesicles(cv, textures)
     for i in sorted(present):
         sx, sy = seeds[i]
         cell = cells == i if (i in fld.steatotic or i in fld.micro) else None
@@ -380,7 +400,8 @@ def paint_hepatocytes(cv: Canvas, fld: LiverField, seeds, plates, rng, textures,
             got = cv.box(sx, sy, 20.0)
             if got is not None:
                 sl = got[0]
-                m = cell[sl] & vac[sl] & (cv.labels[sl] == LABELS["hepatocyte"])
+                m = cell[sl] & vac[sl] & (cv.labels[sl] == LABELS["hepatocyte"]) \
+                    & (np.hypot(got[1], got[2]) > 4.2)  # the nucleus stays central
                 _set(cv, m, "fat", sl=sl, label="microvesicular_fat")
         if rng.uniform() < SIZES["binucleate_fraction"] and rooms[i] > 8.5:
             fld.binucleate.add(i)
@@ -484,7 +505,7 @@ def paint_portal_tract(cv: Canvas, tract: tuple[float, float, float], rng, textu
                     for k in (2, 3, 5))
     dist = np.hypot(dx, dy)
     stroma = dist < tr * wob
-    fib = 1.0 + 0.18 * textures["fibre"][sl]
+    fib = 1.0 + 0.12 * textures["fibre"][sl] + 0.06 * textures["fine"][sl]
     _set(cv, stroma, "collagen", sl=sl, scale=fib, label="portal_tract")
     cv.instances[sl][stroma] = 0
     a0 = rng.uniform(0, 2 * np.pi)
@@ -542,23 +563,27 @@ def build_field(rng: np.random.Generator, width: int, height: int, px: float,
     """The named steps, in order."""
     lob = place_lobule(rng)
     field_um = (width * px, height * px)
-    view = "mid_zone" if magnification <= 10 else str(
-        rng.choice(["central_vein", "portal_tract"], p=[0.6, 0.4]))
+    if magnification <= 10:
+        view = "mid_zone"
+    elif magnification >= 40:  # high power: parenchyma, the central vein near the edge
+        view = "parenchyma"
+    else:
+        view = str(rng.choice(["central_vein", "portal_tract"], p=[0.6, 0.4]))
     x0, y0 = place_field(lob, field_um[0], field_um[1], view, rng)
     cv = Canvas(height, width, px, x0, y0)
     textures = {
         "fine": smooth_noise(rng, (height, width), 0.5 / px),
         "coarse": smooth_noise(rng, (height, width), 12.0 / px),
         "chromatin": smooth_noise(rng, (height, width), 0.45 / px),
-        "fibre": smooth_noise(rng, (height, width), (0.5 / px, 4.0 / px)),
+        "fibre": smooth_noise(rng, (height, width), (0.5 / px, 1.8 / px)),
     }
-    textures["vacuole"] = smooth_noise(rng, (height, width), 0.7 / px)
+    textures["vacuole"] = smooth_noise(rng, (height, width), 0.55 / px)
     seeds, plates = plate_seeds(lob, (x0, y0, x0 + field_um[0], y0 + field_um[1]), rng)
     cells, sinus = paint_parenchyma(cv, seeds, plates, rng, textures)
     fld = LiverField(cv, magnification, lob, view, cells, len(seeds))
-    paint_hepatocytes(cv, fld, seeds, plates, rng, textures, macro, micro)
-    paint_sinusoid_cells(cv, sinus, rng, textures)
     paint_central_vein(cv, lob, rng, textures)
     for tract in lob.portal:
         paint_portal_tract(cv, tract, rng, textures)
+    paint_hepatocytes(cv, fld, seeds, plates, rng, textures, macro, micro)
+    paint_sinusoid_cells(cv, sinus, rng, textures)
     return fld
