@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.ndimage import gaussian_filter
+from scipy.ndimage import gaussian_filter, zoom
 
 from imagine_med.engine.phantom.tissues import STAIN_COLUMNS as STAIN
 
@@ -157,8 +157,14 @@ class LiverField:
 
 def smooth_noise(rng: np.random.Generator, shape, sigma_px: float) -> np.ndarray:
     """Zero-mean, unit-sd smooth noise."""
-    sig = tuple(max(s, 0.3) for s in np.broadcast_to(sigma_px, (2,)))
-    n = gaussian_filter(rng.standard_normal(shape).astype(np.float32), sig)
+    sig = tuple(max(float(s), 0.3) for s in np.broadcast_to(sigma_px, (2,)))
+    if min(sig) > 6.0:  # broad: filter a coarse grid, then interpolate up (same statistics)
+        f = int(min(sig) // 3)
+        small = (shape[0] // f + 2, shape[1] // f + 2)
+        n = gaussian_filter(rng.standard_normal(small, dtype=np.float32), (sig[0] / f, sig[1] / f))
+        n = zoom(n, f, order=1)[: shape[0], : shape[1]]
+    else:
+        n = gaussian_filter(rng.standard_normal(shape, dtype=np.float32), sig)
     return n / max(float(n.std()), 1e-6)
 
 
@@ -366,7 +372,7 @@ def paint_hepatocytes(cv: Canvas, fld: LiverField, seeds, plates, rng, textures,
         fld.micro = choose_cells(cells, seeds, micro, rng, exclude=fld.steatotic | lost)
     present = set(np.unique(cells[cells >= 0]).tolist()) - lost
     mean_d, sd_d = SIZES["hepatocyte_nucleus"]
-    vac = microvesicles(cv, textures)
+    vac = microvesicles(cv, textures) if micro > 0 else None
     for i in sorted(present):
         sx, sy = seeds[i]
         cell = cells == i if (i in fld.steatotic or i in fld.micro) else None
