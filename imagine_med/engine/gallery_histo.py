@@ -50,7 +50,7 @@ def build(out_dir: Path, size: int = 320, seed: int = 11, cols: int = 4) -> Path
         sheet.paste(t, ((i % cols) * (size + g), (i // cols) * (size + g)))
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "phantom-histo.png"
-    sheet.save(path, optimize=True)
+    sheet.quantize(256, dither=Image.Dither.FLOYDSTEINBERG).save(path, optimize=True)
     return path
 
 

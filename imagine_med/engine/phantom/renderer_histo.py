@@ -116,8 +116,8 @@ def describe_field(fld: LiverField, stain: str, mag: int, px: float, m: dict[str
     where = " and ".join(seen) if seen else "mid-zonal parenchyma"
     text = (f"Liver biopsy, {STAIN_NAMES[stain]}, {mag}x objective ({px:.2f} um per pixel). "
             f"The field shows {where}; hepatocytes in plates one cell thick separated by "
-            f"sinusoids with red cells and lining cells; hepatocyte nuclei measure a median "
-            f"{m['hepatocyte_nucleus_median_um']:.1f} um.")
+            f"sinusoids with red cells ({m['red_cell_median_um']:.1f} um) and lining cells; "
+            f"hepatocyte nuclei measure a median {m['hepatocyte_nucleus_median_um']:.1f} um.")
     if stain == "pas":
         text += (" PAS: hepatocyte cytoplasm is magenta with glycogen; basement membranes "
                  "are outlined.")

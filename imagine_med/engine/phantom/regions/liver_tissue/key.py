@@ -59,14 +59,21 @@ def nucleus_sizes(instances: np.ndarray, classes: dict[int, str], px: float,
 
 
 def red_cell_sizes(labels: np.ndarray, px: float) -> np.ndarray:
-    """Equivalent diameters (um) of lone red cells (touching ones and cut ones left out)."""
-    comp, n = ndimage.label(labels == LABELS["red_cell"])
-    if not n:
-        return np.zeros(0)
-    area = np.bincount(comp.ravel(), minlength=n + 1)[1:] * px * px
-    d = np.sqrt(4 * area / np.pi)
-    med = np.median(d)
-    return d[(d > 0.8 * med) & (d < 1.2 * med)]
+    """Diameters (um) of lone red cells: the long axis (4 x sqrt of the larger second
+    moment), a disc's diameter however it is tilted; touching and cut ones left out."""
+    comp, _ = ndimage.label(labels == LABELS["red_cell"])
+    out = []
+    for k, sl in enumerate(ndimage.find_objects(comp), 1):
+        if sl is None or 0 in (sl[0].start, sl[1].start) or sl[0].stop == labels.shape[0] \
+                or sl[1].stop == labels.shape[1]:
+            continue
+        ys, xs = np.nonzero(comp[sl] == k)
+        if len(ys) < 5:
+            continue
+        lam = np.linalg.eigvalsh(np.cov(np.stack([xs, ys]).astype(float)))
+        out.append(4 * np.sqrt(lam[-1] + 1 / 12) * px)
+    d = np.asarray(out)
+    return d[d < 9.0] if len(d) else d
 
 
 def nucleus_displacement(cells: Cells, instances: np.ndarray, px: float) -> tuple[float, float]:

@@ -32,7 +32,7 @@ SIZES = {  # micrometres
     "binucleate_fraction": 0.05,
     "red_cell": (7.5, 0.2),
     "lymphocyte_nucleus": (6.5, 0.4),
-    "droplet_fill": (1.0, 1.15),       # macrovesicular droplet radius / room in the cell
+    "droplet_fill": (0.72, 1.15),       # macrovesicular droplet radius / room in the cell
 }
 
 LABELS: dict[str, int] = {
