@@ -170,3 +170,26 @@ def test_vocabulary_magnification_and_registry():
     assert check(parse(SEED_PROMPT)[0]).target.endswith("renderer_histo:histo_renderer")
     with pytest.raises(Unavailable, match="Histology kidney is not available"):
         check(parse("H&E kidney biopsy")[0])
+
+
+def test_fibrosis_stages_septa_and_key(tmp_path):
+    spec = parse("H&E liver biopsy, bridging fibrosis")[0]
+    assert [(f.name, f.modifiers) for f in spec.findings] == [("fibrosis", ("bridging",))]
+    assert parse("CT liver fibrosis")[0].findings[0].name == "cirrhosis"  # imaging unchanged
+    doc = _case("H&E liver biopsy, bridging fibrosis", tmp_path / "f3", size=256)
+    for i, v in enumerate(doc["variants"], 1):
+        _, lab, _ = _files(tmp_path / "f3", i, 256)
+        septal = np.isin(lab, [LABELS["fibrous_septum"], LABELS["lymphocyte"]])
+        septum, n = ndimage.label(septal)  # collagen and the cells in it
+        crossing = [k for k in range(1, n + 1)
+                    if sum(bool((e == k).any()) for e in (septum[0], septum[-1], septum[:, 0],
+                                                         septum[:, -1])) >= 2]
+        assert crossing, i  # a bridging septum runs across the field
+        m = v["findings"][0]["measurements"]
+        assert m["stage"] == 3 and m["septa_crossing_field"] >= 1
+        assert "Bridging fibrosis" in v["answer_key"] and "stage F3 of 4" in v["answer_key"]
+    normal = _case("H&E liver biopsy, normal", tmp_path / "f0", size=192)
+    for i in range(1, 5):
+        _, lab, _ = _files(tmp_path / "f0", i, 192)
+        assert not (lab == LABELS["fibrous_septum"]).any()
+    assert "No steatosis, inflammation or fibrosis" in normal["answer_key"]

@@ -513,3 +513,8 @@ for _mag in (4, 10, 20, 40):
     for _phrase in (f"x{_mag}", f"{_mag}x", f"x {_mag}", f"{_mag} x", f"{_mag}x objective",
                     f"{_mag} x objective", f"x{_mag} objective", f"x {_mag} objective"):
         COMPOUNDS[_phrase] = {"modality": "histo"}
+# Fibrosis on a liver biopsy stays fibrosis (staged), where imaging reads it as cirrhosis;
+# the pattern words a pathologist stages by.
+FINDING_IN_REGION[("fibrosis", "histo:liver")] = "fibrosis"
+MODIFIERS.update({"bridging": ["bridging"], "periportal": ["periportal", "peri portal"],
+                  "perisinusoidal": ["perisinusoidal", "pericellular", "chicken wire"]})

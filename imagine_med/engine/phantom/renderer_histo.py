@@ -57,13 +57,37 @@ def stain_of(spec) -> str:
     return stain
 
 
+_STAGE_RE = re.compile(r"\b(?:stage\s*|f\s?)([0-4])\b", re.I)
+STAGE_OF_MODIFIER = {"perisinusoidal": 1, "periportal": 2, "bridging": 3}
+STAGE_OF_SEVERITY = {"mild": 1, "moderate": 2, "severe": 3}
+
+
+def fibrosis_stage(spec) -> int:
+    """0-4: cirrhosis is 4; else 'stage 3' / 'F3', a pattern word (bridging 3, periportal
+    2, perisinusoidal 1), a severity (mild 1 ... severe 3); plain fibrosis 2."""
+    stage = 0
+    for f in spec.findings:
+        if f.name == "cirrhosis":
+            return 4
+        if f.name != "fibrosis":
+            continue
+        m = _STAGE_RE.search(spec.prompt or "")
+        stage = int(m.group(1)) if m else next(
+            (STAGE_OF_MODIFIER[x] for x in f.modifiers if x in STAGE_OF_MODIFIER),
+            STAGE_OF_SEVERITY.get(f.severity or "", 2))
+    return stage
+
+
 def _steatosis(spec) -> tuple[float, float]:
     """(macrovesicular fraction, microvesicular fraction) of hepatocytes asked for."""
     macro = micro = 0.0
     for f in spec.findings:
+        if f.name in ("fibrosis", "cirrhosis"):
+            continue
         if f.name != "steatosis":
             raise EngineError(f"The phantom liver has no model of {f.name.replace('_', ' ')} "
-                              "yet; it renders steatosis (macrovesicular or microvesicular).")
+                              "yet; it renders steatosis (macrovesicular or microvesicular), "
+                              "fibrosis (stages 1-3) and cirrhosis.")
         frac = f.extent if f.extent is not None else {
             "mild": 0.2, "moderate": 0.5, "severe": 0.8}.get(f.severity or "", 0.5)
         if "microvesicular" in f.modifiers:
@@ -147,9 +171,10 @@ class PhantomHisto:
         mag = magnification(spec.prompt)
         px = microscopy.OBJECTIVES[mag][0]
         macro, micro = _steatosis(spec)
+        stage = fibrosis_stage(spec)
         progress(0.05, "tissue")
         fld = build_field(np.random.default_rng([request.seed, 15]), request.width,
-                          request.height, px, mag, macro, micro)
+                          request.height, px, mag, macro, micro, stage)
         progress(0.6, "stain")
         conc = stain_maps(fld, stain)
         slide = microscopy.draw_slide("pas" if stain == "pas_d" else stain,
@@ -175,9 +200,17 @@ class PhantomHisto:
             findings.append(self._finding("steatosis", "microvesicular_fat", mask,
                                           "microvesicular", text, m))
             sentences.append(text)
+        if stage:
+            fm = key.fibrosis_measures(cv.labels, px)
+            text = key.fibrosis_sentence(stage, fm)
+            septa = cv.labels == LABELS["fibrous_septum"]
+            findings.append(self._finding("cirrhosis" if stage == 4 else "fibrosis",
+                                          "fibrous_septum", septa, f"F{stage}", text,
+                                          {**fm, "stage": float(stage)}))
+            sentences.append(text)
         text = describe_field(fld, stain, mag, px, m)
         if sentences:
-            text = " ".join(sentences) + " " + text
+            text = " ".join(sentences) + " " + text + ("" if stage else " No fibrosis.")
         else:
             text += " No steatosis, inflammation or fibrosis."
         names = {v: k for k, v in LABELS.items()}

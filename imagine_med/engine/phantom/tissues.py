@@ -127,7 +127,7 @@ def changed(base: Tissue, name: str, *, hu_delta: float = 0.0, t1: float = 1.0, 
 # cytoplasm and collagen pink, red cells bright eosinophilic, fat and lumina empty); the
 # colour of each stain is its optical-density vector in physics.md (physics/microscopy.py).
 STAIN_COLUMNS: dict[str, tuple[float, float, float, float]] = {
-    "hepatocyte_cytoplasm": (0.09, 0.30, 0.55, 0.07),
+    "hepatocyte_cytoplasm": (0.12, 0.30, 0.55, 0.07),
     "cell_membrane": (0.08, 0.42, 0.30, 0.10),
     "hepatocyte_nucleus": (0.80, 0.10, 0.0, 0.0),
     "kupffer_nucleus": (1.00, 0.10, 0.0, 0.0),
@@ -137,7 +137,7 @@ STAIN_COLUMNS: dict[str, tuple[float, float, float, float]] = {
     "smooth_muscle_nucleus": (0.90, 0.12, 0.0, 0.0),
     "red_cell": (0.0, 0.72, 0.0, 0.0),
     "plasma": (0.0, 0.06, 0.0, 0.0),
-    "collagen": (0.03, 0.38, 0.0, 0.10),
+    "collagen": (0.01, 0.30, 0.0, 0.10),
     "smooth_muscle": (0.07, 0.46, 0.05, 0.0),
     "biliary_epithelium": (0.12, 0.22, 0.0, 0.0),
     "basement_membrane": (0.05, 0.40, 0.0, 0.85),

@@ -128,3 +128,36 @@ def micro_sentence(n: int, k: int) -> str:
     pct = 100.0 * k / max(n, 1)
     return (f"Microvesicular steatosis: {k} of {n} hepatocytes ({pct:.0f}%) have a foamy "
             f"cytoplasm of many tiny fat vacuoles around a central nucleus.")
+
+
+FIBROSIS_WORDS = {
+    1: "Portal fibrosis: portal tracts fibrously expanded with short spurs, no septa",
+    2: "Periportal fibrosis: fibrous septa extend from the portal tracts into the lobule "
+       "without bridging",
+    3: "Bridging fibrosis: fibrous septa link portal tracts to each other and to the central "
+       "vein",
+    4: "Cirrhosis: regenerative hepatocyte nodules surrounded by fibrous septa",
+}
+
+
+def fibrosis_measures(labels: np.ndarray, px: float) -> dict[str, float]:
+    """Collagen proportionate area (portal stroma and septa over the tissue in the field),
+    septa seen and how many cross the field (touch two edges)."""
+    collagen = np.isin(labels, [LABELS["portal_tract"], LABELS["fibrous_septum"]])
+    septal = np.isin(labels, [LABELS["fibrous_septum"], LABELS["lymphocyte"]])
+    comp, n = ndimage.label(septal)
+    crossing = 0
+    for k in range(1, n + 1):
+        edges = [(comp[0] == k).any(), (comp[-1] == k).any(), (comp[:, 0] == k).any(),
+                 (comp[:, -1] == k).any()]
+        crossing += sum(edges) >= 2
+    return {"collagen_area_percent": round(100.0 * collagen.mean(), 1),
+            "septa_seen": float(n), "septa_crossing_field": float(crossing)}
+
+
+def fibrosis_sentence(stage: int, fm: dict[str, float]) -> str:
+    cross = int(fm["septa_crossing_field"])
+    seen = (f"; {cross} septum{'s' if cross != 1 else ''} cross{'es' if cross == 1 else ''} "
+            "the field") if cross else ""
+    return (f"{FIBROSIS_WORDS[stage]} (stage F{stage} of 4){seen}; collagen occupies "
+            f"{fm['collagen_area_percent']:.0f}% of the field.")

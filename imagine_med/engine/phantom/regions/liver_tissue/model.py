@@ -40,9 +40,10 @@ LABELS: dict[str, int] = {
     "kupffer_cell": 6, "endothelial_cell": 7, "central_vein": 8, "portal_tract": 9,
     "portal_vein": 10, "hepatic_artery": 11, "bile_duct": 12, "lymphocyte": 13,
     "basement_membrane": 14, "fat_droplet": 100, "microvesicular_fat": 101,
+    "fibrous_septum": 102,
 }
 NUCLEUS_CLASSES = ("hepatocyte", "kupffer", "endothelial", "lymphocyte", "biliary",
-                   "smooth_muscle")
+                   "smooth_muscle", "fibroblast")
 
 
 @dataclass
@@ -107,7 +108,9 @@ class Canvas:
         if got is None:
             return 0
         sl, m, rho = got
-        if within is not None:
+        if isinstance(within, tuple):  # (cell id map, this cell's id)
+            m &= within[0][sl] == within[1]
+        elif within is not None:
             m &= within[sl]
         if not m.any():
             return 0
@@ -123,8 +126,8 @@ class Canvas:
             self.hema[sl] = np.where(m & nl, hema * 1.9, self.hema[sl])
         self.labels[sl][m] = LABELS[{"hepatocyte": "hepatocyte_nucleus", "kupffer": "kupffer_cell",
                                      "endothelial": "endothelial_cell", "lymphocyte": "lymphocyte",
-                                     "biliary": "bile_duct", "smooth_muscle": "hepatic_artery"
-                                     }[kind]]
+                                     "biliary": "bile_duct", "smooth_muscle": "hepatic_artery",
+                                     "fibroblast": "fibrous_septum"}[kind]]
         self.instances[sl][m] = ident
         self.nuclei.append({"id": ident, "class": kind, "x_um": round(float(cx - self.x0), 2),
                             "y_um": round(float(cy - self.y0), 2),
@@ -146,7 +149,7 @@ class LiverField:
     canvas: Canvas
     magnification: int
     lobule: Lobule
-    view: str                              # "central_vein", "portal_tract", "mid_zone"
+    view: str                              # "central_vein", "portal_tract", "mid_zone", ...
     cell_ids: np.ndarray                   # Voronoi cell of each pixel (-1: none)
     n_cells: int
     steatotic: set[int] = field(default_factory=set)
@@ -399,7 +402,7 @@ def paint_hepatocytes(cv: Canvas, fld: LiverField, seeds, plates, rng, textures,
             dist = rd + bn + 0.3
             nx, ny = dx_ + dist * np.cos(u), dy_ + dist * np.sin(u)
             cv.nucleus(nx, ny, an, bn, u + np.pi / 2, "hepatocyte",
-                       STAIN["hepatocyte_nucleus"][0] * 1.15, textures["chromatin"], cell)
+                       STAIN["hepatocyte_nucleus"][0] * 1.15, textures["chromatin"], (cells, i))
             fld.nucleus_offsets[i] = float(np.hypot(nx - sx, ny - sy))
             continue
         if i in fld.micro:
@@ -415,11 +418,11 @@ def paint_hepatocytes(cv: Canvas, fld: LiverField, seeds, plates, rng, textures,
             for sgn in (-1, 1):
                 cv.nucleus(sx + sgn * off * np.cos(theta), sy + sgn * off * np.sin(theta),
                            a, b, theta, "hepatocyte", STAIN["hepatocyte_nucleus"][0],
-                           textures["chromatin"], None)
+                           textures["chromatin"], (cells, i))
         else:
             cv.nucleus(sx + rng.normal(0, 0.6), sy + rng.normal(0, 0.6), a, b, theta,
                        "hepatocyte", STAIN["hepatocyte_nucleus"][0], textures["chromatin"],
-                       None)
+                       (cells, i))
         fld.nucleus_offsets[i] = 0.0
 
 
@@ -564,13 +567,86 @@ def paint_portal_tract(cv: Canvas, tract: tuple[float, float, float], rng, textu
                    textures["chromatin"], stroma_now if False else None)
 
 
+def septa_for_stage(lob: Lobule, stage: int, rng) -> list[tuple[float, float, float, float, float]]:
+    """Fibrous septa (x0, y0, x1, y1, width um) for a fibrosis stage (0-4, as METAVIR/Ishak
+    read a biopsy): 1 portal fibrous expansion (short spurs), 2 periportal septa, 3 bridging
+    (portal to portal and portal to central vein), 4 cirrhosis (a network of septa round
+    regenerative nodules, ~250-350 um apart)."""
+    out = []
+    tracts = lob.portal
+    if stage in (1, 2):
+        for tx, ty, tr in tracts:
+            for _ in range(2 if stage == 1 else 4):
+                a = rng.uniform(0, 2 * np.pi)
+                length = tr * (0.5 if stage == 1 else rng.uniform(1.0, 1.8))
+                out.append((tx, ty, tx + (tr + length) * np.cos(a),
+                            ty + (tr + length) * np.sin(a), rng.uniform(6, 10)))
+    if stage >= 3:
+        for k, (tx, ty, _) in enumerate(tracts):
+            nx_, ny_, _ = tracts[(k + 1) % len(tracts)]
+            out.append((tx, ty, nx_, ny_, rng.uniform(14, 22)))     # portal-portal
+            if k % 2 == 0 or stage == 4:
+                out.append((tx, ty, 0.0, 0.0, rng.uniform(12, 20)))  # portal-central
+    if stage == 4:  # nodules: septa along the Voronoi edges of jittered nodule centres
+        for ring in (1, 2):
+            for k in range(6 * ring):
+                a = k * 2 * np.pi / (6 * ring) + rng.uniform(-0.2, 0.2)
+                r = ring * 300.0 * rng.uniform(0.85, 1.1)
+                a2 = a + 2 * np.pi / (6 * ring) + rng.uniform(-0.1, 0.1)
+                out.append((r * np.cos(a), r * np.sin(a), r * np.cos(a2), r * np.sin(a2),
+                            rng.uniform(18, 30)))
+                out.append((r * np.cos(a), r * np.sin(a), (r + 300) * np.cos(a + 0.2),
+                            (r + 300) * np.sin(a + 0.2), rng.uniform(18, 30)))
+    return out
+
+
+def paint_septa(cv: Canvas, septa, rng, textures) -> None:
+    """Collagen bands (wavy fibres, spindle fibroblast nuclei, a few lymphocytes) over the
+    parenchyma; a band's width wanders along it."""
+    for x0, y0, x1, y1, w in septa:
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        half_len = np.hypot(x1 - x0, y1 - y0) / 2
+        got = cv.box(cx, cy, half_len + w)
+        if got is None:
+            continue
+        sl, dx, dy = got
+        ux, uy = (x1 - x0) / max(2 * half_len, 1e-6), (y1 - y0) / max(2 * half_len, 1e-6)
+        along = np.clip(dx * ux + dy * uy, -half_len, half_len)
+        across = np.hypot(dx - along * ux, dy - along * uy)
+        width = w / 2 * np.clip(1.0 + 0.3 * textures["coarse"][sl], 0.75, 1.5)
+        band = (across < width) & ~np.isin(cv.labels[sl], [LABELS["portal_vein"],
+                                                           LABELS["hepatic_artery"],
+                                                           LABELS["bile_duct"]])
+        if not band.any():
+            continue
+        # wavy fibres along the band: a stripe pattern across it, bent by the noise
+        phase = across * np.sign(dx * -uy + dy * ux) * 2.2 + 1.5 * textures["coarse"][sl]
+        fib = 1.0 + 0.28 * np.sin(phase) * (0.6 + 0.4 * textures["fine"][sl])
+        _set(cv, band, "collagen", sl=sl, scale=fib, label="fibrous_septum")
+        cv.instances[sl][band] = 0
+        theta = float(np.arctan2(uy, ux))
+        for _ in range(int(2 * half_len * w / 180)):
+            t, s = rng.uniform(-half_len, half_len), rng.uniform(-0.35, 0.35) * w
+            nx_, ny_ = cx + t * ux - s * uy, cy + t * uy + s * ux
+            if rng.uniform() < 0.45:
+                d = float(rng.normal(*SIZES["lymphocyte_nucleus"]))
+                cv.nucleus(nx_, ny_, d / 2, d / 2 * 0.92, 0.0, "lymphocyte",
+                           STAIN["lymphocyte_nucleus"][0], textures["chromatin"])
+            else:
+                cv.nucleus(nx_, ny_, 4.5, 1.1, theta + rng.normal(0, 0.15), "fibroblast",
+                           STAIN["smooth_muscle_nucleus"][0], textures["chromatin"])
+
+
 def build_field(rng: np.random.Generator, width: int, height: int, px: float,
-                magnification: int, macro: float = 0.0, micro: float = 0.0) -> LiverField:
+                magnification: int, macro: float = 0.0, micro: float = 0.0,
+                fibrosis_stage: int = 0) -> LiverField:
     """The named steps, in order."""
     lob = place_lobule(rng)
     field_um = (width * px, height * px)
-    if magnification <= 10:
+    if fibrosis_stage >= 3 or magnification <= 10:
         view = "mid_zone"
+    elif fibrosis_stage:
+        view = "portal_tract"
     elif magnification >= 40:  # high power: parenchyma, the central vein near the edge
         view = "parenchyma"
     else:
@@ -590,6 +666,8 @@ def build_field(rng: np.random.Generator, width: int, height: int, px: float,
     paint_central_vein(cv, lob, rng, textures)
     for tract in lob.portal:
         paint_portal_tract(cv, tract, rng, textures)
+    if fibrosis_stage:
+        paint_septa(cv, septa_for_stage(lob, fibrosis_stage, rng), rng, textures)
     paint_hepatocytes(cv, fld, seeds, plates, rng, textures, macro, micro)
     paint_sinusoid_cells(cv, sinus, rng, textures)
     return fld
