@@ -1,5 +1,7 @@
-"""Contact sheet of the phantom liver biopsy (stains, magnifications, steatosis):
-`python -m imagine_med.engine.gallery_histo docs/gallery` writes phantom-histo.png."""
+"""Contact sheets of the phantom histology: the liver biopsy (stains, magnifications,
+steatosis, fibrosis) and breast immunohistochemistry:
+`python -m imagine_med.engine.gallery_histo docs/gallery` writes phantom-histo.png and
+phantom-ihc.png."""
 
 from __future__ import annotations
 
@@ -34,6 +36,18 @@ TILES = (
 )
 
 
+IHC_TILES = (
+    ("IHC HER2 3+", "breast carcinoma, IHC HER2 3+"),
+    ("IHC HER2 2+", "breast carcinoma, IHC HER2 2+"),
+    ("IHC HER2 1+", "breast carcinoma, IHC HER2 1+"),
+    ("IHC HER2 0", "breast carcinoma, IHC HER2 score 0"),
+    ("IHC ER 80%", "breast carcinoma, IHC ER 80%"),
+    ("IHC PR 20%", "breast carcinoma, IHC PR 20%"),
+    ("IHC Ki-67 30%", "breast carcinoma, IHC Ki-67 30%"),
+    ("IHC HER2 3+, 40x", "breast carcinoma, IHC HER2 3+, 40x"),
+)
+
+
 def tile(prompt: str, caption: str, size: int, seed: int) -> Image.Image:
     spec = parse(prompt)[0]
     res = get_renderer("phantom", spec.modality, spec.region).render(
@@ -46,15 +60,16 @@ def tile(prompt: str, caption: str, size: int, seed: int) -> Image.Image:
     return img
 
 
-def build(out_dir: Path, size: int = 320, seed: int = 11, cols: int = 4) -> Path:
-    tiles = [tile(p, c, size, seed + i) for i, (c, p) in enumerate(TILES)]
+def build(out_dir: Path, size: int = 320, seed: int = 11, cols: int = 4,
+          tiles_of=TILES, name: str = "phantom-histo.png") -> Path:
+    tiles = [tile(p, c, size, seed + i) for i, (c, p) in enumerate(tiles_of)]
     rows, g = -(-len(tiles) // cols), 2
     sheet = Image.new("RGB", (cols * size + (cols - 1) * g, rows * size + (rows - 1) * g),
                       (40, 40, 40))
     for i, t in enumerate(tiles):
         sheet.paste(t, ((i % cols) * (size + g), (i // cols) * (size + g)))
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "phantom-histo.png"
+    path = out_dir / name
     sheet.quantize(256, dither=Image.Dither.FLOYDSTEINBERG).save(path, optimize=True)
     return path
 
@@ -65,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", type=int, default=320)
     ap.add_argument("--seed", type=int, default=11)
     args = ap.parse_args(argv)
-    path = build(Path(args.out_dir), args.size, args.seed)
-    print(f"{path} ({path.stat().st_size // 1024} KiB)")
+    for path in (build(Path(args.out_dir), args.size, args.seed),
+                 build(Path(args.out_dir), args.size, args.seed, tiles_of=IHC_TILES,
+                       name="phantom-ihc.png")):
+        print(f"{path} ({path.stat().st_size // 1024} KiB)")
     return 0
 
 

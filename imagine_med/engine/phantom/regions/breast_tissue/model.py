@@ -79,7 +79,9 @@ def build_field(rng: np.random.Generator, width: int, height: int, px: float, ma
     rho = np.sqrt(u * u + v * v)
     nucleus = tumour & (rho <= 1.0) & ~membrane
     chroma = smooth_noise(rng, (height, width), 0.5 / px)
-    hema = np.where(tumour, 0.05, 0.03).astype(np.float32)
+    # counterstain: tumour cytoplasm faintly, collagen a little (grey-blue), with texture
+    fibres = smooth_noise(rng, (height, width), (0.6 / px, 2.5 / px))
+    hema = np.where(tumour, 0.07, 0.05 + 0.02 * fibres).astype(np.float32)
     hema[nucleus] = (0.62 * (0.85 + 0.2 * chroma) + 0.2 * np.clip((rho - 0.75) / 0.25, 0, 1)
                      )[nucleus]
     labels = np.where(tumour, LABELS["tumour_cytoplasm"], LABELS["stroma"]).astype(np.uint8)
