@@ -77,4 +77,5 @@ def test_nuclear_percent(tmp_path, prompt, pct):
         mean = ndimage.mean(dab, comp, ids)
         measured = 100 * np.mean(np.asarray(mean) >= 0.15)
         assert abs(measured - pct) <= 7, measured
-        assert abs(v["findings"][0]["measurements"]["positive_percent"] - pct) <= 3
+        m = v["findings"][0]["measurements"]  # exact up to rounding to whole nuclei
+        assert abs(m["positive_percent"] - pct) <= 50 / m["tumour_cells_counted"] + 0.1, m
