@@ -101,7 +101,7 @@ def build_field(rng: np.random.Generator, width: int, height: int, px: float, ma
         labels[m] = LABELS["fibroblast"]
     # the antibody
     dab = np.zeros((height, width), np.float32)
-    present = np.unique(cells[cells >= 0])
+    present = np.unique(cells[(cells >= 0) & (nucleus if marker in NUCLEAR else True)])
     # wholly in the field: the cell (membrane marker) or its nucleus (nuclear markers)
     border = np.where(nucleus, cells, -1) if marker in NUCLEAR else cells
     edge = np.unique(np.concatenate([border[0], border[-1], border[:, 0], border[:, -1]]))
