@@ -43,6 +43,8 @@ JOBS = [
     # histology (issue 15): liver biopsy at 20x (0.5 um/px), 60% macrovesicular steatosis
     ("histo", "liver H&E", {"region": "liver", "stain": "he", "findings": (
         Finding(name="steatosis", extent=0.6, modifiers=("macrovesicular",)),)}, 1.0),
+    ("histo", "HER2 IHC", {"region": "breast", "stain": "ihc",
+                           "prompt": "breast carcinoma, IHC HER2 3+"}, 1.0),
 ]
 
 

@@ -518,3 +518,7 @@ for _mag in (4, 10, 20, 40):
 FINDING_IN_REGION[("fibrosis", "histo:liver")] = "fibrosis"
 MODIFIERS.update({"bridging": ["bridging"], "periportal": ["periportal", "peri portal"],
                   "perisinusoidal": ["perisinusoidal", "pericellular", "chicken wire"]})
+# Antibodies of breast immunohistochemistry state an IHC stain (the renderer reads which).
+for _phrase in ("her2", "her 2", "her2 neu", "erbb2", "ki 67", "ki67", "mib 1",
+                "estrogen receptor", "oestrogen receptor", "progesterone receptor"):
+    COMPOUNDS[_phrase] = {"stain": "ihc"}
