@@ -27,7 +27,7 @@ SIZES = {  # micrometres
     "portal_tract_radius": (55.0, 80.0),
     "cell_along_plate": 24.0,          # hepatocyte length along its plate
     "plate_spacing": 30.0,             # plate (one cell) + sinusoid
-    "sinusoid_half_width": (1.4, 3.6),
+    "sinusoid_half_width": (1.1, 3.0),
     "hepatocyte_nucleus": (7.0, 0.45),  # mean, sd of the diameter
     "binucleate_fraction": 0.05,
     "red_cell": (7.5, 0.2),
@@ -310,7 +310,7 @@ def paint_parenchyma(cv: Canvas, seeds, plates, rng, textures) -> tuple[np.ndarr
     b[:-1, :] |= (cells[:-1, :] != cells[1:, :]) & tissue[1:, :]
     b &= tissue
     cv.labels[b] = LABELS["cell_border"]
-    _set(cv, sinus, "plasma", scale=1.4, label="sinusoid")
+    _set(cv, sinus, "plasma", scale=1.8, label="sinusoid")
     return cells, sinus
 
 
