@@ -193,3 +193,11 @@ def test_fibrosis_stages_septa_and_key(tmp_path):
         _, lab, _ = _files(tmp_path / "f0", i, 192)
         assert not (lab == LABELS["fibrous_septum"]).any()
     assert "No steatosis, inflammation or fibrosis" in normal["answer_key"]
+
+
+def test_small_field_key_says_the_count_is_rough():
+    spec = parse(SEED_PROMPT)[0]
+    res = PhantomHisto().render(RenderRequest(spec, 3, 96, 96))
+    text = res.answer_key
+    assert "Macrovesicular steatosis" in text
+    assert "rough" in text or "no percentage" in text, text

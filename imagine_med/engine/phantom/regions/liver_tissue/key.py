@@ -113,11 +113,20 @@ def grade(percent: float) -> str:
     return "S3"
 
 
+FEW_CELLS = 20
+
+
 def steatosis_sentence(n: int, k: int, pct: float, shift: float) -> str:
+    if n == 0:
+        return ("Macrovesicular steatosis: large clear fat vacuoles push hepatocyte nuclei to "
+                "the cell edge; no hepatocyte lies wholly within this small field, so no "
+                "percentage is given (ask for a larger image or a lower power).")
+    few = (f" Only {n} whole hepatocytes are in this field: the percentage is a rough one."
+           if n < FEW_CELLS else "")
     return (f"Macrovesicular steatosis: {k} of {n} hepatocytes wholly within the field "
             f"({pct:.0f}%) hold a single large clear fat vacuole that fills the cell and "
             f"pushes the flattened nucleus to its edge (nucleus {shift:.0%} of the cell radius "
-            f"off centre); grade {grade(pct)} ({_grade_range(pct)} of hepatocytes).")
+            f"off centre); grade {grade(pct)} ({_grade_range(pct)} of hepatocytes).{few}")
 
 
 def _grade_range(pct: float) -> str:
