@@ -40,6 +40,11 @@ JOBS = [
     ("mri", "DWI head", {"plane": "axial", "sequence": "dwi", "level": "basal_ganglia",
                          "region": "brain"}, 0.5),
     ("ct", "CT head", {"plane": "axial", "level": "basal_ganglia", "region": "brain"}, 0.5),
+    # histology (issue 15): liver biopsy at 20x (0.5 um/px), 60% macrovesicular steatosis
+    ("histo", "liver H&E", {"region": "liver", "stain": "he", "findings": (
+        Finding(name="steatosis", extent=0.6, modifiers=("macrovesicular",)),)}, 1.0),
+    ("histo", "HER2 IHC", {"region": "breast", "stain": "ihc",
+                           "prompt": "breast carcinoma, IHC HER2 3+"}, 1.0),
 ]
 
 
@@ -79,8 +84,10 @@ def bench(repeats: int, sizes: list[int], with_finding: bool, pool: int) -> None
     for size in sizes:
         for modality, name, extra, goal in JOBS:
             extra = {"region": "chest", **extra}
+            own = extra.pop("findings", None)
             spec = CaseSpec(modality=modality, width=size, height=size,
-                            findings=findings if extra["region"] == "chest" else (), **extra)
+                            findings=own if own is not None else
+                            findings if extra["region"] == "chest" else (), **extra)
             _use_processes(1)
             one, cpu = _time_jobs(spec, repeats)
             _use_processes(pool)

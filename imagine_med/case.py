@@ -100,6 +100,23 @@ def _finding_json(f: Any) -> dict[str, Any]:
     }
 
 
+def _add_nuclei(doc: dict[str, Any], v: RenderResult, i: int) -> None:
+    """Histology: the nucleus instance map's file and one class per nucleus id."""
+    if getattr(v, "instances", None) is not None:
+        doc["instances_image"] = f"variant-{i + 1}.instances.png"
+        doc["nuclei"] = list(v.nuclei or [])
+
+
+def _write_instances(v: RenderResult, size: tuple[int, int], path: Path) -> bool:
+    """A 16-bit PNG of nucleus ids (0 = none), padded like the label map."""
+    if getattr(v, "instances", None) is None:
+        return False
+    inst = np.zeros(size, dtype=np.uint16)
+    inst[: v.instances.shape[0], : v.instances.shape[1]] = v.instances
+    Image.fromarray(inst).save(path)
+    return True
+
+
 def case_document(result: CaseResult, files: dict[str, Any] | None = None) -> dict[str, Any]:
     """The case.json document (public contract)."""
     labels: dict[str, str] = {}
@@ -123,6 +140,7 @@ def case_document(result: CaseResult, files: dict[str, Any] | None = None) -> di
                 "tags": v.tags,
             }
         )
+        _add_nuclei(variants[-1], v, i)
     first = result.variants[0]
     doc = {
         "format": CASE_FORMAT,
@@ -180,6 +198,9 @@ def write_case(
         lp = out / f"variant-{i + 1}.labels.png"
         Image.fromarray(lab, mode="L").save(lp)
         paths[lp.name] = lp
+        ip = out / f"variant-{i + 1}.instances.png"
+        if _write_instances(v, lab.shape, ip):
+            paths[ip.name] = ip
     if len(images) == VARIANTS:
         gp = out / "grid.png"
         save_stamped_png(compose_grid(images), gp, variant=GRID_VARIANT, **stamp)

@@ -61,6 +61,9 @@ class RenderResult:
     tags: dict[str, str] = field(default_factory=dict)
     raw: np.ndarray | None = None
     raw_unit: str | None = None
+    # histology: a 16-bit nucleus instance map (0 = none) and one {"id", "class", ...} per id
+    instances: np.ndarray | None = None
+    nuclei: list[dict] | None = None
 
     def __post_init__(self) -> None:
         if self.pixels.dtype != np.uint8:

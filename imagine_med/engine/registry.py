@@ -256,3 +256,7 @@ def forget(engine: str, modality: str) -> None:
     """Drop warm renderers of (engine, modality): the next job builds afresh."""
     with _lock:
         _cache.pop((engine, modality), None)
+
+# Histology (issue 15, regions/liver_tissue): a liver biopsy field, H&E / PAS / PAS-D.
+add(Offer("phantom", "histo", "liver", "imagine_med.engine.phantom.renderer_histo:histo_renderer"))
+add(Offer("phantom", "histo", "breast", "imagine_med.engine.phantom.renderer_ihc:ihc_renderer"))

@@ -24,7 +24,8 @@ def describe_spec(spec: CaseSpec) -> str:
     if spec.sequence:
         head.append(spec.sequence.upper() if spec.sequence != "flair" else "FLAIR")
     if spec.stain:
-        head.append({"he": "H&E", "pas": "PAS", "ihc": "IHC"}.get(spec.stain, spec.stain))
+        names = {"he": "H&E", "pas": "PAS", "pas_d": "PAS-D", "ihc": "IHC"}
+        head.append(names.get(spec.stain, spec.stain))
     if spec.laterality:
         head.append(spec.laterality)
     if spec.region:

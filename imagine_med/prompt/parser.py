@@ -527,7 +527,9 @@ def _infer(update: dict[str, object]) -> None:
         region = table.get(str(region), region)
     update["modality"], update["region"] = modality, region
     for f in findings:
-        alternative = vocab.FINDING_IN_REGION.get((str(f["name"]), str(region)))
+        alternative = vocab.FINDING_IN_REGION.get(
+            (str(f["name"]), f"{modality}:{region}"),
+            vocab.FINDING_IN_REGION.get((str(f["name"]), str(region))))
         if alternative:
             f["name"] = alternative
 

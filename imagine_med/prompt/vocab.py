@@ -502,3 +502,23 @@ DEFAULT_STAIN = "he"
 
 # Views that fit only some regions.
 VIEW_REGIONS: dict[str, frozenset[str]] = {"panoramic": frozenset({"teeth"})}
+
+# Histology (issue 15): PAS after diastase digestion, and the objective's magnification
+# ("x20", "40x", "20x objective"; the renderer reads which one from the prompt), which states
+# microscopy. "high power" / "low power" are filler words above (the renderer reads them too).
+STAINS["pas_d"] = ["pas d", "pasd", "d pas", "dpas", "pas diastase", "pas with diastase",
+                   "pas after diastase", "diastase pas", "periodic acid schiff diastase",
+                   "periodic acid schiff with diastase", "pas d stained"]
+for _mag in (4, 10, 20, 40):
+    for _phrase in (f"x{_mag}", f"{_mag}x", f"x {_mag}", f"{_mag} x", f"{_mag}x objective",
+                    f"{_mag} x objective", f"x{_mag} objective", f"x {_mag} objective"):
+        COMPOUNDS[_phrase] = {"modality": "histo"}
+# Fibrosis on a liver biopsy stays fibrosis (staged), where imaging reads it as cirrhosis;
+# the pattern words a pathologist stages by.
+FINDING_IN_REGION[("fibrosis", "histo:liver")] = "fibrosis"
+MODIFIERS.update({"bridging": ["bridging"], "periportal": ["periportal", "peri portal"],
+                  "perisinusoidal": ["perisinusoidal", "pericellular", "chicken wire"]})
+# Antibodies of breast immunohistochemistry state an IHC stain (the renderer reads which).
+for _phrase in ("her2", "her 2", "her2 neu", "erbb2", "ki 67", "ki67", "mib 1",
+                "estrogen receptor", "oestrogen receptor", "progesterone receptor"):
+    COMPOUNDS[_phrase] = {"stain": "ihc"}

@@ -118,3 +118,29 @@ def changed(base: Tissue, name: str, *, hu_delta: float = 0.0, t1: float = 1.0, 
           for f, m in base.mr.items()}
     return replace(base, name=name, hu=base.hu + hu_delta, mr=mr,
                    gd_mM=base.gd_mM if gd_mM is None else gd_mM, mu=-1.0)
+
+
+# Optical column for stained sections (issue 15, histology): the stain each tissue component
+# binds, as optical density at full staining (haematoxylin, eosin, glycogen for PAS and
+# removed by diastase, basement membrane/mucin for PAS and kept by diastase). Relative
+# strengths follow what a stained liver section shows (nuclei blue-purple, hepatocyte
+# cytoplasm and collagen pink, red cells bright eosinophilic, fat and lumina empty); the
+# colour of each stain is its optical-density vector in physics.md (physics/microscopy.py).
+STAIN_COLUMNS: dict[str, tuple[float, float, float, float]] = {
+    "hepatocyte_cytoplasm": (0.12, 0.30, 0.55, 0.07),
+    "cell_membrane": (0.08, 0.42, 0.30, 0.10),
+    "hepatocyte_nucleus": (0.80, 0.10, 0.0, 0.0),
+    "kupffer_nucleus": (1.00, 0.10, 0.0, 0.0),
+    "endothelial_nucleus": (0.95, 0.10, 0.0, 0.0),
+    "lymphocyte_nucleus": (1.30, 0.05, 0.0, 0.0),
+    "biliary_nucleus": (0.90, 0.08, 0.0, 0.0),
+    "smooth_muscle_nucleus": (0.90, 0.12, 0.0, 0.0),
+    "red_cell": (0.0, 0.72, 0.0, 0.0),
+    "plasma": (0.0, 0.06, 0.0, 0.0),
+    "collagen": (0.01, 0.30, 0.0, 0.10),
+    "smooth_muscle": (0.07, 0.46, 0.05, 0.0),
+    "biliary_epithelium": (0.12, 0.22, 0.0, 0.0),
+    "basement_membrane": (0.05, 0.40, 0.0, 0.85),
+    "kupffer_cytoplasm": (0.08, 0.22, 0.0, 0.35),
+    "fat": (0.0, 0.0, 0.0, 0.0),
+}
