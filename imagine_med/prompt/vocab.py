@@ -502,3 +502,32 @@ DEFAULT_STAIN = "he"
 
 # Views that fit only some regions.
 VIEW_REGIONS: dict[str, frozenset[str]] = {"panoramic": frozenset({"teeth"})}
+
+# --- ultrasound of the upper abdomen (issue 16), kept in one block ---
+COMPOUNDS.update({
+    "fast scan": {"modality": "us", "region": "abdomen"},
+    "fast exam": {"modality": "us", "region": "abdomen"},
+    "fast examination": {"modality": "us", "region": "abdomen"},
+    "fast ultrasound": {"modality": "us", "region": "abdomen"},
+    "fast view": {"modality": "us", "region": "abdomen"},
+    "efast": {"modality": "us", "region": "abdomen"},
+    "e fast": {"modality": "us", "region": "abdomen"},
+})
+REGIONS["abdomen"] += ["ruq", "right upper quadrant", "luq", "left upper quadrant",
+                       "upper abdomen", "upper abdominal"]
+REGIONS["spleen"] = ["spleen", "splenic"]
+REGION_MODALITIES["spleen"] = frozenset({"ct", "mri", "us"})
+FINDINGS["free_fluid"] = (("abdomen",), [
+    "free fluid", "free intraperitoneal fluid", "intraperitoneal fluid", "haemoperitoneum",
+    "hemoperitoneum", "intra abdominal fluid", "positive fast"])
+FINDINGS["gallstones"] = (("gallbladder", "abdomen", "liver"), FINDINGS["gallstones"][1] + [
+    "gallbladder stones", "gallbladder stone", "biliary calculi"])
+FINDINGS["steatosis"] = (FINDINGS["steatosis"][0] + ("abdomen",), FINDINGS["steatosis"][1])
+FINDINGS["ascites"] = (FINDINGS["ascites"][0] + ("liver", "gallbladder"),
+                       FINDINGS["ascites"][1])
+LOCATIONS.update({
+    "morison_pouch:right": ["morison s pouch", "morisons pouch", "morison pouch",
+                            "hepatorenal space", "hepatorenal recess", "hepatorenal pouch"],
+    "splenorenal:left": ["splenorenal", "splenorenal recess", "splenorenal space",
+                         "perisplenic", "splenorenal angle"],
+})
