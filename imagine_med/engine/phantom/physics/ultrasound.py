@@ -221,6 +221,29 @@ def psf(field: np.ndarray, probe: Probe) -> np.ndarray:
     return a * (1 - w) + b * w
 
 
+def mirror(field: np.ndarray, trans: np.ndarray, sample_mm: float, loss_db: float = 8.0,
+           fade_mm: float = 18.0) -> np.ndarray:
+    """Mirror-image artefact: where a line meets a near-total reflector (tissue/air, e.g. the
+    diaphragm over the lung), echoes that bounce back off it are placed as deep beyond it as
+    their source lies in front, so the liver appears again above the diaphragm."""
+    hit = trans < 0.01
+    has = hit.any(axis=0)
+    if not has.any():
+        return field
+    i0 = np.where(has, np.argmax(hit, axis=0), trans.shape[0])
+    idx = np.arange(trans.shape[0])[:, None]
+    src = 2 * i0[None, :] - idx
+    use = (idx > i0[None, :]) & (src >= 0)
+    src = np.clip(src, 0, trans.shape[0] - 1)
+    copy = np.take_along_axis(field, np.broadcast_to(src, field.shape[1:])[None].repeat(2, 0),
+                              axis=1)
+    copy = gaussian_filter1d(copy, 2.0, axis=2)  # a blurred copy: no stair-steps per line
+    # multiple reflections lose more the deeper their mirrored source lies
+    k = np.float32(10 ** (-loss_db / 20)) * np.exp(
+        -np.maximum(idx - i0[None, :], 0) * np.float32(sample_mm / fade_mm)).astype(np.float32)
+    return np.where(use[None], copy * k[None], field)
+
+
 def compress(env: np.ndarray, probe: Probe) -> tuple[np.ndarray, np.ndarray]:
     """20 log10 with gain; grey in [0, 1] so that liver speckle sits near 0.42 (the top of the
     dynamic range 32 dB above its RMS)."""
@@ -241,6 +264,7 @@ def bmode(sample: Sample, probe: Probe, rng: np.random.Generator) -> BMode:
     gain = np.power(10.0, (tgc - loss) / 20.0, dtype=np.float32) * trans
     field *= gain[None]
     field = psf(field, probe)
+    field = mirror(field, trans, probe.sample_mm)
     noise = np.float32(10 ** (NOISE_DB / 20) / math.sqrt(2)) * np.power(
         10.0, tgc / 20.0, dtype=np.float32)[None]
     field += rng.standard_normal(field.shape, dtype=np.float32) * noise

@@ -92,6 +92,7 @@ class AbdomenPlane:
     fluid_mm: float = 0.0
     fatty_grade: int = 0
     organ_shape: Ellipse | None = None
+    gb_neck: Ellipse | None = None  # the neck, toward the porta (image left, deeper)
     findings: list[PlacedFinding] = field(default_factory=list)
     age: int = 45
     sex: str = "female"
@@ -159,9 +160,12 @@ class AbdomenPlane:
             out.append((name, t["blood"], e.frac(x, y, soft)))
         if self.gallbladder is not None:
             g = self.gallbladder
-            out.append(("gallbladder_wall", t["fibrous"], g.grown(self.gb_wall_mm).frac(
-                x, y, soft)))
-            out.append(("gallbladder", t["bile"], g.frac(x, y, soft)))
+            n = self.gb_neck or g
+            out.append(("gallbladder_wall", t["fibrous"], np.maximum(
+                g.grown(self.gb_wall_mm).frac(x, y, soft),
+                n.grown(self.gb_wall_mm).frac(x, y, soft))))
+            out.append(("gallbladder", t["bile"], np.maximum(g.frac(x, y, soft),
+                                                             n.frac(x, y, soft))))
             for s in self.stones:
                 out.append(("stone", t["gallstone"], s.frac(x, y, soft)))
         # abdominal wall, following the curved probe face
@@ -206,7 +210,7 @@ def build_plane(rng: np.random.Generator, view: str, age: int, sex: str) -> Abdo
     muscle = u(7.0, 12.0)
     a = u(50.0, 60.0)
     b = u(22.0, 27.0)
-    kidney = Ellipse(u(28.0, 40.0), u(98.0, 110.0), a, b, np.radians(u(-30.0, -18.0)))
+    kidney = Ellipse(u(34.0, 44.0), u(110.0, 120.0), a, b, np.radians(u(-30.0, -18.0)))
     sinus = Ellipse(kidney.cx, kidney.cy, a * 0.55, b * 0.36, kidney.angle)
     pyramids = []
     n = 7
@@ -216,12 +220,12 @@ def build_plane(rng: np.random.Generator, view: str, age: int, sex: str) -> Abdo
         ang = np.arctan2(py - kidney.cy, px - kidney.cx)
         pyramids.append(Ellipse(px, py, u(7.0, 9.5), u(5.0, 6.5), ang))
     wall_bottom = skin + fat + muscle
-    diaphragm = (u(85.0, 105.0), u(-20.0, 0.0), u(168.0, 182.0))
+    diaphragm = (u(85.0, 105.0), u(-20.0, 0.0), u(180.0, 192.0))
     gb = None
     veins: list[tuple[str, Ellipse]] = []
     if view != "luq":
-        gb = Ellipse(u(-25.0, -8.0), wall_bottom + u(28.0, 38.0), u(30.0, 42.0), u(10.0, 16.0),
-                     np.radians(u(-22.0, -8.0)))
+        gb = Ellipse(u(-14.0, 4.0), wall_bottom + u(20.0, 28.0), u(30.0, 42.0), u(10.0, 16.0),
+                     np.radians(u(-5.0, 3.0)))
         veins = [
             ("portal_vein", Ellipse(gb.cx - gb.a * 0.9 + u(-6, 2), gb.cy + gb.b + u(14, 22),
                                     u(6.0, 8.0), u(5.0, 6.5), u(0, 1))),
@@ -230,6 +234,11 @@ def build_plane(rng: np.random.Generator, view: str, age: int, sex: str) -> Abdo
             ("hepatic_vein", Ellipse(u(-15.0, 5.0), wall_bottom + u(80.0, 95.0), u(3.5, 5.0),
                                      u(3.0, 4.0), u(0, 1))),
         ]
+    neck = None
+    if gb is not None:  # a pear: the neck tapers off the body's left end, turning deeper
+        nx, ny = gb.point(np.pi, 0.82)
+        neck = Ellipse(nx - u(6.0, 10.0), ny + u(3.0, 7.0), gb.a * u(0.35, 0.45),
+                       gb.b * u(0.5, 0.65), gb.angle + np.radians(u(20.0, 40.0)))
     organ = "spleen" if view == "luq" else "liver"
     shape = None
     if view == "luq":  # ~11-13 cm long, reaching down to the kidney's upper pole
@@ -237,4 +246,4 @@ def build_plane(rng: np.random.Generator, view: str, age: int, sex: str) -> Abdo
                         u(34.0, 42.0), np.radians(u(-30.0, -20.0)))
     return AbdomenPlane(view, 45.0, (skin, fat, muscle), organ, TISSUES[organ], diaphragm,
                         kidney, sinus, pyramids, gb, u(1.6, 2.6), veins, age=age, sex=sex,
-                        organ_shape=shape)
+                        organ_shape=shape, gb_neck=neck)
