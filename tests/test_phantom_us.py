@@ -167,3 +167,43 @@ def test_fast_fluid_depth_measured_and_refusals(tmp_path):
     assert check(parse("RUQ ultrasound, gallstones")[0]).target.endswith("us_renderer")
     with pytest.raises(Unavailable):
         check(parse("US knee")[0])
+
+
+def _rgb(out: Path, size: int, i: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    rgb = np.asarray(Image.open(out / f"variant-{i}.png").convert("RGB"))[:size].astype(int)
+    lab = np.asarray(Image.open(out / f"variant-{i}.labels.png"))[:size]
+    return rgb, lab
+
+
+@pytest.mark.parametrize("scale", [30, 10])
+def test_colour_doppler_inside_lumen_direction_and_aliasing(tmp_path, scale):
+    from imagine_med.engine.phantom.regions.vessels_us.anatomy import LABELS as N
+
+    size = 192
+    doc = _case(f"carotid colour doppler, scale {scale} cm/s", tmp_path, size)
+    assert doc["variants"][0]["tags"]["doppler_scale_cm_s"] == str(scale)
+    for i in (1, 2):
+        rgb, lab = _rgb(tmp_path, size, i)
+        r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+        colour = (np.abs(r - g) > 30) | (np.abs(b - g) > 30)  # above the watermark's +-few
+        colour &= lab != N["annotation"]
+        lumen = np.isin(lab, [N["carotid_artery"], N["jugular_vein"]])
+        assert colour.sum() > 100
+        assert not (colour & ~lumen).any()
+        # the carotid runs to the head (image left), the jugular to the heart (right); with
+        # the box steered 20 degrees to the right the carotid comes toward the probe (red)
+        art = colour & (lab == N["carotid_artery"])
+        vein = colour & (lab == N["jugular_vein"])
+        dist = ndimage.distance_transform_edt(lab == N["carotid_artery"])
+        core = art & (dist >= 0.5 * dist.max())
+        rim = art & (dist <= 0.25 * dist.max())  # slow flow next to the wall never aliases
+        assert (r[rim] > b[rim]).mean() > 0.9
+        assert (b[vein] > r[vein]).mean() > 0.9
+        wrapped = (b[core] > r[core]).mean()
+        if scale == 30:  # peak beam component ~ 0.34 x 40-60 cm/s = 14-20 cm/s < 30
+            assert (r[art] > b[art]).mean() > 0.95 and wrapped < 0.05
+        else:  # above the 10 cm/s scale the centre of the stream wraps to blue
+            assert wrapped > 0.2
+    m = next(f for f in doc["findings"] if f["name"] == "carotid_artery")["measurements"]
+    assert (m["aliased_core_percent"] > 20) == (scale == 10)
+    assert ("aliasing" in doc["answer_key"]) == (scale == 10)

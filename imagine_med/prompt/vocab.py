@@ -516,6 +516,12 @@ COMPOUNDS.update({
 REGIONS["abdomen"] += ["ruq", "right upper quadrant", "luq", "left upper quadrant",
                        "upper abdomen", "upper abdominal"]
 REGIONS["spleen"] = ["spleen", "splenic"]
+REGIONS["carotid"] = ["carotid", "carotids", "carotid artery", "carotid arteries", "cca",
+                      "common carotid", "common carotid artery"]
+REGION_MODALITIES["carotid"] = frozenset({"us", "ct", "mri"})
+REGION_DEFAULT_MODALITY["carotid"] = "us"
+COMPOUNDS.update({"colour doppler": {"modality": "us"}, "color doppler": {"modality": "us"},
+                  "duplex": {"modality": "us"}, "duplex ultrasound": {"modality": "us"}})
 REGION_MODALITIES["spleen"] = frozenset({"ct", "mri", "us"})
 FINDINGS["free_fluid"] = (("abdomen",), [
     "free fluid", "free intraperitoneal fluid", "intraperitoneal fluid", "haemoperitoneum",

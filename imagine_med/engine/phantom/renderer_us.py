@@ -23,13 +23,25 @@ from imagine_med.engine.base import (
 )
 from imagine_med.engine.parallel import fan_out
 from imagine_med.engine.phantom.model import AGE_OF_GROUP
-from imagine_med.engine.phantom.physics.ultrasound import BMode, Probe, behind, bmode, scan_convert
+from imagine_med.engine.phantom.physics.ultrasound import (
+    BMode,
+    Probe,
+    behind,
+    bmode,
+    colour_map,
+    doppler_velocity,
+    prf_hz,
+    scan_convert,
+)
 from imagine_med.engine.phantom.regions.abdomen_us import findings as us_findings
 from imagine_med.engine.phantom.regions.abdomen_us.anatomy import LABELS, AbdomenPlane, build_plane
 from imagine_med.engine.phantom.regions.base import Grid
+from imagine_med.engine.phantom.regions.vessels_us.anatomy import LABELS as NECK_LABELS
+from imagine_med.engine.phantom.regions.vessels_us.anatomy import NeckPlane, build_neck
 from imagine_med.engine.phantom.version import VERSION
 
-REGIONS = ("gallbladder", "liver", "kidney", "abdomen", "ruq", "spleen")
+REGIONS = ("gallbladder", "liver", "kidney", "abdomen", "ruq", "spleen", "carotid")
+STEER_DEG = 20.0  # the colour box is steered so the beam meets the carotid's flow at 70 deg
 LEFT_WORDS = ("luq", "left upper quadrant", "splenorenal", "spleen", "perisplenic")
 SHADOW_DB = 6.0  # one-way excess loss behind a stone that counts as shadow in the label map
 
@@ -39,7 +51,7 @@ class Frame:
     """Everything one variant computed (the test hook): the plane, the probe, the beam-grid
     B-mode (envelope before log compression), the beam-grid labels, the display grid."""
 
-    plane: AbdomenPlane
+    plane: AbdomenPlane | NeckPlane
     probe: Probe
     beam: BMode
     beam_labels: np.ndarray
@@ -52,6 +64,8 @@ class Frame:
 
 
 def view_of(spec) -> str:
+    if spec.region == "carotid":
+        return "carotid"
     text = (spec.prompt or "").lower().replace("'", " ")
     locs = " ".join(f.location or "" for f in spec.findings)
     if spec.region == "spleen" or any(w in text or w in locs for w in LEFT_WORDS):
@@ -65,6 +79,10 @@ def probe_for(spec) -> Probe:
     text = (spec.prompt or "").lower()
     f = re.search(r"(\d+(?:\.\d+)?)\s*mhz", text)
     d = re.search(r"depth\s*(\d+(?:\.\d+)?)\s*cm", text)
+    if view_of(spec) == "carotid":  # linear 7.5 MHz (5-15), 4 cm deep, focus 2 cm
+        freq = float(np.clip(float(f.group(1)), 5.0, 15.0)) if f else 7.5
+        return Probe(kind="linear", freq_mhz=freq, depth_mm=40.0, focus_mm=20.0,
+                     aperture_mm=10.0, width_mm=40.0, cycles=2.5, lines=192, sample_mm=0.08)
     freq = float(np.clip(float(f.group(1)), 2.0, 6.0)) if f else 3.5
     depth = float(np.clip(float(d.group(1)) * 10, 80.0, 240.0)) if d else 160.0
     return Probe(freq_mhz=freq, depth_mm=depth, focus_mm=min(70.0, depth * 0.55))
@@ -96,13 +114,18 @@ class PhantomUltrasound:
                      ) -> list[RenderResult]:
         return fan_out(self.render, requests, progress, warm=(__name__,), staged=self.render)
 
-    def build(self, request: RenderRequest) -> AbdomenPlane:
+    def build(self, request: RenderRequest) -> AbdomenPlane | NeckPlane:
         spec = request.spec
         if spec.region is not None and spec.region not in REGIONS:
             raise EngineError("This phantom renderer draws abdominal ultrasound (right or left "
                               f"upper quadrant) only; it has no {spec.region.replace('_', ' ')} "
                               "model.")
         rng = np.random.default_rng([request.seed, 16])
+        if view_of(spec) == "carotid":
+            if spec.findings:
+                raise EngineError("The carotid Doppler view has no findings modelled yet "
+                                  "(normal flow only); ask for a normal carotid Doppler.")
+            return build_neck(rng, spec.age or 50, spec.sex or "female")
         lo, hi = AGE_OF_GROUP.get(spec.age_group or "adult", (25, 64))
         age_draw = round(rng.uniform(lo, hi + 0.999))
         sex = spec.sex or ("female" if rng.uniform() < 0.5 else "male")
@@ -130,7 +153,7 @@ class PhantomUltrasound:
         # share one sampling of the plane
         labels, _ = scan_convert(beam_labels, probe, x, y, order=0)
         stone = beam_labels == LABELS["stone"]
-        if stone.any():
+        if isinstance(plane, AbdomenPlane) and stone.any():
             sh = behind(stone) & (beam.excess_loss_db > SHADOW_DB)
             shadow, _ = scan_convert(sh.astype(np.uint8), probe, x, y, order=0)
             labels[(shadow > 0) & (labels != LABELS["stone"])] = LABELS["shadow"]
@@ -139,6 +162,8 @@ class PhantomUltrasound:
 
     def render(self, request: RenderRequest, progress: ProgressFn = no_progress) -> RenderResult:
         fr = self.frame(request, progress)
+        if isinstance(fr.plane, NeckPlane):
+            return self._doppler(request, fr)
         pixels, labels = fr.pixels, fr.labels
         _marks(pixels, labels, fr)
         dr = fr.probe.dynamic_range_db
@@ -166,6 +191,103 @@ class PhantomUltrasound:
         return RenderResult(pixels=pixels, label_map=labels, labels=present_labels,
                             findings=results, pixel_spacing_mm=(fr.px, fr.px), answer_key=key,
                             tags=tags)
+
+
+    def _doppler(self, request: RenderRequest, fr: Frame) -> RenderResult:
+        """Colour Doppler over the B-mode: the flow model's velocity along the steered beam,
+        wrapped at the scale, shown inside the lumens within the colour box."""
+        spec, plane = request.spec, fr.plane
+        assert isinstance(plane, NeckPlane)
+        text = (spec.prompt or "").lower()
+        m = re.search(r"scale\s*(\d+(?:\.\d+)?)\s*cm", text)
+        scale = float(np.clip(float(m.group(1)), 2.0, 150.0)) if m else (
+            10.0 if "alias" in text else 30.0)
+        pixels, labels = fr.pixels, fr.labels
+        _marks(pixels, labels, fr)
+        vx, vy = plane.flow(fr.x, fr.y)
+        v, toward = doppler_velocity(vx, vy, STEER_DEG, scale,
+                                     np.random.default_rng([request.seed, 19]))
+        lumen = np.isin(labels, [NECK_LABELS["carotid_artery"], NECK_LABELS["jugular_vein"]])
+        box = np.abs(fr.x - fr.y * np.float32(np.tan(np.radians(STEER_DEG))) + 3.0) <= 15.0
+        box &= (fr.y >= 4.0) & (fr.y <= 36.0)
+        show = lumen & box & (np.abs(toward) >= 0.1 * scale)
+        rgb = np.repeat(pixels[..., None], 3, axis=2)
+        rgb[show] = colour_map(v, scale)[show]
+        _colour_bar(rgb, labels, fr)
+        results, sentences = [], []
+        for name, label in (("carotid_artery", "carotid_artery"), ("jugular_vein",
+                                                                   "jugular_vein")):
+            meas = doppler_measure(rgb, labels == NECK_LABELS[label], scale)
+            sentences.append(doppler_sentence(name, meas, scale))
+            results.append(FindingResult(name, NECK_LABELS[label], None, None, None,
+                                         sentences[-1], meas))
+        names = {i: k for k, i in NECK_LABELS.items()}
+        present_labels = {int(i): names[int(i)] for i in np.unique(labels) if i}
+        key = (f"Colour Doppler of the common carotid artery, longitudinal, linear "
+               f"{fr.probe.freq_mhz:g} MHz, colour box steered {STEER_DEG:g} degrees, scale "
+               f"+/-{scale:g} cm/s (PRF {prf_hz(scale, fr.probe.freq_mhz) / 1000:.1f} kHz); "
+               f"cranial on the image left. " + " ".join(sentences))
+        tags = {"modality": "US", "engine": "phantom", "region": "carotid", "view": "carotid",
+                "probe": "linear", "frequency_mhz": f"{fr.probe.freq_mhz:g}",
+                "depth_mm": f"{fr.probe.depth_mm:g}", "focus_mm": f"{fr.probe.focus_mm:g}",
+                "dynamic_range_db": f"{fr.probe.dynamic_range_db:g}", "doppler": "colour",
+                "doppler_scale_cm_s": f"{scale:g}", "steer_deg": f"{STEER_DEG:g}",
+                "prf_hz": f"{prf_hz(scale, fr.probe.freq_mhz):.0f}",
+                "sex": plane.sex, "age": str(plane.age)}
+        return RenderResult(pixels=rgb, label_map=labels, labels=present_labels,
+                            findings=results, pixel_spacing_mm=(fr.px, fr.px), answer_key=key,
+                            tags=tags)
+
+
+def doppler_measure(rgb: np.ndarray, lumen: np.ndarray, scale: float) -> dict[str, float]:
+    """From the output colours: the share of the lumen coloured; the direction read where the
+    flow is slow and never aliases (the outer quarter of the lumen, by the wall), as a
+    sonographer reads it; and the share of the central half whose colour is the other sign
+    (aliasing)."""
+    from scipy import ndimage
+
+    r, g, b = (rgb[..., i].astype(int) for i in range(3))
+    coloured = lumen & ((r != g) | (b != g))
+    red, blue = coloured & (r > b), coloured & (b > r)
+    out = {"coloured_percent": round(100.0 * coloured.sum() / max(1, lumen.sum()), 1)}
+    if not coloured.any():
+        return out
+    dist = ndimage.distance_transform_edt(lumen)
+    rim, core = dist <= 0.25 * dist.max(), dist >= 0.5 * dist.max()
+    out["toward_percent"] = round(100.0 * (red & rim).sum() / max(1, (coloured & rim).sum()),
+                                  1)
+    other = blue if out["toward_percent"] >= 50 else red
+    out["aliased_core_percent"] = round(
+        100.0 * (other & core).sum() / max(1, (coloured & core).sum()), 1)
+    return out
+
+
+def doppler_sentence(name: str, m: dict[str, float], scale: float) -> str:
+    what = "Common carotid artery" if name == "carotid_artery" else "Internal jugular vein"
+    if m["coloured_percent"] < 5:
+        return f"{what}: no colour flow at this scale."
+    toward = m["toward_percent"] >= 50
+    head = "toward the head" if name == "carotid_artery" else "toward the heart"
+    colour = "red, toward the probe" if toward else "blue, away from the probe"
+    txt = f"{what}: flow {head} ({colour}) filling {m['coloured_percent']:.0f}% of the lumen"
+    if m.get("aliased_core_percent", 0) > 20:
+        txt += (f"; aliasing in the centre of the stream ({m['aliased_core_percent']:.0f}% "
+                f"wraps to the opposite colour): the velocity exceeds the +/-{scale:g} cm/s "
+                "scale")
+    return txt + "."
+
+
+def _colour_bar(rgb: np.ndarray, labels: np.ndarray, fr: Frame) -> None:
+    """The colour scale at the left edge, outside the field: red (toward) above, blue below."""
+    h, _w = labels.shape
+    rows = np.arange(int(h * 0.08), int(h * 0.40))
+    c0, c1 = 2, max(5, rgb.shape[1] // 64)
+    if (fr.inside[:, :c1 + 1]).any():
+        return
+    v = np.linspace(1.0, -1.0, len(rows), dtype=np.float32)
+    bar = colour_map(v, 1.0)
+    rgb[rows, c0:c1] = bar[:, None, :]
+    labels[rows, c0:c1] = NECK_LABELS["annotation"]
 
 
 def _normal(fr: Frame, labels: np.ndarray) -> str:

@@ -290,4 +290,38 @@ def behind(mask_beam: np.ndarray) -> np.ndarray:
     return seen & ~mask_beam
 
 
-__all__: list[str] = ["BMode", "Probe", "behind", "bmode", "scan_convert"]
+# --- colour Doppler ----------------------------------------------------------------------
+
+def doppler_velocity(vx: np.ndarray, vy: np.ndarray, steer_deg: float, scale_cm_s: float,
+                     rng: np.random.Generator, noise: float = 0.06) -> np.ndarray:
+    """The mean velocity a colour Doppler estimator shows (cm/s, positive toward the probe):
+    the flow's component along the steered beam, the estimator's scatter, then wrapped into
+    the Nyquist range [-scale, scale) (aliasing: c PRF / (4 f0) is the scale)."""
+    st = math.radians(steer_deg)
+    toward = -(vx * np.float32(math.sin(st)) + vy * np.float32(math.cos(st)))
+    est = toward + np.float32(noise * scale_cm_s) * rng.standard_normal(toward.shape,
+                                                                         dtype=np.float32)
+    s = np.float32(scale_cm_s)
+    return (np.mod(est + s, 2 * s) - s).astype(np.float32), toward.astype(np.float32)
+
+
+def colour_map(v: np.ndarray, scale_cm_s: float) -> np.ndarray:
+    """Red (toward the probe) to yellow, blue (away) to cyan, brighter with speed (RGB)."""
+    m = np.clip(np.abs(v) / np.float32(scale_cm_s), 0.0, 1.0)
+    hot = np.round(60 + 195 * np.minimum(m / 0.7, 1.0)).astype(np.uint8)
+    tint = np.round(220 * np.clip((m - 0.7) / 0.3, 0, 1)).astype(np.uint8)
+    out = np.zeros((*v.shape, 3), np.uint8)
+    pos = v >= 0
+    out[..., 0] = np.where(pos, hot, 0)
+    out[..., 2] = np.where(pos, 0, hot)
+    out[..., 1] = tint
+    return out
+
+
+def prf_hz(scale_cm_s: float, freq_mhz: float) -> float:
+    """Pulse repetition frequency whose Nyquist velocity is the scale: v = c PRF / (4 f0)."""
+    return 4.0 * freq_mhz * 1e6 * scale_cm_s / 100.0 / (C_MM_PER_US * 1000.0)
+
+
+__all__: list[str] = ["BMode", "Probe", "behind", "bmode", "colour_map", "doppler_velocity",
+                      "prf_hz", "scan_convert"]
