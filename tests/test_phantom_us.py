@@ -207,3 +207,34 @@ def test_colour_doppler_inside_lumen_direction_and_aliasing(tmp_path, scale):
     m = next(f for f in doc["findings"] if f["name"] == "carotid_artery")["measurements"]
     assert (m["aliased_core_percent"] > 20) == (scale == 10)
     assert ("aliasing" in doc["answer_key"]) == (scale == 10)
+
+
+@pytest.mark.parametrize("prompt, photometric, part", [
+    ("RUQ ultrasound, gallstones", "MONOCHROME2", "ABDOMEN"),
+    ("carotid colour doppler", "RGB", "NECK"),
+])
+def test_us_dicom_says_synthetic_and_conforms(tmp_path, prompt, photometric, part):
+    import subprocess
+
+    import pydicom
+    from tooling import need_program
+
+    from imagine_med.provenance import dicom as D
+
+    spec = parse(prompt)[0].model_copy(update={"width": 128, "height": 128})
+    result = render_case(spec, seed=2)
+    out = D.write_dicom_case(result, tmp_path / "dcm")
+    ds = pydicom.dcmread(out["variant-1.dcm"])
+    assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.6.1" and ds.Modality == "US"
+    assert ds.SyntheticData == "YES" and ds.PhotometricInterpretation == photometric
+    assert ds.BodyPartExamined == part and "Laterality" not in ds
+    region = ds.SequenceOfUltrasoundRegions[0]
+    px = result.variants[0].pixel_spacing_mm[0]
+    assert region.PhysicalUnitsXDirection == 3 and abs(region.PhysicalDeltaX - px / 10) < 1e-6
+    need_program("dciodvfy", "dicom3tools")
+    for name in ("variant-1.dcm", "variant-1.seg.dcm"):
+        run = subprocess.run(["dciodvfy", str(out[name])], capture_output=True, text=True,
+                             timeout=60)
+        errors = [ln for ln in (run.stdout + run.stderr).splitlines()
+                  if ln.startswith("Error") and "(0x0008,0x001c)" not in ln]
+        assert errors == [], (name, errors)
