@@ -238,3 +238,26 @@ def test_us_dicom_says_synthetic_and_conforms(tmp_path, prompt, photometric, par
         errors = [ln for ln in (run.stdout + run.stderr).splitlines()
                   if ln.startswith("Error") and "(0x0008,0x001c)" not in ln]
         assert errors == [], (name, errors)
+
+
+def test_cholecystitis_hydronephrosis_and_cyst_are_measured(tmp_path):
+    size = 192
+    doc = _case("RUQ ultrasound, acute cholecystitis", tmp_path / "c", size)
+    f = doc["findings"][0]
+    assert f["name"] == "cholecystitis" and f["measurements"]["wall_mm"] >= 4
+    assert f["measurements"]["pericholecystic_fluid"] == 1.0
+    assert {"stone", "pericholecystic_fluid"} <= set(doc["labels"].values())
+    grades = {}
+    for sev in ("mild", "severe"):
+        doc = _case(f"renal ultrasound, {sev} hydronephrosis", tmp_path / sev, size)
+        f = doc["findings"][0]
+        grades[sev] = f["measurements"]["pelvis_ap_mm"]
+        if sev == "severe":  # a 7 mm slit at 0.9 mm/px is mostly edge: test the big one
+            pix, lab = _variant(tmp_path / sev, size)
+            assert _mean(pix, lab, "hydronephrosis") < 0.1 * _mean(pix, lab, "liver")
+    assert grades["severe"] > grades["mild"] + 8, grades
+    doc = _case("liver ultrasound, 30 mm cyst", tmp_path / "cyst", size)
+    f = doc["findings"][0]
+    assert abs(f["measurements"]["diameter_mm"] - 30) <= 3
+    assert f["measurements"]["contrast_db"] < -15
+    assert "posterior acoustic enhancement" in doc["answer_key"]

@@ -531,6 +531,14 @@ FINDINGS["gallstones"] = (("gallbladder", "abdomen", "liver"), FINDINGS["gallsto
 FINDINGS["steatosis"] = (FINDINGS["steatosis"][0] + ("abdomen",), FINDINGS["steatosis"][1])
 FINDINGS["ascites"] = (FINDINGS["ascites"][0] + ("liver", "gallbladder"),
                        FINDINGS["ascites"][1])
+FINDINGS["cholecystitis"] = (("gallbladder", "abdomen"), [
+    "cholecystitis", "acute cholecystitis", "calculous cholecystitis",
+    "gallbladder wall thickening"])
+FINDINGS["hydronephrosis"] = (("kidney", "abdomen"), FINDINGS["hydronephrosis"][1] + [
+    "pelvicalyceal dilatation", "dilated renal pelvis", "hydronephrotic"])
+FINDINGS["cyst"] = (FINDINGS["cyst"][0] + ("abdomen", "gallbladder"), FINDINGS["cyst"][1] + [
+    "liver cyst", "hepatic cyst", "renal cyst", "kidney cyst"])
+MODIFIERS["acalculous"] = ["acalculous"]
 LOCATIONS.update({
     "morison_pouch:right": ["morison s pouch", "morisons pouch", "morison pouch",
                             "hepatorenal space", "hepatorenal recess", "hepatorenal pouch"],

@@ -133,7 +133,8 @@ class PhantomUltrasound:
         plane = build_plane(rng, view_of(spec), age, sex)
         frng = np.random.default_rng([request.seed, 17])
         for f in spec.findings:
-            plane.findings.append(us_findings.place(plane, f, frng, spec.prompt or ""))
+            plane.findings.append(us_findings.place(plane, f, frng, spec.prompt or "",
+                                                    spec.region))
         return plane
 
     def frame(self, request: RenderRequest, progress: ProgressFn = no_progress) -> Frame:
@@ -172,8 +173,9 @@ class PhantomUltrasound:
             present, m, bbox = us_findings.measure(p, labels, pixels, fr.px, dr)
             text = us_findings.sentence(p, present, m)
             sentences.append(text)
-            results.append(FindingResult(p.name, LABELS[p.name if p.name != "gallstones"
-                                                            else "stone"],
+            lab_name = {"gallstones": "stone", "cholecystitis": "gallbladder_wall"}.get(
+                p.name, p.name)
+            results.append(FindingResult(p.name, LABELS[lab_name],
                                          bbox, p.side, p.location, text, m))
         names = {v: k for k, v in LABELS.items()}
         present_labels = {int(i): names[int(i)] for i in np.unique(labels) if i}

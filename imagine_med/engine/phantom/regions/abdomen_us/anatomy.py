@@ -32,7 +32,8 @@ LABELS: dict[str, int] = {
     "renal_sinus": 10, "perirenal_fat": 11, "diaphragm": 12, "lung": 13, "portal_vein": 14,
     "hepatic_vein": 15, "bowel": 16, "posterior_muscle": 17,
     "side_marker": 60, "annotation": 61,
-    "stone": 100, "shadow": 101, "free_fluid": 102, "steatosis": 103,
+    "stone": 100, "shadow": 101, "free_fluid": 102, "steatosis": 103, "hydronephrosis": 104,
+    "cyst": 105, "pericholecystic_fluid": 106,
 }
 
 
@@ -93,6 +94,9 @@ class AbdomenPlane:
     fatty_grade: int = 0
     organ_shape: Ellipse | None = None
     gb_neck: Ellipse | None = None  # the neck, toward the porta (image left, deeper)
+    pelvis: list[Ellipse] = field(default_factory=list)  # dilated pelvis and calyces
+    cysts: list[tuple[str, Ellipse]] = field(default_factory=list)  # (organ, shape)
+    pericholecystic_mm: float = 0.0
     findings: list[PlacedFinding] = field(default_factory=list)
     age: int = 45
     sex: str = "female"
@@ -153,14 +157,28 @@ class AbdomenPlane:
                         self._mirror(p, mirror).frac(x, y, soft)))
         out.append(("renal_sinus", t["sinus_fat"], self._mirror(self.sinus, mirror).frac(
             x, y, soft)))
+        if self.pelvis:  # hydronephrosis: urine in the pelvis and calyces
+            f = np.maximum.reduce([e.frac(x, y, soft) for e in self.pelvis])
+            out.append(("hydronephrosis", t["serous_fluid"], f))
+        for organ, e in self.cysts:
+            if organ == "kidney":
+                out.append(("cyst", t["serous_fluid"], e.frac(x, y, soft)))
         for name, v in self.veins:
             e = self._mirror(v, mirror)
             if name == "portal_vein":  # echogenic walls (fibrous sheath)
                 out.append(("portal_vein", t["fibrous"], e.grown(1.4).frac(x, y, soft)))
             out.append((name, t["blood"], e.frac(x, y, soft)))
+        for organ, e in self.cysts:
+            if organ == "liver":  # a thin bright wall round anechoic fluid
+                out.append(("cyst", t["fibrous"], e.grown(0.8).frac(x, y, soft)))
+                out.append(("cyst", t["serous_fluid"], e.frac(x, y, soft)))
         if self.gallbladder is not None:
             g = self.gallbladder
             n = self.gb_neck or g
+            if self.pericholecystic_mm > 0:
+                grow = self.gb_wall_mm + self.pericholecystic_mm
+                out.append(("pericholecystic_fluid", t["serous_fluid"], np.maximum(
+                    g.grown(grow).frac(x, y, soft), n.grown(grow).frac(x, y, soft))))
             out.append(("gallbladder_wall", t["fibrous"], np.maximum(
                 g.grown(self.gb_wall_mm).frac(x, y, soft),
                 n.grown(self.gb_wall_mm).frac(x, y, soft))))

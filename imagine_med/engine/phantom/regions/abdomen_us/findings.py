@@ -27,8 +27,9 @@ from imagine_med.engine.phantom.tissues import TISSUES
 from imagine_med.prompt.spec import Finding
 
 ALIASES = {"gallstones": "gallstones", "ascites": "free_fluid", "free_fluid": "free_fluid",
-           "steatosis": "steatosis"}
-SUPPORTED = ("gallstones", "free_fluid", "steatosis")
+           "steatosis": "steatosis", "hydronephrosis": "hydronephrosis", "cyst": "cyst",
+           "cholecystitis": "cholecystitis"}
+SUPPORTED = ("gallstones", "free_fluid", "steatosis", "hydronephrosis", "cyst", "cholecystitis")
 GRADE_OF = {"mild": 1, "moderate": 2, "severe": 3}
 
 
@@ -39,15 +40,22 @@ def grade_from(finding: Finding, prompt: str) -> int:
     return GRADE_OF.get(finding.severity or "", 1 if finding.severity is None else 2)
 
 
-def place(plane: AbdomenPlane, f: Finding, rng: np.random.Generator, prompt: str
-          ) -> PlacedFinding:
+def place(plane: AbdomenPlane, f: Finding, rng: np.random.Generator, prompt: str,
+          region: str | None = None) -> PlacedFinding:
     name = ALIASES.get(f.name)
     if name is None:
         raise EngineError(f"The ultrasound phantom has no model of {f.name.replace('_', ' ')}; "
-                          f"it draws: gallstones, free fluid (ascites, Morison's pouch), "
-                          f"fatty liver (steatosis).")
+                          f"it draws: gallstones, cholecystitis, free fluid (ascites, Morison's "
+                          f"pouch), fatty liver (steatosis), hydronephrosis, liver or renal "
+                          f"cyst.")
     if name == "gallstones":
         return _stones(plane, f, rng)
+    if name == "hydronephrosis":
+        return _hydro(plane, f)
+    if name == "cyst":
+        return _cyst(plane, f, rng, region)
+    if name == "cholecystitis":
+        return _cholecystitis(plane, f, rng)
     if name == "free_fluid":
         depth = f.size_mm or {"mild": 4.0, "moderate": 9.0, "severe": 16.0}.get(
             f.severity or "moderate", 9.0)
@@ -65,6 +73,70 @@ def place(plane: AbdomenPlane, f: Finding, rng: np.random.Generator, prompt: str
     plane.fatty_grade = grade
     return PlacedFinding("steatosis", "right", "liver", f.modifiers, (0.0, 60.0, 0.0),
                          {"grade": float(grade)})
+
+
+def _hydro(plane: AbdomenPlane, f: Finding) -> PlacedFinding:
+    """Urine distends the pelvis (and, from moderate, the calyces, which balloon into the
+    pyramids; severe thins the cortex): grade 1-3 from mild/moderate/severe."""
+    grade = GRADE_OF.get(f.severity or "moderate", 2)
+    k, sn = plane.kidney, plane.sinus
+    ap = {1: 7.0, 2: 13.0, 3: 22.0}[grade]  # renal pelvis AP diameter (mm)
+    plane.pelvis.append(Ellipse(sn.cx, sn.cy, sn.a * (0.55 + 0.12 * grade), ap / 2, sn.angle))
+    if grade >= 2:
+        for p in plane.pyramids:
+            px, py = sn.cx + 0.8 * (p.cx - sn.cx), sn.cy + 0.8 * (p.cy - sn.cy)
+            r = 1.5 + 1.8 * grade
+            # each calyx joined to the pelvis by its infundibulum
+            plane.pelvis.append(Ellipse((px + sn.cx) / 2, (py + sn.cy) / 2,
+                                        float(np.hypot(px - sn.cx, py - sn.cy)) / 2, 1.2 * grade,
+                                        float(np.arctan2(py - sn.cy, px - sn.cx))))
+            plane.pelvis.append(Ellipse(px, py, r * 1.2, r, p.angle))
+    if grade == 3:
+        plane.pyramids = []
+    return PlacedFinding("hydronephrosis", "left" if plane.view == "luq" else "right", "kidney",
+                         f.modifiers, (k.cx, k.cy, 0.0), {"grade": float(grade),
+                                                          "pelvis_ap_mm": ap})
+
+
+def _cyst(plane: AbdomenPlane, f: Finding, rng: np.random.Generator, region: str | None
+          ) -> PlacedFinding:
+    """A simple cyst: anechoic, round, thin-walled, with enhancement behind it; in the kidney
+    (renal prompts) at a pole, else in the liver away from the gallbladder."""
+    d = float(np.clip(f.size_mm or {"mild": 15.0, "moderate": 25.0, "severe": 45.0}.get(
+        f.severity or "moderate", 25.0), 5.0, 80.0))
+    r = d / 2
+    if region == "kidney" or f.location == "kidney" or plane.gallbladder is None:
+        k = plane.kidney
+        cx, cy = k.point(np.pi * rng.uniform(0.85, 1.15), 0.85)
+        organ = "kidney"
+    else:
+        g = plane.gallbladder
+        cy = float(min(g.cy + g.b + r + rng.uniform(6.0, 12.0),
+                       plane.kidney.cy - plane.kidney.b - r - 8))
+        cy = max(cy, sum(plane.wall) + r + 6.0)
+        reach = (plane.radius_mm + cy) * 0.45 - r - 3.0  # inside the 60-degree sector
+        cx = float(np.clip(g.cx + g.a * 0.6 + rng.uniform(-5.0, 10.0), -reach, reach))
+        organ = "liver"
+    plane.cysts.append((organ, Ellipse(float(cx), float(cy), r, r * rng.uniform(0.85, 1.0),
+                                       rng.uniform(0, np.pi))))
+    return PlacedFinding("cyst", "left" if plane.view == "luq" else "right", organ,
+                         f.modifiers, (float(cx), float(cy), 0.0), {"diameter_mm": d})
+
+
+def _cholecystitis(plane: AbdomenPlane, f: Finding, rng: np.random.Generator
+                   ) -> PlacedFinding:
+    """Acute (calculous) cholecystitis: the wall thickened (mild 4, moderate 5.5, severe 7 mm),
+    a rim of pericholecystic fluid, and a stone unless 'acalculous' or stones are asked."""
+    if plane.gallbladder is None:
+        raise EngineError("Cholecystitis is drawn on a right upper quadrant view.")
+    wall = {"mild": 4.0, "moderate": 5.5, "severe": 7.0}.get(f.severity or "moderate", 5.5)
+    plane.gb_wall_mm = float(np.clip(f.size_mm or wall, 3.5, 12.0))
+    plane.pericholecystic_mm = 2.5 if (f.severity or "moderate") != "mild" else 1.5
+    g = plane.gallbladder
+    if not plane.stones and "acalculous" not in f.modifiers:
+        _stones(plane, Finding(name="gallstones", size_mm=10.0), rng)
+    return PlacedFinding("cholecystitis", "right", "gallbladder", f.modifiers,
+                         (g.cx, g.cy, 0.0), {"wall_mm": plane.gb_wall_mm})
 
 
 def _stones(plane: AbdomenPlane, f: Finding, rng: np.random.Generator) -> PlacedFinding:
@@ -128,14 +200,37 @@ def measure(p: PlacedFinding, labels: np.ndarray, grey: np.ndarray, px: float, d
             dist = ndimage.distance_transform_edt(mask)
             m["depth_mm"] = round(float(dist.max()) * 2 * px, 1)
             m["area_mm2"] = round(float(mask.sum()) * px * px, 0)
+    elif p.name == "hydronephrosis":
+        mask = labels == LABELS["hydronephrosis"]
+        if mask.any():
+            pieces, n = ndimage.label(mask)
+            sizes = ndimage.sum(mask, pieces, range(1, n + 1))
+            big = pieces == (int(np.argmax(sizes)) + 1)
+            m["pelvis_ap_mm"] = round(float(ndimage.distance_transform_edt(big).max()) * 2 * px,
+                                      1)
+            m["grade"] = p.params.get("grade", 0.0)
+    elif p.name == "cyst":
+        mask = labels == LABELS["cyst"]
+        if mask.any():
+            ys, xs = np.nonzero(mask)
+            m["diameter_mm"] = round(float(max(np.ptp(ys), np.ptp(xs)) + 1) * px, 1)
+            inner = ndimage.binary_erosion(mask, iterations=2)
+            liver = labels == LABELS["liver"]
+            if inner.any() and liver.any():
+                m["contrast_db"] = round(_db(grey, inner, dr) - _db(grey, liver, dr), 1)
+    elif p.name == "cholecystitis":
+        wall = labels == LABELS["gallbladder_wall"]
+        if wall.any():
+            m["wall_mm"] = round(float(ndimage.distance_transform_edt(wall).max()) * 2 * px, 1)
+        m["pericholecystic_fluid"] = float((labels == LABELS["pericholecystic_fluid"]).any())
     elif p.name == "steatosis":
         mask = labels == LABELS["liver"]
         cortex = labels == LABELS["kidney_cortex"]
         if mask.any() and cortex.any():
             m["liver_kidney_db"] = round(_db(grey, mask, dr) - _db(grey, cortex, dr), 1)
         m["grade"] = p.params.get("grade", 0.0)
-    lab = LABELS["stone"] if p.name == "gallstones" else LABELS.get(
-        p.name if p.name != "steatosis" else "liver")
+    lab = {"gallstones": LABELS["stone"], "steatosis": LABELS["liver"],
+           "cholecystitis": LABELS["gallbladder_wall"]}.get(p.name, LABELS.get(p.name))
     ys, xs = np.nonzero(labels == lab)
     bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) if len(xs) \
         else None
@@ -175,6 +270,29 @@ def sentence(p: PlacedFinding, present: bool, m: dict[str, float]) -> str:
         return txt + ("The gallbladder wall is thin; no pericholecystic fluid (cholelithiasis "
                       "without sonographic signs of cholecystitis; stones move when the "
                       "patient turns).")
+    if p.name == "hydronephrosis":
+        if not present:
+            return "The requested hydronephrosis is not in this plane."
+        grade = int(m["grade"])
+        what = {1: "mild (grade 1): the renal pelvis alone is distended",
+                2: "moderate (grade 2): the pelvis and calyces are dilated, cortex preserved",
+                3: "severe (grade 3): ballooned calyces with a thinned cortex"}[grade]
+        return (f"Hydronephrosis, {what}; renal pelvis {m['pelvis_ap_mm']:.0f} mm "
+                "anteroposterior.")
+    if p.name == "cyst":
+        if not present:
+            return "The requested cyst is not in this plane."
+        where = "renal" if p.location == "kidney" else "hepatic"
+        c = f", {-m['contrast_db']:.0f} dB below the liver" if "contrast_db" in m else ""
+        return (f"A simple {where} cyst, {m['diameter_mm']:.0f} mm: anechoic{c}, thin-walled, "
+                "with posterior acoustic enhancement.")
+    if p.name == "cholecystitis":
+        if "wall_mm" not in m:
+            return "The gallbladder is not in this plane."
+        fluid = " with pericholecystic fluid" if m.get("pericholecystic_fluid") else ""
+        return (f"The gallbladder wall is thickened to {m['wall_mm']:.0f} mm (normal < 3 mm)"
+                f"{fluid}: acute cholecystitis (a sonographic Murphy's sign is elicited at "
+                "the bedside, not seen on a still image).")
     if p.name == "free_fluid":
         space = "splenorenal space" if p.location == "splenorenal" else \
             "hepatorenal space (Morison's pouch)"
