@@ -536,8 +536,7 @@ FINDINGS["cholecystitis"] = (("gallbladder", "abdomen"), [
     "gallbladder wall thickening"])
 FINDINGS["hydronephrosis"] = (("kidney", "abdomen"), FINDINGS["hydronephrosis"][1] + [
     "pelvicalyceal dilatation", "dilated renal pelvis", "hydronephrotic"])
-FINDINGS["cyst"] = (FINDINGS["cyst"][0] + ("abdomen", "gallbladder"), FINDINGS["cyst"][1] + [
-    "liver cyst", "hepatic cyst", "renal cyst", "kidney cyst"])
+FINDINGS["cyst"] = (FINDINGS["cyst"][0] + ("abdomen", "gallbladder"), FINDINGS["cyst"][1])
 MODIFIERS["acalculous"] = ["acalculous"]
 LOCATIONS.update({
     "morison_pouch:right": ["morison s pouch", "morisons pouch", "morison pouch",
