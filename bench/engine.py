@@ -45,6 +45,8 @@ JOBS = [
         Finding(name="steatosis", extent=0.6, modifiers=("macrovesicular",)),)}, 1.0),
     ("histo", "HER2 IHC", {"region": "breast", "stain": "ihc",
                            "prompt": "breast carcinoma, IHC HER2 3+"}, 1.0),
+    # abdominal ultrasound (issue 16): RUQ B-mode, 4 variants, goal 0.5 s in one process
+    ("us", "US RUQ", {"region": "gallbladder"}, 0.5),
 ]
 
 
@@ -71,7 +73,8 @@ def _time_jobs(spec: CaseSpec, repeats: int) -> tuple[list[float], list[float]]:
     return sorted(times), cpu
 
 
-def bench(repeats: int, sizes: list[int], with_finding: bool, pool: int) -> None:
+def bench(repeats: int, sizes: list[int], with_finding: bool, pool: int,
+          only: str = "") -> None:
     findings = (Finding(name="consolidation", laterality="right", location="rul"),) \
         if with_finding else ()
     what = "RUL consolidation" if findings else "none"
@@ -83,6 +86,8 @@ def bench(repeats: int, sizes: list[int], with_finding: bool, pool: int) -> None
           f"{'pool s':>7} {'p95 s':>7} {'ratio':>6} {'goal s':>7}")
     for size in sizes:
         for modality, name, extra, goal in JOBS:
+            if only and only.lower() not in name.lower():
+                continue
             extra = {"region": "chest", **extra}
             own = extra.pop("findings", None)
             spec = CaseSpec(modality=modality, width=size, height=size,
@@ -106,8 +111,10 @@ def main() -> None:
     ap.add_argument("--sizes", default="512,1024")
     ap.add_argument("--finding", action="store_true", help="add a RUL consolidation")
     ap.add_argument("--processes", type=int, default=2, help="render processes for the pool")
+    ap.add_argument("--only", default="", help="rows whose view name contains this (e.g. US)")
     args = ap.parse_args()
-    bench(args.repeats, [int(s) for s in args.sizes.split(",")], args.finding, args.processes)
+    bench(args.repeats, [int(s) for s in args.sizes.split(",")], args.finding, args.processes,
+          args.only)
 
 
 if __name__ == "__main__":

@@ -124,12 +124,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("out_dir", nargs="?", default="docs/gallery")
     ap.add_argument("--size", type=int, default=176)
     ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--sheets", default="pa,lateral,ct,head")
+    ap.add_argument("--sheets", default="pa,lateral,ct,head,us")
     args = ap.parse_args(argv)
-    sheets = tuple(s for s in args.sheets.split(",") if s and s != "head")
+    sheets = tuple(s for s in args.sheets.split(",") if s and s not in ("head", "us"))
     paths = build_sheets(Path(args.out_dir), args.size, seed=args.seed, sheets=sheets)
     if "head" in args.sheets.split(","):
         paths.append(build_head_sheet(Path(args.out_dir), args.size, args.seed))
+    if "us" in args.sheets.split(","):  # issue 16: abdominal ultrasound (gallery_us.py)
+        from imagine_med.engine.phantom.gallery_us import build_us_sheet
+
+        paths.append(build_us_sheet(Path(args.out_dir), seed=args.seed))
     for p in paths:
         print(f"{p} ({p.stat().st_size // 1024} KiB)")
     return 0

@@ -73,6 +73,11 @@ add(Offer("phantom", "ct", "brain", "imagine_med.engine.phantom.renderer_head:he
           planes=("axial", "coronal", "sagittal")))
 add(Offer("phantom", "mri", "brain", "imagine_med.engine.phantom.renderer_head:mri_renderer",
           planes=("axial", "coronal", "sagittal")))
+# Abdominal ultrasound (regions/abdomen_us, issue 16): one B-mode renderer draws the right
+# upper quadrant (liver, gallbladder, right kidney, Morison's pouch) for the parser's
+# gallbladder, liver, kidney and abdomen regions, and the left upper quadrant for the spleen.
+for _r in ("gallbladder", "liver", "kidney", "abdomen", "spleen", "carotid"):
+    add(Offer("phantom", "us", _r, "imagine_med.engine.phantom.renderer_us:us_renderer"))
 
 # The diffusion engine: one local checkpoint serves every modality and region through
 # per-modality prompt templates; all rows share one loaded model.

@@ -522,3 +522,44 @@ MODIFIERS.update({"bridging": ["bridging"], "periportal": ["periportal", "peri p
 for _phrase in ("her2", "her 2", "her2 neu", "erbb2", "ki 67", "ki67", "mib 1",
                 "estrogen receptor", "oestrogen receptor", "progesterone receptor"):
     COMPOUNDS[_phrase] = {"stain": "ihc"}
+# --- ultrasound of the upper abdomen (issue 16), kept in one block ---
+COMPOUNDS.update({
+    "fast scan": {"modality": "us", "region": "abdomen"},
+    "fast exam": {"modality": "us", "region": "abdomen"},
+    "fast examination": {"modality": "us", "region": "abdomen"},
+    "fast ultrasound": {"modality": "us", "region": "abdomen"},
+    "fast view": {"modality": "us", "region": "abdomen"},
+    "efast": {"modality": "us", "region": "abdomen"},
+    "e fast": {"modality": "us", "region": "abdomen"},
+})
+REGIONS["abdomen"] += ["ruq", "right upper quadrant", "luq", "left upper quadrant",
+                       "upper abdomen", "upper abdominal"]
+REGIONS["spleen"] = ["spleen", "splenic"]
+REGIONS["carotid"] = ["carotid", "carotids", "carotid artery", "carotid arteries", "cca",
+                      "common carotid", "common carotid artery"]
+REGION_MODALITIES["carotid"] = frozenset({"us", "ct", "mri"})
+REGION_DEFAULT_MODALITY["carotid"] = "us"
+COMPOUNDS.update({"colour doppler": {"modality": "us"}, "color doppler": {"modality": "us"},
+                  "duplex": {"modality": "us"}, "duplex ultrasound": {"modality": "us"}})
+REGION_MODALITIES["spleen"] = frozenset({"ct", "mri", "us"})
+FINDINGS["free_fluid"] = (("abdomen",), [
+    "free fluid", "free intraperitoneal fluid", "intraperitoneal fluid", "haemoperitoneum",
+    "hemoperitoneum", "intra abdominal fluid", "positive fast"])
+FINDINGS["gallstones"] = (("gallbladder", "abdomen", "liver"), FINDINGS["gallstones"][1] + [
+    "gallbladder stones", "gallbladder stone", "biliary calculi"])
+FINDINGS["steatosis"] = (FINDINGS["steatosis"][0] + ("abdomen",), FINDINGS["steatosis"][1])
+FINDINGS["ascites"] = (FINDINGS["ascites"][0] + ("liver", "gallbladder"),
+                       FINDINGS["ascites"][1])
+FINDINGS["cholecystitis"] = (("gallbladder", "abdomen"), [
+    "cholecystitis", "acute cholecystitis", "calculous cholecystitis",
+    "gallbladder wall thickening"])
+FINDINGS["hydronephrosis"] = (("kidney", "abdomen"), FINDINGS["hydronephrosis"][1] + [
+    "pelvicalyceal dilatation", "dilated renal pelvis", "hydronephrotic"])
+FINDINGS["cyst"] = (FINDINGS["cyst"][0] + ("abdomen", "gallbladder"), FINDINGS["cyst"][1])
+MODIFIERS["acalculous"] = ["acalculous"]
+LOCATIONS.update({
+    "morison_pouch:right": ["morison s pouch", "morisons pouch", "morison pouch",
+                            "hepatorenal space", "hepatorenal recess", "hepatorenal pouch"],
+    "splenorenal:left": ["splenorenal", "splenorenal recess", "splenorenal space",
+                         "perisplenic", "splenorenal angle"],
+})

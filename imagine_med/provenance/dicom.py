@@ -275,6 +275,8 @@ def build_dataset(
     labelled = add_label_band(display) if posted is None else posted
     ds = _base(job_id, iod, variant, sex, description)
     # CT is marked in HU below; everything else stores the marked display image.
+    if iod.modality == "US" and v.pixels.ndim == 3:  # colour Doppler: an RGB US image
+        iod = Iod(iod.sop_class, "US", "rgb")
     marked_img = labelled if iod.kind == "ct" or posted is not None else (
         mark_image(labelled, job_id, variant, key, key_id) or labelled
     )
@@ -350,7 +352,42 @@ def build_dataset(
         ds.PixelData = rgb.tobytes()
     if iod.modality == "US":
         ds.LossyImageCompression = "00"
+        _us_modules(ds, v.tags, v.pixel_spacing_mm)
     return ds
+
+
+# Ultrasound (issue 16): the engine's region -> Body Part Examined (unpaired: no Laterality)
+US_BODY_PART = {"ruq": "ABDOMEN", "luq": "ABDOMEN", "carotid": "NECK"}
+
+
+def _us_modules(ds: Dataset, tags: dict[str, str], spacing: tuple[float, float]) -> None:
+    """US Image attributes from the engine's tags: body part, and a US Region Calibration region
+    over the whole image with its physical spacing (cm) and transducer frequency, so a viewer's
+    calipers measure in centimetres."""
+    part = US_BODY_PART.get(str(tags.get("region", "")).lower())
+    if part:  # an unpaired body part: Laterality absent, not empty
+        ds.BodyPartExamined = part
+        if "Laterality" in ds:
+            del ds.Laterality
+    if "AcquisitionContextSequence" in ds:
+        del ds.AcquisitionContextSequence
+    region = Dataset()
+    region.RegionSpatialFormat = 1  # 2D
+    region.RegionDataType = 2 if tags.get("doppler") else 1  # colour flow / tissue
+    region.RegionFlags = 0
+    region.RegionLocationMinX0 = 0
+    region.RegionLocationMinY0 = 0
+    region.RegionLocationMaxX1 = int(ds.Columns) - 1
+    region.RegionLocationMaxY1 = int(ds.Rows) - 1
+    region.PhysicalUnitsXDirection = 3  # cm
+    region.PhysicalUnitsYDirection = 3
+    region.PhysicalDeltaX = float(spacing[1]) / 10.0
+    region.PhysicalDeltaY = float(spacing[0]) / 10.0
+    region.ReferencePixelX0 = 0
+    region.ReferencePixelY0 = 0
+    if tags.get("frequency_mhz"):
+        region.TransducerFrequency = round(float(tags["frequency_mhz"]) * 1000)  # kHz
+    ds.SequenceOfUltrasoundRegions = [region]
 
 
 def _dx_modules(ds: Dataset) -> None:

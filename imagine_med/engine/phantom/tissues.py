@@ -144,3 +144,77 @@ STAIN_COLUMNS: dict[str, tuple[float, float, float, float]] = {
     "kupffer_cytoplasm": (0.08, 0.22, 0.0, 0.35),
     "fat": (0.0, 0.0, 0.0, 0.0),
 }
+# --- ultrasound (issue 16): the acoustic column, and the abdominal tissues the RUQ needs ---
+# physics.md "Ultrasound": impedance Z (MRayl) and attenuation (dB/cm/MHz): fat 1.38 / 0.5-0.6,
+# water 1.48 / 0.002, blood 1.61 / 0.15-0.2, liver 1.65 / 0.5-0.9, kidney 1.62 / ~1,
+# muscle 1.70 / 1-1.3, bone 7.8 / 5-20, air 0.0004, lung 0.18 / ~40. Scatter (relative, from
+# "Ultrasound additions"): liver moderate (the reference, 1.0), spleen a little below it in
+# brightness (the oracle order liver >= spleen), renal cortex below liver, medulla below cortex,
+# renal sinus fat high, bile/urine/blood anechoic. `density` is the fraction of beam samples
+# holding a scatterer (1: fully developed speckle; sparse fat gives sub-Rayleigh dots) and
+# `strength` its RMS amplitude, so a tissue's mean backscattered intensity is strength^2.
+
+
+@dataclass(frozen=True)
+class Acoustic:
+    """Acoustic properties: `z` MRayl, `alpha` dB/cm/MHz, scatter `density` (0-1), `strength`."""
+
+    z: float
+    alpha: float
+    density: float
+    strength: float
+
+
+def _soft(name: str, hu: float, pd: float, t1: tuple[float, float], t2: tuple[float, float]
+          ) -> Tissue:
+    """An abdominal soft tissue: HU from physics.md, MR values rough (not used by ultrasound)."""
+    return Tissue(name, hu, _mr(pd, t1, t2, (t2[0] * 0.6, t2[1] * 0.5), 1100))
+
+
+for _t in (
+    _soft("liver", 55.0, 0.8, (580, 810), (45, 40)),
+    _soft("spleen", 45.0, 0.85, (1060, 1330), (80, 75)),
+    _soft("kidney_cortex", 30.0, 0.85, (970, 1140), (85, 80)),
+    _soft("kidney_medulla", 30.0, 0.9, (1400, 1550), (95, 90)),
+    _soft("sinus_fat", -60.0, 0.95, (330, 400), (70, 90)),  # renal sinus: fat + fibrous septa
+    _soft("fibrous", 60.0, 0.6, (900, 1100), (40, 38)),  # walls, capsules, fascia
+    _soft("bile", 10.0, 1.0, (2800, 3000), (1500, 1500)),
+    _soft("serous_fluid", 8.0, 1.0, (3500, 3700), (1800, 1800)),  # free fluid, ascites
+    _soft("mesenteric_fat", -80.0, 0.95, (330, 400), (70, 90)),  # bowel mesentery
+    _soft("gallstone", 250.0, 0.05, (1000, 1200), (1.0, 1.0)),  # mixed stone, calcified rim
+):
+    TISSUES.setdefault(_t.name, _t)
+
+ACOUSTIC: dict[str, Acoustic] = {
+    "air": Acoustic(0.0004, 40.0, 0.0, 0.0),
+    "fat": Acoustic(1.38, 0.55, 0.06, 0.9),  # subcutaneous: dark with sparse bright septa
+    "skin": Acoustic(1.70, 1.0, 1.0, 1.6),
+    "muscle": Acoustic(1.70, 1.15, 0.5, 0.55),
+    "blood": Acoustic(1.61, 0.18, 1.0, 0.012),
+    "liver": Acoustic(1.65, 0.6, 1.0, 1.0),
+    "spleen": Acoustic(1.64, 0.6, 1.0, 0.9),
+    "kidney_cortex": Acoustic(1.62, 1.0, 1.0, 0.72),
+    "kidney_medulla": Acoustic(1.62, 1.0, 1.0, 0.33),
+    "sinus_fat": Acoustic(1.45, 0.6, 1.0, 3.4),
+    "fibrous": Acoustic(1.75, 1.2, 1.0, 1.8),
+    "mesenteric_fat": Acoustic(1.42, 0.6, 0.12, 2.6),
+    "bile": Acoustic(1.49, 0.01, 1.0, 0.006),
+    "serous_fluid": Acoustic(1.48, 0.005, 1.0, 0.006),
+    "gallstone": Acoustic(4.0, 12.0, 1.0, 2.5),
+    "cortical_bone": Acoustic(7.8, 12.0, 1.0, 2.5),
+}
+# fatty liver grades 1-3: fat droplets scatter more (about +4 dB a grade) and attenuate more
+# (grade 3 hides the diaphragm: physics.md "Fatty liver grades")
+for _g in (1, 2, 3):
+    TISSUES.setdefault(f"liver_fatty_{_g}", changed(TISSUES["liver"], f"liver_fatty_{_g}",
+                                                     hu_delta=-18.0 * _g))
+    ACOUSTIC[f"liver_fatty_{_g}"] = Acoustic(1.64, 0.6 + 0.22 * _g, 1.0, 10 ** (4.0 * _g / 20))
+
+
+def acoustic(t: Tissue) -> Acoustic:
+    """The acoustic row of `t` (a changed tissue carries its own in ACOUSTIC, else its base's:
+    names such as 'liver_fatty_2' fall back to 'liver')."""
+    row = ACOUSTIC.get(t.name)
+    if row is None:
+        row = ACOUSTIC.get(t.name.split("_fatty")[0], ACOUSTIC["liver"])
+    return row

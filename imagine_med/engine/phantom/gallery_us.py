@@ -1,0 +1,55 @@
+"""The ultrasound contact sheet (docs/gallery/phantom-us.png): one tile per finding and view,
+in colour (Doppler tiles)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from imagine_med.engine.base import RenderRequest
+from imagine_med.engine.registry import get_renderer
+from imagine_med.prompt import parse
+
+US_TILES: dict[str, str] = {
+    "normal RUQ": "RUQ ultrasound",
+    "gallstone 14 mm": "RUQ ultrasound, 14 mm gallstone",
+    "multiple gallstones": "RUQ ultrasound, moderate gallstones",
+    "fatty liver gr 1": "RUQ ultrasound, fatty liver grade 1",
+    "fatty liver gr 3": "RUQ ultrasound, fatty liver grade 3",
+    "cholecystitis": "RUQ ultrasound, acute cholecystitis",
+    "liver cyst 30 mm": "liver ultrasound, 30 mm cyst",
+    "hydronephrosis gr 2": "renal ultrasound, moderate hydronephrosis",
+    "hydronephrosis gr 3": "renal ultrasound, severe hydronephrosis",
+    "renal cyst": "renal ultrasound, renal cyst",
+    "FAST Morison 10 mm": "FAST scan, 10 mm free fluid in Morison's pouch",
+    "FAST LUQ normal": "FAST scan, left upper quadrant",
+    "FAST splenorenal": "FAST scan, large free fluid in the splenorenal recess",
+    "carotid colour": "carotid colour doppler",
+    "carotid aliasing": "carotid colour doppler with aliasing",
+}
+
+
+def _tile(prompt: str, caption: str, size: int, seed: int) -> Image.Image:
+    spec = parse(prompt)[0].model_copy(update={"seed": seed, "sex": "male", "age": 52})
+    res = get_renderer("phantom", spec.modality, spec.region).render(
+        RenderRequest(spec=spec, seed=seed, width=size, height=size))
+    img = Image.fromarray(res.pixels).convert("RGB")
+    d = ImageDraw.Draw(img)
+    font = ImageFont.load_default(size=max(9, size // 14))
+    d.rectangle([0, size - size // 9, size, size], fill=0)
+    d.text((3, size - size // 9), caption, fill=(255, 255, 255), font=font)
+    return img
+
+
+def build_us_sheet(out_dir: Path, size: int = 256, seed: int = 11, cols: int = 5) -> Path:
+    tiles = [_tile(prompt, caption, size, seed) for caption, prompt in US_TILES.items()]
+    rows, g = -(-len(tiles) // cols), 2
+    canvas = Image.new("RGB", (cols * size + (cols - 1) * g, rows * size + (rows - 1) * g),
+                       (40, 40, 40))
+    for i, t in enumerate(tiles):
+        canvas.paste(t, ((i % cols) * (size + g), (i // cols) * (size + g)))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "phantom-us.png"
+    canvas.save(path, optimize=True)
+    return path

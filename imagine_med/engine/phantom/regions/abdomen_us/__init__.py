@@ -1,0 +1,1 @@
+"""Abdominal ultrasound views (issue 16): right upper quadrant, FAST, left upper quadrant."""

@@ -1,0 +1,1 @@
+"""Linear-probe vessel views with colour Doppler (issue 16): the carotid and jugular."""
