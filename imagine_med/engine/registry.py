@@ -256,3 +256,7 @@ def forget(engine: str, modality: str) -> None:
     """Drop warm renderers of (engine, modality): the next job builds afresh."""
     with _lock:
         _cache.pop((engine, modality), None)
+
+# The fundus (regions/retina, issue 17): colour fundus photographs of one seeded eye.
+add(Offer("phantom", "fundus", "retina",
+          "imagine_med.engine.phantom.renderer_fundus:fundus_renderer"))
