@@ -123,7 +123,8 @@ def draw_labels(eye: EyeModel, g: Geometry) -> np.ndarray:
         if les.kind not in late:
             _draw_lesion(d, g, les, LABELS[les.kind])
     radii = _radius_with_beads(eye)
-    for b in eye.vessels:
+    # veins first: an artery crosses in front of its vein (and nicks it in hypertension)
+    for b in sorted(eye.vessels, key=lambda b: b.kind != "vein"):
         _vessel_lines(d, g, b, 1.0, lambda _w, b=b: LABELS[b.kind])
     for les in eye.lesions:
         if les.kind == "venous_beading":

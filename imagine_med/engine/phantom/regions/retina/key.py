@@ -77,8 +77,11 @@ def rims(labels: np.ndarray, geo: dict[str, float], px: float) -> dict[str, floa
 
 def vessel_calibre(labels: np.ndarray, geo: dict[str, float], px: float
                    ) -> dict[str, float]:
-    """Mean calibre (mm) of the four widest arteries and veins crossing the ring 1.0-1.5 DD
-    from the disc centre (zone B: 0.5-1 DD from the margin), and their ratio."""
+    """Mean calibre (mm) of the two widest arteries and veins crossing the ring 1.0-1.5 DD
+    from the disc centre (zone B: 0.5-1 DD from the margin), and their ratio. A piece's
+    calibre is its area over its length, the length from the spread of its pixels along
+    its main axis (a bar of length l has variance l^2/12): sub-pixel, whatever the angle.
+    Pieces touching the other kind (a crossing cuts the one behind) are left out."""
     if "disc_fovea_dd" not in geo:
         return {}
     dd = (geo["disc_height_mm"] + geo["disc_width_mm"]) / 2 / px
@@ -88,13 +91,28 @@ def vessel_calibre(labels: np.ndarray, geo: dict[str, float], px: float
     ring = (r >= 1.0 * dd) & (r < 1.5 * dd)
     out = {}
     for kind in ("artery", "vein"):
-        mask = ring & np.isin(labels, (LABELS[kind],) if kind == "artery"
-                              else (LABELS["vein"], LABELS["venous_beading"]))
-        lab, n = ndimage.label(mask, EIGHT)
-        if n == 0:
+        full = np.isin(labels, (LABELS[kind],) if kind == "artery"
+                       else (LABELS["vein"], LABELS["venous_beading"]))
+        other = np.isin(labels, (LABELS["vein"], LABELS["venous_beading"])
+                        if kind == "artery" else (LABELS["artery"],))
+        lab, n = ndimage.label(ring & full, EIGHT)
+        pieces = []
+        for sl, i in zip(ndimage.find_objects(lab), range(1, n + 1), strict=True):
+            grown = tuple(slice(max(0, x.start - 1), x.stop + 1) for x in sl)
+            cut = (ndimage.binary_dilation(lab[grown] == i, EIGHT) & other[grown]).sum()
+            ys, xs = np.nonzero(lab[sl] == i)
+            if len(ys) < 8:
+                continue
+            lam = np.linalg.eigvalsh(np.cov(np.stack([xs, ys]).astype(float)))
+            length = math.sqrt(12 * max(lam[-1], 1e-6))  # a bar's length from its spread
+            if length >= 0.35 * dd:  # pieces crossing most of the ring's width
+                # a crossing vessel in front hides about its own width of this one
+                pieces.append((len(ys), (len(ys) + 0.5 * cut) / length))
+        if not pieces:
             return {}
-        areas = np.sort(np.bincount(lab.ravel())[1:])[::-1]
-        out[f"{kind}_calibre_mm"] = float(areas[:4].mean()) / (0.5 * dd) * px
+        # the two widest: the temporal arcade vessels (a crossing only narrows a piece)
+        widths = sorted((w_ for _, w_ in pieces), reverse=True)[:2]
+        out[f"{kind}_calibre_mm"] = float(np.mean(widths)) * px
     out["va_ratio"] = out["vein_calibre_mm"] / out["artery_calibre_mm"]
     return out
 

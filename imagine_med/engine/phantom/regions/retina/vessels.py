@@ -26,8 +26,10 @@ from imagine_med.engine.phantom.regions.retina.eye import (
 STEP = 0.08  # mm between centreline points
 MIN_RADIUS = 0.012
 # arcade calibres at the disc margin (diameters, mm): Knudtson's CRAE ~150 um and CRVE ~230 um
-# are equivalents of two such branches (0.88 and 0.95 x the root of the sum of squares)
-ARCADE_D = {"artery": (0.118, 0.090), "vein": (0.172, 0.130)}  # (temporal, nasal)
+# are equivalents of the temporal and nasal branch (0.88 and 0.95 x root of sum of squares:
+# 0.141 and 0.234 mm here)
+ARCADE_D = {"artery": (0.125, 0.100), "vein": (0.195, 0.150)}  # (temporal, nasal)
+VA_RATIO = (1.4, 1.55)  # vein/artery calibre at the disc (physics.md: ~2:3)
 MURRAY = {"artery": RETINA["murray_artery"][0], "vein": RETINA["murray_vein"][0]}
 
 
@@ -65,15 +67,16 @@ class _Tree:
             return True
         return math.hypot(u - fu, v - fv) < VESSEL_STOP_FROM_FOVEA + r
 
-    def arcade(self, sign: int, r0: float, phase: float, offset: float) -> list:
+    def arcade(self, sign: int, r0: float, phase: float, offset: float,
+               start: tuple[float, float]) -> list:
         """A temporal arcade in polar steps about the fovea (sign +1 superior, -1 inferior):
         it leaves the disc vertically, closes to ~3.6-4.2 mm from the fovea above (below)
         it and opens again temporally."""
         eye, rng = self.eye, self.rng
         fu, fv = eye.fovea
         d = eye.disc
-        rho_d = math.hypot(d.cup_cu - fu, d.cup_cv - fv)
-        phi_d = math.atan2(-(d.cup_cv - fv), d.cup_cu - fu)
+        rho_d = math.hypot(start[0] - fu, start[1] - fv)
+        phi_d = math.atan2(-(start[1] - fv), start[0] - fu)
         rho_min = float(rng.uniform(3.5, 4.1)) + offset
         pts, rad = [], []
         phi = phi_d
@@ -128,7 +131,10 @@ class _Tree:
         side = 1 if rng.uniform() < 0.5 else -1
         while i < len(pts) - 3:
             u, v = pts[i]
-            if math.hypot(u - d.cu, (v - d.cv) * d.width / d.height) < d.width / 2 + 0.25:
+            # no forks before zone B's outer edge (1.5 DD from the disc centre) on the four
+            # main vessels: their calibres there are the arcades' own
+            near = 1.55 * d.diameter if gen == 1 else d.width / 2 + 0.25
+            if math.hypot(u - d.cu, (v - d.cv) * d.width / d.height) < near:
                 i += 3
                 continue
             r = float(rad[i])
@@ -158,21 +164,23 @@ class _Tree:
             i += int(rng.uniform(1.0, 2.0) / STEP)
         self.out[parent_id].radius = np.asarray(rad, np.float32)
 
-    def grow(self, offset: float) -> list[Branch]:
+    def grow(self, offset: float, scale: float, side: float) -> list[Branch]:
+        """`scale` sets this eye's calibres (an artery's, a vein's by the eye's V/A ratio);
+        `side` +1 puts the vein's arcades outside the artery's (leaving the cup nasally of
+        it), -1 inside, so a pair runs side by side rather than on top of each other."""
         rng, d = self.rng, self.eye.disc
-        dt, dn = (x / 2 for x in ARCADE_D[self.kind])
-        dt *= float(rng.uniform(0.93, 1.07))
-        dn *= float(rng.uniform(0.9, 1.1))
+        dt, dn = (x / 2 * scale for x in ARCADE_D["artery"])
         r_pap = self.murray_parent(dt, dn)
         r_root = self.murray_parent(r_pap, r_pap)
         root = self.add(None, 0, [(d.cup_cu, d.cup_cv), (d.cup_cu, d.cup_cv - 0.02)],
                         [r_root, r_root])
         for sign in (1, -1):
             # a short papillary stem on the disc, then the temporal arcade and nasal branch
-            off = 0.1 if self.kind == "artery" else -0.1
+            # the artery leaves the cup on its temporal side, the vein on its nasal side
+            off = (-0.16 if self.kind == "artery" else 0.16) * side
             stem_end = (d.cup_cu + off, d.cup_cv - sign * 0.22)
             stem = self.add(root, 0, [(d.cup_cu, d.cup_cv), stem_end], [r_pap, r_pap])
-            pts, rad = self.arcade(sign, dt, float(rng.uniform(0, 6.28)), offset)
+            pts, rad = self.arcade(sign, dt, float(rng.uniform(0, 6.28)), offset, stem_end)
             pts = [stem_end, *pts[1:]]
             rad = [dt, *rad[1:]]
             a = self.add(stem, 1, pts, rad)
@@ -188,8 +196,11 @@ class _Tree:
 
 def grow_vessels(eye: EyeModel, rng: np.random.Generator) -> list[Branch]:
     """Arteries then veins; a vein's arcade runs a little off its artery's so they cross."""
-    arteries = _Tree(eye, rng, "artery").grow(0.0)
-    veins = _Tree(eye, rng, "vein").grow(float(rng.uniform(-0.35, 0.35)))
+    size = float(rng.uniform(0.93, 1.07))
+    va = float(rng.uniform(*VA_RATIO))
+    side = float(rng.choice([-1.0, 1.0]))
+    arteries = _Tree(eye, rng, "artery").grow(0.0, size, side)
+    veins = _Tree(eye, rng, "vein").grow(side * float(rng.uniform(0.3, 0.5)), size * va, side)
     n = len(arteries)
     for b in veins:
         b.id += n
