@@ -74,7 +74,6 @@ class _Tree:
         it and opens again temporally."""
         eye, rng = self.eye, self.rng
         fu, fv = eye.fovea
-        d = eye.disc
         rho_d = math.hypot(start[0] - fu, start[1] - fv)
         phi_d = math.atan2(-(start[1] - fv), start[0] - fu)
         rho_min = float(rng.uniform(3.5, 4.1)) + offset
