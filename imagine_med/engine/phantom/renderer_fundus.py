@@ -97,7 +97,8 @@ class PhantomFundus:
                 "field_deg": "45", "age": str(eye.age), "sex": eye.sex,
                 "pigment": eye.ethnicity, "vessel_tree": vessel_tree_tag(eye)}
         tags |= {k: f"{v:.3f}" for k, v in base.items()}
-        tags["icdr_grade"] = str(m["grade"])  # measured, also for an eye without DR
+        if eye.grade is not None or not eye.findings:  # measured, also for a normal eye
+            tags["icdr_grade"] = str(m["grade"])
         progress(1.0, "done")
         return RenderResult(pixels=rgb, label_map=labels, labels=present, findings=findings,
                             pixel_spacing_mm=(px, px), answer_key=text, tags=tags)

@@ -28,13 +28,13 @@ FUNDUS_OPTICS = {
     "fundus_light": {"reflectance": (0.80, 0.21, 0.050)},  # blond fundus, melanin 0.5
     "melanin": {"absorbance": (0.85, 1.15, 1.05)},  # per melanin unit above 0.5
     "macular_pigment": {"absorbance": (0.22, 0.55, 0.9)},  # xanthophyll + RPE melanin
-    "disc_rim": {"reflectance": (0.84, 0.34, 0.16)},
-    "disc_cup": {"reflectance": (0.93, 0.72, 0.47)},
-    "artery_blood": {"absorbance": (0.55, 1.55, 1.1)},  # oxygenated: lighter, redder
+    "disc_rim": {"reflectance": (0.92, 0.42, 0.17)},
+    "disc_cup": {"reflectance": (0.98, 0.84, 0.55)},
+    "artery_blood": {"absorbance": (0.38, 1.05, 0.8)},  # oxygenated: lighter, redder
     "vein_blood": {"absorbance": (1.05, 2.4, 1.6)},
     "haemorrhage": {"absorbance": (1.0, 2.3, 1.7)},
     "hard_exudate": {"reflectance": (0.95, 0.78, 0.17)},
-    "cotton_wool_spot": {"reflectance": (0.86, 0.80, 0.62)},
+    "cotton_wool_spot": {"reflectance": (0.80, 0.72, 0.55)},
     "drusen": {"reflectance": (0.88, 0.58, 0.17)},
 }
 _O = {k: np.array(next(iter(v.values())), np.float32) for k, v in FUNDUS_OPTICS.items()}
@@ -56,10 +56,19 @@ class Geometry:
         return (self.m * (x + 0.5 - self.w / 2) * self.px, (y + 0.5 - self.h / 2) * self.px)
 
 
-def _ellipse_poly(g: Geometry, u, v, a, b, ang, n=28) -> list[tuple[float, float]]:
+def _ellipse_poly(g: Geometry, u, v, a, b, ang, n=28, rough: float = 0.0
+                  ) -> list[tuple[float, float]]:
+    """An ellipse's outline in pixels; `rough` > 0 makes a blot's ragged edge (inside a,
+    so a lesion never grows past the room it was placed in)."""
     t = np.linspace(0, 2 * np.pi, n, endpoint=False)
     ca, sa = math.cos(ang), math.sin(ang)
-    x, y = a * np.cos(t), b * np.sin(t)
+    k = 1.0
+    if rough:
+        rng = np.random.default_rng(int(abs(u * 7919 + v * 104729) * 1000) % (2 ** 32))
+        k = 1 - rough * np.abs(ndimage.gaussian_filter1d(rng.standard_normal(n), 1.5,
+                                                         mode="wrap")) * 1.6
+        k = np.clip(k, 1 - 2 * rough, 1)
+    x, y = a * np.cos(t) * k, b * np.sin(t) * k
     pts = np.stack([u + x * ca - y * sa, v + x * sa + y * ca], axis=1)
     return [tuple(p) for p in g.xy(pts)]
 
@@ -82,15 +91,24 @@ def _draw_lesion(d: ImageDraw.ImageDraw, g: Geometry, les, fill, grow: float = 0
         poly = [(x, max(y, top)) for x, y in poly]
         d.polygon(poly, fill=fill)
         return
-    d.polygon(_ellipse_poly(g, les.u, les.v, a, b, les.angle), fill=fill)
+    rough = {"dot_blot_haemorrhage": 0.22 if les.a > 0.11 else 0.0, "hard_exudate": 0.2,
+             "cotton_wool_spot": 0.15, "flame_haemorrhage": 0.12}.get(les.kind, 0.0)
+    d.polygon(_ellipse_poly(g, les.u, les.v, a, b, les.angle, 28, rough), fill=fill)
 
 
 def _vessel_lines(d: ImageDraw.ImageDraw, g: Geometry, b, scale: float, fill_of) -> None:
+    """A branch as polylines: one call per run of points drawn at the same width."""
     p = g.xy(b.pts)
-    for i in range(len(p) - 1):
-        wpx = 2 * float(b.radius[i]) * scale / g.px
-        d.line([tuple(p[i]), tuple(p[i + 1])], fill=fill_of(wpx),
-               width=max(1, round(wpx)))
+    wpx = 2 * np.asarray(b.radius, np.float64) * scale / g.px
+    widths = np.maximum(1, np.rint(wpx)).astype(int)
+    i, n = 0, len(p) - 1
+    while i < n:
+        j = i + 1
+        while j < n and widths[j] == widths[i]:
+            j += 1
+        d.line([tuple(q) for q in p[i:j + 1]], fill=fill_of(float(wpx[i])),
+               width=int(widths[i]), joint="curve" if widths[i] > 2 else None)
+        i = j
 
 
 def _radius_with_beads(eye: EyeModel) -> dict[int, np.ndarray]:
@@ -148,13 +166,35 @@ def draw_labels(eye: EyeModel, g: Geometry) -> np.ndarray:
     return np.asarray(img).copy()
 
 
-def _noise(rng: np.random.Generator, shape, sigma: float) -> np.ndarray:
-    n = ndimage.gaussian_filter(rng.standard_normal(shape).astype(np.float32), sigma)
-    return n / (n.std() + 1e-6)
+def _noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
+    """Unit-variance smooth noise of correlation length `sigma` pixels; broad noise is made
+    on a coarse grid and enlarged (the same look at a fraction of the cost)."""
+    f = max(1, int(sigma / 2))
+    small = (shape[0] // f + 2, shape[1] // f + 2)
+    n = ndimage.gaussian_filter(rng.standard_normal(small, dtype=np.float32), sigma / f,
+                                truncate=3.0)
+    n /= n.std() + 1e-6
+    if f == 1:
+        return n[: shape[0], : shape[1]]
+    return np.asarray(Image.fromarray(n).resize((small[1] * f, small[0] * f), Image.BILINEAR)
+                      )[f: f + shape[0], f: f + shape[1]]
 
 
-def _background(eye: EyeModel, g: Geometry, rng: np.random.Generator) -> np.ndarray:
-    """Linear reflectance of the fundus without disc, vessels or lesions, at half size."""
+def _upsample(a: np.ndarray, g: Geometry) -> np.ndarray:
+    if a.ndim == 2:
+        return np.asarray(Image.fromarray(a).resize((g.w, g.h), Image.BILINEAR))
+    out = np.empty((g.h, g.w, a.shape[2]), np.float32)
+    for c in range(a.shape[2]):
+        out[..., c] = np.asarray(Image.fromarray(np.ascontiguousarray(a[..., c]))
+                                 .resize((g.w, g.h), Image.BILINEAR))
+    return out
+
+
+def _background(eye: EyeModel, g: Geometry, rng: np.random.Generator
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Linear reflectance of the fundus without disc, vessels or lesions, and the camera's
+    illumination (flash falling off to the rim, a slightly decentred beam, exposure):
+    smooth fields, made at half size and enlarged."""
     hw, hh = max(32, g.w // 2), max(32, g.h // 2)
     xs = (np.arange(hw, dtype=np.float32) + 0.5) * g.w / hw - 0.5
     ys = (np.arange(hh, dtype=np.float32) + 0.5) * g.h / hh - 0.5
@@ -166,17 +206,18 @@ def _background(eye: EyeModel, g: Geometry, rng: np.random.Generator) -> np.ndar
     chor = np.exp(-(band / 0.45) ** 2)
     mott = _noise(rng, (hh, hw), 0.05 / spp)
     patch = _noise(rng, (hh, hw), 1.5 / spp)
-    mel = eye.melanin * (1 + 0.08 * patch + 0.03 * mott) \
+    mel = eye.melanin * (1 + 0.08 * patch + 0.035 * mott) \
         + eye.tigroid * 0.55 * (0.45 - chor) * eye.melanin
     r2 = (u - eye.fovea[0]) ** 2 + (v - eye.fovea[1]) ** 2
     mac = np.exp(-r2 / (2 * 0.85 ** 2)) * (0.6 + 0.4 * eye.melanin) + 0.25 * np.exp(-r2 / 8.0)
     od = (mel - 0.5)[..., None] * _O["melanin"] + mac[..., None] * _O["macular_pigment"]
-    refl = _O["fundus_light"] * np.exp(-od)
-    out = np.empty((g.h, g.w, 3), np.float32)
-    for c in range(3):
-        out[..., c] = np.asarray(Image.fromarray(refl[..., c]).resize((g.w, g.h),
-                                                                      Image.BILINEAR))
-    return out
+    du, dv = rng.normal(0, 0.6, 2)
+    r = np.hypot(u - du, v - dv) / FIELD_RADIUS
+    exposure = float(np.clip(rng.normal(1.05, 0.1), 0.8, 1.3))
+    illum = (1 - 0.55 * np.clip(r, 0, 1.3) ** 2.6) * exposure
+    both = np.concatenate([_O["fundus_light"] * np.exp(-od), illum[..., None]], axis=2)
+    full = _upsample(both.astype(np.float32), g)
+    return full[..., :3], full[..., 3]
 
 
 def _soft_ellipse(g: Geometry, u, v, a, b, edge_mm: float, x, y) -> np.ndarray:
@@ -194,14 +235,38 @@ def _disc(refl: np.ndarray, eye: EyeModel, g: Geometry) -> None:
         return
     y, x = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     halo = _soft_ellipse(g, d.cu, d.cv, d.width * 0.58, d.height * 0.58, 0.12, x, y)
-    disc = _soft_ellipse(g, d.cu, d.cv, d.width / 2, d.height / 2, 0.03 + 0.1 * d.swelling,
+    disc = _soft_ellipse(g, d.cu, d.cv, d.width / 2, d.height / 2, 0.015 + 0.1 * d.swelling,
                          x, y)
     cup = _soft_ellipse(g, d.cup_cu, d.cup_cv, d.cup_width / 2, d.cup_height / 2, 0.09, x, y)
     rim = _O["disc_rim"] + d.pallor * (_O["disc_cup"] - _O["disc_rim"])
     col = rim[None, None] * (1 - cup[..., None]) + _O["disc_cup"] * cup[..., None]
     sub = refl[y0:y1, x0:x1]
-    sub *= 1 + 0.1 * halo[..., None] * (1 - disc[..., None])  # paler peripapillary ring
+    sub *= 1 + 0.04 * halo[..., None] * (1 - disc[..., None])  # paler peripapillary ring
     sub[:] = sub * (1 - disc[..., None]) + col * disc[..., None]
+
+
+def _swollen_disc(refl: np.ndarray, art: np.ndarray, vei: np.ndarray, eye: EyeModel,
+                  g: Geometry) -> None:
+    """Papilloedema: a grey-white halo of swollen nerve fibres round a hyperaemic disc,
+    reaching further with the grade, hiding the vessels where they cross it."""
+    d = eye.disc
+    reach = 0.12 * d.swelling  # mm beyond the margin
+    bb = g.xy([[d.cu - d.width - reach, d.cv - d.height - reach],
+               [d.cu + d.width + reach, d.cv + d.height + reach]])
+    x0, x1 = int(max(0, bb[:, 0].min())), int(min(g.w, bb[:, 0].max() + 1))
+    y0, y1 = int(max(0, bb[:, 1].min())), int(min(g.h, bb[:, 1].max() + 1))
+    if x1 <= x0 or y1 <= y0:
+        return
+    y, x = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    uu, vv = g.mm(x, y)
+    r = np.sqrt(((uu - d.cu) / (d.width / 2)) ** 2 + ((vv - d.cv) / (d.height / 2)) ** 2)
+    halo = np.clip(1 - np.abs(r - 1) / (reach / (d.width / 2) + 0.15), 0, 1) ** 1.5
+    grey = np.array((0.78, 0.55, 0.38), np.float32)
+    a = (0.55 * halo)[..., None]
+    refl[y0:y1, x0:x1] = refl[y0:y1, x0:x1] * (1 - a) + grey * a
+    hide = 1 - 0.65 * halo
+    art[y0:y1, x0:x1] *= hide
+    vei[y0:y1, x0:x1] *= hide
 
 
 def _mask_image(eye: EyeModel, g: Geometry, kinds, grow: float = 0.0, value: float = 1.0
@@ -214,74 +279,77 @@ def _mask_image(eye: EyeModel, g: Geometry, kinds, grow: float = 0.0, value: flo
     return np.asarray(img)
 
 
+BLOOD = {"microaneurysm": 1.0, "dot_blot_haemorrhage": 1.0, "flame_haemorrhage": 0.75,
+         "preretinal_haemorrhage": 1.6, "irma": 0.7, "neovascularisation": 0.7}
+BRIGHT = {"hard_exudate": (0.012, 1.1), "cotton_wool_spot": (0.08, 0.85),
+          "drusen": (0.03, 0.85)}  # edge blur (mm) and opacity
+
+
+def _blood(eye: EyeModel, g: Geometry) -> np.ndarray:
+    """Blood density: vessels (a wide band and a dense core: a round profile), the
+    lesions that hold blood; and the arteries' central light reflex. (4, H, W)"""
+    maps = [Image.new("F", (g.w, g.h), 0.0) for _ in range(4)]  # artery, vein, lesion, reflex
+    draws = [ImageDraw.Draw(m) for m in maps]
+    radii = _radius_with_beads(eye)
+    vessels = [b if b.id not in radii else type(b)(b.id, b.parent, b.kind, b.gen, b.pts,
+                                                   radii[b.id]) for b in eye.vessels]
+    for b in vessels:
+        _vessel_lines(draws[b.kind == "vein"], g, b, 1.1, lambda w: 0.6 * min(1.0, w))
+    for b in vessels:
+        _vessel_lines(draws[b.kind == "vein"], g, b, 0.7, lambda w: min(1.0, w / 0.7))
+        if b.kind == "artery" and 2 * float(b.radius[0]) / g.px > 3.0:
+            _vessel_lines(draws[3], g, b, 0.22, lambda w: 1.0)
+    for les in eye.lesions:
+        if les.kind in BLOOD:
+            _draw_lesion(draws[2], g, les, BLOOD[les.kind], width_px=0.03 / g.px)
+    stack = np.stack([np.asarray(m) for m in maps])
+    return ndimage.gaussian_filter(stack, (0, 0.6, 0.6), truncate=3.0)
+
+
 def render_fundus(eye: EyeModel, width: int, height: int, rng: np.random.Generator
                   ) -> tuple[np.ndarray, np.ndarray, float]:
     """(RGB uint8, label map, mm per pixel) of one eye."""
     g = Geometry(eye, width, height)
     labels = draw_labels(eye, g)
-    refl = _background(eye, g, rng)
+    refl, illum = _background(eye, g, rng)
     _disc(refl, eye, g)
     # bright deposits: exudates sharp, cotton-wool spots and drusen soft
-    for kind, blur in (("hard_exudate", 0.012), ("cotton_wool_spot", 0.06), ("drusen", 0.03)):
+    for kind, (blur, opacity) in BRIGHT.items():
         if any(les.kind == kind for les in eye.lesions):
-            a = ndimage.gaussian_filter(_mask_image(eye, g, (kind,)), blur / g.px + 0.3)
-            a = np.clip(a * (1.1 if kind != "drusen" else 0.85), 0, 1)[..., None]
+            a = ndimage.gaussian_filter(_mask_image(eye, g, (kind,)), blur / g.px + 0.3,
+                                        truncate=3.0)
+            a = np.clip(a * opacity, 0, 1)[..., None]
             refl = refl * (1 - a) + _O[kind] * a
-    # blood: vessels (round profile: a wide faint band and a dense core) and haemorrhages
-    art = Image.new("F", (g.w, g.h), 0.0)
-    vei = Image.new("F", (g.w, g.h), 0.0)
-    reflex = Image.new("F", (g.w, g.h), 0.0)
-    radii = _radius_with_beads(eye)
-    for b in eye.vessels:
-        d = ImageDraw.Draw(art if b.kind == "artery" else vei)
-        if b.id in radii:
-            b = type(b)(b.id, b.parent, b.kind, b.gen, b.pts, radii[b.id])
-        _vessel_lines(d, g, b, 1.0, lambda w: 0.8 * min(1.0, w))
-    for b in eye.vessels:
-        d = ImageDraw.Draw(art if b.kind == "artery" else vei)
-        if b.id in radii:
-            b = type(b)(b.id, b.parent, b.kind, b.gen, b.pts, radii[b.id])
-        _vessel_lines(d, g, b, 0.65, lambda w: min(1.0, w / 0.65))
-        if b.kind == "artery" and 2 * float(b.radius[0]) / g.px > 3.0:
-            _vessel_lines(ImageDraw.Draw(reflex), g, b, 0.25, lambda w: 1.0)
-    blood = ndimage.gaussian_filter(_mask_image(eye, g, ("microaneurysm",
-                                                         "dot_blot_haemorrhage")), 0.6)
-    blood += 0.75 * ndimage.gaussian_filter(_mask_image(eye, g, ("flame_haemorrhage",)), 1.0)
-    blood += 1.6 * ndimage.gaussian_filter(_mask_image(eye, g, ("preretinal_haemorrhage",)),
-                                           1.0)
-    blood += 0.7 * _mask_image(eye, g, ("irma", "neovascularisation"))
-    a = ndimage.gaussian_filter(np.asarray(art), 0.55)
-    v = ndimage.gaussian_filter(np.asarray(vei), 0.55)
-    od = (a[..., None] * _O["artery_blood"] + v[..., None] * _O["vein_blood"]
-          + blood[..., None] * _O["haemorrhage"])
+    art, vei, les, reflex = _blood(eye, g)
+    if eye.disc.swelling:
+        _swollen_disc(refl, art, vei, eye, g)
+    od = (art[..., None] * _O["artery_blood"] + vei[..., None] * _O["vein_blood"]
+          + les[..., None] * _O["haemorrhage"])
     refl *= np.exp(-od)
-    rx = ndimage.gaussian_filter(np.asarray(reflex), 0.5)
-    refl += 0.035 * rx[..., None]
-    _camera(refl, eye, g, rng)
+    refl += 0.018 * reflex[..., None]
+    _camera(refl, illum, eye, g, rng)
     # field mask: black outside the circle, a one-pixel soft edge
-    yy, xx = np.mgrid[0:g.h, 0:g.w].astype(np.float32)
     c = g.xy([[0.0, 0.0]])[0]
-    r = np.hypot(xx - c[0], yy - c[1]) * g.px
+    yy, xx = np.ogrid[0:g.h, 0:g.w]
+    r = np.sqrt((xx - c[0]) ** 2 + (yy - c[1]) ** 2, dtype=np.float32) * np.float32(g.px)
     inside = np.clip((FIELD_RADIUS - r) / g.px + 0.5, 0, 1)
-    out = np.clip(refl, 0, 1) ** (1 / 2.2) * 255.0 * inside[..., None]
+    out = np.clip(refl, 0, 1) ** np.float32(1 / 2.2) * (255.0 * inside[..., None])
     return out.astype(np.uint8), labels, g.px
 
 
-def _camera(refl: np.ndarray, eye: EyeModel, g: Geometry, rng: np.random.Generator) -> None:
-    """Flash illumination falling off to the rim (vignetting), a slightly decentred beam,
-    exposure and white balance of this camera, the foveal reflex, lens blur and sensor
-    noise; in place on `refl` (linear)."""
-    yy, xx = np.mgrid[0:g.h, 0:g.w].astype(np.float32)
-    u, v = g.mm(xx, yy)
-    du, dv = rng.normal(0, 0.6, 2)
-    r = np.hypot(u - du, v - dv) / FIELD_RADIUS
-    illum = (1 - 0.55 * np.clip(r, 0, 1.3) ** 2.6) * float(np.clip(rng.normal(1.05, 0.1),
-                                                                   0.8, 1.3))
+def _camera(refl: np.ndarray, illum: np.ndarray, eye: EyeModel, g: Geometry,
+            rng: np.random.Generator) -> None:
+    """The flash's illumination, this camera's white balance, the foveal reflex and
+    sensor noise; in place on `refl` (linear)."""
     gains = np.clip(rng.normal([1.0, 1.0, 1.0], [0.04, 0.05, 0.08]), 0.8, 1.25)
-    refl *= illum[..., None] * gains.astype(np.float32)
-    fr = (u - eye.fovea[0]) ** 2 + (v - eye.fovea[1]) ** 2
+    refl *= illum[..., None]
+    refl *= gains.astype(np.float32)
     young = float(np.clip((75 - eye.age) / 40, 0.15, 1.0))
-    refl += (0.12 * young * np.exp(-fr / (2 * 0.03 ** 2)))[..., None]
-    for c in range(3):
-        refl[..., c] = ndimage.gaussian_filter(refl[..., c], 0.45)
-    refl += rng.normal(0, 0.006, refl.shape).astype(np.float32)
+    (x0, y0), = g.xy([eye.fovea])
+    k = int(0.15 / g.px) + 2
+    ys, xs = slice(max(0, int(y0) - k), int(y0) + k), slice(max(0, int(x0) - k), int(x0) + k)
+    yy, xx = np.mgrid[ys, xs].astype(np.float32)
+    fr = ((xx - x0) ** 2 + (yy - y0) ** 2) * g.px ** 2
+    refl[ys, xs] += (0.12 * young * np.exp(-fr / (2 * 0.03 ** 2)))[..., None]
+    refl += (rng.standard_normal(refl.shape[:2], dtype=np.float32) * np.float32(0.006)
+             )[..., None]

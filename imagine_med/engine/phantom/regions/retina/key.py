@@ -131,9 +131,13 @@ def lesion_table(labels: np.ndarray, geo: dict[str, float]) -> dict[str, dict[st
         lab, n = ndimage.label(labels == lid, EIGHT)
         if n == 0:
             continue
-        cents = ndimage.center_of_mass(np.ones_like(lab), lab, range(1, n + 1))
+        ys, xs = np.nonzero(lab)
+        ids = lab[ys, xs]
+        cnt = np.bincount(ids, minlength=n + 1)[1:]
+        cys = np.bincount(ids, ys, n + 1)[1:] / cnt
+        cxs = np.bincount(ids, xs, n + 1)[1:] / cnt
         row = dict.fromkeys(QUADRANTS, 0)
-        for cy, cx in cents:
+        for cy, cx in zip(cys, cxs, strict=True):
             q = ("supero" if cy < fy else "infero") + \
                 ("nasal" if (cx > fx) == nasal_right else "temporal")
             row[q] += 1

@@ -28,8 +28,8 @@ GRADE_NAMES = {0: "no apparent retinopathy", 1: "mild non-proliferative",
                2: "moderate non-proliferative", 3: "severe non-proliferative",
                4: "proliferative"}
 GAP = 0.13  # mm between lesion edges: two pixels at 256 px across the field
-_OCC_PX = 0.02  # mm per pixel of the placement occupancy grid
-_OCC_N = 700
+_OCC_PX = 0.03  # mm per pixel of the placement occupancy grid
+_OCC_N = 470
 
 
 @dataclass
@@ -88,7 +88,7 @@ def icdr_grade(table: dict[str, dict[str, int]]) -> tuple[int, list[str]]:
 
 
 class Placer:
-    """Rejection sampling on an occupancy grid (0.02 mm) of the vessels, disc and fovea."""
+    """Rejection sampling on an occupancy grid (0.03 mm) of the vessels, disc and fovea."""
 
     def __init__(self, eye: EyeModel, rng: np.random.Generator) -> None:
         self.eye, self.rng = eye, rng
@@ -319,4 +319,17 @@ def place_drusen(eye: EyeModel, rng: np.random.Generator, severity: str | None) 
     size = big.get(severity or "moderate", big["moderate"])
     for _ in range(n):
         p.place("drusen", None, size, (0.8, 1.0), rho=(0.5, 2.2), tries=40, vessel_gap=0.0)
+    return p.placed
+
+
+def place_peripapillary(eye: EyeModel, rng: np.random.Generator, n: int) -> list[Lesion]:
+    """Flame (splinter) haemorrhages just off the disc margin, along the nerve fibres."""
+    p = Placer(eye, rng)
+    d = eye.disc
+    for _ in range(n):
+        t = float(rng.uniform(0, 2 * math.pi))
+        near = (d.cu + (d.width / 2 + 0.35) * math.cos(t),
+                d.cv + (d.height / 2 + 0.35) * math.sin(t))
+        p.place("flame_haemorrhage", None, (0.12, 0.22), (0.3, 0.4), tries=30, near=near,
+                spread=0.08, vessel_gap=0.03)
     return p.placed

@@ -8,7 +8,11 @@ from imagine_med.engine.base import EngineError
 from imagine_med.engine.phantom.model import AGE_OF_GROUP
 from imagine_med.engine.phantom.regions.base import PlacedFinding
 from imagine_med.engine.phantom.regions.retina.eye import EyeModel, build_eye, make_disc
-from imagine_med.engine.phantom.regions.retina.lesions import place_dr, place_drusen
+from imagine_med.engine.phantom.regions.retina.lesions import (
+    place_dr,
+    place_drusen,
+    place_peripapillary,
+)
 from imagine_med.engine.phantom.regions.retina.vessels import grow_vessels
 from imagine_med.prompt.spec import CaseSpec, Finding
 
@@ -96,6 +100,8 @@ class RetinaRegion:
                 params["cdr"] = eye.disc.cdr
             elif f.name == "papilloedema":
                 params["frisen_grade"] = eye.disc.swelling
+                if eye.disc.swelling >= 3:  # splinter haemorrhages at the disc margin
+                    eye.lesions += place_peripapillary(eye, frng, int(eye.disc.swelling) + 1)
             fu, fv = eye.fovea
             eye.findings.append(PlacedFinding(f.name, eye.eye, f.location, f.modifiers,
                                               (fu, fv, 0.0), params))

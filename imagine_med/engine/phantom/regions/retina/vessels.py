@@ -199,7 +199,7 @@ def grow_vessels(eye: EyeModel, rng: np.random.Generator) -> list[Branch]:
     va = float(rng.uniform(*VA_RATIO))
     side = float(rng.choice([-1.0, 1.0]))
     arteries = _Tree(eye, rng, "artery").grow(0.0, size, side)
-    veins = _Tree(eye, rng, "vein").grow(side * float(rng.uniform(0.3, 0.5)), size * va, side)
+    veins = _Tree(eye, rng, "vein").grow(side * float(rng.uniform(0.35, 0.7)), size * va, side)
     n = len(arteries)
     for b in veins:
         b.id += n
