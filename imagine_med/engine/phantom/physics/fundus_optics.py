@@ -37,6 +37,7 @@ FUNDUS_OPTICS = {
     "cotton_wool_spot": {"reflectance": (0.80, 0.72, 0.55)},
     "drusen": {"reflectance": (0.88, 0.58, 0.17)},
 }
+NV_WIDTH_MM = 0.045  # fine new vessels and IRMA: ~45 um loops
 _O = {k: np.array(next(iter(v.values())), np.float32) for k, v in FUNDUS_OPTICS.items()}
 
 
@@ -154,7 +155,7 @@ def draw_labels(eye: EyeModel, g: Geometry) -> np.ndarray:
                 d.line([tuple(p[i]), tuple(p[i + 1])], fill=LABELS["venous_beading"],
                        width=max(1, round(2 * float(r[i]) / g.px)))
         elif les.kind in ("irma", "neovascularisation"):
-            _draw_lesion(d, g, les, LABELS[les.kind], width_px=0.03 / g.px)
+            _draw_lesion(d, g, les, LABELS[les.kind], width_px=NV_WIDTH_MM / g.px)
     disc = eye.disc
     d.polygon(_ellipse_poly(g, disc.cu, disc.cv, disc.width / 2, disc.height / 2, 0, 64),
               fill=LABELS["optic_disc"])
@@ -275,12 +276,12 @@ def _mask_image(eye: EyeModel, g: Geometry, kinds, grow: float = 0.0, value: flo
     d = ImageDraw.Draw(img)
     for les in eye.lesions:
         if les.kind in kinds:
-            _draw_lesion(d, g, les, value, grow, width_px=0.03 / g.px)
+            _draw_lesion(d, g, les, value, grow, width_px=NV_WIDTH_MM / g.px)
     return np.asarray(img)
 
 
 BLOOD = {"microaneurysm": 1.0, "dot_blot_haemorrhage": 1.0, "flame_haemorrhage": 0.75,
-         "preretinal_haemorrhage": 1.6, "irma": 0.7, "neovascularisation": 0.7}
+         "preretinal_haemorrhage": 1.6, "irma": 0.9, "neovascularisation": 1.0}
 BRIGHT = {"hard_exudate": (0.012, 1.1), "cotton_wool_spot": (0.08, 0.85),
           "drusen": (0.03, 0.85)}  # edge blur (mm) and opacity
 
@@ -301,7 +302,7 @@ def _blood(eye: EyeModel, g: Geometry) -> np.ndarray:
             _vessel_lines(draws[3], g, b, 0.22, lambda w: 1.0)
     for les in eye.lesions:
         if les.kind in BLOOD:
-            _draw_lesion(draws[2], g, les, BLOOD[les.kind], width_px=0.03 / g.px)
+            _draw_lesion(draws[2], g, les, BLOOD[les.kind], width_px=NV_WIDTH_MM / g.px)
     stack = np.stack([np.asarray(m) for m in maps])
     return ndimage.gaussian_filter(stack, (0, 0.6, 0.6), truncate=3.0)
 

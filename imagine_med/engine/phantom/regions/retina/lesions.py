@@ -237,10 +237,11 @@ def _tangle(p: Placer, kind: str, q: str | None, radius: float,
     rng = p.rng
     for _ in range(120):
         u, v = p.point(q, near, spread, rho)
-        if not p.ok(u, v, radius, 0.1 if kind == "irma" else -radius * 0.6, q):
+        # new vessels grow on the vessels (and the disc); IRMA lies between them
+        if not p.ok(u, v, radius, 0.1 if kind == "irma" else -10.0, q):
             continue
         strands = []
-        for _k in range(int(rng.integers(3, 7))):
+        for _k in range(int(rng.integers(4, 8) if kind == "irma" else rng.integers(7, 12))):
             t0 = float(rng.uniform(0, 2 * math.pi))
             pts = []
             for s in np.linspace(0, 1, 14):
@@ -293,11 +294,11 @@ def place_dr(eye: EyeModel, rng: np.random.Generator, grade: int) -> list[Lesion
             d = eye.disc
             t = float(rng.uniform(0, 2 * math.pi))
             near = (d.cu + 0.9 * d.width * math.cos(t) / 2, d.cv + 0.9 * d.height * math.sin(t) / 2)
-            nv += _tangle(p, "neovascularisation", None, 0.55, near=near, spread=0.05,
+            nv += _tangle(p, "neovascularisation", None, 0.7, near=near, spread=0.05,
                           rho=(0, 9)) is not None
         for _ in range(int(rng.integers(0, 2)) if nv else int(rng.integers(1, 3))):
             q = QUADRANTS[int(rng.integers(4))]
-            nv += _tangle(p, "neovascularisation", q, float(rng.uniform(0.4, 0.6)),
+            nv += _tangle(p, "neovascularisation", q, float(rng.uniform(0.55, 0.8)),
                           rho=(2.5, 5.2)) is not None
         if not nv or rng.uniform() < 0.4:
             size = ((0.55, 0.9), (0.55, 0.75))
