@@ -66,8 +66,9 @@ def _ellipse_poly(g: Geometry, u, v, a, b, ang, n=28, rough: float = 0.0
     k = 1.0
     if rough:
         rng = np.random.default_rng(int(abs(u * 7919 + v * 104729) * 1000) % (2 ** 32))
-        k = 1 - rough * np.abs(ndimage.gaussian_filter1d(rng.standard_normal(n), 1.5,
-                                                         mode="wrap")) * 1.6
+        z = rng.standard_normal(n)
+        z = (z + np.roll(z, 1) + np.roll(z, -1) + 0.5 * (np.roll(z, 2) + np.roll(z, -2))) / 2.2
+        k = 1 - rough * np.abs(z) * 1.6
         k = np.clip(k, 1 - 2 * rough, 1)
     x, y = a * np.cos(t) * k, b * np.sin(t) * k
     pts = np.stack([u + x * ca - y * sa, v + x * sa + y * ca], axis=1)
@@ -94,7 +95,11 @@ def _draw_lesion(d: ImageDraw.ImageDraw, g: Geometry, les, fill, grow: float = 0
         return
     rough = {"dot_blot_haemorrhage": 0.22 if les.a > 0.11 else 0.0, "hard_exudate": 0.2,
              "cotton_wool_spot": 0.15, "flame_haemorrhage": 0.12}.get(les.kind, 0.0)
-    d.polygon(_ellipse_poly(g, les.u, les.v, a, b, les.angle, 28, rough), fill=fill)
+    key = (g.w, g.h, g.m, grow)  # labels and colour draw the same outline: made once
+    cache = les.__dict__.setdefault("_outline", {})
+    if key not in cache:
+        cache[key] = _ellipse_poly(g, les.u, les.v, a, b, les.angle, 28, rough)
+    d.polygon(cache[key], fill=fill)
 
 
 def _vessel_lines(d: ImageDraw.ImageDraw, g: Geometry, b, scale: float, fill_of) -> None:
@@ -107,7 +112,7 @@ def _vessel_lines(d: ImageDraw.ImageDraw, g: Geometry, b, scale: float, fill_of)
         j = i + 1
         while j < n and widths[j] == widths[i]:
             j += 1
-        d.line([tuple(q) for q in p[i:j + 1]], fill=fill_of(float(wpx[i])),
+        d.line(p[i:j + 1].ravel().tolist(), fill=fill_of(float(wpx[i])),
                width=int(widths[i]), joint="curve" if widths[i] > 2 else None)
         i = j
 
@@ -294,17 +299,19 @@ def _blood(eye: EyeModel, g: Geometry) -> np.ndarray:
     radii = _radius_with_beads(eye)
     vessels = [b if b.id not in radii else type(b)(b.id, b.parent, b.kind, b.gen, b.pts,
                                                    radii[b.id]) for b in eye.vessels]
-    for b in vessels:
-        _vessel_lines(draws[b.kind == "vein"], g, b, 1.1, lambda w: 0.6 * min(1.0, w))
-    for b in vessels:
-        _vessel_lines(draws[b.kind == "vein"], g, b, 0.7, lambda w: min(1.0, w / 0.7))
-        if b.kind == "artery" and 2 * float(b.radius[0]) / g.px > 3.0:
+    for b in vessels:  # the blur below rounds the profile's edges
+        _vessel_lines(draws[b.kind == "vein"], g, b, 0.95, lambda w: min(1.0, w / 0.95))
+        if b.kind == "artery" and b.gen <= 1 and 2 * float(b.radius[0]) / g.px > 3.0:
             _vessel_lines(draws[3], g, b, 0.22, lambda w: 1.0)
-    for les in eye.lesions:
-        if les.kind in BLOOD:
-            _draw_lesion(draws[2], g, les, BLOOD[les.kind], width_px=NV_WIDTH_MM / g.px)
-    stack = np.stack([np.asarray(m) for m in maps])
-    return ndimage.gaussian_filter(stack, (0, 0.6, 0.6), truncate=3.0)
+    bleeds = [les for les in eye.lesions if les.kind in BLOOD]
+    for les in bleeds:
+        _draw_lesion(draws[2], g, les, BLOOD[les.kind], width_px=NV_WIDTH_MM / g.px)
+    keep = [0, 1, 3] + ([2] if bleeds else [])  # an eye without bleeding skips its blur
+    stack = ndimage.gaussian_filter(np.stack([np.asarray(maps[k]) for k in keep]),
+                                    (0, 0.6, 0.6), truncate=3.0)
+    out = np.zeros((4, g.h, g.w), np.float32)
+    out[keep] = stack
+    return out
 
 
 def render_fundus(eye: EyeModel, width: int, height: int, rng: np.random.Generator
@@ -317,34 +324,35 @@ def render_fundus(eye: EyeModel, width: int, height: int, rng: np.random.Generat
     # bright deposits: exudates sharp, cotton-wool spots and drusen soft
     for kind, (blur, opacity) in BRIGHT.items():
         if any(les.kind == kind for les in eye.lesions):
-            a = ndimage.gaussian_filter(_mask_image(eye, g, (kind,)), blur / g.px + 0.3,
-                                        truncate=3.0)
+            mask = _mask_image(eye, g, (kind,))
+            box = Image.fromarray(mask).getbbox()
+            if box is None:
+                continue
+            sigma = blur / g.px + 0.3
+            pad = int(3 * sigma) + 2
+            ys = slice(max(0, box[1] - pad), min(g.h, box[3] + pad))
+            xs = slice(max(0, box[0] - pad), min(g.w, box[2] + pad))
+            a = ndimage.gaussian_filter(mask[ys, xs], sigma, truncate=3.0)
             a = np.clip(a * opacity, 0, 1)[..., None]
-            refl = refl * (1 - a) + _O[kind] * a
+            refl[ys, xs] = refl[ys, xs] * (1 - a) + _O[kind] * a
     art, vei, les, reflex = _blood(eye, g)
     if eye.disc.swelling:
         _swollen_disc(refl, art, vei, eye, g)
-    od = (art[..., None] * _O["artery_blood"] + vei[..., None] * _O["vein_blood"]
-          + les[..., None] * _O["haemorrhage"])
-    refl *= np.exp(-od)
+    for c in range(3):  # Beer-Lambert per channel (2D passes: cheaper than 3-channel ones)
+        od = art * _O["artery_blood"][c] + vei * _O["vein_blood"][c]
+        if eye.lesions:
+            od += les * _O["haemorrhage"][c]
+        refl[..., c] *= np.exp(-od)
     refl += 0.018 * reflex[..., None]
-    _camera(refl, illum, eye, g, rng)
-    # field mask: black outside the circle, a one-pixel soft edge
-    c = g.xy([[0.0, 0.0]])[0]
-    yy, xx = np.ogrid[0:g.h, 0:g.w]
-    r = np.sqrt((xx - c[0]) ** 2 + (yy - c[1]) ** 2, dtype=np.float32) * np.float32(g.px)
-    inside = np.clip((FIELD_RADIUS - r) / g.px + 0.5, 0, 1)
-    out = np.clip(refl, 0, 1) ** np.float32(1 / 2.2) * (255.0 * inside[..., None])
-    return out.astype(np.uint8), labels, g.px
+    return _camera(refl, illum, eye, g, rng), labels, g.px
 
 
 def _camera(refl: np.ndarray, illum: np.ndarray, eye: EyeModel, g: Geometry,
-            rng: np.random.Generator) -> None:
-    """The flash's illumination, this camera's white balance, the foveal reflex and
-    sensor noise; in place on `refl` (linear)."""
+            rng: np.random.Generator) -> np.ndarray:
+    """The photograph: the flash's illumination, this camera's white balance, the foveal
+    reflex, sensor noise, the circular field stop (a one-pixel soft edge) and sRGB-like
+    gamma (through a lookup table); linear `refl` in, uint8 RGB out."""
     gains = np.clip(rng.normal([1.0, 1.0, 1.0], [0.04, 0.05, 0.08]), 0.8, 1.25)
-    refl *= illum[..., None]
-    refl *= gains.astype(np.float32)
     young = float(np.clip((75 - eye.age) / 40, 0.15, 1.0))
     (x0, y0), = g.xy([eye.fovea])
     k = int(0.15 / g.px) + 2
@@ -352,5 +360,20 @@ def _camera(refl: np.ndarray, illum: np.ndarray, eye: EyeModel, g: Geometry,
     yy, xx = np.mgrid[ys, xs].astype(np.float32)
     fr = ((xx - x0) ** 2 + (yy - y0) ** 2) * g.px ** 2
     refl[ys, xs] += (0.12 * young * np.exp(-fr / (2 * 0.03 ** 2)))[..., None]
-    refl += (rng.standard_normal(refl.shape[:2], dtype=np.float32) * np.float32(0.006)
-             )[..., None]
+    c = g.xy([[0.0, 0.0]])[0]
+    yy, xx = np.ogrid[0:g.h, 0:g.w]
+    r = np.sqrt((xx - c[0]) ** 2 + (yy - c[1]) ** 2, dtype=np.float32) * np.float32(g.px)
+    field = np.clip((FIELD_RADIUS - r) / g.px + 0.5, 0, 1)
+    light = illum * field * np.float32(_LUT_N)
+    noise = rng.standard_normal(light.shape, dtype=np.float32) * (field * np.float32(
+        0.006 * _LUT_N))
+    out = np.empty(refl.shape, np.uint8)
+    for ch in range(3):
+        code = refl[..., ch] * (light * np.float32(gains[ch])) + noise
+        np.clip(code, 0, _LUT_N, out=code)
+        out[..., ch] = _GAMMA[code.astype(np.int32)]
+    return out
+
+
+_LUT_N = 4095
+_GAMMA = np.round(255.0 * (np.arange(_LUT_N + 1) / _LUT_N) ** (1 / 2.2)).astype(np.uint8)

@@ -125,8 +125,9 @@ def lesion_table(labels: np.ndarray, geo: dict[str, float]) -> dict[str, dict[st
         return table
     fx, fy = geo["fovea_x"], geo["fovea_y"]
     nasal_right = geo["disc_x"] > fx
+    present = set(np.flatnonzero(np.bincount(labels.ravel(), minlength=256)).tolist())
     for kind, lid in LABELS.items():
-        if lid < 100:
+        if lid < 100 or lid not in present:
             continue
         lab, n = ndimage.label(labels == lid, EIGHT)
         if n == 0:
