@@ -109,6 +109,14 @@ def _number(tok: Token) -> float | None:
         return None
 
 
+def _after_ratio(tokens: list[Token], i: int) -> bool:
+    """A bare fraction after a ratio's name ("cup-to-disc ratio 0.8", "CDR of 0.7")."""
+    j = i - 1
+    if j >= 0 and tokens[j].norm in ("of", "is", "="):
+        j -= 1
+    return j >= 0 and tokens[j].norm in getattr(vocab, "RATIO_CUES", ())
+
+
 def _pattern_at(tokens: list[Token], i: int, prev_word: str | None) -> Match | None:
     """Numbers, ages, sizes, extents, vertebral levels and rib numbers."""
     tok = tokens[i]
@@ -128,6 +136,8 @@ def _pattern_at(tokens: list[Token], i: int, prev_word: str | None) -> Match | N
         if nxt in ("m", "f") and i + 1 < len(tokens) and tokens[i + 1].start == tok.end:
             sex = "male" if nxt == "m" else "female"
             return Match(i, i + 2, [("age", value), ("sex", sex)], tok.orig + nxt)
+        if 0 < value < 1 and _after_ratio(tokens, i):
+            return Match(i, i + 1, [("extent", value)], tok.orig)
         if prev_word in ("aged", "age") and value.is_integer():
             return Match(i, i + 1, [("age", value)], tok.orig)
         if nxt in ("st", "nd", "rd", "th") and nxt2 in ("rib", "ribs") and 1 <= value <= 12:

@@ -239,7 +239,7 @@ def _attach_target(pos: int, clause: int, finding_at: list[tuple[int, int, dict[
     """The first finding after `pos` in the same clause, else the last one before it, else
     the last finding of an earlier clause ("consolidation, right upper lobe")."""
     same = [(i, f) for i, c, f in finding_at if c == clause]
-    after = [f for i, f in same if i > pos]
+    after = [f for i, f in same if i >= pos]  # >=: a phrase naming a finding and its kind
     if after:
         return after[0]
     before = [f for i, c, f in finding_at if i < pos]

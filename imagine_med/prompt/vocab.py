@@ -563,3 +563,21 @@ LOCATIONS.update({
     "splenorenal:left": ["splenorenal", "splenorenal recess", "splenorenal space",
                          "perisplenic", "splenorenal angle"],
 })
+# --- fundus photography (issue 17): eyes, DR grades, the cup-to-disc ratio ---
+# "OD"/"OS"/"OU" (oculus dexter/sinister/uterque) only in capitals ("os" is also a bone)
+LATERALITY["right"] += ["od", "oculus dexter"]
+LATERALITY["left"] += ["os", "oculus sinister"]
+LATERALITY["bilateral"] = [*LATERALITY.get("bilateral", []), "ou", "both eyes"]
+UPPERCASE_ONLY = UPPERCASE_ONLY | {"od", "os", "ou"}
+MODIFIERS["proliferative"] = ["proliferative", "pdr", "proliferative diabetic retinopathy",
+                              "proliferative retinopathy"]
+MODIFIERS["non_proliferative"] = ["non proliferative", "nonproliferative", "npdr",
+                                  "background retinopathy"]
+FINDINGS["glaucomatous_cupping"][1].extend(
+    ["cup to disc ratio", "cup disc ratio", "cup to disc", "cdr", "c d ratio",
+     "vertical cup to disc ratio", "optic disc cupping"])
+FINDINGS["diabetic_retinopathy"][1].extend(
+    ["non proliferative diabetic retinopathy", "diabetic eye disease",
+     "proliferative retinopathy"])
+# a bare number right after these words is the cup-to-disc ratio (the finding's extent)
+RATIO_CUES: frozenset[str] = frozenset({"ratio", "cdr"})

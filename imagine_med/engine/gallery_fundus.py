@@ -1,0 +1,69 @@
+"""Contact sheet of the phantom fundus: every ICDR grade and every finding it draws.
+`python -m imagine_med.engine.gallery_fundus docs/gallery` writes phantom-fundus.png."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from imagine_med.engine.base import RenderRequest
+from imagine_med.engine.registry import get_renderer
+from imagine_med.prompt import parse
+
+TILES = (  # caption, prompt (the parser's words, as a user would type them)
+    ("normal OD", "fundus photo, right eye, normal, 40 year old"),
+    ("ICDR 1 mild NPDR", "fundus photo OD, mild NPDR"),
+    ("ICDR 2 moderate NPDR", "fundus photo OD, moderate NPDR"),
+    ("ICDR 3 severe NPDR", "fundus photo OD, severe NPDR"),
+    ("ICDR 4 PDR", "fundus photo OD, proliferative diabetic retinopathy"),
+    ("normal OS", "fundus photo, left eye, normal, 40 year old"),
+    ("glaucoma CDR 0.85 OS", "fundus photo OS, cup-to-disc ratio 0.85"),
+    ("papilloedema OS", "fundus photo OS, severe papilloedema"),
+    ("AMD drusen OS", "fundus photo OS, drusen, 78 year old"),
+    ("blond fundus OS", "fundus photo OS, normal, blond fundus, 70 year old"),
+)
+
+
+def tile(prompt: str, caption: str, size: int, seed: int) -> Image.Image:
+    spec = parse(prompt)[0]
+    res = get_renderer("phantom", "fundus", "retina").render(
+        RenderRequest(spec=spec, seed=seed, width=size, height=size))
+    img = Image.fromarray(res.pixels)
+    d = ImageDraw.Draw(img)
+    font = ImageFont.load_default(size=max(10, size // 20))
+    d.text((4, 3), caption, fill=(255, 255, 255), font=font)
+    grade = res.tags.get("icdr_grade")
+    if grade is not None and "ICDR" in caption:
+        d.text((4, size - size // 14), f"key: grade {grade}", fill=(200, 200, 200), font=font)
+    return img
+
+
+def build(out_dir: Path, size: int = 320, seed: int = 11, cols: int = 5) -> Path:
+    tiles = [tile(p, c, size, seed) for c, p in TILES]
+    rows, g = -(-len(tiles) // cols), 3
+    sheet = Image.new("RGB", (cols * size + (cols - 1) * g, rows * size + (rows - 1) * g),
+                      (40, 40, 40))
+    for i, t in enumerate(tiles):
+        sheet.paste(t, ((i % cols) * (size + g), (i // cols) * (size + g)))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "phantom-fundus.png"
+    sheet.save(path, optimize=True)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("out_dir", nargs="?", default="docs/gallery")
+    ap.add_argument("--size", type=int, default=320)
+    ap.add_argument("--seed", type=int, default=11)
+    args = ap.parse_args(argv)
+    p = build(Path(args.out_dir), args.size, args.seed)
+    print(f"{p} ({p.stat().st_size // 1024} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""Measurements of a fundus photograph from its label map, and the answer key's sentences.
+
+Everything here reads the label map and the pixel spacing only (never the built model):
+disc and cup diameters by second moments (an ellipse's vertical diameter is 4 sigma of its
+rows, sub-pixel exact), the fovea's centroid, vessel calibres where they cross the ring
+1.0-1.5 disc diameters from the disc centre (area / ring width per crossing piece), and
+one connected piece per lesion with its quadrant from its centroid.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import ndimage
+
+from imagine_med.engine.phantom.regions.retina.labels import LABELS
+from imagine_med.engine.phantom.regions.retina.lesions import (
+    DR_KINDS,
+    GRADE_NAMES,
+    QUADRANTS,
+    icdr_grade,
+)
+
+EIGHT = np.ones((3, 3), bool)
+
+
+def _moments(mask: np.ndarray) -> tuple[float, float, float, float] | None:
+    ys, xs = np.nonzero(mask)
+    if len(ys) < 3:
+        return None
+    return float(xs.mean()), float(ys.mean()), 4 * float(xs.std()), 4 * float(ys.std())
+
+
+def disc_and_fovea(labels: np.ndarray, px: float) -> dict[str, float]:
+    disc = _moments(np.isin(labels, (LABELS["optic_disc"], LABELS["optic_cup"])))
+    cup = _moments(labels == LABELS["optic_cup"])
+    fov = _moments(labels == LABELS["fovea"])
+    out: dict[str, float] = {}
+    if disc is None:
+        return out
+    dx, dy, dw, dh = disc
+    out |= {"disc_x": dx, "disc_y": dy, "disc_height_mm": dh * px, "disc_width_mm": dw * px}
+    if cup is not None:
+        out["cdr"] = cup[3] / dh
+        out["cdr_horizontal"] = cup[2] / dw
+    if fov is not None:
+        fx, fy = fov[0], fov[1]
+        dd = (dh + dw) / 2
+        out |= {"fovea_x": fx, "fovea_y": fy,
+                "disc_fovea_dd": math.hypot(fx - dx, fy - dy) / dd,
+                "disc_fovea_mm": math.hypot(fx - dx, fy - dy) * px,
+                "fovea_below_deg": math.degrees(math.atan2(fy - dy, abs(fx - dx)))}
+    return out
+
+
+def rims(labels: np.ndarray, geo: dict[str, float], px: float) -> dict[str, float]:
+    """Neural rim widths (mm) at the four poles: along the row and column through the
+    disc's centroid, from the disc's edge to the cup's; nasal is the side away from the fovea."""
+    if "fovea_x" not in geo:
+        return {}
+    x, y = round(geo["disc_x"]), round(geo["disc_y"])
+    disc = np.isin(labels, (LABELS["optic_disc"], LABELS["optic_cup"]))
+    cup = labels == LABELS["optic_cup"]
+    col_d, col_c = np.nonzero(disc[:, x])[0], np.nonzero(cup[:, x])[0]
+    row_d, row_c = np.nonzero(disc[y, :])[0], np.nonzero(cup[y, :])[0]
+    if not (len(col_d) and len(col_c) and len(row_d) and len(row_c)):
+        return {}
+    right = row_d.max() - row_c.max()
+    left = row_c.min() - row_d.min()
+    nasal_right = geo["disc_x"] > geo["fovea_x"]
+    return {"rim_superior_mm": (col_c.min() - col_d.min()) * px,
+            "rim_inferior_mm": (col_d.max() - col_c.max()) * px,
+            "rim_nasal_mm": (right if nasal_right else left) * px,
+            "rim_temporal_mm": (left if nasal_right else right) * px}
+
+
+def vessel_calibre(labels: np.ndarray, geo: dict[str, float], px: float
+                   ) -> dict[str, float]:
+    """Mean calibre (mm) of the two widest arteries and veins crossing the ring 1.0-1.5 DD
+    from the disc centre (zone B: 0.5-1 DD from the margin), and their ratio. A piece's
+    calibre is its area over its length, the length from the spread of its pixels along
+    its main axis (a bar of length l has variance l^2/12): sub-pixel, whatever the angle.
+    Pieces touching the other kind (a crossing cuts the one behind) are left out."""
+    if "disc_fovea_dd" not in geo:
+        return {}
+    dd = (geo["disc_height_mm"] + geo["disc_width_mm"]) / 2 / px
+    h, w = labels.shape
+    yy, xx = np.ogrid[0:h, 0:w]
+    r = np.hypot(xx - geo["disc_x"], yy - geo["disc_y"])
+    ring = (r >= 1.0 * dd) & (r < 1.5 * dd)
+    out = {}
+    for kind in ("artery", "vein"):
+        full = np.isin(labels, (LABELS[kind],) if kind == "artery"
+                       else (LABELS["vein"], LABELS["venous_beading"]))
+        other = np.isin(labels, (LABELS["vein"], LABELS["venous_beading"])
+                        if kind == "artery" else (LABELS["artery"],))
+        lab, n = ndimage.label(ring & full, EIGHT)
+        pieces = []
+        for sl, i in zip(ndimage.find_objects(lab), range(1, n + 1), strict=True):
+            grown = tuple(slice(max(0, x.start - 1), x.stop + 1) for x in sl)
+            cut = (ndimage.binary_dilation(lab[grown] == i, EIGHT) & other[grown]).sum()
+            ys, xs = np.nonzero(lab[sl] == i)
+            if len(ys) < 8:
+                continue
+            lam = np.linalg.eigvalsh(np.cov(np.stack([xs, ys]).astype(float)))
+            length = math.sqrt(12 * max(lam[-1], 1e-6))  # a bar's length from its spread
+            if length >= 0.35 * dd:  # pieces crossing most of the ring's width
+                # a crossing vessel in front hides about its own width of this one
+                pieces.append((len(ys), (len(ys) + 0.5 * cut) / length))
+        if not pieces:
+            return {}
+        # the two widest: the temporal arcade vessels (a crossing only narrows a piece)
+        widths = sorted((w_ for _, w_ in pieces), reverse=True)[:2]
+        out[f"{kind}_calibre_mm"] = float(np.mean(widths)) * px
+    out["va_ratio"] = out["vein_calibre_mm"] / out["artery_calibre_mm"]
+    return out
+
+
+def lesion_table(labels: np.ndarray, geo: dict[str, float]) -> dict[str, dict[str, int]]:
+    """{kind: {quadrant: count}}: connected pieces (8-neighbour) of each lesion label, by
+    the quadrant of the fovea their centroid lies in (nasal on the disc's side)."""
+    table: dict[str, dict[str, int]] = {}
+    if "fovea_x" not in geo:
+        return table
+    fx, fy = geo["fovea_x"], geo["fovea_y"]
+    nasal_right = geo["disc_x"] > fx
+    present = set(np.flatnonzero(np.bincount(labels.ravel(), minlength=256)).tolist())
+    for kind, lid in LABELS.items():
+        if lid < 100 or lid not in present:
+            continue
+        lab, n = ndimage.label(labels == lid, EIGHT)
+        if n == 0:
+            continue
+        ys, xs = np.nonzero(lab)
+        ids = lab[ys, xs]
+        cnt = np.bincount(ids, minlength=n + 1)[1:]
+        cys = np.bincount(ids, ys, n + 1)[1:] / cnt
+        cxs = np.bincount(ids, xs, n + 1)[1:] / cnt
+        row = dict.fromkeys(QUADRANTS, 0)
+        for cy, cx in zip(cys, cxs, strict=True):
+            q = ("supero" if cy < fy else "infero") + \
+                ("nasal" if (cx > fx) == nasal_right else "temporal")
+            row[q] += 1
+        table[kind] = row
+    return table
+
+
+def measure(labels: np.ndarray, px: float) -> dict:
+    geo = disc_and_fovea(labels, px)
+    geo |= rims(labels, geo, px)
+    geo |= vessel_calibre(labels, geo, px)
+    table = lesion_table(labels, geo)
+    grade, why = icdr_grade(table)
+    dmo = False
+    if "fovea_x" in geo:
+        ex = np.nonzero(labels == LABELS["hard_exudate"])
+        if len(ex[0]):
+            d = np.hypot(ex[1] - geo["fovea_x"], ex[0] - geo["fovea_y"]) * px
+            dmo = bool(d.min() <= 0.5)
+    return {"geo": geo, "table": table, "grade": grade, "why": why, "dmo": dmo}
+
+
+def _count_text(table: dict[str, dict[str, int]]) -> str:
+    parts = []
+    for kind in (*DR_KINDS, "drusen"):
+        if kind in table and sum(table[kind].values()):
+            per = ", ".join(f"{q} {c}" for q, c in table[kind].items() if c)
+            parts.append(f"{kind.replace('_', ' ')} {sum(table[kind].values())} ({per})")
+    return "; ".join(parts)
+
+
+def sentences(eye_side: str, m: dict, findings: list[str], age: int, sex: str) -> str:
+    geo, table = m["geo"], m["table"]
+    side = "Right eye (OD)" if eye_side == "right" else "Left eye (OS)"
+    out = [f"{side}, macula-centred 45-degree fundus photograph, {age}-year-old {sex}."]
+    if "cdr" in geo:
+        r = {k: geo.get(f"rim_{k}_mm", 0.0) for k in ("inferior", "superior", "nasal",
+                                                        "temporal")}
+        isnt = r["inferior"] >= r["superior"] >= r["nasal"] >= r["temporal"]
+        cdr = geo["cdr"]
+        verdict = "normal" if cdr <= 0.45 else ("borderline" if cdr <= 0.6 else
+                                                "enlarged, suspicious of glaucoma")
+        out.append(
+            f"Optic disc {geo['disc_height_mm']:.2f} x {geo['disc_width_mm']:.2f} mm "
+            f"(vertical x horizontal); vertical cup-to-disc ratio {cdr:.2f} ({verdict}); "
+            "neural rim " + ("follows the ISNT rule" if isnt else "breaks the ISNT rule")
+            + f" (I {r['inferior']:.2f}, S {r['superior']:.2f}, N {r['nasal']:.2f}, "
+            f"T {r['temporal']:.2f} mm).")
+    if "disc_fovea_dd" in geo:
+        out.append(f"Fovea {geo['disc_fovea_dd']:.2f} disc diameters "
+                   f"({geo['disc_fovea_mm']:.1f} mm) temporal to the disc centre, "
+                   f"{geo['fovea_below_deg']:.1f} degrees below it.")
+    if "va_ratio" in geo:
+        out.append(f"Vessels: veins {geo['vein_calibre_mm'] * 1000:.0f} um and arteries "
+                   f"{geo['artery_calibre_mm'] * 1000:.0f} um near the disc, vein/artery "
+                   f"ratio {geo['va_ratio']:.2f}.")
+    if "diabetic_retinopathy" in findings:
+        g = m["grade"]
+        out.append(f"Diabetic retinopathy, ICDR grade {g} ({GRADE_NAMES[g]})"
+                   + (f": {'; '.join(m['why'])}." if m["why"] else "."))
+        counts = _count_text({k: v for k, v in table.items() if k != "drusen"})
+        if counts:
+            out.append(f"Lesions by quadrant: {counts}.")
+        out.append("Exudates within 500 um of the fovea: diabetic macular oedema."
+                   if m["dmo"] else "No exudates within 500 um of the fovea.")
+    if "macular_degeneration" in findings and "drusen" in table:
+        n = sum(table["drusen"].values())
+        out.append(f"Age-related macular degeneration: {n} drusen round the fovea.")
+    if "papilloedema" in findings:
+        out.append("Swollen optic disc: blurred margins, the cup filled in, peripapillary "
+                   "vessels obscured at the margin (papilloedema).")
+    if not findings:
+        out.append("No retinopathy.")
+    return " ".join(out)
