@@ -334,7 +334,7 @@ def basal_cell_carcinoma(rng, f: Field, lesion: Lesion) -> None:
     """Pigmented nodular BCC: pearly pink-white translucent base with no network, sharp
     arborising vessels (tree-like, tapering), blue-grey ovoid nests."""
     o = _outline(rng, f, lesion, rng.uniform(2.4, 3.2), rng.uniform(1.0, 1.3),
-                 [(3, 0.04), (5, 0.02)], _sharp_segments(rng, 3))
+                 [(3, 0.04), (5, 0.02)], _sharp_segments(rng, 1))
     lesion.paint(o.inside, scatter=1.6, blood=0.3, mel_junction=-1.5)
     lesion.skin_keep[:] = np.where(o.body, 0.5, 1.0)
     for _ in range(int(rng.integers(2, 4))):

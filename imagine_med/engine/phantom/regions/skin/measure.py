@@ -157,12 +157,22 @@ def colours(lab: np.ndarray, body: np.ndarray, usable: np.ndarray, skin_lab: np.
     return [COLOURS[i] for k, i in enumerate(keep) if share[k] >= COLOUR_SHARE]
 
 
-def _pieces(labels: np.ndarray, name: str, px: float) -> list[float]:
-    """Equivalent diameters (mm) of the connected pieces of one label."""
-    lab, n = ndimage.label(labels == LABELS[name])
+CUTTERS = (SKIN_LABELS["hair"], LABELS["streaks"], LABELS["dots"], LABELS["globules"],
+           LABELS["vessels"])
+
+
+def _pieces(labels: np.ndarray, name: str, px: float, whole: bool = False) -> list[float]:
+    """Equivalent diameters (mm) of the connected pieces of one label; `whole`: only the
+    pieces no hair or other point structure touches (a cut piece is not the structure)."""
+    own = LABELS[name]
+    lab, n = ndimage.label(labels == own)
     if not n:
         return []
     areas = ndimage.sum(np.ones_like(lab), lab, range(1, n + 1))
+    if whole:
+        cut = ndimage.binary_dilation(np.isin(labels, [c for c in CUTTERS if c != own]))
+        touched = set(np.unique(lab[cut & (lab > 0)]).tolist())
+        areas = [a for k, a in enumerate(areas, 1) if k not in touched]
     return [float(2 * np.sqrt(a / np.pi) * px) for a in areas]
 
 
@@ -217,10 +227,12 @@ def measure(rgb: np.ndarray, labels: np.ndarray, px: float) -> Measured:
         "mirror_disagreement_minor": round(scores[1], 3),
         "dots": len(dots), "globules": len(globs),
     })
-    if dots:
-        out.m["dot_max_mm"] = round(max(dots), 3)
-    if globs:
-        out.m["globule_min_mm"] = round(min(globs), 3)
+    whole_dots, whole_globs = _pieces(labels, "dots", px, True), _pieces(labels, "globules",
+                                                                         px, True)
+    if whole_dots:
+        out.m["dot_max_mm"] = round(max(whole_dots), 3)
+    if whole_globs:
+        out.m["globule_min_mm"] = round(min(whole_globs), 3)
     for name in ("milia_like_cyst", "comedo_like_opening", "blue_grey_nests", "lacunae"):
         n = len(_pieces(labels, name, px))
         if n:
