@@ -121,7 +121,7 @@ def photograph(skin, cols: optics.Columns, f: Field, view: str, rng) -> np.ndarr
         refl += optics.specular(skin.relief, rng, 0.12)[..., None]
     hair_rgb = np.array([0.16, 0.1, 0.06], F32) * F32(1.0 - skin.hair_dark) + F32(0.012)
     refl = refl * (1.0 - skin.hair[..., None]) + hair_rgb * skin.hair[..., None]
-    refl += rng.normal(0.0, 0.004, refl.shape).astype(F32)
+    refl += F32(0.004) * rng.standard_normal(refl.shape[:2], dtype=F32)[..., None]
     return optics.to_srgb(refl, EXPOSURE)
 
 

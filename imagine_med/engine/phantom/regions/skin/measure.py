@@ -186,7 +186,24 @@ def perilesional(labels: np.ndarray, body: np.ndarray, px: float) -> np.ndarray:
     return ring if ring.sum() > 50 else skin & (near > 1.0)
 
 
+MEASURE_PX = 384  # ABCD, ITA and diameter are read at up to this size (structure sizes at full)
+
+
 def measure(rgb: np.ndarray, labels: np.ndarray, px: float) -> Measured:
+    """Everything from the image and label map; large images are read at MEASURE_PX for the
+    shape and colour numbers (sub-sampled, cheap), dots and globules at full resolution."""
+    step = max(1, -(-max(labels.shape) // MEASURE_PX))
+    out = _measure(rgb[::step, ::step], labels[::step, ::step], px * step)
+    if out.present and step > 1:
+        for key_, name in (("dot_max_mm", "dots"), ("globule_min_mm", "globules")):
+            whole = _pieces(labels, name, px, True)
+            out.m.pop(key_, None)
+            if whole:
+                out.m[key_] = round(max(whole) if name == "dots" else min(whole), 3)
+    return out
+
+
+def _measure(rgb: np.ndarray, labels: np.ndarray, px: float) -> Measured:
     body = body_mask(labels)
     lab = srgb_to_lab(rgb)
     ring = perilesional(labels, body, px)
