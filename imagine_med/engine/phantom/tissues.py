@@ -127,7 +127,7 @@ def changed(base: Tissue, name: str, *, hu_delta: float = 0.0, t1: float = 1.0, 
 # (flat); collagen scatter ~ lambda^-1; papillary backscatter bluish (Tyndall). The scale is
 # set so Fitzpatrick I-VI reach their ITA ranges (physics.md "Dermoscopy additions").
 SKIN_OPTICS: dict[str, tuple[float, float, float]] = {
-    "mel_epidermal": (0.20, 0.30, 0.40),
+    "mel_epidermal": (0.22, 0.30, 0.37),
     "mel_corneal": (1.0, 1.08, 1.18),
     "mel_dermal": (0.9, 1.0, 1.1),
     "blood": (0.02, 1.0, 0.7),

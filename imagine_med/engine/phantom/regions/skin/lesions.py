@@ -113,17 +113,21 @@ def _sharp_segments(rng: np.random.Generator, n: int) -> list[bool]:
 
 def _network(rng: np.random.Generator, f: Field, spacing: float, width: float, warp: float,
              broken: float) -> np.ndarray:
-    """Reticular lines 0-1: three warped line families (a honeycomb-like mesh of
-    `spacing` mm holes); `broken` > 0 interrupts lines (atypical network)."""
+    """Reticular lines 0-1 round lighter holes (a honeycomb `spacing` mm across): the sum of
+    three warped cosine waves 120 degrees apart peaks at the holes' centres on a triangular
+    lattice, so its low ground is a hexagonal net of lines; `width` (0-1) thickens the
+    lines, `broken` > 0 interrupts them (an atypical network)."""
     shape = f.x.shape
     cells = max(3, int(f.width_mm / 1.5))
     wx, wy = noise(rng, shape, cells), noise(rng, shape, cells)
-    out = np.zeros(shape, F32)
-    for ang in (0.0, np.pi / 3, 2 * np.pi / 3):
-        a = ang + rng.uniform(-0.2, 0.2)
-        u = (f.x * F32(np.cos(a)) + f.y * F32(np.sin(a)) + F32(warp) * (wx if ang else wy))
-        s = np.sin(F32(np.pi / spacing) * u)
-        out = np.maximum(out, np.exp(-(s / F32(width)) ** 2))
+    x, y = f.x + F32(warp) * wx, f.y + F32(warp) * wy
+    h = np.zeros(shape, F32)
+    k = F32(2 * np.pi / spacing * 2 / np.sqrt(3))
+    base = rng.uniform(0, np.pi)
+    for n in range(3):
+        a = base + n * 2 * np.pi / 3
+        h += np.cos(k * (x * F32(np.cos(a)) + y * F32(np.sin(a))))
+    out = np.clip((F32(width * 2.0 - 0.6) - h) / F32(0.9), 0.0, 1.0)
     if broken > 0:
         gaps = noise(rng, shape, int(f.width_mm / 0.4)) > F32(1.0 - broken * 2.0)
         out[gaps] *= F32(0.25)
@@ -204,7 +208,7 @@ def naevus(rng, f: Field, lesion: Lesion) -> None:
     centre = np.clip(1.0 - o.rho / (o.r * 0.9), 0, 1)
     lesion.paint(o.inside, mel_junction=1.0)
     lesion.paint(o.inside * centre, mel_junction=1.6)
-    net = _network(rng, f, rng.uniform(0.16, 0.22), 0.35, 0.07, 0.0)
+    net = _network(rng, f, rng.uniform(0.16, 0.22), 0.3, 0.1, 0.0)
     lesion.paint(net * o.inside, mel_junction=1.2)
     lesion.label(o.rho < o.r * 0.97, "pigment_network")
     pts = _points(rng, o, lesion, int(rng.integers(5, 10)), 0.0, 0.35, 0.35)
