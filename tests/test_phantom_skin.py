@@ -167,9 +167,8 @@ def test_abcd_recomputed_from_labels_matches_key_for_20_seeds(tmp_path, lesion):
     assert len(types) >= 3  # the seeds draw several skin tones
 
 
-@pytest.mark.parametrize("lesion", ["melanoma", "dysplastic_naevus"])
-def test_dots_under_and_globules_over_a_tenth_of_a_millimetre(tmp_path, lesion):
-    size = 384
+@pytest.mark.parametrize(("lesion", "size"), [("melanoma", 256), ("dysplastic_naevus", 384)])
+def test_dots_under_and_globules_over_a_tenth_of_a_millimetre(tmp_path, lesion, size):
     doc = _case(PROMPT[lesion], tmp_path, seed=7, size=size)
     ids = _ids(doc)
     n_dots = n_glob = 0

@@ -244,7 +244,7 @@ def dysplastic_naevus(rng, f: Field, lesion: Lesion) -> None:
     _discs(f, lesion, gp, [rng.uniform(0.1, 0.22) for _ in gp], "globules",
            mel_junction=2.0, mel_dermal=0.4)
     dp = _points(rng, o, lesion, 6, 0.1, 0.9, 0.3)
-    _discs(f, lesion, dp, [rng.uniform(0.03, 0.04) for _ in dp], "dots",
+    _discs(f, lesion, dp, [rng.uniform(0.022, 0.032) for _ in dp], "dots",
            mel_corneal=1.5, mel_junction=1.0)
     lesion.plan.update(A=1, C=3, D=4)
 
@@ -279,7 +279,7 @@ def melanoma(rng, f: Field, lesion: Lesion) -> None:
     _discs(f, lesion, gp, [rng.uniform(0.08, 0.25) for _ in gp], "globules",
            mel_junction=2.6, mel_dermal=0.6)
     dp = _points(rng, o, lesion, 12, 0.3, 0.95, 0.25)
-    _discs(f, lesion, dp, [rng.uniform(0.025, 0.04) for _ in dp], "dots", mel_corneal=2.2)
+    _discs(f, lesion, dp, [rng.uniform(0.022, 0.032) for _ in dp], "dots", mel_corneal=2.2)
     _streaks(rng, f, lesion, o, a0 + np.pi, rng.uniform(0.6, 1.2), int(rng.integers(6, 11)))
     lesion.plan.update(A=2, C=5, D=5)
 

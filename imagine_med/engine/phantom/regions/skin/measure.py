@@ -186,6 +186,9 @@ def perilesional(labels: np.ndarray, body: np.ndarray, px: float) -> np.ndarray:
     return ring if ring.sum() > 50 else skin & (near > 1.0)
 
 
+# a pixel must be small enough for a dot (< 0.1 mm) to measure under 0.1 mm: from ~256 px
+# across a 12 mm dermoscopy field; coarser images (clinical photographs) give no dot size
+DOT_PX = 0.05
 MEASURE_PX = 384  # ABCD, ITA and diameter are read at up to this size (structure sizes at full)
 
 
@@ -198,7 +201,7 @@ def measure(rgb: np.ndarray, labels: np.ndarray, px: float) -> Measured:
         for key_, name in (("dot_max_mm", "dots"), ("globule_min_mm", "globules")):
             whole = _pieces(labels, name, px, True)
             out.m.pop(key_, None)
-            if whole:
+            if whole and (name == "globules" or px <= DOT_PX):
                 out.m[key_] = round(max(whole) if name == "dots" else min(whole), 3)
     return out
 
@@ -246,7 +249,7 @@ def _measure(rgb: np.ndarray, labels: np.ndarray, px: float) -> Measured:
     })
     whole_dots, whole_globs = _pieces(labels, "dots", px, True), _pieces(labels, "globules",
                                                                          px, True)
-    if whole_dots:
+    if whole_dots and px <= DOT_PX:
         out.m["dot_max_mm"] = round(max(whole_dots), 3)
     if whole_globs:
         out.m["globule_min_mm"] = round(min(whole_globs), 3)
