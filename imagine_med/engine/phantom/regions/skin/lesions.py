@@ -192,9 +192,16 @@ def _blob(f: Field, lesion: Lesion, o: Outline, ang: float, frac: float, size: f
     cx, cy = lesion.center_mm
     rr = _radius_at(o, ang) * frac
     bx, by = cx + rr * np.cos(ang), cy + rr * np.sin(ang)
-    d = np.hypot(f.x - F32(bx), f.y - F32(by))
-    wob = noise(rng, f.x.shape, int(f.width_mm / 1.2))
-    return (np.clip((F32(size) * (1 + 0.25 * wob) - d) / F32(0.15), 0, 1) * o.body).astype(F32)
+    out = np.zeros_like(f.x)
+    reach = size * 1.9 + 0.2
+    win = _stamp(f, bx, by, reach)  # only the window the blob can reach is computed
+    if win is None:
+        return out
+    sl = win[0]
+    d = np.hypot(f.x[sl] - F32(bx), f.y[sl] - F32(by))
+    wob = noise(rng, d.shape, max(2, int(2 * reach / 1.2)))
+    out[sl] = np.clip((F32(size) * (1 + 0.25 * wob) - d) / F32(0.15), 0, 1) * o.body[sl]
+    return out
 
 
 # ------------------------------------------------------------------ melanocytic lesions

@@ -80,7 +80,7 @@ def body_mask(labels: np.ndarray) -> np.ndarray:
     ids = ndimage.binary_fill_holes(ids)
     lab, n = ndimage.label(ids)
     if n > 1:
-        sizes = ndimage.sum(ids, lab, range(1, n + 1))
+        sizes = np.bincount(lab.ravel(), minlength=n + 1)[1:]
         ids = lab == (1 + int(np.argmax(sizes)))
     return ids
 
@@ -168,7 +168,7 @@ def _pieces(labels: np.ndarray, name: str, px: float, whole: bool = False) -> li
     lab, n = ndimage.label(labels == own)
     if not n:
         return []
-    areas = ndimage.sum(np.ones_like(lab), lab, range(1, n + 1))
+    areas = np.bincount(lab.ravel(), minlength=n + 1)[1:]
     if whole:
         cut = ndimage.binary_dilation(np.isin(labels, [c for c in CUTTERS if c != own]))
         touched = set(np.unique(lab[cut & (lab > 0)]).tolist())
