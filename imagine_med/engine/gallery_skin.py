@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from imagine_med.engine.base import RenderRequest
-from imagine_med.engine.phantom.regions.skin.lesions import LESIONS
+from imagine_med.engine.phantom.regions.skin.lesions import LESIONS, MELANOCYTIC
 from imagine_med.engine.registry import get_renderer
 from imagine_med.prompt.spec import CaseSpec, Finding
 
@@ -27,7 +27,7 @@ def tile(name: str, mods: tuple[str, ...], caption: str, size: int, seed: int) -
     img = Image.fromarray(np.ascontiguousarray(res.pixels))
     d = ImageDraw.Draw(img)
     m = res.findings[0].measurements if res.findings else {}
-    tds = f" TDS {m['tds']:.1f}" if "tds" in m else ""
+    tds = f" TDS {m['tds']:.1f}" if "tds" in m and name in MELANOCYTIC else ""
     text = f"{caption}: {name.replace('_', ' ')}{tds}"
     d.rectangle((0, size - 14, size, size), fill=(0, 0, 0))
     d.text((3, size - 13), text, fill=(255, 255, 255))

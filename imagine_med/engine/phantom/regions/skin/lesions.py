@@ -96,9 +96,13 @@ def _outline(rng: np.random.Generator, f: Field, lesion: Lesion, radius: float, 
         t = ang - rot
         e = a * b / np.sqrt((b * np.cos(t)) ** 2 + (a * np.sin(t)) ** 2)
         return float(e * (1 + sum(amp * np.cos(k * ang + ph) for k, amp, ph in phases)))
-    seg = ((theta + np.pi) / (2 * np.pi) * SEGMENTS).astype(np.int32) % SEGMENTS
-    widths = np.where(np.asarray(sharp), 0.03, 0.7).astype(F32)
-    w = widths[seg]
+    # each segment's fade width, blended over the outer 15 % of a segment on either side
+    # (log scale), so a change of border type leaves no radial seam
+    pos = (theta + np.pi) / F32(2 * np.pi) * SEGMENTS - F32(0.5)
+    i0 = np.floor(pos).astype(np.int32)
+    frac = np.clip((pos - i0 - F32(0.35)) / F32(0.3), 0.0, 1.0)
+    logw = np.log(np.where(np.asarray(sharp), 0.03, 0.7)).astype(F32)
+    w = np.exp(logw[i0 % SEGMENTS] * (1 - frac) + logw[(i0 + 1) % SEGMENTS] * frac)
     inside = np.clip((r - rho) / w + 0.5, 0.0, 1.0).astype(F32)
     body = rho < r
     lesion.label(body, "lesion")
@@ -274,7 +278,7 @@ def melanoma(rng, f: Field, lesion: Lesion) -> None:
     lesion.paint(blotch, mel_junction=2.6, mel_corneal=1.2)
     lesion.label((blotch > 0.5) & ~netzone, "lesion")
     veil = _blob(f, lesion, o, a0, 0.45, o.radius_mm * 0.4, rng) * (blotch < 0.3)
-    lesion.paint(veil, mel_dermal=1.5, scatter=1.6, mel_junction=-0.6)
+    lesion.paint(veil, mel_dermal=1.2, scatter=2.6, mel_junction=-0.6)
     lesion.label(veil > 0.5, "blue_white_veil")
     reg = _blob(f, lesion, o, a0 - 0.6 * np.pi, 0.5, o.radius_mm * 0.3, rng) * (veil < 0.3)
     lesion.paint(reg, mel_junction=-1.0, scatter=1.8, blood=0.15)
