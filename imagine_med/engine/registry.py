@@ -79,6 +79,10 @@ add(Offer("phantom", "mri", "brain", "imagine_med.engine.phantom.renderer_head:m
 for _r in ("gallbladder", "liver", "kidney", "abdomen", "spleen", "carotid"):
     add(Offer("phantom", "us", _r, "imagine_med.engine.phantom.renderer_us:us_renderer"))
 
+# Skin (issue 18, regions/skin): dermoscopy and clinical photographs; "skin" is the parser's
+# region for dermoscopy prompts.
+add(Offer("phantom", "derm", "skin", "imagine_med.engine.phantom.renderer_skin:skin_renderer"))
+
 # The diffusion engine: one local checkpoint serves every modality and region through
 # per-modality prompt templates; all rows share one loaded model.
 for _m in ("xray", "ct", "mri", "us", "histo", "derm", "fundus"):

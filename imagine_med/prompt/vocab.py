@@ -581,3 +581,47 @@ FINDINGS["diabetic_retinopathy"][1].extend(
      "proliferative retinopathy"])
 # a bare number right after these words is the cup-to-disc ratio (the finding's extent)
 RATIO_CUES: frozenset[str] = frozenset({"ratio", "cdr"})
+
+# --- skin (issue 18): skin type, body site, clinical photographs and more lesions. Skin type
+# and the clinical view ride on the lesion as modifiers; the site is its location.
+MODIFIERS.update({
+    "fitzpatrick_i": ["fitzpatrick i", "fitzpatrick type i", "fitzpatrick 1", "skin type i",
+                      "skin type 1", "phototype i", "type i skin"],
+    "fitzpatrick_ii": ["fitzpatrick ii", "fitzpatrick type ii", "fitzpatrick 2",
+                       "skin type ii", "skin type 2", "phototype ii", "type ii skin"],
+    "fitzpatrick_iii": ["fitzpatrick iii", "fitzpatrick type iii", "fitzpatrick 3",
+                        "skin type iii", "skin type 3", "phototype iii", "type iii skin"],
+    "fitzpatrick_iv": ["fitzpatrick iv", "fitzpatrick type iv", "fitzpatrick 4",
+                       "skin type iv", "skin type 4", "phototype iv", "type iv skin"],
+    "fitzpatrick_v": ["fitzpatrick v", "fitzpatrick type v", "fitzpatrick 5", "skin type v",
+                      "skin type 5", "phototype v", "type v skin"],
+    "fitzpatrick_vi": ["fitzpatrick vi", "fitzpatrick type vi", "fitzpatrick 6",
+                       "skin type vi", "skin type 6", "phototype vi", "type vi skin"],
+    "very_light_skin": ["very light skin", "very fair skin", "pale skin"],
+    "light_skin": ["light skin", "fair skin", "light skinned", "fair skinned"],
+    "intermediate_skin": ["intermediate skin", "olive skin"],
+    "tan_skin": ["tan skin", "tanned skin"],
+    "brown_skin": ["brown skin", "brown skinned"],
+    "dark_skin": ["dark skin", "dark skinned", "darker skin", "black skin",
+                  "deeply pigmented skin"],
+    "clinical_photo": ["clinical photograph", "clinical photo", "clinical image",
+                       "macroscopic photograph", "naked eye"],
+})
+LOCATIONS.update({
+    "back": ["on the back", "back", "upper back", "lower back"],
+    "trunk": ["trunk", "torso"],
+    "face": ["face", "cheek", "forehead", "nose"],
+    "arm": ["arm", "forearm", "upper arm"],
+    "leg": ["leg", "shin", "calf", "thigh"],
+    "scalp": ["scalp"],
+})
+FINDINGS.update({
+    "dysplastic_naevus": (("skin",), ["dysplastic naevus", "dysplastic nevus", "atypical naevus",
+                          "atypical nevus", "atypical mole", "clark naevus", "clark nevus",
+                          "dysplastic mole"]),
+    "haemangioma": (("skin",), ["haemangioma", "hemangioma", "cherry angioma", "angioma"]),
+})
+FINDINGS["naevus"][1].extend(["common naevus", "common nevus", "banal naevus", "mole",
+                              "melanocytic naevus", "melanocytic nevus"])
+FINDINGS["seborrhoeic_keratosis"][1].extend(["seborrhoeic keratoses", "seb k",
+                                             "basal cell papilloma"])

@@ -218,3 +218,19 @@ def acoustic(t: Tissue) -> Acoustic:
     if row is None:
         row = ACOUSTIC.get(t.name.split("_fatty")[0], ACOUSTIC["liver"])
     return row
+# --- skin optics (issue 18): relative absorption / scatter per channel (R 620, G 545, B 460
+# nm) for physics/skin_optics.py. Melanin ~ lambda^-3.5 (Jacques, "Optical properties of
+# biological tissues", 2013: mu_a,mel ~ lambda^-3.48); oxy/deoxyhaemoglobin low at 620 nm,
+# peaks near 545 (Q bands) and toward the Soret band; corneal melanin clumps are near-black
+# (flat); collagen scatter ~ lambda^-1; papillary backscatter bluish (Tyndall). The scale is
+# set so Fitzpatrick I-VI reach their ITA ranges (physics.md "Dermoscopy additions").
+SKIN_OPTICS: dict[str, tuple[float, float, float]] = {
+    "mel_epidermal": (0.22, 0.30, 0.37),
+    "mel_corneal": (1.0, 1.08, 1.18),
+    "mel_dermal": (0.9, 1.0, 1.1),
+    "blood": (0.02, 1.0, 0.7),
+    "keratin": (0.02, 0.06, 0.22),
+    "dermis_k": (0.02, 0.03, 0.05),
+    "dermis_s": (1.0, 1.14, 1.35),
+    "papillary_backscatter": (0.015, 0.03, 0.07),
+}

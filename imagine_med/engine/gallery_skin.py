@@ -1,0 +1,65 @@
+"""The skin contact sheet: every lesion on Fitzpatrick types I, III and VI, dermoscopy, plus
+one clinical photograph per row: `python -m imagine_med.engine.gallery_skin docs/gallery`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from imagine_med.engine.base import RenderRequest
+from imagine_med.engine.phantom.regions.skin.lesions import LESIONS, MELANOCYTIC
+from imagine_med.engine.registry import get_renderer
+from imagine_med.prompt.spec import CaseSpec, Finding
+
+COLUMNS = (("I", "fitzpatrick_i", ()), ("III", "fitzpatrick_iii", ()),
+           ("VI", "fitzpatrick_vi", ()), ("IV clinical", "fitzpatrick_iv", ("clinical_photo",)))
+
+
+def tile(name: str, mods: tuple[str, ...], caption: str, size: int, seed: int) -> Image.Image:
+    spec = CaseSpec(modality="derm", region="skin", seed=seed,
+                    findings=(Finding(name=name, modifiers=mods),))
+    res = get_renderer("phantom", "derm", "skin").render(
+        RenderRequest(spec=spec, seed=seed, width=size, height=size))
+    img = Image.fromarray(np.ascontiguousarray(res.pixels))
+    d = ImageDraw.Draw(img)
+    m = res.findings[0].measurements if res.findings else {}
+    tds = f" TDS {m['tds']:.1f}" if "tds" in m and name in MELANOCYTIC else ""
+    text = f"{caption}: {name.replace('_', ' ')}{tds}"
+    d.rectangle((0, size - 14, size, size), fill=(0, 0, 0))
+    d.text((3, size - 13), text, fill=(255, 255, 255))
+    return img
+
+
+def build_derm_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
+    """Rows: each lesion; columns: dermoscopy on types I, III, VI, and a clinical photo."""
+    g = 2
+    cols, rows = len(COLUMNS), len(LESIONS)
+    canvas = Image.new("RGB", (cols * size + (cols - 1) * g, rows * size + (rows - 1) * g),
+                       (40, 40, 40))
+    for r, name in enumerate(LESIONS):
+        for c, (caption, skin, extra) in enumerate(COLUMNS):
+            t = tile(name, (skin, *extra), caption, size, seed)
+            canvas.paste(t, (c * (size + g), r * (size + g)))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "phantom-derm.png"
+    canvas.save(path, optimize=True)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("out_dir", nargs="?", default="docs/gallery")
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--seed", type=int, default=11)
+    args = ap.parse_args(argv)
+    p = build_derm_sheet(Path(args.out_dir), args.size, args.seed)
+    print(f"{p} ({p.stat().st_size // 1024} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

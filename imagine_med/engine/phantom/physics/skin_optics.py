@@ -1,0 +1,122 @@
+"""Skin photographs from optical columns: a layered reflectance model per colour channel.
+
+Steps (one column per pixel, three wavelengths: R 620, G 545, B 460 nm):
+1. stratum corneum: corneal melanin (black, almost flat spectrum), double pass;
+2. epidermis: melanin at the dermo-epidermal junction, absorption ~ lambda^-3.5 (brown);
+3. papillary dermis: collagen backscatter, stronger at short wavelengths (Rayleigh-like);
+4. reticular dermis: Kubelka-Munk reflectance of blood (oxy/deoxyhaemoglobin) and
+   collagen scatter; melanin deep in the dermis absorbs what comes back from below, so what
+   is left is the bluish papillary backscatter: blue-grey (the Tyndall effect);
+5. display: white-balanced exposure, sRGB gamma; dermoscopy polarised (no surface glare),
+   clinical photographs add specular highlights on the skin relief.
+Numbers are relative units chosen so that skin types I-VI land in their ITA ranges
+(physics.md "Dermoscopy additions"); `ita` converts an image back to ITA degrees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from imagine_med.engine.phantom.tissues import SKIN_OPTICS as T
+
+F32 = np.float32
+
+
+@dataclass
+class Columns:
+    """Per pixel (H, W) float32 maps, in the optics' relative units."""
+
+    mel_corneal: np.ndarray    # black pigment in the stratum corneum
+    mel_junction: np.ndarray   # epidermal melanin (skin tone + junctional pigment)
+    mel_dermal: np.ndarray     # melanin (melanophages, nests) in the dermis
+    blood: np.ndarray          # dermal blood volume fraction
+    scatter: np.ndarray        # collagen scatter (1 normal; > 1 fibrosis, regression, cysts)
+    keratin: np.ndarray        # yellowish keratin (seborrhoeic keratosis, crust)
+
+
+def _spec(name: str) -> np.ndarray:
+    return np.asarray(T[name], F32)
+
+
+def reflectance(c: Columns) -> np.ndarray:
+    """(H, W, 3) diffuse reflectance in [0, 1]."""
+    a_c, a_e, a_d = _spec("mel_corneal"), _spec("mel_epidermal"), _spec("mel_dermal")
+    a_hb, k0, a_k = _spec("blood"), _spec("dermis_k"), _spec("keratin")
+    rp0, s0 = _spec("papillary_backscatter"), _spec("dermis_s")
+    out = np.empty((*c.blood.shape, 3), F32)
+    for ch in range(3):
+        k = k0[ch] + c.blood * a_hb[ch]
+        s = s0[ch] * c.scatter
+        q = k / s
+        r_inf = 1.0 + q - np.sqrt(q * q + 2.0 * q)
+        rp = rp0[ch] * np.minimum(c.scatter, F32(3.0))
+        deep = r_inf * np.exp(-2.0 * a_d[ch] * c.mel_dermal)
+        rd = rp + (1.0 - rp) ** 2 * deep
+        top = np.exp(-2.0 * (a_c[ch] * c.mel_corneal + a_e[ch] * c.mel_junction
+                             + a_k[ch] * c.keratin))
+        out[..., ch] = top * rd
+    return out
+
+
+_LUT_N = 8192
+_LIN = np.linspace(0.0, 1.0, _LUT_N)
+_SRGB_LUT = np.clip(np.round(255.0 * np.where(
+    _LIN <= 0.0031308, 12.92 * _LIN, 1.055 * _LIN ** (1 / 2.4) - 0.055)), 0, 255
+).astype(np.uint8)
+
+
+def to_srgb(refl: np.ndarray, exposure: float = 1.0) -> np.ndarray:
+    """Linear reflectance -> sRGB uint8 (a white-balanced camera over a white standard);
+    the gamma is a table of 8192 steps (finer than the 8-bit output near black)."""
+    lin = np.clip(refl * F32(exposure * (_LUT_N - 1)), 0.0, _LUT_N - 1)
+    return _SRGB_LUT[(lin + F32(0.5)).astype(np.int32)]
+
+
+def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """sRGB uint8 (..., 3) -> CIELAB (D65), float32."""
+    c = rgb.astype(F32) / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    m = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722],
+                  [0.0193, 0.1192, 0.9505]], F32)
+    xyz = lin @ m.T / np.array([0.95047, 1.0, 1.08883], F32)
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+    lab = np.empty_like(f)
+    lab[..., 0] = 116 * f[..., 1] - 16
+    lab[..., 1] = 500 * (f[..., 0] - f[..., 1])
+    lab[..., 2] = 200 * (f[..., 1] - f[..., 2])
+    return lab
+
+
+def ita_of_lab(lab: np.ndarray) -> float:
+    """ITA degrees of a mean colour: arctan((L* - 50) / b*)."""
+    L, b = float(lab[..., 0].mean()), float(lab[..., 2].mean())
+    return float(np.degrees(np.arctan2(L - 50.0, b)))
+
+
+def skin_colour(melanin: float, blood: float, exposure: float) -> np.ndarray:
+    """The sRGB colour of plain skin with this epidermal melanin and blood (one pixel)."""
+    one = np.ones((1, 1), F32)
+    cols = Columns(0 * one, melanin * one, 0 * one, blood * one, one, 0 * one)
+    return to_srgb(reflectance(cols), exposure)
+
+
+def melanin_for_ita(target: float, blood: float, exposure: float) -> float:
+    """Epidermal melanin giving plain skin this ITA (bisection; ITA falls as melanin rises)."""
+    lo, hi = 0.0, 8.0
+    for _ in range(30):
+        mid = 0.5 * (lo + hi)
+        if ita_of_lab(srgb_to_lab(skin_colour(mid, blood, exposure))) > target:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def specular(relief: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
+    """Highlights of a non-polarised flash on the skin's relief (clinical photographs):
+    bright where the surface faces the light, in small glints."""
+    gy, gx = np.gradient(relief)
+    facing = np.clip(1.0 - 6.0 * np.hypot(gx - 0.04, gy + 0.04), 0.0, 1.0)
+    return (strength * facing ** 8).astype(F32)

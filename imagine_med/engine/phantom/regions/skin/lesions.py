@@ -1,0 +1,440 @@
+"""Skin lesions as pigment by depth plus structure-level labels (one object per lesion).
+
+A lesion adds to the skin's optical columns (physics/skin_optics.Columns): melanin in the
+stratum corneum shows black, at the dermo-epidermal junction brown, in the dermis blue-grey
+(so colour follows biology); blood shows red, fibrosis and regression white (more scatter),
+keratin yellow-brown. Every structure paints its own label id, so what a key says about it
+is measured from the label map (measure.py), never from the request.
+
+Each builder reads as steps: outline -> body pigment -> structures, and draws from its own
+seeded stream: the same seed gives the same lesion and labels on every skin type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from imagine_med.engine.phantom.regions.skin.skin import F32, Field, noise
+
+LABELS = {"lesion": 100, "pigment_network": 101, "globules": 102, "dots": 103, "streaks": 104,
+          "blue_white_veil": 105, "regression": 106, "vessels": 107, "milia_like_cyst": 108,
+          "comedo_like_opening": 109, "blue_grey_nests": 110, "central_white_patch": 111,
+          "lacunae": 112}
+MELANOCYTIC = ("naevus", "dysplastic_naevus", "melanoma")
+LESIONS = ("naevus", "dysplastic_naevus", "melanoma", "seborrhoeic_keratosis",
+           "basal_cell_carcinoma", "dermatofibroma", "haemangioma")
+SEGMENTS = 8  # border segments (ABCD's B)
+
+
+@dataclass
+class Lesion:
+    """What a lesion adds to the skin, per pixel, and its labels (0: not the lesion)."""
+
+    name: str
+    labels: np.ndarray
+    mel_corneal: np.ndarray
+    mel_junction: np.ndarray
+    mel_dermal: np.ndarray
+    blood: np.ndarray
+    scatter: np.ndarray
+    keratin: np.ndarray
+    skin_keep: np.ndarray          # fraction of the skin's own blood kept (1 outside)
+    center_mm: tuple[float, float]
+    plan: dict[str, float] = field(default_factory=dict)
+
+    def paint(self, w: np.ndarray, sl=np.s_[:, :], **add: float) -> None:
+        for k, v in add.items():
+            getattr(self, k)[sl] += F32(v) * w
+
+    def label(self, mask: np.ndarray, name: str, sl=np.s_[:, :]) -> None:
+        self.labels[sl][mask] = LABELS[name]
+
+
+def _new(name: str, f: Field, center: tuple[float, float]) -> Lesion:
+    z = np.zeros_like(f.x)
+    return Lesion(name, np.zeros(f.x.shape, np.uint8), z.copy(), z.copy(), z.copy(), z.copy(),
+                  z.copy(), z.copy(), np.ones_like(f.x), center)
+
+
+@dataclass
+class Outline:
+    """Polar outline about the centre: rho, theta per pixel; r(theta) the border radius;
+    `inside` the pigment profile 0-1 (soft where the border fades gradually)."""
+
+    rho: np.ndarray
+    theta: np.ndarray
+    r: np.ndarray
+    inside: np.ndarray
+    body: np.ndarray
+    radius_mm: float
+    r_of: Callable[[float], float]
+    major_angle: float
+
+
+def _outline(rng: np.random.Generator, f: Field, lesion: Lesion, radius: float, aspect: float,
+             harmonics: list[tuple[int, float]], sharp: list[bool]) -> Outline:
+    """Border radius r(theta) = R * ellipse * (1 + sum a_k cos(k theta + phi_k)); each of the
+    8 segments fades sharply (0.03 mm) or gradually (0.7 mm)."""
+    cx, cy = lesion.center_mm
+    dx, dy = f.x - F32(cx), f.y - F32(cy)
+    rho = np.hypot(dx, dy)
+    theta = np.arctan2(dy, dx)
+    rot = rng.uniform(0, np.pi)
+    t = theta - F32(rot)
+    a, b = radius * np.sqrt(aspect), radius / np.sqrt(aspect)
+    r = (a * b / np.sqrt((b * np.cos(t)) ** 2 + (a * np.sin(t)) ** 2)).astype(F32)
+    mod = np.ones_like(r)
+    phases = [(k, amp, rng.uniform(0, 2 * np.pi)) for k, amp in harmonics]
+    for k, amp, ph in phases:
+        mod += F32(amp) * np.cos(k * theta + F32(ph))
+    r = r * mod
+
+    def r_of(ang: float) -> float:
+        t = ang - rot
+        e = a * b / np.sqrt((b * np.cos(t)) ** 2 + (a * np.sin(t)) ** 2)
+        return float(e * (1 + sum(amp * np.cos(k * ang + ph) for k, amp, ph in phases)))
+    # each segment's fade width, blended over the outer 15 % of a segment on either side
+    # (log scale), so a change of border type leaves no radial seam
+    pos = (theta + np.pi) / F32(2 * np.pi) * SEGMENTS - F32(0.5)
+    i0 = np.floor(pos).astype(np.int32)
+    frac = np.clip((pos - i0 - F32(0.35)) / F32(0.3), 0.0, 1.0)
+    logw = np.log(np.where(np.asarray(sharp), 0.03, 0.7)).astype(F32)
+    w = np.exp(logw[i0 % SEGMENTS] * (1 - frac) + logw[(i0 + 1) % SEGMENTS] * frac)
+    inside = np.clip((r - rho) / w + 0.5, 0.0, 1.0).astype(F32)
+    body = rho < r
+    lesion.label(body, "lesion")
+    return Outline(rho, theta, r, inside, body, radius, r_of, float(rot))
+
+
+def _sharp_segments(rng: np.random.Generator, n: int) -> list[bool]:
+    """n abrupt segments in one contiguous run (a real border is cut off over an arc)."""
+    start = int(rng.integers(0, SEGMENTS))
+    return [((i - start) % SEGMENTS) < n for i in range(SEGMENTS)]
+
+
+def _network(rng: np.random.Generator, f: Field, spacing: float, width: float, warp: float,
+             broken: float) -> np.ndarray:
+    """Reticular lines 0-1 round lighter holes (a honeycomb `spacing` mm across): the sum of
+    three warped cosine waves 120 degrees apart peaks at the holes' centres on a triangular
+    lattice, so its low ground is a hexagonal net of lines; `width` (0-1) thickens the
+    lines, `broken` > 0 interrupts them (an atypical network)."""
+    shape = f.x.shape
+    cells = max(3, int(f.width_mm / 1.5))
+    wx, wy = noise(rng, shape, cells), noise(rng, shape, cells)
+    x, y = f.x + F32(warp) * wx, f.y + F32(warp) * wy
+    h = np.zeros(shape, F32)
+    k = F32(2 * np.pi / spacing * 2 / np.sqrt(3))
+    base = rng.uniform(0, np.pi)
+    for n in range(3):
+        a = base + n * 2 * np.pi / 3
+        h += np.cos(k * (x * F32(np.cos(a)) + y * F32(np.sin(a))))
+    out = np.clip((F32(width * 2.0 - 0.6) - h) / F32(0.9), 0.0, 1.0)
+    if broken > 0:
+        gaps = noise(rng, shape, int(f.width_mm / 0.4)) > F32(1.0 - broken * 2.0)
+        out[gaps] *= F32(0.25)
+    return out
+
+
+def _stamp(f: Field, cx: float, cy: float, r: float):
+    """The window around a disc: (slice, soft disc 0-1 on it, hard mask)."""
+    h, w = f.x.shape
+    px = f.px
+    j0 = int(max(0, (cx - r) / px + w / 2 - 2))
+    j1 = int(min(w, (cx + r) / px + w / 2 + 3))
+    i0 = int(max(0, (cy - r) / px + h / 2 - 2))
+    i1 = int(min(h, (cy + r) / px + h / 2 + 3))
+    if j1 <= j0 or i1 <= i0:
+        return None
+    sl = np.s_[i0:i1, j0:j1]
+    d = np.hypot(f.x[sl] - F32(cx), f.y[sl] - F32(cy))
+    soft = np.clip((F32(r) - d) / F32(max(px, 0.02)) + 0.5, 0.0, 1.0)
+    return sl, soft, d < r
+
+
+def _points(rng: np.random.Generator, o: Outline, lesion: Lesion, n: int, r_lo: float,
+            r_hi: float, min_gap: float, where: Callable[[float, float], bool] | None = None,
+            ) -> list[tuple[float, float]]:
+    """Up to n points inside the body (fraction r_lo-r_hi of the border radius), at least
+    min_gap mm apart, optionally only where `where(angle, frac)` holds."""
+    cx, cy = lesion.center_mm
+    pts: list[tuple[float, float]] = []
+    for _ in range(n * 30):
+        if len(pts) >= n:
+            break
+        ang = rng.uniform(-np.pi, np.pi)
+        frac = np.sqrt(rng.uniform(r_lo ** 2, r_hi ** 2))
+        if where is not None and not where(ang, frac):
+            continue
+        rr = _radius_at(o, ang) * frac
+        p = (cx + rr * np.cos(ang), cy + rr * np.sin(ang))
+        if all((p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2 >= min_gap ** 2 for q in pts):
+            pts.append(p)
+    return pts
+
+
+def _radius_at(o: Outline, ang: float) -> float:
+    """Border radius at a polar angle."""
+    return o.r_of(ang)
+
+
+def _discs(f: Field, lesion: Lesion, pts, radii, name: str, **pigment: float) -> None:
+    for (cx, cy), r in zip(pts, radii, strict=True):
+        got = _stamp(f, cx, cy, r)
+        if got is None:
+            continue
+        sl, soft, hard = got
+        lesion.paint(soft, sl, **pigment)
+        lesion.label(hard, name, sl)
+
+
+def _blob(f: Field, lesion: Lesion, o: Outline, ang: float, frac: float, size: float,
+          rng: np.random.Generator) -> np.ndarray:
+    """A soft irregular patch (0-1) inside the body, centred at (ang, frac of radius)."""
+    cx, cy = lesion.center_mm
+    rr = _radius_at(o, ang) * frac
+    bx, by = cx + rr * np.cos(ang), cy + rr * np.sin(ang)
+    out = np.zeros_like(f.x)
+    reach = size * 1.9 + 0.2
+    win = _stamp(f, bx, by, reach)  # only the window the blob can reach is computed
+    if win is None:
+        return out
+    sl = win[0]
+    d = np.hypot(f.x[sl] - F32(bx), f.y[sl] - F32(by))
+    wob = noise(rng, d.shape, max(2, int(2 * reach / 1.2)))
+    out[sl] = np.clip((F32(size) * (1 + 0.25 * wob) - d) / F32(0.15), 0, 1) * o.body[sl]
+    return out
+
+
+# ------------------------------------------------------------------ melanocytic lesions
+
+
+def naevus(rng, f: Field, lesion: Lesion) -> None:
+    """Common naevus: small, symmetric, two browns, regular network fading at the rim,
+    regular central globules; a gradual border. ABCD plan: A 0, B 0-1, C 2, D 2."""
+    o = _outline(rng, f, lesion, rng.uniform(1.6, 2.4), rng.uniform(1.0, 1.25),
+                 [(6, 0.01), (8, 0.008)], _sharp_segments(rng, int(rng.integers(0, 2))))
+    centre = np.clip(1.0 - o.rho / (o.r * 0.9), 0, 1)
+    lesion.paint(o.inside, mel_junction=1.0)
+    lesion.paint(o.inside * centre, mel_junction=1.6)
+    net = _network(rng, f, rng.uniform(0.16, 0.22), 0.3, 0.1, 0.0)
+    lesion.paint(net * o.inside, mel_junction=1.2)
+    lesion.label(o.rho < o.r * 0.97, "pigment_network")
+    pts = _points(rng, o, lesion, int(rng.integers(5, 10)), 0.0, 0.35, 0.35)
+    _discs(f, lesion, pts, [rng.uniform(0.12, 0.14)] * len(pts), "globules",
+           mel_junction=1.1, mel_dermal=0.1)
+    lesion.plan.update(A=0, C=2, D=2)
+
+
+def dysplastic_naevus(rng, f: Field, lesion: Lesion) -> None:
+    """Dysplastic (Clark) naevus: larger, oval, asymmetric about one axis (a dark
+    structureless patch at one end), atypical network, a few irregular dots and globules,
+    pink erythema. ABCD plan: A 1, B 2-3, C 3, D 4 (TDS 5.0-5.1, suspicious)."""
+    aspect = rng.uniform(1.45, 1.7)
+    o = _outline(rng, f, lesion, rng.uniform(2.4, 3.0), aspect, [(7, 0.015), (9, 0.012)],
+                 _sharp_segments(rng, int(rng.integers(2, 4))))
+    lesion.paint(o.inside, mel_junction=1.0, blood=0.25)
+    # the long axis: the direction of the largest radius
+    ang = o.major_angle + (np.pi if rng.uniform() < 0.5 else 0.0)
+    cx, cy = lesion.center_mm
+    along = (f.x - F32(cx)) * F32(np.cos(ang)) + (f.y - F32(cy)) * F32(np.sin(ang))
+    across = -(f.x - F32(cx)) * F32(np.sin(ang)) + (f.y - F32(cy)) * F32(np.cos(ang))
+    along = along + F32(0.25) * np.cos(F32(3.0) * np.abs(across))  # a curved, even cut
+    cap = (along > F32(o.radius_mm * 0.3)) & o.body
+    net = _network(rng, f, rng.uniform(0.18, 0.26), 0.4, 0.09, 0.25)
+    lesion.paint(net * o.inside * ~cap, mel_junction=1.4)
+    lesion.label(o.body & ~cap & (o.rho < o.r * 0.95), "pigment_network")
+    lesion.paint(cap * o.inside, mel_junction=2.6)
+    core = np.clip((along - F32(o.radius_mm * 0.6)) / F32(0.3), 0, 1) * (o.rho < o.r * 0.92)
+    lesion.paint(core * o.inside, mel_corneal=1.2, mel_junction=0.6)
+    lesion.label(cap, "lesion")
+    lesion.plan["cap_angle"] = ang
+    gp = _points(rng, o, lesion, 4, 0.2, 0.85, 0.5)
+    _discs(f, lesion, gp, [rng.uniform(0.1, 0.22) for _ in gp], "globules",
+           mel_junction=2.0, mel_dermal=0.4)
+    dp = _points(rng, o, lesion, 6, 0.1, 0.9, 0.3)
+    _discs(f, lesion, dp, [rng.uniform(0.022, 0.032) for _ in dp], "dots",
+           mel_corneal=1.5, mel_junction=1.0)
+    lesion.plan.update(A=1, C=3, D=4)
+
+
+def melanoma(rng, f: Field, lesion: Lesion) -> None:
+    """Invasive melanoma: asymmetric in shape, colour and structure; irregular border cut
+    off abruptly over most of its length; light and dark brown, black, blue-grey, white;
+    atypical network, structureless blotch, irregular dots and globules, peripheral streaks
+    on one side, blue-white veil, regression. ABCD plan: A 2, B 4-7, C 5, D 5."""
+    o = _outline(rng, f, lesion, rng.uniform(3.0, 3.8), rng.uniform(1.1, 1.4),
+                 [(1, 0.12), (2, 0.10), (3, 0.08), (5, 0.04), (7, 0.035), (11, 0.025)],
+                 _sharp_segments(rng, int(rng.integers(4, 8))))
+    lesion.paint(o.inside, mel_junction=1.2)
+    a0 = rng.uniform(-np.pi, np.pi)
+    net = _network(rng, f, rng.uniform(0.2, 0.3), 0.5, 0.14, 0.35)
+    netzone = _blob(f, lesion, o, a0 + np.pi, 0.45, o.radius_mm * 0.6, rng) > 0.5
+    lesion.paint(net * o.inside * netzone, mel_junction=1.8)
+    lesion.label(netzone, "pigment_network")
+    blotch = _blob(f, lesion, o, a0 + 0.5 * np.pi, 0.4, o.radius_mm * 0.28, rng)
+    lesion.paint(blotch, mel_junction=2.6, mel_corneal=1.2)
+    lesion.label((blotch > 0.5) & ~netzone, "lesion")
+    veil = _blob(f, lesion, o, a0, 0.45, o.radius_mm * 0.4, rng) * (blotch < 0.3)
+    lesion.paint(veil, mel_dermal=1.2, scatter=2.6, mel_junction=-0.6)
+    lesion.label(veil > 0.5, "blue_white_veil")
+    reg = _blob(f, lesion, o, a0 - 0.6 * np.pi, 0.5, o.radius_mm * 0.3, rng) * (veil < 0.3)
+    lesion.paint(reg, mel_junction=-1.0, scatter=1.8, blood=0.15)
+    pepper = _points(rng, o, lesion, 14, 0.2, 0.9, 0.12,
+                     lambda a, fr: bool(_blob_at(reg, f, lesion, o, a, fr) > 0.5))
+    _discs(f, lesion, pepper, [0.03] * len(pepper), "regression", mel_dermal=2.0)
+    lesion.label(reg > 0.5, "regression")
+    gp = _points(rng, o, lesion, 8, 0.2, 0.92, 0.45)
+    _discs(f, lesion, gp, [rng.uniform(0.08, 0.25) for _ in gp], "globules",
+           mel_junction=2.6, mel_dermal=0.6)
+    dp = _points(rng, o, lesion, 12, 0.3, 0.95, 0.25)
+    _discs(f, lesion, dp, [rng.uniform(0.022, 0.032) for _ in dp], "dots", mel_corneal=2.2)
+    _streaks(rng, f, lesion, o, a0 + np.pi, rng.uniform(0.6, 1.2), int(rng.integers(6, 11)))
+    lesion.plan.update(A=2, C=5, D=5)
+
+
+def _blob_at(mask: np.ndarray, f: Field, lesion: Lesion, o: Outline, ang: float,
+             frac: float) -> float:
+    cx, cy = lesion.center_mm
+    rr = _radius_at(o, ang) * frac
+    j = int((cx + rr * np.cos(ang)) / f.px + f.x.shape[1] / 2)
+    i = int((cy + rr * np.sin(ang)) / f.px + f.x.shape[0] / 2)
+    h, w = mask.shape
+    return float(mask[min(max(i, 0), h - 1), min(max(j, 0), w - 1)])
+
+
+def _streaks(rng, f: Field, lesion: Lesion, o: Outline, centre_ang: float, arc: float,
+             n: int) -> None:
+    """Radial streaks (pseudopods) across the border over one arc: dark lines from 0.15 mm
+    inside the border to 0.4-0.9 mm beyond it, ending in a bulb."""
+    cx, cy = lesion.center_mm
+    for k in range(n):
+        ang = centre_ang + arc * (k / max(1, n - 1) - 0.5) + rng.uniform(-0.05, 0.05)
+        rb = _radius_at(o, ang)
+        length = rng.uniform(0.4, 0.9)
+        for s in np.arange(-0.15, length, f.px * 0.8):
+            px_, py_ = cx + (rb + s) * np.cos(ang), cy + (rb + s) * np.sin(ang)
+            r = 0.04 if s < length - 0.08 else 0.07
+            got = _stamp(f, px_, py_, r)
+            if got is None:
+                continue
+            sl, soft, hard = got
+            lesion.paint(soft * (lesion.mel_junction[sl] < 4.0), sl, mel_junction=0.5)
+            lesion.label(hard, "streaks", sl)
+
+
+# -------------------------------------------------------------- non-melanocytic lesions
+
+
+def seborrhoeic_keratosis(rng, f: Field, lesion: Lesion) -> None:
+    """Seborrhoeic keratosis: sharply demarcated waxy brown plaque (keratin), milia-like
+    cysts (white-yellow) and comedo-like openings (dark keratin plugs), fissures."""
+    o = _outline(rng, f, lesion, rng.uniform(2.5, 3.4), rng.uniform(1.1, 1.4),
+                 [(4, 0.03), (6, 0.02)], _sharp_segments(rng, 8))
+    mott = noise(rng, f.x.shape, int(f.width_mm / 0.8))
+    lesion.paint(o.inside * (1 + 0.25 * mott), mel_junction=1.6, keratin=1.5)
+    fiss = np.exp(-(noise(rng, f.x.shape, int(f.width_mm / 0.9)) / F32(0.18)) ** 2)
+    lesion.paint(fiss * o.inside, mel_junction=1.0, keratin=1.0)
+    mp = _points(rng, o, lesion, int(rng.integers(6, 12)), 0.0, 0.85, 0.45)
+    _discs(f, lesion, mp, [rng.uniform(0.09, 0.16) for _ in mp], "milia_like_cyst",
+           mel_junction=-2.0, keratin=-1.2, scatter=3.5)
+    cp = _points(rng, o, lesion, int(rng.integers(5, 10)), 0.0, 0.85, 0.45)
+    _discs(f, lesion, cp, [rng.uniform(0.12, 0.22) for _ in cp], "comedo_like_opening",
+           mel_corneal=1.1, mel_junction=1.5, keratin=1.0)
+
+
+def basal_cell_carcinoma(rng, f: Field, lesion: Lesion) -> None:
+    """Pigmented nodular BCC: pearly pink-white translucent base with no network, sharp
+    arborising vessels (tree-like, tapering), blue-grey ovoid nests."""
+    o = _outline(rng, f, lesion, rng.uniform(2.4, 3.2), rng.uniform(1.0, 1.3),
+                 [(3, 0.04), (5, 0.02)], _sharp_segments(rng, 1))
+    lesion.paint(o.inside, scatter=1.6, blood=0.3, mel_junction=-1.5)
+    lesion.skin_keep[:] = np.where(o.body, 0.5, 1.0)
+    for _ in range(int(rng.integers(2, 4))):
+        ang = rng.uniform(-np.pi, np.pi)
+        rb = _radius_at(o, ang)
+        cx, cy = lesion.center_mm
+        _vessel(rng, f, lesion, cx + 0.9 * rb * np.cos(ang), cy + 0.9 * rb * np.sin(ang),
+                ang + np.pi + rng.uniform(-0.4, 0.4), 0.05, 4)
+    npts = _points(rng, o, lesion, int(rng.integers(3, 6)), 0.2, 0.8, 0.9)
+    for (nx, ny) in npts:
+        a, b = rng.uniform(0.25, 0.45), rng.uniform(0.15, 0.25)
+        rot = rng.uniform(0, np.pi)
+        dx, dy = f.x - F32(nx), f.y - F32(ny)
+        u = dx * F32(np.cos(rot)) + dy * F32(np.sin(rot))
+        v = -dx * F32(np.sin(rot)) + dy * F32(np.cos(rot))
+        e = np.clip((1 - np.sqrt((u / F32(a)) ** 2 + (v / F32(b)) ** 2)) / F32(0.25), 0, 1)
+        lesion.paint(e, mel_dermal=1.6, scatter=0.4, blood=-0.15)
+        lesion.label(e > 0.5, "blue_grey_nests")
+
+
+def _vessel(rng, f: Field, lesion: Lesion, x: float, y: float, ang: float, r: float,
+            depth: int) -> None:
+    """An arborising vessel: a tapering, gently curving trunk that forks."""
+    length = rng.uniform(0.5, 1.0) * (0.7 ** (4 - depth))
+    steps = max(2, int(length / (f.px * 0.8)))
+    for _ in range(steps):
+        ang += rng.normal(0, 0.06)
+        x += np.cos(ang) * f.px * 0.8
+        y += np.sin(ang) * f.px * 0.8
+        got = _stamp(f, x, y, r)
+        if got is not None:
+            sl, soft, hard = got
+            lesion.blood[sl] = np.maximum(lesion.blood[sl], F32(3.0) * soft)
+            lesion.label(hard, "vessels", sl)
+    if depth > 1:
+        for side in (-1, 1):
+            _vessel(rng, f, lesion, x, y, ang + side * rng.uniform(0.4, 0.8), r * 0.7,
+                    depth - 1)
+
+
+def dermatofibroma(rng, f: Field, lesion: Lesion) -> None:
+    """Dermatofibroma: central white scar-like patch, delicate light-brown network at the
+    periphery fading into the skin."""
+    o = _outline(rng, f, lesion, rng.uniform(2.0, 2.8), rng.uniform(1.0, 1.25),
+                 [(5, 0.02)], _sharp_segments(rng, 0))
+    lesion.paint(o.inside, mel_junction=0.6, blood=0.1)
+    net = _network(rng, f, rng.uniform(0.14, 0.2), 0.35, 0.04, 0.0)
+    ring = (o.rho > o.r * 0.5) & o.body
+    lesion.paint(net * o.inside * ring, mel_junction=1.0)
+    lesion.label(ring & (o.rho < o.r * 0.97), "pigment_network")
+    patch = _blob(f, lesion, o, 0.0, 0.0, o.radius_mm * 0.42, rng)
+    lesion.paint(patch, scatter=2.5, mel_junction=-0.8, blood=-0.04)
+    lesion.label(patch > 0.5, "central_white_patch")
+
+
+def haemangioma(rng, f: Field, lesion: Lesion) -> None:
+    """Haemangioma (cherry angioma): red to purple lacunae, sharply bounded, separated by
+    whitish septa."""
+    o = _outline(rng, f, lesion, rng.uniform(1.6, 2.4), rng.uniform(1.0, 1.2),
+                 [(4, 0.03)], _sharp_segments(rng, 8))
+    lesion.paint(o.inside, scatter=1.2, blood=0.1)
+    lesion.skin_keep[:] = np.where(o.body, 0.6, 1.0)
+    pts = _points(rng, o, lesion, 40, 0.0, 0.9, 0.45)
+    radii = [rng.uniform(0.18, 0.3) for _ in pts]
+    for (x, y), r in zip(pts, radii, strict=True):
+        got = _stamp(f, x, y, r)
+        if got is None:
+            continue
+        sl, soft, hard = got
+        deep = rng.uniform(0, 1)
+        lesion.blood[sl] = np.maximum(lesion.blood[sl], F32(2.5 + 3 * deep) * soft)
+        lesion.mel_dermal[sl] += F32(0.6 * deep) * soft
+        lesion.label(hard & o.body[sl], "lacunae", sl)
+
+
+BUILDERS = {"naevus": naevus, "dysplastic_naevus": dysplastic_naevus, "melanoma": melanoma,
+            "seborrhoeic_keratosis": seborrhoeic_keratosis,
+            "basal_cell_carcinoma": basal_cell_carcinoma, "dermatofibroma": dermatofibroma,
+            "haemangioma": haemangioma}
+
+
+def build_lesion(name: str, seed: int, f: Field) -> Lesion:
+    """The named lesion from its own seeded stream (independent of skin type and site)."""
+    rng = np.random.default_rng([seed, 18, LESIONS.index(name)])
+    c = (rng.uniform(-0.4, 0.4), rng.uniform(-0.4, 0.4))
+    lesion = _new(name, f, c)
+    BUILDERS[name](rng, f, lesion)
+    return lesion

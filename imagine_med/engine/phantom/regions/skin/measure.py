@@ -1,0 +1,308 @@
+"""Dermoscopy numbers measured from an output image and its label map (never the request).
+
+ABCD (Stolz; physics.md): TDS = 1.3 A + 0.1 B + 0.5 C + 0.5 D.
+- A: mirror the lesion about its two principal axes (through the centroid); an axis counts
+  when more than ASYM_LIMIT of the union disagrees in shape or in its zone labels (network,
+  structureless, veil, regression, white patch; point structures are skipped).
+- B: 8 segments round the centroid; a segment is abrupt when the L* step across +-0.1 mm of
+  the label border is at least half the step across +-0.3-0.45 mm (a sharp cut-off).
+- C: each lesion pixel goes to the nearest colour of the palette (CIELAB) or to the
+  perilesional skin's colour; a palette colour counts from 3 % of the lesion.
+- D: network, structureless areas (>= 10 %), dots, globules, streaks, by label presence.
+7-point: atypical network (patchy or off-centre), blue-white veil, atypical vessels (2 each);
+irregular streaks (on part of the rim), irregular dots/globules (sizes or spread uneven),
+irregular blotch (off-centre structureless dark area), regression (1 each).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+from imagine_med.engine.phantom.physics.skin_optics import (
+    Columns,
+    ita_of_lab,
+    melanin_for_ita,
+    reflectance,
+    srgb_to_lab,
+    to_srgb,
+)
+from imagine_med.engine.phantom.regions.skin.lesions import LABELS, SEGMENTS
+from imagine_med.engine.phantom.regions.skin.skin import EXPOSURE
+from imagine_med.engine.phantom.regions.skin.skin import LABELS as SKIN_LABELS
+
+ASYM_LIMIT = 0.3
+MERGE_DE = 8.0  # palette colours closer than this on a patient's skin count as one
+COLOUR_SHARE = 0.03
+ZONES = (LABELS["lesion"], LABELS["pigment_network"], LABELS["blue_white_veil"],
+         LABELS["regression"], LABELS["central_white_patch"])
+BODY_SKIP = (LABELS["streaks"], LABELS["vessels"])
+COLOURS = ("light brown", "dark brown", "black", "blue-grey", "red", "white")
+
+
+def palette(m: float = 1.2) -> np.ndarray:
+    """CIELAB of the six ABCD colours, from the optics on skin of epidermal melanin `m`
+    (each pigment seen through the skin's own melanin, as on that patient)."""
+    rows = [  # corneal, junction, dermal, blood, scatter
+        (0.0, m + 1.0, 0.0, 0.07, 1.0), (0.0, m + 3.0, 0.0, 0.07, 1.0),
+        (2.0, m + 2.5, 0.0, 0.07, 1.0), (0.0, m + 0.6, 2.6, 0.07, 2.2),
+        (0.0, 0.6 * m, 0.0, 1.0, 1.0), (0.0, 0.5 * m, 0.0, 0.04, 3.0)]
+    a = np.asarray(rows, np.float32)[:, None, :]
+    z = np.zeros_like(a[..., 0])
+    cols = Columns(a[..., 0], a[..., 1], a[..., 2], a[..., 3], a[..., 4], z)
+    return srgb_to_lab(to_srgb(reflectance(cols), EXPOSURE))[:, 0, :]
+
+
+def skin_melanin(skin_lab: np.ndarray) -> float:
+    """The epidermal melanin that gives the perilesional skin its measured ITA."""
+    ita = float(np.degrees(np.arctan2(skin_lab[0] - 50.0, skin_lab[2])))
+    return melanin_for_ita(ita, 0.07, EXPOSURE)
+
+
+@dataclass
+class Measured:
+    present: bool
+    m: dict[str, float] = field(default_factory=dict)
+    colours: list[str] = field(default_factory=list)
+    structures: list[str] = field(default_factory=list)
+    seven: list[str] = field(default_factory=list)
+
+
+def body_mask(labels: np.ndarray) -> np.ndarray:
+    """The lesion's body: lesion labels without streaks and vessels, hair gaps closed."""
+    ids = (labels >= 100) & ~np.isin(labels, BODY_SKIP)
+    if not ids.any():
+        return ids
+    hair = labels == SKIN_LABELS["hair"]
+    ids = ids | (hair & ndimage.binary_closing(ids, iterations=4))
+    ids = ndimage.binary_fill_holes(ids)
+    lab, n = ndimage.label(ids)
+    if n > 1:
+        sizes = np.bincount(lab.ravel(), minlength=n + 1)[1:]
+        ids = lab == (1 + int(np.argmax(sizes)))
+    return ids
+
+
+def axes(body: np.ndarray) -> tuple[float, float, float]:
+    """Centroid (row, col) and the major axis angle (radians, image x to the right)."""
+    ys, xs = np.nonzero(body)
+    cy, cx = ys.mean(), xs.mean()
+    cov = np.cov(np.vstack([xs - cx, ys - cy]))
+    w, v = np.linalg.eigh(cov)
+    major = v[:, int(np.argmax(w))]
+    return float(cy), float(cx), float(np.arctan2(major[1], major[0]))
+
+
+def asymmetry(labels: np.ndarray, body: np.ndarray) -> tuple[int, list[float]]:
+    cy, cx, ang = axes(body)
+    zone = np.where(body, np.where(np.isin(labels, ZONES), labels, 1), 0).astype(np.int16)
+    ys, xs = np.nonzero(body)
+    scores = []
+    for a in (ang, ang + np.pi / 2):
+        # reflect each body pixel about the line through the centroid at angle a
+        dx, dy = xs - cx, ys - cy
+        c, s = np.cos(2 * a), np.sin(2 * a)
+        mx = np.round(cx + c * dx + s * dy).astype(int)
+        my = np.round(cy + s * dx - c * dy).astype(int)
+        ok = (mx >= 0) & (my >= 0) & (mx < body.shape[1]) & (my < body.shape[0])
+        mirror = np.zeros_like(zone)
+        mirror[my[ok], mx[ok]] = zone[ys[ok], xs[ok]]
+        union = (zone > 0) | (mirror > 0)
+        both = (zone > 1) & (mirror > 1)
+        differ = ((zone > 0) != (mirror > 0)) | (both & (zone != mirror))
+        scores.append(float(differ[union].mean()))
+    return sum(s > ASYM_LIMIT for s in scores), scores
+
+
+def border(lab_l: np.ndarray, body: np.ndarray, px: float) -> int:
+    cy, cx, ang = axes(body)
+    d_out = ndimage.distance_transform_edt(~body) * px
+    d_in = ndimage.distance_transform_edt(body) * px
+    signed = np.where(body, -d_in, d_out)
+    h, w = body.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    seg = (((np.arctan2(yy - cy, xx - cx) - ang) % (2 * np.pi)) / (2 * np.pi) * SEGMENTS
+           ).astype(int) % SEGMENTS
+    abrupt = 0
+    for k in range(SEGMENTS):
+        s = seg == k
+
+        def band(lo: float, hi: float, s=s) -> float:
+            v = lab_l[s & (signed >= lo) & (signed < hi)]
+            return float(np.median(v)) if v.size else np.nan
+
+        near = band(0.03, 0.12) - band(-0.12, -0.03)
+        far = band(0.3, 0.45) - band(-0.45, -0.3)
+        if np.isfinite(near) and np.isfinite(far) and far > 3.0 and near >= 0.5 * far:
+            abrupt += 1
+    return abrupt
+
+
+def colours(lab: np.ndarray, body: np.ndarray, usable: np.ndarray, skin_lab: np.ndarray
+            ) -> list[str]:
+    pix = lab[body & usable]
+    if not pix.size:
+        return []
+    pal = palette(skin_melanin(skin_lab))
+    keep = []  # on dark skin, dermal blue-grey under the epidermis can look black: merged
+    for i in range(len(COLOURS)):
+        if all(np.linalg.norm(pal[i] - pal[j]) >= MERGE_DE for j in keep):
+            keep.append(i)
+    refs = np.vstack([pal[keep], skin_lab[None, :]])
+    d = ((pix[:, None, :] - refs[None, :, :]) ** 2).sum(-1)
+    near = np.argmin(d, axis=1)
+    share = np.bincount(near, minlength=len(refs)) / len(near)
+    return [COLOURS[i] for k, i in enumerate(keep) if share[k] >= COLOUR_SHARE]
+
+
+CUTTERS = (SKIN_LABELS["hair"], LABELS["streaks"], LABELS["dots"], LABELS["globules"],
+           LABELS["vessels"])
+
+
+def _pieces(labels: np.ndarray, name: str, px: float, whole: bool = False) -> list[float]:
+    """Equivalent diameters (mm) of the connected pieces of one label; `whole`: only the
+    pieces no hair or other point structure touches (a cut piece is not the structure)."""
+    own = LABELS[name]
+    lab, n = ndimage.label(labels == own)
+    if not n:
+        return []
+    areas = np.bincount(lab.ravel(), minlength=n + 1)[1:]
+    if whole:
+        cut = ndimage.binary_dilation(np.isin(labels, [c for c in CUTTERS if c != own]))
+        touched = set(np.unique(lab[cut & (lab > 0)]).tolist())
+        areas = [a for k, a in enumerate(areas, 1) if k not in touched]
+    return [float(2 * np.sqrt(a / np.pi) * px) for a in areas]
+
+
+def perilesional(labels: np.ndarray, body: np.ndarray, px: float) -> np.ndarray:
+    """Skin 1-2 mm outside the lesion (hair and the dark field edge left out)."""
+    near = ndimage.distance_transform_edt(~body) * px if body.any() else None
+    skin = labels == SKIN_LABELS["skin"]
+    if near is None:
+        return skin
+    ring = skin & (near > 1.0) & (near < 2.0)
+    return ring if ring.sum() > 50 else skin & (near > 1.0)
+
+
+# a pixel must be small enough for a dot (< 0.1 mm) to measure under 0.1 mm: from ~256 px
+# across a 12 mm dermoscopy field; coarser images (clinical photographs) give no dot size
+DOT_PX = 0.05
+MEASURE_PX = 384  # ABCD, ITA and diameter are read at up to this size (structure sizes at full)
+
+
+def measure(rgb: np.ndarray, labels: np.ndarray, px: float) -> Measured:
+    """Everything from the image and label map; large images are read at MEASURE_PX for the
+    shape and colour numbers (sub-sampled, cheap), dots and globules at full resolution."""
+    step = max(1, -(-max(labels.shape) // MEASURE_PX))
+    out = _measure(rgb[::step, ::step], labels[::step, ::step], px * step)
+    if out.present and step > 1:
+        for key_, name in (("dot_max_mm", "dots"), ("globule_min_mm", "globules")):
+            whole = _pieces(labels, name, px, True)
+            out.m.pop(key_, None)
+            if whole and (name == "globules" or px <= DOT_PX):
+                out.m[key_] = round(max(whole) if name == "dots" else min(whole), 3)
+    return out
+
+
+def _measure(rgb: np.ndarray, labels: np.ndarray, px: float) -> Measured:
+    body = body_mask(labels)
+    lab = srgb_to_lab(rgb)
+    ring = perilesional(labels, body, px)
+    out = Measured(bool(body.any()))
+    out.m["ita"] = round(ita_of_lab(lab[ring]), 1) if ring.any() else float("nan")
+    if not out.present:
+        return out
+    a, scores = asymmetry(labels, body)
+    b = border(lab[..., 0], body, px)
+    skin_lab = lab[ring].mean(axis=0)
+    usable = labels != SKIN_LABELS["hair"]
+    out.colours = colours(lab, body, usable, skin_lab)
+    area = body.sum()
+    present = {
+        "pigment network": (labels == LABELS["pigment_network"]).sum() >= 0.05 * area,
+        "structureless areas": np.isin(labels, ZONES[:1] + ZONES[2:]).sum() >= 0.10 * area,
+        "dots": len(_pieces(labels, "dots", px)) >= 2,
+        "globules": len(_pieces(labels, "globules", px)) >= 2,
+        "streaks": len(_pieces(labels, "streaks", px)) >= 2,
+    }
+    out.structures = [k for k, v in present.items() if v]
+    c, d = max(1, len(out.colours)), max(1, len(out.structures))
+    tds = 1.3 * a + 0.1 * b + 0.5 * c + 0.5 * d
+    ys, xs = np.nonzero(body)
+    pts = np.column_stack([xs, ys]).astype(float)
+    hull = pts[ndimage.binary_erosion(body)[ys, xs] == 0]
+    if len(hull) > 400:
+        hull = hull[:: len(hull) // 400]
+    diam = float(np.sqrt(((hull[:, None, :] - hull[None, :, :]) ** 2).sum(-1)).max()) * px
+    dots, globs = _pieces(labels, "dots", px), _pieces(labels, "globules", px)
+    out.seven = _seven_point(labels, body, px, dots + globs)
+    out.m.update({
+        "tds": round(tds, 2), "asymmetry_axes": a, "border_segments": b,
+        "colours": len(out.colours), "structures": len(out.structures),
+        "seven_point": sum(SEVEN[k] for k in out.seven), "diameter_mm": round(diam, 1),
+        "area_mm2": round(float(area) * px * px, 1),
+        "mirror_disagreement_major": round(scores[0], 3),
+        "mirror_disagreement_minor": round(scores[1], 3),
+        "dots": len(dots), "globules": len(globs),
+    })
+    whole_dots, whole_globs = _pieces(labels, "dots", px, True), _pieces(labels, "globules",
+                                                                         px, True)
+    if whole_dots and px <= DOT_PX:
+        out.m["dot_max_mm"] = round(max(whole_dots), 3)
+    if whole_globs:
+        out.m["globule_min_mm"] = round(min(whole_globs), 3)
+    for name in ("milia_like_cyst", "comedo_like_opening", "blue_grey_nests", "lacunae"):
+        n = len(_pieces(labels, name, px))
+        if n:
+            out.m[name] = n
+    return out
+
+
+SEVEN = {"atypical pigment network": 2, "blue-white veil": 2, "atypical vascular pattern": 2,
+         "irregular streaks": 1, "irregular dots/globules": 1, "irregular blotch": 1,
+         "regression structures": 1}
+
+
+def _offset(mask: np.ndarray, body: np.ndarray) -> float:
+    """Distance between a zone's centroid and the body's, over the body's radius."""
+    by, bx = np.nonzero(body)
+    zy, zx = np.nonzero(mask)
+    r = np.sqrt(body.sum() / np.pi)
+    return float(np.hypot(zy.mean() - by.mean(), zx.mean() - bx.mean()) / r)
+
+
+def _seven_point(labels: np.ndarray, body: np.ndarray, px: float, sizes: list[float]
+                 ) -> list[str]:
+    found = []
+    area = body.sum()
+    net = labels == LABELS["pigment_network"]
+    if net.sum() >= 0.05 * area and (net.sum() < 0.6 * area or _offset(net, body) > 0.25):
+        found.append("atypical pigment network")
+    if (labels == LABELS["blue_white_veil"]).any():
+        found.append("blue-white veil")
+    vessels = labels == LABELS["vessels"]
+    if vessels.any() and (labels == LABELS["pigment_network"]).any():
+        found.append("atypical vascular pattern")  # vessels within a melanocytic pattern
+    streaks = labels == LABELS["streaks"]
+    if streaks.any():
+        cy, cx, _ = axes(body)
+        ys, xs = np.nonzero(streaks)
+        angles = np.arctan2(ys - cy, xs - cx)
+        covered = len(np.unique((angles / (2 * np.pi) * 16).astype(int)))
+        if covered < 12:
+            found.append("irregular streaks")
+    dg = np.isin(labels, (LABELS["dots"], LABELS["globules"]))
+    if len(sizes) >= 3 and (np.std(sizes) / np.mean(sizes) > 0.35 or _offset(dg, body) > 0.3):
+        found.append("irregular dots/globules")
+    blotch = labels == LABELS["lesion"]
+    if blotch.sum() >= 0.1 * area and _offset(blotch, body) > 0.3:
+        found.append("irregular blotch")
+    if (labels == LABELS["regression"]).any():
+        found.append("regression structures")
+    return found
+
+
+def category(tds: float) -> str:
+    return "benign" if tds < 4.75 else ("suspicious" if tds <= 5.45 else "melanoma")

@@ -1,0 +1,202 @@
+"""The phantom engine's skin renderer: dermoscopy and clinical photographs of skin lesions.
+
+Steps per variant: field -> skin (regions/skin/skin.py: type, ITA, relief, hair) -> lesion
+(regions/skin/lesions.py: pigment by depth and structure labels) -> optical columns ->
+photograph (physics/skin_optics.py) -> dermoscope vignette -> measure -> key. Photographs
+are as seen (no left/right marker). The lesion draws from its own seeded stream, so one
+seed gives the same lesion and labels on every skin type.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from imagine_med.engine.base import (
+    EngineError,
+    FindingResult,
+    ProgressFn,
+    RenderRequest,
+    RenderResult,
+    no_progress,
+)
+from imagine_med.engine.parallel import fan_out
+from imagine_med.engine.phantom.physics import skin_optics as optics
+from imagine_med.engine.phantom.regions.skin import key
+from imagine_med.engine.phantom.regions.skin.lesions import LABELS as LESION_LABELS
+from imagine_med.engine.phantom.regions.skin.lesions import LESIONS, Lesion, build_lesion
+from imagine_med.engine.phantom.regions.skin.measure import category, measure
+from imagine_med.engine.phantom.regions.skin.skin import (
+    DEFAULT_SITE,
+    EXPOSURE,
+    F32,
+    LABELS,
+    SITES,
+    TYPES,
+    Field,
+    build_skin,
+    make_field,
+)
+from imagine_med.engine.phantom.version import VERSION
+from imagine_med.prompt.lexer import lex
+
+FIELD_MM = {"dermoscopy": 12.0, "clinical": 24.0}
+ALL_LABELS = {**LABELS, **LESION_LABELS}
+ALIASES = {"nevus": "naevus", "dysplastic_nevus": "dysplastic_naevus",
+           "hemangioma": "haemangioma", "seborrheic_keratosis": "seborrhoeic_keratosis"}
+TYPE_WORDS = {**{f"fitzpatrick_{t.lower()}": t for t in TYPES},
+              "very_light_skin": "I", "light_skin": "II", "intermediate_skin": "III",
+              "tan_skin": "IV", "brown_skin": "V", "dark_skin": "VI"}
+
+
+def _words(spec) -> tuple[set[str], list[str]]:
+    """Modifiers and locations the spec's findings carry, plus those the prompt's text
+    names with no lesion to attach to ("dark skin, normal skin on the back")."""
+    mods = {m for f in spec.findings for m in f.modifiers}
+    places = [f.location for f in spec.findings if f.location]
+    for m in lex(spec.prompt or "").matches:
+        for name, value in m.facts:
+            if name == "modifier":
+                mods.add(str(value))
+            elif name == "location":
+                places.append(str(value).partition(":")[0])
+    return mods, places
+
+
+def skin_type_of(spec, seed: int) -> str:
+    """The Fitzpatrick type the prompt names; else one drawn from the seed (every tone, so
+    a set of variants is not light skin by default)."""
+    mods, _ = _words(spec)
+    for word, t in TYPE_WORDS.items():
+        if word in mods:
+            return t
+    return TYPES[int(np.random.default_rng([seed, 181]).integers(0, len(TYPES)))]
+
+
+def site_of(spec) -> str:
+    _, places = _words(spec)
+    return next((p for p in places if p in SITES), DEFAULT_SITE)
+
+
+def view_of(spec) -> str:
+    return "clinical" if "clinical_photo" in _words(spec)[0] else "dermoscopy"
+
+
+def lesion_of(spec) -> str | None:
+    for f in spec.findings:
+        name = ALIASES.get(f.name, f.name)
+        if name == "naevus" and "dysplasia" in {g.name for g in spec.findings}:
+            return "dysplastic_naevus"
+        if name in LESIONS:
+            return name
+    names = [f.name for f in spec.findings]
+    if names:
+        raise EngineError("The phantom skin renderer draws " + ", ".join(
+            n.replace("_", " ") for n in LESIONS) + f"; not {', '.join(names)}.")
+    return None
+
+
+def columns(skin, lesion: Lesion | None) -> optics.Columns:
+    z = np.zeros_like(skin.melanin)
+    if lesion is None:
+        return optics.Columns(z, skin.melanin, z, skin.blood, np.ones_like(z), z)
+    junction = np.maximum(skin.melanin + lesion.mel_junction, 0.6 * skin.melanin)
+    return optics.Columns(np.maximum(lesion.mel_corneal, 0), junction,
+                          np.maximum(lesion.mel_dermal, 0),
+                          np.maximum(skin.blood * lesion.skin_keep + lesion.blood, 0.005),
+                          np.maximum(1.0 + lesion.scatter, 0.5), np.maximum(lesion.keratin, 0))
+
+
+def photograph(skin, cols: optics.Columns, f: Field, view: str, rng) -> np.ndarray:
+    """Reflectance -> relief shading (polarised dermoscopy: faint; clinical: furrows and
+    flash highlights) -> hair on top -> sRGB with a little sensor noise."""
+    if view == "clinical":
+        blur = max(0.5, 0.06 / f.px)
+        for name in ("mel_corneal", "mel_junction", "mel_dermal", "blood", "scatter"):
+            setattr(cols, name, ndimage.gaussian_filter(getattr(cols, name), blur))
+    refl = optics.reflectance(cols)
+    shade = 1.0 + F32(0.05 if view == "dermoscopy" else 0.12) * skin.relief
+    refl *= shade[..., None]
+    if view == "clinical":
+        refl += optics.specular(skin.relief, rng, 0.12)[..., None]
+    hair_rgb = np.array([0.16, 0.1, 0.06], F32) * F32(1.0 - skin.hair_dark) + F32(0.012)
+    refl = refl * (1.0 - skin.hair[..., None]) + hair_rgb * skin.hair[..., None]
+    refl += F32(0.004) * rng.standard_normal(refl.shape[:2], dtype=F32)[..., None]
+    return optics.to_srgb(refl, EXPOSURE)
+
+
+def vignette(rgb: np.ndarray, labels: np.ndarray, f: Field) -> None:
+    """The dermoscope's round field: black outside a circle as wide as the shorter side."""
+    h, w = labels.shape
+    r = 0.5 * min(h, w) * f.px
+    d = np.hypot(f.x, f.y)
+    fade = np.clip((F32(r) - d) / F32(0.25), 0.0, 1.0)
+    rgb[:] = np.round(rgb * fade[..., None]).astype(np.uint8)
+    labels[d > r - 0.1] = 0
+
+
+class PhantomSkin:
+    """Dermoscopy (polarised, 12 mm field) and clinical photographs (24 mm) of skin."""
+
+    engine = "phantom"
+    version = VERSION
+    modality = "derm"
+
+    def render_batch(self, requests: list[RenderRequest], progress: ProgressFn = no_progress
+                     ) -> list[RenderResult]:
+        return fan_out(self.render, requests, progress, warm=(__name__,), staged=self.render)
+
+    def render(self, request: RenderRequest, progress: ProgressFn = no_progress
+               ) -> RenderResult:
+        spec = request.spec
+        if spec.region not in (None, "skin"):
+            raise EngineError("The phantom skin renderer draws skin only; it has no "
+                              f"{spec.region.replace('_', ' ')} model.")
+        name = lesion_of(spec)
+        view, site = view_of(spec), site_of(spec)
+        stype = skin_type_of(spec, request.seed)
+        f = make_field(request.width, request.height, FIELD_MM[view])
+        progress(0.1, "skin")
+        skin = build_skin(np.random.default_rng([request.seed, 180]), f, stype, site)
+        lesion = build_lesion(name, request.seed, f) if name else None
+        progress(0.4, "optics")
+        rgb = photograph(skin, columns(skin, lesion), f, view,
+                         np.random.default_rng([request.seed, 182]))
+        labels = np.full(rgb.shape[:2], LABELS["skin"], np.uint8)
+        if lesion is not None:
+            labels = np.where(lesion.labels > 0, lesion.labels, labels)
+        labels[skin.hair > 0.5] = LABELS["hair"]
+        if view == "dermoscopy":
+            vignette(rgb, labels, f)
+        progress(0.8, "measure")
+        seen = measure(rgb, labels, f.px)
+        names = {v: k for k, v in ALL_LABELS.items()}
+        present = {int(i): names[int(i)] for i in np.unique(labels) if i}
+        what = "Polarised dermoscopy" if view == "dermoscopy" else "Clinical photograph"
+        text = key.skin_sentence(what, FIELD_MM[view], stype, site, seen.m["ita"])
+        findings = []
+        tags = {"modality": "derm", "engine": "phantom", "region": "skin", "view": view,
+                "skin_type": stype, "site": site, "ita": f"{seen.m['ita']:.1f}",
+                "ita_target": f"{skin.ita_target:.1f}", "field_mm": f"{FIELD_MM[view]:g}"}
+        if name is not None:
+            sentence = key.lesion_sentence(name, seen, set(present.values()))
+            text += " " + sentence
+            ys, xs = np.nonzero(labels >= 100)
+            bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) \
+                if seen.present else None
+            findings.append(FindingResult(name, LESION_LABELS["lesion"], bbox, None, site,
+                                          sentence, dict(seen.m)))
+            if seen.present:
+                tags.update({"tds_category": category(seen.m["tds"]),
+                             "colours": ", ".join(seen.colours),
+                             "structures": ", ".join(seen.structures),
+                             "seven_point_items": ", ".join(seen.seven)})
+        else:
+            text += " No lesion."
+        progress(1.0, "done")
+        return RenderResult(pixels=rgb, label_map=labels, labels=present, findings=findings,
+                            pixel_spacing_mm=(f.px, f.px), answer_key=text, tags=tags)
+
+
+def skin_renderer() -> PhantomSkin:
+    return PhantomSkin()
