@@ -40,13 +40,20 @@ LABELS: dict[str, int] = {
     "side_marker": 60,
     # findings (100+) and their parts
     "infarct": 100, "haemorrhage": 101, "subdural_haematoma": 102, "glioma": 103,
-    "oedema": 110, "necrosis": 111,
+    "extradural_haematoma": 104, "subarachnoid_haemorrhage": 105, "meningioma": 106,
+    "metastases": 107, "ms_plaques": 108, "hydrocephalus": 109, "atrophy": 115,
+    "brain_abscess": 116,
+    "oedema": 110, "necrosis": 111, "skull_fracture": 112, "dural_tail": 113,
+    "active_plaque": 114, "abscess_wall": 117,
 }
 BRAIN_LABELS = ("grey_matter", "white_matter", "caudate", "lentiform", "thalamus",
                 "internal_capsule", "corpus_callosum", "brainstem", "cerebellum")
 INTRACRANIAL = (*BRAIN_LABELS, "csf", "lateral_ventricle_left", "lateral_ventricle_right",
                 "third_ventricle", "fourth_ventricle", "dura", "venous_sinus", "infarct",
-                "haemorrhage", "subdural_haematoma", "glioma", "oedema", "necrosis")
+                "haemorrhage", "subdural_haematoma", "glioma", "oedema", "necrosis",
+                "extradural_haematoma", "subarachnoid_haemorrhage", "meningioma",
+                "metastases", "ms_plaques", "hydrocephalus", "atrophy", "brain_abscess",
+                "dural_tail", "active_plaque", "abscess_wall")
 
 # axial levels (z, mm) in this model's frame; the head's size scales them
 LEVELS_Z: dict[str, float] = {
@@ -77,6 +84,7 @@ class Ctx:
     qz: np.ndarray
     px: float
     d_cav: np.ndarray = field(default=None)  # type: ignore[assignment]
+    cache: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -93,6 +101,7 @@ class HeadModel:
     atrophy: float
     gyri: Waves
     folia_phase: float
+    atrophy_base: float | None = None  # the head's own atrophy when a finding adds more
     findings: list = field(default_factory=list)
     placed: list[PlacedFinding] = field(default_factory=list)
 
@@ -268,7 +277,12 @@ class HeadModel:
             layers += f.structures(self, c)
         layers += self.dura_and_sinuses(c)
         brain = fraction(self.brain_depth(c), c.px)
-        layers.append(("csf", "csf", F32(1) - brain))
+        if self.atrophy_base is None:
+            layers.append(("csf", "csf", F32(1) - brain))
+        else:  # atrophy as a finding: the CSF beyond this head's own is labelled `atrophy`
+            brain0 = fraction(self.brain_depth(c, self.atrophy_base), c.px)
+            layers += [("csf", "csf", F32(1) - brain0),
+                       ("atrophy", "csf", (brain0 - brain) / np.maximum(brain0, F32(1e-6)))]
         layers += self.ventricles(c)
         layers += self.nuclei(c)
         layers += self.brainstem(c)
@@ -278,17 +292,25 @@ class HeadModel:
         for label, tissue, f in layers:
             take = rem * f
             rem = rem - take
-            parts.append(Part(label, T[tissue], take))
+            parts.append(Part(label, T[tissue] if isinstance(tissue, str) else tissue, take))
         parts.append(Part("white_matter", T["white_matter"], rem))
         return parts
 
-    def extra_axial_csf(self) -> float:
-        return 1.6 + 3.0 * self.atrophy
+    def extra_axial_csf(self, atrophy: float | None = None) -> float:
+        return 1.6 + 3.0 * (self.atrophy if atrophy is None else atrophy)
 
-    def brain_depth(self, c: Ctx) -> np.ndarray:
+    def brain_cavity(self, c: Ctx) -> np.ndarray:
+        """The cavity's signed distance in brain space (the same as c.d_cav unwarped)."""
+        if c.qx is c.x and c.d_cav is not None:
+            return c.d_cav
+        if "brain_cavity" not in c.cache:
+            c.cache["brain_cavity"] = self.cavity(Ctx(c.qx, c.qy, c.qz, c.qx, c.qy, c.qz,
+                                                      c.px))
+        return c.cache["brain_cavity"]
+
+    def brain_depth(self, c: Ctx, atrophy: float | None = None) -> np.ndarray:
         """Distance inside the brain's outer surface (the cavity less its CSF layer)."""
-        return self.cavity(Ctx(c.qx, c.qy, c.qz, c.qx, c.qy, c.qz, c.px)) - F32(
-            self.extra_axial_csf())
+        return self.brain_cavity(c) - F32(self.extra_axial_csf(atrophy))
 
     def tentorium_z(self, y: np.ndarray) -> np.ndarray:
         return (-16.0 + 0.32 * np.minimum(y + 18.0, 0.0)) * self.size
@@ -315,7 +337,7 @@ class HeadModel:
         s = self.size
         return fraction(ellipse_xy(c.qy, c.qz, (-4 * s, 3 * s), (40 * s, 24 * s)), c.px)
 
-    def ventricles(self, c: Ctx) -> list[tuple[str, str, np.ndarray]]:
+    def ventricles(self, c: Ctx, grow: float = 0.0) -> list[tuple[str, str, np.ndarray]]:
         """Lateral ventricles (frontal horn, body, atrium and occipital horn, temporal horn),
         wider with age; the third ventricle, the aqueduct and the fourth ventricle."""
         s, v = self.size, self.ventricle_scale
@@ -331,7 +353,8 @@ class HeadModel:
                 ellipsoid(c.qx, c.qy, c.qz, (side * 29 * s, -8 * s, -17 * s),
                           (2.5 * v, 14 * s, 2.5 * v)),
             ]
-            out.append((name, "csf", fraction(np.max(np.stack(pieces), axis=0), c.px)))
+            out.append((name, "csf", fraction(np.max(np.stack(pieces), axis=0) + F32(grow),
+                                              c.px)))
         third = ellipsoid(c.qx, c.qy, c.qz, (0, -6 * s, -3 * s), (2.2 * v, 13 * s, 10 * s))
         fourth = ellipsoid(c.qx, c.qy, c.qz, (0, -36 * s, -38 * s), (7 * v ** 0.5, 4.5, 8))
         aqueduct = capsule(c.qx, c.qy, c.qz, (0, -20 * s, -10 * s), (0, -33 * s, -31 * s), 1.1)
@@ -419,11 +442,13 @@ class HeadModel:
         open_mid = F32(1) - self.deep_core(c)
         mid = np.abs(c.qx)
         sylvian, insula = self.sylvian(c)
-        csf = np.maximum.reduce([
-            fraction(half - dn, c.px) * reach,
-            fraction(F32(1.0) + half - mid, c.px) * open_mid,
-            fraction(F32(1.0) + half - sylvian, c.px),
-        ])
+        def csf_of(half):
+            return np.maximum.reduce([
+                fraction(half - dn, c.px) * reach,
+                fraction(F32(1.0) + half - mid, c.px) * open_mid,
+                fraction(F32(1.0) + half - sylvian, c.px),
+            ])
+        csf = csf_of(half)
         g = F32(CORTEX)
         grey = np.maximum.reduce([
             fraction(g - depth, c.px),
@@ -432,6 +457,11 @@ class HeadModel:
             fraction(F32(1.0) + half + g - sylvian, c.px),
             insula,
         ])
+        if self.atrophy_base is not None:
+            csf0 = csf_of(F32(0.55 + 1.2 * self.atrophy_base))
+            return [("csf", "csf", csf0),
+                    ("atrophy", "csf", (csf - csf0) / np.maximum(F32(1) - csf0, F32(1e-6))),
+                    ("grey_matter", "grey_matter", grey)]
         return [("csf", "csf", csf), ("grey_matter", "grey_matter", grey)]
 
     def sulcus_distance(self, c: Ctx) -> np.ndarray:
