@@ -20,6 +20,7 @@ from imagine_med.engine.phantom.regions.head.shapes import (
     F32,
     Waves,
     capsule,
+    culled,
     ellipse_xy,
     ellipsoid,
     fraction,
@@ -152,28 +153,53 @@ class HeadModel:
         return Sample([p for p in parts if p.fraction.any()], LABELS)
 
     # ---- skull and scalp ---------------------------------------------------------------
-    def skull_base(self, x, y) -> np.ndarray:
+    def skull_base(self, x, y, grad: bool = False):
         """Floor of the cranial cavity (z): anterior fossa over the orbits, the deeper middle
         fossa for the temporal lobes, the sella centrally, the posterior fossa behind the
-        clivus."""
+        clivus. With `grad`, also its slope (d/dx, d/dy), from the sigmoids' derivatives."""
         s = self.size
-        y_pf = (-22.0 + 24.0 * sigmoid((20.0 - np.abs(x)) / F32(4))) * s
-        floor = (-12.0 * s - 28.0 * s * sigmoid((35.0 * s - y) / F32(2.5))
-                 - 26.0 * s * sigmoid((y_pf - y) / F32(2.5)))
-        sella = sigmoid((16 - np.abs(x)) / F32(3)) * sigmoid((y - 2 * s) / F32(3)) \
-            * sigmoid((35 * s - y) / F32(3))
-        return floor + (F32(-28.0 * s) - floor) * sella * (floor < -28 * s)
+        sx = sigmoid((20.0 - np.abs(x)) / F32(4))
+        y_pf = (-22.0 + 24.0 * sx) * s
+        s1 = sigmoid((35.0 * s - y) / F32(2.5))
+        s2 = sigmoid((y_pf - y) / F32(2.5))
+        floor = -12.0 * s - 28.0 * s * s1 - 26.0 * s * s2
+        a = sigmoid((16 - np.abs(x)) / F32(3))
+        b = sigmoid((y - 2 * s) / F32(3))
+        e = sigmoid((35 * s - y) / F32(3))
+        sella = a * b * e
+        deep = floor < -28 * s
+        out = np.where(deep, floor + (F32(-28.0 * s) - floor) * sella, floor)
+        if not grad:
+            return out
+        sgn = np.sign(x)
+        ds1_dy = -s1 * (1 - s1) / F32(2.5)
+        ds2 = s2 * (1 - s2) / F32(2.5)
+        dypf_dx = F32(24.0 * s) * sx * (1 - sx) * (-sgn) / F32(4)
+        fx = -26.0 * s * ds2 * dypf_dx
+        fy = -28.0 * s * ds1_dy - 26.0 * s * (-ds2)
+        dsel_dx = (a * (1 - a) * (-sgn) / F32(3)) * b * e
+        dsel_dy = a * (b * (1 - b) / F32(3) * e - b * e * (1 - e) / F32(3))
+        gap = F32(-28.0 * s) - floor
+        fx = np.where(deep, fx * (1 - sella) + gap * dsel_dx, fx)
+        fy = np.where(deep, fy * (1 - sella) + gap * dsel_dy, fy)
+        return out, fx, fy
 
     def floor_distance(self, c: Ctx) -> np.ndarray:
-        """Signed distance above the skull base (the floor's slope taken into account)."""
-        h = F32(0.5)
-        f = self.skull_base(c.x, c.y)
-        fx = (self.skull_base(c.x + h, c.y) - self.skull_base(c.x - h, c.y)) / (2 * h)
-        fy = (self.skull_base(c.x, c.y + h) - self.skull_base(c.x, c.y - h)) / (2 * h)
-        return (c.z - f) / np.sqrt(1 + fx * fx + fy * fy)
+        """Signed distance above the skull base (the floor's slope taken into account);
+        once per slice."""
+        if "floor" not in c.cache:
+            f, fx, fy = self.skull_base(c.x, c.y, grad=True)
+            c.cache["floor"] = (c.z - f) / np.sqrt(1 + fx * fx + fy * fy)
+        return c.cache["floor"]
+
+    def vault_distance(self, c: Ctx) -> np.ndarray:
+        """Signed distance inside the vault's inner surface (once per slice)."""
+        if "vault" not in c.cache:
+            c.cache["vault"] = ellipsoid(c.x, c.y, c.z, self.cav_c, self.cav_a)
+        return c.cache["vault"]
 
     def cavity(self, c: Ctx) -> np.ndarray:
-        return np.minimum(ellipsoid(c.x, c.y, c.z, self.cav_c, self.cav_a),
+        return np.minimum(self.vault_distance(c),
                           self.floor_distance(c))
 
     def outer_a(self, extra: float) -> tuple[float, float, float]:
@@ -181,9 +207,14 @@ class HeadModel:
         return (a[0] + extra, a[1] + extra, a[2] + extra)
 
     def head_outline(self, c: Ctx) -> np.ndarray:
+        if "outline" not in c.cache:
+            c.cache["outline"] = self._head_outline(c)
+        return c.cache["outline"]
+
+    def _head_outline(self, c: Ctx) -> np.ndarray:
         head = ellipsoid(c.x, c.y, c.z, self.cav_c, self.outer_a(self.skull + self.scalp))
         brow = ellipsoid(c.x, c.y, c.z, (0, self.cav_a[1] * 0.97, 8 * self.size),
-                         (24, 11 + self.scalp, 18))
+                         (24, 11 + self.scalp, 18), pad=3)
         return np.minimum(np.maximum(head, brow), c.z + 100)
 
     def extracranial(self, c: Ctx, room: np.ndarray) -> list[Part]:
@@ -193,7 +224,7 @@ class HeadModel:
         parts, rem = [], room.astype(F32)
         for label, tissue, f in layers:
             take = rem * f
-            rem = rem - take
+            rem -= take
             parts.append(Part(label, T[tissue], take))
         parts.append(Part("soft_tissue", T["muscle"], rem))
         return parts
@@ -210,15 +241,16 @@ class HeadModel:
     def bone(self, c: Ctx) -> list[tuple[str, str, np.ndarray]]:
         """The calvarium as inner table, diploe and outer table; the skull base as a plate
         under the floor, the frontal bone thickened round its sinus, thin orbital walls."""
-        out = -ellipsoid(c.x, c.y, c.z, self.cav_c, self.cav_a)  # outside the vault
+        out = -self.vault_distance(c)  # outside the vault
         t = self.skull
         vault = np.minimum(out, F32(t) - out)
-        frontal = ellipsoid(c.x, c.y, c.z, (0, self.cav_a[1] * 0.97, 8 * self.size), (24, 11, 18))
+        frontal = ellipsoid(c.x, c.y, c.z, (0, self.cav_a[1] * 0.97, 8 * self.size), (24, 11, 18),
+                            pad=3)
         base = F32(2.5) - np.abs(self.floor_distance(c) + F32(2.5))
         walls = np.maximum(base, frontal)
         for s in (-1, 1):
             orbit = ellipsoid(c.x, c.y, c.z, (s * 29 * self.size, 52 * self.size, -27 * self.size),
-                              (17, 26, 17))
+                              (17, 26, 17), pad=3)
             walls = np.maximum(walls, np.minimum(orbit + 1.5, -orbit))
         tables = np.maximum(np.minimum(vault, F32(INNER_TABLE) - out),
                             np.minimum(vault, out - F32(t - OUTER_TABLE)))
@@ -232,18 +264,19 @@ class HeadModel:
             gc = (side * 31 * s, 62 * s, -27 * s)
             out += [
                 ("lens", "lens", fraction(ellipsoid(c.x, c.y, c.z, (gc[0], gc[1] + 9.5, gc[2]),
-                                                    (4.5, 2.0, 4.5)), c.px)),
-                ("globe", "vitreous", fraction(ellipsoid(c.x, c.y, c.z, gc, (12, 12, 12)),
+                                                    (4.5, 2.0, 4.5), pad=2), c.px)),
+                ("globe", "vitreous", fraction(ellipsoid(c.x, c.y, c.z, gc, (12, 12, 12), pad=2),
                                                c.px)),
                 ("optic_nerve", "white_matter", fraction(capsule(
                     c.x, c.y, c.z, (gc[0] * 0.95, gc[1] - 11, gc[2]),
-                    (side * 12 * s, 22 * s, -24 * s), 2.4), c.px)),
+                    (side * 12 * s, 22 * s, -24 * s), 2.4, pad=2), c.px)),
                 ("extraocular_muscle", "muscle", fraction(np.maximum(
-                    ellipsoid(c.x, c.y, c.z, (side * 17.5 * s, 46 * s, gc[2]), (2.6, 16, 5)),
-                    ellipsoid(c.x, c.y, c.z, (side * 43 * s, 46 * s, gc[2]), (2.6, 16, 5))),
+                    ellipsoid(c.x, c.y, c.z, (side * 17.5 * s, 46 * s, gc[2]), (2.6, 16, 5), pad=2),
+                    ellipsoid(c.x, c.y, c.z, (side * 43 * s, 46 * s, gc[2]), (2.6, 16, 5), pad=2)),
                     c.px)),
                 ("orbital_fat", "fat", fraction(ellipsoid(
-                    c.x, c.y, c.z, (side * 29 * s, 52 * s, -27 * s), (15.5, 24.5, 15.5)), c.px)),
+                    c.x, c.y, c.z, (side * 29 * s, 52 * s, -27 * s), (15.5, 24.5, 15.5), pad=2),
+                    c.px)),
             ]
         return out
 
@@ -255,14 +288,15 @@ class HeadModel:
         septa = fraction(F32(0.12) - cells, c.px * 0.2)
         midline = fraction(F32(0.7) - np.abs(c.x), c.px)
         air = [
-            ellipsoid(c.x, c.y, c.z, (0, self.cav_a[1] * 0.97 + 1, 6 * s), (16, 5, 12)),
-            np.minimum(ellipsoid(c.x, c.y, c.z, (0, 52 * s, -27 * s), (11, 17, 12)),
+            ellipsoid(c.x, c.y, c.z, (0, self.cav_a[1] * 0.97 + 1, 6 * s), (16, 5, 12), pad=2),
+            np.minimum(ellipsoid(c.x, c.y, c.z, (0, 52 * s, -27 * s), (11, 17, 12), pad=2),
                        F32(20) - c.z * 0 - F32(0)),
-            ellipsoid(c.x, c.y, c.z, (0, 16 * s, -42 * s), (12, 10, 9)),
-            ellipsoid(c.x, c.y, c.z, (0, 58 * s, -52 * s), (10, 20, 11)),
+            ellipsoid(c.x, c.y, c.z, (0, 16 * s, -42 * s), (12, 10, 9), pad=2),
+            ellipsoid(c.x, c.y, c.z, (0, 58 * s, -52 * s), (10, 20, 11), pad=2),
         ]
         for side in (-1, 1):
-            air.append(ellipsoid(c.x, c.y, c.z, (side * 26 * s, 48 * s, -57 * s), (13, 16, 14)))
+            air.append(ellipsoid(c.x, c.y, c.z, (side * 26 * s, 48 * s, -57 * s), (13, 16, 14),
+                                 pad=2))
         f = fraction(np.max(np.stack(air), axis=0), c.px)
         return [("skull", "cortical_bone", f * np.maximum(septa, midline)),
                 ("sinus", "air", f)]
@@ -291,7 +325,7 @@ class HeadModel:
         parts, rem = [], room.astype(F32)
         for label, tissue, f in layers:
             take = rem * f
-            rem = rem - take
+            rem -= take
             parts.append(Part(label, T[tissue] if isinstance(tissue, str) else tissue, take))
         parts.append(Part("white_matter", T["white_matter"], rem))
         return parts
@@ -335,7 +369,10 @@ class HeadModel:
         """The central block (corpus callosum and below) that the interhemispheric fissure
         does not cut."""
         s = self.size
-        return fraction(ellipse_xy(c.qy, c.qz, (-4 * s, 3 * s), (40 * s, 24 * s)), c.px)
+        if "deep_core" not in c.cache:
+            c.cache["deep_core"] = fraction(ellipse_xy(c.qy, c.qz, (-4 * s, 3 * s),
+                                                       (40 * s, 24 * s)), c.px)
+        return c.cache["deep_core"]
 
     def ventricles(self, c: Ctx, grow: float = 0.0) -> list[tuple[str, str, np.ndarray]]:
         """Lateral ventricles (frontal horn, body, atrium and occipital horn, temporal horn),
@@ -345,22 +382,23 @@ class HeadModel:
         for side, name in ((1, "lateral_ventricle_left"), (-1, "lateral_ventricle_right")):
             pieces = [
                 ellipsoid(c.qx, c.qy, c.qz, (side * (2.5 + 4.5 * v) * s, -4 * s, 17 * s),
-                          (4.5 * v, 27 * s, 4.5 * v ** 0.5)),
+                          (4.5 * v, 27 * s, 4.5 * v ** 0.5), pad=grow + 3),
                 ellipsoid(c.qx, c.qy, c.qz, (side * (2.5 + 4.5 * v) * s, 18 * s, 10 * s),
-                          (4.5 * v, 11 * s, 7.5)),
+                          (4.5 * v, 11 * s, 7.5), pad=grow + 3),
                 ellipsoid(c.qx, c.qy, c.qz, (side * 17 * s, -30 * s, 9 * s),
-                          (5 * v, 11 * s, 7 * v ** 0.5)),
+                          (5 * v, 11 * s, 7 * v ** 0.5), pad=grow + 3),
                 ellipsoid(c.qx, c.qy, c.qz, (side * 29 * s, -8 * s, -17 * s),
-                          (2.5 * v, 14 * s, 2.5 * v)),
+                          (2.5 * v, 14 * s, 2.5 * v), pad=grow + 3),
             ]
             out.append((name, "csf", fraction(np.max(np.stack(pieces), axis=0) + F32(grow),
                                               c.px)))
-        third = ellipsoid(c.qx, c.qy, c.qz, (0, -6 * s, -3 * s), (2.2 * v, 13 * s, 10 * s))
-        fourth = ellipsoid(c.qx, c.qy, c.qz, (0, -36 * s, -38 * s), (7 * v ** 0.5, 4.5, 8))
-        aqueduct = capsule(c.qx, c.qy, c.qz, (0, -20 * s, -10 * s), (0, -33 * s, -31 * s), 1.1)
+        third = ellipsoid(c.qx, c.qy, c.qz, (0, -6 * s, -3 * s), (2.2 * v, 13 * s, 10 * s), pad=3)
+        fourth = ellipsoid(c.qx, c.qy, c.qz, (0, -36 * s, -38 * s), (7 * v ** 0.5, 4.5, 8), pad=3)
+        aqueduct = capsule(c.qx, c.qy, c.qz, (0, -20 * s, -10 * s), (0, -33 * s, -31 * s), 1.1,
+                           pad=3)
         cisterns = np.maximum(
-            ellipsoid(c.qx, c.qy, c.qz, (0, 8 * s, -15 * s), (13, 9, 4)),  # suprasellar
-            ellipsoid(c.qx, c.qy, c.qz, (0, -68 * s, -58 * s), (14, 10, 10)))  # magna
+            ellipsoid(c.qx, c.qy, c.qz, (0, 8 * s, -15 * s), (13, 9, 4), pad=3),  # suprasellar
+            ellipsoid(c.qx, c.qy, c.qz, (0, -68 * s, -58 * s), (14, 10, 10), pad=3))  # magna
         out += [("third_ventricle", "csf", fraction(third, c.px)),
                 ("fourth_ventricle", "csf", fraction(np.maximum(fourth, aqueduct), c.px)),
                 ("csf", "csf", fraction(cisterns, c.px))]
@@ -375,15 +413,16 @@ class HeadModel:
             gap = 4.5 * (self.ventricle_scale - 1)
             out += [
                 ("thalamus", "deep_grey", fraction(ellipsoid(
-                    c.qx, c.qy, c.qz, (side * (10 + gap) * s, -15 * s, 2 * s), (7.5, 12, 9)),
+                    c.qx, c.qy, c.qz, (side * (10 + gap) * s, -15 * s, 2 * s), (7.5, 12, 9), pad=2),
                     c.px)),
                 ("caudate", "deep_grey", fraction(ellipsoid(
-                    c.qx, c.qy, c.qz, (side * (13.5 + gap) * s, 13 * s, 9 * s), (4.5, 11, 9)),
+                    c.qx, c.qy, c.qz, (side * (13.5 + gap) * s, 13 * s, 9 * s), (4.5, 11, 9),
+                    pad=2),
                     c.px)),
                 ("lentiform", "deep_grey", fraction(ellipsoid(
-                    c.qx, c.qy, c.qz, (side * 23 * s, 2 * s, 0), (6.5, 15, 10)), c.px)),
+                    c.qx, c.qy, c.qz, (side * 23 * s, 2 * s, 0), (6.5, 15, 10), pad=2), c.px)),
                 ("internal_capsule", "white_matter", fraction(ellipsoid(
-                    c.qx, c.qy, c.qz, (side * 18 * s, 0, 1 * s), (5, 24, 11)), c.px)),
+                    c.qx, c.qy, c.qz, (side * 18 * s, 0, 1 * s), (5, 24, 11), pad=2), c.px)),
             ]
         outer = ellipsoid(c.qx * 0, c.qy, c.qz, (0, -5 * s, 6 * s), (1e3, 38 * s, 21 * s))
         inner = ellipsoid(c.qx * 0, c.qy, c.qz, (0, -5 * s, 6 * s), (1e3, 33 * s, 15.5 * s))
@@ -400,14 +439,18 @@ class HeadModel:
         cy = np.array([-26, -22, -16, -15, -17, -18], F32) * s
         ax = np.array([8, 9, 15, 14, 13, 10], F32)
         ay = np.array([8, 9, 14, 12, 11, 9], F32)
-        zq = np.clip(c.qz, zs[0], zs[-1])
-        sec = ellipse_xy(c.qx, c.qy, (0, 0), (1, 1)) * 0
-        cyy, axx, ayy = (np.interp(zq, zs, arr).astype(F32) for arr in (cy, ax, ay))
-        u, v = c.qx / axx, (c.qy - cyy) / ayy
-        r = np.sqrt(u * u + v * v) + F32(1e-6)
-        sec = (F32(1) - r) * np.minimum(axx, ayy)
-        notch = ellipse_xy(c.qx, c.qy, (0, -4 * s), (3.5, 5)) * (c.qz > -20 * s)
-        d = np.minimum(np.minimum(sec, -notch), slab(c.qz, zs[0], zs[-1]))
+
+        def section(qx, qy, qz):
+            zq = np.clip(qz, zs[0], zs[-1])
+            cyy, axx, ayy = (np.interp(zq, zs, arr).astype(F32) for arr in (cy, ax, ay))
+            u, v = qx / axx, (qy - cyy) / ayy
+            r = np.sqrt(u * u + v * v) + F32(1e-6)
+            sec = (F32(1) - r) * np.minimum(axx, ayy)
+            notch = ellipse_xy(qx, qy, (0, -4 * s), (3.5, 5)) * (qz > -20 * s)
+            return np.minimum(np.minimum(sec, -notch), slab(qz, zs[0], zs[-1]))
+
+        d = culled(section, c.qx, c.qy, c.qz, (0.0, -18 * s, -35 * s), (15.5, 24 * s, 35 * s),
+                   pad=2)
         return [("brainstem", "white_matter", fraction(d, c.px))]
 
     def cerebellum(self, c: Ctx) -> list[tuple[str, str, np.ndarray]]:
@@ -419,8 +462,8 @@ class HeadModel:
         folia = np.abs(np.sin(r * F32(np.pi / 3.2) + F32(self.folia_phase)))
         cleft = fraction(F32(0.18) - folia, c.px * 0.35) * fraction(r - F32(22), c.px)
         core = np.maximum(*(ellipsoid(c.qx, c.qy, c.qz, (side * 16 * s, -50 * s, -40 * s),
-                                      (10, 12, 9)) for side in (-1, 1)))
-        vermis_core = ellipsoid(c.qx, c.qy, c.qz, (0, -47 * s, -33 * s), (4, 8, 6))
+                                      (10, 12, 9), pad=2) for side in (-1, 1)))
+        vermis_core = ellipsoid(c.qx, c.qy, c.qz, (0, -47 * s, -33 * s), (4, 8, 6), pad=2)
         white = fraction(np.maximum(core, vermis_core), c.px)
         return [("csf", "csf", infra * cleft),
                 ("cerebellum", "white_matter", infra * white),
@@ -437,7 +480,10 @@ class HeadModel:
         behind = (c.qy < -20 * s) & (self.infratentorial(c) < 0.5)
         depth = np.minimum(depth, np.where(behind, c.qz - self.tentorium_z(c.qy), F32(1e3)))
         half = F32(0.55 + 1.2 * self.atrophy)
-        dn = self.sulcus_distance(c)
+        # the fold field only where sulci reach (the brain's outer SULCUS_DEPTH + CORTEX)
+        need = (depth > -2) & (depth < F32(SULCUS_DEPTH + CORTEX + 3))
+        dn = np.full(depth.shape, F32(1e3), F32)
+        dn[need] = self.sulcus_distance(c.qx[need], c.qy[need], c.qz[need])
         reach = fraction(F32(SULCUS_DEPTH) - depth, c.px * 2)
         open_mid = F32(1) - self.deep_core(c)
         mid = np.abs(c.qx)
@@ -464,11 +510,11 @@ class HeadModel:
                     ("grey_matter", "grey_matter", grey)]
         return [("csf", "csf", csf), ("grey_matter", "grey_matter", grey)]
 
-    def sulcus_distance(self, c: Ctx) -> np.ndarray:
+    def sulcus_distance(self, qx, qy, qz) -> np.ndarray:
         """Distance (mm) to the nearest convexity sulcus: the fold field evaluated where the
         point's ray from the brain's centre meets a 70 mm sphere, scaled back by depth."""
         cx, cy, cz = 0.0, -5.0 * self.size, 8.0 * self.size
-        vx, vy, vz = c.qx - F32(cx), c.qy - F32(cy), c.qz - F32(cz)
+        vx, vy, vz = qx - F32(cx), qy - F32(cy), qz - F32(cz)
         r = np.sqrt(vx * vx + vy * vy + vz * vz) + F32(1e-3)
         # sulci wander as they go in: the ray turns a little with depth (not straight spokes)
         turn = F32(0.09) * np.sin(r * F32(0.3) + F32(4) * vz / r + F32(self.folia_phase))
@@ -507,7 +553,7 @@ class HeadModel:
             | (qy > 20 * s) & (ax < 12 * s) & (qz > -8 * s)
         pca = (qy < -48 * s + 0.15 * qz) | ((qz < -6 * s) & (qy < -8 * s) & (ax < 36 * s)) \
             | (ellipsoid(qx * np.sign(qx + 1e-6), qy, qz, (10 * s, -15 * s, 2 * s),
-                         (8, 12.5, 9.5)) > 0)
+                         (8, 12.5, 9.5), pad=2) > 0)
         t = np.full(qx.shape, 2, np.int8)
         t = np.where(pca, 3, t)
         t = np.where(aca & ~pca, 1, t)
