@@ -152,6 +152,25 @@ class HeadModel:
             parts = f.change(self, c, parts)
         return Sample([p for p in parts if p.fraction.any()], LABELS)
 
+    def sample_finding(self, grid: Grid, finding) -> Sample:
+        """A finding alone, for its volume: its own structures in the cavity and its tissue
+        change of a brain reduced to white matter inside a CSF layer (the anatomy's other
+        solids are skipped, so a 3D volume round a lesion costs little)."""
+        x, y, z = (np.asarray(a, F32) for a in (grid.x, grid.y, grid.z))
+        qx, qy, qz = self.warp(x, y, z)
+        c = Ctx(x, y, z, qx, qy, qz, grid.px)
+        c.d_cav = self.cavity(c)
+        rem = fraction(c.d_cav, c.px)
+        parts = []
+        for label, tissue, f in finding.structures(self, c):
+            take = rem * f
+            rem -= take
+            parts.append(Part(label, T[tissue] if isinstance(tissue, str) else tissue, take))
+        brain = fraction(self.brain_depth(c), c.px)
+        parts += [Part("white_matter", T["white_matter"], rem * brain),
+                  Part("csf", T["csf"], rem * (F32(1) - brain))]
+        return Sample(finding.change(self, c, parts), LABELS)
+
     # ---- skull and scalp ---------------------------------------------------------------
     def skull_base(self, x, y, grad: bool = False):
         """Floor of the cranial cavity (z): anterior fossa over the orbits, the deeper middle

@@ -93,13 +93,16 @@ class Infarct(HeadFinding):
 
     code: int = 12
     radius: float = 30.0
+    whole_head_volume = True  # brain tissue only: the ventricles and sulci are not infarct
 
     def mask(self, head: HeadModel, qx, qy, qz) -> np.ndarray:
         cx, cy, cz = self.placed.center
-        ball = ellipsoid(qx, qy, qz, (cx, cy, cz), (self.radius * 0.75, self.radius,
-                                                    self.radius * 0.8))
-        inside = head.territory(qx, qy, qz) == self.code
-        return (fraction(ball, 2.0) * inside).astype(F32)
+        ball = fraction(ellipsoid(qx, qy, qz, (cx, cy, cz), (self.radius * 0.75, self.radius,
+                                                             self.radius * 0.8), pad=2), 2.0)
+        near = ball > 0  # the territory is looked up only inside the ball
+        if near.any():
+            ball[near] *= head.territory(qx[near], qy[near], qz[near]) == self.code
+        return ball
 
     def change(self, head: HeadModel, c: Ctx, parts: list[Part]) -> list[Part]:
         age = age_of(self.placed.modifiers)

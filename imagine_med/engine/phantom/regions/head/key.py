@@ -113,11 +113,17 @@ def max_thickness_mm(mask: np.ndarray, px: float) -> float:
 def built_extent(head: HeadModel, name: str, center: tuple[float, float, float],
                  reach: float) -> tuple[float, np.ndarray]:
     """Volume (ml) of the built finding and its points (mm, >= half inside), from the
-    model on a 2-3 mm grid round its centre."""
-    step = 2.0 if reach <= 45 else 3.0
+    model on a 2-4 mm grid round its centre: the finding alone (HeadModel.sample_finding)
+    unless it lives in the anatomy's CSF spaces (subarachnoid blood, atrophy), which need
+    the whole head sampled."""
+    finding = next((f for f in head.findings if f.placed.name == name
+                    and tuple(f.placed.center) == tuple(center)), None)
+    whole = finding is None or getattr(finding, "whole_head_volume", False)
+    step = 2.0 if reach <= 45 and not whole else (3.0 if reach <= 60 else 4.0)
     ax = np.arange(-reach, reach + step / 2, step, dtype=np.float32)
     gx, gy, gz = np.meshgrid(center[0] + ax, center[1] + ax, center[2] + ax, indexing="ij")
-    sample = head.sample(Grid(gx, gy, gz, step, "volume", 0.0))
+    grid = Grid(gx, gy, gz, step, "volume", 0.0)
+    sample = head.sample(grid) if whole else head.sample_finding(grid, finding)
     frac = np.zeros(gx.shape, np.float32)
     for p in sample.parts:
         if p.label in FINDING_PARTS.get(name, (name,)):
@@ -165,8 +171,8 @@ def measure(name: str, labels: np.ndarray, image: np.ndarray, px: float) -> Seen
         if rim.sum() > 3 and core.sum() > 3:
             m["rim_mean"] = round(float(image[rim].mean()), 1)
             m["core_mean"] = round(float(image[core].mean()), 1)
-    shift = midline_shift_mm(labels, px)
-    if shift is not None and name in MASS_EFFECT:
+    shift = midline_shift_mm(labels, px) if name in MASS_EFFECT else None
+    if shift is not None:
         m["midline_shift_mm"] = shift
     contrast = contrast_to_mirror(image, mask, labels) if present else None
     if contrast is not None:

@@ -138,6 +138,7 @@ class Subarachnoid(HeadFinding):
 
     reach: float = 75.0
     bias: float = 0.0  # mm toward the patient's side of the aneurysm
+    whole_head_volume = True  # its volume needs the anatomy's sulci and cisterns
 
     def change(self, head, c, parts):
         s = head.size
@@ -251,6 +252,8 @@ class Hydrocephalus(HeadFinding):
     head: HeadModel.ventricle_scale), with transependymal CSF seeping into the white matter
     round the frontal horns (FLAIR-bright caps)."""
 
+    whole_head_volume = True  # the caps are what is left round the painted ventricles
+
     def change(self, head, c, parts):
         lv = ("lateral_ventricle_left", "lateral_ventricle_right")
         vent = [f for lab, _, f in head.ventricles(c, grow=3.0) if lab in lv]
@@ -267,6 +270,8 @@ class Atrophy(HeadFinding):
     """Global atrophy: sulci and the CSF over the convexity widened, ventricles enlarged in
     proportion (ex vacuo). The widened CSF (beyond this head's own baseline) is labelled
     `atrophy` (HeadModel.cortex and HeadModel.intracranial split it off)."""
+
+    whole_head_volume = True
 
 
 @dataclass
