@@ -208,7 +208,11 @@ class HeadModel:
         once per slice."""
         if "floor" not in c.cache:
             f, fx, fy = self.skull_base(c.x, c.y, grad=True)
-            c.cache["floor"] = (c.z - f) / np.sqrt(1 + fx * fx + fy * fy)
+            # the first-order distance undercuts steep steps (the sphenoid ridge, the
+            # petrous ridge); no point of the floor lies above -12 mm, so the height above
+            # that is a distance too: take the larger of the two lower bounds
+            c.cache["floor"] = np.maximum((c.z - f) / np.sqrt(1 + fx * fx + fy * fy),
+                                          c.z + F32(12.0 * self.size))
         return c.cache["floor"]
 
     def vault_distance(self, c: Ctx) -> np.ndarray:
@@ -496,6 +500,14 @@ class HeadModel:
         the sylvian fissure (its stem and the cistern over the insula) are deep sulci."""
         s = self.size
         depth = self.brain_depth(c)
+        # above the skull base's highest point the convexity alone sets how deep sulci
+        # cut (the floor's first-order distance would draw its steps into the slice)
+        if c.qx is c.x:
+            vault = self.vault_distance(c)
+        else:
+            vault = ellipsoid(c.qx, c.qy, c.qz, self.cav_c, self.cav_a)
+        w = sigmoid((c.qz + F32(6 * s)) / F32(3))
+        depth = w * (vault - F32(self.extra_axial_csf())) + (F32(1) - w) * depth
         behind = (c.qy < -20 * s) & (self.infratentorial(c) < 0.5)
         depth = np.minimum(depth, np.where(behind, c.qz - self.tentorium_z(c.qy), F32(1e3)))
         half = F32(0.55 + 1.2 * self.atrophy)
@@ -536,23 +548,27 @@ class HeadModel:
         vx, vy, vz = qx - F32(cx), qy - F32(cy), qz - F32(cz)
         r = np.sqrt(vx * vx + vy * vy + vz * vz) + F32(1e-3)
         # sulci wander as they go in: the ray turns a little with depth (not straight spokes)
-        turn = F32(0.09) * np.sin(r * F32(0.3) + F32(4) * vz / r + F32(self.folia_phase))
+        turn = F32(0.05) * np.sin(r * F32(0.12) + F32(3) * vz / r + F32(self.folia_phase))
         cos_t, sin_t = np.cos(turn), np.sin(turn)
         vx, vy = vx * cos_t - vy * sin_t, vx * sin_t + vy * cos_t
         k = F32(70.0) / r
         return self.gyri.distance(vx * k, vy * k, vz * k) / k
 
     def sylvian(self, c: Ctx) -> tuple[np.ndarray, np.ndarray]:
-        """Distance to the sylvian fissure (a stem from the lateral surface in to the insula,
-        then the cistern over the insula) and the insular cortex's fraction."""
+        """Distance to the sylvian fissure and the insular cortex's fraction. The insula is
+        a surface bowed outward, its cistern an oval band (fading at its edges, no
+        corners); the fissure's stem leaves it for the lateral surface running backward
+        and a little wavy."""
         s = self.size
         ax = np.abs(c.qx)
-        band = fraction(slab(c.qz, -12 * s, 15 * s), c.px * 3) \
-            * fraction(slab(c.qy, -18 * s, 24 * s), c.px * 3)
-        stem = np.where(ax > 38.5 * s, np.abs(c.qy - (12 + 0.3 * c.qz) * s), F32(1e3))
-        cistern = np.abs(ax - F32(38.5 * s))
-        dist = np.where(band > 0.5, np.minimum(stem, cistern), F32(1e3))
-        insula = fraction(slab(ax, 34.0 * s, 38.0 * s), c.px) * band
+        e = ((c.qy - F32(3 * s)) / F32(21 * s)) ** 2 + ((c.qz - F32(1.5 * s)) / F32(13.5 * s)) ** 2
+        band = fraction((F32(1) - e) * F32(12), c.px * 6)
+        x_ins = F32(38.5 * s) - F32(0.012) * (c.qy - F32(3 * s)) ** 2 / F32(s)
+        out = ax - x_ins
+        y_stem = (10 + 0.3 * c.qz) * s - F32(0.35) * out + F32(0.8) * np.sin(ax * F32(0.12))
+        stem = np.where(out > 0, np.abs(c.qy - y_stem) * F32(0.94), F32(1e3))
+        dist = np.minimum(stem, np.abs(out)) / np.maximum(band, F32(1e-3))
+        insula = fraction(slab(out, -4.5, -0.5), c.px) * band
         return dist, insula
 
     # ---- vascular territories ----------------------------------------------------------
@@ -594,5 +610,5 @@ def build_head(rng: np.random.Generator, age: int, sex: str) -> HeadModel:
         age=age, sex=sex, size=size, skull=float(rng.uniform(5.5, 8.0)),
         scalp=float(rng.uniform(4.5, 7.0)),
         ventricle_scale=float(rng.uniform(0.9, 1.1)) * (1.0 + 0.5 * ageing),
-        atrophy=0.6 * ageing, gyri=Waves(rng, GYRUS_WAVELENGTH),
+        atrophy=0.6 * ageing, gyri=Waves(rng, GYRUS_WAVELENGTH, n=9, spread=(0.7, 1.45)),
         folia_phase=float(rng.uniform(0, np.pi)))

@@ -45,8 +45,8 @@ def age_of(modifiers: tuple[str, ...], default: str = "acute") -> str:
 # chronic: encephalomalacia, near CSF.
 INFARCT_CHANGE = {
     "hyperacute": dict(adc=0.55, t2=1.03, t1=1.02, hu_delta=-1.5),
-    "acute": dict(adc=0.5, t2=1.75, t1=1.25, pd=1.06, hu_delta=-9.0),
-    "subacute": dict(adc=1.0, t2=1.8, t1=1.3, pd=1.08, hu_delta=-11.0, gd_mM=0.12),
+    "acute": dict(adc=0.5, t2=1.75, t1=1.25, pd=1.06, hu_delta=-12.0),
+    "subacute": dict(adc=1.0, t2=1.8, t1=1.3, pd=1.08, hu_delta=-14.0, gd_mM=0.12),
     "chronic": dict(adc=2.8, t2=8.0, t1=3.0, pd=1.2, hu_delta=-20.0),
 }
 
@@ -93,12 +93,16 @@ class Infarct(HeadFinding):
 
     code: int = 12
     radius: float = 30.0
+    lobes: Waves | None = None
     whole_head_volume = True  # brain tissue only: the ventricles and sulci are not infarct
 
     def mask(self, head: HeadModel, qx, qy, qz) -> np.ndarray:
         cx, cy, cz = self.placed.center
-        ball = fraction(ellipsoid(qx, qy, qz, (cx, cy, cz), (self.radius * 0.75, self.radius,
-                                                             self.radius * 0.8), pad=2), 2.0)
+        d = ellipsoid(qx, qy, qz, (cx, cy, cz), (self.radius * 0.75, self.radius,
+                                                self.radius * 0.8), pad=8)
+        if self.lobes is not None:  # an irregular edge where the ball, not the territory, ends
+            d = d + F32(6.0 / 5.0) * self.lobes.value(qx, qy, qz)
+        ball = fraction(d, 2.0)
         near = ball > 0  # the territory is looked up only inside the ball
         if near.any():
             ball[near] *= head.territory(qx[near], qy[near], qz[near]) == self.code
@@ -204,17 +208,18 @@ def place(head: HeadModel, finding, rng: np.random.Generator, level_z: float | N
     zc = level_z if level_z is not None else None
     if finding.name == "infarct":
         loc = finding.location if finding.location in TERRITORY_CODES else "mca"
-        centres = {"mca": (40, 0, 6), "aca": (8, 25, 35), "pca": (20, -60, 5),
+        centres = {"mca": (50, 2, 6), "aca": (8, 25, 35), "pca": (20, -60, 5),
                    "basilar": (12, -50, -38), "pica": (14, -55, -45)}
         x, y, z = centres[loc]
         z = zc if zc is not None else z * s
-        radius = (finding.size_mm / 2 if finding.size_mm else 30.0 * scale)
+        # big enough that the territory's own borders (ACA, PCA, the cortex) shape it
+        radius = (finding.size_mm / 2 if finding.size_mm else 40.0 * scale)
         if finding.severity == "severe" or (finding.extent or 0) > 0.7:
             radius = 120.0
         p = PlacedFinding("infarct", side, loc, mods, (sign * x * s, y * s, z),
                           {"radius_mm": radius})
         code = TERRITORY_CODES[loc] + (10 if sign > 0 else 0)
-        return Infarct(p, code=code, radius=radius)
+        return Infarct(p, code=code, radius=radius, lobes=Waves(rng, 28, 5))
     if finding.name == "haemorrhage":
         r = finding.size_mm / 2 if finding.size_mm else 15.0 * scale
         z = zc if zc is not None else 2 * s

@@ -377,7 +377,7 @@ def place_more(head: HeadModel, finding, rng: np.random.Generator, level_z: floa
     if name == "hydrocephalus":
         head.ventricle_scale = max(head.ventricle_scale, 2.4 * (1.15 if scale > 1 else 1.0))
         head.atrophy = 0.0
-        pf = PlacedFinding(name, None, "ventricles", mods, (0.0, 10 * s, 12 * s),
+        pf = PlacedFinding(name, None, "ventricles", mods, (0.0, 10 * s, 16 * s),
                            {"radius_mm": 40.0})
         return Hydrocephalus(pf)
     if name == "atrophy":

@@ -114,10 +114,11 @@ class Waves:
     of folds about half a wavelength apart (gyri and sulci, cerebellar folia, lobulation).
     `distance` is |g| / |grad g|, the first-order distance to the nearest fold."""
 
-    def __init__(self, rng: np.random.Generator, wavelength: float, n: int = 7):
+    def __init__(self, rng: np.random.Generator, wavelength: float, n: int = 7,
+                 spread: tuple[float, float] = (0.8, 1.25)):
         d = rng.standard_normal((n, 3))
         d /= np.linalg.norm(d, axis=1, keepdims=True)
-        scale = 2 * np.pi / wavelength * rng.uniform(0.8, 1.25, n)
+        scale = 2 * np.pi / wavelength * rng.uniform(spread[0], spread[1], n)
         self.k = (d * scale[:, None]).astype(F32)
         self.phase = rng.uniform(0, 2 * np.pi, n).astype(F32)
 
