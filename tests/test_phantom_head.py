@@ -306,3 +306,24 @@ def test_coronal_and_sagittal_planes(tmp_path, plane):
         rows_gm = np.nonzero(lab == GREY)[0]
         rows_bs = np.nonzero(lab == LABELS["brainstem"])[0]
         assert inf.any() and (not len(rows_bs) or rows_gm.min() < rows_bs.min())
+
+
+def test_age_changes_infant_unmyelinated_elderly_wmh(tmp_path):
+    def means(seq: str, age: int) -> tuple[float, float, np.ndarray, np.ndarray]:
+        d = tmp_path / f"{seq}{age}"
+        _case(f"axial {seq} brain MRI", d, age=age, level="lateral_ventricles")
+        pix, lab = _variant(d)
+        return pix[lab == WHITE].mean(), pix[lab == GREY].mean(), pix, lab
+
+    w, g, _, _ = means("t1", 0)
+    assert w < g  # unmyelinated: the adult T1 order (white > grey) inverted
+    w, g, _, _ = means("t2", 0)
+    assert w > g
+    from scipy.ndimage import binary_dilation
+
+    peri = {}
+    for age in (30, 85):
+        _, _, pix, lab = means("flair", age)
+        near = binary_dilation(np.isin(lab, VENTRICLES), iterations=3) & (lab == WHITE)
+        peri[age] = pix[near].mean() / pix[lab == WHITE].mean()
+    assert peri[85] > peri[30] * 1.1  # periventricular white-matter hyperintensities

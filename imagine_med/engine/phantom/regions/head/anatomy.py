@@ -148,6 +148,9 @@ class HeadModel:
         in_cav = np.minimum(fraction(c.d_cav, c.px), inside_head)
         parts = self.intracranial(c, in_cav)
         parts += self.extracranial(c, inside_head - in_cav)
+        from imagine_med.engine.phantom.regions.head.ageing import age_changes
+
+        parts = age_changes(self, c, parts)
         for f in self.findings:
             parts = f.change(self, c, parts)
         return Sample([p for p in parts if p.fraction.any()], LABELS)
