@@ -88,21 +88,35 @@ HEAD_ROWS: dict[str, tuple[Finding, ...]] = {
                                     modifiers=("acute",)),),
     "R putaminal haemorrhage": (Finding(name="haemorrhage", laterality="right",
                                         modifiers=("acute",)),),
+    "late subacute R haemorrhage": (Finding(name="haemorrhage", laterality="right",
+                                            modifiers=("late_subacute",)),),
+    "chronic R haemorrhage": (Finding(name="haemorrhage", laterality="right",
+                                      modifiers=("chronic",)),),
     "acute L subdural": (Finding(name="subdural_haematoma", laterality="left",
                                  modifiers=("acute",)),),
     "R glioblastoma": (Finding(name="glioma", laterality="right", location="frontal_lobe"),),
+    "L extradural + fracture": (Finding(name="extradural_haematoma", laterality="left"),),
+    "subarachnoid blood": (Finding(name="subarachnoid_haemorrhage", laterality="right"),),
+    "L meningioma": (Finding(name="meningioma", laterality="left"),),
+    "metastases": (Finding(name="metastases", laterality="right"),),
+    "MS, active": (Finding(name="ms_plaques", modifiers=("active",)),),
+    "hydrocephalus": (Finding(name="hydrocephalus"),),
+    "atrophy": (Finding(name="atrophy"),),
+    "R abscess": (Finding(name="brain_abscess", laterality="right"),),
 }
+AT_BASAL_GANGLIA = ("infarct", "haemorrhage", "subdural_haematoma", "extradural_haematoma")
 HEAD_COLUMNS = (("t1", "mri"), ("t2", "mri"), ("flair", "mri"), ("dwi", "mri"),
                 ("t1c", "mri"), ("ct", "ct"))
 
 
 def build_head_sheet(out_dir: Path, size: int = 176, seed: int = 11) -> Path:
     """Rows: normal and each head finding; columns: T1, T2, FLAIR, DWI, T1c, CT (brain
-    window), all axial through the basal ganglia (the glioma's own level)."""
+    window), axial through the basal ganglia or through the finding's own centre."""
     tiles = []
     for caption, findings in HEAD_ROWS.items():
         for seq, modality in HEAD_COLUMNS:
-            level = None if findings and findings[0].name == "glioma" else "basal_ganglia"
+            level = None if findings and findings[0].name not in AT_BASAL_GANGLIA \
+                else "basal_ganglia"
             spec = CaseSpec(modality=modality, region="brain", plane="axial", level=level,
                             sequence=seq if modality == "mri" else None, findings=findings,
                             seed=seed, sex="male", age=58)

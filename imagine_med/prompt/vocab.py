@@ -225,6 +225,9 @@ SEVERITY: dict[str, list[str]] = {
 
 MODIFIERS: dict[str, list[str]] = {
     "hyperacute": ["hyperacute"],
+    "early_subacute": ["early subacute"],
+    "late_subacute": ["late subacute"],
+    "active": ["active", "actively enhancing"],
     "acute": ["acute"],
     "subacute": ["subacute"],
     "chronic": ["chronic", "longstanding", "long standing"],
@@ -304,6 +307,7 @@ FINDINGS: dict[str, tuple[tuple[str, ...], list[str]]] = {
                    "demyelinating plaques", "white matter lesions"]),
     "hydrocephalus": (("brain",), ["hydrocephalus", "ventriculomegaly"]),
     "atrophy": (("brain",), ["atrophy", "cerebral atrophy", "volume loss of the brain"]),
+    "brain_abscess": (("brain",), ["brain abscess", "cerebral abscess", "intracranial abscess"]),
     # liver / histology
     "steatosis": (("liver",), ["steatosis", "fatty liver", "fatty change", "nafld", "masld",
                   "hepatic steatosis", "fatty infiltration"]),

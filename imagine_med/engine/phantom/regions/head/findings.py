@@ -26,11 +26,14 @@ from imagine_med.engine.phantom.regions.head.shapes import F32, Waves, ellipsoid
 from imagine_med.engine.phantom.tissues import TISSUES, Tissue, changed
 
 BRAIN_TISSUES = ("grey_matter", "white_matter", "deep_grey")
+KEEP_LABELS = ("infarct", "haemorrhage", "glioma", "subdural_haematoma", "necrosis",
+               "extradural_haematoma", "meningioma", "dural_tail", "metastases",
+               "ms_plaques", "active_plaque", "brain_abscess", "abscess_wall", "hydrocephalus")
 SIZE_MM = {"mild": 0.7, None: 1.0, "moderate": 1.0, "severe": 1.4}
 
 
 def age_of(modifiers: tuple[str, ...], default: str = "acute") -> str:
-    for m in ("hyperacute", "acute", "subacute", "chronic"):
+    for m in ("hyperacute", "early_subacute", "late_subacute", "acute", "subacute", "chronic"):
         if m in modifiers:
             return m
     return default
@@ -42,10 +45,15 @@ def age_of(modifiers: tuple[str, ...], default: str = "acute") -> str:
 # chronic: encephalomalacia, near CSF.
 INFARCT_CHANGE = {
     "hyperacute": dict(adc=0.55, t2=1.03, t1=1.02, hu_delta=-1.5),
-    "acute": dict(adc=0.5, t2=1.75, t1=1.25, pd=1.06, hu_delta=-9.0),
-    "subacute": dict(adc=1.0, t2=1.8, t1=1.3, pd=1.08, hu_delta=-11.0, gd_mM=0.12),
+    "acute": dict(adc=0.5, t2=1.75, t1=1.25, pd=1.06, hu_delta=-12.0),
+    "subacute": dict(adc=1.0, t2=1.8, t1=1.3, pd=1.08, hu_delta=-14.0, gd_mM=0.12),
     "chronic": dict(adc=2.8, t2=8.0, t1=3.0, pd=1.2, hu_delta=-20.0),
 }
+
+
+# haemosiderin (chronic haematoma's rim): iron shortens T2 and T2* far below brain
+HAEMOSIDERIN = changed(TISSUES["blood_acute"], "haemosiderin", hu_delta=-30.0, t1=1.0, t2=0.5,
+                       t2s=0.25)
 
 
 @dataclass
@@ -66,8 +74,7 @@ class HeadFinding:
         """Move `mask` of each brain part into `label`, its tissue changed."""
         out = []
         for p in parts:
-            if p.tissue.name not in kinds or p.label in ("infarct", "haemorrhage", "glioma",
-                                                        "subdural_haematoma", "necrosis"):
+            if p.tissue.name not in kinds or p.label in KEEP_LABELS:
                 out.append(p)
                 continue
             key = f"{p.tissue.name}+{suffix}"
@@ -86,13 +93,20 @@ class Infarct(HeadFinding):
 
     code: int = 12
     radius: float = 30.0
+    lobes: Waves | None = None
+    whole_head_volume = True  # brain tissue only: the ventricles and sulci are not infarct
 
     def mask(self, head: HeadModel, qx, qy, qz) -> np.ndarray:
         cx, cy, cz = self.placed.center
-        ball = ellipsoid(qx, qy, qz, (cx, cy, cz), (self.radius * 0.75, self.radius,
-                                                    self.radius * 0.8))
-        inside = head.territory(qx, qy, qz) == self.code
-        return (fraction(ball, 2.0) * inside).astype(F32)
+        d = ellipsoid(qx, qy, qz, (cx, cy, cz), (self.radius * 0.75, self.radius,
+                                                self.radius * 0.8), pad=8)
+        if self.lobes is not None:  # an irregular edge where the ball, not the territory, ends
+            d = d + F32(6.0 / 5.0) * self.lobes.value(qx, qy, qz)
+        ball = fraction(d, 2.0)
+        near = ball > 0  # the territory is looked up only inside the ball
+        if near.any():
+            ball[near] *= head.territory(qx[near], qy[near], qz[near]) == self.code
+        return ball
 
     def change(self, head: HeadModel, c: Ctx, parts: list[Part]) -> list[Part]:
         age = age_of(self.placed.modifiers)
@@ -115,8 +129,15 @@ class Haemorrhage(HeadFinding):
         return d + F32(r * 0.12) * self.lobes.value(qx, qy, qz) / F32(3)
 
     def structures(self, head, c):
-        tissue = f"blood_{age_of(self.placed.modifiers).replace('subacute', 'early_subacute')}"
-        return [("haemorrhage", tissue, fraction(self.solid(c.qx, c.qy, c.qz), c.px))]
+        """Blood of the stage asked for (the five MRI stages: hyperacute, acute, early and
+        late subacute, chronic); a chronic one is ringed by haemosiderin (dark on T2/SWI)."""
+        age = age_of(self.placed.modifiers)
+        age = "early_subacute" if age == "subacute" else age
+        d = self.solid(c.qx, c.qy, c.qz)
+        if age == "chronic":
+            return [("haemorrhage", "blood_chronic", fraction(d - F32(2.0), c.px)),
+                    ("haemorrhage", HAEMOSIDERIN, fraction(d, c.px))]
+        return [("haemorrhage", f"blood_{age}", fraction(d, c.px))]
 
     def change(self, head, c, parts):
         rim = fraction(self.solid(c.qx, c.qy, c.qz) + F32(5), c.px * 3)
@@ -169,7 +190,9 @@ class Glioblastoma(HeadFinding):
                              adc=1.8, t2=2.2, t1=1.5, pd=1.1, hu_delta=-11)
 
 
-SUPPORTED = ("infarct", "haemorrhage", "subdural_haematoma", "glioma")
+SUPPORTED = ("infarct", "haemorrhage", "subdural_haematoma", "glioma", "extradural_haematoma",
+             "subarachnoid_haemorrhage", "meningioma", "metastases", "ms_plaques",
+             "hydrocephalus", "atrophy", "brain_abscess")
 
 
 def place(head: HeadModel, finding, rng: np.random.Generator, level_z: float | None
@@ -185,17 +208,18 @@ def place(head: HeadModel, finding, rng: np.random.Generator, level_z: float | N
     zc = level_z if level_z is not None else None
     if finding.name == "infarct":
         loc = finding.location if finding.location in TERRITORY_CODES else "mca"
-        centres = {"mca": (40, 0, 6), "aca": (8, 25, 35), "pca": (20, -60, 5),
+        centres = {"mca": (50, 2, 6), "aca": (8, 25, 35), "pca": (20, -60, 5),
                    "basilar": (12, -50, -38), "pica": (14, -55, -45)}
         x, y, z = centres[loc]
         z = zc if zc is not None else z * s
-        radius = (finding.size_mm / 2 if finding.size_mm else 30.0 * scale)
+        # big enough that the territory's own borders (ACA, PCA, the cortex) shape it
+        radius = (finding.size_mm / 2 if finding.size_mm else 40.0 * scale)
         if finding.severity == "severe" or (finding.extent or 0) > 0.7:
             radius = 120.0
         p = PlacedFinding("infarct", side, loc, mods, (sign * x * s, y * s, z),
                           {"radius_mm": radius})
         code = TERRITORY_CODES[loc] + (10 if sign > 0 else 0)
-        return Infarct(p, code=code, radius=radius)
+        return Infarct(p, code=code, radius=radius, lobes=Waves(rng, 28, 5))
     if finding.name == "haemorrhage":
         r = finding.size_mm / 2 if finding.size_mm else 15.0 * scale
         z = zc if zc is not None else 2 * s
@@ -213,6 +237,11 @@ def place(head: HeadModel, finding, rng: np.random.Generator, level_z: float | N
         p = PlacedFinding("glioma", side, finding.location or "frontal_lobe", mods,
                           (sign * 30 * s, 22 * s, z), {"radius_mm": r})
         return Glioblastoma(p, shift_mm=0.3 * r, sign=sign, radius=r, lobes=Waves(rng, 14, 5))
+    from imagine_med.engine.phantom.regions.head.lesions import place_more
+
+    more = place_more(head, finding, rng, level_z, side, sign, scale)
+    if more is not None:
+        return more
     raise EngineError(f"The phantom head has no model for {finding.name.replace('_', ' ')} "
                       f"yet; it draws: {', '.join(n.replace('_', ' ') for n in SUPPORTED)}.")
 

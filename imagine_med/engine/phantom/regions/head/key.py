@@ -17,7 +17,17 @@ from imagine_med.engine.phantom.regions.base import Grid
 from imagine_med.engine.phantom.regions.head.anatomy import INTRACRANIAL, LABELS, HeadModel
 
 FINDING_PARTS = {"glioma": ("glioma", "necrosis"), "infarct": ("infarct",),
-                 "haemorrhage": ("haemorrhage",), "subdural_haematoma": ("subdural_haematoma",)}
+                 "haemorrhage": ("haemorrhage",), "subdural_haematoma": ("subdural_haematoma",),
+                 "meningioma": ("meningioma", "dural_tail"),
+                 "ms_plaques": ("ms_plaques", "active_plaque"),
+                 "brain_abscess": ("brain_abscess", "abscess_wall")}
+MASS_EFFECT = ("subdural_haematoma", "haemorrhage", "glioma", "extradural_haematoma",
+               "meningioma", "brain_abscess")
+WHAT = {"glioma": "glioblastoma", "extradural_haematoma": "extradural haematoma",
+        "subarachnoid_haemorrhage": "subarachnoid haemorrhage", "meningioma": "meningioma",
+        "metastases": "metastases", "ms_plaques": "multiple sclerosis plaques",
+        "hydrocephalus": "hydrocephalus", "atrophy": "cerebral atrophy",
+        "brain_abscess": "cerebral abscess"}
 SEQ_WORDS = {"t1": "T1", "t2": "T2", "flair": "FLAIR", "pd": "PD", "dwi": "DWI",
              "adc": "the ADC map",
              "t1c": "post-contrast T1", "stir": "STIR", "swi": "SWI", "gre": "GRE"}
@@ -70,6 +80,28 @@ def midline_shift_mm(labels: np.ndarray, px: float) -> float | None:
     return None if best is None else round(best, 1)
 
 
+def components(mask: np.ndarray) -> int:
+    from scipy.ndimage import label
+
+    return int(label(mask)[1])
+
+
+def evans_index(labels: np.ndarray) -> float | None:
+    """Widest span of the frontal horns (rows in front of the ventricles' middle) over the
+    widest inner diameter of the skull on this slice; > 0.3 is ventriculomegaly."""
+    lv = np.isin(labels, [LABELS["lateral_ventricle_left"], LABELS["lateral_ventricle_right"],
+                          LABELS["hydrocephalus"]])
+    lv &= ~(labels == LABELS["hydrocephalus"])
+    inside = np.isin(labels, [LABELS[n] for n in INTRACRANIAL])
+    rows = np.flatnonzero(lv.any(axis=1))
+    if len(rows) < 2 or not inside.any():
+        return None
+    mid = (rows[0] + rows[-1]) / 2
+    span = max(np.ptp(np.flatnonzero(lv[r])) + 1 for r in rows if r <= mid)
+    skull = max(np.ptp(np.flatnonzero(inside[r])) + 1 for r in np.flatnonzero(inside.any(1)))
+    return round(float(span / skull), 3)
+
+
 def max_thickness_mm(mask: np.ndarray, px: float) -> float:
     """A crescent's thickness where it is thickest: twice the largest distance from inside
     it to its edge (a run along rows or columns would follow the crescent's length)."""
@@ -81,11 +113,17 @@ def max_thickness_mm(mask: np.ndarray, px: float) -> float:
 def built_extent(head: HeadModel, name: str, center: tuple[float, float, float],
                  reach: float) -> tuple[float, np.ndarray]:
     """Volume (ml) of the built finding and its points (mm, >= half inside), from the
-    model on a 2-3 mm grid round its centre."""
-    step = 2.0 if reach <= 45 else 3.0
+    model on a 2-4 mm grid round its centre: the finding alone (HeadModel.sample_finding)
+    unless it lives in the anatomy's CSF spaces (subarachnoid blood, atrophy), which need
+    the whole head sampled."""
+    finding = next((f for f in head.findings if f.placed.name == name
+                    and tuple(f.placed.center) == tuple(center)), None)
+    whole = finding is None or getattr(finding, "whole_head_volume", False)
+    step = 2.0 if reach <= 45 and not whole else (3.0 if reach <= 60 else 4.0)
     ax = np.arange(-reach, reach + step / 2, step, dtype=np.float32)
     gx, gy, gz = np.meshgrid(center[0] + ax, center[1] + ax, center[2] + ax, indexing="ij")
-    sample = head.sample(Grid(gx, gy, gz, step, "volume", 0.0))
+    grid = Grid(gx, gy, gz, step, "volume", 0.0)
+    sample = head.sample(grid) if whole else head.sample_finding(grid, finding)
     frac = np.zeros(gx.shape, np.float32)
     for p in sample.parts:
         if p.label in FINDING_PARTS.get(name, (name,)):
@@ -108,15 +146,33 @@ def measure(name: str, labels: np.ndarray, image: np.ndarray, px: float) -> Seen
     if present:
         m["max_diameter_mm"] = round(longest_diameter_mm(mask, (px, px)), 1)
         m["area_mm2"] = round(area_mm2(mask, (px, px)), 1)
-        if name == "subdural_haematoma":
+        if name in ("subdural_haematoma", "extradural_haematoma"):
             m["max_thickness_mm"] = max_thickness_mm(mask, px)
-        if name == "glioma":
-            rim, core = labels == LABELS["glioma"], labels == LABELS["necrosis"]
-            if rim.sum() > 3 and core.sum() > 3:
-                m["rim_mean"] = round(float(image[rim].mean()), 1)
+        if name == "extradural_haematoma":
+            m["fracture_px"] = float((labels == LABELS["skull_fracture"]).sum())
+        if name in ("metastases", "ms_plaques"):
+            m["count_in_slice"] = float(components(mask))
+        if name == "ms_plaques":
+            m["active_in_slice"] = float(components(labels == LABELS["active_plaque"]))
+        if name == "brain_abscess":
+            core, wall = labels == LABELS["brain_abscess"], labels == LABELS["abscess_wall"]
+            if core.sum() > 3 and wall.sum() > 3:
                 m["core_mean"] = round(float(image[core].mean()), 1)
-    shift = midline_shift_mm(labels, px)
-    if shift is not None and name in ("subdural_haematoma", "haemorrhage", "glioma"):
+                m["rim_mean"] = round(float(image[wall].mean()), 1)
+    if name in ("hydrocephalus", "atrophy"):
+        ev = evans_index(labels)
+        if ev is not None:
+            m["evans_index"] = ev
+        inside = np.isin(labels, [LABELS[n] for n in INTRACRANIAL])
+        csf = np.isin(labels, [LABELS["csf"], LABELS["atrophy"]])
+        m["sulcal_csf_fraction"] = round(float(csf.sum() / max(inside.sum(), 1)), 3)
+    if present and name == "glioma":
+        rim, core = labels == LABELS["glioma"], labels == LABELS["necrosis"]
+        if rim.sum() > 3 and core.sum() > 3:
+            m["rim_mean"] = round(float(image[rim].mean()), 1)
+            m["core_mean"] = round(float(image[core].mean()), 1)
+    shift = midline_shift_mm(labels, px) if name in MASS_EFFECT else None
+    if shift is not None:
         m["midline_shift_mm"] = shift
     contrast = contrast_to_mirror(image, mask, labels) if present else None
     if contrast is not None:
@@ -145,12 +201,15 @@ def _signal_word(contrast: tuple[float, float] | None, ct: bool) -> str:
 def sentence(p, seen: Seen, modality: str, seq: str | None, volume_ml: float,
              offset_mm: float | None) -> str:
     """One finding's key sentence from what this image shows."""
-    what = {"infarct": f"{(p.modifiers and _age(p.modifiers)) or 'acute'} infarct",
-            "haemorrhage": f"{_age(p.modifiers) or 'acute'} intraparenchymal haemorrhage",
-            "subdural_haematoma": f"{_age(p.modifiers) or 'acute'} subdural haematoma",
-            "glioma": "glioblastoma"}[p.name]
+    age = (_age(p.modifiers) or "acute").replace("_", " ")
+    what = {"infarct": f"{age} infarct",
+            "haemorrhage": f"{age} intraparenchymal haemorrhage",
+            "subdural_haematoma": f"{age} subdural haematoma",
+            "extradural_haematoma": f"{age} extradural haematoma"}.get(p.name, WHAT.get(
+                p.name, p.name.replace("_", " ")))
     where = f"the {p.side} {TERRITORY_WORDS.get(p.location, '')} territory" \
-        if p.name == "infarct" else f"the {p.side} {str(p.location).replace('_', ' ')}"
+        if p.name == "infarct" else f"the {p.side} {str(p.location).replace('_', ' ')}" \
+        if p.side else f"the {str(p.location).replace('_', ' ')}"
     if not seen.present:
         away = f" (it lies {offset_mm:.0f} mm from it)" if offset_mm else ""
         return (f"The requested {what} in {where} ({volume_ml:.0f} ml) is not in this "
@@ -164,6 +223,28 @@ def sentence(p, seen: Seen, modality: str, seq: str | None, volume_ml: float,
         text += f", {look} {on}"
     if p.name == "subdural_haematoma":
         text += f"; a crescent up to {m['max_thickness_mm']:.0f} mm thick over the convexity"
+    if p.name == "extradural_haematoma":
+        text += (f"; a biconvex (lentiform) collection up to {m['max_thickness_mm']:.0f} mm "
+                 "thick against the inner table")
+        if m.get("fracture_px", 0) > 0:
+            text += ", over a skull fracture"
+    if p.name == "meningioma":
+        text += "; extra-axial, broad-based on the dura"
+        if seq == "t1c":
+            text += ", enhancing homogeneously with a dural tail"
+    if p.name in ("metastases", "ms_plaques") and "count_in_slice" in m:
+        text += f"; {m['count_in_slice']:.0f} lesions in this slice"
+        if p.name == "ms_plaques":
+            text += ", ovoid, periventricular, perpendicular to the ventricles"
+            if m.get("active_in_slice") and seq == "t1c":
+                text += f", {m['active_in_slice']:.0f} enhancing (active)"
+    if "evans_index" in m:
+        text += f"; Evans index {m['evans_index']:.2f}"
+    if p.name == "brain_abscess" and "core_mean" in m:
+        if seq in ("dwi", "adc"):
+            text += "; its centre restricts diffusion"
+        elif seq == "t1c":
+            text += "; a thin smooth enhancing rim"
     if p.name == "glioma" and "rim_mean" in m:
         rim, core = m["rim_mean"], m["core_mean"]
         if seq == "t1c" and rim > 1.3 * core:
