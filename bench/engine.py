@@ -96,22 +96,16 @@ def bench(repeats: int, sizes: list[int], with_finding: bool, pool: int,
             if only and only.lower() not in name.lower():
                 continue
             extra = {"region": "chest", **extra}
-            own = extra.pop("findings", None)
-            spec = CaseSpec(modality=modality, width=size, height=size,
-                            findings=own if own is not None else
-                            findings if extra["region"] == "chest" else (), **extra)
-            own = extra.pop("findings", None)  # a row's own findings (the fundus DR row)
+            own = extra.pop("findings", None)  # a row's own findings (histology, fundus, skin)
             spec = CaseSpec(modality=modality, width=size, height=size,
                             findings=own if own is not None else
                             (findings if extra["region"] == "chest" else ()), **extra)
-                            **{"findings": findings if extra["region"] == "chest" else (),
-                               **extra})
             _use_processes(1)
             one, cpu = _time_jobs(spec, repeats)
             _use_processes(pool)
             times, _ = _time_jobs(spec, repeats)
             p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-            goal_size = 768 if modality == "fundus" else 512
+            goal_size = 768 if modality in ("fundus", "derm") else 512
             g = f"{goal:.1f}" if goal is not None and size == goal_size else "-"
             med, med1 = statistics.median(times), statistics.median(one)
             print(f"{modality:8} {name:9} {size:5d} {med1:9.3f} {statistics.median(cpu):7.3f} "
