@@ -138,9 +138,10 @@ def describe_field(fld: LiverField, stain: str, mag: int, px: float, m: dict[str
         seen.append("a portal tract (portal vein, hepatic artery and bile duct in collagen, "
                     "a few lymphocytes)")
     where = " and ".join(seen) if seen else "mid-zonal parenchyma"
+    rbc = f" ({m['red_cell_median_um']:.1f} um)" if m["red_cell_median_um"] else ""
     text = (f"Liver biopsy, {STAIN_NAMES[stain]}, {mag}x objective ({px:.2f} um per pixel). "
             f"The field shows {where}; hepatocytes in plates one cell thick separated by "
-            f"sinusoids with red cells ({m['red_cell_median_um']:.1f} um) and lining cells; "
+            f"sinusoids with red cells{rbc} and lining cells; "
             f"hepatocyte nuclei measure a median {m['hepatocyte_nucleus_median_um']:.1f} um.")
     if stain == "pas":
         text += (" PAS: hepatocyte cytoplasm is magenta with glycogen; basement membranes "
