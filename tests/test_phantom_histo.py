@@ -201,3 +201,19 @@ def test_small_field_key_says_the_count_is_rough():
     text = res.answer_key
     assert "Macrovesicular steatosis" in text
     assert "rough" in text or "no percentage" in text, text
+
+
+def test_chronic_hepatitis_lymphocytes_cross_the_limiting_plate(tmp_path):
+    doc = _case("H&E liver biopsy, chronic hepatitis", tmp_path / "hep", size=256)
+    base = _case("H&E liver biopsy, normal", tmp_path / "normal", size=256)
+    def lymphocytes(d, out):
+        n = 0
+        for i, v in enumerate(d["variants"], 1):
+            _, _, inst = _files(out, i, 256)
+            seen = set(np.unique(inst).tolist())
+            n += sum(1 for x in v["nuclei"] if x["class"] == "lymphocyte" and x["id"] in seen)
+        return n
+    assert lymphocytes(doc, tmp_path / "hep") > 3 * max(1, lymphocytes(base, tmp_path / "normal"))
+    v = doc["variants"][0]
+    assert "interface hepatitis" in v["answer_key"]
+    assert v["findings"][0]["measurements"]["interface_lymphocytes"] > 0

@@ -30,7 +30,7 @@ TILES = (
     ("PAS 20x, steatosis 60%", "PAS liver biopsy x20, macrovesicular steatosis 60%"),
     ("H&E 20x, periportal fibrosis F2", "H&E liver biopsy x20, periportal fibrosis"),
     ("H&E 20x, bridging fibrosis F3", "H&E liver biopsy x20, bridging fibrosis"),
-    ("H&E 10x, bridging fibrosis F3", "H&E liver biopsy x10, bridging fibrosis"),
+    ("H&E 20x, chronic (interface) hepatitis", "H&E liver biopsy x20, chronic hepatitis"),
     ("H&E 10x, cirrhosis + steatosis 30%",
      "H&E liver biopsy x10, cirrhosis, macrovesicular steatosis 30%"),
 )

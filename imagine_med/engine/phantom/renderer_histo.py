@@ -82,12 +82,12 @@ def _steatosis(spec) -> tuple[float, float]:
     """(macrovesicular fraction, microvesicular fraction) of hepatocytes asked for."""
     macro = micro = 0.0
     for f in spec.findings:
-        if f.name in ("fibrosis", "cirrhosis"):
+        if f.name in ("fibrosis", "cirrhosis", "hepatitis"):
             continue
         if f.name != "steatosis":
             raise EngineError(f"The phantom liver has no model of {f.name.replace('_', ' ')} "
                               "yet; it renders steatosis (macrovesicular or microvesicular), "
-                              "fibrosis (stages 1-3) and cirrhosis.")
+                              "fibrosis (stages 1-3), cirrhosis and chronic hepatitis.")
         frac = f.extent if f.extent is not None else {
             "mild": 0.2, "moderate": 0.5, "severe": 0.8}.get(f.severity or "", 0.5)
         if "microvesicular" in f.modifiers:
@@ -138,9 +138,10 @@ def describe_field(fld: LiverField, stain: str, mag: int, px: float, m: dict[str
         seen.append("a portal tract (portal vein, hepatic artery and bile duct in collagen, "
                     "a few lymphocytes)")
     where = " and ".join(seen) if seen else "mid-zonal parenchyma"
+    rbc = f" ({m['red_cell_median_um']:.1f} um)" if m["red_cell_median_um"] else ""
     text = (f"Liver biopsy, {STAIN_NAMES[stain]}, {mag}x objective ({px:.2f} um per pixel). "
             f"The field shows {where}; hepatocytes in plates one cell thick separated by "
-            f"sinusoids with red cells ({m['red_cell_median_um']:.1f} um) and lining cells; "
+            f"sinusoids with red cells{rbc} and lining cells; "
             f"hepatocyte nuclei measure a median {m['hepatocyte_nucleus_median_um']:.1f} um.")
     if stain == "pas":
         text += (" PAS: hepatocyte cytoplasm is magenta with glycogen; basement membranes "
@@ -172,9 +173,10 @@ class PhantomHisto:
         px = microscopy.OBJECTIVES[mag][0]
         macro, micro = _steatosis(spec)
         stage = fibrosis_stage(spec)
+        hepatitis = any(f.name == "hepatitis" for f in spec.findings)
         progress(0.05, "tissue")
         fld = build_field(np.random.default_rng([request.seed, 15]), request.width,
-                          request.height, px, mag, macro, micro, stage)
+                          request.height, px, mag, macro, micro, stage, hepatitis)
         progress(0.6, "stain")
         conc = stain_maps(fld, stain)
         slide = microscopy.draw_slide("pas" if stain == "pas_d" else stain,
@@ -207,6 +209,12 @@ class PhantomHisto:
             findings.append(self._finding("cirrhosis" if stage == 4 else "fibrosis",
                                           "fibrous_septum", septa, f"F{stage}", text,
                                           {**fm, "stage": float(stage)}))
+            sentences.append(text)
+        if hepatitis:
+            hm = key.inflammation(fld)
+            text = key.hepatitis_sentence(hm)
+            lym = cv.labels == LABELS["lymphocyte"]
+            findings.append(self._finding("hepatitis", "lymphocyte", lym, "chronic", text, hm))
             sentences.append(text)
         text = describe_field(fld, stain, mag, px, m)
         if sentences:

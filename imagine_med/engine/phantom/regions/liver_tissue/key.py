@@ -170,3 +170,35 @@ def fibrosis_sentence(stage: int, fm: dict[str, float]) -> str:
             "the field") if cross else ""
     return (f"{FIBROSIS_WORDS[stage]} (stage F{stage} of 4){seen}; collagen occupies "
             f"{fm['collagen_area_percent']:.0f}% of the field.")
+
+
+def inflammation(fld) -> dict[str, float]:
+    """Lymphocytes seen (nuclei in the instance map), by where they lie: in portal stroma,
+    at the interface (within 0.4 of a tract's radius outside it), or in the lobule."""
+    cv = fld.canvas
+    seen = set(np.unique(cv.instances).tolist())
+    portal = interface = lobular = 0
+    for nuc in cv.nuclei:
+        if nuc["class"] != "lymphocyte" or nuc["id"] not in seen:
+            continue
+        x, y = nuc["x_um"] + cv.x0, nuc["y_um"] + cv.y0
+        rel = min(np.hypot(x - tx, y - ty) / tr for tx, ty, tr in fld.lobule.portal)
+        if rel < 0.9:
+            portal += 1
+        elif rel < 1.45:
+            interface += 1
+        else:
+            lobular += 1
+    return {"portal_lymphocytes": float(portal), "interface_lymphocytes": float(interface),
+            "lobular_lymphocytes": float(lobular)}
+
+
+def hepatitis_sentence(hm: dict[str, float]) -> str:
+    p, i, lo = (int(hm[k]) for k in ("portal_lymphocytes", "interface_lymphocytes",
+                                     "lobular_lymphocytes"))
+    where = (f"a dense portal lymphocytic infiltrate ({p} lymphocytes in the portal tract "
+             f"here) spilling across the limiting plate (interface hepatitis, {i} lymphocytes "
+             "among the periportal hepatocytes)") if p + i else (
+        "no portal tract in this field")
+    return (f"Chronic hepatitis: {where}; {lo} lymphocytes in the lobule, some in small "
+            "lobular foci.")

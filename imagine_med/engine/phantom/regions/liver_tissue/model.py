@@ -501,7 +501,8 @@ def paint_central_vein(cv: Canvas, lob: Lobule, rng, textures) -> None:
                  rng.uniform(0.6, 1.0), rng.uniform(0, np.pi))
 
 
-def paint_portal_tract(cv: Canvas, tract: tuple[float, float, float], rng, textures) -> None:
+def paint_portal_tract(cv: Canvas, tract: tuple[float, float, float], rng, textures,
+                       inflamed: bool = False) -> None:
     """Collagen stroma (irregular outline) holding a portal vein, a muscular hepatic artery,
     a bile duct of cuboidal cells on a basement membrane, and scattered lymphocytes."""
     tx, ty, tr = tract
@@ -560,7 +561,8 @@ def paint_portal_tract(cv: Canvas, tract: tuple[float, float, float], rng, textu
     # a few lymphocytes in the stroma
     stroma_now = stroma & (cv.labels[sl] == LABELS["portal_tract"])
     ys, xs = np.nonzero(stroma_now)
-    for p in rng.integers(0, max(1, len(ys)), int(tr / 5) if len(ys) else 0):
+    count = int(tr * (1.6 if inflamed else 0.2))
+    for p in rng.integers(0, max(1, len(ys)), count if len(ys) else 0):
         d = float(rng.normal(*SIZES["lymphocyte_nucleus"]))
         cv.nucleus(cv.xs[sl[1]][xs[p]], cv.ys[sl[0]][ys[p]], d / 2, d / 2 * 0.92,
                    rng.uniform(0, 3.2), "lymphocyte", STAIN["lymphocyte_nucleus"][0],
@@ -637,15 +639,39 @@ def paint_septa(cv: Canvas, septa, rng, textures) -> None:
                            STAIN["smooth_muscle_nucleus"][0], textures["chromatin"])
 
 
+def lymphocyte(cv: Canvas, x: float, y: float, rng, textures) -> None:
+    d = float(rng.normal(*SIZES["lymphocyte_nucleus"]))
+    cv.nucleus(x, y, d / 2, d / 2 * 0.92, rng.uniform(0, 3.2), "lymphocyte",
+               STAIN["lymphocyte_nucleus"][0], textures["chromatin"])
+
+
+def paint_hepatitis(cv: Canvas, lob: Lobule, rng, textures) -> None:
+    """Chronic hepatitis: lymphocytes spill from each portal tract across the limiting plate
+    into the first hepatocytes (interface hepatitis), and small lobular foci."""
+    for tx, ty, tr in lob.portal:
+        if cv.box(tx, ty, tr * 1.5) is None:
+            continue
+        for _ in range(int(tr * 0.9)):
+            a, r = rng.uniform(0, 2 * np.pi), tr * rng.uniform(0.95, 1.4)
+            lymphocyte(cv, tx + r * np.cos(a), ty + r * np.sin(a), rng, textures)
+    area = cv.h * cv.w * cv.px * cv.px
+    for _ in range(max(1, round(area / 30000.0))):
+        fx = cv.x0 + rng.uniform(0.1, 0.9) * cv.w * cv.px
+        fy = cv.y0 + rng.uniform(0.1, 0.9) * cv.h * cv.px
+        for _ in range(int(rng.integers(6, 12))):
+            r, a = 10.0 * np.sqrt(rng.uniform()), rng.uniform(0, 2 * np.pi)
+            lymphocyte(cv, fx + r * np.cos(a), fy + r * np.sin(a), rng, textures)
+
+
 def build_field(rng: np.random.Generator, width: int, height: int, px: float,
                 magnification: int, macro: float = 0.0, micro: float = 0.0,
-                fibrosis_stage: int = 0) -> LiverField:
+                fibrosis_stage: int = 0, hepatitis: bool = False) -> LiverField:
     """The named steps, in order."""
     lob = place_lobule(rng)
     field_um = (width * px, height * px)
     if fibrosis_stage >= 3 or magnification <= 10:
         view = "mid_zone"
-    elif fibrosis_stage:
+    elif fibrosis_stage or hepatitis:
         view = "portal_tract"
     elif magnification >= 40:  # high power: parenchyma, the central vein near the edge
         view = "parenchyma"
@@ -665,9 +691,11 @@ def build_field(rng: np.random.Generator, width: int, height: int, px: float,
     fld = LiverField(cv, magnification, lob, view, cells, len(seeds))
     paint_central_vein(cv, lob, rng, textures)
     for tract in lob.portal:
-        paint_portal_tract(cv, tract, rng, textures)
+        paint_portal_tract(cv, tract, rng, textures, inflamed=hepatitis)
     if fibrosis_stage:
         paint_septa(cv, septa_for_stage(lob, fibrosis_stage, rng), rng, textures)
     paint_hepatocytes(cv, fld, seeds, plates, rng, textures, macro, micro)
     paint_sinusoid_cells(cv, sinus, rng, textures)
+    if hepatitis:
+        paint_hepatitis(cv, lob, rng, textures)
     return fld
