@@ -40,6 +40,29 @@ def _mean(pix, lab, name, erode=2):
     return float(pix[m].mean())
 
 
+def test_homogeneous_liver_speckle_is_rayleigh():
+    """A block of liver filling the whole beam grid (physics alone, the TGC matched to its
+    attenuation): envelope mean/sd 1.91 (accept 1.75-2.05), log sd 5.57 dB (5.3-5.9)."""
+    from imagine_med.engine.phantom.physics.ultrasound import bmode
+    from imagine_med.engine.phantom.regions.base import Part, Sample
+    from imagine_med.engine.phantom.tissues import TISSUES
+
+    probe = Probe()
+    grid = probe.beam_grid()
+    sample = Sample([Part("liver", TISSUES["liver"], np.ones(grid.x.shape, np.float32))],
+                    {"liver": 1})
+    beam = bmode(sample, probe, np.random.default_rng(3))
+    d = probe.depths()
+    rows = (d > 20) & (d < 140)
+    env, db = beam.envelope[rows, 8:-8], beam.db[rows, 8:-8]
+    assert 1.75 <= env.mean() / env.std() <= 2.05, env.mean() / env.std()
+    assert 5.3 <= db.std() <= 5.9, db.std()
+    # flat with depth: the TGC undoes the liver's own attenuation (within 1.5 dB per 2 cm)
+    prof = [20 * np.log10(np.sqrt((beam.envelope[(d > a) & (d < a + 20)] ** 2).mean()))
+            for a in range(20, 140, 20)]
+    assert np.ptp(prof) < 1.5, prof
+
+
 def test_speckle_is_rayleigh_before_and_5_6_db_after_compression():
     """In the liver seen through nothing but the wall (no vessel, bile or stone above it),
     the detected envelope is Rayleigh: mean/sd 1.91 (accept 1.75-2.05), log sd 5.57 dB."""
