@@ -289,3 +289,23 @@ def test_cholecystitis_hydronephrosis_and_cyst_are_measured(tmp_path):
     assert abs(f["measurements"]["diameter_mm"] - 30) <= 3
     assert f["measurements"]["contrast_db"] < -15
     assert "posterior acoustic enhancement" in doc["answer_key"]
+
+
+def test_jugular_thrombosis_has_echoes_and_no_flow(tmp_path):
+    from imagine_med.engine.phantom.regions.vessels_us.anatomy import LABELS as N
+
+    size = 192
+    doc = _case("carotid colour doppler, jugular vein thrombosis", tmp_path, size)
+    rgb, lab = _rgb(tmp_path, size)
+    clot = lab == N["thrombus"]
+    assert clot.sum() > 200 and not (lab == N["jugular_vein"]).any()
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    colour = (np.abs(r - g) > 30) | (np.abs(b - g) > 30)
+    assert not (colour & clot).any()
+    assert (colour & (lab == N["carotid_artery"])).sum() > 100  # the artery still flows
+    inner = ndimage.binary_erosion(clot, iterations=2)
+    art = ndimage.binary_erosion(lab == N["carotid_artery"], iterations=2) & ~colour
+    assert g[inner].mean() > 4 * max(1.0, g[art].mean())  # echoes, unlike flowing blood
+    f = next(f for f in doc["findings"] if f["name"] == "venous_thrombosis")
+    assert f["measurements"]["coloured_percent"] == 0 and f["measurements"]["diameter_mm"] > 6
+    assert "thrombosis" in doc["answer_key"]

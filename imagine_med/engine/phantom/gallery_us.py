@@ -27,6 +27,7 @@ US_TILES: dict[str, str] = {
     "FAST splenorenal": "FAST scan, large free fluid in the splenorenal recess",
     "carotid colour": "carotid colour doppler",
     "carotid aliasing": "carotid colour doppler with aliasing",
+    "jugular thrombosis": "carotid colour doppler, jugular vein thrombosis",
 }
 
 
