@@ -40,6 +40,29 @@ def _mean(pix, lab, name, erode=2):
     return float(pix[m].mean())
 
 
+def test_homogeneous_liver_speckle_is_rayleigh():
+    """A block of liver filling the whole beam grid (physics alone, the TGC matched to its
+    attenuation): envelope mean/sd 1.91 (accept 1.75-2.05), log sd 5.57 dB (5.3-5.9)."""
+    from imagine_med.engine.phantom.physics.ultrasound import bmode
+    from imagine_med.engine.phantom.regions.base import Part, Sample
+    from imagine_med.engine.phantom.tissues import TISSUES
+
+    probe = Probe()
+    grid = probe.beam_grid()
+    sample = Sample([Part("liver", TISSUES["liver"], np.ones(grid.x.shape, np.float32))],
+                    {"liver": 1})
+    beam = bmode(sample, probe, np.random.default_rng(3))
+    d = probe.depths()
+    rows = (d > 20) & (d < 140)
+    env, db = beam.envelope[rows, 8:-8], beam.db[rows, 8:-8]
+    assert 1.75 <= env.mean() / env.std() <= 2.05, env.mean() / env.std()
+    assert 5.3 <= db.std() <= 5.9, db.std()
+    # flat with depth: the TGC undoes the liver's own attenuation (within 1.5 dB per 2 cm)
+    prof = [20 * np.log10(np.sqrt((beam.envelope[(d > a) & (d < a + 20)] ** 2).mean()))
+            for a in range(20, 140, 20)]
+    assert np.ptp(prof) < 1.5, prof
+
+
 def test_speckle_is_rayleigh_before_and_5_6_db_after_compression():
     """In the liver seen through nothing but the wall (no vessel, bile or stone above it),
     the detected envelope is Rayleigh: mean/sd 1.91 (accept 1.75-2.05), log sd 5.57 dB."""
@@ -117,8 +140,13 @@ def test_echogenicity_order_and_fluid_lumens(tmp_path):
         pix2, lab2 = _variant(tmp_path / "luq", size, i)
         m["spleen"] = _mean(pix2, lab2, "spleen")
         m["free_fluid"] = _mean(pix2, lab2, "free_fluid", erode=3)
-        assert m["renal_sinus"] > m["liver"] >= m["spleen"] > m["kidney_cortex"] \
-            > m["kidney_medulla"] > m["gallbladder"], m
+        m["left_cortex"] = _mean(pix2, lab2, "kidney_cortex")
+        m["left_medulla"] = _mean(pix2, lab2, "kidney_medulla")
+        # each kidney against the organ above it in its own image; liver and spleen (both
+        # in the near field) across the two views
+        assert m["renal_sinus"] > m["liver"] > m["kidney_cortex"] > m["kidney_medulla"] \
+            > m["gallbladder"], m
+        assert m["liver"] >= m["spleen"] > m["left_cortex"] > m["left_medulla"], m
         assert m["gallbladder"] < 0.05 * m["liver"], m
         assert m["free_fluid"] < 0.05 * m["liver"], m
         means[i] = m
@@ -261,3 +289,23 @@ def test_cholecystitis_hydronephrosis_and_cyst_are_measured(tmp_path):
     assert abs(f["measurements"]["diameter_mm"] - 30) <= 3
     assert f["measurements"]["contrast_db"] < -15
     assert "posterior acoustic enhancement" in doc["answer_key"]
+
+
+def test_jugular_thrombosis_has_echoes_and_no_flow(tmp_path):
+    from imagine_med.engine.phantom.regions.vessels_us.anatomy import LABELS as N
+
+    size = 192
+    doc = _case("carotid colour doppler, jugular vein thrombosis", tmp_path, size)
+    rgb, lab = _rgb(tmp_path, size)
+    clot = lab == N["thrombus"]
+    assert clot.sum() > 200 and not (lab == N["jugular_vein"]).any()
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    colour = (np.abs(r - g) > 30) | (np.abs(b - g) > 30)
+    assert not (colour & clot).any()
+    assert (colour & (lab == N["carotid_artery"])).sum() > 100  # the artery still flows
+    inner = ndimage.binary_erosion(clot, iterations=2)
+    art = ndimage.binary_erosion(lab == N["carotid_artery"], iterations=2) & ~colour
+    assert g[inner].mean() > 4 * max(1.0, g[art].mean())  # echoes, unlike flowing blood
+    f = next(f for f in doc["findings"] if f["name"] == "venous_thrombosis")
+    assert f["measurements"]["coloured_percent"] == 0 and f["measurements"]["diameter_mm"] > 6
+    assert "thrombosis" in doc["answer_key"]

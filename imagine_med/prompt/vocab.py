@@ -561,6 +561,10 @@ FINDINGS["hydronephrosis"] = (("kidney", "abdomen"), FINDINGS["hydronephrosis"][
     "pelvicalyceal dilatation", "dilated renal pelvis", "hydronephrotic"])
 FINDINGS["cyst"] = (FINDINGS["cyst"][0] + ("abdomen", "gallbladder"), FINDINGS["cyst"][1])
 MODIFIERS["acalculous"] = ["acalculous"]
+FINDINGS["venous_thrombosis"] = (("carotid",), [
+    "venous thrombosis", "vein thrombosis", "jugular vein thrombosis", "jugular thrombosis",
+    "ijv thrombosis", "thrombosed vein", "thrombosed jugular", "dvt", "deep vein thrombosis",
+    "deep venous thrombosis"])
 LOCATIONS.update({
     "morison_pouch:right": ["morison s pouch", "morisons pouch", "morison pouch",
                             "hepatorenal space", "hepatorenal recess", "hepatorenal pouch"],

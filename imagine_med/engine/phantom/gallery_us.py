@@ -27,6 +27,7 @@ US_TILES: dict[str, str] = {
     "FAST splenorenal": "FAST scan, large free fluid in the splenorenal recess",
     "carotid colour": "carotid colour doppler",
     "carotid aliasing": "carotid colour doppler with aliasing",
+    "jugular thrombosis": "carotid colour doppler, jugular vein thrombosis",
 }
 
 
@@ -42,7 +43,7 @@ def _tile(prompt: str, caption: str, size: int, seed: int) -> Image.Image:
     return img
 
 
-def build_us_sheet(out_dir: Path, size: int = 256, seed: int = 11, cols: int = 5) -> Path:
+def build_us_sheet(out_dir: Path, size: int = 256, seed: int = 11, cols: int = 4) -> Path:
     tiles = [_tile(prompt, caption, size, seed) for caption, prompt in US_TILES.items()]
     rows, g = -(-len(tiles) // cols), 2
     canvas = Image.new("RGB", (cols * size + (cols - 1) * g, rows * size + (rows - 1) * g),

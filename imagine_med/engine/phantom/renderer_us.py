@@ -122,10 +122,13 @@ class PhantomUltrasound:
                               "model.")
         rng = np.random.default_rng([request.seed, 16])
         if view_of(spec) == "carotid":
-            if spec.findings:
-                raise EngineError("The carotid Doppler view has no findings modelled yet "
-                                  "(normal flow only); ask for a normal carotid Doppler.")
-            return build_neck(rng, spec.age or 50, spec.sex or "female")
+            neck = build_neck(rng, spec.age or 50, spec.sex or "female")
+            for f in spec.findings:
+                if f.name != "venous_thrombosis":
+                    raise EngineError("The neck vessel view draws normal flow and jugular vein "
+                                      f"thrombosis only; not {f.name.replace('_', ' ')}.")
+                neck.findings.append(neck.thrombose())
+            return neck
         lo, hi = AGE_OF_GROUP.get(spec.age_group or "adult", (25, 64))
         age_draw = round(rng.uniform(lo, hi + 0.999))
         sex = spec.sex or ("female" if rng.uniform() < 0.5 else "male")
@@ -217,11 +220,17 @@ class PhantomUltrasound:
         rgb[show] = colour_map(v, scale)[show]
         _colour_bar(rgb, labels, fr)
         results, sentences = [], []
-        for name, label in (("carotid_artery", "carotid_artery"), ("jugular_vein",
-                                                                   "jugular_vein")):
+        vein = "thrombus" if plane.thrombosed else "jugular_vein"
+        for name, label in (("carotid_artery", "carotid_artery"), ("jugular_vein", vein)):
             meas = doppler_measure(rgb, labels == NECK_LABELS[label], scale)
+            if label == "thrombus":
+                meas.update(thrombus_measure(labels == NECK_LABELS[label], pixels, fr.px))
+                name = "venous_thrombosis"
             sentences.append(doppler_sentence(name, meas, scale))
-            results.append(FindingResult(name, NECK_LABELS[label], None, None, None,
+            ys, xs = np.nonzero(labels == NECK_LABELS[label])
+            bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) \
+                if len(xs) else None
+            results.append(FindingResult(name, NECK_LABELS[label], bbox, None, None,
                                          sentences[-1], meas))
         names = {i: k for k, i in NECK_LABELS.items()}
         present_labels = {int(i): names[int(i)] for i in np.unique(labels) if i}
@@ -264,7 +273,24 @@ def doppler_measure(rgb: np.ndarray, lumen: np.ndarray, scale: float) -> dict[st
     return out
 
 
+def thrombus_measure(mask: np.ndarray, grey: np.ndarray, px: float) -> dict[str, float]:
+    """The thrombosed vein's calibre (twice the largest inscribed radius) and its echoes."""
+    from scipy import ndimage
+
+    if not mask.any():
+        return {}
+    inner = ndimage.binary_erosion(mask, iterations=2)
+    return {"diameter_mm": round(float(ndimage.distance_transform_edt(mask).max()) * 2 * px, 1),
+            "mean_grey": round(float(grey[inner if inner.any() else mask].mean()), 1)}
+
+
 def doppler_sentence(name: str, m: dict[str, float], scale: float) -> str:
+    if name == "venous_thrombosis":
+        if "diameter_mm" not in m:
+            return "The requested jugular thrombus is not in this plane."
+        return (f"Internal jugular vein: distended to {m['diameter_mm']:.0f} mm and filled with "
+                f"low-level echoes, with {'no' if m['coloured_percent'] < 5 else 'little'} "
+                "colour flow: occlusive acute thrombosis (the vein would not compress).")
     what = "Common carotid artery" if name == "carotid_artery" else "Internal jugular vein"
     if m["coloured_percent"] < 5:
         return f"{what}: no colour flow at this scale."

@@ -202,6 +202,7 @@ ACOUSTIC: dict[str, Acoustic] = {
     "serous_fluid": Acoustic(1.48, 0.005, 1.0, 0.006),
     "gallstone": Acoustic(4.0, 12.0, 1.0, 2.5),
     "cortical_bone": Acoustic(7.8, 12.0, 1.0, 2.5),
+    "blood_acute": Acoustic(1.63, 0.3, 1.0, 0.16),  # fresh thrombus: low-level echoes
 }
 # fatty liver grades 1-3: fat droplets scatter more (about +4 dB a grade) and attenuate more
 # (grade 3 hides the diaphragm: physics.md "Fatty liver grades")

@@ -209,7 +209,7 @@ def psf(field: np.ndarray, probe: Probe) -> np.ndarray:
     width = w0 * np.sqrt(1.0 + ((d - probe.focus_mm) / dof) ** 2)
     sig = np.maximum(width / 2.355 / probe.line_spacing_mm(d), 0.5)
     bands = np.geomspace(float(sig.min()), float(sig.max()) + 1e-3, 4)
-    blurred = [gaussian_filter1d(out, s, axis=2, mode="constant")
+    blurred = [gaussian_filter1d(out, s, axis=2, mode="reflect")
                * np.float32(math.sqrt(2 * math.sqrt(math.pi) * s)) for s in bands]
     pos = np.interp(np.log(sig), np.log(bands), np.arange(len(bands))).astype(np.float32)
     lo = np.clip(np.floor(pos).astype(int), 0, len(bands) - 2)

@@ -18,8 +18,8 @@ from imagine_med.engine.phantom.tissues import TISSUES
 
 LABELS: dict[str, int] = {
     "skin": 1, "subcutaneous_fat": 2, "sternocleidomastoid": 18, "carotid_wall": 19,
-    "carotid_artery": 20, "jugular_vein": 21, "deep_muscle": 22,
-    "side_marker": 60, "annotation": 61,
+    "carotid_artery": 20, "jugular_vein": 21, "deep_muscle": 22, "vein_wall": 23,
+    "side_marker": 60, "annotation": 61, "thrombus": 107,
 }
 
 
@@ -60,6 +60,7 @@ class NeckPlane:
     jugular: Tube
     imt_mm: float
     findings: list[PlacedFinding] = field(default_factory=list)
+    thrombosed: bool = False  # the jugular filled with fresh thrombus: echoes, no flow
     view: str = "carotid"
     age: int = 50
     sex: str = "female"
@@ -76,8 +77,11 @@ class NeckPlane:
         layers = [
             ("deep_muscle", t["muscle"], one),
             ("sternocleidomastoid", t["muscle"], _ramp(y - (skin + fat + scm), soft)),
-            ("jugular_vein", t["blood"], _ramp(self.jugular.distance(x, y)
-                                               - self.jugular.radius, soft)),
+            ("vein_wall", t["fibrous"], _ramp(self.jugular.distance(x, y)
+                                              - (self.jugular.radius + 0.4), soft)),
+            ("thrombus" if self.thrombosed else "jugular_vein",
+             t["blood_acute" if self.thrombosed else "blood"],
+             _ramp(self.jugular.distance(x, y) - self.jugular.radius, soft)),
             ("carotid_wall", t["fibrous"], _ramp(self.carotid.distance(x, y)
                                                  - (self.carotid.radius + self.imt_mm), soft)),
             ("carotid_artery", t["blood"], _ramp(self.carotid.distance(x, y)
@@ -97,8 +101,18 @@ class NeckPlane:
     def flow(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Blood velocity (cm/s) of whichever lumen holds each point."""
         ax, ay = self.carotid.flow(x, y)
+        if self.thrombosed:
+            return ax, ay
         vx, vy = self.jugular.flow(x, y)
         return ax + vx, ay + vy
+
+    def thrombose(self) -> PlacedFinding:
+        """Occlusive thrombus of the jugular: it distends (x1.3) and fills with echoes."""
+        j = self.jugular
+        self.jugular = Tube(j.y0 + j.radius * 0.15, j.slope, j.radius * 1.3, j.direction, 0.0)
+        self.thrombosed = True
+        return PlacedFinding("venous_thrombosis", None, "internal_jugular_vein", (),
+                             (0.0, self.jugular.y0, 0.0), {"diameter_mm": 2 * self.jugular.radius})
 
 
 def build_neck(rng: np.random.Generator, age: int, sex: str) -> NeckPlane:
