@@ -238,7 +238,9 @@ def test_prompt_words_reach_the_renderer(tmp_path):
     for words, name in [("dermoscopy, atypical mole", "dysplastic_naevus"),
                         ("dermoscopy of a BCC", "basal_cell_carcinoma"),
                         ("cherry angioma, dermoscopy", "haemangioma"),
-                        ("dermatofibroma on the leg, Fitzpatrick IV", "dermatofibroma")]:
+                        ("dermatofibroma on the leg, Fitzpatrick IV", "dermatofibroma"),
+                        ("blue nevus, dermoscopy", "blue_naevus"),
+                        ("dermoscopy of a Spitz naevus", "spitz_naevus")]:
         assert parse(words)[0].findings[0].name == name
 
 

@@ -43,6 +43,7 @@ from imagine_med.prompt.lexer import lex
 FIELD_MM = {"dermoscopy": 12.0, "clinical": 24.0}
 ALL_LABELS = {**LABELS, **LESION_LABELS}
 ALIASES = {"nevus": "naevus", "dysplastic_nevus": "dysplastic_naevus",
+           "blue_nevus": "blue_naevus", "spitz_nevus": "spitz_naevus",
            "hemangioma": "haemangioma", "seborrheic_keratosis": "seborrhoeic_keratosis"}
 TYPE_WORDS = {**{f"fitzpatrick_{t.lower()}": t for t in TYPES},
               "very_light_skin": "I", "light_skin": "II", "intermediate_skin": "III",

@@ -23,9 +23,10 @@ LABELS = {"lesion": 100, "pigment_network": 101, "globules": 102, "dots": 103, "
           "blue_white_veil": 105, "regression": 106, "vessels": 107, "milia_like_cyst": 108,
           "comedo_like_opening": 109, "blue_grey_nests": 110, "central_white_patch": 111,
           "lacunae": 112}
-MELANOCYTIC = ("naevus", "dysplastic_naevus", "melanoma")
+MELANOCYTIC = ("naevus", "dysplastic_naevus", "melanoma", "blue_naevus", "spitz_naevus")
 LESIONS = ("naevus", "dysplastic_naevus", "melanoma", "seborrhoeic_keratosis",
-           "basal_cell_carcinoma", "dermatofibroma", "haemangioma")
+           "basal_cell_carcinoma", "dermatofibroma", "haemangioma", "blue_naevus",
+           "spitz_naevus")
 SEGMENTS = 8  # border segments (ABCD's B)
 
 
@@ -321,7 +322,7 @@ def _streaks(rng, f: Field, lesion: Lesion, o: Outline, centre_ang: float, arc: 
             if got is None:
                 continue
             sl, soft, hard = got
-            lesion.paint(soft * (lesion.mel_junction[sl] < 4.0), sl, mel_junction=0.5)
+            lesion.paint(soft * (lesion.mel_junction[sl] < 4.0), sl, mel_junction=1.0)
             lesion.label(hard, "streaks", sl)
 
 
@@ -425,10 +426,33 @@ def haemangioma(rng, f: Field, lesion: Lesion) -> None:
         lesion.label(hard & o.body[sl], "lacunae", sl)
 
 
+def blue_naevus(rng, f: Field, lesion: Lesion) -> None:
+    """Blue naevus: symmetric, homogeneous steel-blue (melanin deep in the dermis under
+    scattering collagen), structureless, no network."""
+    o = _outline(rng, f, lesion, rng.uniform(1.8, 2.6), rng.uniform(1.0, 1.2),
+                 [(5, 0.015)], _sharp_segments(rng, 8))
+    centre = np.clip(1.0 - o.rho / o.r, 0, 1)
+    lesion.paint(o.inside, mel_dermal=1.1, scatter=1.4, mel_junction=-0.4)
+    lesion.paint(o.inside * centre, mel_dermal=0.7)
+
+
+def spitz_naevus(rng, f: Field, lesion: Lesion) -> None:
+    """Spitz / Reed naevus, starburst pattern: symmetric, dark brown-black centre with a
+    blue-grey tinge, regular streaks (pseudopods) evenly all round the rim."""
+    o = _outline(rng, f, lesion, rng.uniform(1.8, 2.4), rng.uniform(1.0, 1.1),
+                 [(6, 0.01)], _sharp_segments(rng, 8))
+    centre = np.clip(1.0 - o.rho / (o.r * 0.8), 0, 1)
+    lesion.paint(o.inside, mel_junction=2.2)
+    lesion.paint(o.inside * centre, mel_junction=1.2, mel_corneal=0.8, mel_dermal=0.8)
+    n = int(rng.integers(26, 34))
+    _streaks(rng, f, lesion, o, rng.uniform(-np.pi, np.pi), 2 * np.pi * (1 - 1 / n), n)
+
+
 BUILDERS = {"naevus": naevus, "dysplastic_naevus": dysplastic_naevus, "melanoma": melanoma,
             "seborrhoeic_keratosis": seborrhoeic_keratosis,
             "basal_cell_carcinoma": basal_cell_carcinoma, "dermatofibroma": dermatofibroma,
-            "haemangioma": haemangioma}
+            "haemangioma": haemangioma, "blue_naevus": blue_naevus,
+            "spitz_naevus": spitz_naevus}
 
 
 def build_lesion(name: str, seed: int, f: Field) -> Lesion:
