@@ -131,8 +131,9 @@ def vignette(rgb: np.ndarray, labels: np.ndarray, f: Field) -> None:
     h, w = labels.shape
     r = 0.5 * min(h, w) * f.px
     d = np.hypot(f.x, f.y)
-    fade = np.clip((F32(r) - d) / F32(0.25), 0.0, 1.0)
-    rgb[:] = np.round(rgb * fade[..., None]).astype(np.uint8)
+    rim = d > F32(r - 0.25)
+    fade = np.clip((F32(r) - d[rim]) / F32(0.25), 0.0, 1.0)
+    rgb[rim] = np.round(rgb[rim] * fade[:, None]).astype(np.uint8)
     labels[d > r - 0.1] = 0
 
 
