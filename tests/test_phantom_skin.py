@@ -238,7 +238,9 @@ def test_prompt_words_reach_the_renderer(tmp_path):
     for words, name in [("dermoscopy, atypical mole", "dysplastic_naevus"),
                         ("dermoscopy of a BCC", "basal_cell_carcinoma"),
                         ("cherry angioma, dermoscopy", "haemangioma"),
-                        ("dermatofibroma on the leg, Fitzpatrick IV", "dermatofibroma")]:
+                        ("dermatofibroma on the leg, Fitzpatrick IV", "dermatofibroma"),
+                        ("blue nevus, dermoscopy", "blue_naevus"),
+                        ("dermoscopy of a Spitz naevus", "spitz_naevus")]:
         assert parse(words)[0].findings[0].name == name
 
 
@@ -246,3 +248,12 @@ def test_registry_offers_dermoscopy_of_skin():
     assert "dermoscopy skin" in registry.describe_available(Settings())
     spec = parse("dermoscopy of a melanoma, Fitzpatrick II")[0]
     assert registry.check(spec, settings=Settings()).target.endswith("renderer_skin:skin_renderer")
+
+
+def test_a_lesion_without_a_model_is_refused_with_the_list(tmp_path):
+    from imagine_med.engine.base import EngineError
+
+    spec = parse("dermoscopy of a squamous cell carcinoma")[0].model_copy(
+        update={"width": 128, "height": 128})
+    with pytest.raises(EngineError, match="melanoma"):
+        render_case(spec, seed=1)

@@ -628,6 +628,9 @@ FINDINGS.update({
                           "atypical nevus", "atypical mole", "clark naevus", "clark nevus",
                           "dysplastic mole"]),
     "haemangioma": (("skin",), ["haemangioma", "hemangioma", "cherry angioma", "angioma"]),
+    "blue_naevus": (("skin",), ["blue naevus", "blue nevus"]),
+    "spitz_naevus": (("skin",), ["spitz naevus", "spitz nevus", "reed naevus", "reed nevus",
+                     "starburst naevus", "spitz"]),
 })
 FINDINGS["naevus"][1].extend(["common naevus", "common nevus", "banal naevus", "mole",
                               "melanocytic naevus", "melanocytic nevus"])

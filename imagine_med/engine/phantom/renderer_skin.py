@@ -43,6 +43,7 @@ from imagine_med.prompt.lexer import lex
 FIELD_MM = {"dermoscopy": 12.0, "clinical": 24.0}
 ALL_LABELS = {**LABELS, **LESION_LABELS}
 ALIASES = {"nevus": "naevus", "dysplastic_nevus": "dysplastic_naevus",
+           "blue_nevus": "blue_naevus", "spitz_nevus": "spitz_naevus",
            "hemangioma": "haemangioma", "seborrheic_keratosis": "seborrhoeic_keratosis"}
 TYPE_WORDS = {**{f"fitzpatrick_{t.lower()}": t for t in TYPES},
               "very_light_skin": "I", "light_skin": "II", "intermediate_skin": "III",
@@ -130,8 +131,9 @@ def vignette(rgb: np.ndarray, labels: np.ndarray, f: Field) -> None:
     h, w = labels.shape
     r = 0.5 * min(h, w) * f.px
     d = np.hypot(f.x, f.y)
-    fade = np.clip((F32(r) - d) / F32(0.25), 0.0, 1.0)
-    rgb[:] = np.round(rgb * fade[..., None]).astype(np.uint8)
+    rim = d > F32(r - 0.25)
+    fade = np.clip((F32(r) - d[rim]) / F32(0.25), 0.0, 1.0)
+    rgb[rim] = np.round(rgb[rim] * fade[:, None]).astype(np.uint8)
     labels[d > r - 0.1] = 0
 
 

@@ -8,7 +8,8 @@ from imagine_med.engine.phantom.regions.skin.measure import Measured, category
 NAMES = {"naevus": "common (banal) naevus", "dysplastic_naevus": "dysplastic (atypical) naevus",
          "melanoma": "melanoma", "seborrhoeic_keratosis": "seborrhoeic keratosis",
          "basal_cell_carcinoma": "pigmented basal cell carcinoma",
-         "dermatofibroma": "dermatofibroma", "haemangioma": "haemangioma"}
+         "dermatofibroma": "dermatofibroma", "haemangioma": "haemangioma",
+         "blue_naevus": "blue naevus", "spitz_naevus": "Spitz/Reed naevus (starburst pattern)"}
 CLUES = {
     "seborrhoeic_keratosis": [("milia_like_cyst", "milia-like cysts"),
                               ("comedo_like_opening", "comedo-like openings")],

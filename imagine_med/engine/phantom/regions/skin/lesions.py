@@ -23,9 +23,10 @@ LABELS = {"lesion": 100, "pigment_network": 101, "globules": 102, "dots": 103, "
           "blue_white_veil": 105, "regression": 106, "vessels": 107, "milia_like_cyst": 108,
           "comedo_like_opening": 109, "blue_grey_nests": 110, "central_white_patch": 111,
           "lacunae": 112}
-MELANOCYTIC = ("naevus", "dysplastic_naevus", "melanoma")
+MELANOCYTIC = ("naevus", "dysplastic_naevus", "melanoma", "blue_naevus", "spitz_naevus")
 LESIONS = ("naevus", "dysplastic_naevus", "melanoma", "seborrhoeic_keratosis",
-           "basal_cell_carcinoma", "dermatofibroma", "haemangioma")
+           "basal_cell_carcinoma", "dermatofibroma", "haemangioma", "blue_naevus",
+           "spitz_naevus")
 SEGMENTS = 8  # border segments (ABCD's B)
 
 
@@ -70,7 +71,7 @@ class Outline:
     inside: np.ndarray
     body: np.ndarray
     radius_mm: float
-    r_of: Callable[[float], float]
+    r_of: Callable[[float], float]  # border radius at a polar angle
     major_angle: float
 
 
@@ -83,19 +84,18 @@ def _outline(rng: np.random.Generator, f: Field, lesion: Lesion, radius: float, 
     rho = np.hypot(dx, dy)
     theta = np.arctan2(dy, dx)
     rot = rng.uniform(0, np.pi)
-    t = theta - F32(rot)
     a, b = radius * np.sqrt(aspect), radius / np.sqrt(aspect)
-    r = (a * b / np.sqrt((b * np.cos(t)) ** 2 + (a * np.sin(t)) ** 2)).astype(F32)
-    mod = np.ones_like(r)
     phases = [(k, amp, rng.uniform(0, 2 * np.pi)) for k, amp in harmonics]
-    for k, amp, ph in phases:
-        mod += F32(amp) * np.cos(k * theta + F32(ph))
-    r = r * mod
 
-    def r_of(ang: float) -> float:
+    def r_of(ang):
         t = ang - rot
         e = a * b / np.sqrt((b * np.cos(t)) ** 2 + (a * np.sin(t)) ** 2)
-        return float(e * (1 + sum(amp * np.cos(k * ang + ph) for k, amp, ph in phases)))
+        return e * (1 + sum(amp * np.cos(k * ang + ph) for k, amp, ph in phases))
+
+    # r(theta) from a table of 4096 angles (one gather instead of a cosine per harmonic)
+    n_tab = 4096
+    table = r_of(np.linspace(-np.pi, np.pi, n_tab + 1)).astype(F32)
+    r = table[((theta + F32(np.pi)) * F32(n_tab / (2 * np.pi)) + F32(0.5)).astype(np.int32)]
     # each segment's fade width, blended over the outer 15 % of a segment on either side
     # (log scale), so a change of border type leaves no radial seam
     pos = (theta + np.pi) / F32(2 * np.pi) * SEGMENTS - F32(0.5)
@@ -177,7 +177,7 @@ def _points(rng: np.random.Generator, o: Outline, lesion: Lesion, n: int, r_lo: 
 
 def _radius_at(o: Outline, ang: float) -> float:
     """Border radius at a polar angle."""
-    return o.r_of(ang)
+    return float(o.r_of(ang))
 
 
 def _discs(f: Field, lesion: Lesion, pts, radii, name: str, **pigment: float) -> None:
@@ -321,7 +321,7 @@ def _streaks(rng, f: Field, lesion: Lesion, o: Outline, centre_ang: float, arc: 
             if got is None:
                 continue
             sl, soft, hard = got
-            lesion.paint(soft * (lesion.mel_junction[sl] < 4.0), sl, mel_junction=0.5)
+            lesion.paint(soft * (lesion.mel_junction[sl] < 4.0), sl, mel_junction=1.0)
             lesion.label(hard, "streaks", sl)
 
 
@@ -425,10 +425,33 @@ def haemangioma(rng, f: Field, lesion: Lesion) -> None:
         lesion.label(hard & o.body[sl], "lacunae", sl)
 
 
+def blue_naevus(rng, f: Field, lesion: Lesion) -> None:
+    """Blue naevus: symmetric, homogeneous steel-blue (melanin deep in the dermis under
+    scattering collagen), structureless, no network."""
+    o = _outline(rng, f, lesion, rng.uniform(1.8, 2.6), rng.uniform(1.0, 1.2),
+                 [(5, 0.015)], _sharp_segments(rng, 8))
+    centre = np.clip(1.0 - o.rho / o.r, 0, 1)
+    lesion.paint(o.inside, mel_dermal=1.1, scatter=1.4, mel_junction=-0.4)
+    lesion.paint(o.inside * centre, mel_dermal=0.7)
+
+
+def spitz_naevus(rng, f: Field, lesion: Lesion) -> None:
+    """Spitz / Reed naevus, starburst pattern: symmetric, dark brown-black centre with a
+    blue-grey tinge, regular streaks (pseudopods) evenly all round the rim."""
+    o = _outline(rng, f, lesion, rng.uniform(1.8, 2.4), rng.uniform(1.0, 1.1),
+                 [(6, 0.01)], _sharp_segments(rng, 8))
+    centre = np.clip(1.0 - o.rho / (o.r * 0.8), 0, 1)
+    lesion.paint(o.inside, mel_junction=2.2)
+    lesion.paint(o.inside * centre, mel_junction=1.2, mel_corneal=0.8, mel_dermal=0.8)
+    n = int(rng.integers(26, 34))
+    _streaks(rng, f, lesion, o, rng.uniform(-np.pi, np.pi), 2 * np.pi * (1 - 1 / n), n)
+
+
 BUILDERS = {"naevus": naevus, "dysplastic_naevus": dysplastic_naevus, "melanoma": melanoma,
             "seborrhoeic_keratosis": seborrhoeic_keratosis,
             "basal_cell_carcinoma": basal_cell_carcinoma, "dermatofibroma": dermatofibroma,
-            "haemangioma": haemangioma}
+            "haemangioma": haemangioma, "blue_naevus": blue_naevus,
+            "spitz_naevus": spitz_naevus}
 
 
 def build_lesion(name: str, seed: int, f: Field) -> Lesion:
