@@ -262,7 +262,9 @@ class HeadModel:
         skin = fraction(F32(SCALP_SKIN) - depth, c.px)
         return [("scalp", "skin", skin),
                 ("muscle", "muscle", temporal * fraction(depth - F32(self.scalp * 0.45), c.px)),
-                ("scalp", "fat", np.ones_like(depth))]
+                # subcutaneous fat within the scalp's thickness; deeper (the face and neck
+                # under the skull base) is left to soft tissue, not a block of fat
+                ("scalp", "fat", fraction(F32(self.scalp) - depth, c.px))]
 
     def bone(self, c: Ctx) -> list[tuple[str, str, np.ndarray]]:
         """The calvarium as inner table, diploe and outer table; the skull base as a plate
