@@ -384,3 +384,14 @@ def test_head_mr_stores_the_signal(tmp_path: Path, path: str) -> None:
     assert verify_file(out["variant-1.dcm"]).marked  # (the mark needs 512 px here)
     need_program("dciodvfy", "dicom3tools")
     assert _dciodvfy_errors(out["variant-1.dcm"]) == []
+
+
+def test_head_ct_carries_the_mark(tmp_path: Path) -> None:
+    """A head CT's 80 HU brain window scaled the mark below 1 HU, so rounding to whole HU
+    erased it; it is now at least 1 HU a unit."""
+    from imagine_med.case import render_case
+    from imagine_med.prompt import parse
+
+    result = render_case(parse("CT head, acute right subdural haematoma --size 512 --seed 4")[0])
+    out = D.write_dicom_case(result, tmp_path / "dcm")
+    assert verify_file(out["variant-1.dcm"]).marked

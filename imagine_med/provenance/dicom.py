@@ -44,6 +44,7 @@ PATIENT_NAME = "SYNTHETIC^CASE"
 MANUFACTURER = "imagine-med (synthetic)"
 # Stored CT values are HU - HU_MIN: room below air's -1024 keeps the mark's negative half there.
 HU_MIN = -2048
+MARK_MIN_WIDTH_HU = 255.0  # the CT mark's scale is at least 1 HU per unit (narrow head windows)
 
 
 @dataclass(frozen=True)
@@ -296,10 +297,12 @@ def build_dataset(
             # it too. Re-windowing narrower magnifies it, but no more than the image's own noise
             # and texture, which the mark's strength follows (measured: a 400 HU scale instead
             # made it undetectable under the phantom's CT noise).
+            # Never under 1 HU a unit: a head's 80 HU brain window would round it away.
+            scale = max(ww, MARK_MIN_WIDTH_HU) / 255.0
             if posted is None:
-                base = base + delta * (ww / 255.0)
+                base = base + delta * scale
             else:  # the posted band already carries its mark: add it to the HU rows only
-                base[: raw.shape[0]] += delta[: raw.shape[0]] * (ww / 255.0)
+                base[: raw.shape[0]] += delta[: raw.shape[0]] * scale
         hu = np.clip(np.rint(base), HU_MIN, HU_MIN + 65535)
         ds.ImageType = ["DERIVED", "SECONDARY", "AXIAL"]
         ds.PatientPosition = ""
