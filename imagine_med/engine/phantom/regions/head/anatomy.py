@@ -325,7 +325,7 @@ class HeadModel:
         for side in (-1, 1):
             air.append(ellipsoid(c.x, c.y, c.z, (side * 26 * s, 48 * s, -57 * s), (13, 16, 14),
                                  pad=2))
-        f = fraction(np.max(np.stack(air), axis=0), c.px)
+        f = fraction(maximum(air), c.px)
         return [("skull", "cortical_bone", f * np.maximum(septa, midline)),
                 ("sinus", "air", f)]
 
@@ -378,9 +378,13 @@ class HeadModel:
         return (-16.0 + 0.32 * np.minimum(y + 18.0, 0.0)) * self.size
 
     def infratentorial(self, c: Ctx) -> np.ndarray:
-        """Weight of the posterior fossa (below the tentorium, behind the clivus)."""
-        y_pf = (-22.0 + 24.0 * sigmoid((20.0 - np.abs(c.qx)) / F32(4))) * self.size
-        return sigmoid((y_pf - c.qy) / F32(2)) * sigmoid((self.tentorium_z(c.qy) - c.qz) / F32(1))
+        """Weight of the posterior fossa (below the tentorium, behind the clivus); once per
+        slice."""
+        if "infra" not in c.cache:
+            y_pf = (-22.0 + 24.0 * sigmoid((20.0 - np.abs(c.qx)) / F32(4))) * self.size
+            c.cache["infra"] = sigmoid((y_pf - c.qy) / F32(2)) * sigmoid(
+                (self.tentorium_z(c.qy) - c.qz) / F32(1))
+        return c.cache["infra"]
 
     def dura_and_sinuses(self, c: Ctx) -> list[tuple[str, str, np.ndarray]]:
         core = self.deep_core(c)
@@ -418,7 +422,7 @@ class HeadModel:
                 ellipsoid(c.qx, c.qy, c.qz, (side * 29 * s, -8 * s, -17 * s),
                           (2.5 * v, 14 * s, 2.5 * v), pad=grow + 3),
             ]
-            out.append((name, "csf", fraction(np.max(np.stack(pieces), axis=0) + F32(grow),
+            out.append((name, "csf", fraction(maximum(pieces) + F32(grow),
                                               c.px)))
         third = ellipsoid(c.qx, c.qy, c.qz, (0, -6 * s, -3 * s), (2.2 * v, 13 * s, 10 * s), pad=3)
         fourth = ellipsoid(c.qx, c.qy, c.qz, (0, -36 * s, -38 * s), (7 * v ** 0.5, 4.5, 8), pad=3)
@@ -599,6 +603,14 @@ class HeadModel:
         t = np.where(aca & ~pca, 1, t)
         t = np.where(infra | stem, 4, t)
         return (t + np.where(qx > 0, 10, 0)).astype(np.int8)
+
+
+def maximum(arrays: list[np.ndarray]) -> np.ndarray:
+    """Elementwise maximum of several arrays (a union of solids) without stacking them."""
+    out = np.array(arrays[0], F32)
+    for a in arrays[1:]:
+        np.maximum(out, a, out=out)
+    return out
 
 
 TERRITORY_CODES = {"aca": 1, "mca": 2, "pca": 3, "basilar": 4, "pica": 4}
