@@ -627,5 +627,5 @@ def build_head(rng: np.random.Generator, age: int, sex: str) -> HeadModel:
         age=age, sex=sex, size=size, skull=float(rng.uniform(5.5, 8.0)),
         scalp=float(rng.uniform(4.5, 7.0)),
         ventricle_scale=float(rng.uniform(0.9, 1.1)) * (1.0 + 0.5 * ageing),
-        atrophy=0.6 * ageing, gyri=Waves(rng, GYRUS_WAVELENGTH, n=9, spread=(0.7, 1.45)),
+        atrophy=0.6 * ageing, gyri=Waves(rng, GYRUS_WAVELENGTH, n=9, spread=(0.85, 1.2)),
         folia_phase=float(rng.uniform(0, np.pi)))
