@@ -361,3 +361,37 @@ def test_head_mr_and_ct_conform(tmp_path: Path, case: str, path: str) -> None:
     need_program("dciodvfy", "dicom3tools")
     for name in ("variant-1.dcm", "variant-1.seg.dcm"):
         assert _dciodvfy_errors(out[name]) == [], name
+
+
+@pytest.mark.parametrize("path", ["generate", "stored"])
+def test_head_mr_stores_the_signal(tmp_path: Path, path: str) -> None:
+    """MR DICOM pixels are the simulated magnitude signal (white matter ~1000), stored beside
+    the posted PNG as `_variant-N.mr.png` for a later export, and still carry the mark."""
+    files, result = _stored_job(tmp_path, "axial T2 brain MRI --size 512 --seed 3")
+    assert "_variant-1.mr.png" in files
+    if path == "generate":
+        out = D.write_dicom_case(result, tmp_path / "dcm")
+    else:
+        out = D.write_dicom_from_files(files, tmp_path / "dcm", variants=[1])
+    ds = pydicom.dcmread(out["variant-1.dcm"])
+    sig = ds.pixel_array[:512].astype(float)
+    v = result.variants[0]
+    lab = v.label_map
+    csf = np.isin(lab, [v_ for v_, n in v.labels.items() if n.startswith("lateral_ventricle")])
+    white = lab == next(k for k, n in v.labels.items() if n == "white_matter")
+    assert 700 < np.median(sig[white]) < 1400 and sig[csf].mean() > 1.5 * sig[white].mean()
+    assert abs(float(ds.WindowCenter) - float(v.tags["window_center"])) < 1
+    assert verify_file(out["variant-1.dcm"]).marked  # (the mark needs 512 px here)
+    need_program("dciodvfy", "dicom3tools")
+    assert _dciodvfy_errors(out["variant-1.dcm"]) == []
+
+
+def test_head_ct_carries_the_mark(tmp_path: Path) -> None:
+    """A head CT's 80 HU brain window scaled the mark below 1 HU, so rounding to whole HU
+    erased it; it is now at least 1 HU a unit."""
+    from imagine_med.case import render_case
+    from imagine_med.prompt import parse
+
+    result = render_case(parse("CT head, acute right subdural haematoma --size 512 --seed 4")[0])
+    out = D.write_dicom_case(result, tmp_path / "dcm")
+    assert verify_file(out["variant-1.dcm"]).marked

@@ -261,11 +261,13 @@ def test_abscess_restricts_diffusion_centrally_rim_enhances(tmp_path):
         a, b = _vs_mirror(pix.astype(float), lab, core)
         wall = float(pix[lab == LABELS["abscess_wall"]].mean())
         got[seq] = (a, b, wall)
+        if seq == "dwi":
+            assert "restricts diffusion" in doc["answer_key"]
+            assert doc["findings"][0]["measurements"]["volume_ml"] > 3
     assert got["dwi"][0] > 1.5 * got["dwi"][1]
     assert got["adc"][0] < 0.75 * got["adc"][1]
     assert got["t1c"][2] > 1.3 * got["t1c"][0]  # the rim enhances, the pus does not
     assert got["t2"][2] < got["t2"][0]  # T2-dark capsule round bright pus
-    assert "thin smooth enhancing rim" in doc["answer_key"] or "abscess" in doc["answer_key"]
 
 
 @pytest.mark.parametrize("stage,t1,t2", [

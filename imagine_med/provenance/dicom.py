@@ -44,6 +44,7 @@ PATIENT_NAME = "SYNTHETIC^CASE"
 MANUFACTURER = "imagine-med (synthetic)"
 # Stored CT values are HU - HU_MIN: room below air's -1024 keeps the mark's negative half there.
 HU_MIN = -2048
+MARK_MIN_WIDTH_HU = 255.0  # the CT mark's scale is at least 1 HU per unit (narrow head windows)
 
 
 @dataclass(frozen=True)
@@ -298,10 +299,12 @@ def build_dataset(
             # it too. Re-windowing narrower magnifies it, but no more than the image's own noise
             # and texture, which the mark's strength follows (measured: a 400 HU scale instead
             # made it undetectable under the phantom's CT noise).
+            # Never under 1 HU a unit: a head's 80 HU brain window would round it away.
+            scale = max(ww, MARK_MIN_WIDTH_HU) / 255.0
             if posted is None:
-                base = base + delta * (ww / 255.0)
+                base = base + delta * scale
             else:  # the posted band already carries its mark: add it to the HU rows only
-                base[: raw.shape[0]] += delta[: raw.shape[0]] * (ww / 255.0)
+                base[: raw.shape[0]] += delta[: raw.shape[0]] * scale
         hu = np.clip(np.rint(base), HU_MIN, HU_MIN + 65535)
         ds.ImageType = ["DERIVED", "SECONDARY", "AXIAL"]
         ds.PatientPosition = ""
@@ -316,12 +319,20 @@ def build_dataset(
         _body_part(ds, v.tags)
         _pixels_gray(ds, (hu - HU_MIN).astype(np.uint16), 16)
     elif iod.kind == "mr":
-        gray = np.asarray(marked_img.convert("L"), dtype=np.uint16)
         ds.ImageType = ["DERIVED", "SECONDARY", "OTHER"]
         ds.PatientPosition = ""
         _mr_sequence(ds, v.tags)
-        ds.WindowCenter = "127.5"
-        ds.WindowWidth = "255"
+        if v.raw is not None and (v.raw_unit or "").upper() == "MR":
+            # the simulated magnitude signal (ADC in 1e-6 mm^2/s), marked like CT's HU
+            sig, wc, ww = _mr_signal(v, display, labelled, posted, job_id, variant, key,
+                                     key_id)
+            ds.WindowCenter = f"{wc:.6g}"
+            ds.WindowWidth = f"{ww:.6g}"
+            gray = np.clip(np.rint(sig), 0, 65535).astype(np.uint16)
+        else:
+            gray = np.asarray(marked_img.convert("L"), dtype=np.uint16)
+            ds.WindowCenter = "127.5"
+            ds.WindowWidth = "255"
         _plane(ds, job_id, v.pixel_spacing_mm)
         _body_part(ds, v.tags)
         _pixels_gray(ds, gray, 16)
@@ -531,10 +542,32 @@ def write_dicom_case(
     return paths
 
 
+def _mr_signal(v: Any, display: Image.Image, labelled: Image.Image, posted: Any, job_id: str,
+               variant: int, key: Any, key_id: Any) -> tuple[np.ndarray, float, float]:
+    """MR pixels in the engine's signal units: the raw signal above the band, the band's text
+    in window units, the invisible mark scaled by the window (as for CT)."""
+    raw = np.asarray(v.raw, dtype=np.float64)
+    if raw.shape != v.pixels.shape[:2]:
+        raise DicomExportError(f"raw MR {raw.shape} does not match pixels {v.pixels.shape}")
+    gray = np.asarray(display.convert("L"), dtype=np.float64)
+    wc, ww = tag_window(v.tags) or fit_window(raw, gray)
+    band_l = np.asarray(labelled.convert("L"))
+    base = band_l.astype(np.float64) * (ww / 255.0) + (wc - ww / 2.0)
+    base[: raw.shape[0]] = raw
+    if min(band_l.shape) >= wm.MIN_EMBED:
+        _, delta = wm.embed_with_delta(band_l, payload_for(job_id, variant, key_id), key)
+        if posted is None:
+            base = base + delta * (ww / 255.0)
+        else:
+            base[: raw.shape[0]] += delta[: raw.shape[0]] * (ww / 255.0)
+    return base, wc, ww
+
+
 # A finished job's CT values, stored beside its public files (the PNGs hold only the windowed
 # picture): 16-bit PNG of HU + RAW_OFFSET, lossless. The leading "_" keeps it out of exports.
 RAW_NAME = "_variant-{index}.hu.png"
 RAW_OFFSET = 32768
+RAW_MR_NAME = "_variant-{index}.mr.png"  # MR signal (uint16, as the engine rounded it)
 
 
 def write_raw_hu(result: Any, out_dir: Path | str) -> dict[str, Path]:
@@ -543,6 +576,11 @@ def write_raw_hu(result: Any, out_dir: Path | str) -> dict[str, Path]:
     out = Path(out_dir)
     paths: dict[str, Path] = {}
     for i, v in enumerate(result.variants, start=1):
+        if v.raw is not None and (v.raw_unit or "").upper() == "MR":
+            p = out / RAW_MR_NAME.format(index=i)
+            Image.fromarray(np.clip(np.rint(v.raw), 0, 65535).astype(np.uint16)).save(p)
+            paths[p.name] = p
+            continue
         if v.raw is None or (v.raw_unit or "").upper() != "HU":
             continue
         hu = np.clip(np.rint(np.asarray(v.raw, dtype=np.float64)), -RAW_OFFSET, RAW_OFFSET - 1)
@@ -597,12 +635,17 @@ def write_dicom_from_files(
         label_map = np.asarray(Image.open(labels_image).convert("L"))[:h]
         raw_path = files.get(RAW_NAME.format(index=i))
         raw = read_raw_hu(raw_path) if raw_path is not None else None
+        unit = "HU" if raw is not None else None
+        mr_path = files.get(RAW_MR_NAME.format(index=i))
+        if raw is None and mr_path is not None:
+            with Image.open(mr_path) as im:
+                raw, unit = np.asarray(im).astype(np.int32), "MR"
         v = RenderResult(
             pixels=np.asarray(posted)[:h], label_map=label_map,
             labels={int(k): n for k, n in (e.get("labels") or {}).items()}, findings=[],
             pixel_spacing_mm=tuple(e.get("pixel_spacing_mm") or doc["pixel_spacing_mm"]),
             answer_key="", tags=dict(e.get("tags") or {}), raw=raw,
-            raw_unit="HU" if raw is not None else None,
+            raw_unit=unit,
         )
         ds = build_dataset(v, job_id=job_id, variant=i, modality=spec.modality,
                            description=spec.describe(), sex=spec.sex, settings=settings,

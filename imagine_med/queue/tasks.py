@@ -196,7 +196,7 @@ def _store_files(q: JobQueue, result: Any) -> tuple[dict[str, str], list[dict[st
 
     with tempfile.TemporaryDirectory(prefix="imagine-med-job-") as tmp:
         written = write_case(result, tmp)
-        written.update(write_raw_hu(result, tmp))  # CT values, for a later DICOM export
+        written.update(write_raw_hu(result, tmp))  # CT HU / MR signal, for a later DICOM export
         for name, path in sorted(written.items()):
             data = Path(path).read_bytes()
             suffix = Path(name).suffix

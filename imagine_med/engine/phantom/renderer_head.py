@@ -65,7 +65,10 @@ def slice_level(spec, head: HeadModel, plane: str) -> tuple[float, str]:
                           + ", ".join(LEVELS_Z) + ".")
     if spec.level is None and head.placed:
         axis = {"axial": 2, "coronal": 1, "sagittal": 0}[plane]
-        return float(head.placed[0].center[axis]), "finding"
+        at = float(head.placed[0].center[axis])
+        if plane == "sagittal":  # through the hemisphere, not tangential to the skull
+            at = float(np.clip(at, -45.0 * head.size, 45.0 * head.size))
+        return at, "finding"
     return head.level_mm(plane, spec.level)
 
 

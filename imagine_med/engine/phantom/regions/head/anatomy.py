@@ -262,7 +262,9 @@ class HeadModel:
         skin = fraction(F32(SCALP_SKIN) - depth, c.px)
         return [("scalp", "skin", skin),
                 ("muscle", "muscle", temporal * fraction(depth - F32(self.scalp * 0.45), c.px)),
-                ("scalp", "fat", np.ones_like(depth))]
+                # subcutaneous fat within the scalp's thickness; deeper (the face and neck
+                # under the skull base) is left to soft tissue, not a block of fat
+                ("scalp", "fat", fraction(F32(self.scalp) - depth, c.px))]
 
     def bone(self, c: Ctx) -> list[tuple[str, str, np.ndarray]]:
         """The calvarium as inner table, diploe and outer table; the skull base as a plate
@@ -323,7 +325,7 @@ class HeadModel:
         for side in (-1, 1):
             air.append(ellipsoid(c.x, c.y, c.z, (side * 26 * s, 48 * s, -57 * s), (13, 16, 14),
                                  pad=2))
-        f = fraction(np.max(np.stack(air), axis=0), c.px)
+        f = fraction(maximum(air), c.px)
         return [("skull", "cortical_bone", f * np.maximum(septa, midline)),
                 ("sinus", "air", f)]
 
@@ -376,9 +378,13 @@ class HeadModel:
         return (-16.0 + 0.32 * np.minimum(y + 18.0, 0.0)) * self.size
 
     def infratentorial(self, c: Ctx) -> np.ndarray:
-        """Weight of the posterior fossa (below the tentorium, behind the clivus)."""
-        y_pf = (-22.0 + 24.0 * sigmoid((20.0 - np.abs(c.qx)) / F32(4))) * self.size
-        return sigmoid((y_pf - c.qy) / F32(2)) * sigmoid((self.tentorium_z(c.qy) - c.qz) / F32(1))
+        """Weight of the posterior fossa (below the tentorium, behind the clivus); once per
+        slice."""
+        if "infra" not in c.cache:
+            y_pf = (-22.0 + 24.0 * sigmoid((20.0 - np.abs(c.qx)) / F32(4))) * self.size
+            c.cache["infra"] = sigmoid((y_pf - c.qy) / F32(2)) * sigmoid(
+                (self.tentorium_z(c.qy) - c.qz) / F32(1))
+        return c.cache["infra"]
 
     def dura_and_sinuses(self, c: Ctx) -> list[tuple[str, str, np.ndarray]]:
         core = self.deep_core(c)
@@ -416,7 +422,7 @@ class HeadModel:
                 ellipsoid(c.qx, c.qy, c.qz, (side * 29 * s, -8 * s, -17 * s),
                           (2.5 * v, 14 * s, 2.5 * v), pad=grow + 3),
             ]
-            out.append((name, "csf", fraction(np.max(np.stack(pieces), axis=0) + F32(grow),
+            out.append((name, "csf", fraction(maximum(pieces) + F32(grow),
                                               c.px)))
         third = ellipsoid(c.qx, c.qy, c.qz, (0, -6 * s, -3 * s), (2.2 * v, 13 * s, 10 * s), pad=3)
         fourth = ellipsoid(c.qx, c.qy, c.qz, (0, -36 * s, -38 * s), (7 * v ** 0.5, 4.5, 8), pad=3)
@@ -599,6 +605,14 @@ class HeadModel:
         return (t + np.where(qx > 0, 10, 0)).astype(np.int8)
 
 
+def maximum(arrays: list[np.ndarray]) -> np.ndarray:
+    """Elementwise maximum of several arrays (a union of solids) without stacking them."""
+    out = np.array(arrays[0], F32)
+    for a in arrays[1:]:
+        np.maximum(out, a, out=out)
+    return out
+
+
 TERRITORY_CODES = {"aca": 1, "mca": 2, "pca": 3, "basilar": 4, "pica": 4}
 
 
@@ -613,5 +627,5 @@ def build_head(rng: np.random.Generator, age: int, sex: str) -> HeadModel:
         age=age, sex=sex, size=size, skull=float(rng.uniform(5.5, 8.0)),
         scalp=float(rng.uniform(4.5, 7.0)),
         ventricle_scale=float(rng.uniform(0.9, 1.1)) * (1.0 + 0.5 * ageing),
-        atrophy=0.6 * ageing, gyri=Waves(rng, GYRUS_WAVELENGTH, n=9, spread=(0.7, 1.45)),
+        atrophy=0.6 * ageing, gyri=Waves(rng, GYRUS_WAVELENGTH, n=9, spread=(0.85, 1.2)),
         folia_phase=float(rng.uniform(0, np.pi)))

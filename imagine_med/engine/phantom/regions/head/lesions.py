@@ -327,7 +327,7 @@ def place_more(head: HeadModel, finding, rng: np.random.Generator, level_z: floa
         zc = level_z if level_z is not None else -6 * s
         pf = PlacedFinding(name, side, "basal_cisterns", mods, (sign * 10 * s, 5 * s, zc),
                            {"radius_mm": 60.0})
-        return Subarachnoid(pf, sign=sign, reach=75.0 * scale, bias=12.0)
+        return Subarachnoid(pf, sign=sign, reach=50.0 * scale, bias=12.0)
     if name == "meningioma":
         r = finding.size_mm / 2 if finding.size_mm else 15.0 * scale
         zc = level_z if level_z is not None else 22 * s

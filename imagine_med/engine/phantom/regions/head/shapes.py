@@ -36,8 +36,14 @@ def box_window(arrays, c, reach) -> tuple | bool | None:
     near = None
     for arr, ci, r in zip(arrays, c, reach, strict=True):
         a = np.asarray(arr)[sub]
-        step = max(float(np.abs(np.diff(a, axis=k)).max()) if a.shape[k] > 1 else 0.0
-                   for k in range(a.ndim))
+        # the lattice's spacing from its first two samples along each axis (grids are
+        # regular; a mass's warp bends them by a few mm over tens, which the one-cell
+        # widening below covers)
+        step = 0.0
+        for k in range(a.ndim):
+            if a.shape[k] > 1:
+                two = np.take(a, [0, 1], axis=k)
+                step = max(step, float(np.abs(np.diff(two, axis=k)).max()))
         m = np.abs(a - np.float32(ci)) < np.float32(r + step)
         near = m if near is None else near & m
     if not near.any():
