@@ -45,10 +45,10 @@ def test_console_script_runs_as_a_process() -> None:
 
 
 def test_generate_unknown_renderer_is_a_clear_error(tmp_path, capsys) -> None:
-    code = main(["generate", "fundus photo, papilloedema", "--out", str(tmp_path)])
+    code = main(["generate", "knee MRI", "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 7
-    assert "Fundus photo retina is not available yet" in err and "available: phantom" in err
+    assert "MRI knee is not available yet" in err and "available: phantom" in err
     assert not (tmp_path / "grid.png").exists(), "never a placeholder image"
 
 

@@ -75,7 +75,7 @@ def test_workers_offers_decide_what_is_available(qenv, tmp_path: Path) -> None:
         registry.restore("phantom", "mri", replaced)
     jq.check_renderable([mri])  # no error: a live worker renders it
     with pytest.raises(registry.Unavailable):
-        jq.check_renderable([parse_one("fundus photo")])
+        jq.check_renderable([parse_one("knee x-ray")])
 
 
 def test_submit_worker_fetch_verify_and_dicom_job(qenv, tmp_path: Path) -> None:

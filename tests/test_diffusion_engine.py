@@ -253,8 +253,8 @@ def test_controlnet_on_the_label_map_shapes_the_image(model_dir, tmp_path, phant
 
 
 def test_guidance_falls_back_to_plain_where_the_phantom_does_not_serve(guided):
-    spec = CaseSpec(modality="fundus", region="retina", width=SIZE, height=SIZE, steps=2)
-    assert registry.find("phantom", "fundus", "retina", registry.RENDERERS.values()) is None
+    spec = CaseSpec(modality="mri", region="knee", width=SIZE, height=SIZE, steps=2)
+    assert registry.find("phantom", "mri", "knee", registry.RENDERERS.values()) is None
     out = guided.render_batch(requests(spec, seeds=[1]))
     assert out[0].tags["guided"] == "none" and out[0].labels == {}
 
@@ -278,9 +278,9 @@ def test_sdxl_checkpoints_load_and_render(tmp_path, phantom):
     folder = rw.save_pipeline(tmp_path / "tiny-sdxl", family="sdxl")
     r = build_renderer(folder, device="cpu", options=DiffusionOptions(guidance="auto", steps=2))
     assert r.pipes.family == "sdxl" and "sdxl" in r.version
-    fundus = CaseSpec(modality="fundus", region="retina", width=SIZE, height=SIZE, steps=2)
-    out = r.render_batch(requests(fundus))  # no phantom for fundus: plain text to image
-    assert [x.pixels.shape for x in out] == [(SIZE, SIZE, 3)] * 4
+    knee = CaseSpec(modality="mri", region="knee", width=SIZE, height=SIZE, steps=2)
+    out = r.render_batch(requests(knee))  # no phantom for the knee: plain text to image
+    assert [x.pixels.shape for x in out] == [(SIZE, SIZE)] * 4
     assert {x.tags["mode"] for x in out} == {"text2img"}
     assert mad(out[0].pixels, out[1].pixels) > 1.0
     guided = r.render_batch(requests())  # chest X-ray: SDXL image to image from the phantom
