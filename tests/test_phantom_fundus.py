@@ -175,3 +175,15 @@ def test_vocabulary_and_registry():
     with pytest.raises(Exception, match="no model of retinal detachment"):
         render_case(CaseSpec(modality="fundus", region="retina", width=64, height=64,
                              findings=(Finding(name="retinal_detachment"),)), seed=1)
+
+
+def test_dicom_says_which_eye(tmp_path):
+    import pydicom
+
+    from imagine_med.cli import main
+
+    assert main(["generate", "fundus photo OS, moderate NPDR --size 128 --seed 5", "--out",
+                 str(tmp_path), "--format", "both"]) == 0
+    ds = pydicom.dcmread(tmp_path / "variant-1.dcm")
+    assert (ds.Modality, ds.BodyPartExamined, ds.ImageLaterality) == ("XC", "EYE", "L")
+    assert "Laterality" not in ds and ds.PhotometricInterpretation == "RGB"
