@@ -162,10 +162,12 @@ def draw_labels(eye: EyeModel, g: Geometry) -> np.ndarray:
         elif les.kind in ("irma", "neovascularisation"):
             _draw_lesion(d, g, les, LABELS[les.kind], width_px=NV_WIDTH_MM / g.px)
     disc = eye.disc
-    d.polygon(_ellipse_poly(g, disc.cu, disc.cv, disc.width / 2, disc.height / 2, 0, 64),
-              fill=LABELS["optic_disc"])
-    d.polygon(_ellipse_poly(g, disc.cup_cu, disc.cup_cv, disc.cup_width / 2,
-                            disc.cup_height / 2, 0, 64), fill=LABELS["optic_cup"])
+    h = 0.5 * g.px  # a filled polygon takes its edge pixels: half a pixel in, so the
+    # label's diameters (and the CDR read from them) are the ellipse's, not one pixel more
+    d.polygon(_ellipse_poly(g, disc.cu, disc.cv, disc.width / 2 - h, disc.height / 2 - h, 0,
+                            64), fill=LABELS["optic_disc"])
+    d.polygon(_ellipse_poly(g, disc.cup_cu, disc.cup_cv, disc.cup_width / 2 - h,
+                            disc.cup_height / 2 - h, 0, 64), fill=LABELS["optic_cup"])
     for les in eye.lesions:
         if les.kind == "preretinal_haemorrhage":
             _draw_lesion(d, g, les, LABELS[les.kind])
