@@ -189,3 +189,25 @@ def test_dicom_says_which_eye(tmp_path):
     ds = pydicom.dcmread(tmp_path / "variant-1.dcm")
     assert (ds.Modality, ds.BodyPartExamined, ds.ImageLaterality) == ("XC", "EYE", "L")
     assert "Laterality" not in ds and ds.PhotometricInterpretation == "RGB"
+
+
+def test_branch_vein_occlusion_stays_in_its_quadrant(tmp_path):
+    spec = parse("fundus photo OS, BRVO inferotemporal")[0].model_copy(
+        update={"width": SIZE, "height": SIZE})
+    doc = _write(spec, tmp_path, [21, 22, 23, 24])
+    for i, v in enumerate(doc["variants"], 1):
+        t = _table(_labels(tmp_path, i))
+        heme = {q: t["dot_blot_haemorrhage"][q] + t["flame_haemorrhage"][q] for q in QUADS}
+        assert heme["inferotemporal"] >= 20 and sum(heme.values()) == heme["inferotemporal"]
+        assert "branch" in v["answer_key"] and "icdr_grade" not in v["tags"]
+
+
+def test_hypertension_narrows_the_arteries(tmp_path):
+    seeds = [31, 32, 33, 34]
+    normal = _write(CaseSpec(modality="fundus", region="retina", width=512, height=512),
+                    tmp_path / "n", seeds)
+    hyp = _write(parse("fundus photo, moderate hypertensive retinopathy")[0].model_copy(
+        update={"width": 512, "height": 512}), tmp_path / "h", seeds)
+    for vn, vh in zip(normal["variants"], hyp["variants"], strict=True):
+        assert float(vh["tags"]["va_ratio"]) > 1.15 * float(vn["tags"]["va_ratio"])
+        assert "arteriolar narrowing" in vh["answer_key"]

@@ -24,6 +24,11 @@ TILES = (  # caption, prompt (the parser's words, as a user would type them)
     ("papilloedema OS", "fundus photo OS, severe papilloedema"),
     ("AMD drusen OS", "fundus photo OS, drusen, 78 year old"),
     ("blond fundus OS", "fundus photo OS, normal, blond fundus, 70 year old"),
+    ("CRVO OD", "fundus photo OD, CRVO"),
+    ("BRVO superotemporal OD", "fundus photo OD, BRVO superotemporal"),
+    ("hypertensive, moderate OD", "fundus photo OD, moderate hypertensive retinopathy"),
+    ("malignant hypertension OD", "fundus photo OD, severe hypertensive retinopathy"),
+    ("dark fundus OD", "fundus photo OD, normal, african, 30 year old"),
 )
 
 

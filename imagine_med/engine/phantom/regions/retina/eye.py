@@ -67,6 +67,7 @@ class EyeModel:
     lesions: list = field(default_factory=list)  # lesions.Lesion
     findings: list = field(default_factory=list)  # regions.base.PlacedFinding
     grade: int | None = None  # the ICDR grade the DR lesions were built for
+    hypertensive: int = 0  # hypertensive retinopathy 1-3: narrowed arteries, AV nicking
     seed: int = 0
 
     @property

@@ -207,6 +207,22 @@ def sentences(eye_side: str, m: dict, findings: list[str], age: int, sex: str) -
     if "macular_degeneration" in findings and "drusen" in table:
         n = sum(table["drusen"].values())
         out.append(f"Age-related macular degeneration: {n} drusen round the fovea.")
+    if "retinal_vein_occlusion" in findings:
+        heme = {q: sum(table.get(k, {}).get(q, 0) for k in ("flame_haemorrhage",
+                                                              "dot_blot_haemorrhage"))
+                for q in QUADRANTS}
+        hit = [q for q, c in heme.items() if c >= 8]
+        kind = "central" if len(hit) >= 3 else "branch"
+        where = ", ".join(f"{q} {c}" for q, c in heme.items() if c)
+        out.append(f"Retinal vein occlusion ({kind}: haemorrhages by quadrant {where}); "
+                   "dilated, tortuous veins.")
+    if "hypertensive_retinopathy" in findings:
+        va = f" (vein/artery ratio {geo['va_ratio']:.2f})" if "va_ratio" in geo else ""
+        extra = [f"{k.replace('_', ' ')} {sum(table[k].values())}" for k in
+                 ("flame_haemorrhage", "cotton_wool_spot", "hard_exudate") if k in table]
+        out.append(f"Hypertensive retinopathy: generalised arteriolar narrowing{va}, "
+                   "arteriovenous nicking where arteries cross veins"
+                   + (f"; {', '.join(extra)}" if extra else "") + ".")
     if "papilloedema" in findings:
         out.append("Swollen optic disc: blurred margins, the cup filled in, peripapillary "
                    "vessels obscured at the margin (papilloedema).")
