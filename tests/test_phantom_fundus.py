@@ -211,3 +211,15 @@ def test_hypertension_narrows_the_arteries(tmp_path):
     for vn, vh in zip(normal["variants"], hyp["variants"], strict=True):
         assert float(vh["tags"]["va_ratio"]) > 1.15 * float(vn["tags"]["va_ratio"])
         assert "arteriolar narrowing" in vh["answer_key"]
+
+
+def test_glaucoma_notch_and_disc_haemorrhage(tmp_path):
+    spec = parse("fundus photo OS, notched glaucomatous cupping with a disc haemorrhage")[0]
+    assert {"notched", "disc_haemorrhage"} <= set(spec.findings[0].modifiers)
+    doc = _write(spec.model_copy(update={"width": SIZE, "height": SIZE}), tmp_path,
+                 [41, 42, 43, 44])
+    for i, v in enumerate(doc["variants"], 1):
+        lab = _labels(tmp_path, i)
+        assert (lab == L["disc_haemorrhage"]).any()
+        assert v["findings"][0]["measurements"]["rim_inferotemporal_mm"] < 0.1
+        assert "notched" in v["answer_key"] and "Drance" in v["answer_key"]

@@ -521,3 +521,6 @@ FINDINGS["diabetic_retinopathy"][1].extend(
      "proliferative retinopathy"])
 # a bare number right after these words is the cup-to-disc ratio (the finding's extent)
 RATIO_CUES: frozenset[str] = frozenset({"ratio", "cdr"})
+MODIFIERS["notched"] = ["notch", "notched", "notching", "rim notch", "rim notching"]
+MODIFIERS["disc_haemorrhage"] = ["disc haemorrhage", "disc hemorrhage", "drance haemorrhage",
+                                 "drance hemorrhage", "optic disc haemorrhage"]

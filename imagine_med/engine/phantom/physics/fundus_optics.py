@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from imagine_med.engine.phantom.regions.retina.eye import FIELD_RADIUS, EyeModel
+from imagine_med.engine.phantom.regions.retina.eye import FIELD_RADIUS, EyeModel, notch_ellipse
 from imagine_med.engine.phantom.regions.retina.labels import LABELS
 
 # optical columns: reflectance (linear RGB) replaces the layer below by its coverage;
@@ -168,6 +168,9 @@ def draw_labels(eye: EyeModel, g: Geometry) -> np.ndarray:
                             64), fill=LABELS["optic_disc"])
     d.polygon(_ellipse_poly(g, disc.cup_cu, disc.cup_cv, disc.cup_width / 2 - h,
                             disc.cup_height / 2 - h, 0, 64), fill=LABELS["optic_cup"])
+    if disc.notch:
+        nu, nv, na, nb, nang = notch_ellipse(disc)
+        d.polygon(_ellipse_poly(g, nu, nv, na, nb, nang, 32), fill=LABELS["optic_cup"])
     for les in eye.lesions:
         if les.kind == "preretinal_haemorrhage":
             _draw_lesion(d, g, les, LABELS[les.kind])
@@ -246,6 +249,14 @@ def _disc(refl: np.ndarray, eye: EyeModel, g: Geometry) -> None:
     disc = _soft_ellipse(g, d.cu, d.cv, d.width / 2, d.height / 2, 0.015 + 0.1 * d.swelling,
                          x, y)
     cup = _soft_ellipse(g, d.cup_cu, d.cup_cv, d.cup_width / 2, d.cup_height / 2, 0.09, x, y)
+    if d.notch:
+        nu, nv, na, nb, nang = notch_ellipse(d)
+        uu, vv = g.mm(x, y)
+        ca, sa = math.cos(nang), math.sin(nang)
+        p1 = ((uu - nu) * ca + (vv - nv) * sa) / na
+        p2 = (-(uu - nu) * sa + (vv - nv) * ca) / nb
+        notch = np.clip((1 - np.sqrt(p1 ** 2 + p2 ** 2)) * nb / 0.04 + 0.5, 0, 1)
+        cup = np.maximum(cup, notch.astype(np.float32))
     rim = _O["disc_rim"] + d.pallor * (_O["disc_cup"] - _O["disc_rim"])
     col = rim[None, None] * (1 - cup[..., None]) + _O["disc_cup"] * cup[..., None]
     sub = refl[y0:y1, x0:x1]
@@ -288,7 +299,8 @@ def _mask_image(eye: EyeModel, g: Geometry, kinds, grow: float = 0.0, value: flo
 
 
 BLOOD = {"microaneurysm": 1.0, "dot_blot_haemorrhage": 1.0, "flame_haemorrhage": 0.75,
-         "preretinal_haemorrhage": 1.6, "irma": 0.9, "neovascularisation": 1.0}
+         "preretinal_haemorrhage": 1.6, "irma": 0.9, "neovascularisation": 1.0,
+         "disc_haemorrhage": 0.9}
 BRIGHT = {"hard_exudate": (0.012, 1.1), "cotton_wool_spot": (0.08, 0.85),
           "drusen": (0.03, 0.85)}  # edge blur (mm) and opacity
 

@@ -391,3 +391,12 @@ def place_hypertensive(eye: EyeModel, rng: np.random.Generator, severity: str | 
     _many(p, "cotton_wool_spot", _spread(rng, int(rng.integers(2, 5)) * k), rho=(1.0, 4.0))
     _exudate_clusters(p, k)
     return p.placed
+
+
+def disc_haemorrhage(d) -> Lesion:
+    """A Drance (splinter) haemorrhage across the inferotemporal disc margin."""
+    ang = math.atan2(0.8, -0.6)
+    ru, rv = d.width / 2, d.height / 2
+    t = 1.0 / math.hypot(math.cos(ang) / ru, math.sin(ang) / rv)
+    return Lesion("disc_haemorrhage", d.cu + (t + 0.1) * math.cos(ang),
+                  d.cv + (t + 0.1) * math.sin(ang), 0.2, 0.05, ang)

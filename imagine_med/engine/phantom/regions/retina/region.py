@@ -11,6 +11,7 @@ from imagine_med.engine.phantom.regions.retina.eye import EyeModel, build_eye, m
 from imagine_med.engine.phantom.regions.retina.lesions import (
     QUADRANTS,
     dilate_veins,
+    disc_haemorrhage,
     place_dr,
     place_drusen,
     place_hypertensive,
@@ -89,6 +90,9 @@ class RetinaRegion:
                 d = eye.disc
                 eye.disc = make_disc(d.cu, d.cv, d.height, d.width, cdr, cdr >= 0.55)
                 eye.disc.pallor = 0.5 * max(0.0, cdr - 0.6)
+                eye.disc.notch = "notched" in f.modifiers
+                if "disc_haemorrhage" in f.modifiers:
+                    eye.lesions.append(disc_haemorrhage(eye.disc))
             elif f.name == "papilloedema" or (f.name == "hypertensive_retinopathy"
                                               and f.severity == "severe"):
                 grade = {"mild": 2, "moderate": 3, "severe": 4}.get(f.severity or "", 3)
