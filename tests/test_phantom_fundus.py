@@ -223,3 +223,15 @@ def test_glaucoma_notch_and_disc_haemorrhage(tmp_path):
         assert (lab == L["disc_haemorrhage"]).any()
         assert v["findings"][0]["measurements"]["rim_inferotemporal_mm"] < 0.1
         assert "notched" in v["answer_key"] and "Drance" in v["answer_key"]
+
+
+def test_macular_oedema_puts_exudates_within_500_um_of_the_fovea(tmp_path):
+    spec = parse("fundus photo OD, moderate NPDR with macular oedema")[0]
+    doc = _write(spec.model_copy(update={"width": SIZE, "height": SIZE}), tmp_path,
+                 [51, 52, 53, 54])
+    for i, v in enumerate(doc["variants"], 1):
+        lab = _labels(tmp_path, i)
+        g = _geo(lab)
+        ys, xs = np.nonzero(lab == L["hard_exudate"])
+        assert np.hypot(xs - g["fx"], ys - g["fy"]).min() * v["pixel_spacing_mm"][0] <= 0.5
+        assert "diabetic macular oedema" in v["answer_key"] and v["tags"]["icdr_grade"] == "2"

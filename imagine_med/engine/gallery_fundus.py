@@ -30,6 +30,7 @@ TILES = (  # caption, prompt (the parser's words, as a user would type them)
     ("hypertensive, moderate OD", "fundus photo OD, moderate hypertensive retinopathy"),
     ("malignant hypertension OD", "fundus photo OD, severe hypertensive retinopathy"),
     ("dark fundus OD", "fundus photo OD, normal, african, 30 year old"),
+    ("ICDR 2 + macular oedema OD", "fundus photo OD, moderate NPDR with macular oedema"),
 )
 
 
@@ -42,12 +43,12 @@ def tile(prompt: str, caption: str, size: int, seed: int) -> Image.Image:
     font = ImageFont.load_default(size=max(10, size // 20))
     d.text((4, 3), caption, fill=(255, 255, 255), font=font)
     grade = res.tags.get("icdr_grade")
-    if grade is not None and "ICDR" in caption:
+    if grade is not None and "ICDR" in caption:  # the key's grade, measured
         d.text((4, size - size // 14), f"key: grade {grade}", fill=(200, 200, 200), font=font)
     return img
 
 
-def build(out_dir: Path, size: int = 320, seed: int = 11, cols: int = 5) -> Path:
+def build(out_dir: Path, size: int = 320, seed: int = 11, cols: int = 4) -> Path:
     tiles = [tile(p, c, size, seed) for c, p in TILES]
     rows, g = -(-len(tiles) // cols), 3
     sheet = Image.new("RGB", (cols * size + (cols - 1) * g, rows * size + (rows - 1) * g),

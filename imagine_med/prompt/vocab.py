@@ -524,3 +524,7 @@ RATIO_CUES: frozenset[str] = frozenset({"ratio", "cdr"})
 MODIFIERS["notched"] = ["notch", "notched", "notching", "rim notch", "rim notching"]
 MODIFIERS["disc_haemorrhage"] = ["disc haemorrhage", "disc hemorrhage", "drance haemorrhage",
                                  "drance hemorrhage", "optic disc haemorrhage"]
+MODIFIERS["macular_oedema"] = ["macular oedema", "macular edema", "dmo", "dme", "csme",
+                               "clinically significant macular oedema",
+                               "clinically significant macular edema", "maculopathy",
+                               "diabetic maculopathy", "with maculopathy"]

@@ -106,6 +106,7 @@ class Placer:
         self.free = ndimage.distance_transform_edt(np.asarray(img) == 0) * _OCC_PX
         self.placed: list[Lesion] = []
         self._xy = np.zeros((0, 3), np.float64)
+        self.foveal_clearance = 0.45  # mm from the foveal centre (less for macular oedema)
 
     @staticmethod
     def _px(pts: np.ndarray) -> np.ndarray:
@@ -116,7 +117,7 @@ class Placer:
         fu, fv = self.eye.fovea
         if math.hypot(u, v) > FIELD_RADIUS - r - 0.3:
             return False
-        if math.hypot(u - fu, v - fv) < 0.45 + r:
+        if math.hypot(u - fu, v - fv) < self.foveal_clearance + r:
             return False
         if quadrant is not None and (abs(u - fu) < r + 0.12 or abs(v - fv) < r + 0.12
                                      or quadrant_of(self.eye, u, v) != quadrant):
@@ -400,3 +401,22 @@ def disc_haemorrhage(d) -> Lesion:
     t = 1.0 / math.hypot(math.cos(ang) / ru, math.sin(ang) / rv)
     return Lesion("disc_haemorrhage", d.cu + (t + 0.1) * math.cos(ang),
                   d.cv + (t + 0.1) * math.sin(ang), 0.2, 0.05, ang)
+
+
+def place_macular_oedema(eye: EyeModel, rng: np.random.Generator, placed: list[Lesion]
+                         ) -> list[Lesion]:
+    """Diabetic macular oedema as a photograph shows it: a circinate ring of hard exudates
+    round a leaking focus beside the fovea, part of it within 500 um of the foveal centre."""
+    p = Placer(eye, rng)
+    for les in placed:  # keep clear of the lesions already there
+        p._xy = np.vstack([p._xy, [les.u, les.v, les.a]])
+    p.foveal_clearance = 0.3
+    fu, fv = eye.fovea
+    t0 = float(rng.uniform(0, 2 * math.pi))
+    centre = (fu + 0.55 * math.cos(t0), fv + 0.55 * math.sin(t0))
+    for k in range(16):
+        t = t0 + math.pi + (k - 7.5) * 0.3
+        near = (centre[0] + 0.45 * math.cos(t), centre[1] + 0.45 * math.sin(t))
+        p.place("hard_exudate", None, (0.03, 0.06), (0.7, 1.0), tries=10, near=near,
+                spread=0.03, vessel_gap=0.02)
+    return p.placed

@@ -15,6 +15,7 @@ from imagine_med.engine.phantom.regions.retina.lesions import (
     place_dr,
     place_drusen,
     place_hypertensive,
+    place_macular_oedema,
     place_peripapillary,
     place_vein_occlusion,
 )
@@ -105,6 +106,8 @@ class RetinaRegion:
             if f.name == "diabetic_retinopathy":
                 eye.grade = dr_grade(f)
                 eye.lesions += place_dr(eye, frng, eye.grade)
+                if "macular_oedema" in f.modifiers and eye.grade >= 2:  # exudates need >= 2
+                    eye.lesions += place_macular_oedema(eye, frng, eye.lesions)
                 params["grade"] = eye.grade
             elif f.name == "macular_degeneration":
                 eye.lesions += place_drusen(eye, frng, f.severity)
