@@ -69,6 +69,7 @@ bench: $(TEST_STAMP)
 
 gallery: $(TEST_STAMP)
 	$(BIN)/python -m imagine_med.engine.gallery docs/gallery
+	$(BIN)/python -m imagine_med.engine.gallery_fundus docs/gallery
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -20,10 +20,17 @@ TILES = (  # caption, prompt (the parser's words, as a user would type them)
     ("ICDR 3 severe NPDR", "fundus photo OD, severe NPDR"),
     ("ICDR 4 PDR", "fundus photo OD, proliferative diabetic retinopathy"),
     ("normal OS", "fundus photo, left eye, normal, 40 year old"),
-    ("glaucoma CDR 0.85 OS", "fundus photo OS, cup-to-disc ratio 0.85"),
+    ("glaucoma CDR 0.85, notch, Drance OS",
+     "fundus photo OS, notched glaucomatous cupping, disc haemorrhage, cup-to-disc ratio 0.85"),
     ("papilloedema OS", "fundus photo OS, severe papilloedema"),
     ("AMD drusen OS", "fundus photo OS, drusen, 78 year old"),
     ("blond fundus OS", "fundus photo OS, normal, blond fundus, 70 year old"),
+    ("CRVO OD", "fundus photo OD, CRVO"),
+    ("BRVO superotemporal OD", "fundus photo OD, BRVO superotemporal"),
+    ("hypertensive, moderate OD", "fundus photo OD, moderate hypertensive retinopathy"),
+    ("malignant hypertension OD", "fundus photo OD, severe hypertensive retinopathy"),
+    ("dark fundus OD", "fundus photo OD, normal, african, 30 year old"),
+    ("ICDR 2 + macular oedema OD", "fundus photo OD, moderate NPDR with macular oedema"),
 )
 
 
@@ -36,12 +43,12 @@ def tile(prompt: str, caption: str, size: int, seed: int) -> Image.Image:
     font = ImageFont.load_default(size=max(10, size // 20))
     d.text((4, 3), caption, fill=(255, 255, 255), font=font)
     grade = res.tags.get("icdr_grade")
-    if grade is not None and "ICDR" in caption:
+    if grade is not None and "ICDR" in caption:  # the key's grade, measured
         d.text((4, size - size // 14), f"key: grade {grade}", fill=(200, 200, 200), font=font)
     return img
 
 
-def build(out_dir: Path, size: int = 320, seed: int = 11, cols: int = 5) -> Path:
+def build(out_dir: Path, size: int = 320, seed: int = 11, cols: int = 4) -> Path:
     tiles = [tile(p, c, size, seed) for c, p in TILES]
     rows, g = -(-len(tiles) // cols), 3
     sheet = Image.new("RGB", (cols * size + (cols - 1) * g, rows * size + (rows - 1) * g),
@@ -50,7 +57,9 @@ def build(out_dir: Path, size: int = 320, seed: int = 11, cols: int = 5) -> Path
         sheet.paste(t, ((i % cols) * (size + g), (i // cols) * (size + g)))
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "phantom-fundus.png"
-    sheet.save(path, optimize=True)
+    # a 256-colour palette (dithered) halves the file; a fundus sheet has few hues
+    sheet.quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                   dither=Image.Dither.FLOYDSTEINBERG).save(path, optimize=True)
     return path
 
 

@@ -636,3 +636,10 @@ FINDINGS["naevus"][1].extend(["common naevus", "common nevus", "banal naevus", "
                               "melanocytic naevus", "melanocytic nevus"])
 FINDINGS["seborrhoeic_keratosis"][1].extend(["seborrhoeic keratoses", "seb k",
                                              "basal cell papilloma"])
+MODIFIERS["notched"] = ["notch", "notched", "notching", "rim notch", "rim notching"]
+MODIFIERS["disc_haemorrhage"] = ["disc haemorrhage", "disc hemorrhage", "drance haemorrhage",
+                                 "drance hemorrhage", "optic disc haemorrhage"]
+MODIFIERS["macular_oedema"] = ["macular oedema", "macular edema", "dmo", "dme", "csme",
+                               "clinically significant macular oedema",
+                               "clinically significant macular edema", "maculopathy",
+                               "diabetic maculopathy", "with maculopathy"]

@@ -137,6 +137,19 @@ def _body_part(ds: Dataset, tags: dict[str, str]) -> None:
         ds.ImageOrientationPatient = orientation
 
 
+def _eye(ds: Dataset, tags: dict[str, str]) -> None:
+    """A fundus photograph (issue 17): the eye is paired, so Image Laterality says which
+    one (the series' Laterality is then absent, as dciodvfy's condition wants)."""
+    if str(tags.get("modality", "")) != "fundus":
+        return
+    ds.BodyPartExamined = "EYE"
+    side = {"OD": "R", "OS": "L"}.get(str(tags.get("laterality", "")))
+    if side:
+        ds.ImageLaterality = side
+        if "Laterality" in ds:
+            del ds.Laterality
+
+
 class DicomExportError(UserError, ValueError):
     """A result that cannot be exported as asked; `message` is user-safe."""
 
@@ -361,6 +374,7 @@ def build_dataset(
         ds.AcquisitionContextSequence = []
         ds.LossyImageCompression = "00"
         ds.PixelData = rgb.tobytes()
+        _eye(ds, v.tags)
     if iod.modality == "US":
         ds.LossyImageCompression = "00"
         _us_modules(ds, v.tags, v.pixel_spacing_mm)

@@ -31,7 +31,11 @@ FINDING_LABELS = {"diabetic_retinopathy": ("microaneurysm", "dot_blot_haemorrhag
                                            "cotton_wool_spot", "venous_beading", "irma",
                                            "neovascularisation", "preretinal_haemorrhage"),
                   "glaucomatous_cupping": ("optic_cup",), "papilloedema": ("optic_disc",),
-                  "macular_degeneration": ("drusen",)}
+                  "macular_degeneration": ("drusen",),
+                  "retinal_vein_occlusion": ("flame_haemorrhage", "dot_blot_haemorrhage",
+                                             "cotton_wool_spot"),
+                  "hypertensive_retinopathy": ("artery", "flame_haemorrhage",
+                                               "cotton_wool_spot", "hard_exudate")}
 
 
 def _bbox(labels: np.ndarray, names) -> tuple[int, int, int, int] | None:
@@ -86,6 +90,12 @@ class PhantomFundus:
                         meas[f"{kind}_{q}"] = row[q]
             elif f.name == "glaucomatous_cupping":
                 meas |= {k: round(v, 3) for k, v in geo.items() if k.startswith("rim_")}
+            elif f.name in ("retinal_vein_occlusion", "hypertensive_retinopathy"):
+                for kind in FINDING_LABELS[f.name][-3:]:
+                    row = table.get(kind, dict.fromkeys(QUADRANTS, 0))
+                    meas[f"{kind}_count"] = sum(row.values())
+                    for q in QUADRANTS:
+                        meas[f"{kind}_{q}"] = row[q]
             elif f.name == "macular_degeneration":
                 meas["drusen_count"] = sum(table.get("drusen", {}).values())
             findings.append(FindingResult(

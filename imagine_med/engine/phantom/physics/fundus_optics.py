@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from imagine_med.engine.phantom.regions.retina.eye import FIELD_RADIUS, EyeModel
+from imagine_med.engine.phantom.regions.retina.eye import FIELD_RADIUS, EyeModel, notch_ellipse
 from imagine_med.engine.phantom.regions.retina.labels import LABELS
 
 # optical columns: reflectance (linear RGB) replaces the layer below by its coverage;
@@ -162,10 +162,15 @@ def draw_labels(eye: EyeModel, g: Geometry) -> np.ndarray:
         elif les.kind in ("irma", "neovascularisation"):
             _draw_lesion(d, g, les, LABELS[les.kind], width_px=NV_WIDTH_MM / g.px)
     disc = eye.disc
-    d.polygon(_ellipse_poly(g, disc.cu, disc.cv, disc.width / 2, disc.height / 2, 0, 64),
-              fill=LABELS["optic_disc"])
-    d.polygon(_ellipse_poly(g, disc.cup_cu, disc.cup_cv, disc.cup_width / 2,
-                            disc.cup_height / 2, 0, 64), fill=LABELS["optic_cup"])
+    h = 0.5 * g.px  # a filled polygon takes its edge pixels: half a pixel in, so the
+    # label's diameters (and the CDR read from them) are the ellipse's, not one pixel more
+    d.polygon(_ellipse_poly(g, disc.cu, disc.cv, disc.width / 2 - h, disc.height / 2 - h, 0,
+                            64), fill=LABELS["optic_disc"])
+    d.polygon(_ellipse_poly(g, disc.cup_cu, disc.cup_cv, disc.cup_width / 2 - h,
+                            disc.cup_height / 2 - h, 0, 64), fill=LABELS["optic_cup"])
+    if disc.notch:
+        nu, nv, na, nb, nang = notch_ellipse(disc)
+        d.polygon(_ellipse_poly(g, nu, nv, na, nb, nang, 32), fill=LABELS["optic_cup"])
     for les in eye.lesions:
         if les.kind == "preretinal_haemorrhage":
             _draw_lesion(d, g, les, LABELS[les.kind])
@@ -244,6 +249,14 @@ def _disc(refl: np.ndarray, eye: EyeModel, g: Geometry) -> None:
     disc = _soft_ellipse(g, d.cu, d.cv, d.width / 2, d.height / 2, 0.015 + 0.1 * d.swelling,
                          x, y)
     cup = _soft_ellipse(g, d.cup_cu, d.cup_cv, d.cup_width / 2, d.cup_height / 2, 0.09, x, y)
+    if d.notch:
+        nu, nv, na, nb, nang = notch_ellipse(d)
+        uu, vv = g.mm(x, y)
+        ca, sa = math.cos(nang), math.sin(nang)
+        p1 = ((uu - nu) * ca + (vv - nv) * sa) / na
+        p2 = (-(uu - nu) * sa + (vv - nv) * ca) / nb
+        notch = np.clip((1 - np.sqrt(p1 ** 2 + p2 ** 2)) * nb / 0.04 + 0.5, 0, 1)
+        cup = np.maximum(cup, notch.astype(np.float32))
     rim = _O["disc_rim"] + d.pallor * (_O["disc_cup"] - _O["disc_rim"])
     col = rim[None, None] * (1 - cup[..., None]) + _O["disc_cup"] * cup[..., None]
     sub = refl[y0:y1, x0:x1]
@@ -286,7 +299,8 @@ def _mask_image(eye: EyeModel, g: Geometry, kinds, grow: float = 0.0, value: flo
 
 
 BLOOD = {"microaneurysm": 1.0, "dot_blot_haemorrhage": 1.0, "flame_haemorrhage": 0.75,
-         "preretinal_haemorrhage": 1.6, "irma": 0.9, "neovascularisation": 1.0}
+         "preretinal_haemorrhage": 1.6, "irma": 0.9, "neovascularisation": 1.0,
+         "disc_haemorrhage": 0.9}
 BRIGHT = {"hard_exudate": (0.012, 1.1), "cotton_wool_spot": (0.08, 0.85),
           "drusen": (0.03, 0.85)}  # edge blur (mm) and opacity
 
@@ -306,12 +320,25 @@ def _blood(eye: EyeModel, g: Geometry) -> np.ndarray:
     bleeds = [les for les in eye.lesions if les.kind in BLOOD]
     for les in bleeds:
         _draw_lesion(draws[2], g, les, BLOOD[les.kind], width_px=NV_WIDTH_MM / g.px)
+    if eye.hypertensive:
+        _av_nicking(maps, g)
     keep = [0, 1, 3] + ([2] if bleeds else [])  # an eye without bleeding skips its blur
     stack = ndimage.gaussian_filter(np.stack([np.asarray(maps[k]) for k in keep]),
                                     (0, 0.6, 0.6), truncate=3.0)
     out = np.zeros((4, g.h, g.w), np.float32)
     out[keep] = stack
     return out
+
+
+def _av_nicking(maps: list, g: Geometry) -> None:
+    """Hypertension: where an artery crosses a vein the vein seems to stop short on both
+    sides (the thickened artery wall hides it): vein density drops round every artery."""
+    art = np.asarray(maps[0]) > 0.3
+    reach = max(2, round(0.07 / g.px))
+    near = ndimage.binary_dilation(art, np.ones((3, 3), bool), iterations=reach) & ~art
+    vein = np.asarray(maps[1]).copy()
+    vein[near] *= 0.15
+    maps[1] = Image.fromarray(vein)
 
 
 def render_fundus(eye: EyeModel, width: int, height: int, rng: np.random.Generator
@@ -338,8 +365,11 @@ def render_fundus(eye: EyeModel, width: int, height: int, rng: np.random.Generat
     art, vei, les, reflex = _blood(eye, g)
     if eye.disc.swelling:
         _swollen_disc(refl, art, vei, eye, g)
+    wiring = 0.88 if eye.hypertensive >= 2 else 1.0  # copper wiring: paler, brighter arteries
+    if wiring < 1:
+        reflex = reflex * 2.5
     for c in range(3):  # Beer-Lambert per channel (2D passes: cheaper than 3-channel ones)
-        od = art * _O["artery_blood"][c] + vei * _O["vein_blood"][c]
+        od = art * (wiring * _O["artery_blood"][c]) + vei * _O["vein_blood"][c]
         if eye.lesions:
             od += les * _O["haemorrhage"][c]
         refl[..., c] *= np.exp(-od)

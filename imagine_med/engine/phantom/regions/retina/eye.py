@@ -47,6 +47,7 @@ class Disc:
     cdr: float  # the vertical cup-to-disc ratio it was built with
     pallor: float = 0.0  # optic atrophy / glaucomatous pallor, 0-1
     swelling: float = 0.0  # papilloedema, Frisen-like 0-5
+    notch: bool = False  # glaucoma: the inferotemporal rim notched to (almost) nothing
 
     @property
     def diameter(self) -> float:
@@ -67,6 +68,7 @@ class EyeModel:
     lesions: list = field(default_factory=list)  # lesions.Lesion
     findings: list = field(default_factory=list)  # regions.base.PlacedFinding
     grade: int | None = None  # the ICDR grade the DR lesions were built for
+    hypertensive: int = 0  # hypertensive retinopathy 1-3: narrowed arteries, AV nicking
     seed: int = 0
 
     @property
@@ -123,3 +125,14 @@ def isnt_rims(d: Disc) -> dict[str, float]:
             "superior": (d.cup_cv - d.cup_height / 2) - (d.cv - d.height / 2),
             "nasal": (d.cu + d.width / 2) - (d.cup_cu + d.cup_width / 2),
             "temporal": (d.cup_cu - d.cup_width / 2) - (d.cu - d.width / 2)}
+
+
+def notch_ellipse(d: Disc) -> tuple[float, float, float, float, float]:
+    """The notch: a small ellipse of cup reaching the disc margin inferotemporally (u, v,
+    semi-axes, angle), right-eye frame (temporal is -u, inferior +v)."""
+    ang = float(np.arctan2(0.9, -0.45))
+    ru, rv = d.width / 2, d.height / 2
+    # the disc edge along that direction, then the notch centred just inside it
+    t = 1.0 / float(np.hypot(np.cos(ang) / ru, np.sin(ang) / rv))
+    cu, cv = d.cu + 0.8 * t * np.cos(ang), d.cv + 0.8 * t * np.sin(ang)
+    return float(cu), float(cv), 0.2 * ru, 0.13 * ru, ang

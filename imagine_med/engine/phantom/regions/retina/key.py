@@ -69,7 +69,17 @@ def rims(labels: np.ndarray, geo: dict[str, float], px: float) -> dict[str, floa
     right = row_d.max() - row_c.max()
     left = row_c.min() - row_d.min()
     nasal_right = geo["disc_x"] > geo["fovea_x"]
-    return {"rim_superior_mm": (col_c.min() - col_d.min()) * px,
+    # the inferotemporal rim (where glaucoma notches first): along a ray from the centroid
+    tx = -1.0 if nasal_right else 1.0
+    ray = np.arange(0, 2 * max(len(col_d), len(row_d)), 0.5)
+    dx, dy = tx * 0.447 * ray, 0.894 * ray  # 63 degrees below the horizontal, temporal
+    xs = np.clip(np.rint(geo["disc_x"] + dx).astype(int), 0, labels.shape[1] - 1)
+    ys = np.clip(np.rint(geo["disc_y"] + dy).astype(int), 0, labels.shape[0] - 1)
+    on_d, on_c = disc[ys, xs], cup[ys, xs]
+    rim_it = (ray[on_d].max() - (ray[on_c].max() if on_c.any() else 0.0)) * px \
+        if on_d.any() else 0.0
+    return {"rim_inferotemporal_mm": float(rim_it),
+            "rim_superior_mm": (col_c.min() - col_d.min()) * px,
             "rim_inferior_mm": (col_d.max() - col_c.max()) * px,
             "rim_nasal_mm": (right if nasal_right else left) * px,
             "rim_temporal_mm": (left if nasal_right else right) * px}
@@ -187,6 +197,11 @@ def sentences(eye_side: str, m: dict, findings: list[str], age: int, sex: str) -
             "neural rim " + ("follows the ISNT rule" if isnt else "breaks the ISNT rule")
             + f" (I {r['inferior']:.2f}, S {r['superior']:.2f}, N {r['nasal']:.2f}, "
             f"T {r['temporal']:.2f} mm).")
+        it = geo.get("rim_inferotemporal_mm")
+        if it is not None and it < 0.5 * min(r["inferior"], r["superior"]):
+            out.append(f"The inferotemporal rim is notched to {it:.2f} mm.")
+    if "disc_haemorrhage" in table:
+        out.append("A splinter haemorrhage crosses the disc margin (Drance haemorrhage).")
     if "disc_fovea_dd" in geo:
         out.append(f"Fovea {geo['disc_fovea_dd']:.2f} disc diameters "
                    f"({geo['disc_fovea_mm']:.1f} mm) temporal to the disc centre, "
@@ -207,6 +222,22 @@ def sentences(eye_side: str, m: dict, findings: list[str], age: int, sex: str) -
     if "macular_degeneration" in findings and "drusen" in table:
         n = sum(table["drusen"].values())
         out.append(f"Age-related macular degeneration: {n} drusen round the fovea.")
+    if "retinal_vein_occlusion" in findings:
+        heme = {q: sum(table.get(k, {}).get(q, 0) for k in ("flame_haemorrhage",
+                                                              "dot_blot_haemorrhage"))
+                for q in QUADRANTS}
+        hit = [q for q, c in heme.items() if c >= 8]
+        kind = "central" if len(hit) >= 3 else "branch"
+        where = ", ".join(f"{q} {c}" for q, c in heme.items() if c)
+        out.append(f"Retinal vein occlusion ({kind}: haemorrhages by quadrant {where}); "
+                   "dilated, tortuous veins.")
+    if "hypertensive_retinopathy" in findings:
+        va = f" (vein/artery ratio {geo['va_ratio']:.2f})" if "va_ratio" in geo else ""
+        extra = [f"{k.replace('_', ' ')} {sum(table[k].values())}" for k in
+                 ("flame_haemorrhage", "cotton_wool_spot", "hard_exudate") if k in table]
+        out.append(f"Hypertensive retinopathy: generalised arteriolar narrowing{va}, "
+                   "arteriovenous nicking where arteries cross veins"
+                   + (f"; {', '.join(extra)}" if extra else "") + ".")
     if "papilloedema" in findings:
         out.append("Swollen optic disc: blurred margins, the cup filled in, peripapillary "
                    "vessels obscured at the margin (papilloedema).")

@@ -106,6 +106,7 @@ class Placer:
         self.free = ndimage.distance_transform_edt(np.asarray(img) == 0) * _OCC_PX
         self.placed: list[Lesion] = []
         self._xy = np.zeros((0, 3), np.float64)
+        self.foveal_clearance = 0.45  # mm from the foveal centre (less for macular oedema)
 
     @staticmethod
     def _px(pts: np.ndarray) -> np.ndarray:
@@ -116,7 +117,7 @@ class Placer:
         fu, fv = self.eye.fovea
         if math.hypot(u, v) > FIELD_RADIUS - r - 0.3:
             return False
-        if math.hypot(u - fu, v - fv) < 0.45 + r:
+        if math.hypot(u - fu, v - fv) < self.foveal_clearance + r:
             return False
         if quadrant is not None and (abs(u - fu) < r + 0.12 or abs(v - fv) < r + 0.12
                                      or quadrant_of(self.eye, u, v) != quadrant):
@@ -333,4 +334,89 @@ def place_peripapillary(eye: EyeModel, rng: np.random.Generator, n: int) -> list
                 d.cv + (d.height / 2 + 0.35) * math.sin(t))
         p.place("flame_haemorrhage", None, (0.12, 0.22), (0.3, 0.4), tries=30, near=near,
                 spread=0.08, vessel_gap=0.03)
+    return p.placed
+
+
+def place_vein_occlusion(eye: EyeModel, rng: np.random.Generator, quadrant: str | None,
+                         severity: str | None) -> list[Lesion]:
+    """Retinal vein occlusion: central (quadrant None) fills all four quadrants with flame
+    and blot haemorrhages ("blood and thunder") and cotton-wool spots; a branch occlusion
+    fills the one quadrant its vein drains. The veins are dilated and tortuous
+    (`dilate_veins`)."""
+    p = Placer(eye, rng)
+    scale = {"mild": 0.5, "severe": 1.4}.get(severity or "", 1.0)
+    quads = QUADRANTS if quadrant is None else (quadrant,)
+    for q in quads:
+        n = int(scale * (rng.integers(26, 36) if quadrant is None else rng.integers(32, 44)))
+        for _ in range(n):
+            kind = "flame_haemorrhage" if rng.uniform() < 0.6 else "dot_blot_haemorrhage"
+            p.place(kind, q, *SIZES[kind], rho=(0.8, 6.0), tries=60, vessel_gap=0.03)
+        for _ in range(int(rng.integers(1, 3))):
+            p.place("cotton_wool_spot", q, *SIZES["cotton_wool_spot"], rho=(1.0, 4.0))
+    return p.placed
+
+
+def dilate_veins(eye: EyeModel, rng: np.random.Generator, quadrant: str | None,
+                 factor: float) -> None:
+    """Veins (of one quadrant, or all) wider by `factor` and more tortuous: a sideways wave
+    of 0.05-0.1 mm along each, off the disc."""
+    d = eye.disc
+    for b in eye.vessels:
+        if b.kind != "vein" or b.gen == 0:
+            continue
+        mid = b.pts[len(b.pts) // 2]
+        if quadrant is not None and quadrant_of(eye, float(mid[0]), float(mid[1])) != quadrant:
+            continue
+        b.radius = b.radius * np.float32(factor)
+        seg = np.diff(b.pts, axis=0, prepend=b.pts[:1])
+        normal = np.stack([-seg[:, 1], seg[:, 0]], axis=1)
+        normal /= np.linalg.norm(normal, axis=1, keepdims=True) + 1e-9
+        s = np.arange(len(b.pts)) * 0.08
+        off_disc = np.clip((np.hypot(b.pts[:, 0] - d.cu, b.pts[:, 1] - d.cv) - d.width) / 0.5,
+                           0, 1)
+        amp = float(rng.uniform(0.05, 0.1)) * off_disc
+        wave = amp * np.sin(s / float(rng.uniform(0.35, 0.55)) + float(rng.uniform(0, 6.3)))
+        b.pts = (b.pts + normal * wave[:, None]).astype(np.float32)
+
+
+def place_hypertensive(eye: EyeModel, rng: np.random.Generator, severity: str | None
+                       ) -> list[Lesion]:
+    """Hypertensive retinopathy beyond the vessel signs (narrowed arteries, AV nicking,
+    drawn by the optics): moderate adds flame haemorrhages, cotton-wool spots and exudates;
+    severe more of them (with disc swelling, set by the region)."""
+    if severity == "mild":
+        return []
+    p = Placer(eye, rng)
+    k = 2 if severity == "severe" else 1
+    _many(p, "flame_haemorrhage", _spread(rng, int(rng.integers(3, 8)) * k), vessel_gap=0.03)
+    _many(p, "cotton_wool_spot", _spread(rng, int(rng.integers(2, 5)) * k), rho=(1.0, 4.0))
+    _exudate_clusters(p, k)
+    return p.placed
+
+
+def disc_haemorrhage(d) -> Lesion:
+    """A Drance (splinter) haemorrhage across the inferotemporal disc margin."""
+    ang = math.atan2(0.8, -0.6)
+    ru, rv = d.width / 2, d.height / 2
+    t = 1.0 / math.hypot(math.cos(ang) / ru, math.sin(ang) / rv)
+    return Lesion("disc_haemorrhage", d.cu + (t + 0.1) * math.cos(ang),
+                  d.cv + (t + 0.1) * math.sin(ang), 0.2, 0.05, ang)
+
+
+def place_macular_oedema(eye: EyeModel, rng: np.random.Generator, placed: list[Lesion]
+                         ) -> list[Lesion]:
+    """Diabetic macular oedema as a photograph shows it: a circinate ring of hard exudates
+    round a leaking focus beside the fovea, part of it within 500 um of the foveal centre."""
+    p = Placer(eye, rng)
+    for les in placed:  # keep clear of the lesions already there
+        p._xy = np.vstack([p._xy, [les.u, les.v, les.a]])
+    p.foveal_clearance = 0.3
+    fu, fv = eye.fovea
+    t0 = float(rng.uniform(0, 2 * math.pi))
+    centre = (fu + 0.55 * math.cos(t0), fv + 0.55 * math.sin(t0))
+    for k in range(16):
+        t = t0 + math.pi + (k - 7.5) * 0.3
+        near = (centre[0] + 0.45 * math.cos(t), centre[1] + 0.45 * math.sin(t))
+        p.place("hard_exudate", None, (0.03, 0.06), (0.7, 1.0), tries=10, near=near,
+                spread=0.03, vessel_gap=0.02)
     return p.placed

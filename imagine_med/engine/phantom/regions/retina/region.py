@@ -9,16 +9,25 @@ from imagine_med.engine.phantom.model import AGE_OF_GROUP
 from imagine_med.engine.phantom.regions.base import PlacedFinding
 from imagine_med.engine.phantom.regions.retina.eye import EyeModel, build_eye, make_disc
 from imagine_med.engine.phantom.regions.retina.lesions import (
+    QUADRANTS,
+    dilate_veins,
+    disc_haemorrhage,
     place_dr,
     place_drusen,
+    place_hypertensive,
+    place_macular_oedema,
     place_peripapillary,
+    place_vein_occlusion,
 )
 from imagine_med.engine.phantom.regions.retina.vessels import grow_vessels
 from imagine_med.prompt.spec import CaseSpec, Finding
 
 REGION_NAMES = ("retina",)
 SUPPORTED = ("diabetic_retinopathy", "glaucomatous_cupping", "papilloedema",
-             "macular_degeneration")
+             "macular_degeneration", "retinal_vein_occlusion", "hypertensive_retinopathy")
+# a branch occlusion's quadrant from the prompt's location words (default superotemporal,
+# the commonest site); "crvo" or "central" (or no location) makes it central
+BRVO_WORDS = ("brvo", "branch")
 # words of the prompt that set the fundus pigment (no spec field carries it)
 ETHNICITY_WORDS = {
     "light": ("blond", "blonde", "caucasian", "white", "european", "scandinavian", "albino"),
@@ -82,7 +91,11 @@ class RetinaRegion:
                 d = eye.disc
                 eye.disc = make_disc(d.cu, d.cv, d.height, d.width, cdr, cdr >= 0.55)
                 eye.disc.pallor = 0.5 * max(0.0, cdr - 0.6)
-            elif f.name == "papilloedema":
+                eye.disc.notch = "notched" in f.modifiers
+                if "disc_haemorrhage" in f.modifiers:
+                    eye.lesions.append(disc_haemorrhage(eye.disc))
+            elif f.name == "papilloedema" or (f.name == "hypertensive_retinopathy"
+                                              and f.severity == "severe"):
                 grade = {"mild": 2, "moderate": 3, "severe": 4}.get(f.severity or "", 3)
                 d = eye.disc
                 eye.disc = make_disc(d.cu, d.cv, d.height, d.width, 0.12, False)
@@ -93,11 +106,25 @@ class RetinaRegion:
             if f.name == "diabetic_retinopathy":
                 eye.grade = dr_grade(f)
                 eye.lesions += place_dr(eye, frng, eye.grade)
+                if "macular_oedema" in f.modifiers and eye.grade >= 2:  # exudates need >= 2
+                    eye.lesions += place_macular_oedema(eye, frng, eye.lesions)
                 params["grade"] = eye.grade
             elif f.name == "macular_degeneration":
                 eye.lesions += place_drusen(eye, frng, f.severity)
             elif f.name == "glaucomatous_cupping":
                 params["cdr"] = eye.disc.cdr
+            elif f.name == "retinal_vein_occlusion":
+                q = _brvo_quadrant(spec, f)
+                dilate_veins(eye, frng, q, 1.3)
+                eye.lesions += place_vein_occlusion(eye, frng, q, f.severity)
+                params["branch"] = float(q is not None)
+            elif f.name == "hypertensive_retinopathy":
+                eye.hypertensive = {"mild": 1, "moderate": 2, "severe": 3}.get(f.severity or "",
+                                                                               2)
+                for b in eye.vessels:  # generalised arteriolar narrowing
+                    if b.kind == "artery":
+                        b.radius = b.radius * np.float32(0.72)
+                eye.lesions += place_hypertensive(eye, frng, f.severity)
             elif f.name == "papilloedema":
                 params["frisen_grade"] = eye.disc.swelling
                 if eye.disc.swelling >= 3:  # splinter haemorrhages at the disc margin
@@ -106,3 +133,15 @@ class RetinaRegion:
             eye.findings.append(PlacedFinding(f.name, eye.eye, f.location, f.modifiers,
                                               (fu, fv, 0.0), params))
         return eye
+
+
+def _brvo_quadrant(spec: CaseSpec, f: Finding) -> str | None:
+    text = f" {(spec.prompt or '').lower()} "
+    if not any(f" {w} " in text or f" {w}," in text for w in BRVO_WORDS):
+        return None
+    for q in QUADRANTS:
+        if q in text or q.replace("o", "o ", 1) in text:
+            return q
+    if "inferior" in text:
+        return "inferotemporal"
+    return "superotemporal"
