@@ -70,6 +70,8 @@ bench: $(TEST_STAMP)
 gallery: $(TEST_STAMP)
 	$(BIN)/python -m imagine_med.engine.gallery docs/gallery
 	$(BIN)/python -m imagine_med.engine.gallery_fundus docs/gallery
+	$(BIN)/python -m imagine_med.engine.gallery_histo docs/gallery
+	$(BIN)/python -m imagine_med.engine.gallery_skin docs/gallery
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
