@@ -17,13 +17,12 @@ from imagine_med.engine.base import (
     RenderResult,
     no_progress,
 )
-from imagine_med.engine.parallel import fan_out
 from imagine_med.engine.phantom.physics.fundus_optics import render_fundus
 from imagine_med.engine.phantom.regions.retina import key
 from imagine_med.engine.phantom.regions.retina.labels import LABELS
 from imagine_med.engine.phantom.regions.retina.lesions import QUADRANTS
 from imagine_med.engine.phantom.regions.retina.region import REGION_NAMES, RetinaRegion
-from imagine_med.engine.phantom.version import VERSION
+from imagine_med.engine.phantom.renderer_base import PhantomRenderer
 
 _REGION = RetinaRegion()
 FINDING_LABELS = {"diabetic_retinopathy": ("microaneurysm", "dot_blot_haemorrhage",
@@ -51,14 +50,8 @@ def vessel_tree_tag(eye) -> str:
                     for b in eye.vessels)
 
 
-class PhantomFundus:
-    engine = "phantom"
-    version = VERSION
+class PhantomFundus(PhantomRenderer):
     modality = "fundus"
-
-    def render_batch(self, requests: list[RenderRequest], progress: ProgressFn = no_progress
-                     ) -> list[RenderResult]:
-        return fan_out(self.render, requests, progress, warm=(__name__,), staged=self.render)
 
     def render(self, request: RenderRequest, progress: ProgressFn = no_progress) -> RenderResult:
         spec = request.spec

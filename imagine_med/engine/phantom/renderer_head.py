@@ -18,14 +18,13 @@ from imagine_med.engine.base import (
     RenderResult,
     no_progress,
 )
-from imagine_med.engine.parallel import fan_out
 from imagine_med.engine.phantom.physics.ct import HEAD_WINDOWS, render_ct, window
 from imagine_med.engine.phantom.physics.mri import SEQUENCES, display, render_mri
 from imagine_med.engine.phantom.regions.base import Grid
 from imagine_med.engine.phantom.regions.head import key
 from imagine_med.engine.phantom.regions.head.anatomy import LABELS, LEVELS_Z, HeadModel
 from imagine_med.engine.phantom.regions.head.region import REGION_NAMES, HeadRegion
-from imagine_med.engine.phantom.version import VERSION
+from imagine_med.engine.phantom.renderer_base import PhantomRenderer
 
 PLANES = ("axial", "coronal", "sagittal")
 FOV_MM = 230.0  # field of view across the larger image side
@@ -88,14 +87,8 @@ def side_marker(pixels: np.ndarray, labels: np.ndarray, plane: str) -> None:
     labels[y0:y0 + g.shape[0], x0:x0 + g.shape[1]][g] = LABELS["side_marker"]
 
 
-class _HeadBase:
-    engine = "phantom"
-    version = VERSION
+class _HeadBase(PhantomRenderer):
     modality = "ct"
-
-    def render_batch(self, requests: list[RenderRequest], progress: ProgressFn = no_progress
-                     ) -> list[RenderResult]:
-        return fan_out(self.render, requests, progress, warm=(__name__,), staged=self.render)
 
     def _setup(self, request: RenderRequest, progress: ProgressFn):
         spec = request.spec

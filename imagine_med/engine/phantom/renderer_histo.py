@@ -19,11 +19,10 @@ from imagine_med.engine.base import (
     RenderResult,
     no_progress,
 )
-from imagine_med.engine.parallel import fan_out
 from imagine_med.engine.phantom.physics import microscopy
 from imagine_med.engine.phantom.regions.liver_tissue import key
 from imagine_med.engine.phantom.regions.liver_tissue.model import LABELS, LiverField, build_field
-from imagine_med.engine.phantom.version import VERSION
+from imagine_med.engine.phantom.renderer_base import PhantomRenderer
 
 STAINS = ("he", "pas", "pas_d")
 STAIN_NAMES = {"he": "H&E", "pas": "PAS", "pas_d": "PAS after diastase (PAS-D)"}
@@ -152,16 +151,10 @@ def describe_field(fld: LiverField, stain: str, mag: int, px: float, m: dict[str
     return text
 
 
-class PhantomHisto:
+class PhantomHisto(PhantomRenderer):
     """Liver histology (regions/liver_tissue) through the microscope (physics/microscopy.py)."""
 
-    engine = "phantom"
-    version = VERSION
     modality = "histo"
-
-    def render_batch(self, requests: list[RenderRequest], progress: ProgressFn = no_progress
-                     ) -> list[RenderResult]:
-        return fan_out(self.render, requests, progress, warm=(__name__,), staged=self.render)
 
     def render(self, request: RenderRequest, progress: ProgressFn = no_progress) -> RenderResult:
         spec = request.spec

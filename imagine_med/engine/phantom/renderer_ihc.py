@@ -19,12 +19,11 @@ from imagine_med.engine.base import (
     RenderResult,
     no_progress,
 )
-from imagine_med.engine.parallel import fan_out
 from imagine_med.engine.phantom.physics import microscopy
 from imagine_med.engine.phantom.regions.breast_tissue import key
 from imagine_med.engine.phantom.regions.breast_tissue.model import LABELS, build_field
+from imagine_med.engine.phantom.renderer_base import PhantomRenderer
 from imagine_med.engine.phantom.renderer_histo import magnification
-from imagine_med.engine.phantom.version import VERSION
 
 MARKERS = {"her2": r"\b(?:her[\s-]?2(?:/neu)?|erbb2|c-?erbb-?2)\b",
            "ki67": r"\b(?:ki[\s-]?67|mib[\s-]?1)\b",
@@ -60,16 +59,10 @@ def percent(prompt: str, spec, marker: str) -> float:
     return 100.0 * ext if ext is not None else DEFAULT_PERCENT[marker]
 
 
-class PhantomIHC:
+class PhantomIHC(PhantomRenderer):
     """Breast carcinoma immunohistochemistry (regions/breast_tissue)."""
 
-    engine = "phantom"
-    version = VERSION
     modality = "histo"
-
-    def render_batch(self, requests: list[RenderRequest], progress: ProgressFn = no_progress
-                     ) -> list[RenderResult]:
-        return fan_out(self.render, requests, progress, warm=(__name__,), staged=self.render)
 
     def render(self, request: RenderRequest, progress: ProgressFn = no_progress) -> RenderResult:
         spec = request.spec

@@ -20,7 +20,6 @@ from imagine_med.engine.base import (
     RenderResult,
     no_progress,
 )
-from imagine_med.engine.parallel import fan_out
 from imagine_med.engine.phantom.physics import skin_optics as optics
 from imagine_med.engine.phantom.regions.skin import key
 from imagine_med.engine.phantom.regions.skin.lesions import LABELS as LESION_LABELS
@@ -37,7 +36,7 @@ from imagine_med.engine.phantom.regions.skin.skin import (
     build_skin,
     make_field,
 )
-from imagine_med.engine.phantom.version import VERSION
+from imagine_med.engine.phantom.renderer_base import PhantomRenderer
 from imagine_med.prompt.lexer import lex
 
 FIELD_MM = {"dermoscopy": 12.0, "clinical": 24.0}
@@ -137,16 +136,10 @@ def vignette(rgb: np.ndarray, labels: np.ndarray, f: Field) -> None:
     labels[d > r - 0.1] = 0
 
 
-class PhantomSkin:
+class PhantomSkin(PhantomRenderer):
     """Dermoscopy (polarised, 12 mm field) and clinical photographs (24 mm) of skin."""
 
-    engine = "phantom"
-    version = VERSION
     modality = "derm"
-
-    def render_batch(self, requests: list[RenderRequest], progress: ProgressFn = no_progress
-                     ) -> list[RenderResult]:
-        return fan_out(self.render, requests, progress, warm=(__name__,), staged=self.render)
 
     def render(self, request: RenderRequest, progress: ProgressFn = no_progress
                ) -> RenderResult:

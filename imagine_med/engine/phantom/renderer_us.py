@@ -21,7 +21,6 @@ from imagine_med.engine.base import (
     RenderResult,
     no_progress,
 )
-from imagine_med.engine.parallel import fan_out
 from imagine_med.engine.phantom.model import AGE_OF_GROUP
 from imagine_med.engine.phantom.physics.ultrasound import (
     BMode,
@@ -38,7 +37,7 @@ from imagine_med.engine.phantom.regions.abdomen_us.anatomy import LABELS, Abdome
 from imagine_med.engine.phantom.regions.base import Grid
 from imagine_med.engine.phantom.regions.vessels_us.anatomy import LABELS as NECK_LABELS
 from imagine_med.engine.phantom.regions.vessels_us.anatomy import NeckPlane, build_neck
-from imagine_med.engine.phantom.version import VERSION
+from imagine_med.engine.phantom.renderer_base import PhantomRenderer
 
 REGIONS = ("gallbladder", "liver", "kidney", "abdomen", "ruq", "spleen", "carotid")
 STEER_DEG = 20.0  # the colour box is steered so the beam meets the carotid's flow at 70 deg
@@ -102,17 +101,11 @@ def beam_label_map(plane: AbdomenPlane, grid: Grid) -> np.ndarray:
     return plane.sample(grid).label_map()
 
 
-class PhantomUltrasound:
+class PhantomUltrasound(PhantomRenderer):
     """Abdominal B-mode: right upper quadrant (liver, gallbladder, right kidney, Morison's
     pouch) and left upper quadrant (spleen, left kidney) with a curvilinear probe."""
 
-    engine = "phantom"
-    version = VERSION
     modality = "us"
-
-    def render_batch(self, requests: list[RenderRequest], progress: ProgressFn = no_progress
-                     ) -> list[RenderResult]:
-        return fan_out(self.render, requests, progress, warm=(__name__,), staged=self.render)
 
     def build(self, request: RenderRequest) -> AbdomenPlane | NeckPlane:
         spec = request.spec

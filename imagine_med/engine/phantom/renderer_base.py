@@ -1,0 +1,29 @@
+"""What every phantom renderer of a region shares, so each renderer module is only its region's
+steps: the engine's name and version, and a batch that fans the variants out over the render
+pool (engine.parallel) with a cancellation check between each variant's stages."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from imagine_med.engine.base import ProgressFn, RenderRequest, RenderResult, no_progress
+from imagine_med.engine.parallel import fan_out
+from imagine_med.engine.phantom.version import VERSION
+
+
+class PhantomRenderer(ABC):
+    """A subclass sets `modality` and writes `render(request, progress)` for one variant."""
+
+    engine = "phantom"
+    version = VERSION
+    modality: str
+
+    @abstractmethod
+    def render(self, request: RenderRequest, progress: ProgressFn = no_progress) -> RenderResult:
+        """One variant: the region's model, its physics, its measured key."""
+
+    def render_batch(self, requests: list[RenderRequest], progress: ProgressFn = no_progress
+                     ) -> list[RenderResult]:
+        # warm: the pool's processes import the subclass's module before their first variant
+        return fan_out(self.render, requests, progress, warm=(type(self).__module__,),
+                       staged=self.render)
