@@ -93,7 +93,8 @@ def bench(repeats: int, sizes: list[int], with_finding: bool, pool: int,
           f"{'pool s':>7} {'p95 s':>7} {'ratio':>6} {'goal s':>7}")
     for size in sizes:
         for modality, name, extra, goal in JOBS:
-            if only and only.lower() not in name.lower():
+            if only and not any(w.lower() in (modality, name.lower())
+                                or w.lower() in name.lower() for w in only.split(",")):
                 continue
             extra = {"region": "chest", **extra}
             own = extra.pop("findings", None)  # a row's own findings (histology, fundus, skin)
@@ -119,16 +120,11 @@ def main() -> None:
     ap.add_argument("--sizes", default="512,1024")
     ap.add_argument("--finding", action="store_true", help="add a RUL consolidation")
     ap.add_argument("--processes", type=int, default=2, help="render processes for the pool")
-    ap.add_argument("--only", default="", help="rows whose view name contains this (e.g. US)")
+    ap.add_argument("--only", default="",
+                    help="comma-separated modalities or row names (e.g. fundus or US,T2)")
     args = ap.parse_args()
     bench(args.repeats, [int(s) for s in args.sizes.split(",")], args.finding, args.processes,
           args.only)
-    ap.add_argument("--only", default="", help="comma-separated modalities, e.g. fundus")
-    args = ap.parse_args()
-    if args.only:
-        JOBS[:] = [j for j in JOBS if j[0] in args.only.split(",")]
-    bench(args.repeats, [int(s) for s in args.sizes.split(",")], args.finding, args.processes)
-
 
 if __name__ == "__main__":
     main()
