@@ -203,6 +203,20 @@ def test_small_field_key_says_the_count_is_rough():
     assert "rough" in text or "no percentage" in text, text
 
 
+@pytest.mark.parametrize("prompt", ["PAS liver biopsy, normal", SEED_PROMPT])
+def test_a_field_inside_a_vein_or_tract_renders_and_claims_no_cells(prompt):
+    """At 64 px (32 um at 20x) a field can lie wholly in a central vein or a portal tract; it
+    once crashed with no hepatocyte seeds. It renders, and the key counts what is there."""
+    spec = parse(prompt)[0]
+    empty = 0
+    for seed in range(12, 24):
+        res = PhantomHisto().render(RenderRequest(spec, seed, 64, 64))
+        if not (res.label_map == LABELS["hepatocyte"]).any():
+            empty += 1
+            assert "% of hepatocytes" not in res.answer_key, res.answer_key
+    assert empty >= 1  # the case this test is for occurs among these seeds
+
+
 def test_chronic_hepatitis_lymphocytes_cross_the_limiting_plate(tmp_path):
     doc = _case("H&E liver biopsy, chronic hepatitis", tmp_path / "hep", size=256)
     base = _case("H&E liver biopsy, normal", tmp_path / "normal", size=256)

@@ -285,7 +285,10 @@ def _set(cv: Canvas, mask: np.ndarray, comp: str, sl=None, scale=1.0, label: str
 
 def paint_parenchyma(cv: Canvas, seeds, plates, rng, textures) -> tuple[np.ndarray, np.ndarray]:
     """Hepatocyte cytoplasm (granular, glycogen-rich), thin cell borders within a plate and
-    sinusoids between plates. Returns (cell id per pixel, -1 in sinusoids; sinusoid mask)."""
+    sinusoids between plates. Returns (cell id per pixel, -1 in sinusoids; sinusoid mask).
+    A small field may lie wholly within a vein or a portal tract: then it holds no cells."""
+    if len(seeds) == 0:
+        return np.full((cv.h, cv.w), -1, np.int32), np.zeros((cv.h, cv.w), bool)
     d1, d2, i1, i2 = voronoi(cv, seeds)
     have2 = i2 >= 0
     j1, j2 = np.maximum(i1, 0), np.maximum(i2, 0)
