@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 from imagine_med.engine.base import RenderRequest
 from imagine_med.engine.phantom.labels import SUPPORTED_FINDINGS
 from imagine_med.engine.registry import get_renderer
+from imagine_med.engine.sheet import contact_sheet
 from imagine_med.prompt.spec import CaseSpec, Finding
 
 # one representative request per finding (the lobe/side a teaching file would use)
@@ -69,11 +70,7 @@ def build_sheets(out_dir: Path, size: int = 176, cols: int = 5, seed: int = 11,
     for sheet in sheets:
         tiles = [tile(spec_for(n, sheet, seed), (n or "normal").replace("_", " "), size, seed)
                  for n in names]
-        rows = -(-len(tiles) // cols)
-        g = 2
-        canvas = Image.new("L", (cols * size + (cols - 1) * g, rows * size + (rows - 1) * g), 40)
-        for i, t in enumerate(tiles):
-            canvas.paste(t, ((i % cols) * (size + g), (i // cols) * (size + g)))
+        canvas = contact_sheet(tiles, cols, mode="L")
         path = out_dir / f"phantom-{sheet}.png"
         canvas.save(path, optimize=True)
         written.append(path)
@@ -122,11 +119,7 @@ def build_head_sheet(out_dir: Path, size: int = 176, seed: int = 11) -> Path:
                             seed=seed, sex="male", age=58)
             label = f"{caption} {seq.upper()}" if seq != "ct" else f"{caption} CT"
             tiles.append(tile(spec, label, size, seed))
-    cols = len(HEAD_COLUMNS)
-    rows, g = len(HEAD_ROWS), 2
-    canvas = Image.new("L", (cols * size + (cols - 1) * g, rows * size + (rows - 1) * g), 40)
-    for i, t in enumerate(tiles):
-        canvas.paste(t, ((i % cols) * (size + g), (i // cols) * (size + g)))
+    canvas = contact_sheet(tiles, len(HEAD_COLUMNS), mode="L")
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "phantom-head.png"
     canvas.save(path, optimize=True)

@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from imagine_med.engine.base import RenderRequest
 from imagine_med.engine.registry import get_renderer
+from imagine_med.engine.sheet import contact_sheet
 from imagine_med.prompt import parse
 
 TILES = (  # caption, prompt (the parser's words, as a user would type them)
@@ -50,11 +51,7 @@ def tile(prompt: str, caption: str, size: int, seed: int) -> Image.Image:
 
 def build(out_dir: Path, size: int = 320, seed: int = 11, cols: int = 4) -> Path:
     tiles = [tile(p, c, size, seed) for c, p in TILES]
-    rows, g = -(-len(tiles) // cols), 3
-    sheet = Image.new("RGB", (cols * size + (cols - 1) * g, rows * size + (rows - 1) * g),
-                      (40, 40, 40))
-    for i, t in enumerate(tiles):
-        sheet.paste(t, ((i % cols) * (size + g), (i // cols) * (size + g)))
+    sheet = contact_sheet(tiles, cols, gap=3)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "phantom-fundus.png"
     # a 256-colour palette (dithered) halves the file; a fundus sheet has few hues

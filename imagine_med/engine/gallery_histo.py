@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from imagine_med.engine.base import RenderRequest
 from imagine_med.engine.registry import get_renderer
+from imagine_med.engine.sheet import contact_sheet
 from imagine_med.prompt import parse
 
 TILES = (
@@ -63,11 +64,7 @@ def tile(prompt: str, caption: str, size: int, seed: int) -> Image.Image:
 def build(out_dir: Path, size: int = 320, seed: int = 11, cols: int = 4,
           tiles_of=TILES, name: str = "phantom-histo.png") -> Path:
     tiles = [tile(p, c, size, seed + i) for i, (c, p) in enumerate(tiles_of)]
-    rows, g = -(-len(tiles) // cols), 2
-    sheet = Image.new("RGB", (cols * size + (cols - 1) * g, rows * size + (rows - 1) * g),
-                      (40, 40, 40))
-    for i, t in enumerate(tiles):
-        sheet.paste(t, ((i % cols) * (size + g), (i // cols) * (size + g)))
+    sheet = contact_sheet(tiles, cols)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / name
     sheet.quantize(256, dither=Image.Dither.FLOYDSTEINBERG).save(path, optimize=True)

@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 from imagine_med.engine.base import RenderRequest
 from imagine_med.engine.phantom.regions.skin.lesions import LESIONS, MELANOCYTIC
 from imagine_med.engine.registry import get_renderer
+from imagine_med.engine.sheet import contact_sheet
 from imagine_med.prompt.spec import CaseSpec, Finding
 
 COLUMNS = (("I", "fitzpatrick_i", ()), ("III", "fitzpatrick_iii", ()),
@@ -36,14 +37,9 @@ def tile(name: str, mods: tuple[str, ...], caption: str, size: int, seed: int) -
 
 def build_derm_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
     """Rows: each lesion; columns: dermoscopy on types I, III, VI, and a clinical photo."""
-    g = 2
-    cols, rows = len(COLUMNS), len(LESIONS)
-    canvas = Image.new("RGB", (cols * size + (cols - 1) * g, rows * size + (rows - 1) * g),
-                       (40, 40, 40))
-    for r, name in enumerate(LESIONS):
-        for c, (caption, skin, extra) in enumerate(COLUMNS):
-            t = tile(name, (skin, *extra), caption, size, seed)
-            canvas.paste(t, (c * (size + g), r * (size + g)))
+    tiles = [tile(name, (skin, *extra), caption, size, seed)
+             for name in LESIONS for caption, skin, extra in COLUMNS]
+    canvas = contact_sheet(tiles, len(COLUMNS))
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "phantom-derm.png"
     canvas.save(path, optimize=True)

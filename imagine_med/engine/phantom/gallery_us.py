@@ -9,6 +9,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from imagine_med.engine.base import RenderRequest
 from imagine_med.engine.registry import get_renderer
+from imagine_med.engine.sheet import contact_sheet
 from imagine_med.prompt import parse
 
 US_TILES: dict[str, str] = {
@@ -45,11 +46,7 @@ def _tile(prompt: str, caption: str, size: int, seed: int) -> Image.Image:
 
 def build_us_sheet(out_dir: Path, size: int = 256, seed: int = 11, cols: int = 4) -> Path:
     tiles = [_tile(prompt, caption, size, seed) for caption, prompt in US_TILES.items()]
-    rows, g = -(-len(tiles) // cols), 2
-    canvas = Image.new("RGB", (cols * size + (cols - 1) * g, rows * size + (rows - 1) * g),
-                       (40, 40, 40))
-    for i, t in enumerate(tiles):
-        canvas.paste(t, ((i % cols) * (size + g), (i // cols) * (size + g)))
+    canvas = contact_sheet(tiles, cols)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "phantom-us.png"
     canvas.save(path, optimize=True)
