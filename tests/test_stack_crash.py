@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import redis
-from queue_support import ROOT
+from queue_support import ROOT, wait_for
 
 PROMPT = "PA chest x-ray, right upper lobe consolidation --seed 7 --size 512"
 
@@ -32,16 +32,6 @@ def _env(tmp_path: Path) -> dict[str, str]:
 def _cli(tmp_path: Path, *args: str, **popen: object) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "imagine_med.cli", *args], cwd=tmp_path,
                             env=_env(tmp_path), text=True, **popen)  # type: ignore[call-overload]
-
-
-def _wait_for(predicate, timeout: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_sigkilled_worker_under_run_is_replaced_and_the_waiting_client_gets_its_files(
@@ -72,7 +62,7 @@ def test_sigkilled_worker_under_run_is_replaced_and_the_waiting_client_gets_its_
                     return job_id, r.hget(f"imagine-med:job:{job_id}", "worker")
             return None
 
-        job_id, victim = _wait_for(rendering, 90, "the job to render")
+        job_id, victim = wait_for(rendering, 90, "the job to render")
         pid = int(r.hget(f"rq:worker:{victim}", "pid"))
         os.kill(pid, signal.SIGKILL)
         killed_at = time.monotonic()
@@ -135,7 +125,7 @@ def test_a_waiting_client_reconnects_when_redis_comes_back(tmp_path: Path) -> No
             assert client.poll() is None, client.communicate()
             return any(f.get(b"type") == b"queued" for _i, f in server.xrange(stream))
 
-        _wait_for(queued, 60, "the job to be queued")
+        wait_for(queued, 60, "the job to be queued")
         time.sleep(1.0)  # the client is blocked reading the stream now
         server.shutdown(save=True)
         time.sleep(2.0)
