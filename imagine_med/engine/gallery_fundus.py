@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from imagine_med.engine.base import RenderRequest
 from imagine_med.engine.registry import get_renderer
-from imagine_med.engine.sheet import contact_sheet
+from imagine_med.engine.sheet import contact_sheet, sheet_main
 from imagine_med.prompt import parse
 
 TILES = (  # caption, prompt (the parser's words, as a user would type them)
@@ -61,15 +60,7 @@ def build(out_dir: Path, size: int = 320, seed: int = 11, cols: int = 4) -> Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("out_dir", nargs="?", default="docs/gallery")
-    ap.add_argument("--size", type=int, default=320)
-    ap.add_argument("--seed", type=int, default=11)
-    args = ap.parse_args(argv)
-    p = build(Path(args.out_dir), args.size, args.seed)
-    print(f"{p} ({p.stat().st_size // 1024} KiB)")
-    return 0
-
+    return sheet_main(argv, __doc__, 320, lambda out, size, seed: [build(out, size, seed)])
 
 if __name__ == "__main__":
     sys.exit(main())

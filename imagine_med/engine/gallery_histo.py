@@ -5,7 +5,6 @@ phantom-ihc.png."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from imagine_med.engine.base import RenderRequest
 from imagine_med.engine.registry import get_renderer
-from imagine_med.engine.sheet import contact_sheet
+from imagine_med.engine.sheet import contact_sheet, sheet_main
 from imagine_med.prompt import parse
 
 TILES = (
@@ -72,17 +71,9 @@ def build(out_dir: Path, size: int = 320, seed: int = 11, cols: int = 4,
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("out_dir", nargs="?", default="docs/gallery")
-    ap.add_argument("--size", type=int, default=320)
-    ap.add_argument("--seed", type=int, default=11)
-    args = ap.parse_args(argv)
-    for path in (build(Path(args.out_dir), args.size, args.seed),
-                 build(Path(args.out_dir), args.size, args.seed, tiles_of=IHC_TILES,
-                       name="phantom-ihc.png")):
-        print(f"{path} ({path.stat().st_size // 1024} KiB)")
-    return 0
-
+    return sheet_main(argv, __doc__, 320, lambda out, size, seed: [
+        build(out, size, seed),
+        build(out, size, seed, tiles_of=IHC_TILES, name="phantom-ihc.png")])
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,7 +3,6 @@ one clinical photograph per row: `python -m imagine_med.engine.gallery_skin docs
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from PIL import Image, ImageDraw
 from imagine_med.engine.base import RenderRequest
 from imagine_med.engine.phantom.regions.skin.lesions import LESIONS, MELANOCYTIC
 from imagine_med.engine.registry import get_renderer
-from imagine_med.engine.sheet import contact_sheet
+from imagine_med.engine.sheet import contact_sheet, sheet_main
 from imagine_med.prompt.spec import CaseSpec, Finding
 
 COLUMNS = (("I", "fitzpatrick_i", ()), ("III", "fitzpatrick_iii", ()),
@@ -47,15 +46,8 @@ def build_derm_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("out_dir", nargs="?", default="docs/gallery")
-    ap.add_argument("--size", type=int, default=256)
-    ap.add_argument("--seed", type=int, default=11)
-    args = ap.parse_args(argv)
-    p = build_derm_sheet(Path(args.out_dir), args.size, args.seed)
-    print(f"{p} ({p.stat().st_size // 1024} KiB)")
-    return 0
-
+    return sheet_main(argv, __doc__, 256,
+                      lambda out, size, seed: [build_derm_sheet(out, size, seed)])
 
 if __name__ == "__main__":
     sys.exit(main())
