@@ -17,7 +17,8 @@ from imagine_med.engine.phantom.physics.radiography import (
     project,
 )
 
-CLASSES = [Klass(None, "muscle"), Klass("bone", "cortical_bone", 2), Klass("pin", "cortical_bone", 5)]
+CLASSES = [Klass(None, "muscle"), Klass("bone", "cortical_bone", 2),
+           Klass("pin", "cortical_bone", 5)]
 
 
 def _cube(n: int, depth: int) -> np.ndarray:

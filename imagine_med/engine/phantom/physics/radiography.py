@@ -179,7 +179,6 @@ def project(blocks: list[Block], classes: list[Klass], grid: VoxelGrid, beam: Be
     vx = grid.voxel_mm
     for block in blocks:
         ids = block.ids
-        r0, c0, _k0 = block.corner
         u, v, w = grid.centres(*block.corner, ids.shape)
         reach = float(max(abs(u[0]), abs(u[-1]), abs(v[0]), abs(v[-1]))) + vx
         for ka, kb in _slabs(grid, beam, block, reach):
