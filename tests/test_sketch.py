@@ -4,9 +4,7 @@ as a chest film, CT and MRI whose written label maps match the sketch."""
 from __future__ import annotations
 
 import io
-import struct
 import tracemalloc
-import zlib
 
 import numpy as np
 import pytest
@@ -19,27 +17,13 @@ from imagine_med.engine.phantom.sketch.palette import BY_NAME, MIN_DISTANCE, min
 from imagine_med.engine.phantom.sketch.parse import SketchError, decode_labels
 from imagine_med.prompt.spec import CaseSpec
 from tests.sketches import chest_sketch, png_bytes
+from tests.uploads import bomb_png
 
 SIZE = 256
 
 
 def _id(name: str) -> int:
     return BY_NAME[name].id
-
-
-def bomb_png(side: int = 20000) -> bytes:
-    """A valid 1-bit PNG of side x side zeros: ~50 kB on disk, 400 MB as RGBA once decoded."""
-    row = b"\x00" + b"\x00" * ((side + 7) // 8)
-    comp = zlib.compressobj(9)
-    body = b"".join(comp.compress(row) for _ in range(side)) + comp.flush()
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", body)
-            + chunk(b"IEND", b""))
 
 
 def test_palette_colours_are_far_apart_and_the_legend_shows_them():
