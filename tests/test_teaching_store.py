@@ -161,3 +161,43 @@ def test_choices_and_free_text(tmp_path: Path) -> None:
     assert match_free_text("no idea") is None
     assert is_right("consolidation", ["consolidation"]) and not is_right(NORMAL, ["nodule"])
     assert is_right(NORMAL, []) and not is_right(None, [])
+
+
+def test_cli_lists_searches_and_scores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from imagine_med.cli import main
+    from imagine_med.settings import get_settings
+    from imagine_med.store import migrate
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    migrate(url)
+    lib = Library(url)
+    lib.save(OWNER, "chest-week-1", "job-a", CHEST, tags=("rad101",), note="fissure")
+    lib.save(OWNER, "neuro", "job-b", HEAD)
+    store = QuizStore(url)
+    q = store.create(platform="slack", team="T1", channel="C1", host_id="H", host_name=None,
+                     seconds=60, course="rad101")
+    store.open(q.id, choices=["consolidation"], answers=["consolidation"], answer_key="k",
+               variant=1)
+    store.answer(q.id, "U2", "bob", "consolidation", None, True)
+    store.close(q.id)
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+
+    def cli(*argv: str) -> list[dict]:
+        capsys.readouterr()
+        assert main(["library", *argv, "--platform", "slack", "--team", "T1", "--json"]) == 0
+        return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+    try:
+        assert [(c["name"], c["items"]) for c in cli("collections")] == [
+            ("chest-week-1", 1), ("neuro", 1)]
+        found = cli("search", "--finding", "consolidation")
+        assert [(f["job"], f["tags"], f["note"]) for f in found] == [
+            ("job-a", ["rad101"], "fissure")]
+        assert cli("scores", "--course", "rad101") == [
+            {"rank": 1, "user": "bob", "user_id": "U2", "points": 1, "answers": 1}]
+    finally:
+        get_settings.cache_clear()
