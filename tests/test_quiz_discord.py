@@ -199,3 +199,50 @@ async def test_only_instructors_start_a_quiz(dc: Harness) -> None:
     told = (await dc.until("POST", f"/webhooks/{APP_ID}/tok-s"))[0]
     assert told.payload["flags"] & 64 and "Only instructors" in told.payload["content"]
     assert dc.stack.queue.list_jobs() == []
+
+
+def library(sub: str, options: dict, *, user: str, token: str) -> dict:
+    """/imagine-med-library <sub> as Discord sends a subcommand: one type-1 option holding the
+    subcommand's own options."""
+    payload = command("imagine-med-library", options, user=user, token=token)
+    payload["data"]["options"] = [{"name": sub, "type": 1,
+                                   "options": payload["data"]["options"]}]
+    return payload
+
+
+async def test_library_save_post_and_a_quiz_from_the_collection(dc: Harness) -> None:
+    await dc.start()
+    dc.send(command("imagine-med", {"prompt": PROMPT}, user=HOST, token="tok-img"))
+    status = (await dc.until("PATCH", f"/webhooks/{APP_ID}/tok-img/messages/@original"))[0]
+    job = _buttons(status.payload)[0][1].job_id
+    await asyncio.to_thread(dc.stack.work)
+    loop = DeliveryLoop(dc.stack.core, dc.bot)  # type: ignore[arg-type]
+    for _ in range(4):
+        await loop.run_once(block_ms=50)
+
+    dc.send(library("save", {"job": job, "collection": "Chest Week-1",
+                             "tags": "pneumonia, rad101", "note": "@everyone see **this**"},
+                    user=HOST, token="tok-save"))
+    saved = (await dc.until("PATCH", f"/webhooks/{APP_ID}/tok-save/messages/@original"))[0]
+    assert (await dc.callback("tok-save")).payload == {"type": 5, "data": {"flags": 64}}
+    text = saved.payload["content"]
+    assert "as item #" in text and saved.payload["allowed_mentions"] == NO_PINGS
+    assert "@everyone" not in text.replace("@\u200beveryone", "")  # escaped by discord.py
+    item = int(text.split("item #")[1].split(":")[0])
+
+    dc.send(library("post", {"item": item}, user=WRONG, token="tok-post"))
+    posted = (await dc.until("PATCH", f"/webhooks/{APP_ID}/tok-post/messages/@original"))[0]
+    assert posted.payload["content"].startswith(f"📚 From the library: item #{item}")
+    assert "\\*\\*this\\*\\*" in posted.payload["content"]
+    assert posted.payload["allowed_mentions"] == NO_PINGS and posted.files
+
+    dc.send(command("imagine-med-quiz", {"collection": "chest-week-1", "seconds": 30},
+                    user=HOST, token="tok-lq"))
+    quiz = (await dc.until("PATCH", f"/webhooks/{APP_ID}/tok-lq/messages/@original"))[0]
+    qid = _buttons(quiz.payload)[0][1].job_id
+    assert quiz.files[0][0] == f"imagine-med-quiz-{qid}.png"
+    stored = dc.stack.core.quiz.store.get(qid)
+    assert stored is not None and stored.job_id == job and stored.source == f"library:{item}"
+    words = leak_words()
+    assert not leaks(dump(_without_labels(quiz.payload)), words)
+    assert not leaks(quiz.data[0].decode("latin-1"), words)

@@ -230,6 +230,11 @@ async def test_timer_reveals_once_and_library_quiz(slack: Harness) -> None:
     await slack.post(slash_body("/imagine-med-show", job, user="U5"))
     shown = (await slack.settle("chat.postEphemeral", 5))[-1].params["text"]
     assert "quiz that has not been revealed" in shown
+    # and no button of the job's (a verified quiz image names its job) shows its key either
+    for n, action in enumerate((Action.ANSWER, Action.DICOM, Action.REROLL), start=6):
+        await slack.post(block_actions_body(ids.encode(action, job, 0), user="U5"))
+        refused = (await slack.settle("chat.postEphemeral", n))[-1].params["text"]
+        assert "quiz that has not been revealed" in refused, action
 
     # time is up: the loop (and a second bot's loop) reveal it exactly once
     with slack.stack.core.quiz.store.engine.begin() as conn:
@@ -243,7 +248,7 @@ async def test_timer_reveals_once_and_library_quiz(slack: Harness) -> None:
     assert "Right: 0 of 0 answers." in reveal
     await slack.post(slash_body("/imagine-med-library", "search finding=consolidation",
                                 user="U5"))
-    found = (await slack.settle("chat.postEphemeral", 6))[-1].params["text"]
+    found = (await slack.settle("chat.postEphemeral", 9))[-1].params["text"]
     assert f"#{item} · chest-week-1" in found and "tags: pneumonia, rad101" in found
 
 

@@ -201,3 +201,25 @@ def test_cli_lists_searches_and_scores(tmp_path: Path, monkeypatch: pytest.Monke
             {"rank": 1, "user": "bob", "user_id": "U2", "points": 1, "answers": 1}]
     finally:
         get_settings.cache_clear()
+
+
+def test_quiz_image_keeps_pixels_and_mark_and_drops_the_metadata(tmp_path: Path) -> None:
+    import numpy as np
+    from bot_mocks.renderer import render_locally
+    from PIL import Image
+    from quiz_support import PROMPT, leak_words, leaks, png_text
+
+    from imagine_med.provenance.verify import verify_bytes
+    from imagine_med.teaching.quiz_media import quiz_image
+
+    files = render_locally(tmp_path / "case", PROMPT)
+    source = files["variant-1.png"]
+    assert any("prompt_sha256" in t for t in png_text(source.read_bytes()))  # what is dropped
+    out = quiz_image(source, "q1", "phantom")
+    data = out.read_bytes()
+    assert np.array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(source)))
+    assert verify_bytes(data, out.name).marked  # the invisible mark is in the pixels
+    keys = sorted(t.split("\0")[0] for t in png_text(data))
+    assert keys == ["Description", "Software", "imagine-med:digital_source_type",
+                    "imagine-med:quiz", "imagine-med:synthetic"]
+    assert not leaks(data.decode("latin-1"), leak_words())

@@ -391,8 +391,8 @@ class BotCore:
         job = await self._io(self.jobs.get, cid.job_id)
         if job is None:
             return Outcome.error(text.BUTTON_UNKNOWN.format(job=cid.job_id))
-        if cid.action in (Action.ANSWER, Action.DICOM) and await self._io(
-                self.quiz.store.unrevealed_job, job.id):
+        if cid.action is not Action.CANCEL and await self._io(
+                self.quiz.store.unrevealed_job, job.id):  # a verified image names its job
             return Outcome.error(text.QUIZ_HIDDEN)
         if cid.action is Action.CANCEL:
             return await self._cancel(who, job)
