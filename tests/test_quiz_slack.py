@@ -261,3 +261,20 @@ def test_slack_option_parsing() -> None:
     for bad in ("post", "save a b c", "dance", 'edit 3 note="open'):
         with pytest.raises(ValueError):
             parse_library_text(bad)
+
+
+async def test_a_case_without_its_label_map_calls_the_quiz_off(slack: Harness) -> None:
+    """The answer is measured from the labels: with the label map gone there is no answer, so
+    no quiz is posted (rather than one with a guessed key)."""
+    await slack.post(slash_body("/imagine-med-quiz", PROMPT, user=HOST))
+    await slack.settle("chat.postEphemeral")
+    qid = slack.stack.core.quiz.store.due("slack")  # nothing open yet
+    assert qid == []
+    await asyncio.to_thread(slack.stack.work)
+    job = next(j for j in slack.stack.queue.list_jobs())
+    slack.stack.queue.files(job.id)["variant-1.labels.png"].unlink()
+    await slack.deliver("chat.update")
+    assert "the quiz is off" in slack.mock.of("chat.update")[-1].params["text"]
+    assert not slack.mock.of("files.completeUploadExternal")
+    quiz = slack.stack.core.quiz.store.for_job(job.id)
+    assert quiz is not None and quiz.state == "failed"

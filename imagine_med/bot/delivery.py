@@ -17,6 +17,7 @@ from imagine_med.bot.core import BotCore
 from imagine_med.bot.jobs import JobEvent, JobView
 from imagine_med.bot.reply import Reply
 from imagine_med.bot.throttle import ThrottleBank
+from imagine_med.errors import UserError
 
 log = logging.getLogger(__name__)
 MAX_FAILURES = 3
@@ -192,7 +193,16 @@ class DeliveryLoop:
             return
         channel = str(target.get("channel") or job.channel or "")
         if event.type == "done" and job.state == "done":
-            reply = await asyncio.to_thread(core.quiz.opened, quiz_id, job)
+            try:
+                reply = await asyncio.to_thread(core.quiz.opened, quiz_id, job)
+            except (ValueError, OSError, UserError) as exc:  # e.g. no label map to measure
+                log.warning("quiz %s over job %s cannot open: %s", quiz_id, job.id, exc)
+                await asyncio.to_thread(core.quiz.store.fail, quiz_id)
+                if _has_status(target):
+                    await self.poster.edit_status(job, target, Reply(
+                        f"The quiz case has no answer to measure ({exc}); the quiz is off."))
+                await asyncio.to_thread(jobs.mark_posted, job.id, self.platform, kind, "status")
+                return
             ref = await self.poster.post_channel(channel, reply)
             await asyncio.to_thread(core.quiz.store.posted, quiz_id, ref)
             if _has_status(target):
