@@ -223,3 +223,26 @@ def test_quiz_image_keeps_pixels_and_mark_and_drops_the_metadata(tmp_path: Path)
     assert keys == ["Description", "Software", "imagine-med:digital_source_type",
                     "imagine-med:quiz", "imagine-med:synthetic"]
     assert not leaks(data.decode("latin-1"), leak_words())
+
+
+def test_migrate_takes_every_head(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another teaching revision made in parallel after 0003_bot (a second head) does not stop
+    `migrate()`: both branches are applied."""
+    import importlib
+    import shutil
+
+    migrate_module = importlib.import_module("imagine_med.store.migrate")
+
+    copy = tmp_path / "migrations"
+    shutil.copytree(migrate_module.MIGRATIONS_DIR, copy,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "versions" / "0004_other_parallel.py").write_text(
+        'revision = "0004_other"\ndown_revision = "0003_bot"\nbranch_labels = None\n'
+        "depends_on = None\n\n\ndef upgrade() -> None:\n    from alembic import op\n"
+        '    op.execute("CREATE TABLE other_parallel (id INTEGER PRIMARY KEY)")\n\n\n'
+        "def downgrade() -> None:\n    pass\n")
+    monkeypatch.setattr(migrate_module, "MIGRATIONS_DIR", copy)
+    url = f"sqlite:///{tmp_path / 'heads.db'}"
+    migrate_module.migrate(url)
+    names = set(sa.inspect(make_engine(url)).get_table_names())
+    assert {"other_parallel", "quizzes", "library_items"} <= names
