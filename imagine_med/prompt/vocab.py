@@ -723,7 +723,7 @@ MODIFIERS.update({
     "hyperechoic": ["hyperechoic"], "isoechoic": ["isoechoic"],
     "hypoechoic": ["hypoechoic"], "very_hypoechoic": ["very hypoechoic", "markedly hypoechoic"],
     "taller_than_wide": ["taller than wide", "taller than it is wide"],
-    "lobulated": ["lobulated", "irregular margin", "irregular margins", "spiculated"],
+    "lobulated": ["lobulated", "irregular margin", "irregular margins"],
     "extrathyroidal": ["extrathyroidal extension", "extra thyroidal extension",
                        "extrathyroidal"],
     "microcalcifications": ["microcalcifications", "microcalcification",
