@@ -735,3 +735,20 @@ MODIFIERS.update({
 })
 LOCATIONS.setdefault("right_lobe:right", ["right lobe", "right thyroid lobe"])
 LOCATIONS.setdefault("left_lobe:left", ["left lobe", "left thyroid lobe"])
+# pelvis and early pregnancy (transabdominal), and the pelvic FAST view (issue 16)
+FINDINGS["intrauterine_pregnancy"] = (("pelvis",), [
+    "intrauterine pregnancy", "early pregnancy", "first trimester pregnancy", "pregnancy",
+    "gestational sac", "dating scan", "viability scan", "iup", "early intrauterine pregnancy",
+    "first trimester"])
+FINDINGS["free_fluid"] = (FINDINGS["free_fluid"][0] + ("pelvis",), FINDINGS["free_fluid"][1])
+COMPOUNDS.update({
+    "obstetric ultrasound": {"modality": "us", "region": "pelvis"},
+    "transabdominal pelvic ultrasound": {"modality": "us", "region": "pelvis"},
+    "pelvic ultrasound": {"modality": "us", "region": "pelvis"},
+    "early pregnancy scan": {"modality": "us", "region": "pelvis"},
+})
+LOCATIONS.update({
+    "pouch_of_douglas": ["pouch of douglas", "rectouterine pouch", "recto uterine pouch",
+                         "rectovesical pouch", "recto vesical pouch", "pelvic view",
+                         "pelvis view", "douglas pouch"],
+})

@@ -183,6 +183,9 @@ for _t in (
     _soft("mesenteric_fat", -80.0, 0.95, (330, 400), (70, 90)),  # bowel mesentery
     _soft("gallstone", 250.0, 0.05, (1000, 1200), (1.0, 1.0)),  # mixed stone, calcified rim
     _soft("thyroid", 90.0, 0.8, (750, 900), (60, 55)),  # iodine makes it dense on CT
+    _soft("myometrium", 45.0, 0.85, (1300, 1500), (110, 100)),
+    _soft("endometrium", 40.0, 0.9, (1300, 1500), (150, 140)),
+    _soft("embryo", 30.0, 0.95, (1500, 1700), (150, 150)),
     _soft("thyroid_nodule_hyper", 70.0, 0.8, (800, 950), (70, 65)),
     _soft("thyroid_nodule_iso", 70.0, 0.8, (800, 950), (70, 65)),
     _soft("thyroid_nodule_hypo", 50.0, 0.85, (900, 1050), (80, 75)),
@@ -213,6 +216,11 @@ ACOUSTIC: dict[str, Acoustic] = {
     # hyper +4, iso 0, hypo -4.4 (between gland and strap muscle), very hypo -13 (below it)
     "thyroid": Acoustic(1.65, 0.8, 1.0, 1.2),
     "strap_muscle": Acoustic(1.70, 1.15, 0.5, 0.42),  # thin, hypoechoic to the gland
+    # pelvis: myometrium a little darker than liver, the endometrium (and the decidua round
+    # a gestational sac) bright, the embryo's soft tissue mid-grey
+    "myometrium": Acoustic(1.64, 0.9, 1.0, 0.75),
+    "endometrium": Acoustic(1.66, 0.9, 1.0, 1.7),
+    "embryo": Acoustic(1.60, 0.5, 1.0, 1.4),
     # psammomatous microcalcifications: bright points (< 1 mm) too small to cast a shadow
     "microcalcification": Acoustic(2.2, 1.5, 1.0, 3.0),
     "thyroid_nodule_hyper": Acoustic(1.65, 0.8, 1.0, 1.9),
