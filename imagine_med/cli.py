@@ -36,6 +36,10 @@ COMMANDS: dict[str, str] = {
     "mod": "imagine_med.commands.mod",
     "discord": "imagine_med.commands.bots",
     "slack": "imagine_med.commands.bots",
+    "caseset": "imagine_med.commands.caseset",
+    "export": "imagine_med.commands.teach",
+    "pacs": "imagine_med.commands.teach",
+    "series": "imagine_med.commands.teach",
 }
 
 
