@@ -1,8 +1,8 @@
 """The answer picture: a case's image with its findings' labels drawn over it, stamped again.
 
-The overlay is drawn only above the label band (label maps are zero there), so the band stays
-legible; the result is marked and tagged like any posted image (same job id and variant), so
-an answer slide or page verifies as the case it shows.
+The overlay is drawn only where the findings are labelled (never on the band); the result is
+marked and tagged like any posted image (same job id and variant), so an answer slide or page
+verifies as the case it shows.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ def overlay_pixels(case: TeachingCase) -> np.ndarray:
 
 
 def write_answer_image(case: TeachingCase, path: Path | str) -> Path:
-    """The overlay as a stamped PNG (invisible mark, synthetic metadata) at `path`."""
+    """The overlay as a stamped PNG at `path`: marked again with the case's job id and
+    variant (a filled finding can cover much of the posted mark) and tagged synthetic."""
     from imagine_med.provenance.stamp import save_stamped_png
 
     prov = case.doc.get("provenance") or {}
