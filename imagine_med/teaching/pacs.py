@@ -166,11 +166,17 @@ def _cstore(datasets: list[Dataset], t: PacsTarget, calling_ae: str) -> SendRepo
 
 
 def query_instances(dicomweb_root: str, study_uid: str | None = None) -> list[Dataset]:
-    """QIDO-RS: the instances a DICOMweb server holds (of one study, or all), with
-    SyntheticData asked for by name."""
+    """What a DICOMweb server holds (of one study, or all): QIDO-RS finds the instances, then
+    WADO-RS reads each one's metadata, since a QIDO answer carries only the attributes the
+    server indexes (Orthanc's leaves out SyntheticData). Pixel data are not fetched."""
     from dicomweb_client.api import DICOMwebClient
 
     client = DICOMwebClient(url=dicomweb_root.rstrip("/"))
-    found = client.search_for_instances(
-        study_instance_uid=study_uid, fields=["SyntheticData", "SOPClassUID"])
-    return [Dataset.from_json(doc) for doc in found]
+    out = []
+    for doc in client.search_for_instances(study_instance_uid=study_uid):
+        found = Dataset.from_json(doc)
+        meta = client.retrieve_instance_metadata(
+            str(found.StudyInstanceUID), str(found.SeriesInstanceUID),
+            str(found.SOPInstanceUID))
+        out.append(Dataset.from_json(meta, bulk_data_uri_handler=lambda *_: b""))
+    return out
