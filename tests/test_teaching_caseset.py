@@ -16,20 +16,17 @@ from PIL import Image
 from teaching_support import FINDINGS, PER_FINDING, SEED, SIZE, tiny_set  # noqa: F401
 
 from imagine_med.cli import main
-from imagine_med.teaching.plan import AGE_BANDS, CaseSetError, CaseSetRequest, plan_caseset
-
-# the example: 25 chest findings, written as a teaching team would type them
-TWENTY_FIVE = (
-    "RUL consolidation, RML consolidation, LLL consolidation, right pleural effusion, "
-    "left pleural effusion, right pneumothorax, left pneumothorax, tension pneumothorax, "
-    "nodule, mass, cavity, cardiomegaly, pulmonary edema, RUL collapse, LLL collapse, "
-    "emphysema, fibrosis, miliary nodules, pneumoperitoneum, rib fracture, hiatus hernia, "
-    "mediastinal widening, et tube, central line, pacemaker")
+from imagine_med.teaching.plan import (
+    AGE_BANDS,
+    EXAMPLE_CHEST_FINDINGS,
+    CaseSetError,
+    CaseSetRequest,
+    plan_caseset,
+)
 
 
 def test_plan_of_25_findings_is_balanced_within_one_by_finding_sex_and_age():
-    names = tuple(w.strip() for w in TWENTY_FIVE.split(","))
-    plan = plan_caseset(CaseSetRequest("PA chest x-ray", names, 20, 0.2, seed=3))
+    plan = plan_caseset(CaseSetRequest("PA chest x-ray", EXAMPLE_CHEST_FINDINGS, 20, 0.2, seed=3))
     per = Counter(c.finding for c in plan)
     assert len(per) == 26 and per.pop("normal") == 125  # 20% of 625
     assert set(per.values()) == {20}

@@ -22,6 +22,15 @@ SEXES = ("female", "male")
 # Adult age bands a set is balanced over (years, inclusive): the three bands teaching sets and
 # chest-film data sets usually stratify by (young adult, middle age, older adult).
 AGE_BANDS: tuple[tuple[int, int], ...] = ((20, 39), (40, 59), (60, 85))
+# The worked example (25 chest findings for a residency's 500 films), as a teaching
+# team would type them; the bench and the tests use it.
+EXAMPLE_CHEST_FINDINGS = (
+    "RUL consolidation", "RML consolidation", "LLL consolidation", "right pleural effusion",
+    "left pleural effusion", "right pneumothorax", "left pneumothorax", "tension pneumothorax",
+    "nodule", "mass", "cavity", "cardiomegaly", "pulmonary edema", "RUL collapse",
+    "LLL collapse", "emphysema", "fibrosis", "miliary nodules", "pneumoperitoneum",
+    "rib fracture", "hiatus hernia", "mediastinal widening", "et tube", "central line",
+    "pacemaker")
 MAX_CASES = 2000  # one job's limit: 2000 films at 512 px are about 1 GB of PNG
 MAX_FINDINGS = 60
 
