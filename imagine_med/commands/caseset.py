@@ -26,6 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=int, default=None, metavar="PX",
                    help="image width and height (default: the prompt's, 512)")
     p.add_argument("--out", type=Path, default=Path("caseset"), help="output folder")
+    p.add_argument("--queue", action="store_true",
+                   help="queue it as a batch-lane job for the workers instead (prints the job "
+                        "id; `imagine-med fetch JOB --out DIR` writes the ZIP when done)")
     p.set_defaults(func=run)
 
 
@@ -44,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     findings = tuple(f for group in args.findings for f in group)
     request = CaseSetRequest(args.prompt, findings, args.per_finding, args.normal, args.seed,
                              args.size)
+    if args.queue:
+        return _queue(request)
 
     def progress(fraction: float, stage: str) -> None:
         print(f"\r{fraction:6.1%} {stage:<24}", end="", file=sys.stderr, flush=True)
@@ -59,4 +64,30 @@ def run(args: argparse.Namespace) -> int:
     print(file=sys.stderr)
     print(summary_markdown(result.summary), end="")
     print(f"{result.zip_path}  ({len(result.rows)} images in {result.seconds:.1f} s)")
+    return Exit.OK
+
+
+def _queue(request) -> int:
+    import getpass
+
+    from imagine_med.commands.exitcodes import Exit
+    from imagine_med.engine.registry import Unavailable
+    from imagine_med.errors import UserError
+    from imagine_med.queue.api import JobQueue
+    from imagine_med.queue.types import QueueError, Requester
+    from imagine_med.teaching.jobs import submit_caseset
+
+    try:
+        jq = JobQueue()
+        ref = submit_caseset(jq, request, Requester(platform="cli", user=getpass.getuser()))
+    except Unavailable as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return Exit.UNAVAILABLE
+    except QueueError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return Exit.REFUSED
+    except UserError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return Exit.USAGE
+    print(f"{ref.id}  queued on the {ref.lane} lane")
     return Exit.OK

@@ -237,6 +237,12 @@ def execute(job_id: str, attempt: int) -> dict[str, Any]:
                           "paths": {n: str(q.blobs.local_path(k)) for n, k in files.items()},
                           "parent_id": info.params.get("parent_id"),
                           "variant": info.params.get("variant")}
+        elif info.kind == "caseset":  # many renders, one ZIP (imagine_med.teaching.jobs)
+            from imagine_med.teaching.jobs import run_caseset_job
+
+            files, result_doc = run_caseset_job(q, info.params, Progress(rt, info, current))
+            render_s = time.monotonic() - t0
+            check_cancelled(q, current)
         else:
             result = _render(q, info, Progress(rt, info, current))
             render_s = time.monotonic() - t0
@@ -264,7 +270,7 @@ def execute(job_id: str, attempt: int) -> dict[str, Any]:
         message = getattr(exc, "message", None)  # EngineError & co: a refusal, not a crash
         if message is None:
             error = exc
-            message = _describe_failure(exc, q.conf.job_timeout_s)
+            message = _describe_failure(exc, int(h.get("timeout") or q.conf.job_timeout_s))
         status, fields = "failed", {"error": message}
     rt.current = None
     if current.lost.is_set():

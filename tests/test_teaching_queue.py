@@ -1,0 +1,59 @@
+"""A case set as a queue job: planned (and refused) before queueing, run by a real worker on
+the batch lane with progress events, its ZIP stored and fetched back."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+from queue_support import events_since, wait_for, who
+
+from imagine_med.teaching.jobs import LANE, TIMEOUT_S, submit_caseset
+from imagine_med.teaching.plan import CaseSetError, CaseSetRequest
+
+
+def test_caseset_job_runs_on_the_batch_lane_with_progress(qenv, queue_workers, tmp_path):
+    qenv.conf["progress_interval_s"] = 0.0  # the worker reports every stage
+    jq = qenv.queue()
+    since = jq.stream_tail("cli")
+    request = CaseSetRequest("PA chest x-ray", ("left pneumothorax", "nodule"), 2, 0.2, 5, 96)
+    ref = submit_caseset(jq, request, who("teacher"))
+    assert ref.lane == LANE == "batch"
+    assert jq.redis.hget(jq.keys.job(ref.id), "timeout") == str(TIMEOUT_S)
+    queue_workers.start(1, test_engine=False, IMAGINE_MED_RENDER_PROCESSES="1")
+    info = wait_for(lambda: (i := jq.status(ref.id)) and i.status in ("done", "failed") and i,
+                    timeout=120, what="the case set job")
+    assert info.status == "done", info.error
+    assert info.kind == "caseset" and info.result["cases"] == 5  # 4 + round(4 * 0.2 / 0.8)
+    stages = [e.data.get("stage", "") for e in events_since(jq, since) if e.job_id == ref.id
+              and e.type == "progress"]
+    assert [s for s in stages if s.startswith("rendered")] == ["rendered 5/5"]  # one chunk
+    assert stages.index("zip") < stages.index("done")
+    written = jq.export(ref.id, tmp_path / "got")
+    with zipfile.ZipFile(written["caseset.zip"]) as z:
+        manifest = json.loads(z.read("manifest.json"))
+        assert len(manifest["cases"]) == 5
+        assert manifest["request"] == request.to_json()
+        rows = list(csv_rows(z.read("manifest.csv")))
+    assert written["manifest.csv"].read_bytes().decode() == z_text(written, "manifest.csv")
+    assert {r["finding"] for r in rows} == {"pneumothorax (left)", "nodule", "normal"}
+
+
+def csv_rows(data: bytes):
+    import csv
+
+    return csv.DictReader(io.StringIO(data.decode()))
+
+
+def z_text(written, name: str) -> str:
+    with zipfile.ZipFile(written["caseset.zip"]) as z:
+        return z.read(name).decode()
+
+
+def test_bad_caseset_is_refused_before_anything_is_queued(qenv):
+    jq = qenv.queue()
+    with pytest.raises(CaseSetError):
+        submit_caseset(jq, CaseSetRequest("PA chest x-ray", ("dragon scales",), 2), who("t"))
+    assert jq.user_jobs(who("t")) == []
