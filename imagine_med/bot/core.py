@@ -48,7 +48,7 @@ VARIATION = {Action.VARY: "subtle", Action.VARY_STRONG: "strong"}
 MAX_VERIFY_BYTES = 25 * 2**20
 KIND_WORDS = {
     "imagine": "", "upscale": "Upscale", "variation": "Variations", "reroll": "Reroll",
-    "refine": "Refine", "dicom": "DICOM export",
+    "refine": "Refine", "dicom": "DICOM export", "caseset": "Case set",
 }
 
 
@@ -199,6 +199,35 @@ class BotCore:
             return refused
         return await self._screen_and_submit(who, prompt, specs, kind="imagine", target=target)
 
+    # ---- /imagine-med-set ---------------------------------------------------------------
+
+    async def caseset(self, who: Who, command: Any,
+                      target: dict[str, Any] | None = None) -> Outcome:
+        """`/imagine-med-set`: a balanced case set as one batch-lane job (bot.caseset).
+        `command`: the command's text (Slack) or a CaseSetRequest (Discord's options)."""
+        from imagine_med.bot.caseset import SetCommandError, parse_set_text
+
+        if not self.allowed(who):
+            return Outcome.error(text.NOT_ALLOWED_HERE)
+        try:
+            request = parse_set_text(command) if isinstance(command, str) else command
+        except SetCommandError as exc:
+            return Outcome.error(exc.message)
+        refused = await self.throttled(who)
+        if refused is not None:
+            return refused
+        who = await self.identify(who)
+        full_target = {"platform": who.platform, "channel": who.channel_id, **(target or {})}
+        screened_text = " ".join([request.prompt, *request.findings])
+        try:
+            screened, jobs = await self._io(self.jobs.submit_caseset, screened_text, request,
+                                            who, reply_target=full_target)
+        except JobRefused as exc:
+            return Outcome.error(exc.message)
+        if screened.decision == "block" or not jobs:
+            return Outcome.error(text.blocked(screened.reason))
+        return Outcome(replies=[self.status_reply(j) for j in jobs], jobs=jobs)
+
     async def _unrenderable(self, specs: list[CaseSpec]) -> Outcome | None:
         """A prompt nothing here can render is refused now, with what is available, rather
         than queued to fail in a worker."""
@@ -320,7 +349,14 @@ class BotCore:
         return Reply("\n".join(lines), job_id=job.id, mentions=(job.owner,))
 
     def result_reply(self, job: JobView) -> Reply:
-        """The finished job: the watermarked grid (or the upscaled image) with its buttons."""
+        """The finished job: the watermarked grid (or the upscaled image) with its buttons;
+        a case set's summary and files."""
+        if job.kind == "caseset":
+            from imagine_med.bot.caseset import SLACK_UPLOAD_LIMIT, caseset_reply
+
+            limit = (self.config.discord_upload_limit if job.platform == "discord"
+                     else SLACK_UPLOAD_LIMIT)
+            return caseset_reply(job, limit)
         if "grid.png" not in job.files and "variant-1.png" not in job.files:
             raise ValueError(f"job {job.id} has no images")
         lines = [f"<@{job.owner}> {self._what(job)}".rstrip()]

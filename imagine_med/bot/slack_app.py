@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
 COMMANDS = ("/imagine-med", "/imagine-med-help", "/imagine-med-show", "/imagine-med-info",
-            "/imagine-med-settings", "/imagine-med-verify")
+            "/imagine-med-settings", "/imagine-med-verify", "/imagine-med-set")
 SETTING_KEYS = {"modality": "modality", "size": "size", "answer_key": "answer_key_auto",
                 "answer_key_auto": "answer_key_auto", "dm": "dm_results",
                 "dm_results": "dm_results"}
@@ -71,6 +71,7 @@ class SlackBot:
         a.command("/imagine-med-info")(self._cmd_info)
         a.command("/imagine-med-settings")(self._cmd_settings)
         a.command("/imagine-med-verify")(self._cmd_verify)
+        a.command("/imagine-med-set")(self._cmd_set)
         a.action(re.compile(f"^{ids.PATTERN}$"))(self._on_button)
         a.view(re.compile(f"^{ids.PATTERN}$"))(self._on_form)
 
@@ -114,6 +115,14 @@ class SlackBot:
         outcome = await self.core.guarded(
             who, lambda: self.core.imagine(who, body.get("text", ""), target=_target(body))
         )
+        await self.deliver(who, outcome, body)
+
+    async def _cmd_set(self, ack: Any, body: dict[str, Any]) -> None:
+        """`/imagine-med-set PA chest x-ray --findings a, b --per-finding 20 --normal 0.2`"""
+        await ack()
+        who = self._who(body)
+        outcome = await self.core.guarded(
+            who, lambda: self.core.caseset(who, body.get("text", ""), target=_target(body)))
         await self.deliver(who, outcome, body)
 
     async def _cmd_help(self, ack: Any, body: dict[str, Any]) -> None:

@@ -73,11 +73,12 @@ def _visible(v: RenderResult) -> bool:
     return all(finding_mask(v, f).any() for f in v.findings) and bool(v.findings)
 
 
-def render_planned(case: PlannedCase, out_dir: str) -> dict[str, Any]:
+def render_planned(case: PlannedCase, out_dir: str, renderer: Any = None) -> dict[str, Any]:
     """Render one case (module level: it runs on the render pool), write its folder and
-    return its manifest row with its COCO masks."""
+    return its manifest row with its COCO masks. `renderer`: the caller's (so a worker's
+    registered plugin renders on the pool too), else the registry's."""
     spec = case.spec
-    renderer = get_renderer(spec.engine, spec.modality, spec.region)
+    renderer = renderer or get_renderer(spec.engine, spec.modality, spec.region)
     for seed in (case.seed, *case.attempts):
         s = spec.model_copy(update={"seed": seed})
         v = renderer.render(RenderRequest(spec=s, seed=seed, width=s.width, height=s.height))
@@ -129,15 +130,23 @@ def _row(case: PlannedCase, result: CaseResult, v: RenderResult) -> dict[str, An
 
 def render_all_cases(planned: list[PlannedCase], out_dir: Path,
                      progress: ProgressFn = no_progress) -> list[dict[str, Any]]:
-    """Every planned case, in order, on the render pool, CHUNK at a time."""
+    """Every planned case, in order, CHUNK at a time: on the render pool for CPU engines
+    that batch their variants there (the phantom), in this process for the others (a GPU
+    model is loaded once, here)."""
     from imagine_med.engine.parallel import fan_out
 
-    fn = partial(render_planned, out_dir=str(out_dir))
+    first = planned[0].spec
+    renderer = get_renderer(first.engine, first.modality, first.region)
+    fn = partial(render_planned, out_dir=str(out_dir), renderer=renderer)
+    pooled = hasattr(renderer, "render_batch")
     rows: list[dict[str, Any]] = []
     n = len(planned)
     for start in range(0, n, CHUNK):
         chunk = planned[start:start + CHUNK]
-        rows.extend(fan_out(fn, chunk, warm=("imagine_med.teaching.caseset",)))
+        if pooled:
+            rows.extend(fan_out(fn, chunk, warm=("imagine_med.teaching.caseset",)))
+        else:
+            rows.extend(fn(c) for c in chunk)
         progress(0.95 * len(rows) / n, f"rendered {len(rows)}/{n}")
     return rows
 
