@@ -102,3 +102,34 @@ def test_set_text_parsing():
             assert words in exc.message
         else:
             raise AssertionError(bad)
+
+
+async def test_slack_series_renders_the_same_patient_in_ct(slack: SlackHarness) -> None:  # noqa: F811
+    first = await slack.finished_job()
+    before = len(slack.mock.of("chat.postMessage"))
+    await slack.command("/imagine-med-series", f"{first}:2 CT of this patient")
+    await slack.settle("chat.postMessage", before + 1)
+    job = slack.job_of_status()
+    info = slack.stack.queue.status(job)
+    assert info.kind == "series" and info.spec["modality"] == "ct"
+    assert info.prompt == "axial CT chest of the same patient"  # canonical, not as typed
+    await asyncio.to_thread(slack.stack.work)
+    await slack.deliver("files.completeUploadExternal", 2)
+    files = slack.stack.queue.files(job)
+    doc = json.loads(files["case.json"].read_text())
+    parent = json.loads(slack.stack.queue.files(first)["case.json"].read_text())
+    assert doc["series"]["series_id"] == parent["provenance"]["job_id"]
+    assert doc["series"]["step"] == 2 and doc["series"]["relation"] == "same patient"
+    assert doc["variants"][0]["seed"] == parent["variants"][1]["seed"]  # variant 2's patient
+    (f,) = doc["variants"][0]["findings"]
+    (g,) = parent["variants"][1]["findings"]
+    assert (f["name"], f["laterality"], f["location"]) == (g["name"], g["laterality"],
+                                                           g["location"])
+    assert "grid.png" not in files  # one image: the patient, not four others
+
+
+async def test_slack_series_refuses_unknown_requests(slack: SlackHarness) -> None:  # noqa: F811
+    first = await slack.finished_job()
+    await slack.command("/imagine-med-series", f"{first} make it purple")
+    await slack.settle("chat.postEphemeral")
+    assert "CT of this patient" in slack.mock.of("chat.postEphemeral")[-1].params["text"]

@@ -126,3 +126,14 @@ def test_dicom_zip_holds_one_synthetic_study_per_case(cases, tmp_path):
                 names = {s.SegmentLabel for s in seg.SegmentSequence}
                 assert {f["name"] for f in case.findings} <= names
         assert len(studies) == len(cases)
+
+
+def test_cli_export_writes_all_three(tiny_set, tmp_path):  # noqa: F811
+    from imagine_med.cli import main
+
+    out = [tmp_path / "d.pptx", tmp_path / "h.pdf", tmp_path / "s.zip"]
+    code = main(["export", str(tiny_set), "--pptx", str(out[0]), "--pdf", str(out[1]),
+                 "--dicom-zip", str(out[2])])
+    assert code == 0 and all(p.stat().st_size > 0 for p in out)
+    assert main(["export", str(tiny_set)]) == 2  # nothing asked for
+    assert main(["export", str(tmp_path / "nothing-here"), "--pdf", str(out[1])]) == 2

@@ -138,3 +138,13 @@ def test_targets_parse():
         "stow", "https://pacs.example:8443/dicom-web", "u", "p@ss")
     c = pacs.parse_target("dicom://ORTHANC@10.0.0.5:4242")
     assert (c.kind, c.called_ae, c.host, c.port) == ("cstore", "ORTHANC", "10.0.0.5", 4242)
+
+
+def test_cli_pacs_sends_a_case_folder(orthanc, tiny_set, capsys):  # noqa: F811
+    from imagine_med.cli import main
+
+    folder = tiny_set / "cases" / "case-0002"
+    code = main(["pacs", str(folder), "--to", f"dicom://{AE_TITLE}@127.0.0.1:{orthanc['dicom']}"])
+    assert code == 0
+    assert "sent, 0 failed" in capsys.readouterr().out
+    assert main(["pacs", str(folder), "--to", "gopher://x"]) == 2

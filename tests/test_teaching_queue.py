@@ -57,3 +57,29 @@ def test_bad_caseset_is_refused_before_anything_is_queued(qenv):
     with pytest.raises(CaseSetError):
         submit_caseset(jq, CaseSetRequest("PA chest x-ray", ("dragon scales",), 2), who("t"))
     assert jq.user_jobs(who("t")) == []
+
+
+def test_finished_jobs_export_as_cases(qenv, queue_workers, tmp_path):
+    """What a course collection holds (job id, variant) exports like a case set: the slide
+    shows that job's posted variant, byte for byte."""
+    from pptx import Presentation
+
+    from imagine_med.prompt import parse_one
+    from imagine_med.teaching.cases import cases_from_jobs
+    from imagine_med.teaching.export import export_dicom_zip, export_pptx
+
+    jq = qenv.queue()
+    spec = parse_one("PA chest x-ray with left pleural effusion --size 128 --seed 3")
+    (ref,) = jq.submit([spec], who("teacher"))
+    queue_workers.start(1, test_engine=False, IMAGINE_MED_RENDER_PROCESSES="1")
+    wait_for(lambda: (i := jq.status(ref.id)) and i.status == "done", timeout=120,
+             what="the imagine job")
+    cases = cases_from_jobs(jq, [(ref.id, 2)])
+    deck = Presentation(str(export_pptx(cases, tmp_path / "deck.pptx")))
+    slides = list(deck.slides)
+    assert len(slides) == 3
+    (pic,) = [s for s in slides[1].shapes if s.shape_type == 13]
+    assert pic.image.blob == jq.files(ref.id)["variant-2.png"].read_bytes()
+    assert "pleural effusion" in slides[2].notes_slide.notes_text_frame.text
+    with zipfile.ZipFile(export_dicom_zip(cases, tmp_path / "s.zip")) as z:
+        assert f"{ref.id}/variant-2.dcm" in z.namelist()

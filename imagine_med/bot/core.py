@@ -49,6 +49,7 @@ MAX_VERIFY_BYTES = 25 * 2**20
 KIND_WORDS = {
     "imagine": "", "upscale": "Upscale", "variation": "Variations", "reroll": "Reroll",
     "refine": "Refine", "dicom": "DICOM export", "caseset": "Case set",
+    "series": "Same patient",
 }
 
 
@@ -227,6 +228,43 @@ class BotCore:
         if screened.decision == "block" or not jobs:
             return Outcome.error(text.blocked(screened.reason))
         return Outcome(replies=[self.status_reply(j) for j in jobs], jobs=jobs)
+
+    # ---- /imagine-med-series -------------------------------------------------------------
+
+    async def series(self, who: Who, job_id: str, request: str, variant: int = 1,
+                     target: dict[str, Any] | None = None) -> Outcome:
+        """`/imagine-med-series`: the patient of a finished job's variant again, in another
+        study ("CT of this patient") or later ("follow-up at 6 weeks", "after treatment"), as
+        one image (teaching.series). Like U/V it follows a screened job, and what is stored
+        is the canonical study, never the typed words, so it is not screened again."""
+        from imagine_med.teaching.series import SeriesError, step_from_case
+
+        if not self.allowed(who):
+            return Outcome.error(text.NOT_ALLOWED_HERE)
+        job_id = job_id.strip().strip("`")
+        refused = await self.throttled(who)
+        if refused is not None:
+            return refused
+        job = await self._io(self.jobs.get, job_id) if job_id else None
+        if job is None or not job.same_team(who):
+            return Outcome.error(text.no_job(job_id or "?"))
+        if not (job.owned_by(who) or job.channel == who.channel_id):
+            return Outcome.error(text.SHOW_ELSEWHERE.format(job=job.id))
+        doc = case_doc(job.files) if job.state == "done" else None
+        if doc is None:
+            return Outcome.error(f"Job {job.id} has no finished case to follow yet.")
+        try:
+            step, block = step_from_case(doc, variant, request)
+        except SeriesError as exc:
+            return Outcome.error(exc.message)
+        refused = await self._unrenderable([step.spec])
+        if refused is not None:
+            return refused
+        who = await self.identify(who)
+        return await self._submit_all(
+            who, [step.spec], kind="series",
+            params={"from_job": job.id, "from_variant": variant, "seed": step.seed,
+                    "series": block}, target=target)
 
     async def _unrenderable(self, specs: list[CaseSpec]) -> Outcome | None:
         """A prompt nothing here can render is refused now, with what is available, rather

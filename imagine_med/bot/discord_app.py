@@ -245,6 +245,20 @@ class DiscordBot:
                 who, lambda: core.caseset(who, request, target=_target(interaction)))
             await self.deliver(interaction, outcome, original_is_status=True)
 
+        @tree.command(name="imagine-med-series",
+                      description="The same patient: another study, or later")
+        @app_commands.describe(
+            job="the job id shown under a result",
+            request="e.g. CT of this patient, follow-up at 6 weeks, after treatment",
+            variant="which variant's patient (1-4, default 1)")
+        async def series(interaction: discord.Interaction[Any], job: str, request: str,
+                         variant: int = 1) -> None:
+            await interaction.response.defer(thinking=True)
+            who = self.who(interaction)
+            outcome = await core.guarded(who, lambda: core.series(
+                who, job, request, variant, target=_target(interaction)))
+            await self.deliver(interaction, outcome, original_is_status=True)
+
         @tree.command(name="imagine-med-help", description="What imagine-med can render")
         async def help_(interaction: discord.Interaction[Any]) -> None:
             await interaction.response.defer(ephemeral=True, thinking=True)

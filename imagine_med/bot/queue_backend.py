@@ -150,7 +150,7 @@ class QueueJobs:
                     spec=specs[0] if kind == "refine" else None,
                 )
             else:
-                refs = self.queue.submit(list(specs), req, kind=kind)
+                refs = self.queue.submit(list(specs), req, kind=kind, params=p or None)
         except QueueError as exc:
             raise JobRefused(exc.message) from exc
         return self._views(refs)

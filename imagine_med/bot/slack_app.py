@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
 COMMANDS = ("/imagine-med", "/imagine-med-help", "/imagine-med-show", "/imagine-med-info",
-            "/imagine-med-settings", "/imagine-med-verify", "/imagine-med-set")
+            "/imagine-med-settings", "/imagine-med-verify", "/imagine-med-set",
+            "/imagine-med-series")
 SETTING_KEYS = {"modality": "modality", "size": "size", "answer_key": "answer_key_auto",
                 "answer_key_auto": "answer_key_auto", "dm": "dm_results",
                 "dm_results": "dm_results"}
@@ -72,6 +73,7 @@ class SlackBot:
         a.command("/imagine-med-settings")(self._cmd_settings)
         a.command("/imagine-med-verify")(self._cmd_verify)
         a.command("/imagine-med-set")(self._cmd_set)
+        a.command("/imagine-med-series")(self._cmd_series)
         a.action(re.compile(f"^{ids.PATTERN}$"))(self._on_button)
         a.view(re.compile(f"^{ids.PATTERN}$"))(self._on_form)
 
@@ -123,6 +125,17 @@ class SlackBot:
         who = self._who(body)
         outcome = await self.core.guarded(
             who, lambda: self.core.caseset(who, body.get("text", ""), target=_target(body)))
+        await self.deliver(who, outcome, body)
+
+    async def _cmd_series(self, ack: Any, body: dict[str, Any]) -> None:
+        """`/imagine-med-series JOB[:VARIANT] CT of this patient` (or `follow-up at 6 weeks`)"""
+        await ack()
+        who = self._who(body)
+        ref, _, request = body.get("text", "").strip().partition(" ")
+        job_id, _, variant = ref.replace("job:", "").partition(":")
+        index = int(variant) if variant.isdigit() else 1
+        outcome = await self.core.guarded(who, lambda: self.core.series(
+            who, job_id, request, index, target=_target(body)))
         await self.deliver(who, outcome, body)
 
     async def _cmd_help(self, ack: Any, body: dict[str, Any]) -> None:

@@ -49,6 +49,8 @@ def load_cases(sources: list[str]) -> list[Any]:
             cases += cases_from_caseset(path)
         elif (path / "case.json").is_file():
             cases.append(case_from_folder(path, title=f"Case {len(cases) + 1}"))
+        elif "/" in src or path.exists():  # a path (job ids have no slash)
+            raise FileNotFoundError(f"{src} has no manifest.json (case set) or case.json")
         else:
             from imagine_med.queue.api import JobQueue
 
@@ -65,6 +67,7 @@ def load_cases(sources: list[str]) -> list[Any]:
 
 def run_export(args: argparse.Namespace) -> int:
     from imagine_med.commands.exitcodes import Exit
+    from imagine_med.errors import UserError
     from imagine_med.teaching import export
 
     if not (args.pptx or args.pdf or args.dicom_zip):
@@ -75,6 +78,9 @@ def run_export(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return Exit.USAGE
+    except UserError as exc:  # the queue unreachable, a job without files
+        print(f"error: {exc.message}", file=sys.stderr)
+        return Exit.REFUSED
     title = args.title or export.TITLE
     if args.pptx:
         print(export.export_pptx(cases, args.pptx, title))
@@ -89,6 +95,7 @@ def run_pacs(args: argparse.Namespace) -> int:
     import tempfile
 
     from imagine_med.commands.exitcodes import Exit
+    from imagine_med.errors import UserError
     from imagine_med.teaching import pacs
     from imagine_med.teaching.export import dicom_files
 
@@ -101,6 +108,9 @@ def run_pacs(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return Exit.USAGE
+    except UserError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return Exit.REFUSED
     with tempfile.TemporaryDirectory(prefix="imagine-med-pacs-") as tmp:
         try:
             report = pacs.send(dicom_files(cases, tmp), target, args.calling_ae)

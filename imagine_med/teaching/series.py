@@ -144,12 +144,24 @@ def other_modality(prev: CaseSpec, seed: int, shown: list[dict[str, Any]],
         "plane": asked.plane if asked.plane or not same_modality else prev.plane,
         "sequence": asked.sequence if asked.sequence or not same_modality else prev.sequence,
         "window": asked.window, "level": asked.level, "seed": seed,
-        "findings": pinned_findings(prev, shown), "prompt": f"{words} of the same patient",
+        # the canonical study, not the user's words: nothing typed is stored unscreened
+        "findings": pinned_findings(prev, shown),
+        "prompt": study_words(asked, asked.region or prev.region) + " of the same patient",
         **_patient(prev, tags),
     }
     if asked.modality == "xray" and prev.modality != "xray" and not asked.view:
         update["view"] = "pa"
     return Step(prev.model_copy(update=update), seed, "same patient")
+
+
+def study_words(spec: CaseSpec, region: str | None) -> str:
+    """"axial CT chest", "PA X-ray chest", "T1c MRI brain": the study in canonical words."""
+    from imagine_med.engine.registry import MODALITY_NAMES
+
+    view = spec.view.upper() if spec.view in ("pa", "ap") else spec.view
+    seq = spec.sequence.upper() if spec.sequence else None
+    bits = (view, spec.plane, seq, MODALITY_NAMES.get(spec.modality, spec.modality), region)
+    return " ".join(b for b in bits if b)
 
 
 def _grade(f: Finding, steps: float) -> Finding | None:
@@ -266,3 +278,21 @@ def render_series(first_prompt: str, requests: list[str], out_dir: Any, seed: in
     (out / "series.json").write_text(json.dumps({"series_id": series_id, "steps": blocks},
                                                 indent=2) + "\n")
     return blocks
+
+
+def step_from_case(doc: dict[str, Any], variant: int, text: str) -> tuple[Step, dict[str, Any]]:
+    """The next step after a written case (its case.json, one variant) and the `series`
+    block it will carry: the series id and step number continue the case's own series, or
+    start one at this case (its provenance id)."""
+    from imagine_med.prompt.spec import CaseSpec
+
+    entries = {int(e["index"]): e for e in doc.get("variants") or []}
+    if variant not in entries:
+        raise SeriesError(f"This job has no variant {variant}.")
+    e = entries[variant]
+    prev = CaseSpec.model_validate(doc["spec"])
+    step = next_step(prev, int(e["seed"]), list(e.get("findings") or []),
+                     dict(e.get("tags") or {}), text)
+    before = doc.get("series") or {}
+    series_id = before.get("series_id") or (doc.get("provenance") or {}).get("job_id") or ""
+    return step, step.series_block(series_id, int(before.get("step") or 1) + 1)
