@@ -83,3 +83,21 @@ def test_finished_jobs_export_as_cases(qenv, queue_workers, tmp_path):
     assert "pleural effusion" in slides[2].notes_slide.notes_text_frame.text
     with zipfile.ZipFile(export_dicom_zip(cases, tmp_path / "s.zip")) as z:
         assert f"{ref.id}/variant-2.dcm" in z.namelist()
+
+    # the same job saved in a course collection, exported by name from the command line
+    import subprocess
+    import sys
+
+    from imagine_med.teaching.library import CaseFacts, Library, Member
+
+    Library(qenv.database_url).save(
+        Member("slack", "T9", "UT", instructor=True), "week-1", ref.id,
+        CaseFacts("xray", "chest", ("pleural_effusion",), "left effusion"))
+    out = subprocess.run(
+        [sys.executable, "-m", "imagine_med.cli", "export", "--collection", "week-1",
+         "--platform", "slack", "--team", "T9", "--pdf", str(tmp_path / "w1.pdf")],
+        env=qenv.env(), capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    import pypdf
+
+    assert len(pypdf.PdfReader(str(tmp_path / "w1.pdf")).pages) == 3

@@ -15,15 +15,17 @@ from typing import Any
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     e = sub.add_parser("export", help="cases to a PowerPoint deck, a PDF handout or DICOM ZIP")
-    e.add_argument("sources", nargs="+", metavar="SOURCE",
+    e.add_argument("sources", nargs="*", metavar="SOURCE",
                    help="case-set folder, case folder, or JOB[:VARIANT]")
+    _collection_options(e)
     e.add_argument("--pptx", type=Path, help="write a deck (question slide, answer slide)")
     e.add_argument("--pdf", type=Path, help="write a handout (answers at the back)")
     e.add_argument("--dicom-zip", type=Path, help="write a ZIP of DICOM studies")
     e.add_argument("--title", default=None, help="deck/handout title")
     e.set_defaults(func=run_export)
     p = sub.add_parser("pacs", help="send cases' DICOM to a PACS (STOW-RS or C-STORE)")
-    p.add_argument("sources", nargs="+", metavar="SOURCE")
+    p.add_argument("sources", nargs="*", metavar="SOURCE")
+    _collection_options(p)
     p.add_argument("--to", required=True, metavar="URL",
                    help="http(s)://host:port/dicom-web or dicom://AE_TITLE@host:port")
     p.add_argument("--calling-ae", default="IMAGINE_MED", help="our AE title (C-STORE)")
@@ -36,6 +38,37 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", type=Path, default=Path("series"))
     s.set_defaults(func=run_series)
+
+
+def _collection_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--collection", metavar="NAME",
+                   help="a course-library collection's items, in saved order (with --platform "
+                        "and --team)")
+    p.add_argument("--platform", choices=("discord", "slack"))
+    p.add_argument("--team", help="Discord guild id or Slack team id of the collection")
+
+
+def collection_jobs(name: str, platform: str | None, team: str | None) -> list[str]:
+    """The job ids of a library collection (teaching.library), oldest item first."""
+    from imagine_med.settings import get_settings
+    from imagine_med.teaching.library import Library, Member
+
+    if not (platform and team):
+        raise FileNotFoundError("--collection needs --platform and --team")
+    library = Library(get_settings().resolved_database_url())
+    items = library.items_of(Member(platform, team, "imagine-med-cli"), name)
+    if not items:
+        raise FileNotFoundError(f"collection {name!r} has no items on {platform} {team}")
+    return [item.job_id for item in items]
+
+
+def _sources(args: argparse.Namespace) -> list[str]:
+    sources = list(args.sources)
+    if args.collection:
+        sources += collection_jobs(args.collection, args.platform, args.team)
+    if not sources:
+        raise FileNotFoundError("give a SOURCE or --collection")
+    return sources
 
 
 def load_cases(sources: list[str]) -> list[Any]:
@@ -74,7 +107,7 @@ def run_export(args: argparse.Namespace) -> int:
         print("error: say what to write: --pptx, --pdf and/or --dicom-zip", file=sys.stderr)
         return Exit.USAGE
     try:
-        cases = load_cases(args.sources)
+        cases = load_cases(_sources(args))
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return Exit.USAGE
@@ -101,7 +134,7 @@ def run_pacs(args: argparse.Namespace) -> int:
 
     try:
         target = pacs.parse_target(args.to)
-        cases = load_cases(args.sources)
+        cases = load_cases(_sources(args))
     except pacs.PacsError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return Exit.USAGE
