@@ -175,3 +175,24 @@ def test_cli_caseset_refuses_unknown_finding_with_usage(tmp_path, capsys):
     assert code == 2
     assert "unicorn horn" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("study, finding, modality", [
+    ("axial CT chest", "RLL consolidation", "ct"),
+    ("axial T2 MRI brain", "left MCA infarct", "mri"),
+    ("ultrasound gallbladder", "gallstones", "us"),
+])
+def test_sets_of_other_modalities_label_their_findings(study, finding, modality, tmp_path):
+    from imagine_med.teaching.caseset import build_caseset
+
+    result = build_caseset(CaseSetRequest(study, (finding,), 2, 0.0, 1, 128), tmp_path)
+    assert len(result.rows) == 2
+    for r in result.rows:
+        assert r["modality"] == modality
+        labels = np.asarray(Image.open(tmp_path / r["labels_image"]))
+        for f in r["findings"]:  # the count includes its parts' labels (air bronchograms)
+            assert f["label_pixels"] >= (labels == f["label_id"]).sum() > 0
+        if r["laterality"] in ("left", "right") and modality in ("ct", "mri"):
+            mask = np.isin(labels, [r["label_id"]])
+            side = "right" if np.nonzero(mask)[1].mean() < 64 else "left"  # axial: R on left
+            assert side == r["laterality"]
