@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import zipfile
 from collections import Counter
@@ -196,3 +197,20 @@ def test_sets_of_other_modalities_label_their_findings(study, finding, modality,
             mask = np.isin(labels, [r["label_id"]])
             side = "right" if np.nonzero(mask)[1].mean() < 64 else "left"  # axial: R on left
             assert side == r["laterality"]
+
+
+def test_cli_caseset_of_the_25_findings_writes_zip_and_manifests(tmp_path):
+    """The issue's command with its 25 findings (one case each here, at 160 px: the bench
+    renders 20 each at 512 px): balanced counts, and every row's finding in its label map."""
+    out = tmp_path / "set"
+    code = main(["caseset", "PA chest x-ray", "--findings", ", ".join(EXAMPLE_CHEST_FINDINGS),
+                 "--per-finding", "1", "--normal", "0.2", "--size", "160", "--out", str(out)])
+    assert code == 0
+    with zipfile.ZipFile(out / "caseset.zip") as z:
+        rows = list(csv.DictReader(io.StringIO(z.read("manifest.csv").decode())))
+        per = Counter(r["finding"] for r in rows)
+        assert per.pop("normal") == 6 and len(per) == 25 and set(per.values()) == {1}
+        for r in rows:
+            labels = np.asarray(Image.open(io.BytesIO(z.read(r["labels_image"]))))
+            if r["finding"] != "normal":
+                assert (labels == int(r["label_id"])).any(), r["finding"]
