@@ -137,3 +137,22 @@ def test_cli_export_writes_all_three(tiny_set, tmp_path):  # noqa: F811
     assert code == 0 and all(p.stat().st_size > 0 for p in out)
     assert main(["export", str(tiny_set)]) == 2  # nothing asked for
     assert main(["export", str(tmp_path / "nothing-here"), "--pdf", str(out[1])]) == 2
+
+
+def test_ct_case_set_exports_dicom_in_hounsfield_units(tmp_path):
+    """A CT set keeps each case's HU beside its PNG, so its DICOM holds CT numbers: the
+    consolidation reads as soft tissue, the aerated lung as air-like, on the case's labels."""
+    from imagine_med.engine.phantom.labels import ANATOMY, FINDINGS
+    from imagine_med.teaching.caseset import build_caseset
+    from imagine_med.teaching.plan import CaseSetRequest
+
+    build_caseset(CaseSetRequest("axial CT chest", ("RLL consolidation",), 1, 0.0, 2, 128),
+                  tmp_path / "ct")
+    (case,) = cases_from_caseset(tmp_path / "ct")
+    with zipfile.ZipFile(export_dicom_zip([case], tmp_path / "ct.zip")) as z:
+        ds = pydicom.dcmread(io.BytesIO(z.read(f"{case.case_id}/variant-1.dcm")))
+    assert ds.Modality == "CT" and ds.SyntheticData == "YES"
+    hu = ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+    labels = np.asarray(Image.open(case.labels))
+    assert np.median(hu[labels == FINDINGS["consolidation"]]) > -100
+    assert np.median(hu[np.isin(labels, [ANATOMY["lung_lul"], ANATOMY["lung_lll"]])]) < -500

@@ -33,6 +33,7 @@ from imagine_med.engine.base import (
     no_progress,
 )
 from imagine_med.engine.registry import check, get_renderer
+from imagine_med.provenance.dicom import write_raw_hu
 from imagine_med.provenance.visible import band_height
 from imagine_med.teaching import coco
 from imagine_med.teaching.plan import NORMAL, CaseSetRequest, PlannedCase, plan_caseset
@@ -88,6 +89,7 @@ def render_planned(case: PlannedCase, out_dir: str, renderer: Any = None) -> dic
                         engine=renderer.engine, engine_version=renderer.version)
     folder = Path(out_dir) / CASES_DIR / case.case_id
     write_case(result, folder)
+    write_raw_hu(result, folder)  # CT HU / MR signal beside the PNG: the DICOM export needs them
     return _row(case, result, v)
 
 
