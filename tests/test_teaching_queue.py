@@ -101,3 +101,24 @@ def test_finished_jobs_export_as_cases(qenv, queue_workers, tmp_path):
     import pypdf
 
     assert len(pypdf.PdfReader(str(tmp_path / "w1.pdf")).pages) == 3
+
+
+def test_a_running_caseset_stops_between_chunks_when_cancelled(qenv, queue_workers):
+    qenv.conf["progress_interval_s"] = 0.0
+    jq = qenv.queue()
+    since = jq.stream_tail("cli")
+    request = CaseSetRequest("PA chest x-ray", ("nodule", "left pneumothorax", "cardiomegaly"),
+                             8, 0.0, 2, 96)  # 24 cases: three chunks
+    ref = submit_caseset(jq, request, who("teacher"))
+    queue_workers.start(1, test_engine=False, IMAGINE_MED_RENDER_PROCESSES="1")
+    wait_for(lambda: any(e.data.get("stage", "").startswith("rendered")
+                         for e in events_since(jq, since) if e.job_id == ref.id),
+             timeout=120, what="the first chunk")
+    assert jq.cancel(ref.id, who("teacher")) in ("cancelling", "cancelled")
+    info = wait_for(lambda: (i := jq.status(ref.id)) and i.status in (
+        "done", "failed", "cancelled") and i, timeout=60, what="the cancel")
+    assert info.status == "cancelled"
+    stages = [e.data.get("stage", "") for e in events_since(jq, since)
+              if e.job_id == ref.id and e.type == "progress"]
+    assert "rendered 24/24" not in stages and "zip" not in stages
+    assert jq.files(ref.id) == {}
