@@ -214,3 +214,16 @@ def test_cli_caseset_of_the_25_findings_writes_zip_and_manifests(tmp_path):
             labels = np.asarray(Image.open(io.BytesIO(z.read(r["labels_image"]))))
             if r["finding"] != "normal":
                 assert (labels == int(r["label_id"])).any(), r["finding"]
+
+
+def test_cli_caseset_refuses_an_engine_not_configured_here(tmp_path, capsys, monkeypatch):
+    from imagine_med.settings import get_settings
+
+    monkeypatch.delenv("IMAGINE_MED_DIFFUSION_MODEL", raising=False)
+    get_settings.cache_clear()
+    code = main(["caseset", "PA chest x-ray --engine diffusion", "--findings", "nodule",
+                 "--per-finding", "1", "--out", str(tmp_path / "x")])
+    get_settings.cache_clear()
+    assert code == 7  # Exit.UNAVAILABLE, before anything rendered
+    assert "available" in capsys.readouterr().err
+    assert not (tmp_path / "x" / "cases").exists()

@@ -259,14 +259,20 @@ def zip_set(out: Path) -> Path:
     return target
 
 
+def check_renderable(planned: list[PlannedCase]) -> None:
+    """Raise registry.Unavailable (naming what is available) when a planned spec is not
+    rendered here: before rendering, or before queueing."""
+    for spec in {c.spec.model_copy(update={"seed": None, "sex": None, "age": None,
+                                           "prompt": ""}) for c in planned}:
+        check(spec)
+
+
 def build_caseset(request: CaseSetRequest, out_dir: Path | str,
                   progress: ProgressFn = no_progress) -> CaseSetResult:
     """Plan, check every spec is renderable here, render, write the tables and the ZIP."""
     t0 = time.monotonic()
     planned = plan_caseset(request)
-    for spec in {c.spec.model_copy(update={"seed": None, "sex": None, "age": None,
-                                           "prompt": ""}) for c in planned}:
-        check(spec)
+    check_renderable(planned)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     progress(0.0, "planned")

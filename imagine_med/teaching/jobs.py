@@ -28,12 +28,10 @@ SIDE_FILES = ("manifest.csv", "summary.md", "summary.csv", "coco.json", "answer_
 def checked(request: CaseSetRequest) -> tuple[CaseSpec, int]:
     """The set's study spec (what the job row shows) and its size; raises CaseSetError or
     registry.Unavailable for a request that cannot be made, before it is queued."""
-    from imagine_med.engine.registry import check
+    from imagine_med.teaching.caseset import check_renderable
 
     planned = plan_caseset(request)
-    for spec in {c.spec.model_copy(update={"seed": None, "sex": None, "age": None,
-                                           "prompt": ""}) for c in planned}:
-        check(spec)
+    check_renderable(planned)
     study = planned[0].spec.model_copy(update={"findings": (), "seed": request.seed,
                                               "sex": None, "age": None,
                                               "prompt": request.prompt})

@@ -81,8 +81,9 @@ class PlannedCase:
 def finding_spec(base: str, phrase: str) -> CaseSpec:
     """The spec of `base` showing `phrase`, refusing a phrase the parser does not read as a
     finding (an unknown word would otherwise give a silently normal case)."""
+    words, dashes, flags = base.partition(" --")  # the finding before any flags
     try:
-        spec = parse_one(f"{base} with {phrase}")
+        spec = parse_one(f"{words} with {phrase}{dashes}{flags}")
     except PromptError as exc:
         raise CaseSetError(f"Finding '{phrase}': {exc.message}") from None
     if not spec.findings or spec.unparsed:
