@@ -148,3 +148,19 @@ def test_cli_pacs_sends_a_case_folder(orthanc, tiny_set, capsys):  # noqa: F811
     assert code == 0
     assert "sent, 0 failed" in capsys.readouterr().out
     assert main(["pacs", str(folder), "--to", "gopher://x"]) == 2
+
+
+def test_cli_pacs_target_from_the_settings(orthanc, tiny_set, capsys, monkeypatch):  # noqa: F811
+    from imagine_med.cli import main
+    from imagine_med.settings import get_settings
+
+    monkeypatch.setenv("IMAGINE_MED_PACS_URL", orthanc["dicomweb"])
+    get_settings.cache_clear()
+    try:
+        assert main(["pacs", str(tiny_set / "cases" / "case-0003")]) == 0
+        assert "DICOMweb" in capsys.readouterr().out
+        monkeypatch.delenv("IMAGINE_MED_PACS_URL")
+        get_settings.cache_clear()
+        assert main(["pacs", str(tiny_set / "cases" / "case-0003")]) == 2
+    finally:
+        get_settings.cache_clear()

@@ -26,9 +26,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("pacs", help="send cases' DICOM to a PACS (STOW-RS or C-STORE)")
     p.add_argument("sources", nargs="*", metavar="SOURCE")
     _collection_options(p)
-    p.add_argument("--to", required=True, metavar="URL",
-                   help="http(s)://host:port/dicom-web or dicom://AE_TITLE@host:port")
-    p.add_argument("--calling-ae", default="IMAGINE_MED", help="our AE title (C-STORE)")
+    p.add_argument("--to", metavar="URL",
+                   help="http(s)://host:port/dicom-web or dicom://AE_TITLE@host:port "
+                        "(default: IMAGINE_MED_PACS_URL)")
+    p.add_argument("--calling-ae", default=None,
+                   help="our AE title for C-STORE (default: IMAGINE_MED_PACS_CALLING_AE)")
     p.set_defaults(func=run_pacs)
     s = sub.add_parser("series", help="the same patient: another study, or a follow-up")
     s.add_argument("prompt", help="the first study, e.g. 'PA chest x-ray with RLL consolidation'")
@@ -129,11 +131,17 @@ def run_pacs(args: argparse.Namespace) -> int:
 
     from imagine_med.commands.exitcodes import Exit
     from imagine_med.errors import UserError
+    from imagine_med.settings import get_settings
     from imagine_med.teaching import pacs
     from imagine_med.teaching.export import dicom_files
 
+    settings = get_settings()
+    to = args.to or (settings.pacs_url.get_secret_value() if settings.pacs_url else "")
+    if not to:
+        print("error: say where to send: --to URL, or set IMAGINE_MED_PACS_URL", file=sys.stderr)
+        return Exit.USAGE
     try:
-        target = pacs.parse_target(args.to)
+        target = pacs.parse_target(to)
         cases = load_cases(_sources(args))
     except pacs.PacsError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
@@ -146,7 +154,8 @@ def run_pacs(args: argparse.Namespace) -> int:
         return Exit.REFUSED
     with tempfile.TemporaryDirectory(prefix="imagine-med-pacs-") as tmp:
         try:
-            report = pacs.send(dicom_files(cases, tmp), target, args.calling_ae)
+            report = pacs.send(dicom_files(cases, tmp), target,
+                               args.calling_ae or settings.pacs_calling_ae)
         except pacs.PacsError as exc:
             print(f"error: {exc.message}", file=sys.stderr)
             return Exit.REFUSED
