@@ -37,6 +37,10 @@ COMMANDS: dict[str, str] = {
     "discord": "imagine_med.commands.bots",
     "slack": "imagine_med.commands.bots",
     "library": "imagine_med.commands.library",
+    "caseset": "imagine_med.commands.caseset",
+    "export": "imagine_med.commands.teach",
+    "pacs": "imagine_med.commands.teach",
+    "series": "imagine_med.commands.teach",
 }
 
 

@@ -185,8 +185,10 @@ class JobQueue:
         params: dict[str, Any] | None = None,
         hold: bool = False,
         prompt: str | None = None,
+        timeout_s: int | None = None,
     ) -> list[JobRef]:
-        """Queue one job per spec; all or nothing. `hold=True` parks them for moderation."""
+        """Queue one job per spec; all or nothing. `hold=True` parks them for moderation;
+        `timeout_s` replaces the queue's time limit for these jobs (a case set's)."""
         if isinstance(specs, CaseSpec):
             specs = [specs]
         specs = [s if isinstance(s, CaseSpec) else CaseSpec.model_validate(s) for s in specs]
@@ -220,7 +222,8 @@ class JobQueue:
                     "engine": spec.engine,
                     "group_id": group_id, "group_index": str(i), "group_size": str(n),
                     "tries": "0", "max_tries": str(self.conf.max_tries),
-                    "timeout": str(self.conf.job_timeout_s), "created_at": repr(now),
+                    "timeout": str(timeout_s or self.conf.job_timeout_s),
+                    "created_at": repr(now),
                     "status": "held" if hold else "queued",
                 }
             )
