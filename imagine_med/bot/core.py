@@ -117,8 +117,8 @@ class BotCore:
         if self.limiter is None:
             return None
         c, lim = self.config, self.limiter
-        person = lim.bucket(f"user:{who.platform}:{who.team_id or '-'}:{who.user_id}",
-                            c.rate_user)
+        platform, team, user = who.limit_as or (who.platform, who.team_id, who.user_id)
+        person = lim.bucket(f"user:{platform}:{team or '-'}:{user}", c.rate_user)
         channel = lim.bucket(f"channel:{who.platform}:{who.team_id or '-'}:{who.channel_id}",
                              c.rate_channel)
         wait = await self._io(lim.take, [person, channel])

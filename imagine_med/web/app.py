@@ -1,0 +1,133 @@
+"""The aiohttp application: who is signed in, the pages, and the shared plumbing.
+
+`WebApp` holds the same `BotCore` the chat adapters use (so a web prompt is parsed, screened,
+queued and rendered exactly like a chat one), the moderation service for the dashboard, and
+the accounts. Routes live in `auth`, `play`, `viewer` and `mod`; this module builds the app."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from imagine_med.bot.access import granted
+from imagine_med.bot.core import BotCore
+from imagine_med.bot.jobs import JobView, Who
+from imagine_med.web.accounts import AccountStore
+from imagine_med.web.config import WebConfig
+from imagine_med.web.security import SessionCodec, csrf_token, make_middlewares, session_of
+
+HERE = Path(__file__).parent
+APP_KEY = web.AppKey("imagine_med_web", object)
+PRIVATE_FILE_TTL_S = 3600
+
+
+@dataclass(frozen=True)
+class User:
+    """The signed-in person: their account key, the `Who` their jobs are filed under, and
+    whether they moderate."""
+
+    key: str
+    name: str
+    provider: str
+    who: Who
+    moderator: bool
+
+
+class WebApp:
+    def __init__(self, core: BotCore, moderation: Any | None, accounts: AccountStore,
+                 config: WebConfig, secret: bytes) -> None:
+        self.core = core
+        self.moderation = moderation
+        self.accounts = accounts
+        self.config = config
+        self.codec = SessionCodec(secret, config.session_max_age_s)
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(HERE / "templates"),
+            autoescape=jinja2.select_autoescape(default=True), trim_blocks=True,
+            lstrip_blocks=True)
+        # files made for one person (answer-key overlays): token -> (account, path, expiry)
+        self._private: dict[str, tuple[str, Path, float]] = {}
+
+    # ---- identity ----------------------------------------------------------------------
+
+    async def user(self, request: web.Request) -> User | None:
+        s = session_of(request)
+        key = s.get("account")
+        if not isinstance(key, str):
+            return None
+        provider = key.split(":", 1)[0]
+        if provider == "local":
+            name = key.split(":", 1)[1]
+            who = Who(platform="web", user_id=name, channel_id="web", team_id="local",
+                      user_name=name)
+            return User(key, name, provider, who,
+                        name in self.config.local_moderator_names())
+        platform, team, user = key.split(":", 2)
+        name = str(s.get("name") or user)
+        roles = tuple(s.get("roles") or ())
+        chat = Who(platform=platform, user_id=user, channel_id="web",
+                   team_id=None if team == "-" else team, roles=roles)
+        moderator = await granted(self.core.config.moderators, chat, None)
+        who = Who(platform="web", user_id=user, channel_id="web", team_id=f"{platform}:{team}",
+                  user_name=name, limit_as=(platform, None if team == "-" else team, user))
+        return User(key, name, provider, who, moderator)
+
+    async def require(self, request: web.Request) -> User:
+        user = await self.user(request)
+        if user is None:
+            if request.path.startswith("/api/"):
+                raise web.HTTPUnauthorized(text="Sign in first.")
+            raise web.HTTPFound(f"/login?next={request.path_qs}"
+                                if request.path_qs.startswith("/") else "/login")
+        return user
+
+    async def require_moderator(self, request: web.Request) -> User:
+        user = await self.require(request)
+        if not user.moderator:
+            raise web.HTTPForbidden(
+                text="Moderators only: your account has no moderator grant.")
+        return user
+
+    def may_see(self, user: User, job: JobView) -> bool:
+        return (job.platform == "web" and job.owned_by(user.who)) or user.moderator
+
+    # ---- pages and files ---------------------------------------------------------------
+
+    def page(self, request: web.Request, template: str, user: User | None,
+             status: int = 200, **context: Any) -> web.Response:
+        body = self.env.get_template(template).render(
+            user=user, csrf=csrf_token(request), path=request.path, **context)
+        return web.Response(text=body, content_type="text/html", status=status)
+
+    def private_url(self, user: User, path: Path) -> str:
+        now = time.time()
+        self._private = {k: v for k, v in self._private.items() if v[2] > now}
+        token = secrets.token_urlsafe(16)
+        self._private[token] = (user.key, path, now + PRIVATE_FILE_TTL_S)
+        return f"/private/{token}"
+
+    def private_file(self, user: User, token: str) -> Path | None:
+        entry = self._private.get(token)
+        if entry is None or entry[0] != user.key or entry[2] < time.time():
+            return None
+        return entry[1]
+
+
+def create_app(webapp: WebApp) -> web.Application:
+    from imagine_med.web import auth, mod, play, viewer
+
+    app = web.Application(middlewares=make_middlewares(webapp.codec, webapp.config.cookie_secure),
+                          client_max_size=4 * 2**20)
+    app[APP_KEY] = webapp
+    routes = web.RouteTableDef()
+    for module in (auth, play, viewer, mod):
+        module.add_routes(routes, webapp)
+    app.add_routes(routes)
+    app.router.add_static("/static/", HERE / "static", append_version=True)
+    return app
