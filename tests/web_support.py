@@ -4,6 +4,7 @@ fresh SQLite store; and the system's Chromium for Playwright (never a downloaded
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -91,10 +92,8 @@ class WebStack:
     def account(self, name: str, password: str = "correct horse battery") -> None:
         from imagine_med.web.accounts import AccountError, AccountStore
 
-        try:
+        with contextlib.suppress(AccountError):  # made by an earlier test of the session
             AccountStore(self.database_url).create_local(name, password)
-        except AccountError:
-            pass  # made by an earlier test of the session
 
     def stop(self) -> None:
         for proc in self.procs.values():

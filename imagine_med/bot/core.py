@@ -67,6 +67,7 @@ class Outcome:
     moderation: list[Reply] = field(default_factory=list)
     jobs: list[JobView] = field(default_factory=list)
     moderation_channel: str | None = None
+    case_id: str | None = None  # moderation's case of a held or refused prompt (appeals)
 
     @classmethod
     def error(cls, message: str) -> Outcome:
@@ -223,10 +224,13 @@ class BotCore:
         except JobRefused as exc:
             return Outcome.error(exc.message)
         if screened.decision == "block":
-            return Outcome.error(text.blocked(screened.reason))
+            refused = Outcome.error(text.blocked(screened.reason))
+            refused.case_id = screened.case_id
+            return refused
         if screened.decision != "hold":
             return Outcome(replies=[self.status_reply(j) for j in jobs], jobs=jobs)
         held = Outcome.error(text.held(screened.reason))
+        held.case_id = screened.case_id
         for job in jobs:
             # no public status message: results of an approved job are posted anew
             await self.remember_target(job.id, who.platform, {"held": True})

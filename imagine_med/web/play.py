@@ -93,6 +93,7 @@ def add_routes(routes: web.RouteTableDef, app: WebApp) -> None:
             "replies": [render.reply(r, file_url(user)) for r in outcome.replies],
             "form": render.form(outcome.form) if outcome.form else None,
             "jobs": [job_json(user, j) for j in outcome.jobs],
+            "case": outcome.case_id,
         }
 
     async def body(request: web.Request) -> dict[str, Any]:

@@ -89,6 +89,22 @@
     }
     for (const j of out.jobs || []) follow(j);
     if (out.form) showForm(out.form, card);
+    if (out.case) appealForm(out.case);
+  }
+
+  function appealForm(caseId) {
+    // A held or refused prompt can be appealed: the moderators see it in their queue.
+    const id = "appeal-" + caseId;
+    const box = el("form", {class: "card appeal", "aria-label": "Appeal"},
+      el("label", {for: id, text: `Appeal (case ${caseId}): why this prompt is fine for teaching`}),
+      el("textarea", {id, name: "text", rows: 2, maxlength: 1000}),
+      el("button", {type: "submit", text: "Send appeal"}));
+    box.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const res = await post("/api/appeal", {case: caseId, text: box.elements.text.value});
+      box.replaceChildren(el("p", {class: res.error ? "error" : "ok", role: "status", text: res.error || res.message}));
+    });
+    messages.prepend(box);
   }
 
   function card(job) {

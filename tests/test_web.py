@@ -1,0 +1,374 @@
+"""The web app in a real browser (Playwright driving Debian's Chromium) against a real stack:
+`imagine-med web` and a phantom worker as processes, the test Redis, a SQLite store.
+
+One stack and one browser for the module; each test opens its own context (cookies). What is
+asserted is measured on the page: the preview's words, the progress seen while rendering, the
+images' decoded sizes, the canvas pixels of the CT stack, the audit rows on the dashboard.
+Screenshots go to docs/web/ so the pages can be seen in the repository."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web_support import CHROMIUM_ARGS, MODERATOR, WebStack, chromium, start_stack
+
+from imagine_med.grid import gutter_px
+
+SHOTS = Path(__file__).resolve().parents[1] / "docs" / "web"
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebStack]:
+    s = start_stack(tmp_path_factory.mktemp("web"), redis_url)
+    s.account("alice")
+    s.account("bob")
+    s.account(MODERATOR)
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(stack: WebStack) -> Iterator[Any]:
+    exe = chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def signed_in(browser: Any, stack: WebStack, name: str, **ctx: Any) -> Any:
+    context = browser.new_context(base_url=stack.url, **ctx)
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    page.goto("/login")
+    page.fill("#login-user", name)
+    page.fill("#login-pass", PASSWORD)
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_url(stack.url + "/")
+    return page
+
+
+def shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=True)
+
+
+def record_states(page: Any) -> None:
+    """Keep every text the job cards' status lines show (progress can pass quickly)."""
+    page.evaluate("""() => {
+      window.__states = [];
+      new MutationObserver(() => {
+        for (const s of document.querySelectorAll('.job .state'))
+          window.__states.push(s.textContent);
+      }).observe(document.getElementById('jobs'),
+                 {subtree: true, childList: true, characterData: true});
+    }""")
+
+
+def submit(page: Any, prompt: str, size: str = "256") -> Any:
+    page.fill("#prompt", prompt)
+    page.select_option("#f-size", size)
+    page.click("#submit")
+    first = page.locator(".job").first
+    first.wait_for()
+    return page.locator(f"#job-{first.get_attribute('data-job')}")  # later cards go above
+
+
+def wait_done(card: Any) -> None:
+    card.locator("img.grid").wait_for(timeout=120_000)
+    assert card.get_attribute("data-state") == "done"
+
+
+def natural_width(page: Any, locator: Any) -> int:
+    locator.wait_for()
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0",
+                           arg=locator.element_handle())
+    return int(locator.evaluate("(img) => img.naturalWidth"))
+
+
+def test_prompt_preview_submit_progress_grid_upscale_and_answer_key(browser: Any,
+                                                                    stack: WebStack) -> None:
+    page = signed_in(browser, stack, "alice")
+    page.fill("#prompt", "PA chest x-ray, left pleural effusion, purple elephant")
+    preview = page.locator("#preview")
+    preview.get_by_text("pleural effusion (left)").wait_for()
+    assert "Interpreted as: PA chest X-ray" in preview.inner_text()
+    ignored = preview.locator(".ignored").inner_text()
+    assert "purple" in ignored and "elephant" in ignored
+    page.select_option("#f-size", "256")
+    preview.get_by_text("256x256").wait_for()  # the size control reaches the parser too
+    shot(page, "playground-preview.png")
+
+    record_states(page)
+    page.click("#submit")
+    first = page.locator(".job").first
+    first.wait_for()
+    card = page.locator(f"#job-{first.get_attribute('data-job')}")
+    wait_done(card)
+    states = page.evaluate("window.__states")
+    running = [s for s in states if s.startswith("Running:")]
+    percents = {int(m) for s in running for m in re.findall(r"(\d+)%", s)}
+    assert any(0 < p < 100 for p in percents), states  # progress was shown while rendering
+    grid = card.locator("img.grid")
+    assert natural_width(page, grid) == 2 * 256 + gutter_px(256)  # 2x2 tiles of 256 px
+    assert grid.get_attribute("alt").startswith("Synthetic teaching image (not a real patient)")
+    labels = [b.inner_text() for b in card.locator(".buttons button").all()]
+    assert labels[:8] == ["U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4"]
+    assert {"Reroll", "Refine", "Answer key", "DICOM"} <= set(labels)
+    shot(page, "playground-grid.png")
+
+    card.get_by_role("button", name="U2", exact=True).click()
+    upscale = page.locator(".job", has=page.locator(".kind", has_text="upscale")).first
+    wait_done(upscale)
+    assert natural_width(page, upscale.locator("img.grid")) == 512  # variant 2 at 2x
+
+    card.get_by_role("button", name="Answer key", exact=True).click()
+    key = card.locator(".notes .reply").first
+    key.wait_for()
+    assert "Answer key for this case" in key.inner_text()
+    assert "effusion" in key.inner_text().lower()
+    overlay = key.locator("img.attachment")
+    assert natural_width(page, overlay) == 512  # the four variants' label overlays, tiled
+    shot(page, "playground-answer-key.png")
+    page.context.close()
+
+
+def test_ct_stack_scrolls_and_windows_with_answer_key_outlines(browser: Any,
+                                                                stack: WebStack) -> None:
+    page = signed_in(browser, stack, "alice")
+    card = submit(page, "chest CT, axial at the carina, right upper lobe spiculated mass, "
+                        "lung window")
+    wait_done(card)
+    card.locator(".viewers a", has_text="variant 1").click()
+    page.wait_for_url(re.compile(r"/case/[0-9a-f]+/1$"))
+
+    page.click("#key-toggle")
+    page.wait_for_function("() => document.getElementById('overlay').dataset.outlinePixels > 0")
+    assert "mass" in page.locator("#key-body").inner_text().lower()
+    # the outlines lie on the image: the overlay covers exactly the image's box
+    box = page.locator("#image").bounding_box()
+    over = page.locator("#overlay").bounding_box()
+    assert all(abs(box[k] - over[k]) < 1 for k in ("x", "y", "width", "height")), (box, over)
+    # names on hover: point at the outlined finding's label pixels
+    xy = page.evaluate("""() => {
+      const o = document.getElementById('overlay'), ctx = o.getContext('2d');
+      const d = ctx.getImageData(0, 0, o.width, o.height).data;
+      for (let i = 0; i < d.length / 4; i++)
+        if (d[4 * i + 3]) return [i % o.width, Math.floor(i / o.width), o.width, o.height];
+    }""")
+    page.mouse.move(box["x"] + (xy[0] + 0.5) * box["width"] / xy[2],
+                    box["y"] + (xy[1] + 0.5) * box["height"] / xy[3])
+    page.wait_for_function("() => document.getElementById('hover').textContent.includes('mass')")
+
+    page.click("#stack-load")
+    canvas = page.locator("#slice")
+    page.wait_for_function("() => document.getElementById('slice').dataset.ready === 'yes'",
+                           timeout=120_000)
+
+    def state() -> dict[str, str]:
+        return canvas.evaluate("(c) => ({...c.dataset})")
+
+    def pixels() -> str:
+        return hashlib.sha256(canvas.evaluate(
+            "(c) => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data"
+            ".filter((_, i) => i % 4 === 0)).join(',')").encode()).hexdigest()
+
+    first, before = state(), pixels()
+    assert first["index"] == "4" and first["ww"] == "1500"  # the centre slice, lung window
+    canvas.hover()
+    page.mouse.wheel(0, 120)
+    page.wait_for_function("() => document.getElementById('slice').dataset.index === '5'")
+    after = state()
+    assert float(after["levelMm"]) - float(first["levelMm"]) == pytest.approx(5.0)
+    assert pixels() != before  # another slice is shown
+    canvas.focus()
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowUp")
+    assert state()["index"] == "3"
+
+    lung = pixels()
+    page.click(".preset[data-window='bone']")
+    bone = state()
+    assert (bone["wc"], bone["ww"]) == ("400", "1800") or bone["ww"] != "1500"
+    assert pixels() != lung
+    # drag to the right widens the window (on the raw HU, in the page)
+    canvas.scroll_into_view_if_needed()
+    cb = canvas.bounding_box()
+    page.mouse.move(cb["x"] + cb["width"] / 2, cb["y"] + cb["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(cb["x"] + cb["width"] / 2 + 50, cb["y"] + cb["height"] / 2, steps=5)
+    page.mouse.up()
+    assert int(state()["ww"]) == int(bone["ww"]) + 200
+
+    # distance: 100 canvas pixels across, at the variant's pixel spacing
+    spacing = float(page.locator("#viewer").get_attribute("data-spacing"))
+    page.click("#m-distance")
+    canvas.scroll_into_view_if_needed()
+    cb = canvas.bounding_box()
+    scale = cb["width"] / int(canvas.evaluate("(c) => c.width"))
+    page.mouse.move(cb["x"] + 50 * scale, cb["y"] + 60 * scale)
+    page.mouse.down()
+    page.mouse.move(cb["x"] + 150 * scale, cb["y"] + 60 * scale, steps=4)
+    page.mouse.up()
+    mm = float(page.locator("#m-out").get_attribute("data-mm"))
+    assert mm == pytest.approx(100 * spacing, rel=0.03)
+    # ROI mean in the air outside the body (a corner) reads air: about -1000 HU
+    page.click("#m-roi")
+    canvas.scroll_into_view_if_needed()
+    cb = canvas.bounding_box()
+    page.mouse.move(cb["x"] + 2 * scale, cb["y"] + 2 * scale)
+    page.mouse.down()
+    page.mouse.move(cb["x"] + 14 * scale, cb["y"] + 14 * scale, steps=3)
+    page.mouse.up()
+    mean = float(page.locator("#m-out").get_attribute("data-mean"))
+    assert -1030 < mean < -950, mean
+    shot(page, "case-ct-stack.png")
+    page.context.close()
+
+
+def test_moderator_approves_a_held_prompt_and_the_audit_log_shows_it(browser: Any,
+                                                                     stack: WebStack) -> None:
+    alice = signed_in(browser, stack, "alice")
+    alice.fill("#prompt", "PA chest x-ray of a celebrity")
+    alice.click("#submit")
+    held = alice.locator("#messages .reply").first
+    held.wait_for()
+    assert "held for review" in held.inner_text()
+
+    mod = signed_in(browser, stack, MODERATOR)
+    mod.goto("/mod")
+    item = mod.locator("article.review").filter(has_text="celebrity").first
+    item.wait_for()
+    assert "web:local:alice" in item.inner_text()
+    item_id = item.locator("input[name=item]").get_attribute("value")
+    shot(mod, "moderation-queue.png")
+    item.get_by_role("button", name="Approve").click()
+    mod.locator("p.ok").wait_for()
+    assert f"Approved {item_id}" in mod.locator("p.ok").inner_text()
+    rows = mod.locator("table.audit tbody tr").filter(has_text="approve")
+    assert rows.count() >= 1
+    assert "local:moda" in rows.first.inner_text() and item_id in rows.first.inner_text()
+    assert "intact" in mod.locator("#h-audit + p").inner_text()
+    mod.fill("#flt-event", "approve")
+    mod.click(".filters button[type=submit]")
+    events = {c.inner_text() for c in mod.locator("table.audit tbody tr td:nth-child(3)").all()}
+    assert events == {"approve"}
+    shot(mod, "moderation-audit.png")
+    csv = mod.request.get("/mod/audit.csv?event=approve")
+    assert csv.ok and "approve" in csv.text() and csv.text().startswith("seq,")
+    lines = mod.request.get("/mod/audit.jsonl?event=approve").text().splitlines()
+    assert lines and all(json.loads(x)["event"] == "approve" for x in lines)
+    # the approved job now runs for alice like any other
+    alice.goto("/history")
+    alice.locator(".history li").filter(has_text="done").first.wait_for(timeout=60_000)
+    alice.context.close()
+    mod.context.close()
+
+
+def test_a_non_moderator_gets_403_on_the_dashboard(browser: Any, stack: WebStack) -> None:
+    page = signed_in(browser, stack, "bob")
+    assert page.goto("/mod").status == 403
+    assert page.request.get("/mod/audit.csv").status == 403
+    assert page.locator("a[href='/mod']").count() == 0
+    page.context.close()
+
+
+def test_a_post_without_the_csrf_token_is_refused(browser: Any, stack: WebStack) -> None:
+    page = signed_in(browser, stack, "bob")
+    token = page.locator("meta[name=csrf-token]").get_attribute("content")
+    body = {"prompt": "PA chest x-ray, normal"}
+    refused = page.request.post("/api/preview", data=body)
+    assert refused.status == 403 and "CSRF" in refused.text()
+    assert page.request.post("/logout", form={}).status == 403
+    assert page.request.post("/logout", form={"csrf": "forged"}).status == 403
+    ok = page.request.post("/api/preview", data=body, headers={"X-CSRF-Token": token})
+    assert ok.status == 200 and "normal" in ok.json()["cases"][0]["interpreted"].lower()
+    page.context.close()
+
+
+def test_security_headers_cookies_and_sign_in(stack: WebStack) -> None:
+    """Without a browser: the CSP and cookie flags as sent, a tampered cookie is no session,
+    and a wrong password is refused with the same words as an unknown name."""
+    with urllib.request.urlopen(stack.url + "/login") as r:
+        csp = r.headers["Content-Security-Policy"]
+        cookie = r.headers["Set-Cookie"]
+    assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    value = cookie.split(";")[0].split("=", 1)[1]
+    forged = value[:-2] + ("AA" if not value.endswith("AA") else "BB")
+    req = urllib.request.Request(stack.url + "/",
+                                 headers={"Cookie": f"imagine_med_session={forged}"})
+    with urllib.request.urlopen(req) as r:  # redirected to the sign-in page: no session
+        assert r.url.startswith(stack.url + "/login")
+    import sqlalchemy as sa
+
+    with sa.create_engine(stack.database_url).connect() as conn:
+        stored = conn.execute(sa.text("SELECT password_hash FROM web_accounts "
+                                      "WHERE key = 'local:alice'")).scalar_one()
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+def test_phone_sized_layout(browser: Any, stack: WebStack) -> None:
+    page = signed_in(browser, stack, "alice", viewport={"width": 390, "height": 844})
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390  # no sideways scrolling on a phone
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    shot(page, "playground-phone.png")
+    page.context.close()
+
+
+def test_pages_need_an_account(stack: WebStack) -> None:
+    try:
+        urllib.request.urlopen(stack.url + "/api/recent")
+        raise AssertionError("answered without a session")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 401
+
+
+def test_a_refused_prompt_is_appealed_and_the_moderator_upholds_it_with_a_reason(
+        browser: Any, stack: WebStack) -> None:
+    bob = signed_in(browser, stack, "bob")
+    bob.fill("#prompt", "PA chest x-ray, sexy nurse")
+    bob.click("#submit")
+    refused = bob.locator("#messages .reply").first
+    refused.wait_for()
+    assert "cannot be rendered" in refused.inner_text()
+    appeal = bob.locator("form.appeal")
+    appeal.locator("textarea").fill("a uniform question for the nursing course")
+    appeal.get_by_role("button", name="Send appeal").click()
+    bob.get_by_text("Your appeal is with the moderators.").wait_for()
+
+    mod = signed_in(browser, stack, MODERATOR)
+    mod.goto("/mod")
+    item = mod.locator("article.review").filter(has_text="nursing course").first
+    assert "Appeal" in item.locator("h3").inner_text()
+    item.get_by_role("button", name="Reject").click()  # no reason: refused, still pending
+    assert "Give a reason" in mod.locator("p.error").inner_text()
+    item = mod.locator("article.review").filter(has_text="nursing course").first
+    item.locator("input[name=reason]").fill("explicit wording stays refused")
+    item.get_by_role("button", name="Reject").click()
+    mod.locator("p.ok").wait_for()
+    upheld = mod.locator("table.audit tbody tr").filter(has_text="appeal_upheld").first
+    assert "explicit wording stays refused" in upheld.inner_text()
+    mod.fill("#lookup", "web:local:bob")
+    mod.get_by_role("button", name="Look up").click()
+    assert "1 active strike;" in mod.locator("#h-people ~ p").first.inner_text()
+    bob.context.close()
+    mod.context.close()
