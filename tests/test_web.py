@@ -28,7 +28,9 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture(scope="module")
 def stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebStack]:
-    s = start_stack(tmp_path_factory.mktemp("web"), redis_url)
+    s = start_stack(tmp_path_factory.mktemp("web"), redis_url,
+                    IMAGINE_MED_WEB_SLACK_CLIENT_ID="123.456",
+                    IMAGINE_MED_WEB_SLACK_CLIENT_SECRET="not-a-real-secret")
     s.account("alice")
     s.account("bob")
     s.account(MODERATOR)
@@ -372,3 +374,40 @@ def test_a_refused_prompt_is_appealed_and_the_moderator_upholds_it_with_a_reason
     assert "1 active strike;" in mod.locator("#h-people ~ p").first.inner_text()
     bob.context.close()
     mod.context.close()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def test_sign_in_with_slack_sends_the_browser_to_slack_with_state_and_pkce(
+        stack: WebStack) -> None:
+    """The provider cannot be reached from a test, so up to the redirect and the callback's
+    state check: an authorization-code request with PKCE (S256), a state kept in the session,
+    and a callback carrying another state refused."""
+    from urllib.parse import parse_qs, urlsplit
+
+    opener = urllib.request.build_opener(_NoRedirect)
+    with opener.open(stack.url + "/login") as r:
+        assert "Sign in with Slack" in r.read().decode()
+    with pytest.raises(urllib.error.HTTPError) as found:
+        opener.open(stack.url + "/auth/slack")
+    assert found.value.code == 302
+    where = urlsplit(found.value.headers["Location"])
+    q = {k: v[0] for k, v in parse_qs(where.query).items()}
+    assert f"{where.scheme}://{where.netloc}{where.path}" == (
+        "https://slack.com/openid/connect/authorize")
+    assert q["client_id"] == "123.456" and q["response_type"] == "code"
+    assert q["scope"] == "openid profile" and q["code_challenge_method"] == "S256"
+    assert q["redirect_uri"] == stack.url + "/auth/slack/callback"
+    assert len(q["state"]) >= 20 and len(q["code_challenge"]) == 43 and q["nonce"]
+    cookie = found.value.headers["Set-Cookie"].split(";")[0]
+    req = urllib.request.Request(stack.url + "/auth/slack/callback?code=x&state=forged",
+                                 headers={"Cookie": cookie})
+    with pytest.raises(urllib.error.HTTPError) as stale:
+        opener.open(req)
+    assert stale.value.code == 400 and "stale" in stale.value.read().decode()
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        opener.open(stack.url + "/auth/discord")
+    assert missing.value.code == 404

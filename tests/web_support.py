@@ -128,6 +128,7 @@ def start_stack(tmp: Path, redis_url: str, **extra: str) -> WebStack:
         REDIS_URL=redis_url, DATABASE_URL=db, IMAGINE_MED_REDIS_PREFIX=prefix,
         IMAGINE_MED_DATA_DIR=str(data), IMAGINE_MED_FILES_DIR=str(data / "files"),
         IMAGINE_MED_WEB_PORT=str(port), IMAGINE_MED_WEB_LOCAL_MODERATORS=MODERATOR,
+        IMAGINE_MED_WEB_BASE_URL=f"http://127.0.0.1:{port}",
         IMAGINE_MED_WEB_PROGRESS_POLL_S="0.05", IMAGINE_MED_RENDER_PROCESSES="1",
         PYTHONPATH=os.pathsep.join([str(TESTS_DIR), str(ROOT)]), **extra)
     stack = WebStack(f"http://127.0.0.1:{port}", env, db, data, prefix, redis_url)

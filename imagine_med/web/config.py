@@ -34,7 +34,7 @@ class WebConfig(BaseSettings):
     # Whether anyone may create a local account from the sign-in page.
     open_signup: bool = True
     # How often a page's progress stream looks at its job.
-    progress_poll_s: float = Field(default=0.1, gt=0, le=5)
+    progress_poll_s: float = Field(default=0.05, gt=0, le=5)
 
     def local_moderator_names(self) -> frozenset[str]:
         return frozenset(n.strip().lower() for n in self.local_moderators.split(",")
