@@ -411,3 +411,72 @@ def test_sign_in_with_slack_sends_the_browser_to_slack_with_state_and_pkce(
     with pytest.raises(urllib.error.HTTPError) as missing:
         opener.open(stack.url + "/auth/discord")
     assert missing.value.code == 404
+
+
+def test_paint_a_sketch_and_render_it_and_bad_sketches_get_clear_messages(
+        browser: Any, stack: WebStack, tmp_path: Path) -> None:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from imagine_med.engine.phantom.sketch.palette import BY_NAME
+
+    page = signed_in(browser, stack, "alice", viewport={"width": 1280, "height": 1400})
+    page.goto("/sketch")
+    canvas = page.locator("#canvas")
+
+    def paint(name: str, x0: int, y0: int, x1: int, y1: int) -> None:
+        page.locator(".swatch-btn", has_text=name.replace("_", " ")).first.click()
+        page.fill("#brush", "20")
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        k = box["width"] / 256  # canvas pixels -> screen
+        for y in range(y0 + 10, y1 - 9, 12):  # strokes 20 px wide, 12 px apart: filled
+            page.mouse.move(box["x"] + (x0 + 10) * k, box["y"] + y * k)
+            page.mouse.down()
+            page.mouse.move(box["x"] + (x1 - 10) * k, box["y"] + y * k, steps=4)
+            page.mouse.up()
+
+    paint("soft_tissue", 20, 20, 236, 236)
+    paint("lung", 40, 40, 120, 200)
+    paint("lung", 136, 40, 216, 200)
+    paint("consolidation", 60, 140, 110, 190)
+    page.select_option("#s-modality", "xray")
+    page.select_option("#s-size", "256")
+    shot(page, "sketch-painted.png")
+    page.click("#render")
+    first = page.locator(".job").first
+    first.wait_for()
+    card = page.locator(f"#job-{first.get_attribute('data-job')}")
+    wait_done(card)
+    job = first.get_attribute("data-job")
+    # the written label map holds the painted consolidation where it was painted
+    labels_png = page.request.get(f"/jobs/{job}/files/variant-1.labels.png").body()
+    labels = np.asarray(Image.open(io.BytesIO(labels_png)))[:256, :256]
+    case = page.request.get(f"/jobs/{job}/files/case.json").json()
+    ids = {name: int(i) for i, name in case["variants"][0]["labels"].items()}
+    painted = np.zeros((256, 256), bool)
+    painted[140:190, 60:110] = True
+    got = labels == ids["consolidation"]
+    iou = (got & painted).sum() / (got | painted).sum()
+    assert iou > 0.8, iou
+    film = np.asarray(Image.open(io.BytesIO(page.request.get(
+        f"/jobs/{job}/files/variant-1.png").body())).convert("L"), float)[:256, :256]
+    lung = labels == ids["lung"]
+    assert film[got].mean() > film[lung].mean() + 10  # consolidation is whiter than lung
+    shot(page, "sketch-rendered.png")
+
+    page.click("#clear")
+    page.click("#render")
+    page.get_by_text("The sketch is empty").wait_for()
+    odd = tmp_path / "odd.png"
+    rgb = np.full((128, 128, 3), 255, np.uint8)
+    rgb[20:100, 20:100] = (12, 200, 90)  # not a palette colour
+    assert min(np.linalg.norm(np.array(e.rgb) - (12, 200, 90)) for e in BY_NAME.values()) > 28
+    Image.fromarray(rgb).save(odd)
+    page.set_input_files("#upload", str(odd))
+    page.click("#render")
+    page.get_by_text("colours that are not in the palette").wait_for()
+    assert "#0cc85a" in page.locator("#messages .reply").first.inner_text().lower()
+    page.context.close()

@@ -200,6 +200,45 @@ class BotCore:
             return refused
         return await self._screen_and_submit(who, prompt, specs, kind="imagine", target=target)
 
+    async def sketch(self, who: Who, png: bytes, modality: str, prompt: str = "",
+                     options: dict[str, str | None] | None = None,
+                     target: dict[str, Any] | None = None) -> Outcome:
+        """A painted or uploaded label map (the sketch palette, engine.phantom.sketch) rendered
+        in `modality`: the PNG is read with the sketch parser's specific errors (unknown
+        colours, empty, size) before anything is queued; then the typed words are screened and
+        the job queued like any prompt. `options`: size, seed, window (CT), sequence (MRI)."""
+        from pydantic import ValidationError
+
+        from imagine_med.engine.phantom.sketch import SketchError, encode_labels, parse_sketch
+
+        if not self.allowed(who):
+            return Outcome.error(text.NOT_ALLOWED_HERE)
+        refused = await self.throttled(who)
+        if refused is not None:
+            return refused
+        who = await self.identify(who)
+        opts = {k: (v or "").strip() for k, v in (options or {}).items()}
+        try:
+            labels = await self._io(parse_sketch, png)
+            encoded = encode_labels(labels)
+            size = int(opts.get("size") or 512)
+            spec = CaseSpec(
+                prompt=(prompt.strip() or f"sketch as {modality}")[:1000], modality=modality,
+                region="sketch", sketch=encoded, width=size, height=size,
+                window=opts.get("window") or None, sequence=opts.get("sequence") or None,
+                seed=int(opts["seed"]) if opts.get("seed") else None)
+        except SketchError as exc:
+            return Outcome.error(exc.message)
+        except (ValidationError, ValueError) as exc:
+            errors = exc.errors() if isinstance(exc, ValidationError) else []
+            detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+            return Outcome.error(f"That sketch request cannot be read: {detail or exc}.")
+        refused = await self._unrenderable([spec])
+        if refused is not None:
+            return refused
+        return await self._screen_and_submit(who, spec.prompt, [spec], kind="imagine",
+                                             target=target)
+
     async def _unrenderable(self, specs: list[CaseSpec]) -> Outcome | None:
         """A prompt nothing here can render is refused now, with what is available, rather
         than queued to fail in a worker."""

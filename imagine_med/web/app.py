@@ -123,7 +123,7 @@ def create_app(webapp: WebApp) -> web.Application:
     from imagine_med.web import auth, mod, play, viewer
 
     app = web.Application(middlewares=make_middlewares(webapp.codec, webapp.config.cookie_secure),
-                          client_max_size=4 * 2**20)
+                          client_max_size=9 * 2**20)
     app[APP_KEY] = webapp
     routes = web.RouteTableDef()
     for module in (auth, play, viewer, mod):

@@ -29,6 +29,8 @@ TERMINAL = ("done", "failed", "cancelled")
 # Flags offered as form controls besides the typed options (appended to the prompt as typed
 # flags, so the parser reads them exactly as if typed).
 EXTRA_FLAGS = ("seed", "size")
+SKETCH_CANVAS = 256  # the painting canvas's pixels; the render is resampled to the chosen size
+MAX_SKETCH_BYTES = 8 * 2**20  # engine.phantom.sketch.parse.MAX_BYTES
 
 
 def compose_prompt(prompt: str, values: dict[str, Any]) -> tuple[str, dict[str, str | None]]:
@@ -116,6 +118,41 @@ def add_routes(routes: web.RouteTableDef, app: WebApp) -> None:
         user = await app.require(request)
         jobs = await core._io(core.jobs.recent_jobs, user.who, 100)
         return app.page(request, "history.html", user, jobs=jobs)
+
+    @routes.get("/sketch")
+    async def sketch_page(request: web.Request) -> web.Response:
+        from imagine_med.engine.phantom.ct import WINDOWS
+        from imagine_med.engine.phantom.sketch import PALETTE
+
+        user = await app.require(request)
+        return app.page(request, "sketch.html", user, palette=PALETTE, sizes=SIZES,
+                        windows=list(WINDOWS), canvas=SKETCH_CANVAS)
+
+    @routes.get("/sketch/legend.png")
+    async def sketch_legend(request: web.Request) -> web.Response:
+        from imagine_med.engine.phantom.sketch import legend_png
+
+        await app.require(request)
+        return web.Response(body=await core._io(legend_png), content_type="image/png")
+
+    @routes.post("/api/sketch")
+    async def sketch(request: web.Request) -> web.Response:
+        """multipart: `sketch` (a PNG), modality, window, sequence, size, seed, prompt."""
+        user = await app.require(request)
+        form = await request.post()
+        upload = form.get("sketch")
+        data = upload.file.read(MAX_SKETCH_BYTES + 1) if hasattr(upload, "file") else b""
+        if len(data) > MAX_SKETCH_BYTES:
+            return web.json_response(outcome_json(user, Outcome.error(
+                f"That file is over {MAX_SKETCH_BYTES // 2**20} MiB; a sketch is a small PNG.")))
+        if not data:
+            return web.json_response(outcome_json(user, Outcome.error(
+                "Paint a sketch or choose a PNG first.")))
+        options = {k: str(form.get(k) or "") for k in ("size", "seed", "window", "sequence")}
+        outcome = await core.guarded(user.who, lambda: core.sketch(
+            user.who, data, str(form.get("modality") or "xray"),
+            str(form.get("prompt") or ""), options, target={"web": True}))
+        return web.json_response(outcome_json(user, outcome))
 
     @routes.get("/api/recent")
     async def recent(request: web.Request) -> web.Response:
