@@ -480,3 +480,29 @@ def test_paint_a_sketch_and_render_it_and_bad_sketches_get_clear_messages(
     page.get_by_text("colours that are not in the palette").wait_for()
     assert "#0cc85a" in page.locator("#messages .reply").first.inner_text().lower()
     page.context.close()
+
+
+def test_brain_mri_stack_windows_on_the_raw_signal(browser: Any, stack: WebStack) -> None:
+    page = signed_in(browser, stack, "bob")
+    card = submit(page, "brain MRI, FLAIR, left MCA infarct", size="256")
+    wait_done(card)
+    job = card.get_attribute("data-job")
+    page.goto(f"/case/{job}/1")
+    case = page.request.get(f"/jobs/{job}/files/case.json").json()
+    tags = case["variants"][0]["tags"]
+    page.click("#stack-load")
+    canvas = page.locator("#slice")
+    page.wait_for_function("() => document.getElementById('slice').dataset.ready === 'yes'",
+                           timeout=120_000)
+    shown = canvas.evaluate("(c) => ({...c.dataset})")
+    assert int(shown["ww"]) == round(float(tags["window_width"]))  # as the variant was shown
+    assert float(shown["levelMm"]) == pytest.approx(float(tags["level_mm"]), abs=0.06)
+    canvas.hover()
+    assert "(MR signal)" in page.locator("#probe").inner_text()
+    assert int(page.locator("#probe").inner_text().split()[0]) >= 0  # unsigned signal
+    page.mouse.wheel(0, -120)
+    page.wait_for_function("() => document.getElementById('slice').dataset.index === '3'")
+    page.click(".preset[data-window='wide']")
+    assert int(canvas.evaluate("(c) => c.dataset.ww")) == round(2 * float(tags["window_width"]))
+    shot(page, "case-mri-stack.png")
+    page.context.close()

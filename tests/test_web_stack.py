@@ -19,7 +19,7 @@ from web_support import free_port
 
 from imagine_med.case import render_case
 from imagine_med.engine.base import EngineError
-from imagine_med.engine.phantom.stack import ct_stack
+from imagine_med.engine.phantom.stack import slice_stack
 from imagine_med.prompt import parse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,25 +30,41 @@ def test_the_stack_centre_is_the_variant_and_its_neighbours_are_other_planes() -
                  "--size 128 --seed 5")[0]
     case = render_case(spec)
     variant = case.variants[1]
-    slices = ct_stack(spec, case.seeds[1], count=5, step_mm=4.0)
+    slices = slice_stack(spec, case.seeds[1], count=5, step_mm=4.0)
     assert [s.offset for s in slices] == [-2, -1, 0, 1, 2]
     centre = slices[2]
-    assert np.array_equal(centre.hu, variant.raw)  # the same plane, the same noise
+    assert np.array_equal(centre.raw, variant.raw)  # the same plane, the same noise
     assert np.array_equal(centre.labels, variant.label_map)
     assert centre.level_mm == pytest.approx(float(variant.tags["level_mm"]), abs=0.06)
     assert np.diff([s.level_mm for s in slices]) == pytest.approx([4.0] * 4)
     for s in (slices[0], slices[4]):
-        assert np.abs(s.hu.astype(int) - centre.hu).mean() > 20  # another plane of the body
+        assert np.abs(s.raw.astype(int) - centre.raw).mean() > 20  # another plane of the body
     mass = next(k for k, v in centre.names.items() if "mass" in v)
     area = [int((s.labels == mass).sum()) for s in slices]
     assert area[2] > 0 and area[2] >= max(area[0], area[4])  # cut through near its centre
 
 
-def test_stacks_are_refused_for_what_is_not_phantom_chest_ct() -> None:
-    with pytest.raises(EngineError, match="chest CT"):
-        ct_stack(parse("PA chest x-ray --size 128")[0], 1)
+@pytest.mark.parametrize("prompt", [
+    "brain MRI, FLAIR, left MCA infarct --size 96 --seed 3",
+    "head CT, right subdural haematoma --size 96 --seed 4",
+])
+def test_head_stacks_centre_on_the_variant(prompt: str) -> None:
+    spec = parse(prompt)[0]
+    case = render_case(spec)
+    slices = slice_stack(spec, case.seeds[0], count=3, step_mm=6.0)
+    variant = case.variants[0]
+    assert np.array_equal(slices[1].raw, variant.raw)  # same signal or HU, same noise
+    assert slices[1].level_mm == pytest.approx(float(variant.tags["level_mm"]), abs=0.06)
+    assert slices[1].raw.dtype == (np.uint16 if spec.modality == "mri" else np.int16)
+    assert not np.array_equal(slices[0].raw, slices[1].raw)
+    assert slices[2].level_mm - slices[1].level_mm == pytest.approx(6.0)
+
+
+def test_stacks_are_refused_for_what_has_no_volume() -> None:
+    with pytest.raises(EngineError, match="phantom CT"):
+        slice_stack(parse("PA chest x-ray --size 128")[0], 1)
     with pytest.raises(EngineError, match="1 to 41"):
-        ct_stack(parse("chest CT --size 128")[0], 1, count=99)
+        slice_stack(parse("chest CT --size 128")[0], 1, count=99)
 
 
 def test_make_run_starts_the_web_app_and_prints_its_address(tmp_path: Path) -> None:

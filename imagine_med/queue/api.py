@@ -362,8 +362,8 @@ class JobQueue:
                 raise QueueError("Variation strength is subtle or strong.")
             params["strength"] = strength
         elif kind == "stack":
-            if base.modality != "ct":
-                raise QueueError("Slice stacks are made for CT cases.")
+            if base.modality not in ("ct", "mri"):
+                raise QueueError("Slice stacks are made for CT and MRI cases.")
             params["seed"] = seeds[variant - 1]
             params.pop("parent_seed")  # the stack re-slices the variant; it is no follow-up
         elif kind == "refine":

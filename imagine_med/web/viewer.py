@@ -20,6 +20,32 @@ if TYPE_CHECKING:
     from imagine_med.web.app import User, WebApp
 
 
+def stackable(job: JobView) -> bool:
+    """Whether the viewer offers a slice stack: phantom CT (chest, head) and brain MRI."""
+    from imagine_med.engine.phantom.renderer_head import is_head
+
+    s = job.spec
+    if s is None or s.engine != "phantom" or s.region == "sketch":
+        return False
+    return (s.modality == "ct" and (is_head(s) or (s.region or "chest") == "chest")) or (
+        s.modality == "mri" and (is_head(s) or s.region is None))
+
+
+def presets(job: JobView, tags: dict[str, Any]) -> dict[str, list[float]]:
+    """Window presets (centre, width): the phantom's own windows for chest or head CT, and for
+    MRI the window the variant was displayed in (MR signal has no fixed scale)."""
+    from imagine_med.engine.phantom.physics.ct import HEAD_WINDOWS
+    from imagine_med.engine.phantom.renderer_head import is_head
+
+    s = job.spec
+    shown = [float(tags.get("window_center") or 0), float(tags.get("window_width") or 1)]
+    if s is not None and s.modality == "mri":
+        return {"as rendered": shown, "wide": [shown[0], shown[1] * 2],
+                "narrow": [shown[0], shown[1] / 2]}
+    table = HEAD_WINDOWS if s is not None and is_head(s) else WINDOWS
+    return {k: [float(v[0]), float(v[1])] for k, v in table.items()}
+
+
 def add_routes(routes: web.RouteTableDef, app: WebApp) -> None:
     core = app.core
 
@@ -55,9 +81,7 @@ def add_routes(routes: web.RouteTableDef, app: WebApp) -> None:
         return app.page(
             request, "case.html", user, job=job, n=n, variant=v,
             alt=alt_text(doc, job.spec), interpreted=doc.get("interpreted_as", ""),
-            ct=(job.spec is not None and job.spec.modality == "ct"
-                and job.spec.engine == "phantom"),
-            windows={k: list(v) for k, v in WINDOWS.items()},
+            ct=stackable(job), windows=presets(job, tags),
             window=tags.get("window", ""), level_mm=tags.get("level_mm", ""),
             variants=[x.get("index") for x in doc.get("variants") or []])
 
@@ -109,8 +133,9 @@ def add_routes(routes: web.RouteTableDef, app: WebApp) -> None:
 
     @routes.get("/api/stack/{job}/{what}.bin")
     async def stack_data(request: web.Request) -> web.Response:
-        """Raw little-endian arrays for the page's canvas: `hu` int16 (slices x H x W) or
-        `labels` uint8; windowing happens in the browser, on these values."""
+        """Raw little-endian arrays for the page's canvas: `hu` (the raw values: int16 HU,
+        or uint16 MR signal, as stack.json's dtype says; slices x H x W) or `labels` uint8;
+        windowing happens in the browser, on these values."""
         user = await app.require(request)
         job = await visible(request, user)
         what = request.match_info["what"]
@@ -119,8 +144,10 @@ def add_routes(routes: web.RouteTableDef, app: WebApp) -> None:
 
         def load() -> bytes:
             with np.load(io.BytesIO(job.files[NPZ_NAME].read_bytes())) as z:
-                arr = z[what]
-            return arr.astype("<i2" if what == "hu" else "u1").tobytes()
+                if what == "labels":
+                    return z["labels"].astype("u1").tobytes()
+                raw = z["raw"]
+            return raw.astype("<u2" if raw.dtype == np.uint16 else "<i2").tobytes()
 
         data = await core._io(load)
         return web.Response(body=data, content_type="application/octet-stream",

@@ -163,9 +163,10 @@
       await new Promise((r) => setTimeout(r, 250));
     }
     const buf = await (await fetch(`/api/stack/${made.job}/hu.bin`, {credentials: "same-origin"})).arrayBuffer();
-    st.hu = new Int16Array(buf);
+    st.hu = meta.dtype === "<u2" ? new Uint16Array(buf) : new Int16Array(buf);
     st.meta = meta;
     st.index = meta.centre;
+    [st.wc, st.ww] = [meta.window_center, meta.window_width];  // as the variant was shown
     canvas.width = meta.width; canvas.height = meta.height;
     range.max = meta.count - 1;
     status.textContent = `${meta.count} slices, ${meta.step_mm} mm apart. Wheel or arrow keys: slice; drag: window; Home/End: first/last.`;
@@ -199,7 +200,8 @@
     if (!st.meta) return;
     const [x, y] = at(ev);
     if (x >= 0 && y >= 0 && x < st.meta.width && y < st.meta.height) {
-      document.getElementById("probe").textContent = `${st.hu[st.index * st.meta.width * st.meta.height + y * st.meta.width + x]} HU`;
+      const v = st.hu[st.index * st.meta.width * st.meta.height + y * st.meta.width + x];
+      document.getElementById("probe").textContent = `${v} ${st.meta.unit === "HU" ? "HU" : "(MR signal)"}`;
     }
     if (!drag) return;
     if (st.tool) { Object.assign(st.marks[0], {x1: x, y1: y}); draw(); return; }
@@ -228,7 +230,8 @@
     for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) { const v = st.hu[base + y * W + x]; s += v; s2 += v * v; k++; }
     const mean = s / k, sd = Math.sqrt(Math.max(0, s2 / k - mean * mean));
     const area = k * spacing * spacing;
-    mOut.textContent = `ROI mean ${mean.toFixed(1)} HU, SD ${sd.toFixed(1)}, area ${area.toFixed(0)} mm² (${k} px)`;
+    const unit = st.meta.unit === "HU" ? " HU" : "";
+    mOut.textContent = `ROI mean ${mean.toFixed(1)}${unit}, SD ${sd.toFixed(1)}, area ${area.toFixed(0)} mm² (${k} px)`;
     mOut.dataset.mean = mean.toFixed(2);
   }
   for (const [id, tool] of [["m-distance", "distance"], ["m-roi", "roi"]]) {
