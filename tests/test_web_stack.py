@@ -102,3 +102,30 @@ def test_make_run_starts_the_web_app_and_prints_its_address(tmp_path: Path) -> N
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+async def test_a_web_user_signed_in_with_slack_shares_their_slack_rate_limit(
+        redis_url: str, namespace: str, tmp_path: Path) -> None:
+    """The web app files a Slack user's jobs as platform "web", but their commands take
+    tokens from their Slack bucket (Who.limit_as), so the web is no way around the limit."""
+    import redis
+
+    from imagine_med.bot.config import BotConfig
+    from imagine_med.bot.core import BotCore
+    from imagine_med.bot.jobs import Who
+    from imagine_med.bot.prefs import PreferenceStore
+    from imagine_med.bot.ratelimit import Rate, RateLimiter
+
+    limiter = RateLimiter(redis.Redis.from_url(redis_url), namespace)
+    config = BotConfig(rate_user=Rate(2, 600), rate_channel=None)
+    core = BotCore(None, PreferenceStore(f"sqlite:///{tmp_path / 'p.db'}"),  # type: ignore
+                   config, limiter=limiter)
+    in_slack = Who("slack", "U1", "C1", team_id="T1")
+    on_web = Who("web", "U1", "web", team_id="slack:T1", limit_as=("slack", "T1", "U1"))
+    local = Who("web", "alice", "web", team_id="local")
+    assert await core.throttled(in_slack) is None
+    assert await core.throttled(on_web) is None
+    refused = await core.throttled(on_web)
+    assert refused is not None and "2 commands per 10 minutes" in refused.replies[0].text
+    assert await core.throttled(in_slack) is not None  # the same bucket, now empty
+    assert await core.throttled(local) is None  # someone else's
