@@ -9,15 +9,19 @@ Screenshots go to docs/web/ so the pages can be seen in the repository."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from PIL import Image
 from web_support import CHROMIUM_ARGS, MODERATOR, WebStack, chromium, start_stack
 
 from imagine_med.grid import gutter_px
@@ -147,6 +151,14 @@ def test_prompt_preview_submit_progress_grid_upscale_and_answer_key(browser: Any
     overlay = key.locator("img.attachment")
     assert natural_width(page, overlay) == 512  # the four variants' label overlays, tiled
     shot(page, "playground-answer-key.png")
+
+    card.get_by_role("button", name="DICOM", exact=True).click()
+    export = page.locator(".job", has=page.locator(".kind", has_text="dicom")).first
+    link = export.locator("a[download]")
+    link.wait_for(timeout=120_000)
+    archive = page.request.get(link.get_attribute("href"))
+    names = zipfile.ZipFile(io.BytesIO(archive.body())).namelist()
+    assert {f"variant-{i}.dcm" for i in range(1, 5)} <= set(names), names
     page.context.close()
 
 
@@ -415,11 +427,6 @@ def test_sign_in_with_slack_sends_the_browser_to_slack_with_state_and_pkce(
 
 def test_paint_a_sketch_and_render_it_and_bad_sketches_get_clear_messages(
         browser: Any, stack: WebStack, tmp_path: Path) -> None:
-    import io
-
-    import numpy as np
-    from PIL import Image
-
     from imagine_med.engine.phantom.sketch.palette import BY_NAME
 
     page = signed_in(browser, stack, "alice", viewport={"width": 1280, "height": 1400})

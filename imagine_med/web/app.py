@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 from aiohttp import web
@@ -83,8 +84,7 @@ class WebApp:
         if user is None:
             if request.path.startswith("/api/"):
                 raise web.HTTPUnauthorized(text="Sign in first.")
-            raise web.HTTPFound(f"/login?next={request.path_qs}"
-                                if request.path_qs.startswith("/") else "/login")
+            raise web.HTTPFound("/login?" + urlencode({"next": request.path_qs}))
         return user
 
     async def require_moderator(self, request: web.Request) -> User:

@@ -75,12 +75,13 @@ def add_routes(routes: web.RouteTableDef, app: WebApp) -> None:
             "created_at": job.created_at,
         }
         if reply is not None:
-            data = render.reply(reply, file_url(user))
-            for a, att in zip(reply.attachments, data["attachments"], strict=True):
-                if a.path.name in job.files.values() or a.path in job.files.values():
-                    name = next(n for n, p in job.files.items() if p == a.path)
-                    att["url"] = job_url(job.id, name)
-            out["reply"] = data
+            names = {path: name for name, path in job.files.items()}
+
+            def url(path: Path) -> str:  # the job's own files by name; anything else private
+                name = names.get(Path(path))
+                return job_url(job.id, name) if name else app.private_url(user, Path(path))
+
+            out["reply"] = render.reply(reply, url)
         if job.state == "done":
             doc = case_doc(job.files)
             out["alt"] = alt_text(doc, job.spec)
