@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import re
+import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -294,11 +295,39 @@ def test_moderator_approves_a_held_prompt_and_the_audit_log_shows_it(browser: An
     mod.context.close()
 
 
+def finished_job(browser: Any, stack: WebStack, name: str, prompt: str) -> str:
+    """A finished job of `name`'s, made through the page's API."""
+    page = signed_in(browser, stack, name)
+    token = page.locator("meta[name=csrf-token]").get_attribute("content")
+    made = page.request.post("/api/imagine", data={"prompt": prompt},
+                             headers={"X-CSRF-Token": token}).json()
+    job = made["jobs"][0]
+    deadline = time.monotonic() + 120
+    while job["state"] != "done" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        job = page.request.get(f"/api/jobs/{job['id']}").json()
+    assert job["state"] == "done", job
+    page.context.close()
+    return str(job["id"])
+
+
 def test_a_non_moderator_gets_403_on_the_dashboard(browser: Any, stack: WebStack) -> None:
     page = signed_in(browser, stack, "bob")
     assert page.goto("/mod").status == 403
+    assert "Moderators only" in page.locator("[role=alert]").inner_text()
     assert page.request.get("/mod/audit.csv").status == 403
     assert page.locator("a[href='/mod']").count() == 0
+    # nor are other people's jobs his: their files, case pages and buttons
+    from imagine_med.bot.ids import Action, encode
+
+    theirs = finished_job(browser, stack, "alice", "PA chest x-ray, normal --size 128")
+    assert page.request.get(f"/jobs/{theirs}/files/grid.png").status == 404
+    assert page.request.get(f"/case/{theirs}/1").status == 404
+    page.goto("/")
+    token = page.locator("meta[name=csrf-token]").get_attribute("content")
+    pressed = page.request.post("/api/press", data={"id": encode(Action.UPSCALE, theirs, 1)},
+                                headers={"X-CSRF-Token": token}).json()
+    assert "not yours" in pressed["replies"][0]["text"] and not pressed["jobs"]
     page.context.close()
 
 

@@ -95,7 +95,16 @@ class WebApp:
         return user
 
     def may_see(self, user: User, job: JobView) -> bool:
-        return (job.platform == "web" and job.owned_by(user.who)) or user.moderator
+        """Its owner; an install moderator (local account); a chat-granted moderator for the
+        jobs of their own workspace/guild, made in chat or on the web."""
+        if job.platform == "web" and job.owned_by(user.who):
+            return True
+        if not user.moderator:
+            return False
+        if user.provider == "local":
+            return True
+        platform, team, _ = user.key.split(":", 2)
+        return (job.platform, job.team) in ((platform, team), ("web", f"{platform}:{team}"))
 
     # ---- pages and files ---------------------------------------------------------------
 
@@ -119,11 +128,35 @@ class WebApp:
         return entry[1]
 
 
+ERROR_TITLES = {401: "Sign in first", 403: "Not allowed", 404: "Not found",
+                413: "Too large", 429: "Too many requests"}
+
+
+def error_pages(webapp: WebApp) -> Any:
+    """A refusal on a page (not an API call) as a page of the site, with its words."""
+
+    @web.middleware
+    async def pages(request: web.Request, handler: Any) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if (exc.status < 400 or request.path.startswith(("/api/", "/static/"))
+                    or "text/html" not in request.headers.get("Accept", "")):
+                raise
+            user = await webapp.user(request)
+            return webapp.page(request, "error.html", user, status=exc.status,
+                               title=ERROR_TITLES.get(exc.status, "Error"),
+                               message=exc.text or exc.reason)
+
+    return pages
+
+
 def create_app(webapp: WebApp) -> web.Application:
     from imagine_med.web import auth, mod, play, viewer
 
-    app = web.Application(middlewares=make_middlewares(webapp.codec, webapp.config.cookie_secure),
-                          client_max_size=9 * 2**20)
+    middlewares = make_middlewares(webapp.codec, webapp.config.cookie_secure)
+    middlewares.insert(2, error_pages(webapp))  # inside sessions, outside the CSRF check
+    app = web.Application(middlewares=middlewares, client_max_size=9 * 2**20)
     app[APP_KEY] = webapp
     routes = web.RouteTableDef()
     for module in (auth, play, viewer, mod):

@@ -196,15 +196,36 @@ def add_routes(routes: web.RouteTableDef, app: WebApp) -> None:
     async def press(request: web.Request) -> web.Response:
         user = await app.require(request)
         data = await body(request)
+        custom_id = str(data.get("id") or "")
+        if not await mine(user, custom_id):  # job ids are private on the web, unlike a channel
+            return web.json_response(outcome_json(user, Outcome.error(
+                "That button belongs to a job that is not yours.")))
         outcome = await core.guarded(user.who, lambda: core.press(
-            user.who, str(data.get("id") or ""), target={"web": True}))
+            user.who, custom_id, target={"web": True}))
         return web.json_response(outcome_json(user, outcome))
+
+    async def mine(user: User, custom_id: str) -> bool:
+        """Whether the button's job is one this person may see (moderators' review buttons
+        are the dashboard's business and not offered here)."""
+        from imagine_med.bot.ids import Action, ComponentIdError, decode
+
+        try:
+            cid = decode(custom_id)
+        except ComponentIdError:
+            return True  # the core answers "not one of imagine-med's"
+        if cid.action in (Action.APPROVE, Action.REJECT):
+            return False
+        job = await core._io(core.jobs.get, cid.job_id)
+        return job is None or app.may_see(user, job)
 
     @routes.post("/api/form")
     async def submit_form(request: web.Request) -> web.Response:
         user = await app.require(request)
         data = await body(request)
         values = data.get("values") if isinstance(data.get("values"), dict) else {}
+        if not await mine(user, str(data.get("id") or "")):
+            return web.json_response(outcome_json(user, Outcome.error(
+                "That form belongs to a job that is not yours.")))
         outcome = await core.guarded(user.who, lambda: core.submit_form(
             user.who, str(data.get("id") or ""), {k: str(v) for k, v in values.items()},
             target={"web": True}))
