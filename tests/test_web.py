@@ -542,3 +542,36 @@ def test_brain_mri_stack_windows_on_the_raw_signal(browser: Any, stack: WebStack
     assert int(canvas.evaluate("(c) => c.dataset.ww")) == round(2 * float(tags["window_width"]))
     shot(page, "case-mri-stack.png")
     page.context.close()
+
+
+def test_refine_keeps_a_variant_and_cancel_stops_a_queued_job(browser: Any,
+                                                              stack: WebStack) -> None:
+    page = signed_in(browser, stack, "alice")
+    # two cases at once, one worker: the second waits in line while the first renders
+    page.fill("#prompt", "PA chest x-ray, {left, right} pleural effusion")
+    page.select_option("#f-size", "384")
+    page.locator("#preview .interpreted").nth(1).wait_for()  # the preview shows both cases
+    page.click("#submit")
+    page.locator(".job").nth(1).wait_for()
+    ids = [c.get_attribute("data-job") for c in page.locator(".job").all()]
+    states = {i: page.locator(f"#job-{i}").get_attribute("data-state") for i in ids}
+    waiting = next((i for i in ids if states[i] == "queued"), None)
+    assert waiting is not None, states
+    page.locator(f"#job-{waiting}").get_by_role("button", name="Cancel").click()
+    page.wait_for_function(
+        "(id) => document.getElementById('job-' + id).dataset.state === 'cancelled'",
+        arg=waiting)
+    done = next(i for i in ids if i != waiting)
+    card = page.locator(f"#job-{done}")
+    wait_done(card)
+
+    card.get_by_role("button", name="Refine", exact=True).click()
+    form = card.locator("form.refine")
+    assert "pleural effusion" in form.locator("textarea").input_value()  # the owner's prompt
+    form.locator("input").fill("2")
+    form.locator("textarea").fill("PA chest x-ray, left pneumothorax --size 384")
+    form.get_by_role("button", name="Send").click()
+    refined = page.locator(".job", has=page.locator(".kind", has_text="refine")).first
+    wait_done(refined)
+    assert "pneumothorax" in refined.locator(".interpreted").inner_text()
+    page.context.close()
