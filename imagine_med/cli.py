@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "discord": "imagine_med.commands.bots",
     "slack": "imagine_med.commands.bots",
     "web": "imagine_med.commands.web",
+    "library": "imagine_med.commands.library",
 }
 
 
