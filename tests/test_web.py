@@ -575,3 +575,36 @@ def test_refine_keeps_a_variant_and_cancel_stops_a_queued_job(browser: Any,
     wait_done(refined)
     assert "pneumothorax" in refined.locator(".interpreted").inner_text()
     page.context.close()
+
+
+def test_the_course_library_saves_searches_shows_and_guards_items(browser: Any,
+                                                                  stack: WebStack) -> None:
+    job = finished_job(browser, stack, "alice", "PA chest x-ray, left pleural effusion --size 128")
+    alice = signed_in(browser, stack, "alice")
+    alice.goto(f"/case/{job}/1")
+    alice.fill("#c-collection", "chest-week-1")
+    alice.fill("#c-tags", "effusion, week1")
+    alice.click(".save-library button[type=submit]")
+    saved = alice.locator("#messages .reply").first.inner_text()
+    assert f"Saved job {job}" in saved.replace("`", "")
+    item = re.search(r"item #(\d+)", saved)[1]
+    alice.goto("/library?action=search&tag=week1")
+    found = alice.locator("#messages .reply").first.inner_text()
+    assert f"#{item}" in found and "pleural effusion" in found and "chest-week-1" in found
+    shot(alice, "library.png")
+
+    bob = signed_in(browser, stack, "bob")
+    bob.goto("/library")
+    assert "chest-week-1" in bob.locator("#messages").inner_text()  # the install's library
+    bob.fill("#i-item", item)
+    bob.click("#h-item ~ button[value=post]")
+    shown = bob.locator("#messages .reply").first
+    assert f"item #{item}" in shown.inner_text()
+    assert natural_width(bob, shown.locator("img.attachment")) == 2 * 128 + gutter_px(128)
+    bob.fill("#i-item", item)
+    bob.click("#h-item ~ button[value=remove]")
+    assert "only" in bob.locator("#messages .reply").first.inner_text().lower()  # not his
+    alice.goto("/library?action=list&collection=chest-week-1")
+    assert f"#{item}" in alice.locator("#messages").inner_text()  # still there
+    alice.context.close()
+    bob.context.close()

@@ -65,10 +65,12 @@ class WebApp:
         provider = key.split(":", 1)[0]
         if provider == "local":
             name = key.split(":", 1)[1]
+            moderator = name in self.config.local_moderator_names()
+            # an install's moderators manage its one "channel", the web: they are its
+            # instructors too (library collections, quizzes)
             who = Who(platform="web", user_id=name, channel_id="web", team_id="local",
-                      user_name=name)
-            return User(key, name, provider, who,
-                        name in self.config.local_moderator_names())
+                      user_name=name, can_manage_channel=moderator)
+            return User(key, name, provider, who, moderator)
         platform, team, user = key.split(":", 2)
         name = str(s.get("name") or user)
         roles = tuple(s.get("roles") or ())
@@ -152,14 +154,14 @@ def error_pages(webapp: WebApp) -> Any:
 
 
 def create_app(webapp: WebApp) -> web.Application:
-    from imagine_med.web import auth, mod, play, viewer
+    from imagine_med.web import auth, library, mod, play, viewer
 
     middlewares = make_middlewares(webapp.codec, webapp.config.cookie_secure)
     middlewares.insert(2, error_pages(webapp))  # inside sessions, outside the CSRF check
     app = web.Application(middlewares=middlewares, client_max_size=9 * 2**20)
     app[APP_KEY] = webapp
     routes = web.RouteTableDef()
-    for module in (auth, play, viewer, mod):
+    for module in (auth, play, viewer, mod, library):
         module.add_routes(routes, webapp)
     app.add_routes(routes)
     app.router.add_static("/static/", HERE / "static", append_version=True)
