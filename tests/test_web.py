@@ -608,3 +608,43 @@ def test_the_course_library_saves_searches_shows_and_guards_items(browser: Any,
     assert f"#{item}" in alice.locator("#messages").inner_text()  # still there
     alice.context.close()
     bob.context.close()
+
+
+def test_a_quiz_on_the_projector_takes_answers_and_reveals_with_scores(browser: Any,
+                                                                      stack: WebStack) -> None:
+    host = signed_in(browser, stack, MODERATOR)  # an install's moderator is its instructor
+    host.goto("/quiz")
+    host.fill("#q-prompt", "PA chest x-ray, right pneumothorax --size 256")
+    host.fill("#q-seconds", "600")
+    host.click("form[action='/quiz'] button[type=submit]")
+    host.wait_for_url(re.compile(r"/quiz/[0-9a-z]+$"))
+    qid = host.url.rsplit("/", 1)[1]
+    host.wait_for_function("() => document.getElementById('quiz').dataset.state === 'open'",
+                           timeout=120_000)
+    assert "pneumothorax" not in host.locator("#quiz-post .reply").inner_text().lower()
+
+    def answer(name: str, right: bool) -> None:
+        page = signed_in(browser, stack, name)
+        page.goto(f"/quiz/{qid}")
+        choices = page.locator("#quiz-post .buttons button")
+        choices.first.wait_for(timeout=60_000)
+        pick = next(b for b in choices.all() if ("pneumothorax" in b.inner_text().lower())
+                    == right and "Type" not in b.inner_text())
+        pick.click()
+        page.locator("#messages .reply").first.wait_for()
+        assert "Your answer" in page.locator("#messages .reply").first.inner_text()
+        page.context.close()
+
+    answer("alice", right=True)
+    answer("bob", right=False)
+    host.click("#quiz-reveal")
+    box = host.locator("#quiz-reveal-box .reply")
+    box.wait_for(timeout=30_000)
+    text_ = box.inner_text()
+    assert "Right: 1 of 2 answers" in text_ and "pneumothorax" in text_.lower()
+    assert re.search(r"✅\s*alice", text_) and re.search(r"❌\s*bob", text_)
+    shot(host, "quiz-reveal.png")
+    host.goto("/quiz")
+    board = host.locator("#h-board ~ .reply").first.inner_text()
+    assert re.search(r"1\.\s*alice\s*—\s*1 point", board), board
+    host.context.close()

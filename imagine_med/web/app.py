@@ -154,14 +154,14 @@ def error_pages(webapp: WebApp) -> Any:
 
 
 def create_app(webapp: WebApp) -> web.Application:
-    from imagine_med.web import auth, library, mod, play, viewer
+    from imagine_med.web import auth, library, mod, play, quiz, viewer
 
     middlewares = make_middlewares(webapp.codec, webapp.config.cookie_secure)
     middlewares.insert(2, error_pages(webapp))  # inside sessions, outside the CSRF check
     app = web.Application(middlewares=middlewares, client_max_size=9 * 2**20)
     app[APP_KEY] = webapp
     routes = web.RouteTableDef()
-    for module in (auth, play, viewer, mod, library):
+    for module in (auth, play, viewer, mod, library, quiz):
         module.add_routes(routes, webapp)
     app.add_routes(routes)
     app.router.add_static("/static/", HERE / "static", append_version=True)
