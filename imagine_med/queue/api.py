@@ -331,7 +331,8 @@ class JobQueue:
     ) -> list[JobRef]:
         """U/V/reroll/refine on a finished job: upscale (variant, scale), variation (variant,
         strength subtle|strong), reroll (same spec, new seed), refine (variant seed + new spec);
-        dicom (variant, 0 for all): its stored files exported as DICOM by a worker.
+        dicom (variant, 0 for all): its stored files exported as DICOM by a worker;
+        stack (variant): CT slices around the variant's level, for the web case viewer.
         """
         parent = self.status(parent_id)
         if parent is None:
@@ -347,7 +348,7 @@ class JobQueue:
                 raise QueueError(f"Pick a variant between 1 and {count} (0 for all).")
             params["variant"] = variant or 0
             return self.submit([base], requester, lane=lane, kind=kind, params=params)
-        if kind in ("upscale", "variation", "refine"):
+        if kind in ("upscale", "variation", "refine", "stack"):
             if variant is None or not 1 <= variant <= len(seeds):
                 raise QueueError(f"Pick a variant between 1 and {len(seeds)}.")
             params.update(variant=variant, parent_seed=seeds[variant - 1])
@@ -363,6 +364,11 @@ class JobQueue:
             if strength not in ("subtle", "strong"):
                 raise QueueError("Variation strength is subtle or strong.")
             params["strength"] = strength
+        elif kind == "stack":
+            if base.modality not in ("ct", "mri"):
+                raise QueueError("Slice stacks are made for CT and MRI cases.")
+            params["seed"] = seeds[variant - 1]
+            params.pop("parent_seed")  # the stack re-slices the variant; it is no follow-up
         elif kind == "refine":
             if spec is None:
                 raise QueueError("Refine needs the new prompt.")
