@@ -110,7 +110,7 @@ class Stack:
             self.shutdown()
             return 2
         where = "SQLite" if db_url.startswith("sqlite") else "DATABASE_URL"
-        lines.append(("Store", f"{where} {public_url(db_url)}; files in {jq.blobs.root}"))
+        lines.append(("Store", f"{where} {public_url(db_url)}; {jq.blobs.describe()}"))
 
         env = dict(os.environ, REDIS_URL=redis_url, DATABASE_URL=db_url,
                    IMAGINE_MED_DATA_DIR=str(data_dir))

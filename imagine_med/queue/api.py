@@ -47,7 +47,7 @@ from imagine_med.queue.types import (
 )
 from imagine_med.settings import Settings, get_settings
 from imagine_med.store import make_engine, repo, session_scope
-from imagine_med.store.blobs import LocalBlobStore
+from imagine_med.store.blobs import blob_store_for
 
 log = logging.getLogger("imagine_med.queue")
 ENGINES: tuple[str, ...] = typing.get_args(EngineName)
@@ -142,7 +142,7 @@ class JobQueue:
         self.engine = make_engine(self.database_url)
         self.scripts = Scripts(self.redis)
         root = files_dir or self.conf.files_dir or (self.settings.data_dir / "files")
-        self.blobs = LocalBlobStore(Path(root).resolve())
+        self.blobs = blob_store_for(self.settings, Path(root).resolve())
 
     # ----------------------------------------------------------------- submit
 
