@@ -36,6 +36,25 @@ def _engines(text: str | None, settings: object) -> tuple[str, ...]:
     return tuple(e.strip() for e in text.split(",") if e.strip())
 
 
+def _routes(engines: tuple[str, ...], modalities: str | None) -> tuple[str, ...]:
+    """What the worker claims: engines, or engine:modality pairs when --modalities narrows it."""
+    if not modalities:
+        return engines
+    wanted = tuple(m.strip() for m in modalities.split(",") if m.strip())
+    import typing
+
+    from imagine_med.prompt.spec import Modality
+
+    known = typing.get_args(Modality)
+    unknown = [m for m in wanted if m not in known]
+    if unknown:
+        raise SystemExit(f"error: unknown modality {unknown[0]!r}; modalities are: "
+                         f"{', '.join(known)}")
+    from imagine_med.queue.api import ENGINES
+
+    return tuple(f"{e}:{m}" for e in (engines or ENGINES) for m in wanted)
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("worker", help="run a queue worker (renders jobs; keeps engines warm)")
     p.add_argument("--name", help="worker name (default: host-pid-random)")
@@ -50,6 +69,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="engines whose jobs this worker takes, e.g. phantom,diffusion, or any "
                         "(default: phantom, plus diffusion when IMAGINE_MED_DIFFUSION_MODEL is "
                         "set)")
+    p.add_argument("--modalities", default=None, metavar="LIST",
+                   help="take only these modalities of those engines, e.g. xray,ct (default: "
+                        "all)")
     p.add_argument("--burst", action="store_true", help="quit when no job is waiting")
     p.add_argument("--max-jobs", type=int, help="quit after this many jobs")
     p.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
@@ -104,13 +126,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: could not load a renderer: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 3
     worker = ImagineWorker(jq, connect(jq.redis_url, decode=False), name=args.name,
-                           engines=_engines(args.engines, jq.settings))
+                           engines=_routes(_engines(args.engines, jq.settings),
+                                           args.modalities))
     if args.metrics_port:
         from imagine_med.observability.metrics import serve
 
         serve(jq, args.metrics_port, host=jq.conf.metrics_host)
     log.info("worker %s ready", worker.name,
-             extra={"prefix": jq.prefix, "engines": list(worker.engines) or "any",
+             extra={"prefix": jq.prefix, "routes": list(worker.engines) or "any",
                     "warm_s": {k: round(v, 3) for k, v in timings.items()}})
     worker.work(burst=args.burst, max_jobs=args.max_jobs, logging_level="WARNING")
     return 0
