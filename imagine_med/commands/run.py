@@ -114,6 +114,7 @@ class Stack:
 
         env = dict(os.environ, REDIS_URL=redis_url, DATABASE_URL=db_url,
                    IMAGINE_MED_DATA_DIR=str(data_dir))
+        env.pop("IMAGINE_MED_HEALTH_PORT", None)  # one port per process; this one serves it
         me = [sys.executable, "-m", "imagine_med.cli"]
         raw = connect(redis_url, decode=False)
         self.supervisor = sup = Supervisor(

@@ -74,7 +74,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "all)")
     p.add_argument("--burst", action="store_true", help="quit when no job is waiting")
     p.add_argument("--max-jobs", type=int, help="quit after this many jobs")
-    p.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
+    p.add_argument("--metrics-port", "--health-port", type=int, dest="metrics_port",
+                   help="serve /metrics, /healthz and /readyz on this port (default "
+                        "IMAGINE_MED_HEALTH_PORT; 0: none)")
     p.add_argument("--log-format", choices=("json", "text"), default="json")
     p.set_defaults(func=run)
 
@@ -117,6 +119,15 @@ def run(args: argparse.Namespace) -> int:
     recovered = jq.recover()
     if recovered:
         log.warning("re-queued %d job(s) the store knew but Redis had lost", len(recovered))
+    port = args.metrics_port if args.metrics_port is not None else jq.settings.health_port
+    health = None
+    if port:
+        from imagine_med.observability.metrics import Health, serve, standard_checks
+
+        # live while the main loop beats: between jobs, and at least once per job timeout
+        health = Health(standard_checks(jq), stale_s=jq.conf.job_timeout_s + 60)
+        health.ready_flag = False  # not ready until the renderers are warm
+        serve(jq, port, host=jq.conf.metrics_host, health=health)
     pairs = [] if args.no_warm else args.warm if args.warm is not None else [
         p for p in registry.available() if p[0] == "phantom"
     ]
@@ -127,11 +138,9 @@ def run(args: argparse.Namespace) -> int:
         return 3
     worker = ImagineWorker(jq, connect(jq.redis_url, decode=False), name=args.name,
                            engines=_routes(_engines(args.engines, jq.settings),
-                                           args.modalities))
-    if args.metrics_port:
-        from imagine_med.observability.metrics import serve
-
-        serve(jq, args.metrics_port, host=jq.conf.metrics_host)
+                                           args.modalities), health=health)
+    if health is not None:
+        health.ready_flag = True
     log.info("worker %s ready", worker.name,
              extra={"prefix": jq.prefix, "routes": list(worker.engines) or "any",
                     "warm_s": {k: round(v, 3) for k, v in timings.items()}})

@@ -99,10 +99,11 @@ class ImagineWorker(SimpleWorker):
 
     def __init__(
         self, jq: JobQueue, raw: redis.Redis, name: str | None = None,
-        engines: tuple[str, ...] = (),
+        engines: tuple[str, ...] = (), health: Any = None,
     ) -> None:
         self.jq = jq
-        self.engines = engines  # () = any engine
+        self.engines = engines  # routes: engine or engine:modality; () = any
+        self.health = health  # observability.metrics.Health, beaten by the main loop
         self.job_queue = Queue(jq.keys.rq_queue, connection=raw)
         name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
         super().__init__(
@@ -135,6 +136,8 @@ class ImagineWorker(SimpleWorker):
         idle_since = time.monotonic()
         backoff = 0.5
         while True:
+            if self.health is not None:
+                self.health.beat()
             try:  # every Redis call of the idle loop: rq quits the worker on any error here
                 self.heartbeat()
                 claimed = self.claim()
