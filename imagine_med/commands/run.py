@@ -134,14 +134,16 @@ class Stack:
             lines.append((f"Worker {i}", f"{engines} engine, pid {child.pid}, "
                                          f"log {sup.log_path(child.label)}"))
 
-        port = self.args.metrics_port
-        port = get_queue_settings().metrics_port if port is None else port
+        port = self.args.metrics_port  # else the health port (containers), else 9464
+        port = (settings.health_port or get_queue_settings().metrics_port) if port is None \
+            else port
         if port:
             from imagine_med.observability.metrics import serve
 
             try:
                 self.metrics = serve(jq, port, host=jq.conf.metrics_host)
-                lines.append(("Metrics", f"http://{jq.conf.metrics_host}:{port}/metrics"))
+                lines.append(("Metrics", f"http://{jq.conf.metrics_host}:{port}/metrics "
+                                         "(and /healthz, /readyz)"))
             except OSError as exc:
                 lines.append(("Metrics", f"not started: port {port} ({exc.strerror})"))
 
