@@ -103,3 +103,24 @@ def test_blob_url_setting_picks_the_store(tmp_path: Path, s3_server: S3Server) -
         open_blob_store("s3:///prefix", tmp_path)
     with pytest.raises(ValueError, match="use s3://bucket/prefix"):
         open_blob_store("gs://bucket/prefix", tmp_path)
+
+
+def test_the_daily_retention_sweep_runs_once_for_the_fleet(qenv, tmp_path: Path) -> None:
+    import os
+
+    from imagine_med.queue.api import JobQueue
+    from imagine_med.queue.worker import prune_old_files
+
+    jq = qenv.queue()
+    settings = jq.settings.model_copy(update={"blob_retention_days": 2})
+    q = JobQueue(qenv.redis_url, qenv.prefix, qenv.database_url, settings=settings,
+                 files_dir=tmp_path / "files")
+    old, new = q.blobs.put(b"three days old", ".png"), q.blobs.put(b"fresh", ".png")
+    three_days_ago = time.time() - 3 * 86400
+    os.utime(q.blobs.local_path(old), (three_days_ago, three_days_ago))
+    assert prune_old_files(q) == 1
+    assert not q.blobs.local_path(old).exists() and q.blobs.get(new) == b"fresh"
+    assert prune_old_files(q) is None  # another worker asking the same day: not its turn
+    q.redis.delete(f"{q.prefix}:prune-lock")
+    assert prune_old_files(qenv.queue()) is None  # retention off: never
+    assert not q.redis.exists(f"{q.prefix}:prune-lock")

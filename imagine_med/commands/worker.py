@@ -116,6 +116,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: cannot open the store at {public_url(jq.database_url)}: {exc}",
               file=sys.stderr)
         return 2
+    days = jq.settings.blob_retention_days
+    if days and hasattr(jq.blobs, "apply_retention"):  # the object store expires them too
+        try:
+            jq.blobs.apply_retention(days)
+        except Exception as exc:  # e.g. no s3:PutLifecycleConfiguration: the sweep still runs
+            log.warning("could not set the bucket's lifecycle rule: %s", exc)
     recovered = jq.recover()
     if recovered:
         log.warning("re-queued %d job(s) the store knew but Redis had lost", len(recovered))

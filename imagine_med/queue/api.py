@@ -676,13 +676,18 @@ class JobQueue:
                         waiting.discard(event.job_id)
                     yield event
 
-    def files(self, job_id: str) -> dict[str, Path]:
-        """Local paths of a finished job's files (grid.png, variant-N.png, ..., case.json)."""
+    def files(self, job_id: str, *, internal: bool = True) -> dict[str, Path]:
+        """Local paths of a finished job's files (grid.png, variant-N.png, ..., case.json);
+        from an object store, downloaded to this host's cache. `internal=False` leaves out the
+        workers' own files ("_...", e.g. CT values for a later DICOM export), which a chat
+        adapter never posts and so need not fetch."""
         info = self.status(job_id)
         if info is None or not info.result:
             return {}
         out: dict[str, Path] = {}
         for name, key in (info.result.get("files") or {}).items():
+            if not internal and name.startswith("_"):
+                continue
             path = self.blobs.local_path(key)
             if path is not None:
                 out[name] = path
