@@ -15,6 +15,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bot_mocks.slack_api import SlackMock, sign, slash_body
@@ -55,6 +56,17 @@ def pg_schema_url(postgres_url: str | None) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+def observer(redis_url: str, prefix: str, db: str, bucket: str, s3: S3Server,
+             tmp: Path) -> Any:
+    """A third process's view of the shared services (its own cache dir)."""
+    from imagine_med.queue import JobQueue
+    from imagine_med.settings import Settings
+
+    return JobQueue(settings=Settings(
+        redis_url=redis_url, database_url=db, redis_prefix=prefix, data_dir=tmp / "observer",
+        blobs=f"s3://{bucket}/jobs", s3_endpoint_url=s3.endpoint))
 
 
 def ready(port: int) -> dict:
@@ -126,6 +138,13 @@ async def test_a_job_rendered_on_one_host_is_posted_from_the_other(
             await asyncio.sleep(0.05)
         else:
             raise AssertionError(f"no grid was posted\n{logs()}")
+        comment = mock.of("files.completeUploadExternal")[0].params["initial_comment"]
+        job_id = comment.split("job `", 1)[1].split("`", 1)[0]
+        q = observer(redis_url, namespace, pg_schema_url, bucket, s3_server, tmp_path)
+        for _ in range(600):  # the post is recorded once the whole message is up
+            if q.posted(job_id, "slack") is not None:
+                break
+            await asyncio.sleep(0.05)
     finally:
         for proc in procs:
             proc.terminate()
@@ -134,17 +153,6 @@ async def test_a_job_rendered_on_one_host_is_posted_from_the_other(
         await mock.close()
 
     upload = mock.of("upload")[0].body
-    comment = mock.of("files.completeUploadExternal")[0].params["initial_comment"]
-    job_id = comment.split("job `", 1)[1].split("`", 1)[0]
-
-    from imagine_med.queue import JobQueue
-    from imagine_med.settings import Settings
-
-    settings = Settings(redis_url=redis_url, database_url=pg_schema_url, redis_prefix=namespace,
-                        data_dir=tmp_path / "observer", **{
-                            "blobs": f"s3://{bucket}/jobs",
-                            "s3_endpoint_url": s3_server.endpoint})
-    q = JobQueue(settings=settings)
     try:
         info = q.status(job_id)
         assert info is not None and info.status == "done"
