@@ -168,7 +168,7 @@ class QueueJobs:
 
     def _view(self, info: JobInfo) -> JobView:
         spec = CaseSpec.model_validate(info.spec) if info.spec else None
-        files = self.queue.files(info.id) if info.status == "done" else {}
+        files = self.queue.files(info.id, internal=False) if info.status == "done" else {}
         position = self.queue.position(info.id) if info.status == "queued" else None
         variant = info.params.get("variant")
         return JobView(
