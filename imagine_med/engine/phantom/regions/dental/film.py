@@ -100,6 +100,38 @@ def _trabeculae(shape: tuple[int, int], px: float, rng: np.random.Generator) -> 
     return np.clip(1.0 + 0.13 * b, 0.6, 1.4)
 
 
+FINDING_FN = {"caries": lambda *a: {"caries": fx.caries(*a)},
+              "periapical_lesion": lambda *a: {"periapical_lesion": fx.periapical(*a)},
+              "restoration": fx.restoration, "implant": fx.implant}
+
+
+def _window(p: Placed, S: np.ndarray, Z: np.ndarray, pad: float = 8.0) -> tuple[slice, slice]:
+    s0, s1, z0, z1 = bbox(p, pad)
+    c0, c1 = int(np.searchsorted(S[0], s0)), int(np.searchsorted(S[0], s1)) + 1
+    r0, r1 = int(np.searchsorted(-Z[:, 0], -z1)), int(np.searchsorted(-Z[:, 0], -z0)) + 1
+    return slice(max(0, r0), min(S.shape[0], r1)), slice(max(0, c0), min(S.shape[1], c1))
+
+
+def _on_tooth(m: dict[str, np.ndarray], f, p: Placed, S: np.ndarray, Z: np.ndarray) -> None:
+    """Run one tooth finding on the window around its tooth (cheap), writing its map changes
+    and its label mask (`_mark_<label>`) back into the jaw's maps."""
+    fn = FINDING_FN.get(f.name)
+    if fn is None:
+        return
+    win = _window(p, S, Z)
+    sub = {k: v[win].copy() for k, v in m.items()}
+    got = fn(sub, p, f, S[win], Z[win])
+    for k, v in sub.items():
+        if k not in m:
+            m[k] = np.zeros(S.shape, np.float32)
+        m[k][win] = v
+    for k, v in got.items():
+        key = "_mark_" + k
+        if key not in m:
+            m[key] = np.zeros(S.shape, np.float32)
+        m[key][win] = np.maximum(m[key][win], v.astype(np.float32))
+
+
 def _empty(shape: tuple[int, ...]) -> dict[str, np.ndarray]:
     m = {k: np.zeros(shape, np.float32) for k in (*TOOTH_TISSUES, "cortical", "cancellous")}
     m |= {k: np.zeros(shape, np.float32) for k in ("_best", "_lab", "_tooth_path")}
@@ -178,22 +210,10 @@ def render(body: DentalBody, width: int, height: int, rng: np.random.Generator,
         if p is None:
             continue
         m = lower if p.up > 0 else upper
-        if f.name == "caries":
-            got = {"caries": fx.caries(m, p, f, S, Z)}
-        elif f.name == "periapical_lesion":
-            got = {"periapical_lesion": fx.periapical(m, p, f, S, Z)}
-        elif f.name == "restoration":
-            got = fx.restoration(m, p, f, S, Z)
-        elif f.name == "implant":
-            got = fx.implant(m, p, f, S, Z)
-        elif f.name == "mandibular_fracture":
+        if f.name == "mandibular_fracture":
             fracture = (f, p)
             continue
-        else:
-            continue
-        for k, v in got.items():
-            key = "_mark_" + k
-            m[key] = np.maximum(m.get(key, np.zeros_like(S)), v.astype(np.float32))
+        _on_tooth(m, f, p, S, Z)
     if fracture is not None:
         f, p = fracture
         gap = fx.fracture(lower, f, p, S, Z, px)

@@ -14,15 +14,47 @@ from imagine_med.engine.phantom.regions.dental.labels import LABELS, NAMES
 _TOOTH = re.compile(r"(tooth|germ)_(\d\d)(?:_(enamel|pulp))?$")
 
 
+# label id -> FDI number of an erupted tooth (0 for anything else), and -> its part
+FDI_OF = np.zeros(256, np.int32)
+for _name, _id in LABELS.items():
+    _m = _TOOTH.match(_name)
+    if _m and _m.group(1) == "tooth":
+        FDI_OF[_id] = int(_m.group(2))
+
+
+class Teeth:
+    """Each erupted tooth's pixels (dentine, enamel and pulp labels together) as a bounding
+    box and a mask within it: one pass over the label map (find_objects), not one per tooth."""
+
+    def __init__(self, lab: np.ndarray) -> None:
+        fdi = FDI_OF[lab]
+        self.fdi_map = fdi
+        self.boxes: dict[int, tuple[slice, slice]] = {}
+        objs = ndimage.find_objects(fdi)
+        for f, box in enumerate(objs, start=1):
+            if box is not None:
+                self.boxes[f] = box
+
+    def __iter__(self):
+        return iter(self.boxes)
+
+    def __contains__(self, fdi: int) -> bool:
+        return fdi in self.boxes
+
+    def mask(self, fdi: int) -> tuple[tuple[slice, slice], np.ndarray]:
+        box = self.boxes[fdi]
+        return box, self.fdi_map[box] == fdi
+
+    def centre(self, fdi: int) -> tuple[float, float]:
+        box, m = self.mask(fdi)
+        ys, xs = np.nonzero(m)
+        return float(xs.mean() + box[1].start), float(ys.mean() + box[0].start)
+
+
 def tooth_masks(lab: np.ndarray) -> dict[int, np.ndarray]:
-    """FDI -> mask of every pixel of that erupted tooth (dentine, enamel and pulp labels)."""
-    out: dict[int, np.ndarray] = {}
-    for v in np.unique(lab):
-        m = _TOOTH.match(NAMES.get(int(v), ""))
-        if m and m.group(1) == "tooth":
-            fdi = int(m.group(2))
-            out[fdi] = out.get(fdi, np.zeros(lab.shape, bool)) | (lab == v)
-    return out
+    """FDI -> full-size mask of every pixel of that erupted tooth."""
+    fdi = FDI_OF[lab]
+    return {int(f): fdi == f for f in np.unique(fdi) if f}
 
 
 def germs(lab: np.ndarray) -> list[int]:
@@ -33,46 +65,56 @@ def germs(lab: np.ndarray) -> list[int]:
 def _axis_deg(mask: np.ndarray) -> float:
     """Long-axis angle of a blob from vertical (degrees, 0-90) by its second moments."""
     ys, xs = np.nonzero(mask)
-    c = np.cov(np.vstack([xs - xs.mean(), ys - ys.mean()]))
-    _w, v = np.linalg.eigh(c)
+    _w, v = np.linalg.eigh(np.cov(np.vstack([xs - xs.mean(), ys - ys.mean()])))
     vx, vy = v[:, -1]
     return float(np.degrees(np.arctan2(abs(vx), abs(vy))))
 
 
-def _nearest_tooth(mask: np.ndarray, teeth: dict[int, np.ndarray]) -> int | None:
-    """The tooth whose pixels lie nearest the blob (by distance transform)."""
-    if not teeth or not mask.any():
+def _nearest_tooth(blob: np.ndarray, box: tuple[slice, slice], teeth: Teeth) -> int | None:
+    """The tooth with the most pixels in a 3-pixel ring around the blob (found in its box)."""
+    pad = 4
+    r0, c0 = max(0, box[0].start - pad), max(0, box[1].start - pad)
+    r1 = min(teeth.fdi_map.shape[0], box[0].stop + pad)
+    c1 = min(teeth.fdi_map.shape[1], box[1].stop + pad)
+    local = np.zeros((r1 - r0, c1 - c0), bool)
+    local[box[0].start - r0:box[0].stop - r0, box[1].start - c0:box[1].stop - c0] = blob
+    ring = ndimage.binary_dilation(local, iterations=3) & ~local
+    near = teeth.fdi_map[r0:r1, c0:c1][ring]
+    near = near[near > 0]
+    if not len(near):
         return None
-    dist = ndimage.distance_transform_edt(~mask)
-    return min(teeth, key=lambda f: float(dist[teeth[f]].min()) if teeth[f].any() else 1e9)
+    vals, counts = np.unique(near, return_counts=True)
+    return int(vals[np.argmax(counts)])
 
 
 def measure(lab: np.ndarray, px: float) -> dict:
     """Everything the key says, from the label map and the nominal pixel size (mm)."""
-    teeth = tooth_masks(lab)
+    teeth = Teeth(lab)
     width = lab.shape[1]
     cols = np.nonzero((lab > 0).any(axis=0))[0]
     mid = (cols.min() + cols.max()) / 2 if len(cols) else width / 2
     sides = {}
-    for fdi, m in teeth.items():
-        ys, xs = np.nonzero(m)
-        sides[fdi] = {"x": float(xs.mean()), "y": float(ys.mean()),
-                      "viewer": "left" if xs.mean() < mid else "right"}
+    for fdi in teeth:
+        x, y = teeth.centre(fdi)
+        sides[fdi] = {"x": x, "y": y, "viewer": "left" if x < mid else "right"}
     out: dict = {"teeth": sorted(teeth), "germs": germs(lab), "sides": sides, "findings": {}}
     for name in ("caries", "periapical_lesion", "restoration", "implant", "root_filling"):
-        pieces, n = ndimage.label(lab == LABELS[name])
+        pieces, _n = ndimage.label(lab == LABELS[name])
         rows = []
-        for i in range(1, n + 1):
-            blob = pieces == i
+        for i, box in enumerate(ndimage.find_objects(pieces), start=1):
+            if box is None:
+                continue
+            blob = pieces[box] == i
             area = float(blob.sum()) * px * px
             if area < 0.5:
                 continue
             ys, xs = np.nonzero(blob)
-            rows.append({"tooth": _nearest_tooth(blob, teeth),
+            rows.append({"tooth": _nearest_tooth(blob, box, teeth),
                          "diameter_mm": round(2 * np.sqrt(area / np.pi), 2),
                          "height_mm": round((ys.max() - ys.min() + 1) * px, 2),
                          "width_mm": round((xs.max() - xs.min() + 1) * px, 2),
-                         "x": float(xs.mean()), "y": float(ys.mean())})
+                         "x": float(xs.mean() + box[1].start),
+                         "y": float(ys.mean() + box[0].start)})
         out["findings"][name] = rows
     out["findings"]["impacted"] = _impactions(teeth, sides)
     out["crest_mm"] = _crest_to_cej(lab, teeth, px)
@@ -89,11 +131,11 @@ def winter(angle: float) -> str:
     return "horizontal"
 
 
-def _impactions(teeth: dict[int, np.ndarray], sides: dict) -> list[dict]:
+def _impactions(teeth: Teeth, sides: dict) -> list[dict]:
     rows = []
     for third, second in ((38, 37), (48, 47), (18, 17), (28, 27)):
         if third in teeth and second in teeth:
-            ang = abs(_axis_deg(teeth[third]) - _axis_deg(teeth[second]))
+            ang = abs(_axis_deg(teeth.mask(third)[1]) - _axis_deg(teeth.mask(second)[1]))
             # below the second molar's crown (lower jaw) or above it (upper): held in bone
             drop = (sides[third]["y"] - sides[second]["y"]) * (1 if third > 30 else -1)
             if ang >= 10 or drop > 20:
@@ -102,19 +144,20 @@ def _impactions(teeth: dict[int, np.ndarray], sides: dict) -> list[dict]:
     return rows
 
 
-def _crest_to_cej(lab: np.ndarray, teeth: dict[int, np.ndarray], px: float) -> float | None:
+def _crest_to_cej(lab: np.ndarray, teeth: Teeth, px: float) -> float | None:
     """Mean distance (mm) from the CEJ (lowest enamel row) to the alveolar crest (top of the
     mandible label beside the tooth) over the erupted lower permanent teeth 31-37, 41-47."""
-    bone = np.isin(lab, [LABELS["mandible"], LABELS["mandibular_canal"]])
+    bone = (lab == LABELS["mandible"]) | (lab == LABELS["mandibular_canal"])
     d = []
-    for fdi, m in teeth.items():
+    for fdi in teeth:
         if fdi // 10 not in (3, 4) or fdi % 10 == 8:
             continue
-        enamel = lab == LABELS[f"tooth_{fdi}_enamel"]
+        box, m = teeth.mask(fdi)
+        enamel = lab[box] == LABELS[f"tooth_{fdi}_enamel"]
         if not enamel.any():
             continue
-        _ys, xs = np.nonzero(m)
-        cej = np.nonzero(enamel)[0].max()
+        xs = np.nonzero(m)[1] + box[1].start
+        cej = np.nonzero(enamel)[0].max() + box[0].start
         for x in (xs.min() - 2, xs.max() + 2):
             if not 0 <= x < lab.shape[1]:
                 continue
