@@ -170,11 +170,13 @@ def _fixed(width: int, height: int, shape: jaw.JawShape, trough: Trough) -> dict
                         s_img=-side * (rs + 8 * shape.size))
         pal = np.where((side * S > 0) & (side * S < 40) & mx["palate"],
                        MU["cortical"] * mx["cortical"], 0.0)
-        ghosts += 0.35 * place(pal, grid, trough, side * 30.0, PALATE_GHOST_DELTA,
+        ghosts += 0.15 * place(pal, grid, trough, side * 30.0, PALATE_GHOST_DELTA,
                               s_img=-side * 30.0)
     out["ghosts"] = ghosts
-    out["spine"] = place(MU["cortical"] * 0.6 * jaw.spine(grid, shape), grid, trough, 0.0,
-                         SPINE_DELTA)
+    from scipy import ndimage
+
+    spine = ndimage.gaussian_filter(jaw.spine(grid, shape), 1.5 / grid.px)  # rounded end plates
+    out["spine"] = place(MU["cortical"] * 0.4 * spine, grid, trough, 0.0, SPINE_DELTA)
     hy = jaw.hyoid(grid, shape) * (np.abs(S) < 12 * shape.size)
     out["hyoid"] = sum(place(MU["cortical"] * hy, grid, trough, 0.0, HYOID_DELTA,
                              s_img=side * 68.0) for side in (-1.0, 1.0))

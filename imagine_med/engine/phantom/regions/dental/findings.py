@@ -29,7 +29,7 @@ def impact(body: DentalBody) -> None:
             angle = -side * ang * p.up
             drop = f.params["depth_mm"] + p.tooth.size.crown * np.sin(ang) * 0.5
             body.teeth[i] = replace(p, angle=angle, z=p.z - p.up * drop,
-                                    s=p.s + side * 1.5, tooth=replace(p.tooth, erupted=True))
+                                    s=p.s + side * 3.5, tooth=replace(p.tooth, erupted=True))
 
 
 def caries(m: Maps, p: Placed, f: DentalFinding, S: np.ndarray, Z: np.ndarray) -> np.ndarray:

@@ -135,7 +135,7 @@ def maxilla(grid: Grid, shape: JawShape) -> dict[str, np.ndarray]:
     alv = (crest < Z) & (top > Z) & (a < tuber + 4 * k - np.clip(Z - crest - 8 * k, 0, None) * 0.3)
     zyg = (a > 40 * k) & (a < 108 * k) & (np.abs(Z - (36 * k + 0.05 * (a - 40 * k))) < 4.5 * k)
     mask = alv | zyg
-    thick = np.where(zyg & ~alv, 6.0 * k, 10.0 * k)
+    thick = np.where(zyg & ~alv, 4.5 * k, 10.0 * k)
     total, canc = _plate(mask, grid.px, thick, 1.6, 2.0 * k)
     # maxillary sinuses: air cavities whose floor dips toward the molar roots
     floor = shape.sinus_floor * k + 2.5 * k * np.cos((a - 48 * k) / (9 * k) * np.pi / 2) ** 2 \
@@ -148,12 +148,12 @@ def maxilla(grid: Grid, shape: JawShape) -> dict[str, np.ndarray]:
     nasal = ((a / (16 * k)) ** 4 + ((Z - 45 * k) / (16 * k)) ** 4 < 1) & \
         (shape.palate_z * k + 2 * k < Z)
     nd = _depth(nasal, grid.px)
-    nasal_air = np.where(nasal, 20.0 * k * np.sqrt(np.clip(nd / (5 * k), 0, 1)), 0.0)
+    nasal_air = np.where(nasal, 12.0 * k * np.sqrt(np.clip(nd / (5 * k), 0, 1)), 0.0)
     septum = nasal & (a < 1.2 * k)
     # hard palate: seen edge-on as a dense horizontal band above the upper apices
     pz = shape.palate_z * k
     palate = (a < 60 * k) & (np.abs(Z - pz) < 2.5 * k)
-    palate_cort = np.where(palate, 22.0 * k * np.sqrt(np.clip(1 - ((Z - pz) / (2.5 * k)) ** 2,
+    palate_cort = np.where(palate, 12.0 * k * np.sqrt(np.clip(1 - ((Z - pz) / (2.5 * k)) ** 2,
                                                                   0, 1)) * np.clip(
         (60 * k - a) / (10 * k), 0, 1), 0.0)
     air = sinus_air + nasal_air
