@@ -142,7 +142,7 @@ def _finding_tooth(body: DentalBody, fdi: int) -> Placed | None:
     return body.placed(fdi) or body.removed.get(fdi)
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=12)
 def _fixed(width: int, height: int, shape: jaw.JawShape, trough: Trough) -> dict:
     """What depends only on the canvas and the jaw's shape, not on the seed: bone maps, soft
     tissue, and the off-layer shadows (kept warm; a worker renders many films of one size)."""
@@ -180,6 +180,10 @@ def _fixed(width: int, height: int, shape: jaw.JawShape, trough: Trough) -> dict
     hy = jaw.hyoid(grid, shape) * (np.abs(S) < 12 * shape.size)
     out["hyoid"] = sum(place(MU["cortical"] * hy, grid, trough, 0.0, HYOID_DELTA,
                              s_img=side * 68.0) for side in (-1.0, 1.0))
+    for d in (out, mand, mx):  # float32 halves what the cache holds
+        for k, v in d.items():
+            if isinstance(v, np.ndarray) and v.dtype == np.float64:
+                d[k] = v.astype(np.float32)
     return out
 
 

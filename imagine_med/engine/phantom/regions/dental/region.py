@@ -128,6 +128,15 @@ def place_teeth(teeth: list[Tooth], age: float, shape: JawShape,
     return out
 
 
+def _scaled(teeth: list[Tooth], k: float) -> list[Tooth]:
+    """One patient's teeth a few percent larger or smaller than Wheeler's averages."""
+    from dataclasses import replace
+
+    return [replace(t, size=replace(t.size, crown=t.size.crown * k, root=t.size.root * k,
+                                    md=t.size.md * k, md_cervix=t.size.md_cervix * k,
+                                    bl=t.size.bl * k)) for t in teeth]
+
+
 def _pick_tooth(name: str, location: str | None, teeth: list[Placed],
                 rng: np.random.Generator, used: set[int]) -> int | None:
     have = {p.tooth.fdi for p in teeth}
@@ -155,12 +164,14 @@ class DentalRegion:
         sex = spec.sex or ("female" if rng.random() < 0.5 else "male")
         wants = {f.name for f in spec.findings}
         third = True if ("impacted_tooth" in wants or age < 30) else bool(rng.random() < 0.8)
-        teeth = dentition(age, third_molars=third)
-        shape = JawShape(size=jaw_size(age))
+        teeth = _scaled(dentition(age, third_molars=third), float(rng.uniform(0.94, 1.06)))
         bone = spec.finding("periodontal_bone_loss")
-        if bone is not None:
-            shape = JawShape(size=shape.size,
-                             bone_loss_mm=BONE_LOSS_MM[bone.severity or "moderate"])
+        # jaw shape varies by patient among a few steps (so the per-shape bone maps stay cached):
+        # body height 28-34 mm, the film's occlusal curve flatter or deeper
+        shape = JawShape(size=jaw_size(age),
+                         body_height=float(rng.choice((28.0, 31.0, 34.0))),
+                         smile=float(rng.choice((0.0018, 0.0022, 0.0026))),
+                         bone_loss_mm=BONE_LOSS_MM[bone.severity or "moderate"] if bone else 0.0)
         findings: list[DentalFinding] = []
         used: set[int] = set()
         for f in spec.findings:
