@@ -718,3 +718,31 @@ MODIFIERS.update({"composite": ["composite", "tooth coloured", "white filling", 
                                   "endodontically treated"],
                   "horizontal": ["horizontal", "horizontally impacted"],
                   "mesioangular": ["mesioangular", "mesio angular"]})
+
+# --- fundus, more findings (issue 17): artery occlusion, detachment, optic atrophy, laser
+# scars, vitreous haemorrhage, and the dry/wet forms of AMD (modifiers of the AMD finding)
+FINDINGS.update({
+    "retinal_artery_occlusion": (("retina",), [
+        "retinal artery occlusion", "central retinal artery occlusion", "crao", "brao",
+        "branch retinal artery occlusion", "cherry red spot", "cherry-red spot",
+        "artery occlusion"]),
+    "optic_atrophy": (("retina",), ["optic atrophy", "optic nerve atrophy", "pale disc",
+                                    "disc pallor", "optic disc pallor", "pale optic disc"]),
+    "laser_scars": (("retina",), ["laser scars", "prp scars", "prp", "panretinal photocoagulation",
+                                  "photocoagulation scars", "laser photocoagulation",
+                                  "pan retinal photocoagulation", "laser burns"]),
+    "vitreous_haemorrhage": (("retina",), ["vitreous haemorrhage", "vitreous hemorrhage",
+                                           "vitreous bleed", "haemorrhage into the vitreous"]),
+})
+FINDINGS["retinal_detachment"][1].extend(["rhegmatogenous retinal detachment",
+                                          "detached retina", "rrd"])
+MODIFIERS.update({
+    "macula_off": ["macula off", "macula-off", "fovea off", "macula involving"],
+    "macula_on": ["macula on", "macula-on", "macula sparing", "fovea on"],
+    "geographic_atrophy": ["geographic atrophy", "dry amd with geographic atrophy",
+                           "atrophic amd", "ga"],
+    "neovascular": ["wet", "neovascular", "exudative", "choroidal neovascularisation",
+                    "choroidal neovascularization", "cnv", "choroidal neovascular membrane"],
+})
+FINDINGS["macular_degeneration"][1].extend(["age related macular degeneration", "dry amd",
+                                            "geographic atrophy"])
