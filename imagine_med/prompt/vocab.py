@@ -746,3 +746,46 @@ MODIFIERS.update({
 })
 FINDINGS["macular_degeneration"][1].extend(["age related macular degeneration", "dry amd",
                                             "geographic atrophy"])
+
+# --- the plain abdominal film (issue 19): supine and erect views, obstruction, volvulus,
+# calculi, foreign bodies. "supine"/"erect" set AP/PA (a chest's views); for the abdomen the
+# parser turns those into the abdomen's own views (VIEW_IN_REGION).
+COMPOUNDS.update({"upright": {"view": "pa"}, "upright film": {"view": "pa"}})
+VIEW_IN_REGION: dict[tuple[str, str], str] = {("ap", "abdomen"): "supine",
+                                              ("pa", "abdomen"): "erect"}
+
+
+def region_view(view: str | None, region: str | None) -> str | None:
+    """The view a radiograph of `region` means by `view`: "erect" and "supine" (compounds for
+    PA and AP, as a chest film is taken) are the abdomen's own two views."""
+    if view is None:
+        return None
+    return VIEW_IN_REGION.get((view, str(region)), view)
+DEFAULT_VIEW["abdomen"] = "supine"
+REGION_DEFAULT_MODALITY.setdefault("abdomen", "xray")
+COMPOUNDS.update({"abdominal x ray": {"modality": "xray", "region": "abdomen"},
+                  "abdominal radiograph": {"modality": "xray", "region": "abdomen"},
+                  "abdominal film": {"modality": "xray", "region": "abdomen"},
+                  "kub": {"modality": "xray", "region": "abdomen"}})
+FINDINGS.update({
+    "small_bowel_obstruction": (("abdomen",), [
+        "small bowel obstruction", "sbo", "small bowel obstructed", "dilated small bowel",
+        "dilated small bowel loops", "small intestinal obstruction", "obstructed small bowel"]),
+    "large_bowel_obstruction": (("abdomen",), [
+        "large bowel obstruction", "lbo", "colonic obstruction", "dilated colon",
+        "dilated large bowel", "obstructed colon"]),
+    "sigmoid_volvulus": (("abdomen",), ["sigmoid volvulus", "volvulus", "coffee bean sign",
+                                        "coffee bean", "bent inner tube sign"]),
+    "renal_stone": (("abdomen", "kidney"), [
+        "renal stone", "renal stones", "kidney stone", "kidney stones", "renal calculus",
+        "renal calculi", "nephrolithiasis", "staghorn calculus"]),
+    "ureteric_stone": (("abdomen", "kidney"), [
+        "ureteric stone", "ureteric calculus", "ureteral stone", "ureteral calculus",
+        "ureterolithiasis", "vuj stone"]),
+    "foreign_body": (("abdomen",), [
+        "foreign body", "ingested foreign body", "swallowed foreign body", "swallowed coin",
+        "ingested coin", "coin", "button battery", "swallowed battery"]),
+})
+FINDINGS["pneumoperitoneum"][1].extend(["rigler s sign", "riglers sign", "rigler sign",
+                                        "football sign", "perforation", "perforated viscus"])
+MODIFIERS["battery"] = ["battery", "button cell", "button battery"]

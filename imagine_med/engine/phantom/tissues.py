@@ -270,3 +270,12 @@ TISSUES.setdefault("lung", Tissue("lung", -850.0, _mr(0.15, (1200, 1300), (40, 3
                                                       1500), mu=0.050))
 TISSUES.setdefault("consolidation", Tissue("consolidation", 35.0,
                                            _mr(0.9, (1400, 1700), (120, 110), (40, 30), 1300)))
+# --- plain abdominal film (issue 19, regions/abdomen_xr): calculi and metal. Calcium oxalate
+# renal stones read ~1200-1800 HU on CT (monohydrate the densest), so 1500 HU: mu from the
+# water line (physics.md) ~0.49 cm^-1. A coin (copper-nickel, ~8.9 g/cm3, mu/rho ~2 cm2/g at
+# 70 keV, NIST XCOM, approximate) ~18 cm^-1: opaque on any film. Bowel gas is `air`.
+for _t in (
+    Tissue("calculus", 1500.0, _DENTAL_MR),
+    Tissue("metal", 20000.0, _DENTAL_MR, mu=18.0),
+):
+    TISSUES.setdefault(_t.name, _t)
