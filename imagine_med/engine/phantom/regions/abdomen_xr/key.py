@@ -101,7 +101,7 @@ def sentences(m: dict, ab, magnification: float) -> str:
     if d["small_bowel"] > SB_LIMIT:
         parts.append(f"Dilated small bowel, {d['small_bowel'] / 10:.1f} cm (> 3 cm), central, "
                      "with valvulae conniventes crossing the lumen.")
-    if d["sigmoid_colon"] > 90:
+    if d["sigmoid_colon"] > 60:
         apex = m.get("sigmoid_apex", {})
         parts.append(f"A grossly dilated inverted-U sigmoid loop ({d['sigmoid_colon'] / 10:.1f} "
                      f"cm) rising from the pelvis to the {apex.get('patient_side', 'right')} "

@@ -114,10 +114,10 @@ def build(spec: CaseSpec, seed: int) -> Abdomen:
         r, g = colon_r[seg], colon_g[seg]
         if vol and seg == "sigmoid_colon":
             # an inverted U rising from the left pelvis to the right upper quadrant: two limbs
-            # ~11 cm across with their walls apposed in the middle (the coffee bean)
-            rv = float(rng.uniform(52, 62)) * k
-            apex = np.array([-55.0, 125.0]) * k
-            base = np.array([40.0, -120.0]) * k
+            # ~8-9 cm across with their walls apposed in the middle (the coffee bean)
+            rv = float(rng.uniform(40, 46)) * k
+            apex = np.array([-38.0, 92.0]) * k
+            base = np.array([30.0, -112.0]) * k
             axis = (apex - base) / np.linalg.norm(apex - base)
             nrm = np.array([-axis[1], axis[0]])
             half = rv + 1.5 * k
@@ -168,8 +168,9 @@ def _stones(spec: CaseSpec, rng: np.random.Generator, k: float) -> list[Stone]:
             n = int(rng.integers(2, 6)) if f.severity != "mild" else 1
             for i in range(n):
                 r = float(rng.uniform(4, 8))
-                out.append(Stone("gallstone", (-70 + (i % 3) * 2 * r + rng.uniform(-2, 2)) * k,
-                                 (48 - (i // 3) * 2 * r + rng.uniform(-2, 2)) * k, r, r,
+                step = 2 * r + 3  # stones side by side, apart
+                out.append(Stone("gallstone", (-70 + (i % 3) * step + rng.uniform(-1, 1)) * k,
+                                 (48 - (i // 3) * step + rng.uniform(-1, 1)) * k, r, r,
                                  "calculus", "laminated"))
         elif f.name == "foreign_body":
             battery = "battery" in f.modifiers
