@@ -13,27 +13,37 @@ GAS_IDS = [LABELS[n] for n in BOWEL if n != "bowel_fluid"]
 SB_LIMIT, COLON_LIMIT, CAECUM_LIMIT = 30.0, 60.0, 90.0  # the 3-6-9 rule, mm
 
 
-def _lumen(lab: np.ndarray, name: str) -> np.ndarray:
-    """A segment's gas pixels and the fluid pieces that touch them (erect films)."""
-    gas = lab == LABELS[name]
-    fluid = lab == LABELS["bowel_fluid"]
-    if not fluid.any() or not gas.any():
+def _lumen(lab: np.ndarray, names: tuple[str, ...], fluid_pieces: np.ndarray | None
+           ) -> np.ndarray:
+    """Segments' gas pixels and the fluid pieces that touch them (erect films)."""
+    gas = np.isin(lab, [LABELS[n] for n in names])
+    if fluid_pieces is None or not gas.any():
         return gas
-    pieces, _n = ndimage.label(fluid)
-    touch = np.unique(pieces[ndimage.binary_dilation(gas, iterations=2) & fluid])
-    return gas | np.isin(pieces, touch[touch > 0])
+    touch = np.unique(fluid_pieces[ndimage.binary_dilation(gas, iterations=2)])
+    return gas | np.isin(fluid_pieces, touch[touch > 0])
 
 
-def calibre_mm(mask: np.ndarray, where: np.ndarray, px: float, q: float = 75.0) -> float:
-    """A loop's calibre as a radiologist reads it, across the loop: twice the distance to the
-    wall along the lumen's centre line (its skeleton), the `q`th percentile over the part of
-    the centre line inside `where` (bends and blind ends do not inflate it)."""
-    if not (mask & where).any():
-        return 0.0
-    edt = ndimage.distance_transform_edt(mask)
-    skel = skeletonize(mask) & where
-    vals = edt[skel] if skel.any() else edt[mask & where]
-    return float(2 * np.percentile(vals, q) * px)
+class Calibre:
+    """A lumen's calibre as a radiologist reads it, across the loop: twice the distance to the
+    wall along the lumen's centre line (its skeleton), the 75th percentile over the part of the
+    centre line inside a segment (bends and blind ends do not inflate it). One distance
+    transform and one skeleton per lumen, shared by its segments."""
+
+    def __init__(self, mask: np.ndarray, px: float) -> None:
+        # at half resolution: loops of interest are >= 10 pixels across
+        self.step = 2 if px < 1.0 else 1
+        mask = mask[::self.step, ::self.step]
+        self.mask, self.px = mask, px * self.step
+        self.edt = ndimage.distance_transform_edt(mask) if mask.any() else None
+        self.skel = skeletonize(mask) if mask.any() else None
+
+    def of(self, where: np.ndarray) -> float:
+        where = where[::self.step, ::self.step]
+        if self.edt is None or not (self.mask & where).any():
+            return 0.0
+        skel = self.skel & where
+        vals = self.edt[skel] if skel.any() else self.edt[self.mask & where]
+        return float(2 * np.percentile(vals, 75.0) * self.px)
 
 
 def levels(lab: np.ndarray, px: float, min_mm: float = 10.0) -> list[dict]:
@@ -66,13 +76,14 @@ def measure(lab: np.ndarray, px: float) -> dict:
     m: dict = {"diameter_mm": {}, "levels": levels(lab, px), "mid": mid}
     # calibres: the largest circle inside the lumen whose centre lies in the segment (colon
     # segments share one lumen, so a short caecum is measured against the whole colon's wall)
-    colon = np.zeros(lab.shape, bool)
+    fluid = lab == LABELS["bowel_fluid"]
+    pieces = ndimage.label(fluid)[0] if fluid.any() else None
+    colon = Calibre(_lumen(lab, COLON, pieces), px)
+    for name in ("small_bowel", "stomach"):
+        lumen = _lumen(lab, (name,), pieces)
+        m["diameter_mm"][name] = round(Calibre(lumen, px).of(lumen), 1)
     for name in COLON:
-        colon |= _lumen(lab, name)
-    for name in ("small_bowel", "stomach", *COLON):
-        seg = lab == LABELS[name]
-        lumen = colon if name in COLON else _lumen(lab, name)
-        m["diameter_mm"][name] = round(calibre_mm(lumen, seg | (lumen & ~colon), px), 1)
+        m["diameter_mm"][name] = round(colon.of(lab == LABELS[name]), 1)
     sig = lab == LABELS["sigmoid_colon"]
     if sig.any():
         ys, xs = np.nonzero(sig)
