@@ -237,3 +237,54 @@ def test_parser_dental_vocabulary() -> None:
     assert parse("OPG, periapical lesion tooth 46")[0].findings[0].location == "tooth_46"
     assert parse("bitewing")[0].view == "bitewing"
     assert parse("OPG, upper right primary canine caries")[0].findings[0].location == "tooth_53"
+
+
+def _case_wh(prompt: str, out: Path, w: int, h: int, seeds=(5,)) -> dict:
+    spec = parse(prompt)[0].model_copy(update={"width": w, "height": h})
+    check(spec)
+    write_case(render_case(spec, seeds=list(seeds), seed=seeds[0]), out)
+    return json.loads((out / "case.json").read_text())
+
+
+def test_bitewing_shows_one_sides_back_teeth_mounted_facing_the_patient(tmp_path: Path) -> None:
+    for side, quads in (("right", (1, 4)), ("left", (2, 3))):
+        doc = _case_wh(f"{side} bitewing, 35 year old", tmp_path / side, 320, 240)
+        lab = np.asarray(Image.open(tmp_path / side / "variant-1.labels.png"))[:240, :320]
+        img = np.asarray(Image.open(tmp_path / side / "variant-1.png").convert("L"))[:240, :320]
+        names = doc["variants"][0]["labels"]
+        teeth = _teeth(lab, names)
+        assert {f // 10 for f in teeth} == set(quads)
+        for q in quads:
+            assert {q * 10 + p for p in (5, 6, 7)} <= set(teeth)
+        x = {f: np.nonzero(m)[1].mean() for f, m in teeth.items()}
+        y = {f: np.nonzero(m)[0].mean() for f, m in teeth.items()}
+        # molars toward the patient's side: on the viewer's left for a right bitewing
+        assert (x[quads[0] * 10 + 6] < x[quads[0] * 10 + 5]) == (side == "right")
+        assert y[quads[0] * 10 + 6] < y[quads[1] * 10 + 6]  # upper above lower
+        enamel = img[np.isin(lab, _ids(names, r"tooth_\d\d_enamel"))].mean()
+        dentine = img[np.isin(lab, _ids(names, r"tooth_\d\d"))].mean()
+        pulp = img[np.isin(lab, _ids(names, r"tooth_\d\d_pulp"))].mean()
+        assert enamel > dentine > pulp, (enamel, dentine, pulp)
+
+
+def test_bitewing_caries_and_periapical_lesion(tmp_path: Path) -> None:
+    doc = _case_wh("bitewing, caries lower left first molar", tmp_path / "b", 320, 240)
+    lab = np.asarray(Image.open(tmp_path / "b" / "variant-1.labels.png"))[:240, :320]
+    names = doc["variants"][0]["labels"]
+    inv = {n: int(k) for k, n in names.items()}
+    teeth = _teeth(lab, names)
+    caries = lab == inv["caries"]
+    ring = ndimage.binary_dilation(caries, iterations=3) & ~caries
+    assert max(teeth, key=lambda f: int((teeth[f] & ring).sum())) == 36
+    doc = _case_wh("periapical radiograph, 6 mm periapical lesion tooth 46", tmp_path / "p",
+                   240, 320)
+    lab = np.asarray(Image.open(tmp_path / "p" / "variant-1.labels.png"))[:320, :240]
+    names = doc["variants"][0]["labels"]
+    inv = {n: int(k) for k, n in names.items()}
+    px = doc["variants"][0]["pixel_spacing_mm"][0]
+    teeth = _teeth(lab, names)
+    assert 46 in teeth and all(f // 10 == 4 for f in teeth)  # the sensor behind one jaw
+    pa = lab == inv["periapical_lesion"]
+    d = 2 * np.sqrt(pa.sum() / np.pi) * px
+    assert 4.0 < d < 7.0, d
+    assert np.nonzero(pa)[0].mean() > np.nonzero(teeth[46])[0].mean()  # at the root's end

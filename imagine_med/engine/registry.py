@@ -84,9 +84,10 @@ for _r in ("gallbladder", "liver", "kidney", "abdomen", "spleen", "carotid"):
 add(Offer("phantom", "derm", "skin", "imagine_med.engine.phantom.renderer_skin:skin_renderer"))
 
 # Teeth (issue 19, regions/dental): panoramic films (orthopantomograms) through the focal
-# trough of physics/panoramic.py; keep views equal to renderer_dental.VIEWS.
+# trough of physics/panoramic.py, bitewing and periapical films through physics/radiography.py;
+# keep views equal to renderer_dental.VIEWS.
 add(Offer("phantom", "xray", "teeth", "imagine_med.engine.phantom.renderer_dental:dental_renderer",
-          views=("panoramic",)))
+          views=("panoramic", "bitewing", "periapical")))
 
 # The abdomen on plain films (issue 19, regions/abdomen_xr): supine and erect AP; keep views
 # equal to renderer_axr.VIEWS.

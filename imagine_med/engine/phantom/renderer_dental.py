@@ -18,17 +18,34 @@ from imagine_med.engine.base import (
     no_progress,
 )
 from imagine_med.engine.phantom.physics.panoramic import FOCAL_MAG
-from imagine_med.engine.phantom.regions.dental import film, key
+from imagine_med.engine.phantom.regions.dental import film, intraoral, key
 from imagine_med.engine.phantom.regions.dental.labels import LABELS, NAMES
 from imagine_med.engine.phantom.regions.dental.region import DentalRegion
 from imagine_med.engine.phantom.renderer_base import PhantomRenderer
 
-VIEWS = ("panoramic",)
+VIEWS = ("panoramic", "bitewing", "periapical")
 _REGION = DentalRegion()
 FINDING_LABEL = {"caries": "caries", "periapical_lesion": "periapical_lesion",
                  "restoration": "restoration", "implant": "implant",
                  "mandibular_fracture": "fracture_line", "impacted_tooth": None,
                  "periodontal_bone_loss": "mandible"}
+
+
+def _intraoral_target(spec, body) -> tuple[str, int | None]:
+    """Which side (and tooth, for a periapical) an intraoral film shows: a named tooth's, else
+    the prompt's side, else the right."""
+    fdi = None
+    for f in spec.findings:
+        if f.location and f.location.startswith("tooth_"):
+            fdi = int(f.location.split("_")[1])
+            break
+    if fdi is None:
+        hit = next((f.fdi for f in body.findings if f.fdi is not None), None)
+        fdi = hit
+    if fdi is not None:
+        return ("right" if fdi // 10 in (1, 4, 5, 8) else "left"), fdi
+    side = spec.laterality if spec.laterality in ("left", "right") else "right"
+    return side, None
 
 
 def _bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -47,25 +64,31 @@ class PhantomDental(PhantomRenderer):
             raise EngineError("This phantom renderer draws panoramic films of the jaws and "
                               f"teeth only; it has no {spec.region.replace('_', ' ')} model.")
         if spec.view not in (None, *VIEWS):
-            raise EngineError(f"The dental phantom draws panoramic films only for now; "
-                              f"{spec.view} views are not built yet.")
+            raise EngineError(f"The dental phantom draws panoramic, bitewing and periapical "
+                              f"films; not {spec.view}.")
         progress(0.05, "jaws")
         body = _REGION.build(spec, request.seed)
         progress(0.3, "film")
-        grey, labels, px = film.render(body, request.width, request.height,
-                                       np.random.default_rng([request.seed, 36]))
+        rng = np.random.default_rng([request.seed, 36])
+        view = spec.view or "panoramic"
+        if view == "panoramic":
+            grey, labels, px = film.render(body, request.width, request.height, rng)
+        else:
+            side, fdi = _intraoral_target(spec, body)
+            grey, labels, px = intraoral.render(body, view, side, fdi, request.width,
+                                                request.height, rng)
         progress(0.85, "measure")
         m = key.measure(labels, px)
-        text = key.sentences(m, body, FOCAL_MAG)
+        text = key.sentences(m, body, FOCAL_MAG) if view == "panoramic" else \
+            key.intraoral_sentences(m, body, view)
         findings = [self._finding(f, m, labels, px) for f in body.findings]
         present = {int(i): NAMES[int(i)] for i in np.unique(labels) if i}
         tags = {"modality": "xray", "engine": "phantom", "region": "teeth",
-                "view": "panoramic", "age": f"{body.age:g}", "sex": body.sex,
+                "view": view, "age": f"{body.age:g}", "sex": body.sex,
                 "tooth_count": str(len(m["teeth"])),
                 "teeth": ",".join(str(f) for f in m["teeth"]),
                 "germs": ",".join(str(f) for f in m["germs"]),
-                "magnification": f"{FOCAL_MAG:.3f}",
-                "detector_pixel_mm": f"{px * FOCAL_MAG:.4f}"}
+                "magnification": f"{FOCAL_MAG if view == 'panoramic' else intraoral.MAG:.3f}"}
         progress(1.0, "done")
         return RenderResult(pixels=grey, label_map=labels, labels=present, findings=findings,
                             pixel_spacing_mm=(px, px), answer_key=text, tags=tags)

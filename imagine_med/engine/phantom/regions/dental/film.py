@@ -187,29 +187,23 @@ def _fixed(width: int, height: int, shape: jaw.JawShape, trough: Trough) -> dict
     return out
 
 
-def render(body: DentalBody, width: int, height: int, rng: np.random.Generator,
-           trough: Trough | None = None) -> tuple[np.ndarray, np.ndarray, float]:
-    """(grey uint8 (H, W), labels uint8 (H, W), nominal mm per pixel)."""
-    trough = trough or Trough()
-    grid, (row0, col0), px = field_grid(width, height)
-    S, Z = np.meshgrid(grid.s.astype(np.float32), grid.z.astype(np.float32))
-    shape = body.shape
-    fixed = _fixed(width, height, shape, trough)
-    mand, mx, _canal = fixed["mand"], fixed["mx"], fixed["canal"]
-    # lower jaw
+def jaw_maps(body: DentalBody, S: np.ndarray, Z: np.ndarray, px: float,
+             rng: np.random.Generator, bones: dict[str, np.ndarray],
+             masks: dict[str, np.ndarray]) -> tuple[dict, dict]:
+    """The layer's two jaws on any grid (the panoramic film's or an intraoral film's): bone
+    with its trabeculae, the teeth, the findings on teeth and a fracture; `masks` are the
+    mandible's label masks (moved with a fracture's fragment)."""
     lower = _empty(S.shape)
     trab = _trabeculae(S.shape, px, rng)
-    lower["cortical"] += mand["cortical"]
-    lower["cancellous"] += fixed["mand_canc"] * trab
-    for k in ("_mandible", "_canal", "_condyle_r", "_condyle_l"):
-        lower[k] = fixed[k].copy()
+    lower["cortical"] += bones["mand_cortical"]
+    lower["cancellous"] += bones["mand_canc"] * trab
+    for k, v in masks.items():
+        lower[k] = v.copy()
     _teeth(lower, [p for p in body.teeth if p.up > 0], S, Z, px)
-    # upper jaw
     upper = _empty(S.shape)
-    upper["cortical"] += mx["cortical"]
-    upper["cancellous"] += mx["cancellous"] * trab
+    upper["cortical"] += bones["max_cortical"]
+    upper["cancellous"] += bones["max_canc"] * trab
     _teeth(upper, [p for p in body.teeth if p.up < 0], S, Z, px)
-    # findings on teeth
     fracture = None
     for f in body.findings:
         p = _finding_tooth(body, f.fdi) if f.fdi is not None else None
@@ -224,6 +218,23 @@ def render(body: DentalBody, width: int, height: int, rng: np.random.Generator,
         f, p = fracture
         gap = fx.fracture(lower, f, p, S, Z, px)
         lower["_mark_fracture_line"] = gap.astype(np.float32)
+    return lower, upper
+
+
+def render(body: DentalBody, width: int, height: int, rng: np.random.Generator,
+           trough: Trough | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    """(grey uint8 (H, W), labels uint8 (H, W), nominal mm per pixel)."""
+    trough = trough or Trough()
+    grid, (row0, col0), px = field_grid(width, height)
+    S, Z = np.meshgrid(grid.s.astype(np.float32), grid.z.astype(np.float32))
+    shape = body.shape
+    fixed = _fixed(width, height, shape, trough)
+    mx = fixed["mx"]
+    bones = {"mand_cortical": fixed["mand"]["cortical"], "mand_canc": fixed["mand_canc"],
+             "max_cortical": mx["cortical"], "max_canc": mx["cancellous"]}
+    lower, upper = jaw_maps(body, S, Z, px, rng, bones,
+                            {k: fixed[k] for k in ("_mandible", "_canal", "_condyle_r",
+                                                   "_condyle_l")})
     # attenuation in the layer
     a = np.zeros(S.shape, np.float32)
     for m in (lower, upper):

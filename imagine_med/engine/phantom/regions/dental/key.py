@@ -229,3 +229,27 @@ def sentences(m: dict, body, magnification: float) -> str:
     parts.append(f"Sizes are at the focal layer (film magnification {magnification:.2f}); "
                  "the patient's right is on the viewer's left.")
     return " ".join(parts)
+
+
+def intraoral_sentences(m: dict, body, view: str) -> str:
+    """The key of a bitewing or periapical film, from its label map's measurements."""
+    t = m["teeth"]
+    name = "Bitewing" if view == "bitewing" else "Periapical"
+    parts = [f"{name} radiograph, synthetic, age {body.age:g}: teeth "
+             + ", ".join(str(f) for f in t) + "."]
+    for row in m["findings"]["caries"]:
+        if row["tooth"]:
+            parts.append(f"Caries in {row['tooth']} ({tooth_name(row['tooth'])}), "
+                         f"{row['diameter_mm']:.1f} mm.")
+    for row in m["findings"]["restoration"]:
+        if row["tooth"]:
+            parts.append(f"Restoration in {row['tooth']}.")
+    for row in m["findings"]["periapical_lesion"]:
+        if row["tooth"]:
+            parts.append(f"Periapical radiolucency at {row['tooth']}, "
+                         f"{row['diameter_mm']:.1f} mm.")
+    if m["crest_mm"] is not None and m["crest_mm"] > 3.0:
+        parts.append(f"Alveolar crest {m['crest_mm']:.1f} mm below the cementoenamel "
+                     "junctions.")
+    parts.append("Mounted as if facing the patient: the patient's right on the viewer's left.")
+    return " ".join(parts)
