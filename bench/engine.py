@@ -60,6 +60,7 @@ JOBS = [
     ("xray", "OPG findings", {"region": "teeth", "view": "panoramic", "age": 45, "findings": (
         Finding(name="caries"), Finding(name="periapical_lesion"), Finding(name="implant"),
         Finding(name="mandibular_fracture"))}, 0.5),
+    ("xray", "bitewing", {"region": "teeth", "view": "bitewing", "age": 35}, 0.5),
     # the abdomen on plain films (issue 19): supine normal and erect small-bowel obstruction
     ("xray", "AXR", {"region": "abdomen", "view": "supine"}, 0.5),
     ("xray", "AXR SBO erect", {"region": "abdomen", "view": "erect", "findings": (

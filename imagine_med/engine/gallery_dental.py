@@ -1,4 +1,5 @@
-"""Contact sheet of the dental phantom: panoramic films by age and every finding it draws.
+"""Contact sheet of the dental phantom: panoramic films by age, every finding it draws, and a
+bitewing and a periapical film (letterboxed into the panoramic tile).
 `python -m imagine_med.engine.gallery_dental docs/gallery` writes phantom-dental.png."""
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ TILES = (  # caption, prompt (the parser's words, as a user would type them)
     ("implant 36", "OPG, dental implant lower left first molar, 60 year old"),
     ("severe periodontal bone loss", "OPG, severe periodontal bone loss, 62 year old"),
     ("mandibular fracture", "OPG, severe mandibular fracture, 28 year old"),
+    ("right bitewing: caries 46, amalgam 16",
+     "right bitewing, severe caries lower right first molar, amalgam filling tooth 16"),
+    ("periapical 36: 7 mm periapical lesion",
+     "periapical radiograph, 7 mm periapical lesion lower left first molar"),
 )
 
 

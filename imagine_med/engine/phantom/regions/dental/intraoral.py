@@ -110,6 +110,14 @@ def render(body: DentalBody, view: str, side: str, fdi: int | None, width: int, 
     proj = project(blocks, classes, grid3, Beam(SID_MM), (nh, nw), px * mag, container="muscle",
                    background=resize(background, nh, nw))
     q = expose(proj.line, px * mag, rng, INTRAORAL)
+    # metal would take the display's window: cap it just above the densest tooth, so a filling
+    # is white and the teeth keep their grey scale (what a sensor's software shows)
+    metal_ids = [i for i, n in enumerate(proj.label_names)
+                 if n in ("restoration", "implant", "crown", "root_filling")]
+    metal = np.isin(proj.labels, metal_ids)
+    if metal.any() and (~metal).any():
+        top = float(np.percentile(q[~metal], 99.5))
+        q = np.minimum(q, top + 0.1 * (top - float(np.median(q[~metal]))))
     pixels = display(q, px * mag, np.ones((nh, nw), bool), edge_gain=0.5)
     lab = np.zeros((hc, wc), np.uint8)
     lab[lower["_mandible"] > 0.5] = LABELS["mandible"]
