@@ -789,3 +789,32 @@ FINDINGS.update({
 FINDINGS["pneumoperitoneum"][1].extend(["rigler s sign", "riglers sign", "rigler sign",
                                         "football sign", "perforation", "perforated viscus"])
 MODIFIERS["battery"] = ["battery", "button cell", "button battery"]
+# --- skin, more lesions (issue 18): congenital naevus, melanoma in situ, keratinocyte
+# lesions, and inflammatory rashes (clinical photographs); dermoscope options
+FINDINGS.update({
+    "congenital_naevus": (("skin",), ["congenital naevus", "congenital nevus",
+                                      "congenital melanocytic naevus",
+                                      "congenital melanocytic nevus", "congenital mole"]),
+    "melanoma_in_situ": (("skin",), ["melanoma in situ", "in situ melanoma",
+                                     "melanoma insitu", "lentigo maligna"]),
+    "actinic_keratosis": (("skin",), ["actinic keratosis", "actinic keratoses",
+                                      "solar keratosis", "solar keratoses"]),
+    "psoriasis": (("skin",), ["psoriasis", "plaque psoriasis", "psoriatic plaque",
+                              "psoriatic plaques", "psoriasis vulgaris"]),
+    "eczema": (("skin",), ["eczema", "atopic dermatitis", "atopic eczema", "dermatitis",
+                           "eczematous rash"]),
+    "tinea": (("skin",), ["tinea", "tinea corporis", "ringworm", "dermatophytosis",
+                          "fungal skin infection"]),
+    "urticaria": (("skin",), ["urticaria", "hives", "wheals", "urticarial rash",
+                              "nettle rash"]),
+})
+FINDINGS["squamous_cell_carcinoma"][1].extend(["cutaneous squamous cell carcinoma", "cscc",
+                                               "invasive squamous cell carcinoma"])
+MODIFIERS.update({
+    "hair_removed": ["hair removed", "hair removal", "shaved", "without hair",
+                     "digital hair removal"],
+    "ruler": ["ruler", "with a ruler", "mm scale", "millimetre scale", "millimeter scale",
+              "scale bar"],
+    "non_polarised": ["non polarised", "non polarized", "nonpolarised", "nonpolarized",
+                      "contact dermoscopy", "immersion dermoscopy"],
+})
