@@ -22,7 +22,7 @@ AVAILABLE = ("available: phantom — X-ray chest (PA, AP, lateral)",
 @pytest.mark.parametrize(("prompt", "said"), [
     ("sagittal knee MRI, torn meniscus", "MRI knee is not available yet"),
     ("lateral abdominal x-ray", "X-ray abdomen (lateral view) is not available yet"),
-    ("ultrasound of the thyroid", "Ultrasound thyroid is not available yet"),
+    ("ultrasound of the breast", "Ultrasound breast is not available yet"),
     ("oblique chest x-ray", "X-ray chest (oblique view) is not available yet"),
     ("PA chest x-ray --engine diffusion", "The diffusion engine is not set up here"),
 ])

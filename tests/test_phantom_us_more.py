@@ -128,4 +128,4 @@ def test_thyroid_words_and_registry():
     assert (f.name, f.laterality, f.size_mm) == ("thyroid_nodule", "left", 12.0)
     assert "tirads_4" in f.modifiers
     assert check(s).target.endswith("renderer_us_thyroid:thyroid_us_renderer")
-    assert parse("renal ultrasound, nephrolithiasis")[0].findings[0].name == "kidney_stone"
+    assert parse("renal ultrasound, nephrolithiasis")[0].findings[0].name == "renal_stone"

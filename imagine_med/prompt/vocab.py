@@ -819,10 +819,8 @@ MODIFIERS.update({
                       "contact dermoscopy", "immersion dermoscopy"],
 })
 
-# --- ultrasound, more (issue 16): renal calculi
-FINDINGS["kidney_stone"] = (("kidney", "abdomen"), [
-    "kidney stone", "kidney stones", "renal stone", "renal stones", "renal calculus",
-    "renal calculi", "nephrolithiasis", "urolithiasis"])
+# --- ultrasound, more (issue 16): renal calculi are the abdominal film's `renal_stone`
+FINDINGS["renal_stone"][1].append("urolithiasis")
 # thyroid nodules by ACR TI-RADS (issue 16): the level and the features are modifiers
 FINDINGS["thyroid_nodule"] = (("thyroid",), [
     "thyroid nodule", "thyroid nodules", "thyroid lesion", "thyroid mass",

@@ -187,7 +187,7 @@ class PhantomUltrasound(PhantomRenderer):
             present, m, bbox = us_findings.measure(p, labels, pixels, fr.px, dr)
             text = us_findings.sentence(p, present, m)
             sentences.append(text)
-            lab_name = {"gallstones": "stone", "kidney_stone": "stone",
+            lab_name = {"gallstones": "stone", "renal_stone": "stone",
                         "cholecystitis": "gallbladder_wall"}.get(
                 p.name, p.name)
             results.append(FindingResult(p.name, LABELS[lab_name],

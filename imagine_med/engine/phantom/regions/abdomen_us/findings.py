@@ -28,9 +28,9 @@ from imagine_med.prompt.spec import Finding
 
 ALIASES = {"gallstones": "gallstones", "ascites": "free_fluid", "free_fluid": "free_fluid",
            "steatosis": "steatosis", "hydronephrosis": "hydronephrosis", "cyst": "cyst",
-           "cholecystitis": "cholecystitis", "kidney_stone": "kidney_stone"}
+           "cholecystitis": "cholecystitis", "renal_stone": "renal_stone"}
 SUPPORTED = ("gallstones", "free_fluid", "steatosis", "hydronephrosis", "cyst", "cholecystitis",
-             "kidney_stone")
+             "renal_stone")
 RENAL_REFERENCE = ("kidney_cortex", "kidney_medulla", "renal_sinus", "perirenal_fat",
                    "posterior_muscle")  # what lies beside a renal stone's shadow
 GRADE_OF = {"mild": 1, "moderate": 2, "severe": 3}
@@ -59,7 +59,7 @@ def place(plane: AbdomenPlane, f: Finding, rng: np.random.Generator, prompt: str
         return _cyst(plane, f, rng, region)
     if name == "cholecystitis":
         return _cholecystitis(plane, f, rng)
-    if name == "kidney_stone":
+    if name == "renal_stone":
         return _renal_stone(plane, f, rng)
     if name == "free_fluid":
         depth = f.size_mm or {"mild": 4.0, "moderate": 9.0, "severe": 16.0}.get(
@@ -153,7 +153,7 @@ def _renal_stone(plane: AbdomenPlane, f: Finding, rng: np.random.Generator) -> P
     cx, cy = sn.point(rng.uniform(0, 2 * np.pi), rng.uniform(0.0, 0.4))
     plane.renal_stones.append(Ellipse(cx, cy, d / 2, d / 2 * rng.uniform(0.8, 1.0),
                                       rng.uniform(0, np.pi)))
-    return PlacedFinding("kidney_stone", "left" if plane.view == "luq" else "right", "kidney",
+    return PlacedFinding("renal_stone", "left" if plane.view == "luq" else "right", "kidney",
                          f.modifiers, (cx, cy, 0.0), {"size_mm": d})
 
 
@@ -197,7 +197,7 @@ def measure(p: PlacedFinding, labels: np.ndarray, grey: np.ndarray, px: float, d
             ) -> tuple[bool, dict[str, float], tuple[int, int, int, int] | None]:
     """(present, measurements, bbox) from the label map and the displayed grey levels."""
     m: dict[str, float] = {}
-    if p.name in ("gallstones", "kidney_stone"):
+    if p.name in ("gallstones", "renal_stone"):
         mask = labels == LABELS["stone"]
         # the stone label can be cut by a near-field shadow of another stone: count pieces
         pieces, n = ndimage.label(mask)
@@ -249,13 +249,13 @@ def measure(p: PlacedFinding, labels: np.ndarray, grey: np.ndarray, px: float, d
         if mask.any() and cortex.any():
             m["liver_kidney_db"] = round(_db(grey, mask, dr) - _db(grey, cortex, dr), 1)
         m["grade"] = p.params.get("grade", 0.0)
-    lab = {"gallstones": LABELS["stone"], "kidney_stone": LABELS["stone"],
+    lab = {"gallstones": LABELS["stone"], "renal_stone": LABELS["stone"],
            "steatosis": LABELS["liver"],
            "cholecystitis": LABELS["gallbladder_wall"]}.get(p.name, LABELS.get(p.name))
     ys, xs = np.nonzero(labels == lab)
     bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) if len(xs) \
         else None
-    present = bbox is not None and (p.name not in ("gallstones", "kidney_stone")
+    present = bbox is not None and (p.name not in ("gallstones", "renal_stone")
                                     or "count" in m)
     return present, m, bbox
 
@@ -293,7 +293,7 @@ def sentence(p: PlacedFinding, present: bool, m: dict[str, float]) -> str:
         return txt + ("The gallbladder wall is thin; no pericholecystic fluid (cholelithiasis "
                       "without sonographic signs of cholecystitis; stones move when the "
                       "patient turns).")
-    if p.name == "kidney_stone":
+    if p.name == "renal_stone":
         if not present:
             return "The requested renal calculus is not in this plane."
         sh = m.get("shadow_contrast_db", float("nan"))
