@@ -38,6 +38,10 @@ COMMANDS: dict[str, str] = {
     "slack": "imagine_med.commands.bots",
     "web": "imagine_med.commands.web",
     "library": "imagine_med.commands.library",
+    "caseset": "imagine_med.commands.caseset",
+    "export": "imagine_med.commands.teach",
+    "pacs": "imagine_med.commands.teach",
+    "series": "imagine_med.commands.teach",
 }
 
 

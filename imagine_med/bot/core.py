@@ -55,7 +55,8 @@ VARIATION = {Action.VARY: "subtle", Action.VARY_STRONG: "strong"}
 MAX_VERIFY_BYTES = 25 * 2**20
 KIND_WORDS = {
     "imagine": "", "upscale": "Upscale", "variation": "Variations", "reroll": "Reroll",
-    "refine": "Refine", "dicom": "DICOM export",
+    "refine": "Refine", "dicom": "DICOM export", "caseset": "Case set",
+    "series": "Same patient",
 }
 
 
@@ -225,6 +226,71 @@ class BotCore:
             return refused
         return await self._screen_and_submit(who, prompt, specs, kind="imagine", target=target)
 
+    # ---- /imagine-med-set ---------------------------------------------------------------
+
+    async def caseset(self, who: Who, command: Any,
+                      target: dict[str, Any] | None = None) -> Outcome:
+        """`/imagine-med-set`: a balanced case set as one batch-lane job (bot.caseset).
+        `command`: the command's text (Slack) or a CaseSetRequest (Discord's options)."""
+        from imagine_med.bot.caseset import SetCommandError, parse_set_text
+
+        if not self.allowed(who):
+            return Outcome.error(text.NOT_ALLOWED_HERE)
+        try:
+            request = parse_set_text(command) if isinstance(command, str) else command
+        except SetCommandError as exc:
+            return Outcome.error(exc.message)
+        refused = await self.throttled(who)
+        if refused is not None:
+            return refused
+        who = await self.identify(who)
+        full_target = {"platform": who.platform, "channel": who.channel_id, **(target or {})}
+        screened_text = " ".join([request.prompt, *request.findings])
+        try:
+            screened, jobs = await self._io(self.jobs.submit_caseset, screened_text, request,
+                                            who, reply_target=full_target)
+        except JobRefused as exc:
+            return Outcome.error(exc.message)
+        if screened.decision == "block" or not jobs:
+            return Outcome.error(text.blocked(screened.reason))
+        return Outcome(replies=[self.status_reply(j) for j in jobs], jobs=jobs)
+
+    # ---- /imagine-med-series -------------------------------------------------------------
+
+    async def series(self, who: Who, job_id: str, request: str, variant: int = 1,
+                     target: dict[str, Any] | None = None) -> Outcome:
+        """`/imagine-med-series`: the patient of a finished job's variant again, in another
+        study ("CT of this patient") or later ("follow-up at 6 weeks", "after treatment"), as
+        one image (teaching.series). Like U/V it follows a screened job, and what is stored
+        is the canonical study, never the typed words, so it is not screened again."""
+        from imagine_med.teaching.series import SeriesError, step_from_case
+
+        if not self.allowed(who):
+            return Outcome.error(text.NOT_ALLOWED_HERE)
+        job_id = job_id.strip().strip("`")
+        refused = await self.throttled(who)
+        if refused is not None:
+            return refused
+        job = await self._io(self.jobs.get, job_id) if job_id else None
+        if job is None or not job.same_team(who):
+            return Outcome.error(text.no_job(job_id or "?"))
+        if not (job.owned_by(who) or job.channel == who.channel_id):
+            return Outcome.error(text.SHOW_ELSEWHERE.format(job=job.id))
+        doc = case_doc(job.files) if job.state == "done" else None
+        if doc is None:
+            return Outcome.error(f"Job {job.id} has no finished case to follow yet.")
+        try:
+            step, block = step_from_case(doc, variant, request)
+        except SeriesError as exc:
+            return Outcome.error(exc.message)
+        refused = await self._unrenderable([step.spec])
+        if refused is not None:
+            return refused
+        who = await self.identify(who)
+        return await self._submit_all(
+            who, [step.spec], kind="series",
+            params={"from_job": job.id, "from_variant": variant, "seed": step.seed,
+                    "series": block}, target=target)
     async def sketch(self, who: Who, png: bytes, modality: str, prompt: str = "",
                      options: dict[str, str | None] | None = None,
                      target: dict[str, Any] | None = None) -> Outcome:
@@ -390,7 +456,14 @@ class BotCore:
         return Reply("\n".join(lines), job_id=job.id, mentions=(job.owner,))
 
     def result_reply(self, job: JobView) -> Reply:
-        """The finished job: the watermarked grid (or the upscaled image) with its buttons."""
+        """The finished job: the watermarked grid (or the upscaled image) with its buttons;
+        a case set's summary and files."""
+        if job.kind == "caseset":
+            from imagine_med.bot.caseset import SLACK_UPLOAD_LIMIT, caseset_reply
+
+            limit = (self.config.discord_upload_limit if job.platform == "discord"
+                     else SLACK_UPLOAD_LIMIT)
+            return caseset_reply(job, limit)
         if "grid.png" not in job.files and "variant-1.png" not in job.files:
             raise ValueError(f"job {job.id} has no images")
         lines = [f"<@{job.owner}> {self._what(job)}".rstrip()]

@@ -110,6 +110,13 @@ class JobService(Protocol):
         none when blocked). Raises JobRefused."""
         ...
 
+    def submit_caseset(self, prompt: str, request: Any, who: Who, *,
+                       reply_target: dict[str, Any] | None = None
+                       ) -> tuple[Screened, list[JobView]]:
+        """A case set (imagine_med.teaching.plan.CaseSetRequest): screened, planned and
+        queued as one batch-lane job, or refused (JobRefused) before anything is queued."""
+        ...
+
     def check_renderable(self, specs: Sequence[CaseSpec]) -> None:
         """Raise JobRefused, naming what is available, for a spec nothing here renders: asked
         before screening and queueing, so such a prompt never waits in line to fail."""

@@ -111,10 +111,11 @@ class Stack:
             self.shutdown()
             return 2
         where = "SQLite" if db_url.startswith("sqlite") else "DATABASE_URL"
-        lines.append(("Store", f"{where} {public_url(db_url)}; files in {jq.blobs.root}"))
+        lines.append(("Store", f"{where} {public_url(db_url)}; {jq.blobs.describe()}"))
 
         env = dict(os.environ, REDIS_URL=redis_url, DATABASE_URL=db_url,
                    IMAGINE_MED_DATA_DIR=str(data_dir))
+        env.pop("IMAGINE_MED_HEALTH_PORT", None)  # one port per process; this one serves it
         me = [sys.executable, "-m", "imagine_med.cli"]
         raw = connect(redis_url, decode=False)
         self.supervisor = sup = Supervisor(
@@ -134,14 +135,16 @@ class Stack:
             lines.append((f"Worker {i}", f"{engines} engine, pid {child.pid}, "
                                          f"log {sup.log_path(child.label)}"))
 
-        port = self.args.metrics_port
-        port = get_queue_settings().metrics_port if port is None else port
+        port = self.args.metrics_port  # else the health port (containers), else 9464
+        port = (settings.health_port or get_queue_settings().metrics_port) if port is None \
+            else port
         if port:
             from imagine_med.observability.metrics import serve
 
             try:
                 self.metrics = serve(jq, port, host=jq.conf.metrics_host)
-                lines.append(("Metrics", f"http://{jq.conf.metrics_host}:{port}/metrics"))
+                lines.append(("Metrics", f"http://{jq.conf.metrics_host}:{port}/metrics "
+                                         "(and /healthz, /readyz)"))
             except OSError as exc:
                 lines.append(("Metrics", f"not started: port {port} ({exc.strerror})"))
 
