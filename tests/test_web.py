@@ -4,14 +4,17 @@
 One stack and one browser for the module; each test opens its own context (cookies). What is
 asserted is measured on the page: the preview's words, the progress seen while rendering, the
 images' decoded sizes, the canvas pixels of the CT stack, the audit rows on the dashboard.
-Screenshots go to docs/web/ so the pages can be seen in the repository."""
+Screenshots go to docs/web/ (with IMAGINE_MED_WEB_SCREENSHOTS=1) so the pages can be seen in
+the repository."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import json
+import os
 import re
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -27,7 +30,11 @@ from web_support import CHROMIUM_ARGS, MODERATOR, WebStack, chromium, start_stac
 
 from imagine_med.grid import gutter_px
 
-SHOTS = Path(__file__).resolve().parents[1] / "docs" / "web"
+# docs/web/ is refreshed only on request (IMAGINE_MED_WEB_SCREENSHOTS=1), so a test run leaves
+# the working tree as it was; otherwise the screenshots go to a temporary folder
+DOCS_SHOTS = Path(__file__).resolve().parents[1] / "docs" / "web"
+SHOTS = DOCS_SHOTS if os.environ.get("IMAGINE_MED_WEB_SCREENSHOTS") == "1" else Path(
+    tempfile.gettempdir()) / "imagine-med-web-shots"
 PASSWORD = "correct horse battery"
 
 

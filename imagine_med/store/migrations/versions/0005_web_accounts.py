@@ -1,7 +1,7 @@
 """web app accounts (local with argon2 hashes, or signed in with Slack/Discord)
 
-Revision ID: 0004_web
-Revises: 0003_bot
+Revision ID: 0005_web
+Revises: 0004_quiz_library
 Create Date: 2026-12-07 15:00:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_web"
-down_revision = "0003_bot"
+revision = "0005_web"
+down_revision = "0004_quiz_library"
 branch_labels = None
 depends_on = None
 
