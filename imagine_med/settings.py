@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     default_engine: str = "phantom"
     # CPU engines render a job's variants on this many processes (0: one per core, at most 4)
     render_processes: int = Field(default=0, ge=0, le=64)
+    # the teaching-file PACS `imagine-med pacs` sends to without --to (teaching/pacs.py):
+    # http(s)://[user:password@]host/dicom-web (STOW-RS) or dicom://AE@host:port (C-STORE)
+    pacs_url: SecretStr | None = None
+    pacs_calling_ae: str = Field(default="IMAGINE_MED", min_length=1, max_length=16)
 
     # provenance: HMAC key for the invisible watermark; the default is for development only.
     watermark_key: SecretStr = SecretStr(DEVELOPMENT_WATERMARK_KEY)

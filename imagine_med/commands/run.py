@@ -32,6 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metrics-port", type=int, default=None,
                    help="Prometheus metrics port (default 9464; 0 = off)")
     p.add_argument("--no-adapters", action="store_true", help="do not start chat adapters")
+    p.add_argument("--no-web", action="store_true", help="do not start the web app")
     p.add_argument("--samples", action="store_true",
                    help="just render sample cases into --out, without the queue")
     p.add_argument("--out", type=Path, default=Path("out"))
@@ -147,6 +148,16 @@ class Stack:
             except OSError as exc:
                 lines.append(("Metrics", f"not started: port {port} ({exc.strerror})"))
 
+        if getattr(self.args, "no_web", False):
+            lines.append(("Web", "not started (--no-web)"))
+        else:
+            from imagine_med.web.config import WebConfig
+
+            web = WebConfig()
+            child = sup.add("web", lambda _child: [*me, "web"])
+            lines.append(("Web", f"http://{web.host}:{web.port}  (pid {child.pid}, log "
+                                 f"{sup.log_path('web')})"))
+
         for name, ready, need in (
             ("discord", settings.discord_token is not None, "DISCORD_TOKEN"),
             ("slack", settings.slack_bot_token is not None and (
@@ -172,6 +183,9 @@ class Stack:
         print("imagine-med local stack is running:")
         for key, value in lines:
             print(f"  {key:<{width}}  {value}")
+        if not getattr(self.args, "no_web", False):
+            print(f"\nOpen http://{web.host}:{web.port} in a browser (create a local account "
+                  "on its sign-in page).")
         print("\nSubmit a job from another terminal (in this folder):")
         print('  imagine-med submit "PA chest x-ray, right upper lobe consolidation" --wait '
               "--out out/")

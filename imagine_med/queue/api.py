@@ -193,8 +193,10 @@ class JobQueue:
         params: dict[str, Any] | None = None,
         hold: bool = False,
         prompt: str | None = None,
+        timeout_s: int | None = None,
     ) -> list[JobRef]:
-        """Queue one job per spec; all or nothing. `hold=True` parks them for moderation."""
+        """Queue one job per spec; all or nothing. `hold=True` parks them for moderation;
+        `timeout_s` replaces the queue's time limit for these jobs (a case set's)."""
         if isinstance(specs, CaseSpec):
             specs = [specs]
         specs = [s if isinstance(s, CaseSpec) else CaseSpec.model_validate(s) for s in specs]
@@ -228,7 +230,8 @@ class JobQueue:
                     "engine": spec.engine, "modality": spec.modality,
                     "group_id": group_id, "group_index": str(i), "group_size": str(n),
                     "tries": "0", "max_tries": str(self.conf.max_tries),
-                    "timeout": str(self.conf.job_timeout_s), "created_at": repr(now),
+                    "timeout": str(timeout_s or self.conf.job_timeout_s),
+                    "created_at": repr(now),
                     "status": "held" if hold else "queued",
                 }
             )
@@ -347,7 +350,8 @@ class JobQueue:
     ) -> list[JobRef]:
         """U/V/reroll/refine on a finished job: upscale (variant, scale), variation (variant,
         strength subtle|strong), reroll (same spec, new seed), refine (variant seed + new spec);
-        dicom (variant, 0 for all): its stored files exported as DICOM by a worker.
+        dicom (variant, 0 for all): its stored files exported as DICOM by a worker;
+        stack (variant): CT slices around the variant's level, for the web case viewer.
         """
         parent = self.status(parent_id)
         if parent is None:
@@ -363,7 +367,7 @@ class JobQueue:
                 raise QueueError(f"Pick a variant between 1 and {count} (0 for all).")
             params["variant"] = variant or 0
             return self.submit([base], requester, lane=lane, kind=kind, params=params)
-        if kind in ("upscale", "variation", "refine"):
+        if kind in ("upscale", "variation", "refine", "stack"):
             if variant is None or not 1 <= variant <= len(seeds):
                 raise QueueError(f"Pick a variant between 1 and {len(seeds)}.")
             params.update(variant=variant, parent_seed=seeds[variant - 1])
@@ -379,6 +383,11 @@ class JobQueue:
             if strength not in ("subtle", "strong"):
                 raise QueueError("Variation strength is subtle or strong.")
             params["strength"] = strength
+        elif kind == "stack":
+            if base.modality not in ("ct", "mri"):
+                raise QueueError("Slice stacks are made for CT and MRI cases.")
+            params["seed"] = seeds[variant - 1]
+            params.pop("parent_seed")  # the stack re-slices the variant; it is no follow-up
         elif kind == "refine":
             if spec is None:
                 raise QueueError("Refine needs the new prompt.")

@@ -177,7 +177,8 @@ class ImagineWorker(SimpleWorker):
                 job = Job.create(
                     execute, args=(job_id, attempt), connection=self.connection,
                     id=f"{job_id}-{attempt}", origin=self.job_queue.name,
-                    timeout=c.job_timeout_s, result_ttl=c.rq_result_ttl_s,
+                    timeout=_job_timeout(self.rt.prefetched.get(job_id), c.job_timeout_s),
+                    result_ttl=c.rq_result_ttl_s,
                     failure_ttl=7 * 24 * 3600, description=f"imagine-med job {job_id}",
                 )
                 return job, self.job_queue
@@ -266,3 +267,11 @@ def warm_up(pairs: list[tuple[str, str]]) -> dict[str, float]:
             get_renderer(engine, modality, region)
         timings[f"{engine}:{modality}"] = time.perf_counter() - t0
     return timings
+
+
+def _job_timeout(record: dict[str, str] | None, default: int) -> int:
+    """The job's own time limit (set at submit: a case set's is longer), else the queue's."""
+    try:
+        return max(1, int((record or {}).get("timeout") or default))
+    except ValueError:
+        return default
