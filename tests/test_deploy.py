@@ -37,9 +37,10 @@ def read_env_names() -> set[str]:
     from imagine_med.moderation.config import ModerationSettings
     from imagine_med.queue.config import QueueSettings
     from imagine_med.settings import Settings
+    from imagine_med.web.config import WebConfig
 
     names = {"IMAGINE_MED_HEALTH_PORT", EnvProvider.ACCESS_KEY, EnvProvider.SECRET_KEY}
-    for model in (Settings, QueueSettings, BotConfig, ModerationSettings):
+    for model in (Settings, QueueSettings, BotConfig, ModerationSettings, WebConfig):
         prefix = model.model_config.get("env_prefix", "")
         for field_name, info in model.model_fields.items():
             alias = info.validation_alias
@@ -61,7 +62,7 @@ def test_the_services_and_their_health(compose: dict[str, Any]) -> None:
     for name, s in ours(compose).items():  # ours: the image's HEALTHCHECK, not switched off
         assert not s.get("healthcheck", {}).get("disable"), name
         env = s["environment"]
-        assert env["IMAGINE_MED_HEALTH_PORT"] == "8080", name
+        assert env["IMAGINE_MED_HEALTH_PORT"] == "9464", name
         deps = s["depends_on"]
         assert {deps[d]["condition"] for d in ("redis", "postgres")} == {"service_healthy"}
         assert deps["minio-init"]["condition"] == "service_completed_successfully"
@@ -73,18 +74,15 @@ def test_the_services_and_their_health(compose: dict[str, Any]) -> None:
 
 
 def test_commands_are_ones_our_cli_accepts(compose: dict[str, Any]) -> None:
-    from imagine_med.cli import COMMANDS, build_parser
+    from imagine_med.cli import build_parser
 
     parser = build_parser()
     for name, s in ours(compose).items():
         command = s["command"]
-        if command[0] not in COMMANDS:  # the web app (issue 21) lands later: opt-in until then
-            assert command[0] == "web" and s.get("profiles") == ["web"], name
-            continue
         args = parser.parse_args(command)  # argparse exits on an unknown flag
         assert args.command == command[0], name
     worker = parser.parse_args(compose["services"]["worker"]["command"])
-    assert worker.engines == "phantom" and worker.metrics_port == 8080
+    assert worker.engines == "phantom" and worker.metrics_port == 9464
     assert parser.parse_args(compose["services"]["worker-gpu"]["command"]).engines == "diffusion"
 
 

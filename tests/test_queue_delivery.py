@@ -120,6 +120,11 @@ def test_metrics_page(qenv: QueueEnv) -> None:
     assert samples[("imagine_med_jobs_failed_total", ())] == 1
     assert samples[("imagine_med_jobs_unrouted_total", (("engine", "diffusion"),))] == 1
     assert samples[("imagine_med_jobs_unrouted_total", (("engine", "phantom"),))] == 0
+    # submitted before any worker was live: alice's, bob's 2, ines's; dora's diffusion job
+    assert samples[("imagine_med_jobs_queued_without_worker_total", (("engine", "phantom"),))] \
+        == 4
+    assert samples[("imagine_med_jobs_queued_without_worker_total",
+                    (("engine", "diffusion"),))] == 1
     assert families["imagine_med_queue_wait_seconds"].type == "histogram"
     assert families["imagine_med_render_seconds"].type == "histogram"
     phantom = (("engine", "phantom"),)

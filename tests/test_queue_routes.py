@@ -71,3 +71,23 @@ def test_modality_routes_and_refusals_are_counted(qenv: QueueEnv) -> None:
     assert len(jq.user_jobs(who("carol").user_key, active_only=True)) == 1  # nothing partial
     jq.announce_engines(["phantom"], "w-any")  # a worker of every phantom modality
     jq.submit([spec(modality="ct")], who("carol"))
+
+
+def test_with_no_worker_at_all_jobs_wait_and_the_adapter_says_so(qenv: QueueEnv) -> None:
+    from imagine_med.bot import text
+    from imagine_med.bot.jobs import Who
+    from imagine_med.bot.queue_backend import QueueJobs
+
+    jq = qenv.queue()
+    jobs = QueueJobs(jq)
+    alice = Who(platform="cli", user_id="alice", channel_id="c1", team_id="t1")
+    [view] = jobs.submit([spec()], alice)
+    assert view.state == "queued" and view.no_worker
+    jq.submit([spec()], who("bob"), hold=True)  # held: not waiting for a worker yet
+    assert jq.redis.hgetall(jq.keys.stat("workerless")) == {"phantom": "1"}
+    line = text.queued(view.position, "", view.no_worker)
+    assert line.startswith("Queued (#1 in line). No image worker is running right now")
+    jq.announce_engines(["phantom"], "w-1")
+    assert jobs.get(view.id).no_worker is False
+    jobs.submit([spec()], alice)
+    assert jq.redis.hgetall(jq.keys.stat("workerless")) == {"phantom": "1"}  # not counted now

@@ -424,7 +424,7 @@ class BotCore:
         what = self._what(job)
         head = f"<@{job.owner}> "  # the same mention syntax on Discord and Slack
         lines = [head + (text.progress(job.fraction, job.stage, what) if job.state == "running"
-                         else text.queued(job.position, what))]
+                         else text.queued(job.position, what, job.no_worker))]
         if job.spec is not None and not is_quiz_job(job):
             lines.append(text.interpreted(job.spec))
         return Reply("\n".join(lines), rows=cancel_row(job.id), job_id=job.id,

@@ -65,6 +65,7 @@ class JobView:
     created_at: float | None = None
     seeds: list[int] = field(default_factory=list)  # of the rendered variants, once done
     team: str | None = None  # the owner's Discord guild / Slack workspace
+    no_worker: bool = False  # queued while no worker is running at all: it waits for one
 
     def owned_by(self, who: Who) -> bool:
         return (who.platform, who.team_id, who.user_id) == (self.platform, self.team, self.owner)

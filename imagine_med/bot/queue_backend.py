@@ -180,6 +180,7 @@ class QueueJobs:
             reply_target=info.reply_target, created_at=info.created_at,
             seeds=[int(x) for x in (info.result or {}).get("seeds") or []],
             team=info.team,
+            no_worker=info.status == "queued" and not self.queue.worker_live(),
         )
 
     def cancel(self, job_id: str, who: Who) -> str:

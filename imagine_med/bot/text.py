@@ -22,8 +22,14 @@ def interpreted(spec: CaseSpec) -> str:
     return "\n".join(lines)
 
 
-def queued(position: int | None, what: str = "") -> str:
+NO_WORKER = ("No image worker is running right now: it starts as soon as one does (an admin "
+             "starts one with `imagine-med worker`).")
+
+
+def queued(position: int | None, what: str = "", no_worker: bool = False) -> str:
     lead = f"{what} — " if what else ""
+    if no_worker:
+        return f"{lead}Queued (#{position or 1} in line). {NO_WORKER}"
     if position is None or position <= 0:
         return f"{lead}Queued, starting now…"
     return f"{lead}Queued (#{position} in line)"

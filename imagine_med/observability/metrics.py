@@ -83,8 +83,9 @@ class QueueCollector:
             pipe.get(k.stat(name))
         pipe.scard(f"rq:workers:{k.rq_queue}")
         pipe.hgetall(k.stat("unrouted"))
+        pipe.hgetall(k.stat("workerless"))
         pipe.smembers(k.stat("hists"))
-        done, failed, cancelled, workers, unrouted, hists = pipe.execute()
+        done, failed, cancelled, workers, unrouted, workerless, hists = pipe.execute()
 
         lane = GaugeMetricFamily("imagine_med_queue_length", "Jobs waiting to run, by lane.",
                                  labels=["lane"])
@@ -115,6 +116,13 @@ class QueueCollector:
         for engine in sorted(set(ENGINES) | set(unrouted)):
             refused.add_metric([engine], int(unrouted.get(engine, 0)))
         yield refused
+        waiting = CounterMetricFamily(
+            "imagine_med_jobs_queued_without_worker",
+            "Jobs queued while no worker at all was live (they wait for the first one).",
+            labels=["engine"])
+        for engine in sorted(set(ENGINES) | set(workerless)):
+            waiting.add_metric([engine], int(workerless.get(engine, 0)))
+        yield waiting
         yield GaugeMetricFamily("imagine_med_workers", "Workers registered on the queue.",
                                 value=int(workers or 0))
         yield from self._histograms(sorted(hists))

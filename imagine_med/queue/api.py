@@ -291,6 +291,10 @@ class JobQueue:
         pipe.set(self.keys.offers(worker), json.dumps(rows), ex=ttl_s)
         pipe.execute()
 
+    def worker_live(self) -> bool:
+        """Whether any worker is live (announced within its heartbeat's TTL)."""
+        return bool(self.redis.exists(self.keys.live))
+
     def served_offers(self) -> list[Any] | None:
         """The registry rows live workers announce (None while no worker is live)."""
         from imagine_med.engine.registry import Offer

@@ -96,6 +96,12 @@ if redis.call('EXISTS', p..':served:*') == 0 and redis.call('EXISTS', p..':live'
     end
   end
 end
+if not held and redis.call('EXISTS', p..':live') == 0 then
+  -- no worker at all: the jobs wait for the first one (the adapter says so), counted
+  for route in string.gmatch(ARGV[9], '[^,]+') do
+    redis.call('HINCRBY', p..':stats:workerless', string.match(route, '[^:]+'), n)
+  end
+end
 local active = redis.call('SCARD', p..':running:'..user)
 for l in string.gmatch(ARGV[8], '[^,]+') do
   active = active + redis.call('LLEN', p..':pending:'..l..':'..user)
