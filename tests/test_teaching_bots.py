@@ -157,3 +157,21 @@ async def test_slack_series_refuses_unknown_requests(slack: SlackHarness) -> Non
     await slack.command("/imagine-med-series", f"{first} make it purple")
     await slack.settle("chat.postEphemeral")
     assert "CT of this patient" in slack.mock.of("chat.postEphemeral")[-1].params["text"]
+
+
+async def test_discord_series_command_queues_the_same_patient(dc: DiscordHarness) -> None:  # noqa: F811
+    bot = await dc.start_bot()
+    first = await dc.imagine(bot)
+    await asyncio.to_thread(dc.stack.work)
+    await dc.deliver(bot)
+    bot.client._connection.parse_interaction_create(command(
+        "imagine-med-series", {"job": first, "request": "follow-up at 6 weeks", "variant": 3},
+        user=OWNER, token="tok-ser"))
+    status = (await dc.until("PATCH", f"/webhooks/{APP_ID}/tok-ser/messages/@original"))[0]
+    assert "Same patient" in status.payload["content"]
+    (info,) = [j for j in dc.stack.queue.list_jobs() if j.kind == "series"]
+    parent = json.loads(dc.stack.queue.files(first)["case.json"].read_text())
+    assert info.params["seed"] == parent["variants"][2]["seed"]
+    assert info.params["series"]["weeks"] == 6.0 and info.params["from_variant"] == 3
+    await asyncio.to_thread(dc.stack.work)
+    assert dc.stack.queue.status(info.id).status == "done"
