@@ -80,6 +80,7 @@ class Outcome:
     moderation: list[Reply] = field(default_factory=list)
     jobs: list[JobView] = field(default_factory=list)
     moderation_channel: str | None = None
+    case_id: str | None = None  # moderation's case of a held or refused prompt (appeals)
 
     @classmethod
     def error(cls, message: str) -> Outcome:
@@ -143,8 +144,8 @@ class BotCore:
         if self.limiter is None:
             return None
         c, lim = self.config, self.limiter
-        person = lim.bucket(f"user:{who.platform}:{who.team_id or '-'}:{who.user_id}",
-                            c.rate_user)
+        platform, team, user = who.limit_as or (who.platform, who.team_id, who.user_id)
+        person = lim.bucket(f"user:{platform}:{team or '-'}:{user}", c.rate_user)
         channel = lim.bucket(f"channel:{who.platform}:{who.team_id or '-'}:{who.channel_id}",
                              c.rate_channel)
         wait = await self._io(lim.take, [person, channel])
@@ -290,6 +291,44 @@ class BotCore:
             who, [step.spec], kind="series",
             params={"from_job": job.id, "from_variant": variant, "seed": step.seed,
                     "series": block}, target=target)
+    async def sketch(self, who: Who, png: bytes, modality: str, prompt: str = "",
+                     options: dict[str, str | None] | None = None,
+                     target: dict[str, Any] | None = None) -> Outcome:
+        """A painted or uploaded label map (the sketch palette, engine.phantom.sketch) rendered
+        in `modality`: the PNG is read with the sketch parser's specific errors (unknown
+        colours, empty, size) before anything is queued; then the typed words are screened and
+        the job queued like any prompt. `options`: size, seed, window (CT), sequence (MRI)."""
+        from pydantic import ValidationError
+
+        from imagine_med.engine.phantom.sketch import SketchError, encode_labels, parse_sketch
+
+        if not self.allowed(who):
+            return Outcome.error(text.NOT_ALLOWED_HERE)
+        refused = await self.throttled(who)
+        if refused is not None:
+            return refused
+        who = await self.identify(who)
+        opts = {k: (v or "").strip() for k, v in (options or {}).items()}
+        try:
+            labels = await self._io(parse_sketch, png)
+            encoded = encode_labels(labels)
+            size = int(opts.get("size") or 512)
+            spec = CaseSpec(
+                prompt=(prompt.strip() or f"sketch as {modality}")[:1000], modality=modality,
+                region="sketch", sketch=encoded, width=size, height=size,
+                window=opts.get("window") or None, sequence=opts.get("sequence") or None,
+                seed=int(opts["seed"]) if opts.get("seed") else None)
+        except SketchError as exc:
+            return Outcome.error(exc.message)
+        except (ValidationError, ValueError) as exc:
+            errors = exc.errors() if isinstance(exc, ValidationError) else []
+            detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+            return Outcome.error(f"That sketch request cannot be read: {detail or exc}.")
+        refused = await self._unrenderable([spec])
+        if refused is not None:
+            return refused
+        return await self._screen_and_submit(who, spec.prompt, [spec], kind="imagine",
+                                             target=target)
 
     async def _unrenderable(self, specs: list[CaseSpec]) -> Outcome | None:
         """A prompt nothing here can render is refused now, with what is available, rather
@@ -315,10 +354,13 @@ class BotCore:
         except JobRefused as exc:
             return Outcome.error(exc.message)
         if screened.decision == "block":
-            return Outcome.error(text.blocked(screened.reason))
+            refused = Outcome.error(text.blocked(screened.reason))
+            refused.case_id = screened.case_id
+            return refused
         if screened.decision != "hold":
             return Outcome(replies=[self.status_reply(j) for j in jobs], jobs=jobs)
         held = Outcome.error(text.held(screened.reason))
+        held.case_id = screened.case_id
         for job in jobs:
             # no public status message: results of an approved job are posted anew
             await self.remember_target(job.id, who.platform, {"held": True})

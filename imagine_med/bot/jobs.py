@@ -36,6 +36,9 @@ class Who:
     can_manage_channel: bool = False  # the platform's own "manage this channel" permission
     roles: tuple[str, ...] = ()  # platform role ids (Discord), for role grants
     priority: bool = False  # set by BotCore.identify: the priority lane is configured for them
+    # (platform, team, user) whose rate-limit buckets apply, when not this identity's own: a
+    # web user signed in with Slack or Discord shares their chat buckets
+    limit_as: tuple[str, str | None, str] | None = None
 
 
 @dataclass
@@ -139,6 +142,10 @@ class JobService(Protocol):
         ...
 
     def user_jobs(self, who: Who) -> list[JobView]: ...
+
+    def recent_jobs(self, who: Who, limit: int = 20) -> list[JobView]:
+        """Newest first, finished ones too (the web page's history)."""
+        ...
 
     def queue_length(self) -> int: ...
 

@@ -13,7 +13,7 @@ from imagine_med.prompt.spec import CaseSpec
 from imagine_med.queue import JobQueue, QueueError, Requester
 from imagine_med.queue.types import JobInfo
 
-FOLLOWUPS = ("upscale", "variation", "reroll", "refine", "dicom")
+FOLLOWUPS = ("upscale", "variation", "reroll", "refine", "dicom", "stack")
 
 
 def requester(who: Who, reply_target: dict[str, Any] | None = None) -> Requester:
@@ -168,7 +168,7 @@ class QueueJobs:
 
     def _view(self, info: JobInfo) -> JobView:
         spec = CaseSpec.model_validate(info.spec) if info.spec else None
-        files = self.queue.files(info.id) if info.status == "done" else {}
+        files = self.queue.files(info.id, internal=False) if info.status == "done" else {}
         position = self.queue.position(info.id) if info.status == "queued" else None
         variant = info.params.get("variant")
         return JobView(
@@ -219,6 +219,10 @@ class QueueJobs:
 
     def user_jobs(self, who: Who) -> list[JobView]:
         return [self._view(i) for i in self.queue.user_jobs(requester(who), active_only=True)]
+
+    def recent_jobs(self, who: Who, limit: int = 20) -> list[JobView]:
+        """The person's jobs, newest first, finished ones too (the web page's history)."""
+        return [self._view(i) for i in self.queue.user_jobs(requester(who), limit=limit)]
 
     def queue_length(self) -> int:
         counts = self.queue.counts()

@@ -251,6 +251,14 @@ def execute(job_id: str, attempt: int) -> dict[str, Any]:
             files, result_doc = run_caseset_job(q, info.params, Progress(rt, info, current))
             render_s = time.monotonic() - t0
             check_cancelled(q, current)
+        elif info.kind == "stack":  # CT slices around a variant's level (web case viewer)
+            from imagine_med.queue.stacks import render_stack
+
+            files, images = render_stack(q, info, Progress(rt, info, current))
+            result_doc = {"files": files,
+                          "paths": {n: str(q.blobs.local_path(k)) for n, k in files.items()},
+                          "parent_id": info.params.get("parent_id"),
+                          "variant": info.params.get("variant")}
         else:
             result = _render(q, info, Progress(rt, info, current))
             render_s = time.monotonic() - t0
