@@ -12,6 +12,7 @@ import zipfile
 from collections import Counter
 
 from bot_mocks.discord_api import APP_ID, command
+from bot_mocks.slack_api import block_actions_body, view_submission_body
 from test_bot_discord import (  # noqa: F401
     OWNER,
     dc,
@@ -20,7 +21,9 @@ from test_bot_discord import Harness as DiscordHarness
 from test_bot_slack import Harness as SlackHarness
 from test_bot_slack import slack  # noqa: F401
 
+from imagine_med.bot import ids
 from imagine_med.bot.caseset import SetCommandError, parse_set_text
+from imagine_med.bot.ids import Action
 
 SET_TEXT = ("PA chest x-ray --findings left pneumothorax, RUL consolidation, nodule "
             "--per-finding 2 --normal 0.25 --seed 4 --size 96")
@@ -127,9 +130,48 @@ async def test_slack_series_renders_the_same_patient_in_ct(slack: SlackHarness) 
                                                            g["location"])
     assert "grid.png" not in files  # one image: the patient, not four others
 
+    # its Same patient… button continues the series: a form, then a follow-up of the CT
+    result = slack.mock.of("chat.postMessage")[-1]
+    assert ids.encode(Action.SERIES, job, 1) in [
+        e["action_id"] for b in result.params.get("blocks") or [] if b["type"] == "actions"
+        for e in b["elements"]]
+    await slack.post(block_actions_body(ids.encode(Action.SERIES, job, 1), user="U1"))
+    await slack.settle("views.open")
+    view = slack.mock.of("views.open")[-1].params["view"]
+    n_posts = len(slack.mock.of("chat.postMessage"))
+    await slack.post(view_submission_body(view["callback_id"],
+                                          {"request": "follow-up at 6 weeks"}, user="U1"))
+    await slack.settle("chat.postMessage", n_posts + 1)
+    later = slack.job_of_status()
+    assert later != job
+    await asyncio.to_thread(slack.stack.work)
+    await slack.deliver("files.completeUploadExternal", 3)
+    third = json.loads(slack.stack.queue.files(later)["case.json"].read_text())
+    assert third["series"]["series_id"] == doc["series"]["series_id"]
+    assert (third["series"]["step"], third["series"]["weeks"]) == (3, 6.0)
+    assert third["spec"]["modality"] == "ct"  # the study of the step before
+
 
 async def test_slack_series_refuses_unknown_requests(slack: SlackHarness) -> None:  # noqa: F811
     first = await slack.finished_job()
     await slack.command("/imagine-med-series", f"{first} make it purple")
     await slack.settle("chat.postEphemeral")
     assert "CT of this patient" in slack.mock.of("chat.postEphemeral")[-1].params["text"]
+
+
+async def test_discord_series_command_queues_the_same_patient(dc: DiscordHarness) -> None:  # noqa: F811
+    bot = await dc.start_bot()
+    first = await dc.imagine(bot)
+    await asyncio.to_thread(dc.stack.work)
+    await dc.deliver(bot)
+    bot.client._connection.parse_interaction_create(command(
+        "imagine-med-series", {"job": first, "request": "follow-up at 6 weeks", "variant": 3},
+        user=OWNER, token="tok-ser"))
+    status = (await dc.until("PATCH", f"/webhooks/{APP_ID}/tok-ser/messages/@original"))[0]
+    assert "Same patient" in status.payload["content"]
+    (info,) = [j for j in dc.stack.queue.list_jobs() if j.kind == "series"]
+    parent = json.loads(dc.stack.queue.files(first)["case.json"].read_text())
+    assert info.params["seed"] == parent["variants"][2]["seed"]
+    assert info.params["series"]["weeks"] == 6.0 and info.params["from_variant"] == 3
+    await asyncio.to_thread(dc.stack.work)
+    assert dc.stack.queue.status(info.id).status == "done"

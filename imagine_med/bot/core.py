@@ -255,7 +255,7 @@ class BotCore:
             return Outcome.error(text.blocked(screened.reason))
         return Outcome(replies=[self.status_reply(j) for j in jobs], jobs=jobs)
 
-    # ---- /imagine-med-series -------------------------------------------------------------
+    # ---- /imagine-med-series and the Same patient… button ---------------------------------
 
     async def series(self, who: Who, job_id: str, request: str, variant: int = 1,
                      target: dict[str, Any] | None = None) -> Outcome:
@@ -522,6 +522,8 @@ class BotCore:
             )
         if cid.action is Action.REFINE:
             return Outcome(form=self.refine_form(job, cid.index, who))
+        if cid.action is Action.SERIES:
+            return Outcome(form=series_form(job.id, cid.index))
         if cid.action is Action.REROLL:
             return await self._derive(who, job, "reroll", None, {}, target)
         if cid.action in (Action.UPSCALE, Action.UPSCALE4):
@@ -593,6 +595,9 @@ class BotCore:
             return await self._review(who, cid, reason=values.get("reason", ""))
         if cid.action is Action.QUIZ_TYPE:
             return await self.quiz.typed(who, cid, values.get("answer", ""))
+        if cid.action is Action.SERIES:
+            return await self.series(who, cid.job_id, values.get("request", ""),
+                                     cid.index or 1, target=target)
         if cid.action is not Action.REFINE:
             return Outcome.error("That form is not one of imagine-med's.")
         job = await self._io(self.jobs.get, cid.job_id)
@@ -805,3 +810,11 @@ class BotCore:
         """The job's reply target from submit time, completed by its status message."""
         posted = self.targets.get(job.id, job.platform) or {}
         return {**(job.reply_target or {}), **posted}
+
+
+def series_form(job_id: str, index: int) -> Form:
+    """The Same patient… form: which study, or when (teaching.series reads it)."""
+    return Form(encode(Action.SERIES, job_id, index), f"Same patient as job {job_id}"[:45],
+                (FormField("request", "Another study, or later",
+                           placeholder="CT of this patient · follow-up at 6 weeks · after "
+                                       "treatment", max_length=200, multiline=False),))

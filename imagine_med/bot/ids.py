@@ -32,12 +32,14 @@ class Action(StrEnum):
     QUIZ_CHOICE = "qa"  # quiz: choice N (0-4) of quiz <id> (the id field holds the quiz id)
     QUIZ_TYPE = "qt"  # quiz: type an answer (opens a form)
     QUIZ_REVEAL = "qr"  # quiz: close and reveal (its host or an instructor)
+    SERIES = "sp"  # the same patient again: another study or later (opens a form)
 
 
 # Actions that need a variant number 1-4; REFINE, ANSWER and DICOM also accept 0 (the whole
 # grid); the others carry 0.
 INDEXED = frozenset({Action.UPSCALE, Action.UPSCALE4, Action.VARY, Action.VARY_STRONG})
-GRID_OR_INDEXED = frozenset({Action.REFINE, Action.ANSWER, Action.DICOM, Action.QUIZ_CHOICE})
+GRID_OR_INDEXED = frozenset({Action.REFINE, Action.ANSWER, Action.DICOM, Action.QUIZ_CHOICE,
+                             Action.SERIES})
 # Actions whose id field is a quiz id (never the job behind it: that would lead to its key).
 QUIZ_ACTIONS = frozenset({Action.QUIZ_CHOICE, Action.QUIZ_TYPE, Action.QUIZ_REVEAL})
 

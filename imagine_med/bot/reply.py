@@ -109,7 +109,8 @@ def single_rows(job_id: str, parent_id: str, index: int, *,
     if offer_4x:
         row.insert(0, Button("Upscale 4x", encode(Action.UPSCALE4, parent_id, index),
                              "primary"))
-    return [row, [Button("DICOM", encode(Action.DICOM, job_id, 1))]]
+    return [row, [Button("DICOM", encode(Action.DICOM, job_id, 1)),
+                  Button("🧑 Same patient…", encode(Action.SERIES, job_id, 1))]]
 
 
 def cancel_row(job_id: str) -> list[list[Button]]:
