@@ -272,3 +272,7 @@ add(Offer("phantom", "histo", "breast", "imagine_med.engine.phantom.renderer_ihc
 # The fundus (regions/retina, issue 17): colour fundus photographs of one seeded eye.
 add(Offer("phantom", "fundus", "retina",
           "imagine_med.engine.phantom.renderer_fundus:fundus_renderer"))
+# Bones and joints (issue 19, regions/limb): wrist films; keep views equal to
+# regions/limb/views.VIEWS.
+add(Offer("phantom", "xray", "wrist", "imagine_med.engine.phantom.renderer_limb:limb_renderer",
+          views=("pa", "ap", "lateral", "oblique")))

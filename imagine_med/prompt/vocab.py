@@ -643,3 +643,49 @@ MODIFIERS["macular_oedema"] = ["macular oedema", "macular edema", "dmo", "dme", 
                                "clinically significant macular oedema",
                                "clinically significant macular edema", "maculopathy",
                                "diabetic maculopathy", "with maculopathy"]
+# --- bones and joints on films (issue 19): fracture patterns, eponyms, mechanisms and the
+# healing series ride on the fracture as modifiers; the scaphoid is a place in the wrist.
+# "oblique" and "transverse" alone are a view and a plane, so their fracture senses are
+# compounds ("oblique fracture"); the longest phrase wins.
+MODIFIERS.update({
+    "colles": ["colles", "colles s", "dinner fork", "dinner fork deformity"],
+    "smith": ["smith", "smith s", "smiths", "reverse colles", "reversed colles"],
+    "spiral": ["spiral"],
+    "buckle": ["buckle", "torus"],
+    "greenstick": ["greenstick"],
+    "foosh": ["foosh", "fall on the outstretched hand", "fall on an outstretched hand",
+              "fall on outstretched hand", "fall onto an outstretched hand",
+              "fall onto the outstretched hand", "fall onto outstretched hand",
+              "fell on the outstretched hand", "fell on an outstretched hand",
+              "fell onto an outstretched hand", "fell on outstretched hand",
+              "outstretched hand"],
+    "flexion_fall": ["fall on the flexed wrist", "fall on a flexed wrist",
+                     "fall onto a flexed wrist", "fall onto the flexed wrist",
+                     "fall on flexed wrist", "fell on a flexed wrist", "flexion injury"],
+    "healing_series": ["healing", "healing series", "fracture healing", "healing over time",
+                       "follow up series", "follow up films", "serial films",
+                       "over time", "treatment journey", "union series"],
+})
+for _n, _roman in ((1, "i"), (2, "ii"), (3, "iii"), (4, "iv"), (5, "v")):
+    MODIFIERS[f"salter_harris_{_n}"] = [
+        f"salter harris {_roman}", f"salter harris {_n}", f"salter harris type {_roman}",
+        f"salter harris type {_n}", f"sh {_roman}", f"sh{_n}", f"sh {_n}", f"salter {_roman}",
+        f"salter {_n}", f"type {_roman} salter harris", f"type {_n} salter harris"]
+COMPOUNDS.update({
+    "oblique fracture": {"finding": "fracture", "modifier": "oblique_fracture"},
+    "transverse fracture": {"finding": "fracture", "modifier": "transverse"},
+    "scaphoid fracture": {"finding": "fracture", "location": "scaphoid", "region": "wrist"},
+    "scaphoid waist fracture": {"finding": "fracture", "location": "scaphoid",
+                                "region": "wrist"},
+})
+MODIFIERS["oblique_fracture"] = []
+MODIFIERS["transverse"] = []
+for _m, _words in (("colles", ("colles", "colles s")), ("smith", ("smith", "smith s", "smiths")),
+                   ("buckle", ("buckle", "torus")), ("greenstick", ("greenstick",)),
+                   ("spiral", ("spiral",))):
+    for _w in _words:
+        COMPOUNDS[f"{_w} fracture"] = {"finding": "fracture", "modifier": _m}
+LOCATIONS["radius"] = ["radius", "radial shaft", "shaft of the radius"]
+LOCATIONS["scaphoid"] = ["scaphoid", "scaphoid waist", "waist of the scaphoid",
+                         "scaphoid bone"]
+FINDINGS["fracture"][1].extend(["fractured", "broken wrist", "wrist fracture"])

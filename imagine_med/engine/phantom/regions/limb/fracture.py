@@ -1,0 +1,223 @@
+"""A fracture as mechanics: a cut surface through one bone, the distal fragment moved
+rigidly (angulated, displaced, shortened, rotated), the overlap of impacted fragments, a
+butterfly fragment, a buckled cortex, a greenstick's partial cut, Salter-Harris lines
+through the growth plate, and healing over weeks (gap closing, callus growing then
+remodelling).
+
+Everything is in the bone's own frame (x radial, y volar, z distal; z = 0 at the ulnar corner
+of the articular surface for the radius). A cut is a signed function s(x, y, z): the distal
+fragment is where s > gap/2 in its own (moved) frame, the proximal one where s < -gap/2.
+The named fractures come from their mechanism (physics.md "Bones and teeth" for AO/OTA and
+Salter-Harris; typical displacements from the orthopaedic literature: a Colles fracture
+lies ~2-3 cm from the articular surface with dorsal tilt of ~10-35 deg, dorsal shift and
+~2-5 mm of impaction; Smith's is its volar mirror; a scaphoid waist fracture is usually
+undisplaced or < 1 mm).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from imagine_med.engine.phantom.regions.limb.anatomy import Bone, Wrist
+from imagine_med.engine.phantom.regions.limb.shapes import rotation
+
+Surface = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+HEALING_WEEKS = (0.0, 2.0, 6.0, 12.0)  # the series of one request: day 0, 2, 6, 12 weeks
+PATTERNS = ("transverse", "oblique", "spiral", "comminuted", "buckle", "greenstick",
+            "salter_harris", "colles", "smith", "scaphoid_waist")
+
+
+@dataclass
+class Fracture:
+    """One fracture as built (the key's numbers are measured from the film, not read here)."""
+
+    bone: str
+    pattern: str
+    surface: Surface
+    gap_mm: float
+    pivot: np.ndarray
+    angles_deg: tuple[float, float, float]  # about x (dorsal +), y (radial +), z (rotation)
+    shift_mm: np.ndarray  # x radial, y volar, z distal (negative: shortening)
+    level_mm: float  # local z of the cut where it meets the shaft axis
+    salter_harris: int | None = None
+    mechanism: str | None = None
+    eponym: str | None = None
+    cut_where: Surface | None = None  # > 0 where the cut exists (greenstick), else everywhere
+    butterfly: Surface | None = None  # > 0 inside a third (wedge) fragment
+    buckle_mm: float = 0.0  # cortical bulge height of a buckle fracture
+    crush: Surface | None = None  # > 0 where a crushed physis lies (Salter-Harris V)
+    weeks: float = 0.0
+    healing: dict[str, float] = field(default_factory=dict)
+    reach_mm: float = 6.0  # how far proximal of `level_mm` the cut surface reaches
+
+    @property
+    def rot(self) -> np.ndarray:
+        return rotation(*self.angles_deg)
+
+    def to_original(self, p: np.ndarray) -> np.ndarray:
+        """Where a point of the moved distal fragment was before the injury (rows of xyz)."""
+        off = (self.pivot + self.shift_mm).astype(np.float32)
+        return (p - off) @ self.rot.astype(np.float32) + self.pivot.astype(np.float32)
+
+
+def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
+    return float(rng.uniform(lo, hi))
+
+
+def healing_state(weeks: float, gap0: float) -> dict[str, float]:
+    """Gap and callus at `weeks` after injury: the gap fills (resorbed edges bridged by woven
+    bone by ~6 weeks, united by ~12), the periosteal callus grows to a maximum near 6 weeks
+    and is remodelled down by 12 (Frost; standard fracture-healing timelines for the distal
+    radius in adults)."""
+    t = float(weeks)
+    gap = gap0 * float(np.interp(t, (0, 2, 6, 12), (1.0, 0.8, 0.35, 0.0)))
+    thick = float(np.interp(t, (0, 2, 6, 12), (0.0, 1.2, 3.2, 1.6)))
+    length = float(np.interp(t, (0, 2, 6, 12), (0.0, 14.0, 24.0, 18.0)))
+    tissue = "callus_soft" if t < 4 else ("callus_woven" if t < 9 else "callus_mature")
+    return {"gap_mm": gap, "callus_mm": thick, "callus_len_mm": length,
+            "callus_tissue": {"callus_soft": 0.0, "callus_woven": 1.0,
+                              "callus_mature": 2.0}[tissue]}
+
+
+def _radius_dims(w: Wrist) -> tuple[float, float, float]:
+    r = w.bone("radius").shape
+    return r.a[-1], r.b[-1], r.z_knots[-1]  # type: ignore[union-attr]
+
+
+def colles(w: Wrist, rng: np.random.Generator, smith: bool = False) -> Fracture:
+    """Distal radius, extra-articular, 2-3 cm from the joint: dorsal (Colles) or volar
+    (Smith) angulation about the opposite cortex, displacement and impaction."""
+    _a, b, _zh = _radius_dims(w)
+    s = w.scale
+    level = -_u(rng, 14.0, 21.0) * s
+    tilt = _u(rng, 0.05, 0.2)
+    sign = -1.0 if smith else 1.0
+    angle = sign * _u(rng, 22.0, 34.0)  # fragment rotation; the articular tilt changes by it
+    hinge_y = (b if not smith else -b) * 0.95  # the intact (hinge) cortex
+    return Fracture(
+        bone="radius", pattern="smith" if smith else "colles",
+        surface=lambda x, y, z, lv=level, t=tilt: z - lv - t * y,
+        gap_mm=_u(rng, 0.8, 1.3), pivot=np.array([0.0, hinge_y, level]),
+        angles_deg=(angle, _u(rng, -4, 0), 0.0),
+        shift_mm=np.array([_u(rng, 1.0, 2.5), -sign * _u(rng, 1.5, 3.5), -_u(rng, 1.5, 3.0)]) * s,
+        level_mm=level, eponym="Smith" if smith else "Colles")
+
+
+def scaphoid_waist(w: Wrist, rng: np.random.Generator) -> Fracture:
+    c = w.bone("scaphoid").shape.c  # type: ignore[union-attr]
+    level = _u(rng, -0.1, 0.1) * c
+    return Fracture(
+        bone="scaphoid", pattern="scaphoid_waist",
+        surface=lambda x, y, z, lv=level: z - lv + 0.15 * x,
+        gap_mm=_u(rng, 0.6, 1.0), pivot=np.array([0.0, 0.0, level]),
+        angles_deg=(_u(rng, -6, 0), 0.0, 0.0), shift_mm=np.array([0.0, _u(rng, 0, 0.8), 0.0]),
+        level_mm=level)
+
+
+def shaft(w: Wrist, rng: np.random.Generator, pattern: str) -> Fracture:
+    """Transverse, oblique, spiral or comminuted (wedge) fracture of the distal radial shaft
+    (diaphysis-metaphysis junction, inside a wrist film)."""
+    s = w.scale
+    level = -_u(rng, 48.0, 58.0) * s
+    gap = _u(rng, 0.8, 1.4)
+    shift = np.array([_u(rng, 1.0, 3.0), _u(rng, -2.0, 2.0), -_u(rng, 0.0, 3.0)]) * s
+    angles = (_u(rng, -8, 8), _u(rng, 5, 15), 0.0)
+    butterfly = None
+    if pattern == "oblique":
+        alpha = np.radians(_u(rng, 35.0, 50.0))
+        surface: Surface = lambda x, y, z: (z - level) * np.cos(alpha) + x * np.sin(alpha)  # noqa: E731
+    elif pattern == "spiral":
+        pitch = _u(rng, 28.0, 40.0) * s
+        surface = lambda x, y, z: z - level - pitch * np.arctan2(y, x) / (2 * np.pi)  # noqa: E731
+        angles = (0.0, _u(rng, 3, 8), _u(rng, 10, 20))
+    else:
+        surface = lambda x, y, z: z - level - 0.08 * x  # noqa: E731
+        if pattern == "comminuted":
+            # a wedge ("butterfly") on the radial side, its apex at the shaft axis
+            def butterfly(x, y, z):
+                return 0.75 * x - np.abs(z - level) - 0.5 * s
+    a = w.bone("radius").shape.a[0]  # type: ignore[union-attr]
+    reach = {"oblique": 1.3 * a * 1.2 + 4, "spiral": 0.5 * abs(level) * 0.0 + 24.0 * s,
+             "comminuted": 16.0 * s}.get(pattern, 5.0)
+    return Fracture(bone="radius", pattern=pattern, surface=surface, gap_mm=gap,
+                    pivot=np.array([0.0, 0.0, level]), angles_deg=angles, shift_mm=shift,
+                    level_mm=level, butterfly=butterfly, reach_mm=reach)
+
+
+def paediatric(w: Wrist, rng: np.random.Generator, pattern: str, sh: int | None) -> Fracture:
+    """Buckle, greenstick and Salter-Harris I-V of the distal radius of a child."""
+    r = w.bone("radius")
+    a, _b, _zh = _radius_dims(w)
+    s = w.scale
+    if pattern == "buckle":
+        level = -_u(rng, 22.0, 30.0) * s
+        return Fracture(bone="radius", pattern="buckle", surface=lambda x, y, z: z - level,
+                        gap_mm=0.0, pivot=np.array([0.0, 0.0, level]), angles_deg=(0, 0, 0),
+                        shift_mm=np.zeros(3), level_mm=level, buckle_mm=_u(rng, 0.9, 1.4) * s)
+    if pattern == "greenstick":
+        level = -_u(rng, 35.0, 45.0) * s
+        xb = 0.45 * a  # the cut runs in from the ulnar (tension) side to here
+        return Fracture(bone="radius", pattern="greenstick", surface=lambda x, y, z: z - level,
+                        gap_mm=_u(rng, 0.7, 1.0), pivot=np.array([0.75 * a, 0.0, level]),
+                        angles_deg=(0.0, _u(rng, 10, 18), 0.0), shift_mm=np.zeros(3),
+                        level_mm=level, cut_where=lambda x, y, z: xb - x)
+    ph = r.physis
+    if ph is None:
+        raise ValueError("Salter-Harris fractures need an open growth plate")
+    zp = ph.z0
+    sl = ph.slope
+    xb = _u(rng, -0.1, 0.25) * a  # where a line leaves the physis
+    beta = np.tan(np.radians(_u(rng, 45, 55)))
+
+    def along(x, y, z):
+        return z - (zp + sl * x)
+
+    if sh == 1:
+        surface: Surface = along
+    elif sh == 2:  # physis, then up through a metaphyseal corner (Thurston Holland)
+        def surface(x, y, z):
+            return np.maximum(along(x, y, z), along(x, y, z) + (x - xb) * beta)
+    elif sh == 3:  # physis, then down through the epiphysis to the joint
+        def surface(x, y, z):
+            return np.minimum(along(x, y, z), x - xb)
+    elif sh == 4:  # an oblique split through epiphysis, physis and metaphysis, leaving
+        def surface(x, y, z):  # the metaphysis through its radial cortex
+            return x - xb + 1.6 * along(x, y, z)
+    else:  # V: a crush of the physis over its radial part: no gap, the plate thinned
+        return Fracture(bone="radius", pattern="salter_harris", surface=along, gap_mm=0.0,
+                        pivot=np.array([0.0, 0.0, zp]), angles_deg=(0, 0, 0),
+                        shift_mm=np.zeros(3), level_mm=zp,
+                        salter_harris=5, crush=lambda x, y, z: x - xb)
+    shift = np.array([_u(rng, 0.5, 1.5), -_u(rng, 1.5, 3.0), 0.0]) * s
+    if sh in (3, 4):
+        shift = np.array([_u(rng, 1.2, 2.0), 0.0, _u(rng, 0.3, 0.8)]) * s
+    return Fracture(bone="radius", pattern="salter_harris", surface=surface,
+                    gap_mm=_u(rng, 0.45, 0.6), pivot=np.array([0.0, 0.0, zp]),
+                    angles_deg=(_u(rng, 0, 2) if sh in (1, 2) else 0.0, 0.0, 0.0),
+                    shift_mm=shift, level_mm=zp, salter_harris=sh)
+
+
+def build_fracture(w: Wrist, seed: int, pattern: str, sh: int | None = None,
+                   mechanism: str | None = None, weeks: float = 0.0) -> Fracture:
+    rng = np.random.default_rng([seed, 1919])
+    if pattern in ("colles", "smith"):
+        f = colles(w, rng, smith=pattern == "smith")
+    elif pattern == "scaphoid_waist":
+        f = scaphoid_waist(w, rng)
+    elif pattern in ("buckle", "greenstick", "salter_harris"):
+        f = paediatric(w, rng, pattern, sh)
+    else:
+        f = shaft(w, rng, pattern)
+    f.mechanism = mechanism
+    f.weeks = weeks
+    if weeks > 0:
+        f.healing = healing_state(weeks, f.gap_mm)
+        f.gap_mm = f.healing["gap_mm"]
+    return f
+
+
+def bone_of(w: Wrist, f: Fracture) -> Bone:
+    return w.bone(f.bone)

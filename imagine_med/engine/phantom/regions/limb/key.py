@@ -1,0 +1,74 @@
+"""Answer keys for limb films, written from measurements of the variant (measure.py and the
+renderer's label projections), never from the request alone."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from imagine_med.engine.phantom.regions.limb.anatomy import Wrist
+from imagine_med.engine.phantom.regions.limb.fracture import Fracture
+from imagine_med.engine.phantom.regions.limb.labels import LABELS
+from imagine_med.engine.phantom.regions.limb.request import MECHANISMS, Wanted, ao_code
+
+VIEW_WORDS = {"pa": "PA", "ap": "AP", "lateral": "lateral", "oblique": "PA oblique"}
+CARPALS = ("scaphoid", "lunate", "triquetrum", "pisiform", "trapezium", "trapezoid",
+           "capitate", "hamate")
+
+
+def _who(side: str, view: str, age: float) -> str:
+    return f"{side.capitalize()} wrist, {VIEW_WORDS[view]} view, age {age:.0f}."
+
+
+def normal_sentence(wrist: Wrist, labels: np.ndarray, px: float, view: str, side: str) -> str:
+    seen = [c for c in CARPALS if (labels == LABELS[c]).any()]
+    physis = (labels == LABELS["radius_physis"]).any()
+    growth = " The distal radial growth plate is open." if physis else ""
+    carpals = f" {len(seen)} ossified carpal bone{'s' if len(seen) != 1 else ''} seen." \
+        if seen else " No carpal ossification centres are seen yet."
+    return f"Normal wrist: no fracture or dislocation.{carpals}{growth} " \
+        f"{_who(side, view, wrist.age)}"
+
+
+def fracture_sentence(f: Fracture, want: Wanted, m: dict[str, float], view: str, side: str,
+                      age: float) -> str:
+    code, description = ao_code(f.pattern, f.salter_harris)
+    parts = [f"{description[0].upper()}{description[1:]} (AO/OTA {code})"]
+    if want.mechanism:
+        parts[0] += f", from {MECHANISMS[want.mechanism]}"
+    parts[0] += "."
+    if "distance_to_articular_mm" in m:
+        parts.append(f"The fracture line lies {m['distance_to_articular_mm']:.0f} mm proximal "
+                     "to the distal radial articular surface.")
+    if "angulation_deg" in m:
+        ang = m["angulation_deg"]
+        way = "dorsal" if ang >= 0 else "volar"
+        tilt = m["dorsal_tilt_deg"]
+        tilt_words = f"{abs(tilt):.0f} deg {'dorsal' if tilt >= 0 else 'palmar'}"
+        parts.append(f"On the lateral view the distal fragment is angulated {abs(ang):.0f} deg "
+                     f"{way}ly (articular surface tilted {tilt_words}; normal ~11 deg palmar)"
+                     + (f", displaced {abs(m['displacement_mm']):.1f} mm "
+                        f"{'dorsally' if m['displacement_mm'] >= 0 else 'volarly'}"
+                        if "displacement_mm" in m else "") + ".")
+    if m.get("shortening_mm", 0) >= 1.0:
+        parts.append(f"The radius is shortened by {m['shortening_mm']:.0f} mm with impaction.")
+    if f.salter_harris and "crosses_physis" in m:
+        zones = [z for z in ("metaphysis", "physis", "epiphysis") if m.get(f"crosses_{z}")]
+        parts.append(f"The fracture line crosses the {', '.join(zones)} on this view.")
+    if m.get("gap_mm", 0) > 0.2 and f.pattern not in ("buckle",):
+        parts.append(f"Fracture gap {m['gap_mm']:.1f} mm.")
+    if "weeks" in m:
+        wk = m["weeks"]
+        when = "at injury (day 0)" if wk == 0 else f"{wk:g} weeks after injury"
+        callus = m.get("callus_area_mm2", 0.0)
+        if wk == 0:
+            state = "no callus"
+        elif callus > 0:
+            state = f"periosteal callus {callus:.0f} mm^2 on this view"
+        else:
+            state = "no callus visible"
+        line = m.get("gap_mm", 0.0)
+        healed = "the fracture line is no longer seen (united)" if line < 0.2 else \
+            f"the fracture line is still visible ({line:.1f} mm)"
+        parts.append(f"Healing series, {when}: {state}; {healed}.")
+    parts.append(_who(side, view, age))
+    return " ".join(parts)

@@ -1,0 +1,19 @@
+"""Label ids of limb films: anatomy below 100 (bones, growth-plate zones, soft tissue, the
+side marker 60), a fracture's parts from 100."""
+
+from __future__ import annotations
+
+LABELS: dict[str, int] = {
+    "soft_tissue": 1,
+    "radius": 10, "ulna": 11, "scaphoid": 12, "lunate": 13, "triquetrum": 14, "pisiform": 15,
+    "trapezium": 16, "trapezoid": 17, "capitate": 18, "hamate": 19,
+    "metacarpal_1": 20, "metacarpal_2": 21, "metacarpal_3": 22, "metacarpal_4": 23,
+    "metacarpal_5": 24,
+    "radius_epiphysis": 30, "radius_physis": 31, "radius_metaphysis": 32,
+    "ulna_epiphysis": 33, "ulna_physis": 34, "ulna_metaphysis": 35,
+    "side_marker": 60,
+    "fracture_line": 100, "fragment_distal": 101, "fragment_butterfly": 102, "callus": 103,
+}
+NAMES: dict[int, str] = {v: k for k, v in LABELS.items()}
+RADIUS_PARTS = ("radius", "radius_epiphysis", "radius_physis", "radius_metaphysis",
+                "fragment_distal", "fragment_butterfly")

@@ -1,0 +1,103 @@
+"""From a request to a fracture to build: the pattern named, or the one its mechanism or
+eponym implies at the patient's age, and its AO/OTA code and description.
+
+Mechanisms (typical injuries, orthopaedic teaching texts): a fall on the outstretched hand
+breaks the distal radius with dorsal angulation in adults (Colles), buckles the distal
+radial metaphysis of a young child and slips the growth plate (Salter-Harris II) of an
+older child; a fall on the flexed wrist gives the volar-angulated Smith fracture.
+AO/OTA (physics.md "Bones and teeth"): 2R radius; segment 2 shaft, 3 distal; distal end
+A2 extra-articular simple (.2 dorsal tilt, .3 volar tilt); shaft A1 spiral, A2 oblique,
+A3 transverse, B2 wedge; 72 scaphoid (B waist). Children: the AO Pediatric Comprehensive
+Classification (Slongo 2007): 23r-E/1-4 for Salter-Harris I-IV, 23r-M/2.1 a buckle
+(torus), 22r-D/2.1 a greenstick.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from imagine_med.engine.base import EngineError
+from imagine_med.engine.phantom.regions.limb.anatomy import PHYSIS_CLOSES
+
+PATTERN_MODIFIERS = {"transverse": "transverse", "oblique_fracture": "oblique",
+                     "spiral": "spiral", "comminuted": "comminuted", "buckle": "buckle",
+                     "greenstick": "greenstick", "colles": "colles", "smith": "smith"}
+MECHANISMS = {"foosh": "a fall on the outstretched hand",
+              "flexion_fall": "a fall on the flexed wrist"}
+AO: dict[str, tuple[str, str]] = {
+    "colles": ("2R3A2.2", "extra-articular simple fracture of the distal radius with dorsal "
+               "tilt (Colles)"),
+    "smith": ("2R3A2.3", "extra-articular simple fracture of the distal radius with volar "
+              "tilt (Smith)"),
+    "scaphoid_waist": ("72B", "fracture of the waist of the scaphoid"),
+    "transverse": ("2R2A3", "simple transverse fracture of the radial shaft"),
+    "oblique": ("2R2A2", "simple oblique fracture of the radial shaft"),
+    "spiral": ("2R2A1", "simple spiral fracture of the radial shaft"),
+    "comminuted": ("2R2B2", "wedge (butterfly fragment) fracture of the radial shaft"),
+    "buckle": ("23r-M/2.1", "buckle (torus) fracture of the distal radial metaphysis"),
+    "greenstick": ("22r-D/2.1", "greenstick fracture of the radial shaft"),
+}
+SALTER_HARRIS_AO = {1: "23r-E/1.1", 2: "23r-E/2.1", 3: "23r-E/3.1", 4: "23r-E/4.1",
+                    5: "23r-E (Salter-Harris V has no AO paediatric code of its own)"}
+SH_WORDS = {1: "through the physis alone", 2: "through the physis and a metaphyseal corner",
+            3: "through the physis and the epiphysis into the joint",
+            4: "through the metaphysis, physis and epiphysis", 5: "a crush of the physis"}
+CHILD_ONLY = ("buckle", "greenstick", "salter_harris")
+
+
+@dataclass(frozen=True)
+class Wanted:
+    pattern: str
+    salter_harris: int | None
+    mechanism: str | None
+    healing_series: bool
+
+
+def _sh(mods: tuple[str, ...]) -> int | None:
+    for m in mods:
+        if m.startswith("salter_harris_"):
+            return int(m.rsplit("_", 1)[1])
+    return None
+
+
+def wanted(findings, age: float, sex: str) -> Wanted | None:
+    """The fracture a request asks for (None: a normal film); EngineError for anything the
+    wrist model does not build."""
+    if not findings:
+        return None
+    f = findings[0]
+    if f.name != "fracture" or len(findings) > 1:
+        names = ", ".join(x.name.replace("_", " ") for x in findings)
+        raise EngineError(f"The wrist model builds fractures only ({names} is not modelled "
+                          "yet); e.g. 'PA wrist x-ray, Colles fracture'.")
+    mods = f.modifiers
+    sh = _sh(mods)
+    mech = next((m for m in mods if m in MECHANISMS), None)
+    pattern = next((PATTERN_MODIFIERS[m] for m in mods if m in PATTERN_MODIFIERS), None)
+    open_physis = age < PHYSIS_CLOSES[sex]
+    if sh is not None:
+        pattern = "salter_harris"
+    elif f.location == "scaphoid":
+        pattern = "scaphoid_waist"
+    elif pattern is None:
+        if mech == "flexion_fall":
+            pattern = "smith"
+        elif open_physis:
+            pattern = "buckle" if age < 10 else "salter_harris"
+            sh = None if age < 10 else 2
+        else:
+            pattern = "colles"
+    if pattern in CHILD_ONLY and not open_physis:
+        raise EngineError(f"A {pattern.replace('_', '-')} fracture needs an open growth plate; "
+                          f"this patient is {age:g} years old (the distal radial physis closes "
+                          f"at about {PHYSIS_CLOSES[sex]:g}). Ask for a child, e.g. 'age 9'.")
+    if pattern == "salter_harris" and sh is None:
+        sh = 2
+    return Wanted(pattern, sh, mech, "healing_series" in mods)
+
+
+def ao_code(pattern: str, sh: int | None) -> tuple[str, str]:
+    if pattern == "salter_harris" and sh is not None:
+        return SALTER_HARRIS_AO[sh], (f"Salter-Harris type {'I II III IV V'.split()[sh - 1]} "
+                                      f"fracture of the distal radius ({SH_WORDS[sh]})")
+    return AO[pattern]

@@ -1,0 +1,282 @@
+"""The phantom engine's wrist radiographs: PA, AP, lateral and PA oblique of a seeded 3D wrist,
+normal or with a fracture built as a cut through the bone; a healing series over weeks.
+
+Steps per variant: who (side, age, sex) -> the wrist (regions/limb/anatomy.py) -> the
+fracture (fracture.py; the hand follows a distal radial fragment) -> position for the view
+(views.py: voxels in the beam's frame, the soft tissue in closed form) -> projection and
+detector (physics/radiography.py) -> display and side marker -> measure (measure.py, from
+label maps only) -> key. A request naming a healing series renders its four variants as one
+fracture at day 0 and 2, 6 and 12 weeks (the same patient: the first variant's seed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from imagine_med.engine.base import (
+    EngineError,
+    FindingResult,
+    ProgressFn,
+    RenderRequest,
+    RenderResult,
+    no_progress,
+)
+from imagine_med.engine.parallel import fan_out
+from imagine_med.engine.phantom.physics.radiography import EXTREMITY, display, expose, project
+from imagine_med.engine.phantom.regions.limb import key
+from imagine_med.engine.phantom.regions.limb import measure as ms
+from imagine_med.engine.phantom.regions.limb.anatomy import Wrist, build_wrist
+from imagine_med.engine.phantom.regions.limb.fracture import (
+    HEALING_WEEKS,
+    Fracture,
+    build_fracture,
+)
+from imagine_med.engine.phantom.regions.limb.labels import LABELS, NAMES, RADIUS_PARTS
+from imagine_med.engine.phantom.regions.limb.request import Wanted, wanted
+from imagine_med.engine.phantom.regions.limb.views import VIEWS, geometry, soft_tissue, voxelise
+from imagine_med.engine.phantom.renderer_base import PhantomRenderer
+
+REGIONS = ("wrist",)
+AGE_OF_GROUP = {"neonate": (0.1, 0.1), "infant": (1.0, 2.0), "child": (6.0, 12.0),
+                "adolescent": (13.0, 16.0), "adult": (25.0, 64.0), "elderly": (66.0, 88.0)}
+CHILD_DEFAULT_AGE = {"buckle": 7.0, "greenstick": 9.0, "salter_harris": 11.0}
+CARRIES_HAND = ("colles", "smith", "salter_harris")  # the carpus follows these
+MEASURE_PX = 0.3  # mm: the label projections the key's lateral and frontal numbers use
+
+
+def _who(spec, seed: int, pattern_hint: str | None) -> tuple[str, float, str]:
+    rng = np.random.default_rng([seed, 7])
+    side = spec.laterality if spec.laterality in ("left", "right") else None
+    if side is None and spec.findings and spec.findings[0].laterality in ("left", "right"):
+        side = spec.findings[0].laterality
+    side = side or ("left" if rng.random() < 0.5 else "right")
+    sex = spec.sex or ("female" if rng.random() < 0.5 else "male")
+    if spec.age is not None:
+        age = float(spec.age)
+    elif spec.age_group is not None:
+        lo, hi = AGE_OF_GROUP[spec.age_group]
+        age = float(rng.uniform(lo, hi))
+    elif pattern_hint in CHILD_DEFAULT_AGE:
+        age = CHILD_DEFAULT_AGE[pattern_hint]
+    else:
+        age = float(rng.uniform(45.0, 80.0) if spec.findings else rng.uniform(25.0, 64.0))
+    return side, age, sex
+
+
+def _pattern_hint(spec) -> str | None:
+    if not spec.findings:
+        return None
+    mods = spec.findings[0].modifiers
+    if any(m.startswith("salter_harris") for m in mods):
+        return "salter_harris"
+    return next((m for m in mods if m in CHILD_DEFAULT_AGE), None)
+
+
+def carry_hand(wrist: Wrist, f: Fracture) -> Wrist:
+    """The carpus and hand follow a distal radial fragment (the dinner-fork deformity): they
+    move as the centre of its articular surface moves, keeping their orientation (the
+    patient holds the hand in line)."""
+    r = wrist.bone("radius")
+    end = np.array([0.0, 0.0, r.shape.z_knots[-1]])  # type: ignore[union-attr]
+    moved_end = f.rot @ (end - f.pivot) + f.pivot + f.shift_mm
+    step = moved_end - end
+    bones = [b if b.name in ("radius", "ulna") else replace(b, centre=b.centre + step)
+             for b in wrist.bones]
+    return replace(wrist, bones=bones)
+
+
+def side_marker(pixels: np.ndarray, labels: np.ndarray, side: str, view: str) -> None:
+    """The lead letter of the side examined, in the upper outer corner of the field."""
+    h, w = pixels.shape
+    size = max(10, int(min(h, w) * 0.07))
+    im = Image.new("L", (w, h), 0)
+    d = ImageDraw.Draw(im)
+    text = "L" if side == "left" else "R"
+    right = (side == "left") if view != "lateral" else True
+    x = int(w * 0.86) if right else int(w * 0.06)
+    d.text((x, int(h * 0.04)), text, fill=255, font=ImageFont.load_default(size=size))
+    m = np.asarray(im) > 128
+    pixels[m] = 250
+    labels[m] = LABELS["side_marker"]
+
+
+def _label_map(proj_labels: np.ndarray, names: tuple[str, ...], body: np.ndarray) -> np.ndarray:
+    lut = np.zeros(256, np.uint8)
+    for i, n in enumerate(names):
+        if n:
+            lut[i] = LABELS[n]
+    out = lut[proj_labels]
+    out[(out == 0) & body] = LABELS["soft_tissue"]
+    return out
+
+
+def label_projection(wrist: Wrist, f: Fracture | None, view: str, side: str
+                     ) -> tuple[np.ndarray, float]:
+    """The radius and ulna alone, projected with a parallel beam at MEASURE_PX: what the key's
+    lateral and frontal numbers are read from when the film itself is another view."""
+    n = 400
+    geo = geometry(wrist, view, side, n, n, parallel=True)
+    scale = MEASURE_PX / geo.px_obj
+    geo = geometry(wrist, view, side, round(n / scale), round(n / scale), parallel=True)
+    blocks, cls = voxelise(geo, wrist, f, only=("radius", "ulna"))
+    pr = project(blocks, cls.items, geo.grid, geo.beam, geo.shape, geo.px_det)
+    return _label_map(pr.labels, pr.label_names, np.zeros(geo.shape, bool)), geo.px_obj
+
+
+class PhantomLimbXray(PhantomRenderer):
+    """Wrist radiographs (PA, AP, lateral, PA oblique) with fractures and healing."""
+
+    modality = "xray"
+
+    def render(self, request: RenderRequest, progress: ProgressFn = no_progress) -> RenderResult:
+        return self.render_at((request, None), progress)
+
+    def render_batch(self, requests: list[RenderRequest], progress: ProgressFn = no_progress
+                     ) -> list[RenderResult]:
+        spec = requests[0].spec if requests else None
+        series = bool(spec and spec.findings and "healing_series" in spec.findings[0].modifiers)
+        if series and requests:
+            first = requests[0].seed
+            items = [(replace(r, seed=first), HEALING_WEEKS[i % len(HEALING_WEEKS)])
+                     for i, r in enumerate(requests)]
+        else:
+            items = [(r, None) for r in requests]
+        return fan_out(self.render_at, items, progress, warm=(type(self).__module__,),
+                       staged=self.render_at)
+
+    def render_at(self, item: tuple[RenderRequest, float | None],
+                  progress: ProgressFn = no_progress) -> RenderResult:
+        """One variant; `weeks` set for a member of a healing series."""
+        request, weeks = item
+        spec = request.spec
+        if spec.region not in REGIONS:
+            raise EngineError(f"The limb renderer draws the wrist only so far; it has no "
+                              f"{(spec.region or 'unnamed region').replace('_', ' ')} model.")
+        view = spec.view or "pa"
+        if view not in VIEWS:
+            raise EngineError(f"Wrist views are PA, AP, lateral and oblique; not '{view}'.")
+        progress(0.05, "anatomy")
+        side, age, sex = _who(spec, request.seed, _pattern_hint(spec))
+        want = wanted(spec.findings, age, sex)
+        wrist = build_wrist(request.seed, age, sex)
+        f = None
+        if want is not None:
+            series_weeks = weeks if weeks is not None else (0.0 if not want.healing_series
+                                                            else None)
+            f = build_fracture(wrist, request.seed, want.pattern, want.salter_harris,
+                               want.mechanism, series_weeks or 0.0)
+            if want.pattern in CARRIES_HAND and f.salter_harris in (None, 1, 2):
+                wrist = carry_hand(wrist, f)
+        progress(0.3, "voxels")
+        geo = geometry(wrist, view, side, request.width, request.height)
+        blocks, cls = voxelise(geo, wrist, f)
+        background, body = soft_tissue(geo, wrist)
+        progress(0.6, "projection")
+        pr = project(blocks, cls.items, geo.grid, geo.beam, geo.shape, geo.px_det,
+                     container="muscle", background=background)
+        q = expose(pr.line, geo.px_det, np.random.default_rng([request.seed, 19, 2]), EXTREMITY)
+        pixels = display(q, geo.px_det, body)
+        labels = _label_map(pr.labels, pr.label_names, body)
+        side_marker(pixels, labels, side, view)
+        progress(0.85, "measure")
+        findings, text = self._key(wrist, f, want, labels, geo.px_obj, view, side, weeks)
+        present = {int(i): NAMES[int(i)] for i in np.unique(labels) if i}
+        tags = {"modality": "DX", "view": view, "region": "wrist", "laterality": side,
+                "engine": "phantom", "sex": sex, "age": f"{age:g}",
+                "magnification": f"{geo.px_det / geo.px_obj:.3f}"}
+        if weeks is not None:
+            tags["weeks"] = f"{weeks:g}"
+        progress(1.0, "done")
+        return RenderResult(pixels=pixels, label_map=labels, labels=present, findings=findings,
+                            pixel_spacing_mm=(geo.px_obj, geo.px_obj), answer_key=text,
+                            tags=tags)
+
+    def _key(self, wrist: Wrist, f: Fracture | None, want: Wanted | None, labels: np.ndarray,
+             px: float, view: str, side: str, weeks: float | None
+             ) -> tuple[list[FindingResult], str]:
+        if f is None or want is None:
+            return [], key.normal_sentence(wrist, labels, px, view, side)
+        m = measure_fracture(wrist, f, labels, px, view, side)
+        if weeks is not None:
+            m["weeks"] = float(weeks)
+        line = labels == LABELS["fracture_line"]
+        ys, xs = np.nonzero(line | (labels == LABELS["fragment_distal"])
+                            | (labels == LABELS["callus"]))
+        bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) \
+            if len(ys) else None
+        text = key.fracture_sentence(f, want, m, view, side, wrist.age)
+        return [FindingResult("fracture", LABELS["fracture_line"], bbox, side,
+                              "scaphoid" if f.bone == "scaphoid" else "distal_radius", text,
+                              m)], text
+
+
+def measure_fracture(wrist: Wrist, f: Fracture, labels: np.ndarray, px: float, view: str,
+                     side: str) -> dict[str, float]:
+    """Numbers of a fracture from label maps: this film's, and for distal radial fractures
+    label projections of the radius as built and as it was before the injury."""
+    L = LABELS
+    m: dict[str, float] = {}
+    line_id = L["fracture_line"]
+    m["gap_mm"] = round(ms.gap_mm(labels, line_id, px), 2)
+    m["callus_area_mm2"] = round(ms.area_mm2(labels, L["callus"], px), 1)
+    radius_ids = [L[n] for n in RADIUS_PARTS]
+    if f.bone == "radius" and view in ("pa", "ap"):
+        top = ms.end_row(labels, radius_ids)
+        rows = np.flatnonzero((labels == line_id).any(axis=1))
+        if top is not None and len(rows):
+            m["distance_to_articular_mm"] = round(float(np.median(rows) - top) * px, 1)
+    zone_ids = {"epiphysis": L["radius_epiphysis"], "physis": L["radius_physis"],
+                "metaphysis": L["radius_metaphysis"]}
+    if f.salter_harris and view in ("pa", "ap"):
+        zones = ms.zones_crossed(labels, line_id, zone_ids)
+        m["crosses_epiphysis"] = float("epiphysis" in zones)
+        m["crosses_physis"] = float("physis" in zones)
+        m["crosses_metaphysis"] = float("metaphysis" in zones)
+    if f.bone == "radius" and (f.pattern in ("colles", "smith")
+                               or f.salter_harris in (1, 2)):
+        m.update(_distal_radius_numbers(wrist, f, side))
+    return m
+
+
+def _distal_radius_numbers(wrist: Wrist, f: Fracture, side: str) -> dict[str, float]:
+    """Lateral: articular tilt (palmar +) with and without the fracture -> angulation and
+    dorsal tilt; fragment shift at the fracture. Frontal: radial length lost (shortening)."""
+    L = LABELS
+    out: dict[str, float] = {}
+    end_ids = [L["fragment_distal"], L["radius_epiphysis"], L["radius"]]
+    shaft = [L["radius"], L["radius_metaphysis"]]
+    lat_f, px = label_projection(wrist, f, "lateral", side)
+    lat_n, _ = label_projection(wrist, None, "lateral", side)
+    axis = ms.shaft_axis(lat_n, shaft, px)
+    frag = np.isin(lat_f, [L["fragment_distal"]]) if (lat_f == L["fragment_distal"]).any() \
+        else np.isin(lat_f, [L["radius_epiphysis"]])
+    prox = np.isin(lat_f, shaft)
+    if axis is not None and frag.any() and prox.any():
+        # the piece the fragment was: the unbroken radius distal to the proximal piece's end
+        cut_row = int(np.median([np.flatnonzero(prox[:, c]).min()
+                                 for c in np.flatnonzero(prox.any(axis=0))]))
+        before = np.isin(lat_n, end_ids + shaft)
+        before[cut_row:] = False
+        ang, _iou = ms.rotation_between(before, frag)
+        t_n = ms.articular_tilt(lat_n, end_ids, axis, px)
+        out["angulation_deg"] = round(ang, 1)  # + dorsal
+        if t_n is not None:
+            out["palmar_tilt_deg"] = round(t_n - ang, 1)
+            out["dorsal_tilt_deg"] = round(ang - t_n, 1)
+        cf = np.nonzero(frag)[1].mean()
+        cn = np.nonzero(before)[1].mean()
+        out["displacement_mm"] = round(float(cf - cn) * px, 1)  # + dorsal
+    fr_f, px2 = label_projection(wrist, f, "pa", side)
+    fr_n, _ = label_projection(wrist, None, "pa", side)
+    top_f = ms.end_row(fr_f, [*end_ids, L["fracture_line"]])
+    top_n = ms.end_row(fr_n, end_ids)
+    if top_f is not None and top_n is not None:
+        out["shortening_mm"] = round(float(top_f - top_n) * px2, 1)
+    return out
+
+
+def limb_renderer() -> PhantomLimbXray:
+    return PhantomLimbXray()
