@@ -185,7 +185,7 @@ class PhantomLimbXray(PhantomRenderer):
         findings, text = self._key(wrist, f, want, labels, geo.px_obj, view, side, weeks)
         present = {int(i): NAMES[int(i)] for i in np.unique(labels) if i}
         tags = {"modality": "DX", "view": view, "region": "wrist", "laterality": side,
-                "engine": "phantom", "sex": sex, "age": f"{age:g}",
+                "engine": "phantom", "sex": sex, "age": f"{age:.0f}",
                 "magnification": f"{geo.px_det / geo.px_obj:.3f}"}
         if weeks is not None:
             tags["weeks"] = f"{weeks:g}"

@@ -92,7 +92,7 @@ def colles(w: Wrist, rng: np.random.Generator, smith: bool = False) -> Fracture:
     (Smith) angulation about the opposite cortex, displacement and impaction."""
     _a, b, _zh = _radius_dims(w)
     s = w.scale
-    level = -_u(rng, 14.0, 21.0) * s
+    level = -_u(rng, 12.0, 19.0) * s
     tilt = _u(rng, 0.05, 0.2)
     sign = -1.0 if smith else 1.0
     angle = sign * _u(rng, 22.0, 34.0)  # fragment rotation; the articular tilt changes by it
