@@ -689,3 +689,8 @@ LOCATIONS["radius"] = ["radius", "radial shaft", "shaft of the radius"]
 LOCATIONS["scaphoid"] = ["scaphoid", "scaphoid waist", "waist of the scaphoid",
                          "scaphoid bone"]
 FINDINGS["fracture"][1].extend(["fractured", "broken wrist", "wrist fracture"])
+# a mechanism alone ("left wrist after a fall on the outstretched hand") asks for the
+# fracture it causes; with "fracture" also named the two merge into one finding
+for _mech in ("foosh", "flexion_fall"):
+    for _phrase in MODIFIERS[_mech]:
+        COMPOUNDS[_phrase] = {"finding": "fracture", "modifier": _mech}

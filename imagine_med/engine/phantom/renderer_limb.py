@@ -44,7 +44,7 @@ AGE_OF_GROUP = {"neonate": (0.1, 0.1), "infant": (1.0, 2.0), "child": (6.0, 12.0
                 "adolescent": (13.0, 16.0), "adult": (25.0, 64.0), "elderly": (66.0, 88.0)}
 CHILD_DEFAULT_AGE = {"buckle": 7.0, "greenstick": 9.0, "salter_harris": 11.0}
 CARRIES_HAND = ("colles", "smith", "salter_harris")  # the carpus follows these
-MEASURE_PX = 0.3  # mm: the label projections the key's lateral and frontal numbers use
+MEASURE_PX = 0.35  # mm: the label projections the key's lateral numbers are read from
 
 
 def _who(spec, seed: int, pattern_hint: str | None) -> tuple[str, float, str]:
@@ -115,13 +115,13 @@ def _label_map(proj_labels: np.ndarray, names: tuple[str, ...], body: np.ndarray
 
 def label_projection(wrist: Wrist, f: Fracture | None, view: str, side: str
                      ) -> tuple[np.ndarray, float]:
-    """The radius and ulna alone, projected with a parallel beam at MEASURE_PX: what the key's
-    lateral and frontal numbers are read from when the film itself is another view."""
+    """The radius alone, projected with a parallel beam at MEASURE_PX: what the key's lateral
+    numbers are read from, whatever view the film itself is."""
     n = 400
     geo = geometry(wrist, view, side, n, n, parallel=True)
     scale = MEASURE_PX / geo.px_obj
     geo = geometry(wrist, view, side, round(n / scale), round(n / scale), parallel=True)
-    blocks, cls = voxelise(geo, wrist, f, only=("radius", "ulna"))
+    blocks, cls = voxelise(geo, wrist, f, only=("radius",))
     pr = project(blocks, cls.items, geo.grid, geo.beam, geo.shape, geo.px_det)
     return _label_map(pr.labels, pr.label_names, np.zeros(geo.shape, bool)), geo.px_obj
 
@@ -242,8 +242,9 @@ def measure_fracture(wrist: Wrist, f: Fracture, labels: np.ndarray, px: float, v
 
 
 def _distal_radius_numbers(wrist: Wrist, f: Fracture, side: str) -> dict[str, float]:
-    """Lateral: articular tilt (palmar +) with and without the fracture -> angulation and
-    dorsal tilt; fragment shift at the fracture. Frontal: radial length lost (shortening)."""
+    """From lateral label projections of the radius broken and unbroken: the fragment's
+    rotation (angulation, dorsal +), the articular tilt, the shift of the fragment's centre
+    and the length lost at its distal end (shortening)."""
     L = LABELS
     out: dict[str, float] = {}
     end_ids = [L["fragment_distal"], L["radius_epiphysis"], L["radius"]]
@@ -269,12 +270,12 @@ def _distal_radius_numbers(wrist: Wrist, f: Fracture, side: str) -> dict[str, fl
         cf = np.nonzero(frag)[1].mean()
         cn = np.nonzero(before)[1].mean()
         out["displacement_mm"] = round(float(cf - cn) * px, 1)  # + dorsal
-    fr_f, px2 = label_projection(wrist, f, "pa", side)
-    fr_n, _ = label_projection(wrist, None, "pa", side)
-    top_f = ms.end_row(fr_f, [*end_ids, L["fracture_line"]])
-    top_n = ms.end_row(fr_n, end_ids)
+    # length lost: the fragment's most distal point against the unbroken bone's, along the
+    # shaft on the same lateral projections
+    top_f = ms.end_row(lat_f, [*end_ids, L["fracture_line"]])
+    top_n = ms.end_row(lat_n, end_ids)
     if top_f is not None and top_n is not None:
-        out["shortening_mm"] = round(float(top_f - top_n) * px2, 1)
+        out["shortening_mm"] = round(float(top_f - top_n) * px, 1)
     return out
 
 

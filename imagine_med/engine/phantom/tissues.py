@@ -242,8 +242,8 @@ SKIN_OPTICS: dict[str, tuple[float, float, float]] = {
 # articular cartilage are soft tissue; callus mineralises from soft (2 weeks) through woven
 # bone (6 weeks) to near-cortical (remodelled, 12 weeks).
 for _t in (
-    _soft("trabecular_bone", 700.0, 0.05, (1000, 1200), (1.0, 1.0)),
-    _soft("bone_marrow", -30.0, 0.9, (400, 480), (70, 80)),  # mixed red/yellow marrow
+    _soft("trabecular_bone", 550.0, 0.05, (1000, 1200), (1.0, 1.0)),
+    _soft("bone_marrow", 60.0, 0.9, (400, 480), (70, 80)),  # mixed red/yellow marrow
     _soft("growth_cartilage", 90.0, 0.7, (1000, 1200), (40, 38)),
     _soft("callus_soft", 150.0, 0.7, (1000, 1200), (40, 38)),
     _soft("callus_woven", 600.0, 0.3, (1000, 1200), (5.0, 5.0)),

@@ -171,12 +171,19 @@ def project(blocks: list[Block], classes: list[Klass], grid: VoxelGrid, beam: Be
 
     Steps: each block's voxels are summed along the beam into depth slabs of the common grid
     (one image per slab at voxel resolution); each slab is scaled by its own magnification
-    onto a coarse detector (voxel resolution at the grid's mid-depth magnification); the
+    onto a coarse detector (voxel resolution at the detector-side slab's magnification); the
     coarse detector is resampled to the output pixels."""
     H, W = out_shape
     mu, prio, names = _luts(classes, container)
     vx = grid.voxel_mm
-    reach = 0.5 * vx * float(np.hypot(grid.rows, grid.cols))
+    reach = vx  # the farthest any block reaches from the central ray
+    for block in blocks:
+        r0, c0, _k0 = block.corner
+        nr, nc, _nk = block.ids.shape
+        reach = max(reach, vx * float(np.hypot(max(abs(r0 - grid.rows / 2),
+                                                   abs(r0 + nr - grid.rows / 2)),
+                                               max(abs(c0 - grid.cols / 2),
+                                                   abs(c0 + nc - grid.cols / 2)))))
     edges = _slab_edges(grid, beam, reach)
     n = len(edges) - 1
     sums = np.zeros((n, grid.rows, grid.cols), np.float32)
@@ -192,10 +199,11 @@ def project(blocks: list[Block], classes: list[Klass], grid: VoxelGrid, beam: Be
             sums[s, r0:r0 + nr, c0:c0 + nc] += mu[sub].sum(axis=2, dtype=np.float32)
             np.maximum(tops[s, r0:r0 + nr, c0:c0 + nc], prio[sub].max(axis=2),
                        out=tops[s, r0:r0 + nr, c0:c0 + nc])
-    m_ref = beam.magnification(grid.w0_mm + grid.depth * vx / 2)
+    # the coarse detector's scale: the slab nearest the detector (least magnified), so every
+    # other slab is scaled up from a box inside its own image
+    m_ref = beam.magnification(grid.w0_mm + grid.depth * vx)
     coarse = np.zeros((grid.rows, grid.cols), np.float32)
     rank = np.zeros((grid.rows, grid.cols), np.uint8)
-    centre = np.array([grid.rows / 2 - 0.5, grid.cols / 2 - 0.5])
     for s in range(n):
         if not tops[s].any() and not sums[s].any():
             continue
@@ -205,12 +213,13 @@ def project(blocks: list[Block], classes: list[Klass], grid: VoxelGrid, beam: Be
             coarse += sums[s]
             np.maximum(rank, tops[s], out=rank)
             continue
-        offset = centre - scale * centre
-        coarse += ndimage.affine_transform(sums[s], (scale, scale), offset=offset, order=1,
-                                           mode="constant", cval=0.0, prefilter=False)
-        np.maximum(rank, ndimage.affine_transform(tops[s], (scale, scale), offset=offset,
-                                                  order=0, mode="constant", cval=0,
-                                                  prefilter=False), out=rank)
+        # PIL resamples a scaled box several times faster than ndimage.affine_transform
+        box = (grid.cols / 2 * (1 - scale), grid.rows / 2 * (1 - scale),
+               grid.cols / 2 * (1 + scale), grid.rows / 2 * (1 + scale))
+        size = (grid.cols, grid.rows)
+        coarse += np.asarray(Image.fromarray(sums[s]).resize(size, Image.BILINEAR, box=box))
+        np.maximum(rank, np.asarray(Image.fromarray(tops[s]).resize(size, Image.NEAREST,
+                                                                     box=box)), out=rank)
     coarse *= np.float32(vx)
     # output pixel (r, c) -> coarse index ((r - (H-1)/2) px / (vx m_ref) + rows/2 - 0.5)
     f = px_mm / (vx * m_ref)

@@ -26,11 +26,13 @@ from imagine_med.engine.phantom.regions.limb.shapes import LongBone, Ovoid, rota
 RADIAL_INCLINATION_DEG = 22.0
 PALMAR_TILT_DEG = 11.0
 PHYSIS_CLOSES = {"female": 16.0, "male": 17.0}
+RADIUS_EPIPHYSIS_APPEARS = 1.0  # years (Greulich & Pyle)
+ULNA_EPIPHYSIS_APPEARS = 6.0
 # carpal -> (centre x, y, z; semi-axes a, b, c; rotation about x, y, z in degrees; age the
 # ossification centre appears)
 CARPALS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float],
                          tuple[float, float, float], float]] = {
-    "scaphoid": ((15.0, 2.0, 12.5), (5.0, 5.5, 12.0), (-40.0, 35.0, 0.0), 5.5),
+    "scaphoid": ((16.0, 2.0, 15.0), (5.0, 5.5, 11.5), (-40.0, 38.0, 0.0), 5.5),
     "lunate": ((2.5, 0.0, 9.0), (6.5, 8.0, 6.0), (0.0, 0.0, 0.0), 4.0),
     "triquetrum": ((-10.5, -2.5, 13.5), (5.0, 5.5, 6.5), (0.0, -30.0, 0.0), 3.0),
     "pisiform": ((-11.5, 7.0, 15.5), (3.8, 4.0, 5.0), (0.0, 0.0, 0.0), 10.5),
@@ -64,6 +66,7 @@ class Physis:
     slope: float
     thick_mm: float
     meta_mm: float
+    epiphysis_ossified: bool = True  # before its centre appears the epiphysis is cartilage
 
     def z_mid(self, x: np.ndarray) -> np.ndarray:
         return self.z0 + self.slope * x
@@ -124,7 +127,7 @@ def _radius(s: float, age: float, sex: str, j: np.ndarray) -> Bone:
     if age < PHYSIS_CLOSES[sex]:
         # the physis runs ~8-14 mm proximal to the articular surface, parallel-ish to it
         physis = Physis(z0=z_hi - 11.0 * s, slope=0.55 * incl, thick_mm=max(2.4, 3.2 * s),
-                        meta_mm=16.0 * s)
+                        meta_mm=16.0 * s, epiphysis_ossified=age >= RADIUS_EPIPHYSIS_APPEARS)
     return Bone("radius", shape, np.array([a_end - 0.5, 0.0, 0.0]), np.eye(3), 20, physis)
 
 
@@ -136,7 +139,8 @@ def _ulna(s: float, age: float, sex: str, j: np.ndarray) -> Bone:
         cx=(0.0,) * 5, cortex=tuple(v * max(s, 0.6) for v in (2.4, 2.4, 1.4, 0.8, 0.8)),
         z_lo=-260.0 * s, z_hi=0.0, dome_hi_mm=3.0 * s, cancellous_from=-24.0 * s)
     variance = (j[4] - 1) * 20 - 1.0  # ulnar variance, mm (about -1 +- 2)
-    physis = Physis(z0=-9.0 * s, slope=0.0, thick_mm=max(1.5, 2.0 * s), meta_mm=12.0 * s) \
+    physis = Physis(z0=-9.0 * s, slope=0.0, thick_mm=max(1.5, 2.0 * s), meta_mm=12.0 * s,
+                    epiphysis_ossified=age >= ULNA_EPIPHYSIS_APPEARS) \
         if age < PHYSIS_CLOSES[sex] + 0.5 else None
     ulna = Bone("ulna", shape, np.array([-8.8 * s, -1.0 * s, variance * s]), np.eye(3), 15,
                 physis)

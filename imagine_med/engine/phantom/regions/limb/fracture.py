@@ -57,10 +57,15 @@ class Fracture:
     def rot(self) -> np.ndarray:
         return rotation(*self.angles_deg)
 
-    def to_original(self, p: np.ndarray) -> np.ndarray:
-        """Where a point of the moved distal fragment was before the injury (rows of xyz)."""
-        off = (self.pivot + self.shift_mm).astype(np.float32)
-        return (p - off) @ self.rot.astype(np.float32) + self.pivot.astype(np.float32)
+    def to_original(self, x: np.ndarray, y: np.ndarray, z: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where points of the moved distal fragment were before the injury: R^T (p - pivot -
+        shift) + pivot, written per component (arrays broadcast; cheaper than a matmul)."""
+        R = self.rot.astype(np.float32)
+        o = (self.pivot + self.shift_mm).astype(np.float32)
+        dx, dy, dz = x - o[0], y - o[1], z - o[2]
+        return tuple(R[0, k] * dx + R[1, k] * dy + R[2, k] * dz + np.float32(self.pivot[k])
+                     for k in range(3))  # type: ignore[return-value]
 
 
 def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -123,8 +128,9 @@ def shaft(w: Wrist, rng: np.random.Generator, pattern: str) -> Fracture:
     s = w.scale
     level = -_u(rng, 48.0, 58.0) * s
     gap = _u(rng, 0.8, 1.4)
-    shift = np.array([_u(rng, 1.0, 3.0), _u(rng, -2.0, 2.0), -_u(rng, 0.0, 3.0)]) * s
-    angles = (_u(rng, -8, 8), _u(rng, 5, 15), 0.0)
+    # the intact ulna splints the radius: little shift and angulation
+    shift = np.array([_u(rng, 0.8, 2.0), _u(rng, -1.5, 1.5), -_u(rng, 0.0, 1.5)]) * s
+    angles = (_u(rng, -4, 4), _u(rng, 3, 8), 0.0)
     butterfly = None
     if pattern == "oblique":
         alpha = np.radians(_u(rng, 35.0, 50.0))
@@ -132,7 +138,7 @@ def shaft(w: Wrist, rng: np.random.Generator, pattern: str) -> Fracture:
     elif pattern == "spiral":
         pitch = _u(rng, 28.0, 40.0) * s
         surface = lambda x, y, z: z - level - pitch * np.arctan2(y, x) / (2 * np.pi)  # noqa: E731
-        angles = (0.0, _u(rng, 3, 8), _u(rng, 10, 20))
+        angles = (0.0, _u(rng, 2, 6), _u(rng, 8, 15))
     else:
         surface = lambda x, y, z: z - level - 0.08 * x  # noqa: E731
         if pattern == "comminuted":

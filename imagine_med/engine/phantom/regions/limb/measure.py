@@ -39,15 +39,16 @@ def articular_tilt(labels: np.ndarray, end_ids: list[int], axis: tuple[float, fl
     length-weighted mean outward normal of the edges of its convex hull that face within 50
     deg of distal, against the shaft axis. Palmar tilt: the end faces volarly (image left),
     the dorsal lip more distal. A fragment tilted either way is read the same way."""
-    ys, xs = np.nonzero(np.isin(labels, end_ids))
-    if len(ys) < 30:
+    mask = np.isin(labels, end_ids)
+    if mask.sum() < 30:
         return None
+    ys, xs = np.nonzero(mask & ~ndimage.binary_erosion(mask))  # the outline holds the hull
     icpt, slope = axis
     norm = np.hypot(slope, 1.0)
     pc, pr = xs - icpt, ys.astype(float)
     along = -(pc * slope + pr) / norm  # distal +
     across = (pc - pr * slope) / norm  # dorsal (image right) +
-    pts = np.unique(np.stack([across, along], 1), axis=0)
+    pts = np.stack([across, along], 1)
     hull = ConvexHull(pts)
     v = pts[hull.vertices]  # counter-clockwise in (across, along)
     e = np.roll(v, -1, axis=0) - v

@@ -95,8 +95,8 @@ def geometry(wrist: Wrist, view: str, side: str, width: int, height: int,
     deep = max(wrist.envelope["B"][2], wrist.envelope["A"][2] if view != "pa" else 0)
     wc = SID_MM - TABLE_GAP_MM - (deep if view in ("pa", "ap") else wrist.envelope["A"][2])
     m = 1.0 if parallel else SID_MM / wc
-    rows = int(np.ceil(height * px_obj / vox)) + 2
-    cols = int(np.ceil(width * px_obj / vox)) + 2
+    rows = int(np.ceil(height * px_obj * 1.08 / vox)) + 2  # margin: magnification varies
+    cols = int(np.ceil(width * px_obj * 1.08 / vox)) + 2  # with depth
     depth = int(np.ceil(depth_mm / vox))
     grid = VoxelGrid(vox, rows, cols, depth, wc - depth * vox / 2)
     centre = np.array([2.0 * s, 0.0, 0.0])
@@ -182,15 +182,21 @@ def _tissue_ids(bone: Bone, cls: Classes, x, y, z, inside, d, t, names: tuple[st
         zone[(dz < -h) & (dz > -h - ph.meta_mm)] = 1
         zone[np.abs(dz) <= h] = 2
         zone[dz > h] = 3
-        cortex |= (zone == 3) & (dz - h < 0.45)  # the epiphysis' bony plate
-        cortex |= (dz < -h) & (dz > -h - 0.7)  # zone of provisional calcification
+        plate = ((zone == 3) & (dz - h < 0.45)) | ((dz < -h) & (dz > -h - 0.7))
+        cortex &= ~plate  # the epiphysis' bony plate and the zone of provisional
+        dense_plate = plate  # calcification: dense cancellous, not cortex
     canc = np.asarray(bone.shape.is_cancellous(zs)) | (zone > 0)
     kind = np.where(cortex, 0, np.where(canc & texture(xs, ys, zs, vox, bone.tex_offset), 1, 2))
+    if ph is not None:
+        kind[dense_plate] = 1
     kind[zone == 2] = 3
     lut = np.array([[cls.id(n, tissue) for tissue in
                      ("cortical_bone", "trabecular_bone", "bone_marrow", "growth_cartilage")]
                     for n in names], np.uint8)
-    ids[sel] = lut[np.minimum(zone, len(names) - 1), kind]
+    out = lut[np.minimum(zone, len(names) - 1), kind]
+    if ph is not None and not ph.epiphysis_ossified:
+        out[zone >= 2] = 0  # plate and epiphysis still cartilage: soft tissue on a film
+    ids[sel] = out
 
 
 def _zone_names(bone: Bone, child: bool, base: str) -> tuple[str, ...]:
@@ -306,9 +312,7 @@ def _distal_block(geo: Geometry, bone: Bone, f: Fracture, cls: Classes) -> Block
         return None
     x, y, z = _local_coords(geo, bone, box)
     full = np.broadcast_shapes(x.shape, y.shape, z.shape)
-    P = np.stack([np.broadcast_to(a, full) for a in (x, y, z)], axis=-1)
-    Q = f.to_original(P)
-    qx, qy, qz = Q[..., 0], Q[..., 1], Q[..., 2]
+    qx, qy, qz = f.to_original(x, y, z)
     d, t = bone.shape.depth(qx, qy, qz)
     s = f.surface(qx, qy, qz)
     g = f.gap_mm / 2

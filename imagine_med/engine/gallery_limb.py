@@ -1,0 +1,110 @@
+"""Contact sheets of the phantom wrist: `python -m imagine_med.engine.gallery_limb docs/gallery`
+writes phantom-wrist.png (the region: views and ages), phantom-wrist-mechanisms.png (one row
+per mechanism or pattern, PA and lateral) and phantom-wrist-healing.png (a healing series
+on PA and lateral)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from imagine_med.engine.base import RenderRequest
+from imagine_med.engine.registry import get_renderer
+from imagine_med.engine.sheet import contact_sheet, sheet_main
+from imagine_med.prompt import parse
+
+REGION_TILES = (
+    ("PA, adult", "PA x-ray of the left wrist, adult"),
+    ("lateral, adult", "lateral x-ray of the left wrist, adult"),
+    ("PA oblique, adult", "oblique x-ray of the left wrist, adult"),
+    ("PA, right wrist", "PA x-ray of the right wrist, adult"),
+    ("PA, age 3", "PA x-ray of the left wrist, age 3"),
+    ("PA, age 7", "PA x-ray of the left wrist, age 7"),
+    ("PA, age 11", "PA x-ray of the left wrist, age 11"),
+    ("lateral, age 11", "lateral x-ray of the left wrist, age 11"),
+)
+MECHANISMS = (
+    ("FOOSH, 62 F: Colles", "left wrist, fall on the outstretched hand, woman aged 62"),
+    ("flexed-wrist fall: Smith", "left wrist, fracture from a fall on the flexed wrist, "
+     "age 50"),
+    ("scaphoid waist", "left wrist, scaphoid waist fracture, man aged 24"),
+    ("FOOSH, age 7: buckle", "left wrist, fracture from a fall on the outstretched hand, "
+     "age 7"),
+    ("FOOSH, age 12: SH II", "left wrist, fracture from a fall on the outstretched hand, "
+     "age 12"),
+    ("Salter-Harris I", "left wrist, Salter-Harris I fracture, age 11"),
+    ("Salter-Harris III", "left wrist, Salter-Harris III fracture, age 11"),
+    ("Salter-Harris IV", "left wrist, Salter-Harris IV fracture, age 11"),
+    ("Salter-Harris V", "left wrist, Salter-Harris V fracture, age 11"),
+    ("greenstick, age 8", "left wrist, greenstick fracture, age 8"),
+    ("transverse shaft", "left wrist, transverse fracture of the radius, age 40"),
+    ("oblique shaft", "left wrist, oblique fracture of the radius, age 40"),
+    ("spiral shaft", "left wrist, spiral fracture of the radius, age 40"),
+    ("comminuted (wedge)", "left wrist, comminuted fracture of the radius, age 40"),
+)
+
+
+def _render(prompt: str, size: int, seed: int, weeks: float | None = None):
+    spec = parse(prompt)[0]
+    renderer = get_renderer("phantom", "xray", "wrist")
+    req = RenderRequest(spec=spec, seed=seed, width=size, height=size)
+    if weeks is None:
+        return renderer.render(req)
+    return renderer.render_at((replace(req), weeks))  # type: ignore[attr-defined]
+
+
+def _tile(res, caption: str) -> Image.Image:
+    img = Image.fromarray(np.ascontiguousarray(res.pixels)).convert("RGB")
+    d = ImageDraw.Draw(img)
+    w, h = img.size
+    d.rectangle((0, h - 14, w, h), fill=(0, 0, 0))
+    d.text((3, h - 13), caption, fill=(255, 255, 255))
+    return img
+
+
+def build_region_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
+    tiles = [_tile(_render(p, size, seed), c) for c, p in REGION_TILES]
+    path = out_dir / "phantom-wrist.png"
+    contact_sheet(tiles, 4).save(path, optimize=True)
+    return path
+
+
+def build_mechanism_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
+    """Rows of four: each mechanism or pattern on a PA and a lateral, two per row."""
+    tiles = []
+    for caption, prompt in MECHANISMS:
+        for view in ("PA", "lateral"):
+            res = _render(f"{view} x-ray of the {prompt}", size, seed)
+            tiles.append(_tile(res, f"{caption} ({view})"))
+    path = out_dir / "phantom-wrist-mechanisms.png"
+    contact_sheet(tiles, 4).save(path, optimize=True)
+    return path
+
+
+def build_healing_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
+    tiles = []
+    for view in ("PA", "lateral"):
+        for weeks in (0.0, 2.0, 6.0, 12.0):
+            res = _render(f"{view} x-ray, healing series of a left Colles fracture, age 60",
+                          size, seed, weeks)
+            tiles.append(_tile(res, f"{view}, {weeks:g} weeks"))
+    path = out_dir / "phantom-wrist-healing.png"
+    contact_sheet(tiles, 4).save(path, optimize=True)
+    return path
+
+
+def build(out_dir: Path, size: int, seed: int) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [build_region_sheet(out_dir, size, seed), build_mechanism_sheet(out_dir, size, seed),
+            build_healing_sheet(out_dir, size, seed)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    return sheet_main(argv, __doc__, 256, build)
+
+if __name__ == "__main__":
+    sys.exit(main())
