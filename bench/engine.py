@@ -54,6 +54,12 @@ JOBS = [
     # skin (issue 18): dermoscopy of a melanoma, 4 variants; goal 0.5 s at 768 px
     # (`--sizes 768`; the goal column shows at 512)
     ("derm", "melanoma", {"region": "skin", "findings": (Finding(name="melanoma"),)}, 0.5),
+    # bones and joints (issue 19): wrist films, 4 variants of 512x512, goal 0.5 s in one
+    # process; a normal PA, and a Colles fracture on a PA (its key's lateral numbers are read
+    # from extra label projections of the radius)
+    ("xray", "wrist PA", {"region": "wrist", "view": "pa"}, 0.5),
+    ("xray", "wrist Colles", {"region": "wrist", "view": "pa", "findings": (
+        Finding(name="fracture", location="distal_radius", modifiers=("foosh",)),)}, 0.5),
 ]
 
 

@@ -121,8 +121,9 @@ def label_projection(wrist: Wrist, f: Fracture | None, view: str, side: str
     geo = geometry(wrist, view, side, n, n, parallel=True)
     scale = MEASURE_PX / geo.px_obj
     geo = geometry(wrist, view, side, round(n / scale), round(n / scale), parallel=True)
-    blocks, cls = voxelise(geo, wrist, f, only=("radius",))
-    pr = project(blocks, cls.items, geo.grid, geo.beam, geo.shape, geo.px_det)
+    blocks, cls = voxelise(geo, wrist, f, only=("radius",), labels_only=True)
+    pr = project(blocks, cls.items, geo.grid, geo.beam, geo.shape, geo.px_det,
+                 labels_only=True)
     return _label_map(pr.labels, pr.label_names, np.zeros(geo.shape, bool)), geo.px_obj
 
 

@@ -164,10 +164,11 @@ def _slab_edges(grid: VoxelGrid, beam: Beam, reach_mm: float) -> list[int]:
 
 def project(blocks: list[Block], classes: list[Klass], grid: VoxelGrid, beam: Beam,
             out_shape: tuple[int, int], px_mm: float, container: str | None = None,
-            background: np.ndarray | None = None) -> Projection:
+            background: np.ndarray | None = None, labels_only: bool = False) -> Projection:
     """Line integrals and the label map of `blocks` on a detector of `out_shape` pixels of
     `px_mm` (at the detector). `background` (out_shape, dimensionless integral of mu) is
-    added: the closed-form soft tissue a region computes itself.
+    added: the closed-form soft tissue a region computes itself. `labels_only` skips the
+    line integrals (a label projection to measure from; `line` is then zero).
 
     Steps: each block's voxels are summed along the beam into depth slabs of the common grid
     (one image per slab at voxel resolution); each slab is scaled by its own magnification
@@ -196,7 +197,8 @@ def project(blocks: list[Block], classes: list[Klass], grid: VoxelGrid, beam: Be
             if kb <= ka:
                 continue
             sub = block.ids[:, :, ka - k0:kb - k0]
-            sums[s, r0:r0 + nr, c0:c0 + nc] += mu[sub].sum(axis=2, dtype=np.float32)
+            if not labels_only:
+                sums[s, r0:r0 + nr, c0:c0 + nc] += mu[sub].sum(axis=2, dtype=np.float32)
             np.maximum(tops[s, r0:r0 + nr, c0:c0 + nc], prio[sub].max(axis=2),
                        out=tops[s, r0:r0 + nr, c0:c0 + nc])
     # the coarse detector's scale: the slab nearest the detector (least magnified), so every

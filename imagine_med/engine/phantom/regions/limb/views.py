@@ -31,7 +31,7 @@ VIEWS = ("pa", "ap", "lateral", "oblique")
 SID_MM = 1000.0  # extremity films: 100 cm focus-to-detector
 TABLE_GAP_MM = 8.0  # limb surface to detector (cassette cover)
 FOV_MM = {"height": 150.0, "width": 108.0}  # adult wrist film, distal forearm to mid-hand
-VOXEL_MM = (0.45, 0.7)  # voxel size range: ~2 detector pixels, within these bounds
+VOXEL_MM = (0.45, 0.7)  # voxel size range: ~2.2 detector pixels, within these bounds
 
 LABEL_PRIORITY: dict[str, int] = {
     "fracture_line": 60, "fragment_butterfly": 46, "fragment_distal": 45,
@@ -90,7 +90,7 @@ def geometry(wrist: Wrist, view: str, side: str, width: int, height: int,
     s = wrist.scale
     u, v, w = axes(view, side)
     px_obj = max(FOV_MM["height"] * s / height, FOV_MM["width"] * s / width)
-    vox = float(np.clip(2.0 * px_obj, *VOXEL_MM))
+    vox = float(np.clip(2.2 * px_obj, *VOXEL_MM))
     depth_mm = 110.0 * s  # the limb and a displaced hand
     deep = max(wrist.envelope["B"][2], wrist.envelope["A"][2] if view != "pa" else 0)
     wc = SID_MM - TABLE_GAP_MM - (deep if view in ("pa", "ap") else wrist.envelope["A"][2])
@@ -107,7 +107,8 @@ def geometry(wrist: Wrist, view: str, side: str, width: int, height: int,
 class Classes:
     """Voxel ids: one per (label, tissue) pair, id 0 the container (muscle)."""
 
-    def __init__(self) -> None:
+    def __init__(self, labels_only: bool = False) -> None:
+        self.labels_only = labels_only
         self.items: list[Klass] = [Klass(None, "muscle", 0)]
         self.index: dict[tuple[str | None, str], int] = {}
 
@@ -185,8 +186,12 @@ def _tissue_ids(bone: Bone, cls: Classes, x, y, z, inside, d, t, names: tuple[st
         plate = ((zone == 3) & (dz - h < 0.45)) | ((dz < -h) & (dz > -h - 0.7))
         cortex &= ~plate  # the epiphysis' bony plate and the zone of provisional
         dense_plate = plate  # calcification: dense cancellous, not cortex
-    canc = np.asarray(bone.shape.is_cancellous(zs)) | (zone > 0)
-    kind = np.where(cortex, 0, np.where(canc & texture(xs, ys, zs, vox, bone.tex_offset), 1, 2))
+    if cls.labels_only:  # a label projection: one tissue per label will do
+        kind = np.zeros(xs.shape, np.int8)
+    else:
+        canc = np.asarray(bone.shape.is_cancellous(zs)) | (zone > 0)
+        spic = texture(xs, ys, zs, vox, bone.tex_offset)
+        kind = np.where(cortex, 0, np.where(canc & spic, 1, 2))
     if ph is not None:
         kind[dense_plate] = 1
     kind[zone == 2] = 3
@@ -364,8 +369,9 @@ def soft_tissue(geo: Geometry, wrist: Wrist, step: int = 2) -> tuple[np.ndarray,
 
 
 def voxelise(geo: Geometry, wrist: Wrist, fracture: Fracture | None,
-             only: tuple[str, ...] | None = None) -> tuple[list[Block], Classes]:
-    cls = Classes()
+             only: tuple[str, ...] | None = None, labels_only: bool = False
+             ) -> tuple[list[Block], Classes]:
+    cls = Classes(labels_only)
     blocks = []
     for bone in wrist.bones:
         if only is not None and bone.name not in only:
