@@ -296,14 +296,22 @@ def _proximal(bone: Bone, f: Fracture, cls: Classes, x, y, z, names: tuple[str, 
         band = max(0.3 * h, 1.05 * vox) / 2  # at least a voxel, or it would not be drawn
         ids[crushed & (np.abs(dz + 0.4 * h) <= band)] = cls.id("fracture_line",
                                                                  "impacted_bone")
+    _callus(f, cls, z, np.where(sp < g, d, 1.0) if moved else d, ids)
+
+
+def _callus(f: Fracture, cls: Classes, z, d, ids: np.ndarray) -> None:
+    """Periosteal callus: a spindle-shaped shell on the bone's outer surface, thickest at the
+    fracture, over `callus_len_mm` (each fragment gets its half, in its own frame)."""
     cm = f.healing.get("callus_mm", 0.0)
-    if cm > 0:
-        half = f.healing["callus_len_mm"] / 2
-        near = np.abs(z - f.level_mm) < half
-        taper = np.clip(1 - np.abs(z - f.level_mm) / max(half, 1e-3), 0, 1) ** 0.5
-        cuff = np.broadcast_to(near & (d + cm * taper > 0), full) & (ids == 0)
-        tissue = ("callus_soft", "callus_woven", "callus_mature")[int(f.healing["callus_tissue"])]
-        ids[cuff] = cls.id("callus", tissue)
+    if cm <= 0:
+        return
+    half = f.healing["callus_len_mm"] / 2
+    dist = np.abs(z - f.level_mm)
+    taper = np.clip(1 - dist / max(half, 1e-3), 0, 1) ** 0.5
+    shell = (dist < half) & (d <= 0) & (d + cm * taper > 0)
+    cuff = np.broadcast_to(shell, ids.shape) & (ids == 0)
+    tissue = ("callus_soft", "callus_woven", "callus_mature")[int(f.healing["callus_tissue"])]
+    ids[cuff] = cls.id("callus", tissue)
 
 
 def _distal_block(geo: Geometry, bone: Bone, f: Fracture, cls: Classes) -> Block | None:
@@ -332,6 +340,7 @@ def _distal_block(geo: Geometry, bone: Bone, f: Fracture, cls: Classes) -> Block
     if g > 0:
         line = (d > 0) & cut & (np.abs(s) <= g) & (ids == 0)
         ids[line] = cls.id("fracture_line", "blood_acute" if f.weeks < 4 else "callus_woven")
+    _callus(f, cls, qz, np.where(s > -g, d, 1.0), ids)  # on the fragment's side only
     if not ids.any():
         return None
     return Block(ids, (box[0].start, box[1].start, box[2].start))
