@@ -259,3 +259,30 @@ def test_mechanism_and_eponym_words_parse_onto_the_fracture():
     assert "oblique_fracture" in parse("PA wrist, oblique fracture of the radius")[0] \
         .findings[0].modifiers
     assert parse("oblique view of the left wrist")[0].view == "oblique"
+
+
+@pytest.mark.parametrize("letter", ["A", "B", "C"])
+def test_ankle_weber_level_recomputed_from_the_labels(tmp_path, letter):
+    """Danis-Weber from where the fibular line lies against the tibial plafond on the
+    written mortise label map (this test's own plafond: the lowest tibial row over the
+    middle of the tibia): A wholly below, C wholly > 10 mm above, B across."""
+    doc, ids = _case(f"mortise view of the left ankle, Weber {letter} fracture, age 45 "
+                     "--seed 9 --size 320", tmp_path, n=2)
+    for i in (1, 2):
+        lab = _labels(tmp_path, doc, i)
+        px = doc["variants"][i - 1]["pixel_spacing_mm"][0]
+        tibia = lab == ids["tibia"]
+        cols = np.flatnonzero(tibia.any(axis=0))
+        mid = cols[int(len(cols) * 0.35):int(len(cols) * 0.55)]
+        plafond = np.median([np.flatnonzero(tibia[:, c]).max() for c in mid])
+        line = lab == ids["fracture_line"]
+        fib_cols = np.flatnonzero(_mask(lab, ids, ("fibula", "fragment_distal")).any(axis=0))
+        assert np.isin(np.flatnonzero(line.any(axis=0)), fib_cols).mean() > 0.8
+        rows = np.flatnonzero(line.any(axis=1))
+        top, bottom = (plafond - rows.min()) * px, (plafond - rows.max()) * px
+        got = "A" if top < 2 else ("C" if bottom > 10 else "B")
+        assert got == letter, f"variant {i}: line {bottom:.1f}..{top:.1f} mm above plafond"
+        key = doc["variants"][i - 1]["answer_key"]
+        assert f"Weber {letter}" in key and f"44{letter}" in key
+    # the fibula is lateral: on the image right for a left ankle (patient's left)
+    assert np.nonzero(lab == ids["fibula"])[1].mean() > np.nonzero(tibia)[1].mean()

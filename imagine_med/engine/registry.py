@@ -276,3 +276,5 @@ add(Offer("phantom", "fundus", "retina",
 # regions/limb/views.VIEWS.
 add(Offer("phantom", "xray", "wrist", "imagine_med.engine.phantom.renderer_limb:limb_renderer",
           views=("pa", "ap", "lateral", "oblique")))
+add(Offer("phantom", "xray", "ankle", "imagine_med.engine.phantom.renderer_limb:limb_renderer",
+          views=("ap", "mortise", "lateral")))

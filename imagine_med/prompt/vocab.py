@@ -694,3 +694,29 @@ FINDINGS["fracture"][1].extend(["fractured", "broken wrist", "wrist fracture"])
 for _mech in ("foosh", "flexion_fall"):
     for _phrase in MODIFIERS[_mech]:
         COMPOUNDS[_phrase] = {"finding": "fracture", "modifier": _mech}
+# the ankle (issue 19): the mortise view, Danis-Weber levels and Lauge-Hansen mechanisms
+VIEWS["mortise"] = ["mortise", "mortise view", "ankle mortise"]
+VIEW_REGIONS["mortise"] = frozenset({"ankle"})
+DEFAULT_VIEW["ankle"] = "ap"
+for _l in ("a", "b", "c"):
+    MODIFIERS[f"weber_{_l}"] = [f"weber {_l}", f"weber type {_l}", f"danis weber {_l}",
+                                f"weber {_l} fracture"]
+MODIFIERS["weber_a"] += ["infrasyndesmotic"]
+MODIFIERS["weber_b"] += ["transsyndesmotic"]
+MODIFIERS["weber_c"] += ["suprasyndesmotic", "maisonneuve"]
+MODIFIERS.update({
+    "inversion": ["inversion injury", "inversion", "rolled ankle", "rolled her ankle",
+                  "rolled his ankle", "twisted ankle", "went over on the ankle",
+                  "supination external rotation", "external rotation injury"],
+    "supination_adduction": ["supination adduction"],
+    "pronation_external_rotation": ["pronation external rotation"],
+})
+for _mech in ("inversion", "supination_adduction", "pronation_external_rotation"):
+    for _phrase in MODIFIERS[_mech]:
+        COMPOUNDS[_phrase] = {"finding": "fracture", "modifier": _mech}
+for _l in ("a", "b", "c"):
+    for _phrase in MODIFIERS[f"weber_{_l}"]:
+        COMPOUNDS[_phrase] = {"finding": "fracture", "modifier": f"weber_{_l}",
+                              "region": "ankle"}
+LOCATIONS["lateral_malleolus"] = ["lateral malleolus", "distal fibula", "fibula", "fibular"]
+STOPWORDS = STOPWORDS | {"after", "following"}

@@ -29,6 +29,7 @@ from imagine_med.engine.phantom.physics.radiography import EXTREMITY, display, e
 from imagine_med.engine.phantom.regions.limb import key
 from imagine_med.engine.phantom.regions.limb import measure as ms
 from imagine_med.engine.phantom.regions.limb.anatomy import Wrist, build_wrist
+from imagine_med.engine.phantom.regions.limb.ankle import build_ankle
 from imagine_med.engine.phantom.regions.limb.fracture import (
     HEALING_WEEKS,
     Fracture,
@@ -36,10 +37,19 @@ from imagine_med.engine.phantom.regions.limb.fracture import (
 )
 from imagine_med.engine.phantom.regions.limb.labels import LABELS, NAMES, RADIUS_PARTS
 from imagine_med.engine.phantom.regions.limb.request import Wanted, wanted
-from imagine_med.engine.phantom.regions.limb.views import VIEWS, geometry, soft_tissue, voxelise
+from imagine_med.engine.phantom.regions.limb.views import (
+    ANKLE_VIEWS,
+    VIEWS,
+    geometry,
+    soft_tissue,
+    voxelise,
+)
 from imagine_med.engine.phantom.renderer_base import PhantomRenderer
 
-REGIONS = ("wrist",)
+REGIONS = ("wrist", "ankle")
+REGION_VIEWS = {"wrist": VIEWS, "ankle": ANKLE_VIEWS}
+FOOT_BONES = ("talus", "calcaneus", "navicular", "cuboid")
+TALAR_SHIFT = {"weber_b": 0.4, "weber_c": 0.9}  # of the fibula's lateral shift
 AGE_OF_GROUP = {"neonate": (0.1, 0.1), "infant": (1.0, 2.0), "child": (6.0, 12.0),
                 "adolescent": (13.0, 16.0), "adult": (25.0, 64.0), "elderly": (66.0, 88.0)}
 CHILD_DEFAULT_AGE = {"buckle": 7.0, "greenstick": 9.0, "salter_harris": 11.0}
@@ -86,6 +96,14 @@ def carry_hand(wrist: Wrist, f: Fracture) -> Wrist:
     bones = [b if b.name in ("radius", "ulna") else replace(b, centre=b.centre + step)
              for b in wrist.bones]
     return replace(wrist, bones=bones)
+
+
+def shift_talus(limb: Wrist, f: Fracture) -> Wrist:
+    """A torn syndesmosis lets the talus (and the foot under it) follow the fibula out."""
+    step = np.array([f.shift_mm[0] * TALAR_SHIFT.get(f.pattern, 0.0), 0.0, 0.0])
+    bones = [replace(b, centre=b.centre + step) if b.name in FOOT_BONES else b
+             for b in limb.bones]
+    return replace(limb, bones=bones)
 
 
 def side_marker(pixels: np.ndarray, labels: np.ndarray, side: str, view: str) -> None:
@@ -153,16 +171,21 @@ class PhantomLimbXray(PhantomRenderer):
         """One variant; `weeks` set for a member of a healing series."""
         request, weeks = item
         spec = request.spec
-        if spec.region not in REGIONS:
-            raise EngineError(f"The limb renderer draws the wrist only so far; it has no "
-                              f"{(spec.region or 'unnamed region').replace('_', ' ')} model.")
+        region = spec.region or "wrist"
+        if region not in REGIONS:
+            raise EngineError(f"The limb renderer draws the wrist and the ankle so far; it has "
+                              f"no {region.replace('_', ' ')} model.")
         view = spec.view or "pa"
-        if view not in VIEWS:
-            raise EngineError(f"Wrist views are PA, AP, lateral and oblique; not '{view}'.")
+        if region == "ankle" and view == "pa":
+            view = "ap"  # the ankle is filmed AP
+        if view not in REGION_VIEWS[region]:
+            names = ", ".join(v.upper() if len(v) == 2 else v for v in REGION_VIEWS[region])
+            raise EngineError(f"{region.capitalize()} views are {names}; not '{view}'.")
         progress(0.05, "anatomy")
         side, age, sex = _who(spec, request.seed, _pattern_hint(spec))
-        want = wanted(spec.findings, age, sex)
-        wrist = build_wrist(request.seed, age, sex)
+        want = wanted(spec.findings, age, sex, region)
+        wrist = build_wrist(request.seed, age, sex) if region == "wrist" else \
+            build_ankle(request.seed, age, sex)
         f = None
         if want is not None:
             series_weeks = weeks if weeks is not None else (0.0 if not want.healing_series
@@ -171,21 +194,25 @@ class PhantomLimbXray(PhantomRenderer):
                                want.mechanism, series_weeks or 0.0)
             if want.pattern in CARRIES_HAND and f.salter_harris in (None, 1, 2):
                 wrist = carry_hand(wrist, f)
+            if want.pattern in TALAR_SHIFT:
+                wrist = shift_talus(wrist, f)
         progress(0.3, "voxels")
         geo = geometry(wrist, view, side, request.width, request.height)
         blocks, cls = voxelise(geo, wrist, f)
-        background, body = soft_tissue(geo, wrist)
+        background, body, window_on = soft_tissue(geo, wrist)
         progress(0.6, "projection")
         pr = project(blocks, cls.items, geo.grid, geo.beam, geo.shape, geo.px_det,
                      container="muscle", background=background)
         q = expose(pr.line, geo.px_det, np.random.default_rng([request.seed, 19, 2]), EXTREMITY)
-        pixels = display(q, geo.px_det, body)
+        ankle = region == "ankle"  # window on the whole leg and foot, the foot equalised
+        pixels = display(q, geo.px_det, body, window_on=None if ankle else window_on,
+                         equalise=0.8 if ankle else 0.0)
         labels = _label_map(pr.labels, pr.label_names, body)
         side_marker(pixels, labels, side, view)
         progress(0.85, "measure")
         findings, text = self._key(wrist, f, want, labels, geo.px_obj, view, side, weeks)
         present = {int(i): NAMES[int(i)] for i in np.unique(labels) if i}
-        tags = {"modality": "DX", "view": view, "region": "wrist", "laterality": side,
+        tags = {"modality": "DX", "view": view, "region": region, "laterality": side,
                 "engine": "phantom", "sex": sex, "age": f"{age:.0f}",
                 "magnification": f"{geo.px_det / geo.px_obj:.3f}"}
         if weeks is not None:
@@ -209,8 +236,9 @@ class PhantomLimbXray(PhantomRenderer):
         bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) \
             if len(ys) else None
         text = key.fracture_sentence(f, want, m, view, side, wrist.age)
-        return [FindingResult("fracture", LABELS["fracture_line"], bbox, side,
-                              "scaphoid" if f.bone == "scaphoid" else "distal_radius", text,
+        where = {"scaphoid": "scaphoid", "fibula": "lateral_malleolus"}.get(f.bone,
+                                                                         "distal_radius")
+        return [FindingResult("fracture", LABELS["fracture_line"], bbox, side, where, text,
                               m)], text
 
 
@@ -223,6 +251,8 @@ def measure_fracture(wrist: Wrist, f: Fracture, labels: np.ndarray, px: float, v
     line_id = L["fracture_line"]
     m["gap_mm"] = round(ms.gap_mm(labels, line_id, px), 2)
     m["callus_area_mm2"] = round(ms.area_mm2(labels, L["callus"], px), 1)
+    if f.bone == "fibula" and view in ("ap", "mortise"):
+        m.update(_weber_numbers(labels, px))
     radius_ids = [L[n] for n in RADIUS_PARTS]
     if f.bone == "radius" and view in ("pa", "ap"):
         top = ms.end_row(labels, radius_ids)
@@ -278,6 +308,22 @@ def _distal_radius_numbers(wrist: Wrist, f: Fracture, side: str) -> dict[str, fl
     if top_f is not None and top_n is not None:
         out["shortening_mm"] = round(float(top_f - top_n) * px, 1)
     return out
+
+
+def _weber_numbers(labels: np.ndarray, px: float) -> dict[str, float]:
+    """Where the fibular line lies against the tibial plafond (frontal views, distal down):
+    the plafond is the lowest tibial row over the middle of the tibia (between the malleoli,
+    clear of the fibula); + above it."""
+    tibia = np.isin(labels, [LABELS[n] for n in ("tibia", "tibia_epiphysis")])
+    cols = np.flatnonzero(tibia.any(axis=0))
+    line = labels == LABELS["fracture_line"]
+    if len(cols) < 10 or not line.any():
+        return {}
+    mid = cols[len(cols) * 3 // 10: len(cols) * 6 // 10]
+    plafond = float(np.median([np.flatnonzero(tibia[:, c]).max() for c in mid]))
+    rows = np.flatnonzero(line.any(axis=1))
+    return {"line_top_above_plafond_mm": round((plafond - rows.min()) * px, 1),
+            "line_bottom_above_plafond_mm": round((plafond - rows.max()) * px, 1)}
 
 
 def limb_renderer() -> PhantomLimbXray:

@@ -251,16 +251,25 @@ def expose(line: np.ndarray, px: float, rng: np.random.Generator, exposure: Expo
     return -np.log(det)
 
 
-def display(q: np.ndarray, px: float, body: np.ndarray | None = None, edge_gain: float = 0.8
-            ) -> np.ndarray:
+def display(q: np.ndarray, px: float, body: np.ndarray | None = None, edge_gain: float = 0.8,
+            window_on: np.ndarray | None = None, equalise: float = 0.0) -> np.ndarray:
     """A bone film's processing: an unsharp mask (edges of cortex and trabeculae, ~2 mm
     kernel) on the log signal, then a window from the body's histogram (soft tissue dark
-    grey, cortex near white) and a gentle film curve; air stays black."""
+    grey, cortex near white) and a gentle film curve; air stays black. `window_on` limits
+    the histogram to part of the body; `equalise` (0-1) takes out that share of the
+    large-scale density (over ~30 mm) first, as units do for parts of very unequal thickness
+    (an ankle's foot)."""
+    if equalise > 0:
+        big = ndimage.gaussian_filter(q[::4, ::4], 30.0 / (px * 4), mode="nearest")
+        inside0 = body if body is not None else q > 0.15
+        ref = float(np.median(q[inside0])) if inside0.any() else 0.0
+        q = q - equalise * np.maximum(resize(big.astype(np.float32), *q.shape) - ref, 0.0)
     blur = ndimage.gaussian_filter(q[::2, ::2], 2.0 / (px * 2), mode="nearest")
     base = resize(blur, *q.shape)
     sharp = q + edge_gain * (q - base)
     inside = body if body is not None and body.sum() > 100 else q > 0.15
-    vals = sharp[::2, ::2][inside[::2, ::2]]
+    win = window_on if window_on is not None and window_on.sum() > 100 else inside
+    vals = sharp[::2, ::2][win[::2, ::2]]
     lo = np.percentile(vals, 2) if vals.size else 0.0
     hi = np.percentile(vals, 99.7) if vals.size else 1.0
     t = np.clip((sharp - lo) / max(hi - lo, 1e-6), 0, 1.0)

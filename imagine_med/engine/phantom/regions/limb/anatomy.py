@@ -94,14 +94,27 @@ class Bone:
 
 @dataclass
 class Wrist:
+    """A limb built for films (the wrist, or the ankle in ankle.py): its bones, size and
+    soft tissue, and how it is filmed: the field (height, width) and its centre (adult mm,
+    scaled by `scale`), whether distal is down on the image, and an optional foot (an
+    elliptic cylinder along y: x0, z0, semi-axes across and high, y from, y to)."""
+
     bones: list[Bone]
     age: float
     sex: str
     scale: float
     envelope: dict[str, tuple[float, ...]]
+    region: str = "wrist"
+    fov_mm: tuple[float, float] = (150.0, 108.0)
+    centre: tuple[float, float, float] = (2.0, 0.0, 0.0)
+    distal_down: bool = False
+    foot: tuple[float, float, float, float, float, float] | None = None
 
     def bone(self, name: str) -> Bone:
         return next(b for b in self.bones if b.name == name)
+
+
+Limb = Wrist
 
 
 def size_scale(age: float, sex: str) -> float:

@@ -27,7 +27,8 @@ from imagine_med.engine.phantom.regions.limb.shapes import rotation
 Surface = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 HEALING_WEEKS = (0.0, 2.0, 6.0, 12.0)  # the series of one request: day 0, 2, 6, 12 weeks
 PATTERNS = ("transverse", "oblique", "spiral", "comminuted", "buckle", "greenstick",
-            "salter_harris", "colles", "smith", "scaphoid_waist")
+            "salter_harris", "colles", "smith", "scaphoid_waist", "weber_a", "weber_b",
+            "weber_c")
 
 
 @dataclass
@@ -206,10 +207,44 @@ def paediatric(w: Wrist, rng: np.random.Generator, pattern: str, sh: int | None)
                     shift_mm=shift, level_mm=zp, salter_harris=sh)
 
 
+def weber(w: Wrist, rng: np.random.Generator, letter: str) -> Fracture:
+    """Distal fibula by its level against the syndesmosis (Danis-Weber): A below the
+    plafond (a transverse avulsion of the malleolus), B an oblique line from the joint line
+    running up and back across the syndesmosis, C a shaft fracture above it with the
+    syndesmosis torn (the distal fibula and the talus shift laterally)."""
+    s = w.scale
+    if letter == "a":
+        level = _u(rng, 7.0, 12.0) * s
+        return Fracture(bone="fibula", pattern="weber_a", surface=lambda x, y, z: z - level,
+                        gap_mm=_u(rng, 0.8, 1.2), pivot=np.array([-5.0 * s, 0.0, level]),
+                        angles_deg=(0.0, _u(rng, -8, -3), 0.0),
+                        shift_mm=np.array([-_u(rng, 0.5, 1.5), 0.0, _u(rng, 0.5, 1.5)]) * s,
+                        level_mm=level, reach_mm=3.0)
+    if letter == "b":
+        level = -_u(rng, 4.0, 8.0) * s
+        k = np.tan(np.radians(_u(rng, 45.0, 55.0)))
+        return Fracture(bone="fibula", pattern="weber_b",
+                        surface=lambda x, y, z: (z - level) - k * y + 0.3 * x,
+                        gap_mm=_u(rng, 0.8, 1.3), pivot=np.array([0.0, 0.0, level]),
+                        angles_deg=(0.0, _u(rng, 0, 4), _u(rng, 5, 12)),
+                        shift_mm=np.array([_u(rng, 1.0, 2.5), -_u(rng, 0.5, 2.0), -_u(rng, 0, 1.5)])
+                        * s, level_mm=level, reach_mm=14.0 * s)
+    level = -_u(rng, 45.0, 75.0) * s
+    alpha = np.radians(_u(rng, 30.0, 45.0))
+    return Fracture(bone="fibula", pattern="weber_c",
+                    surface=lambda x, y, z: (z - level) * np.cos(alpha) + x * np.sin(alpha),
+                    gap_mm=_u(rng, 1.0, 1.5), pivot=np.array([0.0, 0.0, level]),
+                    angles_deg=(0.0, _u(rng, 3, 8), 0.0),
+                    shift_mm=np.array([_u(rng, 2.0, 4.0), 0.0, -_u(rng, 0.5, 2.0)]) * s,
+                    level_mm=level, reach_mm=10.0 * s)
+
+
 def build_fracture(w: Wrist, seed: int, pattern: str, sh: int | None = None,
                    mechanism: str | None = None, weeks: float = 0.0) -> Fracture:
     rng = np.random.default_rng([seed, 1919])
-    if pattern in ("colles", "smith"):
+    if pattern.startswith("weber_"):
+        f = weber(w, rng, pattern[-1])
+    elif pattern in ("colles", "smith"):
         f = colles(w, rng, smith=pattern == "smith")
     elif pattern == "scaphoid_waist":
         f = scaphoid_waist(w, rng)

@@ -10,16 +10,22 @@ from imagine_med.engine.phantom.regions.limb.fracture import Fracture
 from imagine_med.engine.phantom.regions.limb.labels import LABELS
 from imagine_med.engine.phantom.regions.limb.request import MECHANISMS, Wanted, ao_code
 
-VIEW_WORDS = {"pa": "PA", "ap": "AP", "lateral": "lateral", "oblique": "PA oblique"}
+VIEW_WORDS = {"pa": "PA", "ap": "AP", "lateral": "lateral", "oblique": "PA oblique",
+              "mortise": "mortise"}
 CARPALS = ("scaphoid", "lunate", "triquetrum", "pisiform", "trapezium", "trapezoid",
            "capitate", "hamate")
 
 
-def _who(side: str, view: str, age: float) -> str:
-    return f"{side.capitalize()} wrist, {VIEW_WORDS[view]} view, age {age:.0f}."
+def _who(side: str, view: str, age: float, region: str = "wrist") -> str:
+    return f"{side.capitalize()} {region}, {VIEW_WORDS[view]} view, age {age:.0f}."
 
 
 def normal_sentence(wrist: Wrist, labels: np.ndarray, px: float, view: str, side: str) -> str:
+    if wrist.region == "ankle":
+        growth = " The distal tibial growth plate is open." \
+            if (labels == LABELS["tibia_physis"]).any() else ""
+        return (f"Normal ankle: no fracture; the mortise is congruent.{growth} "
+                f"{_who(side, view, wrist.age, 'ankle')}")
     seen = [c for c in CARPALS if (labels == LABELS[c]).any()]
     physis = (labels == LABELS["radius_physis"]).any()
     growth = " The distal radial growth plate is open." if physis else ""
@@ -29,6 +35,17 @@ def normal_sentence(wrist: Wrist, labels: np.ndarray, px: float, view: str, side
         f"{_who(side, view, wrist.age)}"
 
 
+def weber_from(top_above_mm: float, bottom_above_mm: float) -> str:
+    """Danis-Weber level from where the fibular line lies against the tibial plafond (mm
+    above it, + proximal): A wholly below the joint line, C wholly over 10 mm above it (the
+    syndesmosis' upper limit), B across the syndesmosis."""
+    if top_above_mm < 2.0:
+        return "A"
+    if bottom_above_mm > 10.0:
+        return "C"
+    return "B"
+
+
 def fracture_sentence(f: Fracture, want: Wanted, m: dict[str, float], view: str, side: str,
                       age: float) -> str:
     code, description = ao_code(f.pattern, f.salter_harris)
@@ -36,6 +53,14 @@ def fracture_sentence(f: Fracture, want: Wanted, m: dict[str, float], view: str,
     if want.mechanism:
         parts[0] += f", from {MECHANISMS[want.mechanism]}"
     parts[0] += "."
+    if "line_top_above_plafond_mm" in m:
+        top, bottom = m["line_top_above_plafond_mm"], m["line_bottom_above_plafond_mm"]
+
+        def where(v: float) -> str:
+            return f"{abs(v):.0f} mm {'above' if v >= 0 else 'below'}"
+
+        parts.append(f"The fibular fracture line runs from {where(bottom)} to {where(top)} the "
+                     f"tibial plafond on this view: Weber {weber_from(top, bottom)}.")
     if "distance_to_articular_mm" in m:
         parts.append(f"The fracture line lies {m['distance_to_articular_mm']:.0f} mm proximal "
                      "to the distal radial articular surface.")
@@ -70,5 +95,5 @@ def fracture_sentence(f: Fracture, want: Wanted, m: dict[str, float], view: str,
         healed = "the fracture line is no longer seen (united)" if line < 0.2 else \
             f"the fracture line is still visible ({line:.1f} mm)"
         parts.append(f"Healing series, {when}: {state}; {healed}.")
-    parts.append(_who(side, view, age))
+    parts.append(_who(side, view, age, "ankle" if f.bone == "fibula" else "wrist"))
     return " ".join(parts)

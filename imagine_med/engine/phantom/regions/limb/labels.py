@@ -11,6 +11,9 @@ LABELS: dict[str, int] = {
     "metacarpal_5": 24,
     "radius_epiphysis": 30, "radius_physis": 31, "radius_metaphysis": 32,
     "ulna_epiphysis": 33, "ulna_physis": 34, "ulna_metaphysis": 35,
+    "tibia": 40, "fibula": 41, "talus": 42, "calcaneus": 43, "navicular": 44, "cuboid": 45,
+    "tibia_epiphysis": 46, "tibia_physis": 47, "tibia_metaphysis": 48,
+    "fibula_epiphysis": 49, "fibula_physis": 50, "fibula_metaphysis": 51,
     "side_marker": 60,
     "fracture_line": 100, "fragment_distal": 101, "fragment_butterfly": 102, "callus": 103,
 }

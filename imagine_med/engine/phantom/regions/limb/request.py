@@ -23,7 +23,14 @@ PATTERN_MODIFIERS = {"transverse": "transverse", "oblique_fracture": "oblique",
                      "spiral": "spiral", "comminuted": "comminuted", "buckle": "buckle",
                      "greenstick": "greenstick", "colles": "colles", "smith": "smith"}
 MECHANISMS = {"foosh": "a fall on the outstretched hand",
-              "flexion_fall": "a fall on the flexed wrist"}
+              "flexion_fall": "a fall on the flexed wrist",
+              "inversion": "an inversion (supination-external rotation) injury",
+              "supination_adduction": "a supination-adduction injury",
+              "pronation_external_rotation": "a pronation-external rotation injury"}
+# Lauge-Hansen mechanism -> the Weber level it typically gives (supination-external rotation,
+# the common "rolled ankle", gives Weber B)
+ANKLE_MECHANISM = {"inversion": "weber_b", "supination_adduction": "weber_a",
+                   "pronation_external_rotation": "weber_c"}
 AO: dict[str, tuple[str, str]] = {
     "colles": ("2R3A2.2", "extra-articular simple fracture of the distal radius with dorsal "
                "tilt (Colles)"),
@@ -36,6 +43,10 @@ AO: dict[str, tuple[str, str]] = {
     "comminuted": ("2R2B2", "wedge (butterfly fragment) fracture of the radial shaft"),
     "buckle": ("23r-M/2.1", "buckle (torus) fracture of the distal radial metaphysis"),
     "greenstick": ("22r-D/2.1", "greenstick fracture of the radial shaft"),
+    "weber_a": ("44A", "Weber A (infrasyndesmotic) fracture of the lateral malleolus"),
+    "weber_b": ("44B", "Weber B (transsyndesmotic) fracture of the distal fibula"),
+    "weber_c": ("44C", "Weber C (suprasyndesmotic) fracture of the fibula with a torn "
+                "syndesmosis"),
 }
 SALTER_HARRIS_AO = {1: "23r-E/1.1", 2: "23r-E/2.1", 3: "23r-E/3.1", 4: "23r-E/4.1",
                     5: "23r-E (Salter-Harris V has no AO paediatric code of its own)"}
@@ -60,17 +71,19 @@ def _sh(mods: tuple[str, ...]) -> int | None:
     return None
 
 
-def wanted(findings, age: float, sex: str) -> Wanted | None:
+def wanted(findings, age: float, sex: str, region: str = "wrist") -> Wanted | None:
     """The fracture a request asks for (None: a normal film); EngineError for anything the
-    wrist model does not build."""
+    model does not build."""
     if not findings:
         return None
     f = findings[0]
     if f.name != "fracture" or len(findings) > 1:
         names = ", ".join(x.name.replace("_", " ") for x in findings)
-        raise EngineError(f"The wrist model builds fractures only ({names} is not modelled "
+        raise EngineError(f"The {region} model builds fractures only ({names} is not modelled "
                           "yet); e.g. 'PA wrist x-ray, Colles fracture'.")
     mods = f.modifiers
+    if region == "ankle":
+        return _ankle(mods, age, sex)
     sh = _sh(mods)
     mech = next((m for m in mods if m in MECHANISMS), None)
     pattern = next((PATTERN_MODIFIERS[m] for m in mods if m in PATTERN_MODIFIERS), None)
@@ -94,6 +107,19 @@ def wanted(findings, age: float, sex: str) -> Wanted | None:
     if pattern == "salter_harris" and sh is None:
         sh = 2
     return Wanted(pattern, sh, mech, "healing_series" in mods)
+
+
+def _ankle(mods: tuple[str, ...], age: float, sex: str) -> Wanted:
+    from imagine_med.engine.phantom.regions.limb.ankle import PHYSIS_CLOSES as ANKLE_CLOSES
+
+    if age < ANKLE_CLOSES[sex]:
+        raise EngineError("Ankle fractures of children (Tillaux, triplane, Salter-Harris of "
+                          f"the distal tibia) are not modelled yet; this patient is {age:g}. "
+                          "Ask for an adult.")
+    mech = next((m for m in mods if m in ANKLE_MECHANISM), None)
+    pattern = next((m for m in mods if m in ("weber_a", "weber_b", "weber_c")), None)
+    pattern = pattern or ANKLE_MECHANISM.get(mech or "", "weber_b")
+    return Wanted(pattern, None, mech, "healing_series" in mods)
 
 
 def ao_code(pattern: str, sh: int | None) -> tuple[str, str]:

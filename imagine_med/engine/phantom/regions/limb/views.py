@@ -28,9 +28,9 @@ from imagine_med.engine.phantom.regions.limb.fracture import Fracture
 from imagine_med.engine.phantom.regions.limb.shapes import LongBone, texture
 
 VIEWS = ("pa", "ap", "lateral", "oblique")
+ANKLE_VIEWS = ("ap", "mortise", "lateral")
 SID_MM = 1000.0  # extremity films: 100 cm focus-to-detector
 TABLE_GAP_MM = 8.0  # limb surface to detector (cassette cover)
-FOV_MM = {"height": 150.0, "width": 108.0}  # adult wrist film, distal forearm to mid-hand
 VOXEL_MM = (0.45, 0.7)  # voxel size range: ~2.2 detector pixels, within these bounds
 
 LABEL_PRIORITY: dict[str, int] = {
@@ -41,14 +41,30 @@ LABEL_PRIORITY: dict[str, int] = {
     "trapezium": 26, "trapezoid": 26, "capitate": 26, "hamate": 26,
     "metacarpal_1": 24, "metacarpal_2": 24, "metacarpal_3": 24, "metacarpal_4": 24,
     "metacarpal_5": 24, "callus": 10,
+    "fibula_physis": 39, "fibula_epiphysis": 38, "fibula_metaphysis": 37,
+    "tibia_physis": 35, "tibia_epiphysis": 34, "tibia_metaphysis": 33,
+    "fibula": 32, "tibia": 31, "talus": 27, "calcaneus": 24, "navicular": 23, "cuboid": 23,
 }
 
 
-def axes(view: str, side: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(u image right, v image down, w beam) as unit vectors in the limb frame."""
-    v = np.array([0.0, 0.0, -1.0])
+MORTISE_DEG = 15.0  # internal rotation of the leg for a mortise view
+
+
+def axes(view: str, side: str, region: str = "wrist"
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(u image right, v image down, w beam) as unit vectors in the limb frame. The wrist
+    is shown distal (fingers) up, the ankle distal (foot) down; x is the lateral side
+    (radius, fibula) in both, y volar / anterior."""
+    ankle = region == "ankle"
+    v = np.array([0.0, 0.0, 1.0 if ankle else -1.0])
     mirror = 1.0 if side == "left" else -1.0
     c45 = np.sqrt(0.5)
+    if view == "lateral" and ankle:  # beam lateral -> medial, anterior (toes) on the right
+        return np.array([0.0, 1.0, 0.0]), v, np.array([-1.0, 0.0, 0.0])
+    if view == "mortise":
+        t = np.radians(MORTISE_DEG)
+        return (mirror * np.array([np.cos(t), -np.sin(t), 0.0]), v,
+                np.array([-np.sin(t), -np.cos(t), 0.0]))
     if view == "lateral":  # radial side up, beam radial -> ulnar, dorsum on the right
         return np.array([0.0, -1.0, 0.0]), v, np.array([-1.0, 0.0, 0.0])
     if view == "oblique":
@@ -88,18 +104,21 @@ class Geometry:
 def geometry(wrist: Wrist, view: str, side: str, width: int, height: int,
              parallel: bool = False) -> Geometry:
     s = wrist.scale
-    u, v, w = axes(view, side)
-    px_obj = max(FOV_MM["height"] * s / height, FOV_MM["width"] * s / width)
+    u, v, w = axes(view, side, wrist.region)
+    fov_h, fov_w = wrist.fov_mm
+    px_obj = max(fov_h * s / height, fov_w * s / width)
     vox = float(np.clip(2.2 * px_obj, *VOXEL_MM))
     depth_mm = 110.0 * s  # the limb and a displaced hand
-    deep = max(wrist.envelope["B"][2], wrist.envelope["A"][2] if view != "pa" else 0)
-    wc = SID_MM - TABLE_GAP_MM - (deep if view in ("pa", "ap") else wrist.envelope["A"][2])
+    e = wrist.envelope
+    zc = wrist.centre[2] * s
+    half = float(np.interp(zc, e["z"], e["A"] if view == "lateral" else e["B"]))
+    wc = SID_MM - TABLE_GAP_MM - half
     m = 1.0 if parallel else SID_MM / wc
     rows = int(np.ceil(height * px_obj * 1.08 / vox)) + 2  # margin: magnification varies
     cols = int(np.ceil(width * px_obj * 1.08 / vox)) + 2  # with depth
     depth = int(np.ceil(depth_mm / vox))
     grid = VoxelGrid(vox, rows, cols, depth, wc - depth * vox / 2)
-    centre = np.array([2.0 * s, 0.0, 0.0])
+    centre = np.array(wrist.centre) * s
     return Geometry(view, side, u, v, w, centre, grid, Beam(None if parallel else SID_MM),
                     (height, width), px_obj * m, px_obj)
 
@@ -346,10 +365,12 @@ def _distal_block(geo: Geometry, bone: Bone, f: Fracture, cls: Classes) -> Block
     return Block(ids, (box[0].start, box[1].start, box[2].start))
 
 
-def soft_tissue(geo: Geometry, wrist: Wrist, step: int = 2) -> tuple[np.ndarray, np.ndarray]:
+def soft_tissue(geo: Geometry, wrist: Wrist, step: int = 2
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(line integral of the soft tissue relative to nothing, body mask) on the detector: the
     envelope is an elliptic cylinder of fat over muscle whose axes vary along the limb, so
-    its path length along each ray is a chord in closed form."""
+    its path length along each ray is a chord in closed form (and the foot an ellipsoid).
+    Returns (line integral, body mask, the part of the body to set the film's window on)."""
     H, W = geo.shape
     m = geo.px_det / geo.px_obj
     rows = np.arange(0, H, step, dtype=np.float32)
@@ -357,7 +378,7 @@ def soft_tissue(geo: Geometry, wrist: Wrist, step: int = 2) -> tuple[np.ndarray,
     vv = (rows - (H - 1) / 2) * geo.px_det / m
     uu = (cols - (W - 1) / 2) * geo.px_det / m
     e = wrist.envelope
-    zc = geo.centre[2] - vv  # v runs proximally
+    zc = geo.centre[2] + vv * float(geo.v[2])  # image rows run along the limb
     A = np.interp(zc, e["z"], e["A"])[:, None]
     B = np.interp(zc, e["z"], e["B"])[:, None]
     x0 = np.interp(zc, e["z"], e["x0"])[:, None]
@@ -369,12 +390,33 @@ def soft_tissue(geo: Geometry, wrist: Wrist, step: int = 2) -> tuple[np.ndarray,
     s = px * (-dy) + py * dx
     outer = chord(A, B, s, dx, dy)
     inner = chord(np.maximum(A - fat, 1), np.maximum(B - fat, 1), s, dx, dy)
+    if wrist.foot is not None:
+        foot = _foot_chord(wrist, zc[:, None], px + x0, py, dx, dy)
+        extra = np.maximum(foot - outer, 0.0)  # the foot beyond the leg: fat-lined muscle
+        outer = outer + extra
+        inner = inner + np.maximum(extra - 2 * fat, 0.0)
     line = mu_per_mm("fat") * (outer - inner) + mu_per_mm("muscle") * inner
     from imagine_med.engine.phantom.physics.radiography import resize
 
     full = resize(line.astype(np.float32), H, W)
     body = resize((outer > 0).astype(np.uint8), H, W, nearest=True) > 0
-    return full, body
+    if wrist.foot is not None:  # the film's window is set on the leg, not the foot
+        leg = resize((foot <= 0).astype(np.uint8), H, W, nearest=True) > 0
+        return full, body, body & leg
+    return full, body, body
+
+
+def _foot_chord(limb: Wrist, z: np.ndarray, px: np.ndarray, py: np.ndarray, dx: float,
+                dy: float) -> np.ndarray:
+    """Path length of horizontal rays through the foot, an ellipsoid (centre x0, y0, z0,
+    semi-axes ax, ay, az): the roots of |(p + t d - c) / r| = 1."""
+    x0, y0, z0, ax, ay, az = (v * limb.scale for v in limb.foot)  # type: ignore[union-attr]
+    ex, ey = (px - x0) / ax, (py - y0) / ay
+    ez2 = ((z - z0) / az) ** 2
+    A = (dx / ax) ** 2 + (dy / ay) ** 2
+    B = 2 * (ex * dx / ax + ey * dy / ay)
+    C = ex * ex + ey * ey + ez2 - 1
+    return np.sqrt(np.maximum(B * B - 4 * A * C, 0.0)) / A
 
 
 def voxelise(geo: Geometry, wrist: Wrist, fracture: Fracture | None,
