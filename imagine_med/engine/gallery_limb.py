@@ -1,7 +1,7 @@
 """Contact sheets of the phantom wrist: `python -m imagine_med.engine.gallery_limb docs/gallery`
 writes phantom-wrist.png (the region: views and ages), phantom-wrist-mechanisms.png (one row
-per mechanism or pattern, PA and lateral) and phantom-wrist-healing.png (a healing series
-on PA and lateral)."""
+per mechanism or pattern, PA and lateral), phantom-wrist-healing.png (a healing series
+on PA and lateral) and phantom-ankle.png (views and the Weber levels)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,19 @@ MECHANISMS = (
     ("oblique shaft", "left wrist, oblique fracture of the radius, age 40"),
     ("spiral shaft", "left wrist, spiral fracture of the radius, age 40"),
     ("comminuted (wedge)", "left wrist, comminuted fracture of the radius, age 40"),
+)
+
+
+ANKLE_TILES = (
+    ("AP, adult", "AP x-ray of the left ankle, adult"),
+    ("mortise, adult", "mortise view of the left ankle, adult"),
+    ("lateral, adult", "lateral x-ray of the left ankle, adult"),
+    ("AP, right ankle", "AP x-ray of the right ankle, adult"),
+    ("Weber A (mortise)", "mortise view of the left ankle, Weber A fracture, age 40"),
+    ("Weber B (mortise)", "mortise view of the left ankle, Weber B fracture, age 40"),
+    ("Weber C (mortise)", "mortise view of the left ankle, Weber C fracture, age 40"),
+    ("inversion injury: Weber B (lateral)",
+     "lateral x-ray of the left ankle after an inversion injury, age 40"),
 )
 
 
@@ -97,10 +110,17 @@ def build_healing_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
     return path
 
 
+def build_ankle_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
+    tiles = [_tile(_render(p, size, seed), c) for c, p in ANKLE_TILES]
+    path = out_dir / "phantom-ankle.png"
+    contact_sheet(tiles, 4).save(path, optimize=True)
+    return path
+
+
 def build(out_dir: Path, size: int, seed: int) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     return [build_region_sheet(out_dir, size, seed), build_mechanism_sheet(out_dir, size, seed),
-            build_healing_sheet(out_dir, size, seed)]
+            build_healing_sheet(out_dir, size, seed), build_ankle_sheet(out_dir, size, seed)]
 
 
 def main(argv: list[str] | None = None) -> int:

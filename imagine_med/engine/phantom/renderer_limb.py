@@ -204,8 +204,8 @@ class PhantomLimbXray(PhantomRenderer):
         pr = project(blocks, cls.items, geo.grid, geo.beam, geo.shape, geo.px_det,
                      container="muscle", background=background)
         q = expose(pr.line, geo.px_det, np.random.default_rng([request.seed, 19, 2]), EXTREMITY)
-        ankle = region == "ankle"  # window on the whole leg and foot, the foot equalised
-        pixels = display(q, geo.px_det, body, window_on=None if ankle else window_on,
+        ankle = region == "ankle"  # window on the leg, the foot equalised
+        pixels = display(q, geo.px_det, body, window_on=window_on,
                          equalise=0.8 if ankle else 0.0)
         labels = _label_map(pr.labels, pr.label_names, body)
         side_marker(pixels, labels, side, view)

@@ -85,5 +85,5 @@ def build_ankle(seed: int, age: float, sex: str) -> Wrist:
         bones.append(Bone(LABEL_OF.get(name, name), shape, centre, rotation(*ang), prio,
                           tex_offset=5 * i + 29))
     env = {k: tuple(v * s for v in vals) for k, vals in ENVELOPE.items()}
-    return Wrist(bones, age, sex, s, env, region="ankle", fov_mm=(150.0, 130.0),
-                 centre=(4.0, 0.0, -8.0), distal_down=True, foot=FOOT)
+    return Wrist(bones, age, sex, s, env, region="ankle", fov_mm=(140.0, 120.0),
+                 centre=(4.0, 0.0, -22.0), distal_down=True, foot=FOOT)
