@@ -67,5 +67,8 @@ def help_text() -> str:
         "(new seeds), ✏️ Refine (edit the prompt, keep the anatomy), 🔑 Answer key (only you "
         "see it), Cancel while queued or running.\n"
         "**Other commands:** /imagine-med-show job:<id>, /imagine-med-info, "
-        "/imagine-med-settings"
+        "/imagine-med-settings\n"
+        "**Teaching:** /imagine-med-quiz (instructors: a case without its key, answered with "
+        "buttons, revealed on a timer), /imagine-med-leaderboard, /imagine-med-library (save, "
+        "list, search, post, edit, remove)"
     )

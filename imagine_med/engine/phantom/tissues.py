@@ -251,3 +251,14 @@ for _t in (
     _soft("impacted_bone", 1200.0, 0.05, (1000, 1200), (1.0, 1.0)),  # compressed spicules
 ):
     TISSUES.setdefault(_t.name, _t)
+# --- sketches (issue 24): the chest's lung and airspace disease as tissues, so a drawn chest
+# renders on every modality from this one table. Lung: physics.md "CT numbers" (aerated lung
+# -850 HU) and "Linear attenuation" (inflated lung 0.050 cm^-1 at 70 keV). Lung MR (not in
+# physics.md): parenchyma holds little water (PD ~0.15), T1 ~1200 ms at 1.5 T and ~1300 ms at
+# 3 T (Stadler et al., MRM 2005), T2* ~2 ms at 1.5 T and under 1 ms at 3 T (Hatabu et al.,
+# 1999; Yu et al., 2011): dark on every sequence. Consolidation: airspaces full of exudate,
+# HU 35 as materials.py's consolidation; MR like an oedematous tissue (long T2).
+TISSUES.setdefault("lung", Tissue("lung", -850.0, _mr(0.15, (1200, 1300), (40, 35), (2.0, 0.8),
+                                                      1500), mu=0.050))
+TISSUES.setdefault("consolidation", Tissue("consolidation", 35.0,
+                                           _mr(0.9, (1400, 1700), (120, 110), (40, 30), 1300)))
