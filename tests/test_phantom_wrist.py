@@ -286,3 +286,37 @@ def test_ankle_weber_level_recomputed_from_the_labels(tmp_path, letter):
         assert f"Weber {letter}" in key and f"44{letter}" in key
     # the fibula is lateral: on the image right for a left ankle (patient's left)
     assert np.nonzero(lab == ids["fibula"])[1].mean() > np.nonzero(tibia)[1].mean()
+
+
+def test_boxers_fracture_on_the_fifth_metacarpal_neck_and_its_palmar_tilt(tmp_path):
+    """A punch breaks the neck of the fifth metacarpal: on the PA of the right hand the line
+    lies on the little finger's metacarpal (image right: the patient's right hand shows its
+    thumb on the image left) within 20 mm of its head; on the lateral the head is turned
+    into the palm (its centre moved volarly, to the image left) by the key's angle. The
+    head's sense comes from that shift: a near-symmetric head overlaps equally either way."""
+    tail = ", man, age 25 --seed 17 --size 384"
+    pa, lat, normal = tmp_path / "pa", tmp_path / "lat", tmp_path / "n"
+    doc, ids = _case("PA x-ray of the right hand after a punch" + tail, pa, n=1)
+    lab = _labels(pa, doc, 1)
+    px = doc["variants"][0]["pixel_spacing_mm"][0]
+    mc5 = _mask(lab, ids, ("metacarpal_5", "fragment_distal"))
+    assert np.nonzero(mc5)[1].mean() > np.nonzero(lab == ids["metacarpal_1"])[1].mean()
+    line = lab == ids["fracture_line"]
+    assert np.isin(np.flatnonzero(line.any(axis=0)), np.flatnonzero(mc5.any(axis=0))).all()
+    head_row = np.flatnonzero(mc5.any(axis=1)).min()
+    assert (np.flatnonzero(line.any(axis=1)).max() - head_row) * px <= 20.0
+    key = doc["variants"][0]["answer_key"]
+    assert "boxer" in key and "77.5.3A" in key
+    dl, ids_l = _case("lateral x-ray of the right hand after a punch" + tail, lat, n=1)
+    dn, ids_n = _case("lateral x-ray of the right hand" + tail, normal, n=1)
+    lab_l, lab_n = _labels(lat, dl, 1), _labels(normal, dn, 1)
+    frag = lab_l == ids_l["fragment_distal"]
+    prox = lab_l == ids_l["metacarpal_5"]
+    cut_row = int(np.median([np.flatnonzero(prox[:, c]).min()
+                             for c in np.flatnonzero(prox.any(axis=0))]))
+    before = lab_n == ids_n["metacarpal_5"]
+    before[cut_row:] = False
+    into_palm = np.nonzero(frag)[1].mean() < np.nonzero(before)[1].mean()  # volar: left
+    palmar = abs(_rotation(before, frag)) * (1 if into_palm else -1)
+    m = dl["variants"][0]["findings"][0]["measurements"]
+    assert 20.0 <= palmar <= 50.0 and abs(palmar - m["angulation_deg"]) <= 5.0

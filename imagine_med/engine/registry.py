@@ -303,3 +303,5 @@ add(Offer("phantom", "xray", "wrist", "imagine_med.engine.phantom.renderer_limb:
           views=("pa", "ap", "lateral", "oblique")))
 add(Offer("phantom", "xray", "ankle", "imagine_med.engine.phantom.renderer_limb:limb_renderer",
           views=("ap", "mortise", "lateral")))
+add(Offer("phantom", "xray", "hand", "imagine_med.engine.phantom.renderer_limb:limb_renderer",
+          views=("pa", "ap", "lateral", "oblique")))

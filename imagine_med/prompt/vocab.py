@@ -778,3 +778,14 @@ MODIFIERS.update({
     "non_polarised": ["non polarised", "non polarized", "nonpolarised", "nonpolarized",
                       "contact dermoscopy", "immersion dermoscopy"],
 })
+# the hand (issue 19): the boxer's fracture and its mechanism
+MODIFIERS["punch"] = ["punch", "punched", "punching", "punched a wall", "punch injury",
+                      "fist fight", "punched someone"]
+MODIFIERS["boxer"] = ["boxer", "boxer s", "boxers"]
+for _phrase in ("boxer s fracture", "boxers fracture", "boxer fracture"):
+    COMPOUNDS[_phrase] = {"finding": "fracture", "modifier": "boxer", "region": "hand"}
+for _phrase in MODIFIERS["punch"]:
+    COMPOUNDS[_phrase] = {"finding": "fracture", "modifier": "punch"}
+LOCATIONS["fifth_metacarpal"] = ["fifth metacarpal", "5th metacarpal", "little finger metacarpal",
+                                 "fifth metacarpal neck", "neck of the fifth metacarpal"]
+DEFAULT_VIEW["hand"] = "pa"

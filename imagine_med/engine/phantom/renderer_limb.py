@@ -28,7 +28,7 @@ from imagine_med.engine.parallel import fan_out
 from imagine_med.engine.phantom.physics.radiography import EXTREMITY, display, expose, project
 from imagine_med.engine.phantom.regions.limb import key
 from imagine_med.engine.phantom.regions.limb import measure as ms
-from imagine_med.engine.phantom.regions.limb.anatomy import Wrist, build_wrist
+from imagine_med.engine.phantom.regions.limb.anatomy import Wrist, build_hand, build_wrist
 from imagine_med.engine.phantom.regions.limb.ankle import build_ankle
 from imagine_med.engine.phantom.regions.limb.fracture import (
     HEALING_WEEKS,
@@ -46,8 +46,9 @@ from imagine_med.engine.phantom.regions.limb.views import (
 )
 from imagine_med.engine.phantom.renderer_base import PhantomRenderer
 
-REGIONS = ("wrist", "ankle")
-REGION_VIEWS = {"wrist": VIEWS, "ankle": ANKLE_VIEWS}
+REGIONS = ("wrist", "hand", "ankle")
+REGION_VIEWS = {"wrist": VIEWS, "hand": VIEWS, "ankle": ANKLE_VIEWS}
+BUILDERS = {"wrist": build_wrist, "hand": build_hand, "ankle": build_ankle}
 FOOT_BONES = ("talus", "calcaneus", "navicular", "cuboid")
 TALAR_SHIFT = {"weber_b": 0.4, "weber_c": 0.9}  # of the fibula's lateral shift
 AGE_OF_GROUP = {"neonate": (0.1, 0.1), "infant": (1.0, 2.0), "child": (6.0, 12.0),
@@ -131,15 +132,15 @@ def _label_map(proj_labels: np.ndarray, names: tuple[str, ...], body: np.ndarray
     return out
 
 
-def label_projection(wrist: Wrist, f: Fracture | None, view: str, side: str
-                     ) -> tuple[np.ndarray, float]:
+def label_projection(wrist: Wrist, f: Fracture | None, view: str, side: str,
+                     bone: str = "radius") -> tuple[np.ndarray, float]:
     """The radius alone, projected with a parallel beam at MEASURE_PX: what the key's lateral
     numbers are read from, whatever view the film itself is."""
     n = 400
     geo = geometry(wrist, view, side, n, n, parallel=True)
     scale = MEASURE_PX / geo.px_obj
     geo = geometry(wrist, view, side, round(n / scale), round(n / scale), parallel=True)
-    blocks, cls = voxelise(geo, wrist, f, only=("radius",), labels_only=True)
+    blocks, cls = voxelise(geo, wrist, f, only=(bone,), labels_only=True)
     pr = project(blocks, cls.items, geo.grid, geo.beam, geo.shape, geo.px_det,
                  labels_only=True)
     return _label_map(pr.labels, pr.label_names, np.zeros(geo.shape, bool)), geo.px_obj
@@ -173,8 +174,8 @@ class PhantomLimbXray(PhantomRenderer):
         spec = request.spec
         region = spec.region or "wrist"
         if region not in REGIONS:
-            raise EngineError(f"The limb renderer draws the wrist and the ankle so far; it has "
-                              f"no {region.replace('_', ' ')} model.")
+            raise EngineError(f"The limb renderer draws the wrist, hand and ankle so far; it "
+                              f"has no {region.replace('_', ' ')} model.")
         view = spec.view or "pa"
         if region == "ankle" and view == "pa":
             view = "ap"  # the ankle is filmed AP
@@ -184,8 +185,7 @@ class PhantomLimbXray(PhantomRenderer):
         progress(0.05, "anatomy")
         side, age, sex = _who(spec, request.seed, _pattern_hint(spec))
         want = wanted(spec.findings, age, sex, region)
-        wrist = build_wrist(request.seed, age, sex) if region == "wrist" else \
-            build_ankle(request.seed, age, sex)
+        wrist = BUILDERS[region](request.seed, age, sex)
         f = None
         if want is not None:
             series_weeks = weeks if weeks is not None else (0.0 if not want.healing_series
@@ -236,8 +236,8 @@ class PhantomLimbXray(PhantomRenderer):
         bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) \
             if len(ys) else None
         text = key.fracture_sentence(f, want, m, view, side, wrist.age)
-        where = {"scaphoid": "scaphoid", "fibula": "lateral_malleolus"}.get(f.bone,
-                                                                         "distal_radius")
+        where = {"scaphoid": "scaphoid", "fibula": "lateral_malleolus",
+                 "metacarpal_5": "fifth_metacarpal"}.get(f.bone, "distal_radius")
         return [FindingResult("fracture", LABELS["fracture_line"], bbox, side, where, text,
                               m)], text
 
@@ -269,7 +269,32 @@ def measure_fracture(wrist: Wrist, f: Fracture, labels: np.ndarray, px: float, v
     if f.bone == "radius" and (f.pattern in ("colles", "smith")
                                or f.salter_harris in (1, 2)):
         m.update(_distal_radius_numbers(wrist, f, side))
+    if f.pattern == "boxer":
+        m.update(_head_numbers(wrist, f, side))
     return m
+
+
+def _head_numbers(limb: Wrist, f: Fracture, side: str) -> dict[str, float]:
+    """A metacarpal head tipped into the palm, from lateral label projections of the bone
+    broken and unbroken: the size of the rotation laying the unbroken head onto the fragment
+    (a head is nearly symmetric, so the overlap cannot tell the two ways apart) and its sense
+    from where the fragment's centre moved (volar, image left: into the palm, apex dorsal)."""
+    L = LABELS
+    lat_f, _px = label_projection(limb, f, "lateral", side, f.bone)
+    lat_n, _ = label_projection(limb, None, "lateral", side, f.bone)
+    frag = lat_f == L["fragment_distal"]
+    prox = lat_f == L[f.bone]
+    if not frag.any() or not prox.any():
+        return {}
+    cut_row = int(np.median([np.flatnonzero(prox[:, c]).min()
+                             for c in np.flatnonzero(prox.any(axis=0))]))
+    before = lat_n == L[f.bone]
+    before[cut_row:] = False
+    ang, _iou = ms.rotation_between(before, frag)
+    shift = (np.nonzero(frag)[1].mean() - np.nonzero(before)[1].mean()) * _px
+    sense = 1.0 if shift <= 0 else -1.0  # toward the palm (image left) +
+    return {"angulation_deg": round(sense * abs(ang), 1),
+            "displacement_mm": round(float(-shift), 1)}
 
 
 def _distal_radius_numbers(wrist: Wrist, f: Fracture, side: str) -> dict[str, float]:

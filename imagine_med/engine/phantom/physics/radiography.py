@@ -141,7 +141,7 @@ def _luts(classes: list[Klass], container: str | None
     """Per id: mu relative to the container (per mm) and the rank of its label (0: none)."""
     base = mu_per_mm(container) if container else 0.0
     mu = np.zeros(256, np.float32)
-    names = sorted({(k.priority, k.label) for k in classes if k.label}, key=lambda t: t[0])
+    names = sorted({(k.priority, k.label) for k in classes if k.label})  # ties: by name
     rank = {name: i + 1 for i, (_p, name) in enumerate(names)}
     prio = np.zeros(256, np.uint8)
     for i, k in enumerate(classes):

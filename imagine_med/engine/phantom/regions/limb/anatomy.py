@@ -109,6 +109,7 @@ class Wrist:
     centre: tuple[float, float, float] = (2.0, 0.0, 0.0)
     distal_down: bool = False
     foot: tuple[float, float, float, float, float, float] | None = None
+    fingers: tuple = ()  # soft-tissue capsules (p0, p1, radius) round each finger, limb mm
 
     def bone(self, name: str) -> Bone:
         return next(b for b in self.bones if b.name == name)
@@ -167,6 +168,67 @@ def _ulna(s: float, age: float, sex: str, j: np.ndarray) -> Bone:
 def _maturity(age: float, onset: float) -> float:
     """Size of an ossification centre against the adult bone (grows over ~7 years)."""
     return float(np.clip(0.35 + (age - onset) / 7.0, 0.0, 1.0)) if age >= onset else 0.0
+
+
+# phalanges: ray -> lengths (mm) of the proximal, middle and distal phalanx (the thumb has no
+# middle one) and the finger's spread from its metacarpal (deg, radial +); adult hand norms
+PHALANGES: dict[int, tuple[tuple[float, ...], float]] = {
+    1: ((31.0, 22.0), 8.0), 2: ((40.0, 23.0, 16.0), 4.0), 3: ((45.0, 27.0, 18.0), 0.0),
+    4: ((42.0, 26.0, 17.0), -4.0), 5: ((33.0, 18.0, 15.0), -8.0),
+}
+PHALANX_NAMES = ("proximal_phalanx", "middle_phalanx", "distal_phalanx")
+FINGER_RADIUS_MM = (10.0, 8.5, 9.0, 8.5, 7.5)  # soft tissue round each finger, rays 1-5
+HAND_ENVELOPE = {"z": (-200.0, -40.0, 0.0, 20.0, 45.0, 88.0, 100.0, 108.0, 300.0),
+                 "A": (33.0, 30.0, 28.0, 34.0, 40.0, 38.0, 32.0, 1.0, 1.0),
+                 "B": (25.0, 21.0, 18.0, 17.0, 15.0, 14.0, 11.0, 1.0, 1.0),
+                 "x0": (-2.0, -2.0, -1.0, 1.0, 0.0, -2.0, -2.0, -2.0, -2.0),
+                 "fat": (4.5, 4.0, 3.5, 3.0, 3.0, 3.0, 2.5, 0.5, 0.5)}
+
+
+def _phalanges(s: float, mc: Bone, ray: int, j: float) -> tuple[list[Bone], tuple]:
+    """A finger's phalanges continuing its metacarpal (straight, fanned a little), and the
+    capsule of soft tissue round them (p0, p1, radius) in the limb frame."""
+    lengths, spread = PHALANGES[ray]
+    rot = mc.rot @ rotation(0.0, spread, 0.0)
+    axis = rot @ np.array([0.0, 0.0, 1.0])
+    L_mc = mc.shape.z_knots[-1]  # type: ignore[union-attr]
+    start = mc.centre + mc.rot @ np.array([0.0, 0.0, L_mc]) + axis * 2.0 * s
+    bones, p = [], start
+    for k, length in enumerate(lengths):
+        L = length * s * j
+        name = PHALANX_NAMES[2 if k == len(lengths) - 1 and k > 0 else k]
+        w = (5.0, 4.0, 3.6)[2 if name == "distal_phalanx" else min(k, 1)] * s
+        zk = (0.0, 3.0 * s, 7.0 * s, L - 5.0 * s, L - 2.0 * s, L)
+        shape = LongBone(
+            z_knots=zk, a=(w, w * 0.8, w * 0.65, w * 0.65, w * 0.8, w * 0.7),
+            b=(w * 0.9, w * 0.75, w * 0.6, w * 0.6, w * 0.7, w * 0.6), cx=(0.0,) * 6,
+            cortex=tuple(v * max(s, 0.6) for v in (0.5, 0.8, 1.2, 1.2, 0.7, 0.6)),
+            z_lo=0.0, z_hi=L, dome_hi_mm=1.5 * s, dome_lo_mm=-0.8 * s,
+            cancellous_from=L - 5.0 * s, cancellous_below=6.0 * s)
+        bones.append(Bone(f"{name}_{ray}", shape, p.copy(), rot, 21, tex_offset=3 * ray + k))
+        p = p + axis * (L + 1.8 * s)
+    # the thumb's soft tissue (thenar) wraps its metacarpal too
+    p0 = mc.centre + mc.rot @ np.array([0.0, 0.0, 6.0 * s]) if ray == 1 \
+        else start - axis * 8.0 * s
+    capsule = (p0, p + axis * 3.0 * s, FINGER_RADIUS_MM[ray - 1] * s * (1.3 if ray == 1 else 1))
+    return bones, capsule
+
+
+def build_hand(seed: int, age: float, sex: str) -> Wrist:
+    """The wrist's bones (same seed, same patient) with the fingers: a hand film."""
+    w = build_wrist(seed, age, sex)
+    rng = np.random.default_rng([seed, 29])
+    j = float(1.0 + rng.uniform(-0.04, 0.04))
+    s = w.scale
+    caps = []
+    for ray in range(1, 6):
+        mc = w.bone(f"metacarpal_{ray}")
+        bones, capsule = _phalanges(s, mc, ray, j)
+        w.bones.extend(bones)
+        caps.append(capsule)
+    env = {k: tuple(v * s for v in vals) for k, vals in HAND_ENVELOPE.items()}
+    return Wrist(w.bones, age, sex, s, env, region="hand", fov_mm=(215.0, 150.0),
+                 centre=(2.0, 0.0, 72.0), fingers=tuple(caps))
 
 
 def build_wrist(seed: int, age: float, sex: str) -> Wrist:

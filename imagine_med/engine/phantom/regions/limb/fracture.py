@@ -28,7 +28,7 @@ Surface = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 HEALING_WEEKS = (0.0, 2.0, 6.0, 12.0)  # the series of one request: day 0, 2, 6, 12 weeks
 PATTERNS = ("transverse", "oblique", "spiral", "comminuted", "buckle", "greenstick",
             "salter_harris", "colles", "smith", "scaphoid_waist", "weber_a", "weber_b",
-            "weber_c")
+            "weber_c", "boxer")
 
 
 @dataclass
@@ -239,10 +239,28 @@ def weber(w: Wrist, rng: np.random.Generator, letter: str) -> Fracture:
                     level_mm=level, reach_mm=10.0 * s)
 
 
+def boxer(w: Wrist, rng: np.random.Generator) -> Fracture:
+    """Neck of the fifth metacarpal from a punch: the head tipped into the palm (apex dorsal,
+    typically 20-50 deg) about its volar cortex, a little shortening."""
+    mc = w.bone("metacarpal_5").shape
+    L = mc.z_knots[-1]  # type: ignore[union-attr]
+    s = w.scale
+    level = L - _u(rng, 9.0, 12.0) * s
+    b = mc.b[3]  # type: ignore[union-attr]
+    return Fracture(bone="metacarpal_5", pattern="boxer",
+                    surface=lambda x, y, z: z - level - 0.2 * y,
+                    gap_mm=_u(rng, 0.6, 1.0), pivot=np.array([0.0, b, level]),
+                    angles_deg=(-_u(rng, 25.0, 45.0), 0.0, 0.0),
+                    shift_mm=np.array([0.0, 0.0, -_u(rng, 0.5, 1.5)]) * s, level_mm=level,
+                    reach_mm=3.0)
+
+
 def build_fracture(w: Wrist, seed: int, pattern: str, sh: int | None = None,
                    mechanism: str | None = None, weeks: float = 0.0) -> Fracture:
     rng = np.random.default_rng([seed, 1919])
-    if pattern.startswith("weber_"):
+    if pattern == "boxer":
+        f = boxer(w, rng)
+    elif pattern.startswith("weber_"):
         f = weber(w, rng, pattern[-1])
     elif pattern in ("colles", "smith"):
         f = colles(w, rng, smith=pattern == "smith")

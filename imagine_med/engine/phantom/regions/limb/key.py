@@ -26,13 +26,14 @@ def normal_sentence(wrist: Wrist, labels: np.ndarray, px: float, view: str, side
             if (labels == LABELS["tibia_physis"]).any() else ""
         return (f"Normal ankle: no fracture; the mortise is congruent.{growth} "
                 f"{_who(side, view, wrist.age, 'ankle')}")
+    region = wrist.region
     seen = [c for c in CARPALS if (labels == LABELS[c]).any()]
     physis = (labels == LABELS["radius_physis"]).any()
     growth = " The distal radial growth plate is open." if physis else ""
     carpals = f" {len(seen)} ossified carpal bone{'s' if len(seen) != 1 else ''} seen." \
         if seen else " No carpal ossification centres are seen yet."
-    return f"Normal wrist: no fracture or dislocation.{carpals}{growth} " \
-        f"{_who(side, view, wrist.age)}"
+    return f"Normal {region}: no fracture or dislocation.{carpals}{growth} " \
+        f"{_who(side, view, wrist.age, region)}"
 
 
 def weber_from(top_above_mm: float, bottom_above_mm: float) -> str:
@@ -64,7 +65,7 @@ def fracture_sentence(f: Fracture, want: Wanted, m: dict[str, float], view: str,
     if "distance_to_articular_mm" in m:
         parts.append(f"The fracture line lies {m['distance_to_articular_mm']:.0f} mm proximal "
                      "to the distal radial articular surface.")
-    if "angulation_deg" in m:
+    if "angulation_deg" in m and "dorsal_tilt_deg" in m:
         ang = m["angulation_deg"]
         way = "dorsal" if ang >= 0 else "volar"
         tilt = m["dorsal_tilt_deg"]
@@ -74,6 +75,9 @@ def fracture_sentence(f: Fracture, want: Wanted, m: dict[str, float], view: str,
                      + (f", displaced {abs(m['displacement_mm']):.1f} mm "
                         f"{'dorsally' if m['displacement_mm'] >= 0 else 'volarly'}"
                         if "displacement_mm" in m else "") + ".")
+    if f.pattern == "boxer" and "angulation_deg" in m:
+        parts.append(f"On the lateral view the head is angulated {m['angulation_deg']:.0f} deg "
+                     "into the palm (apex dorsal).")
     if m.get("shortening_mm", 0) >= 1.0:
         parts.append(f"The radius is shortened by {m['shortening_mm']:.0f} mm with impaction.")
     if f.salter_harris and "crosses_physis" in m:
@@ -95,5 +99,6 @@ def fracture_sentence(f: Fracture, want: Wanted, m: dict[str, float], view: str,
         healed = "the fracture line is no longer seen (united)" if line < 0.2 else \
             f"the fracture line is still visible ({line:.1f} mm)"
         parts.append(f"Healing series, {when}: {state}; {healed}.")
-    parts.append(_who(side, view, age, "ankle" if f.bone == "fibula" else "wrist"))
+    region = {"fibula": "ankle", "metacarpal_5": "hand"}.get(f.bone, "wrist")
+    parts.append(_who(side, view, age, region))
     return " ".join(parts)

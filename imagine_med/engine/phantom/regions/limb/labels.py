@@ -15,6 +15,9 @@ LABELS: dict[str, int] = {
     "tibia_epiphysis": 46, "tibia_physis": 47, "tibia_metaphysis": 48,
     "fibula_epiphysis": 49, "fibula_physis": 50, "fibula_metaphysis": 51,
     "side_marker": 60,
+    "proximal_phalanx_1": 70, "distal_phalanx_1": 71,
+    **{f"{k}_phalanx_{r}": 72 + 3 * (r - 2) + i for r in range(2, 6)
+       for i, k in enumerate(("proximal", "middle", "distal"))},
     "fracture_line": 100, "fragment_distal": 101, "fragment_butterfly": 102, "callus": 103,
 }
 NAMES: dict[int, str] = {v: k for k, v in LABELS.items()}

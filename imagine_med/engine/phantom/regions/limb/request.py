@@ -26,7 +26,8 @@ MECHANISMS = {"foosh": "a fall on the outstretched hand",
               "flexion_fall": "a fall on the flexed wrist",
               "inversion": "an inversion (supination-external rotation) injury",
               "supination_adduction": "a supination-adduction injury",
-              "pronation_external_rotation": "a pronation-external rotation injury"}
+              "pronation_external_rotation": "a pronation-external rotation injury",
+              "punch": "a punch"}
 # Lauge-Hansen mechanism -> the Weber level it typically gives (supination-external rotation,
 # the common "rolled ankle", gives Weber B)
 ANKLE_MECHANISM = {"inversion": "weber_b", "supination_adduction": "weber_a",
@@ -43,6 +44,8 @@ AO: dict[str, tuple[str, str]] = {
     "comminuted": ("2R2B2", "wedge (butterfly fragment) fracture of the radial shaft"),
     "buckle": ("23r-M/2.1", "buckle (torus) fracture of the distal radial metaphysis"),
     "greenstick": ("22r-D/2.1", "greenstick fracture of the radial shaft"),
+    "boxer": ("77.5.3A", "simple fracture of the neck of the fifth metacarpal (boxer's "
+              "fracture)"),
     "weber_a": ("44A", "Weber A (infrasyndesmotic) fracture of the lateral malleolus"),
     "weber_b": ("44B", "Weber B (transsyndesmotic) fracture of the distal fibula"),
     "weber_c": ("44C", "Weber C (suprasyndesmotic) fracture of the fibula with a torn "
@@ -84,6 +87,13 @@ def wanted(findings, age: float, sex: str, region: str = "wrist") -> Wanted | No
     mods = f.modifiers
     if region == "ankle":
         return _ankle(mods, age, sex)
+    if region == "hand":
+        if f.location not in (None, "fifth_metacarpal") or \
+                any(m in PATTERN_MODIFIERS or m.startswith("salter") for m in mods):
+            raise EngineError("The hand model builds the boxer's fracture (neck of the fifth "
+                              "metacarpal) so far; wrist fractures are on wrist films.")
+        mech = "punch" if "punch" in mods else None
+        return Wanted("boxer", None, mech, "healing_series" in mods)
     sh = _sh(mods)
     mech = next((m for m in mods if m in MECHANISMS), None)
     pattern = next((PATTERN_MODIFIERS[m] for m in mods if m in PATTERN_MODIFIERS), None)

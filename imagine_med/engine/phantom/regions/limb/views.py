@@ -44,6 +44,7 @@ LABEL_PRIORITY: dict[str, int] = {
     "fibula_physis": 39, "fibula_epiphysis": 38, "fibula_metaphysis": 37,
     "tibia_physis": 35, "tibia_epiphysis": 34, "tibia_metaphysis": 33,
     "fibula": 32, "tibia": 31, "talus": 27, "calcaneus": 24, "navicular": 23, "cuboid": 23,
+    **{f"{k}_phalanx_{r}": 21 for r in range(1, 6) for k in ("proximal", "middle", "distal")},
 }
 
 
@@ -390,6 +391,11 @@ def soft_tissue(geo: Geometry, wrist: Wrist, step: int = 2
     s = px * (-dy) + py * dx
     outer = chord(A, B, s, dx, dy)
     inner = chord(np.maximum(A - fat, 1), np.maximum(B - fat, 1), s, dx, dy)
+    if wrist.fingers:
+        fingers = _finger_chords(wrist, zc[:, None], px + x0, py, geo.w)
+        extra = np.maximum(fingers - outer, 0.0)
+        outer = outer + extra
+        inner = inner + np.maximum(extra - 2 * fat, 0.0)
     if wrist.foot is not None:
         foot = _foot_chord(wrist, zc[:, None], px + x0, py, dx, dy)
         extra = np.maximum(foot - outer, 0.0)  # the foot beyond the leg: fat-lined muscle
@@ -404,6 +410,32 @@ def soft_tissue(geo: Geometry, wrist: Wrist, step: int = 2
         leg = resize((foot <= 0).astype(np.uint8), H, W, nearest=True) > 0
         return full, body, body & leg
     return full, body, body
+
+
+def _finger_chords(limb: Wrist, z: np.ndarray, px: np.ndarray, py: np.ndarray,
+                   w: np.ndarray) -> np.ndarray:
+    """Path length of the rays through the fingers' soft tissue (cylinders round each
+    finger; the longest where fingers overlap on a lateral): a ray meets a cylinder of radius
+    r whose axis it passes at distance d over 2 sqrt(r^2 - d^2) / sin(angle)."""
+    out = np.zeros(np.broadcast_shapes(z.shape, px.shape), np.float32)
+    for p0, p1, r in limb.fingers:
+        a = (p1 - p0) / np.linalg.norm(p1 - p0)
+        n = np.cross(w, a)
+        sin = float(np.linalg.norm(n))
+        if sin < 1e-3:
+            continue
+        n = n / sin
+        # the ray's point (px, py, z) against the axis: distance along n, position along a
+        rx, ry, rz = px - p0[0], py - p0[1], z - p0[2]
+        d = rx * n[0] + ry * n[1] + rz * n[2]
+        # where the ray passes the axis: solve along a in the plane normal to n
+        m = np.cross(n, w)  # in-plane direction perpendicular to the ray
+        t_m = (rx * m[0] + ry * m[1] + rz * m[2]) / max(float(a @ m), 1e-6)
+        length = float(np.linalg.norm(p1 - p0))
+        inside = (t_m > 0) & (t_m < length)
+        c = 2 * np.sqrt(np.clip(r * r - d * d, 0, None)) / sin
+        out = np.maximum(out, np.where(inside, c, 0.0).astype(np.float32))
+    return out
 
 
 def _foot_chord(limb: Wrist, z: np.ndarray, px: np.ndarray, py: np.ndarray, dx: float,
