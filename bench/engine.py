@@ -60,6 +60,8 @@ JOBS = [
     ("xray", "wrist PA", {"region": "wrist", "view": "pa"}, 0.5),
     ("xray", "wrist Colles", {"region": "wrist", "view": "pa", "findings": (
         Finding(name="fracture", location="distal_radius", modifiers=("foosh",)),)}, 0.5),
+    ("xray", "hand boxer", {"region": "hand", "view": "pa", "findings": (
+        Finding(name="fracture", modifiers=("punch",)),)}, 0.5),
     ("xray", "ankle Weber B", {"region": "ankle", "view": "mortise", "age": 40, "findings": (
         Finding(name="fracture", modifiers=("weber_b",)),)}, 0.5),
 ]

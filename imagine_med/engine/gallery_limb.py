@@ -1,7 +1,8 @@
 """Contact sheets of the phantom wrist: `python -m imagine_med.engine.gallery_limb docs/gallery`
 writes phantom-wrist.png (the region: views and ages), phantom-wrist-mechanisms.png (one row
 per mechanism or pattern, PA and lateral), phantom-wrist-healing.png (a healing series
-on PA and lateral) and phantom-ankle.png (views and the Weber levels)."""
+on PA and lateral), phantom-hand.png (views, a child, the boxer's fracture) and
+phantom-ankle.png (views and the Weber levels)."""
 
 from __future__ import annotations
 
@@ -61,6 +62,18 @@ ANKLE_TILES = (
 )
 
 
+HAND_TILES = (
+    ("PA, adult", "PA x-ray of the left hand, adult"),
+    ("PA oblique, adult", "oblique x-ray of the left hand, adult"),
+    ("lateral, adult", "lateral x-ray of the left hand, adult"),
+    ("PA, age 6", "PA x-ray of the left hand, age 6"),
+    ("punch: boxer's (PA)", "PA x-ray of the right hand after a punch, man aged 22"),
+    ("boxer's (oblique)", "oblique x-ray of the right hand, boxer's fracture, man aged 22"),
+    ("boxer's (lateral)", "lateral x-ray of the right hand, boxer's fracture, man aged 22"),
+    ("PA, right hand", "PA x-ray of the right hand, adult"),
+)
+
+
 def _render(prompt: str, size: int, seed: int, weeks: float | None = None):
     spec = parse(prompt)[0]
     renderer = get_renderer("phantom", "xray", "wrist")
@@ -117,10 +130,18 @@ def build_ankle_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
     return path
 
 
+def build_hand_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
+    tiles = [_tile(_render(p, size, seed), c) for c, p in HAND_TILES]
+    path = out_dir / "phantom-hand.png"
+    contact_sheet(tiles, 4).save(path, optimize=True)
+    return path
+
+
 def build(out_dir: Path, size: int, seed: int) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     return [build_region_sheet(out_dir, size, seed), build_mechanism_sheet(out_dir, size, seed),
-            build_healing_sheet(out_dir, size, seed), build_ankle_sheet(out_dir, size, seed)]
+            build_healing_sheet(out_dir, size, seed), build_hand_sheet(out_dir, size, seed),
+            build_ankle_sheet(out_dir, size, seed)]
 
 
 def main(argv: list[str] | None = None) -> int:

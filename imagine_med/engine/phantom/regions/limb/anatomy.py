@@ -227,8 +227,8 @@ def build_hand(seed: int, age: float, sex: str) -> Wrist:
         w.bones.extend(bones)
         caps.append(capsule)
     env = {k: tuple(v * s for v in vals) for k, vals in HAND_ENVELOPE.items()}
-    return Wrist(w.bones, age, sex, s, env, region="hand", fov_mm=(215.0, 150.0),
-                 centre=(2.0, 0.0, 72.0), fingers=tuple(caps))
+    return Wrist(w.bones, age, sex, s, env, region="hand", fov_mm=(230.0, 160.0),
+                 centre=(2.0, 0.0, 82.0), fingers=tuple(caps))
 
 
 def build_wrist(seed: int, age: float, sex: str) -> Wrist:
