@@ -320,3 +320,29 @@ def test_boxers_fracture_on_the_fifth_metacarpal_neck_and_its_palmar_tilt(tmp_pa
     palmar = abs(_rotation(before, frag)) * (1 if into_palm else -1)
     m = dl["variants"][0]["findings"][0]["measurements"]
     assert 20.0 <= palmar <= 50.0 and abs(palmar - m["angulation_deg"]) <= 5.0
+
+
+def test_supracondylar_fracture_lifts_the_posterior_fat_pad(tmp_path):
+    """A child's supracondylar fracture: on the lateral the posterior fat pad shows behind
+    the humerus (its label visible, not hidden by bone), where a normal elbow of the same
+    child shows none; the AP shows the radius on the lateral side (image right, left elbow)."""
+    tail = ", boy, age 7 --seed 8 --size 320"
+    doc, ids = _case("lateral x-ray of the left elbow, supracondylar fracture" + tail,
+                     tmp_path / "f", n=2)
+    dn, ids_n = _case("lateral x-ray of the left elbow" + tail, tmp_path / "n", n=2)
+    for i in (1, 2):
+        px = doc["variants"][i - 1]["pixel_spacing_mm"][0]
+        lab = _labels(tmp_path / "f", doc, i)
+        pad = (lab == ids["posterior_fat_pad"]).sum() * px * px
+        normal = (_labels(tmp_path / "n", dn, i) == ids_n.get("posterior_fat_pad", -1)).sum()
+        assert pad >= 10.0 and normal * px * px < 3.0, (pad, normal)
+        # behind the humerus: the dorsum is on the image left of a lateral (anterior right)
+        hum_x = np.nonzero(lab == ids["humerus"])[1].mean()
+        assert np.nonzero(lab == ids["posterior_fat_pad"])[1].mean() < hum_x
+        key = doc["variants"][i - 1]["answer_key"]
+        assert "Supracondylar" in key and "Gartland" in key and "fat pad" in key
+        assert (lab == ids["fracture_line"]).sum() > 5
+    dap, ids_ap = _case("AP x-ray of the left elbow" + tail, tmp_path / "ap", n=1)
+    lab = _labels(tmp_path / "ap", dap, 1)
+    assert np.nonzero(lab == ids_ap["radius"])[1].mean() > \
+        np.nonzero(lab == ids_ap["ulna"])[1].mean()

@@ -2,6 +2,7 @@
 writes phantom-wrist.png (the region: views and ages), phantom-wrist-mechanisms.png (one row
 per mechanism or pattern, PA and lateral), phantom-wrist-healing.png (a healing series
 on PA and lateral), phantom-hand.png (views, a child, the boxer's fracture) and
+phantom-elbow.png (a child's elbow, supracondylar fractures by Gartland grade) and
 phantom-ankle.png (views and the Weber levels)."""
 
 from __future__ import annotations
@@ -74,6 +75,22 @@ HAND_TILES = (
 )
 
 
+ELBOW_TILES = (
+    ("AP, age 7", "AP x-ray of the left elbow, age 7"),
+    ("lateral, age 7", "lateral x-ray of the left elbow, age 7"),
+    ("AP, adult", "AP x-ray of the left elbow, adult"),
+    ("lateral, adult", "lateral x-ray of the left elbow, adult"),
+    ("Gartland I: fat pads only", "lateral x-ray of the left elbow, supracondylar fracture, "
+     "gartland i, age 6"),
+    ("Gartland II (lateral)", "lateral x-ray of the left elbow, supracondylar fracture, "
+     "gartland ii, age 6"),
+    ("Gartland III (lateral)", "lateral x-ray of the left elbow, supracondylar fracture, "
+     "gartland iii, age 6"),
+    ("Gartland III (AP)", "AP x-ray of the left elbow, supracondylar fracture, gartland iii, "
+     "age 6"),
+)
+
+
 def _render(prompt: str, size: int, seed: int, weeks: float | None = None):
     spec = parse(prompt)[0]
     renderer = get_renderer("phantom", "xray", "wrist")
@@ -137,11 +154,18 @@ def build_hand_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
     return path
 
 
+def build_elbow_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
+    tiles = [_tile(_render(p, size, seed), c) for c, p in ELBOW_TILES]
+    path = out_dir / "phantom-elbow.png"
+    contact_sheet(tiles, 4).save(path, optimize=True)
+    return path
+
+
 def build(out_dir: Path, size: int, seed: int) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     return [build_region_sheet(out_dir, size, seed), build_mechanism_sheet(out_dir, size, seed),
             build_healing_sheet(out_dir, size, seed), build_hand_sheet(out_dir, size, seed),
-            build_ankle_sheet(out_dir, size, seed)]
+            build_elbow_sheet(out_dir, size, seed), build_ankle_sheet(out_dir, size, seed)]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -305,3 +305,5 @@ add(Offer("phantom", "xray", "ankle", "imagine_med.engine.phantom.renderer_limb:
           views=("ap", "mortise", "lateral")))
 add(Offer("phantom", "xray", "hand", "imagine_med.engine.phantom.renderer_limb:limb_renderer",
           views=("pa", "ap", "lateral", "oblique")))
+add(Offer("phantom", "xray", "elbow", "imagine_med.engine.phantom.renderer_limb:limb_renderer",
+          views=("ap", "lateral")))

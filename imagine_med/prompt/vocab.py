@@ -789,3 +789,17 @@ for _phrase in MODIFIERS["punch"]:
 LOCATIONS["fifth_metacarpal"] = ["fifth metacarpal", "5th metacarpal", "little finger metacarpal",
                                  "fifth metacarpal neck", "neck of the fifth metacarpal"]
 DEFAULT_VIEW["hand"] = "pa"
+# the elbow (issue 19): the child's supracondylar fracture by Gartland grade
+MODIFIERS["supracondylar"] = ["supracondylar"]
+for _g, _roman in ((1, "i"), (2, "ii"), (3, "iii")):
+    MODIFIERS[f"gartland_{_g}"] = [f"gartland {_roman}", f"gartland {_g}",
+                                   f"gartland type {_roman}", f"gartland type {_g}",
+                                   f"gartland grade {_roman}", f"gartland grade {_g}"]
+MODIFIERS["undisplaced"] = ["undisplaced", "non displaced", "nondisplaced"]
+for _phrase in ("supracondylar fracture", "supracondylar humerus fracture",
+                "supracondylar fracture of the humerus"):
+    COMPOUNDS[_phrase] = {"finding": "fracture", "modifier": "supracondylar",
+                          "region": "elbow"}
+MODIFIERS["fat_pad_sign"] = ["fat pad sign", "posterior fat pad sign", "sail sign",
+                             "posterior fat pad", "elevated fat pads"]
+DEFAULT_VIEW["elbow"] = "ap"

@@ -30,6 +30,7 @@ from imagine_med.engine.phantom.regions.limb import key
 from imagine_med.engine.phantom.regions.limb import measure as ms
 from imagine_med.engine.phantom.regions.limb.anatomy import Wrist, build_hand, build_wrist
 from imagine_med.engine.phantom.regions.limb.ankle import build_ankle
+from imagine_med.engine.phantom.regions.limb.elbow import build_elbow, fat_pads
 from imagine_med.engine.phantom.regions.limb.fracture import (
     HEALING_WEEKS,
     Fracture,
@@ -46,9 +47,11 @@ from imagine_med.engine.phantom.regions.limb.views import (
 )
 from imagine_med.engine.phantom.renderer_base import PhantomRenderer
 
-REGIONS = ("wrist", "hand", "ankle")
-REGION_VIEWS = {"wrist": VIEWS, "hand": VIEWS, "ankle": ANKLE_VIEWS}
+REGIONS = ("wrist", "hand", "ankle", "elbow")
+REGION_VIEWS = {"wrist": VIEWS, "hand": VIEWS, "ankle": ANKLE_VIEWS,
+                "elbow": ("ap", "lateral")}
 BUILDERS = {"wrist": build_wrist, "hand": build_hand, "ankle": build_ankle}
+FRONTAL_AP = ("ankle", "elbow")  # filmed AP: a PA request means the AP
 FOOT_BONES = ("talus", "calcaneus", "navicular", "cuboid")
 TALAR_SHIFT = {"weber_b": 0.4, "weber_c": 0.9}  # of the fibula's lateral shift
 AGE_OF_GROUP = {"neonate": (0.1, 0.1), "infant": (1.0, 2.0), "child": (6.0, 12.0),
@@ -97,6 +100,20 @@ def carry_hand(wrist: Wrist, f: Fracture) -> Wrist:
     bones = [b if b.name in ("radius", "ulna") else replace(b, centre=b.centre + step)
              for b in wrist.bones]
     return replace(wrist, bones=bones)
+
+
+def carry_forearm(limb: Wrist, f: Fracture) -> Wrist:
+    """The forearm goes with the distal humeral fragment (the humerus' frame is the limb's)."""
+    R = f.rot
+    bones = []
+    for b in limb.bones:
+        if b.name in ("radius", "ulna"):
+            parts = [replace(p, centre=R @ (p.centre - f.pivot) + f.pivot + f.shift_mm,
+                             rot=R @ p.rot) for p in b.parts]
+            b = replace(b, centre=R @ (b.centre - f.pivot) + f.pivot + f.shift_mm,
+                        rot=R @ b.rot, parts=parts)
+        bones.append(b)
+    return replace(limb, bones=bones)
 
 
 def shift_talus(limb: Wrist, f: Fracture) -> Wrist:
@@ -177,15 +194,18 @@ class PhantomLimbXray(PhantomRenderer):
             raise EngineError(f"The limb renderer draws the wrist, hand and ankle so far; it "
                               f"has no {region.replace('_', ' ')} model.")
         view = spec.view or "pa"
-        if region == "ankle" and view == "pa":
-            view = "ap"  # the ankle is filmed AP
+        if region in FRONTAL_AP and view == "pa":
+            view = "ap"
         if view not in REGION_VIEWS[region]:
             names = ", ".join(v.upper() if len(v) == 2 else v for v in REGION_VIEWS[region])
             raise EngineError(f"{region.capitalize()} views are {names}; not '{view}'.")
         progress(0.05, "anatomy")
         side, age, sex = _who(spec, request.seed, _pattern_hint(spec))
         want = wanted(spec.findings, age, sex, region)
-        wrist = BUILDERS[region](request.seed, age, sex)
+        if region == "elbow":  # extended for the AP, flexed 90 degrees for the lateral
+            wrist = build_elbow(request.seed, age, sex, flexed=view == "lateral")
+        else:
+            wrist = BUILDERS[region](request.seed, age, sex)
         f = None
         if want is not None:
             series_weeks = weeks if weeks is not None else (0.0 if not want.healing_series
@@ -196,6 +216,10 @@ class PhantomLimbXray(PhantomRenderer):
                 wrist = carry_hand(wrist, f)
             if want.pattern in TALAR_SHIFT:
                 wrist = shift_talus(wrist, f)
+            if region == "elbow":
+                wrist = carry_forearm(wrist, f)
+        if region == "elbow":  # a fracture's haemarthrosis lifts both fat pads
+            wrist = replace(wrist, bones=[*wrist.bones, *fat_pads(wrist.scale, f is not None)])
         progress(0.3, "voxels")
         geo = geometry(wrist, view, side, request.width, request.height)
         blocks, cls = voxelise(geo, wrist, f)
@@ -237,7 +261,8 @@ class PhantomLimbXray(PhantomRenderer):
             if len(ys) else None
         text = key.fracture_sentence(f, want, m, view, side, wrist.age)
         where = {"scaphoid": "scaphoid", "fibula": "lateral_malleolus",
-                 "metacarpal_5": "fifth_metacarpal"}.get(f.bone, "distal_radius")
+                 "metacarpal_5": "fifth_metacarpal", "humerus": "supracondylar"
+                 }.get(f.bone, "distal_radius")
         return [FindingResult("fracture", LABELS["fracture_line"], bbox, side, where, text,
                               m)], text
 
@@ -271,6 +296,8 @@ def measure_fracture(wrist: Wrist, f: Fracture, labels: np.ndarray, px: float, v
         m.update(_distal_radius_numbers(wrist, f, side))
     if f.pattern == "boxer":
         m.update(_head_numbers(wrist, f, side))
+    if f.bone == "humerus" and view == "lateral":
+        m["posterior_fat_pad_mm2"] = round(ms.area_mm2(labels, L["posterior_fat_pad"], px), 1)
     return m
 
 

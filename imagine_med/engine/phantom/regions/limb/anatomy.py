@@ -84,6 +84,7 @@ class Bone:
     physis: Physis | None = None
     tex_offset: int = 0
     parts: list[Bone] = field(default_factory=list)  # extra solids under the same label
+    tissue: str | None = None  # a soft solid (a fat pad) of one tissue, not bone
 
     def to_local(self, p: np.ndarray) -> np.ndarray:
         return (p - self.centre) @ self.rot

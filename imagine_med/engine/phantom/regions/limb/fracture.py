@@ -255,11 +255,31 @@ def boxer(w: Wrist, rng: np.random.Generator) -> Fracture:
                     reach_mm=3.0)
 
 
+def supracondylar(w: Wrist, rng: np.random.Generator, grade: int) -> Fracture:
+    """Extension-type supracondylar fracture of the humerus (a child's fall on the
+    outstretched hand): a transverse line through the thin metaphysis above the condyles,
+    the distal fragment tipped back about its intact posterior cortex (Gartland II) or
+    displaced backward as well (III); Gartland I is undisplaced."""
+    s = w.scale
+    level = -_u(rng, 15.0, 19.0) * s
+    b = w.bone("humerus").shape.b[4]  # type: ignore[union-attr]
+    tilt = {1: 0.0, 2: _u(rng, 15.0, 25.0), 3: _u(rng, 10.0, 20.0)}[grade]
+    shift = {1: np.zeros(3), 2: np.zeros(3),
+             3: np.array([_u(rng, -2.0, 2.0), -_u(rng, 5.0, 9.0), -_u(rng, 2.0, 5.0)])}[grade]
+    return Fracture(bone="humerus", pattern=f"supracondylar_{grade}",
+                    surface=lambda x, y, z: z - level + 0.1 * y,
+                    gap_mm=_u(rng, 0.6, 1.0) if grade > 1 else 0.5,
+                    pivot=np.array([0.0, -b, level]), angles_deg=(tilt, 0.0, 0.0),
+                    shift_mm=shift * s, level_mm=level, reach_mm=3.0, eponym=None)
+
+
 def build_fracture(w: Wrist, seed: int, pattern: str, sh: int | None = None,
                    mechanism: str | None = None, weeks: float = 0.0) -> Fracture:
     rng = np.random.default_rng([seed, 1919])
     if pattern == "boxer":
         f = boxer(w, rng)
+    elif pattern.startswith("supracondylar_"):
+        f = supracondylar(w, rng, int(pattern[-1]))
     elif pattern.startswith("weber_"):
         f = weber(w, rng, pattern[-1])
     elif pattern in ("colles", "smith"):

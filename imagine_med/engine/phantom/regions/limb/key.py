@@ -21,6 +21,14 @@ def _who(side: str, view: str, age: float, region: str = "wrist") -> str:
 
 
 def normal_sentence(wrist: Wrist, labels: np.ndarray, px: float, view: str, side: str) -> str:
+    if wrist.region == "elbow":
+        pads = ""
+        if view == "lateral":
+            seen = (labels == LABELS["posterior_fat_pad"]).sum() * px * px
+            pads = " The posterior fat pad is not seen." if seen < 5.0 else \
+                f" A posterior fat pad is visible ({seen:.0f} mm^2)."
+        return f"Normal elbow: no fracture or effusion.{pads} " \
+            f"{_who(side, view, wrist.age, 'elbow')}"
     if wrist.region == "ankle":
         growth = " The distal tibial growth plate is open." \
             if (labels == LABELS["tibia_physis"]).any() else ""
@@ -75,6 +83,11 @@ def fracture_sentence(f: Fracture, want: Wanted, m: dict[str, float], view: str,
                      + (f", displaced {abs(m['displacement_mm']):.1f} mm "
                         f"{'dorsally' if m['displacement_mm'] >= 0 else 'volarly'}"
                         if "displacement_mm" in m else "") + ".")
+    if "posterior_fat_pad_mm2" in m:
+        area = m["posterior_fat_pad_mm2"]
+        parts.append(f"The posterior fat pad is lifted out of its fossa and visible ({area:.0f} "
+                     "mm^2 on this lateral): a haemarthrosis (the posterior fat pad sign)."
+                     if area >= 5.0 else "The posterior fat pad is not seen.")
     if f.pattern == "boxer" and "angulation_deg" in m:
         parts.append(f"On the lateral view the head is angulated {m['angulation_deg']:.0f} deg "
                      "into the palm (apex dorsal).")
@@ -99,6 +112,7 @@ def fracture_sentence(f: Fracture, want: Wanted, m: dict[str, float], view: str,
         healed = "the fracture line is no longer seen (united)" if line < 0.2 else \
             f"the fracture line is still visible ({line:.1f} mm)"
         parts.append(f"Healing series, {when}: {state}; {healed}.")
-    region = {"fibula": "ankle", "metacarpal_5": "hand"}.get(f.bone, "wrist")
+    region = {"fibula": "ankle", "metacarpal_5": "hand", "humerus": "elbow"}.get(f.bone,
+                                                                              "wrist")
     parts.append(_who(side, view, age, region))
     return " ".join(parts)

@@ -14,6 +14,7 @@ LABELS: dict[str, int] = {
     "tibia": 40, "fibula": 41, "talus": 42, "calcaneus": 43, "navicular": 44, "cuboid": 45,
     "tibia_epiphysis": 46, "tibia_physis": 47, "tibia_metaphysis": 48,
     "fibula_epiphysis": 49, "fibula_physis": 50, "fibula_metaphysis": 51,
+    "humerus": 52, "capitellum": 53, "anterior_fat_pad": 54, "posterior_fat_pad": 55,
     "side_marker": 60,
     "proximal_phalanx_1": 70, "distal_phalanx_1": 71,
     **{f"{k}_phalanx_{r}": 72 + 3 * (r - 2) + i for r in range(2, 6)

@@ -44,6 +44,12 @@ AO: dict[str, tuple[str, str]] = {
     "comminuted": ("2R2B2", "wedge (butterfly fragment) fracture of the radial shaft"),
     "buckle": ("23r-M/2.1", "buckle (torus) fracture of the distal radial metaphysis"),
     "greenstick": ("22r-D/2.1", "greenstick fracture of the radial shaft"),
+    "supracondylar_1": ("13-M/3.1", "supracondylar fracture of the humerus, extension type, "
+                        "Gartland I (undisplaced)"),
+    "supracondylar_2": ("13-M/3.1", "supracondylar fracture of the humerus, extension type, "
+                        "Gartland II (angulated, posterior cortex intact)"),
+    "supracondylar_3": ("13-M/3.2", "supracondylar fracture of the humerus, extension type, "
+                        "Gartland III (displaced)"),
     "boxer": ("77.5.3A", "simple fracture of the neck of the fifth metacarpal (boxer's "
               "fracture)"),
     "weber_a": ("44A", "Weber A (infrasyndesmotic) fracture of the lateral malleolus"),
@@ -87,6 +93,12 @@ def wanted(findings, age: float, sex: str, region: str = "wrist") -> Wanted | No
     mods = f.modifiers
     if region == "ankle":
         return _ankle(mods, age, sex)
+    if region == "elbow":
+        grade = next((int(m[-1]) for m in mods if m.startswith("gartland_")), None)
+        if grade is None:
+            grade = 3 if "displaced" in mods else 2
+        return Wanted(f"supracondylar_{grade}", None,
+                      "foosh" if "foosh" in mods else None, "healing_series" in mods)
     if region == "hand":
         if f.location not in (None, "fifth_metacarpal") or \
                 any(m in PATTERN_MODIFIERS or m.startswith("salter") for m in mods):

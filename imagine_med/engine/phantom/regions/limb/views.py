@@ -44,6 +44,7 @@ LABEL_PRIORITY: dict[str, int] = {
     "fibula_physis": 39, "fibula_epiphysis": 38, "fibula_metaphysis": 37,
     "tibia_physis": 35, "tibia_epiphysis": 34, "tibia_metaphysis": 33,
     "fibula": 32, "tibia": 31, "talus": 27, "calcaneus": 24, "navicular": 23, "cuboid": 23,
+    "humerus": 31, "capitellum": 33, "anterior_fat_pad": 9, "posterior_fat_pad": 9,
     **{f"{k}_phalanx_{r}": 21 for r in range(1, 6) for k in ("proximal", "middle", "distal")},
 }
 
@@ -56,11 +57,11 @@ def axes(view: str, side: str, region: str = "wrist"
     """(u image right, v image down, w beam) as unit vectors in the limb frame. The wrist
     is shown distal (fingers) up, the ankle distal (foot) down; x is the lateral side
     (radius, fibula) in both, y volar / anterior."""
-    ankle = region == "ankle"
-    v = np.array([0.0, 0.0, 1.0 if ankle else -1.0])
+    down = region in ("ankle", "elbow")  # the leg's foot and the forearm shown down
+    v = np.array([0.0, 0.0, 1.0 if down else -1.0])
     mirror = 1.0 if side == "left" else -1.0
     c45 = np.sqrt(0.5)
-    if view == "lateral" and ankle:  # beam lateral -> medial, anterior (toes) on the right
+    if view == "lateral" and region in ("ankle", "elbow"):  # beam lateral -> medial,
         return np.array([0.0, 1.0, 0.0]), v, np.array([-1.0, 0.0, 0.0])
     if view == "mortise":
         t = np.radians(MORTISE_DEG)
@@ -192,6 +193,9 @@ def _tissue_ids(bone: Bone, cls: Classes, x, y, z, inside, d, t, names: tuple[st
     sel = inside if where is None else inside & where
     if not sel.any():
         return
+    if bone.tissue is not None:  # a soft solid: one tissue throughout
+        ids[sel] = cls.id(names[0], bone.tissue)
+        return
     shape = sel.shape
     xs, ys, zs, ds, ts = (np.broadcast_to(a, shape)[sel] for a in (x, y, z, d, t))
     zone = np.zeros(xs.shape, np.int8)  # 0 shaft, 1 metaphysis, 2 physis, 3 epiphysis
@@ -257,6 +261,8 @@ def voxelise_bone(geo: Geometry, bone: Bone, cls: Classes, fracture: Fracture | 
         else:
             _proximal(bone, f, cls, x, y, z, names, geo.grid.voxel_mm, ids, moved)
         for part in bone.parts:
+            if moved and _distal_part(bone, part, f):
+                continue  # it goes with the distal fragment
             qx, qy, qz = _local_coords(geo, part, box)
             d, t = part.shape.depth(qx, qy, qz)
             _tissue_ids(part, cls, qx, qy, qz, np.broadcast_to(d > 0, ids.shape) & (ids == 0),
@@ -268,6 +274,14 @@ def voxelise_bone(geo: Geometry, bone: Bone, cls: Classes, fracture: Fracture | 
         if b is not None:
             blocks.append(b)
     return blocks
+
+
+def _distal_part(bone: Bone, part: Bone, f: Fracture | None) -> bool:
+    """A part (a condyle, a malleolus) lying beyond the cut moves with the distal fragment."""
+    if f is None:
+        return False
+    c = bone.to_local(part.centre[None, :])[0]
+    return bool(f.surface(np.array(c[0]), np.array(c[1]), np.array(c[2])) > 0)
 
 
 def _cut(f: Fracture, x, y, z) -> np.ndarray:
@@ -339,6 +353,9 @@ def _distal_block(geo: Geometry, bone: Bone, f: Fracture, cls: Classes) -> Block
     lc = _corners(bone)
     reach = bone.physis.meta_mm + 6.0 if f.salter_harris else f.reach_mm
     lc[:, 2] = np.maximum(lc[:, 2], f.level_mm - reach)  # the distal part only
+    moving = [p for p in bone.parts if _distal_part(bone, p, f)]
+    for part in moving:
+        lc = np.vstack([lc, bone.to_local(part.to_limb(_corners(part)))])
     fwd = (lc - f.pivot) @ f.rot.T + f.pivot + f.shift_mm
     box = _bbox(geo, bone.to_limb(fwd), 1.5)
     if box is None:
@@ -361,6 +378,14 @@ def _distal_block(geo: Geometry, bone: Bone, f: Fracture, cls: Classes) -> Block
         line = (d > 0) & cut & (np.abs(s) <= g) & (ids == 0)
         ids[line] = cls.id("fracture_line", "blood_acute" if f.weeks < 4 else "callus_woven")
     _callus(f, cls, qz, np.where(s > -g, d, 1.0), ids)  # on the fragment's side only
+    for part in moving:  # back to the limb as it was, then into the part's own frame
+        P = np.stack([np.broadcast_to(a, full) for a in (qx, qy, qz)], -1) @ bone.rot.T \
+            + bone.centre
+        L = (P - part.centre) @ part.rot
+        px_, py_, pz_ = L[..., 0], L[..., 1], L[..., 2]
+        dp, tp = part.shape.depth(px_, py_, pz_)
+        _tissue_ids(part, cls, px_, py_, pz_, (dp > 0) & (ids == 0), dp, tp, (part.name,),
+                    geo.grid.voxel_mm, ids)
     if not ids.any():
         return None
     return Block(ids, (box[0].start, box[1].start, box[2].start))
