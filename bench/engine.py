@@ -62,6 +62,8 @@ JOBS = [
         Finding(name="fracture", location="distal_radius", modifiers=("foosh",)),)}, 0.5),
     ("xray", "hand boxer", {"region": "hand", "view": "pa", "findings": (
         Finding(name="fracture", modifiers=("punch",)),)}, 0.5),
+    ("xray", "hip Garden III", {"region": "hip", "view": "ap", "age": 80, "findings": (
+        Finding(name="fracture", location="femoral_neck", modifiers=("garden_3",)),)}, 0.5),
     ("xray", "ankle Weber B", {"region": "ankle", "view": "mortise", "age": 40, "findings": (
         Finding(name="fracture", modifiers=("weber_b",)),)}, 0.5),
 ]

@@ -346,3 +346,39 @@ def test_supracondylar_fracture_lifts_the_posterior_fat_pad(tmp_path):
     lab = _labels(tmp_path / "ap", dap, 1)
     assert np.nonzero(lab == ids_ap["radius"])[1].mean() > \
         np.nonzero(lab == ids_ap["ulna"])[1].mean()
+
+
+def _head_offset(lab: np.ndarray, ids: dict[str, int], px: float) -> float:
+    hy, hx = np.nonzero(lab == ids["femoral_head"])
+    cy, cx = np.nonzero(lab == ids["acetabulum"])
+    return float(np.hypot(hy.mean() - cy.mean(), hx.mean() - cx.mean()) * px)
+
+
+def test_hip_posterior_dislocation_and_garden_fracture(tmp_path):
+    """On the AP: a dashboard injury's femoral head lies out of the socket (its centre > 25 mm
+    from the centroid of the acetabulum's visible label, above it), a normal hip's and a
+    Garden III's sit in it (< 18 mm: the visible cup is a crescent, so its centroid is ~10-16
+    mm off the head's even in place); the Garden line lies on the neck within 30 mm of the
+    head's centre; keys name what was measured."""
+    tail = ", age 70 --seed 4 --size 256"
+    dd, idd = _case("AP x-ray of the left hip, dashboard injury" + tail, tmp_path / "d", n=1)
+    dn, idn = _case("AP x-ray of the left hip" + tail, tmp_path / "n", n=1)
+    dg, idg = _case("AP x-ray of the left hip, neck of femur fracture, Garden III" + tail,
+                    tmp_path / "g", n=1)
+    for i in (1,):
+        px = dd["variants"][i - 1]["pixel_spacing_mm"][0]
+        lab_d = _labels(tmp_path / "d", dd, i)
+        off = _head_offset(lab_d, idd, px)
+        hy = np.nonzero(lab_d == idd["femoral_head"])[0].mean()
+        cy = np.nonzero(lab_d == idd["acetabulum"])[0].mean()
+        assert off > 25.0 and hy < cy, off  # out, and above (distal is down)
+        assert "Posterior dislocation" in dd["variants"][i - 1]["answer_key"]
+        assert _head_offset(_labels(tmp_path / "n", dn, i), idn, px) < 18.0
+        lab_g = _labels(tmp_path / "g", dg, i)
+        assert _head_offset(lab_g, idg, px) < 18.0
+        hy, hx = np.nonzero(lab_g == idg["femoral_head"])
+        ly, lx = np.nonzero(lab_g == idg["fracture_line"])
+        assert len(ly) > 10
+        assert np.hypot(np.median(ly) - hy.mean(), np.median(lx) - hx.mean()) * px <= 30.0
+        key = dg["variants"][i - 1]["answer_key"]
+        assert "Garden III" in key and "31B1" in key

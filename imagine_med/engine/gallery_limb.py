@@ -2,8 +2,9 @@
 writes phantom-wrist.png (the region: views and ages), phantom-wrist-mechanisms.png (one row
 per mechanism or pattern, PA and lateral), phantom-wrist-healing.png (a healing series
 on PA and lateral), phantom-hand.png (views, a child, the boxer's fracture) and
-phantom-elbow.png (a child's elbow, supracondylar fractures by Gartland grade) and
-phantom-ankle.png (views and the Weber levels)."""
+phantom-elbow.png (a child's elbow, supracondylar fractures by Gartland grade),
+phantom-ankle.png (views and the Weber levels) and phantom-hip.png (Garden stages, a
+posterior dislocation)."""
 
 from __future__ import annotations
 
@@ -91,6 +92,19 @@ ELBOW_TILES = (
 )
 
 
+HIP_TILES = (
+    ("AP, age 75", "AP x-ray of the left hip, age 75"),
+    ("Garden I", "AP x-ray of the left hip, neck of femur fracture, Garden I, age 80"),
+    ("Garden II", "AP x-ray of the left hip, neck of femur fracture, Garden II, age 80"),
+    ("Garden III", "AP x-ray of the left hip, neck of femur fracture, Garden III, age 80"),
+    ("Garden IV", "AP x-ray of the left hip, neck of femur fracture, Garden IV, age 80"),
+    ("dashboard: posterior dislocation", "AP x-ray of the left hip, dashboard injury, age 30"),
+    ("AP, right hip", "AP x-ray of the right hip, age 40"),
+    ("right hip, posterior dislocation", "AP x-ray of the right hip, posterior dislocation, "
+     "age 30"),
+)
+
+
 def _render(prompt: str, size: int, seed: int, weeks: float | None = None):
     spec = parse(prompt)[0]
     renderer = get_renderer("phantom", "xray", "wrist")
@@ -161,11 +175,19 @@ def build_elbow_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
     return path
 
 
+def build_hip_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
+    tiles = [_tile(_render(p, size, seed), c) for c, p in HIP_TILES]
+    path = out_dir / "phantom-hip.png"
+    contact_sheet(tiles, 4).save(path, optimize=True)
+    return path
+
+
 def build(out_dir: Path, size: int, seed: int) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     return [build_region_sheet(out_dir, size, seed), build_mechanism_sheet(out_dir, size, seed),
             build_healing_sheet(out_dir, size, seed), build_hand_sheet(out_dir, size, seed),
-            build_elbow_sheet(out_dir, size, seed), build_ankle_sheet(out_dir, size, seed)]
+            build_elbow_sheet(out_dir, size, seed), build_ankle_sheet(out_dir, size, seed),
+            build_hip_sheet(out_dir, size, seed)]
 
 
 def main(argv: list[str] | None = None) -> int:

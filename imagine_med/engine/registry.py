@@ -307,3 +307,5 @@ add(Offer("phantom", "xray", "hand", "imagine_med.engine.phantom.renderer_limb:l
           views=("pa", "ap", "lateral", "oblique")))
 add(Offer("phantom", "xray", "elbow", "imagine_med.engine.phantom.renderer_limb:limb_renderer",
           views=("ap", "lateral")))
+add(Offer("phantom", "xray", "hip", "imagine_med.engine.phantom.renderer_limb:limb_renderer",
+          views=("ap",)))

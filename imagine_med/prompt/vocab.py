@@ -803,3 +803,20 @@ for _phrase in ("supracondylar fracture", "supracondylar humerus fracture",
 MODIFIERS["fat_pad_sign"] = ["fat pad sign", "posterior fat pad sign", "sail sign",
                              "posterior fat pad", "elevated fat pads"]
 DEFAULT_VIEW["elbow"] = "ap"
+# the hip (issue 19): femoral neck fractures by Garden stage, posterior dislocation
+for _g, _roman in ((1, "i"), (2, "ii"), (3, "iii"), (4, "iv")):
+    MODIFIERS[f"garden_{_g}"] = [f"garden {_roman}", f"garden {_g}", f"garden stage {_roman}",
+                                 f"garden stage {_g}", f"garden type {_roman}",
+                                 f"garden type {_g}"]
+MODIFIERS["dashboard"] = ["dashboard", "dashboard injury", "dash board injury"]
+MODIFIERS["elderly_fall"] = ["fall from standing", "fall from standing height",
+                             "low energy fall", "fall at home", "elderly fall"]
+for _phrase in ("posterior hip dislocation", "posterior dislocation of the hip",
+                "posterior dislocation"):
+    COMPOUNDS[_phrase] = {"finding": "dislocation", "region": "hip"}
+for _phrase in MODIFIERS["dashboard"]:
+    COMPOUNDS[_phrase] = {"finding": "dislocation", "modifier": "dashboard"}
+for _phrase in ("neck of femur fracture", "fractured neck of femur", "hip fracture",
+                "femoral neck fracture", "fractured hip"):
+    COMPOUNDS[_phrase] = {"finding": "fracture", "location": "femoral_neck", "region": "hip"}
+DEFAULT_VIEW["hip"] = "ap"

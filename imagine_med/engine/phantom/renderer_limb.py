@@ -36,6 +36,7 @@ from imagine_med.engine.phantom.regions.limb.fracture import (
     Fracture,
     build_fracture,
 )
+from imagine_med.engine.phantom.regions.limb.hip import build_hip, dislocate
 from imagine_med.engine.phantom.regions.limb.labels import LABELS, NAMES, RADIUS_PARTS
 from imagine_med.engine.phantom.regions.limb.request import Wanted, wanted
 from imagine_med.engine.phantom.regions.limb.views import (
@@ -47,11 +48,11 @@ from imagine_med.engine.phantom.regions.limb.views import (
 )
 from imagine_med.engine.phantom.renderer_base import PhantomRenderer
 
-REGIONS = ("wrist", "hand", "ankle", "elbow")
+REGIONS = ("wrist", "hand", "ankle", "elbow", "hip")
 REGION_VIEWS = {"wrist": VIEWS, "hand": VIEWS, "ankle": ANKLE_VIEWS,
-                "elbow": ("ap", "lateral")}
-BUILDERS = {"wrist": build_wrist, "hand": build_hand, "ankle": build_ankle}
-FRONTAL_AP = ("ankle", "elbow")  # filmed AP: a PA request means the AP
+                "elbow": ("ap", "lateral"), "hip": ("ap",)}
+BUILDERS = {"wrist": build_wrist, "hand": build_hand, "ankle": build_ankle, "hip": build_hip}
+FRONTAL_AP = ("ankle", "elbow", "hip")  # filmed AP: a PA request means the AP
 FOOT_BONES = ("talus", "calcaneus", "navicular", "cuboid")
 TALAR_SHIFT = {"weber_b": 0.4, "weber_c": 0.9}  # of the fibula's lateral shift
 AGE_OF_GROUP = {"neonate": (0.1, 0.1), "infant": (1.0, 2.0), "child": (6.0, 12.0),
@@ -207,7 +208,9 @@ class PhantomLimbXray(PhantomRenderer):
         else:
             wrist = BUILDERS[region](request.seed, age, sex)
         f = None
-        if want is not None:
+        if want is not None and want.pattern == "posterior_dislocation":
+            wrist = dislocate(wrist, request.seed)
+        elif want is not None:
             series_weeks = weeks if weeks is not None else (0.0 if not want.healing_series
                                                             else None)
             f = build_fracture(wrist, request.seed, want.pattern, want.salter_harris,
@@ -249,6 +252,14 @@ class PhantomLimbXray(PhantomRenderer):
     def _key(self, wrist: Wrist, f: Fracture | None, want: Wanted | None, labels: np.ndarray,
              px: float, view: str, side: str, weeks: float | None
              ) -> tuple[list[FindingResult], str]:
+        if want is not None and want.pattern == "posterior_dislocation":
+            m = _hip_numbers(labels, px)
+            text = key.dislocation_sentence(want, m, view, side, wrist.age)
+            ys, xs = np.nonzero(labels == LABELS["femoral_head"])
+            bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) \
+                if len(ys) else None
+            return [FindingResult("dislocation", LABELS["femoral_head"], bbox, side, "hip",
+                                  text, m)], text
         if f is None or want is None:
             return [], key.normal_sentence(wrist, labels, px, view, side)
         m = measure_fracture(wrist, f, labels, px, view, side)
@@ -261,8 +272,8 @@ class PhantomLimbXray(PhantomRenderer):
             if len(ys) else None
         text = key.fracture_sentence(f, want, m, view, side, wrist.age)
         where = {"scaphoid": "scaphoid", "fibula": "lateral_malleolus",
-                 "metacarpal_5": "fifth_metacarpal", "humerus": "supracondylar"
-                 }.get(f.bone, "distal_radius")
+                 "metacarpal_5": "fifth_metacarpal", "humerus": "supracondylar",
+                 "femur": "femoral_neck"}.get(f.bone, "distal_radius")
         return [FindingResult("fracture", LABELS["fracture_line"], bbox, side, where, text,
                               m)], text
 
@@ -296,6 +307,14 @@ def measure_fracture(wrist: Wrist, f: Fracture, labels: np.ndarray, px: float, v
         m.update(_distal_radius_numbers(wrist, f, side))
     if f.pattern == "boxer":
         m.update(_head_numbers(wrist, f, side))
+    if f.bone == "femur":
+        m.update(_hip_numbers(labels, px))
+        head = np.nonzero(labels == L["femoral_head"])
+        line = np.nonzero(labels == line_id)
+        if len(head[0]) and len(line[0]):
+            m["line_from_head_centre_mm"] = round(float(np.hypot(
+                np.median(line[0]) - head[0].mean(), np.median(line[1]) - head[1].mean())) * px,
+                1)
     if f.bone == "humerus" and view == "lateral":
         m["posterior_fat_pad_mm2"] = round(ms.area_mm2(labels, L["posterior_fat_pad"], px), 1)
     return m
@@ -360,6 +379,20 @@ def _distal_radius_numbers(wrist: Wrist, f: Fracture, side: str) -> dict[str, fl
     if top_f is not None and top_n is not None:
         out["shortening_mm"] = round(float(top_f - top_n) * px, 1)
     return out
+
+
+def _hip_numbers(labels: np.ndarray, px: float) -> dict[str, float]:
+    """How far the femoral head's centre (its label's centroid) lies from the acetabulum's
+    (the cup's label and the head's pixels under it: the socket as drawn), on the AP."""
+    head = labels == LABELS["femoral_head"]
+    cup = labels == LABELS["acetabulum"]
+    if not head.any() or not cup.any():
+        return {}
+    hy, hx = np.nonzero(head)
+    cy, cx = np.nonzero(cup)
+    return {"head_offset_mm": round(float(np.hypot(hy.mean() - cy.mean(),
+                                                   hx.mean() - cx.mean())) * px, 1),
+            "head_above_cup_mm": round(float(cy.mean() - hy.mean()) * px, 1)}
 
 
 def _weber_numbers(labels: np.ndarray, px: float) -> dict[str, float]:

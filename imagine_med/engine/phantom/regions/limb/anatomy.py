@@ -111,6 +111,7 @@ class Wrist:
     distal_down: bool = False
     foot: tuple[float, float, float, float, float, float] | None = None
     fingers: tuple = ()  # soft-tissue capsules (p0, p1, radius) round each finger, limb mm
+    voxel_max_mm: float = 0.7  # a big part (the hip) may use coarser voxels
 
     def bone(self, name: str) -> Bone:
         return next(b for b in self.bones if b.name == name)

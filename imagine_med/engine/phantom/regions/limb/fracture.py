@@ -273,10 +273,31 @@ def supracondylar(w: Wrist, rng: np.random.Generator, grade: int) -> Fracture:
                     shift_mm=shift * s, level_mm=level, reach_mm=3.0, eponym=None)
 
 
+def femoral_neck(w: Wrist, rng: np.random.Generator, garden: int) -> Fracture:
+    """Subcapital fracture of the femoral neck (an elderly fall) by Garden stage: I
+    incomplete, impacted in valgus; II complete, undisplaced; III complete, the shaft turned
+    into varus; IV fully displaced, the shaft drawn up. The head stays in the acetabulum; the
+    neck, trochanters and shaft (the fragment beyond the cut) move."""
+    s = w.scale
+    level = _u(rng, 19.0, 23.0) * s  # along the neck from the head's centre
+    tilt, shift, gap = {
+        1: (-_u(rng, 6, 10), np.array([0.0, 0.0, -1.5]), 0.0),
+        2: (0.0, np.zeros(3), 0.7),
+        3: (_u(rng, 14, 22), np.array([0.0, 0.0, -2.0]), 1.0),
+        4: (_u(rng, 18, 26), np.array([-4.0, 0.0, -11.0]), 1.2)}[garden]
+    return Fracture(bone="femur", pattern=f"garden_{garden}",
+                    surface=lambda x, y, z: z - level - 0.15 * x, gap_mm=gap,
+                    pivot=np.array([0.0, 0.0, level]), angles_deg=(0.0, tilt, 0.0),
+                    shift_mm=shift * s, level_mm=level, reach_mm=6.0 * s,
+                    cut_where=(lambda x, y, z: x + 6.0 * s) if garden == 1 else None)
+
+
 def build_fracture(w: Wrist, seed: int, pattern: str, sh: int | None = None,
                    mechanism: str | None = None, weeks: float = 0.0) -> Fracture:
     rng = np.random.default_rng([seed, 1919])
-    if pattern == "boxer":
+    if pattern.startswith("garden_"):
+        f = femoral_neck(w, rng, int(pattern[-1]))
+    elif pattern == "boxer":
         f = boxer(w, rng)
     elif pattern.startswith("supracondylar_"):
         f = supracondylar(w, rng, int(pattern[-1]))

@@ -21,6 +21,8 @@ def _who(side: str, view: str, age: float, region: str = "wrist") -> str:
 
 
 def normal_sentence(wrist: Wrist, labels: np.ndarray, px: float, view: str, side: str) -> str:
+    if wrist.region == "hip":
+        return f"Normal hip: no fracture or dislocation. {_who(side, view, wrist.age, 'hip')}"
     if wrist.region == "elbow":
         pads = ""
         if view == "lateral":
@@ -42,6 +44,18 @@ def normal_sentence(wrist: Wrist, labels: np.ndarray, px: float, view: str, side
         if seen else " No carpal ossification centres are seen yet."
     return f"Normal {region}: no fracture or dislocation.{carpals}{growth} " \
         f"{_who(side, view, wrist.age, region)}"
+
+
+def dislocation_sentence(want: Wanted, m: dict[str, float], view: str, side: str,
+                         age: float) -> str:
+    cause = f", from {MECHANISMS[want.mechanism]}" if want.mechanism else ""
+    where = ""
+    if "head_offset_mm" in m:
+        where = (" The femoral head lies out of the acetabulum, its centre "
+                 f"{m['head_offset_mm']:.0f} mm from the socket's and "
+                 f"{m['head_above_cup_mm']:.0f} mm above it; the femur is adducted and turned "
+                 "in (the lesser trochanter hidden).")
+    return f"Posterior dislocation of the hip{cause}.{where} {_who(side, view, age, 'hip')}"
 
 
 def weber_from(top_above_mm: float, bottom_above_mm: float) -> str:
@@ -83,6 +97,10 @@ def fracture_sentence(f: Fracture, want: Wanted, m: dict[str, float], view: str,
                      + (f", displaced {abs(m['displacement_mm']):.1f} mm "
                         f"{'dorsally' if m['displacement_mm'] >= 0 else 'volarly'}"
                         if "displacement_mm" in m else "") + ".")
+    if "line_from_head_centre_mm" in m:
+        parts.append(f"The fracture line crosses the neck {m['line_from_head_centre_mm']:.0f} mm "
+                     "from the head's centre (subcapital); the head sits in the acetabulum "
+                     f"(centre {m.get('head_offset_mm', 0):.0f} mm from the socket's).")
     if "posterior_fat_pad_mm2" in m:
         area = m["posterior_fat_pad_mm2"]
         parts.append(f"The posterior fat pad is lifted out of its fossa and visible ({area:.0f} "
@@ -112,7 +130,7 @@ def fracture_sentence(f: Fracture, want: Wanted, m: dict[str, float], view: str,
         healed = "the fracture line is no longer seen (united)" if line < 0.2 else \
             f"the fracture line is still visible ({line:.1f} mm)"
         parts.append(f"Healing series, {when}: {state}; {healed}.")
-    region = {"fibula": "ankle", "metacarpal_5": "hand", "humerus": "elbow"}.get(f.bone,
-                                                                              "wrist")
+    region = {"fibula": "ankle", "metacarpal_5": "hand", "humerus": "elbow",
+              "femur": "hip"}.get(f.bone, "wrist")
     parts.append(_who(side, view, age, region))
     return " ".join(parts)

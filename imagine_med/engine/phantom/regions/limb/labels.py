@@ -15,6 +15,7 @@ LABELS: dict[str, int] = {
     "tibia_epiphysis": 46, "tibia_physis": 47, "tibia_metaphysis": 48,
     "fibula_epiphysis": 49, "fibula_physis": 50, "fibula_metaphysis": 51,
     "humerus": 52, "capitellum": 53, "anterior_fat_pad": 54, "posterior_fat_pad": 55,
+    "femur": 56, "femoral_head": 57, "acetabulum": 58, "pelvis": 59,
     "side_marker": 60,
     "proximal_phalanx_1": 70, "distal_phalanx_1": 71,
     **{f"{k}_phalanx_{r}": 72 + 3 * (r - 2) + i for r in range(2, 6)

@@ -27,7 +27,8 @@ MECHANISMS = {"foosh": "a fall on the outstretched hand",
               "inversion": "an inversion (supination-external rotation) injury",
               "supination_adduction": "a supination-adduction injury",
               "pronation_external_rotation": "a pronation-external rotation injury",
-              "punch": "a punch"}
+              "punch": "a punch", "dashboard": "a dashboard injury (knee against the dashboard)",
+              "elderly_fall": "a fall from standing in an older person"}
 # Lauge-Hansen mechanism -> the Weber level it typically gives (supination-external rotation,
 # the common "rolled ankle", gives Weber B)
 ANKLE_MECHANISM = {"inversion": "weber_b", "supination_adduction": "weber_a",
@@ -50,6 +51,12 @@ AO: dict[str, tuple[str, str]] = {
                         "Gartland II (angulated, posterior cortex intact)"),
     "supracondylar_3": ("13-M/3.2", "supracondylar fracture of the humerus, extension type, "
                         "Gartland III (displaced)"),
+    **{f"garden_{g}": ("31B1", f"subcapital fracture of the femoral neck, Garden {r} ({w})")
+       for g, r, w in ((1, "I", "incomplete, impacted in valgus"),
+                       (2, "II", "complete, undisplaced"),
+                       (3, "III", "complete, partly displaced in varus"),
+                       (4, "IV", "complete, fully displaced"))},
+    "posterior_dislocation": ("", "posterior dislocation of the hip"),
     "boxer": ("77.5.3A", "simple fracture of the neck of the fifth metacarpal (boxer's "
               "fracture)"),
     "weber_a": ("44A", "Weber A (infrasyndesmotic) fracture of the lateral malleolus"),
@@ -86,6 +93,8 @@ def wanted(findings, age: float, sex: str, region: str = "wrist") -> Wanted | No
     if not findings:
         return None
     f = findings[0]
+    if region == "hip":
+        return _hip(f, findings, age)
     if f.name != "fracture" or len(findings) > 1:
         names = ", ".join(x.name.replace("_", " ") for x in findings)
         raise EngineError(f"The {region} model builds fractures only ({names} is not modelled "
@@ -142,6 +151,21 @@ def _ankle(mods: tuple[str, ...], age: float, sex: str) -> Wanted:
     pattern = next((m for m in mods if m in ("weber_a", "weber_b", "weber_c")), None)
     pattern = pattern or ANKLE_MECHANISM.get(mech or "", "weber_b")
     return Wanted(pattern, None, mech, "healing_series" in mods)
+
+
+def _hip(f, findings, age: float) -> Wanted:
+    mods = f.modifiers
+    if len(findings) > 1 or f.name not in ("fracture", "dislocation"):
+        names = ", ".join(x.name.replace("_", " ") for x in findings)
+        raise EngineError(f"The hip model builds a femoral neck fracture or a posterior "
+                          f"dislocation ({names} is not modelled yet).")
+    if f.name == "dislocation":
+        return Wanted("posterior_dislocation", None,
+                      "dashboard" if "dashboard" in mods else None, False)
+    garden = next((int(m[-1]) for m in mods if m.startswith("garden_")), 3)
+    return Wanted(f"garden_{garden}", None,
+                  "elderly_fall" if "elderly_fall" in mods else None,
+                  "healing_series" in mods)
 
 
 def ao_code(pattern: str, sh: int | None) -> tuple[str, str]:

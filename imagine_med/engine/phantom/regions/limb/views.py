@@ -45,6 +45,7 @@ LABEL_PRIORITY: dict[str, int] = {
     "tibia_physis": 35, "tibia_epiphysis": 34, "tibia_metaphysis": 33,
     "fibula": 32, "tibia": 31, "talus": 27, "calcaneus": 24, "navicular": 23, "cuboid": 23,
     "humerus": 31, "capitellum": 33, "anterior_fat_pad": 9, "posterior_fat_pad": 9,
+    "femoral_head": 31, "femur": 30, "acetabulum": 29, "pelvis": 28,
     **{f"{k}_phalanx_{r}": 21 for r in range(1, 6) for k in ("proximal", "middle", "distal")},
 }
 
@@ -57,7 +58,7 @@ def axes(view: str, side: str, region: str = "wrist"
     """(u image right, v image down, w beam) as unit vectors in the limb frame. The wrist
     is shown distal (fingers) up, the ankle distal (foot) down; x is the lateral side
     (radius, fibula) in both, y volar / anterior."""
-    down = region in ("ankle", "elbow")  # the leg's foot and the forearm shown down
+    down = region in ("ankle", "elbow", "hip")  # foot, forearm, thigh shown down
     v = np.array([0.0, 0.0, 1.0 if down else -1.0])
     mirror = 1.0 if side == "left" else -1.0
     c45 = np.sqrt(0.5)
@@ -109,7 +110,7 @@ def geometry(wrist: Wrist, view: str, side: str, width: int, height: int,
     u, v, w = axes(view, side, wrist.region)
     fov_h, fov_w = wrist.fov_mm
     px_obj = max(fov_h * s / height, fov_w * s / width)
-    vox = float(np.clip(2.2 * px_obj, *VOXEL_MM))
+    vox = float(np.clip(2.2 * px_obj, VOXEL_MM[0], max(VOXEL_MM[1], wrist.voxel_max_mm)))
     depth_mm = 110.0 * s  # the limb and a displaced hand
     e = wrist.envelope
     zc = wrist.centre[2] * s
@@ -251,22 +252,31 @@ def voxelise_bone(geo: Geometry, bone: Bone, cls: Classes, fracture: Fracture | 
     blocks = []
     box = _bbox(geo, corners, margin)
     if box is not None:
-        x, y, z = _local_coords(geo, bone, box)
-        ids = np.zeros(np.broadcast_shapes(x.shape, y.shape, z.shape), np.uint8)
+        ids = np.zeros(tuple(sl.stop - sl.start for sl in box), np.uint8)
+        own = _within(box, _bbox(geo, bone.to_limb(_corners(bone)), margin))
         names = _zone_names(bone, bone.physis is not None, bone.name)
-        if f is None:
-            d, t = bone.shape.depth(x, y, z)
-            _tissue_ids(bone, cls, x, y, z, np.broadcast_to(d > 0, ids.shape), d, t, names,
-                        geo.grid.voxel_mm, ids)
-        else:
-            _proximal(bone, f, cls, x, y, z, names, geo.grid.voxel_mm, ids, moved)
+        if own is not None:  # the bone itself on its own box; its parts on theirs
+            inner, local = own
+            x, y, z = _local_coords(geo, bone, inner)
+            view = ids[local]
+            if f is None:
+                d, t = bone.shape.depth(x, y, z)
+                _tissue_ids(bone, cls, x, y, z, np.broadcast_to(d > 0, view.shape), d, t,
+                            names, geo.grid.voxel_mm, view)
+            else:
+                _proximal(bone, f, cls, x, y, z, names, geo.grid.voxel_mm, view, moved)
         for part in bone.parts:
             if moved and _distal_part(bone, part, f):
                 continue  # it goes with the distal fragment
-            qx, qy, qz = _local_coords(geo, part, box)
+            sub = _within(box, _bbox(geo, part.to_limb(_corners(part)), 1.0))
+            if sub is None:
+                continue  # evaluated on its own box only: parts are small, bones long
+            inner, local = sub
+            qx, qy, qz = _local_coords(geo, part, inner)
             d, t = part.shape.depth(qx, qy, qz)
-            _tissue_ids(part, cls, qx, qy, qz, np.broadcast_to(d > 0, ids.shape) & (ids == 0),
-                        d, t, (part.name,), geo.grid.voxel_mm, ids)
+            view = ids[local]
+            _tissue_ids(part, cls, qx, qy, qz, np.broadcast_to(d > 0, view.shape) & (view == 0),
+                        d, t, (part.name,), geo.grid.voxel_mm, view)
         if ids.any():
             blocks.append(Block(ids, (box[0].start, box[1].start, box[2].start)))
     if f is not None and moved:
@@ -274,6 +284,21 @@ def voxelise_bone(geo: Geometry, bone: Bone, cls: Classes, fracture: Fracture | 
         if b is not None:
             blocks.append(b)
     return blocks
+
+
+def _within(box: tuple[slice, ...], inner: tuple[slice, ...] | None
+            ) -> tuple[tuple[slice, ...], tuple[slice, ...]] | None:
+    """`inner` clipped to `box`, in grid indices and relative to the box."""
+    if inner is None:
+        return None
+    grid_sl, rel = [], []
+    for a, b in zip(box, inner, strict=True):
+        lo, hi = max(a.start, b.start), min(a.stop, b.stop)
+        if hi <= lo:
+            return None
+        grid_sl.append(slice(lo, hi))
+        rel.append(slice(lo - a.start, hi - a.start))
+    return tuple(grid_sl), tuple(rel)
 
 
 def _distal_part(bone: Bone, part: Bone, f: Fracture | None) -> bool:
@@ -349,43 +374,58 @@ def _callus(f: Fracture, cls: Classes, z, d, ids: np.ndarray) -> None:
 
 
 def _distal_block(geo: Geometry, bone: Bone, f: Fracture, cls: Classes) -> Block | None:
-    """The moved distal fragment, each voxel traced back to where it was before the injury."""
+    """The moved distal fragment, each voxel traced back to where it was before the injury;
+    the bone's own shape on its own (moved) box, each moving part on its own."""
     lc = _corners(bone)
     reach = bone.physis.meta_mm + 6.0 if f.salter_harris else f.reach_mm
     lc[:, 2] = np.maximum(lc[:, 2], f.level_mm - reach)  # the distal part only
+
+    def forward(local_pts: np.ndarray) -> np.ndarray:
+        return bone.to_limb((local_pts - f.pivot) @ f.rot.T + f.pivot + f.shift_mm)
+
     moving = [p for p in bone.parts if _distal_part(bone, p, f)]
-    for part in moving:
-        lc = np.vstack([lc, bone.to_local(part.to_limb(_corners(part)))])
-    fwd = (lc - f.pivot) @ f.rot.T + f.pivot + f.shift_mm
-    box = _bbox(geo, bone.to_limb(fwd), 1.5)
+    own_corners = forward(lc)
+    part_corners = [forward(bone.to_local(p.to_limb(_corners(p)))) for p in moving]
+    box = _bbox(geo, np.vstack([own_corners, *part_corners]), 1.5)
     if box is None:
         return None
-    x, y, z = _local_coords(geo, bone, box)
-    full = np.broadcast_shapes(x.shape, y.shape, z.shape)
-    qx, qy, qz = f.to_original(x, y, z)
-    d, t = bone.shape.depth(qx, qy, qz)
-    s = f.surface(qx, qy, qz)
+    ids = np.zeros(tuple(sl.stop - sl.start for sl in box), np.uint8)
     g = f.gap_mm / 2
-    cut = _cut(f, qx, qy, qz)
-    keep = (d > 0) & ((s > g) | (~cut & (s >= 0)))
-    if f.butterfly is not None:
-        keep &= f.butterfly(qx, qy, qz) <= -g
-    ids = np.zeros(full, np.uint8)
-    names = _zone_names(bone, True, bone.name) if bone.physis is not None \
-        else ("fragment_distal",)
-    _tissue_ids(bone, cls, qx, qy, qz, keep, d, t, names, geo.grid.voxel_mm, ids)
-    if g > 0:
-        line = (d > 0) & cut & (np.abs(s) <= g) & (ids == 0)
-        ids[line] = cls.id("fracture_line", "blood_acute" if f.weeks < 4 else "callus_woven")
-    _callus(f, cls, qz, np.where(s > -g, d, 1.0), ids)  # on the fragment's side only
-    for part in moving:  # back to the limb as it was, then into the part's own frame
-        P = np.stack([np.broadcast_to(a, full) for a in (qx, qy, qz)], -1) @ bone.rot.T \
-            + bone.centre
-        L = (P - part.centre) @ part.rot
+    own = _within(box, _bbox(geo, own_corners, 1.5))
+    if own is not None:
+        inner, local = own
+        x, y, z = _local_coords(geo, bone, inner)
+        view = ids[local]
+        qx, qy, qz = f.to_original(x, y, z)
+        d, t = bone.shape.depth(qx, qy, qz)
+        s = f.surface(qx, qy, qz)
+        cut = _cut(f, qx, qy, qz)
+        keep = (d > 0) & ((s > g) | (~cut & (s >= 0)))
+        if f.butterfly is not None:
+            keep &= f.butterfly(qx, qy, qz) <= -g
+        names = _zone_names(bone, True, bone.name) if bone.physis is not None \
+            else ("fragment_distal",)
+        _tissue_ids(bone, cls, qx, qy, qz, keep, d, t, names, geo.grid.voxel_mm, view)
+        if g > 0:
+            line = (d > 0) & cut & (np.abs(s) <= g) & (view == 0)
+            view[line] = cls.id("fracture_line",
+                                "blood_acute" if f.weeks < 4 else "callus_woven")
+        _callus(f, cls, qz, np.where(s > -g, d, 1.0), view)  # on the fragment's side only
+    for part, corners in zip(moving, part_corners, strict=True):
+        sub = _within(box, _bbox(geo, corners, 1.0))
+        if sub is None:
+            continue
+        inner, local = sub
+        x, y, z = _local_coords(geo, bone, inner)
+        qx, qy, qz = f.to_original(x, y, z)  # back to the limb as it was, then the part's frame
+        full = np.broadcast_shapes(np.shape(qx), np.shape(qy), np.shape(qz))
+        Q = np.stack([np.broadcast_to(a, full) for a in (qx, qy, qz)], -1)
+        L = (Q @ bone.rot.T + bone.centre - part.centre) @ part.rot
         px_, py_, pz_ = L[..., 0], L[..., 1], L[..., 2]
         dp, tp = part.shape.depth(px_, py_, pz_)
-        _tissue_ids(part, cls, px_, py_, pz_, (dp > 0) & (ids == 0), dp, tp, (part.name,),
-                    geo.grid.voxel_mm, ids)
+        view = ids[local]
+        _tissue_ids(part, cls, px_, py_, pz_, (dp > 0) & (view == 0), dp, tp, (part.name,),
+                    geo.grid.voxel_mm, view)
     if not ids.any():
         return None
     return Block(ids, (box[0].start, box[1].start, box[2].start))
