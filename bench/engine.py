@@ -66,6 +66,17 @@ JOBS = [
         Finding(name="fracture", location="femoral_neck", modifiers=("garden_3",)),)}, 0.5),
     ("xray", "ankle Weber B", {"region": "ankle", "view": "mortise", "age": 40, "findings": (
         Finding(name="fracture", modifiers=("weber_b",)),)}, 0.5),
+    # teeth (issue 19): panoramic film of an adult (32 teeth) and of one with findings; goal
+    # 0.5 s for 4 variants at 512 px in one process
+    ("xray", "OPG", {"region": "teeth", "view": "panoramic", "age": 35}, 0.5),
+    ("xray", "OPG findings", {"region": "teeth", "view": "panoramic", "age": 45, "findings": (
+        Finding(name="caries"), Finding(name="periapical_lesion"), Finding(name="implant"),
+        Finding(name="mandibular_fracture"))}, 0.5),
+    ("xray", "bitewing", {"region": "teeth", "view": "bitewing", "age": 35}, 0.5),
+    # the abdomen on plain films (issue 19): supine normal and erect small-bowel obstruction
+    ("xray", "AXR", {"region": "abdomen", "view": "supine"}, 0.5),
+    ("xray", "AXR SBO erect", {"region": "abdomen", "view": "erect", "findings": (
+        Finding(name="small_bowel_obstruction"),)}, 0.5),
 ]
 
 

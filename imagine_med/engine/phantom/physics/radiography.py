@@ -219,20 +219,30 @@ def project(blocks: list[Block], classes: list[Klass], grid: VoxelGrid, beam: Be
         box = (grid.cols / 2 * (1 - scale), grid.rows / 2 * (1 - scale),
                grid.cols / 2 * (1 + scale), grid.rows / 2 * (1 + scale))
         size = (grid.cols, grid.rows)
-        coarse += np.asarray(Image.fromarray(sums[s]).resize(size, Image.BILINEAR, box=box))
-        np.maximum(rank, np.asarray(Image.fromarray(tops[s]).resize(size, Image.NEAREST,
-                                                                     box=box)), out=rank)
+        coarse += _resample(sums[s], size, box, Image.BILINEAR)
+        np.maximum(rank, _resample(tops[s], size, box, Image.NEAREST), out=rank)
     coarse *= np.float32(vx)
     # output pixel (r, c) -> coarse index ((r - (H-1)/2) px / (vx m_ref) + rows/2 - 0.5)
     f = px_mm / (vx * m_ref)
     box = (grid.cols / 2 - W / 2 * f, grid.rows / 2 - H / 2 * f,
            grid.cols / 2 + W / 2 * f, grid.rows / 2 + H / 2 * f)
-    line = np.asarray(Image.fromarray(coarse).resize((W, H), Image.BILINEAR, box=box),
-                      np.float32)
-    labels = np.asarray(Image.fromarray(rank).resize((W, H), Image.NEAREST, box=box))
+    line = _resample(coarse, (W, H), box, Image.BILINEAR).astype(np.float32)
+    labels = _resample(rank, (W, H), box, Image.NEAREST)
     if background is not None:
         line = line + background.astype(np.float32)
     return Projection(line, labels.copy(), names)
+
+
+def _resample(img: np.ndarray, size: tuple[int, int], box: tuple[float, ...], how: int
+              ) -> np.ndarray:
+    """`img`'s region `box` (x0, y0, x1, y1, source pixels) resampled to `size` (w, h) by
+    PIL; a box reaching past the image's edges is met by zero padding (PIL refuses it)."""
+    h, w = img.shape
+    pad = int(np.ceil(max(0.0, -box[0], -box[1], box[2] - w, box[3] - h)))
+    if pad:
+        img = np.pad(img, pad)
+        box = (box[0] + pad, box[1] + pad, box[2] + pad, box[3] + pad)
+    return np.asarray(Image.fromarray(img).resize(size, how, box=box))
 
 
 def expose(line: np.ndarray, px: float, rng: np.random.Generator, exposure: Exposure = CHEST
