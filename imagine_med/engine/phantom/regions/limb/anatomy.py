@@ -112,6 +112,7 @@ class Wrist:
     foot: tuple[float, float, float, float, float, float] | None = None
     fingers: tuple = ()  # soft-tissue capsules (p0, p1, radius) round each finger, limb mm
     voxel_max_mm: float = 0.7  # a big part (the hip) may use coarser voxels
+    voxel_px: float = 2.2  # voxel size in output pixels (coarser for a big part)
 
     def bone(self, name: str) -> Bone:
         return next(b for b in self.bones if b.name == name)

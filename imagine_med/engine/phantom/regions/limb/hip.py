@@ -128,4 +128,5 @@ def build_hip(seed: int, age: float, sex: str) -> Wrist:
     bones = [_femur(s), *_pelvis(s)]
     env = {k: tuple(v * s for v in vals) for k, vals in ENVELOPE.items()}
     return Wrist(bones, age, sex, s, env, region="hip", fov_mm=(210.0, 210.0),
-                 centre=(10.0, 0.0, 35.0), distal_down=True, voxel_max_mm=1.0)
+                 centre=(10.0, 0.0, 35.0), distal_down=True, voxel_max_mm=1.3,
+                 voxel_px=3.0)

@@ -110,7 +110,8 @@ def geometry(wrist: Wrist, view: str, side: str, width: int, height: int,
     u, v, w = axes(view, side, wrist.region)
     fov_h, fov_w = wrist.fov_mm
     px_obj = max(fov_h * s / height, fov_w * s / width)
-    vox = float(np.clip(2.2 * px_obj, VOXEL_MM[0], max(VOXEL_MM[1], wrist.voxel_max_mm)))
+    vox = float(np.clip(wrist.voxel_px * px_obj, VOXEL_MM[0],
+                        max(VOXEL_MM[1], wrist.voxel_max_mm)))
     depth_mm = 110.0 * s  # the limb and a displaced hand
     e = wrist.envelope
     zc = wrist.centre[2] * s

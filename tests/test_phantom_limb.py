@@ -1,4 +1,4 @@
-"""Wrist radiographs (issue 19): the must-show properties, measured on the written files
+"""Limb radiographs (issue 19: wrist, hand, elbow, ankle, hip): the must-show properties,
 (variant PNGs, label maps, case.json) with this file's own measurements."""
 
 from __future__ import annotations
