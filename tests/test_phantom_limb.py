@@ -382,3 +382,29 @@ def test_hip_posterior_dislocation_and_garden_fracture(tmp_path):
         assert np.hypot(np.median(ly) - hy.mean(), np.median(lx) - hx.mean()) * px <= 30.0
         key = dg["variants"][i - 1]["answer_key"]
         assert "Garden III" in key and "31B1" in key
+
+
+def test_shoulder_anterior_dislocation_puts_the_head_below_the_glenoid(tmp_path):
+    """On the AP the dislocated humeral head lies out of the glenoid: its centre > 15 mm
+    below the glenoid's (a normal head's is level with it, within 10 mm) and medial to
+    where it sat. (The visible glenoid is a crescent medial to the head, so the distance
+    between centroids barely changes as the head slides down and in: height is the sign.)"""
+    tail = ", age 25 --seed 6 --size 256"
+    dd, idd = _case("AP x-ray of the left shoulder, anterior dislocation" + tail,
+                    tmp_path / "d", n=1)
+    dn, idn = _case("AP x-ray of the left shoulder" + tail, tmp_path / "n", n=1)
+    px = dd["variants"][0]["pixel_spacing_mm"][0]
+    lab_d, lab_n = _labels(tmp_path / "d", dd, 1), _labels(tmp_path / "n", dn, 1)
+
+    def where(lab, ids, name):
+        ys, xs = np.nonzero(lab == ids[name])
+        return ys.mean(), xs.mean()
+
+    hy, hx = where(lab_d, idd, "humeral_head")
+    gy, _gx = where(lab_d, idd, "glenoid")
+    ny, nx = where(lab_n, idn, "humeral_head")
+    ngy, _ngx = where(lab_n, idn, "glenoid")
+    assert (hy - gy) * px > 15.0  # below (distal is down on the film)
+    assert abs(ny - ngy) * px < 10.0
+    assert hx < nx  # medial: the patient's left is on the image right, medial to the left
+    assert "Anterior (subcoracoid) dislocation" in dd["variants"][0]["answer_key"]

@@ -3,8 +3,8 @@ writes phantom-wrist.png (the region: views and ages), phantom-wrist-mechanisms.
 per mechanism or pattern, PA and lateral), phantom-wrist-healing.png (a healing series
 on PA and lateral), phantom-hand.png (views, a child, the boxer's fracture) and
 phantom-elbow.png (a child's elbow, supracondylar fractures by Gartland grade),
-phantom-ankle.png (views and the Weber levels) and phantom-hip.png (Garden stages, a
-posterior dislocation)."""
+phantom-ankle.png (views and the Weber levels), phantom-hip.png (Garden stages, a
+posterior dislocation) and phantom-shoulder.png (an anterior dislocation)."""
 
 from __future__ import annotations
 
@@ -105,6 +105,14 @@ HIP_TILES = (
 )
 
 
+SHOULDER_TILES = (
+    ("AP, left, adult", "AP x-ray of the left shoulder, adult"),
+    ("anterior dislocation", "AP x-ray of the left shoulder, anterior dislocation, age 25"),
+    ("AP, right, adult", "AP x-ray of the right shoulder, adult"),
+    ("anterior dislocation", "AP x-ray of the right shoulder, anterior dislocation, age 25"),
+)
+
+
 def _render(prompt: str, size: int, seed: int, weeks: float | None = None):
     spec = parse(prompt)[0]
     renderer = get_renderer("phantom", "xray", "wrist")
@@ -182,12 +190,19 @@ def build_hip_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
     return path
 
 
+def build_shoulder_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
+    tiles = [_tile(_render(p, size, seed), c) for c, p in SHOULDER_TILES]
+    path = out_dir / "phantom-shoulder.png"
+    contact_sheet(tiles, 4).save(path, optimize=True)
+    return path
+
+
 def build(out_dir: Path, size: int, seed: int) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     return [build_region_sheet(out_dir, size, seed), build_mechanism_sheet(out_dir, size, seed),
             build_healing_sheet(out_dir, size, seed), build_hand_sheet(out_dir, size, seed),
             build_elbow_sheet(out_dir, size, seed), build_ankle_sheet(out_dir, size, seed),
-            build_hip_sheet(out_dir, size, seed)]
+            build_hip_sheet(out_dir, size, seed), build_shoulder_sheet(out_dir, size, seed)]
 
 
 def main(argv: list[str] | None = None) -> int:

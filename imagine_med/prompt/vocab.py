@@ -928,8 +928,7 @@ for _g, _roman in ((1, "i"), (2, "ii"), (3, "iii"), (4, "iv")):
 MODIFIERS["dashboard"] = ["dashboard", "dashboard injury", "dash board injury"]
 MODIFIERS["elderly_fall"] = ["fall from standing", "fall from standing height",
                              "low energy fall", "fall at home", "elderly fall"]
-for _phrase in ("posterior hip dislocation", "posterior dislocation of the hip",
-                "posterior dislocation"):
+for _phrase in ("posterior hip dislocation", "posterior dislocation of the hip"):
     COMPOUNDS[_phrase] = {"finding": "dislocation", "region": "hip"}
 for _phrase in MODIFIERS["dashboard"]:
     COMPOUNDS[_phrase] = {"finding": "dislocation", "modifier": "dashboard"}
@@ -988,3 +987,13 @@ LOCATIONS.update({
                          "rectovesical pouch", "recto vesical pouch", "pelvic view",
                          "pelvis view", "douglas pouch"],
 })
+# the shoulder (issue 19): anterior dislocation
+MODIFIERS["anterior_dislocation"] = []
+MODIFIERS["posterior_dislocation"] = []
+for _phrase in ("anterior dislocation", "anterior shoulder dislocation",
+                "subcoracoid dislocation", "anterior dislocation of the shoulder"):
+    COMPOUNDS[_phrase] = {"finding": "dislocation", "modifier": "anterior_dislocation"}
+for _phrase in ("posterior dislocation", "posterior shoulder dislocation",
+                "posterior dislocation of the shoulder"):
+    COMPOUNDS[_phrase] = {"finding": "dislocation", "modifier": "posterior_dislocation"}
+DEFAULT_VIEW["shoulder"] = "ap"

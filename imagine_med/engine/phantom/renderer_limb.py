@@ -39,6 +39,7 @@ from imagine_med.engine.phantom.regions.limb.fracture import (
 from imagine_med.engine.phantom.regions.limb.hip import build_hip, dislocate
 from imagine_med.engine.phantom.regions.limb.labels import LABELS, NAMES, RADIUS_PARTS
 from imagine_med.engine.phantom.regions.limb.request import Wanted, wanted
+from imagine_med.engine.phantom.regions.limb.shoulder import build_shoulder, dislocate_anterior
 from imagine_med.engine.phantom.regions.limb.views import (
     ANKLE_VIEWS,
     VIEWS,
@@ -48,11 +49,14 @@ from imagine_med.engine.phantom.regions.limb.views import (
 )
 from imagine_med.engine.phantom.renderer_base import PhantomRenderer
 
-REGIONS = ("wrist", "hand", "ankle", "elbow", "hip")
+REGIONS = ("wrist", "hand", "ankle", "elbow", "hip", "shoulder")
 REGION_VIEWS = {"wrist": VIEWS, "hand": VIEWS, "ankle": ANKLE_VIEWS,
-                "elbow": ("ap", "lateral"), "hip": ("ap",)}
-BUILDERS = {"wrist": build_wrist, "hand": build_hand, "ankle": build_ankle, "hip": build_hip}
-FRONTAL_AP = ("ankle", "elbow", "hip")  # filmed AP: a PA request means the AP
+                "elbow": ("ap", "lateral"), "hip": ("ap",), "shoulder": ("ap",)}
+BUILDERS = {"wrist": build_wrist, "hand": build_hand, "ankle": build_ankle, "hip": build_hip,
+            "shoulder": build_shoulder}
+FRONTAL_AP = ("ankle", "elbow", "hip", "shoulder")  # filmed AP: a PA request means the AP
+JOINTS = {"posterior_dislocation": ("femoral_head", "acetabulum", "hip"),
+          "anterior_dislocation": ("humeral_head", "glenoid", "shoulder")}
 FOOT_BONES = ("talus", "calcaneus", "navicular", "cuboid")
 TALAR_SHIFT = {"weber_b": 0.4, "weber_c": 0.9}  # of the fibula's lateral shift
 AGE_OF_GROUP = {"neonate": (0.1, 0.1), "infant": (1.0, 2.0), "child": (6.0, 12.0),
@@ -210,6 +214,8 @@ class PhantomLimbXray(PhantomRenderer):
         f = None
         if want is not None and want.pattern == "posterior_dislocation":
             wrist = dislocate(wrist, request.seed)
+        elif want is not None and want.pattern == "anterior_dislocation":
+            wrist = dislocate_anterior(wrist, request.seed)
         elif want is not None:
             series_weeks = weeks if weeks is not None else (0.0 if not want.healing_series
                                                             else None)
@@ -252,14 +258,15 @@ class PhantomLimbXray(PhantomRenderer):
     def _key(self, wrist: Wrist, f: Fracture | None, want: Wanted | None, labels: np.ndarray,
              px: float, view: str, side: str, weeks: float | None
              ) -> tuple[list[FindingResult], str]:
-        if want is not None and want.pattern == "posterior_dislocation":
-            m = _hip_numbers(labels, px)
-            text = key.dislocation_sentence(want, m, view, side, wrist.age)
-            ys, xs = np.nonzero(labels == LABELS["femoral_head"])
+        if want is not None and want.pattern in JOINTS:
+            head, socket, joint = JOINTS[want.pattern]
+            m = _hip_numbers(labels, px, head, socket)
+            text = key.dislocation_sentence(want, m, view, side, wrist.age, joint)
+            ys, xs = np.nonzero(labels == LABELS[head])
             bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) \
                 if len(ys) else None
-            return [FindingResult("dislocation", LABELS["femoral_head"], bbox, side, "hip",
-                                  text, m)], text
+            return [FindingResult("dislocation", LABELS[head], bbox, side, joint, text, m)], \
+                text
         if f is None or want is None:
             return [], key.normal_sentence(wrist, labels, px, view, side)
         m = measure_fracture(wrist, f, labels, px, view, side)
@@ -381,11 +388,12 @@ def _distal_radius_numbers(wrist: Wrist, f: Fracture, side: str) -> dict[str, fl
     return out
 
 
-def _hip_numbers(labels: np.ndarray, px: float) -> dict[str, float]:
-    """How far the femoral head's centre (its label's centroid) lies from the acetabulum's
-    (the cup's label and the head's pixels under it: the socket as drawn), on the AP."""
-    head = labels == LABELS["femoral_head"]
-    cup = labels == LABELS["acetabulum"]
+def _hip_numbers(labels: np.ndarray, px: float, head_name: str = "femoral_head",
+                 socket_name: str = "acetabulum") -> dict[str, float]:
+    """How far a ball's centre (its label's centroid: the femoral or humeral head) lies from
+    its socket's visible label's centroid (acetabulum, glenoid), on the AP."""
+    head = labels == LABELS[head_name]
+    cup = labels == LABELS[socket_name]
     if not head.any() or not cup.any():
         return {}
     hy, hx = np.nonzero(head)

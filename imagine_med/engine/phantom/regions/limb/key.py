@@ -21,8 +21,9 @@ def _who(side: str, view: str, age: float, region: str = "wrist") -> str:
 
 
 def normal_sentence(wrist: Wrist, labels: np.ndarray, px: float, view: str, side: str) -> str:
-    if wrist.region == "hip":
-        return f"Normal hip: no fracture or dislocation. {_who(side, view, wrist.age, 'hip')}"
+    if wrist.region in ("hip", "shoulder"):
+        return (f"Normal {wrist.region}: no fracture or dislocation. "
+                f"{_who(side, view, wrist.age, wrist.region)}")
     if wrist.region == "elbow":
         pads = ""
         if view == "lateral":
@@ -47,8 +48,17 @@ def normal_sentence(wrist: Wrist, labels: np.ndarray, px: float, view: str, side
 
 
 def dislocation_sentence(want: Wanted, m: dict[str, float], view: str, side: str,
-                         age: float) -> str:
+                         age: float, joint: str = "hip") -> str:
     cause = f", from {MECHANISMS[want.mechanism]}" if want.mechanism else ""
+    if joint == "shoulder":
+        where = ""
+        if "head_offset_mm" in m:
+            below = -m["head_above_cup_mm"]
+            where = (f" The humeral head lies out of the glenoid, its centre {below:.0f} mm "
+                     "below the glenoid's (level with it in a normal shoulder), under the "
+                     "coracoid.")
+        return (f"Anterior (subcoracoid) dislocation of the shoulder{cause}.{where} "
+                f"{_who(side, view, age, 'shoulder')}")
     where = ""
     if "head_offset_mm" in m:
         where = (" The femoral head lies out of the acetabulum, its centre "

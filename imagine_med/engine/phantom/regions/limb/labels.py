@@ -16,6 +16,7 @@ LABELS: dict[str, int] = {
     "fibula_epiphysis": 49, "fibula_physis": 50, "fibula_metaphysis": 51,
     "humerus": 52, "capitellum": 53, "anterior_fat_pad": 54, "posterior_fat_pad": 55,
     "femur": 56, "femoral_head": 57, "acetabulum": 58, "pelvis": 59,
+    "humeral_head": 84, "glenoid": 85, "scapula": 86, "clavicle": 87,
     "side_marker": 60,
     "proximal_phalanx_1": 70, "distal_phalanx_1": 71,
     **{f"{k}_phalanx_{r}": 72 + 3 * (r - 2) + i for r in range(2, 6)

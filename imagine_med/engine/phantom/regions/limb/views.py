@@ -46,6 +46,7 @@ LABEL_PRIORITY: dict[str, int] = {
     "fibula": 32, "tibia": 31, "talus": 27, "calcaneus": 24, "navicular": 23, "cuboid": 23,
     "humerus": 31, "capitellum": 33, "anterior_fat_pad": 9, "posterior_fat_pad": 9,
     "femoral_head": 31, "femur": 30, "acetabulum": 29, "pelvis": 28,
+    "humeral_head": 32, "glenoid": 30, "scapula": 29, "clavicle": 28,
     **{f"{k}_phalanx_{r}": 21 for r in range(1, 6) for k in ("proximal", "middle", "distal")},
 }
 
@@ -58,7 +59,7 @@ def axes(view: str, side: str, region: str = "wrist"
     """(u image right, v image down, w beam) as unit vectors in the limb frame. The wrist
     is shown distal (fingers) up, the ankle distal (foot) down; x is the lateral side
     (radius, fibula) in both, y volar / anterior."""
-    down = region in ("ankle", "elbow", "hip")  # foot, forearm, thigh shown down
+    down = region in ("ankle", "elbow", "hip", "shoulder")  # the limb's far end shown down
     v = np.array([0.0, 0.0, 1.0 if down else -1.0])
     mirror = 1.0 if side == "left" else -1.0
     c45 = np.sqrt(0.5)
