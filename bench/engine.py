@@ -54,6 +54,18 @@ JOBS = [
     # skin (issue 18): dermoscopy of a melanoma, 4 variants; goal 0.5 s at 768 px
     # (`--sizes 768`; the goal column shows at 512)
     ("derm", "melanoma", {"region": "skin", "findings": (Finding(name="melanoma"),)}, 0.5),
+    # bones and joints (issue 19): wrist films, 4 variants of 512x512, goal 0.5 s in one
+    # process; a normal PA, and a Colles fracture on a PA (its key's lateral numbers are read
+    # from extra label projections of the radius)
+    ("xray", "wrist PA", {"region": "wrist", "view": "pa"}, 0.5),
+    ("xray", "wrist Colles", {"region": "wrist", "view": "pa", "findings": (
+        Finding(name="fracture", location="distal_radius", modifiers=("foosh",)),)}, 0.5),
+    ("xray", "hand boxer", {"region": "hand", "view": "pa", "findings": (
+        Finding(name="fracture", modifiers=("punch",)),)}, 0.5),
+    ("xray", "hip Garden III", {"region": "hip", "view": "ap", "age": 80, "findings": (
+        Finding(name="fracture", location="femoral_neck", modifiers=("garden_3",)),)}, 0.5),
+    ("xray", "ankle Weber B", {"region": "ankle", "view": "mortise", "age": 40, "findings": (
+        Finding(name="fracture", modifiers=("weber_b",)),)}, 0.5),
     # teeth (issue 19): panoramic film of an adult (32 teeth) and of one with findings; goal
     # 0.5 s for 4 variants at 512 px in one process
     ("xray", "OPG", {"region": "teeth", "view": "panoramic", "age": 35}, 0.5),

@@ -316,3 +316,17 @@ add(Offer("phantom", "us", "thyroid",
 # The fundus (regions/retina, issue 17): colour fundus photographs of one seeded eye.
 add(Offer("phantom", "fundus", "retina",
           "imagine_med.engine.phantom.renderer_fundus:fundus_renderer"))
+# Bones and joints (issue 19, regions/limb): wrist films; keep views equal to
+# regions/limb/views.VIEWS.
+add(Offer("phantom", "xray", "wrist", "imagine_med.engine.phantom.renderer_limb:limb_renderer",
+          views=("pa", "ap", "lateral", "oblique")))
+add(Offer("phantom", "xray", "ankle", "imagine_med.engine.phantom.renderer_limb:limb_renderer",
+          views=("ap", "mortise", "lateral")))
+add(Offer("phantom", "xray", "hand", "imagine_med.engine.phantom.renderer_limb:limb_renderer",
+          views=("pa", "ap", "lateral", "oblique")))
+add(Offer("phantom", "xray", "elbow", "imagine_med.engine.phantom.renderer_limb:limb_renderer",
+          views=("ap", "lateral")))
+add(Offer("phantom", "xray", "hip", "imagine_med.engine.phantom.renderer_limb:limb_renderer",
+          views=("ap",)))
+add(Offer("phantom", "xray", "shoulder",
+          "imagine_med.engine.phantom.renderer_limb:limb_renderer", views=("ap",)))

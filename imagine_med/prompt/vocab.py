@@ -643,6 +643,83 @@ MODIFIERS["macular_oedema"] = ["macular oedema", "macular edema", "dmo", "dme", 
                                "clinically significant macular oedema",
                                "clinically significant macular edema", "maculopathy",
                                "diabetic maculopathy", "with maculopathy"]
+# --- bones and joints on films (issue 19): fracture patterns, eponyms, mechanisms and the
+# healing series ride on the fracture as modifiers; the scaphoid is a place in the wrist.
+# "oblique" and "transverse" alone are a view and a plane, so their fracture senses are
+# compounds ("oblique fracture"); the longest phrase wins.
+MODIFIERS.update({
+    "colles": ["colles", "colles s", "dinner fork", "dinner fork deformity"],
+    "smith": ["smith", "smith s", "smiths", "reverse colles", "reversed colles"],
+    "spiral": ["spiral"],
+    "buckle": ["buckle", "torus"],
+    "greenstick": ["greenstick"],
+    "foosh": ["foosh", "fall on the outstretched hand", "fall on an outstretched hand",
+              "fall on outstretched hand", "fall onto an outstretched hand",
+              "fall onto the outstretched hand", "fall onto outstretched hand",
+              "fell on the outstretched hand", "fell on an outstretched hand",
+              "fell onto an outstretched hand", "fell on outstretched hand",
+              "outstretched hand"],
+    "flexion_fall": ["fall on the flexed wrist", "fall on a flexed wrist",
+                     "fall onto a flexed wrist", "fall onto the flexed wrist",
+                     "fall on flexed wrist", "fell on a flexed wrist", "flexion injury"],
+    "healing_series": ["healing", "healing series", "fracture healing", "healing over time",
+                       "follow up series", "follow up films", "serial films",
+                       "over time", "treatment journey", "union series"],
+})
+for _n, _roman in ((1, "i"), (2, "ii"), (3, "iii"), (4, "iv"), (5, "v")):
+    MODIFIERS[f"salter_harris_{_n}"] = [
+        f"salter harris {_roman}", f"salter harris {_n}", f"salter harris type {_roman}",
+        f"salter harris type {_n}", f"sh {_roman}", f"sh{_n}", f"sh {_n}", f"salter {_roman}",
+        f"salter {_n}", f"type {_roman} salter harris", f"type {_n} salter harris"]
+COMPOUNDS.update({
+    "oblique fracture": {"finding": "fracture", "modifier": "oblique_fracture"},
+    "transverse fracture": {"finding": "fracture", "modifier": "transverse"},
+    "scaphoid fracture": {"finding": "fracture", "location": "scaphoid", "region": "wrist"},
+    "scaphoid waist fracture": {"finding": "fracture", "location": "scaphoid",
+                                "region": "wrist"},
+})
+MODIFIERS["oblique_fracture"] = []
+MODIFIERS["transverse"] = []
+for _m, _words in (("colles", ("colles", "colles s")), ("smith", ("smith", "smith s", "smiths")),
+                   ("buckle", ("buckle", "torus")), ("greenstick", ("greenstick",)),
+                   ("spiral", ("spiral",))):
+    for _w in _words:
+        COMPOUNDS[f"{_w} fracture"] = {"finding": "fracture", "modifier": _m}
+LOCATIONS["radius"] = ["radius", "radial shaft", "shaft of the radius"]
+LOCATIONS["scaphoid"] = ["scaphoid", "scaphoid waist", "waist of the scaphoid",
+                         "scaphoid bone"]
+FINDINGS["fracture"][1].extend(["fractured", "broken wrist", "wrist fracture"])
+# a mechanism alone ("left wrist after a fall on the outstretched hand") asks for the
+# fracture it causes; with "fracture" also named the two merge into one finding
+for _mech in ("foosh", "flexion_fall"):
+    for _phrase in MODIFIERS[_mech]:
+        COMPOUNDS[_phrase] = {"finding": "fracture", "modifier": _mech}
+# the ankle (issue 19): the mortise view, Danis-Weber levels and Lauge-Hansen mechanisms
+VIEWS["mortise"] = ["mortise", "mortise view", "ankle mortise"]
+VIEW_REGIONS["mortise"] = frozenset({"ankle"})
+DEFAULT_VIEW["ankle"] = "ap"
+for _l in ("a", "b", "c"):
+    MODIFIERS[f"weber_{_l}"] = [f"weber {_l}", f"weber type {_l}", f"danis weber {_l}",
+                                f"weber {_l} fracture"]
+MODIFIERS["weber_a"] += ["infrasyndesmotic"]
+MODIFIERS["weber_b"] += ["transsyndesmotic"]
+MODIFIERS["weber_c"] += ["suprasyndesmotic", "maisonneuve"]
+MODIFIERS.update({
+    "inversion": ["inversion injury", "inversion", "rolled ankle", "rolled her ankle",
+                  "rolled his ankle", "twisted ankle", "went over on the ankle",
+                  "supination external rotation", "external rotation injury"],
+    "supination_adduction": ["supination adduction"],
+    "pronation_external_rotation": ["pronation external rotation"],
+})
+for _mech in ("inversion", "supination_adduction", "pronation_external_rotation"):
+    for _phrase in MODIFIERS[_mech]:
+        COMPOUNDS[_phrase] = {"finding": "fracture", "modifier": _mech}
+for _l in ("a", "b", "c"):
+    for _phrase in MODIFIERS[f"weber_{_l}"]:
+        COMPOUNDS[_phrase] = {"finding": "fracture", "modifier": f"weber_{_l}",
+                              "region": "ankle"}
+LOCATIONS["lateral_malleolus"] = ["lateral malleolus", "distal fibula", "fibula", "fibular"]
+STOPWORDS = STOPWORDS | {"after", "following"}
 # --- teeth (issue 19): panoramic words, FDI tooth numbers and names, dental findings ---
 COMPOUNDS.update({
     "panoramic dental": {"modality": "xray", "region": "teeth", "view": "panoramic"},
@@ -818,6 +895,47 @@ MODIFIERS.update({
     "non_polarised": ["non polarised", "non polarized", "nonpolarised", "nonpolarized",
                       "contact dermoscopy", "immersion dermoscopy"],
 })
+# the hand (issue 19): the boxer's fracture and its mechanism
+MODIFIERS["punch"] = ["punch", "punched", "punching", "punched a wall", "punch injury",
+                      "fist fight", "punched someone"]
+MODIFIERS["boxer"] = ["boxer", "boxer s", "boxers"]
+for _phrase in ("boxer s fracture", "boxers fracture", "boxer fracture"):
+    COMPOUNDS[_phrase] = {"finding": "fracture", "modifier": "boxer", "region": "hand"}
+for _phrase in MODIFIERS["punch"]:
+    COMPOUNDS[_phrase] = {"finding": "fracture", "modifier": "punch"}
+LOCATIONS["fifth_metacarpal"] = ["fifth metacarpal", "5th metacarpal", "little finger metacarpal",
+                                 "fifth metacarpal neck", "neck of the fifth metacarpal"]
+DEFAULT_VIEW["hand"] = "pa"
+# the elbow (issue 19): the child's supracondylar fracture by Gartland grade
+MODIFIERS["supracondylar"] = ["supracondylar"]
+for _g, _roman in ((1, "i"), (2, "ii"), (3, "iii")):
+    MODIFIERS[f"gartland_{_g}"] = [f"gartland {_roman}", f"gartland {_g}",
+                                   f"gartland type {_roman}", f"gartland type {_g}",
+                                   f"gartland grade {_roman}", f"gartland grade {_g}"]
+MODIFIERS["undisplaced"] = ["undisplaced", "non displaced", "nondisplaced"]
+for _phrase in ("supracondylar fracture", "supracondylar humerus fracture",
+                "supracondylar fracture of the humerus"):
+    COMPOUNDS[_phrase] = {"finding": "fracture", "modifier": "supracondylar",
+                          "region": "elbow"}
+MODIFIERS["fat_pad_sign"] = ["fat pad sign", "posterior fat pad sign", "sail sign",
+                             "posterior fat pad", "elevated fat pads"]
+DEFAULT_VIEW["elbow"] = "ap"
+# the hip (issue 19): femoral neck fractures by Garden stage, posterior dislocation
+for _g, _roman in ((1, "i"), (2, "ii"), (3, "iii"), (4, "iv")):
+    MODIFIERS[f"garden_{_g}"] = [f"garden {_roman}", f"garden {_g}", f"garden stage {_roman}",
+                                 f"garden stage {_g}", f"garden type {_roman}",
+                                 f"garden type {_g}"]
+MODIFIERS["dashboard"] = ["dashboard", "dashboard injury", "dash board injury"]
+MODIFIERS["elderly_fall"] = ["fall from standing", "fall from standing height",
+                             "low energy fall", "fall at home", "elderly fall"]
+for _phrase in ("posterior hip dislocation", "posterior dislocation of the hip"):
+    COMPOUNDS[_phrase] = {"finding": "dislocation", "region": "hip"}
+for _phrase in MODIFIERS["dashboard"]:
+    COMPOUNDS[_phrase] = {"finding": "dislocation", "modifier": "dashboard"}
+for _phrase in ("neck of femur fracture", "fractured neck of femur", "hip fracture",
+                "femoral neck fracture", "fractured hip"):
+    COMPOUNDS[_phrase] = {"finding": "fracture", "location": "femoral_neck", "region": "hip"}
+DEFAULT_VIEW["hip"] = "ap"
 
 # --- ultrasound, more (issue 16): renal calculi are the abdominal film's `renal_stone`
 FINDINGS["renal_stone"][1].append("urolithiasis")
@@ -867,3 +985,13 @@ LOCATIONS.update({
                          "rectovesical pouch", "recto vesical pouch", "pelvic view",
                          "pelvis view", "douglas pouch"],
 })
+# the shoulder (issue 19): anterior dislocation
+MODIFIERS["anterior_dislocation"] = []
+MODIFIERS["posterior_dislocation"] = []
+for _phrase in ("anterior dislocation", "anterior shoulder dislocation",
+                "subcoracoid dislocation", "anterior dislocation of the shoulder"):
+    COMPOUNDS[_phrase] = {"finding": "dislocation", "modifier": "anterior_dislocation"}
+for _phrase in ("posterior dislocation", "posterior shoulder dislocation",
+                "posterior dislocation of the shoulder"):
+    COMPOUNDS[_phrase] = {"finding": "dislocation", "modifier": "posterior_dislocation"}
+DEFAULT_VIEW["shoulder"] = "ap"

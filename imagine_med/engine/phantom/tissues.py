@@ -259,6 +259,22 @@ SKIN_OPTICS: dict[str, tuple[float, float, float]] = {
     "dermis_s": (1.0, 1.14, 1.35),
     "papillary_backscatter": (0.015, 0.03, 0.07),
 }
+# --- bones and joints on films (issue 19): what a limb's voxels are made of. physics.md:
+# cancellous bone 200-700 HU, cortical 1000-1900 HU (mu 0.502 cm^-1 at 70 keV, above). A
+# voxel of ~0.45 mm is either a trabecular spicule (dense) or marrow between spicules, so the
+# cancellous average (~350 HU at ~35 % spicules) comes out of the texture; growth-plate and
+# articular cartilage are soft tissue; callus mineralises from soft (2 weeks) through woven
+# bone (6 weeks) to near-cortical (remodelled, 12 weeks).
+for _t in (
+    _soft("trabecular_bone", 550.0, 0.05, (1000, 1200), (1.0, 1.0)),
+    _soft("bone_marrow", 60.0, 0.9, (400, 480), (70, 80)),  # mixed red/yellow marrow
+    _soft("growth_cartilage", 90.0, 0.7, (1000, 1200), (40, 38)),
+    _soft("callus_soft", 150.0, 0.7, (1000, 1200), (40, 38)),
+    _soft("callus_woven", 600.0, 0.3, (1000, 1200), (5.0, 5.0)),
+    _soft("callus_mature", 1000.0, 0.1, (1000, 1200), (2.0, 2.0)),
+    _soft("impacted_bone", 1200.0, 0.05, (1000, 1200), (1.0, 1.0)),  # compressed spicules
+):
+    TISSUES.setdefault(_t.name, _t)
 # --- teeth and dental materials (issue 19, regions/dental). HU from physics.md "CT numbers":
 # dentine ~1500-2000, enamel ~2500-3000, so mu = mu_water (1 + HU/1000) gives enamel 0.73 and
 # dentine 0.53 cm^-1 at 70 keV. Pulp is soft tissue (40 HU). Cementum is taken as cortical bone

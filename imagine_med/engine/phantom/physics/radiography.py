@@ -141,7 +141,7 @@ def _luts(classes: list[Klass], container: str | None
     """Per id: mu relative to the container (per mm) and the rank of its label (0: none)."""
     base = mu_per_mm(container) if container else 0.0
     mu = np.zeros(256, np.float32)
-    names = sorted({(k.priority, k.label) for k in classes if k.label}, key=lambda t: t[0])
+    names = sorted({(k.priority, k.label) for k in classes if k.label})  # ties: by name
     rank = {name: i + 1 for i, (_p, name) in enumerate(names)}
     prio = np.zeros(256, np.uint8)
     for i, k in enumerate(classes):
@@ -153,67 +153,96 @@ def _luts(classes: list[Klass], container: str | None
     return mu, prio, ("", *(n for _p, n in names))
 
 
-def _slabs(grid: VoxelGrid, beam: Beam, block: Block, reach_mm: float) -> list[tuple[int, int]]:
-    """Depth ranges thin enough that magnification moves the block's farthest point from the
-    central ray by under half a voxel within a slab."""
-    nk = block.ids.shape[2]
-    if beam.sid_mm is None or nk <= 1:
-        return [(0, nk)]
-    w_near = grid.w0_mm + block.corner[2] * grid.voxel_mm
-    thick = grid.voxel_mm * w_near / max(reach_mm, 1.0)  # 2 x half-voxel tolerance
-    per = max(1, int(thick / grid.voxel_mm))
-    return [(k, min(nk, k + per)) for k in range(0, nk, per)]
+def _slab_edges(grid: VoxelGrid, beam: Beam, reach_mm: float) -> list[int]:
+    """Slice indices bounding depth slabs thin enough that magnification moves the field's
+    edge (`reach_mm` from the central ray) by under one voxel within a slab."""
+    if beam.sid_mm is None:
+        return [0, grid.depth]
+    per = max(1, int(grid.w0_mm / max(reach_mm, 1.0)))  # dw = voxel * w / reach
+    return [*range(0, grid.depth, per), grid.depth]
 
 
 def project(blocks: list[Block], classes: list[Klass], grid: VoxelGrid, beam: Beam,
             out_shape: tuple[int, int], px_mm: float, container: str | None = None,
-            background: np.ndarray | None = None) -> Projection:
+            background: np.ndarray | None = None, labels_only: bool = False) -> Projection:
     """Line integrals and the label map of `blocks` on a detector of `out_shape` pixels of
-    `px_mm` (at the detector). `background` (out_shape, dimensionless ∫mu dl) is added: the
-    closed-form soft tissue a region computes itself."""
+    `px_mm` (at the detector). `background` (out_shape, dimensionless integral of mu) is
+    added: the closed-form soft tissue a region computes itself. `labels_only` skips the
+    line integrals (a label projection to measure from; `line` is then zero).
+
+    Steps: each block's voxels are summed along the beam into depth slabs of the common grid
+    (one image per slab at voxel resolution); each slab is scaled by its own magnification
+    onto a coarse detector (voxel resolution at the detector-side slab's magnification); the
+    coarse detector is resampled to the output pixels."""
     H, W = out_shape
     mu, prio, names = _luts(classes, container)
-    line = np.zeros(out_shape, np.float32) if background is None \
-        else background.astype(np.float32).copy()
-    rank = np.zeros(out_shape, np.uint8)
     vx = grid.voxel_mm
+    reach = vx  # the farthest any block reaches from the central ray
     for block in blocks:
-        ids = block.ids
-        u, v, w = grid.centres(*block.corner, ids.shape)
-        reach = float(max(abs(u[0]), abs(u[-1]), abs(v[0]), abs(v[-1]))) + vx
-        for ka, kb in _slabs(grid, beam, block, reach):
-            m = beam.magnification(float(w[ka:kb].mean()))
-            sub = ids[:, :, ka:kb]
-            total = mu[sub].sum(axis=2, dtype=np.float32) * np.float32(vx)
-            top = prio[sub].max(axis=2)
-            _splat(total, top, line, rank, m, vx, px_mm, float(v[0]), float(u[0]), H, W)
-    return Projection(line, rank, names)
+        r0, c0, _k0 = block.corner
+        nr, nc, _nk = block.ids.shape
+        reach = max(reach, vx * float(np.hypot(max(abs(r0 - grid.rows / 2),
+                                                   abs(r0 + nr - grid.rows / 2)),
+                                               max(abs(c0 - grid.cols / 2),
+                                                   abs(c0 + nc - grid.cols / 2)))))
+    edges = _slab_edges(grid, beam, reach)
+    n = len(edges) - 1
+    sums = np.zeros((n, grid.rows, grid.cols), np.float32)
+    tops = np.zeros((n, grid.rows, grid.cols), np.uint8)
+    for block in blocks:
+        r0, c0, k0 = block.corner
+        nr, nc, nk = block.ids.shape
+        for s in range(n):
+            ka, kb = max(edges[s], k0), min(edges[s + 1], k0 + nk)
+            if kb <= ka:
+                continue
+            sub = block.ids[:, :, ka - k0:kb - k0]
+            if not labels_only:
+                sums[s, r0:r0 + nr, c0:c0 + nc] += mu[sub].sum(axis=2, dtype=np.float32)
+            np.maximum(tops[s, r0:r0 + nr, c0:c0 + nc], prio[sub].max(axis=2),
+                       out=tops[s, r0:r0 + nr, c0:c0 + nc])
+    # the coarse detector's scale: the slab nearest the detector (least magnified), so every
+    # other slab is scaled up from a box inside its own image
+    m_ref = beam.magnification(grid.w0_mm + grid.depth * vx)
+    coarse = np.zeros((grid.rows, grid.cols), np.float32)
+    rank = np.zeros((grid.rows, grid.cols), np.uint8)
+    for s in range(n):
+        if not tops[s].any() and not sums[s].any():
+            continue
+        m = beam.magnification(grid.w0_mm + (edges[s] + edges[s + 1]) / 2 * vx)
+        scale = m_ref / m  # grid voxels per coarse-detector pixel
+        if abs(scale - 1) * reach < 0.1 * vx:
+            coarse += sums[s]
+            np.maximum(rank, tops[s], out=rank)
+            continue
+        # PIL resamples a scaled box several times faster than ndimage.affine_transform
+        box = (grid.cols / 2 * (1 - scale), grid.rows / 2 * (1 - scale),
+               grid.cols / 2 * (1 + scale), grid.rows / 2 * (1 + scale))
+        size = (grid.cols, grid.rows)
+        coarse += _resample(sums[s], size, box, Image.BILINEAR)
+        np.maximum(rank, _resample(tops[s], size, box, Image.NEAREST), out=rank)
+    coarse *= np.float32(vx)
+    # output pixel (r, c) -> coarse index ((r - (H-1)/2) px / (vx m_ref) + rows/2 - 0.5)
+    f = px_mm / (vx * m_ref)
+    box = (grid.cols / 2 - W / 2 * f, grid.rows / 2 - H / 2 * f,
+           grid.cols / 2 + W / 2 * f, grid.rows / 2 + H / 2 * f)
+    line = _resample(coarse, (W, H), box, Image.BILINEAR).astype(np.float32)
+    labels = _resample(rank, (W, H), box, Image.NEAREST)
+    if background is not None:
+        line = line + background.astype(np.float32)
+    return Projection(line, labels.copy(), names)
 
 
-def _splat(total: np.ndarray, top: np.ndarray, line: np.ndarray, rank: np.ndarray, m: float,
-           vx: float, px: float, v0: float, u0: float, H: int, W: int) -> None:
-    """Resample one slab's sums (block voxel coordinates) onto the detector at magnification
-    `m`: bilinear for the line integral, nearest for the label ranks."""
-    scale = px / (m * vx)  # block voxels per detector pixel
-    # detector pixel (r, c) -> block index: (V / m - v0) / vx, with V = (r - (H-1)/2) px
-    off_r = (-(H - 1) / 2 * px / m - v0) / vx
-    off_c = (-(W - 1) / 2 * px / m - u0) / vx
-    nr, nc = total.shape
-    ra = max(0, int(np.floor((-1.0 - off_r) / scale)))
-    rb = min(H, int(np.ceil((nr - off_r) / scale)) + 1)
-    ca = max(0, int(np.floor((-1.0 - off_c) / scale)))
-    cb = min(W, int(np.ceil((nc - off_c) / scale)) + 1)
-    if rb <= ra or cb <= ca:
-        return
-    shape = (rb - ra, cb - ca)
-    offset = (off_r + ra * scale, off_c + ca * scale)
-    line[ra:rb, ca:cb] += ndimage.affine_transform(
-        total, (scale, scale), offset=offset, output_shape=shape, order=1, mode="constant",
-        cval=0.0, prefilter=False)
-    if top.any():
-        lab = ndimage.affine_transform(top, (scale, scale), offset=offset, output_shape=shape,
-                                       order=0, mode="constant", cval=0, prefilter=False)
-        np.maximum(rank[ra:rb, ca:cb], lab, out=rank[ra:rb, ca:cb])
+def _resample(img: np.ndarray, size: tuple[int, int], box: tuple[float, ...], how: int
+              ) -> np.ndarray:
+    """`img`'s region `box` (x0, y0, x1, y1, source pixels) resampled to `size` (w, h) by
+    PIL; a box reaching past the image's edges is met by zero padding (PIL refuses it)."""
+    h, w = img.shape
+    pad = int(np.ceil(max(0.0, -box[0], -box[1], box[2] - w, box[3] - h)))
+    if pad:
+        img = np.pad(img, pad)
+        box = (box[0] + pad, box[1] + pad, box[2] + pad, box[3] + pad)
+    return np.asarray(Image.fromarray(img).resize(size, how, box=box))
 
 
 def expose(line: np.ndarray, px: float, rng: np.random.Generator, exposure: Exposure = CHEST
@@ -232,20 +261,29 @@ def expose(line: np.ndarray, px: float, rng: np.random.Generator, exposure: Expo
     return -np.log(det)
 
 
-def display(q: np.ndarray, px: float, body: np.ndarray | None = None, edge_gain: float = 0.8
-            ) -> np.ndarray:
+def display(q: np.ndarray, px: float, body: np.ndarray | None = None, edge_gain: float = 0.8,
+            window_on: np.ndarray | None = None, equalise: float = 0.0) -> np.ndarray:
     """A bone film's processing: an unsharp mask (edges of cortex and trabeculae, ~2 mm
     kernel) on the log signal, then a window from the body's histogram (soft tissue dark
-    grey, cortex near white) and a gentle film curve; air stays black."""
+    grey, cortex near white) and a gentle film curve; air stays black. `window_on` limits
+    the histogram to part of the body; `equalise` (0-1) takes out that share of the
+    large-scale density (over ~30 mm) first, as units do for parts of very unequal thickness
+    (an ankle's foot)."""
+    if equalise > 0:
+        big = ndimage.gaussian_filter(q[::4, ::4], 30.0 / (px * 4), mode="nearest")
+        inside0 = body if body is not None else q > 0.15
+        ref = float(np.median(q[inside0])) if inside0.any() else 0.0
+        q = q - equalise * np.maximum(resize(big.astype(np.float32), *q.shape) - ref, 0.0)
     blur = ndimage.gaussian_filter(q[::2, ::2], 2.0 / (px * 2), mode="nearest")
     base = resize(blur, *q.shape)
     sharp = q + edge_gain * (q - base)
     inside = body if body is not None and body.sum() > 100 else q > 0.15
-    vals = sharp[::2, ::2][inside[::2, ::2]]
+    win = window_on if window_on is not None and window_on.sum() > 100 else inside
+    vals = sharp[::2, ::2][win[::2, ::2]]
     lo = np.percentile(vals, 2) if vals.size else 0.0
     hi = np.percentile(vals, 99.7) if vals.size else 1.0
-    t = np.clip((sharp - lo) / max(hi - lo, 1e-6), 0, 1.2)
-    out = 40 + 205 * t ** 0.9
+    t = np.clip((sharp - lo) / max(hi - lo, 1e-6), 0, 1.0)
+    out = 34 + 214 * t ** 1.35  # soft tissue dark grey, cortex near white
     out[~inside] = np.minimum(out[~inside], 14)
     return np.clip(out, 0, 255).astype(np.uint8)
 

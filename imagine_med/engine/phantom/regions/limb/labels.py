@@ -1,0 +1,28 @@
+"""Label ids of limb films: anatomy below 100 (bones, growth-plate zones, soft tissue, the
+side marker 60), a fracture's parts from 100."""
+
+from __future__ import annotations
+
+LABELS: dict[str, int] = {
+    "soft_tissue": 1,
+    "radius": 10, "ulna": 11, "scaphoid": 12, "lunate": 13, "triquetrum": 14, "pisiform": 15,
+    "trapezium": 16, "trapezoid": 17, "capitate": 18, "hamate": 19,
+    "metacarpal_1": 20, "metacarpal_2": 21, "metacarpal_3": 22, "metacarpal_4": 23,
+    "metacarpal_5": 24,
+    "radius_epiphysis": 30, "radius_physis": 31, "radius_metaphysis": 32,
+    "ulna_epiphysis": 33, "ulna_physis": 34, "ulna_metaphysis": 35,
+    "tibia": 40, "fibula": 41, "talus": 42, "calcaneus": 43, "navicular": 44, "cuboid": 45,
+    "tibia_epiphysis": 46, "tibia_physis": 47, "tibia_metaphysis": 48,
+    "fibula_epiphysis": 49, "fibula_physis": 50, "fibula_metaphysis": 51,
+    "humerus": 52, "capitellum": 53, "anterior_fat_pad": 54, "posterior_fat_pad": 55,
+    "femur": 56, "femoral_head": 57, "acetabulum": 58, "pelvis": 59,
+    "humeral_head": 84, "glenoid": 85, "scapula": 86, "clavicle": 87,
+    "side_marker": 60,
+    "proximal_phalanx_1": 70, "distal_phalanx_1": 71,
+    **{f"{k}_phalanx_{r}": 72 + 3 * (r - 2) + i for r in range(2, 6)
+       for i, k in enumerate(("proximal", "middle", "distal"))},
+    "fracture_line": 100, "fragment_distal": 101, "fragment_butterfly": 102, "callus": 103,
+}
+NAMES: dict[int, str] = {v: k for k, v in LABELS.items()}
+RADIUS_PARTS = ("radius", "radius_epiphysis", "radius_physis", "radius_metaphysis",
+                "fragment_distal", "fragment_butterfly")
