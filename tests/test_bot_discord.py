@@ -528,3 +528,86 @@ async def test_lanes_follow_configuration_not_permissions(dc: Harness) -> None:
         assert info is not None
         lanes.append(info.lane)
     assert lanes == ["normal", "priority"]
+
+
+# ---- images in (issue 24) -----------------------------------------------------------------
+
+async def _attach(dc: Harness, bot: DiscordBot, name: str, data: bytes, token: str,
+                  prompt: str) -> Req:
+    """/imagine-med with `data` attached as its `image` option; the first message back (the
+    status in @original, or the private refusal)."""
+    from bot_mocks.discord_api import attachment
+
+    dc.mock.cdn[name] = data
+    att = attachment(f"1900000000000000{abs(hash(token)) % 1000:03d}", name,
+                     dc.mock.cdn_url(name), len(data))
+    bot.client._connection.parse_interaction_create(command(
+        "imagine-med", {"prompt": prompt}, attachments={"image": att}, user=OWNER, token=token))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for method, prefix in (("PATCH", f"/webhooks/{APP_ID}/{token}/messages/@original"),
+                               ("POST", f"/webhooks/{APP_ID}/{token}")):
+            found = [r for r in dc.mock.of(method, prefix) if r.path.endswith(
+                "@original" if method == "PATCH" else token)]
+            if found:
+                return found[0]
+        await asyncio.sleep(0.05)
+    raise AssertionError(dc.mock.summary())
+
+
+async def test_an_uploaded_image_of_ours_becomes_a_refine_of_its_job(dc: Harness) -> None:
+    bot = await dc.start_bot()
+    job = await dc.imagine(bot)
+    await asyncio.to_thread(dc.stack.work)
+    await dc.deliver(bot)
+    png = dc.stack.queue.files(job)["variant-2.png"].read_bytes()
+    status = await _attach(dc, bot, "from-the-channel.png", png, "tok-our",
+                           "PA chest x-ray, right upper lobe consolidation, left pleural effusion")
+    assert "Refine of variant 2" in status.payload["content"], status.payload
+    refined = dc.stack.queue.status(_custom_ids(status.payload)[0].job_id)
+    assert refined is not None and refined.kind == "refine" and refined.user == OWNER
+    assert refined.params["parent_id"] == job and refined.params["variant"] == 2
+    assert [f["name"] for f in refined.spec["findings"]] == ["consolidation", "pleural_effusion"]
+
+
+async def test_a_palette_sketch_becomes_a_chest_film_matching_the_sketch(dc: Harness) -> None:
+    import numpy as np
+    from sketches import chest_sketch, png_bytes
+
+    from imagine_med.engine.phantom.sketch import parse_sketch
+
+    bot = await dc.start_bot()
+    sketch = png_bytes(chest_sketch(384))
+    status = await _attach(dc, bot, "sketch.png", sketch, "tok-skt", "PA chest x-ray --size 256")
+    assert "Queued" in status.payload["content"], status.payload
+    job = _custom_ids(status.payload)[0].job_id
+    await asyncio.to_thread(dc.stack.work)
+    info = dc.stack.queue.status(job)
+    assert info is not None and info.status == "done", info
+    assert info.spec["region"] == "sketch" and info.spec["modality"] == "xray"
+    files = dc.stack.queue.files(job)
+    drawn = np.asarray(Image.fromarray(parse_sketch(sketch)).resize((256, 256), Image.NEAREST))
+    for i in range(1, 5):
+        written = np.asarray(Image.open(files[f"variant-{i}.labels.png"]))[:256]
+        for label in np.unique(drawn):
+            a, b = drawn == label, written == label
+            assert (a & b).sum() / (a | b).sum() >= 0.9, (i, int(label))
+
+
+async def test_real_patient_images_are_refused_privately(dc: Harness) -> None:
+    from uploads import bomb_png, burned_in, dicom_with_patient
+
+    from tests.tooling import need_program
+
+    need_program("tesseract", "tesseract-ocr")
+    bot = await dc.start_bot()
+    cases = [("scan.dcm", dicom_with_patient(), "tok-dcm1", "PatientName"),
+             ("scan.png", burned_in("DOE, JOHN 12/03/1961"), "tok-ocr1",
+              "Text is burned into this image"),
+             ("bomb.png", bomb_png(20000), "tok-bmb1", "20000x20000 pixels")]
+    for name, data, token, why in cases:
+        reply = await _attach(dc, bot, name, data, token, "PA chest x-ray")
+        assert reply.method == "POST" and reply.payload["flags"] & 64, reply.payload  # private
+        assert why in reply.payload["content"]
+        assert "DOE" not in reply.payload["content"]
+    assert not dc.stack.queue.list_jobs()  # nothing was queued

@@ -21,7 +21,7 @@ from imagine_med.bot.casefiles import alt_text, answer_reply, case_doc, dicom_re
 from imagine_med.bot.config import BotConfig
 from imagine_med.bot.helptext import help_text
 from imagine_med.bot.ids import Action, ComponentId, ComponentIdError, decode, encode
-from imagine_med.bot.jobs import JobRefused, JobService, JobView, Screened, Who
+from imagine_med.bot.jobs import JobRefused, JobService, JobView, Screened, Upload, Who
 from imagine_med.bot.markup import said
 from imagine_med.bot.prefs import PreferenceError, PreferenceStore, Prefs, validate
 from imagine_med.bot.ratelimit import RateLimiter, wait_text
@@ -36,6 +36,7 @@ from imagine_med.bot.reply import (
     single_rows,
 )
 from imagine_med.bot.targets import StatusMessages
+from imagine_med.errors import UserError
 from imagine_med.prompt import PromptError, parse
 from imagine_med.prompt.spec import CaseSpec
 
@@ -178,9 +179,11 @@ class BotCore:
 
     async def imagine(self, who: Who, prompt: str,
                       options: dict[str, str | None] | None = None,
-                      target: dict[str, Any] | None = None) -> Outcome:
+                      target: dict[str, Any] | None = None,
+                      image: Upload | None = None) -> Outcome:
         """`/imagine-med`: `target` is where the adapter will answer (channel, interaction
-        token or response URL); the queue keeps it with each job."""
+        token or response URL); the queue keeps it with each job. `image`: an attached image
+        (an image of ours -> a refine of its job; a palette sketch -> rendered; else refused)."""
         if not self.allowed(who):
             return Outcome.error(text.NOT_ALLOWED_HERE)
         if not prompt.strip():
@@ -194,10 +197,71 @@ class BotCore:
             specs = self.compose(prompt, options or {}, prefs)
         except PromptError as exc:
             return Outcome.error(text.unreadable(exc.message))
+        if image is not None:
+            return await self._imagine_from(who, prompt, specs, image, target)
         refused = await self._unrenderable(specs)
         if refused is not None:
             return refused
         return await self._screen_and_submit(who, prompt, specs, kind="imagine", target=target)
+
+    def too_big_to_use(self, name: str, size: int) -> Outcome | None:
+        """An attachment refused from its declared size, before it is downloaded."""
+        from imagine_med.moderation.uploads import MAX_UPLOAD_BYTES
+
+        if size <= MAX_UPLOAD_BYTES:
+            return None
+        return Outcome.error(f"{name} is {size / 2**20:.1f} MiB; attached images may be up "
+                             f"to {MAX_UPLOAD_BYTES // 2**20} MiB. Nothing was downloaded.")
+
+    async def _imagine_from(self, who: Who, prompt: str, specs: list[CaseSpec], image: Upload,
+                            target: dict[str, Any] | None) -> Outcome:
+        """An attached image: the intake's checks (moderation.uploads), then a refine of the
+        marked job, a sketch job, or the intake's refusal."""
+        from imagine_med.moderation.uploads import inspect_upload
+
+        refused = self.too_big_to_use(image.name, len(image.data))
+        if refused is not None:
+            return refused
+        if len(specs) != 1:
+            return Outcome.error("With an image, give one case: remove permutations and "
+                                 "--repeat.")
+        intake = await self._io(inspect_upload, image.data)
+        if intake.kind == "ours" and intake.job_tag:
+            return await self._refine_marked(who, prompt, specs, intake.job_tag,
+                                             intake.variant or "grid", target)
+        if intake.kind == "sketch" and intake.labels is not None:
+            from imagine_med.engine.phantom.sketch.spec import sketch_spec
+
+            try:
+                spec = sketch_spec(specs[0], intake.labels)
+            except UserError as exc:
+                return Outcome.error(exc.message)
+            refused = await self._unrenderable([spec])
+            if refused is not None:
+                return refused
+            return await self._screen_and_submit(who, prompt, [spec], kind="imagine",
+                                                 target=target)
+        return Outcome.error(intake.message)
+
+    async def _refine_marked(self, who: Who, prompt: str, specs: list[CaseSpec], tag: str,
+                             variant: str, target: dict[str, Any] | None) -> Outcome:
+        """An image of ours: a refine of the job its mark names (this workspace's jobs only),
+        keeping the patient of the variant it shows (a grid: variant 1)."""
+        job_id = await self._io(self.jobs.find_marked, tag, who)
+        job = await self._io(self.jobs.get, job_id) if job_id else None
+        if job is None or not job.same_team(who):
+            return Outcome.error("This image is one of ours, but its job is not among this "
+                                 "server's or workspace's jobs (or has expired), so it cannot "
+                                 "be refined here. Start a new case with /imagine-med.")
+        if job.state != "done":
+            return Outcome.error(f"Job {job.id} is {job.state}; an image of it can be refined "
+                                 "once the job is done.")
+        index = int(variant) if variant.isdigit() and 1 <= int(variant) <= 4 else 1
+        refused = await self._unrenderable(specs)
+        if refused is not None:
+            return refused
+        return await self._screen_and_submit(who, prompt, specs, kind="refine", target=target,
+                                             parent=job.id, index=index)
 
     async def _unrenderable(self, specs: list[CaseSpec]) -> Outcome | None:
         """A prompt nothing here can render is refused now, with what is available, rather

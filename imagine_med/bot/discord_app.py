@@ -29,7 +29,7 @@ from imagine_med.bot.core import BotCore, Outcome
 from imagine_med.bot.helptext import autocomplete
 from imagine_med.bot.ids import Action, ComponentId
 from imagine_med.bot.images import fit_upload
-from imagine_med.bot.jobs import JobView, Who
+from imagine_med.bot.jobs import JobView, Upload, Who
 from imagine_med.bot.reply import Button, Form, Reply
 
 log = logging.getLogger(__name__)
@@ -213,17 +213,29 @@ class DiscordBot:
             prompt="e.g. PA chest x-ray, right upper lobe consolidation --seed 7",
             modality="instead of --modality", view="x-ray view, instead of --view",
             sequence="MRI sequence, instead of --seq", stain="histology stain, instead of --stain",
+            image="an image of ours to refine, or a sketch in the palette (/imagine-med-help)",
         )
         @app_commands.autocomplete(modality=ac_modality, view=ac_view, sequence=ac_sequence,
                                    stain=ac_stain)
         async def imagine(interaction: discord.Interaction[Any], prompt: str,
                           modality: str | None = None, view: str | None = None,
-                          sequence: str | None = None, stain: str | None = None) -> None:
+                          sequence: str | None = None, stain: str | None = None,
+                          image: discord.Attachment | None = None) -> None:
             await interaction.response.defer(thinking=True)
             who = self.who(interaction)
             options = {"modality": modality, "view": view, "sequence": sequence, "stain": stain}
-            outcome = await core.guarded(
-                who, lambda: core.imagine(who, prompt, options, target=_target(interaction)))
+
+            async def run() -> Outcome:
+                upload = None
+                if image is not None:
+                    refused = core.too_big_to_use(image.filename, image.size)
+                    if refused is not None:  # do not download it
+                        return refused
+                    upload = Upload(await image.read(), image.filename)
+                return await core.imagine(who, prompt, options, target=_target(interaction),
+                                          image=upload)
+
+            outcome = await core.guarded(who, run)
             await self.deliver(interaction, outcome, original_is_status=True)
 
         @tree.command(name="imagine-med-help", description="What imagine-med can render")

@@ -75,6 +75,15 @@ class JobView:
 
 
 @dataclass(frozen=True)
+class Upload:
+    """An image attached to /imagine-med, as downloaded by the adapter (after its declared
+    size passed `BotCore.too_big_to_use`)."""
+
+    data: bytes
+    name: str
+
+
+@dataclass(frozen=True)
 class Screened:
     """Moderation's word on a prompt: allow | hold | block, why, and the prompt with any
     identifiers redacted (what moderators are shown)."""
@@ -125,6 +134,14 @@ class JobService(Protocol):
         ...
 
     def get(self, job_id: str) -> JobView | None: ...
+
+    def find_marked(self, tag: str, who: Who) -> str | None:
+        """The id of the job of `who`'s workspace whose images carry this watermark job tag."""
+        ...
+
+    def resolve(self, short: str, who: Who) -> list[str]:
+        """Ids of `who`'s workspace's jobs starting with `short` (a short id as shown)."""
+        ...
 
     def cancel(self, job_id: str, who: Who) -> str:
         """'cancelled', 'cancelling', or the state of a job that had already ended; raises

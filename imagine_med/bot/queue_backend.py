@@ -159,6 +159,18 @@ class QueueJobs:
             team=info.team,
         )
 
+    def find_marked(self, tag: str, who: Who) -> str | None:
+        try:
+            return self.queue.find_marked(tag, who.platform, who.team_id)
+        except QueueError as exc:
+            raise JobRefused(exc.message) from exc
+
+    def resolve(self, short: str, who: Who) -> list[str]:
+        try:
+            return self.queue.team_jobs(who.platform, who.team_id, prefix=short, limit=5)
+        except QueueError as exc:
+            raise JobRefused(exc.message) from exc
+
     def cancel(self, job_id: str, who: Who) -> str:
         try:
             return self.queue.cancel(job_id, by=requester(who))
