@@ -664,3 +664,70 @@ async def test_moderators_by_channel_membership_in_their_workspace(slack: Harnes
     assert slack.stack.queue.status(job).status == "cancelled"  # type: ignore[union-attr]
     pages = [c.params.get("cursor") for c in slack.mock.of("conversations.members")]
     assert pages == [None, "page-2"]  # asked once (then cached), every page read
+
+
+# ---- images in (issue 24) -----------------------------------------------------------------
+
+async def test_an_uploaded_image_of_ours_becomes_a_refine_of_its_job(slack: Harness) -> None:
+    job = await slack.finished_job()
+    png = slack.stack.queue.files(job)["variant-2.png"].read_bytes()
+    slack.mock.files["F0OURS0002"] = ("from-the-channel.png", png)
+    n = len(slack.mock.of("chat.postMessage"))
+    await slack.command("/imagine-med", "PA chest x-ray, right upper lobe consolidation, left "
+                        "pleural effusion --image <https://mock.slack.com/files/U1/F0OURS0002/"
+                        "from-the-channel.png>")
+    await slack.settle("chat.postMessage", n + 1)
+    status = slack.mock.of("chat.postMessage")[n]
+    assert "Refine of variant 2" in status.params["text"], status.params
+    refined = slack.stack.queue.status(slack.job_of_status(n))
+    assert refined is not None and refined.kind == "refine" and refined.user == "U1"
+    assert refined.params["parent_id"] == job and refined.params["variant"] == 2
+    assert [f["name"] for f in refined.spec["findings"]] == ["consolidation", "pleural_effusion"]
+    assert slack.mock.of("download")[0].token == "xoxb-test"
+
+
+async def test_a_sketch_shared_with_the_command_becomes_a_matching_chest_film(
+        slack: Harness) -> None:
+    import numpy as np
+    from PIL import Image
+    from sketches import chest_sketch, png_bytes
+
+    from imagine_med.engine.phantom.sketch import parse_sketch
+
+    sketch = png_bytes(chest_sketch(384))
+    slack.mock.files["F0SKETCH01"] = ("sketch.png", sketch)  # dragged into the channel
+    await slack.command("/imagine-med", "PA chest x-ray --size 256 --image")
+    await slack.settle("chat.postMessage")
+    listed = slack.mock.of("files.list")[0].params
+    assert listed["channel"] == "C1" and listed["user"] == "U1"
+    job = slack.job_of_status()
+    await asyncio.to_thread(slack.stack.work)
+    info = slack.stack.queue.status(job)
+    assert info is not None and info.status == "done" and info.spec["region"] == "sketch"
+    files = slack.stack.queue.files(job)
+    drawn = np.asarray(Image.fromarray(parse_sketch(sketch)).resize((256, 256), Image.NEAREST))
+    for i in range(1, 5):
+        written = np.asarray(Image.open(files[f"variant-{i}.labels.png"]))[:256]
+        for label in np.unique(drawn):
+            a, b = drawn == label, written == label
+            assert (a & b).sum() / (a | b).sum() >= 0.9, (i, int(label))
+
+
+async def test_real_patient_images_are_refused_privately(slack: Harness) -> None:
+    from uploads import bomb_png, burned_in, dicom_with_patient
+
+    from tests.tooling import need_program
+
+    need_program("tesseract", "tesseract-ocr")
+    cases = [("F0DICOM001", "scan.dcm", dicom_with_patient(), "PatientName"),
+             ("F0BURNED01", "scan.png", burned_in("DOE, JOHN 12/03/1961"),
+              "Text is burned into this image"),
+             ("F0BOMB0001", "bomb.png", bomb_png(20000), "20000x20000 pixels")]
+    for n, (fid, name, data, why) in enumerate(cases, start=1):
+        slack.mock.files[fid] = (name, data)
+        await slack.command("/imagine-med", f"PA chest x-ray --image {fid}")
+        await slack.settle("chat.postEphemeral", n)
+        text = slack.mock.of("chat.postEphemeral")[-1].params["text"]
+        assert why in text and "DOE" not in text
+    assert not slack.mock.of("chat.postMessage")  # nothing public, nothing queued
+    assert not slack.stack.queue.list_jobs()

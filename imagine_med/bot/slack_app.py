@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from imagine_med.bot import ids
 from imagine_med.bot import slack_render as render
 from imagine_med.bot.core import MAX_VERIFY_BYTES, BotCore, Outcome
-from imagine_med.bot.jobs import JobView, Who
+from imagine_med.bot.jobs import JobView, Upload, Who
 from imagine_med.bot.reply import Reply
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,23 @@ PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
 COMMANDS = ("/imagine-med", "/imagine-med-help", "/imagine-med-show", "/imagine-med-info",
             "/imagine-med-settings", "/imagine-med-verify")
+FILE_ID = re.compile(r"\b(F[A-Z0-9]{6,})\b")
+# `--image` with a file's link or id, or alone: the newest image its user shared in the
+# channel within SHARED_WITHIN_S (shared with the command: drag it in, then type the command)
+IMAGE_FLAG = re.compile(r"(?:^|\s)--image(?:\s+<?(\S*F[A-Z0-9]{6,}[^\s>]*)>?)?(?=\s|$)")
+SHARED_WITHIN_S = 600
+
+
+def split_image_flag(text: str) -> tuple[str, str | None]:
+    """The prompt without `--image [link]`, and the file id asked for ('' for the newest one
+    shared; None when no image is asked for)."""
+    m = IMAGE_FLAG.search(text)
+    if m is None:
+        return text, None
+    found = FILE_ID.search(m.group(1) or "")
+    return (text[:m.start()] + " " + text[m.end():]).strip(), found.group(1) if found else ""
+
+
 SETTING_KEYS = {"modality": "modality", "size": "size", "answer_key": "answer_key_auto",
                 "answer_key_auto": "answer_key_auto", "dm": "dm_results",
                 "dm_results": "dm_results"}
@@ -109,12 +126,67 @@ class SlackBot:
     # ---- slash commands ------------------------------------------------------------------
 
     async def _cmd_imagine(self, ack: Any, body: dict[str, Any]) -> None:
+        """`/imagine-med <prompt> [--image [file link]]`: slash commands carry no files, so an
+        image is named by its link, or is the newest one its user shared in the channel."""
         await ack()
         who = self._who(body)
-        outcome = await self.core.guarded(
-            who, lambda: self.core.imagine(who, body.get("text", ""), target=_target(body))
-        )
-        await self.deliver(who, outcome, body)
+        prompt, wanted = split_image_flag(body.get("text", ""))
+
+        async def run() -> Outcome:
+            upload = None
+            if wanted is not None:
+                got = await self._shared_file(who, wanted)
+                if isinstance(got, Outcome):
+                    return got
+                upload = got
+            return await self.core.imagine(who, prompt, target=_target(body), image=upload)
+
+        await self.deliver(who, await self.core.guarded(who, run), body)
+
+    async def _shared_file(self, who: Who, file_id: str) -> Upload | Outcome:
+        """The named file, or the newest image `who` shared in this channel lately; its
+        declared size is checked before it is downloaded (with the bot token)."""
+        if not file_id:
+            try:
+                listed = await self.client.files_list(
+                    channel=who.channel_id, user=who.user_id, types="images", count=1,
+                    ts_from=str(int(time.time()) - SHARED_WITHIN_S))
+            except SlackApiError as exc:
+                return Outcome.error(f"I cannot list the files shared here ({_code(exc)}).")
+            files = listed.get("files") or []
+            if not files:
+                return Outcome.error(
+                    "No image of yours was shared in this channel in the last "
+                    f"{SHARED_WITHIN_S // 60} minutes. Drag the image into the channel, then "
+                    "run `/imagine-med <prompt> --image` (or add the image's link after "
+                    "--image).")
+            file_id = files[0]["id"]
+        got = await self._download(file_id, self.core.too_big_to_use)
+        if isinstance(got, Outcome):
+            return got
+        return Upload(got[1], got[0])
+
+    async def _download(self, file_id: str, too_big: Any) -> tuple[str, bytes] | Outcome:
+        """(name, bytes) of a shared file, or why not; `too_big(name, size)` refuses it from
+        its declared size first."""
+        try:
+            info = (await self.client.files_info(file=file_id))["file"]
+        except SlackApiError as exc:
+            return Outcome.error(f"I cannot open file {file_id} "
+                                 f"({_code(exc)}); is it shared in this channel?")
+        name = info.get("name") or file_id
+        refused = too_big(name, int(info.get("size") or 0))
+        if refused is not None:
+            return refused
+        import aiohttp
+
+        headers = {"Authorization": f"Bearer {self.client.token}"}
+        async with aiohttp.ClientSession() as session, session.get(
+            info["url_private_download"], headers=headers
+        ) as resp:
+            if resp.status != 200:
+                return Outcome.error(f"Slack did not hand over {name} (HTTP {resp.status}).")
+            return name, await resp.read()
 
     async def _cmd_help(self, ack: Any, body: dict[str, Any]) -> None:
         await ack()
@@ -154,7 +226,7 @@ class SlackBot:
         is named by its link (Share > Copy link) and fetched with the bot token."""
         await ack()
         who = self._who(body)
-        m = re.search(r"\b(F[A-Z0-9]{6,})\b", body.get("text", ""))
+        m = FILE_ID.search(body.get("text", ""))
         if m is None:
             outcome = Outcome.error(
                 "Give the image's link or file id, e.g. `/imagine-med-verify "
@@ -165,24 +237,15 @@ class SlackBot:
         await self.deliver(who, outcome, body)
 
     async def _verify_file(self, who: Who, file_id: str) -> Outcome:
-        try:
-            info = (await self.client.files_info(file=file_id))["file"]
-        except SlackApiError as exc:
-            return Outcome.error(f"I cannot open file {file_id} "
-                                 f"({_code(exc)}); is it shared in this channel?")
-        if int(info.get("size") or 0) > MAX_VERIFY_BYTES:
-            return Outcome.error(f"{info.get('name')} is too large to check here.")
-        import aiohttp
+        def too_big(name: str, size: int) -> Outcome | None:
+            if size > MAX_VERIFY_BYTES:
+                return Outcome.error(f"{name} is too large to check here.")
+            return None
 
-        headers = {"Authorization": f"Bearer {self.client.token}"}
-        async with aiohttp.ClientSession() as session, session.get(
-            info["url_private_download"], headers=headers
-        ) as resp:
-            if resp.status != 200:
-                return Outcome.error(f"Slack did not hand over {info.get('name')} "
-                                     f"(HTTP {resp.status}).")
-            data = await resp.read()
-        return await self.core.verify(who, data, info.get("name") or file_id)
+        got = await self._download(file_id, too_big)
+        if isinstance(got, Outcome):
+            return got
+        return await self.core.verify(who, got[1], got[0])
 
     # ---- buttons and forms ---------------------------------------------------------------
 

@@ -127,6 +127,9 @@ class SlackMock:
             return {"file": {"id": p["file"], "name": name, "size": len(data),
                              "url_private_download": str(self.server.make_url(
                                  f"/files-pri/{p['file']}"))}}
+        if method == "files.list":  # newest first, as Slack lists them
+            return {"files": [{"id": fid, "name": name, "size": len(data)}
+                              for fid, (name, data) in reversed(self.files.items())]}
         if method == "views.open":
             return {"view": {"id": "V1", **(p.get("view") or {})}}
         if method == "conversations.members":  # two pages, as Slack paginates
