@@ -40,6 +40,7 @@ OWNER = "1700000000000000001"
 OTHER = "1700000000000000002"
 MOD_ROLE = "1350000000000000001"  # guild A's moderator role (configured below)
 MOD_CHANNEL = "1300000000000000009"  # guild A's moderators' channel
+GRID_ID = "1400000000000000000"  # the grid: the slash command's original response, edited
 
 
 class Harness:
@@ -187,8 +188,14 @@ async def test_buttons_survive_a_restart_upscale_refine_answer(dc: Harness) -> N
     restarted = await dc.start_bot()  # nothing in memory knows the grid's buttons
     n = len(dc.mock.requests)
     restarted.client._connection.parse_interaction_create(
-        component(ids.encode(Action.UPSCALE, job, 2), user=OTHER, token="tok-btn"))
-    post = (await dc.until("POST", f"/webhooks/{APP_ID}/tok-btn"))[0]
+        component(ids.encode(Action.UPSCALE, job, 2), user=OTHER, token="tok-btn",
+                  message_id=GRID_ID))
+    # U2 starts a thread under the grid message (a thread takes its message's id), and its
+    # status message goes there, with the bot token
+    started = (await dc.until("POST", f"/channels/{CHANNEL_ID}/messages/{GRID_ID}/threads"))[0]
+    assert started.payload["name"] == f"imagine-med job {job[:8]}"
+    post = (await dc.until("POST", f"/channels/{GRID_ID}/messages"))[0]
+    assert post.auth == "Bot bot-token"
     callback = dc.mock.requests[n]
     assert callback.path.endswith("/tok-btn/callback") and callback.payload == {"type": 6}
     assert post.payload["content"].startswith(f"<@{OTHER}> Upscale 2x of variant 2 — Queued")
@@ -235,8 +242,12 @@ async def test_buttons_survive_a_restart_upscale_refine_answer(dc: Harness) -> N
     await dc.deliver(restarted)
     final = dc.stack.queue.status(up.job_id)
     assert final is not None and final.status == "done", final
-    edit = dc.mock.of("PATCH", f"/webhooks/{APP_ID}/tok-btn/messages/")[-1]
+    # the U2 result goes in the grid's thread; its status message there collapses to a line
+    edit = [r for r in dc.mock.of("POST", f"/channels/{GRID_ID}/messages") if r.files][-1]
     assert edit.files and "Upscale 2x of variant 2" in edit.payload["content"]
+    collapsed = dc.mock.of("PATCH", f"/channels/{GRID_ID}/messages/")[-1]
+    assert collapsed.payload["content"].startswith("Done — the result is below")
+    assert collapsed.payload["components"] == []
     cids = _custom_ids(edit.payload)
     assert cids[0] == ids.ComponentId(Action.UPSCALE4, job, 2)  # from the grid's variant 2
     assert ids.ComponentId(Action.VARY_STRONG, job, 2) in cids
@@ -245,7 +256,9 @@ async def test_buttons_survive_a_restart_upscale_refine_answer(dc: Harness) -> N
     assert Image.open(path).width == 1024
     restarted.client._connection.parse_interaction_create(
         component(cids[0].encode(), user=OWNER, token="tok-4x"))
-    four = (await dc.until("POST", f"/webhooks/{APP_ID}/tok-4x"))[0]
+    await dc.until("POST", f"/channels/{GRID_ID}/messages", 3)  # the same thread again
+    four = dc.mock.of("POST", f"/channels/{GRID_ID}/messages")[-1]
+    assert dc.mock.of("POST", f"/channels/{CHANNEL_ID}/messages/{GRID_ID}/threads")[-1].path
     assert "Upscale 4x of variant 2 — Queued" in four.payload["content"]
     info4 = dc.stack.queue.status(_custom_ids(four.payload)[0].job_id)
     assert info4 is not None and info4.params["scale"] == 4

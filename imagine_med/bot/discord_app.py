@@ -43,6 +43,10 @@ STYLES = {
 }
 # Actions whose first response must be a modal (a modal cannot follow a defer).
 FORM_ACTIONS = frozenset({Action.REFINE, Action.REJECT})
+THREAD_EXISTS = 160004  # Discord: "A thread has already been created for this message"
+THREAD_ARCHIVE_MIN = 1440  # a follow-up thread stays open a day after its last message
+THREAD_TYPES = (discord.ChannelType.public_thread, discord.ChannelType.private_thread,
+                discord.ChannelType.news_thread)
 
 
 
@@ -327,7 +331,8 @@ class DiscordBot:
         await interaction.response.defer()
         outcome = await self.core.guarded(
             who, lambda: self.core.press(who, cid.encode(), target=_target(interaction)))
-        await self.deliver(interaction, outcome, pressed=True)
+        await self.deliver(interaction, outcome, pressed=True,
+                           thread=await self._thread_for(interaction, outcome))
 
     async def on_form(self, interaction: discord.Interaction[Any], custom_id: str,
                       values: dict[str, str]) -> None:
@@ -337,14 +342,40 @@ class DiscordBot:
             who, lambda: self.core.submit_form(who, custom_id, values,
                                                target=_target(interaction))
         )
-        await self.deliver(interaction, outcome, original_is_status=True)
+        await self.deliver(interaction, outcome, original_is_status=True,
+                           thread=await self._thread_for(interaction, outcome))
+
+    async def _thread_for(self, interaction: discord.Interaction[Any], outcome: Outcome
+                          ) -> str | None:
+        """Where a button's follow-up jobs go: the thread the button was pressed in, else a
+        thread started from the pressed message (the grid; a thread started from a message
+        has that message's id). None (the channel, as before) for outcomes with no new job,
+        outside servers, or where the thread cannot be made."""
+        message = interaction.message
+        if not outcome.jobs or message is None or interaction.guild_id is None:
+            return None
+        channel = interaction.channel
+        if getattr(channel, "type", None) in THREAD_TYPES:
+            return str(interaction.channel_id)
+        try:
+            await self.client.http.start_thread_with_message(
+                interaction.channel_id or 0, message.id, name=_thread_name(message),
+                auto_archive_duration=THREAD_ARCHIVE_MIN)
+        except discord.HTTPException as exc:
+            if exc.code != THREAD_EXISTS:
+                log.warning("cannot start a thread under message %s (%s); follow-ups go to "
+                            "the channel", message.id, exc.text or exc.status)
+                return None
+        return str(message.id)
 
     # ---- posting -------------------------------------------------------------------------
 
     async def deliver(self, interaction: discord.Interaction[Any], outcome: Outcome, *,
-                      original_is_status: bool = False, pressed: bool = False) -> None:
+                      original_is_status: bool = False, pressed: bool = False,
+                      thread: str | None = None) -> None:
         """Post an outcome after a defer: private replies as ephemeral followups, a job's
-        status message in the original response (slash command) or as a new followup."""
+        status message in the original response (slash command), in `thread` (a button's
+        follow-up, posted with the bot token) or as a new followup."""
         original_free = original_is_status
         original_private = not original_is_status and not pressed
         for reply in outcome.replies:
@@ -368,6 +399,17 @@ class DiscordBot:
                                                 **({"view": view} if view else {}), **kwargs)
                 continue
             job = next((j for j in outcome.jobs if j.id == reply.job_id), None)
+            if job is not None and thread is not None:
+                try:
+                    msg = await self.client.get_partial_messageable(int(thread)).send(
+                        files=files, **({"view": view} if view else {}), **kwargs)
+                except discord.HTTPException as exc:
+                    log.warning("cannot post in thread %s: %s", thread, exc)
+                else:  # the bot token's message: edited later with the bot token, not the
+                    await self.core.remember_target(job.id, PLATFORM, {  # interaction's
+                        "message": str(msg.id), "channel": thread, "token": None,
+                        "posted_at": time.time()})
+                    continue
             try:
                 if original_free:
                     msg = await interaction.edit_original_response(attachments=files,
@@ -491,6 +533,16 @@ def _role_ids(user: discord.User | discord.Member) -> tuple[str, ...]:
     keeps them on the Member even when the guild's roles are not cached, which `.roles`
     (Role objects, from the cache) needs."""
     return tuple(str(r) for r in getattr(user, "_roles", ()))
+
+
+def _thread_name(message: discord.Message) -> str:
+    """'imagine-med job 7f3a9c2e': the job whose buttons the message carries."""
+    for row in message.components or []:
+        for item in getattr(row, "children", []):
+            cid = getattr(item, "custom_id", None) or ""
+            if ids.is_ours(cid):
+                return f"imagine-med job {ids.decode(cid).job_id[:8]}"
+    return "imagine-med follow-ups"
 
 
 def _target(interaction: discord.Interaction[Any]) -> dict[str, Any]:
