@@ -70,7 +70,7 @@ def test_the_invite_url_asks_for_exactly_the_permissions_used():
                           "read_message_history", "manage_channels"}
     source = Path(discord_app.__file__).read_text()
     threads = {"create_public_threads", "send_messages_in_threads"}
-    assert (threads <= granted) == ("create_thread" in source)  # asked for only when used
+    assert (threads <= granted) == ("start_thread_with_message" in source)  # only when used
 
 
 def test_the_application_id_comes_from_the_token():
