@@ -124,7 +124,8 @@ async def test_defer_first_then_status_grid_and_dicom(dc: Harness) -> None:
     first, status = dc.after_login()[:2]
     assert first.method == "POST" and first.path.endswith("/tok-cmd/callback")
     assert first.payload == {"type": 5}  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE, public
-    assert status.payload["content"] == f"<@{OWNER}> Queued (#1 in line)\n{INTERPRETED}"
+    assert status.payload["content"] == (
+        f"<@{OWNER}> Queued (#1 in line) · job `{job[:8]}`\n{INTERPRETED}")
     assert [(c.action, c.job_id) for c in _custom_ids(status.payload)] == [(Action.CANCEL, job)]
 
     await asyncio.to_thread(dc.stack.work)
@@ -132,7 +133,8 @@ async def test_defer_first_then_status_grid_and_dicom(dc: Harness) -> None:
     edits = dc.mock.of("PATCH", f"/webhooks/{APP_ID}/tok-cmd/messages/1400000000000000000")
     assert len(edits) == 1  # the status message became the grid (token still valid)
     grid = edits[0]
-    assert INTERPRETED in grid.payload["content"] and f"job `{job}`" in grid.payload["content"]
+    assert INTERPRETED in grid.payload["content"]
+    assert f"job `{job[:8]}`" in grid.payload["content"]  # the short id
     assert grid.payload["allowed_mentions"] == {"parse": [], "users": [int(OWNER)]}
     assert grid.files == [(f"imagine-med-{job}.png", grid.files[0][1])]
     att = grid.payload["attachments"][0]

@@ -160,7 +160,7 @@ async def test_result_upload_then_buttons_upscale_cancel_answer_refine(slack: Ha
     assert image["alt_text"].startswith("Synthetic teaching image (not a real patient)")
     text = buttons.params["text"]
     assert "interpreted as: PA chest X-ray · consolidation (right, RUL)" in text
-    assert f"job `{job}`" in text
+    assert f"job `{job[:8]}`" in text
     decoded = [ids.decode(a) for a in _buttons(buttons.params)]
     assert [(d.action, d.index) for d in decoded[:8]] == (
         [(Action.UPSCALE, i) for i in range(1, 5)] + [(Action.VARY, i) for i in range(1, 5)])
@@ -655,7 +655,7 @@ async def test_show_only_where_its_owner_could_see_it(slack: Harness) -> None:
     await slack.settle("files.completeUploadExternal", uploads + 1)
     await slack.settle("chat.postMessage", posts + 1)
     shown = slack.mock.of("chat.postMessage")[-1].params
-    assert shown["channel"] == "C2" and f"job `{job}`" in shown["text"]
+    assert shown["channel"] == "C2" and f"job `{job[:8]}`" in shown["text"]
     assert "<@U1>" not in json.dumps(shown["blocks"])
     # not in a channel outside the allow-list, not even its owner
     slack.stack.core.config.allowed_channels = frozenset({"C1"})
@@ -770,7 +770,7 @@ async def test_u2_goes_in_a_thread_under_the_grid(slack: Harness) -> None:
     result = slack.mock.of("chat.postMessage")[n + 1]
     assert result.params["thread_ts"] == grid  # the U2 result, in the grid's thread
     assert any(b["type"] == "image" for b in result.params["blocks"])
-    assert f"job `{up}`" in result.params["text"]
+    assert f"job `{up[:8]}`" in result.params["text"]
     deleted = slack.mock.of("chat.delete")[-1].params  # its status message is gone
     assert deleted["ts"] == status.answer["ts"]
     # a button pressed on that result (inside the thread) keeps to the same thread
@@ -782,3 +782,19 @@ async def test_u2_goes_in_a_thread_under_the_grid(slack: Harness) -> None:
     await slack.post(urllib.parse.urlencode({"payload": json.dumps(body)}))
     await slack.settle("chat.postMessage", m + 1)
     assert slack.mock.of("chat.postMessage")[m].params["thread_ts"] == grid
+
+
+async def test_short_ids_are_shown_and_accepted(slack: Harness) -> None:
+    job = await slack.finished_job()
+    status = slack.mock.of("chat.postMessage")[0].params["text"]
+    assert f"job `{job[:8]}`" in status and job not in status
+    n = len(slack.mock.of("chat.postMessage"))
+    await slack.command("/imagine-med-show", f"job:{job[:8]}", user="U1")
+    await slack.settle("chat.postMessage", n + 1)
+    shown = slack.mock.of("chat.postMessage")[n].params
+    assert {ids.decode(b).job_id for b in _buttons(shown)} == {job}
+    # another workspace's job is not found by its short id
+    await slack.post(slash_body("/imagine-med-show", f"job:{job[:8]}", team="T2",
+                                channel="C9"))
+    await slack.settle("chat.postEphemeral")
+    assert "No job" in slack.mock.of("chat.postEphemeral")[-1].params["text"]

@@ -309,8 +309,8 @@ class BotCore:
         """The moderators' post for a held prompt: who, where, why, the redacted prompt (as
         typed: no pings, no formatting), Approve / Reject. It pings nobody."""
         first = jobs[0]
-        count = f"job `{first.id}`" if len(jobs) == 1 else (
-            f"{len(jobs)} jobs, first `{first.id}`")
+        count = f"job `{first.short}`" if len(jobs) == 1 else (
+            f"{len(jobs)} jobs, first `{first.short}`")
         rules = ", ".join(screened.rule_ids) or "-"
         lines = [
             f"Held prompt ({count}) on {who.platform}, channel {who.channel_id}, from:",
@@ -352,14 +352,15 @@ class BotCore:
         what = self._what(job)
         head = f"<@{job.owner}> "  # the same mention syntax on Discord and Slack
         lines = [head + (text.progress(job.fraction, job.stage, what) if job.state == "running"
-                         else text.queued(job.position, what))]
+                         else text.queued(job.position, what)) + f" · job `{job.short}`"]
         if job.spec is not None:
             lines.append(text.interpreted(job.spec))
         return Reply("\n".join(lines), rows=cancel_row(job.id), job_id=job.id,
                      mentions=(job.owner,))
 
     def progress_reply(self, job: JobView, fraction: float, stage: str) -> Reply:
-        lines = [f"<@{job.owner}> " + text.progress(fraction, stage, self._what(job))]
+        lines = [f"<@{job.owner}> " + text.progress(fraction, stage, self._what(job))
+                 + f" · job `{job.short}`"]
         if job.spec is not None:
             lines.append(text.interpreted(job.spec))
         return Reply("\n".join(lines), rows=cancel_row(job.id), job_id=job.id,
@@ -393,7 +394,7 @@ class BotCore:
             lines.append(text.interpreted(spec))
         doc = case_doc(job.files)
         alt = alt_text(doc, spec)
-        lines.append(f"_{text.DISCLAIMER}_ · job `{job.id}`")
+        lines.append(f"_{text.DISCLAIMER}_ · job `{job.short}`")
         single = job.files.get("variant-1.png") if job.kind == "upscale" else None
         if single is not None or "grid.png" not in job.files:
             single = single or job.files["variant-1.png"]
@@ -564,7 +565,7 @@ class BotCore:
             return Outcome.error(exc.message)
         what = f"variant {index}" if index else "all variants"
         return Outcome(replies=[Reply(
-            f"Preparing the DICOM of {what} (job `{job.id}`); it comes to you privately in a "
+            f"Preparing the DICOM of {what} (job `{job.short}`); it comes to you privately in a "
             f"moment. {text.DISCLAIMER}", ephemeral=True, job_id=job.id)])
 
     def dicom_ready(self, job: JobView) -> Reply:
@@ -633,6 +634,12 @@ class BotCore:
         if refused is not None:
             return refused
         job = await self._io(self.jobs.get, job_id)
+        if job is None and len(job_id) >= 6:  # a short id, as chat shows it
+            found = await self._io(self.jobs.resolve, job_id.lower(), who)
+            if len(found) > 1:
+                return Outcome.error(f"More than one job here starts with `{job_id}`; give "
+                                     "more of its id.")
+            job = await self._io(self.jobs.get, found[0]) if found else None
         if job is None or not job.same_team(who):  # another server's job: not for here
             return Outcome.error(text.no_job(job_id))
         mine = job.owned_by(who)
@@ -662,7 +669,7 @@ class BotCore:
             where = (f"running {round(j.fraction * 100)}%" if j.state == "running"
                      else f"#{j.position} in line" if j.position else j.state)
             desc = j.spec.describe() if j.spec else said(j.prompt)
-            lines.append(f"• `{j.id}` {where}: {desc}")
+            lines.append(f"• `{j.short}` {where}: {desc}")
         return Outcome(replies=[Reply("\n".join(lines), ephemeral=True)])
 
     async def settings(self, who: Who, scope: str, changes: dict[str, Any]) -> Outcome:

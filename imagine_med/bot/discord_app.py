@@ -502,7 +502,7 @@ class DiscordBot:
         if target.get("message"):  # the old status message no longer needs its Cancel button
             with contextlib.suppress(discord.HTTPException):
                 await channel.get_partial_message(int(target["message"])).edit(
-                    content=f"Done — the result is below (job `{job.id}`).", view=None)
+                    content=f"Done — the result is below (job `{job.short}`).", view=None)
         return f"{channel_id}:{msg.id}"
 
     async def post_private(self, job: JobView, target: dict[str, Any], reply: Reply) -> None:

@@ -16,6 +16,7 @@ from imagine_med.errors import UserError
 from imagine_med.prompt.spec import CaseSpec
 
 ACTIVE: frozenset[str] = frozenset({"held", "queued", "running"})
+SHORT_ID = 8  # characters of a job id shown in chat; longer where two jobs of a workspace share
 
 
 class JobRefused(UserError):
@@ -62,6 +63,12 @@ class JobView:
     created_at: float | None = None
     seeds: list[int] = field(default_factory=list)  # of the rendered variants, once done
     team: str | None = None  # the owner's Discord guild / Slack workspace
+    short_id: str = ""  # the shortest start of `id` (8+ characters) unique in its workspace
+
+    @property
+    def short(self) -> str:
+        """The id as chat shows it (accepted back by /imagine-med-show and the CLI)."""
+        return self.short_id or self.id[:SHORT_ID]
 
     def owned_by(self, who: Who) -> bool:
         return (who.platform, who.team_id, who.user_id) == (self.platform, self.team, self.owner)
