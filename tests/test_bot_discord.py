@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import discord
+import numpy as np
 import pytest
 from bot_mocks.discord_api import (
     APP_ID,
@@ -626,3 +627,34 @@ async def test_real_patient_images_are_refused_privately(dc: Harness) -> None:
         assert why in reply.payload["content"]
         assert "DOE" not in reply.payload["content"]
     assert not dc.stack.queue.list_jobs()  # nothing was queued
+
+
+async def test_help_teaches_with_examples_a_try_button_and_the_palette(dc: Harness) -> None:
+    from imagine_med.bot.examples import examples
+    from imagine_med.engine import registry
+    from imagine_med.prompt import parse
+
+    found = examples()
+    rows = {(o.modality, o.region) for o in registry.offers() if o.engine == "phantom"}
+    covered = {(parse(e)[0].modality, parse(e)[0].region) for e in found}
+    assert covered <= rows and len(covered) >= len(rows) - 1  # breast: IHC only, no H&E
+    bot = await dc.start_bot()
+    bot.client._connection.parse_interaction_create(command("imagine-med-help", {},
+                                                            token="tok-hlp"))
+    helped = (await dc.until("PATCH", f"/webhooks/{APP_ID}/tok-hlp/messages/@original"))[0]
+    text = helped.payload.get("content") or helped.payload["embeds"][0]["description"]
+    assert found[0] in text and "Palette:" in text and "pleural effusion" in text
+    assert helped.files[0][0] == "imagine-med-sketch-palette.png"
+    legend = Image.open(io.BytesIO(helped.data[0])).convert("RGB")
+    from imagine_med.engine.phantom.sketch.palette import BY_NAME
+    colours = {tuple(c) for c in np.asarray(legend).reshape(-1, 3)}
+    assert BY_NAME["lung"].rgb in colours and BY_NAME["nodule"].rgb in colours
+    tries = [c for c in _custom_ids(helped.payload) if c.action is Action.TRY]
+    assert len(tries) == len(found)
+    bot.client._connection.parse_interaction_create(
+        component(tries[0].encode(), user=OTHER, token="tok-try"))
+    status = (await dc.until("POST", f"/webhooks/{APP_ID}/tok-try"))[0]
+    job = _custom_ids(status.payload)[0].job_id
+    info = dc.stack.queue.status(job)
+    assert info is not None and info.prompt == found[0] and info.user == OTHER
+    assert not status.payload.get("flags", 0) & 64  # in the channel, for everyone to see

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from imagine_med.bot import text
 from imagine_med.bot.access import ChannelMembers, granted
-from imagine_med.bot.casefiles import alt_text, answer_reply, case_doc, dicom_reply
+from imagine_med.bot.casefiles import alt_text, answer_reply, case_doc, dicom_reply, private_dir
 from imagine_med.bot.config import BotConfig
 from imagine_med.bot.helptext import help_text
 from imagine_med.bot.ids import Action, ComponentId, ComponentIdError, decode, encode
@@ -34,6 +34,7 @@ from imagine_med.bot.reply import (
     grid_rows,
     moderation_rows,
     single_rows,
+    try_rows,
 )
 from imagine_med.bot.targets import StatusMessages
 from imagine_med.errors import UserError
@@ -422,6 +423,8 @@ class BotCore:
         who = await self.identify(who)
         if cid.action in (Action.APPROVE, Action.REJECT):
             return await self._review(who, cid, reason=None)
+        if cid.action is Action.TRY:
+            return await self._try(who, cid, target)
         if not self.allowed(who):
             return Outcome.error(text.NOT_ALLOWED_HERE)
         job = await self._io(self.jobs.get, cid.job_id)
@@ -620,7 +623,30 @@ class BotCore:
         return Outcome(replies=[Reply(result.summary(), ephemeral=True)])
 
     def help(self) -> Outcome:
-        return Outcome(replies=[Reply(help_text(), ephemeral=True)])
+        """Help with an example per renderer, their "try this" buttons and the sketch
+        palette's legend (PNG) to paint with."""
+        from imagine_med.bot.examples import examples
+        from imagine_med.engine.phantom.sketch import legend_png
+
+        legend = private_dir() / "imagine-med-sketch-palette.png"
+        if not legend.exists():
+            legend.write_bytes(legend_png())
+        labels = [e.split(",")[0].split(" --")[0] for e in examples()]
+        return Outcome(replies=[Reply(
+            help_text(), ephemeral=True, rows=try_rows(labels),
+            attachments=[Attachment(legend, "imagine-med-sketch-palette.png",
+                                    "The sketch palette: one colour per tissue or finding")])])
+
+    async def _try(self, who: Who, cid: ComponentId, target: dict[str, Any] | None
+                   ) -> Outcome:
+        """A "try this" button: its example prompt, as if typed (checked, screened, queued)."""
+        from imagine_med.bot.examples import examples
+
+        found = examples()
+        n = int(cid.job_id[2:]) if cid.job_id[2:].isdigit() else 0
+        if not 1 <= n <= len(found):
+            return Outcome.error("That example is no longer offered; see /imagine-med-help.")
+        return await self.imagine(who, found[n - 1], target=target)
 
     async def show(self, who: Who, job_id: str) -> Outcome:
         """`/imagine-med-show`: re-post a job where its owner could see it: in the channel it

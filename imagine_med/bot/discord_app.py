@@ -331,8 +331,9 @@ class DiscordBot:
         await interaction.response.defer()
         outcome = await self.core.guarded(
             who, lambda: self.core.press(who, cid.encode(), target=_target(interaction)))
-        await self.deliver(interaction, outcome, pressed=True,
-                           thread=await self._thread_for(interaction, outcome))
+        thread = None if cid.action is Action.TRY else await self._thread_for(interaction,
+                                                                              outcome)
+        await self.deliver(interaction, outcome, pressed=True, thread=thread)
 
     async def on_form(self, interaction: discord.Interaction[Any], custom_id: str,
                       values: dict[str, str]) -> None:

@@ -29,6 +29,7 @@ class Action(StrEnum):
     APPROVE = "ma"  # moderator: release a held prompt
     REJECT = "mr"  # moderator: reject a held prompt (opens a form for the reason)
     DICOM = "d"  # DICOM export of the case (variant N, or all four), to the clicker only
+    TRY = "t"  # /imagine-med-help's "try this": runs example N (the job field: "ex<N>")
 
 
 # Actions that need a variant number 1-4; REFINE, ANSWER and DICOM also accept 0 (the whole
