@@ -608,6 +608,15 @@ async def test_a_palette_sketch_becomes_a_chest_film_matching_the_sketch(dc: Har
         for label in np.unique(drawn):
             a, b = drawn == label, written == label
             assert (a & b).sum() / (a | b).sum() >= 0.9, (i, int(label))
+    # its grid, uploaded again with a CT prompt: a refine (of variant 1) keeping the drawing
+    # (the grid: at 256 px a single variant of a sketch film carries too little texture for
+    # the mark to verify; at 512 px it does)
+    again = await _attach(dc, bot, "film.png", files["grid.png"].read_bytes(), "tok-sk2",
+                          "axial chest CT")
+    assert "Refine of variant 1" in again.payload["content"], again.payload
+    refined = dc.stack.queue.status(_custom_ids(again.payload)[0].job_id)
+    assert refined is not None and refined.spec["modality"] == "ct"
+    assert refined.spec["region"] == "sketch" and refined.spec["sketch"] == info.spec["sketch"]
 
 
 async def test_real_patient_images_are_refused_privately(dc: Harness) -> None:

@@ -54,6 +54,17 @@ KIND_WORDS = {
 }
 
 
+def refined_spec(parent: JobView, spec: CaseSpec) -> CaseSpec:
+    """A refine's spec: the prompt's, and for a sketch job also its sketch (the drawing is the
+    patient a refine keeps), at the parent's size."""
+    if parent.spec is None or parent.spec.region != "sketch" or not parent.spec.sketch:
+        return spec
+    doc = spec.model_dump()
+    doc.update(region="sketch", sketch=parent.spec.sketch, width=parent.spec.width,
+               height=parent.spec.height)
+    return CaseSpec.model_validate(doc)
+
+
 @dataclass
 class Outcome:
     """What an adapter must do after an event.
@@ -258,6 +269,7 @@ class BotCore:
             return Outcome.error(f"Job {job.id} is {job.state}; an image of it can be refined "
                                  "once the job is done.")
         index = int(variant) if variant.isdigit() and 1 <= int(variant) <= 4 else 1
+        specs = [refined_spec(job, specs[0])]
         refused = await self._unrenderable(specs)
         if refused is not None:
             return refused
@@ -534,6 +546,7 @@ class BotCore:
             return Outcome.error(text.unreadable(exc.message))
         if len(specs) != 1:
             return Outcome.error("Refine takes one case; remove permutations and --repeat.")
+        specs = [refined_spec(job, specs[0])]
         refused = await self._unrenderable(specs)
         if refused is not None:
             return refused
