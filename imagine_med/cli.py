@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "mod": "imagine_med.commands.mod",
     "discord": "imagine_med.commands.bots",
     "slack": "imagine_med.commands.bots",
+    "library": "imagine_med.commands.library",
 }
 
 

@@ -49,7 +49,7 @@ def test_the_slack_manifest_loads_with_every_command_and_scope_the_code_uses():
 
 def test_discord_and_slack_offer_the_same_commands():
     source = Path(discord_app.__file__).read_text()
-    names = re.findall(r'@tree\.command\(name="([^"]+)"', source)
+    names = re.findall(r'(?:@tree\.command|app_commands\.Group)\(\s*name="([^"]+)"', source)
     assert sorted(f"/{n}" for n in names) == sorted(slack_app.COMMANDS)
 
 

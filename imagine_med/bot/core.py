@@ -20,7 +20,14 @@ from imagine_med.bot.access import ChannelMembers, granted
 from imagine_med.bot.casefiles import alt_text, answer_reply, case_doc, dicom_reply, private_dir
 from imagine_med.bot.config import BotConfig
 from imagine_med.bot.helptext import help_text
-from imagine_med.bot.ids import Action, ComponentId, ComponentIdError, decode, encode
+from imagine_med.bot.ids import (
+    QUIZ_ACTIONS,
+    Action,
+    ComponentId,
+    ComponentIdError,
+    decode,
+    encode,
+)
 from imagine_med.bot.jobs import JobRefused, JobService, JobView, Screened, Upload, Who
 from imagine_med.bot.markup import said
 from imagine_med.bot.prefs import PreferenceError, PreferenceStore, Prefs, validate
@@ -65,6 +72,11 @@ def refined_spec(parent: JobView, spec: CaseSpec) -> CaseSpec:
     return CaseSpec.model_validate(doc)
 
 
+def is_quiz_job(job: JobView) -> bool:
+    """A job rendering a quiz's case: its messages never say what was asked for."""
+    return bool((job.reply_target or {}).get("quiz"))
+
+
 @dataclass
 class Outcome:
     """What an adapter must do after an event.
@@ -100,6 +112,11 @@ class BotCore:
         self.targets = targets or StatusMessages(prefs.engine)
         self.limiter = limiter
         self.members: dict[str, ChannelMembers] = {}
+        from imagine_med.bot.librarybot import LibraryBot
+        from imagine_med.bot.quizbot import QuizBot
+
+        self.quiz = QuizBot(self)
+        self.library = LibraryBot(self)
 
     # ---- helpers ------------------------------------------------------------------------
 
@@ -123,6 +140,14 @@ class BotCore:
             is_moderator=await granted(self.config.moderators, who, members),
             priority=await granted(self.config.priority, who, members),
         )
+
+    async def is_instructor(self, who: Who) -> bool:
+        """Instructors run quizzes and edit every library collection of their guild/workspace:
+        the configured instructor grants, moderators, and members who can manage the channel."""
+        who = await self.identify(who)
+        if who.is_moderator or who.can_manage_channel:
+            return True
+        return await granted(self.config.instructors, who, self.members.get(who.platform))
 
     async def throttled(self, who: Who) -> Outcome | None:
         """Take a token from the person's and the channel's buckets; a refusal says which
@@ -351,6 +376,8 @@ class BotCore:
     # ---- messages for a job -------------------------------------------------------------
 
     def _what(self, job: JobView) -> str:
+        if is_quiz_job(job):
+            return "Quiz case"
         word = KIND_WORDS.get(job.kind, job.kind)
         if job.kind == "upscale":
             word += f" {job.params.get('scale', 2)}x"
@@ -366,7 +393,7 @@ class BotCore:
         head = f"<@{job.owner}> "  # the same mention syntax on Discord and Slack
         lines = [head + (text.progress(job.fraction, job.stage, what) if job.state == "running"
                          else text.queued(job.position, what)) + f" · job `{job.short}`"]
-        if job.spec is not None:
+        if job.spec is not None and not is_quiz_job(job):
             lines.append(text.interpreted(job.spec))
         return Reply("\n".join(lines), rows=cancel_row(job.id), job_id=job.id,
                      mentions=(job.owner,))
@@ -374,7 +401,7 @@ class BotCore:
     def progress_reply(self, job: JobView, fraction: float, stage: str) -> Reply:
         lines = [f"<@{job.owner}> " + text.progress(fraction, stage, self._what(job))
                  + f" · job `{job.short}`"]
-        if job.spec is not None:
+        if job.spec is not None and not is_quiz_job(job):
             lines.append(text.interpreted(job.spec))
         return Reply("\n".join(lines), rows=cancel_row(job.id), job_id=job.id,
                      mentions=(job.owner,))
@@ -393,7 +420,7 @@ class BotCore:
                 lines.append(said(job.error))
         else:
             lines = [lead + text.failed(), said(job.error or text.NO_REASON)]
-        if job.spec is not None:
+        if job.spec is not None and not is_quiz_job(job):
             lines.append(text.interpreted(job.spec))
         return Reply("\n".join(lines), job_id=job.id, mentions=(job.owner,))
 
@@ -439,9 +466,14 @@ class BotCore:
             return await self._try(who, cid, target)
         if not self.allowed(who):
             return Outcome.error(text.NOT_ALLOWED_HERE)
+        if cid.action in QUIZ_ACTIONS:
+            return await self.quiz.press(who, cid)
         job = await self._io(self.jobs.get, cid.job_id)
         if job is None:
             return Outcome.error(text.BUTTON_UNKNOWN.format(job=cid.job_id))
+        if cid.action is not Action.CANCEL and await self._io(
+                self.quiz.store.unrevealed_job, job.id):  # a verified image names its job
+            return Outcome.error(text.QUIZ_HIDDEN)
         if cid.action is Action.CANCEL:
             return await self._cancel(who, job)
         if cid.action is Action.ANSWER:
@@ -523,6 +555,8 @@ class BotCore:
         who = await self.identify(who)
         if cid.action is Action.REJECT:
             return await self._review(who, cid, reason=values.get("reason", ""))
+        if cid.action is Action.QUIZ_TYPE:
+            return await self.quiz.typed(who, cid, values.get("answer", ""))
         if cid.action is not Action.REFINE:
             return Outcome.error("That form is not one of imagine-med's.")
         job = await self._io(self.jobs.get, cid.job_id)
@@ -684,6 +718,8 @@ class BotCore:
         mine = job.owned_by(who)
         if not (mine or job.channel == who.channel_id):
             return Outcome.error(text.SHOW_ELSEWHERE.format(job=job.id))
+        if await self._io(self.quiz.store.unrevealed_job, job.id):
+            return Outcome.error(text.QUIZ_HIDDEN)
         if job.state == "held":
             if not mine:
                 return Outcome.error(text.no_job(job_id))

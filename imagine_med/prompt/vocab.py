@@ -643,3 +643,95 @@ MODIFIERS["macular_oedema"] = ["macular oedema", "macular edema", "dmo", "dme", 
                                "clinically significant macular oedema",
                                "clinically significant macular edema", "maculopathy",
                                "diabetic maculopathy", "with maculopathy"]
+
+# --- fundus, more findings (issue 17): artery occlusion, detachment, optic atrophy, laser
+# scars, vitreous haemorrhage, and the dry/wet forms of AMD (modifiers of the AMD finding)
+FINDINGS.update({
+    "retinal_artery_occlusion": (("retina",), [
+        "retinal artery occlusion", "central retinal artery occlusion", "crao", "brao",
+        "branch retinal artery occlusion", "cherry red spot", "cherry-red spot",
+        "artery occlusion"]),
+    "optic_atrophy": (("retina",), ["optic atrophy", "optic nerve atrophy", "pale disc",
+                                    "disc pallor", "optic disc pallor", "pale optic disc"]),
+    "laser_scars": (("retina",), ["laser scars", "prp scars", "prp", "panretinal photocoagulation",
+                                  "photocoagulation scars", "laser photocoagulation",
+                                  "pan retinal photocoagulation", "laser burns"]),
+    "vitreous_haemorrhage": (("retina",), ["vitreous haemorrhage", "vitreous hemorrhage",
+                                           "vitreous bleed", "haemorrhage into the vitreous"]),
+})
+FINDINGS["retinal_detachment"][1].extend(["rhegmatogenous retinal detachment",
+                                          "detached retina", "rrd"])
+MODIFIERS.update({
+    "macula_off": ["macula off", "macula-off", "fovea off", "macula involving"],
+    "macula_on": ["macula on", "macula-on", "macula sparing", "fovea on"],
+    "geographic_atrophy": ["geographic atrophy", "dry amd with geographic atrophy",
+                           "atrophic amd", "ga"],
+    "neovascular": ["wet", "neovascular", "exudative", "choroidal neovascularisation",
+                    "choroidal neovascularization", "cnv", "choroidal neovascular membrane"],
+})
+FINDINGS["macular_degeneration"][1].extend(["age related macular degeneration", "dry amd",
+                                            "geographic atrophy"])
+
+# --- skin, more lesions (issue 18): congenital naevus, melanoma in situ, keratinocyte
+# lesions, and inflammatory rashes (clinical photographs); dermoscope options
+FINDINGS.update({
+    "congenital_naevus": (("skin",), ["congenital naevus", "congenital nevus",
+                                      "congenital melanocytic naevus",
+                                      "congenital melanocytic nevus", "congenital mole"]),
+    "melanoma_in_situ": (("skin",), ["melanoma in situ", "in situ melanoma",
+                                     "melanoma insitu", "lentigo maligna"]),
+    "actinic_keratosis": (("skin",), ["actinic keratosis", "actinic keratoses",
+                                      "solar keratosis", "solar keratoses"]),
+    "psoriasis": (("skin",), ["psoriasis", "plaque psoriasis", "psoriatic plaque",
+                              "psoriatic plaques", "psoriasis vulgaris"]),
+    "eczema": (("skin",), ["eczema", "atopic dermatitis", "atopic eczema", "dermatitis",
+                           "eczematous rash"]),
+    "tinea": (("skin",), ["tinea", "tinea corporis", "ringworm", "dermatophytosis",
+                          "fungal skin infection"]),
+    "urticaria": (("skin",), ["urticaria", "hives", "wheals", "urticarial rash",
+                              "nettle rash"]),
+})
+FINDINGS["squamous_cell_carcinoma"][1].extend(["cutaneous squamous cell carcinoma", "cscc",
+                                               "invasive squamous cell carcinoma"])
+MODIFIERS.update({
+    "hair_removed": ["hair removed", "hair removal", "shaved", "without hair",
+                     "digital hair removal"],
+    "ruler": ["ruler", "with a ruler", "mm scale", "millimetre scale", "millimeter scale",
+              "scale bar"],
+    "non_polarised": ["non polarised", "non polarized", "nonpolarised", "nonpolarized",
+                      "contact dermoscopy", "immersion dermoscopy"],
+})
+
+# --- ultrasound, more (issue 16): renal calculi
+FINDINGS["kidney_stone"] = (("kidney", "abdomen"), [
+    "kidney stone", "kidney stones", "renal stone", "renal stones", "renal calculus",
+    "renal calculi", "nephrolithiasis", "urolithiasis"])
+# thyroid nodules by ACR TI-RADS (issue 16): the level and the features are modifiers
+FINDINGS["thyroid_nodule"] = (("thyroid",), [
+    "thyroid nodule", "thyroid nodules", "thyroid lesion", "thyroid mass",
+    "thyroid incidentaloma"])
+FINDING_IN_REGION[("nodule", "thyroid")] = "thyroid_nodule"
+for _n in range(1, 6):
+    MODIFIERS[f"tirads_{_n}"] = [f"ti rads {_n}", f"tirads {_n}", f"tr{_n}", f"tr {_n}",
+                                 f"acr tr{_n}", f"ti rads tr{_n}", f"tirads tr{_n}",
+                                 f"ti rads category {_n}"]
+MODIFIERS.update({
+    "spongiform": ["spongiform"], "mixed": ["mixed cystic and solid", "mixed solid and cystic",
+                                            "partially cystic", "complex"],
+    "cystic": ["cystic", "purely cystic", "colloid cyst"],
+    "solid": ["solid", "completely solid", "almost completely solid"],
+    "hyperechoic": ["hyperechoic"], "isoechoic": ["isoechoic"],
+    "hypoechoic": ["hypoechoic"], "very_hypoechoic": ["very hypoechoic", "markedly hypoechoic"],
+    "taller_than_wide": ["taller than wide", "taller than it is wide"],
+    "lobulated": ["lobulated", "irregular margin", "irregular margins"],
+    "extrathyroidal": ["extrathyroidal extension", "extra thyroidal extension",
+                       "extrathyroidal"],
+    "microcalcifications": ["microcalcifications", "microcalcification",
+                            "punctate echogenic foci", "punctate calcifications"],
+    "macrocalcifications": ["macrocalcifications", "macrocalcification",
+                            "coarse calcification", "coarse calcifications"],
+    "rim_calcification": ["rim calcification", "peripheral calcification",
+                          "eggshell calcification"],
+})
+LOCATIONS.setdefault("right_lobe:right", ["right lobe", "right thyroid lobe"])
+LOCATIONS.setdefault("left_lobe:left", ["left lobe", "left thyroid lobe"])

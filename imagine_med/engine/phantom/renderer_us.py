@@ -78,6 +78,10 @@ def probe_for(spec) -> Probe:
     text = (spec.prompt or "").lower()
     f = re.search(r"(\d+(?:\.\d+)?)\s*mhz", text)
     d = re.search(r"depth\s*(\d+(?:\.\d+)?)\s*cm", text)
+    if spec.region == "thyroid":  # linear 10 MHz (7-15), 4 cm deep, both lobes in 50 mm
+        freq = float(np.clip(float(f.group(1)), 7.0, 15.0)) if f else 10.0
+        return Probe(kind="linear", freq_mhz=freq, depth_mm=40.0, focus_mm=18.0,
+                     aperture_mm=12.0, width_mm=54.0, cycles=2.5, lines=256, sample_mm=0.07)
     if view_of(spec) == "carotid":  # linear 7.5 MHz (5-15), 4 cm deep, focus 2 cm
         freq = float(np.clip(float(f.group(1)), 5.0, 15.0)) if f else 7.5
         return Probe(kind="linear", freq_mhz=freq, depth_mm=40.0, focus_mm=20.0,
@@ -169,7 +173,8 @@ class PhantomUltrasound(PhantomRenderer):
             present, m, bbox = us_findings.measure(p, labels, pixels, fr.px, dr)
             text = us_findings.sentence(p, present, m)
             sentences.append(text)
-            lab_name = {"gallstones": "stone", "cholecystitis": "gallbladder_wall"}.get(
+            lab_name = {"gallstones": "stone", "kidney_stone": "stone",
+                        "cholecystitis": "gallbladder_wall"}.get(
                 p.name, p.name)
             results.append(FindingResult(p.name, LABELS[lab_name],
                                          bbox, p.side, p.location, text, m))

@@ -182,6 +182,11 @@ for _t in (
     _soft("serous_fluid", 8.0, 1.0, (3500, 3700), (1800, 1800)),  # free fluid, ascites
     _soft("mesenteric_fat", -80.0, 0.95, (330, 400), (70, 90)),  # bowel mesentery
     _soft("gallstone", 250.0, 0.05, (1000, 1200), (1.0, 1.0)),  # mixed stone, calcified rim
+    _soft("thyroid", 90.0, 0.8, (750, 900), (60, 55)),  # iodine makes it dense on CT
+    _soft("thyroid_nodule_hyper", 70.0, 0.8, (800, 950), (70, 65)),
+    _soft("thyroid_nodule_iso", 70.0, 0.8, (800, 950), (70, 65)),
+    _soft("thyroid_nodule_hypo", 50.0, 0.85, (900, 1050), (80, 75)),
+    _soft("thyroid_nodule_very_hypo", 45.0, 0.85, (950, 1100), (85, 80)),
 ):
     TISSUES.setdefault(_t.name, _t)
 
@@ -203,6 +208,17 @@ ACOUSTIC: dict[str, Acoustic] = {
     "gallstone": Acoustic(4.0, 12.0, 1.0, 2.5),
     "cortical_bone": Acoustic(7.8, 12.0, 1.0, 2.5),
     "blood_acute": Acoustic(1.63, 0.3, 1.0, 0.16),  # fresh thrombus: low-level echoes
+    # thyroid: homogeneous, brighter than the strap muscles (+1.6 dB over liver speckle);
+    # nodules by ACR TI-RADS echogenicity against the gland and the strap muscle (-8 dB):
+    # hyper +4, iso 0, hypo -4.4 (between gland and strap muscle), very hypo -13 (below it)
+    "thyroid": Acoustic(1.65, 0.8, 1.0, 1.2),
+    "strap_muscle": Acoustic(1.70, 1.15, 0.5, 0.42),  # thin, hypoechoic to the gland
+    # psammomatous microcalcifications: bright points (< 1 mm) too small to cast a shadow
+    "microcalcification": Acoustic(2.2, 1.5, 1.0, 3.0),
+    "thyroid_nodule_hyper": Acoustic(1.65, 0.8, 1.0, 1.9),
+    "thyroid_nodule_iso": Acoustic(1.65, 0.8, 1.0, 1.2),
+    "thyroid_nodule_hypo": Acoustic(1.64, 0.8, 1.0, 0.72),
+    "thyroid_nodule_very_hypo": Acoustic(1.63, 0.8, 1.0, 0.27),
 }
 # fatty liver grades 1-3: fat droplets scatter more (about +4 dB a grade) and attenuate more
 # (grade 3 hides the diaphragm: physics.md "Fatty liver grades")
@@ -246,3 +262,6 @@ TISSUES.setdefault("lung", Tissue("lung", -850.0, _mr(0.15, (1200, 1300), (40, 3
                                                       1500), mu=0.050))
 TISSUES.setdefault("consolidation", Tissue("consolidation", 35.0,
                                            _mr(0.9, (1400, 1700), (120, 110), (40, 30), 1300)))
+
+TISSUES.setdefault("strap_muscle", changed(TISSUES["muscle"], "strap_muscle"))
+TISSUES.setdefault("microcalcification", changed(TISSUES["gallstone"], "microcalcification"))

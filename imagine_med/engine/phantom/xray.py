@@ -18,6 +18,7 @@ from scipy import ndimage
 from imagine_med.engine.phantom.geometry import Convex, Rays, Solid, Tubes, union_length
 from imagine_med.engine.phantom.labels import FINDINGS, LUNG_LABELS, label_id
 from imagine_med.engine.phantom.materials import M
+from imagine_med.engine.phantom.physics.radiography import CHEST, expose, resize
 from imagine_med.engine.phantom.scene import Component, Scene
 from imagine_med.engine.phantom.textures import film_texture
 
@@ -218,14 +219,7 @@ def _covered(hs: list[np.ndarray], he: list[np.ndarray]) -> np.ndarray:
     return total
 
 
-def _resize(img: np.ndarray, h: int, w: int, nearest: bool = False) -> np.ndarray:
-    """Coarse grid -> full image (PIL is several times faster than ndimage.zoom here)."""
-    if img.shape == (h, w):
-        return img
-    mode = Image.NEAREST if nearest else Image.BILINEAR
-    if nearest:
-        return np.asarray(Image.fromarray(img).resize((w, h), mode))
-    return np.asarray(Image.fromarray(img.astype(np.float32)).resize((w, h), mode))
+_resize = resize  # the shared projection physics' resampler
 
 
 def draw_tubes(t: Tubes, view: View, outline: bool = False
@@ -407,16 +401,7 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
 def _detector(line: np.ndarray, view: View, rng: np.random.Generator,
               lung: np.ndarray | None = None) -> np.ndarray:
     px = view.px
-    h, w = line.shape
-    primary = np.exp(-line.astype(np.float32))
-    small = primary[::8, ::8]
-    sc = ndimage.gaussian_filter(small, 60.0 / (px * 8), mode="nearest")
-    total = primary + 0.35 * _resize(sc, h, w)  # scatter: a broad blur of the primary
-    n0 = np.float32(6.0e4 * (px / 0.8) ** 2)
-    counts = total * n0
-    noisy = counts + np.sqrt(counts) * rng.standard_normal((h, w), dtype=np.float32)
-    det = ndimage.gaussian_filter(np.maximum(noisy / n0, 1e-5), max(0.35 / px, 0.4), truncate=3)
-    q = -np.log(det)
+    q = expose(line, px, rng, CHEST)
     # chest-unit processing, as multi-scale systems do it: a broad equalisation, then three
     # bands. The coarse band (over ~1 cm: heart, mediastinum, shoulders, abdomen) goes through
     # a film curve that saturates in the dense range, so the mediastinum, spine strip and
