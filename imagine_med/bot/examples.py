@@ -57,12 +57,15 @@ def _reads_back(prompt: str, modality: str, region: str, finding: str | None) ->
 
 @functools.lru_cache(maxsize=1)
 def examples() -> tuple[str, ...]:
-    """One checked prompt per (modality, region) of the configured renderers, in the
+    """One checked prompt per (modality, region) of the phantom engine's rows, in the
     registry's order."""
     out: list[str] = []
     seen: set[tuple[str, str]] = set()
     for offer in registry.offers():
-        if offer.region is None or (offer.modality, offer.region) in seen:
+        # the phantom's rows only: a check render of a diffusion row would load its model
+        # into the bot's process
+        if offer.engine != "phantom" or offer.region is None or (
+                offer.modality, offer.region) in seen:
             continue
         seen.add((offer.modality, offer.region))
         prompt, finding = _candidate(offer.modality, offer.region)
