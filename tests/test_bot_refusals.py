@@ -21,7 +21,7 @@ AVAILABLE = ("available: phantom — X-ray chest (PA, AP, lateral), CT chest (ax
 @pytest.mark.parametrize(("prompt", "said"), [
     ("sagittal knee MRI, torn meniscus", "MRI knee is not available yet"),
     ("dental panoramic x-ray, caries", "X-ray teeth (panoramic view) is not available yet"),
-    ("ultrasound of the thyroid", "Ultrasound thyroid is not available yet"),
+    ("ultrasound of the heart", "Ultrasound heart is not available yet"),
     ("oblique chest x-ray", "X-ray chest (oblique view) is not available yet"),
     ("PA chest x-ray --engine diffusion", "The diffusion engine is not set up here"),
 ])
