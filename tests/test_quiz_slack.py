@@ -233,10 +233,12 @@ async def test_timer_reveals_once_and_library_quiz(slack: Harness) -> None:
     assert "Only the collection's owner" in refused
 
     n_up = len(slack.mock.of("files.completeUploadExternal"))
+    n_posts = len(slack.mock.of("chat.postMessage"))
     await slack.post(slash_body("/imagine-med-quiz", "--collection chest-week-1 --seconds 30",
                                 user=HOST))
     await slack.settle("files.completeUploadExternal", n_up + 1)
-    qmsg = slack.mock.of("chat.postMessage")[-1]
+    # the image, its text and buttons are one message, posted after the upload
+    qmsg = (await slack.settle("chat.postMessage", n_posts + 1))[n_posts]
     qid = _buttons(qmsg)[0][1].job_id
     # while the quiz is open, the library hides the case and a finding search skips it
     await slack.post(slash_body("/imagine-med-library", "search finding=consolidation",

@@ -353,7 +353,8 @@ class SlackBot:
         it is on (the grid), or in that message's own thread."""
         await ack()
         who = self._who(body)
-        thread = _thread_parent(body)
+        pressed_in = _pressed_in(body)  # private replies stay where the button was pressed
+        thread = _thread_parent(body) if _threaded(action["action_id"]) else pressed_in
         outcome = await self.core.guarded(
             who, lambda: self.core.press(who, action["action_id"],
                                          target=_target(body, thread))
@@ -365,7 +366,8 @@ class SlackBot:
                                                  "thread_ts": thread}),
             )
         source = (body.get("container") or {}).get("message_ts")
-        await self.deliver(who, outcome, body, source_ts=source, thread_ts=thread)
+        await self.deliver(who, outcome, body, source_ts=source, thread_ts=thread,
+                           private_ts=pressed_in)
 
     async def _on_form(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         await ack()
@@ -377,18 +379,20 @@ class SlackBot:
             who, lambda: self.core.submit_form(who, view["callback_id"], values,
                                                target=_target(body, thread))
         )
-        await self.deliver(who, outcome, body, thread_ts=thread)
+        await self.deliver(who, outcome, body, thread_ts=thread, private_ts=thread)
 
     # ---- posting -------------------------------------------------------------------------
 
     async def deliver(self, who: Who, outcome: Outcome, body: dict[str, Any],
-                      source_ts: str | None = None, thread_ts: str | None = None) -> None:
-        """Post an outcome: private replies to the user, job status messages to the channel
-        or to `thread_ts`'s thread (remembered for the delivery loop), moderation items to the
-        moderators' channel."""
+                      source_ts: str | None = None, thread_ts: str | None = None,
+                      private_ts: str | None = None) -> None:
+        """Post an outcome: private replies to the user (in `private_ts`'s thread), job status
+        messages to the channel or to `thread_ts`'s thread (remembered for the delivery
+        loop), moderation items to the moderators' channel."""
         for reply in outcome.replies:
             try:
-                await self._post_reply(who, reply, body, source_ts, outcome, thread_ts)
+                await self._post_reply(who, reply, body, source_ts, outcome, thread_ts,
+                                       private_ts)
             except SlackApiError as exc:
                 log.warning("slack post failed: %s", _code(exc))
                 if any(j.id == reply.job_id for j in outcome.jobs) and reply.job_id:
@@ -405,9 +409,9 @@ class SlackBot:
 
     async def _post_reply(self, who: Who, reply: Reply, body: dict[str, Any],
                           source_ts: str | None, outcome: Outcome,
-                          thread_ts: str | None = None) -> None:
+                          thread_ts: str | None = None, private_ts: str | None = None) -> None:
         if reply.ephemeral:
-            await self._private(who, reply, body, thread_ts)
+            await self._private(who, reply, body, private_ts)
             return
         job = next((j for j in outcome.jobs if j.id == reply.job_id), None)
         if job is not None:  # a new job's status message
@@ -570,6 +574,24 @@ def _thread_parent(body: dict[str, Any]) -> str | None:
     if container.get("is_ephemeral"):
         return container.get("thread_ts") or None
     return message.get("thread_ts") or container.get("message_ts") or None
+
+
+# buttons whose new jobs go in a thread under the pressed message (the grid), as on Discord
+THREADED = frozenset({ids.Action.UPSCALE, ids.Action.UPSCALE4, ids.Action.VARY,
+                      ids.Action.VARY_STRONG, ids.Action.REROLL, ids.Action.REFINE})
+
+
+def _threaded(custom_id: str) -> bool:
+    try:
+        return ids.decode(custom_id).action in THREADED
+    except ids.ComponentIdError:
+        return False
+
+
+def _pressed_in(body: dict[str, Any]) -> str | None:
+    """The thread the pressed message is in (None: the channel itself)."""
+    container = body.get("container") or {}
+    return (body.get("message") or {}).get("thread_ts") or container.get("thread_ts") or None
 
 
 def _in_thread(thread_ts: str | None) -> dict[str, str]:
