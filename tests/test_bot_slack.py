@@ -86,6 +86,14 @@ class Harness:
         await self.settle("chat.postMessage", 2)
         return job
 
+    def grid_ts(self) -> str:
+        """The ts of the newest message holding an image block (a grid with its buttons)."""
+        for call in reversed(self.mock.calls):
+            if call.method == "chat.postMessage" and any(
+                    b["type"] == "image" for b in call.params.get("blocks") or []):
+                return str(call.answer["ts"])
+        raise AssertionError("no grid posted")
+
 
 @pytest.fixture
 async def slack(redis_url: str, namespace: str, tmp_path: Path) -> AsyncIterator[Harness]:
@@ -140,11 +148,19 @@ async def test_result_upload_then_buttons_upscale_cancel_answer_refine(slack: Ha
     assert "consolidation (right, RUL)" in get_url.params["alt_txt"]
     assert upload.body[:8] == b"\x89PNG\r\n\x1a\n" and int(get_url.params["length"]) == len(
         upload.body)
-    assert complete.params["channel_id"] == "C1"
+    # one message, as on Discord: the text, the uploaded (unshared) file in an image block,
+    # the buttons
+    assert "channel_id" not in complete.params and "initial_comment" not in complete.params
     assert complete.params["files"][0]["id"] == upload.params["file_id"]
-    comment = complete.params["initial_comment"]
-    assert "interpreted as: PA chest X-ray · consolidation (right, RUL)" in comment
-    assert f"job `{job}`" in comment
+    assert buttons.params["channel"] == "C1"
+    kinds = [b["type"] for b in buttons.params["blocks"]]
+    assert kinds.index("image") < kinds.index("actions")
+    image = next(b for b in buttons.params["blocks"] if b["type"] == "image")
+    assert image["slack_file"] == {"id": upload.params["file_id"]}
+    assert image["alt_text"].startswith("Synthetic teaching image (not a real patient)")
+    text = buttons.params["text"]
+    assert "interpreted as: PA chest X-ray · consolidation (right, RUL)" in text
+    assert f"job `{job[:8]}`" in text
     decoded = [ids.decode(a) for a in _buttons(buttons.params)]
     assert [(d.action, d.index) for d in decoded[:8]] == (
         [(Action.UPSCALE, i) for i in range(1, 5)] + [(Action.VARY, i) for i in range(1, 5)])
@@ -406,7 +422,10 @@ async def test_show_dm_results_auto_answer_key_and_allow_list(slack: Harness) ->
     await asyncio.to_thread(slack.stack.work)
     await slack.deliver("files.completeUploadExternal", 2)  # the grid, then the answer overlay
     grid, overlay = slack.mock.of("files.completeUploadExternal")[:2]
-    assert grid.params["channel_id"] == "DU1"  # results by direct message
+    posted = [c for c in slack.mock.of("chat.postMessage") if c.params["channel"] == "DU1"]
+    assert posted and any(b["type"] == "image" for b in posted[0].params["blocks"])  # by DM
+    assert grid.params["files"][0]["id"] == next(
+        b for b in posted[0].params["blocks"] if b["type"] == "image")["slack_file"]["id"]
     assert overlay.params["channel_id"] == "DU1" and "Answer key" in overlay.params[
         "initial_comment"]
     assert "consolidation" in slack.mock.of("chat.postEphemeral")[-1].params["text"]
@@ -414,9 +433,9 @@ async def test_show_dm_results_auto_answer_key_and_allow_list(slack: Harness) ->
     # /imagine-med-show re-posts the job, with its buttons, where it is asked for
     await slack.command("/imagine-med-show", f"job:{job}", user="U7")
     await slack.settle("files.completeUploadExternal", 3)
-    assert slack.mock.of("files.completeUploadExternal")[2].params["channel_id"] == "C1"
     await slack.settle("chat.postMessage", 3)
     shown = slack.mock.of("chat.postMessage")[-1].params
+    assert shown["channel"] == "C1" and any(b["type"] == "image" for b in shown["blocks"])
     assert {ids.decode(b).job_id for b in _buttons(shown)} == {job}
     await slack.command("/imagine-med-show", "nope", user="U7")
     await slack.settle("chat.postEphemeral", 3)
@@ -631,11 +650,13 @@ async def test_show_only_where_its_owner_could_see_it(slack: Harness) -> None:
         assert (call.params["user"], call.params["channel"]) == (user, channel)
         assert says in call.params["text"]
     # its owner may show it anywhere: posted there, pinging nobody
+    posts = len(slack.mock.of("chat.postMessage"))
     await slack.post(slash_body("/imagine-med-show", f"job:{job}", user="U1", channel="C2"))
     await slack.settle("files.completeUploadExternal", uploads + 1)
-    shown = slack.mock.of("files.completeUploadExternal")[-1].params
-    assert shown["channel_id"] == "C2" and f"job `{job}`" in shown["initial_comment"]
-    assert "<@U1>" not in shown["initial_comment"]
+    await slack.settle("chat.postMessage", posts + 1)
+    shown = slack.mock.of("chat.postMessage")[-1].params
+    assert shown["channel"] == "C2" and f"job `{job[:8]}`" in shown["text"]
+    assert "<@U1>" not in json.dumps(shown["blocks"])
     # not in a channel outside the allow-list, not even its owner
     slack.stack.core.config.allowed_channels = frozenset({"C1"})
     await slack.post(slash_body("/imagine-med-show", f"job:{job}", user="U1", channel="C2"))
@@ -664,3 +685,116 @@ async def test_moderators_by_channel_membership_in_their_workspace(slack: Harnes
     assert slack.stack.queue.status(job).status == "cancelled"  # type: ignore[union-attr]
     pages = [c.params.get("cursor") for c in slack.mock.of("conversations.members")]
     assert pages == [None, "page-2"]  # asked once (then cached), every page read
+
+
+# ---- images in (issue 24) -----------------------------------------------------------------
+
+async def test_an_uploaded_image_of_ours_becomes_a_refine_of_its_job(slack: Harness) -> None:
+    job = await slack.finished_job()
+    png = slack.stack.queue.files(job)["variant-2.png"].read_bytes()
+    slack.mock.files["F0OURS0002"] = ("from-the-channel.png", png)
+    n = len(slack.mock.of("chat.postMessage"))
+    await slack.command("/imagine-med", "PA chest x-ray, right upper lobe consolidation, left "
+                        "pleural effusion --image <https://mock.slack.com/files/U1/F0OURS0002/"
+                        "from-the-channel.png>")
+    await slack.settle("chat.postMessage", n + 1)
+    status = slack.mock.of("chat.postMessage")[n]
+    assert "Refine of variant 2" in status.params["text"], status.params
+    refined = slack.stack.queue.status(slack.job_of_status(n))
+    assert refined is not None and refined.kind == "refine" and refined.user == "U1"
+    assert refined.params["parent_id"] == job and refined.params["variant"] == 2
+    assert [f["name"] for f in refined.spec["findings"]] == ["consolidation", "pleural_effusion"]
+    assert slack.mock.of("download")[0].token == "xoxb-test"
+
+
+async def test_a_sketch_shared_with_the_command_becomes_a_matching_chest_film(
+        slack: Harness) -> None:
+    import numpy as np
+    from PIL import Image
+    from sketches import chest_sketch, png_bytes
+
+    from imagine_med.engine.phantom.sketch import parse_sketch
+
+    sketch = png_bytes(chest_sketch(384))
+    slack.mock.files["F0SKETCH01"] = ("sketch.png", sketch)  # dragged into the channel
+    await slack.command("/imagine-med", "PA chest x-ray --size 256 --image")
+    await slack.settle("chat.postMessage")
+    listed = slack.mock.of("files.list")[0].params
+    assert listed["channel"] == "C1" and listed["user"] == "U1"
+    job = slack.job_of_status()
+    await asyncio.to_thread(slack.stack.work)
+    info = slack.stack.queue.status(job)
+    assert info is not None and info.status == "done" and info.spec["region"] == "sketch"
+    files = slack.stack.queue.files(job)
+    drawn = np.asarray(Image.fromarray(parse_sketch(sketch)).resize((256, 256), Image.NEAREST))
+    for i in range(1, 5):
+        written = np.asarray(Image.open(files[f"variant-{i}.labels.png"]))[:256]
+        for label in np.unique(drawn):
+            a, b = drawn == label, written == label
+            assert (a & b).sum() / (a | b).sum() >= 0.9, (i, int(label))
+
+
+async def test_real_patient_images_are_refused_privately(slack: Harness) -> None:
+    from uploads import bomb_png, burned_in, dicom_with_patient
+
+    from tests.tooling import need_program
+
+    need_program("tesseract", "tesseract-ocr")
+    cases = [("F0DICOM001", "scan.dcm", dicom_with_patient(), "PatientName"),
+             ("F0BURNED01", "scan.png", burned_in("DOE, JOHN 12/03/1961"),
+              "Text is burned into this image"),
+             ("F0BOMB0001", "bomb.png", bomb_png(20000), "20000x20000 pixels")]
+    for n, (fid, name, data, why) in enumerate(cases, start=1):
+        slack.mock.files[fid] = (name, data)
+        await slack.command("/imagine-med", f"PA chest x-ray --image {fid}")
+        await slack.settle("chat.postEphemeral", n)
+        text = slack.mock.of("chat.postEphemeral")[-1].params["text"]
+        assert why in text and "DOE" not in text
+    assert not slack.mock.of("chat.postMessage")  # nothing public, nothing queued
+    assert not slack.stack.queue.list_jobs()
+
+
+async def test_u2_goes_in_a_thread_under_the_grid(slack: Harness) -> None:
+    job = await slack.finished_job()
+    grid = slack.grid_ts()
+    n = len(slack.mock.of("chat.postMessage"))
+    await slack.post(block_actions_body(ids.encode(Action.UPSCALE, job, 2), user="U2",
+                                        message_ts=grid))
+    await slack.settle("chat.postMessage", n + 1)
+    status = slack.mock.of("chat.postMessage")[n]
+    assert status.params["thread_ts"] == grid and "Upscale 2x of variant 2" in (
+        status.params["text"])
+    up = slack.job_of_status(n)
+    await asyncio.to_thread(slack.stack.work)
+    await slack.deliver("chat.postMessage", n + 2)
+    result = slack.mock.of("chat.postMessage")[n + 1]
+    assert result.params["thread_ts"] == grid  # the U2 result, in the grid's thread
+    assert any(b["type"] == "image" for b in result.params["blocks"])
+    assert f"job `{up[:8]}`" in result.params["text"]
+    deleted = slack.mock.of("chat.delete")[-1].params  # its status message is gone
+    assert deleted["ts"] == status.answer["ts"]
+    # a button pressed on that result (inside the thread) keeps to the same thread
+    m = len(slack.mock.of("chat.postMessage"))
+    body = json.loads(urllib.parse.parse_qs(block_actions_body(
+        ids.encode(Action.VARY, job, 1), user="U3", message_ts=result.answer["ts"]))[
+        "payload"][0])
+    body["message"]["thread_ts"] = grid
+    await slack.post(urllib.parse.urlencode({"payload": json.dumps(body)}))
+    await slack.settle("chat.postMessage", m + 1)
+    assert slack.mock.of("chat.postMessage")[m].params["thread_ts"] == grid
+
+
+async def test_short_ids_are_shown_and_accepted(slack: Harness) -> None:
+    job = await slack.finished_job()
+    status = slack.mock.of("chat.postMessage")[0].params["text"]
+    assert f"job `{job[:8]}`" in status and job not in status
+    n = len(slack.mock.of("chat.postMessage"))
+    await slack.command("/imagine-med-show", f"job:{job[:8]}", user="U1")
+    await slack.settle("chat.postMessage", n + 1)
+    shown = slack.mock.of("chat.postMessage")[n].params
+    assert {ids.decode(b).job_id for b in _buttons(shown)} == {job}
+    # another workspace's job is not found by its short id
+    await slack.post(slash_body("/imagine-med-show", f"job:{job[:8]}", team="T2",
+                                channel="C9"))
+    await slack.settle("chat.postEphemeral")
+    assert "No job" in slack.mock.of("chat.postEphemeral")[-1].params["text"]

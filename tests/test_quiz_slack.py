@@ -81,6 +81,23 @@ async def slack(redis_url: str, namespace: str, tmp_path: Path) -> AsyncIterator
         stack.close()
 
 
+async def _image_post_text(slack: Harness, plain: bool = False) -> str:
+    """The text of the message showing the newest upload (the image, its text and buttons
+    are one message on Slack): its section blocks, as the channel reads them (`plain`: only
+    the plain_text sections, where lines quoting user text go: shown as typed)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        done = slack.mock.of("files.completeUploadExternal")
+        fid = done[-1].params["files"][0]["id"] if done else None
+        for call in reversed(slack.mock.of("chat.postMessage")):
+            blocks = call.params.get("blocks") or []
+            if any(b["type"] == "image" and b["slack_file"]["id"] == fid for b in blocks):
+                return "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section"
+                                 and (not plain or b["text"]["type"] == "plain_text"))
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no message shows the upload: {slack.mock.methods()}")
+
+
 def _buttons(call: Call) -> list[tuple[str, ids.ComponentId]]:
     return [(e["text"]["text"], ids.decode(e["action_id"]))
             for b in call.params.get("blocks") or [] if b["type"] == "actions"
@@ -172,11 +189,13 @@ async def test_quiz_post_three_answers_reveal_scores(slack: Harness) -> None:
     assert "Only the instructor" in refusal.params["text"]
     await slack.post(block_actions_body(ids.encode(Action.QUIZ_REVEAL, qid), user=HOST))
     await slack.settle("files.completeUploadExternal", 2)
-    reveal = slack.mock.of("files.completeUploadExternal")[-1].params["initial_comment"]
+    reveal = await _image_post_text(slack)
     assert "consolidation (right, RUL)" in reveal
     assert "Right: 2 of 3 answers." in reveal
-    assert "✅ `user-U2`" in reveal and "❌ `user-U3`" in reveal and "✅ `user-U4`" in reveal
-    assert "<!channel>" not in reveal  # the typed answer quoted as inline code, escaped
+    quoted = await _image_post_text(slack, plain=True)  # user text: plain_text, as typed
+    assert "✅ user-U2" in quoted and "❌ user-U3" in quoted and "✅ user-U4" in quoted
+    assert "*bold*" in quoted  # not made bold
+    assert "<!channel>" not in reveal  # the typed answer escaped, never a ping
     assert slack.mock.of("files.getUploadURLExternal")[-1].params["filename"] == (
         f"imagine-med-quiz-{qid}-answer.png")
     # answers after the reveal do not count
@@ -214,10 +233,12 @@ async def test_timer_reveals_once_and_library_quiz(slack: Harness) -> None:
     assert "Only the collection's owner" in refused
 
     n_up = len(slack.mock.of("files.completeUploadExternal"))
+    n_posts = len(slack.mock.of("chat.postMessage"))
     await slack.post(slash_body("/imagine-med-quiz", "--collection chest-week-1 --seconds 30",
                                 user=HOST))
     await slack.settle("files.completeUploadExternal", n_up + 1)
-    qmsg = slack.mock.of("chat.postMessage")[-1]
+    # the image, its text and buttons are one message, posted after the upload
+    qmsg = (await slack.settle("chat.postMessage", n_posts + 1))[n_posts]
     qid = _buttons(qmsg)[0][1].job_id
     # while the quiz is open, the library hides the case and a finding search skips it
     await slack.post(slash_body("/imagine-med-library", "search finding=consolidation",
@@ -243,7 +264,7 @@ async def test_timer_reveals_once_and_library_quiz(slack: Harness) -> None:
     other = DeliveryLoop(slack.stack.core, slack.bot, consumer="bot-2")
     posted = [await slack.loop.reveal_due_quizzes(), await other.reveal_due_quizzes()]
     assert sorted(posted) == [0, 1]
-    reveal = slack.mock.of("files.completeUploadExternal")[-1].params["initial_comment"]
+    reveal = await _image_post_text(slack)
     assert f"quiz `{qid}`" in reveal and "consolidation (right, RUL)" in reveal
     assert "Right: 0 of 0 answers." in reveal
     await slack.post(slash_body("/imagine-med-library", "search finding=consolidation",

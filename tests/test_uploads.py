@@ -96,3 +96,11 @@ def test_other_images_are_refused_or_held_without_their_metadata(ocr):
 def test_unknown_types_are_refused_by_their_bytes():
     got = inspect_upload(b"%PDF-1.7 not an image" * 10)
     assert got.kind == "refused" and "PNG, JPEG or WebP" in got.message
+
+
+def test_our_image_whose_mark_was_lost_is_told_so(ocr, tmp_path):
+    spec = parse("PA chest x-ray --size 512x512")[0]
+    paths = write_case(render_case(spec, seed=5), tmp_path)
+    shrunk = Image.open(paths["variant-1.png"]).resize((200, 210))  # resized: mark lost
+    got = inspect_upload(png_bytes(shrunk.resize((600, 630))))
+    assert got.kind == "refused" and "did not verify" in got.message, got

@@ -39,7 +39,7 @@ def answer_reply(job: JobView, doc: dict[str, Any], index: int) -> Reply:
     label = f"variant {index}" if pick else "this case"
     if job.kind == "upscale" and job.parent_index:
         label = f"upscaled variant {job.parent_index}"
-    lines = [f"🔑 Answer key for {label} (job `{job.id}`): {key}"]
+    lines = [f"🔑 Answer key for {label} (job `{job.short}`): {key}"]
     for f in findings:  # the labelled findings, unless the key's prose already says them
         desc = f.get("description") or ""
         if desc and desc in key:

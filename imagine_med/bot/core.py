@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from imagine_med.bot import text
 from imagine_med.bot.access import ChannelMembers, granted
-from imagine_med.bot.casefiles import alt_text, answer_reply, case_doc, dicom_reply
+from imagine_med.bot.casefiles import alt_text, answer_reply, case_doc, dicom_reply, private_dir
 from imagine_med.bot.config import BotConfig
 from imagine_med.bot.helptext import help_text
 from imagine_med.bot.ids import (
@@ -28,7 +28,7 @@ from imagine_med.bot.ids import (
     decode,
     encode,
 )
-from imagine_med.bot.jobs import JobRefused, JobService, JobView, Screened, Who
+from imagine_med.bot.jobs import JobRefused, JobService, JobView, Screened, Upload, Who
 from imagine_med.bot.markup import said
 from imagine_med.bot.prefs import PreferenceError, PreferenceStore, Prefs, validate
 from imagine_med.bot.ratelimit import RateLimiter, wait_text
@@ -41,8 +41,10 @@ from imagine_med.bot.reply import (
     grid_rows,
     moderation_rows,
     single_rows,
+    try_rows,
 )
 from imagine_med.bot.targets import StatusMessages
+from imagine_med.errors import UserError
 from imagine_med.prompt import PromptError, parse
 from imagine_med.prompt.spec import CaseSpec
 
@@ -58,6 +60,17 @@ KIND_WORDS = {
     "refine": "Refine", "dicom": "DICOM export", "caseset": "Case set",
     "series": "Same patient",
 }
+
+
+def refined_spec(parent: JobView, spec: CaseSpec) -> CaseSpec:
+    """A refine's spec: the prompt's, and for a sketch job also its sketch (the drawing is the
+    patient a refine keeps), at the parent's size."""
+    if parent.spec is None or parent.spec.region != "sketch" or not parent.spec.sketch:
+        return spec
+    doc = spec.model_dump()
+    doc.update(region="sketch", sketch=parent.spec.sketch, width=parent.spec.width,
+               height=parent.spec.height)
+    return CaseSpec.model_validate(doc)
 
 
 def is_quiz_job(job: JobView) -> bool:
@@ -205,9 +218,11 @@ class BotCore:
 
     async def imagine(self, who: Who, prompt: str,
                       options: dict[str, str | None] | None = None,
-                      target: dict[str, Any] | None = None) -> Outcome:
+                      target: dict[str, Any] | None = None,
+                      image: Upload | None = None) -> Outcome:
         """`/imagine-med`: `target` is where the adapter will answer (channel, interaction
-        token or response URL); the queue keeps it with each job."""
+        token or response URL); the queue keeps it with each job. `image`: an attached image
+        (an image of ours -> a refine of its job; a palette sketch -> rendered; else refused)."""
         if not self.allowed(who):
             return Outcome.error(text.NOT_ALLOWED_HERE)
         if not prompt.strip():
@@ -221,6 +236,8 @@ class BotCore:
             specs = self.compose(prompt, options or {}, prefs)
         except PromptError as exc:
             return Outcome.error(text.unreadable(exc.message))
+        if image is not None:
+            return await self._imagine_from(who, prompt, specs, image, target)
         refused = await self._unrenderable(specs)
         if refused is not None:
             return refused
@@ -330,6 +347,66 @@ class BotCore:
         return await self._screen_and_submit(who, spec.prompt, [spec], kind="imagine",
                                              target=target)
 
+    def too_big_to_use(self, name: str, size: int) -> Outcome | None:
+        """An attachment refused from its declared size, before it is downloaded."""
+        from imagine_med.moderation.uploads import MAX_UPLOAD_BYTES
+
+        if size <= MAX_UPLOAD_BYTES:
+            return None
+        return Outcome.error(f"{name} is {size / 2**20:.1f} MiB; attached images may be up "
+                             f"to {MAX_UPLOAD_BYTES // 2**20} MiB. Nothing was downloaded.")
+
+    async def _imagine_from(self, who: Who, prompt: str, specs: list[CaseSpec], image: Upload,
+                            target: dict[str, Any] | None) -> Outcome:
+        """An attached image: the intake's checks (moderation.uploads), then a refine of the
+        marked job, a sketch job, or the intake's refusal."""
+        from imagine_med.moderation.uploads import inspect_upload
+
+        refused = self.too_big_to_use(image.name, len(image.data))
+        if refused is not None:
+            return refused
+        if len(specs) != 1:
+            return Outcome.error("With an image, give one case: remove permutations and "
+                                 "--repeat.")
+        intake = await self._io(inspect_upload, image.data)
+        if intake.kind == "ours" and intake.job_tag:
+            return await self._refine_marked(who, prompt, specs, intake.job_tag,
+                                             intake.variant or "grid", target)
+        if intake.kind == "sketch" and intake.labels is not None:
+            from imagine_med.engine.phantom.sketch.spec import sketch_spec
+
+            try:
+                spec = sketch_spec(specs[0], intake.labels)
+            except UserError as exc:
+                return Outcome.error(exc.message)
+            refused = await self._unrenderable([spec])
+            if refused is not None:
+                return refused
+            return await self._screen_and_submit(who, prompt, [spec], kind="imagine",
+                                                 target=target)
+        return Outcome.error(intake.message)
+
+    async def _refine_marked(self, who: Who, prompt: str, specs: list[CaseSpec], tag: str,
+                             variant: str, target: dict[str, Any] | None) -> Outcome:
+        """An image of ours: a refine of the job its mark names (this workspace's jobs only),
+        keeping the patient of the variant it shows (a grid: variant 1)."""
+        job_id = await self._io(self.jobs.find_marked, tag, who)
+        job = await self._io(self.jobs.get, job_id) if job_id else None
+        if job is None or not job.same_team(who):
+            return Outcome.error("This image is one of ours, but its job is not among this "
+                                 "server's or workspace's jobs (or has expired), so it cannot "
+                                 "be refined here. Start a new case with /imagine-med.")
+        if job.state != "done":
+            return Outcome.error(f"Job {job.id} is {job.state}; an image of it can be refined "
+                                 "once the job is done.")
+        index = int(variant) if variant.isdigit() and 1 <= int(variant) <= 4 else 1
+        specs = [refined_spec(job, specs[0])]
+        refused = await self._unrenderable(specs)
+        if refused is not None:
+            return refused
+        return await self._screen_and_submit(who, prompt, specs, kind="refine", target=target,
+                                             parent=job.id, index=index)
+
     async def _unrenderable(self, specs: list[CaseSpec]) -> Outcome | None:
         """A prompt nothing here can render is refused now, with what is available, rather
         than queued to fail in a worker."""
@@ -379,8 +456,8 @@ class BotCore:
         """The moderators' post for a held prompt: who, where, why, the redacted prompt (as
         typed: no pings, no formatting), Approve / Reject. It pings nobody."""
         first = jobs[0]
-        count = f"job `{first.id}`" if len(jobs) == 1 else (
-            f"{len(jobs)} jobs, first `{first.id}`")
+        count = f"job `{first.short}`" if len(jobs) == 1 else (
+            f"{len(jobs)} jobs, first `{first.short}`")
         rules = ", ".join(screened.rule_ids) or "-"
         lines = [
             f"Held prompt ({count}) on {who.platform}, channel {who.channel_id}, from:",
@@ -424,14 +501,16 @@ class BotCore:
         what = self._what(job)
         head = f"<@{job.owner}> "  # the same mention syntax on Discord and Slack
         lines = [head + (text.progress(job.fraction, job.stage, what) if job.state == "running"
-                         else text.queued(job.position, what, job.no_worker))]
+                         else text.queued(job.position, what, job.no_worker))
+                 + f" · job `{job.short}`"]
         if job.spec is not None and not is_quiz_job(job):
             lines.append(text.interpreted(job.spec))
         return Reply("\n".join(lines), rows=cancel_row(job.id), job_id=job.id,
                      mentions=(job.owner,))
 
     def progress_reply(self, job: JobView, fraction: float, stage: str) -> Reply:
-        lines = [f"<@{job.owner}> " + text.progress(fraction, stage, self._what(job))]
+        lines = [f"<@{job.owner}> " + text.progress(fraction, stage, self._what(job))
+                 + f" · job `{job.short}`"]
         if job.spec is not None and not is_quiz_job(job):
             lines.append(text.interpreted(job.spec))
         return Reply("\n".join(lines), rows=cancel_row(job.id), job_id=job.id,
@@ -472,7 +551,7 @@ class BotCore:
             lines.append(text.interpreted(spec))
         doc = case_doc(job.files)
         alt = alt_text(doc, spec)
-        lines.append(f"_{text.DISCLAIMER}_ · job `{job.id}`")
+        lines.append(f"_{text.DISCLAIMER}_ · job `{job.short}`")
         single = job.files.get("variant-1.png") if job.kind == "upscale" else None
         if single is not None or "grid.png" not in job.files:
             single = single or job.files["variant-1.png"]
@@ -500,6 +579,8 @@ class BotCore:
         who = await self.identify(who)
         if cid.action in (Action.APPROVE, Action.REJECT):
             return await self._review(who, cid, reason=None)
+        if cid.action is Action.TRY:
+            return await self._try(who, cid, target)
         if not self.allowed(who):
             return Outcome.error(text.NOT_ALLOWED_HERE)
         if cid.action in QUIZ_ACTIONS:
@@ -621,6 +702,7 @@ class BotCore:
             return Outcome.error(text.unreadable(exc.message))
         if len(specs) != 1:
             return Outcome.error("Refine takes one case; remove permutations and --repeat.")
+        specs = [refined_spec(job, specs[0])]
         refused = await self._unrenderable(specs)
         if refused is not None:
             return refused
@@ -655,7 +737,7 @@ class BotCore:
             return Outcome.error(exc.message)
         what = f"variant {index}" if index else "all variants"
         return Outcome(replies=[Reply(
-            f"Preparing the DICOM of {what} (job `{job.id}`); it comes to you privately in a "
+            f"Preparing the DICOM of {what} (job `{job.short}`); it comes to you privately in a "
             f"moment. {text.DISCLAIMER}", ephemeral=True, job_id=job.id)])
 
     def dicom_ready(self, job: JobView) -> Reply:
@@ -710,7 +792,30 @@ class BotCore:
         return Outcome(replies=[Reply(result.summary(), ephemeral=True)])
 
     def help(self) -> Outcome:
-        return Outcome(replies=[Reply(help_text(), ephemeral=True)])
+        """Help with an example per renderer, their "try this" buttons and the sketch
+        palette's legend (PNG) to paint with."""
+        from imagine_med.bot.examples import examples
+        from imagine_med.engine.phantom.sketch import legend_png
+
+        legend = private_dir() / "imagine-med-sketch-palette.png"
+        if not legend.exists():
+            legend.write_bytes(legend_png())
+        labels = [e.split(",")[0].split(" --")[0] for e in examples()]
+        return Outcome(replies=[Reply(
+            help_text(), ephemeral=True, rows=try_rows(labels),
+            attachments=[Attachment(legend, "imagine-med-sketch-palette.png",
+                                    "The sketch palette: one colour per tissue or finding")])])
+
+    async def _try(self, who: Who, cid: ComponentId, target: dict[str, Any] | None
+                   ) -> Outcome:
+        """A "try this" button: its example prompt, as if typed (checked, screened, queued)."""
+        from imagine_med.bot.examples import examples
+
+        found = examples()
+        n = int(cid.job_id[2:]) if cid.job_id[2:].isdigit() else 0
+        if not 1 <= n <= len(found):
+            return Outcome.error("That example is no longer offered; see /imagine-med-help.")
+        return await self.imagine(who, found[n - 1], target=target)
 
     async def show(self, who: Who, job_id: str) -> Outcome:
         """`/imagine-med-show`: re-post a job where its owner could see it: in the channel it
@@ -724,6 +829,12 @@ class BotCore:
         if refused is not None:
             return refused
         job = await self._io(self.jobs.get, job_id)
+        if job is None and len(job_id) >= 6:  # a short id, as chat shows it
+            found = await self._io(self.jobs.resolve, job_id.lower(), who)
+            if len(found) > 1:
+                return Outcome.error(f"More than one job here starts with `{job_id}`; give "
+                                     "more of its id.")
+            job = await self._io(self.jobs.get, found[0]) if found else None
         if job is None or not job.same_team(who):  # another server's job: not for here
             return Outcome.error(text.no_job(job_id))
         mine = job.owned_by(who)
@@ -755,7 +866,7 @@ class BotCore:
             where = (f"running {round(j.fraction * 100)}%" if j.state == "running"
                      else f"#{j.position} in line" if j.position else j.state)
             desc = j.spec.describe() if j.spec else said(j.prompt)
-            lines.append(f"• `{j.id}` {where}: {desc}")
+            lines.append(f"• `{j.short}` {where}: {desc}")
         return Outcome(replies=[Reply("\n".join(lines), ephemeral=True)])
 
     async def settings(self, who: Who, scope: str, changes: dict[str, Any]) -> Outcome:

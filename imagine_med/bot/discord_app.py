@@ -29,7 +29,7 @@ from imagine_med.bot.core import BotCore, Outcome
 from imagine_med.bot.helptext import autocomplete
 from imagine_med.bot.ids import Action, ComponentId
 from imagine_med.bot.images import fit_upload
-from imagine_med.bot.jobs import JobView, Who
+from imagine_med.bot.jobs import JobView, Upload, Who
 from imagine_med.bot.reply import Button, Form, Reply
 from imagine_med.teaching.plan import CaseSetRequest
 
@@ -44,6 +44,13 @@ STYLES = {
 }
 # Actions whose first response must be a modal (a modal cannot follow a defer).
 FORM_ACTIONS = frozenset({Action.REFINE, Action.REJECT, Action.QUIZ_TYPE})
+# Buttons whose new jobs go in a thread under the pressed message (the grid)
+THREADED = frozenset({Action.UPSCALE, Action.UPSCALE4, Action.VARY, Action.VARY_STRONG,
+                      Action.REROLL, Action.REFINE})
+THREAD_EXISTS = 160004  # Discord: "A thread has already been created for this message"
+THREAD_ARCHIVE_MIN = 1440  # a follow-up thread stays open a day after its last message
+THREAD_TYPES = (discord.ChannelType.public_thread, discord.ChannelType.private_thread,
+                discord.ChannelType.news_thread)
 
 
 
@@ -214,17 +221,29 @@ class DiscordBot:
             prompt="e.g. PA chest x-ray, right upper lobe consolidation --seed 7",
             modality="instead of --modality", view="x-ray view, instead of --view",
             sequence="MRI sequence, instead of --seq", stain="histology stain, instead of --stain",
+            image="an image of ours to refine, or a sketch in the palette (/imagine-med-help)",
         )
         @app_commands.autocomplete(modality=ac_modality, view=ac_view, sequence=ac_sequence,
                                    stain=ac_stain)
         async def imagine(interaction: discord.Interaction[Any], prompt: str,
                           modality: str | None = None, view: str | None = None,
-                          sequence: str | None = None, stain: str | None = None) -> None:
+                          sequence: str | None = None, stain: str | None = None,
+                          image: discord.Attachment | None = None) -> None:
             await interaction.response.defer(thinking=True)
             who = self.who(interaction)
             options = {"modality": modality, "view": view, "sequence": sequence, "stain": stain}
-            outcome = await core.guarded(
-                who, lambda: core.imagine(who, prompt, options, target=_target(interaction)))
+
+            async def run() -> Outcome:
+                upload = None
+                if image is not None:
+                    refused = core.too_big_to_use(image.filename, image.size)
+                    if refused is not None:  # do not download it
+                        return refused
+                    upload = Upload(await image.read(), image.filename)
+                return await core.imagine(who, prompt, options, target=_target(interaction),
+                                          image=upload)
+
+            outcome = await core.guarded(who, run)
             await self.deliver(interaction, outcome, original_is_status=True)
 
         @tree.command(name="imagine-med-set",
@@ -426,7 +445,8 @@ class DiscordBot:
         await interaction.response.defer()
         outcome = await self.core.guarded(
             who, lambda: self.core.press(who, cid.encode(), target=_target(interaction)))
-        await self.deliver(interaction, outcome, pressed=True)
+        thread = await self._thread_for(interaction, outcome) if cid.action in THREADED else None
+        await self.deliver(interaction, outcome, pressed=True, thread=thread)
 
     async def on_form(self, interaction: discord.Interaction[Any], custom_id: str,
                       values: dict[str, str]) -> None:
@@ -438,14 +458,41 @@ class DiscordBot:
             who, lambda: self.core.submit_form(who, custom_id, values,
                                                target=_target(interaction))
         )
-        await self.deliver(interaction, outcome, original_is_status=not private)
+        refine = custom_id.startswith(f"{ids.VERSION}:{Action.REFINE.value}:")
+        thread = await self._thread_for(interaction, outcome) if refine else None
+        await self.deliver(interaction, outcome, original_is_status=not private, thread=thread)
+
+    async def _thread_for(self, interaction: discord.Interaction[Any], outcome: Outcome
+                          ) -> str | None:
+        """Where a button's follow-up jobs go: the thread the button was pressed in, else a
+        thread started from the pressed message (the grid; a thread started from a message
+        has that message's id). None (the channel, as before) for outcomes with no new job,
+        outside servers, or where the thread cannot be made."""
+        message = interaction.message
+        if not outcome.jobs or message is None or interaction.guild_id is None:
+            return None
+        channel = interaction.channel
+        if getattr(channel, "type", None) in THREAD_TYPES:
+            return str(interaction.channel_id)
+        try:
+            await self.client.http.start_thread_with_message(
+                interaction.channel_id or 0, message.id, name=_thread_name(message),
+                auto_archive_duration=THREAD_ARCHIVE_MIN)
+        except discord.HTTPException as exc:
+            if exc.code != THREAD_EXISTS:
+                log.warning("cannot start a thread under message %s (%s); follow-ups go to "
+                            "the channel", message.id, exc.text or exc.status)
+                return None
+        return str(message.id)
 
     # ---- posting -------------------------------------------------------------------------
 
     async def deliver(self, interaction: discord.Interaction[Any], outcome: Outcome, *,
-                      original_is_status: bool = False, pressed: bool = False) -> None:
+                      original_is_status: bool = False, pressed: bool = False,
+                      thread: str | None = None) -> None:
         """Post an outcome after a defer: private replies as ephemeral followups, a job's
-        status message in the original response (slash command) or as a new followup."""
+        status message in the original response (slash command), in `thread` (a button's
+        follow-up, posted with the bot token) or as a new followup."""
         original_free = original_is_status
         original_private = not original_is_status and not pressed
         for reply in outcome.replies:
@@ -469,6 +516,17 @@ class DiscordBot:
                                                 **({"view": view} if view else {}), **kwargs)
                 continue
             job = next((j for j in outcome.jobs if j.id == reply.job_id), None)
+            if job is not None and thread is not None:
+                try:
+                    msg = await self.client.get_partial_messageable(int(thread)).send(
+                        files=files, **({"view": view} if view else {}), **kwargs)
+                except discord.HTTPException as exc:
+                    log.warning("cannot post in thread %s: %s", thread, exc)
+                else:  # the bot token's message: edited later with the bot token, not the
+                    await self.core.remember_target(job.id, PLATFORM, {  # interaction's
+                        "message": str(msg.id), "channel": thread, "token": None,
+                        "posted_at": time.time()})
+                    continue
             try:
                 if original_free:
                     msg = await interaction.edit_original_response(attachments=files,
@@ -561,7 +619,7 @@ class DiscordBot:
         if target.get("message"):  # the old status message no longer needs its Cancel button
             with contextlib.suppress(discord.HTTPException):
                 await channel.get_partial_message(int(target["message"])).edit(
-                    content=f"Done — the result is below (job `{job.id}`).", view=None)
+                    content=f"Done — the result is below (job `{job.short}`).", view=None)
         return f"{channel_id}:{msg.id}"
 
     async def post_channel(self, channel: str, reply: Reply) -> str:
@@ -604,6 +662,16 @@ def _role_ids(user: discord.User | discord.Member) -> tuple[str, ...]:
     keeps them on the Member even when the guild's roles are not cached, which `.roles`
     (Role objects, from the cache) needs."""
     return tuple(str(r) for r in getattr(user, "_roles", ()))
+
+
+def _thread_name(message: discord.Message) -> str:
+    """'imagine-med job 7f3a9c2e': the job whose buttons the message carries."""
+    for row in message.components or []:
+        for item in getattr(row, "children", []):
+            cid = getattr(item, "custom_id", None) or ""
+            if ids.is_ours(cid):
+                return f"imagine-med job {ids.decode(cid).job_id[:8]}"
+    return "imagine-med follow-ups"
 
 
 def _target(interaction: discord.Interaction[Any]) -> dict[str, Any]:

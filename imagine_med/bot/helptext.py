@@ -43,6 +43,19 @@ def autocomplete(field: str, typed: str, limit: int = 25) -> list[str]:
     return hits[:limit]
 
 
+def examples_text() -> str:
+    """One example prompt per installed renderer (bot/examples.py), numbered as the buttons."""
+    from imagine_med.bot.examples import examples
+
+    return "\n".join(f"{i}. `{e}`" for i, e in enumerate(examples(), start=1))
+
+
+def palette_names() -> str:
+    from imagine_med.engine.phantom.sketch import PALETTE
+
+    return ", ".join(e.name.replace("_", " ") for e in PALETTE)
+
+
 def help_text() -> str:
     flags = "\n".join(
         f"• `--{name}` {FLAG_HELP.get(name, '')}".rstrip()
@@ -73,5 +86,11 @@ def help_text() -> str:
         "list, search, post, edit, remove), /imagine-med-set (a balanced case set as a ZIP: "
         "`PA chest x-ray --findings pneumothorax, nodule --per-finding 20 --normal 0.2`), "
         "/imagine-med-series (the same patient again: `<job> CT of this patient`, "
-        "`<job> follow-up at 6 weeks`, `<job> after treatment`)"
+        "`<job> follow-up at 6 weeks`, `<job> after treatment`)\n\n"
+        f"**Examples** (the buttons run them):\n{examples_text()}\n\n"
+        "**Images in:** attach an image to /imagine-med (Slack: add `--image` after sharing "
+        "it, or its link). One of ours is refined with your prompt (same patient); a sketch "
+        "in the palette (the PNG attached here; flat colours, no anti-aliasing) is rendered "
+        "as the modality you ask for (chest film, CT or MRI). Real images are refused. "
+        f"Palette: {palette_names()}."
     )

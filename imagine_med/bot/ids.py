@@ -29,6 +29,7 @@ class Action(StrEnum):
     APPROVE = "ma"  # moderator: release a held prompt
     REJECT = "mr"  # moderator: reject a held prompt (opens a form for the reason)
     DICOM = "d"  # DICOM export of the case (variant N, or all four), to the clicker only
+    TRY = "t"  # /imagine-med-help's "try this": runs example N (the job field: "ex<N>")
     QUIZ_CHOICE = "qa"  # quiz: choice N (0-4) of quiz <id> (the id field holds the quiz id)
     QUIZ_TYPE = "qt"  # quiz: type an answer (opens a form)
     QUIZ_REVEAL = "qr"  # quiz: close and reveal (its host or an instructor)

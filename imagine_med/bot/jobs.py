@@ -16,6 +16,7 @@ from imagine_med.errors import UserError
 from imagine_med.prompt.spec import CaseSpec
 
 ACTIVE: frozenset[str] = frozenset({"held", "queued", "running"})
+SHORT_ID = 8  # characters of a job id shown in chat; longer where two jobs of a workspace share
 
 
 class JobRefused(UserError):
@@ -66,6 +67,12 @@ class JobView:
     seeds: list[int] = field(default_factory=list)  # of the rendered variants, once done
     team: str | None = None  # the owner's Discord guild / Slack workspace
     no_worker: bool = False  # queued while no worker is running at all: it waits for one
+    short_id: str = ""  # the shortest start of `id` (8+ characters) unique in its workspace
+
+    @property
+    def short(self) -> str:
+        """The id as chat shows it (accepted back by /imagine-med-show and the CLI)."""
+        return self.short_id or self.id[:SHORT_ID]
 
     def owned_by(self, who: Who) -> bool:
         return (who.platform, who.team_id, who.user_id) == (self.platform, self.team, self.owner)
@@ -76,6 +83,15 @@ class JobView:
     @property
     def active(self) -> bool:
         return self.state in ACTIVE
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An image attached to /imagine-med, as downloaded by the adapter (after its declared
+    size passed `BotCore.too_big_to_use`)."""
+
+    data: bytes
+    name: str
 
 
 @dataclass(frozen=True)
@@ -136,6 +152,14 @@ class JobService(Protocol):
         ...
 
     def get(self, job_id: str) -> JobView | None: ...
+
+    def find_marked(self, tag: str, who: Who) -> str | None:
+        """The id of the job of `who`'s workspace whose images carry this watermark job tag."""
+        ...
+
+    def resolve(self, short: str, who: Who) -> list[str]:
+        """Ids of `who`'s workspace's jobs starting with `short` (a short id as shown)."""
+        ...
 
     def cancel(self, job_id: str, who: Who) -> str:
         """'cancelled', 'cancelling', or the state of a job that had already ended; raises

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from imagine_med.bot.jobs import JobEvent, JobRefused, JobView, Screened, Who
+from imagine_med.bot.jobs import SHORT_ID, JobEvent, JobRefused, JobView, Screened, Who
 from imagine_med.bot.limits import UserLimits
 from imagine_med.prompt.spec import CaseSpec
 from imagine_med.queue import JobQueue, QueueError, Requester
@@ -179,9 +179,30 @@ class QueueJobs:
             parent_index=int(variant) if variant else None, params=info.params,
             reply_target=info.reply_target, created_at=info.created_at,
             seeds=[int(x) for x in (info.result or {}).get("seeds") or []],
-            team=info.team,
+            team=info.team, short_id=self._short(info),
             no_worker=info.status == "queued" and not self.queue.worker_live(),
         )
+
+    def _short(self, info: JobInfo) -> str:
+        """The shortest start of the id, from 8 characters, that no other job of the same
+        workspace shares (one indexed prefix query; longer only on a collision)."""
+        n = SHORT_ID
+        while n < len(info.id) and len(self.queue.team_jobs(
+                info.platform, info.team, prefix=info.id[:n], limit=2)) > 1:
+            n += 2
+        return info.id[:n]
+
+    def find_marked(self, tag: str, who: Who) -> str | None:
+        try:
+            return self.queue.find_marked(tag, who.platform, who.team_id)
+        except QueueError as exc:
+            raise JobRefused(exc.message) from exc
+
+    def resolve(self, short: str, who: Who) -> list[str]:
+        try:
+            return self.queue.team_jobs(who.platform, who.team_id, prefix=short, limit=5)
+        except QueueError as exc:
+            raise JobRefused(exc.message) from exc
 
     def cancel(self, job_id: str, who: Who) -> str:
         try:

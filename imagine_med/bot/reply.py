@@ -113,6 +113,13 @@ def single_rows(job_id: str, parent_id: str, index: int, *,
                   Button("🧑 Same patient…", encode(Action.SERIES, job_id, 1))]]
 
 
+def try_rows(labels: list[str], per_row: int = 5, rows: int = 5) -> list[list[Button]]:
+    """/imagine-med-help's "try this" buttons, one per example (at most 25, as Discord)."""
+    buttons = [Button(f"Try {i}: {label}"[:80], encode(Action.TRY, f"ex{i}"), "primary")
+               for i, label in enumerate(labels[:per_row * rows], start=1)]
+    return [buttons[k:k + per_row] for k in range(0, len(buttons), per_row)]
+
+
 def cancel_row(job_id: str) -> list[list[Button]]:
     return [[Button("Cancel", encode(Action.CANCEL, job_id), "danger")]]
 

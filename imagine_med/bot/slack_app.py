@@ -11,6 +11,7 @@ sent as a ping; only a job's owner is mentioned on purpose.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -24,7 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from imagine_med.bot import ids
 from imagine_med.bot import slack_render as render
 from imagine_med.bot.core import MAX_VERIFY_BYTES, BotCore, Outcome
-from imagine_med.bot.jobs import JobView, Who
+from imagine_med.bot.jobs import JobView, Upload, Who
 from imagine_med.bot.reply import Reply
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,26 @@ COMMANDS = ("/imagine-med", "/imagine-med-help", "/imagine-med-show", "/imagine-
             "/imagine-med-series")
 # `--name value` options of /imagine-med-quiz (a value with spaces in double quotes)
 QUIZ_OPTION = re.compile(r'(?:^|\s)--(seconds|course|collection|item)\s+("[^"]*"|\S+)', re.I)
+FILE_ID = re.compile(r"\b(F[A-Z0-9]{6,})\b")
+# `--image` with a file's link or id, or alone: the newest image its user shared in the
+# channel within SHARED_WITHIN_S (shared with the command: drag it in, then type the command)
+IMAGE_FLAG = re.compile(r"(?:^|\s)--image(?:\s+<?(\S*F[A-Z0-9]{6,}[^\s>]*)>?)?(?=\s|$)")
+SHARED_WITHIN_S = 600
+# an image block may name a file Slack is still processing: retry, then fall back
+IMAGE_BLOCK_TRIES = 3
+IMAGE_BLOCK_WAIT_S = 1.0
+
+
+def split_image_flag(text: str) -> tuple[str, str | None]:
+    """The prompt without `--image [link]`, and the file id asked for ('' for the newest one
+    shared; None when no image is asked for)."""
+    m = IMAGE_FLAG.search(text)
+    if m is None:
+        return text, None
+    found = FILE_ID.search(m.group(1) or "")
+    return (text[:m.start()] + " " + text[m.end():]).strip(), found.group(1) if found else ""
+
+
 SETTING_KEYS = {"modality": "modality", "size": "size", "answer_key": "answer_key_auto",
                 "answer_key_auto": "answer_key_auto", "dm": "dm_results",
                 "dm_results": "dm_results"}
@@ -171,12 +192,67 @@ class SlackBot:
     # ---- slash commands ------------------------------------------------------------------
 
     async def _cmd_imagine(self, ack: Any, body: dict[str, Any]) -> None:
+        """`/imagine-med <prompt> [--image [file link]]`: slash commands carry no files, so an
+        image is named by its link, or is the newest one its user shared in the channel."""
         await ack()
         who = self._who(body)
-        outcome = await self.core.guarded(
-            who, lambda: self.core.imagine(who, body.get("text", ""), target=_target(body))
-        )
-        await self.deliver(who, outcome, body)
+        prompt, wanted = split_image_flag(body.get("text", ""))
+
+        async def run() -> Outcome:
+            upload = None
+            if wanted is not None:
+                got = await self._shared_file(who, wanted)
+                if isinstance(got, Outcome):
+                    return got
+                upload = got
+            return await self.core.imagine(who, prompt, target=_target(body), image=upload)
+
+        await self.deliver(who, await self.core.guarded(who, run), body)
+
+    async def _shared_file(self, who: Who, file_id: str) -> Upload | Outcome:
+        """The named file, or the newest image `who` shared in this channel lately; its
+        declared size is checked before it is downloaded (with the bot token)."""
+        if not file_id:
+            try:
+                listed = await self.client.files_list(
+                    channel=who.channel_id, user=who.user_id, types="images", count=1,
+                    ts_from=str(int(time.time()) - SHARED_WITHIN_S))
+            except SlackApiError as exc:
+                return Outcome.error(f"I cannot list the files shared here ({_code(exc)}).")
+            files = listed.get("files") or []
+            if not files:
+                return Outcome.error(
+                    "No image of yours was shared in this channel in the last "
+                    f"{SHARED_WITHIN_S // 60} minutes. Drag the image into the channel, then "
+                    "run `/imagine-med <prompt> --image` (or add the image's link after "
+                    "--image).")
+            file_id = files[0]["id"]
+        got = await self._download(file_id, self.core.too_big_to_use)
+        if isinstance(got, Outcome):
+            return got
+        return Upload(got[1], got[0])
+
+    async def _download(self, file_id: str, too_big: Any) -> tuple[str, bytes] | Outcome:
+        """(name, bytes) of a shared file, or why not; `too_big(name, size)` refuses it from
+        its declared size first."""
+        try:
+            info = (await self.client.files_info(file=file_id))["file"]
+        except SlackApiError as exc:
+            return Outcome.error(f"I cannot open file {file_id} "
+                                 f"({_code(exc)}); is it shared in this channel?")
+        name = info.get("name") or file_id
+        refused = too_big(name, int(info.get("size") or 0))
+        if refused is not None:
+            return refused
+        import aiohttp
+
+        headers = {"Authorization": f"Bearer {self.client.token}"}
+        async with aiohttp.ClientSession() as session, session.get(
+            info["url_private_download"], headers=headers
+        ) as resp:
+            if resp.status != 200:
+                return Outcome.error(f"Slack did not hand over {name} (HTTP {resp.status}).")
+            return name, await resp.read()
 
     async def _cmd_set(self, ack: Any, body: dict[str, Any]) -> None:
         """`/imagine-med-set PA chest x-ray --findings a, b --per-finding 20 --normal 0.2`"""
@@ -235,7 +311,7 @@ class SlackBot:
         is named by its link (Share > Copy link) and fetched with the bot token."""
         await ack()
         who = self._who(body)
-        m = re.search(r"\b(F[A-Z0-9]{6,})\b", body.get("text", ""))
+        m = FILE_ID.search(body.get("text", ""))
         if m is None:
             outcome = Outcome.error(
                 "Give the image's link or file id, e.g. `/imagine-med-verify "
@@ -282,61 +358,63 @@ class SlackBot:
         await self.deliver(who, outcome, body)
 
     async def _verify_file(self, who: Who, file_id: str) -> Outcome:
-        try:
-            info = (await self.client.files_info(file=file_id))["file"]
-        except SlackApiError as exc:
-            return Outcome.error(f"I cannot open file {file_id} "
-                                 f"({_code(exc)}); is it shared in this channel?")
-        if int(info.get("size") or 0) > MAX_VERIFY_BYTES:
-            return Outcome.error(f"{info.get('name')} is too large to check here.")
-        import aiohttp
+        def too_big(name: str, size: int) -> Outcome | None:
+            if size > MAX_VERIFY_BYTES:
+                return Outcome.error(f"{name} is too large to check here.")
+            return None
 
-        headers = {"Authorization": f"Bearer {self.client.token}"}
-        async with aiohttp.ClientSession() as session, session.get(
-            info["url_private_download"], headers=headers
-        ) as resp:
-            if resp.status != 200:
-                return Outcome.error(f"Slack did not hand over {info.get('name')} "
-                                     f"(HTTP {resp.status}).")
-            data = await resp.read()
-        return await self.core.verify(who, data, info.get("name") or file_id)
+        got = await self._download(file_id, too_big)
+        if isinstance(got, Outcome):
+            return got
+        return await self.core.verify(who, got[1], got[0])
 
     # ---- buttons and forms ---------------------------------------------------------------
 
     async def _on_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """A button: its follow-ups (U, V, reroll, Refine) go in the thread under the message
+        it is on (the grid), or in that message's own thread."""
         await ack()
         who = self._who(body)
+        pressed_in = _pressed_in(body)  # private replies stay where the button was pressed
+        thread = _thread_parent(body) if _threaded(action["action_id"]) else pressed_in
         outcome = await self.core.guarded(
-            who, lambda: self.core.press(who, action["action_id"], target=_target(body))
+            who, lambda: self.core.press(who, action["action_id"],
+                                         target=_target(body, thread))
         )
         if outcome.form is not None:
             await self.client.views_open(
                 trigger_id=body["trigger_id"],
-                view=render.modal(outcome.form, {"channel": who.channel_id}),
+                view=render.modal(outcome.form, {"channel": who.channel_id,
+                                                 "thread_ts": thread}),
             )
         source = (body.get("container") or {}).get("message_ts")
-        await self.deliver(who, outcome, body, source_ts=source)
+        await self.deliver(who, outcome, body, source_ts=source, thread_ts=thread,
+                           private_ts=pressed_in)
 
     async def _on_form(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         await ack()
         meta = json.loads(view.get("private_metadata") or "{}")
         who = self._who(body, channel=meta.get("channel"))
+        thread = meta.get("thread_ts") or None
         values = render.form_values(view)
         outcome = await self.core.guarded(
             who, lambda: self.core.submit_form(who, view["callback_id"], values,
-                                               target=_target(body))
+                                               target=_target(body, thread))
         )
-        await self.deliver(who, outcome, body)
+        await self.deliver(who, outcome, body, thread_ts=thread, private_ts=thread)
 
     # ---- posting -------------------------------------------------------------------------
 
     async def deliver(self, who: Who, outcome: Outcome, body: dict[str, Any],
-                      source_ts: str | None = None) -> None:
-        """Post an outcome: private replies to the user, job status messages to the channel
-        (remembered for the delivery loop), moderation items to the moderators' channel."""
+                      source_ts: str | None = None, thread_ts: str | None = None,
+                      private_ts: str | None = None) -> None:
+        """Post an outcome: private replies to the user (in `private_ts`'s thread), job status
+        messages to the channel or to `thread_ts`'s thread (remembered for the delivery
+        loop), moderation items to the moderators' channel."""
         for reply in outcome.replies:
             try:
-                await self._post_reply(who, reply, body, source_ts, outcome)
+                await self._post_reply(who, reply, body, source_ts, outcome, thread_ts,
+                                       private_ts)
             except SlackApiError as exc:
                 log.warning("slack post failed: %s", _code(exc))
                 if any(j.id == reply.job_id for j in outcome.jobs) and reply.job_id:
@@ -352,18 +430,20 @@ class SlackBot:
                           _code(exc))
 
     async def _post_reply(self, who: Who, reply: Reply, body: dict[str, Any],
-                          source_ts: str | None, outcome: Outcome) -> None:
+                          source_ts: str | None, outcome: Outcome,
+                          thread_ts: str | None = None, private_ts: str | None = None) -> None:
         if reply.ephemeral:
-            await self._private(who, reply, body)
+            await self._private(who, reply, body, private_ts)
             return
         job = next((j for j in outcome.jobs if j.id == reply.job_id), None)
         if job is not None:  # a new job's status message
             resp = await self.client.chat_postMessage(
                 channel=who.channel_id, text=render.fallback_text(reply),
-                blocks=render.blocks(reply),
+                blocks=render.blocks(reply), **_in_thread(thread_ts),
             )
             await self.core.remember_target(job.id, PLATFORM, {
                 "channel": resp["channel"], "ts": resp["ts"], "posted_at": time.time(),
+                **({"thread_ts": thread_ts} if thread_ts else {}),
             })
             return
         if source_ts and reply.replaces:  # e.g. Cancel: the pressed message changes
@@ -373,37 +453,59 @@ class SlackBot:
             return
         await self._post_public(who.channel_id, reply)
 
-    async def _post_public(self, channel: str, reply: Reply) -> str:
-        """A message with its image (files_upload_v2) followed by its buttons."""
-        ts = ""
+    async def _post_public(self, channel: str, reply: Reply,
+                           thread_ts: str | None = None) -> str:
+        """One message: its text, its image (an image block showing the file uploaded just
+        before, unshared) and its buttons, as on Discord; returns its ts (a thread's parent).
+        Where Slack has not made the upload viewable yet, the image is shared in the channel
+        with its text and the buttons follow as a second message."""
+        if not reply.attachments:
+            resp = await self.client.chat_postMessage(
+                channel=channel, text=render.fallback_text(reply), blocks=render.blocks(reply),
+                **_in_thread(thread_ts))
+            return str(resp["ts"])
+        files = []
         for att in reply.attachments:
             up = await self.client.files_upload_v2(
+                file=att.path.read_bytes(), filename=att.filename, title=att.filename,
+                alt_txt=att.alt[:1000])
+            files.append(((up.get("file") or {}).get("id"), att))
+        images = [render.image_block(fid, att.alt) for fid, att in files if fid]
+        text = render.fallback_text(reply)
+        for attempt in range(IMAGE_BLOCK_TRIES):
+            try:
+                resp = await self.client.chat_postMessage(
+                    channel=channel, text=text, blocks=render.blocks(reply, images=images),
+                    **_in_thread(thread_ts))
+                return str(resp["ts"])
+            except SlackApiError as exc:
+                if _code(exc) not in ("invalid_blocks", "invalid_blocks_format"):
+                    raise
+                await asyncio.sleep(IMAGE_BLOCK_WAIT_S * (attempt + 1))
+        for _fid, att in files:  # fall back: the file shared in the channel, then buttons
+            await self.client.files_upload_v2(
                 channel=channel, file=att.path.read_bytes(), filename=att.filename,
                 title=att.filename, alt_txt=att.alt[:1000],
                 initial_comment=render.mrkdwn(reply.full_text(), reply.mentions),
-            )
-            ts = (up.get("file") or {}).get("id", ts)
-        if reply.rows or not reply.attachments:
-            text = render.fallback_text(reply)
-            if reply.attachments:  # the text went with the image; this carries the buttons
-                text = (f"U = upscale, V = variations (job {reply.job_id})" if reply.job_id
-                        else "Buttons for the image above")
-            resp = await self.client.chat_postMessage(
-                channel=channel, text=text,
-                blocks=render.blocks(reply, with_text=not reply.attachments),
-            )
-            ts = resp["ts"]
-        return ts
+                **_in_thread(thread_ts))
+        text = (f"U = upscale, V = variations (job {reply.job_id})" if reply.job_id
+                else "Buttons for the image above")
+        resp = await self.client.chat_postMessage(
+            channel=channel, text=text, blocks=render.blocks(reply, with_text=False),
+            **_in_thread(thread_ts))
+        return str(resp["ts"])
 
-    async def _private(self, who: Who, reply: Reply | str, body: dict[str, Any]) -> None:
-        """Only `who` sees it: an ephemeral message; its images go to a direct message, since
-        Slack cannot attach files to ephemeral messages."""
+    async def _private(self, who: Who, reply: Reply | str, body: dict[str, Any],
+                       thread_ts: str | None = None) -> None:
+        """Only `who` sees it: an ephemeral message (in the thread the button was pressed
+        under); its images go to a direct message, since Slack cannot attach files to
+        ephemeral messages."""
         if isinstance(reply, str):
             reply = Reply(reply, ephemeral=True)
         try:
             await self.client.chat_postEphemeral(
                 channel=who.channel_id, user=who.user_id, text=render.fallback_text(reply),
-                blocks=render.blocks(reply),
+                blocks=render.blocks(reply), **_in_thread(thread_ts),
             )
         except SlackApiError:
             url = body.get("response_url")
@@ -442,7 +544,8 @@ class SlackBot:
         channel = target.get("channel") or job.channel or ""
         prefs = await self.core._io(self.core.prefs.effective, PLATFORM, job.owner, channel)
         dest = await self._dm(job.owner) if prefs.dm_results else channel
-        ref = await self._post_public(dest, reply)
+        thread = None if prefs.dm_results else target.get("thread_ts")
+        ref = await self._post_public(dest, reply, thread)
         if target.get("ts"):
             try:
                 await self.client.chat_delete(channel=target["channel"], ts=target["ts"])
@@ -478,9 +581,43 @@ class SlackBot:
         await self.socket_mode_handler(app_token).start_async()
 
 
-def _target(body: dict[str, Any]) -> dict[str, Any]:
-    """What the queue keeps with a job: the response URL (valid 30 minutes), for reference."""
-    return {"response_url": body.get("response_url") or None, "created_at": time.time()}
+def _target(body: dict[str, Any], thread_ts: str | None = None) -> dict[str, Any]:
+    """What the queue keeps with a job: the response URL (valid 30 minutes), for reference,
+    and the thread its messages go in."""
+    return {"response_url": body.get("response_url") or None, "created_at": time.time(),
+            **({"thread_ts": thread_ts} if thread_ts else {})}
+
+
+def _thread_parent(body: dict[str, Any]) -> str | None:
+    """The thread a button's follow-ups go in: the pressed message's own thread, else the
+    pressed message (the grid) as the parent of a new one."""
+    message = body.get("message") or {}
+    container = body.get("container") or {}
+    if container.get("is_ephemeral"):
+        return container.get("thread_ts") or None
+    return message.get("thread_ts") or container.get("message_ts") or None
+
+
+# buttons whose new jobs go in a thread under the pressed message (the grid), as on Discord
+THREADED = frozenset({ids.Action.UPSCALE, ids.Action.UPSCALE4, ids.Action.VARY,
+                      ids.Action.VARY_STRONG, ids.Action.REROLL, ids.Action.REFINE})
+
+
+def _threaded(custom_id: str) -> bool:
+    try:
+        return ids.decode(custom_id).action in THREADED
+    except ids.ComponentIdError:
+        return False
+
+
+def _pressed_in(body: dict[str, Any]) -> str | None:
+    """The thread the pressed message is in (None: the channel itself)."""
+    container = body.get("container") or {}
+    return (body.get("message") or {}).get("thread_ts") or container.get("thread_ts") or None
+
+
+def _in_thread(thread_ts: str | None) -> dict[str, str]:
+    return {"thread_ts": thread_ts} if thread_ts else {}
 
 
 def _code(exc: SlackApiError) -> str:

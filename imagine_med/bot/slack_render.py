@@ -112,9 +112,17 @@ def action_blocks(reply: Reply) -> list[dict[str, Any]]:
     ]
 
 
-def blocks(reply: Reply, *, with_text: bool = True) -> list[dict[str, Any]]:
+def image_block(file_id: str, alt: str) -> dict[str, Any]:
+    """An image block showing a file the bot uploaded (Block Kit `slack_file`)."""
+    return {"type": "image", "slack_file": {"id": file_id},
+            "alt_text": (alt or "synthetic teaching image")[:2000]}
+
+
+def blocks(reply: Reply, *, with_text: bool = True,
+           images: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Text sections, then any image blocks, then the buttons: one message."""
     out = _sections(reply.full_text(), reply.mentions) if with_text else []
-    return out + action_blocks(reply)
+    return out + list(images or []) + action_blocks(reply)
 
 
 def modal(form: Form, metadata: dict[str, Any]) -> dict[str, Any]:

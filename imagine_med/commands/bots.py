@@ -12,7 +12,13 @@ from collections.abc import Awaitable, Callable
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    d = sub.add_parser("discord", help="run the Discord bot (needs DISCORD_TOKEN)")
+    d = sub.add_parser("discord", help="run the Discord bot (needs DISCORD_TOKEN); "
+                       "`discord invite-url` prints the URL that adds it to a server")
+    d.add_argument("action", nargs="?", choices=("invite-url",),
+                   help="invite-url: print the OAuth2 URL with exactly the permissions the bot "
+                        "uses (the application id from --client-id, DISCORD_APPLICATION_ID or "
+                        "DISCORD_TOKEN)")
+    d.add_argument("--client-id", help="the application id (Developer Portal -> General)")
     d.set_defaults(func=run_discord)
     s = sub.add_parser(
         "slack", help="run the Slack bot (Socket Mode; --http to serve /slack/events instead)"
@@ -40,7 +46,24 @@ def _run(make: Callable[[], Awaitable[None]]) -> int:
     return 0
 
 
+def invite_url(args: argparse.Namespace) -> int:
+    import os
+
+    from imagine_med.bot.install import client_id_from_token, invite_url
+
+    cid = (args.client_id or os.environ.get("DISCORD_APPLICATION_ID")
+           or client_id_from_token(os.environ.get("DISCORD_TOKEN", "")))
+    if not cid or not cid.isdigit():
+        print("error: give --client-id (the application id, Developer Portal -> General "
+              "Information), or set DISCORD_APPLICATION_ID or DISCORD_TOKEN", file=sys.stderr)
+        return 2
+    print(invite_url(cid))
+    return 0
+
+
 def run_discord(args: argparse.Namespace) -> int:
+    if getattr(args, "action", None) == "invite-url":
+        return invite_url(args)
     from imagine_med.bot import runner
     from imagine_med.settings import get_settings
 

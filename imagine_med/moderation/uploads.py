@@ -146,8 +146,8 @@ def ocr_available() -> bool:
     return shutil.which("tesseract") is not None
 
 
-def burned_in_text(pixels: np.ndarray) -> int:
-    """How many characters of words or dates Tesseract reads on the image (0: none)."""
+def read_text(pixels: np.ndarray) -> str:
+    """What Tesseract reads on the image, light-on-dark and dark-on-light (never shown)."""
     import pytesseract
 
     gray = _gray(pixels)
@@ -155,11 +155,14 @@ def burned_in_text(pixels: np.ndarray) -> int:
     if max(img.size) < OCR_MIN_SIDE:
         k = OCR_MIN_SIDE / max(img.size)
         img = img.resize((round(img.width * k), round(img.height * k)), Image.BICUBIC)
-    found = 0
-    for im in (img, Image.fromarray(255 - np.asarray(img))):  # light-on-dark and dark-on-light
-        words = _WORDS.findall(pytesseract.image_to_string(im, config="--psm 11"))
-        found = max(found, sum(len(w) for w in words))
-    return found
+    return "\n".join(pytesseract.image_to_string(im, config="--psm 11")
+                     for im in (img, Image.fromarray(255 - np.asarray(img))))
+
+
+def _our_band(text: str) -> bool:
+    """Our visible band ("SYNTHETIC - NOT FOR DIAGNOSIS") among the words read."""
+    words = set(re.findall(r"[A-Z]{4,}", text.upper()))
+    return {"SYNTHETIC", "DIAGNOSIS"} <= words
 
 
 def faces(pixels: np.ndarray) -> int:
@@ -243,7 +246,14 @@ def inspect_upload(data: bytes, *, hold_unknown: bool = False) -> Intake:
         return Intake("refused", "A face was found in this image; photographs of people are "
                       "refused and nothing was kept.", checks=[*checks, "faces"])
     checks.append("faces")
-    if burned_in_text(pixels) >= MIN_TEXT_CHARS:
+    text = read_text(pixels)
+    if sum(len(w) for w in _WORDS.findall(text)) >= MIN_TEXT_CHARS:
+        if _our_band(text):
+            return Intake("refused", "This looks like one of our images (it has our SYNTHETIC "
+                          "band), but its invisible mark did not verify: it may have been "
+                          "resized, cropped or re-encoded. Attach the file as the bot posted "
+                          "it (a 512-pixel or larger variant, or the grid), or start anew.",
+                          checks=[*checks, "ocr"])
         return Intake("refused", "Text is burned into this image (a name, a date or a label "
                       "can identify a patient), so it is refused and nothing was kept.",
                       checks=[*checks, "ocr"])

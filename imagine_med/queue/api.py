@@ -486,6 +486,23 @@ class JobQueue:
         out.sort(key=lambda j: j.created_at or 0, reverse=True)
         return out[:limit]
 
+    def team_jobs(self, platform: str, team: str | None, *, prefix: str = "",
+                  limit: int = 5000) -> list[str]:
+        """Ids of one workspace's jobs, newest first (`prefix`: a short id's)."""
+        with session_scope(self.engine) as session:
+            return repo.team_job_ids(session, platform, team, prefix=prefix, limit=limit)
+
+    def find_marked(self, tag: str, platform: str, team: str | None) -> str | None:
+        """The newest job of this workspace whose images carry the watermark's job tag (the
+        `provenance_id` its worker recorded: derived from the case, so a re-render of the same
+        prompt and seed shares it, and the newest is the one in the channel)."""
+        tag = tag.strip().lower()
+        for info in self.resolve(tag):
+            ours = (info.result or {}).get("provenance_id") == tag
+            if ours and info.platform == platform and (info.team or None) == (team or None):
+                return info.id
+        return None
+
     def list_jobs(self, *, statuses: tuple[str, ...] = (), limit: int = 50) -> list[JobInfo]:
         """Recent jobs of everyone from the store, with live status from Redis."""
         with session_scope(self.engine) as session:

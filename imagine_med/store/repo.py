@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -87,6 +87,22 @@ def list_jobs(
     if statuses:
         query = query.where(JobRow.status.in_(statuses))
     return list(session.scalars(query))
+
+
+def team_job_ids(session: Session, platform: str, team: str | None, *, prefix: str = "",
+                 status: str | None = None, limit: int = 5000) -> list[str]:
+    """Ids of one workspace's (guild's) jobs, newest first; `prefix`: only ids starting so (a
+    short id as shown in chat)."""
+    query = select(JobRow.id).where(JobRow.platform == platform)
+    if team:
+        query = query.where(JobRow.team == team)
+    else:
+        query = query.where(or_(JobRow.team.is_(None), JobRow.team == ""))
+    if prefix:
+        query = query.where(JobRow.id.startswith(prefix, autoescape=True))
+    if status is not None:
+        query = query.where(JobRow.status == status)
+    return list(session.scalars(query.order_by(JobRow.created_at.desc()).limit(limit)))
 
 
 def replace_images(session: Session, job_id: str, images: list[dict[str, Any]]) -> None:

@@ -53,6 +53,7 @@ class DiscordMock:
     requests: list[Req] = field(default_factory=list)
     server: TestServer | None = None
     cdn: dict[str, bytes] = field(default_factory=dict)  # attachments served at /cdn/<name>
+    threads: set[str] = field(default_factory=set)  # messages a thread was started from
     fail: dict[str, tuple[int, int, str]] = field(default_factory=dict)  # "METHOD /path" ->
     # (HTTP status, Discord error code, message), as Discord answers a refused request
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1400000000000000001))
@@ -149,6 +150,18 @@ class DiscordMock:
             if mid == "@original":
                 mid = "1400000000000000000"
             return _json(self.message(mid, CHANNEL_ID, payload, files, APP_ID))
+        if parts[0] == "channels" and parts[-1] == "threads" and m == "POST":
+            mid = parts[3]  # a thread started from a message has the message's id
+            if mid in self.threads:
+                return _json({"message": "A thread has already been created for this "
+                              "message", "code": 160004}, status=400)
+            self.threads.add(mid)
+            return _json({"id": mid, "type": 11, "guild_id": GUILD_ID, "parent_id": parts[1],
+                          "name": payload.get("name"), "owner_id": BOT_ID,
+                          "thread_metadata": {"archived": False, "auto_archive_duration":
+                                              payload.get("auto_archive_duration"),
+                                              "archive_timestamp": TIMESTAMP,
+                                              "locked": False}})
         if parts[0] == "channels" and parts[2] == "messages" and m in ("POST", "PATCH"):
             mid = parts[3] if len(parts) > 3 else str(next(self._ids))
             return _json(self.message(mid, parts[1], payload, files))

@@ -27,6 +27,7 @@ class Call:
     params: dict[str, Any]
     token: str | None
     body: bytes = b""
+    answer: dict[str, Any] = field(default_factory=dict)  # what the mock answered
 
 
 @dataclass
@@ -90,12 +91,14 @@ class SlackMock:
         method = request.match_info["method"]
         params = await self._params(request)
         token = request.headers.get("Authorization", "").removeprefix("Bearer ") or None
-        self.calls.append(Call(method, params, token))
+        call = Call(method, params, token)
+        self.calls.append(call)
         if method == "chat.postMessage" and self.gate is not None:
             await self.gate.wait()
         if method in self.fail:
             return web.json_response({"ok": False, "error": self.fail[method]})
-        return web.json_response({"ok": True, **self._answer(method, params)})
+        call.answer = {"ok": True, **self._answer(method, params)}
+        return web.json_response(call.answer)
 
     def _answer(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
         ts = f"{int(time.time())}.{next(self._ts):06d}"
@@ -127,6 +130,12 @@ class SlackMock:
             return {"file": {"id": p["file"], "name": name, "size": len(data),
                              "url_private_download": str(self.server.make_url(
                                  f"/files-pri/{p['file']}"))}}
+        if method == "files.list":  # newest first, as Slack lists them
+            return {"files": [{"id": fid, "name": name, "size": len(data)}
+                              for fid, (name, data) in reversed(self.files.items())]}
+        if method == "files.list":  # newest first, as Slack lists them
+            return {"files": [{"id": fid, "name": name, "size": len(data)}
+                              for fid, (name, data) in reversed(self.files.items())]}
         if method == "views.open":
             return {"view": {"id": "V1", **(p.get("view") or {})}}
         if method == "conversations.members":  # two pages, as Slack paginates

@@ -55,13 +55,14 @@ class Entry:
 
 
 # Depths along the beam: an adult chest is ~220 mm deep (front to back) at the hila, the heart
-# ~120 mm, the mediastinum between the lungs ~100 mm, a rib ~10 mm of bone, a vertebral body
+# ~120 mm, the mediastinum between the lungs ~100 mm, a rib ~6 mm of cortical bone (two
+# ~1.5 mm cortices and marrow, crossed obliquely), a vertebral body
 # ~45 mm; an adult head ~180 mm (the body's own depth is set per group in render.py).
 PALETTE: tuple[Entry, ...] = (
     Entry(1, "soft_tissue", (222, 184, 135), "muscle", None, group="any",
           note="body wall, neck, limbs: the body outline everything else sits in"),
     Entry(2, "fat", (255, 215, 0), "fat", 40.0, group="any"),
-    Entry(3, "bone", (160, 160, 160), "cortical_bone", 10.0, group="any",
+    Entry(3, "bone", (160, 160, 160), "cortical_bone", 6.0, group="any",
           note="ribs, clavicles, skull"),
     Entry(4, "spine", (96, 96, 96), "diploe", 45.0, group="any"),
     Entry(5, "lung", (100, 170, 255), "lung", 180.0),
