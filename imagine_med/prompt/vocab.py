@@ -995,3 +995,12 @@ for _phrase in ("posterior dislocation", "posterior shoulder dislocation",
                 "posterior dislocation of the shoulder"):
     COMPOUNDS[_phrase] = {"finding": "dislocation", "modifier": "posterior_dislocation"}
 DEFAULT_VIEW["shoulder"] = "ap"
+
+# --- head imaging artefacts, as options (issue 14): read by the head renderers
+MODIFIERS.update({
+    "gibbs_ringing": ["gibbs", "gibbs ringing", "gibbs artefact", "gibbs artifact",
+                      "truncation artefact", "truncation artifact", "ringing artefact",
+                      "ringing artifact"],
+    "beam_hardening": ["beam hardening", "beam hardening artefact", "beam hardening artifact",
+                       "hounsfield bar", "streak artefact", "streak artifact"],
+})

@@ -18,11 +18,22 @@ from imagine_med.engine.base import (
     RenderResult,
     no_progress,
 )
+from imagine_med.engine.phantom.physics.artefacts import (
+    GIBBS_LINES_FRACTION,
+    bandwidth_lines,
+    beam_hardening,
+    gibbs_ringing,
+)
 from imagine_med.engine.phantom.physics.ct import HEAD_WINDOWS, render_ct, window
 from imagine_med.engine.phantom.physics.mri import SEQUENCES, display, render_mri
 from imagine_med.engine.phantom.regions.base import Grid
 from imagine_med.engine.phantom.regions.head import key
-from imagine_med.engine.phantom.regions.head.anatomy import LABELS, LEVELS_Z, HeadModel
+from imagine_med.engine.phantom.regions.head.anatomy import (
+    BRAIN_LABELS,
+    LABELS,
+    LEVELS_Z,
+    HeadModel,
+)
 from imagine_med.engine.phantom.regions.head.region import REGION_NAMES, HeadRegion
 from imagine_med.engine.phantom.renderer_base import PhantomRenderer
 
@@ -87,6 +98,17 @@ def side_marker(pixels: np.ndarray, labels: np.ndarray, plane: str) -> None:
     labels[y0:y0 + g.shape[0], x0:x0 + g.shape[1]][g] = LABELS["side_marker"]
 
 
+def options(spec) -> set[str]:
+    """Artefact options the prompt asks for ("with Gibbs ringing", "beam hardening"): the
+    modifiers its words carry, attached to a finding or not."""
+    from imagine_med.prompt.lexer import lex
+
+    found = {m for f in spec.findings for m in f.modifiers}
+    for m in lex(spec.prompt or "").matches:
+        found |= {str(v) for name, v in m.facts if name == "modifier"}
+    return found & {"gibbs_ringing", "beam_hardening"}
+
+
 class _HeadBase(PhantomRenderer):
     modality = "ct"
 
@@ -133,12 +155,14 @@ class _HeadBase(PhantomRenderer):
         return out, sentences
 
     def _result(self, pixels, labels, raw, raw_unit, grid, head, findings, sentences, what,
-                tags) -> RenderResult:
+                tags, extra: list[str] | None = None) -> RenderResult:
         side_marker(pixels, labels, grid.plane)
         names = {v: k for k, v in LABELS.items()}
         present = {int(i): names[int(i)] for i in np.unique(labels) if i}
         text = " ".join(sentences) if sentences else key.normal_sentence(
             labels, grid.px, head.age, head.sex, what)
+        if extra:
+            text += " " + " ".join(extra)
         return RenderResult(
             pixels=pixels, label_map=labels, labels=present, findings=findings,
             pixel_spacing_mm=(grid.px, grid.px), answer_key=text,
@@ -157,6 +181,10 @@ class PhantomHeadCT(_HeadBase):
             request, progress)
         progress(0.6, "physics")
         hu = render_ct(sample, np.random.default_rng([request.seed, 2]), grid.px)
+        extra: list[str] = []
+        if "beam_hardening" in options(spec):
+            clean, hu = hu, beam_hardening(hu, grid.px)
+            extra.append(artefact_sentence_ct(clean, hu, labels))
         wname = spec.window or "brain"
         if wname not in HEAD_WINDOWS:
             raise EngineError(f"Head CT windows are {', '.join(HEAD_WINDOWS)}; not '{wname}'.")
@@ -169,7 +197,7 @@ class PhantomHeadCT(_HeadBase):
         return self._result(pixels, labels, np.clip(np.round(hu), -1024, 3071).astype(np.int16),
                             "HU", grid, head, findings, sentences, "head CT",
                             {"modality": "CT", "level": level_name, "window": wname,
-                             "window_center": f"{wc:g}", "window_width": f"{ww:g}"})
+                             "window_center": f"{wc:g}", "window_width": f"{ww:g}"}, extra)
 
 
 class PhantomMRI(_HeadBase):
@@ -187,6 +215,13 @@ class PhantomMRI(_HeadBase):
             request, progress)
         progress(0.6, "physics")
         image, sq = render_mri(sample, seq, field, np.random.default_rng([request.seed, 3]))
+        extra: list[str] = []
+        if "gibbs_ringing" in options(spec):
+            image = gibbs_ringing(image, max(16, round(GIBBS_LINES_FRACTION * image.shape[1])))
+            extra.append(f"Gibbs (truncation) ringing: the image holds "
+                         f"{bandwidth_lines(image)} phase-encoding lines (left-right) for "
+                         f"{image.shape[1]} pixels, so sharp edges ring in bands parallel "
+                         "to them (not a lesion).")
         pixels, wc, ww = display(image, sq, labels > 0)
         findings, sentences = self._findings(head, labels, image, grid, seq)
         progress(1.0, "done")
@@ -198,7 +233,22 @@ class PhantomMRI(_HeadBase):
             tags["ti_ms"] = f"{sq.ti:g}"
         raw = np.clip(np.round(image), 0, 65535).astype(np.uint16)
         return self._result(pixels, labels, raw, "MR", grid, head, findings, sentences,
-                            f"{sq.description} brain MRI", tags)
+                            f"{sq.description} brain MRI", tags, extra)
+
+
+def artefact_sentence_ct(before: np.ndarray, after: np.ndarray, labels: np.ndarray) -> str:
+    """Beam hardening, measured on this slice: the artefact (after - before) over the brain,
+    its dark and bright streaks (5th and 95th percentiles), and how much it widens the
+    brain's spread of HU."""
+    brain = np.isin(labels, [v for k, v in LABELS.items() if k in BRAIN_LABELS])
+    if brain.sum() < 50:
+        return "Beam-hardening artefact requested; this slice holds too little brain to show it."
+    diff = (after - before)[brain]
+    lo, hi = (float(np.percentile(diff, q)) for q in (5, 95))
+    sd0, sd1 = float(before[brain].std()), float(after[brain].std())
+    return (f"Beam-hardening streaks from the dense skull base run across the brain "
+            f"({lo:+.0f} to {hi:+.0f} HU) and widen its spread of HU from {sd0:.0f} to "
+            f"{sd1:.0f} (an artefact, not a lesion).")
 
 
 def mri_renderer() -> PhantomMRI:
