@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from imagine_med.engine.phantom.labels import ANATOMY
-from imagine_med.engine.phantom.renderer import _seed_rng, build
+from imagine_med.engine.phantom.regions.chest.renderer import _seed_rng, build
 from imagine_med.engine.phantom.xray import make_view, render_film
 from imagine_med.prompt import parse
 

@@ -17,12 +17,13 @@ from imagine_med.engine.base import (
 from imagine_med.engine.parallel import fan_out
 from imagine_med.engine.phantom import answer_key
 from imagine_med.engine.phantom.answer_key import Seen
-from imagine_med.engine.phantom.ct import WINDOWS, make_plane, render_slice, window
 from imagine_med.engine.phantom.extent import Extent, extent
 from imagine_med.engine.phantom.labels import NAMES, label_id
 from imagine_med.engine.phantom.measure import borders_met, ctr, finding_mask, measure_finding
-from imagine_med.engine.phantom.model import CT_PLANES, XRAY_VIEWS, Built, build
-from imagine_med.engine.phantom.pathology import Placed
+from imagine_med.engine.phantom.physics.ct import window
+from imagine_med.engine.phantom.regions.chest.ct_slice import WINDOWS, make_plane, render_slice
+from imagine_med.engine.phantom.regions.chest.findings import Placed
+from imagine_med.engine.phantom.regions.chest.region import CT_PLANES, XRAY_VIEWS, Built, build
 from imagine_med.engine.phantom.scene import Scene
 from imagine_med.engine.phantom.version import VERSION
 from imagine_med.engine.phantom.xray import make_view, render_film, side_marker
