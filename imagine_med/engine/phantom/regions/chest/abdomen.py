@@ -61,46 +61,37 @@ def abdomen(fr: Frame) -> Abdomen:
                                 xray=False, label_priority=18))
     comps["liver"] = scene.add(Component("liver", "liver", "cavity", Solid([liver]),
                                          label_priority=20, label_min_mm=20))
-    stom = ellipsoid([62 * s, 6 * s, z_dome_l - 60 * s], np.array([50, 52, 62]) * s,
-                     rotation(roll=0.3), dome_q([56 * s, 4 * s, z_dome_l - 5 * s], kx, ky))
+    under_dome = dome_q([56 * s, 4 * s, z_dome_l - 5 * s], kx, ky)
     spleen = ellipsoid([92 * s, -58 * s, z_dome_l - 58 * s], np.array([30, 52, 55]) * s,
-                       rotation(yaw=0.5), dome_q([56 * s, 4 * s, z_dome_l - 5 * s], kx, ky),
-                       *cavity.quadrics)
+                       rotation(yaw=0.5), under_dome, *cavity.quadrics)
     scene.add(Component("spleen", "spleen", "cavity", Solid([spleen]), label_priority=19,
                         label_min_mm=20))
-    scene.add(Component("stomach", "soft", "cavity", Solid([stom], [spleen]), label_priority=20,
-                        label_min_mm=20, ct=view != "ct"))
     bubble_h = rand.uniform(14, 32) * s
-    top_st = z_dome_l - 5 * s
-    if posture == "upright":
-        bclip = halfspace([0, 0, -1], -(top_st - bubble_h))
-    else:
-        bclip = halfspace([0, -1, 0], -(6 * s + 52 * s - bubble_h * 0.8))
-    bubble = stom.with_(bclip)
-    scene.add(Component("gastric_bubble", "air", "soft", Solid([bubble]), label_priority=21,
-                        label_min_mm=6, ct=view != "ct"))
-    land["z_bubble"] = top_st
+    _stomach(scene, s, z_dome_l, under_dome, cavity, spleen, bubble_h, posture)
+    land["z_bubble"] = z_dome_l - 5 * s
     if view == "ct":
-        _ct_stomach(scene, s, z_dome_l, dome_q([56 * s, 4 * s, z_dome_l - 5 * s], kx, ky),
-                    cavity, spleen, bubble_h)
         _ct_liver_veins(scene, s, z_dome_r - dt, y_cav - b_mid + 39 * s)
     return Abdomen(kx, ky, dome_r, dome_l, dome_r_c, dome_l_c)
 
 
-def _ct_stomach(scene: Scene, s: float, z_dome: float, under_dome: Quadric, cavity: Convex,
-                spleen: Convex, bubble_h: float) -> None:
-    """CT: the stomach filling the space under the left dome (the film's smaller one left a
-    fat rim round it on a slice), a muscular wall round fluid, and its gas in front of a
-    flat air-fluid level (supine), instead of a uniform soft-tissue blob."""
+def _stomach(scene: Scene, s: float, z_dome: float, under_dome: Quadric, cavity: Convex,
+             spleen: Convex, bubble_h: float, posture: str) -> None:
+    """One stomach for films and CT: it fills the space under the left dome (a smaller one
+    left a fat rim round it on a CT slice), a muscular wall round fluid, and its gas above a
+    flat air-fluid level: under the dome upright (the film's gastric bubble), in front
+    supine (CT, AP film)."""
     wall = 4 * s
     c, r = np.array([64 * s, 2 * s, z_dome - 55 * s]), np.array([58, 60, 66]) * s
     stom = ellipsoid(c, r, rotation(roll=0.3), under_dome, *cavity.quadrics)
     scene.add(Component("stomach", "fluid", "cavity", Solid([stom], [spleen]), shell_mm=wall,
-                        shell_material="muscle", label_priority=20, xray=False))
-    y_air = c[1] + r[1] - 0.8 * bubble_h - 8 * s
-    gas = stom.shrunk(wall).with_(halfspace([0, -1, 0], -y_air))
+                        shell_material="muscle", label_priority=20, label_min_mm=20))
+    if posture == "upright":
+        level = halfspace([0, 0, -1], -(z_dome - 5 * s - bubble_h))
+    else:
+        level = halfspace([0, -1, 0], -(c[1] + r[1] - 0.8 * bubble_h - 8 * s))
+    gas = stom.shrunk(wall).with_(level)
     scene.add(Component("gastric_bubble", "air", "fluid", Solid([gas]), label_priority=21,
-                        xray=False))
+                        label_min_mm=6))
 
 
 def _ct_liver_veins(scene: Scene, s: float, z_top: float, y_spine_front: float) -> None:

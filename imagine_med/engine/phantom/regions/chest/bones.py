@@ -167,31 +167,11 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
     scene.landmarks["y_spine"] = float(y_b)
 
 
-def _sternum(scene: Scene, s, zT, y_cav, b_mid) -> None:
-    y_f = y_cav + b_mid + 6 * s
-    top, bot = zT(2.3), zT(9.2)
-    n = np.array([0, np.cos(0.28), -np.sin(0.28)])  # leaning: the top sits further back
-    mid = np.array([0, y_f, (top + bot) / 2])
-    d = float(n @ mid)
-    st = Convex([halfspace(n, d), halfspace(-n, -(d - 11 * s)),
-                 halfspace([1, 0, 0], 15 * s), halfspace([-1, 0, 0], 15 * s),
-                 halfspace([0, 0, 1], top), halfspace([0, 0, -1], -bot)],
-                (np.array([-15 * s, y_f - 40 * s, bot]), np.array([15 * s, y_f + 30 * s, top])))
-    # on a frontal film the sternum hides in the spine's shadow; on a lateral it stands out
-    scene.add(Component("sternum", "cancellous", "muscle", Solid([st]), shell_mm=1.2 * s,
-                        shell_material="cortical", label_priority=9, label_min_mm=3,
-                        xray_gain=0.25, view_gain={"lateral": 0.6}))
-
-
-
-
-def _ct_sternum(scene: Scene, s: float, zT, cav_ab, y_cav: float) -> None:
-    """CT: the sternum as a reader sees it on a sagittal slice, in place of the film's straight
-    slab: a thick manubrium, the sternal angle (a thin joint), the body and a thin tapering
-    xiphoid, lying on the front of the thoracic cavity, so it follows the chest's gentle
-    curve (forward as it goes down)."""
-    for c in scene.find("sternum"):
-        c.ct = False
+def _sternum(scene: Scene, s: float, zT, cav_ab, y_cav: float) -> None:
+    """One sternum for films and CT: a thick manubrium, the sternal angle (a thin joint), the
+    body and a thin tapering xiphoid, lying on the front of the thoracic cavity, so it
+    follows the chest's gentle curve (forward as it goes down). On a frontal film it hides
+    in the spine's shadow (a low gain); on a lateral it stands out."""
     # (top, bottom) in vertebral levels, half-widths at top and bottom, thickness (mm / s)
     parts = ((2.4, 4.45, 27, 15, 13), (4.55, 8.6, 14, 16, 10.5), (8.7, 10.1, 9, 3, 5))
     pieces = []
@@ -214,7 +194,8 @@ def _ct_sternum(scene: Scene, s: float, zT, cav_ab, y_cav: float) -> None:
                                                 float(np.linalg.norm(p0 - p1))],
                                           np.column_stack([[1.0, 0, 0], n, d]))], (lo, hi)))
     scene.add(Component("sternum", "cancellous", "muscle", Solid(pieces), shell_mm=1.2 * s,
-                        shell_material="cortical", label_priority=9, xray=False))
+                        shell_material="cortical", label_priority=9, label_min_mm=3,
+                        xray_gain=0.25, view_gain={"lateral": 1.0}))
 
 
 
@@ -227,10 +208,8 @@ def bones(fr: Frame, body_pieces: list[Convex], wall: Convex, rx_b: float, z_top
     for comp in ribs["components"].values():
         scene.add(comp)
     _spine(scene, s, zT, fr.y_cav, fr.b_mid, fr.elderly)
-    _sternum(scene, s, zT, fr.y_cav, fr.b_mid)
+    _sternum(scene, s, zT, fr.cav_ab, fr.y_cav)
     shoulders(scene, rand, s, zT, fr.a_mid, fr.b_mid, fr.y_cav, rx_b, z_top, view, body_pieces)
     if view == "lateral":
         lateral_film(scene, s, zT, fr.cavity, wall, lung_gutter_holes, body_pieces)
-    if view == "ct":
-        _ct_sternum(scene, s, zT, fr.cav_ab, fr.y_cav)
     return ribs["centerlines"]

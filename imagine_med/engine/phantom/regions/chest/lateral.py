@@ -1,6 +1,6 @@
 """Lateral-film-only corrections to the oval chest model (a frontal film and CT do not need
 them): the paravertebral lung gutters, the paraspinal muscle bulge, the lifted clavicles, the
-curved lateral sternum, the aortic arch outlined by lung and thinner vertebral end plates."""
+aortic arch outlined by lung and thinner vertebral end plates."""
 
 from __future__ import annotations
 
@@ -36,16 +36,11 @@ def lateral_film(scene: Scene, s: float, zT, cavity: Convex, wall: Convex,
                         ct=False))
     for comp in scene.find("clavicle"):
         comp.view_gain = {"lateral": 0.5}
-    for comp in scene.find("sternum"):
-        comp.film_views = ("pa", "ap")
     # the aortic arch (the CT tube: ascending, arch, descending) outlined by lung above the
     # hila; frontal films draw only the knob
     for comp in scene.find("aorta"):
         if comp.tubes is not None:
             comp.xray, comp.xray_gain = True, 6.0
-    scene.add(Component("sternum", "cancellous", "muscle", _lateral_sternum(s, zT, cc, cr),
-                        shell_mm=0.8 * s, shell_material="cortical", label_priority=9,
-                        label_min_mm=3, xray_gain=1.0, ct=False))
     # the end plates are seen edge-on: a thinner cortex keeps the bodies from reading as
     # hollow boxes
     for comp in scene.find("spine"):
@@ -53,29 +48,3 @@ def lateral_film(scene: Scene, s: float, zT, cavity: Convex, wall: Convex,
             comp.shell_mm = 0.8 * s
         elif comp.xray:  # the neural arches: pedicles and spinous processes behind the bodies
             comp.view_gain = {"lateral": 1.2}
-
-
-def _lateral_sternum(s: float, zT, cc: np.ndarray, cr: np.ndarray) -> Solid:
-    """The sternum as a lateral film shows it: a gently curved plate just in front of the
-    cavity, so it slopes forward from the manubrium (set back at the thoracic inlet) to the
-    xiphoid; a wider, thicker manubrium meets the body at the sternal angle (T4-5)."""
-
-    def front(z: float) -> np.ndarray:
-        f = np.sqrt(max(1e-4, 1 - ((z - cc[2]) / cr[2]) ** 2))
-        return np.array([0.0, cc[1] + cr[1] * f + 6 * s, z])
-
-    pieces = []
-    angle = zT(4.4)
-    for z0, z1, half_w, thick in ((zT(2.3), angle + 2 * s, 25 * s, 14 * s),
-                                  (angle - 2 * s, zT(6.6), 15 * s, 11 * s),
-                                  (zT(6.6), zT(9.2), 15 * s, 10 * s)):
-        p0, p1 = front(z0), front(z1)
-        t = p1 - p0
-        n = np.array([0.0, -t[2], t[1]]) / np.hypot(t[1], t[2])  # anterior unit normal
-        d = float(n @ p0)
-        lo = np.array([-half_w, min(p0[1], p1[1]) - thick - 2 * s, z1])
-        hi = np.array([half_w, max(p0[1], p1[1]) + 2 * s, z0])
-        pieces.append(Convex([halfspace(n, d), halfspace(-n, -(d - thick)),
-                              halfspace([1, 0, 0], half_w), halfspace([-1, 0, 0], half_w),
-                              halfspace([0, 0, 1], z0), halfspace([0, 0, -1], -z1)], (lo, hi)))
-    return Solid(pieces)
