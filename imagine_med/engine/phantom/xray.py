@@ -285,6 +285,22 @@ def draw_tubes(t: Tubes, view: View, outline: bool = False
     return arr, edges, arr > 0
 
 
+def _meets(t: Tubes, view: View, where: np.ndarray) -> np.ndarray:
+    """Per tube: does its projected box (with its radius and a pixel) hold any `where`
+    pixel? Tubes that do not could only be drawn where they are multiplied by zero."""
+    H, W = where.shape
+    u0, v0, m0 = view.project(t.p0)
+    u1, v1, m1 = view.project(t.p1)
+    r = np.maximum(t.r0 * m0, t.r1 * m1) / view.px + 2
+    x0 = np.clip(np.floor(np.minimum(u0, u1) - r), 0, W).astype(int)
+    x1 = np.clip(np.ceil(np.maximum(u0, u1) + r) + 1, 0, W).astype(int)
+    y0 = np.clip(np.floor(np.minimum(v0, v1) - r), 0, H).astype(int)
+    y1 = np.clip(np.ceil(np.maximum(v0, v1) + r) + 1, 0, H).astype(int)
+    sat = np.zeros((H + 1, W + 1), np.int64)  # summed-area table
+    sat[1:, 1:] = where.cumsum(0).cumsum(1)
+    return (sat[y1, x1] - sat[y0, x1] - sat[y1, x0] + sat[y0, x0]) > 0
+
+
 def _splat_thin(u0, v0, u1, v1, plen, mass_per_px, W: int, H: int) -> np.ndarray | None:
     """Thin tubes (under ~3 px across) deposited as samples every half pixel along their
     projected centrelines, all at once: the integrated density per unit length is kept."""
@@ -318,6 +334,7 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
     layers: list[tuple[int, int, str, np.ndarray]] = []
     lengths: dict[str, np.ndarray] = {}
     tube_jobs: list[Component] = []
+    textures: dict[str, np.ndarray] = {}
     for order, comp in enumerate(scene.components):
         if not comp.xray or (comp.film_views is not None and view.name not in comp.film_views):
             continue
@@ -327,8 +344,17 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         gain = comp.film_gain(view.name)
         delta = (M[comp.material].mu_mm - M[comp.container].mu_mm) * gain
         full = solid_lengths(comp.solid, cache)
-        tex = film_texture(comp.xray_texture, full, scene, view, scale) \
-            if comp.xray_texture else None
+        tex = None
+        if comp.xray_texture:
+            # a texture depends only on its name (and the case's seed) unless it follows the
+            # component's own outline ("reticular"): one per name serves every lobe
+            key = comp.xray_texture
+            if key == "reticular" or key not in textures:
+                tex = film_texture(key, full, scene, view, scale)
+                if key != "reticular":
+                    textures[key] = tex
+            else:
+                tex = textures[key]
         if comp.shell_mm > 0 and comp.shell_material:
             inner = solid_lengths(comp.solid.shrunk(comp.shell_mm), cache)
             dsh = (M[comp.shell_material].mu_mm - M[comp.material].mu_mm) * gain
@@ -362,7 +388,10 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         gain = comp.film_gain(view.name)
         delta = (M[comp.material].mu_mm - M[comp.container].mu_mm) * gain
         outline = comp.outline > 0 and comp.shell_material is not None
-        img, edge, mask = draw_tubes(comp.tubes, view, outline)
+        tubes = comp.tubes
+        if comp.show_with:  # only tubes whose footprint meets the label they show with
+            tubes = tubes.subset(_meets(tubes, view, fill(comp.show_with) > 0))
+        img, edge, mask = draw_tubes(tubes, view, outline)
         contrib = delta * img
         if comp.fade_with and comp.fade_with in lengths:
             contrib = contrib * (1 - fill(comp.fade_with))
