@@ -3,8 +3,7 @@
 Solids are integrated exactly (ray/quadric intervals) on a half-resolution ray grid and
 upsampled; thin structures (ribs, vessels, airways, lines) are drawn at full resolution from
 their projected centrelines with the path length a tube gives along each ray. Then physics:
-Beer-Lambert, scatter (a broad blur of the primary added back), Poisson-like quantum noise,
-detector blur, log, and the unsharp-mask processing every digital chest unit applies.
+Beer-Lambert, then the DR detector and its multi-frequency processing (physics/dr.py).
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from scipy import ndimage
 from imagine_med.engine.phantom.geometry import Convex, Rays, Solid, Tubes, union_length
 from imagine_med.engine.phantom.labels import FINDINGS, LUNG_LABELS, label_id
 from imagine_med.engine.phantom.materials import M
+from imagine_med.engine.phantom.physics import dr
 from imagine_med.engine.phantom.scene import Component, Scene
 from imagine_med.engine.phantom.textures import film_texture
 
@@ -285,6 +285,13 @@ def draw_tubes(t: Tubes, view: View, outline: bool = False
     return arr, edges, arr > 0
 
 
+def _add_mask(masks: dict[str, np.ndarray], comp: Component, name: str, m: np.ndarray
+              ) -> None:
+    for key in (name, comp.mask_as):
+        if key is not None:
+            masks[key] = masks[key] | m if key in masks else m.copy()
+
+
 def _meets(t: Tubes, view: View, where: np.ndarray) -> np.ndarray:
     """Per tube: does its projected box (with its radius and a pixel) hold any `where`
     pixel? Tubes that do not could only be drawn where they are multiplied by zero."""
@@ -318,11 +325,14 @@ def _splat_thin(u0, v0, u1, v1, plen, mass_per_px, W: int, H: int) -> np.ndarray
     return flat.reshape(H, W).astype(np.float32)
 
 
-def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int | None = None
+def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int | None = None,
+                masks: dict[str, np.ndarray] | None = None
                 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Returns (display uint8 HxW, label map uint8 HxW, path length per label (mm, HxW)).
     Solids are integrated on a coarse grid (about 170 rays across at 512 px, 256 above 640
-    px) and interpolated: their projections are smooth, so this costs no visible detail."""
+    px) and interpolated: their projections are smooth, so this costs no visible detail.
+    `masks`, when given, is filled with one boolean mask per label (and per `mask_as` name):
+    every structure the beam crosses, overlapping, where the label map keeps one per pixel."""
     W, H = view.width, view.height
     if scale is None:
         big = max(W, H)
@@ -330,8 +340,10 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
     cache = _RayCache(view, scale)
     gh, gw = cache.gh, cache.gw
     coarse_line = np.zeros((gh, gw))
+    coarse_ref = np.zeros((gh, gw))
     coarse_labels = np.zeros((gh, gw), np.uint8)
     layers: list[tuple[int, int, str, np.ndarray]] = []
+    coarse_masks: dict[str, np.ndarray] = {}
     lengths: dict[str, np.ndarray] = {}
     tube_jobs: list[Component] = []
     textures: dict[str, np.ndarray] = {}
@@ -365,9 +377,13 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         if tex is not None:
             contrib = contrib * tex
         coarse_line += contrib
+        if comp.finding is None:  # the normal anatomy alone sets the display range
+            coarse_ref += contrib + (shell if comp.shell_mm > 0 and comp.shell_material else 0)
         lengths[comp.label] = lengths.get(comp.label, 0) + full
         if comp.labelled:
             layers.append((comp.label_priority, order, comp.label, full > comp.label_min_mm))
+            if masks is not None:
+                _add_mask(coarse_masks, comp, comp.label, full > comp.label_min_mm)
     for _p, _o, name, mask in sorted(layers, key=lambda t: (t[0], t[1])):
         coarse_labels[mask] = label_id(name)
     line = _resize(coarse_line, H, W).astype(np.float32)
@@ -409,6 +425,8 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         if comp.label in _FINDING_NAMES:  # only findings' path lengths are returned
             full_lengths[comp.label] = full_lengths.get(comp.label, 0) + img
         if comp.labelled:
+            if masks is not None:
+                _add_mask(masks, comp, comp.label_as or comp.label, mask)
             tube_layers.append((comp.label_priority, order, comp.label_as or comp.label, mask,
                                 comp.label_within))
     for sigma, img in buckets.items():
@@ -424,9 +442,19 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
             m &= labels == label_id(within)
         labels[m] = label_id(name)
         solid_prio[m] = p
+    for key, m in coarse_masks.items():
+        full_mask = _resize(m.astype(np.uint8), H, W, nearest=True) > 0
+        masks[key] = masks[key] | full_mask if key in masks else full_mask
     is_lung = np.zeros(256, bool)
     is_lung[[label_id(n) for n in LUNG_LABELS]] = True
-    pixels = _detector(line, view, rng, is_lung[labels])
+    ref = (dr.scattered(coarse_ref, view.px * scale), view.px * scale)
+    # the lungs for the display range: where the beam crosses lung, whatever finding's label
+    # covers it (a diffuse disease's label must not take the lungs out of the histogram)
+    lung_len = sum((lengths[n] for n in LUNG_LABELS if n in lengths), np.zeros((gh, gw)))
+    lung = _resize((lung_len > 10.0).astype(np.uint8), H, W, nearest=True) > 0
+    if not lung.any():
+        lung = is_lung[labels]
+    pixels = _detector(line, view, rng, lung, ref)
     out_lengths = {k: _resize(v, H, W) for k, v in lengths.items() if k in _FINDING_NAMES}
     for k, v in full_lengths.items():
         out_lengths[k] = out_lengths.get(k, 0) + v
@@ -434,57 +462,10 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
 
 
 def _detector(line: np.ndarray, view: View, rng: np.random.Generator,
-              lung: np.ndarray | None = None) -> np.ndarray:
-    px = view.px
-    h, w = line.shape
-    primary = np.exp(-line.astype(np.float32))
-    small = primary[::8, ::8]
-    sc = ndimage.gaussian_filter(small, 60.0 / (px * 8), mode="nearest")
-    total = primary + 0.35 * _resize(sc, h, w)  # scatter: a broad blur of the primary
-    n0 = np.float32(6.0e4 * (px / 0.8) ** 2)
-    counts = total * n0
-    noisy = counts + np.sqrt(counts) * rng.standard_normal((h, w), dtype=np.float32)
-    det = ndimage.gaussian_filter(np.maximum(noisy / n0, 1e-5), max(0.35 / px, 0.4), truncate=3)
-    q = -np.log(det)
-    # chest-unit processing, as multi-scale systems do it: a broad equalisation, then three
-    # bands. The coarse band (over ~1 cm: heart, mediastinum, shoulders, abdomen) goes through
-    # a film curve that saturates in the dense range, so the mediastinum, spine strip and
-    # heart all sit in one light grey; the middle band (trachea, vessel and heart borders) is
-    # added back as it is and the fine band (bone edges, vessels, disc spaces) boosted, so
-    # the spine is seen through the heart only by its edges
-    small = q[::4, ::4]
-    big = ndimage.gaussian_filter(small, 40.0 / (px * 4), mode="nearest")
-    qe = q - _resize(0.72 * (big - big.mean()), q.shape[0], q.shape[1])
-    b4 = ndimage.gaussian_filter(qe[::2, ::2], 4.0 / (px * 2), mode="nearest")
-    base = _resize(b4, q.shape[0], q.shape[1])
-    detail = qe - base
-    sub = (slice(None, None, 2), slice(None, None, 2))  # percentiles on every 4th pixel
-    es, qs = base[sub], q[sub]
-    body = qs > 0.3
-    if body.sum() < 50:
-        body = np.ones_like(qs, bool)
-    lo = np.percentile(es[body], 10)  # the darker lung: what a chest unit's histogram finds
-    chest = body
-    if lung is not None and lung[sub].sum() > 50:
-        lo = min(lo, np.percentile(es[lung[sub]], 20))
-        rows = np.flatnonzero(lung[sub].any(axis=1))
-        chest = body.copy()
-        chest[: rows.min()] = False
-        chest[rows.max() + 1:] = False  # the abdomen below may burn out, as on a real film
-    hi = np.percentile(es[chest], 99.5)
-    span = max(hi - lo, 1e-6)
-    # the coarse band: the base smoothed to ~12 mm (4 mm -> 12 mm adds sigma sqrt(128)), on
-    # a quarter grid: it is smooth
-    cq = ndimage.gaussian_filter(b4[::2, ::2], np.sqrt(128.0) / (px * 4), mode="nearest")
-    tc = (cq - lo) / span
-    knee, a = 0.55, 0.1  # above the knee the coarse band saturates toward knee + a
-    fc = np.where(tc > knee, knee + a * (1 - np.exp(-(tc - knee) / a)), tc)
-    # the curved coarse band plus the middle band (4 mm base minus coarse band) as it is
-    t = _resize(_resize(fc - cq / span, *b4.shape) + b4 / span, q.shape[0], q.shape[1])
-    t = np.clip(t, 0, None) ** 1.1 + 1.6 * detail / span
-    out = 36 + 218 * t
-    out[q < 0.05] = np.minimum(out[q < 0.05], 10)
-    return np.clip(out, 0, 255).astype(np.uint8)
+              lung: np.ndarray | None = None,
+              reference: tuple[np.ndarray, float] | None = None) -> np.ndarray:
+    """The DR detector and the chest unit's multi-frequency processing (physics/dr.py)."""
+    return dr.process(dr.detect(line, view.px, rng), view.px, lung, reference)
 
 
 def side_marker(pixels: np.ndarray, labels: np.ndarray, view: View) -> None:

@@ -83,7 +83,8 @@ def _ribs(rand: Rand, s, zT, cav_ab, y_cav, hv, adjust: Adjust) -> dict:
         comps[f"{side}_{arc}"] = Component(
             "ribs", "rib", "muscle", tubes=Tubes.concat(lst), shell_mm=1.3 * s,
             shell_material="cortical", label_priority=8, blur_px=1.4, outline=1.3 * s,
-            xray_gain=0.62 if arc == "ant" else 1.0)
+            xray_gain=0.62 if arc == "ant" else 1.0,
+            mask_as="ribs_anterior" if arc == "ant" else "ribs_posterior")
     return {"components": comps, "centerlines": centerlines}
 
 
@@ -129,7 +130,7 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
     scene.add(Component("spine", "cancellous", "cavity", Solid(bodies), shell_mm=1.8 * s,
                         shell_material="cortical", label_priority=9, label_min_mm=3,
                         xray_gain=0.22 if not elderly else 0.18, ct=False,
-                        xray_texture="spine_sign",
+                        xray_texture="spine_sign", mask_as="vertebral_bodies",
                         view_gain={"lateral": 1.0 if not elderly else 0.8}))
     scene.params["spine_z0"] = float(levels[0])
     scene.params["spine_hv"] = float(hv)
