@@ -161,3 +161,54 @@ def test_overlapping_masks_in_dicom_seg_and_overlay(effusion, tmp_path):
     m = read_masks(out / v["masks"])["pleural_effusion"]
     changed = (np.abs(img[: m.shape[0]] - plain[: m.shape[0]]).sum(-1) > 20)
     assert changed[m].mean() > 0.9 and changed[~m].mean() < 0.01
+
+
+def _lung(m: dict[str, np.ndarray]) -> np.ndarray:
+    out = np.zeros_like(m["ribs"])
+    for k, v in m.items():
+        if k.startswith("lung_"):
+            out |= v
+    return out
+
+
+def _rib_contrast(pix: np.ndarray, m: dict[str, np.ndarray], arc: str, other_arc: str
+                  ) -> float:
+    """Mean grey level of one arc's pixels (over lung, where the other arc, the clavicle,
+    scapula, heart and spine do not lie) above the lung between the ribs nearby (the ring
+    round the ribs, averaged over a 15 px box)."""
+    lung = _lung(m)
+    other = m["clavicle"] | m["scapula"] | m["heart"] | m["spine"]
+    rib = m[arc] & ~m[other_arc] & lung & ~other
+    ring = ndimage.binary_dilation(m["ribs"], iterations=3) & ~m["ribs"] & lung & ~other
+    num = ndimage.uniform_filter(np.where(ring, pix, 0.0), 15)
+    den = ndimage.uniform_filter(ring.astype(float), 15)
+    ok = rib & (den > 0.05)
+    assert ok.sum() > 200
+    return float((pix - num / np.maximum(den, 1e-6))[ok].mean())
+
+
+def test_posterior_ribs_denser_than_anterior(normal):
+    for i in range(1, 5):
+        pix, m, _ = _variant(normal, i)
+        post = _rib_contrast(pix, m, "ribs_posterior", "ribs_anterior")
+        ant = _rib_contrast(pix, m, "ribs_anterior", "ribs_posterior")
+        assert post > ant + 1.5 and ant > 0, f"variant {i}: posterior {post:.1f} anterior {ant:.1f}"
+
+
+def test_rib_spacing_increases_from_apex_to_base(normal):
+    """Posterior ribs crossed by vertical lines half-way from the spine to each lung's outer
+    edge: the gaps between their centres grow downward."""
+    for i in range(1, 5):
+        _, m, px = _variant(normal, i)
+        lung, post = _lung(m), m["ribs_posterior"]
+        spine = np.nonzero(m["vertebral_bodies"])[1].mean()
+        cols = np.flatnonzero(lung.any(0))
+        for edge in (cols.min(), cols.max()):
+            c = round(spine + 0.5 * (edge - spine))
+            runs = np.flatnonzero(np.diff(np.r_[0, (post[:, c] & lung[:, c]).astype(int), 0]))
+            centres = (runs[::2] + runs[1::2] - 1) / 2
+            gaps = np.diff(centres) * px
+            assert len(gaps) >= 6, f"variant {i}: {len(gaps) + 1} ribs crossed"
+            half = len(gaps) // 2
+            assert gaps[-half:].mean() > gaps[:half].mean(), f"variant {i}: gaps {gaps.round()}"
+            assert np.polyfit(np.arange(len(gaps)), gaps, 1)[0] > 0

@@ -46,10 +46,10 @@ def _resize(img: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 def blur_mm(img: np.ndarray, sigma_mm: float, px: float) -> np.ndarray:
-    """Gaussian blur by `sigma_mm`, on a grid coarsened so the kernel is ~3 cells wide (the
-    result is smooth, so bilinear upsampling loses nothing visible)."""
+    """Gaussian blur by `sigma_mm`, on a grid coarsened so the kernel is ~2 cells wide (the
+    result is smooth, so bilinear upsampling loses little)."""
     s = sigma_mm / px
-    step = max(1, int(s / 3))
+    step = max(1, int(s / 2))
     if step == 1:
         return ndimage.gaussian_filter(img, s, mode="nearest", truncate=3)
     small = img[step // 2::step, step // 2::step]
@@ -128,9 +128,11 @@ def process(q: np.ndarray, px: float, lung: np.ndarray | None,
     lo = float(np.percentile(lo_ref, 5))
     hi = float(np.percentile(bs[chest], 99))
     span = max(hi - lo, 1e-6)
-    t = BASE_GAIN * (base - lo) / span
+    t = (BASE_GAIN * (base - lo) / span).astype(np.float32)
     for k, gain in enumerate(BAND_GAINS):
-        t += gain * _curve((blurs[k] - blurs[k + 1]) / span)
+        band = (blurs[k] - blurs[k + 1]) * np.float32(1 / span)
+        # the curve on the detail bands; the noise band and the coarse band stay linear
+        t += np.float32(gain) * (_curve(band) if 0 < k < len(BAND_GAINS) - 1 else band)
     # display, then a soft shoulder so the brightest bone is not clipped flat
     v = LUNG_GREY + (DENSE_GREY - LUNG_GREY) * (t - T_LO) / (T_HI - T_LO)
     v = np.where(v > SHOULDER, SHOULDER + (1 - SHOULDER) * (1 - np.exp(-(v - SHOULDER)

@@ -45,7 +45,9 @@ def _ribs(rand: Rand, s, zT, cav_ab, y_cav, hv, adjust: Adjust) -> dict:
             z_post = zT(k) + 0.25 * hv
             drop = drops[k - 1] * s * (1 + j[1])
             z = z_post - drop * t**1.55
-            r_rib = (4.2 + 1.8 * t) * s * (0.8 if k == 1 else 1.0)
+            # thick and round by the spine, thinning and flattening toward the costal
+            # cartilage: posterior arcs are denser than anterior ones by their own path length
+            r_rib = (5.8 - 3.2 * t) * s * (0.8 if k == 1 else 1.0)
             pts = []
             for ph, zz, rr in zip(phis, z, r_rib, strict=True):
                 a, b = cav_ab(zz)
@@ -83,7 +85,7 @@ def _ribs(rand: Rand, s, zT, cav_ab, y_cav, hv, adjust: Adjust) -> dict:
         comps[f"{side}_{arc}"] = Component(
             "ribs", "rib", "muscle", tubes=Tubes.concat(lst), shell_mm=1.3 * s,
             shell_material="cortical", label_priority=8, blur_px=1.4, outline=1.3 * s,
-            xray_gain=0.62 if arc == "ant" else 1.0,
+            xray_gain=1.0,
             mask_as="ribs_anterior" if arc == "ant" else "ribs_posterior")
     return {"components": comps, "centerlines": centerlines}
 
