@@ -285,6 +285,32 @@ def draw_tubes(t: Tubes, view: View, outline: bool = False
     return arr, edges, arr > 0
 
 
+# Lung parenchyma on a film: density fluctuations with a 1/f^beta power spectrum (beta ~3, as
+# measured for anatomical backgrounds in radiographs), their line-integral standard deviation
+# growing as the square root of the lung path (independent fluctuations add in variance)
+LUNG_TEXTURE_BETA = 3.0
+LUNG_TEXTURE_SD = 0.05  # line-integral sd behind 100 mm of lung
+LUNG_TEXTURE_SEED = 23
+LUNG_TEXTURE_MAX_MM = 12.0  # largest scale with its own power: a secondary lobule or two
+
+
+def _lung_texture(lengths: dict[str, np.ndarray], scene: Scene, view: View, H: int, W: int
+                  ) -> np.ndarray:
+    parts = [lengths[n] for n in LUNG_LABELS if n in lengths]
+    if not parts:
+        return np.zeros((H, W), np.float32)
+    lung = np.sum(parts, axis=0)
+    seed = int(scene.params.get("tex_seed", 0)) * 31 + LUNG_TEXTURE_SEED
+    # drawn on a half grid (the spectrum has little power at the finest scales) and in mm
+    # units across views, so a pixel size change does not change the texture's look
+    hh, ww = H, W
+    f_min = view.px / LUNG_TEXTURE_MAX_MM  # cycles per pixel
+    field = _resize(dr.power_law_field((hh, ww), LUNG_TEXTURE_BETA, seed, f_min), H, W)
+    amp = LUNG_TEXTURE_SD * np.sqrt(np.clip(_resize(lung.astype(np.float32), H, W), 0, None)
+                                    / 100.0)
+    return (amp * field).astype(np.float32)
+
+
 def _add_mask(masks: dict[str, np.ndarray], comp: Component, name: str, m: np.ndarray
               ) -> None:
     for key in (name, comp.mask_as):
@@ -447,6 +473,7 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         masks[key] = masks[key] | full_mask if key in masks else full_mask
     is_lung = np.zeros(256, bool)
     is_lung[[label_id(n) for n in LUNG_LABELS]] = True
+    line += _lung_texture(lengths, scene, view, H, W)
     ref = (dr.scattered(coarse_ref, view.px * scale), view.px * scale)
     # the lungs for the display range: where the beam crosses lung, whatever finding's label
     # covers it (a diffuse disease's label must not take the lungs out of the histogram)

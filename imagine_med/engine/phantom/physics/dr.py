@@ -73,6 +73,24 @@ def detect(line: np.ndarray, px: float, rng: np.random.Generator) -> np.ndarray:
     return -np.log(det)
 
 
+def power_law_field(shape: tuple[int, int], beta: float, seed: int, f_min: float
+                    ) -> np.ndarray:
+    """Zero-mean, unit-variance noise whose power spectrum falls as 1/f^beta above `f_min`
+    (cycles per pixel; flat below it): the statistics of anatomical background in
+    radiographs (lung parenchyma: acini, lobules, small vessels and interstitium, far too
+    fine and many to model one by one), with nothing larger than a lobule or two."""
+    rng = np.random.default_rng(seed)
+    h, w = shape
+    fy = np.fft.fftfreq(h)[:, None]
+    fx = np.fft.rfftfreq(w)[None, :]
+    f = np.maximum(np.sqrt(fx**2 + fy**2), f_min)
+    amp = f ** (-beta / 2)
+    amp[0, 0] = 0.0
+    spec = (rng.standard_normal(amp.shape) + 1j * rng.standard_normal(amp.shape)) * amp
+    field = np.fft.irfft2(spec, s=(h, w))
+    return (field / (field.std() + 1e-12)).astype(np.float32)
+
+
 def _curve(x: np.ndarray) -> np.ndarray:
     """MUSICA's band curve: below the knee |x|^p (faint detail lifted), linear above it."""
     a = np.abs(x) / CURVE_KNEE

@@ -47,7 +47,7 @@ def _ribs(rand: Rand, s, zT, cav_ab, y_cav, hv, adjust: Adjust) -> dict:
             z = z_post - drop * t**1.55
             # thick and round by the spine, thinning and flattening toward the costal
             # cartilage: posterior arcs are denser than anterior ones by their own path length
-            r_rib = (5.8 - 3.2 * t) * s * (0.8 if k == 1 else 1.0)
+            r_rib = (5.8 - 3.6 * t) * s * (0.8 if k == 1 else 1.0)
             pts = []
             for ph, zz, rr in zip(phis, z, r_rib, strict=True):
                 a, b = cav_ab(zz)
