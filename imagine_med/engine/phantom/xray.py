@@ -306,8 +306,12 @@ def _lung_texture(lengths: dict[str, np.ndarray], scene: Scene, view: View, H: i
     hh, ww = H, W
     f_min = view.px / LUNG_TEXTURE_MAX_MM  # cycles per pixel
     field = _resize(dr.power_law_field((hh, ww), LUNG_TEXTURE_BETA, seed, f_min), H, W)
-    amp = LUNG_TEXTURE_SD * np.sqrt(np.clip(_resize(lung.astype(np.float32), H, W), 0, None)
-                                    / 100.0)
+    # the field has unit variance over the scales this pixel size resolves; a 1/f^3 field's
+    # variance between 1/MAX_MM and the Nyquist frequency grows as MAX_MM - 2 px, so coarser
+    # pixels (which average the finest scales away) get proportionally less
+    res = np.sqrt(max(LUNG_TEXTURE_MAX_MM - 2 * view.px, 0.0) / (LUNG_TEXTURE_MAX_MM - 0.8))
+    amp = LUNG_TEXTURE_SD * res * np.sqrt(
+        np.clip(_resize(lung.astype(np.float32), H, W), 0, None) / 100.0)
     return (amp * field).astype(np.float32)
 
 

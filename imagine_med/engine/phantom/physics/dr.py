@@ -21,18 +21,17 @@ from scipy import ndimage
 BAND_SIGMAS_MM = (0.8, 2.5, 7.0, 20.0, 55.0)
 # Gain per band, finest first: noise as it is; vessels, cortex and fissures boosted; the
 # trachea, ribs and heart borders (7-20 mm) boosted a little; mediastinum-sized shapes kept.
-BAND_GAINS = (1.0, 1.3, 1.25, 1.0, 0.55)
+BAND_GAINS = (1.0, 1.5, 1.4, 1.0, 0.55)
 BASE_GAIN = 0.45  # latitude reduction of the coarse band (1 = none)
 CURVE_EXP = 0.8  # band curve: sign(x) |x|^p, p < 1 lifts faint detail more than strong edges
 CURVE_KNEE = 0.06  # ... above this (fraction of the display range) the curve is ~linear
-LUNG_GREY, DENSE_GREY = 0.16, 0.86  # display fractions of the lung and dense-chest ends
+LUNG_GREY, DENSE_GREY = 0.13, 0.86  # display fractions of the lung and dense-chest ends
 SHOULDER = 0.8  # display fraction above which the look-up table rolls off
 # the processed signal (in units of the lung-to-dense-chest base span) put at LUNG_GREY and
 # DENSE_GREY: the bands carry the lungs' dark end below the base's and bone above it (the 5th
 # and 99th percentiles of normal films' processed signal, seeds 3, 7, 12)
 T_LO, T_HI = -0.15, 0.9
 AIR_Q = 0.3  # log signal below which a pixel is direct beam (air round the body)
-EDGE_FILL_MM = 20.0  # reach of the body values filled into the air before the bands
 SCATTER_MM = 60.0  # scatter kernel: a broad blur of the primary (SPR ~0.35 behind a grid)
 SCATTER_FRACTION = 0.35
 DETECTOR_BLUR_MM = 0.35  # CsI scintillator + pixel aperture
@@ -46,10 +45,10 @@ def _resize(img: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 def blur_mm(img: np.ndarray, sigma_mm: float, px: float) -> np.ndarray:
-    """Gaussian blur by `sigma_mm`, on a grid coarsened so the kernel is ~2 cells wide (the
+    """Gaussian blur by `sigma_mm`, on a grid coarsened so the kernel is ~1.5 cells wide (the
     result is smooth, so bilinear upsampling loses little)."""
     s = sigma_mm / px
-    step = max(1, int(s / 2))
+    step = max(1, int(s / 1.5))
     if step == 1:
         return ndimage.gaussian_filter(img, s, mode="nearest", truncate=3)
     small = img[step // 2::step, step // 2::step]
@@ -93,8 +92,10 @@ def power_law_field(shape: tuple[int, int], beta: float, seed: int, f_min: float
 
 def _curve(x: np.ndarray) -> np.ndarray:
     """MUSICA's band curve: below the knee |x|^p (faint detail lifted), linear above it."""
-    a = np.abs(x) / CURVE_KNEE
-    return np.sign(x) * CURVE_KNEE * np.where(a < 1, a ** CURVE_EXP, a)
+    a = np.abs(x) * np.float32(1 / CURVE_KNEE)
+    low = a < 1
+    np.power(a, np.float32(CURVE_EXP), out=a, where=low)
+    return np.copysign(a, x) * np.float32(CURVE_KNEE)
 
 
 def scattered(line: np.ndarray, px: float) -> np.ndarray:
@@ -112,13 +113,18 @@ def process(q: np.ndarray, px: float, lung: np.ndarray | None,
     burn out). `reference` (a noiseless log signal of the normal anatomy and its mm per
     pixel) sets that range, so a diffuse lung disease shows as lungs turned whiter instead of
     being ranged away; without it the image itself does."""
-    # the air round the body is filled with the body's own nearby values before the bands are
-    # taken (normalised convolution), as processing units mask the direct beam: otherwise the
-    # skin's huge step rings through the coarse bands as a dark halo inside the body outline
-    inside = (q > AIR_Q).astype(np.float32)
-    near = blur_mm(q * inside, EDGE_FILL_MM, px) / np.maximum(blur_mm(inside, EDGE_FILL_MM, px),
-                                                               1e-3)
-    qf = np.where(inside > 0, q, near).astype(np.float32)
+    # the air round the body is filled with the body's own edge values before the bands are
+    # taken, as processing units mask the direct beam: otherwise the skin's huge step rings
+    # through the coarse bands as a dark halo inside the body outline
+    inside = q > AIR_Q
+    qf = q
+    if inside.any() and not inside.all():
+        # each air pixel takes the value of the nearest body pixel (on a half grid: the
+        # fill is smooth), so the outline is no step at all for the bands
+        hs = q[::2, ::2]
+        _, (iy, ix) = ndimage.distance_transform_edt(~inside[::2, ::2], return_indices=True)
+        near = _resize(hs[iy, ix], *q.shape)
+        qf = np.where(inside, q, near).astype(np.float32)
     blurs = [qf] + [blur_mm(qf, s, px) for s in BAND_SIGMAS_MM]
     base = blurs[-1]
     if reference is not None:
