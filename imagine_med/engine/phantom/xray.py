@@ -322,10 +322,17 @@ def _add_mask(masks: dict[str, np.ndarray], comp: Component, name: str, m: np.nd
             masks[key] = masks[key] | m if key in masks else m.copy()
 
 
-def _meets(t: Tubes, view: View, where: np.ndarray) -> np.ndarray:
-    """Per tube: does its projected box (with its radius and a pixel) hold any `where`
-    pixel? Tubes that do not could only be drawn where they are multiplied by zero."""
-    H, W = where.shape
+def _summed_area(where: np.ndarray) -> np.ndarray:
+    sat = np.zeros((where.shape[0] + 1, where.shape[1] + 1), np.int32)
+    sat[1:, 1:] = where.cumsum(0, dtype=np.int32).cumsum(1, dtype=np.int32)
+    return sat
+
+
+def _meets(t: Tubes, view: View, sat: np.ndarray) -> np.ndarray:
+    """Per tube: does its projected box (with its radius and a pixel) hold any pixel of the
+    mask whose summed-area table is `sat`? Tubes that do not could only be drawn where they
+    are multiplied by zero."""
+    H, W = sat.shape[0] - 1, sat.shape[1] - 1
     u0, v0, m0 = view.project(t.p0)
     u1, v1, m1 = view.project(t.p1)
     r = np.maximum(t.r0 * m0, t.r1 * m1) / view.px + 2
@@ -333,8 +340,6 @@ def _meets(t: Tubes, view: View, where: np.ndarray) -> np.ndarray:
     x1 = np.clip(np.ceil(np.maximum(u0, u1) + r) + 1, 0, W).astype(int)
     y0 = np.clip(np.floor(np.minimum(v0, v1) - r), 0, H).astype(int)
     y1 = np.clip(np.ceil(np.maximum(v0, v1) + r) + 1, 0, H).astype(int)
-    sat = np.zeros((H + 1, W + 1), np.int64)  # summed-area table
-    sat[1:, 1:] = where.cumsum(0).cumsum(1)
     return (sat[y1, x1] - sat[y0, x1] - sat[y1, x0] + sat[y0, x0]) > 0
 
 
@@ -426,6 +431,7 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         return fills[name]
 
     buckets: dict[float, np.ndarray] = {}
+    sats: dict[str, np.ndarray] = {}
     tube_layers: list[tuple[int, int, str, np.ndarray, str | None]] = []
     full_lengths: dict[str, np.ndarray] = {}
     for order, comp in enumerate(tube_jobs, start=len(scene.components)):
@@ -436,7 +442,9 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         outline = comp.outline > 0 and comp.shell_material is not None
         tubes = comp.tubes
         if comp.show_with:  # only tubes whose footprint meets the label they show with
-            tubes = tubes.subset(_meets(tubes, view, fill(comp.show_with) > 0))
+            if comp.show_with not in sats:
+                sats[comp.show_with] = _summed_area(fill(comp.show_with) > 0)
+            tubes = tubes.subset(_meets(tubes, view, sats[comp.show_with]))
         img, edge, mask = draw_tubes(tubes, view, outline)
         contrib = delta * img
         if comp.fade_with and comp.fade_with in lengths:
