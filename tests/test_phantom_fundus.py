@@ -174,9 +174,9 @@ def test_vocabulary_and_registry():
     assert parse("retinal photograph OD, moderate NPDR")[0].findings[0].severity == "moderate"
     assert parse("fundus photo, CDR of 0.7")[0].findings[0].extent == 0.7
     assert check(s).target.endswith("renderer_fundus:fundus_renderer")
-    with pytest.raises(Exception, match="no model of retinal detachment"):
+    with pytest.raises(Exception, match="no model of pneumothorax"):
         render_case(CaseSpec(modality="fundus", region="retina", width=64, height=64,
-                             findings=(Finding(name="retinal_detachment"),)), seed=1)
+                             findings=(Finding(name="pneumothorax"),)), seed=1)
 
 
 def test_dicom_says_which_eye(tmp_path):

@@ -25,9 +25,11 @@ from imagine_med.prompt import parse
 from imagine_med.settings import Settings
 
 SIZE = 256
-EXPECTED = {"naevus": "benign", "dysplastic_naevus": "suspicious", "melanoma": "melanoma"}
+EXPECTED = {"naevus": "benign", "dysplastic_naevus": "suspicious", "melanoma": "melanoma",
+            "congenital_naevus": "benign"}
 PROMPT = {"naevus": "dermoscopy of a common naevus", "dysplastic_naevus":
-          "dermoscopy of a dysplastic naevus", "melanoma": "dermoscopy of a melanoma"}
+          "dermoscopy of a dysplastic naevus", "melanoma": "dermoscopy of a melanoma",
+          "congenital_naevus": "dermoscopy of a congenital naevus"}
 
 
 def _case(prompt: str, out: Path, seed: int, size: int = SIZE) -> dict:
@@ -252,8 +254,9 @@ def test_registry_offers_dermoscopy_of_skin():
 
 def test_a_lesion_without_a_model_is_refused_with_the_list(tmp_path):
     from imagine_med.engine.base import EngineError
+    from imagine_med.prompt.spec import CaseSpec, Finding
 
-    spec = parse("dermoscopy of a squamous cell carcinoma")[0].model_copy(
-        update={"width": 128, "height": 128})
+    spec = CaseSpec(modality="derm", region="skin", width=128, height=128,
+                    findings=(Finding(name="keloid"),))
     with pytest.raises(EngineError, match="melanoma"):
         render_case(spec, seed=1)

@@ -37,6 +37,9 @@ class BotConfig(BaseSettings):
     moderators: Grants = frozenset()
     # Who gets the queue's priority lane (as the "instructor" role), same format.
     priority: Grants = frozenset()
+    # Who runs quizzes and edits any course-library collection, same format (moderators and
+    # members who can manage the channel count as instructors too).
+    instructors: Grants = frozenset()
     # Where held prompts of each guild/workspace are posted: "slack:<team>:<channel>,...".
     moderation_channels: TeamChannels = frozenset()
     # Before 2026.11: one global channel for every platform; refused with a pointer (below).
@@ -65,7 +68,7 @@ class BotConfig(BaseSettings):
     def _channels(cls, value: object) -> object:
         return _csv(value)
 
-    @field_validator("moderators", "priority", mode="before")
+    @field_validator("moderators", "priority", "instructors", mode="before")
     @classmethod
     def _grants(cls, value: object) -> object:
         items = _csv(value)

@@ -20,7 +20,14 @@ from imagine_med.bot.access import ChannelMembers, granted
 from imagine_med.bot.casefiles import alt_text, answer_reply, case_doc, dicom_reply
 from imagine_med.bot.config import BotConfig
 from imagine_med.bot.helptext import help_text
-from imagine_med.bot.ids import Action, ComponentId, ComponentIdError, decode, encode
+from imagine_med.bot.ids import (
+    QUIZ_ACTIONS,
+    Action,
+    ComponentId,
+    ComponentIdError,
+    decode,
+    encode,
+)
 from imagine_med.bot.jobs import JobRefused, JobService, JobView, Screened, Who
 from imagine_med.bot.markup import said
 from imagine_med.bot.prefs import PreferenceError, PreferenceStore, Prefs, validate
@@ -48,8 +55,14 @@ VARIATION = {Action.VARY: "subtle", Action.VARY_STRONG: "strong"}
 MAX_VERIFY_BYTES = 25 * 2**20
 KIND_WORDS = {
     "imagine": "", "upscale": "Upscale", "variation": "Variations", "reroll": "Reroll",
-    "refine": "Refine", "dicom": "DICOM export",
+    "refine": "Refine", "dicom": "DICOM export", "caseset": "Case set",
+    "series": "Same patient",
 }
+
+
+def is_quiz_job(job: JobView) -> bool:
+    """A job rendering a quiz's case: its messages never say what was asked for."""
+    return bool((job.reply_target or {}).get("quiz"))
 
 
 @dataclass
@@ -67,6 +80,7 @@ class Outcome:
     moderation: list[Reply] = field(default_factory=list)
     jobs: list[JobView] = field(default_factory=list)
     moderation_channel: str | None = None
+    case_id: str | None = None  # moderation's case of a held or refused prompt (appeals)
 
     @classmethod
     def error(cls, message: str) -> Outcome:
@@ -87,6 +101,11 @@ class BotCore:
         self.targets = targets or StatusMessages(prefs.engine)
         self.limiter = limiter
         self.members: dict[str, ChannelMembers] = {}
+        from imagine_med.bot.librarybot import LibraryBot
+        from imagine_med.bot.quizbot import QuizBot
+
+        self.quiz = QuizBot(self)
+        self.library = LibraryBot(self)
 
     # ---- helpers ------------------------------------------------------------------------
 
@@ -111,14 +130,22 @@ class BotCore:
             priority=await granted(self.config.priority, who, members),
         )
 
+    async def is_instructor(self, who: Who) -> bool:
+        """Instructors run quizzes and edit every library collection of their guild/workspace:
+        the configured instructor grants, moderators, and members who can manage the channel."""
+        who = await self.identify(who)
+        if who.is_moderator or who.can_manage_channel:
+            return True
+        return await granted(self.config.instructors, who, self.members.get(who.platform))
+
     async def throttled(self, who: Who) -> Outcome | None:
         """Take a token from the person's and the channel's buckets; a refusal says which
         limit and when to try again."""
         if self.limiter is None:
             return None
         c, lim = self.config, self.limiter
-        person = lim.bucket(f"user:{who.platform}:{who.team_id or '-'}:{who.user_id}",
-                            c.rate_user)
+        platform, team, user = who.limit_as or (who.platform, who.team_id, who.user_id)
+        person = lim.bucket(f"user:{platform}:{team or '-'}:{user}", c.rate_user)
         channel = lim.bucket(f"channel:{who.platform}:{who.team_id or '-'}:{who.channel_id}",
                              c.rate_channel)
         wait = await self._io(lim.take, [person, channel])
@@ -199,6 +226,110 @@ class BotCore:
             return refused
         return await self._screen_and_submit(who, prompt, specs, kind="imagine", target=target)
 
+    # ---- /imagine-med-set ---------------------------------------------------------------
+
+    async def caseset(self, who: Who, command: Any,
+                      target: dict[str, Any] | None = None) -> Outcome:
+        """`/imagine-med-set`: a balanced case set as one batch-lane job (bot.caseset).
+        `command`: the command's text (Slack) or a CaseSetRequest (Discord's options)."""
+        from imagine_med.bot.caseset import SetCommandError, parse_set_text
+
+        if not self.allowed(who):
+            return Outcome.error(text.NOT_ALLOWED_HERE)
+        try:
+            request = parse_set_text(command) if isinstance(command, str) else command
+        except SetCommandError as exc:
+            return Outcome.error(exc.message)
+        refused = await self.throttled(who)
+        if refused is not None:
+            return refused
+        who = await self.identify(who)
+        full_target = {"platform": who.platform, "channel": who.channel_id, **(target or {})}
+        screened_text = " ".join([request.prompt, *request.findings])
+        try:
+            screened, jobs = await self._io(self.jobs.submit_caseset, screened_text, request,
+                                            who, reply_target=full_target)
+        except JobRefused as exc:
+            return Outcome.error(exc.message)
+        if screened.decision == "block" or not jobs:
+            return Outcome.error(text.blocked(screened.reason))
+        return Outcome(replies=[self.status_reply(j) for j in jobs], jobs=jobs)
+
+    # ---- /imagine-med-series -------------------------------------------------------------
+
+    async def series(self, who: Who, job_id: str, request: str, variant: int = 1,
+                     target: dict[str, Any] | None = None) -> Outcome:
+        """`/imagine-med-series`: the patient of a finished job's variant again, in another
+        study ("CT of this patient") or later ("follow-up at 6 weeks", "after treatment"), as
+        one image (teaching.series). Like U/V it follows a screened job, and what is stored
+        is the canonical study, never the typed words, so it is not screened again."""
+        from imagine_med.teaching.series import SeriesError, step_from_case
+
+        if not self.allowed(who):
+            return Outcome.error(text.NOT_ALLOWED_HERE)
+        job_id = job_id.strip().strip("`")
+        refused = await self.throttled(who)
+        if refused is not None:
+            return refused
+        job = await self._io(self.jobs.get, job_id) if job_id else None
+        if job is None or not job.same_team(who):
+            return Outcome.error(text.no_job(job_id or "?"))
+        if not (job.owned_by(who) or job.channel == who.channel_id):
+            return Outcome.error(text.SHOW_ELSEWHERE.format(job=job.id))
+        doc = case_doc(job.files) if job.state == "done" else None
+        if doc is None:
+            return Outcome.error(f"Job {job.id} has no finished case to follow yet.")
+        try:
+            step, block = step_from_case(doc, variant, request)
+        except SeriesError as exc:
+            return Outcome.error(exc.message)
+        refused = await self._unrenderable([step.spec])
+        if refused is not None:
+            return refused
+        who = await self.identify(who)
+        return await self._submit_all(
+            who, [step.spec], kind="series",
+            params={"from_job": job.id, "from_variant": variant, "seed": step.seed,
+                    "series": block}, target=target)
+    async def sketch(self, who: Who, png: bytes, modality: str, prompt: str = "",
+                     options: dict[str, str | None] | None = None,
+                     target: dict[str, Any] | None = None) -> Outcome:
+        """A painted or uploaded label map (the sketch palette, engine.phantom.sketch) rendered
+        in `modality`: the PNG is read with the sketch parser's specific errors (unknown
+        colours, empty, size) before anything is queued; then the typed words are screened and
+        the job queued like any prompt. `options`: size, seed, window (CT), sequence (MRI)."""
+        from pydantic import ValidationError
+
+        from imagine_med.engine.phantom.sketch import SketchError, encode_labels, parse_sketch
+
+        if not self.allowed(who):
+            return Outcome.error(text.NOT_ALLOWED_HERE)
+        refused = await self.throttled(who)
+        if refused is not None:
+            return refused
+        who = await self.identify(who)
+        opts = {k: (v or "").strip() for k, v in (options or {}).items()}
+        try:
+            labels = await self._io(parse_sketch, png)
+            encoded = encode_labels(labels)
+            size = int(opts.get("size") or 512)
+            spec = CaseSpec(
+                prompt=(prompt.strip() or f"sketch as {modality}")[:1000], modality=modality,
+                region="sketch", sketch=encoded, width=size, height=size,
+                window=opts.get("window") or None, sequence=opts.get("sequence") or None,
+                seed=int(opts["seed"]) if opts.get("seed") else None)
+        except SketchError as exc:
+            return Outcome.error(exc.message)
+        except (ValidationError, ValueError) as exc:
+            errors = exc.errors() if isinstance(exc, ValidationError) else []
+            detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+            return Outcome.error(f"That sketch request cannot be read: {detail or exc}.")
+        refused = await self._unrenderable([spec])
+        if refused is not None:
+            return refused
+        return await self._screen_and_submit(who, spec.prompt, [spec], kind="imagine",
+                                             target=target)
+
     async def _unrenderable(self, specs: list[CaseSpec]) -> Outcome | None:
         """A prompt nothing here can render is refused now, with what is available, rather
         than queued to fail in a worker."""
@@ -223,10 +354,13 @@ class BotCore:
         except JobRefused as exc:
             return Outcome.error(exc.message)
         if screened.decision == "block":
-            return Outcome.error(text.blocked(screened.reason))
+            refused = Outcome.error(text.blocked(screened.reason))
+            refused.case_id = screened.case_id
+            return refused
         if screened.decision != "hold":
             return Outcome(replies=[self.status_reply(j) for j in jobs], jobs=jobs)
         held = Outcome.error(text.held(screened.reason))
+        held.case_id = screened.case_id
         for job in jobs:
             # no public status message: results of an approved job are posted anew
             await self.remember_target(job.id, who.platform, {"held": True})
@@ -274,6 +408,8 @@ class BotCore:
     # ---- messages for a job -------------------------------------------------------------
 
     def _what(self, job: JobView) -> str:
+        if is_quiz_job(job):
+            return "Quiz case"
         word = KIND_WORDS.get(job.kind, job.kind)
         if job.kind == "upscale":
             word += f" {job.params.get('scale', 2)}x"
@@ -289,14 +425,14 @@ class BotCore:
         head = f"<@{job.owner}> "  # the same mention syntax on Discord and Slack
         lines = [head + (text.progress(job.fraction, job.stage, what) if job.state == "running"
                          else text.queued(job.position, what))]
-        if job.spec is not None:
+        if job.spec is not None and not is_quiz_job(job):
             lines.append(text.interpreted(job.spec))
         return Reply("\n".join(lines), rows=cancel_row(job.id), job_id=job.id,
                      mentions=(job.owner,))
 
     def progress_reply(self, job: JobView, fraction: float, stage: str) -> Reply:
         lines = [f"<@{job.owner}> " + text.progress(fraction, stage, self._what(job))]
-        if job.spec is not None:
+        if job.spec is not None and not is_quiz_job(job):
             lines.append(text.interpreted(job.spec))
         return Reply("\n".join(lines), rows=cancel_row(job.id), job_id=job.id,
                      mentions=(job.owner,))
@@ -315,12 +451,19 @@ class BotCore:
                 lines.append(said(job.error))
         else:
             lines = [lead + text.failed(), said(job.error or text.NO_REASON)]
-        if job.spec is not None:
+        if job.spec is not None and not is_quiz_job(job):
             lines.append(text.interpreted(job.spec))
         return Reply("\n".join(lines), job_id=job.id, mentions=(job.owner,))
 
     def result_reply(self, job: JobView) -> Reply:
-        """The finished job: the watermarked grid (or the upscaled image) with its buttons."""
+        """The finished job: the watermarked grid (or the upscaled image) with its buttons;
+        a case set's summary and files."""
+        if job.kind == "caseset":
+            from imagine_med.bot.caseset import SLACK_UPLOAD_LIMIT, caseset_reply
+
+            limit = (self.config.discord_upload_limit if job.platform == "discord"
+                     else SLACK_UPLOAD_LIMIT)
+            return caseset_reply(job, limit)
         if "grid.png" not in job.files and "variant-1.png" not in job.files:
             raise ValueError(f"job {job.id} has no images")
         lines = [f"<@{job.owner}> {self._what(job)}".rstrip()]
@@ -359,9 +502,14 @@ class BotCore:
             return await self._review(who, cid, reason=None)
         if not self.allowed(who):
             return Outcome.error(text.NOT_ALLOWED_HERE)
+        if cid.action in QUIZ_ACTIONS:
+            return await self.quiz.press(who, cid)
         job = await self._io(self.jobs.get, cid.job_id)
         if job is None:
             return Outcome.error(text.BUTTON_UNKNOWN.format(job=cid.job_id))
+        if cid.action is not Action.CANCEL and await self._io(
+                self.quiz.store.unrevealed_job, job.id):  # a verified image names its job
+            return Outcome.error(text.QUIZ_HIDDEN)
         if cid.action is Action.CANCEL:
             return await self._cancel(who, job)
         if cid.action is Action.ANSWER:
@@ -443,6 +591,8 @@ class BotCore:
         who = await self.identify(who)
         if cid.action is Action.REJECT:
             return await self._review(who, cid, reason=values.get("reason", ""))
+        if cid.action is Action.QUIZ_TYPE:
+            return await self.quiz.typed(who, cid, values.get("answer", ""))
         if cid.action is not Action.REFINE:
             return Outcome.error("That form is not one of imagine-med's.")
         job = await self._io(self.jobs.get, cid.job_id)
@@ -574,6 +724,8 @@ class BotCore:
         mine = job.owned_by(who)
         if not (mine or job.channel == who.channel_id):
             return Outcome.error(text.SHOW_ELSEWHERE.format(job=job.id))
+        if await self._io(self.quiz.store.unrevealed_job, job.id):
+            return Outcome.error(text.QUIZ_HIDDEN)
         if job.state == "held":
             if not mine:
                 return Outcome.error(text.no_job(job_id))

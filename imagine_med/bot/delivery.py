@@ -17,12 +17,14 @@ from imagine_med.bot.core import BotCore
 from imagine_med.bot.jobs import JobEvent, JobView
 from imagine_med.bot.reply import Reply
 from imagine_med.bot.throttle import ThrottleBank
+from imagine_med.errors import UserError
 
 log = logging.getLogger(__name__)
 MAX_FAILURES = 3
 # How long a final event waits for its job's status message to be recorded (the adapter posts
 # it right after submit; a very fast job can finish first).
 STATUS_GRACE_S = 15.0
+QUIZ_SWEEP_S = 1.0  # how often the loop looks for quizzes whose time is up
 
 
 class NotReady(Exception):
@@ -46,6 +48,11 @@ class Poster(Protocol):
         held prompt)."""
         ...
 
+    async def post_channel(self, channel: str, reply: Reply) -> str:
+        """Post a new public message in `channel` with the bot token (a quiz, its reveal);
+        return a reference to it."""
+        ...
+
 
 class DeliveryLoop:
     def __init__(self, core: BotCore, poster: Poster, *, group: str | None = None,
@@ -60,10 +67,12 @@ class DeliveryLoop:
         )
         self._failures: dict[str, int] = {}
         self._stop = asyncio.Event()
+        self._next_sweep = 0.0
 
     async def run_once(self, block_ms: int = 1000) -> int:
         """Read and handle one batch of events; returns how many were acknowledged."""
         jobs = self.core.jobs
+        await self.reveal_due_quizzes()
         events = await asyncio.to_thread(
             jobs.read_events, self.platform, self.group, self.consumer, block_ms
         )
@@ -113,6 +122,10 @@ class DeliveryLoop:
         if job is None or job.reply_target is None:
             return  # not submitted from a chat, or already forgotten
         target = await asyncio.to_thread(core.target_of, job)
+        quiz_id = (job.reply_target or {}).get("quiz")
+        if quiz_id and event.type in ("done", "failed", "cancelled"):
+            await self._deliver_quiz(job, target, event, str(quiz_id))
+            return
         if job.kind == "dicom":
             await self._deliver_export(job, target, event)
             return
@@ -165,6 +178,59 @@ class DeliveryLoop:
             reply.ephemeral = True
         await self.poster.post_private(job, target, reply)
         await asyncio.to_thread(jobs.mark_posted, job.id, self.platform, kind, "private")
+
+    async def _deliver_quiz(self, job: JobView, target: dict[str, Any], event: JobEvent,
+                            quiz_id: str) -> None:
+        """A quiz's case is ready: open the quiz and post it (no key, no job id) in the
+        channel; its status message just says so. A failed case fails the quiz."""
+        core, jobs = self.core, self.core.jobs
+        fresh = time.time() - (job.created_at or 0) < STATUS_GRACE_S
+        if not _has_status(target) and not target.get("held") and fresh:
+            raise NotReady(job.id)
+        self.throttle.forget(job.id)
+        kind = "result" if event.type == "done" else "ended"
+        if await asyncio.to_thread(jobs.posted, job.id, self.platform, kind) is not None:
+            return
+        channel = str(target.get("channel") or job.channel or "")
+        if event.type == "done" and job.state == "done":
+            try:
+                reply = await asyncio.to_thread(core.quiz.opened, quiz_id, job)
+            except (ValueError, OSError, UserError) as exc:  # e.g. no label map to measure
+                log.warning("quiz %s over job %s cannot open: %s", quiz_id, job.id, exc)
+                await asyncio.to_thread(core.quiz.store.fail, quiz_id)
+                if _has_status(target):
+                    await self.poster.edit_status(job, target, Reply(
+                        f"The quiz case has no answer to measure ({exc}); the quiz is off."))
+                await asyncio.to_thread(jobs.mark_posted, job.id, self.platform, kind, "status")
+                return
+            ref = await self.poster.post_channel(channel, reply)
+            await asyncio.to_thread(core.quiz.store.posted, quiz_id, ref)
+            if _has_status(target):
+                await self.poster.edit_status(job, target, Reply(
+                    "Quiz case ready: the quiz is below."))
+            await asyncio.to_thread(jobs.mark_posted, job.id, self.platform, kind, ref)
+            return
+        await asyncio.to_thread(core.quiz.store.fail, quiz_id)
+        reply = core.ended_reply(job)
+        if _has_status(target):
+            await self.poster.edit_status(job, target, reply)
+        await asyncio.to_thread(jobs.mark_posted, job.id, self.platform, kind, "status")
+
+    async def reveal_due_quizzes(self, now: float | None = None) -> int:
+        """Post the reveal of every quiz of this platform whose timer ran out (checked at
+        most once a second); returns how many were posted."""
+        now = time.monotonic() if now is None else now
+        if now < self._next_sweep:
+            return 0
+        self._next_sweep = now + QUIZ_SWEEP_S
+        posted = 0
+        for quiz, reply in await asyncio.to_thread(self.core.quiz.due_reveals, self.platform):
+            try:
+                await self.poster.post_channel(quiz.channel, reply)
+                posted += 1
+            except Exception:  # closed already: never posted twice, so say it in the log
+                log.exception("posting the reveal of quiz %s failed", quiz.id)
+        return posted
 
     async def _answer_key_auto(self, job: JobView) -> bool:
         prefs = await asyncio.to_thread(

@@ -31,6 +31,7 @@ from imagine_med.bot.ids import Action, ComponentId
 from imagine_med.bot.images import fit_upload
 from imagine_med.bot.jobs import JobView, Who
 from imagine_med.bot.reply import Button, Form, Reply
+from imagine_med.teaching.plan import CaseSetRequest
 
 log = logging.getLogger(__name__)
 PLATFORM = "discord"
@@ -42,7 +43,7 @@ STYLES = {
     "danger": discord.ButtonStyle.danger,
 }
 # Actions whose first response must be a modal (a modal cannot follow a defer).
-FORM_ACTIONS = frozenset({Action.REFINE, Action.REJECT})
+FORM_ACTIONS = frozenset({Action.REFINE, Action.REJECT, Action.QUIZ_TYPE})
 
 
 
@@ -226,6 +227,38 @@ class DiscordBot:
                 who, lambda: core.imagine(who, prompt, options, target=_target(interaction)))
             await self.deliver(interaction, outcome, original_is_status=True)
 
+        @tree.command(name="imagine-med-set",
+                      description="A balanced, annotated case set (ZIP, manifests, COCO)")
+        @app_commands.describe(
+            study="the study, e.g. PA chest x-ray",
+            findings="comma-separated findings, e.g. pneumothorax, RUL consolidation, nodule",
+            per_finding="cases per finding (default 20)",
+            normal="fraction of the set that is normal, e.g. 0.2 (default 0)",
+            seed="the set's seed, to make it again (default 0)")
+        async def caseset(interaction: discord.Interaction[Any], study: str, findings: str,
+                          per_finding: int = 20, normal: float = 0.0, seed: int = 0) -> None:
+            await interaction.response.defer(thinking=True)
+            who = self.who(interaction)
+            request = CaseSetRequest(study, tuple(w.strip() for w in findings.split(",")
+                                                  if w.strip()), per_finding, normal, seed)
+            outcome = await core.guarded(
+                who, lambda: core.caseset(who, request, target=_target(interaction)))
+            await self.deliver(interaction, outcome, original_is_status=True)
+
+        @tree.command(name="imagine-med-series",
+                      description="The same patient: another study, or later")
+        @app_commands.describe(
+            job="the job id shown under a result",
+            request="e.g. CT of this patient, follow-up at 6 weeks, after treatment",
+            variant="which variant's patient (1-4, default 1)")
+        async def series(interaction: discord.Interaction[Any], job: str, request: str,
+                         variant: int = 1) -> None:
+            await interaction.response.defer(thinking=True)
+            who = self.who(interaction)
+            outcome = await core.guarded(who, lambda: core.series(
+                who, job, request, variant, target=_target(interaction)))
+            await self.deliver(interaction, outcome, original_is_status=True)
+
         @tree.command(name="imagine-med-help", description="What imagine-med can render")
         async def help_(interaction: discord.Interaction[Any]) -> None:
             await interaction.response.defer(ephemeral=True, thinking=True)
@@ -285,7 +318,85 @@ class DiscordBot:
             outcome = await core.guarded(who, lambda: core.settings(who, scope, changes))
             await self.deliver(interaction, outcome)
 
+        self._register_teaching()
         tree.on_error = self._on_tree_error  # type: ignore[method-assign]
+
+    def _register_teaching(self) -> None:
+        """/imagine-med-quiz, /imagine-med-leaderboard and the /imagine-med-library group."""
+        core, tree = self.core, self.tree
+
+        @tree.command(name="imagine-med-quiz",
+                      description="Post a quiz case without its key (instructors)")
+        @app_commands.describe(
+            prompt="the case, e.g. PA chest x-ray, left pleural effusion",
+            seconds="how long answers are taken (default 120)",
+            course="course the scores count for (default: this channel)",
+            collection="quiz on a saved library collection instead of a prompt",
+            item="the library item number (default: a random item of the collection)")
+        async def quiz(interaction: discord.Interaction[Any], prompt: str = "",
+                       seconds: int | None = None, course: str | None = None,
+                       collection: str | None = None, item: int | None = None) -> None:
+            await interaction.response.defer(thinking=True)
+            who = self.who(interaction)
+            outcome = await core.guarded(who, lambda: core.quiz.start(
+                who, prompt, seconds=seconds, course=course, collection=collection, item=item,
+                target=_target(interaction)))
+            await self.deliver(interaction, outcome, original_is_status=True)
+
+        @tree.command(name="imagine-med-leaderboard", description="Quiz scores")
+        @app_commands.describe(course="a course's scores (default: this channel's)")
+        async def leaderboard(interaction: discord.Interaction[Any],
+                              course: str | None = None) -> None:
+            await interaction.response.defer(thinking=True)
+            who = self.who(interaction)
+            outcome = await core.guarded(who, lambda: core.quiz.leaderboard(who, course))
+            await self.deliver(interaction, outcome, original_is_status=True)
+
+        library = app_commands.Group(name="imagine-med-library",
+                                     description="The course library of this server")
+
+        async def run(interaction: discord.Interaction[Any], action: str,
+                      public: bool = False, **args: object) -> None:
+            await interaction.response.defer(thinking=True, ephemeral=not public)
+            who = self.who(interaction)
+            outcome = await core.guarded(who, lambda: core.library.run(who, action, **args))
+            await self.deliver(interaction, outcome, original_is_status=public)
+
+        @library.command(name="save", description="Save a finished job to a collection")
+        @app_commands.describe(job="the job id shown under a result",
+                               collection="collection name, e.g. chest-week-1",
+                               tags="comma-separated tags", note="a note for the course")
+        async def save(interaction: discord.Interaction[Any], job: str, collection: str,
+                       tags: str = "", note: str = "") -> None:
+            await run(interaction, "save", job=job, collection=collection, tags=tags, note=note)
+
+        @library.command(name="list", description="Collections, or the items of one")
+        async def list_(interaction: discord.Interaction[Any], collection: str = "") -> None:
+            await run(interaction, "list", collection=collection)
+
+        @library.command(name="search", description="Find items by modality, finding, tag or "
+                                                    "author")
+        async def search(interaction: discord.Interaction[Any], modality: str = "",
+                         finding: str = "", tag: str = "", author: str = "") -> None:
+            await run(interaction, "search", modality=modality, finding=finding, tag=tag,
+                      author=author)
+
+        @library.command(name="post", description="Post a library item in this channel")
+        async def post(interaction: discord.Interaction[Any], item: int) -> None:
+            await run(interaction, "post", public=True, item=item)
+
+        @library.command(name="edit", description="New tags or note (owner, author, "
+                                                  "instructors)")
+        async def edit(interaction: discord.Interaction[Any], item: int,
+                       tags: str | None = None, note: str | None = None) -> None:
+            await run(interaction, "edit", item=item, tags=tags, note=note)
+
+        @library.command(name="remove", description="Remove an item (owner, author, "
+                                                    "instructors)")
+        async def remove(interaction: discord.Interaction[Any], item: int) -> None:
+            await run(interaction, "remove", item=item)
+
+        tree.add_command(library)
 
     async def _on_tree_error(self, interaction: discord.Interaction[Any],
                              error: app_commands.AppCommandError) -> None:
@@ -319,13 +430,15 @@ class DiscordBot:
 
     async def on_form(self, interaction: discord.Interaction[Any], custom_id: str,
                       values: dict[str, str]) -> None:
-        await interaction.response.defer(thinking=True)
+        # a typed quiz answer is for its author's eyes only, even while "thinking"
+        private = custom_id.startswith(f"{ids.VERSION}:{Action.QUIZ_TYPE.value}:")
+        await interaction.response.defer(thinking=True, ephemeral=private)
         who = self.who(interaction)
         outcome = await self.core.guarded(
             who, lambda: self.core.submit_form(who, custom_id, values,
                                                target=_target(interaction))
         )
-        await self.deliver(interaction, outcome, original_is_status=True)
+        await self.deliver(interaction, outcome, original_is_status=not private)
 
     # ---- posting -------------------------------------------------------------------------
 
@@ -450,6 +563,18 @@ class DiscordBot:
                 await channel.get_partial_message(int(target["message"])).edit(
                     content=f"Done — the result is below (job `{job.id}`).", view=None)
         return f"{channel_id}:{msg.id}"
+
+    async def post_channel(self, channel: str, reply: Reply) -> str:
+        """A new message in `channel` with the bot token (a quiz, a timed reveal)."""
+        files, notes = files_of(reply, self.limit)
+        if notes:
+            reply = Reply(reply.text, reply.attachments, reply.rows, notes=reply.notes + notes,
+                          mentions=reply.mentions)
+        content, embed = content_of(reply)
+        msg = await self.client.get_partial_messageable(int(channel)).send(
+            content=content or None, embed=embed, files=files, view=view_of(reply),
+            allowed_mentions=mentions_of(reply))
+        return f"{channel}:{msg.id}"
 
     async def post_private(self, job: JobView, target: dict[str, Any], reply: Reply) -> None:
         """Only the owner sees it: a direct message (no interaction is at hand here)."""

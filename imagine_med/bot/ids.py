@@ -29,12 +29,17 @@ class Action(StrEnum):
     APPROVE = "ma"  # moderator: release a held prompt
     REJECT = "mr"  # moderator: reject a held prompt (opens a form for the reason)
     DICOM = "d"  # DICOM export of the case (variant N, or all four), to the clicker only
+    QUIZ_CHOICE = "qa"  # quiz: choice N (0-4) of quiz <id> (the id field holds the quiz id)
+    QUIZ_TYPE = "qt"  # quiz: type an answer (opens a form)
+    QUIZ_REVEAL = "qr"  # quiz: close and reveal (its host or an instructor)
 
 
 # Actions that need a variant number 1-4; REFINE, ANSWER and DICOM also accept 0 (the whole
 # grid); the others carry 0.
 INDEXED = frozenset({Action.UPSCALE, Action.UPSCALE4, Action.VARY, Action.VARY_STRONG})
-GRID_OR_INDEXED = frozenset({Action.REFINE, Action.ANSWER, Action.DICOM})
+GRID_OR_INDEXED = frozenset({Action.REFINE, Action.ANSWER, Action.DICOM, Action.QUIZ_CHOICE})
+# Actions whose id field is a quiz id (never the job behind it: that would lead to its key).
+QUIZ_ACTIONS = frozenset({Action.QUIZ_CHOICE, Action.QUIZ_TYPE, Action.QUIZ_REVEAL})
 
 _JOB_RE = r"[A-Za-z0-9_.-]{1,64}"
 _ACTIONS = "|".join(sorted((a.value for a in Action), key=len, reverse=True))

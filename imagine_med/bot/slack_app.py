@@ -31,7 +31,11 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
 COMMANDS = ("/imagine-med", "/imagine-med-help", "/imagine-med-show", "/imagine-med-info",
-            "/imagine-med-settings", "/imagine-med-verify")
+            "/imagine-med-settings", "/imagine-med-verify", "/imagine-med-quiz",
+            "/imagine-med-leaderboard", "/imagine-med-library", "/imagine-med-set",
+            "/imagine-med-series")
+# `--name value` options of /imagine-med-quiz (a value with spaces in double quotes)
+QUIZ_OPTION = re.compile(r'(?:^|\s)--(seconds|course|collection|item)\s+("[^"]*"|\S+)', re.I)
 SETTING_KEYS = {"modality": "modality", "size": "size", "answer_key": "answer_key_auto",
                 "answer_key_auto": "answer_key_auto", "dm": "dm_results",
                 "dm_results": "dm_results"}
@@ -54,6 +58,59 @@ def parse_settings_text(raw: str) -> tuple[str, dict[str, str], list[str]]:
     return scope, changes, bad
 
 
+def parse_quiz_text(raw: str) -> tuple[str, dict[str, Any]]:
+    """`<prompt> --seconds 90 --course "RAD 101"` -> (prompt, quiz options)."""
+    opts: dict[str, Any] = {}
+    for m in QUIZ_OPTION.finditer(raw):
+        key, value = m.group(1).lower(), m.group(2).strip('"')
+        if key in ("seconds", "item"):
+            if not value.isdigit():
+                raise ValueError(f"--{key} takes a whole number; got {value[:20]!r}.")
+            opts[key] = int(value)
+        else:
+            opts[key] = value
+    return QUIZ_OPTION.sub(" ", raw).strip(), opts
+
+
+LIBRARY_POSITIONAL = {"save": ("job", "collection"), "list": ("collection",), "search": (),
+                      "post": ("item",), "edit": ("item",), "remove": ("item",)}
+LIBRARY_KEYS = {"save": ("tags", "note"), "list": (), "edit": ("tags", "note"),
+                "search": ("modality", "finding", "tag", "author"), "post": (), "remove": ()}
+
+
+def parse_library_text(raw: str) -> tuple[str, dict[str, Any]]:
+    """`save 7f3a9c2e chest-week-1 tags=a,b note="x y"` -> ("save", {...})."""
+    import shlex
+
+    try:
+        words = shlex.split(raw)
+    except ValueError as exc:
+        raise ValueError(f"I could not read that ({exc}); close your quotes.") from exc
+    if not words or words[0].lower() not in LIBRARY_POSITIONAL:
+        raise ValueError("Use `/imagine-med-library save <job> <collection> tags=a,b "
+                         "note=\"...\"`, `list [collection]`, `search finding=... tag=... "
+                         "modality=... author=...`, `post <item>`, `edit <item> tags=... "
+                         "note=...` or `remove <item>`.")
+    action, rest = words[0].lower(), words[1:]
+    args: dict[str, Any] = {}
+    positional = list(LIBRARY_POSITIONAL[action])
+    for word in rest:
+        key, sep, value = word.partition("=")
+        if sep and key.lower() in LIBRARY_KEYS[action]:
+            args[key.lower()] = value
+        elif not sep and positional:
+            args[positional.pop(0)] = word
+        else:
+            raise ValueError(f"`{action}` does not take {word[:40]!r}.")
+    if "item" in args:
+        if not str(args["item"]).lstrip("#").isdigit():
+            raise ValueError(f"Item numbers are whole numbers; got {args['item'][:20]!r}.")
+        args["item"] = int(str(args["item"]).lstrip("#"))
+    elif action in ("post", "edit", "remove"):
+        raise ValueError(f"`{action}` needs an item number (see `list`).")
+    return action, args
+
+
 class SlackBot:
     def __init__(self, core: BotCore, *, token: str, signing_secret: str,
                  api_url: str = "https://slack.com/api/") -> None:
@@ -71,6 +128,11 @@ class SlackBot:
         a.command("/imagine-med-info")(self._cmd_info)
         a.command("/imagine-med-settings")(self._cmd_settings)
         a.command("/imagine-med-verify")(self._cmd_verify)
+        a.command("/imagine-med-quiz")(self._cmd_quiz)
+        a.command("/imagine-med-leaderboard")(self._cmd_leaderboard)
+        a.command("/imagine-med-library")(self._cmd_library)
+        a.command("/imagine-med-set")(self._cmd_set)
+        a.command("/imagine-med-series")(self._cmd_series)
         a.action(re.compile(f"^{ids.PATTERN}$"))(self._on_button)
         a.view(re.compile(f"^{ids.PATTERN}$"))(self._on_form)
 
@@ -114,6 +176,25 @@ class SlackBot:
         outcome = await self.core.guarded(
             who, lambda: self.core.imagine(who, body.get("text", ""), target=_target(body))
         )
+        await self.deliver(who, outcome, body)
+
+    async def _cmd_set(self, ack: Any, body: dict[str, Any]) -> None:
+        """`/imagine-med-set PA chest x-ray --findings a, b --per-finding 20 --normal 0.2`"""
+        await ack()
+        who = self._who(body)
+        outcome = await self.core.guarded(
+            who, lambda: self.core.caseset(who, body.get("text", ""), target=_target(body)))
+        await self.deliver(who, outcome, body)
+
+    async def _cmd_series(self, ack: Any, body: dict[str, Any]) -> None:
+        """`/imagine-med-series JOB[:VARIANT] CT of this patient` (or `follow-up at 6 weeks`)"""
+        await ack()
+        who = self._who(body)
+        ref, _, request = body.get("text", "").strip().partition(" ")
+        job_id, _, variant = ref.replace("job:", "").partition(":")
+        index = int(variant) if variant.isdigit() else 1
+        outcome = await self.core.guarded(who, lambda: self.core.series(
+            who, job_id, request, index, target=_target(body)))
         await self.deliver(who, outcome, body)
 
     async def _cmd_help(self, ack: Any, body: dict[str, Any]) -> None:
@@ -162,6 +243,42 @@ class SlackBot:
             )
         else:
             outcome = await self.core.guarded(who, lambda: self._verify_file(who, m.group(1)))
+        await self.deliver(who, outcome, body)
+
+    async def _cmd_quiz(self, ack: Any, body: dict[str, Any]) -> None:
+        """`/imagine-med-quiz <prompt> [--seconds 90] [--course "RAD 101"]`, or
+        `/imagine-med-quiz --collection chest-week-1 [--item 12]`."""
+        await ack()
+        who = self._who(body)
+        try:
+            prompt, opts = parse_quiz_text(body.get("text", ""))
+        except ValueError as exc:
+            outcome = Outcome.error(str(exc))
+        else:
+            outcome = await self.core.guarded(who, lambda: self.core.quiz.start(
+                who, prompt, target=_target(body), **opts))
+        await self.deliver(who, outcome, body)
+
+    async def _cmd_leaderboard(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        who = self._who(body)
+        course = body.get("text", "").strip().strip('"') or None
+        outcome = await self.core.guarded(who, lambda: self.core.quiz.leaderboard(who, course))
+        await self.deliver(who, outcome, body)
+
+    async def _cmd_library(self, ack: Any, body: dict[str, Any]) -> None:
+        """`/imagine-med-library save <job> <collection> tags=a,b note="..."`, `list
+        [collection]`, `search finding=... tag=...`, `post <item>`, `edit <item> tags=...`,
+        `remove <item>`."""
+        await ack()
+        who = self._who(body)
+        try:
+            action, args = parse_library_text(body.get("text", ""))
+        except ValueError as exc:
+            outcome = Outcome.error(str(exc))
+        else:
+            outcome = await self.core.guarded(
+                who, lambda: self.core.library.run(who, action, **args))
         await self.deliver(who, outcome, body)
 
     async def _verify_file(self, who: Who, file_id: str) -> Outcome:
@@ -269,7 +386,8 @@ class SlackBot:
         if reply.rows or not reply.attachments:
             text = render.fallback_text(reply)
             if reply.attachments:  # the text went with the image; this carries the buttons
-                text = f"U = upscale, V = variations (job {reply.job_id})"
+                text = (f"U = upscale, V = variations (job {reply.job_id})" if reply.job_id
+                        else "Buttons for the image above")
             resp = await self.client.chat_postMessage(
                 channel=channel, text=text,
                 blocks=render.blocks(reply, with_text=not reply.attachments),
@@ -331,6 +449,10 @@ class SlackBot:
             except SlackApiError as exc:
                 log.info("could not delete status message: %s", _code(exc))
         return json.dumps({"channel": dest, "ref": ref})
+
+    async def post_channel(self, channel: str, reply: Reply) -> str:
+        """A new message in `channel` with the bot token (a quiz, a timed reveal)."""
+        return json.dumps({"channel": channel, "ref": await self._post_public(channel, reply)})
 
     async def post_private(self, job: JobView, target: dict[str, Any], reply: Reply) -> None:
         channel = target.get("channel") or job.channel or ""

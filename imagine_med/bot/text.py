@@ -99,6 +99,10 @@ INTERNAL = (
     "Something went wrong on our side while handling that (reference {ref}). "
     "Nothing was posted; please try again."
 )
+QUIZ_HIDDEN = (
+    "This case is in a quiz that has not been revealed yet; its key, DICOM, variations and "
+    "full description come after the reveal."
+)
 BUTTON_UNKNOWN = (
     "That button belongs to a job this bot no longer knows about (job {job}). "
     "Start a new one with /imagine-med."

@@ -31,6 +31,15 @@ TILES = (  # caption, prompt (the parser's words, as a user would type them)
     ("malignant hypertension OD", "fundus photo OD, severe hypertensive retinopathy"),
     ("dark fundus OD", "fundus photo OD, normal, african, 30 year old"),
     ("ICDR 2 + macular oedema OD", "fundus photo OD, moderate NPDR with macular oedema"),
+    ("CRAO, cherry-red spot OD", "fundus photo OD, CRAO"),
+    ("BRAO superotemporal OS", "fundus photo OS, BRAO superotemporal"),
+    ("detachment, macula off OD", "fundus photo OD, retinal detachment, macula off"),
+    ("detachment, macula on OS", "fundus photo OS, inferior retinal detachment, macula on"),
+    ("optic atrophy OD", "fundus photo OD, optic atrophy"),
+    ("PDR after PRP laser OD", "fundus photo OD, PDR with panretinal photocoagulation scars"),
+    ("vitreous haemorrhage OS", "fundus photo OS, dense vitreous haemorrhage"),
+    ("geographic atrophy OD", "fundus photo OD, geographic atrophy, 80 year old"),
+    ("wet AMD OS", "fundus photo OS, wet AMD, 79 year old"),
 )
 
 
@@ -48,7 +57,7 @@ def tile(prompt: str, caption: str, size: int, seed: int) -> Image.Image:
     return img
 
 
-def build(out_dir: Path, size: int = 320, seed: int = 11, cols: int = 4) -> Path:
+def build(out_dir: Path, size: int = 320, seed: int = 11, cols: int = 5) -> Path:
     tiles = [tile(p, c, size, seed) for c, p in TILES]
     sheet = contact_sheet(tiles, cols, gap=3)
     out_dir.mkdir(parents=True, exist_ok=True)

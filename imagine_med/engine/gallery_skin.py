@@ -10,7 +10,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from imagine_med.engine.base import RenderRequest
-from imagine_med.engine.phantom.regions.skin.lesions import LESIONS, MELANOCYTIC
+from imagine_med.engine.phantom.regions.skin.catalogue import DERMOSCOPIC
+from imagine_med.engine.phantom.regions.skin.lesions import MELANOCYTIC
+from imagine_med.engine.phantom.regions.skin.rashes import RASHES
 from imagine_med.engine.registry import get_renderer
 from imagine_med.engine.sheet import contact_sheet, sheet_main
 from imagine_med.prompt.spec import CaseSpec, Finding
@@ -37,7 +39,7 @@ def tile(name: str, mods: tuple[str, ...], caption: str, size: int, seed: int) -
 def build_derm_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
     """Rows: each lesion; columns: dermoscopy on types I, III, VI, and a clinical photo."""
     tiles = [tile(name, (skin, *extra), caption, size, seed)
-             for name in LESIONS for caption, skin, extra in COLUMNS]
+             for name in DERMOSCOPIC for caption, skin, extra in COLUMNS]
     canvas = contact_sheet(tiles, len(COLUMNS))
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "phantom-derm.png"
@@ -45,9 +47,20 @@ def build_derm_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
     return path
 
 
+def build_rash_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
+    """Rows: each inflammatory rash (clinical photographs, 80 mm); columns: types I, III, VI."""
+    tiles = [tile(name, (skin,), caption, size, seed)
+             for name in RASHES for caption, skin, _ in COLUMNS[:3]]
+    canvas = contact_sheet(tiles, 3)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "phantom-rashes.png"
+    canvas.save(path, optimize=True)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
-    return sheet_main(argv, __doc__, 256,
-                      lambda out, size, seed: [build_derm_sheet(out, size, seed)])
+    return sheet_main(argv, __doc__, 256, lambda out, size, seed: [
+        build_derm_sheet(out, size, seed), build_rash_sheet(out, size, seed)])
 
 if __name__ == "__main__":
     sys.exit(main())

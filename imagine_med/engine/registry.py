@@ -83,11 +83,41 @@ for _r in ("gallbladder", "liver", "kidney", "abdomen", "spleen", "carotid"):
 # region for dermoscopy prompts.
 add(Offer("phantom", "derm", "skin", "imagine_med.engine.phantom.renderer_skin:skin_renderer"))
 
+# Teeth (issue 19, regions/dental): panoramic films (orthopantomograms) through the focal
+# trough of physics/panoramic.py, bitewing and periapical films through physics/radiography.py;
+# keep views equal to renderer_dental.VIEWS.
+add(Offer("phantom", "xray", "teeth", "imagine_med.engine.phantom.renderer_dental:dental_renderer",
+          views=("panoramic", "bitewing", "periapical")))
+
+# The abdomen on plain films (issue 19, regions/abdomen_xr): supine and erect AP; keep views
+# equal to renderer_axr.VIEWS.
+add(Offer("phantom", "xray", "abdomen", "imagine_med.engine.phantom.renderer_axr:axr_renderer",
+          views=("supine", "erect")))
+
 # The diffusion engine: one local checkpoint serves every modality and region through
 # per-modality prompt templates; all rows share one loaded model.
 for _m in ("xray", "ct", "mri", "us", "histo", "derm", "fundus"):
     add(Offer("diffusion", _m, ANY_REGION, "imagine_med.engine.diffusion.engine:create_renderer",
               needs="diffusion_model"))
+
+# Sketches (issue 24): a drawn label map (CaseSpec.sketch) rendered by the phantom physics in
+# the spec's modality, whatever region it draws. Not a table row: it is not a region one can ask
+# for in words, so listings of what is available leave it out.
+SKETCH_REGION = "sketch"
+SKETCH_MODALITIES = ("xray", "ct", "mri")
+SKETCH_OFFERS = {m: Offer("phantom", m, SKETCH_REGION,
+                          "imagine_med.engine.phantom.sketch.render:renderer")
+                 for m in SKETCH_MODALITIES}
+
+
+def sketch_offer(engine: str, modality: str) -> Offer:
+    """The renderer of a sketch job, or Unavailable saying what a sketch renders as."""
+    if engine != "phantom" or modality not in SKETCH_OFFERS:
+        what = MODALITY_NAMES.get(modality, modality)
+        raise Unavailable("A sketch is rendered by the phantom engine as a chest film (X-ray), "
+                          f"a CT slice or an MRI slice; not {what} with the {engine} engine.")
+    return SKETCH_OFFERS[modality]
+
 
 MODALITY_NAMES = {"xray": "X-ray", "ct": "CT", "mri": "MRI", "us": "ultrasound",
                   "histo": "histology", "derm": "dermoscopy", "fundus": "fundus photo"}
@@ -193,6 +223,11 @@ def check(spec: Any, rows: Iterable[Offer] | None = None, settings: Any = None) 
     rows = list(offers(settings) if rows is None else rows)
     listing = describe(rows)
     engine, modality, region = spec.engine, spec.modality, spec.region
+    if region == SKETCH_REGION:
+        if not any(o.engine == "phantom" and o.modality == modality for o in rows):
+            raise Unavailable(f"No phantom worker renders {MODALITY_NAMES.get(modality)} here, "
+                              "so the sketch cannot be rendered now.")
+        return sketch_offer(engine, modality)
     asked = _asked(modality, region)
     if not any(o.engine == engine for o in rows):
         known = [o for o in RENDERERS.values() if o.engine == engine and o.needs]
@@ -223,7 +258,8 @@ def check(spec: Any, rows: Iterable[Offer] | None = None, settings: Any = None) 
 def get_renderer(engine: str, modality: str, region: str | None = None) -> Renderer:
     """The warm renderer for this request, or an EngineError listing what exists. Built from
     any row, configured or not: an engine that lacks its setting says so itself."""
-    row = find(engine, modality, region, RENDERERS.values())
+    row = (sketch_offer(engine, modality) if region == SKETCH_REGION
+           else find(engine, modality, region, RENDERERS.values()))
     if row is None:
         raise Unavailable(f"{_asked(modality, region)} is not available yet from the {engine} "
                           f"engine; available: {describe_available()}.")
@@ -269,6 +305,14 @@ def forget(engine: str, modality: str) -> None:
 # Histology (issue 15, regions/liver_tissue): a liver biopsy field, H&E / PAS / PAS-D.
 add(Offer("phantom", "histo", "liver", "imagine_med.engine.phantom.renderer_histo:histo_renderer"))
 add(Offer("phantom", "histo", "breast", "imagine_med.engine.phantom.renderer_ihc:ihc_renderer"))
+# Pelvic ultrasound (regions/pelvis_us, issue 16): transabdominal sagittal, early pregnancy,
+# the pelvic FAST view.
+add(Offer("phantom", "us", "pelvis",
+          "imagine_med.engine.phantom.renderer_us_pelvis:pelvis_us_renderer"))
+# Thyroid ultrasound (regions/thyroid_us, issue 16): transverse, linear probe, TI-RADS.
+add(Offer("phantom", "us", "thyroid",
+          "imagine_med.engine.phantom.renderer_us_thyroid:thyroid_us_renderer"))
+
 # The fundus (regions/retina, issue 17): colour fundus photographs of one seeded eye.
 add(Offer("phantom", "fundus", "retina",
           "imagine_med.engine.phantom.renderer_fundus:fundus_renderer"))

@@ -18,6 +18,7 @@ AgeGroup = Literal["neonate", "infant", "child", "adolescent", "adult", "elderly
 EngineName = Literal["phantom", "diffusion"]
 
 SEED_MAX = 2**32 - 1
+SKETCH_MAX_CHARS = 96 * 1024  # engine.phantom.sketch.parse.MAX_SPEC_BYTES
 
 
 class _Frozen(BaseModel):
@@ -82,6 +83,9 @@ class CaseSpec(_Frozen):
     engine: EngineName = "phantom"
     steps: int | None = Field(default=None, ge=1, le=150)
     unparsed: tuple[str, ...] = ()
+    # a drawn label map (engine.phantom.sketch: base64 PNG of palette ids) rendered in place of
+    # a region's model; set with region "sketch" by the adapters and the web app, never parsed
+    sketch: str | None = Field(default=None, max_length=SKETCH_MAX_CHARS)
 
     @property
     def is_normal(self) -> bool:

@@ -48,8 +48,9 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def migrate(url: str, revision: str = "head") -> None:
-    """Bring the database at `url` to `revision` (idempotent, and safe when many processes call
+def migrate(url: str, revision: str = "heads") -> None:
+    """Bring the database at `url` to `revision` ("heads": every branch, since parts of the
+    project add revisions after the same parent) (idempotent, and safe when many processes call
     it at once: they take turns under the lock described in the module docstring)."""
     cfg = alembic_config(url)  # first: it quiets alembic before `command` is imported
     from alembic import command

@@ -30,7 +30,13 @@ FINDING_LABELS = {"diabetic_retinopathy": ("microaneurysm", "dot_blot_haemorrhag
                                            "cotton_wool_spot", "venous_beading", "irma",
                                            "neovascularisation", "preretinal_haemorrhage"),
                   "glaucomatous_cupping": ("optic_cup",), "papilloedema": ("optic_disc",),
-                  "macular_degeneration": ("drusen",),
+                  "macular_degeneration": ("drusen", "geographic_atrophy", "cnv_membrane",
+                                           "subretinal_haemorrhage"),
+                  "optic_atrophy": ("optic_disc",),
+                  "retinal_artery_occlusion": ("retinal_whitening",),
+                  "retinal_detachment": ("detached_retina",),
+                  "laser_scars": ("laser_scar",),
+                  "vitreous_haemorrhage": ("vitreous_haemorrhage",),
                   "retinal_vein_occlusion": ("flame_haemorrhage", "dot_blot_haemorrhage",
                                              "cotton_wool_spot"),
                   "hypertensive_retinopathy": ("artery", "flame_haemorrhage",
@@ -64,7 +70,7 @@ class PhantomFundus(PhantomRenderer):
         rgb, labels, px = render_fundus(eye, request.width, request.height,
                                         np.random.default_rng([request.seed, 19]))
         progress(0.8, "measure")
-        m = key.measure(labels, px)
+        m = key.measure(labels, px, rgb)
         geo, table = m["geo"], m["table"]
         names = [f.name for f in eye.findings]
         text = key.sentences(eye.eye, m, names, eye.age, eye.sex)
@@ -91,6 +97,16 @@ class PhantomFundus(PhantomRenderer):
                         meas[f"{kind}_{q}"] = row[q]
             elif f.name == "macular_degeneration":
                 meas["drusen_count"] = sum(table.get("drusen", {}).values())
+            elif f.name == "laser_scars":
+                meas["laser_scar_count"] = sum(table.get("laser_scar", {}).values())
+            elif f.name == "optic_atrophy" and "rim_green_red" in m["colour"]:
+                meas["rim_green_red"] = round(m["colour"]["rim_green_red"], 3)
+            if f.name == "retinal_artery_occlusion" and "fovea_to_macula_green" in m["colour"]:
+                meas["fovea_to_macula_green"] = round(m["colour"]["fovea_to_macula_green"], 3)
+            for kind in FINDING_LABELS[f.name]:
+                for k, v in m["areas"].get(kind, {}).items():
+                    if k != "quadrant":
+                        meas[f"{kind}_{k}"] = round(v, 3)
             findings.append(FindingResult(
                 f.name, LABELS[FINDING_LABELS[f.name][0]], _bbox(labels, FINDING_LABELS[f.name]),
                 eye.eye, f.location, text, meas))

@@ -22,9 +22,11 @@ from imagine_med.engine.base import (
 )
 from imagine_med.engine.phantom.physics import skin_optics as optics
 from imagine_med.engine.phantom.regions.skin import key
+from imagine_med.engine.phantom.regions.skin.catalogue import LESIONS, build_lesion
 from imagine_med.engine.phantom.regions.skin.lesions import LABELS as LESION_LABELS
-from imagine_med.engine.phantom.regions.skin.lesions import LESIONS, Lesion, build_lesion
+from imagine_med.engine.phantom.regions.skin.lesions import Lesion
 from imagine_med.engine.phantom.regions.skin.measure import category, measure
+from imagine_med.engine.phantom.regions.skin.rashes import RASHES, measure_rash, rash_sentence
 from imagine_med.engine.phantom.regions.skin.skin import (
     DEFAULT_SITE,
     EXPOSURE,
@@ -39,11 +41,13 @@ from imagine_med.engine.phantom.regions.skin.skin import (
 from imagine_med.engine.phantom.renderer_base import PhantomRenderer
 from imagine_med.prompt.lexer import lex
 
-FIELD_MM = {"dermoscopy": 12.0, "clinical": 24.0}
+FIELD_MM = {"dermoscopy": 12.0, "clinical": 24.0, "rash": 80.0}
+RULER_MM = 8  # a millimetre scale along the dermoscope's lower field, as on contact plates
 ALL_LABELS = {**LABELS, **LESION_LABELS}
 ALIASES = {"nevus": "naevus", "dysplastic_nevus": "dysplastic_naevus",
            "blue_nevus": "blue_naevus", "spitz_nevus": "spitz_naevus",
-           "hemangioma": "haemangioma", "seborrheic_keratosis": "seborrhoeic_keratosis"}
+           "hemangioma": "haemangioma", "seborrheic_keratosis": "seborrhoeic_keratosis",
+           "congenital_nevus": "congenital_naevus"}
 TYPE_WORDS = {**{f"fitzpatrick_{t.lower()}": t for t in TYPES},
               "very_light_skin": "I", "light_skin": "II", "intermediate_skin": "III",
               "tan_skin": "IV", "brown_skin": "V", "dark_skin": "VI"}
@@ -79,6 +83,10 @@ def site_of(spec) -> str:
 
 
 def view_of(spec) -> str:
+    """Dermoscopy unless a clinical photograph is asked for; a rash is always photographed
+    at body scale (an 80 mm field: its distribution is the point)."""
+    if any(ALIASES.get(f.name, f.name) in RASHES for f in spec.findings):
+        return "rash"
     return "clinical" if "clinical_photo" in _words(spec)[0] else "dermoscopy"
 
 
@@ -107,22 +115,64 @@ def columns(skin, lesion: Lesion | None) -> optics.Columns:
                           np.maximum(1.0 + lesion.scatter, 0.5), np.maximum(lesion.keratin, 0))
 
 
-def photograph(skin, cols: optics.Columns, f: Field, view: str, rng) -> np.ndarray:
+SCALE_WHITE = 0.72  # loose keratin scale on top of everything: silvery white-grey, untinted
+# by the skin's melanin beneath (it lies above the epidermis)
+
+
+def photograph(skin, cols: optics.Columns, f: Field, view: str, rng,
+               relief: np.ndarray | None = None, polarised: bool = True,
+               surface: np.ndarray | None = None) -> np.ndarray:
     """Reflectance -> relief shading (polarised dermoscopy: faint; clinical: furrows and
-    flash highlights) -> hair on top -> sRGB with a little sensor noise."""
-    if view == "clinical":
+    flash highlights; non-polarised contact dermoscopy: glare off the skin and the
+    immersion gel's bubbles) -> hair on top -> sRGB with a little sensor noise."""
+    relief = skin.relief if relief is None else relief
+    if view != "dermoscopy":
         blur = max(0.5, 0.06 / f.px)
         for name in ("mel_corneal", "mel_junction", "mel_dermal", "blood", "scatter"):
             setattr(cols, name, ndimage.gaussian_filter(getattr(cols, name), blur))
     refl = optics.reflectance(cols)
-    shade = 1.0 + F32(0.05 if view == "dermoscopy" else 0.12) * skin.relief
+    if surface is not None:
+        cover = np.clip(surface, 0, 1)[..., None] * F32(0.85)
+        refl = refl * (1 - cover) + F32(SCALE_WHITE) * cover
+    shade = 1.0 + F32(0.05 if view == "dermoscopy" else 0.12) * relief
     refl *= shade[..., None]
-    if view == "clinical":
-        refl += optics.specular(skin.relief, rng, 0.12)[..., None]
+    if view != "dermoscopy":
+        refl += optics.specular(relief, rng, 0.12)[..., None]
+    elif not polarised:
+        refl += optics.specular(relief, rng, 0.06)[..., None]
+        refl += gel_bubbles(f, rng)[..., None]
     hair_rgb = np.array([0.16, 0.1, 0.06], F32) * F32(1.0 - skin.hair_dark) + F32(0.012)
     refl = refl * (1.0 - skin.hair[..., None]) + hair_rgb * skin.hair[..., None]
     refl += F32(0.004) * rng.standard_normal(refl.shape[:2], dtype=F32)[..., None]
     return optics.to_srgb(refl, EXPOSURE)
+
+
+def gel_bubbles(f: Field, rng) -> np.ndarray:
+    """Air bubbles trapped in the immersion fluid of contact dermoscopy: bright rims."""
+    out = np.zeros_like(f.x)
+    half = 0.4 * f.width_mm
+    for _ in range(int(rng.integers(3, 8))):
+        cx, cy = rng.uniform(-half, half, 2)
+        r = rng.uniform(0.15, 0.5)
+        d = np.hypot(f.x - F32(cx), f.y - F32(cy))
+        out += F32(0.5) * np.exp(-((d - F32(r)) / F32(max(0.03, f.px))) ** 2)
+    return out
+
+
+def ruler(rgb: np.ndarray, labels: np.ndarray, f: Field) -> None:
+    """A millimetre scale (RULER_MM long, ticks every mm, longer every 5) printed in black
+    on a white strip across the lower field; its label marks where it hides the skin."""
+    x0 = -RULER_MM / 2
+    strip = (np.abs(f.y - F32(0.36 * f.width_mm)) < F32(0.45)) \
+        & (f.x > F32(x0 - 0.3)) & (f.x < F32(x0 + RULER_MM + 0.3))
+    rgb[strip] = 235
+    labels[strip] = LABELS["ruler"]
+    for mm in range(RULER_MM + 1):
+        long = 0.6 if mm % 5 == 0 else 0.35
+        tick = (np.abs(f.x - F32(x0 + mm)) < F32(max(0.03, 0.6 * f.px))) \
+            & (f.y > F32(0.36 * f.width_mm - 0.45)) \
+            & (f.y < F32(0.36 * f.width_mm - 0.45 + long))
+        rgb[tick] = 20
 
 
 def vignette(rgb: np.ndarray, labels: np.ndarray, f: Field) -> None:
@@ -154,21 +204,36 @@ class PhantomSkin(PhantomRenderer):
         progress(0.1, "skin")
         skin = build_skin(np.random.default_rng([request.seed, 180]), f, stype, site)
         lesion = build_lesion(name, request.seed, f) if name else None
+        mods = _words(spec)[0]
+        if "hair_removed" in mods or view == "rash":  # shaved or removed digitally; at
+            # body scale the sparse terminal hairs of the trunk are not what is shown
+            skin.hair[:] = 0
         progress(0.4, "optics")
+        relief = skin.relief if lesion is None or lesion.relief is None \
+            else skin.relief + lesion.relief
+        polarised = "non_polarised" not in mods
         rgb = photograph(skin, columns(skin, lesion), f, view,
-                         np.random.default_rng([request.seed, 182]))
+                         np.random.default_rng([request.seed, 182]), relief, polarised,
+                         None if lesion is None else lesion.surface)
         labels = np.full(rgb.shape[:2], LABELS["skin"], np.uint8)
         if lesion is not None:
             labels = np.where(lesion.labels > 0, lesion.labels, labels)
         labels[skin.hair > 0.5] = LABELS["hair"]
         if view == "dermoscopy":
+            if "ruler" in mods:
+                ruler(rgb, labels, f)
             vignette(rgb, labels, f)
         progress(0.8, "measure")
-        seen = measure(rgb, labels, f.px)
         names = {v: k for k, v in ALL_LABELS.items()}
         present = {int(i): names[int(i)] for i in np.unique(labels) if i}
-        what = "Polarised dermoscopy" if view == "dermoscopy" else "Clinical photograph"
+        if name in RASHES:
+            return self._rash(request, name, rgb, labels, f, stype, site, present, skin)
+        seen = measure(rgb, labels, f.px)
+        what = ("Polarised dermoscopy" if polarised else "Non-polarised contact dermoscopy") \
+            if view == "dermoscopy" else "Clinical photograph"
         text = key.skin_sentence(what, FIELD_MM[view], stype, site, seen.m["ita"])
+        if "ruler" in present.values():
+            text += f" Ruler: {_ruler_ticks(labels, rgb, f.px):.2f} mm between ticks."
         findings = []
         tags = {"modality": "derm", "engine": "phantom", "region": "skin", "view": view,
                 "skin_type": stype, "site": site, "ita": f"{seen.m['ita']:.1f}",
@@ -191,6 +256,38 @@ class PhantomSkin(PhantomRenderer):
         progress(1.0, "done")
         return RenderResult(pixels=rgb, label_map=labels, labels=present, findings=findings,
                             pixel_spacing_mm=(f.px, f.px), answer_key=text, tags=tags)
+
+    def _rash(self, request: RenderRequest, name: str, rgb: np.ndarray, labels: np.ndarray,
+              f: Field, stype: str, site: str, present: dict[int, str], skin) -> RenderResult:
+        """An inflammatory rash: measured by counts, sizes, cover and colour (rashes.py),
+        not by the dermoscopic ABCD rule."""
+        m = measure_rash(rgb, labels, f.px)
+        sentence = rash_sentence(name, m)
+        text = key.skin_sentence("Clinical photograph", FIELD_MM["rash"], stype, site,
+                                 m["ita"]) + " " + sentence
+        ys, xs = np.nonzero(labels >= 100)
+        bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) \
+            if len(ys) else None
+        tags = {"modality": "derm", "engine": "phantom", "region": "skin", "view": "clinical",
+                "skin_type": stype, "site": site, "ita": f"{m['ita']:.1f}",
+                "ita_target": f"{skin.ita_target:.1f}", "field_mm": f"{FIELD_MM['rash']:g}"}
+        finding = FindingResult(name, LESION_LABELS["lesion"], bbox, None, site, sentence,
+                                {k: float(v) for k, v in m.items()})
+        return RenderResult(pixels=rgb, label_map=labels, labels=present, findings=[finding],
+                            pixel_spacing_mm=(f.px, f.px), answer_key=text, tags=tags)
+
+
+def _ruler_ticks(labels: np.ndarray, rgb: np.ndarray, px: float) -> float:
+    """Mean distance (mm) between the ruler's printed ticks, read off the image: the dark
+    columns on the ruler's strip."""
+    strip = labels == LABELS["ruler"]
+    dark = strip & (rgb.max(axis=2) < 80)
+    cols = np.nonzero(dark.any(axis=0))[0]
+    if len(cols) < 2:
+        return float("nan")
+    runs = np.split(cols, np.nonzero(np.diff(cols) > 1)[0] + 1)
+    centres = np.array([r.mean() for r in runs])
+    return float(np.diff(centres).mean() * px) if len(centres) > 1 else float("nan")
 
 
 def skin_renderer() -> PhantomSkin:

@@ -18,6 +18,7 @@ from imagine_med.engine.phantom.geometry import Convex, Rays, Solid, Tubes, unio
 from imagine_med.engine.phantom.labels import FINDINGS, LUNG_LABELS, label_id
 from imagine_med.engine.phantom.materials import M
 from imagine_med.engine.phantom.physics import dr
+from imagine_med.engine.phantom.physics.radiography import CHEST, expose, resize
 from imagine_med.engine.phantom.scene import Component, Scene
 from imagine_med.engine.phantom.textures import film_texture
 
@@ -218,14 +219,7 @@ def _covered(hs: list[np.ndarray], he: list[np.ndarray]) -> np.ndarray:
     return total
 
 
-def _resize(img: np.ndarray, h: int, w: int, nearest: bool = False) -> np.ndarray:
-    """Coarse grid -> full image (PIL is several times faster than ndimage.zoom here)."""
-    if img.shape == (h, w):
-        return img
-    mode = Image.NEAREST if nearest else Image.BILINEAR
-    if nearest:
-        return np.asarray(Image.fromarray(img).resize((w, h), mode))
-    return np.asarray(Image.fromarray(img.astype(np.float32)).resize((w, h), mode))
+_resize = resize  # the shared projection physics' resampler
 
 
 def draw_tubes(t: Tubes, view: View, outline: bool = False
@@ -503,8 +497,9 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
 def _detector(line: np.ndarray, view: View, rng: np.random.Generator,
               lung: np.ndarray | None = None,
               reference: tuple[np.ndarray, float] | None = None) -> np.ndarray:
-    """The DR detector and the chest unit's multi-frequency processing (physics/dr.py)."""
-    return dr.process(dr.detect(line, view.px, rng), view.px, lung, reference)
+    """The DR detector (physics/radiography.expose) and the chest unit's multi-frequency
+    processing (physics/dr.py)."""
+    return dr.process(expose(line, view.px, rng, CHEST), view.px, lung, reference)
 
 
 def side_marker(pixels: np.ndarray, labels: np.ndarray, view: View) -> None:

@@ -1,5 +1,6 @@
-"""Digital radiography: the detector (scatter, quantum noise, blur) and the multi-frequency
-processing that makes a DR chest film look the way it does.
+"""Digital radiography of the chest: the multi-frequency processing that makes a DR chest film
+look the way it does (the detector itself is physics/radiography.expose), and the lung
+parenchyma's power-law texture.
 
 A chest unit does not put the log signal through one global curve. It splits the image into
 frequency bands (a Laplacian pyramid: MUSICA, Vuylsteke & Schoeters 1994; Agfa, Philips
@@ -15,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 from scipy import ndimage
+
+from imagine_med.engine.phantom.physics.radiography import CHEST
 
 # Band edges: Gaussian sigmas in mm. Bands are differences of successive blurs; the last blur
 # is the base (the coarse density everything rides on).
@@ -32,10 +35,6 @@ SHOULDER = 0.8  # display fraction above which the look-up table rolls off
 # and 99th percentiles of normal films' processed signal, seeds 3, 7, 12)
 T_LO, T_HI = -0.15, 0.9
 AIR_Q = 0.3  # log signal below which a pixel is direct beam (air round the body)
-SCATTER_MM = 60.0  # scatter kernel: a broad blur of the primary (SPR ~0.35 behind a grid)
-SCATTER_FRACTION = 0.35
-DETECTOR_BLUR_MM = 0.35  # CsI scintillator + pixel aperture
-N0_PER_MM2 = 6.0e4 / 0.64  # quanta per mm^2 reaching the detector unattenuated
 
 
 def _resize(img: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -54,22 +53,6 @@ def blur_mm(img: np.ndarray, sigma_mm: float, px: float) -> np.ndarray:
     small = img[step // 2::step, step // 2::step]
     out = ndimage.gaussian_filter(small, s / step, mode="nearest", truncate=3)
     return _resize(out, *img.shape)
-
-
-def detect(line: np.ndarray, px: float, rng: np.random.Generator) -> np.ndarray:
-    """Line integrals -> log signal q = -ln(detected / unattenuated): primary plus scatter,
-    quantum noise, detector blur."""
-    h, w = line.shape
-    primary = np.exp(-line.astype(np.float32))
-    small = primary[::8, ::8]
-    sc = ndimage.gaussian_filter(small, SCATTER_MM / (px * 8), mode="nearest")
-    total = primary + SCATTER_FRACTION * _resize(sc, h, w)
-    n0 = np.float32(N0_PER_MM2 * px * px)
-    counts = total * n0
-    noisy = counts + np.sqrt(counts) * rng.standard_normal((h, w), dtype=np.float32)
-    det = ndimage.gaussian_filter(np.maximum(noisy / n0, 1e-5), max(DETECTOR_BLUR_MM / px, 0.4),
-                                  truncate=3)
-    return -np.log(det)
 
 
 def power_law_field(shape: tuple[int, int], beta: float, seed: int, f_min: float
@@ -101,8 +84,8 @@ def _curve(x: np.ndarray) -> np.ndarray:
 def scattered(line: np.ndarray, px: float) -> np.ndarray:
     """The noiseless log signal of line integrals with scatter (for display anchors)."""
     primary = np.exp(-line)
-    sc = ndimage.gaussian_filter(primary, SCATTER_MM / px, mode="nearest")
-    return -np.log(primary + SCATTER_FRACTION * sc)
+    sc = ndimage.gaussian_filter(primary, CHEST.scatter_sigma_mm / px, mode="nearest")
+    return -np.log(primary + CHEST.scatter_fraction * sc)
 
 
 def process(q: np.ndarray, px: float, lung: np.ndarray | None,

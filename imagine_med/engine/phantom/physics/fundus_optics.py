@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 
 from imagine_med.engine.phantom.regions.retina.eye import FIELD_RADIUS, EyeModel, notch_ellipse
-from imagine_med.engine.phantom.regions.retina.labels import LABELS
+from imagine_med.engine.phantom.regions.retina.labels import AREA_KINDS, LABELS
 
 # optical columns: reflectance (linear RGB) replaces the layer below by its coverage;
 # absorbance (per unit density, RGB) attenuates by exp(-density * absorbance)
@@ -36,7 +36,21 @@ FUNDUS_OPTICS = {
     "hard_exudate": {"reflectance": (0.95, 0.78, 0.17)},
     "cotton_wool_spot": {"reflectance": (0.80, 0.72, 0.55)},
     "drusen": {"reflectance": (0.88, 0.58, 0.17)},
+    # areas: a detached retina is a grey translucent sheet over a dark subretinal space; the
+    # ischaemic inner retina of an artery occlusion milky white; atrophic RPE lets the pale
+    # sclera and the large choroidal vessels show; a neovascular membrane is grey-green;
+    # vitreous blood a dark red veil (colours judged against atlas photographs)
+    "detached_retina": {"reflectance": (0.55, 0.46, 0.40)},
+    "retinal_whitening": {"reflectance": (0.86, 0.80, 0.70)},
+    "geographic_atrophy": {"reflectance": (0.97, 0.62, 0.36)},
+    "cnv_membrane": {"reflectance": (0.50, 0.47, 0.30)},
+    "vitreous_haemorrhage": {"reflectance": (0.30, 0.05, 0.03)},
+    "laser_scar": {"reflectance": (0.90, 0.80, 0.55)},  # bare sclera in the burn's centre
 }
+AREA_OPACITY = {"detached_retina": 0.6, "retinal_whitening": 0.5, "geographic_atrophy": 0.75,
+                "cnv_membrane": 0.7}
+SUBRETINAL_BLOOD = 1.3  # density of subretinal blood, as the haemorrhage absorbance unit
+VITREOUS_BLUR_MM = 0.25  # what lies behind dense vitreous blood is seen out of focus
 NV_WIDTH_MM = 0.045  # fine new vessels and IRMA: ~45 um loops
 _O = {k: np.array(next(iter(v.values())), np.float32) for k, v in FUNDUS_OPTICS.items()}
 
@@ -131,9 +145,26 @@ def _radius_with_beads(eye: EyeModel) -> dict[int, np.ndarray]:
     return out
 
 
-def draw_labels(eye: EyeModel, g: Geometry) -> np.ndarray:
-    """Label map in priority order: retina < macula < fovea < lesions < vessels < beads,
-    IRMA, new vessels < disc < cup < pre-retinal haemorrhage."""
+def area_maps(eye: EyeModel, g: Geometry) -> dict[str, np.ndarray]:
+    """Each area finding's density (0-1) on the pixel grid, evaluated once for labels and
+    colour (several areas of one kind combine by their maximum)."""
+    if not eye.areas:
+        return {}
+    u, v = g.mm(np.arange(g.w, dtype=np.float32)[None, :],
+                np.arange(g.h, dtype=np.float32)[:, None])
+    out: dict[str, np.ndarray] = {}
+    for a in eye.areas:
+        dens = np.broadcast_to(a.density(u, v), (g.h, g.w)).astype(np.float32)
+        out[a.kind] = np.maximum(out[a.kind], dens) if a.kind in out else dens
+    return out
+
+
+def draw_labels(eye: EyeModel, g: Geometry, areas: dict[str, np.ndarray] | None = None
+                ) -> np.ndarray:
+    """Label map in priority order: retina < macula < areas (detachment, whitening, atrophy,
+    wet AMD) < fovea < lesions < vessels < beads, IRMA, new vessels < disc < cup <
+    pre-retinal haemorrhage < dense vitreous haemorrhage."""
+    areas = area_maps(eye, g) if areas is None else areas
     img = Image.new("L", (g.w, g.h), 0)
     d = ImageDraw.Draw(img)
     c = g.xy([[0.0, 0.0]])[0]
@@ -141,6 +172,14 @@ def draw_labels(eye: EyeModel, g: Geometry) -> np.ndarray:
     d.ellipse([c[0] - rr, c[1] - rr, c[0] + rr, c[1] + rr], fill=LABELS["retina"])
     fu, fv = eye.fovea
     d.polygon(_ellipse_poly(g, fu, fv, 2.75, 2.75, 0), fill=LABELS["macula"])
+    if any(k in areas for k in AREA_KINDS):
+        lab = np.asarray(img).copy()
+        inside = lab > 0
+        for kind in AREA_KINDS:
+            if kind in areas:
+                lab[(areas[kind] >= 0.5) & inside] = LABELS[kind]
+        img = Image.fromarray(lab)
+        d = ImageDraw.Draw(img)
     d.polygon(_ellipse_poly(g, fu, fv, 0.2, 0.2, 0), fill=LABELS["fovea"])
     late = ("venous_beading", "irma", "neovascularisation", "preretinal_haemorrhage")
     for les in eye.lesions:
@@ -174,7 +213,10 @@ def draw_labels(eye: EyeModel, g: Geometry) -> np.ndarray:
     for les in eye.lesions:
         if les.kind == "preretinal_haemorrhage":
             _draw_lesion(d, g, les, LABELS[les.kind])
-    return np.asarray(img).copy()
+    lab = np.asarray(img).copy()
+    if "vitreous_haemorrhage" in areas:  # where the veil hides the fundus behind it
+        lab[(areas["vitreous_haemorrhage"] >= 0.5) & (lab > 0)] = LABELS["vitreous_haemorrhage"]
+    return lab
 
 
 def _noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
@@ -345,9 +387,13 @@ def render_fundus(eye: EyeModel, width: int, height: int, rng: np.random.Generat
                   ) -> tuple[np.ndarray, np.ndarray, float]:
     """(RGB uint8, label map, mm per pixel) of one eye."""
     g = Geometry(eye, width, height)
-    labels = draw_labels(eye, g)
+    areas = area_maps(eye, g)
+    labels = draw_labels(eye, g, areas)
     refl, illum = _background(eye, g, rng)
     _disc(refl, eye, g)
+    _areas(refl, areas, g, rng)
+    if any(les.kind == "laser_scar" for les in eye.lesions):
+        _laser_scars(refl, eye, g)
     # bright deposits: exudates sharp, cotton-wool spots and drusen soft
     for kind, (blur, opacity) in BRIGHT.items():
         if any(les.kind == kind for les in eye.lesions):
@@ -374,7 +420,67 @@ def render_fundus(eye: EyeModel, width: int, height: int, rng: np.random.Generat
             od += les * _O["haemorrhage"][c]
         refl[..., c] *= np.exp(-od)
     refl += 0.018 * reflex[..., None]
+    if "vitreous_haemorrhage" in areas:
+        _vitreous_veil(refl, areas["vitreous_haemorrhage"], g)
     return _camera(refl, illum, eye, g, rng), labels, g.px
+
+
+def _mix(refl: np.ndarray, colour: np.ndarray, alpha: np.ndarray) -> None:
+    refl *= 1 - alpha[..., None]
+    refl += colour * alpha[..., None]
+
+
+def _areas(refl: np.ndarray, areas: dict[str, np.ndarray], g: Geometry,
+           rng: np.random.Generator) -> None:
+    """Area findings over the background (before the blood: vessels run on over them).
+    Atrophy brightens toward sclera with the large choroidal vessels as dark bands; a
+    detached retina is grey with folds (a ripple along it); whitening is milky; a wet AMD
+    membrane grey-green with its subretinal blood absorbing like a haemorrhage."""
+    for kind, dens in areas.items():
+        if kind not in AREA_OPACITY:
+            continue
+        alpha = dens * AREA_OPACITY[kind]
+        colour = _O[kind]
+        if kind == "geographic_atrophy":
+            band = _noise(rng, dens.shape, 0.45 / g.px)
+            vessels = np.exp(-(band / 0.5) ** 2) * dens
+            _mix(refl, colour, alpha)
+            refl *= (1 - 0.45 * vessels[..., None] * np.array((0.4, 1.0, 1.0), np.float32))
+            continue
+        if kind == "detached_retina":
+            # folds: thin bright ridges with dark troughs beside them (zero crossings of
+            # band-pass noise, stretched along the detachment's edge)
+            band = _noise(rng, dens.shape, 0.5 / g.px) - 0.5 * _noise(rng, dens.shape, 1.2 / g.px)
+            band /= band.std() + 1e-6
+            ridge = np.exp(-(band / 0.25) ** 2)
+            shade = 1 + (0.22 * ridge - 0.08) * dens
+            _mix(refl, colour, alpha)
+            refl *= shade[..., None]
+            continue
+        _mix(refl, colour, alpha)
+    if "subretinal_haemorrhage" in areas:
+        blood = ndimage.gaussian_filter(areas["subretinal_haemorrhage"], 0.7) * SUBRETINAL_BLOOD
+        refl *= np.exp(-blood[..., None] * _O["haemorrhage"])
+
+
+def _laser_scars(refl: np.ndarray, eye: EyeModel, g: Geometry) -> None:
+    """Healed laser burns: a pale (bare sclera) centre in a ring of clumped pigment."""
+    centre = _mask_image(eye, g, ("laser_scar",), grow=-0.35 * 0.15)
+    whole = _mask_image(eye, g, ("laser_scar",))
+    centre = ndimage.gaussian_filter(centre, 0.6)
+    ring = np.clip(ndimage.gaussian_filter(whole, 0.8) - centre, 0, 1)
+    _mix(refl, _O["laser_scar"], 0.6 * centre)
+    refl *= np.exp(-2.6 * ring[..., None] * _O["melanin"])
+
+
+def _vitreous_veil(refl: np.ndarray, dens: np.ndarray, g: Geometry) -> None:
+    """Blood in the vitreous: the fundus behind it blurred and veiled by dark red."""
+    sigma = VITREOUS_BLUR_MM / g.px
+    blurred = ndimage.gaussian_filter(refl, (sigma, sigma, 0))
+    w = np.clip(dens * 1.6, 0, 1)[..., None]
+    refl *= 1 - w
+    refl += blurred * w
+    _mix(refl, _O["vitreous_haemorrhage"], np.clip(dens, 0, 0.92))
 
 
 def _camera(refl: np.ndarray, illum: np.ndarray, eye: EyeModel, g: Geometry,

@@ -66,6 +66,7 @@ class EyeModel:
     tigroid: float  # visibility of choroidal vessels, 0-1
     vessels: list = field(default_factory=list)  # vessels.Branch
     lesions: list = field(default_factory=list)  # lesions.Lesion
+    areas: list = field(default_factory=list)  # areas.Area (detachment, whitening, ...)
     findings: list = field(default_factory=list)  # regions.base.PlacedFinding
     grade: int | None = None  # the ICDR grade the DR lesions were built for
     hypertensive: int = 0  # hypertensive retinopathy 1-3: narrowed arteries, AV nicking

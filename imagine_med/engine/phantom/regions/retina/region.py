@@ -7,6 +7,16 @@ import numpy as np
 from imagine_med.engine.base import EngineError
 from imagine_med.engine.phantom.model import AGE_OF_GROUP
 from imagine_med.engine.phantom.regions.base import PlacedFinding
+from imagine_med.engine.phantom.regions.retina.areas import (
+    QUADRANT_DIRECTION,
+    artery_attenuation,
+    detachment,
+    geographic_atrophy,
+    neovascular_amd,
+    place_laser_scars,
+    retinal_whitening,
+    vitreous_haemorrhage,
+)
 from imagine_med.engine.phantom.regions.retina.eye import EyeModel, build_eye, make_disc
 from imagine_med.engine.phantom.regions.retina.lesions import (
     QUADRANTS,
@@ -24,7 +34,12 @@ from imagine_med.prompt.spec import CaseSpec, Finding
 
 REGION_NAMES = ("retina",)
 SUPPORTED = ("diabetic_retinopathy", "glaucomatous_cupping", "papilloedema",
-             "macular_degeneration", "retinal_vein_occlusion", "hypertensive_retinopathy")
+             "macular_degeneration", "retinal_vein_occlusion", "hypertensive_retinopathy",
+             "retinal_artery_occlusion", "retinal_detachment", "optic_atrophy", "laser_scars",
+             "vitreous_haemorrhage")
+BRAO_WORDS = ("brao", "branch")
+OPTIC_ATROPHY_PALLOR = 0.85  # the rim nearly the cup's colour: pale, chalky disc
+CRAO_ARTERY_CALIBRE = 0.55  # the blood column of an occluded artery, of its normal width
 # a branch occlusion's quadrant from the prompt's location words (default superotemporal,
 # the commonest site); "crvo" or "central" (or no location) makes it central
 BRVO_WORDS = ("brvo", "branch")
@@ -111,6 +126,10 @@ class RetinaRegion:
                 params["grade"] = eye.grade
             elif f.name == "macular_degeneration":
                 eye.lesions += place_drusen(eye, frng, f.severity)
+                if "geographic_atrophy" in f.modifiers:
+                    eye.areas.append(geographic_atrophy(eye, frng))
+                if "neovascular" in f.modifiers:
+                    eye.areas += neovascular_amd(eye, frng)
             elif f.name == "glaucomatous_cupping":
                 params["cdr"] = eye.disc.cdr
             elif f.name == "retinal_vein_occlusion":
@@ -129,6 +148,20 @@ class RetinaRegion:
                 params["frisen_grade"] = eye.disc.swelling
                 if eye.disc.swelling >= 3:  # splinter haemorrhages at the disc margin
                     eye.lesions += place_peripapillary(eye, frng, int(eye.disc.swelling) + 1)
+            elif f.name == "optic_atrophy":
+                eye.disc.pallor = max(eye.disc.pallor, OPTIC_ATROPHY_PALLOR)
+            elif f.name == "retinal_artery_occlusion":
+                q = _named_quadrant(spec, BRAO_WORDS, "superotemporal", branch_only=True)
+                artery_attenuation(eye, q, CRAO_ARTERY_CALIBRE)
+                eye.areas.append(retinal_whitening(eye, q))
+                params["branch"] = float(q is not None)
+            elif f.name == "retinal_detachment":
+                q = _named_quadrant(spec, (), "superotemporal") or "superotemporal"
+                eye.areas.append(detachment(eye, frng, q, "macula_off" in f.modifiers))
+            elif f.name == "laser_scars":
+                eye.lesions += place_laser_scars(eye, frng)
+            elif f.name == "vitreous_haemorrhage":
+                eye.areas.append(vitreous_haemorrhage(eye, frng, f.severity))
             fu, fv = eye.fovea
             eye.findings.append(PlacedFinding(f.name, eye.eye, f.location, f.modifiers,
                                               (fu, fv, 0.0), params))
@@ -136,12 +169,21 @@ class RetinaRegion:
 
 
 def _brvo_quadrant(spec: CaseSpec, f: Finding) -> str | None:
+    return _named_quadrant(spec, BRVO_WORDS, "superotemporal", branch_only=True)
+
+
+def _named_quadrant(spec: CaseSpec, branch_words: tuple[str, ...], default: str,
+                    branch_only: bool = False) -> str | None:
+    """The quadrant the prompt names ("superotemporal", "supero temporal", "inferior"...),
+    else `default`; with `branch_only`, None (central) unless a branch word is there."""
     text = f" {(spec.prompt or '').lower()} "
-    if not any(f" {w} " in text or f" {w}," in text for w in BRVO_WORDS):
+    if branch_only and not any(f" {w} " in text or f" {w}," in text for w in branch_words):
         return None
     for q in QUADRANTS:
         if q in text or q.replace("o", "o ", 1) in text:
             return q
-    if "inferior" in text:
-        return "inferotemporal"
-    return "superotemporal"
+    for q in ("superior", "inferior", "temporal", "nasal"):
+        if f" {q} " in text or f" {q}," in text:
+            return q if q in QUADRANT_DIRECTION and not branch_only else (
+                "inferotemporal" if q == "inferior" else default)
+    return default

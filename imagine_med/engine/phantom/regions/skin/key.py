@@ -9,12 +9,22 @@ NAMES = {"naevus": "common (banal) naevus", "dysplastic_naevus": "dysplastic (at
          "melanoma": "melanoma", "seborrhoeic_keratosis": "seborrhoeic keratosis",
          "basal_cell_carcinoma": "pigmented basal cell carcinoma",
          "dermatofibroma": "dermatofibroma", "haemangioma": "haemangioma",
-         "blue_naevus": "blue naevus", "spitz_naevus": "Spitz/Reed naevus (starburst pattern)"}
+         "blue_naevus": "blue naevus", "spitz_naevus": "Spitz/Reed naevus (starburst pattern)",
+         "congenital_naevus": "small congenital naevus", "melanoma_in_situ": "melanoma in situ",
+         "actinic_keratosis": "actinic keratosis",
+         "squamous_cell_carcinoma": "invasive squamous cell carcinoma"}
 CLUES = {
     "seborrhoeic_keratosis": [("milia_like_cyst", "milia-like cysts"),
                               ("comedo_like_opening", "comedo-like openings")],
     "basal_cell_carcinoma": [("blue_grey_nests", "blue-grey ovoid nests")],
     "haemangioma": [("lacunae", "red-purple lacunae")],
+    "actinic_keratosis": [("follicular_openings", "keratin-plugged follicular openings in "
+                           "an erythematous pseudo-network (strawberry pattern)"),
+                          ("scale", "patches of surface scale")],
+    "squamous_cell_carcinoma": [("keratin_mass", "central keratin mass"),
+                                ("follicular_openings", "white circles"),
+                                ("ulceration", "ulceration with blood crust")],
+    "melanoma_in_situ": [("angulated_lines", "angulated lines")],
 }
 
 
@@ -50,6 +60,8 @@ def lesion_sentence(name: str, seen: Measured, labels_present: set[str]) -> str:
             structs.append(f"{words} ({int(m[lab])})")
     if "vessels" in labels_present and name == "basal_cell_carcinoma":
         structs[structs.index("vessels")] = "arborising vessels"
+    if "vessels" in labels_present and name == "squamous_cell_carcinoma":
+        structs[structs.index("vessels")] = "glomerular and hairpin vessels at the rim"
     if structs:
         text += f" Structures: {_list(structs)}."
     if "dot_max_mm" in m:

@@ -22,11 +22,11 @@ from imagine_med.engine.phantom.regions.skin.skin import F32, Field, noise
 LABELS = {"lesion": 100, "pigment_network": 101, "globules": 102, "dots": 103, "streaks": 104,
           "blue_white_veil": 105, "regression": 106, "vessels": 107, "milia_like_cyst": 108,
           "comedo_like_opening": 109, "blue_grey_nests": 110, "central_white_patch": 111,
-          "lacunae": 112}
-MELANOCYTIC = ("naevus", "dysplastic_naevus", "melanoma", "blue_naevus", "spitz_naevus")
-LESIONS = ("naevus", "dysplastic_naevus", "melanoma", "seborrhoeic_keratosis",
-           "basal_cell_carcinoma", "dermatofibroma", "haemangioma", "blue_naevus",
-           "spitz_naevus")
+          "lacunae": 112, "scale": 113, "wheal": 114, "active_border": 115, "excoriation": 116,
+          "keratin_mass": 117, "ulceration": 118, "follicular_openings": 119,
+          "angulated_lines": 120}
+MELANOCYTIC = ("naevus", "dysplastic_naevus", "melanoma", "blue_naevus", "spitz_naevus",
+               "congenital_naevus", "melanoma_in_situ")
 SEGMENTS = 8  # border segments (ABCD's B)
 
 
@@ -45,6 +45,8 @@ class Lesion:
     skin_keep: np.ndarray          # fraction of the skin's own blood kept (1 outside)
     center_mm: tuple[float, float]
     plan: dict[str, float] = field(default_factory=dict)
+    relief: np.ndarray | None = None  # raised or scaly surface (added to the skin's relief)
+    surface: np.ndarray | None = None  # cover 0-1 of loose white scale lying on the skin
 
     def paint(self, w: np.ndarray, sl=np.s_[:, :], **add: float) -> None:
         for k, v in add.items():
@@ -447,17 +449,71 @@ def spitz_naevus(rng, f: Field, lesion: Lesion) -> None:
     _streaks(rng, f, lesion, o, rng.uniform(-np.pi, np.pi), 2 * np.pi * (1 - 1 / n), n)
 
 
-BUILDERS = {"naevus": naevus, "dysplastic_naevus": dysplastic_naevus, "melanoma": melanoma,
-            "seborrhoeic_keratosis": seborrhoeic_keratosis,
-            "basal_cell_carcinoma": basal_cell_carcinoma, "dermatofibroma": dermatofibroma,
-            "haemangioma": haemangioma, "blue_naevus": blue_naevus,
-            "spitz_naevus": spitz_naevus}
 
 
-def build_lesion(name: str, seed: int, f: Field) -> Lesion:
-    """The named lesion from its own seeded stream (independent of skin type and site)."""
-    rng = np.random.default_rng([seed, 18, LESIONS.index(name)])
-    c = (rng.uniform(-0.4, 0.4), rng.uniform(-0.4, 0.4))
-    lesion = _new(name, f, c)
-    BUILDERS[name](rng, f, lesion)
-    return lesion
+def congenital_naevus(rng, f: Field, lesion: Lesion) -> None:
+    """Small congenital naevus: larger (6-9 mm), round to oval, symmetric; a cobblestone of
+    regular brown globules in the centre, a reticular network at the rim, perifollicular
+    hypopigmentation and a few terminal hairs (hypertrichosis). ABCD plan: A 0, C 2-3, D 3."""
+    o = _outline(rng, f, lesion, rng.uniform(3.0, 4.4), rng.uniform(1.05, 1.3),
+                 [(5, 0.012), (8, 0.01)], _sharp_segments(rng, int(rng.integers(0, 3))))
+    lesion.paint(o.inside, mel_junction=1.5)
+    net = _network(rng, f, rng.uniform(0.2, 0.26), 0.35, 0.08, 0.0)
+    rim = (o.rho > o.r * 0.6) & o.body
+    lesion.paint(net * o.inside * rim, mel_junction=1.0)
+    lesion.label(rim & (o.rho < o.r * 0.97), "pigment_network")
+    pts = _points(rng, o, lesion, int(rng.integers(30, 45)), 0.0, 0.55, 0.32)
+    _discs(f, lesion, pts, [rng.uniform(0.11, 0.15) for _ in pts], "globules",
+           mel_junction=1.3, mel_dermal=0.15)
+    hp = _points(rng, o, lesion, int(rng.integers(6, 12)), 0.1, 0.9, 0.8)
+    for (x, y) in hp:  # pale halo round a follicle, the hair's dark dot in its centre
+        got = _stamp(f, x, y, 0.16)
+        if got is not None:
+            sl, soft, _ = got
+            lesion.paint(soft, sl, mel_junction=-1.2)
+            dot = _stamp(f, x, y, 0.035)
+            if dot is not None:
+                lesion.paint(dot[1], dot[0], mel_corneal=1.5)
+    lesion.plan.update(A=0, C=2, D=3, hairs=len(hp))
+
+
+def melanoma_in_situ(rng, f: Field, lesion: Lesion) -> None:
+    """Melanoma in situ: a flat, 4-7 mm, asymmetric macule; atypical (broken, thick)
+    network, irregular dots at the periphery, angulated lines, regression peppering; no
+    blue-white veil or streaks (not invasive). ABCD plan: A 1-2, B 3-6, C 4, D 4."""
+    o = _outline(rng, f, lesion, rng.uniform(2.2, 3.2), rng.uniform(1.3, 1.6),
+                 [(1, 0.12), (2, 0.09), (3, 0.06), (6, 0.03)],
+                 _sharp_segments(rng, int(rng.integers(3, 7))))
+    lesion.paint(o.inside, mel_junction=1.0)
+    a0 = rng.uniform(-np.pi, np.pi)
+    net = _network(rng, f, rng.uniform(0.22, 0.3), 0.55, 0.12, 0.4)
+    netzone = _blob(f, lesion, o, a0 + np.pi, 0.35, o.radius_mm * 0.7, rng) > 0.5
+    lesion.paint(net * o.inside * netzone, mel_junction=1.9)
+    lesion.label(netzone, "pigment_network")
+    dark = _blob(f, lesion, o, a0 + 0.5 * np.pi, 0.45, o.radius_mm * 0.32, rng) * ~netzone
+    lesion.paint(dark, mel_junction=2.4, mel_corneal=1.3)  # an eccentric black blotch
+    reg = _blob(f, lesion, o, a0, 0.5, o.radius_mm * 0.34, rng) * (dark < 0.3) * ~netzone
+    lesion.paint(reg, mel_junction=-0.8, scatter=2.0, mel_dermal=0.5)  # grey-white regression
+    pepper = _points(rng, o, lesion, 16, 0.2, 0.9, 0.1,
+                     lambda a, fr: bool(_blob_at(reg, f, lesion, o, a, fr) > 0.5))
+    _discs(f, lesion, pepper, [0.03] * len(pepper), "regression", mel_dermal=2.0)
+    lesion.label(reg > 0.5, "regression")
+    dp = _points(rng, o, lesion, 12, 0.6, 0.95, 0.25)
+    _discs(f, lesion, dp, [rng.uniform(0.022, 0.032) for _ in dp], "dots", mel_corneal=2.0)
+    for _ in range(int(rng.integers(3, 6))):  # angulated lines: polygonal zig-zags
+        ang = rng.uniform(-np.pi, np.pi)
+        fr = rng.uniform(0.3, 0.8)
+        cx, cy = lesion.center_mm
+        rr = _radius_at(o, ang) * fr
+        x, y = cx + rr * np.cos(ang), cy + rr * np.sin(ang)
+        heading = rng.uniform(0, 2 * np.pi)
+        for _k in range(3):
+            heading += rng.choice([-1, 1]) * rng.uniform(1.0, 1.6)
+            for s in np.arange(0, 0.4, f.px * 0.8):
+                got = _stamp(f, x + s * np.cos(heading), y + s * np.sin(heading), 0.025)
+                if got is not None:
+                    sl, soft, hard = got
+                    lesion.paint(soft, sl, mel_junction=1.2)
+                    lesion.label(hard & o.body[sl], "angulated_lines", sl)
+            x, y = x + 0.4 * np.cos(heading), y + 0.4 * np.sin(heading)
+    lesion.plan.update(C=4, D=4)

@@ -255,7 +255,9 @@ def _measure(rgb: np.ndarray, labels: np.ndarray, px: float) -> Measured:
         out.m["dot_max_mm"] = round(max(whole_dots), 3)
     if whole_globs:
         out.m["globule_min_mm"] = round(min(whole_globs), 3)
-    for name in ("milia_like_cyst", "comedo_like_opening", "blue_grey_nests", "lacunae"):
+    for name in ("milia_like_cyst", "comedo_like_opening", "blue_grey_nests", "lacunae",
+                 "follicular_openings", "keratin_mass", "ulceration", "scale",
+                 "angulated_lines"):
         n = len(_pieces(labels, name, px))
         if n:
             out.m[name] = n

@@ -26,7 +26,7 @@ SITES = {"back": (0, 3), "trunk": (0, 3), "chest": (1, 5), "face": (0, 2), "arm"
          "leg": (2, 6), "scalp": (10, 16)}
 DEFAULT_SITE = "back"
 EXPOSURE = 1.05
-LABELS = {"skin": 1, "hair": 2}
+LABELS = {"skin": 1, "hair": 2, "ruler": 3}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,228 @@
+"""Inflammatory skin conditions as clinical photographs (an 80 mm field of skin): plaque
+psoriasis, eczema, tinea corporis and urticaria, each with its distribution.
+
+Morphology (Rook's Textbook of Dermatology, 9th ed.; Bolognia, Dermatology, 4th ed.):
+- psoriasis: well-demarcated salmon-pink plaques with thick silvery-white scale;
+- eczema: ill-defined erythema, papules, excoriations (linear crusts), lichenified skin lines;
+- tinea corporis: annular plaques with a raised, scaly, red active border and central clearing;
+- urticaria: pale, raised, polycyclic wheals with a red flare, of many sizes.
+Erythema is dermal blood, so on darker skin it shows as violaceous or brown-grey through the
+epidermal melanin: the optics do this, no per-tone colour is chosen. The key is measured from
+the label map and the photograph (`measure_rash`), never from what was built.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from imagine_med.engine.phantom.physics.skin_optics import ita_of_lab, srgb_to_lab
+from imagine_med.engine.phantom.regions.skin.lesions import LABELS, Lesion
+from imagine_med.engine.phantom.regions.skin.skin import F32, Field, noise
+from imagine_med.engine.phantom.regions.skin.skin import LABELS as SKIN_LABELS
+
+RASHES = ("psoriasis", "eczema", "tinea", "urticaria")
+RASH_FIELD_MM = 80.0
+# label ids that make up a rash's lesions (the plaque, patch or wheal and what lies on it)
+RASH_PARTS = (LABELS["lesion"], LABELS["scale"], LABELS["wheal"], LABELS["active_border"],
+              LABELS["excoriation"])
+
+
+def _ellipse(f: Field, cx: float, cy: float, a: float, b: float, rot: float, edge: float,
+             wobble: np.ndarray | None = None) -> np.ndarray:
+    """0-1 inside an ellipse (semi-axes a, b mm), soft over `edge` mm, edge optionally
+    wobbled by a noise field (fractions of the radius)."""
+    dx, dy = f.x - F32(cx), f.y - F32(cy)
+    u = dx * F32(np.cos(rot)) + dy * F32(np.sin(rot))
+    v = -dx * F32(np.sin(rot)) + dy * F32(np.cos(rot))
+    r = np.sqrt((u / F32(a)) ** 2 + (v / F32(b)) ** 2)
+    if wobble is not None:
+        r = r * (1 + F32(0.12) * wobble)
+    return np.clip((1 - r) * F32(min(a, b) / edge) + 0.5, 0, 1).astype(F32)
+
+
+def _centres(rng, n: int, half: float, gap: float, sizes: list[float]) -> list[tuple]:
+    """Up to n lesion centres in the field, keeping their edges `gap` mm apart."""
+    out: list[tuple[float, float, float]] = []
+    for size in sizes[:n]:
+        for _ in range(60):
+            c = (rng.uniform(-half + 0.4 * size, half - 0.4 * size),
+                 rng.uniform(-half + 0.4 * size, half - 0.4 * size))
+            if all(np.hypot(c[0] - x, c[1] - y) > (size + s) / 2 + gap for x, y, s in out):
+                out.append((c[0], c[1], size))
+                break
+    return out
+
+
+def psoriasis(rng, f: Field, lesion: Lesion) -> None:
+    """Plaque psoriasis: 2-4 sharply bounded oval plaques 10-32 mm across, salmon-pink,
+    raised, under thick silvery-white scale that cracks into plates."""
+    half = f.width_mm / 2
+    sizes = sorted(rng.uniform(10, 32, 4).tolist(), reverse=True)
+    relief = np.zeros_like(f.x)
+    surface = np.zeros_like(f.x)
+    wob = noise(rng, f.x.shape, int(f.width_mm / 8))
+    cracks = np.exp(-(noise(rng, f.x.shape, int(f.width_mm / 1.5)) / F32(0.15)) ** 2)
+    flakes = noise(rng, f.x.shape, int(f.width_mm / 0.7))
+    for cx, cy, size in _centres(rng, int(rng.integers(2, 5)), half, 3.0, sizes):
+        plaque = _ellipse(f, cx, cy, size / 2, size / 2 * rng.uniform(0.6, 0.9),
+                          rng.uniform(0, np.pi), 0.35, wob)
+        lesion.paint(plaque, blood=0.85, scatter=0.4)
+        lesion.label(plaque > 0.5, "lesion")
+        # a silvery layer thickest in the middle, thinning to a red rim, split by fine cracks
+        thick = np.clip(ndimage.gaussian_filter(plaque, 1.2 / f.px) * 1.6 - 0.55, 0, 1)
+        scale = np.clip(thick * (0.62 + 0.15 * flakes), 0, 1) * (1 - 0.8 * cracks)
+        lesion.paint(scale, blood=-0.3)
+        surface = np.maximum(surface, scale)
+        lesion.label((scale > 0.5) & (plaque > 0.5), "scale")
+        relief += plaque * F32(0.8) + scale * F32(0.2)
+    lesion.relief = relief
+    lesion.surface = surface * F32(0.7)
+
+
+def eczema(rng, f: Field, lesion: Lesion) -> None:
+    """Eczema: ill-defined erythematous patches fading into normal skin, scattered papules,
+    linear excoriations with crust, exaggerated skin lines (lichenification)."""
+    half = f.width_mm / 2
+    field = np.zeros_like(f.x)
+    for cx, cy, size in _centres(rng, int(rng.integers(2, 4)), half, -6.0,
+                                 sorted(rng.uniform(25, 50, 3).tolist(), reverse=True)):
+        wob = noise(rng, f.x.shape, int(f.width_mm / 6))
+        field = np.maximum(field, _ellipse(f, cx, cy, size / 2, size / 2 * rng.uniform(0.6, 0.9),
+                                           rng.uniform(0, np.pi), 6.0, wob))
+    lesion.paint(field, blood=0.6, mel_junction=0.15)
+    lesion.label(field > 0.5, "lesion")
+    n_pap = int(rng.integers(40, 80))
+    ys, xs = np.nonzero(field > 0.5)
+    relief = field * F32(0.25) * np.abs(noise(rng, f.x.shape, int(f.width_mm / 0.8)))
+    for k in rng.choice(len(xs), size=min(n_pap, len(xs)), replace=False) if len(xs) else []:
+        x, y = float(f.x[ys[k], xs[k]]), float(f.y[ys[k], xs[k]])
+        pap = _ellipse(f, x, y, 0.45, 0.45, 0, 0.2)
+        lesion.paint(pap, blood=0.7)
+        relief += pap * F32(0.6)
+    for _ in range(int(rng.integers(4, 9))):  # excoriations: scratch lines with crust
+        k = int(rng.integers(len(xs))) if len(xs) else 0
+        if not len(xs):
+            break
+        x0, y0 = float(f.x[ys[k], xs[k]]), float(f.y[ys[k], xs[k]])
+        ang, length = rng.uniform(0, np.pi), rng.uniform(3, 8)
+        line = _segment(f, x0, y0, ang, length, 0.3)
+        lesion.paint(line, blood=2.2, mel_dermal=0.4, keratin=0.6)
+        lesion.label(line > 0.5, "excoriation")
+    lesion.relief = relief
+
+
+def _segment(f: Field, x0: float, y0: float, ang: float, length: float, width: float
+             ) -> np.ndarray:
+    dx, dy = f.x - F32(x0), f.y - F32(y0)
+    t = np.clip(dx * F32(np.cos(ang)) + dy * F32(np.sin(ang)), 0, length)
+    d = np.hypot(dx - t * F32(np.cos(ang)), dy - t * F32(np.sin(ang)))
+    return np.clip((F32(width / 2) - d) / F32(0.08) + 0.5, 0, 1).astype(F32)
+
+
+def tinea(rng, f: Field, lesion: Lesion) -> None:
+    """Tinea corporis: 1-3 annular plaques 18-40 mm across; a raised scaly red border 2-4 mm
+    wide advancing outward, the centre cleared to near-normal (slightly brown) skin."""
+    half = f.width_mm / 2
+    relief = np.zeros_like(f.x)
+    flakes = noise(rng, f.x.shape, int(f.width_mm / 0.7))
+    for cx, cy, size in _centres(rng, int(rng.integers(1, 4)), half, 3.0,
+                                 sorted(rng.uniform(18, 40, 3).tolist(), reverse=True)):
+        wob = noise(rng, f.x.shape, int(f.width_mm / 10))
+        a, b, rot = size / 2, size / 2 * rng.uniform(0.75, 0.95), rng.uniform(0, np.pi)
+        outer = _ellipse(f, cx, cy, a, b, rot, 0.4, wob)
+        w = rng.uniform(2.0, 4.0)
+        inner = _ellipse(f, cx, cy, a - w, b - w, rot, 1.2, wob)
+        border = np.clip(outer - inner, 0, 1)
+        lesion.paint(border, blood=1.4)
+        lesion.paint(inner, blood=0.05, mel_junction=0.25)
+        scale = np.clip(flakes * 0.25 + 0.35, 0, 1) * border
+        lesion.surface = np.maximum(lesion.surface, 0.4 * scale) if lesion.surface is not None \
+            else 0.4 * scale
+        lesion.label(inner > 0.5, "lesion")
+        lesion.label(border > 0.5, "active_border")
+        relief += border * F32(0.7)
+    lesion.relief = relief
+
+
+def urticaria(rng, f: Field, lesion: Lesion) -> None:
+    """Urticaria: 5-12 wheals 4-28 mm, polycyclic (merged round blobs), pale oedematous
+    centres raised above the skin with a red flare round them."""
+    half = f.width_mm / 2
+    relief = np.zeros_like(f.x)
+    sizes = sorted(rng.uniform(4, 28, 12).tolist(), reverse=True)
+    for cx, cy, size in _centres(rng, int(rng.integers(5, 13)), half, 2.5, sizes):
+        wheal = np.zeros_like(f.x)
+        for _ in range(int(rng.integers(1, 4))):  # polycyclic: a few merged round lobes
+            ox, oy = rng.normal(0, size / 6, 2)
+            r = size / 2 * rng.uniform(0.55, 0.85)
+            wheal = np.maximum(wheal, _ellipse(f, cx + ox, cy + oy, r, r, 0, 0.6))
+        flare = np.clip(ndimage.gaussian_filter(wheal, 1.5 / f.px) * 1.6 - wheal, 0, 1)
+        lesion.paint(flare, blood=0.8)
+        lesion.paint(wheal, scatter=0.9, blood=0.25)
+        lesion.label(wheal > 0.5, "wheal")
+        relief += wheal * F32(0.9)
+    lesion.relief = relief
+
+
+BUILDERS = {"psoriasis": psoriasis, "eczema": eczema, "tinea": tinea, "urticaria": urticaria}
+
+
+def measure_rash(rgb: np.ndarray, labels: np.ndarray, px: float) -> dict[str, float]:
+    """Counts, sizes, cover and colour of a rash from its written label map and image:
+    lesions are the connected pieces of the rash's labels; erythema is the CIELAB a* of the
+    lesions over that of the clear skin; scale the share of plaque covered by scale; for an
+    annulus, the border's a* over its centre's (central clearing)."""
+    parts = np.isin(labels, RASH_PARTS)
+    skin = labels == SKIN_LABELS["skin"]
+    lab = srgb_to_lab(rgb)
+    out: dict[str, float] = {"ita": round(ita_of_lab(lab[skin]), 1) if skin.any()
+                             else float("nan")}
+    red = parts & (labels != LABELS["scale"])  # erythema is read where no scale covers it
+    pieces, n = ndimage.label(ndimage.binary_closing(parts, iterations=2) & parts)
+    if not n:
+        return out
+    sizes = ndimage.sum_labels(np.ones_like(pieces), pieces, range(1, n + 1))
+    keep = sizes * px * px >= 3.0  # a lesion is >= 3 mm2; smaller specks are papules
+    diam = 2 * np.sqrt(sizes[keep] * px * px / np.pi)
+    out |= {"lesions": int(keep.sum()), "cover_percent": round(100 * parts.mean(), 1),
+            "diameter_min_mm": round(float(diam.min()), 1) if len(diam) else 0.0,
+            "diameter_max_mm": round(float(diam.max()), 1) if len(diam) else 0.0,
+            "erythema_a": round(float(lab[red, 1].mean() - lab[skin, 1].mean()), 1)
+            if red.any() else 0.0}
+    plaque = np.isin(labels, (LABELS["lesion"], LABELS["scale"]))
+    if (labels == LABELS["scale"]).any() and plaque.any():
+        out["scale_percent"] = round(100 * float((labels == LABELS["scale"]).sum()
+                                                 / plaque.sum()), 1)
+    border = labels == LABELS["active_border"]
+    centre = labels == LABELS["lesion"]
+    if border.any() and centre.any():
+        out["border_minus_centre_a"] = round(float(lab[border, 1].mean()
+                                                   - lab[centre, 1].mean()), 1)
+    for name in ("wheal", "excoriation"):
+        m = labels == LABELS[name]
+        if m.any():
+            out[f"{name}s"] = int(ndimage.label(m)[1])
+    return out
+
+
+def rash_sentence(name: str, m: dict[str, float]) -> str:
+    """The key's description of a rash from `measure_rash` numbers."""
+    if not m.get("lesions"):
+        return f"No {name} lesion is in the field."
+    n, lo, hi = int(m["lesions"]), m["diameter_min_mm"], m["diameter_max_mm"]
+    size = f"{lo:.0f} mm" if n == 1 else f"{lo:.0f}-{hi:.0f} mm"
+    ery = f"erythema a* +{m['erythema_a']:.0f} over the clear skin"
+    cover = f"{m['cover_percent']:.0f}% of the field"
+    if name == "psoriasis":
+        return (f"Plaque psoriasis: {n} well-demarcated plaque{'s' * (n > 1)} ({size}, {cover}), "
+                f"{m.get('scale_percent', 0):.0f}% covered by silvery-white scale; {ery}.")
+    if name == "eczema":
+        return (f"Eczema: ill-defined erythematous patches over {cover} ({ery}) with papules "
+                f"and {int(m.get('excoriations', 0))} excoriations.")
+    if name == "tinea":
+        clear = m.get("border_minus_centre_a", 0.0)
+        return (f"Tinea corporis: {n} annular plaque{'s' * (n > 1)} ({size}) with a raised scaly "
+                f"red border and central clearing (border a* {clear:+.0f} over the centre).")
+    return (f"Urticaria: {int(m.get('wheals', n))} pale, raised wheals ({size}) with a red "
+            f"flare; {ery}.")
