@@ -6,8 +6,10 @@ later work may add files or keys, never rename or remove them.
 
 from __future__ import annotations
 
+import io
 import json
 import secrets
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,6 +119,26 @@ def _write_instances(v: RenderResult, size: tuple[int, int], path: Path) -> bool
     return True
 
 
+def write_masks(masks: dict[str, np.ndarray], path: Path) -> None:
+    """Overlapping structure masks: one boolean (H, W) array per name, the image's size (the
+    label band below the picture is not covered), in a compressed .npz any tool can read
+    (numpy.load(path)[name])."""
+    # written entry by entry with a fixed timestamp (numpy's savez stamps the current time):
+    # the same case gives the same bytes
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, m in sorted(masks.items()):
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.ascontiguousarray(m, dtype=bool))
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, buf.getvalue())
+
+
+def read_masks(path: Path | str) -> dict[str, np.ndarray]:
+    with np.load(path) as data:
+        return {k: data[k] for k in data.files}
+
+
 def case_document(result: CaseResult, files: dict[str, Any] | None = None) -> dict[str, Any]:
     """The case.json document (public contract)."""
     labels: dict[str, str] = {}
@@ -140,6 +162,8 @@ def case_document(result: CaseResult, files: dict[str, Any] | None = None) -> di
                 "tags": v.tags,
             }
         )
+        if v.masks:
+            variants[-1]["masks"] = f"variant-{i + 1}.masks.npz"
         _add_nuclei(variants[-1], v, i)
     first = result.variants[0]
     doc = {
@@ -168,7 +192,8 @@ def case_document(result: CaseResult, files: dict[str, Any] | None = None) -> di
 def write_case(
     result: CaseResult, out_dir: Path | str, job_id: str | None = None
 ) -> dict[str, Path]:
-    """Write grid.png, variant-N.png, variant-N.labels.png and case.json into out_dir.
+    """Write grid.png, variant-N.png, variant-N.labels.png (variant-N.masks.npz where the
+    engine gives overlapping masks) and case.json into out_dir.
 
     A one-image result (an upscale) has no grid: there is nothing to grid.
     Images are stamped (invisible mark + metadata, `imagine_med.provenance.stamp`) for `job_id`;
@@ -201,6 +226,10 @@ def write_case(
         ip = out / f"variant-{i + 1}.instances.png"
         if _write_instances(v, lab.shape, ip):
             paths[ip.name] = ip
+        if v.masks:
+            mp = out / f"variant-{i + 1}.masks.npz"
+            write_masks(v.masks, mp)
+            paths[mp.name] = mp
     if len(images) == VARIANTS:
         gp = out / "grid.png"
         save_stamped_png(compose_grid(images), gp, variant=GRID_VARIANT, **stamp)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from imagine_med.engine.phantom.ct import make_plane, render_slice
 from imagine_med.engine.phantom.labels import ANATOMY, LUNG_LABELS
-from imagine_med.engine.phantom.model import build
-from imagine_med.engine.phantom.renderer import slice_level
+from imagine_med.engine.phantom.regions.chest.ct_slice import make_plane, render_slice
+from imagine_med.engine.phantom.regions.chest.region import build
+from imagine_med.engine.phantom.regions.chest.renderer import slice_level
 from imagine_med.prompt.spec import CaseSpec
 
 LUNG_IDS = [ANATOMY[n] for n in LUNG_LABELS]

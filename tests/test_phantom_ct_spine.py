@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from imagine_med.engine.phantom.ct import make_plane, render_slice
 from imagine_med.engine.phantom.labels import ANATOMY
-from imagine_med.engine.phantom.model import build
+from imagine_med.engine.phantom.regions.chest.ct_slice import make_plane, render_slice
+from imagine_med.engine.phantom.regions.chest.region import build
 from imagine_med.prompt.spec import CaseSpec
 
 SPINE = ANATOMY["spine"]

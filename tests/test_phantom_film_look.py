@@ -65,4 +65,8 @@ def test_lobar_consolidation_is_homogeneous():
         core = ndimage.binary_erosion(v.label_map == FINDINGS["consolidation"], iterations=8)
         assert core.sum() > 2000
         smooth = ndimage.uniform_filter(pix, 9)
-        assert smooth[core].std() < 15.5, f"consolidation mottle {smooth[core].std():.1f}"
+        # 15.5 under the single-curve processing; the multi-frequency processing (physics/dr.py)
+        # keeps the ribs, clavicle and mediastinum under the opacity at their own contrast
+        # (measured up to 21.4 over the four variants), so the ceiling moved to 24: still far
+        # below the opacity's own contrast against the lung (~70 grey levels)
+        assert smooth[core].std() < 24.0, f"consolidation mottle {smooth[core].std():.1f}"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from imagine_med.engine.phantom.labels import ANATOMY
-from imagine_med.engine.phantom.renderer import _seed_rng, build
+from imagine_med.engine.phantom.regions.chest.renderer import _seed_rng, build
 from imagine_med.engine.phantom.xray import make_view, render_film
 from imagine_med.prompt import parse
 
@@ -44,7 +44,10 @@ def test_spine_sign(laterals):
     for scene, view, pix, _lab in laterals:
         upper = np.mean([_patch(pix, view, _spine_at(scene, k)) for k in (2.5, 3, 3.5)])
         lower = np.mean([_patch(pix, view, _spine_at(scene, k)) for k in (9.5, 10, 10.5)])
-        assert upper - lower > 40, f"T3 {upper:.0f} vs T10 {lower:.0f}"
+        # > 40 under the single-curve processing; the multi-frequency processing compresses
+        # the coarse band (physics/dr.py BASE_GAIN), which is where the spine sign lives:
+        # 27-35 grey levels measured, still plain to the eye (over 10% of the display)
+        assert upper - lower > 20, f"T3 {upper:.0f} vs T10 {lower:.0f}"
 
 
 def test_retrosternal_space_darker_than_heart(laterals):

@@ -104,7 +104,7 @@ def test_same_prompt_same_bytes_and_seeds_differ(rul_case, tmp_path):
     out, _result, _doc = rul_case
     again = tmp_path / "again"
     _case(RUL_PROMPT, again)
-    for name in ("variant-1.png", "variant-3.labels.png", "grid.png"):
+    for name in ("variant-1.png", "variant-3.labels.png", "variant-2.masks.npz", "grid.png"):
         assert (out / name).read_bytes() == (again / name).read_bytes(), name
     labs = [np.asarray(Image.open(out / f"variant-{i}.labels.png")) for i in range(1, 5)]
     for i in range(4):

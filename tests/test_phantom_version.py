@@ -32,7 +32,7 @@ def test_version_is_release_plus_source_digest():
 def test_any_source_edit_changes_the_digest_line_endings_do_not(tmp_path):
     copy = _copy(tmp_path)
     assert version.source_digest(copy) == version.source_digest()
-    ct = copy / "ct.py"
+    ct = copy / "xray.py"
     ct.write_bytes(ct.read_bytes().replace(b"\n", b"\r\n"))
     assert version.source_digest(copy) == version.source_digest()
     materials = copy / "materials.py"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from imagine_med.engine.phantom.labels import ANATOMY, LUNG_LABELS
-from imagine_med.engine.phantom.model import build
+from imagine_med.engine.phantom.regions.chest.region import build
 from imagine_med.engine.phantom.xray import draw_tubes, make_view, render_film
 from imagine_med.prompt.spec import CaseSpec
 

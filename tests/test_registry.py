@@ -15,7 +15,7 @@ from imagine_med.settings import Settings
 
 
 def test_phantom_rows_match_the_engine() -> None:
-    from imagine_med.engine.phantom.model import CT_PLANES, XRAY_VIEWS
+    from imagine_med.engine.phantom.regions.chest.region import CT_PLANES, XRAY_VIEWS
     from imagine_med.engine.phantom.renderer_head import PLANES as HEAD_PLANES
 
     assert registry.RENDERERS[("phantom", "xray", "chest")].views == XRAY_VIEWS

@@ -86,7 +86,8 @@ def overlay_file(job_id: str, files: dict[str, Path], doc: dict[str, Any],
         # the answer is the findings: tint those, not every anatomical label
         labels = {str(f["label_id"]): f["name"] for f in variant.get("findings") or []
                   if f.get("label_id")}
-        tiles.append(label_overlay(img, lab, labels, title=f"variant {i}"))
+        tiles.append(label_overlay(img, lab, labels, title=f"variant {i}",
+                                   masks_path=files.get(f"variant-{i}.masks.npz")))
     if not tiles:
         return None
     if len(tiles) == 1:

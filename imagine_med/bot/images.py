@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+from scipy import ndimage
 
 
 @dataclass
@@ -59,23 +60,47 @@ def _palette(n: int) -> list[tuple[int, int, int]]:
     ]  # type: ignore[misc]
 
 
+def _region(lab: np.ndarray, i: int, name: str, masks: dict[str, np.ndarray] | None
+            ) -> np.ndarray:
+    """Label i's pixels: its overlapping mask where the variant has one (a projection: the
+    whole of a structure, even behind another), else the label map's pixels."""
+    if masks is not None and name in masks:
+        m = np.zeros(lab.shape, bool)
+        src = masks[name]
+        m[: src.shape[0], : src.shape[1]] = src[: lab.shape[0], : lab.shape[1]]
+        return m
+    return lab == i
+
+
 def label_overlay(image_path: Path, labels_path: Path, labels: dict[str, str],
-                  alpha: float = 0.45, title: str = "") -> Image.Image:
+                  alpha: float = 0.45, title: str = "",
+                  masks_path: Path | None = None) -> Image.Image:
     """The variant with each labelled region tinted in its own colour and a legend below.
 
     `labels` maps label id (as in case.json: string keys) to a name; id 0 is background. Regions
-    whose id is not in `labels` are left untinted (anatomy the case does not name).
+    whose id is not in `labels` are left untinted (anatomy the case does not name). With
+    `masks_path` (variant-N.masks.npz) each region is its overlapping mask, tinted and
+    outlined, so two findings over one another both show.
     """
     base = Image.open(image_path).convert("RGB")
     lab = np.asarray(Image.open(labels_path).convert("L"))
     if lab.shape != (base.height, base.width):
         raise ValueError(f"labels {lab.shape} do not match image {base.size}")
-    ids = [int(k) for k in sorted(labels, key=int) if int(k) != 0 and np.any(lab == int(k))]
+    masks = None
+    if masks_path is not None:
+        with np.load(masks_path) as data:
+            masks = {k: data[k] for k in data.files}
+    regions = {int(k): _region(lab, int(k), labels[k], masks)
+               for k in sorted(labels, key=int) if int(k) != 0}
+    ids = [i for i, m in regions.items() if m.any()]
     colours = dict(zip(ids, _palette(len(ids)), strict=True))
     out = np.asarray(base, dtype=np.float32).copy()
     for i, colour in colours.items():
-        mask = lab == i
+        mask = regions[i]
         out[mask] = out[mask] * (1 - alpha) + np.array(colour, np.float32) * alpha
+        if masks is not None:  # the outline, so overlapping tints stay readable
+            edge = mask & ~ndimage.binary_erosion(mask, iterations=2)
+            out[edge] = np.array(colour, np.float32)
     tinted = Image.fromarray(out.clip(0, 255).astype(np.uint8))
     font_px = max(12, base.width // 40)
     font = ImageFont.load_default(size=font_px)

@@ -64,6 +64,9 @@ class RenderResult:
     # histology: a 16-bit nucleus instance map (0 = none) and one {"id", "class", ...} per id
     instances: np.ndarray | None = None
     nuclei: list[dict] | None = None
+    # projections: one boolean (H, W) mask per structure, overlapping (a film shows the heart
+    # through an effusion; the label map keeps one label per pixel)
+    masks: dict[str, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         if self.pixels.dtype != np.uint8:

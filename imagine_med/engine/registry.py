@@ -62,10 +62,10 @@ def add(offer: Offer) -> None:
 
 
 # The phantom engine (default): a seeded 3D chest rendered as radiographs and CT slices.
-# Keep views/planes equal to engine.phantom.model.XRAY_VIEWS / CT_PLANES (a test checks).
-add(Offer("phantom", "xray", "chest", "imagine_med.engine.phantom.renderer:xray_renderer",
-          views=("pa", "ap", "lateral")))
-add(Offer("phantom", "ct", "chest", "imagine_med.engine.phantom.renderer:ct_renderer",
+# Keep views/planes equal to regions/chest/region.py's XRAY_VIEWS / CT_PLANES (a test checks).
+_CHEST = "imagine_med.engine.phantom.regions.chest.renderer"
+add(Offer("phantom", "xray", "chest", f"{_CHEST}:xray_renderer", views=("pa", "ap", "lateral")))
+add(Offer("phantom", "ct", "chest", f"{_CHEST}:ct_renderer",
           planes=("axial", "coronal", "sagittal")))
 # The head (regions/head): one seeded 3D head as head CT and brain MRI. The region is the
 # parser's name for brain/head prompts ("brain"); keep planes equal to renderer_head.PLANES.

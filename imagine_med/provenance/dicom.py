@@ -457,33 +457,48 @@ def save_dataset(ds: Dataset, path: Path | str) -> None:
 
 
 def build_seg(
-    image: Dataset, label_map: np.ndarray, labels: dict[int, str], job_id: str
+    image: Dataset, label_map: np.ndarray, labels: dict[int, str], job_id: str,
+    masks: dict[str, np.ndarray] | None = None,
 ) -> Dataset:
-    """A DICOM SEG of the label map over `image` (highdicom), one segment per label id."""
+    """A DICOM SEG over `image` (highdicom): one segment per label id of the label map, or,
+    given `masks` (a projection's overlapping structures), one segment per mask, segments
+    overlapping where the structures do."""
     import highdicom as hd
     from pydicom.sr.codedict import codes
 
     logging.getLogger("highdicom").setLevel(logging.WARNING)  # it logs every copied module
 
-    ids = sorted(i for i in labels if i != 0 and np.any(label_map == i))
-    if not ids:
-        raise DicomExportError("the label map is empty")
-    full = np.zeros((int(image.Rows), int(image.Columns)), dtype=np.uint8)
-    for n, i in enumerate(ids, start=1):
-        full[: label_map.shape[0], : label_map.shape[1]][label_map == i] = n
+    rows, cols = int(image.Rows), int(image.Columns)
+    if masks:
+        names = [k for k in sorted(masks) if np.any(masks[k])]
+        if not names:
+            raise DicomExportError("the masks are empty")
+        full = np.zeros((1, rows, cols, len(names)), dtype=bool)
+        for n, k in enumerate(names):
+            m = masks[k]
+            full[0, : m.shape[0], : m.shape[1], n] = m
+        seg_labels = names
+    else:
+        ids = sorted(i for i in labels if i != 0 and np.any(label_map == i))
+        if not ids:
+            raise DicomExportError("the label map is empty")
+        full = np.zeros((rows, cols), dtype=np.uint8)
+        for n, i in enumerate(ids, start=1):
+            full[: label_map.shape[0], : label_map.shape[1]][label_map == i] = n
+        seg_labels = [labels[i] for i in ids]
     algo = hd.AlgorithmIdentificationSequence(
         name="imagine-med", version=__version__, family=codes.cid7162.ArtificialIntelligence
     )
     segments = [
         hd.seg.SegmentDescription(
             segment_number=n,
-            segment_label=labels[i][:64],
+            segment_label=name[:64],
             segmented_property_category=codes.SCT.Tissue,
             segmented_property_type=codes.SCT.Tissue,
             algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
             algorithm_identification=algo,
         )
-        for n, i in enumerate(ids, start=1)
+        for n, name in enumerate(seg_labels, start=1)
     ]
     seg = hd.seg.Segmentation(
         source_images=[image],
@@ -538,7 +553,7 @@ def write_dicom_case(
         save_dataset(ds, p)
         paths[p.name] = p
         try:
-            seg = build_seg(pydicom.dcmread(p), v.label_map, v.labels, job_id)
+            seg = build_seg(pydicom.dcmread(p), v.label_map, v.labels, job_id, v.masks)
         except (DicomExportError, ValueError, TypeError, AttributeError) as exc:
             skipped[f"variant-{i}.seg.dcm"] = str(getattr(exc, "message", exc))[:200]
             continue
@@ -622,6 +637,7 @@ def write_dicom_from_files(
     export shows the posted picture even where a render is not reproducible (diffusion).
     `variants`: the indexes to export (default: all). Writes variant-N.dcm, variant-N.seg.dcm
     and case.json; the job id (UIDs, mark) is the one the posted PNGs carry."""
+    from imagine_med.case import read_masks
     from imagine_med.engine.base import RenderResult
     from imagine_med.prompt.spec import CaseSpec
 
@@ -664,11 +680,13 @@ def write_dicom_from_files(
         ds = build_dataset(v, job_id=job_id, variant=i, modality=spec.modality,
                            description=spec.describe(), sex=spec.sex, settings=settings,
                            posted=posted)
+        masks_path = files.get(e.get("masks") or "")
+        masks = read_masks(masks_path) if masks_path is not None else None
         p = out / f"variant-{i}.dcm"
         save_dataset(ds, p)
         paths[p.name] = p
         try:
-            seg = build_seg(pydicom.dcmread(p), v.label_map, v.labels, job_id)
+            seg = build_seg(pydicom.dcmread(p), v.label_map, v.labels, job_id, masks)
         except (DicomExportError, ValueError, TypeError, AttributeError):
             continue  # an image without labels (or a label map SEG cannot hold): image only
         sp = out / f"variant-{i}.seg.dcm"

@@ -122,7 +122,7 @@ def add_routes(routes: web.RouteTableDef, app: WebApp) -> None:
 
     @routes.get("/sketch")
     async def sketch_page(request: web.Request) -> web.Response:
-        from imagine_med.engine.phantom.ct import WINDOWS
+        from imagine_med.engine.phantom.regions.chest.ct_slice import WINDOWS
         from imagine_med.engine.phantom.sketch import PALETTE
 
         user = await app.require(request)

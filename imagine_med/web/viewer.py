@@ -13,7 +13,9 @@ from aiohttp import web
 
 from imagine_med.bot.casefiles import alt_text, case_doc
 from imagine_med.bot.jobs import JobRefused, JobView
-from imagine_med.engine.phantom.ct import WINDOWS  # the presets: the phantom's own CT windows
+from imagine_med.engine.phantom.regions.chest.ct_slice import (
+    WINDOWS,  # the presets: the phantom's own CT windows
+)
 from imagine_med.queue.stacks import JSON_NAME, NPZ_NAME
 
 if TYPE_CHECKING:

@@ -1,2 +1,3 @@
-"""The phantom engine: chest radiographs and chest CT computed from one seeded 3D chest model
-(see docs/phantom.md). Registry targets live in `renderer.py`."""
+"""The phantom engine: synthetic studies computed from seeded 3D models of body regions
+(`regions/`), one tissue table and modality physics (`physics/`); see docs/phantom.md. The
+chest's registry targets live in `regions/chest/renderer.py`."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from imagine_med.engine.phantom.extent import AXIS_WORDS
-from imagine_med.engine.phantom.pathology import Placed
+from imagine_med.engine.phantom.regions.chest.findings import Placed
 
 LOBE_NAME = {"rul": "right upper lobe", "rml": "right middle lobe", "rll": "right lower lobe",
              "lul": "left upper lobe", "lingula": "lingula", "lll": "left lower lobe"}

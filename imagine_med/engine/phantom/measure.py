@@ -237,4 +237,13 @@ def borders_met(labels: np.ndarray, name: str) -> tuple[str, ...]:
     """The outlines (heart, hemidiaphragm, aortic knuckle, paratracheal stripe) that a
     finding's label meets on a film: where a silhouette sign can be claimed."""
     mask = finding_mask(labels, name)
-    return tuple(b for b, ids in BORDERS.items() if touches(mask, np.isin(labels, ids)))
+    ys, xs = np.nonzero(mask)
+    if not len(ys):
+        return ()
+    # one dilation, on the finding's box and a pixel round it: the same answer as dilating
+    # the whole image once per border, at a fraction of the cost
+    y0, x0 = max(int(ys.min()) - 1, 0), max(int(xs.min()) - 1, 0)
+    box = (slice(y0, int(ys.max()) + 2), slice(x0, int(xs.max()) + 2))
+    near = ndimage.binary_dilation(mask[box]) & ~mask[box]
+    seen = labels[box][near]
+    return tuple(b for b, ids in BORDERS.items() if np.isin(seen, ids).any())

@@ -46,6 +46,7 @@ class Component:
     view_gain: dict[str, float] | None = None  # per-view film gain (overrides xray_gain)
     label_as: str | None = None  # film: the label-map name when it is not `label`
     label_within: str | None = None  # film tubes: label only pixels already of this label
+    mask_as: str | None = None  # film: a second overlapping-mask name (e.g. ribs_posterior)
 
     def film_gain(self, view: str) -> float:
         return (self.view_gain or {}).get(view, self.xray_gain)

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from imagine_med.engine.base import EngineError, ProgressFn, no_progress
-from imagine_med.engine.phantom.ct import make_plane, render_slice
-from imagine_med.engine.phantom.model import CT_PLANES, build
-from imagine_med.engine.phantom.renderer import (
+from imagine_med.engine.phantom.regions.chest.ct_slice import make_plane, render_slice
+from imagine_med.engine.phantom.regions.chest.region import CT_PLANES, build
+from imagine_med.engine.phantom.regions.chest.renderer import (
     _labels_present,
     _seed_rng,
     level_target,

@@ -44,7 +44,7 @@ def film_texture(name: str, length: np.ndarray, scene, view, scale: int = 1) -> 
         return np.clip(0.85 + 0.35 * n, 0.15, 1.5)
     if name == "airspace":  # lobar consolidation: near-homogeneous, a faint mottle only
         n = smooth_noise((h, w), 24.0 / mm, seed) + 0.4 * smooth_noise((h, w), 8.0 / mm, seed + 2)
-        return np.clip(0.97 + 0.035 * n, 0.85, 1.1)
+        return np.clip(0.97 + 0.02 * n, 0.9, 1.05)
     if name == "patchy":  # acinar rosettes at the fading margin of an airspace opacity
         n = smooth_noise((h, w), 12.0 / mm, seed) + 0.5 * smooth_noise((h, w), 6.0 / mm, seed + 5)
         return np.clip(0.8 + 0.3 * n, 0.3, 1.4)

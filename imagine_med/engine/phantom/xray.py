@@ -3,8 +3,7 @@
 Solids are integrated exactly (ray/quadric intervals) on a half-resolution ray grid and
 upsampled; thin structures (ribs, vessels, airways, lines) are drawn at full resolution from
 their projected centrelines with the path length a tube gives along each ray. Then physics:
-Beer-Lambert, scatter (a broad blur of the primary added back), Poisson-like quantum noise,
-detector blur, log, and the unsharp-mask processing every digital chest unit applies.
+Beer-Lambert, then the DR detector and its multi-frequency processing (physics/dr.py).
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from scipy import ndimage
 from imagine_med.engine.phantom.geometry import Convex, Rays, Solid, Tubes, union_length
 from imagine_med.engine.phantom.labels import FINDINGS, LUNG_LABELS, label_id
 from imagine_med.engine.phantom.materials import M
+from imagine_med.engine.phantom.physics import dr
 from imagine_med.engine.phantom.physics.radiography import CHEST, expose, resize
 from imagine_med.engine.phantom.scene import Component, Scene
 from imagine_med.engine.phantom.textures import film_texture
@@ -279,6 +279,64 @@ def draw_tubes(t: Tubes, view: View, outline: bool = False
     return arr, edges, arr > 0
 
 
+# Lung parenchyma on a film: density fluctuations with a 1/f^beta power spectrum (beta ~3, as
+# measured for anatomical backgrounds in radiographs), their line-integral standard deviation
+# growing as the square root of the lung path (independent fluctuations add in variance)
+LUNG_TEXTURE_BETA = 3.0
+LUNG_TEXTURE_SD = 0.05  # line-integral sd behind 100 mm of lung
+LUNG_TEXTURE_SEED = 23
+LUNG_TEXTURE_MAX_MM = 12.0  # largest scale with its own power: a secondary lobule or two
+
+
+def _lung_texture(lengths: dict[str, np.ndarray], scene: Scene, view: View, H: int, W: int
+                  ) -> np.ndarray:
+    parts = [lengths[n] for n in LUNG_LABELS if n in lengths]
+    if not parts:
+        return np.zeros((H, W), np.float32)
+    lung = np.sum(parts, axis=0)
+    seed = int(scene.params.get("tex_seed", 0)) * 31 + LUNG_TEXTURE_SEED
+    # drawn on a half grid (the spectrum has little power at the finest scales) and in mm
+    # units across views, so a pixel size change does not change the texture's look
+    hh, ww = H, W
+    f_min = view.px / LUNG_TEXTURE_MAX_MM  # cycles per pixel
+    field = _resize(dr.power_law_field((hh, ww), LUNG_TEXTURE_BETA, seed, f_min), H, W)
+    # the field has unit variance over the scales this pixel size resolves; a 1/f^3 field's
+    # variance between 1/MAX_MM and the Nyquist frequency grows as MAX_MM - 2 px, so coarser
+    # pixels (which average the finest scales away) get proportionally less
+    res = np.sqrt(max(LUNG_TEXTURE_MAX_MM - 2 * view.px, 0.0) / (LUNG_TEXTURE_MAX_MM - 0.8))
+    amp = LUNG_TEXTURE_SD * res * np.sqrt(
+        np.clip(_resize(lung.astype(np.float32), H, W), 0, None) / 100.0)
+    return (amp * field).astype(np.float32)
+
+
+def _add_mask(masks: dict[str, np.ndarray], comp: Component, name: str, m: np.ndarray
+              ) -> None:
+    for key in (name, comp.mask_as):
+        if key is not None:
+            masks[key] = masks[key] | m if key in masks else m.copy()
+
+
+def _summed_area(where: np.ndarray) -> np.ndarray:
+    sat = np.zeros((where.shape[0] + 1, where.shape[1] + 1), np.int32)
+    sat[1:, 1:] = where.cumsum(0, dtype=np.int32).cumsum(1, dtype=np.int32)
+    return sat
+
+
+def _meets(t: Tubes, view: View, sat: np.ndarray) -> np.ndarray:
+    """Per tube: does its projected box (with its radius and a pixel) hold any pixel of the
+    mask whose summed-area table is `sat`? Tubes that do not could only be drawn where they
+    are multiplied by zero."""
+    H, W = sat.shape[0] - 1, sat.shape[1] - 1
+    u0, v0, m0 = view.project(t.p0)
+    u1, v1, m1 = view.project(t.p1)
+    r = np.maximum(t.r0 * m0, t.r1 * m1) / view.px + 2
+    x0 = np.clip(np.floor(np.minimum(u0, u1) - r), 0, W).astype(int)
+    x1 = np.clip(np.ceil(np.maximum(u0, u1) + r) + 1, 0, W).astype(int)
+    y0 = np.clip(np.floor(np.minimum(v0, v1) - r), 0, H).astype(int)
+    y1 = np.clip(np.ceil(np.maximum(v0, v1) + r) + 1, 0, H).astype(int)
+    return (sat[y1, x1] - sat[y0, x1] - sat[y1, x0] + sat[y0, x0]) > 0
+
+
 def _splat_thin(u0, v0, u1, v1, plen, mass_per_px, W: int, H: int) -> np.ndarray | None:
     """Thin tubes (under ~3 px across) deposited as samples every half pixel along their
     projected centrelines, all at once: the integrated density per unit length is kept."""
@@ -296,11 +354,14 @@ def _splat_thin(u0, v0, u1, v1, plen, mass_per_px, W: int, H: int) -> np.ndarray
     return flat.reshape(H, W).astype(np.float32)
 
 
-def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int | None = None
+def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int | None = None,
+                masks: dict[str, np.ndarray] | None = None
                 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Returns (display uint8 HxW, label map uint8 HxW, path length per label (mm, HxW)).
     Solids are integrated on a coarse grid (about 170 rays across at 512 px, 256 above 640
-    px) and interpolated: their projections are smooth, so this costs no visible detail."""
+    px) and interpolated: their projections are smooth, so this costs no visible detail.
+    `masks`, when given, is filled with one boolean mask per label (and per `mask_as` name):
+    every structure the beam crosses, overlapping, where the label map keeps one per pixel."""
     W, H = view.width, view.height
     if scale is None:
         big = max(W, H)
@@ -308,10 +369,13 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
     cache = _RayCache(view, scale)
     gh, gw = cache.gh, cache.gw
     coarse_line = np.zeros((gh, gw))
+    coarse_ref = np.zeros((gh, gw))
     coarse_labels = np.zeros((gh, gw), np.uint8)
     layers: list[tuple[int, int, str, np.ndarray]] = []
+    coarse_masks: dict[str, np.ndarray] = {}
     lengths: dict[str, np.ndarray] = {}
     tube_jobs: list[Component] = []
+    textures: dict[str, np.ndarray] = {}
     for order, comp in enumerate(scene.components):
         if not comp.xray or (comp.film_views is not None and view.name not in comp.film_views):
             continue
@@ -321,8 +385,17 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         gain = comp.film_gain(view.name)
         delta = (M[comp.material].mu_mm - M[comp.container].mu_mm) * gain
         full = solid_lengths(comp.solid, cache)
-        tex = film_texture(comp.xray_texture, full, scene, view, scale) \
-            if comp.xray_texture else None
+        tex = None
+        if comp.xray_texture:
+            # a texture depends only on its name (and the case's seed) unless it follows the
+            # component's own outline ("reticular"): one per name serves every lobe
+            key = comp.xray_texture
+            if key == "reticular" or key not in textures:
+                tex = film_texture(key, full, scene, view, scale)
+                if key != "reticular":
+                    textures[key] = tex
+            else:
+                tex = textures[key]
         if comp.shell_mm > 0 and comp.shell_material:
             inner = solid_lengths(comp.solid.shrunk(comp.shell_mm), cache)
             dsh = (M[comp.shell_material].mu_mm - M[comp.material].mu_mm) * gain
@@ -333,9 +406,13 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         if tex is not None:
             contrib = contrib * tex
         coarse_line += contrib
+        if comp.finding is None:  # the normal anatomy alone sets the display range
+            coarse_ref += contrib + (shell if comp.shell_mm > 0 and comp.shell_material else 0)
         lengths[comp.label] = lengths.get(comp.label, 0) + full
         if comp.labelled:
             layers.append((comp.label_priority, order, comp.label, full > comp.label_min_mm))
+            if masks is not None:
+                _add_mask(coarse_masks, comp, comp.label, full > comp.label_min_mm)
     for _p, _o, name, mask in sorted(layers, key=lambda t: (t[0], t[1])):
         coarse_labels[mask] = label_id(name)
     line = _resize(coarse_line, H, W).astype(np.float32)
@@ -348,6 +425,7 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         return fills[name]
 
     buckets: dict[float, np.ndarray] = {}
+    sats: dict[str, np.ndarray] = {}
     tube_layers: list[tuple[int, int, str, np.ndarray, str | None]] = []
     full_lengths: dict[str, np.ndarray] = {}
     for order, comp in enumerate(tube_jobs, start=len(scene.components)):
@@ -356,7 +434,12 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         gain = comp.film_gain(view.name)
         delta = (M[comp.material].mu_mm - M[comp.container].mu_mm) * gain
         outline = comp.outline > 0 and comp.shell_material is not None
-        img, edge, mask = draw_tubes(comp.tubes, view, outline)
+        tubes = comp.tubes
+        if comp.show_with:  # only tubes whose footprint meets the label they show with
+            if comp.show_with not in sats:
+                sats[comp.show_with] = _summed_area(fill(comp.show_with) > 0)
+            tubes = tubes.subset(_meets(tubes, view, sats[comp.show_with]))
+        img, edge, mask = draw_tubes(tubes, view, outline)
         contrib = delta * img
         if comp.fade_with and comp.fade_with in lengths:
             contrib = contrib * (1 - fill(comp.fade_with))
@@ -374,6 +457,8 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         if comp.label in _FINDING_NAMES:  # only findings' path lengths are returned
             full_lengths[comp.label] = full_lengths.get(comp.label, 0) + img
         if comp.labelled:
+            if masks is not None:
+                _add_mask(masks, comp, comp.label_as or comp.label, mask)
             tube_layers.append((comp.label_priority, order, comp.label_as or comp.label, mask,
                                 comp.label_within))
     for sigma, img in buckets.items():
@@ -389,9 +474,20 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
             m &= labels == label_id(within)
         labels[m] = label_id(name)
         solid_prio[m] = p
+    for key, m in coarse_masks.items():
+        full_mask = _resize(m.astype(np.uint8), H, W, nearest=True) > 0
+        masks[key] = masks[key] | full_mask if key in masks else full_mask
     is_lung = np.zeros(256, bool)
     is_lung[[label_id(n) for n in LUNG_LABELS]] = True
-    pixels = _detector(line, view, rng, is_lung[labels])
+    line += _lung_texture(lengths, scene, view, H, W)
+    ref = (dr.scattered(coarse_ref, view.px * scale), view.px * scale)
+    # the lungs for the display range: where the beam crosses lung, whatever finding's label
+    # covers it (a diffuse disease's label must not take the lungs out of the histogram)
+    lung_len = sum((lengths[n] for n in LUNG_LABELS if n in lengths), np.zeros((gh, gw)))
+    lung = _resize((lung_len > 10.0).astype(np.uint8), H, W, nearest=True) > 0
+    if not lung.any():
+        lung = is_lung[labels]
+    pixels = _detector(line, view, rng, lung, ref)
     out_lengths = {k: _resize(v, H, W) for k, v in lengths.items() if k in _FINDING_NAMES}
     for k, v in full_lengths.items():
         out_lengths[k] = out_lengths.get(k, 0) + v
@@ -399,48 +495,11 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
 
 
 def _detector(line: np.ndarray, view: View, rng: np.random.Generator,
-              lung: np.ndarray | None = None) -> np.ndarray:
-    px = view.px
-    q = expose(line, px, rng, CHEST)
-    # chest-unit processing, as multi-scale systems do it: a broad equalisation, then three
-    # bands. The coarse band (over ~1 cm: heart, mediastinum, shoulders, abdomen) goes through
-    # a film curve that saturates in the dense range, so the mediastinum, spine strip and
-    # heart all sit in one light grey; the middle band (trachea, vessel and heart borders) is
-    # added back as it is and the fine band (bone edges, vessels, disc spaces) boosted, so
-    # the spine is seen through the heart only by its edges
-    small = q[::4, ::4]
-    big = ndimage.gaussian_filter(small, 40.0 / (px * 4), mode="nearest")
-    qe = q - _resize(0.72 * (big - big.mean()), q.shape[0], q.shape[1])
-    b4 = ndimage.gaussian_filter(qe[::2, ::2], 4.0 / (px * 2), mode="nearest")
-    base = _resize(b4, q.shape[0], q.shape[1])
-    detail = qe - base
-    sub = (slice(None, None, 2), slice(None, None, 2))  # percentiles on every 4th pixel
-    es, qs = base[sub], q[sub]
-    body = qs > 0.3
-    if body.sum() < 50:
-        body = np.ones_like(qs, bool)
-    lo = np.percentile(es[body], 10)  # the darker lung: what a chest unit's histogram finds
-    chest = body
-    if lung is not None and lung[sub].sum() > 50:
-        lo = min(lo, np.percentile(es[lung[sub]], 20))
-        rows = np.flatnonzero(lung[sub].any(axis=1))
-        chest = body.copy()
-        chest[: rows.min()] = False
-        chest[rows.max() + 1:] = False  # the abdomen below may burn out, as on a real film
-    hi = np.percentile(es[chest], 99.5)
-    span = max(hi - lo, 1e-6)
-    # the coarse band: the base smoothed to ~12 mm (4 mm -> 12 mm adds sigma sqrt(128)), on
-    # a quarter grid: it is smooth
-    cq = ndimage.gaussian_filter(b4[::2, ::2], np.sqrt(128.0) / (px * 4), mode="nearest")
-    tc = (cq - lo) / span
-    knee, a = 0.55, 0.1  # above the knee the coarse band saturates toward knee + a
-    fc = np.where(tc > knee, knee + a * (1 - np.exp(-(tc - knee) / a)), tc)
-    # the curved coarse band plus the middle band (4 mm base minus coarse band) as it is
-    t = _resize(_resize(fc - cq / span, *b4.shape) + b4 / span, q.shape[0], q.shape[1])
-    t = np.clip(t, 0, None) ** 1.1 + 1.6 * detail / span
-    out = 36 + 218 * t
-    out[q < 0.05] = np.minimum(out[q < 0.05], 10)
-    return np.clip(out, 0, 255).astype(np.uint8)
+              lung: np.ndarray | None = None,
+              reference: tuple[np.ndarray, float] | None = None) -> np.ndarray:
+    """The DR detector (physics/radiography.expose) and the chest unit's multi-frequency
+    processing (physics/dr.py)."""
+    return dr.process(expose(line, view.px, rng, CHEST), view.px, lung, reference)
 
 
 def side_marker(pixels: np.ndarray, labels: np.ndarray, view: View) -> None:

@@ -9,8 +9,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from imagine_med.engine.phantom.ct import ct_noise, window
 from imagine_med.engine.phantom.regions.base import Sample
+
+
+def ct_noise(shape, rng: np.random.Generator, sigma: float, px: float) -> np.ndarray:
+    """White noise through a ramp x Hann filter: the grain of filtered back-projection."""
+    h, w = shape
+    white = rng.standard_normal((h, w))
+    fy = np.fft.fftfreq(h)[:, None]
+    fx = np.fft.rfftfreq(w)[None, :]
+    f = np.sqrt(fx**2 + fy**2)
+    cutoff = 0.5 * min(1.0, 0.7 / px)
+    filt = f * np.where(f < cutoff, 0.5 + 0.5 * np.cos(np.pi * f / cutoff), 0.0)
+    n = np.fft.irfft2(np.fft.rfft2(white) * filt, s=(h, w))
+    return n * (sigma / (n.std() + 1e-9))
+
+
+def window(hu: np.ndarray, center: float, width: float) -> np.ndarray:
+    lo = center - width / 2
+    return (np.clip((hu - lo) / width, 0, 1) * 255 + 0.5).astype(np.uint8)
+
 
 HEAD_WINDOWS: dict[str, tuple[float, float]] = {  # name -> (centre, width)
     "brain": (40.0, 80.0), "subdural": (75.0, 200.0), "stroke": (40.0, 40.0),

@@ -27,10 +27,10 @@ from imagine_med.engine.base import (
     RenderResult,
     no_progress,
 )
-from imagine_med.engine.phantom.ct import WINDOWS, window
-from imagine_med.engine.phantom.physics.ct import HEAD_WINDOWS, render_ct
+from imagine_med.engine.phantom.physics.ct import HEAD_WINDOWS, render_ct, window
 from imagine_med.engine.phantom.physics.mri import SEQUENCES, display, render_mri
 from imagine_med.engine.phantom.regions.base import Part, Sample
+from imagine_med.engine.phantom.regions.chest.ct_slice import WINDOWS
 from imagine_med.engine.phantom.renderer_base import PhantomRenderer
 from imagine_med.engine.phantom.sketch.palette import BY_ID, BY_NAME, NAMES, PALETTE, Entry
 from imagine_med.engine.phantom.sketch.parse import decode_labels

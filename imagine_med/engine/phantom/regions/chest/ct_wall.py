@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from imagine_med.engine.phantom.ct_spine import draw_vertebrae
 from imagine_med.engine.phantom.labels import ANATOMY, LUNG_LABELS
 from imagine_med.engine.phantom.materials import M
+from imagine_med.engine.phantom.regions.chest.ct_spine import draw_vertebrae
 from imagine_med.engine.phantom.scene import Scene
 
 _FAT, _MUS, _RIB = ANATOMY["subcutaneous_fat"], ANATOMY["muscle"], ANATOMY["ribs"]

@@ -17,12 +17,13 @@ from imagine_med.engine.base import (
 from imagine_med.engine.parallel import fan_out
 from imagine_med.engine.phantom import answer_key
 from imagine_med.engine.phantom.answer_key import Seen
-from imagine_med.engine.phantom.ct import WINDOWS, make_plane, render_slice, window
 from imagine_med.engine.phantom.extent import Extent, extent
 from imagine_med.engine.phantom.labels import NAMES, label_id
 from imagine_med.engine.phantom.measure import borders_met, ctr, finding_mask, measure_finding
-from imagine_med.engine.phantom.model import CT_PLANES, XRAY_VIEWS, Built, build
-from imagine_med.engine.phantom.pathology import Placed
+from imagine_med.engine.phantom.physics.ct import window
+from imagine_med.engine.phantom.regions.chest.ct_slice import WINDOWS, make_plane, render_slice
+from imagine_med.engine.phantom.regions.chest.findings import Placed
+from imagine_med.engine.phantom.regions.chest.region import CT_PLANES, XRAY_VIEWS, Built, build
 from imagine_med.engine.phantom.scene import Scene
 from imagine_med.engine.phantom.version import VERSION
 from imagine_med.engine.phantom.xray import make_view, render_film, side_marker
@@ -129,15 +130,17 @@ class PhantomXray(_Batched):
         b = build(spec, request.seed, request.variation, request.base_seed, view)
         progress(0.45, "projection")
         v = make_view(b.scene, view, request.width, request.height)
-        pixels, labels, _ = render_film(b.scene, v, _seed_rng(request.seed, 1))
+        masks: dict[str, np.ndarray] = {}
+        pixels, labels, _ = render_film(b.scene, v, _seed_rng(request.seed, 1), masks=masks)
         side_marker(pixels, labels, v)
+        masks["side_marker"] = labels == label_id("side_marker")
         progress(1.0, "done")
         spacing = (v.px, v.px)
         observed = _observe(b, labels, spacing, view, _Extents(b.scene, ct=False))
         return RenderResult(
             pixels=pixels, label_map=labels, labels=_labels_present(labels),
             findings=_findings(observed, labels, view),
-            pixel_spacing_mm=spacing,
+            pixel_spacing_mm=spacing, masks=masks,
             answer_key=answer_key.compose([p for p, _ in observed], [s for _, s in observed],
                                           "xray", view, ctr(labels), b.age, b.sex),
             tags={"modality": "CR", "view": view.upper() if view != "lateral" else "LATERAL",

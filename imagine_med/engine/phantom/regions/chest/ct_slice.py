@@ -13,10 +13,11 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from imagine_med.engine.phantom.ct_wall import refine_wall
 from imagine_med.engine.phantom.geometry import Convex, Solid, Tubes
 from imagine_med.engine.phantom.labels import label_id
 from imagine_med.engine.phantom.materials import M
+from imagine_med.engine.phantom.physics.ct import ct_noise
+from imagine_med.engine.phantom.regions.chest.ct_wall import refine_wall
 from imagine_med.engine.phantom.scene import Scene
 
 WINDOWS = {"lung": (-600.0, 1500.0), "mediastinum": (40.0, 400.0), "bone": (400.0, 1800.0),
@@ -263,7 +264,7 @@ def render_slice(scene: Scene, plane: Plane, rng: np.random.Generator, noise_hu:
     return hu.astype(np.float32), labels
 
 
-def _paint_order(scene: Scene) -> list:
+def paint_order(scene: Scene) -> list:
     """Painter's order: anatomy, then diffuse lung disease, then the mediastinal tubes (the
     lungs are not carved round all of them: the ascending aorta would be painted over), then
     the vessels and airways (seen through ground glass, emphysema and reticulation on CT),
@@ -289,7 +290,7 @@ def _paint(scene: Scene, plane: Plane) -> tuple[np.ndarray, np.ndarray]:
     H, W = plane.height, plane.width
     hu = np.full((H, W), -1000.0)
     labels = np.zeros((H, W), np.uint8)
-    for comp in _paint_order(scene):
+    for comp in paint_order(scene):
         if not comp.ct:
             continue
         lid = label_id(comp.label) if comp.labelled else None
@@ -393,21 +394,3 @@ def _paint_bronchograms(hu: np.ndarray, labels: np.ndarray, t: Tubes, plane: Pla
     if found is not None:  # labelled where the lumen fills at least half a pixel
         cov, (r0, r1, c0, c1) = found
         labels[r0:r1, c0:c1][(cov >= 0.5) & inside[r0:r1, c0:c1]] = label_id("air_bronchogram")
-
-
-def ct_noise(shape, rng: np.random.Generator, sigma: float, px: float) -> np.ndarray:
-    """White noise through a ramp x Hann filter: the grain of filtered back-projection."""
-    h, w = shape
-    white = rng.standard_normal((h, w))
-    fy = np.fft.fftfreq(h)[:, None]
-    fx = np.fft.rfftfreq(w)[None, :]
-    f = np.sqrt(fx**2 + fy**2)
-    cutoff = 0.5 * min(1.0, 0.7 / px)
-    filt = f * np.where(f < cutoff, 0.5 + 0.5 * np.cos(np.pi * f / cutoff), 0.0)
-    n = np.fft.irfft2(np.fft.rfft2(white) * filt, s=(h, w))
-    return n * (sigma / (n.std() + 1e-9))
-
-
-def window(hu: np.ndarray, center: float, width: float) -> np.ndarray:
-    lo = center - width / 2
-    return (np.clip((hu - lo) / width, 0, 1) * 255 + 0.5).astype(np.uint8)

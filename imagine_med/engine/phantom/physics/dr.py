@@ -1,0 +1,149 @@
+"""Digital radiography of the chest: the multi-frequency processing that makes a DR chest film
+look the way it does (the detector itself is physics/radiography.expose), and the lung
+parenchyma's power-law texture.
+
+A chest unit does not put the log signal through one global curve. It splits the image into
+frequency bands (a Laplacian pyramid: MUSICA, Vuylsteke & Schoeters 1994; Agfa, Philips
+UNIQUE and Fuji MFP work alike), compresses the coarsest band hard (latitude reduction: lungs,
+mediastinum and abdomen all fit the display) and boosts the middle bands through a
+compressive curve, so small, faint structure (vessels, the trachea, the spine behind the
+heart, rib cortex) gains contrast more than big, strong edges. Band limits, gains and the
+curve's exponent below are those of that family of methods, tuned on the phantom's films.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from imagine_med.engine.phantom.physics.radiography import CHEST
+
+# Band edges: Gaussian sigmas in mm. Bands are differences of successive blurs; the last blur
+# is the base (the coarse density everything rides on).
+BAND_SIGMAS_MM = (0.8, 2.5, 7.0, 20.0, 55.0)
+# Gain per band, finest first: noise as it is; vessels, cortex and fissures boosted; the
+# trachea, ribs and heart borders (7-20 mm) boosted a little; mediastinum-sized shapes kept.
+BAND_GAINS = (1.0, 1.5, 1.4, 1.0, 0.55)
+BASE_GAIN = 0.45  # latitude reduction of the coarse band (1 = none)
+CURVE_EXP = 0.8  # band curve: sign(x) |x|^p, p < 1 lifts faint detail more than strong edges
+CURVE_KNEE = 0.06  # ... above this (fraction of the display range) the curve is ~linear
+LUNG_GREY, DENSE_GREY = 0.13, 0.86  # display fractions of the lung and dense-chest ends
+SHOULDER = 0.8  # display fraction above which the look-up table rolls off
+# the processed signal (in units of the lung-to-dense-chest base span) put at LUNG_GREY and
+# DENSE_GREY: the bands carry the lungs' dark end below the base's and bone above it (the 5th
+# and 99th percentiles of normal films' processed signal, seeds 3, 7, 12)
+T_LO, T_HI = -0.15, 0.9
+AIR_Q = 0.3  # log signal below which a pixel is direct beam (air round the body)
+
+
+def _resize(img: np.ndarray, h: int, w: int) -> np.ndarray:
+    if img.shape == (h, w):
+        return img
+    return np.asarray(Image.fromarray(img.astype(np.float32)).resize((w, h), Image.BILINEAR))
+
+
+def blur_mm(img: np.ndarray, sigma_mm: float, px: float) -> np.ndarray:
+    """Gaussian blur by `sigma_mm`, on a grid coarsened so the kernel is ~1.5 cells wide (the
+    result is smooth, so bilinear upsampling loses little)."""
+    s = sigma_mm / px
+    step = max(1, int(s / 1.5))
+    if step == 1:
+        return ndimage.gaussian_filter(img, s, mode="nearest", truncate=3)
+    small = img[step // 2::step, step // 2::step]
+    out = ndimage.gaussian_filter(small, s / step, mode="nearest", truncate=3)
+    return _resize(out, *img.shape)
+
+
+def power_law_field(shape: tuple[int, int], beta: float, seed: int, f_min: float
+                    ) -> np.ndarray:
+    """Zero-mean, unit-variance noise whose power spectrum falls as 1/f^beta above `f_min`
+    (cycles per pixel; flat below it): the statistics of anatomical background in
+    radiographs (lung parenchyma: acini, lobules, small vessels and interstitium, far too
+    fine and many to model one by one), with nothing larger than a lobule or two."""
+    rng = np.random.default_rng(seed)
+    h, w = shape
+    fy = np.fft.fftfreq(h)[:, None]
+    fx = np.fft.rfftfreq(w)[None, :]
+    f = np.maximum(np.sqrt(fx**2 + fy**2), f_min)
+    amp = f ** (-beta / 2)
+    amp[0, 0] = 0.0
+    spec = (rng.standard_normal(amp.shape) + 1j * rng.standard_normal(amp.shape)) * amp
+    field = np.fft.irfft2(spec, s=(h, w))
+    return (field / (field.std() + 1e-12)).astype(np.float32)
+
+
+def _curve(x: np.ndarray) -> np.ndarray:
+    """MUSICA's band curve: below the knee |x|^p (faint detail lifted), linear above it."""
+    a = np.abs(x) * np.float32(1 / CURVE_KNEE)
+    low = a < 1
+    np.power(a, np.float32(CURVE_EXP), out=a, where=low)
+    return np.copysign(a, x) * np.float32(CURVE_KNEE)
+
+
+def scattered(line: np.ndarray, px: float) -> np.ndarray:
+    """The noiseless log signal of line integrals with scatter (for display anchors)."""
+    primary = np.exp(-line)
+    sc = ndimage.gaussian_filter(primary, CHEST.scatter_sigma_mm / px, mode="nearest")
+    return -np.log(primary + CHEST.scatter_fraction * sc)
+
+
+def process(q: np.ndarray, px: float, lung: np.ndarray | None,
+            reference: tuple[np.ndarray, float] | None = None) -> np.ndarray:
+    """Log signal -> 8-bit film (white = dense): bands, their curves and gains over the
+    compressed base, on a display range a chest unit's histogram analysis would set: the
+    lungs' darker end near LUNG_GREY, the dense chest near DENSE_GREY (the abdomen below may
+    burn out). `reference` (a noiseless log signal of the normal anatomy and its mm per
+    pixel) sets that range, so a diffuse lung disease shows as lungs turned whiter instead of
+    being ranged away; without it the image itself does."""
+    # the air round the body is filled with the body's own edge values before the bands are
+    # taken, as processing units mask the direct beam: otherwise the skin's huge step rings
+    # through the coarse bands as a dark halo inside the body outline
+    inside = q > AIR_Q
+    qf = q
+    if inside.any() and not inside.all():
+        # each air pixel takes the value of the nearest body pixel (on a half grid: the
+        # fill is smooth), so the outline is no step at all for the bands
+        hs = q[::2, ::2]
+        _, (iy, ix) = ndimage.distance_transform_edt(~inside[::2, ::2], return_indices=True)
+        near = _resize(hs[iy, ix], *q.shape)
+        qf = np.where(inside, q, near).astype(np.float32)
+    blurs = [qf] + [blur_mm(qf, s, px) for s in BAND_SIGMAS_MM]
+    base = blurs[-1]
+    if reference is not None:
+        ref, rpx = reference
+        bs = blur_mm(ref.astype(np.float32), BAND_SIGMAS_MM[-1], rpx)
+        step = max(1, round(q.shape[0] / ref.shape[0]))
+        sub = (slice(step // 2, None, step), slice(step // 2, None, step))
+    else:
+        bs = base[::2, ::2]
+        sub = (slice(None, None, 2), slice(None, None, 2))
+    h, w = bs.shape
+    qs = q[sub][:h, :w]
+    body = qs > 0.3
+    if body.sum() < 50:
+        body = np.ones_like(bs, bool)
+    chest = body
+    lo_ref = bs[body]
+    ls = lung[sub][:h, :w] if lung is not None else None
+    if ls is not None and ls.sum() > 50:
+        lo_ref = bs[ls]
+        rows = np.flatnonzero(ls.any(axis=1))
+        chest = body.copy()
+        chest[: rows.min()] = False
+        chest[rows.max() + 1:] = False
+    lo = float(np.percentile(lo_ref, 5))
+    hi = float(np.percentile(bs[chest], 99))
+    span = max(hi - lo, 1e-6)
+    t = (BASE_GAIN * (base - lo) / span).astype(np.float32)
+    for k, gain in enumerate(BAND_GAINS):
+        band = (blurs[k] - blurs[k + 1]) * np.float32(1 / span)
+        # the curve on the detail bands; the noise band and the coarse band stay linear
+        t += np.float32(gain) * (_curve(band) if 0 < k < len(BAND_GAINS) - 1 else band)
+    # display, then a soft shoulder so the brightest bone is not clipped flat
+    v = LUNG_GREY + (DENSE_GREY - LUNG_GREY) * (t - T_LO) / (T_HI - T_LO)
+    v = np.where(v > SHOULDER, SHOULDER + (1 - SHOULDER) * (1 - np.exp(-(v - SHOULDER)
+                                                                     / (1 - SHOULDER))), v)
+    out = 255 * v
+    out[q < 0.05] = np.minimum(out[q < 0.05], 10)
+    return np.clip(out, 0, 255).astype(np.uint8)

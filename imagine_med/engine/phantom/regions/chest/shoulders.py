@@ -1,0 +1,131 @@
+"""The shoulder girdle: clavicles, scapulae and humeri; on frontal films also the glenoids,
+acromia, humeral shafts and the soft tissue of the shoulders and arms."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from imagine_med.engine.phantom.geometry import (
+    Convex,
+    Solid,
+    Tubes,
+    axis_rotation,
+    cylinder_q,
+    ellipsoid,
+    ellipsoid_q,
+    halfspace,
+)
+from imagine_med.engine.phantom.regions.chest.frame import Rand
+from imagine_med.engine.phantom.scene import Component, Scene
+
+
+def shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top, view,
+               body: list[Convex]) -> None:
+    """Clavicles, scapulae and humeri; on frontal films also the glenoids, acromia, humeral
+    shafts and the soft tissue of the shoulders and of the arms hanging at the sides."""
+    clav_parts, scap_pieces, scap_film, hum_pieces = [], [], [], []
+    girdle, shafts, soft = [], [], []
+    protract = 34 * s if view == "pa" else 4 * s
+    for sx in (-1.0, 1.0):
+        zc = zT(1) - 4 * s + rand.uniform(-6, 6) * s
+        head = np.array([sx * (rx_b - 14 * s), y_cav - 22 * s, zT(1) - 6 * s])
+        clav_parts.append(_clavicle(sx, s, zT, y_cav + b_mid, y_cav, head, zc))
+        # scapula: a thin triangular plate on the back of the chest
+        b = b_mid + 10 * s
+        S = np.array([sx * (52 * s + protract), y_cav - b, zT(1.8)])
+        I_ = np.array([sx * (78 * s + protract), y_cav - b + 6 * s, zT(7.2)])
+        G = np.array([sx * (a_mid + 18 * s + protract * 0.3), y_cav - 40 * s, zT(2.2)])
+        scap_pieces.append(_plate(S, I_, G, 3 * s))
+        # films: the plate's lateral angle carries the glenoid, just medial to the head
+        scap_film.append(_plate(S, I_, head + np.array([-sx * 30 * s, -12 * s, -12 * s]),
+                                3 * s))
+        hum_pieces.append(ellipsoid(head, np.array([24, 24, 26]) * s))
+        girdle.append(_girdle_tubes(sx, s, S, head))
+        shafts.append(_humeral_shaft(sx, s, head))
+        # the arm hangs a little abducted: in the field's edge, apart from the chest below
+        # the axilla; the deltoid rounds the shoulder over the humeral head
+        elbow = np.array([sx * (rx_b + 64 * s), y_cav - 6 * s, head[2] - 310 * s])
+        top = head + np.array([sx * 6 * s, 0, 14 * s])
+        arm = ellipsoid((top + elbow) / 2, [40 * s, 44 * s, np.linalg.norm(top - elbow) / 2],
+                        axis_rotation(top - elbow))
+        deltoid = ellipsoid(head + np.array([sx * 8 * s, 0, 6 * s]), np.array([40, 46, 50]) * s)
+        soft.append(Solid([deltoid], body))
+        soft.append(Solid([arm], [*body, deltoid]))
+    scene.add(Component("clavicle", "rib", "muscle", tubes=Tubes.concat(clav_parts),
+                        shell_mm=1.5 * s, shell_material="cortical", label_priority=11,
+                        blur_px=1.4, outline=1.5 * s, xray_gain=1.4))
+    scene.add(Component("scapula", "cortical", "muscle", Solid(scap_pieces), label_priority=7,
+                        label_min_mm=3, xray_gain=0.55, xray=False))
+    scene.add(Component("scapula", "cortical", "muscle", Solid(scap_film), label_priority=7,
+                        label_min_mm=3, xray_gain=0.55, ct=False))
+    # arms are raised out of the field for a lateral film (and for CT: no shafts, no arms)
+    scene.add(Component("humerus", "rib", "muscle", Solid(hum_pieces), shell_mm=2.0 * s,
+                        shell_material="cortical", label_priority=11, label_min_mm=3,
+                        film_views=("pa", "ap")))
+    scene.add(Component("humerus", "rib", "muscle", Solid(shafts, hum_pieces), shell_mm=2.0 * s,
+                        shell_material="cortical", label_priority=11, label_min_mm=3,
+                        film_views=("pa", "ap"), ct=False))
+    scene.add(Component("scapula", "rib", "muscle", tubes=Tubes.concat(girdle),
+                        shell_mm=2.0 * s, shell_material="cortical", label_priority=11,
+                        blur_px=1.4, outline=1.5 * s, film_views=("pa", "ap"), ct=False))
+    for piece in soft:
+        scene.add(Component("muscle", "soft", "air", piece, label_priority=1, ct=False,
+                            film_views=("pa", "ap")))
+
+
+def _clavicle(sx: float, s: float, zT, y_front: float, y_cav: float, head: np.ndarray,
+              zc: float) -> Tubes:
+    """An S-curved clavicle from the manubrium (low, anterior, bulbous end) rising to the
+    acromioclavicular joint above the humeral head (flat, broad end)."""
+    x_ac = abs(head[0]) - 18 * s
+    z_med, z_lat = zc - 10 * s, head[2] + 22 * s
+    fx = np.array([0.13, 0.33, 0.58, 0.8, 0.93, 1.0])
+    gz = np.array([0.0, 0.12, 0.38, 0.65, 0.87, 1.0])  # flat medially, sweeping up laterally
+    ys = np.array([y_front + 2 * s, y_front - 2 * s, y_front - 14 * s, y_cav + 40 * s,
+                   y_cav + 10 * s, head[1] + 8 * s])
+    pts = np.stack([sx * fx * x_ac, ys, z_med + gz * (z_lat - z_med)], axis=1)
+    return Tubes.from_polyline(pts, np.array([8, 6, 5.5, 5.5, 6, 7.5]) * s)
+
+
+def _plate(S: np.ndarray, I_: np.ndarray, G: np.ndarray, half: float) -> Convex:
+    """A flat triangular plate (the scapular blade) through three corners."""
+    n = np.cross(I_ - S, G - S)
+    n /= np.linalg.norm(n)
+    qs = [halfspace(n, n @ S + half), halfspace(-n, -(n @ S - half))]
+    for P, Q, R in ((S, I_, G), (I_, G, S), (G, S, I_)):
+        e = np.cross(n, Q - P)
+        e /= np.linalg.norm(e)
+        if e @ (R - P) > 0:
+            e = -e
+        qs.append(halfspace(e, e @ P))
+    pts3 = np.array([S, I_, G])
+    return Convex(qs, (pts3.min(axis=0) - 4 * half / 3, pts3.max(axis=0) + 4 * half / 3))
+
+
+def _girdle_tubes(sx: float, s: float, S: np.ndarray, head: np.ndarray) -> Tubes:
+    """Film-only bones round the shoulder joint: the glenoid rim medial to the head and the
+    scapular spine running up into the acromion over the head."""
+    glen = head + np.array([-sx * 27 * s, -6 * s, 0])
+    up = np.array([0, 0, 17 * s])
+    glenoid = Tubes.from_polyline(np.array([glen + up, glen, glen - up]), np.array([5, 8, 5]) * s)
+    spine_root = S + np.array([sx * 6 * s, 4 * s, -16 * s])
+    acromion = Tubes.from_polyline(np.array([
+        spine_root, head + np.array([-sx * 40 * s, -34 * s, 26 * s]),
+        head + np.array([-sx * 8 * s, -10 * s, 38 * s]),
+        head + np.array([sx * 12 * s, -4 * s, 34 * s])]), np.array([3, 4.5, 7, 6]) * s)
+    return Tubes.concat([glenoid, acromion])
+
+
+def _humeral_shaft(sx: float, s: float, head: np.ndarray) -> Convex:
+    """The shaft as a solid: a cylinder rounded off inside the head (which is cut out of it),
+    so the neck merges into the head with no edge (a tube's end cap left a ring there)."""
+    down = np.array([sx * 0.2, 0.02, -1.0])
+    down /= np.linalg.norm(down)
+    R = axis_rotation(down)
+    end = head + down * 320 * s
+    tip = ellipsoid_q(head + down * 150 * s, [60 * s, 60 * s, 158 * s], R)
+    lo = np.minimum(head, end) - 14 * s
+    hi = np.maximum(head, end) + 14 * s
+    return Convex([cylinder_q(head, [11.5 * s, 11.5 * s], R), tip,
+                   halfspace(down, float(down @ end))], (lo, hi))
+
