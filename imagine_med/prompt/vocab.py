@@ -1004,3 +1004,10 @@ MODIFIERS.update({
     "beam_hardening": ["beam hardening", "beam hardening artefact", "beam hardening artifact",
                        "hounsfield bar", "streak artefact", "streak artifact"],
 })
+
+# cerebral venous (sinus) thrombosis on head CT and brain MRI (issue 14)
+FINDINGS["venous_thrombosis"] = (FINDINGS["venous_thrombosis"][0] + ("brain",),
+                                 FINDINGS["venous_thrombosis"][1] + [
+    "cerebral venous thrombosis", "cerebral venous sinus thrombosis", "cvst", "cvt",
+    "venous sinus thrombosis", "sagittal sinus thrombosis", "superior sagittal sinus thrombosis",
+    "dural sinus thrombosis", "dural venous sinus thrombosis", "sinus thrombosis"])

@@ -45,7 +45,7 @@ LABELS: dict[str, int] = {
     "metastases": 107, "ms_plaques": 108, "hydrocephalus": 109, "atrophy": 115,
     "brain_abscess": 116,
     "oedema": 110, "necrosis": 111, "skull_fracture": 112, "dural_tail": 113,
-    "active_plaque": 114, "abscess_wall": 117,
+    "active_plaque": 114, "abscess_wall": 117, "venous_thrombosis": 118,
 }
 BRAIN_LABELS = ("grey_matter", "white_matter", "caudate", "lentiform", "thalamus",
                 "internal_capsule", "corpus_callosum", "brainstem", "cerebellum")
@@ -54,7 +54,7 @@ INTRACRANIAL = (*BRAIN_LABELS, "csf", "lateral_ventricle_left", "lateral_ventric
                 "haemorrhage", "subdural_haematoma", "glioma", "oedema", "necrosis",
                 "extradural_haematoma", "subarachnoid_haemorrhage", "meningioma",
                 "metastases", "ms_plaques", "hydrocephalus", "atrophy", "brain_abscess",
-                "dural_tail", "active_plaque", "abscess_wall")
+                "dural_tail", "active_plaque", "abscess_wall", "venous_thrombosis")
 
 # axial levels (z, mm) in this model's frame; the head's size scales them
 LEVELS_Z: dict[str, float] = {

@@ -28,7 +28,8 @@ from imagine_med.engine.phantom.tissues import TISSUES, Tissue, changed
 BRAIN_TISSUES = ("grey_matter", "white_matter", "deep_grey")
 KEEP_LABELS = ("infarct", "haemorrhage", "glioma", "subdural_haematoma", "necrosis",
                "extradural_haematoma", "meningioma", "dural_tail", "metastases",
-               "ms_plaques", "active_plaque", "brain_abscess", "abscess_wall", "hydrocephalus")
+               "ms_plaques", "active_plaque", "brain_abscess", "abscess_wall", "hydrocephalus",
+               "venous_thrombosis")
 SIZE_MM = {"mild": 0.7, None: 1.0, "moderate": 1.0, "severe": 1.4}
 
 
@@ -192,7 +193,7 @@ class Glioblastoma(HeadFinding):
 
 SUPPORTED = ("infarct", "haemorrhage", "subdural_haematoma", "glioma", "extradural_haematoma",
              "subarachnoid_haemorrhage", "meningioma", "metastases", "ms_plaques",
-             "hydrocephalus", "atrophy", "brain_abscess")
+             "hydrocephalus", "atrophy", "brain_abscess", "venous_thrombosis")
 
 
 def place(head: HeadModel, finding, rng: np.random.Generator, level_z: float | None

@@ -27,7 +27,8 @@ WHAT = {"glioma": "glioblastoma", "extradural_haematoma": "extradural haematoma"
         "subarachnoid_haemorrhage": "subarachnoid haemorrhage", "meningioma": "meningioma",
         "metastases": "metastases", "ms_plaques": "multiple sclerosis plaques",
         "hydrocephalus": "hydrocephalus", "atrophy": "cerebral atrophy",
-        "brain_abscess": "cerebral abscess"}
+        "brain_abscess": "cerebral abscess",
+        "venous_thrombosis": "superior sagittal sinus thrombosis"}
 SEQ_WORDS = {"t1": "T1", "t2": "T2", "flair": "FLAIR", "pd": "PD", "dwi": "DWI",
              "adc": "the ADC map",
              "t1c": "post-contrast T1", "stir": "STIR", "swi": "SWI", "gre": "GRE"}
@@ -166,6 +167,11 @@ def measure(name: str, labels: np.ndarray, image: np.ndarray, px: float) -> Seen
         inside = np.isin(labels, [LABELS[n] for n in INTRACRANIAL])
         csf = np.isin(labels, [LABELS["csf"], LABELS["atrophy"]])
         m["sulcal_csf_fraction"] = round(float(csf.sum() / max(inside.sum(), 1)), 3)
+    if present and name == "venous_thrombosis":  # against the white matter of this image
+        wm = labels == LABELS["white_matter"]
+        if wm.sum() > 10:
+            m["sinus_mean"] = round(float(image[mask].mean()), 1)
+            m["white_matter_mean"] = round(float(image[wm].mean()), 1)
     if present and name == "glioma":
         rim, core = labels == LABELS["glioma"], labels == LABELS["necrosis"]
         if rim.sum() > 3 and core.sum() > 3:
@@ -245,6 +251,17 @@ def sentence(p, seen: Seen, modality: str, seq: str | None, volume_ml: float,
             text += "; its centre restricts diffusion"
         elif seq == "t1c":
             text += "; a thin smooth enhancing rim"
+    if p.name == "venous_thrombosis" and "sinus_mean" in m:
+        a, b = m["sinus_mean"], m["white_matter_mean"]
+        if modality == "ct":
+            text += (f"; the sinus is filled with clot of {a:.0f} HU (flowing blood ~40 HU, "
+                     f"white matter {b:.0f} HU): the dense delta (cord) sign")
+        elif seq == "t1c":
+            text += ("; the clot does not enhance "
+                     f"({a / max(b, 1e-6):.2f} times white matter): the empty delta sign")
+        elif seq in ("t2", "flair", "swi", "gre"):
+            text += (f"; the flow void is lost, the acute clot dark ({a / max(b, 1e-6):.2f} "
+                     "times white matter)")
     if p.name == "glioma" and "rim_mean" in m:
         rim, core = m["rim_mean"], m["core_mean"]
         if seq == "t1c" and rim > 1.3 * core:

@@ -33,6 +33,7 @@ ACTIVE_PLAQUE = changed(PLAQUE, "ms_plaque_active", gd_mM=0.3)
 SAH_BLOOD = changed(T["csf"], "csf_blood", hu_delta=52.0, t1=0.35, t2=0.12, t2s=0.05,
                     adc=0.4)  # blood in CSF: dense on CT, not nulled on FLAIR
 FRACTURE_FILL = T["blood"]
+SINUS_CLOT = changed(T["blood_acute"], "sinus_clot", hu_delta=-4.0)  # ~68 HU, T2-dark
 
 
 def local(c: Ctx, centre, reach: float, fn, fill: float = 0.0, brain: bool = True
@@ -304,6 +305,20 @@ class Abscess(HeadFinding):
                              hu_delta=-11)
 
 
+@dataclass
+class SinusThrombosis(HeadFinding):
+    """Cerebral venous (superior sagittal sinus) thrombosis: the sinus's flowing blood
+    replaced by clot: dense on CT (the cord / dense delta sign, 60-80 HU against ~40 for
+    flowing blood), dark on T2 while acute (deoxyhaemoglobin), and not enhancing on T1
+    post-contrast (the empty delta sign: contrast round the clot, none in it)."""
+
+    whole_head_volume = True  # it fills the anatomy's own sinus
+
+    def change(self, head, c, parts):
+        return _replace(parts, np.ones_like(parts[0].fraction), ("venous_sinus",),
+                        "venous_thrombosis", SINUS_CLOT)
+
+
 EXTRA_TISSUES = {t.name: t for t in (MENINGIOMA, PUS, CAPSULE, SAH_BLOOD)}
 
 
@@ -323,6 +338,10 @@ def place_more(head: HeadModel, finding, rng: np.random.Generator, level_z: floa
                            {"thickness_mm": t, "radius_mm": 36.0})
         return Extradural(pf, shift_mm=0.7 * t, sign=sign, thickness=t, p=tuple(p),
                           n=tuple(n))
+    if name == "venous_thrombosis":
+        pf = PlacedFinding(name, None, "superior_sagittal_sinus", mods, (0.0, 0.0, 30 * s),
+                           {"radius_mm": 80.0})
+        return SinusThrombosis(pf, sign=1.0)
     if name == "subarachnoid_haemorrhage":
         zc = level_z if level_z is not None else -6 * s
         pf = PlacedFinding(name, side, "basal_cisterns", mods, (sign * 10 * s, 5 * s, zc),
