@@ -294,6 +294,10 @@ def forget(engine: str, modality: str) -> None:
 # Histology (issue 15, regions/liver_tissue): a liver biopsy field, H&E / PAS / PAS-D.
 add(Offer("phantom", "histo", "liver", "imagine_med.engine.phantom.renderer_histo:histo_renderer"))
 add(Offer("phantom", "histo", "breast", "imagine_med.engine.phantom.renderer_ihc:ihc_renderer"))
+# More organs (regions/<organ>_tissue): renal cortex, colonic mucosa, lymph node, skin.
+for _organ in ("kidney", "colon", "lymph_node", "skin"):
+    add(Offer("phantom", "histo", _organ,
+              "imagine_med.engine.phantom.renderer_organ:organ_histo_renderer"))
 # The fundus (regions/retina, issue 17): colour fundus photographs of one seeded eye.
 add(Offer("phantom", "fundus", "retina",
           "imagine_med.engine.phantom.renderer_fundus:fundus_renderer"))

@@ -27,22 +27,13 @@ from imagine_med.engine.phantom.renderer_base import PhantomRenderer
 STAINS = ("he", "pas", "pas_d")
 STAIN_NAMES = {"he": "H&E", "pas": "PAS", "pas_d": "PAS after diastase (PAS-D)"}
 DEFAULT_MAGNIFICATION = 20
-_MAG_RE = re.compile(r"(?<![\w.])(?:[x×]\s?(4|10|20|40)|(4|10|20|40)\s?[x×])(?![\w])", re.I)
-_POWER = {"low power": 10, "medium power": 20, "high power": 40, "high-power": 40,
-          "low-power": 10, "oil": 40}
 _DIASTASE = re.compile(r"\b(pas[\s-]?d|d[\s-]?pas|diastase)\b", re.I)
 
 
-def magnification(prompt: str) -> int:
-    """The objective the prompt names ('x20', '40x', 'high power'), else 20x."""
-    m = _MAG_RE.search(prompt or "")
-    if m:
-        return int(m.group(1) or m.group(2))
-    low = (prompt or "").lower()
-    for words, mag in _POWER.items():
-        if words in low:
-            return mag
-    return DEFAULT_MAGNIFICATION
+def magnification(spec) -> int:
+    """The objective the parser read into spec.magnification ('x20', '40x', 'high power'),
+    else 20x."""
+    return spec.magnification or DEFAULT_MAGNIFICATION
 
 
 def stain_of(spec) -> str:
@@ -162,7 +153,7 @@ class PhantomHisto(PhantomRenderer):
             raise EngineError("This phantom renderer draws liver histology only; it has no "
                               f"{spec.region.replace('_', ' ')} model.")
         stain = stain_of(spec)
-        mag = magnification(spec.prompt)
+        mag = magnification(spec)
         px = microscopy.OBJECTIVES[mag][0]
         macro, micro = _steatosis(spec)
         stage = fibrosis_stage(spec)

@@ -44,6 +44,11 @@ LABELS: dict[str, int] = {
 }
 NUCLEUS_CLASSES = ("hepatocyte", "kupffer", "endothelial", "lymphocyte", "biliary",
                    "smooth_muscle", "fibroblast")
+# the label a nucleus of each class is drawn with (other organs pass their own tables)
+NUCLEUS_LABELS = {"hepatocyte": "hepatocyte_nucleus", "kupffer": "kupffer_cell",
+                  "endothelial": "endothelial_cell", "lymphocyte": "lymphocyte",
+                  "biliary": "bile_duct", "smooth_muscle": "hepatic_artery",
+                  "fibroblast": "fibrous_septum"}
 
 
 @dataclass
@@ -64,6 +69,8 @@ class Canvas:
     labels: np.ndarray = field(init=False)
     instances: np.ndarray = field(init=False)
     nuclei: list[dict] = field(default_factory=list)
+    table: dict[str, int] = field(default_factory=lambda: LABELS)       # label name -> id
+    nucleus_labels: dict[str, str] = field(default_factory=lambda: NUCLEUS_LABELS)
 
     def __post_init__(self) -> None:
         z = (self.h, self.w)
@@ -124,10 +131,7 @@ class Canvas:
             nl = (rho < 0.9) & (np.hypot(*np.broadcast_arrays(
                 self.xs[sl[1]][None, :] - cx - 0.25 * a, self.ys[sl[0]][:, None] - cy)) < 0.6)
             self.hema[sl] = np.where(m & nl, hema * 1.9, self.hema[sl])
-        self.labels[sl][m] = LABELS[{"hepatocyte": "hepatocyte_nucleus", "kupffer": "kupffer_cell",
-                                     "endothelial": "endothelial_cell", "lymphocyte": "lymphocyte",
-                                     "biliary": "bile_duct", "smooth_muscle": "hepatic_artery",
-                                     "fibroblast": "fibrous_septum"}[kind]]
+        self.labels[sl][m] = self.table[self.nucleus_labels[kind]]
         self.instances[sl][m] = ident
         self.nuclei.append({"id": ident, "class": kind, "x_um": round(float(cx - self.x0), 2),
                             "y_um": round(float(cy - self.y0), 2),
@@ -280,7 +284,7 @@ def _set(cv: Canvas, mask: np.ndarray, comp: str, sl=None, scale=1.0, label: str
     for arr, v in ((cv.hema, h_), (cv.eosin, e_), (cv.glycogen, g_), (cv.membrane, m_)):
         arr[sl] = np.where(mask, np.float32(v) * scale, arr[sl])
     if label is not None:
-        cv.labels[sl][mask] = LABELS[label]
+        cv.labels[sl][mask] = cv.table[label]
 
 
 def paint_parenchyma(cv: Canvas, seeds, plates, rng, textures) -> tuple[np.ndarray, np.ndarray]:

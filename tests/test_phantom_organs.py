@@ -1,0 +1,162 @@
+"""Histology of the kidney, colon, lymph node and skin, measured on the written files
+(variant-N.png, .labels.png, .instances.png, case.json); small fields keep it fast."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from imagine_med.case import render_case, write_case
+from imagine_med.engine.phantom.physics import microscopy
+from imagine_med.engine.registry import check
+from imagine_med.prompt import parse
+
+
+def _case(prompt: str, out: Path, size: int, seed: int = 5) -> dict:
+    spec = parse(prompt)[0].model_copy(update={"width": size, "height": size})
+    write_case(render_case(spec, seed=seed), out)
+    return json.loads((out / "case.json").read_text())
+
+
+def _files(out: Path, i: int, size: int):
+    rgb = np.asarray(Image.open(out / f"variant-{i}.png").convert("RGB"))[:size]
+    lab = np.asarray(Image.open(out / f"variant-{i}.labels.png"))[:size]
+    inst = np.asarray(Image.open(out / f"variant-{i}.instances.png"))[:size]
+    return rgb, lab, inst
+
+
+def _stains(rgb: np.ndarray, v: dict) -> np.ndarray:
+    """Concentrations unmixed from the written RGB with the case's own vectors and white."""
+    i0 = tuple(float(x) for x in v["tags"]["i0"].split(","))
+    return microscopy.deconvolve(rgb, v["tags"]["stain_vectors"], i0)
+
+
+def _label_ids(doc_variant: dict) -> dict[str, int]:
+    return {name: int(k) for k, name in doc_variant["labels"].items()}
+
+
+def _nucleus_size_check(doc: dict, out: Path, size: int, classes: tuple[str, ...]) -> None:
+    """Median nucleus diameter measured in pixels on the instance map, converted with the
+    stated um per pixel, matches the size case.json states for those nuclei within 15%."""
+    px_um = doc["pixel_spacing_mm"][0] * 1000
+    measured, stated = [], []
+    for i, v in enumerate(doc["variants"], 1):
+        _, _, inst = _files(out, i, size)
+        area = np.bincount(inst.ravel(), minlength=65536)
+        edge = set(np.unique(np.concatenate([inst[0], inst[-1], inst[:, 0], inst[:, -1]])))
+        for n in v["nuclei"]:
+            if n["class"] in classes and n["id"] not in edge and area[n["id"]] > 0:
+                measured.append(2 * np.sqrt(area[n["id"]] / np.pi) * px_um)
+                stated.append(n["diameter_um"])
+    assert len(measured) >= 10, len(measured)
+    assert abs(np.median(measured) - np.median(stated)) / np.median(stated) < 0.15, (
+        np.median(measured), np.median(stated))
+
+
+# ---------------------------------------------------------------- kidney
+KIDNEY = 320  # at 10x: 320 um, a whole glomerulus (~180-200 um) and the tubules round it
+
+
+def _glomeruli(lab: np.ndarray, ids: dict[str, int]) -> tuple[np.ndarray, list[int]]:
+    capsule = lab == ids["bowman_capsule"]
+    inside = ndimage.binary_fill_holes(capsule) & ~capsule
+    comp, n = ndimage.label(inside)
+    edge = set(np.unique(np.concatenate([comp[0], comp[-1], comp[:, 0], comp[:, -1]])))
+    area = np.bincount(comp.ravel(), minlength=n + 1)
+    return comp, [k for k in range(1, n + 1) if k not in edge and area[k] > 2000]
+
+
+def test_kidney_pas_basement_membranes_round_every_glomerulus_and_brush_borders(tmp_path):
+    doc = _case("PAS renal biopsy x10", tmp_path / "pas", KIDNEY)
+    assert (doc["spec"]["region"], doc["spec"]["stain"], doc["spec"]["magnification"]) == (
+        "kidney", "pas", 10)
+    seen = 0
+    for i, v in enumerate(doc["variants"], 1):
+        rgb, lab, _ = _files(tmp_path / "pas", i, KIDNEY)
+        ids = _label_ids(v)
+        pas = _stains(rgb, v)[..., 1]
+        comp, gl = _glomeruli(lab, ids)
+        for k in gl:
+            seen += 1
+            g = comp == k
+            ys, xs = np.nonzero(g)
+            cy, cx, r = ys.mean(), xs.mean(), np.sqrt(g.sum() / np.pi)
+            hits = 0
+            for a in np.linspace(0, 2 * np.pi, 120, endpoint=False):  # walk out across the rim
+                rs = np.arange(r - 4, r + 5, 0.5)
+                yy = np.clip(np.rint(cy + rs * np.sin(a)).astype(int), 0, KIDNEY - 1)
+                xx = np.clip(np.rint(cx + rs * np.cos(a)).astype(int), 0, KIDNEY - 1)
+                hits += pas[yy, xx].max() > 0.35
+            assert hits / 120 > 0.95, (i, k, hits)
+            # capillary-loop basement membranes inside it are PAS-positive too
+            gbm = g & (lab == ids["basement_membrane"])
+            space = g & (lab == ids["bowman_space"])
+            assert pas[gbm].mean() > 2.5 * max(pas[space].mean(), 0.05)
+        brush = lab == ids["brush_border"]
+        cyto = lab == ids["proximal_tubule"]
+        assert pas[brush].mean() > 1.8 * pas[cyto].mean(), (pas[brush].mean(), pas[cyto].mean())
+    assert seen >= 4
+    assert "PAS outlines" in doc["answer_key"]
+
+
+def test_kidney_kimmelstiel_wilson_nodules_acellular_pas_positive(tmp_path):
+    doc = _case("PAS renal biopsy x10, nodular glomerulosclerosis", tmp_path / "kw", KIDNEY)
+    assert doc["spec"]["findings"][0]["name"] == "glomerulosclerosis"
+    for i, v in enumerate(doc["variants"], 1):
+        rgb, lab, inst = _files(tmp_path / "kw", i, KIDNEY)
+        ids = _label_ids(v)
+        nod = lab == ids["kw_nodule"]
+        _comp, n = ndimage.label(nod)
+        assert n >= 2, i
+        core = ndimage.binary_erosion(nod, iterations=2)
+        assert not (inst[core] > 0).any()  # acellular
+        pas = _stains(rgb, v)[..., 1]
+        mes = lab == ids["mesangium"]
+        assert pas[core].mean() > 1.5 * pas[mes].mean()
+        m = v["findings"][0]["measurements"]
+        assert m["kw_nodules"] >= 2 and 15 <= m["kw_nodule_diameter_um"] <= 60
+    assert "Kimmelstiel-Wilson" in doc["answer_key"]
+    normal = _case("PAS renal biopsy x10", tmp_path / "n", 192)
+    for i in range(1, 5):
+        _, lab, _ = _files(tmp_path / "n", i, 192)
+        assert "kw_nodule" not in normal["variants"][i - 1]["labels"].values()
+
+
+def test_kidney_crescents_fill_bowmans_space(tmp_path):
+    doc = _case("renal biopsy x10, crescentic glomerulonephritis", tmp_path / "c", KIDNEY)
+    assert doc["spec"]["findings"][0]["name"] == "crescents"
+    for i, v in enumerate(doc["variants"], 1):
+        _, lab, inst = _files(tmp_path / "c", i, KIDNEY)
+        ids = _label_ids(v)
+        comp, gl = _glomeruli(lab, ids)
+        cres = np.isin(lab, [ids["crescent"], ids["crescent_cell"]])
+        with_crescent = [k for k in gl if (cres & (comp == k)).sum() > 500]
+        assert with_crescent, i
+        classes = {n["id"]: n["class"] for n in v["nuclei"]}
+        cells = {classes[x] for x in np.unique(inst[cres]) if x}
+        assert "crescent" in cells
+        m = v["findings"][0]["measurements"]
+        assert m["crescent_glomeruli"] >= 1 and m["crescent_circumference_percent"] > 20
+    assert "Cellular crescents" in doc["answer_key"]
+
+
+def test_kidney_tubular_nucleus_sizes_at_20x_and_40x(tmp_path):
+    for mag in (20, 40):
+        doc = _case(f"H&E kidney biopsy {mag}x", tmp_path / str(mag), 192)
+        assert doc["variants"][0]["tags"]["magnification"] == f"{mag}x"
+        _nucleus_size_check(doc, tmp_path / str(mag), 192, ("tubular", "mesangial", "podocyte"))
+
+
+def test_organ_vocabulary_and_registry():
+    spec = parse("renal biopsy, PAS, high power")[0]
+    assert (spec.modality, spec.region, spec.stain, spec.magnification) == (
+        "histo", "kidney", "pas", 40)
+    assert parse("glomerulus H&E x4")[0].magnification == 4
+    assert parse("H&E kidney biopsy, low power")[0].magnification == 10
+    for region in ("kidney", "colon", "lymph_node", "skin"):
+        assert check(parse(f"H&E {region.replace('_', ' ')} biopsy")[0]).target.endswith(
+            "renderer_organ:organ_histo_renderer")
