@@ -160,3 +160,88 @@ def test_organ_vocabulary_and_registry():
     for region in ("kidney", "colon", "lymph_node", "skin"):
         assert check(parse(f"H&E {region.replace('_', ' ')} biopsy")[0]).target.endswith(
             "renderer_organ:organ_histo_renderer")
+
+
+# ---------------------------------------------------------------- colon
+COLON = 320  # at 20x: 160 um; a few crypts (55-75 um across) wholly in view
+
+
+def _goblets_per_crypt(lab: np.ndarray, ids: dict[str, int], epithelium: str) -> list[int]:
+    ring = np.isin(lab, [ids[epithelium], ids["goblet_mucin"]] + [
+        ids[k] for k in ("epithelial_nucleus", "adenoma_nucleus") if k in ids])
+    crypts, n = ndimage.label(ndimage.binary_fill_holes(ring))
+    edge = set(np.unique(np.concatenate([crypts[0], crypts[-1], crypts[:, 0], crypts[:, -1]])))
+    cups, _ = ndimage.label(lab == ids["goblet_mucin"])
+    out = []
+    for k in range(1, n + 1):
+        inside = crypts == k
+        if k in edge or inside.sum() < 400 or not (lab[inside] == ids[epithelium]).any():
+            continue
+        out.append(len(np.unique(cups[inside & (cups > 0)])))
+    return out
+
+
+def test_colon_goblet_cells_per_crypt_and_adenoma_depletes_them(tmp_path):
+    normal = _case("H&E colonic biopsy", tmp_path / "n", COLON)
+    adenoma = _case("colonic polyp, tubular adenoma, H&E", tmp_path / "a", COLON)
+    assert adenoma["spec"]["findings"][0]["name"] == "adenoma"
+    per_n, per_a, elong = [], [], {}
+    for doc, out, per, epi in ((normal, tmp_path / "n", per_n, "crypt_epithelium"),
+                               (adenoma, tmp_path / "a", per_a, "adenoma_epithelium")):
+        for i, v in enumerate(doc["variants"], 1):
+            _, lab, _ = _files(out, i, COLON)
+            ids = _label_ids(v)
+            if epi in ids:
+                per += _goblets_per_crypt(lab, ids, epi)
+    assert len(per_n) >= 5 and np.mean(per_n) >= 5, per_n
+    assert len(per_a) >= 5 and np.mean(per_a) < 0.35 * np.mean(per_n), (per_a, per_n)
+    # the key's count agrees with the label map
+    m = normal["variants"][0]["findings"] or None
+    assert m is None and "goblet cells per crypt" in normal["answer_key"]
+    for doc, out, cls in ((normal, tmp_path / "n", "epithelial"),
+                          (adenoma, tmp_path / "a", "adenoma")):
+        ratios = []
+        for i, v in enumerate(doc["variants"], 1):
+            _, _, inst = _files(out, i, COLON)
+            for nuc in v["nuclei"]:
+                if nuc["class"] != cls:
+                    continue
+                ys, xs = np.nonzero(inst == nuc["id"])
+                if len(ys) < 10:
+                    continue
+                lam = np.linalg.eigvalsh(np.cov(np.stack([xs, ys]).astype(float)) + np.eye(2) / 12)
+                ratios.append(np.sqrt(lam[1] / lam[0]))
+        elong[cls] = np.median(ratios)
+    assert elong["adenoma"] > 1.25 * elong["epithelial"], elong  # pencillate nuclei
+    assert "Tubular adenoma" in adenoma["answer_key"]
+
+
+def test_colon_pas_d_keeps_goblet_mucin_and_carcinoma_nuclei_are_large(tmp_path):
+    doc = _case("PAS-D colonic biopsy", tmp_path / "d", COLON)
+    for i, v in enumerate(doc["variants"], 1):
+        rgb, lab, _ = _files(tmp_path / "d", i, COLON)
+        ids = _label_ids(v)
+        pas = _stains(rgb, v)[..., 1]
+        cup = ndimage.binary_erosion(lab == ids["goblet_mucin"])
+        assert pas[cup].mean() > 3 * pas[lab == ids["lamina_propria"]].mean()
+    ca = _case("H&E colon biopsy, adenocarcinoma", tmp_path / "c", COLON)
+    normal_d = [n["diameter_um"] for v in doc["variants"] for n in v["nuclei"]
+                if n["class"] == "epithelial"]
+    _nucleus_size_check(ca, tmp_path / "c", COLON, ("tumour",))
+    tumour_d = [n["diameter_um"] for v in ca["variants"] for n in v["nuclei"]
+                if n["class"] == "tumour"]
+    assert np.median(tumour_d) > 1.4 * np.median(normal_d)
+    # mitoses: drawn as dense plates (deconvolved haematoxylin above the other tumour nuclei)
+    # and counted in the key as they are visible in the field
+    for i, v in enumerate(ca["variants"], 1):
+        rgb, lab, inst = _files(tmp_path / "c", i, COLON)
+        h = _stains(rgb, v)[..., 0]
+        seen = set(np.unique(inst).tolist())
+        mit = [n["id"] for n in v["nuclei"] if n.get("mitosis") and n["id"] in seen]
+        other = [n["id"] for n in v["nuclei"] if n["class"] == "tumour" and not n.get("mitosis")
+                 and n["id"] in seen]
+        assert v["findings"][0]["measurements"]["mitoses_in_field"] == len(mit)
+        if mit:
+            peak = np.mean([h[inst == k].max() for k in mit])
+            assert peak > 1.3 * np.mean([h[inst == k].max() for k in other[:50]])
+    assert "Invasive adenocarcinoma" in ca["answer_key"]

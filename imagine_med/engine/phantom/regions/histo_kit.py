@@ -189,20 +189,23 @@ def gland(cv: Canvas, rng, tex, cx: float, cy: float, r_lumen: float, r_out: flo
     if brush > 0:
         bb = ring & (dist < r_lumen + brush)
         paint(cv, bb, "brush_border", sl=sl, label="brush_border")
-    goblets = [bool(rng.uniform() < goblet_fraction) for _ in range(n_cells)]
+    # goblet cells never side by side (so each cup stays its own); up to about half
+    goblets = [bool(k % 2 == 1 and k < n_cells - 1 and rng.uniform() < 2 * goblet_fraction)
+               for k in range(n_cells)]
     depth = r_out - r_lumen
     if any(goblets):
-        cup_centre = r_lumen + 0.38 * depth
+        cup_centre = r_lumen + 0.42 * depth
         mids = a0 + (np.arange(n_cells) + 0.5) * 2 * np.pi / n_cells
+        width = cup_centre * 2 * np.pi / n_cells
         for k in np.nonzero(goblets)[0]:
             gx = cx + cup_centre * shape(mids[k]) * np.cos(mids[k])
             gy = cy + cup_centre * shape(mids[k]) * np.sin(mids[k])
-            half_w = 0.5 * (cup_centre * 2 * np.pi / n_cells)
-            e = cv.ellipse(gx, gy, 0.36 * depth, max(1.5, 0.85 * half_w), mids[k])
+            e = cv.ellipse(gx, gy, 0.3 * depth, float(np.clip(0.62 * width, 1.6, 3.4)),
+                           mids[k])
             if e is None:
                 continue
             s2, m2, _ = e
-            m2 &= (sector[_sub(sl, s2)] == k) & ring[_sub(sl, s2)]
+            m2 &= ring[_sub(sl, s2)]  # a cup may bulge into its neighbours
             paint(cv, m2, "goblet_mucin", sl=s2, label="goblet_mucin")
     mids = a0 + (np.arange(n_cells) + 0.5) * 2 * np.pi / n_cells + rng.normal(0, 0.05, n_cells)
     at = np.where(goblets, 0.86, nucleus_at + stratify * rng.uniform(-1, 1, n_cells))
@@ -263,3 +266,52 @@ def red_cells(cv: Canvas, rng, mask: np.ndarray, per_um2: float, sizes=(7.5, 0.2
 
 
 STAIN_OF = STAIN  # re-exported for organ modules
+
+
+def mitoses(cv: Canvas, ids: list[int], rng, texture: np.ndarray) -> int:
+    """Redraw the given nuclei as mitotic figures: a dense, ragged metaphase plate (a bar of
+    condensed chromosomes across the nucleus) in a clear halo; marks them in cv.nuclei."""
+    by_id = {d["id"]: d for d in cv.nuclei}
+    done = 0
+    for ident in ids:
+        d = by_id.get(int(ident))
+        if d is None:
+            continue
+        got = cv.box(d["x_um"] + cv.x0, d["y_um"] + cv.y0, d["diameter_um"])
+        if got is None:
+            continue
+        sl, dx, dy = got
+        own = cv.instances[sl] == ident
+        if not own.any():
+            continue
+        t = rng.uniform(0, np.pi)
+        along = dx * np.cos(t) + dy * np.sin(t)
+        across = -dx * np.sin(t) + dy * np.cos(t)
+        half = 0.5 * d["diameter_um"]
+        plate = own & (np.abs(across) < 0.22 * half * (1 + 0.5 * texture[sl])) & (
+            np.abs(along) < 0.95 * half)
+        cv.hema[sl] = np.where(own, 0.12, cv.hema[sl])
+        cv.hema[sl] = np.where(plate, 1.9, cv.hema[sl])
+        cv.eosin[sl] = np.where(own, 0.12, cv.eosin[sl])
+        d["mitosis"] = True
+        done += 1
+    return done
+
+
+def scatter_nuclei(cv: Canvas, rng, mask: np.ndarray, per_um2: float, kind: str,
+                   size: tuple[float, float], hema: float, texture: np.ndarray,
+                   elongate: float = 1.0) -> np.ndarray:
+    """Cells of one kind scattered over a mask (lamina propria lymphocytes, fibroblasts):
+    `size` = (mean diameter um, sd); `elongate` > 1 draws spindles."""
+    ys, xs = np.nonzero(mask)
+    if not len(ys):
+        return np.zeros(0, np.int64)
+    n = int(len(ys) * cv.px * cv.px * per_um2)
+    p = rng.integers(0, len(ys), n)
+    seeds = np.stack([cv.xs[xs[p]] + rng.uniform(-0.5, 0.5, n) * cv.px,
+                      cv.ys[ys[p]] + rng.uniform(-0.5, 0.5, n) * cv.px], 1)
+    d = np.clip(rng.normal(size[0], size[1], n), 0.6 * size[0], 1.4 * size[0])
+    a = d / 2 * np.sqrt(elongate)
+    b = d / 2 / np.sqrt(elongate) * rng.uniform(0.85, 1.0, n)
+    return nuclei(cv, seeds, a, b, rng.uniform(0, np.pi, n), [kind] * n, np.full(n, hema),
+                  texture, where=mask)
