@@ -42,7 +42,7 @@ def nucleus_elongation(instances: np.ndarray, nuclei: list[dict], cls: str) -> f
 
 def measure(labels, instances, nuclei, px, kind: str) -> dict[str, float]:
     comp, ids = crypts(labels, kind)
-    gob_comp, n_gob = ndimage.label(labels == LABELS["goblet_mucin"])
+    gob_comp, _ = ndimage.label(labels == LABELS["goblet_mucin"])
     per = []
     for k in ids:
         inside = np.unique(gob_comp[(comp == k) & (gob_comp > 0)])

@@ -139,7 +139,7 @@ def build_field(rng: np.random.Generator, width: int, height: int, px: float,
 
 def _mitoses(cv, rng, tex, kind: str, fraction: float) -> None:
     ids = [d["id"] for d in cv.nuclei if d["class"] == kind]
-    k = int(round(fraction * len(ids)))
+    k = round(fraction * len(ids))
     if k:
         mitoses(cv, list(rng.choice(ids, k, replace=False)), rng, tex["fine"])
 
