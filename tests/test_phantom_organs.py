@@ -245,3 +245,99 @@ def test_colon_pas_d_keeps_goblet_mucin_and_carcinoma_nuclei_are_large(tmp_path)
             peak = np.mean([h[inst == k].max() for k in mit])
             assert peak > 1.3 * np.mean([h[inst == k].max() for k in other[:50]])
     assert "Invasive adenocarcinoma" in ca["answer_key"]
+
+
+# ---------------------------------------------------------------- lymph node
+NODE = 320  # at 10x: 320 um, capsule at the top and follicles under it
+
+
+def _diam_by_class(v: dict, inst: np.ndarray, px_um: float) -> dict[str, list[float]]:
+    area = np.bincount(inst.ravel(), minlength=65536)
+    out: dict[str, list[float]] = {}
+    for n in v["nuclei"]:
+        if area[n["id"]]:
+            out.setdefault(n["class"], []).append(2 * np.sqrt(area[n["id"]] / np.pi) * px_um)
+    return out
+
+
+def test_lymph_node_germinal_centres_inside_follicles(tmp_path):
+    doc = _case("H&E lymph node biopsy", tmp_path, NODE)
+    assert doc["spec"]["region"] == "lymph_node" and doc["variants"][0]["tags"][
+        "magnification"] == "10x"
+    px_um = doc["pixel_spacing_mm"][0] * 1000
+    centres = 0
+    sizes: dict[str, list[float]] = {}
+    for i, v in enumerate(doc["variants"], 1):
+        _, lab, inst = _files(tmp_path, i, NODE)
+        ids = _label_ids(v)
+        gc = ndimage.binary_closing(np.isin(lab, [ids[k] for k in (
+            "germinal_centre", "centroblast", "centrocyte", "macrophage") if k in ids]),
+            iterations=4)
+        follicle = np.isin(lab, [ids[k] for k in ("mantle_zone", "germinal_centre",
+                                                  "b_lymphocyte", "centroblast", "centrocyte",
+                                                  "macrophage") if k in ids])
+        comp, n = ndimage.label(gc)
+        for k in range(1, n + 1):
+            g = comp == k
+            if g.sum() < 1600:
+                continue
+            centres += 1
+            ring = ndimage.binary_dilation(g, iterations=3) & ~g
+            ring &= (lab > 0)
+            assert follicle[ring].mean() > 0.9, (i, k, follicle[ring].mean())
+        for c, d in _diam_by_class(v, inst, px_um).items():
+            sizes.setdefault(c, []).extend(d)
+        assert v["findings"] == [] and "germinal centres" in v["answer_key"]
+    assert centres >= 3
+    assert np.median(sizes["centroblast"]) > 1.4 * np.median(sizes["b_lymphocyte"])
+    assert 5.5 <= np.median(sizes["t_lymphocyte"]) <= 7.5  # small lymphocyte ~6.5 um
+
+
+def test_lymph_node_cd20_membranous_on_b_cells_only(tmp_path):
+    doc = _case("lymph node biopsy, CD20 immunohistochemistry", tmp_path, NODE)
+    assert (doc["spec"]["stain"], doc["spec"]["antibody"]) == ("ihc", "cd20")
+    b_ring, t_ring, b_nuc = [], [], []
+    for i, v in enumerate(doc["variants"], 1):
+        rgb, _, inst = _files(tmp_path, i, NODE)
+        dab = _stains(rgb, v)[..., 1]
+        grown = ndimage.grey_dilation(inst, size=(3, 3))
+        ring = np.where((inst == 0) & (grown > 0), grown, 0)
+        cls = {n["id"]: n["class"] for n in v["nuclei"]}
+        ids = [k for k in np.unique(ring) if k]
+        ring_dab = dict(zip(ids, ndimage.mean(dab, ring, ids), strict=True))
+        nuc_dab = dict(zip(ids, ndimage.mean(dab, inst, ids), strict=True))
+        for k in ids:
+            if cls[k] in ("b_lymphocyte", "centroblast", "centrocyte"):
+                b_ring.append(ring_dab[k])
+                b_nuc.append(nuc_dab[k])
+            elif cls[k] in ("t_lymphocyte", "histiocyte", "fibroblast"):
+                t_ring.append(ring_dab[k])
+    assert np.median(b_ring) > 0.25, np.median(b_ring)
+    assert np.median(t_ring) < 0.1, np.median(t_ring)
+    assert np.median(b_nuc) < 0.5 * np.median(b_ring)  # membranous, not nuclear
+    m = doc["variants"][0]["findings"]
+    assert m == [] and "membranous" in doc["answer_key"]
+
+
+def test_lymph_node_lymphoma_effaces_and_metastasis_is_cohesive(tmp_path):
+    doc = _case("lymph node biopsy, diffuse large B cell lymphoma", tmp_path / "l", NODE)
+    px_um = doc["pixel_spacing_mm"][0] * 1000
+    for i, v in enumerate(doc["variants"], 1):
+        _, lab, inst = _files(tmp_path / "l", i, NODE)
+        names = set(v["labels"].values())
+        assert not {"germinal_centre", "mantle_zone"} & names
+        d = _diam_by_class(v, inst, px_um)
+        big = sum(x > 9.0 for x in d.get("lymphoma", []))
+        assert big > 0.6 * sum(len(x) for x in d.values()), i
+        assert v["findings"][0]["measurements"]["large_cell_percent"] > 60
+    assert "effaced" in doc["answer_key"]
+    met = _case("lymph node biopsy, metastatic carcinoma", tmp_path / "m", NODE)
+    for i, v in enumerate(met["variants"], 1):
+        _, lab, inst = _files(tmp_path / "m", i, NODE)
+        ids = _label_ids(v)
+        nest = np.isin(lab, [ids[k] for k in ("metastasis", "tumour_nucleus", "cell_membrane")])
+        assert nest.mean() > 0.03
+        d = _diam_by_class(v, inst, px_um)
+        assert np.median(d["tumour"]) > 1.5 * np.median(d["t_lymphocyte"])
+        assert "cell_membrane" in ids  # tumour cells share borders: cohesive
+    assert "Metastatic carcinoma" in met["answer_key"]

@@ -77,26 +77,32 @@ def lattice(rng: np.random.Generator, x0: float, y0: float, x1: float, y1: float
 
 def nuclei(cv: Canvas, seeds: np.ndarray, a: np.ndarray, b: np.ndarray, theta: np.ndarray,
            kinds: list[str] | np.ndarray, hema: np.ndarray, texture: np.ndarray,
-           where: np.ndarray | None = None, eosin: float = 0.08) -> np.ndarray:
+           where: np.ndarray | None = None, eosin: float = 0.08,
+           nearest: np.ndarray | None = None) -> np.ndarray:
     """Paint many ellipse nuclei at once; each pixel belongs to its nearest seed, so touching
-    nuclei split along their bisector. Returns each seed's instance id (0 if not in view)."""
+    nuclei split along their bisector. `nearest`: each pixel's nearest seed, when the caller
+    has it already. Returns each seed's instance id (0 if not in view)."""
     n = len(seeds)
     ids = np.zeros(n, np.int64)
     if n == 0:
         return ids
     reach = float(np.max(np.maximum(a, b)))
-    inview = ((seeds[:, 0] > cv.x0 - reach) & (seeds[:, 0] < cv.x0 + cv.w * cv.px + reach)
-              & (seeds[:, 1] > cv.y0 - reach) & (seeds[:, 1] < cv.y0 + cv.h * cv.px + reach))
-    keep = np.nonzero(inview)[0]
-    if not len(keep):
-        return ids
-    tree = cKDTree(seeds[keep])
     rr, cc = np.nonzero(where) if where is not None else np.indices((cv.h, cv.w)).reshape(2, -1)
-    pts = np.stack([cv.xs[cc], cv.ys[rr]], 1)
-    d, j = tree.query(pts, k=1, distance_upper_bound=reach)
-    ok = np.isfinite(d)
-    rr, cc, j = rr[ok], cc[ok], keep[j[ok]]
-    dx, dy = pts[ok, 0] - seeds[j, 0], pts[ok, 1] - seeds[j, 1]
+    if nearest is not None:
+        j = nearest[rr, cc]
+    else:
+        inview = ((seeds[:, 0] > cv.x0 - reach) & (seeds[:, 0] < cv.x0 + cv.w * cv.px + reach)
+                  & (seeds[:, 1] > cv.y0 - reach)
+                  & (seeds[:, 1] < cv.y0 + cv.h * cv.px + reach))
+        keep = np.nonzero(inview)[0]
+        if not len(keep):
+            return ids
+        tree = cKDTree(seeds[keep])
+        d, j = tree.query(np.stack([cv.xs[cc], cv.ys[rr]], 1), k=1,
+                          distance_upper_bound=reach)
+        ok = np.isfinite(d)
+        rr, cc, j = rr[ok], cc[ok], keep[j[ok]]
+    dx, dy = cv.xs[cc] - seeds[j, 0], cv.ys[rr] - seeds[j, 1]
     c, s = np.cos(theta[j]), np.sin(theta[j])
     u = (dx * c + dy * s) / a[j]
     v = (-dx * s + dy * c) / b[j]
