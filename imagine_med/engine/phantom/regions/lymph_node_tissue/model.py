@@ -98,7 +98,7 @@ def _follicles(rng, x0, x1) -> list[tuple[float, float, float, float, float]]:
 def _origin(rng, mag: int, w_um: float, h_um: float, follicles) -> tuple[float, float]:
     """Where the field looks: 4x/10x the capsule at the top and the cortex below; 20x a
     follicle; 40x the edge of a germinal centre."""
-    fx, fy, r, off, gr = follicles[len(follicles) // 2]
+    fx, fy, _, off, gr = follicles[len(follicles) // 2]
     if mag <= 10:
         return fx - w_um / 2 + rng.uniform(-0.15, 0.15) * w_um, -0.06 * h_um
     if mag == 20:
