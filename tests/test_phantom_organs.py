@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 from scipy import ndimage
 
@@ -241,9 +242,11 @@ def test_colon_pas_d_keeps_goblet_mucin_and_carcinoma_nuclei_are_large(tmp_path)
         other = [n["id"] for n in v["nuclei"] if n["class"] == "tumour" and not n.get("mitosis")
                  and n["id"] in seen]
         assert v["findings"][0]["measurements"]["mitoses_in_field"] == len(mit)
-        if mit:
+        if mit:  # a dark plate of chromosomes in a clear halo
             peak = np.mean([h[inst == k].max() for k in mit])
-            assert peak > 1.3 * np.mean([h[inst == k].max() for k in other[:50]])
+            assert peak > 1.2 * np.mean([h[inst == k].max() for k in other[:50]])
+            halo = np.mean([np.median(h[inst == k]) for k in mit])
+            assert halo < 0.6 * np.mean([np.median(h[inst == k]) for k in other[:50]])
     assert "Invasive adenocarcinoma" in ca["answer_key"]
 
 
@@ -341,3 +344,87 @@ def test_lymph_node_lymphoma_effaces_and_metastasis_is_cohesive(tmp_path):
         assert np.median(d["tumour"]) > 1.5 * np.median(d["t_lymphocyte"])
         assert "cell_membrane" in ids  # tumour cells share borders: cohesive
     assert "Metastatic carcinoma" in met["answer_key"]
+
+
+# ---------------------------------------------------------------- skin
+SKIN = 256  # at 10x: 256 um, the whole epidermis and the upper dermis
+
+
+def test_skin_epidermal_layers_in_order(tmp_path):
+    doc = _case("H&E skin biopsy", tmp_path, SKIN)
+    assert doc["spec"]["modality"] == "histo" and doc["spec"]["region"] == "skin"
+    order = [("stratum_corneum",), ("stratum_granulosum",), ("stratum_spinosum",),
+             ("stratum_basale", "basal_nucleus"), ("basement_membrane",)]
+    for i, v in enumerate(doc["variants"], 1):
+        _, lab, _ = _files(tmp_path, i, SKIN)
+        ids = _label_ids(v)
+        good = 0
+        for c in range(0, SKIN, 4):
+            col = lab[:, c]
+            hit = [np.isin(col, [ids[k] for k in layer]) for layer in order]
+            first = [int(np.argmax(h)) if h.any() else -1 for h in hit]
+            good += -1 not in first and first == sorted(first)
+        assert good / (SKIN / 4) > 0.85, (i, good)
+        # the basal nuclei sit against the basement membrane
+        bm = ndimage.binary_dilation(lab == ids["basement_membrane"], iterations=10)
+        basal = lab == ids["basal_nucleus"]
+        assert bm[basal].mean() > 0.9
+    _nucleus_size_check(doc, tmp_path, SKIN, ("keratinocyte", "basal"))
+
+
+def _alignment(v: dict, lab: np.ndarray, inst: np.ndarray, ids: dict[str, int]):
+    """(outermost, interior) fractions of BCC nuclei whose long axis is within 30 degrees
+    of the normal to the nest's edge."""
+    nest = np.isin(lab, [ids["bcc_nest"], ids["bcc_nucleus"]])
+    inside = ndimage.distance_transform_edt(nest)
+    gy, gx = np.gradient(ndimage.gaussian_filter(inside, 2.0))
+    out, mid = [], []
+    for n in v["nuclei"]:
+        if n["class"] != "bcc":
+            continue
+        ys, xs = np.nonzero(inst == n["id"])
+        if len(ys) < 10:
+            continue
+        w, vec = np.linalg.eigh(np.cov(np.stack([xs, ys]).astype(float)))
+        g = np.array([gx[ys, xs].mean(), gy[ys, xs].mean()])
+        if np.linalg.norm(g) < 1e-6 or w[1] < 1.3 * w[0]:
+            aligned = False
+        else:
+            aligned = abs(vec[:, 1] @ g) / np.linalg.norm(g) > np.cos(np.radians(30))
+        (out if inside[ys, xs].min() <= 3 else mid).append(aligned)
+    return np.mean(out), np.mean(mid), len(out)
+
+
+def test_skin_bcc_palisading_and_clefts(tmp_path):
+    doc = _case("skin biopsy, basal cell carcinoma", tmp_path, SKIN)
+    for i, v in enumerate(doc["variants"], 1):
+        rgb, lab, inst = _files(tmp_path, i, SKIN)
+        ids = _label_ids(v)
+        outer, inner, n = _alignment(v, lab, inst, ids)
+        assert n >= 10 and outer > 0.6 and inner < 0.45, (i, outer, inner, n)
+        cleft = ndimage.binary_erosion(lab == ids["retraction_cleft"])
+        assert cleft.sum() > 50 and np.median(rgb[cleft].min(axis=1)) > 190
+    assert "palisading" in doc["answer_key"]
+
+
+def test_skin_melanoma_breslow_pigment_and_nuclei(tmp_path):
+    doc = _case("skin biopsy, melanoma", tmp_path, SKIN)
+    px_um = doc["pixel_spacing_mm"][0] * 1000
+    for i, v in enumerate(doc["variants"], 1):
+        rgb, lab, inst = _files(tmp_path, i, SKIN)
+        ids = _label_ids(v)
+        tumour = np.isin(lab, [ids[k] for k in ("melanoma", "melanoma_nucleus", "melanin")
+                               if k in ids])
+        gran = lab == ids["stratum_granulosum"]
+        depth = max((np.nonzero(tumour[:, c])[0].max() - np.nonzero(gran[:, c])[0].min() + 1)
+                    * px_um / 1000 for c in range(SKIN) if tumour[:, c].any()
+                    and gran[:, c].any())
+        m = v["findings"][0]["measurements"]
+        assert m["breslow_mm"] == pytest.approx(depth, abs=0.011)
+        assert 0.05 < depth < 0.3
+        mel = lab == ids["melanin"]
+        r, g, b = (rgb[mel].astype(float).mean(axis=0))
+        assert r > g and r > b  # brown pigment, not purple (blue absorbed most)
+        d = _diam_by_class(v, inst, px_um)
+        assert np.median(d["melanoma"]) > 1.3 * np.median(d["keratinocyte"])
+    assert "Breslow thickness" in doc["answer_key"]

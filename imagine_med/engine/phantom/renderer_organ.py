@@ -109,7 +109,8 @@ class PhantomOrganHisto(PhantomRenderer):
         slide = microscopy.draw_slide("pas" if stain == "pas_d" else stain,
                                       np.random.default_rng([request.seed, 36]))
         rgb, seen = microscopy.render(stain_maps(cv, stain), slide, mag, px,
-                                      np.random.default_rng([request.seed, 37]))
+                                      np.random.default_rng([request.seed, 37]),
+                                      pigment=cv.pigment)
         text, found, m = key.report(fld, stain, mag, px, tuple(wanted), antibody, seen)
         findings = [_finding(cv, name, label, modifier, sentence, m)
                     for name, label, modifier, sentence in found]

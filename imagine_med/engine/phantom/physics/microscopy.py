@@ -36,6 +36,10 @@ STAIN_VECTORS["pas_d"] = STAIN_VECTORS["pas"]
 OBJECTIVES: dict[int, tuple[float, float]] = {
     4: (2.0, 0.13), 10: (1.0, 0.30), 20: (0.5, 0.75), 40: (0.25, 0.95)}
 WAVELENGTH_UM = 0.55
+# Melanin is a pigment in the tissue, not a stain: brown, absorbing blue most and red least.
+# Its OD direction is approximated by Ruifrok-Johnston's DAB vector (also a brown polymer);
+# it is added to every stain set's optical density, so it shows on H&E as on IHC.
+MELANIN = (0.268, 0.570, 0.776)
 
 
 @dataclass(frozen=True)
@@ -98,12 +102,20 @@ def scan(intensity: np.ndarray, slide: Slide, rng: np.random.Generator) -> np.nd
 
 
 def render(conc: np.ndarray, slide: Slide, magnification: int, px_um: float,
-           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+           rng: np.random.Generator, pigment: np.ndarray | None = None
+           ) -> tuple[np.ndarray, np.ndarray]:
     """Scale by the slide's strength, blur, Beer-Lambert, scan. Returns (RGB uint8, the
-    concentration maps that went into Beer-Lambert, float32 (H, W, S))."""
+    concentration maps that went into Beer-Lambert, float32 (H, W, S)). `pigment`: melanin
+    OD per pixel (unstained, so no slide strength), added along MELANIN."""
     scaled = conc * np.asarray(slide.strength, np.float32)
-    seen = blur(scaled, psf_sigma_px(magnification, px_um, slide.defocus_um)).astype(np.float32)
-    return scan(beer_lambert(seen, slide), slide, rng), seen
+    sigma = psf_sigma_px(magnification, px_um, slide.defocus_um)
+    seen = blur(scaled, sigma).astype(np.float32)
+    light = beer_lambert(seen, slide)
+    if pigment is not None and pigment.any():
+        mel = blur(pigment[..., None].astype(np.float32), sigma)
+        unit = np.asarray(MELANIN, np.float32) / np.float32(np.linalg.norm(MELANIN))
+        light = light * np.power(np.float32(10.0), -mel * unit)
+    return scan(light, slide, rng), seen
 
 
 def deconvolve(rgb: np.ndarray, stain_set: str, i0: tuple[float, float, float]) -> np.ndarray:

@@ -47,10 +47,12 @@ class OrganCanvas(Canvas):
     """A Canvas with a DAB concentration map for IHC."""
 
     dab: np.ndarray = field(init=False)
+    pigment: np.ndarray = field(init=False)   # melanin OD (physics/microscopy.MELANIN)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.dab = np.zeros((self.h, self.w), np.float32)
+        self.pigment = np.zeros((self.h, self.w), np.float32)
 
     def grid(self) -> tuple[np.ndarray, np.ndarray]:
         """Pixel centre coordinates (um), broadcastable (H, 1) and (1, W)."""
