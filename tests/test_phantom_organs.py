@@ -428,3 +428,77 @@ def test_skin_melanoma_breslow_pigment_and_nuclei(tmp_path):
         d = _diam_by_class(v, inst, px_um)
         assert np.median(d["melanoma"]) > 1.3 * np.median(d["keratinocyte"])
     assert "Breslow thickness" in doc["answer_key"]
+
+
+# ---------------------------------------------------------------- liver extras
+LIVER = 320
+
+
+def test_liver_steatohepatitis_ballooning_mallory_denk(tmp_path):
+    doc = _case("H&E liver biopsy, steatohepatitis", tmp_path, LIVER)
+    ratios = []
+    for i, v in enumerate(doc["variants"], 1):
+        rgb, lab, _ = _files(tmp_path, i, LIVER)
+        ids = _label_ids(v)
+        e = _stains(rgb, v)[..., 1]
+
+        # whole cells: cytoplasm (ballooned or not), nucleus, fat; borders split them
+        comp, n = ndimage.label(np.isin(lab, [ids[p] for p in (
+            "hepatocyte", "ballooned_hepatocyte", "mallory_denk_body", "hepatocyte_nucleus",
+            "fat_droplet") if p in ids]))
+        edge = set(np.unique(np.concatenate([comp[0], comp[-1], comp[:, 0], comp[:, -1]])))
+        a = np.bincount(comp.ravel(), minlength=n + 1)
+        has_b = np.bincount(comp.ravel(), (lab == ids["ballooned_hepatocyte"]).ravel(), n + 1)
+        whole = [k for k in range(1, n + 1) if k not in edge and a[k] > 200]
+        balloon = [a[k] for k in whole if has_b[k] > 0]
+        normal = [a[k] for k in whole if has_b[k] == 0]
+        if balloon:
+            ratios.append(np.median(balloon) / np.median(normal))
+        cyto_b = lab == ids["ballooned_hepatocyte"]
+        cyto_n = lab == ids["hepatocyte"]
+        assert e[cyto_b].mean() < 0.6 * e[cyto_n].mean()   # rarefied cytoplasm
+        if "mallory_denk_body" in ids:
+            assert e[lab == ids["mallory_denk_body"]].mean() > 2 * e[cyto_b].mean()
+        assert v["findings"][0]["name"] == "steatohepatitis"
+    assert len(ratios) >= 3 and np.median(ratios) > 1.5, ratios
+    assert "Mallory-Denk" in doc["answer_key"] and "Macrovesicular steatosis" in doc[
+        "answer_key"]
+
+
+def test_liver_cholestasis_bile_plugs_green_brown(tmp_path):
+    doc = _case("H&E liver biopsy, cholestasis", tmp_path, LIVER)
+    for i, v in enumerate(doc["variants"], 1):
+        rgb, lab, _ = _files(tmp_path, i, LIVER)
+        ids = _label_ids(v)
+        plug = lab == ids["bile_plug"]
+        _, n = ndimage.label(plug)
+        assert n >= 3 and v["findings"][0]["measurements"]["bile_plugs"] == n
+        r, g, b = rgb[ndimage.binary_erosion(plug) | plug].astype(float).mean(axis=0)
+        cyto = rgb[lab == ids["hepatocyte"]].astype(float).mean(axis=0)
+        assert b < r and b < g and g / r > cyto[1] / cyto[0]  # blue absorbed: green-brown
+
+
+def test_liver_hcc_thick_trabeculae_and_mitoses(tmp_path):
+    doc = _case("H&E liver biopsy, hepatocellular carcinoma", tmp_path, LIVER)
+    px_um = doc["pixel_spacing_mm"][0] * 1000
+    for i, v in enumerate(doc["variants"], 1):
+        _, lab, inst = _files(tmp_path, i, LIVER)
+        ids = _label_ids(v)
+        assert "portal_tract" not in ids and "central_vein" not in ids
+        tumour = np.isin(lab, [ids[k] for k in ("hcc", "hepatocyte_nucleus", "cell_border")])
+        # a band of width W has a mean distance to its edge of W / 4
+        dist = ndimage.distance_transform_edt(tumour)
+        width_um = 4 * dist[tumour].mean() * px_um
+        assert width_um > 3 * 17.0, width_um   # more than three 17 um cells across
+        seen = set(np.unique(inst).tolist())
+        mit = sum(1 for n in v["nuclei"] if n.get("mitosis") and n["id"] in seen)
+        m = v["findings"][0]["measurements"]
+        assert m["mitoses_in_field"] == mit and m["trabecular_thickness_cells"] > 3
+    assert "Hepatocellular carcinoma" in doc["answer_key"]
+
+
+def test_liver_at_4x_nucleus_size(tmp_path):
+    doc = _case("H&E liver biopsy x4", tmp_path, 256)
+    assert doc["spec"]["magnification"] == 4 and doc["pixel_spacing_mm"][0] == pytest.approx(
+        0.002)
+    _nucleus_size_check(doc, tmp_path, 256, ("hepatocyte",))

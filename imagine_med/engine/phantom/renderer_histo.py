@@ -20,6 +20,7 @@ from imagine_med.engine.base import (
     no_progress,
 )
 from imagine_med.engine.phantom.physics import microscopy
+from imagine_med.engine.phantom.regions.liver_tissue import findings as liver_findings
 from imagine_med.engine.phantom.regions.liver_tissue import key
 from imagine_med.engine.phantom.regions.liver_tissue.model import LABELS, LiverField, build_field
 from imagine_med.engine.phantom.renderer_base import PhantomRenderer
@@ -68,16 +69,20 @@ def fibrosis_stage(spec) -> int:
     return stage
 
 
+EXTRA_FINDINGS = ("steatohepatitis", "cholestasis", "hepatocellular_carcinoma")
+
+
 def _steatosis(spec) -> tuple[float, float]:
     """(macrovesicular fraction, microvesicular fraction) of hepatocytes asked for."""
     macro = micro = 0.0
     for f in spec.findings:
-        if f.name in ("fibrosis", "cirrhosis", "hepatitis"):
+        if f.name in ("fibrosis", "cirrhosis", "hepatitis", *EXTRA_FINDINGS):
             continue
         if f.name != "steatosis":
             raise EngineError(f"The phantom liver has no model of {f.name.replace('_', ' ')} "
                               "yet; it renders steatosis (macrovesicular or microvesicular), "
-                              "fibrosis (stages 1-3), cirrhosis and chronic hepatitis.")
+                              "steatohepatitis, cholestasis, fibrosis (stages 1-3), "
+                              "cirrhosis, chronic hepatitis and hepatocellular carcinoma.")
         frac = f.extent if f.extent is not None else {
             "mild": 0.2, "moderate": 0.5, "severe": 0.8}.get(f.severity or "", 0.5)
         if "microvesicular" in f.modifiers:
@@ -128,6 +133,9 @@ def describe_field(fld: LiverField, stain: str, mag: int, px: float, m: dict[str
         seen.append("a portal tract (portal vein, hepatic artery and bile duct in collagen, "
                     "a few lymphocytes)")
     where = " and ".join(seen) if seen else "mid-zonal parenchyma"
+    if fld.hcc:
+        return (f"Liver, {STAIN_NAMES[stain]}, {mag}x objective ({px:.2f} um per pixel): "
+                "tumour only, no portal tracts or central veins in the field.")
     rbc = f" ({m['red_cell_median_um']:.1f} um)" if m["red_cell_median_um"] else ""
     text = (f"Liver biopsy, {STAIN_NAMES[stain]}, {mag}x objective ({px:.2f} um per pixel). "
             f"The field shows {where}; hepatocytes in plates one cell thick separated by "
@@ -158,18 +166,29 @@ class PhantomHisto(PhantomRenderer):
         macro, micro = _steatosis(spec)
         stage = fibrosis_stage(spec)
         hepatitis = any(f.name == "hepatitis" for f in spec.findings)
+        names_asked = {f.name for f in spec.findings}
+        nash = "steatohepatitis" in names_asked
+        if nash and macro == 0:
+            macro = 0.3   # steatohepatitis is steatosis with injury: show the fat too
         progress(0.05, "tissue")
         fld = build_field(np.random.default_rng([request.seed, 15]), request.width,
-                          request.height, px, mag, macro, micro, stage, hepatitis)
+                          request.height, px, mag, macro, micro, stage, hepatitis,
+                          steatohepatitis=nash, cholestasis="cholestasis" in names_asked,
+                          hcc="hepatocellular_carcinoma" in names_asked)
         progress(0.6, "stain")
         conc = stain_maps(fld, stain)
         slide = microscopy.draw_slide("pas" if stain == "pas_d" else stain,
                                       np.random.default_rng([request.seed, 16]))
         rgb, seen = microscopy.render(conc, slide, mag, px,
-                                      np.random.default_rng([request.seed, 17]))
+                                      np.random.default_rng([request.seed, 17]),
+                                      pigment=fld.bile, pigment_vector=liver_findings.BILE)
         cv = fld.canvas
         m = measure(fld, cv.labels, cv.instances, cv.nuclei, px)
         findings, sentences = [], []
+        for name, label, modifier, text, mm in key.extra_findings(fld, px, names_asked):
+            findings.append(self._finding(name, label, cv.labels == LABELS[label], modifier,
+                                          text, mm))
+            sentences.append(text)
         if macro > 0:
             mask = cv.labels == LABELS["fat_droplet"]
             findings.append(self._finding("steatosis", "fat_droplet", mask, "macrovesicular",

@@ -102,18 +102,21 @@ def scan(intensity: np.ndarray, slide: Slide, rng: np.random.Generator) -> np.nd
 
 
 def render(conc: np.ndarray, slide: Slide, magnification: int, px_um: float,
-           rng: np.random.Generator, pigment: np.ndarray | None = None
+           rng: np.random.Generator, pigment: np.ndarray | None = None,
+           pigment_vector: tuple[float, float, float] = MELANIN
            ) -> tuple[np.ndarray, np.ndarray]:
     """Scale by the slide's strength, blur, Beer-Lambert, scan. Returns (RGB uint8, the
     concentration maps that went into Beer-Lambert, float32 (H, W, S)). `pigment`: melanin
-    OD per pixel (unstained, so no slide strength), added along MELANIN."""
+    OD per pixel (unstained, so no slide strength: melanin, bile), added along
+    `pigment_vector`."""
     scaled = conc * np.asarray(slide.strength, np.float32)
     sigma = psf_sigma_px(magnification, px_um, slide.defocus_um)
     seen = blur(scaled, sigma).astype(np.float32)
     light = beer_lambert(seen, slide)
     if pigment is not None and pigment.any():
         mel = blur(pigment[..., None].astype(np.float32), sigma)
-        unit = np.asarray(MELANIN, np.float32) / np.float32(np.linalg.norm(MELANIN))
+        unit = np.asarray(pigment_vector, np.float32) / np.float32(
+            np.linalg.norm(pigment_vector))
         light = light * np.power(np.float32(10.0), -mel * unit)
     return scan(light, slide, rng), seen
 
