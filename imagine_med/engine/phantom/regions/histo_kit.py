@@ -89,7 +89,14 @@ def nuclei(cv: Canvas, seeds: np.ndarray, a: np.ndarray, b: np.ndarray, theta: n
     if n == 0:
         return ids
     reach = float(np.max(np.maximum(a, b)))
-    rr, cc = np.nonzero(where) if where is not None else np.indices((cv.h, cv.w)).reshape(2, -1)
+    if isinstance(where, tuple):   # (slices, mask in them): a local region, cheaper
+        sl, local = where
+        rr, cc = np.nonzero(local)
+        rr, cc = rr + sl[0].start, cc + sl[1].start
+    elif where is not None:
+        rr, cc = np.nonzero(where)
+    else:
+        rr, cc = np.indices((cv.h, cv.w)).reshape(2, -1)
     if nearest is not None:
         j = nearest[rr, cc]
     else:
@@ -226,7 +233,7 @@ def gland(cv: Canvas, rng, tex, cx: float, cy: float, r_lumen: float, r_out: flo
     a = np.where(goblets, a * 0.7, a)
     kinds = [nucleus_kind] * n_cells
     ids = nuclei(cv, seeds, a, b, mids, kinds, np.full(n_cells, nucleus_hema), tex["chromatin"],
-                 where=_where(cv, sl, ring))
+                 where=(sl, ring))
     return Gland(cx, cy, r_out, [int(i) for i in ids], goblets, nucleus_kind)
 
 
@@ -234,12 +241,6 @@ def _sub(outer: tuple[slice, slice], inner: tuple[slice, slice]) -> tuple[slice,
     """`inner` (canvas slices) expressed inside `outer`."""
     return tuple(slice(i.start - o.start, i.stop - o.start) for o, i in zip(outer, inner,
                                                                              strict=True))
-
-
-def _where(cv: Canvas, sl, mask: np.ndarray) -> np.ndarray:
-    full = np.zeros((cv.h, cv.w), bool)
-    full[sl] = mask
-    return full
 
 
 def inner_ids(comp: np.ndarray) -> set[int]:

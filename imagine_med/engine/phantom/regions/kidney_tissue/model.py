@@ -189,13 +189,13 @@ def paint_glomerulus(cv: OrganCanvas, g: Glomerulus, rng, tex, nodular: bool,
         theta = a_ + np.where(kind == "endothelial", np.pi / 2, 0.0)
         hema = np.where(kind == "podocyte", 0.85, 1.0)
         nuclei(cv, seeds, a, b, theta, kind, hema, tex["chromatin"],
-               where=_full(cv, sl, tuft | (in_tuft & (dist_t > tuft_r - 6))))
+               where=(sl, tuft | (in_tuft & (dist_t > tuft_r - 6))))
     # parietal epithelium: flat nuclei along the inside of the capsule
     k = int(2 * np.pi * r / 22)
     pa = rng.uniform(0, 2 * np.pi) + np.arange(k) * 2 * np.pi / k
     seeds = np.stack([g.x + (r - 1.1) * np.cos(pa), g.y + (r - 1.1) * np.sin(pa)], 1)
     nuclei(cv, seeds, np.full(k, 3.6), np.full(k, 0.95), pa + np.pi / 2, ["parietal"] * k,
-           np.full(k, 0.95), tex["chromatin"], where=_full(cv, sl, inside & (dist > r - 3)))
+           np.full(k, 0.95), tex["chromatin"], where=(sl, inside & (dist > r - 3)))
     if g.crescent is not None:
         paint_crescent(cv, g, sl, dist, ang, ~in_tuft | ~tuft, rng, tex)
 
@@ -220,13 +220,7 @@ def paint_crescent(cv, g: Glomerulus, sl, dist, ang, free, rng, tex) -> None:
     n = len(seeds)
     t = np.arctan2(seeds[:, 1] - g.y, seeds[:, 0] - g.x) + np.pi / 2
     nuclei(cv, seeds, rng.uniform(3.2, 4.2, n), rng.uniform(1.8, 2.5, n), t,
-           ["crescent"] * n, np.full(n, 0.95), tex["chromatin"], where=_full(cv, sl, m))
-
-
-def _full(cv, sl, mask):
-    out = np.zeros((cv.h, cv.w), bool)
-    out[sl] = mask
-    return out
+           ["crescent"] * n, np.full(n, 0.95), tex["chromatin"], where=(sl, m))
 
 
 def build_field(rng: np.random.Generator, width: int, height: int, px: float,
