@@ -49,7 +49,7 @@ ZONES = {
     "paracortex": (8.0, "t_lymphocyte", "lymphoid_background"),
     "medullary_sinus": (20.0, "histiocyte", "sinus"),
     "metastasis": (15.5, "tumour", "tumour_cytoplasm"),
-    "lymphoma": (11.5, "lymphoma", "lymphoid_background"),
+    "lymphoma": (13.0, "lymphoma", "basaloid_cytoplasm"),
 }
 LABELS: dict[str, int] = {
     "capsule": 1, "subcapsular_sinus": 2, "mantle_zone": 3, "germinal_centre": 4,
@@ -68,7 +68,7 @@ NUCLEI = {"b_lymphocyte": (6.4, 0.35, 1.05, 1.35), "t_lymphocyte": (6.6, 0.4, 1.
           "centroblast": (10.5, 0.8, 1.1, 0.78), "centrocyte": (7.8, 0.6, 1.5, 1.05),
           "macrophage": (8.5, 0.6, 1.2, 0.55), "histiocyte": (8.0, 0.6, 1.5, 0.6),
           "fibroblast": (6.5, 0.5, 5.0, 0.95), "tumour": (12.0, 1.2, 1.2, 0.85),
-          "lymphoma": (12.5, 1.2, 1.15, 0.82), "endothelial": (7.0, 0.5, 1.4, 0.8)}
+          "lymphoma": (11.8, 1.1, 1.15, 0.82), "endothelial": (7.0, 0.5, 1.4, 0.8)}
 
 
 @dataclass
@@ -138,7 +138,8 @@ def build_field(rng: np.random.Generator, width: int, height: int, px: float,
         zone[(depth >= cap_t + 0.4 * sin_t)] = ZONE_NAMES.index("lymphoma")
     if finding == "metastases":
         blob = smooth_noise(rng, (height, width), 25.0 / px)
-        nx, ny = x0 + w_um * rng.uniform(0.3, 0.7), cap_t + sin_t + rng.uniform(0.1, 0.3) * h_um
+        nx = x0 + w_um * rng.uniform(0.3, 0.7)       # in view at every objective
+        ny = max(y0 + h_um * rng.uniform(0.3, 0.6), cap_t + sin_t + 0.1 * h_um)
         rr = np.hypot(X - nx, Y - ny) / (0.3 * min(w_um, h_um) + 60)
         zone[(rr + 0.25 * blob < 1.0) & (depth >= cap_t)] = ZONE_NAMES.index("metastasis")
     zone[outside] = -1
