@@ -299,6 +299,8 @@ def mitoses(cv: Canvas, ids: list[int], rng, texture: np.ndarray) -> int:
         half = 0.5 * d["diameter_um"]
         plate = own & (np.abs(across) < 0.22 * half * (1 + 0.5 * texture[sl])) & (
             np.abs(along) < 0.95 * half)
+        if plate.sum() < 3:   # too little of it in view to draw a figure: not flagged
+            continue
         cv.hema[sl] = np.where(own, 0.12, cv.hema[sl])
         cv.hema[sl] = np.where(plate, 1.9, cv.hema[sl])
         cv.eosin[sl] = np.where(own, 0.12, cv.eosin[sl])

@@ -60,7 +60,7 @@ class ColonField:
     finding: str | None = None
 
 
-def _crypt(cv, rng, tex, x, y, kind: str) -> Gland | None:
+def _crypt(cv, rng, tex, x, y, kind: str, r: float | None = None) -> Gland | None:
     if kind == "normal":
         r = rng.uniform(*SIZES["crypt_radius"])
         rl = rng.uniform(*SIZES["crypt_lumen"])
@@ -77,7 +77,7 @@ def _crypt(cv, rng, tex, x, y, kind: str) -> Gland | None:
                      "adenoma", lumen="plasma", lumen_label="crypt_lumen",
                      nucleus_size=(5.0, 1.5), nucleus_at=0.62, nucleus_hema=1.25,
                      goblet_fraction=0.06, wobble=0.1, stratify=0.28)
-    r = rng.uniform(*SIZES["carcinoma_radius"])
+    r = r or rng.uniform(*SIZES["carcinoma_radius"])
     rl = r * rng.uniform(0.25, 0.55)
     n = int(2 * np.pi * (r + rl) / 2 / 8.0)
     return gland(cv, rng, tex, x, y, rl, r, max(n, 6), "tumour_cytoplasm",
@@ -97,8 +97,11 @@ def build_field(rng: np.random.Generator, width: int, height: int, px: float,
         fill(cv, everything, "desmoplastic_stroma", "desmoplastic_stroma", tex["fibre"])
         placed: list[tuple[float, float, float]] = []
         for x, y in lattice(rng, 0, 0, x1, y1, 80.0, 0.4, margin=40):
-            g = _crypt(cv, rng, tex, x, y, "carcinoma") if all(
-                np.hypot(x - p, y - q) > 60 for p, q, _ in placed) else None
+            r = rng.uniform(*SIZES["carcinoma_radius"])
+            # irregular outlines reach ~1.3 r: keep neighbours from overlapping
+            if not all(np.hypot(x - p, y - q) > 1.25 * (r + s) + 4 for p, q, s in placed):
+                continue
+            g = _crypt(cv, rng, tex, x, y, "carcinoma", r)
             if g is not None:
                 placed.append((x, y, g.r_out))
                 fld.crypts.append(g)
