@@ -158,6 +158,21 @@ def test_organ_vocabulary_and_registry():
         "histo", "kidney", "pas", 40)
     assert parse("glomerulus H&E x4")[0].magnification == 4
     assert parse("H&E kidney biopsy, low power")[0].magnification == 10
+    for prompt, want in (
+            ("renal biopsy", ("kidney", "he", None, None, ())),
+            ("glomerulus, PAS, x4", ("kidney", "pas", 4, None, ())),
+            ("colonic polyp, high power", ("colon", "he", 40, None, ("adenoma",))),
+            ("H&E lymph node, metastatic carcinoma", ("lymph_node", "he", None, None,
+                                                      ("metastases",))),
+            ("lymph node biopsy CD20", ("lymph_node", "ihc", None, "cd20", ())),
+            ("skin biopsy, BCC, 40x", ("skin", "he", 40, None, ("basal_cell_carcinoma",))),
+            ("breast carcinoma, IHC Ki-67", ("breast", "ihc", None, "ki67", ("adenocarcinoma",))),
+            ("liver biopsy, NASH with cholestasis", ("liver", "he", None, None,
+                                                     ("steatohepatitis", "cholestasis")))):
+        s = parse(prompt)[0]
+        got = (s.region, s.stain, s.magnification, s.antibody,
+               tuple(f.name for f in s.findings))
+        assert (s.modality, got, s.unparsed) == ("histo", want, ()), (prompt, got, s.unparsed)
     for region in ("kidney", "colon", "lymph_node", "skin"):
         assert check(parse(f"H&E {region.replace('_', ' ')} biopsy")[0]).target.endswith(
             "renderer_organ:organ_histo_renderer")
