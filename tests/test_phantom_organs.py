@@ -537,3 +537,18 @@ def test_organ_deconvolution_recovers_stain_maps(tmp_path, prompt):
     for s in range(2):
         mae = np.abs(est[..., s] - truth[..., s]).mean()
         assert mae < 0.05 * np.percentile(truth[..., s], 99), (s, mae)
+
+
+def test_lymph_node_ck7_marks_the_metastasis_only(tmp_path):
+    doc = _case("lymph node biopsy, metastatic carcinoma, CK7", tmp_path, NODE)
+    assert (doc["spec"]["stain"], doc["spec"]["antibody"]) == ("ihc", "ck7")
+    for i, v in enumerate(doc["variants"], 1):
+        rgb, lab, _ = _files(tmp_path, i, NODE)
+        ids = _label_ids(v)
+        dab = _stains(rgb, v)[..., 1]
+        tumour = lab == ids["metastasis"]
+        lymphoid = np.isin(lab, [ids[k] for k in ("mantle_zone", "paracortex", "b_lymphocyte",
+                                                  "t_lymphocyte") if k in ids])
+        assert dab[tumour].mean() > 0.3 and dab[lymphoid].mean() < 0.05, (
+            dab[tumour].mean(), dab[lymphoid].mean())
+    assert "CK7" in doc["answer_key"]

@@ -87,6 +87,8 @@ ORGAN_TILES = {
         ("CD20 20x, follicle", "lymph node biopsy, CD20 x20"),
         ("H&E 10x, metastatic carcinoma", "lymph node biopsy, metastatic carcinoma x10"),
         ("H&E 20x, metastatic carcinoma", "lymph node biopsy, metastatic carcinoma x20"),
+        ("CK7 10x, metastatic carcinoma", "lymph node biopsy, metastatic carcinoma, CK7 x10"),
+        ("CK7 20x, metastatic carcinoma", "lymph node biopsy, metastatic carcinoma, CK7 x20"),
         ("H&E 10x, DLBCL", "lymph node biopsy, diffuse large B cell lymphoma x10"),
         ("H&E 40x, DLBCL", "lymph node biopsy, diffuse large B cell lymphoma x40"),
         ("CD20 10x, DLBCL", "lymph node biopsy, diffuse large B cell lymphoma, CD20 x10"),

@@ -45,7 +45,7 @@ ORGANS: dict[str, Organ] = {
     "colon": Organ("colon_tissue", "colonic mucosa", 20, ("he", "pas", "pas_d"),
                    ("adenoma", "adenocarcinoma", "dysplasia")),
     "lymph_node": Organ("lymph_node_tissue", "lymph node", 10, ("he", "ihc"),
-                        ("metastases", "lymphoma", "adenocarcinoma"), ("cd20",)),
+                        ("metastases", "lymphoma", "adenocarcinoma"), ("cd20", "ck7")),
     "skin": Organ("skin_tissue", "skin biopsy", 10, ("he",),
                   ("basal_cell_carcinoma", "melanoma")),
 }

@@ -84,8 +84,9 @@ def measure(fld, px: float, dab: np.ndarray | None) -> dict[str, float]:
 
 def report(fld, stain, mag, px, wanted, antibody, seen):
     dab = seen[..., 1] if stain == "ihc" else None
-    m = measure(fld, px, dab)
-    stain_name = "H&E" if stain == "he" else "CD20 immunohistochemistry (DAB, haematoxylin)"
+    m = measure(fld, px, dab if antibody == "cd20" else None)
+    stain_name = "H&E" if stain == "he" else (
+        f"{antibody.upper()} immunohistochemistry (DAB, haematoxylin)")
     head = f"Lymph node, {stain_name}, {mag}x objective ({px:.2f} um per pixel)."
     found = []
     if fld.finding == "lymphoma":
@@ -117,7 +118,18 @@ def report(fld, stain, mag, px, wanted, antibody, seen):
             head += " " + s + " " + s_norm
         else:
             head += " " + s_norm + " Reactive pattern; no metastasis or lymphoma."
-    if dab is not None:
+    if dab is not None and antibody == "ck7":
+        lab = fld.canvas.labels
+        met = np.isin(lab, [LABELS["metastasis"], LABELS["cell_membrane"]])
+        lym = np.isin(lab, [LABELS["mantle_zone"], LABELS["paracortex"],
+                            LABELS["germinal_centre"]])
+        m["ck7_tumour_dab"] = round(float(dab[met].mean()), 3) if met.any() else 0.0
+        m["ck7_lymphoid_dab"] = round(float(dab[lym].mean()), 3) if lym.any() else 0.0
+        head += (" CK7: " + ("strong cytoplasmic and membranous staining of the carcinoma "
+                             f"cells (mean DAB {m['ck7_tumour_dab']:.2f}), " if met.any() else
+                             "no cytokeratin-positive cells; ")
+                 + f"lymphoid cells negative ({m['ck7_lymphoid_dab']:.2f}).")
+    if dab is not None and antibody == "cd20":
         head += (f" CD20: membranous staining of B cells ({m['cd20_positive_b_percent']:.0f}% "
                  f"of B cells positive; {m['cd20_positive_other_percent']:.0f}% of T cells, "
                  "macrophages and other cells), so follicles"

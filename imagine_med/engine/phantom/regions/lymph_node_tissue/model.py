@@ -108,8 +108,8 @@ def _origin(rng, mag: int, w_um: float, h_um: float, follicles) -> tuple[float, 
 
 
 def build_field(rng: np.random.Generator, width: int, height: int, px: float,
-                magnification: int, finding: str | None = None, cd20: bool = False
-                ) -> NodeField:
+                magnification: int, finding: str | None = None, cd20: bool = False,
+                ck7: bool = False) -> NodeField:
     w_um, h_um = width * px, height * px
     follicles = _follicles(rng, -w_um, 2 * w_um)
     x0, y0 = _origin(rng, magnification, w_um, h_um, follicles)
@@ -208,6 +208,10 @@ def build_field(rng: np.random.Generator, width: int, height: int, px: float,
             cv.dab[:] = np.where(ring & bcell, strength, 0.0).astype(np.float32)
             cv.dab += np.where((own > 0) & (own < 3.0) & bcell & ~ring, 0.08, 0.0).astype(
                 np.float32)
+    if ck7:   # cytokeratin 7: carcinoma cytoplasm, stronger at the membrane; not lymphoid
+        met = zone == ZONE_NAMES.index("metastasis")
+        cv.dab[met] = (0.42 + 0.08 * tex["fine"][met]).astype(np.float32)
+        cv.dab[met & (cv.labels == LABELS["cell_membrane"])] = 0.8
     hema = spec[:, 3] if n else np.zeros(0)
     ids = nuclei(cv, pts, a, b, rng.uniform(0, np.pi, n), kinds, hema, tex["chromatin"],
                  where=zone >= 0, nearest=near if n else None)
@@ -225,4 +229,5 @@ def build_field(rng: np.random.Generator, width: int, height: int, px: float,
 def build(rng, width, height, px, mag, wanted: tuple[str, ...], antibody=None) -> NodeField:
     finding = "lymphoma" if "lymphoma" in wanted else (
         "metastases" if {"metastases", "adenocarcinoma"} & set(wanted) else None)
-    return build_field(rng, width, height, px, mag, finding, antibody == "cd20")
+    return build_field(rng, width, height, px, mag, finding, antibody == "cd20",
+                       antibody == "ck7")
