@@ -72,6 +72,9 @@ gallery: $(TEST_STAMP)
 	$(BIN)/python -m imagine_med.engine.gallery_fundus docs/gallery
 	$(BIN)/python -m imagine_med.engine.gallery_histo docs/gallery
 	$(BIN)/python -m imagine_med.engine.gallery_skin docs/gallery
+	$(BIN)/python -m imagine_med.teaching.gallery docs/gallery
+	$(BIN)/python -m imagine_med.engine.gallery_dental docs/gallery
+	$(BIN)/python -m imagine_med.engine.gallery_axr docs/gallery
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

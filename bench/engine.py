@@ -63,6 +63,17 @@ JOBS = [
     # skin (issue 18): dermoscopy of a melanoma, 4 variants; goal 0.5 s at 768 px
     # (`--sizes 768`; the goal column shows at 512)
     ("derm", "melanoma", {"region": "skin", "findings": (Finding(name="melanoma"),)}, 0.5),
+    # teeth (issue 19): panoramic film of an adult (32 teeth) and of one with findings; goal
+    # 0.5 s for 4 variants at 512 px in one process
+    ("xray", "OPG", {"region": "teeth", "view": "panoramic", "age": 35}, 0.5),
+    ("xray", "OPG findings", {"region": "teeth", "view": "panoramic", "age": 45, "findings": (
+        Finding(name="caries"), Finding(name="periapical_lesion"), Finding(name="implant"),
+        Finding(name="mandibular_fracture"))}, 0.5),
+    ("xray", "bitewing", {"region": "teeth", "view": "bitewing", "age": 35}, 0.5),
+    # the abdomen on plain films (issue 19): supine normal and erect small-bowel obstruction
+    ("xray", "AXR", {"region": "abdomen", "view": "supine"}, 0.5),
+    ("xray", "AXR SBO erect", {"region": "abdomen", "view": "erect", "findings": (
+        Finding(name="small_bowel_obstruction"),)}, 0.5),
 ]
 
 

@@ -19,7 +19,7 @@ from imagine_med.commands.exitcodes import Exit, epilog
 
 # Long-running services log their INFO lines (a worker's jobs, a bot's connections); the other
 # commands print results, and only warnings besides, unless -v.
-SERVICES = frozenset({"run", "worker", "discord", "slack"})
+SERVICES = frozenset({"run", "worker", "discord", "slack", "web"})
 
 # subcommand -> module providing add_parser(subparsers)
 COMMANDS: dict[str, str] = {
@@ -36,7 +36,12 @@ COMMANDS: dict[str, str] = {
     "mod": "imagine_med.commands.mod",
     "discord": "imagine_med.commands.bots",
     "slack": "imagine_med.commands.bots",
+    "web": "imagine_med.commands.web",
     "library": "imagine_med.commands.library",
+    "caseset": "imagine_med.commands.caseset",
+    "export": "imagine_med.commands.teach",
+    "pacs": "imagine_med.commands.teach",
+    "series": "imagine_med.commands.teach",
 }
 
 

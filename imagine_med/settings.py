@@ -34,6 +34,18 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, validation_alias=_alias("REDIS_URL"))
     database_url: str | None = Field(default=None, validation_alias=_alias("DATABASE_URL"))
     redis_prefix: str = "imagine-med"
+    # job files: unset = <data_dir>/files; s3://bucket/prefix = S3-compatible object storage
+    # (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, as boto3 reads them)
+    blobs: str | None = None
+    s3_endpoint_url: str | None = None  # e.g. http://minio:9000 (unset: AWS)
+    s3_region: str | None = None
+    # delete job files not written for this many days (0: keep forever); an S3 bucket also
+    # gets a lifecycle rule saying so
+    blob_retention_days: int = Field(default=0, ge=0)
+    presign_ttl_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)  # S3's SigV4 maximum
+    # /healthz, /readyz and /metrics of a worker or bot process (0: off); `run` serves the
+    # queue's metrics on IMAGINE_MED_METRICS_PORT
+    health_port: int = Field(default=0, ge=0, le=65535)
 
     # chat platforms
     discord_token: SecretStr | None = Field(default=None, validation_alias=_alias("DISCORD_TOKEN"))
@@ -57,6 +69,10 @@ class Settings(BaseSettings):
     default_engine: str = "phantom"
     # CPU engines render a job's variants on this many processes (0: one per core, at most 4)
     render_processes: int = Field(default=0, ge=0, le=64)
+    # the teaching-file PACS `imagine-med pacs` sends to without --to (teaching/pacs.py):
+    # http(s)://[user:password@]host/dicom-web (STOW-RS) or dicom://AE@host:port (C-STORE)
+    pacs_url: SecretStr | None = None
+    pacs_calling_ae: str = Field(default="IMAGINE_MED", min_length=1, max_length=16)
 
     # provenance: HMAC key for the invisible watermark; the default is for development only.
     watermark_key: SecretStr = SecretStr(DEVELOPMENT_WATERMARK_KEY)

@@ -110,3 +110,4 @@ def store_url(database_url: str) -> Iterator[str]:
 
 # The queue's fixtures (`qenv`, `queue_workers`) live with their helpers.
 from queue_support import qenv, queue_workers  # noqa: E402, F401
+from s3_support import s3_server  # noqa: E402, F401

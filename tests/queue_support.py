@@ -29,7 +29,7 @@ def spec(prompt: str = "", **kw: Any) -> CaseSpec:
     """A tiny spec for the test engine (prompt words steer it: sleep=, fail=, suicide=)."""
     from imagine_med.prompt.spec import CaseSpec
 
-    return CaseSpec(modality="xray", prompt=prompt, width=64, height=64, **kw)
+    return CaseSpec(**{"modality": "xray", "prompt": prompt, "width": 64, "height": 64, **kw})
 
 
 def who(user: str, *roles: str, platform: str = "cli") -> Requester:

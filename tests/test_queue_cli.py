@@ -38,7 +38,7 @@ def test_run_stack_submit_wait_matches_generate(tmp_path: Path) -> None:
     """`imagine-med run` with nothing configured: embedded Redis, SQLite, a phantom worker.
     `submit --wait` writes byte-identical files to `generate`, and Ctrl-C stops everything."""
     stack = subprocess.Popen(
-        [sys.executable, "-m", "imagine_med.cli", "run", "--metrics-port", "0"],
+        [sys.executable, "-m", "imagine_med.cli", "run", "--metrics-port", "0", "--no-web"],
         cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True,
     )

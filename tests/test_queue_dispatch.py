@@ -255,7 +255,7 @@ def test_workers_take_only_jobs_of_engines_they_serve(qenv: QueueEnv) -> None:
     assert claim(jq, engines="phantom,diffusion")[0] == phantom.id
     # with a phantom worker alive and none for diffusion, diffusion jobs are refused at once
     jq.announce_engines(["phantom"], "w-cpu")
-    with pytest.raises(QueueError, match="No worker renders with the diffusion engine"):
+    with pytest.raises(QueueError, match="No worker renders xray images with the diffusion engine"):
         jq.submit([spec(engine="diffusion")], who("bob"))
     jq.submit([spec()], who("bob"))
     jq.announce_engines(["diffusion"], "w-gpu")

@@ -37,7 +37,7 @@ def _cli(tmp_path: Path, *args: str, **popen: object) -> subprocess.Popen[str]:
 def test_sigkilled_worker_under_run_is_replaced_and_the_waiting_client_gets_its_files(
     tmp_path: Path,
 ) -> None:
-    stack = _cli(tmp_path, "run", "--metrics-port", "0", stdout=subprocess.PIPE,
+    stack = _cli(tmp_path, "run", "--metrics-port", "0", "--no-web", stdout=subprocess.PIPE,
                  stderr=subprocess.STDOUT)
     said: list[str] = []
     try:

@@ -55,7 +55,8 @@ VARIATION = {Action.VARY: "subtle", Action.VARY_STRONG: "strong"}
 MAX_VERIFY_BYTES = 25 * 2**20
 KIND_WORDS = {
     "imagine": "", "upscale": "Upscale", "variation": "Variations", "reroll": "Reroll",
-    "refine": "Refine", "dicom": "DICOM export",
+    "refine": "Refine", "dicom": "DICOM export", "caseset": "Case set",
+    "series": "Same patient",
 }
 
 
@@ -79,6 +80,7 @@ class Outcome:
     moderation: list[Reply] = field(default_factory=list)
     jobs: list[JobView] = field(default_factory=list)
     moderation_channel: str | None = None
+    case_id: str | None = None  # moderation's case of a held or refused prompt (appeals)
 
     @classmethod
     def error(cls, message: str) -> Outcome:
@@ -142,8 +144,8 @@ class BotCore:
         if self.limiter is None:
             return None
         c, lim = self.config, self.limiter
-        person = lim.bucket(f"user:{who.platform}:{who.team_id or '-'}:{who.user_id}",
-                            c.rate_user)
+        platform, team, user = who.limit_as or (who.platform, who.team_id, who.user_id)
+        person = lim.bucket(f"user:{platform}:{team or '-'}:{user}", c.rate_user)
         channel = lim.bucket(f"channel:{who.platform}:{who.team_id or '-'}:{who.channel_id}",
                              c.rate_channel)
         wait = await self._io(lim.take, [person, channel])
@@ -224,6 +226,110 @@ class BotCore:
             return refused
         return await self._screen_and_submit(who, prompt, specs, kind="imagine", target=target)
 
+    # ---- /imagine-med-set ---------------------------------------------------------------
+
+    async def caseset(self, who: Who, command: Any,
+                      target: dict[str, Any] | None = None) -> Outcome:
+        """`/imagine-med-set`: a balanced case set as one batch-lane job (bot.caseset).
+        `command`: the command's text (Slack) or a CaseSetRequest (Discord's options)."""
+        from imagine_med.bot.caseset import SetCommandError, parse_set_text
+
+        if not self.allowed(who):
+            return Outcome.error(text.NOT_ALLOWED_HERE)
+        try:
+            request = parse_set_text(command) if isinstance(command, str) else command
+        except SetCommandError as exc:
+            return Outcome.error(exc.message)
+        refused = await self.throttled(who)
+        if refused is not None:
+            return refused
+        who = await self.identify(who)
+        full_target = {"platform": who.platform, "channel": who.channel_id, **(target or {})}
+        screened_text = " ".join([request.prompt, *request.findings])
+        try:
+            screened, jobs = await self._io(self.jobs.submit_caseset, screened_text, request,
+                                            who, reply_target=full_target)
+        except JobRefused as exc:
+            return Outcome.error(exc.message)
+        if screened.decision == "block" or not jobs:
+            return Outcome.error(text.blocked(screened.reason))
+        return Outcome(replies=[self.status_reply(j) for j in jobs], jobs=jobs)
+
+    # ---- /imagine-med-series -------------------------------------------------------------
+
+    async def series(self, who: Who, job_id: str, request: str, variant: int = 1,
+                     target: dict[str, Any] | None = None) -> Outcome:
+        """`/imagine-med-series`: the patient of a finished job's variant again, in another
+        study ("CT of this patient") or later ("follow-up at 6 weeks", "after treatment"), as
+        one image (teaching.series). Like U/V it follows a screened job, and what is stored
+        is the canonical study, never the typed words, so it is not screened again."""
+        from imagine_med.teaching.series import SeriesError, step_from_case
+
+        if not self.allowed(who):
+            return Outcome.error(text.NOT_ALLOWED_HERE)
+        job_id = job_id.strip().strip("`")
+        refused = await self.throttled(who)
+        if refused is not None:
+            return refused
+        job = await self._io(self.jobs.get, job_id) if job_id else None
+        if job is None or not job.same_team(who):
+            return Outcome.error(text.no_job(job_id or "?"))
+        if not (job.owned_by(who) or job.channel == who.channel_id):
+            return Outcome.error(text.SHOW_ELSEWHERE.format(job=job.id))
+        doc = case_doc(job.files) if job.state == "done" else None
+        if doc is None:
+            return Outcome.error(f"Job {job.id} has no finished case to follow yet.")
+        try:
+            step, block = step_from_case(doc, variant, request)
+        except SeriesError as exc:
+            return Outcome.error(exc.message)
+        refused = await self._unrenderable([step.spec])
+        if refused is not None:
+            return refused
+        who = await self.identify(who)
+        return await self._submit_all(
+            who, [step.spec], kind="series",
+            params={"from_job": job.id, "from_variant": variant, "seed": step.seed,
+                    "series": block}, target=target)
+    async def sketch(self, who: Who, png: bytes, modality: str, prompt: str = "",
+                     options: dict[str, str | None] | None = None,
+                     target: dict[str, Any] | None = None) -> Outcome:
+        """A painted or uploaded label map (the sketch palette, engine.phantom.sketch) rendered
+        in `modality`: the PNG is read with the sketch parser's specific errors (unknown
+        colours, empty, size) before anything is queued; then the typed words are screened and
+        the job queued like any prompt. `options`: size, seed, window (CT), sequence (MRI)."""
+        from pydantic import ValidationError
+
+        from imagine_med.engine.phantom.sketch import SketchError, encode_labels, parse_sketch
+
+        if not self.allowed(who):
+            return Outcome.error(text.NOT_ALLOWED_HERE)
+        refused = await self.throttled(who)
+        if refused is not None:
+            return refused
+        who = await self.identify(who)
+        opts = {k: (v or "").strip() for k, v in (options or {}).items()}
+        try:
+            labels = await self._io(parse_sketch, png)
+            encoded = encode_labels(labels)
+            size = int(opts.get("size") or 512)
+            spec = CaseSpec(
+                prompt=(prompt.strip() or f"sketch as {modality}")[:1000], modality=modality,
+                region="sketch", sketch=encoded, width=size, height=size,
+                window=opts.get("window") or None, sequence=opts.get("sequence") or None,
+                seed=int(opts["seed"]) if opts.get("seed") else None)
+        except SketchError as exc:
+            return Outcome.error(exc.message)
+        except (ValidationError, ValueError) as exc:
+            errors = exc.errors() if isinstance(exc, ValidationError) else []
+            detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+            return Outcome.error(f"That sketch request cannot be read: {detail or exc}.")
+        refused = await self._unrenderable([spec])
+        if refused is not None:
+            return refused
+        return await self._screen_and_submit(who, spec.prompt, [spec], kind="imagine",
+                                             target=target)
+
     async def _unrenderable(self, specs: list[CaseSpec]) -> Outcome | None:
         """A prompt nothing here can render is refused now, with what is available, rather
         than queued to fail in a worker."""
@@ -248,10 +354,13 @@ class BotCore:
         except JobRefused as exc:
             return Outcome.error(exc.message)
         if screened.decision == "block":
-            return Outcome.error(text.blocked(screened.reason))
+            refused = Outcome.error(text.blocked(screened.reason))
+            refused.case_id = screened.case_id
+            return refused
         if screened.decision != "hold":
             return Outcome(replies=[self.status_reply(j) for j in jobs], jobs=jobs)
         held = Outcome.error(text.held(screened.reason))
+        held.case_id = screened.case_id
         for job in jobs:
             # no public status message: results of an approved job are posted anew
             await self.remember_target(job.id, who.platform, {"held": True})
@@ -347,7 +456,14 @@ class BotCore:
         return Reply("\n".join(lines), job_id=job.id, mentions=(job.owner,))
 
     def result_reply(self, job: JobView) -> Reply:
-        """The finished job: the watermarked grid (or the upscaled image) with its buttons."""
+        """The finished job: the watermarked grid (or the upscaled image) with its buttons;
+        a case set's summary and files."""
+        if job.kind == "caseset":
+            from imagine_med.bot.caseset import SLACK_UPLOAD_LIMIT, caseset_reply
+
+            limit = (self.config.discord_upload_limit if job.platform == "discord"
+                     else SLACK_UPLOAD_LIMIT)
+            return caseset_reply(job, limit)
         if "grid.png" not in job.files and "variant-1.png" not in job.files:
             raise ValueError(f"job {job.id} has no images")
         lines = [f"<@{job.owner}> {self._what(job)}".rstrip()]

@@ -31,6 +31,7 @@ from imagine_med.bot.ids import Action, ComponentId
 from imagine_med.bot.images import fit_upload
 from imagine_med.bot.jobs import JobView, Who
 from imagine_med.bot.reply import Button, Form, Reply
+from imagine_med.teaching.plan import CaseSetRequest
 
 log = logging.getLogger(__name__)
 PLATFORM = "discord"
@@ -224,6 +225,38 @@ class DiscordBot:
             options = {"modality": modality, "view": view, "sequence": sequence, "stain": stain}
             outcome = await core.guarded(
                 who, lambda: core.imagine(who, prompt, options, target=_target(interaction)))
+            await self.deliver(interaction, outcome, original_is_status=True)
+
+        @tree.command(name="imagine-med-set",
+                      description="A balanced, annotated case set (ZIP, manifests, COCO)")
+        @app_commands.describe(
+            study="the study, e.g. PA chest x-ray",
+            findings="comma-separated findings, e.g. pneumothorax, RUL consolidation, nodule",
+            per_finding="cases per finding (default 20)",
+            normal="fraction of the set that is normal, e.g. 0.2 (default 0)",
+            seed="the set's seed, to make it again (default 0)")
+        async def caseset(interaction: discord.Interaction[Any], study: str, findings: str,
+                          per_finding: int = 20, normal: float = 0.0, seed: int = 0) -> None:
+            await interaction.response.defer(thinking=True)
+            who = self.who(interaction)
+            request = CaseSetRequest(study, tuple(w.strip() for w in findings.split(",")
+                                                  if w.strip()), per_finding, normal, seed)
+            outcome = await core.guarded(
+                who, lambda: core.caseset(who, request, target=_target(interaction)))
+            await self.deliver(interaction, outcome, original_is_status=True)
+
+        @tree.command(name="imagine-med-series",
+                      description="The same patient: another study, or later")
+        @app_commands.describe(
+            job="the job id shown under a result",
+            request="e.g. CT of this patient, follow-up at 6 weeks, after treatment",
+            variant="which variant's patient (1-4, default 1)")
+        async def series(interaction: discord.Interaction[Any], job: str, request: str,
+                         variant: int = 1) -> None:
+            await interaction.response.defer(thinking=True)
+            who = self.who(interaction)
+            outcome = await core.guarded(who, lambda: core.series(
+                who, job, request, variant, target=_target(interaction)))
             await self.deliver(interaction, outcome, original_is_status=True)
 
         @tree.command(name="imagine-med-help", description="What imagine-med can render")

@@ -70,5 +70,8 @@ def help_text() -> str:
         "/imagine-med-settings\n"
         "**Teaching:** /imagine-med-quiz (instructors: a case without its key, answered with "
         "buttons, revealed on a timer), /imagine-med-leaderboard, /imagine-med-library (save, "
-        "list, search, post, edit, remove)"
+        "list, search, post, edit, remove), /imagine-med-set (a balanced case set as a ZIP: "
+        "`PA chest x-ray --findings pneumothorax, nodule --per-finding 20 --normal 0.2`), "
+        "/imagine-med-series (the same patient again: `<job> CT of this patient`, "
+        "`<job> follow-up at 6 weeks`, `<job> after treatment`)"
     )

@@ -36,6 +36,9 @@ class Who:
     can_manage_channel: bool = False  # the platform's own "manage this channel" permission
     roles: tuple[str, ...] = ()  # platform role ids (Discord), for role grants
     priority: bool = False  # set by BotCore.identify: the priority lane is configured for them
+    # (platform, team, user) whose rate-limit buckets apply, when not this identity's own: a
+    # web user signed in with Slack or Discord shares their chat buckets
+    limit_as: tuple[str, str | None, str] | None = None
 
 
 @dataclass
@@ -107,6 +110,13 @@ class JobService(Protocol):
         none when blocked). Raises JobRefused."""
         ...
 
+    def submit_caseset(self, prompt: str, request: Any, who: Who, *,
+                       reply_target: dict[str, Any] | None = None
+                       ) -> tuple[Screened, list[JobView]]:
+        """A case set (imagine_med.teaching.plan.CaseSetRequest): screened, planned and
+        queued as one batch-lane job, or refused (JobRefused) before anything is queued."""
+        ...
+
     def check_renderable(self, specs: Sequence[CaseSpec]) -> None:
         """Raise JobRefused, naming what is available, for a spec nothing here renders: asked
         before screening and queueing, so such a prompt never waits in line to fail."""
@@ -132,6 +142,10 @@ class JobService(Protocol):
         ...
 
     def user_jobs(self, who: Who) -> list[JobView]: ...
+
+    def recent_jobs(self, who: Who, limit: int = 20) -> list[JobView]:
+        """Newest first, finished ones too (the web page's history)."""
+        ...
 
     def queue_length(self) -> int: ...
 

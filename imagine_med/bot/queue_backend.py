@@ -13,7 +13,7 @@ from imagine_med.prompt.spec import CaseSpec
 from imagine_med.queue import JobQueue, QueueError, Requester
 from imagine_med.queue.types import JobInfo
 
-FOLLOWUPS = ("upscale", "variation", "reroll", "refine", "dicom")
+FOLLOWUPS = ("upscale", "variation", "reroll", "refine", "dicom", "stack")
 
 
 def requester(who: Who, reply_target: dict[str, Any] | None = None) -> Requester:
@@ -84,6 +84,29 @@ class QueueJobs:
                 raise
             raise JobRefused(message) from exc
 
+    def submit_caseset(self, prompt: str, request: Any, who: Who, *,
+                       reply_target: dict[str, Any] | None = None
+                       ) -> tuple[Screened, list[JobView]]:
+        """A case set (imagine_med.teaching): screened like a prompt, planned, then one job
+        on the batch lane. A set cannot wait for a moderator, so a hold refuses it."""
+        from imagine_med.teaching.jobs import submit_caseset
+
+        req = requester(who, reply_target)
+        with self.limits.admitting(req, 1):
+            sc = self._check(prompt, req)
+            if sc.decision == "hold":
+                return Screened("block", f"{sc.reason} A case set cannot wait for a "
+                                "moderator's review.", sc.rule_ids, sc.redacted), []
+            if sc.decision == "block":
+                return sc, []
+            try:
+                return sc, self._views([submit_caseset(self.queue, request, req)])
+            except Exception as exc:  # CaseSetError, registry.Unavailable, QueueError
+                message = getattr(exc, "message", None)
+                if not isinstance(message, str):
+                    raise
+                raise JobRefused(message) from exc
+
     def check_renderable(self, specs: Sequence[CaseSpec]) -> None:
         try:
             self.queue.check_renderable(specs)
@@ -127,7 +150,7 @@ class QueueJobs:
                     spec=specs[0] if kind == "refine" else None,
                 )
             else:
-                refs = self.queue.submit(list(specs), req, kind=kind)
+                refs = self.queue.submit(list(specs), req, kind=kind, params=p or None)
         except QueueError as exc:
             raise JobRefused(exc.message) from exc
         return self._views(refs)
@@ -145,7 +168,7 @@ class QueueJobs:
 
     def _view(self, info: JobInfo) -> JobView:
         spec = CaseSpec.model_validate(info.spec) if info.spec else None
-        files = self.queue.files(info.id) if info.status == "done" else {}
+        files = self.queue.files(info.id, internal=False) if info.status == "done" else {}
         position = self.queue.position(info.id) if info.status == "queued" else None
         variant = info.params.get("variant")
         return JobView(
@@ -196,6 +219,10 @@ class QueueJobs:
 
     def user_jobs(self, who: Who) -> list[JobView]:
         return [self._view(i) for i in self.queue.user_jobs(requester(who), active_only=True)]
+
+    def recent_jobs(self, who: Who, limit: int = 20) -> list[JobView]:
+        """The person's jobs, newest first, finished ones too (the web page's history)."""
+        return [self._view(i) for i in self.queue.user_jobs(requester(who), limit=limit)]
 
     def queue_length(self) -> int:
         counts = self.queue.counts()

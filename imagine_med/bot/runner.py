@@ -119,6 +119,32 @@ def check_slack(settings: Settings, mode: SlackMode) -> None:
     check_watermark_key(settings, ["Slack"])
 
 
+async def serve_health(core: BotCore, settings: Settings) -> None:
+    """/healthz, /readyz and /metrics on IMAGINE_MED_HEALTH_PORT (0: none) while the adapter
+    runs; the event loop beats once a second, so a blocked loop reads as not live."""
+    if not settings.health_port:
+        return
+    from imagine_med.observability.metrics import Health, serve, standard_checks
+
+    queue = getattr(core.jobs, "queue", None)
+    health = Health(standard_checks(queue) if queue is not None else {}, stale_s=30.0)
+    from imagine_med.queue.config import get_queue_settings
+
+    host = get_queue_settings().metrics_host  # 0.0.0.0 in a container, for its probes
+    try:
+        server = serve(queue, settings.health_port, host=host, health=health)
+    except OSError as exc:  # a second adapter in this process: the first one serves it
+        log.warning("health port %d not served: %s", settings.health_port, exc.strerror)
+        return
+    log.info("health on http://%s:%d/healthz", host, settings.health_port)
+    try:
+        while True:
+            health.beat()
+            await asyncio.sleep(1.0)
+    finally:
+        server.shutdown()
+
+
 def _consumer_name(platform: str) -> str:
     return f"{platform}-{socket.gethostname()}"
 
@@ -136,11 +162,13 @@ async def run_discord(core: BotCore, settings: Settings) -> None:
         await loop.run_forever()
 
     delivery = asyncio.create_task(deliver_when_ready())
+    health = asyncio.create_task(serve_health(core, settings))
     try:
         await bot.start(settings.discord_token.get_secret_value())
     finally:
         loop.stop()
         delivery.cancel()
+        health.cancel()
         await bot.client.close()
 
 
@@ -155,6 +183,7 @@ async def run_slack(core: BotCore, settings: Settings, mode: SlackMode = SlackMo
                    signing_secret=secret, api_url=settings.slack_api_url)
     loop = DeliveryLoop(core, bot, consumer=_consumer_name("slack"))
     delivery = asyncio.create_task(loop.run_forever())
+    health = asyncio.create_task(serve_health(core, settings))
     try:
         if mode.http:
             from aiohttp import web
@@ -174,6 +203,7 @@ async def run_slack(core: BotCore, settings: Settings, mode: SlackMode = SlackMo
     finally:
         loop.stop()
         delivery.cancel()
+        health.cancel()
 
 
 async def run_configured(settings: Settings | None = None,

@@ -32,7 +32,8 @@ PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
 COMMANDS = ("/imagine-med", "/imagine-med-help", "/imagine-med-show", "/imagine-med-info",
             "/imagine-med-settings", "/imagine-med-verify", "/imagine-med-quiz",
-            "/imagine-med-leaderboard", "/imagine-med-library")
+            "/imagine-med-leaderboard", "/imagine-med-library", "/imagine-med-set",
+            "/imagine-med-series")
 # `--name value` options of /imagine-med-quiz (a value with spaces in double quotes)
 QUIZ_OPTION = re.compile(r'(?:^|\s)--(seconds|course|collection|item)\s+("[^"]*"|\S+)', re.I)
 SETTING_KEYS = {"modality": "modality", "size": "size", "answer_key": "answer_key_auto",
@@ -130,6 +131,8 @@ class SlackBot:
         a.command("/imagine-med-quiz")(self._cmd_quiz)
         a.command("/imagine-med-leaderboard")(self._cmd_leaderboard)
         a.command("/imagine-med-library")(self._cmd_library)
+        a.command("/imagine-med-set")(self._cmd_set)
+        a.command("/imagine-med-series")(self._cmd_series)
         a.action(re.compile(f"^{ids.PATTERN}$"))(self._on_button)
         a.view(re.compile(f"^{ids.PATTERN}$"))(self._on_form)
 
@@ -173,6 +176,25 @@ class SlackBot:
         outcome = await self.core.guarded(
             who, lambda: self.core.imagine(who, body.get("text", ""), target=_target(body))
         )
+        await self.deliver(who, outcome, body)
+
+    async def _cmd_set(self, ack: Any, body: dict[str, Any]) -> None:
+        """`/imagine-med-set PA chest x-ray --findings a, b --per-finding 20 --normal 0.2`"""
+        await ack()
+        who = self._who(body)
+        outcome = await self.core.guarded(
+            who, lambda: self.core.caseset(who, body.get("text", ""), target=_target(body)))
+        await self.deliver(who, outcome, body)
+
+    async def _cmd_series(self, ack: Any, body: dict[str, Any]) -> None:
+        """`/imagine-med-series JOB[:VARIANT] CT of this patient` (or `follow-up at 6 weeks`)"""
+        await ack()
+        who = self._who(body)
+        ref, _, request = body.get("text", "").strip().partition(" ")
+        job_id, _, variant = ref.replace("job:", "").partition(":")
+        index = int(variant) if variant.isdigit() else 1
+        outcome = await self.core.guarded(who, lambda: self.core.series(
+            who, job_id, request, index, target=_target(body)))
         await self.deliver(who, outcome, body)
 
     async def _cmd_help(self, ack: Any, body: dict[str, Any]) -> None:

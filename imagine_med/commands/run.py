@@ -32,6 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metrics-port", type=int, default=None,
                    help="Prometheus metrics port (default 9464; 0 = off)")
     p.add_argument("--no-adapters", action="store_true", help="do not start chat adapters")
+    p.add_argument("--no-web", action="store_true", help="do not start the web app")
     p.add_argument("--samples", action="store_true",
                    help="just render sample cases into --out, without the queue")
     p.add_argument("--out", type=Path, default=Path("out"))
@@ -110,10 +111,11 @@ class Stack:
             self.shutdown()
             return 2
         where = "SQLite" if db_url.startswith("sqlite") else "DATABASE_URL"
-        lines.append(("Store", f"{where} {public_url(db_url)}; files in {jq.blobs.root}"))
+        lines.append(("Store", f"{where} {public_url(db_url)}; {jq.blobs.describe()}"))
 
         env = dict(os.environ, REDIS_URL=redis_url, DATABASE_URL=db_url,
                    IMAGINE_MED_DATA_DIR=str(data_dir))
+        env.pop("IMAGINE_MED_HEALTH_PORT", None)  # one port per process; this one serves it
         me = [sys.executable, "-m", "imagine_med.cli"]
         raw = connect(redis_url, decode=False)
         self.supervisor = sup = Supervisor(
@@ -133,16 +135,28 @@ class Stack:
             lines.append((f"Worker {i}", f"{engines} engine, pid {child.pid}, "
                                          f"log {sup.log_path(child.label)}"))
 
-        port = self.args.metrics_port
-        port = get_queue_settings().metrics_port if port is None else port
+        port = self.args.metrics_port  # else the health port (containers), else 9464
+        port = (settings.health_port or get_queue_settings().metrics_port) if port is None \
+            else port
         if port:
             from imagine_med.observability.metrics import serve
 
             try:
                 self.metrics = serve(jq, port, host=jq.conf.metrics_host)
-                lines.append(("Metrics", f"http://{jq.conf.metrics_host}:{port}/metrics"))
+                lines.append(("Metrics", f"http://{jq.conf.metrics_host}:{port}/metrics "
+                                         "(and /healthz, /readyz)"))
             except OSError as exc:
                 lines.append(("Metrics", f"not started: port {port} ({exc.strerror})"))
+
+        if getattr(self.args, "no_web", False):
+            lines.append(("Web", "not started (--no-web)"))
+        else:
+            from imagine_med.web.config import WebConfig
+
+            web = WebConfig()
+            child = sup.add("web", lambda _child: [*me, "web"])
+            lines.append(("Web", f"http://{web.host}:{web.port}  (pid {child.pid}, log "
+                                 f"{sup.log_path('web')})"))
 
         for name, ready, need in (
             ("discord", settings.discord_token is not None, "DISCORD_TOKEN"),
@@ -169,6 +183,9 @@ class Stack:
         print("imagine-med local stack is running:")
         for key, value in lines:
             print(f"  {key:<{width}}  {value}")
+        if not getattr(self.args, "no_web", False):
+            print(f"\nOpen http://{web.host}:{web.port} in a browser (create a local account "
+                  "on its sign-in page).")
         print("\nSubmit a job from another terminal (in this folder):")
         print('  imagine-med submit "PA chest x-ray, right upper lobe consolidation" --wait '
               "--out out/")

@@ -36,6 +36,25 @@ def _engines(text: str | None, settings: object) -> tuple[str, ...]:
     return tuple(e.strip() for e in text.split(",") if e.strip())
 
 
+def _routes(engines: tuple[str, ...], modalities: str | None) -> tuple[str, ...]:
+    """What the worker claims: engines, or engine:modality pairs when --modalities narrows it."""
+    if not modalities:
+        return engines
+    wanted = tuple(m.strip() for m in modalities.split(",") if m.strip())
+    import typing
+
+    from imagine_med.prompt.spec import Modality
+
+    known = typing.get_args(Modality)
+    unknown = [m for m in wanted if m not in known]
+    if unknown:
+        raise SystemExit(f"error: unknown modality {unknown[0]!r}; modalities are: "
+                         f"{', '.join(known)}")
+    from imagine_med.queue.api import ENGINES
+
+    return tuple(f"{e}:{m}" for e in (engines or ENGINES) for m in wanted)
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("worker", help="run a queue worker (renders jobs; keeps engines warm)")
     p.add_argument("--name", help="worker name (default: host-pid-random)")
@@ -50,9 +69,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="engines whose jobs this worker takes, e.g. phantom,diffusion, or any "
                         "(default: phantom, plus diffusion when IMAGINE_MED_DIFFUSION_MODEL is "
                         "set)")
+    p.add_argument("--modalities", default=None, metavar="LIST",
+                   help="take only these modalities of those engines, e.g. xray,ct (default: "
+                        "all)")
     p.add_argument("--burst", action="store_true", help="quit when no job is waiting")
     p.add_argument("--max-jobs", type=int, help="quit after this many jobs")
-    p.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
+    p.add_argument("--metrics-port", "--health-port", type=int, dest="metrics_port",
+                   help="serve /metrics, /healthz and /readyz on this port (default "
+                        "IMAGINE_MED_HEALTH_PORT; 0: none)")
     p.add_argument("--log-format", choices=("json", "text"), default="json")
     p.set_defaults(func=run)
 
@@ -92,9 +116,24 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: cannot open the store at {public_url(jq.database_url)}: {exc}",
               file=sys.stderr)
         return 2
+    days = jq.settings.blob_retention_days
+    if days and hasattr(jq.blobs, "apply_retention"):  # the object store expires them too
+        try:
+            jq.blobs.apply_retention(days)
+        except Exception as exc:  # e.g. no s3:PutLifecycleConfiguration: the sweep still runs
+            log.warning("could not set the bucket's lifecycle rule: %s", exc)
     recovered = jq.recover()
     if recovered:
         log.warning("re-queued %d job(s) the store knew but Redis had lost", len(recovered))
+    port = args.metrics_port if args.metrics_port is not None else jq.settings.health_port
+    health = None
+    if port:
+        from imagine_med.observability.metrics import Health, serve, standard_checks
+
+        # live while the main loop beats: between jobs, and at least once per job timeout
+        health = Health(standard_checks(jq), stale_s=jq.conf.job_timeout_s + 60)
+        health.ready_flag = False  # not ready until the renderers are warm
+        serve(jq, port, host=jq.conf.metrics_host, health=health)
     pairs = [] if args.no_warm else args.warm if args.warm is not None else [
         p for p in registry.available() if p[0] == "phantom"
     ]
@@ -104,13 +143,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: could not load a renderer: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 3
     worker = ImagineWorker(jq, connect(jq.redis_url, decode=False), name=args.name,
-                           engines=_engines(args.engines, jq.settings))
-    if args.metrics_port:
-        from imagine_med.observability.metrics import serve
-
-        serve(jq, args.metrics_port, host=jq.conf.metrics_host)
+                           engines=_routes(_engines(args.engines, jq.settings),
+                                           args.modalities), health=health)
+    if health is not None:
+        health.ready_flag = True
     log.info("worker %s ready", worker.name,
-             extra={"prefix": jq.prefix, "engines": list(worker.engines) or "any",
+             extra={"prefix": jq.prefix, "routes": list(worker.engines) or "any",
                     "warm_s": {k: round(v, 3) for k, v in timings.items()}})
     worker.work(burst=args.burst, max_jobs=args.max_jobs, logging_level="WARNING")
     return 0

@@ -83,6 +83,17 @@ for _r in ("gallbladder", "liver", "kidney", "abdomen", "spleen", "carotid"):
 # region for dermoscopy prompts.
 add(Offer("phantom", "derm", "skin", "imagine_med.engine.phantom.renderer_skin:skin_renderer"))
 
+# Teeth (issue 19, regions/dental): panoramic films (orthopantomograms) through the focal
+# trough of physics/panoramic.py, bitewing and periapical films through physics/radiography.py;
+# keep views equal to renderer_dental.VIEWS.
+add(Offer("phantom", "xray", "teeth", "imagine_med.engine.phantom.renderer_dental:dental_renderer",
+          views=("panoramic", "bitewing", "periapical")))
+
+# The abdomen on plain films (issue 19, regions/abdomen_xr): supine and erect AP; keep views
+# equal to renderer_axr.VIEWS.
+add(Offer("phantom", "xray", "abdomen", "imagine_med.engine.phantom.renderer_axr:axr_renderer",
+          views=("supine", "erect")))
+
 # The diffusion engine: one local checkpoint serves every modality and region through
 # per-modality prompt templates; all rows share one loaded model.
 for _m in ("xray", "ct", "mri", "us", "histo", "derm", "fundus"):
@@ -298,6 +309,14 @@ add(Offer("phantom", "histo", "breast", "imagine_med.engine.phantom.renderer_ihc
 for _organ in ("kidney", "colon", "lymph_node", "skin"):
     add(Offer("phantom", "histo", _organ,
               "imagine_med.engine.phantom.renderer_organ:organ_histo_renderer"))
+# Pelvic ultrasound (regions/pelvis_us, issue 16): transabdominal sagittal, early pregnancy,
+# the pelvic FAST view.
+add(Offer("phantom", "us", "pelvis",
+          "imagine_med.engine.phantom.renderer_us_pelvis:pelvis_us_renderer"))
+# Thyroid ultrasound (regions/thyroid_us, issue 16): transverse, linear probe, TI-RADS.
+add(Offer("phantom", "us", "thyroid",
+          "imagine_med.engine.phantom.renderer_us_thyroid:thyroid_us_renderer"))
+
 # The fundus (regions/retina, issue 17): colour fundus photographs of one seeded eye.
 add(Offer("phantom", "fundus", "retina",
           "imagine_med.engine.phantom.renderer_fundus:fundus_renderer"))

@@ -628,6 +628,8 @@ def _defaults(update: dict[str, object]) -> None:
     modality, region = update["modality"], update.get("region")
     if modality == "xray" and update.get("view") is None:
         update["view"] = vocab.DEFAULT_VIEW.get(str(region), vocab.DEFAULT_XRAY_VIEW)
+    if modality == "xray":  # "supine"/"erect" mean AP/PA on a chest, their own views elsewhere
+        update["view"] = vocab.region_view(update["view"], region)
     if modality in ("ct", "mri") and update.get("plane") is None:
         update["plane"] = vocab.DEFAULT_PLANE
     if modality == "mri" and update.get("sequence") is None:

@@ -635,6 +635,81 @@ MODIFIERS["macular_oedema"] = ["macular oedema", "macular edema", "dmo", "dme", 
                                "clinically significant macular oedema",
                                "clinically significant macular edema", "maculopathy",
                                "diabetic maculopathy", "with maculopathy"]
+# --- teeth (issue 19): panoramic words, FDI tooth numbers and names, dental findings ---
+COMPOUNDS.update({
+    "panoramic dental": {"modality": "xray", "region": "teeth", "view": "panoramic"},
+    "panoramic radiograph": {"modality": "xray", "view": "panoramic"},
+    "dental x ray": {"modality": "xray", "region": "teeth"},
+    "pantomograph": {"modality": "xray", "region": "teeth", "view": "panoramic"},
+    "dpt": {"modality": "xray", "region": "teeth", "view": "panoramic"},
+    "bitewing": {"modality": "xray", "region": "teeth", "view": "bitewing"},
+    "bitewings": {"modality": "xray", "region": "teeth", "view": "bitewing"},
+    "bite wing": {"modality": "xray", "region": "teeth", "view": "bitewing"},
+    "periapical radiograph": {"modality": "xray", "region": "teeth", "view": "periapical"},
+    "periapical film": {"modality": "xray", "region": "teeth", "view": "periapical"},
+    "periapical view": {"modality": "xray", "region": "teeth", "view": "periapical"},
+})
+VIEWS["bitewing"] = ["bitewing view"]
+VIEWS["periapical"] = ["periapical x ray"]
+VIEW_REGIONS["bitewing"] = frozenset({"teeth"})
+VIEW_REGIONS["periapical"] = frozenset({"teeth"})
+REGIONS["teeth"] += ["dentition", "mouth", "mandibular", "maxillary teeth"]
+
+
+def _tooth_locations() -> dict[str, list[str]]:
+    """'tooth_36:left' -> 'tooth 36', 'fdi 36', 'lower left first molar', 'mandibular left
+    first molar', 'left lower first molar', ... for the 32 permanent and 20 primary teeth."""
+    jaws = {"upper": ("upper", "maxillary"), "lower": ("lower", "mandibular")}
+    perm = {1: ["central incisor"], 2: ["lateral incisor"], 3: ["canine", "cuspid"],
+            4: ["first premolar", "first bicuspid"], 5: ["second premolar", "second bicuspid"],
+            6: ["first molar"], 7: ["second molar"], 8: ["third molar", "wisdom tooth"]}
+    prim = {1: ["central incisor"], 2: ["lateral incisor"], 3: ["canine"],
+            4: ["first molar"], 5: ["second molar"]}
+    quad = {1: ("upper", "right"), 2: ("upper", "left"), 3: ("lower", "left"),
+            4: ("lower", "right")}
+    out: dict[str, list[str]] = {}
+    for q, (jaw, side) in quad.items():
+        for table, qq, pre in ((perm, q, ("",)), (prim, q + 4, ("primary ", "deciduous ",
+                                                                "baby "))):
+            for p, names in table.items():
+                fdi = qq * 10 + p
+                phrases = [f"tooth {fdi}", f"fdi {fdi}", f"tooth number {fdi}"]
+                for j in jaws[jaw]:
+                    for n in names:
+                        for pr in pre:
+                            phrases += [f"{j} {side} {pr}{n}", f"{side} {j} {pr}{n}"]
+                out[f"tooth_{fdi}:{side}"] = phrases
+    return out
+
+
+LOCATIONS.update(_tooth_locations())
+FINDINGS.update({
+    "restoration": (("teeth",), ["restoration", "restorations", "filling", "fillings",
+                    "amalgam", "amalgam filling", "composite filling", "dental filling",
+                    "restored tooth", "root canal treatment", "root filling",
+                    "root canal filling"]),
+    "implant": (("teeth",), ["dental implant", "implant", "implants", "osseointegrated implant",
+                "implant crown"]),
+    "periodontal_bone_loss": (("teeth",), ["periodontal bone loss", "alveolar bone loss",
+                              "bone loss", "periodontitis", "periodontal disease"]),
+    "mandibular_fracture": (("teeth",), ["mandibular fracture", "fractured mandible",
+                            "mandible fracture", "broken jaw", "jaw fracture",
+                            "fracture of the mandible", "fractured jaw"]),
+})
+FINDINGS["caries"][1].extend(["carious lesion", "carious", "decay", "tooth decay",
+                              "interproximal caries", "dental decay", "cavities"])
+FINDINGS["periapical_lesion"][1].extend(["periapical radiolucency", "periapical granuloma",
+                                         "radicular cyst", "apical periodontitis",
+                                         "dental abscess", "tooth abscess"])
+FINDINGS["impacted_tooth"][1].extend(["impacted molar"])
+LOCATIONS["third_molar"].append("third molars")
+FINDING_IN_REGION[("fracture", "teeth")] = "mandibular_fracture"
+FINDING_IN_REGION[("cavity", "teeth")] = "caries"
+MODIFIERS.update({"composite": ["composite", "tooth coloured", "white filling", "resin"],
+                  "root_filled": ["root filled", "root canal treated", "root treated",
+                                  "endodontically treated"],
+                  "horizontal": ["horizontal", "horizontally impacted"],
+                  "mesioangular": ["mesioangular", "mesio angular"]})
 
 # --- fundus, more findings (issue 17): artery occlusion, detachment, optic atrophy, laser
 # scars, vitreous haemorrhage, and the dry/wet forms of AMD (modifiers of the AMD finding)
@@ -664,6 +739,48 @@ MODIFIERS.update({
 FINDINGS["macular_degeneration"][1].extend(["age related macular degeneration", "dry amd",
                                             "geographic atrophy"])
 
+# --- the plain abdominal film (issue 19): supine and erect views, obstruction, volvulus,
+# calculi, foreign bodies. "supine"/"erect" set AP/PA (a chest's views); for the abdomen the
+# parser turns those into the abdomen's own views (VIEW_IN_REGION).
+COMPOUNDS.update({"upright": {"view": "pa"}, "upright film": {"view": "pa"}})
+VIEW_IN_REGION: dict[tuple[str, str], str] = {("ap", "abdomen"): "supine",
+                                              ("pa", "abdomen"): "erect"}
+
+
+def region_view(view: str | None, region: str | None) -> str | None:
+    """The view a radiograph of `region` means by `view`: "erect" and "supine" (compounds for
+    PA and AP, as a chest film is taken) are the abdomen's own two views."""
+    if view is None:
+        return None
+    return VIEW_IN_REGION.get((view, str(region)), view)
+DEFAULT_VIEW["abdomen"] = "supine"
+REGION_DEFAULT_MODALITY.setdefault("abdomen", "xray")
+COMPOUNDS.update({"abdominal x ray": {"modality": "xray", "region": "abdomen"},
+                  "abdominal radiograph": {"modality": "xray", "region": "abdomen"},
+                  "abdominal film": {"modality": "xray", "region": "abdomen"},
+                  "kub": {"modality": "xray", "region": "abdomen"}})
+FINDINGS.update({
+    "small_bowel_obstruction": (("abdomen",), [
+        "small bowel obstruction", "sbo", "small bowel obstructed", "dilated small bowel",
+        "dilated small bowel loops", "small intestinal obstruction", "obstructed small bowel"]),
+    "large_bowel_obstruction": (("abdomen",), [
+        "large bowel obstruction", "lbo", "colonic obstruction", "dilated colon",
+        "dilated large bowel", "obstructed colon"]),
+    "sigmoid_volvulus": (("abdomen",), ["sigmoid volvulus", "volvulus", "coffee bean sign",
+                                        "coffee bean", "bent inner tube sign"]),
+    "renal_stone": (("abdomen", "kidney"), [
+        "renal stone", "renal stones", "kidney stone", "kidney stones", "renal calculus",
+        "renal calculi", "nephrolithiasis", "staghorn calculus"]),
+    "ureteric_stone": (("abdomen", "kidney"), [
+        "ureteric stone", "ureteric calculus", "ureteral stone", "ureteral calculus",
+        "ureterolithiasis", "vuj stone"]),
+    "foreign_body": (("abdomen",), [
+        "foreign body", "ingested foreign body", "swallowed foreign body", "swallowed coin",
+        "ingested coin", "coin", "button battery", "swallowed battery"]),
+})
+FINDINGS["pneumoperitoneum"][1].extend(["rigler s sign", "riglers sign", "rigler sign",
+                                        "football sign", "perforation", "perforated viscus"])
+MODIFIERS["battery"] = ["battery", "button cell", "button battery"]
 # --- skin, more lesions (issue 18): congenital naevus, melanoma in situ, keratinocyte
 # lesions, and inflammatory rashes (clinical photographs); dermoscope options
 FINDINGS.update({
@@ -763,3 +880,54 @@ FINDINGS["cholestasis"] = (("liver",), [
     "bilirubinostasis"])
 FINDINGS["hepatocellular_carcinoma"] = (("liver",), [
     "hepatocellular carcinoma", "hcc", "hepatoma", "liver cell carcinoma"])
+
+# --- ultrasound, more (issue 16): renal calculi
+FINDINGS["kidney_stone"] = (("kidney", "abdomen"), [
+    "kidney stone", "kidney stones", "renal stone", "renal stones", "renal calculus",
+    "renal calculi", "nephrolithiasis", "urolithiasis"])
+# thyroid nodules by ACR TI-RADS (issue 16): the level and the features are modifiers
+FINDINGS["thyroid_nodule"] = (("thyroid",), [
+    "thyroid nodule", "thyroid nodules", "thyroid lesion", "thyroid mass",
+    "thyroid incidentaloma"])
+FINDING_IN_REGION[("nodule", "thyroid")] = "thyroid_nodule"
+for _n in range(1, 6):
+    MODIFIERS[f"tirads_{_n}"] = [f"ti rads {_n}", f"tirads {_n}", f"tr{_n}", f"tr {_n}",
+                                 f"acr tr{_n}", f"ti rads tr{_n}", f"tirads tr{_n}",
+                                 f"ti rads category {_n}"]
+MODIFIERS.update({
+    "spongiform": ["spongiform"], "mixed": ["mixed cystic and solid", "mixed solid and cystic",
+                                            "partially cystic", "complex"],
+    "cystic": ["cystic", "purely cystic", "colloid cyst"],
+    "solid": ["solid", "completely solid", "almost completely solid"],
+    "hyperechoic": ["hyperechoic"], "isoechoic": ["isoechoic"],
+    "hypoechoic": ["hypoechoic"], "very_hypoechoic": ["very hypoechoic", "markedly hypoechoic"],
+    "taller_than_wide": ["taller than wide", "taller than it is wide"],
+    "lobulated": ["lobulated", "irregular margin", "irregular margins"],
+    "extrathyroidal": ["extrathyroidal extension", "extra thyroidal extension",
+                       "extrathyroidal"],
+    "microcalcifications": ["microcalcifications", "microcalcification",
+                            "punctate echogenic foci", "punctate calcifications"],
+    "macrocalcifications": ["macrocalcifications", "macrocalcification",
+                            "coarse calcification", "coarse calcifications"],
+    "rim_calcification": ["rim calcification", "peripheral calcification",
+                          "eggshell calcification"],
+})
+LOCATIONS.setdefault("right_lobe:right", ["right lobe", "right thyroid lobe"])
+LOCATIONS.setdefault("left_lobe:left", ["left lobe", "left thyroid lobe"])
+# pelvis and early pregnancy (transabdominal), and the pelvic FAST view (issue 16)
+FINDINGS["intrauterine_pregnancy"] = (("pelvis",), [
+    "intrauterine pregnancy", "early pregnancy", "first trimester pregnancy", "pregnancy",
+    "gestational sac", "dating scan", "viability scan", "iup", "early intrauterine pregnancy",
+    "first trimester"])
+FINDINGS["free_fluid"] = (FINDINGS["free_fluid"][0] + ("pelvis",), FINDINGS["free_fluid"][1])
+COMPOUNDS.update({
+    "obstetric ultrasound": {"modality": "us", "region": "pelvis"},
+    "transabdominal pelvic ultrasound": {"modality": "us", "region": "pelvis"},
+    "pelvic ultrasound": {"modality": "us", "region": "pelvis"},
+    "early pregnancy scan": {"modality": "us", "region": "pelvis"},
+})
+LOCATIONS.update({
+    "pouch_of_douglas": ["pouch of douglas", "rectouterine pouch", "recto uterine pouch",
+                         "rectovesical pouch", "recto vesical pouch", "pelvic view",
+                         "pelvis view", "douglas pouch"],
+})

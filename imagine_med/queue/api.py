@@ -47,10 +47,17 @@ from imagine_med.queue.types import (
 )
 from imagine_med.settings import Settings, get_settings
 from imagine_med.store import make_engine, repo, session_scope
-from imagine_med.store.blobs import LocalBlobStore
+from imagine_med.store.blobs import blob_store_for
 
 log = logging.getLogger("imagine_med.queue")
 ENGINES: tuple[str, ...] = typing.get_args(EngineName)
+
+
+def serves(routes: Iterable[str], offer: Any) -> bool:
+    """Whether a worker on `routes` renders a registry row: `*` (any), the row's engine, or
+    its engine:modality."""
+    routes = set(routes)
+    return bool({"*", offer.engine, f"{offer.engine}:{offer.modality}"} & routes)
 
 
 def _ts(value: float | None) -> datetime | None:
@@ -80,7 +87,8 @@ def info_to_hash(info: JobInfo) -> dict[str, str]:
         "user": info.user, "roles": json.dumps(list(info.roles)),
         "reply_target": json.dumps(info.reply_target), "prompt": info.prompt,
         "spec": json.dumps(info.spec), "params": json.dumps(info.params),
-        "engine": (info.spec or {}).get("engine", "phantom"), "group_id": info.group_id or "",
+        "engine": (info.spec or {}).get("engine", "phantom"),
+        "modality": (info.spec or {}).get("modality", ""), "group_id": info.group_id or "",
         "group_index": str(info.group_index),
         "group_size": str(info.group_size), "tries": str(info.tries),
         "max_tries": str(info.max_tries), "created_at": repr(info.created_at or time.time()),
@@ -142,7 +150,7 @@ class JobQueue:
         self.engine = make_engine(self.database_url)
         self.scripts = Scripts(self.redis)
         root = files_dir or self.conf.files_dir or (self.settings.data_dir / "files")
-        self.blobs = LocalBlobStore(Path(root).resolve())
+        self.blobs = blob_store_for(self.settings, Path(root).resolve())
 
     # ----------------------------------------------------------------- submit
 
@@ -185,8 +193,10 @@ class JobQueue:
         params: dict[str, Any] | None = None,
         hold: bool = False,
         prompt: str | None = None,
+        timeout_s: int | None = None,
     ) -> list[JobRef]:
-        """Queue one job per spec; all or nothing. `hold=True` parks them for moderation."""
+        """Queue one job per spec; all or nothing. `hold=True` parks them for moderation;
+        `timeout_s` replaces the queue's time limit for these jobs (a case set's)."""
         if isinstance(specs, CaseSpec):
             specs = [specs]
         specs = [s if isinstance(s, CaseSpec) else CaseSpec.model_validate(s) for s in specs]
@@ -217,10 +227,11 @@ class JobQueue:
                     "reply_target": json.dumps(requester.reply_target),
                     "prompt": clean_prompt(prompt if prompt is not None else spec.prompt),
                     "spec": spec.model_dump_json(), "params": json.dumps(params or {}),
-                    "engine": spec.engine,
+                    "engine": spec.engine, "modality": spec.modality,
                     "group_id": group_id, "group_index": str(i), "group_size": str(n),
                     "tries": "0", "max_tries": str(self.conf.max_tries),
-                    "timeout": str(self.conf.job_timeout_s), "created_at": repr(now),
+                    "timeout": str(timeout_s or self.conf.job_timeout_s),
+                    "created_at": repr(now),
                     "status": "held" if hold else "queued",
                 }
             )
@@ -234,7 +245,8 @@ class JobQueue:
                     args=[
                         self.prefix, requester.user_key, lane, self.user_limit,
                         "1" if hold else "0", repr(now), self.conf.stream_maxlen,
-                        ",".join(LANES), ",".join(sorted({s.engine for s in specs})),
+                        ",".join(LANES), ",".join(sorted({f"{s.engine}:{s.modality}"
+                                                          for s in specs})),
                         ",".join(ENGINES), self.conf.max_queued_per_user,
                         *[json.dumps(j) for j in jobs],
                     ]
@@ -265,17 +277,17 @@ class JobQueue:
                      kind, lane, extra={"job_id": job["id"]})
         return [JobRef(j["id"], status, lane, group_id, i, n) for i, j in enumerate(jobs)]
 
-    def announce_engines(self, engines: Iterable[str], worker: str, ttl_s: int = 30) -> None:
-        """A worker says which engines it serves, and what exactly it renders (its registry
-        rows), refreshed with its heartbeat."""
+    def announce_engines(self, routes: Iterable[str], worker: str, ttl_s: int = 30) -> None:
+        """A worker says which routes it serves (an engine, `*` for any, or engine:modality)
+        and what exactly it renders (its registry rows), refreshed with its heartbeat."""
         from imagine_med.engine import registry
 
-        engines = tuple(engines)
-        rows = [o.to_json() for o in registry.offers(self.settings)
-                if "*" in engines or not engines or o.engine in engines]
+        routes = tuple(routes) or ("*",)
+        rows = [o.to_json() for o in registry.offers(self.settings) if serves(routes, o)]
         pipe = self.redis.pipeline(transaction=False)
-        for engine in engines:
-            pipe.set(self.keys.served(engine), worker, ex=ttl_s)
+        for route in routes:
+            pipe.set(self.keys.served(route), worker, ex=ttl_s)
+        pipe.set(self.keys.live, worker, ex=ttl_s)
         pipe.set(self.keys.offers(worker), json.dumps(rows), ex=ttl_s)
         pipe.execute()
 
@@ -307,11 +319,17 @@ class JobQueue:
             registry.check(spec, rows if rows is not None else None, self.settings)
 
     @staticmethod
-    def _engine_message(missing: str, serving: list[str]) -> str:
+    def _engine_message(route: str, serving: list[str]) -> str:
+        engine, _, modality = route.partition(":")
+        what = f"{modality} images with the {engine} engine" if modality else (
+            f"with the {engine} engine")
+        running = [e for e in serving if e]
+        hint = (f" Use --engine {running[0]}, or ask" if running and running[0] != engine
+                else " Ask")
         return (
-            f"No worker renders with the {missing} engine here right now (running: "
-            f"{', '.join(serving)}). Use --engine {serving[0]}, or ask an admin to start a "
-            f"worker for {missing}."
+            f"No worker renders {what} here right now (workers are running for: "
+            f"{', '.join(running) or 'other modalities only'}). Nothing was queued.{hint} an "
+            f"admin to start a worker with `imagine-med worker --engines {engine}`."
         )
 
     def submit_followup(
@@ -328,7 +346,8 @@ class JobQueue:
     ) -> list[JobRef]:
         """U/V/reroll/refine on a finished job: upscale (variant, scale), variation (variant,
         strength subtle|strong), reroll (same spec, new seed), refine (variant seed + new spec);
-        dicom (variant, 0 for all): its stored files exported as DICOM by a worker.
+        dicom (variant, 0 for all): its stored files exported as DICOM by a worker;
+        stack (variant): CT slices around the variant's level, for the web case viewer.
         """
         parent = self.status(parent_id)
         if parent is None:
@@ -344,7 +363,7 @@ class JobQueue:
                 raise QueueError(f"Pick a variant between 1 and {count} (0 for all).")
             params["variant"] = variant or 0
             return self.submit([base], requester, lane=lane, kind=kind, params=params)
-        if kind in ("upscale", "variation", "refine"):
+        if kind in ("upscale", "variation", "refine", "stack"):
             if variant is None or not 1 <= variant <= len(seeds):
                 raise QueueError(f"Pick a variant between 1 and {len(seeds)}.")
             params.update(variant=variant, parent_seed=seeds[variant - 1])
@@ -360,6 +379,11 @@ class JobQueue:
             if strength not in ("subtle", "strong"):
                 raise QueueError("Variation strength is subtle or strong.")
             params["strength"] = strength
+        elif kind == "stack":
+            if base.modality not in ("ct", "mri"):
+                raise QueueError("Slice stacks are made for CT and MRI cases.")
+            params["seed"] = seeds[variant - 1]
+            params.pop("parent_seed")  # the stack re-slices the variant; it is no follow-up
         elif kind == "refine":
             if spec is None:
                 raise QueueError("Refine needs the new prompt.")
@@ -661,13 +685,18 @@ class JobQueue:
                         waiting.discard(event.job_id)
                     yield event
 
-    def files(self, job_id: str) -> dict[str, Path]:
-        """Local paths of a finished job's files (grid.png, variant-N.png, ..., case.json)."""
+    def files(self, job_id: str, *, internal: bool = True) -> dict[str, Path]:
+        """Local paths of a finished job's files (grid.png, variant-N.png, ..., case.json);
+        from an object store, downloaded to this host's cache. `internal=False` leaves out the
+        workers' own files ("_...", e.g. CT values for a later DICOM export), which a chat
+        adapter never posts and so need not fetch."""
         info = self.status(job_id)
         if info is None or not info.result:
             return {}
         out: dict[str, Path] = {}
         for name, key in (info.result.get("files") or {}).items():
+            if not internal and name.startswith("_"):
+                continue
             path = self.blobs.local_path(key)
             if path is not None:
                 out[name] = path

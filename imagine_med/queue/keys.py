@@ -37,12 +37,18 @@ class Keys:
         return f"{self.prefix}:stats:{name}"
 
     def served(self, engine: str) -> str:
-        """Present while some live worker renders with `engine` ('*': a worker of any)."""
+        """Present while some live worker serves a route: an engine ('*': a worker of any) or
+        engine:modality."""
         return f"{self.prefix}:served:{engine}"
 
     def offers(self, worker: str) -> str:
         """What a live worker renders: its registry rows as JSON (expires with the worker)."""
         return f"{self.prefix}:offers:{worker}"
+
+    @property
+    def live(self) -> str:
+        """Present while any worker is live (jobs for an engine none serves are refused)."""
+        return f"{self.prefix}:live"
 
     @property
     def inflight(self) -> str:

@@ -42,6 +42,28 @@ local function unqueue(p, jid, lane, user)
   return removed
 end
 
+-- A Prometheus histogram kept in Redis (one hash per series), so every process serves the same
+-- numbers: per-bucket counts (made cumulative at scrape time), sum and count.
+local BOUNDS = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600}
+local function observe(p, name, engine, value)
+  local h = p..':stats:hist:'..name..':'..(engine or 'unknown')
+  local v = tonumber(value) or 0
+  local bucket = '+Inf'
+  for _, b in ipairs(BOUNDS) do
+    if v <= b then bucket = tostring(b); break end
+  end
+  redis.call('HINCRBY', h, bucket, 1)
+  redis.call('HINCRBYFLOAT', h, 'sum', v)
+  redis.call('HINCRBY', h, 'count', 1)
+  redis.call('SADD', p..':stats:hists', name..':'..(engine or 'unknown'))
+end
+
+-- A worker route `engine` serves every modality of the engine; `engine:modality` only that one.
+local function routable(p, engine, modality)
+  return redis.call('EXISTS', p..':served:'..engine) == 1
+    or redis.call('EXISTS', p..':served:'..engine..':'..modality) == 1
+end
+
 local function wake(p, n)
   local w = p..':wake'
   for i = 1, n do redis.call('LPUSH', w, '1') end
@@ -50,26 +72,27 @@ end
 """
 
 # ARGV: prefix, user_key, lane, limit, held(0/1), now, maxlen, lanes_csv,
-#       needed_engines_csv, known_engines_csv, max_held, job_json...
+#       needed_routes_csv (engine:modality), known_engines_csv, max_held, job_json...
 # Returns {1, active, held} (queued), {0, active, held} (over the user's limit) or
-# {-1, engine, serving_csv} (workers are running but none serves `engine`; with no worker at
-# all, jobs wait). Held jobs count toward the limit (they would run once released), and one
-# user may have at most max_held of them: a stream of held prompts is not a way round it.
+# {-1, route, serving_csv} (workers are running but none serves `route`, counted per engine in
+# stats:unrouted; with no worker at all, jobs wait for the first one to start).
+# Held jobs count toward the limit (they would run once released), and one user may have at
+# most max_held of them: a stream of held prompts is not a way round it.
 SUBMIT = PRELUDE + r"""
 local p, user, lane = ARGV[1], ARGV[2], ARGV[3]
 local limit, held, now, maxlen = tonumber(ARGV[4]), ARGV[5] == '1', ARGV[6], ARGV[7]
 local max_held = tonumber(ARGV[11])
 local n = #ARGV - 11
-if redis.call('EXISTS', p..':served:*') == 0 then
-  local serving = {}
-  for e in string.gmatch(ARGV[10], '[^,]+') do
-    if redis.call('EXISTS', p..':served:'..e) == 1 then serving[#serving + 1] = e end
-  end
-  if #serving > 0 then
-    local alive = {}
-    for _, e in ipairs(serving) do alive[e] = true end
-    for e in string.gmatch(ARGV[9], '[^,]+') do
-      if not alive[e] then return {-1, e, table.concat(serving, ',')} end
+if redis.call('EXISTS', p..':served:*') == 0 and redis.call('EXISTS', p..':live') == 1 then
+  for route in string.gmatch(ARGV[9], '[^,]+') do
+    local engine, modality = string.match(route, '([^:]+):?(.*)')
+    if not routable(p, engine, modality) then
+      local serving = {}
+      for e in string.gmatch(ARGV[10], '[^,]+') do
+        if redis.call('EXISTS', p..':served:'..e) == 1 then serving[#serving + 1] = e end
+      end
+      redis.call('HINCRBY', p..':stats:unrouted', engine, 1)
+      return {-1, route, table.concat(serving, ',')}
     end
   end
 end
@@ -111,9 +134,10 @@ if keep > 0 then redis.call('ZREMRANGEBYRANK', p..':userjobs:'..user, 0, keep - 
 return {1, active, parked}
 """
 
-# ARGV: prefix, worker, now, lease_ms, max_running, maxlen, engines_csv ('*': any), lanes...
-# A worker only takes jobs for engines it serves (a CPU box never takes a diffusion job);
-# skipping a user's unserved jobs keeps that user's place in the ring.
+# ARGV: prefix, worker, now, lease_ms, max_running, maxlen, routes_csv ('*': any), lanes...
+# A route is an engine (all its modalities) or engine:modality. A worker only takes jobs on its
+# routes (a CPU box never takes a diffusion job); skipping a user's jobs it does not serve keeps
+# that user's place in the ring, so fairness and lanes hold across routes.
 CLAIM = PRELUDE + r"""
 local p, worker, now = ARGV[1], ARGV[2], ARGV[3]
 local lease_ms, maxrun, maxlen = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
@@ -136,8 +160,9 @@ for li = 8, #ARGV do
         jid = redis.call('LPOP', pend)
       else
         for _, cand in ipairs(redis.call('LRANGE', pend, 0, -1)) do
-          local engine = redis.call('HGET', p..':job:'..cand, 'engine')
-          if (not engine) or served[engine] then
+          local r = redis.call('HMGET', p..':job:'..cand, 'engine', 'modality')
+          local engine, modality = r[1], r[2]
+          if (not engine) or served[engine] or (modality and served[engine..':'..modality]) then
             redis.call('LREM', pend, 1, cand)
             jid = cand
             break
@@ -156,6 +181,7 @@ for li = 8, #ARGV do
         local queued_at = tonumber(redis.call('HGET', key, 'queued_at') or now)
         redis.call('LPUSH', p..':stats:wait', tostring(tonumber(now) - queued_at))
         redis.call('LTRIM', p..':stats:wait', 0, 999)
+        observe(p, 'wait', redis.call('HGET', key, 'engine'), tonumber(now) - queued_at)
         emit(p, jid, 'started', {}, maxlen, now)
         local out = {jid, tostring(tries)}
         for _, v in ipairs(redis.call('HGETALL', key)) do out[#out + 1] = v end
@@ -199,6 +225,7 @@ redis.call('INCR', p..':stats:'..status)
 if status == 'done' then
   redis.call('LPUSH', p..':stats:render', render_s)
   redis.call('LTRIM', p..':stats:render', 0, 999)
+  observe(p, 'render', redis.call('HGET', key, 'engine'), render_s)
 end
 emit(p, jid, status, extra, maxlen, now)
 if ttl > 0 then redis.call('EXPIRE', key, ttl) end

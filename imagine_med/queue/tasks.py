@@ -171,6 +171,8 @@ def _render(q: JobQueue, info: JobInfo, progress: Progress) -> Any:
     if info.kind in ("imagine", "refine"):
         seed = p.get("parent_seed") if info.kind == "refine" and spec.seed is None else None
         return render_case(spec, seed=seed, progress=progress, init=init, base_seed=base_seed)
+    if info.kind == "series":  # the same patient again: one image of the patient's seed
+        return render_case(spec, seeds=[int(p["seed"])], progress=progress)
     if info.kind == "reroll":
         return render_case(spec.model_copy(update={"seed": None}), progress=progress)
     if info.kind == "upscale":
@@ -187,7 +189,9 @@ def _render(q: JobQueue, info: JobInfo, progress: Progress) -> Any:
     raise ValueError(f"unknown job kind {info.kind!r}")
 
 
-def _store_files(q: JobQueue, result: Any) -> tuple[dict[str, str], list[dict[str, Any]]]:
+def _store_files(q: JobQueue, result: Any, series: dict[str, Any] | None = None
+                 ) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """Write the case (with its `series` block, for a series step) and store every file."""
     from imagine_med.case import write_case
 
     files: dict[str, str] = {}
@@ -196,6 +200,10 @@ def _store_files(q: JobQueue, result: Any) -> tuple[dict[str, str], list[dict[st
 
     with tempfile.TemporaryDirectory(prefix="imagine-med-job-") as tmp:
         written = write_case(result, tmp)
+        if series:
+            doc = json.loads(written["case.json"].read_text())
+            doc["series"] = series
+            written["case.json"].write_text(json.dumps(doc, indent=2) + "\n")
         written.update(write_raw_hu(result, tmp))  # CT HU / MR signal, for a later DICOM export
         for name, path in sorted(written.items()):
             data = Path(path).read_bytes()
@@ -237,11 +245,25 @@ def execute(job_id: str, attempt: int) -> dict[str, Any]:
                           "paths": {n: str(q.blobs.local_path(k)) for n, k in files.items()},
                           "parent_id": info.params.get("parent_id"),
                           "variant": info.params.get("variant")}
+        elif info.kind == "caseset":  # many renders, one ZIP (imagine_med.teaching.jobs)
+            from imagine_med.teaching.jobs import run_caseset_job
+
+            files, result_doc = run_caseset_job(q, info.params, Progress(rt, info, current))
+            render_s = time.monotonic() - t0
+            check_cancelled(q, current)
+        elif info.kind == "stack":  # CT slices around a variant's level (web case viewer)
+            from imagine_med.queue.stacks import render_stack
+
+            files, images = render_stack(q, info, Progress(rt, info, current))
+            result_doc = {"files": files,
+                          "paths": {n: str(q.blobs.local_path(k)) for n, k in files.items()},
+                          "parent_id": info.params.get("parent_id"),
+                          "variant": info.params.get("variant")}
         else:
             result = _render(q, info, Progress(rt, info, current))
             render_s = time.monotonic() - t0
             check_cancelled(q, current)  # between rendering and storing the files
-            files, images = _store_files(q, result)
+            files, images = _store_files(q, result, info.params.get("series"))
             check_cancelled(q, current)  # before the store records the job as done
             result_doc = {
                 "files": files,
@@ -264,7 +286,7 @@ def execute(job_id: str, attempt: int) -> dict[str, Any]:
         message = getattr(exc, "message", None)  # EngineError & co: a refusal, not a crash
         if message is None:
             error = exc
-            message = _describe_failure(exc, q.conf.job_timeout_s)
+            message = _describe_failure(exc, int(h.get("timeout") or q.conf.job_timeout_s))
         status, fields = "failed", {"error": message}
     rt.current = None
     if current.lost.is_set():

@@ -11,9 +11,10 @@ from imagine_med.errors import UserError
 
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled", "held"]
 TERMINAL: frozenset[str] = frozenset({"done", "failed", "cancelled"})
-JobKind = Literal["imagine", "upscale", "variation", "reroll", "refine", "ping", "dicom"]
+JobKind = Literal["imagine", "upscale", "variation", "reroll", "refine", "ping", "dicom",
+                  "caseset", "series", "stack"]
 JOB_KINDS: tuple[str, ...] = ("imagine", "upscale", "variation", "reroll", "refine", "ping",
-                              "dicom")
+                              "dicom", "caseset", "series", "stack")
 Lane = Literal["priority", "normal", "batch"]
 
 

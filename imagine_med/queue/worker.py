@@ -45,6 +45,24 @@ return {1, redis.call('EXISTS', KEYS[2])}
 """
 
 
+PRUNE_CHECK_S = 600.0  # how often a worker asks whether the daily retention sweep is due
+PRUNE_EVERY_S = 24 * 3600
+
+
+def prune_old_files(q: JobQueue) -> int | None:
+    """The retention sweep (IMAGINE_MED_BLOB_RETENTION_DAYS > 0): once a day for the whole
+    fleet (a Redis lock, taken by whichever worker asks first), delete job files not written
+    for that many days. Returns how many, or None when it was not this worker's turn."""
+    from datetime import UTC, datetime, timedelta
+
+    days = q.settings.blob_retention_days
+    if days <= 0 or not q.redis.set(f"{q.prefix}:prune-lock", "1", nx=True, ex=PRUNE_EVERY_S):
+        return None
+    removed = q.blobs.prune(datetime.now(UTC) - timedelta(days=days))
+    log.info("retention: %d job file(s) older than %d days deleted", removed, days)
+    return removed
+
+
 class Keeper(threading.Thread):
     """Renews the current job's lease, notices a cancel request, reaps dead workers' jobs."""
 
@@ -60,6 +78,7 @@ class Keeper(threading.Thread):
         lease_ms = int(q.conf.lease_s * 1000)
         beat = q.conf.lease_s / 3
         last_reap = 0.0
+        last_prune = time.monotonic()  # not at once: the first check waits PRUNE_CHECK_S
         while True:
             try:
                 q.announce_engines(self.engines, self.rt.worker_name, ttl_s=int(beat * 6) + 5)
@@ -73,6 +92,9 @@ class Keeper(threading.Thread):
                         current.lost.set()
                     if cancel:
                         current.cancelled.set()
+                if time.monotonic() - last_prune >= PRUNE_CHECK_S:
+                    last_prune = time.monotonic()
+                    prune_old_files(q)
                 if time.monotonic() - last_reap >= q.conf.lease_s / 2:
                     last_reap = time.monotonic()
                     for job_id, outcome in q.reap():
@@ -99,10 +121,11 @@ class ImagineWorker(SimpleWorker):
 
     def __init__(
         self, jq: JobQueue, raw: redis.Redis, name: str | None = None,
-        engines: tuple[str, ...] = (),
+        engines: tuple[str, ...] = (), health: Any = None,
     ) -> None:
         self.jq = jq
-        self.engines = engines  # () = any engine
+        self.engines = engines  # routes: engine or engine:modality; () = any
+        self.health = health  # observability.metrics.Health, beaten by the main loop
         self.job_queue = Queue(jq.keys.rq_queue, connection=raw)
         name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
         super().__init__(
@@ -135,6 +158,8 @@ class ImagineWorker(SimpleWorker):
         idle_since = time.monotonic()
         backoff = 0.5
         while True:
+            if self.health is not None:
+                self.health.beat()
             try:  # every Redis call of the idle loop: rq quits the worker on any error here
                 self.heartbeat()
                 claimed = self.claim()
@@ -152,7 +177,8 @@ class ImagineWorker(SimpleWorker):
                 job = Job.create(
                     execute, args=(job_id, attempt), connection=self.connection,
                     id=f"{job_id}-{attempt}", origin=self.job_queue.name,
-                    timeout=c.job_timeout_s, result_ttl=c.rq_result_ttl_s,
+                    timeout=_job_timeout(self.rt.prefetched.get(job_id), c.job_timeout_s),
+                    result_ttl=c.rq_result_ttl_s,
                     failure_ttl=7 * 24 * 3600, description=f"imagine-med job {job_id}",
                 )
                 return job, self.job_queue
@@ -241,3 +267,11 @@ def warm_up(pairs: list[tuple[str, str]]) -> dict[str, float]:
             get_renderer(engine, modality, region)
         timings[f"{engine}:{modality}"] = time.perf_counter() - t0
     return timings
+
+
+def _job_timeout(record: dict[str, str] | None, default: int) -> int:
+    """The job's own time limit (set at submit: a case set's is longer), else the queue's."""
+    try:
+        return max(1, int((record or {}).get("timeout") or default))
+    except ValueError:
+        return default

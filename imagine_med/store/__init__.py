@@ -10,7 +10,8 @@ For other parts of the project that add tables (moderation, audit log):
 - add a revision under `migrations/versions/` whose `down_revision` is the current head
   (`alembic_config(url)` gives a Config for `alembic.command.revision(..., autogenerate=True)`);
 - open sessions with `session_scope(engine)` on an engine from `make_engine(url)`.
-Image bytes live on the filesystem, content-addressed (`blobs.LocalBlobStore`).
+Image bytes are content-addressed blobs: files under the data dir, or S3-compatible object
+storage when IMAGINE_MED_BLOBS=s3://bucket/prefix (`blobs.open_blob_store`).
 """
 
 from imagine_med.store.db import Base, make_engine, session_scope

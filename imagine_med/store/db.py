@@ -23,6 +23,7 @@ MODEL_MODULES: list[str] = [
     "imagine_med.moderation.models",
     "imagine_med.bot.prefs",
     "imagine_med.bot.targets",
+    "imagine_med.web.accounts",
     "imagine_med.teaching.library",
     "imagine_med.teaching.quiz",
 ]

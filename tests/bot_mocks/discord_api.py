@@ -215,7 +215,8 @@ def command(name: str, options: dict[str, Any] | None = None, *, user: str = "17
     `attachments` maps an option name to an attachment object (type 11 option, resolved)."""
     opts = []
     for key, value in (options or {}).items():
-        t = 5 if isinstance(value, bool) else 4 if isinstance(value, int) else 3
+        t = (5 if isinstance(value, bool) else 4 if isinstance(value, int)
+             else 10 if isinstance(value, float) else 3)
         opt: dict[str, Any] = {"name": key, "type": t, "value": value}
         if key == focused:
             opt["focused"] = True

@@ -29,6 +29,19 @@ US_TILES: dict[str, str] = {
     "carotid colour": "carotid colour doppler",
     "carotid aliasing": "carotid colour doppler with aliasing",
     "jugular thrombosis": "carotid colour doppler, jugular vein thrombosis",
+    "renal stone 9 mm": "renal ultrasound, 9 mm kidney stone",
+    "pregnancy 6 weeks": "obstetric ultrasound, 6 weeks",
+    "pregnancy 8 weeks": "obstetric ultrasound, 8 week intrauterine pregnancy",
+    "pregnancy 11 weeks": "obstetric ultrasound, 11 weeks",
+    "FAST pelvic view": "FAST scan, free fluid in the pouch of Douglas",
+    "thyroid normal": "thyroid ultrasound, normal",
+    "thyroid TR1 spongiform": "thyroid ultrasound, spongiform nodule in the left lobe",
+    "thyroid TR2": "thyroid ultrasound, TI-RADS 2 nodule in the right lobe",
+    "thyroid TR3": "thyroid ultrasound, TI-RADS 3 nodule in the left lobe",
+    "thyroid TR4": "thyroid ultrasound, TI-RADS 4 nodule in the right lobe",
+    "thyroid TR5": "thyroid ultrasound, TI-RADS 5 nodule in the left lobe",
+    "thyroid TR5 microcalc": "thyroid ultrasound, solid hypoechoic nodule, taller than wide, "
+                             "with microcalcifications, right lobe",
 }
 
 

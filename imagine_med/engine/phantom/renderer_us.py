@@ -8,6 +8,7 @@ and probe marks -> measure -> key.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -78,6 +79,14 @@ def probe_for(spec) -> Probe:
     text = (spec.prompt or "").lower()
     f = re.search(r"(\d+(?:\.\d+)?)\s*mhz", text)
     d = re.search(r"depth\s*(\d+(?:\.\d+)?)\s*cm", text)
+    if spec.region == "thyroid":  # linear 10 MHz (7-15), 4 cm deep, both lobes in 50 mm
+        freq = float(np.clip(float(f.group(1)), 7.0, 15.0)) if f else 10.0
+        return Probe(kind="linear", freq_mhz=freq, depth_mm=40.0, focus_mm=18.0,
+                     aperture_mm=12.0, width_mm=54.0, cycles=2.5, lines=256, sample_mm=0.07)
+    if spec.region == "pelvis":  # curvilinear 3.5 MHz, 14 cm deep, focus 8 cm
+        freq = float(np.clip(float(f.group(1)), 2.0, 6.0)) if f else 3.5
+        depth = float(np.clip(float(d.group(1)) * 10, 80.0, 240.0)) if d else 140.0
+        return Probe(freq_mhz=freq, depth_mm=depth, focus_mm=min(80.0, depth * 0.6))
     if view_of(spec) == "carotid":  # linear 7.5 MHz (5-15), 4 cm deep, focus 2 cm
         freq = float(np.clip(float(f.group(1)), 5.0, 15.0)) if f else 7.5
         return Probe(kind="linear", freq_mhz=freq, depth_mm=40.0, focus_mm=20.0,
@@ -158,6 +167,15 @@ class PhantomUltrasound(PhantomRenderer):
         return Frame(plane, probe, beam, beam_labels, x, y, px, pixels, labels, inside)
 
     def render(self, request: RenderRequest, progress: ProgressFn = no_progress) -> RenderResult:
+        spec = request.spec
+        if spec.region != "pelvis" and any(f.location == "pouch_of_douglas"
+                                           for f in spec.findings):
+            # the pelvic view of a FAST scan is the pelvis renderer's plane
+            from imagine_med.engine.phantom.renderer_us_pelvis import pelvis_us_renderer
+
+            pelvic = dataclasses.replace(request, spec=spec.model_copy(
+                update={"region": "pelvis"}))
+            return pelvis_us_renderer().render(pelvic, progress)
         fr = self.frame(request, progress)
         if isinstance(fr.plane, NeckPlane):
             return self._doppler(request, fr)
@@ -169,7 +187,8 @@ class PhantomUltrasound(PhantomRenderer):
             present, m, bbox = us_findings.measure(p, labels, pixels, fr.px, dr)
             text = us_findings.sentence(p, present, m)
             sentences.append(text)
-            lab_name = {"gallstones": "stone", "cholecystitis": "gallbladder_wall"}.get(
+            lab_name = {"gallstones": "stone", "kidney_stone": "stone",
+                        "cholecystitis": "gallbladder_wall"}.get(
                 p.name, p.name)
             results.append(FindingResult(p.name, LABELS[lab_name],
                                          bbox, p.side, p.location, text, m))

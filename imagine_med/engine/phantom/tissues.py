@@ -210,6 +210,14 @@ for _t in (
     _soft("serous_fluid", 8.0, 1.0, (3500, 3700), (1800, 1800)),  # free fluid, ascites
     _soft("mesenteric_fat", -80.0, 0.95, (330, 400), (70, 90)),  # bowel mesentery
     _soft("gallstone", 250.0, 0.05, (1000, 1200), (1.0, 1.0)),  # mixed stone, calcified rim
+    _soft("thyroid", 90.0, 0.8, (750, 900), (60, 55)),  # iodine makes it dense on CT
+    _soft("myometrium", 45.0, 0.85, (1300, 1500), (110, 100)),
+    _soft("endometrium", 40.0, 0.9, (1300, 1500), (150, 140)),
+    _soft("embryo", 30.0, 0.95, (1500, 1700), (150, 150)),
+    _soft("thyroid_nodule_hyper", 70.0, 0.8, (800, 950), (70, 65)),
+    _soft("thyroid_nodule_iso", 70.0, 0.8, (800, 950), (70, 65)),
+    _soft("thyroid_nodule_hypo", 50.0, 0.85, (900, 1050), (80, 75)),
+    _soft("thyroid_nodule_very_hypo", 45.0, 0.85, (950, 1100), (85, 80)),
 ):
     TISSUES.setdefault(_t.name, _t)
 
@@ -231,6 +239,22 @@ ACOUSTIC: dict[str, Acoustic] = {
     "gallstone": Acoustic(4.0, 12.0, 1.0, 2.5),
     "cortical_bone": Acoustic(7.8, 12.0, 1.0, 2.5),
     "blood_acute": Acoustic(1.63, 0.3, 1.0, 0.16),  # fresh thrombus: low-level echoes
+    # thyroid: homogeneous, brighter than the strap muscles (+1.6 dB over liver speckle);
+    # nodules by ACR TI-RADS echogenicity against the gland and the strap muscle (-8 dB):
+    # hyper +4, iso 0, hypo -4.4 (between gland and strap muscle), very hypo -13 (below it)
+    "thyroid": Acoustic(1.65, 0.8, 1.0, 1.2),
+    "strap_muscle": Acoustic(1.70, 1.15, 0.5, 0.42),  # thin, hypoechoic to the gland
+    # pelvis: myometrium a little darker than liver, the endometrium (and the decidua round
+    # a gestational sac) bright, the embryo's soft tissue mid-grey
+    "myometrium": Acoustic(1.64, 0.9, 1.0, 0.75),
+    "endometrium": Acoustic(1.66, 0.9, 1.0, 1.7),
+    "embryo": Acoustic(1.60, 0.5, 1.0, 1.4),
+    # psammomatous microcalcifications: bright points (< 1 mm) too small to cast a shadow
+    "microcalcification": Acoustic(2.2, 1.5, 1.0, 3.0),
+    "thyroid_nodule_hyper": Acoustic(1.65, 0.8, 1.0, 1.9),
+    "thyroid_nodule_iso": Acoustic(1.65, 0.8, 1.0, 1.2),
+    "thyroid_nodule_hypo": Acoustic(1.64, 0.8, 1.0, 0.72),
+    "thyroid_nodule_very_hypo": Acoustic(1.63, 0.8, 1.0, 0.27),
 }
 # fatty liver grades 1-3: fat droplets scatter more (about +4 dB a grade) and attenuate more
 # (grade 3 hides the diaphragm: physics.md "Fatty liver grades")
@@ -263,6 +287,30 @@ SKIN_OPTICS: dict[str, tuple[float, float, float]] = {
     "dermis_s": (1.0, 1.14, 1.35),
     "papillary_backscatter": (0.015, 0.03, 0.07),
 }
+# --- teeth and dental materials (issue 19, regions/dental). HU from physics.md "CT numbers":
+# dentine ~1500-2000, enamel ~2500-3000, so mu = mu_water (1 + HU/1000) gives enamel 0.73 and
+# dentine 0.53 cm^-1 at 70 keV. Pulp is soft tissue (40 HU). Cementum is taken as cortical bone
+# (its mineral fraction, ~45-50% by weight, is close to bone's; physics.md has no row for it).
+# Restorative materials are not in physics.md: approximate 70 keV values from NIST XCOM mass
+# attenuation x density, rounded: titanium (4.5 g/cm3, mu/rho ~0.55 cm2/g) ~2.5 cm^-1; dental
+# amalgam (Ag-Sn-Cu + Hg, ~11.5 g/cm3, mu/rho ~3 cm2/g) ~35 cm^-1, i.e. opaque at any film
+# exposure; resin composite with barium glass filler is radiopaque a little above enamel (ISO
+# 4049 asks >= aluminium of the same thickness); porcelain/zirconia crown ~ 3 cm^-1; gutta-percha
+# root filling (zinc oxide, barium sulphate) ~ 3 cm^-1.
+_DENTAL_MR = _mr(0.05, (1000, 1200), (1.0, 1.0), (0.5, 0.5), 0.0)
+for _t in (
+    Tissue("enamel", 2750.0, _DENTAL_MR),
+    Tissue("dentine", 1750.0, _DENTAL_MR),
+    Tissue("pulp", 40.0, _mr(0.85, (900, 1200), (80, 75), (50, 40), 1100)),
+    Tissue("cementum", 1400.0, _DENTAL_MR, mu=0.502),
+    Tissue("cancellous_bone", 450.0, _mr(0.7, (380, 450), (60, 70), (20, 15), 50)),
+    Tissue("amalgam", 30000.0, _DENTAL_MR, mu=35.0),
+    Tissue("composite", 3200.0, _DENTAL_MR, mu=0.85),
+    Tissue("titanium", 12000.0, _DENTAL_MR, mu=2.5),
+    Tissue("porcelain", 14000.0, _DENTAL_MR, mu=3.0),
+    Tissue("gutta_percha", 14000.0, _DENTAL_MR, mu=3.0),
+):
+    TISSUES.setdefault(_t.name, _t)
 # --- sketches (issue 24): the chest's lung and airspace disease as tissues, so a drawn chest
 # renders on every modality from this one table. Lung: physics.md "CT numbers" (aerated lung
 # -850 HU) and "Linear attenuation" (inflated lung 0.050 cm^-1 at 70 keV). Lung MR (not in
@@ -274,3 +322,15 @@ TISSUES.setdefault("lung", Tissue("lung", -850.0, _mr(0.15, (1200, 1300), (40, 3
                                                       1500), mu=0.050))
 TISSUES.setdefault("consolidation", Tissue("consolidation", 35.0,
                                            _mr(0.9, (1400, 1700), (120, 110), (40, 30), 1300)))
+
+TISSUES.setdefault("strap_muscle", changed(TISSUES["muscle"], "strap_muscle"))
+TISSUES.setdefault("microcalcification", changed(TISSUES["gallstone"], "microcalcification"))
+# --- plain abdominal film (issue 19, regions/abdomen_xr): calculi and metal. Calcium oxalate
+# renal stones read ~1200-1800 HU on CT (monohydrate the densest), so 1500 HU: mu from the
+# water line (physics.md) ~0.49 cm^-1. A coin (copper-nickel, ~8.9 g/cm3, mu/rho ~2 cm2/g at
+# 70 keV, NIST XCOM, approximate) ~18 cm^-1: opaque on any film. Bowel gas is `air`.
+for _t in (
+    Tissue("calculus", 1500.0, _DENTAL_MR),
+    Tissue("metal", 20000.0, _DENTAL_MR, mu=18.0),
+):
+    TISSUES.setdefault(_t.name, _t)

@@ -97,6 +97,7 @@ class AbdomenPlane:
     pelvis: list[Ellipse] = field(default_factory=list)  # dilated pelvis and calyces
     cysts: list[tuple[str, Ellipse]] = field(default_factory=list)  # (organ, shape)
     pericholecystic_mm: float = 0.0
+    renal_stones: list[Ellipse] = field(default_factory=list)  # calculi in the renal sinus
     findings: list[PlacedFinding] = field(default_factory=list)
     age: int = 45
     sex: str = "female"
@@ -163,6 +164,8 @@ class AbdomenPlane:
         for organ, e in self.cysts:
             if organ == "kidney":
                 out.append(("cyst", t["serous_fluid"], e.frac(x, y, soft)))
+        for e in self.renal_stones:  # calcium stones: the same reflector as a gallstone
+            out.append(("stone", t["gallstone"], e.frac(x, y, soft)))
         for name, v in self.veins:
             e = self._mirror(v, mirror)
             if name == "portal_vein":  # echogenic walls (fibrous sheath)

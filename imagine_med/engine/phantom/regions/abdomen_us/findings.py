@@ -28,8 +28,11 @@ from imagine_med.prompt.spec import Finding
 
 ALIASES = {"gallstones": "gallstones", "ascites": "free_fluid", "free_fluid": "free_fluid",
            "steatosis": "steatosis", "hydronephrosis": "hydronephrosis", "cyst": "cyst",
-           "cholecystitis": "cholecystitis"}
-SUPPORTED = ("gallstones", "free_fluid", "steatosis", "hydronephrosis", "cyst", "cholecystitis")
+           "cholecystitis": "cholecystitis", "kidney_stone": "kidney_stone"}
+SUPPORTED = ("gallstones", "free_fluid", "steatosis", "hydronephrosis", "cyst", "cholecystitis",
+             "kidney_stone")
+RENAL_REFERENCE = ("kidney_cortex", "kidney_medulla", "renal_sinus", "perirenal_fat",
+                   "posterior_muscle")  # what lies beside a renal stone's shadow
 GRADE_OF = {"mild": 1, "moderate": 2, "severe": 3}
 
 
@@ -46,8 +49,8 @@ def place(plane: AbdomenPlane, f: Finding, rng: np.random.Generator, prompt: str
     if name is None:
         raise EngineError(f"The ultrasound phantom has no model of {f.name.replace('_', ' ')}; "
                           f"it draws: gallstones, cholecystitis, free fluid (ascites, Morison's "
-                          f"pouch), fatty liver (steatosis), hydronephrosis, liver or renal "
-                          f"cyst.")
+                          f"pouch), fatty liver (steatosis), hydronephrosis, kidney stone, "
+                          f"liver or renal cyst.")
     if name == "gallstones":
         return _stones(plane, f, rng)
     if name == "hydronephrosis":
@@ -56,6 +59,8 @@ def place(plane: AbdomenPlane, f: Finding, rng: np.random.Generator, prompt: str
         return _cyst(plane, f, rng, region)
     if name == "cholecystitis":
         return _cholecystitis(plane, f, rng)
+    if name == "kidney_stone":
+        return _renal_stone(plane, f, rng)
     if name == "free_fluid":
         depth = f.size_mm or {"mild": 4.0, "moderate": 9.0, "severe": 16.0}.get(
             f.severity or "moderate", 9.0)
@@ -139,6 +144,19 @@ def _cholecystitis(plane: AbdomenPlane, f: Finding, rng: np.random.Generator
                          (g.cx, g.cy, 0.0), {"wall_mm": plane.gb_wall_mm})
 
 
+def _renal_stone(plane: AbdomenPlane, f: Finding, rng: np.random.Generator) -> PlacedFinding:
+    """A calculus in the renal sinus (default 8 mm; 'size_mm' sets it, 3-20 mm): a bright
+    echo with a posterior acoustic shadow through the kidney and the tissue behind it."""
+    sn = plane.sinus
+    d = float(np.clip(f.size_mm or {"mild": 5.0, "moderate": 8.0, "severe": 14.0}.get(
+        f.severity or "moderate", 8.0), 3.0, 20.0))
+    cx, cy = sn.point(rng.uniform(0, 2 * np.pi), rng.uniform(0.0, 0.4))
+    plane.renal_stones.append(Ellipse(cx, cy, d / 2, d / 2 * rng.uniform(0.8, 1.0),
+                                      rng.uniform(0, np.pi)))
+    return PlacedFinding("kidney_stone", "left" if plane.view == "luq" else "right", "kidney",
+                         f.modifiers, (cx, cy, 0.0), {"size_mm": d})
+
+
 def _stones(plane: AbdomenPlane, f: Finding, rng: np.random.Generator) -> PlacedFinding:
     g = plane.gallbladder
     if g is None:
@@ -179,7 +197,7 @@ def measure(p: PlacedFinding, labels: np.ndarray, grey: np.ndarray, px: float, d
             ) -> tuple[bool, dict[str, float], tuple[int, int, int, int] | None]:
     """(present, measurements, bbox) from the label map and the displayed grey levels."""
     m: dict[str, float] = {}
-    if p.name == "gallstones":
+    if p.name in ("gallstones", "kidney_stone"):
         mask = labels == LABELS["stone"]
         # the stone label can be cut by a near-field shadow of another stone: count pieces
         pieces, n = ndimage.label(mask)
@@ -193,7 +211,9 @@ def measure(p: PlacedFinding, labels: np.ndarray, grey: np.ndarray, px: float, d
         shadow = labels == LABELS["shadow"]
         if shadow.any():
             m["shadow_depth_mm"] = round(float(np.ptp(np.nonzero(shadow)[0]) + 1) * px, 1)
-            m["shadow_contrast_db"] = round(shadow_contrast(labels, grey, px, dr), 1)
+            m["shadow_contrast_db"] = round(shadow_contrast(
+                labels, grey, px, dr, ("liver",) if p.name == "gallstones" else RENAL_REFERENCE),
+                1)
     elif p.name == "free_fluid":
         mask = labels == LABELS["free_fluid"]
         if mask.any():
@@ -229,18 +249,21 @@ def measure(p: PlacedFinding, labels: np.ndarray, grey: np.ndarray, px: float, d
         if mask.any() and cortex.any():
             m["liver_kidney_db"] = round(_db(grey, mask, dr) - _db(grey, cortex, dr), 1)
         m["grade"] = p.params.get("grade", 0.0)
-    lab = {"gallstones": LABELS["stone"], "steatosis": LABELS["liver"],
+    lab = {"gallstones": LABELS["stone"], "kidney_stone": LABELS["stone"],
+           "steatosis": LABELS["liver"],
            "cholecystitis": LABELS["gallbladder_wall"]}.get(p.name, LABELS.get(p.name))
     ys, xs = np.nonzero(labels == lab)
     bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) if len(xs) \
         else None
-    present = bbox is not None and (p.name != "gallstones" or "count" in m)
+    present = bbox is not None and (p.name not in ("gallstones", "kidney_stone")
+                                    or "count" in m)
     return present, m, bbox
 
 
-def shadow_contrast(labels: np.ndarray, grey: np.ndarray, px: float, dr: float) -> float:
-    """dB between the 2 cm below the stones (inside the shadow) and the liver beside it at the
-    same depths: what a sonographer calls a clean shadow (> 15 dB)."""
+def shadow_contrast(labels: np.ndarray, grey: np.ndarray, px: float, dr: float,
+                    beside: tuple[str, ...] = ("liver",)) -> float:
+    """dB between the 2 cm below the stones (inside the shadow) and the tissue beside it at
+    the same depths (`beside` labels): what a sonographer calls a clean shadow (> 15 dB)."""
     stone = labels == LABELS["stone"]
     shadow = labels == LABELS["shadow"]
     ys, _xs = np.nonzero(stone)
@@ -249,7 +272,7 @@ def shadow_contrast(labels: np.ndarray, grey: np.ndarray, px: float, dr: float) 
     band = np.zeros_like(shadow)
     band[rows] = True
     below = shadow & band
-    ref = (labels == LABELS["liver"]) & band
+    ref = np.isin(labels, [LABELS[b] for b in beside]) & band
     if not below.any() or not ref.any():
         return float("nan")
     return _db(grey, ref, dr) - _db(grey, below, dr)
@@ -270,6 +293,14 @@ def sentence(p: PlacedFinding, present: bool, m: dict[str, float]) -> str:
         return txt + ("The gallbladder wall is thin; no pericholecystic fluid (cholelithiasis "
                       "without sonographic signs of cholecystitis; stones move when the "
                       "patient turns).")
+    if p.name == "kidney_stone":
+        if not present:
+            return "The requested renal calculus is not in this plane."
+        sh = m.get("shadow_contrast_db", float("nan"))
+        shadow = (f"with a posterior acoustic shadow ({sh:.0f} dB below the kidney beside it)"
+                  if sh == sh else "without a measurable shadow in this plane")
+        return (f"An echogenic calculus in the renal sinus, {m['largest_mm']:.0f} mm, "
+                f"{shadow}: nephrolithiasis.")
     if p.name == "hydronephrosis":
         if not present:
             return "The requested hydronephrosis is not in this plane."

@@ -1,0 +1,186 @@
+"""The phantom engine's pelvic ultrasound: a transabdominal midline sagittal view through the
+full bladder, with a first-trimester pregnancy dated by its measured crown-rump length, and
+the pelvic view of a FAST scan (free fluid in the rectouterine or rectovesical pouch).
+
+Steps per variant: the plane (regions/pelvis_us) -> the same B-mode physics and scan
+conversion as the abdominal renderer (`PhantomUltrasound.frame`) -> marks -> measurements
+from the label map (mean sac diameter, yolk sac, CRL and the gestational age it gives by
+Robinson's formula, fluid depth) -> a report. Sagittal: cranial on the image left.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from scipy import ndimage
+
+from imagine_med.engine.base import (
+    EngineError,
+    FindingResult,
+    ProgressFn,
+    RenderRequest,
+    RenderResult,
+    no_progress,
+)
+from imagine_med.engine.phantom.model import AGE_OF_GROUP
+from imagine_med.engine.phantom.regions.pelvis_us.anatomy import (
+    LABELS,
+    PelvisPlane,
+    build_pelvis,
+    crl_for_days,
+    days_for_crl,
+)
+from imagine_med.engine.phantom.renderer_us import PhantomUltrasound, _marks
+
+DEFAULT_WEEKS = 8.0
+WEEKS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\+\s*(\d)\s*)?(?:weeks?|wks?|wk)\b")
+FLUID_MM = {"mild": 6.0, "moderate": 12.0, "severe": 22.0}
+
+
+def gestational_days(spec, finding) -> float:
+    """The age asked for: a CRL in mm (the finding's size) sets it by Robinson's formula,
+    else "8 weeks" / "7+3 weeks" in the prompt, else 8 weeks; 5-12 weeks."""
+    if finding is not None and finding.size_mm:
+        return float(np.clip(days_for_crl(finding.size_mm), 35.0, 84.0))
+    m = WEEKS.search((spec.prompt or "").lower())
+    weeks = float(m.group(1)) + (int(m.group(2)) / 7 if m and m.group(2) else 0.0) if m \
+        else DEFAULT_WEEKS
+    return float(np.clip(weeks * 7.0, 35.0, 84.0))
+
+
+def _weeks(days: float) -> str:
+    d = round(days)
+    return f"{d // 7} weeks {d % 7} day{'s' if d % 7 != 1 else ''}"
+
+
+class PhantomPelvisUS(PhantomUltrasound):
+    """Transabdominal pelvis, curvilinear 3.5 MHz."""
+
+    def build(self, request: RenderRequest) -> PelvisPlane:
+        spec = request.spec
+        rng = np.random.default_rng([request.seed, 16])
+        names = [f.name for f in spec.findings]
+        preg = "intrauterine_pregnancy" in names or WEEKS.search((spec.prompt or "").lower())
+        sex = spec.sex or ("female" if preg or rng.uniform() < 0.5 else "male")
+        if preg and sex == "male":
+            raise EngineError("A pregnancy needs a female pelvis; this prompt asks for a man.")
+        lo, hi = (18, 42) if preg else AGE_OF_GROUP.get(spec.age_group or "adult", (25, 64))
+        age = spec.age if spec.age is not None else round(rng.uniform(lo, hi + 0.999))
+        plane = build_pelvis(rng, sex, age)
+        frng = np.random.default_rng([request.seed, 17])
+        for f in spec.findings:
+            if f.name == "free_fluid" or f.name == "ascites":
+                plane.fluid_mm = float(np.clip(f.size_mm or FLUID_MM.get(
+                    f.severity or "moderate", 12.0), 3.0, 40.0))
+                o = plane.pouch()
+                plane.findings.append(_placed("free_fluid", "pouch_of_douglas", (o.cx, o.cy),
+                                              {"depth_mm": plane.fluid_mm}))
+            elif f.name != "intrauterine_pregnancy":
+                raise EngineError("The pelvic ultrasound phantom draws a first-trimester "
+                                  "pregnancy and free fluid in the pouch; not "
+                                  f"{f.name.replace('_', ' ')}.")
+        if preg:
+            f = next((g for g in spec.findings if g.name == "intrauterine_pregnancy"), None)
+            plane.findings.append(plane.pregnancy(gestational_days(spec, f), frng))
+        return plane
+
+    def render(self, request: RenderRequest, progress: ProgressFn = no_progress
+               ) -> RenderResult:
+        fr = self.frame(request, progress)
+        plane = fr.plane
+        assert isinstance(plane, PelvisPlane)
+        pixels, labels = fr.pixels, fr.labels
+        _marks(pixels, labels, fr)
+        results, sentences = [], []
+        for p in plane.findings:
+            m, text, lab = measure(p.name, labels, fr.px)
+            sentences.append(text)
+            ys, xs = np.nonzero(labels == LABELS[lab])
+            bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) \
+                if len(xs) else None
+            results.append(FindingResult(p.name, LABELS[lab], bbox, None, p.location, text, m))
+        organ = "uterus" if plane.uterus is not None else "prostate"
+        normal = [f"The bladder is full and anechoic; the {organ} is seen behind it"
+                  + (" with a thin endometrial stripe." if organ == "uterus" and
+                     plane.sac is None else ".")]
+        if plane.fluid_mm == 0:
+            normal.append("No free fluid in the " + ("rectouterine pouch (pouch of Douglas)."
+                                                     if organ == "uterus" else
+                                                     "rectovesical pouch."))
+        head = (f"Pelvic ultrasound, transabdominal, midline sagittal, curvilinear "
+                f"{fr.probe.freq_mhz:g} MHz, depth {fr.probe.depth_mm / 10:g} cm "
+                f"({plane.age}-year-old {plane.sex}); cranial on the image left. ")
+        names = {v: k for k, v in LABELS.items()}
+        present = {int(i): names[int(i)] for i in np.unique(labels) if i}
+        tags = {"modality": "US", "engine": "phantom", "region": "pelvis", "view": "sagittal",
+                "probe": fr.probe.kind, "frequency_mhz": f"{fr.probe.freq_mhz:g}",
+                "depth_mm": f"{fr.probe.depth_mm:g}", "focus_mm": f"{fr.probe.focus_mm:g}",
+                "dynamic_range_db": f"{fr.probe.dynamic_range_db:g}", "sex": plane.sex,
+                "age": str(plane.age)}
+        progress(1.0, "done")
+        return RenderResult(pixels=pixels, label_map=labels, labels=present, findings=results,
+                            pixel_spacing_mm=(fr.px, fr.px),
+                            answer_key=head + " ".join([*sentences, *normal]), tags=tags)
+
+
+def _placed(name: str, location: str, at: tuple[float, float], params: dict):
+    from imagine_med.engine.phantom.regions.base import PlacedFinding
+
+    return PlacedFinding(name, None, location, (), (at[0], at[1], 0.0), params)
+
+
+def crl_mm(mask: np.ndarray, px: float) -> float:
+    """The embryo's greatest length: its extent along its main axis (+1 pixel)."""
+    ys, xs = np.nonzero(mask)
+    pts = np.stack([xs, ys], 1).astype(float)
+    pts -= pts.mean(0)
+    axis = np.linalg.svd(pts, full_matrices=False)[2][0]
+    return (float(np.ptp(pts @ axis)) + 1.0) * px
+
+
+def measure(name: str, labels: np.ndarray, px: float) -> tuple[dict[str, float], str, str]:
+    """(measurements, sentence, label name) of a finding, from the label map."""
+    if name == "free_fluid":
+        mask = labels == LABELS["free_fluid"]
+        if not mask.any():
+            return {}, "No free fluid is seen in the pelvis in this plane.", "free_fluid"
+        depth = float(ndimage.distance_transform_edt(mask).max()) * 2 * px
+        organ = "uterus" if (labels == LABELS["uterus"]).any() else "bladder"
+        return ({"depth_mm": round(depth, 1), "area_mm2": round(float(mask.sum()) * px * px)},
+                f"Anechoic free fluid in the pouch behind the {organ}, {depth:.0f} mm deep: "
+                "a positive pelvic FAST view.", "free_fluid")
+    sac = labels == LABELS["gestational_sac"]
+    if not sac.any():
+        return {}, "The requested pregnancy is not in this plane.", "gestational_sac"
+    ys, xs = np.nonzero(sac)
+    h, w = (np.ptp(ys) + 1) * px, (np.ptp(xs) + 1) * px
+    msd = (h + w) / 2
+    m = {"msd_mm": round(msd, 1), "sac_length_mm": round(w, 1), "sac_height_mm": round(h, 1)}
+    text = f"An intrauterine gestational sac, {w:.0f} x {h:.0f} mm (mean sac diameter "
+    text += f"{msd:.0f} mm), with a bright decidual reaction"
+    yolk = labels == LABELS["yolk_sac"]
+    if yolk.any():
+        yy, yx = np.nonzero(yolk)
+        m["yolk_sac_mm"] = round(float(max(np.ptp(yy), np.ptp(yx)) + 1) * px, 1)
+        text += f"; a yolk sac {m['yolk_sac_mm']:.0f} mm"
+    emb = labels == LABELS["embryo"]
+    if emb.any():
+        crl = crl_mm(emb, px)
+        days = days_for_crl(crl)
+        m |= {"crl_mm": round(crl, 1), "gestational_age_days": round(days, 1)}
+        text += (f"; an embryo with a crown-rump length of {crl:.1f} mm: {_weeks(days)} by "
+                 "Robinson's formula")
+    else:
+        days = msd + 30.0
+        m["gestational_age_days"] = round(days, 1)
+        text += (f"; no embryo yet: about {_weeks(days)} by the mean sac diameter "
+                 "(MSD + 30 days)")
+    return m, text + ".", "gestational_sac"
+
+
+def pelvis_us_renderer() -> PhantomPelvisUS:
+    return PhantomPelvisUS()
+
+
+__all__ = ["PhantomPelvisUS", "crl_for_days", "pelvis_us_renderer"]
