@@ -552,3 +552,19 @@ def test_lymph_node_ck7_marks_the_metastasis_only(tmp_path):
         assert dab[tumour].mean() > 0.3 and dab[lymphoid].mean() < 0.05, (
             dab[tumour].mean(), dab[lymphoid].mean())
     assert "CK7" in doc["answer_key"]
+
+
+def test_stain_and_antibody_refused_before_queueing():
+    """The registry row says which stains and antibodies an organ renders, so a request for
+    another is refused by `check` (before a job is queued), naming what is available; the
+    row survives the JSON a worker announces."""
+    from imagine_med.engine.registry import Offer, Unavailable
+
+    with pytest.raises(Unavailable, match="lymph node is rendered with CD20, CK7; HER2"):
+        check(parse("lymph node biopsy, HER2")[0])
+    with pytest.raises(Unavailable, match="rendered with H&E; PAS is not available"):
+        check(parse("PAS skin biopsy")[0])
+    with pytest.raises(Unavailable, match="IHC is not available"):
+        check(parse("IHC kidney biopsy")[0])
+    row = check(parse("lymph node CD20")[0])
+    assert Offer.from_json(row.to_json()) == row and row.antibodies == ("cd20", "ck7")

@@ -8,7 +8,6 @@ from the rendered labels and nuclei (regions/<organ>_tissue/key.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from importlib import import_module
 
 import numpy as np
@@ -21,34 +20,9 @@ from imagine_med.engine.base import (
     RenderResult,
     no_progress,
 )
+from imagine_med.engine.phantom.histo_organs import ORGANS, STAIN_NAMES
 from imagine_med.engine.phantom.physics import microscopy
 from imagine_med.engine.phantom.renderer_base import PhantomRenderer
-
-STAIN_NAMES = {"he": "H&E", "pas": "PAS", "pas_d": "PAS-D", "ihc": "IHC"}
-
-
-@dataclass(frozen=True)
-class Organ:
-    """One organ's region package and what it models."""
-
-    package: str                      # regions/<package>
-    title: str
-    default_magnification: int
-    stains: tuple[str, ...]
-    findings: tuple[str, ...]
-    antibodies: tuple[str, ...] = ()
-
-
-ORGANS: dict[str, Organ] = {
-    "kidney": Organ("kidney_tissue", "renal biopsy", 20, ("he", "pas", "pas_d"),
-                    ("glomerulosclerosis", "crescents")),
-    "colon": Organ("colon_tissue", "colonic mucosa", 20, ("he", "pas", "pas_d"),
-                   ("adenoma", "adenocarcinoma", "dysplasia")),
-    "lymph_node": Organ("lymph_node_tissue", "lymph node", 10, ("he", "ihc"),
-                        ("metastases", "lymphoma", "adenocarcinoma"), ("cd20", "ck7")),
-    "skin": Organ("skin_tissue", "skin biopsy", 10, ("he",),
-                  ("basal_cell_carcinoma", "melanoma")),
-}
 
 
 def magnification_of(spec, default: int = 20) -> int:
