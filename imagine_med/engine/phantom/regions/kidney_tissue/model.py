@@ -155,6 +155,25 @@ def paint_glomerulus(cv: OrganCanvas, g: Glomerulus, rng, tex, nodular: bool,
         tuft = in_tuft & (d_full < lr + SIZES["gbm"] + mesangial_w)
         lumen = tuft & (d_full < lr)
         gbm = tuft & (d_full >= lr) & (d_full < lr + SIZES["gbm"])
+        # mesangial stalks: the tuft's lobules hang on branching axes from the hilum; along
+        # them the matrix widens and the loops give way (lobular architecture)
+        stalk = np.zeros(dist.shape, bool)
+        hilum = rng.uniform(0, 2 * np.pi)          # the vascular pole
+        hx, hy = tx + 0.95 * tuft_r * np.cos(hilum), ty + 0.95 * tuft_r * np.sin(hilum)
+        for k in range(int(rng.integers(5, 8))):
+            a = hilum + np.pi + rng.uniform(-0.95, 0.95)   # fanning out from the pole
+            length = tuft_r * rng.uniform(0.8, 1.6)
+            ux, uy = np.cos(a), np.sin(a)
+            px_ = dx + g.x - hx
+            py_ = dy + g.y - hy
+            along = np.clip(px_ * ux + py_ * uy, 0, length)
+            bend = 5.0 * np.sin(along / 22.0 + k)
+            across = np.abs(-px_ * uy + py_ * ux - bend)
+            width = (2.6 - 1.2 * along / length) + 0.6 * tex["coarse"][sl]
+            stalk |= (across < width) & in_tuft
+        lumen &= ~stalk
+        gbm &= ~stalk
+        tuft |= stalk
         mes = tuft & ~lumen & ~gbm
     else:
         tuft = lumen = gbm = mes = np.zeros(dist.shape, bool)
