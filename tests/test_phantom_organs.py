@@ -568,3 +568,28 @@ def test_stain_and_antibody_refused_before_queueing():
         check(parse("IHC kidney biopsy")[0])
     row = check(parse("lymph node CD20")[0])
     assert Offer.from_json(row.to_json()) == row and row.antibodies == ("cd20", "ck7")
+
+
+def test_colon_low_power_crypts_are_test_tubes_above_the_muscularis(tmp_path):
+    """At 10x the mucosa is cut perpendicular: each crypt a tall U of epithelium (height > 4x
+    its width) from the surface down to just above the muscularis mucosae, goblet cells
+    along both walls."""
+    doc = _case("H&E colonic biopsy x10", tmp_path, 512)
+    for i, v in enumerate(doc["variants"], 1):
+        _, lab, _ = _files(tmp_path, i, 512)
+        ids = _label_ids(v)
+        wall = np.isin(lab, [ids[k] for k in ("crypt_epithelium", "goblet_mucin",
+                                              "epithelial_nucleus")])
+        comp, _ = ndimage.label(wall)
+        mm_top = np.nonzero((lab == ids["muscularis_mucosae"]).any(axis=1))[0].min()
+        tubes = 0
+        for sl in ndimage.find_objects(comp):
+            h, w = sl[0].stop - sl[0].start, sl[1].stop - sl[1].start
+            if h * w < 2000 or sl[1].start == 0 or sl[1].stop == 512:
+                continue
+            assert h > 4 * w and sl[0].stop <= mm_top, (i, h, w, sl[0].stop, mm_top)
+            tubes += 1
+        assert tubes >= 4
+        per = _goblets_per_crypt(lab, ids, "crypt_epithelium")
+        assert np.mean(per) >= 20, per   # both walls of a 400 um crypt
+    assert "test tubes" in doc["answer_key"]

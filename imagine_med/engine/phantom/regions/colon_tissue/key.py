@@ -21,7 +21,12 @@ def crypts(labels: np.ndarray, kind: str) -> tuple[np.ndarray, list[int]]:
     """Crypts (or glands) wholly in the field: the epithelial ring with what it encloses."""
     ring = np.isin(labels, [LABELS[x] for x in EPITHELIUM[kind]] + [LABELS["goblet_mucin"]])
     filled = ndimage.binary_fill_holes(ring)
-    return components(filled, min_px=80)
+    comp, ids = components(filled, min_px=80)
+    if not ids:
+        return comp, ids
+    own = np.bincount(comp.ravel(), (labels == LABELS[EPITHELIUM[kind][0]]).ravel(),
+                      comp.max() + 1)
+    return comp, [k for k in ids if own[k] >= 80]   # not a stray cup of another kind
 
 
 def nucleus_elongation(instances: np.ndarray, nuclei: list[dict], cls: str) -> float:
@@ -68,8 +73,9 @@ def report(fld, stain, mag, px, wanted, antibody, seen):
     if kind == "normal" or kind == "adenoma":
         mn = measure(cv.labels, cv.instances, cv.nuclei, px, "normal")
         m.update({f"normal_{k}": v for k, v in mn.items()})
-    head = (f"Colonic mucosa, {stain_name}, {mag}x objective ({px:.2f} um per pixel), crypts "
-            "cut across.")
+    cut = ("cut perpendicular to the surface: crypts as parallel test tubes from the surface "
+           "epithelium to the muscularis mucosae" if mag <= 10 else "crypts cut across")
+    head = f"Colonic mucosa, {stain_name}, {mag}x objective ({px:.2f} um per pixel), {cut}."
     if kind == "normal":
         body = (f" {int(m['crypts_counted'])} crypts wholly in view, evenly spaced in lamina "
                 f"propria with lymphocytes and plasma cells; {m['goblet_cells_per_crypt']:.0f} "
@@ -79,8 +85,9 @@ def report(fld, stain, mag, px, wanted, antibody, seen):
         s = (f"Tubular adenoma with low-grade dysplasia: {int(m['crypts_counted'])} crowded "
              "dysplastic crypts wholly in view with elongated (pencillate), hyperchromatic, "
              f"stratified nuclei (long/short axis {m['nucleus_elongation']:.1f}), goblet cells "
-             f"depleted ({m['goblet_cells_per_crypt']:.1f} per crypt against "
-             f"{m['normal_goblet_cells_per_crypt']:.0f} in the normal crypts at the edge), "
+             f"depleted ({m['goblet_cells_per_crypt']:.1f} per crypt"
+             + (f" against {m['normal_goblet_cells_per_crypt']:.0f} in the normal crypts at "
+                "the edge" if m["normal_crypts_counted"] else "") + "), "
              f"{int(m['mitoses_in_field'])} mitoses in the field.")
         found.append(("adenoma", "adenoma_epithelium", "tubular", s))
         body = " " + s
