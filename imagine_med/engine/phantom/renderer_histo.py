@@ -120,7 +120,9 @@ def measure(fld: LiverField, labels: np.ndarray, instances: np.ndarray, nuclei: 
             "hepatocyte_nucleus_median_um":
                 round(float(np.median(sizes)), 2) if len(sizes) else 0.0,
             "red_cell_median_um": round(float(np.median(rbc)), 2) if len(rbc) else 0.0,
-            "binucleate_percent": round(100.0 * len(fld.binucleate) / max(n, 1), 1)}
+            "binucleate_percent": round(100.0 * len(fld.binucleate) / max(n, 1), 1),
+            "mitoses_in_field": float(sum(1 for d in nuclei if d.get("mitosis")
+                                          and d["id"] in set(np.unique(instances).tolist())))}
 
 
 def describe_field(fld: LiverField, stain: str, mag: int, px: float, m: dict[str, float]
