@@ -43,8 +43,17 @@ JOBS = [
     # histology (issue 15): liver biopsy at 20x (0.5 um/px), 60% macrovesicular steatosis
     ("histo", "liver H&E", {"region": "liver", "stain": "he", "findings": (
         Finding(name="steatosis", extent=0.6, modifiers=("macrovesicular",)),)}, 1.0),
-    ("histo", "HER2 IHC", {"region": "breast", "stain": "ihc",
+    ("histo", "HER2 IHC", {"region": "breast", "stain": "ihc", "antibody": "her2",
                            "prompt": "breast carcinoma, IHC HER2 3+"}, 1.0),
+    # more organs (issue 15), all at 20x (0.5 um/px), goal 1 s for 4 variants of 512
+    ("histo", "kidney PAS KW", {"region": "kidney", "stain": "pas", "magnification": 20,
+                                "findings": (Finding(name="glomerulosclerosis"),)}, 1.0),
+    ("histo", "colon adenoma", {"region": "colon", "stain": "he", "magnification": 20,
+                                "findings": (Finding(name="adenoma"),)}, 1.0),
+    ("histo", "node CD20", {"region": "lymph_node", "stain": "ihc", "antibody": "cd20",
+                            "magnification": 20}, 1.0),
+    ("histo", "skin melanoma", {"region": "skin", "stain": "he", "magnification": 20,
+                                "findings": (Finding(name="melanoma"),)}, 1.0),
     # abdominal ultrasound (issue 16): RUQ B-mode, 4 variants, goal 0.5 s in one process
     ("us", "US RUQ", {"region": "gallbladder"}, 0.5),
     # the fundus (issue 17): goal 0.5 s for 4 variants at 768 px (run with --sizes 768)

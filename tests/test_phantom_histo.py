@@ -165,11 +165,12 @@ def test_vocabulary_magnification_and_registry():
     assert (spec.modality, spec.region, spec.stain, spec.unparsed) == ("histo", "liver",
                                                                         "pas_d", ())
     assert parse("liver biopsy, PAS with diastase")[0].stain == "pas_d"
-    assert magnification("H&E liver x10") == 10 and magnification("liver, high power") == 40
-    assert magnification("liver biopsy") == 20
+    assert magnification(parse("H&E liver x10")[0]) == 10
+    assert magnification(parse("liver biopsy, high power")[0]) == 40
+    assert magnification(parse("liver biopsy")[0]) == 20
     assert check(parse(SEED_PROMPT)[0]).target.endswith("renderer_histo:histo_renderer")
-    with pytest.raises(Unavailable, match="Histology kidney is not available"):
-        check(parse("H&E kidney biopsy")[0])
+    with pytest.raises(Unavailable, match="Histology prostate is not available"):
+        check(parse("H&E prostate biopsy")[0])
 
 
 def test_fibrosis_stages_septa_and_key(tmp_path):

@@ -37,6 +37,8 @@ class Offer:
     views: tuple[str, ...] | None = None
     planes: tuple[str, ...] | None = None
     needs: str | None = None
+    stains: tuple[str, ...] | None = None       # histology: stains it renders
+    antibodies: tuple[str, ...] | None = None   # histology: IHC antibodies it renders
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -44,9 +46,12 @@ class Offer:
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Offer:
         views, planes = doc.get("views"), doc.get("planes")
+        stains, antibodies = doc.get("stains"), doc.get("antibodies")
         return cls(doc["engine"], doc["modality"], doc.get("region"), doc["target"],
                    tuple(views) if views is not None else None,
-                   tuple(planes) if planes is not None else None, doc.get("needs"))
+                   tuple(planes) if planes is not None else None, doc.get("needs"),
+                   tuple(stains) if stains is not None else None,
+                   tuple(antibodies) if antibodies is not None else None)
 
 
 class Unavailable(EngineError):
@@ -252,7 +257,26 @@ def check(spec: Any, rows: Iterable[Offer] | None = None, settings: Any = None) 
     if row.planes is not None and plane is not None and plane not in row.planes:
         raise Unavailable(f"{asked} in the {plane} plane is not available yet; available: "
                           f"{listing}.")
+    _check_stain(spec, row, asked)
     return row
+
+
+def _check_stain(spec: Any, row: Offer, asked: str) -> None:
+    """A histology stain or IHC antibody the row does not render, refused before queueing."""
+    from imagine_med.engine.phantom.histo_organs import STAIN_NAMES
+
+    stain = getattr(spec, "stain", None)
+    if row.stains is not None and stain is not None and stain not in row.stains:
+        names = ", ".join(STAIN_NAMES.get(s, s) for s in row.stains)
+        raise Unavailable(f"{asked} is rendered with {names}; "
+                          f"{STAIN_NAMES.get(stain, stain)} is not available yet.")
+    antibody = getattr(spec, "antibody", None)
+    if stain == "ihc" and row.antibodies is not None and antibody is not None \
+            and antibody not in row.antibodies:
+        names = ", ".join(a.upper() for a in row.antibodies)
+        organ = str(getattr(spec, "region", "") or "").replace("_", " ")
+        raise Unavailable(f"Immunohistochemistry of the {organ} is rendered with "
+                          f"{names}; {antibody.upper()} is not available yet.")
 
 
 def get_renderer(engine: str, modality: str, region: str | None = None) -> Renderer:
@@ -303,8 +327,17 @@ def forget(engine: str, modality: str) -> None:
         _cache.pop((engine, modality), None)
 
 # Histology (issue 15, regions/liver_tissue): a liver biopsy field, H&E / PAS / PAS-D.
-add(Offer("phantom", "histo", "liver", "imagine_med.engine.phantom.renderer_histo:histo_renderer"))
-add(Offer("phantom", "histo", "breast", "imagine_med.engine.phantom.renderer_ihc:ihc_renderer"))
+from imagine_med.engine.phantom.histo_organs import ANTIBODIES_OF, STAINS_OF  # noqa: E402
+
+add(Offer("phantom", "histo", "liver", "imagine_med.engine.phantom.renderer_histo:histo_renderer",
+          stains=STAINS_OF["liver"]))
+add(Offer("phantom", "histo", "breast", "imagine_med.engine.phantom.renderer_ihc:ihc_renderer",
+          stains=STAINS_OF["breast"], antibodies=ANTIBODIES_OF["breast"]))
+# More organs (regions/<organ>_tissue): renal cortex, colonic mucosa, lymph node, skin.
+for _organ in ("kidney", "colon", "lymph_node", "skin"):
+    add(Offer("phantom", "histo", _organ,
+              "imagine_med.engine.phantom.renderer_organ:organ_histo_renderer",
+              stains=STAINS_OF[_organ], antibodies=ANTIBODIES_OF[_organ]))
 # Pelvic ultrasound (regions/pelvis_us, issue 16): transabdominal sagittal, early pregnancy,
 # the pelvic FAST view.
 add(Offer("phantom", "us", "pelvis",

@@ -26,6 +26,10 @@ def describe_spec(spec: CaseSpec) -> str:
     if spec.stain:
         names = {"he": "H&E", "pas": "PAS", "pas_d": "PAS-D", "ihc": "IHC"}
         head.append(names.get(spec.stain, spec.stain))
+    if spec.antibody:
+        head.append({"ki67": "Ki-67"}.get(spec.antibody, spec.antibody.upper()))
+    if spec.magnification:
+        head.append(f"{spec.magnification}x")
     if spec.laterality:
         head.append(spec.laterality)
     if spec.region:

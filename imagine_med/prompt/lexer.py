@@ -81,6 +81,7 @@ def phrase_index() -> tuple[dict[tuple[str, ...], list[tuple[str, object]]], int
         ("level", vocab.LEVELS), ("laterality", vocab.LATERALITY),
         ("location", vocab.LOCATIONS), ("severity", vocab.SEVERITY),
         ("modifier", vocab.MODIFIERS), ("age_group", vocab.AGE_GROUPS), ("sex", vocab.SEXES),
+        ("magnification", vocab.MAGNIFICATIONS), ("antibody", vocab.ANTIBODIES),
     ]
     for name, table in tables:
         for canonical, phrases in table.items():

@@ -26,7 +26,7 @@ DEFAULT_SIZE = 512
 FLAG_RE = re.compile(r"^(?:--|—|–|-)([A-Za-z][A-Za-z_-]*)$")
 BRACE_RE = re.compile(r"\{([^{}]*)\}")
 GLOBAL_FIELDS = ("modality", "region", "view", "plane", "sequence", "stain", "window", "level",
-                 "age", "age_group", "sex")
+                 "age", "age_group", "sex", "magnification", "antibody")
 ATTACHED_FIELDS = ("laterality", "location", "severity", "modifier", "extent", "size_mm")
 EXAMPLE = 'e.g. "PA chest x-ray, right upper lobe consolidation, adult male --seed 7"'
 
@@ -343,6 +343,11 @@ def _parse_single(text: str, original: str) -> tuple[CaseSpec, int]:
     for name, flag_value in chosen.items():
         update[name] = _merge(name, flag_value, _one(facts, name), flag_names.get(name, name))
 
+    for name in ("magnification", "antibody"):  # histology, from the text only
+        got = _one(facts, name)
+        update[name] = got[0] if got else None
+    if update["magnification"] is not None:
+        update["magnification"] = int(str(update["magnification"]).lstrip("x"))
     _read_window(fv.get("window"), facts, update)
     _read_level(fv.get("level"), facts, update)
     _read_demographics(fv, facts, update)
@@ -630,7 +635,7 @@ def _defaults(update: dict[str, object]) -> None:
     if modality == "mri" and update.get("sequence") is None:
         update["sequence"] = vocab.DEFAULT_SEQUENCE
     if modality == "histo" and update.get("stain") is None:
-        update["stain"] = vocab.DEFAULT_STAIN
+        update["stain"] = "ihc" if update.get("antibody") else vocab.DEFAULT_STAIN
     # No window asked for: the engine picks one that shows the findings (mediastinal for an
     # effusion, bone for a fracture), so only a named preset is filled in here.
     if modality == "ct" and update.get("window") not in (None, "custom"):

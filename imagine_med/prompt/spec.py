@@ -68,6 +68,9 @@ class CaseSpec(_Frozen):
     plane: str | None = None
     sequence: str | None = None
     stain: str | None = None
+    # histology: the objective (4, 10, 20, 40) and the IHC antibody ("her2", "cd20", ...)
+    magnification: int | None = Field(default=None, ge=4, le=40)
+    antibody: str | None = None
     window: str | None = None
     window_center: float | None = None
     window_width: float | None = Field(default=None, gt=0)

@@ -513,19 +513,11 @@ VIEW_REGIONS: dict[str, frozenset[str]] = {"panoramic": frozenset({"teeth"})}
 STAINS["pas_d"] = ["pas d", "pasd", "d pas", "dpas", "pas diastase", "pas with diastase",
                    "pas after diastase", "diastase pas", "periodic acid schiff diastase",
                    "periodic acid schiff with diastase", "pas d stained"]
-for _mag in (4, 10, 20, 40):
-    for _phrase in (f"x{_mag}", f"{_mag}x", f"x {_mag}", f"{_mag} x", f"{_mag}x objective",
-                    f"{_mag} x objective", f"x{_mag} objective", f"x {_mag} objective"):
-        COMPOUNDS[_phrase] = {"modality": "histo"}
 # Fibrosis on a liver biopsy stays fibrosis (staged), where imaging reads it as cirrhosis;
 # the pattern words a pathologist stages by.
 FINDING_IN_REGION[("fibrosis", "histo:liver")] = "fibrosis"
 MODIFIERS.update({"bridging": ["bridging"], "periportal": ["periportal", "peri portal"],
                   "perisinusoidal": ["perisinusoidal", "pericellular", "chicken wire"]})
-# Antibodies of breast immunohistochemistry state an IHC stain (the renderer reads which).
-for _phrase in ("her2", "her 2", "her2 neu", "erbb2", "ki 67", "ki67", "mib 1",
-                "estrogen receptor", "oestrogen receptor", "progesterone receptor"):
-    COMPOUNDS[_phrase] = {"stain": "ihc"}
 # --- ultrasound of the upper abdomen (issue 16), kept in one block ---
 COMPOUNDS.update({
     "fast scan": {"modality": "us", "region": "abdomen"},
@@ -936,6 +928,76 @@ for _phrase in ("neck of femur fracture", "fractured neck of femur", "hip fractu
                 "femoral neck fracture", "fractured hip"):
     COMPOUNDS[_phrase] = {"finding": "fracture", "location": "femoral_neck", "region": "hip"}
 DEFAULT_VIEW["hip"] = "ap"
+# --- histology, more organs (issue 15): objective, antibody, renal/colonic/nodal/skin words ---
+# The objective: canonical "x4" ... "x40" (the parser stores the number in spec.magnification).
+MAGNIFICATIONS: dict[str, list[str]] = {
+    f"x{_mag}": [f"x{_mag}", f"{_mag}x", f"x {_mag}", f"{_mag} x", f"{_mag}x objective",
+                 f"{_mag} x objective", f"x{_mag} objective", f"x {_mag} objective",
+                 f"{_mag}x magnification", f"{_mag} x magnification"]
+    for _mag in (4, 10, 20, 40)}
+MAGNIFICATIONS["x4"] += ["scanning power", "scanning magnification", "very low power"]
+MAGNIFICATIONS["x10"] += ["low power", "low power view", "low power field", "low-power",
+                          "low magnification"]
+MAGNIFICATIONS["x20"] += ["medium power", "intermediate power", "medium magnification"]
+MAGNIFICATIONS["x40"] += ["high power", "high power view", "high power field", "hpf",
+                          "high magnification", "oil"]
+# The IHC antibody (canonical lower-case names); naming one states an IHC stain.
+ANTIBODIES: dict[str, list[str]] = {
+    "her2": ["her2", "her 2", "her2 neu", "erbb2", "c erbb 2", "c erbb2"],
+    "er": ["er", "oestrogen receptor", "estrogen receptor", "oestrogen receptors",
+           "estrogen receptors"],
+    "pr": ["pr", "pgr", "progesterone receptor", "progesterone receptors"],
+    "ki67": ["ki 67", "ki67", "mib 1", "mib1"],
+    "cd20": ["cd20", "cd 20", "l26"],
+    "ck7": ["ck7", "ck 7", "cytokeratin 7"],
+}
+UPPERCASE_ONLY = UPPERCASE_ONLY | {"er", "pr"}
+FIELD_MODALITIES["magnification"] = frozenset({"histo"})
+FIELD_MODALITIES["antibody"] = frozenset({"histo"})
+FIELD_DEFAULT_MODALITY["magnification"] = "histo"
+FIELD_DEFAULT_MODALITY["antibody"] = "histo"
+REGIONS["kidney"] += ["renal cortex", "glomerulus", "glomeruli", "nephron"]
+COMPOUNDS["colonic polyp"] = {"region": "colon", "finding": "adenoma"}
+REGIONS["colon"] += ["colonic mucosa", "large intestine", "rectum", "rectal"]
+REGIONS["lymph_node"] += ["nodal"]
+REGIONS["skin"] += ["epidermis"]
+# an organ's biopsy states histology as well as the organ
+for _phrase, _region in (("renal biopsy", "kidney"), ("kidney biopsy", "kidney"),
+                         ("colonic biopsy", "colon"), ("colon biopsy", "colon"),
+                         ("rectal biopsy", "colon"), ("lymph node biopsy", "lymph_node"),
+                         ("lymph node excision", "lymph_node"), ("node biopsy", "lymph_node"),
+                         ("skin biopsy", "skin"), ("punch biopsy", "skin"),
+                         ("shave biopsy", "skin"), ("liver biopsy", "liver"),
+                         ("breast biopsy", "breast"), ("breast core biopsy", "breast")):
+    COMPOUNDS[_phrase] = {"modality": "histo", "region": _region}
+FINDINGS["glomerulosclerosis"][1].extend([
+    "nodular glomerulosclerosis", "diabetic glomerulosclerosis", "kimmelstiel wilson nodules",
+    "kimmelstiel wilson nodule", "kw nodules", "diabetic kidney disease"])
+FINDINGS["crescents"] = (("kidney",), [
+    "crescent", "crescents", "crescentic", "crescentic glomerulonephritis",
+    "cellular crescent", "cellular crescents", "rapidly progressive glomerulonephritis", "rpgn"])
+FINDINGS["adenoma"] = (("colon",), [
+    "adenoma", "tubular adenoma", "adenomatous polyp", "adenomatous", "polyp", "adenomas"])
+FINDINGS["adenocarcinoma"][1].extend(["invasive adenocarcinoma", "colorectal carcinoma",
+                                      "colorectal adenocarcinoma", "colon cancer"])
+FINDINGS["metastases"] = (FINDINGS["metastases"][0] + ("lymph_node",), FINDINGS["metastases"][1]
+                          + ["metastatic carcinoma", "nodal metastasis", "metastatic deposit",
+                             "metastatic adenocarcinoma"])
+FINDINGS["lymphoma"] = (("lymph_node",), [
+    "lymphoma", "lymphomas", "diffuse large b cell lymphoma", "dlbcl", "b cell lymphoma",
+    "non hodgkin lymphoma", "follicular lymphoma"])
+FINDINGS["basal_cell_carcinoma"][1].extend(["nodular basal cell carcinoma", "basal cell"])
+FINDINGS["melanoma"][1].extend(["invasive melanoma", "nodular melanoma"])
+# liver extras
+FINDINGS["steatohepatitis"] = (("liver",), [
+    "steatohepatitis", "nash", "mash", "non alcoholic steatohepatitis", "alcoholic hepatitis",
+    "alcoholic steatohepatitis", "ballooning", "mallory denk bodies", "mallory bodies",
+    "mallory hyaline"])
+FINDINGS["cholestasis"] = (("liver",), [
+    "cholestasis", "cholestatic", "bile plugs", "bile plug", "canalicular cholestasis",
+    "bilirubinostasis"])
+FINDINGS["hepatocellular_carcinoma"] = (("liver",), [
+    "hepatocellular carcinoma", "hcc", "hepatoma", "liver cell carcinoma"])
 
 # --- ultrasound, more (issue 16): renal calculi are the abdominal film's `renal_stone`
 FINDINGS["renal_stone"][1].append("urolithiasis")

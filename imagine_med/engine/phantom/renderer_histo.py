@@ -20,6 +20,7 @@ from imagine_med.engine.base import (
     no_progress,
 )
 from imagine_med.engine.phantom.physics import microscopy
+from imagine_med.engine.phantom.regions.liver_tissue import findings as liver_findings
 from imagine_med.engine.phantom.regions.liver_tissue import key
 from imagine_med.engine.phantom.regions.liver_tissue.model import LABELS, LiverField, build_field
 from imagine_med.engine.phantom.renderer_base import PhantomRenderer
@@ -27,22 +28,13 @@ from imagine_med.engine.phantom.renderer_base import PhantomRenderer
 STAINS = ("he", "pas", "pas_d")
 STAIN_NAMES = {"he": "H&E", "pas": "PAS", "pas_d": "PAS after diastase (PAS-D)"}
 DEFAULT_MAGNIFICATION = 20
-_MAG_RE = re.compile(r"(?<![\w.])(?:[x×]\s?(4|10|20|40)|(4|10|20|40)\s?[x×])(?![\w])", re.I)
-_POWER = {"low power": 10, "medium power": 20, "high power": 40, "high-power": 40,
-          "low-power": 10, "oil": 40}
 _DIASTASE = re.compile(r"\b(pas[\s-]?d|d[\s-]?pas|diastase)\b", re.I)
 
 
-def magnification(prompt: str) -> int:
-    """The objective the prompt names ('x20', '40x', 'high power'), else 20x."""
-    m = _MAG_RE.search(prompt or "")
-    if m:
-        return int(m.group(1) or m.group(2))
-    low = (prompt or "").lower()
-    for words, mag in _POWER.items():
-        if words in low:
-            return mag
-    return DEFAULT_MAGNIFICATION
+def magnification(spec) -> int:
+    """The objective the parser read into spec.magnification ('x20', '40x', 'high power'),
+    else 20x."""
+    return spec.magnification or DEFAULT_MAGNIFICATION
 
 
 def stain_of(spec) -> str:
@@ -77,16 +69,20 @@ def fibrosis_stage(spec) -> int:
     return stage
 
 
+EXTRA_FINDINGS = ("steatohepatitis", "cholestasis", "hepatocellular_carcinoma")
+
+
 def _steatosis(spec) -> tuple[float, float]:
     """(macrovesicular fraction, microvesicular fraction) of hepatocytes asked for."""
     macro = micro = 0.0
     for f in spec.findings:
-        if f.name in ("fibrosis", "cirrhosis", "hepatitis"):
+        if f.name in ("fibrosis", "cirrhosis", "hepatitis", *EXTRA_FINDINGS):
             continue
         if f.name != "steatosis":
             raise EngineError(f"The phantom liver has no model of {f.name.replace('_', ' ')} "
                               "yet; it renders steatosis (macrovesicular or microvesicular), "
-                              "fibrosis (stages 1-3), cirrhosis and chronic hepatitis.")
+                              "steatohepatitis, cholestasis, fibrosis (stages 1-3), "
+                              "cirrhosis, chronic hepatitis and hepatocellular carcinoma.")
         frac = f.extent if f.extent is not None else {
             "mild": 0.2, "moderate": 0.5, "severe": 0.8}.get(f.severity or "", 0.5)
         if "microvesicular" in f.modifiers:
@@ -124,7 +120,9 @@ def measure(fld: LiverField, labels: np.ndarray, instances: np.ndarray, nuclei: 
             "hepatocyte_nucleus_median_um":
                 round(float(np.median(sizes)), 2) if len(sizes) else 0.0,
             "red_cell_median_um": round(float(np.median(rbc)), 2) if len(rbc) else 0.0,
-            "binucleate_percent": round(100.0 * len(fld.binucleate) / max(n, 1), 1)}
+            "binucleate_percent": round(100.0 * len(fld.binucleate) / max(n, 1), 1),
+            "mitoses_in_field": float(sum(1 for d in nuclei if d.get("mitosis")
+                                          and d["id"] in set(np.unique(instances).tolist())))}
 
 
 def describe_field(fld: LiverField, stain: str, mag: int, px: float, m: dict[str, float]
@@ -137,6 +135,9 @@ def describe_field(fld: LiverField, stain: str, mag: int, px: float, m: dict[str
         seen.append("a portal tract (portal vein, hepatic artery and bile duct in collagen, "
                     "a few lymphocytes)")
     where = " and ".join(seen) if seen else "mid-zonal parenchyma"
+    if fld.hcc:
+        return (f"Liver, {STAIN_NAMES[stain]}, {mag}x objective ({px:.2f} um per pixel): "
+                "tumour only, no portal tracts or central veins in the field.")
     rbc = f" ({m['red_cell_median_um']:.1f} um)" if m["red_cell_median_um"] else ""
     text = (f"Liver biopsy, {STAIN_NAMES[stain]}, {mag}x objective ({px:.2f} um per pixel). "
             f"The field shows {where}; hepatocytes in plates one cell thick separated by "
@@ -162,23 +163,34 @@ class PhantomHisto(PhantomRenderer):
             raise EngineError("This phantom renderer draws liver histology only; it has no "
                               f"{spec.region.replace('_', ' ')} model.")
         stain = stain_of(spec)
-        mag = magnification(spec.prompt)
+        mag = magnification(spec)
         px = microscopy.OBJECTIVES[mag][0]
         macro, micro = _steatosis(spec)
         stage = fibrosis_stage(spec)
         hepatitis = any(f.name == "hepatitis" for f in spec.findings)
+        names_asked = {f.name for f in spec.findings}
+        nash = "steatohepatitis" in names_asked
+        if nash and macro == 0:
+            macro = 0.3   # steatohepatitis is steatosis with injury: show the fat too
         progress(0.05, "tissue")
         fld = build_field(np.random.default_rng([request.seed, 15]), request.width,
-                          request.height, px, mag, macro, micro, stage, hepatitis)
+                          request.height, px, mag, macro, micro, stage, hepatitis,
+                          steatohepatitis=nash, cholestasis="cholestasis" in names_asked,
+                          hcc="hepatocellular_carcinoma" in names_asked)
         progress(0.6, "stain")
         conc = stain_maps(fld, stain)
         slide = microscopy.draw_slide("pas" if stain == "pas_d" else stain,
                                       np.random.default_rng([request.seed, 16]))
         rgb, seen = microscopy.render(conc, slide, mag, px,
-                                      np.random.default_rng([request.seed, 17]))
+                                      np.random.default_rng([request.seed, 17]),
+                                      pigment=fld.bile, pigment_vector=liver_findings.BILE)
         cv = fld.canvas
         m = measure(fld, cv.labels, cv.instances, cv.nuclei, px)
         findings, sentences = [], []
+        for name, label, modifier, text, mm in key.extra_findings(fld, px, names_asked):
+            findings.append(self._finding(name, label, cv.labels == LABELS[label], modifier,
+                                          text, mm))
+            sentences.append(text)
         if macro > 0:
             mask = cv.labels == LABELS["fat_droplet"]
             findings.append(self._finding("steatosis", "fat_droplet", mask, "macrovesicular",

@@ -72,10 +72,13 @@ class PhantomIHC(PhantomRenderer):
             raise EngineError("The phantom breast is modelled for immunohistochemistry (IHC "
                               "with HER2, ER, PR or Ki-67) only; H&E of the breast is not "
                               "built yet.")
-        marker = antibody(spec.prompt)
+        marker = spec.antibody or antibody(spec.prompt)  # older specs: no field
+        if marker not in MARKERS:
+            raise EngineError("Breast IHC is modelled with HER2, ER, PR and Ki-67, not "
+                              f"{marker.upper()}.")
         score = her2_score(spec.prompt) if marker == "her2" else 0
         pct = percent(spec.prompt, spec, marker) if marker != "her2" else 0.0
-        mag = magnification(spec.prompt)
+        mag = magnification(spec)
         px = microscopy.OBJECTIVES[mag][0]
         progress(0.05, "tissue")
         fld = build_field(np.random.default_rng([request.seed, 25]), request.width,

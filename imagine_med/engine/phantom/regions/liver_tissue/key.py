@@ -202,3 +202,80 @@ def hepatitis_sentence(hm: dict[str, float]) -> str:
         "no portal tract in this field")
     return (f"Chronic hepatitis: {where}; {lo} lymphocytes in the lobule, some in small "
             "lobular foci.")
+
+
+def _areas(labels: np.ndarray, parts: list[int], px: float) -> list[float]:
+    comp, n = ndimage.label(np.isin(labels, parts))
+    if n == 0:
+        return []
+    edge = set(np.unique(np.concatenate([comp[0], comp[-1], comp[:, 0], comp[:, -1]])).tolist())
+    area = np.bincount(comp.ravel(), minlength=n + 1) * px * px
+    return [float(area[k]) for k in range(1, n + 1) if k not in edge and area[k] >= MIN_CELL_UM2]
+
+
+def trabecular_thickness(labels: np.ndarray, px: float, cell_um: float) -> float:
+    """Trabecula width in cells: a band of width W has a mean distance to its edge of W/4,
+    so W = 4 x the mean distance of tumour pixels to the nearest sinusoid; over the cell
+    size."""
+    tumour = np.isin(labels, [LABELS["hcc"], LABELS["hepatocyte_nucleus"],
+                              LABELS["cell_border"]])
+    if not tumour.any():
+        return 0.0
+    dist = ndimage.distance_transform_edt(tumour)
+    return round(4 * float(dist[tumour].mean()) * px / cell_um, 1)
+
+
+def extra_findings(fld, px: float, asked: set[str]):
+    """(finding, label, modifier, sentence, measurements) for steatohepatitis, cholestasis
+    and hepatocellular carcinoma, measured from the rendered labels and nuclei."""
+    from imagine_med.engine.phantom.regions.histo_measure import mitoses
+
+    cv = fld.canvas
+    lab = cv.labels
+    out = []
+    area_mm2 = lab.size * px * px / 1e6
+    if "steatohepatitis" in asked:
+        balloon = _areas(lab, [LABELS["ballooned_hepatocyte"], LABELS["mallory_denk_body"],
+                               LABELS["hepatocyte_nucleus"]], px)
+        _, nb = ndimage.label(np.isin(lab, [LABELS["ballooned_hepatocyte"],
+                                                LABELS["mallory_denk_body"]]))
+        normal = _areas(lab, [LABELS["hepatocyte"]], px)
+        _, n_md = ndimage.label(lab == LABELS["mallory_denk_body"])
+        lym = sum(1 for d in cv.nuclei if d["class"] == "lymphocyte"
+                  and d["id"] in set(np.unique(cv.instances).tolist()))
+        mm = {"ballooned_hepatocytes": float(nb), "mallory_denk_bodies": float(n_md),
+              "ballooned_area_ratio": round(float(np.median(balloon) / np.median(normal)), 2)
+              if balloon and normal else 0.0,
+              "lobular_inflammatory_foci": float(fld.inflammatory_foci),
+              "lobular_lymphocytes": float(lym)}
+        s = (f"Steatohepatitis: {nb} ballooned hepatocytes (enlarged about "
+             f"{mm['ballooned_area_ratio']:.1f}x a normal hepatocyte, with rarefied, wispy "
+             f"cytoplasm), {n_md} with ropey eosinophilic Mallory-Denk bodies; lobular "
+             f"inflammation ({fld.inflammatory_foci} foci, {lym} lymphocytes in the field) "
+             "with steatosis.")
+        out.append(("steatohepatitis", "ballooned_hepatocyte", "ballooning", s, mm))
+    if "cholestasis" in asked:
+        _, n = ndimage.label(lab == LABELS["bile_plug"])
+        mm = {"bile_plugs": float(n), "bile_plugs_per_mm2": round(n / area_mm2, 1)}
+        s = (f"Cholestasis: {n} green-brown bile plugs in dilated canaliculi between "
+             f"hepatocytes ({mm['bile_plugs_per_mm2']:.0f} per mm2), most around the central "
+             "vein (zone 3).")
+        out.append(("cholestasis", "bile_plug", "canalicular", s, mm))
+    if "hepatocellular_carcinoma" in asked:
+        mit = mitoses(cv.nuclei, cv.instances)
+        from imagine_med.engine.phantom.regions.liver_tissue.findings import HCC
+
+        thick = trabecular_thickness(lab, px, HCC["cell_spacing"])
+        sizes = nucleus_sizes(cv.instances, {d["id"]: d["class"] for d in cv.nuclei}, px,
+                              "tumour")
+        mm = {"trabecular_thickness_cells": thick, "mitoses_in_field": float(mit),
+              "mitoses_per_mm2": round(mit / area_mm2, 1),
+              "tumour_nucleus_median_um": round(float(np.median(sizes)), 2)
+              if len(sizes) else 0.0}
+        s = (f"Hepatocellular carcinoma: thick trabeculae (median {thick:.0f} cells across; "
+             "normal plates are one to two) separated by endothelium-lined sinusoids, no "
+             "portal tracts; atypical hepatocytes with enlarged nuclei (median "
+             f"{mm['tumour_nucleus_median_um']:.1f} um) and nucleoli; {mit} mitoses in the "
+             f"field ({mm['mitoses_per_mm2']:.0f} per mm2).")
+        out.append(("hepatocellular_carcinoma", "hcc", "trabecular", s, mm))
+    return out

@@ -40,10 +40,16 @@ LABELS: dict[str, int] = {
     "kupffer_cell": 6, "endothelial_cell": 7, "central_vein": 8, "portal_tract": 9,
     "portal_vein": 10, "hepatic_artery": 11, "bile_duct": 12, "lymphocyte": 13,
     "basement_membrane": 14, "fat_droplet": 100, "microvesicular_fat": 101,
-    "fibrous_septum": 102,
+    "fibrous_septum": 102, "ballooned_hepatocyte": 103, "mallory_denk_body": 104,
+    "bile_plug": 105, "hcc": 106,
 }
 NUCLEUS_CLASSES = ("hepatocyte", "kupffer", "endothelial", "lymphocyte", "biliary",
                    "smooth_muscle", "fibroblast")
+# the label a nucleus of each class is drawn with (other organs pass their own tables)
+NUCLEUS_LABELS = {"hepatocyte": "hepatocyte_nucleus", "kupffer": "kupffer_cell",
+                  "endothelial": "endothelial_cell", "lymphocyte": "lymphocyte",
+                  "biliary": "bile_duct", "smooth_muscle": "hepatic_artery",
+                  "fibroblast": "fibrous_septum"}
 
 
 @dataclass
@@ -64,6 +70,8 @@ class Canvas:
     labels: np.ndarray = field(init=False)
     instances: np.ndarray = field(init=False)
     nuclei: list[dict] = field(default_factory=list)
+    table: dict[str, int] = field(default_factory=lambda: LABELS)       # label name -> id
+    nucleus_labels: dict[str, str] = field(default_factory=lambda: NUCLEUS_LABELS)
 
     def __post_init__(self) -> None:
         z = (self.h, self.w)
@@ -124,10 +132,7 @@ class Canvas:
             nl = (rho < 0.9) & (np.hypot(*np.broadcast_arrays(
                 self.xs[sl[1]][None, :] - cx - 0.25 * a, self.ys[sl[0]][:, None] - cy)) < 0.6)
             self.hema[sl] = np.where(m & nl, hema * 1.9, self.hema[sl])
-        self.labels[sl][m] = LABELS[{"hepatocyte": "hepatocyte_nucleus", "kupffer": "kupffer_cell",
-                                     "endothelial": "endothelial_cell", "lymphocyte": "lymphocyte",
-                                     "biliary": "bile_duct", "smooth_muscle": "hepatic_artery",
-                                     "fibroblast": "fibrous_septum"}[kind]]
+        self.labels[sl][m] = self.table[self.nucleus_labels[kind]]
         self.instances[sl][m] = ident
         self.nuclei.append({"id": ident, "class": kind, "x_um": round(float(cx - self.x0), 2),
                             "y_um": round(float(cy - self.y0), 2),
@@ -156,6 +161,11 @@ class LiverField:
     micro: set[int] = field(default_factory=set)
     binucleate: set[int] = field(default_factory=set)
     nucleus_offsets: dict[int, float] = field(default_factory=dict)
+    ballooned: set[int] = field(default_factory=set)
+    mallory_denk: int = 0
+    inflammatory_foci: int = 0
+    bile: np.ndarray | None = None        # bile pigment OD (findings.BILE)
+    hcc: bool = False
 
 
 def smooth_noise(rng: np.random.Generator, shape, sigma_px: float) -> np.ndarray:
@@ -280,7 +290,7 @@ def _set(cv: Canvas, mask: np.ndarray, comp: str, sl=None, scale=1.0, label: str
     for arr, v in ((cv.hema, h_), (cv.eosin, e_), (cv.glycogen, g_), (cv.membrane, m_)):
         arr[sl] = np.where(mask, np.float32(v) * scale, arr[sl])
     if label is not None:
-        cv.labels[sl][mask] = LABELS[label]
+        cv.labels[sl][mask] = cv.table[label]
 
 
 def paint_parenchyma(cv: Canvas, seeds, plates, rng, textures) -> tuple[np.ndarray, np.ndarray]:
@@ -373,7 +383,7 @@ def paint_hepatocytes(cv: Canvas, fld: LiverField, seeds, plates, rng, textures,
             lost.add(i)
     rooms = room(seeds, plates)
     if macro > 0:
-        fld.steatotic = choose_cells(cells, seeds, macro, rng, exclude=lost)
+        fld.steatotic = choose_cells(cells, seeds, macro, rng, exclude=lost | fld.ballooned)
     if micro > 0:
         fld.micro = choose_cells(cells, seeds, micro, rng, exclude=fld.steatotic | lost)
     present = set(np.unique(cells[cells >= 0]).tolist()) - lost
@@ -668,8 +678,12 @@ def paint_hepatitis(cv: Canvas, lob: Lobule, rng, textures) -> None:
 
 def build_field(rng: np.random.Generator, width: int, height: int, px: float,
                 magnification: int, macro: float = 0.0, micro: float = 0.0,
-                fibrosis_stage: int = 0, hepatitis: bool = False) -> LiverField:
+                fibrosis_stage: int = 0, hepatitis: bool = False,
+                steatohepatitis: bool = False, cholestasis: bool = False,
+                hcc: bool = False) -> LiverField:
     """The named steps, in order."""
+    if hcc:
+        return _build_hcc(rng, width, height, px, magnification)
     lob = place_lobule(rng)
     field_um = (width * px, height * px)
     if fibrosis_stage >= 3 or magnification <= 10:
@@ -689,9 +703,15 @@ def build_field(rng: np.random.Generator, width: int, height: int, px: float,
         "fibre": smooth_noise(rng, (height, width), (0.5 / px, 1.8 / px)),
     }
     textures["vacuole"] = smooth_noise(rng, (height, width), 0.55 / px)
-    seeds, plates = plate_seeds(lob, (x0, y0, x0 + field_um[0], y0 + field_um[1]), rng)
+    box = (x0, y0, x0 + field_um[0], y0 + field_um[1])
+    seeds, plates = plate_seeds(lob, box, rng)
+    ballooned: set[int] = set()
+    if steatohepatitis:
+        from imagine_med.engine.phantom.regions.liver_tissue import findings
+
+        seeds, plates, ballooned = findings.balloon_seeds(seeds, plates, box, rng)
     cells, sinus = paint_parenchyma(cv, seeds, plates, rng, textures)
-    fld = LiverField(cv, magnification, lob, view, cells, len(seeds))
+    fld = LiverField(cv, magnification, lob, view, cells, len(seeds), ballooned=ballooned)
     paint_central_vein(cv, lob, rng, textures)
     for tract in lob.portal:
         paint_portal_tract(cv, tract, rng, textures, inflamed=hepatitis)
@@ -701,4 +721,44 @@ def build_field(rng: np.random.Generator, width: int, height: int, px: float,
     paint_sinusoid_cells(cv, sinus, rng, textures)
     if hepatitis:
         paint_hepatitis(cv, lob, rng, textures)
+    if steatohepatitis:
+        from imagine_med.engine.phantom.regions.liver_tissue import findings
+
+        fld.ballooned -= fld.steatotic
+        fld.mallory_denk = findings.paint_ballooning(cv, cells, fld.ballooned, seeds, rng,
+                                                     textures)
+        fld.inflammatory_foci = findings.paint_lobular_inflammation(cv, rng, textures)
+    if cholestasis:
+        from imagine_med.engine.phantom.regions.liver_tissue import findings
+
+        fld.bile = findings.paint_bile_plugs(cv, rng)
+    return fld
+
+
+def _build_hcc(rng, width, height, px, magnification) -> LiverField:
+    """Hepatocellular carcinoma: thick trabeculae of atypical hepatocytes between sinusoids;
+    no lobular landmarks (no central veins or portal tracts); mitoses."""
+    from imagine_med.engine.phantom.regions.histo_kit import mitoses
+    from imagine_med.engine.phantom.regions.liver_tissue import findings
+
+    cv = Canvas(height, width, px, 0.0, 0.0)
+    textures = {
+        "fine": smooth_noise(rng, (height, width), 0.5 / px),
+        "coarse": smooth_noise(rng, (height, width), 12.0 / px),
+        "chromatin": smooth_noise(rng, (height, width), 0.45 / px),
+    }
+    box = (0.0, 0.0, width * px, height * px)
+    seeds, plates = findings.hcc_seeds(box, rng)
+    cells, sinus = paint_parenchyma(cv, seeds, plates, rng, textures)
+    cv.glycogen *= np.float32(0.4)            # tumour cells hold less glycogen
+    cv.hema[cv.labels == LABELS["hepatocyte"]] += np.float32(0.05)
+    cv.labels[cv.labels == LABELS["hepatocyte"]] = LABELS["hcc"]
+    lob = Lobule((-1e4, -1e4), 1.0, [])
+    fld = LiverField(cv, magnification, lob, "tumour", cells, len(seeds), hcc=True)
+    ids = findings.paint_hcc_nuclei(cv, cells, seeds, rng, textures)
+    # the tumour's endothelium-lined sinusoids: lining cells and red cells
+    paint_sinusoid_cells(cv, sinus, rng, textures)
+    k = round(0.015 * len(ids))
+    if k:
+        mitoses(cv, list(rng.choice(ids, k, replace=False)), rng, textures["fine"])
     return fld
