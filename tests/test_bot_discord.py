@@ -660,7 +660,7 @@ async def test_help_teaches_with_examples_a_try_button_and_the_palette(dc: Harne
     colours = {tuple(c) for c in np.asarray(legend).reshape(-1, 3)}
     assert BY_NAME["lung"].rgb in colours and BY_NAME["nodule"].rgb in colours
     tries = [c for c in _custom_ids(helped.payload) if c.action is Action.TRY]
-    assert len(tries) == len(found)
+    assert len(tries) == min(len(found), 25)  # Discord: 25 components a message
     bot.client._connection.parse_interaction_create(
         component(tries[0].encode(), user=OTHER, token="tok-try"))
     status = (await dc.until("POST", f"/webhooks/{APP_ID}/tok-try"))[0]

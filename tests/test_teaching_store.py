@@ -41,7 +41,7 @@ def test_migration_creates_the_tables(store_url: str) -> None:
     assert {"library_collections", "library_items", "quizzes", "quiz_answers"} <= names
     with make_engine(store_url).connect() as conn:
         heads = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all()
-    assert "0004_quiz_library" in heads
+    assert len(heads) == 1 and heads[0] >= "0004"  # one line, at or past the quiz tables
 
 
 def test_library_rights_and_search(store_url: str) -> None:

@@ -23,6 +23,8 @@ from bot_mocks.stack import TEST_WATERMARK_KEY
 from s3_support import S3Server
 from tooling import need
 
+from imagine_med.bot import ids
+
 TESTS = Path(__file__).resolve().parent
 SECRET = "two-hosts-signing-secret"
 PROMPT = "PA chest x-ray, right upper lobe consolidation --seed 7"
@@ -138,8 +140,17 @@ async def test_a_job_rendered_on_one_host_is_posted_from_the_other(
             await asyncio.sleep(0.05)
         else:
             raise AssertionError(f"no grid was posted\n{logs()}")
-        comment = mock.of("files.completeUploadExternal")[0].params["initial_comment"]
-        job_id = comment.split("job `", 1)[1].split("`", 1)[0]
+        # the grid is one message: its image block shows the upload, its buttons name the job
+        for _ in range(600):
+            grid = [c for c in mock.of("chat.postMessage")
+                    if any(b["type"] == "image" for b in c.params.get("blocks") or [])]
+            if grid:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"no grid message was posted\n{logs()}")
+        job_id = next(ids.decode(e["action_id"]).job_id for b in grid[0].params["blocks"]
+                      if b["type"] == "actions" for e in b["elements"])
         q = observer(redis_url, namespace, pg_schema_url, bucket, s3_server, tmp_path)
         for _ in range(600):  # the post is recorded once the whole message is up
             if q.posted(job_id, "slack") is not None:

@@ -132,6 +132,23 @@ def parse_library_text(raw: str) -> tuple[str, dict[str, Any]]:
     return action, args
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
+
+
+def _shared_ts(upload: Any, channel: str) -> str:
+    """The message ts a shared upload made in `channel` (Slack reports it under the file's
+    shares), or "" where it does not say."""
+    try:
+        shares = (upload.get("file") or {}).get("shares") or {}
+        for kind in ("public", "private"):
+            for ch, posts in (shares.get(kind) or {}).items():
+                if ch == channel and posts:
+                    return str(posts[0].get("ts", ""))
+    except (AttributeError, TypeError):
+        pass
+    return ""
+
+
 class SlackBot:
     def __init__(self, core: BotCore, *, token: str, signing_secret: str,
                  api_url: str = "https://slack.com/api/") -> None:
@@ -464,6 +481,10 @@ class SlackBot:
                 channel=channel, text=render.fallback_text(reply), blocks=render.blocks(reply),
                 **_in_thread(thread_ts))
             return str(resp["ts"])
+        if not all(a.filename.lower().endswith(IMAGE_SUFFIXES) for a in reply.attachments):
+            # a ZIP, CSV or DICOM cannot show in an image block: share the files themselves
+            return await self._share_files(channel, reply, [(None, a) for a in
+                                                            reply.attachments], thread_ts)
         files = []
         for att in reply.attachments:
             up = await self.client.files_upload_v2(
@@ -482,12 +503,23 @@ class SlackBot:
                 if _code(exc) not in ("invalid_blocks", "invalid_blocks_format"):
                     raise
                 await asyncio.sleep(IMAGE_BLOCK_WAIT_S * (attempt + 1))
-        for _fid, att in files:  # fall back: the file shared in the channel, then buttons
-            await self.client.files_upload_v2(
+        # fall back: the file shared in the channel, then buttons
+        return await self._share_files(channel, reply, files, thread_ts)
+
+    async def _share_files(self, channel: str, reply: Reply, files: list,
+                           thread_ts: str | None) -> str:
+        """The files shared in the channel, the message's text with the first; its buttons,
+        if it has any, as a second message. Returns the ts to thread follow-ups under."""
+        ts = ""
+        for n, (_fid, att) in enumerate(files):
+            comment = {"initial_comment": render.mrkdwn(reply.full_text(), reply.mentions)} \
+                if n == 0 else {}
+            up = await self.client.files_upload_v2(
                 channel=channel, file=att.path.read_bytes(), filename=att.filename,
-                title=att.filename, alt_txt=att.alt[:1000],
-                initial_comment=render.mrkdwn(reply.full_text(), reply.mentions),
-                **_in_thread(thread_ts))
+                title=att.filename, alt_txt=att.alt[:1000], **comment, **_in_thread(thread_ts))
+            ts = ts or _shared_ts(up, channel)
+        if not reply.rows:
+            return ts
         text = (f"U = upscale, V = variations (job {reply.job_id})" if reply.job_id
                 else "Buttons for the image above")
         resp = await self.client.chat_postMessage(
