@@ -20,7 +20,8 @@ from imagine_med.commands.exitcodes import MEANINGS, Exit
 
 PROMPT = "PA chest x-ray, left pleural effusion --seed 11"
 PUBLIC = {"grid.png", "case.json", *(f"variant-{i}.png" for i in range(1, 5)),
-          *(f"variant-{i}.labels.png" for i in range(1, 5))}
+          *(f"variant-{i}.labels.png" for i in range(1, 5)),
+          *(f"variant-{i}.masks.npz" for i in range(1, 5))}  # a film's overlapping masks
 
 
 def cli(env: dict[str, str], cwd: Path, *args: str,

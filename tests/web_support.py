@@ -130,6 +130,8 @@ def start_stack(tmp: Path, redis_url: str, **extra: str) -> WebStack:
         IMAGINE_MED_WEB_PORT=str(port), IMAGINE_MED_WEB_LOCAL_MODERATORS=MODERATOR,
         IMAGINE_MED_WEB_BASE_URL=f"http://127.0.0.1:{port}",
         IMAGINE_MED_WEB_PROGRESS_POLL_S="0.05", IMAGINE_MED_RENDER_PROCESSES="1",
+        # one test module signs in a dozen times a minute from 127.0.0.1 on a fast machine
+        IMAGINE_MED_WEB_LOGIN_PER_MINUTE="100",
         PYTHONPATH=os.pathsep.join([str(TESTS_DIR), str(ROOT)]), **extra)
     stack = WebStack(f"http://127.0.0.1:{port}", env, db, data, prefix, redis_url)
     stack.spawn("worker", "worker", "--name", f"web-test-{prefix[-6:]}", "--log-format", "text",

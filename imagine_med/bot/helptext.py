@@ -89,9 +89,9 @@ def help_text() -> str:
         "`PA chest x-ray --findings pneumothorax, nodule --per-finding 20 --normal 0.2`), "
         "/imagine-med-series (the same patient again: `<job> CT of this patient`, "
         "`<job> follow-up at 6 weeks`, `<job> after treatment`)\n\n"
-        f"**Renderers installed:** {describe_available()}\n"
+        f"**Flags:**\n{flags}\n\n"
         f"**Modalities:** {', '.join(sorted(vocab.MODALITIES))}\n"
         f"**Regions:** {', '.join(r.replace('_', ' ') for r in sorted(vocab.REGIONS))}\n"
-        f"**Findings:** {sample}{more}\n\n"
-        f"**Flags:**\n{flags}"
+        f"**Findings:** {sample}{more}\n"
+        f"**Renderers installed** (also /imagine-med-info): {describe_available()}"
     )

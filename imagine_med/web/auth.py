@@ -15,8 +15,6 @@ from imagine_med.web.security import rotate, session_of
 if TYPE_CHECKING:
     from imagine_med.web.app import WebApp
 
-# Ten tries a minute per address: plenty for a person, far too few for a guessing script.
-LOGIN_RATE = Rate(10, 60)
 
 
 def _next(url: str | None) -> str:
@@ -40,7 +38,8 @@ def add_routes(routes: web.RouteTableDef, app: WebApp) -> None:
         lim = app.core.limiter
         if lim is None:
             return None
-        bucket = lim.bucket(f"weblogin:{request.remote or '-'}", LOGIN_RATE)
+        rate = Rate(app.config.login_per_minute, 60)
+        bucket = lim.bucket(f"weblogin:{request.remote or '-'}", rate)
         wait = await app.core._io(lim.take, [bucket])
         return None if wait <= 0 else f"Too many sign-in attempts; try again in {wait_text(wait)}."
 

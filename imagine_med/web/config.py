@@ -35,6 +35,9 @@ class WebConfig(BaseSettings):
     open_signup: bool = True
     # How often a page's progress stream looks at its job.
     progress_poll_s: float = Field(default=0.05, gt=0, le=5)
+    # Sign-in attempts a minute per client address: plenty for a person, far too few for a
+    # password-guessing script (a classroom behind one NAT address may want more).
+    login_per_minute: int = Field(default=10, ge=1, le=10_000)
 
     def local_moderator_names(self) -> frozenset[str]:
         return frozenset(n.strip().lower() for n in self.local_moderators.split(",")
