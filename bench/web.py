@@ -102,7 +102,8 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="imagine-med-bench-web-") as tmp:
         url, server = redis_url(Path(tmp))
-        stack = start_stack(Path(tmp), url)
+        # one user submits every job: lift the per-user rate (20 a 10 minutes) for the run
+        stack = start_stack(Path(tmp), url, IMAGINE_MED_BOT_RATE_USER="1000/600")
         try:
             stack.account("bench", "bench-password-1")
             with sync_playwright() as p:
