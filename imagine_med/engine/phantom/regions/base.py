@@ -76,6 +76,20 @@ class Sample:
         return out
 
 
+def compose(layers: list[tuple[str, Tissue, np.ndarray]], label_ids: dict[str, int],
+            shape: tuple[int, ...]) -> Sample:
+    """A plane painted in layers (bottom first, each a label, a tissue and its fraction):
+    composed top-down, each layer taking its fraction of what the layers above it left."""
+    left = np.ones(shape, np.float32)
+    parts: list[Part] = []
+    for label, tis, f in reversed(layers):
+        take = f * left
+        if take.any():
+            parts.append(Part(label, tis, take))
+            left = left - take
+    return Sample(parts, label_ids)
+
+
 @dataclass
 class PlacedFinding:
     """A finding as built: name, side, location, its 3D centre and the numbers it was built

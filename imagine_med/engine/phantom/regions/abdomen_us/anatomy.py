@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from imagine_med.engine.phantom.regions.base import Grid, Part, PlacedFinding, Sample
+from imagine_med.engine.phantom.regions.base import Grid, PlacedFinding, Sample, compose
 from imagine_med.engine.phantom.tissues import TISSUES, Tissue
 
 # label ids: anatomy below 100, findings from 100; 60/61 are the display's marks
@@ -111,15 +111,7 @@ class AbdomenPlane:
         soft = max(grid.px, 0.3)
         layers = self._paint(x, y, soft)
         # compose top-down: each layer takes its fraction of what the layers above left
-        left = np.ones(x.shape, np.float32)
-        parts: list[Part] = []
-        for label, tis, f in reversed(layers):
-            take = f * left
-            if not take.any():
-                continue
-            parts.append(Part(label, tis, take))
-            left = left - take
-        return Sample(parts, LABELS)
+        return compose(layers, LABELS, x.shape)
 
     # --- the plane, bottom layer first ---
     def _paint(self, x: np.ndarray, y: np.ndarray, soft: float

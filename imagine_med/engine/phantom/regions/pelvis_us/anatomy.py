@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from imagine_med.engine.phantom.regions.abdomen_us.anatomy import Ellipse
-from imagine_med.engine.phantom.regions.base import Grid, Part, PlacedFinding, Sample
+from imagine_med.engine.phantom.regions.base import Grid, PlacedFinding, Sample, compose
 from imagine_med.engine.phantom.tissues import TISSUES, Tissue
 
 LABELS: dict[str, int] = {
@@ -122,14 +122,7 @@ class PelvisPlane:
             ("subcutaneous_fat", t["fat"], _ramp(depth - (skin + fat), soft)),
             ("skin", t["skin"], _ramp(depth - skin, soft)),
         ]
-        left = np.ones(x.shape, np.float32)
-        parts = []
-        for label, tis, f in reversed(layers):
-            take = f * left
-            if take.any():
-                parts.append(Part(label, tis, take))
-                left = left - take
-        return Sample(parts, LABELS)
+        return compose(layers, LABELS, x.shape)
 
     def pregnancy(self, days: float, rng: np.random.Generator) -> PlacedFinding:
         """A gestational sac in the uterine body (mean sac diameter ~ days - 30 mm), its yolk

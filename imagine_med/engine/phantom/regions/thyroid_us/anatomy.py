@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from imagine_med.engine.phantom.regions.abdomen_us.anatomy import Ellipse
-from imagine_med.engine.phantom.regions.base import Grid, Part, PlacedFinding, Sample
+from imagine_med.engine.phantom.regions.base import Grid, PlacedFinding, Sample, compose
 from imagine_med.engine.phantom.tissues import TISSUES, Tissue
 
 LABELS: dict[str, int] = {
@@ -126,14 +126,7 @@ class ThyroidPlane:
             ("subcutaneous_fat", t["fat"], _ramp(y - (skin + fat), soft)),
             ("skin", t["skin"], _ramp(y - skin, soft)),
         ]
-        left = np.ones(x.shape, np.float32)
-        parts = []
-        for label, tis, f in reversed(layers):
-            take = f * left
-            if take.any():
-                parts.append(Part(label, tis, take))
-                left = left - take
-        return Sample(parts, LABELS)
+        return compose(layers, LABELS, x.shape)
 
 
 def build_thyroid(rng: np.random.Generator, age: int, sex: str) -> ThyroidPlane:

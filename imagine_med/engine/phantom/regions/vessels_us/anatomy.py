@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from imagine_med.engine.phantom.regions.base import Grid, Part, PlacedFinding, Sample
+from imagine_med.engine.phantom.regions.base import Grid, PlacedFinding, Sample, compose
 from imagine_med.engine.phantom.tissues import TISSUES
 
 LABELS: dict[str, int] = {
@@ -89,14 +89,7 @@ class NeckPlane:
             ("subcutaneous_fat", t["fat"], _ramp(y - (skin + fat), soft)),
             ("skin", t["skin"], _ramp(y - skin, soft)),
         ]
-        left = np.ones(x.shape, np.float32)
-        parts = []
-        for label, tis, f in reversed(layers):
-            take = f * left
-            if take.any():
-                parts.append(Part(label, tis, take))
-                left = left - take
-        return Sample(parts, LABELS)
+        return compose(layers, LABELS, x.shape)
 
     def flow(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Blood velocity (cm/s) of whichever lumen holds each point."""
