@@ -17,7 +17,7 @@ from imagine_med.engine.base import (
 from imagine_med.engine.phantom.regions.abdomen_xr import film, key
 from imagine_med.engine.phantom.regions.abdomen_xr.labels import LABELS, NAMES
 from imagine_med.engine.phantom.regions.abdomen_xr.region import build
-from imagine_med.engine.phantom.renderer_base import PhantomRenderer
+from imagine_med.engine.phantom.renderer_base import PhantomRenderer, mask_bbox
 
 VIEWS = ("supine", "erect")
 FINDING_LABEL = {"small_bowel_obstruction": "small_bowel",
@@ -25,13 +25,6 @@ FINDING_LABEL = {"small_bowel_obstruction": "small_bowel",
                  "pneumoperitoneum": "free_air", "renal_stone": "renal_stone",
                  "ureteric_stone": "ureteric_stone", "gallstones": "gallstone",
                  "foreign_body": "foreign_body"}
-
-
-def _bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    ys, xs = np.nonzero(mask)
-    if not len(ys):
-        return None
-    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
 
 class PhantomAXR(PhantomRenderer):
@@ -75,7 +68,7 @@ class PhantomAXR(PhantomRenderer):
                 if rows:
                     meas["size_mm"] = max(r["size_mm"] for r in rows)
             findings.append(FindingResult(name, LABELS[lname],
-                                          _bbox(labels == LABELS[lname]), side, None, "",
+                                          mask_bbox(labels == LABELS[lname]), side, None, "",
                                           meas))
         present = {int(i): NAMES[int(i)] for i in np.unique(labels) if i}
         tags = {"modality": "xray", "engine": "phantom", "region": "abdomen",

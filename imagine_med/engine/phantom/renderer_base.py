@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+import numpy as np
+
 from imagine_med.engine.base import ProgressFn, RenderRequest, RenderResult, no_progress
 from imagine_med.engine.parallel import fan_out
 from imagine_med.engine.phantom.version import VERSION
@@ -27,3 +29,12 @@ class PhantomRenderer(ABC):
         # warm: the pool's processes import the subclass's module before their first variant
         return fan_out(self.render, requests, progress, warm=(type(self).__module__,),
                        staged=self.render)
+
+
+def mask_bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """A finding's box in pixels (x0, y0, x1, y1; end exclusive) from its mask; None when the
+    image does not show it."""
+    ys, xs = np.nonzero(mask)
+    if not len(ys):
+        return None
+    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1

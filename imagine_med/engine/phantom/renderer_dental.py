@@ -21,7 +21,7 @@ from imagine_med.engine.phantom.physics.panoramic import FOCAL_MAG
 from imagine_med.engine.phantom.regions.dental import film, intraoral, key
 from imagine_med.engine.phantom.regions.dental.labels import LABELS, NAMES
 from imagine_med.engine.phantom.regions.dental.region import DentalRegion
-from imagine_med.engine.phantom.renderer_base import PhantomRenderer
+from imagine_med.engine.phantom.renderer_base import PhantomRenderer, mask_bbox
 
 VIEWS = ("panoramic", "bitewing", "periapical")
 _REGION = DentalRegion()
@@ -46,13 +46,6 @@ def _intraoral_target(spec, body) -> tuple[str, int | None]:
         return ("right" if fdi // 10 in (1, 4, 5, 8) else "left"), fdi
     side = spec.laterality if spec.laterality in ("left", "right") else "right"
     return side, None
-
-
-def _bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    ys, xs = np.nonzero(mask)
-    if not len(ys):
-        return None
-    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
 
 class PhantomDental(PhantomRenderer):
@@ -104,7 +97,7 @@ class PhantomDental(PhantomRenderer):
                 meas = {"angle_deg": row["angle_deg"]}
             ids = [LABELS[n] for n in (f"tooth_{f.fdi}", f"tooth_{f.fdi}_enamel",
                                        f"tooth_{f.fdi}_pulp")]
-            bbox = _bbox(np.isin(labels, ids))
+            bbox = mask_bbox(np.isin(labels, ids))
             lid = ids[0]
         elif f.name == "periodontal_bone_loss":
             if m["crest_mm"] is not None:
@@ -112,14 +105,14 @@ class PhantomDental(PhantomRenderer):
             lid = LABELS["mandible"]
         elif f.name == "mandibular_fracture":
             lid = LABELS["fracture_line"]
-            bbox = _bbox(labels == lid)
+            bbox = mask_bbox(labels == lid)
             if m["fracture"]:
                 meas = {"step_mm": m["fracture"]["step_mm"]}
         else:
             lid = LABELS[lname]
             rows = m["findings"].get(lname, [])
             row = next((r for r in rows if r["tooth"] == f.fdi), rows[0] if rows else None)
-            bbox = _bbox(labels == lid)
+            bbox = mask_bbox(labels == lid)
             if row:
                 meas = {k: row[k] for k in ("diameter_mm", "height_mm", "width_mm")}
                 meas["tooth"] = float(row["tooth"]) if row["tooth"] else 0.0

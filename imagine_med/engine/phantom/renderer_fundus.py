@@ -22,7 +22,7 @@ from imagine_med.engine.phantom.regions.retina import key
 from imagine_med.engine.phantom.regions.retina.labels import LABELS
 from imagine_med.engine.phantom.regions.retina.lesions import QUADRANTS
 from imagine_med.engine.phantom.regions.retina.region import REGION_NAMES, RetinaRegion
-from imagine_med.engine.phantom.renderer_base import PhantomRenderer
+from imagine_med.engine.phantom.renderer_base import PhantomRenderer, mask_bbox
 
 _REGION = RetinaRegion()
 FINDING_LABELS = {"diabetic_retinopathy": ("microaneurysm", "dot_blot_haemorrhage",
@@ -44,10 +44,7 @@ FINDING_LABELS = {"diabetic_retinopathy": ("microaneurysm", "dot_blot_haemorrhag
 
 
 def _bbox(labels: np.ndarray, names) -> tuple[int, int, int, int] | None:
-    ys, xs = np.nonzero(np.isin(labels, [LABELS[n] for n in names]))
-    if not len(ys):
-        return None
-    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+    return mask_bbox(np.isin(labels, [LABELS[n] for n in names]))
 
 
 def vessel_tree_tag(eye) -> str:

@@ -31,6 +31,7 @@ from imagine_med.engine.phantom.regions.pelvis_us.anatomy import (
     crl_for_days,
     days_for_crl,
 )
+from imagine_med.engine.phantom.renderer_base import mask_bbox
 from imagine_med.engine.phantom.renderer_us import PhantomUltrasound, _marks
 
 DEFAULT_WEEKS = 8.0
@@ -96,10 +97,8 @@ class PhantomPelvisUS(PhantomUltrasound):
         for p in plane.findings:
             m, text, lab = measure(p.name, labels, fr.px)
             sentences.append(text)
-            ys, xs = np.nonzero(labels == LABELS[lab])
-            bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) \
-                if len(xs) else None
-            results.append(FindingResult(p.name, LABELS[lab], bbox, None, p.location, text, m))
+            results.append(FindingResult(p.name, LABELS[lab], mask_bbox(labels == LABELS[lab]),
+                                         None, p.location, text, m))
         organ = "uterus" if plane.uterus is not None else "prostate"
         normal = [f"The bladder is full and anechoic; the {organ} is seen behind it"
                   + (" with a thin endometrial stripe." if organ == "uterus" and

@@ -31,6 +31,7 @@ from imagine_med.engine.phantom.regions.thyroid_us.anatomy import (
     features_for,
     place_nodule,
 )
+from imagine_med.engine.phantom.renderer_base import mask_bbox
 from imagine_med.engine.phantom.renderer_us import SHADOW_DB, PhantomUltrasound, _marks
 
 NODULE_PARTS = (LABELS["nodule"], LABELS["cystic_component"], LABELS["echogenic_focus"])
@@ -94,10 +95,8 @@ class PhantomThyroidUS(PhantomUltrasound):
             if mask.sum() * fr.px ** 2 < 4.0:  # a fleck cut off by a vessel, not a nodule
                 continue
             lobe = "right" if np.nonzero(mask)[1].mean() < mid else "left"
-            m = tirads.read_nodule(labels, pixels, fr.px, dr, mask)
-            ys, xs = np.nonzero(mask)
-            read.append((lobe, m, (int(xs.min()), int(ys.min()), int(xs.max()) + 1,
-                                   int(ys.max()) + 1)))
+            read.append((lobe, tirads.read_nodule(labels, pixels, fr.px, dr, mask),
+                         mask_bbox(mask)))
         results, sentences = [], []
         for p in plane.findings:
             mine = [r for r in read if r[0] == p.side]
