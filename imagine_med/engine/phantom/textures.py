@@ -102,3 +102,46 @@ def holes_hu(points: np.ndarray, centres: np.ndarray, radii: np.ndarray, base: f
     """Emphysema: small low-attenuation holes (centrilobular) in a background value."""
     d, i = cKDTree(centres).query(points, k=1)
     return np.where(d < radii[i], hole, base)
+
+
+def _lattice_hash(i: np.ndarray, j: np.ndarray, k: np.ndarray, seed: int) -> np.ndarray:
+    """A uniform [0, 1) value per integer lattice point (a 32-bit integer mix), so a texture
+    depends only on the position in the patient: axial, coronal and sagittal slices agree."""
+    h = (i.astype(np.uint32) * np.uint32(0x8DA6B343) ^ j.astype(np.uint32) * np.uint32(0xD8163841)
+         ^ k.astype(np.uint32) * np.uint32(0xCB1AB31F) ^ np.uint32(seed & 0xFFFFFFFF))
+    h ^= h >> np.uint32(15)
+    h *= np.uint32(0x2C1B3C6D)
+    h ^= h >> np.uint32(12)
+    h *= np.uint32(0x297A2D39)
+    h ^= h >> np.uint32(15)
+    return h.astype(np.float32) * np.float32(1 / 2**32)
+
+
+def lattice_noise(points: np.ndarray, cell_mm: float, seed: int) -> np.ndarray:
+    """3D value noise in [-1, 1] with features about `cell_mm` across at `points` (N, 3) mm:
+    random values on a cubic lattice, trilinearly interpolated (smoothstep weights)."""
+    q = np.asarray(points, np.float64) / cell_mm
+    base = np.floor(q)
+    f = (q - base).astype(np.float32)
+    f = f * f * (3 - 2 * f)
+    b = base.astype(np.int64)
+    out = np.zeros(len(q), np.float32)
+    for di in (0, 1):
+        wi = f[:, 0] if di else 1 - f[:, 0]
+        for dj in (0, 1):
+            wj = f[:, 1] if dj else 1 - f[:, 1]
+            for dk in (0, 1):
+                wk = f[:, 2] if dk else 1 - f[:, 2]
+                out += wi * wj * wk * _lattice_hash(b[:, 0] + di, b[:, 1] + dj, b[:, 2] + dk,
+                                                    seed)
+    return 2 * out - 1
+
+
+def trabecular_hu(points: np.ndarray, seed: int, cell_mm: float = 2.6) -> np.ndarray:
+    """Cancellous bone's texture as HU offsets about 0: bright plates and rods where 3D
+    noise crosses zero (ridged noise: thin connected walls between marrow spaces), two
+    octaves so the struts vary in thickness (about -60 .. +90 HU)."""
+    n1 = lattice_noise(points, cell_mm, seed)
+    n2 = lattice_noise(points, cell_mm / 2.1, seed + 7)
+    ridge = np.clip(1 - np.abs(n1 + 0.35 * n2) / 0.3, 0, 1)
+    return 220.0 * ridge - 60.0

@@ -17,8 +17,10 @@ from imagine_med.engine.phantom.geometry import (
     halfspace,
     rotation,
 )
+from imagine_med.engine.phantom.materials import M
 from imagine_med.engine.phantom.regions.chest.frame import Frame
 from imagine_med.engine.phantom.scene import Component, Scene
+from imagine_med.engine.phantom.textures import lattice_noise
 
 
 @dataclass
@@ -48,8 +50,11 @@ def abdomen(fr: Frame) -> Abdomen:
     dome_l_c = Convex([dome_l], (np.array([-400, -400, -600]), np.array([400, 400, z_dome_l])))
     dt = 5 * s + adjust.liver_top_drop
     liver_env = ellipsoid([-30 * s, 0, z_dome_r - 95 * s], np.array([165, 125, 115]) * s)
+    # the left lobe tapers across the midline in front; behind it the left upper quadrant
+    # belongs to the stomach and spleen (a plane through ~(70, 60) and (20, -50) mm)
+    left_lobe = halfspace(LEFT_LOBE_NORMAL, LEFT_LOBE_MM * s)
     liver = liver_env.with_(dome_q([-58 * s, 8 * s, z_dome_r - dt], kx, ky), *cavity.quadrics,
-                            halfspace([0, 0, 1], z_dome_r - dt))
+                            halfspace([0, 0, 1], z_dome_r - dt), left_lobe)
     if view == "ct":  # the domes as a muscle sheet, not a fat gap between lung and liver
         for apex, dq in (([-58 * s, 8 * s, z_dome_r], dome_r), ([56 * s, 4 * s, z_dome_l],
                                                                  dome_l)):
@@ -62,28 +67,59 @@ def abdomen(fr: Frame) -> Abdomen:
     comps["liver"] = scene.add(Component("liver", "liver", "cavity", Solid([liver]),
                                          label_priority=20, label_min_mm=20))
     under_dome = dome_q([56 * s, 4 * s, z_dome_l - 5 * s], kx, ky)
-    spleen = ellipsoid([92 * s, -58 * s, z_dome_l - 58 * s], np.array([30, 52, 55]) * s,
-                       rotation(yaw=0.5), under_dome, *cavity.quadrics)
-    scene.add(Component("spleen", "spleen", "cavity", Solid([spleen]), label_priority=19,
-                        label_min_mm=20))
+    stom_c, stom_r = np.array([58 * s, 6 * s, z_dome_l - 55 * s]), np.array([52, 58, 66]) * s
+    spleen = ellipsoid(SPLEEN_CENTRE * s + [0, 0, z_dome_l], SPLEEN_RADII * s,
+                       rotation(yaw=SPLEEN_YAW), under_dome, *cavity.quadrics)
+    # the stomach presses the spleen's visceral surface hollow round the hilum, across a
+    # thin fat plane; clefts notch its anterior border (Gray's Anatomy, the spleen)
+    gastric = ellipsoid(stom_c, stom_r + GASTROSPLENIC_FAT_MM * s, rotation(roll=0.3))
+    scene.add(Component("spleen", "spleen", "cavity",
+                        Solid([spleen], [gastric, *_spleen_clefts(s, z_dome_l)]),
+                        label_priority=19, label_min_mm=20,
+                        ct_texture=_spleen_hu(int(scene.params.get("tex_seed", 0)))))
     bubble_h = rand.uniform(14, 32) * s
-    _stomach(scene, s, z_dome_l, under_dome, cavity, spleen, bubble_h, posture)
+    _stomach(scene, s, stom_c, stom_r, under_dome, cavity, bubble_h, posture)
     land["z_bubble"] = z_dome_l - 5 * s
     if view == "ct":
         _ct_liver_veins(scene, s, z_dome_r - dt, y_cav - b_mid + 39 * s)
     return Abdomen(kx, ky, dome_r, dome_l, dome_r_c, dome_l_c)
 
 
-def _stomach(scene: Scene, s: float, z_dome: float, under_dome: Quadric, cavity: Convex,
-             spleen: Convex, bubble_h: float, posture: str) -> None:
+LEFT_LOBE_NORMAL = np.array([0.91, -0.41, 0.0])  # the liver's left edge: left and back
+LEFT_LOBE_MM = 39.0
+SPLEEN_CENTRE = np.array([102.0, -74.0, -58.0])  # mm at size 1; z relative to the left dome
+SPLEEN_RADII = np.array([34.0, 55.0, 55.0])  # thickness, length, height before the hollow
+SPLEEN_YAW = 0.5
+GASTROSPLENIC_FAT_MM = 3.0
+
+
+def _spleen_clefts(s: float, z_dome_l: float) -> list[Convex]:
+    """Notches in the spleen's anterior (superior) border, in its own frame (local x
+    through its thickness, outward; y along its length, forward)."""
+    R = rotation(yaw=SPLEEN_YAW)
+    c = SPLEEN_CENTRE * s + np.array([0.0, 0.0, z_dome_l])
+    return [ellipsoid(c + R @ (np.array([8.0, 52.0, z]) * s), np.array([5.0, 9.0, 2.2]) * s, R)
+            for z in (16.0, -8.0)]
+
+
+def _spleen_hu(seed: int):
+    """Unenhanced spleen: homogeneous 45 HU (physics.md) with a faint, coarse mottle of its
+    red and white pulp (+-4 HU over ~9 mm), a little below the liver."""
+    def hu(points: np.ndarray) -> np.ndarray:
+        return M["spleen"].hu + 4.0 * lattice_noise(points, 9.0, seed + 11)
+    return hu
+
+
+def _stomach(scene: Scene, s: float, c: np.ndarray, r: np.ndarray, under_dome: Quadric,
+             cavity: Convex, bubble_h: float, posture: str) -> None:
     """One stomach for films and CT: it fills the space under the left dome (a smaller one
     left a fat rim round it on a CT slice), a muscular wall round fluid, and its gas above a
     flat air-fluid level: under the dome upright (the film's gastric bubble), in front
     supine (CT, AP film)."""
     wall = 4 * s
-    c, r = np.array([64 * s, 2 * s, z_dome - 55 * s]), np.array([58, 60, 66]) * s
+    z_dome = c[2] + 55 * s
     stom = ellipsoid(c, r, rotation(roll=0.3), under_dome, *cavity.quadrics)
-    scene.add(Component("stomach", "fluid", "cavity", Solid([stom], [spleen]), shell_mm=wall,
+    scene.add(Component("stomach", "fluid", "cavity", Solid([stom]), shell_mm=wall,
                         shell_material="muscle", label_priority=20, label_min_mm=20))
     if posture == "upright":
         level = halfspace([0, 0, -1], -(z_dome - 5 * s - bubble_h))

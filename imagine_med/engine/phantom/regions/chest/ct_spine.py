@@ -17,6 +17,7 @@ from scipy import ndimage
 from imagine_med.engine.phantom.labels import ANATOMY, FINDINGS, LUNG_LABELS
 from imagine_med.engine.phantom.materials import M
 from imagine_med.engine.phantom.scene import Scene
+from imagine_med.engine.phantom.textures import trabecular_hu
 
 _SPINE, _RIB, _BODY = ANATOMY["spine"], ANATOMY["ribs"], ANATOMY["body"]
 # tissue a bone may replace: soft tissue, the lung's medial edge and pleural fluid (the
@@ -68,6 +69,12 @@ def draw_vertebrae(hu: np.ndarray, labels: np.ndarray, x, y, z, px: float,
     y_c = y_back - 6.5 * s  # canal centre: its front indents the body's back a little
     shape = labels.shape
     bx, by, bz = (np.broadcast_to(v, shape) for v in (x, y, z))
+    y_b = L["y_spine"]
+    body = _window(bx, by, bz, (-BODY_RX * s, y_b - BODY_RY * s, -np.inf),
+                   (BODY_RX * s, y_b + BODY_RY * s, np.inf))
+    if body is not None:
+        _shape_bodies(hu[body], labels[body], bx[body], by[body], bz[body], s, y_b,
+                      int(scene.params.get("tex_seed", 0)))
     box = _window(bx, by, bz, (-42 * s, y_back - 42 * s, -np.inf),
                   (42 * s, y_back + 10 * s, np.inf))
     if box is None:
@@ -95,6 +102,44 @@ def draw_vertebrae(hu: np.ndarray, labels: np.ndarray, x, y, z, px: float,
         free | (lab == _SPINE))
     lab[canal], h[canal] = _BODY, CSF_HU
     _cortex(h, (lab == _SPINE) & (h >= 200), px)
+
+
+# the CT column's cross-section (bones._spine): semi-axes 19 x 15 mm at size 1
+BODY_RX, BODY_RY = 19.0, 15.0
+
+
+def body_outline(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Inside a thoracic vertebral body's axial outline, in units of the column's semi-axes
+    (u: left +, v: anterior +): rounded in front and a little narrower there (the heart
+    shape of a thoracic body), flat-backed with a shallow central concavity where the
+    basivertebral veins leave it (Gray's Anatomy, thoracic vertebrae)."""
+    half_w = 1.0 - 0.28 * np.clip(v, 0, None)  # tapering toward the front
+    front = (u / half_w) ** 2 + v**2 <= 1
+    back = np.abs(u / half_w) ** 2.6 + np.abs(v) ** 3.2 <= 1  # squarer posterolateral corners
+    inside = np.where(v >= 0, front, back)
+    bite = (u / 0.42) ** 2 + ((v + 1.08) / 0.2) ** 2 <= 1  # the posterior concavity
+    return inside & ~bite
+
+
+def _shape_bodies(h: np.ndarray, lab: np.ndarray, x, y, z, s: float, y_b: float,
+                  seed: int) -> None:
+    """In place: the column's elliptical cross-section trimmed to a vertebral body's outline
+    (what it loses becomes paravertebral fat), trabeculae in its cancellous bone and the
+    basivertebral vein's channel entering its back. Disc levels (< 200 HU) keep the disc."""
+    col = lab == _SPINE
+    if not col.any():
+        return
+    u, v = x / (BODY_RX * s), (y - y_b) / (BODY_RY * s)
+    cut = col & (v > -1.05) & ~body_outline(u, v)
+    lab[cut], h[cut] = ANATOMY["mediastinal_fat"], M["fat"].hu
+    spongy = col & ~cut & (h > 200) & (h < 500)
+    if spongy.any():
+        pts = np.stack([x[spongy], y[spongy], z[spongy]], axis=1)
+        h[spongy] += trabecular_hu(pts, seed)
+        # basivertebral vein: a channel from the posterior concavity to the body's centre
+        # (200 HU: darker than the trabeculae, still bone to the cortex rim drawn later)
+        vein = spongy & (np.abs(u) < 0.06 + 0.2 * np.clip(-v - 0.6, 0, None)) & (v < -0.35)
+        h[vein] = 200.0
 
 
 def _parts(zc: float, k: int, s: float, y_back: float, y_c: float) -> list:

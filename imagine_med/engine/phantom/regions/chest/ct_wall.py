@@ -16,6 +16,7 @@ from scipy import ndimage
 
 from imagine_med.engine.phantom.labels import ANATOMY, LUNG_LABELS
 from imagine_med.engine.phantom.materials import M
+from imagine_med.engine.phantom.regions.chest.ct_crura import draw_crura
 from imagine_med.engine.phantom.regions.chest.ct_spine import draw_vertebrae
 from imagine_med.engine.phantom.scene import Scene
 
@@ -32,6 +33,12 @@ def _dist(mask: np.ndarray) -> np.ndarray:
     return np.maximum(chess, taxi * np.float32(1 / np.sqrt(2)))
 
 
+def _edt(mask: np.ndarray) -> np.ndarray:
+    """Exact Euclidean distance (px) to the nearest False pixel: for outlines a reader sees
+    (the skin over the back), where the chamfer bound of `_dist` draws octagon facets."""
+    return ndimage.distance_transform_edt(mask).astype(np.float32)
+
+
 def _near(mask: np.ndarray, r_px: float) -> np.ndarray:
     """Pixels within r_px of a True pixel of mask, computed only on mask's box widened by
     r_px (most of these masks are small)."""
@@ -42,7 +49,7 @@ def _near(mask: np.ndarray, r_px: float) -> np.ndarray:
     m = int(np.ceil(r_px)) + 2
     r0, r1 = max(0, rows[0] - m), min(mask.shape[0], rows[-1] + m + 1)
     c0, c1 = max(0, cols[0] - m), min(mask.shape[1], cols[-1] + m + 1)
-    out[r0:r1, c0:c1] = _dist(~mask[r0:r1, c0:c1]) <= r_px
+    out[r0:r1, c0:c1] = _edt(~mask[r0:r1, c0:c1]) <= r_px
     return out
 
 
@@ -55,8 +62,8 @@ def _bridge(body: np.ndarray, where: np.ndarray, r_px: float) -> np.ndarray:
     r0, r1 = max(0, rows[0] - m), min(body.shape[0], rows[-1] + m + 1)
     c0, c1 = max(0, cols[0] - m), min(body.shape[1], cols[-1] + m + 1)
     b = body[r0:r1, c0:c1]
-    grown = np.pad(_dist(~b) <= r_px, 1)  # beyond the box: far from the body
-    out[r0:r1, c0:c1] = (_dist(grown)[1:-1, 1:-1] > r_px) & ~b
+    grown = np.pad(_edt(~b) <= r_px, 1)  # beyond the box: far from the body
+    out[r0:r1, c0:c1] = (_edt(grown)[1:-1, 1:-1] > r_px) & ~b
     return out
 
 
@@ -75,6 +82,7 @@ def refine_wall(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray
     y_sp = L["y_spine"]
     y_back = y_sp - 15 * s  # posterior surface of the vertebral body
     draw_vertebrae(hu, labels, x, y, z, px, scene)
+    draw_crura(hu, labels, x, y, z, scene)
     outside = labels == 0
     # paraspinal muscles: two rounded bellies either side of the spinous process
     para = np.zeros(labels.shape, bool)
@@ -90,7 +98,9 @@ def refine_wall(hu: np.ndarray, labels: np.ndarray, x: np.ndarray, y: np.ndarray
             cols = np.flatnonzero(round_arch.any(axis=0))
             box = np.s_[:, max(0, cols[0] - 1):cols[-1] + 2]
             round_arch[box] = ndimage.binary_closing(round_arch[box], np.ones((k, 1), bool))
-        para |= round_arch & (y < y_back)
+        # ... but not behind the bellies' backs (y_back - 29 s): the spinous processes lie in
+        # the midline furrow between them, not under a keel
+        para |= round_arch & (y < y_back) & (y > y_back - 27 * s)
     para &= np.isin(labels, (0, _FAT, _MUS))
     grow = para & outside
     body = ~outside | para
