@@ -77,6 +77,36 @@ def build_sheets(out_dir: Path, size: int = 176, cols: int = 5, seed: int = 11,
     return written
 
 
+# issue 23's CT list: vertebral body and trabeculae (bone window), the crura round the aorta
+# (T11, T12) and the back's outline, zoomed on the spine; then the spleen round the stomach
+CT_ANATOMY_COLUMNS = (("t7", "bone", True), ("t11", "mediastinum", True),
+                      ("t12", "mediastinum", True), ("t12", "mediastinum", False))
+
+
+def build_ct_anatomy_sheet(out_dir: Path, size: int = 256, seeds: tuple[int, ...] = (11, 3)
+                           ) -> Path:
+    """Rows: two patients; columns: axial levels and windows a reader checks the anatomy
+    on, the first three a 2x zoom on the spine and aorta (the slice's lower middle)."""
+    tiles = []
+    for seed in seeds:
+        for level, window, zoom in CT_ANATOMY_COLUMNS:
+            spec = CaseSpec(modality="ct", region="chest", plane="axial", level=level,
+                            window=window, seed=seed, sex="male", age=52)
+            n = 2 * size if zoom else size
+            img = tile(spec, "", n, seed)
+            if zoom:  # the spine sits in the lower middle of an axial slice
+                img = img.crop((size // 2, size * 3 // 4, size * 3 // 2, size * 7 // 4))
+            d = ImageDraw.Draw(img)
+            d.rectangle([0, size - size // 9, size, size], fill=0)
+            d.text((3, size - size // 9), f"{level.upper()} {window}{' x2' if zoom else ''}",
+                   fill=255, font=ImageFont.load_default(size=max(9, size // 14)))
+            tiles.append(img)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "phantom-ct-anatomy.png"
+    contact_sheet(tiles, len(CT_ANATOMY_COLUMNS), mode="L").save(path, optimize=True)
+    return path
+
+
 HEAD_ROWS: dict[str, tuple[Finding, ...]] = {
     "normal": (),
     "hyperacute L MCA infarct": (Finding(name="infarct", laterality="left", location="mca",
@@ -131,10 +161,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("out_dir", nargs="?", default="docs/gallery")
     ap.add_argument("--size", type=int, default=176)
     ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--sheets", default="pa,lateral,ct,head,us")
+    ap.add_argument("--sheets", default="pa,lateral,ct,ct_anatomy,head,us")
     args = ap.parse_args(argv)
-    sheets = tuple(s for s in args.sheets.split(",") if s and s not in ("head", "us"))
+    sheets = tuple(s for s in args.sheets.split(",")
+                   if s and s not in ("head", "us", "ct_anatomy"))
     paths = build_sheets(Path(args.out_dir), args.size, seed=args.seed, sheets=sheets)
+    if "ct_anatomy" in args.sheets.split(","):
+        paths.append(build_ct_anatomy_sheet(Path(args.out_dir)))
     if "head" in args.sheets.split(","):
         paths.append(build_head_sheet(Path(args.out_dir), args.size, args.seed))
     if "us" in args.sheets.split(","):  # issue 16: abdominal ultrasound (gallery_us.py)
