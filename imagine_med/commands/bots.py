@@ -10,6 +10,8 @@ import argparse
 import sys
 from collections.abc import Awaitable, Callable
 
+from imagine_med.commands.exitcodes import Exit, fail
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     d = sub.add_parser("discord", help="run the Discord bot (needs DISCORD_TOKEN); "
@@ -39,8 +41,7 @@ def _run(make: Callable[[], Awaitable[None]]) -> int:
     try:
         asyncio.run(make())
     except BotSetupError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 2
+        return fail(exc.message, Exit.USAGE)
     except KeyboardInterrupt:
         return 0
     return 0

@@ -33,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from imagine_med.commands.exitcodes import Exit
+    from imagine_med.commands.exitcodes import Exit, fail
     from imagine_med.commands.outdir import out_dir_problem
     from imagine_med.engine.registry import Unavailable
     from imagine_med.errors import UserError
@@ -42,8 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     problem = out_dir_problem(args.out)
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return Exit.USAGE
+        return fail(f"{problem}", Exit.USAGE)
     findings = tuple(f for group in args.findings for f in group)
     request = CaseSetRequest(args.prompt, findings, args.per_finding, args.normal, args.seed,
                              args.size)
@@ -56,11 +55,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = build_caseset(request, args.out, progress)
     except Unavailable as exc:
-        print(f"\nerror: {exc.message}", file=sys.stderr)
-        return Exit.UNAVAILABLE
+        return fail(exc.message, Exit.UNAVAILABLE, after_progress=True)
     except UserError as exc:
-        print(f"\nerror: {exc.message}", file=sys.stderr)
-        return Exit.USAGE
+        return fail(exc.message, Exit.USAGE, after_progress=True)
     print(file=sys.stderr)
     print(summary_markdown(result.summary), end="")
     print(f"{result.zip_path}  ({len(result.rows)} images in {result.seconds:.1f} s)")
@@ -70,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 def _queue(request) -> int:
     import getpass
 
-    from imagine_med.commands.exitcodes import Exit
+    from imagine_med.commands.exitcodes import Exit, fail
     from imagine_med.engine.registry import Unavailable
     from imagine_med.errors import UserError
     from imagine_med.queue.api import JobQueue
@@ -81,13 +78,10 @@ def _queue(request) -> int:
         jq = JobQueue()
         ref = submit_caseset(jq, request, Requester(platform="cli", user=getpass.getuser()))
     except Unavailable as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return Exit.UNAVAILABLE
+        return fail(exc.message, Exit.UNAVAILABLE)
     except QueueError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return Exit.REFUSED
+        return fail(exc.message, Exit.REFUSED)
     except UserError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return Exit.USAGE
+        return fail(exc.message, Exit.USAGE)
     print(f"{ref.id}  queued on the {ref.lane} lane")
     return Exit.OK

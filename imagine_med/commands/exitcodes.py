@@ -3,6 +3,7 @@ same thing, so a script can tell a refused prompt from a failed render without p
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from enum import IntEnum
 
@@ -44,3 +45,10 @@ def epilog() -> str:
     lines += [textwrap.fill(text, 92, initial_indent=f"  {code:>3}  ", subsequent_indent=" " * 7)
               for code, text in sorted(MEANINGS.items())]
     return "\n".join(lines)
+
+
+def fail(message: str, code: Exit, *, after_progress: bool = False) -> Exit:
+    """Print `error: message` on stderr (on a fresh line after a progress line) and return
+    the exit status, so a command reads `return fail("...", Exit.USAGE)`."""
+    print(f"{chr(10) if after_progress else ''}error: {message}", file=sys.stderr)
+    return code

@@ -22,31 +22,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from imagine_med.commands.exitcodes import Exit
+    from imagine_med.commands.exitcodes import Exit, fail
     from imagine_med.commands.outdir import out_dir_problem
     from imagine_med.queue.api import JobQueue
     from imagine_med.queue.types import QueueError
 
     problem = out_dir_problem(args.out)
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return Exit.USAGE
+        return fail(f"{problem}", Exit.USAGE)
     try:
         jq = JobQueue()
         found = jq.resolve(args.job)
     except QueueError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return Exit.REFUSED
+        return fail(exc.message, Exit.REFUSED)
     if not found:
-        print(f"error: there is no job {args.job!r} (see `imagine-med jobs`)", file=sys.stderr)
-        return Exit.USAGE
+        return fail(f"there is no job {args.job!r} (see `imagine-med jobs`)", Exit.USAGE)
     done = [j for j in found if j.status == "done" and j.result]
     if not done:
         job = found[0]
         if job.status in ("failed", "cancelled"):
             why = job.error or job.status
-            print(f"error: job {job.id} {job.status}: {why}", file=sys.stderr)
-            return Exit.FAILED
+            return fail(f"job {job.id} {job.status}: {why}", Exit.FAILED)
         print(f"error: job {job.id} is {job.status}; fetch it once it is done "
               "(or `imagine-med submit --wait`)", file=sys.stderr)
         return Exit.NOT_FINISHED
@@ -57,8 +53,7 @@ def run(args: argparse.Namespace) -> int:
     job = done[0]
     written = jq.export(job.id, args.out)
     if not written:
-        print(f"error: job {job.id}'s files are gone from the file store", file=sys.stderr)
-        return Exit.FAILED
+        return fail(f"job {job.id}'s files are gone from the file store", Exit.FAILED)
     for name in sorted(written):
         print(args.out / name)
     return Exit.OK

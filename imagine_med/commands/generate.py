@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
@@ -28,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from imagine_med.case import render_case, write_case
-    from imagine_med.commands.exitcodes import Exit
+    from imagine_med.commands.exitcodes import Exit, fail
     from imagine_med.commands.outdir import out_dir_problem
     from imagine_med.engine import registry
     from imagine_med.engine.base import EngineError
@@ -36,13 +35,11 @@ def run(args: argparse.Namespace) -> int:
 
     problem = out_dir_problem(args.out)
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return Exit.USAGE
+        return fail(f"{problem}", Exit.USAGE)
     try:
         specs = parse(args.prompt)
     except PromptError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return Exit.USAGE
+        return fail(exc.message, Exit.USAGE)
     if args.model is not None:
         import os
 
@@ -55,21 +52,18 @@ def run(args: argparse.Namespace) -> int:
         from imagine_med.provenance.c2pa_sign import C2paUnavailable, available
 
         if not available():
-            print(f"error: {C2paUnavailable().message}", file=sys.stderr)
-            return Exit.USAGE
+            return fail(f"{C2paUnavailable().message}", Exit.USAGE)
     try:  # before rendering anything: every case of the prompt must be renderable here
         for spec in specs:
             registry.check(spec)
     except registry.Unavailable as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return Exit.UNAVAILABLE
+        return fail(exc.message, Exit.UNAVAILABLE)
     for i, spec in enumerate(specs):
         out = args.out if len(specs) == 1 else args.out / f"case-{i + 1}"
         try:
             result = render_case(spec)
         except EngineError as exc:
-            print(f"error: {exc.message}", file=sys.stderr)
-            return Exit.FAILED
+            return fail(exc.message, Exit.FAILED)
         fmt = getattr(args, "format", "png")
         if fmt in ("png", "both"):
             write_case(result, out)
@@ -84,8 +78,7 @@ def run(args: argparse.Namespace) -> int:
             try:
                 write_dicom_case(result, out, write_json=fmt == "dicom")
             except DicomExportError as exc:
-                print(f"error: {exc.message}", file=sys.stderr)
-                return Exit.REFUSED
+                return fail(exc.message, Exit.REFUSED)
         first = "grid.png" if fmt != "dicom" else "variant-1.dcm"
         print(f"{out}/{first}  ({spec.describe()}; seed {result.seed})")
         if spec.unparsed:

@@ -7,6 +7,8 @@ import json
 import sys
 import time
 
+from imagine_med.commands.exitcodes import Exit, fail
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("jobs", help="list queued/running/recent jobs, or show one")
@@ -45,8 +47,7 @@ def run_jobs(args: argparse.Namespace) -> int:
         if args.job_id:  # an id, a unique start of one, or the id `verify` prints
             found = jq.resolve(args.job_id)
             if not found:
-                print(f"error: there is no job {args.job_id}", file=sys.stderr)
-                return 2
+                return fail(f"there is no job {args.job_id}", Exit.USAGE)
             info = found[0]
             if len(found) > 1:
                 print(f"note: {len(found)} jobs match {args.job_id}; showing the newest; "
@@ -60,8 +61,7 @@ def run_jobs(args: argparse.Namespace) -> int:
         jobs = jq.list_jobs(statuses=tuple(args.status), limit=args.limit)
         counts = jq.counts()
     except QueueError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 4
+        return fail(exc.message, Exit.REFUSED)
     if args.json:
         print(json.dumps([{**vars(j), "reply_target": {k: "…" for k in j.reply_target or {}}}
                           for j in jobs], default=str))
@@ -91,8 +91,7 @@ def run_cancel(args: argparse.Namespace) -> int:
         who = cli_requester(args.user, ["moderator"] if args.moderator else [])
         outcome = jq.cancel(args.job_id, who, roles=who.roles)
     except QueueError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 4
+        return fail(exc.message, Exit.REFUSED)
     text = {"cancelled": "cancelled", "cancelling": "cancelling (it stops at its next step)"}
     print(f"{args.job_id}: {text.get(outcome, f'already {outcome}; nothing to cancel')}")
     return 0

@@ -21,6 +21,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from imagine_med.commands.exitcodes import Exit, fail
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("mod", help="moderation: review held prompts and appeals, audit log")
@@ -95,11 +97,6 @@ def _service(args: argparse.Namespace) -> Any:
     return ModerationService(url)
 
 
-def _fail(message: str, code: int = 1) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return code
-
-
 def _guard(fn: Any) -> Any:
     """Turn moderation and queue refusals into one-line errors (never a traceback)."""
 
@@ -113,7 +110,7 @@ def _guard(fn: Any) -> Any:
         try:
             return int(fn(args) or 0)
         except (ModerationError, QueueError) as exc:
-            return _fail(exc.message)
+            return fail(exc.message, Exit.ERROR)
 
     return wrapped
 
@@ -179,7 +176,7 @@ def run_verify(args: argparse.Namespace) -> int:
     if check.ok:
         print(f"audit log intact: {check.entries} entries, hash chain verified")
         return 0
-    return _fail(f"audit log damaged: {check.problem}")
+    return fail(f"audit log damaged: {check.problem}", Exit.ERROR)
 
 
 @_guard
@@ -204,7 +201,8 @@ def run_appeal(args: argparse.Namespace) -> int:
 
     parts = args.user.split(":")
     if len(parts) != 3 or not all(parts[::2]):
-        return _fail(f"--user must be platform:team:user (team may be '-'), not {args.user!r}")
+        return fail(f"--user must be platform:team:user (team may be '-'), not {args.user!r}",
+                    Exit.ERROR)
     platform, team, user = parts
     who = Requester(platform=platform, user=user, team=None if team == "-" else team)
     appeal_id = _service(args).appeal(args.case_id, who, args.text)

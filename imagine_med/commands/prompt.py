@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from imagine_med.commands.exitcodes import Exit, fail
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("parse", help="parse a prompt and print the case spec(s) as JSON")
@@ -19,8 +21,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         specs = parse(args.prompt)
     except PromptError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 2
+        return fail(exc.message, Exit.USAGE)
     docs = [s.model_dump(mode="json") for s in specs]
     print(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2, ensure_ascii=False))
     for s in specs:

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from imagine_med.commands.exitcodes import Exit, fail
+
 SAMPLE_PROMPTS = [
     "PA chest x-ray, right upper lobe consolidation, adult male --seed 7",
     "PA chest x-ray, normal, adult female --seed 11",
@@ -82,8 +84,7 @@ class Stack:
         settings = get_settings()
         refusal = settings.watermark_key_refusal(self._adapters(settings))
         if refusal is not None:  # before anything starts: adapters publish marked images
-            print(f"error: {refusal}", file=sys.stderr)
-            return 2
+            return fail(f"{refusal}", Exit.USAGE)
         data_dir = settings.data_dir.resolve()
         log_dir = data_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)

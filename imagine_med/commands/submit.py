@@ -42,19 +42,17 @@ def run(args: argparse.Namespace) -> int:
     if not args.verbose:  # the queue's per-job log lines are for servers, not this terminal
         logging.getLogger("imagine_med.queue").setLevel(logging.WARNING)
 
-    from imagine_med.commands.exitcodes import Exit
+    from imagine_med.commands.exitcodes import Exit, fail
     from imagine_med.commands.outdir import out_dir_problem
     from imagine_med.engine.registry import Unavailable
 
     problem = out_dir_problem(args.out) if args.wait else None
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return Exit.USAGE
+        return fail(f"{problem}", Exit.USAGE)
     try:
         specs = parse(args.prompt)
     except PromptError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 2
+        return fail(exc.message, Exit.USAGE)
     try:
         from imagine_med.moderation.service import ModerationService
         from imagine_med.queue.api import JobQueue
@@ -67,18 +65,14 @@ def run(args: argparse.Namespace) -> int:
         # queue or the store, a held one waits for a moderator.
         sub = ModerationService(queue=jq).submit(args.prompt, specs, requester, lane=args.lane)
     except Unavailable as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return Exit.UNAVAILABLE
+        return fail(exc.message, Exit.UNAVAILABLE)
     except UserError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 4
+        return fail(exc.message, Exit.REFUSED)
     except Exception as exc:  # Redis reachable at first but failing, store errors
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]  # not the SQL params
-        print(f"error: could not queue the job: {first}", file=sys.stderr)
-        return 4
+        return fail(f"could not queue the job: {first}", Exit.REFUSED)
     if sub.screening.decision == "block":
-        print(f"error: refused: {sub.screening.reason}", file=sys.stderr)
-        return 4
+        return fail(f"refused: {sub.screening.reason}", Exit.REFUSED)
     refs = sub.jobs
     if sub.screening.decision == "hold":
         print(f"held: {sub.screening.reason}", file=sys.stderr)

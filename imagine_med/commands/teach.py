@@ -8,7 +8,6 @@ finished job (`JOB` or `JOB:N` for variant N), as many as given, in order.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -101,21 +100,18 @@ def load_cases(sources: list[str]) -> list[Any]:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from imagine_med.commands.exitcodes import Exit
+    from imagine_med.commands.exitcodes import Exit, fail
     from imagine_med.errors import UserError
     from imagine_med.teaching import export
 
     if not (args.pptx or args.pdf or args.dicom_zip):
-        print("error: say what to write: --pptx, --pdf and/or --dicom-zip", file=sys.stderr)
-        return Exit.USAGE
+        return fail("say what to write: --pptx, --pdf and/or --dicom-zip", Exit.USAGE)
     try:
         cases = load_cases(_sources(args))
     except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return Exit.USAGE
+        return fail(f"{exc}", Exit.USAGE)
     except UserError as exc:  # the queue unreachable, a job without files
-        print(f"error: {exc.message}", file=sys.stderr)
-        return Exit.REFUSED
+        return fail(exc.message, Exit.REFUSED)
     title = args.title or export.TITLE
     if args.pptx:
         print(export.export_pptx(cases, args.pptx, title))
@@ -129,7 +125,7 @@ def run_export(args: argparse.Namespace) -> int:
 def run_pacs(args: argparse.Namespace) -> int:
     import tempfile
 
-    from imagine_med.commands.exitcodes import Exit
+    from imagine_med.commands.exitcodes import Exit, fail
     from imagine_med.errors import UserError
     from imagine_med.settings import get_settings
     from imagine_med.teaching import pacs
@@ -138,27 +134,22 @@ def run_pacs(args: argparse.Namespace) -> int:
     settings = get_settings()
     to = args.to or (settings.pacs_url.get_secret_value() if settings.pacs_url else "")
     if not to:
-        print("error: say where to send: --to URL, or set IMAGINE_MED_PACS_URL", file=sys.stderr)
-        return Exit.USAGE
+        return fail("say where to send: --to URL, or set IMAGINE_MED_PACS_URL", Exit.USAGE)
     try:
         target = pacs.parse_target(to)
         cases = load_cases(_sources(args))
     except pacs.PacsError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return Exit.USAGE
+        return fail(exc.message, Exit.USAGE)
     except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return Exit.USAGE
+        return fail(f"{exc}", Exit.USAGE)
     except UserError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return Exit.REFUSED
+        return fail(exc.message, Exit.REFUSED)
     with tempfile.TemporaryDirectory(prefix="imagine-med-pacs-") as tmp:
         try:
             report = pacs.send(dicom_files(cases, tmp), target,
                                args.calling_ae or settings.pacs_calling_ae)
         except pacs.PacsError as exc:
-            print(f"error: {exc.message}", file=sys.stderr)
-            return Exit.REFUSED
+            return fail(exc.message, Exit.REFUSED)
     print(f"{target.describe()}: {len(report.sent)} sent, {len(report.failed)} failed")
     for uid, why in report.failed.items():
         print(f"  {uid}: {why}")
@@ -166,15 +157,14 @@ def run_pacs(args: argparse.Namespace) -> int:
 
 
 def run_series(args: argparse.Namespace) -> int:
-    from imagine_med.commands.exitcodes import Exit
+    from imagine_med.commands.exitcodes import Exit, fail
     from imagine_med.errors import UserError
     from imagine_med.teaching.series import render_series
 
     try:
         blocks = render_series(args.prompt, args.then, args.out, args.seed)
     except UserError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return Exit.USAGE
+        return fail(exc.message, Exit.USAGE)
     for b in blocks:
         print(f"{args.out}/step-{b['step']}  ({b['relation']}; series {b['series_id']})"
               + "".join(f"\n  {c}" for c in b["changes"]))

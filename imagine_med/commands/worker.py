@@ -6,6 +6,8 @@ import argparse
 import logging
 import sys
 
+from imagine_med.commands.exitcodes import Exit, fail
+
 
 def _pair(text: str) -> tuple[str, str]:
     engine, sep, modality = text.partition(":")
@@ -93,8 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
     refusal = get_settings().watermark_key_refusal()  # its images are published in production
     if refusal is not None:
-        print(f"error: {refusal}", file=sys.stderr)
-        return 2
+        return fail(f"{refusal}", Exit.USAGE)
     setup_logging(logging.DEBUG if args.verbose else logging.INFO, args.log_format == "json")
     log = logging.getLogger("imagine_med.worker")
     for engine, modality, target in args.renderer:
@@ -104,12 +105,10 @@ def run(args: argparse.Namespace) -> int:
         jq = JobQueue()
         jq.redis.ping()
     except QueueError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 2
+        return fail(exc.message, Exit.USAGE)
     except Exception as exc:  # a malformed URL fails in JobQueue() itself
         where = f" at {public_url(jq.redis_url)}" if jq is not None else ""
-        print(f"error: cannot reach Redis{where}: {exc}", file=sys.stderr)
-        return 2
+        return fail(f"cannot reach Redis{where}: {exc}", Exit.USAGE)
     try:
         migrate(jq.database_url)
     except Exception as exc:
@@ -140,8 +139,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         timings = warm_up(pairs)
     except Exception as exc:
-        print(f"error: could not load a renderer: {getattr(exc, 'message', exc)}", file=sys.stderr)
-        return 3
+        return fail(f"could not load a renderer: {getattr(exc, 'message', exc)}", Exit.FAILED)
     worker = ImagineWorker(jq, connect(jq.redis_url, decode=False), name=args.name,
                            engines=_routes(_engines(args.engines, jq.settings),
                                            args.modalities), health=health)
