@@ -27,6 +27,7 @@ from bot_mocks.discord_api import (
     component,
     modal_submit,
 )
+from bot_mocks.harness import DiscordHarness
 from bot_mocks.stack import Stack, make_stack
 from PIL import Image
 
@@ -44,9 +45,9 @@ MOD_CHANNEL = "1300000000000000009"  # guild A's moderators' channel
 GRID_ID = "1400000000000000000"  # the grid: the slash command's original response, edited
 
 
-class Harness:
+class Harness(DiscordHarness):
     def __init__(self, stack: Stack, mock: DiscordMock) -> None:
-        self.stack, self.mock = stack, mock
+        super().__init__(stack, mock)
         self.bots: list[DiscordBot] = []
 
     async def start_bot(self) -> DiscordBot:
@@ -55,25 +56,6 @@ class Harness:
         await bot.client.login("bot-token")
         self.bots.append(bot)
         return bot
-
-    async def until(self, method: str, prefix: str, n: int = 1) -> list[Req]:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            found = self.mock.of(method, prefix)
-            if len(found) >= n:
-                return found
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"no {method} {prefix}: {self.mock.summary()}")
-
-    async def callback(self, token: str) -> Req:
-        """The interaction response (defer, modal, ...) sent for the interaction `token`."""
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            for r in self.mock.of("POST", "/interactions/"):
-                if r.path.endswith(f"/{token}/callback"):
-                    return r
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"no callback for {token}: {self.mock.summary()}")
 
     def after_login(self) -> list[Req]:
         return [r for r in self.mock.requests if not r.path.startswith(("/users/@me",

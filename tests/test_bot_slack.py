@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from bot_mocks.harness import FORM, SECRET, SlackHarness
 from bot_mocks.slack_api import (
     SlackMock,
     block_actions_body,
@@ -22,51 +23,21 @@ from bot_mocks.slack_api import (
     slash_body,
     view_submission_body,
 )
-from bot_mocks.stack import TEST_WATERMARK_KEY, Stack, make_stack
+from bot_mocks.stack import TEST_WATERMARK_KEY, make_stack
 
 from imagine_med.bot import ids
-from imagine_med.bot.delivery import DeliveryLoop
 from imagine_med.bot.ids import Action
 from imagine_med.bot.slack_app import SlackBot, parse_settings_text
 from imagine_med.queue import Requester
 
-SECRET = "test-signing-secret"
 PROMPT = "PA chest x-ray, right upper lobe consolidation --seed 7"
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-WAIT_S = 30.0  # generous: the machine running the tests may be loaded
 
 
-class Harness:
-    def __init__(self, stack: Stack, mock: SlackMock, bot: SlackBot, http: TestClient) -> None:
-        self.stack, self.mock, self.bot, self.http = stack, mock, bot, http
-        self.loop = DeliveryLoop(stack.core, bot)
-
-    async def post(self, body: str, secret: str = SECRET) -> tuple[int, str]:
-        r = await self.http.post("/slack/events", data=body, headers={**sign(secret, body),
-                                                                      **FORM})
-        return r.status, await r.text()
-
+class Harness(SlackHarness):
     async def command(self, command: str, text: str = "", user: str = "U1") -> None:
         status, _ = await self.post(slash_body(command, text, user=user,
                                                response_url=self.mock.response_url()))
         assert status == 200
-
-    async def settle(self, method: str, n: int = 1) -> None:
-        """Wait until the handler (which runs after the ack) has made `n` calls of `method`."""
-        deadline = time.monotonic() + WAIT_S
-        while time.monotonic() < deadline:
-            if len(self.mock.of(method)) >= n:
-                return
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"no {method} call; calls: {self.mock.methods()}")
-
-    async def deliver(self, until: str = "chat.postMessage", n: int = 1) -> None:
-        deadline = time.monotonic() + WAIT_S
-        while time.monotonic() < deadline:
-            await self.loop.run_once(block_ms=50)
-            if len(self.mock.of(until)) >= n:
-                return
-        raise AssertionError(f"delivery made no {until}; calls: {self.mock.methods()}")
 
     def job_of_status(self, call_index: int = -1) -> str:
         """The job id behind the Cancel button of a posted status message."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,11 +17,11 @@ from bot_mocks.discord_api import (
     CHANNEL_ID,
     GUILD_ID,
     DiscordMock,
-    Req,
     command,
     component,
     modal_submit,
 )
+from bot_mocks.harness import DiscordHarness
 from bot_mocks.stack import Stack, make_stack
 from quiz_support import ANSWER, PROMPT, dump, leak_words, leaks, png_text
 
@@ -37,9 +36,9 @@ RIGHT, WRONG, TYPIST = "1700000000000000011", "1700000000000000012", "1700000000
 NO_PINGS = {"parse": []}
 
 
-class Harness:
+class Harness(DiscordHarness):
     def __init__(self, stack: Stack, mock: DiscordMock) -> None:
-        self.stack, self.mock = stack, mock
+        super().__init__(stack, mock)
         self.bot: DiscordBot | None = None
 
     async def start(self) -> DiscordBot:
@@ -50,25 +49,6 @@ class Harness:
     def send(self, payload: dict) -> None:
         assert self.bot is not None
         self.bot.client._connection.parse_interaction_create(payload)
-
-    async def callback(self, token: str) -> Req:
-        """The interaction response (defer, modal) sent for the interaction `token`."""
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            for r in self.mock.of("POST", "/interactions/"):
-                if r.path.endswith(f"/{token}/callback"):
-                    return r
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"no callback for {token}: {self.mock.summary()}")
-
-    async def until(self, method: str, prefix: str, n: int = 1) -> list[Req]:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            found = self.mock.of(method, prefix)
-            if len(found) >= n:
-                return found
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"no {method} {prefix}: {self.mock.summary()}")
 
 
 @pytest.fixture

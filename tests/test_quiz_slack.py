@@ -13,15 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from bot_mocks.harness import SECRET, SlackHarness
 from bot_mocks.slack_api import (
     Call,
     SlackMock,
     block_actions_body,
-    sign,
     slash_body,
     view_submission_body,
 )
-from bot_mocks.stack import Stack, make_stack
+from bot_mocks.stack import make_stack
 from PIL import Image
 from quiz_support import ANSWER, PROMPT, dump, leak_words, leaks, png_text
 from sqlalchemy import update
@@ -33,37 +33,14 @@ from imagine_med.bot.slack_app import SlackBot, parse_library_text, parse_quiz_t
 from imagine_med.teaching.quiz import quizzes
 from imagine_med.teaching.quiz_choices import display
 
-SECRET = "test-signing-secret"
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 HOST = "U1"  # the instructor (IMAGINE_MED_BOT_INSTRUCTORS below)
-WAIT_S = 30.0
 
 
-class Harness:
-    def __init__(self, stack: Stack, mock: SlackMock, bot: SlackBot, http: TestClient) -> None:
-        self.stack, self.mock, self.bot, self.http = stack, mock, bot, http
-        self.loop = DeliveryLoop(stack.core, bot)
-
-    async def post(self, body: str) -> None:
-        r = await self.http.post("/slack/events", data=body,
-                                 headers={**sign(SECRET, body), **FORM})
-        assert r.status == 200
-
-    async def settle(self, method: str, n: int = 1) -> list[Call]:
-        deadline = time.monotonic() + WAIT_S
-        while time.monotonic() < deadline:
-            if len(self.mock.of(method)) >= n:
-                return self.mock.of(method)
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"no {method} call; calls: {self.mock.methods()}")
-
-    async def deliver(self, until: str, n: int = 1) -> None:
-        deadline = time.monotonic() + WAIT_S
-        while time.monotonic() < deadline:
-            await self.loop.run_once(block_ms=50)
-            if len(self.mock.of(until)) >= n:
-                return
-        raise AssertionError(f"delivery made no {until}; calls: {self.mock.methods()}")
+class Harness(SlackHarness):
+    async def post(self, body: str, secret: str = SECRET) -> tuple[int, str]:
+        status, text = await super().post(body, secret)
+        assert status == 200
+        return status, text
 
 
 @pytest.fixture
