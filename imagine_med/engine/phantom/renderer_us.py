@@ -188,8 +188,8 @@ class PhantomUltrasound(PhantomRenderer):
             text = us_findings.sentence(p, present, m)
             sentences.append(text)
             lab_name = {"gallstones": "stone", "renal_stone": "stone",
-                        "cholecystitis": "gallbladder_wall"}.get(
-                p.name, p.name)
+                        "cholecystitis": "gallbladder_wall", **us_findings.lesions.LABEL_OF
+                        }.get(p.name, p.name)
             results.append(FindingResult(p.name, LABELS[lab_name],
                                          bbox, p.side, p.location, text, m))
         names = {v: k for k, v in LABELS.items()}
@@ -345,7 +345,8 @@ def _normal(fr: Frame, labels: np.ndarray) -> str:
         bits.append(f"The {side} kidney measures {length:.0f} mm in this plane with preserved "
                     "corticomedullary differentiation and an echogenic central sinus.")
     names = {p.name for p in fr.plane.findings}
-    if (labels == LABELS["gallbladder"]).any() and "gallstones" not in names:
+    if (labels == LABELS["gallbladder"]).any() and not names & {
+            "gallstones", "sludge", "gallbladder_polyp", "cholecystitis"}:
         bits.append("The gallbladder is thin-walled with anechoic bile and no stones.")
     if "free_fluid" not in names:
         bits.append("No free fluid in the " + ("splenorenal space." if side == "left" else
