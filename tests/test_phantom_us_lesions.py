@@ -187,3 +187,64 @@ def test_angiomyolipoma_is_as_bright_as_the_renal_sinus(tmp_path):
         # the rest of the kidney keeps its corticomedullary differentiation
         assert _mean(pix, lab, "kidney_cortex") > 1.2 * _mean(pix, lab, "kidney_medulla")
         assert "angiomyolipoma" in v["answer_key"]
+
+
+def _dciodvfy_errors(path: Path) -> list[str]:
+    import subprocess
+
+    run = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, timeout=60)
+    # dicom3tools predates SyntheticData (0008,001C): its "unrecognized tag" is not an error
+    return [
+        ln
+        for ln in (run.stdout + run.stderr).splitlines()
+        if ln.startswith("Error") and "(0x0008,0x001c)" not in ln
+    ]
+
+
+@pytest.mark.parametrize("path", ["generate", "stored"])
+def test_cine_is_one_us_multiframe_dicom(tmp_path, path):
+    """'cine loop of 8 frames': 8 frames in one US Multi-frame object (frame 1 the posted
+    still, later frames moved and re-speckled, all marked), SyntheticData YES, dciodvfy clean;
+    a still stays a single-frame US Image."""
+    import pydicom
+    from tooling import need_program
+
+    from imagine_med.provenance import dicom as D
+    from imagine_med.provenance.verify import verify_file
+
+    spec = parse("RUQ ultrasound, gallstones, cine loop of 8 frames")[0].model_copy(
+        update={"width": 512, "height": 512}
+    )
+    result = render_case(spec, seed=2)
+    if path == "generate":
+        out = D.write_dicom_case(result, tmp_path / "dcm")
+    else:
+        files = write_case(result, tmp_path / "job")
+        files.update(D.write_raw_hu(result, tmp_path / "job"))
+        assert "_variant-1.cine.png" in files
+        out = D.write_dicom_from_files(files, tmp_path / "dcm", variants=[1])
+    ds = pydicom.dcmread(out["variant-1.dcm"])
+    assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.3.1" and ds.Modality == "US"
+    assert ds.SyntheticData == "YES" and int(ds.NumberOfFrames) == 8
+    assert ds.FrameIncrementPointer == pydicom.tag.Tag("FrameTime") and float(ds.FrameTime) > 0
+    clip = ds.pixel_array.astype(float)
+    assert clip.shape[0] == 8 and clip.shape[2] == 512
+    posted = (
+        np.asarray(Image.open(tmp_path / "job" / "variant-1.png").convert("L"))
+        if path == "stored"
+        else None
+    )
+    if posted is not None:
+        assert np.array_equal(clip[0], posted)  # frame 1 is the picture the chat showed
+    # the frames move: different from frame 1, but the same scene (correlated, same grey)
+    diffs = [np.abs(clip[k] - clip[0])[:512].mean() for k in range(1, 8)]
+    assert min(diffs) > 2 and abs(clip[4][:512].mean() - clip[0][:512].mean()) < 5
+    assert verify_file(out["variant-1.dcm"]).marked
+    need_program("dciodvfy", "dicom3tools")
+    assert _dciodvfy_errors(out["variant-1.dcm"]) == []
+    # the default is a still
+    still = parse("RUQ ultrasound, gallstones")[0].model_copy(update={"width": 128, "height": 128})
+    ds1 = pydicom.dcmread(
+        D.write_dicom_case(render_case(still, seed=2), tmp_path / "s")["variant-1.dcm"]
+    )
+    assert ds1.SOPClassUID == "1.2.840.10008.5.1.4.1.1.6.1" and "NumberOfFrames" not in ds1
