@@ -352,7 +352,7 @@ for _t in (
     TISSUES.setdefault(_t.name, _t)
 # --- abdominal ultrasound, more findings (issue 16). Echogenicity against liver speckle (1.0)
 # from physics.md "Ultrasound additions" and the usual textbook descriptions: sludge is
-# low-level echoes (about 11 dB over bile, 10 dB under liver), a suspension of crystals and
+# low-level echoes (about 15 dB over bile, 6 dB under liver), a suspension of crystals and
 # granules that attenuates like soft tissue, not like a stone: no shadow; a gallbladder polyp
 # is soft tissue, echogenic, non-shadowing; a haemangioma is homogeneous and hyperechoic
 # (blood-filled spaces: many interfaces) with low attenuation (posterior enhancement); a
@@ -371,11 +371,11 @@ for _t in (
 ):
     TISSUES.setdefault(_t.name, _t)
 ACOUSTIC.update({
-    "sludge": Acoustic(1.52, 0.8, 1.0, 0.2),
+    "sludge": Acoustic(1.52, 0.8, 1.0, 0.3),
     "gb_polyp": Acoustic(1.65, 0.7, 1.0, 1.4),
     "haemangioma": Acoustic(1.64, 0.35, 1.0, 2.0),
     "metastasis": Acoustic(1.63, 0.7, 1.0, 0.35),  # hypoechoic: about -9 dB
     "metastasis_core": Acoustic(1.65, 0.7, 1.0, 2.0),  # the target's echogenic centre
     "metastasis_halo": Acoustic(1.62, 0.6, 1.0, 0.1),  # the halo: about -20 dB
-    "angiomyolipoma": Acoustic(1.45, 1.6, 1.0, 3.6),
+    "angiomyolipoma": Acoustic(1.45, 1.0, 1.0, 4.2),
 })
