@@ -248,3 +248,38 @@ def test_cine_is_one_us_multiframe_dicom(tmp_path, path):
         D.write_dicom_case(render_case(still, seed=2), tmp_path / "s")["variant-1.dcm"]
     )
     assert ds1.SOPClassUID == "1.2.840.10008.5.1.4.1.1.6.1" and "NumberOfFrames" not in ds1
+
+
+def test_hydronephrosis_grades_and_corticomedullary_differentiation(tmp_path):
+    """Grades 1-3 dilate the collecting system more each step (largest inscribed diameter of
+    the biggest `hydronephrosis` piece, the test's own measure); a normal kidney's cortex is
+    brighter than its pyramids."""
+    ap = []
+    for sev in ("mild", "moderate", "severe"):
+        doc = _case(f"renal ultrasound, {sev} hydronephrosis", tmp_path / sev, size=256)
+        _, lab = _variant(tmp_path / sev, 1, 256)
+        px = doc["variants"][0]["pixel_spacing_mm"][0]
+        pieces, n = ndimage.label(lab == L["hydronephrosis"])
+        big = pieces == 1 + int(np.argmax(ndimage.sum(pieces > 0, pieces, range(1, n + 1))))
+        ap.append(float(ndimage.distance_transform_edt(big).max()) * 2 * px)
+    assert ap[0] < ap[1] < ap[2], ap
+    _case("RUQ ultrasound", tmp_path / "normal", size=256)
+    pix, lab = _variant(tmp_path / "normal", 1, 256)
+    assert _mean(pix, lab, "kidney_cortex") > 1.3 * _mean(pix, lab, "kidney_medulla")
+
+
+@pytest.mark.parametrize(
+    "prompt, name, size",
+    [
+        ("RUQ ultrasound, biliary sludge", "sludge", None),
+        ("gallbladder ultrasound, 8 mm polyp", "gallbladder_polyp", 8),
+        ("RUQ ultrasound, dilated common bile duct 12 mm", "cbd_dilatation", 12),
+        ("liver ultrasound, 3 cm hepatic hemangioma", "haemangioma", 30),
+        ("RUQ ultrasound, liver mets with bull's eye appearance", "metastases", None),
+        ("renal ultrasound, 15 mm renal AML", "angiomyolipoma", 15),
+    ],
+)
+def test_clinical_phrasing_is_understood(prompt, name, size):
+    spec = parse(prompt)[0]
+    assert spec.modality == "us" and [f.name for f in spec.findings] == [name]
+    assert spec.findings[0].size_mm == size
