@@ -11,6 +11,8 @@ Each variant becomes one single-frame image of the IOD that fits the modality:
 | histo         | VL Microscopic Image           | GM       | RGB                                  |
 | derm, fundus  | VL Photographic Image          | XC       | RGB                                  |
 
+An ultrasound cine (RenderResult.frames) is the one exception: a US Multi-frame Image.
+
 Always: SyntheticData (0008,001C) = YES, ImageType DERIVED\\SECONDARY, BurnedInAnnotation YES (the
 "SYNTHETIC - NOT FOR DIAGNOSIS" band is part of the pixels), PatientIdentityRemoved YES, patient
 name SYNTHETIC^CASE, patient id SYNTH-<job id>, and no date, physician or institution. The pixels
