@@ -1103,5 +1103,4 @@ FINDINGS["metastases"] = (FINDINGS["metastases"][0] + ("abdomen", "gallbladder")
 FINDINGS["angiomyolipoma"] = (("kidney", "abdomen"), [
     "angiomyolipoma", "angiomyolipomas", "renal angiomyolipoma", "renal aml",
     "echogenic renal lesion", "echogenic renal mass", "fat containing renal lesion"])
-MODIFIERS["target"] = ["target", "bull s eye", "bulls eye", "bullseye", "halo", "with a halo",
-                       "hypoechoic halo"]
+MODIFIERS["target"] = ["target", "bull s eye", "bulls eye", "bullseye", "hypoechoic halo"]
