@@ -1089,7 +1089,7 @@ FINDINGS["cbd_dilatation"] = (_RUQ, [
     "dilated cbd", "cbd dilatation", "cbd dilation", "dilated common bile duct",
     "common bile duct dilatation", "common bile duct dilation", "dilated bile duct",
     "biliary dilatation", "biliary dilation", "dilated common duct", "extrahepatic biliary "
-    "dilatation", "cbd", "common bile duct", "bile duct", "obstructive jaundice"])
+    "dilatation", "cbd", "common bile duct", "obstructive jaundice"])
 FINDINGS["haemangioma"] = (FINDINGS["haemangioma"][0] + ("liver", "abdomen", "gallbladder"),
                            FINDINGS["haemangioma"][1] + [
     "hemangiomas", "haemangiomas", "liver haemangioma", "liver hemangioma",
