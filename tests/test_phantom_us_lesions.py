@@ -4,6 +4,7 @@ written files (PNG, label PNG, case.json) with this file's own code."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
@@ -210,7 +211,7 @@ def test_cine_is_one_us_multiframe_dicom(tmp_path, path):
     from tooling import need_program
 
     from imagine_med.provenance import dicom as D
-    from imagine_med.provenance.verify import verify_file
+    from imagine_med.provenance.verify import verify_bytes, verify_file
 
     spec = parse("RUQ ultrasound, gallstones, cine loop of 8 frames")[0].model_copy(
         update={"width": 512, "height": 512}
@@ -240,6 +241,9 @@ def test_cine_is_one_us_multiframe_dicom(tmp_path, path):
     diffs = [np.abs(clip[k] - clip[0])[:512].mean() for k in range(1, 8)]
     assert min(diffs) > 2 and abs(clip[4][:512].mean() - clip[0][:512].mean()) < 5
     assert verify_file(out["variant-1.dcm"]).marked
+    later = io.BytesIO()  # a later frame carries the mark too
+    Image.fromarray(ds.pixel_array[5]).save(later, "PNG")
+    assert verify_bytes(later.getvalue(), name="frame-6.png").marked
     need_program("dciodvfy", "dicom3tools")
     assert _dciodvfy_errors(out["variant-1.dcm"]) == []
     # the default is a still
