@@ -56,6 +56,15 @@ JOBS = [
                                 "findings": (Finding(name="melanoma"),)}, 1.0),
     # abdominal ultrasound (issue 16): RUQ B-mode, 4 variants, goal 0.5 s in one process
     ("us", "US RUQ", {"region": "gallbladder"}, 0.5),
+    # more ultrasound (issue 16): thyroid (linear 10 MHz, a TI-RADS 4 nodule), pelvis (an
+    # 8-week intrauterine pregnancy), and an RUQ with liver metastases and a dilated CBD
+    ("us", "US thyroid", {"region": "thyroid", "findings": (
+        Finding(name="thyroid_nodule", modifiers=("tirads_4",)),)}, 0.5),
+    ("us", "US pelvis", {"region": "pelvis", "sex": "female", "findings": (
+        Finding(name="intrauterine_pregnancy"),)}, 0.5),
+    ("us", "US RUQ mets", {"region": "liver", "findings": (
+        Finding(name="metastases", modifiers=("multifocal",)),
+        Finding(name="cbd_dilatation", size_mm=10.0))}, 0.5),
     # the fundus (issue 17): goal 0.5 s for 4 variants at 768 px (run with --sizes 768)
     ("fundus", "fundus", {"region": "retina"}, 0.5),
     ("fundus", "fundus DR", {"region": "retina", "findings": (

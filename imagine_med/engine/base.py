@@ -67,6 +67,9 @@ class RenderResult:
     # projections: one boolean (H, W) mask per structure, overlapping (a film shows the heart
     # through an effusion; the label map keeps one label per pixel)
     masks: dict[str, np.ndarray] | None = None
+    # ultrasound cine (a "cine loop" prompt): (frames, H, W) uint8 display frames, frame 0 the
+    # still in `pixels`; exported as one US Multi-frame DICOM (tags["frame_time_ms"])
+    frames: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.pixels.dtype != np.uint8:

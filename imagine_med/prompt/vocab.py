@@ -1073,3 +1073,34 @@ FINDINGS["venous_thrombosis"] = (FINDINGS["venous_thrombosis"][0] + ("brain",),
     "cerebral venous thrombosis", "cerebral venous sinus thrombosis", "cvst", "cvt",
     "venous sinus thrombosis", "sagittal sinus thrombosis", "superior sagittal sinus thrombosis",
     "dural sinus thrombosis", "dural venous sinus thrombosis", "sinus thrombosis"])
+
+# --- ultrasound of the upper abdomen, more findings (issue 16): gallbladder sludge and polyps,
+# a dilated common bile duct, liver haemangioma and metastases, renal angiomyolipoma
+_RUQ = ("gallbladder", "abdomen", "liver")
+FINDINGS["sludge"] = (_RUQ, [
+    "sludge", "biliary sludge", "gallbladder sludge", "sludge ball", "tumefactive sludge",
+    "echogenic bile", "layering sludge", "microlithiasis"])
+FINDINGS["gallbladder_polyp"] = (_RUQ, [
+    "gallbladder polyp", "gallbladder polyps", "polyp of the gallbladder", "cholesterol polyp",
+    "gallbladder adenoma", "polypoid lesion of the gallbladder", "gb polyp"])
+FINDING_IN_REGION[("adenoma", "us:gallbladder")] = "gallbladder_polyp"  # "8 mm polyp"
+FINDING_IN_REGION[("adenoma", "us:abdomen")] = "gallbladder_polyp"
+FINDINGS["cbd_dilatation"] = (_RUQ, [
+    "dilated cbd", "cbd dilatation", "cbd dilation", "dilated common bile duct",
+    "common bile duct dilatation", "common bile duct dilation", "dilated bile duct",
+    "biliary dilatation", "biliary dilation", "dilated common duct", "extrahepatic biliary "
+    "dilatation", "cbd", "common bile duct", "obstructive jaundice"])
+FINDINGS["haemangioma"] = (FINDINGS["haemangioma"][0] + ("liver", "abdomen", "gallbladder"),
+                           FINDINGS["haemangioma"][1] + [
+    "hemangiomas", "haemangiomas", "liver haemangioma", "liver hemangioma",
+    "hepatic haemangioma", "hepatic hemangioma", "cavernous haemangioma",
+    "cavernous hemangioma"])
+FINDINGS["metastases"] = (FINDINGS["metastases"][0] + ("abdomen", "gallbladder"),
+                          FINDINGS["metastases"][1] + [
+    "liver metastases", "liver metastasis", "hepatic metastases", "hepatic metastasis",
+    "liver mets", "liver deposits", "hepatic deposits", "target lesions",
+    "bull s eye lesions", "bulls eye lesions", "secondaries", "liver secondaries"])
+FINDINGS["angiomyolipoma"] = (("kidney", "abdomen"), [
+    "angiomyolipoma", "angiomyolipomas", "renal angiomyolipoma", "renal aml",
+    "echogenic renal lesion", "echogenic renal mass", "fat containing renal lesion"])
+MODIFIERS["target"] = ["target", "bull s eye", "bulls eye", "bullseye", "hypoechoic halo"]

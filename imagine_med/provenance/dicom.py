@@ -11,6 +11,8 @@ Each variant becomes one single-frame image of the IOD that fits the modality:
 | histo         | VL Microscopic Image           | GM       | RGB                                  |
 | derm, fundus  | VL Photographic Image          | XC       | RGB                                  |
 
+An ultrasound cine (RenderResult.frames) is the one exception: a US Multi-frame Image.
+
 Always: SyntheticData (0008,001C) = YES, ImageType DERIVED\\SECONDARY, BurnedInAnnotation YES (the
 "SYNTHETIC - NOT FOR DIAGNOSIS" band is part of the pixels), PatientIdentityRemoved YES, patient
 name SYNTHETIC^CASE, patient id SYNTH-<job id>, and no date, physician or institution. The pixels
@@ -378,7 +380,38 @@ def build_dataset(
     if iod.modality == "US":
         ds.LossyImageCompression = "00"
         _us_modules(ds, v.tags, v.pixel_spacing_mm)
+        if getattr(v, "frames", None) is not None and iod.kind == "gray8":
+            _us_cine(ds, v, job_id, variant, key, key_id)
     return ds
+
+
+US_MULTIFRAME = "1.2.840.10008.5.1.4.1.1.3.1"  # Ultrasound Multi-frame Image Storage
+
+
+def _us_cine(ds: Dataset, v: Any, job_id: str, variant: int, key: Any, key_id: Any) -> None:
+    """A cine clip as one US Multi-frame image: frame 1 is the still as stored above (the
+    posted picture for a stored job), every later frame gets the same label band and the same
+    invisible mark; Cine module from the engine's frame time."""
+    frames = np.asarray(v.frames, dtype=np.uint8)
+    first = np.frombuffer(ds.PixelData, np.uint8).reshape(int(ds.Rows), int(ds.Columns))
+    out = [first]
+    for f in frames[1:]:
+        band = add_label_band(Image.fromarray(f))
+        out.append(np.asarray((mark_image(band, job_id, variant, key, key_id) or band)
+                              .convert("L"), dtype=np.uint8))
+    stack = np.stack(out)
+    ds.SOPClassUID = US_MULTIFRAME
+    ds.NumberOfFrames = len(stack)
+    ms = float(v.tags.get("frame_time_ms", 50.0))
+    ds.FrameTime = f"{ms:.6g}"
+    ds.FrameIncrementPointer = pydicom.tag.Tag("FrameTime")
+    ds.CineRate = round(1000.0 / ms)
+    ds.RecommendedDisplayFrameRate = round(1000.0 / ms)
+    ds.PreferredPlaybackSequencing = 0  # looping
+    ds.StartTrim = 1
+    ds.StopTrim = len(stack)
+    ds.ActualFrameDuration = round(ms)
+    ds.PixelData = np.ascontiguousarray(stack).tobytes()
 
 
 # Ultrasound (issue 16): the engine's region -> Body Part Examined (unpaired: no Laterality)
@@ -597,14 +630,20 @@ def _mr_signal(v: Any, display: Image.Image, labelled: Image.Image, posted: Any,
 RAW_NAME = "_variant-{index}.hu.png"
 RAW_OFFSET = 32768
 RAW_MR_NAME = "_variant-{index}.mr.png"  # MR signal (uint16, as the engine rounded it)
+RAW_CINE_NAME = "_variant-{index}.cine.png"  # US cine frames, stacked down the image (uint8)
 
 
 def write_raw_hu(result: Any, out_dir: Path | str) -> dict[str, Path]:
     """`_variant-N.hu.png` for each variant that has HU values (CT), so a later DICOM export of
-    the job can store exact HU without rendering again."""
+    the job can store exact HU without rendering again (`.mr.png` for MR signal, `.cine.png`
+    for an ultrasound cine's frames)."""
     out = Path(out_dir)
     paths: dict[str, Path] = {}
     for i, v in enumerate(result.variants, start=1):
+        if getattr(v, "frames", None) is not None:  # an ultrasound cine: frames one under another
+            p = out / RAW_CINE_NAME.format(index=i)
+            Image.fromarray(np.concatenate(list(np.asarray(v.frames, np.uint8)))).save(p)
+            paths[p.name] = p
         if v.raw is not None and (v.raw_unit or "").upper() == "MR":
             p = out / RAW_MR_NAME.format(index=i)
             Image.fromarray(np.clip(np.rint(v.raw), 0, 65535).astype(np.uint16)).save(p)
@@ -670,7 +709,14 @@ def write_dicom_from_files(
         if raw is None and mr_path is not None:
             with Image.open(mr_path) as im:
                 raw, unit = np.asarray(im).astype(np.int32), "MR"
+        frames = None
+        cine_path = files.get(RAW_CINE_NAME.format(index=i))
+        if cine_path is not None:
+            with Image.open(cine_path) as im:
+                strip = np.asarray(im.convert("L"))
+            frames = strip.reshape(-1, h, strip.shape[1])
         v = RenderResult(
+            frames=frames,
             pixels=np.asarray(posted)[:h], label_map=label_map,
             labels={int(k): n for k, n in (e.get("labels") or {}).items()}, findings=[],
             pixel_spacing_mm=tuple(e.get("pixel_spacing_mm") or doc["pixel_spacing_mm"]),

@@ -64,3 +64,43 @@ def build_us_sheet(out_dir: Path, size: int = 256, seed: int = 11, cols: int = 4
     path = out_dir / "phantom-us.png"
     canvas.save(path, optimize=True)
     return path
+
+
+US_FINDING_TILES: dict[str, str] = {
+    "sludge": "RUQ ultrasound, gallbladder sludge",
+    "polyp 7 mm": "gallbladder ultrasound, 7 mm polyp",
+    "polyp 12 mm": "gallbladder ultrasound, 12 mm polyp",
+    "dilated CBD 11 mm": "RUQ ultrasound, dilated CBD 11 mm",
+    "haemangioma 30 mm": "liver ultrasound, 3 cm haemangioma",
+    "5 metastases (target)": "RUQ ultrasound, 5 liver metastases",
+    "metastases hypoechoic": "liver ultrasound, multiple hypoechoic liver metastases",
+    "angiomyolipoma 30 mm": "renal ultrasound, 3 cm angiomyolipoma",
+}
+CINE_PROMPT = "RUQ ultrasound, 12 mm gallstone, cine loop of 12 frames"
+
+
+def _caption(img: Image.Image, caption: str, size: int) -> Image.Image:
+    d = ImageDraw.Draw(img)
+    font = ImageFont.load_default(size=max(9, size // 14))
+    d.rectangle([0, size - size // 9, size, size], fill=0)
+    d.text((3, size - size // 9), caption, fill=(255, 255, 255), font=font)
+    return img
+
+
+def build_us_findings_sheet(out_dir: Path, size: int = 224, seed: int = 11, cols: int = 4
+                            ) -> Path:
+    """docs/gallery/phantom-us-findings.png: gallbladder sludge and polyps, a dilated CBD,
+    liver haemangioma and metastases, angiomyolipoma, and four frames of a cine clip."""
+    tiles = [_tile(prompt, caption, size, seed) for caption, prompt in US_FINDING_TILES.items()]
+    spec = parse(CINE_PROMPT)[0].model_copy(update={"seed": seed, "sex": "male", "age": 52})
+    res = get_renderer("phantom", spec.modality, spec.region).render(
+        RenderRequest(spec=spec, seed=seed, width=size, height=size))
+    assert res.frames is not None
+    for k in (0, 3, 6, 9):
+        tiles.append(_caption(Image.fromarray(res.frames[k]).convert("RGB"),
+                              f"cine frame {k + 1} of {len(res.frames)}", size))
+    canvas = contact_sheet(tiles, cols)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "phantom-us-findings.png"
+    canvas.save(path, optimize=True)
+    return path

@@ -44,6 +44,20 @@ REGIONS = ("gallbladder", "liver", "kidney", "abdomen", "ruq", "spleen", "caroti
 STEER_DEG = 20.0  # the colour box is steered so the beam meets the carotid's flow at 70 deg
 LEFT_WORDS = ("luq", "left upper quadrant", "splenorenal", "spleen", "perisplenic")
 SHADOW_DB = 6.0  # one-way excess loss behind a stone that counts as shadow in the label map
+CINE_DEFAULT_FRAMES = 12  # "cine" / "clip" / "loop" in the prompt; "N frames" sets 4-32
+CINE_FRAME_MS = 50.0  # 20 frames a second: an abdominal B-mode frame rate
+CINE_SLIDE_MM = 2.0  # the probe's lateral slide over the clip
+
+
+def cine_frames(prompt: str) -> int:
+    """Frames of a cine clip the prompt asks for (0: a still image, the default)."""
+    text = prompt.lower()
+    m = re.search(r"(\d{1,3})\s*(?:-\s*)?frames?\b", text)
+    if m:
+        return int(np.clip(int(m.group(1)), 4, 32))
+    if re.search(r"\b(cine|cineloop|clip|loop|sweep|video|multi-?frame)\b", text):
+        return CINE_DEFAULT_FRAMES
+    return 0
 
 
 @dataclass
@@ -188,12 +202,14 @@ class PhantomUltrasound(PhantomRenderer):
             text = us_findings.sentence(p, present, m)
             sentences.append(text)
             lab_name = {"gallstones": "stone", "renal_stone": "stone",
-                        "cholecystitis": "gallbladder_wall"}.get(
-                p.name, p.name)
+                        "cholecystitis": "gallbladder_wall", **us_findings.lesions.LABEL_OF
+                        }.get(p.name, p.name)
             results.append(FindingResult(p.name, LABELS[lab_name],
                                          bbox, p.side, p.location, text, m))
         names = {v: k for k, v in LABELS.items()}
         present_labels = {int(i): names[int(i)] for i in np.unique(labels) if i}
+        n_frames = cine_frames(spec.prompt or "")
+        frames = self._cine(request, fr, pixels, n_frames) if n_frames else None
         view = "left upper quadrant" if fr.plane.view == "luq" else "right upper quadrant"
         head = (f"Ultrasound, {view}, curvilinear {fr.probe.freq_mhz:g} MHz, depth "
                 f"{fr.probe.depth_mm / 10:g} cm ({fr.plane.age}-year-old {fr.plane.sex}). ")
@@ -205,9 +221,32 @@ class PhantomUltrasound(PhantomRenderer):
                 "focus_mm": f"{fr.probe.focus_mm:g}", "dynamic_range_db": f"{dr:g}",
                 "gain_db": f"{fr.probe.gain_db:g}", "sex": fr.plane.sex,
                 "age": str(fr.plane.age)}
+        if frames is not None:
+            tags.update(frames=str(len(frames)), frame_time_ms=f"{CINE_FRAME_MS:g}")
+            key += (f" Cine: {len(frames)} frames at {1000 / CINE_FRAME_MS:g} per second, the "
+                    f"probe sliding +/-{CINE_SLIDE_MM:g} mm; the labels are frame 1's.")
         return RenderResult(pixels=pixels, label_map=labels, labels=present_labels,
                             findings=results, pixel_spacing_mm=(fr.px, fr.px), answer_key=key,
-                            tags=tags)
+                            tags=tags, frames=frames)
+
+    def _cine(self, request: RenderRequest, fr: Frame, still: np.ndarray, n: int
+              ) -> np.ndarray:
+        """A short clip: frame 0 is the still; each later frame slides the probe along the
+        skin (the plane moves laterally by up to CINE_SLIDE_MM, one slow back-and-forth over
+        the clip) and draws fresh speckle and noise, as a real probe's small motions do."""
+        assert isinstance(fr.plane, AbdomenPlane)
+        grid = fr.probe.beam_grid()
+        out = [still]
+        for k in range(1, n):
+            dx = np.float32(CINE_SLIDE_MM * np.sin(2 * np.pi * k / n))
+            moved = dataclasses.replace(grid, x=grid.x + dx)
+            beam = bmode(fr.plane.sample(moved), fr.probe,
+                         np.random.default_rng([request.seed, 18, k]))
+            grey, _ = scan_convert(beam.grey, fr.probe, fr.x, fr.y)
+            pix = np.round(grey * 255).astype(np.uint8)
+            _marks(pix, np.zeros_like(fr.labels), fr)
+            out.append(pix)
+        return np.stack(out)
 
 
     def _doppler(self, request: RenderRequest, fr: Frame) -> RenderResult:
@@ -345,7 +384,8 @@ def _normal(fr: Frame, labels: np.ndarray) -> str:
         bits.append(f"The {side} kidney measures {length:.0f} mm in this plane with preserved "
                     "corticomedullary differentiation and an echogenic central sinus.")
     names = {p.name for p in fr.plane.findings}
-    if (labels == LABELS["gallbladder"]).any() and "gallstones" not in names:
+    if (labels == LABELS["gallbladder"]).any() and not names & {
+            "gallstones", "sludge", "gallbladder_polyp", "cholecystitis"}:
         bits.append("The gallbladder is thin-walled with anechoic bile and no stones.")
     if "free_fluid" not in names:
         bits.append("No free fluid in the " + ("splenorenal space." if side == "left" else

@@ -350,3 +350,32 @@ for _t in (
     Tissue("metal", 20000.0, _DENTAL_MR, mu=18.0),
 ):
     TISSUES.setdefault(_t.name, _t)
+# --- abdominal ultrasound, more findings (issue 16). Echogenicity against liver speckle (1.0)
+# from physics.md "Ultrasound additions" and the usual textbook descriptions: sludge is
+# low-level echoes (about 15 dB over bile, 6 dB under liver), a suspension of crystals and
+# granules that attenuates like soft tissue, not like a stone: no shadow; a gallbladder polyp
+# is soft tissue, echogenic, non-shadowing; a haemangioma is homogeneous and hyperechoic
+# (blood-filled spaces: many interfaces) with low attenuation (posterior enhancement); a
+# metastasis is hypoechoic, or a target with an echogenic centre, with a hypoechoic halo
+# (compressed liver and tumour rim); an angiomyolipoma is fat: as bright as the renal sinus
+# fat or brighter, attenuating more (some shadow behind a large one). Impedances in the
+# soft-tissue range of physics.md.
+for _t in (
+    _soft("sludge", 25.0, 1.0, (2000, 2200), (600, 600)),
+    _soft("gb_polyp", 45.0, 0.85, (900, 1100), (80, 75)),
+    _soft("haemangioma", 40.0, 0.95, (1200, 1400), (150, 140)),
+    _soft("metastasis", 40.0, 0.9, (1000, 1200), (90, 85)),
+    _soft("metastasis_core", 45.0, 0.85, (900, 1100), (80, 75)),
+    _soft("metastasis_halo", 35.0, 0.9, (1100, 1300), (100, 95)),
+    _soft("angiomyolipoma", -60.0, 0.95, (330, 400), (70, 90)),
+):
+    TISSUES.setdefault(_t.name, _t)
+ACOUSTIC.update({
+    "sludge": Acoustic(1.52, 0.8, 1.0, 0.3),
+    "gb_polyp": Acoustic(1.65, 0.7, 1.0, 1.4),
+    "haemangioma": Acoustic(1.64, 0.35, 1.0, 2.0),
+    "metastasis": Acoustic(1.63, 0.7, 1.0, 0.35),  # hypoechoic: about -9 dB
+    "metastasis_core": Acoustic(1.65, 0.7, 1.0, 2.0),  # the target's echogenic centre
+    "metastasis_halo": Acoustic(1.62, 0.6, 1.0, 0.1),  # the halo: about -20 dB
+    "angiomyolipoma": Acoustic(1.45, 1.0, 1.0, 4.2),
+})

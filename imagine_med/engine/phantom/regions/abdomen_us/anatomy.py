@@ -30,10 +30,11 @@ LABELS: dict[str, int] = {
     "skin": 1, "subcutaneous_fat": 2, "abdominal_muscle": 3, "liver": 4, "spleen": 5,
     "gallbladder": 6, "gallbladder_wall": 7, "kidney_cortex": 8, "kidney_medulla": 9,
     "renal_sinus": 10, "perirenal_fat": 11, "diaphragm": 12, "lung": 13, "portal_vein": 14,
-    "hepatic_vein": 15, "bowel": 16, "posterior_muscle": 17,
+    "hepatic_vein": 15, "bowel": 16, "posterior_muscle": 17, "bile_duct_wall": 18,
     "side_marker": 60, "annotation": 61,
     "stone": 100, "shadow": 101, "free_fluid": 102, "steatosis": 103, "hydronephrosis": 104,
-    "cyst": 105, "pericholecystic_fluid": 106,
+    "cyst": 105, "pericholecystic_fluid": 106, "sludge": 107, "polyp": 108, "cbd": 109,
+    "haemangioma": 110, "metastasis": 111, "angiomyolipoma": 112,
 }
 
 
@@ -68,6 +69,31 @@ class Ellipse:
         return float(self.cx + u * c - v * s), float(self.cy + u * s + v * c)
 
 
+@dataclass(frozen=True)
+class Duct:
+    """A straight tube of radius `r` (mm) from (x0, y0) to (x1, y1), round-ended: the common
+    bile duct in its long axis."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    r: float
+
+    def distance(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Distance to the tube's axis segment."""
+        dx, dy = self.x1 - self.x0, self.y1 - self.y0
+        t = ((x - np.float32(self.x0)) * np.float32(dx) + (y - np.float32(self.y0))
+             * np.float32(dy)) / np.float32(dx * dx + dy * dy)
+        t = np.clip(t, 0.0, 1.0)
+        return np.hypot(x - np.float32(self.x0) - t * np.float32(dx),
+                        y - np.float32(self.y0) - t * np.float32(dy))
+
+    def frac(self, x: np.ndarray, y: np.ndarray, soft: float, grow: float = 0.0
+             ) -> np.ndarray:
+        return _ramp(self.distance(x, y) - np.float32(self.r + grow), soft)
+
+
 def _ramp(d: np.ndarray, soft: float) -> np.ndarray:
     """Fraction on the negative side of a signed distance."""
     return np.clip(0.5 - d / np.float32(soft), 0.0, 1.0)
@@ -98,6 +124,13 @@ class AbdomenPlane:
     cysts: list[tuple[str, Ellipse]] = field(default_factory=list)  # (organ, shape)
     pericholecystic_mm: float = 0.0
     renal_stones: list[Ellipse] = field(default_factory=list)  # calculi in the renal sinus
+    sludge_level: float | None = None  # depth (mm) of the horizontal fluid-sludge level
+    polyps: list[Ellipse] = field(default_factory=list)  # on the gallbladder wall
+    cbd: Duct | None = None  # the common bile duct, drawn when a finding asks for it
+    # liver lesions, each (tissue name, shape) painted in order: a metastasis is its halo,
+    # then its body (hypoechoic) or its echogenic target centre, all labelled `metastasis`
+    liver_lesions: list[tuple[str, str, Ellipse]] = field(default_factory=list)
+    amls: list[Ellipse] = field(default_factory=list)  # renal angiomyolipomas
     findings: list[PlacedFinding] = field(default_factory=list)
     age: int = 45
     sex: str = "female"
@@ -156,8 +189,12 @@ class AbdomenPlane:
         for organ, e in self.cysts:
             if organ == "kidney":
                 out.append(("cyst", t["serous_fluid"], e.frac(x, y, soft)))
+        for e in self.amls:  # fat in the cortex: as bright as the sinus
+            out.append(("angiomyolipoma", t["angiomyolipoma"], e.frac(x, y, soft)))
         for e in self.renal_stones:  # calcium stones: the same reflector as a gallstone
             out.append(("stone", t["gallstone"], e.frac(x, y, soft)))
+        for label, tissue, e in self.liver_lesions:  # the veins stay on top
+            out.append((label, t[tissue], e.frac(x, y, soft)))
         for name, v in self.veins:
             e = self._mirror(v, mirror)
             if name == "portal_vein":  # echogenic walls (fibrous sheath)
@@ -167,6 +204,9 @@ class AbdomenPlane:
             if organ == "liver":  # a thin bright wall round anechoic fluid
                 out.append(("cyst", t["fibrous"], e.grown(0.8).frac(x, y, soft)))
                 out.append(("cyst", t["serous_fluid"], e.frac(x, y, soft)))
+        if self.cbd is not None:  # a thin echogenic wall round bile
+            out.append(("bile_duct_wall", t["fibrous"], self.cbd.frac(x, y, soft, 0.8)))
+            out.append(("cbd", t["bile"], self.cbd.frac(x, y, soft)))
         if self.gallbladder is not None:
             g = self.gallbladder
             n = self.gb_neck or g
@@ -177,8 +217,13 @@ class AbdomenPlane:
             out.append(("gallbladder_wall", t["fibrous"], np.maximum(
                 g.grown(self.gb_wall_mm).frac(x, y, soft),
                 n.grown(self.gb_wall_mm).frac(x, y, soft))))
-            out.append(("gallbladder", t["bile"], np.maximum(g.frac(x, y, soft),
-                                                             n.frac(x, y, soft))))
+            lumen = np.maximum(g.frac(x, y, soft), n.frac(x, y, soft))
+            out.append(("gallbladder", t["bile"], lumen))
+            if self.sludge_level is not None:  # layering under a level flat in gravity
+                out.append(("sludge", t["sludge"],
+                            lumen * _ramp(np.float32(self.sludge_level) - y, soft)))
+            for e in self.polyps:
+                out.append(("polyp", t["gb_polyp"], e.frac(x, y, soft)))
             for s in self.stones:
                 out.append(("stone", t["gallstone"], s.frac(x, y, soft)))
         # abdominal wall, following the curved probe face

@@ -21,6 +21,7 @@ import numpy as np
 from scipy import ndimage
 
 from imagine_med.engine.base import EngineError
+from imagine_med.engine.phantom.regions.abdomen_us import lesions
 from imagine_med.engine.phantom.regions.abdomen_us.anatomy import LABELS, AbdomenPlane, Ellipse
 from imagine_med.engine.phantom.regions.base import PlacedFinding
 from imagine_med.engine.phantom.tissues import TISSUES
@@ -45,12 +46,15 @@ def grade_from(finding: Finding, prompt: str) -> int:
 
 def place(plane: AbdomenPlane, f: Finding, rng: np.random.Generator, prompt: str,
           region: str | None = None) -> PlacedFinding:
+    if f.name in lesions.NAMES:
+        return lesions.place(plane, f, rng, prompt)
     name = ALIASES.get(f.name)
     if name is None:
         raise EngineError(f"The ultrasound phantom has no model of {f.name.replace('_', ' ')}; "
-                          f"it draws: gallstones, cholecystitis, free fluid (ascites, Morison's "
-                          f"pouch), fatty liver (steatosis), hydronephrosis, kidney stone, "
-                          f"liver or renal cyst.")
+                          f"it draws: gallstones, sludge, gallbladder polyp, cholecystitis, "
+                          f"dilated CBD, free fluid (ascites, Morison's pouch), fatty liver "
+                          f"(steatosis), liver haemangioma, liver metastases, hydronephrosis, "
+                          f"kidney stone, angiomyolipoma, liver or renal cyst.")
     if name == "gallstones":
         return _stones(plane, f, rng)
     if name == "hydronephrosis":
@@ -197,6 +201,12 @@ def measure(p: PlacedFinding, labels: np.ndarray, grey: np.ndarray, px: float, d
             ) -> tuple[bool, dict[str, float], tuple[int, int, int, int] | None]:
     """(present, measurements, bbox) from the label map and the displayed grey levels."""
     m: dict[str, float] = {}
+    if p.name in lesions.NAMES:
+        present, m = lesions.measure(p, labels, grey, px, dr)
+        ys, xs = np.nonzero(labels == LABELS[lesions.LABEL_OF[p.name]])
+        bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) \
+            if len(xs) else None
+        return present, m, bbox
     if p.name in ("gallstones", "renal_stone"):
         mask = labels == LABELS["stone"]
         # the stone label can be cut by a near-field shadow of another stone: count pieces
@@ -279,6 +289,8 @@ def shadow_contrast(labels: np.ndarray, grey: np.ndarray, px: float, dr: float,
 
 
 def sentence(p: PlacedFinding, present: bool, m: dict[str, float]) -> str:
+    if p.name in lesions.NAMES:
+        return lesions.sentence(p, present, m)
     if p.name == "gallstones":
         if not present:
             return "The requested gallstones are not in this plane."
