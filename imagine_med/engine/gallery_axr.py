@@ -6,12 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
-
-from imagine_med.engine.base import RenderRequest
-from imagine_med.engine.registry import get_renderer
-from imagine_med.engine.sheet import contact_sheet, sheet_main
-from imagine_med.prompt import parse
+from imagine_med.engine.sheet import prompt_sheet, sheet_main
 
 TILES = (  # caption, prompt (the parser's words, as a user would type them)
     ("normal, supine", "AXR, normal, 45 year old"),
@@ -29,28 +24,14 @@ TILES = (  # caption, prompt (the parser's words, as a user would type them)
 )
 
 
-def tile(prompt: str, caption: str, size: int, seed: int) -> Image.Image:
-    spec = parse(prompt)[0]
-    res = get_renderer("phantom", "xray", "abdomen").render(
-        RenderRequest(spec=spec, seed=seed, width=size, height=size))
-    img = Image.fromarray(res.pixels).convert("RGB")
-    d = ImageDraw.Draw(img)
-    font = ImageFont.load_default(size=max(10, size // 24))
-    d.text((4, 3), caption, fill=(255, 255, 120), font=font)
+def _levels(res) -> str | None:
     levels = res.tags.get("air_fluid_levels", "0")
-    if levels != "0":
-        d.text((4, size - size // 14), f"key: {levels} air-fluid levels", fill=(200, 200, 200),
-               font=font)
-    return img
+    return f"key: {levels} air-fluid levels" if levels != "0" else None
 
 
 def build(out_dir: Path, size: int = 320, seed: int = 11, cols: int = 4) -> Path:
-    tiles = [tile(p, c, size, seed) for c, p in TILES]
-    sheet = contact_sheet(tiles, cols, gap=3).convert("L")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "phantom-axr.png"
-    sheet.save(path, optimize=True)
-    return path
+    return prompt_sheet(out_dir / "phantom-axr.png", TILES, size, size, seed, cols, _levels,
+                        font_px=max(10, size // 24))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,12 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
-
-from imagine_med.engine.base import RenderRequest
-from imagine_med.engine.registry import get_renderer
-from imagine_med.engine.sheet import contact_sheet, sheet_main
-from imagine_med.prompt import parse
+from imagine_med.engine.sheet import prompt_sheet, sheet_main
 
 TILES = (  # caption, prompt (the parser's words, as a user would type them)
     ("adult, 32 teeth", "OPG of a 35 year old"),
@@ -33,26 +28,10 @@ TILES = (  # caption, prompt (the parser's words, as a user would type them)
 )
 
 
-def tile(prompt: str, caption: str, width: int, seed: int) -> Image.Image:
-    spec = parse(prompt)[0]
-    res = get_renderer("phantom", "xray", "teeth").render(
-        RenderRequest(spec=spec, seed=seed, width=width, height=width // 2))
-    img = Image.fromarray(res.pixels).convert("RGB")
-    d = ImageDraw.Draw(img)
-    font = ImageFont.load_default(size=max(10, width // 40))
-    d.text((4, 3), caption, fill=(255, 255, 120), font=font)
-    d.text((4, width // 2 - width // 30), f"key: {res.tags['tooth_count']} teeth",
-           fill=(200, 200, 200), font=font)
-    return img
-
-
 def build(out_dir: Path, size: int = 640, seed: int = 11, cols: int = 2) -> Path:
-    tiles = [tile(p, c, size, seed) for c, p in TILES]
-    sheet = contact_sheet(tiles, cols, gap=3).convert("L")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "phantom-dental.png"
-    sheet.save(path, optimize=True)
-    return path
+    return prompt_sheet(out_dir / "phantom-dental.png", TILES, size, size // 2, seed, cols,
+                        lambda res: f"key: {res.tags['tooth_count']} teeth",
+                        font_px=max(10, size // 40))
 
 
 def main(argv: list[str] | None = None) -> int:
