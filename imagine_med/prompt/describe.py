@@ -39,6 +39,10 @@ def describe_spec(spec: CaseSpec) -> str:
     if spec.level:
         level = spec.level.upper() if len(spec.level) <= 3 else _words(spec.level)
         parts.append(f"at {level}")
+    if spec.us is not None:
+        from imagine_med.prompt.scan import describe as describe_scan
+
+        parts.append(describe_scan(spec.us))
     if spec.window:
         if spec.window == "custom":
             parts.append(f"window {spec.window_center:g}/{spec.window_width:g}")

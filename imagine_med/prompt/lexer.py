@@ -99,6 +99,10 @@ def phrase_index() -> tuple[dict[tuple[str, ...], list[tuple[str, object]]], int
             add(phrase, fact)
     for phrase in vocab.NORMAL:
         add(phrase, ("normal", True))
+    for phrase in vocab.CINE:
+        add(phrase, ("us_frames", 0.0))  # the usual length (prompt/scan.py)
+    for phrase in vocab.ALIASING:
+        add(phrase, ("us_scale_cm_s", 0.0))  # a low scale
     longest = max(len(k) for k in index)
     return index, longest
 
@@ -125,6 +129,9 @@ def _pattern_at(tokens: list[Token], i: int, prev_word: str | None) -> Match | N
     nxt2 = tokens[i + 2].norm if i + 2 < len(tokens) else None
     if tok.norm.endswith("%") and (value := _number(tok)) is not None and 0 <= value <= 100:
         return Match(i, i + 1, [("extent", value / 100.0)], tok.orig)
+    scan = _scan_setting(tokens, i)
+    if scan is not None:
+        return scan
     value = _number(tok)
     if value is not None:
         if nxt in UNITS_MM:
@@ -152,6 +159,56 @@ def _pattern_at(tokens: list[Token], i: int, prev_word: str | None) -> Match | N
         is_sequence = tok.norm in ("t1", "t2") and prev_word not in LEVEL_CUES
         if not is_sequence:
             return Match(i, i + 1, [("level", tok.norm)], tok.orig)
+    return None
+
+
+# ultrasound settings (prompt/scan.py): a cue word before the number, or a unit after it
+SCAN_CUES = {"depth": "depth_cm", "focus": "focus_cm", "focal": "focus_cm", "gain": "gain_db"}
+SCAN_AFTER = {"deep": "depth_cm", "depth": "depth_cm", "focus": "focus_cm", "gain": "gain_db"}
+
+
+def _scan_setting(tokens: list[Token], i: int) -> Match | None:
+    """'5 MHz', 'depth 12 cm', '12 cm deep', 'focus 6 cm', 'gain 6 dB', '6 dB gain',
+    'dynamic range 50 dB', '50 dB dynamic range', '16 frames' -> an ultrasound setting."""
+    def norm(k: int) -> str | None:
+        return tokens[k].norm if k < len(tokens) else None
+
+    def fact(name: str, value: float, j: int) -> Match:
+        return Match(i, j, [(f"us_{name}", value)], " ".join(t.orig for t in tokens[i:j]))
+
+    def amount(k: int, name: str) -> tuple[float, int] | None:
+        """The number at k and its unit (cm/mm for lengths, dB for gains), if any."""
+        v = _number(tokens[k]) if k < len(tokens) else None
+        if v is None:
+            return None
+        unit = norm(k + 1)
+        if name in ("depth_cm", "focus_cm") and unit in UNITS_MM:
+            return v * UNITS_MM[unit] / 10.0, k + 2
+        if name.endswith("_db") and unit == "db":
+            return v, k + 2
+        return (v, k + 1) if name.endswith("_db") else None
+
+    w = tokens[i].norm
+    if w in SCAN_CUES and (got := amount(i + 1, SCAN_CUES[w])):
+        return fact(SCAN_CUES[w], *got)
+    if w == "scale" and (v := _number(tokens[i + 1]) if i + 1 < len(tokens) else None):
+        j = i + 2 + (norm(i + 2) == "cm") + (norm(i + 2) == "cm" and norm(i + 3) == "s")
+        return fact("scale_cm_s", v, j)
+    if w == "dynamic" and norm(i + 1) == "range" and (got := amount(i + 2, "dynamic_range_db")):
+        return fact("dynamic_range_db", *got)
+    v = _number(tokens[i])
+    if v is None:
+        return None
+    if norm(i + 1) == "mhz":
+        return fact("freq_mhz", v, i + 2)
+    if norm(i + 1) in ("frames", "frame") and v.is_integer():
+        return fact("frames", v, i + 2)
+    for name in ("depth_cm", "focus_cm", "gain_db"):
+        got = amount(i, name)
+        if got and got[1] > i + 1 and SCAN_AFTER.get(str(norm(got[1]))) == name:
+            return fact(name, got[0], got[1] + 1)
+    if norm(i + 1) == "db" and norm(i + 2) == "dynamic" and norm(i + 3) == "range":
+        return fact("dynamic_range_db", v, i + 4)
     return None
 
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from imagine_med.prompt import vocab
+from imagine_med.prompt import scan, vocab
 from imagine_med.prompt.errors import PromptError
 from imagine_med.prompt.lexer import Lexed, clause_ids, lex, tokenize
-from imagine_med.prompt.spec import SEED_MAX, CaseSpec, Finding
+from imagine_med.prompt.spec import SEED_MAX, CaseSpec, Finding, UltrasoundSettings
 from imagine_med.prompt.text import MAX_PROMPT_CHARS, clean_prompt
 
 MAX_SPECS = 12
@@ -26,7 +26,8 @@ DEFAULT_SIZE = 512
 FLAG_RE = re.compile(r"^(?:--|—|–|-)([A-Za-z][A-Za-z_-]*)$")
 BRACE_RE = re.compile(r"\{([^{}]*)\}")
 GLOBAL_FIELDS = ("modality", "region", "view", "plane", "sequence", "stain", "window", "level",
-                 "age", "age_group", "sex", "magnification", "antibody")
+                 "age", "age_group", "sex", "magnification", "antibody",
+                 *(f"{scan.FACT_PREFIX}{s.field}" for s in scan.SETTINGS))
 ATTACHED_FIELDS = ("laterality", "location", "severity", "modifier", "extent", "size_mm")
 EXAMPLE = 'e.g. "PA chest x-ray, right upper lobe consolidation, adult male --seed 7"'
 
@@ -350,6 +351,7 @@ def _parse_single(text: str, original: str) -> tuple[CaseSpec, int]:
         update["magnification"] = int(str(update["magnification"]).lstrip("x"))
     _read_window(fv.get("window"), facts, update)
     _read_level(fv.get("level"), facts, update)
+    _read_scan(fv, facts, update)
     _read_demographics(fv, facts, update)
     update["findings"] = _findings(facts)
     update["exclude"] = tuple(_exclusions(flags.no))
@@ -386,6 +388,25 @@ def _read_window(flag: str | None, facts: Facts, update: dict[str, object]) -> N
             return
         flag = _choose("window", flag, vocab.WINDOWS)
     update["window"] = _merge("window", flag, text, "window")
+
+
+def _read_scan(fv: dict[str, str], facts: Facts, update: dict[str, object]) -> None:
+    """Ultrasound machine settings from flags and text (prompt/scan.py)."""
+    got: dict[str, float] = {}
+    for s in scan.SETTINGS:
+        flag = scan.read_value(s, fv[s.flag], f"--{s.flag}") if s.flag in fv else None
+        said = facts.globals.get(f"{scan.FACT_PREFIX}{s.field}", [])
+        if any(v == 0 for v, _ in said) and (flag is not None or any(v != 0 for v, _ in said)):
+            said[:] = [(v, t) for v, t in said if v != 0]  # "cine, 16 frames": one clip
+        text = _one(facts, f"{scan.FACT_PREFIX}{s.field}")
+        if text is not None:
+            text = (scan.read_value(s, str(text[0]), repr(text[1])), text[1])
+        value = _merge(s.field, flag, text, s.flag)
+        if value is not None:
+            got[s.field] = float(value)  # type: ignore[arg-type]
+    if "frames" in got:
+        got["frames"] = int(got["frames"])
+    update["us"] = UltrasoundSettings(**got) if got else None
 
 
 def _read_level(flag: str | None, facts: Facts, update: dict[str, object]) -> None:
@@ -563,9 +584,11 @@ def _check(update: dict[str, object]) -> None:
             _level_as_place(update, str(level_text))
             continue
         label = {"sequence": "MRI sequence", "stain": "stain", "window": "CT window",
-                 "plane": "slice plane", "view": "radiograph view", "level": "slice level"}
+                 "plane": "slice plane", "view": "radiograph view", "level": "slice level",
+                 "us": "scanner setting"}
+        said = scan.describe(value) if name == "us" else _say(value)
         raise PromptError(
-            f"A {label[name]} ({_say(value)}) does not apply to {_modality_name(modality)}; "
+            f"A {label[name]} ({said}) does not apply to {_modality_name(modality)}; "
             f"it needs {' or '.join(_modality_name(m) for m in sorted(allowed))}."
         )
     region = update.get("region")

@@ -57,6 +57,18 @@ def _pretty_location(location: str | None) -> str | None:
     return location.upper() if location in short else location.replace("_", " ")
 
 
+class UltrasoundSettings(_Frozen):
+    """The machine's settings a prompt may give (prompt/scan.py); None: the probe's default."""
+
+    freq_mhz: float | None = Field(default=None, ge=1, le=20)
+    depth_cm: float | None = Field(default=None, ge=2, le=30)
+    focus_cm: float | None = Field(default=None, ge=0.5, le=30)
+    gain_db: float | None = Field(default=None, ge=-30, le=30)
+    dynamic_range_db: float | None = Field(default=None, ge=20, le=100)
+    frames: int | None = Field(default=None, ge=2, le=64)  # a cine clip; None: a still
+    scale_cm_s: float | None = Field(default=None, ge=2, le=150)  # colour Doppler scale
+
+
 class CaseSpec(_Frozen):
     """A validated request for one case (four variants are rendered from it)."""
 
@@ -75,6 +87,7 @@ class CaseSpec(_Frozen):
     window_center: float | None = None
     window_width: float | None = Field(default=None, gt=0)
     level: str | None = None
+    us: UltrasoundSettings | None = None  # ultrasound acquisition settings
     age: int | None = Field(default=None, ge=0, le=120)
     age_group: AgeGroup | None = None
     sex: Sex | None = None

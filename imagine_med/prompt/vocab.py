@@ -434,7 +434,21 @@ FLAGS: dict[str, list[str]] = {
     "steps": ["steps"],
     "repeat": ["repeat", "r"],
     "region": ["region", "body"],
+    # ultrasound machine settings (prompt/scan.py)
+    "freq": ["freq", "frequency", "mhz"],
+    "depth": ["depth"],
+    "focus": ["focus"],
+    "gain": ["gain"],
+    "dr": ["dr", "dynamic-range", "dynamic_range"],
+    "frames": ["frames", "cine"],
+    "scale": ["scale", "velocity-scale"],
 }
+# a cine clip of the default length (prompt/scan.py); "loop" alone is a bowel loop
+CINE: list[str] = ["cine", "cine loop", "cineloop", "cine clip", "video clip", "clip",
+                   "multiframe", "multi frame", "multi-frame", "sweep"]
+# colour Doppler shown aliasing: a low velocity scale (prompt/scan.py)
+ALIASING: list[str] = ["aliasing", "with aliasing", "aliased", "colour aliasing",
+                       "color aliasing"]
 
 # Which modalities each field makes sense for. A prompt that sets a field for another
 # modality is an error naming both.
@@ -445,6 +459,7 @@ FIELD_MODALITIES: dict[str, frozenset[str]] = {
     "stain": frozenset({"histo"}),
     "window": frozenset({"ct"}),
     "level": frozenset({"ct", "mri"}),
+    "us": frozenset({"us"}),
 }
 
 # Modalities that can image each region. Histology organs are regions too.
@@ -956,6 +971,7 @@ FIELD_MODALITIES["magnification"] = frozenset({"histo"})
 FIELD_MODALITIES["antibody"] = frozenset({"histo"})
 FIELD_DEFAULT_MODALITY["magnification"] = "histo"
 FIELD_DEFAULT_MODALITY["antibody"] = "histo"
+FIELD_DEFAULT_MODALITY["us"] = "us"  # scanner settings (prompt/scan.py)
 REGIONS["kidney"] += ["renal cortex", "glomerulus", "glomeruli", "nephron"]
 COMPOUNDS["colonic polyp"] = {"region": "colon", "finding": "adenoma"}
 REGIONS["colon"] += ["colonic mucosa", "large intestine", "rectum", "rectal"]

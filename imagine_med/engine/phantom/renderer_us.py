@@ -33,6 +33,7 @@ from imagine_med.engine.phantom.physics.ultrasound import (
     prf_hz,
     scan_convert,
 )
+from imagine_med.engine.phantom.physics.us_settings import settings_note, with_settings
 from imagine_med.engine.phantom.regions.abdomen_us import findings as us_findings
 from imagine_med.engine.phantom.regions.abdomen_us.anatomy import LABELS, AbdomenPlane, build_plane
 from imagine_med.engine.phantom.regions.base import Grid
@@ -41,23 +42,12 @@ from imagine_med.engine.phantom.regions.vessels_us.anatomy import NeckPlane, bui
 from imagine_med.engine.phantom.renderer_base import PhantomRenderer
 
 REGIONS = ("gallbladder", "liver", "kidney", "abdomen", "ruq", "spleen", "carotid")
+DEFAULT_SCALE_CM_S = 30.0  # colour Doppler scale of a carotid preset
 STEER_DEG = 20.0  # the colour box is steered so the beam meets the carotid's flow at 70 deg
 LEFT_WORDS = ("luq", "left upper quadrant", "splenorenal", "spleen", "perisplenic")
 SHADOW_DB = 6.0  # one-way excess loss behind a stone that counts as shadow in the label map
-CINE_DEFAULT_FRAMES = 12  # "cine" / "clip" / "loop" in the prompt; "N frames" sets 4-32
 CINE_FRAME_MS = 50.0  # 20 frames a second: an abdominal B-mode frame rate
 CINE_SLIDE_MM = 2.0  # the probe's lateral slide over the clip
-
-
-def cine_frames(prompt: str) -> int:
-    """Frames of a cine clip the prompt asks for (0: a still image, the default)."""
-    text = prompt.lower()
-    m = re.search(r"(\d{1,3})\s*(?:-\s*)?frames?\b", text)
-    if m:
-        return int(np.clip(int(m.group(1)), 4, 32))
-    if re.search(r"\b(cine|cineloop|clip|loop|sweep|video|multi-?frame)\b", text):
-        return CINE_DEFAULT_FRAMES
-    return 0
 
 
 @dataclass
@@ -159,7 +149,7 @@ class PhantomUltrasound(PhantomRenderer):
     def frame(self, request: RenderRequest, progress: ProgressFn = no_progress) -> Frame:
         progress(0.05, "anatomy")
         plane = self.build(request)
-        probe = probe_for(request.spec)
+        probe = with_settings(probe_for(request.spec), request.spec.us)
         grid = probe.beam_grid()
         progress(0.2, "beam")
         sample = plane.sample(grid)
@@ -208,12 +198,15 @@ class PhantomUltrasound(PhantomRenderer):
                                          bbox, p.side, p.location, text, m))
         names = {v: k for k, v in LABELS.items()}
         present_labels = {int(i): names[int(i)] for i in np.unique(labels) if i}
-        n_frames = cine_frames(spec.prompt or "")
+        n_frames = spec.us.frames if spec.us is not None and spec.us.frames else 0
         frames = self._cine(request, fr, pixels, n_frames) if n_frames else None
         view = "left upper quadrant" if fr.plane.view == "luq" else "right upper quadrant"
         head = (f"Ultrasound, {view}, curvilinear {fr.probe.freq_mhz:g} MHz, depth "
                 f"{fr.probe.depth_mm / 10:g} cm ({fr.plane.age}-year-old {fr.plane.sex}). ")
         key = head + " ".join([*sentences, _normal(fr, labels)])
+        note = settings_note(fr.probe, spec.us)
+        if note:
+            key += " " + note
         progress(1.0, "done")
         tags = {"modality": "US", "engine": "phantom", "region": fr.plane.view,
                 "view": fr.plane.view, "probe": fr.probe.kind,
@@ -248,16 +241,13 @@ class PhantomUltrasound(PhantomRenderer):
             out.append(pix)
         return np.stack(out)
 
-
     def _doppler(self, request: RenderRequest, fr: Frame) -> RenderResult:
         """Colour Doppler over the B-mode: the flow model's velocity along the steered beam,
         wrapped at the scale, shown inside the lumens within the colour box."""
         spec, plane = request.spec, fr.plane
         assert isinstance(plane, NeckPlane)
-        text = (spec.prompt or "").lower()
-        m = re.search(r"scale\s*(\d+(?:\.\d+)?)\s*cm", text)
-        scale = float(np.clip(float(m.group(1)), 2.0, 150.0)) if m else (
-            10.0 if "alias" in text else 30.0)
+        asked = spec.us.scale_cm_s if spec.us is not None else None
+        scale = asked if asked is not None else DEFAULT_SCALE_CM_S
         pixels, labels = fr.pixels, fr.labels
         _marks(pixels, labels, fr)
         vx, vy = plane.flow(fr.x, fr.y)
