@@ -30,10 +30,12 @@ LABELS: dict[str, int] = {
     "skin": 1, "subcutaneous_fat": 2, "abdominal_muscle": 3, "liver": 4, "spleen": 5,
     "gallbladder": 6, "gallbladder_wall": 7, "kidney_cortex": 8, "kidney_medulla": 9,
     "renal_sinus": 10, "perirenal_fat": 11, "diaphragm": 12, "lung": 13, "portal_vein": 14,
-    "hepatic_vein": 15, "bowel": 16, "posterior_muscle": 17,
+    "hepatic_vein": 15, "bowel": 16, "posterior_muscle": 17, "bowel_gas": 18, "crystal": 19,
     "side_marker": 60, "annotation": 61,
     "stone": 100, "shadow": 101, "free_fluid": 102, "steatosis": 103, "hydronephrosis": 104,
     "cyst": 105, "pericholecystic_fluid": 106,
+    # artefacts (options), labelled where they outweigh the anatomy
+    "reverberation": 107, "side_lobe": 108, "edge_shadow": 109, "comet_tail": 110,
 }
 
 
@@ -98,6 +100,8 @@ class AbdomenPlane:
     cysts: list[tuple[str, Ellipse]] = field(default_factory=list)  # (organ, shape)
     pericholecystic_mm: float = 0.0
     renal_stones: list[Ellipse] = field(default_factory=list)  # calculi in the renal sinus
+    gas_loops: list[tuple[Ellipse, Ellipse]] = field(default_factory=list)  # (wall, gas)
+    crystals: list[Ellipse] = field(default_factory=list)  # in the gallbladder wall
     findings: list[PlacedFinding] = field(default_factory=list)
     age: int = 45
     sex: str = "female"
@@ -181,6 +185,11 @@ class AbdomenPlane:
                                                              n.frac(x, y, soft))))
             for s in self.stones:
                 out.append(("stone", t["gallstone"], s.frac(x, y, soft)))
+            for c in self.crystals:  # calcified foci in Rokitansky-Aschoff sinuses
+                out.append(("crystal", t["wall_crystal"], c.frac(x, y, soft)))
+        for wall, gas in self.gas_loops:  # a loop of bowel: its wall round gas
+            out.append(("bowel", t["muscle"], wall.frac(x, y, soft)))
+            out.append(("bowel_gas", t["air"], gas.frac(x, y, soft)))
         # abdominal wall, following the curved probe face
         out.append(("abdominal_muscle", t["muscle"], _ramp(depth - (skin + fat + muscle), soft)))
         out.append(("subcutaneous_fat", t["fat"], _ramp(depth - (skin + fat), soft)))
