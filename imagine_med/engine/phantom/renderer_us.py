@@ -130,13 +130,17 @@ def phased_probe(f: re.Match | None, d: re.Match | None) -> Probe:
 PROBE_NAMES = {"curvilinear": "curvilinear", "linear": "linear", "phased": "phased-array"}
 
 
-def probe_tags(probe: Probe) -> dict[str, str]:
+def probe_tags(probe: Probe, width: int, height: int) -> dict[str, str]:
     """The field's geometry, so a reader of the files can redraw the sector: its angle, the
-    apex behind the face (0 for a phased array) and the top of the field in probe mm."""
-    hw, top, _bottom = probe.extent_mm()
-    return {"sector_deg": f"{probe.sector_deg:g}" if probe.kind != "linear" else "0",
-            "apex_behind_face_mm": f"{probe.radius_mm:g}" if probe.kind != "linear" else "0",
-            "field_top_mm": f"{top:.4f}", "field_half_width_mm": f"{hw:.4f}"}
+    apex behind the face (0 for a phased array) and where the apex lies in pixels (column,
+    row; the middle of the probe face for a linear probe)."""
+    _hw, top, _bottom = probe.extent_mm()
+    px = display_px(probe, width, height)
+    linear = probe.kind == "linear"
+    apex_row = height * 0.04 + (-(0.0 if linear else probe.radius_mm) - top) / px
+    return {"sector_deg": "0" if linear else f"{probe.sector_deg:g}",
+            "apex_behind_face_mm": "0" if linear else f"{probe.radius_mm:g}",
+            "apex_px": f"{width / 2 - 0.5:.3f},{apex_row:.3f}"}
 
 
 def artefact_options(spec) -> set[str]:
@@ -183,10 +187,20 @@ def fast_view_spec(spec, view: str):
     return spec.model_copy(update={"view": view, "findings": fluid})
 
 
+FIELD_WIDTH = {"curvilinear": 0.90, "linear": 0.90, "phased": 0.86}  # of the image width
+
+
+def display_px(probe: Probe, width: int, height: int) -> float:
+    """mm per pixel: the field's width or depth fills the image, the wider sector of a phased
+    array leaving room for the depth scale beside it."""
+    hw, top, bottom = probe.extent_mm()
+    return max(2 * hw / (width * FIELD_WIDTH[probe.kind]), (bottom - top) / (height * 0.92))
+
+
 def display_grid(probe: Probe, width: int, height: int) -> tuple[np.ndarray, np.ndarray, float]:
     """Pixel centres in probe mm: the field centred, 5% margin above, room for the scale."""
-    hw, top, bottom = probe.extent_mm()
-    px = max(2 * hw / (width * 0.90), (bottom - top) / (height * 0.92))
+    _hw, top, _bottom = probe.extent_mm()
+    px = display_px(probe, width, height)
     cols = (np.arange(width, dtype=np.float32) - width / 2 + 0.5) * np.float32(px)
     rows = np.float32(top) + (np.arange(height, dtype=np.float32) - height * 0.04) * np.float32(px)
     x, y = np.meshgrid(cols, rows)
@@ -327,7 +341,8 @@ class PhantomUltrasound(PhantomRenderer):
                 "frequency_mhz": f"{fr.probe.freq_mhz:g}", "depth_mm": f"{fr.probe.depth_mm:g}",
                 "focus_mm": f"{fr.probe.focus_mm:g}", "dynamic_range_db": f"{dr:g}",
                 "gain_db": f"{fr.probe.gain_db:g}", "sex": fr.plane.sex,
-                "age": str(fr.plane.age), **probe_tags(fr.probe)}
+                "age": str(fr.plane.age),
+                **probe_tags(fr.probe, request.width, request.height)}
         for name, m in artefact_m.items():
             tags.update({f"{name}_{k}": f"{v:g}" for k, v in m.items()})
         return RenderResult(pixels=pixels, label_map=labels, labels=present_labels,

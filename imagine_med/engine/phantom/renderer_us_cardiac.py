@@ -122,7 +122,7 @@ class PhantomCardiacUS(PhantomUltrasound):
             "gain_db": f"{fr.probe.gain_db:g}",
             "sex": plane.sex,
             "age": str(plane.age),
-            **probe_tags(fr.probe),
+            **probe_tags(fr.probe, request.width, request.height),
         }
         progress(1.0, "done")
         return RenderResult(
