@@ -256,6 +256,8 @@ def mirror(field: np.ndarray, trans: np.ndarray, sample_mm: float, loss_db: floa
 
 FACE_REFLECTION_DB = 10.5  # a reverberation's extra bounce off the probe face (lens R ~ 0.3)
 ARTEFACT_SHOWS = 1.0  # an artefact "shows" where its energy exceeds the image's own there
+VISIBLE = 10 ** (-22.0 / 10)  # and is seen: 22 dB below liver speckle, 6 dB over black
+STRONG = 10.0  # echoes whose side lobes matter: 10 dB over liver speckle (energy)
 
 
 def shows(extra: np.ndarray, own: np.ndarray, smooth: float = 2.0) -> np.ndarray:
@@ -292,23 +294,29 @@ def reverberations(field: np.ndarray, start: np.ndarray, band: np.ndarray,
     return field + extra, shows(extra, field)
 
 
-def side_lobe_offsets(probe: Probe, lobes: int = 3) -> list[tuple[float, float]]:
-    """(angle in radians, two-way amplitude with sign) of the side lobes of an unapodised
-    aperture D: sinc^2 lobes at (n + 1/2) wavelength / D, amplitude (1 / ((n + 1/2) pi))^2
-    two-way (-27, -35, -40 dB), alternating in sign."""
-    out = []
-    for n in range(1, lobes + 1):
-        ang = (n + 0.5) * probe.wavelength_mm / probe.aperture_mm
-        amp = (1.0 / ((n + 0.5) * math.pi)) ** 2 * (-1) ** n
-        out.append((ang, amp))
-    return out
+def side_lobe_offsets(probe: Probe, floor_db: float = -60.0) -> list[tuple[float, float]]:
+    """(angle in radians, two-way amplitude) of the beam's side-lobe skirt, one per line
+    offset: an unapodised aperture D has sinc^2 lobes at (n + 1/2) wavelength / D of
+    (1 / ((n + 1/2) pi))^2 two-way (-27 dB for the first); a pulse of a few cycles spans a
+    band of frequencies, which smears the lobes beyond the first into a continuous skirt
+    with that envelope, (wavelength / (pi D theta))^2, down to `floor_db`; two-way, the
+    pattern is a square (sinc^2), so every lobe has the main lobe's sign."""
+    lam_d = probe.wavelength_mm / probe.aperture_mm
+    if probe.kind == "linear":  # lateral offsets in lines at the focus, as angles
+        step = (probe.width_mm / (probe.lines - 1)) / probe.focus_mm
+    else:
+        step = math.radians(probe.sector_deg) / (probe.lines - 1)
+    first = math.ceil(1.5 * lam_d / step)
+    last = math.floor(10 ** (-floor_db / 40) / math.pi * lam_d / step)
+    return [(k * step, (lam_d / (math.pi * k * step)) ** 2) for k in range(first, last + 1)]
 
 
 def side_lobes(echo: np.ndarray, probe: Probe) -> np.ndarray:
-    """Off-axis echoes: a strong specular echo at angle theta also returns, weaker, on the
-    lines steered theta -/+ each side-lobe angle, at the same range, so bright reflectors
-    (bowel gas beside the gallbladder) throw low-level echoes into a neighbouring anechoic
-    lumen (pseudo-sludge). `echo`: the specular echoes after gain (samples, lines)."""
+    """Off-axis echoes: a strong echo at angle theta also returns, weaker, on the lines
+    steered theta -/+ each side-lobe angle, at the same range, so bright reflectors (bowel
+    gas beside the gallbladder) throw low-level echoes into a neighbouring anechoic lumen
+    (pseudo-sludge). `echo`: one component of the strong echoes after gain and the pulse
+    (samples, lines)."""
     n, m = echo.shape
     d = probe.depths()
     out = np.zeros_like(echo)
@@ -395,12 +403,14 @@ def bmode(sample: Sample, probe: Probe, rng: np.random.Generator,
         gain = gain * density
         seen["edge_shadow"] = density < 0.5
     field *= gain[None]
-    if "side_lobe" in opts:
-        lobes = side_lobes(echo * gain, probe)
-        seen["side_lobe"] = shows(np.stack([lobes, np.zeros_like(lobes)]), field)
-        field[0] += lobes
     field = psf(field, probe)
     field = mirror(field, trans, probe.sample_mm)
+    if "side_lobe" in opts:  # of the strong echoes (> 10 dB over liver speckle) only
+        strong = field * ((field * field).sum(0) > STRONG)[None]
+        lobes = np.stack([side_lobes(strong[0], probe), side_lobes(strong[1], probe)])
+        seen["side_lobe"] = shows(lobes, field) & (
+            gaussian_filter1d((lobes * lobes).sum(0), 2.0, axis=0) > VISIBLE)
+        field += lobes
     for name in ("reverberation", "comet_tail"):
         source = opts.get(name)
         if source is not None and source.any():

@@ -7,8 +7,8 @@ and what the frame shows of each, measured from the pixels.
 - comet_tail: calcified foci in the anterior gallbladder wall (adenomyomatosis: crystals in
   Rokitansky-Aschoff sinuses); each rings inside itself, a tapering tail of echoes spaced by
   its own thickness into the bile.
-- side_lobe: a gas-filled bowel loop against the gallbladder; its echo returns on the side
-  lobes of the beams steered into the lumen (pseudo-sludge).
+- side_lobe: gas bubbles in a loop of bowel wrapped round the gallbladder's fundus; their
+  echoes return on the side lobes of the beams steered into the lumen (pseudo-sludge).
 - edge_shadow: no new reflector: bile is slower than liver, so beams grazing the
   gallbladder's rounded edges bend inward and leave thin shadows beyond its lateral edges.
 """
@@ -37,17 +37,25 @@ def artefact_scene(plane: AbdomenPlane, options: set[str], rng: np.random.Genera
         for t in np.linspace(-0.3, 0.3, int(rng.integers(2, 4))):
             x, y = g.point(float(-np.pi / 2 + t + rng.uniform(-0.05, 0.05)), r)
             plane.crystals.append(Ellipse(x, y, rng.uniform(0.8, 1.0), rng.uniform(0.75, 0.9)))
-    if "side_lobe" in options:  # gas against the fundus; the fundus kept inside the field
-        gas_b, gas_a = 7.0, 5.0
-        reach = SECTOR_REACH * (plane.radius_mm + g.cy) - 2 * gas_a - 4.0
-        shift = min(0.0, reach - (g.cx + g.a + plane.gb_wall_mm + 2.5 + gas_a))
+    if "side_lobe" in options:  # a gassy loop wrapped round the fundus
+        gap = plane.gb_wall_mm + 1.9  # bubble centres outside the lumen's edge (mm)
+        reach = SECTOR_REACH * (plane.radius_mm + g.cy) - gap - 6.0
+        shift = min(0.0, reach - (g.cx + g.a))
         plane.gallbladder = g = Ellipse(g.cx + shift, g.cy, g.a, g.b, g.angle)
         if plane.gb_neck is not None:
             n = plane.gb_neck
             plane.gb_neck = Ellipse(n.cx + shift, n.cy, n.a, n.b, n.angle)
-        fx, fy = g.point(0.0)
-        gas = Ellipse(fx + plane.gb_wall_mm + 2.5 + gas_a, fy - g.b * 0.2, gas_a, gas_b)
-        plane.gas_loops.append((gas.grown(2.0), gas))
+        # along the fundus from above its tip to below it: each bubble deeper and nearer the
+        # lumen's axis than the last, so none lies in another's shadow
+        for t in np.linspace(-0.45, 1.0, 8):
+            c, s = np.cos(g.angle), np.sin(g.angle)
+            nu, nv = g.b * np.cos(t), g.a * np.sin(t)  # the outward normal, local axes
+            k = np.hypot(nu, nv)
+            px, py = g.point(float(t))
+            bx = px + gap * (nu * c - nv * s) / k
+            by = py + gap * (nu * s + nv * c) / k
+            d = rng.uniform(1.4, 1.7)
+            plane.gas_loops.append((Ellipse(bx, by, d + 0.4, d + 0.4), Ellipse(bx, by, d, d * 0.8)))
 
 
 # --- measured from the frame -------------------------------------------------------------
