@@ -141,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
         from imagine_med.engine.phantom.gallery_us import build_us_sheet
 
         paths.append(build_us_sheet(Path(args.out_dir), seed=args.seed))
+        from imagine_med.engine.phantom.gallery_us import build_us_more_sheets
+
+        paths += build_us_more_sheets(Path(args.out_dir), seed=args.seed)
     for p in paths:
         print(f"{p} ({p.stat().st_size // 1024} KiB)")
     return 0
