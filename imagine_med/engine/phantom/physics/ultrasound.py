@@ -315,23 +315,28 @@ def side_lobes(echo: np.ndarray, probe: Probe) -> np.ndarray:
     """Off-axis echoes: a strong echo at angle theta also returns, weaker, on the lines
     steered theta -/+ each side-lobe angle, at the same range, so bright reflectors (bowel
     gas beside the gallbladder) throw low-level echoes into a neighbouring anechoic lumen
-    (pseudo-sludge). `echo`: one component of the strong echoes after gain and the pulse
-    (samples, lines)."""
-    n, m = echo.shape
-    d = probe.depths()
+    (pseudo-sludge). `echo`: the strong echoes after gain and the pulse, (..., samples,
+    lines)."""
+    n, m = echo.shape[-2:]
     out = np.zeros_like(echo)
+    line_rad = math.radians(probe.sector_deg / (probe.lines - 1))
     rows = np.arange(n)[:, None]
     cols = np.arange(m)[None, :]
     for ang, amp in side_lobe_offsets(probe):
-        if probe.kind == "linear":  # a fixed angle is a lateral offset growing with depth
-            shift = d * math.tan(ang) / (probe.width_mm / (probe.lines - 1))
-        else:  # lines are equiangular: a fixed number of lines
-            shift = np.full(n, ang / math.radians(probe.sector_deg / (probe.lines - 1)))
-        s = np.round(shift).astype(int)[:, None]
+        a = np.float32(amp)
+        if probe.kind != "linear":  # equiangular lines: a fixed number of lines either side
+            s = round(ang / line_rad)
+            if 0 < s < m:
+                out[..., s:] += echo[..., :-s] * a
+                out[..., :-s] += echo[..., s:] * a
+            continue
+        # linear: a fixed angle is a lateral offset growing with depth
+        pitch = probe.width_mm / (probe.lines - 1)
+        sh = np.round(probe.depths() * math.tan(ang) / pitch).astype(int)[:, None]
         for sign in (-1, 1):
-            src = cols + sign * s
+            src = cols + sign * sh
             ok = (src >= 0) & (src < m)
-            out += np.where(ok, echo[rows, np.clip(src, 0, m - 1)], 0.0) * np.float32(amp)
+            out += np.where(ok, echo[..., rows, np.clip(src, 0, m - 1)], 0.0) * a
     return out
 
 
@@ -407,7 +412,7 @@ def bmode(sample: Sample, probe: Probe, rng: np.random.Generator,
     field = mirror(field, trans, probe.sample_mm)
     if "side_lobe" in opts:  # of the strong echoes (> 10 dB over liver speckle) only
         strong = field * ((field * field).sum(0) > STRONG)[None]
-        lobes = np.stack([side_lobes(strong[0], probe), side_lobes(strong[1], probe)])
+        lobes = side_lobes(strong, probe)
         seen["side_lobe"] = shows(lobes, field) & (
             gaussian_filter1d((lobes * lobes).sum(0), 2.0, axis=0) > VISIBLE)
         field += lobes
