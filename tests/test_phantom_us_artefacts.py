@@ -197,3 +197,23 @@ def test_edge_shadows_beyond_the_gallbladder_edges(tmp_path, seed):
         assert contrast_db(w, pix0, best[0], best[1]) <= with_option - 6.0
         assert (lab == L["edge_shadow"]).any() and "edge shadows" in v["answer_key"]
         assert "edge shadow" not in w["answer_key"]
+
+
+def test_prompt_words_for_probe_view_and_options():
+    """Clinical phrasing is understood, not ignored: the cardiac window picks the heart and a
+    FAST scan keeps the abdomen as its subject; artefact words are options, not leftovers."""
+    spec = parse("subxiphoid view, small pericardial effusion")[0]
+    assert (spec.modality, spec.region) == ("us", "heart")
+    assert spec.findings[0].name == "pericardial_effusion" and not spec.unparsed
+    spec = parse("FAST scan, 12 mm pericardial effusion")[0]
+    assert spec.region == "abdomen" and spec.findings[0].size_mm == 12.0
+    assert parse("cardiac probe ultrasound")[0].region == "heart"
+    assert parse("RUQ ultrasound with a cardiac probe")[0].region == "abdomen"
+    for words in (
+        "comet tail artefact",
+        "side lobe artifact",
+        "edge shadows",
+        "reverberation artefact",
+    ):
+        spec = parse(f"gallbladder ultrasound with {words}")[0]
+        assert spec.region == "gallbladder" and not spec.unparsed, (words, spec.unparsed)

@@ -1085,7 +1085,7 @@ COMPOUNDS.update({
     "cardiac ultrasound": {"modality": "us", "region": "heart"},
     "phased array": {"modality": "us"},
     "phased array probe": {"modality": "us"},
-    "cardiac probe": {"modality": "us"},
+    "cardiac probe": {"modality": "us", "region": "heart"},
 })
 FINDINGS["pericardial_effusion"] = (("heart", "abdomen"), [
     "pericardial effusion", "pericardial fluid", "fluid in the pericardium",

@@ -41,14 +41,15 @@ US_TILES: dict[str, str] = {
     "thyroid TR4": "thyroid ultrasound, TI-RADS 4 nodule in the right lobe",
     "thyroid TR5": "thyroid ultrasound, TI-RADS 5 nodule in the left lobe",
     "thyroid TR5 microcalc": "thyroid ultrasound, solid hypoechoic nodule, taller than wide, "
-                             "with microcalcifications, right lobe",
+    "with microcalcifications, right lobe",
 }
 
 
 def _tile(prompt: str, caption: str, size: int, seed: int) -> Image.Image:
     spec = parse(prompt)[0].model_copy(update={"seed": seed, "sex": "male", "age": 52})
     res = get_renderer("phantom", spec.modality, spec.region).render(
-        RenderRequest(spec=spec, seed=seed, width=size, height=size))
+        RenderRequest(spec=spec, seed=seed, width=size, height=size)
+    )
     img = Image.fromarray(res.pixels).convert("RGB")
     d = ImageDraw.Draw(img)
     font = ImageFont.load_default(size=max(9, size // 14))
@@ -102,14 +103,19 @@ def _zoom_on_gallbladder(res) -> object:
 
     from imagine_med.engine.phantom.regions.abdomen_us.anatomy import LABELS
 
-    gb = np.isin(res.label_map, [LABELS[n] for n in ("gallbladder", "gallbladder_wall",
-                                                       "side_lobe", "comet_tail", "crystal")])
+    gb = np.isin(
+        res.label_map,
+        [
+            LABELS[n]
+            for n in ("gallbladder", "gallbladder_wall", "side_lobe", "comet_tail", "crystal")
+        ],
+    )
     ys, xs = np.nonzero(gb)
     pad = round(8.0 / res.pixel_spacing_mm[0])
     cy, cx = (ys.min() + ys.max()) // 2, (xs.min() + xs.max()) // 2
     half = max(ys.max() - ys.min(), xs.max() - xs.min()) // 2 + pad
     y0, x0 = max(0, cy - half), max(0, cx - half)
-    return res.pixels[y0:cy + half, x0:cx + half]
+    return res.pixels[y0 : cy + half, x0 : cx + half]
 
 
 def build_us_more_sheets(out_dir: Path, size: int = 256, seed: int = 11) -> list[Path]:
@@ -123,8 +129,9 @@ def build_us_more_sheets(out_dir: Path, size: int = 256, seed: int = 11) -> list
     spec = parse(FAST_PROMPT)[0].model_copy(update={"seed": seed, "sex": "male", "age": 52})
     req = RenderRequest(spec=spec, seed=seed, width=size, height=size)
     views = us_renderer().render_batch([replace(req, seed=seed + k) for k in range(4)])
-    for res, name in zip(views, ("FAST RUQ", "FAST LUQ", "FAST pelvis", "FAST pericardial"),
-                         strict=True):
+    for res, name in zip(
+        views, ("FAST RUQ", "FAST LUQ", "FAST pelvis", "FAST pericardial"), strict=True
+    ):
         tiles.append(_captioned(res.pixels, name, size))
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / "phantom-us-cardiac.png", out_dir / "phantom-us-artefacts.png"]
@@ -134,8 +141,8 @@ def build_us_more_sheets(out_dir: Path, size: int = 256, seed: int = 11) -> list
         spec = parse(prompt)[0].model_copy(update={"seed": seed, "sex": "male", "age": 52})
         big = size * 2 if zoom else size
         res = get_renderer("phantom", "us", spec.region).render(
-            RenderRequest(spec=spec, seed=seed, width=big, height=big))
-        tiles.append(_captioned(_zoom_on_gallbladder(res) if zoom else res.pixels, caption,
-                                size))
+            RenderRequest(spec=spec, seed=seed, width=big, height=big)
+        )
+        tiles.append(_captioned(_zoom_on_gallbladder(res) if zoom else res.pixels, caption, size))
     contact_sheet(tiles, 3).save(paths[1], optimize=True)
     return paths
