@@ -41,15 +41,14 @@ US_TILES: dict[str, str] = {
     "thyroid TR4": "thyroid ultrasound, TI-RADS 4 nodule in the right lobe",
     "thyroid TR5": "thyroid ultrasound, TI-RADS 5 nodule in the left lobe",
     "thyroid TR5 microcalc": "thyroid ultrasound, solid hypoechoic nodule, taller than wide, "
-    "with microcalcifications, right lobe",
+                             "with microcalcifications, right lobe",
 }
 
 
 def _tile(prompt: str, caption: str, size: int, seed: int) -> Image.Image:
     spec = parse(prompt)[0].model_copy(update={"seed": seed, "sex": "male", "age": 52})
     res = get_renderer("phantom", spec.modality, spec.region).render(
-        RenderRequest(spec=spec, seed=seed, width=size, height=size)
-    )
+        RenderRequest(spec=spec, seed=seed, width=size, height=size))
     img = Image.fromarray(res.pixels).convert("RGB")
     d = ImageDraw.Draw(img)
     font = ImageFont.load_default(size=max(9, size // 14))
