@@ -38,6 +38,27 @@ DIAPHRAGM_MM = 4.0
 EFFUSION_MM = {"small": 6.0, "moderate": 15.0, "large": 25.0}
 
 
+@dataclass(frozen=True)
+class Egg(Ellipse):
+    """An ellipse narrowing toward the +a end (the apex): its half-width falls linearly from
+    b at the centre to b (1 - taper) at the tip, so the ventricles are bullet-shaped."""
+
+    taper: float = 0.0
+
+    def q(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        c, s = np.float32(np.cos(self.angle)), np.float32(np.sin(self.angle))
+        dx, dy = x - np.float32(self.cx), y - np.float32(self.cy)
+        u = (dx * c + dy * s) / np.float32(self.a)
+        half = np.float32(self.b) * (1 - np.float32(self.taper) * np.clip(u, 0, 1))
+        v = (-dx * s + dy * c) / half
+        return np.sqrt(u * u + v * v)
+
+    def grown(self, mm: float) -> Egg:
+        """Wider by `mm` all round, the tip included (the taper rescaled to keep it so)."""
+        return Egg(self.cx, self.cy, self.a + mm, self.b + mm, self.angle,
+                   self.taper * self.b / (self.b + mm))
+
+
 def effusion_grade(depth_mm: float) -> str:
     """Small < 10 mm, moderate 10-20 mm, large > 20 mm (echocardiographic depth in diastole)."""
     return "small" if depth_mm < 10.0 else "moderate" if depth_mm <= 20.0 else "large"
@@ -133,19 +154,19 @@ def build_heart(rng: np.random.Generator, age: int, sex: str) -> HeartPlane:
     u = rng.uniform
     wall = (u(1.6, 2.4), u(4.0, 12.0) * (1.15 if sex == "female" else 1.0), u(4.0, 8.0))
     a, b = u(46.0, 52.0), u(32.0, 36.0)
-    heart = Ellipse(u(-2.0, 8.0), u(106.0, 114.0), a, b, np.radians(u(-30.0, -20.0)))
+    heart = Egg(u(-2.0, 8.0), u(106.0, 114.0), a, b, np.radians(u(-30.0, -20.0)), 0.3)
     plane = HeartPlane(wall, heart, {}, [], liver_drop=b * u(0.9, 1.1), age=age, sex=sex)
 
-    def chamber(cu: float, cv: float, ca: float, cb: float) -> Ellipse:
+    def chamber(cu: float, cv: float, ca: float, cb: float, taper: float = 0.0) -> Ellipse:
         x, y = plane.local(cu * a, cv * b)
-        return Ellipse(x, y, ca * a, cb * b, heart.angle)
+        return Egg(x, y, ca * a, cb * b, heart.angle, taper)
 
     # walls (fractions of b ~ 34 mm): LV lateral wall and septum ~0.26 (9 mm), RV free wall
     # ~0.16 (5 mm); the atria meet the ventricles at the valve plane (u = -0.36 a)
     lv_b, rv_b = u(0.36, 0.40), u(0.25, 0.29)
     plane.chambers = {
-        "left_ventricle": chamber(0.16, 0.36, u(0.54, 0.58), lv_b),
-        "right_ventricle": chamber(0.08, -0.56, u(0.50, 0.55), rv_b),
+        "left_ventricle": chamber(0.16, 0.34, u(0.54, 0.58), lv_b, 0.45),
+        "right_ventricle": chamber(0.08, -0.56, u(0.50, 0.55), rv_b, 0.35),
         "left_atrium": chamber(-0.58, 0.36, 0.30, u(0.34, 0.38)),
         "right_atrium": chamber(-0.58, -0.46, 0.30, u(0.32, 0.36)),
     }
