@@ -23,7 +23,7 @@ AVAILABLE = ("available: phantom — X-ray chest (PA, AP, lateral)",
     ("sagittal knee MRI, torn meniscus", "MRI knee is not available yet"),
     ("lateral abdominal x-ray", "X-ray abdomen (lateral view) is not available yet"),
     ("ultrasound of the breast", "Ultrasound breast is not available yet"),
-    ("ultrasound of the heart", "Ultrasound heart is not available yet"),
+    ("ultrasound of the knee", "Ultrasound knee is not available yet"),
     ("oblique chest x-ray", "X-ray chest (oblique view) is not available yet"),
     ("PA chest x-ray --engine diffusion", "The diffusion engine is not set up here"),
 ])

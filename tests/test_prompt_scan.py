@@ -81,7 +81,7 @@ def _axial_grain(img: np.ndarray) -> float:
 
 
 def test_frequency_and_gain_show_in_the_written_image(tmp_path: Path) -> None:
-    low, c_low = _liver("RUQ ultrasound --freq 2 --depth 12", tmp_path / "low")
+    low, _ = _liver("RUQ ultrasound --freq 2 --depth 12", tmp_path / "low")
     high, c_high = _liver("RUQ ultrasound --freq 6 --depth 12", tmp_path / "high")
     # the pulse is a third as long at 6 MHz: a much shorter axial speckle grain (measured
     # 0.45 against 0.05-0.08 at 320 px, 12 cm)

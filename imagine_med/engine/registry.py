@@ -342,6 +342,10 @@ for _organ in ("kidney", "colon", "lymph_node", "skin"):
 # the pelvic FAST view.
 add(Offer("phantom", "us", "pelvis",
           "imagine_med.engine.phantom.renderer_us_pelvis:pelvis_us_renderer"))
+# Cardiac ultrasound (regions/heart_us, issue 16): the subcostal four-chamber view with a
+# phased array, the pericardial view of a FAST scan.
+add(Offer("phantom", "us", "heart",
+          "imagine_med.engine.phantom.renderer_us_cardiac:cardiac_us_renderer"))
 # Thyroid ultrasound (regions/thyroid_us, issue 16): transverse, linear probe, TI-RADS.
 add(Offer("phantom", "us", "thyroid",
           "imagine_med.engine.phantom.renderer_us_thyroid:thyroid_us_renderer"))

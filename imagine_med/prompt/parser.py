@@ -568,6 +568,8 @@ def _orphans(facts: Facts, update: dict[str, object]) -> None:
         elif name == "location" and ":" in str(value) and update.get("laterality") is None:
             update["laterality"] = str(value).split(":")[1]
             facts.unparsed.append(text)
+        elif name == "modifier" and value in vocab.RENDER_OPTIONS:
+            continue  # an artefact option: the renderer reads it from the prompt's words
         else:
             facts.unparsed.append(text)
 

@@ -1120,3 +1120,38 @@ FINDINGS["angiomyolipoma"] = (("kidney", "abdomen"), [
     "angiomyolipoma", "angiomyolipomas", "renal angiomyolipoma", "renal aml",
     "echogenic renal lesion", "echogenic renal mass", "fat containing renal lesion"])
 MODIFIERS["target"] = ["target", "bull s eye", "bulls eye", "bullseye", "hypoechoic halo"]
+# ultrasound: the phased (cardiac) probe, the subcostal pericardial view of a FAST scan and
+# its effusion, and artefacts as options (issue 16; renderer_us reads the words)
+COMPOUNDS.update({
+    "subxiphoid": {"modality": "us", "region": "heart"},
+    "sub xiphoid": {"modality": "us", "region": "heart"},
+    "subcostal": {"modality": "us", "region": "heart"},
+    "subcostal view": {"modality": "us", "region": "heart"},
+    "subxiphoid view": {"modality": "us", "region": "heart"},
+    "echocardiography": {"modality": "us", "region": "heart"},
+    "cardiac ultrasound": {"modality": "us", "region": "heart"},
+    "phased array": {"modality": "us"},
+    "phased array probe": {"modality": "us"},
+    "cardiac probe": {"modality": "us", "region": "heart"},
+})
+FINDINGS["pericardial_effusion"] = (("heart", "abdomen"), [
+    "pericardial effusion", "pericardial fluid", "fluid in the pericardium",
+    "haemopericardium", "hemopericardium", "pericardial collection", "positive pericardial view"])
+MODIFIERS.update({
+    "tamponade": ["tamponade", "cardiac tamponade", "rv collapse", "right ventricular collapse"],
+    "reverberation": ["reverberation", "reverberations", "reverberation artefact",
+                      "reverberation artifact", "reverberation artefacts",
+                      "reverberation artifacts"],
+    "comet_tail": ["comet tail", "comet tails", "comet tail artefact", "comet tail artifact",
+                   "comet tail artefacts", "comet tail artifacts", "ring down",
+                   "ring down artefact", "ring down artifact"],
+    "side_lobe": ["side lobe", "side lobes", "side lobe artefact", "side lobe artifact",
+                  "side lobe artefacts", "side lobe artifacts", "sidelobe", "sidelobes",
+                  "pseudosludge", "pseudo sludge"],
+    "edge_shadow": ["edge shadow", "edge shadows", "edge shadowing", "refraction shadow",
+                    "refraction shadows", "refraction artefact", "refraction artifact",
+                    "refractive shadowing", "refraction edge shadows", "lateral edge shadows"],
+})
+# modifiers that are options of the image, not of a finding: understood without one
+RENDER_OPTIONS: frozenset[str] = frozenset({
+    "gibbs_ringing", "beam_hardening", "reverberation", "comet_tail", "side_lobe", "edge_shadow"})

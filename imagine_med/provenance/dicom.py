@@ -415,7 +415,7 @@ def _us_cine(ds: Dataset, v: Any, job_id: str, variant: int, key: Any, key_id: A
 
 
 # Ultrasound (issue 16): the engine's region -> Body Part Examined (unpaired: no Laterality)
-US_BODY_PART = {"ruq": "ABDOMEN", "luq": "ABDOMEN", "carotid": "NECK"}
+US_BODY_PART = {"ruq": "ABDOMEN", "luq": "ABDOMEN", "carotid": "NECK", "heart": "HEART"}
 
 
 def _us_modules(ds: Dataset, tags: dict[str, str], spacing: tuple[float, float]) -> None:

@@ -79,7 +79,29 @@ US_FINDING_TILES: dict[str, str] = {
 CINE_PROMPT = "RUQ ultrasound, 12 mm gallstone, cine loop of 12 frames"
 
 
-def _caption(img: Image.Image, caption: str, size: int) -> Image.Image:
+# --- the cardiac view and the artefacts (issue 16, third part) ----------------------------
+
+CARDIAC_TILES: dict[str, str] = {
+    "subcostal normal": "echo, subcostal four chamber view",
+    "effusion small": "subxiphoid ultrasound, small pericardial effusion",
+    "effusion moderate": "subxiphoid ultrasound, moderate pericardial effusion",
+    "large + tamponade": "echo, large pericardial effusion with tamponade",
+}
+FAST_PROMPT = "FAST scan, free fluid, 12 mm pericardial effusion"
+ARTEFACT_TILES: dict[str, tuple[str, bool]] = {  # caption: (prompt, zoom on the gallbladder)
+    "no artefact options": ("RUQ ultrasound", False),
+    "reverberation": ("RUQ ultrasound with reverberation", False),
+    "edge shadows": ("gallbladder ultrasound with edge shadows", False),
+    "comet tails (zoom)": ("RUQ ultrasound with comet tail artefact", True),
+    "side lobes (zoom)": ("gallbladder ultrasound with side lobe artefact", True),
+    "plain (zoom)": ("RUQ ultrasound", True),
+}
+
+
+def _captioned(pixels, caption: str, size: int) -> Image.Image:
+    img = Image.fromarray(pixels).convert("RGB")
+    if img.size != (size, size):
+        img = img.resize((size, size), Image.BILINEAR)
     d = ImageDraw.Draw(img)
     font = ImageFont.load_default(size=max(9, size // 14))
     d.rectangle([0, size - size // 9, size, size], fill=0)
@@ -97,10 +119,61 @@ def build_us_findings_sheet(out_dir: Path, size: int = 224, seed: int = 11, cols
         RenderRequest(spec=spec, seed=seed, width=size, height=size))
     assert res.frames is not None
     for k in (0, 3, 6, 9):
-        tiles.append(_caption(Image.fromarray(res.frames[k]).convert("RGB"),
-                              f"cine frame {k + 1} of {len(res.frames)}", size))
+        tiles.append(_captioned(res.frames[k], f"cine frame {k + 1} of {len(res.frames)}",
+                                size))
     canvas = contact_sheet(tiles, cols)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "phantom-us-findings.png"
     canvas.save(path, optimize=True)
     return path
+
+
+def _zoom_on_gallbladder(res) -> object:
+    """The gallbladder and 8 mm round it, square."""
+    import numpy as np
+
+    from imagine_med.engine.phantom.regions.abdomen_us.anatomy import LABELS
+
+    gb = np.isin(
+        res.label_map,
+        [
+            LABELS[n]
+            for n in ("gallbladder", "gallbladder_wall", "side_lobe", "comet_tail", "crystal")
+        ],
+    )
+    ys, xs = np.nonzero(gb)
+    pad = round(8.0 / res.pixel_spacing_mm[0])
+    cy, cx = (ys.min() + ys.max()) // 2, (xs.min() + xs.max()) // 2
+    half = max(ys.max() - ys.min(), xs.max() - xs.min()) // 2 + pad
+    y0, x0 = max(0, cy - half), max(0, cx - half)
+    return res.pixels[y0 : cy + half, x0 : cx + half]
+
+
+def build_us_more_sheets(out_dir: Path, size: int = 256, seed: int = 11) -> list[Path]:
+    """docs/gallery/phantom-us-cardiac.png (the subcostal view, effusions, a FAST survey's
+    four views) and phantom-us-artefacts.png (the artefact options)."""
+    from dataclasses import replace
+
+    from imagine_med.engine.phantom.renderer_us import us_renderer
+
+    tiles = [_tile(prompt, caption, size, seed) for caption, prompt in CARDIAC_TILES.items()]
+    spec = parse(FAST_PROMPT)[0].model_copy(update={"seed": seed, "sex": "male", "age": 52})
+    req = RenderRequest(spec=spec, seed=seed, width=size, height=size)
+    views = us_renderer().render_batch([replace(req, seed=seed + k) for k in range(4)])
+    for res, name in zip(
+        views, ("FAST RUQ", "FAST LUQ", "FAST pelvis", "FAST pericardial"), strict=True
+    ):
+        tiles.append(_captioned(res.pixels, name, size))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / "phantom-us-cardiac.png", out_dir / "phantom-us-artefacts.png"]
+    contact_sheet(tiles, 4).save(paths[0], optimize=True)
+    tiles = []
+    for caption, (prompt, zoom) in ARTEFACT_TILES.items():
+        spec = parse(prompt)[0].model_copy(update={"seed": seed, "sex": "male", "age": 52})
+        big = size * 2 if zoom else size
+        res = get_renderer("phantom", "us", spec.region).render(
+            RenderRequest(spec=spec, seed=seed, width=big, height=big)
+        )
+        tiles.append(_captioned(_zoom_on_gallbladder(res) if zoom else res.pixels, caption, size))
+    contact_sheet(tiles, 3).save(paths[1], optimize=True)
+    return paths

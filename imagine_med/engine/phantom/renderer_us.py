@@ -34,6 +34,7 @@ from imagine_med.engine.phantom.physics.ultrasound import (
     scan_convert,
 )
 from imagine_med.engine.phantom.physics.us_settings import settings_note, with_settings
+from imagine_med.engine.phantom.regions.abdomen_us import artefacts as us_artefacts
 from imagine_med.engine.phantom.regions.abdomen_us import findings as us_findings
 from imagine_med.engine.phantom.regions.abdomen_us.anatomy import LABELS, AbdomenPlane, build_plane
 from imagine_med.engine.phantom.regions.base import Grid
@@ -41,10 +42,23 @@ from imagine_med.engine.phantom.regions.vessels_us.anatomy import LABELS as NECK
 from imagine_med.engine.phantom.regions.vessels_us.anatomy import NeckPlane, build_neck
 from imagine_med.engine.phantom.renderer_base import PhantomRenderer
 
-REGIONS = ("gallbladder", "liver", "kidney", "abdomen", "ruq", "spleen", "carotid")
+REGIONS = ("gallbladder", "liver", "kidney", "abdomen", "ruq", "spleen", "carotid", "heart")
 DEFAULT_SCALE_CM_S = 30.0  # colour Doppler scale of a carotid preset
 STEER_DEG = 20.0  # the colour box is steered so the beam meets the carotid's flow at 70 deg
 LEFT_WORDS = ("luq", "left upper quadrant", "splenorenal", "spleen", "perisplenic")
+# the phased (cardiac) probe: named, or implied by a cardiac window
+PHASED_WORDS = re.compile(r"\b(phased|phased array|cardiac probe|echo|echocardiogra\w*|"
+                          r"subxiphoid|sub xiphoid|subcostal|sub costal)\b")
+CARDIAC_WORDS = re.compile(r"\b(subxiphoid|sub xiphoid|subcostal|sub costal|pericardial|"
+                           r"pericardium|cardiac view|four chamber|4 chamber)\b")
+# a FAST scan with no space named: its four views, one per variant
+FAST_WORDS = re.compile(r"\b(e ?)?fast\b")
+FAST_VIEWS = ("ruq", "luq", "pelvis", "pericardial")
+FAST_FLUIDS = ("free_fluid", "ascites", "pericardial_effusion")
+VIEW_WORDS = re.compile(r"\b(ruq|luq|right upper quadrant|left upper quadrant|morison|"
+                        r"hepatorenal|splenorenal|perisplenic|pelvic view|pelvis view|douglas|"
+                        r"subxiphoid|subcostal|pericardial view)")
+ARTEFACTS = ("reverberation", "comet_tail", "side_lobe", "edge_shadow")
 SHADOW_DB = 6.0  # one-way excess loss behind a stone that counts as shadow in the label map
 CINE_FRAME_MS = 50.0  # 20 frames a second: an abdominal B-mode frame rate
 CINE_SLIDE_MM = 2.0  # the probe's lateral slide over the clip
@@ -65,12 +79,18 @@ class Frame:
     pixels: np.ndarray
     labels: np.ndarray
     inside: np.ndarray
+    artefacts: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
 def view_of(spec) -> str:
     if spec.region == "carotid":
         return "carotid"
+    if spec.view in ("ruq", "luq", "pericardial"):  # set per variant by a FAST survey
+        return spec.view
     text = (spec.prompt or "").lower().replace("'", " ")
+    if spec.region == "heart" or any(f.name == "pericardial_effusion" for f in spec.findings) \
+            or (CARDIAC_WORDS.search(text) and spec.region in (None, "abdomen", "heart")):
+        return "pericardial"
     locs = " ".join(f.location or "" for f in spec.findings)
     if spec.region == "spleen" or any(w in text or w in locs for w in LEFT_WORDS):
         return "luq"
@@ -78,32 +98,105 @@ def view_of(spec) -> str:
 
 
 def probe_for(spec) -> Probe:
-    """Curvilinear 3.5 MHz, 16 cm deep, focus 7 cm; '5 MHz' or 'depth 12 cm' in the prompt set
-    them (2-6 MHz, 8-24 cm)."""
+    """The view's transducer at its preset: curvilinear 3.5 MHz 16 cm for the abdomen (14 cm
+    for the pelvis), linear 10 MHz 4 cm for the thyroid and 7.5 MHz 4 cm for the carotid,
+    phased 2.5 MHz 16 cm for the heart. The prompt's settings (spec.us) are applied after,
+    within the probe's range (physics/us_settings.py)."""
     text = (spec.prompt or "").lower()
-    f = re.search(r"(\d+(?:\.\d+)?)\s*mhz", text)
-    d = re.search(r"depth\s*(\d+(?:\.\d+)?)\s*cm", text)
-    if spec.region == "thyroid":  # linear 10 MHz (7-15), 4 cm deep, both lobes in 50 mm
-        freq = float(np.clip(float(f.group(1)), 7.0, 15.0)) if f else 10.0
-        return Probe(kind="linear", freq_mhz=freq, depth_mm=40.0, focus_mm=18.0,
+    if spec.region == "thyroid":  # both lobes in 50 mm
+        return Probe(kind="linear", freq_mhz=10.0, depth_mm=40.0, focus_mm=18.0,
                      aperture_mm=12.0, width_mm=54.0, cycles=2.5, lines=256, sample_mm=0.07)
-    if spec.region == "pelvis":  # curvilinear 3.5 MHz, 14 cm deep, focus 8 cm
-        freq = float(np.clip(float(f.group(1)), 2.0, 6.0)) if f else 3.5
-        depth = float(np.clip(float(d.group(1)) * 10, 80.0, 240.0)) if d else 140.0
-        return Probe(freq_mhz=freq, depth_mm=depth, focus_mm=min(80.0, depth * 0.6))
-    if view_of(spec) == "carotid":  # linear 7.5 MHz (5-15), 4 cm deep, focus 2 cm
-        freq = float(np.clip(float(f.group(1)), 5.0, 15.0)) if f else 7.5
-        return Probe(kind="linear", freq_mhz=freq, depth_mm=40.0, focus_mm=20.0,
+    if spec.region == "pelvis":
+        return Probe(freq_mhz=3.5, depth_mm=140.0, focus_mm=80.0)
+    if view_of(spec) == "carotid":  # focus 2 cm
+        return Probe(kind="linear", freq_mhz=7.5, depth_mm=40.0, focus_mm=20.0,
                      aperture_mm=10.0, width_mm=40.0, cycles=2.5, lines=192, sample_mm=0.08)
-    freq = float(np.clip(float(f.group(1)), 2.0, 6.0)) if f else 3.5
-    depth = float(np.clip(float(d.group(1)) * 10, 80.0, 240.0)) if d else 160.0
-    return Probe(freq_mhz=freq, depth_mm=depth, focus_mm=min(70.0, depth * 0.55))
+    if view_of(spec) == "pericardial" or PHASED_WORDS.search(text):
+        return phased_probe()
+    return Probe(freq_mhz=3.5, depth_mm=160.0, focus_mm=70.0)
+
+
+def phased_probe() -> Probe:
+    """Phased array (cardiac): a ~20 mm footprint, the sector's apex at the skin, 90 degrees,
+    2.5 MHz, 16 cm deep, focus at half the depth."""
+    return Probe(kind="phased", freq_mhz=2.5, depth_mm=160.0, focus_mm=80.0, aperture_mm=18.0,
+                 radius_mm=0.0, sector_deg=90.0, cycles=2.5, lines=192)
+
+
+PROBE_NAMES = {"curvilinear": "curvilinear", "linear": "linear", "phased": "phased-array"}
+
+
+def probe_tags(probe: Probe, width: int, height: int) -> dict[str, str]:
+    """The field's geometry, so a reader of the files can redraw the sector: its angle, the
+    apex behind the face (0 for a phased array) and where the apex lies in pixels (column,
+    row; the middle of the probe face for a linear probe)."""
+    _hw, top, _bottom = probe.extent_mm()
+    px = display_px(probe, width, height)
+    linear = probe.kind == "linear"
+    apex_row = height * 0.04 + (-(0.0 if linear else probe.radius_mm) - top) / px
+    return {"sector_deg": "0" if linear else f"{probe.sector_deg:g}",
+            "apex_behind_face_mm": "0" if linear else f"{probe.radius_mm:g}",
+            "apex_px": f"{width / 2 - 0.5:.3f},{apex_row:.3f}"}
+
+
+def artefact_options(spec) -> set[str]:
+    """Artefacts the prompt asks for ("with reverberation", "comet tail", "side lobes",
+    "edge shadows"): the modifiers its words carry, attached to a finding or not."""
+    from imagine_med.prompt.lexer import lex
+
+    found = {m for f in spec.findings for m in f.modifiers}
+    for m in lex(spec.prompt or "").matches:
+        found |= {str(v) for name, v in m.facts if name == "modifier"}
+    return found & set(ARTEFACTS)
+
+
+def fast_survey(spec) -> bool:
+    """'FAST scan' naming no space (and no finding but fluid): the four views."""
+    text = (spec.prompt or "").lower().replace("'", " ")
+    return (bool(FAST_WORDS.search(text)) and spec.region in (None, "abdomen")
+            and spec.view is None and not VIEW_WORDS.search(text)
+            and all(f.name in FAST_FLUIDS and not f.location for f in spec.findings))
+
+
+def one_patient(spec, seed: int):
+    """A FAST survey's views are one patient's: age and sex drawn once (from the first
+    variant's seed) unless the prompt gives them."""
+    rng = np.random.default_rng([seed, 21])
+    lo, hi = AGE_OF_GROUP.get(spec.age_group or "adult", (25, 64))
+    age = spec.age if spec.age is not None else round(rng.uniform(lo, hi + 0.999))
+    sex = spec.sex or ("female" if rng.uniform() < 0.5 else "male")
+    return spec.model_copy(update={"age": age, "sex": sex})
+
+
+def fast_view_spec(spec, view: str):
+    """The spec of one FAST view: fluid goes to that view's space (the pericardial view takes
+    a pericardial effusion, the others free fluid)."""
+    if view == "pericardial":
+        keep = tuple(f for f in spec.findings if f.name == "pericardial_effusion")
+        return spec.model_copy(update={"region": "heart", "view": "pericardial",
+                                       "findings": keep})
+    loc = {"ruq": "morison_pouch", "luq": "splenorenal", "pelvis": "pouch_of_douglas"}[view]
+    fluid = tuple(f.model_copy(update={"location": loc}) for f in spec.findings
+                  if f.name != "pericardial_effusion")
+    if view == "pelvis":
+        return spec.model_copy(update={"region": "pelvis", "findings": fluid})
+    return spec.model_copy(update={"view": view, "findings": fluid})
+
+
+FIELD_WIDTH = {"curvilinear": 0.90, "linear": 0.90, "phased": 0.86}  # of the image width
+
+
+def display_px(probe: Probe, width: int, height: int) -> float:
+    """mm per pixel: the field's width or depth fills the image, the wider sector of a phased
+    array leaving room for the depth scale beside it."""
+    hw, top, bottom = probe.extent_mm()
+    return max(2 * hw / (width * FIELD_WIDTH[probe.kind]), (bottom - top) / (height * 0.92))
 
 
 def display_grid(probe: Probe, width: int, height: int) -> tuple[np.ndarray, np.ndarray, float]:
     """Pixel centres in probe mm: the field centred, 5% margin above, room for the scale."""
-    hw, top, bottom = probe.extent_mm()
-    px = max(2 * hw / (width * 0.90), (bottom - top) / (height * 0.92))
+    _hw, top, _bottom = probe.extent_mm()
+    px = display_px(probe, width, height)
     cols = (np.arange(width, dtype=np.float32) - width / 2 + 0.5) * np.float32(px)
     rows = np.float32(top) + (np.arange(height, dtype=np.float32) - height * 0.04) * np.float32(px)
     x, y = np.meshgrid(cols, rows)
@@ -140,6 +233,9 @@ class PhantomUltrasound(PhantomRenderer):
         sex = spec.sex or ("female" if rng.uniform() < 0.5 else "male")
         age = spec.age if spec.age is not None else age_draw
         plane = build_plane(rng, view_of(spec), age, sex)
+        opts = artefact_options(spec)
+        if opts:  # the reflectors the artefacts need, before findings settle in the plane
+            us_artefacts.artefact_scene(plane, opts, np.random.default_rng([request.seed, 20]))
         frng = np.random.default_rng([request.seed, 17])
         for f in spec.findings:
             plane.findings.append(us_findings.place(plane, f, frng, spec.prompt or "",
@@ -150,11 +246,17 @@ class PhantomUltrasound(PhantomRenderer):
         progress(0.05, "anatomy")
         plane = self.build(request)
         probe = with_settings(probe_for(request.spec), request.spec.us)
+        if probe.kind == "phased":  # the wall's layers are arcs round the apex at the skin
+            plane.radius_mm = probe.radius_mm
         grid = probe.beam_grid()
         progress(0.2, "beam")
         sample = plane.sample(grid)
-        beam = bmode(sample, probe, np.random.default_rng([request.seed, 18]))
         beam_labels = sample.label_map()
+        opts = artefact_options(request.spec)
+        sources = {"reverberation": beam_labels == LABELS["bowel_gas"],
+                   "comet_tail": beam_labels == LABELS["crystal"]}
+        wanted = {k: sources.get(k) for k in opts} if isinstance(plane, AbdomenPlane) else {}
+        beam = bmode(sample, probe, np.random.default_rng([request.seed, 18]), wanted)
         progress(0.6, "scan conversion")
         x, y, px = display_grid(probe, request.width, request.height)
         grey, inside = scan_convert(beam.grey, probe, x, y)
@@ -167,11 +269,35 @@ class PhantomUltrasound(PhantomRenderer):
             sh = behind(stone) & (beam.excess_loss_db > SHADOW_DB)
             shadow, _ = scan_convert(sh.astype(np.uint8), probe, x, y, order=0)
             labels[(shadow > 0) & (labels != LABELS["stone"])] = LABELS["shadow"]
+        shown = {}
+        for name, mask in beam.shows.items():
+            m, _ = scan_convert(mask.astype(np.uint8), probe, x, y, order=0)
+            shown[name] = (m > 0) & inside
         labels[~inside] = 0
-        return Frame(plane, probe, beam, beam_labels, x, y, px, pixels, labels, inside)
+        return Frame(plane, probe, beam, beam_labels, x, y, px, pixels, labels, inside, shown)
+
+    def render_batch(self, requests: list[RenderRequest], progress: ProgressFn = no_progress
+                     ) -> list[RenderResult]:
+        """A FAST survey renders its four views, one per variant (RUQ, LUQ, pelvis,
+        pericardium); any other case renders its one view four times."""
+        if requests and fast_survey(requests[0].spec):
+            spec = one_patient(requests[0].spec, requests[0].seed)
+            requests = [dataclasses.replace(r, spec=fast_view_spec(spec, FAST_VIEWS[i % 4]))
+                        for i, r in enumerate(requests)]
+        return super().render_batch(requests, progress)
 
     def render(self, request: RenderRequest, progress: ProgressFn = no_progress) -> RenderResult:
         spec = request.spec
+        if view_of(spec) == "pericardial" and type(self) is PhantomUltrasound:
+            # the pericardial view of a FAST scan is the cardiac renderer's plane
+            from imagine_med.engine.phantom.renderer_us_cardiac import cardiac_us_renderer
+
+            return cardiac_us_renderer().render(dataclasses.replace(request, spec=spec.model_copy(
+                update={"region": "heart"})), progress)
+        if spec.region == "pelvis" and type(self) is PhantomUltrasound:
+            from imagine_med.engine.phantom.renderer_us_pelvis import pelvis_us_renderer
+
+            return pelvis_us_renderer().render(request, progress)
         if spec.region != "pelvis" and any(f.location == "pouch_of_douglas"
                                            for f in spec.findings):
             # the pelvic view of a FAST scan is the pelvis renderer's plane
@@ -185,6 +311,7 @@ class PhantomUltrasound(PhantomRenderer):
             return self._doppler(request, fr)
         pixels, labels = fr.pixels, fr.labels
         _marks(pixels, labels, fr)
+        masks = us_artefacts.label_artefacts(fr, labels) if fr.artefacts else None
         dr = fr.probe.dynamic_range_db
         results, sentences = [], []
         for p in fr.plane.findings:
@@ -201,9 +328,11 @@ class PhantomUltrasound(PhantomRenderer):
         n_frames = spec.us.frames if spec.us is not None and spec.us.frames else 0
         frames = self._cine(request, fr, pixels, n_frames) if n_frames else None
         view = "left upper quadrant" if fr.plane.view == "luq" else "right upper quadrant"
-        head = (f"Ultrasound, {view}, curvilinear {fr.probe.freq_mhz:g} MHz, depth "
-                f"{fr.probe.depth_mm / 10:g} cm ({fr.plane.age}-year-old {fr.plane.sex}). ")
-        key = head + " ".join([*sentences, _normal(fr, labels)])
+        head = (f"Ultrasound, {view}, {PROBE_NAMES[fr.probe.kind]} {fr.probe.freq_mhz:g} MHz, "
+                f"depth {fr.probe.depth_mm / 10:g} cm ({fr.plane.age}-year-old {fr.plane.sex}). ")
+        artefact_text, artefact_m = us_artefacts.sentences(fr, labels, pixels,
+                                                           artefact_options(spec))
+        key = head + " ".join([*sentences, _normal(fr, labels), *artefact_text])
         note = settings_note(fr.probe, spec.us)
         if note:
             key += " " + note
@@ -213,14 +342,17 @@ class PhantomUltrasound(PhantomRenderer):
                 "frequency_mhz": f"{fr.probe.freq_mhz:g}", "depth_mm": f"{fr.probe.depth_mm:g}",
                 "focus_mm": f"{fr.probe.focus_mm:g}", "dynamic_range_db": f"{dr:g}",
                 "gain_db": f"{fr.probe.gain_db:g}", "sex": fr.plane.sex,
-                "age": str(fr.plane.age)}
+                "age": str(fr.plane.age),
+                **probe_tags(fr.probe, request.width, request.height)}
+        for name, m in artefact_m.items():
+            tags.update({f"{name}_{k}": f"{v:g}" for k, v in m.items()})
         if frames is not None:
             tags.update(frames=str(len(frames)), frame_time_ms=f"{CINE_FRAME_MS:g}")
             key += (f" Cine: {len(frames)} frames at {1000 / CINE_FRAME_MS:g} per second, the "
                     f"probe sliding +/-{CINE_SLIDE_MM:g} mm; the labels are frame 1's.")
         return RenderResult(pixels=pixels, label_map=labels, labels=present_labels,
                             findings=results, pixel_spacing_mm=(fr.px, fr.px), answer_key=key,
-                            tags=tags, frames=frames)
+                            tags=tags, masks=masks, frames=frames)
 
     def _cine(self, request: RenderRequest, fr: Frame, still: np.ndarray, n: int
               ) -> np.ndarray:

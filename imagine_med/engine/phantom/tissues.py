@@ -379,3 +379,33 @@ ACOUSTIC.update({
     "metastasis_halo": Acoustic(1.62, 0.6, 1.0, 0.1),  # the halo: about -20 dB
     "angiomyolipoma": Acoustic(1.45, 1.0, 1.0, 4.2),
 })
+# Speed of sound (m/s) for refraction in physics/ultrasound.py (edge shadows): physics.md
+# "Ultrasound" (fat 1450, water 1480, blood 1570, liver 1550, kidney 1560, muscle 1580, bone
+# 3500-4000, air 330); bile, urine and serous fluid as water, fibrous tissue and myocardium as
+# muscle, parenchymas as liver. Unlisted tissues take the scanner's assumed 1540.
+SPEED_M_S: dict[str, float] = {
+    "air": 330.0, "lung": 650.0, "fat": 1450.0, "mesenteric_fat": 1450.0, "sinus_fat": 1450.0,
+    "bile": 1480.0, "serous_fluid": 1480.0, "blood": 1570.0, "blood_acute": 1570.0,
+    "liver": 1550.0, "spleen": 1550.0, "kidney_cortex": 1560.0, "kidney_medulla": 1560.0,
+    "muscle": 1580.0, "strap_muscle": 1580.0, "fibrous": 1580.0, "skin": 1580.0,
+    "myocardium": 1580.0, "pericardium": 1580.0, "gallstone": 3500.0, "cortical_bone": 3500.0,
+}
+
+
+def speed(t: Tissue) -> float:
+    """Speed of sound in `t` (a changed tissue falls back to its base: liver_fatty_2 -> liver)."""
+    return SPEED_M_S.get(t.name, SPEED_M_S.get(t.name.split("_fatty")[0], 1540.0))
+
+
+# The heart (subcostal four-chamber view, issue 16): myocardium a little darker than liver
+# (muscle's speckle, fibres across the beam), the pericardium a dense fibrous sac, bright
+# against myocardium and fluid.
+TISSUES.setdefault("myocardium", changed(TISSUES["muscle"], "myocardium"))
+TISSUES.setdefault("pericardium", changed(TISSUES["fibrous"], "pericardium"))
+ACOUSTIC["myocardium"] = Acoustic(1.69, 1.0, 1.0, 0.7)
+ACOUSTIC["pericardium"] = Acoustic(1.95, 1.5, 1.0, 3.0)
+# a calcified crystal in the gallbladder wall (adenomyomatosis): calcium's impedance (as
+# cortical bone, physics.md 7.8) in a focus ~2 mm across, too thin to attenuate much
+TISSUES.setdefault("wall_crystal", changed(TISSUES["gallstone"], "wall_crystal"))
+ACOUSTIC["wall_crystal"] = Acoustic(7.8, 1.5, 1.0, 2.5)
+SPEED_M_S["wall_crystal"] = 3500.0

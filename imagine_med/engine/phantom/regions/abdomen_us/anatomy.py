@@ -31,10 +31,13 @@ LABELS: dict[str, int] = {
     "gallbladder": 6, "gallbladder_wall": 7, "kidney_cortex": 8, "kidney_medulla": 9,
     "renal_sinus": 10, "perirenal_fat": 11, "diaphragm": 12, "lung": 13, "portal_vein": 14,
     "hepatic_vein": 15, "bowel": 16, "posterior_muscle": 17, "bile_duct_wall": 18,
+    "bowel_gas": 19, "crystal": 20,
     "side_marker": 60, "annotation": 61,
     "stone": 100, "shadow": 101, "free_fluid": 102, "steatosis": 103, "hydronephrosis": 104,
     "cyst": 105, "pericholecystic_fluid": 106, "sludge": 107, "polyp": 108, "cbd": 109,
     "haemangioma": 110, "metastasis": 111, "angiomyolipoma": 112,
+    # artefacts (options), labelled where they outweigh the anatomy
+    "reverberation": 113, "side_lobe": 114, "edge_shadow": 115, "comet_tail": 116,
 }
 
 
@@ -131,6 +134,8 @@ class AbdomenPlane:
     # then its body (hypoechoic) or its echogenic target centre, all labelled `metastasis`
     liver_lesions: list[tuple[str, str, Ellipse]] = field(default_factory=list)
     amls: list[Ellipse] = field(default_factory=list)  # renal angiomyolipomas
+    gas_loops: list[tuple[Ellipse, Ellipse]] = field(default_factory=list)  # (wall, gas)
+    crystals: list[Ellipse] = field(default_factory=list)  # in the gallbladder wall
     findings: list[PlacedFinding] = field(default_factory=list)
     age: int = 45
     sex: str = "female"
@@ -226,6 +231,11 @@ class AbdomenPlane:
                 out.append(("polyp", t["gb_polyp"], e.frac(x, y, soft)))
             for s in self.stones:
                 out.append(("stone", t["gallstone"], s.frac(x, y, soft)))
+            for c in self.crystals:  # calcified foci in Rokitansky-Aschoff sinuses
+                out.append(("crystal", t["wall_crystal"], c.frac(x, y, soft)))
+        for wall, gas in self.gas_loops:  # a loop of bowel: its wall round gas
+            out.append(("bowel", t["muscle"], wall.frac(x, y, soft)))
+            out.append(("bowel_gas", t["air"], gas.frac(x, y, soft)))
         # abdominal wall, following the curved probe face
         out.append(("abdominal_muscle", t["muscle"], _ramp(depth - (skin + fat + muscle), soft)))
         out.append(("subcutaneous_fat", t["fat"], _ramp(depth - (skin + fat), soft)))

@@ -1,0 +1,1 @@
+"""The heart by ultrasound (issue 16): the subcostal four-chamber view of a FAST scan."""
