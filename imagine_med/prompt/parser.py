@@ -551,6 +551,22 @@ def _orphans(facts: Facts, update: dict[str, object]) -> None:
             facts.unparsed.append(text)
 
 
+def _check_deformity(findings: list) -> None:
+    """A requested angle or length the fracture models cannot build is refused here, before
+    anything is queued (vocab.DEFORMITY_RANGES)."""
+    for f in findings:
+        for mod in f["modifiers"]:
+            kind, _, value = str(mod).rpartition("_")
+            if kind not in vocab.DEFORMITY_RANGES:
+                continue
+            lo, hi = vocab.DEFORMITY_RANGES[kind]
+            if not lo <= float(value) <= hi:
+                what, unit = kind.rsplit("_", 1)
+                unit = "degrees" if unit == "deg" else unit
+                raise PromptError(f"Requested {what} of {value} {unit} is out of range: the "
+                                  f"fracture models build {lo:g}-{hi:g} {unit}.")
+
+
 def _check(update: dict[str, object]) -> None:
     """Combinations that make no sense are errors naming both sides."""
     modality = str(update["modality"])
@@ -582,6 +598,7 @@ def _check(update: dict[str, object]) -> None:
                           f"not the {_say(region)}.")
     findings = update["findings"]
     assert isinstance(findings, list)
+    _check_deformity(findings)
     imaging_region = vocab.IMAGING_REGION.get(str(region), str(region))
     for f in findings:
         homes = vocab.FINDINGS.get(str(f["name"]), ((), []))[0]

@@ -1,0 +1,585 @@
+"""Bone disease on any limb region's 3D bones: each disease a named function turning a built
+limb into a diseased one (the lesions of lesions.py on the bones it affects), with its label
+and the measurements its key sentence is written from.
+
+- osteoporosis: fewer, thinner trabeculae and a cortex at ~40 % of normal (the metacarpal
+  cortical index, combined cortical thickness / shaft width at the second metacarpal's
+  midshaft, normal > ~0.45: Barnett & Nordin 1960; Meema);
+- rheumatoid arthritis of the hand: periarticular osteopenia, marginal erosions at the bare
+  areas of the MCP and PIP joints (radial side of MCP 2-3 first) and the ulnar styloid,
+  symmetric narrowing of the MCP and PIP joints; osteoarthritis of the hand to contrast:
+  DIP and PIP narrowing with osteophytes (Heberden's nodes at the DIP, Bouchard's at the
+  PIP), MCPs spared;
+- bone tumours (Lodwick's patterns of destruction: geographic with a narrow zone of
+  transition, moth-eaten, permeative; matrix; periosteal reaction: solid, lamellated "onion
+  skin", sunburst, Codman triangle): giant cell tumour of the distal radius (eccentric,
+  epiphyseal to subchondral bone, geographic, expansile, no matrix), osteosarcoma of the
+  proximal humeral metaphysis (osteoid "cloud" matrix, permeative, sunburst and Codman
+  triangles), Ewing sarcoma of the femoral diaphysis (permeative, lamellated onion skin),
+  a sclerotic metastasis of the proximal femur (sclerotic, narrow zone, no reaction);
+- Paget's disease of the proximal femur and hemipelvis: enlarged bone, cortex ~1.9x thick,
+  coarse trabeculae, a V-shaped lytic front ("blade of grass") in the shaft;
+- osteoarthritis of the hip by Kellgren-Lawrence grade (Kellgren & Lawrence 1957): joint
+  space narrowing superolaterally, osteophytes, subchondral sclerosis and cysts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy import ndimage
+
+from imagine_med.engine.base import EngineError
+from imagine_med.engine.phantom.regions.limb.anatomy import Bone, Wrist
+from imagine_med.engine.phantom.regions.limb.lesions import (
+    Blob,
+    Bump,
+    Erosion,
+    Lesion,
+    Osteopenia,
+    Pagetic,
+    Periosteal,
+    Tumour,
+    wrap,
+)
+from imagine_med.engine.phantom.regions.limb.shapes import LongBone
+
+OSTEOPOROTIC_CORTEX = 0.4  # cortex left, of normal (Meema: MCI falls from ~0.55 to < 0.4)
+MCI_NORMAL = 0.45  # metacarpal cortical index: below it, osteopenia
+HIP_JOINT_SPACE_MM = 2.5  # the model's superolateral hip joint space (hip.py: 26.5 - 24)
+SUPEROLATERAL = np.array([0.5, 0.0, -0.866])  # 30 deg lateral of vertical (weight-bearing)
+# KL grade -> (target joint space mm (None: unchanged), osteophyte radius mm, sclerosis band
+# mm, cysts)
+KL_HIP: dict[int, tuple[float | None, float, float, int]] = {
+    0: (None, 0.0, 0.0, 0),
+    1: (None, 2.2, 0.0, 0),
+    2: (2.1, 4.2, 0.0, 0),
+    3: (1.2, 5.5, 2.5, 1),
+    4: (0.3, 7.5, 4.0, 2),
+}
+# disease -> (regions it is built on, typical ages, usual sex or None)
+DISEASES: dict[str, tuple[tuple[str, ...], tuple[float, float], str | None]] = {
+    "osteoporosis": (("hand", "wrist", "hip"), (68.0, 85.0), "female"),
+    "rheumatoid_arthritis": (("hand", "wrist"), (40.0, 68.0), "female"),
+    "hand_osteoarthritis": (("hand",), (55.0, 80.0), "female"),
+    "hip_osteoarthritis": (("hip",), (55.0, 82.0), None),
+    "giant_cell_tumour": (("wrist",), (22.0, 40.0), None),
+    "osteosarcoma": (("shoulder",), (12.0, 19.0), None),
+    "ewing_sarcoma": (("hip",), (9.0, 18.0), None),
+    "sclerotic_metastasis": (("hip",), (58.0, 80.0), "male"),
+    "paget": (("hip",), (60.0, 85.0), None),
+}
+
+
+@dataclass(frozen=True)
+class Disease:
+    name: str
+    grade: int | None = None  # Kellgren-Lawrence grade
+
+    def default_age(self, seed: int) -> float:
+        lo, hi = DISEASES[self.name][1]
+        return float(np.random.default_rng([seed, 61]).uniform(lo, hi))
+
+    def default_sex(self) -> str | None:
+        return DISEASES[self.name][2]
+
+
+FINDING_DISEASE = {
+    "osteoporosis": "osteoporosis",
+    "rheumatoid_arthritis": "rheumatoid_arthritis",
+    "giant_cell_tumour": "giant_cell_tumour",
+    "osteosarcoma": "osteosarcoma",
+    "ewing_sarcoma": "ewing_sarcoma",
+    "sclerotic_metastasis": "sclerotic_metastasis",
+    "paget": "paget",
+}
+
+
+def wanted_disease(findings, region: str) -> Disease | None:
+    """The bone disease a request names (None: none named); EngineError where the disease
+    is not built on this region."""
+    if not findings:
+        return None
+    f = findings[0]
+    name = FINDING_DISEASE.get(f.name)
+    grade = None
+    if f.name == "osteoarthritis":
+        name = "hip_osteoarthritis" if region == "hip" else "hand_osteoarthritis"
+        grade = next((int(m[-1]) for m in f.modifiers if m.startswith("kl_")), None)
+        if region == "hip" and grade is None:
+            grade = 3
+    if name is None:
+        return None
+    regions = DISEASES[name][0]
+    if region not in regions:
+        where = " or ".join(regions)
+        raise EngineError(
+            f"{name.replace('_', ' ').capitalize()} is built on the {where} "
+            f"film; not the {region}. Ask for e.g. '{regions[0]} x-ray, "
+            f"{name.replace('_', ' ')}'."
+        )
+    return Disease(name, grade)
+
+
+# --- building -------------------------------------------------------------------------
+
+
+def _each_bone(limb: Wrist, fn: Callable[[Bone], Bone | None]) -> Wrist:
+    """fn on every bone and part (None: unchanged)."""
+    out = []
+    for b in limb.bones:
+        parts = [fn(p) or p for p in b.parts]
+        nb = fn(b) or b
+        out.append(replace(nb, parts=parts))
+    return replace(limb, bones=out)
+
+
+def _with(bone: Bone, *lesions: Lesion) -> Bone:
+    return replace(bone, shape=wrap(bone.shape, *lesions))
+
+
+def _ends(bone: Bone) -> tuple[float, ...]:
+    sh = bone.shape
+    if isinstance(getattr(sh, "base", sh), LongBone):
+        return (float(sh.z_lo), float(sh.z_hi))
+    return ()
+
+
+def osteoporosis(limb: Wrist, seed: int) -> Wrist:
+    """Every bone: a thin cortex and sparse trabeculae."""
+
+    def thin(b: Bone) -> Bone | None:
+        return None if b.tissue else _with(b, Osteopenia(OSTEOPOROTIC_CORTEX, 17 + b.tex_offset))
+
+    return _each_bone(limb, thin)
+
+
+def _ray_shift(limb: Wrist, ray: int, first: str, step_mm: float) -> Wrist:
+    """Move the bones of a finger from phalanx `first` on toward the palm by `step_mm`
+    (a joint space narrowed)."""
+    order = ("proximal", "middle", "distal")
+    start = order.index(first)
+    names = {f"{k}_phalanx_{ray}" for k in order[start:]}
+    bones = []
+    for b in limb.bones:
+        if b.name in names:
+            axis = b.rot @ np.array([0.0, 0.0, 1.0])
+            b = replace(b, centre=b.centre - axis * step_mm)
+        bones.append(b)
+    return replace(limb, bones=bones)
+
+
+def _head_site(
+    b: Bone, side: float, back_mm: float, inset: float = 0.95
+) -> tuple[float, float, float]:
+    """A point on the margin of a long bone's distal head: radial (side +1) or ulnar (-1),
+    `back_mm` proximal to its end (the bare area)."""
+    sh = b.shape
+    z = float(sh.z_hi) - back_mm
+    a = float(np.interp(z, sh.z_knots, sh.a))
+    return (side * a * inset, 0.0, z)
+
+
+EROSION_SITES = (
+    ("metacarpal_2", +1),
+    ("metacarpal_3", +1),
+    ("metacarpal_5", -1),
+    ("metacarpal_4", -1),
+    ("proximal_phalanx_2", +1),
+    ("proximal_phalanx_3", +1),
+    ("proximal_phalanx_4", -1),
+    ("proximal_phalanx_5", -1),
+)
+
+
+def rheumatoid(limb: Wrist, seed: int) -> Wrist:
+    """Periarticular osteopenia of every bone near its joints (and the carpus), marginal
+    erosions at a seeded choice of MCP/PIP bare areas and the ulnar styloid, symmetric
+    MCP and PIP narrowing."""
+    rng = np.random.default_rng([seed, 67])
+    s = limb.scale
+    n = int(rng.integers(3, 7))
+    picks = {EROSION_SITES[i] for i in rng.choice(len(EROSION_SITES), n, replace=False)}
+    here = {b.name for b in limb.bones}
+
+    def affect(b: Bone) -> Bone | None:
+        if b.tissue:
+            return None
+        ends = _ends(b)
+        les: list[Lesion] = [Osteopenia(0.7, 41 + b.tex_offset, ends, 12.0 * s)]
+        for name, side in picks:
+            if b.name == name:
+                back = (4.2 if name.startswith("meta") else 2.6) * s
+                les.append(
+                    Erosion(
+                        _head_site(b, side, back), (2.0 if name.startswith("meta") else 1.6) * s
+                    )
+                )
+        if b.name == "ulna" and isinstance(b.shape, LongBone):  # at the styloid's base
+            les.append(Erosion((-6.9 * s, -2.2 * s, -1.5 * s), 2.0 * s))
+        return _with(b, *les)
+
+    limb = _each_bone(limb, affect)
+    if "proximal_phalanx_2" in here:
+        for ray in range(2, 6):
+            limb = _ray_shift(limb, ray, "proximal", 0.45 * s)
+            limb = _ray_shift(limb, ray, "middle", 0.35 * s)
+    return limb
+
+
+def hand_osteoarthritis(limb: Wrist, seed: int) -> Wrist:
+    """DIP and PIP narrowing with marginal osteophytes either side: Heberden's nodes (DIP:
+    head of the middle phalanx, base of the distal), Bouchard's (PIP: head of the proximal
+    phalanx); MCPs spared."""
+    rng = np.random.default_rng([seed, 71])
+    s = limb.scale
+
+    def spurs(b: Bone) -> Bone | None:
+        if not (
+            "middle_phalanx" in b.name or b.name.startswith("proximal_phalanx_")
+        ) or b.name.endswith("_1"):
+            return None
+        big = 1.5 if "middle" in b.name else 1.2
+        les = [
+            Bump(_head_site(b, side, 1.4 * s, 1.0), big * s * float(rng.uniform(0.85, 1.15)))
+            for side in (+1, -1)
+        ]
+        return _with(b, *les)
+
+    limb = _each_bone(limb, spurs)
+    for ray in range(2, 6):
+        limb = _ray_shift(limb, ray, "middle", 0.35 * s)
+        limb = _ray_shift(limb, ray, "distal", 0.45 * s)
+    return limb
+
+
+def _femur_shaft(b: Bone) -> int | None:
+    return next((i for i, p in enumerate(b.parts) if isinstance(p.shape, LongBone)), None)
+
+
+def _on_part(limb: Wrist, bone: str, index: int | None, *lesions: Lesion) -> Wrist:
+    """Lesions on one bone (index None) or one of its parts."""
+    bones = []
+    for b in limb.bones:
+        if b.name == bone:
+            if index is None:
+                b = _with(b, *lesions)
+            else:
+                parts = list(b.parts)
+                parts[index] = _with(parts[index], *lesions)
+                b = replace(b, parts=parts)
+        bones.append(b)
+    return replace(limb, bones=bones)
+
+
+def tumour(limb: Wrist, seed: int, name: str) -> Wrist:
+    """The named tumour on its bone, in the bone's frame."""
+    rng = np.random.default_rng([seed, 73])
+    s = limb.scale
+    j = float(rng.uniform(0.9, 1.1))
+    if name == "giant_cell_tumour":  # eccentric (radial), epiphysis to subchondral bone
+        les = Tumour(
+            (4.0 * s, 0.5 * s, -9.0 * s),
+            (8.5 * s * j, 7.5 * s, 11.5 * s * j),
+            "lytic",
+            0.8,
+            expand_mm=1.6 * s,
+            seed=seed,
+        )
+        return _on_part(limb, "radius", None, les)
+    if name == "osteosarcoma":  # proximal humeral metaphysis, through the cortex
+        z0, L = 40.0 * s * j, 26.0 * s
+        les = (
+            Tumour(
+                (0.0, 0.0, z0),
+                (13.0 * s, 12.0 * s, L),
+                "osteoid",
+                9.0,
+                keeps_cortex=False,
+                seed=seed,
+            ),
+            Periosteal("sunburst", (z0 - 0.7 * L, z0 + 0.7 * L), 13.0 * s),
+            Periosteal("codman", (z0 - 1.15 * L, z0 + 1.15 * L), 5.0 * s),
+        )
+        return _on_part(limb, "humerus", None, *les)
+    femur = next(b for b in limb.bones if b.name == "femur")
+    k = _femur_shaft(femur)
+    if name == "ewing_sarcoma":  # femoral diaphysis, permeative, onion skin
+        z0, L = 72.0 * s * j, 26.0 * s
+        les = (
+            Tumour(
+                (0.0, 0.0, z0),
+                (15.0 * s, 15.0 * s, L),
+                "lytic",
+                12.0,
+                keeps_cortex=False,
+                seed=seed,
+            ),
+            Periosteal("lamellated", (z0 - 1.1 * L, z0 + 1.1 * L), 8.0 * s, 2.8 * s),
+        )
+        return _on_part(limb, "femur", k, *les)
+    if name == "sclerotic_metastasis":  # subtrochanteric, dense, well defined
+        les = Tumour(
+            (2.0 * s, 0.0, 22.0 * s * j), (9.0 * s, 8.0 * s, 13.0 * s), "sclerotic", 0.8, seed=seed
+        )
+        return _on_part(limb, "femur", k, les)
+    raise EngineError(f"No tumour model named {name}.")
+
+
+PAGET_FRONT_MM = 85.0  # shaft-frame z of the lytic front's base (below the measured level)
+
+
+def paget(limb: Wrist, seed: int) -> Wrist:
+    """Paget's disease of the proximal femur (head, neck, trochanters, the shaft down to a
+    V-shaped lytic front) and the hemipelvis, with the shaft bowed a little laterally."""
+    rng = np.random.default_rng([seed, 79])
+    s = limb.scale
+    front = PAGET_FRONT_MM * s * float(rng.uniform(0.95, 1.05))
+
+    def affect(b: Bone) -> Bone | None:
+        if b.tissue:
+            return None
+        if isinstance(b.shape, LongBone) and b.shape.z_hi > 200:  # the femoral shaft
+            r = float(np.interp(front, b.shape.z_knots, b.shape.a))
+            return _with(b, Pagetic(front, 3.0 * s, 1.9, 24.0 * s, r + 3.0 * s, 23 + b.tex_offset))
+        grow = 0.6 * s if b.name == "acetabulum" else 2.0 * s  # not into the joint
+        return _with(b, Pagetic(1e9, grow, 1.9, 0.0, 15.0, 23 + b.tex_offset))
+
+    return _each_bone(limb, affect)
+
+
+def hip_osteoarthritis(limb: Wrist, seed: int, grade: int) -> Wrist:
+    """Kellgren-Lawrence grade `grade`: the femur migrated superolaterally into the socket
+    (the joint space narrowed to the grade's), osteophytes at the lateral head-neck
+    junction, the inferomedial head and the acetabular rim, subchondral sclerosis of the
+    roof and head, subchondral cysts."""
+    if grade not in KL_HIP:
+        raise EngineError(f"Kellgren-Lawrence grades run 0-4; not {grade}.")
+    rng = np.random.default_rng([seed, 83])
+    s = limb.scale
+    js, ost, scl, cysts = KL_HIP[grade]
+    n = SUPEROLATERAL
+    head_r, cup_r = 24.0 * s, 26.5 * s
+    move = n * ((cup_r - head_r) - js) if js is not None else np.zeros(3)
+    out = []
+    for b in limb.bones:
+        if b.name == "femur":
+            parts = []
+            for p in b.parts:
+                p = replace(p, centre=p.centre + move)
+                if p.name == "femoral_head":
+                    p = _with(p, *_head_changes(head_r, ost * s, scl * s, cysts, rng))
+                parts.append(p)
+            b = replace(b, centre=b.centre + move, parts=parts)
+        elif b.name == "acetabulum":
+            b = _with(b, *_cup_changes(cup_r, ost * s, scl * s, cysts, rng))
+        out.append(b)
+    return replace(limb, bones=out)
+
+
+def _head_changes(r: float, ost: float, scl: float, cysts: int, rng) -> list[Lesion]:
+    """The head's osteophytes (lateral, at the head-neck junction; inferomedial), its
+    sclerosis and a cyst, in the head's frame (the limb's axes, origin at its centre)."""
+    les: list[Lesion] = []
+    if ost > 0:
+        for direction, k in (((0.97, 0.0, 0.26), 1.0), ((-0.45, 0.0, 0.89), 0.8)):
+            c = tuple(v * r * 0.98 for v in direction)
+            les.append(Bump(c, ost * k * float(rng.uniform(0.9, 1.1))))
+    if scl > 0:
+        les.append(
+            Blob(
+                (0.0, 0.0, 0.0),
+                r,
+                "sclerosis",
+                "impacted_bone",
+                shell=(r - scl, r + 0.5),
+                axis=tuple(SUPEROLATERAL),
+                cone=0.9,
+            )
+        )
+    if cysts >= 2:
+        c = tuple(SUPEROLATERAL * (r - 5.0))
+        les.append(Blob(c, 3.2, "cyst", "serous_fluid"))
+    return les
+
+
+def _cup_changes(r_in: float, ost: float, scl: float, cysts: int, rng) -> list[Lesion]:
+    les: list[Lesion] = []
+    if ost > 0:  # the lateral acetabular margin, beyond the roof
+        c = tuple(np.array([0.79, 0.0, -0.62]) * (r_in + 3.5))
+        les.append(Bump(c, ost * float(rng.uniform(0.9, 1.1))))
+    if scl > 0:
+        les.append(
+            Blob(
+                (0.0, 0.0, 0.0),
+                r_in,
+                "sclerosis",
+                "impacted_bone",
+                shell=(r_in - 0.5, r_in + scl),
+                axis=tuple(SUPEROLATERAL),
+                cone=0.85,
+            )
+        )
+    if cysts >= 1:
+        c = tuple(SUPEROLATERAL * (r_in + 4.5))
+        les.append(Blob(c, 3.5, "cyst", "serous_fluid"))
+    return les
+
+
+def apply(limb: Wrist, d: Disease, seed: int) -> Wrist:
+    if d.name == "osteoporosis":
+        return osteoporosis(limb, seed)
+    if d.name == "rheumatoid_arthritis":
+        return rheumatoid(limb, seed)
+    if d.name == "hand_osteoarthritis":
+        return hand_osteoarthritis(limb, seed)
+    if d.name == "hip_osteoarthritis":
+        return hip_osteoarthritis(limb, seed, d.grade if d.grade is not None else 3)
+    if d.name == "paget":
+        return paget(limb, seed)
+    return tumour(limb, seed, d.name)
+
+
+# --- measuring ------------------------------------------------------------------------
+
+
+def count_components(labels: np.ndarray, label_id: int, px: float, min_mm2: float = 1.0) -> int:
+    """Separate patches of a label (8-connected) of at least `min_mm2`."""
+    lab, n = ndimage.label(labels == label_id, np.ones((3, 3)))
+    if n == 0:
+        return 0
+    sizes = ndimage.sum_labels(np.ones_like(lab), lab, range(1, n + 1)) * px * px
+    return int((sizes >= min_mm2).sum())
+
+
+def largest_radius_mm(labels: np.ndarray, label_id: int, px: float) -> float:
+    """The largest patch's size as the radius of a half disc of its area (an osteophyte seen
+    in profile): sqrt(2 A / pi)."""
+    lab, n = ndimage.label(labels == label_id, np.ones((3, 3)))
+    if n == 0:
+        return 0.0
+    area = float(ndimage.sum_labels(np.ones_like(lab), lab, range(1, n + 1)).max()) * px * px
+    return float(np.sqrt(2 * area / np.pi))
+
+
+def cortex_across(
+    pixels: np.ndarray, labels: np.ndarray, ids: list[int], rows: np.ndarray, px: float
+) -> dict[str, float] | None:
+    """A tubular bone's width and cortex across image rows (the bone roughly vertical):
+    the outer edges from the label map, the medullary canal's edges at the two brightest
+    points inside (a tube's projection peaks where the ray grazes the canal: the chord
+    through cortex is longest there). Combined cortex = width - canal."""
+    img = ndimage.gaussian_filter(pixels.astype(np.float32), (2.5, 0.6))
+    mask = np.isin(labels, ids)
+    widths, canals = [], []
+    for r in rows:
+        cols = np.flatnonzero(mask[r])
+        if len(cols) < 6:
+            continue
+        runs = np.split(cols, np.flatnonzero(np.diff(cols) > 1) + 1)
+        run = max(runs, key=len)
+        lo, hi = int(run[0]), int(run[-1])
+        if hi - lo < 6:
+            continue
+        mid = (lo + hi) // 2
+        left = lo + int(np.argmax(img[r, lo:mid]))
+        right = mid + int(np.argmax(img[r, mid : hi + 1]))
+        widths.append(hi - lo + 1)
+        canals.append(max(right - left - 1, 0))
+    if len(widths) < 3:
+        return None
+    w = float(np.median(widths)) * px
+    c = float(np.median(canals)) * px
+    return {
+        "width_mm": round(w, 2),
+        "canal_mm": round(c, 2),
+        "cortex_mm": round((w - c) / 2, 2),
+        "cortical_index": round((w - c) / w, 3),
+    }
+
+
+def midshaft_rows(
+    labels: np.ndarray, label_id: int, lo: float = 0.4, hi: float = 0.6
+) -> np.ndarray:
+    rows = np.flatnonzero((labels == label_id).any(axis=1))
+    if len(rows) == 0:
+        return rows
+    a, b = rows.min(), rows.max()
+    return np.arange(int(a + lo * (b - a)), int(a + hi * (b - a)) + 1)
+
+
+def kl_from(joint_space_mm: float, osteophyte_mm: float) -> int:
+    """Kellgren-Lawrence grade from a hip's measured features: marked narrowing (bone on
+    bone, < 0.8 mm) 4; definite narrowing (< 1.7 mm) 3; a definite osteophyte (>= 3.2 mm)
+    2; a small one (lipping) 1; none 0."""
+    if joint_space_mm < 0.8:
+        return 4
+    if joint_space_mm < 1.7:
+        return 3
+    if osteophyte_mm >= 3.2:
+        return 2
+    if osteophyte_mm > 0.5:
+        return 1
+    return 0
+
+
+def joint_space_slab(
+    limb: Wrist, side: str, px: float = 0.2, half_mm: float = 30.0
+) -> float | None:
+    """The hip's superolateral joint space (mm): label projections of the femur and of the
+    acetabulum through a 2 mm coronal slab at the head's centre, 0.2 mm voxels (a section:
+    the AP film's 1.2 mm voxels cannot resolve a millimetre), then along the weight-bearing
+    direction and 10 deg either side the gap from the head's edge to the roof's; the
+    narrowest."""
+    from imagine_med.engine.phantom.physics.radiography import Beam, VoxelGrid, project
+    from imagine_med.engine.phantom.regions.limb.views import Geometry, axes, voxelise
+
+    femur = limb.bone("femur")
+    head = next(p for p in femur.parts if p.name == "femoral_head")
+    centre = head.centre
+    u, v, w = axes("ap", side, "hip")
+    n = int(2 * half_mm / px)
+    depth = int(np.ceil(2.0 / px))
+    wc = 500.0
+    grid = VoxelGrid(px, n, n, depth, wc - depth * px / 2)
+    geo = Geometry("ap", side, u, v, w, centre, grid, Beam(None), (n, n), px, px)
+    maps = []
+    for name in ("femur", "acetabulum"):
+        blocks, cls = voxelise(geo, limb, None, only=(name,), labels_only=True)
+        pr = project(blocks, cls.items, grid, geo.beam, (n, n), px, labels_only=True)
+        maps.append(pr.labels > 0)
+    fem, cup = maps
+    c = (n - 1) / 2
+    best = None
+    for deg in np.arange(-10.0, 10.5, 2.0):
+        t = np.radians(deg)
+        dx, dz = SUPEROLATERAL[0], SUPEROLATERAL[2]
+        rx = dx * np.cos(t) - dz * np.sin(t)
+        rz = dx * np.sin(t) + dz * np.cos(t)
+        du, dv = rx * float(u[0]), rz * float(v[2])
+        steps = np.arange(0, half_mm, px / 2)
+        cols = np.clip(np.round(c + steps * du / px).astype(int), 0, n - 1)
+        rws = np.clip(np.round(c + steps * dv / px).astype(int), 0, n - 1)
+        f_line, c_line = fem[rws, cols], cup[rws, cols]
+        out_of_head = np.flatnonzero(~f_line)
+        if not len(out_of_head):
+            continue
+        edge = out_of_head[0]
+        roof = np.flatnonzero(c_line[edge:])
+        gap = float(steps[edge + roof[0]] - steps[edge]) if len(roof) else None
+        if gap is not None and (best is None or gap < best):
+            best = gap
+    return None if best is None else round(best, 2)
+
+
+def joint_gap_mm(labels: np.ndarray, a: int, b: int, px: float) -> float | None:
+    """The narrowest gap between two labels (a joint space seen on the film)."""
+    ma, mb = labels == a, labels == b
+    if not ma.any() or not mb.any():
+        return None
+    ys, xs = np.nonzero(ma | mb)
+    sl = (slice(max(ys.min() - 2, 0), ys.max() + 3), slice(max(xs.min() - 2, 0), xs.max() + 3))
+    dist = ndimage.distance_transform_edt(~mb[sl])
+    return round(float(dist[ma[sl]].min() - 1) * px, 2)
