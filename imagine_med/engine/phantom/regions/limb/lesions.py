@@ -268,7 +268,7 @@ class Periosteal(Lesion):
         if self.kind == "codman":  # rising over the end 30 % toward the tumour, then gone
             ramp = np.clip(np.minimum(u, 1 - u) / 0.3, 0, 1)
             return np.where(np.minimum(u, 1 - u) < 0.3, ramp, 0.0) * self.thick_mm
-        bell = np.sin(np.pi * u) ** (0.5 if self.kind != "sunburst" else 1.0)
+        bell = np.clip(np.sin(np.pi * u), 0, 1) ** (0.5 if self.kind != "sunburst" else 1.0)
         return bell * self.thick_mm
 
     def mask(self, x, y, z, d0) -> np.ndarray:
