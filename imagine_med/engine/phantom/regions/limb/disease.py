@@ -46,6 +46,7 @@ from imagine_med.engine.phantom.regions.limb.lesions import (
 )
 from imagine_med.engine.phantom.regions.limb.shapes import LongBone
 
+ERODE_MC_MM, ERODE_PIP_MM = 2.6, 2.0  # erosion radii (moderate RA: 2-5 mm bites)
 OSTEOPOROTIC_CORTEX = 0.4  # cortex left, of normal (Meema: MCI falls from ~0.55 to < 0.4)
 MCI_NORMAL = 0.45  # metacarpal cortical index: below it, osteopenia
 HIP_JOINT_SPACE_MM = 2.5  # the model's superolateral hip joint space (hip.py: 26.5 - 24)
@@ -211,14 +212,12 @@ def rheumatoid(limb: Wrist, seed: int) -> Wrist:
         les: list[Lesion] = [Osteopenia(0.7, 41 + b.tex_offset, ends, 12.0 * s)]
         for name, side in picks:
             if b.name == name:
-                back = (4.2 if name.startswith("meta") else 2.6) * s
-                les.append(
-                    Erosion(
-                        _head_site(b, side, back), (2.0 if name.startswith("meta") else 1.6) * s
-                    )
-                )
+                meta = name.startswith("meta")
+                back = (4.2 if meta else 2.6) * s
+                radius = (ERODE_MC_MM if meta else ERODE_PIP_MM) * s
+                les.append(Erosion(_head_site(b, side, back, 0.9), radius))
         if b.name == "ulna" and isinstance(b.shape, LongBone):  # at the styloid's base
-            les.append(Erosion((-6.9 * s, -2.2 * s, -1.5 * s), 2.0 * s))
+            les.append(Erosion((-6.6 * s, -2.2 * s, -1.5 * s), ERODE_MC_MM * s))
         return _with(b, *les)
 
     limb = _each_bone(limb, affect)
@@ -526,25 +525,26 @@ def kl_from(joint_space_mm: float, osteophyte_mm: float) -> int:
 
 
 def joint_space_slab(
-    limb: Wrist, side: str, px: float = 0.2, half_mm: float = 30.0
+    limb: Wrist, side: str, px: float = 0.2, half_mm: float = 10.0
 ) -> float | None:
     """The hip's superolateral joint space (mm): label projections of the femur and of the
-    acetabulum through a 2 mm coronal slab at the head's centre, 0.2 mm voxels (a section:
-    the AP film's 1.2 mm voxels cannot resolve a millimetre), then along the weight-bearing
-    direction and 10 deg either side the gap from the head's edge to the roof's; the
-    narrowest."""
+    acetabulum through a 2 mm coronal slab at the head's centre, 0.2 mm voxels over the
+    weight-bearing part of the joint (a section: the AP film's 1.2 mm voxels cannot resolve
+    a millimetre); along the weight-bearing direction and 10 deg either side, from the
+    head's centre out, the gap from the head's edge to the roof's; the narrowest."""
     from imagine_med.engine.phantom.physics.radiography import Beam, VoxelGrid, project
     from imagine_med.engine.phantom.regions.limb.views import Geometry, axes, voxelise
 
     femur = limb.bone("femur")
     head = next(p for p in femur.parts if p.name == "femoral_head")
-    centre = head.centre
+    r_head = 24.0 * limb.scale  # hip.py's head radius: where to look, not what is measured
     u, v, w = axes("ap", side, "hip")
+    gc = head.centre + SUPEROLATERAL * r_head  # the field's centre: the joint
     n = int(2 * half_mm / px)
     depth = int(np.ceil(2.0 / px))
     wc = 500.0
     grid = VoxelGrid(px, n, n, depth, wc - depth * px / 2)
-    geo = Geometry("ap", side, u, v, w, centre, grid, Beam(None), (n, n), px, px)
+    geo = Geometry("ap", side, u, v, w, gc, grid, Beam(None), (n, n), px, px)
     maps = []
     for name in ("femur", "acetabulum"):
         blocks, cls = voxelise(geo, limb, None, only=(name,), labels_only=True)
@@ -552,19 +552,18 @@ def joint_space_slab(
         maps.append(pr.labels > 0)
     fem, cup = maps
     c = (n - 1) / 2
+    steps = np.arange(r_head - 0.7 * half_mm, r_head + 0.9 * half_mm, px / 2)
     best = None
     for deg in np.arange(-10.0, 10.5, 2.0):
         t = np.radians(deg)
         dx, dz = SUPEROLATERAL[0], SUPEROLATERAL[2]
-        rx = dx * np.cos(t) - dz * np.sin(t)
-        rz = dx * np.sin(t) + dz * np.cos(t)
-        du, dv = rx * float(u[0]), rz * float(v[2])
-        steps = np.arange(0, half_mm, px / 2)
-        cols = np.clip(np.round(c + steps * du / px).astype(int), 0, n - 1)
-        rws = np.clip(np.round(c + steps * dv / px).astype(int), 0, n - 1)
+        ray = np.array([dx * np.cos(t) - dz * np.sin(t), 0.0, dx * np.sin(t) + dz * np.cos(t)])
+        pts = head.centre + steps[:, None] * ray - gc
+        cols = np.clip(np.round(c + pts @ u / px).astype(int), 0, n - 1)
+        rws = np.clip(np.round(c + pts @ v / px).astype(int), 0, n - 1)
         f_line, c_line = fem[rws, cols], cup[rws, cols]
         out_of_head = np.flatnonzero(~f_line)
-        if not len(out_of_head):
+        if not len(out_of_head) or out_of_head[0] == 0:
             continue
         edge = out_of_head[0]
         roof = np.flatnonzero(c_line[edge:])

@@ -180,7 +180,7 @@ def _noise(x, y, z, vox: float, seed: int) -> np.ndarray:
     i = np.floor(x / vox).astype(np.int64)
     j = np.floor(y / vox).astype(np.int64)
     k = np.floor(z / vox).astype(np.int64)
-    h = (i * 73856093) ^ (j * 19349663) ^ (k * 83492791) ^ (seed * 2654435761)
+    h = (i * 73856093) ^ (j * 19349663) ^ (k * 83492791) ^ ((seed % 65521) * 2654435761)
     h = (h ^ (h >> 13)) * 1274126177
     return ((h ^ (h >> 16)) & 0xFFFF).astype(np.float32) / 65536.0
 
