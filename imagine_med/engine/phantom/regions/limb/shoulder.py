@@ -31,14 +31,15 @@ ENVELOPE = {
 # sees it edge on: the Y's stem); the spine runs from the blade's back up and out to the
 # acromion (the Y's posterior arm); the coracoid points forward (the anterior arm).
 SCAPULA = (
-    ("scapula", (-62.0, -11.0, 40.0), (42.0, 5.0, 70.0), (8.0, 0.0, 0.0)),
+    ("scapula", (-62.0, -14.0, 55.0), (42.0, 5.0, 58.0), (8.0, 0.0, 0.0)),  # body
     ("scapula", (-2.0, -14.0, -36.0), (28.0, 10.0, 6.0), (0.0, -8.0, 0.0)),  # acromion
-    ("scapula", (-30.0, 24.0, -18.0), (7.0, 16.0, 6.0), (0.0, 0.0, -20.0)),  # coracoid
+    ("scapula", (-30.0, 22.0, -20.0), (10.0, 16.0, 5.5), (-27.0, 0.0, 0.0)),  # coracoid
     ("clavicle", (-70.0, 12.0, -44.0), (75.0, 8.0, 8.0), (0.0, -8.0, 0.0)),
     ("scapula", (-60.0, -16.0, -24.0), (38.0, 4.5, 7.0), (-21.0, 0.0, 0.0)),  # spine
     ("scapula", (-40.0, -14.0, -20.0), (26.0, 4.0, 19.0), (-21.0, 0.0, 0.0)),  # its root
     ("scapula", (-30.0, -6.0, 12.0), (8.0, 9.0, 16.0), (0.0, 0.0, 0.0)),  # glenoid neck
-    ("scapula", (-34.0, 10.0, -12.0), (14.0, 10.0, 4.5), (-25.0, 0.0, 0.0)),  # coracoid base
+    ("scapula", (-32.0, 6.0, -12.0), (12.0, 9.0, 5.0), (-27.0, 0.0, 0.0)),  # coracoid base
+    ("scapula", (-65.0, -16.0, -12.0), (35.0, 3.0, 16.0), (-21.0, 0.0, 0.0)),  # supraspinous
 )
 POSTERIOR_SHIFT_MM = ((9.0, 13.0), (18.0, 24.0), (0.0, 5.0))  # out, back, down
 POSTERIOR_INTERNAL_ROTATION_DEG = (50.0, 70.0)  # the arm locked in internal rotation
