@@ -24,6 +24,7 @@ LABELS: dict[str, int] = {
     # bone disease (lesions.py, disease.py)
     "erosion": 150, "osteophyte": 151, "tumour": 152, "tumour_margin": 153,
     "periosteal_reaction": 154, "sclerosis": 155, "cyst": 156, "lytic_front": 157,
+    "hill_sachs": 158,
     "fracture_line": 100, "fragment_distal": 101, "fragment_butterfly": 102, "callus": 103,
 }
 NAMES: dict[int, str] = {v: k for k, v in LABELS.items()}

@@ -120,10 +120,12 @@ class Erosion(Lesion):
 
     centre: tuple[float, float, float]
     radius: float
+    label: str = "erosion"
+    tissue: str = "fibrous"
 
     def paint(self, cls, x, y, z, d, d0, out):
         hit = _sphere(x, y, z, self.centre, self.radius)
-        out[hit] = cls.id("erosion", "fibrous")
+        out[hit] = cls.id(self.label, self.tissue)
 
 
 @dataclass

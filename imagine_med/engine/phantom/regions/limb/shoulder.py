@@ -116,16 +116,39 @@ def build_shoulder(seed: int, age: float, sex: str) -> Wrist:
 
 def dislocate_anterior(limb: Wrist, seed: int) -> Wrist:
     """Anterior (subcoracoid) dislocation: the humerus moved forward, in and down, the head
-    coming to lie under the coracoid, the arm slightly abducted."""
+    coming to lie under the coracoid, the arm slightly abducted; the posterolateral head
+    impacted on the glenoid's anterior rim (a Hill-Sachs lesion)."""
     rng = np.random.default_rng([seed, 47])
     s = limb.scale
     shift = np.array([-rng.uniform(18, 26), rng.uniform(18, 26), rng.uniform(18, 26)]) * s
     R = rotation(0.0, rng.uniform(5, 12), 0.0)
+    depth = float(rng.uniform(*HILL_SACHS_DEPTH_MM)) * s
+    return _move_humerus(_hill_sachs(limb, depth), R, shift)
+
+
+HILL_SACHS_DEPTH_MM = (3.0, 6.0)  # impaction of the posterolateral head (Calandra grade II)
+HILL_SACHS_WHERE = np.array([0.55, -0.7, -0.45])  # lateral, posterior, superior
+
+
+def _hill_sachs(limb: Wrist, depth_mm: float) -> Wrist:
+    """A wedge-like defect of the posterolateral humeral head: a sphere of radius 2.2x the
+    depth centred that far outside the surface bites `depth_mm` into the head."""
+    from imagine_med.engine.phantom.regions.limb.lesions import Erosion, wrap
+
     bones = []
     for b in limb.bones:
         if b.name == "humerus":
-            parts = [replace(p, centre=R @ p.centre + shift, rot=R @ p.rot) for p in b.parts]
-            b = replace(b, centre=R @ b.centre + shift, rot=R @ b.rot, parts=parts)
+            parts = []
+            for p in b.parts:
+                if p.name == "humeral_head":
+                    r = float(p.shape.a)
+                    k = HILL_SACHS_WHERE / np.linalg.norm(HILL_SACHS_WHERE)
+                    big = 2.2 * depth_mm
+                    c = tuple(float(v) for v in k * (r + big - depth_mm))
+                    les = Erosion(c, big, "hill_sachs", "fibrous")
+                    p = replace(p, shape=wrap(p.shape, les))
+                parts.append(p)
+            b = replace(b, parts=parts)
         bones.append(b)
     return replace(limb, bones=bones)
 
@@ -173,6 +196,9 @@ def shoulder_numbers(labels: np.ndarray, px: float, view: str, side: str) -> dic
     hy, hx = np.nonzero(head)
     gy, gx = np.nonzero(glen)
     m: dict[str, float] = {}
+    seen = float((labels == LABELS["hill_sachs"]).sum()) * px * px
+    if seen > 0:
+        m["hill_sachs_mm2"] = round(seen, 1)
     if view == "y":  # anterior on the image right
         m["head_anterior_mm"] = round(float(hx.mean() - gx.mean()) * px, 1)
         return m
@@ -225,6 +251,11 @@ def shoulder_sentence(
             f"On the scapular Y view the humeral head lies {words} (its centre "
             f"{abs(a):.0f} mm {'in front of' if a >= 0 else 'behind'} the "
             f"glenoid's)."
+        )
+    if m.get("hill_sachs_mm2", 0) > 0:
+        parts.append(
+            f"A Hill-Sachs impaction of the posterolateral humeral head "
+            f"({m['hill_sachs_mm2']:.0f} mm^2 on this view)."
         )
     if "head_below_glenoid_mm" in m and pattern == "anterior_dislocation":
         parts.append(
