@@ -275,3 +275,32 @@ def test_requested_deformity_words_and_range():
     assert parse("Y view of the shoulder")[0].view == "y"
     with pytest.raises(PromptError, match="out of range"):
         parse("lateral wrist x-ray, Colles fracture with 80 degrees of dorsal angulation")
+
+
+def test_a_fracture_through_osteoporotic_bone_keeps_both_findings(tmp_path):
+    doc, ids = _case(
+        "lateral x-ray of the left wrist, osteoporotic Colles fracture with 25 "
+        "degrees of dorsal angulation --seed 31 --size 256",
+        tmp_path,
+    )
+    v = doc["variants"][0]
+    names = [f["name"] for f in v["findings"]]
+    assert names == ["osteoporosis", "fracture"]
+    assert "Colles" in v["answer_key"] and "Osteoporosis" in v["answer_key"]
+    assert "no fracture" not in v["answer_key"]
+    lab = _labels(tmp_path, doc, 1)
+    assert (lab == ids["fragment_distal"]).sum() > 100
+    assert abs(v["findings"][1]["measurements"]["angulation_deg"] - 25) <= 5
+
+
+def test_anterior_dislocation_carries_a_hill_sachs_lesion(tmp_path):
+    tail = ", age 30 --seed 6 --size 256"
+    dd, idd = _case("AP x-ray of the left shoulder, anterior dislocation" + tail, tmp_path / "d")
+    _dn, idn = _case("AP x-ray of the left shoulder" + tail, tmp_path / "n")
+    px = _px(dd)
+    hs = _labels(tmp_path / "d", dd, 1) == idd["hill_sachs"]
+    assert hs.sum() * px * px > 20.0
+    head = _labels(tmp_path / "d", dd, 1) == idd["humeral_head"]
+    assert (ndimage.binary_dilation(head, iterations=2) & hs).any()  # on the head
+    assert "hill_sachs" not in idn
+    assert "Hill-Sachs" in dd["variants"][0]["answer_key"]

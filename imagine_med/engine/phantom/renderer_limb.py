@@ -212,17 +212,19 @@ class PhantomLimbXray(PhantomRenderer):
             raise EngineError(f"{region.capitalize()} views are {names}; not '{view}'.")
         progress(0.05, "anatomy")
         side, age, sex = _who(spec, request.seed, _pattern_hint(spec))
-        ill = disease.wanted_disease(spec.findings, region)
-        if ill is not None:  # bone disease: its own ages, no fracture
+        ill, rest = disease.split_findings(spec.findings, region)
+        if ill is not None:  # bone disease: its own ages; a fracture may go through it
             age = age if spec.age is not None or spec.age_group else ill.default_age(
                 request.seed)
             sex = spec.sex or ill.default_sex() or sex
-        want = wanted(spec.findings, age, sex, region) if ill is None else None
+        want = wanted(rest, age, sex, region)
         if region == "elbow":  # extended for the AP, flexed 90 degrees for the lateral
             wrist = build_elbow(request.seed, age, sex, flexed=view == "lateral")
         else:
             wrist = BUILDERS[region](request.seed, age, sex)
         f = None
+        if ill is not None:  # the disease first: a fracture cuts the diseased bone
+            wrist = disease.apply(wrist, ill, request.seed)
         if want is not None and want.pattern == "posterior_dislocation":
             wrist = dislocate(wrist, request.seed)
         elif want is not None and want.pattern == "anterior_dislocation":
@@ -234,15 +236,13 @@ class PhantomLimbXray(PhantomRenderer):
                                                             else None)
             f = build_fracture(wrist, request.seed, want.pattern, want.salter_harris,
                                want.mechanism, series_weeks or 0.0)
-            f = deformity.apply(f, deformity.asked(spec.findings[0].modifiers), wrist.scale)
+            f = deformity.apply(f, deformity.asked(rest[0].modifiers), wrist.scale)
             if want.pattern in CARRIES_HAND and f.salter_harris in (None, 1, 2):
                 wrist = carry_hand(wrist, f)
             if want.pattern in TALAR_SHIFT:
                 wrist = shift_talus(wrist, f)
             if region == "elbow":
                 wrist = carry_forearm(wrist, f)
-        if ill is not None:
-            wrist = disease.apply(wrist, ill, request.seed)
         if region == "elbow":  # a fracture's haemarthrosis lifts both fat pads
             wrist = replace(wrist, bones=[*wrist.bones, *fat_pads(wrist.scale, f is not None)])
         progress(0.3, "voxels")
@@ -259,11 +259,11 @@ class PhantomLimbXray(PhantomRenderer):
         labels = _label_map(pr.labels, pr.label_names, body)
         side_marker(pixels, labels, side, view)
         progress(0.85, "measure")
-        if ill is not None:
-            findings, text = disease_key.finding(ill, wrist, pixels, labels, geo.px_obj, view,
-                                                 side)
-        else:
-            findings, text = self._key(wrist, f, want, labels, geo.px_obj, view, side, weeks)
+        findings, text = self._key(wrist, f, want, labels, geo.px_obj, view, side, weeks)
+        if ill is not None:  # the disease's sentence, after a fracture's if there is one
+            sick, said = disease_key.finding(ill, wrist, pixels, labels, geo.px_obj, view,
+                                             side, who=want is None)
+            findings, text = sick + findings, (said if want is None else f"{text} {said}")
         present = {int(i): NAMES[int(i)] for i in np.unique(labels) if i}
         tags = {"modality": "DX", "view": view, "region": region, "laterality": side,
                 "engine": "phantom", "sex": sex, "age": f"{age:.0f}",

@@ -98,12 +98,30 @@ FINDING_DISEASE = {
 }
 
 
+def split_findings(findings, region: str) -> tuple[Disease | None, tuple]:
+    """The bone disease a request names (None: none) and its other findings (a fracture
+    through the diseased bone); EngineError for two diseases on one film or a disease not
+    built on this region."""
+    ill, rest = None, []
+    for f in findings:
+        d = _disease_of(f, region)
+        if d is None:
+            rest.append(f)
+        elif ill is not None:
+            raise EngineError(
+                f"One bone disease per film: {ill.name.replace('_', ' ')} or "
+                f"{d.name.replace('_', ' ')}."
+            )
+        else:
+            ill = d
+    return ill, tuple(rest)
+
+
 def wanted_disease(findings, region: str) -> Disease | None:
-    """The bone disease a request names (None: none named); EngineError where the disease
-    is not built on this region."""
-    if not findings:
-        return None
-    f = findings[0]
+    return split_findings(findings, region)[0]
+
+
+def _disease_of(f, region: str) -> Disease | None:
     name = FINDING_DISEASE.get(f.name)
     grade = None
     if f.name == "osteoarthritis":
@@ -327,6 +345,7 @@ def tumour(limb: Wrist, seed: int, name: str) -> Wrist:
     raise EngineError(f"No tumour model named {name}.")
 
 
+PAGET_BOW_MM = 5.0  # lateral bowing of the femoral shaft at the front
 PAGET_FRONT_MM = 85.0  # shaft-frame z of the lytic front's base (below the measured level)
 
 
@@ -342,7 +361,12 @@ def paget(limb: Wrist, seed: int) -> Wrist:
             return None
         if isinstance(b.shape, LongBone) and b.shape.z_hi > 200:  # the femoral shaft
             r = float(np.interp(front, b.shape.z_knots, b.shape.a))
-            return _with(b, Pagetic(front, 3.0 * s, 1.9, 24.0 * s, r + 3.0 * s, 23 + b.tex_offset))
+            return _with(
+                b,
+                Pagetic(
+                    front, 3.0 * s, 1.9, 24.0 * s, r + 3.0 * s, 23 + b.tex_offset, PAGET_BOW_MM * s
+                ),
+            )
         grow = 0.6 * s if b.name == "acetabulum" else 2.0 * s  # not into the joint
         return _with(b, Pagetic(1e9, grow, 1.9, 0.0, 15.0, 23 + b.tex_offset))
 

@@ -148,8 +148,13 @@ def tumour_numbers(labels: np.ndarray, px: float) -> dict[str, float]:
     return out
 
 
-def sentence(d: dz.Disease, m: dict[str, float], wrist: Wrist, side: str, view: str) -> str:
-    who = _who(wrist, side, view)
+def sentence(
+    d: dz.Disease, m: dict[str, float], wrist: Wrist, side: str, view: str, who: bool = True
+) -> str:
+    return _sentence(d, m, wrist, _who(wrist, side, view) if who else "").rstrip()
+
+
+def _sentence(d: dz.Disease, m: dict[str, float], wrist: Wrist, who: str) -> str:
     if d.name == "osteoporosis":
         mci = m.get("metacarpal_cortical_index")
         extra = ""
@@ -166,7 +171,7 @@ def sentence(d: dz.Disease, m: dict[str, float], wrist: Wrist, side: str, view: 
             )
         return (
             f"Osteoporosis: generalised osteopenia, thin cortices and sparse, thin "
-            f"trabeculae; no fracture.{extra} {who}"
+            f"trabeculae{'; no fracture' if who else ''}.{extra} {who}"
         )
     if d.name == "rheumatoid_arthritis":
         n = int(m.get("erosions", 0))
@@ -245,9 +250,10 @@ def finding(
     px: float,
     view: str,
     side: str,
+    who: bool = True,
 ) -> tuple[list[FindingResult], str]:
     m = measure(d, wrist, pixels, labels, px, side)
-    text = sentence(d, m, wrist, side, view)
+    text = sentence(d, m, wrist, side, view, who)
     label = {
         "rheumatoid_arthritis": "erosion",
         "hand_osteoarthritis": "osteophyte",

@@ -305,7 +305,8 @@ class Pagetic(Lesion):
     """Paget's disease of a bone down to `z_front` (bone frame, the disease advancing from
     the proximal end): enlarged (`enlarge_mm` wider each side), a thick cortex
     (`cortex_factor`), coarse thick trabeculae; and at the front a V of lysis ("blade of
-    grass") `front_mm` long, its apex pointing down the shaft into normal bone."""
+    grass") `front_mm` long, its apex pointing down the shaft into normal bone; the shaft
+    bowed out by `bow_mm`."""
 
     z_front: float = 1e9
     enlarge_mm: float = 2.5
@@ -313,9 +314,20 @@ class Pagetic(Lesion):
     front_mm: float = 0.0
     front_radius_mm: float = 15.0  # the shaft's radius at the front
     tex_offset: int = 23
+    bow_mm: float = 0.0  # the shaft bowed out (+x) by this much halfway down the disease
 
     def __post_init__(self) -> None:
-        self.reach_mm = self.enlarge_mm
+        self.reach_mm = self.enlarge_mm + self.bow_mm
+
+    def _bow(self, z):
+        u = np.clip(z / (2.0 * self.z_front), 0.0, 1.0)
+        return np.float32(self.bow_mm) * np.sin(np.pi * u).astype(np.float32)
+
+    def warp(self, x, y, z):
+        """A bowed shaft: the healthy shape read a bow's offset away (x lateral)."""
+        if self.bow_mm <= 0:
+            return x, y, z
+        return x - self._bow(z), y, z
 
     def _affected(self, z):
         zf, L = self.z_front, self.front_mm
@@ -341,7 +353,7 @@ class Pagetic(Lesion):
         narrowing to the axis at its apex; through the whole depth (y), so a frontal film
         shows the V."""
         u = (z - self.z_front) / self.front_mm  # 0 at the base, 1 at the apex
-        r = np.abs(x) / self.front_radius_mm
+        r = np.abs(x - self._bow(z) if self.bow_mm > 0 else x) / self.front_radius_mm
         return (u > 0) & (u < 1) & (r < 1.05 * (1 - u))
 
     def paint(self, cls, x, y, z, d, d0, out):
