@@ -225,11 +225,13 @@ def test_requested_dorsal_angulation_is_built(tmp_path, angle):
 
 def test_tumour_margins_and_periosteal_reactions(tmp_path):
     """Geographic giant cell tumour: a narrow zone of transition, no periosteal reaction;
-    osteosarcoma and Ewing sarcoma: a wide (permeative) zone and a periosteal reaction."""
+    osteoid osteoma: a narrow margin under solid periosteal new bone; osteosarcoma and Ewing
+    sarcoma: a wide (permeative) zone and a periosteal reaction."""
     cases = {
         "gct": "PA x-ray of the left wrist, giant cell tumour",
         "os": "AP x-ray of the left shoulder, osteosarcoma",
         "ewing": "AP x-ray of the left hip, Ewing sarcoma",
+        "oo": "AP x-ray of the left hip, osteoid osteoma",
     }
     zone, reaction = {}, {}
     for name, prompt in cases.items():
@@ -241,9 +243,10 @@ def test_tumour_margins_and_periosteal_reactions(tmp_path):
         zone[name] = float(np.percentile(dist[margin], 90)) * px
         reaction[name] = float((lab == ids.get("periosteal_reaction", -1)).sum()) * px * px
         key = doc["variants"][0]["answer_key"]
-        assert ("narrow" if name == "gct" else "wide") in key
-    assert zone["gct"] < 2.5 < 6.0 < min(zone["os"], zone["ewing"]), zone
-    assert reaction["gct"] == 0.0 and min(reaction["os"], reaction["ewing"]) > 100.0
+        assert ("narrow" if name in ("gct", "oo") else "wide") in key
+    assert max(zone["gct"], zone["oo"]) < 2.5 < 6.0 < min(zone["os"], zone["ewing"]), zone
+    assert reaction["gct"] == 0.0
+    assert min(reaction["os"], reaction["ewing"], reaction["oo"]) > 100.0
 
 
 @pytest.mark.parametrize(

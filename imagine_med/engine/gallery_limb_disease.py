@@ -2,7 +2,7 @@
 imagine_med.engine.gallery_limb_disease docs/gallery` writes phantom-bone-disease.png (the
 hand normal, osteoporotic, rheumatoid and osteoarthritic, zoomed on the joints; tumours: giant
 cell tumour, osteosarcoma, Ewing sarcoma, a sclerotic metastasis; Paget's disease and hip
-osteoarthritis by Kellgren-Lawrence grade)."""
+osteoarthritis by Kellgren-Lawrence grade; an osteoid osteoma; an osteoporotic Colles)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,15 @@ DISEASE_TILES = (
     ("osteosarcoma", "AP x-ray of the left shoulder, osteosarcoma, age 15", "tumour"),
     ("Ewing sarcoma", "AP x-ray of the left hip, Ewing sarcoma, age 14", "tumour"),
     ("sclerotic metastasis", "AP x-ray of the left hip, sclerotic metastasis, age 70", "tumour"),
+    ("osteoid osteoma (solid)", "AP x-ray of the left hip, osteoid osteoma, age 16", "tumour"),
+    (
+        "osteoporotic Colles",
+        "lateral x-ray of the left wrist, osteoporotic Colles fracture, woman aged 80",
+        None,
+    ),
     ("Paget's disease", "AP x-ray of the left hip, Paget's disease, age 75", None),
+    ("hip OA, KL 0", "AP x-ray of the left hip, osteoarthritis KL 0, age 70", "femoral_head"),
+    ("hip OA, KL 1", "AP x-ray of the left hip, osteoarthritis KL 1, age 70", "femoral_head"),
     ("hip OA, KL 2", "AP x-ray of the left hip, osteoarthritis KL 2, age 70", "femoral_head"),
     ("hip OA, KL 3", "AP x-ray of the left hip, osteoarthritis KL 3, age 70", "femoral_head"),
     ("hip OA, KL 4", "AP x-ray of the left hip, osteoarthritis KL 4, age 70", "femoral_head"),

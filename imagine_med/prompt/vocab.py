@@ -1116,6 +1116,8 @@ FINDINGS.update({
     "sclerotic_metastasis": (("hip",), [
         "sclerotic metastasis", "sclerotic metastases", "osteoblastic metastasis",
         "blastic metastasis", "sclerotic bone lesion", "sclerotic lesion"]),
+    "osteoid_osteoma": (("hip",), [
+        "osteoid osteoma", "osteoid osteomas", "solid periosteal reaction", "nidus"]),
     "paget": (("hip",), [
         "paget", "paget s", "pagets", "paget s disease", "pagets disease",
         "paget disease", "paget s disease of bone", "osteitis deformans", "blade of grass"]),

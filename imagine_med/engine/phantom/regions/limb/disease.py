@@ -71,6 +71,7 @@ DISEASES: dict[str, tuple[tuple[str, ...], tuple[float, float], str | None]] = {
     "ewing_sarcoma": (("hip",), (9.0, 18.0), None),
     "sclerotic_metastasis": (("hip",), (58.0, 80.0), "male"),
     "paget": (("hip",), (60.0, 85.0), None),
+    "osteoid_osteoma": (("hip",), (10.0, 25.0), "male"),
 }
 
 
@@ -95,6 +96,7 @@ FINDING_DISEASE = {
     "ewing_sarcoma": "ewing_sarcoma",
     "sclerotic_metastasis": "sclerotic_metastasis",
     "paget": "paget",
+    "osteoid_osteoma": "osteoid_osteoma",
 }
 
 
@@ -342,6 +344,23 @@ def tumour(limb: Wrist, seed: int, name: str) -> Wrist:
             (2.0 * s, 0.0, 22.0 * s * j), (9.0 * s, 8.0 * s, 13.0 * s), "sclerotic", 0.8, seed=seed
         )
         return _on_part(limb, "femur", k, les)
+    if name == "osteoid_osteoma":  # a lucent nidus in the lateral cortex, solid reaction
+        z0 = 45.0 * s * j
+        a = float(np.interp(z0, femur.parts[k].shape.z_knots, femur.parts[k].shape.a))
+        les = (
+            Periosteal(
+                "solid", (z0 - 28.0 * s, z0 + 28.0 * s), 5.0 * s, lateral_only=True
+            ),  # first: the nidus is painted over it
+            Tumour(
+                (a - 1.5 * s, 0.0, z0),
+                (4.5 * s, 4.5 * s, 5.5 * s),
+                "lytic",
+                0.8,
+                keeps_cortex=False,
+                seed=seed,
+            ),
+        )
+        return _on_part(limb, "femur", k, *les)
     raise EngineError(f"No tumour model named {name}.")
 
 

@@ -20,6 +20,13 @@ VIEW_WORDS = {
 }
 # tumour -> (name, margin, matrix, periosteal reaction words, site)
 TUMOUR_WORDS = {
+    "osteoid_osteoma": (
+        "Osteoid osteoma",
+        "well defined (a small lucent nidus)",
+        "no matrix (lytic nidus)",
+        "solid periosteal reaction (cortical thickening) over it",
+        "in the lateral cortex of the femoral shaft",
+    ),
     "giant_cell_tumour": (
         "Giant cell tumour",
         "geographic, well defined",

@@ -260,6 +260,7 @@ class Periosteal(Lesion):
     thick_mm: float
     period_mm: float = 2.6
     needs_base: bool = True
+    lateral_only: bool = False  # on the +x side only (a reaction over a cortical lesion)
 
     def __post_init__(self) -> None:
         self.reach_mm = self.thick_mm + 1.0
@@ -285,6 +286,8 @@ class Periosteal(Lesion):
             zc = (self.z_range[0] + self.z_range[1]) / 2
             fan = z - (z - zc) * r / (self.thick_mm * 2.5)  # where the spicule left the bone
             m &= side & (np.mod(fan / 3.0, 1.0) < 0.4)
+        if self.lateral_only:
+            m &= x > 0.3 * np.sqrt(x * x + y * y)
         return m
 
     def shape_change(self, x, y, z, d, t):
