@@ -86,7 +86,8 @@ JOBS = [
         Finding(name="paget"),)}, 0.5),
     ("xray", "shoulder osteosarcoma", {"region": "shoulder", "view": "ap", "findings": (
         Finding(name="osteosarcoma"),)}, 0.5),
-    ("xray", "shoulder Y posterior", {"region": "shoulder", "view": "y", "findings": (
+    ("xray", "shoulder Y posterior", {"region": "shoulder", "view": "scapular_y",
+                                      "findings": (
         Finding(name="dislocation", modifiers=("posterior_dislocation",)),)}, 0.5),
     # teeth (issue 19): panoramic film of an adult (32 teeth) and of one with findings; goal
     # 0.5 s for 4 variants at 512 px in one process

@@ -275,7 +275,7 @@ def test_requested_deformity_words_and_range():
     )[0]
     mods = spec.findings[0].modifiers
     assert {"angulation_deg_30", "displacement_mm_5", "shortening_mm_10"} <= set(mods)
-    assert parse("Y view of the shoulder")[0].view == "y"
+    assert parse("Y view of the shoulder")[0].view == "scapular_y"
     with pytest.raises(PromptError, match="out of range"):
         parse("lateral wrist x-ray, Colles fracture with 80 degrees of dorsal angulation")
 

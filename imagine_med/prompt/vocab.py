@@ -1139,6 +1139,6 @@ COMPOUNDS.update({
     "light bulb sign": {"finding": "dislocation", "modifier": "posterior_dislocation",
                         "region": "shoulder"},
 })
-VIEWS["y"] = ["y view", "scapular y", "scapular y view", "y scapular view", "scapular lateral",
-              "trans scapular view", "transscapular view", "y projection"]
-VIEW_REGIONS["y"] = frozenset({"shoulder"})
+VIEWS["scapular_y"] = ["y view", "scapular y view", "y scapular view", "scapular lateral",
+                       "trans scapular view", "transscapular view", "y projection"]
+VIEW_REGIONS["scapular_y"] = frozenset({"shoulder"})

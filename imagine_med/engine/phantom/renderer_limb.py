@@ -57,7 +57,8 @@ from imagine_med.engine.phantom.renderer_base import PhantomRenderer
 
 REGIONS = ("wrist", "hand", "ankle", "elbow", "hip", "shoulder")
 REGION_VIEWS = {"wrist": VIEWS, "hand": VIEWS, "ankle": ANKLE_VIEWS,
-                "elbow": ("ap", "lateral"), "hip": ("ap",), "shoulder": ("ap", "y")}
+                "elbow": ("ap", "lateral"), "hip": ("ap",),
+                "shoulder": ("ap", "scapular_y")}
 BUILDERS = {"wrist": build_wrist, "hand": build_hand, "ankle": build_ankle, "hip": build_hip,
             "shoulder": build_shoulder}
 FRONTAL_AP = ("ankle", "elbow", "hip", "shoulder")  # filmed AP: a PA request means the AP

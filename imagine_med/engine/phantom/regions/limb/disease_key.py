@@ -16,7 +16,7 @@ VIEW_WORDS = {
     "lateral": "lateral",
     "oblique": "PA oblique",
     "mortise": "mortise",
-    "y": "scapular Y",
+    "scapular_y": "scapular Y",
 }
 # tumour -> (name, margin, matrix, periosteal reaction words, site)
 TUMOUR_WORDS = {

@@ -199,7 +199,7 @@ def shoulder_numbers(labels: np.ndarray, px: float, view: str, side: str) -> dic
     seen = float((labels == LABELS["hill_sachs"]).sum()) * px * px
     if seen > 0:
         m["hill_sachs_mm2"] = round(seen, 1)
-    if view == "y":  # anterior on the image right
+    if view == "scapular_y":  # anterior on the image right
         m["head_anterior_mm"] = round(float(hx.mean() - gx.mean()) * px, 1)
         return m
     m["head_below_glenoid_mm"] = round(float(hy.mean() - gy.mean()) * px, 1)
@@ -230,7 +230,7 @@ def shoulder_sentence(
     pattern: str | None, m: dict[str, float], view: str, side: str, age: float, cause: str = ""
 ) -> str:
     who = (
-        f"{side.capitalize()} shoulder, {'scapular Y' if view == 'y' else 'AP'} view, "
+        f"{side.capitalize()} shoulder, {'scapular Y' if view == 'scapular_y' else 'AP'} view, "
         f"age {age:.0f}."
     )
     name = {

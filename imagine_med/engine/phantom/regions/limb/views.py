@@ -67,7 +67,7 @@ def axes(view: str, side: str, region: str = "wrist"
     v = np.array([0.0, 0.0, 1.0 if down else -1.0])
     mirror = 1.0 if side == "left" else -1.0
     c45 = np.sqrt(0.5)
-    if view == "y":  # scapular Y: the beam along the blade, lateral -> medial, front right
+    if view == "scapular_y":  # the beam along the blade, lateral -> medial, front right
         return np.array([0.0, 1.0, 0.0]), v, np.array([-1.0, 0.0, 0.0])
     if view == "lateral" and region in ("ankle", "elbow"):  # beam lateral -> medial,
         return np.array([0.0, 1.0, 0.0]), v, np.array([-1.0, 0.0, 0.0])
@@ -122,7 +122,8 @@ def geometry(wrist: Wrist, view: str, side: str, width: int, height: int,
     depth_mm = 110.0 * s  # the limb and a displaced hand
     e = wrist.envelope
     zc = wrist.centre[2] * s
-    half = float(np.interp(zc, e["z"], e["A"] if view in ("lateral", "y") else e["B"]))
+    across = view in ("lateral", "scapular_y")  # the beam along x: the envelope's A
+    half = float(np.interp(zc, e["z"], e["A"] if across else e["B"]))
     wc = SID_MM - TABLE_GAP_MM - half
     m = 1.0 if parallel else SID_MM / wc
     rows = int(np.ceil(height * px_obj * 1.08 / vox)) + 2  # margin: magnification varies
