@@ -75,11 +75,17 @@ def _bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
 
 
 def measure(
-    d: dz.Disease, wrist: Wrist, pixels: np.ndarray, labels: np.ndarray, px: float, side: str
+    d: dz.Disease,
+    wrist: Wrist,
+    pixels: np.ndarray,
+    labels: np.ndarray,
+    px: float,
+    side: str,
+    view: str = "pa",
 ) -> dict[str, float]:
     L = LABELS
     m: dict[str, float] = {}
-    if wrist.region == "hand":
+    if wrist.region == "hand" and view in ("pa", "ap"):  # the index is read on a frontal film
         c = dz.cortex_across(
             pixels, labels, [L["metacarpal_2"]], dz.midshaft_rows(labels, L["metacarpal_2"]), px
         )
@@ -161,6 +167,16 @@ def sentence(
     return _sentence(d, m, wrist, _who(wrist, side, view) if who else "").rstrip()
 
 
+def _spaces(m: dict[str, float]) -> str:
+    """' (mean joint space MCP 0.6 mm; PIP ...)' for the joints measured on this film."""
+    js = "; ".join(
+        f"{j.upper()} {m[f'{j}_joint_space_mm']:.1f} mm"
+        for j in ("mcp", "pip", "dip")
+        if f"{j}_joint_space_mm" in m
+    )
+    return f" (mean joint space {js})" if js else ""
+
+
 def _sentence(d: dz.Disease, m: dict[str, float], wrist: Wrist, who: str) -> str:
     if d.name == "osteoporosis":
         mci = m.get("metacarpal_cortical_index")
@@ -182,28 +198,18 @@ def _sentence(d: dz.Disease, m: dict[str, float], wrist: Wrist, who: str) -> str
         )
     if d.name == "rheumatoid_arthritis":
         n = int(m.get("erosions", 0))
-        js = "; ".join(
-            f"{j.upper()} {m[f'{j}_joint_space_mm']:.1f} mm"
-            for j in ("mcp", "pip", "dip")
-            if f"{j}_joint_space_mm" in m
-        )
         return (
             f"Rheumatoid arthritis: periarticular osteopenia, {n} marginal erosion"
-            f"{'s' if n != 1 else ''} (MCP/PIP bare areas and the ulnar styloid), "
-            f"symmetric joint-space narrowing of the MCP and PIP joints (mean joint "
-            f"space {js}); no osteophytes. {who}"
+            f"{'s' if n != 1 else ''} seen (MCP/PIP bare areas and the ulnar styloid), "
+            f"symmetric joint-space narrowing of the MCP and PIP joints{_spaces(m)}; no "
+            f"osteophytes. {who}"
         )
     if d.name == "hand_osteoarthritis":
         n = int(m.get("osteophytes", 0))
-        js = "; ".join(
-            f"{j.upper()} {m[f'{j}_joint_space_mm']:.1f} mm"
-            for j in ("mcp", "pip", "dip")
-            if f"{j}_joint_space_mm" in m
-        )
         return (
             f"Osteoarthritis of the hand: DIP and PIP joint-space narrowing with {n} "
             f"marginal osteophytes (Heberden's nodes at the DIP, Bouchard's at the PIP "
-            f"joints); MCPs spared; no erosions (mean joint space {js}). {who}"
+            f"joints); MCPs spared; no erosions{_spaces(m)}. {who}"
         )
     if d.name == "hip_osteoarthritis":
         g = int(m["kl_grade"])
@@ -259,7 +265,7 @@ def finding(
     side: str,
     who: bool = True,
 ) -> tuple[list[FindingResult], str]:
-    m = measure(d, wrist, pixels, labels, px, side)
+    m = measure(d, wrist, pixels, labels, px, side, view)
     text = sentence(d, m, wrist, side, view, who)
     label = {
         "rheumatoid_arthritis": "erosion",

@@ -41,7 +41,7 @@ SCAPULA = (
     ("scapula", (-32.0, 6.0, -12.0), (12.0, 9.0, 5.0), (-27.0, 0.0, 0.0)),  # coracoid base
     ("scapula", (-65.0, -16.0, -12.0), (35.0, 3.0, 16.0), (-21.0, 0.0, 0.0)),  # supraspinous
 )
-POSTERIOR_SHIFT_MM = ((9.0, 13.0), (18.0, 24.0), (0.0, 5.0))  # out, back, down
+POSTERIOR_SHIFT_MM = ((12.5, 15.0), (18.0, 24.0), (0.0, 5.0))  # out, back, down
 POSTERIOR_INTERNAL_ROTATION_DEG = (50.0, 70.0)  # the arm locked in internal rotation
 
 
