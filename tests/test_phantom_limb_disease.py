@@ -42,8 +42,8 @@ def _patches(mask: np.ndarray, px: float, min_mm2: float) -> list[np.ndarray]:
 
 def _cortical_index(pix: np.ndarray, lab: np.ndarray, bone_id: int, rows) -> float:
     """A tube's combined cortex over its width across rows: the width from the label, the
-    canal between the two brightest points inside it (a tube's projection peaks where the
-    ray grazes the canal)."""
+    canal between the brightest points in the outer 45 % of each side (a tube's projection
+    peaks where the ray grazes the canal), after taking off the soft tissue's slope."""
     img = ndimage.gaussian_filter(pix, (2.5, 0.6))
     ratios = []
     for r in rows:
@@ -53,9 +53,11 @@ def _cortical_index(pix: np.ndarray, lab: np.ndarray, bone_id: int, rows) -> flo
         runs = np.split(cols, np.flatnonzero(np.diff(cols) > 1) + 1)
         run = max(runs, key=len)
         lo, hi = run[0], run[-1]
-        mid = (lo + hi) // 2
-        left = lo + np.argmax(img[r, lo:mid])
-        right = mid + np.argmax(img[r, mid : hi + 1])
+        a, b = lo - 3, hi + 3
+        prof = img[r, lo : hi + 1] - np.interp(np.arange(lo, hi + 1), [a, b], img[r, [a, b]])
+        k = max(2, int(0.45 * (hi - lo)))
+        left = lo + np.argmax(prof[:k])
+        right = hi - k + np.argmax(prof[-k - 1 :])
         width = hi - lo + 1
         ratios.append((width - (right - left - 1)) / width)
     assert len(ratios) >= 3

@@ -525,9 +525,10 @@ def cortex_across(
         lo, hi = int(run[0]), int(run[-1])
         if hi - lo < 6:
             continue
-        mid = (lo + hi) // 2
-        left = lo + int(np.argmax(img[r, lo:mid]))
-        right = mid + int(np.argmax(img[r, mid : hi + 1]))
+        prof = _detrended(img[r], lo, hi)
+        reach = max(2, int(0.45 * (hi - lo)))  # each cortex within the outer 45 %
+        left = lo + int(np.argmax(prof[:reach]))
+        right = hi - reach + int(np.argmax(prof[-reach - 1 :]))
         widths.append(hi - lo + 1)
         canals.append(max(right - left - 1, 0))
     if len(widths) < 3:
@@ -540,6 +541,14 @@ def cortex_across(
         "cortex_mm": round((w - c) / 2, 2),
         "cortical_index": round((w - c) / w, 3),
     }
+
+
+def _detrended(row: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """The profile across a bone, less the straight line through the soft tissue just
+    outside it (the limb's thickness changes across the film)."""
+    a, b = max(lo - 3, 0), min(hi + 3, len(row) - 1)
+    base = np.interp(np.arange(lo, hi + 1), [a, b], [row[a], row[b]])
+    return row[lo : hi + 1] - base
 
 
 def midshaft_rows(
