@@ -4,9 +4,11 @@ map (disease.py's measures), then a sentence from them, never from the request a
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 from imagine_med.engine.base import FindingResult
 from imagine_med.engine.phantom.regions.limb import disease as dz
+from imagine_med.engine.phantom.regions.limb import disease_measure as dm
 from imagine_med.engine.phantom.regions.limb.anatomy import Wrist
 from imagine_med.engine.phantom.regions.limb.labels import LABELS
 
@@ -86,8 +88,8 @@ def measure(
     L = LABELS
     m: dict[str, float] = {}
     if wrist.region == "hand" and view in ("pa", "ap"):  # the index is read on a frontal film
-        c = dz.cortex_across(
-            pixels, labels, [L["metacarpal_2"]], dz.midshaft_rows(labels, L["metacarpal_2"]), px
+        c = dm.cortex_across(
+            pixels, labels, [L["metacarpal_2"]], dm.midshaft_rows(labels, L["metacarpal_2"]), px
         )
         if c is not None:
             m["metacarpal_cortical_index"] = c["cortical_index"]
@@ -99,20 +101,20 @@ def measure(
             "pip": ("proximal_phalanx", "middle_phalanx"),
             "dip": ("middle_phalanx", "distal_phalanx"),
         }.items():
-            vals = [dz.joint_gap_mm(labels, L[f"{a}_{r}"], L[f"{b}_{r}"], px) for r in range(2, 6)]
+            vals = [dm.joint_gap_mm(labels, L[f"{a}_{r}"], L[f"{b}_{r}"], px) for r in range(2, 6)]
             vals = [v for v in vals if v is not None]
             if vals:
                 gaps[joint] = float(np.mean(vals))
                 m[f"{joint}_joint_space_mm"] = round(gaps[joint], 2)
-    m["erosions"] = float(dz.count_components(labels, L["erosion"], px, 0.8))
-    m["osteophytes"] = float(dz.count_components(labels, L["osteophyte"], px, 0.8))
+    m["erosions"] = float(dm.count_components(labels, L["erosion"], px, 0.8))
+    m["osteophytes"] = float(dm.count_components(labels, L["osteophyte"], px, 0.8))
     if d.name == "hip_osteoarthritis":
-        js = dz.joint_space_slab(wrist, side)
+        js = dm.joint_space_slab(wrist, side)
         m["joint_space_mm"] = js if js is not None else 0.0
-        m["osteophyte_mm"] = round(dz.largest_radius_mm(labels, L["osteophyte"], px), 2)
+        m["osteophyte_mm"] = round(dm.largest_radius_mm(labels, L["osteophyte"], px), 2)
         m["sclerosis_mm2"] = round(float((labels == L["sclerosis"]).sum()) * px * px, 1)
-        m["cysts"] = float(dz.count_components(labels, L["cyst"], px, 2.0))
-        m["kl_grade"] = float(dz.kl_from(m["joint_space_mm"], m["osteophyte_mm"]))
+        m["cysts"] = float(dm.count_components(labels, L["cyst"], px, 2.0))
+        m["kl_grade"] = float(dm.kl_from(m["joint_space_mm"], m["osteophyte_mm"]))
     if wrist.region == "hip" and d.name in ("paget", "osteoporosis"):
         m.update(femoral_shaft(pixels, labels, px, wrist.scale))
     if d.name == "paget":
@@ -134,7 +136,7 @@ def femoral_shaft(pixels: np.ndarray, labels: np.ndarray, px: float, s: float) -
     r0 = head.mean()
     rows = np.arange(int(r0 + PAGET_LEVEL_MM[0] * s / px), int(r0 + PAGET_LEVEL_MM[1] * s / px))
     rows = rows[rows < labels.shape[0]]
-    c = dz.cortex_across(pixels, labels, [LABELS["femur"]], rows, px)
+    c = dm.cortex_across(pixels, labels, [LABELS["femur"]], rows, px)
     if c is None:
         return {}
     return {"shaft_width_mm": c["width_mm"], "shaft_cortex_mm": c["cortex_mm"]}
@@ -151,8 +153,6 @@ def tumour_numbers(labels: np.ndarray, px: float) -> dict[str, float]:
         out["lesion_length_mm"] = round(float(ys.max() - ys.min() + 1) * px, 1)
         out["lesion_width_mm"] = round(float(xs.max() - xs.min() + 1) * px, 1)
         if zone.any():
-            from scipy import ndimage
-
             dist = ndimage.distance_transform_edt(~core)
             out["transition_mm"] = round(float(np.percentile(dist[zone], 90)) * px, 1)
     out["periosteal_reaction_mm2"] = round(
