@@ -279,7 +279,11 @@ def test_requested_deformity_words_and_range():
     assert {"angulation_deg_30", "displacement_mm_5", "shortening_mm_10"} <= set(mods)
     assert parse("Y view of the shoulder")[0].view == "scapular_y"
     with pytest.raises(PromptError, match="out of range"):
-        parse("lateral wrist x-ray, Colles fracture with 80 degrees of dorsal angulation")
+        parse("lateral wrist x-ray, fracture with 80 degrees of dorsal angulation")
+    with pytest.raises(PromptError, match="Colles fracture is built with 0-45"):
+        parse("lateral wrist x-ray, Colles fracture with 50 degrees of dorsal angulation")
+    with pytest.raises(PromptError, match="boxer's fracture's displacement cannot be set"):
+        parse("hand x-ray, boxer's fracture displaced 4 mm")
 
 
 def test_a_fracture_through_osteoporotic_bone_keeps_both_findings(tmp_path):

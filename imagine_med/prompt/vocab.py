@@ -1087,6 +1087,18 @@ DEFORMITY_CUES: dict[str, tuple[str, ...]] = {
 DEFORMITY_RANGES: dict[str, tuple[float, float]] = {  # what a fracture model can build
     "angulation_deg": (0.0, 60.0), "displacement_mm": (0.0, 15.0),
     "shortening_mm": (0.0, 15.0)}
+# per fracture named in the prompt (its modifier): what it takes and within which range (the
+# limb renderer builds from the same table: regions/limb/deformity.py)
+DEFORMITY_LIMITS: dict[str, dict[str, tuple[float, float]]] = {
+    "colles": {"angulation_deg": (0.0, 45.0), "displacement_mm": (0.0, 10.0),
+               "shortening_mm": (0.0, 12.0)},
+    "smith": {"angulation_deg": (0.0, 45.0), "displacement_mm": (0.0, 10.0),
+              "shortening_mm": (0.0, 12.0)},
+    "boxer": {"angulation_deg": (0.0, 60.0), "shortening_mm": (0.0, 6.0)},
+    "supracondylar": {"angulation_deg": (0.0, 35.0), "displacement_mm": (0.0, 12.0)},
+}
+DEFORMITY_NAMES = {"colles": "Colles", "smith": "Smith", "boxer": "boxer's",
+                   "supracondylar": "supracondylar"}
 MODIFIERS.update({
     "dorsal_angulation": ["dorsal angulation", "dorsally angulated", "dorsal tilt",
                           "dorsally tilted", "angulated dorsally"],

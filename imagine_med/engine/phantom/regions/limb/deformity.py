@@ -11,23 +11,17 @@ import numpy as np
 
 from imagine_med.engine.base import EngineError
 from imagine_med.engine.phantom.regions.limb.fracture import Fracture
+from imagine_med.prompt import vocab
 
 KINDS = ("angulation_deg", "displacement_mm", "shortening_mm")
-# pattern -> what it can take, with the range the model builds (deg / mm)
+# pattern -> what it can take, with the range the model builds (deg / mm): the prompt's table
+# (the parser refuses the same before queueing)
 LIMITS: dict[str, dict[str, tuple[float, float]]] = {
-    "colles": {
-        "angulation_deg": (0.0, 45.0),
-        "displacement_mm": (0.0, 10.0),
-        "shortening_mm": (0.0, 12.0),
+    **{p: vocab.DEFORMITY_LIMITS[p] for p in ("colles", "smith", "boxer")},
+    "supracondylar_2": {
+        "angulation_deg": vocab.DEFORMITY_LIMITS["supracondylar"]["angulation_deg"]
     },
-    "smith": {
-        "angulation_deg": (0.0, 45.0),
-        "displacement_mm": (0.0, 10.0),
-        "shortening_mm": (0.0, 12.0),
-    },
-    "boxer": {"angulation_deg": (0.0, 60.0), "shortening_mm": (0.0, 6.0)},
-    "supracondylar_2": {"angulation_deg": (0.0, 35.0)},
-    "supracondylar_3": {"angulation_deg": (0.0, 35.0), "displacement_mm": (0.0, 12.0)},
+    "supracondylar_3": vocab.DEFORMITY_LIMITS["supracondylar"],
 }
 
 
