@@ -243,12 +243,26 @@ def test_tumour_margins_and_periosteal_reactions(tmp_path):
         core, margin = lab == ids["tumour"], lab == ids["tumour_margin"]
         dist = ndimage.distance_transform_edt(~core)
         zone[name] = float(np.percentile(dist[margin], 90)) * px
-        reaction[name] = float((lab == ids.get("periosteal_reaction", -1)).sum()) * px * px
+        reaction[name] = {
+            k: float((lab == ids[k]).sum()) * px * px
+            for k in (
+                "periosteal_solid",
+                "periosteal_lamellated",
+                "periosteal_sunburst",
+                "codman_triangle",
+            )
+            if k in ids
+        }
         key = doc["variants"][0]["answer_key"]
         assert ("narrow" if name in ("gct", "oo") else "wide") in key
     assert max(zone["gct"], zone["oo"]) < 2.5 < 6.0 < min(zone["os"], zone["ewing"]), zone
-    assert reaction["gct"] == 0.0
-    assert min(reaction["os"], reaction["ewing"], reaction["oo"]) > 100.0
+    assert reaction["gct"] == {}
+    assert reaction["os"]["periosteal_sunburst"] > 100 and reaction["os"]["codman_triangle"] > 10
+    assert set(reaction["ewing"]) == {"periosteal_lamellated"}
+    assert set(reaction["oo"]) == {"periosteal_solid"}
+    assert (
+        min(reaction["ewing"]["periosteal_lamellated"], reaction["oo"]["periosteal_solid"]) > 100.0
+    )
 
 
 @pytest.mark.parametrize(

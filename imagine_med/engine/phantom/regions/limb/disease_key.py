@@ -11,6 +11,7 @@ from imagine_med.engine.phantom.regions.limb import disease as dz
 from imagine_med.engine.phantom.regions.limb import disease_measure as dm
 from imagine_med.engine.phantom.regions.limb.anatomy import Wrist
 from imagine_med.engine.phantom.regions.limb.labels import LABELS
+from imagine_med.engine.phantom.regions.limb.lesions import REACTION_LABEL
 
 VIEW_WORDS = {
     "pa": "PA",
@@ -155,9 +156,10 @@ def tumour_numbers(labels: np.ndarray, px: float) -> dict[str, float]:
         if zone.any():
             dist = ndimage.distance_transform_edt(~core)
             out["transition_mm"] = round(float(np.percentile(dist[zone], 90)) * px, 1)
-    out["periosteal_reaction_mm2"] = round(
-        float((labels == LABELS["periosteal_reaction"]).sum()) * px * px, 1
-    )
+    for kind in REACTION_LABEL.values():  # each type of periosteal reaction seen
+        area = float((labels == LABELS[kind]).sum()) * px * px
+        if area > 0:
+            out[f"{kind}_mm2"] = round(area, 1)
     return out
 
 

@@ -247,6 +247,14 @@ class Tumour(Lesion):
             out[body] = cls.id("tumour", "fibrous")
 
 
+REACTION_LABEL = {
+    "solid": "periosteal_solid",
+    "lamellated": "periosteal_lamellated",
+    "sunburst": "periosteal_sunburst",
+    "codman": "codman_triangle",
+}
+
+
 @dataclass
 class Periosteal(Lesion):
     """New bone laid down by a lifted periosteum over `z_range` of a long bone (bone frame),
@@ -300,7 +308,7 @@ class Periosteal(Lesion):
 
     def paint(self, cls, x, y, z, d, d0, out):
         m = self.mask(x, y, z, d0) & (d0 <= 0)
-        out[m] = cls.id("periosteal_reaction", "callus_mature")
+        out[m] = cls.id(REACTION_LABEL[self.kind], "callus_mature")
 
 
 @dataclass

@@ -51,7 +51,8 @@ LABEL_PRIORITY: dict[str, int] = {
     **{f"{k}_phalanx_{r}": 21 for r in range(1, 6) for k in ("proximal", "middle", "distal")},
     # bone disease (lesions.py): above the bones they lie in
     "erosion": 58, "tumour": 57, "tumour_margin": 56, "cyst": 55, "osteophyte": 54,
-    "periosteal_reaction": 53, "sclerosis": 52, "lytic_front": 51, "hill_sachs": 50,
+    "periosteal_solid": 53, "periosteal_lamellated": 53, "periosteal_sunburst": 53,
+    "codman_triangle": 53, "sclerosis": 52, "lytic_front": 51, "hill_sachs": 50,
 }
 
 
