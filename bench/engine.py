@@ -84,6 +84,20 @@ JOBS = [
         Finding(name="fracture", location="femoral_neck", modifiers=("garden_3",)),)}, 0.5),
     ("xray", "ankle Weber B", {"region": "ankle", "view": "mortise", "age": 40, "findings": (
         Finding(name="fracture", modifiers=("weber_b",)),)}, 0.5),
+    # bone disease and the shoulder's Y view (issue 19): 4 variants of 512x512, goal 0.5 s
+    ("xray", "hand RA", {"region": "hand", "view": "pa", "findings": (
+        Finding(name="rheumatoid_arthritis"),)}, 0.5),
+    ("xray", "hand osteoporosis", {"region": "hand", "view": "pa", "findings": (
+        Finding(name="osteoporosis"),)}, 0.5),
+    ("xray", "hip OA KL3", {"region": "hip", "view": "ap", "findings": (
+        Finding(name="osteoarthritis", modifiers=("kl_3",)),)}, 0.5),
+    ("xray", "hip Paget", {"region": "hip", "view": "ap", "findings": (
+        Finding(name="paget"),)}, 0.5),
+    ("xray", "shoulder osteosarcoma", {"region": "shoulder", "view": "ap", "findings": (
+        Finding(name="osteosarcoma"),)}, 0.5),
+    ("xray", "shoulder Y posterior", {"region": "shoulder", "view": "scapular_y",
+                                      "findings": (
+        Finding(name="dislocation", modifiers=("posterior_dislocation",)),)}, 0.5),
     # teeth (issue 19): panoramic film of an adult (32 teeth) and of one with findings; goal
     # 0.5 s for 4 variants at 512 px in one process
     ("xray", "OPG", {"region": "teeth", "view": "panoramic", "age": 35}, 0.5),

@@ -4,7 +4,8 @@ per mechanism or pattern, PA and lateral), phantom-wrist-healing.png (a healing 
 on PA and lateral), phantom-hand.png (views, a child, the boxer's fracture) and
 phantom-elbow.png (a child's elbow, supracondylar fractures by Gartland grade),
 phantom-ankle.png (views and the Weber levels), phantom-hip.png (Garden stages, a
-posterior dislocation) and phantom-shoulder.png (an anterior dislocation)."""
+posterior dislocation) and phantom-shoulder.png (anterior and posterior dislocations, AP
+and scapular Y views)."""
 
 from __future__ import annotations
 
@@ -110,6 +111,12 @@ SHOULDER_TILES = (
     ("anterior dislocation", "AP x-ray of the left shoulder, anterior dislocation, age 25"),
     ("AP, right, adult", "AP x-ray of the right shoulder, adult"),
     ("anterior dislocation", "AP x-ray of the right shoulder, anterior dislocation, age 25"),
+    ("Y view, normal", "scapular Y view of the left shoulder, adult"),
+    ("Y view, anterior dislocation", "Y view of the left shoulder, anterior dislocation, age 25"),
+    ("Y view, posterior dislocation", "Y view of the left shoulder, posterior dislocation, "
+     "age 25"),
+    ("AP, posterior (light bulb)", "AP x-ray of the left shoulder, posterior dislocation, "
+     "age 25"),
 )
 
 

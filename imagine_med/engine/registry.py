@@ -366,4 +366,5 @@ add(Offer("phantom", "xray", "elbow", "imagine_med.engine.phantom.renderer_limb:
 add(Offer("phantom", "xray", "hip", "imagine_med.engine.phantom.renderer_limb:limb_renderer",
           views=("ap",)))
 add(Offer("phantom", "xray", "shoulder",
-          "imagine_med.engine.phantom.renderer_limb:limb_renderer", views=("ap",)))
+          "imagine_med.engine.phantom.renderer_limb:limb_renderer",
+          views=("ap", "scapular_y")))

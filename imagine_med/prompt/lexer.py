@@ -122,6 +122,25 @@ def _after_ratio(tokens: list[Token], i: int) -> bool:
     return j >= 0 and tokens[j].norm in getattr(vocab, "RATIO_CUES", ())
 
 
+def _requested(tokens: list[Token], i: int, value: float) -> Match | None:
+    """A fracture's requested deformity: "30 degrees (of dorsal angulation)", "displaced 5
+    mm", "1 cm of shortening" -> a modifier `angulation_deg_30`, `displacement_mm_5`,
+    `shortening_mm_10` (the cue words are vocab.DEFORMITY_CUES, the limb region's)."""
+    nxt = tokens[i + 1].norm if i + 1 < len(tokens) else None
+    if nxt in vocab.ANGLE_UNITS:
+        return Match(i, i + 2, [("modifier", f"angulation_deg_{value:g}")],
+                     f"{tokens[i].orig} {nxt}")
+    if nxt not in UNITS_MM:
+        return None
+    near = {t.norm for t in tokens[max(0, i - 2):i]} | \
+        {t.norm for t in tokens[i + 2:i + 4]}
+    for kind, cues in vocab.DEFORMITY_CUES.items():
+        if near & set(cues):
+            mm = value * UNITS_MM[nxt]
+            return Match(i, i + 2, [("modifier", f"{kind}_{mm:g}")], f"{tokens[i].orig} {nxt}")
+    return None
+
+
 def _pattern_at(tokens: list[Token], i: int, prev_word: str | None) -> Match | None:
     """Numbers, ages, sizes, extents, vertebral levels and rib numbers."""
     tok = tokens[i]
@@ -134,6 +153,9 @@ def _pattern_at(tokens: list[Token], i: int, prev_word: str | None) -> Match | N
         return scan
     value = _number(tok)
     if value is not None:
+        asked = _requested(tokens, i, value)
+        if asked is not None:
+            return asked
         if nxt in UNITS_MM:
             return Match(i, i + 2, [("size_mm", value * UNITS_MM[nxt])], f"{tok.orig} {nxt}")
         if nxt in AGE_UNITS:

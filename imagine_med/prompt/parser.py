@@ -574,6 +574,33 @@ def _orphans(facts: Facts, update: dict[str, object]) -> None:
             facts.unparsed.append(text)
 
 
+def _check_deformity(findings: list) -> None:
+    """A requested angle or length the fracture models cannot build is refused here, before
+    anything is queued (vocab.DEFORMITY_RANGES)."""
+    for f in findings:
+        named = next((m for m in f["modifiers"] if m in vocab.DEFORMITY_LIMITS), None)
+        for mod in f["modifiers"]:
+            kind, _, value = str(mod).rpartition("_")
+            if kind not in vocab.DEFORMITY_RANGES:
+                continue
+            lo, hi = vocab.DEFORMITY_RANGES[kind]
+            if named is not None:
+                takes = vocab.DEFORMITY_LIMITS[named]
+                if kind not in takes:
+                    what = kind.rsplit("_", 1)[0]
+                    raise PromptError(f"A {vocab.DEFORMITY_NAMES[named]} fracture's {what} "
+                                      f"cannot be set; it takes "
+                                      f"{', '.join(k.rsplit('_', 1)[0] for k in takes)}.")
+                lo, hi = takes[kind]
+            if not lo <= float(value) <= hi:
+                what, unit = kind.rsplit("_", 1)
+                unit = "degrees" if unit == "deg" else unit
+                model = f"a {vocab.DEFORMITY_NAMES[named]} fracture is" if named \
+                    else "the fracture models are"
+                raise PromptError(f"Requested {what} of {value} {unit} is out of range: "
+                                  f"{model} built with {lo:g}-{hi:g} {unit}.")
+
+
 def _check(update: dict[str, object]) -> None:
     """Combinations that make no sense are errors naming both sides."""
     modality = str(update["modality"])
@@ -607,6 +634,7 @@ def _check(update: dict[str, object]) -> None:
                           f"not the {_say(region)}.")
     findings = update["findings"]
     assert isinstance(findings, list)
+    _check_deformity(findings)
     imaging_region = vocab.IMAGING_REGION.get(str(region), str(region))
     for f in findings:
         homes = vocab.FINDINGS.get(str(f["name"]), ((), []))[0]

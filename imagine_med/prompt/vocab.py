@@ -1155,3 +1155,83 @@ MODIFIERS.update({
 # modifiers that are options of the image, not of a finding: understood without one
 RENDER_OPTIONS: frozenset[str] = frozenset({
     "gibbs_ringing", "beam_hardening", "reverberation", "comet_tail", "side_lobe", "edge_shadow"})
+# --- limb films (issue 19): a fracture's requested deformity, bone disease, the Y view ---
+# "30 degrees of dorsal angulation", "displaced 5 mm", "shortened by 1 cm": the lexer turns
+# the number into a modifier (angulation_deg_30, displacement_mm_5, shortening_mm_10) when
+# a cue word sits within two words of it; the parser refuses values outside the range.
+ANGLE_UNITS = frozenset({"degrees", "degree", "deg", "degs"})
+DEFORMITY_CUES: dict[str, tuple[str, ...]] = {
+    "displacement_mm": ("displaced", "displacement", "translated", "translation", "shifted",
+                        "shift", "offset"),
+    "shortening_mm": ("shortened", "shortening", "shortens", "short"),
+}
+DEFORMITY_RANGES: dict[str, tuple[float, float]] = {  # what a fracture model can build
+    "angulation_deg": (0.0, 60.0), "displacement_mm": (0.0, 15.0),
+    "shortening_mm": (0.0, 15.0)}
+# per fracture named in the prompt (its modifier): what it takes and within which range (the
+# limb renderer builds from the same table: regions/limb/deformity.py)
+DEFORMITY_LIMITS: dict[str, dict[str, tuple[float, float]]] = {
+    "colles": {"angulation_deg": (0.0, 45.0), "displacement_mm": (0.0, 10.0),
+               "shortening_mm": (0.0, 12.0)},
+    "smith": {"angulation_deg": (0.0, 45.0), "displacement_mm": (0.0, 10.0),
+              "shortening_mm": (0.0, 12.0)},
+    "boxer": {"angulation_deg": (0.0, 60.0), "shortening_mm": (0.0, 6.0)},
+    "supracondylar": {"angulation_deg": (0.0, 35.0), "displacement_mm": (0.0, 12.0)},
+}
+DEFORMITY_NAMES = {"colles": "Colles", "smith": "Smith", "boxer": "boxer's",
+                   "supracondylar": "supracondylar"}
+MODIFIERS.update({
+    "dorsal_angulation": ["dorsal angulation", "dorsally angulated", "dorsal tilt",
+                          "dorsally tilted", "angulated dorsally"],
+    "volar_angulation": ["volar angulation", "volarly angulated", "palmar angulation",
+                         "volar tilt", "palmar tilt", "angulated volarly"],
+    "angulated": ["angulation", "angulated"],
+})
+FINDINGS.update({
+    "osteoporosis": (("hand", "wrist", "hip"), [
+        "osteoporosis", "osteoporotic", "osteopenia", "osteopenic", "low bone density",
+        "thin cortices", "reduced bone density"]),
+    "rheumatoid_arthritis": (("hand", "wrist"), [
+        "rheumatoid arthritis", "rheumatoid", "rheumatoid hands", "rheumatoid hand",
+        "erosions", "erosive arthritis", "marginal erosions", "erosive arthropathy",
+        "inflammatory arthritis"]),
+    "giant_cell_tumour": (("wrist",), [
+        "giant cell tumour", "giant cell tumor", "gct", "osteoclastoma",
+        "giant cell tumour of bone", "giant cell tumor of bone"]),
+    "osteosarcoma": (("shoulder",), [
+        "osteosarcoma", "osteogenic sarcoma", "sunburst periosteal reaction", "sunburst",
+        "codman triangle", "codman s triangle", "codmans triangle", "spiculated periosteal "
+        "reaction"]),
+    "ewing_sarcoma": (("hip",), [
+        "ewing", "ewing sarcoma", "ewing s sarcoma", "ewings sarcoma", "ewings",
+        "onion skin", "onion skin periosteal reaction", "lamellated periosteal reaction",
+        "permeative lesion"]),
+    "sclerotic_metastasis": (("hip",), [
+        "sclerotic metastasis", "sclerotic metastases", "osteoblastic metastasis",
+        "blastic metastasis", "sclerotic bone lesion", "sclerotic lesion"]),
+    "osteoid_osteoma": (("hip",), [
+        "osteoid osteoma", "osteoid osteomas", "solid periosteal reaction", "nidus"]),
+    "paget": (("hip",), [
+        "paget", "paget s", "pagets", "paget s disease", "pagets disease",
+        "paget disease", "paget s disease of bone", "osteitis deformans", "blade of grass"]),
+})
+FINDINGS["osteoarthritis"][1].extend(["hip osteoarthritis", "osteoarthritic", "heberden",
+                                      "heberden s nodes", "bouchard s nodes",
+                                      "hand osteoarthritis"])
+for _g in range(5):
+    MODIFIERS[f"kl_{_g}"] = [f"kl {_g}", f"kl{_g}", f"kl grade {_g}", f"kellgren lawrence {_g}",
+                             f"kellgren lawrence grade {_g}", f"kellgren {_g}",
+                             f"kellgren grade {_g}"]
+COMPOUNDS.update({
+    "hip osteoarthritis": {"finding": "osteoarthritis", "region": "hip"},
+    "rheumatoid hands": {"finding": "rheumatoid_arthritis", "region": "hand"},
+    "rheumatoid hand": {"finding": "rheumatoid_arthritis", "region": "hand"},
+    "posterior shoulder dislocation": {"finding": "dislocation",
+                                       "modifier": "posterior_dislocation",
+                                       "region": "shoulder"},
+    "light bulb sign": {"finding": "dislocation", "modifier": "posterior_dislocation",
+                        "region": "shoulder"},
+})
+VIEWS["scapular_y"] = ["y view", "scapular y view", "y scapular view", "scapular lateral",
+                       "trans scapular view", "transscapular view", "y projection"]
+VIEW_REGIONS["scapular_y"] = frozenset({"shoulder"})

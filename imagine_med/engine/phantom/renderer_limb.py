@@ -26,7 +26,7 @@ from imagine_med.engine.base import (
 )
 from imagine_med.engine.parallel import fan_out
 from imagine_med.engine.phantom.physics.radiography import EXTREMITY, display, expose, project
-from imagine_med.engine.phantom.regions.limb import key
+from imagine_med.engine.phantom.regions.limb import deformity, disease, disease_key, key
 from imagine_med.engine.phantom.regions.limb import measure as ms
 from imagine_med.engine.phantom.regions.limb.anatomy import Wrist, build_hand, build_wrist
 from imagine_med.engine.phantom.regions.limb.ankle import build_ankle
@@ -39,7 +39,13 @@ from imagine_med.engine.phantom.regions.limb.fracture import (
 from imagine_med.engine.phantom.regions.limb.hip import build_hip, dislocate
 from imagine_med.engine.phantom.regions.limb.labels import LABELS, NAMES, RADIUS_PARTS
 from imagine_med.engine.phantom.regions.limb.request import Wanted, wanted
-from imagine_med.engine.phantom.regions.limb.shoulder import build_shoulder, dislocate_anterior
+from imagine_med.engine.phantom.regions.limb.shoulder import (
+    build_shoulder,
+    dislocate_anterior,
+    dislocate_posterior,
+    shoulder_numbers,
+    shoulder_sentence,
+)
 from imagine_med.engine.phantom.regions.limb.views import (
     ANKLE_VIEWS,
     VIEWS,
@@ -51,7 +57,8 @@ from imagine_med.engine.phantom.renderer_base import PhantomRenderer
 
 REGIONS = ("wrist", "hand", "ankle", "elbow", "hip", "shoulder")
 REGION_VIEWS = {"wrist": VIEWS, "hand": VIEWS, "ankle": ANKLE_VIEWS,
-                "elbow": ("ap", "lateral"), "hip": ("ap",), "shoulder": ("ap",)}
+                "elbow": ("ap", "lateral"), "hip": ("ap",),
+                "shoulder": ("ap", "scapular_y")}
 BUILDERS = {"wrist": build_wrist, "hand": build_hand, "ankle": build_ankle, "hip": build_hip,
             "shoulder": build_shoulder}
 FRONTAL_AP = ("ankle", "elbow", "hip", "shoulder")  # filmed AP: a PA request means the AP
@@ -206,21 +213,31 @@ class PhantomLimbXray(PhantomRenderer):
             raise EngineError(f"{region.capitalize()} views are {names}; not '{view}'.")
         progress(0.05, "anatomy")
         side, age, sex = _who(spec, request.seed, _pattern_hint(spec))
-        want = wanted(spec.findings, age, sex, region)
+        ill, rest = disease.split_findings(spec.findings, region)
+        if ill is not None:  # bone disease: its own ages; a fracture may go through it
+            age = age if spec.age is not None or spec.age_group else ill.default_age(
+                request.seed)
+            sex = spec.sex or ill.default_sex() or sex
+        want = wanted(rest, age, sex, region)
         if region == "elbow":  # extended for the AP, flexed 90 degrees for the lateral
             wrist = build_elbow(request.seed, age, sex, flexed=view == "lateral")
         else:
             wrist = BUILDERS[region](request.seed, age, sex)
         f = None
+        if ill is not None:  # the disease first: a fracture cuts the diseased bone
+            wrist = disease.apply(wrist, ill, request.seed)
         if want is not None and want.pattern == "posterior_dislocation":
             wrist = dislocate(wrist, request.seed)
         elif want is not None and want.pattern == "anterior_dislocation":
             wrist = dislocate_anterior(wrist, request.seed)
+        elif want is not None and want.pattern == "posterior_shoulder_dislocation":
+            wrist = dislocate_posterior(wrist, request.seed)
         elif want is not None:
             series_weeks = weeks if weeks is not None else (0.0 if not want.healing_series
                                                             else None)
             f = build_fracture(wrist, request.seed, want.pattern, want.salter_harris,
                                want.mechanism, series_weeks or 0.0)
+            f = deformity.apply(f, deformity.asked(rest[0].modifiers), wrist.scale)
             if want.pattern in CARRIES_HAND and f.salter_harris in (None, 1, 2):
                 wrist = carry_hand(wrist, f)
             if want.pattern in TALAR_SHIFT:
@@ -244,6 +261,10 @@ class PhantomLimbXray(PhantomRenderer):
         side_marker(pixels, labels, side, view)
         progress(0.85, "measure")
         findings, text = self._key(wrist, f, want, labels, geo.px_obj, view, side, weeks)
+        if ill is not None:  # the disease's sentence, after a fracture's if there is one
+            sick, said = disease_key.finding(ill, wrist, pixels, labels, geo.px_obj, view,
+                                             side, who=want is None)
+            findings, text = sick + findings, (said if want is None else f"{text} {said}")
         present = {int(i): NAMES[int(i)] for i in np.unique(labels) if i}
         tags = {"modality": "DX", "view": view, "region": region, "laterality": side,
                 "engine": "phantom", "sex": sex, "age": f"{age:.0f}",
@@ -258,6 +279,8 @@ class PhantomLimbXray(PhantomRenderer):
     def _key(self, wrist: Wrist, f: Fracture | None, want: Wanted | None, labels: np.ndarray,
              px: float, view: str, side: str, weeks: float | None
              ) -> tuple[list[FindingResult], str]:
+        if wrist.region == "shoulder":
+            return _shoulder_key(wrist, want, labels, px, view, side)
         if want is not None and want.pattern in JOINTS:
             head, socket, joint = JOINTS[want.pattern]
             m = _hip_numbers(labels, px, head, socket)
@@ -283,6 +306,21 @@ class PhantomLimbXray(PhantomRenderer):
                  "femur": "femoral_neck"}.get(f.bone, "distal_radius")
         return [FindingResult("fracture", LABELS["fracture_line"], bbox, side, where, text,
                               m)], text
+
+
+def _shoulder_key(limb: Wrist, want: Wanted | None, labels: np.ndarray, px: float,
+                  view: str, side: str) -> tuple[list[FindingResult], str]:
+    """The shoulder's key (AP or Y view), normal or dislocated."""
+    m = shoulder_numbers(labels, px, view, side)
+    pattern = want.pattern if want is not None else None
+    text = shoulder_sentence(pattern, m, view, side, limb.age)
+    if pattern is None:
+        return [], text
+    ys, xs = np.nonzero(labels == LABELS["humeral_head"])
+    bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) \
+        if len(ys) else None
+    return [FindingResult("dislocation", LABELS["humeral_head"], bbox, side, "shoulder", text,
+                          m)], text
 
 
 def measure_fracture(wrist: Wrist, f: Fracture, labels: np.ndarray, px: float, view: str,

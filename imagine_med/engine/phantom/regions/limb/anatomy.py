@@ -252,7 +252,7 @@ def build_wrist(seed: int, age: float, sex: str) -> Wrist:
         shape = LongBone(
             z_knots=zk, a=tuple(v * s for v in (6.5, 5.0, 3.8, 3.8, 5.4, 5.4)),
             b=tuple(v * s for v in (6.0, 5.0, 3.6, 3.6, 6.0, 6.0)), cx=(0.0,) * 6,
-            cortex=tuple(v * max(s, 0.6) for v in (0.6, 1.0, 1.7, 1.7, 0.8, 0.7)),
+            cortex=tuple(v * max(s, 0.6) for v in (0.6, 1.1, 2.1, 2.1, 0.8, 0.7)),  # MCI ~0.55
             z_lo=0.0, z_hi=L, dome_hi_mm=4.0 * s, dome_lo_mm=1.0 * s,
             cancellous_from=L - 12.0 * s, cancellous_below=10.0 * s)
         bones.append(Bone(name, shape, np.array(base) * s, rotation(ax, ay, 0), 22,

@@ -21,6 +21,11 @@ LABELS: dict[str, int] = {
     "proximal_phalanx_1": 70, "distal_phalanx_1": 71,
     **{f"{k}_phalanx_{r}": 72 + 3 * (r - 2) + i for r in range(2, 6)
        for i, k in enumerate(("proximal", "middle", "distal"))},
+    # bone disease (lesions.py, disease.py)
+    "erosion": 150, "osteophyte": 151, "tumour": 152, "tumour_margin": 153,
+    "periosteal_solid": 154, "sclerosis": 155, "cyst": 156, "lytic_front": 157,
+    "hill_sachs": 158, "periosteal_lamellated": 159, "periosteal_sunburst": 160,
+    "codman_triangle": 161,
     "fracture_line": 100, "fragment_distal": 101, "fragment_butterfly": 102, "callus": 103,
 }
 NAMES: dict[int, str] = {v: k for k, v in LABELS.items()}

@@ -58,6 +58,7 @@ AO: dict[str, tuple[str, str]] = {
                        (4, "IV", "complete, fully displaced"))},
     "posterior_dislocation": ("", "posterior dislocation of the hip"),
     "anterior_dislocation": ("", "anterior (subcoracoid) dislocation of the shoulder"),
+    "posterior_shoulder_dislocation": ("", "posterior dislocation of the shoulder"),
     "boxer": ("77.5.3A", "simple fracture of the neck of the fifth metacarpal (boxer's "
               "fracture)"),
     "weber_a": ("44A", "Weber A (infrasyndesmotic) fracture of the lateral malleolus"),
@@ -99,11 +100,10 @@ def wanted(findings, age: float, sex: str, region: str = "wrist") -> Wanted | No
     if region == "shoulder":
         if len(findings) > 1 or f.name != "dislocation":
             names = ", ".join(x.name.replace("_", " ") for x in findings)
-            raise EngineError("The shoulder model builds an anterior dislocation only "
+            raise EngineError("The shoulder model builds anterior and posterior dislocations "
                               f"({names} is not modelled yet).")
         if "posterior_dislocation" in f.modifiers:
-            raise EngineError("Posterior shoulder dislocation is not modelled yet; the "
-                              "shoulder model builds an anterior dislocation.")
+            return Wanted("posterior_shoulder_dislocation", None, None, False)
         return Wanted("anterior_dislocation", None, None, False)
     if f.name != "fracture" or len(findings) > 1:
         names = ", ".join(x.name.replace("_", " ") for x in findings)

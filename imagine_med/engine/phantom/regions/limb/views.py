@@ -25,6 +25,7 @@ from imagine_med.engine.phantom.physics.radiography import (
 )
 from imagine_med.engine.phantom.regions.limb.anatomy import Bone, Wrist
 from imagine_med.engine.phantom.regions.limb.fracture import Fracture
+from imagine_med.engine.phantom.regions.limb.lesions import Diseased
 from imagine_med.engine.phantom.regions.limb.shapes import LongBone, texture
 
 VIEWS = ("pa", "ap", "lateral", "oblique")
@@ -46,8 +47,12 @@ LABEL_PRIORITY: dict[str, int] = {
     "fibula": 32, "tibia": 31, "talus": 27, "calcaneus": 24, "navicular": 23, "cuboid": 23,
     "humerus": 31, "capitellum": 33, "anterior_fat_pad": 9, "posterior_fat_pad": 9,
     "femoral_head": 31, "femur": 30, "acetabulum": 29, "pelvis": 28,
-    "humeral_head": 32, "glenoid": 30, "scapula": 29, "clavicle": 28,
+    "humeral_head": 32, "glenoid": 33, "scapula": 29, "clavicle": 28,  # glenoid whole (Y)
     **{f"{k}_phalanx_{r}": 21 for r in range(1, 6) for k in ("proximal", "middle", "distal")},
+    # bone disease (lesions.py): above the bones they lie in
+    "erosion": 58, "tumour": 57, "tumour_margin": 56, "cyst": 55, "osteophyte": 54,
+    "periosteal_solid": 53, "periosteal_lamellated": 53, "periosteal_sunburst": 53,
+    "codman_triangle": 53, "sclerosis": 52, "lytic_front": 51, "hill_sachs": 50,
 }
 
 
@@ -63,6 +68,8 @@ def axes(view: str, side: str, region: str = "wrist"
     v = np.array([0.0, 0.0, 1.0 if down else -1.0])
     mirror = 1.0 if side == "left" else -1.0
     c45 = np.sqrt(0.5)
+    if view == "scapular_y":  # the beam along the blade, lateral -> medial, front right
+        return np.array([0.0, 1.0, 0.0]), v, np.array([-1.0, 0.0, 0.0])
     if view == "lateral" and region in ("ankle", "elbow"):  # beam lateral -> medial,
         return np.array([0.0, 1.0, 0.0]), v, np.array([-1.0, 0.0, 0.0])
     if view == "mortise":
@@ -116,7 +123,8 @@ def geometry(wrist: Wrist, view: str, side: str, width: int, height: int,
     depth_mm = 110.0 * s  # the limb and a displaced hand
     e = wrist.envelope
     zc = wrist.centre[2] * s
-    half = float(np.interp(zc, e["z"], e["A"] if view == "lateral" else e["B"]))
+    across = view in ("lateral", "scapular_y")  # the beam along x: the envelope's A
+    half = float(np.interp(zc, e["z"], e["A"] if across else e["B"]))
     wc = SID_MM - TABLE_GAP_MM - half
     m = 1.0 if parallel else SID_MM / wc
     rows = int(np.ceil(height * px_obj * 1.08 / vox)) + 2  # margin: magnification varies
@@ -219,6 +227,8 @@ def _tissue_ids(bone: Bone, cls: Classes, x, y, z, inside, d, t, names: tuple[st
         canc = np.asarray(bone.shape.is_cancellous(zs)) | (zone > 0)
         spic = texture(xs, ys, zs, vox, bone.tex_offset)
         kind = np.where(cortex, 0, np.where(canc & spic, 1, 2))
+        if isinstance(bone.shape, Diseased):  # fewer, thinner or coarser trabeculae
+            kind = bone.shape.trabeculae(xs, ys, zs, kind, vox)
     if ph is not None:
         kind[dense_plate] = 1
     kind[zone == 2] = 3
@@ -228,6 +238,8 @@ def _tissue_ids(bone: Bone, cls: Classes, x, y, z, inside, d, t, names: tuple[st
     out = lut[np.minimum(zone, len(names) - 1), kind]
     if ph is not None and not ph.epiphysis_ossified:
         out[zone >= 2] = 0  # plate and epiphysis still cartilage: soft tissue on a film
+    if isinstance(bone.shape, Diseased):  # erosions, tumour, osteophytes: own labels
+        bone.shape.paint(cls, xs, ys, zs, ds, out)
     ids[sel] = out
 
 
