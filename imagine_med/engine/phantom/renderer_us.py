@@ -142,10 +142,14 @@ class PhantomUltrasound(PhantomRenderer):
                                                     spec.region))
         return plane
 
+    def probe(self, request: RenderRequest, plane) -> Probe:
+        """The transducer and its settings for this plane (the prompt's, else the view's)."""
+        return probe_for(request.spec)
+
     def frame(self, request: RenderRequest, progress: ProgressFn = no_progress) -> Frame:
         progress(0.05, "anatomy")
         plane = self.build(request)
-        probe = probe_for(request.spec)
+        probe = self.probe(request, plane)
         grid = probe.beam_grid()
         progress(0.2, "beam")
         sample = plane.sample(grid)

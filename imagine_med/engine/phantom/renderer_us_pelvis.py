@@ -24,6 +24,7 @@ from imagine_med.engine.base import (
     no_progress,
 )
 from imagine_med.engine.phantom.model import AGE_OF_GROUP
+from imagine_med.engine.phantom.physics.ultrasound import Probe
 from imagine_med.engine.phantom.regions.pelvis_us.anatomy import (
     LABELS,
     PelvisPlane,
@@ -31,8 +32,20 @@ from imagine_med.engine.phantom.regions.pelvis_us.anatomy import (
     crl_for_days,
     days_for_crl,
 )
+from imagine_med.engine.phantom.regions.pelvis_us.fetal import LABELS as FETAL_LABELS
+from imagine_med.engine.phantom.regions.pelvis_us.fetal import FetalPlane, build_fetal
 from imagine_med.engine.phantom.renderer_base import mask_bbox
 from imagine_med.engine.phantom.renderer_us import PhantomUltrasound, _marks
+from imagine_med.engine.phantom.renderer_us_fetal import (
+    FINDING_LABEL,
+    MEASURE,
+    asks_biometry,
+    biometry_sentence,
+    fetal_probe,
+    plane_asked,
+    weeks_asked,
+    weeks_days,
+)
 
 DEFAULT_WEEKS = 8.0
 WEEKS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\+\s*(\d)\s*)?(?:weeks?|wks?|wk)\b")
@@ -58,16 +71,22 @@ def _weeks(days: float) -> str:
 class PhantomPelvisUS(PhantomUltrasound):
     """Transabdominal pelvis, curvilinear 3.5 MHz."""
 
-    def build(self, request: RenderRequest) -> PelvisPlane:
+    def build(self, request: RenderRequest) -> PelvisPlane | FetalPlane:
         spec = request.spec
         rng = np.random.default_rng([request.seed, 16])
         names = [f.name for f in spec.findings]
+        text = (spec.prompt or "").lower()
+        wk = WEEKS.search(text)
+        if "fetal_biometry" in names or asks_biometry(text, float(wk.group(1)) if wk else None):
+            return self._fetal(request, rng, text, wk)
         preg = "intrauterine_pregnancy" in names or WEEKS.search((spec.prompt or "").lower())
         sex = spec.sex or ("female" if preg or rng.uniform() < 0.5 else "male")
         if preg and sex == "male":
             raise EngineError("A pregnancy needs a female pelvis; this prompt asks for a man.")
         lo, hi = (18, 42) if preg else AGE_OF_GROUP.get(spec.age_group or "adult", (25, 64))
-        age = spec.age if spec.age is not None else round(rng.uniform(lo, hi + 0.999))
+        # "8 weeks" reads as an infant's age to the parser: a mother is at least 14
+        age = spec.age if spec.age is not None and not (preg and spec.age < 14) else round(
+            rng.uniform(lo, hi + 0.999))
         plane = build_pelvis(rng, sex, age)
         frng = np.random.default_rng([request.seed, 17])
         for f in spec.findings:
@@ -86,10 +105,34 @@ class PhantomPelvisUS(PhantomUltrasound):
             plane.findings.append(plane.pregnancy(gestational_days(spec, f), frng))
         return plane
 
+    def _fetal(self, request: RenderRequest, rng: np.random.Generator, text: str,
+               wk: re.Match | None) -> FetalPlane:
+        """A biometry plane (head, abdomen or femur) at the asked age (default 20 weeks)."""
+        spec = request.spec
+        if spec.sex == "male":
+            raise EngineError("A pregnancy needs a female pelvis; this prompt asks for a man.")
+        extra = [f.name for f in spec.findings
+                 if f.name not in ("fetal_biometry", "intrauterine_pregnancy")]
+        if extra:
+            raise EngineError("The fetal biometry planes draw a normal fetus (head, abdomen, "
+                              f"femur); not {extra[0].replace('_', ' ')}.")
+        age = spec.age if (spec.age or 0) >= 14 else round(rng.uniform(18, 42.999))
+        plane = plane_asked(text, rng)
+        return build_fetal(rng, weeks_asked(text, wk), plane, age)
+
+    def probe(self, request: RenderRequest, plane) -> Probe:
+        if isinstance(plane, FetalPlane):
+            text = (request.spec.prompt or "").lower()
+            f = re.search(r"(\d+(?:\.\d+)?)\s*mhz", text)
+            return fetal_probe(plane, float(np.clip(float(f.group(1)), 2.0, 6.0)) if f else 3.5)
+        return super().probe(request, plane)
+
     def render(self, request: RenderRequest, progress: ProgressFn = no_progress
                ) -> RenderResult:
         fr = self.frame(request, progress)
         plane = fr.plane
+        if isinstance(plane, FetalPlane):
+            return self._biometry(fr, progress)
         assert isinstance(plane, PelvisPlane)
         pixels, labels = fr.pixels, fr.labels
         _marks(pixels, labels, fr)
@@ -121,6 +164,36 @@ class PhantomPelvisUS(PhantomUltrasound):
         return RenderResult(pixels=pixels, label_map=labels, labels=present, findings=results,
                             pixel_spacing_mm=(fr.px, fr.px),
                             answer_key=head + " ".join([*sentences, *normal]), tags=tags)
+
+
+    def _biometry(self, fr, progress: ProgressFn) -> RenderResult:
+        """The plane's measurements from its labels, with Hadlock's age for each."""
+        plane = fr.plane
+        pixels, labels = fr.pixels, fr.labels
+        _marks(pixels, labels, fr)
+        m = MEASURE[plane.plane](labels, fr.px)
+        text = biometry_sentence(plane.plane, m)
+        lab = FINDING_LABEL[plane.plane]
+        m |= {"gestational_age_asked_weeks": round(plane.weeks, 1)}
+        res = FindingResult("fetal_biometry", FETAL_LABELS[lab],
+                            mask_bbox(labels == FETAL_LABELS[lab]), None, plane.plane, text, m)
+        names = {v: k for k, v in FETAL_LABELS.items()}
+        present = {int(i): names[int(i)] for i in np.unique(labels) if i}
+        placenta = " An anterior placenta." if "placenta" in present.values() else ""
+        head = (f"Obstetric ultrasound, transabdominal, curvilinear {fr.probe.freq_mhz:g} MHz, "
+                f"depth {fr.probe.depth_mm / 10:g} cm; a singleton pregnancy of "
+                f"{weeks_days(plane.weeks)} by dates ({plane.age}-year-old woman). ")
+        tags = {"modality": "US", "engine": "phantom", "region": "pelvis",
+                "view": f"fetal_{plane.plane}", "probe": fr.probe.kind,
+                "frequency_mhz": f"{fr.probe.freq_mhz:g}", "depth_mm": f"{fr.probe.depth_mm:g}",
+                "focus_mm": f"{fr.probe.focus_mm:g}",
+                "dynamic_range_db": f"{fr.probe.dynamic_range_db:g}",
+                "gestational_age_weeks": f"{plane.weeks:g}", "sex": "female",
+                "age": str(plane.age)}
+        progress(1.0, "done")
+        return RenderResult(pixels=pixels, label_map=labels, labels=present, findings=[res],
+                            pixel_spacing_mm=(fr.px, fr.px), answer_key=head + text + placenta,
+                            tags=tags)
 
 
 def _placed(name: str, location: str, at: tuple[float, float], params: dict):
