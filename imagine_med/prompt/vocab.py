@@ -1123,3 +1123,4 @@ for _phrase in ("compression ultrasound", "compression ultrasonography", "dvt sc
 for _phrase in ("spectral doppler", "spectral trace", "spectral waveform", "pulsed wave doppler",
                 "pw doppler", "doppler waveform", "spectral display", "duplex waveform"):
     COMPOUNDS[_phrase] = {"modality": "us"}
+FINDING_IN_REGION[("cyst", "pelvis")] = "ovarian_cyst"

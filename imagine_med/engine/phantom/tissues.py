@@ -370,5 +370,5 @@ ACOUSTIC.update({
     "thalamus": Acoustic(1.59, 0.5, 1.0, 0.16),
     "placenta": Acoustic(1.63, 0.7, 1.0, 1.1),
     "ovary": Acoustic(1.63, 0.8, 1.0, 0.6),
-    "dermoid_plug": Acoustic(1.50, 6.0, 1.0, 3.0),
+    "dermoid_plug": Acoustic(1.50, 6.0, 1.0, 4.5),
 })
