@@ -110,6 +110,31 @@ def beam_label_map(plane: AbdomenPlane, grid: Grid) -> np.ndarray:
     return plane.sample(grid).label_map()
 
 
+def frame_of(plane, probe: Probe, seed: int, width: int, height: int,
+             progress: ProgressFn = no_progress) -> Frame:
+    """One plane through one probe: the beam-grid B-mode, scan-converted to width x height,
+    with its labels as the beam saw them."""
+    grid = probe.beam_grid()
+    progress(0.2, "beam")
+    sample = plane.sample(grid)
+    beam = bmode(sample, probe, np.random.default_rng([seed, 18]))
+    beam_labels = sample.label_map()
+    progress(0.6, "scan conversion")
+    x, y, px = display_grid(probe, width, height)
+    grey, inside = scan_convert(beam.grey, probe, x, y)
+    pixels = np.round(grey * 255).astype(np.uint8)
+    # labels as the beam saw them (nearest beam sample): the label map and the physics
+    # share one sampling of the plane
+    labels, _ = scan_convert(beam_labels, probe, x, y, order=0)
+    stone = beam_labels == LABELS["stone"]
+    if isinstance(plane, AbdomenPlane) and stone.any():
+        sh = behind(stone) & (beam.excess_loss_db > SHADOW_DB)
+        shadow, _ = scan_convert(sh.astype(np.uint8), probe, x, y, order=0)
+        labels[(shadow > 0) & (labels != LABELS["stone"])] = LABELS["shadow"]
+    labels[~inside] = 0
+    return Frame(plane, probe, beam, beam_labels, x, y, px, pixels, labels, inside)
+
+
 class PhantomUltrasound(PhantomRenderer):
     """Abdominal B-mode: right upper quadrant (liver, gallbladder, right kidney, Morison's
     pouch) and left upper quadrant (spleen, left kidney) with a curvilinear probe."""
@@ -150,25 +175,8 @@ class PhantomUltrasound(PhantomRenderer):
         progress(0.05, "anatomy")
         plane = self.build(request)
         probe = self.probe(request, plane)
-        grid = probe.beam_grid()
-        progress(0.2, "beam")
-        sample = plane.sample(grid)
-        beam = bmode(sample, probe, np.random.default_rng([request.seed, 18]))
-        beam_labels = sample.label_map()
-        progress(0.6, "scan conversion")
-        x, y, px = display_grid(probe, request.width, request.height)
-        grey, inside = scan_convert(beam.grey, probe, x, y)
-        pixels = np.round(grey * 255).astype(np.uint8)
-        # labels as the beam saw them (nearest beam sample): the label map and the physics
-        # share one sampling of the plane
-        labels, _ = scan_convert(beam_labels, probe, x, y, order=0)
-        stone = beam_labels == LABELS["stone"]
-        if isinstance(plane, AbdomenPlane) and stone.any():
-            sh = behind(stone) & (beam.excess_loss_db > SHADOW_DB)
-            shadow, _ = scan_convert(sh.astype(np.uint8), probe, x, y, order=0)
-            labels[(shadow > 0) & (labels != LABELS["stone"])] = LABELS["shadow"]
-        labels[~inside] = 0
-        return Frame(plane, probe, beam, beam_labels, x, y, px, pixels, labels, inside)
+        return frame_of(plane, probe, request.seed, request.width, request.height, progress)
+
 
     def render(self, request: RenderRequest, progress: ProgressFn = no_progress) -> RenderResult:
         spec = request.spec

@@ -362,6 +362,7 @@ for _t in (
     _soft("placenta", 45.0, 0.9, (1200, 1400), (120, 110)),
     _soft("ovary", 40.0, 0.9, (1300, 1500), (100, 90)),
     _soft("dermoid_plug", -90.0, 0.9, (300, 380), (70, 80)),
+    _soft("venous_thrombus", 55.0, 0.9, (900, 1100), (120, 100)),
 ):
     TISSUES.setdefault(_t.name, _t)
 ACOUSTIC.update({
@@ -371,4 +372,7 @@ ACOUSTIC.update({
     "placenta": Acoustic(1.63, 0.7, 1.0, 1.1),
     "ovary": Acoustic(1.63, 0.8, 1.0, 0.6),
     "dermoid_plug": Acoustic(1.50, 6.0, 1.0, 4.5),
+    # a deep vein's thrombus of days: low-level echoes, clearly above flowing blood (-10 dB
+    # to liver; the jugular view's fresher "blood_acute" is darker)
+    "venous_thrombus": Acoustic(1.63, 0.3, 1.0, 0.32),
 })
