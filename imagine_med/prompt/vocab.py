@@ -1124,3 +1124,4 @@ for _phrase in ("spectral doppler", "spectral trace", "spectral waveform", "puls
                 "pw doppler", "doppler waveform", "spectral display", "duplex waveform"):
     COMPOUNDS[_phrase] = {"modality": "us"}
 FINDING_IN_REGION[("cyst", "pelvis")] = "ovarian_cyst"
+REGIONS["carotid"] += ["jugular", "jugular vein", "internal jugular vein", "ijv", "neck vessels"]

@@ -180,6 +180,11 @@ class PhantomUltrasound(PhantomRenderer):
 
     def render(self, request: RenderRequest, progress: ProgressFn = no_progress) -> RenderResult:
         spec = request.spec
+        if spec.region == "carotid" and any(w in (spec.prompt or "").lower() for w in (
+                "spectral", "waveform", "pulsed wave", "pw doppler", "psv", "peak systolic")):
+            from imagine_med.engine.phantom.renderer_us_spectral import spectral_render
+
+            return spectral_render(request, progress)
         if spec.region != "pelvis" and any(f.location == "pouch_of_douglas"
                                            for f in spec.findings):
             # the pelvic view of a FAST scan is the pelvis renderer's plane
