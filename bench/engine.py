@@ -56,6 +56,13 @@ JOBS = [
                                 "findings": (Finding(name="melanoma"),)}, 1.0),
     # abdominal ultrasound (issue 16): RUQ B-mode, 4 variants, goal 0.5 s in one process
     ("us", "US RUQ", {"region": "gallbladder"}, 0.5),
+    # more ultrasound views (issue 16): a fetal biometry plane, the ovaries, a compression pair
+    # (two frames), a spectral Doppler trace; same goal
+    ("us", "US fetal", {"region": "pelvis", "prompt": "obstetric ultrasound, 24 weeks, BPD"}, 0.5),
+    ("us", "US ovaries", {"region": "pelvis", "prompt": "pelvic ultrasound, ovaries"}, 0.5),
+    ("us", "US DVT", {"region": "leg_veins", "prompt": "compression ultrasound, DVT",
+                      "findings": (Finding(name="venous_thrombosis"),)}, 0.5),
+    ("us", "US spectral", {"region": "carotid", "prompt": "carotid spectral doppler"}, 0.5),
     # the fundus (issue 17): goal 0.5 s for 4 variants at 768 px (run with --sizes 768)
     ("fundus", "fundus", {"region": "retina"}, 0.5),
     ("fundus", "fundus DR", {"region": "retina", "findings": (

@@ -55,7 +55,7 @@ def gyn_probe(plane: PelvisTransverse, freq_mhz: float) -> Probe:
         depth_mm=depth,
         focus_mm=plane.uterus.cy,
         sector_deg=75.0,
-        lines=256,
+        lines=224,
         tgc_alpha=GYN_TGC_ALPHA,
     )
 
@@ -72,29 +72,37 @@ def _owner(labels: np.ndarray, comp: np.ndarray) -> str | None:
     return side if votes[side] > 0 else None
 
 
+def _padded(sl: tuple[slice, slice], shape: tuple[int, ...], pad: int) -> tuple[slice, slice]:
+    return tuple(
+        slice(max(0, s.start - pad), min(n, s.stop + pad)) for s, n in zip(sl, shape, strict=True)
+    )  # type: ignore[return-value]
+
+
 def ovary_measure(labels: np.ndarray, px: float) -> dict[str, dict[str, float]]:
     """Per ovary (from the label map): long and short axes, prolate volume, follicles of 2-9
     mm counted (each sized by its equal-area diameter), the largest follicle, any cyst or
-    dermoid (equal-area diameter), and the centroid column (for laterality)."""
-    parts: dict[str, list[tuple[str, np.ndarray]]] = {"right": [], "left": []}
+    dermoid (equal-area diameter), and the centroid column (for laterality). Each part is
+    handled in its own padded box."""
+    parts: dict[str, list[tuple[str, float]]] = {"right": [], "left": []}
+    whole = {s: labels == LABELS[f"ovary_{s}"] for s in ("right", "left")}
     for name in ("follicle", "ovarian_cyst", "dermoid"):
-        comps, n = ndimage.label(labels == LABELS[name])
-        for i in range(1, n + 1):
-            comp = comps == i
-            side = _owner(labels, comp)
+        comps, _ = ndimage.label(labels == LABELS[name])
+        for i, sl in enumerate(ndimage.find_objects(comps), 1):
+            box = _padded(sl, labels.shape, 3)
+            comp = comps[box] == i
+            side = _owner(labels[box], comp)
             if side is not None:
-                parts[side].append((name, comp))
+                parts[side].append((name, float(comp.sum())))
+                whole[side][box] |= comp
     out: dict[str, dict[str, float]] = {}
     for side in ("right", "left"):
-        stroma = labels == LABELS[f"ovary_{side}"]
-        if stroma.sum() < 10:
+        if (labels == LABELS[f"ovary_{side}"]).sum() < 10:
             continue
-        whole = stroma.copy()
-        for _, comp in parts[side]:
-            whole |= comp
-        whole = ndimage.binary_fill_holes(whole)
-        long_mm, short_mm = ovary_diameters(whole, px)
-        sizes = [2 * math.sqrt(c.sum() / math.pi) * px for n, c in parts[side] if n == "follicle"]
+        box = _padded(ndimage.find_objects(whole[side].astype(np.uint8))[0], labels.shape, 1)
+        filled = np.zeros_like(whole[side])
+        filled[box] = ndimage.binary_fill_holes(whole[side][box])
+        long_mm, short_mm = ovary_diameters(filled, px)
+        sizes = [2 * math.sqrt(a / math.pi) * px for n, a in parts[side] if n == "follicle"]
         counted = [d for d in sizes if FOLLICLE_MM[0] <= d <= FOLLICLE_MM[1]]
         m = {
             "long_mm": round(long_mm, 1),
@@ -102,13 +110,12 @@ def ovary_measure(labels: np.ndarray, px: float) -> dict[str, dict[str, float]]:
             "volume_ml": round(prolate_volume_ml(long_mm, short_mm), 1),
             "follicles_2_9mm": float(len(counted)),
             "largest_follicle_mm": round(max(sizes), 1) if sizes else 0.0,
-            "centroid_x_px": round(float(np.nonzero(whole)[1].mean()), 1),
+            "centroid_x_px": round(float(np.nonzero(filled)[1].mean()), 1),
         }
         for name in ("ovarian_cyst", "dermoid"):
-            cysts = [c for n, c in parts[side] if n == name]
-            if cysts:
-                big = max(cysts, key=lambda c: c.sum())
-                m[f"{name}_mm"] = round(2 * math.sqrt(big.sum() / math.pi) * px, 1)
+            areas = [a for n, a in parts[side] if n == name]
+            if areas:
+                m[f"{name}_mm"] = round(2 * math.sqrt(max(areas) / math.pi) * px, 1)
         out[side] = m
     return out
 

@@ -123,8 +123,8 @@ class PelvisTransverse:
         """Stroma, then its follicles and any cyst (fluid) and dermoid plug on top."""
         t = TISSUES
         out = [(f"ovary_{ov.side}", t["ovary"], ov.shape.frac(x, y, soft))]
-        for fx, fy, r in ov.follicles:
-            out.append(("follicle", t["serous_fluid"], Ellipse(fx, fy, r, r).frac(x, y, soft)))
+        if ov.follicles:
+            out.append(("follicle", t["serous_fluid"], _discs_frac(ov, x, y, soft)))
         if ov.cyst is not None:
             name = "dermoid" if ov.plug is not None else "ovarian_cyst"
             out.append((name, t["fibrous"], ov.cyst.grown(0.8).frac(x, y, soft)))  # its wall
@@ -177,6 +177,20 @@ class PelvisTransverse:
         return PlacedFinding(
             name, side, f"{side}_ovary", (), (cyst.cx, cyst.cy, 0.0), {"diameter_mm": diameter_mm}
         )
+
+
+def _discs_frac(ov: Ovary, x: np.ndarray, y: np.ndarray, soft: float) -> np.ndarray:
+    """All of an ovary's follicles as one fraction map, each disc evaluated only on the grid
+    points inside the ovary (a few percent of the plane)."""
+    out = np.zeros(x.shape, np.float32)
+    near = np.nonzero(ov.shape.grown(1.0).q(x, y) < 1.0)
+    px, py = x[near], y[near]
+    acc = np.zeros(px.shape, np.float32)
+    for fx, fy, r in ov.follicles:
+        d = np.hypot(px - np.float32(fx), py - np.float32(fy)) - np.float32(r)
+        acc = np.maximum(acc, _ramp(d, soft))
+    out[near] = acc
+    return out
 
 
 def _place_follicles(
