@@ -138,9 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     if "head" in args.sheets.split(","):
         paths.append(build_head_sheet(Path(args.out_dir), args.size, args.seed))
     if "us" in args.sheets.split(","):  # issue 16: abdominal ultrasound (gallery_us.py)
-        from imagine_med.engine.phantom.gallery_us import build_us_sheet
+        from imagine_med.engine.phantom.gallery_us import build_us_more_sheets, build_us_sheet
 
         paths.append(build_us_sheet(Path(args.out_dir), seed=args.seed))
+        paths += build_us_more_sheets(Path(args.out_dir), seed=args.seed)
     for p in paths:
         print(f"{p} ({p.stat().st_size // 1024} KiB)")
     return 0
