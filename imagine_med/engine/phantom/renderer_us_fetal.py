@@ -25,6 +25,7 @@ from imagine_med.engine.phantom.regions.pelvis_us.fetal import (
 )
 
 DEFAULT_WEEKS = 20.0
+THIRD_TRIMESTER_WEEKS = 32.0
 OB_TGC_ALPHA = 0.3  # dB/cm/MHz the obstetric preset's TGC assumes
 OB_GAIN_DB = 6.0  # the preset's overall gain, for the fetal soft tissue under a thick wall
 PLANE_WORDS = {
@@ -69,8 +70,11 @@ def plane_asked(text: str, rng: np.random.Generator) -> str:
 
 
 def weeks_asked(text: str, found: re.Match | None) -> float:
+    """The prompt's age in weeks (14-40), else 32 for a third-trimester or growth scan, else
+    20 (the anatomy scan)."""
     if found is None:
-        return DEFAULT_WEEKS
+        late = any(w in text for w in ("third trimester", "growth scan", "fetal growth"))
+        return THIRD_TRIMESTER_WEEKS if late else DEFAULT_WEEKS
     w = float(found.group(1)) + (int(found.group(2)) / 7 if found.group(2) else 0.0)
     return float(np.clip(w, MIN_WEEKS, MAX_WEEKS))
 

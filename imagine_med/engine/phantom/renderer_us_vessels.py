@@ -50,7 +50,7 @@ def asks_spectral(text: str) -> bool:
 
 
 def site_of(text: str) -> str:
-    return "popliteal" if "poplit" in text.lower() else "common_femoral"
+    return "popliteal" if any(w in text.lower() for w in ("poplit", "knee")) else "common_femoral"
 
 
 def leg_probe(site: str, text: str) -> Probe:

@@ -31,7 +31,7 @@ GATE_FRACTION = 0.6  # the gate spans this fraction of the lumen's diameter
 PROFILE_POWER = 4.0  # blunt arterial profile
 DYNAMIC_RANGE_DB = 32.0
 NOISE_DB = -38.0  # the spectral noise floor below the band's mean power
-ENVELOPE_GREY = 90  # a pixel at least this bright (after a 3 x 3 median) is signal
+ENVELOPE_GREY = 90  # a pixel at least this bright (after a 3-row median) is signal
 UPSTROKE = 0.05  # the phase of the systolic upstroke
 WALL_FILTER_CM_S = 4.0  # the high-pass that removes wall motion (and zero flow) near baseline
 # (nothing within 4 cm/s of the baseline, full power beyond 6)
@@ -153,9 +153,10 @@ def spectrum(
 
 def envelope(panel: np.ndarray, disp: Display) -> tuple[np.ndarray, np.ndarray]:
     """Per column, the highest and lowest velocity with signal (cm/s; nan where none), read
-    from the panel's pixels after a 3 x 3 median (the speckle)."""
+    from the panel's pixels after a median over 3 rows (the speckle; not across columns,
+    which would clip a narrow systolic peak on a small display)."""
     rows = panel.shape[0]
-    sig = median_filter(panel, size=3) >= ENVELOPE_GREY
+    sig = median_filter(panel, size=(3, 1)) >= ENVELOPE_GREY
     any_sig = sig.any(axis=0)
     first = np.argmax(sig, axis=0)
     last = rows - 1 - np.argmax(sig[::-1], axis=0)
@@ -176,7 +177,7 @@ def read_trace(
         disp = Display(-disp.bottom, -disp.top, disp.sweep_s)
     hi, lo = envelope(panel, disp)
     rows = panel.shape[0]
-    sig = median_filter(panel, size=3) >= ENVELOPE_GREY
+    sig = median_filter(panel, size=(3, 1)) >= ENVELOPE_GREY
     edge = max(1, rows // 60)
     wrap_cols = sig[:edge].any(axis=0) & sig[-edge:].any(axis=0)
     out: dict[str, float] = {"aliasing": float(wrap_cols.mean() > 0.01)}
