@@ -247,19 +247,20 @@ def spectral_render(request: RenderRequest, progress: ProgressFn = _no_progress)
     prf = prf_hz(disp.span / 2 * math.cos(math.radians(m["insonation_deg"])), freq)
     names = {v: k for k, v in {**_plane_labels(plane), **LABEL_IDS}.items()}
     present = {int(i): names.get(int(i), "structure") for i in np.unique(labels) if i}
-    lumen = fr.labels == _plane_labels(plane).get(
+    lumen_name = (
         "carotid_artery"
         if "carotid" in vessel
         else "jugular_vein"
         if "jugular" in vessel
         else "vein"
         if "vein" in vessel
-        else "artery",
-        0,
+        else "artery"
     )
+    lumen_id = _plane_labels(plane)[lumen_name]
+    lumen = fr.labels == lumen_id
     res = FindingResult(
         "spectral_doppler",
-        LABEL_IDS["spectral_display"],
+        lumen_id,
         mask_bbox(lumen),
         None,
         vessel.replace(" ", "_"),
