@@ -86,3 +86,22 @@ def test_a_scale_below_the_peak_wraps_the_spectrum(tmp_path):
         near_top = binary_dilation(sig[:3].any(axis=0), iterations=12)
         assert (below & ~near_top).mean() < 0.01
         assert "aliasing" in v["answer_key"]
+
+
+def test_triplex_colours_only_the_lumens_round_the_gate(tmp_path):
+    from imagine_med.engine.phantom.regions.vessels_us.leg import LABELS as LEG
+
+    doc = _case("femoral artery colour and spectral doppler", tmp_path)
+    for i, v in enumerate(doc["variants"], 1):
+        rgb = np.asarray(Image.open(tmp_path / f"variant-{i}.png").convert("RGB"))[:SIZE]
+        lab = np.asarray(Image.open(tmp_path / f"variant-{i}.labels.png"))[:SIZE]
+        top = int(v["tags"]["spectrum_top_row"])
+        r, g, b = (rgb[:top, :, k].astype(int) for k in range(3))
+        colour = ((r - g > 60) | (b - g > 60)) & (np.abs(r - b) > 60)
+        lumen = np.isin(lab[:top], [LEG["artery"], LEG["vein"]])
+        assert colour.sum() > 200 and lumen[colour].mean() > 0.98
+        # the artery toward the probe (red), the vein away (blue), as on the trace
+        art = colour & (lab[:top] == LEG["artery"])
+        assert (r[art] > b[art]).mean() > 0.9
+        assert (lab[:top] == 62).sum() > 20  # the gate is drawn
+        assert v["answer_key"].startswith("Triplex")

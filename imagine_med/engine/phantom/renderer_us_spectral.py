@@ -32,7 +32,12 @@ from imagine_med.engine.phantom.physics.spectral import (
     spectrum,
     vein_waveform,
 )
-from imagine_med.engine.phantom.physics.ultrasound import Probe, prf_hz
+from imagine_med.engine.phantom.physics.ultrasound import (
+    Probe,
+    colour_map,
+    doppler_velocity,
+    prf_hz,
+)
 from imagine_med.engine.phantom.regions.vessels_us.anatomy import Tube, build_neck
 from imagine_med.engine.phantom.regions.vessels_us.leg import build_femoral_long
 from imagine_med.engine.phantom.renderer_base import mask_bbox
@@ -44,6 +49,7 @@ SWEEP_S = 3.0
 TOP_FRACTION = 0.55  # of the image height: the B-mode; the spectrum below
 HEADROOM = 1.3  # the default scale: 1.3 x the expected peak above (or below) the baseline
 GATE_RGB = (80, 255, 80)
+COLOUR_SCALE = 40.0  # cm/s, the triplex colour box's Nyquist velocity
 LABEL_IDS = {"gate": 62, "spectral_display": 63, "baseline": 64}
 
 
@@ -144,6 +150,26 @@ def draw_gate(rgb: np.ndarray, labels: np.ndarray, fr, tube: Tube, steer_deg: fl
     return 2 * half
 
 
+def colour_box(
+    rgb: np.ndarray, fr, plane, tube: Tube, steer_deg: float, rng: np.random.Generator
+) -> None:
+    """Triplex: colour Doppler in a steered box round the gate (both lumens), on the same
+    beam angle as the trace, scale +/- COLOUR_SCALE cm/s."""
+    vx, vy = plane.flow(fr.x, fr.y)
+    v, toward = doppler_velocity(vx, vy, steer_deg, COLOUR_SCALE, rng)
+    ids = _plane_labels(plane)
+    lumen = np.isin(
+        fr.labels,
+        [ids[k] for k in ("carotid_artery", "jugular_vein", "artery", "vein") if k in ids],
+    )
+    tan = np.float32(math.tan(math.radians(steer_deg)))
+    box = (np.abs(fr.x - (fr.y - np.float32(tube.y0)) * tan) <= 10.0) & (
+        np.abs(fr.y - np.float32(tube.y0)) <= 11.0
+    )
+    show = lumen & box & (np.abs(toward) >= 0.1 * COLOUR_SCALE)
+    rgb[show] = colour_map(v, COLOUR_SCALE)[show]
+
+
 def _axis(rgb, labels, disp: Display, top: int, rows: int, c0: int, c1: int) -> int:
     """The baseline (faint, below the envelope threshold) and velocity ticks every 10 or 20
     cm/s at the right of the trace; returns the baseline row."""
@@ -222,6 +248,9 @@ def spectral_render(request: RenderRequest, progress: ProgressFn = _no_progress)
     labels = np.zeros((h, w), np.uint8)
     rgb[:top_h] = fr.pixels[..., None]
     labels[:top_h] = fr.labels
+    triplex = any(w in text for w in ("colour", "color", "triplex"))
+    if triplex:
+        colour_box(rgb[:top_h], fr, plane, tube, steer, np.random.default_rng([request.seed, 19]))
     gate_mm = draw_gate(rgb[:top_h], labels[:top_h], fr, tube, steer)
     progress(0.6, "spectrum")
     sign = toward_sign(tube, steer)
@@ -234,14 +263,15 @@ def spectral_render(request: RenderRequest, progress: ProgressFn = _no_progress)
     base = _axis(rgb, labels, disp, p_top, p_rows, c0, c1)
     # the key reads the trace from the written panel (the baseline drawn below threshold)
     m = read_trace(rgb[p_top : p_top + p_rows, c0:c1, 0], disp, wave.period_s, sign)
-    if wave.kind != "carotid":  # no end-diastolic velocity to speak of in these traces
-        m.pop("edv_cm_s", None)
     m |= {
         "flow_model_psv_cm_s": round(wave.psv(), 1),
         "flow_model_edv_cm_s": round(wave.edv(), 1),
         "insonation_deg": round(insonation_deg(steer, tube.slope), 1),
         "gate_mm": round(gate_mm, 1),
     }
+    if wave.kind != "carotid":  # no end-diastolic velocity to speak of in these traces
+        m.pop("edv_cm_s", None)
+        m.pop("flow_model_edv_cm_s", None)
     text_key = spectral_sentence(vessel, m, disp, sign)
     # the Nyquist limit is a Doppler shift: c PRF / (4 f0) = scale x cos(angle)
     prf = prf_hz(disp.span / 2 * math.cos(math.radians(m["insonation_deg"])), freq)
@@ -268,7 +298,8 @@ def spectral_render(request: RenderRequest, progress: ProgressFn = _no_progress)
         m,
     )
     head = (
-        f"Spectral Doppler of the {vessel}, longitudinal, linear {freq:g} MHz; cranial on "
+        ("Triplex (colour and spectral) Doppler" if triplex else "Spectral Doppler")
+        + f" of the {vessel}, longitudinal, linear {freq:g} MHz; cranial on "
         f"the image left. Sample volume {gate_mm:.1f} mm mid-lumen, beam steered "
         f"{abs(steer):g} degrees, angle of insonation {m['insonation_deg']:.0f} degrees "
         f"(angle-corrected), scale +{disp.top:.0f} / {disp.bottom:.0f} cm/s (PRF "

@@ -134,7 +134,9 @@ def spectrum(
     wrapped = np.mod(u - disp.bottom, disp.span) + disp.bottom  # aliasing
     row = np.clip(((disp.top - wrapped) / disp.span * rows).astype(int), 0, rows - 1)
     power = np.zeros((cols, rows), np.float32)
-    np.add.at(power, (np.repeat(np.arange(cols), r.size), row.ravel()), 1.0)
+    # blood slower than the wall filter (stationary in late diastole) leaves nothing to blur
+    moving = (np.abs(u) >= WALL_FILTER_CM_S).astype(np.float32).ravel()
+    np.add.at(power, (np.repeat(np.arange(cols), r.size), row.ravel()), moving)
     # intrinsic broadening (transit time, the finite window): 0.5 cm/s + 1% of the peak
     sigma_rows = (0.5 + 0.01 * float(np.abs(vc).max())) / disp.span * rows
     power = gaussian_filter1d(power, sigma_rows, axis=1, mode="wrap")

@@ -177,6 +177,12 @@ class FemoralLongPlane:
     def level_mm(self, plane: str, level: str | None) -> tuple[float, str]:
         return 0.0, self.view
 
+    def flow(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Blood velocity (cm/s) of whichever lumen holds each point."""
+        ax, ay = self.artery.flow(x, y)
+        vx, vy = self.vein.flow(x, y)
+        return ax + vx, ay + vy
+
     def sample(self, grid: Grid) -> Sample:
         x, y = grid.x, grid.y
         soft = max(grid.px, 0.1)
@@ -205,6 +211,9 @@ def build_femoral_long(rng: np.random.Generator, age: int, sex: str) -> FemoralL
     skin, fat, fascia = u(1.2, 1.8), u(6.0, 12.0), u(0.6, 1.0)
     ra = u(3.5, 4.2)
     slope = u(-0.05, 0.05)
-    artery = Tube(skin + fat + fascia + u(3.0, 6.0) + ra, slope, ra, 1.0, 0.0)
-    vein = Tube(artery.y0 + ra + u(2.0, 4.0) + 5.0, slope + u(-0.03, 0.03), u(4.5, 5.5), -1.0, 0.0)
+    # centreline speeds for colour Doppler (the colour frame's mean, not the systolic peak)
+    artery = Tube(skin + fat + fascia + u(3.0, 6.0) + ra, slope, ra, 1.0, u(30.0, 45.0))
+    vein = Tube(
+        artery.y0 + ra + u(2.0, 4.0) + 5.0, slope + u(-0.03, 0.03), u(4.5, 5.5), -1.0, u(10.0, 18.0)
+    )
     return FemoralLongPlane((skin, fat, fascia), artery, vein, age=age, sex=sex)
