@@ -90,7 +90,7 @@ VESSEL_TILES: dict[str, str] = {
     "femoral spectral": "femoral artery spectral doppler",
     "carotid aliasing 50": "carotid spectral doppler, scale 50 cm/s",
     "jugular spectral": "jugular vein spectral doppler",
-    "carotid colour": "carotid colour doppler",
+    "femoral triplex": "femoral artery colour and spectral doppler",
 }
 
 
