@@ -163,3 +163,10 @@ def test_anatomy_scan_words_give_a_second_trimester_plane(tmp_path):
     views = {v["tags"]["view"] for v in doc["variants"]}
     assert views <= {"fetal_head", "fetal_abdomen", "fetal_femur"} and views
     assert all("20w" in v["answer_key"] for v in doc["variants"])
+
+
+def test_weeks_of_pregnancy_are_not_the_patients_age():
+    assert parse("20 week anatomy scan")[0].age is None
+    assert parse("obstetric ultrasound, 8 week intrauterine pregnancy")[0].age is None
+    infant = parse("6 week old infant chest x-ray")[0]
+    assert infant.age is not None and infant.age < 1
