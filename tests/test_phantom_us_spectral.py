@@ -17,12 +17,21 @@ from imagine_med.case import render_case, write_case
 from imagine_med.prompt import parse
 
 SIZE = 384
+GATE_ID, ARTERY_ID, VEIN_ID = 62, 20, 21  # the carotid and femoral views share 20 and 21
 
 
 def _case(prompt: str, out: Path, seed: int = 8) -> dict:
     spec = parse(prompt)[0].model_copy(update={"width": SIZE, "height": SIZE})
     write_case(render_case(spec, seed=seed), out)
     return json.loads((out / "case.json").read_text())
+
+
+def _gate_on(out: Path, i: int, lumen_id: int) -> float:
+    """Share of the gate's drawn pixels (sample volume bars, angle cursor; the beam line runs
+    through tissue) beside the given lumen label."""
+    lab = np.asarray(Image.open(out / f"variant-{i}.labels.png"))[:SIZE]
+    gate = lab == GATE_ID
+    return float((gate & binary_dilation(lab == lumen_id)).sum() / max(1, gate.sum()))
 
 
 def _panel(out: Path, i: int, tags: dict) -> tuple[np.ndarray, int, float, float]:
@@ -55,6 +64,9 @@ def test_peak_systolic_velocity_read_from_the_pixels_matches_the_flow_model(tmp_
         above = sig[: base - 2].any(axis=0).mean()
         below = sig[base + 3 :].any(axis=0).mean()
         assert v["tags"]["flow_toward_probe"] == "yes"
+        # (over the carotid the beam line crosses the jugular on its way down)
+        on = _gate_on(tmp_path, i, ARTERY_ID)
+        assert on > 0.35 and on > 2 * _gate_on(tmp_path, i, VEIN_ID)
         if "carotid" in prompt:  # forward flow all through the cycle
             assert above > 0.9 and below < 0.01 and m["edv_cm_s"] > 0.15 * m["psv_cm_s"]
         else:  # forward in systole, reversed early in diastole, then none
@@ -68,6 +80,8 @@ def test_vein_gate_shows_flow_away_below_the_baseline(tmp_path):
     for i, v in enumerate(doc["variants"], 1):
         sig, base, _, _ = _panel(tmp_path, i, v["tags"])
         assert v["tags"]["flow_toward_probe"] == "no"
+        on = _gate_on(tmp_path, i, VEIN_ID)
+        assert on > 0.35 and on > 2 * _gate_on(tmp_path, i, ARTERY_ID)
         assert sig[base + 3 :].any(axis=0).mean() > 0.9 and not sig[: base - 2].any()
         assert "below the baseline" in v["answer_key"]
 
