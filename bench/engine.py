@@ -65,6 +65,13 @@ JOBS = [
     ("us", "US RUQ mets", {"region": "liver", "findings": (
         Finding(name="metastases", modifiers=("multifocal",)),
         Finding(name="cbd_dilatation", size_mm=10.0))}, 0.5),
+    # more ultrasound views (issue 16): a fetal biometry plane, the ovaries, a compression pair
+    # (two frames), a spectral Doppler trace; same goal
+    ("us", "US fetal", {"region": "pelvis", "prompt": "obstetric ultrasound, 24 weeks, BPD"}, 0.5),
+    ("us", "US ovaries", {"region": "pelvis", "prompt": "pelvic ultrasound, ovaries"}, 0.5),
+    ("us", "US DVT", {"region": "leg_veins", "prompt": "compression ultrasound, DVT",
+                      "findings": (Finding(name="venous_thrombosis"),)}, 0.5),
+    ("us", "US spectral", {"region": "carotid", "prompt": "carotid spectral doppler"}, 0.5),
     # the fundus (issue 17): goal 0.5 s for 4 variants at 768 px (run with --sizes 768)
     ("fundus", "fundus", {"region": "retina"}, 0.5),
     ("fundus", "fundus DR", {"region": "retina", "findings": (

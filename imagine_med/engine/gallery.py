@@ -174,12 +174,14 @@ def main(argv: list[str] | None = None) -> int:
         from imagine_med.engine.phantom.gallery_us import (
             build_us_findings_sheet,
             build_us_more_sheets,
+            build_us_obgyn_vessel_sheets,
             build_us_sheet,
         )
 
         paths.append(build_us_sheet(Path(args.out_dir), seed=args.seed))
         paths.append(build_us_findings_sheet(Path(args.out_dir), seed=args.seed))
         paths += build_us_more_sheets(Path(args.out_dir), seed=args.seed)
+        paths += build_us_obgyn_vessel_sheets(Path(args.out_dir), seed=args.seed)
     for p in paths:
         print(f"{p} ({p.stat().st_size // 1024} KiB)")
     return 0

@@ -349,6 +349,10 @@ add(Offer("phantom", "us", "heart",
 # Thyroid ultrasound (regions/thyroid_us, issue 16): transverse, linear probe, TI-RADS.
 add(Offer("phantom", "us", "thyroid",
           "imagine_med.engine.phantom.renderer_us_thyroid:thyroid_us_renderer"))
+# Leg veins (regions/vessels_us/leg, issue 16): compression ultrasound as a split screen, and
+# the femoral artery's spectral Doppler trace.
+add(Offer("phantom", "us", "leg_veins",
+          "imagine_med.engine.phantom.renderer_us_vessels:leg_vessels_renderer"))
 
 # The fundus (regions/retina, issue 17): colour fundus photographs of one seeded eye.
 add(Offer("phantom", "fundus", "retina",

@@ -29,6 +29,7 @@ UNITS_MM = {"mm": 1.0, "cm": 10.0, "millimetre": 1.0, "millimeter": 1.0, "centim
 AGE_UNITS = {"year": 1.0, "years": 1.0, "yr": 1.0, "yrs": 1.0, "y": 1.0, "yo": 1.0,
              "month": 1 / 12, "months": 1 / 12, "mo": 1 / 12, "week": 1 / 52, "weeks": 1 / 52,
              "day": 1 / 365, "days": 1 / 365}
+GESTATION_UNITS = frozenset({"week", "weeks"})
 
 
 @dataclass
@@ -160,6 +161,10 @@ def _pattern_at(tokens: list[Token], i: int, prev_word: str | None) -> Match | N
             return Match(i, i + 2, [("size_mm", value * UNITS_MM[nxt])], f"{tok.orig} {nxt}")
         if nxt in AGE_UNITS:
             j = i + 2 + (nxt2 in ("old", "o"))
+            if nxt in GESTATION_UNITS and j == i + 2:
+                # "20 weeks" without "old" is a pregnancy's age (the renderers read it from
+                # the prompt), not the patient's: "6 week old infant" stays an age
+                return Match(i, j, [], " ".join(t.orig for t in tokens[i:j]))
             years = value * AGE_UNITS[nxt]
             facts: list[tuple[str, object]] = [("age", years)]
             return Match(i, j, facts, " ".join(t.orig for t in tokens[i:j]))

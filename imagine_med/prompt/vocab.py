@@ -1235,3 +1235,55 @@ COMPOUNDS.update({
 VIEWS["scapular_y"] = ["y view", "scapular y view", "y scapular view", "scapular lateral",
                        "trans scapular view", "transscapular view", "y projection"]
 VIEW_REGIONS["scapular_y"] = frozenset({"shoulder"})
+# --- obstetric biometry, ovaries, leg veins and spectral Doppler (issue 16) ---
+FINDINGS["fetal_biometry"] = (("pelvis",), [
+    "fetal biometry", "biometry", "biparietal diameter", "bpd", "head circumference",
+    "abdominal circumference", "femur length", "transthalamic plane", "second trimester",
+    "third trimester", "fetal growth", "fetal head", "fetal femur", "fetal abdomen"])
+for _phrase in ("anatomy scan", "anomaly scan", "morphology scan", "growth scan",
+                "fetal anatomy scan", "mid trimester scan", "second trimester scan",
+                "third trimester scan", "fetal biometry scan"):
+    COMPOUNDS[_phrase] = {"modality": "us", "region": "pelvis", "finding": "fetal_biometry"}
+REGIONS["pelvis"] += ["ovary", "ovaries", "ovarian", "adnexa", "adnexal", "adnexae", "follicle",
+                     "follicles"]
+FINDINGS["ovarian_cyst"] = (("pelvis",), [
+    "ovarian cyst", "simple ovarian cyst", "adnexal cyst", "functional ovarian cyst",
+    "follicular cyst", "simple adnexal cyst", "ovarian cysts"])
+FINDINGS["polycystic_ovaries"] = (("pelvis",), [
+    "polycystic ovaries", "polycystic ovary", "polycystic ovarian morphology", "pcom", "pcos",
+    "polycystic ovary syndrome", "polycystic ovarian syndrome", "polycystic ovarian",
+    "multifollicular ovaries"])
+FINDINGS["dermoid"] = (("pelvis",), [
+    "dermoid", "dermoid cyst", "mature cystic teratoma", "ovarian teratoma", "ovarian dermoid",
+    "cystic teratoma"])
+COMPOUNDS.update({
+    "transvaginal": {"modality": "us", "region": "pelvis"},
+    "transvaginal ultrasound": {"modality": "us", "region": "pelvis"},
+    "tvus": {"modality": "us", "region": "pelvis"},
+    "endovaginal ultrasound": {"modality": "us", "region": "pelvis"},
+    "gynaecological ultrasound": {"modality": "us", "region": "pelvis"},
+    "gynecological ultrasound": {"modality": "us", "region": "pelvis"},
+    "follicle tracking": {"modality": "us", "region": "pelvis"},
+    "antral follicle count": {"modality": "us", "region": "pelvis"},
+})
+REGIONS["leg_veins"] = [
+    "common femoral vein", "femoral vein", "popliteal vein", "common femoral", "popliteal",
+    "femoral artery", "common femoral artery", "superficial femoral artery", "leg veins",
+    "deep veins", "lower limb veins", "leg vein", "femoral vessels", "groin vessels", "cfv",
+    "cfa", "femoral", "popliteal fossa"]
+REGION_MODALITIES["leg_veins"] = frozenset({"us"})
+REGION_DEFAULT_MODALITY["leg_veins"] = "us"
+FINDINGS["venous_thrombosis"] = (("carotid", "leg_veins"), FINDINGS["venous_thrombosis"][1])
+for _phrase in ("dvt", "deep vein thrombosis", "deep venous thrombosis", "femoral dvt",
+                "popliteal dvt", "femoral vein thrombosis", "popliteal vein thrombosis",
+                "non compressible vein", "noncompressible vein"):
+    COMPOUNDS[_phrase] = {"finding": "venous_thrombosis", "region": "leg_veins"}
+for _phrase in ("compression ultrasound", "compression ultrasonography", "dvt scan",
+                "dvt study", "venous duplex", "leg doppler", "lower limb doppler",
+                "leg vein ultrasound", "venous compression"):
+    COMPOUNDS[_phrase] = {"modality": "us", "region": "leg_veins"}
+for _phrase in ("spectral doppler", "spectral trace", "spectral waveform", "pulsed wave doppler",
+                "pw doppler", "doppler waveform", "spectral display", "duplex waveform"):
+    COMPOUNDS[_phrase] = {"modality": "us"}
+FINDING_IN_REGION[("cyst", "pelvis")] = "ovarian_cyst"
+REGIONS["carotid"] += ["jugular", "jugular vein", "internal jugular vein", "ijv", "neck vessels"]

@@ -177,3 +177,62 @@ def build_us_more_sheets(out_dir: Path, size: int = 256, seed: int = 11) -> list
         tiles.append(_captioned(_zoom_on_gallbladder(res) if zoom else res.pixels, caption, size))
     contact_sheet(tiles, 3).save(paths[1], optimize=True)
     return paths
+
+
+# issue 16, more views: obstetrics and gynaecology, and the vessel studies (split screens and
+# spectral traces are wider than tall: those tiles are rendered at twice the width)
+OBSTETRIC_TILES: dict[str, str] = {
+    "head 16 wk": "obstetric ultrasound, 16 weeks, BPD and head circumference",
+    "head 22 wk": "obstetric ultrasound, 22 weeks, BPD and head circumference",
+    "head 34 wk": "obstetric ultrasound, 34 weeks, BPD and head circumference",
+    "AC 22 wk": "obstetric ultrasound, 22 weeks, abdominal circumference",
+    "AC 32 wk": "obstetric ultrasound, 32 weeks, abdominal circumference",
+    "FL 24 wk": "obstetric ultrasound, 24 weeks, femur length",
+    "ovaries normal": "pelvic ultrasound, ovaries with follicles",
+    "polycystic ovaries": "pelvic ultrasound, polycystic ovaries",
+    "R simple cyst 45 mm": "pelvic ultrasound, 45 mm simple cyst of the right ovary",
+    "L dermoid": "pelvic ultrasound, left ovarian dermoid",
+    "pregnancy 8 weeks": "obstetric ultrasound, 8 week intrauterine pregnancy",
+    "FAST pelvic view": "FAST scan, free fluid in the pouch of Douglas, female",
+}
+VESSEL_TILES: dict[str, str] = {
+    "R CFV compressible": "compression ultrasound of the right common femoral vein, normal",
+    "R CFV DVT": "compression ultrasound of the right common femoral vein, DVT",
+    "popliteal DVT": "popliteal vein compression ultrasound, DVT",
+    "carotid spectral": "carotid doppler with spectral trace",
+    "femoral spectral": "femoral artery spectral doppler",
+    "carotid aliasing 50": "carotid spectral doppler, scale 50 cm/s",
+    "jugular spectral": "jugular vein spectral doppler",
+    "femoral triplex": "femoral artery colour and spectral doppler",
+}
+
+
+def _own_tile(prompt: str, caption: str, width: int, height: int, seed: int,
+              top: bool = False) -> Image.Image:
+    """A tile of the prompt as asked (no sex or age forced: pelvic views need a woman); the
+    caption at the bottom, or at the top (spectral traces run to the bottom edge)."""
+    spec = parse(prompt)[0].model_copy(update={"seed": seed})
+    res = get_renderer("phantom", spec.modality, spec.region).render(
+        RenderRequest(spec=spec, seed=seed, width=width, height=height))
+    img = Image.fromarray(res.pixels).convert("RGB")
+    d = ImageDraw.Draw(img)
+    font = ImageFont.load_default(size=max(9, height // 14))
+    y0 = 0 if top else height - height // 9
+    d.text((3, y0), caption, fill=(255, 255, 255), font=font, stroke_width=2, stroke_fill=0)
+    return img
+
+
+def build_us_obgyn_vessel_sheets(out_dir: Path, size: int = 256, seed: int = 11
+                                 ) -> list[Path]:
+    """docs/gallery/phantom-us-obstetrics.png and phantom-us-vessels.png."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    obs = [_own_tile(p, c, size, size, seed) for c, p in OBSTETRIC_TILES.items()]
+    path = out_dir / "phantom-us-obstetrics.png"
+    contact_sheet(obs, 4).save(path, optimize=True)
+    paths.append(path)
+    ves = [_own_tile(p, c, 2 * size, size, seed, top=True) for c, p in VESSEL_TILES.items()]
+    path = out_dir / "phantom-us-vessels.png"
+    contact_sheet(ves, 2).save(path, optimize=True)
+    paths.append(path)
+    return paths

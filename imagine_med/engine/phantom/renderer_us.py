@@ -207,6 +207,43 @@ def beam_label_map(plane: AbdomenPlane, grid: Grid) -> np.ndarray:
     return plane.sample(grid).label_map()
 
 
+def frame_of(plane, probe: Probe, seed: int, width: int, height: int,
+             progress: ProgressFn = no_progress, options: frozenset[str] = frozenset()
+             ) -> Frame:
+    """One plane through one probe: the beam-grid B-mode, scan-converted to width x height,
+    with its labels as the beam saw them; `options` the artefacts asked for (abdomen)."""
+    if probe.kind == "phased":  # the wall's layers are arcs round the apex at the skin
+        plane.radius_mm = probe.radius_mm
+    grid = probe.beam_grid()
+    progress(0.2, "beam")
+    sample = plane.sample(grid)
+    beam_labels = sample.label_map()
+    wanted = {}
+    if isinstance(plane, AbdomenPlane):
+        sources = {"reverberation": beam_labels == LABELS["bowel_gas"],
+                   "comet_tail": beam_labels == LABELS["crystal"]}
+        wanted = {k: sources.get(k) for k in options}
+    beam = bmode(sample, probe, np.random.default_rng([seed, 18]), wanted)
+    progress(0.6, "scan conversion")
+    x, y, px = display_grid(probe, width, height)
+    grey, inside = scan_convert(beam.grey, probe, x, y)
+    pixels = np.round(grey * 255).astype(np.uint8)
+    # labels as the beam saw them (nearest beam sample): the label map and the physics
+    # share one sampling of the plane
+    labels, _ = scan_convert(beam_labels, probe, x, y, order=0)
+    stone = beam_labels == LABELS["stone"]
+    if isinstance(plane, AbdomenPlane) and stone.any():
+        sh = behind(stone) & (beam.excess_loss_db > SHADOW_DB)
+        shadow, _ = scan_convert(sh.astype(np.uint8), probe, x, y, order=0)
+        labels[(shadow > 0) & (labels != LABELS["stone"])] = LABELS["shadow"]
+    shown = {}
+    for name, mask in beam.shows.items():
+        m, _ = scan_convert(mask.astype(np.uint8), probe, x, y, order=0)
+        shown[name] = (m > 0) & inside
+    labels[~inside] = 0
+    return Frame(plane, probe, beam, beam_labels, x, y, px, pixels, labels, inside, shown)
+
+
 class PhantomUltrasound(PhantomRenderer):
     """Abdominal B-mode: right upper quadrant (liver, gallbladder, right kidney, Morison's
     pouch) and left upper quadrant (spleen, left kidney) with a curvilinear probe."""
@@ -242,39 +279,16 @@ class PhantomUltrasound(PhantomRenderer):
                                                     spec.region))
         return plane
 
+    def probe(self, request: RenderRequest, plane) -> Probe:
+        """The transducer and its settings for this plane (the prompt's, else the view's)."""
+        return probe_for(request.spec)
+
     def frame(self, request: RenderRequest, progress: ProgressFn = no_progress) -> Frame:
         progress(0.05, "anatomy")
         plane = self.build(request)
-        probe = with_settings(probe_for(request.spec), request.spec.us)
-        if probe.kind == "phased":  # the wall's layers are arcs round the apex at the skin
-            plane.radius_mm = probe.radius_mm
-        grid = probe.beam_grid()
-        progress(0.2, "beam")
-        sample = plane.sample(grid)
-        beam_labels = sample.label_map()
-        opts = artefact_options(request.spec)
-        sources = {"reverberation": beam_labels == LABELS["bowel_gas"],
-                   "comet_tail": beam_labels == LABELS["crystal"]}
-        wanted = {k: sources.get(k) for k in opts} if isinstance(plane, AbdomenPlane) else {}
-        beam = bmode(sample, probe, np.random.default_rng([request.seed, 18]), wanted)
-        progress(0.6, "scan conversion")
-        x, y, px = display_grid(probe, request.width, request.height)
-        grey, inside = scan_convert(beam.grey, probe, x, y)
-        pixels = np.round(grey * 255).astype(np.uint8)
-        # labels as the beam saw them (nearest beam sample): the label map and the physics
-        # share one sampling of the plane
-        labels, _ = scan_convert(beam_labels, probe, x, y, order=0)
-        stone = beam_labels == LABELS["stone"]
-        if isinstance(plane, AbdomenPlane) and stone.any():
-            sh = behind(stone) & (beam.excess_loss_db > SHADOW_DB)
-            shadow, _ = scan_convert(sh.astype(np.uint8), probe, x, y, order=0)
-            labels[(shadow > 0) & (labels != LABELS["stone"])] = LABELS["shadow"]
-        shown = {}
-        for name, mask in beam.shows.items():
-            m, _ = scan_convert(mask.astype(np.uint8), probe, x, y, order=0)
-            shown[name] = (m > 0) & inside
-        labels[~inside] = 0
-        return Frame(plane, probe, beam, beam_labels, x, y, px, pixels, labels, inside, shown)
+        probe = with_settings(self.probe(request, plane), request.spec.us)
+        return frame_of(plane, probe, request.seed, request.width, request.height, progress,
+                        frozenset(artefact_options(request.spec)))
 
     def render_batch(self, requests: list[RenderRequest], progress: ProgressFn = no_progress
                      ) -> list[RenderResult]:
@@ -288,6 +302,11 @@ class PhantomUltrasound(PhantomRenderer):
 
     def render(self, request: RenderRequest, progress: ProgressFn = no_progress) -> RenderResult:
         spec = request.spec
+        if spec.region == "carotid" and any(w in (spec.prompt or "").lower() for w in (
+                "spectral", "waveform", "pulsed wave", "pw doppler", "psv", "peak systolic")):
+            from imagine_med.engine.phantom.renderer_us_spectral import spectral_render
+
+            return spectral_render(request, progress)
         if view_of(spec) == "pericardial" and type(self) is PhantomUltrasound:
             # the pericardial view of a FAST scan is the cardiac renderer's plane
             from imagine_med.engine.phantom.renderer_us_cardiac import cardiac_us_renderer

@@ -24,6 +24,7 @@ from imagine_med.engine.base import (
     no_progress,
 )
 from imagine_med.engine.phantom.model import AGE_OF_GROUP
+from imagine_med.engine.phantom.physics.ultrasound import Probe
 from imagine_med.engine.phantom.regions.pelvis_us.anatomy import (
     LABELS,
     PelvisPlane,
@@ -31,8 +32,33 @@ from imagine_med.engine.phantom.regions.pelvis_us.anatomy import (
     crl_for_days,
     days_for_crl,
 )
+from imagine_med.engine.phantom.regions.pelvis_us.fetal import LABELS as FETAL_LABELS
+from imagine_med.engine.phantom.regions.pelvis_us.fetal import FetalPlane, build_fetal
+from imagine_med.engine.phantom.regions.pelvis_us.ovaries import LABELS as GYN_LABELS
+from imagine_med.engine.phantom.regions.pelvis_us.ovaries import (
+    PelvisTransverse,
+    build_transverse,
+)
 from imagine_med.engine.phantom.renderer_base import mask_bbox
 from imagine_med.engine.phantom.renderer_us import PhantomUltrasound, _marks
+from imagine_med.engine.phantom.renderer_us_fetal import (
+    FINDING_LABEL,
+    MEASURE,
+    asks_biometry,
+    biometry_sentence,
+    fetal_probe,
+    plane_asked,
+    weeks_asked,
+    weeks_days,
+)
+from imagine_med.engine.phantom.renderer_us_gyn import (
+    CYST_MM,
+    GYN_MHZ,
+    asks_ovaries,
+    gyn_probe,
+    ovaries_sentences,
+    ovary_measure,
+)
 
 DEFAULT_WEEKS = 8.0
 WEEKS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\+\s*(\d)\s*)?(?:weeks?|wks?|wk)\b")
@@ -58,16 +84,24 @@ def _weeks(days: float) -> str:
 class PhantomPelvisUS(PhantomUltrasound):
     """Transabdominal pelvis, curvilinear 3.5 MHz."""
 
-    def build(self, request: RenderRequest) -> PelvisPlane:
+    def build(self, request: RenderRequest) -> PelvisPlane | FetalPlane | PelvisTransverse:
         spec = request.spec
         rng = np.random.default_rng([request.seed, 16])
         names = [f.name for f in spec.findings]
+        text = (spec.prompt or "").lower()
+        wk = WEEKS.search(text)
+        if "fetal_biometry" in names or asks_biometry(text, float(wk.group(1)) if wk else None):
+            return self._fetal(request, rng, text, wk)
+        if asks_ovaries(text, names):
+            return self._ovaries(request, rng)
         preg = "intrauterine_pregnancy" in names or WEEKS.search((spec.prompt or "").lower())
         sex = spec.sex or ("female" if preg or rng.uniform() < 0.5 else "male")
         if preg and sex == "male":
             raise EngineError("A pregnancy needs a female pelvis; this prompt asks for a man.")
         lo, hi = (18, 42) if preg else AGE_OF_GROUP.get(spec.age_group or "adult", (25, 64))
-        age = spec.age if spec.age is not None else round(rng.uniform(lo, hi + 0.999))
+        # "8 weeks" reads as an infant's age to the parser: a mother is at least 14
+        age = spec.age if spec.age is not None and not (preg and spec.age < 14) else round(
+            rng.uniform(lo, hi + 0.999))
         plane = build_pelvis(rng, sex, age)
         frng = np.random.default_rng([request.seed, 17])
         for f in spec.findings:
@@ -86,10 +120,64 @@ class PhantomPelvisUS(PhantomUltrasound):
             plane.findings.append(plane.pregnancy(gestational_days(spec, f), frng))
         return plane
 
+    def _fetal(self, request: RenderRequest, rng: np.random.Generator, text: str,
+               wk: re.Match | None) -> FetalPlane:
+        """A biometry plane (head, abdomen or femur) at the asked age (default 20 weeks)."""
+        spec = request.spec
+        if spec.sex == "male":
+            raise EngineError("A pregnancy needs a female pelvis; this prompt asks for a man.")
+        extra = [f.name for f in spec.findings
+                 if f.name not in ("fetal_biometry", "intrauterine_pregnancy")]
+        if extra:
+            raise EngineError("The fetal biometry planes draw a normal fetus (head, abdomen, "
+                              f"femur); not {extra[0].replace('_', ' ')}.")
+        age = spec.age if (spec.age or 0) >= 14 else round(rng.uniform(18, 42.999))
+        plane = plane_asked(text, rng)
+        return build_fetal(rng, weeks_asked(text, wk), plane, age)
+
+    def _ovaries(self, request: RenderRequest, rng: np.random.Generator) -> PelvisTransverse:
+        """The transverse view through both ovaries, with the asked ovarian findings."""
+        spec = request.spec
+        if spec.sex == "male":
+            raise EngineError("Ovaries need a female pelvis; this prompt asks for a man.")
+        lo, hi = AGE_OF_GROUP.get(spec.age_group or "adult", (18, 45))
+        age = spec.age if (spec.age or 0) >= 12 else round(rng.uniform(max(lo, 18), min(hi, 45)
+                                                                       + 0.999))
+        plane = build_transverse(rng, age)
+        frng = np.random.default_rng([request.seed, 17])
+        for f in spec.findings:
+            if f.name == "polycystic_ovaries":
+                plane.findings.append(plane.polycystic(frng))
+            elif f.name in ("ovarian_cyst", "dermoid"):
+                side = f.laterality if f.laterality in ("right", "left") else \
+                    ("right", "left")[int(frng.integers(0, 2))]
+                size = float(np.clip(f.size_mm or CYST_MM, 15.0, 80.0))
+                plane.findings.append(plane.cyst(side, size, frng, f.name == "dermoid"))
+            else:
+                raise EngineError("The transverse ovarian view draws follicles, polycystic "
+                                  "ovaries, a simple ovarian cyst and a dermoid; not "
+                                  f"{f.name.replace('_', ' ')}.")
+        return plane
+
+    def probe(self, request: RenderRequest, plane) -> Probe:
+        text = (request.spec.prompt or "").lower()
+        f = re.search(r"(\d+(?:\.\d+)?)\s*mhz", text)
+        gyn = isinstance(plane, PelvisTransverse)
+        freq = float(np.clip(float(f.group(1)), 2.0, 6.0)) if f else (GYN_MHZ if gyn else 3.5)
+        if isinstance(plane, FetalPlane):
+            return fetal_probe(plane, freq)
+        if isinstance(plane, PelvisTransverse):
+            return gyn_probe(plane, freq)
+        return super().probe(request, plane)
+
     def render(self, request: RenderRequest, progress: ProgressFn = no_progress
                ) -> RenderResult:
         fr = self.frame(request, progress)
         plane = fr.plane
+        if isinstance(plane, FetalPlane):
+            return self._biometry(fr, progress)
+        if isinstance(plane, PelvisTransverse):
+            return self._gyn(fr, progress)
         assert isinstance(plane, PelvisPlane)
         pixels, labels = fr.pixels, fr.labels
         _marks(pixels, labels, fr)
@@ -121,6 +209,72 @@ class PhantomPelvisUS(PhantomUltrasound):
         return RenderResult(pixels=pixels, label_map=labels, labels=present, findings=results,
                             pixel_spacing_mm=(fr.px, fr.px),
                             answer_key=head + " ".join([*sentences, *normal]), tags=tags)
+
+
+    def _biometry(self, fr, progress: ProgressFn) -> RenderResult:
+        """The plane's measurements from its labels, with Hadlock's age for each."""
+        plane = fr.plane
+        pixels, labels = fr.pixels, fr.labels
+        _marks(pixels, labels, fr)
+        m = MEASURE[plane.plane](labels, fr.px)
+        text = biometry_sentence(plane.plane, m)
+        lab = FINDING_LABEL[plane.plane]
+        m |= {"gestational_age_asked_weeks": round(plane.weeks, 1)}
+        res = FindingResult("fetal_biometry", FETAL_LABELS[lab],
+                            mask_bbox(labels == FETAL_LABELS[lab]), None, plane.plane, text, m)
+        names = {v: k for k, v in FETAL_LABELS.items()}
+        present = {int(i): names[int(i)] for i in np.unique(labels) if i}
+        placenta = " An anterior placenta." if "placenta" in present.values() else ""
+        head = (f"Obstetric ultrasound, transabdominal, curvilinear {fr.probe.freq_mhz:g} MHz, "
+                f"depth {fr.probe.depth_mm / 10:g} cm; a singleton pregnancy of "
+                f"{weeks_days(plane.weeks)} by dates ({plane.age}-year-old woman). ")
+        tags = {"modality": "US", "engine": "phantom", "region": "pelvis",
+                "view": f"fetal_{plane.plane}", "probe": fr.probe.kind,
+                "frequency_mhz": f"{fr.probe.freq_mhz:g}", "depth_mm": f"{fr.probe.depth_mm:g}",
+                "focus_mm": f"{fr.probe.focus_mm:g}",
+                "dynamic_range_db": f"{fr.probe.dynamic_range_db:g}",
+                "gestational_age_weeks": f"{plane.weeks:g}", "sex": "female",
+                "age": str(plane.age)}
+        progress(1.0, "done")
+        return RenderResult(pixels=pixels, label_map=labels, labels=present, findings=[res],
+                            pixel_spacing_mm=(fr.px, fr.px), answer_key=head + text + placenta,
+                            tags=tags)
+
+
+    def _gyn(self, fr, progress: ProgressFn) -> RenderResult:
+        """Each ovary measured from its labels; each finding's sentence is its ovary's."""
+        plane = fr.plane
+        pixels, labels = fr.pixels, fr.labels
+        _marks(pixels, labels, fr)
+        ms = ovary_measure(labels, fr.px)
+        sentences = ovaries_sentences(ms)
+        results = []
+        for p in plane.findings:
+            lab = {"polycystic_ovaries": "follicle"}.get(p.name, p.name)
+            sides = [s for s in ("right", "left") if s in ms] if p.side == "bilateral" else \
+                [p.side]
+            meas = {f"{s}_{k}": v for s in sides for k, v in ms.get(s, {}).items()}
+            text = " ".join(t for t in sentences if any(f"{s} ovar" in t for s in sides)
+                            or "polycystic" in t)
+            results.append(FindingResult(p.name, GYN_LABELS[lab],
+                                         mask_bbox(labels == GYN_LABELS[lab]), p.side,
+                                         p.location, text, meas))
+        names = {v: k for k, v in GYN_LABELS.items()}
+        present = {int(i): names[int(i)] for i in np.unique(labels) if i}
+        head = (f"Pelvic ultrasound, transabdominal, transverse through the ovaries, "
+                f"curvilinear {fr.probe.freq_mhz:g} MHz, depth {fr.probe.depth_mm / 10:g} cm "
+                f"({plane.age}-year-old woman); the patient's right on the image left. The "
+                "bladder is full; the uterus is seen in cross-section behind it. ")
+        tags = {"modality": "US", "engine": "phantom", "region": "pelvis",
+                "view": "transverse_ovaries", "probe": fr.probe.kind,
+                "frequency_mhz": f"{fr.probe.freq_mhz:g}", "depth_mm": f"{fr.probe.depth_mm:g}",
+                "focus_mm": f"{fr.probe.focus_mm:g}",
+                "dynamic_range_db": f"{fr.probe.dynamic_range_db:g}",
+                "image_left": "patient_right", "sex": "female", "age": str(plane.age)}
+        progress(1.0, "done")
+        return RenderResult(pixels=pixels, label_map=labels, labels=present, findings=results,
+                            pixel_spacing_mm=(fr.px, fr.px),
+                            answer_key=head + " ".join(sentences), tags=tags)
 
 
 def _placed(name: str, location: str, at: tuple[float, float], params: dict):

@@ -409,3 +409,29 @@ ACOUSTIC["pericardium"] = Acoustic(1.95, 1.5, 1.0, 3.0)
 TISSUES.setdefault("wall_crystal", changed(TISSUES["gallstone"], "wall_crystal"))
 ACOUSTIC["wall_crystal"] = Acoustic(7.8, 1.5, 1.0, 2.5)
 SPEED_M_S["wall_crystal"] = 3500.0
+# --- obstetric and gynaecological ultrasound (issue 16): the fetal skull is thin and less
+# mineralised than adult bone (Z ~3 MRayl: a bright ring that still lets the far hemisphere
+# through, physics.md "Ultrasound": bone 7.8 is the mature value); fetal brain hypoechoic with
+# darker thalami; placenta homogeneous, a little brighter than myometrium; ovarian stroma
+# mid-grey; a dermoid's sebum/hair plug bright and attenuating (the "tip of the iceberg").
+for _t in (
+    _soft("fetal_skull", 400.0, 0.05, (1000, 1200), (1.0, 1.0)),
+    _soft("fetal_brain", 30.0, 0.95, (1800, 2000), (200, 180)),
+    _soft("thalamus", 32.0, 0.9, (1500, 1700), (150, 140)),
+    _soft("placenta", 45.0, 0.9, (1200, 1400), (120, 110)),
+    _soft("ovary", 40.0, 0.9, (1300, 1500), (100, 90)),
+    _soft("dermoid_plug", -90.0, 0.9, (300, 380), (70, 80)),
+    _soft("venous_thrombus", 55.0, 0.9, (900, 1100), (120, 100)),
+):
+    TISSUES.setdefault(_t.name, _t)
+ACOUSTIC.update({
+    "fetal_skull": Acoustic(3.0, 6.0, 1.0, 2.5),
+    "fetal_brain": Acoustic(1.58, 0.5, 1.0, 0.7),
+    "thalamus": Acoustic(1.59, 0.5, 1.0, 0.16),
+    "placenta": Acoustic(1.63, 0.7, 1.0, 1.1),
+    "ovary": Acoustic(1.63, 0.8, 1.0, 0.6),
+    "dermoid_plug": Acoustic(1.50, 6.0, 1.0, 4.5),
+    # a deep vein's thrombus of days: low-level echoes, clearly above flowing blood (-10 dB
+    # to liver; the jugular view's fresher "blood_acute" is darker)
+    "venous_thrombus": Acoustic(1.63, 0.3, 1.0, 0.32),
+})
