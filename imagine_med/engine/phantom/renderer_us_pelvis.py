@@ -160,14 +160,11 @@ class PhantomPelvisUS(PhantomUltrasound):
         return plane
 
     def probe(self, request: RenderRequest, plane) -> Probe:
-        text = (request.spec.prompt or "").lower()
-        f = re.search(r"(\d+(?:\.\d+)?)\s*mhz", text)
-        gyn = isinstance(plane, PelvisTransverse)
-        freq = float(np.clip(float(f.group(1)), 2.0, 6.0)) if f else (GYN_MHZ if gyn else 3.5)
+        """The view's preset (the prompt's settings are applied after it)."""
         if isinstance(plane, FetalPlane):
-            return fetal_probe(plane, freq)
+            return fetal_probe(plane, 3.5)
         if isinstance(plane, PelvisTransverse):
-            return gyn_probe(plane, freq)
+            return gyn_probe(plane, GYN_MHZ)
         return super().probe(request, plane)
 
     def render(self, request: RenderRequest, progress: ProgressFn = no_progress

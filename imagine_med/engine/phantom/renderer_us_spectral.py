@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 
 import numpy as np
 
@@ -38,6 +37,7 @@ from imagine_med.engine.phantom.physics.ultrasound import (
     doppler_velocity,
     prf_hz,
 )
+from imagine_med.engine.phantom.physics.us_settings import with_settings
 from imagine_med.engine.phantom.regions.vessels_us.anatomy import Tube, build_neck
 from imagine_med.engine.phantom.regions.vessels_us.leg import build_femoral_long
 from imagine_med.engine.phantom.renderer_base import mask_bbox
@@ -89,14 +89,13 @@ def toward_sign(tube: Tube, steer_deg: float) -> float:
     return 1.0 if float(d @ np.array([math.sin(st), math.cos(st)])) < 0 else -1.0
 
 
-def display_scale(text: str, wave: Waveform, sign: float) -> Display:
+def display_scale(asked_cm_s: float | None, wave: Waveform, sign: float) -> Display:
     """The baseline a quarter up (forward flow toward the probe) or down (away); the top (or
-    bottom) at 1.3 x the expected peak, or at the prompt's 'scale N cm/s', or at 0.6 x the
-    peak when the prompt asks for aliasing."""
+    bottom) at 1.3 x the expected peak, or at the prompt's scale ('scale N cm/s', --scale;
+    'aliasing' asks for a low one: prompt/scan.py)."""
     frac = 0.25 if sign > 0 else 0.75
     peak = max(wave.psv(), 1.0)
-    m = re.search(r"scale\s*(\d+(?:\.\d+)?)\s*cm", text)
-    limit = float(m.group(1)) if m else (0.6 * peak if "alias" in text else HEADROOM * peak)
+    limit = asked_cm_s if asked_cm_s is not None else HEADROOM * peak
     limit = max(5.0, 5.0 * math.ceil(limit / 5.0))
     room = 1.0 - frac if sign > 0 else frac  # the share of the height on the flow's side
     return display_for(limit / room / 2.0, frac, SWEEP_S)
@@ -227,11 +226,9 @@ def spectral_render(request: RenderRequest, progress: ProgressFn = _no_progress)
     text = (spec.prompt or "").lower()
     rng = np.random.default_rng([request.seed, 16])
     plane, tube, wave, steer, vessel = _vessel_plane(request, rng)
-    f = re.search(r"(\d+(?:\.\d+)?)\s*mhz", text)
-    freq = float(np.clip(float(f.group(1)), 5.0, 12.0)) if f else 7.5
-    probe = Probe(
+    probe = with_settings(Probe(
         kind="linear",
-        freq_mhz=freq,
+        freq_mhz=7.5,
         depth_mm=40.0,
         focus_mm=round(tube.y0),
         aperture_mm=10.0,
@@ -239,7 +236,7 @@ def spectral_render(request: RenderRequest, progress: ProgressFn = _no_progress)
         cycles=2.5,
         lines=160,
         sample_mm=0.08,
-    )
+    ), spec.us)
     w, h = request.width, request.height
     top_h = round(h * TOP_FRACTION)
     progress(0.1, "B-mode")
@@ -254,7 +251,7 @@ def spectral_render(request: RenderRequest, progress: ProgressFn = _no_progress)
     gate_mm = draw_gate(rgb[:top_h], labels[:top_h], fr, tube, steer)
     progress(0.6, "spectrum")
     sign = toward_sign(tube, steer)
-    disp = display_scale(text, wave, sign)
+    disp = display_scale(spec.us.scale_cm_s if spec.us is not None else None, wave, sign)
     p_top, p_rows = top_h + 4, h - top_h - 8
     c0, c1 = round(0.03 * w), round(0.9 * w)
     panel = spectrum(wave, sign, disp, c1 - c0, p_rows, np.random.default_rng([request.seed, 22]))
@@ -274,6 +271,7 @@ def spectral_render(request: RenderRequest, progress: ProgressFn = _no_progress)
         m.pop("flow_model_edv_cm_s", None)
     text_key = spectral_sentence(vessel, m, disp, sign)
     # the Nyquist limit is a Doppler shift: c PRF / (4 f0) = scale x cos(angle)
+    freq = probe.freq_mhz
     prf = prf_hz(disp.span / 2 * math.cos(math.radians(m["insonation_deg"])), freq)
     names = {v: k for k, v in {**_plane_labels(plane), **LABEL_IDS}.items()}
     present = {int(i): names.get(int(i), "structure") for i in np.unique(labels) if i}

@@ -12,7 +12,6 @@ compressibility is the lumen area with pressure over without; the artery's round
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 from scipy import ndimage
@@ -26,6 +25,7 @@ from imagine_med.engine.base import (
     no_progress,
 )
 from imagine_med.engine.phantom.physics.ultrasound import Probe
+from imagine_med.engine.phantom.physics.us_settings import with_settings
 from imagine_med.engine.phantom.regions.vessels_us.leg import LABELS, SITES, LegPlane, build_leg
 from imagine_med.engine.phantom.renderer_base import mask_bbox
 from imagine_med.engine.phantom.renderer_us import PhantomUltrasound, _marks, frame_of
@@ -53,14 +53,13 @@ def site_of(text: str) -> str:
     return "popliteal" if any(w in text.lower() for w in ("poplit", "knee")) else "common_femoral"
 
 
-def leg_probe(site: str, text: str) -> Probe:
-    """Linear 7.5 MHz (5-12), 4 cm deep (3.5 cm at the knee), focus at the vessels."""
-    f = re.search(r"(\d+(?:\.\d+)?)\s*mhz", text.lower())
-    freq = float(np.clip(float(f.group(1)), 5.0, 12.0)) if f else 7.5
+def leg_probe(site: str) -> Probe:
+    """Linear 7.5 MHz, 4 cm deep (3.5 cm at the knee), focus at the vessels (the prompt's
+    settings are applied after: physics/us_settings.py)."""
     depth = 35.0 if site == "popliteal" else 40.0
     return Probe(
         kind="linear",
-        freq_mhz=freq,
+        freq_mhz=7.5,
         depth_mm=depth,
         focus_mm=22.0,
         aperture_mm=10.0,
@@ -184,7 +183,7 @@ class PhantomLegVessels(PhantomUltrasound):
         plane = self.build(request)
         rng = np.random.default_rng([request.seed, 20])
         pressed = plane.with_compression(rng.uniform(*PRESS_MM))
-        probe = leg_probe(plane.site, request.spec.prompt or "")
+        probe = with_settings(leg_probe(plane.site), request.spec.us)
         half = request.width // 2
         frames = [
             frame_of(p, probe, request.seed, w, request.height)
