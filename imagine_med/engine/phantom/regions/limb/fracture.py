@@ -53,6 +53,9 @@ class Fracture:
     weeks: float = 0.0
     healing: dict[str, float] = field(default_factory=dict)
     reach_mm: float = 6.0  # how far proximal of `level_mm` the cut surface reaches
+    split: Surface | None = None  # an undisplaced second line (|split| <= gap/2)
+    butterfly_label: str = "fragment_butterfly"  # a segmental fracture's free segment
+    butterfly_shift_mm: float | None = None  # the third fragment's shift along local x
 
     @property
     def rot(self) -> np.ndarray:

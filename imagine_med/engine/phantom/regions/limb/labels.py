@@ -21,6 +21,12 @@ LABELS: dict[str, int] = {
     "proximal_phalanx_1": 70, "distal_phalanx_1": 71,
     **{f"{k}_phalanx_{r}": 72 + 3 * (r - 2) + i for r in range(2, 6)
        for i, k in enumerate(("proximal", "middle", "distal"))},
+    # the knee and foot (knee.py, foot.py), 140-169; a segmental fracture's segment 110
+    "femur_epiphysis": 140, "femur_physis": 141, "femur_metaphysis": 142, "patella": 143,
+    "osteophyte": 144, "subchondral_sclerosis": 145, "haemarthrosis": 146,
+    "effusion_fat": 147, **{f"metatarsal_{r}": 149 + r for r in range(1, 6)},
+    "medial_cuneiform": 155, "intermediate_cuneiform": 156, "lateral_cuneiform": 157,
+    "fragment_segment": 110,
     "fracture_line": 100, "fragment_distal": 101, "fragment_butterfly": 102, "callus": 103,
 }
 NAMES: dict[int, str] = {v: k for k, v in LABELS.items()}
