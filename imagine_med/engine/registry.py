@@ -126,7 +126,7 @@ def sketch_offer(engine: str, modality: str) -> Offer:
 
 MODALITY_NAMES = {"xray": "X-ray", "ct": "CT", "mri": "MRI", "us": "ultrasound",
                   "histo": "histology", "derm": "dermoscopy", "fundus": "fundus photo"}
-VIEW_NAMES = {"pa": "PA", "ap": "AP"}
+VIEW_NAMES = {"pa": "PA", "ap": "AP", "dp": "DP", "cross_table": "horizontal-beam lateral"}
 # How a row's region reads where it is not the parser's word for it ("CT head", "MRI brain").
 REGION_NAMES = {("ct", "brain"): "head"}
 SETTING_ENV = {"diffusion_model": "IMAGINE_MED_DIFFUSION_MODEL"}
