@@ -47,18 +47,20 @@ TOE_WIDTH = {1: 7.0, 2: 4.6, 3: 4.4, 4: 4.2, 5: 4.2}
 # tarsal -> (centre, semi-axes, rotation about x, y, z (deg), label)
 TARSALS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float],
                          tuple[float, float, float], str]] = {
-    "medial_cuneiform": ((-26.0, 1.0, -12.0), (10.0, 13.0, 10.5), (0.0, 0.0, 0.0),
+    "medial_cuneiform": ((-23.5, 0.0, -13.0), (10.0, 14.0, 11.5), (0.0, 0.0, 0.0),
                          "medial_cuneiform"),
-    "intermediate_cuneiform": ((-8.0, 5.0, -10.0), (7.0, 10.0, 8.0), (0.0, 0.0, 0.0),
+    "intermediate_cuneiform": ((-8.0, 4.0, -10.5), (7.0, 10.0, 8.5), (0.0, 0.0, 0.0),
                                "intermediate_cuneiform"),
-    "lateral_cuneiform": ((5.5, 4.0, -12.0), (7.0, 10.0, 10.0), (0.0, 0.0, 0.0),
+    "lateral_cuneiform": ((4.5, 3.0, -12.5), (7.0, 10.0, 11.0), (0.0, 0.0, 0.0),
                           "lateral_cuneiform"),
-    "cuboid": ((21.0, -3.0, -19.0), (11.0, 11.0, 14.0), (0.0, 0.0, 10.0), "cuboid"),
-    "navicular": ((-13.0, 6.0, -33.0), (16.0, 10.0, 8.0), (0.0, 0.0, -15.0), "navicular"),
-    "talar_neck": ((-8.0, 12.0, -52.0), (13.0, 12.0, 12.0), (0.0, 0.0, 0.0), "talus"),
-    "talus": ((-2.0, 20.0, -77.0), (15.0, 16.0, 17.0), (0.0, 0.0, 0.0), "talus"),
-    "calcaneus": ((8.0, -6.0, -92.0), (16.0, 22.0, 38.0), (-20.0, 0.0, 0.0), "calcaneus"),
+    "cuboid": ((19.5, -4.0, -21.0), (11.5, 11.0, 15.0), (0.0, 0.0, 10.0), "cuboid"),
+    "navicular": ((-12.0, 6.0, -35.0), (17.0, 10.0, 9.0), (0.0, 0.0, -15.0), "navicular"),
+    "talar_neck": ((-8.0, 12.0, -53.0), (14.0, 12.0, 13.0), (0.0, 0.0, 0.0), "talus"),
+    "talus": ((-1.0, 20.0, -78.0), (16.0, 16.0, 18.0), (0.0, 0.0, 0.0), "talus"),
+    "calcaneus": ((8.0, -6.0, -94.0), (17.0, 22.0, 40.0), (-20.0, 0.0, 0.0), "calcaneus"),
 }
+BOXY = {"medial_cuneiform": 3.5, "intermediate_cuneiform": 3.5, "lateral_cuneiform": 3.5,
+        "cuboid": 3.0, "navicular": 2.6}  # superellipsoid exponents: block-like tarsals
 ENVELOPE = {"z": (-150.0, -136.0, -95.0, -50.0, 0.0, 60.0, 85.0, 110.0, 125.0, 140.0),
             "A": (1.0, 28.0, 32.0, 40.0, 44.0, 48.0, 46.0, 42.0, 30.0, 1.0),
             "B": (1.0, 30.0, 38.0, 38.0, 30.0, 20.0, 16.0, 12.0, 9.0, 1.0),
@@ -93,6 +95,31 @@ def foot_axes(view: str, side: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 views.REGION_AXES["foot"] = foot_axes
+
+
+@dataclass
+class RoundedBox:
+    """A superellipsoid |x/a|^p + |y/b|^p + |z/c|^p <= 1: a cuneiform or the cuboid, a block
+    with rounded edges rather than an egg."""
+
+    a: float
+    b: float
+    c: float
+    p: float
+    cortex_mm: float = 0.9
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        r = np.array([self.a, self.b, self.c]) + 0.5
+        return -r, r
+
+    def depth(self, x, y, z):
+        q = (np.abs(x / self.a) ** self.p + np.abs(y / self.b) ** self.p
+             + np.abs(z / self.c) ** self.p) ** (1.0 / self.p)
+        d = (1 - q) * min(self.a, self.b, self.c)
+        return d, np.full_like(d, self.cortex_mm)
+
+    def is_cancellous(self, z):
+        return np.ones(np.shape(z), bool)
 
 
 @dataclass
@@ -162,7 +189,10 @@ def build_foot(seed: int, age: float, sex: str) -> Wrist:
         if name == "navicular" and age < 3.0:
             continue  # ossifies at ~3 years
         centre = np.array(c) * s + rng.normal(0, 0.3, 3) * s
-        bones.append(Bone(label, Ovoid(*(v * s for v in semi), 0.9 * max(s, 0.6)), centre,
+        semi_s = tuple(v * s for v in semi)
+        shape = RoundedBox(*semi_s, BOXY[name], 0.9 * max(s, 0.6)) if name in BOXY \
+            else Ovoid(*semi_s, 0.9 * max(s, 0.6))
+        bones.append(Bone(label, shape, centre,
                           rotation(*ang), 23 if "cuneiform" in label else 25,
                           tex_offset=7 * i + 3))
     for ray in range(1, 6):
@@ -258,7 +288,7 @@ class Scene:
     want: FootWant
     film_view: str
     turn: bool = False
-    equalise: float = 0.5
+    equalise: float = 0.7
 
 
 def scene(spec, seed: int, age: float, sex: str, view: str, weeks: float | None) -> Scene:

@@ -51,16 +51,17 @@ ENVELOPE_FLEXED = {"z": (-400.0, -120.0, -40.0, 12.0, 30.0, 400.0),
                    "A": (66.0, 60.0, 56.0, 52.0, 0.01, 0.01),
                    "B": (62.0, 58.0, 56.0, 50.0, 0.01, 0.01),
                    "x0": (0.0,) * 6, "fat": (10.0, 9.0, 8.0, 7.0, 0.005, 0.005)}
-BURSA = ((0.0, 31.0, -75.0), (30.0, 13.0, 28.0))  # suprapatellar bursa: centre, semi-axes
+BURSA = ((0.0, 33.0, -76.0), (32.0, 15.0, 30.0))  # suprapatellar bursa: centre, semi-axes
 # Kellgren-Lawrence grade -> built joint space medial, lateral (mm), osteophyte size range
 # (mm), osteophyte sites, sclerosis thickness (mm); calibrated so the measured features
-# recompute the grade (`kl_from`)
+# recompute the grade (`kl_from`); the visible gap at the middle of each condyle is ~1.3 mm
+# less than the built one (the plateau is concave, its rim higher)
 KL_BUILD: dict[int, tuple[float, float, tuple[float, float], int, float]] = {
-    0: (6.0, 6.5, (0.0, 0.0), 0, 0.0),
-    1: (5.6, 6.3, (0.9, 1.2), 2, 0.0),
-    2: (5.3, 6.2, (3.4, 4.0), 2, 0.0),
-    3: (2.6, 6.0, (3.4, 4.0), 4, 2.5),
-    4: (1.0, 5.6, (6.0, 7.0), 4, 4.5),
+    0: (7.2, 7.6, (0.0, 0.0), 0, 0.0),
+    1: (6.9, 7.5, (0.9, 1.2), 2, 0.0),
+    2: (6.6, 7.4, (3.4, 4.0), 2, 0.0),
+    3: (3.9, 7.2, (3.4, 4.0), 4, 2.5),
+    4: (2.2, 6.8, (6.0, 7.0), 4, 4.5),
 }
 SCHATZKER_AO = {
     1: ("41B1", "split fracture of the lateral tibial plateau (Schatzker I)"),
@@ -190,8 +191,8 @@ def _tibia(s: float, age: float, sex: str, j: np.ndarray) -> Bone:
     shape = LongBone(
         z_knots=zk, a=tuple(v * s * j[1] for v in (13.0, 14.0, 20.0, 32.0, 38.0, 39.0)),
         b=tuple(v * s * j[1] for v in (12.0, 13.0, 18.0, 24.0, 26.0, 26.0)), cx=(0.0,) * 6,
-        cortex=tuple(v * max(s, 0.6) for v in (4.5, 4.0, 1.8, 1.0, 0.8, 0.6)),
-        z_lo=-400.0 * s, z_hi=0.0, dome_hi_mm=-1.2 * s, cancellous_from=-75.0 * s)
+        cortex=tuple(v * max(s, 0.6) for v in (4.5, 4.0, 1.8, 1.0, 0.8, 0.45)),
+        z_lo=-400.0 * s, z_hi=0.0, dome_hi_mm=-2.5 * s, cancellous_from=-75.0 * s)
     physis = Physis(z0=-18.0 * s, slope=0.0, thick_mm=max(2.2, 3.0 * s), meta_mm=20.0 * s) \
         if age < PHYSIS_CLOSES[sex] else None
     tibia = Bone("tibia", shape, np.zeros(3), UP_THE_LEG, 31, physis, tex_offset=81)
@@ -232,20 +233,21 @@ def _osteophytes(s: float, rng: np.random.Generator, grade: int, tibia_half: flo
     out = []
     a, _b, c = (v * s for v in CONDYLE_SEMI)
     sites = [("medial", "tibia"), ("medial", "femur"), ("lateral", "tibia"), ("lateral", "femur")]
-    for k, (side, bone) in enumerate(sites[:count]):
+    for side, bone in sites[:count]:
         size = _u(rng, lo, hi)
         sign = -1.0 if side == "medial" else 1.0
+        tall = 0.6 * size + 2.0  # a beak along the articular margin, not a bead
         if bone == "tibia":
-            margin, z = tibia_half, 2.0 * s
-            semi = (max(size / 2 - 0.3, 0.35), 5.0 * s, 0.35 * size + 1.2)
+            margin, z = tibia_half, 0.5 * tall
+            semi = (max(size / 2 - 0.3, 0.35), 9.0 * s, tall)
         else:
             cz = -(c + 5.0)
             z = cz + 0.55 * c
             margin = abs(CONDYLES[side]) * s + a * float(np.sqrt(1 - 0.55 ** 2))
-            semi = (max(size / 2 - 0.3, 0.35), 6.0 * s, 0.35 * size + 1.4)
-        centre = np.array([sign * (margin + size / 2 - 0.4), 0.0, z])
+            semi = (max(size / 2 - 0.3, 0.35), 10.0 * s, tall)
+        centre = np.array([sign * (margin + size / 2 - 1.0), 0.0, z])
         out.append(Bone("osteophyte", Ovoid(*semi, 0.6), centre, np.eye(3), 34,
-                        tex_offset=93 + k))
+                        tissue="cortical_bone"))  # a dense ridge along the margin
     return out
 
 
@@ -255,7 +257,7 @@ def _sclerosis(s: float, thick: float) -> list[Bone]:
         return []
     shape = Ovoid(15.0 * s, 20.0 * s, thick / 2, 0.0)
     return [Bone("subchondral_sclerosis", shape, np.array([-22.0 * s, 0.0, thick / 2 + 0.6]),
-                 np.eye(3), 33, tissue="impacted_bone")]
+                 np.eye(3), 33, tissue="trabecular_bone")]
 
 
 def effusion(s: float, gravity: np.ndarray, fat_fraction: float) -> list[Bone]:
@@ -589,29 +591,66 @@ def distraction(labels: np.ndarray, ids: dict[str, int], px: float) -> dict[str,
     return {"distraction_mm": round(float(np.median(t[both] - b[both] - 1)) * px, 1)}
 
 
-def fat_fluid_level(labels: np.ndarray, ids: dict[str, int]) -> tuple[np.ndarray, ...] | None:
+LEVEL_MIN_MM = 10.0  # a fat-fluid level: fat directly on blood over at least 1 cm
+
+
+def fat_fluid_level(labels: np.ndarray, ids: dict[str, int], px: float
+                    ) -> tuple[np.ndarray, ...] | None:
     """Points of a fat-fluid interface: per column where fat lies directly on blood, the
-    row between them (None when no column shows both)."""
+    row between them (None when fewer than LEVEL_MIN_MM of columns show it)."""
     fat = labels == ids["effusion_fat"]
     fluid = labels == ids["haemarthrosis"]
     fb, ft = _rows_bottom(fat), _rows_top(fluid)
     ok = (fb >= 0) & (ft >= 0) & (ft - fb <= 2) & (ft > fb)
-    if ok.sum() < 5:
+    if ok.sum() * px < LEVEL_MIN_MM:
         return None
     cols = np.flatnonzero(ok)
     return cols.astype(float), (fb[ok] + ft[ok]) / 2.0
 
 
 def level_numbers(labels: np.ndarray, ids: dict[str, int], px: float) -> dict[str, float]:
-    pts = fat_fluid_level(labels, ids)
+    """A fat-fluid level is a straight line across most of the effusion: its points within
+    2 px of their median row (the ends, where the outline meets the level, aside) fitted by a
+    line; it counts when those points span >= half the effusion's width with < 1 px of
+    scatter (a vertical beam's rim of blood round the fat is an arc, not a level)."""
+    pts = fat_fluid_level(labels, ids, px)
     if pts is None:
         return {"fat_fluid_level": 0.0}
     cols, rows = pts
-    slope = np.polyfit(cols, rows, 1)[0]
-    return {"fat_fluid_level": 1.0, "level_tilt_deg": round(float(np.degrees(np.arctan(slope))), 2),
+    keep = np.abs(rows - np.median(rows)) <= 2.0
+    cols, rows = cols[keep], rows[keep]
+    eff = np.isin(labels, [ids["effusion_fat"], ids["haemarthrosis"]])
+    ecols = np.flatnonzero(eff.any(axis=0))
+    if len(cols) < 5:
+        return {"fat_fluid_level": 0.0}
+    fit = np.polyfit(cols, rows, 1)
+    rms = float(np.sqrt(np.mean((np.polyval(fit, cols) - rows) ** 2)))
+    span = (np.ptp(cols) + 1) / max(np.ptp(ecols) + 1, 1)
+    if span < 0.5 or rms >= 1.0 or len(cols) * px < LEVEL_MIN_MM:
+        return {"fat_fluid_level": 0.0}
+    top = _rows_top(labels == ids["effusion_fat"])[cols.astype(int)]
+    return {"fat_fluid_level": 1.0,
+            "level_tilt_deg": round(float(np.degrees(np.arctan(fit[0]))), 2),
             "level_length_mm": round(float(np.ptp(cols) + 1) * px, 1),
-            "fat_layer_mm": round(float(np.median(rows - _rows_top(
-                labels == ids["effusion_fat"])[cols.astype(int)])) * px, 1)}
+            "fat_layer_mm": round(float(np.median(rows - top)) * px, 1)}
+
+
+def shaft_fragments(labels: np.ndarray, ids: dict[str, int]) -> int:
+    """Pieces of the tibia along its shaft: connected parts of its labels within the middle
+    of its width (30-70 % of its pixels across), clear of the fibula at its edge."""
+    from scipy import ndimage
+
+    bone = np.isin(labels, [ids[n] for n in ("tibia", "fragment_distal", "fragment_segment")])
+    xs = np.nonzero(bone)[1]
+    if not len(xs):
+        return 0
+    lo, hi = np.percentile(xs, [30, 70])
+    band = bone.copy()
+    band[:, : int(lo)] = False
+    band[:, int(hi) + 1:] = False
+    lab, _n = ndimage.label(band)
+    sizes = np.bincount(lab.ravel())[1:]
+    return int((sizes >= 0.01 * band.sum()).sum())
 
 
 # --- the film's scene and key ------------------------------------------------------------
@@ -642,7 +681,7 @@ def scene(spec, seed: int, age: float, sex: str, view: str, weeks: float | None)
     if want.lipohaemarthrosis:
         gravity = np.array([0.0, -1.0, 0.0]) if view in ("ap", "cross_table") \
             else np.array([-1.0, 0.0, 0.0])  # a lateral: lying on the side, along the beam
-        fat = float(np.random.default_rng([seed, 53]).uniform(0.3, 0.4))
+        fat = float(np.random.default_rng([seed, 53]).uniform(0.35, 0.45))
         limb = replace(limb, bones=[*limb.bones, *effusion(limb.scale, gravity, fat)])
     film = "lateral" if view == "cross_table" else view
     return Scene(limb, f, want, film, turn=view == "cross_table")
@@ -671,11 +710,7 @@ def measure(sc: Scene, labels: np.ndarray, ids: dict[str, int], px: float, view:
         if f.pattern == "patella_transverse" and view in ("lateral", "cross_table"):
             m.update(distraction(labels, ids, px))
         if f.pattern == "segmental":
-            from scipy import ndimage
-
-            bone = np.isin(labels, [ids[n] for n in ("tibia", "fragment_distal",
-                                                     "fragment_segment")])
-            m["tibial_fragments"] = float(ndimage.label(bone)[1])
+            m["tibial_fragments"] = float(shaft_fragments(labels, ids))
     if w.lipohaemarthrosis:
         m.update(level_numbers(labels, ids, px))
     return m
