@@ -297,3 +297,12 @@ def test_knee_and_foot_words_parse():
 def test_skyline_is_refused_with_the_knee_views(tmp_path):
     with pytest.raises(EngineError, match="cross_table"):
         render_case(parse("skyline view of the left knee --size 128")[0], seeds=[1])
+
+
+def test_a_pattern_built_on_another_film_is_refused_not_drawn_as_a_colles():
+    with pytest.raises(EngineError, match="knee"):
+        render_case(parse("PA x-ray of the left wrist, segmental fracture --size 128")[0],
+                    seeds=[1])
+    with pytest.raises(EngineError, match="foot"):
+        render_case(parse("PA x-ray of the left wrist, stress fracture --size 128")[0],
+                    seeds=[1])

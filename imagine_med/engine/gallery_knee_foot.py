@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from imagine_med.engine.gallery_limb import _render, _tile
+from imagine_med.engine.phantom.regions.limb.labels import LABELS
 from imagine_med.engine.sheet import contact_sheet, sheet_main
 
 KNEE_TILES = (
@@ -68,6 +69,10 @@ def _zoomed(prompt: str, size: int, seed: int, weeks: float | None = None):
         return _render(prompt, size, seed, weeks)
     h, w = res.pixels.shape
     cx, cy = (box[0] + box[2]) // 2, (box[1] + box[3]) // 2
+    if "lipohaemarthrosis" in prompt:  # the level, not the fracture
+        ys, xs = np.nonzero(np.isin(res.label_map, [LABELS["effusion_fat"],
+                                                    LABELS["haemarthrosis"]]))
+        cx, cy = int(xs.mean()), int(ys.mean())
     x0 = int(np.clip(cx - size // 2, 0, w - size))
     y0 = int(np.clip(cy - size // 2, 0, h - size))
     crop = (slice(y0, y0 + size), slice(x0, x0 + size))
@@ -85,7 +90,7 @@ def _tiles(table, size: int, seed: int) -> list:
 
 
 def _sheet(out: Path, tiles) -> Path:
-    contact_sheet(tiles, 4).save(out, optimize=True)
+    contact_sheet(tiles, 4).convert("L").save(out, optimize=True)  # grey films: one channel
     return out
 
 

@@ -308,7 +308,7 @@ def build_knee(seed: int, age: float, sex: str, flexion_deg: float = 0.0,
         caps = ((pivot, flex @ np.array([0.0, 0.0, 400.0 * s]) + pivot, 51.0 * s),)
     return Wrist(bones, age, sex, s, env, region="knee", fov_mm=(200.0, 170.0),
                  centre=(0.0, 0.0, -8.0), distal_down=True, fingers=caps,
-                 voxel_max_mm=0.8, voxel_px=2.6)
+                 voxel_max_mm=0.8 if kl else 1.0, voxel_px=2.6)  # spurs need finer voxels
 
 
 def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
