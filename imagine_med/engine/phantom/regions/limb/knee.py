@@ -308,7 +308,7 @@ def build_knee(seed: int, age: float, sex: str, flexion_deg: float = 0.0,
         caps = ((pivot, flex @ np.array([0.0, 0.0, 400.0 * s]) + pivot, 51.0 * s),)
     return Wrist(bones, age, sex, s, env, region="knee", fov_mm=(200.0, 170.0),
                  centre=(0.0, 0.0, -8.0), distal_down=True, fingers=caps,
-                 voxel_max_mm=0.8 if kl else 1.0, voxel_px=2.6)  # spurs need finer voxels
+                 voxel_max_mm=0.9 if kl else 1.0, voxel_px=2.6)  # spurs need finer voxels
 
 
 def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -722,9 +722,11 @@ def key_text(sc: Scene, m: dict[str, float], view: str, side: str) -> str:
     who = f"{side.capitalize()} knee, {words} view, age {sc.limb.age:.0f}."
     w, f = sc.want, sc.fracture
     parts = []
-    if w.kl is not None:
-        parts.append(f"Osteoarthritis of the knee, Kellgren-Lawrence grade "
-                     f"{int(m.get('kl_grade', w.kl))}.")
+    if w.kl is not None and "kl_grade" not in m:
+        parts.append("Osteoarthritis of the knee (Kellgren-Lawrence grading is read on the "
+                     "AP view: joint space, osteophytes, sclerosis).")
+    elif w.kl is not None:
+        parts.append(f"Osteoarthritis of the knee, Kellgren-Lawrence grade {int(m['kl_grade'])}.")
         if "medial_joint_space_mm" in m:
             parts.append(f"Joint space {m['medial_joint_space_mm']:.1f} mm medially and "
                          f"{m.get('lateral_joint_space_mm', 0):.1f} mm laterally; "
