@@ -400,6 +400,10 @@ def key_text(sc: Scene, m: dict[str, float], view: str, side: str) -> str:
                      + (f"periosteal callus {callus:.0f} mm^2 round the distal shaft"
                         if callus > 0 else "a faint incomplete line only (films are often "
                         "normal for the first 2-3 weeks)") + ".")
+    if sc.want.healing_series and p != "mt2_stress" and "weeks" in m:
+        from imagine_med.engine.phantom.regions.limb.knee import healing_words
+
+        parts.append(healing_words(m))
     if "intermetatarsal_1_2_mm" in m and (p == "lisfranc" or p is None):
         gap = m["intermetatarsal_1_2_mm"]
         parts.append(f"The space between the first and second metatarsal bases is "

@@ -704,6 +704,7 @@ def measure(sc: Scene, labels: np.ndarray, ids: dict[str, int], px: float, view:
 
         if not f.pattern.startswith("schatzker") and f.pattern != "segond":
             m["gap_mm"] = round(ms.gap_mm(labels, ids["fracture_line"], px), 2)
+        m["callus_area_mm2"] = round(ms.area_mm2(labels, ids["callus"], px), 1)
         if f.pattern.startswith("schatzker") and view == "ap":
             m.update(depression(labels, ids, px))
             m.update(line_below_plateau(labels, ids, px))
@@ -740,10 +741,11 @@ def key_text(sc: Scene, m: dict[str, float], view: str, side: str) -> str:
         parts.append(f"{text[0].upper()}{text[1:]} (AO/OTA {code}).")
         if "depression_mm" in m:
             parts.append("The fracture is intra-articular, the articular fragment depressed "
-                         f"{max(m['depression_mm'], 0):.0f} mm below the intact plateau (step-off)"
-                         + (f"; the line reaches {m['line_lowest_below_plateau_mm']:.0f} mm "
-                            "below the plateau" if "line_lowest_below_plateau_mm" in m else "")
-                         + ".")
+                         f"{max(m['depression_mm'], 0):.0f} mm below the intact plateau "
+                         "(step-off).")
+        if "line_lowest_below_plateau_mm" in m:
+            parts.append(f"The fracture line reaches {m['line_lowest_below_plateau_mm']:.0f} mm "
+                         "below the plateau.")
         if "distraction_mm" in m:
             parts.append(f"The fragments are distracted {m['distraction_mm']:.0f} mm (the "
                          "extensor mechanism disrupted).")
@@ -752,6 +754,8 @@ def key_text(sc: Scene, m: dict[str, float], view: str, side: str) -> str:
                          "middle segment).")
         if m.get("gap_mm", 0) > 0.2:
             parts.append(f"Fracture gap {m['gap_mm']:.1f} mm.")
+        if "weeks" in m:
+            parts.append(healing_words(m))
     if w.lipohaemarthrosis:
         if m.get("fat_fluid_level"):
             parts.append(f"Lipohaemarthrosis: a straight horizontal fat-fluid level in the "
@@ -767,6 +771,16 @@ def key_text(sc: Scene, m: dict[str, float], view: str, side: str) -> str:
         parts.append(f"Normal knee: no fracture, joint spaces preserved.{growth}")
     parts.append(who)
     return " ".join(parts)
+
+
+def healing_words(m: dict[str, float]) -> str:
+    """A healing series' time point in words, from the callus measured on this film."""
+    wk = m["weeks"]
+    when = "at injury (day 0)" if wk == 0 else f"{wk:g} weeks after injury"
+    callus = m.get("callus_area_mm2", 0.0)
+    state = f"periosteal callus {callus:.0f} mm^2 on this view" if callus > 0 else \
+        "no callus visible"
+    return f"Healing series, {when}: {state}."
 
 
 def finding_name(sc: Scene) -> tuple[str, str, str]:
