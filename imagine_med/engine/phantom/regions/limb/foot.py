@@ -209,22 +209,34 @@ def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
     return float(rng.uniform(lo, hi))
 
 
+def _dp_tilt(bone: Bone, nx: float) -> float:
+    """The y slope that makes a cut z = level + nx x + ny y contain the DP beam (dorsal ->
+    plantar): a declined metatarsal's transverse line is then seen edge-on on the DP, as
+    a radiographer angles for it, not smeared across the bone's thickness."""
+    d = bone.rot.T @ np.array([0.0, -1.0, 0.0])
+    return float(-(nx * d[0] - d[2]) / d[1]) if abs(d[1]) > 1e-6 else 0.0
+
+
 def fifth_metatarsal(limb: Wrist, rng: np.random.Generator, jones: bool) -> Fracture:
     """Zone 1: the tuberosity's tip pulled off (the piece proximal to the cut moves,
     proximally and out); zone 2 (Jones): a transverse line across the metaphyseal-
     diaphyseal junction, barely displaced. Local z along the bone from its base (0), the
     tuberosity's tip at -8 mm."""
     s = limb.scale
+    mt = limb.bone("metatarsal_5")
     if jones:
         level = _u(rng, 10.0, 13.5) * s
+        ky = _dp_tilt(mt, 0.12)
         return Fracture(bone="metatarsal_5", pattern="jones",
-                        surface=lambda x, y, z: z - level - 0.12 * x, gap_mm=_u(rng, 0.9, 1.2),
+                        surface=lambda x, y, z: z - level - 0.12 * x - ky * y,
+                        gap_mm=_u(rng, 0.9, 1.2),
                         pivot=np.array([-4.0 * s, 0.0, level]),
                         angles_deg=(0.0, _u(rng, 1.0, 3.0), 0.0),
                         shift_mm=np.array([0.3, 0.0, 0.3]) * s, level_mm=level, reach_mm=6.0)
     level = _u(rng, -1.5, 1.5) * s
+    ky = _dp_tilt(mt, -0.35)
     return Fracture(bone="metatarsal_5", pattern="mt5_avulsion",
-                    surface=lambda x, y, z: level - z + 0.35 * x, gap_mm=_u(rng, 0.9, 1.3),
+                    surface=lambda x, y, z: level - z + 0.35 * x + ky * y, gap_mm=_u(rng, 0.9, 1.3),
                     pivot=np.array([0.0, 0.0, level]), angles_deg=(0.0, -_u(rng, 4, 10), 0.0),
                     shift_mm=np.array([_u(rng, 0.8, 1.6), 0.0, -_u(rng, 1.0, 2.0)]) * s,
                     level_mm=level, reach_mm=20.0 * s)
@@ -237,8 +249,9 @@ def march(limb: Wrist, rng: np.random.Generator) -> Fracture:
     L = mt.z_knots[-1]  # type: ignore[union-attr]
     level = _u(rng, 0.58, 0.68) * L
     edge = mt.a[3] * 0.35  # type: ignore[union-attr]
+    ky = _dp_tilt(limb.bone("metatarsal_2"), -0.1)
     return Fracture(bone="metatarsal_2", pattern="mt2_stress",
-                    surface=lambda x, y, z: z - level + 0.1 * x, gap_mm=_u(rng, 0.8, 1.0),
+                    surface=lambda x, y, z: z - level + 0.1 * x - ky * y, gap_mm=_u(rng, 0.8, 1.0),
                     pivot=np.array([0.0, 0.0, level]), angles_deg=(0.0, 0.0, 0.0),
                     shift_mm=np.zeros(3), level_mm=level,
                     cut_where=lambda x, y, z: edge - x)
