@@ -99,8 +99,12 @@ def build_knee_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
 
 
 def _march_tiles(size: int, seed: int, weeks=(0.0, 2.0, 6.0, 12.0)) -> list:
-    return [_tile(_zoomed(MARCH, size, seed, w), f"march fracture, {w:g} weeks (x2)")
-            for w in weeks]
+    out = []
+    for w in weeks:
+        res = _zoomed(MARCH, size, seed, w)
+        zoomed = bool(res.findings and res.findings[0].bbox)  # united: shown whole
+        out.append(_tile(res, f"march fracture, {w:g} weeks" + (" (x2)" if zoomed else "")))
+    return out
 
 
 def build_foot_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
