@@ -230,8 +230,9 @@ def test_march_fracture_grows_callus_over_weeks(tmp_path):
 
 # --- patterns ----------------------------------------------------------------------------
 
-def test_segmental_fracture_leaves_three_pieces_of_tibia(tmp_path):
-    doc, ids = _case("AP x-ray of the left knee, segmental fracture of the tibia, age 35 "
+@pytest.mark.parametrize("region", ["knee", "ankle"])
+def test_segmental_fracture_leaves_three_pieces_of_tibia(tmp_path, region):
+    doc, ids = _case(f"AP x-ray of the left {region}, segmental fracture of the tibia, age 35 "
                      "--seed 8 --size 384", tmp_path, n=2)
     for i in (1, 2):
         lab = _labels(tmp_path, doc, i)

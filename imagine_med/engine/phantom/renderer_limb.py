@@ -285,7 +285,7 @@ class PhantomLimbXray(PhantomRenderer):
         text = key.fracture_sentence(f, want, m, view, side, wrist.age)
         where = {"scaphoid": "scaphoid", "fibula": "lateral_malleolus",
                  "metacarpal_5": "fifth_metacarpal", "humerus": "supracondylar",
-                 "femur": "femoral_neck"}.get(f.bone, "distal_radius")
+                 "femur": "femoral_neck", "tibia": "tibial_shaft"}.get(f.bone, "distal_radius")
         return [FindingResult("fracture", LABELS["fracture_line"], bbox, side, where, text,
                               m)], text
 
@@ -327,6 +327,8 @@ def measure_fracture(wrist: Wrist, f: Fracture, labels: np.ndarray, px: float, v
             m["line_from_head_centre_mm"] = round(float(np.hypot(
                 np.median(line[0]) - head[0].mean(), np.median(line[1]) - head[1].mean())) * px,
                 1)
+    if f.pattern == "segmental":  # pieces along the shaft (knee.shaft_fragments)
+        m["tibial_fragments"] = float(knee.shaft_fragments(labels, L))
     if f.bone == "humerus" and view == "lateral":
         m["posterior_fat_pad_mm2"] = round(ms.area_mm2(labels, L["posterior_fat_pad"], px), 1)
     return m

@@ -34,6 +34,7 @@ from imagine_med.engine.base import EngineError
 from imagine_med.engine.phantom.regions.limb import views
 from imagine_med.engine.phantom.regions.limb.anatomy import Bone, Physis, Wrist, size_scale
 from imagine_med.engine.phantom.regions.limb.fracture import Fracture, healing_state
+from imagine_med.engine.phantom.regions.limb.fracture import segmental as fracture_segmental
 from imagine_med.engine.phantom.regions.limb.shapes import LongBone, Ovoid, rotation
 
 PHYSIS_CLOSES = {"female": 16.0, "male": 18.0}
@@ -399,19 +400,11 @@ def segond(limb: Wrist, rng: np.random.Generator) -> Fracture:
 
 
 def segmental(limb: Wrist, rng: np.random.Generator) -> Fracture:
-    """Two transverse-oblique lines through the tibial shaft with a free middle segment
-    (high-energy bending): the segment shifted and tipped, the distal shaft displaced."""
+    """The tibial shaft below the knee (fracture.segmental): lines 60-68 and 108-118 mm
+    below the plateau, the leg beyond the lower one moving."""
     s = limb.scale
-    upper, lower = -_u(rng, 60.0, 68.0) * s, -_u(rng, 108.0, 118.0) * s
-
-    def segment(x, y, z):
-        return np.minimum(upper - z - 0.12 * x, z - lower + 0.1 * x)
-    return Fracture(bone="tibia", pattern="segmental",
-                    surface=lambda x, y, z: lower - z + 0.1 * x, gap_mm=_u(rng, 1.4, 2.0),
-                    pivot=np.array([0.0, 0.0, lower]), angles_deg=(0.0, _u(rng, 3, 6), 0.0),
-                    shift_mm=np.array([_u(rng, 3.0, 5.0), 0.0, _u(rng, 0.5, 1.5)]) * s,
-                    level_mm=lower, reach_mm=400.0, butterfly=segment,
-                    butterfly_label="fragment_segment", butterfly_shift_mm=-3.0 * s)
+    return fracture_segmental("tibia", -_u(rng, 60.0, 68.0) * s, -_u(rng, 108.0, 118.0) * s,
+                              -1.0, rng, s)
 
 
 def wanted(findings, age: float, sex: str) -> KneeWant:

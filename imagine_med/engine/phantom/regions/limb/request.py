@@ -60,6 +60,7 @@ AO: dict[str, tuple[str, str]] = {
     "anterior_dislocation": ("", "anterior (subcoracoid) dislocation of the shoulder"),
     "boxer": ("77.5.3A", "simple fracture of the neck of the fifth metacarpal (boxer's "
               "fracture)"),
+    "segmental": ("42C2", "segmental fracture of the tibial shaft (a free middle segment)"),
     "weber_a": ("44A", "Weber A (infrasyndesmotic) fracture of the lateral malleolus"),
     "weber_b": ("44B", "Weber B (transsyndesmotic) fracture of the distal fibula"),
     "weber_c": ("44C", "Weber C (suprasyndesmotic) fracture of the fibula with a torn "
@@ -105,7 +106,7 @@ def wanted(findings, age: float, sex: str, region: str = "wrist") -> Wanted | No
         return None
     f = findings[0]
     for m in f.modifiers:
-        if m in BUILT_ELSEWHERE and not (region == "ankle" and m == "avulsion"):
+        if m in BUILT_ELSEWHERE and not (region == "ankle" and m in ("avulsion", "segmental")):
             raise EngineError(f"A {m.replace('_', ' ')} fracture is built on the "
                               f"{BUILT_ELSEWHERE[m]} film, not the {region}'s.")
     if region == "hip":
@@ -171,6 +172,8 @@ def _ankle(mods: tuple[str, ...], age: float, sex: str) -> Wanted:
         raise EngineError("Ankle fractures of children (Tillaux, triplane, Salter-Harris of "
                           f"the distal tibia) are not modelled yet; this patient is {age:g}. "
                           "Ask for an adult.")
+    if "segmental" in mods:  # the tibial shaft above the joint
+        return Wanted("segmental", None, None, "healing_series" in mods)
     mech = next((m for m in mods if m in ANKLE_MECHANISM), None)
     pattern = next((m for m in mods if m in ("weber_a", "weber_b", "weber_c")), None)
     pattern = pattern or ANKLE_MECHANISM.get(mech or "", "weber_b")
