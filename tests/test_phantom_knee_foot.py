@@ -295,9 +295,15 @@ def test_knee_and_foot_words_parse():
     assert "segmental" in parse("segmental fracture of the tibia")[0].findings[0].modifiers
 
 
-def test_skyline_is_refused_with_the_knee_views(tmp_path):
-    with pytest.raises(EngineError, match="cross_table"):
-        render_case(parse("skyline view of the left knee --size 128")[0], seeds=[1])
+def test_skyline_shows_the_patella_over_the_trochlea(tmp_path):
+    doc, ids = _case("skyline view of the left knee, age 40 --seed 3 --size 256", tmp_path)
+    lab = _labels(tmp_path, doc, 1)
+    pat, fem = np.nonzero(lab == ids["patella"]), np.nonzero(lab == ids["femur"])
+    assert len(pat[0]) > 500 and len(fem[0]) > 2000
+    assert pat[0].mean() < fem[0].mean()  # anterior up: the patella on top
+    # the patella sits between the condyles, over the groove
+    assert abs(pat[1].mean() - fem[1].mean()) < 0.1 * lab.shape[1]
+    assert "skyline" in doc["variants"][0]["answer_key"]
 
 
 def test_a_pattern_built_on_another_film_is_refused_not_drawn_as_a_colles():

@@ -1,6 +1,6 @@
 """Contact sheets of the phantom knee and foot: `python -m imagine_med.engine.gallery_knee_foot
-docs/gallery` writes phantom-knee.png (views, a child, Schatzker I-VI, the patella, a
-lipohaemarthrosis, Segond, Kellgren-Lawrence grades), phantom-foot.png (views, fifth
+docs/gallery` writes phantom-knee.png (views with a skyline, a child, Schatzker I-VI, the patella, a
+lipohaemarthrosis, Kellgren-Lawrence grades), phantom-foot.png (views, fifth
 metatarsal zones, Lisfranc, a march fracture over weeks) and
 phantom-fracture-patterns.png (segmental, avulsion, stress and intra-articular patterns).
 Tiles marked x2 are a finding's neighbourhood at twice the scale."""
@@ -28,7 +28,7 @@ KNEE_TILES = (
      "age 50"),
     ("lipohaemarthrosis (horizontal beam)", "cross-table lateral x-ray of the left knee, "
      "tibial plateau fracture with lipohaemarthrosis, age 45"),
-    ("Segond", "AP x-ray of the left knee, Segond fracture, age 25"),
+    ("skyline (Merchant)", "skyline view of the left knee, age 40"),
     *((f"Kellgren-Lawrence {g}", f"AP x-ray of the left knee, Kellgren-Lawrence {g}, "
        "age 68") for g in (2, 3, 4)),
 )

@@ -364,6 +364,6 @@ add(Offer("phantom", "xray", "hip", "imagine_med.engine.phantom.renderer_limb:li
 add(Offer("phantom", "xray", "shoulder",
           "imagine_med.engine.phantom.renderer_limb:limb_renderer", views=("ap",)))
 add(Offer("phantom", "xray", "knee", "imagine_med.engine.phantom.renderer_limb:limb_renderer",
-          views=("ap", "lateral", "cross_table")))
+          views=("ap", "lateral", "cross_table", "skyline")))
 add(Offer("phantom", "xray", "foot", "imagine_med.engine.phantom.renderer_limb:limb_renderer",
           views=("dp", "oblique", "lateral")))

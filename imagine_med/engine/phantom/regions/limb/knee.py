@@ -40,6 +40,8 @@ from imagine_med.engine.phantom.regions.limb.shapes import LongBone, Ovoid, rota
 PHYSIS_CLOSES = {"female": 16.0, "male": 18.0}
 PATELLA_APPEARS = 4.0  # years
 FLEXION_LATERAL_DEG = 30.0  # a lateral knee film is taken ~30 deg flexed
+FLEXION_SKYLINE_DEG = 45.0  # Merchant: knee flexed 45 deg, beam 30 deg below horizontal,
+SKYLINE_TILT_DEG = 30.0  # here 30 deg off the femoral axis, tangent to the patella
 UP_THE_LEG = rotation(0.0, 180.0, 0.0)  # the tibia's and fibula's frame: local z proximal
 CONDYLES = {"medial": -23.0, "lateral": 23.0}  # condyle centres across (limb x, mm)
 CONDYLE_SEMI = (16.0, 30.0, 24.0)
@@ -79,7 +81,7 @@ KNEE_AO = {
                "capsule), a marker of an anterior cruciate ligament tear"),
     "segmental": ("42C2", "segmental fracture of the tibial shaft"),
 }
-KNEE_VIEWS = ("ap", "lateral", "cross_table")
+KNEE_VIEWS = ("ap", "lateral", "cross_table", "skyline")
 
 
 def knee_axes(view: str, side: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -88,6 +90,11 @@ def knee_axes(view: str, side: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     lateral -> medial, anterior on the image right, distal down (the horizontal-beam film
     is turned afterwards so the patient's anterior, up in the room, is up)."""
     down = np.array([0.0, 0.0, 1.0])
+    if view == "skyline":  # along the femur toward the feet, tangent to the patella
+        t = np.radians(SKYLINE_TILT_DEG)
+        w = np.array([0.0, -np.sin(t), np.cos(t)])
+        v = np.array([0.0, -np.cos(t), -np.sin(t)])  # posterior down: the patella on top
+        return (1.0 if side == "left" else -1.0) * np.array([1.0, 0.0, 0.0]), v, w
     if view in ("lateral", "cross_table"):
         return np.array([0.0, 1.0, 0.0]), down, np.array([-1.0, 0.0, 0.0])
     mirror = 1.0 if side == "left" else -1.0
@@ -664,8 +671,12 @@ class Scene:
 
 def scene(spec, seed: int, age: float, sex: str, view: str, weeks: float | None) -> Scene:
     want = wanted(spec.findings, age, sex)
-    flexion = FLEXION_LATERAL_DEG if view == "lateral" else 0.0
+    flexion = {"lateral": FLEXION_LATERAL_DEG, "skyline": FLEXION_SKYLINE_DEG}.get(view, 0.0)
     limb = build_knee(seed, age, sex, flexion, want.kl)
+    if view == "skyline":  # the patellofemoral joint seen along the femur
+        # the slab along the beam starts below the metaphysis: no end-on shaft ring
+        limb = replace(limb, centre=(0.0, 13.0, -9.0), fov_mm=(120.0, 150.0),
+                       blob=(0.0, 8.0, -25.0, 58.0, 52.0, 62.0))
     f = None
     if want.pattern is not None:
         f = build_fracture(limb, seed, want, weeks or 0.0)
@@ -695,7 +706,8 @@ def measure(sc: Scene, labels: np.ndarray, ids: dict[str, int], px: float, view:
     if f is not None:
         from imagine_med.engine.phantom.regions.limb import measure as ms
 
-        if not f.pattern.startswith("schatzker") and f.pattern != "segond":
+        if not f.pattern.startswith("schatzker") and f.pattern != "segond" and \
+                view != "skyline":  # a transverse line lies across a skyline's beam
             m["gap_mm"] = round(ms.gap_mm(labels, ids["fracture_line"], px), 2)
         m["callus_area_mm2"] = round(ms.area_mm2(labels, ids["callus"], px), 1)
         if f.pattern.startswith("schatzker") and view == "ap":
@@ -712,7 +724,7 @@ def measure(sc: Scene, labels: np.ndarray, ids: dict[str, int], px: float, view:
 
 def key_text(sc: Scene, m: dict[str, float], view: str, side: str) -> str:
     words = {"ap": "AP", "lateral": "lateral (30 deg flexed)",
-             "cross_table": "horizontal-beam lateral"}[view]
+             "cross_table": "horizontal-beam lateral", "skyline": "skyline (Merchant)"}[view]
     who = f"{side.capitalize()} knee, {words} view, age {sc.limb.age:.0f}."
     w, f = sc.want, sc.fracture
     parts = []

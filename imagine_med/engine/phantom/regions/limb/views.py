@@ -466,6 +466,8 @@ def soft_tissue(geo: Geometry, wrist: Wrist, step: int = 2
     cols = np.arange(0, W, step, dtype=np.float32)
     vv = (rows - (H - 1) / 2) * geo.px_det / m
     uu = (cols - (W - 1) / 2) * geo.px_det / m
+    if wrist.blob is not None:
+        return _blob_tissue(geo, wrist, uu, vv)
     e = wrist.envelope
     zc = geo.centre[2] + vv * float(geo.v[2])  # image rows run along the limb
     A = np.interp(zc, e["z"], e["A"])[:, None]
@@ -498,6 +500,36 @@ def soft_tissue(geo: Geometry, wrist: Wrist, step: int = 2
     if wrist.foot is not None:  # the film's window is set on the leg, not the foot
         leg = resize((foot <= 0).astype(np.uint8), H, W, nearest=True) > 0
         return full, body, body & leg
+    return full, body, body
+
+
+def _ellipsoid_chord(p: np.ndarray, d: np.ndarray, c: np.ndarray, r: np.ndarray
+                     ) -> np.ndarray:
+    """Chord of the lines p + t d (p: (..., 3)) through the ellipsoid |(x - c) / r| <= 1."""
+    e, f = (p - c) / r, d / r
+    A = float(f @ f)
+    B = 2 * (e @ f)
+    C = (e * e).sum(-1) - 1
+    return np.sqrt(np.maximum(B * B - 4 * A * C, 0.0)) / A
+
+
+def _blob_tissue(geo: Geometry, limb: Wrist, uu: np.ndarray, vv: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Soft tissue as one ellipsoid with a fat shell, rays in any direction (a view along
+    the limb)."""
+    from imagine_med.engine.phantom.physics.radiography import resize
+
+    H, W = geo.shape
+    s = limb.scale
+    c = np.array(limb.blob[:3]) * s  # type: ignore[index]
+    r = np.array(limb.blob[3:]) * s  # type: ignore[index]
+    fat = float(np.interp(0.0, limb.envelope["z"], limb.envelope["fat"]))
+    p = geo.centre + vv[:, None, None] * geo.v + uu[None, :, None] * geo.u
+    outer = _ellipsoid_chord(p, geo.w, c, r)
+    inner = _ellipsoid_chord(p, geo.w, c, np.maximum(r - fat, 1.0))
+    line = mu_per_mm("fat") * (outer - inner) + mu_per_mm("muscle") * inner
+    full = resize(line.astype(np.float32), H, W)
+    body = resize((outer > 0).astype(np.uint8), H, W, nearest=True) > 0
     return full, body, body
 
 
