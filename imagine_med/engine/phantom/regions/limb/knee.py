@@ -54,7 +54,7 @@ ENVELOPE_FLEXED = {"z": (-400.0, -120.0, -40.0, 12.0, 30.0, 400.0),
                    "A": (66.0, 60.0, 56.0, 52.0, 0.01, 0.01),
                    "B": (62.0, 58.0, 56.0, 50.0, 0.01, 0.01),
                    "x0": (0.0,) * 6, "fat": (10.0, 9.0, 8.0, 7.0, 0.005, 0.005)}
-BURSA = ((0.0, 33.0, -76.0), (32.0, 15.0, 30.0))  # suprapatellar bursa: centre, semi-axes
+BURSA = ((0.0, 33.0, -76.0), (40.0, 15.0, 32.0))  # suprapatellar bursa: centre, semi-axes
 # Kellgren-Lawrence grade -> built joint space medial, lateral (mm), osteophyte size range
 # (mm), osteophyte sites, sclerosis thickness (mm); calibrated so the measured features
 # recompute the grade (`kl_from`); the visible gap at the middle of each condyle is ~1.3 mm
