@@ -313,3 +313,16 @@ def test_a_pattern_built_on_another_film_is_refused_not_drawn_as_a_colles():
     with pytest.raises(EngineError, match="foot"):
         render_case(parse("PA x-ray of the left wrist, stress fracture --size 128")[0],
                     seeds=[1])
+
+
+def test_knee_growth_plates_open_in_a_child_and_closed_in_an_adult(tmp_path):
+    doc, ids = _case("AP x-ray of the left knee, age 11 --seed 4 --size 256", tmp_path / "c")
+    lab = _labels(tmp_path / "c", doc, 1)
+    femur_plate = np.nonzero(lab == ids["femur_physis"])
+    tibia_plate = np.nonzero(lab == ids["tibia_physis"])
+    assert len(femur_plate[0]) > 100 and len(tibia_plate[0]) > 100
+    assert femur_plate[0].mean() < tibia_plate[0].mean()  # distal femur above, tibia below
+    adoc, aids = _case("AP x-ray of the left knee, age 40 --seed 4 --size 256", tmp_path / "a")
+    alab = _labels(tmp_path / "a", adoc, 1)
+    assert not np.isin(alab, [aids.get("femur_physis", -1), aids.get("tibia_physis", -1)]).any()
+    assert "growth plates are open" in doc["variants"][0]["answer_key"]
