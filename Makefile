@@ -74,6 +74,7 @@ gallery: $(TEST_STAMP)
 	$(BIN)/python -m imagine_med.engine.gallery_skin docs/gallery
 	$(BIN)/python -m imagine_med.engine.gallery_limb docs/gallery
 	$(BIN)/python -m imagine_med.engine.gallery_limb_disease docs/gallery
+	$(BIN)/python -m imagine_med.engine.gallery_knee_foot docs/gallery
 	$(BIN)/python -m imagine_med.teaching.gallery docs/gallery
 	$(BIN)/python -m imagine_med.engine.gallery_dental docs/gallery
 	$(BIN)/python -m imagine_med.engine.gallery_axr docs/gallery

@@ -105,6 +105,18 @@ JOBS = [
     ("xray", "shoulder Y posterior", {"region": "shoulder", "view": "scapular_y",
                                       "findings": (
         Finding(name="dislocation", modifiers=("posterior_dislocation",)),)}, 0.5),
+    # the knee and foot (issue 19, regions/limb/knee.py, foot.py): goal 0.5 s, 4 x 512
+    ("xray", "knee Schatzker II", {"region": "knee", "view": "ap", "age": 45, "findings": (
+        Finding(name="fracture", location="tibial_plateau", modifiers=("schatzker_2",)),)},
+     0.5),
+    ("xray", "knee lipo lateral", {"region": "knee", "view": "cross_table", "age": 45,
+                                   "findings": (Finding(name="fracture", modifiers=(
+                                       "lipohaemarthrosis",)),)}, 0.5),
+    ("xray", "knee KL3", {"region": "knee", "view": "ap", "age": 68, "findings": (
+        Finding(name="osteoarthritis", modifiers=("kellgren_lawrence_3",)),)}, 0.5),
+    ("xray", "foot Jones", {"region": "foot", "view": "dp", "age": 30, "findings": (
+        Finding(name="fracture", location="fifth_metatarsal", modifiers=("jones",)),)}, 0.5),
+    ("xray", "foot lateral", {"region": "foot", "view": "lateral", "age": 30}, 0.5),
     # teeth (issue 19): panoramic film of an adult (32 teeth) and of one with findings; goal
     # 0.5 s for 4 variants at 512 px in one process
     ("xray", "OPG", {"region": "teeth", "view": "panoramic", "age": 35}, 0.5),

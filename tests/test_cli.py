@@ -45,10 +45,10 @@ def test_console_script_runs_as_a_process() -> None:
 
 
 def test_generate_unknown_renderer_is_a_clear_error(tmp_path, capsys) -> None:
-    code = main(["generate", "AP knee x-ray, tibial plateau fracture", "--out", str(tmp_path)])
+    code = main(["generate", "AP breast x-ray", "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 7
-    assert "X-ray knee (AP view) is not available yet" in err and "available: phantom" in err
+    assert "X-ray breast (AP view) is not available yet" in err and "available: phantom" in err
     assert not (tmp_path / "grid.png").exists(), "never a placeholder image"
 
 

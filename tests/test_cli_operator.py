@@ -77,7 +77,7 @@ def test_workers_offers_decide_what_is_available(qenv, tmp_path: Path) -> None:
         registry.restore("phantom", "mri", replaced)
     jq.check_renderable([mri])  # no error: a live worker renders it
     with pytest.raises(registry.Unavailable):
-        jq.check_renderable([parse_one("AP knee x-ray")])
+        jq.check_renderable([parse_one("AP breast x-ray")])
 
 
 def test_submit_worker_fetch_verify_and_dicom_job(qenv, tmp_path: Path) -> None:

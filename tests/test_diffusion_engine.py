@@ -253,8 +253,8 @@ def test_controlnet_on_the_label_map_shapes_the_image(model_dir, tmp_path, phant
 
 
 def test_guidance_falls_back_to_plain_where_the_phantom_does_not_serve(guided):
-    spec = CaseSpec(modality="xray", region="knee", width=SIZE, height=SIZE, steps=2)
-    assert registry.find("phantom", "xray", "knee", registry.RENDERERS.values()) is None
+    spec = CaseSpec(modality="xray", region="breast", width=SIZE, height=SIZE, steps=2)
+    assert registry.find("phantom", "xray", "breast", registry.RENDERERS.values()) is None
     out = guided.render_batch(requests(spec, seeds=[1]))
     assert out[0].tags["guided"] == "none" and out[0].labels == {}
 

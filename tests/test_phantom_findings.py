@@ -108,7 +108,7 @@ def test_finding_visible_on_ct(name, tmp_path):
 
 
 def test_non_chest_region_is_refused():
-    spec = CaseSpec(modality="xray", region="knee", seed=1)
+    spec = CaseSpec(modality="xray", region="breast", seed=1)
     with pytest.raises(EngineError, match="chest"):
         render_case(spec)
 

@@ -117,13 +117,13 @@ def test_diffusion_is_offered_only_with_a_checkpoint(tmp_path: Path) -> None:
 
 
 def test_a_new_region_is_one_row() -> None:
-    spec = CaseSpec(modality="xray", region="knee", view="lateral")
+    spec = CaseSpec(modality="xray", region="breast", view="lateral")
     with pytest.raises(registry.Unavailable):
         registry.check(spec, settings=Settings())
-    registry.add(registry.Offer("phantom", "xray", "knee", "nowhere:factory",
+    registry.add(registry.Offer("phantom", "xray", "breast", "nowhere:factory",
                                 views=("ap", "lateral")))
     try:
-        assert registry.check(spec, settings=Settings()).region == "knee"
-        assert "X-ray knee (AP, lateral)" in registry.describe_available(Settings())
+        assert registry.check(spec, settings=Settings()).region == "breast"
+        assert "X-ray breast (AP, lateral)" in registry.describe_available(Settings())
     finally:
-        del registry.RENDERERS[("phantom", "xray", "knee")]
+        del registry.RENDERERS[("phantom", "xray", "breast")]

@@ -126,7 +126,7 @@ def sketch_offer(engine: str, modality: str) -> Offer:
 
 MODALITY_NAMES = {"xray": "X-ray", "ct": "CT", "mri": "MRI", "us": "ultrasound",
                   "histo": "histology", "derm": "dermoscopy", "fundus": "fundus photo"}
-VIEW_NAMES = {"pa": "PA", "ap": "AP"}
+VIEW_NAMES = {"pa": "PA", "ap": "AP", "dp": "DP", "cross_table": "horizontal-beam lateral"}
 # How a row's region reads where it is not the parser's word for it ("CT head", "MRI brain").
 REGION_NAMES = {("ct", "brain"): "head"}
 SETTING_ENV = {"diffusion_model": "IMAGINE_MED_DIFFUSION_MODEL"}
@@ -372,3 +372,7 @@ add(Offer("phantom", "xray", "hip", "imagine_med.engine.phantom.renderer_limb:li
 add(Offer("phantom", "xray", "shoulder",
           "imagine_med.engine.phantom.renderer_limb:limb_renderer",
           views=("ap", "scapular_y")))
+add(Offer("phantom", "xray", "knee", "imagine_med.engine.phantom.renderer_limb:limb_renderer",
+          views=("ap", "lateral", "cross_table", "skyline")))
+add(Offer("phantom", "xray", "foot", "imagine_med.engine.phantom.renderer_limb:limb_renderer",
+          views=("dp", "oblique", "lateral")))

@@ -1287,3 +1287,68 @@ for _phrase in ("spectral doppler", "spectral trace", "spectral waveform", "puls
     COMPOUNDS[_phrase] = {"modality": "us"}
 FINDING_IN_REGION[("cyst", "pelvis")] = "ovarian_cyst"
 REGIONS["carotid"] += ["jugular", "jugular vein", "internal jugular vein", "ijv", "neck vessels"]
+# --- the knee and foot (issue 19, regions/limb/knee.py, foot.py): views, Schatzker types,
+# Kellgren-Lawrence grades, lipohaemarthrosis, fifth metatarsal zones, Lisfranc, patterns
+VIEWS["cross_table"] = ["cross table lateral", "cross table", "horizontal beam lateral",
+                        "horizontal beam", "shoot through lateral", "shoot through",
+                        "translateral"]
+VIEW_REGIONS["cross_table"] = frozenset({"knee"})
+VIEWS["skyline"] = ["skyline", "skyline view", "sunrise view", "merchant view"]
+VIEW_REGIONS["skyline"] = frozenset({"knee"})
+VIEWS["dp"] = ["dp", "dorsoplantar", "dorso plantar", "dorsiplantar"]
+VIEW_REGIONS["dp"] = frozenset({"foot"})
+DEFAULT_VIEW["knee"] = "ap"
+DEFAULT_VIEW["foot"] = "dp"
+for _n, _roman in ((1, "i"), (2, "ii"), (3, "iii"), (4, "iv"), (5, "v"), (6, "vi")):
+    MODIFIERS[f"schatzker_{_n}"] = [f"schatzker {_roman}", f"schatzker {_n}",
+                                    f"schatzker type {_roman}", f"schatzker type {_n}"]
+    for _phrase in MODIFIERS[f"schatzker_{_n}"]:
+        COMPOUNDS[_phrase] = {"finding": "fracture", "modifier": f"schatzker_{_n}",
+                              "location": "tibial_plateau", "region": "knee"}
+for _g in range(5):  # one Kellgren-Lawrence grade modifier for every joint (kl_N, above)
+    MODIFIERS[f"kl_{_g}"] += [f"kellgren and lawrence {_g}",
+                              f"kellgren lawrence {_g} osteoarthritis"]
+    for _phrase in MODIFIERS[f"kl_{_g}"]:
+        COMPOUNDS[_phrase] = {"finding": "osteoarthritis", "modifier": f"kl_{_g}"}
+MODIFIERS.update({
+    "lipohaemarthrosis": ["lipohaemarthrosis", "lipohemarthrosis", "fat fluid level",
+                          "fat-fluid level", "fat blood interface"],
+    "segond": ["segond"], "segmental": ["segmental"], "avulsion": ["avulsion", "avulsed"],
+    "stress": ["stress fracture", "stress"], "march": ["march"],
+    "jones": ["jones"], "pseudo_jones": ["pseudo jones", "pseudojones"],
+    "lisfranc": ["lisfranc", "tarsometatarsal"],
+})
+for _phrase in MODIFIERS["lipohaemarthrosis"]:
+    COMPOUNDS[_phrase] = {"finding": "fracture", "modifier": "lipohaemarthrosis",
+                          "region": "knee"}
+for _phrase, _entry in {
+    "tibial plateau fracture": {"location": "tibial_plateau", "region": "knee"},
+    "plateau fracture": {"location": "tibial_plateau", "region": "knee"},
+    "patellar fracture": {"location": "patella", "region": "knee"},
+    "fractured patella": {"location": "patella", "region": "knee"},
+    "patella fracture": {"location": "patella", "region": "knee"},
+    "segond fracture": {"modifier": "segond", "region": "knee"},
+    "segmental fracture": {"modifier": "segmental"},
+    "avulsion fracture": {"modifier": "avulsion"},
+    "stress fracture": {"modifier": "stress"},
+    "march fracture": {"modifier": "march", "location": "second_metatarsal", "region": "foot"},
+    "jones fracture": {"modifier": "jones", "location": "fifth_metatarsal", "region": "foot"},
+    "pseudo jones fracture": {"modifier": "pseudo_jones", "location": "fifth_metatarsal",
+                              "region": "foot"},
+    "fifth metatarsal fracture": {"location": "fifth_metatarsal", "region": "foot"},
+    "5th metatarsal fracture": {"location": "fifth_metatarsal", "region": "foot"},
+    "fifth metatarsal base fracture": {"location": "fifth_metatarsal", "region": "foot"},
+    "lisfranc injury": {"modifier": "lisfranc", "region": "foot"},
+    "lisfranc fracture": {"modifier": "lisfranc", "region": "foot"},
+    "lisfranc fracture dislocation": {"modifier": "lisfranc", "region": "foot"},
+    "lisfranc dislocation": {"modifier": "lisfranc", "region": "foot"},
+    "tarsometatarsal injury": {"modifier": "lisfranc", "region": "foot"},
+}.items():
+    COMPOUNDS[_phrase] = {"finding": "fracture", **_entry}
+for _w in ("march", "jones", "segond", "lisfranc"):
+    COMPOUNDS.setdefault(_w, {"finding": "fracture", "modifier": _w,
+                              "region": "knee" if _w == "segond" else "foot"})
+LOCATIONS["patella"] = ["patella", "patellar", "kneecap", "knee cap"]
+LOCATIONS["second_metatarsal"] = ["second metatarsal", "2nd metatarsal"]
+LOCATIONS["fifth_metatarsal"] = ["fifth metatarsal", "5th metatarsal",
+                                  "base of the fifth metatarsal", "fifth metatarsal base"]

@@ -26,7 +26,7 @@ from imagine_med.engine.base import (
 )
 from imagine_med.engine.parallel import fan_out
 from imagine_med.engine.phantom.physics.radiography import EXTREMITY, display, expose, project
-from imagine_med.engine.phantom.regions.limb import deformity, disease, disease_key, key
+from imagine_med.engine.phantom.regions.limb import deformity, disease, disease_key, foot, key, knee
 from imagine_med.engine.phantom.regions.limb import measure as ms
 from imagine_med.engine.phantom.regions.limb.anatomy import Wrist, build_hand, build_wrist
 from imagine_med.engine.phantom.regions.limb.ankle import build_ankle
@@ -55,13 +55,14 @@ from imagine_med.engine.phantom.regions.limb.views import (
 )
 from imagine_med.engine.phantom.renderer_base import PhantomRenderer
 
-REGIONS = ("wrist", "hand", "ankle", "elbow", "hip", "shoulder")
+REGIONS = ("wrist", "hand", "ankle", "elbow", "hip", "shoulder", "knee", "foot")
 REGION_VIEWS = {"wrist": VIEWS, "hand": VIEWS, "ankle": ANKLE_VIEWS,
                 "elbow": ("ap", "lateral"), "hip": ("ap",),
-                "shoulder": ("ap", "scapular_y")}
+                "shoulder": ("ap", "scapular_y"),
+                "knee": knee.KNEE_VIEWS, "foot": foot.FOOT_VIEWS}
 BUILDERS = {"wrist": build_wrist, "hand": build_hand, "ankle": build_ankle, "hip": build_hip,
             "shoulder": build_shoulder}
-FRONTAL_AP = ("ankle", "elbow", "hip", "shoulder")  # filmed AP: a PA request means the AP
+FRONTAL_AP = ("ankle", "elbow", "hip", "shoulder", "knee")  # filmed AP: a PA request means the AP
 JOINTS = {"posterior_dislocation": ("femoral_head", "acetabulum", "hip"),
           "anterior_dislocation": ("humeral_head", "glenoid", "shoulder")}
 FOOT_BONES = ("talus", "calcaneus", "navicular", "cuboid")
@@ -208,11 +209,15 @@ class PhantomLimbXray(PhantomRenderer):
         view = spec.view or "pa"
         if region in FRONTAL_AP and view == "pa":
             view = "ap"
+        if region == "foot" and view in ("pa", "ap"):
+            view = "dp"  # a foot's frontal film is dorsoplantar
         if view not in REGION_VIEWS[region]:
             names = ", ".join(v.upper() if len(v) == 2 else v for v in REGION_VIEWS[region])
             raise EngineError(f"{region.capitalize()} views are {names}; not '{view}'.")
         progress(0.05, "anatomy")
         side, age, sex = _who(spec, request.seed, _pattern_hint(spec))
+        if region in JOINT_MODULES:
+            return render_joint(request, JOINT_MODULES[region], view, side, age, sex, weeks)
         ill, rest = disease.split_findings(spec.findings, region)
         if ill is not None:  # bone disease: its own ages; a fracture may go through it
             age = age if spec.age is not None or spec.age_group else ill.default_age(
@@ -303,7 +308,7 @@ class PhantomLimbXray(PhantomRenderer):
         text = key.fracture_sentence(f, want, m, view, side, wrist.age)
         where = {"scaphoid": "scaphoid", "fibula": "lateral_malleolus",
                  "metacarpal_5": "fifth_metacarpal", "humerus": "supracondylar",
-                 "femur": "femoral_neck"}.get(f.bone, "distal_radius")
+                 "femur": "femoral_neck", "tibia": "tibial_shaft"}.get(f.bone, "distal_radius")
         return [FindingResult("fracture", LABELS["fracture_line"], bbox, side, where, text,
                               m)], text
 
@@ -360,6 +365,8 @@ def measure_fracture(wrist: Wrist, f: Fracture, labels: np.ndarray, px: float, v
             m["line_from_head_centre_mm"] = round(float(np.hypot(
                 np.median(line[0]) - head[0].mean(), np.median(line[1]) - head[1].mean())) * px,
                 1)
+    if f.pattern == "segmental":  # pieces along the shaft (knee.shaft_fragments)
+        m["tibial_fragments"] = float(knee.shaft_fragments(labels, L))
     if f.bone == "humerus" and view == "lateral":
         m["posterior_fat_pad_mm2"] = round(ms.area_mm2(labels, L["posterior_fat_pad"], px), 1)
     return m
@@ -459,3 +466,46 @@ def _weber_numbers(labels: np.ndarray, px: float) -> dict[str, float]:
 
 def limb_renderer() -> PhantomLimbXray:
     return PhantomLimbXray()
+
+
+JOINT_MODULES = {"knee": knee, "foot": foot}  # joints whose module builds its own scene
+
+
+def render_joint(request: RenderRequest, mod, view: str, side: str, age: float, sex: str,
+                 weeks: float | None) -> RenderResult:
+    """A joint whose module (knee.py, foot.py) builds the scene, measures and keys it: the
+    same film steps (voxels, soft tissue, projection, detector, display), a horizontal-beam
+    or foot lateral filmed along the limb and turned upright."""
+    sc = mod.scene(request.spec, request.seed, age, sex, view, weeks)
+    w, h = (request.height, request.width) if sc.turn else (request.width, request.height)
+    geo = geometry(sc.limb, sc.film_view, side, w, h)
+    blocks, cls = voxelise(geo, sc.limb, sc.fracture)
+    background, body, window_on = soft_tissue(geo, sc.limb)
+    pr = project(blocks, cls.items, geo.grid, geo.beam, geo.shape, geo.px_det,
+                 container="muscle", background=background)
+    q = expose(pr.line, geo.px_det, np.random.default_rng([request.seed, 19, 2]), EXTREMITY)
+    pixels = display(q, geo.px_det, body, window_on=window_on, equalise=sc.equalise)
+    labels = _label_map(pr.labels, pr.label_names, body)
+    if sc.turn:
+        pixels, labels = np.ascontiguousarray(np.rot90(pixels)), np.ascontiguousarray(
+            np.rot90(labels))
+    side_marker(pixels, labels, side, "lateral" if sc.turn else view)
+    m = mod.measure(sc, labels, LABELS, geo.px_obj, view)
+    if weeks is not None:
+        m["weeks"] = float(weeks)
+    text = mod.key_text(sc, m, view, side)
+    findings = []
+    if sc.fracture is not None or m:
+        name, label, where = mod.finding_name(sc)
+        ys, xs = np.nonzero(np.isin(labels, [LABELS[label], LABELS["fragment_distal"]]))
+        bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) \
+            if len(ys) else None
+        findings.append(FindingResult(name, LABELS[label], bbox, side, where, text, m))
+    present = {int(i): NAMES[int(i)] for i in np.unique(labels) if i}
+    tags = {"modality": "DX", "view": view, "region": sc.limb.region, "laterality": side,
+            "engine": "phantom", "sex": sex, "age": f"{age:.0f}",
+            "magnification": f"{geo.px_det / geo.px_obj:.3f}"}
+    if weeks is not None:
+        tags["weeks"] = f"{weeks:g}"
+    return RenderResult(pixels=pixels, label_map=labels, labels=present, findings=findings,
+                        pixel_spacing_mm=(geo.px_obj, geo.px_obj), answer_key=text, tags=tags)

@@ -113,6 +113,9 @@ class Wrist:
     fingers: tuple = ()  # soft-tissue capsules (p0, p1, radius) round each finger, limb mm
     voxel_max_mm: float = 0.7  # a big part (the hip) may use coarser voxels
     voxel_px: float = 2.2  # voxel size in output pixels (coarser for a big part)
+    # soft tissue as one ellipsoid (centre x, y, z, semi-axes), for a view along the limb
+    # (the knee's skyline) where the envelope's cylinder chords do not apply
+    blob: tuple[float, float, float, float, float, float] | None = None
 
     def bone(self, name: str) -> Bone:
         return next(b for b in self.bones if b.name == name)

@@ -53,6 +53,9 @@ class Fracture:
     weeks: float = 0.0
     healing: dict[str, float] = field(default_factory=dict)
     reach_mm: float = 6.0  # how far proximal of `level_mm` the cut surface reaches
+    split: Surface | None = None  # an undisplaced second line (|split| <= gap/2)
+    butterfly_label: str = "fragment_butterfly"  # a segmental fracture's free segment
+    butterfly_shift_mm: float | None = None  # the third fragment's shift along local x
 
     @property
     def rot(self) -> np.ndarray:
@@ -292,10 +295,31 @@ def femoral_neck(w: Wrist, rng: np.random.Generator, garden: int) -> Fracture:
                     cut_where=(lambda x, y, z: x + 6.0 * s) if garden == 1 else None)
 
 
+def segmental(bone: str, near: float, far: float, sign: float, rng: np.random.Generator,
+              s: float) -> Fracture:
+    """Two transverse-oblique lines through a shaft with a free middle segment (high-energy
+    bending): `near` the line by the kept end, `far` the line beyond which the rest of the
+    shaft moves (toward local +z when `sign` is +1, -z when -1); the segment is labelled
+    `fragment_segment`, shifted a little out of line, the far piece displaced and tipped."""
+
+    def segment(x, y, z):
+        return np.minimum(sign * (z - near) - 0.12 * x, sign * (far - z) + 0.1 * x)
+    return Fracture(bone=bone, pattern="segmental",
+                    surface=lambda x, y, z: sign * (z - far) + 0.1 * x,
+                    gap_mm=_u(rng, 1.4, 2.0), pivot=np.array([0.0, 0.0, far]),
+                    angles_deg=(0.0, _u(rng, 3, 6), 0.0),
+                    shift_mm=np.array([_u(rng, 3.0, 5.0), 0.0, _u(rng, 0.5, 1.5) * sign]) * s,
+                    level_mm=far, reach_mm=400.0, butterfly=segment,
+                    butterfly_label="fragment_segment", butterfly_shift_mm=-3.0 * s)
+
+
 def build_fracture(w: Wrist, seed: int, pattern: str, sh: int | None = None,
                    mechanism: str | None = None, weeks: float = 0.0) -> Fracture:
     rng = np.random.default_rng([seed, 1919])
-    if pattern.startswith("garden_"):
+    if pattern == "segmental":  # the tibial shaft above an ankle: the joint end kept
+        f = segmental("tibia", -_u(rng, 30.0, 36.0) * w.scale, -_u(rng, 68.0, 76.0) * w.scale,
+                      -1.0, rng, w.scale)
+    elif pattern.startswith("garden_"):
         f = femoral_neck(w, rng, int(pattern[-1]))
     elif pattern == "boxer":
         f = boxer(w, rng)

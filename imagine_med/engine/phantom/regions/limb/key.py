@@ -116,6 +116,9 @@ def fracture_sentence(f: Fracture, want: Wanted, m: dict[str, float], view: str,
         parts.append(f"The posterior fat pad is lifted out of its fossa and visible ({area:.0f} "
                      "mm^2 on this lateral): a haemarthrosis (the posterior fat pad sign)."
                      if area >= 5.0 else "The posterior fat pad is not seen.")
+    if "tibial_fragments" in m:
+        parts.append(f"{int(m['tibial_fragments'])} tibial fragments on this view (a free "
+                     "middle segment).")
     if f.pattern == "boxer" and "angulation_deg" in m:
         parts.append(f"On the lateral view the head is angulated {m['angulation_deg']:.0f} deg "
                      "into the palm (apex dorsal).")
@@ -141,6 +144,6 @@ def fracture_sentence(f: Fracture, want: Wanted, m: dict[str, float], view: str,
             f"the fracture line is still visible ({line:.1f} mm)"
         parts.append(f"Healing series, {when}: {state}; {healed}.")
     region = {"fibula": "ankle", "metacarpal_5": "hand", "humerus": "elbow",
-              "femur": "hip"}.get(f.bone, "wrist")
+              "femur": "hip", "tibia": "ankle"}.get(f.bone, "wrist")
     parts.append(_who(side, view, age, region))
     return " ".join(parts)

@@ -21,11 +21,18 @@ LABELS: dict[str, int] = {
     "proximal_phalanx_1": 70, "distal_phalanx_1": 71,
     **{f"{k}_phalanx_{r}": 72 + 3 * (r - 2) + i for r in range(2, 6)
        for i, k in enumerate(("proximal", "middle", "distal"))},
-    # bone disease (lesions.py, disease.py)
+    # bone disease (lesions.py, disease.py), 150-169
     "erosion": 150, "osteophyte": 151, "tumour": 152, "tumour_margin": 153,
     "periosteal_solid": 154, "sclerosis": 155, "cyst": 156, "lytic_front": 157,
     "hill_sachs": 158, "periosteal_lamellated": 159, "periosteal_sunburst": 160,
     "codman_triangle": 161,
+    # the knee and foot (knee.py, foot.py), 140-149 and 170-179 (osteophyte shared above);
+    # a segmental fracture's segment 110
+    "femur_epiphysis": 140, "femur_physis": 141, "femur_metaphysis": 142, "patella": 143,
+    "subchondral_sclerosis": 145, "haemarthrosis": 146,
+    "effusion_fat": 147, **{f"metatarsal_{r}": 169 + r for r in range(1, 6)},
+    "medial_cuneiform": 175, "intermediate_cuneiform": 176, "lateral_cuneiform": 177,
+    "fragment_segment": 110,
     "fracture_line": 100, "fragment_distal": 101, "fragment_butterfly": 102, "callus": 103,
 }
 NAMES: dict[int, str] = {v: k for k, v in LABELS.items()}

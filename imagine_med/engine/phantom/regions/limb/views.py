@@ -11,6 +11,7 @@ turned 45 degrees thumb-up (semi-pronated) from the PA.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,10 +54,17 @@ LABEL_PRIORITY: dict[str, int] = {
     "erosion": 58, "tumour": 57, "tumour_margin": 56, "cyst": 55, "osteophyte": 54,
     "periosteal_solid": 53, "periosteal_lamellated": 53, "periosteal_sunburst": 53,
     "codman_triangle": 53, "sclerosis": 52, "lytic_front": 51, "hill_sachs": 50,
+    # the knee and foot (knee.py, foot.py) and a segmental fracture's free segment
+    "fragment_segment": 46, "femur_physis": 36, "femur_epiphysis": 35, "femur_metaphysis": 34,
+    "patella": 29, "subchondral_sclerosis": 33, "effusion_fat": 9,
+    "haemarthrosis": 8, **{f"metatarsal_{r}": 24 for r in range(1, 6)},
+    "medial_cuneiform": 23, "intermediate_cuneiform": 23, "lateral_cuneiform": 23,
 }
 
 
 MORTISE_DEG = 15.0  # internal rotation of the leg for a mortise view
+# a region's own positioning (knee.py, foot.py register theirs): (view, side) -> u, v, w
+REGION_AXES: dict[str, Callable[[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
 
 
 def axes(view: str, side: str, region: str = "wrist"
@@ -64,6 +72,8 @@ def axes(view: str, side: str, region: str = "wrist"
     """(u image right, v image down, w beam) as unit vectors in the limb frame. The wrist
     is shown distal (fingers) up, the ankle distal (foot) down; x is the lateral side
     (radius, fibula) in both, y volar / anterior."""
+    if region in REGION_AXES:
+        return REGION_AXES[region](view, side)
     down = region in ("ankle", "elbow", "hip", "shoulder")  # the limb's far end shown down
     v = np.array([0.0, 0.0, 1.0 if down else -1.0])
     mirror = 1.0 if side == "left" else -1.0
@@ -340,17 +350,24 @@ def _proximal(bone: Bone, f: Fracture, cls: Classes, x, y, z, names: tuple[str, 
     cut = _cut(f, x, y, z)
     keep = (sp < -g) | (~cut & (sp < 0)) if moved else ~(cut & (np.abs(sp) <= g))
     but = np.zeros(full, bool)
+    if f.split is not None:
+        keep = keep & (np.abs(f.split(x, y, z)) > g)
     if f.butterfly is not None:
-        bs = 1.8 * max(bone.shape.a[-1] / 13.0, 0.5)  # type: ignore[union-attr]
+        bs = f.butterfly_shift_mm if f.butterfly_shift_mm is not None \
+            else 1.8 * max(bone.shape.a[-1] / 13.0, 0.5)  # type: ignore[union-attr]
         bx = x - bs
         db, tb = bone.shape.depth(bx, y, z)
         wb = f.butterfly(bx, y, z)
         but = np.broadcast_to((db > 0) & (wb > g), full)
         keep = keep & (f.butterfly(x, y, z) <= -g)
-        _tissue_ids(bone, cls, bx, y, z, but, db, tb, ("fragment_butterfly",), vox, ids)
+        _tissue_ids(bone, cls, bx, y, z, but, db, tb, (f.butterfly_label,), vox, ids)
     _tissue_ids(bone, cls, x, y, z, inside & keep & ~but, d, t, names, vox, ids)
     if g > 0:
         line = inside & cut & (np.abs(sp) <= g) & (ids == 0)
+        if f.butterfly is not None and f.butterfly_label != "fragment_butterfly":
+            line |= inside & np.broadcast_to(np.abs(f.butterfly(x, y, z)) <= g, full) & (ids == 0)
+        if f.split is not None:
+            line |= inside & np.broadcast_to(np.abs(f.split(x, y, z)) <= g, full) & (ids == 0)
         ids[line] = cls.id("fracture_line", "blood_acute" if f.weeks < 4 else "callus_woven")
     if f.buckle_mm > 0:
         width = 1.6 * max(bone.shape.a[-1] / 13, 0.4)  # type: ignore[union-attr]
@@ -417,11 +434,15 @@ def _distal_block(geo: Geometry, bone: Bone, f: Fracture, cls: Classes) -> Block
         keep = (d > 0) & ((s > g) | (~cut & (s >= 0)))
         if f.butterfly is not None:
             keep &= f.butterfly(qx, qy, qz) <= -g
+        if f.split is not None:
+            keep &= np.abs(f.split(qx, qy, qz)) > g
         names = _zone_names(bone, True, bone.name) if bone.physis is not None \
             else ("fragment_distal",)
         _tissue_ids(bone, cls, qx, qy, qz, keep, d, t, names, geo.grid.voxel_mm, view)
         if g > 0:
             line = (d > 0) & cut & (np.abs(s) <= g) & (view == 0)
+            if f.split is not None:
+                line |= (d > 0) & (s > g) & (np.abs(f.split(qx, qy, qz)) <= g) & (view == 0)
             view[line] = cls.id("fracture_line",
                                 "blood_acute" if f.weeks < 4 else "callus_woven")
         _callus(f, cls, qz, np.where(s > -g, d, 1.0), view)  # on the fragment's side only
@@ -457,26 +478,29 @@ def soft_tissue(geo: Geometry, wrist: Wrist, step: int = 2
     cols = np.arange(0, W, step, dtype=np.float32)
     vv = (rows - (H - 1) / 2) * geo.px_det / m
     uu = (cols - (W - 1) / 2) * geo.px_det / m
+    if wrist.blob is not None:
+        return _blob_tissue(geo, wrist, uu, vv)
     e = wrist.envelope
     zc = geo.centre[2] + vv * float(geo.v[2])  # image rows run along the limb
     A = np.interp(zc, e["z"], e["A"])[:, None]
     B = np.interp(zc, e["z"], e["B"])[:, None]
     x0 = np.interp(zc, e["z"], e["x0"])[:, None]
+    y0 = np.interp(zc, e["z"], e["y0"])[:, None] if "y0" in e else 0.0  # the foot's sole
     fat = np.interp(zc, e["z"], e["fat"])[:, None]
     # the ray's point at u in the x-y plane, and its direction
     px = geo.centre[0] + uu[None, :] * geo.u[0] - x0
-    py = geo.centre[1] + uu[None, :] * geo.u[1]
+    py = geo.centre[1] + uu[None, :] * geo.u[1] - y0
     dx, dy = float(geo.w[0]), float(geo.w[1])
     s = px * (-dy) + py * dx
     outer = chord(A, B, s, dx, dy)
     inner = chord(np.maximum(A - fat, 1), np.maximum(B - fat, 1), s, dx, dy)
     if wrist.fingers:
-        fingers = _finger_chords(wrist, zc[:, None], px + x0, py, geo.w)
+        fingers = _finger_chords(wrist, zc[:, None], px + x0, py + y0, geo.w)
         extra = np.maximum(fingers - outer, 0.0)
         outer = outer + extra
         inner = inner + np.maximum(extra - 2 * fat, 0.0)
     if wrist.foot is not None:
-        foot = _foot_chord(wrist, zc[:, None], px + x0, py, dx, dy)
+        foot = _foot_chord(wrist, zc[:, None], px + x0, py + y0, dx, dy)
         extra = np.maximum(foot - outer, 0.0)  # the foot beyond the leg: fat-lined muscle
         outer = outer + extra
         inner = inner + np.maximum(extra - 2 * fat, 0.0)
@@ -488,6 +512,36 @@ def soft_tissue(geo: Geometry, wrist: Wrist, step: int = 2
     if wrist.foot is not None:  # the film's window is set on the leg, not the foot
         leg = resize((foot <= 0).astype(np.uint8), H, W, nearest=True) > 0
         return full, body, body & leg
+    return full, body, body
+
+
+def _ellipsoid_chord(p: np.ndarray, d: np.ndarray, c: np.ndarray, r: np.ndarray
+                     ) -> np.ndarray:
+    """Chord of the lines p + t d (p: (..., 3)) through the ellipsoid |(x - c) / r| <= 1."""
+    e, f = (p - c) / r, d / r
+    A = float(f @ f)
+    B = 2 * (e @ f)
+    C = (e * e).sum(-1) - 1
+    return np.sqrt(np.maximum(B * B - 4 * A * C, 0.0)) / A
+
+
+def _blob_tissue(geo: Geometry, limb: Wrist, uu: np.ndarray, vv: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Soft tissue as one ellipsoid with a fat shell, rays in any direction (a view along
+    the limb)."""
+    from imagine_med.engine.phantom.physics.radiography import resize
+
+    H, W = geo.shape
+    s = limb.scale
+    c = np.array(limb.blob[:3]) * s  # type: ignore[index]
+    r = np.array(limb.blob[3:]) * s  # type: ignore[index]
+    fat = float(np.interp(0.0, limb.envelope["z"], limb.envelope["fat"]))
+    p = geo.centre + vv[:, None, None] * geo.v + uu[None, :, None] * geo.u
+    outer = _ellipsoid_chord(p, geo.w, c, r)
+    inner = _ellipsoid_chord(p, geo.w, c, np.maximum(r - fat, 1.0))
+    line = mu_per_mm("fat") * (outer - inner) + mu_per_mm("muscle") * inner
+    full = resize(line.astype(np.float32), H, W)
+    body = resize((outer > 0).astype(np.uint8), H, W, nearest=True) > 0
     return full, body, body
 
 
