@@ -49,6 +49,8 @@ MECHANISMS = (
     ("oblique shaft", "left wrist, oblique fracture of the radius, age 40"),
     ("spiral shaft", "left wrist, spiral fracture of the radius, age 40"),
     ("comminuted (wedge)", "left wrist, comminuted fracture of the radius, age 40"),
+    ("perilunate dislocation", "left wrist, perilunate dislocation, age 30"),
+    ("lunate dislocation", "left wrist, lunate dislocation, age 30"),
 )
 
 
@@ -90,6 +92,9 @@ ELBOW_TILES = (
      "gartland iii, age 6"),
     ("Gartland III (AP)", "AP x-ray of the left elbow, supracondylar fracture, gartland iii, "
      "age 6"),
+    ("posterior dislocation (lateral)", "lateral x-ray of the left elbow, elbow dislocation, "
+     "adult"),
+    ("posterior dislocation (AP)", "AP x-ray of the left elbow, elbow dislocation, adult"),
 )
 
 

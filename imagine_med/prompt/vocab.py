@@ -1352,3 +1352,16 @@ LOCATIONS["patella"] = ["patella", "patellar", "kneecap", "knee cap"]
 LOCATIONS["second_metatarsal"] = ["second metatarsal", "2nd metatarsal"]
 LOCATIONS["fifth_metatarsal"] = ["fifth metatarsal", "5th metatarsal",
                                   "base of the fifth metatarsal", "fifth metatarsal base"]
+# carpal and elbow dislocations (regions/limb/dislocations.py)
+FINDINGS["dislocation"] = (FINDINGS["dislocation"][0] + ("wrist",), FINDINGS["dislocation"][1])
+MODIFIERS.update({"perilunate": ["perilunate", "peri lunate"],
+                  "lunate_out": ["spilled teacup", "spilled tea cup"]})
+for _phrase in ("perilunate dislocation", "perilunate fracture dislocation",
+                "dorsal perilunate dislocation", "mayfield iii", "mayfield 3"):
+    COMPOUNDS[_phrase] = {"finding": "dislocation", "modifier": "perilunate", "region": "wrist"}
+for _phrase in ("lunate dislocation", "dislocated lunate", "volar lunate dislocation",
+                "mayfield iv", "mayfield 4", "spilled teacup sign"):
+    COMPOUNDS[_phrase] = {"finding": "dislocation", "modifier": "lunate_out", "region": "wrist"}
+for _phrase in ("elbow dislocation", "dislocated elbow", "posterior elbow dislocation",
+                "posterolateral elbow dislocation", "dislocation of the elbow"):
+    COMPOUNDS[_phrase] = {"finding": "dislocation", "region": "elbow"}

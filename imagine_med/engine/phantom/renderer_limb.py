@@ -26,7 +26,15 @@ from imagine_med.engine.base import (
 )
 from imagine_med.engine.parallel import fan_out
 from imagine_med.engine.phantom.physics.radiography import EXTREMITY, display, expose, project
-from imagine_med.engine.phantom.regions.limb import deformity, disease, disease_key, foot, key, knee
+from imagine_med.engine.phantom.regions.limb import (
+    deformity,
+    disease,
+    disease_key,
+    dislocations,
+    foot,
+    key,
+    knee,
+)
 from imagine_med.engine.phantom.regions.limb import measure as ms
 from imagine_med.engine.phantom.regions.limb.anatomy import Wrist, build_hand, build_wrist
 from imagine_med.engine.phantom.regions.limb.ankle import build_ankle
@@ -237,6 +245,8 @@ class PhantomLimbXray(PhantomRenderer):
             wrist = dislocate_anterior(wrist, request.seed)
         elif want is not None and want.pattern == "posterior_shoulder_dislocation":
             wrist = dislocate_posterior(wrist, request.seed)
+        elif want is not None and want.pattern in dislocations.PATTERNS:
+            wrist = dislocations.dislocate(wrist, want.pattern, request.seed)
         elif want is not None:
             series_weeks = weeks if weeks is not None else (0.0 if not want.healing_series
                                                             else None)
@@ -286,6 +296,17 @@ class PhantomLimbXray(PhantomRenderer):
              ) -> tuple[list[FindingResult], str]:
         if wrist.region == "shoulder":
             return _shoulder_key(wrist, want, labels, px, view, side)
+        if want is not None and want.pattern in dislocations.PATTERNS:
+            m = dislocations.measure(labels, px, want.pattern, wrist.region)
+            text = f"{dislocations.sentence(want.pattern, m, view)} " \
+                f"{key.who(side, view, wrist.age, wrist.region)}"
+            bone = "radius" if want.pattern == "elbow_dislocation" else (
+                "lunate" if want.pattern == "lunate_dislocation" else "capitate")
+            ys, xs = np.nonzero(labels == LABELS[bone])
+            bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) \
+                if len(ys) else None
+            return [FindingResult("dislocation", LABELS[bone], bbox, side, wrist.region, text,
+                                  m)], text
         if want is not None and want.pattern in JOINTS:
             head, socket, joint = JOINTS[want.pattern]
             m = _hip_numbers(labels, px, head, socket)

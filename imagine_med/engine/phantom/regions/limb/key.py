@@ -16,14 +16,14 @@ CARPALS = ("scaphoid", "lunate", "triquetrum", "pisiform", "trapezium", "trapezo
            "capitate", "hamate")
 
 
-def _who(side: str, view: str, age: float, region: str = "wrist") -> str:
+def who(side: str, view: str, age: float, region: str = "wrist") -> str:
     return f"{side.capitalize()} {region}, {VIEW_WORDS[view]} view, age {age:.0f}."
 
 
 def normal_sentence(wrist: Wrist, labels: np.ndarray, px: float, view: str, side: str) -> str:
     if wrist.region in ("hip", "shoulder"):
         return (f"Normal {wrist.region}: no fracture or dislocation. "
-                f"{_who(side, view, wrist.age, wrist.region)}")
+                f"{who(side, view, wrist.age, wrist.region)}")
     if wrist.region == "elbow":
         pads = ""
         if view == "lateral":
@@ -31,12 +31,12 @@ def normal_sentence(wrist: Wrist, labels: np.ndarray, px: float, view: str, side
             pads = " The posterior fat pad is not seen." if seen < 5.0 else \
                 f" A posterior fat pad is visible ({seen:.0f} mm^2)."
         return f"Normal elbow: no fracture or effusion.{pads} " \
-            f"{_who(side, view, wrist.age, 'elbow')}"
+            f"{who(side, view, wrist.age, 'elbow')}"
     if wrist.region == "ankle":
         growth = " The distal tibial growth plate is open." \
             if (labels == LABELS["tibia_physis"]).any() else ""
         return (f"Normal ankle: no fracture; the mortise is congruent.{growth} "
-                f"{_who(side, view, wrist.age, 'ankle')}")
+                f"{who(side, view, wrist.age, 'ankle')}")
     region = wrist.region
     seen = [c for c in CARPALS if (labels == LABELS[c]).any()]
     physis = (labels == LABELS["radius_physis"]).any()
@@ -44,7 +44,7 @@ def normal_sentence(wrist: Wrist, labels: np.ndarray, px: float, view: str, side
     carpals = f" {len(seen)} ossified carpal bone{'s' if len(seen) != 1 else ''} seen." \
         if seen else " No carpal ossification centres are seen yet."
     return f"Normal {region}: no fracture or dislocation.{carpals}{growth} " \
-        f"{_who(side, view, wrist.age, region)}"
+        f"{who(side, view, wrist.age, region)}"
 
 
 def dislocation_sentence(want: Wanted, m: dict[str, float], view: str, side: str,
@@ -58,14 +58,14 @@ def dislocation_sentence(want: Wanted, m: dict[str, float], view: str, side: str
                      "below the glenoid's (level with it in a normal shoulder), under the "
                      "coracoid.")
         return (f"Anterior (subcoracoid) dislocation of the shoulder{cause}.{where} "
-                f"{_who(side, view, age, 'shoulder')}")
+                f"{who(side, view, age, 'shoulder')}")
     where = ""
     if "head_offset_mm" in m:
         where = (" The femoral head lies out of the acetabulum, its centre "
                  f"{m['head_offset_mm']:.0f} mm from the socket's and "
                  f"{m['head_above_cup_mm']:.0f} mm above it; the femur is adducted and turned "
                  "in (the lesser trochanter hidden).")
-    return f"Posterior dislocation of the hip{cause}.{where} {_who(side, view, age, 'hip')}"
+    return f"Posterior dislocation of the hip{cause}.{where} {who(side, view, age, 'hip')}"
 
 
 def weber_from(top_above_mm: float, bottom_above_mm: float) -> str:
@@ -145,5 +145,5 @@ def fracture_sentence(f: Fracture, want: Wanted, m: dict[str, float], view: str,
         parts.append(f"Healing series, {when}: {state}; {healed}.")
     region = {"fibula": "ankle", "metacarpal_5": "hand", "humerus": "elbow",
               "femur": "hip", "tibia": "ankle"}.get(f.bone, "wrist")
-    parts.append(_who(side, view, age, region))
+    parts.append(who(side, view, age, region))
     return " ".join(parts)

@@ -59,6 +59,9 @@ AO: dict[str, tuple[str, str]] = {
     "posterior_dislocation": ("", "posterior dislocation of the hip"),
     "anterior_dislocation": ("", "anterior (subcoracoid) dislocation of the shoulder"),
     "posterior_shoulder_dislocation": ("", "posterior dislocation of the shoulder"),
+    "perilunate_dislocation": ("", "perilunate dislocation of the carpus (Mayfield III)"),
+    "lunate_dislocation": ("", "volar dislocation of the lunate (Mayfield IV)"),
+    "elbow_dislocation": ("", "posterior dislocation of the elbow"),
     "boxer": ("77.5.3A", "simple fracture of the neck of the fifth metacarpal (boxer's "
               "fracture)"),
     "segmental": ("42C2", "segmental fracture of the tibial shaft (a free middle segment)"),
@@ -120,6 +123,8 @@ def wanted(findings, age: float, sex: str, region: str = "wrist") -> Wanted | No
         if "posterior_dislocation" in f.modifiers:
             return Wanted("posterior_shoulder_dislocation", None, None, False)
         return Wanted("anterior_dislocation", None, None, False)
+    if f.name == "dislocation" and region in ("wrist", "hand", "elbow") and len(findings) == 1:
+        return _dislocation(f, region)
     if f.name != "fracture" or len(findings) > 1:
         names = ", ".join(x.name.replace("_", " ") for x in findings)
         raise EngineError(f"The {region} model builds fractures only ({names} is not modelled "
@@ -163,6 +168,16 @@ def wanted(findings, age: float, sex: str, region: str = "wrist") -> Wanted | No
     if pattern == "salter_harris" and sh is None:
         sh = 2
     return Wanted(pattern, sh, mech, "healing_series" in mods)
+
+
+def _dislocation(f, region: str) -> Wanted:
+    """Perilunate or lunate dislocation at the wrist (perilunate unless the lunate is named
+    as the bone that left), a posterior dislocation at the elbow."""
+    if region == "elbow":
+        return Wanted("elbow_dislocation", None, "foosh" if "foosh" in f.modifiers else None,
+                      False)
+    pattern = "lunate_dislocation" if "lunate_out" in f.modifiers else "perilunate_dislocation"
+    return Wanted(pattern, None, "foosh" if "foosh" in f.modifiers else None, False)
 
 
 def _ankle(mods: tuple[str, ...], age: float, sex: str) -> Wanted:
