@@ -3,31 +3,23 @@ refraction edge shadows on the right upper quadrant, measured on the written fil
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from functools import partial
 
 import numpy as np
 import pytest
-from PIL import Image
 from scipy import ndimage
+from us_support import written_case, written_variant
 
-from imagine_med.case import render_case, write_case
 from imagine_med.engine.phantom.regions.abdomen_us.anatomy import LABELS as L
 from imagine_med.prompt import parse
 
 SIZE = 512
 
 
-def _case(prompt: str, out: Path, seed: int = 5, size: int = SIZE) -> dict:
-    spec = parse(prompt)[0].model_copy(update={"width": size, "height": size})
-    write_case(render_case(spec, seed=seed), out)
-    return json.loads((out / "case.json").read_text())
+_case = partial(written_case, seed=5, size=SIZE)
 
 
-def _variant(out: Path, i: int, size: int = SIZE) -> tuple[np.ndarray, np.ndarray]:
-    pix = np.asarray(Image.open(out / f"variant-{i}.png").convert("L"))[:size].astype(float)
-    lab = np.asarray(Image.open(out / f"variant-{i}.labels.png"))[:size]
-    return pix, lab
+_variant = partial(written_variant, size=SIZE)
 
 
 def polar(v: dict, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -93,7 +85,7 @@ def test_comet_tail_echoes_spaced_by_the_crystal_thickness(tmp_path):
     size = 768
     doc = _case("RUQ ultrasound with comet tail artefact", tmp_path, size=size)
     for i, v in enumerate(doc["variants"], 1):
-        pix, lab = _variant(tmp_path, i, size)
+        pix, lab = _variant(tmp_path, i, size=size)
         depth, angle = polar(v, pix.shape)
         pieces, n = ndimage.label(lab == L["crystal"])
         assert n >= 2 and (lab == L["comet_tail"]).any()

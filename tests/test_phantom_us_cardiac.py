@@ -3,15 +3,13 @@ a FAST scan, measured on the written files (PNG, label PNG, case.json)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from functools import partial
 
 import numpy as np
 import pytest
-from PIL import Image
 from scipy import ndimage
+from us_support import written_case, written_variant
 
-from imagine_med.case import render_case, write_case
 from imagine_med.engine.base import RenderRequest
 from imagine_med.engine.phantom.regions.heart_us.anatomy import LABELS as H
 from imagine_med.engine.registry import get_renderer
@@ -21,16 +19,10 @@ SIZE = 384
 MARKS = (60, 61)  # side marker, depth scale and focus marker: drawn outside the field
 
 
-def _case(prompt: str, out: Path, seed: int = 5, size: int = SIZE) -> dict:
-    spec = parse(prompt)[0].model_copy(update={"width": size, "height": size})
-    write_case(render_case(spec, seed=seed), out)
-    return json.loads((out / "case.json").read_text())
+_case = partial(written_case, seed=5, size=SIZE)
 
 
-def _variant(out: Path, i: int, size: int = SIZE) -> tuple[np.ndarray, np.ndarray]:
-    pix = np.asarray(Image.open(out / f"variant-{i}.png").convert("L"))[:size].astype(float)
-    lab = np.asarray(Image.open(out / f"variant-{i}.labels.png"))[:size]
-    return pix, lab
+_variant = partial(written_variant, size=SIZE)
 
 
 def outside_field(v: dict, shape: tuple[int, int], margin_px: float = 1.0) -> np.ndarray:
@@ -81,7 +73,7 @@ def test_pericardial_effusion_depth_and_anechoic(tmp_path, words, mm):
     doc = _case(f"subxiphoid ultrasound, {words} pericardial effusion", tmp_path, size=512)
     grade = "small" if mm < 10 else "moderate" if mm <= 20 else "large"
     for i, v in enumerate(doc["variants"], 1):
-        pix, lab = _variant(tmp_path, i, 512)
+        pix, lab = _variant(tmp_path, i, size=512)
         px = v["pixel_spacing_mm"][0]
         fluid = lab == H["pericardial_effusion"]
         dist = ndimage.distance_transform_edt(fluid) * px
@@ -135,7 +127,7 @@ def test_phased_sector_nothing_outside_and_apex_at_the_skin(tmp_path):
     prompt = "cardiac probe ultrasound, subcostal four chamber view"
     doc = _case(prompt, tmp_path, size=320)
     for i, v in enumerate(doc["variants"], 1):
-        pix, lab = _variant(tmp_path, i, 320)
+        pix, lab = _variant(tmp_path, i, size=320)
         out = outside_field(v, pix.shape)
         marks = np.isin(lab, MARKS)
         # outside the sector the tags describe: no anatomy label, black up to the invisible
@@ -164,7 +156,7 @@ def test_phased_sector_nothing_outside_and_apex_at_the_skin(tmp_path):
 def test_curvilinear_sector_nothing_outside(tmp_path):
     doc = _case("RUQ ultrasound, 12 mm gallstone", tmp_path, size=256)
     for i, v in enumerate(doc["variants"], 1):
-        pix, lab = _variant(tmp_path, i, 256)
+        pix, lab = _variant(tmp_path, i, size=256)
         out = outside_field(v, pix.shape) & ~np.isin(lab, MARKS)
         assert (lab[out] == 0).all() and pix[out].mean() <= 1.0
 
@@ -177,7 +169,7 @@ def test_fast_scan_renders_its_four_views(tmp_path):
     ages = {v["tags"]["age"] for v in doc["variants"]}
     assert len(ages) == 1  # one patient
     for i, v in enumerate(doc["variants"], 1):
-        _, lab = _variant(tmp_path, i, 256)
+        _, lab = _variant(tmp_path, i, size=256)
         names = set(v["labels"].values())
         if i == 4:
             assert "pericardial_effusion" in names

@@ -5,26 +5,22 @@ vein with the patient's right on the image left."""
 
 from __future__ import annotations
 
-import json
 import math
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from scipy import ndimage
+from us_support import written_case
 
-from imagine_med.case import render_case, write_case
 from imagine_med.engine.phantom.regions.vessels_us.leg import LABELS as L
-from imagine_med.prompt import parse
 
 SIZE = 384
 
 
-def _case(prompt: str, out: Path, seed: int = 6) -> dict:
-    spec = parse(prompt)[0].model_copy(update={"width": SIZE, "height": SIZE})
-    write_case(render_case(spec, seed=seed), out)
-    return json.loads((out / "case.json").read_text())
+_case = partial(written_case, seed=6, size=SIZE)
 
 
 def _halves(out: Path, i: int, split: int):

@@ -5,14 +5,15 @@ written files (PNG, label PNG, case.json) with this file's own code."""
 from __future__ import annotations
 
 import io
-import json
 import re
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from scipy import ndimage
+from us_support import written_case, written_variant
 
 from imagine_med.case import render_case, write_case
 from imagine_med.engine.phantom.regions.abdomen_us.anatomy import LABELS as L
@@ -22,16 +23,10 @@ SIZE = 384
 DR_DB = 60.0  # the display's dynamic range: grey 255 is 60 dB
 
 
-def _case(prompt: str, out: Path, seed: int = 5, size: int = SIZE) -> dict:
-    spec = parse(prompt)[0].model_copy(update={"width": size, "height": size})
-    write_case(render_case(spec, seed=seed), out)
-    return json.loads((out / "case.json").read_text())
+_case = partial(written_case, seed=5, size=SIZE)
 
 
-def _variant(out: Path, i: int, size: int = SIZE) -> tuple[np.ndarray, np.ndarray]:
-    pix = np.asarray(Image.open(out / f"variant-{i}.png").convert("L"))[:size].astype(float)
-    lab = np.asarray(Image.open(out / f"variant-{i}.labels.png"))[:size]
-    return pix, lab
+_variant = partial(written_variant, size=SIZE)
 
 
 def _mean(pix: np.ndarray, lab: np.ndarray, name: str, erode: int = 1) -> float:
@@ -126,7 +121,7 @@ def _calibre(mask: np.ndarray, px: float) -> float:
 def test_cbd_calibre_from_the_labels(tmp_path, mm):
     doc = _case(f"RUQ ultrasound, common bile duct {mm} mm", tmp_path, size=512)
     for i, v in enumerate(doc["variants"], 1):
-        pix, lab = _variant(tmp_path, i, 512)
+        pix, lab = _variant(tmp_path, i, size=512)
         px = v["pixel_spacing_mm"][0]
         duct, pv = lab == L["cbd"], lab == L["portal_vein"]
         cal = _calibre(duct, px)
@@ -261,14 +256,14 @@ def test_hydronephrosis_grades_and_corticomedullary_differentiation(tmp_path):
     ap = []
     for sev in ("mild", "moderate", "severe"):
         doc = _case(f"renal ultrasound, {sev} hydronephrosis", tmp_path / sev, size=256)
-        _, lab = _variant(tmp_path / sev, 1, 256)
+        _, lab = _variant(tmp_path / sev, 1, size=256)
         px = doc["variants"][0]["pixel_spacing_mm"][0]
         pieces, n = ndimage.label(lab == L["hydronephrosis"])
         big = pieces == 1 + int(np.argmax(ndimage.sum(pieces > 0, pieces, range(1, n + 1))))
         ap.append(float(ndimage.distance_transform_edt(big).max()) * 2 * px)
     assert ap[0] < ap[1] < ap[2], ap
     _case("RUQ ultrasound", tmp_path / "normal", size=256)
-    pix, lab = _variant(tmp_path / "normal", 1, 256)
+    pix, lab = _variant(tmp_path / "normal", 1, size=256)
     assert _mean(pix, lab, "kidney_cortex") > 1.3 * _mean(pix, lab, "kidney_medulla")
 
 

@@ -3,15 +3,13 @@ measured on the written files with this file's own code."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from functools import partial
 
 import numpy as np
 import pytest
-from PIL import Image
 from scipy import ndimage
+from us_support import written_case, written_variant
 
-from imagine_med.case import render_case, write_case
 from imagine_med.engine.phantom.regions.abdomen_us.anatomy import LABELS as ABDOMEN
 from imagine_med.engine.phantom.regions.thyroid_us.anatomy import LABELS as THYROID
 from imagine_med.engine.registry import check
@@ -21,16 +19,10 @@ SIZE = 256
 DR_DB = 60.0  # the display's dynamic range (grey 255 = 60 dB)
 
 
-def _case(prompt: str, out: Path, seed: int = 5, size: int = SIZE) -> dict:
-    spec = parse(prompt)[0].model_copy(update={"width": size, "height": size})
-    write_case(render_case(spec, seed=seed), out)
-    return json.loads((out / "case.json").read_text())
+_case = partial(written_case, seed=5, size=SIZE)
 
 
-def _variant(out: Path, i: int, size: int = SIZE) -> tuple[np.ndarray, np.ndarray]:
-    pix = np.asarray(Image.open(out / f"variant-{i}.png").convert("L"))[:size].astype(float)
-    lab = np.asarray(Image.open(out / f"variant-{i}.labels.png"))[:size]
-    return pix, lab
+_variant = partial(written_variant, size=SIZE)
 
 
 def _db(pix: np.ndarray, mask: np.ndarray) -> float:

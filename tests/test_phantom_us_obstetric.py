@@ -3,16 +3,14 @@ maps against Hadlock's regressions (written here: Radiology 1984;152:497), for s
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
+from functools import partial
 
 import numpy as np
 import pytest
-from PIL import Image
 from scipy import ndimage
+from us_support import written_case, written_variant
 
-from imagine_med.case import render_case, write_case
 from imagine_med.engine.phantom.regions.pelvis_us.fetal import LABELS as L
 from imagine_med.prompt import parse
 
@@ -38,16 +36,10 @@ def _expected(p: str, weeks: float) -> float:
     return float(mm[np.argmin(np.abs(_ga(p, mm) - weeks))])
 
 
-def _case(prompt: str, out: Path, seed: int = 3) -> dict:
-    spec = parse(prompt)[0].model_copy(update={"width": SIZE, "height": SIZE})
-    write_case(render_case(spec, seed=seed), out)
-    return json.loads((out / "case.json").read_text())
+_case = partial(written_case, seed=3, size=SIZE)
 
 
-def _variant(out: Path, i: int) -> tuple[np.ndarray, np.ndarray]:
-    pix = np.asarray(Image.open(out / f"variant-{i}.png").convert("L"))[:SIZE].astype(float)
-    lab = np.asarray(Image.open(out / f"variant-{i}.labels.png"))[:SIZE]
-    return pix, lab
+_variant = partial(written_variant, size=SIZE)
 
 
 def _ellipse(mask: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:

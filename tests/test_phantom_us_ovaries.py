@@ -5,31 +5,22 @@ and a dermoid with their acoustic signs."""
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
+from functools import partial
 
 import numpy as np
-from PIL import Image
 from scipy import ndimage
+from us_support import written_case, written_variant
 
-from imagine_med.case import render_case, write_case
 from imagine_med.engine.phantom.regions.pelvis_us.ovaries import LABELS as L
-from imagine_med.prompt import parse
 
 SIZE = 384
 
 
-def _case(prompt: str, out: Path, seed: int = 4) -> dict:
-    spec = parse(prompt)[0].model_copy(update={"width": SIZE, "height": SIZE})
-    write_case(render_case(spec, seed=seed), out)
-    return json.loads((out / "case.json").read_text())
+_case = partial(written_case, seed=4, size=SIZE)
 
 
-def _variant(out: Path, i: int) -> tuple[np.ndarray, np.ndarray]:
-    pix = np.asarray(Image.open(out / f"variant-{i}.png").convert("L"))[:SIZE].astype(float)
-    lab = np.asarray(Image.open(out / f"variant-{i}.labels.png"))[:SIZE]
-    return pix, lab
+_variant = partial(written_variant, size=SIZE)
 
 
 def _follicles(lab: np.ndarray, px: float) -> dict[str, list[float]]:

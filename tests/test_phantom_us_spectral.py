@@ -5,25 +5,20 @@ the scale is below the peak."""
 
 from __future__ import annotations
 
-import json
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from scipy.ndimage import binary_dilation, median_filter
-
-from imagine_med.case import render_case, write_case
-from imagine_med.prompt import parse
+from us_support import written_case
 
 SIZE = 384
 GATE_ID, ARTERY_ID, VEIN_ID = 62, 20, 21  # the carotid and femoral views share 20 and 21
 
 
-def _case(prompt: str, out: Path, seed: int = 8) -> dict:
-    spec = parse(prompt)[0].model_copy(update={"width": SIZE, "height": SIZE})
-    write_case(render_case(spec, seed=seed), out)
-    return json.loads((out / "case.json").read_text())
+_case = partial(written_case, seed=8, size=SIZE)
 
 
 def _gate_on(out: Path, i: int, lumen_id: int) -> float:
