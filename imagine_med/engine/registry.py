@@ -363,3 +363,10 @@ add(Offer("phantom", "xray", "hip", "imagine_med.engine.phantom.renderer_limb:li
           views=("ap",)))
 add(Offer("phantom", "xray", "shoulder",
           "imagine_med.engine.phantom.renderer_limb:limb_renderer", views=("ap",)))
+# The axial skeleton (issue 19, regions/axial): cervical and lumbar spine, the full pelvis;
+# "spine" alone goes to the same renderer (the level named decides which).
+for _region, _views in (("cervical_spine", ("lateral", "ap", "open_mouth")),
+                        ("lumbar_spine", ("ap", "lateral")), ("pelvis", ("ap",)),
+                        ("spine", ("ap", "lateral", "open_mouth"))):
+    add(Offer("phantom", "xray", _region,
+              "imagine_med.engine.phantom.renderer_axial:axial_renderer", views=_views))
