@@ -1132,15 +1132,18 @@ MODIFIERS.update({
                   "anteroposterior compression", "symphysis diastasis", "pubic diastasis",
                   "diastasis of the symphysis"],
 })
-for _n, _roman in ((1, "i"), (2, "ii"), (3, "iii")):
-    MODIFIERS[f"dens_type_{_n}"] = [f"type {_roman}", f"type {_n}",
-                                    f"anderson d alonzo {_roman}",
-                                    f"anderson d alonzo type {_roman}",
-                                    f"anderson and d alonzo type {_roman}"]
+# "type II", "grade 2": generic words each region reads its own way (a dens fracture's
+# Anderson-D'Alonzo type, a slip's Meyerding grade); the named forms are specific
 for _n, _roman in ((1, "i"), (2, "ii"), (3, "iii"), (4, "iv"), (5, "v")):
-    MODIFIERS[f"meyerding_{_n}"] = [f"grade {_roman}", f"grade {_n}", f"meyerding {_roman}",
-                                    f"meyerding {_n}", f"meyerding grade {_roman}",
-                                    f"meyerding grade {_n}"]
+    MODIFIERS.setdefault(f"type_{_n}", []).extend([f"type {_roman}", f"type {_n}"])
+    MODIFIERS.setdefault(f"grade_{_n}", []).extend([f"grade {_roman}", f"grade {_n}"])
+    MODIFIERS[f"meyerding_{_n}"] = [f"meyerding {_roman}", f"meyerding {_n}",
+                                    f"meyerding grade {_roman}", f"meyerding grade {_n}"]
+for _n, _roman in ((1, "i"), (2, "ii"), (3, "iii")):
+    MODIFIERS[f"dens_type_{_n}"] = [f"anderson d alonzo {_roman}",
+                                    f"anderson d alonzo type {_roman}",
+                                    f"anderson and d alonzo type {_roman}",
+                                    f"type {_roman} odontoid", f"type {_roman} dens"]
 for _phrase in ("odontoid fracture", "dens fracture", "peg fracture", "fractured dens",
                 "fracture of the dens", "fracture of the odontoid", "odontoid peg fracture"):
     COMPOUNDS[_phrase] = {"finding": "fracture", "location": "dens",

@@ -82,11 +82,13 @@ EQUALISE = {"cervical_spine": 0.6, "lumbar_spine": 0.9, "pelvis": 0.8}
 
 
 def _region(spec) -> str:
-    """'spine' alone: the level named decides (a cervical level: the neck), else lumbar."""
+    """'spine' alone: the view or the level named decides (the peg view or a cervical level:
+    the neck), else lumbar."""
     if spec.region != "spine":
         return spec.region
     loc = spec.findings[0].location if spec.findings else None
-    return "cervical_spine" if loc and (loc.startswith("c") or loc == "dens") else "lumbar_spine"
+    neck = spec.view == "open_mouth" or (loc is not None and loc[0] == "c") or loc == "dens"
+    return "cervical_spine" if neck else "lumbar_spine"
 
 
 def _who(spec, seed: int, want: Want | None) -> tuple[float, str]:
@@ -145,6 +147,7 @@ class PhantomAxialXray(PhantomRenderer):
                 if region == "cervical_spine"
                 else build_lumbar(request.seed, age, sex, want)
             )
+            framing = centred_on(framing, body, want)
             geo = geometry(body, view, framing, request.width, request.height)
             blocks = voxelise_parts(geo, body, cls)
         progress(0.5, "projection")
@@ -233,6 +236,23 @@ class PhantomAxialXray(PhantomRenderer):
                     f = build_fracture(sd.limb, request.seed, want.pattern, None, "elderly_fall")
             blocks += voxelise_parts(in_frame(geo, sd.origin, sd.mirror), sd.limb, cls, f)
         return mid, blocks, geo
+
+
+def centred_on(framing: Framing, body, want: Want | None) -> Framing:
+    """A film asked for an injured level is centred on it, as a radiographer centres a
+    lateral on the level in question: the central ray through its endplates, so the beam's
+    divergence does not splay them (far from the central ray a body's near and far edges
+    project at different heights, which shrinks a wedge's apparent height loss)."""
+    if want is None or want.level is None or body.region != "lumbar_spine":
+        return framing
+    z = body.bone(want.level).centre[2] / body.scale
+    if want.pattern == "spondylolisthesis":  # centred on the disc between the two bodies
+        z = 0.5 * (
+            z
+            + body.bone("s1" if want.level == "l5" else f"l{int(want.level[1]) + 1}").centre[2]
+            / body.scale
+        )
+    return Framing(framing.fov_mm, (framing.centre[0], framing.centre[1], float(z)))
 
 
 def aec(exposure: Exposure, line: np.ndarray, inside: np.ndarray, px: float) -> Exposure:

@@ -19,7 +19,7 @@ import itertools
 
 import numpy as np
 
-from imagine_med.engine.phantom.regions.axial.shapes import Capsule, VertebralBody
+from imagine_med.engine.phantom.regions.axial.shapes import Bowl, Capsule, VertebralBody
 from imagine_med.engine.phantom.regions.axial.vertebra import (
     Level,
     body_solid,
@@ -28,7 +28,6 @@ from imagine_med.engine.phantom.regions.axial.vertebra import (
     solid,
 )
 from imagine_med.engine.phantom.regions.limb.anatomy import Bone, Wrist, size_scale
-from imagine_med.engine.phantom.regions.limb.hip import Cup
 from imagine_med.engine.phantom.regions.limb.shapes import Ovoid, rotation
 
 LEVELS = (  # name, a, b, h, (ipd unused), spinous length, transverse
@@ -43,6 +42,7 @@ DISC_MM = 5.0
 TILT_DEG = {"c2": -14.0, "c3": -10.0, "c4": -5.0, "c5": 1.0, "c6": 7.0, "c7": 12.0, "t1": 18.0}
 C2 = {"a": 9.0, "b": 8.0, "h": 17.0, "y": 6.0, "z": 22.0, "dens_r": 5.0, "dens_len": 16.5}
 ADI_MM = 2.5
+SKULL_CAP_MM = 30.0  # the skull is built below this height above its centre (its base)
 PREVERTEBRAL_MM = {"c2": 3.5, "c6": 14.0}  # normal thickness the airway is placed at
 AIRWAY_R_MM = 7.0
 ENVELOPE = {
@@ -343,7 +343,7 @@ def _c1(s: float, c2_centre: np.ndarray, spread_mm: float) -> list[Bone]:
 def _skull(s: float, open_mouth: bool) -> list[Bone]:
     """The skull vault and base (a thick shell open below and in front), the maxilla, and
     the mandible, turned down about the jaw joints for the open-mouth view."""
-    vault = Cup(72.0 * s, 78.0 * s, (0.0, 0.0, 1.0), cover=1.01, cortex_mm=2.5)  # closed
+    vault = Bowl(72.0 * s, 78.0 * s, SKULL_CAP_MM * s)  # the skull's lowest part only
     out = [
         Bone("skull", vault, np.array([0.0, 18.0, -92.0]) * s, np.eye(3), 20, tex_offset=55),
         solid("maxilla", Ovoid(27.0 * s, 24.0 * s, 9.0 * s, 2.0), (0.0, 60 * s, -30 * s), tex=57),

@@ -37,6 +37,7 @@ from imagine_med.engine.phantom.regions.limb.views import Classes, Geometry, vox
 TRUNK = Exposure(0.35, 45.0, 4.0e4, 0.2)
 NECK = Exposure(0.2, 30.0, 4.0e4, 0.15)  # the neck: thinner, lateral taken at 150 cm
 TABLE_GAP_MM = {"cervical_spine": 15.0, "lumbar_spine": 60.0, "pelvis": 60.0}  # to detector
+VOXEL_MIN_MM = 0.7  # a zoomed view (the peg view) keeps voxels this coarse: time, not detail
 SID_MM = {"cervical_spine": 1500.0, "lumbar_spine": 1000.0, "pelvis": 1000.0}
 
 
@@ -73,7 +74,7 @@ def geometry(
     s = body.scale
     u, v, w = axes(view)
     px_obj = max(framing.fov_mm[0] * s / height, framing.fov_mm[1] * s / width)
-    vox = float(np.clip(body.voxel_px * px_obj, 0.45, body.voxel_max_mm))
+    vox = float(np.clip(body.voxel_px * px_obj, VOXEL_MIN_MM, body.voxel_max_mm))
     centre = np.array(framing.centre) * s
     e = body.envelope
     half = float(np.interp(centre[2], e["z"], e["A"] if view == "lateral" else e["B"]))

@@ -81,5 +81,5 @@ PRIORITY: dict[str, int] = {
     "callus": 10,
     "disc": 5,
     "psoas": 4,
-    "airway": 3,
+    "airway": 22,  # the air column over the jaw that overlaps it on a lateral
 }

@@ -212,7 +212,7 @@ def build_lumbar(seed: int, age: float, sex: str, finding=None) -> Wrist:
     if pattern == "degenerative":
         bones += _osteophytes(s, at, centres, tilts)
     env = {k: tuple(v * s for v in vals) for k, vals in ENVELOPE.items()}
-    return Wrist(bones, age, sex, s, env, region="lumbar_spine", voxel_max_mm=1.6, voxel_px=2.4)
+    return Wrist(bones, age, sex, s, env, region="lumbar_spine", voxel_max_mm=1.6, voxel_px=1.2)
 
 
 def _slip_vector(
@@ -238,8 +238,9 @@ def _lv(name: str | None) -> Level:
 
 
 def _finding_pieces(lv: Level, s: float, finding) -> list[Bone]:
-    """A fracture's extra solids at its level, in the vertebra's frame: the impacted band
-    under a collapsed endplate; a burst's retropulsed posterosuperior fragment."""
+    """A fracture's extra solids at its level, in the vertebra's frame: the dense band of
+    impacted trabeculae under a collapsed endplate (labelled as the body: it is its bone);
+    a burst's retropulsed posterosuperior fragment."""
     if finding is None or finding.pattern not in ("wedge", "burst"):
         return []
     h = lv.h * s
@@ -248,10 +249,10 @@ def _finding_pieces(lv: Level, s: float, finding) -> list[Bone]:
     top = VertebralBody(lv.a * s * 0.96, lv.b * s * 0.96, 3.0 * s, 3.0 * s, 0.5)
     band_h = h * (1 - (ant + post) / 2)
     band = Bone(
-        "fracture_line",
+        lv.name,  # sclerotic impacted trabeculae: still the body
         top,
         np.array([0.0, 0.0, h / 2 - band_h + 2.0 * s]),
-        rotation(-np.degrees(np.arctan((ant - post) * h / (2 * lv.b * s))), 0, 0),
+        rotation(np.degrees(np.arctan((ant - post) * h / (2 * lv.b * s))), 0, 0),
         60,
         tissue="impacted_bone",
     )

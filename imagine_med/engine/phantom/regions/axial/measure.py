@@ -64,15 +64,21 @@ def spine_up(labels: np.ndarray, ids: list[int], i: int) -> np.ndarray | None:
 
 
 def heights(
-    mask: np.ndarray, px: float, up: np.ndarray | None = None
+    mask: np.ndarray, px: float, up: np.ndarray | None = None, band: float = 0.06
 ) -> tuple[float, float] | None:
-    """(anterior, posterior) height of a body on a lateral, mm."""
-    c = corners(mask, up)
-    if c is None:
+    """(anterior, posterior) height of a body on a lateral, mm: its extent along the spine's
+    local `up` over the front and back `band` of its depth (a few pixels of wall, so a
+    jagged edge pixel does not decide it)."""
+    ys, xs = np.nonzero(mask)
+    if len(ys) < 20:
         return None
-    ha = float(np.hypot(*(c["superior_anterior"] - c["inferior_anterior"]))) * px
-    hp = float(np.hypot(*(c["superior_posterior"] - c["inferior_posterior"]))) * px
-    return ha, hp
+    up = np.array([0.0, -1.0]) if up is None else up / np.hypot(*up)
+    back = np.array([-up[1], up[0]])
+    pts = np.stack([xs, ys], 1).astype(float)
+    a, c = pts @ up, pts @ back
+    depth = np.ptp(c)
+    front, rear = c < c.min() + band * depth, c > c.max() - band * depth
+    return (float(np.ptp(a[front]) + 1) * px, float(np.ptp(a[rear]) + 1) * px)
 
 
 def genant_grade(loss_pct: float) -> int:

@@ -86,8 +86,9 @@ def _cervical(f, mods) -> Want:
     if "jefferson" in mods:
         spread = f.size_mm or JEFFERSON_SPREAD_MM
         return Want("jefferson", "c1", float(spread))
-    if f.location in ("dens", "c2") or any(m.startswith("dens_type_") for m in mods):
-        return Want("dens", "c2", grade=_grade(mods, "dens_type_") or DENS_DEFAULT)
+    kind = _grade(mods, "dens_type_") or _grade(mods, "type_")
+    if f.location in ("dens", "c2") or _grade(mods, "dens_type_"):
+        return Want("dens", "c2", grade=min(kind or DENS_DEFAULT, 3))
     level = _level(f, CERVICAL_LEVELS, "c5", "cervical wedge")
     return Want("wedge", level, _loss(f))
 
@@ -100,7 +101,7 @@ def _loss(f) -> float:
 
 def _lumbar(f, mods) -> Want:
     if f.name == "spondylolisthesis":
-        grade = _grade(mods, "meyerding_")
+        grade = _grade(mods, "meyerding_") or _grade(mods, "grade_")
         slip = f.extent if f.extent is not None else MEYERDING_TARGET[grade or 1]
         level = _level(f, ("l3", "l4", "l5"), "l5", "spondylolisthesis")
         return Want("spondylolisthesis", level, float(min(slip, 0.95)), grade)

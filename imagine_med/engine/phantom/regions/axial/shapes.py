@@ -19,7 +19,9 @@ class VertebralBody:
     flat inferior endplate at z = h_post / 2 and a superior endplate whose height above it
     runs linearly from `h_post` at the posterior wall to `h_ant` at the anterior wall.
     `cup_mm` depresses the superior endplate's centre (a burst fracture's central
-    collapse); `waist` narrows the body at mid-height (the concave waist of a real body)."""
+    collapse); `waist` narrows the body at mid-height (the concave waist of a real body);
+    the cross-section is a superellipse (`power` 3: the walls flatter than an ellipse's, as
+    a body's front and back are on a lateral film)."""
 
     a: float
     b: float
@@ -27,7 +29,8 @@ class VertebralBody:
     h_ant: float
     cortex_mm: float = 1.0
     cup_mm: float = 0.0
-    waist: float = 0.06
+    waist: float = 0.03
+    power: float = 3.0  # superellipse of the cross-section: flatter walls than an ellipse
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         top = self.h_post / 2 - max(self.h_post, self.h_ant)
@@ -51,7 +54,8 @@ class VertebralBody:
         mid = (zt + zb) / 2
         half = np.maximum((zb - zt) / 2, 1e-3)
         squeeze = 1 - self.waist * (1 - ((z - mid) / half) ** 2)
-        r = np.sqrt((x / self.a) ** 2 + (y / self.b) ** 2) / squeeze
+        p = self.power
+        r = (np.abs(x / self.a) ** p + np.abs(y / self.b) ** p) ** (1 / p) / squeeze
         radial = (1 - r) * min(self.a, self.b)
         d = np.minimum(radial, np.minimum(z - zt, zb - z))
         return d, np.full_like(d, self.cortex_mm)
@@ -85,6 +89,30 @@ class Capsule:
         dist = np.sqrt((rx - t * d[0]) ** 2 + (ry - t * d[1]) ** 2 + (rz - t * d[2]) ** 2)
         depth = self.r0 + (self.r1 - self.r0) * t - dist
         return depth, np.full_like(depth, self.cortex_mm)
+
+    def is_cancellous(self, z: np.ndarray) -> np.ndarray:
+        return np.ones(np.shape(z), bool)
+
+
+@dataclass
+class Bowl:
+    """The lower cap of a spherical shell (inner and outer radius) below `z_top` in its own
+    frame (z caudal): the skull base and the lowest vault, all a neck film holds of the
+    skull; its box is the cap's, so the rest of the vault costs no voxels."""
+
+    r_in: float
+    r_out: float
+    z_top: float
+    cortex_mm: float = 2.5
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        r = self.r_out + 0.5
+        return np.array([-r, -r, self.z_top - 0.5]), np.array([r, r, r])
+
+    def depth(self, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r = np.sqrt(x * x + y * y + z * z)
+        d = np.minimum(np.minimum(r - self.r_in, self.r_out - r), z - self.z_top)
+        return d, np.full_like(d, self.cortex_mm)
 
     def is_cancellous(self, z: np.ndarray) -> np.ndarray:
         return np.ones(np.shape(z), bool)

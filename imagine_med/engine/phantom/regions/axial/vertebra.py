@@ -89,7 +89,7 @@ def lumbar_posterior(
             solid(
                 "pedicle",
                 Ovoid(4.5 * s, 9.0 * s, 7.5 * s, 1.2),
-                (sx * px, -b - 7.5 * s, -0.2 * h),
+                (sx * px, -b - 9.5 * s, -0.2 * h),  # behind the posterior wall
                 tex=tex + 1,
             )
         )
