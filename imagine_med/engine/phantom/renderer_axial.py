@@ -15,6 +15,7 @@ import itertools
 from dataclasses import replace
 
 import numpy as np
+from scipy import ndimage
 
 from imagine_med.engine.base import (
     EngineError,
@@ -24,7 +25,13 @@ from imagine_med.engine.base import (
     RenderResult,
     no_progress,
 )
-from imagine_med.engine.phantom.physics.radiography import Exposure, display, expose, project
+from imagine_med.engine.phantom.physics.radiography import (
+    Exposure,
+    display,
+    expose,
+    project,
+    resize,
+)
 from imagine_med.engine.phantom.regions.axial import key
 from imagine_med.engine.phantom.regions.axial import measure as ms
 from imagine_med.engine.phantom.regions.axial.cervical import build_cervical
@@ -164,8 +171,11 @@ class PhantomAxialXray(PhantomRenderer):
         )
         exposure = aec(NECK if region == "cervical_spine" else TRUNK, pr.line, inside, geo.px_det)
         q = expose(pr.line, geo.px_det, np.random.default_rng([request.seed, 19, 3]), exposure)
-        pixels = display(q, geo.px_det, inside, edge_gain=1.0, equalise=EQUALISE[region])
         labels = label_map(pr.labels, pr.label_names, inside)
+        q = flatten(q, inside, geo.px_det, EQUALISE[region])
+        pixels = display(
+            q, geo.px_det, inside, edge_gain=1.0, window_on=around_bone(labels, inside, geo.px_obj)
+        )
         side_marker(pixels, labels, "L", right=True)
         progress(0.85, "measure")
         m = measure(labels, geo.px_obj, region, view, want)
@@ -236,6 +246,27 @@ class PhantomAxialXray(PhantomRenderer):
                     f = build_fracture(sd.limb, request.seed, want.pattern, None, "elderly_fall")
             blocks += voxelise_parts(in_frame(geo, sd.origin, sd.mirror), sd.limb, cls, f)
         return mid, blocks, geo
+
+
+def flatten(q: np.ndarray, inside: np.ndarray, px: float, share: float) -> np.ndarray:
+    """A trunk film's large-area equalisation (the unit's multi-frequency processing): `share`
+    of the density varying over more than ~25 mm taken out both ways, so the bones' local
+    contrast fills the window whatever the body's thickness does across the film."""
+    big = ndimage.gaussian_filter(q[::4, ::4], 25.0 / (px * 4), mode="nearest")
+    big = resize(big.astype(np.float32), *q.shape)
+    ref = float(np.median(q[inside])) if inside.any() else 0.0
+    out = q - share * (big - ref)
+    return np.where(inside, out, q)
+
+
+def around_bone(labels: np.ndarray, inside: np.ndarray, px: float) -> np.ndarray:
+    """Where the film's window is set: the bones and the soft tissue within ~10 mm of them
+    (a radiographer windows a spine or pelvis film for bone, not for the flanks)."""
+    soft = [LABELS[n] for n in ("soft_tissue", "airway", "psoas", "disc", "side_marker")]
+    bone = (labels > 0) & ~np.isin(labels, soft)
+    small = bone[::4, ::4]
+    grown = ndimage.binary_dilation(small, iterations=max(1, round(10.0 / (4 * px))))
+    return np.repeat(np.repeat(grown, 4, 0), 4, 1)[: labels.shape[0], : labels.shape[1]] & inside
 
 
 def centred_on(framing: Framing, body, want: Want | None) -> Framing:

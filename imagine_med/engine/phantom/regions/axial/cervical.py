@@ -341,13 +341,27 @@ def _c1(s: float, c2_centre: np.ndarray, spread_mm: float) -> list[Bone]:
 
 
 def _skull(s: float, open_mouth: bool) -> list[Bone]:
-    """The skull vault and base (a thick shell open below and in front), the maxilla, and
-    the mandible, turned down about the jaw joints for the open-mouth view."""
+    """The skull's base and lowest vault (a thick shell), the maxilla, and the mandible,
+    turned down about the jaw joints for the open-mouth view (whose field, C1-C2 through the
+    open mouth between the upper teeth and the jaw, leaves the skull above it)."""
     vault = Bowl(72.0 * s, 78.0 * s, SKULL_CAP_MM * s)  # the skull's lowest part only
     out = [
-        Bone("skull", vault, np.array([0.0, 18.0, -92.0]) * s, np.eye(3), 20, tex_offset=55),
-        solid("maxilla", Ovoid(27.0 * s, 24.0 * s, 9.0 * s, 2.0), (0.0, 60 * s, -30 * s), tex=57),
-    ]
+        solid("maxilla", Ovoid(24.0 * s, 22.0 * s, 5.0 * s, 1.5), (0.0, 52 * s, -36 * s), tex=57)
+    ]  # the hard palate and alveolus
+    for k in range(-5, 6):  # the upper teeth along their arch, crowns down
+        x = 5.2 * k
+        out.append(
+            solid(
+                "maxilla",
+                Ovoid(2.6 * s, 3.0 * s, 5.5 * s, 1.0),
+                (x * s, (68.0 - 0.022 * x * x) * s, -26.0 * s),
+                tissue="enamel",
+            )
+        )
+    if not open_mouth:
+        out.append(
+            Bone("skull", vault, np.array([0.0, 18.0, -92.0]) * s, np.eye(3), 20, tex_offset=55)
+        )
     tmj = np.array([0.0, 38.0, -22.0]) * s
     jaw = []
     for sx in (-1.0, 1.0):

@@ -94,20 +94,11 @@ def _sacrum(s: float, c: np.ndarray, tilt: float) -> list[Bone]:
         tex_offset=91,
     )
     out = [s1]
-    for sx in (-1.0, 1.0):
-        out.append(
-            place(
-                solid(
-                    "sacrum",
-                    Ovoid(30.0 * s, 13.0 * s, 20.0 * s, 1.2),
-                    (sx * 32.0 * s, -8.0 * s, 10.0 * s),
-                    rotation(0, sx * 28, 0),
-                    tex=93,
-                ),
-                c,
-                R,
-            )
+    for sx in (-1.0, 1.0):  # the alae, out and down to the sacroiliac joints
+        ala = Capsule(
+            (sx * 14.0 * s, -8.0 * s, 0.0), (sx * 44.0 * s, -12.0 * s, 14.0 * s), 11.0 * s, 9.0 * s
         )
+        out.append(place(solid("sacrum", ala, tex=93), c, R))
     rest = Capsule((0.0, -4.0 * s, 16.0 * s), (0.0, -14.0 * s, 80.0 * s), 20.0 * s, 7.0 * s)
     out.append(place(solid("sacrum", rest, tex=95), c, R))
     return out

@@ -53,6 +53,13 @@ BRIM = (
     (-60.0, 34.0, 16.0),
     (-82.0, 40.0, 22.0),
 )
+CREST = (
+    (22.0, 25.0, -64.0),
+    (26.0, 2.0, -118.0),
+    (6.0, -28.0, -146.0),
+    (-24.0, -52.0, -134.0),
+    (-38.0, -62.0, -96.0),
+)  # ASIS round to PSIS
 ILIOISCHIAL = ((-40.0, -35.0, -40.0), (-33.0, -20.0, 10.0), (-36.0, -14.0, 60.0))
 SUPERIOR_RAMUS = ((-16.0, 14.0, 8.0), (-72.0, 38.0, 28.0))
 INFERIOR_RAMUS = ((-76.0, 34.0, 54.0), (-38.0, -4.0, 76.0))
@@ -142,6 +149,7 @@ def hemipelvis(s: float, rami_fracture: bool = False) -> list[Bone]:
             tex=75,
         ),
     ]
+    out += _chain("ilium", CREST, 5.0, s)
     out += _chain("iliopectineal_line", BRIM, 3.2, s)
     out += _chain("ilioischial_line", ILIOISCHIAL, 3.0, s)
     out += _ramus("pubis", SUPERIOR_RAMUS, (10.0, 8.0), s, 77, 0.45 if rami_fracture else None, 2.5)
