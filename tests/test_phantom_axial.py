@@ -66,7 +66,7 @@ def _genant(loss: float) -> int:
 )
 def test_wedge_fracture_anterior_height_loss_and_its_genant_grade(tmp_path, words, asked):
     """Heights of the fractured body in the spine's own frame (the axis through the
-    neighbouring bodies' centres): the anterior and posterior 6 % of its depth."""
+    neighbouring bodies' centres), at its front and back walls."""
     doc, ids, lab, _px = _case(f"lateral lumbar spine x-ray, {words} --seed 11", tmp_path)
     level = re.search(r"\b(l[1-5])\b", words.lower()).group(1)
     order = ["t12", "l1", "l2", "l3", "l4", "l5", "s1"]
@@ -77,9 +77,14 @@ def test_wedge_fracture_anterior_height_loss_and_its_genant_grade(tmp_path, word
     ys, xs = np.nonzero(lab == ids[level])
     pts = np.stack([xs, ys], 1).astype(float)
     a, c = pts @ up, pts @ back
-    depth = np.ptp(c)
-    front, rear = c < c.min() + 0.06 * depth, c > c.max() - 0.06 * depth
-    ha, hp = np.ptp(a[front]) + 1, np.ptp(a[rear]) + 1
+    # each endplate a line through the outline's top (bottom) points over the middle of the
+    # depth; the heights where those lines meet the front and the back wall
+    cols = np.round(c - c.min()).astype(int)
+    span = cols.max()
+    mids = [k for k in range(span + 1) if 0.15 * span < k < 0.85 * span and (cols == k).any()]
+    top = np.polyfit(mids, [a[cols == k].max() for k in mids], 1)
+    bottom = np.polyfit(mids, [a[cols == k].min() for k in mids], 1)
+    ha, hp = (np.polyval(top, x) - np.polyval(bottom, x) + 1 for x in (0, span))
     loss = 100 * (1 - ha / hp)
     assert abs(loss - asked) <= 5.0, (loss, asked)
     # the posterior elements lie behind the bodies: anterior is the image left

@@ -67,7 +67,7 @@ def _render(prompt: str, size: int, seed: int):
 
 
 def _tile(res, caption: str, number: str | None) -> Image.Image:
-    img = Image.fromarray(np.ascontiguousarray(res.pixels)).convert("RGB")
+    img = Image.fromarray(np.ascontiguousarray(res.pixels)).convert("L")
     m = res.findings[0].measurements if res.findings else {}
     if number is not None and not res.findings:  # a normal film: the key's own numbers
         m = _normal_numbers(res)
@@ -75,8 +75,8 @@ def _tile(res, caption: str, number: str | None) -> Image.Image:
         caption = f"{caption}: {m[number]:g}"
     d = ImageDraw.Draw(img)
     w, h = img.size
-    d.rectangle((0, h - 14, w, h), fill=(0, 0, 0))
-    d.text((3, h - 13), caption, fill=(255, 255, 255))
+    d.rectangle((0, h - 14, w, h), fill=0)
+    d.text((3, h - 13), caption, fill=255)
     return img
 
 
@@ -94,7 +94,8 @@ def build(out_dir: Path, size: int, seed: int) -> list[Path]:
         ("phantom-spine.png", SPINE_TILES, 6),
         ("phantom-pelvis.png", PELVIS_TILES, 3),
     ):
-        sheet = contact_sheet([_tile(_render(p, size, seed), c, n) for c, p, n in tiles], cols)
+        tiles = [_tile(_render(p, size, seed), c, n) for c, p, n in tiles]
+        sheet = contact_sheet(tiles, cols, mode="L")
         path = out_dir / name
         sheet.save(path, optimize=True)
         paths.append(path)

@@ -47,7 +47,7 @@ from imagine_med.engine.phantom.regions.axial.film import (
     voxelise_parts,
 )
 from imagine_med.engine.phantom.regions.axial.labels import LABELS, LUMBAR, NAMES
-from imagine_med.engine.phantom.regions.axial.lumbar import build_lumbar
+from imagine_med.engine.phantom.regions.axial.lumbar import build_lumbar, psoas_shadow
 from imagine_med.engine.phantom.regions.axial.pelvis import (
     build_pelvis,
     external_rotation,
@@ -82,9 +82,14 @@ AGES = {
 }
 MIDDLE = (30.0, 60.0)  # otherwise (trauma, normal films)
 LUMBAR_NAMES = (*LUMBAR, "s1")
+# voxels the field's edge may drift within a depth slab: a trunk is deep (many slabs at one
+# voxel) and its bones lie near the central ray, where the drift is a fraction of that
+SLAB_TOLERANCE = {"cervical_spine": 1.0, "lumbar_spine": 3.0, "pelvis": 2.0}
+AEC_QUANTA = 2500.0  # detected quanta per 0.8 mm pixel behind the median path
+CONED_MM = (200.0, 200.0)  # a coned lateral on an injured lumbar level
+CONED_VOXEL_MM = 0.6  # its voxels: body heights to ~0.3 mm (Genant grades are 5-15 % wide)
 # share of the large-scale density taken out before windowing (the trunk's thickness varies
 # far more across a film than the bones' contrast; units equalise it)
-AEC_QUANTA = 2500.0  # detected quanta per 0.8 mm pixel behind the median path
 EQUALISE = {"cervical_spine": 0.6, "lumbar_spine": 0.9, "pelvis": 0.8}
 
 
@@ -154,11 +159,15 @@ class PhantomAxialXray(PhantomRenderer):
                 if region == "cervical_spine"
                 else build_lumbar(request.seed, age, sex, want)
             )
-            framing = centred_on(framing, body, want)
+            framing = centred_on(framing, body, want, view)
             geo = geometry(body, view, framing, request.width, request.height)
             blocks = voxelise_parts(geo, body, cls)
         progress(0.5, "projection")
         background, inside, _w = soft_tissue(geo, body)
+        sheath = None
+        if region == "lumbar_spine" and view == "ap":
+            shadow, sheath = psoas_shadow(geo, body.scale)
+            background = background + shadow
         pr = project(
             blocks,
             cls.items,
@@ -168,10 +177,13 @@ class PhantomAxialXray(PhantomRenderer):
             geo.px_det,
             container="muscle",
             background=background,
+            slab_tolerance=SLAB_TOLERANCE[region],
         )
         exposure = aec(NECK if region == "cervical_spine" else TRUNK, pr.line, inside, geo.px_det)
         q = expose(pr.line, geo.px_det, np.random.default_rng([request.seed, 19, 3]), exposure)
         labels = label_map(pr.labels, pr.label_names, inside)
+        if sheath is not None:
+            labels[sheath & (labels == LABELS["soft_tissue"])] = LABELS["psoas"]
         q = flatten(q, inside, geo.px_det, EQUALISE[region])
         pixels = display(
             q, geo.px_det, inside, edge_gain=1.0, window_on=around_bone(labels, inside, geo.px_obj)
@@ -269,21 +281,21 @@ def around_bone(labels: np.ndarray, inside: np.ndarray, px: float) -> np.ndarray
     return np.repeat(np.repeat(grown, 4, 0), 4, 1)[: labels.shape[0], : labels.shape[1]] & inside
 
 
-def centred_on(framing: Framing, body, want: Want | None) -> Framing:
+def centred_on(framing: Framing, body, want: Want | None, view: str) -> Framing:
     """A film asked for an injured level is centred on it, as a radiographer centres a
-    lateral on the level in question: the central ray through its endplates, so the beam's
-    divergence does not splay them (far from the central ray a body's near and far edges
-    project at different heights, which shrinks a wedge's apparent height loss)."""
+    lateral on the level in question (a coned lateral, ~20 cm: the fracture and two levels
+    either side): the central ray through its endplates, so the beam's divergence does not
+    splay them (far from the central ray a body's near and far edges project at different
+    heights, which shrinks a wedge's apparent height loss)."""
     if want is None or want.level is None or body.region != "lumbar_spine":
         return framing
     z = body.bone(want.level).centre[2] / body.scale
     if want.pattern == "spondylolisthesis":  # centred on the disc between the two bodies
-        z = 0.5 * (
-            z
-            + body.bone("s1" if want.level == "l5" else f"l{int(want.level[1]) + 1}").centre[2]
-            / body.scale
-        )
-    return Framing(framing.fov_mm, (framing.centre[0], framing.centre[1], float(z)))
+        below = "s1" if want.level == "l5" else f"l{int(want.level[1]) + 1}"
+        z = 0.5 * (z + body.bone(below).centre[2] / body.scale)
+    if view != "lateral":
+        return Framing(framing.fov_mm, (framing.centre[0], framing.centre[1], float(z)))
+    return Framing(CONED_MM, (framing.centre[0], framing.centre[1], float(z)), CONED_VOXEL_MM)
 
 
 def aec(exposure: Exposure, line: np.ndarray, inside: np.ndarray, px: float) -> Exposure:

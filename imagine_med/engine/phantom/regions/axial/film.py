@@ -66,6 +66,7 @@ class Framing:
 
     fov_mm: tuple[float, float]
     centre: tuple[float, float, float]
+    voxel_mm: float | None = None  # finer voxels (a coned view measured for morphometry)
 
 
 def geometry(
@@ -75,6 +76,8 @@ def geometry(
     u, v, w = axes(view)
     px_obj = max(framing.fov_mm[0] * s / height, framing.fov_mm[1] * s / width)
     vox = float(np.clip(body.voxel_px * px_obj, VOXEL_MIN_MM, body.voxel_max_mm))
+    if framing.voxel_mm is not None:
+        vox = framing.voxel_mm * s
     centre = np.array(framing.centre) * s
     e = body.envelope
     half = float(np.interp(centre[2], e["z"], e["A"] if view == "lateral" else e["B"]))

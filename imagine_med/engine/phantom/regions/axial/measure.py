@@ -64,11 +64,12 @@ def spine_up(labels: np.ndarray, ids: list[int], i: int) -> np.ndarray | None:
 
 
 def heights(
-    mask: np.ndarray, px: float, up: np.ndarray | None = None, band: float = 0.06
+    mask: np.ndarray, px: float, up: np.ndarray | None = None
 ) -> tuple[float, float] | None:
-    """(anterior, posterior) height of a body on a lateral, mm: its extent along the spine's
-    local `up` over the front and back `band` of its depth (a few pixels of wall, so a
-    jagged edge pixel does not decide it)."""
+    """(anterior, posterior) height of a body on a lateral, mm: lines fitted to its
+    superior and inferior endplates (the outline's top and bottom over the middle 70 % of
+    its depth, in the spine's local `up` frame), their distance at the front and the back
+    wall: a reader's corner points, without one jagged pixel deciding."""
     ys, xs = np.nonzero(mask)
     if len(ys) < 20:
         return None
@@ -76,9 +77,21 @@ def heights(
     back = np.array([-up[1], up[0]])
     pts = np.stack([xs, ys], 1).astype(float)
     a, c = pts @ up, pts @ back
-    depth = np.ptp(c)
-    front, rear = c < c.min() + band * depth, c > c.max() - band * depth
-    return (float(np.ptp(a[front]) + 1) * px, float(np.ptp(a[rear]) + 1) * px)
+    k = np.round(c - c.min()).astype(int)
+    n = k.max() + 1
+    top, bottom = np.full(n, -np.inf), np.full(n, np.inf)
+    np.maximum.at(top, k, a)
+    np.minimum.at(bottom, k, a)
+    mid = np.arange(n)
+    keep = (mid > 0.15 * n) & (mid < 0.85 * n) & np.isfinite(top)
+    if keep.sum() < 4:
+        return None
+    ft, fb = np.polyfit(mid[keep], top[keep], 1), np.polyfit(mid[keep], bottom[keep], 1)
+
+    def h(at: float) -> float:
+        return float(np.polyval(ft, at) - np.polyval(fb, at) + 1) * px
+
+    return h(0.0), h(float(n - 1))
 
 
 def genant_grade(loss_pct: float) -> int:
