@@ -238,6 +238,29 @@ def test_pelvis_laterality_the_injured_hip_on_the_patients_side(tmp_path, side):
     assert f"{side} femoral neck" in _key(doc) and "Shenton" in _key(doc)
 
 
+def _teardrop_mm(lab: np.ndarray, ids: dict[str, int], px: float, right: bool) -> float:
+    """Across from the teardrop's lateral edge to the femoral head's medial edge, on one
+    half of the film."""
+    W = lab.shape[1]
+    sub = lab[:, W // 2 :] if right else lab[:, : W // 2]
+    t, h = np.nonzero(sub == ids["teardrop"])[1], np.nonzero(sub == ids["femoral_head"])[1]
+    return float(h.min() - t.max() - 1 if right else t.min() - h.max() - 1) * px
+
+
+def test_teardrop_distance_widens_on_the_dislocated_side(tmp_path):
+    """Normal: the teardrop distances equal and 5-12 mm; a right posterior dislocation widens
+    the right (image left) one."""
+    doc, ids, lab, px = _case("AP pelvis x-ray, adult --seed 12", tmp_path / "n")
+    left, right = (_teardrop_mm(lab, ids, px, r) for r in (False, True))
+    assert abs(left - right) < 1.5 and 5.0 <= left <= 12.0
+    doc, ids, lab, px = _case(
+        "pelvis x-ray, right posterior hip dislocation --seed 12", tmp_path / "d"
+    )
+    # a side-to-side difference over ~2 mm is abnormal (effusion, subluxation)
+    assert _teardrop_mm(lab, ids, px, False) > _teardrop_mm(lab, ids, px, True) + 3.0
+    assert "teardrop distance" in _key(doc)
+
+
 def test_pubic_rami_fracture_lines_cross_the_rami_of_the_named_side(tmp_path):
     doc, ids, lab, _px = _case(
         "pelvis x-ray, right pubic rami fractures, elderly woman --seed 8", tmp_path
@@ -315,3 +338,24 @@ def test_axial_prompt_words(prompt, region, view, finding, location, mod):
         f = spec.findings[0]
         assert (f.name, f.location) == (finding, location)
         assert mod is None or mod in f.modifiers
+
+
+def test_displaced_neck_fracture_on_the_full_pelvis_breaks_shentons_line(tmp_path):
+    """Shenton's line, side against side: the femoral neck's lower border past the head
+    (28 mm lateral of the head's centre) stands higher on the fractured side (Garden IV:
+    the shaft drawn up) than on the sound side; the key's break is that difference."""
+    doc, ids, lab, px = _case(
+        "pelvis x-ray, left neck of femur fracture, Garden IV --seed 21", tmp_path
+    )
+    femur = np.isin(lab, [ids[n] for n in ("femur", "femoral_head", "fragment_distal")])
+    W = lab.shape[1]
+    low = {}
+    for side, lo, hi, out in (("left", W // 2, W, 1), ("right", 0, W // 2, -1)):
+        hy, hx = np.nonzero(lab[:, lo:hi] == ids["femoral_head"])
+        col = int(hx.mean() + lo + out * round(28 / px))
+        rows = np.flatnonzero(femur[: int(hy.mean() + 40 / px), col])
+        low[side] = rows.max() * px  # the neck's lower border
+    step = low["right"] - low["left"]
+    assert step > 2.5, low
+    said = float(re.search(r"broken on the left: (\d+) mm", _key(doc)).group(1))
+    assert abs(said - step) <= 1.5

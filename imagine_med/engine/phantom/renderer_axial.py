@@ -388,6 +388,7 @@ def measure(
         d = ms.diastasis_mm(labels, L["pubis"], px)
         if d is not None:
             m["symphysis_mm"] = round(d, 1)
+        m.update(ms.pelvic_lines(labels, L, px))
         sh = (
             ms.shenton_offsets(labels, L, px)
             if p in (None, "posterior_dislocation") or str(p).startswith("garden_")

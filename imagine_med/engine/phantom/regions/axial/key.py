@@ -59,9 +59,15 @@ def normal(region: str, m: dict[str, float]) -> str:
         return "Normal lumbar spine: vertebral heights, alignment and disc spaces preserved."
     d = m.get("symphysis_mm")
     tail = f" The symphysis is {d:.0f} mm wide." if d is not None else ""
+    pieces = [
+        v for k, v in m.items() if k.endswith(("line_pieces_image_left", "line_pieces_image_right"))
+    ]
+    lines = "continuous" if pieces and max(pieces) <= 1 else "traced"
+    tear = [v for k, v in m.items() if k.startswith("teardrop_distance")]
+    tears = f"; teardrop distances {' and '.join(f'{v:.0f}' for v in tear)} mm" if tear else ""
     return (
-        "Normal pelvis: the ring intact; iliopectineal and ilioischial lines, teardrops and "
-        f"Shenton's lines continuous.{tail}"
+        f"Normal pelvis: the ring intact; iliopectineal and ilioischial lines {lines} on "
+        f"both sides{tears}; Shenton's lines continuous.{tail}"
     )
 
 
@@ -156,17 +162,30 @@ def finding(w: Want, m: dict[str, float]) -> str:
             f"Tile B1): symphysis diastasis {d:.0f} mm ({apc}), both hemipelves turned out."
         )
     if p.startswith("garden_"):
+        brk = m.get("shenton_break_mm", 0.0)
+        shenton = (
+            f"Shenton's line is broken on the {w.side}: {brk:.0f} mm off the other side's."
+            if brk >= 3.0
+            else f"Shenton's line is intact ({brk:.0f} mm off the other side's)."
+        )
         return (
             f"Subcapital fracture of the {w.side} femoral neck, Garden "
             f"{ROMAN[int(p[-1])]} (AO/OTA 31B1), from a fall from standing in an older "
-            f"person. Shenton's line is broken on the {w.side}: "
-            f"{m.get('shenton_break_mm', 0):.0f} mm off the other side's."
+            f"person. {shenton}"
         )
     if p == "posterior_dislocation":
+        side = "image_right" if w.side == "left" else "image_left"
+        other = "image_left" if side == "image_right" else "image_right"
+        tear, normal = m.get(f"teardrop_distance_{side}_mm"), m.get(f"teardrop_distance_{other}_mm")
+        tears = (
+            f"; the teardrop distance {tear:.0f} mm against {normal:.0f} mm on the other side"
+            if tear is not None and normal is not None
+            else ""
+        )
         return (
             f"Posterior dislocation of the {w.side} hip, from a dashboard injury; the head "
             "above and out of the acetabulum, Shenton's line broken "
-            f"({m.get('shenton_break_mm', 0):.0f} mm off the other side's)."
+            f"({m.get('shenton_break_mm', 0):.0f} mm off the other side's){tears}."
         )
     return ""
 

@@ -256,8 +256,9 @@ def diastasis_mm(labels: np.ndarray, pubis: int, px: float) -> float | None:
 def shenton_offsets(labels: np.ndarray, ids: dict[str, int], px: float) -> dict[str, float]:
     """Shenton's line on each side of an AP pelvis: the femoral neck's inferior border
     against the arc of the superior ramus' inferior border (the obturator foramen's roof).
-    Per side, the foramen roof's row at its lateral end, and the neck's inferior border 8 mm
-    lateral of the head's centre: their height difference (mm, + the neck below the roof).
+    Per side, the foramen roof's row at its lateral end, and the neck's inferior border 28 mm
+    lateral of the head's centre (past the head): their height difference (mm, + the neck
+    below the roof).
     A continuous line gives equal offsets on both sides; a displaced neck fracture or a
     dislocation changes the injured side's."""
     bone = np.isin(
@@ -276,7 +277,7 @@ def shenton_offsets(labels: np.ndarray, ids: dict[str, int], px: float) -> dict[
         ],
     )
     holes, n = ndimage.label(ndimage.binary_fill_holes(bone) & ~bone)
-    femur = np.isin(labels, [ids["femur"], ids["femoral_head"]])
+    femur = np.isin(labels, [ids["femur"], ids["femoral_head"], ids["fragment_distal"]])
     head = labels == ids["femoral_head"]
     if n == 0 or not femur.any():
         return {}
@@ -295,10 +296,33 @@ def shenton_offsets(labels: np.ndarray, ids: dict[str, int], px: float) -> dict[
         lateral = xs.max() if outward > 0 else xs.min()
         near = np.abs(xs - lateral) <= round(5 / px)
         roof = ys[near].min()
-        col = int(hx.mean() + lo + outward * round(8 / px))
-        limit = int(hy.mean() + 45 / px)
-        f = np.flatnonzero(femur[:limit, col]) if 0 <= col < W else []
-        if not len(f):
-            continue
-        out[f"shenton_offset_{side}_mm"] = round(float(f.max() - roof) * px, 1)
+        limit = int(hy.mean() + 40 / px)
+        for mm in (28, 24, 32, 20, 36):  # past the head, on the neck
+            col = int(hx.mean() + lo + outward * round(mm / px))
+            f = np.flatnonzero(femur[:limit, col]) if 0 <= col < W else []
+            if len(f):
+                out[f"shenton_offset_{side}_mm"] = round(float(f.max() - roof) * px, 1)
+                break
+    return out
+
+
+def pelvic_lines(labels: np.ndarray, ids: dict[str, int], px: float) -> dict[str, float]:
+    """Per side of an AP pelvis (image left / right of the midline): how many pieces the
+    iliopectineal and ilioischial lines show (1: continuous), and the teardrop distance
+    (across from the teardrop's lateral edge to the femoral head's medial edge, mm; normal
+    under ~11 mm, widened by an effusion or a head out of its socket)."""
+    W = labels.shape[1]
+    out: dict[str, float] = {}
+    for side, lo, hi in (("image_left", 0, W // 2), ("image_right", W // 2, W)):
+        sub = labels[:, lo:hi]
+        for name in ("iliopectineal_line", "ilioischial_line"):
+            m = (sub == ids[name]) | (sub == ids["teardrop"])  # both run by the teardrop
+            m = ndimage.binary_closing(m, iterations=1)
+            out[f"{name}_pieces_{side}"] = float(ndimage.label(m)[1])
+        tear, head = sub == ids["teardrop"], sub == ids["femoral_head"]
+        if tear.any() and head.any():
+            t, h = np.nonzero(tear)[1], np.nonzero(head)[1]
+            outward = h.mean() > t.mean()  # the head lies lateral of the teardrop
+            gap = h.min() - t.max() - 1 if outward else t.min() - h.max() - 1
+            out[f"teardrop_distance_{side}_mm"] = round(float(gap) * px, 1)
     return out

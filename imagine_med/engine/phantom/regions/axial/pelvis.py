@@ -145,7 +145,7 @@ def hemipelvis(s: float, rami_fracture: bool = False) -> list[Bone]:
         ),
         solid(
             "teardrop",
-            Capsule((-29 * s, 6 * s, -6 * s), (-30 * s, 6 * s, 14 * s), 3.0 * s, 3.4 * s),
+            Capsule((-36 * s, 6 * s, -6 * s), (-37 * s, 6 * s, 14 * s), 3.0 * s, 3.4 * s),
             tex=75,
         ),
     ]
