@@ -359,3 +359,21 @@ def test_displaced_neck_fracture_on_the_full_pelvis_breaks_shentons_line(tmp_pat
     assert step > 2.5, low
     said = float(re.search(r"broken on the left: (\d+) mm", _key(doc)).group(1))
     assert abs(said - step) <= 1.5
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["lateral c-spine x-ray, adult --seed 2", "lateral lumbar spine x-ray, adult --seed 2"],
+)
+def test_laterals_hang_anterior_to_the_image_left(tmp_path, prompt):
+    """Every body lies left of its spinous processes, and (the neck) the airway left of
+    the bodies; the marker of the side against the detector (L) in the upper right."""
+    doc, ids, lab, _px = _case(prompt, tmp_path)
+    bodies = [n for n in ("c3", "c4", "c5", "l1", "l2", "l3") if n in ids]
+    spinous = _centroid(lab == ids["spinous_process"])[0]
+    assert all(_centroid(lab == ids[n])[0] < spinous for n in bodies)
+    if "airway" in ids:
+        assert _centroid(lab == ids["airway"])[0] < _centroid(lab == ids["c4"])[0]
+    marker = lab == ids["side_marker"]
+    assert _letter(marker) == "L" and _centroid(marker)[0] > lab.shape[1] / 2
+    assert "anterior to the image left" in _key(doc)
