@@ -377,3 +377,31 @@ def test_laterals_hang_anterior_to_the_image_left(tmp_path, prompt):
     marker = lab == ids["side_marker"]
     assert _letter(marker) == "L" and _centroid(marker)[0] > lab.shape[1] / 2
     assert "anterior to the image left" in _key(doc)
+
+
+def _posterior_step_mm(lab: np.ndarray, ids: dict[str, int], level: str, px: float) -> float:
+    """How far a body's back (its rightmost column at mid-height, the lateral hanging
+    anterior left) stands behind (+) the line through its neighbours' backs."""
+    order = ["c3", "c4", "c5", "c6", "c7"]
+    i = order.index(level)
+    pts = []
+    for n in order[i - 1 : i + 2]:
+        m = lab == ids[n]
+        r = int(np.median(np.flatnonzero(m.any(axis=1))))
+        pts.append((r, np.flatnonzero(m[r - 2 : r + 3].any(axis=0)).max()))
+    (r0, c0), (r1, c1), (r2, c2) = pts
+    return float(c1 - np.interp(r1, [r0, r2], [c0, c2])) * px
+
+
+def test_flexion_teardrop_fragment_and_the_posterior_line_step(tmp_path):
+    doc, ids, lab, px = _case("lateral c-spine x-ray, adult --seed 4", tmp_path / "n")
+    normal = _posterior_step_mm(lab, ids, "c5", px)
+    doc, ids, lab, px = _case(
+        "lateral c-spine, C5 flexion teardrop fracture --seed 4", tmp_path / "t"
+    )
+    # the lordotic curve alone puts C5's back ~1-2 mm off its neighbours' chord; the
+    # teardrop drives it a further ~3.5 mm back
+    assert _posterior_step_mm(lab, ids, "c5", px) > normal + 2.5
+    frag, body = _centroid(lab == ids["fragment_distal"]), _centroid(lab == ids["c5"])
+    assert frag[0] < body[0] and frag[1] > body[1]  # in front of (left) and below its body
+    assert "Flexion teardrop fracture of C5" in _key(doc)

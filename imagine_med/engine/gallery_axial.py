@@ -1,8 +1,9 @@
 """Contact sheets of the phantom axial skeleton: `python -m imagine_med.engine.gallery_axial
-docs/gallery` writes phantom-spine.png (the cervical spine's three views, its dens and
-Jefferson fractures; the lumbar spine's two views, a wedge, a burst, a spondylolisthesis and
-a worn disc) and phantom-pelvis.png (normal, pubic rami, open book, neck of femur fractures
-either side, a posterior dislocation). Each caption ends with the number the key measured."""
+docs/gallery` writes phantom-spine.png (the cervical spine's three views, its dens, Jefferson
+and flexion teardrop fractures; the lumbar spine's two views, a wedge, a burst, a
+spondylolisthesis, a worn disc and a pars defect) and phantom-pelvis.png (normal, pubic
+rami, open book, neck of femur fractures either side, a posterior dislocation). Each
+caption ends with the number the key measured."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ SPINE_TILES = (
     ("dens type II (lateral)", "lateral c-spine, odontoid fracture type II", "prevertebral_c2_mm"),
     ("dens type II (peg)", "peg view, odontoid fracture type II", "line_in_dens"),
     ("Jefferson (peg)", "peg view, Jefferson fracture", "overhang_total_mm"),
+    (
+        "C5 flexion teardrop",
+        "lateral c-spine, C5 flexion teardrop fracture",
+        "posterior_line_step_mm",
+    ),
     ("L-spine AP", "AP lumbar spine x-ray, adult", None),
     ("L-spine lateral", "lateral lumbar spine x-ray, adult", None),
     (
@@ -33,6 +39,7 @@ SPINE_TILES = (
     ("L1 burst (AP)", "AP lumbar spine, L1 burst fracture", "interpedicular_mm"),
     ("L5/S1 listhesis gr 2", "lateral lumbar spine, spondylolisthesis L5/S1 grade 2", "slip_pct"),
     ("L4/5 disc degeneration", "lateral lumbar spine, degenerative disc disease L4/5", "disc_mm"),
+    ("L5 spondylolysis", "lateral lumbar spine, L5 spondylolysis", None),
 )
 PELVIS_TILES = (
     ("AP pelvis, adult", "pelvis x-ray, adult", "symphysis_mm"),
@@ -91,7 +98,7 @@ def build(out_dir: Path, size: int, seed: int) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, tiles, cols in (
-        ("phantom-spine.png", SPINE_TILES, 6),
+        ("phantom-spine.png", SPINE_TILES, 7),
         ("phantom-pelvis.png", PELVIS_TILES, 3),
     ):
         tiles = [_tile(_render(p, size, seed), c, n) for c, p, n in tiles]

@@ -1157,6 +1157,11 @@ for _phrase in ("wedge fracture", "compression fracture", "wedge compression fra
                 "osteoporotic compression fracture", "osteoporotic vertebral fracture"):
     COMPOUNDS[_phrase] = {"finding": "fracture", "modifier": "wedge"}
 COMPOUNDS["burst fracture"] = {"finding": "fracture", "modifier": "burst"}
+MODIFIERS["flexion_teardrop"] = ["flexion teardrop", "teardrop", "tear drop"]
+for _phrase in ("teardrop fracture", "flexion teardrop fracture", "tear drop fracture",
+                "flexion teardrop"):
+    COMPOUNDS[_phrase] = {"finding": "fracture", "modifier": "flexion_teardrop",
+                          "region": "cervical_spine"}
 for _phrase in ("pubic rami fracture", "pubic rami fractures", "pubic ramus fracture",
                 "rami fractures", "fractured pubic rami", "fractured pubic ramus"):
     COMPOUNDS[_phrase] = {"finding": "fracture", "location": "pubic_rami", "region": "pelvis"}

@@ -264,8 +264,11 @@ def flatten(q: np.ndarray, inside: np.ndarray, px: float, share: float) -> np.nd
     """A trunk film's large-area equalisation (the unit's multi-frequency processing): `share`
     of the density varying over more than ~25 mm taken out both ways, so the bones' local
     contrast fills the window whatever the body's thickness does across the film."""
-    big = ndimage.gaussian_filter(q[::4, ::4], 25.0 / (px * 4), mode="nearest")
-    big = resize(big.astype(np.float32), *q.shape)
+    sigma = 25.0 / (px * 4)
+    w = inside[::4, ::4].astype(np.float32)  # the body's own density only: no bright rim
+    num = ndimage.gaussian_filter(q[::4, ::4] * w, sigma, mode="nearest")  # at the skin
+    den = ndimage.gaussian_filter(w, sigma, mode="nearest")
+    big = resize((num / np.maximum(den, 1e-3)).astype(np.float32), *q.shape)
     ref = float(np.median(q[inside])) if inside.any() else 0.0
     out = q - share * (big - ref)
     return np.where(inside, out, q)

@@ -16,6 +16,7 @@ Body frame: x left, y anterior, z caudal; origin the neck's axis at C1's level.
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 
@@ -42,6 +43,8 @@ DISC_MM = 5.0
 TILT_DEG = {"c2": -14.0, "c3": -10.0, "c4": -5.0, "c5": 1.0, "c6": 7.0, "c7": 12.0, "t1": 18.0}
 C2 = {"a": 9.0, "b": 8.0, "h": 17.0, "y": 6.0, "z": 22.0, "dens_r": 5.0, "dens_len": 16.5}
 ADI_MM = 2.5
+TEARDROP_MM = 7.0  # the flexion teardrop fragment: the body's anteroinferior corner
+TEARDROP_SHIFT_MM = 3.5  # the broken body driven back into the canal
 SKULL_CAP_MM = 30.0  # the skull is built below this height above its centre (its base)
 PREVERTEBRAL_MM = {"c2": 3.5, "c6": 14.0}  # normal thickness the airway is placed at
 AIRWAY_R_MM = 7.0
@@ -66,10 +69,36 @@ def _placements(s: float) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     return centres, dict(TILT_DEG)
 
 
-def _subaxial(lv: Level, s: float, tex: int, wedge: float = 0.0) -> list[Bone]:
-    """A C3-T1 vertebra in its own frame."""
+def _subaxial(
+    lv: Level, s: float, tex: int, wedge: float = 0.0, teardrop: bool = False
+) -> list[Bone]:
+    """A C3-T1 vertebra in its own frame; a flexion teardrop leaves its anteroinferior
+    corner as a triangular fragment in front of the disc below."""
     a, b, h = lv.a * s, lv.b * s, lv.h * s
-    out = [body_solid(lv, s, tex, ant_loss=wedge)]
+    body = body_solid(lv, s, tex, ant_loss=wedge)
+    out = [body]
+    if teardrop:
+        c = TEARDROP_MM * s
+        body.shape = replace(body.shape, corner_mm=c)
+        out.append(
+            Bone(
+                "fragment_distal",
+                Ovoid(0.7 * a, 0.32 * c, 0.32 * c, 0.8),
+                np.array([0.0, b - 0.25 * c + 1.5 * s, h / 2 - 0.25 * c + 1.0 * s]),
+                rotation(45, 0, 0),
+                46,
+                tex_offset=tex + 9,
+            )
+        )
+        out.append(
+            solid(
+                "fracture_line",
+                Ovoid(0.7 * a, 0.6 * s, 0.55 * c, 0.2),
+                (0.0, b - 0.5 * c + 0.4 * s, h / 2 - 0.5 * c + 0.4 * s),
+                rotation(45, 0, 0),
+                tissue="blood_acute",
+            )
+        )
     for sx in (-1.0, 1.0):
         out.append(
             solid(
@@ -438,11 +467,19 @@ def build_cervical(seed: int, age: float, sex: str, finding=None, view: str = "l
     spread = finding.amount / 2 if pattern == "jefferson" else 0.0
     bones += _c1(s, centres["c2"], spread * s)
     for i, lv in enumerate(LEVELS):
-        wedge = finding.amount if pattern == "wedge" and finding.level == lv.name else 0.0
+        here = finding is not None and finding.level == lv.name
+        wedge = finding.amount if here and pattern in ("wedge", "teardrop") else 0.0
         R = rotation(tilts[lv.name], 0, 0)
-        bones += [place(b, centres[lv.name], R) for b in _subaxial(lv, s, 13 * i + 70, wedge)]
+        # a flexion teardrop: the body (and its arch) pushed back onto the canal
+        back = (
+            np.array([0.0, -TEARDROP_SHIFT_MM * s, 0.0])
+            if here and pattern == "teardrop"
+            else np.zeros(3)
+        )
+        pieces = _subaxial(lv, s, 13 * i + 70, wedge, here and pattern == "teardrop")
+        bones += [moved(place(b, centres[lv.name], R), back) for b in pieces]
     bones += _skull(s, open_mouth=view == "open_mouth")
-    swelling = 5.0 if pattern in ("dens", "jefferson") else 0.0
+    swelling = 5.0 if pattern in ("dens", "jefferson", "teardrop") else 0.0
     bones += _airway(s, centres, swelling)
     env = {k: tuple(v * s for v in vals) for k, vals in ENVELOPE.items()}
     return Wrist(bones, age, sex, s, env, region="cervical_spine", voxel_max_mm=1.1, voxel_px=2.4)

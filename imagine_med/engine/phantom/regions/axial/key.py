@@ -83,6 +83,15 @@ def finding(w: Want, m: dict[str, float]) -> str:
             f"height {ha:.0f} mm against {hp:.0f} mm posteriorly, {loss:.0f} % lost; Genant "
             f"{GENANT_WORD[g]}. The posterior wall is intact."
         )
+    if p == "teardrop":
+        step = m.get("posterior_line_step_mm", 0.0)
+        return (
+            f"Flexion teardrop fracture of {w.level.upper()}: a triangular fragment off "
+            "the anteroinferior corner, the body wedged and driven back into the canal "
+            f"(the posterior vertebral line steps {step:.1f} mm); unstable, the posterior "
+            "ligaments torn (a hyperflexion-compression injury, AO Spine subaxial type "
+            "B/C)." + _prevertebral(m)
+        )
     if p == "burst":
         return (
             f"Burst fracture of {w.level.upper()} (AO Spine A4, complete burst): both "

@@ -31,7 +31,7 @@ LUMBAR_LEVELS = ("t12", "l1", "l2", "l3", "l4", "l5")
 
 @dataclass(frozen=True)
 class Want:
-    """pattern: wedge, burst, spondylolisthesis, spondylolysis, degenerative, dens,
+    """pattern: wedge, teardrop, burst, spondylolisthesis, spondylolysis, degenerative, dens,
     jefferson, rami, open_book, garden_N, posterior_dislocation; `amount`: height loss,
     slip or narrowing (fraction), spread or diastasis (mm); `grade`: dens type, Meyerding
     grade asked; `side` for one-sided pelvic injuries."""
@@ -86,6 +86,8 @@ def _cervical(f, mods) -> Want:
     if "jefferson" in mods:
         spread = f.size_mm or JEFFERSON_SPREAD_MM
         return Want("jefferson", "c1", float(spread))
+    if "flexion_teardrop" in mods:
+        return Want("teardrop", _level(f, CERVICAL_LEVELS, "c5", "flexion teardrop"), 0.3)
     kind = _grade(mods, "dens_type_") or _grade(mods, "type_")
     if f.location in ("dens", "c2") or _grade(mods, "dens_type_"):
         return Want("dens", "c2", grade=min(kind or DENS_DEFAULT, 3))

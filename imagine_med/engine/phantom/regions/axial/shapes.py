@@ -31,6 +31,7 @@ class VertebralBody:
     cup_mm: float = 0.0
     waist: float = 0.03
     power: float = 3.0  # superellipse of the cross-section: flatter walls than an ellipse
+    corner_mm: float = 0.0  # the anteroinferior corner cut off (a teardrop fragment's bed)
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         top = self.h_post / 2 - max(self.h_post, self.h_ant)
@@ -58,6 +59,9 @@ class VertebralBody:
         r = (np.abs(x / self.a) ** p + np.abs(y / self.b) ** p) ** (1 / p) / squeeze
         radial = (1 - r) * min(self.a, self.b)
         d = np.minimum(radial, np.minimum(z - zt, zb - z))
+        if self.corner_mm:  # the plane through the front wall and the inferior endplate,
+            c = self.corner_mm  # each `corner_mm` from their corner
+            d = np.minimum(d, ((self.b - c) + zb - y - z) / np.sqrt(2.0))
         return d, np.full_like(d, self.cortex_mm)
 
     def is_cancellous(self, z: np.ndarray) -> np.ndarray:
