@@ -1078,9 +1078,9 @@ FINDINGS["venous_thrombosis"] = (FINDINGS["venous_thrombosis"][0] + ("brain",),
 # alone stays (its level decides). The open-mouth (peg) view; dens, Jefferson, wedge,
 # burst; spondylolisthesis by Meyerding grade; pelvic ring injuries.
 _CERVICAL = ["cervical spine", "c spine", "cspine", "c spine x ray", "neck spine",
-             "cervical vertebrae", "cervical"]
+             "cervical vertebrae"]
 _LUMBAR = ["lumbar spine", "l spine", "lspine", "lumbosacral spine", "lumbar vertebrae",
-           "lumbar", "ls spine"]
+           "ls spine"]
 REGIONS["spine"] = [w for w in REGIONS["spine"] if w not in _CERVICAL + _LUMBAR]
 REGIONS["cervical_spine"] = _CERVICAL
 REGIONS["lumbar_spine"] = _LUMBAR
@@ -1090,7 +1090,7 @@ for _r in ("cervical_spine", "lumbar_spine"):
 DEFAULT_VIEW.update({"cervical_spine": "lateral", "lumbar_spine": "lateral", "pelvis": "ap",
                      "spine": "lateral"})
 VIEWS["open_mouth"] = ["open mouth", "open mouth view", "peg view", "odontoid view",
-                       "open mouth odontoid", "open mouth odontoid view", "peg", "am view"]
+                       "open mouth odontoid", "open mouth odontoid view", "am view"]
 VIEW_REGIONS["open_mouth"] = frozenset({"cervical_spine", "spine"})
 COMPOUNDS.update({
     "peg view": {"modality": "xray", "region": "cervical_spine", "view": "open_mouth"},
@@ -1121,14 +1121,13 @@ FINDINGS.update({
 LOCATIONS.update({
     "dens": ["dens", "odontoid", "odontoid peg", "odontoid process"],
     "pubic_rami": ["pubic rami", "pubic ramus", "superior pubic ramus", "inferior pubic ramus",
-                   "rami", "ramus"],
+                   "superior and inferior pubic rami"],
 })
 MODIFIERS.update({
-    "wedge": ["wedge", "wedge compression", "compression", "crush", "osteoporotic collapse",
-              "osteoporotic"],
+    "wedge": ["wedge", "wedge compression"],
     "burst": ["burst"],
     "jefferson": ["jefferson", "jefferson s", "c1 burst", "atlas burst"],
-    "open_book": ["open book", "open book pelvis", "open book injury", "apc",
+    "open_book": ["open book", "open book pelvis", "open book injury",
                   "anteroposterior compression", "symphysis diastasis", "pubic diastasis",
                   "diastasis of the symphysis"],
 })
@@ -1154,10 +1153,11 @@ for _phrase in ("jefferson fracture", "jefferson s fracture", "c1 burst fracture
                           "region": "cervical_spine"}
 for _phrase in ("wedge fracture", "compression fracture", "wedge compression fracture",
                 "vertebral compression fracture", "osteoporotic wedge fracture",
-                "osteoporotic compression fracture", "osteoporotic vertebral fracture"):
+                "osteoporotic compression fracture", "osteoporotic vertebral fracture",
+                "crush fracture", "vertebral crush fracture", "osteoporotic collapse"):
     COMPOUNDS[_phrase] = {"finding": "fracture", "modifier": "wedge"}
 COMPOUNDS["burst fracture"] = {"finding": "fracture", "modifier": "burst"}
-MODIFIERS["flexion_teardrop"] = ["flexion teardrop", "teardrop", "tear drop"]
+MODIFIERS["flexion_teardrop"] = ["flexion teardrop"]
 for _phrase in ("teardrop fracture", "flexion teardrop fracture", "tear drop fracture",
                 "flexion teardrop"):
     COMPOUNDS[_phrase] = {"finding": "fracture", "modifier": "flexion_teardrop",

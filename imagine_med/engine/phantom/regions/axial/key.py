@@ -49,6 +49,12 @@ def normal(region: str, m: dict[str, float]) -> str:
                 f"prevertebral soft tissue {m['prevertebral_c2_mm']:.0f} mm at C2 "
                 f"(<= 7) and {m.get('prevertebral_c6_mm', 0):.0f} mm at C6 (<= 22)"
             )
+        steps = [m.get(f"{k}_line_step_mm") for k in ("anterior", "posterior", "spinolaminar")]
+        if all(v is not None for v in steps):
+            bits.append(
+                "the anterior vertebral, posterior vertebral and spinolaminar lines "
+                "smooth (largest steps " + "/".join(f"{v:.1f}" for v in steps) + " mm)"
+            )
         if "overhang_total_mm" in m:
             bits.append(
                 f"C1's lateral masses flush with C2's (overhang "
