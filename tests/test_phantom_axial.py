@@ -405,3 +405,18 @@ def test_flexion_teardrop_fragment_and_the_posterior_line_step(tmp_path):
     frag, body = _centroid(lab == ids["fragment_distal"]), _centroid(lab == ids["c5"])
     assert frag[0] < body[0] and frag[1] > body[1]  # in front of (left) and below its body
     assert "Flexion teardrop fracture of C5" in _key(doc)
+
+
+def test_spondylolysis_pars_defect_on_the_oblique(tmp_path):
+    """The left posterior oblique: the defect (the Scottie dog's collar) lies across the
+    pars, touching the pars on both sides; a normal oblique has none."""
+    doc, ids, lab, _px = _case(
+        "oblique lumbar spine x-ray, L5 spondylolysis --seed 3", tmp_path / "s"
+    )
+    line = lab == ids["fracture_line"]
+    assert line.sum() > 10
+    touching = ndimage.binary_dilation(line, iterations=2) & (lab == ids["pars_interarticularis"])
+    assert touching.sum() > 10
+    assert "left posterior oblique" in _key(doc) and "Scottie dog" in _key(doc)
+    doc, ids, lab, _px = _case("oblique lumbar spine x-ray, adult --seed 3", tmp_path / "n")
+    assert "fracture_line" not in ids

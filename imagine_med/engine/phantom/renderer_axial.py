@@ -62,7 +62,7 @@ from imagine_med.engine.phantom.renderer_base import PhantomRenderer, mask_bbox
 
 VIEWS = {
     "cervical_spine": ("lateral", "ap", "open_mouth"),
-    "lumbar_spine": ("ap", "lateral"),
+    "lumbar_spine": ("ap", "lateral", "oblique"),
     "pelvis": ("ap",),
 }
 FRAMING = {
@@ -71,6 +71,7 @@ FRAMING = {
     ("cervical_spine", "open_mouth"): Framing((100.0, 100.0), (0.0, 6.0, 10.0)),
     ("lumbar_spine", "ap"): Framing((300.0, 250.0), (0.0, -12.0, 0.0)),
     ("lumbar_spine", "lateral"): Framing((300.0, 250.0), (0.0, -30.0, 0.0)),
+    ("lumbar_spine", "oblique"): Framing((300.0, 250.0), (0.0, -20.0, 0.0)),
     ("pelvis", "ap"): Framing((265.0, 380.0), (0.0, 0.0, -38.0)),
 }
 AGES = {

@@ -57,6 +57,9 @@ def axes(view: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     v = np.array([0.0, 0.0, 1.0])
     if view == "lateral":  # anterior on the image left; beam right -> left
         return np.array([0.0, -1.0, 0.0]), v, np.array([1.0, 0.0, 0.0])
+    if view == "oblique":  # left posterior oblique: turned 45 deg, the left back down
+        c = np.sqrt(0.5)  # (the left pars the Scottie dog's neck), seen as an AP
+        return np.array([c, c, 0.0]), v, np.array([c, -c, 0.0])
     return np.array([1.0, 0.0, 0.0]), v, np.array([0.0, -1.0, 0.0])  # AP, open mouth
 
 

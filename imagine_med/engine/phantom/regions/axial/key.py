@@ -13,7 +13,12 @@ GENANT_WORD = {
     2: "grade 2 (moderate, 25-40 %)",
     3: "grade 3 (severe, > 40 %)",
 }
-VIEW_WORD = {"ap": "AP", "lateral": "lateral", "open_mouth": "open-mouth (peg)"}
+VIEW_WORD = {
+    "ap": "AP",
+    "lateral": "lateral",
+    "open_mouth": "open-mouth (peg)",
+    "oblique": "left posterior oblique",
+}
 DENS = {
     1: "type I (an oblique avulsion of the tip, above the transverse ligament)",
     2: "type II (through the base of the dens, where it meets the body; the commonest "
