@@ -78,6 +78,7 @@ gallery: $(TEST_STAMP)
 	$(BIN)/python -m imagine_med.teaching.gallery docs/gallery
 	$(BIN)/python -m imagine_med.engine.gallery_dental docs/gallery
 	$(BIN)/python -m imagine_med.engine.gallery_axr docs/gallery
+	$(BIN)/python -m imagine_med.engine.gallery_axial docs/gallery
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -124,6 +124,17 @@ JOBS = [
         Finding(name="caries"), Finding(name="periapical_lesion"), Finding(name="implant"),
         Finding(name="mandibular_fracture"))}, 0.5),
     ("xray", "bitewing", {"region": "teeth", "view": "bitewing", "age": 35}, 0.5),
+    # the axial skeleton (issue 19): a lateral c-spine, a dens fracture on the peg view, an
+    # L1 wedge on a lateral lumbar spine, an open book on the AP pelvis; goal 0.5 s for 4
+    # variants of 512 in one process (compare with the hip row in the same run)
+    ("xray", "c-spine lateral", {"region": "cervical_spine", "view": "lateral"}, 0.5),
+    ("xray", "peg dens II", {"region": "cervical_spine", "view": "open_mouth", "findings": (
+        Finding(name="fracture", location="dens", modifiers=("type_2",)),)}, 0.5),
+    ("xray", "L1 wedge lateral", {"region": "lumbar_spine", "view": "lateral", "age": 78,
+                                  "findings": (Finding(name="fracture", location="l1",
+                                                       modifiers=("wedge",)),)}, 0.5),
+    ("xray", "pelvis open book", {"region": "pelvis", "view": "ap", "findings": (
+        Finding(name="fracture", modifiers=("open_book",)),)}, 0.5),
     # the abdomen on plain films (issue 19): supine normal and erect small-bowel obstruction
     ("xray", "AXR", {"region": "abdomen", "view": "supine"}, 0.5),
     ("xray", "AXR SBO erect", {"region": "abdomen", "view": "erect", "findings": (

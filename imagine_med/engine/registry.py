@@ -376,3 +376,10 @@ add(Offer("phantom", "xray", "knee", "imagine_med.engine.phantom.renderer_limb:l
           views=("ap", "lateral", "cross_table", "skyline")))
 add(Offer("phantom", "xray", "foot", "imagine_med.engine.phantom.renderer_limb:limb_renderer",
           views=("dp", "oblique", "lateral")))
+# The axial skeleton (issue 19, regions/axial): cervical and lumbar spine, the full pelvis;
+# "spine" alone goes to the same renderer (the level named decides which).
+for _region, _views in (("cervical_spine", ("lateral", "ap", "open_mouth")),
+                        ("lumbar_spine", ("ap", "lateral", "oblique")), ("pelvis", ("ap",)),
+                        ("spine", ("ap", "lateral", "open_mouth", "oblique"))):
+    add(Offer("phantom", "xray", _region,
+              "imagine_med.engine.phantom.renderer_axial:axial_renderer", views=_views))

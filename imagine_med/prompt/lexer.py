@@ -140,6 +140,17 @@ def _requested(tokens: list[Token], i: int, value: float) -> Match | None:
             mm = value * UNITS_MM[nxt]
             return Match(i, i + 2, [("modifier", f"{kind}_{mm:g}")], f"{tokens[i].orig} {nxt}")
     return None
+def _disc_below(level: str, nxt: str | None) -> bool:
+    """Whether `nxt` names the vertebra just below `level` (a disc level written as a pair:
+    "l5 s1", "l4 5", "c5 6", "t12 l1")."""
+    if nxt is None:
+        return False
+    order = [*(f"c{i}" for i in range(1, 8)), *(f"t{i}" for i in range(1, 13)),
+             *(f"l{i}" for i in range(1, 6)), "s1"]
+    if level not in order or level == "s1":
+        return False
+    below = order[order.index(level) + 1]
+    return nxt == below or (nxt.isdigit() and below[0] == level[0] and nxt == below[1:])
 
 
 def _pattern_at(tokens: list[Token], i: int, prev_word: str | None) -> Match | None:
@@ -184,6 +195,8 @@ def _pattern_at(tokens: list[Token], i: int, prev_word: str | None) -> Match | N
         return Match(i, i + 2, [("location", f"rib_{int(nxt)}")], f"rib {nxt}")
     if VERTEBRA_RE.match(tok.norm):
         is_sequence = tok.norm in ("t1", "t2") and prev_word not in LEVEL_CUES
+        if not is_sequence and _disc_below(tok.norm, nxt):  # "L5/S1", "L4/5", "C5-6": the
+            return Match(i, i + 2, [("level", tok.norm)], f"{tok.orig}/{nxt}")  # upper level
         if not is_sequence:
             return Match(i, i + 1, [("level", tok.norm)], tok.orig)
     return None

@@ -1365,3 +1365,103 @@ for _phrase in ("lunate dislocation", "dislocated lunate", "volar lunate disloca
 for _phrase in ("elbow dislocation", "dislocated elbow", "posterior elbow dislocation",
                 "posterolateral elbow dislocation", "dislocation of the elbow"):
     COMPOUNDS[_phrase] = {"finding": "dislocation", "region": "elbow"}
+# --- the axial skeleton on plain films (issue 19): cervical and lumbar spine, the pelvis ---
+# The cervical and lumbar spine are regions of their own (one renderer row each); "spine"
+# alone stays (its level decides). The open-mouth (peg) view; dens, Jefferson, wedge,
+# burst; spondylolisthesis by Meyerding grade; pelvic ring injuries.
+_CERVICAL = ["cervical spine", "c spine", "cspine", "c spine x ray", "neck spine",
+             "cervical vertebrae"]
+_LUMBAR = ["lumbar spine", "l spine", "lspine", "lumbosacral spine", "lumbar vertebrae",
+           "ls spine"]
+REGIONS["spine"] = [w for w in REGIONS["spine"] if w not in _CERVICAL + _LUMBAR]
+REGIONS["cervical_spine"] = _CERVICAL
+REGIONS["lumbar_spine"] = _LUMBAR
+for _r in ("cervical_spine", "lumbar_spine"):
+    REGION_MODALITIES[_r] = frozenset({"xray", "ct", "mri"})
+    REGION_DEFAULT_MODALITY[_r] = "xray"
+DEFAULT_VIEW.update({"cervical_spine": "lateral", "lumbar_spine": "lateral", "pelvis": "ap",
+                     "spine": "lateral"})
+VIEWS["open_mouth"] = ["open mouth", "open mouth view", "peg view", "odontoid view",
+                       "open mouth odontoid", "open mouth odontoid view", "am view"]
+VIEW_REGIONS["open_mouth"] = frozenset({"cervical_spine", "spine"})
+COMPOUNDS.update({
+    "peg view": {"modality": "xray", "region": "cervical_spine", "view": "open_mouth"},
+    "open mouth view": {"modality": "xray", "region": "cervical_spine", "view": "open_mouth"},
+    "odontoid view": {"modality": "xray", "region": "cervical_spine", "view": "open_mouth"},
+    "lateral cervical spine": {"modality": "xray", "region": "cervical_spine",
+                               "view": "lateral"},
+    "lateral c spine": {"modality": "xray", "region": "cervical_spine", "view": "lateral"},
+    "pelvis x ray": {"modality": "xray", "region": "pelvis"},
+    "pelvic x ray": {"modality": "xray", "region": "pelvis"},
+    "ap pelvis": {"modality": "xray", "region": "pelvis", "view": "ap"},
+    "pelvic radiograph": {"modality": "xray", "region": "pelvis"},
+})
+FINDINGS["fracture"] = (FINDINGS["fracture"][0] + ("cervical_spine", "lumbar_spine", "pelvis"),
+                        FINDINGS["fracture"][1])
+FINDINGS["dislocation"] = (FINDINGS["dislocation"][0] + ("pelvis",), FINDINGS["dislocation"][1])
+FINDINGS.update({
+    "spondylolisthesis": (("lumbar_spine", "spine"), [
+        "spondylolisthesis", "anterolisthesis", "listhesis", "isthmic spondylolisthesis",
+        "slipped vertebra"]),
+    "spondylolysis": (("lumbar_spine", "spine"), [
+        "spondylolysis", "pars defect", "pars defects", "pars interarticularis defect",
+        "pars fracture", "scottie dog collar", "collar on the scottie dog"]),
+    "disc_degeneration": (("lumbar_spine", "spine"), [
+        "degenerative disc disease", "disc degeneration", "disc space narrowing",
+        "degenerative disc", "lumbar spondylosis", "spondylosis", "osteophytes"]),
+})
+LOCATIONS.update({
+    "dens": ["dens", "odontoid", "odontoid peg", "odontoid process"],
+    "pubic_rami": ["pubic rami", "pubic ramus", "superior pubic ramus", "inferior pubic ramus",
+                   "superior and inferior pubic rami"],
+})
+MODIFIERS.update({
+    "wedge": ["wedge", "wedge compression"],
+    "burst": ["burst"],
+    "jefferson": ["jefferson", "jefferson s", "c1 burst", "atlas burst"],
+    "open_book": ["open book", "open book pelvis", "open book injury",
+                  "anteroposterior compression", "symphysis diastasis", "pubic diastasis",
+                  "diastasis of the symphysis"],
+})
+# "type II", "grade 2": generic words each region reads its own way (a dens fracture's
+# Anderson-D'Alonzo type, a slip's Meyerding grade); the named forms are specific
+for _n, _roman in ((1, "i"), (2, "ii"), (3, "iii"), (4, "iv"), (5, "v")):
+    MODIFIERS.setdefault(f"type_{_n}", []).extend([f"type {_roman}", f"type {_n}"])
+    MODIFIERS.setdefault(f"grade_{_n}", []).extend([f"grade {_roman}", f"grade {_n}"])
+    MODIFIERS[f"meyerding_{_n}"] = [f"meyerding {_roman}", f"meyerding {_n}",
+                                    f"meyerding grade {_roman}", f"meyerding grade {_n}"]
+for _n, _roman in ((1, "i"), (2, "ii"), (3, "iii")):
+    MODIFIERS[f"dens_type_{_n}"] = [f"anderson d alonzo {_roman}",
+                                    f"anderson d alonzo type {_roman}",
+                                    f"anderson and d alonzo type {_roman}",
+                                    f"type {_roman} odontoid", f"type {_roman} dens"]
+for _phrase in ("odontoid fracture", "dens fracture", "peg fracture", "fractured dens",
+                "fracture of the dens", "fracture of the odontoid", "odontoid peg fracture"):
+    COMPOUNDS[_phrase] = {"finding": "fracture", "location": "dens",
+                          "region": "cervical_spine"}
+for _phrase in ("jefferson fracture", "jefferson s fracture", "c1 burst fracture",
+                "burst fracture of c1", "burst fracture of the atlas"):
+    COMPOUNDS[_phrase] = {"finding": "fracture", "modifier": "jefferson",
+                          "region": "cervical_spine"}
+for _phrase in ("wedge fracture", "compression fracture", "wedge compression fracture",
+                "vertebral compression fracture", "osteoporotic wedge fracture",
+                "osteoporotic compression fracture", "osteoporotic vertebral fracture",
+                "crush fracture", "vertebral crush fracture", "osteoporotic collapse"):
+    COMPOUNDS[_phrase] = {"finding": "fracture", "modifier": "wedge"}
+COMPOUNDS["burst fracture"] = {"finding": "fracture", "modifier": "burst"}
+MODIFIERS["flexion_teardrop"] = ["flexion teardrop"]
+for _phrase in ("teardrop fracture", "flexion teardrop fracture", "tear drop fracture",
+                "flexion teardrop"):
+    COMPOUNDS[_phrase] = {"finding": "fracture", "modifier": "flexion_teardrop",
+                          "region": "cervical_spine"}
+for _phrase in ("pubic rami fracture", "pubic rami fractures", "pubic ramus fracture",
+                "rami fractures", "fractured pubic rami", "fractured pubic ramus"):
+    COMPOUNDS[_phrase] = {"finding": "fracture", "location": "pubic_rami", "region": "pelvis"}
+for _phrase in ("open book", "open book pelvis", "open book injury", "open book fracture",
+                "open book pelvic fracture", "symphysis diastasis", "pubic diastasis",
+                "pelvic ring disruption", "diastasis of the symphysis"):
+    COMPOUNDS[_phrase] = {"finding": "fracture", "modifier": "open_book", "region": "pelvis"}
+# on a radiograph a vertebral level names where a finding is ("L1 wedge fracture")
+LEVEL_AS_LOCATION.update({f"c{i}": f"c{i}" for i in range(1, 8)})
+LEVEL_AS_LOCATION.update({f"l{i}": f"l{i}" for i in range(1, 6)})
+LEVEL_AS_LOCATION.update({"t12": "t12", "s1": "s1"})

@@ -153,22 +153,26 @@ def _luts(classes: list[Klass], container: str | None
     return mu, prio, ("", *(n for _p, n in names))
 
 
-def _slab_edges(grid: VoxelGrid, beam: Beam, reach_mm: float) -> list[int]:
+def _slab_edges(grid: VoxelGrid, beam: Beam, reach_mm: float, tolerance: float = 1.0
+                ) -> list[int]:
     """Slice indices bounding depth slabs thin enough that magnification moves the field's
-    edge (`reach_mm` from the central ray) by under one voxel within a slab."""
+    edge (`reach_mm` from the central ray) by under `tolerance` voxels within a slab."""
     if beam.sid_mm is None:
         return [0, grid.depth]
-    per = max(1, int(grid.w0_mm / max(reach_mm, 1.0)))  # dw = voxel * w / reach
+    per = max(1, int(tolerance * grid.w0_mm / max(reach_mm, 1.0)))  # dw = voxel * w / reach
     return [*range(0, grid.depth, per), grid.depth]
 
 
 def project(blocks: list[Block], classes: list[Klass], grid: VoxelGrid, beam: Beam,
             out_shape: tuple[int, int], px_mm: float, container: str | None = None,
-            background: np.ndarray | None = None, labels_only: bool = False) -> Projection:
+            background: np.ndarray | None = None, labels_only: bool = False,
+            slab_tolerance: float = 1.0) -> Projection:
     """Line integrals and the label map of `blocks` on a detector of `out_shape` pixels of
     `px_mm` (at the detector). `background` (out_shape, dimensionless integral of mu) is
     added: the closed-form soft tissue a region computes itself. `labels_only` skips the
     line integrals (a label projection to measure from; `line` is then zero).
+    `slab_tolerance`: voxels the field's edge may move within one depth slab (default 1; a
+    deep trunk film, its bones near the central ray, can take a few and far fewer slabs).
 
     Steps: each block's voxels are summed along the beam into depth slabs of the common grid
     (one image per slab at voxel resolution); each slab is scaled by its own magnification
@@ -185,7 +189,7 @@ def project(blocks: list[Block], classes: list[Klass], grid: VoxelGrid, beam: Be
                                                    abs(r0 + nr - grid.rows / 2)),
                                                max(abs(c0 - grid.cols / 2),
                                                    abs(c0 + nc - grid.cols / 2)))))
-    edges = _slab_edges(grid, beam, reach)
+    edges = _slab_edges(grid, beam, reach, slab_tolerance)
     n = len(edges) - 1
     sums = np.zeros((n, grid.rows, grid.cols), np.float32)
     tops = np.zeros((n, grid.rows, grid.cols), np.uint8)

@@ -1,0 +1,85 @@
+"""Label ids of axial-skeleton films (spine, pelvis): anatomy below 100 (each vertebral body
+its own label, the posterior elements by kind), the side marker 60, a fracture's parts from
+100; and each label's precedence on the projected label map (higher wins where rays meet
+several: on an AP a pedicle shows inside its body's outline, the owl's eye)."""
+
+from __future__ import annotations
+
+CERVICAL = ("c1", "c2", "c3", "c4", "c5", "c6", "c7", "t1")
+LUMBAR = ("t12", "l1", "l2", "l3", "l4", "l5")
+LABELS: dict[str, int] = {
+    "soft_tissue": 1,
+    "airway": 2,
+    "psoas": 3,
+    "disc": 4,
+    **{n: 10 + i for i, n in enumerate(CERVICAL)},
+    "dens": 18,
+    "c1_lateral_mass": 19,
+    "c2_lateral_mass": 20,
+    "skull": 21,
+    "mandible": 22,
+    "maxilla": 23,
+    **{n: 24 + i for i, n in enumerate(LUMBAR)},
+    "sacrum": 30,
+    "s1": 31,
+    "pedicle": 32,
+    "posterior_elements": 33,
+    "spinous_process": 34,
+    "articular_pillar": 35,
+    "transverse_process": 36,
+    "osteophyte": 37,
+    "pars_interarticularis": 38,
+    "ilium": 40,
+    "ischium": 41,
+    "pubis": 42,
+    "acetabulum": 43,
+    "femur": 44,
+    "femoral_head": 45,
+    "teardrop": 46,
+    "iliopectineal_line": 47,
+    "ilioischial_line": 48,
+    "coccyx": 49,
+    "side_marker": 60,
+    "fracture_line": 100,
+    "fragment_distal": 101,
+    "retropulsed_fragment": 102,
+    "callus": 103,
+    "fragment_butterfly": 104,
+}
+NAMES: dict[int, str] = {v: k for k, v in LABELS.items()}
+BODIES = (*CERVICAL, *LUMBAR, "s1")
+PRIORITY: dict[str, int] = {
+    "fracture_line": 60,
+    "retropulsed_fragment": 50,
+    "fragment_distal": 46,
+    "dens": 45,
+    "c1_lateral_mass": 44,
+    "c2_lateral_mass": 43,
+    "pedicle": 41,
+    **{n: 40 for n in BODIES},
+    "teardrop": 39,
+    "iliopectineal_line": 38,
+    "ilioischial_line": 38,
+    "osteophyte": 36,
+    "spinous_process": 35,
+    "articular_pillar": 34,
+    "pars_interarticularis": 34,
+    "posterior_elements": 33,
+    "transverse_process": 32,
+    "femoral_head": 31,
+    "sacrum": 31,
+    "femur": 30,
+    "acetabulum": 29,
+    "pubis": 28,
+    "ischium": 27,
+    "ilium": 26,
+    "coccyx": 25,
+    "mandible": 21,
+    "maxilla": 21,
+    "skull": 20,
+    "fragment_butterfly": 46,
+    "callus": 10,
+    "disc": 5,
+    "psoas": 4,
+    "airway": 22,  # the air column over the jaw that overlaps it on a lateral
+}
