@@ -42,11 +42,25 @@ class Rays:
         return self.dx.shape
 
     def dot(self, v) -> np.ndarray:
-        return self.dx * v[0] + self.dy * v[1] + self.dz * v[2]
+        return self._sum(((v[0], self.dx), (v[1], self.dy), (v[2], self.dz)))
 
     def quad(self, A: np.ndarray) -> np.ndarray:
-        return (A[0, 0] * self.xx + A[1, 1] * self.yy + A[2, 2] * self.zz
-                + 2 * A[0, 1] * self.xy + 2 * A[0, 2] * self.xz + 2 * A[1, 2] * self.yz)
+        return self._sum(((A[0, 0], self.xx), (A[1, 1], self.yy), (A[2, 2], self.zz),
+                          (2 * A[0, 1], self.xy), (2 * A[0, 2], self.xz),
+                          (2 * A[1, 2], self.yz)))
+
+    def _sum(self, terms) -> np.ndarray:
+        """sum(k * arr) in the given order, skipping zero coefficients (axis-aligned solids
+        have several): adding an exact zero changes no value, so the sums are the same."""
+        out = None
+        for k, arr in terms:
+            if k == 0:
+                continue
+            if out is None:
+                out = k * arr
+            else:
+                out += k * arr
+        return np.zeros(self.dx.shape) if out is None else out
 
 
 @dataclass(frozen=True)

@@ -220,6 +220,23 @@ def _covered(hs: list[np.ndarray], he: list[np.ndarray]) -> np.ndarray:
 
 
 _resize = resize  # the shared projection physics' resampler
+_NEAREST: dict[tuple[int, int, int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _nearest(img: np.ndarray, H: int, W: int) -> np.ndarray:
+    """Nearest-neighbour upsampling, the same pixels as PIL's NEAREST resize (its source row
+    and column per output pixel, read once from PIL per grid size), by fancy indexing: the
+    label map and every mask of a film need it, and PIL's round trip costs more."""
+    h, w = img.shape
+    if (h, w) == (H, W):
+        return img
+    key = (h, w, H, W)
+    if key not in _NEAREST:
+        rows = resize(np.arange(h, dtype=np.int32)[:, None].repeat(w, 1), H, W, nearest=True)
+        cols = resize(np.arange(w, dtype=np.int32)[None, :].repeat(h, 0), H, W, nearest=True)
+        _NEAREST[key] = (rows[:, 0].copy(), cols[0].copy())
+    r, c = _NEAREST[key]
+    return img[r][:, c]  # rows, then columns: two gathers beat one 2-D one
 
 
 def draw_tubes(t: Tubes, view: View, outline: bool = False
@@ -227,13 +244,33 @@ def draw_tubes(t: Tubes, view: View, outline: bool = False
     """Full-resolution path-length image (mm) of a tube set, its outline image (cortical
     edges, when asked) and its footprint mask."""
     W, H = view.width, view.height
-    img = Image.new("F", (W, H), 0.0)
-    dr = ImageDraw.Draw(img)
-    edge = Image.new("F", (W, H), 0.0) if outline else None
-    de = ImageDraw.Draw(edge) if edge is not None else None
+    box, img, edge, _mask = tube_box(t, view, outline)
+    arr = np.zeros((H, W), np.float32)
+    edges = np.zeros((H, W), np.float32) if outline else None
+    if box is not None:
+        sl = _box_slices(box)
+        arr[sl] = img
+        if edges is not None and edge is not None:
+            edges[sl] = edge
+    return arr, edges, arr > 0
+
+
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 on the film
+
+
+def _box_slices(box: Box) -> tuple[slice, slice]:
+    return slice(box[1], box[3]), slice(box[0], box[2])
+
+
+def tube_box(t: Tubes, view: View, outline: bool = False
+             ) -> tuple[Box | None, np.ndarray, np.ndarray | None, np.ndarray]:
+    """A tube set drawn on the film's box that holds it (None: nothing on the film): its
+    path-length image (mm), outline image (cortical edges, when asked) and footprint mask
+    on that box. The rest of the film is zero, so the film's arithmetic runs on the box."""
+    W, H = view.width, view.height
+    empty = np.zeros((0, 0), np.float32)
     if not len(t):
-        z = np.zeros((H, W), np.float32)
-        return z, None, z > 0
+        return None, empty, None, empty > 0
     u0, v0, m0 = view.project(t.p0)
     u1, v1, m1 = view.project(t.p1)
     rho0 = t.r0 * m0 / view.px
@@ -254,29 +291,61 @@ def draw_tubes(t: Tubes, view: View, outline: bool = False
     rmax = np.maximum(rho0, rho1)
     inside = ((np.maximum(u0, u1) > -4) & (np.minimum(u0, u1) < W + 4)
               & (np.maximum(v0, v1) > -4) & (np.minimum(v0, v1) < H + 4))
+    on = np.flatnonzero(inside)
+    if not len(on):
+        return None, empty, None, empty > 0
+    # the box: every drawn tube with its radius and a few pixels (PIL rounds each vertex to
+    # a whole pixel, so a whole-pixel shift of the box draws the same pixels)
+    reach = np.maximum(rmax[on], 0.5) + 3
+    x0 = int(np.clip(np.floor(np.minimum(u0, u1)[on] - reach).min(), 0, W - 1))
+    x1 = int(np.clip(np.ceil(np.maximum(u0, u1)[on] + reach).max() + 1, x0 + 1, W))
+    y0 = int(np.clip(np.floor(np.minimum(v0, v1)[on] - reach).min(), 0, H - 1))
+    y1 = int(np.clip(np.ceil(np.maximum(v0, v1)[on] + reach).max() + 1, y0 + 1, H))
+    box = (x0, y0, x1, y1)
     thin = inside & (rmax < 1.4)
     splat = _splat_thin(u0[thin], v0[thin], u1[thin], v1[thin], pl[thin],
-                        val[thin] * 2 * rmax[thin], W, H)
-    for i in np.flatnonzero(inside & ~thin):
+                        val[thin] * 2 * rmax[thin], W, H, box)
+    wide = np.flatnonzero(inside & ~thin)
+    if len(wide):
+        arr, edges = _draw_wide(wide, u0, v0, u1, v1, rho0, rho1, val, pl, nu, nv, box,
+                                outline)
+    else:
+        arr = np.zeros((y1 - y0, x1 - x0), np.float32)
+        edges = np.zeros_like(arr) if outline else None
+    if splat is not None:
+        arr = np.maximum(arr, splat)  # thin tubes: same overwrite rule as the drawn ones
+    return box, arr, edges, arr > 0
+
+
+def _draw_wide(wide, u0, v0, u1, v1, rho0, rho1, val, pl, nu, nv, crop, outline: bool
+               ) -> tuple[np.ndarray, np.ndarray | None]:
+    """The tubes over ~3 px across as filled quadrilaterals (plus round caps) on the box
+    `crop` (x0, y0, x1, y1); their outlines as one-pixel lines when asked."""
+    x0, y0, x1, y1 = crop
+    img = Image.new("F", (x1 - x0, y1 - y0), 0.0)
+    dr = ImageDraw.Draw(img)
+    edge = Image.new("F", (x1 - x0, y1 - y0), 0.0) if outline else None
+    de = ImageDraw.Draw(edge) if edge is not None else None
+    for i in wide:
         a0, a1 = max(rho0[i], 0.5), max(rho1[i], 0.5)
         value = float(val[i])
         if pl[i] < 0.7:
             r = max(a0, a1)
-            dr.ellipse([u0[i] - r, v0[i] - r, u0[i] + r, v0[i] + r], fill=value)
+            dr.ellipse([u0[i] - r - x0, v0[i] - r - y0, u0[i] + r - x0, v0[i] + r - y0],
+                       fill=value)
             continue
         poly = [(u0[i] + nu[i] * a0, v0[i] + nv[i] * a0), (u1[i] + nu[i] * a1, v1[i] + nv[i] * a1),
                 (u1[i] - nu[i] * a1, v1[i] - nv[i] * a1), (u0[i] - nu[i] * a0, v0[i] - nv[i] * a0)]
+        poly = [(x - x0, y - y0) for x, y in poly]
         dr.polygon(poly, fill=value)
         if a1 > 1.5:
-            dr.ellipse([u1[i] - a1, v1[i] - a1, u1[i] + a1, v1[i] + a1], fill=value)
+            dr.ellipse([u1[i] - a1 - x0, v1[i] - a1 - y0, u1[i] + a1 - x0, v1[i] + a1 - y0],
+                       fill=value)
         if de is not None and a0 > 2.0:
             de.line([poly[0], poly[1]], fill=1.0, width=1)
             de.line([poly[2], poly[3]], fill=1.0, width=1)
-    arr = np.asarray(img, dtype=np.float32)
-    if splat is not None:
-        arr = np.maximum(arr, splat)  # thin tubes: same overwrite rule as the drawn ones
-    edges = np.asarray(edge, dtype=np.float32) if edge is not None else None
-    return arr, edges, arr > 0
+    return (np.asarray(img, dtype=np.float32),
+            np.asarray(edge, dtype=np.float32) if edge is not None else None)
 
 
 # Lung parenchyma on a film: density fluctuations with a 1/f^beta power spectrum (beta ~3, as
@@ -337,9 +406,11 @@ def _meets(t: Tubes, view: View, sat: np.ndarray) -> np.ndarray:
     return (sat[y1, x1] - sat[y0, x1] - sat[y1, x0] + sat[y0, x0]) > 0
 
 
-def _splat_thin(u0, v0, u1, v1, plen, mass_per_px, W: int, H: int) -> np.ndarray | None:
+def _splat_thin(u0, v0, u1, v1, plen, mass_per_px, W: int, H: int, box: Box
+                ) -> np.ndarray | None:
     """Thin tubes (under ~3 px across) deposited as samples every half pixel along their
-    projected centrelines, all at once: the integrated density per unit length is kept."""
+    projected centrelines, all at once: the integrated density per unit length is kept.
+    Returned on `box` (which holds every sample on the film)."""
     if len(u0) == 0:
         return None
     n = np.maximum(np.ceil(plen / 0.5).astype(int), 1)
@@ -350,8 +421,10 @@ def _splat_thin(u0, v0, u1, v1, plen, mass_per_px, W: int, H: int) -> np.ndarray
     w = (mass_per_px * np.maximum(plen, 0.5) / n)[owner]
     xi, yi = np.round(uu).astype(int), np.round(vv).astype(int)
     ok = (xi >= 0) & (xi < W) & (yi >= 0) & (yi < H)
-    flat = np.bincount(yi[ok] * W + xi[ok], weights=w[ok], minlength=W * H)
-    return flat.reshape(H, W).astype(np.float32)
+    x0, y0, x1, y1 = box
+    bw, bh = x1 - x0, y1 - y0
+    flat = np.bincount((yi[ok] - y0) * bw + (xi[ok] - x0), weights=w[ok], minlength=bw * bh)
+    return flat.reshape(bh, bw).astype(np.float32)
 
 
 def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int | None = None,
@@ -416,7 +489,7 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
     for _p, _o, name, mask in sorted(layers, key=lambda t: (t[0], t[1])):
         coarse_labels[mask] = label_id(name)
     line = _resize(coarse_line, H, W).astype(np.float32)
-    labels = _resize(coarse_labels, H, W, nearest=True).copy()
+    labels = _nearest(coarse_labels, H, W)
     fills: dict[str, np.ndarray] = {}
 
     def fill(name: str) -> np.ndarray:
@@ -426,7 +499,7 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
 
     buckets: dict[float, np.ndarray] = {}
     sats: dict[str, np.ndarray] = {}
-    tube_layers: list[tuple[int, int, str, np.ndarray, str | None]] = []
+    tube_layers: list[tuple[int, int, str, tuple[slice, slice], np.ndarray, str | None]] = []
     full_lengths: dict[str, np.ndarray] = {}
     for order, comp in enumerate(tube_jobs, start=len(scene.components)):
         if comp.show_with and comp.show_with not in lengths:
@@ -439,28 +512,36 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
             if comp.show_with not in sats:
                 sats[comp.show_with] = _summed_area(fill(comp.show_with) > 0)
             tubes = tubes.subset(_meets(tubes, view, sats[comp.show_with]))
-        img, edge, mask = draw_tubes(tubes, view, outline)
+        box, img, edge, mask = tube_box(tubes, view, outline)
+        if box is None:  # off the film: an empty mask keeps the label's entry
+            if comp.labelled and masks is not None:
+                _add_mask(masks, comp, comp.label_as or comp.label, np.zeros((H, W), bool))
+            continue
+        sl = _box_slices(box)
         contrib = delta * img
         if comp.fade_with and comp.fade_with in lengths:
-            contrib = contrib * (1 - fill(comp.fade_with))
+            contrib = contrib * (1 - fill(comp.fade_with)[sl])
         if comp.show_with:
-            contrib = contrib * fill(comp.show_with)
-            mask = mask & (fill(comp.show_with) > 0.3)
+            contrib = contrib * fill(comp.show_with)[sl]
+            mask = mask & (fill(comp.show_with)[sl] > 0.3)
         if outline and edge is not None:
             dsh = M[comp.shell_material].mu_mm - M[comp.material].mu_mm
             contrib = contrib + dsh * comp.outline * 5.0 * edge
         key = 0.6 if comp.blur_px < 1.0 else 1.4  # two blur passes for all tube sets
-        if key in buckets:
-            buckets[key] += contrib
-        else:
-            buckets[key] = contrib  # a fresh array: it is summed into in place
+        if key not in buckets:
+            buckets[key] = np.zeros((H, W), contrib.dtype)
+        buckets[key][sl] += contrib
         if comp.label in _FINDING_NAMES:  # only findings' path lengths are returned
-            full_lengths[comp.label] = full_lengths.get(comp.label, 0) + img
+            whole = np.zeros((H, W), np.float32)
+            whole[sl] = img
+            full_lengths[comp.label] = full_lengths.get(comp.label, 0) + whole
         if comp.labelled:
             if masks is not None:
-                _add_mask(masks, comp, comp.label_as or comp.label, mask)
-            tube_layers.append((comp.label_priority, order, comp.label_as or comp.label, mask,
-                                comp.label_within))
+                whole_mask = np.zeros((H, W), bool)
+                whole_mask[sl] = mask
+                _add_mask(masks, comp, comp.label_as or comp.label, whole_mask)
+            tube_layers.append((comp.label_priority, order, comp.label_as or comp.label, sl,
+                                mask, comp.label_within))
     for sigma, img in buckets.items():
         line += ndimage.gaussian_filter(np.asarray(img, np.float32), sigma, truncate=3)
     # tubes are drawn on top of solids of lower priority only
@@ -468,14 +549,14 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
     for p, _o, n, _m in layers:
         lut[label_id(n)] = p
     solid_prio = lut[labels]
-    for p, _o, name, mask, within in sorted(tube_layers, key=lambda t: (t[0], t[1])):
-        m = mask & (solid_prio <= p)
+    for p, _o, name, sl, mask, within in sorted(tube_layers, key=lambda t: (t[0], t[1])):
+        m = mask & (solid_prio[sl] <= p)
         if within is not None:
-            m &= labels == label_id(within)
-        labels[m] = label_id(name)
-        solid_prio[m] = p
+            m &= labels[sl] == label_id(within)
+        labels[sl][m] = label_id(name)
+        solid_prio[sl][m] = p
     for key, m in coarse_masks.items():
-        full_mask = _resize(m.astype(np.uint8), H, W, nearest=True) > 0
+        full_mask = _nearest(m, H, W)
         masks[key] = masks[key] | full_mask if key in masks else full_mask
     is_lung = np.zeros(256, bool)
     is_lung[[label_id(n) for n in LUNG_LABELS]] = True
@@ -484,7 +565,7 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
     # the lungs for the display range: where the beam crosses lung, whatever finding's label
     # covers it (a diffuse disease's label must not take the lungs out of the histogram)
     lung_len = sum((lengths[n] for n in LUNG_LABELS if n in lengths), np.zeros((gh, gw)))
-    lung = _resize((lung_len > 10.0).astype(np.uint8), H, W, nearest=True) > 0
+    lung = _nearest(lung_len > 10.0, H, W)
     if not lung.any():
         lung = is_lung[labels]
     pixels = _detector(line, view, rng, lung, ref)

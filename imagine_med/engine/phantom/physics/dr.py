@@ -142,8 +142,9 @@ def process(q: np.ndarray, px: float, lung: np.ndarray | None,
         t += np.float32(gain) * (_curve(band) if 0 < k < len(BAND_GAINS) - 1 else band)
     # display, then a soft shoulder so the brightest bone is not clipped flat
     v = LUNG_GREY + (DENSE_GREY - LUNG_GREY) * (t - T_LO) / (T_HI - T_LO)
-    v = np.where(v > SHOULDER, SHOULDER + (1 - SHOULDER) * (1 - np.exp(-(v - SHOULDER)
-                                                                     / (1 - SHOULDER))), v)
+    over = v > SHOULDER  # the curve only where it bends (the same values, fewer exps)
+    v[over] = SHOULDER + (1 - SHOULDER) * (1 - np.exp(-(v[over] - SHOULDER) / (1 - SHOULDER)))
     out = 255 * v
-    out[q < 0.05] = np.minimum(out[q < 0.05], 10)
+    air = q < 0.05
+    out[air] = np.minimum(out[air], 10)
     return np.clip(out, 0, 255).astype(np.uint8)
