@@ -134,25 +134,20 @@ class _RayCache:
             hit = self.store[key] = (q, s, e)
         return hit[1], hit[2]
 
-    def hole_interval(self, cv: Convex, hcrop, crop):
-        """A hole's interval on `crop`, integrated only on the hole's own box (once per hole,
-        shared by every lobe it cuts) and empty elsewhere."""
+    def hole_box(self, cv: Convex, hcrop, crop):
+        """A hole's interval where its own box meets `crop` (integrated once per hole on its
+        box, shared by every lobe it cuts): (slices into the crop, entry, exit)."""
         key = ("hole", id(cv))
         hit = self.store.get(key)
         if hit is None:
             hit = self.store[key] = (cv, *self.interval(cv, hcrop, False))
         _cv, hs, he = hit
         x0, y0, x1, y1 = crop
-        s = np.full((y1 - y0, x1 - x0), 1e9)
-        e = np.full((y1 - y0, x1 - x0), -1e9)
         ax0, ay0 = max(x0, hcrop[0]), max(y0, hcrop[1])
         ax1, ay1 = min(x1, hcrop[2]), min(y1, hcrop[3])
-        if ax1 > ax0 and ay1 > ay0:
-            dst = (slice(ay0 - y0, ay1 - y0), slice(ax0 - x0, ax1 - x0))
-            src = (slice(ay0 - hcrop[1], ay1 - hcrop[1]), slice(ax0 - hcrop[0], ax1 - hcrop[0]))
-            s[dst] = hs[src]
-            e[dst] = he[src]
-        return s, e
+        dst = (slice(ay0 - y0, ay1 - y0), slice(ax0 - x0, ax1 - x0))
+        src = (slice(ay0 - hcrop[1], ay1 - hcrop[1]), slice(ax0 - hcrop[0], ax1 - hcrop[0]))
+        return dst, hs[src], he[src]
 
     def interval(self, cv: Convex, crop, big: bool):
         """Interval of a convex on the crop; big convexes reuse per-quadric full-grid results
@@ -182,7 +177,7 @@ def solid_lengths(solid: Solid, cache: _RayCache) -> np.ndarray:
         s, e = cache.interval(piece, crop, big)
         length = np.maximum(e - s, 0.0)
         if solid.holes and np.any(length > 0):
-            hs, he = [], []
+            boxes = []
             plo, phi = piece.bounds
             for h in solid.holes:
                 hlo, hhi = h.bounds
@@ -193,29 +188,45 @@ def solid_lengths(solid: Solid, cache: _RayCache) -> np.ndarray:
                     continue
                 if not (hcrop[0] < x1 and hcrop[2] > x0 and hcrop[1] < y1 and hcrop[3] > y0):
                     continue
-                a, b = cache.hole_interval(h, hcrop, crop)
-                lo = np.maximum(a, s)
-                hs.append(lo.ravel())
-                he.append(np.maximum(np.minimum(b, e), lo).ravel())
-            if hs:
-                length = length - _covered(hs, he).reshape(length.shape)
+                boxes.append(cache.hole_box(h, hcrop, crop))
+            if boxes:
+                length = length - _covered(boxes, s, e)
         out[y0:y1, x0:x1] += np.maximum(length, 0.0)
     return out
 
 
-def _covered(hs: list[np.ndarray], he: list[np.ndarray]) -> np.ndarray:
-    """Length of the union of hole intervals per ray; the sort-based sweep runs only on rays
-    that meet two or more holes."""
-    lens = [np.maximum(e - s, 0.0) for s, e in zip(hs, he, strict=True)]
-    total = np.sum(lens, axis=0)
-    if len(hs) == 1:
+def _covered(boxes: list, s: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Length of the union of hole intervals (each clipped to the piece's [s, e]) per ray,
+    each hole worked on its own box only; the sort-based sweep runs only on rays that meet
+    two or more holes, with the holes off such a ray as the empty interval at 1e9 (what a
+    hole's interval is off its box), so the sweep sees what it would on the whole crop."""
+    total = np.zeros(s.shape)
+    hits = np.zeros(s.shape, np.int32)
+    clipped = []
+    for dst, a, b in boxes:
+        lo = np.maximum(a, s[dst])
+        hi = np.maximum(np.minimum(b, e[dst]), lo)
+        ln = np.maximum(hi - lo, 0.0)
+        total[dst] += ln
+        hits[dst] += ln > 0
+        clipped.append((dst, lo, hi))
+    if len(boxes) == 1:
         return total
-    hits = np.sum([ln > 0 for ln in lens], axis=0)
     multi = np.flatnonzero(hits >= 2)
     if len(multi):
-        S = np.stack([s[multi] for s in hs], 1)
-        E = np.stack([e[multi] for e in he], 1)
-        total[multi] = union_length(S, E)
+        my, mx = np.unravel_index(multi, s.shape)
+        off_lo = np.maximum(1e9, s.ravel()[multi])
+        off_hi = np.maximum(np.minimum(-1e9, e.ravel()[multi]), off_lo)
+        S = np.empty((len(multi), len(boxes)))
+        E = np.empty((len(multi), len(boxes)))
+        for j, (dst, lo, hi) in enumerate(clipped):
+            ys, xs = my - dst[0].start, mx - dst[1].start
+            on = (ys >= 0) & (ys < lo.shape[0]) & (xs >= 0) & (xs < lo.shape[1])
+            S[:, j] = np.where(on, lo[np.clip(ys, 0, lo.shape[0] - 1),
+                                      np.clip(xs, 0, lo.shape[1] - 1)], off_lo)
+            E[:, j] = np.where(on, hi[np.clip(ys, 0, hi.shape[0] - 1),
+                                      np.clip(xs, 0, hi.shape[1] - 1)], off_hi)
+        total.ravel()[multi] = union_length(S, E)
     return total
 
 
@@ -326,9 +337,12 @@ def _draw_wide(wide, u0, v0, u1, v1, rho0, rho1, val, pl, nu, nv, crop, outline:
     dr = ImageDraw.Draw(img)
     edge = Image.new("F", (x1 - x0, y1 - y0), 0.0) if outline else None
     de = ImageDraw.Draw(edge) if edge is not None else None
-    for i in wide:
+    # Python floats: the same arithmetic as numpy's float64 scalars, several times faster
+    u0, v0, u1, v1, rho0, rho1, val, pl, nu, nv = (
+        a[wide].tolist() for a in (u0, v0, u1, v1, rho0, rho1, val, pl, nu, nv))
+    for i in range(len(wide)):
         a0, a1 = max(rho0[i], 0.5), max(rho1[i], 0.5)
-        value = float(val[i])
+        value = val[i]
         if pl[i] < 0.7:
             r = max(a0, a1)
             dr.ellipse([u0[i] - r - x0, v0[i] - r - y0, u0[i] + r - x0, v0[i] + r - y0],
