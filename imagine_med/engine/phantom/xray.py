@@ -392,6 +392,36 @@ def _lung_texture(lengths: dict[str, np.ndarray], scene: Scene, view: View, H: i
     return (amp * field).astype(np.float32)
 
 
+# Cancellous bone on a film: plates and rods 0.5-1.5 mm apart, which a chest film's ~1 mm
+# resolution blurs into a coarse network of bright strands 1-3 mm apart (the "trabecular
+# pattern" of the humeral head, ribs and scapula). Drawn as ridged band-limited noise: the zero
+# crossings of a field whose power lies between BONE_TEXTURE_MM become thin bright strands
+# (bounded: no dark pits, which would read as lytic holes).
+BONE_TEXTURE_MM = (1.6, 5.0)
+BONE_TEXTURE_SEED = 29
+BONE_TEXTURE_TILE = 256  # pixels: a periodic tile repeated over the film (cheap; its repeat
+# lies under different bones, so it is not seen)
+
+
+def _bone_texture(scene: Scene, view: View, H: int, W: int) -> np.ndarray:
+    """Zero-mean, unit-sd trabecular network for the film (multiplies bone density)."""
+    n = min(BONE_TEXTURE_TILE, max(H, W))
+    seed = int(scene.params.get("tex_seed", 0)) * 31 + BONE_TEXTURE_SEED
+    rng = np.random.default_rng(seed)
+    f = np.hypot(np.fft.fftfreq(n)[:, None], np.fft.rfftfreq(n)[None, :]) / view.px  # 1/mm
+    lo, hi = 1 / BONE_TEXTURE_MM[1], 1 / BONE_TEXTURE_MM[0]
+    amp = ((f >= lo) & (f <= hi)).astype(np.float32)
+    spec = (rng.standard_normal(amp.shape) + 1j * rng.standard_normal(amp.shape)) * amp
+    field = np.fft.irfft2(spec, s=(n, n)).astype(np.float32)
+    field /= field.std() + 1e-12
+    ridge = np.exp(-np.square(field / np.float32(0.5)))  # bright strands at zero crossings
+    ridge = ndimage.gaussian_filter(ridge, 0.5 / view.px, mode="wrap")  # strands ~1 mm wide
+    ridge -= ridge.mean()
+    ridge /= ridge.std() + 1e-12
+    reps = (-(-H // n), -(-W // n))
+    return np.tile(ridge, reps)[:H, :W]
+
+
 def _add_mask(masks: dict[str, np.ndarray], comp: Component, name: str, m: np.ndarray
               ) -> None:
     for key in (name, comp.mask_as):
@@ -457,6 +487,7 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
     gh, gw = cache.gh, cache.gw
     coarse_line = np.zeros((gh, gw))
     coarse_ref = np.zeros((gh, gw))
+    coarse_trab = np.zeros((gh, gw))  # bone density to texture (each bone's share)
     coarse_labels = np.zeros((gh, gw), np.uint8)
     layers: list[tuple[int, int, str, np.ndarray]] = []
     coarse_masks: dict[str, np.ndarray] = {}
@@ -493,6 +524,8 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         if tex is not None:
             contrib = contrib * tex
         coarse_line += contrib
+        if comp.trabecular > 0:
+            coarse_trab = coarse_trab + comp.trabecular * contrib
         if comp.finding is None:  # the normal anatomy alone sets the display range
             coarse_ref += contrib + (shell if comp.shell_mm > 0 and comp.shell_material else 0)
         lengths[comp.label] = lengths.get(comp.label, 0) + full
@@ -505,6 +538,13 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
     line = _resize(coarse_line, H, W).astype(np.float32)
     labels = _nearest(coarse_labels, H, W)
     fills: dict[str, np.ndarray] = {}
+
+    bones: list[np.ndarray] = []
+
+    def bone_tex() -> np.ndarray:
+        if not bones:
+            bones.append(_bone_texture(scene, view, H, W))
+        return bones[0]
 
     def fill(name: str) -> np.ndarray:
         if name not in fills:
@@ -533,6 +573,8 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
             continue
         sl = _box_slices(box)
         contrib = delta * img
+        if comp.trabecular > 0:
+            contrib = contrib * (1 + comp.trabecular * bone_tex()[sl])
         if comp.fade_with and comp.fade_with in lengths:
             contrib = contrib * (1 - fill(comp.fade_with)[sl])
         if comp.show_with:
@@ -575,6 +617,8 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
     is_lung = np.zeros(256, bool)
     is_lung[[label_id(n) for n in LUNG_LABELS]] = True
     line += _lung_texture(lengths, scene, view, H, W)
+    if coarse_trab.any():
+        line += _resize(coarse_trab, H, W) * bone_tex()
     ref = (dr.scattered(coarse_ref, view.px * scale), view.px * scale)
     # the lungs for the display range: where the beam crosses lung, whatever finding's label
     # covers it (a diffuse disease's label must not take the lungs out of the histogram)

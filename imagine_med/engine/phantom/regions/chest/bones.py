@@ -16,7 +16,7 @@ from imagine_med.engine.phantom.geometry import (
 )
 from imagine_med.engine.phantom.regions.chest.frame import SIDES, Adjust, Frame, Rand
 from imagine_med.engine.phantom.regions.chest.lateral import lateral_film
-from imagine_med.engine.phantom.regions.chest.shoulders import shoulders
+from imagine_med.engine.phantom.regions.chest.shoulders import TRABECULAR, shoulders
 from imagine_med.engine.phantom.scene import Component, Scene
 
 
@@ -35,6 +35,7 @@ def _ribs(rand: Rand, s, zT, cav_ab, y_cav, hv, adjust: Adjust) -> dict:
     comps: dict[str, Component] = {}
     centerlines: dict[tuple[str, int], np.ndarray] = {}
     parts: dict[tuple[str, str], list[Tubes]] = {}
+    tips: dict[tuple[str, int], tuple[float, float, float]] = {}  # anterior ends
     jit = rand.normal((2, 12, 3)) * 0.04
     for si, (side, sx) in enumerate(SIDES.items()):
         for k in range(1, 13):
@@ -55,6 +56,7 @@ def _ribs(rand: Rand, s, zT, cav_ab, y_cav, hv, adjust: Adjust) -> dict:
                             zz])
             pts = np.array(pts)
             centerlines[(side, k)] = pts
+            tips[(side, k)] = (float(phi1), float(z[-1]), float(r_rib[-1]))
             frac = adjust.rib_fracture
             pieces = [(pts, r_rib, phis)]
             if frac is not None and frac[0] == side and frac[1] == k:
@@ -85,9 +87,61 @@ def _ribs(rand: Rand, s, zT, cav_ab, y_cav, hv, adjust: Adjust) -> dict:
         comps[f"{side}_{arc}"] = Component(
             "ribs", "rib", "muscle", tubes=Tubes.concat(lst), shell_mm=1.3 * s,
             shell_material="cortical", label_priority=8, blur_px=1.4, outline=1.3 * s,
-            xray_gain=1.0,
+            xray_gain=1.0, trabecular=TRABECULAR["rib"],
             mask_as="ribs_anterior" if arc == "ant" else "ribs_posterior")
-    return {"components": comps, "centerlines": centerlines}
+    return {"components": comps, "centerlines": centerlines, "tips": tips}
+
+
+def _costal_cartilage(scene: Scene, tips: dict, s: float, zT, cav_ab, y_cav: float,
+                      age: int) -> None:
+    """Film: the costal cartilages, continuing each rib's anterior end round the front of the
+    chest to the sternum (ribs 1-7; 8-10 to the cartilage above; 11-12 float). Hyaline
+    cartilage barely differs from muscle, so a young adult's are near-invisible; with age they
+    calcify in patches (from the 30s, most of them by 65-70), and the calcified stretches show
+    as dense, irregular bars along the anterior rib ends."""
+    # sternal attachment of cartilages 1-7 (vertebral levels): manubrium, sternal angle, body
+    attach = {1: 2.9, 2: 4.5, 3: 5.5, 4: 6.4, 5: 7.3, 6: 8.1, 7: 8.8}
+    calcified_share = float(np.clip((age - 30) / 45, 0, 0.75))
+    # which stretches calcify: drawn from the case's own rib geometry, not from the build's
+    # stream, so films keep the draws (and lesion positions) of the same case's CT
+    tip_z = np.array([tips[key][1] for key in sorted(tips)])
+    rng = np.random.default_rng(np.frombuffer(tip_z.tobytes(), np.uint32))
+    plain, calcified = [], []
+    for side, sx in SIDES.items():
+        lines: dict[int, np.ndarray] = {}
+        for k in range(1, 11):
+            phi1, z1, r1 = tips[(side, k)]
+            if k <= 7:
+                phi2, z2 = np.pi - 18 * s / cav_ab(zT(attach[k]))[0], zT(attach[k])
+            else:  # to the cartilage above, half way along
+                above = lines[k - 1]
+                target = above[len(above) // 2]
+                phi2 = np.pi - np.arcsin(min(1.0, abs(target[0]) / cav_ab(target[2])[0]))
+                z2 = target[2] - 4 * s
+            phis = np.linspace(phi1, phi2, 8)
+            t = np.linspace(0.0, 1.0, 8)
+            zz = z1 + (z2 - z1) * t ** 0.8  # the cartilage turns up toward the sternum
+            rr = r1 * 0.9 + (3.2 * s - r1 * 0.9) * t
+            pts = []
+            for ph, zk, rk in zip(phis, zz, rr, strict=True):
+                a, b = cav_ab(zk)
+                pts.append([sx * (a + rk + 1.5) * np.sin(ph),
+                            y_cav - (b + rk + 1.5) * np.cos(ph), zk])
+            line = np.array(pts)
+            lines[k] = line
+            for j in range(len(line) - 1):
+                seg = Tubes.from_polyline(line[j: j + 2], rr[j: j + 2])
+                if rng.uniform() < calcified_share:
+                    calcified.append(seg)
+                else:
+                    plain.append(seg)
+    # a calcified stretch is mineralised like bone (cortical density in patches: the texture
+    # breaks it into the granular bars seen on films)
+    for tubes, material in ((plain, "cartilage"), (calcified, "cortical")):
+        if tubes:
+            scene.add(Component("costal_cartilage", material, "muscle",
+                                tubes=Tubes.concat(tubes), label_priority=8, blur_px=1.4,
+                                ct=False, trabecular=0.5 if material == "cortical" else 0.0))
 
 
 def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
@@ -213,6 +267,7 @@ def bones(fr: Frame, body_pieces: list[Convex], wall: Convex, rx_b: float, z_top
     _spine(scene, s, zT, fr.y_cav, fr.b_mid, fr.elderly)
     _sternum(scene, s, zT, fr.cav_ab, fr.y_cav)
     shoulders(scene, rand, s, zT, fr.a_mid, fr.b_mid, fr.y_cav, rx_b, z_top, view, body_pieces)
+    _costal_cartilage(scene, ribs["tips"], s, zT, fr.cav_ab, fr.y_cav, fr.age)
     if view == "lateral":
         lateral_film(scene, s, zT, fr.cavity, wall, lung_gutter_holes, body_pieces)
     return ribs["centerlines"]

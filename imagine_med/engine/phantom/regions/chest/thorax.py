@@ -106,6 +106,9 @@ def breasts(fr: Frame, w: Wall) -> None:
     if not fr.female or age < 13:
         return
     bsz = s * rand.uniform(0.8, 1.25) * min(1.0, (age - 12) / 6)
+    # habitus: breast volume follows body fat (the subcutaneous layer's draw; a woman's mean
+    # is 20 mm at body size 1), so a slim woman's shadows are smaller than a heavy one's
+    bsz *= float(np.clip(fr.fat / (20 * s), 0.6, 1.6)) ** 0.5
     for sx in SIDES.values():
         # set deep in the chest wall: only the lower part protrudes, so the upper margin
         # fades into the wall and the inframammary fold is the sharp edge
