@@ -221,11 +221,11 @@ def _covered(boxes: list, s: np.ndarray, e: np.ndarray) -> np.ndarray:
         E = np.empty((len(multi), len(boxes)))
         for j, (dst, lo, hi) in enumerate(clipped):
             ys, xs = my - dst[0].start, mx - dst[1].start
-            on = (ys >= 0) & (ys < lo.shape[0]) & (xs >= 0) & (xs < lo.shape[1])
-            S[:, j] = np.where(on, lo[np.clip(ys, 0, lo.shape[0] - 1),
-                                      np.clip(xs, 0, lo.shape[1] - 1)], off_lo)
-            E[:, j] = np.where(on, hi[np.clip(ys, 0, hi.shape[0] - 1),
-                                      np.clip(xs, 0, hi.shape[1] - 1)], off_hi)
+            on = np.flatnonzero((ys >= 0) & (ys < lo.shape[0]) & (xs >= 0) & (xs < lo.shape[1]))
+            S[:, j] = off_lo
+            E[:, j] = off_hi
+            S[on, j] = lo[ys[on], xs[on]]
+            E[on, j] = hi[ys[on], xs[on]]
         total.ravel()[multi] = union_length(S, E)
     return total
 
@@ -429,6 +429,16 @@ def _add_mask(masks: dict[str, np.ndarray], comp: Component, name: str, m: np.nd
             masks[key] = masks[key] | m if key in masks else m.copy()
 
 
+def _add_box_mask(masks: dict[str, np.ndarray], comp: Component, name: str,
+                  sl: tuple[slice, slice], m: np.ndarray, shape: tuple[int, int]) -> None:
+    """`_add_mask` for a mask that is empty outside the box `sl`."""
+    for key in (name, comp.mask_as):
+        if key is not None:
+            if key not in masks:
+                masks[key] = np.zeros(shape, bool)
+            masks[key][sl] |= m
+
+
 def _summed_area(where: np.ndarray) -> np.ndarray:
     sat = np.zeros((where.shape[0] + 1, where.shape[1] + 1), np.int32)
     sat[1:, 1:] = where.cumsum(0, dtype=np.int32).cumsum(1, dtype=np.int32)
@@ -593,9 +603,7 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
             full_lengths[comp.label] = full_lengths.get(comp.label, 0) + whole
         if comp.labelled:
             if masks is not None:
-                whole_mask = np.zeros((H, W), bool)
-                whole_mask[sl] = mask
-                _add_mask(masks, comp, comp.label_as or comp.label, whole_mask)
+                _add_box_mask(masks, comp, comp.label_as or comp.label, sl, mask, (H, W))
             tube_layers.append((comp.label_priority, order, comp.label_as or comp.label, sl,
                                 mask, comp.label_within))
     for sigma, img in buckets.items():
