@@ -49,12 +49,7 @@ def _ribs(rand: Rand, s, zT, cav_ab, y_cav, hv, adjust: Adjust) -> dict:
             # thick and round by the spine, thinning and flattening toward the costal
             # cartilage: posterior arcs are denser than anterior ones by their own path length
             r_rib = (5.8 - 3.6 * t) * s * (0.8 if k == 1 else 1.0)
-            pts = []
-            for ph, zz, rr in zip(phis, z, r_rib, strict=True):
-                a, b = cav_ab(zz)
-                pts.append([sx * (a + rr + 1.5) * np.sin(ph), y_cav - (b + rr + 1.5) * np.cos(ph),
-                            zz])
-            pts = np.array(pts)
+            pts = _on_wall(sx, phis, z, r_rib, cav_ab, y_cav)
             centerlines[(side, k)] = pts
             tips[(side, k)] = (float(phi1), float(z[-1]), float(r_rib[-1]))
             frac = adjust.rib_fracture
@@ -92,6 +87,16 @@ def _ribs(rand: Rand, s, zT, cav_ab, y_cav, hv, adjust: Adjust) -> dict:
     return {"components": comps, "centerlines": centerlines, "tips": tips}
 
 
+def _on_wall(sx: float, phis: np.ndarray, z: np.ndarray, r: np.ndarray, cav_ab, y_cav: float
+             ) -> np.ndarray:
+    """Centreline points of a tube of radius r lying on the inner chest wall, at angles phis
+    round it from the back (0) to the front (pi) and heights z (the cavity's half-axes at
+    each height, as `cav_ab` gives them, computed for all points at once)."""
+    a, b = cav_ab(z)
+    return np.stack([sx * (a + r + 1.5) * np.sin(phis), y_cav - (b + r + 1.5) * np.cos(phis),
+                     z], axis=1)
+
+
 def _costal_cartilage(scene: Scene, tips: dict, s: float, zT, cav_ab, y_cav: float,
                       age: int) -> None:
     """Film: the costal cartilages, continuing each rib's anterior end round the front of the
@@ -122,25 +127,19 @@ def _costal_cartilage(scene: Scene, tips: dict, s: float, zT, cav_ab, y_cav: flo
             t = np.linspace(0.0, 1.0, 8)
             zz = z1 + (z2 - z1) * t ** 0.8  # the cartilage turns up toward the sternum
             rr = r1 * 0.9 + (3.2 * s - r1 * 0.9) * t
-            pts = []
-            for ph, zk, rk in zip(phis, zz, rr, strict=True):
-                a, b = cav_ab(zk)
-                pts.append([sx * (a + rk + 1.5) * np.sin(ph),
-                            y_cav - (b + rk + 1.5) * np.cos(ph), zk])
-            line = np.array(pts)
+            line = _on_wall(sx, phis, zz, rr, cav_ab, y_cav)
             lines[k] = line
-            for j in range(len(line) - 1):
-                seg = Tubes.from_polyline(line[j: j + 2], rr[j: j + 2])
-                if rng.uniform() < calcified_share:
-                    calcified.append(seg)
-                else:
-                    plain.append(seg)
+            segs = Tubes.from_polyline(line, rr)
+            calc = rng.uniform(size=len(segs)) < calcified_share
+            calcified.append(segs.subset(calc))
+            plain.append(segs.subset(~calc))
     # a calcified stretch is mineralised like bone (cortical density in patches: the texture
     # breaks it into the granular bars seen on films)
-    for tubes, material in ((plain, "cartilage"), (calcified, "cortical")):
-        if tubes:
+    for parts, material in ((plain, "cartilage"), (calcified, "cortical")):
+        tubes = Tubes.concat(parts)
+        if len(tubes):
             scene.add(Component("costal_cartilage", material, "muscle",
-                                tubes=Tubes.concat(tubes), label_priority=8, blur_px=1.4,
+                                tubes=tubes, label_priority=8, blur_px=1.4,
                                 ct=False, trabecular=0.5 if material == "cortical" else 0.0))
 
 
