@@ -295,6 +295,8 @@ def tube_box(t: Tubes, view: View, outline: bool = False
     k = np.minimum(1.0 / np.maximum(sin, 1e-3), (L + 2 * rmean) / (2 * rmean))
     k = np.where(L < 1e-6, 1.0, k)
     val = np.pi * rmean / 2 * k
+    if t.depth is not None:  # a flat section: thinner along the beam than it is wide
+        val = val * t.depth
     du, dv = u1 - u0, v1 - v0
     pl = np.hypot(du, dv)
     nu = np.where(pl > 1e-6, -dv / np.maximum(pl, 1e-6), 0.0)

@@ -77,6 +77,8 @@ def _ribs(rand: Rand, s, zT, cav_ab, y_cav, hv, adjust: Adjust) -> dict:
                     if hi_i - lo_i < 1:
                         continue
                     seg = Tubes.from_polyline(ppts[lo_i: hi_i + 1], rr[lo_i: hi_i + 1])
+                    w = _rib_depth(pp[lo_i: hi_i + 1], phi0, phi1)
+                    seg.depth = (w[:-1] + w[1:]) / 2
                     parts.setdefault((side, arc), []).append(seg)
     for (side, arc), lst in parts.items():
         comps[f"{side}_{arc}"] = Component(
@@ -85,6 +87,26 @@ def _ribs(rand: Rand, s, zT, cav_ab, y_cav, hv, adjust: Adjust) -> dict:
             xray_gain=1.0, trabecular=TRABECULAR["rib"],
             mask_as="ribs_anterior" if arc == "ant" else "ribs_posterior")
     return {"components": comps, "centerlines": centerlines, "tips": tips}
+
+
+# A rib is a flat bar, not a round rod: near the spine it is thick (about 0.7 as thick as
+# high), its shaft and anterior end thin and flat (about 0.3; Gray's Anatomy). Its broad
+# faces follow the chest wall, so the PA beam crosses its thickness where the wall faces the
+# beam (posterior and anterior arcs) and its height where the wall turns along the beam
+# (the lateral arc): the bar's twist round the chest, as a path-length share of a round rod.
+RIB_THICKNESS_TO_HEIGHT = (0.7, 0.3)  # by the spine, at the costal cartilage
+# where the wall turns along the beam the bar is seen obliquely (it also slopes down there),
+# not end-on: its height adds this share of the difference
+RIB_TWIST_SHARE = 0.5
+
+
+def _rib_depth(phis: np.ndarray, phi0: float, phi1: float) -> np.ndarray:
+    """Film path through the rib as a share of a round rod's, at angles `phis` round the
+    wall (0 at the back, pi/2 at the side)."""
+    t = np.clip((phis - phi0) / (phi1 - phi0), 0.0, 1.0)
+    flat = RIB_THICKNESS_TO_HEIGHT[0] + (RIB_THICKNESS_TO_HEIGHT[1]
+                                         - RIB_THICKNESS_TO_HEIGHT[0]) * t
+    return flat + (1 - flat) * RIB_TWIST_SHARE * np.sin(phis) ** 2
 
 
 def _on_wall(sx: float, phis: np.ndarray, z: np.ndarray, r: np.ndarray, cav_ab, y_cav: float
