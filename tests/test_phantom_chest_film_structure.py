@@ -149,7 +149,7 @@ def _cartilage_contrast(pix: np.ndarray, m: dict[str, np.ndarray]) -> float:
 def test_costal_cartilage_faint_until_calcified(films):
     """Hyaline costal cartilage is barely denser than muscle; at 80 it has calcified in
     patches and shows as dense bars along the anterior rib ends (same seed, same anatomy
-    otherwise: measured 2 vs 13 grey levels on average)."""
+    otherwise: measured 2 vs 11 grey levels on average)."""
     young = [_cartilage_contrast(p, m) for p, m, _ in films["pa_30"]]
     old = [_cartilage_contrast(p, m) for p, m, _ in films["pa_80"]]
     assert np.mean(young) < 6, f"uncalcified cartilage too conspicuous: {young}"

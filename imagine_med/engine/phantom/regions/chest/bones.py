@@ -124,11 +124,11 @@ def _costal_cartilage(scene: Scene, tips: dict, s: float, zT, cav_ab, y_cav: flo
     """Film: the costal cartilages, continuing each rib's anterior end round the front of the
     chest to the sternum (ribs 1-7; 8-10 to the cartilage above; 11-12 float). Hyaline
     cartilage barely differs from muscle, so a young adult's are near-invisible; with age they
-    calcify in patches (from the 30s, most of them by 65-70), and the calcified stretches show
-    as dense, irregular bars along the anterior rib ends."""
+    calcify in patches (a few from the late 30s, most of them by 75-80), and calcified
+    stretches show as dense, irregular bars along the anterior rib ends."""
     # sternal attachment of cartilages 1-7 (vertebral levels): manubrium, sternal angle, body
     attach = {1: 2.9, 2: 4.5, 3: 5.5, 4: 6.4, 5: 7.3, 6: 8.1, 7: 8.8}
-    calcified_share = float(np.clip((age - 30) / 45, 0, 0.75))
+    calcified_share = float(np.clip((age - 35) / 40, 0, 0.75)) ** 1.5  # 4% at 40, 65% at 80
     # which stretches calcify: drawn from the case's own rib geometry, not from the build's
     # stream, so films keep the draws (and lesion positions) of the same case's CT
     tip_z = np.array([tips[key][1] for key in sorted(tips)])

@@ -21,7 +21,7 @@ from imagine_med.engine.phantom.scene import Component, Scene
 # film: depth of the trabecular network on each bone's density (xray.BONE_TEXTURE_MM), larger
 # where a thick cancellous core lies under a thin cortex (the humeral head) than in a shaft
 TRABECULAR = {"rib": 0.15, "clavicle": 0.15, "scapula": 0.15, "humeral_head": 0.18,
-              "humeral_shaft": 0.1}
+              "humeral_shaft": 0.0}  # a shaft is cortex round a marrow cavity
 
 
 # how far (mm at body size 1) a PA positioning slides each scapula laterally round the chest
