@@ -79,6 +79,7 @@ def body_wall(fr: Frame) -> Wall:
                       halfspace([0, 0, -1], -z_top), *roof(fat))
     scene.add(Component("muscle", "muscle", "fat", Solid([torso_m]), label_priority=2))
     scene.add(Component("muscle", "muscle", "fat", Solid([cap_m]), label_priority=2))
+    skin_and_fossae(fr, torso, cap, neck_r, z_top)
     # lateral film: the arms are raised, so the shoulder girdle's bulk outside the chest wall
     # leaves the beam (a film-only correction; the label map keeps the body outline)
     # the front outline is its own curve (an elliptic cylinder across the body): straight
@@ -97,6 +98,36 @@ def body_wall(fr: Frame) -> Wall:
     scene.add(Component("mediastinal_fat", "cavity", "muscle", Solid([cav_piece]),
                         label_priority=3, label_min_mm=30))
     return Wall(z_top, rx_b, ry_b, torso, body_pieces, wall)
+
+
+SKIN_MM = 2.0  # dermis (epidermis is a tenth of it): a soft-tissue sheet over the fat
+
+
+def skin_and_fossae(fr: Frame, torso: Convex, cap: Convex, neck_r: np.ndarray,
+                    z_top: float) -> None:
+    """Films: the skin, a 2 mm soft-tissue sheet over the subcutaneous fat, which the beam
+    crosses tangentially at the body's edge (the skin line along the outline); and the
+    supraclavicular fossae, the hollows of the front of the shoulder between neck and
+    clavicle (a surface dip: air where the cap's fat would be, so a darker oval above each
+    clavicle instead of the cap's even density)."""
+    s, scene = fr.s, fr.scene
+    for piece in (torso, cap):
+        scene.add(Component("subcutaneous_fat", "soft", "fat",
+                            Solid([piece], [piece.shrunk(SKIN_MM * s)]), labelled=False,
+                            ct=False, film_views=("pa", "ap")))
+    z = z_top + 12 * s
+    x = neck_r[0] + 28 * s
+    rx_b, ry_b = cap.bounds[1][0], cap.bounds[1][1]
+    # the front of the cap there (its ellipsoid: half-axes rx_b, ry_b, 62 mm about z_top)
+    y = ry_b * float(np.sqrt(max(1e-4, 1 - (x / rx_b) ** 2 - (12 / 62) ** 2)))
+    for sx in (-1.0, 1.0):
+        c = np.array([sx * x, y, z])
+        fossa = ellipsoid(c, np.array([26, 14, 18]) * s, rotation(roll=-sx * 0.45))
+        # inside the body: the part in the shoulder cap and the part in the torso below it
+        hollow = [Convex([*fossa.quadrics, *part.quadrics], fossa.bounds)
+                  for part in (cap, torso)]
+        scene.add(Component("subcutaneous_fat", "air", "fat", Solid(hollow),
+                            labelled=False, ct=False, film_views=("pa", "ap")))
 
 
 def breasts(fr: Frame, w: Wall) -> None:
