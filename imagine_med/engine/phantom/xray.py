@@ -103,6 +103,13 @@ class _RayCache:
         self.rays = Rays.from_dirs(d)
         self.store: dict[object, tuple[Convex, np.ndarray, np.ndarray]] = {}
         self.crops: dict[tuple[int, int], tuple] = {}  # keeps the bounds alive with the crop
+        self.uses: dict[int, int] = {}  # pieces per quadric (shared ones go on the full grid)
+
+    def count_uses(self, solids: list[Solid]) -> None:
+        for solid in solids:
+            for piece in solid.pieces:
+                for q in piece.quadrics:
+                    self.uses[id(q)] = self.uses.get(id(q), 0) + 1
 
     def crop_of(self, cv_bounds) -> tuple[int, int, int, int] | None:
         key = (id(cv_bounds[0]), id(cv_bounds[1]))
@@ -156,10 +163,16 @@ class _RayCache:
         if big:
             s = np.zeros((y1 - y0, x1 - x0))
             e = np.full((y1 - y0, x1 - x0), 1e9)
+            rays = None
             for q in cv.quadrics:
-                qs, qe = self._quadric_full(q)
-                np.maximum(s, qs[y0:y1, x0:x1], out=s)
-                np.minimum(e, qe[y0:y1, x0:x1], out=e)
+                if self.uses.get(id(q), 0) > 1:  # shared: once on the whole grid
+                    qs, qe = self._quadric_full(q)
+                    qs, qe = qs[y0:y1, x0:x1], qe[y0:y1, x0:x1]
+                else:  # this piece's own: on its crop only (the same values)
+                    rays = rays or self.rays.crop(y0, y1, x0, x1)
+                    qs, qe = q.interval(self.view.source, rays)
+                np.maximum(s, qs, out=s)
+                np.minimum(e, qe, out=e)
             return s, e
         return cv.interval(self.view.source, self.rays.crop(y0, y1, x0, x1))
 
@@ -496,6 +509,7 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         big = max(W, H)
         scale = max(2, round(big / (170 if big <= 640 else 256)))
     cache = _RayCache(view, scale)
+    cache.count_uses([c.solid for c in scene.components if c.solid is not None and c.xray])
     gh, gw = cache.gh, cache.gw
     coarse_line = np.zeros((gh, gw))
     coarse_ref = np.zeros((gh, gw))
