@@ -42,11 +42,25 @@ class Rays:
         return self.dx.shape
 
     def dot(self, v) -> np.ndarray:
-        return self.dx * v[0] + self.dy * v[1] + self.dz * v[2]
+        return self._sum(((v[0], self.dx), (v[1], self.dy), (v[2], self.dz)))
 
     def quad(self, A: np.ndarray) -> np.ndarray:
-        return (A[0, 0] * self.xx + A[1, 1] * self.yy + A[2, 2] * self.zz
-                + 2 * A[0, 1] * self.xy + 2 * A[0, 2] * self.xz + 2 * A[1, 2] * self.yz)
+        return self._sum(((A[0, 0], self.xx), (A[1, 1], self.yy), (A[2, 2], self.zz),
+                          (2 * A[0, 1], self.xy), (2 * A[0, 2], self.xz),
+                          (2 * A[1, 2], self.yz)))
+
+    def _sum(self, terms) -> np.ndarray:
+        """sum(k * arr) in the given order, skipping zero coefficients (axis-aligned solids
+        have several): adding an exact zero changes no value, so the sums are the same."""
+        out = None
+        for k, arr in terms:
+            if k == 0:
+                continue
+            if out is None:
+                out = k * arr
+            else:
+                out += k * arr
+        return np.zeros(self.dx.shape) if out is None else out
 
 
 @dataclass(frozen=True)
@@ -314,6 +328,9 @@ class Tubes:
     p1: np.ndarray
     r0: np.ndarray
     r1: np.ndarray
+    # films: each segment's path length as a share of a round tube's (a flat section seen
+    # face-on is thinner along the beam than it is wide); None: round
+    depth: np.ndarray | None = None
 
     @staticmethod
     def from_polyline(points, radii) -> Tubes:
@@ -337,8 +354,12 @@ class Tubes:
         if not parts:
             z = np.zeros((0, 3))
             return Tubes(z, z, np.zeros(0), np.zeros(0))
+        depth = None
+        if any(p.depth is not None for p in parts):
+            depth = np.concatenate([p.depth if p.depth is not None else np.ones(len(p))
+                                    for p in parts])
         return Tubes(*(np.concatenate([getattr(p, a) for p in parts]) for a in
-                       ("p0", "p1", "r0", "r1")))
+                       ("p0", "p1", "r0", "r1")), depth)
 
     def __len__(self) -> int:
         return len(self.p0)
@@ -351,10 +372,11 @@ class Tubes:
         return lo.min(axis=0), hi.max(axis=0)
 
     def transformed(self, fn) -> Tubes:
-        return Tubes(fn(self.p0), fn(self.p1), self.r0.copy(), self.r1.copy())
+        return Tubes(fn(self.p0), fn(self.p1), self.r0.copy(), self.r1.copy(), self.depth)
 
     def subset(self, mask: np.ndarray) -> Tubes:
-        return Tubes(self.p0[mask], self.p1[mask], self.r0[mask], self.r1[mask])
+        return Tubes(self.p0[mask], self.p1[mask], self.r0[mask], self.r1[mask],
+                     None if self.depth is None else self.depth[mask])
 
     def signed_distance(self, p: np.ndarray, idx) -> np.ndarray:
         """min over segments idx of (|p - axis| - r) in mm, for (N,3) points."""

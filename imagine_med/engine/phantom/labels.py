@@ -10,6 +10,8 @@ ANATOMY: dict[str, int] = {
     "liver": 30, "stomach": 31, "gastric_bubble": 32, "spleen": 33, "diaphragm": 34,
     "spine": 40, "ribs": 41, "clavicle": 42, "scapula": 43, "sternum": 44, "humerus": 45,
     "side_marker": 60,
+    # films: the soft-tissue web of the axilla (pectoralis major's and latissimus' free edges)
+    "axillary_fold": 6, "costal_cartilage": 46,
 }
 
 LUNG_LABELS = ("lung_rul", "lung_rml", "lung_rll", "lung_lul", "lung_lingula", "lung_lll")

@@ -47,6 +47,7 @@ class Component:
     label_as: str | None = None  # film: the label-map name when it is not `label`
     label_within: str | None = None  # film tubes: label only pixels already of this label
     mask_as: str | None = None  # film: a second overlapping-mask name (e.g. ribs_posterior)
+    trabecular: float = 0.0  # film: relative depth of the trabecular texture on this bone
 
     def film_gain(self, view: str) -> float:
         return (self.view_gain or {}).get(view, self.xray_gain)

@@ -103,6 +103,13 @@ class _RayCache:
         self.rays = Rays.from_dirs(d)
         self.store: dict[object, tuple[Convex, np.ndarray, np.ndarray]] = {}
         self.crops: dict[tuple[int, int], tuple] = {}  # keeps the bounds alive with the crop
+        self.uses: dict[int, int] = {}  # pieces per quadric (shared ones go on the full grid)
+
+    def count_uses(self, solids: list[Solid]) -> None:
+        for solid in solids:
+            for piece in solid.pieces:
+                for q in piece.quadrics:
+                    self.uses[id(q)] = self.uses.get(id(q), 0) + 1
 
     def crop_of(self, cv_bounds) -> tuple[int, int, int, int] | None:
         key = (id(cv_bounds[0]), id(cv_bounds[1]))
@@ -134,25 +141,20 @@ class _RayCache:
             hit = self.store[key] = (q, s, e)
         return hit[1], hit[2]
 
-    def hole_interval(self, cv: Convex, hcrop, crop):
-        """A hole's interval on `crop`, integrated only on the hole's own box (once per hole,
-        shared by every lobe it cuts) and empty elsewhere."""
+    def hole_box(self, cv: Convex, hcrop, crop):
+        """A hole's interval where its own box meets `crop` (integrated once per hole on its
+        box, shared by every lobe it cuts): (slices into the crop, entry, exit)."""
         key = ("hole", id(cv))
         hit = self.store.get(key)
         if hit is None:
             hit = self.store[key] = (cv, *self.interval(cv, hcrop, False))
         _cv, hs, he = hit
         x0, y0, x1, y1 = crop
-        s = np.full((y1 - y0, x1 - x0), 1e9)
-        e = np.full((y1 - y0, x1 - x0), -1e9)
         ax0, ay0 = max(x0, hcrop[0]), max(y0, hcrop[1])
         ax1, ay1 = min(x1, hcrop[2]), min(y1, hcrop[3])
-        if ax1 > ax0 and ay1 > ay0:
-            dst = (slice(ay0 - y0, ay1 - y0), slice(ax0 - x0, ax1 - x0))
-            src = (slice(ay0 - hcrop[1], ay1 - hcrop[1]), slice(ax0 - hcrop[0], ax1 - hcrop[0]))
-            s[dst] = hs[src]
-            e[dst] = he[src]
-        return s, e
+        dst = (slice(ay0 - y0, ay1 - y0), slice(ax0 - x0, ax1 - x0))
+        src = (slice(ay0 - hcrop[1], ay1 - hcrop[1]), slice(ax0 - hcrop[0], ax1 - hcrop[0]))
+        return dst, hs[src], he[src]
 
     def interval(self, cv: Convex, crop, big: bool):
         """Interval of a convex on the crop; big convexes reuse per-quadric full-grid results
@@ -161,10 +163,16 @@ class _RayCache:
         if big:
             s = np.zeros((y1 - y0, x1 - x0))
             e = np.full((y1 - y0, x1 - x0), 1e9)
+            rays = None
             for q in cv.quadrics:
-                qs, qe = self._quadric_full(q)
-                np.maximum(s, qs[y0:y1, x0:x1], out=s)
-                np.minimum(e, qe[y0:y1, x0:x1], out=e)
+                if self.uses.get(id(q), 0) > 1:  # shared: once on the whole grid
+                    qs, qe = self._quadric_full(q)
+                    qs, qe = qs[y0:y1, x0:x1], qe[y0:y1, x0:x1]
+                else:  # this piece's own: on its crop only (the same values)
+                    rays = rays or self.rays.crop(y0, y1, x0, x1)
+                    qs, qe = q.interval(self.view.source, rays)
+                np.maximum(s, qs, out=s)
+                np.minimum(e, qe, out=e)
             return s, e
         return cv.interval(self.view.source, self.rays.crop(y0, y1, x0, x1))
 
@@ -182,7 +190,7 @@ def solid_lengths(solid: Solid, cache: _RayCache) -> np.ndarray:
         s, e = cache.interval(piece, crop, big)
         length = np.maximum(e - s, 0.0)
         if solid.holes and np.any(length > 0):
-            hs, he = [], []
+            boxes = []
             plo, phi = piece.bounds
             for h in solid.holes:
                 hlo, hhi = h.bounds
@@ -193,33 +201,66 @@ def solid_lengths(solid: Solid, cache: _RayCache) -> np.ndarray:
                     continue
                 if not (hcrop[0] < x1 and hcrop[2] > x0 and hcrop[1] < y1 and hcrop[3] > y0):
                     continue
-                a, b = cache.hole_interval(h, hcrop, crop)
-                lo = np.maximum(a, s)
-                hs.append(lo.ravel())
-                he.append(np.maximum(np.minimum(b, e), lo).ravel())
-            if hs:
-                length = length - _covered(hs, he).reshape(length.shape)
+                boxes.append(cache.hole_box(h, hcrop, crop))
+            if boxes:
+                length = length - _covered(boxes, s, e)
         out[y0:y1, x0:x1] += np.maximum(length, 0.0)
     return out
 
 
-def _covered(hs: list[np.ndarray], he: list[np.ndarray]) -> np.ndarray:
-    """Length of the union of hole intervals per ray; the sort-based sweep runs only on rays
-    that meet two or more holes."""
-    lens = [np.maximum(e - s, 0.0) for s, e in zip(hs, he, strict=True)]
-    total = np.sum(lens, axis=0)
-    if len(hs) == 1:
+def _covered(boxes: list, s: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Length of the union of hole intervals (each clipped to the piece's [s, e]) per ray,
+    each hole worked on its own box only; the sort-based sweep runs only on rays that meet
+    two or more holes, with the holes off such a ray as the empty interval at 1e9 (what a
+    hole's interval is off its box), so the sweep sees what it would on the whole crop."""
+    total = np.zeros(s.shape)
+    hits = np.zeros(s.shape, np.int32)
+    clipped = []
+    for dst, a, b in boxes:
+        lo = np.maximum(a, s[dst])
+        hi = np.maximum(np.minimum(b, e[dst]), lo)
+        ln = np.maximum(hi - lo, 0.0)
+        total[dst] += ln
+        hits[dst] += ln > 0
+        clipped.append((dst, lo, hi))
+    if len(boxes) == 1:
         return total
-    hits = np.sum([ln > 0 for ln in lens], axis=0)
     multi = np.flatnonzero(hits >= 2)
     if len(multi):
-        S = np.stack([s[multi] for s in hs], 1)
-        E = np.stack([e[multi] for e in he], 1)
-        total[multi] = union_length(S, E)
+        my, mx = np.unravel_index(multi, s.shape)
+        off_lo = np.maximum(1e9, s.ravel()[multi])
+        off_hi = np.maximum(np.minimum(-1e9, e.ravel()[multi]), off_lo)
+        S = np.empty((len(multi), len(boxes)))
+        E = np.empty((len(multi), len(boxes)))
+        for j, (dst, lo, hi) in enumerate(clipped):
+            ys, xs = my - dst[0].start, mx - dst[1].start
+            on = np.flatnonzero((ys >= 0) & (ys < lo.shape[0]) & (xs >= 0) & (xs < lo.shape[1]))
+            S[:, j] = off_lo
+            E[:, j] = off_hi
+            S[on, j] = lo[ys[on], xs[on]]
+            E[on, j] = hi[ys[on], xs[on]]
+        total.ravel()[multi] = union_length(S, E)
     return total
 
 
 _resize = resize  # the shared projection physics' resampler
+_NEAREST: dict[tuple[int, int, int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _nearest(img: np.ndarray, H: int, W: int) -> np.ndarray:
+    """Nearest-neighbour upsampling, the same pixels as PIL's NEAREST resize (its source row
+    and column per output pixel, read once from PIL per grid size), by fancy indexing: the
+    label map and every mask of a film need it, and PIL's round trip costs more."""
+    h, w = img.shape
+    if (h, w) == (H, W):
+        return img
+    key = (h, w, H, W)
+    if key not in _NEAREST:
+        rows = resize(np.arange(h, dtype=np.int32)[:, None].repeat(w, 1), H, W, nearest=True)
+        cols = resize(np.arange(w, dtype=np.int32)[None, :].repeat(h, 0), H, W, nearest=True)
+        _NEAREST[key] = (rows[:, 0].copy(), cols[0].copy())
+    r, c = _NEAREST[key]
+    return img[r][:, c]  # rows, then columns: two gathers beat one 2-D one
 
 
 def draw_tubes(t: Tubes, view: View, outline: bool = False
@@ -227,13 +268,33 @@ def draw_tubes(t: Tubes, view: View, outline: bool = False
     """Full-resolution path-length image (mm) of a tube set, its outline image (cortical
     edges, when asked) and its footprint mask."""
     W, H = view.width, view.height
-    img = Image.new("F", (W, H), 0.0)
-    dr = ImageDraw.Draw(img)
-    edge = Image.new("F", (W, H), 0.0) if outline else None
-    de = ImageDraw.Draw(edge) if edge is not None else None
+    box, img, edge, _mask = tube_box(t, view, outline)
+    arr = np.zeros((H, W), np.float32)
+    edges = np.zeros((H, W), np.float32) if outline else None
+    if box is not None:
+        sl = _box_slices(box)
+        arr[sl] = img
+        if edges is not None and edge is not None:
+            edges[sl] = edge
+    return arr, edges, arr > 0
+
+
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 on the film
+
+
+def _box_slices(box: Box) -> tuple[slice, slice]:
+    return slice(box[1], box[3]), slice(box[0], box[2])
+
+
+def tube_box(t: Tubes, view: View, outline: bool = False
+             ) -> tuple[Box | None, np.ndarray, np.ndarray | None, np.ndarray]:
+    """A tube set drawn on the film's box that holds it (None: nothing on the film): its
+    path-length image (mm), outline image (cortical edges, when asked) and footprint mask
+    on that box. The rest of the film is zero, so the film's arithmetic runs on the box."""
+    W, H = view.width, view.height
+    empty = np.zeros((0, 0), np.float32)
     if not len(t):
-        z = np.zeros((H, W), np.float32)
-        return z, None, z > 0
+        return None, empty, None, empty > 0
     u0, v0, m0 = view.project(t.p0)
     u1, v1, m1 = view.project(t.p1)
     rho0 = t.r0 * m0 / view.px
@@ -247,6 +308,8 @@ def draw_tubes(t: Tubes, view: View, outline: bool = False
     k = np.minimum(1.0 / np.maximum(sin, 1e-3), (L + 2 * rmean) / (2 * rmean))
     k = np.where(L < 1e-6, 1.0, k)
     val = np.pi * rmean / 2 * k
+    if t.depth is not None:  # a flat section: thinner along the beam than it is wide
+        val = val * t.depth
     du, dv = u1 - u0, v1 - v0
     pl = np.hypot(du, dv)
     nu = np.where(pl > 1e-6, -dv / np.maximum(pl, 1e-6), 0.0)
@@ -254,29 +317,64 @@ def draw_tubes(t: Tubes, view: View, outline: bool = False
     rmax = np.maximum(rho0, rho1)
     inside = ((np.maximum(u0, u1) > -4) & (np.minimum(u0, u1) < W + 4)
               & (np.maximum(v0, v1) > -4) & (np.minimum(v0, v1) < H + 4))
+    on = np.flatnonzero(inside)
+    if not len(on):
+        return None, empty, None, empty > 0
+    # the box: every drawn tube with its radius and a few pixels (PIL rounds each vertex to
+    # a whole pixel, so a whole-pixel shift of the box draws the same pixels)
+    reach = np.maximum(rmax[on], 0.5) + 3
+    x0 = int(np.clip(np.floor(np.minimum(u0, u1)[on] - reach).min(), 0, W - 1))
+    x1 = int(np.clip(np.ceil(np.maximum(u0, u1)[on] + reach).max() + 1, x0 + 1, W))
+    y0 = int(np.clip(np.floor(np.minimum(v0, v1)[on] - reach).min(), 0, H - 1))
+    y1 = int(np.clip(np.ceil(np.maximum(v0, v1)[on] + reach).max() + 1, y0 + 1, H))
+    box = (x0, y0, x1, y1)
     thin = inside & (rmax < 1.4)
     splat = _splat_thin(u0[thin], v0[thin], u1[thin], v1[thin], pl[thin],
-                        val[thin] * 2 * rmax[thin], W, H)
-    for i in np.flatnonzero(inside & ~thin):
+                        val[thin] * 2 * rmax[thin], W, H, box)
+    wide = np.flatnonzero(inside & ~thin)
+    if len(wide):
+        arr, edges = _draw_wide(wide, u0, v0, u1, v1, rho0, rho1, val, pl, nu, nv, box,
+                                outline)
+    else:
+        arr = np.zeros((y1 - y0, x1 - x0), np.float32)
+        edges = np.zeros_like(arr) if outline else None
+    if splat is not None:
+        arr = np.maximum(arr, splat)  # thin tubes: same overwrite rule as the drawn ones
+    return box, arr, edges, arr > 0
+
+
+def _draw_wide(wide, u0, v0, u1, v1, rho0, rho1, val, pl, nu, nv, crop, outline: bool
+               ) -> tuple[np.ndarray, np.ndarray | None]:
+    """The tubes over ~3 px across as filled quadrilaterals (plus round caps) on the box
+    `crop` (x0, y0, x1, y1); their outlines as one-pixel lines when asked."""
+    x0, y0, x1, y1 = crop
+    img = Image.new("F", (x1 - x0, y1 - y0), 0.0)
+    dr = ImageDraw.Draw(img)
+    edge = Image.new("F", (x1 - x0, y1 - y0), 0.0) if outline else None
+    de = ImageDraw.Draw(edge) if edge is not None else None
+    # Python floats: the same arithmetic as numpy's float64 scalars, several times faster
+    u0, v0, u1, v1, rho0, rho1, val, pl, nu, nv = (
+        a[wide].tolist() for a in (u0, v0, u1, v1, rho0, rho1, val, pl, nu, nv))
+    for i in range(len(wide)):
         a0, a1 = max(rho0[i], 0.5), max(rho1[i], 0.5)
-        value = float(val[i])
+        value = val[i]
         if pl[i] < 0.7:
             r = max(a0, a1)
-            dr.ellipse([u0[i] - r, v0[i] - r, u0[i] + r, v0[i] + r], fill=value)
+            dr.ellipse([u0[i] - r - x0, v0[i] - r - y0, u0[i] + r - x0, v0[i] + r - y0],
+                       fill=value)
             continue
         poly = [(u0[i] + nu[i] * a0, v0[i] + nv[i] * a0), (u1[i] + nu[i] * a1, v1[i] + nv[i] * a1),
                 (u1[i] - nu[i] * a1, v1[i] - nv[i] * a1), (u0[i] - nu[i] * a0, v0[i] - nv[i] * a0)]
+        poly = [(x - x0, y - y0) for x, y in poly]
         dr.polygon(poly, fill=value)
         if a1 > 1.5:
-            dr.ellipse([u1[i] - a1, v1[i] - a1, u1[i] + a1, v1[i] + a1], fill=value)
+            dr.ellipse([u1[i] - a1 - x0, v1[i] - a1 - y0, u1[i] + a1 - x0, v1[i] + a1 - y0],
+                       fill=value)
         if de is not None and a0 > 2.0:
             de.line([poly[0], poly[1]], fill=1.0, width=1)
             de.line([poly[2], poly[3]], fill=1.0, width=1)
-    arr = np.asarray(img, dtype=np.float32)
-    if splat is not None:
-        arr = np.maximum(arr, splat)  # thin tubes: same overwrite rule as the drawn ones
-    edges = np.asarray(edge, dtype=np.float32) if edge is not None else None
-    return arr, edges, arr > 0
+    return (np.asarray(img, dtype=np.float32),
+            np.asarray(edge, dtype=np.float32) if edge is not None else None)
 
 
 # Lung parenchyma on a film: density fluctuations with a 1/f^beta power spectrum (beta ~3, as
@@ -309,11 +407,51 @@ def _lung_texture(lengths: dict[str, np.ndarray], scene: Scene, view: View, H: i
     return (amp * field).astype(np.float32)
 
 
+# Cancellous bone on a film: plates and rods 0.5-1.5 mm apart, which a chest film's ~1 mm
+# resolution blurs into a coarse network of bright strands 1-3 mm apart (the "trabecular
+# pattern" of the humeral head, ribs and scapula). Drawn as ridged band-limited noise: the zero
+# crossings of a field whose power lies between BONE_TEXTURE_MM become thin bright strands
+# (bounded: no dark pits, which would read as lytic holes).
+BONE_TEXTURE_MM = (1.6, 5.0)
+BONE_TEXTURE_SEED = 29
+BONE_TEXTURE_TILE = 256  # pixels: a periodic tile repeated over the film (cheap; its repeat
+# lies under different bones, so it is not seen)
+
+
+def _bone_texture(scene: Scene, view: View, H: int, W: int) -> np.ndarray:
+    """Zero-mean, unit-sd trabecular network for the film (multiplies bone density)."""
+    n = min(BONE_TEXTURE_TILE, max(H, W))
+    seed = int(scene.params.get("tex_seed", 0)) * 31 + BONE_TEXTURE_SEED
+    rng = np.random.default_rng(seed)
+    f = np.hypot(np.fft.fftfreq(n)[:, None], np.fft.rfftfreq(n)[None, :]) / view.px  # 1/mm
+    lo, hi = 1 / BONE_TEXTURE_MM[1], 1 / BONE_TEXTURE_MM[0]
+    amp = ((f >= lo) & (f <= hi)).astype(np.float32)
+    spec = (rng.standard_normal(amp.shape) + 1j * rng.standard_normal(amp.shape)) * amp
+    field = np.fft.irfft2(spec, s=(n, n)).astype(np.float32)
+    field /= field.std() + 1e-12
+    ridge = np.exp(-np.square(field / np.float32(0.5)))  # bright strands at zero crossings
+    ridge = ndimage.gaussian_filter(ridge, 0.5 / view.px, mode="wrap")  # strands ~1 mm wide
+    ridge -= ridge.mean()
+    ridge /= ridge.std() + 1e-12
+    reps = (-(-H // n), -(-W // n))
+    return np.tile(ridge, reps)[:H, :W]
+
+
 def _add_mask(masks: dict[str, np.ndarray], comp: Component, name: str, m: np.ndarray
               ) -> None:
     for key in (name, comp.mask_as):
         if key is not None:
             masks[key] = masks[key] | m if key in masks else m.copy()
+
+
+def _add_box_mask(masks: dict[str, np.ndarray], comp: Component, name: str,
+                  sl: tuple[slice, slice], m: np.ndarray, shape: tuple[int, int]) -> None:
+    """`_add_mask` for a mask that is empty outside the box `sl`."""
+    for key in (name, comp.mask_as):
+        if key is not None:
+            if key not in masks:
+                masks[key] = np.zeros(shape, bool)
+            masks[key][sl] |= m
 
 
 def _summed_area(where: np.ndarray) -> np.ndarray:
@@ -337,9 +475,11 @@ def _meets(t: Tubes, view: View, sat: np.ndarray) -> np.ndarray:
     return (sat[y1, x1] - sat[y0, x1] - sat[y1, x0] + sat[y0, x0]) > 0
 
 
-def _splat_thin(u0, v0, u1, v1, plen, mass_per_px, W: int, H: int) -> np.ndarray | None:
+def _splat_thin(u0, v0, u1, v1, plen, mass_per_px, W: int, H: int, box: Box
+                ) -> np.ndarray | None:
     """Thin tubes (under ~3 px across) deposited as samples every half pixel along their
-    projected centrelines, all at once: the integrated density per unit length is kept."""
+    projected centrelines, all at once: the integrated density per unit length is kept.
+    Returned on `box` (which holds every sample on the film)."""
     if len(u0) == 0:
         return None
     n = np.maximum(np.ceil(plen / 0.5).astype(int), 1)
@@ -350,8 +490,10 @@ def _splat_thin(u0, v0, u1, v1, plen, mass_per_px, W: int, H: int) -> np.ndarray
     w = (mass_per_px * np.maximum(plen, 0.5) / n)[owner]
     xi, yi = np.round(uu).astype(int), np.round(vv).astype(int)
     ok = (xi >= 0) & (xi < W) & (yi >= 0) & (yi < H)
-    flat = np.bincount(yi[ok] * W + xi[ok], weights=w[ok], minlength=W * H)
-    return flat.reshape(H, W).astype(np.float32)
+    x0, y0, x1, y1 = box
+    bw, bh = x1 - x0, y1 - y0
+    flat = np.bincount((yi[ok] - y0) * bw + (xi[ok] - x0), weights=w[ok], minlength=bw * bh)
+    return flat.reshape(bh, bw).astype(np.float32)
 
 
 def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int | None = None,
@@ -367,9 +509,11 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         big = max(W, H)
         scale = max(2, round(big / (170 if big <= 640 else 256)))
     cache = _RayCache(view, scale)
+    cache.count_uses([c.solid for c in scene.components if c.solid is not None and c.xray])
     gh, gw = cache.gh, cache.gw
     coarse_line = np.zeros((gh, gw))
     coarse_ref = np.zeros((gh, gw))
+    coarse_trab = np.zeros((gh, gw))  # bone density to texture (each bone's share)
     coarse_labels = np.zeros((gh, gw), np.uint8)
     layers: list[tuple[int, int, str, np.ndarray]] = []
     coarse_masks: dict[str, np.ndarray] = {}
@@ -406,6 +550,8 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         if tex is not None:
             contrib = contrib * tex
         coarse_line += contrib
+        if comp.trabecular > 0:
+            coarse_trab = coarse_trab + comp.trabecular * contrib
         if comp.finding is None:  # the normal anatomy alone sets the display range
             coarse_ref += contrib + (shell if comp.shell_mm > 0 and comp.shell_material else 0)
         lengths[comp.label] = lengths.get(comp.label, 0) + full
@@ -416,8 +562,15 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
     for _p, _o, name, mask in sorted(layers, key=lambda t: (t[0], t[1])):
         coarse_labels[mask] = label_id(name)
     line = _resize(coarse_line, H, W).astype(np.float32)
-    labels = _resize(coarse_labels, H, W, nearest=True).copy()
+    labels = _nearest(coarse_labels, H, W)
     fills: dict[str, np.ndarray] = {}
+
+    bones: list[np.ndarray] = []
+
+    def bone_tex() -> np.ndarray:
+        if not bones:
+            bones.append(_bone_texture(scene, view, H, W))
+        return bones[0]
 
     def fill(name: str) -> np.ndarray:
         if name not in fills:
@@ -426,7 +579,7 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
 
     buckets: dict[float, np.ndarray] = {}
     sats: dict[str, np.ndarray] = {}
-    tube_layers: list[tuple[int, int, str, np.ndarray, str | None]] = []
+    tube_layers: list[tuple[int, int, str, tuple[slice, slice], np.ndarray, str | None]] = []
     full_lengths: dict[str, np.ndarray] = {}
     for order, comp in enumerate(tube_jobs, start=len(scene.components)):
         if comp.show_with and comp.show_with not in lengths:
@@ -439,28 +592,36 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
             if comp.show_with not in sats:
                 sats[comp.show_with] = _summed_area(fill(comp.show_with) > 0)
             tubes = tubes.subset(_meets(tubes, view, sats[comp.show_with]))
-        img, edge, mask = draw_tubes(tubes, view, outline)
+        box, img, edge, mask = tube_box(tubes, view, outline)
+        if box is None:  # off the film: an empty mask keeps the label's entry
+            if comp.labelled and masks is not None:
+                _add_mask(masks, comp, comp.label_as or comp.label, np.zeros((H, W), bool))
+            continue
+        sl = _box_slices(box)
         contrib = delta * img
+        if comp.trabecular > 0:
+            contrib = contrib * (1 + comp.trabecular * bone_tex()[sl])
         if comp.fade_with and comp.fade_with in lengths:
-            contrib = contrib * (1 - fill(comp.fade_with))
+            contrib = contrib * (1 - fill(comp.fade_with)[sl])
         if comp.show_with:
-            contrib = contrib * fill(comp.show_with)
-            mask = mask & (fill(comp.show_with) > 0.3)
+            contrib = contrib * fill(comp.show_with)[sl]
+            mask = mask & (fill(comp.show_with)[sl] > 0.3)
         if outline and edge is not None:
             dsh = M[comp.shell_material].mu_mm - M[comp.material].mu_mm
             contrib = contrib + dsh * comp.outline * 5.0 * edge
         key = 0.6 if comp.blur_px < 1.0 else 1.4  # two blur passes for all tube sets
-        if key in buckets:
-            buckets[key] += contrib
-        else:
-            buckets[key] = contrib  # a fresh array: it is summed into in place
+        if key not in buckets:
+            buckets[key] = np.zeros((H, W), contrib.dtype)
+        buckets[key][sl] += contrib
         if comp.label in _FINDING_NAMES:  # only findings' path lengths are returned
-            full_lengths[comp.label] = full_lengths.get(comp.label, 0) + img
+            whole = np.zeros((H, W), np.float32)
+            whole[sl] = img
+            full_lengths[comp.label] = full_lengths.get(comp.label, 0) + whole
         if comp.labelled:
             if masks is not None:
-                _add_mask(masks, comp, comp.label_as or comp.label, mask)
-            tube_layers.append((comp.label_priority, order, comp.label_as or comp.label, mask,
-                                comp.label_within))
+                _add_box_mask(masks, comp, comp.label_as or comp.label, sl, mask, (H, W))
+            tube_layers.append((comp.label_priority, order, comp.label_as or comp.label, sl,
+                                mask, comp.label_within))
     for sigma, img in buckets.items():
         line += ndimage.gaussian_filter(np.asarray(img, np.float32), sigma, truncate=3)
     # tubes are drawn on top of solids of lower priority only
@@ -468,23 +629,25 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
     for p, _o, n, _m in layers:
         lut[label_id(n)] = p
     solid_prio = lut[labels]
-    for p, _o, name, mask, within in sorted(tube_layers, key=lambda t: (t[0], t[1])):
-        m = mask & (solid_prio <= p)
+    for p, _o, name, sl, mask, within in sorted(tube_layers, key=lambda t: (t[0], t[1])):
+        m = mask & (solid_prio[sl] <= p)
         if within is not None:
-            m &= labels == label_id(within)
-        labels[m] = label_id(name)
-        solid_prio[m] = p
+            m &= labels[sl] == label_id(within)
+        labels[sl][m] = label_id(name)
+        solid_prio[sl][m] = p
     for key, m in coarse_masks.items():
-        full_mask = _resize(m.astype(np.uint8), H, W, nearest=True) > 0
+        full_mask = _nearest(m, H, W)
         masks[key] = masks[key] | full_mask if key in masks else full_mask
     is_lung = np.zeros(256, bool)
     is_lung[[label_id(n) for n in LUNG_LABELS]] = True
     line += _lung_texture(lengths, scene, view, H, W)
+    if coarse_trab.any():
+        line += _resize(coarse_trab, H, W) * bone_tex()
     ref = (dr.scattered(coarse_ref, view.px * scale), view.px * scale)
     # the lungs for the display range: where the beam crosses lung, whatever finding's label
     # covers it (a diffuse disease's label must not take the lungs out of the histogram)
     lung_len = sum((lengths[n] for n in LUNG_LABELS if n in lengths), np.zeros((gh, gw)))
-    lung = _resize((lung_len > 10.0).astype(np.uint8), H, W, nearest=True) > 0
+    lung = _nearest(lung_len > 10.0, H, W)
     if not lung.any():
         lung = is_lung[labels]
     pixels = _detector(line, view, rng, lung, ref)

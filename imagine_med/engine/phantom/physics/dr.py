@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image
+from scipy import fft as sfft
 from scipy import ndimage
 
 from imagine_med.engine.phantom.physics.radiography import CHEST
@@ -43,11 +44,12 @@ def _resize(img: np.ndarray, h: int, w: int) -> np.ndarray:
     return np.asarray(Image.fromarray(img.astype(np.float32)).resize((w, h), Image.BILINEAR))
 
 
-def blur_mm(img: np.ndarray, sigma_mm: float, px: float) -> np.ndarray:
-    """Gaussian blur by `sigma_mm`, on a grid coarsened so the kernel is ~1.5 cells wide (the
-    result is smooth, so bilinear upsampling loses little)."""
+def blur_mm(img: np.ndarray, sigma_mm: float, px: float, max_step: int = 1 << 30,
+            cells: float = 1.5) -> np.ndarray:
+    """Gaussian blur by `sigma_mm`, on a grid coarsened so the kernel is ~`cells` cells wide
+    (the result is smooth, so bilinear upsampling loses little)."""
     s = sigma_mm / px
-    step = max(1, int(s / 1.5))
+    step = min(max(1, int(s / cells)), max_step)
     if step == 1:
         return ndimage.gaussian_filter(img, s, mode="nearest", truncate=3)
     small = img[step // 2::step, step // 2::step]
@@ -63,14 +65,17 @@ def power_law_field(shape: tuple[int, int], beta: float, seed: int, f_min: float
     fine and many to model one by one), with nothing larger than a lobule or two."""
     rng = np.random.default_rng(seed)
     h, w = shape
-    fy = np.fft.fftfreq(h)[:, None]
-    fx = np.fft.rfftfreq(w)[None, :]
-    f = np.maximum(np.sqrt(fx**2 + fy**2), f_min)
-    amp = f ** (-beta / 2)
+    # single precision throughout (scipy's FFT keeps it): a texture needs no more
+    fy = np.fft.fftfreq(h).astype(np.float32)[:, None]
+    fx = np.fft.rfftfreq(w).astype(np.float32)[None, :]
+    f = np.maximum(np.sqrt(fx**2 + fy**2), np.float32(f_min))
+    amp = f ** np.float32(-beta / 2)
     amp[0, 0] = 0.0
-    spec = (rng.standard_normal(amp.shape) + 1j * rng.standard_normal(amp.shape)) * amp
-    field = np.fft.irfft2(spec, s=(h, w))
-    return (field / (field.std() + 1e-12)).astype(np.float32)
+    spec = np.empty(amp.shape, np.complex64)
+    spec.real = rng.standard_normal(amp.shape) * amp  # the draws of the double version
+    spec.imag = rng.standard_normal(amp.shape) * amp
+    field = sfft.irfft2(spec, s=(h, w))
+    return field / (field.std() + np.float32(1e-12))
 
 
 def _curve(x: np.ndarray) -> np.ndarray:
@@ -84,7 +89,10 @@ def _curve(x: np.ndarray) -> np.ndarray:
 def scattered(line: np.ndarray, px: float) -> np.ndarray:
     """The noiseless log signal of line integrals with scatter (for display anchors)."""
     primary = np.exp(-line)
-    sc = ndimage.gaussian_filter(primary, CHEST.scatter_sigma_mm / px, mode="nearest")
+    # the scatter kernel is tens of mm wide: blurred on a half grid and brought back
+    sc = ndimage.gaussian_filter(primary[1::2, 1::2], CHEST.scatter_sigma_mm / (2 * px),
+                                 mode="nearest")
+    sc = _resize(sc, *primary.shape)
     return -np.log(primary + CHEST.scatter_fraction * sc)
 
 
@@ -108,7 +116,13 @@ def process(q: np.ndarray, px: float, lung: np.ndarray | None,
         _, (iy, ix) = ndimage.distance_transform_edt(~inside[::2, ::2], return_indices=True)
         near = _resize(hs[iy, ix], *q.shape)
         qf = np.where(inside, q, near).astype(np.float32)
-    blurs = [qf] + [blur_mm(qf, s, px) for s in BAND_SIGMAS_MM]
+    blurs = [qf] + [blur_mm(qf, s, px) for s in BAND_SIGMAS_MM[:1]]
+    # the second blur from the first (Gaussians compose: sigmas add in quadrature), which is
+    # smooth enough to be sampled on a half grid without aliasing the noise into it
+    fine, second = BAND_SIGMAS_MM[:2]
+    blurs.append(blur_mm(blurs[1], float(np.sqrt(second**2 - fine**2)), px, max_step=2,
+                         cells=1.2))
+    blurs += [blur_mm(qf, s, px) for s in BAND_SIGMAS_MM[2:]]
     base = blurs[-1]
     if reference is not None:
         ref, rpx = reference
@@ -142,8 +156,9 @@ def process(q: np.ndarray, px: float, lung: np.ndarray | None,
         t += np.float32(gain) * (_curve(band) if 0 < k < len(BAND_GAINS) - 1 else band)
     # display, then a soft shoulder so the brightest bone is not clipped flat
     v = LUNG_GREY + (DENSE_GREY - LUNG_GREY) * (t - T_LO) / (T_HI - T_LO)
-    v = np.where(v > SHOULDER, SHOULDER + (1 - SHOULDER) * (1 - np.exp(-(v - SHOULDER)
-                                                                     / (1 - SHOULDER))), v)
+    over = v > SHOULDER  # the curve only where it bends (the same values, fewer exps)
+    v[over] = SHOULDER + (1 - SHOULDER) * (1 - np.exp(-(v[over] - SHOULDER) / (1 - SHOULDER)))
     out = 255 * v
-    out[q < 0.05] = np.minimum(out[q < 0.05], 10)
+    air = q < 0.05
+    out[air] = np.minimum(out[air], 10)
     return np.clip(out, 0, 255).astype(np.uint8)

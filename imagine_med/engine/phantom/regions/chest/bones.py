@@ -16,7 +16,7 @@ from imagine_med.engine.phantom.geometry import (
 )
 from imagine_med.engine.phantom.regions.chest.frame import SIDES, Adjust, Frame, Rand
 from imagine_med.engine.phantom.regions.chest.lateral import lateral_film
-from imagine_med.engine.phantom.regions.chest.shoulders import shoulders
+from imagine_med.engine.phantom.regions.chest.shoulders import TRABECULAR, shoulders
 from imagine_med.engine.phantom.scene import Component, Scene
 
 
@@ -35,6 +35,7 @@ def _ribs(rand: Rand, s, zT, cav_ab, y_cav, hv, adjust: Adjust) -> dict:
     comps: dict[str, Component] = {}
     centerlines: dict[tuple[str, int], np.ndarray] = {}
     parts: dict[tuple[str, str], list[Tubes]] = {}
+    tips: dict[tuple[str, int], tuple[float, float, float]] = {}  # anterior ends
     jit = rand.normal((2, 12, 3)) * 0.04
     for si, (side, sx) in enumerate(SIDES.items()):
         for k in range(1, 13):
@@ -48,13 +49,9 @@ def _ribs(rand: Rand, s, zT, cav_ab, y_cav, hv, adjust: Adjust) -> dict:
             # thick and round by the spine, thinning and flattening toward the costal
             # cartilage: posterior arcs are denser than anterior ones by their own path length
             r_rib = (5.8 - 3.6 * t) * s * (0.8 if k == 1 else 1.0)
-            pts = []
-            for ph, zz, rr in zip(phis, z, r_rib, strict=True):
-                a, b = cav_ab(zz)
-                pts.append([sx * (a + rr + 1.5) * np.sin(ph), y_cav - (b + rr + 1.5) * np.cos(ph),
-                            zz])
-            pts = np.array(pts)
+            pts = _on_wall(sx, phis, z, r_rib, cav_ab, y_cav)
             centerlines[(side, k)] = pts
+            tips[(side, k)] = (float(phi1), float(z[-1]), float(r_rib[-1]))
             frac = adjust.rib_fracture
             pieces = [(pts, r_rib, phis)]
             if frac is not None and frac[0] == side and frac[1] == k:
@@ -80,14 +77,92 @@ def _ribs(rand: Rand, s, zT, cav_ab, y_cav, hv, adjust: Adjust) -> dict:
                     if hi_i - lo_i < 1:
                         continue
                     seg = Tubes.from_polyline(ppts[lo_i: hi_i + 1], rr[lo_i: hi_i + 1])
+                    w = _rib_depth(pp[lo_i: hi_i + 1], phi0, phi1)
+                    seg.depth = (w[:-1] + w[1:]) / 2
                     parts.setdefault((side, arc), []).append(seg)
     for (side, arc), lst in parts.items():
         comps[f"{side}_{arc}"] = Component(
             "ribs", "rib", "muscle", tubes=Tubes.concat(lst), shell_mm=1.3 * s,
             shell_material="cortical", label_priority=8, blur_px=1.4, outline=1.3 * s,
-            xray_gain=1.0,
+            xray_gain=1.0, trabecular=TRABECULAR["rib"],
             mask_as="ribs_anterior" if arc == "ant" else "ribs_posterior")
-    return {"components": comps, "centerlines": centerlines}
+    return {"components": comps, "centerlines": centerlines, "tips": tips}
+
+
+# A rib is a flat bar, not a round rod: near the spine it is thick (about 0.7 as thick as
+# high), its shaft and anterior end thin and flat (about 0.3; Gray's Anatomy). Its broad
+# faces follow the chest wall, so the PA beam crosses its thickness where the wall faces the
+# beam (posterior and anterior arcs) and its height where the wall turns along the beam
+# (the lateral arc): the bar's twist round the chest, as a path-length share of a round rod.
+RIB_THICKNESS_TO_HEIGHT = (0.7, 0.3)  # by the spine, at the costal cartilage
+# where the wall turns along the beam the bar is seen obliquely (it also slopes down there),
+# not end-on: its height adds this share of the difference
+RIB_TWIST_SHARE = 0.5
+
+
+def _rib_depth(phis: np.ndarray, phi0: float, phi1: float) -> np.ndarray:
+    """Film path through the rib as a share of a round rod's, at angles `phis` round the
+    wall (0 at the back, pi/2 at the side)."""
+    t = np.clip((phis - phi0) / (phi1 - phi0), 0.0, 1.0)
+    flat = RIB_THICKNESS_TO_HEIGHT[0] + (RIB_THICKNESS_TO_HEIGHT[1]
+                                         - RIB_THICKNESS_TO_HEIGHT[0]) * t
+    return flat + (1 - flat) * RIB_TWIST_SHARE * np.sin(phis) ** 2
+
+
+def _on_wall(sx: float, phis: np.ndarray, z: np.ndarray, r: np.ndarray, cav_ab, y_cav: float
+             ) -> np.ndarray:
+    """Centreline points of a tube of radius r lying on the inner chest wall, at angles phis
+    round it from the back (0) to the front (pi) and heights z (the cavity's half-axes at
+    each height, as `cav_ab` gives them, computed for all points at once)."""
+    a, b = cav_ab(z)
+    return np.stack([sx * (a + r + 1.5) * np.sin(phis), y_cav - (b + r + 1.5) * np.cos(phis),
+                     z], axis=1)
+
+
+def _costal_cartilage(scene: Scene, tips: dict, s: float, zT, cav_ab, y_cav: float,
+                      age: int) -> None:
+    """Film: the costal cartilages, continuing each rib's anterior end round the front of the
+    chest to the sternum (ribs 1-7; 8-10 to the cartilage above; 11-12 float). Hyaline
+    cartilage barely differs from muscle, so a young adult's are near-invisible; with age they
+    calcify in patches (a few from the late 30s, most of them by 75-80), and calcified
+    stretches show as dense, irregular bars along the anterior rib ends."""
+    # sternal attachment of cartilages 1-7 (vertebral levels): manubrium, sternal angle, body
+    attach = {1: 2.9, 2: 4.5, 3: 5.5, 4: 6.4, 5: 7.3, 6: 8.1, 7: 8.8}
+    calcified_share = float(np.clip((age - 35) / 40, 0, 0.75)) ** 1.5  # 4% at 40, 65% at 80
+    # which stretches calcify: drawn from the case's own rib geometry, not from the build's
+    # stream, so films keep the draws (and lesion positions) of the same case's CT
+    tip_z = np.array([tips[key][1] for key in sorted(tips)])
+    rng = np.random.default_rng(np.frombuffer(tip_z.tobytes(), np.uint32))
+    plain, calcified = [], []
+    for side, sx in SIDES.items():
+        lines: dict[int, np.ndarray] = {}
+        for k in range(1, 11):
+            phi1, z1, r1 = tips[(side, k)]
+            if k <= 7:
+                phi2, z2 = np.pi - 18 * s / cav_ab(zT(attach[k]))[0], zT(attach[k])
+            else:  # to the cartilage above, half way along
+                above = lines[k - 1]
+                target = above[len(above) // 2]
+                phi2 = np.pi - np.arcsin(min(1.0, abs(target[0]) / cav_ab(target[2])[0]))
+                z2 = target[2] - 4 * s
+            phis = np.linspace(phi1, phi2, 8)
+            t = np.linspace(0.0, 1.0, 8)
+            zz = z1 + (z2 - z1) * t ** 0.8  # the cartilage turns up toward the sternum
+            rr = r1 * 0.9 + (3.2 * s - r1 * 0.9) * t
+            line = _on_wall(sx, phis, zz, rr, cav_ab, y_cav)
+            lines[k] = line
+            segs = Tubes.from_polyline(line, rr)
+            calc = rng.uniform(size=len(segs)) < calcified_share
+            calcified.append(segs.subset(calc))
+            plain.append(segs.subset(~calc))
+    # a calcified stretch is mineralised like bone (cortical density in patches: the texture
+    # breaks it into the granular bars seen on films)
+    for parts, material in ((plain, "cartilage"), (calcified, "cortical")):
+        tubes = Tubes.concat(parts)
+        if len(tubes):
+            scene.add(Component("costal_cartilage", material, "muscle",
+                                tubes=tubes, label_priority=8, blur_px=1.4,
+                                ct=False, trabecular=0.5 if material == "cortical" else 0.0))
 
 
 def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
@@ -213,6 +288,7 @@ def bones(fr: Frame, body_pieces: list[Convex], wall: Convex, rx_b: float, z_top
     _spine(scene, s, zT, fr.y_cav, fr.b_mid, fr.elderly)
     _sternum(scene, s, zT, fr.cav_ab, fr.y_cav)
     shoulders(scene, rand, s, zT, fr.a_mid, fr.b_mid, fr.y_cav, rx_b, z_top, view, body_pieces)
+    _costal_cartilage(scene, ribs["tips"], s, zT, fr.cav_ab, fr.y_cav, fr.age)
     if view == "lateral":
         lateral_film(scene, s, zT, fr.cavity, wall, lung_gutter_holes, body_pieces)
     return ribs["centerlines"]

@@ -136,8 +136,9 @@ class Frame:
         return -(k - 5.0) * self.hv
 
     def cav_ab(self, z: float) -> tuple[float, float]:
-        """Half-width and half-depth of the thoracic cavity at height z."""
-        f = np.sqrt(max(1e-4, 1 - ((z - self.zc) / self.rz_cav) ** 2))
+        """Half-width and half-depth of the thoracic cavity at height z (a number or an
+        array of heights)."""
+        f = np.sqrt(np.maximum(1e-4, 1 - ((z - self.zc) / self.rz_cav) ** 2))
         return self.a_mid * f, self.b_mid * f
 
 

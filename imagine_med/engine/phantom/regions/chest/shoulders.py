@@ -18,14 +18,29 @@ from imagine_med.engine.phantom.geometry import (
 from imagine_med.engine.phantom.regions.chest.frame import Rand
 from imagine_med.engine.phantom.scene import Component, Scene
 
+# film: depth of the trabecular network on each bone's density (xray.BONE_TEXTURE_MM), larger
+# where a thick cancellous core lies under a thin cortex (the humeral head) than in a shaft
+TRABECULAR = {"rib": 0.15, "clavicle": 0.15, "scapula": 0.15, "humeral_head": 0.18,
+              "humeral_shaft": 0.0}  # a shaft is cortex round a marrow cavity
+
+
+# how far (mm at body size 1) a PA positioning slides each scapula laterally round the chest
+# wall: enough that its medial border lies at about the lateral lung edge, as a well-positioned
+# PA film shows (the scapulae "rotated off the lung fields")
+SCAPULA_PROTRACTION_PA = 40.0
+
 
 def shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top, view,
                body: list[Convex]) -> None:
     """Clavicles, scapulae and humeri; on frontal films also the glenoids, acromia, humeral
     shafts and the soft tissue of the shoulders and of the arms hanging at the sides."""
     clav_parts, scap_pieces, scap_film, hum_pieces = [], [], [], []
-    girdle, shafts, soft = [], [], []
-    protract = 34 * s if view == "pa" else 4 * s
+    girdle, shafts, soft, folds = [], [], [], []
+    # PA: the backs of the hands on the hips and the shoulders rolled forward slide each
+    # scapula round the chest wall and rotate its inferior angle outward, off the lung; AP
+    # (supine, arms at the sides, lying on the scapulae) leaves them over the upper zones
+    protract = SCAPULA_PROTRACTION_PA * s if view == "pa" else 4 * s
+    rotate_out = 1.25 if view == "pa" else 1.0  # the inferior angle's share of the slide
     for sx in (-1.0, 1.0):
         zc = zT(1) - 4 * s + rand.uniform(-6, 6) * s
         head = np.array([sx * (rx_b - 14 * s), y_cav - 22 * s, zT(1) - 6 * s])
@@ -33,7 +48,7 @@ def shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top,
         # scapula: a thin triangular plate on the back of the chest
         b = b_mid + 10 * s
         S = np.array([sx * (52 * s + protract), y_cav - b, zT(1.8)])
-        I_ = np.array([sx * (78 * s + protract), y_cav - b + 6 * s, zT(7.2)])
+        I_ = np.array([sx * (78 * s + protract * rotate_out), y_cav - b + 6 * s, zT(7.2)])
         G = np.array([sx * (a_mid + 18 * s + protract * 0.3), y_cav - 40 * s, zT(2.2)])
         scap_pieces.append(_plate(S, I_, G, 3 * s))
         # films: the plate's lateral angle carries the glenoid, just medial to the head
@@ -51,26 +66,47 @@ def shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top,
         deltoid = ellipsoid(head + np.array([sx * 8 * s, 0, 6 * s]), np.array([40, 46, 50]) * s)
         soft.append(Solid([deltoid], body))
         soft.append(Solid([arm], [*body, deltoid]))
+        folds.append(Solid([_axillary_fold(sx, s, head, rx_b, y_cav)], [*body, deltoid, arm]))
     scene.add(Component("clavicle", "rib", "muscle", tubes=Tubes.concat(clav_parts),
                         shell_mm=1.5 * s, shell_material="cortical", label_priority=11,
-                        blur_px=1.4, outline=1.5 * s, xray_gain=1.4))
+                        blur_px=1.4, outline=1.5 * s, xray_gain=1.4,
+                        trabecular=TRABECULAR["clavicle"]))
     scene.add(Component("scapula", "cortical", "muscle", Solid(scap_pieces), label_priority=7,
                         label_min_mm=3, xray_gain=0.55, xray=False))
     scene.add(Component("scapula", "cortical", "muscle", Solid(scap_film), label_priority=7,
-                        label_min_mm=3, xray_gain=0.55, ct=False))
+                        label_min_mm=3, xray_gain=0.55, ct=False,
+                        trabecular=TRABECULAR["scapula"]))
     # arms are raised out of the field for a lateral film (and for CT: no shafts, no arms)
     scene.add(Component("humerus", "rib", "muscle", Solid(hum_pieces), shell_mm=2.0 * s,
                         shell_material="cortical", label_priority=11, label_min_mm=3,
-                        film_views=("pa", "ap")))
+                        film_views=("pa", "ap"), trabecular=TRABECULAR["humeral_head"]))
     scene.add(Component("humerus", "rib", "muscle", Solid(shafts, hum_pieces), shell_mm=2.0 * s,
                         shell_material="cortical", label_priority=11, label_min_mm=3,
-                        film_views=("pa", "ap"), ct=False))
+                        film_views=("pa", "ap"), ct=False, trabecular=TRABECULAR["humeral_shaft"]))
     scene.add(Component("scapula", "rib", "muscle", tubes=Tubes.concat(girdle),
                         shell_mm=2.0 * s, shell_material="cortical", label_priority=11,
-                        blur_px=1.4, outline=1.5 * s, film_views=("pa", "ap"), ct=False))
+                        blur_px=1.4, outline=1.5 * s, film_views=("pa", "ap"), ct=False,
+                        trabecular=TRABECULAR["scapula"]))
     for piece in soft:
         scene.add(Component("muscle", "soft", "air", piece, label_priority=1, ct=False,
                             film_views=("pa", "ap")))
+    for piece in folds:
+        scene.add(Component("axillary_fold", "muscle", "air", piece, label_priority=1,
+                            label_min_mm=4, ct=False, film_views=("pa", "ap")))
+
+
+def _axillary_fold(sx: float, s: float, head: np.ndarray, rx_b: float, y_cav: float
+                   ) -> Convex:
+    """The anterior axillary fold: pectoralis major's free lower edge, a muscle band from the
+    humerus below its head down and in to the chest wall at about the 5th rib, bridging the
+    gap between arm and chest (outside the body wall, deltoid and arm, which it abuts), so
+    the axilla's soft tissue ends in an oblique edge instead of opening below the deltoid."""
+    arm_end = head + np.array([sx * 6 * s, 18 * s, -46 * s])
+    wall_end = np.array([sx * (rx_b - 22 * s), y_cav + 34 * s, head[2] - 128 * s])
+    axis = wall_end - arm_end
+    half = float(np.linalg.norm(axis)) / 2 + 12 * s
+    return ellipsoid((arm_end + wall_end) / 2, np.array([20, 30, 0]) * s + [0, 0, half],
+                     axis_rotation(axis))
 
 
 def _clavicle(sx: float, s: float, zT, y_front: float, y_cav: float, head: np.ndarray,

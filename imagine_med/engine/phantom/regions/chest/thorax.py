@@ -79,6 +79,7 @@ def body_wall(fr: Frame) -> Wall:
                       halfspace([0, 0, -1], -z_top), *roof(fat))
     scene.add(Component("muscle", "muscle", "fat", Solid([torso_m]), label_priority=2))
     scene.add(Component("muscle", "muscle", "fat", Solid([cap_m]), label_priority=2))
+    supraclavicular_fossae(fr, torso, cap, neck_r, z_top)
     # lateral film: the arms are raised, so the shoulder girdle's bulk outside the chest wall
     # leaves the beam (a film-only correction; the label map keeps the body outline)
     # the front outline is its own curve (an elliptic cylinder across the body): straight
@@ -99,6 +100,30 @@ def body_wall(fr: Frame) -> Wall:
     return Wall(z_top, rx_b, ry_b, torso, body_pieces, wall)
 
 
+def supraclavicular_fossae(fr: Frame, torso: Convex, cap: Convex, neck_r: np.ndarray,
+                    z_top: float) -> None:
+    """Films: the supraclavicular fossae, the hollows of the front of the shoulder between
+    neck and clavicle (a surface dip: air where the cap's fat would be, so a darker oval
+    above each clavicle instead of the cap's even density). The skin itself is not drawn:
+    2 mm of dermis over fat differs by 0.0012/mm (a line of a grey level or two along the
+    outline, measured) and costs a body-sized solid; the skin line a film shows is the
+    body's own edge against air."""
+    s, scene = fr.s, fr.scene
+    z = z_top + 12 * s
+    x = neck_r[0] + 28 * s
+    rx_b, ry_b = cap.bounds[1][0], cap.bounds[1][1]
+    # the front of the cap there (its ellipsoid: half-axes rx_b, ry_b, 62 mm about z_top)
+    y = ry_b * float(np.sqrt(max(1e-4, 1 - (x / rx_b) ** 2 - (12 / 62) ** 2)))
+    for sx in (-1.0, 1.0):
+        c = np.array([sx * x, y, z])
+        fossa = ellipsoid(c, np.array([26, 14, 18]) * s, rotation(roll=-sx * 0.45))
+        # inside the body: the part in the shoulder cap and the part in the torso below it
+        hollow = [Convex([*fossa.quadrics, *part.quadrics], fossa.bounds)
+                  for part in (cap, torso)]
+        scene.add(Component("subcutaneous_fat", "air", "fat", Solid(hollow),
+                            labelled=False, ct=False, film_views=("pa", "ap")))
+
+
 def breasts(fr: Frame, w: Wall) -> None:
     """Breasts by sex and age (from 13 years), hanging upright and flattened supine."""
     s, age, rand, scene, posture = fr.s, fr.age, fr.rand, fr.scene, fr.posture
@@ -106,6 +131,9 @@ def breasts(fr: Frame, w: Wall) -> None:
     if not fr.female or age < 13:
         return
     bsz = s * rand.uniform(0.8, 1.25) * min(1.0, (age - 12) / 6)
+    # habitus: breast volume follows body fat (the subcutaneous layer's draw; a woman's mean
+    # is 20 mm at body size 1), so a slim woman's shadows are smaller than a heavy one's
+    bsz *= float(np.clip(fr.fat / (20 * s), 0.6, 1.6)) ** 0.5
     for sx in SIDES.values():
         # set deep in the chest wall: only the lower part protrudes, so the upper margin
         # fades into the wall and the inframammary fold is the sharp edge
