@@ -74,10 +74,18 @@ def to_srgb(refl: np.ndarray, exposure: float = 1.0) -> np.ndarray:
     return _SRGB_LUT[(lin + F32(0.5)).astype(np.int32)]
 
 
+def _srgb_linear(c: np.ndarray) -> np.ndarray:
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+# the sRGB decoding of every 8-bit code: a lookup instead of a power per pixel (same values)
+_LINEAR_OF_CODE = _srgb_linear(np.arange(256).astype(F32) / 255.0)
+
+
 def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     """sRGB uint8 (..., 3) -> CIELAB (D65), float32."""
-    c = rgb.astype(F32) / 255.0
-    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    lin = _LINEAR_OF_CODE[rgb] if rgb.dtype == np.uint8 \
+        else _srgb_linear(rgb.astype(F32) / 255.0)
     m = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722],
                   [0.0193, 0.1192, 0.9505]], F32)
     xyz = lin @ m.T / np.array([0.95047, 1.0, 1.08883], F32)
