@@ -42,22 +42,50 @@ def _spec(name: str) -> np.ndarray:
 
 def reflectance(c: Columns) -> np.ndarray:
     """(H, W, 3) diffuse reflectance in [0, 1]."""
+    out = np.empty((*c.blood.shape, 3), F32)
+    flat = (not c.mel_corneal.any(), not c.keratin.any())
+    for ch in range(3):
+        out[..., ch] = reflectance_channel(c, ch, flat)
+    return out
+
+
+def reflectance_channel(c: Columns, ch: int, flat: tuple[bool, bool] = (False, False)
+                        ) -> np.ndarray:
+    """One channel's (H, W) diffuse reflectance: Kubelka-Munk dermis under the papillary
+    backscatter, seen through the corneal, epidermal and keratin pigment (double pass).
+    Worked in place (few full-size temporaries); `flat`: corneal melanin, keratin all zero
+    (their terms add nothing and are skipped)."""
     a_c, a_e, a_d = _spec("mel_corneal"), _spec("mel_epidermal"), _spec("mel_dermal")
     a_hb, k0, a_k = _spec("blood"), _spec("dermis_k"), _spec("keratin")
     rp0, s0 = _spec("papillary_backscatter"), _spec("dermis_s")
-    out = np.empty((*c.blood.shape, 3), F32)
-    for ch in range(3):
-        k = k0[ch] + c.blood * a_hb[ch]
-        s = s0[ch] * c.scatter
-        q = k / s
-        r_inf = 1.0 + q - np.sqrt(q * q + 2.0 * q)
-        rp = rp0[ch] * np.minimum(c.scatter, F32(3.0))
-        deep = r_inf * np.exp(-2.0 * a_d[ch] * c.mel_dermal)
-        rd = rp + (1.0 - rp) ** 2 * deep
-        top = np.exp(-2.0 * (a_c[ch] * c.mel_corneal + a_e[ch] * c.mel_junction
-                             + a_k[ch] * c.keratin))
-        out[..., ch] = top * rd
-    return out
+    q = c.blood * a_hb[ch]
+    q += k0[ch]  # absorption k
+    t = c.scatter * s0[ch]  # scatter s
+    q /= t  # q = k / s
+    np.multiply(q, 2.0, out=t)
+    r_inf = q * q
+    r_inf += t
+    np.sqrt(r_inf, out=r_inf)
+    q += 1.0
+    np.subtract(q, r_inf, out=r_inf)  # R_inf = 1 + q - sqrt(q^2 + 2q)
+    rp = np.minimum(c.scatter, F32(3.0))
+    rp *= rp0[ch]
+    deep = c.mel_dermal * (-2.0 * a_d[ch])
+    np.exp(deep, out=deep)
+    deep *= r_inf
+    np.subtract(1.0, rp, out=t)
+    np.square(t, out=t)
+    t *= deep
+    t += rp  # rd = rp + (1 - rp)^2 * deep
+    top = c.mel_junction * a_e[ch] if flat[0] else c.mel_corneal * a_c[ch]
+    if not flat[0]:
+        top += c.mel_junction * a_e[ch]
+    if not flat[1]:
+        top += c.keratin * a_k[ch]
+    top *= -2.0
+    np.exp(top, out=top)
+    top *= t
+    return top
 
 
 _LUT_N = 8192
