@@ -14,6 +14,7 @@ numbers, these are judged against clinical photographs and say so).
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -419,7 +420,8 @@ def render_fundus(eye: EyeModel, width: int, height: int, rng: np.random.Generat
         if eye.lesions:
             od += les * _O["haemorrhage"][c]
         refl[..., c] *= np.exp(-od)
-    refl += 0.018 * reflex[..., None]
+    lit = np.flatnonzero(reflex)  # the reflex is thin: added where it is (elsewhere + 0)
+    refl.reshape(-1, 3)[lit] += (0.018 * reflex.ravel()[lit])[:, None]
     if "vitreous_haemorrhage" in areas:
         _vitreous_veil(refl, areas["vitreous_haemorrhage"], g)
     return _camera(refl, illum, eye, g, rng), labels, g.px
@@ -496,19 +498,29 @@ def _camera(refl: np.ndarray, illum: np.ndarray, eye: EyeModel, g: Geometry,
     yy, xx = np.mgrid[ys, xs].astype(np.float32)
     fr = ((xx - x0) ** 2 + (yy - y0) ** 2) * g.px ** 2
     refl[ys, xs] += (0.12 * young * np.exp(-fr / (2 * 0.03 ** 2)))[..., None]
-    c = g.xy([[0.0, 0.0]])[0]
-    yy, xx = np.ogrid[0:g.h, 0:g.w]
-    r = np.sqrt((xx - c[0]) ** 2 + (yy - c[1]) ** 2, dtype=np.float32) * np.float32(g.px)
-    field = np.clip((FIELD_RADIUS - r) / g.px + 0.5, 0, 1)
+    field, grain = _field_stop(g.w, g.h, g.px)
     light = illum * field * np.float32(_LUT_N)
-    noise = rng.standard_normal(light.shape, dtype=np.float32) * (field * np.float32(
-        0.006 * _LUT_N))
+    noise = rng.standard_normal(light.shape, dtype=np.float32) * grain
     out = np.empty(refl.shape, np.uint8)
     for ch in range(3):
         code = refl[..., ch] * (light * np.float32(gains[ch])) + noise
         np.clip(code, 0, _LUT_N, out=code)
         out[..., ch] = _GAMMA[code.astype(np.int32)]
     return out
+
+
+@lru_cache(maxsize=8)
+def _field_stop(width: int, height: int, px: float) -> tuple[np.ndarray, np.ndarray]:
+    """The camera's circular field stop (0-1, a one-pixel soft edge) and the sensor noise's
+    scale over it, for one image size: the same for every photograph, so made once."""
+    c = (width / 2 - 0.5, height / 2 - 0.5)  # the field's centre (Geometry.xy of 0, 0)
+    yy, xx = np.ogrid[0:height, 0:width]
+    r = np.sqrt((xx - c[0]) ** 2 + (yy - c[1]) ** 2, dtype=np.float32) * np.float32(px)
+    field = np.clip((FIELD_RADIUS - r) / px + 0.5, 0, 1)
+    grain = field * np.float32(0.006 * _LUT_N)
+    field.setflags(write=False)
+    grain.setflags(write=False)
+    return field, grain
 
 
 _LUT_N = 4095

@@ -94,11 +94,17 @@ class Placer:
         self.eye, self.rng = eye, rng
         img = Image.new("L", (_OCC_N, _OCC_N), 0)
         d = ImageDraw.Draw(img)
-        for b in eye.vessels:
+        for b in eye.vessels:  # a run of segments of one width is one polyline (Pillow
+            # draws a polyline segment by segment: the same pixels as one call each)
             p = self._px(b.pts)
-            for i in range(len(p) - 1):
-                w = max(1, round(2 * float(b.radius[i]) / _OCC_PX))
-                d.line([tuple(p[i]), tuple(p[i + 1])], fill=255, width=w)
+            ws = [max(1, round(2 * float(r) / _OCC_PX)) for r in b.radius[:len(p) - 1]]
+            i = 0
+            while i < len(ws):
+                j = i + 1
+                while j < len(ws) and ws[j] == ws[i]:
+                    j += 1
+                d.line(p[i:j + 1].ravel().tolist(), fill=255, width=ws[i])
+                i = j
         disc = eye.disc
         c = self._px(np.array([[disc.cu, disc.cv]]))[0]
         rx, ry = disc.width / 2 / _OCC_PX, disc.height / 2 / _OCC_PX

@@ -111,6 +111,7 @@ def _fill_holes(mask: np.ndarray) -> np.ndarray:
     edge = np.concatenate([bg[0], bg[-1], bg[:, 0], bg[:, -1]])
     open_ = np.zeros(n + 1, bool)
     open_[edge] = True
+    open_[0] = False  # the mask itself (0 in the background's labelling)
     return ~open_[bg]
 
 

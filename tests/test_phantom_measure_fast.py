@@ -1,0 +1,67 @@
+"""The fast measuring paths give what the plain ones give (fundus lesion table, skin
+holes, skin noise enlargement), on inputs made to hit their special cases."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from imagine_med.engine.phantom.regions.retina import key
+from imagine_med.engine.phantom.regions.retina.labels import LABELS
+from imagine_med.engine.phantom.regions.retina.lesions import QUADRANTS
+from imagine_med.engine.phantom.regions.skin.measure import _fill_holes
+from imagine_med.engine.phantom.regions.skin.skin import bicubic_resize
+
+
+def _table_one_kind_at_a_time(labels: np.ndarray, geo: dict) -> dict:
+    """Each lesion label on its own: its 8-connected pieces by the centroid's quadrant."""
+    table = {}
+    fx, fy, nasal_right = geo["fovea_x"], geo["fovea_y"], geo["disc_x"] > geo["fovea_x"]
+    for kind, lid in LABELS.items():
+        if lid < 100 or not (labels == lid).any():
+            continue
+        lab, n = ndimage.label(labels == lid, key.EIGHT)
+        row = dict.fromkeys(QUADRANTS, 0)
+        for cy, cx in ndimage.center_of_mass(labels == lid, lab, range(1, n + 1)):
+            q = ("supero" if cy < fy else "infero") + \
+                ("nasal" if (cx > fx) == nasal_right else "temporal")
+            row[q] += 1
+        table[kind] = row
+    return table
+
+
+def test_lesion_table_splits_touching_kinds():
+    rng = np.random.default_rng(3)
+    labels = np.full((200, 240), LABELS["retina"], np.uint8)
+    kinds = [LABELS[k] for k in ("microaneurysm", "dot_blot_haemorrhage", "hard_exudate",
+                                 "cotton_wool_spot")]
+    for _ in range(120):  # blobs of several kinds, many touching or overlapping
+        y, x = rng.integers(0, 200), rng.integers(0, 240)
+        r = int(rng.integers(1, 7))
+        labels[max(0, y - r):y + r, max(0, x - r):x + r] = rng.choice(kinds)
+    geo = {"fovea_x": 130.0, "fovea_y": 95.0, "disc_x": 40.0}
+    lab, n = ndimage.label(np.isin(labels, kinds), key.EIGHT)
+    mixed = sum(len(np.unique(labels[lab == i])) > 1 for i in range(1, n + 1))
+    assert mixed >= 5  # the case the single labelling has to split
+    assert key.lesion_table(labels, geo) == _table_one_kind_at_a_time(labels, geo)
+
+
+def test_fill_holes_matches_scipy():
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        mask = ndimage.binary_opening(rng.random((90, 70)) < 0.55)
+        assert (_fill_holes(mask) == ndimage.binary_fill_holes(mask)).all()
+
+
+def test_bicubic_resize_is_pillows():
+    rng = np.random.default_rng(5)
+    for shape, size in (((7, 7), (768, 768)), ((11, 9), (512, 300)), ((33, 33), (768, 768)),
+                        ((40, 60), (30, 20))):
+        small = rng.standard_normal(shape).astype(np.float32)
+        ref = np.asarray(Image.fromarray(small, mode="F").resize(size, Image.BICUBIC))
+        got = bicubic_resize(small, *size)
+        assert got.shape == ref.shape
+        # float64 sums in another order: equal, or one float32 step apart (rarely)
+        assert np.abs(got - ref).max() <= 4 * np.finfo(np.float32).eps * np.abs(ref).max()
+        assert (got == ref).mean() > 0.999
