@@ -65,3 +65,19 @@ def test_bicubic_resize_is_pillows():
         # float64 sums in another order: equal, or one float32 step apart (rarely)
         assert np.abs(got - ref).max() <= 4 * np.finfo(np.float32).eps * np.abs(ref).max()
         assert (got == ref).mean() > 0.999
+
+
+def test_fundus_opencv_paths_are_scipy_and_pillow():
+    from scipy import ndimage as ndi
+
+    from imagine_med.engine.phantom.physics.fundus_optics import _double_bilinear, _gaussian
+
+    rng = np.random.default_rng(6)
+    maps = (rng.random((3, 120, 90)) < 0.1).astype(np.float32) * rng.random((3, 120, 90),
+                                                                               np.float32)
+    for m in maps:
+        assert (_gaussian(m, 0.6) == ndi.gaussian_filter(m, 0.6, truncate=3.0)).all()
+    a = (rng.random((40, 30, 4)) * 3).astype(np.float32)
+    ref = np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(a[..., c]))
+                               .resize((60, 80), Image.BILINEAR)) for c in range(4)], axis=2)
+    assert (_double_bilinear(a) == ref).all()

@@ -235,6 +235,9 @@ def _noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np
 
 
 def _upsample(a: np.ndarray, g: Geometry) -> np.ndarray:
+    """Bilinear enlargement (Pillow's); an exact doubling of up to 4 channels in one go."""
+    if a.ndim == 3 and a.shape[2] <= 4 and (g.h, g.w) == (2 * a.shape[0], 2 * a.shape[1]):
+        return _double_bilinear(a)
     if a.ndim == 2:
         return np.asarray(Image.fromarray(a).resize((g.w, g.h), Image.BILINEAR))
     out = np.empty((g.h, g.w, a.shape[2]), np.float32)
@@ -242,6 +245,40 @@ def _upsample(a: np.ndarray, g: Geometry) -> np.ndarray:
         out[..., c] = np.asarray(Image.fromarray(np.ascontiguousarray(a[..., c]))
                                  .resize((g.w, g.h), Image.BILINEAR))
     return out
+
+
+def _cv2():
+    import cv2  # imported on first use (a second or so); a core dependency (pyproject)
+
+    return cv2
+
+
+def _double_bilinear(a: np.ndarray) -> np.ndarray:
+    """Pillow's bilinear doubling of a float32 (H, W, C) image, through OpenCV: at twice
+    the size every weight is 1/4 or 3/4, so each pass's float64 sums are exact in any
+    order; rounding to float32 after each pass as Pillow does gives its very values."""
+    cv2 = _cv2()
+    h, w = a.shape[:2]
+    rows = cv2.resize(a.astype(np.float64), (2 * w, h), interpolation=cv2.INTER_LINEAR)
+    rows = rows.astype(np.float32).astype(np.float64)
+    out = cv2.resize(rows, (2 * w, 2 * h), interpolation=cv2.INTER_LINEAR)
+    return out.astype(np.float32).reshape(2 * h, 2 * w, -1)
+
+
+def _gaussian(m: np.ndarray, sigma: float, truncate: float = 3.0) -> np.ndarray:
+    """ndimage.gaussian_filter(m, sigma, truncate=truncate) of a float32 image (reflected
+    edges), through OpenCV: the same kernel, one axis at a time in float64 and rounded to
+    float32 between the passes, as scipy does (its values, measured equal), faster."""
+    cv2 = _cv2()
+    r = int(truncate * float(sigma) + 0.5)
+    x = np.arange(-r, r + 1)
+    phi = np.exp(-0.5 / (sigma * sigma) * x ** 2)
+    phi = phi / phi.sum()
+    one = np.ones(1)
+    cols = cv2.sepFilter2D(m.astype(np.float64), cv2.CV_64F, one, phi,
+                           borderType=cv2.BORDER_REFLECT).astype(np.float32)
+    return cv2.sepFilter2D(cols.astype(np.float64), cv2.CV_64F, phi, one,
+                           borderType=cv2.BORDER_REFLECT).astype(np.float32)
 
 
 def _background(eye: EyeModel, g: Geometry, rng: np.random.Generator
@@ -366,10 +403,9 @@ def _blood(eye: EyeModel, g: Geometry) -> np.ndarray:
     if eye.hypertensive:
         _av_nicking(maps, g)
     keep = [0, 1, 3] + ([2] if bleeds else [])  # an eye without bleeding skips its blur
-    stack = ndimage.gaussian_filter(np.stack([np.asarray(maps[k]) for k in keep]),
-                                    (0, 0.6, 0.6), truncate=3.0)
     out = np.zeros((4, g.h, g.w), np.float32)
-    out[keep] = stack
+    for k in keep:
+        out[k] = _gaussian(np.asarray(maps[k]), 0.6, truncate=3.0)
     return out
 
 
