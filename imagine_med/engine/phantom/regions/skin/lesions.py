@@ -140,8 +140,8 @@ def _network(rng: np.random.Generator, f: Field, spacing: float, width: float, w
     return out
 
 
-def _stamp(f: Field, cx: float, cy: float, r: float):
-    """The window around a disc: (slice, soft disc 0-1 on it, hard mask)."""
+def _window(f: Field, cx: float, cy: float, r: float):
+    """The pixel window (a slice) round a disc, or None off the image."""
     h, w = f.x.shape
     px = f.px
     j0 = int(max(0, (cx - r) / px + w / 2 - 2))
@@ -150,7 +150,15 @@ def _stamp(f: Field, cx: float, cy: float, r: float):
     i1 = int(min(h, (cy + r) / px + h / 2 + 3))
     if j1 <= j0 or i1 <= i0:
         return None
-    sl = np.s_[i0:i1, j0:j1]
+    return np.s_[i0:i1, j0:j1]
+
+
+def _stamp(f: Field, cx: float, cy: float, r: float):
+    """The window around a disc: (slice, soft disc 0-1 on it, hard mask)."""
+    px = f.px
+    sl = _window(f, cx, cy, r)
+    if sl is None:
+        return None
     d = np.hypot(f.x[sl] - F32(cx), f.y[sl] - F32(cy))
     soft = np.clip((F32(r) - d) / F32(max(px, 0.02)) + 0.5, 0.0, 1.0)
     return sl, soft, d < r
@@ -200,10 +208,9 @@ def _blob(f: Field, lesion: Lesion, o: Outline, ang: float, frac: float, size: f
     bx, by = cx + rr * np.cos(ang), cy + rr * np.sin(ang)
     out = np.zeros_like(f.x)
     reach = size * 1.9 + 0.2
-    win = _stamp(f, bx, by, reach)  # only the window the blob can reach is computed
-    if win is None:
+    sl = _window(f, bx, by, reach)  # only the window the blob can reach is computed
+    if sl is None:
         return out
-    sl = win[0]
     d = np.hypot(f.x[sl] - F32(bx), f.y[sl] - F32(by))
     wob = noise(rng, d.shape, max(2, int(2 * reach / 1.2)))
     out[sl] = np.clip((F32(size) * (1 + 0.25 * wob) - d) / F32(0.15), 0, 1) * o.body[sl]

@@ -56,8 +56,14 @@ def noise(rng: np.random.Generator, shape: tuple[int, int], cells: int) -> np.nd
     n = max(2, cells)
     small = rng.standard_normal((max(2, round(n * h / max(h, w))) + 3,
                                  max(2, round(n * w / max(h, w))) + 3)).astype(F32)
-    out = bicubic_resize(small, w, h)
+    if max(small.shape) <= _SMALL_GRID:
+        out = bicubic_resize(small, w, h)
+    else:  # a finer grid: Pillow's four taps a pixel beat a dense product
+        out = np.asarray(Image.fromarray(small, mode="F").resize((w, h), Image.BICUBIC), F32)
     return out * F32(1.0 / max(1e-6, float(out[::7, ::7].std())))
+
+
+_SMALL_GRID = 14  # grids up to this size are enlarged by `bicubic_resize`
 
 
 def _cubic(x: np.ndarray) -> np.ndarray:
