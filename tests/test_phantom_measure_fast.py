@@ -81,3 +81,13 @@ def test_fundus_opencv_paths_are_scipy_and_pillow():
     ref = np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(a[..., c]))
                                .resize((60, 80), Image.BILINEAR)) for c in range(4)], axis=2)
     assert (_double_bilinear(a) == ref).all()
+
+
+def test_phantom_import_keeps_freed_arrays_in_the_heap():
+    import sys
+
+    import imagine_med.engine.phantom  # noqa: F401 - applies the settings on import
+    from imagine_med.engine.phantom import heap
+
+    if sys.platform.startswith("linux"):
+        assert heap.keep_heap() is True  # glibc: applied once, and it stays applied
