@@ -203,6 +203,15 @@ def _discs(f: Field, lesion: Lesion, pts, radii, name: str, **pigment: float) ->
 def _blob(f: Field, lesion: Lesion, o: Outline, ang: float, frac: float, size: float,
           rng: np.random.Generator) -> np.ndarray:
     """A soft irregular patch (0-1) inside the body, centred at (ang, frac of radius)."""
+    return _blob_in(f, lesion, o, ang, frac, size, rng)[0]
+
+
+_NOWHERE = np.s_[0:0, 0:0]
+
+
+def _blob_in(f: Field, lesion: Lesion, o: Outline, ang: float, frac: float, size: float,
+             rng: np.random.Generator) -> tuple[np.ndarray, tuple[slice, slice]]:
+    """`_blob` and the window outside which it is 0 (painting it there adds nothing)."""
     cx, cy = lesion.center_mm
     rr = _radius_at(o, ang) * frac
     bx, by = cx + rr * np.cos(ang), cy + rr * np.sin(ang)
@@ -210,11 +219,11 @@ def _blob(f: Field, lesion: Lesion, o: Outline, ang: float, frac: float, size: f
     reach = size * 1.9 + 0.2
     sl = _window(f, bx, by, reach)  # only the window the blob can reach is computed
     if sl is None:
-        return out
+        return out, _NOWHERE
     d = np.hypot(f.x[sl] - F32(bx), f.y[sl] - F32(by))
     wob = noise(rng, d.shape, max(2, int(2 * reach / 1.2)))
     out[sl] = np.clip((F32(size) * (1 + 0.25 * wob) - d) / F32(0.15), 0, 1) * o.body[sl]
-    return out
+    return out, sl
 
 
 # ------------------------------------------------------------------ melanocytic lesions
@@ -280,21 +289,25 @@ def melanoma(rng, f: Field, lesion: Lesion) -> None:
     lesion.paint(o.inside, mel_junction=1.2)
     a0 = rng.uniform(-np.pi, np.pi)
     net = _network(rng, f, rng.uniform(0.2, 0.3), 0.5, 0.14, 0.35)
-    netzone = _blob(f, lesion, o, a0 + np.pi, 0.45, o.radius_mm * 0.6, rng) > 0.5
-    lesion.paint(net * o.inside * netzone, mel_junction=1.8)
-    lesion.label(netzone, "pigment_network")
-    blotch = _blob(f, lesion, o, a0 + 0.5 * np.pi, 0.4, o.radius_mm * 0.28, rng)
-    lesion.paint(blotch, mel_junction=2.6, mel_corneal=1.2)
-    lesion.label((blotch > 0.5) & ~netzone, "lesion")
-    veil = _blob(f, lesion, o, a0, 0.45, o.radius_mm * 0.4, rng) * (blotch < 0.3)
-    lesion.paint(veil, mel_dermal=1.2, scatter=2.6, mel_junction=-0.6)
-    lesion.label(veil > 0.5, "blue_white_veil")
-    reg = _blob(f, lesion, o, a0 - 0.6 * np.pi, 0.5, o.radius_mm * 0.3, rng) * (veil < 0.3)
-    lesion.paint(reg, mel_junction=-1.0, scatter=1.8, blood=0.15)
+    # each zone is painted and labelled on its blob's window only (0 beyond it)
+    zone, w = _blob_in(f, lesion, o, a0 + np.pi, 0.45, o.radius_mm * 0.6, rng)
+    netzone = zone > 0.5
+    lesion.paint(net[w] * o.inside[w] * netzone[w], w, mel_junction=1.8)
+    lesion.label(netzone[w], "pigment_network", w)
+    blotch, w = _blob_in(f, lesion, o, a0 + 0.5 * np.pi, 0.4, o.radius_mm * 0.28, rng)
+    lesion.paint(blotch[w], w, mel_junction=2.6, mel_corneal=1.2)
+    lesion.label((blotch[w] > 0.5) & ~netzone[w], "lesion", w)
+    veil, w = _blob_in(f, lesion, o, a0, 0.45, o.radius_mm * 0.4, rng)
+    veil[w] *= blotch[w] < 0.3
+    lesion.paint(veil[w], w, mel_dermal=1.2, scatter=2.6, mel_junction=-0.6)
+    lesion.label(veil[w] > 0.5, "blue_white_veil", w)
+    reg, w = _blob_in(f, lesion, o, a0 - 0.6 * np.pi, 0.5, o.radius_mm * 0.3, rng)
+    reg[w] *= veil[w] < 0.3
+    lesion.paint(reg[w], w, mel_junction=-1.0, scatter=1.8, blood=0.15)
     pepper = _points(rng, o, lesion, 14, 0.2, 0.9, 0.12,
                      lambda a, fr: bool(_blob_at(reg, f, lesion, o, a, fr) > 0.5))
     _discs(f, lesion, pepper, [0.03] * len(pepper), "regression", mel_dermal=2.0)
-    lesion.label(reg > 0.5, "regression")
+    lesion.label(reg[w] > 0.5, "regression", w)
     gp = _points(rng, o, lesion, 8, 0.2, 0.92, 0.45)
     _discs(f, lesion, gp, [rng.uniform(0.08, 0.25) for _ in gp], "globules",
            mel_junction=2.6, mel_dermal=0.6)
