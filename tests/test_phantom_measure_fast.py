@@ -91,3 +91,27 @@ def test_phantom_import_keeps_freed_arrays_in_the_heap():
 
     if sys.platform.startswith("linux"):
         assert heap.keep_heap() is True  # glibc: applied once, and it stays applied
+
+
+def test_batched_bisection_is_the_plain_one():
+    from imagine_med.engine.phantom.physics.skin_optics import (
+        ita_of_lab,
+        melanin_for_ita,
+        skin_colour,
+        srgb_to_lab,
+    )
+
+    def plain(target: float, blood: float) -> float:
+        lo, hi = 0.0, 8.0
+        for _ in range(30):
+            mid = 0.5 * (lo + hi)
+            if ita_of_lab(srgb_to_lab(skin_colour(mid, blood, 1.05))) > target:
+                lo = mid
+            else:
+                hi = mid
+        return 0.5 * (lo + hi)
+
+    rng = np.random.default_rng(7)
+    for _ in range(12):
+        t, b = float(rng.uniform(-60, 75)), float(rng.uniform(0.03, 0.1))
+        assert melanin_for_ita(t, b, 1.05) == plain(t, b)

@@ -139,15 +139,41 @@ def skin_colour(melanin: float, blood: float, exposure: float) -> np.ndarray:
 
 
 def melanin_for_ita(target: float, blood: float, exposure: float) -> float:
-    """Epidermal melanin giving plain skin this ITA (bisection; ITA falls as melanin rises)."""
+    """Epidermal melanin giving plain skin this ITA (30 bisection steps; ITA falls as melanin
+    rises). Five steps at a time: the 31 melanins those steps could try are coloured in one
+    batch (each pixel as `skin_colour` colours it alone), then the path is followed."""
     lo, hi = 0.0, 8.0
-    for _ in range(30):
-        mid = 0.5 * (lo + hi)
-        if ita_of_lab(srgb_to_lab(skin_colour(mid, blood, exposure))) > target:
-            lo = mid
-        else:
-            hi = mid
+    left = 30
+    while left:
+        depth = min(5, left)
+        mids, level = [], [(lo, hi)]
+        for _ in range(depth):  # breadth first; node i's children: 2i+1 (above), 2i+2
+            nxt = []
+            for a, b in level:
+                m = 0.5 * (a + b)
+                mids.append(m)
+                nxt += [(m, b), (a, m)]
+            level = nxt
+        above = _ita_of_melanins(mids, blood, exposure) > target
+        i = 0
+        for _ in range(depth):
+            mid = 0.5 * (lo + hi)
+            if above[i]:
+                lo, i = mid, 2 * i + 1
+            else:
+                hi, i = mid, 2 * i + 2
+        left -= depth
     return 0.5 * (lo + hi)
+
+
+def _ita_of_melanins(melanins: list[float], blood: float, exposure: float) -> np.ndarray:
+    """ITA degrees of plain skin at each epidermal melanin (one pixel each)."""
+    one = np.ones((len(melanins), 1), F32)
+    mel = np.asarray(melanins, np.float64).astype(F32)[:, None] * one
+    cols = Columns(0 * one, mel, 0 * one, blood * one, one, 0 * one)
+    lab = srgb_to_lab(to_srgb(reflectance(cols), exposure))[:, 0, :]
+    return np.array([float(np.degrees(np.arctan2(float(L) - 50.0, float(b))))  # ita_of_lab's
+                     for L, b in zip(lab[:, 0], lab[:, 2], strict=True)])
 
 
 def specular(relief: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
