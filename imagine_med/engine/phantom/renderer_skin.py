@@ -156,7 +156,7 @@ def photograph(skin, cols: optics.Columns, f: Field, view: str, rng,
         plane = refl.ravel()
         plane[hairy] = plane[hairy] * (1.0 - hair) + hair_rgb[ch] * hair
         refl += grain
-        out[..., ch] = optics.to_srgb(refl, EXPOSURE)
+        out[..., ch] = optics.to_srgb(refl, EXPOSURE, scratch=True)
     return out
 
 
@@ -274,9 +274,7 @@ class PhantomSkin(PhantomRenderer):
         if name is not None:
             sentence = key.lesion_sentence(name, seen, set(present.values()))
             text += " " + sentence
-            ys, xs = np.nonzero(labels >= 100)
-            bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) \
-                if seen.present else None
+            bbox = _lesion_box(labels) if seen.present else None
             findings.append(FindingResult(name, LESION_LABELS["lesion"], bbox, None, site,
                                           sentence, dict(seen.m)))
             if seen.present:
@@ -308,6 +306,13 @@ class PhantomSkin(PhantomRenderer):
                                 {k: float(v) for k, v in m.items()})
         return RenderResult(pixels=rgb, label_map=labels, labels=present, findings=[finding],
                             pixel_spacing_mm=(f.px, f.px), answer_key=text, tags=tags)
+
+
+def _lesion_box(labels: np.ndarray) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) round the lesion's labels (ids from 100)."""
+    rows, cols = np.flatnonzero((labels >= 100).any(axis=1)), \
+        np.flatnonzero((labels >= 100).any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 def _ruler_ticks(labels: np.ndarray, rgb: np.ndarray, px: float) -> float:

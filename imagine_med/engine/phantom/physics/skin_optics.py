@@ -95,11 +95,17 @@ _SRGB_LUT = np.clip(np.round(255.0 * np.where(
 ).astype(np.uint8)
 
 
-def to_srgb(refl: np.ndarray, exposure: float = 1.0) -> np.ndarray:
+def to_srgb(refl: np.ndarray, exposure: float = 1.0, scratch: bool = False) -> np.ndarray:
     """Linear reflectance -> sRGB uint8 (a white-balanced camera over a white standard);
-    the gamma is a table of 8192 steps (finer than the 8-bit output near black)."""
-    lin = np.clip(refl * F32(exposure * (_LUT_N - 1)), 0.0, _LUT_N - 1)
-    return _SRGB_LUT[(lin + F32(0.5)).astype(np.int32)]
+    the gamma is a table of 8192 steps (finer than the 8-bit output near black).
+    `scratch`: float32 `refl` may be overwritten (no temporaries)."""
+    if not (scratch and refl.dtype == F32):
+        lin = np.clip(refl * F32(exposure * (_LUT_N - 1)), 0.0, _LUT_N - 1)
+        return _SRGB_LUT[(lin + F32(0.5)).astype(np.int32)]
+    refl *= F32(exposure * (_LUT_N - 1))
+    np.clip(refl, 0.0, _LUT_N - 1, out=refl)
+    refl += F32(0.5)
+    return _SRGB_LUT[refl.astype(np.int32)]
 
 
 def _srgb_linear(c: np.ndarray) -> np.ndarray:

@@ -97,14 +97,17 @@ def _outline(rng: np.random.Generator, f: Field, lesion: Lesion, radius: float, 
     # r(theta) from a table of 4096 angles (one gather instead of a cosine per harmonic)
     n_tab = 4096
     table = r_of(np.linspace(-np.pi, np.pi, n_tab + 1)).astype(F32)
-    r = table[((theta + F32(np.pi)) * F32(n_tab / (2 * np.pi)) + F32(0.5)).astype(np.int32)]
+    turn = theta + F32(np.pi)  # 0-2pi
+    r = table[(turn * F32(n_tab / (2 * np.pi)) + F32(0.5)).astype(np.int32)]
     # each segment's fade width, blended over the outer 15 % of a segment on either side
     # (log scale), so a change of border type leaves no radial seam
-    pos = (theta + np.pi) / F32(2 * np.pi) * SEGMENTS - F32(0.5)
+    pos = turn / F32(2 * np.pi) * SEGMENTS - F32(0.5)
     i0 = np.floor(pos).astype(np.int32)
     frac = np.clip((pos - i0 - F32(0.35)) / F32(0.3), 0.0, 1.0)
     logw = np.log(np.where(np.asarray(sharp), 0.03, 0.7)).astype(F32)
-    w = np.exp(logw[i0 % SEGMENTS] * (1 - frac) + logw[(i0 + 1) % SEGMENTS] * frac)
+    seg = np.arange(-1, SEGMENTS + 1)  # i0 runs -1..SEGMENTS: the two log widths by i0 + 1
+    i0 += 1
+    w = np.exp(logw[seg % SEGMENTS][i0] * (1 - frac) + logw[(seg + 1) % SEGMENTS][i0] * frac)
     inside = np.clip((r - rho) / w + 0.5, 0.0, 1.0).astype(F32)
     body = rho < r
     lesion.label(body, "lesion")

@@ -251,8 +251,7 @@ def measure(rgb: np.ndarray, labels: np.ndarray, px: float) -> Measured:
     step = max(1, -(-max(labels.shape) // MEASURE_PX))
     out = _measure(rgb[::step, ::step], labels[::step, ::step], px * step, step == 1)
     if out.present and step > 1:
-        ys, xs = np.nonzero(labels >= 100)
-        box = labels[max(0, ys.min() - 2):ys.max() + 3, max(0, xs.min() - 2):xs.max() + 3]
+        box = labels[_box(labels >= 100, 2)]
         for key_, name in (("dot_max_mm", "dots"), ("globule_min_mm", "globules")):
             whole = _pieces(box, name, px, True)
             out.m.pop(key_, None)
