@@ -162,7 +162,8 @@ def _stamp(f: Field, cx: float, cy: float, r: float):
     sl = _window(f, cx, cy, r)
     if sl is None:
         return None
-    d = np.hypot(f.x[sl] - F32(cx), f.y[sl] - F32(cy))
+    # the field's x varies along rows only, y down columns: one row and one column of it
+    d = np.hypot(f.x[0, sl[1]] - F32(cx), (f.y[sl[0], 0] - F32(cy))[:, None])
     soft = np.clip((F32(r) - d) / F32(max(px, 0.02)) + 0.5, 0.0, 1.0)
     return sl, soft, d < r
 
@@ -339,15 +340,18 @@ def _streaks(rng, f: Field, lesion: Lesion, o: Outline, centre_ang: float, arc: 
         ang = centre_ang + arc * (k / max(1, n - 1) - 0.5) + rng.uniform(-0.05, 0.05)
         rb = _radius_at(o, ang)
         length = rng.uniform(0.4, 0.9)
+        ca, sa = np.cos(ang), np.sin(ang)
+        mel, lab, streak = lesion.mel_junction, lesion.labels, LABELS["streaks"]
         for s in np.arange(-0.15, length, f.px * 0.8):
-            px_, py_ = cx + (rb + s) * np.cos(ang), cy + (rb + s) * np.sin(ang)
+            px_, py_ = cx + (rb + s) * ca, cy + (rb + s) * sa
             r = 0.04 if s < length - 0.08 else 0.07
             got = _stamp(f, px_, py_, r)
             if got is None:
                 continue
             sl, soft, hard = got
-            lesion.paint(soft * (lesion.mel_junction[sl] < 4.0), sl, mel_junction=1.0)
-            lesion.label(hard, "streaks", sl)
+            soft *= mel[sl] < 4.0  # pigment piles up to 4, no further
+            mel[sl] += soft  # (paint with weight 1)
+            lab[sl][hard] = streak
 
 
 # -------------------------------------------------------------- non-melanocytic lesions
