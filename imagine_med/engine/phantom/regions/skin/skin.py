@@ -77,20 +77,25 @@ def _cubic(x: np.ndarray) -> np.ndarray:
 @lru_cache(maxsize=64)
 def _bicubic_weights(n_in: int, n_out: int) -> np.ndarray:
     """(n_out, n_in) float64 resampling weights, the coefficients Pillow computes for a
-    bicubic resize (Resample.c precompute_coeffs: taps, normalisation, bounds)."""
+    bicubic resize (Resample.c precompute_coeffs: taps, normalisation by their sum taken
+    tap by tap, bounds), all output pixels at once."""
     scale = n_in / n_out
     fs = max(scale, 1.0)
     support = 2.0 * fs
+    centre = (np.arange(n_out) + 0.5) * scale
+    lo = np.maximum((centre - support + 0.5).astype(np.int64), 0)  # C's (int): truncation
+    hi = np.minimum((centre + support + 0.5).astype(np.int64), n_in)
+    taps = np.arange(int(np.ceil(support)) * 2 + 1)
+    on = taps[None, :] < (hi - lo)[:, None]
+    k = np.where(on, _cubic((lo[:, None] + taps[None, :] - centre[:, None] + 0.5)
+                            * (1.0 / fs)), 0.0)
+    total = np.zeros(n_out)
+    for t in taps:  # the sum in the C loop's order
+        total = total + k[:, t]
+    k = np.where(total[:, None] != 0.0, k / np.where(total == 0.0, 1.0, total)[:, None], k)
     out = np.zeros((n_out, n_in))
-    for i in range(n_out):
-        centre = (i + 0.5) * scale
-        lo = max(int(centre - support + 0.5), 0)
-        hi = min(int(centre + support + 0.5), n_in)
-        k = _cubic((np.arange(lo, hi) - centre + 0.5) * (1.0 / fs))
-        total = 0.0
-        for v in k.tolist():
-            total += v
-        out[i, lo:hi] = k / total if total != 0.0 else k
+    rows = np.broadcast_to(np.arange(n_out)[:, None], k.shape)
+    out[rows[on], (lo[:, None] + taps[None, :])[on]] = k[on]
     out.setflags(write=False)
     return out
 
