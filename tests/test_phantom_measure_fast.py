@@ -24,8 +24,9 @@ def _table_one_kind_at_a_time(labels: np.ndarray, geo: dict) -> dict:
         lab, n = ndimage.label(labels == lid, key.EIGHT)
         row = dict.fromkeys(QUADRANTS, 0)
         for cy, cx in ndimage.center_of_mass(labels == lid, lab, range(1, n + 1)):
-            q = ("supero" if cy < fy else "infero") + \
-                ("nasal" if (cx > fx) == nasal_right else "temporal")
+            q = ("supero" if cy < fy else "infero") + (
+                "nasal" if (cx > fx) == nasal_right else "temporal"
+            )
             row[q] += 1
         table[kind] = row
     return table
@@ -34,12 +35,14 @@ def _table_one_kind_at_a_time(labels: np.ndarray, geo: dict) -> dict:
 def test_lesion_table_splits_touching_kinds():
     rng = np.random.default_rng(3)
     labels = np.full((200, 240), LABELS["retina"], np.uint8)
-    kinds = [LABELS[k] for k in ("microaneurysm", "dot_blot_haemorrhage", "hard_exudate",
-                                 "cotton_wool_spot")]
+    kinds = [
+        LABELS[k]
+        for k in ("microaneurysm", "dot_blot_haemorrhage", "hard_exudate", "cotton_wool_spot")
+    ]
     for _ in range(120):  # blobs of several kinds, many touching or overlapping
         y, x = rng.integers(0, 200), rng.integers(0, 240)
         r = int(rng.integers(1, 7))
-        labels[max(0, y - r):y + r, max(0, x - r):x + r] = rng.choice(kinds)
+        labels[max(0, y - r) : y + r, max(0, x - r) : x + r] = rng.choice(kinds)
     geo = {"fovea_x": 130.0, "fovea_y": 95.0, "disc_x": 40.0}
     lab, n = ndimage.label(np.isin(labels, kinds), key.EIGHT)
     mixed = sum(len(np.unique(labels[lab == i])) > 1 for i in range(1, n + 1))
@@ -56,8 +59,12 @@ def test_fill_holes_matches_scipy():
 
 def test_bicubic_resize_is_pillows():
     rng = np.random.default_rng(5)
-    for shape, size in (((7, 7), (768, 768)), ((11, 9), (512, 300)), ((33, 33), (768, 768)),
-                        ((40, 60), (30, 20))):
+    for shape, size in (
+        ((7, 7), (768, 768)),
+        ((11, 9), (512, 300)),
+        ((33, 33), (768, 768)),
+        ((40, 60), (30, 20)),
+    ):
         small = rng.standard_normal(shape).astype(np.float32)
         ref = np.asarray(Image.fromarray(small, mode="F").resize(size, Image.BICUBIC))
         got = bicubic_resize(small, *size)
@@ -73,13 +80,21 @@ def test_fundus_opencv_paths_are_scipy_and_pillow():
     from imagine_med.engine.phantom.physics.fundus_optics import _double_bilinear, _gaussian
 
     rng = np.random.default_rng(6)
-    maps = (rng.random((3, 120, 90)) < 0.1).astype(np.float32) * rng.random((3, 120, 90),
-                                                                               np.float32)
+    maps = (rng.random((3, 120, 90)) < 0.1).astype(np.float32) * rng.random(
+        (3, 120, 90), np.float32
+    )
     for m in maps:
         assert (_gaussian(m, 0.6) == ndi.gaussian_filter(m, 0.6, truncate=3.0)).all()
     a = (rng.random((40, 30, 4)) * 3).astype(np.float32)
-    ref = np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(a[..., c]))
-                               .resize((60, 80), Image.BILINEAR)) for c in range(4)], axis=2)
+    ref = np.stack(
+        [
+            np.asarray(
+                Image.fromarray(np.ascontiguousarray(a[..., c])).resize((60, 80), Image.BILINEAR)
+            )
+            for c in range(4)
+        ],
+        axis=2,
+    )
     assert (_double_bilinear(a) == ref).all()
 
 

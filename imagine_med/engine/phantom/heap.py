@@ -25,15 +25,19 @@ _done = False
 def keep_heap() -> bool:
     """Apply the settings once per process (glibc on Linux only); True if applied."""
     global _done
-    if _done or not sys.platform.startswith("linux") \
-            or os.environ.get("IMAGINE_MED_KEEP_HEAP", "1") == "0":
+    if (
+        _done
+        or not sys.platform.startswith("linux")
+        or os.environ.get("IMAGINE_MED_KEEP_HEAP", "1") == "0"
+    ):
         return _done
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         libc.gnu_get_libc_version  # noqa: B018 - glibc only (musl has no such settings)
         # the mmap threshold first: setting either one freezes glibc's dynamic threshold
-        _done = bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) \
-            and bool(libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+        _done = bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
+            libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+        )
     except (OSError, AttributeError):
         _done = False
     return _done
