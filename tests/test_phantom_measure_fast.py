@@ -130,3 +130,18 @@ def test_batched_bisection_is_the_plain_one():
     for _ in range(12):
         t, b = float(rng.uniform(-60, 75)), float(rng.uniform(0.03, 0.1))
         assert melanin_for_ita(t, b, 1.05) == plain(t, b)
+
+
+def test_placer_clearance_is_scipys_distance():
+    import cv2
+
+    from imagine_med.engine.phantom.regions.retina.lesions import _OCC_PX, Placer
+
+    rng = np.random.default_rng(8)
+    for density in (0.001, 0.02, 0.2):
+        free = rng.random((470, 470)) >= density
+        ref = ndimage.distance_transform_edt(free) * _OCC_PX
+        p = Placer.__new__(Placer)
+        p._dist = cv2.distanceTransform(free.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        for i, j in rng.integers(0, 470, (400, 2)):
+            assert p.clearance(int(i), int(j)) == ref[i, j]
