@@ -107,7 +107,8 @@ class PhantomFundus(PhantomRenderer):
             findings.append(FindingResult(
                 f.name, LABELS[FINDING_LABELS[f.name][0]], _bbox(labels, FINDING_LABELS[f.name]),
                 eye.eye, f.location, text, meas))
-        present = {int(i): n for n, i in LABELS.items() if (labels == i).any()}
+        counts = np.bincount(labels.ravel(), minlength=256)
+        present = {int(i): n for n, i in LABELS.items() if counts[i]}
         tags = {"modality": "fundus", "engine": "phantom", "region": "retina",
                 "eye": eye.eye, "laterality": "OD" if eye.eye == "right" else "OS",
                 "field_deg": "45", "age": str(eye.age), "sex": eye.sex,

@@ -9,6 +9,8 @@ seed gives the same lesion and labels on every skin type.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy import ndimage
 
@@ -130,21 +132,32 @@ def photograph(skin, cols: optics.Columns, f: Field, view: str, rng,
         blur = max(0.5, 0.06 / f.px)
         for name in ("mel_corneal", "mel_junction", "mel_dermal", "blood", "scatter"):
             setattr(cols, name, ndimage.gaussian_filter(getattr(cols, name), blur))
-    refl = optics.reflectance(cols)
-    if surface is not None:
-        cover = np.clip(surface, 0, 1)[..., None] * F32(0.85)
-        refl = refl * (1 - cover) + F32(SCALE_WHITE) * cover
-    shade = 1.0 + F32(0.05 if view == "dermoscopy" else 0.12) * relief
-    refl *= shade[..., None]
+    h, w = cols.blood.shape
+    on_top = []  # light added on top: flash glare, the gel's bubbles
     if view != "dermoscopy":
-        refl += optics.specular(relief, rng, 0.12)[..., None]
+        on_top = [optics.specular(relief, rng, 0.12)]
     elif not polarised:
-        refl += optics.specular(relief, rng, 0.06)[..., None]
-        refl += gel_bubbles(f, rng)[..., None]
+        on_top = [optics.specular(relief, rng, 0.06), gel_bubbles(f, rng)]
     hair_rgb = np.array([0.16, 0.1, 0.06], F32) * F32(1.0 - skin.hair_dark) + F32(0.012)
-    refl = refl * (1.0 - skin.hair[..., None]) + hair_rgb * skin.hair[..., None]
-    refl += F32(0.004) * rng.standard_normal(refl.shape[:2], dtype=F32)[..., None]
-    return optics.to_srgb(refl, EXPOSURE)
+    hairy = np.flatnonzero(skin.hair)  # hair is blended where there is some (elsewhere: x1)
+    hair = skin.hair.ravel()[hairy]
+    grain = F32(0.004) * rng.standard_normal((h, w), dtype=F32)
+    shade = 1.0 + F32(0.05 if view == "dermoscopy" else 0.12) * relief
+    cover = None if surface is None else np.clip(surface, 0, 1) * F32(0.85)
+    flat = (not cols.mel_corneal.any(), not cols.keratin.any())
+    out = np.empty((h, w, 3), np.uint8)
+    for ch in range(3):  # one channel at a time, in place: the same sums as on (H, W, 3)
+        refl = optics.reflectance_channel(cols, ch, flat)
+        if cover is not None:
+            refl = refl * (1 - cover) + F32(SCALE_WHITE) * cover
+        refl *= shade
+        for light in on_top:
+            refl += light
+        plane = refl.ravel()
+        plane[hairy] = plane[hairy] * (1.0 - hair) + hair_rgb[ch] * hair
+        refl += grain
+        out[..., ch] = optics.to_srgb(refl, EXPOSURE, scratch=True)
+    return out
 
 
 def gel_bubbles(f: Field, rng) -> np.ndarray:
@@ -178,12 +191,31 @@ def ruler(rgb: np.ndarray, labels: np.ndarray, f: Field) -> None:
 def vignette(rgb: np.ndarray, labels: np.ndarray, f: Field) -> None:
     """The dermoscope's round field: black outside a circle as wide as the shorter side."""
     h, w = labels.shape
-    r = 0.5 * min(h, w) * f.px
-    d = np.hypot(f.x, f.y)
-    rim = d > F32(r - 0.25)
-    fade = np.clip((F32(r) - d[rim]) / F32(0.25), 0.0, 1.0)
-    rgb[rim] = np.round(rgb[rim] * fade[:, None]).astype(np.uint8)
-    labels[d > r - 0.1] = 0
+    black, rim, fade, dark = _field_stop(w, h, f.width_mm)
+    flat = rgb.reshape(-1, 3)
+    if not np.shares_memory(flat, rgb):
+        raise ValueError("vignette needs a contiguous image")
+    flat[black] = 0
+    flat[rim] = np.round(flat[rim] * fade[:, None]).astype(np.uint8)
+    labels.reshape(-1)[dark] = 0
+
+
+@lru_cache(maxsize=8)
+def _field_stop(width: int, height: int, width_mm: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Flat pixel indices of the field stop for one image size: black (outside the circle),
+    the fading rim and its fade 0-1 (a 0.25 mm soft edge), and where labels are cleared.
+    The same for every image of that size, so made once."""
+    f = make_field(width, height, width_mm)
+    r = 0.5 * min(height, width) * f.px
+    d = np.hypot(f.x, f.y).ravel()
+    outer = np.flatnonzero(d > F32(r - 0.25))
+    fade = np.clip((F32(r) - d[outer]) / F32(0.25), 0.0, 1.0)
+    part = (fade > 0) & (fade < 1)  # fade 1 keeps a pixel, 0 blacks it out
+    out = (outer[fade == 0], outer[part], fade[part], np.flatnonzero(d > r - 0.1))
+    for a in out:
+        a.setflags(write=False)
+    return out
 
 
 class PhantomSkin(PhantomRenderer):
@@ -225,7 +257,8 @@ class PhantomSkin(PhantomRenderer):
             vignette(rgb, labels, f)
         progress(0.8, "measure")
         names = {v: k for k, v in ALL_LABELS.items()}
-        present = {int(i): names[int(i)] for i in np.unique(labels) if i}
+        present = {int(i): names[int(i)]
+                   for i in np.flatnonzero(np.bincount(labels.ravel(), minlength=256)) if i}
         if name in RASHES:
             return self._rash(request, name, rgb, labels, f, stype, site, present, skin)
         seen = measure(rgb, labels, f.px)
@@ -241,9 +274,7 @@ class PhantomSkin(PhantomRenderer):
         if name is not None:
             sentence = key.lesion_sentence(name, seen, set(present.values()))
             text += " " + sentence
-            ys, xs = np.nonzero(labels >= 100)
-            bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) \
-                if seen.present else None
+            bbox = _lesion_box(labels) if seen.present else None
             findings.append(FindingResult(name, LESION_LABELS["lesion"], bbox, None, site,
                                           sentence, dict(seen.m)))
             if seen.present:
@@ -275,6 +306,13 @@ class PhantomSkin(PhantomRenderer):
                                 {k: float(v) for k, v in m.items()})
         return RenderResult(pixels=rgb, label_map=labels, labels=present, findings=[finding],
                             pixel_spacing_mm=(f.px, f.px), answer_key=text, tags=tags)
+
+
+def _lesion_box(labels: np.ndarray) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) round the lesion's labels (ids from 100)."""
+    rows, cols = np.flatnonzero((labels >= 100).any(axis=1)), \
+        np.flatnonzero((labels >= 100).any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 def _ruler_ticks(labels: np.ndarray, rgb: np.ndarray, px: float) -> float:

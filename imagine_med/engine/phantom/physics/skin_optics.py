@@ -42,22 +42,50 @@ def _spec(name: str) -> np.ndarray:
 
 def reflectance(c: Columns) -> np.ndarray:
     """(H, W, 3) diffuse reflectance in [0, 1]."""
+    out = np.empty((*c.blood.shape, 3), F32)
+    flat = (not c.mel_corneal.any(), not c.keratin.any())
+    for ch in range(3):
+        out[..., ch] = reflectance_channel(c, ch, flat)
+    return out
+
+
+def reflectance_channel(c: Columns, ch: int, flat: tuple[bool, bool] = (False, False)
+                        ) -> np.ndarray:
+    """One channel's (H, W) diffuse reflectance: Kubelka-Munk dermis under the papillary
+    backscatter, seen through the corneal, epidermal and keratin pigment (double pass).
+    Worked in place (few full-size temporaries); `flat`: corneal melanin, keratin all zero
+    (their terms add nothing and are skipped)."""
     a_c, a_e, a_d = _spec("mel_corneal"), _spec("mel_epidermal"), _spec("mel_dermal")
     a_hb, k0, a_k = _spec("blood"), _spec("dermis_k"), _spec("keratin")
     rp0, s0 = _spec("papillary_backscatter"), _spec("dermis_s")
-    out = np.empty((*c.blood.shape, 3), F32)
-    for ch in range(3):
-        k = k0[ch] + c.blood * a_hb[ch]
-        s = s0[ch] * c.scatter
-        q = k / s
-        r_inf = 1.0 + q - np.sqrt(q * q + 2.0 * q)
-        rp = rp0[ch] * np.minimum(c.scatter, F32(3.0))
-        deep = r_inf * np.exp(-2.0 * a_d[ch] * c.mel_dermal)
-        rd = rp + (1.0 - rp) ** 2 * deep
-        top = np.exp(-2.0 * (a_c[ch] * c.mel_corneal + a_e[ch] * c.mel_junction
-                             + a_k[ch] * c.keratin))
-        out[..., ch] = top * rd
-    return out
+    q = c.blood * a_hb[ch]
+    q += k0[ch]  # absorption k
+    t = c.scatter * s0[ch]  # scatter s
+    q /= t  # q = k / s
+    np.multiply(q, 2.0, out=t)
+    r_inf = q * q
+    r_inf += t
+    np.sqrt(r_inf, out=r_inf)
+    q += 1.0
+    np.subtract(q, r_inf, out=r_inf)  # R_inf = 1 + q - sqrt(q^2 + 2q)
+    rp = np.minimum(c.scatter, F32(3.0))
+    rp *= rp0[ch]
+    deep = c.mel_dermal * (-2.0 * a_d[ch])
+    np.exp(deep, out=deep)
+    deep *= r_inf
+    np.subtract(1.0, rp, out=t)
+    np.square(t, out=t)
+    t *= deep
+    t += rp  # rd = rp + (1 - rp)^2 * deep
+    top = c.mel_junction * a_e[ch] if flat[0] else c.mel_corneal * a_c[ch]
+    if not flat[0]:
+        top += c.mel_junction * a_e[ch]
+    if not flat[1]:
+        top += c.keratin * a_k[ch]
+    top *= -2.0
+    np.exp(top, out=top)
+    top *= t
+    return top
 
 
 _LUT_N = 8192
@@ -67,17 +95,31 @@ _SRGB_LUT = np.clip(np.round(255.0 * np.where(
 ).astype(np.uint8)
 
 
-def to_srgb(refl: np.ndarray, exposure: float = 1.0) -> np.ndarray:
+def to_srgb(refl: np.ndarray, exposure: float = 1.0, scratch: bool = False) -> np.ndarray:
     """Linear reflectance -> sRGB uint8 (a white-balanced camera over a white standard);
-    the gamma is a table of 8192 steps (finer than the 8-bit output near black)."""
-    lin = np.clip(refl * F32(exposure * (_LUT_N - 1)), 0.0, _LUT_N - 1)
-    return _SRGB_LUT[(lin + F32(0.5)).astype(np.int32)]
+    the gamma is a table of 8192 steps (finer than the 8-bit output near black).
+    `scratch`: float32 `refl` may be overwritten (no temporaries)."""
+    if not (scratch and refl.dtype == F32):
+        lin = np.clip(refl * F32(exposure * (_LUT_N - 1)), 0.0, _LUT_N - 1)
+        return _SRGB_LUT[(lin + F32(0.5)).astype(np.int32)]
+    refl *= F32(exposure * (_LUT_N - 1))
+    np.clip(refl, 0.0, _LUT_N - 1, out=refl)
+    refl += F32(0.5)
+    return _SRGB_LUT[refl.astype(np.int32)]
+
+
+def _srgb_linear(c: np.ndarray) -> np.ndarray:
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+# the sRGB decoding of every 8-bit code: a lookup instead of a power per pixel (same values)
+_LINEAR_OF_CODE = _srgb_linear(np.arange(256).astype(F32) / 255.0)
 
 
 def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     """sRGB uint8 (..., 3) -> CIELAB (D65), float32."""
-    c = rgb.astype(F32) / 255.0
-    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    lin = _LINEAR_OF_CODE[rgb] if rgb.dtype == np.uint8 \
+        else _srgb_linear(rgb.astype(F32) / 255.0)
     m = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722],
                   [0.0193, 0.1192, 0.9505]], F32)
     xyz = lin @ m.T / np.array([0.95047, 1.0, 1.08883], F32)
@@ -103,15 +145,41 @@ def skin_colour(melanin: float, blood: float, exposure: float) -> np.ndarray:
 
 
 def melanin_for_ita(target: float, blood: float, exposure: float) -> float:
-    """Epidermal melanin giving plain skin this ITA (bisection; ITA falls as melanin rises)."""
+    """Epidermal melanin giving plain skin this ITA (30 bisection steps; ITA falls as melanin
+    rises). Five steps at a time: the 31 melanins those steps could try are coloured in one
+    batch (each pixel as `skin_colour` colours it alone), then the path is followed."""
     lo, hi = 0.0, 8.0
-    for _ in range(30):
-        mid = 0.5 * (lo + hi)
-        if ita_of_lab(srgb_to_lab(skin_colour(mid, blood, exposure))) > target:
-            lo = mid
-        else:
-            hi = mid
+    left = 30
+    while left:
+        depth = min(5, left)
+        mids, level = [], [(lo, hi)]
+        for _ in range(depth):  # breadth first; node i's children: 2i+1 (above), 2i+2
+            nxt = []
+            for a, b in level:
+                m = 0.5 * (a + b)
+                mids.append(m)
+                nxt += [(m, b), (a, m)]
+            level = nxt
+        above = _ita_of_melanins(mids, blood, exposure) > target
+        i = 0
+        for _ in range(depth):
+            mid = 0.5 * (lo + hi)
+            if above[i]:
+                lo, i = mid, 2 * i + 1
+            else:
+                hi, i = mid, 2 * i + 2
+        left -= depth
     return 0.5 * (lo + hi)
+
+
+def _ita_of_melanins(melanins: list[float], blood: float, exposure: float) -> np.ndarray:
+    """ITA degrees of plain skin at each epidermal melanin (one pixel each)."""
+    one = np.ones((len(melanins), 1), F32)
+    mel = np.asarray(melanins, np.float64).astype(F32)[:, None] * one
+    cols = Columns(0 * one, mel, 0 * one, blood * one, one, 0 * one)
+    lab = srgb_to_lab(to_srgb(reflectance(cols), exposure))[:, 0, :]
+    return np.array([float(np.degrees(np.arctan2(float(L) - 50.0, float(b))))  # ita_of_lab's
+                     for L, b in zip(lab[:, 0], lab[:, 2], strict=True)])
 
 
 def specular(relief: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:

@@ -25,17 +25,44 @@ from imagine_med.engine.phantom.regions.retina.lesions import (
 EIGHT = np.ones((3, 3), bool)
 
 
-def _moments(mask: np.ndarray) -> tuple[float, float, float, float] | None:
+def _moments(mask: np.ndarray, at: tuple[int, int] = (0, 0)
+             ) -> tuple[float, float, float, float] | None:
+    """Centroid and 4-sigma diameters (x, y); `mask` may be a box of the image whose
+    corner is `at` (row, col): the coordinates are the image's either way."""
     ys, xs = np.nonzero(mask)
     if len(ys) < 3:
         return None
+    ys, xs = ys + at[0], xs + at[1]
     return float(xs.mean()), float(ys.mean()), 4 * float(xs.std()), 4 * float(ys.std())
 
 
-def disc_and_fovea(labels: np.ndarray, px: float) -> dict[str, float]:
-    disc = _moments(np.isin(labels, (LABELS["optic_disc"], LABELS["optic_cup"])))
-    cup = _moments(labels == LABELS["optic_cup"])
-    fov = _moments(labels == LABELS["fovea"])
+def _boxes(labels: np.ndarray) -> list:
+    """Each label id's bounding box (None where absent), from one pass over the map."""
+    return ndimage.find_objects(labels, max_label=256)
+
+
+def _union(*boxes) -> tuple[slice, slice] | None:
+    boxes = [b for b in boxes if b is not None]
+    if not boxes:
+        return None
+    return (slice(min(b[0].start for b in boxes), max(b[0].stop for b in boxes)),
+            slice(min(b[1].start for b in boxes), max(b[1].stop for b in boxes)))
+
+
+def _box_moments(labels: np.ndarray, ids: tuple[int, ...], boxes: list
+                 ) -> tuple[float, float, float, float] | None:
+    box = _union(*(boxes[i - 1] for i in ids))
+    if box is None:
+        return None
+    return _moments(np.isin(labels[box], ids), (box[0].start, box[1].start))
+
+
+def disc_and_fovea(labels: np.ndarray, px: float, boxes: list | None = None
+                   ) -> dict[str, float]:
+    boxes = _boxes(labels) if boxes is None else boxes
+    disc = _box_moments(labels, (LABELS["optic_disc"], LABELS["optic_cup"]), boxes)
+    cup = _box_moments(labels, (LABELS["optic_cup"],), boxes)
+    fov = _box_moments(labels, (LABELS["fovea"],), boxes)
     out: dict[str, float] = {}
     if disc is None:
         return out
@@ -95,8 +122,9 @@ def vessel_calibre(labels: np.ndarray, geo: dict[str, float], px: float
     if "disc_fovea_dd" not in geo:
         return {}
     dd = (geo["disc_height_mm"] + geo["disc_width_mm"]) / 2 / px
-    h, w = labels.shape
-    yy, xx = np.ogrid[0:h, 0:w]
+    box = _around(labels.shape, geo["disc_x"], geo["disc_y"], 1.5 * dd)
+    labels = labels[box]  # the ring's box (a margin round it): the same pieces
+    yy, xx = np.ogrid[box]
     r = np.hypot(xx - geo["disc_x"], yy - geo["disc_y"])
     ring = (r >= 1.0 * dd) & (r < 1.5 * dd)
     out = {}
@@ -127,41 +155,85 @@ def vessel_calibre(labels: np.ndarray, geo: dict[str, float], px: float
     return out
 
 
+def _around(shape: tuple[int, int], x: float, y: float, radius: float
+            ) -> tuple[slice, slice]:
+    """The box of a circle (pixels) with a 2-pixel margin, clipped to the image."""
+    h, w = shape
+    return (slice(max(0, math.floor(y - radius) - 2), min(h, math.ceil(y + radius) + 3)),
+            slice(max(0, math.floor(x - radius) - 2), min(w, math.ceil(x + radius) + 3)))
+
+
+def _pieces(mask: np.ndarray, at: tuple[int, int] = (0, 0)
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Connected pieces (8-neighbour) of a mask: each pixel's piece (raster order) and its
+    row and column in the image (the mask's corner at `at`)."""
+    lab, _ = ndimage.label(mask, EIGHT)
+    ys, xs = np.nonzero(lab)
+    ids = lab[ys, xs]
+    return ids, ys + at[0], xs + at[1]
+
+
 def lesion_table(labels: np.ndarray, geo: dict[str, float]) -> dict[str, dict[str, int]]:
     """{kind: {quadrant: count}}: connected pieces (8-neighbour) of each lesion label, by
-    the quadrant of the fovea their centroid lies in (nasal on the disc's side)."""
+    the quadrant of the fovea their centroid lies in (nasal on the disc's side). All lesion
+    labels are labelled together once; a piece holding one kind is that kind's piece, the
+    few that touch another kind are split by kind on their own box."""
     table: dict[str, dict[str, int]] = {}
     if "fovea_x" not in geo:
         return table
     fx, fy = geo["fovea_x"], geo["fovea_y"]
     nasal_right = geo["disc_x"] > fx
-    present = set(np.flatnonzero(np.bincount(labels.ravel(), minlength=256)).tolist())
-    for kind, lid in LABELS.items():
-        if lid < 100 or lid not in present:
-            continue
-        lab, n = ndimage.label(labels == lid, EIGHT)
-        if n == 0:
-            continue
-        ys, xs = np.nonzero(lab)
-        ids = lab[ys, xs]
-        cnt = np.bincount(ids, minlength=n + 1)[1:]
-        cys = np.bincount(ids, ys, n + 1)[1:] / cnt
-        cxs = np.bincount(ids, xs, n + 1)[1:] / cnt
-        row = dict.fromkeys(QUADRANTS, 0)
+    counts = np.bincount(labels.ravel(), minlength=256)
+    kinds = {lid: kind for kind, lid in LABELS.items() if lid >= 100 and counts[lid]}
+    if not kinds:
+        return table
+    for lid in sorted(kinds, key=list(LABELS.values()).index):
+        table[kinds[lid]] = dict.fromkeys(QUADRANTS, 0)
+
+    def count(kind: int, cys: np.ndarray, cxs: np.ndarray) -> None:
+        row = table[kinds[kind]]
         for cy, cx in zip(cys, cxs, strict=True):
             q = ("supero" if cy < fy else "infero") + \
                 ("nasal" if (cx > fx) == nasal_right else "temporal")
             row[q] += 1
-        table[kind] = row
+
+    mask = np.isin(labels, list(kinds))
+    lab, n = ndimage.label(mask, EIGHT)
+    ys, xs = np.nonzero(lab)
+    ids = lab[ys, xs]
+    kind_px = labels[ys, xs]
+    kind_of = np.zeros(n + 1, labels.dtype)
+    kind_of[ids] = kind_px  # one of each piece's kinds: a piece is pure if all agree
+    pure = np.bincount(ids, kind_px != kind_of[ids], n + 1)[1:] == 0
+    kind_of = kind_of[1:]
+    cnt = np.bincount(ids, minlength=n + 1)[1:]
+    cys = np.bincount(ids, ys, n + 1)[1:] / cnt
+    cxs = np.bincount(ids, xs, n + 1)[1:] / cnt
+    for lid in kinds:
+        sel = pure & (kind_of == lid)
+        count(lid, cys[sel], cxs[sel])
+    boxes = ndimage.find_objects(lab)
+    for i in np.flatnonzero(~pure):
+        box = boxes[i]
+        sub, one = labels[box], lab[box] == i + 1
+        for lid in np.unique(sub[one]).tolist():
+            pid, pys, pxs = _pieces(one & (sub == lid), (box[0].start, box[1].start))
+            m = int(pid.max())
+            pc = np.bincount(pid, minlength=m + 1)[1:]
+            count(lid, np.bincount(pid, pys, m + 1)[1:] / pc,
+                  np.bincount(pid, pxs, m + 1)[1:] / pc)
     return table
 
 
 def _ring(labels: np.ndarray, geo: dict[str, float], px: float, r0: float, r1: float
           ) -> np.ndarray:
-    h, w = labels.shape
-    yy, xx = np.ogrid[0:h, 0:w]
+    """The ring r0-r1 mm round the foveal centre (worked out on its box only)."""
+    box = _around(labels.shape, geo["fovea_x"], geo["fovea_y"], r1 / px)
+    yy, xx = np.ogrid[box]
     r = np.hypot(xx - geo["fovea_x"], yy - geo["fovea_y"]) * px
-    return (r >= r0) & (r < r1)
+    out = np.zeros(labels.shape, bool)
+    out[box] = (r >= r0) & (r < r1)
+    return out
 
 
 def areas(labels: np.ndarray, geo: dict[str, float], px: float) -> dict[str, dict]:
@@ -172,7 +244,7 @@ def areas(labels: np.ndarray, geo: dict[str, float], px: float) -> dict[str, dic
     if "fovea_x" not in geo:
         return out
     field = (labels > 0).sum()
-    ring = _ring(labels, geo, px, 0.25, 0.6)
+    ring = None
     for kind in ("detached_retina", "retinal_whitening", "geographic_atrophy",
                  "subretinal_haemorrhage", "cnv_membrane", "vitreous_haemorrhage"):
         mask = labels == LABELS[kind]
@@ -180,6 +252,7 @@ def areas(labels: np.ndarray, geo: dict[str, float], px: float) -> dict[str, dic
         if not n:
             continue
         ys, xs = np.nonzero(mask)
+        ring = _ring(labels, geo, px, 0.25, 0.6) if ring is None else ring
         nasal_right = geo["disc_x"] > geo["fovea_x"]
         cy, cx = ys.mean(), xs.mean()
         quad = ("supero" if cy < geo["fovea_y"] else "infero") + \

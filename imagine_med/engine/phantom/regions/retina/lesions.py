@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image, ImageDraw
-from scipy import ndimage
 
 from imagine_med.engine.phantom.regions.retina.eye import FIELD_RADIUS, EyeModel
 
@@ -87,6 +86,12 @@ def icdr_grade(table: dict[str, dict[str, int]]) -> tuple[int, list[str]]:
     return 0, []
 
 
+def _cv2():
+    import cv2  # imported on first use; a core dependency (pyproject)
+
+    return cv2
+
+
 class Placer:
     """Rejection sampling on an occupancy grid (0.03 mm) of the vessels, disc and fovea."""
 
@@ -94,19 +99,36 @@ class Placer:
         self.eye, self.rng = eye, rng
         img = Image.new("L", (_OCC_N, _OCC_N), 0)
         d = ImageDraw.Draw(img)
-        for b in eye.vessels:
+        for b in eye.vessels:  # a run of segments of one width is one polyline (Pillow
+            # draws a polyline segment by segment: the same pixels as one call each)
             p = self._px(b.pts)
-            for i in range(len(p) - 1):
-                w = max(1, round(2 * float(b.radius[i]) / _OCC_PX))
-                d.line([tuple(p[i]), tuple(p[i + 1])], fill=255, width=w)
+            ws = [max(1, round(2 * float(r) / _OCC_PX)) for r in b.radius[:len(p) - 1]]
+            i = 0
+            while i < len(ws):
+                j = i + 1
+                while j < len(ws) and ws[j] == ws[i]:
+                    j += 1
+                d.line(p[i:j + 1].ravel().tolist(), fill=255, width=ws[i])
+                i = j
         disc = eye.disc
         c = self._px(np.array([[disc.cu, disc.cv]]))[0]
         rx, ry = disc.width / 2 / _OCC_PX, disc.height / 2 / _OCC_PX
         d.ellipse([c[0] - rx, c[1] - ry, c[0] + rx, c[1] + ry], fill=255)
-        self.free = ndimage.distance_transform_edt(np.asarray(img) == 0) * _OCC_PX
+        # distance to the nearest vessel or disc pixel: OpenCV's exact Euclidean transform
+        # (float32), turned back into scipy's float64 value where it is read (`clearance`)
+        cv2 = _cv2()
+        self._dist = cv2.distanceTransform((np.asarray(img) == 0).astype(np.uint8),
+                                           cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
         self.placed: list[Lesion] = []
         self._xy = np.zeros((0, 3), np.float64)
         self.foveal_clearance = 0.45  # mm from the foveal centre (less for macular oedema)
+
+    def clearance(self, i: int, j: int) -> float:
+        """mm from grid cell (i, j) to the nearest vessel or disc pixel: the square distance
+        is a whole number of cells (float32 holds it to well under half a cell here), so
+        its root in float64 is ndimage.distance_transform_edt's value exactly."""
+        d = float(self._dist[i, j])
+        return math.sqrt(round(d * d)) * _OCC_PX
 
     @staticmethod
     def _px(pts: np.ndarray) -> np.ndarray:
@@ -123,7 +145,7 @@ class Placer:
                                      or quadrant_of(self.eye, u, v) != quadrant):
             return False
         i, j = int(v / _OCC_PX + _OCC_N / 2), int(u / _OCC_PX + _OCC_N / 2)
-        if not (0 <= i < _OCC_N and 0 <= j < _OCC_N) or self.free[i, j] < r + vessel_gap:
+        if not (0 <= i < _OCC_N and 0 <= j < _OCC_N) or self.clearance(i, j) < r + vessel_gap:
             return False
         if len(self._xy):
             dist = np.hypot(self._xy[:, 0] - u, self._xy[:, 1] - v) - self._xy[:, 2]

@@ -97,14 +97,17 @@ def _outline(rng: np.random.Generator, f: Field, lesion: Lesion, radius: float, 
     # r(theta) from a table of 4096 angles (one gather instead of a cosine per harmonic)
     n_tab = 4096
     table = r_of(np.linspace(-np.pi, np.pi, n_tab + 1)).astype(F32)
-    r = table[((theta + F32(np.pi)) * F32(n_tab / (2 * np.pi)) + F32(0.5)).astype(np.int32)]
+    turn = theta + F32(np.pi)  # 0-2pi
+    r = table[(turn * F32(n_tab / (2 * np.pi)) + F32(0.5)).astype(np.int32)]
     # each segment's fade width, blended over the outer 15 % of a segment on either side
     # (log scale), so a change of border type leaves no radial seam
-    pos = (theta + np.pi) / F32(2 * np.pi) * SEGMENTS - F32(0.5)
+    pos = turn / F32(2 * np.pi) * SEGMENTS - F32(0.5)
     i0 = np.floor(pos).astype(np.int32)
     frac = np.clip((pos - i0 - F32(0.35)) / F32(0.3), 0.0, 1.0)
     logw = np.log(np.where(np.asarray(sharp), 0.03, 0.7)).astype(F32)
-    w = np.exp(logw[i0 % SEGMENTS] * (1 - frac) + logw[(i0 + 1) % SEGMENTS] * frac)
+    seg = np.arange(-1, SEGMENTS + 1)  # i0 runs -1..SEGMENTS: the two log widths by i0 + 1
+    i0 += 1
+    w = np.exp(logw[seg % SEGMENTS][i0] * (1 - frac) + logw[(seg + 1) % SEGMENTS][i0] * frac)
     inside = np.clip((r - rho) / w + 0.5, 0.0, 1.0).astype(F32)
     body = rho < r
     lesion.label(body, "lesion")
@@ -140,8 +143,8 @@ def _network(rng: np.random.Generator, f: Field, spacing: float, width: float, w
     return out
 
 
-def _stamp(f: Field, cx: float, cy: float, r: float):
-    """The window around a disc: (slice, soft disc 0-1 on it, hard mask)."""
+def _window(f: Field, cx: float, cy: float, r: float):
+    """The pixel window (a slice) round a disc, or None off the image."""
     h, w = f.x.shape
     px = f.px
     j0 = int(max(0, (cx - r) / px + w / 2 - 2))
@@ -150,8 +153,17 @@ def _stamp(f: Field, cx: float, cy: float, r: float):
     i1 = int(min(h, (cy + r) / px + h / 2 + 3))
     if j1 <= j0 or i1 <= i0:
         return None
-    sl = np.s_[i0:i1, j0:j1]
-    d = np.hypot(f.x[sl] - F32(cx), f.y[sl] - F32(cy))
+    return np.s_[i0:i1, j0:j1]
+
+
+def _stamp(f: Field, cx: float, cy: float, r: float):
+    """The window around a disc: (slice, soft disc 0-1 on it, hard mask)."""
+    px = f.px
+    sl = _window(f, cx, cy, r)
+    if sl is None:
+        return None
+    # the field's x varies along rows only, y down columns: one row and one column of it
+    d = np.hypot(f.x[0, sl[1]] - F32(cx), (f.y[sl[0], 0] - F32(cy))[:, None])
     soft = np.clip((F32(r) - d) / F32(max(px, 0.02)) + 0.5, 0.0, 1.0)
     return sl, soft, d < r
 
@@ -195,19 +207,27 @@ def _discs(f: Field, lesion: Lesion, pts, radii, name: str, **pigment: float) ->
 def _blob(f: Field, lesion: Lesion, o: Outline, ang: float, frac: float, size: float,
           rng: np.random.Generator) -> np.ndarray:
     """A soft irregular patch (0-1) inside the body, centred at (ang, frac of radius)."""
+    return _blob_in(f, lesion, o, ang, frac, size, rng)[0]
+
+
+_NOWHERE = np.s_[0:0, 0:0]
+
+
+def _blob_in(f: Field, lesion: Lesion, o: Outline, ang: float, frac: float, size: float,
+             rng: np.random.Generator) -> tuple[np.ndarray, tuple[slice, slice]]:
+    """`_blob` and the window outside which it is 0 (painting it there adds nothing)."""
     cx, cy = lesion.center_mm
     rr = _radius_at(o, ang) * frac
     bx, by = cx + rr * np.cos(ang), cy + rr * np.sin(ang)
     out = np.zeros_like(f.x)
     reach = size * 1.9 + 0.2
-    win = _stamp(f, bx, by, reach)  # only the window the blob can reach is computed
-    if win is None:
-        return out
-    sl = win[0]
+    sl = _window(f, bx, by, reach)  # only the window the blob can reach is computed
+    if sl is None:
+        return out, _NOWHERE
     d = np.hypot(f.x[sl] - F32(bx), f.y[sl] - F32(by))
     wob = noise(rng, d.shape, max(2, int(2 * reach / 1.2)))
     out[sl] = np.clip((F32(size) * (1 + 0.25 * wob) - d) / F32(0.15), 0, 1) * o.body[sl]
-    return out
+    return out, sl
 
 
 # ------------------------------------------------------------------ melanocytic lesions
@@ -273,21 +293,25 @@ def melanoma(rng, f: Field, lesion: Lesion) -> None:
     lesion.paint(o.inside, mel_junction=1.2)
     a0 = rng.uniform(-np.pi, np.pi)
     net = _network(rng, f, rng.uniform(0.2, 0.3), 0.5, 0.14, 0.35)
-    netzone = _blob(f, lesion, o, a0 + np.pi, 0.45, o.radius_mm * 0.6, rng) > 0.5
-    lesion.paint(net * o.inside * netzone, mel_junction=1.8)
-    lesion.label(netzone, "pigment_network")
-    blotch = _blob(f, lesion, o, a0 + 0.5 * np.pi, 0.4, o.radius_mm * 0.28, rng)
-    lesion.paint(blotch, mel_junction=2.6, mel_corneal=1.2)
-    lesion.label((blotch > 0.5) & ~netzone, "lesion")
-    veil = _blob(f, lesion, o, a0, 0.45, o.radius_mm * 0.4, rng) * (blotch < 0.3)
-    lesion.paint(veil, mel_dermal=1.2, scatter=2.6, mel_junction=-0.6)
-    lesion.label(veil > 0.5, "blue_white_veil")
-    reg = _blob(f, lesion, o, a0 - 0.6 * np.pi, 0.5, o.radius_mm * 0.3, rng) * (veil < 0.3)
-    lesion.paint(reg, mel_junction=-1.0, scatter=1.8, blood=0.15)
+    # each zone is painted and labelled on its blob's window only (0 beyond it)
+    zone, w = _blob_in(f, lesion, o, a0 + np.pi, 0.45, o.radius_mm * 0.6, rng)
+    netzone = zone > 0.5
+    lesion.paint(net[w] * o.inside[w] * netzone[w], w, mel_junction=1.8)
+    lesion.label(netzone[w], "pigment_network", w)
+    blotch, w = _blob_in(f, lesion, o, a0 + 0.5 * np.pi, 0.4, o.radius_mm * 0.28, rng)
+    lesion.paint(blotch[w], w, mel_junction=2.6, mel_corneal=1.2)
+    lesion.label((blotch[w] > 0.5) & ~netzone[w], "lesion", w)
+    veil, w = _blob_in(f, lesion, o, a0, 0.45, o.radius_mm * 0.4, rng)
+    veil[w] *= blotch[w] < 0.3
+    lesion.paint(veil[w], w, mel_dermal=1.2, scatter=2.6, mel_junction=-0.6)
+    lesion.label(veil[w] > 0.5, "blue_white_veil", w)
+    reg, w = _blob_in(f, lesion, o, a0 - 0.6 * np.pi, 0.5, o.radius_mm * 0.3, rng)
+    reg[w] *= veil[w] < 0.3
+    lesion.paint(reg[w], w, mel_junction=-1.0, scatter=1.8, blood=0.15)
     pepper = _points(rng, o, lesion, 14, 0.2, 0.9, 0.12,
                      lambda a, fr: bool(_blob_at(reg, f, lesion, o, a, fr) > 0.5))
     _discs(f, lesion, pepper, [0.03] * len(pepper), "regression", mel_dermal=2.0)
-    lesion.label(reg > 0.5, "regression")
+    lesion.label(reg[w] > 0.5, "regression", w)
     gp = _points(rng, o, lesion, 8, 0.2, 0.92, 0.45)
     _discs(f, lesion, gp, [rng.uniform(0.08, 0.25) for _ in gp], "globules",
            mel_junction=2.6, mel_dermal=0.6)
@@ -316,15 +340,18 @@ def _streaks(rng, f: Field, lesion: Lesion, o: Outline, centre_ang: float, arc: 
         ang = centre_ang + arc * (k / max(1, n - 1) - 0.5) + rng.uniform(-0.05, 0.05)
         rb = _radius_at(o, ang)
         length = rng.uniform(0.4, 0.9)
+        ca, sa = np.cos(ang), np.sin(ang)
+        mel, lab, streak = lesion.mel_junction, lesion.labels, LABELS["streaks"]
         for s in np.arange(-0.15, length, f.px * 0.8):
-            px_, py_ = cx + (rb + s) * np.cos(ang), cy + (rb + s) * np.sin(ang)
+            px_, py_ = cx + (rb + s) * ca, cy + (rb + s) * sa
             r = 0.04 if s < length - 0.08 else 0.07
             got = _stamp(f, px_, py_, r)
             if got is None:
                 continue
             sl, soft, hard = got
-            lesion.paint(soft * (lesion.mel_junction[sl] < 4.0), sl, mel_junction=1.0)
-            lesion.label(hard, "streaks", sl)
+            soft *= mel[sl] < 4.0  # pigment piles up to 4, no further
+            mel[sl] += soft  # (paint with weight 1)
+            lab[sl][hard] = streak
 
 
 # -------------------------------------------------------------- non-melanocytic lesions

@@ -1,0 +1,147 @@
+"""The fast measuring paths give what the plain ones give (fundus lesion table, skin
+holes, skin noise enlargement), on inputs made to hit their special cases."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from imagine_med.engine.phantom.regions.retina import key
+from imagine_med.engine.phantom.regions.retina.labels import LABELS
+from imagine_med.engine.phantom.regions.retina.lesions import QUADRANTS
+from imagine_med.engine.phantom.regions.skin.measure import _fill_holes
+from imagine_med.engine.phantom.regions.skin.skin import bicubic_resize
+
+
+def _table_one_kind_at_a_time(labels: np.ndarray, geo: dict) -> dict:
+    """Each lesion label on its own: its 8-connected pieces by the centroid's quadrant."""
+    table = {}
+    fx, fy, nasal_right = geo["fovea_x"], geo["fovea_y"], geo["disc_x"] > geo["fovea_x"]
+    for kind, lid in LABELS.items():
+        if lid < 100 or not (labels == lid).any():
+            continue
+        lab, n = ndimage.label(labels == lid, key.EIGHT)
+        row = dict.fromkeys(QUADRANTS, 0)
+        for cy, cx in ndimage.center_of_mass(labels == lid, lab, range(1, n + 1)):
+            q = ("supero" if cy < fy else "infero") + (
+                "nasal" if (cx > fx) == nasal_right else "temporal"
+            )
+            row[q] += 1
+        table[kind] = row
+    return table
+
+
+def test_lesion_table_splits_touching_kinds():
+    rng = np.random.default_rng(3)
+    labels = np.full((200, 240), LABELS["retina"], np.uint8)
+    kinds = [
+        LABELS[k]
+        for k in ("microaneurysm", "dot_blot_haemorrhage", "hard_exudate", "cotton_wool_spot")
+    ]
+    for _ in range(120):  # blobs of several kinds, many touching or overlapping
+        y, x = rng.integers(0, 200), rng.integers(0, 240)
+        r = int(rng.integers(1, 7))
+        labels[max(0, y - r) : y + r, max(0, x - r) : x + r] = rng.choice(kinds)
+    geo = {"fovea_x": 130.0, "fovea_y": 95.0, "disc_x": 40.0}
+    lab, n = ndimage.label(np.isin(labels, kinds), key.EIGHT)
+    mixed = sum(len(np.unique(labels[lab == i])) > 1 for i in range(1, n + 1))
+    assert mixed >= 5  # the case the single labelling has to split
+    assert key.lesion_table(labels, geo) == _table_one_kind_at_a_time(labels, geo)
+
+
+def test_fill_holes_matches_scipy():
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        mask = ndimage.binary_opening(rng.random((90, 70)) < 0.55)
+        assert (_fill_holes(mask) == ndimage.binary_fill_holes(mask)).all()
+
+
+def test_bicubic_resize_is_pillows():
+    rng = np.random.default_rng(5)
+    for shape, size in (
+        ((7, 7), (768, 768)),
+        ((11, 9), (512, 300)),
+        ((33, 33), (768, 768)),
+        ((40, 60), (30, 20)),
+    ):
+        small = rng.standard_normal(shape).astype(np.float32)
+        ref = np.asarray(Image.fromarray(small, mode="F").resize(size, Image.BICUBIC))
+        got = bicubic_resize(small, *size)
+        assert got.shape == ref.shape
+        # float64 sums in another order: equal, or one float32 step apart (rarely)
+        assert np.abs(got - ref).max() <= 4 * np.finfo(np.float32).eps * np.abs(ref).max()
+        assert (got == ref).mean() > 0.999
+
+
+def test_fundus_opencv_paths_are_scipy_and_pillow():
+    from scipy import ndimage as ndi
+
+    from imagine_med.engine.phantom.physics.fundus_optics import _double_bilinear, _gaussian
+
+    rng = np.random.default_rng(6)
+    maps = (rng.random((3, 120, 90)) < 0.1).astype(np.float32) * rng.random(
+        (3, 120, 90), np.float32
+    )
+    for m in maps:
+        assert (_gaussian(m, 0.6) == ndi.gaussian_filter(m, 0.6, truncate=3.0)).all()
+    a = (rng.random((40, 30, 4)) * 3).astype(np.float32)
+    ref = np.stack(
+        [
+            np.asarray(
+                Image.fromarray(np.ascontiguousarray(a[..., c])).resize((60, 80), Image.BILINEAR)
+            )
+            for c in range(4)
+        ],
+        axis=2,
+    )
+    assert (_double_bilinear(a) == ref).all()
+
+
+def test_phantom_import_keeps_freed_arrays_in_the_heap():
+    import sys
+
+    import imagine_med.engine.phantom  # noqa: F401 - applies the settings on import
+    from imagine_med.engine.phantom import heap
+
+    if sys.platform.startswith("linux"):
+        assert heap.keep_heap() is True  # glibc: applied once, and it stays applied
+
+
+def test_batched_bisection_is_the_plain_one():
+    from imagine_med.engine.phantom.physics.skin_optics import (
+        ita_of_lab,
+        melanin_for_ita,
+        skin_colour,
+        srgb_to_lab,
+    )
+
+    def plain(target: float, blood: float) -> float:
+        lo, hi = 0.0, 8.0
+        for _ in range(30):
+            mid = 0.5 * (lo + hi)
+            if ita_of_lab(srgb_to_lab(skin_colour(mid, blood, 1.05))) > target:
+                lo = mid
+            else:
+                hi = mid
+        return 0.5 * (lo + hi)
+
+    rng = np.random.default_rng(7)
+    for _ in range(12):
+        t, b = float(rng.uniform(-60, 75)), float(rng.uniform(0.03, 0.1))
+        assert melanin_for_ita(t, b, 1.05) == plain(t, b)
+
+
+def test_placer_clearance_is_scipys_distance():
+    import cv2
+
+    from imagine_med.engine.phantom.regions.retina.lesions import _OCC_PX, Placer
+
+    rng = np.random.default_rng(8)
+    for density in (0.001, 0.02, 0.2):
+        free = rng.random((470, 470)) >= density
+        ref = ndimage.distance_transform_edt(free) * _OCC_PX
+        p = Placer.__new__(Placer)
+        p._dist = cv2.distanceTransform(free.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        for i, j in rng.integers(0, 470, (400, 2)):
+            assert p.clearance(int(i), int(j)) == ref[i, j]
