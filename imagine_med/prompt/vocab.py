@@ -1273,7 +1273,8 @@ REGIONS["leg_veins"] = [
     "cfa", "femoral", "popliteal fossa"]
 REGION_MODALITIES["leg_veins"] = frozenset({"us"})
 REGION_DEFAULT_MODALITY["leg_veins"] = "us"
-FINDINGS["venous_thrombosis"] = (("carotid", "leg_veins"), FINDINGS["venous_thrombosis"][1])
+FINDINGS["venous_thrombosis"] = (FINDINGS["venous_thrombosis"][0] + ("leg_veins",),
+                                 FINDINGS["venous_thrombosis"][1])
 for _phrase in ("dvt", "deep vein thrombosis", "deep venous thrombosis", "femoral dvt",
                 "popliteal dvt", "femoral vein thrombosis", "popliteal vein thrombosis",
                 "non compressible vein", "noncompressible vein"):
