@@ -88,7 +88,7 @@ LUMBAR_NAMES = (*LUMBAR, "s1")
 SLAB_TOLERANCE = {"cervical_spine": 1.0, "lumbar_spine": 3.0, "pelvis": 2.0}
 AEC_QUANTA = 2500.0  # detected quanta per 0.8 mm pixel behind the median path
 CONED_MM = (200.0, 200.0)  # a coned lateral on an injured lumbar level
-CONED_VOXEL_MM = 0.6  # its voxels: body heights to ~0.3 mm (Genant grades are 5-15 % wide)
+CONED_VOXEL_MM = 0.8  # its voxels: body heights to ~0.4 mm (Genant grades are 5-15 % wide)
 # share of the large-scale density taken out before windowing (the trunk's thickness varies
 # far more across a film than the bones' contrast; units equalise it)
 EQUALISE = {"cervical_spine": 0.6, "lumbar_spine": 0.9, "pelvis": 0.8}
