@@ -181,3 +181,16 @@ def test_ruler_hair_removal_and_non_polarised(tmp_path):
 ])
 def test_clinical_phrasing_is_understood(text, name):
     assert parse(text)[0].findings[0].name == name
+
+
+def test_a_joint_named_with_a_rash_is_its_skin_site_not_a_film(tmp_path):
+    # "on the elbows" with psoriasis is where the plaques are; with a fracture, an elbow film
+    for prompt, site in (("psoriasis plaques on the elbows", "elbows"),
+                         ("psoriasis on the knees", "knees"),
+                         ("eczema in the elbow creases", "flexures")):
+        spec = parse(prompt)[0]
+        assert (spec.modality, spec.region, spec.unparsed) == ("derm", "skin", ())
+        doc = _case(prompt, tmp_path / site, seed=3)
+        v = doc["variants"][0]
+        assert v["tags"]["site"] == site and f"skin on the {site}" in v["answer_key"]
+    assert parse("elbow x-ray, supracondylar fracture")[0].modality == "xray"

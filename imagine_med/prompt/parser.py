@@ -532,6 +532,13 @@ def _infer(update: dict[str, object]) -> None:
     modality, region = update.get("modality"), update.get("region")
     findings = update["findings"]
     assert isinstance(findings, list)
+    site = vocab.SKIN_SITE_OF_REGION.get(str(region))
+    if site and findings and modality in (None, "derm") and all(
+            "skin" in vocab.FINDINGS[str(f["name"])][0] for f in findings):
+        # "psoriasis on the elbows": a skin finding's body site, not an elbow film
+        for f in findings:
+            f["location"] = f.get("location") or site
+        region = "skin"
     if region is None and findings:
         region = vocab.FINDINGS[str(findings[0]["name"])][0][0]
     if modality is None:

@@ -1466,3 +1466,14 @@ for _phrase in ("open book", "open book pelvis", "open book injury", "open book 
 LEVEL_AS_LOCATION.update({f"c{i}": f"c{i}" for i in range(1, 8)})
 LEVEL_AS_LOCATION.update({f"l{i}": f"l{i}" for i in range(1, 6)})
 LEVEL_AS_LOCATION.update({"t12": "t12", "s1": "s1"})
+# a joint or part named with a skin finding is where the skin is ("psoriasis on the elbows",
+# "eczema in the elbow creases"): the site the skin region photographs, not that part's film
+SKIN_SITE_OF_REGION: dict[str, str] = {
+    "elbow": "elbows", "knee": "knees", "hand": "hands", "wrist": "wrists", "foot": "feet",
+    "ankle": "ankles", "shoulder": "shoulders", "chest": "chest", "abdomen": "abdomen",
+    "hip": "hips"}
+LOCATIONS.update({"flexures": ["flexures", "flexural", "elbow creases", "knee creases",
+                               "antecubital fossa", "antecubital fossae", "popliteal fossae"],
+                  "extensor_surfaces": ["extensor surfaces", "extensor surface"]})
+FINDINGS["psoriasis"][1].extend(["psoriasis plaques", "psoriatic plaques", "plaque psoriasis",
+                                 "psoriatic plaque"])

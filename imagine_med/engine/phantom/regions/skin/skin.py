@@ -24,7 +24,12 @@ ITA_RANGE = {"I": (55.0, 70.0), "II": (41.0, 55.0), "III": (28.0, 41.0), "IV": (
              "V": (-30.0, 10.0), "VI": (-55.0, -30.0)}
 # body sites: (terminal hairs in a 12 mm field, hair colour darkness 0-1 is set by type)
 SITES = {"back": (0, 3), "trunk": (0, 3), "chest": (1, 5), "face": (0, 2), "arm": (2, 6),
-         "leg": (2, 6), "scalp": (10, 16)}
+         "leg": (2, 6), "scalp": (10, 16),
+         # where rashes sit (psoriasis on extensor surfaces, eczema in the flexures): the
+         # joints' skin is sparsely haired, the flexures barely
+         "elbows": (1, 3), "knees": (1, 4), "extensor_surfaces": (1, 3), "flexures": (0, 2),
+         "hands": (1, 4), "wrists": (1, 3), "feet": (1, 4), "ankles": (1, 4),
+         "shoulders": (0, 3), "abdomen": (0, 4), "hips": (0, 3)}
 DEFAULT_SITE = "back"
 EXPOSURE = 1.05
 LABELS = {"skin": 1, "hair": 2, "ruler": 3}
