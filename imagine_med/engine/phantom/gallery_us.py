@@ -46,7 +46,10 @@ US_TILES: dict[str, str] = {
 
 
 def _tile(prompt: str, caption: str, size: int, seed: int) -> Image.Image:
-    spec = parse(prompt)[0].model_copy(update={"seed": seed, "sex": "male", "age": 52})
+    spec = parse(prompt)[0]
+    pelvic = spec.region == "pelvis"  # one patient per sheet; a pelvic view's is a woman
+    spec = spec.model_copy(update={"seed": seed, "sex": "female" if pelvic else "male",
+                                   "age": 30 if pelvic else 52})
     res = get_renderer("phantom", spec.modality, spec.region).render(
         RenderRequest(spec=spec, seed=seed, width=size, height=size))
     img = Image.fromarray(res.pixels).convert("RGB")
