@@ -29,6 +29,7 @@ from imagine_med.engine.phantom.physics.radiography import (
     Exposure,
     display,
     expose,
+    named_labels,
     project,
     resize,
 )
@@ -42,7 +43,6 @@ from imagine_med.engine.phantom.regions.axial.film import (
     Framing,
     geometry,
     in_frame,
-    label_map,
     side_marker,
     voxelise_parts,
 )
@@ -182,7 +182,7 @@ class PhantomAxialXray(PhantomRenderer):
         )
         exposure = aec(NECK if region == "cervical_spine" else TRUNK, pr.line, inside, geo.px_det)
         q = expose(pr.line, geo.px_det, np.random.default_rng([request.seed, 19, 3]), exposure)
-        labels = label_map(pr.labels, pr.label_names, inside)
+        labels = named_labels(pr.labels, pr.label_names, inside, LABELS)
         if sheath is not None:
             labels[sheath & (labels == LABELS["soft_tissue"])] = LABELS["psoas"]
         q = flatten(q, inside, geo.px_det, EQUALISE[region])

@@ -25,7 +25,13 @@ from imagine_med.engine.base import (
     no_progress,
 )
 from imagine_med.engine.parallel import fan_out
-from imagine_med.engine.phantom.physics.radiography import EXTREMITY, display, expose, project
+from imagine_med.engine.phantom.physics.radiography import (
+    EXTREMITY,
+    display,
+    expose,
+    named_labels,
+    project,
+)
 from imagine_med.engine.phantom.regions.limb import (
     deformity,
     disease,
@@ -160,16 +166,6 @@ def side_marker(pixels: np.ndarray, labels: np.ndarray, side: str, view: str) ->
     labels[m] = LABELS["side_marker"]
 
 
-def _label_map(proj_labels: np.ndarray, names: tuple[str, ...], body: np.ndarray) -> np.ndarray:
-    lut = np.zeros(256, np.uint8)
-    for i, n in enumerate(names):
-        if n:
-            lut[i] = LABELS[n]
-    out = lut[proj_labels]
-    out[(out == 0) & body] = LABELS["soft_tissue"]
-    return out
-
-
 def label_projection(wrist: Wrist, f: Fracture | None, view: str, side: str,
                      bone: str = "radius") -> tuple[np.ndarray, float]:
     """The radius alone, projected with a parallel beam at MEASURE_PX: what the key's lateral
@@ -181,7 +177,7 @@ def label_projection(wrist: Wrist, f: Fracture | None, view: str, side: str,
     blocks, cls = voxelise(geo, wrist, f, only=(bone,), labels_only=True)
     pr = project(blocks, cls.items, geo.grid, geo.beam, geo.shape, geo.px_det,
                  labels_only=True)
-    return _label_map(pr.labels, pr.label_names, np.zeros(geo.shape, bool)), geo.px_obj
+    return named_labels(pr.labels, pr.label_names, np.zeros(geo.shape, bool), LABELS), geo.px_obj
 
 
 class PhantomLimbXray(PhantomRenderer):
@@ -272,7 +268,7 @@ class PhantomLimbXray(PhantomRenderer):
         ankle = region == "ankle"  # window on the leg, the foot equalised
         pixels = display(q, geo.px_det, body, window_on=window_on,
                          equalise=0.8 if ankle else 0.0)
-        labels = _label_map(pr.labels, pr.label_names, body)
+        labels = named_labels(pr.labels, pr.label_names, body, LABELS)
         side_marker(pixels, labels, side, view)
         progress(0.85, "measure")
         findings, text = self._key(wrist, f, want, labels, geo.px_obj, view, side, weeks)
@@ -506,7 +502,7 @@ def render_joint(request: RenderRequest, mod, view: str, side: str, age: float, 
                  container="muscle", background=background)
     q = expose(pr.line, geo.px_det, np.random.default_rng([request.seed, 19, 2]), EXTREMITY)
     pixels = display(q, geo.px_det, body, window_on=window_on, equalise=sc.equalise)
-    labels = _label_map(pr.labels, pr.label_names, body)
+    labels = named_labels(pr.labels, pr.label_names, body, LABELS)
     if sc.turn:
         pixels, labels = np.ascontiguousarray(np.rot90(pixels)), np.ascontiguousarray(
             np.rot90(labels))

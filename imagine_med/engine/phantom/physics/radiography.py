@@ -303,3 +303,16 @@ def chord(a: np.ndarray, b: np.ndarray, s: np.ndarray, dx: float, dy: float) -> 
     C = s * s * (nx * nx / (a * a) + ny * ny / (b * b)) - 1
     disc = np.maximum(B * B - 4 * A * C, 0.0)
     return np.sqrt(disc) / A
+
+
+def named_labels(proj_labels: np.ndarray, names: tuple[str, ...], body: np.ndarray,
+                 ids: dict[str, int], soft_tissue: str = "soft_tissue") -> np.ndarray:
+    """A projection's label map in a region's ids: each projected class (its name, or '' for
+    none) through `ids`; pixels of the body that no class labels are soft tissue."""
+    lut = np.zeros(256, np.uint8)
+    for i, n in enumerate(names):
+        if n:
+            lut[i] = ids[n]
+    out = lut[proj_labels]
+    out[(out == 0) & body] = ids[soft_tissue]
+    return out

@@ -139,11 +139,3 @@ def side_marker(pixels: np.ndarray, labels: np.ndarray, letter: str, right: bool
     labels[m] = LABELS["side_marker"]
 
 
-def label_map(proj_labels: np.ndarray, names: tuple[str, ...], body: np.ndarray) -> np.ndarray:
-    lut = np.zeros(256, np.uint8)
-    for i, n in enumerate(names):
-        if n:
-            lut[i] = LABELS[n]
-    out = lut[proj_labels]
-    out[(out == 0) & body] = LABELS["soft_tissue"]
-    return out
