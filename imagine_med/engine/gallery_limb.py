@@ -143,13 +143,6 @@ def _tile(res, caption: str) -> Image.Image:
     return img
 
 
-def build_region_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
-    tiles = [_tile(_render(p, size, seed), c) for c, p in REGION_TILES]
-    path = out_dir / "phantom-wrist.png"
-    contact_sheet(tiles, 4).save(path, optimize=True)
-    return path
-
-
 def build_mechanism_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
     """Rows of four: each mechanism or pattern on a PA and a lateral, two per row."""
     tiles = []
@@ -174,47 +167,23 @@ def build_healing_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
     return path
 
 
-def build_ankle_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
-    tiles = [_tile(_render(p, size, seed), c) for c, p in ANKLE_TILES]
-    path = out_dir / "phantom-ankle.png"
-    contact_sheet(tiles, 4).save(path, optimize=True)
-    return path
+# sheets of one tile per (caption, prompt): file name -> tiles
+TILE_SHEETS = {"phantom-wrist.png": REGION_TILES, "phantom-hand.png": HAND_TILES,
+               "phantom-elbow.png": ELBOW_TILES, "phantom-ankle.png": ANKLE_TILES,
+               "phantom-hip.png": HIP_TILES, "phantom-shoulder.png": SHOULDER_TILES}
 
 
-def build_hand_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
-    tiles = [_tile(_render(p, size, seed), c) for c, p in HAND_TILES]
-    path = out_dir / "phantom-hand.png"
-    contact_sheet(tiles, 4).save(path, optimize=True)
-    return path
-
-
-def build_elbow_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
-    tiles = [_tile(_render(p, size, seed), c) for c, p in ELBOW_TILES]
-    path = out_dir / "phantom-elbow.png"
-    contact_sheet(tiles, 4).save(path, optimize=True)
-    return path
-
-
-def build_hip_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
-    tiles = [_tile(_render(p, size, seed), c) for c, p in HIP_TILES]
-    path = out_dir / "phantom-hip.png"
-    contact_sheet(tiles, 4).save(path, optimize=True)
-    return path
-
-
-def build_shoulder_sheet(out_dir: Path, size: int = 256, seed: int = 11) -> Path:
-    tiles = [_tile(_render(p, size, seed), c) for c, p in SHOULDER_TILES]
-    path = out_dir / "phantom-shoulder.png"
+def build_tile_sheet(out_dir: Path, name: str, size: int = 256, seed: int = 11) -> Path:
+    tiles = [_tile(_render(p, size, seed), c) for c, p in TILE_SHEETS[name]]
+    path = out_dir / name
     contact_sheet(tiles, 4).save(path, optimize=True)
     return path
 
 
 def build(out_dir: Path, size: int, seed: int) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [build_region_sheet(out_dir, size, seed), build_mechanism_sheet(out_dir, size, seed),
-            build_healing_sheet(out_dir, size, seed), build_hand_sheet(out_dir, size, seed),
-            build_elbow_sheet(out_dir, size, seed), build_ankle_sheet(out_dir, size, seed),
-            build_hip_sheet(out_dir, size, seed), build_shoulder_sheet(out_dir, size, seed)]
+    return [build_mechanism_sheet(out_dir, size, seed), build_healing_sheet(out_dir, size, seed),
+            *(build_tile_sheet(out_dir, name, size, seed) for name in TILE_SHEETS)]
 
 
 def main(argv: list[str] | None = None) -> int:
