@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from film_support import marker_letter
+from PIL import Image
 from scipy import ndimage
 
 from imagine_med.case import render_case, write_case
@@ -209,21 +210,6 @@ def test_prevertebral_soft_tissue_normal_and_swollen_over_a_dens_fracture(tmp_pa
     assert "widened" in _key(doc)
 
 
-def _letter(glyph: np.ndarray) -> str:
-    ys, xs = np.nonzero(glyph)
-    crop = glyph[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
-    scores = {}
-    for ch in "LR":
-        im = Image.new("L", (200, 200), 0)
-        ImageDraw.Draw(im).text((20, 20), ch, fill=255, font=ImageFont.load_default(size=120))
-        a = np.asarray(im) > 128
-        yy, xx = np.nonzero(a)
-        ref = Image.fromarray(a[yy.min() : yy.max() + 1, xx.min() : xx.max() + 1])
-        ref = np.asarray(ref.resize(crop.shape[::-1], Image.NEAREST)) > 0
-        scores[ch] = (ref & crop).sum() / (ref | crop).sum()
-    return max(scores, key=scores.get)
-
-
 @pytest.mark.parametrize("side", ["left", "right"])
 def test_pelvis_laterality_the_injured_hip_on_the_patients_side(tmp_path, side):
     """AP: patient's left on the image right. A neck of femur fracture on the full pelvis:
@@ -234,7 +220,7 @@ def test_pelvis_laterality_the_injured_hip_on_the_patients_side(tmp_path, side):
     heads = ndimage.label(lab == ids["femoral_head"])[1]
     assert heads == 2
     marker = lab == ids["side_marker"]
-    assert _letter(marker) == "L" and _centroid(marker)[0] > lab.shape[1] / 2
+    assert marker_letter(marker) == "L" and _centroid(marker)[0] > lab.shape[1] / 2
     assert f"{side} femoral neck" in _key(doc) and "Shenton" in _key(doc)
 
 
@@ -375,7 +361,7 @@ def test_laterals_hang_anterior_to_the_image_left(tmp_path, prompt):
     if "airway" in ids:
         assert _centroid(lab == ids["airway"])[0] < _centroid(lab == ids["c4"])[0]
     marker = lab == ids["side_marker"]
-    assert _letter(marker) == "L" and _centroid(marker)[0] > lab.shape[1] / 2
+    assert marker_letter(marker) == "L" and _centroid(marker)[0] > lab.shape[1] / 2
     assert "anterior to the image left" in _key(doc)
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from film_support import marker_letter
+from PIL import Image
 from scipy import ndimage
 
 from imagine_med.case import render_case, write_case
@@ -187,22 +188,6 @@ def test_healing_series_callus_grows_then_remodels_and_the_gap_narrows(tmp_path)
     assert max(ulna) - min(ulna) <= 0.02 * max(ulna)
 
 
-def _letter(glyph: np.ndarray) -> str:
-    """'L' or 'R', whichever rendered letter overlaps the marker's glyph best."""
-    ys, xs = np.nonzero(glyph)
-    crop = glyph[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
-    scores = {}
-    for ch in "LR":
-        im = Image.new("L", (200, 200), 0)
-        ImageDraw.Draw(im).text((20, 20), ch, fill=255, font=ImageFont.load_default(size=120))
-        a = np.asarray(im) > 128
-        yy, xx = np.nonzero(a)
-        ref = Image.fromarray(a[yy.min():yy.max() + 1, xx.min():xx.max() + 1])
-        ref = np.asarray(ref.resize(crop.shape[::-1], Image.NEAREST)) > 0
-        scores[ch] = (ref & crop).sum() / (ref | crop).sum()
-    return max(scores, key=scores.get)
-
-
 @pytest.mark.parametrize("side,view", [("left", "PA"), ("right", "PA"), ("left", "AP")])
 def test_laterality_patient_left_on_image_right(tmp_path, side, view):
     doc, ids = _case(f"{view} x-ray of the {side} wrist, adult --seed 5 --size 256", tmp_path,
@@ -213,7 +198,7 @@ def test_laterality_patient_left_on_image_right(tmp_path, side, view):
     # the radius is the lateral (thumb) bone: the patient's left is on the image right
     assert (rx > ux) == (side == "left")
     marker = lab == ids["side_marker"]
-    assert _letter(marker) == side[0].upper()
+    assert marker_letter(marker) == side[0].upper()
     assert (np.nonzero(marker)[1].mean() > lab.shape[1] / 2) == (side == "left")
 
 
