@@ -15,6 +15,8 @@ from imagine_med.engine.phantom.regions.heart_us.anatomy import LABELS as H
 from imagine_med.engine.registry import get_renderer
 from imagine_med.prompt import parse
 
+HEART = ("myocardium", "right_ventricle", "left_ventricle", "right_atrium", "left_atrium")
+
 SIZE = 384
 MARKS = (60, 61)  # side marker, depth scale and focus marker: drawn outside the field
 
@@ -45,20 +47,7 @@ def outside_field(v: dict, shape: tuple[int, int], margin_px: float = 1.0) -> np
 def across_beam(v: dict, lab: np.ndarray, cos_min: float = 0.87) -> np.ndarray:
     """Pixels where the heart's surface faces the beam: the outward normal (the gradient of
     the distance from the heart) within 30 degrees of the line from the sector's apex."""
-    heart = np.isin(
-        lab,
-        [
-            H[n]
-            for n in (
-                "myocardium",
-                "right_ventricle",
-                "left_ventricle",
-                "right_atrium",
-                "left_atrium",
-                "valve",
-            )
-        ],
-    )
+    heart = np.isin(lab, [H[n] for n in (*HEART, "valve")])
     dist = ndimage.distance_transform_edt(~ndimage.binary_fill_holes(heart))
     gy, gx = np.gradient(ndimage.gaussian_filter(dist, 2.0))
     col, row = (float(t) for t in v["tags"]["apex_px"].split(","))
@@ -82,19 +71,7 @@ def test_pericardial_effusion_depth_and_anechoic(tmp_path, words, mm):
         # rim's core (2 mm clear of the walls' echoes, whose pulse tails reach ~1.3 mm) where
         # the beam crosses it within 20 degrees of its normal (oblique to a beam ~3-5 mm wide,
         # a rim's walls smear along the beam)
-        heart = np.isin(
-            lab,
-            [
-                H[n]
-                for n in (
-                    "myocardium",
-                    "right_ventricle",
-                    "left_ventricle",
-                    "right_atrium",
-                    "left_atrium",
-                )
-            ],
-        )
+        heart = np.isin(lab, [H[n] for n in HEART])
         anterior = np.arange(lab.shape[0])[:, None] < np.nonzero(heart)[0].mean()
         core = (dist >= 2.0) & across_beam(v, lab, 0.94) & anterior
         myo = ndimage.binary_erosion(lab == H["myocardium"], iterations=2)
