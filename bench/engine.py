@@ -72,6 +72,11 @@ JOBS = [
     ("us", "US DVT", {"region": "leg_veins", "prompt": "compression ultrasound, DVT",
                       "findings": (Finding(name="venous_thrombosis"),)}, 0.5),
     ("us", "US spectral", {"region": "carotid", "prompt": "carotid spectral doppler"}, 0.5),
+    # the subcostal (pericardial) view through the phased probe, a moderate effusion
+    ("us", "US cardiac", {"region": "heart", "prompt": "subxiphoid ultrasound, moderate "
+                          "pericardial effusion", "findings": (
+                              Finding(name="pericardial_effusion", severity="moderate"),)},
+     0.5),
     # the fundus (issue 17): goal 0.5 s for 4 variants at 768 px (run with --sizes 768)
     ("fundus", "fundus", {"region": "retina"}, 0.5),
     ("fundus", "fundus DR", {"region": "retina", "findings": (
