@@ -139,6 +139,16 @@ def probe_tags(probe: Probe, width: int, height: int) -> dict[str, str]:
             "apex_px": f"{width / 2 - 0.5:.3f},{apex_row:.3f}"}
 
 
+def scan_tags(probe: Probe, region: str, view: str, sex: str, age: int) -> dict[str, str]:
+    """The tags every ultrasound image carries: what was scanned and with which settings (the
+    DICOM writer reads the frequency; a reader of case.json sees what the scanner was set to)."""
+    return {"modality": "US", "engine": "phantom", "region": region, "view": view,
+            "probe": probe.kind, "frequency_mhz": f"{probe.freq_mhz:g}",
+            "depth_mm": f"{probe.depth_mm:g}", "focus_mm": f"{probe.focus_mm:g}",
+            "dynamic_range_db": f"{probe.dynamic_range_db:g}", "gain_db": f"{probe.gain_db:g}",
+            "sex": sex, "age": str(age)}
+
+
 def artefact_options(spec) -> set[str]:
     """Artefacts the prompt asks for ("with reverberation", "comet tail", "side lobes",
     "edge shadows"): the modifiers its words carry, attached to a finding or not."""
@@ -356,12 +366,7 @@ class PhantomUltrasound(PhantomRenderer):
         if note:
             key += " " + note
         progress(1.0, "done")
-        tags = {"modality": "US", "engine": "phantom", "region": fr.plane.view,
-                "view": fr.plane.view, "probe": fr.probe.kind,
-                "frequency_mhz": f"{fr.probe.freq_mhz:g}", "depth_mm": f"{fr.probe.depth_mm:g}",
-                "focus_mm": f"{fr.probe.focus_mm:g}", "dynamic_range_db": f"{dr:g}",
-                "gain_db": f"{fr.probe.gain_db:g}", "sex": fr.plane.sex,
-                "age": str(fr.plane.age),
+        tags = {**scan_tags(fr.probe, fr.plane.view, fr.plane.view, fr.plane.sex, fr.plane.age),
                 **probe_tags(fr.probe, request.width, request.height)}
         for name, m in artefact_m.items():
             tags.update({f"{name}_{k}": f"{v:g}" for k, v in m.items()})
@@ -430,13 +435,10 @@ class PhantomUltrasound(PhantomRenderer):
                f"{fr.probe.freq_mhz:g} MHz, colour box steered {STEER_DEG:g} degrees, scale "
                f"+/-{scale:g} cm/s (PRF {prf_hz(scale, fr.probe.freq_mhz) / 1000:.1f} kHz); "
                f"cranial on the image left. " + " ".join(sentences))
-        tags = {"modality": "US", "engine": "phantom", "region": "carotid", "view": "carotid",
-                "probe": "linear", "frequency_mhz": f"{fr.probe.freq_mhz:g}",
-                "depth_mm": f"{fr.probe.depth_mm:g}", "focus_mm": f"{fr.probe.focus_mm:g}",
-                "dynamic_range_db": f"{fr.probe.dynamic_range_db:g}", "doppler": "colour",
+        tags = {**scan_tags(fr.probe, "carotid", "carotid", plane.sex, plane.age),
+                "doppler": "colour",
                 "doppler_scale_cm_s": f"{scale:g}", "steer_deg": f"{STEER_DEG:g}",
-                "prf_hz": f"{prf_hz(scale, fr.probe.freq_mhz):.0f}",
-                "sex": plane.sex, "age": str(plane.age)}
+                "prf_hz": f"{prf_hz(scale, fr.probe.freq_mhz):.0f}"}
         return RenderResult(pixels=rgb, label_map=labels, labels=present_labels,
                             findings=results, pixel_spacing_mm=(fr.px, fr.px), answer_key=key,
                             tags=tags)

@@ -30,7 +30,12 @@ from imagine_med.engine.phantom.regions.heart_us.anatomy import (
     effusion_grade,
 )
 from imagine_med.engine.phantom.renderer_base import mask_bbox
-from imagine_med.engine.phantom.renderer_us import PhantomUltrasound, _marks, probe_tags
+from imagine_med.engine.phantom.renderer_us import (
+    PhantomUltrasound,
+    _marks,
+    probe_tags,
+    scan_tags,
+)
 
 SEVERITY_GRADE = {"mild": "small", "moderate": "moderate", "severe": "large"}
 COLLAPSE_RATIO = 0.4  # RV cavity width / LV's below this: the free wall has collapsed
@@ -110,18 +115,7 @@ class PhantomCardiacUS(PhantomUltrasound):
         names = {v: k for k, v in LABELS.items()}
         present = {int(i): names[int(i)] for i in np.unique(labels) if i}
         tags = {
-            "modality": "US",
-            "engine": "phantom",
-            "region": "heart",
-            "view": "pericardial",
-            "probe": fr.probe.kind,
-            "frequency_mhz": f"{fr.probe.freq_mhz:g}",
-            "depth_mm": f"{fr.probe.depth_mm:g}",
-            "focus_mm": f"{fr.probe.focus_mm:g}",
-            "dynamic_range_db": f"{fr.probe.dynamic_range_db:g}",
-            "gain_db": f"{fr.probe.gain_db:g}",
-            "sex": plane.sex,
-            "age": str(plane.age),
+            **scan_tags(fr.probe, "heart", "pericardial", plane.sex, plane.age),
             **probe_tags(fr.probe, request.width, request.height),
         }
         progress(1.0, "done")

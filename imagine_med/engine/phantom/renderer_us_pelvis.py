@@ -40,7 +40,7 @@ from imagine_med.engine.phantom.regions.pelvis_us.ovaries import (
     build_transverse,
 )
 from imagine_med.engine.phantom.renderer_base import mask_bbox
-from imagine_med.engine.phantom.renderer_us import PhantomUltrasound, _marks
+from imagine_med.engine.phantom.renderer_us import PhantomUltrasound, _marks, scan_tags
 from imagine_med.engine.phantom.renderer_us_fetal import (
     FINDING_LABEL,
     MEASURE,
@@ -197,11 +197,7 @@ class PhantomPelvisUS(PhantomUltrasound):
                 f"({plane.age}-year-old {plane.sex}); cranial on the image left. ")
         names = {v: k for k, v in LABELS.items()}
         present = {int(i): names[int(i)] for i in np.unique(labels) if i}
-        tags = {"modality": "US", "engine": "phantom", "region": "pelvis", "view": "sagittal",
-                "probe": fr.probe.kind, "frequency_mhz": f"{fr.probe.freq_mhz:g}",
-                "depth_mm": f"{fr.probe.depth_mm:g}", "focus_mm": f"{fr.probe.focus_mm:g}",
-                "dynamic_range_db": f"{fr.probe.dynamic_range_db:g}", "sex": plane.sex,
-                "age": str(plane.age)}
+        tags = scan_tags(fr.probe, "pelvis", "sagittal", plane.sex, plane.age)
         progress(1.0, "done")
         return RenderResult(pixels=pixels, label_map=labels, labels=present, findings=results,
                             pixel_spacing_mm=(fr.px, fr.px),
@@ -225,13 +221,8 @@ class PhantomPelvisUS(PhantomUltrasound):
         head = (f"Obstetric ultrasound, transabdominal, curvilinear {fr.probe.freq_mhz:g} MHz, "
                 f"depth {fr.probe.depth_mm / 10:g} cm; a singleton pregnancy of "
                 f"{weeks_days(plane.weeks)} by dates ({plane.age}-year-old woman). ")
-        tags = {"modality": "US", "engine": "phantom", "region": "pelvis",
-                "view": f"fetal_{plane.plane}", "probe": fr.probe.kind,
-                "frequency_mhz": f"{fr.probe.freq_mhz:g}", "depth_mm": f"{fr.probe.depth_mm:g}",
-                "focus_mm": f"{fr.probe.focus_mm:g}",
-                "dynamic_range_db": f"{fr.probe.dynamic_range_db:g}",
-                "gestational_age_weeks": f"{plane.weeks:g}", "sex": "female",
-                "age": str(plane.age)}
+        tags = {**scan_tags(fr.probe, "pelvis", f"fetal_{plane.plane}", "female", plane.age),
+                "gestational_age_weeks": f"{plane.weeks:g}"}
         progress(1.0, "done")
         return RenderResult(pixels=pixels, label_map=labels, labels=present, findings=[res],
                             pixel_spacing_mm=(fr.px, fr.px), answer_key=head + text + placenta,
@@ -262,12 +253,8 @@ class PhantomPelvisUS(PhantomUltrasound):
                 f"curvilinear {fr.probe.freq_mhz:g} MHz, depth {fr.probe.depth_mm / 10:g} cm "
                 f"({plane.age}-year-old woman); the patient's right on the image left. The "
                 "bladder is full; the uterus is seen in cross-section behind it. ")
-        tags = {"modality": "US", "engine": "phantom", "region": "pelvis",
-                "view": "transverse_ovaries", "probe": fr.probe.kind,
-                "frequency_mhz": f"{fr.probe.freq_mhz:g}", "depth_mm": f"{fr.probe.depth_mm:g}",
-                "focus_mm": f"{fr.probe.focus_mm:g}",
-                "dynamic_range_db": f"{fr.probe.dynamic_range_db:g}",
-                "image_left": "patient_right", "sex": "female", "age": str(plane.age)}
+        tags = {**scan_tags(fr.probe, "pelvis", "transverse_ovaries", "female", plane.age),
+                "image_left": "patient_right"}
         progress(1.0, "done")
         return RenderResult(pixels=pixels, label_map=labels, labels=present, findings=results,
                             pixel_spacing_mm=(fr.px, fr.px),

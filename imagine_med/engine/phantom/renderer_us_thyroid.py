@@ -32,7 +32,7 @@ from imagine_med.engine.phantom.regions.thyroid_us.anatomy import (
     place_nodule,
 )
 from imagine_med.engine.phantom.renderer_base import mask_bbox
-from imagine_med.engine.phantom.renderer_us import SHADOW_DB, PhantomUltrasound, _marks
+from imagine_med.engine.phantom.renderer_us import SHADOW_DB, PhantomUltrasound, _marks, scan_tags
 
 NODULE_PARTS = (LABELS["nodule"], LABELS["cystic_component"], LABELS["echogenic_focus"])
 DEFAULT_SIZE_MM = {1: 14.0, 2: 16.0, 3: 18.0, 4: 14.0, 5: 11.0}
@@ -120,10 +120,7 @@ class PhantomThyroidUS(PhantomUltrasound):
             sentences.append("No thyroid nodule.")
         names = {v: k for k, v in LABELS.items()}
         present = {int(i): names[int(i)] for i in np.unique(labels) if i}
-        tags = {"modality": "US", "engine": "phantom", "region": "thyroid", "view": "transverse",
-                "probe": fr.probe.kind, "frequency_mhz": f"{fr.probe.freq_mhz:g}",
-                "depth_mm": f"{fr.probe.depth_mm:g}", "focus_mm": f"{fr.probe.focus_mm:g}",
-                "dynamic_range_db": f"{dr:g}", "sex": plane.sex, "age": str(plane.age)}
+        tags = scan_tags(fr.probe, "thyroid", "transverse", plane.sex, plane.age)
         progress(1.0, "done")
         return RenderResult(pixels=pixels, label_map=labels, labels=present, findings=results,
                             pixel_spacing_mm=(fr.px, fr.px),

@@ -28,7 +28,7 @@ from imagine_med.engine.phantom.physics.ultrasound import Probe
 from imagine_med.engine.phantom.physics.us_settings import with_settings
 from imagine_med.engine.phantom.regions.vessels_us.leg import LABELS, SITES, LegPlane, build_leg
 from imagine_med.engine.phantom.renderer_base import mask_bbox
-from imagine_med.engine.phantom.renderer_us import PhantomUltrasound, _marks, frame_of
+from imagine_med.engine.phantom.renderer_us import PhantomUltrasound, _marks, frame_of, scan_tags
 
 SPECTRAL_WORDS = (
     "spectral",
@@ -235,19 +235,9 @@ class PhantomLegVessels(PhantomUltrasound):
             f"image left ({plane.age}-year-old {plane.sex}). "
         )
         tags = {
-            "modality": "US",
-            "engine": "phantom",
-            "region": "leg_veins",
-            "view": f"{plane.site}_compression",
-            "probe": "linear",
-            "frequency_mhz": f"{probe.freq_mhz:g}",
-            "depth_mm": f"{probe.depth_mm:g}",
-            "focus_mm": f"{probe.focus_mm:g}",
-            "dynamic_range_db": f"{probe.dynamic_range_db:g}",
+            **scan_tags(probe, "leg_veins", f"{plane.site}_compression", plane.sex, plane.age),
             "split_column": str(half),
             "side": plane.side,
-            "sex": plane.sex,
-            "age": str(plane.age),
         }
         progress(1.0, "done")
         return RenderResult(
