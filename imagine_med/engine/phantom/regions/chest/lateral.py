@@ -41,10 +41,6 @@ def lateral_film(scene: Scene, s: float, zT, cavity: Convex, wall: Convex,
     for comp in scene.find("aorta"):
         if comp.tubes is not None:
             comp.xray, comp.xray_gain = True, 6.0
-    # the end plates are seen edge-on: a thinner cortex keeps the bodies from reading as
-    # hollow boxes
     for comp in scene.find("spine"):
-        if comp.solid is not None and comp.xray:
-            comp.shell_mm = 0.8 * s
-        elif comp.xray:  # the neural arches: pedicles and spinous processes behind the bodies
+        if comp.tubes is not None and comp.xray:  # the laminae and spinous processes
             comp.view_gain = {"lateral": 1.2}
