@@ -5,6 +5,7 @@ and (on a full-resolution lateral mask) the body's concave anterior waist."""
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ SEEDS = (7, 21)
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
     """(start, stop) of each run of True."""
     e = np.flatnonzero(np.diff(np.r_[0, flags.astype(int), 0]))
-    return list(zip(e[::2], e[1::2]))
+    return list(zip(e[::2], e[1::2], strict=True))
 
 
 def _written(prompt: str, out: Path) -> list[tuple[np.ndarray, dict[str, np.ndarray]]]:
@@ -56,7 +57,7 @@ def _bodies_and_discs(vb: np.ndarray) -> tuple[list[int], list[int]]:
     them, from the lateral's vertebral-body mask (the runs cut by the film's edges or the
     column's ends left out)."""
     bodies = _runs(vb.any(1))[1:-1]
-    discs = [b[0] - a[1] for a, b in zip(bodies, bodies[1:])]
+    discs = [b[0] - a[1] for a, b in pairwise(bodies)]
     return [b - a for a, b in bodies], discs
 
 
@@ -83,8 +84,8 @@ def test_vertebral_bodies_grow_taller_caudally(laterals):
 
 def test_pedicle_ovals_on_the_frontal_film(frontals):
     """Each vertebral level shows two pedicles, one each side of the midline, each taller
-    than wide (the 'eyes' of a PA film); at the upper thoracic levels they are brighter than
-    the middle of the body between them."""
+    than wide (the 'eyes' of a PA film), and the body brighter where they overlie it than in
+    its rows without them."""
     for pix, m in frontals:
         vb, ped = m["vertebral_bodies"], m["pedicles"]
         mid = np.nonzero(vb)[1].mean()
@@ -98,15 +99,15 @@ def test_pedicle_ovals_on_the_frontal_film(frontals):
             for c0, c1 in blobs:
                 rows = np.flatnonzero(ped[a:b, c0:c1].any(1))
                 shapes.append(rows.size / (c1 - c0))
-            band = ped[a:b].any(1)
-            rr = np.arange(a, b)[band]
-            ring = pix[a:b][band][:, np.r_[l0:l1, r0:r1]].mean()
-            lifts.append(ring - pix[rr, round(mid) - 1: round(mid) + 2].mean())
+            # the pedicles' columns, in the body's rows with and without them (the midline
+            # carries the spinous processes, so it is no reference)
+            band, cols = ped[a:b].any(1), np.r_[l0:l1, r0:r1]
+            lifts.append(pix[a:b][band][:, cols].mean() - pix[a:b][~band][:, cols].mean())
         # height / width, on the coarse ray grid's 3-pixel steps
         assert np.mean(shapes) > 1.15, f"pedicle height / width {np.round(shapes, 2)}"
-        # the upper thoracic levels, above the arch, hila and heart (lower down the aorta and
-        # the heart's edges cross the pedicles)
-        assert min(lifts[:4]) > 2 and np.mean(lifts[:4]) > 4, f"pedicles vs mid-body: {lifts}"
+        # most levels (a clavicle, rib head or the arch crossing one level may outweigh it)
+        lifts = np.round(lifts, 1)
+        assert np.median(lifts) > 4 and np.mean(lifts > 0) >= 0.75, f"pedicle lift {lifts}"
 
 
 def test_lateral_vertebral_body_front_is_concave():

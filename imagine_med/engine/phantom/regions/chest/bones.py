@@ -15,6 +15,7 @@ from imagine_med.engine.phantom.geometry import (
     ellipsoid_q,
     halfspace,
 )
+from imagine_med.engine.phantom.materials import M
 from imagine_med.engine.phantom.regions.chest.frame import SIDES, Adjust, Frame, Rand
 from imagine_med.engine.phantom.regions.chest.lateral import lateral_film
 from imagine_med.engine.phantom.regions.chest.shoulders import TRABECULAR, shoulders
@@ -186,6 +187,9 @@ VERTEBRAL_CORTEX_MM = 0.6
 PEDICLE_T1 = (7.0, 10.0)  # width, height
 PEDICLE_T12 = (8.0, 15.0)
 PEDICLE_LENGTH_MM = 14.0
+# a pedicle's walls are thicker than a body's shell (~1-2 mm, the medial wall thickest; Kothe
+# et al., Spine 1996;21:264-270)
+PEDICLE_CORTEX_MM = 1.5
 # film gains of the vertebral bodies and pedicles, and of the laminae and processes
 VERTEBRAL_GAIN = 1.0
 ARCH_GAIN = 1.0
@@ -269,6 +273,8 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
                     (np.array([-rx, y_b - ry, bot]), np.array([rx, y_b + ry, top])))
     levels = np.array([zT(k) for k in range(-1, 16)])
     hv = zT(0) - zT(1)
+    marrow = "osteopenic_cancellous" if elderly else "axial_cancellous"
+    marrow_hu = M[marrow].hu
 
     def disc_hu(p: np.ndarray) -> np.ndarray:
         # distance to the nearest disc (half-way between vertebral centres)
@@ -276,7 +282,7 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
         d = np.abs(ph - 0.5) * hv  # 0 at a disc centre
         # a thin end plate (a slice through it is mostly its partial volume, not a white
         # disc of cortex) and cancellous bone inside the body's cortical shell
-        return np.where(d < 2.5 * s, 90.0, np.where(d < 3.3 * s, 650.0, 300.0))
+        return np.where(d < 2.5 * s, 90.0, np.where(d < 3.3 * s, 650.0, marrow_hu))
 
     scene.add(Component("spine", "cancellous", "cavity", Solid([column]), shell_mm=1.2 * s,
                         shell_material="cortical", label_priority=9, label_min_mm=3,
@@ -301,13 +307,12 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
                                                zc_k + hh - ph / 2 - 1.5 * s]),
                                      pw, ph, PEDICLE_LENGTH_MM * s))
     cortex = VERTEBRAL_CORTEX_MM * s
-    marrow = "osteopenic_cancellous" if elderly else "vertebral_cancellous"
     scene.add(Component("spine", marrow, "cavity", Solid(bodies),
                         shell_mm=cortex, shell_material="cortical", label_priority=9,
                         label_min_mm=3, xray_gain=VERTEBRAL_GAIN, ct=False,
                         xray_texture="spine_sign", mask_as="vertebral_bodies"))
     scene.add(Component("spine", marrow, "muscle", Solid(pedicles),
-                        shell_mm=cortex, shell_material="cortical", label_priority=9,
+                        shell_mm=PEDICLE_CORTEX_MM * s, shell_material="cortical", label_priority=9,
                         label_min_mm=3, xray_gain=VERTEBRAL_GAIN, ct=False, mask_as="pedicles"))
     scene.params["spine_z0"] = float(levels[0])
     scene.params["spine_hv"] = float(hv)
@@ -322,7 +327,7 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
             r0.append(ra)
             r1.append(rb)
 
-        for k, (z, hh, _disc) in film.items():
+        for k, (z, _hh, _disc) in film.items():
             if k < -1:
                 continue
             yb = back - kyphosis(z, s)
@@ -345,36 +350,55 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
     scene.landmarks["y_spine"] = float(y_b)
 
 
+# The sternum: (top, bottom) in vertebral levels, half-widths and thicknesses at top and bottom
+# (mm at s = 1): the manubrium, thickest at the clavicular notches and tapering to the joint
+# (~16 to ~12 mm), the body (~9-10 mm) and the thin xiphoid
+# (Gray's Anatomy); they meet at the sternal angle (of Louis), which juts forward (the two
+# bones' front surfaces meet at ~160-165 degrees): each bone's end at the joint is set this far
+# in front of the chest's curve.
+STERNUM_PARTS = ((2.4, 4.45, 27, 15, 16, 12), (4.55, 8.6, 14, 16, 10, 9),
+                 (8.7, 10.1, 9, 3, 5, 3))
+STERNAL_ANGLE_MM = 4.0
+# its cortex: ~1 mm in front, thinner behind; one shell of 1 mm
+STERNAL_CORTEX_MM = 1.0
+
+
 def _sternum(scene: Scene, s: float, zT, cav_ab, y_cav: float) -> None:
-    """One sternum for films and CT: a thick manubrium, the sternal angle (a thin joint), the
-    body and a thin tapering xiphoid, lying on the front of the thoracic cavity, so it
-    follows the chest's gentle curve (forward as it goes down). On a frontal film it hides
-    in the spine's shadow (a low gain); on a lateral it stands out."""
-    # (top, bottom) in vertebral levels, half-widths at top and bottom, thickness (mm / s)
-    parts = ((2.4, 4.45, 27, 15, 13), (4.55, 8.6, 14, 16, 10.5), (8.7, 10.1, 9, 3, 5))
+    """One sternum for films and CT: manubrium and body with a cortex round trabecular bone,
+    meeting at the forward-jutting sternal angle, and a thin tapering xiphoid, lying on the
+    front of the thoracic cavity, so it follows the chest's gentle curve (forward as it goes
+    down). On a frontal film the beam crosses only its thickness, so it hides in the spine's
+    shadow; on a lateral it crosses its width and stands out."""
     pieces = []
-    for k0, k1, w0, w1, th in parts:
+    for i, (k0, k1, w0, w1, th0, th1) in enumerate(STERNUM_PARTS):
         z0, z1 = zT(k0), zT(k1)
-        p0 = np.array([0.0, y_cav + cav_ab(z0)[1] - 2 * s, z0])  # back surface, top
-        p1 = np.array([0.0, y_cav + cav_ab(z1)[1] - 2 * s, z1])  # ... bottom
+        # back surface, top and bottom; the joint's ends lifted forward (the sternal angle)
+        lift0 = STERNAL_ANGLE_MM * s if i == 1 else 0.0
+        lift1 = STERNAL_ANGLE_MM * s if i == 0 else 0.0
+        p0 = np.array([0.0, y_cav + cav_ab(z0)[1] - 2 * s + lift0, z0])
+        p1 = np.array([0.0, y_cav + cav_ab(z1)[1] - 2 * s + lift1, z1])
         d = (p0 - p1) / np.linalg.norm(p0 - p1)  # up along the bone
         n = np.array([0.0, d[2], -d[1]])  # forward, normal to it in the midsagittal plane
         # the sides narrow (or widen) from top to bottom
         tan = (w0 - w1) * s / (z0 - z1)
         side = [halfspace(np.array([sx, 0.0, -tan]) / np.hypot(1, tan),
                           (w1 * s - tan * z1) / np.hypot(1, tan)) for sx in (1.0, -1.0)]
+        # the front surface, through the top and bottom thicknesses
+        f0, f1 = p0 + n * th0 * s, p1 + n * th1 * s
+        df = (f0 - f1) / np.linalg.norm(f0 - f1)
+        nf = np.array([0.0, df[2], -df[1]])
+        th = max(th0, th1)
         mid = 0.5 * (p0 + p1) + n * th * s / 2
         lo = np.minimum(p0, p1) - np.array([max(w0, w1) * s, 2 * s, 0])
         hi = np.maximum(p0, p1) + np.array([max(w0, w1) * s, th * s + 2 * s, 0])
-        pieces.append(Convex([halfspace(-n, -float(n @ p0)), halfspace(n, float(n @ p0) + th * s),
+        pieces.append(Convex([halfspace(-n, -float(n @ p0)), halfspace(nf, float(nf @ f0)),
                               halfspace([0, 0, 1], z0), halfspace([0, 0, -1], -z1), *side,
                               ellipsoid_q(mid, [max(w0, w1) * s * 1.05, th * s * 0.62,
                                                 float(np.linalg.norm(p0 - p1))],
                                           np.column_stack([[1.0, 0, 0], n, d]))], (lo, hi)))
-    scene.add(Component("sternum", "cancellous", "muscle", Solid(pieces), shell_mm=1.2 * s,
-                        shell_material="cortical", label_priority=9, label_min_mm=3,
-                        xray_gain=0.25, view_gain={"lateral": 1.0}))
-
+    scene.add(Component("sternum", "cancellous", "muscle", Solid(pieces),
+                        shell_mm=STERNAL_CORTEX_MM * s, shell_material="cortical",
+                        label_priority=9, label_min_mm=3))
 
 
 def bones(fr: Frame, body_pieces: list[Convex], wall: Convex, rx_b: float, z_top: float,
