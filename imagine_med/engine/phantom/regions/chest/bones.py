@@ -260,11 +260,12 @@ def _pedicle(c: np.ndarray, width: float, height: float, length: float) -> Conve
                    c + np.array([width / 2, 2.0, height / 2])))
 
 
-def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
+def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool, view: str) -> None:
     """CT: the vertebral column as one cylinder whose disc spaces are a texture (cheap to
     sample). Films: separate vertebral bodies (cortical shell round cancellous bone, a waist,
     end plates, growing down the spine with their discs), the pedicles as oval rings, and the
-    rest of the neural arches (laminae, transverse and spinous processes) as short tubes."""
+    rest of the neural arches (laminae, transverse and spinous processes) as short tubes. A
+    lateral film crosses the pedicles side-on, where short tubes draw them (cheaper)."""
     y_b = y_cav - b_mid + 24 * s
     top, bot = zT(-1.5), zT(14.5)
     rx, ry = 19 * s, 15 * s
@@ -290,7 +291,7 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
     # films: the bodies' backs line up (the front of the spinal canal), stacked along a
     # gentle kyphosis; the pedicles leave the upper half of each body
     back = y_b - ry
-    bodies, pedicles = [], []
+    bodies, pedicles, pedicle_at = [], [], {}
     film = _film_levels(zT, hv, range(-2, 15))
     for k, (zc_k, hh, _disc) in film.items():
         if zc_k + hh > top or zc_k - hh < bot:
@@ -302,18 +303,20 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
                                       WAIST_MM * s))
         t = float(np.clip((k - 1) / 11, 0, 1))
         pw, ph = (np.array(PEDICLE_T1) + (np.array(PEDICLE_T12) - PEDICLE_T1) * t) * s
-        for sx in (-1, 1):
-            pedicles.append(_pedicle(np.array([sx * (half_w - pw / 2 - 2 * s), yk,
-                                               zc_k + hh - ph / 2 - 1.5 * s]),
-                                     pw, ph, PEDICLE_LENGTH_MM * s))
+        pedicle_at[k] = (half_w - pw / 2 - 2 * s, zc_k + hh - ph / 2 - 1.5 * s, pw / 2)
+        if view != "lateral":
+            pedicles.extend(_pedicle(np.array([sx * pedicle_at[k][0], yk, pedicle_at[k][1]]),
+                                     pw, ph, PEDICLE_LENGTH_MM * s) for sx in (-1, 1))
     cortex = VERTEBRAL_CORTEX_MM * s
     scene.add(Component("spine", marrow, "cavity", Solid(bodies),
                         shell_mm=cortex, shell_material="cortical", label_priority=9,
                         label_min_mm=3, xray_gain=VERTEBRAL_GAIN, ct=False,
                         xray_texture="spine_sign", mask_as="vertebral_bodies"))
-    scene.add(Component("spine", marrow, "muscle", Solid(pedicles),
-                        shell_mm=PEDICLE_CORTEX_MM * s, shell_material="cortical", label_priority=9,
-                        label_min_mm=3, xray_gain=VERTEBRAL_GAIN, ct=False, mask_as="pedicles"))
+    if pedicles:
+        scene.add(Component("spine", marrow, "muscle", Solid(pedicles),
+                            shell_mm=PEDICLE_CORTEX_MM * s, shell_material="cortical",
+                            label_priority=9, label_min_mm=3, xray_gain=VERTEBRAL_GAIN,
+                            ct=False, mask_as="pedicles"))
     scene.params["spine_z0"] = float(levels[0])
     scene.params["spine_hv"] = float(hv)
     scene.params["spine_y"] = float(y_b)
@@ -334,6 +337,10 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
             half_w = _vertebra(k)["width"] / 2 * s
             for sx in (-1, 1):
                 ped_b = np.array([sx * (half_w - 5 * s), yb - 12 * s, z + 2 * s])
+                if view == "lateral" and k in pedicle_at:
+                    px, pz, pr = pedicle_at[k]
+                    seg(np.array([sx * px, yb + 2 * s, pz]), np.array([sx * px, yb - 12 * s, pz]),
+                        pr, pr)
                 lam_b = np.array([0, yb - 24 * s, z - 2 * s])
                 seg(ped_b, lam_b, 3.5 * s, 3.5 * s)
                 tp = np.array([sx * 30 * s, yb - 20 * s, z + 1 * s])
@@ -409,7 +416,7 @@ def bones(fr: Frame, body_pieces: list[Convex], wall: Convex, rx_b: float, z_top
     ribs = _ribs(rand, s, zT, fr.cav_ab, fr.y_cav, fr.hv, fr.adjust)
     for comp in ribs["components"].values():
         scene.add(comp)
-    _spine(scene, s, zT, fr.y_cav, fr.b_mid, fr.elderly)
+    _spine(scene, s, zT, fr.y_cav, fr.b_mid, fr.elderly, view)
     _sternum(scene, s, zT, fr.cav_ab, fr.y_cav)
     shoulders(scene, rand, s, zT, fr.a_mid, fr.b_mid, fr.y_cav, rx_b, z_top, view, body_pieces)
     _costal_cartilage(scene, ribs["tips"], s, zT, fr.cav_ab, fr.y_cav, fr.age)
