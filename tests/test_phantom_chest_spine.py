@@ -84,8 +84,8 @@ def test_vertebral_bodies_grow_taller_caudally(laterals):
 
 def test_pedicle_ovals_on_the_frontal_film(frontals):
     """Each vertebral level shows two pedicles, one each side of the midline, each taller
-    than wide (the 'eyes' of a PA film), and the body brighter where they overlie it than in
-    its rows without them."""
+    than wide (the 'eyes' of a PA film), and mid-chest the body brighter where they overlie
+    it than in its rows without them."""
     for pix, m in frontals:
         vb, ped = m["vertebral_bodies"], m["pedicles"]
         mid = np.nonzero(vb)[1].mean()
@@ -105,9 +105,12 @@ def test_pedicle_ovals_on_the_frontal_film(frontals):
             lifts.append(pix[a:b][band][:, cols].mean() - pix[a:b][~band][:, cols].mean())
         # height / width, on the coarse ray grid's 3-pixel steps
         assert np.mean(shapes) > 1.15, f"pedicle height / width {np.round(shapes, 2)}"
-        # most levels (a clavicle, rib head or the arch crossing one level may outweigh it)
-        lifts = np.round(lifts, 1)
-        assert np.median(lifts) > 4 and np.mean(lifts > 0) >= 0.75, f"pedicle lift {lifts}"
+        # the mid and lower thoracic levels (the 5th to 11th whole bodies from the top): above
+        # them the clavicles, first ribs and trachea cross the upper pedicles, which also
+        # converge more steeply (~25 degrees at T1), and the lift is lost (-10 to 9 levels);
+        # one level of these may be crossed by the aortic knob or the heart's edge
+        mid_levels = np.round(lifts[4:11], 1)
+        assert np.median(mid_levels) > 8 and np.sum(mid_levels > 0) >= 5, mid_levels
 
 
 def test_lateral_vertebral_body_front_is_concave():

@@ -187,9 +187,14 @@ VERTEBRAL_CORTEX_MM = 0.6
 PEDICLE_T1 = (7.0, 10.0)  # width, height
 PEDICLE_T12 = (8.0, 15.0)
 PEDICLE_LENGTH_MM = 14.0
-# a pedicle's walls are thicker than a body's shell (~1-2 mm, the medial wall thickest; Kothe
-# et al., Spine 1996;21:264-270)
-PEDICLE_CORTEX_MM = 1.5
+# pedicle axes: converging forward off the sagittal plane (~25 degrees at T1, ~10 from T3 to
+# T11, ~5 at T12: levels and degrees below), and running forward and down ~10 degrees in it
+# (Zindrick 1987; Panjabi 1991)
+PEDICLE_CONVERGENCE_DEG = ((1.0, 3.0, 11.0, 12.0), (25.0, 10.0, 10.0, 5.0))
+PEDICLE_SAGITTAL_DEG = 10.0
+# a pedicle's walls are thicker than a body's shell (~0.8-1.2 mm laterally, ~1.2-1.9 mm
+# medially; Kothe et al., Spine 1996;21:264-270)
+PEDICLE_CORTEX_MM = 1.2
 # film gains of the vertebral bodies and pedicles, and of the laminae and processes
 VERTEBRAL_GAIN = 1.0
 ARCH_GAIN = 1.0
@@ -250,14 +255,24 @@ def _vertebral_body(c: np.ndarray, half_w: float, half_d: float, hh: float, dip:
                   (c - np.array([half_w, half_d, hh]), c + np.array([half_w, half_d, hh])))
 
 
-def _pedicle(c: np.ndarray, width: float, height: float, length: float) -> Convex:
-    """A pedicle as a short elliptic cylinder running from `c` (the back of the body) straight
-    back: seen end-on by a PA beam, its cortex is an oval ring."""
-    axis_y = np.column_stack([[1.0, 0, 0], [0, 0, 1.0], [0, 1.0, 0]])
-    return Convex([cylinder_q(c, [width / 2, height / 2], axis_y),
-                   halfspace([0, 1, 0], c[1] + 2.0), halfspace([0, -1, 0], -(c[1] - length))],
-                  (c - np.array([width / 2, length, height / 2]),
-                   c + np.array([width / 2, 2.0, height / 2])))
+def _pedicle(c: np.ndarray, width: float, height: float, length: float, sx: float,
+             convergence_deg: float) -> Convex:
+    """A pedicle as a short elliptic cylinder running back from `c` (the back of the body),
+    its back end turned out by `convergence_deg` (toward side `sx`) and up by the sagittal
+    tilt (the axis runs forward and down into the body): seen nearly end-on by a PA beam,
+    its cortex is an oval ring, the tilt spreading the ring's rim as on a film (a pedicle
+    parallel to the beam would draw its whole length of wall into a one-pixel rim)."""
+    a, b = np.radians(convergence_deg), np.radians(PEDICLE_SAGITTAL_DEG)
+    axis = np.array([sx * np.sin(a) * np.cos(b), -np.cos(a) * np.cos(b), np.sin(b)])
+    u = np.cross(axis, [0.0, 0.0, 1.0])
+    u /= np.linalg.norm(u)
+    v = np.cross(axis, u)
+    mid = c + axis * (length / 2 - 1.0)
+    reach = np.abs(axis) * (length / 2 + 1.0) + max(width, height) / 2
+    return Convex([cylinder_q(mid, [width / 2, height / 2], np.column_stack([u, v, axis])),
+                   halfspace(axis, float(axis @ mid) + length / 2 + 1.0),
+                   halfspace(-axis, -float(axis @ mid) + length / 2 + 1.0)],
+                  (mid - reach, mid + reach))
 
 
 def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool, view: str) -> None:
@@ -305,8 +320,9 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool, view: str) -> None:
         pw, ph = (np.array(PEDICLE_T1) + (np.array(PEDICLE_T12) - PEDICLE_T1) * t) * s
         pedicle_at[k] = (half_w - pw / 2 - 2 * s, zc_k + hh - ph / 2 - 1.5 * s, pw / 2)
         if view != "lateral":
+            conv = float(np.interp(k, *PEDICLE_CONVERGENCE_DEG))
             pedicles.extend(_pedicle(np.array([sx * pedicle_at[k][0], yk, pedicle_at[k][1]]),
-                                     pw, ph, PEDICLE_LENGTH_MM * s) for sx in (-1, 1))
+                                     pw, ph, PEDICLE_LENGTH_MM * s, sx, conv) for sx in (-1, 1))
     cortex = VERTEBRAL_CORTEX_MM * s
     scene.add(Component("spine", marrow, "cavity", Solid(bodies),
                         shell_mm=cortex, shell_material="cortical", label_priority=9,
