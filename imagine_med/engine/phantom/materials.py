@@ -49,6 +49,13 @@ M: dict[str, Material] = {
     "ground_glass": _from_hu("ground_glass", -450.0),
     "emphysema": _from_hu("emphysema", -950.0),
     "cancellous": _from_hu("cancellous", 380.0),
+    # the axial skeleton's trabecular bone with its red marrow (vertebral bodies, sternum):
+    # ~230 HU in an adult, falling with
+    # age (QCT of L1: ~150 HU at 70, osteoporosis likely below ~110-160 HU; Pickhardt et al.,
+    # Ann Intern Med 2013;158:588-595); within physics.md's cancellous range (200-700 HU)
+    # at the young end
+    "axial_cancellous": _from_hu("axial_cancellous", 230.0),
+    "osteopenic_cancellous": _from_hu("osteopenic_cancellous", 150.0),
     "rib": Material("rib", 380.0, 0.37),
     "cortical": Material("cortical", 1300.0, 0.502),
     "cartilage": _from_hu("cartilage", 100.0),

@@ -8,12 +8,14 @@ import numpy as np
 
 from imagine_med.engine.phantom.geometry import (
     Convex,
+    Quadric,
     Solid,
     Tubes,
     cylinder_q,
     ellipsoid_q,
     halfspace,
 )
+from imagine_med.engine.phantom.materials import M
 from imagine_med.engine.phantom.regions.chest.frame import SIDES, Adjust, Frame, Rand
 from imagine_med.engine.phantom.regions.chest.lateral import lateral_film
 from imagine_med.engine.phantom.regions.chest.shoulders import TRABECULAR, shoulders
@@ -165,9 +167,120 @@ def _costal_cartilage(scene: Scene, tips: dict, s: float, zT, cav_ab, y_cav: flo
                                 ct=False, trabecular=0.5 if material == "cortical" else 0.0))
 
 
-def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
-    """Vertebral bodies as one column whose disc spaces are a texture (cheap to integrate), and
-    the neural arches (pedicles, laminae, transverse and spinous processes) as short tubes."""
+# Thoracic vertebral bodies and discs (mm at s = 1), at T1 and at T12, linear between and
+# beyond: body height (mid-body, Panjabi et al., Spine 1991;16:888-901: ~15 mm at T1, ~23 mm at
+# T12), body width and depth (same source: the upper end plate ~27 x 16 mm at T1, ~42 x 31 mm
+# at T12) and the disc below (thin upper thoracic discs, ~3-4 mm, growing to ~8-10 mm at the
+# thoracolumbar junction; Gray's Anatomy). The stack is scaled to the frame's level spacing so
+# the column spans the same vertebral levels as the ribs and CT (see `_film_levels`).
+VERTEBRA_T1 = {"height": 15.0, "disc": 3.5, "width": 27.0, "depth": 16.0}
+VERTEBRA_T12 = {"height": 23.0, "disc": 8.5, "width": 42.0, "depth": 31.0}
+# the body's waist: its sides and front dip in ~2 mm at mid-height (the concave waist seen
+# on every lateral film), and its rim is rounded off ~1.5 mm at the end plates
+WAIST_MM = 2.0
+# vertebral cortex: a thin shell (~0.4 mm; Silva et al., Spine 1994;19:2683-2689) and end plates
+# (~0.5-1 mm), taken as 0.6 mm all round
+VERTEBRAL_CORTEX_MM = 0.6
+# pedicles: short bony cylinders running back from the upper half of the body; seen end-on on
+# a PA film as oval rings taller than wide (thoracic pedicle ~5-8 mm wide, ~10-15 mm high:
+# Panjabi 1991; Zindrick et al., Spine 1987;12:160-166)
+PEDICLE_T1 = (7.0, 10.0)  # width, height
+PEDICLE_T12 = (8.0, 15.0)
+PEDICLE_LENGTH_MM = 14.0
+# pedicle axes: converging forward off the sagittal plane (~25 degrees at T1, ~10 from T3 to
+# T11, ~5 at T12: levels and degrees below), and running forward and down ~10 degrees in it
+# (Zindrick 1987; Panjabi 1991)
+PEDICLE_CONVERGENCE_DEG = ((1.0, 3.0, 11.0, 12.0), (25.0, 10.0, 10.0, 5.0))
+PEDICLE_SAGITTAL_DEG = 10.0
+# a pedicle's walls are thicker than a body's shell (~0.8-1.2 mm laterally, ~1.2-1.9 mm
+# medially; Kothe et al., Spine 1996;21:264-270)
+PEDICLE_CORTEX_MM = 1.2
+# film gains of the vertebral bodies and pedicles, and of the laminae and processes
+VERTEBRAL_GAIN = 1.0
+ARCH_GAIN = 1.0
+
+
+def _vertebra(k: float) -> dict[str, float]:
+    """Level k's body and disc dimensions (mm at s = 1), linear in k from T1 to T12."""
+    t = (k - 1.0) / 11.0
+    return {key: VERTEBRA_T1[key] + (VERTEBRA_T12[key] - VERTEBRA_T1[key]) * t
+            for key in VERTEBRA_T1}
+
+
+def _film_levels(zT, hv: float, ks: range) -> dict[int, tuple[float, float, float]]:
+    """(centre z, half height, disc below) of each level's body on a film: heights and discs
+    grow down the spine, scaled so T1-T12 span twelve of the frame's level spacings, and the
+    T6-T7 disc sits at the frame's level 6.5 (the ribs and CT keep even spacing; the offset
+    at T1 and T12 is a few mm)."""
+    dims = {k: _vertebra(k) for k in ks}
+    f = 12 * hv / sum(dims[k]["height"] + dims[k]["disc"] for k in range(1, 13))
+    z, out = 0.0, {}
+    for k in ks:  # top down
+        h, d = dims[k]["height"] * f, dims[k]["disc"] * f
+        out[k] = (z - h / 2, h / 2, d)
+        z -= h + d
+    shift = zT(6.5) - (out[6][0] - out[6][1] - out[6][2] / 2)
+    return {k: (zc + shift, hh, d) for k, (zc, hh, d) in out.items()}
+
+
+class _Waisted(Quadric):
+    """A vertebral body's side wall: the hyperboloid x^2/a^2 + y^2/b^2 - z^2/c^2 <= 1 about
+    the body's axis, narrowest at mid-height. Along a film's near-horizontal rays it is one
+    interval, like the convex quadrics; shrunk, it keeps its curvature (the cortical shell)."""
+
+    def shrunk(self, mm: float) -> Quadric:
+        center, radii, cz = self.params
+        return waisted_q(center, np.maximum(np.asarray(radii) - mm, 0.5), cz)
+
+
+def waisted_q(center, radii, cz: float) -> Quadric:
+    """The waisted side wall about a vertical axis through `center`: half-widths `radii`
+    (x, y) at mid-height, widening as sqrt(1 + dz^2 / cz^2) above and below."""
+    c = np.asarray(center, float)
+    A = np.diag([1.0 / radii[0] ** 2, 1.0 / radii[1] ** 2, -1.0 / cz ** 2])
+    return _Waisted(A, -2.0 * A @ c, float(c @ A @ c - 1.0), "waisted",
+                    (c, np.asarray(radii, float), cz))
+
+
+def _vertebral_body(c: np.ndarray, half_w: float, half_d: float, hh: float, dip: float
+                    ) -> Convex:
+    """One vertebral body centred at `c`: end plates `hh` above and below, a waist `dip`
+    narrower than the end plates at mid-height (its depth sets the curvature), the rim
+    rounded off at the end plates."""
+    a, b = half_w - dip * half_w / half_d, half_d - dip
+    cz = hh / np.sqrt(((b + dip) / b) ** 2 - 1.0)
+    return Convex([waisted_q(c, [a, b], cz), halfspace([0, 0, 1], c[2] + hh),
+                   halfspace([0, 0, -1], -(c[2] - hh)),
+                   ellipsoid_q(c, [half_w * 1.1, half_d * 1.12, hh * 1.9])],
+                  (c - np.array([half_w, half_d, hh]), c + np.array([half_w, half_d, hh])))
+
+
+def _pedicle(c: np.ndarray, width: float, height: float, length: float, sx: float,
+             convergence_deg: float) -> Convex:
+    """A pedicle as a short elliptic cylinder running back from `c` (the back of the body),
+    its back end turned out by `convergence_deg` (toward side `sx`) and up by the sagittal
+    tilt (the axis runs forward and down into the body): seen nearly end-on by a PA beam,
+    its cortex is an oval ring, the tilt spreading the ring's rim as on a film (a pedicle
+    parallel to the beam would draw its whole length of wall into a one-pixel rim)."""
+    a, b = np.radians(convergence_deg), np.radians(PEDICLE_SAGITTAL_DEG)
+    axis = np.array([sx * np.sin(a) * np.cos(b), -np.cos(a) * np.cos(b), np.sin(b)])
+    u = np.cross(axis, [0.0, 0.0, 1.0])
+    u /= np.linalg.norm(u)
+    v = np.cross(axis, u)
+    mid = c + axis * (length / 2 - 1.0)
+    reach = np.abs(axis) * (length / 2 + 1.0) + max(width, height) / 2
+    return Convex([cylinder_q(mid, [width / 2, height / 2], np.column_stack([u, v, axis])),
+                   halfspace(axis, float(axis @ mid) + length / 2 + 1.0),
+                   halfspace(-axis, -float(axis @ mid) + length / 2 + 1.0)],
+                  (mid - reach, mid + reach))
+
+
+def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool, view: str) -> None:
+    """CT: the vertebral column as one cylinder whose disc spaces are a texture (cheap to
+    sample). Films: separate vertebral bodies (cortical shell round cancellous bone, a waist,
+    end plates, growing down the spine with their discs), the pedicles as oval rings, and the
+    rest of the neural arches (laminae, transverse and spinous processes) as short tubes. A
+    lateral film crosses the pedicles side-on, where short tubes draw them (cheaper)."""
     y_b = y_cav - b_mid + 24 * s
     top, bot = zT(-1.5), zT(14.5)
     rx, ry = 19 * s, 15 * s
@@ -176,6 +289,8 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
                     (np.array([-rx, y_b - ry, bot]), np.array([rx, y_b + ry, top])))
     levels = np.array([zT(k) for k in range(-1, 16)])
     hv = zT(0) - zT(1)
+    marrow = "osteopenic_cancellous" if elderly else "axial_cancellous"
+    marrow_hu = M[marrow].hu
 
     def disc_hu(p: np.ndarray) -> np.ndarray:
         # distance to the nearest disc (half-way between vertebral centres)
@@ -183,32 +298,41 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
         d = np.abs(ph - 0.5) * hv  # 0 at a disc centre
         # a thin end plate (a slice through it is mostly its partial volume, not a white
         # disc of cortex) and cancellous bone inside the body's cortical shell
-        return np.where(d < 2.5 * s, 90.0, np.where(d < 3.3 * s, 650.0, 300.0))
+        return np.where(d < 2.5 * s, 90.0, np.where(d < 3.3 * s, 650.0, marrow_hu))
 
-    # CT: the column with its disc texture; films: separate vertebral bodies (waisted, with
-    # rounded end plates) whose disc spaces are real gaps, stacked along a gentle kyphosis
     scene.add(Component("spine", "cancellous", "cavity", Solid([column]), shell_mm=1.2 * s,
                         shell_material="cortical", label_priority=9, label_min_mm=3,
                         ct_texture=disc_hu, xray=False))
-    bodies = []
-    disc = 4.5 * s
-    half_h = (hv - disc) / 2
-    for k in range(-2, 15):
-        zc_k = zT(k)
-        if zc_k + half_h > top or zc_k - half_h < bot:
+    # films: the bodies' backs line up (the front of the spinal canal), stacked along a
+    # gentle kyphosis; the pedicles leave the upper half of each body
+    back = y_b - ry
+    bodies, pedicles, pedicle_at = [], [], {}
+    film = _film_levels(zT, hv, range(-2, 15))
+    for k, (zc_k, hh, _disc) in film.items():
+        if zc_k + hh > top or zc_k - hh < bot:
             continue
-        yk = y_b - kyphosis(zc_k, s)
-        c = np.array([0.0, yk, zc_k])
-        bodies.append(Convex(
-            [cylinder_q(c, [rx, ry]), halfspace([0, 0, 1], zc_k + half_h),
-             halfspace([0, 0, -1], -(zc_k - half_h)),
-             ellipsoid_q(c, [rx * 1.18, ry * 1.22, half_h * 1.55])],
-            (c - np.array([rx, ry, half_h]), c + np.array([rx, ry, half_h]))))
-    scene.add(Component("spine", "cancellous", "cavity", Solid(bodies), shell_mm=1.8 * s,
-                        shell_material="cortical", label_priority=9, label_min_mm=3,
-                        xray_gain=0.22 if not elderly else 0.18, ct=False,
-                        xray_texture="spine_sign", mask_as="vertebral_bodies",
-                        view_gain={"lateral": 1.0 if not elderly else 0.8}))
+        dim = _vertebra(k)
+        half_w, half_d = dim["width"] / 2 * s, dim["depth"] / 2 * s
+        yk = back - kyphosis(zc_k, s)
+        bodies.append(_vertebral_body(np.array([0.0, yk + half_d, zc_k]), half_w, half_d, hh,
+                                      WAIST_MM * s))
+        t = float(np.clip((k - 1) / 11, 0, 1))
+        pw, ph = (np.array(PEDICLE_T1) + (np.array(PEDICLE_T12) - PEDICLE_T1) * t) * s
+        pedicle_at[k] = (half_w - pw / 2 - 2 * s, zc_k + hh - ph / 2 - 1.5 * s, pw / 2)
+        if view != "lateral":
+            conv = float(np.interp(k, *PEDICLE_CONVERGENCE_DEG))
+            pedicles.extend(_pedicle(np.array([sx * pedicle_at[k][0], yk, pedicle_at[k][1]]),
+                                     pw, ph, PEDICLE_LENGTH_MM * s, sx, conv) for sx in (-1, 1))
+    cortex = VERTEBRAL_CORTEX_MM * s
+    scene.add(Component("spine", marrow, "cavity", Solid(bodies),
+                        shell_mm=cortex, shell_material="cortical", label_priority=9,
+                        label_min_mm=3, xray_gain=VERTEBRAL_GAIN, ct=False,
+                        xray_texture="spine_sign", mask_as="vertebral_bodies"))
+    if pedicles:
+        scene.add(Component("spine", marrow, "muscle", Solid(pedicles),
+                            shell_mm=PEDICLE_CORTEX_MM * s, shell_material="cortical",
+                            label_priority=9, label_min_mm=3, xray_gain=VERTEBRAL_GAIN,
+                            ct=False, mask_as="pedicles"))
     scene.params["spine_z0"] = float(levels[0])
     scene.params["spine_hv"] = float(hv)
     scene.params["spine_y"] = float(y_b)
@@ -222,13 +346,17 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
             r0.append(ra)
             r1.append(rb)
 
-        for k in range(-1, 15):
-            z = zT(k)
-            yb = y_b - ry - kyphosis(z, s)
+        for k, (z, _hh, _disc) in film.items():
+            if k < -1:
+                continue
+            yb = back - kyphosis(z, s)
+            half_w = _vertebra(k)["width"] / 2 * s
             for sx in (-1, 1):
-                ped_a = np.array([sx * (rx - 4 * s), yb + 2 * s, z + 2 * s])
-                ped_b = np.array([sx * (rx - 3 * s), yb - 12 * s, z + 2 * s])
-                seg(ped_a, ped_b, 4.5 * s, 4.5 * s)
+                ped_b = np.array([sx * (half_w - 5 * s), yb - 12 * s, z + 2 * s])
+                if view == "lateral" and k in pedicle_at:
+                    px, pz, pr = pedicle_at[k]
+                    seg(np.array([sx * px, yb + 2 * s, pz]), np.array([sx * px, yb - 12 * s, pz]),
+                        pr, pr)
                 lam_b = np.array([0, yb - 24 * s, z - 2 * s])
                 seg(ped_b, lam_b, 3.5 * s, 3.5 * s)
                 tp = np.array([sx * 30 * s, yb - 20 * s, z + 1 * s])
@@ -237,44 +365,63 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool) -> None:
             seg(np.array([0, yb - 24 * s, z - 2 * s]), sp, 4.0 * s, 2.8 * s)
         return Tubes(np.array(p0), np.array(p1), np.array(r0), np.array(r1))
 
-    # films: the arches follow the kyphosis of the film's vertebral bodies; CT draws its own
-    # posterior elements on the slice (ct_spine.py)
+    # films: the laminae and processes follow the kyphosis of the film's vertebral bodies;
+    # CT draws its own posterior elements on the slice (ct_spine.py)
     scene.add(Component("spine", "cancellous", "muscle", tubes=arch_tubes(),
                         shell_mm=1.2 * s, shell_material="cortical", label_priority=9,
-                        blur_px=1.4, xray_gain=0.55, view_gain={"lateral": 0.8}, ct=False))
+                        blur_px=1.4, xray_gain=ARCH_GAIN, ct=False))
     scene.landmarks["y_spine"] = float(y_b)
 
 
+# The sternum: (top, bottom) in vertebral levels, half-widths and thicknesses at top and bottom
+# (mm at s = 1): the manubrium, thickest at the clavicular notches and tapering to the joint
+# (~16 to ~12 mm), the body (~9-10 mm) and the thin xiphoid
+# (Gray's Anatomy); they meet at the sternal angle (of Louis), which juts forward (the two
+# bones' front surfaces meet at ~160-165 degrees): each bone's end at the joint is set this far
+# in front of the chest's curve.
+STERNUM_PARTS = ((2.4, 4.45, 27, 15, 16, 12), (4.55, 8.6, 14, 16, 10, 9),
+                 (8.7, 10.1, 9, 3, 5, 3))
+STERNAL_ANGLE_MM = 4.0
+# its cortex: ~1 mm in front, thinner behind; one shell of 1 mm
+STERNAL_CORTEX_MM = 1.0
+
+
 def _sternum(scene: Scene, s: float, zT, cav_ab, y_cav: float) -> None:
-    """One sternum for films and CT: a thick manubrium, the sternal angle (a thin joint), the
-    body and a thin tapering xiphoid, lying on the front of the thoracic cavity, so it
-    follows the chest's gentle curve (forward as it goes down). On a frontal film it hides
-    in the spine's shadow (a low gain); on a lateral it stands out."""
-    # (top, bottom) in vertebral levels, half-widths at top and bottom, thickness (mm / s)
-    parts = ((2.4, 4.45, 27, 15, 13), (4.55, 8.6, 14, 16, 10.5), (8.7, 10.1, 9, 3, 5))
+    """One sternum for films and CT: manubrium and body with a cortex round trabecular bone,
+    meeting at the forward-jutting sternal angle, and a thin tapering xiphoid, lying on the
+    front of the thoracic cavity, so it follows the chest's gentle curve (forward as it goes
+    down). On a frontal film the beam crosses only its thickness, so it hides in the spine's
+    shadow; on a lateral it crosses its width and stands out."""
     pieces = []
-    for k0, k1, w0, w1, th in parts:
+    for i, (k0, k1, w0, w1, th0, th1) in enumerate(STERNUM_PARTS):
         z0, z1 = zT(k0), zT(k1)
-        p0 = np.array([0.0, y_cav + cav_ab(z0)[1] - 2 * s, z0])  # back surface, top
-        p1 = np.array([0.0, y_cav + cav_ab(z1)[1] - 2 * s, z1])  # ... bottom
+        # back surface, top and bottom; the joint's ends lifted forward (the sternal angle)
+        lift0 = STERNAL_ANGLE_MM * s if i == 1 else 0.0
+        lift1 = STERNAL_ANGLE_MM * s if i == 0 else 0.0
+        p0 = np.array([0.0, y_cav + cav_ab(z0)[1] - 2 * s + lift0, z0])
+        p1 = np.array([0.0, y_cav + cav_ab(z1)[1] - 2 * s + lift1, z1])
         d = (p0 - p1) / np.linalg.norm(p0 - p1)  # up along the bone
         n = np.array([0.0, d[2], -d[1]])  # forward, normal to it in the midsagittal plane
         # the sides narrow (or widen) from top to bottom
         tan = (w0 - w1) * s / (z0 - z1)
         side = [halfspace(np.array([sx, 0.0, -tan]) / np.hypot(1, tan),
                           (w1 * s - tan * z1) / np.hypot(1, tan)) for sx in (1.0, -1.0)]
+        # the front surface, through the top and bottom thicknesses
+        f0, f1 = p0 + n * th0 * s, p1 + n * th1 * s
+        df = (f0 - f1) / np.linalg.norm(f0 - f1)
+        nf = np.array([0.0, df[2], -df[1]])
+        th = max(th0, th1)
         mid = 0.5 * (p0 + p1) + n * th * s / 2
         lo = np.minimum(p0, p1) - np.array([max(w0, w1) * s, 2 * s, 0])
         hi = np.maximum(p0, p1) + np.array([max(w0, w1) * s, th * s + 2 * s, 0])
-        pieces.append(Convex([halfspace(-n, -float(n @ p0)), halfspace(n, float(n @ p0) + th * s),
+        pieces.append(Convex([halfspace(-n, -float(n @ p0)), halfspace(nf, float(nf @ f0)),
                               halfspace([0, 0, 1], z0), halfspace([0, 0, -1], -z1), *side,
                               ellipsoid_q(mid, [max(w0, w1) * s * 1.05, th * s * 0.62,
                                                 float(np.linalg.norm(p0 - p1))],
                                           np.column_stack([[1.0, 0, 0], n, d]))], (lo, hi)))
-    scene.add(Component("sternum", "cancellous", "muscle", Solid(pieces), shell_mm=1.2 * s,
-                        shell_material="cortical", label_priority=9, label_min_mm=3,
-                        xray_gain=0.25, view_gain={"lateral": 1.0}))
-
+    scene.add(Component("sternum", "cancellous", "muscle", Solid(pieces),
+                        shell_mm=STERNAL_CORTEX_MM * s, shell_material="cortical",
+                        label_priority=9, label_min_mm=3))
 
 
 def bones(fr: Frame, body_pieces: list[Convex], wall: Convex, rx_b: float, z_top: float,
@@ -285,7 +432,7 @@ def bones(fr: Frame, body_pieces: list[Convex], wall: Convex, rx_b: float, z_top
     ribs = _ribs(rand, s, zT, fr.cav_ab, fr.y_cav, fr.hv, fr.adjust)
     for comp in ribs["components"].values():
         scene.add(comp)
-    _spine(scene, s, zT, fr.y_cav, fr.b_mid, fr.elderly)
+    _spine(scene, s, zT, fr.y_cav, fr.b_mid, fr.elderly, view)
     _sternum(scene, s, zT, fr.cav_ab, fr.y_cav)
     shoulders(scene, rand, s, zT, fr.a_mid, fr.b_mid, fr.y_cav, rx_b, z_top, view, body_pieces)
     _costal_cartilage(scene, ribs["tips"], s, zT, fr.cav_ab, fr.y_cav, fr.age)

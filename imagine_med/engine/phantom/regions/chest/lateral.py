@@ -1,6 +1,6 @@
 """Lateral-film-only corrections to the oval chest model (a frontal film and CT do not need
-them): the paravertebral lung gutters, the paraspinal muscle bulge, the lifted clavicles, the
-aortic arch outlined by lung and thinner vertebral end plates."""
+them): the paravertebral lung gutters, the paraspinal muscle bulge, the lifted clavicles and the
+aortic arch outlined by lung."""
 
 from __future__ import annotations
 
@@ -41,10 +41,3 @@ def lateral_film(scene: Scene, s: float, zT, cavity: Convex, wall: Convex,
     for comp in scene.find("aorta"):
         if comp.tubes is not None:
             comp.xray, comp.xray_gain = True, 6.0
-    # the end plates are seen edge-on: a thinner cortex keeps the bodies from reading as
-    # hollow boxes
-    for comp in scene.find("spine"):
-        if comp.solid is not None and comp.xray:
-            comp.shell_mm = 0.8 * s
-        elif comp.xray:  # the neural arches: pedicles and spinous processes behind the bodies
-            comp.view_gain = {"lateral": 1.2}
