@@ -27,6 +27,13 @@ def _from_hu(name: str, hu: float) -> Material:
     return Material(name, hu, MU_WATER_70 * (1.0 + hu / 1000.0))
 
 
+def _layers(name: str, parts: dict[str, Material]) -> Material:
+    """A slab of layers (material: share of its thickness): every ray crosses them in the
+    same proportion at any obliquity, so on a film the slab is their thickness-weighted mix."""
+    return Material(name, sum(m.hu * f for m, f in parts.values()),
+                    sum(m.mu * f for m, f in parts.values()))
+
+
 M: dict[str, Material] = {
     "air": Material("air", -1000.0, 0.0002),
     "lung": Material("lung", -850.0, 0.050),
@@ -61,3 +68,10 @@ M: dict[str, Material] = {
     "radiopaque": Material("radiopaque", 2500.0, 3.0),
     "metal": Material("metal", 3000.0, 4.0),
 }
+# The scapular blade on a film: the model's 6 mm plate (shoulders.py) as two cortical laminae of
+# 1.2 mm, half the 2-3 mm central body, which is cortex through (Kim 2012: 2.1 mm; Burke 2006:
+# 3.0 mm), with marrow between them (the lateral border is 10-14 mm thick).
+SCAPULA_LAMINA_SHARE = 2 * 1.2 / 6.0
+M["scapular_blade"] = _layers("scapular_blade", {
+    "cortical": (M["cortical"], SCAPULA_LAMINA_SHARE),
+    "cancellous": (M["cancellous"], 1 - SCAPULA_LAMINA_SHARE)})
