@@ -94,6 +94,30 @@ def test_trachea_darker_than_paratracheal_mediastinum(normal):
         assert core < para - 4, f"variant {i}: trachea {core:.0f} vs paratracheal {para:.0f}"
 
 
+def test_main_bronchi_darker_than_the_tissue_beside_them(normal):
+    """Below the carina (the rows where the airway's mask is two runs), the middle half of
+    each main bronchus is darker than the tissue 3-8 mm beside it, by the trachea's margin,
+    at the bronchi's true density (no film gain)."""
+    for i in range(1, 5):
+        pix, m, px = _variant(normal, i)
+        airway = m["trachea"]
+        gap, reach = round(3 / px), round(8 / px)
+        core, beside = [], []
+        for r in np.flatnonzero(airway.any(1)):
+            runs, n = ndimage.label(airway[r])
+            for k in range(1, n + 1) if n == 2 else ():
+                c = np.flatnonzero(runs == k)
+                w = len(c)
+                core.append(pix[r, c[0] + w // 4: c[-1] - w // 4 + 1].mean())
+                side = np.r_[np.arange(c[0] - reach, c[0] - gap),
+                             np.arange(c[-1] + gap + 1, c[-1] + reach + 1)]
+                side = side[(side >= 0) & (side < airway.shape[1])]
+                beside.append(pix[r, side[~airway[r, side]]].mean())
+        assert len(core) >= 15, f"variant {i}: {len(core)} bronchus rows"
+        contrast = np.mean(beside) - np.mean(core)
+        assert contrast > 4, f"variant {i}: main bronchi {contrast:.1f} darker than beside"
+
+
 def test_heart_about_as_dense_as_liver_under_the_dome(normal):
     for i in range(1, 5):
         pix, m, px = _variant(normal, i)
