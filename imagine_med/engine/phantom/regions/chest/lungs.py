@@ -201,9 +201,11 @@ def lungs(fr: Frame, mt: Mediastinum, ab: Abdomen) -> Lungs:
             "pulmonary_vessels", "blood", "lung", tubes=trees[lobe], label_priority=17,
                             blur_px=0.8, xray_gain=VESSEL_FILM_GAIN, fade_with="consolidation",
                             labelled=True, label_min_mm=2.5))
+        # air in aerated lung: next to nothing on a film, until a consolidation fills the
+        # lobe round them (findings: the container becomes consolidation, air bronchograms)
         comps[f"bronchi_{lobe}"] = scene.add(Component(
-            "airway", "air", "consolidation", tubes=bronchi[lobe], label_priority=17,
-                            blur_px=0.6, shell_mm=0.8, shell_material="soft", xray_gain=2.6,
+            "airway", "air", "lung", tubes=bronchi[lobe], label_priority=17,
+                            blur_px=0.6, shell_mm=0.8, shell_material="soft",
                             show_with="consolidation", labelled=False))
 
     return Lungs(lobe_pieces, lobe_holes, side_env, side_holes, trees, bronchi, air_bronchi)
