@@ -27,11 +27,11 @@ def _from_hu(name: str, hu: float) -> Material:
     return Material(name, hu, MU_WATER_70 * (1.0 + hu / 1000.0))
 
 
-def _layers(name: str, parts: dict[str, Material]) -> Material:
-    """A slab of layers (material: share of its thickness): every ray crosses them in the
-    same proportion at any obliquity, so on a film the slab is their thickness-weighted mix."""
-    return Material(name, sum(m.hu * f for m, f in parts.values()),
-                    sum(m.mu * f for m, f in parts.values()))
+def _layers(name: str, parts: list[tuple[Material, float]]) -> Material:
+    """A slab of layers (each material with its share of the thickness): every ray crosses
+    them in the same proportion at any obliquity, so the slab is their thickness-weighted mix
+    (HU and mu alike, which are linear in each other)."""
+    return Material(name, sum(m.hu * f for m, f in parts), sum(m.mu * f for m, f in parts))
 
 
 M: dict[str, Material] = {
@@ -72,6 +72,5 @@ M: dict[str, Material] = {
 # 1.2 mm, half the 2-3 mm central body, which is cortex through (Kim 2012: 2.1 mm; Burke 2006:
 # 3.0 mm), with marrow between them (the lateral border is 10-14 mm thick).
 SCAPULA_LAMINA_SHARE = 2 * 1.2 / 6.0
-M["scapular_blade"] = _layers("scapular_blade", {
-    "cortical": (M["cortical"], SCAPULA_LAMINA_SHARE),
-    "cancellous": (M["cancellous"], 1 - SCAPULA_LAMINA_SHARE)})
+M["scapular_blade"] = _layers("scapular_blade", [(M["cortical"], SCAPULA_LAMINA_SHARE),
+                                                  (M["cancellous"], 1 - SCAPULA_LAMINA_SHARE)])
