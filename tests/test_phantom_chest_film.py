@@ -28,6 +28,12 @@ SIZE = 384
 # several times the standard error of the profile's mean. The old processing left the spine
 # as a faint ladder of disc lines through the heart; a well-penetrated film shows its edges.
 SPINE_EDGE_MIN = 6.0
+# The clavicle and the scapular blade over the soft tissue 2-5 mm round them, now that their
+# film density follows from cortex and marrow path lengths (no per-view gain): at least this
+# many grey levels. A floor of visibility for a shape about 10 mm across (2% of the display
+# range; Barten's contrast sensitivity resolves 1-2% at that size); marrow alone, without the
+# cortex's path, leaves under 3 levels (measured).
+BONE_MIN = 5.0
 
 
 def _case(prompt: str, out: Path) -> tuple[dict, object]:
@@ -86,6 +92,30 @@ def test_trachea_darker_than_paratracheal_mediastinum(normal):
         para = np.r_[pix[band, c0 - reach: c0 - gap].ravel(), pix[band, c1 + gap: c1 + reach]
                      .ravel()].mean()
         assert core < para - 4, f"variant {i}: trachea {core:.0f} vs paratracheal {para:.0f}"
+
+
+def test_main_bronchi_darker_than_the_tissue_beside_them(normal):
+    """Below the carina (the rows where the airway's mask is two runs), the middle half of
+    each main bronchus is darker than the tissue 3-8 mm beside it, by the trachea's margin,
+    at the bronchi's true density (no film gain)."""
+    for i in range(1, 5):
+        pix, m, px = _variant(normal, i)
+        airway = m["trachea"]
+        gap, reach = round(3 / px), round(8 / px)
+        core, beside = [], []
+        for r in np.flatnonzero(airway.any(1)):
+            runs, n = ndimage.label(airway[r])
+            for k in range(1, n + 1) if n == 2 else ():
+                c = np.flatnonzero(runs == k)
+                w = len(c)
+                core.append(pix[r, c[0] + w // 4: c[-1] - w // 4 + 1].mean())
+                side = np.r_[np.arange(c[0] - reach, c[0] - gap),
+                             np.arange(c[-1] + gap + 1, c[-1] + reach + 1)]
+                side = side[(side >= 0) & (side < airway.shape[1])]
+                beside.append(pix[r, side[~airway[r, side]]].mean())
+        assert len(core) >= 15, f"variant {i}: {len(core)} bronchus rows"
+        contrast = np.mean(beside) - np.mean(core)
+        assert contrast > 4, f"variant {i}: main bronchi {contrast:.1f} darker than beside"
 
 
 def test_heart_about_as_dense_as_liver_under_the_dome(normal):
@@ -161,6 +191,26 @@ def test_overlapping_masks_in_dicom_seg_and_overlay(effusion, tmp_path):
     m = read_masks(out / v["masks"])["pleural_effusion"]
     changed = (np.abs(img[: m.shape[0]] - plain[: m.shape[0]]).sum(-1) > 20)
     assert changed[m].mean() > 0.9 and changed[~m].mean() < 0.01
+
+
+def _over_surround(pix: np.ndarray, m: dict[str, np.ndarray], name: str, px: float) -> float:
+    """Mean grey level of a bone's own pixels (where no other bone lies) above the body's
+    pixels 2-5 mm round it that no bone covers."""
+    bones = m["humerus"] | m["ribs"] | m["spine"] | m["clavicle"] | m["scapula"]
+    own = m[name] & ~(bones & ~m[name] | m["humerus"])
+    body = ndimage.binary_fill_holes(pix > 40)
+    ring = (ndimage.binary_dilation(m[name], iterations=round(5 / px))
+            & ~ndimage.binary_dilation(m[name], iterations=round(2 / px)) & ~bones & body)
+    assert own.sum() > 500 and ring.sum() > 200
+    return float(pix[own].mean() - pix[ring].mean())
+
+
+@pytest.mark.parametrize("bone", ["clavicle", "scapula"])
+def test_clavicle_and_scapula_dense_from_their_cortex(normal, bone):
+    for i in range(1, 5):
+        pix, m, px = _variant(normal, i)
+        contrast = _over_surround(pix, m, bone, px)
+        assert contrast >= BONE_MIN, f"variant {i}: {bone} {contrast:.1f} over its surround"
 
 
 def _lung(m: dict[str, np.ndarray]) -> np.ndarray:

@@ -27,6 +27,13 @@ def _from_hu(name: str, hu: float) -> Material:
     return Material(name, hu, MU_WATER_70 * (1.0 + hu / 1000.0))
 
 
+def _layers(name: str, parts: list[tuple[Material, float]]) -> Material:
+    """A slab of layers (each material with its share of the thickness): every ray crosses
+    them in the same proportion at any obliquity, so the slab is their thickness-weighted mix
+    (HU and mu alike, which are linear in each other)."""
+    return Material(name, sum(m.hu * f for m, f in parts), sum(m.mu * f for m, f in parts))
+
+
 M: dict[str, Material] = {
     "air": Material("air", -1000.0, 0.0002),
     "lung": Material("lung", -850.0, 0.050),
@@ -68,3 +75,9 @@ M: dict[str, Material] = {
     "radiopaque": Material("radiopaque", 2500.0, 3.0),
     "metal": Material("metal", 3000.0, 4.0),
 }
+# The scapular blade on a film: the model's 6 mm plate (shoulders.py) as two cortical laminae of
+# 1.2 mm, half the 2-3 mm central body, which is cortex through (Kim 2012: 2.1 mm; Burke 2006:
+# 3.0 mm), with marrow between them (the lateral border is 10-14 mm thick).
+SCAPULA_LAMINA_SHARE = 2 * 1.2 / 6.0
+M["scapular_blade"] = _layers("scapular_blade", [(M["cortical"], SCAPULA_LAMINA_SHARE),
+                                                  (M["cancellous"], 1 - SCAPULA_LAMINA_SHARE)])

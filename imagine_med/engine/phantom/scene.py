@@ -35,6 +35,9 @@ class Component:
     labelled: bool = True
     blur_px: float = 0.7  # tubes: profile softening in the radiograph
     outline: float = 0.0  # tubes: extra cortical edge (mm of shell material) on the film
+    # tubes: on a film the shell's and the core's own path lengths (cortex round marrow, as
+    # CT draws them), instead of the material alone
+    film_shell: bool = False
     ct_texture: Texture | None = None  # HU offsets added inside this component on CT
     xray_gain: float = 1.0
     xray_texture: str | None = None  # name of a 2D modulation applied on the film

@@ -330,7 +330,7 @@ def tube_box(t: Tubes, view: View, outline: bool = False
     box = (x0, y0, x1, y1)
     thin = inside & (rmax < 1.4)
     splat = _splat_thin(u0[thin], v0[thin], u1[thin], v1[thin], pl[thin],
-                        val[thin] * 2 * rmax[thin], W, H, box)
+                        val[thin] * 2 * rmax[thin], box)
     wide = np.flatnonzero(inside & ~thin)
     if len(wide):
         arr, edges = _draw_wide(wide, u0, v0, u1, v1, rho0, rho1, val, pl, nu, nv, box,
@@ -338,9 +338,25 @@ def tube_box(t: Tubes, view: View, outline: bool = False
     else:
         arr = np.zeros((y1 - y0, x1 - x0), np.float32)
         edges = np.zeros_like(arr) if outline else None
+    mask = arr > 0
     if splat is not None:
-        arr = np.maximum(arr, splat)  # thin tubes: same overwrite rule as the drawn ones
-    return box, arr, edges, arr > 0
+        arr = np.maximum(arr, splat[0])  # thin tubes: same overwrite rule as the drawn ones
+        mask |= splat[1]
+    return box, arr, edges, mask
+
+
+def _core_lengths(t: Tubes, view: View, box: Box, shell_mm: float) -> np.ndarray:
+    """Path length through the tubes' marrow cores on `box`, the box of the whole tubes (which
+    holds the cores': they are thinner). The cortex is `shell_mm` thick at the set's waist
+    (its narrowest tube) and thins as the bone widens, keeping its cross-section's area (the
+    ends of a long bone are cancellous within a thin cortex)."""
+    waist = float(np.minimum(t.r0, t.r1).min())
+    cores = [np.maximum(r - shell_mm * waist / np.maximum(r, 1e-6), 0) for r in (t.r0, t.r1)]
+    out = np.zeros((box[3] - box[1], box[2] - box[0]), np.float32)
+    cbox, img, _, _ = tube_box(Tubes(t.p0, t.p1, *cores, t.depth), view)
+    if cbox is not None:
+        out[cbox[1] - box[1]: cbox[3] - box[1], cbox[0] - box[0]: cbox[2] - box[0]] = img
+    return out
 
 
 def _draw_wide(wide, u0, v0, u1, v1, rho0, rho1, val, pl, nu, nv, crop, outline: bool
@@ -475,25 +491,41 @@ def _meets(t: Tubes, view: View, sat: np.ndarray) -> np.ndarray:
     return (sat[y1, x1] - sat[y0, x1] - sat[y1, x0] + sat[y0, x0]) > 0
 
 
-def _splat_thin(u0, v0, u1, v1, plen, mass_per_px, W: int, H: int, box: Box
-                ) -> np.ndarray | None:
-    """Thin tubes (under ~3 px across) deposited as samples every half pixel along their
-    projected centrelines, all at once: the integrated density per unit length is kept.
-    Returned on `box` (which holds every sample on the film)."""
+def _splat_thin(u0, v0, u1, v1, plen, mass_per_px, box: Box
+                ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Thin tubes (under ~3 px across) deposited as samples a pixel apart along their
+    projected centrelines, all at once, each shared between its four nearest pixels by its
+    sub-pixel position (bilinear weights): the integrated density per unit length is kept and
+    a pixel receives the share of the tube's cross-section that falls on it, so a vessel
+    finer than a pixel keeps its true density without the stair-steps of whole-pixel
+    rounding. Returned on `box` (which holds every sample on the film), with the footprint
+    (the pixels the centrelines cross) for the labels."""
     if len(u0) == 0:
         return None
-    n = np.maximum(np.ceil(plen / 0.5).astype(int), 1)
+    n = np.maximum(np.ceil(plen).astype(int), 1)
     owner = np.repeat(np.arange(len(u0)), n)
     frac = (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + 0.5) / n[owner]
-    uu = u0[owner] + frac * (u1 - u0)[owner]
-    vv = v0[owner] + frac * (v1 - v0)[owner]
-    w = (mass_per_px * np.maximum(plen, 0.5) / n)[owner]
-    xi, yi = np.round(uu).astype(int), np.round(vv).astype(int)
-    ok = (xi >= 0) & (xi < W) & (yi >= 0) & (yi < H)
     x0, y0, x1, y1 = box
     bw, bh = x1 - x0, y1 - y0
-    flat = np.bincount((yi[ok] - y0) * bw + (xi[ok] - x0), weights=w[ok], minlength=bw * bh)
-    return flat.reshape(bh, bw).astype(np.float32)
+    uu = u0[owner] + frac * (u1 - u0)[owner] - x0
+    vv = v0[owner] + frac * (v1 - v0)[owner] - y0
+    w = (mass_per_px * np.maximum(plen, 0.5) / n)[owner]
+    xi, yi = np.floor(uu).astype(int), np.floor(vv).astype(int)
+    ok = (xi >= -1) & (xi < bw) & (yi >= -1) & (yi < bh)
+    ax, ay, w = uu[ok] - xi[ok], vv[ok] - yi[ok], w[ok]
+    # on the box with a one-pixel margin all round, so every sample's four pixels are on it
+    pw = bw + 2
+    at = (yi[ok] + 1) * pw + xi[ok] + 1
+    wx = w * ax
+    flat = np.bincount(np.concatenate([at, at + 1, at + pw, at + pw + 1]),
+                       np.concatenate([(w - wx) * (1 - ay), wx * (1 - ay), (w - wx) * ay,
+                                       wx * ay]), minlength=(bh + 2) * pw)
+    flat = flat.reshape(bh + 2, pw)[1:-1, 1:-1]
+    xr, yr = np.round(uu).astype(int), np.round(vv).astype(int)
+    ok = (xr >= 0) & (xr < bw) & (yr >= 0) & (yr < bh)
+    foot = np.zeros(bw * bh, bool)
+    foot[yr[ok] * bw + xr[ok]] = True
+    return flat.astype(np.float32), foot.reshape(bh, bw)
 
 
 def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int | None = None,
@@ -599,6 +631,10 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
             continue
         sl = _box_slices(box)
         contrib = delta * img
+        if comp.film_shell:
+            dsh = (M[comp.shell_material].mu_mm - M[comp.material].mu_mm) * gain
+            contrib = contrib + dsh * np.maximum(img - _core_lengths(tubes, view, box,
+                                                                     comp.shell_mm), 0)
         if comp.trabecular > 0:
             contrib = contrib * (1 + comp.trabecular * bone_tex()[sl])
         if comp.fade_with and comp.fade_with in lengths:

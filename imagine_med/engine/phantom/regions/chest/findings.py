@@ -280,7 +280,7 @@ def _consolidation(an: Anatomy, p: Placed, rand: Rand) -> None:
         # the film's air bronchograms: long branching lucencies through a near-homogeneous
         # opacity, so they need more contrast than the few dark dots the plain gain gives;
         # labelled where they cross the consolidation's label
-        film_br.xray_gain = 4.2
+        film_br.container, film_br.xray_gain = "consolidation", 4.2
         film_br.labelled, film_br.label_as = True, "air_bronchogram"
         film_br.label_within, film_br.label_priority = "consolidation", 61
     if len(br):

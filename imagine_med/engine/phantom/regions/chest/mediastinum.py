@@ -197,13 +197,15 @@ def mediastinum(fr: Frame) -> Mediastinum:
     lmb = np.array([carina, [22 * s + shift * 0.6, -10 * s, -10 * s],
                     hila["left"] + np.array([-8, -4, 0]) * s])
     main_bronchi = Tubes.concat([Tubes.from_polyline(rmb, 7 * s), Tubes.from_polyline(lmb, 6 * s)])
-    # gain: the air column must read through the dense mediastinum, as processed films show it;
-    # the main bronchi run into the hila beside lung, so they need far less
+    # the trachea's film gain: the superior mediastinum's rounded column is densest at the
+    # midline, 11-16 grey levels brighter there than 3-10 mm beside the air column without it,
+    # so at 1.0 the column is no darker than the paratracheal tissue (docs/phantom.md); the
+    # main bronchi, beside the hila and lung, show at their true density
     # the trachea is drawn from the carina up to the larynx, above the film's top edge, so
     # neither end shows a rounded cap (a dark disc at the carina, a dome in the neck)
     larynx = trachea[0] + np.array([0, 4, 60]) * s
     airway = Tubes.from_polyline(np.vstack([trachea[::-1], larynx]), 9 * s)
-    for tubes, gain in ((airway, 2.0), (main_bronchi, 1.4)):
+    for tubes, gain in ((airway, 2.0), (main_bronchi, 1.0)):
         scene.add(Component("trachea", "air", "cavity", tubes=tubes, label_priority=29,
                             blur_px=1.2, shell_mm=1.5, shell_material="soft", xray_gain=gain))
     scene.points["carina"] = carina

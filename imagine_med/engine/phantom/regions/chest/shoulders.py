@@ -29,6 +29,13 @@ TRABECULAR = {"rib": 0.15, "clavicle": 0.15, "scapula": 0.15, "humeral_head": 0.
 # PA film shows (the scapulae "rotated off the lung fields")
 SCAPULA_PROTRACTION_PA = 40.0
 
+# The clavicle's cortex (mm at body size 1), which with its marrow sets its film density from
+# path lengths: the two cortices together are about half the midshaft's width on PA films
+# (47-54%: Nimsee et al., radiogrammetry of 120 adults), the shaft ~10.9 mm across (Bachoura
+# et al. 2013): ~2.7 mm each, round cancellous marrow. (The scapula's film plate is
+# materials.scapular_blade: cortical laminae round marrow.)
+CLAVICLE_CORTEX_MM = 2.7
+
 
 def shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top, view,
                body: list[Convex]) -> None:
@@ -67,14 +74,14 @@ def shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top,
         soft.append(Solid([deltoid], body))
         soft.append(Solid([arm], [*body, deltoid]))
         folds.append(Solid([_axillary_fold(sx, s, head, rx_b, y_cav)], [*body, deltoid, arm]))
-    scene.add(Component("clavicle", "rib", "muscle", tubes=Tubes.concat(clav_parts),
-                        shell_mm=1.5 * s, shell_material="cortical", label_priority=11,
-                        blur_px=1.4, outline=1.5 * s, xray_gain=1.4,
+    scene.add(Component("clavicle", "cancellous", "muscle", tubes=Tubes.concat(clav_parts),
+                        shell_mm=CLAVICLE_CORTEX_MM * s, shell_material="cortical",
+                        film_shell=True, label_priority=11, blur_px=1.4,
                         trabecular=TRABECULAR["clavicle"]))
     scene.add(Component("scapula", "cortical", "muscle", Solid(scap_pieces), label_priority=7,
-                        label_min_mm=3, xray_gain=0.55, xray=False))
-    scene.add(Component("scapula", "cortical", "muscle", Solid(scap_film), label_priority=7,
-                        label_min_mm=3, xray_gain=0.55, ct=False,
+                        label_min_mm=3, xray=False))
+    scene.add(Component("scapula", "scapular_blade", "muscle", Solid(scap_film),
+                        label_priority=7, label_min_mm=3, ct=False,
                         trabecular=TRABECULAR["scapula"]))
     # arms are raised out of the field for a lateral film (and for CT: no shafts, no arms)
     scene.add(Component("humerus", "rib", "muscle", Solid(hum_pieces), shell_mm=2.0 * s,
