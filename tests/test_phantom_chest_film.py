@@ -196,7 +196,7 @@ def test_overlapping_masks_in_dicom_seg_and_overlay(effusion, tmp_path):
 def _over_surround(pix: np.ndarray, m: dict[str, np.ndarray], name: str, px: float) -> float:
     """Mean grey level of a bone's own pixels (where no other bone lies) above the body's
     pixels 2-5 mm round it that no bone covers."""
-    bones = m["humerus"] | m["ribs"] | m["spine"] | m["clavicle"] | m["scapula"]
+    bones = m["humerus"] | m["ribs"] | m["spine"] | m["pedicles"] | m["clavicle"] | m["scapula"]
     own = m[name] & ~(bones & ~m[name] | m["humerus"])
     body = ndimage.binary_fill_holes(pix > 40)
     ring = (ndimage.binary_dilation(m[name], iterations=round(5 / px))
