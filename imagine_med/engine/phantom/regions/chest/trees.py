@@ -73,8 +73,11 @@ def lung_trees(rand: Rand, s: float, hila: dict, lac: np.ndarray, f: float,
         piece = lobe_pieces[lobe]
         lo, hi = piece.bounds
         pts = lo + cand * (hi - lo)
-        pts = _first_inside(Solid([piece.shrunk(9 * s) if ct else piece], lobe_holes[lobe]),
-                            pts, n_attr[lobe])
+        if ct:
+            pts = pts[Solid([piece.shrunk(9 * s)], lobe_holes[lobe]).inside(pts)]
+        else:
+            pts = pts[Solid([piece], lobe_holes[lobe]).inside(pts)]
+        pts = pts[: n_attr[lobe]]
         if len(pts) < 8:
             continue
         grown.append(lobe)
@@ -113,22 +116,6 @@ def lung_trees(rand: Rand, s: float, hila: dict, lac: np.ndarray, f: float,
             bronchi[lobe] = _bronchi_from(art, s)
         trees[lobe] = _vessel_sizes(t, hila[side], s, adjust, upright, not ct)
     return trees, bronchi, air_bronchi, sides
-
-
-_INSIDE_CHUNK = 512  # candidates tested at a time
-
-
-def _first_inside(solid: Solid, pts: np.ndarray, n: int) -> np.ndarray:
-    """The first `n` of `pts` that lie inside `solid`, in order: tested a chunk at a time
-    until that many are found (a lobe keeps a few hundred of its thousands of candidates)."""
-    found, count = [], 0
-    for i in range(0, len(pts), _INSIDE_CHUNK):
-        part = pts[i:i + _INSIDE_CHUNK]
-        found.append(part[solid.inside(part)])
-        count += len(found[-1])
-        if count >= n:
-            break
-    return np.concatenate(found)[:n] if found else pts[:0]
 
 
 def _vessel_sizes(t: Tubes, hilum: np.ndarray, s: float, adjust: Adjust, upright: bool,
