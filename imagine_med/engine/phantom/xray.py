@@ -164,6 +164,8 @@ class _RayCache:
         x0, y0, x1, y1 = crop
         ax0, ay0 = max(x0, hcrop[0]), max(y0, hcrop[1])
         ax1, ay1 = min(x1, hcrop[2]), min(y1, hcrop[3])
+        if ax1 <= ax0 or ay1 <= ay0:  # no cell in common: an empty box
+            return (slice(0, 0), slice(0, 0)), hs[:0, :0], he[:0, :0]
         dst = (slice(ay0 - y0, ay1 - y0), slice(ax0 - x0, ax1 - x0))
         src = (slice(ay0 - hcrop[1], ay1 - hcrop[1]), slice(ax0 - hcrop[0], ax1 - hcrop[0]))
         return dst, hs[src], he[src]
@@ -199,7 +201,13 @@ def solid_lengths(solid: Solid, cache: _RayCache) -> np.ndarray:
         big = (x1 - x0) * (y1 - y0) > 0.2 * area
         s, e = cache.interval(piece, crop, big)
         length = np.maximum(e - s, 0.0)
-        if solid.holes and np.any(length > 0):
+        hit = _hit_box(length) if solid.holes else None
+        if hit is not None:
+            # the holes are worked out only where the piece has length (elsewhere they take
+            # nothing from nothing), each box kept where it meets the piece's whole crop, so
+            # that each ray's sweep sees the same holes as it would on that crop
+            r0, r1, c0, c1 = hit
+            sub = (x0 + c0, y0 + r0, x0 + c1, y0 + r1)
             boxes = []
             plo, phi = piece.bounds
             for h in solid.holes:
@@ -211,11 +219,21 @@ def solid_lengths(solid: Solid, cache: _RayCache) -> np.ndarray:
                     continue
                 if not (hcrop[0] < x1 and hcrop[2] > x0 and hcrop[1] < y1 and hcrop[3] > y0):
                     continue
-                boxes.append(cache.hole_box(h, hcrop, crop))
+                boxes.append(cache.hole_box(h, hcrop, sub))
             if boxes:
-                length = length - _covered(boxes, s, e)
+                part = (slice(r0, r1), slice(c0, c1))
+                length[part] = length[part] - _covered(boxes, s[part], e[part])
         out[y0:y1, x0:x1] += np.maximum(length, 0.0)
     return out
+
+
+def _hit_box(length: np.ndarray) -> tuple[int, int, int, int] | None:
+    """Rows r0:r1 and columns c0:c1 of the box holding every positive length (None: none)."""
+    rows = np.flatnonzero(length.any(axis=1))
+    if not len(rows):
+        return None
+    cols = np.flatnonzero(length.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
 def _covered(boxes: list, s: np.ndarray, e: np.ndarray) -> np.ndarray:
@@ -240,15 +258,20 @@ def _covered(boxes: list, s: np.ndarray, e: np.ndarray) -> np.ndarray:
         my, mx = np.unravel_index(multi, s.shape)
         off_lo = np.maximum(1e9, s.ravel()[multi])
         off_hi = np.maximum(np.minimum(-1e9, e.ravel()[multi]), off_lo)
-        S = np.empty((len(multi), len(boxes)))
-        E = np.empty((len(multi), len(boxes)))
-        for j, (dst, lo, hi) in enumerate(clipped):
-            ys, xs = my - dst[0].start, mx - dst[1].start
-            on = np.flatnonzero((ys >= 0) & (ys < lo.shape[0]) & (xs >= 0) & (xs < lo.shape[1]))
-            S[:, j] = off_lo
-            E[:, j] = off_hi
-            S[on, j] = lo[ys[on], xs[on]]
-            E[on, j] = hi[ys[on], xs[on]]
+        # each ray's entry in every box at once: its index into the boxes' values laid end
+        # to end, or the empty interval off a box
+        y0 = np.array([dst[0].start for dst, _lo, _hi in clipped])
+        x0 = np.array([dst[1].start for dst, _lo, _hi in clipped])
+        bh = np.array([lo.shape[0] for _dst, lo, _hi in clipped])
+        bw = np.array([lo.shape[1] for _dst, lo, _hi in clipped])
+        ys, xs = my[:, None] - y0, mx[:, None] - x0
+        on = (ys >= 0) & (ys < bh) & (xs >= 0) & (xs < bw)
+        start = np.concatenate([[0], np.cumsum(bh * bw)[:-1]])
+        at = np.where(on, start + ys * bw + xs, 0)
+        los = np.concatenate([lo.ravel() for _dst, lo, _hi in clipped] + [[0.0]])
+        his = np.concatenate([hi.ravel() for _dst, _lo, hi in clipped] + [[0.0]])
+        S = np.where(on, los[at], off_lo[:, None])
+        E = np.where(on, his[at], off_hi[:, None])
         total.ravel()[multi] = union_length(S, E)
     return total
 
