@@ -7,6 +7,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from imagine_med.engine.phantom.measure import LUNG_FIELD_IDS, is_in
 from imagine_med.engine.phantom.regions.retina import key
 from imagine_med.engine.phantom.regions.retina.labels import LABELS
 from imagine_med.engine.phantom.regions.retina.lesions import QUADRANTS
@@ -145,3 +146,13 @@ def test_placer_clearance_is_scipys_distance():
         p._dist = cv2.distanceTransform(free.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
         for i, j in rng.integers(0, 470, (400, 2)):
             assert p.clearance(int(i), int(j)) == ref[i, j]
+
+
+def test_label_table_membership_is_isin():
+    """The label maps' table lookup marks the pixels np.isin marks: the lung-field ids, ids
+    absent from the map, and ids no uint8 holds; other dtypes go through np.isin itself."""
+    labels = np.random.default_rng(5).integers(0, 256, (64, 80)).astype(np.uint8)
+    for ids in (LUNG_FIELD_IDS, (0, 255), (7, 300, -2), ()):
+        assert (is_in(labels, ids) == np.isin(labels, ids)).all()
+    wide = labels.astype(np.int32) * 3
+    assert (is_in(wide, (300, 9)) == np.isin(wide, (300, 9))).all()

@@ -51,15 +51,18 @@ class Rays:
 
     def _sum(self, terms) -> np.ndarray:
         """sum(k * arr) in the given order, skipping zero coefficients (axis-aligned solids
-        have several): adding an exact zero changes no value, so the sums are the same."""
-        out = None
+        have several): adding an exact zero changes no value, so the sums are the same. Each
+        product goes through one scratch array (the same values, no allocation per term)."""
+        out = tmp = None
         for k, arr in terms:
             if k == 0:
                 continue
             if out is None:
                 out = k * arr
             else:
-                out += k * arr
+                if tmp is None:
+                    tmp = np.empty_like(out)
+                out += np.multiply(k, arr, out=tmp)
         return np.zeros(self.dx.shape) if out is None else out
 
 
@@ -97,29 +100,60 @@ class Quadric:
 
     def interval(self, src: np.ndarray, r: Rays) -> tuple[np.ndarray, np.ndarray]:
         """Entry/exit distances along rays src + t d (unit d); empty = (BIG, -BIG)."""
+        s, e = self.bounded_interval(src, r)
+        if s is None:
+            s = np.full(e.shape, -BIG)
+        if e is None:
+            e = np.full(s.shape, BIG)
+        return s, e
+
+    def bounded_interval(self, src: np.ndarray, r: Rays
+                         ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """`interval`, with None for an end that is unbounded on every ray (entry -BIG, exit
+        BIG): a half-space every ray crosses the same way, as the far source makes most of
+        them over a solid's box. An intersection can then skip that end."""
         if self.kind == "halfspace":
-            n, dd = self.params
-            nd = r.dot(n)
-            gap = dd - float(n @ src)
-            safe = np.where(np.abs(nd) > _EPS, nd, _EPS)
-            root = gap / safe
-            inside = gap >= 0
-            par_s, par_e = (-BIG, BIG) if inside else (BIG, -BIG)
-            s = np.where(nd < -_EPS, root, np.where(nd > _EPS, -BIG, par_s))
-            e = np.where(nd > _EPS, root, np.where(nd < -_EPS, BIG, par_e))
-            return s, e
+            return self._halfspace_interval(src, r)
         A = self.A
         a = r.quad(A)
         bb = r.dot(2.0 * (A @ src) + self.b)
         cc = float(src @ A @ src + self.b @ src + self.c)
-        disc = bb * bb - 4.0 * a * cc
-        root = np.sqrt(np.maximum(disc, 0.0))
-        inv = 0.5 / np.maximum(a, 1e-14)
-        s = (-bb - root) * inv
-        e = (-bb + root) * inv
+        # bb*bb - 4*a*cc and (-bb -/+ sqrt(max(disc, 0))) * (0.5 / max(a, 1e-14)), operation
+        # for operation, in place
+        inv = np.maximum(a, 1e-14)
+        np.divide(0.5, inv, out=inv)
+        disc = bb * bb
+        a *= 4.0
+        a *= cc
+        disc -= a
+        root = np.maximum(disc, 0.0)
+        np.sqrt(root, out=root)
+        nb = np.negative(bb, out=bb)
+        s = np.subtract(nb, root)
+        s *= inv
+        e = np.add(nb, root, out=root)
+        e *= inv
         bad = disc < 0
-        s[bad] = BIG
-        e[bad] = -BIG
+        if bad.any():
+            s[bad] = BIG
+            e[bad] = -BIG
+        return s, e
+
+    def _halfspace_interval(self, src: np.ndarray, r: Rays
+                            ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        n, dd = self.params
+        nd = r.dot(n)
+        gap = dd - float(n @ src)
+        if nd.size and nd.min() > _EPS:  # every ray leaves through the plane
+            return None, np.divide(gap, nd, out=nd)
+        if nd.size and nd.max() < -_EPS:  # every ray enters through it
+            return np.divide(gap, nd, out=nd), None
+        safe = np.where(np.abs(nd) > _EPS, nd, _EPS)
+        root = gap / safe
+        inside = gap >= 0
+        par_s, par_e = (-BIG, BIG) if inside else (BIG, -BIG)
+        s = np.where(nd < -_EPS, root, np.where(nd > _EPS, -BIG, par_s))
+        e = np.where(nd > _EPS, root, np.where(nd < -_EPS, BIG, par_e))
         return s, e
 
     def shrunk(self, mm: float) -> Quadric:
@@ -210,9 +244,7 @@ class Convex:
         s = np.zeros(d.shape)
         e = np.full(d.shape, BIG)
         for q in self.quadrics:
-            qs, qe = q.interval(src, d)
-            np.maximum(s, qs, out=s)
-            np.minimum(e, qe, out=e)
+            clip(s, e, *q.bounded_interval(src, d))
         return s, e
 
     def inside(self, p: np.ndarray) -> np.ndarray:
@@ -230,6 +262,15 @@ class Convex:
 
     def with_(self, *extra: Quadric) -> Convex:
         return Convex([*self.quadrics, *extra], self.bounds)
+
+
+def clip(s: np.ndarray, e: np.ndarray, qs: np.ndarray | None, qe: np.ndarray | None) -> None:
+    """Narrow the running intersection [s, e] by one quadric's interval in place (None: that
+    end unbounded, which would leave it as it is)."""
+    if qs is not None:
+        np.maximum(s, qs, out=s)
+    if qe is not None:
+        np.minimum(e, qe, out=e)
 
 
 def ellipsoid(center, radii, R: np.ndarray | None = None, *clips: Quadric) -> Convex:
@@ -304,7 +345,9 @@ class Solid:
             lo, hi = h.bounds
             idx = np.flatnonzero(out)
             near = idx[np.all((flat[idx] >= lo) & (flat[idx] <= hi), axis=1)]
-            out[near[h.inside(flat[near])]] = False
+            for q in h.quadrics:  # as the pieces: each quadric on the points still inside
+                near = near[q.value(flat[near]) <= 0]
+            out[near] = False
         return out.reshape(p.shape[:-1])
 
     def shrunk(self, mm: float) -> Solid:

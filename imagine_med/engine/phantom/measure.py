@@ -31,8 +31,19 @@ LUNG_FIELD_IDS = (
 GAS_HU = -400.0  # CT: below this a lesion's pixel holds gas
 
 
+def is_in(labels: np.ndarray, ids) -> np.ndarray:
+    """np.isin(labels, ids), through a 256-entry table for a uint8 label map (a lookup per
+    pixel instead of numpy's sort-based or per-id passes: several times faster at 512 px)."""
+    if labels.dtype != np.uint8:
+        return np.isin(labels, ids)
+    ids = np.asarray(ids, np.int64)
+    table = np.zeros(256, bool)
+    table[ids[(ids >= 0) & (ids < 256)]] = True  # an id no uint8 holds matches nothing
+    return table[labels]
+
+
 def finding_mask(labels: np.ndarray, name: str) -> np.ndarray:
-    return np.isin(labels, finding_ids(name))
+    return is_in(labels, finding_ids(name))
 
 
 def area_mm2(mask: np.ndarray, spacing: tuple[float, float]) -> float:
@@ -73,8 +84,8 @@ def ctr(labels: np.ndarray) -> float | None:
     """Cardiothoracic ratio on a frontal film or an axial slice: the heart's greatest width
     over the greatest width of the lung fields (inner margins of the chest wall), both in
     pixel columns; None where the image shows no heart or no lungs."""
-    heart = np.isin(labels, HEART_IDS)
-    thorax = row_span(np.isin(labels, LUNG_FIELD_IDS))
+    heart = is_in(labels, HEART_IDS)
+    thorax = row_span(is_in(labels, LUNG_FIELD_IDS))
     cols = np.flatnonzero(heart.any(axis=0))
     if not len(cols) or thorax is None:
         return None
@@ -83,7 +94,7 @@ def ctr(labels: np.ndarray) -> float | None:
 
 def midline_col(labels: np.ndarray) -> float | None:
     """The column half-way across the widest row of the lung fields."""
-    span = row_span(np.isin(labels, LUNG_FIELD_IDS))
+    span = row_span(is_in(labels, LUNG_FIELD_IDS))
     return None if span is None else (span[1] + span[2]) / 2
 
 
@@ -101,7 +112,7 @@ def percent_of_hemithorax(labels: np.ndarray, mask: np.ndarray, side: str | None
                           frontal: bool) -> float:
     """The finding's share (%) of the lung field on its side (both sides when bilateral)."""
     here = side_mask(labels, side, frontal)
-    field = np.isin(labels, LUNG_FIELD_IDS) & here
+    field = is_in(labels, LUNG_FIELD_IDS) & here
     total = (field | (mask & here)).sum()
     return float(100.0 * (mask & here).sum() / total) if total else 0.0
 
@@ -120,7 +131,7 @@ def carina_row(labels: np.ndarray, tube_id: int | None = None) -> int | None:
     """Frontal film: the row where the airway label (trachea and main bronchi, with a tube
     lying in it) splits in two: the top of the lowest run of rows crossed twice."""
     ids = (ANATOMY["trachea"],) if tube_id is None else (ANATOMY["trachea"], tube_id)
-    air = np.isin(labels, ids)
+    air = is_in(labels, ids)
     runs = (air[:, 1:] & ~air[:, :-1]).sum(axis=1) + air[:, 0]
     rows = np.flatnonzero(runs >= 2)
     if not len(rows):
@@ -214,7 +225,7 @@ def measure_finding(name: str, labels: np.ndarray, spacing: tuple[float, float],
         if value is not None:
             m["ctr"] = round(value, 3)
     if name == "cardiomegaly":
-        cols = np.flatnonzero(np.isin(labels, HEART_IDS).any(axis=0))
+        cols = np.flatnonzero(is_in(labels, HEART_IDS).any(axis=0))
         m["heart_width_mm"] = round(float((cols.max() - cols.min() + 1) * spacing[1]), 1)
     if name in ("pneumothorax", "collapse", "pleural_effusion") and frontal:
         shift = trachea_shift_mm(labels, spacing)

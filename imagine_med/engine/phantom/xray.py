@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
-from imagine_med.engine.phantom.geometry import Convex, Rays, Solid, Tubes, union_length
+from imagine_med.engine.phantom.geometry import Convex, Rays, Solid, Tubes, clip, union_length
 from imagine_med.engine.phantom.labels import FINDINGS, LUNG_LABELS, label_id
 from imagine_med.engine.phantom.materials import M
 from imagine_med.engine.phantom.physics import dr
@@ -106,32 +106,44 @@ class _RayCache:
         self.uses: dict[int, int] = {}  # pieces per quadric (shared ones go on the full grid)
 
     def count_uses(self, solids: list[Solid]) -> None:
+        """Count each quadric's pieces, and find the crops of every piece and hole of the
+        solids in one projection (one per box costs more than the intervals of a small one)."""
+        todo = {}
         for solid in solids:
             for piece in solid.pieces:
                 for q in piece.quadrics:
                     self.uses[id(q)] = self.uses.get(id(q), 0) + 1
+            for cv in (*solid.pieces, *solid.holes):
+                todo[(id(cv.bounds[0]), id(cv.bounds[1]))] = cv.bounds
+        for key, bounds, crop in zip(todo, todo.values(), self._crops(list(todo.values())),
+                                     strict=True):
+            self.crops[key] = (bounds, crop)
 
     def crop_of(self, cv_bounds) -> tuple[int, int, int, int] | None:
         key = (id(cv_bounds[0]), id(cv_bounds[1]))
         hit = self.crops.get(key)
         if hit is None:
-            hit = self.crops[key] = (cv_bounds, self._crop(cv_bounds))
+            hit = self.crops[key] = (cv_bounds, self._crops([cv_bounds])[0])
         return hit[1]
 
-    def _crop(self, cv_bounds) -> tuple[int, int, int, int] | None:
-        lo, hi = cv_bounds
-        corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
-                            for z in (lo[2], hi[2])])
-        corners = np.clip(corners, -3000, 3000)
-        uu, vv, _ = self.view.project(corners)
+    def _crops(self, boxes: list) -> list[tuple[int, int, int, int] | None]:
+        """The coarse-grid cells (x0, y0, x1, y1) that the projections of axis-aligned boxes
+        (lo, hi) cover, with a cell to spare; None for a box off the grid."""
+        if not boxes:
+            return []
+        lo = np.array([b[0] for b in boxes], float)
+        hi = np.array([b[1] for b in boxes], float)
+        pick = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], bool)
+        corners = np.where(pick[None], hi[:, None], lo[:, None]).reshape(-1, 3)
+        uu, vv, _ = self.view.project(np.clip(corners, -3000, 3000))
+        uu, vv = uu.reshape(-1, 8), vv.reshape(-1, 8)
         sc = self.scale
-        x0 = max(int(np.floor(uu.min() / sc)) - 1, 0)
-        x1 = min(int(np.ceil(uu.max() / sc)) + 2, self.gw)
-        y0 = max(int(np.floor(vv.min() / sc)) - 1, 0)
-        y1 = min(int(np.ceil(vv.max() / sc)) + 2, self.gh)
-        if x1 <= x0 or y1 <= y0:
-            return None
-        return x0, y0, x1, y1
+        x0 = np.maximum(np.floor(uu.min(axis=1) / sc).astype(int) - 1, 0)
+        x1 = np.minimum(np.ceil(uu.max(axis=1) / sc).astype(int) + 2, self.gw)
+        y0 = np.maximum(np.floor(vv.min(axis=1) / sc).astype(int) - 1, 0)
+        y1 = np.minimum(np.ceil(vv.max(axis=1) / sc).astype(int) + 2, self.gh)
+        return [None if c[2] <= c[0] or c[3] <= c[1] else c
+                for c in zip(x0.tolist(), y0.tolist(), x1.tolist(), y1.tolist(), strict=True)]
 
     def _quadric_full(self, q) -> tuple[np.ndarray, np.ndarray]:
         key = id(q)
@@ -152,6 +164,8 @@ class _RayCache:
         x0, y0, x1, y1 = crop
         ax0, ay0 = max(x0, hcrop[0]), max(y0, hcrop[1])
         ax1, ay1 = min(x1, hcrop[2]), min(y1, hcrop[3])
+        if ax1 <= ax0 or ay1 <= ay0:  # no cell in common: an empty box
+            return (slice(0, 0), slice(0, 0)), hs[:0, :0], he[:0, :0]
         dst = (slice(ay0 - y0, ay1 - y0), slice(ax0 - x0, ax1 - x0))
         src = (slice(ay0 - hcrop[1], ay1 - hcrop[1]), slice(ax0 - hcrop[0], ax1 - hcrop[0]))
         return dst, hs[src], he[src]
@@ -167,12 +181,10 @@ class _RayCache:
             for q in cv.quadrics:
                 if self.uses.get(id(q), 0) > 1:  # shared: once on the whole grid
                     qs, qe = self._quadric_full(q)
-                    qs, qe = qs[y0:y1, x0:x1], qe[y0:y1, x0:x1]
+                    clip(s, e, qs[y0:y1, x0:x1], qe[y0:y1, x0:x1])
                 else:  # this piece's own: on its crop only (the same values)
                     rays = rays or self.rays.crop(y0, y1, x0, x1)
-                    qs, qe = q.interval(self.view.source, rays)
-                np.maximum(s, qs, out=s)
-                np.minimum(e, qe, out=e)
+                    clip(s, e, *q.bounded_interval(self.view.source, rays))
             return s, e
         return cv.interval(self.view.source, self.rays.crop(y0, y1, x0, x1))
 
@@ -189,7 +201,13 @@ def solid_lengths(solid: Solid, cache: _RayCache) -> np.ndarray:
         big = (x1 - x0) * (y1 - y0) > 0.2 * area
         s, e = cache.interval(piece, crop, big)
         length = np.maximum(e - s, 0.0)
-        if solid.holes and np.any(length > 0):
+        hit = _hit_box(length) if solid.holes else None
+        if hit is not None:
+            # the holes are worked out only where the piece has length (elsewhere they take
+            # nothing from nothing), each box kept where it meets the piece's whole crop, so
+            # that each ray's sweep sees the same holes as it would on that crop
+            r0, r1, c0, c1 = hit
+            sub = (x0 + c0, y0 + r0, x0 + c1, y0 + r1)
             boxes = []
             plo, phi = piece.bounds
             for h in solid.holes:
@@ -201,11 +219,21 @@ def solid_lengths(solid: Solid, cache: _RayCache) -> np.ndarray:
                     continue
                 if not (hcrop[0] < x1 and hcrop[2] > x0 and hcrop[1] < y1 and hcrop[3] > y0):
                     continue
-                boxes.append(cache.hole_box(h, hcrop, crop))
+                boxes.append(cache.hole_box(h, hcrop, sub))
             if boxes:
-                length = length - _covered(boxes, s, e)
+                part = (slice(r0, r1), slice(c0, c1))
+                length[part] = length[part] - _covered(boxes, s[part], e[part])
         out[y0:y1, x0:x1] += np.maximum(length, 0.0)
     return out
+
+
+def _hit_box(length: np.ndarray) -> tuple[int, int, int, int] | None:
+    """Rows r0:r1 and columns c0:c1 of the box holding every positive length (None: none)."""
+    rows = np.flatnonzero(length.any(axis=1))
+    if not len(rows):
+        return None
+    cols = np.flatnonzero(length.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
 def _covered(boxes: list, s: np.ndarray, e: np.ndarray) -> np.ndarray:
@@ -230,15 +258,20 @@ def _covered(boxes: list, s: np.ndarray, e: np.ndarray) -> np.ndarray:
         my, mx = np.unravel_index(multi, s.shape)
         off_lo = np.maximum(1e9, s.ravel()[multi])
         off_hi = np.maximum(np.minimum(-1e9, e.ravel()[multi]), off_lo)
-        S = np.empty((len(multi), len(boxes)))
-        E = np.empty((len(multi), len(boxes)))
-        for j, (dst, lo, hi) in enumerate(clipped):
-            ys, xs = my - dst[0].start, mx - dst[1].start
-            on = np.flatnonzero((ys >= 0) & (ys < lo.shape[0]) & (xs >= 0) & (xs < lo.shape[1]))
-            S[:, j] = off_lo
-            E[:, j] = off_hi
-            S[on, j] = lo[ys[on], xs[on]]
-            E[on, j] = hi[ys[on], xs[on]]
+        # each ray's entry in every box at once: its index into the boxes' values laid end
+        # to end, or the empty interval off a box
+        y0 = np.array([dst[0].start for dst, _lo, _hi in clipped])
+        x0 = np.array([dst[1].start for dst, _lo, _hi in clipped])
+        bh = np.array([lo.shape[0] for _dst, lo, _hi in clipped])
+        bw = np.array([lo.shape[1] for _dst, lo, _hi in clipped])
+        ys, xs = my[:, None] - y0, mx[:, None] - x0
+        on = (ys >= 0) & (ys < bh) & (xs >= 0) & (xs < bw)
+        start = np.concatenate([[0], np.cumsum(bh * bw)[:-1]])
+        at = np.where(on, start + ys * bw + xs, 0)
+        los = np.concatenate([lo.ravel() for _dst, lo, _hi in clipped] + [[0.0]])
+        his = np.concatenate([hi.ravel() for _dst, _lo, hi in clipped] + [[0.0]])
+        S = np.where(on, los[at], off_lo[:, None])
+        E = np.where(on, his[at], off_hi[:, None])
         total.ravel()[multi] = union_length(S, E)
     return total
 
@@ -284,6 +317,26 @@ Box = tuple[int, int, int, int]  # x0, y0, x1, y1 on the film
 
 def _box_slices(box: Box) -> tuple[slice, slice]:
     return slice(box[1], box[3]), slice(box[0], box[2])
+
+
+def _union(a: Box, b: Box) -> Box:
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+BLUR_TRUNCATE = 3.0  # tube profiles' Gaussian softening: kernel radius in sigmas
+
+
+def _blur_box(img: np.ndarray, box: Box, sigma: float) -> tuple[tuple[slice, slice], np.ndarray]:
+    """The Gaussian blur (reflecting edges) of an image that is zero outside `box`, worked
+    on the box grown by the kernel's radius only: the same values, since every pixel read
+    past that margin, or reflected back into it, is zero, and the blur is zero beyond it.
+    Returns the grown box's slices and the blur there."""
+    r = int(BLUR_TRUNCATE * float(sigma) + 0.5)  # scipy's kernel radius
+    H, W = img.shape
+    sl = _box_slices((max(box[0] - r, 0), max(box[1] - r, 0), min(box[2] + r, W),
+                      min(box[3] + r, H)))
+    return sl, ndimage.gaussian_filter(np.asarray(img[sl], np.float32), sigma,
+                                       truncate=BLUR_TRUNCATE)
 
 
 def tube_box(t: Tubes, view: View, outline: bool = False
@@ -362,33 +415,40 @@ def _core_lengths(t: Tubes, view: View, box: Box, shell_mm: float) -> np.ndarray
 def _draw_wide(wide, u0, v0, u1, v1, rho0, rho1, val, pl, nu, nv, crop, outline: bool
                ) -> tuple[np.ndarray, np.ndarray | None]:
     """The tubes over ~3 px across as filled quadrilaterals (plus round caps) on the box
-    `crop` (x0, y0, x1, y1); their outlines as one-pixel lines when asked."""
+    `crop` (x0, y0, x1, y1); their outlines as one-pixel lines when asked. The corners are
+    worked out for all tubes at once (numpy's float64 arithmetic, operation for operation
+    what Python floats would give) and drawn through PIL's drawing core (what ImageDraw's
+    polygon, ellipse and line call, without their per-call argument handling)."""
     x0, y0, x1, y1 = crop
     img = Image.new("F", (x1 - x0, y1 - y0), 0.0)
-    dr = ImageDraw.Draw(img)
+    core = ImageDraw.Draw(img).draw
     edge = Image.new("F", (x1 - x0, y1 - y0), 0.0) if outline else None
-    de = ImageDraw.Draw(edge) if edge is not None else None
-    # Python floats: the same arithmetic as numpy's float64 scalars, several times faster
+    edge_core = ImageDraw.Draw(edge).draw if edge is not None else None
     u0, v0, u1, v1, rho0, rho1, val, pl, nu, nv = (
-        a[wide].tolist() for a in (u0, v0, u1, v1, rho0, rho1, val, pl, nu, nv))
-    for i in range(len(wide)):
-        a0, a1 = max(rho0[i], 0.5), max(rho1[i], 0.5)
-        value = val[i]
-        if pl[i] < 0.7:
-            r = max(a0, a1)
-            dr.ellipse([u0[i] - r - x0, v0[i] - r - y0, u0[i] + r - x0, v0[i] + r - y0],
-                       fill=value)
+        a[wide] for a in (u0, v0, u1, v1, rho0, rho1, val, pl, nu, nv))
+    a0, a1 = np.maximum(rho0, 0.5), np.maximum(rho1, 0.5)
+    r = np.maximum(a0, a1)
+    dot = np.stack([u0 - r - x0, v0 - r - y0, u0 + r - x0, v0 + r - y0], axis=1).tolist()
+    cap = np.stack([u1 - a1 - x0, v1 - a1 - y0, u1 + a1 - x0, v1 + a1 - y0], axis=1).tolist()
+    corners = np.stack([u0 + nu * a0 - x0, v0 + nv * a0 - y0, u1 + nu * a1 - x0,
+                        v1 + nv * a1 - y0, u1 - nu * a1 - x0, v1 - nv * a1 - y0,
+                        u0 - nu * a0 - x0, v0 - nv * a0 - y0], axis=1).tolist()
+    is_dot, has_cap = (pl < 0.7).tolist(), (a1 > 1.5).tolist()
+    has_edge = (a0 > 2.0).tolist() if edge_core is not None else [False] * len(wide)
+    one = edge_core.draw_ink(1.0) if edge_core is not None else None
+    for i, value in enumerate(val.tolist()):
+        ink = core.draw_ink(value)
+        if is_dot[i]:
+            core.draw_ellipse(dot[i], ink, 1)
             continue
-        poly = [(u0[i] + nu[i] * a0, v0[i] + nv[i] * a0), (u1[i] + nu[i] * a1, v1[i] + nv[i] * a1),
-                (u1[i] - nu[i] * a1, v1[i] - nv[i] * a1), (u0[i] - nu[i] * a0, v0[i] - nv[i] * a0)]
-        poly = [(x - x0, y - y0) for x, y in poly]
-        dr.polygon(poly, fill=value)
-        if a1 > 1.5:
-            dr.ellipse([u1[i] - a1 - x0, v1[i] - a1 - y0, u1[i] + a1 - x0, v1[i] + a1 - y0],
-                       fill=value)
-        if de is not None and a0 > 2.0:
-            de.line([poly[0], poly[1]], fill=1.0, width=1)
-            de.line([poly[2], poly[3]], fill=1.0, width=1)
+        c = corners[i]
+        poly = [(c[0], c[1]), (c[2], c[3]), (c[4], c[5]), (c[6], c[7])]
+        core.draw_polygon(poly, ink, 1)
+        if has_cap[i]:
+            core.draw_ellipse(cap[i], ink, 1)
+        if has_edge[i]:
+            edge_core.draw_lines(poly[:2], one, 1)
+            edge_core.draw_lines(poly[2:], one, 1)
     return (np.asarray(img, dtype=np.float32),
             np.asarray(edge, dtype=np.float32) if edge is not None else None)
 
@@ -647,8 +707,10 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
             contrib = contrib + dsh * comp.outline * 5.0 * edge
         key = 0.6 if comp.blur_px < 1.0 else 1.4  # two blur passes for all tube sets
         if key not in buckets:
-            buckets[key] = np.zeros((H, W), contrib.dtype)
-        buckets[key][sl] += contrib
+            buckets[key] = (np.zeros((H, W), contrib.dtype), box)
+        bucket, held = buckets[key]
+        bucket[sl] += contrib
+        buckets[key] = (bucket, _union(held, box))
         if comp.label in _FINDING_NAMES:  # only findings' path lengths are returned
             whole = np.zeros((H, W), np.float32)
             whole[sl] = img
@@ -658,8 +720,9 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
                 _add_box_mask(masks, comp, comp.label_as or comp.label, sl, mask, (H, W))
             tube_layers.append((comp.label_priority, order, comp.label_as or comp.label, sl,
                                 mask, comp.label_within))
-    for sigma, img in buckets.items():
-        line += ndimage.gaussian_filter(np.asarray(img, np.float32), sigma, truncate=3)
+    for sigma, (img, box) in buckets.items():
+        sl, blurred = _blur_box(img, box, sigma)
+        line[sl] += blurred
     # tubes are drawn on top of solids of lower priority only
     lut = np.zeros(256, np.int16)
     for p, _o, n, _m in layers:

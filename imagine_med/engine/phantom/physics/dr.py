@@ -113,7 +113,8 @@ def process(q: np.ndarray, px: float, lung: np.ndarray | None,
         # each air pixel takes the value of the nearest body pixel (on a half grid: the
         # fill is smooth), so the outline is no step at all for the bands
         hs = q[::2, ::2]
-        _, (iy, ix) = ndimage.distance_transform_edt(~inside[::2, ::2], return_indices=True)
+        iy, ix = ndimage.distance_transform_edt(~inside[::2, ::2], return_distances=False,
+                                                return_indices=True)  # the nearest only
         near = _resize(hs[iy, ix], *q.shape)
         qf = np.where(inside, q, near).astype(np.float32)
     blurs = [qf] + [blur_mm(qf, s, px) for s in BAND_SIGMAS_MM[:1]]

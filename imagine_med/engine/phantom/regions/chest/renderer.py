@@ -96,7 +96,9 @@ def _findings(observed: list[tuple[Placed, Seen]], labels: np.ndarray, view: str
 
 
 def _labels_present(labels: np.ndarray) -> dict[int, str]:
-    return {int(i): NAMES[int(i)] for i in np.unique(labels) if i}
+    # the ids present, by counting (a uint8 map: far cheaper than np.unique's sort)
+    return {i: NAMES[i] for i in np.flatnonzero(np.bincount(labels.ravel(), minlength=256)).tolist()
+            if i}
 
 
 def _seed_rng(seed: int, salt: int) -> np.random.Generator:
