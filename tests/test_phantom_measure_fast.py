@@ -145,3 +145,16 @@ def test_placer_clearance_is_scipys_distance():
         p._dist = cv2.distanceTransform(free.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
         for i, j in rng.integers(0, 470, (400, 2)):
             assert p.clearance(int(i), int(j)) == ref[i, j]
+
+
+def test_rash_pieces_frame_is_the_closing():
+    from imagine_med.engine.phantom.regions.skin.rashes import _inside_frame
+
+    rng = np.random.default_rng(7)
+    for density in (0.1, 0.5, 0.9, 1.0):
+        mask = ndimage.binary_opening(rng.random((60, 80)) < density) | (rng.random((60, 80))
+                                                                         < density / 4)
+        ref = ndimage.binary_closing(mask, iterations=2) & mask
+        assert (_inside_frame(mask) == ref).all()
+        if density >= 0.5:
+            assert (ref != mask).any()  # the closing did drop the mask's frame

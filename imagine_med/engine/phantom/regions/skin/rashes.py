@@ -229,10 +229,10 @@ def measure_rash(rgb: np.ndarray, labels: np.ndarray, px: float) -> dict[str, fl
     out: dict[str, float] = {"ita": round(ita_of_lab(lab[skin]), 1) if skin.any()
                              else float("nan")}
     red = parts & (labels != LABELS["scale"])  # erythema is read where no scale covers it
-    pieces, n = ndimage.label(ndimage.binary_closing(parts, iterations=2) & parts)
+    pieces, n = ndimage.label(_inside_frame(parts))
     if not n:
         return out
-    sizes = ndimage.sum_labels(np.ones_like(pieces), pieces, range(1, n + 1))
+    sizes = np.bincount(pieces.ravel(), minlength=n + 1)[1:]  # pixels per piece
     keep = sizes * px * px >= 3.0  # a lesion is >= 3 mm2; smaller specks are papules
     diam = 2 * np.sqrt(sizes[keep] * px * px / np.pi)
     out |= {"lesions": int(keep.sum()), "cover_percent": round(100 * parts.mean(), 1),
@@ -253,6 +253,19 @@ def measure_rash(rgb: np.ndarray, labels: np.ndarray, px: float) -> dict[str, fl
         m = labels == LABELS[name]
         if m.any():
             out[f"{name}s"] = int(ndimage.label(m)[1])
+    return out
+
+
+CLOSING_STEPS = 2  # the lesion pieces' closing (iterations), which sets the frame below
+
+
+def _inside_frame(mask: np.ndarray) -> np.ndarray:
+    """`ndimage.binary_closing(mask, iterations=2) & mask`, without the closing: a closing
+    keeps every pixel of the mask but where its erosion meets the image's edge (counted
+    empty), so the AND is the mask less a frame 2 pixels wide."""
+    k = CLOSING_STEPS
+    out = np.zeros_like(mask)
+    out[k:-k, k:-k] = mask[k:-k, k:-k]
     return out
 
 
