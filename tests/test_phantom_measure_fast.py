@@ -158,3 +158,17 @@ def test_rash_pieces_frame_is_the_closing():
         assert (_inside_frame(mask) == ref).all()
         if density >= 0.5:
             assert (ref != mask).any()  # the closing did drop the mask's frame
+
+
+def test_blur_where_varies_is_gaussian_filter():
+    from imagine_med.engine.phantom.regions.skin.skin import blur_where_varies
+
+    rng = np.random.default_rng(8)
+    for sigma, (y, x), c in ((1.9, (40, 50), 0.0), (6.0, (0, 5), 1.0), (0.6, (90, 120), 0.3)):
+        a = np.full((128, 160), c, np.float32)
+        a[y:y + 30, x:x + 20] += rng.random((30, 20), np.float32)  # near an edge, or not
+        got, ref = blur_where_varies(a, sigma), ndimage.gaussian_filter(a, sigma)
+        assert (got == ref).all()
+        assert np.count_nonzero(ref != ref[-1, -1]) < 0.5 * a.size  # the window case was hit
+    flat = np.full((50, 60), 0.7, np.float32)
+    assert (blur_where_varies(flat, 2.0) == ndimage.gaussian_filter(flat, 2.0)).all()

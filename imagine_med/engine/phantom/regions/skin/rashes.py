@@ -18,7 +18,13 @@ from scipy import ndimage
 
 from imagine_med.engine.phantom.physics.skin_optics import ita_of_lab, srgb_to_lab
 from imagine_med.engine.phantom.regions.skin.lesions import LABELS, Lesion, window
-from imagine_med.engine.phantom.regions.skin.skin import F32, Field, noise
+from imagine_med.engine.phantom.regions.skin.skin import (
+    F32,
+    TRUNCATE,
+    Field,
+    blur_where_varies,
+    noise,
+)
 from imagine_med.engine.phantom.regions.skin.skin import LABELS as SKIN_LABELS
 
 RASHES = ("psoriasis", "eczema", "tinea", "urticaria")
@@ -29,7 +35,6 @@ RASH_PARTS = (LABELS["lesion"], LABELS["scale"], LABELS["wheal"], LABELS["active
 
 
 WOBBLE = 0.12  # an edge's wobble: fraction of the radius per unit of its noise field
-TRUNCATE = 4.0  # ndimage.gaussian_filter's default kernel reach, in sigmas
 
 
 def _ellipse(f: Field, cx: float, cy: float, a: float, b: float, rot: float, edge: float,
@@ -101,7 +106,7 @@ def psoriasis(rng, f: Field, lesion: Lesion) -> None:
         lesion.paint(plaque, sl, blood=0.85, scatter=0.4)
         lesion.label(plaque > 0.5, "lesion", sl)
         # a silvery layer thickest in the middle, thinning to a red rim, split by fine cracks
-        thick = np.clip(ndimage.gaussian_filter(plaque, sigma) * 1.6 - 0.55, 0, 1)
+        thick = np.clip(blur_where_varies(plaque, sigma) * 1.6 - 0.55, 0, 1)
         scale = np.clip(thick * (0.62 + 0.15 * flakes[sl]), 0, 1) * (1 - 0.8 * cracks[sl])
         lesion.paint(scale, sl, blood=-0.3)
         surface[sl] = np.maximum(surface[sl], scale)
@@ -207,7 +212,7 @@ def urticaria(rng, f: Field, lesion: Lesion) -> None:
         wheal = np.zeros_like(f.x[sl])
         for ox, oy, r in lobes:
             wheal = np.maximum(wheal, _ellipse(f, cx + ox, cy + oy, r, r, 0, 0.6, None, sl))
-        flare = np.clip(ndimage.gaussian_filter(wheal, sigma) * 1.6 - wheal, 0, 1)
+        flare = np.clip(blur_where_varies(wheal, sigma) * 1.6 - wheal, 0, 1)
         lesion.paint(flare, sl, blood=0.8)
         lesion.paint(wheal, sl, scatter=0.9, blood=0.25)
         lesion.label(wheal > 0.5, "wheal", sl)

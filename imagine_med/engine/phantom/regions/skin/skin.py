@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageDraw
+from scipy import ndimage
 
 from imagine_med.engine.phantom.physics.skin_optics import melanin_for_ita
 
@@ -122,6 +123,35 @@ def bicubic_resize(small: np.ndarray, width: int, height: int) -> np.ndarray:
     for i in range(0, height, step):
         out[i:i + step] = wv[i:i + step] @ tmp64
     return out
+
+
+TRUNCATE = 4.0  # ndimage.gaussian_filter's default kernel reach, in sigmas
+
+
+def blur_where_varies(a: np.ndarray, sigma: float) -> np.ndarray:
+    """ndimage.gaussian_filter(a, sigma), value for value, blurring only the window round
+    where `a` differs from its corner's value (a lesion's pigment on a plain field): every
+    pixel farther than the kernel's reach sees that one value on all its taps (reflected
+    ones included), so it gets the blur of a constant image. `a` may be a window of a
+    larger image if its edges inside that image are a kernel's reach from where it varies."""
+    c = a[0, 0]
+    sl = _window_off(a != c, int(TRUNCATE * sigma + 0.5) + 1)
+    if sl is not None and a[sl].size > 0.7 * a.size:  # most of the image: nothing to save
+        return ndimage.gaussian_filter(a, sigma)
+    out = np.full_like(a, ndimage.gaussian_filter(np.full((3, 3), c, a.dtype), sigma)[1, 1])
+    if sl is not None:
+        out[sl] = ndimage.gaussian_filter(a[sl], sigma)
+    return out
+
+
+def _window_off(mask: np.ndarray, pad: int):
+    """The box round a mask's pixels grown by `pad` (a slice), or None for an empty mask."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if not len(rows):
+        return None
+    cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(axis=0))
+    return np.s_[max(0, rows[0] - pad):rows[-1] + 1 + pad,
+                 max(0, cols[0] - pad):cols[-1] + 1 + pad]
 
 
 @dataclass
