@@ -172,3 +172,13 @@ def test_blur_where_varies_is_gaussian_filter():
         assert np.count_nonzero(ref != ref[-1, -1]) < 0.5 * a.size  # the window case was hit
     flat = np.full((50, 60), 0.7, np.float32)
     assert (blur_where_varies(flat, 2.0) == ndimage.gaussian_filter(flat, 2.0)).all()
+
+
+def test_lab_by_colour_is_pixel_by_pixel():
+    from imagine_med.engine.phantom.physics.skin_optics import _lab, _lab_by_colour
+
+    rng = np.random.default_rng(9)
+    for shape, spread in (((300, 257, 3), 40), ((512, 512, 3), 12), ((260, 300, 3), 256)):
+        rgb = np.clip(rng.integers(0, spread, shape) + rng.integers(0, 200, (1, 1, 3)), 0,
+                      255).astype(np.uint8)
+        assert (_lab_by_colour(rgb) == _lab(rgb)).all()  # the last: too many colours

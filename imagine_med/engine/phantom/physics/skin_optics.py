@@ -117,7 +117,15 @@ _LINEAR_OF_CODE = _srgb_linear(np.arange(256).astype(F32) / 255.0)
 
 
 def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """sRGB uint8 (..., 3) -> CIELAB (D65), float32."""
+    """sRGB uint8 (..., 3) -> CIELAB (D65), float32. A photograph has a few thousand
+    colours among its pixels, so an image's are converted once each (`_lab_by_colour`)."""
+    if rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[0] * rgb.shape[1] >= _BY_COLOUR:
+        return _lab_by_colour(rgb)
+    return _lab(rgb)
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    """srgb_to_lab, pixel by pixel."""
     lin = _LINEAR_OF_CODE[rgb] if rgb.dtype == np.uint8 \
         else _srgb_linear(rgb.astype(F32) / 255.0)
     m = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722],
@@ -129,6 +137,35 @@ def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     lab[..., 1] = 500 * (f[..., 0] - f[..., 1])
     lab[..., 2] = 200 * (f[..., 1] - f[..., 2])
     return lab
+
+
+_BY_COLOUR = 65536  # pixels from which an image is converted colour by colour
+_MAX_PAIRS = 4096  # (red, green) pairs up to which the colour table stays small (4 MB)
+
+
+def _lab_by_colour(rgb: np.ndarray) -> np.ndarray:
+    """`_lab` of an (H, W, 3) uint8 image, each distinct colour converted once and the
+    values gathered back to its pixels: the same numbers (each pixel's Lab depends on its
+    own colour only; checked equal in tests). Colours are numbered in two small tables,
+    (red, green) pairs first, then (pair, blue)."""
+    r, g, b = (rgb[..., k].astype(np.int32) for k in range(3))
+    rg = (r << 8) | g
+    seen = np.zeros(1 << 16, bool)
+    seen[rg] = True
+    pairs = np.flatnonzero(seen)
+    if len(pairs) > _MAX_PAIRS:
+        return _lab(rgb)
+    pair_of = np.zeros(1 << 16, np.int32)
+    pair_of[pairs] = np.arange(len(pairs), dtype=np.int32)
+    key = (pair_of[rg] << 8) | b
+    seen = np.zeros(len(pairs) << 8, bool)
+    seen[key] = True
+    keys = np.flatnonzero(seen)
+    colour_of = np.zeros(len(pairs) << 8, np.int32)
+    colour_of[keys] = np.arange(len(keys), dtype=np.int32)
+    pair = pairs[keys >> 8]
+    colours = np.stack([pair >> 8, pair & 255, keys & 255], axis=1).astype(np.uint8)
+    return _lab(colours)[colour_of[key]]
 
 
 def ita_of_lab(lab: np.ndarray) -> float:
