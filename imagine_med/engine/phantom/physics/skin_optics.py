@@ -168,6 +168,13 @@ def _lab_by_colour(rgb: np.ndarray) -> np.ndarray:
     return _lab(colours)[colour_of[key]]
 
 
+def pixels_of(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """image[mask] for an (H, W, C) image and an (H, W) mask (the same array, in the same
+    order), by np.compress on the flattened pixels: several times faster than numpy's
+    boolean indexing over two of three axes."""
+    return np.compress(mask.ravel(), image.reshape(-1, image.shape[-1]), axis=0)
+
+
 def ita_of_lab(lab: np.ndarray) -> float:
     """ITA degrees of a mean colour: arctan((L* - 50) / b*)."""
     L, b = float(lab[..., 0].mean()), float(lab[..., 2].mean())

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from imagine_med.engine.phantom.physics.skin_optics import ita_of_lab, srgb_to_lab
+from imagine_med.engine.phantom.physics.skin_optics import ita_of_lab, pixels_of, srgb_to_lab
 from imagine_med.engine.phantom.regions.skin.lesions import LABELS, Lesion, window
 from imagine_med.engine.phantom.regions.skin.skin import (
     F32,
@@ -231,7 +231,8 @@ def measure_rash(rgb: np.ndarray, labels: np.ndarray, px: float) -> dict[str, fl
     parts = np.isin(labels, RASH_PARTS)
     skin = labels == SKIN_LABELS["skin"]
     lab = srgb_to_lab(rgb)
-    out: dict[str, float] = {"ita": round(ita_of_lab(lab[skin]), 1) if skin.any()
+    a_star = np.ascontiguousarray(lab[..., 1])  # one plane: masks pick from it fast
+    out: dict[str, float] = {"ita": round(ita_of_lab(pixels_of(lab, skin)), 1) if skin.any()
                              else float("nan")}
     red = parts & (labels != LABELS["scale"])  # erythema is read where no scale covers it
     pieces, n = ndimage.label(_inside_frame(parts))
@@ -243,7 +244,7 @@ def measure_rash(rgb: np.ndarray, labels: np.ndarray, px: float) -> dict[str, fl
     out |= {"lesions": int(keep.sum()), "cover_percent": round(100 * parts.mean(), 1),
             "diameter_min_mm": round(float(diam.min()), 1) if len(diam) else 0.0,
             "diameter_max_mm": round(float(diam.max()), 1) if len(diam) else 0.0,
-            "erythema_a": round(float(lab[red, 1].mean() - lab[skin, 1].mean()), 1)
+            "erythema_a": round(float(a_star[red].mean() - a_star[skin].mean()), 1)
             if red.any() else 0.0}
     plaque = np.isin(labels, (LABELS["lesion"], LABELS["scale"]))
     if (labels == LABELS["scale"]).any() and plaque.any():
@@ -252,8 +253,8 @@ def measure_rash(rgb: np.ndarray, labels: np.ndarray, px: float) -> dict[str, fl
     border = labels == LABELS["active_border"]
     centre = labels == LABELS["lesion"]
     if border.any() and centre.any():
-        out["border_minus_centre_a"] = round(float(lab[border, 1].mean()
-                                                   - lab[centre, 1].mean()), 1)
+        out["border_minus_centre_a"] = round(float(a_star[border].mean()
+                                                   - a_star[centre].mean()), 1)
     for name in ("wheal", "excoriation"):
         m = labels == LABELS[name]
         if m.any():
