@@ -144,7 +144,7 @@ def photograph(skin, cols: optics.Columns, f: Field, view: str, rng,
     grain = F32(0.004) * rng.standard_normal((h, w), dtype=F32)
     shade = 1.0 + F32(0.05 if view == "dermoscopy" else 0.12) * relief
     cover = None if surface is None else np.clip(surface, 0, 1) * F32(0.85)
-    flat = (not cols.mel_corneal.any(), not cols.keratin.any())
+    flat = optics.zero_layers(cols)
     out = np.empty((h, w, 3), np.uint8)
     for ch in range(3):  # one channel at a time, in place: the same sums as on (H, W, 3)
         refl = optics.reflectance_channel(cols, ch, flat)

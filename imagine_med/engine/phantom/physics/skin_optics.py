@@ -43,18 +43,24 @@ def _spec(name: str) -> np.ndarray:
 def reflectance(c: Columns) -> np.ndarray:
     """(H, W, 3) diffuse reflectance in [0, 1]."""
     out = np.empty((*c.blood.shape, 3), F32)
-    flat = (not c.mel_corneal.any(), not c.keratin.any())
+    flat = zero_layers(c)
     for ch in range(3):
         out[..., ch] = reflectance_channel(c, ch, flat)
     return out
 
 
-def reflectance_channel(c: Columns, ch: int, flat: tuple[bool, bool] = (False, False)
-                        ) -> np.ndarray:
+def zero_layers(c: Columns) -> tuple[bool, bool, bool]:
+    """Whether corneal melanin, keratin and dermal melanin are all zero (`reflectance_channel`
+    skips their terms)."""
+    return not c.mel_corneal.any(), not c.keratin.any(), not c.mel_dermal.any()
+
+
+def reflectance_channel(c: Columns, ch: int,
+                        flat: tuple[bool, bool, bool] = (False, False, False)) -> np.ndarray:
     """One channel's (H, W) diffuse reflectance: Kubelka-Munk dermis under the papillary
     backscatter, seen through the corneal, epidermal and keratin pigment (double pass).
-    Worked in place (few full-size temporaries); `flat`: corneal melanin, keratin all zero
-    (their terms add nothing and are skipped)."""
+    Worked in place (few full-size temporaries); `flat` (`zero_layers`): corneal melanin,
+    keratin, dermal melanin all zero (their terms, exactly 0 or x1, are skipped)."""
     a_c, a_e, a_d = _spec("mel_corneal"), _spec("mel_epidermal"), _spec("mel_dermal")
     a_hb, k0, a_k = _spec("blood"), _spec("dermis_k"), _spec("keratin")
     rp0, s0 = _spec("papillary_backscatter"), _spec("dermis_s")
@@ -70,9 +76,11 @@ def reflectance_channel(c: Columns, ch: int, flat: tuple[bool, bool] = (False, F
     np.subtract(q, r_inf, out=r_inf)  # R_inf = 1 + q - sqrt(q^2 + 2q)
     rp = np.minimum(c.scatter, F32(3.0))
     rp *= rp0[ch]
-    deep = c.mel_dermal * (-2.0 * a_d[ch])
-    np.exp(deep, out=deep)
-    deep *= r_inf
+    deep = r_inf  # exp(0) = 1: no dermal melanin leaves R_inf as it is
+    if not flat[2]:
+        deep = c.mel_dermal * (-2.0 * a_d[ch])
+        np.exp(deep, out=deep)
+        deep *= r_inf
     np.subtract(1.0, rp, out=t)
     np.square(t, out=t)
     t *= deep

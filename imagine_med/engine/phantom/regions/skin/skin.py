@@ -133,25 +133,39 @@ def blur_where_varies(a: np.ndarray, sigma: float) -> np.ndarray:
     where `a` differs from its corner's value (a lesion's pigment on a plain field): every
     pixel farther than the kernel's reach sees that one value on all its taps (reflected
     ones included), so it gets the blur of a constant image. `a` may be a window of a
-    larger image if its edges inside that image are a kernel's reach from where it varies."""
+    larger image if its edges inside that image are a kernel's reach from where it varies.
+    The filter's two passes as scipy runs them (down the columns, then along the rows,
+    float32 between); the first only on the columns where `a` varies."""
     c = a[0, 0]
-    sl = _window_off(a != c, int(TRUNCATE * sigma + 0.5) + 1)
-    if sl is not None and a[sl].size > 0.7 * a.size:  # most of the image: nothing to save
+    box = _box(a != c)
+    pad = int(TRUNCATE * sigma + 0.5) + 1
+    if box is None:
+        return np.full_like(a, _blur_of_constant(c, sigma, 2))
+    r0, r1, c0, c1 = box
+    rows, cols = slice(max(0, r0 - pad), r1 + pad), slice(max(0, c0 - pad), c1 + pad)
+    if a[rows, cols].size > 0.7 * a.size:  # most of the image: nothing to save
         return ndimage.gaussian_filter(a, sigma)
-    out = np.full_like(a, ndimage.gaussian_filter(np.full((3, 3), c, a.dtype), sigma)[1, 1])
-    if sl is not None:
-        out[sl] = ndimage.gaussian_filter(a[sl], sigma)
+    down = np.full_like(a[rows, cols], _blur_of_constant(c, sigma, 1))
+    down[:, c0 - cols.start:c1 - cols.start] = ndimage.gaussian_filter1d(
+        a[rows, c0:c1], sigma, axis=0)
+    out = np.full_like(a, _blur_of_constant(c, sigma, 2))
+    out[rows, cols] = ndimage.gaussian_filter1d(down, sigma, axis=1)
     return out
 
 
-def _window_off(mask: np.ndarray, pad: int):
-    """The box round a mask's pixels grown by `pad` (a slice), or None for an empty mask."""
+def _blur_of_constant(c: np.floating, sigma: float, passes: int) -> np.floating:
+    """What `passes` of the gaussian filter make of a constant image of value c (its
+    rounding: not always c)."""
+    return ndimage.gaussian_filter(np.full((3,) * passes, c), sigma)[(1,) * passes]
+
+
+def _box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(row0, row1, col0, col1), end exclusive, round a mask's pixels; None if empty."""
     rows = np.flatnonzero(mask.any(axis=1))
     if not len(rows):
         return None
     cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(axis=0))
-    return np.s_[max(0, rows[0] - pad):rows[-1] + 1 + pad,
-                 max(0, cols[0] - pad):cols[-1] + 1 + pad]
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
 @dataclass
