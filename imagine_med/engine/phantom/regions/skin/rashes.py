@@ -94,7 +94,7 @@ def psoriasis(rng, f: Field, lesion: Lesion) -> None:
     relief = np.zeros_like(f.x)
     surface = np.zeros_like(f.x)
     wob = noise(rng, f.x.shape, int(f.width_mm / 8))
-    cracks = np.exp(-(noise(rng, f.x.shape, int(f.width_mm / 1.5)) / F32(0.15)) ** 2)
+    cracking = noise(rng, f.x.shape, int(f.width_mm / 1.5))  # cracks where it crosses 0
     flakes = noise(rng, f.x.shape, int(f.width_mm / 0.7))
     sigma = 1.2 / f.px  # the scale thins over ~1 mm inside the plaque's edge
     for cx, cy, size in _centres(rng, int(rng.integers(2, 5)), half, 3.0, sizes):
@@ -107,7 +107,8 @@ def psoriasis(rng, f: Field, lesion: Lesion) -> None:
         lesion.label(plaque > 0.5, "lesion", sl)
         # a silvery layer thickest in the middle, thinning to a red rim, split by fine cracks
         thick = np.clip(blur_where_varies(plaque, sigma) * 1.6 - 0.55, 0, 1)
-        scale = np.clip(thick * (0.62 + 0.15 * flakes[sl]), 0, 1) * (1 - 0.8 * cracks[sl])
+        cracks = np.exp(-(cracking[sl] / F32(0.15)) ** 2)
+        scale = np.clip(thick * (0.62 + 0.15 * flakes[sl]), 0, 1) * (1 - 0.8 * cracks)
         lesion.paint(scale, sl, blood=-0.3)
         surface[sl] = np.maximum(surface[sl], scale)
         lesion.label((scale > 0.5) & (plaque > 0.5), "scale", sl)
