@@ -84,6 +84,14 @@ JOBS = [
     # skin (issue 18): dermoscopy of a melanoma, 4 variants; goal 0.5 s at 768 px
     # (`--sizes 768`; the goal column shows at 512)
     ("derm", "melanoma", {"region": "skin", "findings": (Finding(name="melanoma"),)}, 0.5),
+    # clinical photographs (a 24 mm field) and rashes (an 80 mm field), same goal
+    # (bench/results-skin-speed.md)
+    ("derm", "melanoma photo", {"region": "skin", "prompt": "clinical photograph of a melanoma",
+                                "findings": (Finding(name="melanoma"),)}, 0.5),
+    ("derm", "psoriasis", {"region": "skin", "findings": (Finding(name="psoriasis"),)}, 0.5),
+    ("derm", "eczema", {"region": "skin", "findings": (Finding(name="eczema"),)}, 0.5),
+    ("derm", "tinea", {"region": "skin", "findings": (Finding(name="tinea"),)}, 0.5),
+    ("derm", "urticaria", {"region": "skin", "findings": (Finding(name="urticaria"),)}, 0.5),
     # bones and joints (issue 19): wrist films, 4 variants of 512x512, goal 0.5 s in one
     # process; a normal PA, and a Colles fracture on a PA (its key's lateral numbers are read
     # from extra label projections of the radius)

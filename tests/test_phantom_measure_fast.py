@@ -156,3 +156,40 @@ def test_label_table_membership_is_isin():
         assert (is_in(labels, ids) == np.isin(labels, ids)).all()
     wide = labels.astype(np.int32) * 3
     assert (is_in(wide, (300, 9)) == np.isin(wide, (300, 9))).all()
+
+
+def test_rash_pieces_frame_is_the_closing():
+    from imagine_med.engine.phantom.regions.skin.rashes import _inside_frame
+
+    rng = np.random.default_rng(7)
+    for density in (0.1, 0.5, 0.9, 1.0):
+        mask = ndimage.binary_opening(rng.random((60, 80)) < density) | (rng.random((60, 80))
+                                                                         < density / 4)
+        ref = ndimage.binary_closing(mask, iterations=2) & mask
+        assert (_inside_frame(mask) == ref).all()
+        if density >= 0.5:
+            assert (ref != mask).any()  # the closing did drop the mask's frame
+
+
+def test_blur_where_varies_is_gaussian_filter():
+    from imagine_med.engine.phantom.regions.skin.skin import blur_where_varies
+
+    rng = np.random.default_rng(8)
+    for sigma, (y, x), c in ((1.9, (40, 50), 0.0), (6.0, (0, 5), 1.0), (0.6, (90, 120), 0.3)):
+        a = np.full((128, 160), c, np.float32)
+        a[y:y + 30, x:x + 20] += rng.random((30, 20), np.float32)  # near an edge, or not
+        got, ref = blur_where_varies(a, sigma), ndimage.gaussian_filter(a, sigma)
+        assert (got == ref).all()
+        assert np.count_nonzero(ref != ref[-1, -1]) < 0.5 * a.size  # the window case was hit
+    flat = np.full((50, 60), 0.7, np.float32)
+    assert (blur_where_varies(flat, 2.0) == ndimage.gaussian_filter(flat, 2.0)).all()
+
+
+def test_lab_by_colour_is_pixel_by_pixel():
+    from imagine_med.engine.phantom.physics.skin_optics import _lab, _lab_by_colour
+
+    rng = np.random.default_rng(9)
+    for shape, spread in (((300, 257, 3), 40), ((512, 512, 3), 12), ((260, 300, 3), 256)):
+        rgb = np.clip(rng.integers(0, spread, shape) + rng.integers(0, 200, (1, 1, 3)), 0,
+                      255).astype(np.uint8)
+        assert (_lab_by_colour(rgb) == _lab(rgb)).all()  # the last: too many colours

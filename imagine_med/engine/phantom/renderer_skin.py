@@ -12,7 +12,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy import ndimage
 
 from imagine_med.engine.base import (
     EngineError,
@@ -37,6 +36,7 @@ from imagine_med.engine.phantom.regions.skin.skin import (
     SITES,
     TYPES,
     Field,
+    blur_where_varies,
     build_skin,
     make_field,
 )
@@ -131,7 +131,7 @@ def photograph(skin, cols: optics.Columns, f: Field, view: str, rng,
     if view != "dermoscopy":
         blur = max(0.5, 0.06 / f.px)
         for name in ("mel_corneal", "mel_junction", "mel_dermal", "blood", "scatter"):
-            setattr(cols, name, ndimage.gaussian_filter(getattr(cols, name), blur))
+            setattr(cols, name, blur_where_varies(getattr(cols, name), blur))
     h, w = cols.blood.shape
     on_top = []  # light added on top: flash glare, the gel's bubbles
     if view != "dermoscopy":
@@ -144,12 +144,14 @@ def photograph(skin, cols: optics.Columns, f: Field, view: str, rng,
     grain = F32(0.004) * rng.standard_normal((h, w), dtype=F32)
     shade = 1.0 + F32(0.05 if view == "dermoscopy" else 0.12) * relief
     cover = None if surface is None else np.clip(surface, 0, 1) * F32(0.85)
-    flat = (not cols.mel_corneal.any(), not cols.keratin.any())
+    if cover is not None:  # the scale's share of the light, and the skin's
+        bare, white = 1 - cover, F32(SCALE_WHITE) * cover
+    flat = optics.zero_layers(cols)
     out = np.empty((h, w, 3), np.uint8)
     for ch in range(3):  # one channel at a time, in place: the same sums as on (H, W, 3)
         refl = optics.reflectance_channel(cols, ch, flat)
         if cover is not None:
-            refl = refl * (1 - cover) + F32(SCALE_WHITE) * cover
+            refl = refl * bare + white
         refl *= shade
         for light in on_top:
             refl += light

@@ -43,18 +43,24 @@ def _spec(name: str) -> np.ndarray:
 def reflectance(c: Columns) -> np.ndarray:
     """(H, W, 3) diffuse reflectance in [0, 1]."""
     out = np.empty((*c.blood.shape, 3), F32)
-    flat = (not c.mel_corneal.any(), not c.keratin.any())
+    flat = zero_layers(c)
     for ch in range(3):
         out[..., ch] = reflectance_channel(c, ch, flat)
     return out
 
 
-def reflectance_channel(c: Columns, ch: int, flat: tuple[bool, bool] = (False, False)
-                        ) -> np.ndarray:
+def zero_layers(c: Columns) -> tuple[bool, bool, bool]:
+    """Whether corneal melanin, keratin and dermal melanin are all zero (`reflectance_channel`
+    skips their terms)."""
+    return not c.mel_corneal.any(), not c.keratin.any(), not c.mel_dermal.any()
+
+
+def reflectance_channel(c: Columns, ch: int,
+                        flat: tuple[bool, bool, bool] = (False, False, False)) -> np.ndarray:
     """One channel's (H, W) diffuse reflectance: Kubelka-Munk dermis under the papillary
     backscatter, seen through the corneal, epidermal and keratin pigment (double pass).
-    Worked in place (few full-size temporaries); `flat`: corneal melanin, keratin all zero
-    (their terms add nothing and are skipped)."""
+    Worked in place (few full-size temporaries); `flat` (`zero_layers`): corneal melanin,
+    keratin, dermal melanin all zero (their terms, exactly 0 or x1, are skipped)."""
     a_c, a_e, a_d = _spec("mel_corneal"), _spec("mel_epidermal"), _spec("mel_dermal")
     a_hb, k0, a_k = _spec("blood"), _spec("dermis_k"), _spec("keratin")
     rp0, s0 = _spec("papillary_backscatter"), _spec("dermis_s")
@@ -70,9 +76,11 @@ def reflectance_channel(c: Columns, ch: int, flat: tuple[bool, bool] = (False, F
     np.subtract(q, r_inf, out=r_inf)  # R_inf = 1 + q - sqrt(q^2 + 2q)
     rp = np.minimum(c.scatter, F32(3.0))
     rp *= rp0[ch]
-    deep = c.mel_dermal * (-2.0 * a_d[ch])
-    np.exp(deep, out=deep)
-    deep *= r_inf
+    deep = r_inf  # exp(0) = 1: no dermal melanin leaves R_inf as it is
+    if not flat[2]:
+        deep = c.mel_dermal * (-2.0 * a_d[ch])
+        np.exp(deep, out=deep)
+        deep *= r_inf
     np.subtract(1.0, rp, out=t)
     np.square(t, out=t)
     t *= deep
@@ -117,7 +125,15 @@ _LINEAR_OF_CODE = _srgb_linear(np.arange(256).astype(F32) / 255.0)
 
 
 def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """sRGB uint8 (..., 3) -> CIELAB (D65), float32."""
+    """sRGB uint8 (..., 3) -> CIELAB (D65), float32. A photograph has a few thousand
+    colours among its pixels, so an image's are converted once each (`_lab_by_colour`)."""
+    if rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[0] * rgb.shape[1] >= _BY_COLOUR:
+        return _lab_by_colour(rgb)
+    return _lab(rgb)
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    """srgb_to_lab, pixel by pixel."""
     lin = _LINEAR_OF_CODE[rgb] if rgb.dtype == np.uint8 \
         else _srgb_linear(rgb.astype(F32) / 255.0)
     m = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722],
@@ -129,6 +145,42 @@ def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     lab[..., 1] = 500 * (f[..., 0] - f[..., 1])
     lab[..., 2] = 200 * (f[..., 1] - f[..., 2])
     return lab
+
+
+_BY_COLOUR = 65536  # pixels from which an image is converted colour by colour
+_MAX_PAIRS = 4096  # (red, green) pairs up to which the colour table stays small (4 MB)
+
+
+def _lab_by_colour(rgb: np.ndarray) -> np.ndarray:
+    """`_lab` of an (H, W, 3) uint8 image, each distinct colour converted once and the
+    values gathered back to its pixels: the same numbers (each pixel's Lab depends on its
+    own colour only; checked equal in tests). Colours are numbered in two small tables,
+    (red, green) pairs first, then (pair, blue)."""
+    r, g, b = (rgb[..., k].astype(np.int32) for k in range(3))
+    rg = (r << 8) | g
+    seen = np.zeros(1 << 16, bool)
+    seen[rg] = True
+    pairs = np.flatnonzero(seen)
+    if len(pairs) > _MAX_PAIRS:
+        return _lab(rgb)
+    pair_of = np.zeros(1 << 16, np.int32)
+    pair_of[pairs] = np.arange(len(pairs), dtype=np.int32)
+    key = (pair_of[rg] << 8) | b
+    seen = np.zeros(len(pairs) << 8, bool)
+    seen[key] = True
+    keys = np.flatnonzero(seen)
+    colour_of = np.zeros(len(pairs) << 8, np.int32)
+    colour_of[keys] = np.arange(len(keys), dtype=np.int32)
+    pair = pairs[keys >> 8]
+    colours = np.stack([pair >> 8, pair & 255, keys & 255], axis=1).astype(np.uint8)
+    return _lab(colours)[colour_of[key]]
+
+
+def pixels_of(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """image[mask] for an (H, W, C) image and an (H, W) mask (the same array, in the same
+    order), by np.compress on the flattened pixels: several times faster than numpy's
+    boolean indexing over two of three axes."""
+    return np.compress(mask.ravel(), image.reshape(-1, image.shape[-1]), axis=0)
 
 
 def ita_of_lab(lab: np.ndarray) -> float:

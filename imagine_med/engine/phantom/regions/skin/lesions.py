@@ -143,7 +143,7 @@ def _network(rng: np.random.Generator, f: Field, spacing: float, width: float, w
     return out
 
 
-def _window(f: Field, cx: float, cy: float, r: float):
+def window(f: Field, cx: float, cy: float, r: float):
     """The pixel window (a slice) round a disc, or None off the image."""
     h, w = f.x.shape
     px = f.px
@@ -159,7 +159,7 @@ def _window(f: Field, cx: float, cy: float, r: float):
 def _stamp(f: Field, cx: float, cy: float, r: float):
     """The window around a disc: (slice, soft disc 0-1 on it, hard mask)."""
     px = f.px
-    sl = _window(f, cx, cy, r)
+    sl = window(f, cx, cy, r)
     if sl is None:
         return None
     # the field's x varies along rows only, y down columns: one row and one column of it
@@ -221,7 +221,7 @@ def _blob_in(f: Field, lesion: Lesion, o: Outline, ang: float, frac: float, size
     bx, by = cx + rr * np.cos(ang), cy + rr * np.sin(ang)
     out = np.zeros_like(f.x)
     reach = size * 1.9 + 0.2
-    sl = _window(f, bx, by, reach)  # only the window the blob can reach is computed
+    sl = window(f, bx, by, reach)  # only the window the blob can reach is computed
     if sl is None:
         return out, _NOWHERE
     d = np.hypot(f.x[sl] - F32(bx), f.y[sl] - F32(by))

@@ -26,6 +26,7 @@ from imagine_med.engine.phantom.physics.skin_optics import (
     Columns,
     ita_of_lab,
     melanin_for_ita,
+    pixels_of,
     reflectance,
     srgb_to_lab,
     to_srgb,
@@ -185,7 +186,7 @@ def border(lab_l: np.ndarray, body: np.ndarray, px: float,
 
 def colours(lab: np.ndarray, body: np.ndarray, usable: np.ndarray, skin_lab: np.ndarray
             ) -> list[str]:
-    pix = lab[body & usable]
+    pix = pixels_of(lab, body & usable)
     if not pix.size:
         return []
     pal = palette(skin_melanin(skin_lab))
@@ -268,13 +269,14 @@ def _measure(rgb: np.ndarray, labels: np.ndarray, px: float, sizes: bool = True
     lab = srgb_to_lab(rgb)
     ring, near = perilesional(labels, body, px)
     out = Measured(bool(body.any()))
-    out.m["ita"] = round(ita_of_lab(lab[ring]), 1) if ring.any() else float("nan")
+    ring_lab = pixels_of(lab, ring)
+    out.m["ita"] = round(ita_of_lab(ring_lab), 1) if ring.any() else float("nan")
     if not out.present:
         return out
     ax = axes(body)
     a, scores = asymmetry(labels, body, ax)
     b = border(lab[..., 0], body, px, ax, near)
-    skin_lab = lab[ring].mean(axis=0)
+    skin_lab = ring_lab.mean(axis=0)
     usable = labels != SKIN_LABELS["hair"]
     out.colours = colours(lab, body, usable, skin_lab)
     area = body.sum()

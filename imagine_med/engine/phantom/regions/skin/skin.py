@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageDraw
+from scipy import ndimage
 
 from imagine_med.engine.phantom.physics.skin_optics import melanin_for_ita
 
@@ -122,6 +123,49 @@ def bicubic_resize(small: np.ndarray, width: int, height: int) -> np.ndarray:
     for i in range(0, height, step):
         out[i:i + step] = wv[i:i + step] @ tmp64
     return out
+
+
+TRUNCATE = 4.0  # ndimage.gaussian_filter's default kernel reach, in sigmas
+
+
+def blur_where_varies(a: np.ndarray, sigma: float) -> np.ndarray:
+    """ndimage.gaussian_filter(a, sigma), value for value, blurring only the window round
+    where `a` differs from its corner's value (a lesion's pigment on a plain field): every
+    pixel farther than the kernel's reach sees that one value on all its taps (reflected
+    ones included), so it gets the blur of a constant image. `a` may be a window of a
+    larger image if its edges inside that image are a kernel's reach from where it varies.
+    The filter's two passes as scipy runs them (down the columns, then along the rows,
+    float32 between); the first only on the columns where `a` varies."""
+    c = a[0, 0]
+    box = _box(a != c)
+    pad = int(TRUNCATE * sigma + 0.5) + 1
+    if box is None:
+        return np.full_like(a, _blur_of_constant(c, sigma, 2))
+    r0, r1, c0, c1 = box
+    rows, cols = slice(max(0, r0 - pad), r1 + pad), slice(max(0, c0 - pad), c1 + pad)
+    if a[rows, cols].size > 0.7 * a.size:  # most of the image: nothing to save
+        return ndimage.gaussian_filter(a, sigma)
+    down = np.full_like(a[rows, cols], _blur_of_constant(c, sigma, 1))
+    down[:, c0 - cols.start:c1 - cols.start] = ndimage.gaussian_filter1d(
+        a[rows, c0:c1], sigma, axis=0)
+    out = np.full_like(a, _blur_of_constant(c, sigma, 2))
+    out[rows, cols] = ndimage.gaussian_filter1d(down, sigma, axis=1)
+    return out
+
+
+def _blur_of_constant(c: np.floating, sigma: float, passes: int) -> np.floating:
+    """What `passes` of the gaussian filter make of a constant image of value c (its
+    rounding: not always c)."""
+    return ndimage.gaussian_filter(np.full((3,) * passes, c), sigma)[(1,) * passes]
+
+
+def _box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(row0, row1, col0, col1), end exclusive, round a mask's pixels; None if empty."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if not len(rows):
+        return None
+    cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
 @dataclass
