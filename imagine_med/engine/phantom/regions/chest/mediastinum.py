@@ -60,8 +60,8 @@ def mediastinum(fr: Frame) -> Mediastinum:
     # stripe); its borders join the SVC (right), the left subclavian artery and the aortic
     # knob (left) holes
     widen = adjust.mediastinum_widen * (1.2 if view == "ap" else 1.0)
-    med = ellipsoid([2 * s + shift, y_cav - 20 * s, zT(3.2)],
-                    np.array([24 * widen * s, b_mid * 0.5, 96 * s]))
+    med = ellipsoid([-1 * s + shift, y_cav - 20 * s, zT(3.0)],
+                    np.array([26 * widen * s, b_mid * 0.5, 96 * s]))
     # below the carina: the subcarinal / posterior mediastinum between heart and spine
     # and the oesophagus below it: the azygo-oesophageal recess lets the lungs come close to
     # the midline behind the heart, so the retrocardiac spine is seen through lung, not fat
@@ -92,8 +92,8 @@ def mediastinum(fr: Frame) -> Mediastinum:
     svc_bot = np.array([-22 * s + shift, 14 * s, zT(6.5)])
     # the right superior mediastinal border: the SVC (with the brachiocephalic vein above
     # it), sloping out as it descends, so the mediastinum widens down to the right atrium
-    svc = _vessel(svc_top + np.array([4 * s, -8 * s, 22 * s]),
-                  svc_bot + np.array([-5 * s, -8 * s, 0]), np.array([15, 26]) * s)
+    svc = _vessel(svc_top + np.array([6 * s, -8 * s, 22 * s]),
+                  svc_bot + np.array([-8 * s, -8 * s, 0]), np.array([16, 36]) * s)
 
     # heart: ventricles (tilted ellipsoid) + right atrium, scaled to the target CTR
     ctr = adjust.ctr if adjust.ctr is not None else rand.uniform(0.43, 0.47)

@@ -53,8 +53,6 @@ def body_wall(fr: Frame) -> Wall:
                             ct=False))
         scene.add(Component("muscle", "muscle", "fat", Solid([Convex([inner], inner.box())]),
                             label_priority=2, ct=False))
-        if fr.view != "lateral":
-            supraclavicular_fossae(fr, outer, neck_r, z_top)
     # the thoracic cavity (and upper abdomen): mediastinal / extrapleural fat by default
     cav_piece = fr.cavity.with_(halfspace([0, 0, 1], z_top - 4 * s))
     scene.add(Component("mediastinal_fat", "cavity", "muscle", Solid([cav_piece]),
@@ -79,7 +77,10 @@ def body_profile(fr: Frame, rx_b: float, ry_b: float, neck_r: np.ndarray, z_top:
     waist, rise over the shoulders (widest at the humeral heads; arms raised on a lateral,
     so no shoulder there) and turn through the trapezius' convex-concave slope into the
     neck, which narrows upward; the depth falls from the chest's to the neck's over the
-    same span. Every join is a smoothstep, so the outline has no corner."""
+    same span. Every join is a smoothstep, so the outline has no corner. The skin itself is
+    not drawn: 2 mm of dermis over fat differs by 0.0012/mm (a line of a grey level or two,
+    measured) and would cost a body-sized solid; a film's skin line is this surface's edge
+    against air."""
     s, zT = fr.s, fr.zT
     z = np.arange(zT(16), z_top + 300 * s, 1.0)
     z_sh = zT(1) - 6 * s
@@ -149,26 +150,6 @@ def _box_body(fr: Frame, rx_b: float, ry_b: float, neck_r: np.ndarray, z_top: fl
     scene.add(Component("muscle", "muscle", "fat", Solid([torso_m]), label_priority=2))
     scene.add(Component("muscle", "muscle", "fat", Solid([cap_m]), label_priority=2))
     return torso, [torso, cap]
-
-
-def supraclavicular_fossae(fr: Frame, body: Profile, neck_r: np.ndarray, z_top: float) -> None:
-    """Films: the supraclavicular fossae, the hollows of the front of the shoulder between
-    neck and clavicle (a surface dip: air where the body's fat would be, so a darker oval
-    above each clavicle instead of an even density). The skin itself is not drawn:
-    2 mm of dermis over fat differs by 0.0012/mm (a line of a grey level or two along the
-    outline, measured) and costs a body-sized solid; the skin line a film shows is the
-    body's own edge against air."""
-    s, scene = fr.s, fr.scene
-    z = z_top + 12 * s
-    x = neck_r[0] + 28 * s
-    a, b, cy = (float(v) for v in body.section(z))
-    y = cy + b * float(np.sqrt(max(1e-4, 1 - (x / a) ** 2)))  # the body's front there
-    for sx in (-1.0, 1.0):
-        c = np.array([sx * x, y, z])
-        fossa = ellipsoid(c, np.array([26, 14, 18]) * s, rotation(roll=-sx * 0.45))
-        scene.add(Component("subcutaneous_fat", "air", "fat",
-                            Solid([fossa.with_(body)]), labelled=False, ct=False,
-                            film_views=("pa", "ap")))
 
 
 def breasts(fr: Frame, w: Wall) -> None:
