@@ -68,7 +68,7 @@ def body_wall(fr: Frame) -> Wall:
 SHOULDER_REACH = 30.0
 NECK_BASE = 80.0
 AXILLA_DROP = 70.0
-PARASPINAL_BULGE = 28.0  # lateral film: the back's muscle bulge behind the ribs' curve
+PARASPINAL_BULGE = 20.0  # lateral film: the back's muscle bulge behind the ribs' curve
 
 
 def body_profile(fr: Frame, rx_b: float, ry_b: float, neck_r: np.ndarray, z_top: float
@@ -99,10 +99,9 @@ def body_profile(fr: Frame, rx_b: float, ry_b: float, neck_r: np.ndarray, z_top:
         shoulder = flank + (np.interp(z_sh, z, flank) + SHOULDER_REACH * s - flank) * rise
         a = shoulder + (neck_a - shoulder) * smoothstep((z - z_sh) / (z_nb - z_sh))
     deep = smoothstep((z - (z_top - 30 * s)) / (z_nb - z_top + 30 * s))
-    bulge = 0.0
-    if fr.view == "lateral":  # one back outline: the paraspinal muscles' bulge is the body's
-        h = z_top + 40 * s - zT(9)
-        bulge = PARASPINAL_BULGE * s * (1 - smoothstep(np.abs(z - zT(9)) / h))
+    # lateral: one back outline, the paraspinal muscles' bulge being the body's own (even
+    # with height, so it adds alike behind the upper and the lower spine: the spine sign)
+    bulge = PARASPINAL_BULGE * s if fr.view == "lateral" else 0.0
     front = ry_b + (8 * s + neck_b - ry_b) * deep
     back = -(ry_b + bulge) + (8 * s - neck_b + ry_b + bulge) * deep
     return Profile(z, a, (front - back) / 2, (front + back) / 2)
