@@ -61,7 +61,7 @@ def shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top,
         # the axilla; above, it runs inside the body's shoulder (the deltoid is part of the
         # film body's outline, thorax.body_profile)
         elbow = np.array([sx * (rx_b + 64 * s), y_cav - 6 * s, head[2] - 310 * s])
-        top = head + np.array([sx * 6 * s, 0, 50 * s])
+        top = head + np.array([sx * 6 * s, 0, 30 * s])
         arm = ellipsoid((top + elbow) / 2, [40 * s, 44 * s, np.linalg.norm(top - elbow) / 2],
                         axis_rotation(top - elbow))
         soft.append(Solid([arm], body))

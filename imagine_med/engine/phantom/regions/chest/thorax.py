@@ -87,7 +87,7 @@ def body_profile(fr: Frame, rx_b: float, ry_b: float, neck_r: np.ndarray, z_top:
     z_ax, z_nb = z_sh - AXILLA_DROP * s, z_top + NECK_BASE * s
     flank = rx_b * np.sqrt(np.maximum(1 - ((z - (z_sh - 60 * s)) / (720 * s)) ** 2, 0.0))
     taper = np.sqrt(np.maximum(1 - ((z - (z_top - 40 * s)) / (400 * s)) ** 2, 1e-4))
-    neck_a, neck_b = neck_r[0] * 1.12 * taper, neck_r[1] * 1.06 * taper
+    neck_a, neck_b = neck_r[0] * taper, neck_r[1] * 1.06 * taper
     if fr.view == "lateral":
         # the beam runs along x: the width is path length only, not outline. The arms are
         # raised, so the shoulder girdle's bulk leaves the beam: the width rounds off over
@@ -97,7 +97,10 @@ def body_profile(fr: Frame, rx_b: float, ry_b: float, neck_r: np.ndarray, z_top:
     else:
         rise = smoothstep((z - z_ax) / (z_sh - z_ax))
         shoulder = flank + (np.interp(z_sh, z, flank) + SHOULDER_REACH * s - flank) * rise
-        a = shoulder + (neck_a - shoulder) * smoothstep((z - z_sh) / (z_nb - z_sh))
+        # the slope's start eased (u^1.4): the shoulder stays full over the acromion, which
+        # sits ~40 mm above the humeral head's centre, before the trapezius falls to the neck
+        u = np.clip((z - z_sh) / (z_nb - z_sh), 0.0, 1.0) ** 1.4
+        a = shoulder + (neck_a - shoulder) * smoothstep(u)
     deep = smoothstep((z - (z_top - 30 * s)) / (z_nb - z_top + 30 * s))
     # lateral: one back outline, the paraspinal muscles' bulge being the body's own (even
     # with height, so it adds alike behind the upper and the lower spine: the spine sign)
