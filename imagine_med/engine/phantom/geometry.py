@@ -479,11 +479,17 @@ class Profile:
         return (self.z, self.a, self.b, self.cy)
 
     def section(self, z) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(a, b, cy) at heights z; a vanishing section outside the sampled range."""
-        tiny = 1e-6
-        return (np.interp(z, self.z, self.a, tiny, tiny), np.interp(z, self.z, self.b, tiny,
-                                                                    tiny),
-                np.interp(z, self.z, self.cy))
+        """(a, b, cy) at heights z (linear between the evenly spaced samples, one index for
+        all three); a vanishing section outside the sampled range."""
+        f = (np.asarray(z, float) - self.z[0]) / (self.z[1] - self.z[0])
+        i = np.clip(f.astype(np.int64), 0, len(self.z) - 2)
+        w = f - i
+        out = []
+        for v in (self.a, self.b, self.cy):
+            lo = v[i]
+            out.append(lo + w * (v[i + 1] - lo))
+        off = (f < 0) | (f > len(self.z) - 1)
+        return np.where(off, 1e-6, out[0]), np.where(off, 1e-6, out[1]), out[2]
 
     def value(self, p: np.ndarray) -> np.ndarray:
         return self.value_xyz(p[..., 0], p[..., 1], p[..., 2])
