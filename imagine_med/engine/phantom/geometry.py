@@ -498,3 +498,93 @@ def intersect_bounds(a, b):
     lo = np.maximum(a[0], b[0])
     hi = np.minimum(a[1], b[1])
     return lo, np.maximum(hi, lo)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A smooth body of elliptic cross-sections whose half-axes `a` (x), `b` (y) and centre
+    `cy` vary with height `z` (samples on an even grid, linear between): the body outline
+    (neck, trapezius, shoulders, flanks) as one surface, which quadrics cannot bend into
+    (a concave neck-shoulder curve is no intersection of convex pieces). Used where a
+    quadric is: a ray's interval is the chord of the section at the height where the ray
+    passes the axis, then each end is recut with the section at its own height (films'
+    rays are near-horizontal, so this is exact to first order in the ray's tilt); a point
+    test is exact. Outside the sampled heights the body is empty."""
+
+    z: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    cy: np.ndarray
+    kind: str = "profile"
+
+    @property
+    def params(self) -> tuple:
+        return (self.z, self.a, self.b, self.cy)
+
+    def section(self, z) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(a, b, cy) at heights z (linear between the evenly spaced samples, one index for
+        all three); a vanishing section outside the sampled range."""
+        f = (np.asarray(z, float) - self.z[0]) / (self.z[1] - self.z[0])
+        i = np.clip(f.astype(np.int64), 0, len(self.z) - 2)
+        w = f - i
+        out = []
+        for v in (self.a, self.b, self.cy):
+            lo = v[i]
+            out.append(lo + w * (v[i + 1] - lo))
+        off = (f < 0) | (f > len(self.z) - 1)
+        return np.where(off, 1e-6, out[0]), np.where(off, 1e-6, out[1]), out[2]
+
+    def value(self, p: np.ndarray) -> np.ndarray:
+        return self.value_xyz(p[..., 0], p[..., 1], p[..., 2])
+
+    def value_xyz(self, x, y, z) -> np.ndarray:
+        a, b, cy = self.section(z)
+        return (x / a) ** 2 + ((y - cy) / b) ** 2 - 1.0
+
+    def _cut(self, src: np.ndarray, r: Rays, z) -> tuple[np.ndarray, np.ndarray]:
+        """Entry/exit of the rays through the elliptic cylinder of the section at z."""
+        a, b, cy = self.section(z)
+        ia, ib = 1.0 / (a * a), 1.0 / (b * b)
+        oy = src[1] - cy
+        qa = r.xx * ia + r.yy * ib
+        qb = 2.0 * (src[0] * r.dx * ia + oy * r.dy * ib)
+        qc = src[0] * src[0] * ia + oy * oy * ib - 1.0
+        disc = qb * qb - 4.0 * qa * qc
+        root = np.sqrt(np.maximum(disc, 0.0))
+        inv = 0.5 / np.maximum(qa, 1e-14)
+        s, e = (-qb - root) * inv, (-qb + root) * inv
+        bad = disc < 0
+        s[bad], e[bad] = BIG, -BIG
+        return s, e
+
+    def interval(self, src: np.ndarray, r: Rays) -> tuple[np.ndarray, np.ndarray]:
+        src = np.asarray(src, float)
+        h2 = np.maximum(r.xx + r.yy, 1e-12)
+        cy0 = float(np.median(self.cy))
+        t0 = (-src[0] * r.dx + (cy0 - src[1]) * r.dy) / h2
+        s, e = self._cut(src, r, src[2] + t0 * r.dz)
+        hit = e > s
+        s2, _ = self._cut(src, r, src[2] + np.where(hit, s, t0) * r.dz)
+        _, e2 = self._cut(src, r, src[2] + np.where(hit, e, t0) * r.dz)
+        keep = hit & (e2 > s2)
+        return np.where(keep, s2, BIG), np.where(keep, e2, -BIG)
+
+    def bounded_interval(self, src: np.ndarray, r: Rays) -> tuple[np.ndarray, np.ndarray]:
+        """`interval`: a section's chord is bounded at both ends on every ray."""
+        return self.interval(src, r)
+
+    def shrunk(self, mm: float) -> Profile:
+        return Profile(self.z, np.maximum(self.a - mm, 0.5), np.maximum(self.b - mm, 0.5),
+                       self.cy)
+
+    def box(self) -> tuple[np.ndarray, np.ndarray]:
+        """An axis-aligned box containing the body."""
+        lo = np.array([-self.a.max(), (self.cy - self.b).min(), self.z[0]])
+        hi = np.array([self.a.max(), (self.cy + self.b).max(), self.z[-1]])
+        return lo, hi
+
+
+def smoothstep(u) -> np.ndarray:
+    """0 below 0, 1 above 1, the cubic 3u^2 - 2u^3 between (level ends, no corner)."""
+    u = np.clip(u, 0.0, 1.0)
+    return u * u * (3.0 - 2.0 * u)

@@ -28,7 +28,7 @@ def build_anatomy(rand: Rand, sex: str, age: int, posture: str, adjust: Adjust,
     mt = mediastinum(fr)
     ab = abdomen(fr)
     lu = lungs(fr, mt, ab)
-    rib_lines = bones(fr, w.body_pieces, w.wall, w.rx_b, w.z_top,
+    rib_lines = bones(fr, w.body_pieces, w.rx_b, w.z_top,
                       [ab.dome_r_c, ab.dome_l_c, mt.para])
     s, scene = fr.s, fr.scene
     fr.land["thorax_width"] = mt.thorax

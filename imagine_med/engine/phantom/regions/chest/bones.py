@@ -424,7 +424,7 @@ def _sternum(scene: Scene, s: float, zT, cav_ab, y_cav: float) -> None:
                         label_priority=9, label_min_mm=3))
 
 
-def bones(fr: Frame, body_pieces: list[Convex], wall: Convex, rx_b: float, z_top: float,
+def bones(fr: Frame, body_pieces: list[Convex], rx_b: float, z_top: float,
           lung_gutter_holes: list[Convex]) -> dict[tuple[str, int], np.ndarray]:
     """Ribs, spine, sternum and shoulder girdle (and the lateral film's corrections); draws
     the ribs' jitter, then the shoulders'. Returns the ribs' centrelines (for fractures)."""
@@ -437,5 +437,5 @@ def bones(fr: Frame, body_pieces: list[Convex], wall: Convex, rx_b: float, z_top
     shoulders(scene, rand, s, zT, fr.a_mid, fr.b_mid, fr.y_cav, rx_b, z_top, view, body_pieces)
     _costal_cartilage(scene, ribs["tips"], s, zT, fr.cav_ab, fr.y_cav, fr.age)
     if view == "lateral":
-        lateral_film(scene, s, zT, fr.cavity, wall, lung_gutter_holes, body_pieces)
+        lateral_film(scene, s, fr.cavity, lung_gutter_holes)
     return ribs["centerlines"]

@@ -1,21 +1,20 @@
 """Lateral-film-only corrections to the oval chest model (a frontal film and CT do not need
-them): the paravertebral lung gutters, the paraspinal muscle bulge, the lifted clavicles and the
-aortic arch outlined by lung."""
+them): the paravertebral lung gutters, the lifted clavicles and the aortic arch outlined by
+lung."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from imagine_med.engine.phantom.geometry import Convex, Solid, ellipsoid, ellipsoid_q, halfspace
+from imagine_med.engine.phantom.geometry import Convex, Solid, ellipsoid, halfspace
 from imagine_med.engine.phantom.scene import Component, Scene
 
 
-def lateral_film(scene: Scene, s: float, zT, cavity: Convex, wall: Convex,
-                  lung_holes: list[Convex], body: list[Convex]) -> None:
+def lateral_film(scene: Scene, s: float, cavity: Convex, lung_holes: list[Convex]) -> None:
     """Lateral-film-only corrections to the oval chest model. A real thorax is widest at the
     back (the lungs fill the paravertebral gutters beside the spine), so on a lateral the
-    posterior lungs overlie the vertebral bodies; the paraspinal muscles bulge behind the
-    spine, so the back of the body lies well behind the spinous processes; the clavicles,
+    posterior lungs overlie the vertebral bodies (the paraspinal muscles' bulge behind the
+    spine is part of the film body's outline, thorax.body_profile); the clavicles,
     lifted with the raised arms, are crossed obliquely rather than along their length."""
     (cc, _R, cr) = cavity.quadrics[0].params
     gutter = ellipsoid(cc + np.array([0, -0.42 * cr[1], -8 * s]),
@@ -23,17 +22,6 @@ def lateral_film(scene: Scene, s: float, zT, cavity: Convex, wall: Convex,
                        halfspace([0, -1, 0], cr[1] - cc[1] - 6 * s))
     scene.add(Component("lung_gutter", "lung", "muscle", Solid([gutter], [cavity, *lung_holes]),
                         labelled=False, ct=False))
-    # filled in only outside the torso as the film shows it (clipped to the wall)
-    shown = [Convex([*piece.quadrics, *wall.quadrics], piece.bounds) for piece in body]
-    torso = body[0]
-    wc, _Rw, wr = wall.quadrics[0].params
-    # the back outline: the wall's back curve, 28 mm further back
-    top = torso.bounds[1][2] + 40 * s  # rounded off above the shoulders, into the neck
-    bulge = ellipsoid([0, 50 * s - torso.bounds[1][1], zT(9)], [70 * s, 80 * s, top - zT(9)],
-                      None, ellipsoid_q(wc - np.array([0, 14 * s, 0]),
-                                        wr + np.array([0, 14 * s, 100 * s])))
-    scene.add(Component("muscle", "muscle", "air", Solid([bulge], shown), labelled=False,
-                        ct=False))
     for comp in scene.find("clavicle"):
         # a lateral sees them end-on over the apices: a third of their frontal density
         comp.view_gain = {"lateral": 0.36}

@@ -80,7 +80,8 @@ def lungs(fr: Frame, mt: Mediastinum, ab: Abdomen) -> Lungs:
         common_holes.append(ellipsoid([shift * 0.5, y_cav - 8 * s, top],
                                       [26 * s, 0.75 * b_mid, top - land["z_arch"]]))
     side_holes = {"right": [*common_holes, heart_ra, heart_main, heart_la, svc],
-                  "left": [*common_holes, heart_main, heart_la, heart_lv, knob, desc, trunk]}
+                  "left": [*common_holes, heart_main, heart_la, heart_lv, knob, mt.lsa, desc,
+                            trunk]}
 
     post_y, ant_y = y_cav - b_mid, y_cav + b_mid
     tilt = rand.normal(2) * 0.04

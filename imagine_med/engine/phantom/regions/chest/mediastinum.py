@@ -30,6 +30,7 @@ class Mediastinum:
     para: Convex
     knob: Convex
     knob_c: np.ndarray
+    lsa: Convex
     desc: Convex
     trunk: Convex
     svc: Convex
@@ -55,10 +56,12 @@ def mediastinum(fr: Frame) -> Mediastinum:
     z_dome_l, z_dome_r, age = fr.z_dome_l, fr.z_dome_r, fr.age
     # the superior mediastinum: one deep ellipsoid (sternum-side narrow, so the lungs still
     # meet in front of it) whose coronal outline is curved, widest at the arch, narrowing to
-    # the thoracic inlet; its borders join the SVC (right) and aortic knob (left) holes
+    # the thoracic inlet, where its right side hugs the trachea (the right paratracheal
+    # stripe); its borders join the SVC (right), the left subclavian artery and the aortic
+    # knob (left) holes
     widen = adjust.mediastinum_widen * (1.2 if view == "ap" else 1.0)
-    med = ellipsoid([-3 * s + shift, y_cav - 20 * s, zT(2.3)],
-                    np.array([28 * widen * s, b_mid * 0.5, 82 * s]))
+    med = ellipsoid([-1 * s + shift, y_cav - 20 * s, zT(3.0)],
+                    np.array([26 * widen * s, b_mid * 0.5, 96 * s]))
     # below the carina: the subcarinal / posterior mediastinum between heart and spine
     # and the oesophagus below it: the azygo-oesophageal recess lets the lungs come close to
     # the midline behind the heart, so the retrocardiac spine is seen through lung, not fat
@@ -74,17 +77,23 @@ def mediastinum(fr: Frame) -> Mediastinum:
                          np.array([21, 19, 230]) * s)
     knob_c = np.array([24 * s + shift + (6 * s if elderly else 0), -16 * s, land["z_arch"]])
     knob = ellipsoid(knob_c, np.array([17 if not elderly else 20, 34, 17]) * s)
-    d_top = np.array([22 * s + shift, -38 * s, land["z_arch"] - 15 * s])
+    # above the knuckle the left border is the left subclavian artery, running up and out
+    # from the arch's top toward the apex (medial to the knuckle: the knuckle bulges)
+    lsa = _vessel(np.array([14 * s + shift, -14 * s, land["z_arch"] + 8 * s]),
+                  np.array([30 * s + shift, -12 * s, zT(0.2)]), np.array([8, 9]) * s)
+    # the descending aorta's left border (the para-aortic line) runs medial to the knuckle,
+    # leaving the aortopulmonary window's notch under it
+    d_top = np.array([20 * s + shift, -38 * s, land["z_arch"] - 15 * s])
     d_bot = np.array([10 * s + shift * 0.4, y_cav - b_mid + 42 * s, zT(11)])
-    desc = ellipsoid((d_top + d_bot) / 2, [17 * s, 17 * s, np.linalg.norm(d_top - d_bot) / 2],
-                     axis_rotation(d_top - d_bot))
+    desc = _vessel(d_top, d_bot, np.array([14, 17]) * s)
     trunk = ellipsoid([22 * s + shift, 20 * s, land["z_pulmonary_trunk"]],
                       np.array([17, 19, 24]) * s)
     svc_top = np.array([-24 * s + shift, 10 * s, zT(1.5)])
     svc_bot = np.array([-22 * s + shift, 14 * s, zT(6.5)])
-    svc = ellipsoid((svc_top + svc_bot) / 2 - np.array([0, 8 * s, 0]), [12 * s, 30 * s,
-                                             np.linalg.norm(svc_top - svc_bot) / 2],
-                    axis_rotation(svc_top - svc_bot))
+    # the right superior mediastinal border: the SVC (with the brachiocephalic vein above
+    # it), sloping out as it descends, so the mediastinum widens down to the right atrium
+    svc = _vessel(svc_top + np.array([6 * s, -8 * s, 22 * s]),
+                  svc_bot + np.array([-8 * s, -8 * s, 0]), np.array([16, 36]) * s)
 
     # heart: ventricles (tilted ellipsoid) + right atrium, scaled to the target CTR
     ctr = adjust.ctr if adjust.ctr is not None else rand.uniform(0.43, 0.47)
@@ -211,5 +220,12 @@ def mediastinum(fr: Frame) -> Mediastinum:
     scene.points["carina"] = carina
     land["x_carina"] = float(carina[0])
 
-    return Mediastinum(med, med_low, para, knob, knob_c, desc, trunk, svc, svc_top, svc_bot,
+    return Mediastinum(med, med_low, para, knob, knob_c, lsa, desc, trunk, svc, svc_top, svc_bot,
                        heart, hc, hr, Rh, lac, f, hila, root, trachea, thorax)
+
+
+def _vessel(top: np.ndarray, bottom: np.ndarray, radii: np.ndarray) -> Convex:
+    """A vessel's space in the lungs: an ellipsoid from top to bottom, radii (x, y) across
+    (for a near-vertical axis, axis_rotation's first column is the one nearest y)."""
+    return ellipsoid((top + bottom) / 2, [radii[1], radii[0], np.linalg.norm(top - bottom) / 2],
+                     axis_rotation(top - bottom))

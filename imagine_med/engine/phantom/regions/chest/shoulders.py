@@ -65,15 +65,14 @@ def shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top,
         girdle.append(_girdle_tubes(sx, s, S, head))
         shafts.append(_humeral_shaft(sx, s, head))
         # the arm hangs a little abducted: in the field's edge, apart from the chest below
-        # the axilla; the deltoid rounds the shoulder over the humeral head
+        # the axilla; above, it runs inside the body's shoulder (the deltoid is part of the
+        # film body's outline, thorax.body_profile)
         elbow = np.array([sx * (rx_b + 64 * s), y_cav - 6 * s, head[2] - 310 * s])
-        top = head + np.array([sx * 6 * s, 0, 14 * s])
+        top = head + np.array([sx * 6 * s, 0, 30 * s])
         arm = ellipsoid((top + elbow) / 2, [40 * s, 44 * s, np.linalg.norm(top - elbow) / 2],
                         axis_rotation(top - elbow))
-        deltoid = ellipsoid(head + np.array([sx * 8 * s, 0, 6 * s]), np.array([40, 46, 50]) * s)
-        soft.append(Solid([deltoid], body))
-        soft.append(Solid([arm], [*body, deltoid]))
-        folds.append(Solid([_axillary_fold(sx, s, head, rx_b, y_cav)], [*body, deltoid, arm]))
+        soft.append(Solid([arm], body))
+        folds.append(Solid([_axillary_fold(sx, s, head, rx_b, y_cav)], [*body, arm]))
     scene.add(Component("clavicle", "cancellous", "muscle", tubes=Tubes.concat(clav_parts),
                         shell_mm=CLAVICLE_CORTEX_MM * s, shell_material="cortical",
                         film_shell=True, label_priority=11, blur_px=1.4,

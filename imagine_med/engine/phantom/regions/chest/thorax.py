@@ -9,12 +9,14 @@ import numpy as np
 
 from imagine_med.engine.phantom.geometry import (
     Convex,
+    Profile,
     Solid,
     cylinder_q,
     ellipsoid,
     ellipsoid_q,
     halfspace,
     rotation,
+    smoothstep,
 )
 from imagine_med.engine.phantom.regions.chest.frame import SIDES, Frame
 from imagine_med.engine.phantom.scene import Component
@@ -22,25 +24,98 @@ from imagine_med.engine.phantom.scene import Component
 
 @dataclass
 class Wall:
-    """The body wall as later steps need it: its top, outer radii, pieces and the front curve
-    (`wall`) the lateral film clips the outline to."""
+    """The body wall as later steps need it: its top, outer radii and pieces."""
 
     z_top: float
     rx_b: float
     ry_b: float
     torso: Convex
     body_pieces: list[Convex]
-    wall: Convex
 
 
 def body_wall(fr: Frame) -> Wall:
-    """The fat envelope with a muscle layer inside, and the cavity's mediastinal fat."""
+    """The fat envelope with a muscle layer inside, and the cavity's mediastinal fat. Films
+    get the body as one smooth surface (`body_profile`); CT slices keep the box model (a
+    torso column, a shoulder cap roofed by two planes and a neck), which a slice shows only
+    in cross-section."""
     s, zT, a_mid, b_mid, fat, scene = fr.s, fr.zT, fr.a_mid, fr.b_mid, fr.fat, fr.scene
-    cavity, cav_center, cav_radii, y_cav = fr.cavity, fr.cav_center, fr.cav_radii, fr.y_cav
     z_top = zT(1) + 18 * s
     rx_b, ry_b = a_mid + 14 * s + fat, b_mid + 14 * s + fat * 0.9
-    # the flanks curve in toward the waist (a tall ellipsoid clips the cylinder), so the body
-    # outline on a film is not a pair of ruler-straight vertical lines
+    neck_r = np.array([52, 50]) * s * (1.0 + fat / (100 * s))
+    if fr.view == "ct":
+        torso, body_pieces = _box_body(fr, rx_b, ry_b, neck_r, z_top)
+    else:
+        outer = body_profile(fr, rx_b, ry_b, neck_r, z_top)
+        torso = Convex([outer], outer.box())
+        inner = Profile(outer.z, outer.a - fat, outer.b - 0.9 * fat, outer.cy)
+        body_pieces = [torso]
+        scene.add(Component("subcutaneous_fat", "fat", "air", Solid([torso]), label_priority=1,
+                            ct=False))
+        scene.add(Component("muscle", "muscle", "fat", Solid([Convex([inner], inner.box())]),
+                            label_priority=2, ct=False))
+    # the thoracic cavity (and upper abdomen): mediastinal / extrapleural fat by default
+    cav_piece = fr.cavity.with_(halfspace([0, 0, 1], z_top - 4 * s))
+    scene.add(Component("mediastinal_fat", "cavity", "muscle", Solid([cav_piece]),
+                        label_priority=3, label_min_mm=30))
+    return Wall(z_top, rx_b, ry_b, torso, body_pieces)
+
+
+# the body outline's levels (mm at body size 1, from the humeral head's centre and the top of
+# the torso): the shoulder is widest at the humeral head, the deltoid reaching ~44 mm beyond
+# it (rx_b + 30); the neck meets the trapezius ~80 mm above the torso's top (adult shoulder
+# slope ~20-25 degrees from the horizontal between acromion and neck); the arm leaves the
+# chest wall ~70 mm below the head (the axilla)
+SHOULDER_REACH = 30.0
+NECK_BASE = 80.0
+AXILLA_DROP = 70.0
+PARASPINAL_BULGE = 20.0  # lateral film: the back's muscle bulge behind the ribs' curve
+
+
+def body_profile(fr: Frame, rx_b: float, ry_b: float, neck_r: np.ndarray, z_top: float
+                 ) -> Profile:
+    """The skin surface for films as height profiles: the flanks curve gently in toward the
+    waist, rise over the shoulders (widest at the humeral heads; arms raised on a lateral,
+    so no shoulder there) and turn through the trapezius' convex-concave slope into the
+    neck, which narrows upward; the depth falls from the chest's to the neck's over the
+    same span. Every join is a smoothstep, so the outline has no corner. The skin itself is
+    not drawn: 2 mm of dermis over fat differs by 0.0012/mm (a line of a grey level or two,
+    measured) and would cost a body-sized solid; a film's skin line is this surface's edge
+    against air."""
+    s, zT = fr.s, fr.zT
+    z = np.arange(zT(16), z_top + 300 * s, 1.0)
+    z_sh = zT(1) - 6 * s
+    z_ax, z_nb = z_sh - AXILLA_DROP * s, z_top + NECK_BASE * s
+    flank = rx_b * np.sqrt(np.maximum(1 - ((z - (z_sh - 60 * s)) / (720 * s)) ** 2, 0.0))
+    taper = np.sqrt(np.maximum(1 - ((z - (z_top - 40 * s)) / (400 * s)) ** 2, 1e-4))
+    neck_a, neck_b = neck_r[0] * taper, neck_r[1] * 1.06 * taper
+    if fr.view == "lateral":
+        # the beam runs along x: the width is path length only, not outline. The arms are
+        # raised, so the shoulder girdle's bulk leaves the beam: the width rounds off over
+        # the cavity's top (the wall's ellipse, 14 mm + fat outside the cavity, 85 mm above)
+        dome = rx_b * np.sqrt(np.maximum(1 - ((z - fr.zc) / (fr.rz_cav + 85 * s)) ** 2, 0.0))
+        a = np.maximum(dome, neck_a)
+    else:
+        rise = smoothstep((z - z_ax) / (z_sh - z_ax))
+        shoulder = flank + (np.interp(z_sh, z, flank) + SHOULDER_REACH * s - flank) * rise
+        # the slope's start eased (u^1.4): the shoulder stays full over the acromion, which
+        # sits ~40 mm above the humeral head's centre, before the trapezius falls to the neck
+        u = np.clip((z - z_sh) / (z_nb - z_sh), 0.0, 1.0) ** 1.4
+        a = shoulder + (neck_a - shoulder) * smoothstep(u)
+    deep = smoothstep((z - (z_top - 30 * s)) / (z_nb - z_top + 30 * s))
+    # lateral: one back outline, the paraspinal muscles' bulge being the body's own (even
+    # with height, so it adds alike behind the upper and the lower spine: the spine sign)
+    bulge = PARASPINAL_BULGE * s if fr.view == "lateral" else 0.0
+    front = ry_b + (8 * s + neck_b - ry_b) * deep
+    back = -(ry_b + bulge) + (8 * s - neck_b + ry_b + bulge) * deep
+    return Profile(z, a, (front - back) / 2, (front + back) / 2)
+
+
+def _box_body(fr: Frame, rx_b: float, ry_b: float, neck_r: np.ndarray, z_top: float
+              ) -> tuple[Convex, list[Convex]]:
+    """CT's body: a torso column, a shoulder cap roofed by two planes, a neck; each with a
+    muscle layer under the fat. Returns the torso and the body's pieces."""
+    s, zT, fat, scene = fr.s, fr.zT, fr.fat, fr.scene
+    # the flanks curve in toward the waist (a tall ellipsoid clips the cylinder)
     z_waist = z_top + 40 * s
 
     def waist(rx: float, ry: float):
@@ -49,9 +124,7 @@ def body_wall(fr: Frame) -> Wall:
     torso = Convex([cylinder_q([0, 0, 0], [rx_b, ry_b]), halfspace([0, 0, 1], z_top),
                     waist(rx_b, ry_b)],
                    (np.array([-rx_b, -ry_b, zT(14)]), np.array([rx_b, ry_b, z_top])))
-    neck_r = np.array([52, 50]) * s * (1.0 + fat / (100 * s))
-    # the trapezius slopes from the neck down to the shoulder tips: two planes roof the cap,
-    # so the shoulders are not a rounded box
+    # the trapezius slopes from the neck down to the shoulder tips: two planes roof the cap
     slope = np.radians(28)
 
     def roof(inset: float) -> list:
@@ -66,10 +139,9 @@ def body_wall(fr: Frame) -> Wall:
                    halfspace([0, 0, -1], -z_top)],
                   (np.array([-neck_r[0], -60 * s, z_top]), np.array([neck_r[0], 60 * s,
                                                                       z_top + 260 * s])))
-    cap_solid = Solid([cap.with_()])
-    body_pieces = [torso, cap]
     scene.add(Component("subcutaneous_fat", "fat", "air", Solid([torso]), label_priority=1))
-    scene.add(Component("subcutaneous_fat", "fat", "air", cap_solid, label_priority=1))
+    scene.add(Component("subcutaneous_fat", "fat", "air", Solid([cap.with_()]),
+                        label_priority=1))
     scene.add(Component("muscle", "muscle", "air", Solid([neck], [cap]), label_priority=1))
     mrx, mry = rx_b - fat, ry_b - fat * 0.9
     torso_m = Convex([cylinder_q([0, 0, 0], [mrx, mry]), halfspace([0, 0, 1], z_top),
@@ -79,49 +151,7 @@ def body_wall(fr: Frame) -> Wall:
                       halfspace([0, 0, -1], -z_top), *roof(fat))
     scene.add(Component("muscle", "muscle", "fat", Solid([torso_m]), label_priority=2))
     scene.add(Component("muscle", "muscle", "fat", Solid([cap_m]), label_priority=2))
-    supraclavicular_fossae(fr, torso, cap, neck_r, z_top)
-    # lateral film: the arms are raised, so the shoulder girdle's bulk outside the chest wall
-    # leaves the beam (a film-only correction; the label map keeps the body outline)
-    # the front outline is its own curve (an elliptic cylinder across the body): straight
-    # down the sternum, curving back above the manubrium toward the neck
-    side_x = [[0, 0, 1.0], [1.0, 0, 0], [0, 1.0, 0]]  # cylinder axis along x
-    front = cylinder_q(cav_center - np.array([0, 40 * s, 0]),
-                       [ry_b - y_cav + 44 * s, cav_radii[2] + 48 * s], side_x)
-    wall = ellipsoid(cav_center, cav_radii + np.array([14 * s + fat, 14 * s + fat, 85 * s]),
-                     None, front)
-    for piece, tissue, under in ((torso, "air", "fat"), (cap, "air", "fat"),
-                                 (torso_m, "fat", "muscle"), (cap_m, "fat", "muscle")):
-        scene.add(Component("body", tissue, under, Solid([piece], [wall]),
-                            labelled=False, ct=False, film_views=("lateral",)))
-    # the thoracic cavity (and upper abdomen): mediastinal / extrapleural fat by default
-    cav_piece = cavity.with_(halfspace([0, 0, 1], z_top - 4 * s))
-    scene.add(Component("mediastinal_fat", "cavity", "muscle", Solid([cav_piece]),
-                        label_priority=3, label_min_mm=30))
-    return Wall(z_top, rx_b, ry_b, torso, body_pieces, wall)
-
-
-def supraclavicular_fossae(fr: Frame, torso: Convex, cap: Convex, neck_r: np.ndarray,
-                    z_top: float) -> None:
-    """Films: the supraclavicular fossae, the hollows of the front of the shoulder between
-    neck and clavicle (a surface dip: air where the cap's fat would be, so a darker oval
-    above each clavicle instead of the cap's even density). The skin itself is not drawn:
-    2 mm of dermis over fat differs by 0.0012/mm (a line of a grey level or two along the
-    outline, measured) and costs a body-sized solid; the skin line a film shows is the
-    body's own edge against air."""
-    s, scene = fr.s, fr.scene
-    z = z_top + 12 * s
-    x = neck_r[0] + 28 * s
-    rx_b, ry_b = cap.bounds[1][0], cap.bounds[1][1]
-    # the front of the cap there (its ellipsoid: half-axes rx_b, ry_b, 62 mm about z_top)
-    y = ry_b * float(np.sqrt(max(1e-4, 1 - (x / rx_b) ** 2 - (12 / 62) ** 2)))
-    for sx in (-1.0, 1.0):
-        c = np.array([sx * x, y, z])
-        fossa = ellipsoid(c, np.array([26, 14, 18]) * s, rotation(roll=-sx * 0.45))
-        # inside the body: the part in the shoulder cap and the part in the torso below it
-        hollow = [Convex([*fossa.quadrics, *part.quadrics], fossa.bounds)
-                  for part in (cap, torso)]
-        scene.add(Component("subcutaneous_fat", "air", "fat", Solid(hollow),
-                            labelled=False, ct=False, film_views=("pa", "ap")))
+    return torso, [torso, cap]
 
 
 def breasts(fr: Frame, w: Wall) -> None:
