@@ -541,13 +541,15 @@ class Profile:
         a, b, cy = self.section(z)
         return (x / a) ** 2 + ((y - cy) / b) ** 2 - 1.0
 
-    def _cut(self, src: np.ndarray, r: Rays, z) -> tuple[np.ndarray, np.ndarray]:
-        """Entry/exit of the rays through the elliptic cylinder of the section at z."""
+    def _cut(self, src: np.ndarray, dx: np.ndarray, dy: np.ndarray, xx: np.ndarray,
+             yy: np.ndarray, z) -> tuple[np.ndarray, np.ndarray]:
+        """Entry/exit of the rays (direction components dx, dy and their squares) through the
+        elliptic cylinder of the section at z."""
         a, b, cy = self.section(z)
         ia, ib = 1.0 / (a * a), 1.0 / (b * b)
         oy = src[1] - cy
-        qa = r.xx * ia + r.yy * ib
-        qb = 2.0 * (src[0] * r.dx * ia + oy * r.dy * ib)
+        qa = xx * ia + yy * ib
+        qb = 2.0 * (src[0] * dx * ia + oy * dy * ib)
         qc = src[0] * src[0] * ia + oy * oy * ib - 1.0
         disc = qb * qb - 4.0 * qa * qc
         root = np.sqrt(np.maximum(disc, 0.0))
@@ -562,12 +564,18 @@ class Profile:
         h2 = np.maximum(r.xx + r.yy, 1e-12)
         cy0 = float(np.median(self.cy))
         t0 = (-src[0] * r.dx + (cy0 - src[1]) * r.dy) / h2
-        s, e = self._cut(src, r, src[2] + t0 * r.dz)
+        s, e = self._cut(src, r.dx, r.dy, r.xx, r.yy, src[2] + t0 * r.dz)
         hit = e > s
-        s2, _ = self._cut(src, r, src[2] + np.where(hit, s, t0) * r.dz)
-        _, e2 = self._cut(src, r, src[2] + np.where(hit, e, t0) * r.dz)
-        keep = hit & (e2 > s2)
-        return np.where(keep, s2, BIG), np.where(keep, e2, -BIG)
+        # the ends are recut only on the rays that cross the first section (elementwise, so
+        # the same values as on the whole crop; the other rays stay empty)
+        dx, dy, xx, yy, dz = (v[hit] for v in (r.dx, r.dy, r.xx, r.yy, r.dz))
+        s2, _ = self._cut(src, dx, dy, xx, yy, src[2] + s[hit] * dz)
+        _, e2 = self._cut(src, dx, dy, xx, yy, src[2] + e[hit] * dz)
+        keep = e2 > s2
+        hit[hit] = keep
+        s_out, e_out = np.full(s.shape, BIG), np.full(s.shape, -BIG)
+        s_out[hit], e_out[hit] = s2[keep], e2[keep]
+        return s_out, e_out
 
     def bounded_interval(self, src: np.ndarray, r: Rays) -> tuple[np.ndarray, np.ndarray]:
         """`interval`: a section's chord is bounded at both ends on every ray."""
