@@ -156,11 +156,7 @@ class _RayCache:
     def hole_box(self, cv: Convex, hcrop, crop):
         """A hole's interval where its own box meets `crop` (integrated once per hole on its
         box, shared by every lobe it cuts): (slices into the crop, entry, exit)."""
-        key = ("hole", id(cv))
-        hit = self.store.get(key)
-        if hit is None:
-            hit = self.store[key] = (cv, *self.interval(cv, hcrop, False))
-        _cv, hs, he = hit
+        hs, he = self.interval(cv, hcrop, False)
         x0, y0, x1, y1 = crop
         ax0, ay0 = max(x0, hcrop[0]), max(y0, hcrop[1])
         ax1, ay1 = min(x1, hcrop[2]), min(y1, hcrop[3])
@@ -172,9 +168,10 @@ class _RayCache:
 
     def interval(self, cv: Convex, crop, big: bool):
         """Interval of a convex on the crop; big convexes reuse per-quadric full-grid results
-        (lobes share their envelope, fissure planes and floor)."""
+        (lobes share their envelope, fissure planes and floor). Any other convex is worked out
+        once per crop: a piece of one solid may be a hole of another (the body's surface)."""
         x0, y0, x1, y1 = crop
-        if big:
+        if big and any(self.uses.get(id(q), 0) > 1 for q in cv.quadrics):
             s = np.zeros((y1 - y0, x1 - x0))
             e = np.full((y1 - y0, x1 - x0), 1e9)
             rays = None
@@ -186,7 +183,12 @@ class _RayCache:
                     rays = rays or self.rays.crop(y0, y1, x0, x1)
                     clip(s, e, *q.bounded_interval(self.view.source, rays))
             return s, e
-        return cv.interval(self.view.source, self.rays.crop(y0, y1, x0, x1))
+        key = ("convex", id(cv), crop)  # the entry keeps cv alive, so its id stays its own
+        hit = self.store.get(key)
+        if hit is None:
+            hit = self.store[key] = (cv, *cv.interval(self.view.source,
+                                                      self.rays.crop(y0, y1, x0, x1)))
+        return hit[1], hit[2]
 
 
 def solid_lengths(solid: Solid, cache: _RayCache) -> np.ndarray:
