@@ -180,14 +180,22 @@ def rotation(yaw: float = 0.0, pitch: float = 0.0, roll: float = 0.0) -> np.ndar
     return rz @ rx @ ry
 
 
+def cross3(a, b) -> np.ndarray:
+    """np.cross of two 3-vectors by the same products and differences, in floats (np.cross's
+    general array path costs ~70 us a call, and a chest build makes a few hundred)."""
+    a0, a1, a2 = (float(v) for v in a)
+    b0, b1, b2 = (float(v) for v in b)
+    return np.array([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0])
+
+
 def axis_rotation(axis: np.ndarray) -> np.ndarray:
     """A rotation whose third column is `axis` (for solids elongated along a direction)."""
     w = np.asarray(axis, float)
     w = w / np.linalg.norm(w)
     helper = np.array([1.0, 0, 0]) if abs(w[0]) < 0.9 else np.array([0, 1.0, 0])
-    u = np.cross(helper, w)
+    u = cross3(helper, w)
     u /= np.linalg.norm(u)
-    v = np.cross(w, u)
+    v = cross3(w, u)
     return np.stack([u, v, w], axis=1)
 
 
@@ -541,13 +549,15 @@ class Profile:
         a, b, cy = self.section(z)
         return (x / a) ** 2 + ((y - cy) / b) ** 2 - 1.0
 
-    def _cut(self, src: np.ndarray, r: Rays, z) -> tuple[np.ndarray, np.ndarray]:
-        """Entry/exit of the rays through the elliptic cylinder of the section at z."""
+    def _cut(self, src: np.ndarray, dx: np.ndarray, dy: np.ndarray, xx: np.ndarray,
+             yy: np.ndarray, z) -> tuple[np.ndarray, np.ndarray]:
+        """Entry/exit of the rays (direction components dx, dy and their squares) through the
+        elliptic cylinder of the section at z."""
         a, b, cy = self.section(z)
         ia, ib = 1.0 / (a * a), 1.0 / (b * b)
         oy = src[1] - cy
-        qa = r.xx * ia + r.yy * ib
-        qb = 2.0 * (src[0] * r.dx * ia + oy * r.dy * ib)
+        qa = xx * ia + yy * ib
+        qb = 2.0 * (src[0] * dx * ia + oy * dy * ib)
         qc = src[0] * src[0] * ia + oy * oy * ib - 1.0
         disc = qb * qb - 4.0 * qa * qc
         root = np.sqrt(np.maximum(disc, 0.0))
@@ -562,12 +572,18 @@ class Profile:
         h2 = np.maximum(r.xx + r.yy, 1e-12)
         cy0 = float(np.median(self.cy))
         t0 = (-src[0] * r.dx + (cy0 - src[1]) * r.dy) / h2
-        s, e = self._cut(src, r, src[2] + t0 * r.dz)
+        s, e = self._cut(src, r.dx, r.dy, r.xx, r.yy, src[2] + t0 * r.dz)
         hit = e > s
-        s2, _ = self._cut(src, r, src[2] + np.where(hit, s, t0) * r.dz)
-        _, e2 = self._cut(src, r, src[2] + np.where(hit, e, t0) * r.dz)
-        keep = hit & (e2 > s2)
-        return np.where(keep, s2, BIG), np.where(keep, e2, -BIG)
+        # the ends are recut only on the rays that cross the first section (elementwise, so
+        # the same values as on the whole crop; the other rays stay empty)
+        dx, dy, xx, yy, dz = (v[hit] for v in (r.dx, r.dy, r.xx, r.yy, r.dz))
+        s2, _ = self._cut(src, dx, dy, xx, yy, src[2] + s[hit] * dz)
+        _, e2 = self._cut(src, dx, dy, xx, yy, src[2] + e[hit] * dz)
+        keep = e2 > s2
+        hit[hit] = keep
+        s_out, e_out = np.full(s.shape, BIG), np.full(s.shape, -BIG)
+        s_out[hit], e_out[hit] = s2[keep], e2[keep]
+        return s_out, e_out
 
     def bounded_interval(self, src: np.ndarray, r: Rays) -> tuple[np.ndarray, np.ndarray]:
         """`interval`: a section's chord is bounded at both ends on every ray."""

@@ -104,6 +104,7 @@ class _RayCache:
         self.store: dict[object, tuple[Convex, np.ndarray, np.ndarray]] = {}
         self.crops: dict[tuple[int, int], tuple] = {}  # keeps the bounds alive with the crop
         self.uses: dict[int, int] = {}  # pieces per quadric (shared ones go on the full grid)
+        self.holes: set[int] = set()  # the counted solids' holes (a hole may be a piece too)
 
     def count_uses(self, solids: list[Solid]) -> None:
         """Count each quadric's pieces, and find the crops of every piece and hole of the
@@ -113,6 +114,7 @@ class _RayCache:
             for piece in solid.pieces:
                 for q in piece.quadrics:
                     self.uses[id(q)] = self.uses.get(id(q), 0) + 1
+            self.holes.update(id(h) for h in solid.holes)
             for cv in (*solid.pieces, *solid.holes):
                 todo[(id(cv.bounds[0]), id(cv.bounds[1]))] = cv.bounds
         for key, bounds, crop in zip(todo, todo.values(), self._crops(list(todo.values())),
@@ -156,11 +158,7 @@ class _RayCache:
     def hole_box(self, cv: Convex, hcrop, crop):
         """A hole's interval where its own box meets `crop` (integrated once per hole on its
         box, shared by every lobe it cuts): (slices into the crop, entry, exit)."""
-        key = ("hole", id(cv))
-        hit = self.store.get(key)
-        if hit is None:
-            hit = self.store[key] = (cv, *self.interval(cv, hcrop, False))
-        _cv, hs, he = hit
+        hs, he = self.interval(cv, hcrop, False, keep=True)
         x0, y0, x1, y1 = crop
         ax0, ay0 = max(x0, hcrop[0]), max(y0, hcrop[1])
         ax1, ay1 = min(x1, hcrop[2]), min(y1, hcrop[3])
@@ -170,11 +168,12 @@ class _RayCache:
         src = (slice(ay0 - hcrop[1], ay1 - hcrop[1]), slice(ax0 - hcrop[0], ax1 - hcrop[0]))
         return dst, hs[src], he[src]
 
-    def interval(self, cv: Convex, crop, big: bool):
+    def interval(self, cv: Convex, crop, big: bool, keep: bool = False):
         """Interval of a convex on the crop; big convexes reuse per-quadric full-grid results
-        (lobes share their envelope, fissure planes and floor)."""
+        (lobes share their envelope, fissure planes and floor). A hole's (`keep`, or a counted
+        solid's hole met as a piece of another: the body's surface) is kept per crop."""
         x0, y0, x1, y1 = crop
-        if big:
+        if big and any(self.uses.get(id(q), 0) > 1 for q in cv.quadrics):
             s = np.zeros((y1 - y0, x1 - x0))
             e = np.full((y1 - y0, x1 - x0), 1e9)
             rays = None
@@ -186,7 +185,14 @@ class _RayCache:
                     rays = rays or self.rays.crop(y0, y1, x0, x1)
                     clip(s, e, *q.bounded_interval(self.view.source, rays))
             return s, e
-        return cv.interval(self.view.source, self.rays.crop(y0, y1, x0, x1))
+        if not (keep or id(cv) in self.holes):
+            return cv.interval(self.view.source, self.rays.crop(y0, y1, x0, x1))
+        key = ("convex", id(cv), crop)  # the entry keeps cv alive, so its id stays its own
+        hit = self.store.get(key)
+        if hit is None:
+            hit = self.store[key] = (cv, *cv.interval(self.view.source,
+                                                      self.rays.crop(y0, y1, x0, x1)))
+        return hit[1], hit[2]
 
 
 def solid_lengths(solid: Solid, cache: _RayCache) -> np.ndarray:

@@ -11,6 +11,7 @@ from imagine_med.engine.phantom.geometry import (
     Quadric,
     Solid,
     Tubes,
+    cross3,
     cylinder_q,
     ellipsoid_q,
     halfspace,
@@ -264,9 +265,9 @@ def _pedicle(c: np.ndarray, width: float, height: float, length: float, sx: floa
     parallel to the beam would draw its whole length of wall into a one-pixel rim)."""
     a, b = np.radians(convergence_deg), np.radians(PEDICLE_SAGITTAL_DEG)
     axis = np.array([sx * np.sin(a) * np.cos(b), -np.cos(a) * np.cos(b), np.sin(b)])
-    u = np.cross(axis, [0.0, 0.0, 1.0])
+    u = cross3(axis, [0.0, 0.0, 1.0])
     u /= np.linalg.norm(u)
-    v = np.cross(axis, u)
+    v = cross3(axis, u)
     mid = c + axis * (length / 2 - 1.0)
     reach = np.abs(axis) * (length / 2 + 1.0) + max(width, height) / 2
     return Convex([cylinder_q(mid, [width / 2, height / 2], np.column_stack([u, v, axis])),

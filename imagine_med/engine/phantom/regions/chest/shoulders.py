@@ -10,6 +10,7 @@ from imagine_med.engine.phantom.geometry import (
     Solid,
     Tubes,
     axis_rotation,
+    cross3,
     cylinder_q,
     ellipsoid,
     ellipsoid_q,
@@ -131,11 +132,11 @@ def _clavicle(sx: float, s: float, zT, y_front: float, y_cav: float, head: np.nd
 
 def _plate(S: np.ndarray, I_: np.ndarray, G: np.ndarray, half: float) -> Convex:
     """A flat triangular plate (the scapular blade) through three corners."""
-    n = np.cross(I_ - S, G - S)
+    n = cross3(I_ - S, G - S)
     n /= np.linalg.norm(n)
     qs = [halfspace(n, n @ S + half), halfspace(-n, -(n @ S - half))]
     for P, Q, R in ((S, I_, G), (I_, G, S), (G, S, I_)):
-        e = np.cross(n, Q - P)
+        e = cross3(n, Q - P)
         e /= np.linalg.norm(e)
         if e @ (R - P) > 0:
             e = -e
