@@ -69,7 +69,8 @@ def noise(rng: np.random.Generator, shape: tuple[int, int], cells: int) -> np.nd
     return out * F32(1.0 / max(1e-6, float(out[::7, ::7].std())))
 
 
-_SMALL_GRID = 14  # grids up to this size are enlarged by `bicubic_resize`
+_SMALL_GRID = 22  # grids up to this size are enlarged by `bicubic_resize` (at 768 px its
+# products beat Pillow's resize up to about 22 x 22: 1.3-2.0 ms against 2-3.6 ms)
 
 
 def _cubic(x: np.ndarray) -> np.ndarray:
