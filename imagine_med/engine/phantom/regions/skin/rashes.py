@@ -22,6 +22,7 @@ from imagine_med.engine.phantom.regions.skin.skin import (
     F32,
     TRUNCATE,
     Field,
+    blur_coarse,
     blur_where_varies,
     noise,
 )
@@ -213,7 +214,7 @@ def urticaria(rng, f: Field, lesion: Lesion) -> None:
         wheal = np.zeros_like(f.x[sl])
         for ox, oy, r in lobes:
             wheal = np.maximum(wheal, _ellipse(f, cx + ox, cy + oy, r, r, 0, 0.6, None, sl))
-        flare = np.clip(blur_where_varies(wheal, sigma) * 1.6 - wheal, 0, 1)
+        flare = np.clip(blur_coarse(wheal, sigma) * 1.6 - wheal, 0, 1)
         lesion.paint(flare, sl, blood=0.8)
         lesion.paint(wheal, sl, scatter=0.9, blood=0.25)
         lesion.label(wheal > 0.5, "wheal", sl)
