@@ -23,7 +23,6 @@ from imagine_med.engine.phantom.regions.skin.skin import (
     TRUNCATE,
     Field,
     blur_coarse,
-    blur_where_varies,
     noise,
 )
 from imagine_med.engine.phantom.regions.skin.skin import LABELS as SKIN_LABELS
@@ -107,7 +106,7 @@ def psoriasis(rng, f: Field, lesion: Lesion) -> None:
         lesion.paint(plaque, sl, blood=0.85, scatter=0.4)
         lesion.label(plaque > 0.5, "lesion", sl)
         # a silvery layer thickest in the middle, thinning to a red rim, split by fine cracks
-        thick = np.clip(blur_where_varies(plaque, sigma) * 1.6 - 0.55, 0, 1)
+        thick = np.clip(blur_coarse(plaque, sigma) * 1.6 - 0.55, 0, 1)
         cracks = np.exp(-(cracking[sl] / F32(0.15)) ** 2)
         scale = np.clip(thick * (0.62 + 0.15 * flakes[sl]), 0, 1) * (1 - 0.8 * cracks)
         lesion.paint(scale, sl, blood=-0.3)
