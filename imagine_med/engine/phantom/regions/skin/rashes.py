@@ -22,7 +22,7 @@ from imagine_med.engine.phantom.regions.skin.skin import (
     F32,
     TRUNCATE,
     Field,
-    blur_where_varies,
+    blur_coarse,
     noise,
 )
 from imagine_med.engine.phantom.regions.skin.skin import LABELS as SKIN_LABELS
@@ -106,7 +106,7 @@ def psoriasis(rng, f: Field, lesion: Lesion) -> None:
         lesion.paint(plaque, sl, blood=0.85, scatter=0.4)
         lesion.label(plaque > 0.5, "lesion", sl)
         # a silvery layer thickest in the middle, thinning to a red rim, split by fine cracks
-        thick = np.clip(blur_where_varies(plaque, sigma) * 1.6 - 0.55, 0, 1)
+        thick = np.clip(blur_coarse(plaque, sigma) * 1.6 - 0.55, 0, 1)
         cracks = np.exp(-(cracking[sl] / F32(0.15)) ** 2)
         scale = np.clip(thick * (0.62 + 0.15 * flakes[sl]), 0, 1) * (1 - 0.8 * cracks)
         lesion.paint(scale, sl, blood=-0.3)
@@ -213,7 +213,7 @@ def urticaria(rng, f: Field, lesion: Lesion) -> None:
         wheal = np.zeros_like(f.x[sl])
         for ox, oy, r in lobes:
             wheal = np.maximum(wheal, _ellipse(f, cx + ox, cy + oy, r, r, 0, 0.6, None, sl))
-        flare = np.clip(blur_where_varies(wheal, sigma) * 1.6 - wheal, 0, 1)
+        flare = np.clip(blur_coarse(wheal, sigma) * 1.6 - wheal, 0, 1)
         lesion.paint(flare, sl, blood=0.8)
         lesion.paint(wheal, sl, scatter=0.9, blood=0.25)
         lesion.label(wheal > 0.5, "wheal", sl)

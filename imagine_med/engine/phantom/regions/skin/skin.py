@@ -69,7 +69,8 @@ def noise(rng: np.random.Generator, shape: tuple[int, int], cells: int) -> np.nd
     return out * F32(1.0 / max(1e-6, float(out[::7, ::7].std())))
 
 
-_SMALL_GRID = 14  # grids up to this size are enlarged by `bicubic_resize`
+_SMALL_GRID = 22  # grids up to this size are enlarged by `bicubic_resize` (at 768 px its
+# products beat Pillow's resize up to about 22 x 22: 1.3-2.0 ms against 2-3.6 ms)
 
 
 def _cubic(x: np.ndarray) -> np.ndarray:
@@ -151,6 +152,42 @@ def blur_where_varies(a: np.ndarray, sigma: float) -> np.ndarray:
     out = np.full_like(a, _blur_of_constant(c, sigma, 2))
     out[rows, cols] = ndimage.gaussian_filter1d(down, sigma, axis=1)
     return out
+
+
+COARSE_SIGMA_PX = 3.5  # a wide blur runs on blocks at most sigma / this across: a gaussian of
+# 3.5+ blocks, sampled back bilinearly, is within 0.3 % of its peak of the full one (a
+# 28 mm wheal at 768 px, sigma 14.4 px, step 4: 0.0030; tests/test_phantom_measure_fast.py)
+
+
+def blur_coarse(a: np.ndarray, sigma: float) -> np.ndarray:
+    """About ndimage.gaussian_filter(a, sigma) for a wide sigma (an urticarial flare: 14 px at
+    768), at a fraction of its taps: block means (step x step), the blur of the rest of the
+    variance on that grid, bilinear back to the pixels. Edges reflect, as the filter's do
+    (a window cut by the image's border): `a` is mirrored a kernel's reach out first."""
+    step = int(sigma / COARSE_SIGMA_PX)
+    if step < 2:
+        return blur_where_varies(a, sigma)
+    h, w = a.shape
+    reach = int(TRUNCATE * sigma + 0.5)
+    full = np.pad(a, ((reach, reach + (-(h + 2 * reach)) % step),
+                      (reach, reach + (-(w + 2 * reach)) % step)), mode="symmetric")
+    small = full.reshape(full.shape[0] // step, step, full.shape[1] // step, step).mean(
+        axis=(1, 3), dtype=a.dtype)
+    # a block mean is a box of variance (step^2 - 1) / 12 px^2: blur the rest on the blocks
+    small = ndimage.gaussian_filter(small, np.sqrt(sigma ** 2 - (step ** 2 - 1) / 12) / step,
+                                    mode="nearest")
+    i0, t = _bilinear_taps(h, step, reach)
+    rows = small[i0] * (1 - t)[:, None] + small[i0 + 1] * t[:, None]
+    j0, u = _bilinear_taps(w, step, reach)
+    return (rows[:, j0] * (1 - u) + rows[:, j0 + 1] * u).astype(a.dtype)
+
+
+def _bilinear_taps(n: int, step: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
+    """For pixels offset..offset + n - 1 of the padded image: the block before each (block
+    i's centre at pixel i * step + (step - 1) / 2) and the next block's weight."""
+    pos = (np.arange(offset, offset + n) - (step - 1) / 2) / step
+    i0 = np.floor(pos).astype(np.int64)
+    return i0, (pos - i0).astype(F32)
 
 
 def _blur_of_constant(c: np.floating, sigma: float, passes: int) -> np.floating:
