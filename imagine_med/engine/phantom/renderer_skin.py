@@ -39,6 +39,7 @@ from imagine_med.engine.phantom.regions.skin.skin import (
     blur_where_varies,
     build_skin,
     make_field,
+    mask_box,
 )
 from imagine_med.engine.phantom.renderer_base import PhantomRenderer
 from imagine_med.prompt.lexer import lex
@@ -312,9 +313,8 @@ class PhantomSkin(PhantomRenderer):
 
 def _lesion_box(labels: np.ndarray) -> tuple[int, int, int, int]:
     """(x0, y0, x1, y1) round the lesion's labels (ids from 100)."""
-    rows, cols = np.flatnonzero((labels >= 100).any(axis=1)), \
-        np.flatnonzero((labels >= 100).any(axis=0))
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+    r0, r1, c0, c1 = mask_box(labels >= 100)
+    return c0, r0, c1, r1
 
 
 def _ruler_ticks(labels: np.ndarray, rgb: np.ndarray, px: float) -> float:

@@ -32,7 +32,7 @@ from imagine_med.engine.phantom.physics.skin_optics import (
     to_srgb,
 )
 from imagine_med.engine.phantom.regions.skin.lesions import LABELS, SEGMENTS
-from imagine_med.engine.phantom.regions.skin.skin import EXPOSURE
+from imagine_med.engine.phantom.regions.skin.skin import EXPOSURE, mask_box
 from imagine_med.engine.phantom.regions.skin.skin import LABELS as SKIN_LABELS
 
 ASYM_LIMIT = 0.3
@@ -74,12 +74,12 @@ class Measured:
 
 def _box(mask: np.ndarray, pad: int) -> tuple[slice, slice] | None:
     """The bounding box of a mask grown by `pad` pixels (clipped to the image), or None."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if not len(rows):
+    box = mask_box(mask)
+    if box is None:
         return None
+    r0, r1, c0, c1 = box
     h, w = mask.shape
-    return (slice(max(0, rows[0] - pad), min(h, rows[-1] + 1 + pad)),
-            slice(max(0, cols[0] - pad), min(w, cols[-1] + 1 + pad)))
+    return slice(max(0, r0 - pad), min(h, r1 + pad)), slice(max(0, c0 - pad), min(w, c1 + pad))
 
 
 def body_mask(labels: np.ndarray) -> np.ndarray:

@@ -138,7 +138,7 @@ def blur_where_varies(a: np.ndarray, sigma: float) -> np.ndarray:
     The filter's two passes as scipy runs them (down the columns, then along the rows,
     float32 between); the first only on the columns where `a` varies."""
     c = a[0, 0]
-    box = _box(a != c)
+    box = mask_box(a != c)
     pad = int(TRUNCATE * sigma + 0.5) + 1
     if box is None:
         return np.full_like(a, _blur_of_constant(c, sigma, 2))
@@ -196,8 +196,9 @@ def _blur_of_constant(c: np.floating, sigma: float, passes: int) -> np.floating:
     return ndimage.gaussian_filter(np.full((3,) * passes, c), sigma)[(1,) * passes]
 
 
-def _box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(row0, row1, col0, col1), end exclusive, round a mask's pixels; None if empty."""
+def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(row0, row1, col0, col1), end exclusive, round a mask's pixels; None if empty (rows
+    and columns by `any`, not np.nonzero's full index lists)."""
     rows = np.flatnonzero(mask.any(axis=1))
     if not len(rows):
         return None
