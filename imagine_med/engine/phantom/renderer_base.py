@@ -38,3 +38,13 @@ def mask_bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     if not len(ys):
         return None
     return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+
+
+def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(row0, row1, col0, col1), end exclusive, round a mask's pixels; None if empty (rows
+    and columns by `any`, not np.nonzero's full index lists)."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if not len(rows):
+        return None
+    cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1

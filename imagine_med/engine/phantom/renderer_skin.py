@@ -39,9 +39,8 @@ from imagine_med.engine.phantom.regions.skin.skin import (
     blur_where_varies,
     build_skin,
     make_field,
-    mask_box,
 )
-from imagine_med.engine.phantom.renderer_base import PhantomRenderer
+from imagine_med.engine.phantom.renderer_base import PhantomRenderer, mask_box
 from imagine_med.prompt.lexer import lex
 
 FIELD_MM = {"dermoscopy": 12.0, "clinical": 24.0, "rash": 80.0}

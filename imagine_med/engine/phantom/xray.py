@@ -19,6 +19,7 @@ from imagine_med.engine.phantom.labels import FINDINGS, LUNG_LABELS, label_id
 from imagine_med.engine.phantom.materials import M
 from imagine_med.engine.phantom.physics import dr
 from imagine_med.engine.phantom.physics.radiography import CHEST, expose, resize
+from imagine_med.engine.phantom.renderer_base import mask_box
 from imagine_med.engine.phantom.scene import Component, Scene
 from imagine_med.engine.phantom.textures import film_texture
 
@@ -207,7 +208,7 @@ def solid_lengths(solid: Solid, cache: _RayCache) -> np.ndarray:
         big = (x1 - x0) * (y1 - y0) > 0.2 * area
         s, e = cache.interval(piece, crop, big)
         length = np.maximum(e - s, 0.0)
-        hit = _hit_box(length) if solid.holes else None
+        hit = mask_box(length) if solid.holes else None
         if hit is not None:
             # the holes are worked out only where the piece has length (elsewhere they take
             # nothing from nothing), each box kept where it meets the piece's whole crop, so
@@ -231,15 +232,6 @@ def solid_lengths(solid: Solid, cache: _RayCache) -> np.ndarray:
                 length[part] = length[part] - _covered(boxes, s[part], e[part])
         out[y0:y1, x0:x1] += np.maximum(length, 0.0)
     return out
-
-
-def _hit_box(length: np.ndarray) -> tuple[int, int, int, int] | None:
-    """Rows r0:r1 and columns c0:c1 of the box holding every positive length (None: none)."""
-    rows = np.flatnonzero(length.any(axis=1))
-    if not len(rows):
-        return None
-    cols = np.flatnonzero(length.any(axis=0))
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
 def _covered(boxes: list, s: np.ndarray, e: np.ndarray) -> np.ndarray:

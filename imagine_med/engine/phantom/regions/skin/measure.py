@@ -32,8 +32,9 @@ from imagine_med.engine.phantom.physics.skin_optics import (
     to_srgb,
 )
 from imagine_med.engine.phantom.regions.skin.lesions import LABELS, SEGMENTS
-from imagine_med.engine.phantom.regions.skin.skin import EXPOSURE, mask_box
+from imagine_med.engine.phantom.regions.skin.skin import EXPOSURE
 from imagine_med.engine.phantom.regions.skin.skin import LABELS as SKIN_LABELS
+from imagine_med.engine.phantom.renderer_base import mask_box
 
 ASYM_LIMIT = 0.3
 MERGE_DE = 8.0  # palette colours closer than this on a patient's skin count as one

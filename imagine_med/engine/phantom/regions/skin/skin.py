@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 
 from imagine_med.engine.phantom.physics.skin_optics import melanin_for_ita
+from imagine_med.engine.phantom.renderer_base import mask_box
 
 F32 = np.float32
 TYPES = ("I", "II", "III", "IV", "V", "VI")
@@ -194,16 +195,6 @@ def _blur_of_constant(c: np.floating, sigma: float, passes: int) -> np.floating:
     """What `passes` of the gaussian filter make of a constant image of value c (its
     rounding: not always c)."""
     return ndimage.gaussian_filter(np.full((3,) * passes, c), sigma)[(1,) * passes]
-
-
-def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(row0, row1, col0, col1), end exclusive, round a mask's pixels; None if empty (rows
-    and columns by `any`, not np.nonzero's full index lists)."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    if not len(rows):
-        return None
-    cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(axis=0))
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
 @dataclass
