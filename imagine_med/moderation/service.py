@@ -170,6 +170,20 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
+def write_audit(rows: list[dict[str, Any]], fmt: str, out: IO[str]) -> None:
+    """Audit rows as `jsonl` (exact text) or `csv` (rule ids joined, formula cells quoted): one
+    writer for the service's export and the web's download, so the two files never differ."""
+    if fmt == "jsonl":
+        for r in rows:
+            out.write(json.dumps(r, ensure_ascii=False) + "\n")
+        return
+    writer = csv.DictWriter(out, fieldnames=[*AUDIT_FIELDS, "prev_hash", "row_hash"])
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: _csv_cell(v) for k, v in
+                         {**r, "rule_ids": ";".join(r["rule_ids"])}.items()})
+
+
 def _fmt(when: datetime) -> str:
     return when.strftime("%Y-%m-%d %H:%M UTC")
 
@@ -678,15 +692,7 @@ class ModerationService:
         if fmt not in ("csv", "jsonl"):
             raise ModerationError(f"Unknown audit format {fmt!r}; use csv or jsonl.")
         rows = self.audit_entries(since, until)
-        if fmt == "jsonl":
-            for r in rows:
-                out.write(json.dumps(r, ensure_ascii=False) + "\n")
-        else:
-            writer = csv.DictWriter(out, fieldnames=[*AUDIT_FIELDS, "prev_hash", "row_hash"])
-            writer.writeheader()
-            for r in rows:
-                writer.writerow({k: _csv_cell(v) for k, v in
-                                 {**r, "rule_ids": ";".join(r["rule_ids"])}.items()})
+        write_audit(rows, fmt, out)
         return len(rows)
 
     def verify_audit(self) -> AuditCheck:

@@ -8,28 +8,17 @@ their own workspace's/guild's items and the web's."""
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-
-from imagine_med.moderation.models import AUDIT_FIELDS
 
 if TYPE_CHECKING:
     from imagine_med.web.app import User, WebApp
 
 AUDIT_FILTERS = ("event", "actor", "subject", "case_id")
 AUDIT_PAGE = 200
-
-
-def _csv_cell(value: Any) -> Any:
-    """As the service's own export: a cell a spreadsheet would run as a formula gets a quote."""
-    from imagine_med.moderation.service import _csv_cell as cell
-
-    return cell(value)
 
 
 def _day(text: str, end: bool = False) -> datetime | None:
@@ -136,16 +125,10 @@ def add_routes(routes: web.RouteTableDef, app: WebApp) -> None:
         if fmt not in ("csv", "jsonl"):
             raise web.HTTPNotFound(text="Export as .csv or .jsonl.")
         rows = await audit(user, filters(request))
+        from imagine_med.moderation.service import write_audit
+
         out = io.StringIO()
-        if fmt == "jsonl":
-            for r in rows:
-                out.write(json.dumps(r, ensure_ascii=False) + "\n")
-        else:
-            writer = csv.DictWriter(out, fieldnames=[*AUDIT_FIELDS, "prev_hash", "row_hash"])
-            writer.writeheader()
-            for r in rows:
-                writer.writerow({k: _csv_cell(v) for k, v in
-                                 {**r, "rule_ids": ";".join(r["rule_ids"])}.items()})
+        write_audit(rows, fmt, out)
         kind = "text/csv" if fmt == "csv" else "application/x-ndjson"
         return web.Response(text=out.getvalue(), content_type=kind, headers={
             "Content-Disposition": f'attachment; filename="imagine-med-audit.{fmt}"'})
