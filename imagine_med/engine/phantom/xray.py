@@ -476,9 +476,14 @@ def _lung_texture(lengths: dict[str, np.ndarray], scene: Scene, view: View, H: i
     # variance between 1/MAX_MM and the Nyquist frequency grows as MAX_MM - 2 px, so coarser
     # pixels (which average the finest scales away) get proportionally less
     res = np.sqrt(max(LUNG_TEXTURE_MAX_MM - 2 * view.px, 0.0) / (LUNG_TEXTURE_MAX_MM - 0.8))
-    amp = LUNG_TEXTURE_SD * res * np.sqrt(
-        np.clip(_resize(lung.astype(np.float32), H, W), 0, None) / 100.0)
-    return (amp * field).astype(np.float32)
+    # SD * res * sqrt(clip(lung) / 100) * field, with fewer full-frame arrays: the root in
+    # float32, the products in float64 (`res` is a numpy double), as written out
+    amp = np.clip(_resize(lung.astype(np.float32), H, W), np.float32(0), None)
+    amp /= np.float32(100.0)
+    np.sqrt(amp, out=amp)
+    out = np.multiply(amp, LUNG_TEXTURE_SD * res)
+    out *= field
+    return out.astype(np.float32)
 
 
 # Cancellous bone on a film: plates and rods 0.5-1.5 mm apart, which a chest film's ~1 mm
@@ -500,7 +505,11 @@ def _bone_texture(scene: Scene, view: View, H: int, W: int) -> np.ndarray:
     f = np.hypot(np.fft.fftfreq(n)[:, None], np.fft.rfftfreq(n)[None, :]) / view.px  # 1/mm
     lo, hi = 1 / BONE_TEXTURE_MM[1], 1 / BONE_TEXTURE_MM[0]
     amp = ((f >= lo) & (f <= hi)).astype(np.float32)
-    spec = (rng.standard_normal(amp.shape) + 1j * rng.standard_normal(amp.shape)) * amp
+    spec = np.empty(amp.shape, np.complex128)  # (re + 1j im) * amp, written part by part
+    for part in (spec.real, spec.imag):
+        draw = rng.standard_normal(amp.shape)
+        draw *= amp
+        part[...] = draw
     field = np.fft.irfft2(spec, s=(n, n)).astype(np.float32)
     field /= field.std() + 1e-12
     ridge = np.exp(-np.square(field / np.float32(0.5)))  # bright strands at zero crossings
