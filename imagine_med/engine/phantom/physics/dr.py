@@ -72,13 +72,10 @@ def power_law_field(shape: tuple[int, int], beta: float, seed: int, f_min: float
     amp = f ** np.float32(-beta / 2)
     amp[0, 0] = 0.0
     spec = np.empty(amp.shape, np.complex64)
-    for part in (spec.real, spec.imag):  # the draws of the double version, scaled in place
-        draw = rng.standard_normal(amp.shape)
-        draw *= amp
-        part[...] = draw
+    spec.real = rng.standard_normal(amp.shape) * amp  # the draws of the double version
+    spec.imag = rng.standard_normal(amp.shape) * amp
     field = sfft.irfft2(spec, s=(h, w))
-    field /= field.std() + np.float32(1e-12)
-    return field
+    return field / (field.std() + np.float32(1e-12))
 
 
 def _curve(x: np.ndarray) -> np.ndarray:
