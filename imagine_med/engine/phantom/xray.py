@@ -476,9 +476,14 @@ def _lung_texture(lengths: dict[str, np.ndarray], scene: Scene, view: View, H: i
     # variance between 1/MAX_MM and the Nyquist frequency grows as MAX_MM - 2 px, so coarser
     # pixels (which average the finest scales away) get proportionally less
     res = np.sqrt(max(LUNG_TEXTURE_MAX_MM - 2 * view.px, 0.0) / (LUNG_TEXTURE_MAX_MM - 0.8))
-    amp = LUNG_TEXTURE_SD * res * np.sqrt(
-        np.clip(_resize(lung.astype(np.float32), H, W), 0, None) / 100.0)
-    return (amp * field).astype(np.float32)
+    # SD * res * sqrt(clip(lung) / 100) * field, with fewer full-frame arrays: the root in
+    # float32, the products in float64 (`res` is a numpy double), as written out
+    amp = np.clip(_resize(lung.astype(np.float32), H, W), np.float32(0), None)
+    amp /= np.float32(100.0)
+    np.sqrt(amp, out=amp)
+    out = np.multiply(amp, LUNG_TEXTURE_SD * res)
+    out *= field
+    return out.astype(np.float32)
 
 
 # Cancellous bone on a film: plates and rods 0.5-1.5 mm apart, which a chest film's ~1 mm
@@ -643,7 +648,10 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         if comp.trabecular > 0:
             coarse_trab = coarse_trab + comp.trabecular * contrib
         if comp.finding is None:  # the normal anatomy alone sets the display range
-            coarse_ref += contrib + (shell if comp.shell_mm > 0 and comp.shell_material else 0)
+            if comp.shell_mm > 0 and comp.shell_material:
+                coarse_ref += contrib + shell
+            else:
+                coarse_ref += contrib
         lengths[comp.label] = lengths.get(comp.label, 0) + full
         if comp.labelled:
             layers.append((comp.label_priority, order, comp.label, full > comp.label_min_mm))
@@ -694,7 +702,9 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
             contrib = contrib + dsh * np.maximum(img - _core_lengths(tubes, view, box,
                                                                      comp.shell_mm), 0)
         if comp.trabecular > 0:
-            contrib = contrib * (1 + comp.trabecular * bone_tex()[sl])
+            trab = np.multiply(comp.trabecular, bone_tex()[sl])
+            trab += 1
+            contrib = contrib * trab
         if comp.fade_with and comp.fade_with in lengths:
             contrib = contrib * (1 - fill(comp.fade_with)[sl])
         if comp.show_with:
@@ -725,7 +735,7 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
     lut = np.zeros(256, np.int16)
     for p, _o, n, _m in layers:
         lut[label_id(n)] = p
-    solid_prio = lut[labels]
+    solid_prio = np.take(lut, labels)  # lut[labels], by the faster gather
     for p, _o, name, sl, mask, within in sorted(tube_layers, key=lambda t: (t[0], t[1])):
         m = mask & (solid_prio[sl] <= p)
         if within is not None:
@@ -734,7 +744,10 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         solid_prio[sl][m] = p
     for key, m in coarse_masks.items():
         full_mask = _nearest(m, H, W)
-        masks[key] = masks[key] | full_mask if key in masks else full_mask
+        if key in masks:
+            masks[key] |= full_mask  # each mask is its own array (made here or by _add_*)
+        else:
+            masks[key] = full_mask
     is_lung = np.zeros(256, bool)
     is_lung[[label_id(n) for n in LUNG_LABELS]] = True
     line += _lung_texture(lengths, scene, view, H, W)

@@ -79,11 +79,15 @@ def power_law_field(shape: tuple[int, int], beta: float, seed: int, f_min: float
 
 
 def _curve(x: np.ndarray) -> np.ndarray:
-    """MUSICA's band curve: below the knee |x|^p (faint detail lifted), linear above it."""
-    a = np.abs(x) * np.float32(1 / CURVE_KNEE)
+    """MUSICA's band curve: below the knee |x|^p (faint detail lifted), linear above it
+    (worked in one new array: each step in place, the same roundings as fresh arrays)."""
+    a = np.abs(x)
+    a *= np.float32(1 / CURVE_KNEE)
     low = a < 1
     np.power(a, np.float32(CURVE_EXP), out=a, where=low)
-    return np.copysign(a, x) * np.float32(CURVE_KNEE)
+    np.copysign(a, x, out=a)
+    a *= np.float32(CURVE_KNEE)
+    return a
 
 
 def scattered(line: np.ndarray, px: float) -> np.ndarray:
@@ -116,7 +120,7 @@ def process(q: np.ndarray, px: float, lung: np.ndarray | None,
         iy, ix = ndimage.distance_transform_edt(~inside[::2, ::2], return_distances=False,
                                                 return_indices=True)  # the nearest only
         near = _resize(hs[iy, ix], *q.shape)
-        qf = np.where(inside, q, near).astype(np.float32)
+        qf = np.where(inside, q, near).astype(np.float32, copy=False)
     blurs = [qf] + [blur_mm(qf, s, px) for s in BAND_SIGMAS_MM[:1]]
     # the second blur from the first (Gaussians compose: sigmas add in quadrature), which is
     # smooth enough to be sampled on a half grid without aliasing the noise into it
@@ -150,16 +154,29 @@ def process(q: np.ndarray, px: float, lung: np.ndarray | None,
     lo = float(np.percentile(lo_ref, 5))
     hi = float(np.percentile(bs[chest], 99))
     span = max(hi - lo, 1e-6)
-    t = (BASE_GAIN * (base - lo) / span).astype(np.float32)
+    # the sums below run in place on few full-frame arrays (the same float32 roundings, in
+    # the same order, as the expressions written out)
+    t = np.subtract(base, np.float32(lo), dtype=np.float32)
+    t *= np.float32(BASE_GAIN)
+    t /= np.float32(span)
+    band = np.empty_like(t)
     for k, gain in enumerate(BAND_GAINS):
-        band = (blurs[k] - blurs[k + 1]) * np.float32(1 / span)
+        np.subtract(blurs[k], blurs[k + 1], out=band)
+        band *= np.float32(1 / span)
         # the curve on the detail bands; the noise band and the coarse band stay linear
-        t += np.float32(gain) * (_curve(band) if 0 < k < len(BAND_GAINS) - 1 else band)
+        part = _curve(band) if 0 < k < len(BAND_GAINS) - 1 else band
+        part *= np.float32(gain)
+        t += part
     # display, then a soft shoulder so the brightest bone is not clipped flat
-    v = LUNG_GREY + (DENSE_GREY - LUNG_GREY) * (t - T_LO) / (T_HI - T_LO)
+    v = t
+    v -= np.float32(T_LO)
+    v *= np.float32(DENSE_GREY - LUNG_GREY)
+    v /= np.float32(T_HI - T_LO)
+    v += np.float32(LUNG_GREY)
     over = v > SHOULDER  # the curve only where it bends (the same values, fewer exps)
     v[over] = SHOULDER + (1 - SHOULDER) * (1 - np.exp(-(v[over] - SHOULDER) / (1 - SHOULDER)))
-    out = 255 * v
+    out = v
+    out *= np.float32(255)
     air = q < 0.05
     out[air] = np.minimum(out[air], 10)
-    return np.clip(out, 0, 255).astype(np.uint8)
+    return np.clip(out, 0, 255, out=out).astype(np.uint8)

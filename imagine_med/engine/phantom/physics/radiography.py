@@ -253,16 +253,24 @@ def expose(line: np.ndarray, px: float, rng: np.random.Generator, exposure: Expo
            ) -> np.ndarray:
     """-log of the detected signal: Beer-Lambert, scatter, quantum noise, detector blur."""
     h, w = line.shape
-    primary = np.exp(-line.astype(np.float32))
+    # float32 throughout, each step in place where the written-out expression would make a
+    # new array (the same roundings: the operands only swap, which is exact)
+    primary = np.negative(line, dtype=np.float32)
+    np.exp(primary, out=primary)
     small = primary[::8, ::8]
     sc = ndimage.gaussian_filter(small, exposure.scatter_sigma_mm / (px * 8), mode="nearest")
-    total = primary + exposure.scatter_fraction * resize(sc, h, w)  # a broad blur of the primary
+    counts = np.multiply(resize(sc, h, w), np.float32(exposure.scatter_fraction))
+    counts += primary  # a broad blur of the primary added to it
     n0 = np.float32(exposure.quanta_per_08mm * (px / 0.8) ** 2)
-    counts = total * n0
-    noisy = counts + np.sqrt(counts) * rng.standard_normal((h, w), dtype=np.float32)
-    det = ndimage.gaussian_filter(np.maximum(noisy / n0, 1e-5),
+    counts *= n0
+    noisy = np.sqrt(counts)
+    noisy *= rng.standard_normal((h, w), dtype=np.float32)
+    noisy += counts
+    noisy /= n0
+    det = ndimage.gaussian_filter(np.maximum(noisy, np.float32(1e-5), out=noisy),
                                   max(exposure.blur_mm / px, 0.4), truncate=3)
-    return -np.log(det)
+    np.log(det, out=det)
+    return np.negative(det, out=det)
 
 
 def display(q: np.ndarray, px: float, body: np.ndarray | None = None, edge_gain: float = 0.8,
