@@ -179,9 +179,9 @@ VERTEBRA_T12 = {"height": 23.0, "disc": 8.5, "width": 42.0, "depth": 31.0}
 # the body's waist: its sides and front dip in ~2 mm at mid-height (the concave waist seen
 # on every lateral film), and its rim is rounded off ~1.5 mm at the end plates
 WAIST_MM = 2.0
-# vertebral cortex: a thin shell (~0.4 mm; Silva et al., Spine 1994;19:2683-2689) and end plates
-# (~0.5-1 mm), taken as 0.6 mm all round
-VERTEBRAL_CORTEX_MM = 0.6
+# vertebral cortex: a thin shell (~0.4 mm; Silva et al., Spine 1994;19:2683-2689), taken all
+# round (the end plates, ~0.5-1 mm, are mostly the cancellous bone just under them)
+VERTEBRAL_CORTEX_MM = 0.4
 # pedicles: short bony cylinders running back from the upper half of the body; seen end-on on
 # a PA film as oval rings taller than wide (thoracic pedicle ~5-8 mm wide, ~10-15 mm high:
 # Panjabi 1991; Zindrick et al., Spine 1987;12:160-166)
@@ -328,7 +328,7 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool, view: str) -> None:
     scene.add(Component("spine", marrow, "cavity", Solid(bodies),
                         shell_mm=cortex, shell_material="cortical", label_priority=9,
                         label_min_mm=3, xray_gain=VERTEBRAL_GAIN, ct=False,
-                        xray_texture="spine_sign", mask_as="vertebral_bodies"))
+                        mask_as="vertebral_bodies"))
     if pedicles:
         scene.add(Component("spine", marrow, "muscle", Solid(pedicles),
                             shell_mm=PEDICLE_CORTEX_MM * s, shell_material="cortical",
