@@ -396,18 +396,41 @@ def tube_box(t: Tubes, view: View, outline: bool = False
     return box, arr, edges, mask
 
 
-def _core_lengths(t: Tubes, view: View, box: Box, shell_mm: float) -> np.ndarray:
-    """Path length through the tubes' marrow cores on `box`, the box of the whole tubes (which
-    holds the cores': they are thinner). The cortex is `shell_mm` thick at the set's waist
-    (its narrowest tube) and thins as the bone widens, keeping its cross-section's area (the
-    ends of a long bone are cancellous within a thin cortex)."""
+# a round tube's chord across its width, 2 sqrt(r^2 - x^2), as this many nested flat bands
+# (each slab of the section's height one band of its own width): a long bone's film profile
+ROUND_BANDS = 4
+
+
+def _round_lengths(t: Tubes, view: View, box: Box) -> np.ndarray:
+    """Path length through round tubes on `box` (the whole tubes' box) with a round
+    section's profile, thickest on the axis, where `tube_box` draws a flat band of the mean
+    chord: ROUND_BANDS bands, slab j of the section (mid-height h_j = (j + 1/2) / n of the
+    radius) a band r sqrt(1 - h_j^2) wide; the mean path is the flat band's within 2%."""
+    out = np.zeros((box[3] - box[1], box[2] - box[0]), np.float32)
+    for j in range(ROUND_BANDS):
+        share = float(np.sqrt(1.0 - ((j + 0.5) / ROUND_BANDS) ** 2))
+        bbox, img, _, _ = tube_box(Tubes(t.p0, t.p1, t.r0 * share, t.r1 * share, t.depth),
+                                   view)
+        if bbox is None:
+            continue
+        # tube_box's band holds the mean chord pi r' / 2 (r' = share r); the slab, 2 r / n
+        scale = np.float32(4.0 / (np.pi * ROUND_BANDS * share))
+        out[bbox[1] - box[1]: bbox[3] - box[1], bbox[0] - box[0]: bbox[2] - box[0]] += img * scale
+    return out
+
+
+def _round_shell(t: Tubes, view: View, box: Box, shell_mm: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Path lengths through a long bone's whole section and through its marrow core, both
+    with a round section's profile: the cortex between them peaks softly at the core's edge
+    and the marrow fills the middle (flat bands drew a hollow tube: two rims round a step).
+    The cortex is `shell_mm` thick at the set's waist (its narrowest tube) and thins as the
+    bone widens, keeping its cross-section's area (the ends of a long bone are cancellous
+    within a thin cortex)."""
     waist = float(np.minimum(t.r0, t.r1).min())
     cores = [np.maximum(r - shell_mm * waist / np.maximum(r, 1e-6), 0) for r in (t.r0, t.r1)]
-    out = np.zeros((box[3] - box[1], box[2] - box[0]), np.float32)
-    cbox, img, _, _ = tube_box(Tubes(t.p0, t.p1, *cores, t.depth), view)
-    if cbox is not None:
-        out[cbox[1] - box[1]: cbox[3] - box[1], cbox[0] - box[0]: cbox[2] - box[0]] = img
-    return out
+    return _round_lengths(t, view, box), _round_lengths(Tubes(t.p0, t.p1, *cores, t.depth),
+                                                        view, box)
 
 
 def _draw_wide(wide, u0, v0, u1, v1, rho0, rho1, val, pl, nu, nv, crop, outline: bool
@@ -691,8 +714,8 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         contrib = delta * img
         if comp.film_shell:
             dsh = (M[comp.shell_material].mu_mm - M[comp.material].mu_mm) * gain
-            contrib = contrib + dsh * np.maximum(img - _core_lengths(tubes, view, box,
-                                                                     comp.shell_mm), 0)
+            whole, core = _round_shell(tubes, view, box, comp.shell_mm)
+            contrib = delta * whole + dsh * np.maximum(whole - core, 0)
         if comp.trabecular > 0:
             contrib = contrib * (1 + comp.trabecular * bone_tex()[sl])
         if comp.fade_with and comp.fade_with in lengths:

@@ -193,9 +193,18 @@ PEDICLE_LENGTH_MM = 14.0
 # (Zindrick 1987; Panjabi 1991)
 PEDICLE_CONVERGENCE_DEG = ((1.0, 3.0, 11.0, 12.0), (25.0, 10.0, 10.0, 5.0))
 PEDICLE_SAGITTAL_DEG = 10.0
-# a pedicle's walls are thicker than a body's shell (~0.8-1.2 mm laterally, ~1.2-1.9 mm
-# medially; Kothe et al., Spine 1996;21:264-270)
-PEDICLE_CORTEX_MM = 1.2
+# a pedicle's walls (mm at s = 1): the medial wall two to three times the lateral (~0.8-1.2 mm
+# laterally, ~1.2-1.9 mm and more medially; Kothe et al., Spine 1996;21:264-270), the cranial
+# and caudal walls between; `PEDICLE_CORTEX_MM` is their mean, the component's shell
+PEDICLE_WALLS_MM = {"lateral": 1.0, "medial": 2.2, "cranial": 1.5}
+PEDICLE_CORTEX_MM = 1.5
+# the pedicle's section is not even along it: its cortex blends into the body's in front and
+# the lamina's behind. Drawn as its elliptic cylinder cut by an ellipsoid (a convex solid can
+# taper but not flare), so the section keeps its full size over the middle ~70% of the length
+# and narrows to PEDICLE_END_SHARE of it at the ends: the end-on ring's outer and inner edges
+# each spread over that change instead of being one sharp step
+PEDICLE_END_SHARE = 0.7
+PEDICLE_BARREL = 1.25  # the ellipsoid's section over the cylinder's at mid-length
 # film gains of the vertebral bodies and pedicles, and of the laminae and processes
 VERTEBRAL_GAIN = 1.0
 ARCH_GAIN = 1.0
@@ -256,23 +265,49 @@ def _vertebral_body(c: np.ndarray, half_w: float, half_d: float, hh: float, dip:
                   (c - np.array([half_w, half_d, hh]), c + np.array([half_w, half_d, hh])))
 
 
+class _PedicleWall(Quadric):
+    """A pedicle's elliptic cylinder whose shrunk copy (the marrow space) is set by the walls
+    of `PEDICLE_WALLS_MM` (scaled by the shell asked for over `PEDICLE_CORTEX_MM`): thicker
+    medially, so the hole sits off-centre toward the lateral wall, and the ring on a PA film
+    is a crescent, brightest on its medial side, not an even ring."""
+
+    def shrunk(self, mm: float) -> Quadric:
+        mid, R, radii, lateral = self.params
+        f = mm / PEDICLE_CORTEX_MM
+        w = PEDICLE_WALLS_MM
+        across = (w["lateral"] + w["medial"]) / 2 * f
+        inner = np.maximum(np.asarray(radii) - [across, w["cranial"] * f], 0.5)
+        shift = (w["medial"] - w["lateral"]) / 2 * f
+        return cylinder_q(np.asarray(mid) + lateral * shift, inner, R)
+
+
 def _pedicle(c: np.ndarray, width: float, height: float, length: float, sx: float,
              convergence_deg: float) -> Convex:
-    """A pedicle as a short elliptic cylinder running back from `c` (the back of the body),
-    its back end turned out by `convergence_deg` (toward side `sx`) and up by the sagittal
-    tilt (the axis runs forward and down into the body): seen nearly end-on by a PA beam,
-    its cortex is an oval ring, the tilt spreading the ring's rim as on a film (a pedicle
-    parallel to the beam would draw its whole length of wall into a one-pixel rim)."""
+    """A pedicle running back from `c` (the back of the body), its back end turned out by
+    `convergence_deg` (toward side `sx`) and up by the sagittal tilt (the axis runs forward
+    and down into the body): seen nearly end-on by a PA beam, its cortex is an oval ring
+    whose rim the tilt spreads, as on a film (a pedicle parallel to the beam would draw its
+    whole length of wall into a one-pixel rim). The walls are thicker medially
+    (`_PedicleWall`) and the section narrows toward the ends (`PEDICLE_END_SHARE`), which
+    softens both edges of the ring."""
     a, b = np.radians(convergence_deg), np.radians(PEDICLE_SAGITTAL_DEG)
     axis = np.array([sx * np.sin(a) * np.cos(b), -np.cos(a) * np.cos(b), np.sin(b)])
     u = cross3(axis, [0.0, 0.0, 1.0])
     u /= np.linalg.norm(u)
     v = cross3(axis, u)
+    R = np.column_stack([u, v, axis])
     mid = c + axis * (length / 2 - 1.0)
     reach = np.abs(axis) * (length / 2 + 1.0) + max(width, height) / 2
-    return Convex([cylinder_q(mid, [width / 2, height / 2], np.column_stack([u, v, axis])),
-                   halfspace(axis, float(axis @ mid) + length / 2 + 1.0),
-                   halfspace(-axis, -float(axis @ mid) + length / 2 + 1.0)],
+    half = np.array([width / 2, height / 2])
+    cyl = cylinder_q(mid, half, R)
+    lateral = -sx * u  # the section's outward (lateral) direction, across the axis
+    wall = _PedicleWall(cyl.A, cyl.b, cyl.c, "pedicle", (mid, R, half, lateral))
+    ends = length / 2 + 1.0
+    along = ends / np.sqrt(1.0 - (PEDICLE_END_SHARE / PEDICLE_BARREL) ** 2)
+    barrel = ellipsoid_q(mid, [*(half * PEDICLE_BARREL), along], R)
+    return Convex([wall, barrel,
+                   halfspace(axis, float(axis @ mid) + ends),
+                   halfspace(-axis, -float(axis @ mid) + ends)],
                   (mid - reach, mid + reach))
 
 

@@ -21,8 +21,8 @@ def lateral_film(scene: Scene, s: float, cavity: Convex, lung_holes: list[Convex
     posterior lungs overlie the vertebral bodies, more of them low down (the "spine sign": the
     gutters are deepest at the back of the lower chest, where the posterior costophrenic
     recesses reach T12, and shallow beside the upper spine under the narrow apices; the
-    gutter's centre is set GUTTER_DROP_MM below the cavity's) (the paraspinal muscles' bulge behind the
-    spine is part of the film body's outline, thorax.body_profile); the clavicles,
+    gutter's centre is set GUTTER_DROP_MM below the cavity's; the paraspinal muscles' bulge
+    behind the spine is part of the film body's outline, thorax.body_profile). The clavicles,
     lifted with the raised arms, are crossed obliquely rather than along their length."""
     (cc, _R, cr) = cavity.quadrics[0].params
     gutter = ellipsoid(cc + np.array([0, -0.42 * cr[1], -GUTTER_DROP_MM * s]),
