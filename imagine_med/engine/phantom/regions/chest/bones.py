@@ -193,11 +193,11 @@ PEDICLE_LENGTH_MM = 14.0
 # (Zindrick 1987; Panjabi 1991)
 PEDICLE_CONVERGENCE_DEG = ((1.0, 3.0, 11.0, 12.0), (25.0, 10.0, 10.0, 5.0))
 PEDICLE_SAGITTAL_DEG = 10.0
-# a pedicle's walls (mm at s = 1): the medial wall two to three times the lateral (~0.8-1.2 mm
-# laterally, ~1.2-1.9 mm and more medially; Kothe et al., Spine 1996;21:264-270), the cranial
-# and caudal walls between; `PEDICLE_CORTEX_MM` is their mean, the component's shell
-PEDICLE_WALLS_MM = {"lateral": 1.0, "medial": 2.2, "cranial": 1.5}
-PEDICLE_CORTEX_MM = 1.5
+# a pedicle's walls (mm at s = 1): thicker medially than laterally (~0.8-1.2 mm laterally,
+# ~1.2-1.9 mm medially; Kothe et al., Spine 1996;21:264-270), the cranial and caudal walls
+# between; PEDICLE_CORTEX_MM, the component's shell, is the one they scale with body size
+PEDICLE_WALLS_MM = {"lateral": 0.9, "medial": 1.6, "cranial": 1.2}
+PEDICLE_CORTEX_MM = 1.2
 # the pedicle's section is not even along it: its cortex blends into the body's in front and
 # the lamina's behind. Drawn as its elliptic cylinder cut by an ellipsoid (a convex solid can
 # taper but not flare), so the section keeps its full size over the middle ~70% of the length
