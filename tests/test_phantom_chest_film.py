@@ -338,7 +338,7 @@ def test_lung_texture_differs_between_seeds(normal):
 # shaft (columns clear of other bones), the brighter of its outer thirds' peaks above its
 # middle third's mean. Drawn as flat bands (a marrow band between two cortical rims) it was
 # 7.6-8.6 grey levels per variant (seed 31, the tube's film profile before issue 23's realism
-# II); a round section's profile gives 4.0-6.2. A round shaft whose cortex is half its width
+# II); a round section's profile gives 4.8-6.0. A round shaft whose cortex is half its width
 # (CLAVICLE_CORTEX_MM) still peaks at the marrow's edge, so some lift stays.
 CLAVICLE_MARGIN_MAX = 6.8
 

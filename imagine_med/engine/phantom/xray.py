@@ -396,26 +396,45 @@ def tube_box(t: Tubes, view: View, outline: bool = False
     return box, arr, edges, mask
 
 
-# a round tube's chord across its width, 2 sqrt(r^2 - x^2), as this many nested flat bands
-# (each slab of the section's height one band of its own width): a long bone's film profile
-ROUND_BANDS = 4
-
-
 def _round_lengths(t: Tubes, view: View, box: Box) -> np.ndarray:
     """Path length through round tubes on `box` (the whole tubes' box) with a round
-    section's profile, thickest on the axis, where `tube_box` draws a flat band of the mean
-    chord: ROUND_BANDS bands, slab j of the section (mid-height h_j = (j + 1/2) / n of the
-    radius) a band r sqrt(1 - h_j^2) wide; the mean path is the flat band's within 2%."""
+    section's profile, 2 r sqrt(1 - (d / rho)^2) at a pixel d from the projected axis (rho
+    the projected radius, both interpolated along the tube; round end caps), times the
+    obliquity and flatness `tube_box` applies, where `tube_box` draws a flat band of the
+    mean chord: the same mean path, thickest on the axis. Where tubes meet, the larger
+    path is kept (tube_box's drawing overwrites)."""
     out = np.zeros((box[3] - box[1], box[2] - box[0]), np.float32)
-    for j in range(ROUND_BANDS):
-        share = float(np.sqrt(1.0 - ((j + 0.5) / ROUND_BANDS) ** 2))
-        bbox, img, _, _ = tube_box(Tubes(t.p0, t.p1, t.r0 * share, t.r1 * share, t.depth),
-                                   view)
-        if bbox is None:
+    u0, v0, m0 = view.project(t.p0)
+    u1, v1, m1 = view.project(t.p1)
+    rho0, rho1 = t.r0 * m0 / view.px, t.r1 * m1 / view.px
+    seg = t.p1 - t.p0
+    L = np.linalg.norm(seg, axis=1)
+    mid = (t.p0 + t.p1) / 2 - view.source
+    mid /= np.linalg.norm(mid, axis=1, keepdims=True)
+    sin = np.linalg.norm(np.cross(seg / np.maximum(L, 1e-6)[:, None], mid), axis=1)
+    rmean = (t.r0 + t.r1) / 2
+    k = np.where(L < 1e-6, 1.0, np.minimum(1.0 / np.maximum(sin, 1e-3),
+                                           (L + 2 * rmean) / (2 * rmean)))
+    if t.depth is not None:
+        k = k * t.depth
+    H, W = out.shape
+    for i in range(len(t)):
+        reach = max(rho0[i], rho1[i]) + 1
+        xa = max(int(np.floor(min(u0[i], u1[i]) - reach)) - box[0], 0)
+        xb = min(int(np.ceil(max(u0[i], u1[i]) + reach)) + 1 - box[0], W)
+        ya = max(int(np.floor(min(v0[i], v1[i]) - reach)) - box[1], 0)
+        yb = min(int(np.ceil(max(v0[i], v1[i]) + reach)) + 1 - box[1], H)
+        if xa >= xb or ya >= yb:
             continue
-        # tube_box's band holds the mean chord pi r' / 2 (r' = share r); the slab, 2 r / n
-        scale = np.float32(4.0 / (np.pi * ROUND_BANDS * share))
-        out[bbox[1] - box[1]: bbox[3] - box[1], bbox[0] - box[0]: bbox[2] - box[0]] += img * scale
+        x = np.arange(xa + box[0], xb + box[0], dtype=np.float32)[None, :] - u0[i]
+        y = np.arange(ya + box[1], yb + box[1], dtype=np.float32)[:, None] - v0[i]
+        du, dv = u1[i] - u0[i], v1[i] - v0[i]
+        f = np.clip((x * du + y * dv) / max(du * du + dv * dv, 1e-9), 0.0, 1.0)
+        d2 = (x - f * du) ** 2 + (y - f * dv) ** 2
+        rho = np.maximum(rho0[i] + f * (rho1[i] - rho0[i]), 1e-3)
+        r = t.r0[i] + f * (t.r1[i] - t.r0[i])
+        chord = (2 * k[i]) * r * np.sqrt(np.clip(1.0 - d2 / rho ** 2, 0.0, None))
+        np.maximum(out[ya:yb, xa:xb], chord, out=out[ya:yb, xa:xb])
     return out
 
 
