@@ -396,17 +396,19 @@ def tube_box(t: Tubes, view: View, outline: bool = False
     return box, arr, edges, mask
 
 
-def _round_lengths(t: Tubes, view: View, box: Box) -> np.ndarray:
-    """Path length through round tubes on `box` (the whole tubes' box) with a round
-    section's profile, 2 r sqrt(1 - (d / rho)^2) at a pixel d from the projected axis (rho
-    the projected radius, both interpolated along the tube; round end caps), times the
-    obliquity and flatness `tube_box` applies, where `tube_box` draws a flat band of the
-    mean chord: the same mean path, thickest on the axis. Where tubes meet, the larger
-    path is kept (tube_box's drawing overwrites)."""
-    out = np.zeros((box[3] - box[1], box[2] - box[0]), np.float32)
+def _round_lengths(t: Tubes, view: View, box: Box, cores: tuple[np.ndarray, np.ndarray]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Path lengths through round tubes and through their cores (radii `cores` at p0, p1,
+    same axes) on `box` (the whole tubes' box), each with a round section's profile,
+    2 r sqrt(1 - (d / rho)^2) at a pixel d from the projected axis (rho the projected
+    radius, both interpolated along the tube; round end caps), times the obliquity and
+    flatness `tube_box` applies, where `tube_box` draws a flat band of the mean chord: the
+    same mean path, thickest on the axis. Where tubes meet, the larger path is kept
+    (tube_box's drawing overwrites)."""
+    shape = (box[3] - box[1], box[2] - box[0])
+    whole, core = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
     u0, v0, m0 = view.project(t.p0)
     u1, v1, m1 = view.project(t.p1)
-    rho0, rho1 = t.r0 * m0 / view.px, t.r1 * m1 / view.px
     seg = t.p1 - t.p0
     L = np.linalg.norm(seg, axis=1)
     mid = (t.p0 + t.p1) / 2 - view.source
@@ -417,9 +419,9 @@ def _round_lengths(t: Tubes, view: View, box: Box) -> np.ndarray:
                                            (L + 2 * rmean) / (2 * rmean)))
     if t.depth is not None:
         k = k * t.depth
-    H, W = out.shape
+    H, W = shape
     for i in range(len(t)):
-        reach = max(rho0[i], rho1[i]) + 1
+        reach = max(t.r0[i] * m0[i], t.r1[i] * m1[i]) / view.px + 1
         xa = max(int(np.floor(min(u0[i], u1[i]) - reach)) - box[0], 0)
         xb = min(int(np.ceil(max(u0[i], u1[i]) + reach)) + 1 - box[0], W)
         ya = max(int(np.floor(min(v0[i], v1[i]) - reach)) - box[1], 0)
@@ -431,11 +433,13 @@ def _round_lengths(t: Tubes, view: View, box: Box) -> np.ndarray:
         du, dv = u1[i] - u0[i], v1[i] - v0[i]
         f = np.clip((x * du + y * dv) / max(du * du + dv * dv, 1e-9), 0.0, 1.0)
         d2 = (x - f * du) ** 2 + (y - f * dv) ** 2
-        rho = np.maximum(rho0[i] + f * (rho1[i] - rho0[i]), 1e-3)
-        r = t.r0[i] + f * (t.r1[i] - t.r0[i])
-        chord = (2 * k[i]) * r * np.sqrt(np.clip(1.0 - d2 / rho ** 2, 0.0, None))
-        np.maximum(out[ya:yb, xa:xb], chord, out=out[ya:yb, xa:xb])
-    return out
+        mag = (m0[i] + f * (m1[i] - m0[i])) / view.px  # mm to pixels along the tube
+        for out, (ra, rb) in ((whole, (t.r0[i], t.r1[i])), (core, (cores[0][i], cores[1][i]))):
+            r = ra + f * (rb - ra)
+            rho2 = np.maximum(r * mag, 1e-3) ** 2
+            chord = (2 * k[i]) * r * np.sqrt(np.clip(1.0 - d2 / rho2, 0.0, None))
+            np.maximum(out[ya:yb, xa:xb], chord, out=out[ya:yb, xa:xb])
+    return whole, core
 
 
 def _round_shell(t: Tubes, view: View, box: Box, shell_mm: float
@@ -448,8 +452,7 @@ def _round_shell(t: Tubes, view: View, box: Box, shell_mm: float
     within a thin cortex)."""
     waist = float(np.minimum(t.r0, t.r1).min())
     cores = [np.maximum(r - shell_mm * waist / np.maximum(r, 1e-6), 0) for r in (t.r0, t.r1)]
-    return _round_lengths(t, view, box), _round_lengths(Tubes(t.p0, t.p1, *cores, t.depth),
-                                                        view, box)
+    return _round_lengths(t, view, box, (cores[0], cores[1]))
 
 
 def _draw_wide(wide, u0, v0, u1, v1, rho0, rho1, val, pl, nu, nv, crop, outline: bool

@@ -198,13 +198,6 @@ PEDICLE_SAGITTAL_DEG = 10.0
 # between; PEDICLE_CORTEX_MM, the component's shell, is the one they scale with body size
 PEDICLE_WALLS_MM = {"lateral": 0.9, "medial": 1.6, "cranial": 1.2}
 PEDICLE_CORTEX_MM = 1.2
-# the pedicle's section is not even along it: its cortex blends into the body's in front and
-# the lamina's behind. Drawn as its elliptic cylinder cut by an ellipsoid (a convex solid can
-# taper but not flare), so the section keeps its full size over the middle ~70% of the length
-# and narrows to PEDICLE_END_SHARE of it at the ends: the end-on ring's outer and inner edges
-# each spread over that change instead of being one sharp step
-PEDICLE_END_SHARE = 0.7
-PEDICLE_BARREL = 1.25  # the ellipsoid's section over the cylinder's at mid-length
 # film gains of the vertebral bodies and pedicles, and of the laminae and processes
 VERTEBRAL_GAIN = 1.0
 ARCH_GAIN = 1.0
@@ -288,8 +281,7 @@ def _pedicle(c: np.ndarray, width: float, height: float, length: float, sx: floa
     and down into the body): seen nearly end-on by a PA beam, its cortex is an oval ring
     whose rim the tilt spreads, as on a film (a pedicle parallel to the beam would draw its
     whole length of wall into a one-pixel rim). The walls are thicker medially
-    (`_PedicleWall`) and the section narrows toward the ends (`PEDICLE_END_SHARE`), which
-    softens both edges of the ring."""
+    (`_PedicleWall`): a crescent rather than an even ring."""
     a, b = np.radians(convergence_deg), np.radians(PEDICLE_SAGITTAL_DEG)
     axis = np.array([sx * np.sin(a) * np.cos(b), -np.cos(a) * np.cos(b), np.sin(b)])
     u = cross3(axis, [0.0, 0.0, 1.0])
@@ -303,10 +295,7 @@ def _pedicle(c: np.ndarray, width: float, height: float, length: float, sx: floa
     lateral = -sx * u  # the section's outward (lateral) direction, across the axis
     wall = _PedicleWall(cyl.A, cyl.b, cyl.c, "pedicle", (mid, R, half, lateral))
     ends = length / 2 + 1.0
-    along = ends / np.sqrt(1.0 - (PEDICLE_END_SHARE / PEDICLE_BARREL) ** 2)
-    barrel = ellipsoid_q(mid, [*(half * PEDICLE_BARREL), along], R)
-    return Convex([wall, barrel,
-                   halfspace(axis, float(axis @ mid) + ends),
+    return Convex([wall, halfspace(axis, float(axis @ mid) + ends),
                    halfspace(-axis, -float(axis @ mid) + ends)],
                   (mid - reach, mid + reach))
 
