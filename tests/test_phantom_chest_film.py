@@ -332,3 +332,32 @@ def test_lung_texture_differs_between_seeds(normal):
     both = fine[0][1] & fine[1][1]
     r = np.corrcoef(fine[0][0][both], fine[1][0][both])[0, 1]
     assert abs(r) < 0.2, f"fine lung texture correlates across seeds: r = {r:.2f}"
+
+
+# The clavicle on a PA is a dense band with brighter margins, not a hollow tube: across the
+# shaft (columns clear of other bones), the brighter of its outer thirds' peaks above its
+# middle third's mean. Drawn as flat bands (a marrow band between two cortical rims) it was
+# 7.6-8.6 grey levels per variant (seed 31, the tube's film profile before issue 23's realism
+# II); a round section's profile gives 4.8-6.0. A round shaft whose cortex is half its width
+# (CLAVICLE_CORTEX_MM) still peaks at the marrow's edge, so some lift stays.
+CLAVICLE_MARGIN_MAX = 6.8
+
+
+def _margin_lift(pix: np.ndarray, m: dict[str, np.ndarray]) -> float:
+    """Median over the clavicles' columns of (brightest of the outer thirds - middle third)."""
+    clav = m["clavicle"]
+    other = m["ribs"] | m["scapula"] | m["humerus"] | m["spine"] | m["pedicles"]
+    lifts = []
+    for x in np.flatnonzero(clav.any(0)):
+        r = np.flatnonzero(clav[:, x])
+        if len(r) < 6 or np.ptp(r) != len(r) - 1 or other[r, x].any():
+            continue
+        col, third = pix[r, x], len(r) // 3
+        lifts.append(max(col[:third].max(), col[-third:].max()) - col[third:-third].mean())
+    assert len(lifts) > 30, "too few clear clavicle columns"
+    return float(np.median(lifts))
+
+
+def test_clavicle_is_a_band_not_a_hollow_tube(normal):
+    lifts = [_margin_lift(*_variant(normal, i)[:2]) for i in range(1, 5)]
+    assert max(lifts) <= CLAVICLE_MARGIN_MAX, f"clavicle margins over its middle: {lifts}"

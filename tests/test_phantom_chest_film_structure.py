@@ -158,3 +158,28 @@ def test_costal_cartilage_faint_until_calcified(films):
     assert np.mean(young) < 6, f"uncalcified cartilage too conspicuous: {young}"
     assert np.mean(old) > np.mean(young) + 6, f"elderly {old} vs young {young}"
     assert all(o > y for o, y in zip(old, young, strict=True))
+
+
+# The scapula on a PA is a plate seen obliquely (its plane ~60 degrees off the coronal plane
+# once protracted), not an edge-on bar: the scapula mask's median width over the lower two
+# thirds of each side's mask (the blade, below the glenoid and acromion) is at least this
+# many mm. Measured 16.5-17.7 mm with the glenoid corner 30 mm medial to the humeral head
+# (the blade ~73 degrees off the coronal plane), 24.7-29.8 mm with it on the head's back.
+SCAPULA_BLADE_MIN_MM = 22.0
+
+
+def _blade_widths_mm(m: dict[str, np.ndarray], px: float) -> list[float]:
+    scap = m["scapula"]
+    out = []
+    for half in (scap[:, : scap.shape[1] // 2], scap[:, scap.shape[1] // 2:]):
+        rows = np.flatnonzero(half.any(1))
+        start = rows.min() + (rows.max() - rows.min()) // 3
+        widths = [np.ptp(np.flatnonzero(half[r])) + 1 for r in range(start, rows.max() - 3)]
+        out.append(float(np.median(widths)) * px)
+    return out
+
+
+def test_pa_scapula_is_a_plate_not_a_bar(films):
+    for _pix, m, px in films["pa_male"]:
+        widths = _blade_widths_mm(m, px)
+        assert min(widths) >= SCAPULA_BLADE_MIN_MM, f"scapular blade widths {widths} mm"

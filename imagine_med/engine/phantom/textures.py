@@ -58,34 +58,6 @@ def film_texture(name: str, length: np.ndarray, scene, view, scale: int = 1) -> 
         net = ndimage.gaussian_filter(net, 0.6)
         out[y0:y1, x0:x1] = 0.25 + 1.7 * net
         return out
-    if name == "spine_sign":
-        # lateral "spine sign": the upper thoracic spine sits behind the shoulder girdle, the
-        # lower one behind more lung, so the vertebrae get darker toward the diaphragm
-        if view.name != "lateral":
-            return np.ones((h, w))
-        rows = np.arange(h) * scale + (scale - 1) / 2
-        z = view.det_center[2] - (rows - (view.height - 1) / 2) * view.px * 0.9
-        f = np.clip(1.0 + (z - scene.landmarks["z_carina"]) / 350.0, 0.6, 1.25)
-        return np.repeat(f[:, None], w, axis=1)
-    if name == "vertebral":
-        # disc spaces: lucent bands at each intervertebral level along the image rows
-        z0, hv = scene.params["spine_z0"], scene.params["spine_hv"]
-        y = scene.params["spine_y"]
-        rows = np.arange(h) * scale + (scale - 1) / 2
-        pts = np.zeros((h, 3))
-        pts[:, 1] = y
-        # z of each image row at the spine's depth (PA/AP/lateral all have v = -z)
-        n = view.normal
-        t = ((view.det_center - view.source) @ n) / ((np.array([0, y, 0]) - view.source) @ n)
-        z = view.det_center[2] - (rows - (view.height - 1) / 2) * view.px / t
-        ph = ((z - z0) / hv - 0.5) % 1.0
-        d = np.abs(ph - 0.5) * hv
-        f = np.where(d < 2.4, 0.35, np.where(d < 4.0, 1.5, 1.0))
-        if view.name == "lateral":
-            # lateral "spine sign": the upper thoracic spine sits behind the shoulder girdle,
-            # the lower one behind more lung, so the vertebrae get darker toward the diaphragm
-            f = f * np.clip(1.0 + (z - scene.landmarks["z_carina"]) / 600.0, 0.75, 1.2)
-        return np.repeat(f[:, None], w, axis=1)
     return np.ones((h, w))
 
 

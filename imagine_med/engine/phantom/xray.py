@@ -396,18 +396,63 @@ def tube_box(t: Tubes, view: View, outline: bool = False
     return box, arr, edges, mask
 
 
-def _core_lengths(t: Tubes, view: View, box: Box, shell_mm: float) -> np.ndarray:
-    """Path length through the tubes' marrow cores on `box`, the box of the whole tubes (which
-    holds the cores': they are thinner). The cortex is `shell_mm` thick at the set's waist
-    (its narrowest tube) and thins as the bone widens, keeping its cross-section's area (the
-    ends of a long bone are cancellous within a thin cortex)."""
+def _round_lengths(t: Tubes, view: View, box: Box, cores: tuple[np.ndarray, np.ndarray]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Path lengths through round tubes and through their cores (radii `cores` at p0, p1,
+    same axes) on `box` (the whole tubes' box), each with a round section's profile,
+    2 r sqrt(1 - (d / rho)^2) at a pixel d from the projected axis (rho the projected
+    radius, both interpolated along the tube; round end caps), times the obliquity and
+    flatness `tube_box` applies, where `tube_box` draws a flat band of the mean chord: the
+    same mean path, thickest on the axis. Where tubes meet, the larger path is kept
+    (tube_box's drawing overwrites)."""
+    shape = (box[3] - box[1], box[2] - box[0])
+    whole, core = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+    u0, v0, m0 = view.project(t.p0)
+    u1, v1, m1 = view.project(t.p1)
+    seg = t.p1 - t.p0
+    L = np.linalg.norm(seg, axis=1)
+    mid = (t.p0 + t.p1) / 2 - view.source
+    mid /= np.linalg.norm(mid, axis=1, keepdims=True)
+    sin = np.linalg.norm(np.cross(seg / np.maximum(L, 1e-6)[:, None], mid), axis=1)
+    rmean = (t.r0 + t.r1) / 2
+    k = np.where(L < 1e-6, 1.0, np.minimum(1.0 / np.maximum(sin, 1e-3),
+                                           (L + 2 * rmean) / (2 * rmean)))
+    if t.depth is not None:
+        k = k * t.depth
+    H, W = shape
+    for i in range(len(t)):
+        reach = max(t.r0[i] * m0[i], t.r1[i] * m1[i]) / view.px + 1
+        xa = max(int(np.floor(min(u0[i], u1[i]) - reach)) - box[0], 0)
+        xb = min(int(np.ceil(max(u0[i], u1[i]) + reach)) + 1 - box[0], W)
+        ya = max(int(np.floor(min(v0[i], v1[i]) - reach)) - box[1], 0)
+        yb = min(int(np.ceil(max(v0[i], v1[i]) + reach)) + 1 - box[1], H)
+        if xa >= xb or ya >= yb:
+            continue
+        x = np.arange(xa + box[0], xb + box[0], dtype=np.float32)[None, :] - u0[i]
+        y = np.arange(ya + box[1], yb + box[1], dtype=np.float32)[:, None] - v0[i]
+        du, dv = u1[i] - u0[i], v1[i] - v0[i]
+        f = np.clip((x * du + y * dv) / max(du * du + dv * dv, 1e-9), 0.0, 1.0)
+        d2 = (x - f * du) ** 2 + (y - f * dv) ** 2
+        mag = (m0[i] + f * (m1[i] - m0[i])) / view.px  # mm to pixels along the tube
+        for out, (ra, rb) in ((whole, (t.r0[i], t.r1[i])), (core, (cores[0][i], cores[1][i]))):
+            r = ra + f * (rb - ra)
+            rho2 = np.maximum(r * mag, 1e-3) ** 2
+            chord = (2 * k[i]) * r * np.sqrt(np.clip(1.0 - d2 / rho2, 0.0, None))
+            np.maximum(out[ya:yb, xa:xb], chord, out=out[ya:yb, xa:xb])
+    return whole, core
+
+
+def _round_shell(t: Tubes, view: View, box: Box, shell_mm: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Path lengths through a long bone's whole section and through its marrow core, both
+    with a round section's profile: the cortex between them peaks softly at the core's edge
+    and the marrow fills the middle (flat bands drew a hollow tube: two rims round a step).
+    The cortex is `shell_mm` thick at the set's waist (its narrowest tube) and thins as the
+    bone widens, keeping its cross-section's area (the ends of a long bone are cancellous
+    within a thin cortex)."""
     waist = float(np.minimum(t.r0, t.r1).min())
     cores = [np.maximum(r - shell_mm * waist / np.maximum(r, 1e-6), 0) for r in (t.r0, t.r1)]
-    out = np.zeros((box[3] - box[1], box[2] - box[0]), np.float32)
-    cbox, img, _, _ = tube_box(Tubes(t.p0, t.p1, *cores, t.depth), view)
-    if cbox is not None:
-        out[cbox[1] - box[1]: cbox[3] - box[1], cbox[0] - box[0]: cbox[2] - box[0]] = img
-    return out
+    return _round_lengths(t, view, box, (cores[0], cores[1]))
 
 
 def _draw_wide(wide, u0, v0, u1, v1, rho0, rho1, val, pl, nu, nv, crop, outline: bool
@@ -699,8 +744,8 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
         contrib = delta * img
         if comp.film_shell:
             dsh = (M[comp.shell_material].mu_mm - M[comp.material].mu_mm) * gain
-            contrib = contrib + dsh * np.maximum(img - _core_lengths(tubes, view, box,
-                                                                     comp.shell_mm), 0)
+            whole, core = _round_shell(tubes, view, box, comp.shell_mm)
+            contrib = delta * whole + dsh * np.maximum(whole - core, 0)
         if comp.trabecular > 0:
             trab = np.multiply(comp.trabecular, bone_tex()[sl])
             trab += 1

@@ -179,9 +179,9 @@ VERTEBRA_T12 = {"height": 23.0, "disc": 8.5, "width": 42.0, "depth": 31.0}
 # the body's waist: its sides and front dip in ~2 mm at mid-height (the concave waist seen
 # on every lateral film), and its rim is rounded off ~1.5 mm at the end plates
 WAIST_MM = 2.0
-# vertebral cortex: a thin shell (~0.4 mm; Silva et al., Spine 1994;19:2683-2689) and end plates
-# (~0.5-1 mm), taken as 0.6 mm all round
-VERTEBRAL_CORTEX_MM = 0.6
+# vertebral cortex: a thin shell (~0.4 mm; Silva et al., Spine 1994;19:2683-2689), taken all
+# round (the end plates, ~0.5-1 mm, are mostly the cancellous bone just under them)
+VERTEBRAL_CORTEX_MM = 0.4
 # pedicles: short bony cylinders running back from the upper half of the body; seen end-on on
 # a PA film as oval rings taller than wide (thoracic pedicle ~5-8 mm wide, ~10-15 mm high:
 # Panjabi 1991; Zindrick et al., Spine 1987;12:160-166)
@@ -193,8 +193,10 @@ PEDICLE_LENGTH_MM = 14.0
 # (Zindrick 1987; Panjabi 1991)
 PEDICLE_CONVERGENCE_DEG = ((1.0, 3.0, 11.0, 12.0), (25.0, 10.0, 10.0, 5.0))
 PEDICLE_SAGITTAL_DEG = 10.0
-# a pedicle's walls are thicker than a body's shell (~0.8-1.2 mm laterally, ~1.2-1.9 mm
-# medially; Kothe et al., Spine 1996;21:264-270)
+# a pedicle's walls (mm at s = 1): thicker medially than laterally (~0.8-1.2 mm laterally,
+# ~1.2-1.9 mm medially; Kothe et al., Spine 1996;21:264-270), the cranial and caudal walls
+# between; PEDICLE_CORTEX_MM, the component's shell, is the one they scale with body size
+PEDICLE_WALLS_MM = {"lateral": 0.9, "medial": 1.6, "cranial": 1.2}
 PEDICLE_CORTEX_MM = 1.2
 # film gains of the vertebral bodies and pedicles, and of the laminae and processes
 VERTEBRAL_GAIN = 1.0
@@ -256,23 +258,45 @@ def _vertebral_body(c: np.ndarray, half_w: float, half_d: float, hh: float, dip:
                   (c - np.array([half_w, half_d, hh]), c + np.array([half_w, half_d, hh])))
 
 
+class _PedicleWall(Quadric):
+    """A pedicle's elliptic cylinder whose shrunk copy (the marrow space) is set by the walls
+    of `PEDICLE_WALLS_MM` (scaled by the shell asked for over `PEDICLE_CORTEX_MM`): thicker
+    medially, so the hole sits off-centre toward the lateral wall, and the ring on a PA film
+    is a crescent, brightest on its medial side, not an even ring."""
+
+    def shrunk(self, mm: float) -> Quadric:
+        mid, R, radii, lateral = self.params
+        f = mm / PEDICLE_CORTEX_MM
+        w = PEDICLE_WALLS_MM
+        across = (w["lateral"] + w["medial"]) / 2 * f
+        inner = np.maximum(np.asarray(radii) - [across, w["cranial"] * f], 0.5)
+        shift = (w["medial"] - w["lateral"]) / 2 * f
+        return cylinder_q(np.asarray(mid) + lateral * shift, inner, R)
+
+
 def _pedicle(c: np.ndarray, width: float, height: float, length: float, sx: float,
              convergence_deg: float) -> Convex:
-    """A pedicle as a short elliptic cylinder running back from `c` (the back of the body),
-    its back end turned out by `convergence_deg` (toward side `sx`) and up by the sagittal
-    tilt (the axis runs forward and down into the body): seen nearly end-on by a PA beam,
-    its cortex is an oval ring, the tilt spreading the ring's rim as on a film (a pedicle
-    parallel to the beam would draw its whole length of wall into a one-pixel rim)."""
+    """A pedicle running back from `c` (the back of the body), its back end turned out by
+    `convergence_deg` (toward side `sx`) and up by the sagittal tilt (the axis runs forward
+    and down into the body): seen nearly end-on by a PA beam, its cortex is an oval ring
+    whose rim the tilt spreads, as on a film (a pedicle parallel to the beam would draw its
+    whole length of wall into a one-pixel rim). The walls are thicker medially
+    (`_PedicleWall`): a crescent rather than an even ring."""
     a, b = np.radians(convergence_deg), np.radians(PEDICLE_SAGITTAL_DEG)
     axis = np.array([sx * np.sin(a) * np.cos(b), -np.cos(a) * np.cos(b), np.sin(b)])
     u = cross3(axis, [0.0, 0.0, 1.0])
     u /= np.linalg.norm(u)
     v = cross3(axis, u)
+    R = np.column_stack([u, v, axis])
     mid = c + axis * (length / 2 - 1.0)
     reach = np.abs(axis) * (length / 2 + 1.0) + max(width, height) / 2
-    return Convex([cylinder_q(mid, [width / 2, height / 2], np.column_stack([u, v, axis])),
-                   halfspace(axis, float(axis @ mid) + length / 2 + 1.0),
-                   halfspace(-axis, -float(axis @ mid) + length / 2 + 1.0)],
+    half = np.array([width / 2, height / 2])
+    cyl = cylinder_q(mid, half, R)
+    lateral = -sx * u  # the section's outward (lateral) direction, across the axis
+    wall = _PedicleWall(cyl.A, cyl.b, cyl.c, "pedicle", (mid, R, half, lateral))
+    ends = length / 2 + 1.0
+    return Convex([wall, halfspace(axis, float(axis @ mid) + ends),
+                   halfspace(-axis, -float(axis @ mid) + ends)],
                   (mid - reach, mid + reach))
 
 
@@ -328,7 +352,7 @@ def _spine(scene: Scene, s, zT, y_cav, b_mid, elderly: bool, view: str) -> None:
     scene.add(Component("spine", marrow, "cavity", Solid(bodies),
                         shell_mm=cortex, shell_material="cortical", label_priority=9,
                         label_min_mm=3, xray_gain=VERTEBRAL_GAIN, ct=False,
-                        xray_texture="spine_sign", mask_as="vertebral_bodies"))
+                        mask_as="vertebral_bodies"))
     if pedicles:
         scene.add(Component("spine", marrow, "muscle", Solid(pedicles),
                             shell_mm=PEDICLE_CORTEX_MM * s, shell_material="cortical",

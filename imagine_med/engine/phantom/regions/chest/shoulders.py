@@ -30,6 +30,20 @@ TRABECULAR = {"rib": 0.15, "clavicle": 0.15, "scapula": 0.15, "humeral_head": 0.
 # PA film shows (the scapulae "rotated off the lung fields")
 SCAPULA_PROTRACTION_PA = 40.0
 
+# the film blade's lateral angle (the glenoid's neck) from the humeral head's centre (mm at body
+# size 1: medial, forward, up): on the head's back surface (its radius ~24 mm), where the
+# glenoid meets it, so the blade lies in the scapular plane, ~60 degrees off the coronal
+# plane once protracted (~30-45 at rest, turned further as it slides round the chest), and a
+# PA film sees it as a plate ~40 mm across reaching the head, the glenoid overlapping the
+# head's medial third as on a real film (the corner was 30 mm medial to the head's centre:
+# the blade stood ~73 degrees off the coronal plane, a bar ~20 mm across)
+GLENOID_FROM_HEAD = np.array([-14.0, -20.0, -10.0])
+# the blade's borders on films (radius mm at s = 1): the lateral border a thick rounded pillar
+# from below the glenoid to the inferior angle (~8-10 mm across, the blade's densest part
+# after the spine), the medial border a thin rim (Gray's Anatomy)
+LATERAL_BORDER_R = (4.5, 3.0)
+MEDIAL_BORDER_R = 2.0
+
 # The clavicle's cortex (mm at body size 1), which with its marrow sets its film density from
 # path lengths: the two cortices together are about half the midshaft's width on PA films
 # (47-54%: Nimsee et al., radiogrammetry of 120 adults), the shaft ~10.9 mm across (Bachoura
@@ -59,11 +73,10 @@ def shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top,
         I_ = np.array([sx * (78 * s + protract * rotate_out), y_cav - b + 6 * s, zT(7.2)])
         G = np.array([sx * (a_mid + 18 * s + protract * 0.3), y_cav - 40 * s, zT(2.2)])
         scap_pieces.append(_plate(S, I_, G, 3 * s))
-        # films: the plate's lateral angle carries the glenoid, just medial to the head
-        scap_film.append(_plate(S, I_, head + np.array([-sx * 30 * s, -12 * s, -12 * s]),
-                                3 * s))
+        # films: the plate's lateral angle carries the glenoid, against the back of the head
+        scap_film.append(_plate(S, I_, head + GLENOID_FROM_HEAD * s * [sx, 1, 1], 3 * s))
         hum_pieces.append(ellipsoid(head, np.array([24, 24, 26]) * s))
-        girdle.append(_girdle_tubes(sx, s, S, head))
+        girdle.append(_girdle_tubes(sx, s, S, I_, head))
         shafts.append(_humeral_shaft(sx, s, head))
         # the arm hangs a little abducted: in the field's edge, apart from the chest below
         # the axilla; above, it runs inside the body's shoulder (the deltoid is part of the
@@ -145,10 +158,13 @@ def _plate(S: np.ndarray, I_: np.ndarray, G: np.ndarray, half: float) -> Convex:
     return Convex(qs, (pts3.min(axis=0) - 4 * half / 3, pts3.max(axis=0) + 4 * half / 3))
 
 
-def _girdle_tubes(sx: float, s: float, S: np.ndarray, head: np.ndarray) -> Tubes:
-    """Film-only bones round the shoulder joint: the glenoid rim medial to the head and the
-    scapular spine running up into the acromion over the head."""
-    glen = head + np.array([-sx * 27 * s, -6 * s, 0])
+def _girdle_tubes(sx: float, s: float, S: np.ndarray, I_: np.ndarray, head: np.ndarray
+                  ) -> Tubes:
+    """Film-only bones round the shoulder joint and the blade's dense edges: the glenoid
+    rim over the head's medial third, the scapular spine running up into the acromion over
+    the head, and the blade's lateral border (a thick pillar from below the glenoid to the
+    inferior angle) and thin medial border (superior to inferior angle)."""
+    glen = head + np.array([-sx * 20 * s, -14 * s, 0])
     up = np.array([0, 0, 17 * s])
     glenoid = Tubes.from_polyline(np.array([glen + up, glen, glen - up]), np.array([5, 8, 5]) * s)
     spine_root = S + np.array([sx * 6 * s, 4 * s, -16 * s])
@@ -156,7 +172,20 @@ def _girdle_tubes(sx: float, s: float, S: np.ndarray, head: np.ndarray) -> Tubes
         spine_root, head + np.array([-sx * 40 * s, -34 * s, 26 * s]),
         head + np.array([-sx * 8 * s, -10 * s, 38 * s]),
         head + np.array([sx * 12 * s, -4 * s, 34 * s])]), np.array([3, 4.5, 7, 6]) * s)
-    return Tubes.concat([glenoid, acromion])
+    # the borders run just inside the blade's edges (its corners pulled 4 mm toward the
+    # blade's middle), so each is a ridge of the plate, not a rod beside it
+    corner = head + GLENOID_FROM_HEAD * s * [sx, 1, 1] - up
+    centre = (S + I_ + corner) / 3
+
+    def inside(p: np.ndarray) -> np.ndarray:
+        d = centre - p
+        return p + d / np.linalg.norm(d) * 4 * s
+
+    lateral = Tubes.from_polyline(np.array([inside(corner), inside(I_)]),
+                                  np.array(LATERAL_BORDER_R) * s)
+    medial = Tubes.from_polyline(np.array([inside(S), inside(I_)]),
+                                 np.array([MEDIAL_BORDER_R] * 2) * s)
+    return Tubes.concat([glenoid, acromion, lateral, medial])
 
 
 def _humeral_shaft(sx: float, s: float, head: np.ndarray) -> Convex:
