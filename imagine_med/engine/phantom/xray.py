@@ -14,7 +14,16 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
-from imagine_med.engine.phantom.geometry import Convex, Rays, Solid, Tubes, clip, union_length
+from imagine_med.engine.phantom.geometry import (
+    Convex,
+    Rays,
+    Solid,
+    Tubes,
+    batchable,
+    clip,
+    convex_intervals,
+    union_length,
+)
 from imagine_med.engine.phantom.labels import FINDINGS, LUNG_LABELS, label_id
 from imagine_med.engine.phantom.materials import M
 from imagine_med.engine.phantom.physics import dr
@@ -200,13 +209,14 @@ def solid_lengths(solid: Solid, cache: _RayCache) -> np.ndarray:
     """Path length (mm) through a CSG solid on the coarse grid."""
     out = np.zeros((cache.gh, cache.gw))
     area = cache.gw * cache.gh
-    for piece in solid.pieces:
-        crop = cache.crop_of(piece.bounds)
+    crops = [cache.crop_of(piece.bounds) for piece in solid.pieces]
+    batch = _small_pieces(solid, crops, cache)
+    for piece, crop in zip(solid.pieces, crops, strict=True):
         if crop is None:
             continue
         x0, y0, x1, y1 = crop
-        big = (x1 - x0) * (y1 - y0) > 0.2 * area
-        s, e = cache.interval(piece, crop, big)
+        big = (x1 - x0) * (y1 - y0) > SMALL_PIECE_SHARE * area
+        s, e = batch[id(piece)] if id(piece) in batch else cache.interval(piece, crop, big)
         length = np.maximum(e - s, 0.0)
         hit = mask_box(length) if solid.holes else None
         if hit is not None:
@@ -231,6 +241,38 @@ def solid_lengths(solid: Solid, cache: _RayCache) -> np.ndarray:
                 part = (slice(r0, r1), slice(c0, c1))
                 length[part] = length[part] - _covered(boxes, s[part], e[part])
         out[y0:y1, x0:x1] += np.maximum(length, 0.0)
+    return out
+
+
+SMALL_PIECE_SHARE = 0.2  # a piece whose crop covers more of the grid is "big" (`interval`)
+# fewest small pieces worth one batch: timed on PA films at 512 px, 16 and 32 pieces (the
+# vertebral bodies, the pedicles) take ~0.6 and ~0.35 of the time piece by piece, while 2 or
+# 3 pieces take 1.2-4x as long (the batch's fixed cost)
+MIN_BATCH = 8
+
+
+def _small_pieces(solid: Solid, crops: list, cache: _RayCache) -> dict[int, tuple]:
+    """Entry/exit on their crops of a solid's small pieces, all in one batch when it has
+    many (`convex_intervals`: the same values as each piece's `interval`, in a few numpy
+    passes rather than a few per quadric); {} when there is nothing to batch. Big pieces and
+    a counted solid's holes go through `_RayCache.interval` (shared and kept results)."""
+    area = cache.gw * cache.gh
+    todo = [(piece, crop) for piece, crop in zip(solid.pieces, crops, strict=True)
+            if crop is not None and (crop[2] - crop[0]) * (crop[3] - crop[1])
+            <= SMALL_PIECE_SHARE * area and id(piece) not in cache.holes and batchable(piece)]
+    if len(todo) < MIN_BATCH:
+        return {}
+    gw = cache.gw
+    flat = [(np.arange(y0, y1)[:, None] * gw + np.arange(x0, x1)).ravel()
+            for _p, (x0, y0, x1, y1) in todo]
+    counts = [len(f) for f in flat]
+    s, e = convex_intervals([p for p, _c in todo], cache.view.source,
+                            cache.rays.take(np.concatenate(flat)), counts)
+    out, at = {}, 0
+    for (piece, (x0, y0, x1, y1)), n in zip(todo, counts, strict=True):
+        shape = (y1 - y0, x1 - x0)
+        out[id(piece)] = (s[at: at + n].reshape(shape), e[at: at + n].reshape(shape))
+        at += n
     return out
 
 

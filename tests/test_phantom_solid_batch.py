@@ -1,0 +1,82 @@
+"""The batched ray/solid intervals (geometry.convex_intervals, xray._small_pieces) give the very
+values of the plain per-piece computation: on the chest films' own solids and rays, and on a
+mix of pieces whose quadrics fall into different groups."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from imagine_med.engine.phantom.geometry import (
+    Convex,
+    Rays,
+    box,
+    convex_intervals,
+    ellipsoid,
+    halfspace,
+    rotation,
+)
+from imagine_med.engine.phantom.regions.chest.renderer import build
+from imagine_med.engine.phantom.xray import MIN_BATCH, _RayCache, _small_pieces, make_view
+from imagine_med.prompt import parse
+
+SIZE = 512
+SCALE = 3  # render_film's coarse grid at 512 px
+
+
+def _plain(piece: Convex, cache: _RayCache, crop) -> tuple[np.ndarray, np.ndarray]:
+    x0, y0, x1, y1 = crop
+    return piece.interval(cache.view.source, cache.rays.crop(y0, y1, x0, x1))
+
+
+@pytest.mark.parametrize("view", ["pa", "ap", "lateral"])
+def test_batched_pieces_equal_plain_on_chest_solids(view: str):
+    spec = parse(f"{view} chest x-ray, normal, adult female --seed 5")[0]
+    scene = build(spec, 5, 0.0, None, view).scene
+    cache = _RayCache(make_view(scene, view, SIZE, SIZE), SCALE)
+    solids = [c.solid for c in scene.components if c.solid is not None and c.xray]
+    cache.count_uses(solids)
+    checked = 0
+    for solid in solids + [s.shrunk(1.2) for s in solids]:
+        crops = [cache.crop_of(p.bounds) for p in solid.pieces]
+        batch = _small_pieces(solid, crops, cache)
+        for piece, crop in zip(solid.pieces, crops, strict=True):
+            if id(piece) in batch:
+                s, e = batch[id(piece)]
+                ps, pe = _plain(piece, cache, crop)
+                assert np.array_equal(s, ps) and np.array_equal(e, pe)
+                checked += 1
+    assert checked >= 2 * MIN_BATCH  # the vertebral bodies and the pedicles at least
+
+
+def test_mixed_pieces_equal_plain():
+    """Axis-aligned boxes (zero coefficients skipped), rotated ellipsoids, cut and uncut
+    pieces: groups that hold only some pieces, and planes every ray crosses the same way."""
+    rng = np.random.default_rng(4)
+    pieces = []
+    for k in range(12):
+        c = rng.uniform(-60, 60, 3)
+        if k % 3 == 0:
+            pieces.append(box(c - 8, c + rng.uniform(4, 12, 3)))
+        elif k % 3 == 1:
+            pieces.append(ellipsoid(c, rng.uniform(4, 15, 3), rotation(*rng.uniform(-1, 1, 3))))
+        else:
+            pieces.append(ellipsoid(c, rng.uniform(4, 15, 3), None,
+                                    halfspace(rng.normal(size=3), float(c[0])),
+                                    halfspace([0, 0, 1.0], float(c[2]))))
+    src = np.array([3.0, -900.0, 5.0])
+    counts = [int(n) for n in rng.integers(0, 40, len(pieces))]
+    # each piece's rays aimed about its box (some miss it, some run along its planes' edges)
+    aim = np.concatenate([rng.uniform(p.bounds[0] - 3, p.bounds[1] + 3, (n, 3))
+                          for p, n in zip(pieces, counts, strict=True)])
+    d = aim - src
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    rays = Rays.from_dirs(d)
+    s, e = convex_intervals(pieces, src, rays, counts)
+    at = 0
+    for piece, n in zip(pieces, counts, strict=True):
+        ps, pe = piece.interval(src, Rays.from_dirs(d[at: at + n]))
+        assert np.array_equal(s[at: at + n], ps) and np.array_equal(e[at: at + n], pe)
+        at += n
+    lengths = np.maximum(e - s, 0)
+    assert (lengths > 0).sum() > 50 and (lengths == 0).sum() > 50  # rays do meet the pieces
