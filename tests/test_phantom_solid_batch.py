@@ -17,7 +17,14 @@ from imagine_med.engine.phantom.geometry import (
     rotation,
 )
 from imagine_med.engine.phantom.regions.chest.renderer import build
-from imagine_med.engine.phantom.xray import MIN_BATCH, _RayCache, _small_pieces, make_view
+from imagine_med.engine.phantom.xray import (
+    MIN_BATCH,
+    _clamp,
+    _cross_rows,
+    _RayCache,
+    _small_pieces,
+    make_view,
+)
 from imagine_med.prompt import parse
 
 SIZE = 512
@@ -80,3 +87,23 @@ def test_mixed_pieces_equal_plain():
         at += n
     lengths = np.maximum(e - s, 0)
     assert (lengths > 0).sum() > 50 and (lengths == 0).sum() > 50  # rays do meet the pieces
+
+
+def test_tube_shortcuts_equal_numpy_on_chest_tubes():
+    """tube_box's cross product and box clamps against np.cross and np.clip, on a film's own
+    tube sets (ribs, vessels, bronchi, clavicles...)."""
+    spec = parse("pa chest x-ray, normal, adult male --seed 7")[0]
+    scene = build(spec, 7, 0.0, None, "pa").scene
+    view = make_view(scene, "pa", SIZE, SIZE)
+    sets = [c.tubes for c in scene.components if c.solid is None and c.tubes is not None
+            and len(c.tubes)]
+    assert len(sets) >= 5
+    for t in sets:
+        seg = t.p1 - t.p0
+        axis = seg / np.maximum(np.linalg.norm(seg, axis=1), 1e-6)[:, None]
+        mid = (t.p0 + t.p1) / 2 - view.source
+        assert np.array_equal(_cross_rows(axis, mid), np.cross(axis, mid))
+        u, _v, _m = view.project(t.p0)
+        for v in (u.min() - 9.5, u.max() + 9.5, 0.0, -3.2, SIZE + 7.0):
+            for lo, hi in ((0, SIZE - 1), (40, SIZE), (SIZE, 10)):
+                assert _clamp(v, lo, hi) == int(np.clip(v, lo, hi))
