@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from imagine_med.engine.phantom.geometry import (
+    BIG,
     Convex,
     Rays,
+    _plane_roots,
     box,
     convex_intervals,
     ellipsoid,
@@ -107,3 +109,40 @@ def test_tube_shortcuts_equal_numpy_on_chest_tubes():
         for v in (u.min() - 9.5, u.max() + 9.5, 0.0, -3.2, SIZE + 7.0):
             for lo, hi in ((0, SIZE - 1), (40, SIZE), (SIZE, 10)):
                 assert _clamp(v, lo, hi) == int(np.clip(v, lo, hi))
+
+
+def _plane_reference(nd: np.ndarray, gap: float) -> tuple[np.ndarray, np.ndarray]:
+    """A half-space's entry/exit by the plain three-way rule per ray."""
+    safe = np.where(np.abs(nd) > 1e-12, nd, 1e-12)
+    root = gap / safe
+    par_s, par_e = (-BIG, BIG) if gap >= 0 else (BIG, -BIG)
+    s = np.where(nd < -1e-12, root, np.where(nd > 1e-12, -BIG, par_s))
+    e = np.where(nd > 1e-12, root, np.where(nd < -1e-12, BIG, par_e))
+    return s, e
+
+
+def test_half_space_intervals_equal_the_three_way_rule_on_chest_planes():
+    """Every half-space of a PA film's solids (pieces and holes), on the film's coarse rays
+    (and with a few rays laid along the plane, where the short path does not apply)."""
+    spec = parse("pa chest x-ray, normal, adult female --seed 9")[0]
+    scene = build(spec, 9, 0.0, None, "pa").scene
+    cache = _RayCache(make_view(scene, "pa", SIZE, SIZE), SCALE)
+    src = cache.view.source
+    planes = {id(q): q for c in scene.components if c.solid is not None
+              for cv in (*c.solid.pieces, *c.solid.holes) for q in cv.quadrics
+              if getattr(q, "kind", "") == "halfspace"}
+    assert len(planes) > 50
+    both_ways = 0
+    for q in planes.values():
+        s, e = q.interval(src, cache.rays)
+        n, dd = q.params
+        nd = cache.rays.dot(n)
+        gap = dd - float(n @ src)
+        rs, re = _plane_reference(nd, gap)
+        assert np.array_equal(s, rs) and np.array_equal(e, re)
+        both_ways += bool((nd > 0).any() and (nd < 0).any())
+        nd[:3, :3] = 0.0  # rays along the plane: the three-way rule itself
+        ps, pe = _plane_roots(nd, gap)
+        rs, re = _plane_reference(nd, gap)
+        assert np.array_equal(ps, rs) and np.array_equal(pe, re)
+    assert both_ways > 5  # planes the rays cross in both directions
