@@ -10,6 +10,7 @@ import pytest
 from imagine_med.engine.phantom.geometry import (
     BIG,
     Convex,
+    Profile,
     Rays,
     _plane_roots,
     box,
@@ -146,3 +147,24 @@ def test_half_space_intervals_equal_the_three_way_rule_on_chest_planes():
         rs, re = _plane_reference(nd, gap)
         assert np.array_equal(ps, rs) and np.array_equal(pe, re)
     assert both_ways > 5  # planes the rays cross in both directions
+
+
+def test_profile_sections_equal_the_plain_interpolation():
+    """The body outline's sections (steps worked out once; no select when every height is
+    in range) against v[i] + w (v[i + 1] - v[i]) at the film's heights and beyond them."""
+    spec = parse("pa chest x-ray, normal, adult male --seed 3")[0]
+    scene = build(spec, 3, 0.0, None, "pa").scene
+    outlines = [q for c in scene.components if c.solid is not None
+                for cv in c.solid.pieces for q in cv.quadrics if isinstance(q, Profile)]
+    assert outlines
+    for p in outlines:
+        for z in (np.linspace(p.z[0], p.z[-1], 2001),  # all in range
+                  np.linspace(p.z[0] - 40, p.z[-1] + 40, 2001)):  # some off the body
+            f = (z - p.z[0]) / (p.z[1] - p.z[0])
+            i = np.clip(f.astype(np.int64), 0, len(p.z) - 2)
+            w = f - i
+            off = (f < 0) | (f > len(p.z) - 1)
+            plain = [v[i] + w * (v[i + 1] - v[i]) for v in (p.a, p.b, p.cy)]
+            want = (np.where(off, 1e-6, plain[0]), np.where(off, 1e-6, plain[1]), plain[2])
+            for got, ref in zip(p.section(z), want, strict=True):
+                assert np.array_equal(got, ref)

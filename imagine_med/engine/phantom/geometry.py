@@ -11,6 +11,7 @@ Coordinates are patient millimetres: +x = patient's LEFT, +y = ANTERIOR, +z = SU
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -674,12 +675,18 @@ class Profile:
         f = (np.asarray(z, float) - self.z[0]) / (self.z[1] - self.z[0])
         i = np.clip(f.astype(np.int64), 0, len(self.z) - 2)
         w = f - i
-        out = []
-        for v in (self.a, self.b, self.cy):
-            lo = v[i]
-            out.append(lo + w * (v[i + 1] - lo))
+        # v[i] + w * (v[i + 1] - v[i]), the step taken from `_steps` (the same differences)
+        out = [v[i] + w * dv[i] for v, dv in zip((self.a, self.b, self.cy), self._steps,
+                                                 strict=True)]
         off = (f < 0) | (f > len(self.z) - 1)
+        if not off.any():
+            return out[0], out[1], out[2]
         return np.where(off, 1e-6, out[0]), np.where(off, 1e-6, out[1]), out[2]
+
+    @cached_property
+    def _steps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """a, b and cy's step from each sample to the next."""
+        return tuple(np.asarray(v[1:] - v[:-1]) for v in (self.a, self.b, self.cy))
 
     def value(self, p: np.ndarray) -> np.ndarray:
         return self.value_xyz(p[..., 0], p[..., 1], p[..., 2])
@@ -703,7 +710,8 @@ class Profile:
         inv = 0.5 / np.maximum(qa, 1e-14)
         s, e = (-qb - root) * inv, (-qb + root) * inv
         bad = disc < 0
-        s[bad], e[bad] = BIG, -BIG
+        if bad.any():
+            s[bad], e[bad] = BIG, -BIG
         return s, e
 
     def interval(self, src: np.ndarray, r: Rays) -> tuple[np.ndarray, np.ndarray]:
