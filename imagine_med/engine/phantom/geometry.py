@@ -365,13 +365,11 @@ def convex_intervals(pieces: list[Convex], src: np.ndarray, r: Rays, counts: lis
             who = np.array([entries[k][0] for k in ks])
             cnt = np.asarray(counts, np.int64)[who]
             if len(who) == len(pieces) and (who == np.arange(len(pieces))).all():
-                pos, g = slice(None), r  # every piece, in order: the rays as they are
+                pos = slice(None)  # every piece, in order: the rays as they are
             else:  # the group's pieces' runs, end to end
                 pos = (np.repeat(start[who] - np.concatenate([[0], np.cumsum(cnt)[:-1]]), cnt)
                        + np.arange(int(cnt.sum())))
-                g = r.take(pos)
-            per_ray = np.repeat(coefs[ks].T, cnt, axis=1)
-            qs, qe = _group_roots(kind, key, per_ray, g)
+            qs, qe = _group_roots(kind, key, coefs[ks], cnt, r, pos)
             np.maximum(s[pos], qs, out=qs)
             np.minimum(e[pos], qe, out=qe)
             s[pos] = qs
@@ -408,17 +406,37 @@ def _quadric_rows(qs: list[Quadric], src: np.ndarray) -> tuple[list[tuple], np.n
     return [tuple(k) for k in keep], np.column_stack([quad, lin, const])
 
 
-def _group_roots(kind: str, key: tuple, c: np.ndarray, g: Rays
+def _group_roots(kind: str, key: tuple, coefs: np.ndarray, cnt: np.ndarray, r: Rays, pos
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Entry/exit of one group's quadrics on the rays `g`, from their coefficient rows per
-    ray (`_plane_rows`' or `_quadric_rows`'); zero coefficients skipped as the key says."""
-    dirs = (g.dx, g.dy, g.dz)
+    """Entry/exit of one group's quadrics (rows of `coefs`, as `_plane_rows` or
+    `_quadric_rows` give them; quadric k on the next cnt[k] rays) on the rays r[pos]; the
+    coefficients the key marks zero are skipped, and neither they nor their rays are laid
+    out per ray."""
+    per_ray = _Coefficients(coefs, cnt)
+    dirs = ("dx", "dy", "dz")
     if kind == "plane":
-        nd = _sum_terms([(c[k], dirs[k]) for k in range(3) if key[k]], g.shape)
-        return _plane_roots(nd, c[3])
-    a = _sum_terms([(c[k], g.squares[k]) for k in range(6) if key[k]], g.shape)
-    bb = _sum_terms([(c[6 + k], dirs[k]) for k in range(3) if key[6 + k]], g.shape)
-    return _quadric_roots(a, bb, c[9])
+        nd = _sum_terms([(per_ray[k], getattr(r, dirs[k])[pos]) for k in range(3) if key[k]],
+                        (len(per_ray),))
+        return _plane_roots(nd, per_ray[3])
+    squares = ("xx", "yy", "zz", "xy", "xz", "yz")
+    a = _sum_terms([(per_ray[k], getattr(r, squares[k])[pos]) for k in range(6) if key[k]],
+                   (len(per_ray),))
+    bb = _sum_terms([(per_ray[6 + k], getattr(r, dirs[k])[pos]) for k in range(3)
+                     if key[6 + k]], (len(per_ray),))
+    return _quadric_roots(a, bb, per_ray[9])
+
+
+class _Coefficients:
+    """Column k of `coefs` repeated over each quadric's rays, on demand."""
+
+    def __init__(self, coefs: np.ndarray, cnt: np.ndarray):
+        self.coefs, self.cnt = coefs, cnt
+
+    def __len__(self) -> int:
+        return int(self.cnt.sum())
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        return np.repeat(self.coefs[:, k], self.cnt)
 
 
 def ellipsoid(center, radii, R: np.ndarray | None = None, *clips: Quadric) -> Convex:
