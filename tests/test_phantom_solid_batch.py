@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
 from imagine_med.engine.phantom.geometry import (
     BIG,
@@ -24,6 +25,7 @@ from imagine_med.engine.phantom.xray import (
     MIN_BATCH,
     _clamp,
     _cross_rows,
+    _pixels,
     _RayCache,
     _small_pieces,
     make_view,
@@ -168,3 +170,30 @@ def test_profile_sections_equal_the_plain_interpolation():
             want = (np.where(off, 1e-6, plain[0]), np.where(off, 1e-6, plain[1]), plain[2])
             for got, ref in zip(p.section(z), want, strict=True):
                 assert np.array_equal(got, ref)
+
+
+def test_flat_polygons_and_pixels_equal_the_plain_drawing():
+    """_draw_wide hands the drawing core flat coordinate lists and reads the image by its
+    bytes: the same pixels as (x, y) tuples and np.asarray, on a film's projected tubes."""
+    spec = parse("pa chest x-ray, normal, adult male --seed 7")[0]
+    scene = build(spec, 7, 0.0, None, "pa").scene
+    view = make_view(scene, "pa", SIZE, SIZE)
+    t = max((c.tubes for c in scene.components if c.solid is None and c.tubes is not None),
+            key=len)
+    u0, v0, _ = view.project(t.p0)
+    u1, v1, _ = view.project(t.p1)
+    r = 2.5 + 3.0 * np.arange(len(u0)) % 7 / 7  # a spread of half-widths (px)
+    quads = np.stack([u0 - r, v0 + 0.3, u1 - r, v1 - 0.2, u1 + r, v1, u0 + r, v0], axis=1)
+    flat, plain = Image.new("F", (SIZE, SIZE), 0.0), Image.new("F", (SIZE, SIZE), 0.0)
+    fc, pc = ImageDraw.Draw(flat).draw, ImageDraw.Draw(plain).draw
+    for k, c in enumerate(quads.tolist()):
+        pts = [(c[0], c[1]), (c[2], c[3]), (c[4], c[5]), (c[6], c[7])]
+        fc.draw_polygon(c, fc.draw_ink(k + 0.5), 1)
+        pc.draw_polygon(pts, pc.draw_ink(k + 0.5), 1)
+        fc.draw_lines(c[:4], fc.draw_ink(-1.0), 1)
+        pc.draw_lines(pts[:2], pc.draw_ink(-1.0), 1)
+        fc.draw_lines(c[4:], fc.draw_ink(-2.0), 1)
+        pc.draw_lines(pts[2:], pc.draw_ink(-2.0), 1)
+    got, want = _pixels(flat), np.asarray(plain, dtype=np.float32)
+    assert (want != 0).sum() > 1000
+    assert np.array_equal(got, want) and got.dtype == want.dtype

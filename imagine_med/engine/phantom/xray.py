@@ -497,16 +497,20 @@ def _draw_wide(wide, u0, v0, u1, v1, rho0, rho1, val, pl, nu, nv, crop, outline:
         if is_dot[i]:
             core.draw_ellipse(dot[i], ink, 1)
             continue
-        c = corners[i]
-        poly = [(c[0], c[1]), (c[2], c[3]), (c[4], c[5]), (c[6], c[7])]
-        core.draw_polygon(poly, ink, 1)
+        c = corners[i]  # x0, y0, ..., x3, y3: the drawing core reads a flat list as points
+        core.draw_polygon(c, ink, 1)
         if has_cap[i]:
             core.draw_ellipse(cap[i], ink, 1)
         if has_edge[i]:
-            edge_core.draw_lines(poly[:2], one, 1)
-            edge_core.draw_lines(poly[2:], one, 1)
-    return (np.asarray(img, dtype=np.float32),
-            np.asarray(edge, dtype=np.float32) if edge is not None else None)
+            edge_core.draw_lines(c[:4], one, 1)
+            edge_core.draw_lines(c[4:], one, 1)
+    return _pixels(img), _pixels(edge) if edge is not None else None
+
+
+def _pixels(img: Image.Image) -> np.ndarray:
+    """An "F" image's pixels, read-only as np.asarray gives them, from its bytes at once
+    (asarray's array interface copies them twice)."""
+    return np.frombuffer(img.tobytes(), np.float32).reshape(img.height, img.width)
 
 
 # Lung parenchyma on a film: density fluctuations with a 1/f^beta power spectrum (beta ~3, as
