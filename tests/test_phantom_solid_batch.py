@@ -25,6 +25,7 @@ from imagine_med.engine.phantom.xray import (
     MIN_BATCH,
     _clamp,
     _cross_rows,
+    _nearest,
     _pixels,
     _RayCache,
     _small_pieces,
@@ -197,3 +198,14 @@ def test_flat_polygons_and_pixels_equal_the_plain_drawing():
     got, want = _pixels(flat), np.asarray(plain, dtype=np.float32)
     assert (want != 0).sum() > 1000
     assert np.array_equal(got, want) and got.dtype == want.dtype
+
+
+def test_nearest_equals_pil_nearest_on_a_label_grid():
+    """_nearest (its gathers) against PIL's NEAREST resize itself, on a film's coarse grid
+    size (171 -> 512) and on a bool mask."""
+    rng = np.random.default_rng(11)
+    labels = rng.integers(0, 40, (171, 171)).astype(np.uint8)
+    want = np.asarray(Image.fromarray(labels).resize((SIZE, SIZE), Image.NEAREST))
+    assert np.array_equal(_nearest(labels, SIZE, SIZE), want)
+    mask = labels > 20
+    assert np.array_equal(_nearest(mask, SIZE, SIZE), want > 20)

@@ -333,7 +333,9 @@ def _nearest(img: np.ndarray, H: int, W: int) -> np.ndarray:
         cols = resize(np.arange(w, dtype=np.int32)[None, :].repeat(h, 0), H, W, nearest=True)
         _NEAREST[key] = (rows[:, 0].copy(), cols[0].copy())
     r, c = _NEAREST[key]
-    return img[r][:, c]  # rows, then columns: two gathers beat one 2-D one
+    # columns on the small grid first, then rows (whole rows copied): two gathers beat one
+    # 2-D one, and this order beats rows first (~0.8 of its time on 171 -> 512)
+    return np.take(img, c, axis=1)[r]
 
 
 def draw_tubes(t: Tubes, view: View, outline: bool = False
