@@ -209,3 +209,26 @@ def test_nearest_equals_pil_nearest_on_a_label_grid():
     assert np.array_equal(_nearest(labels, SIZE, SIZE), want)
     mask = labels > 20
     assert np.array_equal(_nearest(mask, SIZE, SIZE), want > 20)
+
+
+def test_solid_membership_equals_the_set_formula_on_chest_lobes():
+    """Solid.inside (coordinates gathered apart, the holes tested on the pieces' points) against
+    the plain union of pieces minus holes, on the lobes and their many holes."""
+    spec = parse("pa chest x-ray, normal, adult female --seed 4")[0]
+    scene = build(spec, 4, 0.0, None, "pa").scene
+    rng = np.random.default_rng(2)
+    lobes = [c.solid for c in scene.components if c.solid is not None
+             and len(c.solid.holes) >= 8]
+    assert lobes
+    inside = 0
+    for solid in lobes:
+        lo, hi = solid.bounds
+        pts = rng.uniform(lo - 5, hi + 5, (20000, 3))
+        expected = np.zeros(len(pts), bool)
+        for cv in solid.pieces:
+            expected |= cv.inside(pts)
+        for h in solid.holes:
+            expected &= ~h.inside(pts)
+        assert np.array_equal(solid.inside(pts), expected)
+        inside += expected.sum()
+    assert inside > 2000  # points inside some lobe, past its holes

@@ -501,18 +501,29 @@ class Solid:
         passed the ones before, and a hole only on the points inside its box: most
         candidates scattered over a lobe's box fall outside it on its first planes."""
         flat = p.reshape(-1, 3)
+        xyz = [np.ascontiguousarray(flat[:, k]) for k in range(3)]  # gathered per coordinate
+
+        def value(q, at: np.ndarray) -> np.ndarray:
+            return q.value_xyz(*(c[at] for c in xyz))  # = q.value(flat[at]), elementwise
+
         out = np.zeros(len(flat), bool)
         for piece in self.pieces:
             keep = np.flatnonzero(~out)
             for q in piece.quadrics:
-                keep = keep[q.value(flat[keep]) <= 0]
+                keep = keep[value(q, keep) <= 0]
             out[keep] = True
+        # the points inside a piece, each tested against every hole's box and quadrics (one
+        # already taken out by a hole is taken out again by another: the same result)
+        idx = np.flatnonzero(out)
+        pts = [c[idx] for c in xyz]
         for h in self.holes:
             lo, hi = h.bounds
-            idx = np.flatnonzero(out)
-            near = idx[np.all((flat[idx] >= lo) & (flat[idx] <= hi), axis=1)]
+            on = (pts[0] >= lo[0]) & (pts[0] <= hi[0])
+            for k in (1, 2):
+                on &= (pts[k] >= lo[k]) & (pts[k] <= hi[k])
+            near = idx[on]
             for q in h.quadrics:  # as the pieces: each quadric on the points still inside
-                near = near[q.value(flat[near]) <= 0]
+                near = near[value(q, near) <= 0]
             out[near] = False
         return out.reshape(p.shape[:-1])
 
