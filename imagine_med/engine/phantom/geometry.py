@@ -11,6 +11,7 @@ Coordinates are patient millimetres: +x = patient's LEFT, +y = ANTERIOR, +z = SU
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -45,25 +46,88 @@ class Rays:
         return self._sum(((v[0], self.dx), (v[1], self.dy), (v[2], self.dz)))
 
     def quad(self, A: np.ndarray) -> np.ndarray:
-        return self._sum(((A[0, 0], self.xx), (A[1, 1], self.yy), (A[2, 2], self.zz),
-                          (2 * A[0, 1], self.xy), (2 * A[0, 2], self.xz),
-                          (2 * A[1, 2], self.yz)))
+        return self._sum(zip(_quad_coefficients(A), self.squares, strict=True))
+
+    @property
+    def squares(self) -> tuple[np.ndarray, ...]:
+        """The products of direction components, in `_quad_coefficients`' order."""
+        return self.xx, self.yy, self.zz, self.xy, self.xz, self.yz
+
+    def take(self, idx: np.ndarray) -> Rays:
+        """The rays at flat indices `idx` of this grid, as one flat set (pieces' crops laid
+        end to end)."""
+        r = Rays.__new__(Rays)
+        for k in ("dx", "dy", "dz", "xx", "yy", "zz", "xy", "xz", "yz"):
+            setattr(r, k, getattr(self, k).ravel()[idx])
+        return r
 
     def _sum(self, terms) -> np.ndarray:
         """sum(k * arr) in the given order, skipping zero coefficients (axis-aligned solids
-        have several): adding an exact zero changes no value, so the sums are the same. Each
-        product goes through one scratch array (the same values, no allocation per term)."""
-        out = tmp = None
-        for k, arr in terms:
-            if k == 0:
-                continue
-            if out is None:
-                out = k * arr
-            else:
-                if tmp is None:
-                    tmp = np.empty_like(out)
-                out += np.multiply(k, arr, out=tmp)
-        return np.zeros(self.dx.shape) if out is None else out
+        have several): adding an exact zero changes no value, so the sums are the same."""
+        return _sum_terms([(k, arr) for k, arr in terms if k != 0], self.dx.shape)
+
+
+def _sum_terms(terms, shape) -> np.ndarray:
+    """sum(k * arr) over the terms in their order (k a scalar, or one per ray). Each product
+    goes through one scratch array (the same values, no allocation per term)."""
+    out = tmp = None
+    for k, arr in terms:
+        if out is None:
+            out = k * arr
+        else:
+            if tmp is None:
+                tmp = np.empty_like(out)
+            out += np.multiply(k, arr, out=tmp)
+    return np.zeros(shape) if out is None else out
+
+
+def _quad_coefficients(A: np.ndarray) -> tuple:
+    """d^T A d's coefficients of dx^2, dy^2, dz^2, dx dy, dx dz, dy dz."""
+    return A[0, 0], A[1, 1], A[2, 2], 2 * A[0, 1], 2 * A[0, 2], 2 * A[1, 2]
+
+
+def _quadric_roots(a: np.ndarray, bb: np.ndarray, cc) -> tuple[np.ndarray, np.ndarray]:
+    """Entry/exit of t^2 a + t bb + cc <= 0 (a, bb per ray, overwritten; cc a scalar or per
+    ray): bb*bb - 4*a*cc and (-bb -/+ sqrt(max(disc, 0))) * (0.5 / max(a, 1e-14)), operation
+    for operation, in place; no root: (BIG, -BIG)."""
+    inv = np.maximum(a, 1e-14)
+    np.divide(0.5, inv, out=inv)
+    disc = bb * bb
+    a *= 4.0
+    a *= cc
+    disc -= a
+    root = np.maximum(disc, 0.0)
+    np.sqrt(root, out=root)
+    nb = np.negative(bb, out=bb)
+    s = np.subtract(nb, root)
+    s *= inv
+    e = np.add(nb, root, out=root)
+    e *= inv
+    bad = disc < 0
+    if bad.any():
+        s[bad] = BIG
+        e[bad] = -BIG
+    return s, e
+
+
+def _plane_roots(nd: np.ndarray, gap) -> tuple[np.ndarray, np.ndarray]:
+    """Entry/exit of t nd <= gap per ray (gap a scalar or per ray); a ray along the plane is
+    all in (-BIG, BIG) or all out (BIG, -BIG)."""
+    if np.abs(nd).min(initial=np.inf) > _EPS:  # no ray along the plane (as is usual):
+        # the same values in fewer passes (each ray enters or leaves, dividing by nd)
+        enter = nd < -_EPS
+        root = gap / nd
+        return np.where(enter, root, -BIG), np.where(enter, BIG, root)
+    safe = np.where(np.abs(nd) > _EPS, nd, _EPS)
+    root = gap / safe
+    inside = np.asarray(gap) >= 0
+    if inside.ndim == 0:
+        par_s, par_e = (-BIG, BIG) if inside else (BIG, -BIG)
+    else:
+        par_s, par_e = np.where(inside, -BIG, BIG), np.where(inside, BIG, -BIG)
+    s = np.where(nd < -_EPS, root, np.where(nd > _EPS, -BIG, par_s))
+    e = np.where(nd > _EPS, root, np.where(nd < -_EPS, BIG, par_e))
+    return s, e
 
 
 @dataclass(frozen=True)
@@ -114,30 +178,17 @@ class Quadric:
         them over a solid's box. An intersection can then skip that end."""
         if self.kind == "halfspace":
             return self._halfspace_interval(src, r)
-        A = self.A
-        a = r.quad(A)
-        bb = r.dot(2.0 * (A @ src) + self.b)
-        cc = float(src @ A @ src + self.b @ src + self.c)
-        # bb*bb - 4*a*cc and (-bb -/+ sqrt(max(disc, 0))) * (0.5 / max(a, 1e-14)), operation
-        # for operation, in place
-        inv = np.maximum(a, 1e-14)
-        np.divide(0.5, inv, out=inv)
-        disc = bb * bb
-        a *= 4.0
-        a *= cc
-        disc -= a
-        root = np.maximum(disc, 0.0)
-        np.sqrt(root, out=root)
-        nb = np.negative(bb, out=bb)
-        s = np.subtract(nb, root)
-        s *= inv
-        e = np.add(nb, root, out=root)
-        e *= inv
-        bad = disc < 0
-        if bad.any():
-            s[bad] = BIG
-            e[bad] = -BIG
-        return s, e
+        a = r.quad(self.A)
+        bb = r.dot(self.ray_b(src))
+        return _quadric_roots(a, bb, self.ray_c(src))
+
+    def ray_b(self, src: np.ndarray) -> np.ndarray:
+        """The linear coefficient along rays from `src` is d . ray_b(src)."""
+        return 2.0 * (self.A @ src) + self.b
+
+    def ray_c(self, src: np.ndarray) -> float:
+        """The constant term along rays from `src`: f(src)."""
+        return float(src @ self.A @ src + self.b @ src + self.c)
 
     def _halfspace_interval(self, src: np.ndarray, r: Rays
                             ) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -148,13 +199,7 @@ class Quadric:
             return None, np.divide(gap, nd, out=nd)
         if nd.size and nd.max() < -_EPS:  # every ray enters through it
             return np.divide(gap, nd, out=nd), None
-        safe = np.where(np.abs(nd) > _EPS, nd, _EPS)
-        root = gap / safe
-        inside = gap >= 0
-        par_s, par_e = (-BIG, BIG) if inside else (BIG, -BIG)
-        s = np.where(nd < -_EPS, root, np.where(nd > _EPS, -BIG, par_s))
-        e = np.where(nd > _EPS, root, np.where(nd < -_EPS, BIG, par_e))
-        return s, e
+        return _plane_roots(nd, gap)
 
     def shrunk(self, mm: float) -> Quadric:
         if self.kind == "ellipsoid":
@@ -281,6 +326,119 @@ def clip(s: np.ndarray, e: np.ndarray, qs: np.ndarray | None, qe: np.ndarray | N
         np.minimum(e, qe, out=e)
 
 
+def batchable(cv: Convex) -> bool:
+    """Whether `convex_intervals` takes this convex (quadrics only: a Profile has its own)."""
+    return all(isinstance(q, Quadric) for q in cv.quadrics)
+
+
+def convex_intervals(pieces: list[Convex], src: np.ndarray, r: Rays, counts: list[int]
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Each convex's `interval` on its own run of the flat rays `r` (piece i owns the next
+    counts[i] rays), for many small pieces in a few passes rather than a few per quadric:
+    the numpy calls of a pedicle's crop cost more than its arithmetic. The quadrics are
+    grouped by kind and by which ray coefficients are zero, so that each ray sees the very
+    operations `bounded_interval` does (zero terms skipped alike; the coefficients come from
+    the same matrix products, stacked); a convex's intersection is a max of entries and a
+    min of exits, the same in any order. An end unbounded on every ray of a piece (None
+    there) is the same as -BIG or BIG here."""
+    src = np.asarray(src, float)
+    n = int(sum(counts))
+    s = np.zeros(n)
+    e = np.full(n, BIG)
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    owner: dict[str, list[tuple[int, Quadric]]] = {"plane": [], "quadric": []}
+    for i, cv in enumerate(pieces):
+        if counts[i]:
+            for q in cv.quadrics:
+                owner["plane" if q.kind == "halfspace" else "quadric"].append((i, q))
+    for kind, entries in owner.items():
+        if not entries:
+            continue
+        keys, coefs = (_plane_rows if kind == "plane" else _quadric_rows)(
+            [q for _i, q in entries], src)
+        groups: dict[tuple, list[int]] = {}
+        seen: dict[tuple, int] = {}
+        for k, ((i, _q), key) in enumerate(zip(entries, keys, strict=True)):
+            slot = seen[(i, key)] = seen.get((i, key), -1) + 1
+            groups.setdefault((key, slot), []).append(k)
+        for (key, _slot), ks in groups.items():
+            who = np.array([entries[k][0] for k in ks])
+            cnt = np.asarray(counts, np.int64)[who]
+            if len(who) == len(pieces) and (who == np.arange(len(pieces))).all():
+                pos = slice(None)  # every piece, in order: the rays as they are
+            else:  # the group's pieces' runs, end to end
+                pos = (np.repeat(start[who] - np.concatenate([[0], np.cumsum(cnt)[:-1]]), cnt)
+                       + np.arange(int(cnt.sum())))
+            qs, qe = _group_roots(kind, key, coefs[ks], cnt, r, pos)
+            np.maximum(s[pos], qs, out=qs)
+            np.minimum(e[pos], qe, out=qe)
+            s[pos] = qs
+            e[pos] = qe
+    return s, e
+
+
+def _row_dots(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """u[k] @ v for each row k, each by the vector dot `u[k] @ v` itself makes (one matmul
+    of (1, 3) by (3, 1) per row), so the same rounding as on one quadric."""
+    return np.matmul(u[:, None, :], v[:, None])[:, 0, 0]
+
+
+def _plane_rows(qs: list[Quadric], src: np.ndarray) -> tuple[list[tuple], np.ndarray]:
+    """Half-spaces' keys (which normal components are nonzero: what `Rays.dot` keeps) and
+    coefficient rows (the normal, then the gap `_halfspace_interval` works out)."""
+    nrm = np.array([q.params[0] for q in qs])
+    gap = np.array([q.params[1] for q in qs]) - _row_dots(nrm, src)
+    keep = nrm != 0
+    return [tuple(k) for k in keep.tolist()], np.column_stack([nrm, gap])
+
+
+def _quadric_rows(qs: list[Quadric], src: np.ndarray) -> tuple[list[tuple], np.ndarray]:
+    """Quadrics' keys (which of `Rays.quad`'s and `Rays.dot`'s coefficients are nonzero) and
+    coefficient rows (the six quadratic, the three linear, the constant), by the products
+    `bounded_interval` makes, stacked."""
+    A = np.array([q.A for q in qs])
+    b = np.array([q.b for q in qs])
+    c = np.array([q.c for q in qs], float)
+    quad = np.stack(_quad_coefficients(A.transpose(1, 2, 0)), axis=1)
+    lin = 2.0 * (A @ src) + b
+    const = _row_dots(src @ A, src) + _row_dots(b, src) + c
+    keep = np.concatenate([quad != 0, lin != 0], axis=1).tolist()
+    return [tuple(k) for k in keep], np.column_stack([quad, lin, const])
+
+
+def _group_roots(kind: str, key: tuple, coefs: np.ndarray, cnt: np.ndarray, r: Rays, pos
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Entry/exit of one group's quadrics (rows of `coefs`, as `_plane_rows` or
+    `_quadric_rows` give them; quadric k on the next cnt[k] rays) on the rays r[pos]; the
+    coefficients the key marks zero are skipped, and neither they nor their rays are laid
+    out per ray."""
+    per_ray = _Coefficients(coefs, cnt)
+    dirs = ("dx", "dy", "dz")
+    if kind == "plane":
+        nd = _sum_terms([(per_ray[k], getattr(r, dirs[k])[pos]) for k in range(3) if key[k]],
+                        (len(per_ray),))
+        return _plane_roots(nd, per_ray[3])
+    squares = ("xx", "yy", "zz", "xy", "xz", "yz")
+    a = _sum_terms([(per_ray[k], getattr(r, squares[k])[pos]) for k in range(6) if key[k]],
+                   (len(per_ray),))
+    bb = _sum_terms([(per_ray[6 + k], getattr(r, dirs[k])[pos]) for k in range(3)
+                     if key[6 + k]], (len(per_ray),))
+    return _quadric_roots(a, bb, per_ray[9])
+
+
+class _Coefficients:
+    """Column k of `coefs` repeated over each quadric's rays, on demand."""
+
+    def __init__(self, coefs: np.ndarray, cnt: np.ndarray):
+        self.coefs, self.cnt = coefs, cnt
+
+    def __len__(self) -> int:
+        return int(self.cnt.sum())
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        return np.repeat(self.coefs[:, k], self.cnt)
+
+
 def ellipsoid(center, radii, R: np.ndarray | None = None, *clips: Quadric) -> Convex:
     q = ellipsoid_q(center, radii, R)
     Rm = np.eye(3) if R is None else np.asarray(R)
@@ -343,18 +501,29 @@ class Solid:
         passed the ones before, and a hole only on the points inside its box: most
         candidates scattered over a lobe's box fall outside it on its first planes."""
         flat = p.reshape(-1, 3)
+        xyz = [np.ascontiguousarray(flat[:, k]) for k in range(3)]  # gathered per coordinate
+
+        def value(q, at: np.ndarray) -> np.ndarray:
+            return q.value_xyz(*(c[at] for c in xyz))  # = q.value(flat[at]), elementwise
+
         out = np.zeros(len(flat), bool)
         for piece in self.pieces:
             keep = np.flatnonzero(~out)
             for q in piece.quadrics:
-                keep = keep[q.value(flat[keep]) <= 0]
+                keep = keep[value(q, keep) <= 0]
             out[keep] = True
+        # the points inside a piece, each tested against every hole's box and quadrics (one
+        # already taken out by a hole is taken out again by another: the same result)
+        idx = np.flatnonzero(out)
+        pts = [c[idx] for c in xyz]
         for h in self.holes:
             lo, hi = h.bounds
-            idx = np.flatnonzero(out)
-            near = idx[np.all((flat[idx] >= lo) & (flat[idx] <= hi), axis=1)]
+            on = (pts[0] >= lo[0]) & (pts[0] <= hi[0])
+            for k in (1, 2):
+                on &= (pts[k] >= lo[k]) & (pts[k] <= hi[k])
+            near = idx[on]
             for q in h.quadrics:  # as the pieces: each quadric on the points still inside
-                near = near[q.value(flat[near]) <= 0]
+                near = near[value(q, near) <= 0]
             out[near] = False
         return out.reshape(p.shape[:-1])
 
@@ -535,12 +704,18 @@ class Profile:
         f = (np.asarray(z, float) - self.z[0]) / (self.z[1] - self.z[0])
         i = np.clip(f.astype(np.int64), 0, len(self.z) - 2)
         w = f - i
-        out = []
-        for v in (self.a, self.b, self.cy):
-            lo = v[i]
-            out.append(lo + w * (v[i + 1] - lo))
+        # v[i] + w * (v[i + 1] - v[i]), the step taken from `_steps` (the same differences)
+        out = [v[i] + w * dv[i] for v, dv in zip((self.a, self.b, self.cy), self._steps,
+                                                 strict=True)]
         off = (f < 0) | (f > len(self.z) - 1)
+        if not off.any():
+            return out[0], out[1], out[2]
         return np.where(off, 1e-6, out[0]), np.where(off, 1e-6, out[1]), out[2]
+
+    @cached_property
+    def _steps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """a, b and cy's step from each sample to the next."""
+        return tuple(np.asarray(v[1:] - v[:-1]) for v in (self.a, self.b, self.cy))
 
     def value(self, p: np.ndarray) -> np.ndarray:
         return self.value_xyz(p[..., 0], p[..., 1], p[..., 2])
@@ -564,7 +739,8 @@ class Profile:
         inv = 0.5 / np.maximum(qa, 1e-14)
         s, e = (-qb - root) * inv, (-qb + root) * inv
         bad = disc < 0
-        s[bad], e[bad] = BIG, -BIG
+        if bad.any():
+            s[bad], e[bad] = BIG, -BIG
         return s, e
 
     def interval(self, src: np.ndarray, r: Rays) -> tuple[np.ndarray, np.ndarray]:
