@@ -54,8 +54,8 @@ def test_film_markings_fade_to_the_periphery_and_are_larger_in_the_lower_zones()
         _px, lab, _ = render_film(b.scene, v, np.random.default_rng(seed))
         lung = np.isin(lab, [ANATOMY[n] for n in (*LUNG_LABELS, "pulmonary_vessels")])
         # blood along each ray through the lobes' vessels (mm), as the film draws them
-        vessel = sum(draw_tubes(c.tubes, v)[0] for c in b.scene.components
-                     if c.label == "pulmonary_vessels" and c.xray_gain > 2)
+        vessel = sum(draw_tubes(c.tubes, v)[0] for name, c in b.anatomy.comps.items()
+                     if name.startswith("vessels_"))
         rows, cols = np.indices(lab.shape)
         for side in ("right", "left"):
             u, w, _m = v.project(b.scene.points[f"hilum_{side}"][None])

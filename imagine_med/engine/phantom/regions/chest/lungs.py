@@ -23,13 +23,14 @@ from imagine_med.engine.phantom.regions.chest.mediastinum import Mediastinum
 from imagine_med.engine.phantom.regions.chest.trees import lung_trees
 from imagine_med.engine.phantom.scene import Component
 
-# The lobes' vessel trees on a film, denser than blood. The trees hold ~45 ml (seed 31; 79 ml
-# before the film's fade of the outer third) where a lung's arteries and veins outside the
-# capillaries hold ~250-350 ml of its ~450 ml of blood (Guyton & Hall): the trees carry only
-# the vessels that branch visibly, and the mass of the many smaller ones, which overlap along
-# every ray and make the markings a reader sees, is otherwise only the texture's statistics.
-# At 1.0 the mid-zone markings measure ~3.5 grey levels (docs/phantom.md).
-VESSEL_FILM_GAIN = 2.4
+# The lobes' vessel trees on a film, denser than blood. Each tree starts at its stem's
+# calibre and divides it by Murray's law (trees.MURRAY_EXPONENT), which doubled their blood
+# (seed 31: 44 -> 87 ml after the fade of the outer third) and took this gain from 2.4 to
+# 1.8 for the same markings. What is left: the film draws overlapping wide tubes of one set
+# by overwriting, not adding (xray.tube_box), so it deposits 60 of those 87 ml (35 of 44
+# before); and a lung's arteries and veins outside the capillaries hold ~250-350 ml of its
+# ~450 ml of blood (Guyton & Hall), mostly in vessels finer than the trees' twigs.
+VESSEL_FILM_GAIN = 1.8
 
 
 @dataclass
@@ -74,7 +75,7 @@ def lungs(fr: Frame, mt: Mediastinum, ab: Abdomen) -> Lungs:
         # only the thin triangle of thymic fat behind the sternum
         ant_med = rhombus(shift * 0.6, y_cav + b_mid * 0.75, 9 * s, b_mid * 0.4, zT(-2),
                            zT(12))
-    common_holes = [dome_r_c, dome_l_c, med, med_low, para, ant_med]
+    common_holes = [dome_r_c, dome_l_c, med, *mt.inlet, med_low, para, ant_med]
     if view == "ct":  # above the arch the neck's structures part the apices into two caps
         top = apex_z + 10 * s
         common_holes.append(ellipsoid([shift * 0.5, y_cav - 8 * s, top],

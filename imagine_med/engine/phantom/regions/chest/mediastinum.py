@@ -14,10 +14,21 @@ from imagine_med.engine.phantom.geometry import (
     Tubes,
     axis_rotation,
     ellipsoid,
+    ellipsoid_q,
     halfspace,
 )
 from imagine_med.engine.phantom.regions.chest.frame import Frame, rhombus
 from imagine_med.engine.phantom.scene import Component
+
+# half the width of the superior mediastinum's band of even depth round the trachea (mm,
+# adult): the ~18 mm air column (Breatnach 1984), its ~1.5 mm wall and the right paratracheal
+# stripe (2-4 mm) out to the lung, which reaches that close beside it
+_PARATRACHEAL_HALF_WIDTH = 9.0 + 1.5 + 3.0
+# the trachea's film gain, 2.0 before the band: at 1.0 its middle half is 2.7-9.7 grey levels
+# darker than the tissue 3-10 mm beside it at the clavicles (seed 31, 384 px; the test asks
+# > 4); a band wide enough for > 4 everywhere brightens the clavicles' surround
+# (docs/phantom.md, "Gains that remain")
+TRACHEA_FILM_GAIN = 1.25
 
 
 @dataclass
@@ -26,6 +37,7 @@ class Mediastinum:
     out of, the heart's pieces and axes, the hila, and points devices aim for."""
 
     med: Convex
+    inlet: list[Convex]
     med_low: Convex
     para: Convex
     knob: Convex
@@ -62,6 +74,10 @@ def mediastinum(fr: Frame) -> Mediastinum:
     widen = adjust.mediastinum_widen * (1.2 if view == "ap" else 1.0)
     med = ellipsoid([-1 * s + shift, y_cav - 20 * s, zT(3.0)],
                     np.array([26 * widen * s, b_mid * 0.5, 96 * s]))
+    # (frontal films) from the neck down to the arch, from the cavity's front (the manubrium)
+    # back to the deep ellipsoid's back (the oesophagus, in front of the spine)
+    inlet = _inlet_band(med, zT(-0.5), land["z_arch"], _PARATRACHEAL_HALF_WIDTH * widen * s,
+                        y_cav + b_mid) if view in ("pa", "ap") else []
     # below the carina: the subcarinal / posterior mediastinum between heart and spine
     # and the oesophagus below it: the azygo-oesophageal recess lets the lungs come close to
     # the midline behind the heart, so the retrocardiac spine is seen through lung, not fat
@@ -206,22 +222,41 @@ def mediastinum(fr: Frame) -> Mediastinum:
     lmb = np.array([carina, [22 * s + shift * 0.6, -10 * s, -10 * s],
                     hila["left"] + np.array([-8, -4, 0]) * s])
     main_bronchi = Tubes.concat([Tubes.from_polyline(rmb, 7 * s), Tubes.from_polyline(lmb, 6 * s)])
-    # the trachea's film gain: the superior mediastinum's rounded column is densest at the
-    # midline, 11-16 grey levels brighter there than 3-10 mm beside the air column without it,
-    # so at 1.0 the column is no darker than the paratracheal tissue (docs/phantom.md); the
-    # main bronchi, beside the hila and lung, show at their true density
+    # the main bronchi at their true density; the trachea, in the inlet's band (no longer a
+    # rounded column densest at the midline), nearly so (TRACHEA_FILM_GAIN)
     # the trachea is drawn from the carina up to the larynx, above the film's top edge, so
     # neither end shows a rounded cap (a dark disc at the carina, a dome in the neck)
     larynx = trachea[0] + np.array([0, 4, 60]) * s
     airway = Tubes.from_polyline(np.vstack([trachea[::-1], larynx]), 9 * s)
-    for tubes, gain in ((airway, 2.0), (main_bronchi, 1.0)):
+    for tubes, gain in ((airway, TRACHEA_FILM_GAIN), (main_bronchi, 1.0)):
         scene.add(Component("trachea", "air", "cavity", tubes=tubes, label_priority=29,
                             blur_px=1.2, shell_mm=1.5, shell_material="soft", xray_gain=gain))
     scene.points["carina"] = carina
     land["x_carina"] = float(carina[0])
 
-    return Mediastinum(med, med_low, para, knob, knob_c, lsa, desc, trunk, svc, svc_top, svc_bot,
-                       heart, hc, hr, Rh, lac, f, hila, root, trachea, thorax)
+    return Mediastinum(med, inlet, med_low, para, knob, knob_c, lsa, desc, trunk, svc, svc_top,
+                       svc_bot, heart, hc, hr, Rh, lac, f, hila, root, trachea, thorax)
+
+
+def _inlet_band(med: Convex, z_top: float, z_bot: float, half_width: float, y_front: float
+                ) -> list[Convex]:
+    """The superior mediastinum round the trachea, from the thoracic inlet down to the arch,
+    as a frontal film crosses it: a band of even depth (the great vessels in front of the
+    trachea, the oesophagus behind it, fat between), its sides the mediastinal pleura, the
+    near-sagittal sheets the lungs' apices lie against a few millimetres beside the trachea
+    (the paratracheal stripes). The deep ellipsoid `med` alone is a rounded column, deepest
+    (densest) at the midline, which hid the trachea's air at its true density; in the band
+    the tissue beside the trachea is as deep as round it, so the air is what changes the
+    path along the ray. Returned as the lungs' hole (a list: none off frontal films)."""
+    (c, _R, r) = med.quadrics[0].params
+    lo = np.array([c[0] - half_width, c[1] - r[1], z_bot])
+    hi = np.array([c[0] + half_width, y_front, z_top])
+    mid = (lo + hi) / 2
+    # its coronal outline: straight sides over the middle ~60% of its height, rounded ends
+    # (an elliptic cylinder front to back, a quarter wider than the band)
+    ends = ellipsoid_q(mid, [1.25 * half_width, 10 * (hi[1] - lo[1]), (z_top - z_bot) / 2])
+    return [Convex([ends, halfspace([1, 0, 0], hi[0]), halfspace([-1, 0, 0], -lo[0]),
+                    halfspace([0, 1, 0], hi[1]), halfspace([0, -1, 0], -lo[1])], (lo, hi))]
 
 
 def _vessel(top: np.ndarray, bottom: np.ndarray, radii: np.ndarray) -> Convex:

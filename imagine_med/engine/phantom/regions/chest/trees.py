@@ -23,13 +23,19 @@ _ARTERY = {"rul": ((-1, 1, 4), (-4, 2, 24)), "rml": ((-2, 0, -3), (-8, 14, -24))
 _VEIN = {"rul": ((-4, 16, 2), 1), "rml": ((-6, 18, -24), 1), "rll": ((-2, -8, -44), -1),
          "lul": ((-2, 14, -6), 1), "lingula": ((4, 16, -30), 1), "lll": ((-4, -10, -48), -1)}
 _STEM_PIECES = 4
+_VEIN_R_END = 4.5  # mm, where a lobe's vein stem meets its tree
+# Murray's law for the film trees: r^3 of a parent = the sum over its children (Dong 2020,
+# pulmonary arteries from CT/MR, exponent 2.92 +- 1.07), from the stem's calibre where the
+# tree starts down to its twigs
+MURRAY_EXPONENT = 3.0
 
 
 def _stems(s: float, hila: dict, lac: np.ndarray, f: float
-           ) -> tuple[dict[str, Tubes], np.ndarray, np.ndarray]:
+           ) -> tuple[dict[str, Tubes], np.ndarray, np.ndarray, np.ndarray]:
     """The trunks each lobe's trees grow from: its artery off the hilum (a smooth curve
     tapering from 8.5 mm radius) and its vein from the left atrium. Returns the stems per
-    lobe and the start and course of the twelve trees (artery and vein of each lobe)."""
+    lobe and the start, course and radius of the twelve trees (artery and vein of each
+    lobe)."""
     mirror = np.array([[SIDES[LOBE_SIDE[lb]], 1.0, 1.0] for lb in LOBES]) * s
     h = np.array([hila[LOBE_SIDE[lb]] for lb in LOBES])
     course = np.array([_ARTERY[lb][0] for lb in LOBES]) * mirror
@@ -40,7 +46,7 @@ def _stems(s: float, hila: dict, lac: np.ndarray, f: float
     v_root = h + np.array([_VEIN[lb][0] for lb in LOBES]) * mirror
     entry = lac + np.c_[mirror[:, 0] * 34 * f, np.full(6, 4 * s), 10 * s * up]  # its wall
     vein = _bend(entry, _unit(np.c_[mirror[:, 0], np.zeros(6), 0.3 * up]), v_root,
-                 np.full(6, 7 * s), np.full(6, 4.5 * s), _STEM_PIECES)
+                 np.full(6, 7 * s), np.full(6, _VEIN_R_END * s), _STEM_PIECES)
     stems = {}
     for i, lobe in enumerate(LOBES):
         rows = slice(i * _STEM_PIECES, (i + 1) * _STEM_PIECES)
@@ -48,7 +54,8 @@ def _stems(s: float, hila: dict, lac: np.ndarray, f: float
                                     Tubes(*(x[rows] for x in vein[:4]))])
     roots = np.stack([root, v_root], axis=1).reshape(-1, 3)
     dirs = np.stack([art[4], vein[4]], axis=1).reshape(-1, 3)
-    return stems, roots, dirs
+    radii = np.stack([r_end, np.full(6, _VEIN_R_END * s)], axis=1).ravel()
+    return stems, roots, dirs, radii
 
 
 def lung_trees(rand: Rand, s: float, hila: dict, lac: np.ndarray, f: float,
@@ -67,7 +74,7 @@ def lung_trees(rand: Rand, s: float, hila: dict, lac: np.ndarray, f: float,
     if ct:
         n_attr = {k: round(7.5 * v) for k, v in n_attr.items()}
     cand = rand.uniform(0, 1, (20000 if ct else 3400, 3))
-    stems, roots, dirs = _stems(s, hila, lac, f)
+    stems, roots, dirs, r_roots = _stems(s, hila, lac, f)
     targets, counts, grown = [], [], []
     for lobe in LOBES:
         piece = lobe_pieces[lobe]
@@ -93,9 +100,14 @@ def lung_trees(rand: Rand, s: float, hila: dict, lac: np.ndarray, f: float,
     if not grown:
         return trees, bronchi, air_bronchi, sides
     k = np.array([2 * LOBES.index(lb) + i for lb in grown for i in (0, 1)])
-    r_twig = (0.7 if ct else 0.85) * s
+    # film: each tree carries its stem's calibre, split among its twigs by Murray's law (a
+    # tree of n twigs starts at the stem's radius, its twigs at that over n^(1/3)); CT keeps
+    # the finer twigs of its denser trees
+    exponent = 3.0 if ct else MURRAY_EXPONENT
+    r_twig = np.full(len(k), 0.7 * s) if ct else \
+        r_roots[k] / np.asarray(counts, float) ** (1 / exponent)
     segs, grp, tip = _grow_tree(roots[k], np.concatenate(targets), counts, r_twig, jitter, 0,
-                                exponent=3.0 if ct else 2.7, leaf_size=1 if ct else 2,
+                                exponent=exponent, leaf_size=1 if ct else 2,
                                 wobble=1.5 if ct else 2.0,
                                 dirs=dirs[k], pieces=(2, 1) if ct else (2, 2))
     if ct:
@@ -139,20 +151,21 @@ def _vessel_sizes(t: Tubes, hilum: np.ndarray, s: float, adjust: Adjust, upright
     return t.subset(np.minimum(t.r0, t.r1) > 0.12 * s) if film else t
 
 
-def _grow_tree(roots: np.ndarray, pts: np.ndarray, counts, r_leaf: float, jitter: np.ndarray,
-               j0: int, exponent: float = 3.0, leaf_size: int = 2, wobble: float = 2.0,
-               dirs: np.ndarray | None = None, pieces: tuple[int, int] = (3, 2)
+def _grow_tree(roots: np.ndarray, pts: np.ndarray, counts, r_leaf: np.ndarray,
+               jitter: np.ndarray, j0: int, exponent: float = 3.0, leaf_size: int = 2,
+               wobble: float = 2.0, dirs: np.ndarray | None = None, pieces: tuple[int, int] = (3, 2)
                ) -> tuple[Tubes, np.ndarray, np.ndarray]:
     """Space-filling branching: each node heads for the centroid of the lung region it serves
     (leaning on its own course, so one daughter runs on nearly straight) and splits that region
     in two across its principal axis; radii follow Murray's law (r^exponent of a parent = sum
-    of its children's) and taper continuously into the larger daughter. Every branch is a
-    curve (`_bend`) leaving its parent at an acute angle, cut into `pieces` (branches, twigs)
-    capsules. Built one generation at a time, every node of a generation in the same numpy
-    pass. A node serving `leaf_size` targets or fewer ends in one twig to each of them. One
-    tree per root, from the next `counts[k]` targets, setting out along `dirs[k]` (default:
-    toward its targets). Returns the segments, the tree (root index) of each and a mask of
-    the twigs' last pieces (their tips)."""
+    of its children's, from each tree's twig radius `r_leaf`) and taper continuously into
+    the larger daughter. Every branch is a curve (`_bend`) leaving its parent at an acute
+    angle, cut into `pieces` (branches, twigs) capsules. Built one generation at a time,
+    every node of a generation in the same numpy pass. A node serving `leaf_size` targets or
+    fewer ends in one twig to each of them. One tree per root, from the next `counts[k]`
+    targets, setting out along `dirs[k]` (default: toward its targets). Returns the
+    segments, the tree (root index) of each and a mask of the twigs' last pieces (their
+    tips)."""
     pts = np.asarray(pts, float)
     out: list[tuple] = []
     # each live node: a contiguous slice [start, end) of `pts`, its position, its course
@@ -172,8 +185,9 @@ def _grow_tree(roots: np.ndarray, pts: np.ndarray, counts, r_leaf: float, jitter
             n = int(sizes[leaf].sum())
             a = np.repeat(pos[leaf], sizes[leaf], axis=0)
             ta = np.repeat(tan[leaf], sizes[leaf], axis=0)
+            rl = np.repeat(r_leaf[grp[leaf]], sizes[leaf])
             seg = _bend(a, ta, a + _lean(ta, pts[_ranges(starts[leaf], sizes[leaf])] - a),
-                        np.full(n, r_leaf), np.full(n, 0.8 * r_leaf), pieces[1])
+                        rl, 0.8 * rl, pieces[1])
             tip = np.zeros((n, pieces[1]), bool)
             tip[:, -1] = True
             out.append((*seg[:4], np.repeat(np.repeat(grp[leaf], sizes[leaf]), pieces[1]),
@@ -199,8 +213,8 @@ def _grow_tree(roots: np.ndarray, pts: np.ndarray, counts, r_leaf: float, jitter
         step = (c - pos) * 0.4 + tan * np.linalg.norm(c - pos, axis=1, keepdims=True) * 0.15
         q = pos + _lean(tan, step) + j * wobble
         big = sizes - sizes // 2
-        seg = _bend(pos, tan, q, r_leaf * sizes ** (1 / exponent),
-                    r_leaf * big ** (1 / exponent), pieces[0])
+        seg = _bend(pos, tan, q, r_leaf[grp] * sizes ** (1 / exponent),
+                    r_leaf[grp] * big ** (1 / exponent), pieces[0])
         out.append((*seg[:4], np.repeat(grp, pieces[0]), np.zeros(len(grp) * pieces[0], bool)))
         half = starts + sizes // 2
         starts, ends = np.r_[starts, half], np.r_[half, ends]
