@@ -64,6 +64,9 @@ def test_bicubic_resize_is_pillows():
         ((7, 7), (768, 768)),
         ((11, 9), (512, 300)),
         ((33, 33), (768, 768)),
+        ((46, 46), (768, 768)),  # the skin's relief noise at 80 mm
+        ((117, 117), (768, 768)),  # a rash's scale flakes: bands of several taps
+        ((29, 55), (300, 768)),
         ((40, 60), (30, 20)),
     ):
         small = rng.standard_normal(shape).astype(np.float32)

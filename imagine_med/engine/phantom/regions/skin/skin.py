@@ -57,21 +57,18 @@ def make_field(width: int, height: int, width_mm: float) -> Field:
 
 def noise(rng: np.random.Generator, shape: tuple[int, int], cells: int) -> np.ndarray:
     """Smooth noise, about N(0, 1), with `cells` features across the larger side: a coarse
-    grid of normal deviates enlarged by bicubic interpolation (Pillow's, as two matrix
+    grid of normal deviates enlarged by bicubic interpolation (Pillow's, as banded matrix
     products: `bicubic_resize`)."""
     h, w = shape
     n = max(2, cells)
     small = rng.standard_normal((max(2, round(n * h / max(h, w))) + 3,
                                  max(2, round(n * w / max(h, w))) + 3)).astype(F32)
-    if max(small.shape) <= _SMALL_GRID:
+    if small.shape[0] * 2 <= h and small.shape[1] * 2 <= w:
         out = bicubic_resize(small, w, h)
-    else:  # a finer grid: Pillow's four taps a pixel beat a dense product
+    else:  # a grid as fine as the pixels: a shrink's wide kernels suit Pillow's loops
         out = np.asarray(Image.fromarray(small, mode="F").resize((w, h), Image.BICUBIC), F32)
-    return out * F32(1.0 / max(1e-6, float(out[::7, ::7].std())))
-
-
-_SMALL_GRID = 22  # grids up to this size are enlarged by `bicubic_resize` (at 768 px its
-# products beat Pillow's resize up to about 22 x 22: 1.3-2.0 ms against 2-3.6 ms)
+    out *= F32(1.0 / max(1e-6, float(out[::7, ::7].std())))
+    return out
 
 
 def _cubic(x: np.ndarray) -> np.ndarray:
@@ -113,18 +110,46 @@ _ROWS_PER_PRODUCT = 262144  # m*n*k up to which OpenBLAS keeps a product on the 
 # on a shared two-core machine costs more than the product
 
 
+@lru_cache(maxsize=64)
+def _bicubic_bands(n_in: int, n_out: int, k: int) -> tuple[tuple[int, int, int, int,
+                                                                 np.ndarray], ...]:
+    """`_bicubic_weights` cut into blocks of output rows, each with the input rows its taps
+    reach: (o0, o1, i0, i1, weights[o0:o1, i0:i1]), a block as long as its product with k
+    columns stays under _ROWS_PER_PRODUCT. The rest of each row is zeros, so the blocks'
+    products are the full one's (an upscale's 4 taps, not all n_in, per output)."""
+    w = _bicubic_weights(n_in, n_out)
+    on = w != 0
+    first = np.where(on.any(axis=1), on.argmax(axis=1), 0)
+    last = np.where(on.any(axis=1), n_in - on[:, ::-1].argmax(axis=1), 1)
+    out, o0 = [], 0
+    while o0 < n_out:
+        o1 = o0 + 1
+        while o1 < n_out and (o1 + 1 - o0) * (max(last[o0:o1 + 1]) - first[o0]) * k \
+                <= _ROWS_PER_PRODUCT:
+            o1 += 1
+        i0, i1 = int(first[o0:o1].min()), int(last[o0:o1].max())
+        block = np.ascontiguousarray(w[o0:o1, i0:i1])
+        block.setflags(write=False)
+        out.append((o0, o1, i0, i1, block))
+        o0 = o1
+    return tuple(out)
+
+
+def _resample_rows(x64: np.ndarray, n_out: int) -> np.ndarray:
+    """Pillow's bicubic resampling of float64 `x64` along its first axis to n_out rows,
+    float32 out: the weight matrix's product, one band of rows at a time."""
+    out = np.empty((n_out, x64.shape[1]), F32)
+    for o0, o1, i0, i1, block in _bicubic_bands(x64.shape[0], n_out, x64.shape[1]):
+        out[o0:o1] = block @ x64[i0:i1]
+    return out
+
+
 def bicubic_resize(small: np.ndarray, width: int, height: int) -> np.ndarray:
     """Pillow's bicubic resize of a float32 image (rows, then columns; float64 sums, float32
-    between and after the passes) as two weight-matrix products: the same values (checked
+    between and after the passes) as banded weight-matrix products: the same values (checked
     against Image.resize) at a fraction of the cost of a Pillow round trip."""
-    tmp = (small.astype(np.float64) @ _bicubic_weights(small.shape[1], width).T).astype(F32)
-    wv = _bicubic_weights(small.shape[0], height)
-    tmp64 = tmp.astype(np.float64)
-    out = np.empty((height, width), F32)
-    step = max(1, _ROWS_PER_PRODUCT // max(1, width * tmp.shape[0]))
-    for i in range(0, height, step):
-        out[i:i + step] = wv[i:i + step] @ tmp64
-    return out
+    tmp = _resample_rows(np.ascontiguousarray(small.T, dtype=np.float64), width)
+    return _resample_rows(np.ascontiguousarray(tmp.T, dtype=np.float64), height)
 
 
 TRUNCATE = 4.0  # ndimage.gaussian_filter's default kernel reach, in sigmas
