@@ -1,5 +1,5 @@
 """The fast measuring paths give what the plain ones give (fundus lesion table, skin
-holes, skin noise enlargement), on inputs made to hit their special cases."""
+holes, skin noise enlargement, skin relief), on inputs made to hit their special cases."""
 
 from __future__ import annotations
 
@@ -12,7 +12,13 @@ from imagine_med.engine.phantom.regions.retina import key
 from imagine_med.engine.phantom.regions.retina.labels import LABELS
 from imagine_med.engine.phantom.regions.retina.lesions import QUADRANTS
 from imagine_med.engine.phantom.regions.skin.measure import _fill_holes
-from imagine_med.engine.phantom.regions.skin.skin import bicubic_resize
+from imagine_med.engine.phantom.regions.skin.skin import (
+    F32,
+    _relief,
+    bicubic_resize,
+    make_field,
+    noise,
+)
 
 
 def _table_one_kind_at_a_time(labels: np.ndarray, geo: dict) -> dict:
@@ -76,6 +82,30 @@ def test_bicubic_resize_is_pillows():
         # float64 sums in another order: equal, or one float32 step apart (rarely)
         assert np.abs(got - ref).max() <= 4 * np.finfo(np.float32).eps * np.abs(ref).max()
         assert (got == ref).mean() > 0.999
+
+
+def _relief_plain(rng: np.random.Generator, f) -> np.ndarray:
+    """skin._relief as first written: full-frame x and y, one new array per step."""
+    shape = f.x.shape
+    cells = max(3, int(f.width_mm / 2.0))
+    out = np.zeros(shape, F32)
+    base = rng.uniform(0, np.pi)
+    for k, ang in enumerate((base, base + rng.uniform(0.9, 1.3))):
+        spacing = rng.uniform(0.6, 1.0)
+        u = f.x * F32(np.cos(ang)) + f.y * F32(np.sin(ang)) + F32(0.15) * noise(rng, shape, cells)
+        s = np.sin(F32(np.pi / spacing) * u)
+        depth = np.clip(0.6 + 0.5 * noise(rng, shape, cells), 0.0, 1.0) * (1.0 - 0.3 * k)
+        out = np.maximum(out, depth * np.exp(-(s / F32(0.12)) ** 2))
+    return (-out).astype(F32)
+
+
+def test_skin_relief_in_place_is_the_plain_one():
+    for (w, h), mm, seed in (((768, 768), 80.0, 1), ((300, 200), 12.0, 2), ((64, 96), 24.0, 3)):
+        f = make_field(w, h, mm)
+        got = _relief(np.random.default_rng(seed), f)
+        ref = _relief_plain(np.random.default_rng(seed), f)
+        assert got.dtype == ref.dtype == np.float32
+        assert np.array_equal(got, ref) and got.min() < -0.5
 
 
 def test_fundus_opencv_paths_are_scipy_and_pillow():

@@ -246,9 +246,14 @@ def build_skin(rng: np.random.Generator, f: Field, skin_type: str, site: str) ->
     m0 = melanin_for_ita(target, b0, EXPOSURE)
     shape = f.x.shape
     cells = max(2, int(f.width_mm / 3))
-    mottle = noise(rng, shape, cells)
-    melanin = (m0 * (1.0 + 0.05 * mottle)).astype(F32)
-    blood = (b0 * (1.0 + 0.25 * noise(rng, shape, cells * 2))).astype(F32)
+    melanin = noise(rng, shape, cells)  # mottled: m0 (1 + 0.05 noise), in place
+    melanin *= F32(0.05)
+    melanin += F32(1.0)
+    melanin *= F32(m0)
+    blood = noise(rng, shape, cells * 2)  # b0 (1 + 0.25 noise)
+    blood *= F32(0.25)
+    blood += F32(1.0)
+    blood *= F32(b0)
     relief = _relief(rng, f)
     hair = _hair(rng, f, site)
     dark = {"I": 0.45, "II": 0.6, "III": 0.8}.get(skin_type, 1.0)
@@ -257,18 +262,33 @@ def build_skin(rng: np.random.Generator, f: Field, skin_type: str, site: str) ->
 
 def _relief(rng: np.random.Generator, f: Field) -> np.ndarray:
     """Skin furrows: two crossing families of gently wavy lines ~0.6-1 mm apart (the
-    rhomboid skin-line pattern), fading in and out along their length."""
+    rhomboid skin-line pattern), fading in and out along their length. Computed in place on
+    two full-frame planes; the field's x varies along rows and y down columns only
+    (`make_field`), so a line's distance starts from one row and one column."""
     shape = f.x.shape
     cells = max(3, int(f.width_mm / 2.0))
-    out = np.zeros(shape, F32)
+    out = None
     base = rng.uniform(0, np.pi)
     for k, ang in enumerate((base, base + rng.uniform(0.9, 1.3))):
         spacing = rng.uniform(0.6, 1.0)
-        u = f.x * F32(np.cos(ang)) + f.y * F32(np.sin(ang)) + F32(0.15) * noise(rng, shape, cells)
-        s = np.sin(F32(np.pi / spacing) * u)
-        depth = np.clip(0.6 + 0.5 * noise(rng, shape, cells), 0.0, 1.0) * (1.0 - 0.3 * k)
-        out = np.maximum(out, depth * np.exp(-(s / F32(0.12)) ** 2))
-    return (-out).astype(F32)
+        s = f.x[:1] * F32(np.cos(ang)) + f.y[:, :1] * F32(np.sin(ang))
+        s += F32(0.15) * noise(rng, shape, cells)
+        s *= F32(np.pi / spacing)
+        np.sin(s, out=s)
+        depth = noise(rng, shape, cells)
+        depth *= F32(0.5)
+        depth += F32(0.6)
+        np.clip(depth, 0.0, 1.0, out=depth)
+        if k:
+            depth *= F32(1.0 - 0.3 * k)
+        s /= F32(0.12)  # furrow = depth * exp(-(s / 0.12)^2)
+        np.square(s, out=s)
+        np.negative(s, out=s)
+        np.exp(s, out=s)
+        depth *= s
+        out = depth if out is None else np.maximum(out, depth, out=out)  # furrows >= 0
+    np.negative(out, out=out)
+    return out
 
 
 def _hair(rng: np.random.Generator, f: Field, site: str) -> np.ndarray:
