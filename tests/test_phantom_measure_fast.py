@@ -1,5 +1,6 @@
 """The fast measuring paths give what the plain ones give (fundus lesion table, skin
-holes, skin noise enlargement, skin relief), on inputs made to hit their special cases."""
+holes, skin noise enlargement, skin relief, a rash's ellipse), on inputs made to hit their
+special cases."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from imagine_med.engine.phantom.regions.retina import key
 from imagine_med.engine.phantom.regions.retina.labels import LABELS
 from imagine_med.engine.phantom.regions.retina.lesions import QUADRANTS
 from imagine_med.engine.phantom.regions.skin.measure import _fill_holes
+from imagine_med.engine.phantom.regions.skin.rashes import WOBBLE, _ellipse
 from imagine_med.engine.phantom.regions.skin.skin import (
     F32,
     _relief,
@@ -106,6 +108,29 @@ def test_skin_relief_in_place_is_the_plain_one():
         ref = _relief_plain(np.random.default_rng(seed), f)
         assert got.dtype == ref.dtype == np.float32
         assert np.array_equal(got, ref) and got.min() < -0.5
+
+
+def _ellipse_plain(f, cx, cy, a, b, rot, edge, wobble=None, sl=np.s_[:, :]) -> np.ndarray:
+    """rashes._ellipse as first written: full-window offsets, one new array per step."""
+    dx, dy = f.x[sl] - F32(cx), f.y[sl] - F32(cy)
+    u = dx * F32(np.cos(rot)) + dy * F32(np.sin(rot))
+    v = -dx * F32(np.sin(rot)) + dy * F32(np.cos(rot))
+    r = np.sqrt((u / F32(a)) ** 2 + (v / F32(b)) ** 2)
+    if wobble is not None:
+        r = r * (1 + F32(WOBBLE) * wobble[sl])
+    return np.clip((1 - r) * F32(min(a, b) / edge) + 0.5, 0, 1).astype(F32)
+
+
+def test_rash_ellipse_in_place_is_the_plain_one():
+    f = make_field(400, 300, 80.0)
+    wob = noise(np.random.default_rng(6), f.x.shape, 10)
+    for args, wobble, sl in (((3.0, -2.0, 12.0, 8.0, 0.7, 0.35), wob, np.s_[20:280, 30:350]),
+                             ((-10.0, 5.0, 20.0, 14.0, 2.9, 6.0), wob, np.s_[:, :]),
+                             ((0.5, 0.5, 0.45, 0.45, 0.0, 0.2), None, np.s_[150:160, 200:212])):
+        got = _ellipse(f, *args, wobble, sl)
+        ref = _ellipse_plain(f, *args, wobble, sl)
+        assert got.dtype == np.float32 and got.shape == ref.shape
+        assert np.array_equal(got, ref) and got.max() == 1.0 and got.min() == 0.0
 
 
 def test_fundus_opencv_paths_are_scipy_and_pillow():

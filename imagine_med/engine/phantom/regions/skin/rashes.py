@@ -40,14 +40,27 @@ WOBBLE = 0.12  # an edge's wobble: fraction of the radius per unit of its noise 
 def _ellipse(f: Field, cx: float, cy: float, a: float, b: float, rot: float, edge: float,
              wobble: np.ndarray | None = None, sl=np.s_[:, :]) -> np.ndarray:
     """0-1 inside an ellipse (semi-axes a, b mm), soft over `edge` mm, edge optionally
-    wobbled by a noise field (fractions of the radius); on the window `sl` of the field."""
-    dx, dy = f.x[sl] - F32(cx), f.y[sl] - F32(cy)
-    u = dx * F32(np.cos(rot)) + dy * F32(np.sin(rot))
-    v = -dx * F32(np.sin(rot)) + dy * F32(np.cos(rot))
-    r = np.sqrt((u / F32(a)) ** 2 + (v / F32(b)) ** 2)
+    wobbled by a noise field (fractions of the radius); on the window `sl` of the field.
+    The field's x varies along rows and y down columns only (`make_field`): the offsets
+    are one row and one column, and each step after the rotation works in place."""
+    dx, dy = f.x[sl][:1] - F32(cx), f.y[sl][:, :1] - F32(cy)
+    cos, sin = F32(np.cos(rot)), F32(np.sin(rot))
+    u = dx * cos + dy * sin
+    v = -dx * sin + dy * cos
+    u /= F32(a)  # r = sqrt((u / a)^2 + (v / b)^2), in u
+    np.square(u, out=u)
+    v /= F32(b)
+    np.square(v, out=v)
+    u += v
+    r = np.sqrt(u, out=u)
     if wobble is not None:
-        r = r * (1 + F32(WOBBLE) * wobble[sl])
-    return np.clip((1 - r) * F32(min(a, b) / edge) + 0.5, 0, 1).astype(F32)
+        grow = F32(WOBBLE) * wobble[sl]
+        grow += F32(1)
+        r *= grow
+    np.subtract(F32(1), r, out=r)  # clip((1 - r) min(a, b) / edge + 0.5, 0, 1)
+    r *= F32(min(a, b) / edge)
+    r += F32(0.5)
+    return np.clip(r, 0, 1, out=r)
 
 
 def _reach(f: Field, a: float, b: float, edge: float, wobble: np.ndarray | None = None
