@@ -114,24 +114,24 @@ _ROWS_PER_PRODUCT = 262144  # m*n*k up to which OpenBLAS keeps a product on the 
 def _bicubic_bands(n_in: int, n_out: int, k: int) -> tuple[tuple[int, int, int, int,
                                                                  np.ndarray], ...]:
     """`_bicubic_weights` cut into blocks of output rows, each with the input rows its taps
-    reach: (o0, o1, i0, i1, weights[o0:o1, i0:i1]), a block as long as its product with k
-    columns stays under _ROWS_PER_PRODUCT. The rest of each row is zeros, so the blocks'
-    products are the full one's (an upscale's 4 taps, not all n_in, per output)."""
+    reach: (o0, o1, i0, i1, weights[o0:o1, i0:i1]); a block's product with k columns about
+    _ROWS_PER_PRODUCT at most. The rest of each row is zeros, so the blocks' products are
+    the full one's (an upscale's 4 taps per output, not all n_in)."""
     w = _bicubic_weights(n_in, n_out)
     on = w != 0
-    first = np.where(on.any(axis=1), on.argmax(axis=1), 0)
-    last = np.where(on.any(axis=1), n_in - on[:, ::-1].argmax(axis=1), 1)
-    out, o0 = [], 0
-    while o0 < n_out:
-        o1 = o0 + 1
-        while o1 < n_out and (o1 + 1 - o0) * (max(last[o0:o1 + 1]) - first[o0]) * k \
-                <= _ROWS_PER_PRODUCT:
-            o1 += 1
-        i0, i1 = int(first[o0:o1].min()), int(last[o0:o1].max())
-        block = np.ascontiguousarray(w[o0:o1, i0:i1])
+    first = on.argmax(axis=1)
+    last = n_in - on[:, ::-1].argmax(axis=1)
+    taps = int((last - first).max())
+    rows = max(1, min(n_out, _ROWS_PER_PRODUCT // (k * taps)))
+    while rows > 1 and rows * (taps + 1 - (-rows * n_in // n_out)) * k > _ROWS_PER_PRODUCT:
+        rows -= 1  # a block spans its rows' taps and the input steps between its rows
+    starts = np.arange(0, n_out, rows)
+    lo, hi = np.minimum.reduceat(first, starts), np.maximum.reduceat(last, starts)
+    out = []
+    for o0, i0, i1 in zip(starts.tolist(), lo.tolist(), hi.tolist(), strict=True):
+        block = np.ascontiguousarray(w[o0:o0 + rows, i0:i1])
         block.setflags(write=False)
-        out.append((o0, o1, i0, i1, block))
-        o0 = o1
+        out.append((o0, min(o0 + rows, n_out), i0, i1, block))
     return tuple(out)
 
 
