@@ -1,6 +1,6 @@
 """The fast measuring paths give what the plain ones give (fundus lesion table, skin
-holes, skin noise enlargement, skin relief, a rash's ellipse), on inputs made to hit their
-special cases."""
+holes, skin noise enlargement, skin relief, a rash's ellipse, block means), on inputs made
+to hit their special cases."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from imagine_med.engine.phantom.regions.skin.skin import (
     F32,
     _relief,
     bicubic_resize,
+    block_means,
     make_field,
     noise,
 )
@@ -131,6 +132,20 @@ def test_rash_ellipse_in_place_is_the_plain_one():
         ref = _ellipse_plain(f, *args, wobble, sl)
         assert got.dtype == np.float32 and got.shape == ref.shape
         assert np.array_equal(got, ref) and got.max() == 1.0 and got.min() == 0.0
+
+
+def test_block_means_are_numpys_mean():
+    rng = np.random.default_rng(7)
+    for i in range(400):
+        step = int(rng.integers(2, 12))
+        shape = (step * int(rng.integers(1, 40)), step * int(rng.integers(1, 40)))
+        a = (rng.standard_normal(shape) * 10 ** rng.uniform(-3, 3)).astype(F32)
+        if i % 2:  # a wheal's window: mostly 0, 1 inside, soft between
+            a = np.clip(a, 0, 1)
+        ref = a.reshape(shape[0] // step, step, shape[1] // step, step).mean(axis=(1, 3),
+                                                                            dtype=F32)
+        got = block_means(a, step)
+        assert got.dtype == np.float32 and np.array_equal(got, ref), (step, shape)
 
 
 def test_fundus_opencv_paths_are_scipy_and_pillow():
