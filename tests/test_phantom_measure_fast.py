@@ -87,6 +87,22 @@ def test_bicubic_resize_is_pillows():
         assert (got == ref).mean() > 0.999
 
 
+def test_skin_noise_is_pillows_bicubic_normalised():
+    """Both of noise's paths (banded products for an upscale, Pillow for a grid about as fine
+    as the pixels: a rash's flakes on a small image) give Pillow's resize over its std."""
+    for shape, cells in (((768, 768), 40), ((128, 128), 114), ((96, 160), 60)):
+        got = noise(np.random.default_rng(8), shape, cells)
+        rng = np.random.default_rng(8)
+        h, w = shape
+        small = rng.standard_normal((max(2, round(cells * h / max(h, w))) + 3,
+                                     max(2, round(cells * w / max(h, w))) + 3)).astype(F32)
+        ref = np.asarray(Image.fromarray(small, mode="F").resize((w, h), Image.BICUBIC))
+        ref = ref * F32(1.0 / float(ref[::7, ::7].std()))
+        assert got.shape == shape and got.dtype == np.float32
+        assert np.abs(got - ref).max() <= 4 * np.finfo(np.float32).eps * np.abs(ref).max()
+        assert (got == ref).mean() > 0.999
+
+
 def _relief_plain(rng: np.random.Generator, f) -> np.ndarray:
     """skin._relief as first written: full-frame x and y, one new array per step."""
     shape = f.x.shape

@@ -47,11 +47,16 @@ class Field:
     width_mm: float
 
 
+@lru_cache(maxsize=8)
 def make_field(width: int, height: int, width_mm: float) -> Field:
+    """The pixel grid of an image size and field: the same for a job's 4 variants, so made
+    once (read-only: a region copies what it changes)."""
     px = width_mm / max(width, height)
     xs = (np.arange(width, dtype=F32) - width / 2 + 0.5) * F32(px)
     ys = (np.arange(height, dtype=F32) - height / 2 + 0.5) * F32(px)
     x, y = np.meshgrid(xs, ys)
+    x.setflags(write=False)
+    y.setflags(write=False)
     return Field(x, y, px, width_mm)
 
 
@@ -66,7 +71,7 @@ def noise(rng: np.random.Generator, shape: tuple[int, int], cells: int) -> np.nd
     if small.shape[0] * 2 <= h and small.shape[1] * 2 <= w:
         out = bicubic_resize(small, w, h)
     else:  # a grid as fine as the pixels: a shrink's wide kernels suit Pillow's loops
-        out = np.asarray(Image.fromarray(small, mode="F").resize((w, h), Image.BICUBIC), F32)
+        out = np.array(Image.fromarray(small, mode="F").resize((w, h), Image.BICUBIC), F32)
     out *= F32(1.0 / max(1e-6, float(out[::7, ::7].std())))
     return out
 
@@ -337,4 +342,6 @@ def _hair(rng: np.random.Generator, f: Field, site: str) -> np.ndarray:
         xs = cx + t * length * dx - bend * length * (t ** 2 - 0.25) * dy
         ys = cy + t * length * dy + bend * length * (t ** 2 - 0.25) * dx
         d.line(list(zip(xs.tolist(), ys.tolist(), strict=True)), fill=255, width=width)
-    return (np.asarray(img, F32) / 255.0).astype(F32)
+    hair = np.asarray(img, F32)
+    hair /= F32(255.0)
+    return hair
