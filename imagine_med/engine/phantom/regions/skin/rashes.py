@@ -267,7 +267,7 @@ def measure_rash(rgb: np.ndarray, labels: np.ndarray, px: float) -> dict[str, fl
     lesions are the connected pieces of the rash's labels; erythema is the CIELAB a* of the
     lesions over that of the clear skin; scale the share of plaque covered by scale; for an
     annulus, the border's a* over its centre's (central clearing)."""
-    parts = _any_of(labels, RASH_PARTS)
+    parts = np.isin(labels, RASH_PARTS)
     skin = labels == SKIN_LABELS["skin"]
     lab = srgb_to_lab(rgb)
     a_star = np.ascontiguousarray(lab[..., 1])  # one plane: masks pick from it fast
@@ -286,7 +286,7 @@ def measure_rash(rgb: np.ndarray, labels: np.ndarray, px: float) -> dict[str, fl
             "diameter_max_mm": round(float(diam.max()), 1) if len(diam) else 0.0,
             "erythema_a": round(float(a_star[red].mean() - a_star[skin].mean()), 1)
             if red.any() else 0.0}
-    plaque = _any_of(labels, (LABELS["lesion"], LABELS["scale"]))
+    plaque = np.isin(labels, (LABELS["lesion"], LABELS["scale"]))
     if scaly.any() and plaque.any():
         out["scale_percent"] = round(100 * float(scaly.sum() / plaque.sum()), 1)
     border = labels == LABELS["active_border"]
@@ -299,15 +299,6 @@ def measure_rash(rgb: np.ndarray, labels: np.ndarray, px: float) -> dict[str, fl
         if m.any():
             out[f"{name}s"] = int(ndimage.label(m)[1])
     return out
-
-
-def _any_of(labels: np.ndarray, ids: tuple[int, ...]) -> np.ndarray:
-    """np.isin(labels, ids) for a uint8 label map, by a 256-entry table."""
-    if labels.dtype != np.uint8:
-        return np.isin(labels, ids)
-    table = np.zeros(256, bool)
-    table[list(ids)] = True
-    return table[labels]
 
 
 CLOSING_STEPS = 2  # the lesion pieces' closing (iterations), which sets the frame below
