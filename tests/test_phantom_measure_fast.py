@@ -1,5 +1,6 @@
 """The fast measuring paths give what the plain ones give (fundus lesion table, skin
-holes, skin noise enlargement), on inputs made to hit their special cases."""
+holes, skin noise enlargement, skin relief, a rash's ellipse, block means), on inputs made
+to hit their special cases."""
 
 from __future__ import annotations
 
@@ -12,7 +13,15 @@ from imagine_med.engine.phantom.regions.retina import key
 from imagine_med.engine.phantom.regions.retina.labels import LABELS
 from imagine_med.engine.phantom.regions.retina.lesions import QUADRANTS
 from imagine_med.engine.phantom.regions.skin.measure import _fill_holes
-from imagine_med.engine.phantom.regions.skin.skin import bicubic_resize
+from imagine_med.engine.phantom.regions.skin.rashes import WOBBLE, _ellipse
+from imagine_med.engine.phantom.regions.skin.skin import (
+    F32,
+    _relief,
+    bicubic_resize,
+    block_means,
+    make_field,
+    noise,
+)
 
 
 def _table_one_kind_at_a_time(labels: np.ndarray, geo: dict) -> dict:
@@ -64,6 +73,9 @@ def test_bicubic_resize_is_pillows():
         ((7, 7), (768, 768)),
         ((11, 9), (512, 300)),
         ((33, 33), (768, 768)),
+        ((46, 46), (768, 768)),  # the skin's relief noise at 80 mm
+        ((117, 117), (768, 768)),  # a rash's scale flakes: bands of several taps
+        ((29, 55), (300, 768)),
         ((40, 60), (30, 20)),
     ):
         small = rng.standard_normal(shape).astype(np.float32)
@@ -73,6 +85,83 @@ def test_bicubic_resize_is_pillows():
         # float64 sums in another order: equal, or one float32 step apart (rarely)
         assert np.abs(got - ref).max() <= 4 * np.finfo(np.float32).eps * np.abs(ref).max()
         assert (got == ref).mean() > 0.999
+
+
+def test_skin_noise_is_pillows_bicubic_normalised():
+    """Both of noise's paths (banded products for an upscale, Pillow for a grid about as fine
+    as the pixels: a rash's flakes on a small image) give Pillow's resize over its std."""
+    for shape, cells in (((768, 768), 40), ((128, 128), 114), ((96, 160), 60)):
+        got = noise(np.random.default_rng(8), shape, cells)
+        rng = np.random.default_rng(8)
+        h, w = shape
+        small = rng.standard_normal((max(2, round(cells * h / max(h, w))) + 3,
+                                     max(2, round(cells * w / max(h, w))) + 3)).astype(F32)
+        ref = np.asarray(Image.fromarray(small, mode="F").resize((w, h), Image.BICUBIC))
+        ref = ref * F32(1.0 / float(ref[::7, ::7].std()))
+        assert got.shape == shape and got.dtype == np.float32
+        assert np.abs(got - ref).max() <= 4 * np.finfo(np.float32).eps * np.abs(ref).max()
+        assert (got == ref).mean() > 0.999
+
+
+def _relief_plain(rng: np.random.Generator, f) -> np.ndarray:
+    """skin._relief as first written: full-frame x and y, one new array per step."""
+    shape = f.x.shape
+    cells = max(3, int(f.width_mm / 2.0))
+    out = np.zeros(shape, F32)
+    base = rng.uniform(0, np.pi)
+    for k, ang in enumerate((base, base + rng.uniform(0.9, 1.3))):
+        spacing = rng.uniform(0.6, 1.0)
+        u = f.x * F32(np.cos(ang)) + f.y * F32(np.sin(ang)) + F32(0.15) * noise(rng, shape, cells)
+        s = np.sin(F32(np.pi / spacing) * u)
+        depth = np.clip(0.6 + 0.5 * noise(rng, shape, cells), 0.0, 1.0) * (1.0 - 0.3 * k)
+        out = np.maximum(out, depth * np.exp(-(s / F32(0.12)) ** 2))
+    return (-out).astype(F32)
+
+
+def test_skin_relief_in_place_is_the_plain_one():
+    for (w, h), mm, seed in (((768, 768), 80.0, 1), ((300, 200), 12.0, 2), ((64, 96), 24.0, 3)):
+        f = make_field(w, h, mm)
+        got = _relief(np.random.default_rng(seed), f)
+        ref = _relief_plain(np.random.default_rng(seed), f)
+        assert got.dtype == ref.dtype == np.float32
+        assert np.array_equal(got, ref) and got.min() < -0.5
+
+
+def _ellipse_plain(f, cx, cy, a, b, rot, edge, wobble=None, sl=np.s_[:, :]) -> np.ndarray:
+    """rashes._ellipse as first written: full-window offsets, one new array per step."""
+    dx, dy = f.x[sl] - F32(cx), f.y[sl] - F32(cy)
+    u = dx * F32(np.cos(rot)) + dy * F32(np.sin(rot))
+    v = -dx * F32(np.sin(rot)) + dy * F32(np.cos(rot))
+    r = np.sqrt((u / F32(a)) ** 2 + (v / F32(b)) ** 2)
+    if wobble is not None:
+        r = r * (1 + F32(WOBBLE) * wobble[sl])
+    return np.clip((1 - r) * F32(min(a, b) / edge) + 0.5, 0, 1).astype(F32)
+
+
+def test_rash_ellipse_in_place_is_the_plain_one():
+    f = make_field(400, 300, 80.0)
+    wob = noise(np.random.default_rng(6), f.x.shape, 10)
+    for args, wobble, sl in (((3.0, -2.0, 12.0, 8.0, 0.7, 0.35), wob, np.s_[20:280, 30:350]),
+                             ((-10.0, 5.0, 20.0, 14.0, 2.9, 6.0), wob, np.s_[:, :]),
+                             ((0.5, 0.5, 0.45, 0.45, 0.0, 0.2), None, np.s_[150:160, 200:212])):
+        got = _ellipse(f, *args, wobble, sl)
+        ref = _ellipse_plain(f, *args, wobble, sl)
+        assert got.dtype == np.float32 and got.shape == ref.shape
+        assert np.array_equal(got, ref) and got.max() == 1.0 and got.min() == 0.0
+
+
+def test_block_means_are_numpys_mean():
+    rng = np.random.default_rng(7)
+    for i in range(400):
+        step = int(rng.integers(2, 12))
+        shape = (step * int(rng.integers(1, 40)), step * int(rng.integers(1, 40)))
+        a = (rng.standard_normal(shape) * 10 ** rng.uniform(-3, 3)).astype(F32)
+        if i % 2:  # a wheal's window: mostly 0, 1 inside, soft between
+            a = np.clip(a, 0, 1)
+        ref = a.reshape(shape[0] // step, step, shape[1] // step, step).mean(axis=(1, 3),
+                                                                            dtype=F32)
+        got = block_means(a, step)
+        assert got.dtype == np.float32 and np.array_equal(got, ref), (step, shape)
 
 
 def test_fundus_opencv_paths_are_scipy_and_pillow():

@@ -40,14 +40,27 @@ WOBBLE = 0.12  # an edge's wobble: fraction of the radius per unit of its noise 
 def _ellipse(f: Field, cx: float, cy: float, a: float, b: float, rot: float, edge: float,
              wobble: np.ndarray | None = None, sl=np.s_[:, :]) -> np.ndarray:
     """0-1 inside an ellipse (semi-axes a, b mm), soft over `edge` mm, edge optionally
-    wobbled by a noise field (fractions of the radius); on the window `sl` of the field."""
-    dx, dy = f.x[sl] - F32(cx), f.y[sl] - F32(cy)
-    u = dx * F32(np.cos(rot)) + dy * F32(np.sin(rot))
-    v = -dx * F32(np.sin(rot)) + dy * F32(np.cos(rot))
-    r = np.sqrt((u / F32(a)) ** 2 + (v / F32(b)) ** 2)
+    wobbled by a noise field (fractions of the radius); on the window `sl` of the field.
+    The field's x varies along rows and y down columns only (`make_field`): the offsets
+    are one row and one column, and each step after the rotation works in place."""
+    dx, dy = f.x[sl][:1] - F32(cx), f.y[sl][:, :1] - F32(cy)
+    cos, sin = F32(np.cos(rot)), F32(np.sin(rot))
+    u = dx * cos + dy * sin
+    v = -dx * sin + dy * cos
+    u /= F32(a)  # r = sqrt((u / a)^2 + (v / b)^2), in u
+    np.square(u, out=u)
+    v /= F32(b)
+    np.square(v, out=v)
+    u += v
+    r = np.sqrt(u, out=u)
     if wobble is not None:
-        r = r * (1 + F32(WOBBLE) * wobble[sl])
-    return np.clip((1 - r) * F32(min(a, b) / edge) + 0.5, 0, 1).astype(F32)
+        grow = F32(WOBBLE) * wobble[sl]
+        grow += F32(1)
+        r *= grow
+    np.subtract(F32(1), r, out=r)  # clip((1 - r) min(a, b) / edge + 0.5, 0, 1)
+    r *= F32(min(a, b) / edge)
+    r += F32(0.5)
+    return np.clip(r, 0, 1, out=r)
 
 
 def _reach(f: Field, a: float, b: float, edge: float, wobble: np.ndarray | None = None
@@ -106,15 +119,37 @@ def psoriasis(rng, f: Field, lesion: Lesion) -> None:
         lesion.paint(plaque, sl, blood=0.85, scatter=0.4)
         lesion.label(plaque > 0.5, "lesion", sl)
         # a silvery layer thickest in the middle, thinning to a red rim, split by fine cracks
-        thick = np.clip(blur_coarse(plaque, sigma) * 1.6 - 0.55, 0, 1)
-        cracks = np.exp(-(cracking[sl] / F32(0.15)) ** 2)
-        scale = np.clip(thick * (0.62 + 0.15 * flakes[sl]), 0, 1) * (1 - 0.8 * cracks)
+        scale = _psoriatic_scale(plaque, cracking[sl], flakes[sl], sigma)
         lesion.paint(scale, sl, blood=-0.3)
-        surface[sl] = np.maximum(surface[sl], scale)
+        np.maximum(surface[sl], scale, out=surface[sl])
         lesion.label((scale > 0.5) & (plaque > 0.5), "scale", sl)
         relief[sl] += plaque * F32(0.8) + scale * F32(0.2)
     lesion.relief = relief
-    lesion.surface = surface * F32(0.7)
+    surface *= F32(0.7)
+    lesion.surface = surface
+
+
+def _psoriatic_scale(plaque: np.ndarray, cracking: np.ndarray, flakes: np.ndarray,
+                     sigma: float) -> np.ndarray:
+    """A plaque's silvery scale 0-1: thickest in the middle (its blur * 1.6 - 0.55), flaky
+    (0.62 + 0.15 flakes), split where the cracking field crosses 0 (1 - 0.8 exp(-(c /
+    0.15)^2)); in place on two window-sized planes."""
+    scale = blur_coarse(plaque, sigma)
+    scale *= F32(1.6)
+    scale -= F32(0.55)
+    np.clip(scale, 0, 1, out=scale)
+    flaky = F32(0.15) * flakes
+    flaky += F32(0.62)
+    scale *= flaky
+    np.clip(scale, 0, 1, out=scale)
+    crack = np.divide(cracking, F32(0.15), out=flaky)
+    np.square(crack, out=crack)
+    np.negative(crack, out=crack)
+    np.exp(crack, out=crack)
+    crack *= F32(0.8)
+    np.subtract(F32(1), crack, out=crack)
+    scale *= crack
+    return scale
 
 
 PAPULE_MM = 0.45  # papule radius
@@ -131,23 +166,26 @@ def eczema(rng, f: Field, lesion: Lesion) -> None:
         a, b, rot = size / 2, size / 2 * rng.uniform(0.6, 0.9), rng.uniform(0, np.pi)
         sl = window(f, cx, cy, _reach(f, a, b, 6.0, wob))
         if sl is not None:
-            field[sl] = np.maximum(field[sl], _ellipse(f, cx, cy, a, b, rot, 6.0, wob, sl))
+            np.maximum(field[sl], _ellipse(f, cx, cy, a, b, rot, 6.0, wob, sl), out=field[sl])
     lesion.paint(field, blood=0.6, mel_junction=0.15)
-    lesion.label(field > 0.5, "lesion")
+    patch = field > 0.5
+    lesion.label(patch, "lesion")
     n_pap = int(rng.integers(40, 80))
-    ys, xs = np.nonzero(field > 0.5)
-    relief = field * F32(0.25) * np.abs(noise(rng, f.x.shape, int(f.width_mm / 0.8)))
-    for k in rng.choice(len(xs), size=min(n_pap, len(xs)), replace=False) if len(xs) else []:
-        x, y = float(f.x[ys[k], xs[k]]), float(f.y[ys[k], xs[k]])
+    inside = np.flatnonzero(patch)  # np.nonzero's pixels, in its order, as flat indices
+    relief = np.abs(noise(rng, f.x.shape, int(f.width_mm / 0.8)))
+    relief *= field * F32(0.25)
+    for k in rng.choice(len(inside), size=min(n_pap, len(inside)), replace=False) \
+            if len(inside) else []:
+        x, y = float(f.x.flat[inside[k]]), float(f.y.flat[inside[k]])
         sl = window(f, x, y, _reach(f, PAPULE_MM, PAPULE_MM, 0.2))
         pap = _ellipse(f, x, y, PAPULE_MM, PAPULE_MM, 0, 0.2, None, sl)
         lesion.paint(pap, sl, blood=0.7)
         relief[sl] += pap * F32(0.6)
     for _ in range(int(rng.integers(4, 9))):  # excoriations: scratch lines with crust
-        k = int(rng.integers(len(xs))) if len(xs) else 0
-        if not len(xs):
+        k = int(rng.integers(len(inside))) if len(inside) else 0
+        if not len(inside):
             break
-        x0, y0 = float(f.x[ys[k], xs[k]]), float(f.y[ys[k], xs[k]])
+        x0, y0 = float(f.x.flat[inside[k]]), float(f.y.flat[inside[k]])
         ang, length = rng.uniform(0, np.pi), rng.uniform(3, 8)
         # the scratch fades to 0 within width / 2 + 0.04 mm of its centre line
         sl = window(f, x0 + length / 2 * np.cos(ang), y0 + length / 2 * np.sin(ang),
@@ -188,7 +226,7 @@ def tinea(rng, f: Field, lesion: Lesion) -> None:
         lesion.paint(border, sl, blood=1.4)
         lesion.paint(inner, sl, blood=0.05, mel_junction=0.25)
         scale = np.clip(flakes[sl] * 0.25 + 0.35, 0, 1) * border
-        surface[sl] = np.maximum(surface[sl], 0.4 * scale)
+        np.maximum(surface[sl], 0.4 * scale, out=surface[sl])
         lesion.label(inner > 0.5, "lesion", sl)
         lesion.label(border > 0.5, "active_border", sl)
         relief[sl] += border * F32(0.7)
@@ -235,7 +273,8 @@ def measure_rash(rgb: np.ndarray, labels: np.ndarray, px: float) -> dict[str, fl
     a_star = np.ascontiguousarray(lab[..., 1])  # one plane: masks pick from it fast
     out: dict[str, float] = {"ita": round(ita_of_lab(pixels_of(lab, skin)), 1) if skin.any()
                              else float("nan")}
-    red = parts & (labels != LABELS["scale"])  # erythema is read where no scale covers it
+    scaly = labels == LABELS["scale"]
+    red = parts & ~scaly  # erythema is read where no scale covers it
     pieces, n = ndimage.label(_inside_frame(parts))
     if not n:
         return out
@@ -248,9 +287,8 @@ def measure_rash(rgb: np.ndarray, labels: np.ndarray, px: float) -> dict[str, fl
             "erythema_a": round(float(a_star[red].mean() - a_star[skin].mean()), 1)
             if red.any() else 0.0}
     plaque = np.isin(labels, (LABELS["lesion"], LABELS["scale"]))
-    if (labels == LABELS["scale"]).any() and plaque.any():
-        out["scale_percent"] = round(100 * float((labels == LABELS["scale"]).sum()
-                                                 / plaque.sum()), 1)
+    if scaly.any() and plaque.any():
+        out["scale_percent"] = round(100 * float(scaly.sum() / plaque.sum()), 1)
     border = labels == LABELS["active_border"]
     centre = labels == LABELS["lesion"]
     if border.any() and centre.any():

@@ -47,31 +47,33 @@ class Field:
     width_mm: float
 
 
+@lru_cache(maxsize=8)
 def make_field(width: int, height: int, width_mm: float) -> Field:
+    """The pixel grid of an image size and field: the same for a job's 4 variants, so made
+    once (read-only: a region copies what it changes)."""
     px = width_mm / max(width, height)
     xs = (np.arange(width, dtype=F32) - width / 2 + 0.5) * F32(px)
     ys = (np.arange(height, dtype=F32) - height / 2 + 0.5) * F32(px)
     x, y = np.meshgrid(xs, ys)
+    x.setflags(write=False)
+    y.setflags(write=False)
     return Field(x, y, px, width_mm)
 
 
 def noise(rng: np.random.Generator, shape: tuple[int, int], cells: int) -> np.ndarray:
     """Smooth noise, about N(0, 1), with `cells` features across the larger side: a coarse
-    grid of normal deviates enlarged by bicubic interpolation (Pillow's, as two matrix
+    grid of normal deviates enlarged by bicubic interpolation (Pillow's, as banded matrix
     products: `bicubic_resize`)."""
     h, w = shape
     n = max(2, cells)
     small = rng.standard_normal((max(2, round(n * h / max(h, w))) + 3,
                                  max(2, round(n * w / max(h, w))) + 3)).astype(F32)
-    if max(small.shape) <= _SMALL_GRID:
+    if small.shape[0] * 2 <= h and small.shape[1] * 2 <= w:
         out = bicubic_resize(small, w, h)
-    else:  # a finer grid: Pillow's four taps a pixel beat a dense product
-        out = np.asarray(Image.fromarray(small, mode="F").resize((w, h), Image.BICUBIC), F32)
-    return out * F32(1.0 / max(1e-6, float(out[::7, ::7].std())))
-
-
-_SMALL_GRID = 22  # grids up to this size are enlarged by `bicubic_resize` (at 768 px its
-# products beat Pillow's resize up to about 22 x 22: 1.3-2.0 ms against 2-3.6 ms)
+    else:  # a grid as fine as the pixels: a shrink's wide kernels suit Pillow's loops
+        out = np.array(Image.fromarray(small, mode="F").resize((w, h), Image.BICUBIC), F32)
+    out *= F32(1.0 / max(1e-6, float(out[::7, ::7].std())))
+    return out
 
 
 def _cubic(x: np.ndarray) -> np.ndarray:
@@ -113,18 +115,46 @@ _ROWS_PER_PRODUCT = 262144  # m*n*k up to which OpenBLAS keeps a product on the 
 # on a shared two-core machine costs more than the product
 
 
+@lru_cache(maxsize=64)
+def _bicubic_bands(n_in: int, n_out: int, k: int) -> tuple[tuple[int, int, int, int,
+                                                                 np.ndarray], ...]:
+    """`_bicubic_weights` cut into blocks of output rows, each with the input rows its taps
+    reach: (o0, o1, i0, i1, weights[o0:o1, i0:i1]); a block's product with k columns about
+    _ROWS_PER_PRODUCT at most. The rest of each row is zeros, so the blocks' products are
+    the full one's (an upscale's 4 taps per output, not all n_in)."""
+    w = _bicubic_weights(n_in, n_out)
+    on = w != 0
+    first = on.argmax(axis=1)
+    last = n_in - on[:, ::-1].argmax(axis=1)
+    taps = int((last - first).max())
+    rows = max(1, min(n_out, _ROWS_PER_PRODUCT // (k * taps)))
+    while rows > 1 and rows * (taps + 1 - (-rows * n_in // n_out)) * k > _ROWS_PER_PRODUCT:
+        rows -= 1  # a block spans its rows' taps and the input steps between its rows
+    starts = np.arange(0, n_out, rows)
+    lo, hi = np.minimum.reduceat(first, starts), np.maximum.reduceat(last, starts)
+    out = []
+    for o0, i0, i1 in zip(starts.tolist(), lo.tolist(), hi.tolist(), strict=True):
+        block = np.ascontiguousarray(w[o0:o0 + rows, i0:i1])
+        block.setflags(write=False)
+        out.append((o0, min(o0 + rows, n_out), i0, i1, block))
+    return tuple(out)
+
+
+def _resample_rows(x64: np.ndarray, n_out: int) -> np.ndarray:
+    """Pillow's bicubic resampling of float64 `x64` along its first axis to n_out rows,
+    float32 out: the weight matrix's product, one band of rows at a time."""
+    out = np.empty((n_out, x64.shape[1]), F32)
+    for o0, o1, i0, i1, block in _bicubic_bands(x64.shape[0], n_out, x64.shape[1]):
+        out[o0:o1] = block @ x64[i0:i1]
+    return out
+
+
 def bicubic_resize(small: np.ndarray, width: int, height: int) -> np.ndarray:
     """Pillow's bicubic resize of a float32 image (rows, then columns; float64 sums, float32
-    between and after the passes) as two weight-matrix products: the same values (checked
+    between and after the passes) as banded weight-matrix products: the same values (checked
     against Image.resize) at a fraction of the cost of a Pillow round trip."""
-    tmp = (small.astype(np.float64) @ _bicubic_weights(small.shape[1], width).T).astype(F32)
-    wv = _bicubic_weights(small.shape[0], height)
-    tmp64 = tmp.astype(np.float64)
-    out = np.empty((height, width), F32)
-    step = max(1, _ROWS_PER_PRODUCT // max(1, width * tmp.shape[0]))
-    for i in range(0, height, step):
-        out[i:i + step] = wv[i:i + step] @ tmp64
-    return out
+    tmp = _resample_rows(np.ascontiguousarray(small.T, dtype=np.float64), width)
+    return _resample_rows(np.ascontiguousarray(tmp.T, dtype=np.float64), height)
 
 
 TRUNCATE = 4.0  # ndimage.gaussian_filter's default kernel reach, in sigmas
@@ -172,15 +202,43 @@ def blur_coarse(a: np.ndarray, sigma: float) -> np.ndarray:
     reach = int(TRUNCATE * sigma + 0.5)
     full = np.pad(a, ((reach, reach + (-(h + 2 * reach)) % step),
                       (reach, reach + (-(w + 2 * reach)) % step)), mode="symmetric")
-    small = full.reshape(full.shape[0] // step, step, full.shape[1] // step, step).mean(
-        axis=(1, 3), dtype=a.dtype)
+    small = block_means(full, step)
     # a block mean is a box of variance (step^2 - 1) / 12 px^2: blur the rest on the blocks
     small = ndimage.gaussian_filter(small, np.sqrt(sigma ** 2 - (step ** 2 - 1) / 12) / step,
                                     mode="nearest")
     i0, t = _bilinear_taps(h, step, reach)
     rows = small[i0] * (1 - t)[:, None] + small[i0 + 1] * t[:, None]
     j0, u = _bilinear_taps(w, step, reach)
-    return (rows[:, j0] * (1 - u) + rows[:, j0 + 1] * u).astype(a.dtype)
+    out = np.take(rows, j0, axis=1)
+    out *= 1 - u
+    right = np.take(rows, j0 + 1, axis=1)
+    right *= u
+    out += right
+    return out.astype(a.dtype, copy=False)
+
+
+def block_means(a: np.ndarray, step: int) -> np.ndarray:
+    """`a.reshape(h / step, step, w / step, step).mean(axis=(1, 3), dtype=a.dtype)`, value
+    for value, at a fraction of its cost: numpy sums such blocks row by row (a row's `step`
+    values left to right, as `sum(axis=-1)` does below 8), adds the rows in order, then
+    divides; done here as step^2 additions of small strided planes. Other cases (8 or more
+    to a row: pairwise sums; one column of blocks: summed in another order) go to numpy's
+    mean. tests/test_phantom_measure_fast.py compares the two on many shapes."""
+    h, w = a.shape
+    blocks = a.reshape(h // step, step, w // step, step)
+    if step >= PAIRWISE_BLOCK or w // step < 2:
+        return blocks.mean(axis=(1, 3), dtype=a.dtype)
+    out = None
+    for k in range(step):
+        row = blocks[:, k, :, 0] + blocks[:, k, :, 1]
+        for m in range(2, step):
+            row += blocks[:, k, :, m]
+        out = row if out is None else np.add(out, row, out=out)
+    out /= a.dtype.type(step * step)
+    return out
+
+
+PAIRWISE_BLOCK = 8  # numpy sums 8 or more contiguous values pairwise (unrolled by 8)
 
 
 def _bilinear_taps(n: int, step: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
@@ -221,9 +279,14 @@ def build_skin(rng: np.random.Generator, f: Field, skin_type: str, site: str) ->
     m0 = melanin_for_ita(target, b0, EXPOSURE)
     shape = f.x.shape
     cells = max(2, int(f.width_mm / 3))
-    mottle = noise(rng, shape, cells)
-    melanin = (m0 * (1.0 + 0.05 * mottle)).astype(F32)
-    blood = (b0 * (1.0 + 0.25 * noise(rng, shape, cells * 2))).astype(F32)
+    melanin = noise(rng, shape, cells)  # mottled: m0 (1 + 0.05 noise), in place
+    melanin *= F32(0.05)
+    melanin += F32(1.0)
+    melanin *= F32(m0)
+    blood = noise(rng, shape, cells * 2)  # b0 (1 + 0.25 noise)
+    blood *= F32(0.25)
+    blood += F32(1.0)
+    blood *= F32(b0)
     relief = _relief(rng, f)
     hair = _hair(rng, f, site)
     dark = {"I": 0.45, "II": 0.6, "III": 0.8}.get(skin_type, 1.0)
@@ -232,18 +295,33 @@ def build_skin(rng: np.random.Generator, f: Field, skin_type: str, site: str) ->
 
 def _relief(rng: np.random.Generator, f: Field) -> np.ndarray:
     """Skin furrows: two crossing families of gently wavy lines ~0.6-1 mm apart (the
-    rhomboid skin-line pattern), fading in and out along their length."""
+    rhomboid skin-line pattern), fading in and out along their length. Computed in place on
+    two full-frame planes; the field's x varies along rows and y down columns only
+    (`make_field`), so a line's distance starts from one row and one column."""
     shape = f.x.shape
     cells = max(3, int(f.width_mm / 2.0))
-    out = np.zeros(shape, F32)
+    out = None
     base = rng.uniform(0, np.pi)
     for k, ang in enumerate((base, base + rng.uniform(0.9, 1.3))):
         spacing = rng.uniform(0.6, 1.0)
-        u = f.x * F32(np.cos(ang)) + f.y * F32(np.sin(ang)) + F32(0.15) * noise(rng, shape, cells)
-        s = np.sin(F32(np.pi / spacing) * u)
-        depth = np.clip(0.6 + 0.5 * noise(rng, shape, cells), 0.0, 1.0) * (1.0 - 0.3 * k)
-        out = np.maximum(out, depth * np.exp(-(s / F32(0.12)) ** 2))
-    return (-out).astype(F32)
+        s = f.x[:1] * F32(np.cos(ang)) + f.y[:, :1] * F32(np.sin(ang))
+        s += F32(0.15) * noise(rng, shape, cells)
+        s *= F32(np.pi / spacing)
+        np.sin(s, out=s)
+        depth = noise(rng, shape, cells)
+        depth *= F32(0.5)
+        depth += F32(0.6)
+        np.clip(depth, 0.0, 1.0, out=depth)
+        if k:
+            depth *= F32(1.0 - 0.3 * k)
+        s /= F32(0.12)  # furrow = depth * exp(-(s / 0.12)^2)
+        np.square(s, out=s)
+        np.negative(s, out=s)
+        np.exp(s, out=s)
+        depth *= s
+        out = depth if out is None else np.maximum(out, depth, out=out)  # furrows >= 0
+    np.negative(out, out=out)
+    return out
 
 
 def _hair(rng: np.random.Generator, f: Field, site: str) -> np.ndarray:
@@ -264,4 +342,6 @@ def _hair(rng: np.random.Generator, f: Field, site: str) -> np.ndarray:
         xs = cx + t * length * dx - bend * length * (t ** 2 - 0.25) * dy
         ys = cy + t * length * dy + bend * length * (t ** 2 - 0.25) * dx
         d.line(list(zip(xs.tolist(), ys.tolist(), strict=True)), fill=255, width=width)
-    return (np.asarray(img, F32) / 255.0).astype(F32)
+    hair = np.asarray(img, F32)
+    hair /= F32(255.0)
+    return hair
