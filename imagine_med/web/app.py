@@ -19,6 +19,7 @@ from aiohttp import web
 from imagine_med.bot.access import granted
 from imagine_med.bot.core import BotCore
 from imagine_med.bot.jobs import JobView, Who
+from imagine_med.queue.types import TERMINAL
 from imagine_med.web.accounts import AccountStore
 from imagine_med.web.config import WebConfig
 from imagine_med.web.security import SessionCodec, csrf_token, make_middlewares, session_of
@@ -52,6 +53,7 @@ class WebApp:
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=jinja2.select_autoescape(default=True), trim_blocks=True,
             lstrip_blocks=True)
+        self.env.globals["terminal_states"] = TERMINAL  # _history.html follows the others
         # files made for one person (answer-key overlays): token -> (account, path, expiry)
         self._private: dict[str, tuple[str, Path, float]] = {}
 

@@ -19,13 +19,13 @@ from imagine_med.bot.core import OPTION_FLAGS, Outcome
 from imagine_med.bot.jobs import JobRefused, JobView
 from imagine_med.bot.prefs import MODALITIES, SIZES
 from imagine_med.prompt import PromptError
+from imagine_med.queue.types import TERMINAL
 from imagine_med.web import render
 
 if TYPE_CHECKING:
     from imagine_med.web.app import User, WebApp
 
 MAX_PROMPT = 4000
-TERMINAL = ("done", "failed", "cancelled")
 # Flags offered as form controls besides the typed options (appended to the prompt as typed
 # flags, so the parser reads them exactly as if typed).
 EXTRA_FLAGS = ("seed", "size")
