@@ -108,8 +108,37 @@ def body_profile(fr: Frame, rx_b: float, ry_b: float, neck_r: np.ndarray, z_top:
     # with height, so it adds alike behind the upper and the lower spine: the spine sign)
     bulge = PARASPINAL_BULGE * s if fr.view == "lateral" else 0.0
     front = ry_b + (8 * s + neck_b - ry_b) * deep
-    back = -(ry_b + bulge) + (8 * s - neck_b + ry_b + bulge) * deep
+    # lateral: the back's outline follows the thoracic kyphosis (the back alone moves, so the
+    # body's depth changes with it; on a frontal film that would only thin the upper back)
+    kyph = kyphosis(fr, z) if fr.view == "lateral" else 0.0
+    back = -(ry_b + bulge) - kyph * (1 - deep) \
+        + (8 * s - neck_b + ry_b + bulge) * deep
     return Profile(z, a, (front - back) / 2, (front + back) / 2)
+
+
+# the thoracic kyphosis (Cobb angle T4-T12): ~26 degrees in young adults, rising with age
+# (~0.35 degrees a year after 30) to ~40 at 70 (Fon, Pitt & Thies 1980, 316 subjects: 20-29
+# years ~26, 60-79 years ~40; normal range ~20-45)
+KYPHOSIS_DEG = (26.0, 0.35, 50.0)  # at 30 years or younger, per year after, at most
+
+
+def kyphosis_deg(age: float) -> float:
+    base, per_year, most = KYPHOSIS_DEG
+    return float(min(base + per_year * max(age - 30.0, 0.0), most))
+
+
+def kyphosis(fr: Frame, z: np.ndarray) -> np.ndarray:
+    """How far (mm) the back's skin lies behind its straight line from T4 to T12: a circular
+    arc between them turning by the Cobb angle (its tangents there tilted by half of it),
+    continued along those tangents above and below (the back leaning forward toward the
+    neck, and toward the lumbar lordosis)."""
+    half = np.radians(kyphosis_deg(fr.age)) / 2
+    z4, z12 = fr.zT(4), fr.zT(12)
+    zm, c = 0.5 * (z4 + z12), 0.5 * (z4 - z12)
+    r = c / np.sin(half)
+    dz = np.abs(z - zm)
+    arc = np.sqrt(np.maximum(r * r - np.minimum(dz, c) ** 2, 0.0)) - r * np.cos(half)
+    return np.where(dz <= c, arc, -(dz - c) * np.tan(half))
 
 
 def _outline_heights(fr: Frame, rx_b: float, neck_r: np.ndarray, z_top: float
@@ -157,17 +186,18 @@ NOTCH_GRID_MM = 0.5  # the notch's rounding is found on a grid this fine (a tent
 
 
 def _notch(z: np.ndarray, x_wall: np.ndarray, x_arm: np.ndarray, r: float
-           ) -> tuple[np.ndarray, np.ndarray]:
+           ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per height z, the air between the chest wall (tissue at x < x_wall) and the arm's
     medial side (tissue at x > x_arm), with the tissue's concave corner where they part
     rounded to radius r: the gap's opening in the (x, z) plane (eroded by r, then dilated
     by r, by distance transforms), so the dome is an arc tangent to both sides. Returns
-    the notch's left and right x per height (nan where closed: above the dome)."""
+    the notch's left and right x per height (nan where closed: above the dome), and the
+    same on the finer grid (heights, left, right) for the notch's own profile."""
     gap = x_arm - x_wall
     rows = np.flatnonzero(gap > 0)
     left, right = np.full(len(z), np.nan), np.full(len(z), np.nan)
     if not len(rows):
-        return left, right
+        return left, right, (z[:2], x_wall[:2], x_wall[:2])
     h = NOTCH_GRID_MM
     zs = np.arange(z[rows].min() - 2 * r, z[rows].max() + h, h)
     xs = np.arange(x_wall[rows].min() - h, x_arm[rows].max() + h, h)
@@ -182,7 +212,7 @@ def _notch(z: np.ndarray, x_wall: np.ndarray, x_arm: np.ndarray, r: float
     inside = (z >= zs[0]) & (z <= zs[-1])
     idx = np.clip(np.round((z[inside] - zs[0]) / h).astype(int), 0, len(zs) - 1)
     left[inside], right[inside] = lo[idx], hi[idx]
-    return left, right
+    return left, right, (zs, lo, hi)
 
 
 def _with_arm(fr: Frame, rx_b: float, ry_b: float, z: np.ndarray, flank: np.ndarray,
@@ -204,7 +234,7 @@ def _with_arm(fr: Frame, rx_b: float, ry_b: float, z: np.ndarray, flank: np.ndar
     outline = np.where(z >= z_sh, a_up,
                        sh + (cx + ha - sh) * smoothstep((z_sh - z) / (SHOULDER_ROUND * s)))
     medial = cx - ha
-    left, right = _notch(z, flank, medial, AXILLA_RADIUS * s)
+    left, _right, (zf, lf, rf) = _notch(z, flank, medial, AXILLA_RADIUS * s)
     open_ = np.flatnonzero((z < z_sh) & np.isfinite(left))
     z0 = float(z[open_.max()]) if len(open_) else float(z[0])  # the dome
     # the body's edge: the chest wall, rising under the arm over the last SHOULDER_ROUND
@@ -222,11 +252,15 @@ def _with_arm(fr: Frame, rx_b: float, ry_b: float, z: np.ndarray, flank: np.ndar
     m = (medial - under)[keep]
     arm = LimbProfile(zz, np.maximum(0.5 * (outline[keep] - m) * shrink, 0.5),
                       np.maximum(hb[keep] * shrink, 0.5), 0.5 * (m + outline[keep]), cy[keep])
-    k = np.flatnonzero(np.isfinite(left) & (z <= z0))
-    sl = slice(k.min(), k.max() + 1) if len(k) else slice(0, 2)
-    lo, hi = np.nan_to_num(left, nan=flank[0]), np.nan_to_num(right, nan=flank[0])
-    notch = LimbProfile(z[sl], np.maximum(0.5 * (hi - lo), 1e-3)[sl],
-                        np.full(len(z), NOTCH_DEPTH * s)[sl], (0.5 * (lo + hi))[sl], cy[sl])
+    # the cut on the notch's finer grid (its dome closes within a sample), one empty
+    # sample above the dome
+    k = np.flatnonzero(np.isfinite(lf) & (zf <= z0 + 1.0))
+    sl = slice(k.min(), min(k.max() + 2, len(zf))) if len(k) else slice(0, 2)
+    mid_x = np.nan_to_num(0.5 * (lf + rf), nan=float(np.nanmean(lf)) if len(k) else 0.0)
+    half = np.where(np.isfinite(lf), 0.5 * (rf - lf) + NOTCH_MARGIN * s, 1e-3)
+    notch = LimbProfile(zf[sl], half[sl],
+                        np.full(len(zf), NOTCH_DEPTH * s)[sl], mid_x[sl],
+                        np.interp(zf, z, cy)[sl])
     return a, arm, notch, z0
 
 
@@ -258,6 +292,10 @@ ARM_UNDER = 60.0
 ARM_UNDER_FADE = 60.0
 NOTCH_DEPTH = 70.0  # the notch cut's half-depth: clears the arm (~44) front to back but for the
 # last mm or two of its sides, where the arm's skin curves away (a skin line's soft edge)
+# mm: the cut reaches this far past the notch's sides (and over its dome), so that its soft
+# edge (where its elliptic section is shallower than the arm) lies on them: without it the
+# air was ~12 mm narrower than the rounding's 2 radii (measured), a slot with a tight top
+NOTCH_MARGIN = 5.0
 FOLD_BAND = (40.0, 30.0)  # mm below and above the dome labelled axillary_fold
 
 
