@@ -47,7 +47,7 @@ def body_wall(fr: Frame) -> Wall:
     if fr.view == "ct":
         torso, body_pieces = _box_body(fr, rx_b, ry_b, neck_r, z_top)
     else:
-        outer = body_profile(fr, rx_b, ry_b, neck_r, z_top)
+        outer, arms = body_and_arms(fr, rx_b, ry_b, neck_r, z_top)
         torso = Convex([outer], outer.box())
         inner = Profile(outer.z, outer.a - fat, outer.b - 0.9 * fat, outer.cy)
         body_pieces = [torso]
@@ -55,8 +55,8 @@ def body_wall(fr: Frame) -> Wall:
                             ct=False))
         scene.add(Component("muscle", "muscle", "fat", Solid([Convex([inner], inner.box())]),
                             label_priority=2, ct=False))
-        if fr.view in ABDUCTION_DEG:
-            _add_arms(fr, *arm_profiles(fr, rx_b, ry_b, neck_r, z_top), torso)
+        if arms is not None:
+            _add_arms(fr, *arms, torso)
     # the thoracic cavity (and upper abdomen): mediastinal / extrapleural fat by default
     cav_piece = fr.cavity.with_(halfspace([0, 0, 1], z_top - 4 * s))
     scene.add(Component("mediastinal_fat", "cavity", "muscle", Solid([cav_piece]),
@@ -99,9 +99,20 @@ def body_profile(fr: Frame, rx_b: float, ry_b: float, neck_r: np.ndarray, z_top:
     not drawn: 2 mm of dermis over fat differs by 0.0012/mm (a line of a grey level or two,
     measured) and would cost a body-sized solid; a film's skin line is this surface's edge
     against air."""
+    return body_and_arms(fr, rx_b, ry_b, neck_r, z_top)[0]
+
+
+def body_and_arms(fr: Frame, rx_b: float, ry_b: float, neck_r: np.ndarray, z_top: float
+                  ) -> tuple[Profile, tuple[list[LimbProfile], list[LimbProfile], float] | None]:
+    """`body_profile` and, on frontal films, `arm_profiles`' arms, notches and dome height
+    (None on a lateral), from one pass (the notch's rounding is the costly part)."""
     s = fr.s
     z, flank, a_up, neck_b = _outline_heights(fr, rx_b, neck_r, z_top)
-    a = a_up if fr.view == "lateral" else _with_arm(fr, rx_b, ry_b, z, flank, a_up)[0]
+    if fr.view == "lateral":
+        a, arms = a_up, None
+    else:
+        a, arm, notch, z0 = _with_arm(fr, rx_b, ry_b, z, flank, a_up)
+        arms = ([arm, _mirrored(arm)], [notch, _mirrored(notch)], z0)
     z_nb = z_top + NECK_BASE * s
     deep = smoothstep((z - (z_top - 30 * s)) / (z_nb - z_top + 30 * s))
     # lateral: one back outline, the paraspinal muscles' bulge being the body's own (even
@@ -113,7 +124,7 @@ def body_profile(fr: Frame, rx_b: float, ry_b: float, neck_r: np.ndarray, z_top:
     kyph = kyphosis(fr, z) if fr.view == "lateral" else 0.0
     back = -(ry_b + bulge) - kyph * (1 - deep) \
         + (8 * s - neck_b + ry_b + bulge) * deep
-    return Profile(z, a, (front - back) / 2, (front + back) / 2)
+    return Profile(z, a, (front - back) / 2, (front + back) / 2), arms
 
 
 # the thoracic kyphosis (Cobb angle T4-T12): ~26 degrees in young adults, rising with age
@@ -199,8 +210,13 @@ def _notch(z: np.ndarray, x_wall: np.ndarray, x_arm: np.ndarray, r: float
     if not len(rows):
         return left, right, (z[:2], x_wall[:2], x_wall[:2])
     h = NOTCH_GRID_MM
-    zs = np.arange(z[rows].min() - 2 * r, z[rows].max() + h, h)
-    xs = np.arange(x_wall[rows].min() - h, x_arm[rows].max() + h, h)
+    # the rounding only reaches down to where the gap is 4 radii wide: below, the sides
+    # are the wall and the arm themselves
+    wide = rows[gap[rows] > 4 * r]
+    z_lo = max(z[rows].min(), z[wide].max() - 2 * r) if len(wide) else z[rows].min()
+    win = rows[z[rows] >= z_lo]
+    zs = np.arange(z_lo - 2 * r, z[win].max() + h, h)
+    xs = np.arange(x_wall[win].min() - h, x_arm[win].max() + h, h)
     wall, arm = np.interp(zs, z, x_wall), np.interp(zs, z, x_arm)
     air = (xs[None, :] > wall[:, None]) & (xs[None, :] < arm[:, None])
     core = ndimage.distance_transform_edt(air) * h >= r
@@ -209,9 +225,18 @@ def _notch(z: np.ndarray, x_wall: np.ndarray, x_arm: np.ndarray, r: float
     first = xs[np.argmax(opened, 1)]
     last = xs[opened.shape[1] - 1 - np.argmax(opened[:, ::-1], 1)]
     lo, hi = np.where(has, first, np.nan), np.where(has, last, np.nan)
-    inside = (z >= zs[0]) & (z <= zs[-1])
+    below = (gap > 0) & (z < z_lo)
+    left[below], right[below] = x_wall[below], x_arm[below]
+    inside = (z >= z_lo) & (z <= zs[-1])
     idx = np.clip(np.round((z[inside] - zs[0]) / h).astype(int), 0, len(zs) - 1)
     left[inside], right[inside] = lo[idx], hi[idx]
+    fine = zs >= z_lo
+    zs, lo, hi = zs[fine], lo[fine], hi[fine]
+    # the coarse grid's heights below the window, on the fine grid's spacing
+    zb = np.arange(zs[0] - h * np.floor((zs[0] - z[rows].min()) / h), zs[0] - h / 2, h)
+    zs = np.concatenate([zb, zs])
+    lo = np.concatenate([np.interp(zb, z, x_wall), lo])
+    hi = np.concatenate([np.interp(zb, z, x_arm), hi])
     return left, right, (zs, lo, hi)
 
 
@@ -306,9 +331,9 @@ def arm_profiles(fr: Frame, rx_b: float, ry_b: float, neck_r: np.ndarray, z_top:
                  ) -> tuple[list[LimbProfile], list[LimbProfile], float]:
     """Frontal films: both arms as `LimbProfile`s joined to `body_profile`'s surface, the
     axillary notches cut out of them, and the notch's dome height."""
-    z, flank, a_up, _ = _outline_heights(fr, rx_b, neck_r, z_top)
-    _, arm, notch, z0 = _with_arm(fr, rx_b, ry_b, z, flank, a_up)
-    return [arm, _mirrored(arm)], [notch, _mirrored(notch)], z0
+    arms = body_and_arms(fr, rx_b, ry_b, neck_r, z_top)[1]
+    assert arms is not None, "no arms on a lateral film"
+    return arms
 
 
 def _mirrored(p: LimbProfile) -> LimbProfile:
