@@ -303,11 +303,24 @@ def _add_arms(fr: Frame, arms: list[LimbProfile], notches: list[LimbProfile], z0
         for name, z_lo, z_hi in (("muscle", lo[2], band[0]), ("axillary_fold", *band),
                                  ("muscle", band[1], hi[2])):
             piece = Convex([arm, halfspace([0, 0, -1], -z_lo), halfspace([0, 0, 1], z_hi)],
-                           (np.array([*lo[:2], z_lo]), np.array([*hi[:2], z_hi])))
+                           _box_between(arm, z_lo, z_hi))
             fr.scene.add(Component(name, "soft", "air", Solid([piece], [torso, cut]),
                                    label_priority=1,
                                    label_min_mm=4 if name == "axillary_fold" else 3,
                                    ct=False, film_views=("pa", "ap")))
+
+
+def _box_between(p: LimbProfile, z_lo: float, z_hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """The box of a limb profile's part between two heights (a sample either side kept):
+    the arm's section reaches in under the body only round the dome, so its whole box
+    would send every ray over the lateral lung through the arm's intervals."""
+    k = np.flatnonzero((p.z >= z_lo - 1.0) & (p.z <= z_hi + 1.0))
+    if not len(k):
+        return np.array([0.0, 0.0, z_lo]), np.array([0.0, 0.0, z_lo])
+    sl = slice(max(k.min() - 1, 0), k.max() + 2)
+    lo = np.array([(p.cx - p.a)[sl].min(), (p.cy - p.b)[sl].min(), max(z_lo, p.z[0])])
+    hi = np.array([(p.cx + p.a)[sl].max(), (p.cy + p.b)[sl].max(), min(z_hi, p.z[-1])])
+    return lo, hi
 
 
 # mm: around the dome the arm's section reaches this far in under the chest wall, fading
