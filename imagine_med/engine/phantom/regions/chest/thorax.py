@@ -210,9 +210,9 @@ def _notch(z: np.ndarray, x_wall: np.ndarray, x_arm: np.ndarray, r: float
     if not len(rows):
         return left, right, (z[:2], x_wall[:2], x_wall[:2])
     h = NOTCH_GRID_MM
-    # the rounding only reaches down to where the gap is 4 radii wide: below, the sides
-    # are the wall and the arm themselves
-    wide = rows[gap[rows] > 4 * r]
+    # the rounding only reaches down to where the gap is 2 radii wide (its circle touches
+    # both sides there; 2.5 kept): below, the sides are the wall and the arm themselves
+    wide = rows[gap[rows] > 2.5 * r]
     z_lo = max(z[rows].min(), z[wide].max() - 2 * r) if len(wide) else z[rows].min()
     win = rows[z[rows] >= z_lo]
     zs = np.arange(z_lo - 2 * r, z[win].max() + h, h)
