@@ -666,6 +666,11 @@ class LimbProfile:
         dx, dy, xx, yy, dz = (v[hit] for v in (r.dx, r.dy, r.xx, r.yy, r.dz))
         s2, _ = self._cut(src, dx, dy, xx, yy, src[2] + s[hit] * dz)
         _, e2 = self._cut(src, dx, dy, xx, yy, src[2] + e[hit] * dz)
+        # where an end's own section misses the ray (a section changing fast with height,
+        # as at the axillary notch's dome, on a slightly tilted ray) keep the first chord's
+        # end there rather than dropping the ray (which left slivers of the arm in the notch)
+        s2 = np.where(s2 >= BIG, s[hit], s2)
+        e2 = np.where(e2 <= -BIG, e[hit], e2)
         keep = e2 > s2
         hit[hit] = keep
         s_out, e_out = np.full(s.shape, BIG), np.full(s.shape, -BIG)
