@@ -1,5 +1,6 @@
 """The shoulder girdle: clavicles, scapulae and humeri; on frontal films also the glenoids,
-acromia, humeral shafts and the soft tissue of the shoulders and arms."""
+acromia and humeral shafts (the shoulders' and arms' soft tissue is the film body's surface,
+thorax.body_and_arms; the shafts hang on its arm axis, thorax.ABDUCTION_DEG)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ CLAVICLE_CORTEX_MM = 2.7
 def shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top, view,
                body: list[Convex]) -> None:
     """Clavicles, scapulae and humeri; on frontal films also the glenoids, acromia, humeral
-    shafts and the soft tissue of the shoulders and of the arms hanging at the sides."""
+    shafts (along the arms' axis: thorax.ABDUCTION_DEG)."""
     clav_parts, scap_pieces, scap_film, hum_pieces = [], [], [], []
     girdle, shafts = [], []
     # PA: the backs of the hands on the hips and the shoulders rolled forward slide each

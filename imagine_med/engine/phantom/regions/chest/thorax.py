@@ -94,8 +94,9 @@ def body_profile(fr: Frame, rx_b: float, ry_b: float, neck_r: np.ndarray, z_top:
     so no shoulder there) and turn through the trapezius' convex-concave slope into the
     neck, which narrows upward; the depth falls from the chest's to the neck's over the
     same span. Every join is a smoothstep, so the outline has no corner. Below the shoulder
-    the frontal films' outline is the arm's (`arm_profiles`): the body's own edge turns in
-    under it to the axillary notch and runs down the chest wall. The skin itself is
+    the frontal films' outline is the arm's (`arm_profiles`): the body's own edge falls
+    under it to the chest wall, smoothly with height, and the axillary notch is cut out of
+    the arm. The skin itself is
     not drawn: 2 mm of dermis over fat differs by 0.0012/mm (a line of a grey level or two,
     measured) and would cost a body-sized solid; a film's skin line is this surface's edge
     against air."""
