@@ -176,7 +176,16 @@ def _outline_heights(fr: Frame, rx_b: float, neck_r: np.ndarray, z_top: float
     # humeral head's centre, before the trapezius falls to the neck
     shoulder = np.interp(z_sh, z, flank) + SHOULDER_REACH * s
     u = np.clip((z - z_sh) / (z_nb - z_sh), 0.0, 1.0) ** 1.4
-    return z, flank, shoulder + (neck_a - shoulder) * smoothstep(u), neck_b
+    return z, flank, shoulder + (neck_a - shoulder) * _smootherstep(u), neck_b
+
+
+def _smootherstep(u: np.ndarray) -> np.ndarray:
+    """6u^5 - 15u^4 + 10u^3: level ends with no curvature there. The trapezius' fall into
+    the neck with a smoothstep (curvature 6 at its ends) met the vertical neck in a ~12 mm
+    fillet (the outline's radius is 1 / x'' where it is vertical); this one bends the most
+    where the outline already slopes (radius ~45 mm; a real neck-shoulder curve 30-50)."""
+    u = np.clip(u, 0.0, 1.0)
+    return u * u * u * (u * (6.0 * u - 15.0) + 10.0)
 
 
 def _arm_axis(fr: Frame, rx_b: float, z: np.ndarray) -> tuple[np.ndarray, ...]:
