@@ -780,3 +780,87 @@ def smoothstep(u) -> np.ndarray:
     """0 below 0, 1 above 1, the cubic 3u^2 - 2u^3 between (level ends, no corner)."""
     u = np.clip(u, 0.0, 1.0)
     return u * u * (3.0 - 2.0 * u)
+
+
+@dataclass(frozen=True)
+class LimbProfile:
+    """A `Profile` whose sections' centre also moves sideways (`cx` with height): a limb
+    hanging off the body's axis (the arm, abducted, its axis drifting out as it descends),
+    so that the body surface and the arm can be one union whose outline and axillary notch
+    are drawn by the height profiles. The ray intervals are `Profile`'s (a chord of the
+    section where the ray passes the limb's axis, each end recut at its own height)."""
+
+    z: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    cx: np.ndarray
+    cy: np.ndarray
+    kind: str = "limb_profile"
+
+    @property
+    def params(self) -> tuple:
+        return (self.z, self.a, self.b, self.cx, self.cy)
+
+    def section(self, z) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(a, b, cx, cy) at heights z, linear between samples; vanishing outside them."""
+        f = (np.asarray(z, float) - self.z[0]) / (self.z[1] - self.z[0])
+        i = np.clip(f.astype(np.int64), 0, len(self.z) - 2)
+        w = f - i
+        out = [v[i] + w * (v[i + 1] - v[i]) for v in (self.a, self.b, self.cx, self.cy)]
+        off = (f < 0) | (f > len(self.z) - 1)
+        return np.where(off, 1e-6, out[0]), np.where(off, 1e-6, out[1]), out[2], out[3]
+
+    def value(self, p: np.ndarray) -> np.ndarray:
+        return self.value_xyz(p[..., 0], p[..., 1], p[..., 2])
+
+    def value_xyz(self, x, y, z) -> np.ndarray:
+        a, b, cx, cy = self.section(z)
+        return ((x - cx) / a) ** 2 + ((y - cy) / b) ** 2 - 1.0
+
+    def _cut(self, src: np.ndarray, dx, dy, xx, yy, z) -> tuple[np.ndarray, np.ndarray]:
+        a, b, cx, cy = self.section(z)
+        ia, ib = 1.0 / (a * a), 1.0 / (b * b)
+        ox, oy = src[0] - cx, src[1] - cy
+        qa = xx * ia + yy * ib
+        qb = 2.0 * (ox * dx * ia + oy * dy * ib)
+        qc = ox * ox * ia + oy * oy * ib - 1.0
+        disc = qb * qb - 4.0 * qa * qc
+        root = np.sqrt(np.maximum(disc, 0.0))
+        inv = 0.5 / np.maximum(qa, 1e-14)
+        s, e = (-qb - root) * inv, (-qb + root) * inv
+        bad = disc < 0
+        s[bad], e[bad] = BIG, -BIG
+        return s, e
+
+    def interval(self, src: np.ndarray, r: Rays) -> tuple[np.ndarray, np.ndarray]:
+        src = np.asarray(src, float)
+        h2 = np.maximum(r.xx + r.yy, 1e-12)
+        cx0, cy0 = float(np.median(self.cx)), float(np.median(self.cy))
+        t0 = ((cx0 - src[0]) * r.dx + (cy0 - src[1]) * r.dy) / h2
+        s, e = self._cut(src, r.dx, r.dy, r.xx, r.yy, src[2] + t0 * r.dz)
+        hit = e > s
+        dx, dy, xx, yy, dz = (v[hit] for v in (r.dx, r.dy, r.xx, r.yy, r.dz))
+        s2, _ = self._cut(src, dx, dy, xx, yy, src[2] + s[hit] * dz)
+        _, e2 = self._cut(src, dx, dy, xx, yy, src[2] + e[hit] * dz)
+        # where an end's own section misses the ray (a section changing fast with height,
+        # as at the axillary notch's dome, on a slightly tilted ray) keep the first chord's
+        # end there rather than dropping the ray (which left slivers of the arm in the notch)
+        s2 = np.where(s2 >= BIG, s[hit], s2)
+        e2 = np.where(e2 <= -BIG, e[hit], e2)
+        keep = e2 > s2
+        hit[hit] = keep
+        s_out, e_out = np.full(s.shape, BIG), np.full(s.shape, -BIG)
+        s_out[hit], e_out[hit] = s2[keep], e2[keep]
+        return s_out, e_out
+
+    def bounded_interval(self, src: np.ndarray, r: Rays) -> tuple[np.ndarray, np.ndarray]:
+        return self.interval(src, r)
+
+    def shrunk(self, mm: float) -> LimbProfile:
+        return LimbProfile(self.z, np.maximum(self.a - mm, 0.5), np.maximum(self.b - mm, 0.5),
+                           self.cx, self.cy)
+
+    def box(self) -> tuple[np.ndarray, np.ndarray]:
+        lo = np.array([(self.cx - self.a).min(), (self.cy - self.b).min(), self.z[0]])
+        hi = np.array([(self.cx + self.a).max(), (self.cy + self.b).max(), self.z[-1]])
+        return lo, hi
