@@ -28,6 +28,7 @@ LABELS = {"lesion": 100, "pigment_network": 101, "globules": 102, "dots": 103, "
 MELANOCYTIC = ("naevus", "dysplastic_naevus", "melanoma", "blue_naevus", "spitz_naevus",
                "congenital_naevus", "melanoma_in_situ")
 SEGMENTS = 8  # border segments (ABCD's B)
+_NOWHERE = np.s_[0:0, 0:0]  # an empty window
 
 
 @dataclass
@@ -75,16 +76,16 @@ class Outline:
     radius_mm: float
     r_of: Callable[[float], float]  # border radius at a polar angle
     major_angle: float
+    box: tuple[slice, slice] = _NOWHERE  # the window outside which `inside` is 0
 
 
 def _outline(rng: np.random.Generator, f: Field, lesion: Lesion, radius: float, aspect: float,
              harmonics: list[tuple[int, float]], sharp: list[bool]) -> Outline:
     """Border radius r(theta) = R * ellipse * (1 + sum a_k cos(k theta + phi_k)); each of the
-    8 segments fades sharply (0.03 mm) or gradually (0.7 mm)."""
+    8 segments fades sharply (0.03 mm) or gradually (0.7 mm). Worked on the window that holds
+    the fade; beyond it rho is FAR, r the largest radius, inside and body 0 (what every
+    builder's test of rho against r and every product with `inside` makes of far skin)."""
     cx, cy = lesion.center_mm
-    dx, dy = f.x - F32(cx), f.y - F32(cy)
-    rho = np.hypot(dx, dy)
-    theta = np.arctan2(dy, dx)
     rot = rng.uniform(0, np.pi)
     a, b = radius * np.sqrt(aspect), radius / np.sqrt(aspect)
     phases = [(k, amp, rng.uniform(0, 2 * np.pi)) for k, amp in harmonics]
@@ -97,10 +98,36 @@ def _outline(rng: np.random.Generator, f: Field, lesion: Lesion, radius: float, 
     # r(theta) from a table of 4096 angles (one gather instead of a cosine per harmonic)
     n_tab = 4096
     table = r_of(np.linspace(-np.pi, np.pi, n_tab + 1)).astype(F32)
+    win = window(f, cx, cy, float(table.max()) + FADE_REACH)
+    shape = f.x.shape
+    rho, theta = np.full(shape, FAR, F32), np.zeros(shape, F32)
+    r, inside = np.full(shape, table.max(), F32), np.zeros(shape, F32)
+    body = np.zeros(shape, bool)
+    if win is None:
+        win = _NOWHERE
+    else:
+        dx, dy = f.x[win] - F32(cx), f.y[win] - F32(cy)
+        rho[win] = np.hypot(dx, dy)
+        theta[win] = np.arctan2(dy, dx)
+        r[win], inside[win] = _border(table, theta[win], rho[win], sharp)
+        body[win] = rho[win] < r[win]
+        lesion.label(body[win], "lesion", win)
+    return Outline(rho, theta, r, inside, body, radius, r_of, float(rot), win)
+
+
+FADE_REACH = 0.5  # mm beyond the largest border radius that the outline's window reaches:
+# the widest fade (0.7 mm) is 0 from half its width beyond the border
+FAR = F32(1e4)  # rho (mm) beyond the outline's window: farther than any border
+
+
+def _border(table: np.ndarray, theta: np.ndarray, rho: np.ndarray, sharp: list[bool]
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """The border radius r(theta) at each pixel (from `table`) and the pigment profile
+    `inside` 0-1: each segment's fade width, blended over the outer 15 % of a segment on
+    either side (log scale), so a change of border type leaves no radial seam."""
+    n_tab = len(table) - 1
     turn = theta + F32(np.pi)  # 0-2pi
     r = table[(turn * F32(n_tab / (2 * np.pi)) + F32(0.5)).astype(np.int32)]
-    # each segment's fade width, blended over the outer 15 % of a segment on either side
-    # (log scale), so a change of border type leaves no radial seam
     pos = turn / F32(2 * np.pi) * SEGMENTS - F32(0.5)
     i0 = np.floor(pos).astype(np.int32)
     frac = np.clip((pos - i0 - F32(0.35)) / F32(0.3), 0.0, 1.0)
@@ -109,9 +136,7 @@ def _outline(rng: np.random.Generator, f: Field, lesion: Lesion, radius: float, 
     i0 += 1
     w = np.exp(logw[seg % SEGMENTS][i0] * (1 - frac) + logw[(seg + 1) % SEGMENTS][i0] * frac)
     inside = np.clip((r - rho) / w + 0.5, 0.0, 1.0).astype(F32)
-    body = rho < r
-    lesion.label(body, "lesion")
-    return Outline(rho, theta, r, inside, body, radius, r_of, float(rot))
+    return r, inside
 
 
 def _sharp_segments(rng: np.random.Generator, n: int) -> list[bool]:
@@ -121,25 +146,28 @@ def _sharp_segments(rng: np.random.Generator, n: int) -> list[bool]:
 
 
 def _network(rng: np.random.Generator, f: Field, spacing: float, width: float, warp: float,
-             broken: float) -> np.ndarray:
+             broken: float, box: tuple[slice, slice] = np.s_[:, :]) -> np.ndarray:
     """Reticular lines 0-1 round lighter holes (a honeycomb `spacing` mm across): the sum of
     three warped cosine waves 120 degrees apart peaks at the holes' centres on a triangular
     lattice, so its low ground is a hexagonal net of lines; `width` (0-1) thickens the
-    lines, `broken` > 0 interrupts them (an atypical network)."""
+    lines, `broken` > 0 interrupts them (an atypical network). Drawn on `box` only (0
+    elsewhere: the outline's, beyond which the network is painted with weight 0); its noise
+    is drawn whole, so one seed gives the same net whatever the box."""
     shape = f.x.shape
     cells = max(3, int(f.width_mm / 1.5))
     wx, wy = noise(rng, shape, cells), noise(rng, shape, cells)
-    x, y = f.x + F32(warp) * wx, f.y + F32(warp) * wy
-    h = np.zeros(shape, F32)
+    x, y = f.x[box] + F32(warp) * wx[box], f.y[box] + F32(warp) * wy[box]
+    h = np.zeros(x.shape, F32)
     k = F32(2 * np.pi / spacing * 2 / np.sqrt(3))
     base = rng.uniform(0, np.pi)
     for n in range(3):
         a = base + n * 2 * np.pi / 3
         h += np.cos(k * (x * F32(np.cos(a)) + y * F32(np.sin(a))))
-    out = np.clip((F32(width * 2.0 - 0.6) - h) / F32(0.9), 0.0, 1.0)
+    out = np.zeros(shape, F32)
+    out[box] = np.clip((F32(width * 2.0 - 0.6) - h) / F32(0.9), 0.0, 1.0)
     if broken > 0:
-        gaps = noise(rng, shape, int(f.width_mm / 0.4)) > F32(1.0 - broken * 2.0)
-        out[gaps] *= F32(0.25)
+        gaps = noise(rng, shape, int(f.width_mm / 0.4))[box] > F32(1.0 - broken * 2.0)
+        out[box][gaps] *= F32(0.25)
     return out
 
 
@@ -210,9 +238,6 @@ def _blob(f: Field, lesion: Lesion, o: Outline, ang: float, frac: float, size: f
     return _blob_in(f, lesion, o, ang, frac, size, rng)[0]
 
 
-_NOWHERE = np.s_[0:0, 0:0]
-
-
 def _blob_in(f: Field, lesion: Lesion, o: Outline, ang: float, frac: float, size: float,
              rng: np.random.Generator) -> tuple[np.ndarray, tuple[slice, slice]]:
     """`_blob` and the window outside which it is 0 (painting it there adds nothing)."""
@@ -241,7 +266,7 @@ def naevus(rng, f: Field, lesion: Lesion) -> None:
     centre = np.clip(1.0 - o.rho / (o.r * 0.9), 0, 1)
     lesion.paint(o.inside, mel_junction=1.0)
     lesion.paint(o.inside * centre, mel_junction=1.6)
-    net = _network(rng, f, rng.uniform(0.16, 0.22), 0.3, 0.1, 0.0)
+    net = _network(rng, f, rng.uniform(0.16, 0.22), 0.3, 0.1, 0.0, o.box)
     lesion.paint(net * o.inside, mel_junction=1.2)
     lesion.label(o.rho < o.r * 0.97, "pigment_network")
     pts = _points(rng, o, lesion, int(rng.integers(5, 10)), 0.0, 0.35, 0.35)
@@ -265,7 +290,7 @@ def dysplastic_naevus(rng, f: Field, lesion: Lesion) -> None:
     across = -(f.x - F32(cx)) * F32(np.sin(ang)) + (f.y - F32(cy)) * F32(np.cos(ang))
     along = along + F32(0.25) * np.cos(F32(3.0) * np.abs(across))  # a curved, even cut
     cap = (along > F32(o.radius_mm * 0.3)) & o.body
-    net = _network(rng, f, rng.uniform(0.18, 0.26), 0.4, 0.09, 0.25)
+    net = _network(rng, f, rng.uniform(0.18, 0.26), 0.4, 0.09, 0.25, o.box)
     lesion.paint(net * o.inside * ~cap, mel_junction=1.4)
     lesion.label(o.body & ~cap & (o.rho < o.r * 0.95), "pigment_network")
     lesion.paint(cap * o.inside, mel_junction=2.6)
@@ -292,7 +317,7 @@ def melanoma(rng, f: Field, lesion: Lesion) -> None:
                  _sharp_segments(rng, int(rng.integers(4, 8))))
     lesion.paint(o.inside, mel_junction=1.2)
     a0 = rng.uniform(-np.pi, np.pi)
-    net = _network(rng, f, rng.uniform(0.2, 0.3), 0.5, 0.14, 0.35)
+    net = _network(rng, f, rng.uniform(0.2, 0.3), 0.5, 0.14, 0.35, o.box)
     # each zone is painted and labelled on its blob's window only (0 beyond it)
     zone, w = _blob_in(f, lesion, o, a0 + np.pi, 0.45, o.radius_mm * 0.6, rng)
     netzone = zone > 0.5
@@ -425,7 +450,7 @@ def dermatofibroma(rng, f: Field, lesion: Lesion) -> None:
     o = _outline(rng, f, lesion, rng.uniform(2.0, 2.8), rng.uniform(1.0, 1.25),
                  [(5, 0.02)], _sharp_segments(rng, 0))
     lesion.paint(o.inside, mel_junction=0.6, blood=0.1)
-    net = _network(rng, f, rng.uniform(0.14, 0.2), 0.35, 0.04, 0.0)
+    net = _network(rng, f, rng.uniform(0.14, 0.2), 0.35, 0.04, 0.0, o.box)
     ring = (o.rho > o.r * 0.5) & o.body
     lesion.paint(net * o.inside * ring, mel_junction=1.0)
     lesion.label(ring & (o.rho < o.r * 0.97), "pigment_network")
@@ -485,7 +510,7 @@ def congenital_naevus(rng, f: Field, lesion: Lesion) -> None:
     o = _outline(rng, f, lesion, rng.uniform(3.0, 4.4), rng.uniform(1.05, 1.3),
                  [(5, 0.012), (8, 0.01)], _sharp_segments(rng, int(rng.integers(0, 3))))
     lesion.paint(o.inside, mel_junction=1.5)
-    net = _network(rng, f, rng.uniform(0.2, 0.26), 0.35, 0.08, 0.0)
+    net = _network(rng, f, rng.uniform(0.2, 0.26), 0.35, 0.08, 0.0, o.box)
     rim = (o.rho > o.r * 0.6) & o.body
     lesion.paint(net * o.inside * rim, mel_junction=1.0)
     lesion.label(rim & (o.rho < o.r * 0.97), "pigment_network")
@@ -513,7 +538,7 @@ def melanoma_in_situ(rng, f: Field, lesion: Lesion) -> None:
                  _sharp_segments(rng, int(rng.integers(3, 7))))
     lesion.paint(o.inside, mel_junction=1.0)
     a0 = rng.uniform(-np.pi, np.pi)
-    net = _network(rng, f, rng.uniform(0.22, 0.3), 0.55, 0.12, 0.4)
+    net = _network(rng, f, rng.uniform(0.22, 0.3), 0.55, 0.12, 0.4, o.box)
     netzone = _blob(f, lesion, o, a0 + np.pi, 0.35, o.radius_mm * 0.7, rng) > 0.5
     lesion.paint(net * o.inside * netzone, mel_junction=1.9)
     lesion.label(netzone, "pigment_network")
