@@ -45,13 +45,13 @@ def _spec(name: str):
     )
 
 
-def child(jobs: int, cpu: bool) -> None:
+def child(jobs: int, cpu: bool, cases: tuple[str, ...]) -> None:
     os.environ["IMAGINE_MED_RENDER_PROCESSES"] = "1"
     from imagine_med.case import render_case
 
     clock = time.process_time if cpu else time.perf_counter
     out = []
-    for name in CASES:
+    for name in cases:
         spec = _spec(name)
         render_case(spec, seed=1)
         times = []
@@ -70,10 +70,13 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--jobs", type=int, default=3)
     ap.add_argument("--cpu", action="store_true", help="CPU seconds instead of wall")
+    ap.add_argument("--cases", default=",".join(CASES),
+                    help="comma-separated, of " + ", ".join(CASES))
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    cases = tuple(a.cases.split(","))
     if a.child:
-        return child(a.jobs, a.cpu)
+        return child(a.jobs, a.cpu, cases)
     res: dict[str, dict[str, list[float]]] = {"before": {}, "after": {}}
     for _ in range(a.rounds):
         for key, tree in (("before", a.before), ("after", a.after)):
@@ -85,6 +88,8 @@ def main() -> None:
                 "--child",
                 "--jobs",
                 str(a.jobs),
+                "--cases",
+                a.cases,
             ] + (["--cpu"] if a.cpu else [])
             run = subprocess.run(
                 cmd,
@@ -101,7 +106,7 @@ def main() -> None:
         f"{'CPU' if a.cpu else 'wall'} seconds per 4-variant job, load average "
         f"{os.getloadavg()[0]:.2f}, {a.rounds} rounds x {a.jobs} jobs"
     )
-    for n in CASES:
+    for n in cases:
         b, f = res["before"][n], res["after"][n]
         r = [x / y for x, y in zip(f, b, strict=True)]
         print(

@@ -139,16 +139,34 @@ def photograph(skin, cols: optics.Columns, f: Field, view: str, rng,
     elif not polarised:
         on_top = [optics.specular(relief, rng, 0.06), gel_bubbles(f, rng)]
     hair_rgb = np.array([0.16, 0.1, 0.06], F32) * F32(1.0 - skin.hair_dark) + F32(0.012)
-    hairy = np.flatnonzero(skin.hair)  # hair is blended where there is some (elsewhere: x1)
-    hair = skin.hair.ravel()[hairy]
     grain = F32(0.004) * rng.standard_normal((h, w), dtype=F32)
     shade = 1.0 + F32(0.05 if view == "dermoscopy" else 0.12) * relief
     cover = None if surface is None else np.clip(surface, 0, 1) * F32(0.85)
-    if cover is not None:  # the scale's share of the light, and the skin's
-        bare, white = 1 - cover, F32(SCALE_WHITE) * cover
     flat = optics.zero_layers(cols)
     out = np.empty((h, w, 3), np.uint8)
-    for ch in range(3):  # one channel at a time, in place: the same sums as on (H, W, 3)
+    for r0 in range(0, h, BAND_ROWS):  # a band at a time: its arrays stay in the cache
+        rows = slice(r0, r0 + BAND_ROWS)
+        band = optics.Columns(*(getattr(cols, n)[rows] for n in optics.LAYERS))
+        _photograph_band(band, flat, shade[rows], [light[rows] for light in on_top],
+                         skin.hair[rows], hair_rgb, grain[rows],
+                         None if cover is None else cover[rows], out[rows])
+    return out
+
+
+BAND_ROWS = 32  # rows a band of `photograph`: 32 x 768 float32 is 96 KB an array, so the
+# dozen arrays a channel's sums touch stay in a 2 MB L2 cache (the whole frame, 2.3 MB each,
+# streams from memory; the sums are per pixel, so banding leaves every value as it is)
+
+
+def _photograph_band(cols: optics.Columns, flat: tuple[bool, bool, bool], shade: np.ndarray,
+                     on_top: list[np.ndarray], hair_cover: np.ndarray, hair_rgb: np.ndarray,
+                     grain: np.ndarray, cover: np.ndarray | None, out: np.ndarray) -> None:
+    """`photograph`'s per-pixel sums on a band of rows, one channel at a time, in place."""
+    hairy = np.flatnonzero(hair_cover)  # hair is blended where there is some (elsewhere: x1)
+    hair = hair_cover.ravel()[hairy]
+    if cover is not None:  # the scale's share of the light, and the skin's
+        bare, white = 1 - cover, F32(SCALE_WHITE) * cover
+    for ch in range(3):
         refl = optics.reflectance_channel(cols, ch, flat)
         if cover is not None:
             refl = refl * bare + white
@@ -159,7 +177,6 @@ def photograph(skin, cols: optics.Columns, f: Field, view: str, rng,
         plane[hairy] = plane[hairy] * (1.0 - hair) + hair_rgb[ch] * hair
         refl += grain
         out[..., ch] = optics.to_srgb(refl, EXPOSURE, scratch=True)
-    return out
 
 
 def gel_bubbles(f: Field, rng) -> np.ndarray:

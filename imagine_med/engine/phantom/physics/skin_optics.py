@@ -36,6 +36,9 @@ class Columns:
     keratin: np.ndarray        # yellowish keratin (seborrhoeic keratosis, crust)
 
 
+LAYERS = ("mel_corneal", "mel_junction", "mel_dermal", "blood", "scatter", "keratin")
+
+
 def _spec(name: str) -> np.ndarray:
     return np.asarray(T[name], F32)
 

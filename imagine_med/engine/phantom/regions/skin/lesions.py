@@ -124,19 +124,28 @@ def _border(table: np.ndarray, theta: np.ndarray, rho: np.ndarray, sharp: list[b
             ) -> tuple[np.ndarray, np.ndarray]:
     """The border radius r(theta) at each pixel (from `table`) and the pigment profile
     `inside` 0-1: each segment's fade width, blended over the outer 15 % of a segment on
-    either side (log scale), so a change of border type leaves no radial seam."""
+    either side (log scale), so a change of border type leaves no radial seam. The fade is
+    worked out on the ring within FADE_RING of the border only: farther in `inside` is 1,
+    farther out 0 (what the clip makes of a gap over half the widest fade)."""
     n_tab = len(table) - 1
     turn = theta + F32(np.pi)  # 0-2pi
     r = table[(turn * F32(n_tab / (2 * np.pi)) + F32(0.5)).astype(np.int32)]
-    pos = turn / F32(2 * np.pi) * SEGMENTS - F32(0.5)
+    gap = r - rho
+    inside = (gap > 0).astype(F32)
+    ring = np.flatnonzero(np.abs(gap) < F32(FADE_RING))
+    pos = turn.ravel()[ring] / F32(2 * np.pi) * SEGMENTS - F32(0.5)
     i0 = np.floor(pos).astype(np.int32)
     frac = np.clip((pos - i0 - F32(0.35)) / F32(0.3), 0.0, 1.0)
     logw = np.log(np.where(np.asarray(sharp), 0.03, 0.7)).astype(F32)
     seg = np.arange(-1, SEGMENTS + 1)  # i0 runs -1..SEGMENTS: the two log widths by i0 + 1
     i0 += 1
     w = np.exp(logw[seg % SEGMENTS][i0] * (1 - frac) + logw[(seg + 1) % SEGMENTS][i0] * frac)
-    inside = np.clip((r - rho) / w + 0.5, 0.0, 1.0).astype(F32)
+    inside.ravel()[ring] = np.clip(gap.ravel()[ring] / w + 0.5, 0.0, 1.0)
     return r, inside
+
+
+FADE_RING = 0.36  # mm either side of the border where a fade (at most 0.7 mm wide) is not
+# yet flat: beyond it (gap / width + 0.5) is over 1 or under 0 whatever the segment
 
 
 def _sharp_segments(rng: np.random.Generator, n: int) -> list[bool]:
@@ -181,7 +190,7 @@ def window(f: Field, cx: float, cy: float, r: float):
     i1 = int(min(h, (cy + r) / px + h / 2 + 3))
     if j1 <= j0 or i1 <= i0:
         return None
-    return np.s_[i0:i1, j0:j1]
+    return slice(i0, i1), slice(j0, j1)
 
 
 def _stamp(f: Field, cx: float, cy: float, r: float):
@@ -192,7 +201,11 @@ def _stamp(f: Field, cx: float, cy: float, r: float):
         return None
     # the field's x varies along rows only, y down columns: one row and one column of it
     d = np.hypot(f.x[0, sl[1]] - F32(cx), (f.y[sl[0], 0] - F32(cy))[:, None])
-    soft = np.clip((F32(r) - d) / F32(max(px, 0.02)) + 0.5, 0.0, 1.0)
+    soft = np.subtract(F32(r), d)
+    soft /= F32(max(px, 0.02))
+    soft += 0.5
+    np.maximum(soft, 0.0, out=soft)  # np.clip's values at a fraction of its call's cost
+    np.minimum(soft, 1.0, out=soft)
     return sl, soft, d < r
 
 
@@ -244,7 +257,7 @@ def _blob_in(f: Field, lesion: Lesion, o: Outline, ang: float, frac: float, size
     cx, cy = lesion.center_mm
     rr = _radius_at(o, ang) * frac
     bx, by = cx + rr * np.cos(ang), cy + rr * np.sin(ang)
-    out = np.zeros_like(f.x)
+    out = np.zeros(f.x.shape, F32)  # (calloc: pages beyond the window are never written)
     reach = size * 1.9 + 0.2
     sl = window(f, bx, by, reach)  # only the window the blob can reach is computed
     if sl is None:
@@ -365,9 +378,9 @@ def _streaks(rng, f: Field, lesion: Lesion, o: Outline, centre_ang: float, arc: 
         ang = centre_ang + arc * (k / max(1, n - 1) - 0.5) + rng.uniform(-0.05, 0.05)
         rb = _radius_at(o, ang)
         length = rng.uniform(0.4, 0.9)
-        ca, sa = np.cos(ang), np.sin(ang)
+        ca, sa = float(np.cos(ang)), float(np.sin(ang))
         mel, lab, streak = lesion.mel_junction, lesion.labels, LABELS["streaks"]
-        for s in np.arange(-0.15, length, f.px * 0.8):
+        for s in np.arange(-0.15, length, f.px * 0.8).tolist():  # Python floats: same sums
             px_, py_ = cx + (rb + s) * ca, cy + (rb + s) * sa
             r = 0.04 if s < length - 0.08 else 0.07
             got = _stamp(f, px_, py_, r)
