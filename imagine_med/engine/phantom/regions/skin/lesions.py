@@ -100,19 +100,32 @@ def _outline(rng: np.random.Generator, f: Field, lesion: Lesion, radius: float, 
     table = r_of(np.linspace(-np.pi, np.pi, n_tab + 1)).astype(F32)
     win = window(f, cx, cy, float(table.max()) + FADE_REACH)
     shape = f.x.shape
-    rho, theta = np.full(shape, FAR, F32), np.zeros(shape, F32)
-    r, inside = np.full(shape, table.max(), F32), np.zeros(shape, F32)
+    win = _NOWHERE if win is None else win
+    rho, r = _filled_outside(shape, win, FAR), _filled_outside(shape, win, table.max())
+    theta, inside = np.zeros(shape, F32), np.zeros(shape, F32)
     body = np.zeros(shape, bool)
-    if win is None:
-        win = _NOWHERE
-    else:
+    if win is not _NOWHERE:
         dx, dy = f.x[win] - F32(cx), f.y[win] - F32(cy)
-        rho[win] = np.hypot(dx, dy)
-        theta[win] = np.arctan2(dy, dx)
+        np.hypot(dx, dy, out=rho[win])
+        np.arctan2(dy, dx, out=theta[win])
         r[win], inside[win] = _border(table, theta[win], rho[win], sharp)
         body[win] = rho[win] < r[win]
         lesion.label(body[win], "lesion", win)
     return Outline(rho, theta, r, inside, body, radius, r_of, float(rot), win)
+
+
+def _filled_outside(shape: tuple[int, int], win: tuple[slice, slice], value) -> np.ndarray:
+    """A float32 array holding `value` outside the window (the window left to be written)."""
+    out = np.empty(shape, F32)
+    rows, cols = win
+    i0, i1, _ = rows.indices(shape[0])
+    j0, j1, _ = cols.indices(shape[1])
+    if i1 <= i0 or j1 <= j0:
+        out[:] = value
+        return out
+    out[:i0], out[i1:] = value, value
+    out[i0:i1, :j0], out[i0:i1, j1:] = value, value
+    return out
 
 
 FADE_REACH = 0.5  # mm beyond the largest border radius that the outline's window reaches:
@@ -156,28 +169,42 @@ def _sharp_segments(rng: np.random.Generator, n: int) -> list[bool]:
 
 def _network(rng: np.random.Generator, f: Field, spacing: float, width: float, warp: float,
              broken: float, box: tuple[slice, slice] = np.s_[:, :]) -> np.ndarray:
+    """Reticular lines 0-1 round lighter holes (`_network_on`), drawn on `box` only (0
+    elsewhere: the outline's, beyond which the network is painted with weight 0)."""
+    on = _network_on(rng, f, spacing, width, warp, broken)
+    out = np.zeros(f.x.shape, F32)
+    out[box] = on(box)
+    return out
+
+
+def _network_on(rng: np.random.Generator, f: Field, spacing: float, width: float,
+                warp: float, broken: float) -> Callable[[tuple[slice, slice]], np.ndarray]:
     """Reticular lines 0-1 round lighter holes (a honeycomb `spacing` mm across): the sum of
     three warped cosine waves 120 degrees apart peaks at the holes' centres on a triangular
     lattice, so its low ground is a hexagonal net of lines; `width` (0-1) thickens the
-    lines, `broken` > 0 interrupts them (an atypical network). Drawn on `box` only (0
-    elsewhere: the outline's, beyond which the network is painted with weight 0); its noise
-    is drawn whole, so one seed gives the same net whatever the box."""
+    lines, `broken` > 0 interrupts them (an atypical network). Its noise is drawn whole
+    here; the lines are worked out on the window they are asked for (the same values
+    whatever the window)."""
     shape = f.x.shape
     cells = max(3, int(f.width_mm / 1.5))
     wx, wy = noise(rng, shape, cells), noise(rng, shape, cells)
-    x, y = f.x[box] + F32(warp) * wx[box], f.y[box] + F32(warp) * wy[box]
-    h = np.zeros(x.shape, F32)
     k = F32(2 * np.pi / spacing * 2 / np.sqrt(3))
     base = rng.uniform(0, np.pi)
-    for n in range(3):
-        a = base + n * 2 * np.pi / 3
-        h += np.cos(k * (x * F32(np.cos(a)) + y * F32(np.sin(a))))
-    out = np.zeros(shape, F32)
-    out[box] = np.clip((F32(width * 2.0 - 0.6) - h) / F32(0.9), 0.0, 1.0)
-    if broken > 0:
-        gaps = noise(rng, shape, int(f.width_mm / 0.4))[box] > F32(1.0 - broken * 2.0)
-        out[box][gaps] *= F32(0.25)
-    return out
+    gaps = noise(rng, shape, int(f.width_mm / 0.4)) > F32(1.0 - broken * 2.0) \
+        if broken > 0 else None
+
+    def on(box: tuple[slice, slice]) -> np.ndarray:
+        x, y = f.x[box] + F32(warp) * wx[box], f.y[box] + F32(warp) * wy[box]
+        h = np.zeros(x.shape, F32)
+        for n in range(3):
+            a = base + n * 2 * np.pi / 3
+            h += np.cos(k * (x * F32(np.cos(a)) + y * F32(np.sin(a))))
+        out = np.clip((F32(width * 2.0 - 0.6) - h) / F32(0.9), 0.0, 1.0)
+        if gaps is not None:
+            out[gaps[box]] *= F32(0.25)
+        return out
+
+    return on
 
 
 def window(f: Field, cx: float, cy: float, r: float):
@@ -330,11 +357,11 @@ def melanoma(rng, f: Field, lesion: Lesion) -> None:
                  _sharp_segments(rng, int(rng.integers(4, 8))))
     lesion.paint(o.inside, mel_junction=1.2)
     a0 = rng.uniform(-np.pi, np.pi)
-    net = _network(rng, f, rng.uniform(0.2, 0.3), 0.5, 0.14, 0.35, o.box)
+    net = _network_on(rng, f, rng.uniform(0.2, 0.3), 0.5, 0.14, 0.35)
     # each zone is painted and labelled on its blob's window only (0 beyond it)
     zone, w = _blob_in(f, lesion, o, a0 + np.pi, 0.45, o.radius_mm * 0.6, rng)
     netzone = zone > 0.5
-    lesion.paint(net[w] * o.inside[w] * netzone[w], w, mel_junction=1.8)
+    lesion.paint(net(w) * o.inside[w] * netzone[w], w, mel_junction=1.8)
     lesion.label(netzone[w], "pigment_network", w)
     blotch, w = _blob_in(f, lesion, o, a0 + 0.5 * np.pi, 0.4, o.radius_mm * 0.28, rng)
     lesion.paint(blotch[w], w, mel_junction=2.6, mel_corneal=1.2)
