@@ -211,27 +211,30 @@ def vignette(rgb: np.ndarray, labels: np.ndarray, f: Field) -> None:
     """The dermoscope's round field: black outside a circle as wide as the shorter side."""
     h, w = labels.shape
     black, rim, fade, dark = _field_stop(w, h, f.width_mm)
+    np.copyto(rgb, 0, where=black[..., None])  # masks: one pass, cheaper than gathers
     flat = rgb.reshape(-1, 3)
     if not np.shares_memory(flat, rgb):
         raise ValueError("vignette needs a contiguous image")
-    flat[black] = 0
     flat[rim] = np.round(flat[rim] * fade[:, None]).astype(np.uint8)
-    labels.reshape(-1)[dark] = 0
+    np.copyto(labels, 0, where=dark)
 
 
 @lru_cache(maxsize=8)
 def _field_stop(width: int, height: int, width_mm: float
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Flat pixel indices of the field stop for one image size: black (outside the circle),
-    the fading rim and its fade 0-1 (a 0.25 mm soft edge), and where labels are cleared.
-    The same for every image of that size, so made once."""
+    """The field stop for one image size: black (outside the circle; a mask), the fading
+    rim's flat pixel indices and its fade 0-1 (a 0.25 mm soft edge), and where labels are
+    cleared (a mask). The same for every image of that size, so made once."""
     f = make_field(width, height, width_mm)
     r = 0.5 * min(height, width) * f.px
-    d = np.hypot(f.x, f.y).ravel()
-    outer = np.flatnonzero(d > F32(r - 0.25))
-    fade = np.clip((F32(r) - d[outer]) / F32(0.25), 0.0, 1.0)
+    d = np.hypot(f.x, f.y)
+    flat = d.ravel()
+    outer = np.flatnonzero(flat > F32(r - 0.25))
+    fade = np.clip((F32(r) - flat[outer]) / F32(0.25), 0.0, 1.0)
     part = (fade > 0) & (fade < 1)  # fade 1 keeps a pixel, 0 blacks it out
-    out = (outer[fade == 0], outer[part], fade[part], np.flatnonzero(d > r - 0.1))
+    black = np.zeros(d.shape, bool)
+    black.ravel()[outer[fade == 0]] = True
+    out = (black, outer[part], fade[part], d > r - 0.1)
     for a in out:
         a.setflags(write=False)
     return out

@@ -58,9 +58,9 @@ class Lesion:
 
 
 def _new(name: str, f: Field, center: tuple[float, float]) -> Lesion:
-    z = np.zeros_like(f.x)
-    return Lesion(name, np.zeros(f.x.shape, np.uint8), z.copy(), z.copy(), z.copy(), z.copy(),
-                  z.copy(), z.copy(), np.ones_like(f.x), center)
+    shape = f.x.shape  # calloc'd zeros: a layer the lesion never paints costs no writes
+    return Lesion(name, np.zeros(shape, np.uint8), *(np.zeros(shape, F32) for _ in range(6)),
+                  np.ones(shape, F32), center)
 
 
 @dataclass
