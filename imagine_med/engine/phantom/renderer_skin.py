@@ -106,31 +106,55 @@ def lesion_of(spec) -> str | None:
     return None
 
 
-def columns(skin, lesion: Lesion | None) -> optics.Columns:
-    z = np.zeros_like(skin.melanin)
+def columns(skin, lesion: Lesion | None, rows: slice = np.s_[:]) -> optics.Columns:
+    """The optical columns of the skin under the lesion, on a band of rows (all: the image)."""
+    melanin, blood = skin.melanin[rows], skin.blood[rows]
+    z = np.zeros_like(melanin)
     if lesion is None:
-        return optics.Columns(z, skin.melanin, z, skin.blood, np.ones_like(z), z)
-    junction = np.maximum(skin.melanin + lesion.mel_junction, 0.6 * skin.melanin)
-    return optics.Columns(np.maximum(lesion.mel_corneal, 0), junction,
-                          np.maximum(lesion.mel_dermal, 0),
-                          np.maximum(skin.blood * lesion.skin_keep + lesion.blood, 0.005),
-                          np.maximum(1.0 + lesion.scatter, 0.5), np.maximum(lesion.keratin, 0))
+        return optics.Columns(z, melanin, z, blood, np.ones_like(z), z)
+    junction = np.maximum(melanin + lesion.mel_junction[rows], 0.6 * melanin)
+    return optics.Columns(np.maximum(lesion.mel_corneal[rows], 0), junction,
+                          np.maximum(lesion.mel_dermal[rows], 0),
+                          np.maximum(blood * lesion.skin_keep[rows] + lesion.blood[rows],
+                                     0.005),
+                          np.maximum(1.0 + lesion.scatter[rows], 0.5),
+                          np.maximum(lesion.keratin[rows], 0))
+
+
+def zero_layers(lesion: Lesion | None) -> tuple[bool, bool, bool]:
+    """`optics.zero_layers` of the lesion's `columns`, from the lesion (no columns made)."""
+    if lesion is None:
+        return True, True, True
+    return (not (lesion.mel_corneal > 0).any(), not (lesion.keratin > 0).any(),
+            not (lesion.mel_dermal > 0).any())
 
 
 SCALE_WHITE = 0.72  # loose keratin scale on top of everything: silvery white-grey, untinted
 # by the skin's melanin beneath (it lies above the epidermis)
 
 
-def photograph(skin, cols: optics.Columns, f: Field, view: str, rng,
+def photograph(skin, lesion: Lesion | None, f: Field, view: str, rng,
                relief: np.ndarray | None = None, polarised: bool = True,
                surface: np.ndarray | None = None) -> np.ndarray:
-    """Reflectance -> relief shading (polarised dermoscopy: faint; clinical: furrows and
-    flash highlights; non-polarised contact dermoscopy: glare off the skin and the
-    immersion gel's bubbles) -> hair on top -> sRGB with a little sensor noise."""
+    """Optical columns of the skin under the lesion -> reflectance -> relief shading
+    (polarised dermoscopy: faint; clinical: furrows and flash highlights; non-polarised
+    contact dermoscopy: glare off the skin and the immersion gel's bubbles) -> hair on top
+    -> sRGB with a little sensor noise. Under the dermoscope the columns are made a band of
+    rows at a time with the rest; a photograph's camera blur needs them whole first."""
     relief = skin.relief if relief is None else relief
     if view != "dermoscopy":
+        cols = columns(skin, lesion)
         blur_lesion(cols, skin, max(0.5, 0.06 / f.px))
-    h, w = cols.blood.shape
+        flat = optics.zero_layers(cols)
+
+        def band_of(rows: slice) -> optics.Columns:
+            return optics.Columns(*(getattr(cols, n)[rows] for n in optics.LAYERS))
+    else:
+        flat = zero_layers(lesion)
+
+        def band_of(rows: slice) -> optics.Columns:
+            return columns(skin, lesion, rows)
+    h, w = skin.melanin.shape
     on_top = []  # light added on top: flash glare, the gel's bubbles
     if view != "dermoscopy":
         on_top = [optics.specular(relief, rng, 0.12)]
@@ -140,12 +164,10 @@ def photograph(skin, cols: optics.Columns, f: Field, view: str, rng,
     grain = F32(0.004) * rng.standard_normal((h, w), dtype=F32)
     shade = 1.0 + F32(0.05 if view == "dermoscopy" else 0.12) * relief
     cover = None if surface is None else np.clip(surface, 0, 1) * F32(0.85)
-    flat = optics.zero_layers(cols)
     out = np.empty((h, w, 3), np.uint8)
     for r0 in range(0, h, BAND_ROWS):  # a band at a time: its arrays stay in the cache
         rows = slice(r0, r0 + BAND_ROWS)
-        band = optics.Columns(*(getattr(cols, n)[rows] for n in optics.LAYERS))
-        _photograph_band(band, flat, shade[rows], [light[rows] for light in on_top],
+        _photograph_band(band_of(rows), flat, shade[rows], [light[rows] for light in on_top],
                          skin.hair[rows], hair_rgb, grain[rows],
                          None if cover is None else cover[rows], out[rows])
     return out
@@ -176,8 +198,9 @@ def _photograph_band(cols: optics.Columns, flat: tuple[bool, bool, bool], shade:
     hair = hair_cover.ravel()[hairy]
     if cover is not None:  # the scale's share of the light, and the skin's
         bare, white = 1 - cover, F32(SCALE_WHITE) * cover
+    capped = np.minimum(cols.scatter, F32(3.0))  # the backscatter's share, every channel's
     for ch in range(3):
-        refl = optics.reflectance_channel(cols, ch, flat)
+        refl = optics.reflectance_channel(cols, ch, flat, capped)
         if cover is not None:
             refl = refl * bare + white
         refl *= shade
@@ -220,8 +243,8 @@ def ruler(rgb: np.ndarray, labels: np.ndarray, f: Field) -> None:
 def vignette(rgb: np.ndarray, labels: np.ndarray, f: Field) -> None:
     """The dermoscope's round field: black outside a circle as wide as the shorter side."""
     h, w = labels.shape
-    black, rim, fade, dark = _field_stop(w, h, f.width_mm)
-    np.copyto(rgb, 0, where=black[..., None])  # masks: one pass, cheaper than gathers
+    keep, rim, fade, dark = _field_stop(w, h, f.width_mm)
+    np.multiply(rgb, keep, out=rgb)  # x 0 outside the circle: one pass, cheaper than a gather
     flat = rgb.reshape(-1, 3)
     if not np.shares_memory(flat, rgb):
         raise ValueError("vignette needs a contiguous image")
@@ -232,9 +255,10 @@ def vignette(rgb: np.ndarray, labels: np.ndarray, f: Field) -> None:
 @lru_cache(maxsize=8)
 def _field_stop(width: int, height: int, width_mm: float
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The field stop for one image size: black (outside the circle; a mask), the fading
-    rim's flat pixel indices and its fade 0-1 (a 0.25 mm soft edge), and where labels are
-    cleared (a mask). The same for every image of that size, so made once."""
+    """The field stop for one image size: 0 outside the circle and 1 inside ((H, W, 3)
+    uint8, a factor), the fading rim's flat pixel indices and its fade 0-1 (a 0.25 mm soft
+    edge), and where labels are cleared (a mask). The same for every image of that size,
+    so made once."""
     f = make_field(width, height, width_mm)
     r = 0.5 * min(height, width) * f.px
     d = np.hypot(f.x, f.y)
@@ -242,9 +266,9 @@ def _field_stop(width: int, height: int, width_mm: float
     outer = np.flatnonzero(flat > F32(r - 0.25))
     fade = np.clip((F32(r) - flat[outer]) / F32(0.25), 0.0, 1.0)
     part = (fade > 0) & (fade < 1)  # fade 1 keeps a pixel, 0 blacks it out
-    black = np.zeros(d.shape, bool)
-    black.ravel()[outer[fade == 0]] = True
-    out = (black, outer[part], fade[part], d > r - 0.1)
+    keep = np.ones((*d.shape, 3), np.uint8)
+    keep.reshape(-1, 3)[outer[fade == 0]] = 0
+    out = (keep, outer[part], fade[part], d > r - 0.1)
     for a in out:
         a.setflags(write=False)
     return out
@@ -276,7 +300,7 @@ class PhantomSkin(PhantomRenderer):
         relief = skin.relief if lesion is None or lesion.relief is None \
             else skin.relief + lesion.relief
         polarised = "non_polarised" not in mods
-        rgb = photograph(skin, columns(skin, lesion), f, view,
+        rgb = photograph(skin, lesion, f, view,
                          np.random.default_rng([request.seed, 182]), relief, polarised,
                          None if lesion is None else lesion.surface)
         labels = np.full(rgb.shape[:2], LABELS["skin"], np.uint8)
