@@ -12,6 +12,7 @@ seeded stream: the same seed gives the same lesion and labels on every skin type
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -91,6 +92,8 @@ def _outline(rng: np.random.Generator, f: Field, lesion: Lesion, radius: float, 
     phases = [(k, amp, rng.uniform(0, 2 * np.pi)) for k, amp in harmonics]
 
     def r_of(ang):
+        if isinstance(ang, float):  # one angle: math's functions, the same values as numpy's
+            return _r_at(ang, rot, float(a), float(b), phases)
         t = ang - rot
         e = a * b / np.sqrt((b * np.cos(t)) ** 2 + (a * np.sin(t)) ** 2)
         return e * (1 + sum(amp * np.cos(k * ang + ph) for k, amp, ph in phases))
@@ -112,6 +115,14 @@ def _outline(rng: np.random.Generator, f: Field, lesion: Lesion, radius: float, 
         body[win] = rho[win] < r[win]
         lesion.label(body[win], "lesion", win)
     return Outline(rho, theta, r, inside, body, radius, r_of, float(rot), win)
+
+
+def _r_at(ang: float, rot: float, a: float, b: float,
+          phases: list[tuple[int, float, float]]) -> float:
+    """`_outline`'s r_of at one angle, in Python floats (a tenth of numpy's scalar cost)."""
+    t = ang - rot
+    e = a * b / math.sqrt((b * math.cos(t)) ** 2 + (a * math.sin(t)) ** 2)
+    return e * (1 + sum(amp * math.cos(k * ang + ph) for k, amp, ph in phases))
 
 
 def _filled_outside(shape: tuple[int, int], win: tuple[slice, slice], value) -> np.ndarray:
