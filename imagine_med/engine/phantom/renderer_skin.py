@@ -194,7 +194,8 @@ def _photograph_band(cols: optics.Columns, flat: tuple[bool, bool, bool], shade:
                      on_top: list[np.ndarray], hair_cover: np.ndarray, hair_rgb: np.ndarray,
                      grain: np.ndarray, cover: np.ndarray | None, out: np.ndarray) -> None:
     """`photograph`'s per-pixel sums on a band of rows, one channel at a time, in place."""
-    hairy = np.flatnonzero(hair_cover)  # hair is blended where there is some (elsewhere: x1)
+    hairy = np.flatnonzero(hair_cover != 0)  # hair is blended where there is some (elsewhere
+    # x1); a mask's flatnonzero: the same indices, ten times cheaper than a float array's
     hair = hair_cover.ravel()[hairy]
     if cover is not None:  # the scale's share of the light, and the skin's
         bare, white = 1 - cover, F32(SCALE_WHITE) * cover
