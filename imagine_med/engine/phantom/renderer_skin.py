@@ -25,7 +25,7 @@ from imagine_med.engine.phantom.physics import skin_optics as optics
 from imagine_med.engine.phantom.regions.skin import key
 from imagine_med.engine.phantom.regions.skin.catalogue import LESIONS, build_lesion
 from imagine_med.engine.phantom.regions.skin.lesions import LABELS as LESION_LABELS
-from imagine_med.engine.phantom.regions.skin.lesions import Lesion
+from imagine_med.engine.phantom.regions.skin.lesions import Lesion, _distance
 from imagine_med.engine.phantom.regions.skin.measure import category, measure
 from imagine_med.engine.phantom.regions.skin.rashes import RASHES, measure_rash, rash_sentence
 from imagine_med.engine.phantom.regions.skin.skin import (
@@ -220,7 +220,7 @@ def gel_bubbles(f: Field, rng) -> np.ndarray:
     for _ in range(int(rng.integers(3, 8))):
         cx, cy = rng.uniform(-half, half, 2)
         r = rng.uniform(0.15, 0.5)
-        d = np.hypot(f.x - F32(cx), f.y - F32(cy))
+        d = _distance(f.x[0] - F32(cx), f.y[:, 0] - F32(cy))  # np.hypot's values
         out += F32(0.5) * np.exp(-((d - F32(r)) / F32(max(0.03, f.px))) ** 2)
     return out
 
