@@ -121,14 +121,6 @@ def columns(skin, lesion: Lesion | None, rows: slice = np.s_[:]) -> optics.Colum
                           np.maximum(lesion.keratin[rows], 0))
 
 
-def zero_layers(lesion: Lesion | None) -> tuple[bool, bool, bool]:
-    """`optics.zero_layers` of the lesion's `columns`, from the lesion (no columns made)."""
-    if lesion is None:
-        return True, True, True
-    return (not (lesion.mel_corneal > 0).any(), not (lesion.keratin > 0).any(),
-            not (lesion.mel_dermal > 0).any())
-
-
 SCALE_WHITE = 0.72  # loose keratin scale on top of everything: silvery white-grey, untinted
 # by the skin's melanin beneath (it lies above the epidermis)
 
@@ -145,12 +137,10 @@ def photograph(skin, lesion: Lesion | None, f: Field, view: str, rng,
     if view != "dermoscopy":
         cols = columns(skin, lesion)
         blur_lesion(cols, skin, max(0.5, 0.06 / f.px))
-        flat = optics.zero_layers(cols)
 
         def band_of(rows: slice) -> optics.Columns:
             return optics.Columns(*(getattr(cols, n)[rows] for n in optics.LAYERS))
     else:
-        flat = zero_layers(lesion)
 
         def band_of(rows: slice) -> optics.Columns:
             return columns(skin, lesion, rows)
@@ -161,14 +151,15 @@ def photograph(skin, lesion: Lesion | None, f: Field, view: str, rng,
     elif not polarised:
         on_top = [optics.specular(relief, rng, 0.06), gel_bubbles(f, rng)]
     hair_rgb = np.array([0.16, 0.1, 0.06], F32) * F32(1.0 - skin.hair_dark) + F32(0.012)
-    grain = F32(0.004) * rng.standard_normal((h, w), dtype=F32)
-    shade = 1.0 + F32(0.05 if view == "dermoscopy" else 0.12) * relief
+    grain = rng.standard_normal((h, w), dtype=F32)  # x GRAIN, a band at a time
+    relief_gain = F32(0.05 if view == "dermoscopy" else 0.12)
     cover = None if surface is None else np.clip(surface, 0, 1) * F32(0.85)
     out = np.empty((h, w, 3), np.uint8)
     for r0 in range(0, h, BAND_ROWS):  # a band at a time: its arrays stay in the cache
         rows = slice(r0, r0 + BAND_ROWS)
-        _photograph_band(band_of(rows), flat, shade[rows], [light[rows] for light in on_top],
-                         skin.hair[rows], hair_rgb, grain[rows],
+        _photograph_band(band_of(rows), 1.0 + relief_gain * relief[rows],
+                         [light[rows] for light in on_top], skin.hair[rows], hair_rgb,
+                         F32(GRAIN) * grain[rows],
                          None if cover is None else cover[rows], out[rows])
     return out
 
@@ -190,10 +181,16 @@ BAND_ROWS = 32  # rows a band of `photograph`: 32 x 768 float32 is 96 KB an arra
 # streams from memory; the sums are per pixel, so banding leaves every value as it is)
 
 
-def _photograph_band(cols: optics.Columns, flat: tuple[bool, bool, bool], shade: np.ndarray,
+GRAIN = 0.004  # the sensor noise's standard deviation, in reflectance
+
+
+def _photograph_band(cols: optics.Columns, shade: np.ndarray,
                      on_top: list[np.ndarray], hair_cover: np.ndarray, hair_rgb: np.ndarray,
                      grain: np.ndarray, cover: np.ndarray | None, out: np.ndarray) -> None:
-    """`photograph`'s per-pixel sums on a band of rows, one channel at a time, in place."""
+    """`photograph`'s per-pixel sums on a band of rows, one channel at a time, in place.
+    The pigment layers that are zero on the band (`zero_layers`: no corneal or dermal
+    melanin, no keratin there) have their exact 0 / x1 terms skipped."""
+    flat = optics.zero_layers(cols)
     hairy = np.flatnonzero(hair_cover != 0)  # hair is blended where there is some (elsewhere
     # x1); a mask's flatnonzero: the same indices, ten times cheaper than a float array's
     hair = hair_cover.ravel()[hairy]
