@@ -25,7 +25,7 @@ from imagine_med.engine.phantom.physics import skin_optics as optics
 from imagine_med.engine.phantom.regions.skin import key
 from imagine_med.engine.phantom.regions.skin.catalogue import LESIONS, build_lesion
 from imagine_med.engine.phantom.regions.skin.lesions import LABELS as LESION_LABELS
-from imagine_med.engine.phantom.regions.skin.lesions import Lesion
+from imagine_med.engine.phantom.regions.skin.lesions import Lesion, _distance
 from imagine_med.engine.phantom.regions.skin.measure import category, measure
 from imagine_med.engine.phantom.regions.skin.rashes import RASHES, measure_rash, rash_sentence
 from imagine_med.engine.phantom.regions.skin.skin import (
@@ -106,50 +106,99 @@ def lesion_of(spec) -> str | None:
     return None
 
 
-def columns(skin, lesion: Lesion | None) -> optics.Columns:
-    z = np.zeros_like(skin.melanin)
+def columns(skin, lesion: Lesion | None, rows: slice = np.s_[:]) -> optics.Columns:
+    """The optical columns of the skin under the lesion, on a band of rows (all: the image)."""
+    melanin, blood = skin.melanin[rows], skin.blood[rows]
+    z = np.zeros_like(melanin)
     if lesion is None:
-        return optics.Columns(z, skin.melanin, z, skin.blood, np.ones_like(z), z)
-    junction = np.maximum(skin.melanin + lesion.mel_junction, 0.6 * skin.melanin)
-    return optics.Columns(np.maximum(lesion.mel_corneal, 0), junction,
-                          np.maximum(lesion.mel_dermal, 0),
-                          np.maximum(skin.blood * lesion.skin_keep + lesion.blood, 0.005),
-                          np.maximum(1.0 + lesion.scatter, 0.5), np.maximum(lesion.keratin, 0))
+        return optics.Columns(z, melanin, z, blood, np.ones_like(z), z)
+    junction = np.maximum(melanin + lesion.mel_junction[rows], 0.6 * melanin)
+    return optics.Columns(np.maximum(lesion.mel_corneal[rows], 0), junction,
+                          np.maximum(lesion.mel_dermal[rows], 0),
+                          np.maximum(blood * lesion.skin_keep[rows] + lesion.blood[rows],
+                                     0.005),
+                          np.maximum(1.0 + lesion.scatter[rows], 0.5),
+                          np.maximum(lesion.keratin[rows], 0))
 
 
 SCALE_WHITE = 0.72  # loose keratin scale on top of everything: silvery white-grey, untinted
 # by the skin's melanin beneath (it lies above the epidermis)
 
 
-def photograph(skin, cols: optics.Columns, f: Field, view: str, rng,
+def photograph(skin, lesion: Lesion | None, f: Field, view: str, rng,
                relief: np.ndarray | None = None, polarised: bool = True,
                surface: np.ndarray | None = None) -> np.ndarray:
-    """Reflectance -> relief shading (polarised dermoscopy: faint; clinical: furrows and
-    flash highlights; non-polarised contact dermoscopy: glare off the skin and the
-    immersion gel's bubbles) -> hair on top -> sRGB with a little sensor noise."""
+    """Optical columns of the skin under the lesion -> reflectance -> relief shading
+    (polarised dermoscopy: faint; clinical: furrows and flash highlights; non-polarised
+    contact dermoscopy: glare off the skin and the immersion gel's bubbles) -> hair on top
+    -> sRGB with a little sensor noise. Under the dermoscope the columns are made a band of
+    rows at a time with the rest; a photograph's camera blur needs them whole first."""
     relief = skin.relief if relief is None else relief
     if view != "dermoscopy":
-        blur = max(0.5, 0.06 / f.px)
-        for name in ("mel_corneal", "mel_junction", "mel_dermal", "blood", "scatter"):
-            setattr(cols, name, blur_where_varies(getattr(cols, name), blur))
-    h, w = cols.blood.shape
+        cols = columns(skin, lesion)
+        blur_lesion(cols, skin, max(0.5, 0.06 / f.px))
+
+        def band_of(rows: slice) -> optics.Columns:
+            return optics.Columns(*(getattr(cols, n)[rows] for n in optics.LAYERS))
+    else:
+
+        def band_of(rows: slice) -> optics.Columns:
+            return columns(skin, lesion, rows)
+    h, w = skin.melanin.shape
     on_top = []  # light added on top: flash glare, the gel's bubbles
     if view != "dermoscopy":
         on_top = [optics.specular(relief, rng, 0.12)]
     elif not polarised:
         on_top = [optics.specular(relief, rng, 0.06), gel_bubbles(f, rng)]
     hair_rgb = np.array([0.16, 0.1, 0.06], F32) * F32(1.0 - skin.hair_dark) + F32(0.012)
-    hairy = np.flatnonzero(skin.hair)  # hair is blended where there is some (elsewhere: x1)
-    hair = skin.hair.ravel()[hairy]
-    grain = F32(0.004) * rng.standard_normal((h, w), dtype=F32)
-    shade = 1.0 + F32(0.05 if view == "dermoscopy" else 0.12) * relief
+    grain = rng.standard_normal((h, w), dtype=F32)  # x GRAIN, a band at a time
+    relief_gain = F32(0.05 if view == "dermoscopy" else 0.12)
     cover = None if surface is None else np.clip(surface, 0, 1) * F32(0.85)
+    out = np.empty((h, w, 3), np.uint8)
+    for r0 in range(0, h, BAND_ROWS):  # a band at a time: its arrays stay in the cache
+        rows = slice(r0, r0 + BAND_ROWS)
+        _photograph_band(band_of(rows), 1.0 + relief_gain * relief[rows],
+                         [light[rows] for light in on_top], skin.hair[rows], hair_rgb,
+                         F32(GRAIN) * grain[rows],
+                         None if cover is None else cover[rows], out[rows])
+    return out
+
+
+def blur_lesion(cols: optics.Columns, skin, sigma: float) -> None:
+    """The camera's blur (a gaussian, `sigma` px) of the lesion's pigment and scatter, in
+    place. The skin's own melanin and blood vary only over millimetres (the 0.06 mm blur
+    moves them by under 0.1 %), so only what the lesion changes is blurred, on its window
+    (`blur_where_varies`), and added back to the skin's."""
+    for name in ("mel_corneal", "mel_dermal", "scatter"):
+        setattr(cols, name, blur_where_varies(getattr(cols, name), sigma))
+    for name, own in (("mel_junction", skin.melanin), ("blood", skin.blood)):
+        change = getattr(cols, name) - own  # 0 beyond the lesion
+        setattr(cols, name, own + blur_where_varies(change, sigma))
+
+
+BAND_ROWS = 32  # rows a band of `photograph`: 32 x 768 float32 is 96 KB an array, so the
+# dozen arrays a channel's sums touch stay in a 2 MB L2 cache (the whole frame, 2.3 MB each,
+# streams from memory; the sums are per pixel, so banding leaves every value as it is)
+
+
+GRAIN = 0.004  # the sensor noise's standard deviation, in reflectance
+
+
+def _photograph_band(cols: optics.Columns, shade: np.ndarray,
+                     on_top: list[np.ndarray], hair_cover: np.ndarray, hair_rgb: np.ndarray,
+                     grain: np.ndarray, cover: np.ndarray | None, out: np.ndarray) -> None:
+    """`photograph`'s per-pixel sums on a band of rows, one channel at a time, in place.
+    The pigment layers that are zero on the band (`zero_layers`: no corneal or dermal
+    melanin, no keratin there) have their exact 0 / x1 terms skipped."""
+    flat = optics.zero_layers(cols)
+    hairy = np.flatnonzero(hair_cover != 0)  # hair is blended where there is some (elsewhere
+    # x1); a mask's flatnonzero: the same indices, ten times cheaper than a float array's
+    hair = hair_cover.ravel()[hairy]
     if cover is not None:  # the scale's share of the light, and the skin's
         bare, white = 1 - cover, F32(SCALE_WHITE) * cover
-    flat = optics.zero_layers(cols)
-    out = np.empty((h, w, 3), np.uint8)
-    for ch in range(3):  # one channel at a time, in place: the same sums as on (H, W, 3)
-        refl = optics.reflectance_channel(cols, ch, flat)
+    capped = np.minimum(cols.scatter, F32(3.0))  # the backscatter's share, every channel's
+    for ch in range(3):
+        refl = optics.reflectance_channel(cols, ch, flat, capped)
         if cover is not None:
             refl = refl * bare + white
         refl *= shade
@@ -159,7 +208,6 @@ def photograph(skin, cols: optics.Columns, f: Field, view: str, rng,
         plane[hairy] = plane[hairy] * (1.0 - hair) + hair_rgb[ch] * hair
         refl += grain
         out[..., ch] = optics.to_srgb(refl, EXPOSURE, scratch=True)
-    return out
 
 
 def gel_bubbles(f: Field, rng) -> np.ndarray:
@@ -169,7 +217,7 @@ def gel_bubbles(f: Field, rng) -> np.ndarray:
     for _ in range(int(rng.integers(3, 8))):
         cx, cy = rng.uniform(-half, half, 2)
         r = rng.uniform(0.15, 0.5)
-        d = np.hypot(f.x - F32(cx), f.y - F32(cy))
+        d = _distance(f.x[0] - F32(cx), f.y[:, 0] - F32(cy))  # np.hypot's values
         out += F32(0.5) * np.exp(-((d - F32(r)) / F32(max(0.03, f.px))) ** 2)
     return out
 
@@ -193,28 +241,32 @@ def ruler(rgb: np.ndarray, labels: np.ndarray, f: Field) -> None:
 def vignette(rgb: np.ndarray, labels: np.ndarray, f: Field) -> None:
     """The dermoscope's round field: black outside a circle as wide as the shorter side."""
     h, w = labels.shape
-    black, rim, fade, dark = _field_stop(w, h, f.width_mm)
+    keep, rim, fade, dark = _field_stop(w, h, f.width_mm)
+    np.multiply(rgb, keep, out=rgb)  # x 0 outside the circle: one pass, cheaper than a gather
     flat = rgb.reshape(-1, 3)
     if not np.shares_memory(flat, rgb):
         raise ValueError("vignette needs a contiguous image")
-    flat[black] = 0
     flat[rim] = np.round(flat[rim] * fade[:, None]).astype(np.uint8)
-    labels.reshape(-1)[dark] = 0
+    np.copyto(labels, 0, where=dark)
 
 
 @lru_cache(maxsize=8)
 def _field_stop(width: int, height: int, width_mm: float
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Flat pixel indices of the field stop for one image size: black (outside the circle),
-    the fading rim and its fade 0-1 (a 0.25 mm soft edge), and where labels are cleared.
-    The same for every image of that size, so made once."""
+    """The field stop for one image size: 0 outside the circle and 1 inside ((H, W, 3)
+    uint8, a factor), the fading rim's flat pixel indices and its fade 0-1 (a 0.25 mm soft
+    edge), and where labels are cleared (a mask). The same for every image of that size,
+    so made once."""
     f = make_field(width, height, width_mm)
     r = 0.5 * min(height, width) * f.px
-    d = np.hypot(f.x, f.y).ravel()
-    outer = np.flatnonzero(d > F32(r - 0.25))
-    fade = np.clip((F32(r) - d[outer]) / F32(0.25), 0.0, 1.0)
+    d = np.hypot(f.x, f.y)
+    flat = d.ravel()
+    outer = np.flatnonzero(flat > F32(r - 0.25))
+    fade = np.clip((F32(r) - flat[outer]) / F32(0.25), 0.0, 1.0)
     part = (fade > 0) & (fade < 1)  # fade 1 keeps a pixel, 0 blacks it out
-    out = (outer[fade == 0], outer[part], fade[part], np.flatnonzero(d > r - 0.1))
+    keep = np.ones((*d.shape, 3), np.uint8)
+    keep.reshape(-1, 3)[outer[fade == 0]] = 0
+    out = (keep, outer[part], fade[part], d > r - 0.1)
     for a in out:
         a.setflags(write=False)
     return out
@@ -246,7 +298,7 @@ class PhantomSkin(PhantomRenderer):
         relief = skin.relief if lesion is None or lesion.relief is None \
             else skin.relief + lesion.relief
         polarised = "non_polarised" not in mods
-        rgb = photograph(skin, columns(skin, lesion), f, view,
+        rgb = photograph(skin, lesion, f, view,
                          np.random.default_rng([request.seed, 182]), relief, polarised,
                          None if lesion is None else lesion.surface)
         labels = np.full(rgb.shape[:2], LABELS["skin"], np.uint8)

@@ -36,6 +36,9 @@ class Columns:
     keratin: np.ndarray        # yellowish keratin (seborrhoeic keratosis, crust)
 
 
+LAYERS = ("mel_corneal", "mel_junction", "mel_dermal", "blood", "scatter", "keratin")
+
+
 def _spec(name: str) -> np.ndarray:
     return np.asarray(T[name], F32)
 
@@ -56,11 +59,14 @@ def zero_layers(c: Columns) -> tuple[bool, bool, bool]:
 
 
 def reflectance_channel(c: Columns, ch: int,
-                        flat: tuple[bool, bool, bool] = (False, False, False)) -> np.ndarray:
+                        flat: tuple[bool, bool, bool] = (False, False, False),
+                        capped: np.ndarray | None = None) -> np.ndarray:
     """One channel's (H, W) diffuse reflectance: Kubelka-Munk dermis under the papillary
     backscatter, seen through the corneal, epidermal and keratin pigment (double pass).
     Worked in place (few full-size temporaries); `flat` (`zero_layers`): corneal melanin,
-    keratin, dermal melanin all zero (their terms, exactly 0 or x1, are skipped)."""
+    keratin, dermal melanin all zero (their terms, exactly 0 or x1, are skipped); `capped`:
+    min(scatter, 3), the papillary backscatter's share, if made already (the same for every
+    channel)."""
     a_c, a_e, a_d = _spec("mel_corneal"), _spec("mel_epidermal"), _spec("mel_dermal")
     a_hb, k0, a_k = _spec("blood"), _spec("dermis_k"), _spec("keratin")
     rp0, s0 = _spec("papillary_backscatter"), _spec("dermis_s")
@@ -74,8 +80,11 @@ def reflectance_channel(c: Columns, ch: int,
     np.sqrt(r_inf, out=r_inf)
     q += 1.0
     np.subtract(q, r_inf, out=r_inf)  # R_inf = 1 + q - sqrt(q^2 + 2q)
-    rp = np.minimum(c.scatter, F32(3.0))
-    rp *= rp0[ch]
+    if capped is None:
+        rp = np.minimum(c.scatter, F32(3.0))
+        rp *= rp0[ch]
+    else:
+        rp = capped * rp0[ch]
     deep = r_inf  # exp(0) = 1: no dermal melanin leaves R_inf as it is
     if not flat[2]:
         deep = c.mel_dermal * (-2.0 * a_d[ch])
@@ -85,12 +94,14 @@ def reflectance_channel(c: Columns, ch: int,
     np.square(t, out=t)
     t *= deep
     t += rp  # rd = rp + (1 - rp)^2 * deep
-    top = c.mel_junction * a_e[ch] if flat[0] else c.mel_corneal * a_c[ch]
+    # the double pass, exp(-2 (sum of a x pigment)): the -2 goes into each coefficient (a
+    # power of two: the same products, rounded the same)
+    top = c.mel_junction * (F32(-2.0) * a_e[ch]) if flat[0] \
+        else c.mel_corneal * (F32(-2.0) * a_c[ch])
     if not flat[0]:
-        top += c.mel_junction * a_e[ch]
+        top += c.mel_junction * (F32(-2.0) * a_e[ch])
     if not flat[1]:
-        top += c.keratin * a_k[ch]
-    top *= -2.0
+        top += c.keratin * (F32(-2.0) * a_k[ch])
     np.exp(top, out=top)
     top *= t
     return top
@@ -111,9 +122,12 @@ def to_srgb(refl: np.ndarray, exposure: float = 1.0, scratch: bool = False) -> n
         lin = np.clip(refl * F32(exposure * (_LUT_N - 1)), 0.0, _LUT_N - 1)
         return _SRGB_LUT[(lin + F32(0.5)).astype(np.int32)]
     refl *= F32(exposure * (_LUT_N - 1))
-    np.clip(refl, 0.0, _LUT_N - 1, out=refl)
+    np.maximum(refl, 0.0, out=refl)  # np.clip's values, by two plain ufuncs (cheaper)
+    np.minimum(refl, _LUT_N - 1, out=refl)
     refl += F32(0.5)
-    return _SRGB_LUT[refl.astype(np.int32)]
+    index = np.empty(refl.shape, np.int32)
+    np.copyto(index, refl, casting="unsafe")  # astype's truncation, into one buffer
+    return np.take(_SRGB_LUT, index)
 
 
 def _srgb_linear(c: np.ndarray) -> np.ndarray:

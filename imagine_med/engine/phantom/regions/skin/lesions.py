@@ -12,6 +12,7 @@ seeded stream: the same seed gives the same lesion and labels on every skin type
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,6 +29,7 @@ LABELS = {"lesion": 100, "pigment_network": 101, "globules": 102, "dots": 103, "
 MELANOCYTIC = ("naevus", "dysplastic_naevus", "melanoma", "blue_naevus", "spitz_naevus",
                "congenital_naevus", "melanoma_in_situ")
 SEGMENTS = 8  # border segments (ABCD's B)
+_NOWHERE = np.s_[0:0, 0:0]  # an empty window
 
 
 @dataclass
@@ -57,9 +59,9 @@ class Lesion:
 
 
 def _new(name: str, f: Field, center: tuple[float, float]) -> Lesion:
-    z = np.zeros_like(f.x)
-    return Lesion(name, np.zeros(f.x.shape, np.uint8), z.copy(), z.copy(), z.copy(), z.copy(),
-                  z.copy(), z.copy(), np.ones_like(f.x), center)
+    shape = f.x.shape  # calloc'd zeros: a layer the lesion never paints costs no writes
+    return Lesion(name, np.zeros(shape, np.uint8), *(np.zeros(shape, F32) for _ in range(6)),
+                  np.ones(shape, F32), center)
 
 
 @dataclass
@@ -75,21 +77,23 @@ class Outline:
     radius_mm: float
     r_of: Callable[[float], float]  # border radius at a polar angle
     major_angle: float
+    box: tuple[slice, slice] = _NOWHERE  # the window outside which `inside` is 0
 
 
 def _outline(rng: np.random.Generator, f: Field, lesion: Lesion, radius: float, aspect: float,
              harmonics: list[tuple[int, float]], sharp: list[bool]) -> Outline:
     """Border radius r(theta) = R * ellipse * (1 + sum a_k cos(k theta + phi_k)); each of the
-    8 segments fades sharply (0.03 mm) or gradually (0.7 mm)."""
+    8 segments fades sharply (0.03 mm) or gradually (0.7 mm). Worked on the window that holds
+    the fade; beyond it rho is FAR, r the largest radius, inside and body 0 (what every
+    builder's test of rho against r and every product with `inside` makes of far skin)."""
     cx, cy = lesion.center_mm
-    dx, dy = f.x - F32(cx), f.y - F32(cy)
-    rho = np.hypot(dx, dy)
-    theta = np.arctan2(dy, dx)
     rot = rng.uniform(0, np.pi)
     a, b = radius * np.sqrt(aspect), radius / np.sqrt(aspect)
     phases = [(k, amp, rng.uniform(0, 2 * np.pi)) for k, amp in harmonics]
 
     def r_of(ang):
+        if isinstance(ang, float):  # one angle: math's functions, the same values as numpy's
+            return _r_at(ang, rot, float(a), float(b), phases)
         t = ang - rot
         e = a * b / np.sqrt((b * np.cos(t)) ** 2 + (a * np.sin(t)) ** 2)
         return e * (1 + sum(amp * np.cos(k * ang + ph) for k, amp, ph in phases))
@@ -97,21 +101,94 @@ def _outline(rng: np.random.Generator, f: Field, lesion: Lesion, radius: float, 
     # r(theta) from a table of 4096 angles (one gather instead of a cosine per harmonic)
     n_tab = 4096
     table = r_of(np.linspace(-np.pi, np.pi, n_tab + 1)).astype(F32)
+    win = window(f, cx, cy, float(table.max()) + FADE_REACH)
+    shape = f.x.shape
+    win = _NOWHERE if win is None else win
+    rho, r = _filled_outside(shape, win, FAR), _filled_outside(shape, win, table.max())
+    theta, inside = np.zeros(shape, F32), np.zeros(shape, F32)
+    body = np.zeros(shape, bool)
+    if win is not _NOWHERE:
+        dx, dy = f.x[0, win[1]] - F32(cx), f.y[win[0], 0] - F32(cy)  # a row, a column
+        rho[win] = _distance(dx, dy)
+        np.arctan2(dy[:, None], dx[None, :], out=theta[win])
+        r[win], inside[win] = _border(table, theta[win], rho[win], sharp)
+        body[win] = rho[win] < r[win]
+        lesion.label(body[win], "lesion", win)
+    return Outline(rho, theta, r, inside, body, radius, r_of, float(rot), win)
+
+
+def _r_at(ang: float, rot: float, a: float, b: float,
+          phases: list[tuple[int, float, float]]) -> float:
+    """`_outline`'s r_of at one angle, in Python floats (a tenth of numpy's scalar cost)."""
+    t = ang - rot
+    e = a * b / math.sqrt((b * math.cos(t)) ** 2 + (a * math.sin(t)) ** 2)
+    return e * (1 + sum(amp * math.cos(k * ang + ph) for k, amp, ph in phases))
+
+
+def _distance(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """np.hypot(dx[None, :], dy[:, None]) for float32 offsets along a row and down a column
+    (the field's x and y), value for value: hypotf is sqrt(x^2 + y^2) worked in double
+    (glibc), so the squares are made once per row and column, the sums and roots a band of
+    rows at a time (half the cost of hypot's per-pixel calls)."""
+    sx, sy = dx.astype(np.float64), dy.astype(np.float64)
+    sx *= sx
+    sy *= sy
+    out = np.empty((len(dy), len(dx)), F32)
+    for i in range(0, len(dy), DISTANCE_ROWS):
+        band = np.add(sy[i:i + DISTANCE_ROWS, None], sx[None, :])
+        np.sqrt(band, out=band)
+        out[i:i + DISTANCE_ROWS] = band
+    return out
+
+
+DISTANCE_ROWS = 64  # rows of double a band of `_distance` (384 KB at 768 px: in L2)
+
+
+def _filled_outside(shape: tuple[int, int], win: tuple[slice, slice], value) -> np.ndarray:
+    """A float32 array holding `value` outside the window (the window left to be written)."""
+    out = np.empty(shape, F32)
+    rows, cols = win
+    i0, i1, _ = rows.indices(shape[0])
+    j0, j1, _ = cols.indices(shape[1])
+    if i1 <= i0 or j1 <= j0:
+        out[:] = value
+        return out
+    out[:i0], out[i1:] = value, value
+    out[i0:i1, :j0], out[i0:i1, j1:] = value, value
+    return out
+
+
+FADE_REACH = 0.5  # mm beyond the largest border radius that the outline's window reaches:
+# the widest fade (0.7 mm) is 0 from half its width beyond the border
+FAR = F32(1e4)  # rho (mm) beyond the outline's window: farther than any border
+
+
+def _border(table: np.ndarray, theta: np.ndarray, rho: np.ndarray, sharp: list[bool]
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """The border radius r(theta) at each pixel (from `table`) and the pigment profile
+    `inside` 0-1: each segment's fade width, blended over the outer 15 % of a segment on
+    either side (log scale), so a change of border type leaves no radial seam. The fade is
+    worked out on the ring within FADE_RING of the border only: farther in `inside` is 1,
+    farther out 0 (what the clip makes of a gap over half the widest fade)."""
+    n_tab = len(table) - 1
     turn = theta + F32(np.pi)  # 0-2pi
     r = table[(turn * F32(n_tab / (2 * np.pi)) + F32(0.5)).astype(np.int32)]
-    # each segment's fade width, blended over the outer 15 % of a segment on either side
-    # (log scale), so a change of border type leaves no radial seam
-    pos = turn / F32(2 * np.pi) * SEGMENTS - F32(0.5)
+    gap = r - rho
+    inside = (gap > 0).astype(F32)
+    ring = np.flatnonzero(np.abs(gap) < F32(FADE_RING))
+    pos = turn.ravel()[ring] / F32(2 * np.pi) * SEGMENTS - F32(0.5)
     i0 = np.floor(pos).astype(np.int32)
     frac = np.clip((pos - i0 - F32(0.35)) / F32(0.3), 0.0, 1.0)
     logw = np.log(np.where(np.asarray(sharp), 0.03, 0.7)).astype(F32)
     seg = np.arange(-1, SEGMENTS + 1)  # i0 runs -1..SEGMENTS: the two log widths by i0 + 1
     i0 += 1
     w = np.exp(logw[seg % SEGMENTS][i0] * (1 - frac) + logw[(seg + 1) % SEGMENTS][i0] * frac)
-    inside = np.clip((r - rho) / w + 0.5, 0.0, 1.0).astype(F32)
-    body = rho < r
-    lesion.label(body, "lesion")
-    return Outline(rho, theta, r, inside, body, radius, r_of, float(rot))
+    inside.ravel()[ring] = np.clip(gap.ravel()[ring] / w + 0.5, 0.0, 1.0)
+    return r, inside
+
+
+FADE_RING = 0.36  # mm either side of the border where a fade (at most 0.7 mm wide) is not
+# yet flat: beyond it (gap / width + 0.5) is over 1 or under 0 whatever the segment
 
 
 def _sharp_segments(rng: np.random.Generator, n: int) -> list[bool]:
@@ -121,26 +198,43 @@ def _sharp_segments(rng: np.random.Generator, n: int) -> list[bool]:
 
 
 def _network(rng: np.random.Generator, f: Field, spacing: float, width: float, warp: float,
-             broken: float) -> np.ndarray:
+             broken: float, box: tuple[slice, slice] = np.s_[:, :]) -> np.ndarray:
+    """Reticular lines 0-1 round lighter holes (`_network_on`), drawn on `box` only (0
+    elsewhere: the outline's, beyond which the network is painted with weight 0)."""
+    on = _network_on(rng, f, spacing, width, warp, broken)
+    out = np.zeros(f.x.shape, F32)
+    out[box] = on(box)
+    return out
+
+
+def _network_on(rng: np.random.Generator, f: Field, spacing: float, width: float,
+                warp: float, broken: float) -> Callable[[tuple[slice, slice]], np.ndarray]:
     """Reticular lines 0-1 round lighter holes (a honeycomb `spacing` mm across): the sum of
     three warped cosine waves 120 degrees apart peaks at the holes' centres on a triangular
     lattice, so its low ground is a hexagonal net of lines; `width` (0-1) thickens the
-    lines, `broken` > 0 interrupts them (an atypical network)."""
+    lines, `broken` > 0 interrupts them (an atypical network). Its noise is drawn whole
+    here; the lines are worked out on the window they are asked for (the same values
+    whatever the window)."""
     shape = f.x.shape
     cells = max(3, int(f.width_mm / 1.5))
     wx, wy = noise(rng, shape, cells), noise(rng, shape, cells)
-    x, y = f.x + F32(warp) * wx, f.y + F32(warp) * wy
-    h = np.zeros(shape, F32)
     k = F32(2 * np.pi / spacing * 2 / np.sqrt(3))
     base = rng.uniform(0, np.pi)
-    for n in range(3):
-        a = base + n * 2 * np.pi / 3
-        h += np.cos(k * (x * F32(np.cos(a)) + y * F32(np.sin(a))))
-    out = np.clip((F32(width * 2.0 - 0.6) - h) / F32(0.9), 0.0, 1.0)
-    if broken > 0:
-        gaps = noise(rng, shape, int(f.width_mm / 0.4)) > F32(1.0 - broken * 2.0)
-        out[gaps] *= F32(0.25)
-    return out
+    gaps = noise(rng, shape, int(f.width_mm / 0.4)) > F32(1.0 - broken * 2.0) \
+        if broken > 0 else None
+
+    def on(box: tuple[slice, slice]) -> np.ndarray:
+        x, y = f.x[box] + F32(warp) * wx[box], f.y[box] + F32(warp) * wy[box]
+        h = np.zeros(x.shape, F32)
+        for n in range(3):
+            a = base + n * 2 * np.pi / 3
+            h += np.cos(k * (x * F32(np.cos(a)) + y * F32(np.sin(a))))
+        out = np.clip((F32(width * 2.0 - 0.6) - h) / F32(0.9), 0.0, 1.0)
+        if gaps is not None:
+            out[gaps[box]] *= F32(0.25)
+        return out
+
+    return on
 
 
 def window(f: Field, cx: float, cy: float, r: float):
@@ -153,7 +247,7 @@ def window(f: Field, cx: float, cy: float, r: float):
     i1 = int(min(h, (cy + r) / px + h / 2 + 3))
     if j1 <= j0 or i1 <= i0:
         return None
-    return np.s_[i0:i1, j0:j1]
+    return slice(i0, i1), slice(j0, j1)
 
 
 def _stamp(f: Field, cx: float, cy: float, r: float):
@@ -164,7 +258,11 @@ def _stamp(f: Field, cx: float, cy: float, r: float):
         return None
     # the field's x varies along rows only, y down columns: one row and one column of it
     d = np.hypot(f.x[0, sl[1]] - F32(cx), (f.y[sl[0], 0] - F32(cy))[:, None])
-    soft = np.clip((F32(r) - d) / F32(max(px, 0.02)) + 0.5, 0.0, 1.0)
+    soft = np.subtract(F32(r), d)
+    soft /= F32(max(px, 0.02))
+    soft += 0.5
+    np.maximum(soft, 0.0, out=soft)  # np.clip's values at a fraction of its call's cost
+    np.minimum(soft, 1.0, out=soft)
     return sl, soft, d < r
 
 
@@ -210,21 +308,18 @@ def _blob(f: Field, lesion: Lesion, o: Outline, ang: float, frac: float, size: f
     return _blob_in(f, lesion, o, ang, frac, size, rng)[0]
 
 
-_NOWHERE = np.s_[0:0, 0:0]
-
-
 def _blob_in(f: Field, lesion: Lesion, o: Outline, ang: float, frac: float, size: float,
              rng: np.random.Generator) -> tuple[np.ndarray, tuple[slice, slice]]:
     """`_blob` and the window outside which it is 0 (painting it there adds nothing)."""
     cx, cy = lesion.center_mm
     rr = _radius_at(o, ang) * frac
     bx, by = cx + rr * np.cos(ang), cy + rr * np.sin(ang)
-    out = np.zeros_like(f.x)
+    out = np.zeros(f.x.shape, F32)  # (calloc: pages beyond the window are never written)
     reach = size * 1.9 + 0.2
     sl = window(f, bx, by, reach)  # only the window the blob can reach is computed
     if sl is None:
         return out, _NOWHERE
-    d = np.hypot(f.x[sl] - F32(bx), f.y[sl] - F32(by))
+    d = _distance(f.x[0, sl[1]] - F32(bx), f.y[sl[0], 0] - F32(by))
     wob = noise(rng, d.shape, max(2, int(2 * reach / 1.2)))
     out[sl] = np.clip((F32(size) * (1 + 0.25 * wob) - d) / F32(0.15), 0, 1) * o.body[sl]
     return out, sl
@@ -241,7 +336,7 @@ def naevus(rng, f: Field, lesion: Lesion) -> None:
     centre = np.clip(1.0 - o.rho / (o.r * 0.9), 0, 1)
     lesion.paint(o.inside, mel_junction=1.0)
     lesion.paint(o.inside * centre, mel_junction=1.6)
-    net = _network(rng, f, rng.uniform(0.16, 0.22), 0.3, 0.1, 0.0)
+    net = _network(rng, f, rng.uniform(0.16, 0.22), 0.3, 0.1, 0.0, o.box)
     lesion.paint(net * o.inside, mel_junction=1.2)
     lesion.label(o.rho < o.r * 0.97, "pigment_network")
     pts = _points(rng, o, lesion, int(rng.integers(5, 10)), 0.0, 0.35, 0.35)
@@ -265,7 +360,7 @@ def dysplastic_naevus(rng, f: Field, lesion: Lesion) -> None:
     across = -(f.x - F32(cx)) * F32(np.sin(ang)) + (f.y - F32(cy)) * F32(np.cos(ang))
     along = along + F32(0.25) * np.cos(F32(3.0) * np.abs(across))  # a curved, even cut
     cap = (along > F32(o.radius_mm * 0.3)) & o.body
-    net = _network(rng, f, rng.uniform(0.18, 0.26), 0.4, 0.09, 0.25)
+    net = _network(rng, f, rng.uniform(0.18, 0.26), 0.4, 0.09, 0.25, o.box)
     lesion.paint(net * o.inside * ~cap, mel_junction=1.4)
     lesion.label(o.body & ~cap & (o.rho < o.r * 0.95), "pigment_network")
     lesion.paint(cap * o.inside, mel_junction=2.6)
@@ -292,11 +387,11 @@ def melanoma(rng, f: Field, lesion: Lesion) -> None:
                  _sharp_segments(rng, int(rng.integers(4, 8))))
     lesion.paint(o.inside, mel_junction=1.2)
     a0 = rng.uniform(-np.pi, np.pi)
-    net = _network(rng, f, rng.uniform(0.2, 0.3), 0.5, 0.14, 0.35)
+    net = _network_on(rng, f, rng.uniform(0.2, 0.3), 0.5, 0.14, 0.35)
     # each zone is painted and labelled on its blob's window only (0 beyond it)
     zone, w = _blob_in(f, lesion, o, a0 + np.pi, 0.45, o.radius_mm * 0.6, rng)
     netzone = zone > 0.5
-    lesion.paint(net[w] * o.inside[w] * netzone[w], w, mel_junction=1.8)
+    lesion.paint(net(w) * o.inside[w] * netzone[w], w, mel_junction=1.8)
     lesion.label(netzone[w], "pigment_network", w)
     blotch, w = _blob_in(f, lesion, o, a0 + 0.5 * np.pi, 0.4, o.radius_mm * 0.28, rng)
     lesion.paint(blotch[w], w, mel_junction=2.6, mel_corneal=1.2)
@@ -334,24 +429,69 @@ def _blob_at(mask: np.ndarray, f: Field, lesion: Lesion, o: Outline, ang: float,
 def _streaks(rng, f: Field, lesion: Lesion, o: Outline, centre_ang: float, arc: float,
              n: int) -> None:
     """Radial streaks (pseudopods) across the border over one arc: dark lines from 0.15 mm
-    inside the border to 0.4-0.9 mm beyond it, ending in a bulb."""
+    inside the border to 0.4-0.9 mm beyond it, ending in a bulb (stamps 0.8 px apart)."""
     cx, cy = lesion.center_mm
+    xs: list[float] = []
+    ys: list[float] = []
+    radii: list[float] = []
     for k in range(n):
         ang = centre_ang + arc * (k / max(1, n - 1) - 0.5) + rng.uniform(-0.05, 0.05)
         rb = _radius_at(o, ang)
         length = rng.uniform(0.4, 0.9)
-        ca, sa = np.cos(ang), np.sin(ang)
-        mel, lab, streak = lesion.mel_junction, lesion.labels, LABELS["streaks"]
-        for s in np.arange(-0.15, length, f.px * 0.8):
-            px_, py_ = cx + (rb + s) * ca, cy + (rb + s) * sa
-            r = 0.04 if s < length - 0.08 else 0.07
-            got = _stamp(f, px_, py_, r)
-            if got is None:
-                continue
-            sl, soft, hard = got
-            soft *= mel[sl] < 4.0  # pigment piles up to 4, no further
-            mel[sl] += soft  # (paint with weight 1)
-            lab[sl][hard] = streak
+        ca, sa = float(np.cos(ang)), float(np.sin(ang))
+        for s in np.arange(-0.15, length, f.px * 0.8).tolist():  # Python floats: same sums
+            xs.append(cx + (rb + s) * ca)
+            ys.append(cy + (rb + s) * sa)
+            radii.append(0.04 if s < length - 0.08 else 0.07)
+    _pile_up(f, lesion, xs, ys, radii)
+
+
+PILE_MAX = 4.0  # junctional melanin a streak's stamps pile up to, no further
+
+
+def _pile_up(f: Field, lesion: Lesion, xs: list[float], ys: list[float],
+             radii: list[float]) -> None:
+    """Stamp discs one after another into the junctional melanin (weight 1, none where it
+    has reached PILE_MAX) and label them streaks. The discs' soft edges are all worked out
+    at once, on windows of one size that hold each disc's own window (`window`; the pixels
+    past it are 0 in `_stamp`'s sums too); the piling up, which depends on the order, runs
+    disc by disc."""
+    mel, lab, streak = lesion.mel_junction, lesion.labels, LABELS["streaks"]
+    h, w = mel.shape
+    px = f.px
+    size = int(2 * max(radii, default=0.0) / px) + 7  # a window's widest extent
+    if size > min(h, w):  # a tiny image: each disc on its own window
+        for cx, cy, rr in zip(xs, ys, radii, strict=True):
+            got = _stamp(f, cx, cy, rr)
+            if got is not None:
+                sl, soft, hard = got
+                soft *= mel[sl] < PILE_MAX
+                mel[sl] += soft
+                lab[sl][hard] = streak
+        return
+    x, y, r = (np.asarray(v, np.float64) for v in (xs, ys, radii))
+    j0 = np.maximum(0, (x - r) / px + w / 2 - 2).astype(np.int64)  # `window`'s sums
+    j1 = np.minimum(w, (x + r) / px + w / 2 + 3).astype(np.int64)
+    i0 = np.maximum(0, (y - r) / px + h / 2 - 2).astype(np.int64)
+    i1 = np.minimum(h, (y + r) / px + h / 2 + 3).astype(np.int64)
+    on = (j1 > j0) & (i1 > i0)  # off the image: no stamp
+    i0, j0 = np.minimum(i0[on], h - size), np.minimum(j0[on], w - size)  # inside the image
+    span = np.arange(size)
+    r32 = r[on].astype(F32)[:, None, None]
+    d = np.hypot(f.x[0][j0[:, None] + span][:, None, :] - x[on].astype(F32)[:, None, None],
+                 f.y[:, 0][i0[:, None] + span][:, :, None] - y[on].astype(F32)[:, None, None])
+    soft = np.subtract(r32, d)  # `_stamp`'s sums
+    soft /= F32(max(px, 0.02))
+    soft += 0.5
+    np.maximum(soft, 0.0, out=soft)
+    np.minimum(soft, 1.0, out=soft)
+    for k, (i, j) in enumerate(zip(i0.tolist(), j0.tolist(), strict=True)):
+        sub = mel[i:i + size, j:j + size]
+        s = soft[k]
+        s *= sub < PILE_MAX
+        sub += s
+    kk, ii, jj = np.nonzero(d < r32)
+    lab[i0[kk] + ii, j0[kk] + jj] = streak
 
 
 # -------------------------------------------------------------- non-melanocytic lesions
@@ -425,7 +565,7 @@ def dermatofibroma(rng, f: Field, lesion: Lesion) -> None:
     o = _outline(rng, f, lesion, rng.uniform(2.0, 2.8), rng.uniform(1.0, 1.25),
                  [(5, 0.02)], _sharp_segments(rng, 0))
     lesion.paint(o.inside, mel_junction=0.6, blood=0.1)
-    net = _network(rng, f, rng.uniform(0.14, 0.2), 0.35, 0.04, 0.0)
+    net = _network(rng, f, rng.uniform(0.14, 0.2), 0.35, 0.04, 0.0, o.box)
     ring = (o.rho > o.r * 0.5) & o.body
     lesion.paint(net * o.inside * ring, mel_junction=1.0)
     lesion.label(ring & (o.rho < o.r * 0.97), "pigment_network")
@@ -485,7 +625,7 @@ def congenital_naevus(rng, f: Field, lesion: Lesion) -> None:
     o = _outline(rng, f, lesion, rng.uniform(3.0, 4.4), rng.uniform(1.05, 1.3),
                  [(5, 0.012), (8, 0.01)], _sharp_segments(rng, int(rng.integers(0, 3))))
     lesion.paint(o.inside, mel_junction=1.5)
-    net = _network(rng, f, rng.uniform(0.2, 0.26), 0.35, 0.08, 0.0)
+    net = _network(rng, f, rng.uniform(0.2, 0.26), 0.35, 0.08, 0.0, o.box)
     rim = (o.rho > o.r * 0.6) & o.body
     lesion.paint(net * o.inside * rim, mel_junction=1.0)
     lesion.label(rim & (o.rho < o.r * 0.97), "pigment_network")
@@ -513,7 +653,7 @@ def melanoma_in_situ(rng, f: Field, lesion: Lesion) -> None:
                  _sharp_segments(rng, int(rng.integers(3, 7))))
     lesion.paint(o.inside, mel_junction=1.0)
     a0 = rng.uniform(-np.pi, np.pi)
-    net = _network(rng, f, rng.uniform(0.22, 0.3), 0.55, 0.12, 0.4)
+    net = _network(rng, f, rng.uniform(0.22, 0.3), 0.55, 0.12, 0.4, o.box)
     netzone = _blob(f, lesion, o, a0 + np.pi, 0.35, o.radius_mm * 0.7, rng) > 0.5
     lesion.paint(net * o.inside * netzone, mel_junction=1.9)
     lesion.label(netzone, "pigment_network")

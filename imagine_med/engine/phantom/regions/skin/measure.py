@@ -117,9 +117,12 @@ def _fill_holes(mask: np.ndarray) -> np.ndarray:
     return ~open_[bg]
 
 
-def axes(body: np.ndarray) -> tuple[float, float, float]:
+Points = tuple[np.ndarray, np.ndarray]  # np.nonzero of a body (rows, columns), made once
+
+
+def axes(body: np.ndarray, pts: Points | None = None) -> tuple[float, float, float]:
     """Centroid (row, col) and the major axis angle (radians, image x to the right)."""
-    ys, xs = np.nonzero(body)
+    ys, xs = np.nonzero(body) if pts is None else pts
     cy, cx = ys.mean(), xs.mean()
     cov = np.cov(np.vstack([xs - cx, ys - cy]))
     w, v = np.linalg.eigh(cov)
@@ -128,10 +131,12 @@ def axes(body: np.ndarray) -> tuple[float, float, float]:
 
 
 def asymmetry(labels: np.ndarray, body: np.ndarray,
-              ax: tuple[float, float, float] | None = None) -> tuple[int, list[float]]:
-    cy, cx, ang = axes(body) if ax is None else ax
+              ax: tuple[float, float, float] | None = None, pts: Points | None = None
+              ) -> tuple[int, list[float]]:
+    pts = np.nonzero(body) if pts is None else pts
+    cy, cx, ang = axes(body, pts) if ax is None else ax
     zone = np.where(body, np.where(np.isin(labels, ZONES), labels, 1), 0).astype(np.int16)
-    ys, xs = np.nonzero(body)
+    ys, xs = pts
     scores = []
     for a in (ang, ang + np.pi / 2):
         # reflect each body pixel about the line through the centroid at angle a
@@ -274,8 +279,9 @@ def _measure(rgb: np.ndarray, labels: np.ndarray, px: float, sizes: bool = True
     out.m["ita"] = round(ita_of_lab(ring_lab), 1) if ring.any() else float("nan")
     if not out.present:
         return out
-    ax = axes(body)
-    a, scores = asymmetry(labels, body, ax)
+    pts = np.nonzero(body)
+    ax = axes(body, pts)
+    a, scores = asymmetry(labels, body, ax, pts)
     b = border(lab[..., 0], body, px, ax, near)
     skin_lab = ring_lab.mean(axis=0)
     usable = labels != SKIN_LABELS["hair"]
@@ -299,14 +305,14 @@ def _measure(rgb: np.ndarray, labels: np.ndarray, px: float, sizes: bool = True
     out.structures = [k for k, v in present.items() if v]
     c, d = max(1, len(out.colours)), max(1, len(out.structures))
     tds = 1.3 * a + 0.1 * b + 0.5 * c + 0.5 * d
-    ys, xs = np.nonzero(body)
-    pts = np.column_stack([xs, ys]).astype(float)
-    hull = pts[ndimage.binary_erosion(body)[ys, xs] == 0]
+    ys, xs = pts
+    xy = np.column_stack([xs, ys]).astype(float)
+    hull = xy[ndimage.binary_erosion(body)[ys, xs] == 0]
     if len(hull) > 400:
         hull = hull[:: len(hull) // 400]
     diam = float(np.sqrt(pdist(hull, "sqeuclidean").max())) * px if len(hull) > 1 else 0.0
     dots, globs = sizes_of("dots"), sizes_of("globules")
-    out.seven = _seven_point(labels, body, px, dots + globs, ax)
+    out.seven = _seven_point(labels, body, px, dots + globs, ax, pts)
     out.m.update({
         "tds": round(tds, 2), "asymmetry_axes": a, "border_segments": b,
         "colours": len(out.colours), "structures": len(out.structures),
@@ -337,20 +343,21 @@ SEVEN = {"atypical pigment network": 2, "blue-white veil": 2, "atypical vascular
          "regression structures": 1}
 
 
-def _offset(mask: np.ndarray, body: np.ndarray) -> float:
+def _offset(mask: np.ndarray, body: np.ndarray, pts: Points | None = None) -> float:
     """Distance between a zone's centroid and the body's, over the body's radius."""
-    by, bx = np.nonzero(body)
+    by, bx = np.nonzero(body) if pts is None else pts
     zy, zx = np.nonzero(mask)
     r = np.sqrt(body.sum() / np.pi)
     return float(np.hypot(zy.mean() - by.mean(), zx.mean() - bx.mean()) / r)
 
 
 def _seven_point(labels: np.ndarray, body: np.ndarray, px: float, sizes: list[float],
-                 ax: tuple[float, float, float] | None = None) -> list[str]:
+                 ax: tuple[float, float, float] | None = None, pts: Points | None = None
+                 ) -> list[str]:
     found = []
     area = body.sum()
     net = labels == LABELS["pigment_network"]
-    if net.sum() >= 0.05 * area and (net.sum() < 0.6 * area or _offset(net, body) > 0.25):
+    if net.sum() >= 0.05 * area and (net.sum() < 0.6 * area or _offset(net, body, pts) > 0.25):
         found.append("atypical pigment network")
     if (labels == LABELS["blue_white_veil"]).any():
         found.append("blue-white veil")
@@ -359,17 +366,17 @@ def _seven_point(labels: np.ndarray, body: np.ndarray, px: float, sizes: list[fl
         found.append("atypical vascular pattern")  # vessels within a melanocytic pattern
     streaks = labels == LABELS["streaks"]
     if streaks.any():
-        cy, cx, _ = axes(body) if ax is None else ax
+        cy, cx, _ = axes(body, pts) if ax is None else ax
         ys, xs = np.nonzero(streaks)
         angles = np.arctan2(ys - cy, xs - cx)
         covered = len(np.unique((angles / (2 * np.pi) * 16).astype(int)))
         if covered < 12:
             found.append("irregular streaks")
     dg = np.isin(labels, (LABELS["dots"], LABELS["globules"]))
-    if len(sizes) >= 3 and (np.std(sizes) / np.mean(sizes) > 0.35 or _offset(dg, body) > 0.3):
+    if len(sizes) >= 3 and (np.std(sizes) / np.mean(sizes) > 0.35 or _offset(dg, body, pts) > 0.3):
         found.append("irregular dots/globules")
     blotch = labels == LABELS["lesion"]
-    if blotch.sum() >= 0.1 * area and _offset(blotch, body) > 0.3:
+    if blotch.sum() >= 0.1 * area and _offset(blotch, body, pts) > 0.3:
         found.append("irregular blotch")
     if (labels == LABELS["regression"]).any():
         found.append("regression structures")
