@@ -275,3 +275,31 @@ def test_axillary_notch_is_a_smooth_curve(films, case):
             assert np.ptp(part[:, 0]) * px > 15, "notch too shallow to judge"
             turn = _max_turn(part, CHORD_MM / px)
             assert turn < MAX_NOTCH_TURN_DEG, f"{case}: the notch turns {turn:.0f} deg"
+
+
+# the back's kyphosis: a Cobb angle of 20-45 degrees (normal adults; Fon et al. 1980) over
+# T4-T12 (8 levels, ~175 mm at body size 1, 150-200 over the phantom's sizes) bends the
+# back through a radius of L / (2 sin(angle / 2)): 195-575 mm; the film magnifies the back
+# by ~1.05-1.15 (it lies nearer the source than the detector). Before, the back outline was
+# a straight line (fitted radius several metres)
+KYPHOSIS_RADIUS_MM = (180.0, 700.0)
+
+
+@pytest.mark.parametrize("case", ["lat_31", "lat_8"])
+def test_lateral_back_follows_a_kyphosis(films, case):
+    """Lateral: the back's skin edge (the masks' silhouette, the back to the image's right)
+    over the middle 60% of the lungs' height bends convex backwards through a circle whose
+    radius (least-squares fit) is a thoracic kyphosis's."""
+    for _pix, m, px in films[case]:
+        body = _body(m, px) > 0.5
+        top, bottom = _lung_rows(m)
+        rows = np.arange(top + (bottom - top) // 5, bottom - (bottom - top) // 5)
+        back = np.array([np.flatnonzero(body[r]).max() for r in rows], float)
+        y, x = rows * px, back * px
+        # circle fit (Kasa): x^2 + y^2 + D x + E y + F = 0
+        A = np.stack([x, y, np.ones_like(x)], 1)
+        D, E, F = np.linalg.lstsq(A, -(x * x + y * y), rcond=None)[0]
+        xc, radius = -D / 2, np.sqrt(D * D / 4 + E * E / 4 - F)
+        assert xc < x.mean(), f"{case}: the back is concave"
+        assert KYPHOSIS_RADIUS_MM[0] < radius < KYPHOSIS_RADIUS_MM[1], \
+            f"{case}: the back's radius {radius:.0f} mm"

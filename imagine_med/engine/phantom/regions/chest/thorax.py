@@ -120,8 +120,37 @@ def body_and_arms(fr: Frame, rx_b: float, ry_b: float, neck_r: np.ndarray, z_top
     # with height, so it adds alike behind the upper and the lower spine: the spine sign)
     bulge = PARASPINAL_BULGE * s if fr.view == "lateral" else 0.0
     front = ry_b + (8 * s + neck_b - ry_b) * deep
-    back = -(ry_b + bulge) + (8 * s - neck_b + ry_b + bulge) * deep
+    # lateral: the back's outline follows the thoracic kyphosis (the back alone moves, so the
+    # body's depth changes with it; on a frontal film that would only thin the upper back)
+    kyph = kyphosis(fr, z) if fr.view == "lateral" else 0.0
+    back = -(ry_b + bulge) - kyph * (1 - deep) \
+        + (8 * s - neck_b + ry_b + bulge) * deep
     return Profile(z, a, (front - back) / 2, (front + back) / 2), arms
+
+
+# the thoracic kyphosis (Cobb angle T4-T12): ~26 degrees in young adults, rising with age
+# (~0.35 degrees a year after 30) to ~40 at 70 (Fon, Pitt & Thies 1980, 316 subjects: 20-29
+# years ~26, 60-79 years ~40; normal range ~20-45)
+KYPHOSIS_DEG = (26.0, 0.35, 50.0)  # at 30 years or younger, per year after, at most
+
+
+def kyphosis_deg(age: float) -> float:
+    base, per_year, most = KYPHOSIS_DEG
+    return float(min(base + per_year * max(age - 30.0, 0.0), most))
+
+
+def kyphosis(fr: Frame, z: np.ndarray) -> np.ndarray:
+    """How far (mm) the back's skin lies behind its straight line from T4 to T12: a circular
+    arc between them turning by the Cobb angle (its tangents there tilted by half of it),
+    continued along those tangents above and below (the back leaning forward toward the
+    neck, and toward the lumbar lordosis)."""
+    half = np.radians(kyphosis_deg(fr.age)) / 2
+    z4, z12 = fr.zT(4), fr.zT(12)
+    zm, c = 0.5 * (z4 + z12), 0.5 * (z4 - z12)
+    r = c / np.sin(half)
+    dz = np.abs(z - zm)
+    arc = np.sqrt(np.maximum(r * r - np.minimum(dz, c) ** 2, 0.0)) - r * np.cos(half)
+    return np.where(dz <= c, arc, -(dz - c) * np.tan(half))
 
 
 def _outline_heights(fr: Frame, rx_b: float, neck_r: np.ndarray, z_top: float
