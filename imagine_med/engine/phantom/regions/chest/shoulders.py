@@ -1,6 +1,5 @@
 """The shoulder girdle: clavicles, scapulae and humeri; on frontal films also the glenoids,
-acromia and humeral shafts (the shoulders' and arms' soft tissue is the film body's surface,
-thorax.body_and_arms; the shafts hang on its arm axis, thorax.ABDUCTION_DEG)."""
+acromia, humeral shafts and the soft tissue of the shoulders and arms."""
 
 from __future__ import annotations
 
@@ -18,7 +17,6 @@ from imagine_med.engine.phantom.geometry import (
     halfspace,
 )
 from imagine_med.engine.phantom.regions.chest.frame import Rand
-from imagine_med.engine.phantom.regions.chest.thorax import ABDUCTION_DEG
 from imagine_med.engine.phantom.scene import Component, Scene
 
 # film: depth of the trabecular network on each bone's density (xray.BONE_TEXTURE_MM), larger
@@ -57,9 +55,9 @@ CLAVICLE_CORTEX_MM = 2.7
 def shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top, view,
                body: list[Convex]) -> None:
     """Clavicles, scapulae and humeri; on frontal films also the glenoids, acromia, humeral
-    shafts (along the arms' axis: thorax.ABDUCTION_DEG)."""
+    shafts and the soft tissue of the shoulders and of the arms hanging at the sides."""
     clav_parts, scap_pieces, scap_film, hum_pieces = [], [], [], []
-    girdle, shafts = [], []
+    girdle, shafts, soft, folds = [], [], [], []
     # PA: the backs of the hands on the hips and the shoulders rolled forward slide each
     # scapula round the chest wall and rotate its inferior angle outward, off the lung; AP
     # (supine, arms at the sides, lying on the scapulae) leaves them over the upper zones
@@ -79,7 +77,16 @@ def shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top,
         scap_film.append(_plate(S, I_, head + GLENOID_FROM_HEAD * s * [sx, 1, 1], 3 * s))
         hum_pieces.append(ellipsoid(head, np.array([24, 24, 26]) * s))
         girdle.append(_girdle_tubes(sx, s, S, I_, head))
-        shafts.append(_humeral_shaft(sx, s, head, ABDUCTION_DEG.get(view, 10.0)))
+        shafts.append(_humeral_shaft(sx, s, head))
+        # the arm hangs a little abducted: in the field's edge, apart from the chest below
+        # the axilla; above, it runs inside the body's shoulder (the deltoid is part of the
+        # film body's outline, thorax.body_profile)
+        elbow = np.array([sx * (rx_b + 64 * s), y_cav - 6 * s, head[2] - 310 * s])
+        top = head + np.array([sx * 6 * s, 0, 30 * s])
+        arm = ellipsoid((top + elbow) / 2, [40 * s, 44 * s, np.linalg.norm(top - elbow) / 2],
+                        axis_rotation(top - elbow))
+        soft.append(Solid([arm], body))
+        folds.append(Solid([_axillary_fold(sx, s, head, rx_b, y_cav)], [*body, arm]))
     scene.add(Component("clavicle", "cancellous", "muscle", tubes=Tubes.concat(clav_parts),
                         shell_mm=CLAVICLE_CORTEX_MM * s, shell_material="cortical",
                         film_shell=True, label_priority=11, blur_px=1.4,
@@ -100,6 +107,26 @@ def shoulders(scene: Scene, rand: Rand, s, zT, a_mid, b_mid, y_cav, rx_b, z_top,
                         shell_mm=2.0 * s, shell_material="cortical", label_priority=11,
                         blur_px=1.4, outline=1.5 * s, film_views=("pa", "ap"), ct=False,
                         trabecular=TRABECULAR["scapula"]))
+    for piece in soft:
+        scene.add(Component("muscle", "soft", "air", piece, label_priority=1, ct=False,
+                            film_views=("pa", "ap")))
+    for piece in folds:
+        scene.add(Component("axillary_fold", "muscle", "air", piece, label_priority=1,
+                            label_min_mm=4, ct=False, film_views=("pa", "ap")))
+
+
+def _axillary_fold(sx: float, s: float, head: np.ndarray, rx_b: float, y_cav: float
+                   ) -> Convex:
+    """The anterior axillary fold: pectoralis major's free lower edge, a muscle band from the
+    humerus below its head down and in to the chest wall at about the 5th rib, bridging the
+    gap between arm and chest (outside the body wall, deltoid and arm, which it abuts), so
+    the axilla's soft tissue ends in an oblique edge instead of opening below the deltoid."""
+    arm_end = head + np.array([sx * 6 * s, 18 * s, -46 * s])
+    wall_end = np.array([sx * (rx_b - 22 * s), y_cav + 34 * s, head[2] - 128 * s])
+    axis = wall_end - arm_end
+    half = float(np.linalg.norm(axis)) / 2 + 12 * s
+    return ellipsoid((arm_end + wall_end) / 2, np.array([20, 30, 0]) * s + [0, 0, half],
+                     axis_rotation(axis))
 
 
 def _clavicle(sx: float, s: float, zT, y_front: float, y_cav: float, head: np.ndarray,
@@ -161,11 +188,10 @@ def _girdle_tubes(sx: float, s: float, S: np.ndarray, I_: np.ndarray, head: np.n
     return Tubes.concat([glenoid, acromion, lateral, medial])
 
 
-def _humeral_shaft(sx: float, s: float, head: np.ndarray, abduction_deg: float = 11.3
-                   ) -> Convex:
+def _humeral_shaft(sx: float, s: float, head: np.ndarray) -> Convex:
     """The shaft as a solid: a cylinder rounded off inside the head (which is cut out of it),
     so the neck merges into the head with no edge (a tube's end cap left a ring there)."""
-    down = np.array([sx * np.tan(np.radians(abduction_deg)), 0.02, -1.0])
+    down = np.array([sx * 0.2, 0.02, -1.0])
     down /= np.linalg.norm(down)
     R = axis_rotation(down)
     end = head + down * 320 * s
