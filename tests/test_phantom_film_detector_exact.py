@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from scipy import fft as sfft
 from scipy import ndimage
 
 from imagine_med.engine.phantom import xray
@@ -122,3 +123,46 @@ def test_band_pyramid_is_the_full_resolution_band_sum():
     want = _plain_process(q, 0.82, lungs, reference)
     d = np.abs(got.astype(int) - want.astype(int))
     assert (d <= 1).mean() > 0.997 and d.max() <= 3, ((d <= 1).mean(), d.max())
+
+
+def _plain_power_law_field(shape, beta, seed, f_min):
+    rng = np.random.default_rng(seed)
+    fy = np.fft.fftfreq(shape[0]).astype(np.float32)[:, None]
+    fx = np.fft.rfftfreq(shape[1]).astype(np.float32)[None, :]
+    amp = np.maximum(np.sqrt(fx**2 + fy**2), np.float32(f_min)) ** np.float32(-beta / 2)
+    amp[0, 0] = 0.0
+    spec = np.empty(amp.shape, np.complex64)
+    spec.real = rng.standard_normal(amp.shape) * amp
+    spec.imag = rng.standard_normal(amp.shape) * amp
+    field = sfft.irfft2(spec, s=shape)
+    return field / (field.std() + np.float32(1e-12))
+
+
+@pytest.mark.parametrize("shape", [(512, 512), (301, 257)])
+def test_power_law_field_is_the_written_out_field(shape):
+    got = dr.power_law_field(shape, 3.0, 11, 0.07)
+    assert _bits(got) == _bits(_plain_power_law_field(shape, 3.0, 11, 0.07))
+
+
+def _plain_bone_texture(tex_seed, px, H, W):
+    n = min(xray.BONE_TEXTURE_TILE, max(H, W))
+    rng = np.random.default_rng(tex_seed * 31 + xray.BONE_TEXTURE_SEED)
+    f = np.hypot(np.fft.fftfreq(n)[:, None], np.fft.rfftfreq(n)[None, :]) / px
+    amp = ((f >= 1 / xray.BONE_TEXTURE_MM[1]) & (f <= 1 / xray.BONE_TEXTURE_MM[0]))
+    spec = (rng.standard_normal(amp.shape) + 1j * rng.standard_normal(amp.shape)) \
+        * amp.astype(np.float32)
+    field = np.fft.irfft2(spec, s=(n, n)).astype(np.float32)
+    field /= field.std() + 1e-12
+    ridge = ndimage.gaussian_filter(np.exp(-np.square(field / np.float32(0.5))), 0.5 / px,
+                                    mode="wrap")
+    ridge = ridge - ridge.mean()
+    ridge = ridge / (ridge.std() + 1e-12)
+    return np.tile(ridge, (-(-H // n), -(-W // n)))[:H, :W]
+
+
+@pytest.mark.parametrize("px", [0.82, 1.3, 4.4])
+@pytest.mark.parametrize("tex_seed", [3, 7, 11])
+def test_bone_texture_is_the_written_out_texture(px, tex_seed):
+    got = xray._bone_texture(SimpleNamespace(params={"tex_seed": tex_seed}),
+                             SimpleNamespace(px=px), 512, 512)
+    assert _bits(got) == _bits(_plain_bone_texture(tex_seed, px, 512, 512))

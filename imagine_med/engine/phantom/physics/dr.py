@@ -69,8 +69,9 @@ def power_law_field(shape: tuple[int, int], beta: float, seed: int, f_min: float
     amp = f ** np.float32(-beta / 2)
     amp[0, 0] = 0.0
     spec = np.empty(amp.shape, np.complex64)
-    spec.real = rng.standard_normal(amp.shape) * amp  # the draws of the double version
-    spec.imag = rng.standard_normal(amp.shape) * amp
+    # the draws of the double version, each product rounded straight into its part
+    np.multiply(rng.standard_normal(amp.shape), amp, out=spec.real, casting="unsafe")
+    np.multiply(rng.standard_normal(amp.shape), amp, out=spec.imag, casting="unsafe")
     field = sfft.irfft2(spec, s=(h, w))
     return field / (field.std() + np.float32(1e-12))
 
@@ -165,8 +166,7 @@ def process(q: np.ndarray, px: float, lung: np.ndarray | None,
     over = out > top  # the curve only where it bends
     roll = 255 * (1 - SHOULDER)
     out[over] = top + roll * (1 - np.exp(-(out[over] - top) / roll))
-    air = q < 0.05
-    out[air] = np.minimum(out[air], 10)
+    np.minimum(out, np.float32(10), out=out, where=q < 0.05)  # the direct beam stays dark
     return np.clip(out, 0, 255, out=out).astype(np.uint8)
 
 
