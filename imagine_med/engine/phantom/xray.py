@@ -576,23 +576,22 @@ def _lung_texture(lengths: dict[str, np.ndarray], scene: Scene, view: View, H: i
         return np.zeros((H, W), np.float32)
     lung = np.sum(parts, axis=0)
     seed = int(scene.params.get("tex_seed", 0)) * 31 + LUNG_TEXTURE_SEED
-    # drawn on a half grid (the spectrum has little power at the finest scales) and in mm
-    # units across views, so a pixel size change does not change the texture's look
-    hh, ww = H, W
+    # drawn on the film's grid, in mm units across views, so a pixel size change does not
+    # change the texture's look
     f_min = view.px / LUNG_TEXTURE_MAX_MM  # cycles per pixel
-    field = _resize(dr.power_law_field((hh, ww), LUNG_TEXTURE_BETA, seed, f_min), H, W)
+    field = dr.power_law_field((H, W), LUNG_TEXTURE_BETA, seed, f_min)
     # the field has unit variance over the scales this pixel size resolves; a 1/f^3 field's
     # variance between 1/MAX_MM and the Nyquist frequency grows as MAX_MM - 2 px, so coarser
     # pixels (which average the finest scales away) get proportionally less
     res = np.sqrt(max(LUNG_TEXTURE_MAX_MM - 2 * view.px, 0.0) / (LUNG_TEXTURE_MAX_MM - 0.8))
-    # SD * res * sqrt(clip(lung) / 100) * field, with fewer full-frame arrays: the root in
-    # float32, the products in float64 (`res` is a numpy double), as written out
+    # SD * res * sqrt(clip(lung) / 100) * field, in float32 on one full-frame array (a
+    # texture needs no more)
     amp = np.clip(_resize(lung.astype(np.float32), H, W), np.float32(0), None)
     amp /= np.float32(100.0)
     np.sqrt(amp, out=amp)
-    out = np.multiply(amp, LUNG_TEXTURE_SD * res)
-    out *= field
-    return out.astype(np.float32)
+    amp *= np.float32(LUNG_TEXTURE_SD * res)
+    amp *= field
+    return amp
 
 
 # Cancellous bone on a film: plates and rods 0.5-1.5 mm apart, which a chest film's ~1 mm
@@ -614,7 +613,11 @@ def _bone_texture(scene: Scene, view: View, H: int, W: int) -> np.ndarray:
     f = np.hypot(np.fft.fftfreq(n)[:, None], np.fft.rfftfreq(n)[None, :]) / view.px  # 1/mm
     lo, hi = 1 / BONE_TEXTURE_MM[1], 1 / BONE_TEXTURE_MM[0]
     amp = ((f >= lo) & (f <= hi)).astype(np.float32)
-    spec = (rng.standard_normal(amp.shape) + 1j * rng.standard_normal(amp.shape)) * amp
+    # (re + i im) * amp, each part's product written straight in (the same values: only the
+    # signs of the zeros outside the band can differ, which no sum of the transform sees)
+    spec = np.empty(amp.shape, np.complex128)
+    np.multiply(rng.standard_normal(amp.shape), amp, out=spec.real)
+    np.multiply(rng.standard_normal(amp.shape), amp, out=spec.imag)
     field = np.fft.irfft2(spec, s=(n, n)).astype(np.float32)
     field /= field.std() + 1e-12
     ridge = np.exp(-np.square(field / np.float32(0.5)))  # bright strands at zero crossings

@@ -14,11 +14,11 @@ curve's exponent below are those of that family of methods, tuned on the phantom
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
 from scipy import fft as sfft
 from scipy import ndimage
 
 from imagine_med.engine.phantom.physics.radiography import CHEST
+from imagine_med.engine.phantom.physics.radiography import resize as _resize
 
 # Band edges: Gaussian sigmas in mm. Bands are differences of successive blurs; the last blur
 # is the base (the coarse density everything rides on).
@@ -38,23 +38,20 @@ T_LO, T_HI = -0.15, 0.9
 AIR_Q = 0.3  # log signal below which a pixel is direct beam (air round the body)
 
 
-def _resize(img: np.ndarray, h: int, w: int) -> np.ndarray:
-    if img.shape == (h, w):
-        return img
-    return np.asarray(Image.fromarray(img.astype(np.float32)).resize((w, h), Image.BILINEAR))
 
 
 def blur_mm(img: np.ndarray, sigma_mm: float, px: float, max_step: int = 1 << 30,
-            cells: float = 1.5) -> np.ndarray:
+            cells: float = 1.5, shape: tuple[int, int] | None = None) -> np.ndarray:
     """Gaussian blur by `sigma_mm`, on a grid coarsened so the kernel is ~`cells` cells wide
-    (the result is smooth, so bilinear upsampling loses little)."""
+    (the result is smooth, so bilinear upsampling loses little), brought to `shape` (the
+    image's own by default; a coarser one is a pyramid level's grid)."""
     s = sigma_mm / px
     step = min(max(1, int(s / cells)), max_step)
     if step == 1:
         return ndimage.gaussian_filter(img, s, mode="nearest", truncate=3)
     small = img[step // 2::step, step // 2::step]
     out = ndimage.gaussian_filter(small, s / step, mode="nearest", truncate=3)
-    return _resize(out, *img.shape)
+    return _resize(out, *(shape or img.shape))
 
 
 def power_law_field(shape: tuple[int, int], beta: float, seed: int, f_min: float
@@ -72,8 +69,9 @@ def power_law_field(shape: tuple[int, int], beta: float, seed: int, f_min: float
     amp = f ** np.float32(-beta / 2)
     amp[0, 0] = 0.0
     spec = np.empty(amp.shape, np.complex64)
-    spec.real = rng.standard_normal(amp.shape) * amp  # the draws of the double version
-    spec.imag = rng.standard_normal(amp.shape) * amp
+    # the draws of the double version, each product rounded straight into its part
+    np.multiply(rng.standard_normal(amp.shape), amp, out=spec.real, casting="unsafe")
+    np.multiply(rng.standard_normal(amp.shape), amp, out=spec.imag, casting="unsafe")
     field = sfft.irfft2(spec, s=(h, w))
     return field / (field.std() + np.float32(1e-12))
 
@@ -121,21 +119,17 @@ def process(q: np.ndarray, px: float, lung: np.ndarray | None,
                                                 return_indices=True)  # the nearest only
         near = _resize(hs[iy, ix], *q.shape)
         qf = np.where(inside, q, near).astype(np.float32, copy=False)
-    blurs = [qf] + [blur_mm(qf, s, px) for s in BAND_SIGMAS_MM[:1]]
-    # the second blur from the first (Gaussians compose: sigmas add in quadrature), which is
-    # smooth enough to be sampled on a half grid without aliasing the noise into it
-    fine, second = BAND_SIGMAS_MM[:2]
-    blurs.append(blur_mm(blurs[1], float(np.sqrt(second**2 - fine**2)), px, max_step=2,
-                         cells=1.2))
-    blurs += [blur_mm(qf, s, px) for s in BAND_SIGMAS_MM[2:]]
-    base = blurs[-1]
+    fine = blur_mm(qf, BAND_SIGMAS_MM[0], px)
+    half = _second_blur(fine, px)
+    coarse = [blur_mm(qf, s, px, shape=half.shape) for s in BAND_SIGMAS_MM[2:]]
+    base = coarse[-1]  # the base on the 2.5 mm blur's grid
     if reference is not None:
         ref, rpx = reference
         bs = blur_mm(ref.astype(np.float32), BAND_SIGMAS_MM[-1], rpx)
         step = max(1, round(q.shape[0] / ref.shape[0]))
         sub = (slice(step // 2, None, step), slice(step // 2, None, step))
     else:
-        bs = base[::2, ::2]
+        bs = base
         sub = (slice(None, None, 2), slice(None, None, 2))
     h, w = bs.shape
     qs = q[sub][:h, :w]
@@ -154,29 +148,62 @@ def process(q: np.ndarray, px: float, lung: np.ndarray | None,
     lo = float(np.percentile(lo_ref, 5))
     hi = float(np.percentile(bs[chest], 99))
     span = max(hi - lo, 1e-6)
-    # the sums below run in place on few full-frame arrays (the same float32 roundings, in
-    # the same order, as the expressions written out)
-    t = np.subtract(base, np.float32(lo), dtype=np.float32)
-    t *= np.float32(BASE_GAIN)
-    t /= np.float32(span)
-    band = np.empty_like(t)
-    for k, gain in enumerate(BAND_GAINS):
-        np.subtract(blurs[k], blurs[k + 1], out=band)
-        band *= np.float32(1 / span)
-        # the curve on the detail bands; the noise band and the coarse band stay linear
-        part = _curve(band) if 0 < k < len(BAND_GAINS) - 1 else band
-        part *= np.float32(gain)
-        t += part
-    # display, then a soft shoulder so the brightest bone is not clipped flat
-    v = t
-    v -= np.float32(T_LO)
-    v *= np.float32(DENSE_GREY - LUNG_GREY)
-    v /= np.float32(T_HI - T_LO)
-    v += np.float32(LUNG_GREY)
-    over = v > SHOULDER  # the curve only where it bends (the same values, fewer exps)
-    v[over] = SHOULDER + (1 - SHOULDER) * (1 - np.exp(-(v[over] - SHOULDER) / (1 - SHOULDER)))
-    out = v
-    out *= np.float32(255)
-    air = q < 0.05
-    out[air] = np.minimum(out[air], 10)
+    # the display: t -> (t - T_LO) / (T_HI - T_LO) * (DENSE_GREY - LUNG_GREY) + LUNG_GREY, in
+    # grey levels, folded into the gains
+    scale = 255 * (DENSE_GREY - LUNG_GREY) / (T_HI - T_LO)
+    offset = 255 * LUNG_GREY - T_LO * scale
+    # the coarse bands (2.5 mm and up) and the base on the half grid, as a Laplacian pyramid
+    # keeps them: their curves at that level, one upsample of their sum
+    rest = _coarse_sum(half, coarse, lo, span, scale, offset)
+    # the fine bands at full resolution: the noise band linear, the 0.8-2.5 mm band curved
+    out = np.subtract(qf, fine, dtype=np.float32)
+    out *= np.float32(BAND_GAINS[0] * scale / span)
+    out += _resize(rest, *q.shape)
+    out += _curve_scaled(np.subtract(fine, _resize(half, *q.shape)), span,
+                         BAND_GAINS[1] * scale)
+    # a soft shoulder so the brightest bone is not clipped flat
+    top = 255 * SHOULDER
+    over = out > top  # the curve only where it bends
+    roll = 255 * (1 - SHOULDER)
+    out[over] = top + roll * (1 - np.exp(-(out[over] - top) / roll))
+    np.minimum(out, np.float32(10), out=out, where=q < 0.05)  # the direct beam stays dark
     return np.clip(out, 0, 255, out=out).astype(np.uint8)
+
+
+def _second_blur(fine: np.ndarray, px: float) -> np.ndarray:
+    """The 2.5 mm blur, from the 0.8 mm one (Gaussians compose: sigmas add in quadrature),
+    which is smooth enough to be sampled on a half grid without aliasing the noise into it:
+    on that grid (full resolution where the pixels are too coarse for one)."""
+    s = float(np.sqrt(BAND_SIGMAS_MM[1] ** 2 - BAND_SIGMAS_MM[0] ** 2)) / px
+    step = min(max(1, int(s / 1.2)), 2)
+    small = fine[step // 2::step, step // 2::step]
+    return ndimage.gaussian_filter(small, s / step, mode="nearest", truncate=3)
+
+
+def _coarse_sum(half: np.ndarray, coarse: list[np.ndarray], lo: float, span: float,
+                scale: float, offset: float) -> np.ndarray:
+    """Display grey of the bands from 2.5 mm up and the compressed base, on the half grid:
+    each band's curve and gain, the base's latitude reduction, the display's offset."""
+    blurs = [half, *coarse]
+    acc = np.subtract(coarse[-1], np.float32(lo), dtype=np.float32)
+    acc *= np.float32(BASE_GAIN * scale / span)
+    acc += np.float32(offset)
+    for k in range(2, len(BAND_GAINS)):
+        d = np.subtract(blurs[k - 2], blurs[k - 1])
+        gain = BAND_GAINS[k] * scale
+        if k < len(BAND_GAINS) - 1:
+            acc += _curve_scaled(d, span, gain)
+        else:
+            d *= np.float32(gain / span)
+            acc += d
+    return acc
+
+
+def _curve_scaled(d: np.ndarray, span: float, gain: float) -> np.ndarray:
+    """gain * _curve(d / span), in place on `d` with the scalings folded together."""
+    a = np.abs(d)
+    a *= np.float32(1 / (span * CURVE_KNEE))
+    np.power(a, np.float32(CURVE_EXP), out=a, where=a < 1)
+    np.copysign(a, d, out=a)
+    a *= np.float32(gain * CURVE_KNEE)
+    return a
