@@ -104,3 +104,14 @@ def test_our_image_whose_mark_was_lost_is_told_so(ocr, tmp_path):
     shrunk = Image.open(paths["variant-1.png"]).resize((200, 210))  # resized: mark lost
     got = inspect_upload(png_bytes(shrunk.resize((600, 630))))
     assert got.kind == "refused" and "did not verify" in got.message, got
+
+
+def test_our_band_is_read_through_split_words():
+    """OCR splits words where a rounding step moves a glyph's gap; the band still counts, and
+    other text does not."""
+    from imagine_med.moderation.uploads import _our_band
+
+    assert _our_band("SYNTH ETIC - NOT FOR DIAG\nNOSIS")
+    assert _our_band("synthetic - not for diagnosis")
+    assert not _our_band("SYNTHESIS OF A DIAGNOSTIC TEST")
+    assert not _our_band("SYNTHETIC")
