@@ -14,6 +14,7 @@ from imagine_med.engine.phantom.geometry import (
     Profile,
     Rays,
     _plane_roots,
+    batchable,
     box,
     convex_intervals,
     ellipsoid,
@@ -30,6 +31,7 @@ from imagine_med.engine.phantom.xray import (
     _RayCache,
     _small_pieces,
     make_view,
+    solid_lengths,
 )
 from imagine_med.prompt import parse
 
@@ -232,3 +234,24 @@ def test_solid_membership_equals_the_set_formula_on_chest_lobes():
         assert np.array_equal(solid.inside(pts), expected)
         inside += expected.sum()
     assert inside > 2000  # points inside some lobe, past its holes
+
+
+@pytest.mark.parametrize("view", ["pa", "lateral"])
+def test_hole_sweep_equals_the_plain_path_length_on_chest_lobes(view: str):
+    """xray._covered sweeps only the holes each ray meets (one sort for all rays), where
+    Solid.path_length sweeps every hole on every ray: the same lengths to rounding."""
+    spec = parse(f"{view} chest x-ray, normal, adult male --seed 7")[0]
+    scene = build(spec, 7, 0.0, None, view).scene
+    cache = _RayCache(make_view(scene, view, SIZE, SIZE), SCALE)
+    solids = [c.solid for c in scene.components if c.solid is not None and c.xray]
+    cache.count_uses(solids)
+    swept = [s for s in solids if len(s.holes) >= 8 and batchable(s.pieces[0])]
+    assert len(swept) >= 4  # the lobes among them, each cut by many holes
+    deepest = 0.0
+    for solid in swept:
+        fast = solid_lengths(solid, cache)
+        flat = cache.rays.take(np.arange(cache.gw * cache.gh))
+        plain = solid.path_length(cache.view.source, flat).reshape(fast.shape)
+        assert np.abs(fast - plain).max() < 1e-6
+        deepest = max(deepest, float(fast.max()))
+    assert deepest > 50  # a lobe's depth, in mm

@@ -22,7 +22,6 @@ from imagine_med.engine.phantom.geometry import (
     batchable,
     clip,
     convex_intervals,
-    union_length,
 )
 from imagine_med.engine.phantom.labels import FINDINGS, LUNG_LABELS, label_id
 from imagine_med.engine.phantom.materials import M
@@ -278,42 +277,59 @@ def _small_pieces(solid: Solid, crops: list, cache: _RayCache) -> dict[int, tupl
 
 def _covered(boxes: list, s: np.ndarray, e: np.ndarray) -> np.ndarray:
     """Length of the union of hole intervals (each clipped to the piece's [s, e]) per ray,
-    each hole worked on its own box only; the sort-based sweep runs only on rays that meet
-    two or more holes, with the holes off such a ray as the empty interval at 1e9 (what a
-    hole's interval is off its box), so the sweep sees what it would on the whole crop."""
+    each hole worked on its own box only. Rays that meet two or more holes are swept over
+    only the holes they meet (`_union_on_rays`), not over every box of the piece."""
     total = np.zeros(s.shape)
-    hits = np.zeros(s.shape, np.int32)
+    if len(boxes) == 1:
+        dst, a, b = boxes[0]
+        total[dst] = np.maximum(np.minimum(b, e[dst]) - np.maximum(a, s[dst]), 0.0)
+        return total
+    hits = np.zeros(s.shape, np.int16)
     clipped = []
     for dst, a, b in boxes:
         lo = np.maximum(a, s[dst])
-        hi = np.maximum(np.minimum(b, e[dst]), lo)
-        ln = np.maximum(hi - lo, 0.0)
+        hi = np.minimum(b, e[dst])
+        ln = np.subtract(hi, lo)
+        on = ln > 0
+        np.maximum(ln, 0.0, out=ln)
         total[dst] += ln
-        hits[dst] += ln > 0
-        clipped.append((dst, lo, hi))
-    if len(boxes) == 1:
+        hits[dst] += on
+        clipped.append((dst, lo, hi, on))
+    multi = hits >= 2
+    if not multi.any():
         return total
-    multi = np.flatnonzero(hits >= 2)
-    if len(multi):
-        my, mx = np.unravel_index(multi, s.shape)
-        off_lo = np.maximum(1e9, s.ravel()[multi])
-        off_hi = np.maximum(np.minimum(-1e9, e.ravel()[multi]), off_lo)
-        # each ray's entry in every box at once: its index into the boxes' values laid end
-        # to end, or the empty interval off a box
-        y0 = np.array([dst[0].start for dst, _lo, _hi in clipped])
-        x0 = np.array([dst[1].start for dst, _lo, _hi in clipped])
-        bh = np.array([lo.shape[0] for _dst, lo, _hi in clipped])
-        bw = np.array([lo.shape[1] for _dst, lo, _hi in clipped])
-        ys, xs = my[:, None] - y0, mx[:, None] - x0
-        on = (ys >= 0) & (ys < bh) & (xs >= 0) & (xs < bw)
-        start = np.concatenate([[0], np.cumsum(bh * bw)[:-1]])
-        at = np.where(on, start + ys * bw + xs, 0)
-        los = np.concatenate([lo.ravel() for _dst, lo, _hi in clipped] + [[0.0]])
-        his = np.concatenate([hi.ravel() for _dst, _lo, hi in clipped] + [[0.0]])
-        S = np.where(on, los[at], off_lo[:, None])
-        E = np.where(on, his[at], off_hi[:, None])
-        total.ravel()[multi] = union_length(S, E)
+    W = s.shape[1]
+    rays, los, his = [], [], []
+    for dst, lo, hi, on in clipped:
+        pick = on & multi[dst]
+        r, c = np.nonzero(pick)
+        rays.append((r + dst[0].start) * W + (c + dst[1].start))
+        los.append(lo[pick])
+        his.append(hi[pick])
+    ray = np.concatenate(rays)
+    flat = total.ravel()
+    at = np.flatnonzero(multi.ravel())
+    flat[at] = _union_on_rays(ray, np.concatenate(los), np.concatenate(his), flat.size)[at]
     return total
+
+
+def _union_on_rays(ray: np.ndarray, lo: np.ndarray, hi: np.ndarray, n: int) -> np.ndarray:
+    """Per ray (0..n-1), the length covered by its intervals [lo, hi) (each of positive
+    length, listed as (ray, lo, hi) in any order): one sort of all of them at once, each
+    ray's intervals kept apart by an offset of `span` per ray (wider than any interval's
+    reach), so one running maximum of the exits serves every ray (`union_length`'s sweep)."""
+    base = float(lo.min())
+    span = float(np.ceil(hi.max() - base)) + 1.0
+    off = ray * span - base
+    S, E = lo + off, hi + off
+    order = np.argsort(S, kind="stable")
+    S, E = S[order], E[order]
+    prev = np.maximum.accumulate(E)
+    seg = np.empty(len(S))
+    seg[0] = E[0] - S[0]
+    np.subtract(E[1:], np.maximum(S[1:], prev[:-1]), out=seg[1:])
+    np.maximum(seg, 0.0, out=seg)
+    return np.bincount(ray[order], seg, minlength=n)
 
 
 _resize = resize  # the shared projection physics' resampler
