@@ -725,22 +725,48 @@ class Profile:
         return (x / a) ** 2 + ((y - cy) / b) ** 2 - 1.0
 
     def _cut(self, src: np.ndarray, dx: np.ndarray, dy: np.ndarray, xx: np.ndarray,
-             yy: np.ndarray, z) -> tuple[np.ndarray, np.ndarray]:
+             yy: np.ndarray, z, ends: str = "both"
+             ) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Entry/exit of the rays (direction components dx, dy and their squares) through the
-        elliptic cylinder of the section at z."""
+        elliptic cylinder of the section at z (`ends`: "both", "entry" or "exit"; the end
+        not asked for is None). The half-b form of the quadratic, in place: t^2 qa + 2 t hb
+        + qc <= 0 gives t = (-hb -/+ sqrt(hb^2 - qa qc)) / qa."""
         a, b, cy = self.section(z)
-        ia, ib = 1.0 / (a * a), 1.0 / (b * b)
-        oy = src[1] - cy
-        qa = xx * ia + yy * ib
-        qb = 2.0 * (src[0] * dx * ia + oy * dy * ib)
-        qc = src[0] * src[0] * ia + oy * oy * ib - 1.0
-        disc = qb * qb - 4.0 * qa * qc
-        root = np.sqrt(np.maximum(disc, 0.0))
-        inv = 0.5 / np.maximum(qa, 1e-14)
-        s, e = (-qb - root) * inv, (-qb + root) * inv
+        ia = np.multiply(a, a, out=a)
+        np.divide(1.0, ia, out=ia)
+        ib = np.multiply(b, b, out=b)
+        np.divide(1.0, ib, out=ib)
+        oy = np.subtract(src[1], cy, out=cy)
+        qa = xx * ia
+        qa += yy * ib
+        tmp = oy * ib  # oy / b^2
+        hb = dy * tmp
+        qc = np.multiply(oy, tmp, out=tmp)
+        ox = float(src[0])
+        if ox:
+            hb += (ox * dx) * ia
+            qc += (ox * ox) * ia
+        qc -= 1.0
+        disc = np.multiply(hb, hb)
+        qc *= qa
+        disc -= qc
         bad = disc < 0
+        root = np.maximum(disc, 0.0, out=disc)
+        np.sqrt(root, out=root)
+        np.maximum(qa, 1e-14, out=qa)
+        np.negative(hb, out=hb)
+        s = e = None
+        if ends != "exit":
+            s = np.subtract(hb, root)
+            s /= qa
+        if ends != "entry":
+            e = np.add(hb, root, out=hb)
+            e /= qa
         if bad.any():
-            s[bad], e[bad] = BIG, -BIG
+            if s is not None:
+                s[bad] = BIG
+            if e is not None:
+                e[bad] = -BIG
         return s, e
 
     def interval(self, src: np.ndarray, r: Rays) -> tuple[np.ndarray, np.ndarray]:
@@ -753,8 +779,8 @@ class Profile:
         # the ends are recut only on the rays that cross the first section (elementwise, so
         # the same values as on the whole crop; the other rays stay empty)
         dx, dy, xx, yy, dz = (v[hit] for v in (r.dx, r.dy, r.xx, r.yy, r.dz))
-        s2, _ = self._cut(src, dx, dy, xx, yy, src[2] + s[hit] * dz)
-        _, e2 = self._cut(src, dx, dy, xx, yy, src[2] + e[hit] * dz)
+        s2, _ = self._cut(src, dx, dy, xx, yy, src[2] + s[hit] * dz, "entry")
+        _, e2 = self._cut(src, dx, dy, xx, yy, src[2] + e[hit] * dz, "exit")
         keep = e2 > s2
         hit[hit] = keep
         s_out, e_out = np.full(s.shape, BIG), np.full(s.shape, -BIG)
