@@ -156,11 +156,13 @@ class _RayCache:
         return [None if c[2] <= c[0] or c[3] <= c[1] else c
                 for c in zip(x0.tolist(), y0.tolist(), x1.tolist(), y1.tolist(), strict=True)]
 
-    def _quadric_full(self, q) -> tuple[np.ndarray, np.ndarray]:
+    def _quadric_full(self, q) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """A shared quadric's `bounded_interval` on the whole grid (None: an end unbounded on
+        every ray, as a fissure plane or a floor usually is, which no clip needs)."""
         key = id(q)
         hit = self.store.get(key)
         if hit is None:
-            s, e = q.interval(self.view.source, self.rays)
+            s, e = q.bounded_interval(self.view.source, self.rays)
             hit = self.store[key] = (q, s, e)
         return hit[1], hit[2]
 
@@ -189,7 +191,8 @@ class _RayCache:
             for q in cv.quadrics:
                 if self.uses.get(id(q), 0) > 1:  # shared: once on the whole grid
                     qs, qe = self._quadric_full(q)
-                    clip(s, e, qs[y0:y1, x0:x1], qe[y0:y1, x0:x1])
+                    clip(s, e, None if qs is None else qs[y0:y1, x0:x1],
+                         None if qe is None else qe[y0:y1, x0:x1])
                 else:  # this piece's own: on its crop only (the same values)
                     rays = rays or self.rays.crop(y0, y1, x0, x1)
                     clip(s, e, *q.bounded_interval(self.view.source, rays))
