@@ -213,6 +213,7 @@ def solid_lengths(solid: Solid, cache: _RayCache) -> np.ndarray:
     area = cache.gw * cache.gh
     crops = [cache.crop_of(piece.bounds) for piece in solid.pieces]
     batch = _small_pieces(solid, crops, cache)
+    holes = _hole_table(solid, cache)
     for piece, crop in zip(solid.pieces, crops, strict=True):
         if crop is None:
             continue
@@ -229,12 +230,10 @@ def solid_lengths(solid: Solid, cache: _RayCache) -> np.ndarray:
             sub = (x0 + c0, y0 + r0, x0 + c1, y0 + r1)
             boxes = []
             plo, phi = piece.bounds
-            for h in solid.holes:
-                hlo, hhi = h.bounds
-                if np.any(hlo > phi) or np.any(hhi < plo):
-                    continue
-                hcrop = cache.crop_of(h.bounds)
-                if hcrop is None:
+            hlo, hhi, hcrops = holes
+            apart = ((hlo > phi) | (hhi < plo)).any(axis=1).tolist()  # boxes that miss
+            for h, hcrop, off in zip(solid.holes, hcrops, apart, strict=True):
+                if off or hcrop is None:
                     continue
                 if not (hcrop[0] < x1 and hcrop[2] > x0 and hcrop[1] < y1 and hcrop[3] > y0):
                     continue
@@ -244,6 +243,16 @@ def solid_lengths(solid: Solid, cache: _RayCache) -> np.ndarray:
                 length[part] = length[part] - _covered(boxes, s[part], e[part])
         out[y0:y1, x0:x1] += np.maximum(length, 0.0)
     return out
+
+
+def _hole_table(solid: Solid, cache: _RayCache) -> tuple[np.ndarray, np.ndarray, list]:
+    """A solid's holes' boxes (lo and hi as (n, 3) rows) and crops, once per solid: each
+    piece tests all holes' boxes against its own in one pass."""
+    if not solid.holes:
+        return np.zeros((0, 3)), np.zeros((0, 3)), []
+    lo = np.array([h.bounds[0] for h in solid.holes], float)
+    hi = np.array([h.bounds[1] for h in solid.holes], float)
+    return lo, hi, [cache.crop_of(h.bounds) for h in solid.holes]
 
 
 SMALL_PIECE_SHARE = 0.2  # a piece whose crop covers more of the grid is "big" (`interval`)
