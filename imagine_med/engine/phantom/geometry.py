@@ -10,6 +10,7 @@ Coordinates are patient millimetres: +x = patient's LEFT, +y = ANTERIOR, +z = SU
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -248,7 +249,8 @@ def ellipsoid_q(center, radii, R: np.ndarray | None = None) -> Quadric:
     center = np.asarray(center, float)
     radii = np.asarray(radii, float)
     R = np.eye(3) if R is None else np.asarray(R, float)
-    M = R @ np.diag(1.0 / radii**2) @ R.T
+    M = (R * (1.0 / radii**2)) @ R.T  # R @ diag(1 / radii^2) @ R.T, without the diagonal's
+    # products by zero (the same values)
     return Quadric(M, -2.0 * M @ center, float(center @ M @ center - 1.0), "ellipsoid",
                    (center, R, radii))
 
@@ -258,7 +260,7 @@ def cylinder_q(center, radii, R: np.ndarray | None = None) -> Quadric:
     center = np.asarray(center, float)
     radii = np.asarray(radii, float)
     R = np.eye(3) if R is None else np.asarray(R, float)
-    M = R @ np.diag([1.0 / radii[0] ** 2, 1.0 / radii[1] ** 2, 0.0]) @ R.T
+    M = (R * np.array([1.0 / radii[0] ** 2, 1.0 / radii[1] ** 2, 0.0])) @ R.T  # as above
     return Quadric(M, -2.0 * M @ center, float(center @ M @ center - 1.0), "cylinder",
                    (center, R, radii))
 
@@ -266,7 +268,7 @@ def cylinder_q(center, radii, R: np.ndarray | None = None) -> Quadric:
 def halfspace(normal, d: float) -> Quadric:
     """n.p <= d (n need not be unit; it is normalised so `d` is in mm)."""
     n = np.asarray(normal, float)
-    k = np.linalg.norm(n)
+    k = math.sqrt(n.dot(n))  # np.linalg.norm's own sum, without its argument handling
     n, d = n / k, d / k
     return Quadric(np.zeros((3, 3)), n, -float(d), "halfspace", (n, float(d)))
 
