@@ -31,7 +31,9 @@ class Rays:
 
     @staticmethod
     def from_dirs(d: np.ndarray) -> Rays:
-        return Rays(d[..., 0], d[..., 1], d[..., 2])
+        """Rays from directions (..., 3), each component copied to its own contiguous array
+        (a strided view of the triples slows every product taken on it)."""
+        return Rays(*(np.ascontiguousarray(d[..., k]) for k in range(3)))
 
     def crop(self, y0: int, y1: int, x0: int, x1: int) -> Rays:
         r = Rays.__new__(Rays)
