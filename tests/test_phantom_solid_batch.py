@@ -255,3 +255,17 @@ def test_hole_sweep_equals_the_plain_path_length_on_chest_lobes(view: str):
         assert np.abs(fast - plain).max() < 1e-6
         deepest = max(deepest, float(fast.max()))
     assert deepest > 50  # a lobe's depth, in mm
+
+
+@pytest.mark.parametrize("view", ["pa", "ap", "lateral"])
+@pytest.mark.parametrize("size", [512, 333])
+def test_ray_grid_equals_the_plain_rays(view: str, size: int):
+    """View.ray_grid (per component, broadcast) gives View.rays' directions value for value."""
+    spec = parse(f"{view} chest x-ray, normal --seed 3")[0]
+    v = make_view(build(spec, 3, 0.0, None, view).scene, view, size, size)
+    gw = gh = -(-size // SCALE)
+    plain = v.rays(SCALE, 0, 0, gw, gh).reshape(gh, gw, 3)
+    grid = v.ray_grid(SCALE, gw, gh)
+    for k, comp in enumerate((grid.dx, grid.dy, grid.dz)):
+        assert comp.flags.c_contiguous and np.array_equal(comp, plain[..., k])
+    assert np.allclose(grid.xx + grid.yy + grid.zz, 1.0)

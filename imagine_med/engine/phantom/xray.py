@@ -71,6 +71,17 @@ class View:
         d = pts.reshape(-1, 3) - self.source
         return d / np.linalg.norm(d, axis=1, keepdims=True)
 
+    def ray_grid(self, scale: int, gw: int, gh: int) -> Rays:
+        """`rays(scale, 0, 0, gw, gh)` on the (gh, gw) grid as `Rays`, worked per component
+        (a row's and a column's offsets broadcast, no (N, 3) array): the same sums in the
+        same order, so the same values, each component contiguous."""
+        cx = ((np.arange(gw) + 0.5) * scale - 0.5 - (self.width - 1) / 2) * self.px
+        cy = ((np.arange(gh) + 0.5) * scale - 0.5 - (self.height - 1) / 2) * self.px
+        d = [(self.det_center[k] + cx[None, :] * self.u[k]) + (cy[:, None] * self.v[k])
+             - self.source[k] for k in range(3)]
+        norm = np.sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2])
+        return Rays(*(c / norm for c in d))
+
 
 def make_view(scene: Scene, view: str, width: int, height: int) -> View:
     L = scene.landmarks
@@ -108,8 +119,7 @@ class _RayCache:
         self.scale = scale
         self.gw = -(-view.width // scale)
         self.gh = -(-view.height // scale)
-        d = view.rays(scale, 0, 0, self.gw, self.gh).reshape(self.gh, self.gw, 3)
-        self.rays = Rays.from_dirs(d)
+        self.rays = view.ray_grid(scale, self.gw, self.gh)
         self.store: dict[object, tuple[Convex, np.ndarray, np.ndarray]] = {}
         self.crops: dict[tuple[int, int], tuple] = {}  # keeps the bounds alive with the crop
         self.uses: dict[int, int] = {}  # pieces per quadric (shared ones go on the full grid)
