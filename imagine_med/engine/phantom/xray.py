@@ -110,6 +110,9 @@ def make_view(scene: Scene, view: str, width: int, height: int) -> View:
     return View(view, src, det, u, v, width, height, float(px))
 
 
+CROP_SLACK = 0.1  # of a cell: rays that graze a box's projection, kept against rounding
+
+
 class _RayCache:
     """All rays of the coarse grid, computed once per view; convex intervals of big solids
     (lung holes, heart, domes) are cached and sliced for every lobe that uses them."""
@@ -148,8 +151,10 @@ class _RayCache:
         return hit[1]
 
     def _crops(self, boxes: list) -> list[tuple[int, int, int, int] | None]:
-        """The coarse-grid cells (x0, y0, x1, y1) that the projections of axis-aligned boxes
-        (lo, hi) cover, with a cell to spare; None for a box off the grid."""
+        """The coarse-grid cells (x0, y0, x1, y1) whose rays can meet axis-aligned boxes
+        (lo, hi): those whose centre lies within the box's projection (the hull of its
+        corners' projections), give or take `CROP_SLACK` of a cell; None for a box between
+        cell centres or off the grid. A ray outside has no length in the box."""
         if not boxes:
             return []
         lo = np.array([b[0] for b in boxes], float)
@@ -159,10 +164,13 @@ class _RayCache:
         uu, vv, _ = self.view.project(np.clip(corners, -3000, 3000))
         uu, vv = uu.reshape(-1, 8), vv.reshape(-1, 8)
         sc = self.scale
-        x0 = np.maximum(np.floor(uu.min(axis=1) / sc).astype(int) - 1, 0)
-        x1 = np.minimum(np.ceil(uu.max(axis=1) / sc).astype(int) + 2, self.gw)
-        y0 = np.maximum(np.floor(vv.min(axis=1) / sc).astype(int) - 1, 0)
-        y1 = np.minimum(np.ceil(vv.max(axis=1) / sc).astype(int) + 2, self.gh)
+        # cell i's centre is at pixel (i + 0.5) sc - 0.5
+        x0 = np.maximum(np.ceil((uu.min(axis=1) + 0.5) / sc - 0.5 - CROP_SLACK).astype(int), 0)
+        x1 = np.minimum(np.floor((uu.max(axis=1) + 0.5) / sc - 0.5 + CROP_SLACK).astype(int)
+                        + 1, self.gw)
+        y0 = np.maximum(np.ceil((vv.min(axis=1) + 0.5) / sc - 0.5 - CROP_SLACK).astype(int), 0)
+        y1 = np.minimum(np.floor((vv.max(axis=1) + 0.5) / sc - 0.5 + CROP_SLACK).astype(int)
+                        + 1, self.gh)
         return [None if c[2] <= c[0] or c[3] <= c[1] else c
                 for c in zip(x0.tolist(), y0.tolist(), x1.tolist(), y1.tolist(), strict=True)]
 
