@@ -711,9 +711,9 @@ class Profile:
         # v[i] + w * (v[i + 1] - v[i]), the step taken from `_steps` (the same differences)
         out = [v[i] + w * dv[i] for v, dv in zip((self.a, self.b, self.cy), self._steps,
                                                  strict=True)]
+        if np.min(f, initial=0.0) >= 0 and np.max(f, initial=0.0) <= len(self.z) - 1:
+            return out[0], out[1], out[2]  # every height sampled (as on a film, mostly)
         off = (f < 0) | (f > len(self.z) - 1)
-        if not off.any():
-            return out[0], out[1], out[2]
         return np.where(off, 1e-6, out[0]), np.where(off, 1e-6, out[1]), out[2]
 
     @cached_property
