@@ -197,24 +197,40 @@ class _RayCache:
         src = (slice(ay0 - hcrop[1], ay1 - hcrop[1]), slice(ax0 - hcrop[0], ax1 - hcrop[0]))
         return dst, hs[src], he[src]
 
+    def _shared_interval(self, cv: Convex, crop) -> tuple[np.ndarray, np.ndarray]:
+        """A big convex's interval on its crop: its shared quadrics' whole-grid results
+        sliced, then its own quadrics only on the box where those leave a length (a lobe's
+        crop is its side's, and its fissures leave it a fifth of it). Off that box the
+        length is nought either way (an intersection only narrows), so the entry and exit
+        differ from a full computation only where no length is left."""
+        x0, y0, x1, y1 = crop
+        s = np.zeros((y1 - y0, x1 - x0))
+        e = np.full((y1 - y0, x1 - x0), 1e9)
+        own = []
+        for q in cv.quadrics:
+            if self.uses.get(id(q), 0) > 1:  # shared: once on the whole grid
+                qs, qe = self._quadric_full(q)
+                clip(s, e, None if qs is None else qs[y0:y1, x0:x1],
+                     None if qe is None else qe[y0:y1, x0:x1])
+            else:
+                own.append(q)
+        if own:
+            box = mask_box(e > s)
+            if box is not None:
+                r0, r1, c0, c1 = box
+                rays = self.rays.crop(y0 + r0, y0 + r1, x0 + c0, x0 + c1)
+                for q in own:  # this piece's own: on the box only (the same values there)
+                    clip(s[r0:r1, c0:c1], e[r0:r1, c0:c1],
+                         *q.bounded_interval(self.view.source, rays))
+        return s, e
+
     def interval(self, cv: Convex, crop, big: bool, keep: bool = False):
         """Interval of a convex on the crop; big convexes reuse per-quadric full-grid results
         (lobes share their envelope, fissure planes and floor). A hole's (`keep`, or a counted
         solid's hole met as a piece of another: the body's surface) is kept per crop."""
         x0, y0, x1, y1 = crop
         if big and any(self.uses.get(id(q), 0) > 1 for q in cv.quadrics):
-            s = np.zeros((y1 - y0, x1 - x0))
-            e = np.full((y1 - y0, x1 - x0), 1e9)
-            rays = None
-            for q in cv.quadrics:
-                if self.uses.get(id(q), 0) > 1:  # shared: once on the whole grid
-                    qs, qe = self._quadric_full(q)
-                    clip(s, e, None if qs is None else qs[y0:y1, x0:x1],
-                         None if qe is None else qe[y0:y1, x0:x1])
-                else:  # this piece's own: on its crop only (the same values)
-                    rays = rays or self.rays.crop(y0, y1, x0, x1)
-                    clip(s, e, *q.bounded_interval(self.view.source, rays))
-            return s, e
+            return self._shared_interval(cv, crop)
         if not (keep or id(cv) in self.holes):
             return cv.interval(self.view.source, self.rays.crop(y0, y1, x0, x1))
         key = ("convex", id(cv), crop)  # the entry keeps cv alive, so its id stays its own
