@@ -127,6 +127,7 @@ class _RayCache:
         self.crops: dict[tuple[int, int], tuple] = {}  # keeps the bounds alive with the crop
         self.uses: dict[int, int] = {}  # pieces per quadric (shared ones go on the full grid)
         self.holes: set[int] = set()  # the counted solids' holes (a hole may be a piece too)
+        self.wanted: dict[int, Box] = {}  # per quadric, the cells its pieces' crops cover
 
     def count_uses(self, solids: list[Solid]) -> None:
         """Count each quadric's pieces, and find the crops of every piece and hole of the
@@ -142,6 +143,13 @@ class _RayCache:
         for key, bounds, crop in zip(todo, todo.values(), self._crops(list(todo.values())),
                                      strict=True):
             self.crops[key] = (bounds, crop)
+        for solid in solids:  # where each quadric is wanted: its pieces' crops together
+            for piece in solid.pieces:
+                crop = self.crop_of(piece.bounds)
+                if crop is not None:
+                    for q in piece.quadrics:
+                        held = self.wanted.get(id(q))
+                        self.wanted[id(q)] = crop if held is None else _union(held, crop)
 
     def crop_of(self, cv_bounds) -> tuple[int, int, int, int] | None:
         key = (id(cv_bounds[0]), id(cv_bounds[1]))
@@ -174,15 +182,26 @@ class _RayCache:
         return [None if c[2] <= c[0] or c[3] <= c[1] else c
                 for c in zip(x0.tolist(), y0.tolist(), x1.tolist(), y1.tolist(), strict=True)]
 
-    def _quadric_full(self, q) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """A shared quadric's `bounded_interval` on the whole grid (None: an end unbounded on
-        every ray, as a fissure plane or a floor usually is, which no clip needs)."""
-        key = id(q)
-        hit = self.store.get(key)
+    def _quadric_on(self, q, crop) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """A shared quadric's `bounded_interval` on `crop`, worked once on the cells all its
+        pieces' crops cover (the whole grid for a crop outside them) and sliced (None: an
+        end unbounded on every ray there, as a fissure plane's or a floor's often is)."""
+        x0, y0, x1, y1 = crop
+        hit = self.store.get(id(q))
+        if hit is not None:
+            bx0, by0, bx1, by1 = hit[3]
+            if not (bx0 <= x0 and by0 <= y0 and x1 <= bx1 and y1 <= by1):
+                hit = None
         if hit is None:
-            s, e = q.bounded_interval(self.view.source, self.rays)
-            hit = self.store[key] = (q, s, e)
-        return hit[1], hit[2]
+            box = self.wanted.get(id(q), (0, 0, self.gw, self.gh))
+            if not (box[0] <= x0 and box[1] <= y0 and x1 <= box[2] and y1 <= box[3]):
+                box = (0, 0, self.gw, self.gh)
+            bx0, by0, bx1, by1 = box
+            s, e = q.bounded_interval(self.view.source, self.rays.crop(by0, by1, bx0, bx1))
+            hit = self.store[id(q)] = (q, s, e, box)
+        bx0, by0 = hit[3][0], hit[3][1]
+        sl = (slice(y0 - by0, y1 - by0), slice(x0 - bx0, x1 - bx0))
+        return (None if hit[1] is None else hit[1][sl]), (None if hit[2] is None else hit[2][sl])
 
     def hole_box(self, cv: Convex, hcrop, crop):
         """A hole's interval where its own box meets `crop` (integrated once per hole on its
@@ -208,10 +227,8 @@ class _RayCache:
         e = np.full((y1 - y0, x1 - x0), 1e9)
         own = []
         for q in cv.quadrics:
-            if self.uses.get(id(q), 0) > 1:  # shared: once on the whole grid
-                qs, qe = self._quadric_full(q)
-                clip(s, e, None if qs is None else qs[y0:y1, x0:x1],
-                     None if qe is None else qe[y0:y1, x0:x1])
+            if self.uses.get(id(q), 0) > 1:  # shared: once for all its pieces
+                clip(s, e, *self._quadric_on(q, crop))
             else:
                 own.append(q)
         if own:
