@@ -26,6 +26,7 @@ from imagine_med.engine.phantom.xray import (
     MIN_BATCH,
     _clamp,
     _cross_rows,
+    _inks,
     _nearest,
     _pixels,
     _RayCache,
@@ -289,3 +290,13 @@ def test_crops_keep_every_ray_with_length(view: str):
         fast = solid_lengths(solid, cache)
         plain = solid.path_length(cache.view.source, flat).reshape(fast.shape)
         assert np.abs(fast - plain).max() < 1e-6
+
+
+def test_inks_equal_the_drawing_cores_own():
+    """xray._inks gives, for every value, the ink PIL's drawing core makes of it for an "F"
+    image (its float32 bits): values of a film's tube sets, and awkward ones."""
+    core = ImageDraw.Draw(Image.new("F", (4, 4), 0.0)).draw
+    rng = np.random.default_rng(2)
+    values = np.concatenate([rng.uniform(0, 40, 500), rng.lognormal(0, 3, 500),
+                             [0.0, -0.0, 1e-40, 3.4e38, -2.5, 0.1, 1 / 3]])
+    assert _inks(values) == [core.draw_ink(v) for v in values.tolist()]

@@ -618,19 +618,26 @@ def _draw_wide(wide, u0, v0, u1, v1, rho0, rho1, val, pl, nu, nv, crop, outline:
     is_dot, has_cap = (pl < 0.7).tolist(), (a1 > 1.5).tolist()
     has_edge = (a0 > 2.0).tolist() if edge_core is not None else [False] * len(wide)
     one = edge_core.draw_ink(1.0) if edge_core is not None else None
-    for i, value in enumerate(val.tolist()):
-        ink = core.draw_ink(value)
-        if is_dot[i]:
-            core.draw_ellipse(dot[i], ink, 1)
+    polygon, ellipse = core.draw_polygon, core.draw_ellipse
+    lines = edge_core.draw_lines if edge_core is not None else None
+    for ink, is_d, d, c, has_c, cp, has_e in zip(_inks(val), is_dot, dot, corners, has_cap,
+                                                 cap, has_edge, strict=True):
+        if is_d:
+            ellipse(d, ink, 1)
             continue
-        c = corners[i]  # x0, y0, ..., x3, y3: the drawing core reads a flat list as points
-        core.draw_polygon(c, ink, 1)
-        if has_cap[i]:
-            core.draw_ellipse(cap[i], ink, 1)
-        if has_edge[i]:
-            edge_core.draw_lines(c[:4], one, 1)
-            edge_core.draw_lines(c[4:], one, 1)
+        polygon(c, ink, 1)  # x0, y0, ..., x3, y3: the drawing core reads a flat list as points
+        if has_c:
+            ellipse(cp, ink, 1)
+        if has_e:
+            lines(c[:4], one, 1)
+            lines(c[4:], one, 1)
     return _pixels(img), _pixels(edge) if edge is not None else None
+
+
+def _inks(values: np.ndarray) -> list[int]:
+    """The drawing core's inks for an "F" image's values, all at once: each value's float32
+    bits as a signed 32-bit integer, which is what `draw_ink` returns for one value."""
+    return np.asarray(values, np.float64).astype(np.float32).view(np.int32).tolist()
 
 
 def _pixels(img: Image.Image) -> np.ndarray:
