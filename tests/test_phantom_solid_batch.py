@@ -14,6 +14,7 @@ from imagine_med.engine.phantom.geometry import (
     Profile,
     Rays,
     _plane_roots,
+    batchable,
     box,
     convex_intervals,
     ellipsoid,
@@ -25,11 +26,13 @@ from imagine_med.engine.phantom.xray import (
     MIN_BATCH,
     _clamp,
     _cross_rows,
+    _inks,
     _nearest,
     _pixels,
     _RayCache,
     _small_pieces,
     make_view,
+    solid_lengths,
 )
 from imagine_med.prompt import parse
 
@@ -232,3 +235,68 @@ def test_solid_membership_equals_the_set_formula_on_chest_lobes():
         assert np.array_equal(solid.inside(pts), expected)
         inside += expected.sum()
     assert inside > 2000  # points inside some lobe, past its holes
+
+
+@pytest.mark.parametrize("view", ["pa", "lateral"])
+def test_hole_sweep_equals_the_plain_path_length_on_chest_lobes(view: str):
+    """xray._covered sweeps only the holes each ray meets (one sort for all rays), where
+    Solid.path_length sweeps every hole on every ray: the same lengths to rounding."""
+    spec = parse(f"{view} chest x-ray, normal, adult male --seed 7")[0]
+    scene = build(spec, 7, 0.0, None, view).scene
+    cache = _RayCache(make_view(scene, view, SIZE, SIZE), SCALE)
+    solids = [c.solid for c in scene.components if c.solid is not None and c.xray]
+    cache.count_uses(solids)
+    swept = [s for s in solids if len(s.holes) >= 8 and batchable(s.pieces[0])]
+    assert len(swept) >= 4  # the lobes among them, each cut by many holes
+    deepest = 0.0
+    for solid in swept:
+        fast = solid_lengths(solid, cache)
+        flat = cache.rays.take(np.arange(cache.gw * cache.gh))
+        plain = solid.path_length(cache.view.source, flat).reshape(fast.shape)
+        assert np.abs(fast - plain).max() < 1e-6
+        deepest = max(deepest, float(fast.max()))
+    assert deepest > 50  # a lobe's depth, in mm
+
+
+@pytest.mark.parametrize("view", ["pa", "ap", "lateral"])
+@pytest.mark.parametrize("size", [512, 333])
+def test_ray_grid_equals_the_plain_rays(view: str, size: int):
+    """View.ray_grid (per component, broadcast) gives View.rays' directions value for value."""
+    spec = parse(f"{view} chest x-ray, normal --seed 3")[0]
+    v = make_view(build(spec, 3, 0.0, None, view).scene, view, size, size)
+    gw = gh = -(-size // SCALE)
+    plain = v.rays(SCALE, 0, 0, gw, gh).reshape(gh, gw, 3)
+    grid = v.ray_grid(SCALE, gw, gh)
+    for k, comp in enumerate((grid.dx, grid.dy, grid.dz)):
+        assert comp.flags.c_contiguous and np.array_equal(comp, plain[..., k])
+    assert np.allclose(grid.xx + grid.yy + grid.zz, 1.0)
+
+
+@pytest.mark.parametrize("view", ["pa", "lateral"])
+def test_crops_keep_every_ray_with_length(view: str):
+    """_RayCache's crops hold only the cells whose centres fall within a box's projection:
+    every solid's (and every shell's inner solid's) path lengths on them equal the plain
+    path lengths on the whole grid, so no ray that meets a solid was left out."""
+    spec = parse(f"{view} chest x-ray, right pneumothorax --seed 3")[0]
+    scene = build(spec, 3, 0.0, None, view).scene
+    cache = _RayCache(make_view(scene, view, SIZE, SIZE), SCALE)
+    comps = [c for c in scene.components if c.solid is not None and c.xray]
+    cache.count_uses([c.solid for c in comps])
+    flat = cache.rays.take(np.arange(cache.gw * cache.gh))
+    solids = [c.solid for c in comps] + [c.solid.shrunk(c.shell_mm) for c in comps
+                                         if c.shell_mm > 0 and c.shell_material]
+    assert len(solids) >= 30
+    for solid in solids:
+        fast = solid_lengths(solid, cache)
+        plain = solid.path_length(cache.view.source, flat).reshape(fast.shape)
+        assert np.abs(fast - plain).max() < 1e-6
+
+
+def test_inks_equal_the_drawing_cores_own():
+    """xray._inks gives, for every value, the ink PIL's drawing core makes of it for an "F"
+    image (its float32 bits): values of a film's tube sets, and awkward ones."""
+    core = ImageDraw.Draw(Image.new("F", (4, 4), 0.0)).draw
+    rng = np.random.default_rng(2)
+    values = np.concatenate([rng.uniform(0, 40, 500), rng.lognormal(0, 3, 500),
+                             [0.0, -0.0, 1e-40, 3.4e38, -2.5, 0.1, 1 / 3]])
+    assert _inks(values) == [core.draw_ink(v) for v in values.tolist()]

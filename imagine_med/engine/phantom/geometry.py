@@ -10,6 +10,7 @@ Coordinates are patient millimetres: +x = patient's LEFT, +y = ANTERIOR, +z = SU
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -30,7 +31,9 @@ class Rays:
 
     @staticmethod
     def from_dirs(d: np.ndarray) -> Rays:
-        return Rays(d[..., 0], d[..., 1], d[..., 2])
+        """Rays from directions (..., 3), each component copied to its own contiguous array
+        (a strided view of the triples slows every product taken on it)."""
+        return Rays(*(np.ascontiguousarray(d[..., k]) for k in range(3)))
 
     def crop(self, y0: int, y1: int, x0: int, x1: int) -> Rays:
         r = Rays.__new__(Rays)
@@ -248,7 +251,8 @@ def ellipsoid_q(center, radii, R: np.ndarray | None = None) -> Quadric:
     center = np.asarray(center, float)
     radii = np.asarray(radii, float)
     R = np.eye(3) if R is None else np.asarray(R, float)
-    M = R @ np.diag(1.0 / radii**2) @ R.T
+    M = (R * (1.0 / radii**2)) @ R.T  # R @ diag(1 / radii^2) @ R.T, without the diagonal's
+    # products by zero (the same values)
     return Quadric(M, -2.0 * M @ center, float(center @ M @ center - 1.0), "ellipsoid",
                    (center, R, radii))
 
@@ -258,7 +262,7 @@ def cylinder_q(center, radii, R: np.ndarray | None = None) -> Quadric:
     center = np.asarray(center, float)
     radii = np.asarray(radii, float)
     R = np.eye(3) if R is None else np.asarray(R, float)
-    M = R @ np.diag([1.0 / radii[0] ** 2, 1.0 / radii[1] ** 2, 0.0]) @ R.T
+    M = (R * np.array([1.0 / radii[0] ** 2, 1.0 / radii[1] ** 2, 0.0])) @ R.T  # as above
     return Quadric(M, -2.0 * M @ center, float(center @ M @ center - 1.0), "cylinder",
                    (center, R, radii))
 
@@ -266,7 +270,7 @@ def cylinder_q(center, radii, R: np.ndarray | None = None) -> Quadric:
 def halfspace(normal, d: float) -> Quadric:
     """n.p <= d (n need not be unit; it is normalised so `d` is in mm)."""
     n = np.asarray(normal, float)
-    k = np.linalg.norm(n)
+    k = math.sqrt(n.dot(n))  # np.linalg.norm's own sum, without its argument handling
     n, d = n / k, d / k
     return Quadric(np.zeros((3, 3)), n, -float(d), "halfspace", (n, float(d)))
 
@@ -707,9 +711,9 @@ class Profile:
         # v[i] + w * (v[i + 1] - v[i]), the step taken from `_steps` (the same differences)
         out = [v[i] + w * dv[i] for v, dv in zip((self.a, self.b, self.cy), self._steps,
                                                  strict=True)]
+        if np.min(f, initial=0.0) >= 0 and np.max(f, initial=0.0) <= len(self.z) - 1:
+            return out[0], out[1], out[2]  # every height sampled (as on a film, mostly)
         off = (f < 0) | (f > len(self.z) - 1)
-        if not off.any():
-            return out[0], out[1], out[2]
         return np.where(off, 1e-6, out[0]), np.where(off, 1e-6, out[1]), out[2]
 
     @cached_property
@@ -725,22 +729,48 @@ class Profile:
         return (x / a) ** 2 + ((y - cy) / b) ** 2 - 1.0
 
     def _cut(self, src: np.ndarray, dx: np.ndarray, dy: np.ndarray, xx: np.ndarray,
-             yy: np.ndarray, z) -> tuple[np.ndarray, np.ndarray]:
+             yy: np.ndarray, z, ends: str = "both"
+             ) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Entry/exit of the rays (direction components dx, dy and their squares) through the
-        elliptic cylinder of the section at z."""
+        elliptic cylinder of the section at z (`ends`: "both", "entry" or "exit"; the end
+        not asked for is None). The half-b form of the quadratic, in place: t^2 qa + 2 t hb
+        + qc <= 0 gives t = (-hb -/+ sqrt(hb^2 - qa qc)) / qa."""
         a, b, cy = self.section(z)
-        ia, ib = 1.0 / (a * a), 1.0 / (b * b)
-        oy = src[1] - cy
-        qa = xx * ia + yy * ib
-        qb = 2.0 * (src[0] * dx * ia + oy * dy * ib)
-        qc = src[0] * src[0] * ia + oy * oy * ib - 1.0
-        disc = qb * qb - 4.0 * qa * qc
-        root = np.sqrt(np.maximum(disc, 0.0))
-        inv = 0.5 / np.maximum(qa, 1e-14)
-        s, e = (-qb - root) * inv, (-qb + root) * inv
+        ia = np.multiply(a, a, out=a)
+        np.divide(1.0, ia, out=ia)
+        ib = np.multiply(b, b, out=b)
+        np.divide(1.0, ib, out=ib)
+        oy = np.subtract(src[1], cy, out=cy)
+        qa = xx * ia
+        qa += yy * ib
+        tmp = oy * ib  # oy / b^2
+        hb = dy * tmp
+        qc = np.multiply(oy, tmp, out=tmp)
+        ox = float(src[0])
+        if ox:
+            hb += (ox * dx) * ia
+            qc += (ox * ox) * ia
+        qc -= 1.0
+        disc = np.multiply(hb, hb)
+        qc *= qa
+        disc -= qc
         bad = disc < 0
+        root = np.maximum(disc, 0.0, out=disc)
+        np.sqrt(root, out=root)
+        np.maximum(qa, 1e-14, out=qa)
+        np.negative(hb, out=hb)
+        s = e = None
+        if ends != "exit":
+            s = np.subtract(hb, root)
+            s /= qa
+        if ends != "entry":
+            e = np.add(hb, root, out=hb)
+            e /= qa
         if bad.any():
-            s[bad], e[bad] = BIG, -BIG
+            if s is not None:
+                s[bad] = BIG
+            if e is not None:
+                e[bad] = -BIG
         return s, e
 
     def interval(self, src: np.ndarray, r: Rays) -> tuple[np.ndarray, np.ndarray]:
@@ -753,8 +783,8 @@ class Profile:
         # the ends are recut only on the rays that cross the first section (elementwise, so
         # the same values as on the whole crop; the other rays stay empty)
         dx, dy, xx, yy, dz = (v[hit] for v in (r.dx, r.dy, r.xx, r.yy, r.dz))
-        s2, _ = self._cut(src, dx, dy, xx, yy, src[2] + s[hit] * dz)
-        _, e2 = self._cut(src, dx, dy, xx, yy, src[2] + e[hit] * dz)
+        s2, _ = self._cut(src, dx, dy, xx, yy, src[2] + s[hit] * dz, "entry")
+        _, e2 = self._cut(src, dx, dy, xx, yy, src[2] + e[hit] * dz, "exit")
         keep = e2 > s2
         hit[hit] = keep
         s_out, e_out = np.full(s.shape, BIG), np.full(s.shape, -BIG)

@@ -22,7 +22,6 @@ from imagine_med.engine.phantom.geometry import (
     batchable,
     clip,
     convex_intervals,
-    union_length,
 )
 from imagine_med.engine.phantom.labels import FINDINGS, LUNG_LABELS, label_id
 from imagine_med.engine.phantom.materials import M
@@ -72,6 +71,17 @@ class View:
         d = pts.reshape(-1, 3) - self.source
         return d / np.linalg.norm(d, axis=1, keepdims=True)
 
+    def ray_grid(self, scale: int, gw: int, gh: int) -> Rays:
+        """`rays(scale, 0, 0, gw, gh)` on the (gh, gw) grid as `Rays`, worked per component
+        (a row's and a column's offsets broadcast, no (N, 3) array): the same sums in the
+        same order, so the same values, each component contiguous."""
+        cx = ((np.arange(gw) + 0.5) * scale - 0.5 - (self.width - 1) / 2) * self.px
+        cy = ((np.arange(gh) + 0.5) * scale - 0.5 - (self.height - 1) / 2) * self.px
+        d = [(self.det_center[k] + cx[None, :] * self.u[k]) + (cy[:, None] * self.v[k])
+             - self.source[k] for k in range(3)]
+        norm = np.sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2])
+        return Rays(*(c / norm for c in d))
+
 
 def make_view(scene: Scene, view: str, width: int, height: int) -> View:
     L = scene.landmarks
@@ -100,6 +110,9 @@ def make_view(scene: Scene, view: str, width: int, height: int) -> View:
     return View(view, src, det, u, v, width, height, float(px))
 
 
+CROP_SLACK = 0.1  # of a cell: rays that graze a box's projection, kept against rounding
+
+
 class _RayCache:
     """All rays of the coarse grid, computed once per view; convex intervals of big solids
     (lung holes, heart, domes) are cached and sliced for every lobe that uses them."""
@@ -109,12 +122,12 @@ class _RayCache:
         self.scale = scale
         self.gw = -(-view.width // scale)
         self.gh = -(-view.height // scale)
-        d = view.rays(scale, 0, 0, self.gw, self.gh).reshape(self.gh, self.gw, 3)
-        self.rays = Rays.from_dirs(d)
+        self.rays = view.ray_grid(scale, self.gw, self.gh)
         self.store: dict[object, tuple[Convex, np.ndarray, np.ndarray]] = {}
         self.crops: dict[tuple[int, int], tuple] = {}  # keeps the bounds alive with the crop
         self.uses: dict[int, int] = {}  # pieces per quadric (shared ones go on the full grid)
         self.holes: set[int] = set()  # the counted solids' holes (a hole may be a piece too)
+        self.wanted: dict[int, Box] = {}  # per quadric, the cells its pieces' crops cover
 
     def count_uses(self, solids: list[Solid]) -> None:
         """Count each quadric's pieces, and find the crops of every piece and hole of the
@@ -130,6 +143,13 @@ class _RayCache:
         for key, bounds, crop in zip(todo, todo.values(), self._crops(list(todo.values())),
                                      strict=True):
             self.crops[key] = (bounds, crop)
+        for solid in solids:  # where each quadric is wanted: its pieces' crops together
+            for piece in solid.pieces:
+                crop = self.crop_of(piece.bounds)
+                if crop is not None:
+                    for q in piece.quadrics:
+                        held = self.wanted.get(id(q))
+                        self.wanted[id(q)] = crop if held is None else _union(held, crop)
 
     def crop_of(self, cv_bounds) -> tuple[int, int, int, int] | None:
         key = (id(cv_bounds[0]), id(cv_bounds[1]))
@@ -139,8 +159,10 @@ class _RayCache:
         return hit[1]
 
     def _crops(self, boxes: list) -> list[tuple[int, int, int, int] | None]:
-        """The coarse-grid cells (x0, y0, x1, y1) that the projections of axis-aligned boxes
-        (lo, hi) cover, with a cell to spare; None for a box off the grid."""
+        """The coarse-grid cells (x0, y0, x1, y1) whose rays can meet axis-aligned boxes
+        (lo, hi): those whose centre lies within the box's projection (the hull of its
+        corners' projections), give or take `CROP_SLACK` of a cell; None for a box between
+        cell centres or off the grid. A ray outside has no length in the box."""
         if not boxes:
             return []
         lo = np.array([b[0] for b in boxes], float)
@@ -150,20 +172,36 @@ class _RayCache:
         uu, vv, _ = self.view.project(np.clip(corners, -3000, 3000))
         uu, vv = uu.reshape(-1, 8), vv.reshape(-1, 8)
         sc = self.scale
-        x0 = np.maximum(np.floor(uu.min(axis=1) / sc).astype(int) - 1, 0)
-        x1 = np.minimum(np.ceil(uu.max(axis=1) / sc).astype(int) + 2, self.gw)
-        y0 = np.maximum(np.floor(vv.min(axis=1) / sc).astype(int) - 1, 0)
-        y1 = np.minimum(np.ceil(vv.max(axis=1) / sc).astype(int) + 2, self.gh)
+        # cell i's centre is at pixel (i + 0.5) sc - 0.5
+        x0 = np.maximum(np.ceil((uu.min(axis=1) + 0.5) / sc - 0.5 - CROP_SLACK).astype(int), 0)
+        x1 = np.minimum(np.floor((uu.max(axis=1) + 0.5) / sc - 0.5 + CROP_SLACK).astype(int)
+                        + 1, self.gw)
+        y0 = np.maximum(np.ceil((vv.min(axis=1) + 0.5) / sc - 0.5 - CROP_SLACK).astype(int), 0)
+        y1 = np.minimum(np.floor((vv.max(axis=1) + 0.5) / sc - 0.5 + CROP_SLACK).astype(int)
+                        + 1, self.gh)
         return [None if c[2] <= c[0] or c[3] <= c[1] else c
                 for c in zip(x0.tolist(), y0.tolist(), x1.tolist(), y1.tolist(), strict=True)]
 
-    def _quadric_full(self, q) -> tuple[np.ndarray, np.ndarray]:
-        key = id(q)
-        hit = self.store.get(key)
+    def _quadric_on(self, q, crop) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """A shared quadric's `bounded_interval` on `crop`, worked once on the cells all its
+        pieces' crops cover (the whole grid for a crop outside them) and sliced (None: an
+        end unbounded on every ray there, as a fissure plane's or a floor's often is)."""
+        x0, y0, x1, y1 = crop
+        hit = self.store.get(id(q))
+        if hit is not None:
+            bx0, by0, bx1, by1 = hit[3]
+            if not (bx0 <= x0 and by0 <= y0 and x1 <= bx1 and y1 <= by1):
+                hit = None
         if hit is None:
-            s, e = q.interval(self.view.source, self.rays)
-            hit = self.store[key] = (q, s, e)
-        return hit[1], hit[2]
+            box = self.wanted.get(id(q), (0, 0, self.gw, self.gh))
+            if not (box[0] <= x0 and box[1] <= y0 and x1 <= box[2] and y1 <= box[3]):
+                box = (0, 0, self.gw, self.gh)
+            bx0, by0, bx1, by1 = box
+            s, e = q.bounded_interval(self.view.source, self.rays.crop(by0, by1, bx0, bx1))
+            hit = self.store[id(q)] = (q, s, e, box)
+        bx0, by0 = hit[3][0], hit[3][1]
+        sl = (slice(y0 - by0, y1 - by0), slice(x0 - bx0, x1 - bx0))
+        return (None if hit[1] is None else hit[1][sl]), (None if hit[2] is None else hit[2][sl])
 
     def hole_box(self, cv: Convex, hcrop, crop):
         """A hole's interval where its own box meets `crop` (integrated once per hole on its
@@ -178,23 +216,38 @@ class _RayCache:
         src = (slice(ay0 - hcrop[1], ay1 - hcrop[1]), slice(ax0 - hcrop[0], ax1 - hcrop[0]))
         return dst, hs[src], he[src]
 
+    def _shared_interval(self, cv: Convex, crop) -> tuple[np.ndarray, np.ndarray]:
+        """A big convex's interval on its crop: its shared quadrics' whole-grid results
+        sliced, then its own quadrics only on the box where those leave a length (a lobe's
+        crop is its side's, and its fissures leave it a fifth of it). Off that box the
+        length is nought either way (an intersection only narrows), so the entry and exit
+        differ from a full computation only where no length is left."""
+        x0, y0, x1, y1 = crop
+        s = np.zeros((y1 - y0, x1 - x0))
+        e = np.full((y1 - y0, x1 - x0), 1e9)
+        own = []
+        for q in cv.quadrics:
+            if self.uses.get(id(q), 0) > 1:  # shared: once for all its pieces
+                clip(s, e, *self._quadric_on(q, crop))
+            else:
+                own.append(q)
+        if own:
+            box = mask_box(e > s)
+            if box is not None:
+                r0, r1, c0, c1 = box
+                rays = self.rays.crop(y0 + r0, y0 + r1, x0 + c0, x0 + c1)
+                for q in own:  # this piece's own: on the box only (the same values there)
+                    clip(s[r0:r1, c0:c1], e[r0:r1, c0:c1],
+                         *q.bounded_interval(self.view.source, rays))
+        return s, e
+
     def interval(self, cv: Convex, crop, big: bool, keep: bool = False):
         """Interval of a convex on the crop; big convexes reuse per-quadric full-grid results
         (lobes share their envelope, fissure planes and floor). A hole's (`keep`, or a counted
         solid's hole met as a piece of another: the body's surface) is kept per crop."""
         x0, y0, x1, y1 = crop
         if big and any(self.uses.get(id(q), 0) > 1 for q in cv.quadrics):
-            s = np.zeros((y1 - y0, x1 - x0))
-            e = np.full((y1 - y0, x1 - x0), 1e9)
-            rays = None
-            for q in cv.quadrics:
-                if self.uses.get(id(q), 0) > 1:  # shared: once on the whole grid
-                    qs, qe = self._quadric_full(q)
-                    clip(s, e, qs[y0:y1, x0:x1], qe[y0:y1, x0:x1])
-                else:  # this piece's own: on its crop only (the same values)
-                    rays = rays or self.rays.crop(y0, y1, x0, x1)
-                    clip(s, e, *q.bounded_interval(self.view.source, rays))
-            return s, e
+            return self._shared_interval(cv, crop)
         if not (keep or id(cv) in self.holes):
             return cv.interval(self.view.source, self.rays.crop(y0, y1, x0, x1))
         key = ("convex", id(cv), crop)  # the entry keeps cv alive, so its id stays its own
@@ -211,6 +264,7 @@ def solid_lengths(solid: Solid, cache: _RayCache) -> np.ndarray:
     area = cache.gw * cache.gh
     crops = [cache.crop_of(piece.bounds) for piece in solid.pieces]
     batch = _small_pieces(solid, crops, cache)
+    holes = _hole_table(solid, cache)
     for piece, crop in zip(solid.pieces, crops, strict=True):
         if crop is None:
             continue
@@ -227,12 +281,10 @@ def solid_lengths(solid: Solid, cache: _RayCache) -> np.ndarray:
             sub = (x0 + c0, y0 + r0, x0 + c1, y0 + r1)
             boxes = []
             plo, phi = piece.bounds
-            for h in solid.holes:
-                hlo, hhi = h.bounds
-                if np.any(hlo > phi) or np.any(hhi < plo):
-                    continue
-                hcrop = cache.crop_of(h.bounds)
-                if hcrop is None:
+            hlo, hhi, hcrops = holes
+            apart = ((hlo > phi) | (hhi < plo)).any(axis=1).tolist()  # boxes that miss
+            for h, hcrop, off in zip(solid.holes, hcrops, apart, strict=True):
+                if off or hcrop is None:
                     continue
                 if not (hcrop[0] < x1 and hcrop[2] > x0 and hcrop[1] < y1 and hcrop[3] > y0):
                     continue
@@ -242,6 +294,16 @@ def solid_lengths(solid: Solid, cache: _RayCache) -> np.ndarray:
                 length[part] = length[part] - _covered(boxes, s[part], e[part])
         out[y0:y1, x0:x1] += np.maximum(length, 0.0)
     return out
+
+
+def _hole_table(solid: Solid, cache: _RayCache) -> tuple[np.ndarray, np.ndarray, list]:
+    """A solid's holes' boxes (lo and hi as (n, 3) rows) and crops, once per solid: each
+    piece tests all holes' boxes against its own in one pass."""
+    if not solid.holes:
+        return np.zeros((0, 3)), np.zeros((0, 3)), []
+    lo = np.array([h.bounds[0] for h in solid.holes], float)
+    hi = np.array([h.bounds[1] for h in solid.holes], float)
+    return lo, hi, [cache.crop_of(h.bounds) for h in solid.holes]
 
 
 SMALL_PIECE_SHARE = 0.2  # a piece whose crop covers more of the grid is "big" (`interval`)
@@ -278,42 +340,59 @@ def _small_pieces(solid: Solid, crops: list, cache: _RayCache) -> dict[int, tupl
 
 def _covered(boxes: list, s: np.ndarray, e: np.ndarray) -> np.ndarray:
     """Length of the union of hole intervals (each clipped to the piece's [s, e]) per ray,
-    each hole worked on its own box only; the sort-based sweep runs only on rays that meet
-    two or more holes, with the holes off such a ray as the empty interval at 1e9 (what a
-    hole's interval is off its box), so the sweep sees what it would on the whole crop."""
+    each hole worked on its own box only. Rays that meet two or more holes are swept over
+    only the holes they meet (`_union_on_rays`), not over every box of the piece."""
     total = np.zeros(s.shape)
-    hits = np.zeros(s.shape, np.int32)
+    if len(boxes) == 1:
+        dst, a, b = boxes[0]
+        total[dst] = np.maximum(np.minimum(b, e[dst]) - np.maximum(a, s[dst]), 0.0)
+        return total
+    hits = np.zeros(s.shape, np.int16)
     clipped = []
     for dst, a, b in boxes:
         lo = np.maximum(a, s[dst])
-        hi = np.maximum(np.minimum(b, e[dst]), lo)
-        ln = np.maximum(hi - lo, 0.0)
+        hi = np.minimum(b, e[dst])
+        ln = np.subtract(hi, lo)
+        on = ln > 0
+        np.maximum(ln, 0.0, out=ln)
         total[dst] += ln
-        hits[dst] += ln > 0
-        clipped.append((dst, lo, hi))
-    if len(boxes) == 1:
+        hits[dst] += on
+        clipped.append((dst, lo, hi, on))
+    multi = hits >= 2
+    if not multi.any():
         return total
-    multi = np.flatnonzero(hits >= 2)
-    if len(multi):
-        my, mx = np.unravel_index(multi, s.shape)
-        off_lo = np.maximum(1e9, s.ravel()[multi])
-        off_hi = np.maximum(np.minimum(-1e9, e.ravel()[multi]), off_lo)
-        # each ray's entry in every box at once: its index into the boxes' values laid end
-        # to end, or the empty interval off a box
-        y0 = np.array([dst[0].start for dst, _lo, _hi in clipped])
-        x0 = np.array([dst[1].start for dst, _lo, _hi in clipped])
-        bh = np.array([lo.shape[0] for _dst, lo, _hi in clipped])
-        bw = np.array([lo.shape[1] for _dst, lo, _hi in clipped])
-        ys, xs = my[:, None] - y0, mx[:, None] - x0
-        on = (ys >= 0) & (ys < bh) & (xs >= 0) & (xs < bw)
-        start = np.concatenate([[0], np.cumsum(bh * bw)[:-1]])
-        at = np.where(on, start + ys * bw + xs, 0)
-        los = np.concatenate([lo.ravel() for _dst, lo, _hi in clipped] + [[0.0]])
-        his = np.concatenate([hi.ravel() for _dst, _lo, hi in clipped] + [[0.0]])
-        S = np.where(on, los[at], off_lo[:, None])
-        E = np.where(on, his[at], off_hi[:, None])
-        total.ravel()[multi] = union_length(S, E)
+    W = s.shape[1]
+    rays, los, his = [], [], []
+    for dst, lo, hi, on in clipped:
+        pick = on & multi[dst]
+        r, c = np.nonzero(pick)
+        rays.append((r + dst[0].start) * W + (c + dst[1].start))
+        los.append(lo[pick])
+        his.append(hi[pick])
+    ray = np.concatenate(rays)
+    flat = total.ravel()
+    at = np.flatnonzero(multi.ravel())
+    flat[at] = _union_on_rays(ray, np.concatenate(los), np.concatenate(his), flat.size)[at]
     return total
+
+
+def _union_on_rays(ray: np.ndarray, lo: np.ndarray, hi: np.ndarray, n: int) -> np.ndarray:
+    """Per ray (0..n-1), the length covered by its intervals [lo, hi) (each of positive
+    length, listed as (ray, lo, hi) in any order): one sort of all of them at once, each
+    ray's intervals kept apart by an offset of `span` per ray (wider than any interval's
+    reach), so one running maximum of the exits serves every ray (`union_length`'s sweep)."""
+    base = float(lo.min())
+    span = float(np.ceil(hi.max() - base)) + 1.0
+    off = ray * span - base
+    S, E = lo + off, hi + off
+    order = np.argsort(S, kind="stable")
+    S, E = S[order], E[order]
+    prev = np.maximum.accumulate(E)
+    seg = np.empty(len(S))
+    seg[0] = E[0] - S[0]
+    np.subtract(E[1:], np.maximum(S[1:], prev[:-1]), out=seg[1:])
+    np.maximum(seg, 0.0, out=seg)
+    return np.bincount(ray[order], seg, minlength=n)
 
 
 _resize = resize  # the shared projection physics' resampler
@@ -539,19 +618,26 @@ def _draw_wide(wide, u0, v0, u1, v1, rho0, rho1, val, pl, nu, nv, crop, outline:
     is_dot, has_cap = (pl < 0.7).tolist(), (a1 > 1.5).tolist()
     has_edge = (a0 > 2.0).tolist() if edge_core is not None else [False] * len(wide)
     one = edge_core.draw_ink(1.0) if edge_core is not None else None
-    for i, value in enumerate(val.tolist()):
-        ink = core.draw_ink(value)
-        if is_dot[i]:
-            core.draw_ellipse(dot[i], ink, 1)
+    polygon, ellipse = core.draw_polygon, core.draw_ellipse
+    lines = edge_core.draw_lines if edge_core is not None else None
+    for ink, is_d, d, c, has_c, cp, has_e in zip(_inks(val), is_dot, dot, corners, has_cap,
+                                                 cap, has_edge, strict=True):
+        if is_d:
+            ellipse(d, ink, 1)
             continue
-        c = corners[i]  # x0, y0, ..., x3, y3: the drawing core reads a flat list as points
-        core.draw_polygon(c, ink, 1)
-        if has_cap[i]:
-            core.draw_ellipse(cap[i], ink, 1)
-        if has_edge[i]:
-            edge_core.draw_lines(c[:4], one, 1)
-            edge_core.draw_lines(c[4:], one, 1)
+        polygon(c, ink, 1)  # x0, y0, ..., x3, y3: the drawing core reads a flat list as points
+        if has_c:
+            ellipse(cp, ink, 1)
+        if has_e:
+            lines(c[:4], one, 1)
+            lines(c[4:], one, 1)
     return _pixels(img), _pixels(edge) if edge is not None else None
+
+
+def _inks(values: np.ndarray) -> list[int]:
+    """The drawing core's inks for an "F" image's values, all at once: each value's float32
+    bits as a signed 32-bit integer, which is what `draw_ink` returns for one value."""
+    return np.asarray(values, np.float64).astype(np.float32).view(np.int32).tolist()
 
 
 def _pixels(img: Image.Image) -> np.ndarray:

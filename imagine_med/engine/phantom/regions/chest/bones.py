@@ -29,34 +29,53 @@ def kyphosis(z: float, s: float) -> float:
 
 
 
+RIB_ENDS = [2.55, 2.45, 2.4, 2.35, 2.3, 2.25, 2.15, 2.0, 1.85, 1.65, 1.35, 1.0]  # radians
+RIB_DROPS = [32, 62, 78, 88, 95, 100, 104, 100, 90, 72, 48, 30]  # mm, at size 1
+RIB_POINTS = 28  # centreline samples per rib
+RIB_PHI0 = 0.22  # radians round the wall from the back, where each rib leaves the spine
+
+
+def _rib_lines(jit: np.ndarray, s, zT, cav_ab, y_cav, hv) -> dict[str, np.ndarray]:
+    """All 24 ribs' centrelines at once (rows: each side's ribs 1-12, sides in SIDES'
+    order): angles round the wall, points on it, radii and film depth shares, each the
+    elementwise arithmetic one rib at a time would do (one numpy pass for the set)."""
+    ks = np.arange(1, 13)
+    j = jit.reshape(24, 3)
+    sx = np.repeat(np.array(list(SIDES.values())), 12)[:, None]
+    phi1 = (np.array(RIB_ENDS * 2) * (1 + j[:, 0] * 0.3))[:, None]
+    phis = np.linspace(RIB_PHI0, phi1[:, 0], RIB_POINTS, axis=1)
+    t = (phis - RIB_PHI0) / (phi1 - RIB_PHI0)
+    z_post = np.array([zT(k) + 0.25 * hv for k in ks] * 2)[:, None]
+    drop = (np.array(RIB_DROPS * 2, float) * s * (1 + j[:, 1]))[:, None]
+    z = z_post - drop * t**1.55
+    # thick and round by the spine, thinning and flattening toward the costal cartilage:
+    # posterior arcs are denser than anterior ones by their own path length
+    first = np.tile(np.where(ks == 1, 0.8, 1.0), 2)[:, None]
+    r = (5.8 - 3.6 * t) * s * first
+    return {"phis": phis, "phi1": phi1[:, 0], "z": z, "r": r,
+            "pts": _on_wall(sx, phis, z, r, cav_ab, y_cav),
+            "depth": _rib_depth(phis, RIB_PHI0, phi1)}
+
+
 def _ribs(rand: Rand, s, zT, cav_ab, y_cav, hv, adjust: Adjust) -> dict:
     """Twelve pairs of ribs as tubes following the inner chest wall: posterior arcs nearly
     horizontal by the spine, then curving down round the side; anterior arcs sloping down
     toward the (radiolucent) costal cartilage."""
-    ends = [2.55, 2.45, 2.4, 2.35, 2.3, 2.25, 2.15, 2.0, 1.85, 1.65, 1.35, 1.0]
-    drops = [32, 62, 78, 88, 95, 100, 104, 100, 90, 72, 48, 30]
     comps: dict[str, Component] = {}
     centerlines: dict[tuple[str, int], np.ndarray] = {}
     parts: dict[tuple[str, str], list[Tubes]] = {}
     tips: dict[tuple[str, int], tuple[float, float, float]] = {}  # anterior ends
     jit = rand.normal((2, 12, 3)) * 0.04
+    lines = _rib_lines(jit, s, zT, cav_ab, y_cav, hv)
     for si, (side, sx) in enumerate(SIDES.items()):
         for k in range(1, 13):
-            j = jit[si, k - 1]
-            phi0, phi1 = 0.22, ends[k - 1] * (1 + j[0] * 0.3)
-            phis = np.linspace(phi0, phi1, 28)
-            t = (phis - phi0) / (phi1 - phi0)
-            z_post = zT(k) + 0.25 * hv
-            drop = drops[k - 1] * s * (1 + j[1])
-            z = z_post - drop * t**1.55
-            # thick and round by the spine, thinning and flattening toward the costal
-            # cartilage: posterior arcs are denser than anterior ones by their own path length
-            r_rib = (5.8 - 3.6 * t) * s * (0.8 if k == 1 else 1.0)
-            pts = _on_wall(sx, phis, z, r_rib, cav_ab, y_cav)
+            row = si * 12 + k - 1
+            phis, pts, r_rib = lines["phis"][row], lines["pts"][row], lines["r"][row]
+            phi1, z, depth = lines["phi1"][row], lines["z"][row], lines["depth"][row]
             centerlines[(side, k)] = pts
             tips[(side, k)] = (float(phi1), float(z[-1]), float(r_rib[-1]))
             frac = adjust.rib_fracture
-            pieces = [(pts, r_rib, phis)]
+            pieces = [(pts, r_rib, phis, depth)]
             if frac is not None and frac[0] == side and frac[1] == k:
                 i = int(np.clip(np.searchsorted(phis, frac[2]), 2, len(phis) - 3))
                 disp = np.array([sx * -0.6, 0.3, -0.8]) * frac[3]
@@ -67,9 +86,10 @@ def _ribs(rand: Rand, s, zT, cav_ab, y_cav, hv, adjust: Adjust) -> dict:
                 a_pts[-1] = a_pts[-1] - along * (r_rib[i] + 1.5 * s)
                 b_pts[0] = b_pts[0] + along * 1.5 * s
                 b_pts = b_pts + disp * np.exp(-np.arange(len(b_pts)) / 6.0)[:, None]
-                pieces = [(a_pts, r_rib[: i + 1], phis[: i + 1]), (b_pts, r_rib[i:], phis[i:])]
+                pieces = [(a_pts, r_rib[: i + 1], phis[: i + 1], depth[: i + 1]),
+                          (b_pts, r_rib[i:], phis[i:], depth[i:])]
                 centerlines[("fracture", 0)] = pts[i] + disp * 0.4
-            for ppts, rr, pp in pieces:
+            for ppts, rr, pp, ww in pieces:
                 # split into posterior and anterior arcs so their crossings add up on a film
                 post = pp <= 1.55
                 for arc, m in (("post", post), ("ant", ~post)):
@@ -80,7 +100,7 @@ def _ribs(rand: Rand, s, zT, cav_ab, y_cav, hv, adjust: Adjust) -> dict:
                     if hi_i - lo_i < 1:
                         continue
                     seg = Tubes.from_polyline(ppts[lo_i: hi_i + 1], rr[lo_i: hi_i + 1])
-                    w = _rib_depth(pp[lo_i: hi_i + 1], phi0, phi1)
+                    w = ww[lo_i: hi_i + 1]
                     seg.depth = (w[:-1] + w[1:]) / 2
                     parts.setdefault((side, arc), []).append(seg)
     for (side, arc), lst in parts.items():
@@ -127,7 +147,7 @@ def _on_wall(sx: float, phis: np.ndarray, z: np.ndarray, r: np.ndarray, cav_ab, 
     each height, as `cav_ab` gives them, computed for all points at once)."""
     a, b = cav_ab(z)
     return np.stack([sx * (a + r + 1.5) * np.sin(phis), y_cav - (b + r + 1.5) * np.cos(phis),
-                     z], axis=1)
+                     z], axis=-1)
 
 
 def _costal_cartilage(scene: Scene, tips: dict, s: float, zT, cav_ab, y_cav: float,
