@@ -30,7 +30,7 @@ from imagine_med.engine.phantom.scene import Component
 # by overwriting, not adding (xray.tube_box), so it deposits 60 of those 87 ml (35 of 44
 # before); and a lung's arteries and veins outside the capillaries hold ~250-350 ml of its
 # ~450 ml of blood (Guyton & Hall), mostly in vessels finer than the trees' twigs.
-VESSEL_FILM_GAIN = 1.3
+VESSEL_FILM_GAIN = 1.25
 
 
 @dataclass
