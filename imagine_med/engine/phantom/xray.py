@@ -474,21 +474,6 @@ def tube_box(t: Tubes, view: View, outline: bool = False
     u1, v1, m1 = view.project(t.p1)
     rho0 = t.r0 * m0 / view.px
     rho1 = t.r1 * m1 / view.px
-    seg = t.p1 - t.p0
-    L = np.linalg.norm(seg, axis=1)
-    mid = (t.p0 + t.p1) / 2 - view.source
-    mid /= np.linalg.norm(mid, axis=1, keepdims=True)
-    sin = np.linalg.norm(_cross_rows(seg / np.maximum(L, 1e-6)[:, None], mid), axis=1)
-    rmean = (t.r0 + t.r1) / 2
-    k = np.minimum(1.0 / np.maximum(sin, 1e-3), (L + 2 * rmean) / (2 * rmean))
-    k = np.where(L < 1e-6, 1.0, k)
-    val = np.pi * rmean / 2 * k
-    if t.depth is not None:  # a flat section: thinner along the beam than it is wide
-        val = val * t.depth
-    du, dv = u1 - u0, v1 - v0
-    pl = np.hypot(du, dv)
-    nu = np.where(pl > 1e-6, -dv / np.maximum(pl, 1e-6), 0.0)
-    nv = np.where(pl > 1e-6, du / np.maximum(pl, 1e-6), 1.0)
     rmax = np.maximum(rho0, rho1)
     inside = ((np.maximum(u0, u1) > -4) & (np.minimum(u0, u1) < W + 4)
               & (np.maximum(v0, v1) > -4) & (np.minimum(v0, v1) < H + 4))
@@ -504,9 +489,25 @@ def tube_box(t: Tubes, view: View, outline: bool = False
     y1 = _clamp(np.ceil(np.maximum(v0, v1)[on] + reach).max() + 1, y0 + 1, H)
     box = (x0, y0, x1, y1)
     if t.adds:  # a vessel tree: overlapping branches add, each chain's joints counted once
-        arr, mask = _splat_round(t.subset(on), view, u0[on], v0[on], u1[on], v1[on], m0[on],
-                                 m1[on], box)
+        if len(on) < len(t):
+            t, u0, v0, u1, v1, m0, m1 = t.subset(on), *(a[on] for a in (u0, v0, u1, v1, m0, m1))
+        arr, mask = _splat_round(t, view, u0, v0, u1, v1, m0, m1, box)
         return box, arr, np.zeros_like(arr) if outline else None, mask
+    seg = t.p1 - t.p0
+    L = np.linalg.norm(seg, axis=1)
+    mid = (t.p0 + t.p1) / 2 - view.source
+    mid /= np.linalg.norm(mid, axis=1, keepdims=True)
+    sin = np.linalg.norm(_cross_rows(seg / np.maximum(L, 1e-6)[:, None], mid), axis=1)
+    rmean = (t.r0 + t.r1) / 2
+    k = np.minimum(1.0 / np.maximum(sin, 1e-3), (L + 2 * rmean) / (2 * rmean))
+    k = np.where(L < 1e-6, 1.0, k)
+    val = np.pi * rmean / 2 * k
+    if t.depth is not None:  # a flat section: thinner along the beam than it is wide
+        val = val * t.depth
+    du, dv = u1 - u0, v1 - v0
+    pl = np.hypot(du, dv)
+    nu = np.where(pl > 1e-6, -dv / np.maximum(pl, 1e-6), 0.0)
+    nv = np.where(pl > 1e-6, du / np.maximum(pl, 1e-6), 1.0)
     thin = inside & (rmax < THIN_PX)
     splat = _splat_thin(u0[thin], v0[thin], u1[thin], v1[thin], pl[thin],
                         val[thin] * 2 * rmax[thin], box)
