@@ -555,6 +555,9 @@ class Tubes:
     # films: each segment's path length as a share of a round tube's (a flat section seen
     # face-on is thinner along the beam than it is wide); None: round
     depth: np.ndarray | None = None
+    # films: path lengths through overlapping tubes of the set add (a tree of vessels, each
+    # segment flat-ended so a chain's joints are not counted twice); False: the larger is kept
+    adds: bool = False
 
     @staticmethod
     def from_polyline(points, radii) -> Tubes:
@@ -583,7 +586,7 @@ class Tubes:
             depth = np.concatenate([p.depth if p.depth is not None else np.ones(len(p))
                                     for p in parts])
         return Tubes(*(np.concatenate([getattr(p, a) for p in parts]) for a in
-                       ("p0", "p1", "r0", "r1")), depth)
+                       ("p0", "p1", "r0", "r1")), depth, any(p.adds for p in parts))
 
     def __len__(self) -> int:
         return len(self.p0)
@@ -596,11 +599,12 @@ class Tubes:
         return lo.min(axis=0), hi.max(axis=0)
 
     def transformed(self, fn) -> Tubes:
-        return Tubes(fn(self.p0), fn(self.p1), self.r0.copy(), self.r1.copy(), self.depth)
+        return Tubes(fn(self.p0), fn(self.p1), self.r0.copy(), self.r1.copy(), self.depth,
+                     self.adds)
 
     def subset(self, mask: np.ndarray) -> Tubes:
         return Tubes(self.p0[mask], self.p1[mask], self.r0[mask], self.r1[mask],
-                     None if self.depth is None else self.depth[mask])
+                     None if self.depth is None else self.depth[mask], self.adds)
 
     def signed_distance(self, p: np.ndarray, idx) -> np.ndarray:
         """min over segments idx of (|p - axis| - r) in mm, for (N,3) points."""

@@ -444,6 +444,7 @@ def _union(a: Box, b: Box) -> Box:
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
+THIN_PX = 1.4  # projected radius (px) under which a tube is splatted along its centreline
 BLUR_TRUNCATE = 3.0  # tube profiles' Gaussian softening: kernel radius in sigmas
 
 
@@ -473,6 +474,25 @@ def tube_box(t: Tubes, view: View, outline: bool = False
     u1, v1, m1 = view.project(t.p1)
     rho0 = t.r0 * m0 / view.px
     rho1 = t.r1 * m1 / view.px
+    rmax = np.maximum(rho0, rho1)
+    inside = ((np.maximum(u0, u1) > -4) & (np.minimum(u0, u1) < W + 4)
+              & (np.maximum(v0, v1) > -4) & (np.minimum(v0, v1) < H + 4))
+    on = np.flatnonzero(inside)
+    if not len(on):
+        return None, empty, None, empty > 0
+    # the box: every drawn tube with its radius and a few pixels (PIL rounds each vertex to
+    # a whole pixel, so a whole-pixel shift of the box draws the same pixels)
+    reach = np.maximum(rmax[on], 0.5) + 3
+    x0 = _clamp(np.floor(np.minimum(u0, u1)[on] - reach).min(), 0, W - 1)
+    x1 = _clamp(np.ceil(np.maximum(u0, u1)[on] + reach).max() + 1, x0 + 1, W)
+    y0 = _clamp(np.floor(np.minimum(v0, v1)[on] - reach).min(), 0, H - 1)
+    y1 = _clamp(np.ceil(np.maximum(v0, v1)[on] + reach).max() + 1, y0 + 1, H)
+    box = (x0, y0, x1, y1)
+    if t.adds:  # a vessel tree: overlapping branches add, each chain's joints counted once
+        if len(on) < len(t):
+            t, u0, v0, u1, v1, m0, m1 = t.subset(on), *(a[on] for a in (u0, v0, u1, v1, m0, m1))
+        arr, mask = _splat_round(t, view, u0, v0, u1, v1, m0, m1, box)
+        return box, arr, np.zeros_like(arr) if outline else None, mask
     seg = t.p1 - t.p0
     L = np.linalg.norm(seg, axis=1)
     mid = (t.p0 + t.p1) / 2 - view.source
@@ -488,21 +508,7 @@ def tube_box(t: Tubes, view: View, outline: bool = False
     pl = np.hypot(du, dv)
     nu = np.where(pl > 1e-6, -dv / np.maximum(pl, 1e-6), 0.0)
     nv = np.where(pl > 1e-6, du / np.maximum(pl, 1e-6), 1.0)
-    rmax = np.maximum(rho0, rho1)
-    inside = ((np.maximum(u0, u1) > -4) & (np.minimum(u0, u1) < W + 4)
-              & (np.maximum(v0, v1) > -4) & (np.minimum(v0, v1) < H + 4))
-    on = np.flatnonzero(inside)
-    if not len(on):
-        return None, empty, None, empty > 0
-    # the box: every drawn tube with its radius and a few pixels (PIL rounds each vertex to
-    # a whole pixel, so a whole-pixel shift of the box draws the same pixels)
-    reach = np.maximum(rmax[on], 0.5) + 3
-    x0 = _clamp(np.floor(np.minimum(u0, u1)[on] - reach).min(), 0, W - 1)
-    x1 = _clamp(np.ceil(np.maximum(u0, u1)[on] + reach).max() + 1, x0 + 1, W)
-    y0 = _clamp(np.floor(np.minimum(v0, v1)[on] - reach).min(), 0, H - 1)
-    y1 = _clamp(np.ceil(np.maximum(v0, v1)[on] + reach).max() + 1, y0 + 1, H)
-    box = (x0, y0, x1, y1)
-    thin = inside & (rmax < 1.4)
+    thin = inside & (rmax < THIN_PX)
     splat = _splat_thin(u0[thin], v0[thin], u1[thin], v1[thin], pl[thin],
                         val[thin] * 2 * rmax[thin], box)
     wide = np.flatnonzero(inside & ~thin)
@@ -787,6 +793,145 @@ def _splat_thin(u0, v0, u1, v1, plen, mass_per_px, box: Box
     foot = np.zeros(bw * bh, bool)
     foot[yr[ok] * bw + xr[ok]] = True
     return flat.astype(np.float32), foot.reshape(bh, bw)
+
+
+SPLAT_STEP_PX = 1.0  # most pixels between a splatted tube's samples, along and across
+_PROFILE_SUMS: dict[int, float] = {}
+
+
+def _profile_sums(n_c: np.ndarray) -> np.ndarray:
+    """Per tube: the sum of a round section's profile sqrt(1 - x^2) over its n_c samples
+    across (midpoints of n_c equal parts of [-1, 1])."""
+    top = int(n_c.max()) if len(n_c) else 0
+    for k in range(1, top + 1):
+        if k not in _PROFILE_SUMS:
+            x = (np.arange(k) + 0.5) / k * 2 - 1
+            _PROFILE_SUMS[k] = float(np.sqrt(1 - x * x).sum())
+    return np.array([0.0] + [_PROFILE_SUMS[k] for k in range(1, top + 1)])[n_c]
+
+
+_POINT_KEY = np.array([1.0, 1e-3 * np.pi, 1e-6 * np.e])  # a point (mm) to one number
+
+
+def _fork_spread(t: Tubes) -> np.ndarray:
+    """Per tube: |d - d'| for the unit directions of a tube and its sibling, where another
+    tube starts at the same point (a fork's two daughters), so their axes are s |d - d'|
+    apart at s mm from the fork; inf where none does. Starts are paired in the order
+    found; a third tube at one start keeps no sibling."""
+    # one number per start (equal points share it, distinct ones all but surely not: the tree's
+    # pieces start at the very floats their parents end at); equal numbers sorted together
+    key = t.p0 @ _POINT_KEY
+    order = np.argsort(key, kind="stable")
+    ranked = key[order]
+    first = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    size = np.diff(np.r_[first, len(key)])
+    group = np.repeat(np.arange(len(first)), size)
+    mate = (np.arange(len(key)) - first[group]) ^ 1  # 0 <-> 1, 2 <-> 3 within a start
+    ok = mate < size[group]
+    partner = np.full(len(key), -1)
+    partner[order[ok]] = order[(first[group] + mate)[ok]]
+    d = t.p1 - t.p0
+    d /= np.maximum(np.sqrt((d * d).sum(axis=1)), 1e-9)[:, None]
+    gap = d - d[partner]
+    return np.where(partner >= 0, np.sqrt((gap * gap).sum(axis=1)), np.inf)
+
+
+def _shared_share(x: np.ndarray) -> np.ndarray:
+    """The share of a round section two equal tubes whose axes are 2 x r apart each keep so
+    their overlap (a lens) counts once: 1 - lens / 2, the lens as a share of one section."""
+    x = np.clip(x, 0.0, 1.0)
+    lens = 2 / np.pi * (np.arccos(x) - x * np.sqrt(1 - x * x))
+    return 1 - lens / 2
+
+
+def _splat_round(t: Tubes, view: View, u0, v0, u1, v1, m0, m1, box: Box
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Tubes whose path lengths add where they overlap (a vessel tree: crossing branches, an
+    artery over a vein), deposited as samples under a pixel apart along and across each
+    projected tube, each shared between its four nearest pixels (bilinear), as `_splat_thin`
+    does along a centreline. Each tube is a cylinder with flat ends, its volume
+    pi L (r0^2 + r0 r1 + r1^2) / 3 deposited whole: across, a round section's chord
+    (sqrt(1 - (d / rho)^2)); along, the band from p0 to p1 widened at each end by the flat
+    end's projection (an ellipse rho |cos| deep, cos between the axis and the ray), over
+    which the path ramps linearly. A vessel seen end-on is a round dot holding its length;
+    at a joint of two pieces one ramps up as the other ramps down, so no joint is counted
+    twice and none is left thin (round caps would double their overlap). A fork's two
+    daughters share volume just past the fork (both start at it): each keeps its share of
+    the lens their sections overlap by (`_fork_spread`, `_shared_share`), so the fork holds
+    one vessel's blood, not two. Returns the path lengths (mm) on `box` and the footprint
+    (the pixels the samples fall in; a thin tube's centreline, as `_splat_thin` labels
+    it)."""
+    x0, y0, x1, y1 = box
+    bw, bh = x1 - x0, y1 - y0
+    mag = (m0 + m1) / (2 * view.px)  # mm to pixels on the film
+    rho0, rho1 = np.maximum(t.r0 * m0 / view.px, 0.5), np.maximum(t.r1 * m1 / view.px, 0.5)
+    seg = t.p1 - t.p0
+    L = np.linalg.norm(seg, axis=1)
+    ray = (t.p0 + t.p1) / 2 - view.source
+    cos = np.abs((seg * ray).sum(axis=1)) / np.maximum(L * np.linalg.norm(ray, axis=1), 1e-9)
+    mass = np.pi / 3 * (t.r0**2 + t.r0 * t.r1 + t.r1**2) * L * mag * mag  # mm x px^2
+    if t.depth is not None:
+        mass = mass * t.depth
+    du, dv = u1 - u0, v1 - v0
+    pl = np.hypot(du, dv)
+    cu = np.where(pl > 1e-6, du / np.maximum(pl, 1e-6), 1.0)  # unit along, px
+    cv = np.where(pl > 1e-6, dv / np.maximum(pl, 1e-6), 0.0)
+    ramp = np.maximum((rho0 + rho1) / 2 * cos, 1e-3)  # half-width of each end's ramp, px
+    span = pl + 2 * ramp
+    n_a = np.maximum(np.ceil(span / SPLAT_STEP_PX).astype(int), 1)
+    # thin tubes on their centreline (as `_splat_thin` lays them), wide ones across too
+    thin = np.maximum(rho0, rho1) < THIN_PX
+    n_c = np.where(thin, 1, np.ceil(2 * np.maximum(rho0, rho1) / SPLAT_STEP_PX).astype(int))
+    # rows: one per tube and pixel along it (positions, calibre, ramp); then n_c samples
+    # across each row
+    n = len(u0)
+    row = np.repeat(np.arange(n), n_a)
+    ia = np.arange(len(row)) - np.repeat(np.cumsum(n_a) - n_a, n_a)
+    e, p = ramp[row], pl[row]
+    along = (ia + 0.5) * (span / n_a)[row] - e  # px from p0's projection
+    weight = np.clip(np.minimum(along + e, p) - np.maximum(along - e, 0.0), 0.0, None) / (2 * e)
+    rho = rho0[row] + np.clip(along / np.maximum(p, 1e-6), 0.0, 1.0) * (rho1 - rho0)[row]
+    cx, cy = u0[row] + along * cu[row] - x0, v0[row] + along * cv[row] - y0
+    # path ~ r(s) across a width ~ rho(s): each row's share of its tube's volume
+    share = weight * rho * rho
+    total = np.bincount(row, share, minlength=n) * _profile_sums(n_c)
+    share *= (mass / np.maximum(total, 1e-12))[row]
+    spread = _fork_spread(t)
+    forked = np.isfinite(spread)[row]
+    if forked.any():  # a fork's daughters: the volume both hold near the fork counts once
+        fr, fa = row[forked], np.clip(along[forked] / np.maximum(p[forked], 1e-6), 0.0, 1.0)
+        r_mm = t.r0[fr] + fa * (t.r1 - t.r0)[fr]
+        x = fa * L[fr] * spread[fr] / np.maximum(2 * r_mm, 1e-6)
+        share[forked] *= _shared_share(x)
+    nc = n_c[row]
+    srow = np.repeat(np.arange(len(row)), nc)
+    ic = np.arange(len(srow)) - np.repeat(np.cumsum(nc) - nc, nc)
+    xc = (ic + 0.5) / nc[srow] * 2 - 1
+    off = (xc * rho[srow]).astype(np.float32)
+    uu = cx[srow] - off * cv[row][srow]
+    vv = cy[srow] + off * cu[row][srow]
+    w = share[srow] * np.sqrt(np.clip(1 - xc * xc, 0, None))
+    xi, yi = np.floor(uu).astype(np.intp), np.floor(vv).astype(np.intp)
+    ax, ay = (uu - xi).astype(np.float32), (vv - yi).astype(np.float32)
+    pw = bw + 2  # a one-pixel margin all round, so every sample's four pixels are on it
+    at = (np.clip(yi, -1, bh) + 1) * pw + np.clip(xi, -1, bw) + 1
+    w = np.where((xi >= -1) & (xi < bw) & (yi >= -1) & (yi < bh), w, 0.0).astype(np.float32)
+    wx = w * ax
+    flat = np.bincount(np.concatenate([at, at + 1, at + pw, at + pw + 1]),
+                       np.concatenate([(w - wx) * (1 - ay), wx * (1 - ay), (w - wx) * ay,
+                                       wx * ay]), minlength=(bh + 2) * pw)
+    arr = flat.reshape(bh + 2, pw)[1:-1, 1:-1].astype(np.float32)
+    # the footprint: a wide tube's samples, a thin one's centreline
+    keep = weight > 0
+    rows = np.flatnonzero(keep & thin[row])
+    picks = np.flatnonzero((keep & ~thin[row])[srow])
+    fu = np.concatenate([cx[rows], uu[picks]])
+    fv = np.concatenate([cy[rows], vv[picks]])
+    xr, yr = np.round(fu).astype(int), np.round(fv).astype(int)
+    ok = (xr >= 0) & (xr < bw) & (yr >= 0) & (yr < bh)
+    foot = np.zeros(bw * bh, bool)
+    foot[yr[ok] * bw + xr[ok]] = True
+    return arr, foot.reshape(bh, bw)
 
 
 def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int | None = None,

@@ -24,13 +24,13 @@ from imagine_med.engine.phantom.regions.chest.trees import lung_trees
 from imagine_med.engine.phantom.scene import Component
 
 # The lobes' vessel trees on a film, denser than blood. Each tree starts at its stem's
-# calibre and divides it by Murray's law (trees.MURRAY_EXPONENT), which doubled their blood
-# (seed 31: 44 -> 87 ml after the fade of the outer third) and took this gain from 2.4 to
-# 1.8 for the same markings. What is left: the film draws overlapping wide tubes of one set
-# by overwriting, not adding (xray.tube_box), so it deposits 60 of those 87 ml (35 of 44
-# before); and a lung's arteries and veins outside the capillaries hold ~250-350 ml of its
-# ~450 ml of blood (Guyton & Hall), mostly in vessels finer than the trees' twigs.
-VESSEL_FILM_GAIN = 1.8
+# calibre and divides it by Murray's law (trees.MURRAY_EXPONENT): 87 ml of blood (seed 31,
+# after the fade of the outer third), whose path lengths add where branches cross
+# (xray._splat_round; overwriting kept 60 ml of it and needed 1.8). What is left: a lung's
+# arteries and veins outside the capillaries hold ~250-350 ml of its ~450 ml of blood
+# (Guyton & Hall), mostly in vessels finer than the trees' twigs; at 1.0 the markings are
+# ~20% fainter (docs/phantom.md, "Gains that remain").
+VESSEL_FILM_GAIN = 1.25
 
 
 @dataclass

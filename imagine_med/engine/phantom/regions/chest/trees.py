@@ -147,7 +147,7 @@ def _vessel_sizes(t: Tubes, hilum: np.ndarray, s: float, adjust: Adjust, upright
     if film:
         frac = far / max(float(np.percentile(far, 97)), 1e-6)
         gain = gain * np.clip(1.9 - 2.0 * frac, 0.0, 1.0)
-    t = Tubes(t.p0, t.p1, t.r0 * gain, t.r1 * gain)
+    t = Tubes(t.p0, t.p1, t.r0 * gain, t.r1 * gain, adds=film)
     return t.subset(np.minimum(t.r0, t.r1) > 0.12 * s) if film else t
 
 
