@@ -514,6 +514,8 @@ class Solid:
         for piece in self.pieces:
             keep = np.flatnonzero(~out)
             for q in piece.quadrics:
+                if not len(keep):
+                    break
                 keep = keep[value(q, keep) <= 0]
             out[keep] = True
         # the points inside a piece, each tested against every hole's box and quadrics (one
@@ -527,6 +529,8 @@ class Solid:
                 on &= (pts[k] >= lo[k]) & (pts[k] <= hi[k])
             near = idx[on]
             for q in h.quadrics:  # as the pieces: each quadric on the points still inside
+                if not len(near):  # none left (a hole's box often holds none): no more tests
+                    break
                 near = near[value(q, near) <= 0]
             out[near] = False
         return out.reshape(p.shape[:-1])

@@ -4,6 +4,8 @@ texture, film vertebral bodies and neural arches), the sternum, then the shoulde
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from imagine_med.engine.phantom.geometry import (
@@ -321,6 +323,23 @@ class _PedicleWall(Quadric):
         return cylinder_q(np.asarray(mid) + lateral * shift, inner, R)
 
 
+@functools.lru_cache(maxsize=64)
+def _pedicle_frame(sx: float, convergence_deg: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A pedicle's axis, its section's first direction and their frame (columns u, v, axis):
+    one per side and convergence, which most levels share (10 degrees from T3 to T11), so
+    worked out once (read-only arrays)."""
+    a, b = np.radians(convergence_deg), np.radians(PEDICLE_SAGITTAL_DEG)
+    axis = np.array([sx * np.sin(a) * np.cos(b), -np.cos(a) * np.cos(b), np.sin(b)])
+    u = cross3(axis, [0.0, 0.0, 1.0])
+    u /= np.linalg.norm(u)
+    v = cross3(axis, u)
+    R = np.column_stack([u, v, axis])
+    for arr in (axis, u, R):
+        arr.setflags(write=False)
+    return axis, u, R
+
+
 def _pedicle(c: np.ndarray, width: float, height: float, length: float, sx: float,
              convergence_deg: float) -> Convex:
     """A pedicle running back from `c` (the back of the body), its back end turned out by
@@ -329,12 +348,7 @@ def _pedicle(c: np.ndarray, width: float, height: float, length: float, sx: floa
     whose rim the tilt spreads, as on a film (a pedicle parallel to the beam would draw its
     whole length of wall into a one-pixel rim). The walls are thicker medially
     (`_PedicleWall`): a crescent rather than an even ring."""
-    a, b = np.radians(convergence_deg), np.radians(PEDICLE_SAGITTAL_DEG)
-    axis = np.array([sx * np.sin(a) * np.cos(b), -np.cos(a) * np.cos(b), np.sin(b)])
-    u = cross3(axis, [0.0, 0.0, 1.0])
-    u /= np.linalg.norm(u)
-    v = cross3(axis, u)
-    R = np.column_stack([u, v, axis])
+    axis, u, R = _pedicle_frame(sx, convergence_deg)
     mid = c + axis * (length / 2 - 1.0)
     reach = np.abs(axis) * (length / 2 + 1.0) + max(width, height) / 2
     half = np.array([width / 2, height / 2])
