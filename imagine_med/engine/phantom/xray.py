@@ -260,9 +260,23 @@ class _RayCache:
 
 def solid_lengths(solid: Solid, cache: _RayCache) -> np.ndarray:
     """Path length (mm) through a CSG solid on the coarse grid."""
+    return solid_lengths_boxed(solid, cache)[0]
+
+
+def solid_lengths_boxed(solid: Solid, cache: _RayCache
+                        ) -> tuple[np.ndarray, tuple[slice, slice]]:
+    """`solid_lengths`, with the slices of the grid outside which every length is nought
+    (its pieces' crops together; empty slices for a solid off the grid), so that a film sums
+    a small solid's share on its own box only."""
     out = np.zeros((cache.gh, cache.gw))
     area = cache.gw * cache.gh
     crops = [cache.crop_of(piece.bounds) for piece in solid.pieces]
+    held = [c for c in crops if c is not None]
+    if held:
+        bx = _union_all(held)
+        box = (slice(bx[1], bx[3]), slice(bx[0], bx[2]))
+    else:
+        box = (slice(0, 0), slice(0, 0))
     batch = _small_pieces(solid, crops, cache)
     holes = _hole_table(solid, cache)
     for piece, crop in zip(solid.pieces, crops, strict=True):
@@ -293,7 +307,13 @@ def solid_lengths(solid: Solid, cache: _RayCache) -> np.ndarray:
                 part = (slice(r0, r1), slice(c0, c1))
                 length[part] = length[part] - _covered(boxes, s[part], e[part])
         out[y0:y1, x0:x1] += np.maximum(length, 0.0)
-    return out
+    return out, box
+
+
+def _union_all(crops: list[Box]) -> Box:
+    """The smallest (x0, y0, x1, y1) holding every crop."""
+    return (min(c[0] for c in crops), min(c[1] for c in crops), max(c[2] for c in crops),
+            max(c[3] for c in crops))
 
 
 def _hole_table(solid: Solid, cache: _RayCache) -> tuple[np.ndarray, np.ndarray, list]:
@@ -840,7 +860,7 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
             continue
         gain = comp.film_gain(view.name)
         delta = (M[comp.material].mu_mm - M[comp.container].mu_mm) * gain
-        full = solid_lengths(comp.solid, cache)
+        full, sl = solid_lengths_boxed(comp.solid, cache)
         tex = None
         if comp.xray_texture:
             # a texture depends only on its name (and the case's seed) unless it follows the
@@ -852,28 +872,35 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
                     textures[key] = tex
             else:
                 tex = textures[key]
+        # the sums below on the solid's box only: outside it every length is +0, so each
+        # term there is a zero that would leave the sum as it is
+        part = full[sl]
         if comp.shell_mm > 0 and comp.shell_material:
             inner = solid_lengths(comp.solid.shrunk(comp.shell_mm), cache)
             dsh = (M[comp.shell_material].mu_mm - M[comp.material].mu_mm) * gain
-            shell = dsh * np.maximum(full - inner, 0)
+            shell = dsh * np.maximum(part - inner[sl], 0)
             # a textured solid's cortex follows the texture (no end plate across a disc)
-            coarse_line += shell if tex is None else shell * np.clip(tex - 0.4, 0, None)
-        contrib = delta * full
+            coarse_line[sl] += shell if tex is None else shell * np.clip(tex[sl] - 0.4, 0, None)
+        contrib = delta * part
         if tex is not None:
-            contrib = contrib * tex
-        coarse_line += contrib
+            contrib = contrib * tex[sl]
+        coarse_line[sl] += contrib
         if comp.trabecular > 0:
-            coarse_trab = coarse_trab + comp.trabecular * contrib
+            coarse_trab[sl] += comp.trabecular * contrib
         if comp.finding is None:  # the normal anatomy alone sets the display range
             if comp.shell_mm > 0 and comp.shell_material:
-                coarse_ref += contrib + shell
+                coarse_ref[sl] += contrib + shell
             else:
-                coarse_ref += contrib
-        lengths[comp.label] = lengths.get(comp.label, 0) + full
+                coarse_ref[sl] += contrib
+        if comp.label in lengths:
+            lengths[comp.label][sl] += part
+        else:
+            lengths[comp.label] = full  # its own array (no one else holds it)
         if comp.labelled:
-            layers.append((comp.label_priority, order, comp.label, full > comp.label_min_mm))
+            where = full > comp.label_min_mm
+            layers.append((comp.label_priority, order, comp.label, where))
             if masks is not None:
-                _add_mask(coarse_masks, comp, comp.label, full > comp.label_min_mm)
+                _add_mask(coarse_masks, comp, comp.label, where)
     for _p, _o, name, mask in sorted(layers, key=lambda t: (t[0], t[1])):
         coarse_labels[mask] = label_id(name)
     line = _resize(coarse_line, H, W).astype(np.float32)
