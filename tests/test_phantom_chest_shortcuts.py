@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 
 from imagine_med.engine.phantom.geometry import Tubes
+from imagine_med.engine.phantom.labels import LUNG_LABELS
 from imagine_med.engine.phantom.regions.chest import bones
 from imagine_med.engine.phantom.regions.chest.frame import SIDES
 from imagine_med.engine.phantom.regions.chest.renderer import build
 from imagine_med.engine.phantom.xray import (
+    _lung_sum,
     _nearest,
     _nearest_masks,
     _RayCache,
@@ -116,3 +118,14 @@ def test_cartilages_at_once_equal_rib_by_rib(seed: int, monkeypatch):
     assert len(plain) == 140 and 0 < calc.sum() < 140
     for a in ("p0", "p1", "r0", "r1"):
         assert np.array_equal(getattr(got, a), getattr(want, a))
+
+
+def test_lung_sum_equals_numpys_sum_of_the_lobes():
+    """xray._lung_sum adds the lobes in place; the texture and the display's lung mask read
+    it where they read np.sum(parts, axis=0) before."""
+    rng = np.random.default_rng(4)
+    lengths = {n: rng.gamma(2.0, 30.0, (171, 171)) for n in LUNG_LABELS[::-1]}
+    lengths["heart"] = np.ones((171, 171))
+    parts = [lengths[n] for n in LUNG_LABELS]
+    assert np.array_equal(_lung_sum(lengths), np.sum(parts, axis=0))
+    assert _lung_sum({"heart": lengths["heart"]}) is None

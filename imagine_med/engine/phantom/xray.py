@@ -694,12 +694,26 @@ LUNG_TEXTURE_SEED = 23
 LUNG_TEXTURE_MAX_MM = 12.0  # largest scale with its own power: a secondary lobule or two
 
 
-def _lung_texture(lengths: dict[str, np.ndarray], scene: Scene, view: View, H: int, W: int
-                  ) -> np.ndarray:
+def _lung_sum(lengths: dict[str, np.ndarray]) -> np.ndarray | None:
+    """The lobes' path lengths summed (np.sum(parts, axis=0)'s additions, in its order,
+    without stacking them first); None where no lobe was drawn."""
     parts = [lengths[n] for n in LUNG_LABELS if n in lengths]
     if not parts:
+        return None
+    lung = parts[0].copy()
+    for p in parts[1:]:
+        lung += p
+    return lung
+
+
+def _lung_texture(lengths: dict[str, np.ndarray], scene: Scene, view: View, H: int, W: int,
+                  lung: np.ndarray | None = None) -> np.ndarray:
+    """The parenchyma's texture on the film (`lung`: `_lung_sum(lengths)`, when the caller
+    has it already)."""
+    if lung is None:
+        lung = _lung_sum(lengths)
+    if lung is None:
         return np.zeros((H, W), np.float32)
-    lung = np.sum(parts, axis=0)
     seed = int(scene.params.get("tex_seed", 0)) * 31 + LUNG_TEXTURE_SEED
     # drawn on the film's grid, in mm units across views, so a pixel size change does not
     # change the texture's look
@@ -993,13 +1007,14 @@ def render_film(scene: Scene, view: View, rng: np.random.Generator, scale: int |
             masks[key] = full_mask
     is_lung = np.zeros(256, bool)
     is_lung[[label_id(n) for n in LUNG_LABELS]] = True
-    line += _lung_texture(lengths, scene, view, H, W)
+    lung_sum = _lung_sum(lengths)
+    line += _lung_texture(lengths, scene, view, H, W, lung_sum)
     if coarse_trab.any():
         line += _resize(coarse_trab, H, W) * bone_tex()
     ref = (dr.scattered(coarse_ref, view.px * scale), view.px * scale)
     # the lungs for the display range: where the beam crosses lung, whatever finding's label
     # covers it (a diffuse disease's label must not take the lungs out of the histogram)
-    lung_len = sum((lengths[n] for n in LUNG_LABELS if n in lengths), np.zeros((gh, gw)))
+    lung_len = np.zeros((gh, gw)) if lung_sum is None else lung_sum
     lung = _nearest(lung_len > 10.0, H, W)
     if not lung.any():
         lung = is_lung[labels]
