@@ -273,7 +273,7 @@ def solid_lengths_boxed(solid: Solid, cache: _RayCache
     crops = [cache.crop_of(piece.bounds) for piece in solid.pieces]
     held = [c for c in crops if c is not None]
     if held:
-        bx = _union_all(held)
+        bx = held[0] if len(held) == 1 else _union_all(held)
         box = (slice(bx[1], bx[3]), slice(bx[0], bx[2]))
     else:
         box = (slice(0, 0), slice(0, 0))
@@ -381,12 +381,11 @@ def _covered(boxes: list, s: np.ndarray, e: np.ndarray) -> np.ndarray:
     multi = hits >= 2
     if not multi.any():
         return total
-    W = s.shape[1]
+    flat_at = np.arange(s.size).reshape(s.shape)  # each ray's flat index
     rays, los, his = [], [], []
     for dst, lo, hi, on in clipped:
         pick = on & multi[dst]
-        r, c = np.nonzero(pick)
-        rays.append((r + dst[0].start) * W + (c + dst[1].start))
+        rays.append(flat_at[dst][pick])  # np.nonzero's rays, in its (row-major) order
         los.append(lo[pick])
         his.append(hi[pick])
     ray = np.concatenate(rays)
