@@ -39,7 +39,7 @@ def is_in(labels: np.ndarray, ids) -> np.ndarray:
     ids = np.asarray(ids, np.int64)
     table = np.zeros(256, bool)
     table[ids[(ids >= 0) & (ids < 256)]] = True  # an id no uint8 holds matches nothing
-    return table[labels]
+    return np.take(table, labels)  # table[labels], by the faster gather (~half its time)
 
 
 def finding_mask(labels: np.ndarray, name: str) -> np.ndarray:

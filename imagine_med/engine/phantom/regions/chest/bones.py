@@ -4,6 +4,8 @@ texture, film vertebral bodies and neural arches), the sternum, then the shoulde
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from imagine_med.engine.phantom.geometry import (
@@ -150,6 +152,27 @@ def _on_wall(sx: float, phis: np.ndarray, z: np.ndarray, r: np.ndarray, cav_ab, 
                      z], axis=-1)
 
 
+def _to_cartilage_above(above: np.ndarray, s: float, cav_ab) -> tuple[float, float]:
+    """(angle round the wall, height) where cartilages 8-10 end: half way along the one
+    above, a little below it."""
+    target = above[len(above) // 2]
+    phi2 = np.pi - np.arcsin(min(1.0, abs(target[0]) / cav_ab(target[2])[0]))
+    return phi2, target[2] - 4 * s
+
+
+def _cartilage_lines(ends: list[tuple], sx: np.ndarray, cav_ab, y_cav: float, s: float
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Centrelines (n, 8, 3) and radii (n, 8) of cartilages from (phi1, z1, r1, phi2, z2)
+    ends on sides `sx`, one per row: each row the numbers one cartilage alone would get
+    (every step is elementwise)."""
+    phi1, z1, r1, phi2, z2 = (np.array(c, float)[:, None] for c in zip(*ends, strict=True))
+    phis = np.linspace(phi1[:, 0], phi2[:, 0], 8, axis=1)
+    t = np.linspace(0.0, 1.0, 8)
+    zz = z1 + (z2 - z1) * t ** 0.8  # the cartilage turns up toward the sternum
+    rr = r1 * 0.9 + (3.2 * s - r1 * 0.9) * t
+    return _on_wall(sx[:, None], phis, zz, rr, cav_ab, y_cav), rr
+
+
 def _costal_cartilage(scene: Scene, tips: dict, s: float, zT, cav_ab, y_cav: float,
                       age: int) -> None:
     """Film: the costal cartilages, continuing each rib's anterior end round the front of the
@@ -164,28 +187,26 @@ def _costal_cartilage(scene: Scene, tips: dict, s: float, zT, cav_ab, y_cav: flo
     # stream, so films keep the draws (and lesion positions) of the same case's CT
     tip_z = np.array([tips[key][1] for key in sorted(tips)])
     rng = np.random.default_rng(np.frombuffer(tip_z.tobytes(), np.uint32))
-    plain, calcified = [], []
-    for side, sx in SIDES.items():
-        lines: dict[int, np.ndarray] = {}
-        for k in range(1, 11):
-            phi1, z1, r1 = tips[(side, k)]
-            if k <= 7:
-                phi2, z2 = np.pi - 18 * s / cav_ab(zT(attach[k]))[0], zT(attach[k])
-            else:  # to the cartilage above, half way along
-                above = lines[k - 1]
-                target = above[len(above) // 2]
-                phi2 = np.pi - np.arcsin(min(1.0, abs(target[0]) / cav_ab(target[2])[0]))
-                z2 = target[2] - 4 * s
-            phis = np.linspace(phi1, phi2, 8)
-            t = np.linspace(0.0, 1.0, 8)
-            zz = z1 + (z2 - z1) * t ** 0.8  # the cartilage turns up toward the sternum
-            rr = r1 * 0.9 + (3.2 * s - r1 * 0.9) * t
-            line = _on_wall(sx, phis, zz, rr, cav_ab, y_cav)
-            lines[k] = line
-            segs = Tubes.from_polyline(line, rr)
-            calc = rng.uniform(size=len(segs)) < calcified_share
-            calcified.append(segs.subset(calc))
-            plain.append(segs.subset(~calc))
+    sides = list(SIDES)
+    sx = np.array([SIDES[side] for side in sides])
+    # (side, rib) -> 8 centreline points: ribs 1-7 of both sides in one pass, then 8, 9 and
+    # 10 (each aimed at the middle of the one above) a pass each
+    lines = np.zeros((len(sides), 10, 8, 3))
+    radii = np.zeros((len(sides), 10, 8))
+    sternal = [(np.pi - 18 * s / cav_ab(zT(attach[k]))[0], zT(attach[k])) for k in range(1, 8)]
+    line, rr = _cartilage_lines([(*tips[(side, k)], *sternal[k - 1]) for side in sides
+                                 for k in range(1, 8)], np.repeat(sx, 7), cav_ab, y_cav, s)
+    lines[:, :7], radii[:, :7] = line.reshape(len(sides), 7, 8, 3), rr.reshape(len(sides), 7, 8)
+    for k in range(8, 11):
+        lines[:, k - 1], radii[:, k - 1] = _cartilage_lines(
+            [(*tips[(side, k)], *_to_cartilage_above(lines[i, k - 2], s, cav_ab))
+             for i, side in enumerate(sides)], sx, cav_ab, y_cav, s)
+    # one tube per neighbouring pair of points, side by side and rib by rib (the order of the
+    # draws that pick the calcified ones)
+    segs = Tubes(lines[:, :, :-1].reshape(-1, 3), lines[:, :, 1:].reshape(-1, 3),
+                 radii[:, :, :-1].ravel(), radii[:, :, 1:].ravel())
+    calc = rng.uniform(size=len(segs)) < calcified_share
+    plain, calcified = [segs.subset(~calc)], [segs.subset(calc)]
     # a calcified stretch is mineralised like bone (cortical density in patches: the texture
     # breaks it into the granular bars seen on films)
     for parts, material in ((plain, "cartilage"), (calcified, "cortical")):
@@ -302,6 +323,23 @@ class _PedicleWall(Quadric):
         return cylinder_q(np.asarray(mid) + lateral * shift, inner, R)
 
 
+@functools.lru_cache(maxsize=64)
+def _pedicle_frame(sx: float, convergence_deg: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A pedicle's axis, its section's first direction and their frame (columns u, v, axis):
+    one per side and convergence, which most levels share (10 degrees from T3 to T11), so
+    worked out once (read-only arrays)."""
+    a, b = np.radians(convergence_deg), np.radians(PEDICLE_SAGITTAL_DEG)
+    axis = np.array([sx * np.sin(a) * np.cos(b), -np.cos(a) * np.cos(b), np.sin(b)])
+    u = cross3(axis, [0.0, 0.0, 1.0])
+    u /= np.linalg.norm(u)
+    v = cross3(axis, u)
+    R = np.column_stack([u, v, axis])
+    for arr in (axis, u, R):
+        arr.setflags(write=False)
+    return axis, u, R
+
+
 def _pedicle(c: np.ndarray, width: float, height: float, length: float, sx: float,
              convergence_deg: float) -> Convex:
     """A pedicle running back from `c` (the back of the body), its back end turned out by
@@ -310,12 +348,7 @@ def _pedicle(c: np.ndarray, width: float, height: float, length: float, sx: floa
     whose rim the tilt spreads, as on a film (a pedicle parallel to the beam would draw its
     whole length of wall into a one-pixel rim). The walls are thicker medially
     (`_PedicleWall`): a crescent rather than an even ring."""
-    a, b = np.radians(convergence_deg), np.radians(PEDICLE_SAGITTAL_DEG)
-    axis = np.array([sx * np.sin(a) * np.cos(b), -np.cos(a) * np.cos(b), np.sin(b)])
-    u = cross3(axis, [0.0, 0.0, 1.0])
-    u /= np.linalg.norm(u)
-    v = cross3(axis, u)
-    R = np.column_stack([u, v, axis])
+    axis, u, R = _pedicle_frame(sx, convergence_deg)
     mid = c + axis * (length / 2 - 1.0)
     reach = np.abs(axis) * (length / 2 + 1.0) + max(width, height) / 2
     half = np.array([width / 2, height / 2])
