@@ -299,3 +299,20 @@ def test_lab_by_colour_is_pixel_by_pixel():
         rgb = np.clip(rng.integers(0, spread, shape) + rng.integers(0, 200, (1, 1, 3)), 0,
                       255).astype(np.uint8)
         assert (_lab_by_colour(rgb) == _lab(rgb)).all()  # the last: too many colours
+
+
+def test_rash_lab_reads_are_the_images():
+    """measure_rash's a* plane and clear-skin pixels, read from the colour table, equal the
+    full Lab image's (and the fallback where the colours are too many)."""
+    from imagine_med.engine.phantom.physics.skin_optics import _lab
+    from imagine_med.engine.phantom.regions.skin.rashes import _lab_reads
+
+    rng = np.random.default_rng(11)
+    for shape, spread in (((300, 257, 3), 40), ((512, 512, 3), 12), ((260, 300, 3), 256)):
+        rgb = np.clip(rng.integers(0, spread, shape) + rng.integers(0, 200, (1, 1, 3)), 0,
+                      255).astype(np.uint8)
+        mask = rng.random(shape[:2]) < 0.6
+        a_star, skin = _lab_reads(rgb, mask)
+        lab = _lab(rgb)
+        assert a_star.flags.c_contiguous and (a_star == lab[..., 1]).all()
+        assert skin.shape == (mask.sum(), 3) and (skin == lab[mask]).all()

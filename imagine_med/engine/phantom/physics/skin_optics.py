@@ -167,19 +167,33 @@ _MAX_PAIRS = 4096  # (red, green) pairs up to which the colour table stays small
 
 def _lab_by_colour(rgb: np.ndarray) -> np.ndarray:
     """`_lab` of an (H, W, 3) uint8 image, each distinct colour converted once and the
-    values gathered back to its pixels: the same numbers (each pixel's Lab depends on its
-    own colour only; checked equal in tests). Colours are numbered in two small tables,
-    (red, green) pairs first, then (pair, blue)."""
-    r, g, b = (rgb[..., k].astype(np.int32) for k in range(3))
-    rg = (r << 8) | g
+    values gathered back to its pixels (`colour_table`): the same numbers (each pixel's Lab
+    depends on its own colour only; checked equal in tests)."""
+    table = colour_table(rgb)
+    if table is None:
+        return _lab(rgb)
+    lab_of, index = table
+    return np.take(lab_of, index, axis=0)  # lab_of[index], at half its cost
+
+
+def colour_table(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """An (H, W, 3) uint8 image's distinct colours: the `_lab` of each (n, 3) and each
+    pixel's colour number (H, W) int32; None where the colours are too many for small
+    tables. Colours are numbered in two small tables, (red, green) pairs first, then
+    (pair, blue). `measure_rash` gathers the one Lab plane and the pixels it reads."""
+    rg = rgb[..., 0].astype(np.uint16)
+    rg <<= 8
+    rg |= rgb[..., 1]
     seen = np.zeros(1 << 16, bool)
     seen[rg] = True
     pairs = np.flatnonzero(seen)
     if len(pairs) > _MAX_PAIRS:
-        return _lab(rgb)
+        return None
     pair_of = np.zeros(1 << 16, np.int32)
     pair_of[pairs] = np.arange(len(pairs), dtype=np.int32)
-    key = (pair_of[rg] << 8) | b
+    key = pair_of[rg]
+    key <<= 8
+    key |= rgb[..., 2]
     seen = np.zeros(len(pairs) << 8, bool)
     seen[key] = True
     keys = np.flatnonzero(seen)
@@ -187,7 +201,7 @@ def _lab_by_colour(rgb: np.ndarray) -> np.ndarray:
     colour_of[keys] = np.arange(len(keys), dtype=np.int32)
     pair = pairs[keys >> 8]
     colours = np.stack([pair >> 8, pair & 255, keys & 255], axis=1).astype(np.uint8)
-    return _lab(colours)[colour_of[key]]
+    return _lab(colours), colour_of[key]
 
 
 def pixels_of(image: np.ndarray, mask: np.ndarray) -> np.ndarray:

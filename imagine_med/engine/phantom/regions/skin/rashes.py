@@ -16,7 +16,12 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from imagine_med.engine.phantom.physics.skin_optics import ita_of_lab, pixels_of, srgb_to_lab
+from imagine_med.engine.phantom.physics.skin_optics import (
+    colour_table,
+    ita_of_lab,
+    pixels_of,
+    srgb_to_lab,
+)
 from imagine_med.engine.phantom.regions.skin.lesions import LABELS, Lesion, window
 from imagine_med.engine.phantom.regions.skin.skin import (
     F32,
@@ -269,9 +274,8 @@ def measure_rash(rgb: np.ndarray, labels: np.ndarray, px: float) -> dict[str, fl
     annulus, the border's a* over its centre's (central clearing)."""
     parts = np.isin(labels, RASH_PARTS)
     skin = labels == SKIN_LABELS["skin"]
-    lab = srgb_to_lab(rgb)
-    a_star = np.ascontiguousarray(lab[..., 1])  # one plane: masks pick from it fast
-    out: dict[str, float] = {"ita": round(ita_of_lab(pixels_of(lab, skin)), 1) if skin.any()
+    a_star, skin_lab = _lab_reads(rgb, skin)
+    out: dict[str, float] = {"ita": round(ita_of_lab(skin_lab), 1) if skin.any()
                              else float("nan")}
     scaly = labels == LABELS["scale"]
     red = parts & ~scaly  # erythema is read where no scale covers it
@@ -299,6 +303,19 @@ def measure_rash(rgb: np.ndarray, labels: np.ndarray, px: float) -> dict[str, fl
         if m.any():
             out[f"{name}s"] = int(ndimage.label(m)[1])
     return out
+
+
+def _lab_reads(rgb: np.ndarray, skin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What `measure_rash` reads of the image's CIELAB: the a* plane (contiguous: masks
+    pick from it fast) and the clear skin's pixels (n, 3), as `srgb_to_lab` and `pixels_of`
+    give them; from the colour table, without the (H, W, 3) image in between."""
+    table = colour_table(rgb)
+    if table is None:
+        lab = srgb_to_lab(rgb)
+        return np.ascontiguousarray(lab[..., 1]), pixels_of(lab, skin)
+    lab_of, index = table
+    return (np.take(np.ascontiguousarray(lab_of[:, 1]), index),
+            np.take(lab_of, np.compress(skin.ravel(), index.ravel()), axis=0))
 
 
 CLOSING_STEPS = 2  # the lesion pieces' closing (iterations), which sets the frame below
