@@ -316,3 +316,22 @@ def test_rash_lab_reads_are_the_images():
         lab = _lab(rgb)
         assert a_star.flags.c_contiguous and (a_star == lab[..., 1]).all()
         assert skin.shape == (mask.sum(), 3) and (skin == lab[mask]).all()
+
+
+def test_blur_in_bands_is_gaussian_filter():
+    """Plaques scattered over the image (some cut by its border, some a band's edge apart):
+    blur_where_varies's band-by-band path gives gaussian_filter's values."""
+    from imagine_med.engine.phantom.regions.skin import skin
+
+    rng = np.random.default_rng(12)
+    yy, xx = np.mgrid[:300, :260]
+    for sigma, c in ((0.6, 0.0), (1.9, 0.25), (3.0, 0.0)):
+        a = np.full((300, 260), c, np.float32)
+        for _ in range(7):
+            cy, cx, r = rng.uniform(-10, 310), rng.uniform(-10, 270), rng.uniform(4, 30)
+            a += np.clip((r - np.hypot(yy - cy, xx - cx)) / 3, 0, 1).astype(np.float32)
+        a[skin.BLUR_BAND - 1, 5] += 0.5  # a lone pixel at a band's last row
+        varies = a != a[0, 0]
+        got = skin._blur_in_bands(a, sigma, varies)
+        assert (got == ndimage.gaussian_filter(a, sigma)).all()
+        assert (skin.blur_where_varies(a, sigma) == got).all()  # the bands path is taken
