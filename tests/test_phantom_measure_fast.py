@@ -335,3 +335,19 @@ def test_blur_in_bands_is_gaussian_filter():
         got = skin._blur_in_bands(a, sigma, varies)
         assert (got == ndimage.gaussian_filter(a, sigma)).all()
         assert (skin.blur_where_varies(a, sigma) == got).all()  # the bands path is taken
+
+
+def test_specular_rows_is_specular():
+    """The flash's glints made band by band (bands of 32 rows; a last band of 1 row; the
+    image's first and last rows) equal specular's on the whole relief."""
+    from imagine_med.engine.phantom.physics.skin_optics import specular, specular_rows
+    from imagine_med.engine.phantom.regions.skin.skin import noise
+
+    rng = np.random.default_rng(13)
+    for h, w in ((65, 80), (128, 96), (2, 5)):
+        relief = np.float32(0.05) * noise(rng, (h, w), 12)
+        ref = specular(relief, rng, 0.12)
+        got = np.concatenate([specular_rows(relief, slice(r, r + 32), 0.12)
+                              for r in range(0, h, 32)])
+        assert got.dtype == ref.dtype and (got == ref).all()
+        assert h < 3 or ((ref > 0).any() and (ref < ref.max()).any())  # glints and not

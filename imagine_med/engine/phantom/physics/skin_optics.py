@@ -268,3 +268,36 @@ def specular(relief: np.ndarray, rng: np.random.Generator, strength: float) -> n
     gy, gx = np.gradient(relief)
     facing = np.clip(1.0 - 6.0 * np.hypot(gx - 0.04, gy + 0.04), 0.0, 1.0)
     return (strength * facing ** 8).astype(F32)
+
+
+def specular_rows(relief: np.ndarray, rows: slice, strength: float) -> np.ndarray:
+    """`specular(relief, rng, strength)[rows]`, value for value, from the rows next to the
+    band only (np.gradient's central differences inside, one-sided at the image's first and
+    last rows), in place: `photograph` makes its flash a band at a time, in the cache."""
+    h = relief.shape[0]
+    r0, r1, _ = rows.indices(h)
+    lo, hi = max(0, r0 - 1), min(h, r1 + 1)
+    part = relief[lo:hi]
+    gy = np.empty((r1 - r0, relief.shape[1]), relief.dtype)
+    a, b = r0 + (r0 == 0), r1 - (r1 == h)  # the band's rows with a neighbour each side
+    np.subtract(part[a + 1 - lo:b + 1 - lo], part[a - 1 - lo:b - 1 - lo], out=gy[a - r0:b - r0])
+    gy[a - r0:b - r0] /= 2.0
+    if r0 == 0:
+        np.subtract(part[1], part[0], out=gy[0])
+    if r1 == h:
+        np.subtract(part[-1], part[-2], out=gy[-1])
+    band = part[r0 - lo:r1 - lo]
+    gx = np.empty_like(gy)
+    np.subtract(band[:, 2:], band[:, :-2], out=gx[:, 1:-1])
+    gx[:, 1:-1] /= 2.0
+    np.subtract(band[:, 1], band[:, 0], out=gx[:, 0])
+    np.subtract(band[:, -1], band[:, -2], out=gx[:, -1])
+    gx -= 0.04  # clip(1 - 6 hypot(gx - 0.04, gy + 0.04), 0, 1) ** 8 x strength
+    gy += 0.04
+    facing = np.hypot(gx, gy, out=gx)
+    facing *= 6.0
+    np.subtract(1.0, facing, out=facing)
+    np.clip(facing, 0.0, 1.0, out=facing)
+    out = facing ** 8
+    out *= strength
+    return out
