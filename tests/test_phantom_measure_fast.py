@@ -344,10 +344,19 @@ def test_specular_rows_is_specular():
     from imagine_med.engine.phantom.regions.skin.skin import noise
 
     rng = np.random.default_rng(13)
-    for h, w in ((65, 80), (128, 96), (2, 5)):
-        relief = np.float32(0.05) * noise(rng, (h, w), 12)
+    for (h, w), depth in (((65, 80), 0.3), ((128, 96), 0.4), ((2, 5), 0.05)):
+        relief = np.float32(depth) * noise(rng, (h, w), 12)
         ref = specular(relief, rng, 0.12)
         got = np.concatenate([specular_rows(relief, slice(r, r + 32), 0.12)
                               for r in range(0, h, 32)])
         assert got.dtype == ref.dtype and (got == ref).all()
-        assert h < 3 or ((ref > 0).any() and (ref < ref.max()).any())  # glints and not
+        assert h < 3 or ((ref > 0).any() and (ref == 0).any())  # glints, and dark slopes
+
+
+def test_skin_label_is_below_lesion_labels():
+    """The renderer lays a lesion's labels over skin by np.maximum (np.where's values only
+    while every lesion id is above skin's)."""
+    from imagine_med.engine.phantom.regions.skin.lesions import LABELS
+    from imagine_med.engine.phantom.regions.skin.skin import LABELS as SKIN
+
+    assert min(LABELS.values()) > SKIN["skin"]

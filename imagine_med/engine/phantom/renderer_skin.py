@@ -304,9 +304,10 @@ class PhantomSkin(PhantomRenderer):
         rgb = photograph(skin, lesion, f, view,
                          np.random.default_rng([request.seed, 182]), relief, polarised,
                          None if lesion is None else lesion.surface)
-        labels = np.full(rgb.shape[:2], LABELS["skin"], np.uint8)
-        if lesion is not None:
-            labels = np.where(lesion.labels > 0, lesion.labels, labels)
+        if lesion is None:
+            labels = np.full(rgb.shape[:2], LABELS["skin"], np.uint8)
+        else:  # the lesion's labels (ids from 100) over skin (1): np.where's, by one max
+            labels = np.maximum(lesion.labels, np.uint8(LABELS["skin"]))
         labels[skin.hair > 0.5] = LABELS["hair"]
         if view == "dermoscopy":
             if "ruler" in mods:

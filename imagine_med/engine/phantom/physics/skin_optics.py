@@ -294,10 +294,26 @@ def specular_rows(relief: np.ndarray, rows: slice, strength: float) -> np.ndarra
     np.subtract(band[:, -1], band[:, -2], out=gx[:, -1])
     gx -= 0.04  # clip(1 - 6 hypot(gx - 0.04, gy + 0.04), 0, 1) ** 8 x strength
     gy += 0.04
-    facing = np.hypot(gx, gy, out=gx)
+    facing = _hypot(gx, gy)
     facing *= 6.0
     np.subtract(1.0, facing, out=facing)
     np.clip(facing, 0.0, 1.0, out=facing)
-    out = facing ** 8
-    out *= strength
-    return out
+    # x^8, exactly, where numpy's float32 power is 5x slower on vectors holding zeros: the
+    # zeros raised as ones (1 - 1 = 0 after), the other lanes' values the same
+    dark = facing == 0
+    facing += dark
+    np.power(facing, 8, out=facing)
+    facing -= dark
+    facing *= strength
+    return facing
+
+
+def _hypot(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """np.hypot of float32 arrays, value for value: glibc's hypotf is sqrt(x^2 + y^2) worked
+    in double and rounded once (as lesions._distance uses it), at a fifth of its cost."""
+    xd, yd = x.astype(np.float64), y.astype(np.float64)
+    xd *= xd
+    yd *= yd
+    xd += yd
+    np.sqrt(xd, out=xd)
+    return xd.astype(x.dtype)
