@@ -351,6 +351,10 @@ def test_specular_rows_is_specular():
                               for r in range(0, h, 32)])
         assert got.dtype == ref.dtype and (got == ref).all()
         assert h < 3 or ((ref > 0).any() and (ref == 0).any())  # glints, and dark slopes
+    from imagine_med.engine.phantom.physics.skin_optics import _hypot
+
+    x, y = (rng.normal(0, 0.1, 400_000).astype(np.float32) for _ in range(2))
+    assert (_hypot(x, y) == np.hypot(x, y)).all()
 
 
 def test_skin_label_is_below_lesion_labels():
