@@ -364,3 +364,14 @@ def test_skin_label_is_below_lesion_labels():
     from imagine_med.engine.phantom.regions.skin.skin import LABELS as SKIN
 
     assert min(LABELS.values()) > SKIN["skin"]
+
+
+def test_gaussian_filter_cv_is_gaussian_filter():
+    """OpenCV's float64 passes give scipy's blur exactly: small and large sigmas, odd
+    window shapes, values of mixed sign."""
+    from imagine_med.engine.phantom.regions.skin.skin import gaussian_filter_cv
+
+    rng = np.random.default_rng(14)
+    for shape, sigma in (((7, 9), 0.576), ((48, 131), 0.576), ((100, 90), 1.9), ((33, 64), 3.0)):
+        a = (rng.random(shape, np.float32) - 0.3) * np.float32(2.5)
+        assert (gaussian_filter_cv(a, sigma) == ndimage.gaussian_filter(a, sigma)).all()

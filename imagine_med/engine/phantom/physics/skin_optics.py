@@ -167,20 +167,22 @@ _MAX_PAIRS = 4096  # (red, green) pairs up to which the colour table stays small
 
 def _lab_by_colour(rgb: np.ndarray) -> np.ndarray:
     """`_lab` of an (H, W, 3) uint8 image, each distinct colour converted once and the
-    values gathered back to its pixels (`colour_table`): the same numbers (each pixel's Lab
+    values gathered back to its pixels (`colour_keys`): the same numbers (each pixel's Lab
     depends on its own colour only; checked equal in tests)."""
-    table = colour_table(rgb)
-    if table is None:
+    found = colour_keys(rgb)
+    if found is None:
         return _lab(rgb)
-    lab_of, index = table
-    return np.take(lab_of, index, axis=0)  # lab_of[index], at half its cost
+    key, keys, lab_of = found
+    colour_of = np.zeros(keys[-1] + 1, np.int32)
+    colour_of[keys] = np.arange(len(keys), dtype=np.int32)
+    return np.take(lab_of, colour_of[key], axis=0)  # lab_of[...], at half its cost
 
 
-def colour_table(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """An (H, W, 3) uint8 image's distinct colours: the `_lab` of each (n, 3) and each
-    pixel's colour number (H, W) int32; None where the colours are too many for small
-    tables. Colours are numbered in two small tables, (red, green) pairs first, then
-    (pair, blue). `measure_rash` gathers the one Lab plane and the pixels it reads."""
+def colour_keys(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """An (H, W, 3) uint8 image's colours: each pixel's colour key (H, W) int32 (its
+    (red, green) pair's number x 256 + blue: a few hundred thousand keys, not 2^24), the
+    keys present (ascending) and the `_lab` of each (n, 3); None where the (red, green)
+    pairs are too many for small tables. A Lab table indexed by key is the key's gather."""
     rg = rgb[..., 0].astype(np.uint16)
     rg <<= 8
     rg |= rgb[..., 1]
@@ -197,11 +199,9 @@ def colour_table(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     seen = np.zeros(len(pairs) << 8, bool)
     seen[key] = True
     keys = np.flatnonzero(seen)
-    colour_of = np.zeros(len(pairs) << 8, np.int32)
-    colour_of[keys] = np.arange(len(keys), dtype=np.int32)
     pair = pairs[keys >> 8]
     colours = np.stack([pair >> 8, pair & 255, keys & 255], axis=1).astype(np.uint8)
-    return _lab(colours), colour_of[key]
+    return key, keys, _lab(colours)
 
 
 def pixels_of(image: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 from scipy import ndimage
 
 from imagine_med.engine.phantom.physics.skin_optics import (
-    colour_table,
+    colour_keys,
     ita_of_lab,
     pixels_of,
     srgb_to_lab,
@@ -308,14 +308,18 @@ def measure_rash(rgb: np.ndarray, labels: np.ndarray, px: float) -> dict[str, fl
 def _lab_reads(rgb: np.ndarray, skin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """What `measure_rash` reads of the image's CIELAB: the a* plane (contiguous: masks
     pick from it fast) and the clear skin's pixels (n, 3), as `srgb_to_lab` and `pixels_of`
-    give them; from the colour table, without the (H, W, 3) image in between."""
-    table = colour_table(rgb)
-    if table is None:
+    give them; gathered by colour key (`colour_keys`) from Lab tables indexed by key,
+    without the (H, W, 3) image in between."""
+    found = colour_keys(rgb)
+    if found is None:
         lab = srgb_to_lab(rgb)
         return np.ascontiguousarray(lab[..., 1]), pixels_of(lab, skin)
-    lab_of, index = table
-    return (np.take(np.ascontiguousarray(lab_of[:, 1]), index),
-            np.take(lab_of, np.compress(skin.ravel(), index.ravel()), axis=0))
+    key, keys, lab_of = found
+    by_key = np.zeros((keys[-1] + 1, 3), lab_of.dtype)
+    by_key[keys] = lab_of
+    a_by_key = np.ascontiguousarray(by_key[:, 1])
+    return (np.take(a_by_key, key),
+            np.take(by_key, np.compress(skin.ravel(), key.ravel()), axis=0))
 
 
 CLOSING_STEPS = 2  # the lesion pieces' closing (iterations), which sets the frame below
