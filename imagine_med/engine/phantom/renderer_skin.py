@@ -291,12 +291,12 @@ class PhantomSkin(PhantomRenderer):
         stype = skin_type_of(spec, request.seed)
         f = make_field(request.width, request.height, FIELD_MM[view])
         progress(0.1, "skin")
-        skin = build_skin(np.random.default_rng([request.seed, 180]), f, stype, site)
-        lesion = build_lesion(name, request.seed, f) if name else None
         mods = _words(spec)[0]
-        if "hair_removed" in mods or view == "rash":  # shaved or removed digitally; at
-            # body scale the sparse terminal hairs of the trunk are not what is shown
-            skin.hair[:] = 0
+        # shaved or removed digitally; at body scale the sparse terminal hairs of the trunk
+        # are not what is shown
+        hairy = not ("hair_removed" in mods or view == "rash")
+        skin = build_skin(np.random.default_rng([request.seed, 180]), f, stype, site, hairy)
+        lesion = build_lesion(name, request.seed, f) if name else None
         progress(0.4, "optics")
         relief = skin.relief if lesion is None or lesion.relief is None \
             else skin.relief + lesion.relief
@@ -308,7 +308,8 @@ class PhantomSkin(PhantomRenderer):
             labels = np.full(rgb.shape[:2], LABELS["skin"], np.uint8)
         else:  # the lesion's labels (ids from 100) over skin (1): np.where's, by one max
             labels = np.maximum(lesion.labels, np.uint8(LABELS["skin"]))
-        labels[skin.hair > 0.5] = LABELS["hair"]
+        if hairy:
+            labels[skin.hair > 0.5] = LABELS["hair"]
         if view == "dermoscopy":
             if "ruler" in mods:
                 ruler(rgb, labels, f)

@@ -319,8 +319,10 @@ class Skin:
     m0: float
 
 
-def build_skin(rng: np.random.Generator, f: Field, skin_type: str, site: str) -> Skin:
-    """Steps: ITA target -> melanin -> mottling and blood -> relief -> hair."""
+def build_skin(rng: np.random.Generator, f: Field, skin_type: str, site: str,
+               hair: bool = True) -> Skin:
+    """Steps: ITA target -> melanin -> mottling and blood -> relief -> hair (`hair`
+    False: shaved or removed, none drawn; the hair's draws are the last of `rng`'s)."""
     lo, hi = ITA_RANGE[skin_type]
     pad = 0.2 * (hi - lo)
     target = float(rng.uniform(lo + pad, hi - pad))
@@ -337,9 +339,9 @@ def build_skin(rng: np.random.Generator, f: Field, skin_type: str, site: str) ->
     blood += F32(1.0)
     blood *= F32(b0)
     relief = _relief(rng, f)
-    hair = _hair(rng, f, site)
+    cover = _hair(rng, f, site) if hair else np.zeros_like(f.x)
     dark = {"I": 0.45, "II": 0.6, "III": 0.8}.get(skin_type, 1.0)
-    return Skin(skin_type, target, site, melanin, blood, relief, hair, dark, m0)
+    return Skin(skin_type, target, site, melanin, blood, relief, cover, dark, m0)
 
 
 def _relief(rng: np.random.Generator, f: Field) -> np.ndarray:
