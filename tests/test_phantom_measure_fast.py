@@ -375,3 +375,5 @@ def test_gaussian_filter_cv_is_gaussian_filter():
     for shape, sigma in (((7, 9), 0.576), ((48, 131), 0.576), ((100, 90), 1.9), ((33, 64), 3.0)):
         a = (rng.random(shape, np.float32) - 0.3) * np.float32(2.5)
         assert (gaussian_filter_cv(a, sigma) == ndimage.gaussian_filter(a, sigma)).all()
+        assert (gaussian_filter_cv(a, 3.59, "nearest")
+                == ndimage.gaussian_filter(a, 3.59, mode="nearest")).all()  # blur_coarse's

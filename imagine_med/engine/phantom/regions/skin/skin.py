@@ -216,12 +216,15 @@ def _blur_in_bands(a: np.ndarray, sigma: float, varies: np.ndarray) -> np.ndarra
     return out
 
 
-def gaussian_filter_cv(a: np.ndarray, sigma: float) -> np.ndarray:
-    """ndimage.gaussian_filter(a, sigma) of a float32 image, value for value, through
-    OpenCV (as fundus_optics._gaussian): scipy's kernel, each axis in float64 (a symmetric
-    kernel's sums come out the same), float32 between and after the passes, reflected
-    edges; ~half scipy's time (tests/test_phantom_measure_fast.py compares them)."""
+def gaussian_filter_cv(a: np.ndarray, sigma: float, mode: str = "reflect") -> np.ndarray:
+    """ndimage.gaussian_filter(a, sigma, mode=mode) of a float32 image, value for value,
+    through OpenCV (as fundus_optics._gaussian): scipy's kernel, each axis in float64 (a
+    symmetric kernel's sums come out the same), float32 between and after the passes; edges
+    "reflect" or "nearest"; ~half scipy's time (tests/test_phantom_measure_fast.py compares
+    them)."""
     import cv2  # a core dependency (pyproject), imported on first use
+
+    border = {"reflect": cv2.BORDER_REFLECT, "nearest": cv2.BORDER_REPLICATE}[mode]
 
     r = int(TRUNCATE * float(sigma) + 0.5)
     x = np.arange(-r, r + 1)
@@ -229,9 +232,9 @@ def gaussian_filter_cv(a: np.ndarray, sigma: float) -> np.ndarray:
     phi = phi / phi.sum()
     one = np.ones(1)
     down = cv2.sepFilter2D(a.astype(np.float64), cv2.CV_64F, one, phi,
-                           borderType=cv2.BORDER_REFLECT).astype(np.float32)
+                           borderType=border).astype(np.float32)
     return cv2.sepFilter2D(down.astype(np.float64), cv2.CV_64F, phi, one,
-                           borderType=cv2.BORDER_REFLECT).astype(a.dtype)
+                           borderType=border).astype(a.dtype)
 
 
 COARSE_SIGMA_PX = 3.5  # a wide blur runs on blocks at most sigma / this across: a gaussian of
@@ -253,8 +256,8 @@ def blur_coarse(a: np.ndarray, sigma: float) -> np.ndarray:
                       (reach, reach + (-(w + 2 * reach)) % step)), mode="symmetric")
     small = block_means(full, step)
     # a block mean is a box of variance (step^2 - 1) / 12 px^2: blur the rest on the blocks
-    small = ndimage.gaussian_filter(small, np.sqrt(sigma ** 2 - (step ** 2 - 1) / 12) / step,
-                                    mode="nearest")
+    small = gaussian_filter_cv(small, np.sqrt(sigma ** 2 - (step ** 2 - 1) / 12) / step,
+                               mode="nearest")
     i0, t = _bilinear_taps(h, step, reach)
     rows = small[i0] * (1 - t)[:, None] + small[i0 + 1] * t[:, None]
     j0, u = _bilinear_taps(w, step, reach)
