@@ -251,16 +251,20 @@ def urticaria(rng, f: Field, lesion: Lesion) -> None:
                  for _ in range(int(rng.integers(1, 4)))]  # polycyclic: a few merged lobes
         reach = max(np.hypot(ox, oy) + _reach(f, r, r, 0.6) for ox, oy, r in lobes)
         sl = window(f, cx, cy, reach + _blur_reach(f, sigma))
-        if sl is None:
+        core = window(f, cx, cy, reach)  # inside sl; the wheal is 0 beyond it
+        if sl is None or core is None:  # (no wheal in the image: a flare of 0 too)
             continue
-        wheal = np.zeros_like(f.x[sl])
+        wheal = np.zeros_like(f.x[core])
         for ox, oy, r in lobes:
-            wheal = np.maximum(wheal, _ellipse(f, cx + ox, cy + oy, r, r, 0, 0.6, None, sl))
-        flare = np.clip(blur_coarse(wheal, sigma) * 1.6 - wheal, 0, 1)
+            wheal = np.maximum(wheal, _ellipse(f, cx + ox, cy + oy, r, r, 0, 0.6, None, core))
+        spread = np.zeros_like(f.x[sl])  # the wheal on the flare's wider window
+        spread[core[0].start - sl[0].start:core[0].stop - sl[0].start,
+               core[1].start - sl[1].start:core[1].stop - sl[1].start] = wheal
+        flare = np.clip(blur_coarse(spread, sigma) * 1.6 - spread, 0, 1)
         lesion.paint(flare, sl, blood=0.8)
-        lesion.paint(wheal, sl, scatter=0.9, blood=0.25)
-        lesion.label(wheal > 0.5, "wheal", sl)
-        relief[sl] += wheal * F32(0.9)
+        lesion.paint(wheal, core, scatter=0.9, blood=0.25)  # + 0 beyond the core: skipped
+        lesion.label(wheal > 0.5, "wheal", core)
+        relief[core] += wheal * F32(0.9)
     lesion.relief = relief
 
 
