@@ -117,12 +117,17 @@ def psoriasis(rng, f: Field, lesion: Lesion) -> None:
     sigma = 1.2 / f.px  # the scale thins over ~1 mm inside the plaque's edge
     for cx, cy, size in _centres(rng, int(rng.integers(2, 5)), half, 3.0, sizes):
         a, b, rot = size / 2, size / 2 * rng.uniform(0.6, 0.9), rng.uniform(0, np.pi)
-        sl = window(f, cx, cy, _reach(f, a, b, 0.35, wob) + _blur_reach(f, sigma))
-        if sl is None:
+        reach = _reach(f, a, b, 0.35, wob)
+        sl = window(f, cx, cy, reach + _blur_reach(f, sigma))
+        core = window(f, cx, cy, reach)  # inside sl; the plaque is 0 beyond it
+        if sl is None or core is None:  # (no plaque in the image: no scale either)
             continue
-        plaque = _ellipse(f, cx, cy, a, b, rot, 0.35, wob, sl)
-        lesion.paint(plaque, sl, blood=0.85, scatter=0.4)
-        lesion.label(plaque > 0.5, "lesion", sl)
+        on_core = _ellipse(f, cx, cy, a, b, rot, 0.35, wob, core)
+        lesion.paint(on_core, core, blood=0.85, scatter=0.4)  # + 0 beyond the core: skipped
+        lesion.label(on_core > 0.5, "lesion", core)
+        plaque = np.zeros_like(f.x[sl])  # on the scale's wider window
+        plaque[core[0].start - sl[0].start:core[0].stop - sl[0].start,
+               core[1].start - sl[1].start:core[1].stop - sl[1].start] = on_core
         # a silvery layer thickest in the middle, thinning to a red rim, split by fine cracks
         scale = _psoriatic_scale(plaque, cracking[sl], flakes[sl], sigma)
         lesion.paint(scale, sl, blood=-0.3)
