@@ -299,3 +299,81 @@ def test_lab_by_colour_is_pixel_by_pixel():
         rgb = np.clip(rng.integers(0, spread, shape) + rng.integers(0, 200, (1, 1, 3)), 0,
                       255).astype(np.uint8)
         assert (_lab_by_colour(rgb) == _lab(rgb)).all()  # the last: too many colours
+
+
+def test_rash_lab_reads_are_the_images():
+    """measure_rash's a* plane and clear-skin pixels, read from the colour table, equal the
+    full Lab image's (and the fallback where the colours are too many)."""
+    from imagine_med.engine.phantom.physics.skin_optics import _lab
+    from imagine_med.engine.phantom.regions.skin.rashes import _lab_reads
+
+    rng = np.random.default_rng(11)
+    for shape, spread in (((300, 257, 3), 40), ((512, 512, 3), 12), ((260, 300, 3), 256)):
+        rgb = np.clip(rng.integers(0, spread, shape) + rng.integers(0, 200, (1, 1, 3)), 0,
+                      255).astype(np.uint8)
+        mask = rng.random(shape[:2]) < 0.6
+        a_star, skin = _lab_reads(rgb, mask)
+        lab = _lab(rgb)
+        assert a_star.flags.c_contiguous and (a_star == lab[..., 1]).all()
+        assert skin.shape == (mask.sum(), 3) and (skin == lab[mask]).all()
+
+
+def test_blur_in_bands_is_gaussian_filter():
+    """Plaques scattered over the image (some cut by its border, some a band's edge apart):
+    blur_where_varies's band-by-band path gives gaussian_filter's values."""
+    from imagine_med.engine.phantom.regions.skin import skin
+
+    rng = np.random.default_rng(12)
+    yy, xx = np.mgrid[:300, :260]
+    for sigma, c in ((0.6, 0.0), (1.9, 0.25), (3.0, 0.0)):
+        a = np.full((300, 260), c, np.float32)
+        for _ in range(7):
+            cy, cx, r = rng.uniform(-10, 310), rng.uniform(-10, 270), rng.uniform(4, 30)
+            a += np.clip((r - np.hypot(yy - cy, xx - cx)) / 3, 0, 1).astype(np.float32)
+        a[skin.BLUR_BAND - 1, 5] += 0.5  # a lone pixel at a band's last row
+        varies = a != a[0, 0]
+        got = skin._blur_in_bands(a, sigma, varies)
+        assert (got == ndimage.gaussian_filter(a, sigma)).all()
+        assert (skin.blur_where_varies(a, sigma) == got).all()  # the bands path is taken
+
+
+def test_specular_rows_is_specular():
+    """The flash's glints made band by band (bands of 32 rows; a last band of 1 row; the
+    image's first and last rows) equal specular's on the whole relief."""
+    from imagine_med.engine.phantom.physics.skin_optics import specular, specular_rows
+    from imagine_med.engine.phantom.regions.skin.skin import noise
+
+    rng = np.random.default_rng(13)
+    for (h, w), depth in (((65, 80), 0.3), ((128, 96), 0.4), ((2, 5), 0.05)):
+        relief = np.float32(depth) * noise(rng, (h, w), 12)
+        ref = specular(relief, rng, 0.12)
+        got = np.concatenate([specular_rows(relief, slice(r, r + 32), 0.12)
+                              for r in range(0, h, 32)])
+        assert got.dtype == ref.dtype and (got == ref).all()
+        assert h < 3 or ((ref > 0).any() and (ref == 0).any())  # glints, and dark slopes
+    from imagine_med.engine.phantom.physics.skin_optics import _hypot
+
+    x, y = (rng.normal(0, 0.1, 400_000).astype(np.float32) for _ in range(2))
+    assert (_hypot(x, y) == np.hypot(x, y)).all()
+
+
+def test_skin_label_is_below_lesion_labels():
+    """The renderer lays a lesion's labels over skin by np.maximum (np.where's values only
+    while every lesion id is above skin's)."""
+    from imagine_med.engine.phantom.regions.skin.lesions import LABELS
+    from imagine_med.engine.phantom.regions.skin.skin import LABELS as SKIN
+
+    assert min(LABELS.values()) > SKIN["skin"]
+
+
+def test_gaussian_filter_cv_is_gaussian_filter():
+    """OpenCV's float64 passes give scipy's blur exactly: small and large sigmas, odd
+    window shapes, values of mixed sign."""
+    from imagine_med.engine.phantom.regions.skin.skin import gaussian_filter_cv
+
+    rng = np.random.default_rng(14)
+    for shape, sigma in (((7, 9), 0.576), ((48, 131), 0.576), ((100, 90), 1.9), ((33, 64), 3.0)):
+        a = (rng.random(shape, np.float32) - 0.3) * np.float32(2.5)
+        assert (gaussian_filter_cv(a, sigma) == ndimage.gaussian_filter(a, sigma)).all()
+        assert (gaussian_filter_cv(a, 3.59, "nearest")
+                == ndimage.gaussian_filter(a, 3.59, mode="nearest")).all()  # blur_coarse's

@@ -146,9 +146,8 @@ def photograph(skin, lesion: Lesion | None, f: Field, view: str, rng,
             return columns(skin, lesion, rows)
     h, w = skin.melanin.shape
     on_top = []  # light added on top: flash glare, the gel's bubbles
-    if view != "dermoscopy":
-        on_top = [optics.specular(relief, rng, 0.12)]
-    elif not polarised:
+    flash = view != "dermoscopy"  # the flash's glints: made a band at a time below
+    if not flash and not polarised:
         on_top = [optics.specular(relief, rng, 0.06), gel_bubbles(f, rng)]
     hair_rgb = np.array([0.16, 0.1, 0.06], F32) * F32(1.0 - skin.hair_dark) + F32(0.012)
     grain = rng.standard_normal((h, w), dtype=F32)  # x GRAIN, a band at a time
@@ -157,8 +156,11 @@ def photograph(skin, lesion: Lesion | None, f: Field, view: str, rng,
     out = np.empty((h, w, 3), np.uint8)
     for r0 in range(0, h, BAND_ROWS):  # a band at a time: its arrays stay in the cache
         rows = slice(r0, r0 + BAND_ROWS)
+        lights = [light[rows] for light in on_top]
+        if flash:
+            lights.append(optics.specular_rows(relief, rows, FLASH))
         _photograph_band(band_of(rows), 1.0 + relief_gain * relief[rows],
-                         [light[rows] for light in on_top], skin.hair[rows], hair_rgb,
+                         lights, skin.hair[rows], hair_rgb,
                          F32(GRAIN) * grain[rows],
                          None if cover is None else cover[rows], out[rows])
     return out
@@ -181,6 +183,7 @@ BAND_ROWS = 32  # rows a band of `photograph`: 32 x 768 float32 is 96 KB an arra
 # streams from memory; the sums are per pixel, so banding leaves every value as it is)
 
 
+FLASH = 0.12  # a clinical photograph's specular glints at their brightest, in reflectance
 GRAIN = 0.004  # the sensor noise's standard deviation, in reflectance
 
 
@@ -288,12 +291,12 @@ class PhantomSkin(PhantomRenderer):
         stype = skin_type_of(spec, request.seed)
         f = make_field(request.width, request.height, FIELD_MM[view])
         progress(0.1, "skin")
-        skin = build_skin(np.random.default_rng([request.seed, 180]), f, stype, site)
-        lesion = build_lesion(name, request.seed, f) if name else None
         mods = _words(spec)[0]
-        if "hair_removed" in mods or view == "rash":  # shaved or removed digitally; at
-            # body scale the sparse terminal hairs of the trunk are not what is shown
-            skin.hair[:] = 0
+        # shaved or removed digitally; at body scale the sparse terminal hairs of the trunk
+        # are not what is shown
+        hairy = not ("hair_removed" in mods or view == "rash")
+        skin = build_skin(np.random.default_rng([request.seed, 180]), f, stype, site, hairy)
+        lesion = build_lesion(name, request.seed, f) if name else None
         progress(0.4, "optics")
         relief = skin.relief if lesion is None or lesion.relief is None \
             else skin.relief + lesion.relief
@@ -301,10 +304,12 @@ class PhantomSkin(PhantomRenderer):
         rgb = photograph(skin, lesion, f, view,
                          np.random.default_rng([request.seed, 182]), relief, polarised,
                          None if lesion is None else lesion.surface)
-        labels = np.full(rgb.shape[:2], LABELS["skin"], np.uint8)
-        if lesion is not None:
-            labels = np.where(lesion.labels > 0, lesion.labels, labels)
-        labels[skin.hair > 0.5] = LABELS["hair"]
+        if lesion is None:
+            labels = np.full(rgb.shape[:2], LABELS["skin"], np.uint8)
+        else:  # the lesion's labels (ids from 100) over skin (1): np.where's, by one max
+            labels = np.maximum(lesion.labels, np.uint8(LABELS["skin"]))
+        if hairy:
+            labels[skin.hair > 0.5] = LABELS["hair"]
         if view == "dermoscopy":
             if "ruler" in mods:
                 ruler(rgb, labels, f)

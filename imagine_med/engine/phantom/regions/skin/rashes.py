@@ -16,7 +16,12 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from imagine_med.engine.phantom.physics.skin_optics import ita_of_lab, pixels_of, srgb_to_lab
+from imagine_med.engine.phantom.physics.skin_optics import (
+    colour_keys,
+    ita_of_lab,
+    pixels_of,
+    srgb_to_lab,
+)
 from imagine_med.engine.phantom.regions.skin.lesions import LABELS, Lesion, window
 from imagine_med.engine.phantom.regions.skin.skin import (
     F32,
@@ -112,12 +117,17 @@ def psoriasis(rng, f: Field, lesion: Lesion) -> None:
     sigma = 1.2 / f.px  # the scale thins over ~1 mm inside the plaque's edge
     for cx, cy, size in _centres(rng, int(rng.integers(2, 5)), half, 3.0, sizes):
         a, b, rot = size / 2, size / 2 * rng.uniform(0.6, 0.9), rng.uniform(0, np.pi)
-        sl = window(f, cx, cy, _reach(f, a, b, 0.35, wob) + _blur_reach(f, sigma))
-        if sl is None:
+        reach = _reach(f, a, b, 0.35, wob)
+        sl = window(f, cx, cy, reach + _blur_reach(f, sigma))
+        core = window(f, cx, cy, reach)  # inside sl; the plaque is 0 beyond it
+        if sl is None or core is None:  # (no plaque in the image: no scale either)
             continue
-        plaque = _ellipse(f, cx, cy, a, b, rot, 0.35, wob, sl)
-        lesion.paint(plaque, sl, blood=0.85, scatter=0.4)
-        lesion.label(plaque > 0.5, "lesion", sl)
+        on_core = _ellipse(f, cx, cy, a, b, rot, 0.35, wob, core)
+        lesion.paint(on_core, core, blood=0.85, scatter=0.4)  # + 0 beyond the core: skipped
+        lesion.label(on_core > 0.5, "lesion", core)
+        plaque = np.zeros_like(f.x[sl])  # on the scale's wider window
+        plaque[core[0].start - sl[0].start:core[0].stop - sl[0].start,
+               core[1].start - sl[1].start:core[1].stop - sl[1].start] = on_core
         # a silvery layer thickest in the middle, thinning to a red rim, split by fine cracks
         scale = _psoriatic_scale(plaque, cracking[sl], flakes[sl], sigma)
         lesion.paint(scale, sl, blood=-0.3)
@@ -246,16 +256,20 @@ def urticaria(rng, f: Field, lesion: Lesion) -> None:
                  for _ in range(int(rng.integers(1, 4)))]  # polycyclic: a few merged lobes
         reach = max(np.hypot(ox, oy) + _reach(f, r, r, 0.6) for ox, oy, r in lobes)
         sl = window(f, cx, cy, reach + _blur_reach(f, sigma))
-        if sl is None:
+        core = window(f, cx, cy, reach)  # inside sl; the wheal is 0 beyond it
+        if sl is None or core is None:  # (no wheal in the image: a flare of 0 too)
             continue
-        wheal = np.zeros_like(f.x[sl])
+        wheal = np.zeros_like(f.x[core])
         for ox, oy, r in lobes:
-            wheal = np.maximum(wheal, _ellipse(f, cx + ox, cy + oy, r, r, 0, 0.6, None, sl))
-        flare = np.clip(blur_coarse(wheal, sigma) * 1.6 - wheal, 0, 1)
+            wheal = np.maximum(wheal, _ellipse(f, cx + ox, cy + oy, r, r, 0, 0.6, None, core))
+        spread = np.zeros_like(f.x[sl])  # the wheal on the flare's wider window
+        spread[core[0].start - sl[0].start:core[0].stop - sl[0].start,
+               core[1].start - sl[1].start:core[1].stop - sl[1].start] = wheal
+        flare = np.clip(blur_coarse(spread, sigma) * 1.6 - spread, 0, 1)
         lesion.paint(flare, sl, blood=0.8)
-        lesion.paint(wheal, sl, scatter=0.9, blood=0.25)
-        lesion.label(wheal > 0.5, "wheal", sl)
-        relief[sl] += wheal * F32(0.9)
+        lesion.paint(wheal, core, scatter=0.9, blood=0.25)  # + 0 beyond the core: skipped
+        lesion.label(wheal > 0.5, "wheal", core)
+        relief[core] += wheal * F32(0.9)
     lesion.relief = relief
 
 
@@ -269,9 +283,8 @@ def measure_rash(rgb: np.ndarray, labels: np.ndarray, px: float) -> dict[str, fl
     annulus, the border's a* over its centre's (central clearing)."""
     parts = np.isin(labels, RASH_PARTS)
     skin = labels == SKIN_LABELS["skin"]
-    lab = srgb_to_lab(rgb)
-    a_star = np.ascontiguousarray(lab[..., 1])  # one plane: masks pick from it fast
-    out: dict[str, float] = {"ita": round(ita_of_lab(pixels_of(lab, skin)), 1) if skin.any()
+    a_star, skin_lab = _lab_reads(rgb, skin)
+    out: dict[str, float] = {"ita": round(ita_of_lab(skin_lab), 1) if skin.any()
                              else float("nan")}
     scaly = labels == LABELS["scale"]
     red = parts & ~scaly  # erythema is read where no scale covers it
@@ -299,6 +312,23 @@ def measure_rash(rgb: np.ndarray, labels: np.ndarray, px: float) -> dict[str, fl
         if m.any():
             out[f"{name}s"] = int(ndimage.label(m)[1])
     return out
+
+
+def _lab_reads(rgb: np.ndarray, skin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What `measure_rash` reads of the image's CIELAB: the a* plane (contiguous: masks
+    pick from it fast) and the clear skin's pixels (n, 3), as `srgb_to_lab` and `pixels_of`
+    give them; gathered by colour key (`colour_keys`) from Lab tables indexed by key,
+    without the (H, W, 3) image in between."""
+    found = colour_keys(rgb)
+    if found is None:
+        lab = srgb_to_lab(rgb)
+        return np.ascontiguousarray(lab[..., 1]), pixels_of(lab, skin)
+    key, keys, lab_of = found
+    by_key = np.zeros((keys[-1] + 1, 3), lab_of.dtype)
+    by_key[keys] = lab_of
+    a_by_key = np.ascontiguousarray(by_key[:, 1])
+    return (np.take(a_by_key, key),
+            np.take(by_key, np.compress(skin.ravel(), key.ravel()), axis=0))
 
 
 CLOSING_STEPS = 2  # the lesion pieces' closing (iterations), which sets the frame below

@@ -169,20 +169,72 @@ def blur_where_varies(a: np.ndarray, sigma: float) -> np.ndarray:
     The filter's two passes as scipy runs them (down the columns, then along the rows,
     float32 between); the first only on the columns where `a` varies."""
     c = a[0, 0]
+    if not a.any():  # a layer the lesion leaves empty: a cheaper test than a != c
+        flat = _blur_of_constant(c, sigma, 2)
+        if flat == 0 and not np.signbit(flat):
+            return np.zeros_like(a)  # calloc'd: no pass over the image
+        return np.full_like(a, flat)
     box = mask_box(a != c)
     pad = int(TRUNCATE * sigma + 0.5) + 1
     if box is None:
         return np.full_like(a, _blur_of_constant(c, sigma, 2))
     r0, r1, c0, c1 = box
     rows, cols = slice(max(0, r0 - pad), r1 + pad), slice(max(0, c0 - pad), c1 + pad)
-    if a[rows, cols].size > 0.7 * a.size:  # most of the image: nothing to save
-        return ndimage.gaussian_filter(a, sigma)
+    if a[rows, cols].size > BANDS_FROM * a.size:  # a rash's lesions spread over the field
+        return _blur_in_bands(a, sigma, a != c)
     down = np.full_like(a[rows, cols], _blur_of_constant(c, sigma, 1))
     down[:, c0 - cols.start:c1 - cols.start] = ndimage.gaussian_filter1d(
         a[rows, c0:c1], sigma, axis=0)
     out = np.full_like(a, _blur_of_constant(c, sigma, 2))
     out[rows, cols] = ndimage.gaussian_filter1d(down, sigma, axis=1)
     return out
+
+
+BANDS_FROM = 0.25  # share of the image from which a varying layer is blurred band by band
+BLUR_BAND = 48  # rows a band of `_blur_in_bands`: 16 bands at 768
+
+
+def _blur_in_bands(a: np.ndarray, sigma: float, varies: np.ndarray) -> np.ndarray:
+    """ndimage.gaussian_filter(a, sigma), value for value, for a layer that varies (the
+    mask `varies`, against its corner's value) in scattered places (plaques, wheals): each
+    band of BLUR_BAND output rows is filtered on the window of the rows its taps reach and
+    the columns where those rows vary, a kernel's reach wider; every other pixel gets the
+    blur of the constant. Exact as `blur_where_varies` is: a window's inner edges lie a
+    reach from where it varies, so what it reflects there is the constant the image has."""
+    h, w = a.shape
+    reach = int(TRUNCATE * sigma + 0.5)
+    out = np.full_like(a, _blur_of_constant(a[0, 0], sigma, 2))
+    busy = varies.any(axis=1)
+    for r0 in range(0, h, BLUR_BAND):
+        r1 = min(h, r0 + BLUR_BAND)
+        lo, hi = max(0, r0 - reach), min(h, r1 + reach)
+        if not busy[lo:hi].any():
+            continue
+        cols = np.flatnonzero(varies[lo:hi].any(axis=0))
+        c0, c1 = max(0, int(cols[0]) - reach), min(w, int(cols[-1]) + 1 + reach)
+        out[r0:r1, c0:c1] = gaussian_filter_cv(a[lo:hi, c0:c1], sigma)[r0 - lo:r1 - lo]
+    return out
+
+
+def gaussian_filter_cv(a: np.ndarray, sigma: float, mode: str = "reflect") -> np.ndarray:
+    """ndimage.gaussian_filter(a, sigma, mode=mode) of a float32 image, value for value,
+    through OpenCV (as fundus_optics._gaussian): scipy's kernel, each axis in float64 (a
+    symmetric kernel's sums come out the same), float32 between and after the passes; edges
+    "reflect" or "nearest"; ~half scipy's time (tests/test_phantom_measure_fast.py compares
+    them)."""
+    import cv2  # a core dependency (pyproject), imported on first use
+
+    border = {"reflect": cv2.BORDER_REFLECT, "nearest": cv2.BORDER_REPLICATE}[mode]
+
+    r = int(TRUNCATE * float(sigma) + 0.5)
+    x = np.arange(-r, r + 1)
+    phi = np.exp(-0.5 / (sigma * sigma) * x ** 2)
+    phi = phi / phi.sum()
+    one = np.ones(1)
+    down = cv2.sepFilter2D(a.astype(np.float64), cv2.CV_64F, one, phi,
+                           borderType=border).astype(np.float32)
+    return cv2.sepFilter2D(down.astype(np.float64), cv2.CV_64F, phi, one,
+                           borderType=border).astype(a.dtype)
 
 
 COARSE_SIGMA_PX = 3.5  # a wide blur runs on blocks at most sigma / this across: a gaussian of
@@ -204,8 +256,8 @@ def blur_coarse(a: np.ndarray, sigma: float) -> np.ndarray:
                       (reach, reach + (-(w + 2 * reach)) % step)), mode="symmetric")
     small = block_means(full, step)
     # a block mean is a box of variance (step^2 - 1) / 12 px^2: blur the rest on the blocks
-    small = ndimage.gaussian_filter(small, np.sqrt(sigma ** 2 - (step ** 2 - 1) / 12) / step,
-                                    mode="nearest")
+    small = gaussian_filter_cv(small, np.sqrt(sigma ** 2 - (step ** 2 - 1) / 12) / step,
+                               mode="nearest")
     i0, t = _bilinear_taps(h, step, reach)
     rows = small[i0] * (1 - t)[:, None] + small[i0 + 1] * t[:, None]
     j0, u = _bilinear_taps(w, step, reach)
@@ -270,8 +322,10 @@ class Skin:
     m0: float
 
 
-def build_skin(rng: np.random.Generator, f: Field, skin_type: str, site: str) -> Skin:
-    """Steps: ITA target -> melanin -> mottling and blood -> relief -> hair."""
+def build_skin(rng: np.random.Generator, f: Field, skin_type: str, site: str,
+               hair: bool = True) -> Skin:
+    """Steps: ITA target -> melanin -> mottling and blood -> relief -> hair (`hair`
+    False: shaved or removed, none drawn; the hair's draws are the last of `rng`'s)."""
     lo, hi = ITA_RANGE[skin_type]
     pad = 0.2 * (hi - lo)
     target = float(rng.uniform(lo + pad, hi - pad))
@@ -288,9 +342,9 @@ def build_skin(rng: np.random.Generator, f: Field, skin_type: str, site: str) ->
     blood += F32(1.0)
     blood *= F32(b0)
     relief = _relief(rng, f)
-    hair = _hair(rng, f, site)
+    cover = _hair(rng, f, site) if hair else np.zeros_like(f.x)
     dark = {"I": 0.45, "II": 0.6, "III": 0.8}.get(skin_type, 1.0)
-    return Skin(skin_type, target, site, melanin, blood, relief, hair, dark, m0)
+    return Skin(skin_type, target, site, melanin, blood, relief, cover, dark, m0)
 
 
 def _relief(rng: np.random.Generator, f: Field) -> np.ndarray:
