@@ -167,14 +167,16 @@ def test_block_means_are_numpys_mean():
 def test_fundus_opencv_paths_are_scipy_and_pillow():
     from scipy import ndimage as ndi
 
-    from imagine_med.engine.phantom.physics.fundus_optics import _double_bilinear, _gaussian
+    from imagine_med.engine.phantom.filters import gaussian_filter_cv
+    from imagine_med.engine.phantom.physics.fundus_optics import _double_bilinear
 
     rng = np.random.default_rng(6)
     maps = (rng.random((3, 120, 90)) < 0.1).astype(np.float32) * rng.random(
         (3, 120, 90), np.float32
     )
     for m in maps:
-        assert (_gaussian(m, 0.6) == ndi.gaussian_filter(m, 0.6, truncate=3.0)).all()
+        assert (gaussian_filter_cv(m, 0.6, truncate=3.0)
+                == ndi.gaussian_filter(m, 0.6, truncate=3.0)).all()
     a = (rng.random((40, 30, 4)) * 3).astype(np.float32)
     ref = np.stack(
         [
@@ -369,7 +371,7 @@ def test_skin_label_is_below_lesion_labels():
 def test_gaussian_filter_cv_is_gaussian_filter():
     """OpenCV's float64 passes give scipy's blur exactly: small and large sigmas, odd
     window shapes, values of mixed sign."""
-    from imagine_med.engine.phantom.regions.skin.skin import gaussian_filter_cv
+    from imagine_med.engine.phantom.filters import gaussian_filter_cv
 
     rng = np.random.default_rng(14)
     for shape, sigma in (((7, 9), 0.576), ((48, 131), 0.576), ((100, 90), 1.9), ((33, 64), 3.0)):

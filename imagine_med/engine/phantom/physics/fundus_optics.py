@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from imagine_med.engine.phantom.filters import gaussian_filter_cv
 from imagine_med.engine.phantom.regions.retina.eye import FIELD_RADIUS, EyeModel, notch_ellipse
 from imagine_med.engine.phantom.regions.retina.labels import AREA_KINDS, LABELS
 
@@ -265,22 +266,6 @@ def _double_bilinear(a: np.ndarray) -> np.ndarray:
     return out.astype(np.float32).reshape(2 * h, 2 * w, -1)
 
 
-def _gaussian(m: np.ndarray, sigma: float, truncate: float = 3.0) -> np.ndarray:
-    """ndimage.gaussian_filter(m, sigma, truncate=truncate) of a float32 image (reflected
-    edges), through OpenCV: the same kernel, one axis at a time in float64 and rounded to
-    float32 between the passes, as scipy does (its values, measured equal), faster."""
-    cv2 = _cv2()
-    r = int(truncate * float(sigma) + 0.5)
-    x = np.arange(-r, r + 1)
-    phi = np.exp(-0.5 / (sigma * sigma) * x ** 2)
-    phi = phi / phi.sum()
-    one = np.ones(1)
-    cols = cv2.sepFilter2D(m.astype(np.float64), cv2.CV_64F, one, phi,
-                           borderType=cv2.BORDER_REFLECT).astype(np.float32)
-    return cv2.sepFilter2D(cols.astype(np.float64), cv2.CV_64F, phi, one,
-                           borderType=cv2.BORDER_REFLECT).astype(np.float32)
-
-
 def _background(eye: EyeModel, g: Geometry, rng: np.random.Generator
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Linear reflectance of the fundus without disc, vessels or lesions, and the camera's
@@ -405,7 +390,7 @@ def _blood(eye: EyeModel, g: Geometry) -> np.ndarray:
     keep = [0, 1, 3] + ([2] if bleeds else [])  # an eye without bleeding skips its blur
     out = np.zeros((4, g.h, g.w), np.float32)
     for k in keep:
-        out[k] = _gaussian(np.asarray(maps[k]), 0.6, truncate=3.0)
+        out[k] = gaussian_filter_cv(np.asarray(maps[k]), 0.6, truncate=3.0).astype(np.float32)
     return out
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from imagine_med.engine.phantom.filters import SCIPY_TRUNCATE, gaussian_filter_cv
 from imagine_med.engine.phantom.physics.skin_optics import melanin_for_ita
 from imagine_med.engine.phantom.renderer_base import mask_box
 
@@ -157,7 +158,7 @@ def bicubic_resize(small: np.ndarray, width: int, height: int) -> np.ndarray:
     return _resample_rows(np.ascontiguousarray(tmp.T, dtype=np.float64), height)
 
 
-TRUNCATE = 4.0  # ndimage.gaussian_filter's default kernel reach, in sigmas
+TRUNCATE = SCIPY_TRUNCATE  # the blurs' kernel reach, in sigmas
 
 
 def blur_where_varies(a: np.ndarray, sigma: float) -> np.ndarray:
@@ -214,27 +215,6 @@ def _blur_in_bands(a: np.ndarray, sigma: float, varies: np.ndarray) -> np.ndarra
         c0, c1 = max(0, int(cols[0]) - reach), min(w, int(cols[-1]) + 1 + reach)
         out[r0:r1, c0:c1] = gaussian_filter_cv(a[lo:hi, c0:c1], sigma)[r0 - lo:r1 - lo]
     return out
-
-
-def gaussian_filter_cv(a: np.ndarray, sigma: float, mode: str = "reflect") -> np.ndarray:
-    """ndimage.gaussian_filter(a, sigma, mode=mode) of a float32 image, value for value,
-    through OpenCV (as fundus_optics._gaussian): scipy's kernel, each axis in float64 (a
-    symmetric kernel's sums come out the same), float32 between and after the passes; edges
-    "reflect" or "nearest"; ~half scipy's time (tests/test_phantom_measure_fast.py compares
-    them)."""
-    import cv2  # a core dependency (pyproject), imported on first use
-
-    border = {"reflect": cv2.BORDER_REFLECT, "nearest": cv2.BORDER_REPLICATE}[mode]
-
-    r = int(TRUNCATE * float(sigma) + 0.5)
-    x = np.arange(-r, r + 1)
-    phi = np.exp(-0.5 / (sigma * sigma) * x ** 2)
-    phi = phi / phi.sum()
-    one = np.ones(1)
-    down = cv2.sepFilter2D(a.astype(np.float64), cv2.CV_64F, one, phi,
-                           borderType=border).astype(np.float32)
-    return cv2.sepFilter2D(down.astype(np.float64), cv2.CV_64F, phi, one,
-                           borderType=border).astype(a.dtype)
 
 
 COARSE_SIGMA_PX = 3.5  # a wide blur runs on blocks at most sigma / this across: a gaussian of
