@@ -128,9 +128,10 @@ def process(q: np.ndarray, px: float, lung: np.ndarray | None,
         bs = blur_mm(ref.astype(np.float32), BAND_SIGMAS_MM[-1], rpx)
         step = max(1, round(q.shape[0] / ref.shape[0]))
         sub = (slice(step // 2, None, step), slice(step // 2, None, step))
-    else:
-        bs = base
-        sub = (slice(None, None, 2), slice(None, None, 2))
+    else:  # the base's own grid: the half grid, or the full one where the 2.5 mm blur
+        bs = base  # needs no coarsening (a sketch's wide pixels)
+        step = max(1, round(q.shape[0] / bs.shape[0]))
+        sub = (slice(None, None, step), slice(None, None, step))
     h, w = bs.shape
     qs = q[sub][:h, :w]
     body = qs > 0.3
