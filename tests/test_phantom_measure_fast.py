@@ -379,3 +379,23 @@ def test_gaussian_filter_cv_is_gaussian_filter():
         assert (gaussian_filter_cv(a, sigma) == ndimage.gaussian_filter(a, sigma)).all()
         assert (gaussian_filter_cv(a, 3.59, "nearest")
                 == ndimage.gaussian_filter(a, 3.59, mode="nearest")).all()  # blur_coarse's
+
+
+def test_fast_gaussian_is_scipys_on_film_shapes_and_falls_back_where_it_must():
+    """The film's blurs (box blurs with reflecting edges, the DR bands with nearest ones, the
+    detector's) through OpenCV equal scipy's; a kernel longer than the image, a float64 image
+    or another edge mode goes to scipy."""
+    from scipy import ndimage as ndi
+
+    from imagine_med.engine.phantom.filters import gaussian_filter_fast
+
+    rng = np.random.default_rng(11)
+    for shape, sigma, mode in (((259, 322), 1.7, "reflect"), ((512, 512), 0.95, "nearest"),
+                               ((256, 256), 2.9, "nearest"), ((10, 10), 4.0, "nearest"),
+                               ((64, 64), 0.6, "wrap")):
+        a = rng.random(shape, np.float32) * 3
+        want = ndi.gaussian_filter(a, sigma, mode=mode, truncate=3)
+        got = gaussian_filter_fast(a, sigma, mode=mode, truncate=3)
+        assert got.dtype == want.dtype and (got == want).all(), (shape, sigma, mode)
+    b = rng.random((80, 90))  # float64 keeps float64 between the passes: scipy's path
+    assert (gaussian_filter_fast(b, 1.3) == ndi.gaussian_filter(b, 1.3)).all()

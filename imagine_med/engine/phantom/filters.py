@@ -30,3 +30,18 @@ def gaussian_filter_cv(a: np.ndarray, sigma: float, mode: str = "reflect",
                            borderType=border).astype(np.float32)
     return cv2.sepFilter2D(down.astype(np.float64), cv2.CV_64F, phi, one,
                            borderType=border).astype(a.dtype)
+
+
+def gaussian_filter_fast(a: np.ndarray, sigma: float, mode: str = "reflect",
+                         truncate: float = SCIPY_TRUNCATE) -> np.ndarray:
+    """ndimage.gaussian_filter's values, through OpenCV where that gives them: a 2-D float32
+    image at least a kernel wide (a kernel longer than the image reflects more than once,
+    which the two libraries fold differently) with reflecting or nearest edges; scipy
+    otherwise (a float64 image keeps float64 between its passes)."""
+    r = int(truncate * float(sigma) + 0.5)
+    if a.dtype != np.float32 or a.ndim != 2 or min(a.shape) <= 2 * r \
+            or mode not in ("reflect", "nearest"):
+        from scipy import ndimage
+
+        return ndimage.gaussian_filter(a, sigma, mode=mode, truncate=truncate)
+    return gaussian_filter_cv(a, sigma, mode, truncate)

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
+from imagine_med.engine.phantom.filters import gaussian_filter_fast
 from imagine_med.engine.phantom.geometry import (
     Convex,
     Rays,
@@ -495,8 +496,8 @@ def _blur_box(img: np.ndarray, box: Box, sigma: float) -> tuple[tuple[slice, sli
     H, W = img.shape
     sl = _box_slices((max(box[0] - r, 0), max(box[1] - r, 0), min(box[2] + r, W),
                       min(box[3] + r, H)))
-    return sl, ndimage.gaussian_filter(np.asarray(img[sl], np.float32), sigma,
-                                       truncate=BLUR_TRUNCATE)
+    return sl, gaussian_filter_fast(np.asarray(img[sl], np.float32), sigma,
+                                    truncate=BLUR_TRUNCATE)
 
 
 def tube_box(t: Tubes, view: View, outline: bool = False

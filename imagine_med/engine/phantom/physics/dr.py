@@ -17,6 +17,7 @@ import numpy as np
 from scipy import fft as sfft
 from scipy import ndimage
 
+from imagine_med.engine.phantom.filters import gaussian_filter_fast
 from imagine_med.engine.phantom.physics.radiography import CHEST
 from imagine_med.engine.phantom.physics.radiography import resize as _resize
 
@@ -48,9 +49,9 @@ def blur_mm(img: np.ndarray, sigma_mm: float, px: float, max_step: int = 1 << 30
     s = sigma_mm / px
     step = min(max(1, int(s / cells)), max_step)
     if step == 1:
-        return ndimage.gaussian_filter(img, s, mode="nearest", truncate=3)
+        return gaussian_filter_fast(img, s, mode="nearest", truncate=3)
     small = img[step // 2::step, step // 2::step]
-    out = ndimage.gaussian_filter(small, s / step, mode="nearest", truncate=3)
+    out = gaussian_filter_fast(small, s / step, mode="nearest", truncate=3)
     return _resize(out, *(shape or img.shape))
 
 

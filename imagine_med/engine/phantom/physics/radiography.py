@@ -41,6 +41,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from imagine_med.engine.phantom.filters import gaussian_filter_fast
 from imagine_med.engine.phantom.tissues import TISSUES
 
 
@@ -267,8 +268,8 @@ def expose(line: np.ndarray, px: float, rng: np.random.Generator, exposure: Expo
     noisy *= rng.standard_normal((h, w), dtype=np.float32)
     noisy += counts
     noisy /= n0
-    det = ndimage.gaussian_filter(np.maximum(noisy, np.float32(1e-5), out=noisy),
-                                  max(exposure.blur_mm / px, 0.4), truncate=3)
+    det = gaussian_filter_fast(np.maximum(noisy, np.float32(1e-5), out=noisy),
+                               max(exposure.blur_mm / px, 0.4), truncate=3)
     np.log(det, out=det)
     return np.negative(det, out=det)
 
